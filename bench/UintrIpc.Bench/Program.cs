@@ -1,0 +1,1 @@
+Console.WriteLine("UintrIpc bench: not written yet.");

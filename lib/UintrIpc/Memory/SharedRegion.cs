@@ -1,0 +1,500 @@
+using System.Runtime.InteropServices;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Tmds.Linux;
+using UintrIpc.Interop;
+
+namespace UintrIpc.Memory;
+
+// Design:
+//   A region is one MAP_SHARED mapping of a memfd or of a file under /dev/shm. The creator
+//   zero-fills it (ftruncate of a new file), writes the header and the part table, runs
+//   each part's initializer, and finally writes the magic with release semantics
+//   (Volatile.Write). Everything written before is therefore visible to an attacher that
+//   reads the magic with acquire semantics (Volatile.Read), so attachers wait (bounded)
+//   for the magic and only then read the rest with plain loads. The header is immutable
+//   after publication except `state` (release on change), so plain reads are safe.
+//   Attachers validate every header field against the mapped size before computing any
+//   address from it: a hostile or stale file gives a RegionFormatException naming the
+//   field, never an access outside the mapping.
+//   Size: fixed at creation. memfd regions are sealed against shrinking and growing, so a
+//   peer cannot truncate the file under us (which would SIGBUS). Named files cannot be
+//   sealed; their protection is the 0600 mode (same user only).
+//   Peer death: the mapping stays valid while we hold it; the region is freed when the
+//   last mapping and descriptor are gone (and, for named regions, after Unlink).
+
+/// <summary>
+/// A shared-memory region: a header, a part table and the parts (rings, wait blocks,
+/// arenas), mapped <c>MAP_SHARED</c> so that several processes see the same bytes.
+/// </summary>
+/// <remarks>
+/// Create one with <see cref="CreateAnonymous(uint, ReadOnlySpan{PartSpec})"/> (memfd, shared by passing
+/// <see cref="FileHandle"/>) or <see cref="CreateNamed(string, uint, ReadOnlySpan{PartSpec})"/> (a file under
+/// /dev/shm, shared by name); attach with <see cref="Attach(SafeHandle, TimeSpan?)"/> or <see cref="OpenNamed"/>.
+/// Dispose the region after the rings that use it.
+/// </remarks>
+[DebuggerDisplay("{DebuggerDisplay,nq}")]
+public sealed unsafe class SharedRegion : IDisposable
+{
+    /// <summary>The directory named regions live in.</summary>
+    public const string SharedMemoryDirectory = "/dev/shm";
+
+    /// <summary>How long an attacher waits for a creator to publish the header, by default.</summary>
+    public static readonly TimeSpan DefaultInitTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly SafeFdHandle _fd;
+    private readonly SafeMappingHandle _mapping;
+    private readonly byte* _base;
+    private readonly RegionPart[] _parts;
+    private int _disposed;
+
+    private SharedRegion(SafeFdHandle fd, SafeMappingHandle mapping, long size, string? name, bool isCreator)
+    {
+        _fd = fd;
+        _mapping = mapping;
+        _base = (byte*)mapping.DangerousGetHandle();
+        Size = size;
+        Name = name;
+        IsCreator = isCreator;
+        _parts = ReadAndValidateParts(_base, size);
+    }
+
+    /// <summary>The descriptor of the backing file; pass it to a peer (SCM_RIGHTS or inheritance) to share the region.</summary>
+    public SafeFdHandle FileHandle => _fd;
+
+    /// <summary>The first byte of the mapping.</summary>
+    public byte* BasePointer => _base;
+
+    /// <summary>Bytes mapped (the header's total size).</summary>
+    public long Size { get; }
+
+    /// <summary>The name under /dev/shm, or null for a memfd region.</summary>
+    public string? Name { get; }
+
+    /// <summary>Whether this process created (and initialised) the region.</summary>
+    public bool IsCreator { get; }
+
+    /// <summary>Random value that changes every time a region is initialised.</summary>
+    public ulong Epoch => *(ulong*)(_base + RegionLayout.EpochOffset);
+
+    /// <summary>Process id of the creator.</summary>
+    public int CreatorPid => *(int*)(_base + RegionLayout.CreatorPidOffset);
+
+    /// <summary>Application-defined kind given at creation.</summary>
+    public uint RegionKind => *(uint*)(_base + RegionLayout.RegionKindOffset);
+
+    /// <summary>The state word (acquire: a peer may change it).</summary>
+    public RegionState State => (RegionState)Volatile.Read(ref *(uint*)(_base + RegionLayout.StateOffset));
+
+    /// <summary>The validated part table.</summary>
+    public IReadOnlyList<RegionPart> Parts => _parts;
+
+    private string DebuggerDisplay => $"{Name ?? "memfd"} size={Size} parts={_parts.Length} epoch={Epoch:x16} state={State}";
+
+    /// <summary>Creates a region backed by an anonymous memfd (shared by passing <see cref="FileHandle"/>).</summary>
+    /// <param name="regionKind">Application-defined kind, checked by peers that care.</param>
+    /// <param name="parts">The parts to lay out, in order.</param>
+    public static SharedRegion CreateAnonymous(uint regionKind, params ReadOnlySpan<PartSpec> parts)
+    {
+        var layout = Layout(parts);
+        SafeFdHandle fd = CreateMemfd("uintripc");
+        try
+        {
+            SetSize(fd, layout.Total);
+            // Fix the size for good: a peer holding the fd can neither shrink it (SIGBUS for us) nor grow it.
+            if (LibC.fcntl(fd.Fd, LibC.F_ADD_SEALS, LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | LibC.F_SEAL_SEAL) != 0)
+            {
+                throw UintrIpcException.FromLastError("fcntl(F_ADD_SEALS)");
+            }
+
+            return Initialize(fd, regionKind, parts, layout, name: null);
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Creates a region with no parts of a given kind (for raw use).</summary>
+    public static SharedRegion CreateAnonymous(params ReadOnlySpan<PartSpec> parts) => CreateAnonymous(0, parts);
+
+    /// <summary>
+    /// Creates a region backed by /dev/shm/<paramref name="name"/>, mode 0600, failing if the
+    /// name exists. The creator should <see cref="Unlink()"/> it when done.
+    /// </summary>
+    public static SharedRegion CreateNamed(string name, uint regionKind, params ReadOnlySpan<PartSpec> parts)
+        => CreateNamed(name, UnixFileMode.UserRead | UnixFileMode.UserWrite, regionKind, parts);
+
+    /// <summary>Creates a named region with an explicit file mode.</summary>
+    public static SharedRegion CreateNamed(string name, UnixFileMode mode, uint regionKind, params ReadOnlySpan<PartSpec> parts)
+    {
+        string path = PathOf(name);
+        var layout = Layout(parts);
+        SafeFdHandle fd = OpenPath(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_EXCL | LibC.O_CLOEXEC, (int)mode, "create");
+        try
+        {
+            SetSize(fd, layout.Total);
+            return Initialize(fd, regionKind, parts, layout, name);
+        }
+        catch
+        {
+            fd.Dispose();
+            Unlink(name);
+            throw;
+        }
+    }
+
+    /// <summary>Opens the named region /dev/shm/<paramref name="name"/>, waiting up to <paramref name="initTimeout"/> for its creator to publish it.</summary>
+    public static SharedRegion OpenNamed(string name, TimeSpan? initTimeout = null)
+    {
+        SafeFdHandle fd = OpenPath(PathOf(name), LibC.O_RDWR | LibC.O_CLOEXEC, 0, "open");
+        try
+        {
+            return AttachOwned(fd, name, initTimeout ?? DefaultInitTimeout);
+        }
+        catch
+        {
+            fd.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Attaches to a region from a descriptor received from its creator. The region keeps its
+    /// own duplicate of the descriptor; the caller still owns <paramref name="fd"/>.
+    /// </summary>
+    public static SharedRegion Attach(SafeHandle fd, TimeSpan? initTimeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(fd);
+        int dup = LibC.fcntl((int)fd.DangerousGetHandle(), LibC.F_DUPFD_CLOEXEC, 0);
+        if (dup < 0)
+        {
+            throw UintrIpcException.FromLastError("fcntl(F_DUPFD_CLOEXEC)", "Is the descriptor still open?");
+        }
+
+        var own = new SafeFdHandle(dup, ownsHandle: true);
+        try
+        {
+            return AttachOwned(own, name: null, initTimeout ?? DefaultInitTimeout);
+        }
+        catch
+        {
+            own.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Attaches to a region from a raw descriptor number (e.g. inherited by a child process).</summary>
+    public static SharedRegion Attach(int fd, TimeSpan? initTimeout = null)
+    {
+        using var borrowed = new SafeFdHandle(fd, ownsHandle: false);
+        return Attach(borrowed, initTimeout);
+    }
+
+    /// <summary>Removes /dev/shm/<paramref name="name"/>; returns false if it did not exist.</summary>
+    public static bool Unlink(string name)
+    {
+        byte[] path = Encoding.UTF8.GetBytes(PathOf(name) + "\0");
+        fixed (byte* p = path)
+        {
+            if (LibC.unlink(p) == 0)
+            {
+                return true;
+            }
+        }
+
+        int errno = LibC.errno;
+        return errno == LibC.ENOENT ? false : throw new UintrIpcException($"unlink {PathOf(name)}", errno);
+    }
+
+    /// <summary>Removes this region's name (creator's duty for named regions). Mappings stay valid.</summary>
+    public bool Unlink() => Name is not null && Unlink(Name);
+
+    /// <summary>Finds the first part of <paramref name="kind"/> with <paramref name="tag"/>.</summary>
+    /// <exception cref="KeyNotFoundException">The region has no such part.</exception>
+    public RegionPart FindPart(PartKind kind, uint tag = 0)
+    {
+        foreach (var part in _parts)
+        {
+            if (part.Kind == kind && part.Tag == tag)
+            {
+                return part;
+            }
+        }
+
+        throw new KeyNotFoundException($"The region has no part of kind {kind} with tag {tag}; it has: {string.Join(", ", _parts.Select(p => $"{p.Kind}/{p.Tag}"))}.");
+    }
+
+    /// <summary>Address of a part's first byte.</summary>
+    public byte* PartPointer(RegionPart part)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if ((uint)part.Index >= (uint)_parts.Length || _parts[part.Index] != part)
+        {
+            throw new ArgumentException("The part does not belong to this region.", nameof(part));
+        }
+
+        return _base + part.Offset;
+    }
+
+    /// <summary>Marks the region closed (release), telling peers to detach.</summary>
+    public void MarkClosed() => Volatile.Write(ref *(uint*)(_base + RegionLayout.StateOffset), (uint)RegionState.Closed);
+
+    /// <summary>Unmaps the region and closes its descriptor. Idempotent. Does not unlink a named region.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _mapping.Dispose();
+        _fd.Dispose();
+    }
+
+    private static SharedRegion Initialize(SafeFdHandle fd, uint regionKind, ReadOnlySpan<PartSpec> parts, (long Total, long[] Offsets) layout, string? name)
+    {
+        SafeMappingHandle mapping = SafeMappingHandle.MapShared(fd, layout.Total);
+        try
+        {
+            byte* b = (byte*)mapping.DangerousGetHandle();
+            // Plain stores: nobody may read them before the magic is published below.
+            *(ushort*)(b + RegionLayout.VersionOffset) = RegionLayout.LayoutVersion;
+            *(ushort*)(b + RegionLayout.HeaderSizeOffset) = RegionLayout.HeaderSize;
+            *(uint*)(b + RegionLayout.RegionKindOffset) = regionKind;
+            *(uint*)(b + RegionLayout.PartCountOffset) = (uint)parts.Length;
+            *(ulong*)(b + RegionLayout.TotalSizeOffset) = (ulong)layout.Total;
+            *(ulong*)(b + RegionLayout.EpochOffset) = NewEpoch();
+            *(int*)(b + RegionLayout.CreatorPidOffset) = Environment.ProcessId;
+            *(uint*)(b + RegionLayout.StateOffset) = (uint)RegionState.Ready;
+            for (int i = 0; i < parts.Length; i++)
+            {
+                byte* entry = b + RegionLayout.PartsOffset + (i * RegionLayout.PartSize);
+                *(uint*)(entry + RegionLayout.PartKindOffset) = (uint)parts[i].Kind;
+                *(uint*)(entry + RegionLayout.PartTagOffset) = parts[i].Tag;
+                *(ulong*)(entry + RegionLayout.PartOffsetOffset) = (ulong)layout.Offsets[i];
+                *(ulong*)(entry + RegionLayout.PartLengthOffset) = (ulong)parts[i].Length;
+                parts[i].Initialize?.Invoke((nint)(b + layout.Offsets[i]), parts[i].Length);
+            }
+
+            // Release: publishes every store above to an attacher that reads the magic with acquire.
+            Volatile.Write(ref *(uint*)(b + RegionLayout.MagicOffset), RegionLayout.Magic);
+            return new SharedRegion(fd, mapping, layout.Total, name, isCreator: true);
+        }
+        catch
+        {
+            mapping.Dispose();
+            throw;
+        }
+    }
+
+    private static SharedRegion AttachOwned(SafeFdHandle fd, string? name, TimeSpan initTimeout)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(initTimeout.TotalSeconds * Stopwatch.Frequency);
+        // A creator of a named region may not have sized the file yet.
+        long size;
+        while ((size = FileSize(fd)) < RegionLayout.HeaderSize)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new RegionFormatException("file size", $">= {RegionLayout.HeaderSize} bytes", $"{size} bytes",
+                    $"The creator did not initialise the region within {initTimeout.TotalMilliseconds} ms; is it a UintrIpc region?");
+            }
+
+            Thread.Sleep(1);
+        }
+
+        SafeMappingHandle mapping = SafeMappingHandle.MapShared(fd, size);
+        try
+        {
+            byte* b = (byte*)mapping.DangerousGetHandle();
+            uint magic;
+            // Acquire: pairs with the creator's release store of the magic.
+            while ((magic = Volatile.Read(ref *(uint*)(b + RegionLayout.MagicOffset))) != RegionLayout.Magic)
+            {
+                if (magic != 0 || Stopwatch.GetTimestamp() > deadline)
+                {
+                    throw new RegionFormatException("magic", $"0x{RegionLayout.Magic:x8}", $"0x{magic:x8}",
+                        magic == 0 ? $"The creator did not publish the region within {initTimeout.TotalMilliseconds} ms." : "This is not a UintrIpc region.");
+                }
+
+                Thread.Sleep(1);
+            }
+
+            ValidateHeader(b, size);
+            return new SharedRegion(fd, mapping, size, name, isCreator: false);
+        }
+        catch
+        {
+            mapping.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Checks the fixed header fields against the mapped size.</summary>
+    internal static void ValidateHeader(byte* b, long mappedSize)
+    {
+        ushort version = *(ushort*)(b + RegionLayout.VersionOffset);
+        if (version != RegionLayout.LayoutVersion)
+        {
+            throw new RegionFormatException("layout version", RegionLayout.LayoutVersion.ToString(), version.ToString(),
+                "The peer was built with another UintrIpc layout; use the same package version on both sides.");
+        }
+
+        ushort headerSize = *(ushort*)(b + RegionLayout.HeaderSizeOffset);
+        if (headerSize != RegionLayout.HeaderSize)
+        {
+            throw new RegionFormatException("header size", RegionLayout.HeaderSize.ToString(), headerSize.ToString());
+        }
+
+        ulong total = *(ulong*)(b + RegionLayout.TotalSizeOffset);
+        if (total != (ulong)mappedSize)
+        {
+            throw new RegionFormatException("total size", $"{mappedSize} (the file size)", total.ToString());
+        }
+
+        uint partCount = *(uint*)(b + RegionLayout.PartCountOffset);
+        if (partCount > RegionLayout.MaxParts)
+        {
+            throw new RegionFormatException("part count", $"<= {RegionLayout.MaxParts}", partCount.ToString());
+        }
+
+        if (*(ulong*)(b + RegionLayout.EpochOffset) == 0)
+        {
+            throw new RegionFormatException("epoch", "non-zero", "0");
+        }
+    }
+
+    private static RegionPart[] ReadAndValidateParts(byte* b, long size)
+    {
+        uint count = *(uint*)(b + RegionLayout.PartCountOffset);
+        var parts = new RegionPart[count];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            byte* entry = b + RegionLayout.PartsOffset + (i * RegionLayout.PartSize);
+            uint kind = *(uint*)(entry + RegionLayout.PartKindOffset);
+            uint tag = *(uint*)(entry + RegionLayout.PartTagOffset);
+            ulong offset = *(ulong*)(entry + RegionLayout.PartOffsetOffset);
+            ulong length = *(ulong*)(entry + RegionLayout.PartLengthOffset);
+            string field = $"part {i} ";
+            if (offset % RegionLayout.PartAlignment != 0)
+            {
+                throw new RegionFormatException(field + "offset", $"a multiple of {RegionLayout.PartAlignment}", offset.ToString());
+            }
+
+            ulong lowest = i == 0 ? RegionLayout.HeaderSize : (ulong)(parts[i - 1].Offset + parts[i - 1].Length);
+            if (offset < lowest || offset > (ulong)size)
+            {
+                throw new RegionFormatException(field + "offset", $"between {lowest} and {size} (after the header and the previous part)", offset.ToString());
+            }
+
+            if (length > (ulong)size - offset)
+            {
+                throw new RegionFormatException(field + "length", $"<= {(ulong)size - offset} (inside the region)", length.ToString());
+            }
+
+            parts[i] = new RegionPart(i, (PartKind)kind, tag, (long)offset, (long)length);
+        }
+
+        return parts;
+    }
+
+    private static (long Total, long[] Offsets) Layout(ReadOnlySpan<PartSpec> parts)
+    {
+        if (parts.Length > RegionLayout.MaxParts)
+        {
+            throw new ArgumentOutOfRangeException(nameof(parts), parts.Length, $"A region holds at most {RegionLayout.MaxParts} parts.");
+        }
+
+        var offsets = new long[parts.Length];
+        long next = RegionLayout.HeaderSize;
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (parts[i].Length <= 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(parts), parts[i].Length, $"Part {i} ({parts[i].Kind}) must have a positive length.");
+            }
+
+            offsets[i] = next;
+            next = checked(AlignUp(next + parts[i].Length, RegionLayout.PartAlignment));
+        }
+
+        return (AlignUp(next, Environment.SystemPageSize), offsets);
+    }
+
+    private static long AlignUp(long value, long alignment) => (value + alignment - 1) & ~(alignment - 1);
+
+    private static ulong NewEpoch()
+    {
+        ulong epoch;
+        do
+        {
+            epoch = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+        }
+        while (epoch == 0);
+        return epoch;
+    }
+
+    private static string PathOf(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (name.Contains('/') || name.Contains('\0') || name is "." or ".." || Encoding.UTF8.GetByteCount(name) > 255)
+        {
+            throw new ArgumentException($"'{name}' is not a valid region name: use 1-255 bytes without '/' or NUL.", nameof(name));
+        }
+
+        return SharedMemoryDirectory + "/" + name;
+    }
+
+    private static SafeFdHandle CreateMemfd(string debugName)
+    {
+        byte[] n = Encoding.UTF8.GetBytes(debugName + "\0");
+        fixed (byte* p = n)
+        {
+            int fd = LibC.memfd_create(p, LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING);
+            return fd >= 0 ? new SafeFdHandle(fd, ownsHandle: true)
+                : throw UintrIpcException.FromLastError("memfd_create", "memfd needs Linux 3.17+; a seccomp filter may block it: use a named region instead.");
+        }
+    }
+
+    private static SafeFdHandle OpenPath(string path, int flags, int mode, string verb)
+    {
+        byte[] p = Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* pp = p)
+        {
+            int fd = LibC.open(pp, flags, (mode_t)mode);
+            if (fd >= 0)
+            {
+                return new SafeFdHandle(fd, ownsHandle: true);
+            }
+        }
+
+        int errno = LibC.errno;
+        string? hint = errno == LibC.EEXIST ? "Another region has this name: pick another name or unlink the stale one."
+            : errno == LibC.ENOENT ? "No region has this name: has the creator started?"
+            : errno == LibC.EACCES ? "The region belongs to another user (regions are created 0600)."
+            : null;
+        throw new UintrIpcException($"{verb} {path}", errno, hint);
+    }
+
+    private static void SetSize(SafeFdHandle fd, long size)
+    {
+        if (LibC.ftruncate(fd.Fd, size) != 0)
+        {
+            throw UintrIpcException.FromLastError($"ftruncate to {size} bytes", "Is /dev/shm full (df -h /dev/shm)?");
+        }
+    }
+
+    private static long FileSize(SafeFdHandle fd)
+    {
+        stat st;
+        if (LibC.fstat(fd.Fd, &st) != 0)
+        {
+            throw UintrIpcException.FromLastError("fstat");
+        }
+
+        return st.st_size;
+    }
+}

@@ -1,0 +1,98 @@
+using System.Numerics;
+using UintrIpc.Memory;
+
+namespace UintrIpc.Rings;
+
+/// <summary>
+/// Writes and validates the immutable descriptor at the start of every ring part
+/// (struct uipc_ring_descriptor). Shared by all ring kinds.
+/// </summary>
+internal static unsafe class RingDescriptor
+{
+    /// <summary>Geometry of a validated ring.</summary>
+    internal readonly record struct Geometry(PartKind Kind, int SlotSize, long Capacity, int ElementSize, int MaxMessageLength, long DataLength);
+
+    /// <summary>Writes a descriptor into zero-filled memory (before the region is published: plain stores).</summary>
+    internal static void Write(byte* ring, PartKind kind, int slotSize, long capacity, int elementSize, int maxMessageLength, long dataLength)
+    {
+        *(uint*)(ring + RingLayout.KindOffset) = (uint)kind;
+        *(uint*)(ring + RingLayout.SlotSizeOffset) = (uint)slotSize;
+        *(ulong*)(ring + RingLayout.CapacityOffset) = (ulong)capacity;
+        *(uint*)(ring + RingLayout.ElementSizeOffset) = (uint)elementSize;
+        *(uint*)(ring + RingLayout.MaxMessageLengthOffset) = (uint)maxMessageLength;
+        *(ulong*)(ring + RingLayout.DataOffsetOffset) = RingLayout.ControlSize;
+        *(ulong*)(ring + RingLayout.DataLengthOffset) = (ulong)dataLength;
+    }
+
+    /// <summary>
+    /// Reads the descriptor of a ring part and checks it against the part's length and the
+    /// caller's expectations. The descriptor is immutable after publication: plain loads.
+    /// </summary>
+    internal static Geometry Read(byte* ring, long partLength, PartKind expectedKind)
+    {
+        if (partLength < RingLayout.ControlSize)
+        {
+            throw new RegionFormatException("ring part length", $">= {RingLayout.ControlSize}", partLength.ToString());
+        }
+
+        uint kind = *(uint*)(ring + RingLayout.KindOffset);
+        if (kind != (uint)expectedKind)
+        {
+            throw new RegionFormatException("ring kind", expectedKind.ToString(), ((PartKind)kind).ToString());
+        }
+
+        ulong capacity = *(ulong*)(ring + RingLayout.CapacityOffset);
+        if (capacity < 2 || capacity > int.MaxValue || !BitOperations.IsPow2(capacity))
+        {
+            throw new RegionFormatException("ring capacity", "a power of two between 2 and 2^30", capacity.ToString());
+        }
+
+        ulong dataOffset = *(ulong*)(ring + RingLayout.DataOffsetOffset);
+        if (dataOffset != RingLayout.ControlSize)
+        {
+            throw new RegionFormatException("ring data offset", RingLayout.ControlSize.ToString(), dataOffset.ToString());
+        }
+
+        ulong dataLength = *(ulong*)(ring + RingLayout.DataLengthOffset);
+        if (dataLength > (ulong)(partLength - RingLayout.ControlSize))
+        {
+            throw new RegionFormatException("ring data length", $"<= {partLength - RingLayout.ControlSize} (inside the part)", dataLength.ToString());
+        }
+
+        uint slotSize = *(uint*)(ring + RingLayout.SlotSizeOffset);
+        uint elementSize = *(uint*)(ring + RingLayout.ElementSizeOffset);
+        uint maxMessage = *(uint*)(ring + RingLayout.MaxMessageLengthOffset);
+        bool slots = expectedKind is PartKind.SpscSlots or PartKind.MpscSlots;
+        if (slots)
+        {
+            if (elementSize == 0 || elementSize > int.MaxValue / 2 || slotSize != (uint)RingLayout.SlotSize((int)elementSize))
+            {
+                throw new RegionFormatException("ring slot size", $"align8(8 + element size {elementSize})", slotSize.ToString());
+            }
+
+            if (dataLength != capacity * slotSize)
+            {
+                throw new RegionFormatException("ring data length", $"{capacity * slotSize} (capacity x slot size)", dataLength.ToString());
+            }
+        }
+        else
+        {
+            if (slotSize != 0 || elementSize != 0)
+            {
+                throw new RegionFormatException("record ring slot/element size", "0", $"{slotSize}/{elementSize}");
+            }
+
+            if (dataLength != capacity)
+            {
+                throw new RegionFormatException("ring data length", $"{capacity} (the capacity)", dataLength.ToString());
+            }
+
+            if (maxMessage == 0 || maxMessage > capacity / 8)
+            {
+                throw new RegionFormatException("ring max message length", $"between 1 and {capacity / 8} (capacity / 8)", maxMessage.ToString());
+            }
+        }
+
+        return new Geometry(expectedKind, (int)slotSize, (long)capacity, (int)elementSize, (int)maxMessage, (long)dataLength);
+    }
+}

@@ -1,0 +1,62 @@
+namespace UintrIpc.Rings;
+
+/// <summary>
+/// Byte layout of a ring part, mirrored from <c>interop/include/uintripc.h</c>
+/// (struct uipc_ring_control, the slot and record formats). A test proves the two agree.
+/// </summary>
+/// <remarks>
+/// <code>
+///  +0    descriptor (immutable): kind u32 | slotSize u32 | capacity u64 | elementSize u32 | maxMessage u32 | dataOffset u64 | dataLength u64
+///  +128  tail  u64   producer-owned
+///  +256  head  u64   consumer-owned
+///  +384  consumer heartbeat i64 (ms)
+///  +512  data
+///  slot:   sequence u64 (= position + 1 when published) | element
+///  record: length i32 (0 none, &lt;0 being written, &gt;0 committed) | type i32 | payload, 8-aligned
+/// </code>
+/// </remarks>
+public static class RingLayout
+{
+    /// <summary>Bytes before the data area.</summary>
+    public const int ControlSize = 512;
+    /// <summary>u32: the part kind again, as a cross-check.</summary>
+    public const int KindOffset = 0;
+    /// <summary>u32: bytes per slot (slot rings), 0 for record rings.</summary>
+    public const int SlotSizeOffset = 4;
+    /// <summary>u64: slots, or data bytes for record rings; a power of two.</summary>
+    public const int CapacityOffset = 8;
+    /// <summary>u32: bytes per element (slot rings), 0 for record rings.</summary>
+    public const int ElementSizeOffset = 16;
+    /// <summary>u32: maximum payload bytes of one message.</summary>
+    public const int MaxMessageLengthOffset = 20;
+    /// <summary>u64: offset of the data area from the ring start.</summary>
+    public const int DataOffsetOffset = 24;
+    /// <summary>u64: bytes in the data area.</summary>
+    public const int DataLengthOffset = 32;
+    /// <summary>u64 producer position.</summary>
+    public const int TailOffset = 128;
+    /// <summary>u64 consumer position.</summary>
+    public const int HeadOffset = 256;
+    /// <summary>i64 consumer heartbeat, CLOCK_MONOTONIC milliseconds.</summary>
+    public const int HeartbeatOffset = 384;
+
+    /// <summary>Bytes of the per-slot sequence word.</summary>
+    public const int SlotHeaderSize = 8;
+    /// <summary>Set in a slot sequence by a consumer that skipped the slot of a dead producer.</summary>
+    public const ulong SlotSkipped = 1UL << 63;
+    /// <summary>Bytes of a record header (length + type).</summary>
+    public const int RecordHeaderSize = 8;
+    /// <summary>Records start on multiples of this.</summary>
+    public const int RecordAlignment = 8;
+    /// <summary>Record type of padding and of aborted claims.</summary>
+    public const int PaddingRecordType = -1;
+
+    /// <summary>Bytes a slot takes for an element of <paramref name="elementSize"/> bytes.</summary>
+    public static int SlotSize(int elementSize) => (SlotHeaderSize + elementSize + 7) & ~7;
+
+    /// <summary>Bytes of a slot ring part holding <paramref name="capacity"/> elements.</summary>
+    public static long SlotRingSize(int capacity, int elementSize) => ControlSize + (long)capacity * SlotSize(elementSize);
+
+    /// <summary>Bytes of a record ring part with <paramref name="capacity"/> data bytes.</summary>
+    public static long RecordRingSize(int capacity) => ControlSize + (long)capacity;
+}

@@ -1,0 +1,32 @@
+namespace UintrIpc.Signaling;
+
+/// <summary>
+/// Byte layout of a wait block (struct uipc_wait_block in <c>interop/include/uintripc.h</c>):
+/// the wake-up protocol state of one consumer. The first 128 bytes are written by the
+/// consumer, the next 128 by producers.
+/// </summary>
+public static class WaitBlockLayout
+{
+    /// <summary>Bytes of a wait block.</summary>
+    public const int Size = 384;
+    /// <summary>u32: 0 awake, 1 sleeping (announced).</summary>
+    public const int ConsumerStateOffset = 0;
+    /// <summary>u32 futex word; producers increment it before waking.</summary>
+    public const int WakeWordOffset = 4;
+    /// <summary>u32: the doorbell kind the consumer blocks in.</summary>
+    public const int DoorbellKindOffset = 8;
+    /// <summary>i32.</summary>
+    public const int ConsumerPidOffset = 12;
+    /// <summary>i32: the thread that blocks.</summary>
+    public const int ConsumerTidOffset = 16;
+    /// <summary>u64 consumer-owned counter.</summary>
+    public const int SleepsOffset = 24;
+    /// <summary>u64 consumer-owned counter.</summary>
+    public const int TimeoutsOffset = 32;
+    /// <summary>u64 consumer-owned counter.</summary>
+    public const int WakeupsSeenOffset = 40;
+    /// <summary>u64 producer-written counter.</summary>
+    public const int WakeupsSentOffset = 128;
+    /// <summary>u64 producer-written counter.</summary>
+    public const int WakeupsSuppressedOffset = 136;
+}

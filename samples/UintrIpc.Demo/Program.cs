@@ -1,0 +1,1 @@
+Console.WriteLine("UintrIpc demo: not written yet.");
