@@ -172,6 +172,11 @@ UIPC_EXPORT int32_t UintrIpc_UintrSend(int32_t index);
  * empty notification that the sender/receiver race can produce), i.e. a spurious wake-up. */
 UIPC_EXPORT int32_t UintrIpc_UintrSimNotifyWithoutPost(int32_t index);
 
+/* Mirrored by lib/UintrIpc/Interop/Shim.Uintr.cs (sequential layout, no padding). */
+UIPC_STATIC_ASSERT(sizeof(struct uipc_uintr_detection) == 288, "uipc_uintr_detection is 288 bytes");
+UIPC_STATIC_ASSERT(sizeof(struct uipc_uintr_kernel_evidence) == 8, "uipc_uintr_kernel_evidence is 8 bytes");
+UIPC_STATIC_ASSERT(sizeof(struct uipc_uintr_sim_stats) == 48, "uipc_uintr_sim_stats is 48 bytes");
+
 #ifdef __cplusplus
 }
 #endif
