@@ -146,6 +146,8 @@ struct uipc_uintr_sim_stats {
     uint64_t pir;              /* posted bits not yet delivered */
     uint32_t status;           /* UPID status: bit 0 ON, bit 1 SN */
     uint32_t reserved;
+    uint64_t wake_word_address;/* the futex word a blocked wait sleeps on (for tests that
+                                  check /proc/<tid>/syscall before sending) */
 };
 
 /* Counters of a simulated receiver (any thread while it exists). -EINVAL on a real one. */
@@ -175,7 +177,7 @@ UIPC_EXPORT int32_t UintrIpc_UintrSimNotifyWithoutPost(int32_t index);
 /* Mirrored by lib/UintrIpc/Interop/Shim.Uintr.cs (sequential layout, no padding). */
 UIPC_STATIC_ASSERT(sizeof(struct uipc_uintr_detection) == 288, "uipc_uintr_detection is 288 bytes");
 UIPC_STATIC_ASSERT(sizeof(struct uipc_uintr_kernel_evidence) == 8, "uipc_uintr_kernel_evidence is 8 bytes");
-UIPC_STATIC_ASSERT(sizeof(struct uipc_uintr_sim_stats) == 48, "uipc_uintr_sim_stats is 48 bytes");
+UIPC_STATIC_ASSERT(sizeof(struct uipc_uintr_sim_stats) == 56, "uipc_uintr_sim_stats is 56 bytes");
 
 #ifdef __cplusplus
 }

@@ -206,6 +206,7 @@ UIPC_EXPORT int32_t UintrIpc_UintrSimStats(void *handle, struct uipc_uintr_sim_s
     out->spurious_wakeups = __atomic_load_n(&r->sim_spurious_wakeups, __ATOMIC_RELAXED);
     out->pir = __atomic_load_n(&u->pir, __ATOMIC_ACQUIRE);
     out->status = __atomic_load_n(&u->status, __ATOMIC_ACQUIRE);
+    out->wake_word_address = (uint64_t)(uintptr_t)&u->wake_word;
     return 0;
 }
 

@@ -56,6 +56,7 @@ internal static partial class Shim
         internal ulong Pir;
         internal uint Status;
         internal uint Reserved;
+        internal ulong WakeWordAddress;
     }
 
     /// <summary>Runs (once) and copies the cached detection; returns its status (0 = available).</summary>
