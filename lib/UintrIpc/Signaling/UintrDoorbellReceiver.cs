@@ -15,6 +15,10 @@ namespace UintrIpc.Signaling;
 //   and a pool thread goes on to run other work); call PrepareToWait/Wait/Poll and Dispose
 //   on that thread, and dispose it before the thread exits. The kernel drops the
 //   registration when the thread exits anyway, but the native state would leak.
+//   Side effect on variant E: the handler is registered with WAITING_RECEIVER so that a
+//   send ends uintr_wait; the kernel then also interrupts any other blocking system call
+//   of this thread with EINTR when an interrupt arrives, without restart (§2.6, §6.9).
+//   The runtime's own waits retry (§8b); native code called on this thread must too.
 //   What the handler writes. The GPR-only C handler (interop/src/uintr_handler.c) only ORs
 //   the vector's bit into a per-thread pending word (release) and counts the call; it runs
 //   at any instruction boundary of this thread, also in JIT code (§8b), and never runs
