@@ -58,6 +58,8 @@ enum uipc_uintr_step {
 #define UIPC_UINTR_EV_CPUINFO_FLAG    0x20u /* /proc/cpuinfo flags has the word "uintr" (hint only) */
 #define UIPC_UINTR_EV_INTERRUPTS_READ 0x40u /* /proc/interrupts could be read */
 #define UIPC_UINTR_EV_CPUINFO_READ    0x80u /* /proc/cpuinfo could be read */
+#define UIPC_UINTR_EV_SYM_471_TAKEN   0x100u /* __x64_sys_rseq_slice_yield: mainline owns 471, so
+                                               a 471-based table (C, E) cannot be trusted (§5.1) */
 
 /* How UintrIpc_UintrWait blocks on the real path. */
 enum uipc_uintr_wait_mode {

@@ -162,6 +162,9 @@ UIPC_EXPORT int32_t UintrIpc_UintrWait(void *handle, int64_t timeout_ns, uint64_
         return -EPERM;
     if (timeout_ns < 0)
         return -EINVAL;
+    /* Keep now + timeout from overflowing (this is still 146 years). */
+    if (timeout_ns > INT64_MAX / 2)
+        timeout_ns = INT64_MAX / 2;
     return r->simulated ? uipc_sim_wait(r, timeout_ns, out_vectors) : real_wait(r, timeout_ns, out_vectors);
 }
 

@@ -57,6 +57,8 @@ static void scan_kallsyms(const char *path, uint32_t *flags)
             *flags |= UIPC_UINTR_EV_SYM_CREATE_FD;
         else if (strcmp(name, "__x64_sys_futex_waitv") == 0)
             *flags |= UIPC_UINTR_EV_SYM_FUTEX_WAITV;
+        else if (strcmp(name, "__x64_sys_rseq_slice_yield") == 0)
+            *flags |= UIPC_UINTR_EV_SYM_471_TAKEN;
     }
     fclose(f);
 }
@@ -109,14 +111,19 @@ static void scan_cpuinfo(const char *path, uint32_t *flags)
 }
 
 /* §5.1 step 3: vector_fd names variant E; create_fd names C or D, and since D's 449 is
- * futex_waitv on every kernel that has futex_waitv (5.16+), futex_waitv means C. */
+ * futex_waitv on every kernel that has futex_waitv (5.16+), futex_waitv means C. C and E
+ * start at 471, which the newest mainline trees give to rseq_slice_yield (§5.1): a uintr
+ * tree rebased onto those must have moved its numbers, so we no longer know them. */
 static int identify_variant(uint32_t flags)
 {
+    int variant = 0;
     if (flags & UIPC_UINTR_EV_SYM_VECTOR_FD)
-        return 'E';
-    if (flags & UIPC_UINTR_EV_SYM_CREATE_FD)
-        return (flags & UIPC_UINTR_EV_SYM_FUTEX_WAITV) ? 'C' : 'D';
-    return 0;
+        variant = 'E';
+    else if (flags & UIPC_UINTR_EV_SYM_CREATE_FD)
+        variant = (flags & UIPC_UINTR_EV_SYM_FUTEX_WAITV) ? 'C' : 'D';
+    if ((variant == 'C' || variant == 'E') && (flags & UIPC_UINTR_EV_SYM_471_TAKEN))
+        return 0;
+    return variant;
 }
 
 UIPC_EXPORT int32_t UintrIpc_UintrInspectKernel(const char *kallsyms_path, const char *interrupts_path,
@@ -196,7 +203,13 @@ static void detect_kernel_and_probe(void)
         ? " (/proc/cpuinfo does list the flag 'uintr', which some vendor kernels print without the syscalls)" : "";
 
     if (ev.variant == 0) {
-        if (!(ev.flags & UIPC_UINTR_EV_KALLSYMS_READ))
+        if ((ev.flags & UIPC_UINTR_EV_SYM_471_TAKEN) &&
+            (ev.flags & (UIPC_UINTR_EV_SYM_VECTOR_FD | UIPC_UINTR_EV_SYM_CREATE_FD)))
+            fail(UIPC_UINTR_STEP_KERNEL,
+                 "kernel %s has uintr syscalls but also __x64_sys_rseq_slice_yield, which owns syscall 471 "
+                 "where the known uintr tables start, so the uintr numbers cannot be identified; refusing to "
+                 "call unknown syscall numbers", release);
+        else if (!(ev.flags & UIPC_UINTR_EV_KALLSYMS_READ))
             fail(UIPC_UINTR_STEP_KERNEL,
                  "/proc/kallsyms cannot be read, so the uintr syscall variant of kernel %s cannot be "
                  "identified; refusing to call unknown syscall numbers%s", release, hint);

@@ -17,7 +17,7 @@ internal static partial class Shim
     /// <summary>Kernel evidence bits (UIPC_UINTR_EV_*).</summary>
     internal const uint UintrEvKallsymsRead = 0x01, UintrEvSymVectorFd = 0x02, UintrEvSymCreateFd = 0x04,
         UintrEvSymFutexWaitv = 0x08, UintrEvInterruptsUis = 0x10, UintrEvCpuinfoFlag = 0x20,
-        UintrEvInterruptsRead = 0x40, UintrEvCpuinfoRead = 0x80;
+        UintrEvInterruptsRead = 0x40, UintrEvCpuinfoRead = 0x80, UintrEvSym471Taken = 0x100;
 
     /// <summary>Wait modes of the real path (enum uipc_uintr_wait_mode).</summary>
     internal const int UintrWaitNone = 0, UintrWaitSyscall = 1, UintrWaitSliced = 2;

@@ -149,6 +149,35 @@ public sealed class UintrSimulationTests
     }
 
     [Fact]
+    public void The_longest_timeout_blocks_until_a_send()
+    {
+        using var published = new ManualResetEventSlim();
+        UintrDoorbellReceiver? receiver = null;
+        ulong wakeWord = 0;
+        ulong vectors = 0;
+        var thread = UintrTestThread.Start(() =>
+        {
+            using var r = new UintrDoorbellReceiver(vector: 13, simulated: true);
+            receiver = r;
+            wakeWord = r.SimulationStats().WakeWordAddress;
+            Assert.Throws<ArgumentOutOfRangeException>(() => r.WaitForVectors(TimeSpan.FromTicks(-1)));
+            published.Set();
+            vectors = r.WaitForVectors(TimeSpan.MaxValue); // the shim clamps it so that now + timeout cannot overflow
+        });
+
+        Assert.True(published.Wait(UintrTestThread.Timeout));
+        using (var sender = new UintrDoorbellSender(receiver!.VectorFd, simulated: true))
+        {
+            // It really sleeps (a bad deadline would return at once and end the thread).
+            UintrTestThread.WaitUntilBlockedInFutex(receiver.OSThreadId, wakeWord, () => thread.IsAlive);
+            sender.Ring();
+            thread.Join();
+        }
+
+        Assert.Equal(1ul << 13, vectors);
+    }
+
+    [Fact]
     public void Wait_times_out_when_nobody_sends()
     {
         UintrTestThread.Run(() =>

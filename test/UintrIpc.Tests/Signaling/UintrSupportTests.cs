@@ -97,6 +97,7 @@ public sealed class UintrSupportTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(set.Contains("__x64_sys_uintr_vector_fd"), (flags & Shim.UintrEvSymVectorFd) != 0);
             Assert.Equal(set.Contains("__x64_sys_uintr_create_fd"), (flags & Shim.UintrEvSymCreateFd) != 0);
             Assert.Equal(set.Contains("__x64_sys_futex_waitv"), (flags & Shim.UintrEvSymFutexWaitv) != 0);
+            Assert.Equal(set.Contains("__x64_sys_rseq_slice_yield"), (flags & Shim.UintrEvSym471Taken) != 0);
         }
 
         string interrupts = File.ReadAllText("/proc/interrupts");
@@ -120,6 +121,9 @@ public sealed class UintrSupportTests(ITestOutputHelper output) : IDisposable
     [InlineData(new[] { "__x64_sys_uintr_create_fd", "__x64_sys_write" }, "D")]
     [InlineData(new[] { "__x64_sys_futex_waitv", "__x64_sys_set_mempolicy_home_node" }, null)]
     [InlineData(new[] { "__x64_sys_uintr_vector_fd_old", "__ia32_sys_uintr_vector_fd", "x64_sys_uintr_create_fd" }, null)]
+    // 471 belongs to mainline's rseq_slice_yield: a 471-based table (C, E) is not trusted; D (449) still is.
+    [InlineData(new[] { "__x64_sys_uintr_vector_fd", "__x64_sys_futex_waitv", "__x64_sys_rseq_slice_yield" }, null)]
+    [InlineData(new[] { "__x64_sys_uintr_create_fd", "__x64_sys_futex_waitv", "__x64_sys_rseq_slice_yield" }, null)]
     public void Kernel_inspection_identifies_the_variant_from_symbol_names(string[] symbols, string? expected)
     {
         string kallsyms = Write("kallsyms", string.Concat(symbols.Select(s => $"0000000000000000 T {s}\n")));
