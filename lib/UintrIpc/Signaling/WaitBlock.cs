@@ -206,14 +206,22 @@ public sealed unsafe class WaitBlock
         // Announce with a full fence (xchg): SLEEPING must be globally visible before the
         // probe's load below (store-load ordering, the consumer half of the Dekker argument).
         Interlocked.Exchange(ref *StateWord, WaitBlockLayout.ConsumerSleeping);
-        if (probe.HasWork)
+        bool woken;
+        try
         {
-            EndSleep();
-            return true;
-        }
+            if (probe.HasWork)
+            {
+                return true;
+            }
 
-        bool woken = doorbell.Wait(token, timeout);
-        EndSleep();
+            woken = doorbell.Wait(token, timeout);
+        }
+        finally
+        {
+            // Also when the probe or the doorbell throws: a consumer left "sleeping" would make
+            // producers ring for nothing.
+            EndSleep();
+        }
 
         // Consumer-owned counters: one writer, so plain read + release store.
         CountConsumer(WaitBlockLayout.SleepsOffset);
@@ -231,23 +239,12 @@ public sealed unsafe class WaitBlock
 
     /// <summary>
     /// Publishes the consumer's process and thread (for thread-directed doorbells). The thread
-    /// id is written last on publish and first on clear, so a reader that sees a non-zero tid
-    /// (acquire) also sees its pid.
+    /// id is written last, so a reader that sees it (acquire) also sees the pid.
     /// </summary>
     internal void PublishConsumerThread(int pid, int tid)
     {
-        int* pidWord = (int*)(_block + WaitBlockLayout.ConsumerPidOffset);
-        int* tidWord = (int*)(_block + WaitBlockLayout.ConsumerTidOffset);
-        if (tid != 0)
-        {
-            Volatile.Write(ref *pidWord, pid);
-            Volatile.Write(ref *tidWord, tid); // release: publishes the pid with it
-        }
-        else
-        {
-            Volatile.Write(ref *tidWord, 0);
-            Volatile.Write(ref *pidWord, pid);
-        }
+        Volatile.Write(ref *(int*)(_block + WaitBlockLayout.ConsumerPidOffset), pid);
+        Volatile.Write(ref *(int*)(_block + WaitBlockLayout.ConsumerTidOffset), tid); // release: publishes the pid with it
     }
 
     /// <summary>Clears the published thread id if it is still <paramref name="tid"/> (full fence, CAS).</summary>

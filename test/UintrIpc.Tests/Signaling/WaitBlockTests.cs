@@ -166,6 +166,48 @@ public sealed unsafe class WaitBlockTests(Xunit.Abstractions.ITestOutputHelper o
     }
 
     [Fact]
+    public void A_failing_doorbell_leaves_the_consumer_awake()
+    {
+        using var f = new WaitBlockRegion();
+        var probe = new FixedProbe(hasWork: false);
+        var failing = new CountingDoorbellReceiver { DuringWait = () => throw new InvalidOperationException("boom") };
+
+        Assert.Throws<InvalidOperationException>(() => f.Block.Park(ref probe, failing, TimeSpan.FromSeconds(1)));
+        Assert.False(f.Block.IsConsumerSleeping);
+    }
+
+    [Fact]
+    public void The_producer_and_consumer_paths_do_not_allocate()
+    {
+        using var f = new WaitBlockRegion(singleProducer: true);
+        using var sender = new FutexDoorbellSender(f.Block);
+        using var receiver = new FutexDoorbellReceiver(f.Block);
+        var counter = new MessageCounter();
+        var busy = new CounterProbe(counter);
+        var idle = new BackoffIdleStrategy<CounterProbe>(busy, f.Block, receiver, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+
+        void Exercise(int n)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                f.Block.WakeIfSleeping(sender);                  // consumer awake: suppressed
+                *f.StateWord = WaitBlockLayout.ConsumerSleeping;
+                f.Block.WakeIfSleeping(sender);                  // consumer asleep: FUTEX_WAKE
+                f.Block.Park(ref busy, receiver, TimeSpan.Zero); // no work: announce, probe, wait (0)
+                counter.Publish();
+                f.Block.Park(ref busy, receiver, TimeSpan.Zero); // work: announce, probe, return
+                idle.Idle();                                     // backoff parks, finds work
+                idle.Idle((int)counter.ConsumeAll());
+            }
+        }
+
+        Exercise(2_000); // warm up (tiered JIT)
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Exercise(2_000);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Park_refuses_an_unbounded_wait()
     {
         using var f = new WaitBlockRegion();
