@@ -36,6 +36,9 @@ public sealed unsafe class FutexDoorbellReceiver : DoorbellReceiver
     public WaitBlock WaitBlock => _waitBlock;
 
     /// <inheritdoc />
+    internal override WaitBlock? BoundWaitBlock => _waitBlock;
+
+    /// <inheritdoc />
     public override uint PrepareToWait() => Volatile.Read(ref *_word); // acquire: the current ring count
 
     /// <inheritdoc />

@@ -59,7 +59,7 @@ public sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
     /// Blocks <paramref name="signalNumber"/> on the calling thread and publishes this thread
     /// in <paramref name="waitBlock"/> as the one producers signal.
     /// </summary>
-    /// <param name="waitBlock">The consumer's wait block (also used with this receiver in <see cref="WaitBlock.Park{TProbe}"/>).</param>
+    /// <param name="waitBlock">The consumer's wait block; park with this same instance (it counts the rings owed to this thread, which Dispose waits for).</param>
     /// <param name="signalNumber">A real-time signal in SIGRTMIN + 1 .. SIGRTMAX, or 0 for <see cref="DefaultSignalNumber"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">The number is not an allowed real-time signal.</exception>
     /// <exception cref="InvalidOperationException">The signal has a handler in this process.</exception>
@@ -92,6 +92,9 @@ public sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
 
     /// <summary>The kernel thread id of the consumer thread (the target of tgkill).</summary>
     public int ThreadId { get; }
+
+    /// <inheritdoc />
+    internal override WaitBlock? BoundWaitBlock => _waitBlock;
 
     /// <inheritdoc />
     /// <exception cref="InvalidOperationException">Called on another thread than the one that created the receiver.</exception>

@@ -186,6 +186,8 @@ public sealed unsafe class WaitBlock
     /// True when the probe found work before blocking, or the doorbell rang (possibly
     /// spuriously); false when the wait timed out. Either way the caller re-checks its ring.
     /// </returns>
+    /// <exception cref="ArgumentOutOfRangeException">The timeout is negative (an unbounded wait).</exception>
+    /// <exception cref="ArgumentException">The receiver was created for another <see cref="WaitBlock"/> instance.</exception>
     public bool Park<TProbe>(ref TProbe probe, DoorbellReceiver doorbell, TimeSpan timeout)
         where TProbe : IWaitProbe
     {
@@ -196,6 +198,12 @@ public sealed unsafe class WaitBlock
         {
             doorbell.Wait(0, timeout);
             return probe.HasWork;
+        }
+
+        if (doorbell.BoundWaitBlock is { } bound && bound != this)
+        {
+            // It counts rings owed on this instance, and waits on its own block's word or thread.
+            throw new ArgumentException("The doorbell receiver was created for another WaitBlock instance; park with the instance it was created with.", nameof(doorbell));
         }
 
         PublishDoorbellKind(kind);

@@ -208,6 +208,19 @@ public sealed unsafe class WaitBlockTests(Xunit.Abstractions.ITestOutputHelper o
     }
 
     [Fact]
+    public void Park_refuses_a_receiver_created_for_another_wait_block_instance()
+    {
+        using var f = new WaitBlockRegion();
+        var other = new WaitBlock(f.Region);
+        using var receiver = new FutexDoorbellReceiver(other);
+        var probe = new FixedProbe(hasWork: false);
+
+        Assert.Throws<ArgumentException>(() => f.Block.Park(ref probe, receiver, TimeSpan.Zero));
+        Assert.False(f.Block.IsConsumerSleeping);
+        Assert.False(other.Park(ref probe, receiver, TimeSpan.Zero));
+    }
+
+    [Fact]
     public void Park_refuses_an_unbounded_wait()
     {
         using var f = new WaitBlockRegion();
