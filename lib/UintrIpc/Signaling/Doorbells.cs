@@ -54,9 +54,10 @@ public static unsafe class Doorbells
 
     /// <summary>
     /// Creates the consumer's receiver of <paramref name="kind"/> for <paramref name="waitBlock"/>.
-    /// Create a signal receiver on the consumer thread. Uintr receivers are created by their own types.
+    /// Create signal and uintr receivers on the consumer thread that will wait (they bind to it).
     /// </summary>
-    /// <exception cref="NotSupportedException">The kind has no receiver here (uintr).</exception>
+    /// <exception cref="NotSupportedException">An unknown kind.</exception>
+    /// <exception cref="PlatformNotSupportedException">Real user interrupts on a machine without them (see <see cref="UintrSupport.Reason"/>).</exception>
     public static DoorbellReceiver CreateReceiver(DoorbellKind kind, WaitBlock waitBlock)
     {
         ArgumentNullException.ThrowIfNull(waitBlock);
@@ -66,42 +67,81 @@ public static unsafe class Doorbells
             DoorbellKind.Futex => new FutexDoorbellReceiver(waitBlock),
             DoorbellKind.EventFd => new EventFdDoorbellReceiver(),
             DoorbellKind.Signal => new SignalDoorbellReceiver(waitBlock),
-            _ => throw new NotSupportedException($"{kind} doorbells are not created by this factory; use the uintr doorbell types."),
+            DoorbellKind.Uintr => new UintrDoorbellReceiver(vector: 0, simulated: false),
+            DoorbellKind.UintrSimulated => new UintrDoorbellReceiver(vector: 0, simulated: true),
+            _ => throw new NotSupportedException($"Unknown doorbell kind {kind}."),
         };
     }
 
     /// <summary>Creates a producer's sender of <paramref name="kind"/> for the consumer of <paramref name="waitBlock"/>.</summary>
     /// <param name="kind">The kind the consumer waits in (<see cref="WaitBlock.ConsumerDoorbellKind"/> once it parked).</param>
     /// <param name="waitBlock">The consumer's wait block.</param>
-    /// <param name="eventFd">For <see cref="DoorbellKind.EventFd"/>: the consumer's eventfd, received from it.</param>
-    /// <exception cref="ArgumentException">An eventfd sender without <paramref name="eventFd"/>.</exception>
-    /// <exception cref="NotSupportedException">The kind has no sender here (uintr).</exception>
-    public static DoorbellSender CreateSender(DoorbellKind kind, WaitBlock waitBlock, SafeHandle? eventFd = null)
+    /// <param name="fd">For <see cref="DoorbellKind.EventFd"/>: the consumer's eventfd; for the uintr kinds: the consumer's vector fd (received from it).</param>
+    /// <exception cref="ArgumentException">An eventfd or uintr sender without <paramref name="fd"/>.</exception>
+    /// <exception cref="NotSupportedException">An unknown kind.</exception>
+    public static DoorbellSender CreateSender(DoorbellKind kind, WaitBlock waitBlock, SafeHandle? fd = null)
     {
         ArgumentNullException.ThrowIfNull(waitBlock);
         return kind switch
         {
             DoorbellKind.None => new NoDoorbellSender(),
             DoorbellKind.Futex => new FutexDoorbellSender(waitBlock),
-            DoorbellKind.EventFd => new EventFdDoorbellSender(eventFd ?? throw new ArgumentException("An eventfd sender needs the consumer's eventfd.", nameof(eventFd))),
+            DoorbellKind.EventFd => new EventFdDoorbellSender(fd ?? throw new ArgumentException("An eventfd sender needs the consumer's eventfd.", nameof(fd))),
             DoorbellKind.Signal => new SignalDoorbellSender(waitBlock),
-            _ => throw new NotSupportedException($"{kind} doorbells are not created by this factory; use the uintr doorbell types."),
+            DoorbellKind.Uintr or DoorbellKind.UintrSimulated => new UintrDoorbellSender(
+                AsFdHandle(fd ?? throw new ArgumentException("A uintr sender needs the consumer's vector fd.", nameof(fd))),
+                simulated: kind == DoorbellKind.UintrSimulated),
+            _ => throw new NotSupportedException($"Unknown doorbell kind {kind}."),
         };
     }
 
-    /// <summary>
-    /// EXTENSION POINT for the uintr doorbell: at merge, return UintrSupport.Detect() mapped to a
-    /// capability here. Until then uintr is reported unavailable; it is never assumed.
-    /// </summary>
+    /// <summary>Maps the shim's layered detection (uintr-abi.md §5.1) to a capability; never probes by syscall number.</summary>
     internal static DoorbellCapability DetectUintr()
-        => new(DoorbellKind.Uintr, false, "uintr detection is not wired into this build (Doorbells.DetectUintr)");
+    {
+        try
+        {
+            var support = UintrSupport.Detect();
+            return new(DoorbellKind.Uintr, support.IsAvailable,
+                support.IsAvailable ? $"user interrupts available (kernel ABI variant {support.Variant})" : support.Reason);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return new(DoorbellKind.Uintr, false, $"the native shim could not be loaded: {e.Message}");
+        }
+    }
 
     /// <summary>
-    /// EXTENSION POINT for the uintr simulation (a software model for tests): at merge, report
-    /// whether the shim's model is present. Whatever it reports, <see cref="Best"/> never picks it.
+    /// The uintr simulation (a software model in the shim, for tests): a self-send on a
+    /// dedicated thread. Whatever it reports, <see cref="Best"/> never picks it.
     /// </summary>
     internal static DoorbellCapability DetectUintrSimulated()
-        => new(DoorbellKind.UintrSimulated, false, "the uintr simulation is not wired into this build (Doorbells.DetectUintrSimulated); it is never chosen automatically");
+    {
+        string? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                using var receiver = new UintrDoorbellReceiver(vector: 0, simulated: true);
+                using var sender = new UintrDoorbellSender(receiver.VectorFd, simulated: true);
+                uint token = receiver.PrepareToWait();
+                sender.Ring();
+                failure = receiver.Wait(token, TimeSpan.FromSeconds(1)) ? null : "a simulated self-send did not wake the receiver";
+            }
+            catch (Exception e) when (e is UintrIpcException or DllNotFoundException or EntryPointNotFoundException or InvalidOperationException or PlatformNotSupportedException)
+            {
+                failure = e.Message;
+            }
+        })
+        { IsBackground = true, Name = "uintr-sim self-test" };
+        thread.Start();
+        if (!thread.Join(TimeSpan.FromSeconds(5)))
+        {
+            failure = "the simulated self-test did not finish within 5 s";
+        }
+
+        return new(DoorbellKind.UintrSimulated, failure is null,
+            failure ?? "software simulation of user interrupts (not hardware); for tests, never chosen automatically");
+    }
 
     private static DoorbellCapability[] DetectAll() =>
     [
@@ -165,4 +205,7 @@ public static unsafe class Doorbells
 
         return receiver.Wait(0, TimeSpan.Zero) ? "reading the eventfd did not reset it" : null;
     }
+
+    private static SafeFdHandle AsFdHandle(SafeHandle fd)
+        => fd as SafeFdHandle ?? new SafeFdHandle((int)fd.DangerousGetHandle(), ownsHandle: false);
 }

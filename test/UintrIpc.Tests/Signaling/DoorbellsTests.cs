@@ -36,19 +36,23 @@ public sealed class DoorbellsTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
-    public void Uintr_is_never_assumed_available()
+    public void Uintr_availability_and_reason_come_from_the_layered_detection()
     {
-        // Until the uintr detection is wired in, it must report unavailable with a reason;
-        // afterwards this still holds on every machine without the CPU feature and kernel ABI.
         var c = Doorbells.Check(DoorbellKind.Uintr);
-        if (c.IsAvailable)
+        var support = UintrSupport.Detect();
+        Assert.Equal(support.IsAvailable, c.IsAvailable);
+        if (!c.IsAvailable)
         {
-            Assert.DoesNotContain("not wired", c.Reason, StringComparison.Ordinal);
+            Assert.Equal(support.Reason, c.Reason);
         }
-        else
-        {
-            Assert.NotEmpty(c.Reason);
-        }
+    }
+
+    [Fact]
+    public void The_simulation_passes_its_self_test_and_says_it_is_a_simulation()
+    {
+        var c = Doorbells.Check(DoorbellKind.UintrSimulated);
+        Assert.True(c.IsAvailable, c.ToString());
+        Assert.Contains("simulation", c.Reason, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
@@ -64,7 +68,39 @@ public sealed class DoorbellsTests(Xunit.Abstractions.ITestOutputHelper output)
         }
 
         Assert.Throws<ArgumentException>(() => Doorbells.CreateSender(DoorbellKind.EventFd, f.Block));
-        Assert.Throws<NotSupportedException>(() => Doorbells.CreateReceiver(DoorbellKind.Uintr, f.Block));
-        Assert.Throws<NotSupportedException>(() => Doorbells.CreateSender(DoorbellKind.UintrSimulated, f.Block));
+        Assert.Throws<ArgumentException>(() => Doorbells.CreateSender(DoorbellKind.UintrSimulated, f.Block));
+        if (!UintrSupport.Detect().IsAvailable)
+        {
+            Assert.Throws<PlatformNotSupportedException>(() => Doorbells.CreateReceiver(DoorbellKind.Uintr, f.Block));
+        }
+    }
+
+    [Fact]
+    public void The_factory_builds_a_simulated_uintr_pair_that_wakes()
+    {
+        using var f = new WaitBlockRegion();
+        bool woken = false;
+        Exception? failure = null;
+        // A uintr receiver binds to the thread that creates it: use a dedicated thread.
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                using var receiver = Doorbells.CreateReceiver(DoorbellKind.UintrSimulated, f.Block);
+                using var sender = Doorbells.CreateSender(DoorbellKind.UintrSimulated, f.Block, ((UintrDoorbellReceiver)receiver).VectorFd);
+                Assert.Equal(DoorbellKind.UintrSimulated, sender.Kind);
+                uint token = receiver.PrepareToWait();
+                sender.Ring();
+                woken = receiver.Wait(token, TimeSpan.FromSeconds(10));
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        thread.Start();
+        Assert.True(thread.Join(TimeSpan.FromSeconds(30)), "the receiver thread did not finish");
+        Assert.Null(failure);
+        Assert.True(woken);
     }
 }
