@@ -72,7 +72,8 @@ public sealed class PeerPolicy
         }
         else if (Array.BinarySearch(_allowedUserIds, peer.Uid) < 0)
         {
-            reason = $"peer ({peer}) runs as uid {peer.Uid}, which is not in the allow-list [{string.Join(", ", _allowedUserIds)}]";
+            // The list itself stays out of the reason: the reason is sent to the refused peer.
+            reason = $"peer ({peer}) runs as uid {peer.Uid}, which is not in the allow-list";
             return false;
         }
 
