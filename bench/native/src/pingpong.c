@@ -327,6 +327,12 @@ static inline int sig_recv(struct side *s, uint64_t *v)
     }
 }
 
+/* The counters describe the measured part only. */
+static inline void side_reset_counters(struct side *s)
+{
+    s->waits = s->eagain = s->timeouts = s->wakes_sent = s->wakes_suppressed = 0;
+}
+
 /* ---- the loops ------------------------------------------------------------------------ */
 
 typedef int (*send_fn)(struct side *, uint64_t);
@@ -347,6 +353,7 @@ parent_loop(struct side *s, uint64_t *samples, uint64_t warmup, uint64_t iters, 
         if (r != v)
             return side_error(s, "reply %llu to message %llu", (unsigned long long)r, (unsigned long long)v);
     }
+    side_reset_counters(s);
     uint64_t cpu0 = cpu_ns();
     for (n = 0; n < iters; n++, v++) {
         uint64_t t0 = bench_now();
@@ -376,8 +383,10 @@ child_loop(struct side *s, uint64_t warmup, send_fn snd, recv_fn rcv, struct pp_
         if (v == BENCH_STOP)
             break;
         if (v > warmup) {
-            if (v == warmup + 1)
+            if (v == warmup + 1) {
+                side_reset_counters(s);
                 cpu0 = cpu_ns();
+            }
             n++;
         }
         if (snd(s, v) != 0)
