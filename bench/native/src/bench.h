@@ -110,6 +110,7 @@ struct bench_ctl {
     uint64_t child_t_start, child_t_end; /* throughput: consumer-side window (bench_now) */
     uint64_t child_sleeps, child_eagain, child_timeouts, child_wakes_sent, child_wakes_suppressed;
     uint64_t child_spins;     /* consumer: polls that found nothing (throughput) */
+    uint64_t child_wake_ns;   /* time inside FUTEX_WAKE */
     char     child_error[200];
 };
 
@@ -157,7 +158,8 @@ void json_begin(const char *name);
 void json_str(const char *key, const char *value);
 void json_u64(const char *key, uint64_t value);
 void json_i64(const char *key, int64_t value);
-void json_f64(const char *key, double value);
+void json_f64(const char *key, double value);  /* one decimal */
+void json_f64p(const char *key, double value, int decimals);
 void json_end(void);
 
 /* ---- tests ------------------------------------------------------------------------------ */

@@ -39,6 +39,7 @@ struct side {
     sigset_t sigset;
     uint64_t spin_ns, deadline_ns;
     uint64_t waits, eagain, timeouts, wakes_sent, wakes_suppressed;
+    uint64_t wake_ns;                 /* time spent inside FUTEX_WAKE */
     char err[160];
 };
 
@@ -70,6 +71,16 @@ static long sys_futex(uint32_t *word, int op, uint32_t val, const struct timespe
 {
     /* No FUTEX_PRIVATE_FLAG: the word is in a MAP_SHARED region used by two processes. */
     return syscall(SYS_futex, word, op, val, ts, NULL, 0);
+}
+
+/* FUTEX_WAKE, timed: what ringing the doorbell costs the producer (the clock reads are
+ * small next to the system call, and only taken when a wake is due). */
+static inline int futex_wake_timed(struct side *s, uint32_t *word)
+{
+    uint64_t t0 = mono_ns();
+    long rc = sys_futex(word, FUTEX_WAKE, 1, NULL);
+    s->wake_ns += mono_ns() - t0;
+    return rc < 0 ? side_error(s, "FUTEX_WAKE: %s", strerror(errno)) : 0;
 }
 
 /* ---- one shared cache line, both sides spinning ------------------------------------
@@ -162,8 +173,8 @@ static inline int futex_send(struct side *s, uint64_t v)
     if (__atomic_load_n(&w->consumer_state, __ATOMIC_RELAXED) == UIPC_CONSUMER_SLEEPING) {
         /* Full (locked add): a waiter that read the old word gets EAGAIN or is woken. */
         __atomic_fetch_add(&w->wake_word, 1, __ATOMIC_SEQ_CST);
-        if (sys_futex(&w->wake_word, FUTEX_WAKE, 1, NULL) < 0)
-            return side_error(s, "FUTEX_WAKE: %s", strerror(errno));
+        if (futex_wake_timed(s, &w->wake_word) != 0)
+            return -1;
         w->wakeups_sent++; /* plain: producer-owned line, one producer */
         s->wakes_sent++;
     } else {
@@ -237,8 +248,8 @@ static inline int futex_always_send(struct side *s, uint64_t v)
     /* Full (locked add), after the release of the slot: a consumer that reads the new
      * word with acquire also sees the element. */
     __atomic_fetch_add(&s->tx_wait->wake_word, 1, __ATOMIC_SEQ_CST);
-    if (sys_futex(&s->tx_wait->wake_word, FUTEX_WAKE, 1, NULL) < 0)
-        return side_error(s, "FUTEX_WAKE: %s", strerror(errno));
+    if (futex_wake_timed(s, &s->tx_wait->wake_word) != 0)
+        return -1;
     s->tx_wait->wakeups_sent++;
     s->wakes_sent++;
     return 0;
@@ -330,7 +341,7 @@ static inline int sig_recv(struct side *s, uint64_t *v)
 /* The counters describe the measured part only. */
 static inline void side_reset_counters(struct side *s)
 {
-    s->waits = s->eagain = s->timeouts = s->wakes_sent = s->wakes_suppressed = 0;
+    s->waits = s->eagain = s->timeouts = s->wakes_sent = s->wakes_suppressed = s->wake_ns = 0;
 }
 
 /* ---- the loops ------------------------------------------------------------------------ */
@@ -339,7 +350,7 @@ typedef int (*send_fn)(struct side *, uint64_t);
 typedef int (*recv_fn)(struct side *, uint64_t *);
 
 struct pp_result {
-    uint64_t n, cpu_ns;
+    uint64_t n, cpu_ns, wall_ns;
 };
 
 static inline __attribute__((always_inline)) int
@@ -354,7 +365,7 @@ parent_loop(struct side *s, uint64_t *samples, uint64_t warmup, uint64_t iters, 
             return side_error(s, "reply %llu to message %llu", (unsigned long long)r, (unsigned long long)v);
     }
     side_reset_counters(s);
-    uint64_t cpu0 = cpu_ns();
+    uint64_t cpu0 = cpu_ns(), wall0 = mono_ns();
     for (n = 0; n < iters; n++, v++) {
         uint64_t t0 = bench_now();
         if (snd(s, v) != 0 || rcv(s, &r) != 0)
@@ -369,6 +380,7 @@ parent_loop(struct side *s, uint64_t *samples, uint64_t warmup, uint64_t iters, 
         }
     }
     res->cpu_ns = cpu_ns() - cpu0;
+    res->wall_ns = mono_ns() - wall0;
     res->n = n;
     return snd(s, BENCH_STOP);
 }
@@ -533,7 +545,7 @@ int pingpong_child(struct bench_region *r)
     loops_for(g_tests[c->test_index].tr, &pf, &cf);
     /* Release: everything above is done before the parent starts sending. */
     __atomic_store_n(&c->child_ready, 1, __ATOMIC_RELEASE);
-    struct pp_result res = { 0, 0 };
+    struct pp_result res = { 0, 0, 0 };
     int rc = cf(&s, c->warmup, &res);
     c->child_cpu_ns = res.cpu_ns;
     c->child_msgs = res.n;
@@ -542,6 +554,7 @@ int pingpong_child(struct bench_region *r)
     c->child_timeouts = s.timeouts;
     c->child_wakes_sent = s.wakes_sent;
     c->child_wakes_suppressed = s.wakes_suppressed;
+    c->child_wake_ns = s.wake_ns;
     if (rc != 0)
         child_fail(r, "%s", s.err[0] ? s.err : "failed");
     return rc;
@@ -584,7 +597,7 @@ int pingpong_run(const struct test_def *t, unsigned index, const struct options 
     const char *why = "transport setup failed";
     char whybuf[240];
     struct side s;
-    struct pp_result res = { 0, 0 };
+    struct pp_result res = { 0, 0, 0 };
     pid_t pid = -1;
     if (transport_setup(t->tr, c) != 0)
         goto out;
@@ -649,6 +662,9 @@ out:
         json_f64("mean", st.mean);
         json_f64("cpu_ns_per_msg_parent", per_msg(res.cpu_ns, res.n));
         json_f64("cpu_ns_per_msg_child", per_msg(c->child_cpu_ns, c->child_msgs));
+        json_u64("wall_ns", res.wall_ns);
+        json_f64p("cpu_util_parent", per_msg(res.cpu_ns, res.wall_ns), 3);
+        json_f64p("cpu_util_child", per_msg(c->child_cpu_ns, res.wall_ns), 3);
         if (t->tr == TR_FUTEX || t->tr == TR_FUTEX_SPIN || t->tr == TR_FUTEX_ALWAYS) {
             json_u64("spin_ns", c->spin_ns);
             json_u64("futex_waits_parent", s.waits);
@@ -656,19 +672,22 @@ out:
             json_u64("futex_timeouts_parent", s.timeouts);
             json_u64("wakes_sent_parent", s.wakes_sent);
             json_u64("wakes_suppressed_parent", s.wakes_suppressed);
+            json_f64("futex_wake_ns_avg_parent", per_msg(s.wake_ns, s.wakes_sent));
             json_u64("futex_waits_child", c->child_sleeps);
             json_u64("futex_eagain_child", c->child_eagain);
             json_u64("futex_timeouts_child", c->child_timeouts);
             json_u64("wakes_sent_child", c->child_wakes_sent);
             json_u64("wakes_suppressed_child", c->child_wakes_suppressed);
+            json_f64("futex_wake_ns_avg_child", per_msg(c->child_wake_ns, c->child_wakes_sent));
         }
         json_str("mode", o->exec_mode ? "exec" : "fork");
         json_u64("pinned", (uint64_t)o->pin);
         json_end();
         fprintf(stderr, "%-28s p50 %8.3f us  p90 %8.3f  p99 %8.3f  p99.9 %8.3f  max %9.3f  "
-                        "cpu/msg %7.3f / %7.3f us  (n=%llu)\n",
+                        "cpu/msg %7.3f / %7.3f us  util %.2f / %.2f  (n=%llu)\n",
                 t->name, st.p50 / 1e3, st.p90 / 1e3, st.p99 / 1e3, st.p999 / 1e3, st.max / 1e3,
                 per_msg(res.cpu_ns, res.n) / 1e3, per_msg(c->child_cpu_ns, c->child_msgs) / 1e3,
+                per_msg(res.cpu_ns, res.wall_ns), per_msg(c->child_cpu_ns, res.wall_ns),
                 (unsigned long long)st.count);
     }
     transport_teardown(c, &sigs);

@@ -128,6 +128,15 @@ void json_f64(const char *k, double v)
         printf("%.1f", v);
 }
 
+void json_f64p(const char *k, double v, int decimals)
+{
+    key(k);
+    if (v != v)
+        printf("null");
+    else
+        printf("%.*f", decimals, v);
+}
+
 void json_end(void)
 {
     printf("}\n");

@@ -207,14 +207,18 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
         json_f64("ns_per_msg", secs * 1e9 / (double)count);
         json_f64("cpu_ns_per_msg_parent", (double)cpu / (double)count);
         json_f64("cpu_ns_per_msg_child", (double)c->child_cpu_ns / (double)c->child_msgs);
+        json_f64p("cpu_util_parent", (double)cpu / (double)(c->child_t_end - c->child_t_start), 3);
+        json_f64p("cpu_util_child", (double)c->child_cpu_ns / (double)(c->child_t_end - c->child_t_start), 3);
         json_u64("producer_full_polls", full);
         json_u64("consumer_empty_polls", c->child_spins);
         json_str("mode", o->exec_mode ? "exec" : "fork");
         json_u64("pinned", (uint64_t)o->pin);
         json_end();
-        fprintf(stderr, "%-28s %8.2f M msg/s  %8.1f MB/s  %6.1f ns/msg  cpu/msg %6.1f / %6.1f ns  (n=%llu)\n",
+        fprintf(stderr, "%-28s %8.2f M msg/s  %8.1f MB/s  %6.1f ns/msg  cpu/msg %6.1f / %6.1f ns  "
+                        "util %.2f / %.2f  (n=%llu)\n",
                 t->name, mps / 1e6, mps * es / 1e6, secs * 1e9 / (double)count, (double)cpu / (double)count,
-                (double)c->child_cpu_ns / (double)c->child_msgs, (unsigned long long)count);
+                (double)c->child_cpu_ns / (double)c->child_msgs, (double)cpu / 1e9 / secs,
+                (double)c->child_cpu_ns / 1e9 / secs, (unsigned long long)count);
     }
     region_destroy(&r);
     return rc;
