@@ -37,6 +37,8 @@ struct options {
     uint64_t tput_bytes;   /* element bytes per throughput test, at most */
     const char *only;      /* comma-separated test or group names, NULL = all */
     int quick, pin, exec_mode, clock_tsc, list;
+    unsigned repeat;       /* runs of the whole selection */
+    unsigned run;          /* current run, 1-based, printed in each line */
 };
 
 /* ---- clock (clock.c) ---------------------------------------------------------------- */

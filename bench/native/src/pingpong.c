@@ -642,6 +642,7 @@ out:
         json_begin(t->name);
         json_str("kind", "latency");
         json_str("error", why);
+        json_u64("run", o->run);
         json_end();
         fprintf(stderr, "%-28s FAILED: %s\n", t->name, why);
     } else {
@@ -682,6 +683,7 @@ out:
         }
         json_str("mode", o->exec_mode ? "exec" : "fork");
         json_u64("pinned", (uint64_t)o->pin);
+        json_u64("run", o->run);
         json_end();
         fprintf(stderr, "%-28s p50 %8.3f us  p90 %8.3f  p99 %8.3f  p99.9 %8.3f  max %9.3f  "
                         "cpu/msg %7.3f / %7.3f us  util %.2f / %.2f  (n=%llu)\n",
