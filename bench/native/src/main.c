@@ -22,6 +22,9 @@ const struct test_def g_tests[] = {
     { "c-unix-stream-pingpong",    "unix-stream",    KIND_LATENCY, TR_UNIX_STREAM,    1, 8 },
     { "c-unix-seqpacket-pingpong", "unix-seqpacket", KIND_LATENCY, TR_UNIX_SEQPACKET, 1, 8 },
     { "c-signal-pingpong",         "signal",         KIND_LATENCY, TR_SIGNAL,         1, 8 },
+    { "c-cost-syscall",            "cost-syscall",       KIND_COST, TR_COST_SYSCALL,    0, 0 },
+    { "c-cost-futex-wake",         "cost-futex-wake",    KIND_COST, TR_COST_FUTEX_WAKE, 0, 0 },
+    { "c-cost-eventfd-write",      "cost-eventfd-write", KIND_COST, TR_COST_EVENTFD,    0, 0 },
     { "c-slotring-tput-s8",        "tput-s8",        KIND_THROUGHPUT, TR_TPUT, 0, 8 },
     { "c-slotring-tput-s64",       "tput-s64",       KIND_THROUGHPUT, TR_TPUT, 0, 64 },
     { "c-slotring-tput-s256",      "tput-s256",      KIND_THROUGHPUT, TR_TPUT, 0, 256 },
@@ -43,7 +46,8 @@ static void usage(FILE *f)
         "Results: one JSON object per line on stdout; a readable summary on stderr.\n\n"
         "  --only LIST       comma-separated tests; a name selects itself and every test whose\n"
         "                    short name starts with it and a dash (futex -> futex, futex-spin,\n"
-        "                    futex-always; tput -> all throughput tests); full JSON names work too\n"
+        "                    futex-always; tput -> all throughput tests; cost -> the one-process\n"
+        "                    cost tests); full JSON names work too\n"
         "  --list            print the tests and exit\n"
         "  --quick           fewer iterations (a smoke run of a few seconds)\n"
         "  --iters N         latency samples per test (default 1000000 spinning, 20000 sleeping)\n"
@@ -239,7 +243,9 @@ int main(int argc, char **argv)
             const struct test_def *t = &g_tests[i];
             if (!selected(t, o.only))
                 continue;
-            int rc = t->kind == KIND_LATENCY ? pingpong_run(t, i, &o) : throughput_run(t, i, &o);
+            int rc = t->kind == KIND_LATENCY ? pingpong_run(t, i, &o)
+                   : t->kind == KIND_THROUGHPUT ? throughput_run(t, i, &o)
+                   : cost_run(t, i, &o);
             failed += rc != 0;
         }
     }
