@@ -228,12 +228,13 @@ internal unsafe struct SlotRingCore
                 if (Volatile.Read(ref *(ulong*)slot) != head + 1)
                 {
                     Commit(head);
-                    if (!AdvanceOverSkipped())
+                    bool ready = AdvanceOverSkipped();
+                    head = ConsumerHead; // it may have stepped over skipped slots
+                    if (!ready)
                     {
                         break;
                     }
 
-                    head = ConsumerHead;
                     continue;
                 }
 
