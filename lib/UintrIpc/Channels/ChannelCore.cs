@@ -1,0 +1,222 @@
+using System.Runtime.CompilerServices;
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Channels;
+
+// Design:
+//   What a channel region holds, and what every channel type shares: the region, its
+//   lifetime, the doorbell kind, and the completion flag.
+//
+//   Region layout: region kind ChannelCore.SlotRegionKind ("UCHS") or MessageRegionKind
+//   ("UCHM"); part 0 the ring with tag 0 (SPSC or MPSC, slots or records), part 1 the wait
+//   block with tag 0. The creator writes the channel's doorbell kind into the wait block's
+//   doorbell_kind word before the region is published (a part initializer: plain stores,
+//   published by the release of the magic), so an attacher learns it with the rest of the
+//   layout; the consumer writes the same value again (with its pid) each time it parks.
+//
+//   Completion: the region header's `state` word, READY -> CLOSED. It is written once, by
+//   whoever completes (a producer's Complete, or the consumer side's Complete), with a CAS
+//   (full fence), and read with acquire loads: a consumer that reads CLOSED sees every
+//   message the completing producer published before it. With several producers, a write
+//   racing with another producer's Complete may land after the consumer has seen the
+//   channel completed and drained, and is then never read: complete after the last write
+//   (the same rule as System.Threading.Channels' Complete, across processes). A corrupt
+//   state value counts as "not completed" until someone completes; nothing uses it as an
+//   address, so it cannot hurt memory safety.
+//
+//   Lifetime: one reference for the channel object and one per endpoint. The region is
+//   unmapped (and a named region the creator made is unlinked) when the last is released,
+//   so an endpoint never outlives its memory. Peer processes hold their own mappings.
+
+/// <summary>The region, lifetime, doorbell kind and completion flag shared by a channel object and its endpoints.</summary>
+internal sealed unsafe class ChannelCore
+{
+    /// <summary>Region kind of slot channels: "UCHS" as bytes 55 43 48 53.</summary>
+    internal const uint SlotRegionKind = 0x53484355;
+    /// <summary>Region kind of message channels: "UCHM" as bytes 55 43 48 4d.</summary>
+    internal const uint MessageRegionKind = 0x4D484355;
+
+    private readonly uint* _state;
+    private readonly bool _unlinkName;
+    private int _refs = 1;
+    private int _consumers;
+
+    private ChannelCore(SharedRegion region, RegionPart ring, DoorbellKind doorbell, ChannelWaitOptions wait, bool unlinkName)
+    {
+        Region = region;
+        RingPart = ring;
+        WaitBlockPart = region.FindPart(PartKind.WaitBlock, 0);
+        Doorbell = doorbell;
+        Wait = wait;
+        _unlinkName = unlinkName;
+        _state = (uint*)(region.BasePointer + RegionLayout.StateOffset);
+        // Validates the descriptor (immutable after publication); the ring objects check it again.
+        Geometry = RingDescriptor.Read(region.PartPointer(ring), ring.Length, ring.Kind);
+    }
+
+    /// <summary>The ring's validated descriptor: capacity, element size, max message length.</summary>
+    internal RingDescriptor.Geometry Geometry { get; }
+
+    internal SharedRegion Region { get; }
+
+    internal RegionPart RingPart { get; }
+
+    internal RegionPart WaitBlockPart { get; }
+
+    internal bool MultipleProducers => RingPart.Kind is PartKind.MpscSlots or PartKind.MpscRecords;
+
+    internal DoorbellKind Doorbell { get; }
+
+    internal ChannelWaitOptions Wait { get; }
+
+    /// <summary>Whether the channel was completed (acquire: messages published before the completion are visible after it).</summary>
+    internal bool IsCompleted
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Volatile.Read(ref *_state) == (uint)RegionState.Closed;
+    }
+
+    /// <summary>Creates a channel region (memfd, or /dev/shm/<paramref name="name"/>).</summary>
+    internal static ChannelCore Create(uint regionKind, PartSpec ring, ChannelOptions options, string? name)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        DoorbellKind doorbell = options.Doorbell ?? Doorbells.Best;
+        // Plain store into zero-filled memory before publication (see PartSpec).
+        var waitBlock = new PartSpec(PartKind.WaitBlock, 0, WaitBlockLayout.Size,
+            (address, _) => *(uint*)(address + WaitBlockLayout.DoorbellKindOffset) = (uint)doorbell);
+        SharedRegion region = name is null
+            ? SharedRegion.CreateAnonymous(regionKind, ring, waitBlock)
+            : SharedRegion.CreateNamed(name, regionKind, ring, waitBlock);
+        try
+        {
+            return new ChannelCore(region, region.FindPart(ring.Kind, 0), doorbell, options.Wait, unlinkName: name is not null);
+        }
+        catch
+        {
+            if (name is not null)
+            {
+                region.Unlink();
+            }
+
+            region.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Takes over <paramref name="region"/> (disposed on failure) and validates it as a channel.</summary>
+    /// <exception cref="RegionFormatException">Not a channel region of this kind, or its wait block names no known doorbell.</exception>
+    internal static ChannelCore Attach(SharedRegion region, uint regionKind, ChannelWaitOptions? wait)
+    {
+        try
+        {
+            if (region.RegionKind != regionKind)
+            {
+                throw new RegionFormatException("region kind", $"0x{regionKind:x8}", $"0x{region.RegionKind:x8}",
+                    regionKind == SlotRegionKind ? "Open it with IpcMessageChannel if it is a message channel." : "Open it with IpcChannel<T> if it is a slot channel.");
+            }
+
+            PartKind spsc = regionKind == SlotRegionKind ? PartKind.SpscSlots : PartKind.SpscRecords;
+            PartKind mpsc = regionKind == SlotRegionKind ? PartKind.MpscSlots : PartKind.MpscRecords;
+            RegionPart? ring = null;
+            foreach (var part in region.Parts)
+            {
+                if ((part.Kind == spsc || part.Kind == mpsc) && part.Tag == 0)
+                {
+                    ring = part;
+                    break;
+                }
+            }
+
+            if (ring is null)
+            {
+                throw new RegionFormatException("channel ring part", $"{spsc} or {mpsc} with tag 0", "none");
+            }
+
+            // Acquire; the creator wrote it before publishing the region.
+            var doorbell = new WaitBlock(region, region.FindPart(PartKind.WaitBlock, 0)).ConsumerDoorbellKind;
+            if (!Enum.IsDefined(doorbell))
+            {
+                throw new RegionFormatException("wait block doorbell kind", "a DoorbellKind value", ((uint)doorbell).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            return new ChannelCore(region, ring.Value, doorbell, wait ?? ChannelWaitOptions.Default, unlinkName: false);
+        }
+        catch (KeyNotFoundException e)
+        {
+            region.Dispose();
+            throw new RegionFormatException("channel wait block part", "a wait block with tag 0", "none", e.Message);
+        }
+        catch
+        {
+            region.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Completes the channel; false if it was completed already. Full fence (CAS).</summary>
+    internal bool TryComplete()
+    {
+        uint seen = Volatile.Read(ref *_state);
+        while (seen != (uint)RegionState.Closed)
+        {
+            // Full fence: every message this side published is visible before CLOSED is.
+            uint previous = Interlocked.CompareExchange(ref *_state, (uint)RegionState.Closed, seen);
+            if (previous == seen)
+            {
+                return true;
+            }
+
+            seen = previous;
+        }
+
+        return false;
+    }
+
+    /// <summary>Registers the one consumer this object allows.</summary>
+    /// <exception cref="InvalidOperationException">A consumer of this channel object is still open.</exception>
+    internal void EnterConsumer()
+    {
+        if (Interlocked.Exchange(ref _consumers, 1) != 0)
+        {
+            throw new InvalidOperationException("This channel already has a consumer; a channel has one consumer at a time (dispose the other one first).");
+        }
+    }
+
+    internal void ExitConsumer() => Volatile.Write(ref _consumers, 0);
+
+    /// <summary>Takes a reference for an endpoint.</summary>
+    /// <exception cref="ObjectDisposedException">The channel and all its endpoints were disposed.</exception>
+    internal void AddRef()
+    {
+        int refs = Volatile.Read(ref _refs);
+        while (true)
+        {
+            ObjectDisposedException.ThrowIf(refs == 0, this);
+            int seen = Interlocked.CompareExchange(ref _refs, refs + 1, refs);
+            if (seen == refs)
+            {
+                return;
+            }
+
+            refs = seen;
+        }
+    }
+
+    /// <summary>Drops a reference; the last one unmaps the region (and unlinks the name the creator made).</summary>
+    internal void Release()
+    {
+        if (Interlocked.Decrement(ref _refs) != 0)
+        {
+            return;
+        }
+
+        if (_unlinkName)
+        {
+            Region.Unlink();
+        }
+
+        Region.Dispose();
+    }
+}

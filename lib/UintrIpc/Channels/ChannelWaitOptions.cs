@@ -1,0 +1,66 @@
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Channels;
+
+/// <summary>
+/// How the endpoints of one process wait: a consumer with nothing to read spins for
+/// <see cref="SpinBudget"/>, yields for <see cref="YieldBudget"/>, then parks in the doorbell
+/// for at most <see cref="MaxParkTime"/> at a time; a producer facing a full ring spins,
+/// yields, then sleeps 1 ms at a time. Local to a process (not stored in the region).
+/// </summary>
+/// <remarks>
+/// Budgets are time, not iterations. A kernel wake-up costs tens of microseconds on the
+/// machines we target, so a few microseconds of spinning catch the next message of a busy
+/// stream without one. Use <see cref="TimeSpan.Zero"/> budgets to park at once.
+/// </remarks>
+public sealed record ChannelWaitOptions
+{
+    /// <summary>The longest <see cref="MaxParkTime"/>.</summary>
+    public static readonly TimeSpan MaxParkTimeLimit = TimeSpan.FromMinutes(1);
+
+    private readonly TimeSpan _spinBudget = BackoffDefaults.SpinBudget;
+    private readonly TimeSpan _yieldBudget = BackoffDefaults.YieldBudget;
+    private readonly TimeSpan _maxParkTime = BackoffDefaults.ParkTimeout;
+
+    /// <summary>10 µs spin, 40 µs yield, 100 ms park (<see cref="BackoffDefaults"/>).</summary>
+    public static ChannelWaitOptions Default { get; } = new();
+
+    /// <summary>How long an idle consumer (or a producer facing a full ring) spins first. Zero or more.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public TimeSpan SpinBudget
+    {
+        get => _spinBudget;
+        init => _spinBudget = NotNegative(value, nameof(SpinBudget));
+    }
+
+    /// <summary>How long it then yields the CPU before parking (or sleeping). Zero or more.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public TimeSpan YieldBudget
+    {
+        get => _yieldBudget;
+        init => _yieldBudget = NotNegative(value, nameof(YieldBudget));
+    }
+
+    /// <summary>
+    /// The longest single park in the doorbell, above 0 and at most <see cref="MaxParkTimeLimit"/>.
+    /// A parked consumer wakes at least this often to re-check its ring, so a lost wake-up
+    /// (which the protocol rules out; this is the safety net) costs at most this much latency.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Zero, negative or above the limit.</exception>
+    public TimeSpan MaxParkTime
+    {
+        get => _maxParkTime;
+        init
+        {
+            if (value <= TimeSpan.Zero || value > MaxParkTimeLimit)
+            {
+                throw new ArgumentOutOfRangeException(nameof(MaxParkTime), value, $"The park time must be above zero and at most {MaxParkTimeLimit}: every wait is bounded.");
+            }
+
+            _maxParkTime = value;
+        }
+    }
+
+    private static TimeSpan NotNegative(TimeSpan value, string name)
+        => value >= TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(name, value, "A budget cannot be negative.");
+}

@@ -1,0 +1,306 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Channels;
+
+// Design:
+//   The consumer end of a slot channel: its own ring object (consumer position), the wait
+//   block, and the doorbell receiver it parks in. Owns the receiver; holds one reference on
+//   the channel's region, so the memory stays mapped until this object is disposed.
+//   Reading never blocks and never makes a system call: TryRead polls the slot it reads next
+//   (acquire). Waiting goes through ConsumerWait: spin, yield, then park with the wake-up
+//   protocol (announce SLEEPING, full fence, re-check the ring and the completion flag,
+//   block at most MaxParkTime), so producers ring the doorbell only while this consumer sleeps.
+//   Completion: the region state word (see ChannelCore). The consumer reads it BEFORE the ring
+//   (both acquire): "completed, then empty" proves that nothing more will come.
+//   One consumer per channel at a time, one thread at a time (the ring's consumer position is
+//   local to this object). Thread-bound doorbells (signal, uintr) tie the blocking reads and
+//   Dispose to the thread that created the consumer.
+//   Peer death: a producer that dies leaves us to our timeout (blocking reads) or cancellation
+//   token (async reads); messages it published before dying are read normally. An MPSC
+//   producer that dies between claim and publish blocks the ring at that position (the
+//   ring's TryUnblock recovers, not exposed here yet).
+
+/// <summary>
+/// The consumer end of an <see cref="IpcChannel{T}"/>: reads elements, waits for them
+/// (blocking with a timeout, or asynchronously), and sees completion.
+/// </summary>
+/// <typeparam name="T">The element type of the channel.</typeparam>
+/// <remarks>
+/// <para>Non-blocking reads (<see cref="TryRead(out T)"/>, batches, <see cref="Drain{THandler}"/>)
+/// cost no system call. Blocking reads spin briefly, then sleep in the channel's doorbell, using
+/// no CPU until a producer wakes them or the timeout passes. Async reads
+/// (<see cref="ReadAsync"/>, <see cref="WaitToReadAsync"/>) are served by one background thread
+/// per consumer and allocate nothing per read once warm; they need a futex, eventfd or none
+/// doorbell (signal and uintr doorbells belong to the consumer's thread).</para>
+/// <para>Use it from one thread at a time (with signal or uintr doorbells: the creating
+/// thread, also for <see cref="Dispose"/>), and do not call <see cref="TryRead(out T)"/> while an
+/// async wait is pending.</para>
+/// </remarks>
+[DebuggerDisplay("{DebuggerDisplay,nq}")]
+public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
+{
+    private readonly ChannelCore _channel;
+    private readonly SlotRingAccess<T> _ring;
+    private readonly WaitBlock _waitBlock;
+    private readonly DoorbellReceiver _receiver;
+    private readonly ConsumerWait<SlotChannelProbe<T>> _wait;
+    private ChannelReader<T>? _reader;
+    private bool _disposed;
+
+    internal IpcConsumer(ChannelCore channel)
+    {
+        channel.EnterConsumer();
+        try
+        {
+            channel.AddRef();
+        }
+        catch
+        {
+            channel.ExitConsumer();
+            throw;
+        }
+
+        try
+        {
+            _ring = new SlotRingAccess<T>(channel.Region, channel.RingPart);
+            _waitBlock = new WaitBlock(channel.Region, channel.WaitBlockPart, singleProducer: !channel.MultipleProducers);
+            _receiver = Doorbells.CreateReceiver(channel.Doorbell, _waitBlock);
+        }
+        catch
+        {
+            channel.Release();
+            channel.ExitConsumer();
+            throw;
+        }
+
+        _channel = channel;
+        _wait = new ConsumerWait<SlotChannelProbe<T>>(new SlotChannelProbe<T>(_ring, channel), _waitBlock, _receiver, DoorbellFd, channel.Wait);
+    }
+
+    /// <summary>The channel state shared with the other endpoints (for <see cref="ChannelBootstrap"/>).</summary>
+    internal ChannelCore Channel => _channel;
+
+    /// <summary>The doorbell this consumer sleeps in.</summary>
+    public DoorbellKind Doorbell => _receiver.Kind;
+
+    /// <summary>
+    /// The descriptor producers need to wake this consumer: the eventfd (eventfd doorbell) or the
+    /// vector fd (uintr doorbells); null for futex, signal and none, which need only the region.
+    /// Owned by the consumer; pass it to producers (<see cref="IpcChannel{T}.CreateProducer(SafeHandle?)"/>,
+    /// SCM_RIGHTS, or inheritance) while the consumer is alive.
+    /// </summary>
+    public SafeHandle? DoorbellFd => _receiver switch
+    {
+        EventFdDoorbellReceiver eventFd => eventFd.FileHandle,
+        UintrDoorbellReceiver uintr => uintr.VectorFd,
+        _ => null,
+    };
+
+    /// <summary>The shared region of the channel.</summary>
+    public SharedRegion Region => _channel.Region;
+
+    /// <summary>Elements the ring holds.</summary>
+    public int Capacity => _ring.Capacity;
+
+    /// <summary>Approximate number of elements waiting (from the shared positions).</summary>
+    public int Count => _ring.Count;
+
+    /// <summary>
+    /// Whether the channel was completed and every element has been read: no read will ever
+    /// return an element again.
+    /// </summary>
+    public bool IsCompleted
+    {
+        get
+        {
+            // Completion first (acquire), then the ring: elements published before the completion are visible now.
+            bool completed = _channel.IsCompleted;
+            return completed && !_ring.CanRead;
+        }
+    }
+
+    /// <summary>The wait block's counters (sleeps, timeouts, wake-ups seen; and the producers' sent/suppressed).</summary>
+    public WaitBlockCounters Counters => _waitBlock.ReadCounters();
+
+    private string DebuggerDisplay => $"IpcConsumer<{typeof(T).Name}> {Doorbell} count={Count}/{Capacity}{(_channel.IsCompleted ? " completed" : "")}";
+
+    /// <summary>Reads the next element, or returns false when none is waiting. Never blocks.</summary>
+    /// <exception cref="RingCorruptedException">The ring holds values no producer writes.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryRead(out T item)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _ring.TryRead(out item);
+    }
+
+    /// <summary>Reads up to <paramref name="destination"/>.Length waiting elements, in order; returns how many. Never blocks.</summary>
+    /// <exception cref="RingCorruptedException">The ring holds values no producer writes.</exception>
+    public int TryRead(Span<T> destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _ring.TryRead(destination);
+    }
+
+    /// <summary>
+    /// Hands up to <paramref name="limit"/> waiting elements to <paramref name="handler"/> in
+    /// place (no copy), in order; returns how many. Never blocks.
+    /// </summary>
+    /// <exception cref="RingCorruptedException">The ring holds values no producer writes.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Drain<THandler>(ref THandler handler, int limit = int.MaxValue)
+        where THandler : struct, ISlotHandler<T>, allows ref struct
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _ring.Drain(ref handler, limit);
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> until an element can be read (true), or returns
+    /// false when the time passed or the channel is completed and drained (see <see cref="IsCompleted"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative timeout (waits are always bounded).</exception>
+    /// <exception cref="InvalidOperationException">Another wait of this consumer is in progress, or (signal, uintr) called on another thread than the creator.</exception>
+    public bool WaitToRead(TimeSpan timeout)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_ring.CanRead)
+        {
+            return true;
+        }
+
+        _wait.WaitForWork(timeout);
+        return _ring.CanRead;
+    }
+
+    /// <summary>
+    /// Reads the next element, waiting up to <paramref name="timeout"/> for one: spins briefly,
+    /// then sleeps in the doorbell (no CPU) until a producer wakes it.
+    /// </summary>
+    /// <returns>False when the timeout passed, or the channel is completed and drained (see <see cref="IsCompleted"/>).</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A negative timeout (waits are always bounded).</exception>
+    /// <exception cref="InvalidOperationException">Another wait of this consumer is in progress, or (signal, uintr) called on another thread than the creator.</exception>
+    public bool TryRead(out T item, TimeSpan timeout)
+    {
+        if (TryRead(out item))
+        {
+            return true;
+        }
+
+        WaitDeadline.Validate(timeout);
+        long start = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            bool completed = _channel.IsCompleted; // before the ring: see IsCompleted
+            if (_ring.TryRead(out item))
+            {
+                return true;
+            }
+
+            TimeSpan left = timeout - Stopwatch.GetElapsedTime(start);
+            if (completed || left <= TimeSpan.Zero || !_wait.WaitForWork(left))
+            {
+                return _ring.TryRead(out item);
+            }
+        }
+    }
+
+    /// <summary>Reads the next element, waiting up to <paramref name="timeout"/> for one.</summary>
+    /// <exception cref="TimeoutException">No element arrived in time.</exception>
+    /// <exception cref="ChannelClosedException">The channel is completed and drained.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A negative timeout (waits are always bounded).</exception>
+    public T Read(TimeSpan timeout)
+    {
+        if (TryRead(out T item, timeout))
+        {
+            return item;
+        }
+
+        throw IsCompleted
+            ? new ChannelClosedException()
+            : new TimeoutException($"No element arrived within {timeout.TotalMilliseconds} ms.");
+    }
+
+    /// <summary>
+    /// Waits asynchronously until an element can be read (true) or the channel is completed and
+    /// drained (false). Completes synchronously when an element is already waiting.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The channel's doorbell is signal or uintr (thread-bound): use futex or eventfd for async reads.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (nothing is consumed).</exception>
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        bool completed = _channel.IsCompleted;
+        if (_ring.CanRead)
+        {
+            return new ValueTask<bool>(true);
+        }
+
+        return completed ? new ValueTask<bool>(false) : _wait.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Reads the next element asynchronously, waiting for one if needed. Allocation-free when warm.</summary>
+    /// <exception cref="ChannelClosedException">The channel is completed and drained.</exception>
+    /// <exception cref="NotSupportedException">The channel's doorbell is signal or uintr (thread-bound): use futex or eventfd for async reads.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (nothing is consumed).</exception>
+    public ValueTask<T> ReadAsync(CancellationToken cancellationToken = default)
+        => TryRead(out T item) ? new ValueTask<T>(item) : ReadAsyncSlow(cancellationToken);
+
+    /// <summary>A <see cref="ChannelReader{T}"/> over this consumer (the same object every time).</summary>
+    /// <remarks>
+    /// Its <see cref="ChannelReader{T}.Completion"/> completes when a read through the adapter
+    /// finds the channel completed and drained. Async members need a futex, eventfd or none doorbell.
+    /// </remarks>
+    public ChannelReader<T> AsChannelReader() => _reader ??= new IpcChannelReader<T>(this);
+
+    /// <summary>
+    /// Stops the async waiter (a pending async read fails with <see cref="ObjectDisposedException"/>),
+    /// releases the doorbell and the region. With a signal or uintr doorbell, call it on the thread
+    /// that created the consumer. Does not complete the channel. Idempotent.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread (nothing was released).</exception>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        if (_wait.IsThreadBound)
+        {
+            // Throws on a foreign thread before anything changed, so the owner can still dispose.
+            _receiver.Dispose();
+        }
+
+        _disposed = true;
+        try
+        {
+            _wait.Dispose();
+            _receiver.Dispose();
+        }
+        finally
+        {
+            _channel.ExitConsumer();
+            _channel.Release();
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<T> ReadAsyncSlow(CancellationToken cancellationToken)
+    {
+        while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (TryRead(out T item))
+            {
+                return item;
+            }
+        }
+
+        throw new ChannelClosedException();
+    }
+}

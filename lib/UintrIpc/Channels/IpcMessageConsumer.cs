@@ -1,0 +1,314 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Channels;
+
+// Design:
+//   The consumer end of a message channel; the same protocol and rules as IpcConsumer<T>
+//   (see there), over a record ring: reads poll the length word of the next record
+//   (acquire) and never make a system call; waits go through ConsumerWait (spin, yield, park
+//   with the wake-up protocol, bounded slices); completion is the region state word, read
+//   before the ring. Owns its doorbell receiver and one reference on the region.
+//   Payload spans handed to a handler point into shared memory and are written by another
+//   process: valid only during the call, and untrusted input.
+//   Peer death: a dead producer leaves us to our timeout or cancellation token.
+
+/// <summary>
+/// The consumer end of an <see cref="IpcMessageChannel"/>: reads typed byte messages (into a
+/// buffer, or in place through a handler), waits for them (blocking with a timeout, or
+/// asynchronously), and sees completion.
+/// </summary>
+/// <remarks>
+/// Use it from one thread at a time (with signal or uintr doorbells: the creating thread, also
+/// for <see cref="Dispose"/>). Async reads need a futex, eventfd or none doorbell.
+/// </remarks>
+[DebuggerDisplay("{DebuggerDisplay,nq}")]
+public sealed class IpcMessageConsumer : IDisposable
+{
+    private readonly ChannelCore _channel;
+    private readonly RecordRing _ring;
+    private readonly WaitBlock _waitBlock;
+    private readonly DoorbellReceiver _receiver;
+    private readonly ConsumerWait<MessageChannelProbe> _wait;
+    private bool _disposed;
+
+    internal IpcMessageConsumer(ChannelCore channel)
+    {
+        channel.EnterConsumer();
+        try
+        {
+            channel.AddRef();
+        }
+        catch
+        {
+            channel.ExitConsumer();
+            throw;
+        }
+
+        try
+        {
+            _ring = new RecordRing(channel.Region, channel.RingPart, channel.RingPart.Kind);
+            _waitBlock = new WaitBlock(channel.Region, channel.WaitBlockPart, singleProducer: !channel.MultipleProducers);
+            _receiver = Doorbells.CreateReceiver(channel.Doorbell, _waitBlock);
+        }
+        catch
+        {
+            channel.Release();
+            channel.ExitConsumer();
+            throw;
+        }
+
+        _channel = channel;
+        _wait = new ConsumerWait<MessageChannelProbe>(new MessageChannelProbe(_ring, channel), _waitBlock, _receiver, DoorbellFd, channel.Wait);
+    }
+
+    /// <summary>The doorbell this consumer sleeps in.</summary>
+    public DoorbellKind Doorbell => _receiver.Kind;
+
+    /// <summary>
+    /// The descriptor producers need to wake this consumer: the eventfd or the uintr vector fd;
+    /// null for futex, signal and none. Owned by the consumer.
+    /// </summary>
+    public SafeHandle? DoorbellFd => _receiver switch
+    {
+        EventFdDoorbellReceiver eventFd => eventFd.FileHandle,
+        UintrDoorbellReceiver uintr => uintr.VectorFd,
+        _ => null,
+    };
+
+    /// <summary>The shared region of the channel.</summary>
+    public SharedRegion Region => _channel.Region;
+
+    /// <summary>The longest payload of one message: a buffer of this size always suffices.</summary>
+    public int MaxMessageLength => _ring.MaxMessageLength;
+
+    /// <summary>Whether the channel was completed and every message has been read.</summary>
+    public bool IsCompleted
+    {
+        get
+        {
+            bool completed = _channel.IsCompleted; // before the ring: see IpcConsumer<T>.IsCompleted
+            return completed && !_ring.CanRead;
+        }
+    }
+
+    /// <summary>The wait block's counters.</summary>
+    public WaitBlockCounters Counters => _waitBlock.ReadCounters();
+
+    internal ChannelCore Channel => _channel;
+
+    private string DebuggerDisplay => $"IpcMessageConsumer {Doorbell} max={MaxMessageLength}{(_channel.IsCompleted ? " completed" : "")}";
+
+    /// <summary>Copies the next message into <paramref name="destination"/>, or returns false when none is waiting. Never blocks.</summary>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too small for the next message (which stays in the ring).</exception>
+    /// <exception cref="RingCorruptedException">The next record is invalid.</exception>
+    public bool TryRead(out int type, Span<byte> destination, out int length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _ring.TryRead(out type, destination, out length);
+    }
+
+    /// <summary>
+    /// Hands up to <paramref name="limit"/> waiting messages to <paramref name="handler"/> in
+    /// place (no copy), in order; returns how many. Never blocks.
+    /// </summary>
+    /// <exception cref="RingCorruptedException">A record is invalid (messages before it are handled).</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Read<THandler>(ref THandler handler, int limit = int.MaxValue)
+        where THandler : struct, IRecordHandler
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _ring.Read(ref handler, limit);
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> until a message can be read (true); false when the
+    /// time passed or the channel is completed and drained.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative timeout.</exception>
+    /// <exception cref="InvalidOperationException">Another wait is in progress, or (signal, uintr) a foreign thread.</exception>
+    public bool WaitToRead(TimeSpan timeout)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_ring.CanRead)
+        {
+            return true;
+        }
+
+        _wait.WaitForWork(timeout);
+        return _ring.CanRead;
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> for messages, then hands up to <paramref name="limit"/>
+    /// of them to <paramref name="handler"/>; returns how many (0 on timeout or when completed and drained).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative timeout.</exception>
+    public int Read<THandler>(ref THandler handler, int limit, TimeSpan timeout)
+        where THandler : struct, IRecordHandler
+    {
+        int n = Read(ref handler, limit);
+        if (n > 0 || limit == 0)
+        {
+            return n;
+        }
+
+        WaitDeadline.Validate(timeout);
+        long start = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            bool completed = _channel.IsCompleted;
+            n = _ring.Read(ref handler, limit);
+            if (n > 0)
+            {
+                return n;
+            }
+
+            TimeSpan left = timeout - Stopwatch.GetElapsedTime(start);
+            if (completed || left <= TimeSpan.Zero || !_wait.WaitForWork(left))
+            {
+                return _ring.Read(ref handler, limit);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Copies the next message into <paramref name="destination"/>, waiting up to
+    /// <paramref name="timeout"/> for one (spin, then sleep in the doorbell without using CPU).
+    /// </summary>
+    /// <returns>False when the timeout passed, or the channel is completed and drained.</returns>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too small for the next message.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A negative timeout.</exception>
+    public bool TryRead(out int type, Span<byte> destination, out int length, TimeSpan timeout)
+    {
+        if (TryRead(out type, destination, out length))
+        {
+            return true;
+        }
+
+        WaitDeadline.Validate(timeout);
+        long start = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            bool completed = _channel.IsCompleted;
+            if (_ring.TryRead(out type, destination, out length))
+            {
+                return true;
+            }
+
+            TimeSpan left = timeout - Stopwatch.GetElapsedTime(start);
+            if (completed || left <= TimeSpan.Zero || !_wait.WaitForWork(left))
+            {
+                return _ring.TryRead(out type, destination, out length);
+            }
+        }
+    }
+
+    /// <summary>Waits asynchronously until a message can be read (true) or the channel is completed and drained (false).</summary>
+    /// <exception cref="NotSupportedException">The doorbell is signal or uintr (thread-bound): use futex or eventfd for async reads.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (nothing is consumed).</exception>
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        bool completed = _channel.IsCompleted;
+        if (_ring.CanRead)
+        {
+            return new ValueTask<bool>(true);
+        }
+
+        return completed ? new ValueTask<bool>(false) : _wait.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Reads the next message into <paramref name="destination"/>, waiting asynchronously for one. Allocation-free when warm.</summary>
+    /// <param name="destination">At least <see cref="MaxMessageLength"/> bytes always suffice.</param>
+    /// <param name="cancellationToken">Cancels the wait (nothing is consumed).</param>
+    /// <exception cref="ChannelClosedException">The channel is completed and drained.</exception>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too small for the next message.</exception>
+    public ValueTask<IpcMessageInfo> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+        => TryRead(out int type, destination.Span, out int length)
+            ? new ValueTask<IpcMessageInfo>(new IpcMessageInfo(type, length))
+            : ReadAsyncSlow(destination, cancellationToken);
+
+    /// <summary>Reads the next message, waiting asynchronously for one; the payload is copied into a new array of its length.</summary>
+    /// <exception cref="ChannelClosedException">The channel is completed and drained.</exception>
+    /// <exception cref="NotSupportedException">The doorbell is signal or uintr (thread-bound): use futex or eventfd for async reads.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (nothing is consumed).</exception>
+    public ValueTask<IpcMessage> ReadAsync(CancellationToken cancellationToken = default)
+        => TryReadCopy(out IpcMessage message) ? new ValueTask<IpcMessage>(message) : ReadCopyAsyncSlow(cancellationToken);
+
+    /// <summary>Stops the async waiter, releases the doorbell and the region. With signal or uintr, call it on the creating thread. Idempotent.</summary>
+    /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread (nothing was released).</exception>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        if (_wait.IsThreadBound)
+        {
+            _receiver.Dispose(); // throws on a foreign thread before anything changed
+        }
+
+        _disposed = true;
+        try
+        {
+            _wait.Dispose();
+            _receiver.Dispose();
+        }
+        finally
+        {
+            _channel.ExitConsumer();
+            _channel.Release();
+        }
+    }
+
+    private bool TryReadCopy(out IpcMessage message)
+    {
+        var copy = new CopyHandler();
+        bool read = Read(ref copy, 1) == 1;
+        message = copy.Message;
+        return read;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<IpcMessage> ReadCopyAsyncSlow(CancellationToken cancellationToken)
+    {
+        while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (TryReadCopy(out IpcMessage message))
+            {
+                return message;
+            }
+        }
+
+        throw new ChannelClosedException();
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<IpcMessageInfo> ReadAsyncSlow(Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (TryRead(out int type, destination.Span, out int length))
+            {
+                return new IpcMessageInfo(type, length);
+            }
+        }
+
+        throw new ChannelClosedException();
+    }
+
+    /// <summary>Copies one message out of shared memory into an array of its length.</summary>
+    private struct CopyHandler : IRecordHandler
+    {
+        public IpcMessage Message;
+
+        public void Handle(int type, ReadOnlySpan<byte> payload) => Message = new IpcMessage(type, payload.ToArray());
+    }
+}

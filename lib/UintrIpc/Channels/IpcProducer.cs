@@ -1,0 +1,287 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using UintrIpc.Memory;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Channels;
+
+// Design:
+//   The producer end of a slot channel: its own ring object (producer position and cached
+//   head), the wait block, and a doorbell sender matching the consumer's doorbell. Owns the
+//   sender; holds one reference on the channel's region.
+//   A write is: the completion check (acquire load of the region state word, a line nobody
+//   writes until completion), the ring's publish (release store of the slot sequence; MPSC:
+//   a CAS claim first), then WaitBlock.WakeIfSleeping: full fence, load consumer_state, and a
+//   doorbell ring only if the consumer announced a sleep. While the consumer is awake a write
+//   makes no system call and writes nothing on the consumer's lines. A batch wakes once.
+//   Complete: CAS of the region state word to CLOSED (full fence: every element published
+//   before it is visible to a consumer that sees CLOSED), then the same wake check, so a
+//   sleeping consumer learns about it at once.
+//   Backpressure: the consumer does not signal free room (the channel is one-way), so a
+//   producer facing a full ring spins, yields, then sleeps 1 ms at a time until its timeout
+//   or cancellation (ProducerBackoff).
+//   Thread safety: SPSC: one thread at a time (the ring's producer position is local to this
+//   object). MPSC: any number of threads may write through one producer object, and any
+//   number of producer objects in any processes may write at once.
+//   Peer death: a dead consumer never frees room: writes fill the ring, then TryWrite returns
+//   false and the waiting writes time out (or are cancelled). Its last announced sleep gets
+//   one ring to nobody, then producers pay nothing.
+
+/// <summary>
+/// The producer end of an <see cref="IpcChannel{T}"/>: writes elements and wakes the consumer
+/// only when it sleeps, waits for room when the ring is full, and completes the channel.
+/// </summary>
+/// <typeparam name="T">The element type of the channel.</typeparam>
+/// <remarks>
+/// Single-producer channels: use it from one thread at a time. Multi-producer channels: any
+/// thread may write, and several producers (also in other processes) may write at once.
+/// </remarks>
+[DebuggerDisplay("{DebuggerDisplay,nq}")]
+public sealed class IpcProducer<T> : IDisposable where T : unmanaged
+{
+    private readonly ChannelCore _channel;
+    private readonly SlotRingAccess<T> _ring;
+    private readonly WaitBlock _waitBlock;
+    private readonly DoorbellSender _sender;
+    private ChannelWriter<T>? _writer;
+    private bool _disposed;
+
+    internal IpcProducer(ChannelCore channel, SafeHandle? doorbellFd)
+    {
+        channel.AddRef();
+        try
+        {
+            _ring = new SlotRingAccess<T>(channel.Region, channel.RingPart);
+            _waitBlock = new WaitBlock(channel.Region, channel.WaitBlockPart, singleProducer: !channel.MultipleProducers);
+            _sender = ChannelSenders.Create(channel, _waitBlock, doorbellFd);
+        }
+        catch
+        {
+            channel.Release();
+            throw;
+        }
+
+        _channel = channel;
+    }
+
+    /// <summary>The doorbell this producer rings (the consumer's).</summary>
+    public DoorbellKind Doorbell => _sender.Kind;
+
+    /// <summary>The shared region of the channel.</summary>
+    public SharedRegion Region => _channel.Region;
+
+    /// <summary>Elements the ring holds.</summary>
+    public int Capacity => _ring.Capacity;
+
+    /// <summary>Approximate number of elements waiting to be read (from the shared positions).</summary>
+    public int Count => _ring.Count;
+
+    /// <summary>Whether the channel was completed (by this or another producer); writes then fail.</summary>
+    public bool IsCompleted => _channel.IsCompleted;
+
+    /// <summary>The wait block's counters (the consumer's sleeps; the producers' wake-ups sent and suppressed).</summary>
+    public WaitBlockCounters Counters => _waitBlock.ReadCounters();
+
+    private string DebuggerDisplay => $"IpcProducer<{typeof(T).Name}> {Doorbell} count={Count}/{Capacity}{(IsCompleted ? " completed" : "")}";
+
+    /// <summary>
+    /// Writes <paramref name="item"/> and wakes the consumer if it sleeps. Never blocks; no
+    /// system call while the consumer is awake.
+    /// </summary>
+    /// <returns>False when the ring is full or the channel is completed (see <see cref="IsCompleted"/>).</returns>
+    /// <exception cref="Rings.RingCorruptedException">The shared positions are impossible.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryWrite(in T item)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_channel.IsCompleted || !_ring.TryWrite(in item))
+        {
+            return false;
+        }
+
+        _waitBlock.WakeIfSleeping(_sender);
+        return true;
+    }
+
+    /// <summary>
+    /// Writes as many of <paramref name="items"/> as fit, in order, with one wake-up check for the
+    /// batch; returns how many (0 when the ring is full or the channel is completed). Never blocks.
+    /// </summary>
+    /// <exception cref="Rings.RingCorruptedException">The shared positions are impossible.</exception>
+    public int TryWrite(ReadOnlySpan<T> items)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_channel.IsCompleted)
+        {
+            return 0;
+        }
+
+        int written = _ring.TryWrite(items);
+        if (written > 0)
+        {
+            _waitBlock.WakeIfSleeping(_sender);
+        }
+
+        return written;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="item"/>, waiting up to <paramref name="timeout"/> for room when the
+    /// ring is full (spin, yield, then 1 ms sleeps: the consumer does not signal room).
+    /// </summary>
+    /// <returns>False when the timeout passed and the ring is still full.</returns>
+    /// <exception cref="ChannelClosedException">The channel is completed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A negative timeout (waits are always bounded).</exception>
+    public bool TryWrite(in T item, TimeSpan timeout)
+    {
+        if (TryWrite(in item))
+        {
+            return true;
+        }
+
+        var backoff = new ProducerBackoff(_channel.Wait, timeout);
+        while (true)
+        {
+            ThrowIfCompleted();
+            if (!backoff.Idle())
+            {
+                return TryWrite(in item);
+            }
+
+            if (TryWrite(in item))
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Writes <paramref name="item"/>, waiting asynchronously for room when the ring is full.</summary>
+    /// <exception cref="ChannelClosedException">The channel is completed.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the item was not written).</exception>
+    public ValueTask WriteAsync(T item, CancellationToken cancellationToken = default)
+    {
+        if (TryWrite(in item))
+        {
+            return default;
+        }
+
+        return cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled(cancellationToken) : WriteAsyncSlow(item, cancellationToken);
+    }
+
+    /// <summary>
+    /// Waits asynchronously until the ring has room (true) or the channel is completed (false).
+    /// Another producer may take the room first: write with <see cref="TryWrite(in T)"/> and wait again if it fails.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_channel.IsCompleted)
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        if (HasRoom)
+        {
+            return new ValueTask<bool>(true);
+        }
+
+        return cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled<bool>(cancellationToken) : WaitToWriteAsyncSlow(cancellationToken);
+    }
+
+    /// <summary>
+    /// Completes the channel: no element can be written any more, and the consumer reads what
+    /// is left, then sees the end. Wakes the consumer if it sleeps.
+    /// </summary>
+    /// <exception cref="ChannelClosedException">The channel was completed already.</exception>
+    public void Complete()
+    {
+        if (!TryComplete())
+        {
+            throw new ChannelClosedException("The channel was completed already.");
+        }
+    }
+
+    /// <summary>
+    /// Completes the channel unless it was completed already (returns false then). With several
+    /// producers, call it after the last write of every producer: a write racing with the
+    /// completion may be lost.
+    /// </summary>
+    public bool TryComplete()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_channel.TryComplete())
+        {
+            return false;
+        }
+
+        _waitBlock.WakeIfSleeping(_sender);
+        return true;
+    }
+
+    /// <summary>A <see cref="ChannelWriter{T}"/> over this producer (the same object every time).</summary>
+    /// <remarks>
+    /// <see cref="ChannelWriter{T}.TryComplete(Exception?)"/> completes the channel; an exception
+    /// passed to it is not transmitted to the other process (the reader sees a normal completion).
+    /// </remarks>
+    public ChannelWriter<T> AsChannelWriter() => _writer ??= new IpcChannelWriter<T>(this);
+
+    /// <summary>Releases the doorbell sender and the region. Does not complete the channel. Idempotent.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        try
+        {
+            _sender.Dispose();
+        }
+        finally
+        {
+            _channel.Release();
+        }
+    }
+
+    private bool HasRoom => _ring.Count < _ring.Capacity;
+
+    private void ThrowIfCompleted()
+    {
+        if (_channel.IsCompleted)
+        {
+            throw new ChannelClosedException();
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WriteAsyncSlow(T item, CancellationToken cancellationToken)
+    {
+        var backoff = new ProducerBackoff(_channel.Wait, timeout: null);
+        while (!TryWrite(in item))
+        {
+            ThrowIfCompleted();
+            await backoff.IdleAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> WaitToWriteAsyncSlow(CancellationToken cancellationToken)
+    {
+        var backoff = new ProducerBackoff(_channel.Wait, timeout: null);
+        while (!_channel.IsCompleted)
+        {
+            if (HasRoom)
+            {
+                return true;
+            }
+
+            await backoff.IdleAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return false;
+    }
+}

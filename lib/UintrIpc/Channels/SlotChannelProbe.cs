@@ -1,0 +1,12 @@
+namespace UintrIpc.Channels;
+
+/// <summary>The probe of a slot channel's consumer: its ring's next slot and the completion flag.</summary>
+internal readonly struct SlotChannelProbe<T>(SlotRingAccess<T> ring, ChannelCore channel) : IChannelProbe
+    where T : unmanaged
+{
+    public bool HasData => ring.CanRead;
+
+    public bool IsCompleted => channel.IsCompleted;
+
+    public bool HasWork => ring.CanRead || channel.IsCompleted;
+}

@@ -1,0 +1,53 @@
+using System.Runtime.CompilerServices;
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+
+namespace UintrIpc.Channels;
+
+/// <summary>
+/// One slot ring object of either kind (SPSC or MPSC), so the channel endpoints have one code
+/// path: each call branches on a field that never changes, which the CPU predicts.
+/// </summary>
+internal readonly struct SlotRingAccess<T> where T : unmanaged
+{
+    private readonly SpscRing<T>? _spsc;
+    private readonly MpscRing<T>? _mpsc;
+
+    /// <summary>Attaches a fresh ring object (own cached positions) to the channel's ring part.</summary>
+    internal SlotRingAccess(SharedRegion region, RegionPart part)
+    {
+        if (part.Kind == PartKind.MpscSlots)
+        {
+            _mpsc = new MpscRing<T>(region, part);
+        }
+        else
+        {
+            _spsc = new SpscRing<T>(region, part);
+        }
+    }
+
+    internal int Capacity => _spsc?.Capacity ?? _mpsc!.Capacity;
+
+    internal int Count => _spsc?.Count ?? _mpsc!.Count;
+
+    internal bool CanRead
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _spsc is not null ? _spsc.CanRead : _mpsc!.CanRead;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryWrite(in T item) => _spsc is not null ? _spsc.TryWrite(in item) : _mpsc!.TryWrite(in item);
+
+    internal int TryWrite(ReadOnlySpan<T> items) => _spsc is not null ? _spsc.TryWrite(items) : _mpsc!.TryWrite(items);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryRead(out T item) => _spsc is not null ? _spsc.TryRead(out item) : _mpsc!.TryRead(out item);
+
+    internal int TryRead(Span<T> destination) => _spsc is not null ? _spsc.TryRead(destination) : _mpsc!.TryRead(destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int Drain<THandler>(ref THandler handler, int limit)
+        where THandler : struct, ISlotHandler<T>, allows ref struct
+        => _spsc is not null ? _spsc.Drain(ref handler, limit) : _mpsc!.Drain(ref handler, limit);
+}
