@@ -33,6 +33,13 @@ public abstract class DoorbellReceiver : IDisposable
     /// </summary>
     public abstract bool Wait(uint token, TimeSpan timeout);
 
+    /// <summary>
+    /// The wait block a receiver is bound to (the futex word, the published consumer thread),
+    /// or null for receivers that work with any. <see cref="WaitBlock.Park{TProbe}"/> refuses a
+    /// receiver bound to another instance.
+    /// </summary>
+    internal virtual WaitBlock? BoundWaitBlock => null;
+
     /// <summary>Releases the doorbell's resources.</summary>
     public void Dispose()
     {

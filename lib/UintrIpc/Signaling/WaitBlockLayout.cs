@@ -9,6 +9,10 @@ public static class WaitBlockLayout
 {
     /// <summary>Bytes of a wait block.</summary>
     public const int Size = 384;
+    /// <summary>consumer_state value: the consumer is running (UIPC_CONSUMER_AWAKE).</summary>
+    public const uint ConsumerAwake = 0;
+    /// <summary>consumer_state value: the consumer announced that it sleeps (UIPC_CONSUMER_SLEEPING).</summary>
+    public const uint ConsumerSleeping = 1;
     /// <summary>u32: 0 awake, 1 sleeping (announced).</summary>
     public const int ConsumerStateOffset = 0;
     /// <summary>u32 futex word; producers increment it before waking.</summary>

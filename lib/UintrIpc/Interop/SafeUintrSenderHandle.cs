@@ -1,0 +1,31 @@
+using System.Runtime.InteropServices;
+
+namespace UintrIpc.Interop;
+
+/// <summary>
+/// Owns one index of the shim's user-interrupt sender table (UintrIpc_UintrSenderRegister).
+/// A sender adds a reference around every send, so that disposing the sender on another
+/// thread can never unregister the index in the middle of a send.
+/// </summary>
+internal sealed class SafeUintrSenderHandle : SafeHandle
+{
+    /// <summary>Creates an invalid handle.</summary>
+    public SafeUintrSenderHandle() : base(invalidHandleValue: -1, ownsHandle: true) { }
+
+    /// <summary>Wraps a registered index.</summary>
+    public SafeUintrSenderHandle(int index) : base(invalidHandleValue: -1, ownsHandle: true) => SetHandle(index);
+
+    /// <inheritdoc />
+    public override bool IsInvalid => handle == -1;
+
+    /// <summary>The index (valid while the handle is alive).</summary>
+    public int Index => (int)handle;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Variant E unregisters an index for the whole process, so any thread (the finalizer too)
+    /// can release it; on variant D the kernel only accepts it from the registering thread and
+    /// otherwise frees the entry when that thread exits.
+    /// </remarks>
+    protected override bool ReleaseHandle() => Shim.UintrSenderUnregister((int)handle) == 0;
+}

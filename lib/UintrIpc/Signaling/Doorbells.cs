@@ -1,0 +1,211 @@
+using System.Runtime.InteropServices;
+using UintrIpc.Interop;
+
+namespace UintrIpc.Signaling;
+
+/// <summary>
+/// Which doorbells work on this machine (each checked by a quick functional self-test, once
+/// per process), the best one to use, and factories for receivers and senders.
+/// </summary>
+public static unsafe class Doorbells
+{
+    private static readonly Lazy<DoorbellCapability[]> s_capabilities = new(DetectAll, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The capability of every kind, in <see cref="DoorbellKind"/> order.</summary>
+    public static IReadOnlyList<DoorbellCapability> All => s_capabilities.Value;
+
+    /// <summary>
+    /// The fastest doorbell that works here: user interrupts when the CPU and kernel support
+    /// them, otherwise futex (then eventfd, then none, should a sandbox block futex). The
+    /// uintr simulation is never chosen.
+    /// </summary>
+    public static DoorbellKind Best
+    {
+        get
+        {
+            foreach (var kind in (ReadOnlySpan<DoorbellKind>)[DoorbellKind.Uintr, DoorbellKind.Futex, DoorbellKind.EventFd])
+            {
+                if (IsAvailable(kind))
+                {
+                    return kind;
+                }
+            }
+
+            return DoorbellKind.None;
+        }
+    }
+
+    /// <summary>The capability of <paramref name="kind"/>.</summary>
+    public static DoorbellCapability Check(DoorbellKind kind)
+    {
+        foreach (var c in s_capabilities.Value)
+        {
+            if (c.Kind == kind)
+            {
+                return c;
+            }
+        }
+
+        return new DoorbellCapability(kind, false, "unknown doorbell kind");
+    }
+
+    /// <summary>Whether <paramref name="kind"/> works on this machine.</summary>
+    public static bool IsAvailable(DoorbellKind kind) => Check(kind).IsAvailable;
+
+    /// <summary>
+    /// Creates the consumer's receiver of <paramref name="kind"/> for <paramref name="waitBlock"/>.
+    /// Create signal and uintr receivers on the consumer thread that will wait (they bind to it).
+    /// </summary>
+    /// <exception cref="NotSupportedException">An unknown kind.</exception>
+    /// <exception cref="PlatformNotSupportedException">Real user interrupts on a machine without them (see <see cref="UintrSupport.Reason"/>).</exception>
+    public static DoorbellReceiver CreateReceiver(DoorbellKind kind, WaitBlock waitBlock)
+    {
+        ArgumentNullException.ThrowIfNull(waitBlock);
+        return kind switch
+        {
+            DoorbellKind.None => new NoDoorbellReceiver(),
+            DoorbellKind.Futex => new FutexDoorbellReceiver(waitBlock),
+            DoorbellKind.EventFd => new EventFdDoorbellReceiver(),
+            DoorbellKind.Signal => new SignalDoorbellReceiver(waitBlock),
+            DoorbellKind.Uintr => new UintrDoorbellReceiver(vector: 0, simulated: false),
+            DoorbellKind.UintrSimulated => new UintrDoorbellReceiver(vector: 0, simulated: true),
+            _ => throw new NotSupportedException($"Unknown doorbell kind {kind}."),
+        };
+    }
+
+    /// <summary>Creates a producer's sender of <paramref name="kind"/> for the consumer of <paramref name="waitBlock"/>.</summary>
+    /// <param name="kind">The kind the consumer waits in (<see cref="WaitBlock.ConsumerDoorbellKind"/> once it parked).</param>
+    /// <param name="waitBlock">The consumer's wait block.</param>
+    /// <param name="fd">For <see cref="DoorbellKind.EventFd"/>: the consumer's eventfd; for the uintr kinds: the consumer's vector fd (received from it).</param>
+    /// <exception cref="ArgumentException">An eventfd or uintr sender without <paramref name="fd"/>.</exception>
+    /// <exception cref="NotSupportedException">An unknown kind.</exception>
+    public static DoorbellSender CreateSender(DoorbellKind kind, WaitBlock waitBlock, SafeHandle? fd = null)
+    {
+        ArgumentNullException.ThrowIfNull(waitBlock);
+        return kind switch
+        {
+            DoorbellKind.None => new NoDoorbellSender(),
+            DoorbellKind.Futex => new FutexDoorbellSender(waitBlock),
+            DoorbellKind.EventFd => new EventFdDoorbellSender(fd ?? throw new ArgumentException("An eventfd sender needs the consumer's eventfd.", nameof(fd))),
+            DoorbellKind.Signal => new SignalDoorbellSender(waitBlock),
+            DoorbellKind.Uintr or DoorbellKind.UintrSimulated => new UintrDoorbellSender(
+                AsFdHandle(fd ?? throw new ArgumentException("A uintr sender needs the consumer's vector fd.", nameof(fd))),
+                simulated: kind == DoorbellKind.UintrSimulated),
+            _ => throw new NotSupportedException($"Unknown doorbell kind {kind}."),
+        };
+    }
+
+    /// <summary>Maps the shim's layered detection (uintr-abi.md §5.1) to a capability; never probes by syscall number.</summary>
+    internal static DoorbellCapability DetectUintr()
+    {
+        try
+        {
+            var support = UintrSupport.Detect();
+            return new(DoorbellKind.Uintr, support.IsAvailable,
+                support.IsAvailable ? $"user interrupts available (kernel ABI variant {support.Variant})" : support.Reason);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return new(DoorbellKind.Uintr, false, $"the native shim could not be loaded: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The uintr simulation (a software model in the shim, for tests): a self-send on a
+    /// dedicated thread. Whatever it reports, <see cref="Best"/> never picks it.
+    /// </summary>
+    internal static DoorbellCapability DetectUintrSimulated()
+    {
+        string? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                using var receiver = new UintrDoorbellReceiver(vector: 0, simulated: true);
+                using var sender = new UintrDoorbellSender(receiver.VectorFd, simulated: true);
+                uint token = receiver.PrepareToWait();
+                sender.Ring();
+                failure = receiver.Wait(token, TimeSpan.FromSeconds(1)) ? null : "a simulated self-send did not wake the receiver";
+            }
+            catch (Exception e) when (e is UintrIpcException or DllNotFoundException or EntryPointNotFoundException or InvalidOperationException or PlatformNotSupportedException)
+            {
+                failure = e.Message;
+            }
+        })
+        { IsBackground = true, Name = "uintr-sim self-test" };
+        thread.Start();
+        if (!thread.Join(TimeSpan.FromSeconds(5)))
+        {
+            failure = "the simulated self-test did not finish within 5 s";
+        }
+
+        return new(DoorbellKind.UintrSimulated, failure is null,
+            failure ?? "software simulation of user interrupts (not hardware); for tests, never chosen automatically");
+    }
+
+    private static DoorbellCapability[] DetectAll() =>
+    [
+        new(DoorbellKind.None, true, "polling only; always available, keeps a core busy"),
+        Guard(DoorbellKind.Futex, TestFutex),
+        Guard(DoorbellKind.EventFd, TestEventFd),
+        Guard(DoorbellKind.Signal, () => SignalDoorbellReceiver.SelfTest()),
+        DetectUintr(),
+        DetectUintrSimulated(),
+    ];
+
+    private static DoorbellCapability Guard(DoorbellKind kind, Func<string?> test)
+    {
+        try
+        {
+            string? failure = test();
+            return new(kind, failure is null, failure ?? "self-test passed");
+        }
+        catch (Exception e) when (e is UintrIpcException or DllNotFoundException or EntryPointNotFoundException or InvalidOperationException)
+        {
+            return new(kind, false, e.Message);
+        }
+    }
+
+    private static string? TestFutex()
+    {
+        uint word = 1;
+        // The word does not hold 0: FUTEX_WAIT must refuse at once (EAGAIN).
+        int rc = Shim.FutexWait(&word, 0, 1_000_000);
+        if (rc != Shim.FutexValueChanged)
+        {
+            return rc < 0 ? $"FUTEX_WAIT failed with errno {-rc}" : $"FUTEX_WAIT on a changed word returned {rc}, expected EAGAIN";
+        }
+
+        // The word holds 1: a 1 µs wait must time out.
+        rc = Shim.FutexWait(&word, 1, 1_000);
+        if (rc != Shim.FutexTimedOut)
+        {
+            return rc < 0 ? $"FUTEX_WAIT failed with errno {-rc}" : $"FUTEX_WAIT with a 1 µs timeout returned {rc}, expected a timeout";
+        }
+
+        rc = Shim.FutexWake(&word, 1);
+        return rc < 0 ? $"FUTEX_WAKE failed with errno {-rc}" : null;
+    }
+
+    private static string? TestEventFd()
+    {
+        using var receiver = new EventFdDoorbellReceiver();
+        using var sender = new EventFdDoorbellSender(receiver.FileHandle);
+        if (receiver.Wait(0, TimeSpan.Zero))
+        {
+            return "a fresh eventfd was readable";
+        }
+
+        sender.Ring();
+        sender.Ring();
+        if (!receiver.Wait(0, TimeSpan.Zero))
+        {
+            return "a written eventfd was not readable";
+        }
+
+        return receiver.Wait(0, TimeSpan.Zero) ? "reading the eventfd did not reset it" : null;
+    }
+
+    private static SafeFdHandle AsFdHandle(SafeHandle fd)
+        => fd as SafeFdHandle ?? new SafeFdHandle((int)fd.DangerousGetHandle(), ownsHandle: false);
+}

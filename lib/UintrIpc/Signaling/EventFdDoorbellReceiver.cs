@@ -1,0 +1,133 @@
+using Tmds.Linux;
+using UintrIpc.Interop;
+
+namespace UintrIpc.Signaling;
+
+// Design:
+//   An eventfd is a kernel counter: each ring adds 1, a read returns the sum and resets it.
+//   That makes it level-triggered and coalescing: rings that arrive before the consumer
+//   blocks are not lost (the counter stays non-zero, ppoll returns at once), and many rings
+//   cost the consumer one wake-up and one read. The fd is non-blocking, so the read after
+//   ppoll never blocks even if something else consumed the count. The receiver owns the fd;
+//   producers (possibly in other processes, after SCM_RIGHTS or inheritance) hold their own
+//   duplicates in EventFdDoorbellSender, so either side may close its copy at any time.
+
+/// <summary>
+/// The consumer's side of the eventfd doorbell. It owns an eventfd (<see cref="FileHandle"/>)
+/// that producers write to; the fd is pollable, so an event loop can wait on it together with
+/// other descriptors and call <see cref="TryConsume"/> when it becomes readable.
+/// </summary>
+public sealed unsafe class EventFdDoorbellReceiver : DoorbellReceiver
+{
+    private readonly SafeFdHandle _fd;
+
+    /// <summary>Creates an eventfd (EFD_CLOEXEC | EFD_NONBLOCK, initial count 0).</summary>
+    /// <exception cref="UintrIpcException">eventfd(2) failed (errno attached).</exception>
+    public EventFdDoorbellReceiver()
+    {
+        int fd = LibC.eventfd(0, LibC.EFD_CLOEXEC | LibC.EFD_NONBLOCK);
+        if (fd < 0)
+        {
+            throw UintrIpcException.FromLastError("eventfd", "Check the process's descriptor limit (ulimit -n); a seccomp filter may block eventfd.");
+        }
+
+        _fd = new SafeFdHandle(fd, ownsHandle: true);
+    }
+
+    /// <inheritdoc />
+    public override DoorbellKind Kind => DoorbellKind.EventFd;
+
+    /// <summary>
+    /// The eventfd. Pass it to producers (SCM_RIGHTS, or inheritance after a dup without
+    /// FD_CLOEXEC) and build an <see cref="EventFdDoorbellSender"/> from it there; or poll it
+    /// for POLLIN in an event loop.
+    /// </summary>
+    public SafeFdHandle FileHandle => _fd;
+
+    /// <inheritdoc />
+    public override bool Wait(uint token, TimeSpan timeout)
+    {
+        var deadline = WaitDeadline.After(timeout);
+        bool added = false;
+        try
+        {
+            // Keeps the fd number from being closed and reused while we block on it.
+            _fd.DangerousAddRef(ref added);
+            var pfd = new pollfd { fd = _fd.Fd, events = LibC.POLLIN };
+            while (true)
+            {
+                timespec left = deadline.RemainingTimespec();
+                int rc = Sys.PPoll(&pfd, 1, &left, null);
+                if (rc > 0)
+                {
+                    // Readable (or POLLERR/POLLHUP, which an eventfd does not raise): reset the count.
+                    TryConsume();
+                    return true;
+                }
+
+                if (rc == 0)
+                {
+                    return false;
+                }
+
+                int errno = LibC.errno;
+                if (errno != LibC.EINTR)
+                {
+                    throw new UintrIpcException("ppoll on eventfd", errno);
+                }
+
+                // EINTR (a signal handler ran): continue with the remaining time only.
+                if (deadline.HasPassed)
+                {
+                    return false;
+                }
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                _fd.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads and resets the counter without blocking. Returns true if at least one ring was
+    /// pending. Call it after an event loop saw the fd readable.
+    /// </summary>
+    public bool TryConsume()
+    {
+        ulong count;
+        while (true)
+        {
+            long n = LibC.read(_fd.Fd, &count, 8);
+            if (n == 8)
+            {
+                return true;
+            }
+
+            int errno = LibC.errno;
+            if (errno == LibC.EAGAIN)
+            {
+                return false; // nothing pending (spurious wake-up, or consumed already)
+            }
+
+            if (errno != LibC.EINTR)
+            {
+                throw new UintrIpcException("read from eventfd", errno);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _fd.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,101 @@
+using System.Runtime.InteropServices;
+using Tmds.Linux;
+using UintrIpc.Interop;
+
+namespace UintrIpc.Signaling;
+
+/// <summary>
+/// The producer's side of the eventfd doorbell: writes 1 to the consumer's eventfd. Built
+/// from the descriptor the consumer passed (SCM_RIGHTS, or inheritance); the sender keeps its
+/// own duplicate, so the caller still owns and may close the descriptor it passed in.
+/// </summary>
+public sealed unsafe class EventFdDoorbellSender : DoorbellSender
+{
+    private readonly SafeFdHandle _fd;
+
+    /// <summary>Creates a sender on a duplicate of <paramref name="eventFd"/>.</summary>
+    /// <exception cref="ArgumentException">The descriptor is not an eventfd.</exception>
+    /// <exception cref="UintrIpcException">The descriptor could not be duplicated (is it open?).</exception>
+    public EventFdDoorbellSender(SafeHandle eventFd)
+    {
+        ArgumentNullException.ThrowIfNull(eventFd);
+        bool added = false;
+        try
+        {
+            eventFd.DangerousAddRef(ref added);
+            _fd = Duplicate((int)eventFd.DangerousGetHandle());
+        }
+        finally
+        {
+            if (added)
+            {
+                eventFd.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Creates a sender on a duplicate of the raw descriptor <paramref name="eventFd"/> (e.g. inherited from a parent).</summary>
+    public EventFdDoorbellSender(int eventFd) => _fd = Duplicate(eventFd);
+
+    /// <inheritdoc />
+    public override DoorbellKind Kind => DoorbellKind.EventFd;
+
+    /// <inheritdoc />
+    public override void Ring()
+    {
+        ulong one = 1;
+        while (true)
+        {
+            if (LibC.write(_fd.Fd, &one, 8) == 8)
+            {
+                return;
+            }
+
+            int errno = LibC.errno;
+            if (errno == LibC.EAGAIN)
+            {
+                return; // the counter is at its maximum: a wake-up is pending already
+            }
+
+            if (errno != LibC.EINTR)
+            {
+                throw new UintrIpcException("write to eventfd", errno);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _fd.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private static SafeFdHandle Duplicate(int fd)
+    {
+        // Refuse anything but an eventfd: writing 8 bytes into a pipe or a file would "work"
+        // and never wake anybody.
+        string? target = null;
+        try
+        {
+            target = new FileInfo($"/proc/self/fd/{fd}").LinkTarget;
+        }
+        catch (IOException)
+        {
+            // No such descriptor: fcntl below reports it with errno.
+        }
+
+        if (target is not null && target != "anon_inode:[eventfd]")
+        {
+            throw new ArgumentException($"Descriptor {fd} is '{target}', not an eventfd: pass the FileHandle of an EventFdDoorbellReceiver.", nameof(fd));
+        }
+
+        int dup = LibC.fcntl(fd, LibC.F_DUPFD_CLOEXEC, 0);
+        return dup >= 0 ? new SafeFdHandle(dup, ownsHandle: true)
+            : throw UintrIpcException.FromLastError($"fcntl(F_DUPFD_CLOEXEC) of eventfd {fd}", "Is the descriptor open in this process?");
+    }
+}

@@ -1,0 +1,290 @@
+using Tmds.Linux;
+using UintrIpc.Interop;
+
+namespace UintrIpc.Signaling;
+
+// Design:
+//   The seed design's doorbell (a real-time signal), rebuilt so that it cannot disturb the
+//   .NET runtime's own signal handling:
+//   - No handler is ever installed. The receiving thread BLOCKS the signal (pthread_sigmask,
+//     this thread only) and takes it synchronously with sigtimedwait. Managed code never
+//     runs in signal context.
+//   - The producer sends with tgkill(pid, tid, sig) to the consumer THREAD (pid and tid are
+//     published in the wait block), never to the process. A thread-directed signal that the
+//     thread blocks stays pending for that thread only; no other thread can receive it. A
+//     process-directed one would be delivered to any thread that does not block it, where
+//     the default action of a real-time signal terminates the process.
+//   - The signal number avoids what the runtime uses: CoreCLR's PAL injects activations
+//     (GC suspension, hijacking) with INJECT_ACTIVATION_SIGNAL = SIGRTMIN
+//     (dotnet/runtime src/coreclr/pal/src/exception/signal.cpp; NativeAOT:
+//     src/coreclr/nativeaot/Runtime/unix/UnixSignals.h), and glibc keeps 32 and 33 for
+//     itself (hence SIGRTMIN = 34). The default is SIGRTMIN + 10 (44 with glibc, the number
+//     the seed design used); any SIGRTMIN + 1 .. SIGRTMAX may be chosen. A number that
+//     already has a handler in this process (the application, PosixSignalRegistration, a
+//     native library) is refused, because our sigtimedwait could also take process-directed
+//     instances meant for that handler.
+//   - Real-time signals queue instead of merging. The wake-up protocol sends at most one per
+//     announced sleep, and Wait drains every pending instance after a wake-up (bounded), so
+//     the queue stays short and one wake-up covers many rings (coalescing).
+//   - Teardown (Dispose, on the owning thread): clear the tid in the wait block so producers
+//     stop targeting this thread; wait (bounded) until every producer that took over one of
+//     our sleeps has finished ringing; drain pending instances; only then restore the mask.
+//     If a producer seems stuck mid-ring (it died), the signal stays blocked on this thread
+//     rather than risk a late signal with the default action: a blocked signal is harmless,
+//     and the kernel discards a thread's pending signals when the thread exits.
+
+/// <summary>
+/// The consumer's side of the signal doorbell: a real-time signal queued to the consumer
+/// thread (tgkill), taken with sigtimedwait while the thread keeps it blocked. Create, use and
+/// dispose it on the consumer thread. Pair with <see cref="SignalDoorbellSender"/>.
+/// </summary>
+/// <remarks>
+/// This is the seed design's mechanism, kept as a baseline; the futex doorbell is cheaper.
+/// Threads created by the consumer thread inherit its mask (the signal blocked), which is harmless.
+/// </remarks>
+public sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
+{
+    // Bounds the drain loop even if a hostile peer floods us with signals.
+    private const int MaxDrain = 4096;
+    private static readonly TimeSpan s_ringQuiesceTimeout = TimeSpan.FromSeconds(1);
+
+    private readonly WaitBlock _waitBlock;
+    private readonly int _signal;
+    private readonly int _ownerManagedThreadId;
+    private readonly bool _wasBlocked;
+    private sigset_t _set;
+    private bool _disposed;
+
+    /// <summary>
+    /// Blocks <paramref name="signalNumber"/> on the calling thread and publishes this thread
+    /// in <paramref name="waitBlock"/> as the one producers signal.
+    /// </summary>
+    /// <param name="waitBlock">The consumer's wait block; park with this same instance (it counts the rings owed to this thread, which Dispose waits for).</param>
+    /// <param name="signalNumber">A real-time signal in SIGRTMIN + 1 .. SIGRTMAX, or 0 for <see cref="DefaultSignalNumber"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The number is not an allowed real-time signal.</exception>
+    /// <exception cref="InvalidOperationException">The signal has a handler in this process.</exception>
+    public SignalDoorbellReceiver(WaitBlock waitBlock, int signalNumber = 0)
+    {
+        ArgumentNullException.ThrowIfNull(waitBlock);
+        _waitBlock = waitBlock;
+        _signal = ResolveSignalNumber(signalNumber);
+        EnsureNoHandler(_signal);
+
+        _set = SetOf(_signal);
+        fixed (sigset_t* set = &_set)
+        {
+            _wasBlocked = Block(set, _signal);
+        }
+
+        _ownerManagedThreadId = Environment.CurrentManagedThreadId;
+        ThreadId = Sys.GetTid();
+        waitBlock.PublishConsumerThread(Environment.ProcessId, ThreadId);
+    }
+
+    /// <summary>SIGRTMIN + 10: 44 with glibc, as in the seed design; clear of the runtime's SIGRTMIN.</summary>
+    public static int DefaultSignalNumber => Sys.SigRtMin() + 10;
+
+    /// <inheritdoc />
+    public override DoorbellKind Kind => DoorbellKind.Signal;
+
+    /// <summary>The real-time signal this receiver takes.</summary>
+    public int SignalNumber => _signal;
+
+    /// <summary>The kernel thread id of the consumer thread (the target of tgkill).</summary>
+    public int ThreadId { get; }
+
+    /// <inheritdoc />
+    internal override WaitBlock? BoundWaitBlock => _waitBlock;
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">Called on another thread than the one that created the receiver.</exception>
+    public override bool Wait(uint token, TimeSpan timeout)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        EnsureOwnerThread();
+        var deadline = WaitDeadline.After(timeout);
+        fixed (sigset_t* set = &_set)
+        {
+            while (true)
+            {
+                timespec left = deadline.RemainingTimespec();
+                siginfo_t info;
+                int taken = LibC.sigtimedwait(set, &info, &left);
+                if (taken == _signal)
+                {
+                    Drain(set);
+                    return true;
+                }
+
+                int errno = LibC.errno;
+                if (errno == LibC.EAGAIN)
+                {
+                    return false; // timed out
+                }
+
+                if (errno != LibC.EINTR)
+                {
+                    throw new UintrIpcException($"sigtimedwait({_signal})", errno);
+                }
+
+                // EINTR: a handled signal (e.g. the runtime's activation signal) interrupted us.
+                if (deadline.HasPassed)
+                {
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checks that a thread can block a real-time signal, send it to itself with tgkill and take
+    /// it with sigtimedwait. Runs on a short-lived thread of its own, so no caller's mask or
+    /// pending signals are touched. Returns null on success, or why it failed.
+    /// </summary>
+    internal static string? SelfTest(int signalNumber = 0)
+    {
+        string? failure = "the self-test thread did not finish within 5 s";
+        var thread = new Thread(() => failure = SelfTestOnThisThread(signalNumber)) { IsBackground = true, Name = "UintrIpc signal self-test" };
+        thread.Start();
+        return thread.Join(TimeSpan.FromSeconds(5)) ? failure : "the self-test thread did not finish within 5 s";
+    }
+
+    /// <summary>Restores the thread's signal mask after draining (see the design notes); must run on the owning thread.</summary>
+    /// <exception cref="InvalidOperationException">Disposed on another thread than the one that created the receiver.</exception>
+    protected override void Dispose(bool disposing)
+    {
+        // A finalizer runs on another thread and cannot touch this thread's mask; a blocked,
+        // unused signal is harmless, so it is left as it is.
+        if (disposing && !_disposed)
+        {
+            EnsureOwnerThread();
+            _disposed = true;
+            _waitBlock.ClearConsumerThread(ThreadId);
+            bool quiet = _waitBlock.WaitForRingsInFlight(s_ringQuiesceTimeout);
+            fixed (sigset_t* set = &_set)
+            {
+                Drain(set);
+                if (!_wasBlocked && quiet)
+                {
+                    Unblock(set, _signal);
+                }
+            }
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private static int ResolveSignalNumber(int signalNumber)
+    {
+        int min = Sys.SigRtMin() + 1, max = Sys.SigRtMax();
+        int signal = signalNumber == 0 ? DefaultSignalNumber : signalNumber;
+        if (signal < min || signal > max)
+        {
+            throw new ArgumentOutOfRangeException(nameof(signalNumber), signalNumber,
+                $"Use a real-time signal between SIGRTMIN + 1 ({min}) and SIGRTMAX ({max}); SIGRTMIN itself is the .NET runtime's activation signal.");
+        }
+
+        return signal;
+    }
+
+    private static void EnsureNoHandler(int signal)
+    {
+        sigaction current;
+        if (LibC.sigaction(signal, null, &current) != 0)
+        {
+            throw UintrIpcException.FromLastError($"sigaction({signal}) query");
+        }
+
+        if (current.sa_handler != LibC.SIG_DFL && current.sa_handler != LibC.SIG_IGN)
+        {
+            throw new InvalidOperationException(
+                $"Signal {signal} already has a handler in this process (the application or a library uses it); pass another signalNumber.");
+        }
+    }
+
+    private static string? SelfTestOnThisThread(int signalNumber)
+    {
+        try
+        {
+            int signal = ResolveSignalNumber(signalNumber);
+            EnsureNoHandler(signal);
+            sigset_t set = SetOf(signal);
+            bool wasBlocked = Block(&set, signal);
+            try
+            {
+                if (Sys.TgKill(Environment.ProcessId, Sys.GetTid(), signal) != 0)
+                {
+                    return $"tgkill failed with errno {LibC.errno}";
+                }
+
+                timespec zero = default;
+                siginfo_t info;
+                int taken = LibC.sigtimedwait(&set, &info, &zero);
+                return taken == signal ? null : $"sigtimedwait did not return the pending signal (errno {LibC.errno})";
+            }
+            finally
+            {
+                Drain(&set);
+                if (!wasBlocked)
+                {
+                    Unblock(&set, signal);
+                }
+            }
+        }
+        catch (Exception e) when (e is UintrIpcException or InvalidOperationException or ArgumentException or EntryPointNotFoundException)
+        {
+            return e.Message;
+        }
+    }
+
+    private static sigset_t SetOf(int signal)
+    {
+        sigset_t set;
+        if (LibC.sigemptyset(&set) != 0 || LibC.sigaddset(&set, signal) != 0)
+        {
+            throw UintrIpcException.FromLastError($"sigaddset({signal})");
+        }
+
+        return set;
+    }
+
+    /// <summary>Blocks the set on the calling thread only; returns whether the signal was blocked before.</summary>
+    private static bool Block(sigset_t* set, int signal)
+    {
+        sigset_t old;
+        int rc = LibC.pthread_sigmask(LibC.SIG_BLOCK, set, &old); // returns the error, no errno
+        if (rc != 0)
+        {
+            throw new UintrIpcException($"pthread_sigmask(SIG_BLOCK, {signal})", rc);
+        }
+
+        return LibC.sigismember(&old, signal) == 1;
+    }
+
+    private static void Unblock(sigset_t* set, int signal)
+    {
+        int rc = LibC.pthread_sigmask(LibC.SIG_UNBLOCK, set, null);
+        if (rc != 0)
+        {
+            throw new UintrIpcException($"pthread_sigmask(SIG_UNBLOCK, {signal})", rc);
+        }
+    }
+
+    private static void Drain(sigset_t* set)
+    {
+        timespec zero = default;
+        siginfo_t info;
+        for (int i = 0; i < MaxDrain && LibC.sigtimedwait(set, &info, &zero) > 0; i++)
+        {
+        }
+    }
+
+    private void EnsureOwnerThread()
+    {
+        if (Environment.CurrentManagedThreadId != _ownerManagedThreadId)
+        {
+            throw new InvalidOperationException(
+                $"A signal doorbell receiver belongs to the thread that created it (kernel tid {ThreadId}): signal masks are per thread. Wait on and dispose it there.");
+        }
+    }
+}

@@ -1,0 +1,246 @@
+using System.Runtime.InteropServices;
+using Tmds.Linux;
+using UintrIpc.Interop;
+using UintrIpc.Memory;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Tests.Signaling;
+
+/// <summary>Each doorbell kind in one process, receiver and sender on different threads.</summary>
+public sealed unsafe class DoorbellTests
+{
+    public static TheoryData<DoorbellKind> BlockingKinds => [DoorbellKind.Futex, DoorbellKind.EventFd, DoorbellKind.Signal];
+
+    [Theory]
+    [MemberData(nameof(BlockingKinds))]
+    public void A_ring_wakes_a_receiver_blocked_in_the_kernel(DoorbellKind kind)
+    {
+        using var f = new WaitBlockRegion();
+        using var ready = new ManualResetEventSlim();
+        DoorbellReceiver? receiver = null;
+        int tid = 0;
+        bool woken = false;
+
+        var consumer = new TestThread(() =>
+        {
+            using var r = Doorbells.CreateReceiver(kind, f.Block);
+            receiver = r;
+            tid = Sys.GetTid();
+            uint token = r.PrepareToWait();
+            ready.Set();
+            woken = r.Wait(token, TimeSpan.FromSeconds(20));
+        }, "consumer");
+
+        Assert.True(ready.Wait(TestWait.Long));
+        using var sender = Doorbells.CreateSender(kind, f.Block, (receiver as EventFdDoorbellReceiver)?.FileHandle);
+        TestWait.UntilBlockedInKernel(tid);
+        sender.Ring();
+        consumer.Join();
+
+        Assert.True(woken);
+    }
+
+    [Theory]
+    [MemberData(nameof(BlockingKinds))]
+    public void A_wait_that_is_not_rung_times_out(DoorbellKind kind)
+    {
+        using var f = new WaitBlockRegion();
+        using var receiver = Doorbells.CreateReceiver(kind, f.Block);
+
+        Assert.False(receiver.Wait(receiver.PrepareToWait(), TimeSpan.FromMilliseconds(30)));
+        Assert.False(receiver.Wait(receiver.PrepareToWait(), TimeSpan.Zero));
+    }
+
+    [Theory]
+    [MemberData(nameof(BlockingKinds))]
+    public void Several_rings_coalesce_into_one_wake_up(DoorbellKind kind)
+    {
+        using var f = new WaitBlockRegion();
+        using var receiver = Doorbells.CreateReceiver(kind, f.Block);
+        using var sender = Doorbells.CreateSender(kind, f.Block, (receiver as EventFdDoorbellReceiver)?.FileHandle);
+        uint token = receiver.PrepareToWait();
+
+        // Rung from another thread, before the wait: none of them may be lost...
+        new TestThread(() =>
+        {
+            for (int i = 0; i < 5; i++)
+            {
+                sender.Ring();
+            }
+        }, "producer").Join();
+
+        Assert.True(receiver.Wait(token, TimeSpan.FromSeconds(10)));
+        // ...and together they make one wake-up: the next wait blocks until its timeout.
+        Assert.False(receiver.Wait(receiver.PrepareToWait(), TimeSpan.FromMilliseconds(30)));
+    }
+
+    [Theory]
+    [MemberData(nameof(BlockingKinds))]
+    public void Waits_refuse_a_negative_timeout(DoorbellKind kind)
+    {
+        using var f = new WaitBlockRegion();
+        using var receiver = Doorbells.CreateReceiver(kind, f.Block);
+        Assert.Throws<ArgumentOutOfRangeException>(() => receiver.Wait(receiver.PrepareToWait(), TimeSpan.FromMilliseconds(-5)));
+    }
+
+    [Fact]
+    public void A_futex_wait_with_a_stale_token_returns_at_once()
+    {
+        using var f = new WaitBlockRegion();
+        using var receiver = new FutexDoorbellReceiver(f.Block);
+        using var sender = new FutexDoorbellSender(f.Block);
+        uint token = receiver.PrepareToWait();
+        sender.Ring();
+
+        Assert.Equal(token + 1, receiver.PrepareToWait());
+        Assert.True(receiver.Wait(token, TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public void The_eventfd_is_pollable_and_TryConsume_resets_it()
+    {
+        using var receiver = new EventFdDoorbellReceiver();
+        using var sender = new EventFdDoorbellSender(receiver.FileHandle.Fd);
+        Assert.Equal(0, PollIn(receiver.FileHandle));
+
+        sender.Ring();
+        sender.Ring();
+        Assert.Equal(1, PollIn(receiver.FileHandle));
+        Assert.True(receiver.TryConsume());
+        Assert.False(receiver.TryConsume());
+        Assert.Equal(0, PollIn(receiver.FileHandle));
+    }
+
+    [Fact]
+    public void An_eventfd_sender_refuses_a_descriptor_that_is_not_an_eventfd()
+    {
+        using var region = SharedRegion.CreateAnonymous(WaitBlock.Part());
+        Assert.Throws<ArgumentException>(() => new EventFdDoorbellSender(region.FileHandle));
+    }
+
+    [Fact]
+    public void An_eventfd_sender_outlives_the_descriptor_it_was_built_from()
+    {
+        using var receiver = new EventFdDoorbellReceiver();
+        int dup = LibC.dup(receiver.FileHandle.Fd);
+        var sender = new EventFdDoorbellSender(dup);
+        Assert.Equal(0, LibC.close(dup));
+
+        sender.Ring();
+        sender.Dispose();
+        Assert.True(receiver.Wait(0, TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public void The_signal_receiver_blocks_its_signal_on_its_own_thread_only_and_dispose_restores_the_mask()
+    {
+        using var f = new WaitBlockRegion();
+        int signal = SignalDoorbellReceiver.DefaultSignalNumber;
+        int testTid = Sys.GetTid();
+        bool before = true, during = false, after = true, elsewhere = true;
+        int published = 0, tid = 0;
+
+        new TestThread(() =>
+        {
+            tid = Sys.GetTid();
+            before = TestWait.IsSignalBlocked(tid, signal);
+            var receiver = new SignalDoorbellReceiver(f.Block);
+            during = TestWait.IsSignalBlocked(tid, signal);
+            elsewhere = TestWait.IsSignalBlocked(testTid, signal);
+            published = f.Block.ReadConsumerThread().Tid;
+            receiver.Dispose();
+            after = TestWait.IsSignalBlocked(tid, signal);
+        }, "consumer").Join();
+
+        Assert.Equal(44, signal); // glibc: SIGRTMIN (34) + 10, the seed design's number
+        Assert.False(before);
+        Assert.True(during);
+        Assert.False(elsewhere);
+        Assert.Equal(tid, published);
+        Assert.False(after);
+        Assert.Equal(0, f.Block.ReadConsumerThread().Tid);
+    }
+
+    [Fact]
+    public void Pending_signals_are_drained_before_the_mask_is_restored_and_later_rings_go_nowhere()
+    {
+        // If a pending signal survived into the unblocked mask, its default action would
+        // terminate this test process: reaching the asserts is part of the proof.
+        using var f = new WaitBlockRegion();
+        using var sender = new SignalDoorbellSender(f.Block);
+        int tid = 0;
+        bool after = true;
+
+        new TestThread(() =>
+        {
+            tid = Sys.GetTid();
+            var receiver = new SignalDoorbellReceiver(f.Block);
+            sender.Ring();
+            sender.Ring();
+            sender.Ring();
+            receiver.Dispose();
+            after = TestWait.IsSignalBlocked(tid, receiver.SignalNumber);
+            sender.Ring(); // the wait block no longer names a thread: nothing is sent
+            Thread.Sleep(20);
+        }, "consumer").Join();
+
+        Assert.False(after);
+    }
+
+    [Fact]
+    public void A_signal_receiver_belongs_to_its_thread()
+    {
+        using var f = new WaitBlockRegion();
+        using var receiver = new SignalDoorbellReceiver(f.Block);
+        Exception? waitError = null, disposeError = null;
+
+        new TestThread(() =>
+        {
+            waitError = Record.Exception(() => receiver.Wait(0, TimeSpan.Zero));
+            disposeError = Record.Exception(receiver.Dispose);
+        }, "other").Join();
+
+        Assert.IsType<InvalidOperationException>(waitError);
+        Assert.IsType<InvalidOperationException>(disposeError);
+    }
+
+    [Fact]
+    public void The_runtime_activation_signal_and_non_realtime_signals_are_refused()
+    {
+        using var f = new WaitBlockRegion();
+        int rtmin = Sys.SigRtMin();
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SignalDoorbellReceiver(f.Block, rtmin));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SignalDoorbellReceiver(f.Block, LibC.SIGUSR1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SignalDoorbellSender(f.Block, rtmin));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SignalDoorbellReceiver(f.Block, Sys.SigRtMax() + 1));
+    }
+
+    [Fact]
+    public void A_signal_that_has_a_handler_in_this_process_is_refused()
+    {
+        using var f = new WaitBlockRegion();
+        int signal = Sys.SigRtMin() + 11;
+        using var registration = PosixSignalRegistration.Create((PosixSignal)signal, _ => { });
+
+        Assert.Throws<InvalidOperationException>(() => new SignalDoorbellReceiver(f.Block, signal));
+    }
+
+    [Fact]
+    public void The_no_doorbell_never_reports_a_ring()
+    {
+        using var receiver = new NoDoorbellReceiver(TimeSpan.FromMicroseconds(50));
+        using var sender = new NoDoorbellSender();
+        sender.Ring();
+        Assert.False(receiver.Wait(receiver.PrepareToWait(), TimeSpan.FromSeconds(1)));
+        Assert.Equal(DoorbellKind.None, receiver.Kind);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoDoorbellReceiver(TimeSpan.FromTicks(-1)));
+    }
+
+    private static int PollIn(SafeHandle fd)
+    {
+        var pfd = new pollfd { fd = (int)fd.DangerousGetHandle(), events = LibC.POLLIN };
+        int rc = LibC.poll(&pfd, 1, 0);
+        Assert.True(rc >= 0);
+        return rc;
+    }
+}
