@@ -88,5 +88,7 @@ int main(void)
     C(UIPC_PART_WAIT_BLOCK);
     C(UIPC_PART_ARENA);
     C(UIPC_PART_USER);
+    C(UIPC_CONSUMER_AWAKE);
+    C(UIPC_CONSUMER_SLEEPING);
     return 0;
 }

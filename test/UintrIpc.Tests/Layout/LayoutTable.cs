@@ -90,6 +90,8 @@ internal static class LayoutTable
         E(LayoutId.UIPC_L_WAIT_OFF_WAKEUPS_SENT, WaitBlockLayout.WakeupsSentOffset),
         E(LayoutId.UIPC_L_WAIT_OFF_WAKEUPS_SUPPRESSED, WaitBlockLayout.WakeupsSuppressedOffset),
         C("UIPC_WAIT_BLOCK_SIZE", WaitBlockLayout.Size),
+        C("UIPC_CONSUMER_AWAKE", WaitBlockLayout.ConsumerAwake),
+        C("UIPC_CONSUMER_SLEEPING", WaitBlockLayout.ConsumerSleeping),
     ];
 
     /// <summary>The entry of a layout id; fails the calling test when the id has none.</summary>
