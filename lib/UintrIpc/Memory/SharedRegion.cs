@@ -138,7 +138,7 @@ public sealed unsafe class SharedRegion : IDisposable
     public static SharedRegion CreateNamed(string name, uint regionKind, params ReadOnlySpan<PartSpec> parts)
         => CreateNamed(name, UnixFileMode.UserRead | UnixFileMode.UserWrite, regionKind, parts);
 
-    /// <summary>Creates a named region with an explicit file mode.</summary>
+    /// <summary>Creates a named region with an explicit file mode (applied as given, not reduced by the umask).</summary>
     public static SharedRegion CreateNamed(string name, UnixFileMode mode, uint regionKind, params ReadOnlySpan<PartSpec> parts)
     {
         string path = PathOf(name);
@@ -146,6 +146,12 @@ public sealed unsafe class SharedRegion : IDisposable
         SafeFdHandle fd = OpenPath(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_EXCL | LibC.O_CLOEXEC, (int)mode, "create");
         try
         {
+            // open(2) applies the umask; the caller asked for exactly this mode (e.g. 0660 to share with a group).
+            if (LibC.fchmod(fd.Fd, (mode_t)(int)mode) != 0)
+            {
+                throw UintrIpcException.FromLastError($"fchmod {path}");
+            }
+
             SetSize(fd, layout.Total);
             return Initialize(fd, regionKind, parts, layout, name);
         }

@@ -8,6 +8,7 @@ namespace UintrIpc.Tests.Layout;
 /// and compares what the C compiler computed (offsetof, sizeof, enum values) with the C#
 /// constants. Independent of the shim's own table.
 /// </summary>
+[Collection(CrossProcessCollection.Name)]
 public sealed class CompiledLayoutTests : IDisposable
 {
     private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("uintripc-layout-");

@@ -166,6 +166,16 @@ public sealed unsafe class SharedRegionTests : IDisposable
     }
 
     [Fact]
+    public void An_explicit_mode_is_applied_regardless_of_the_umask()
+    {
+        string name = _names.New();
+        const UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+        // The usual umask 022 would turn 0660 into 0640 if the mode were only passed to open(2).
+        using var region = SharedRegion.CreateNamed(name, mode, 0, ThreeParts());
+        Assert.Equal(mode, File.GetUnixFileMode(Path.Combine(SharedRegion.SharedMemoryDirectory, name)));
+    }
+
+    [Fact]
     public void Creating_a_name_twice_fails_with_EEXIST_and_leaves_the_first_region_alone()
     {
         string name = _names.New();
