@@ -4,6 +4,8 @@ using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
 
+// Design: a thin facade; the protocol, orderings and failure handling are in RecordRing.cs.
+
 /// <summary>
 /// A multi-producer, single-consumer ring of variable-length messages (records) in a part
 /// of a <see cref="SharedRegion"/>, usable across processes.
@@ -112,7 +114,8 @@ public sealed class MpscRecordRing
     /// <exception cref="RingCorruptedException">A record is invalid (messages before it are handled and consumed).</exception>
     /// <remarks>
     /// The payload spans point into shared memory and are valid only during the call. A
-    /// message whose handler throws counts as consumed; the exception propagates.
+    /// message whose handler throws counts as consumed; the exception propagates. Do not
+    /// read from this ring inside the handler (the batch is released only after it).
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Read<THandler>(ref THandler handler, int limit = int.MaxValue)

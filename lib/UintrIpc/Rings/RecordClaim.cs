@@ -60,8 +60,12 @@ public unsafe ref struct RecordClaim
     /// <summary>Whether <see cref="Commit"/> or <see cref="Abort"/> was called on this value.</summary>
     public readonly bool IsCompleted => _completed;
 
-    /// <summary>Address of the record header (tests).</summary>
-    internal readonly nint RecordAddress => (nint)_record;
+    /// <summary>The claim's state, so that tests can keep a claim across calls (a ref struct cannot be stored).</summary>
+    internal readonly (RecordRing? Ring, nint Record, int RecordLength, long Token) Parts => (_ring, (nint)_record, _recordLength, _token);
+
+    /// <summary>Rebuilds an open claim from <see cref="Parts"/> (tests).</summary>
+    internal static RecordClaim FromParts((RecordRing? Ring, nint Record, int RecordLength, long Token) parts)
+        => parts.Ring is null ? default : new RecordClaim(parts.Ring, (byte*)parts.Record, parts.RecordLength, parts.Token);
 
     /// <summary>Makes the message visible to the consumer.</summary>
     /// <exception cref="InvalidOperationException">
