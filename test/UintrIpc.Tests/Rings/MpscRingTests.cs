@@ -215,7 +215,7 @@ public sealed class MpscRingTests : IDisposable
                 Gen.Const(0).Operation<ParallelRing, QueueModel>(_ => " TryRead", (a, _) => a.Read(), (m, _) => m.Read()),
             ],
             equal: (a, m) => a.Remaining().SequenceEqual(m.Items) && a.Reads.SequenceEqual(m.Reads),
-            iter: Bounded.IsStress ? 20_000 : 200,
+            iter: Bounded.IsStress ? 5_000 : 200,
             printActual: a => a.ToString(),
             printModel: m => m.ToString());
     }

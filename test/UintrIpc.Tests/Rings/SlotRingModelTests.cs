@@ -66,7 +66,7 @@ public abstract class SlotRingModelTests : IDisposable
                 && a.Ring.Count == m.Count
                 && a.Ring.ProducerPosition == m.Produced
                 && a.Ring.ConsumerPosition == m.Consumed,
-            iter: Bounded.IsStress ? 50_000 : 1_000,
+            iter: Bounded.IsStress ? 20_000 : 1_000,
             printActual: a => a.ToString(),
             printModel: m => m.ToString());
     }
