@@ -121,8 +121,10 @@ public sealed unsafe class MpscRing<T> where T : unmanaged
     }
 
     /// <summary>
-    /// Producer: writes as many of <paramref name="items"/> as fit, in order, with one claim;
-    /// returns how many. Thread-safe.
+    /// Producer: writes as many of <paramref name="items"/> as fit, in order, with one claim, so
+    /// they land contiguously, not interleaved with other producers' elements; returns how many.
+    /// Room is judged by the consumer position read during the call; slots the consumer frees
+    /// after that are used by the next call. Thread-safe.
     /// </summary>
     /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
     public int TryWrite(ReadOnlySpan<T> items)
