@@ -121,8 +121,10 @@ public sealed unsafe class MpscRing<T> where T : unmanaged
     }
 
     /// <summary>
-    /// Producer: writes as many of <paramref name="items"/> as fit, in order, with one claim;
-    /// returns how many. Thread-safe.
+    /// Producer: writes as many of <paramref name="items"/> as fit, in order, with one claim, so
+    /// they land contiguously, not interleaved with other producers' elements; returns how many.
+    /// Room is judged by the consumer position read during the call; slots the consumer frees
+    /// after that are used by the next call. Thread-safe.
     /// </summary>
     /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
     public int TryWrite(ReadOnlySpan<T> items)
@@ -264,7 +266,12 @@ public sealed unsafe class MpscRing<T> where T : unmanaged
 
     // ---- consumer ----------------------------------------------------------------------------
 
-    /// <summary>Consumer: reads the next element, or returns false when none is published.</summary>
+    /// <summary>
+    /// Consumer: reads the next element, or returns false when none is published. Elements are
+    /// read in position order, so this returns false while the next position is claimed but not
+    /// yet published, even if a later one is (a producer between claim and publish holds up the
+    /// others for that long; see <see cref="TryUnblock"/> if it died there).
+    /// </summary>
     /// <exception cref="RingCorruptedException">The next slot holds a value no producer writes.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryRead(out T item) => _core.TryRead(out item);

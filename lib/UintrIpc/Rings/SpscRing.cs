@@ -118,7 +118,11 @@ public sealed unsafe class SpscRing<T> where T : unmanaged
         return true;
     }
 
-    /// <summary>Producer: writes as many of <paramref name="items"/> as fit, in order; returns how many.</summary>
+    /// <summary>
+    /// Producer: writes as many of <paramref name="items"/> as fit, in order; returns how many.
+    /// Room is judged by the consumer position read during the call; slots the consumer frees
+    /// after that are used by the next call.
+    /// </summary>
     /// <exception cref="RingCorruptedException">The shared head is impossible.</exception>
     public int TryWrite(ReadOnlySpan<T> items)
     {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using CsCheck;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
@@ -10,10 +9,8 @@ namespace UintrIpc.Tests.Rings;
 /// run on a real ring and on a bounded <see cref="Queue{T}"/> model; every result and the
 /// final positions must agree. Failures shrink to a short operation list with a seed.
 /// </summary>
-public abstract class SlotRingModelTests : IDisposable
+public abstract class SlotRingModelTests
 {
-    private readonly ConcurrentBag<SharedRegion> _regions = [];
-
     protected abstract ISlotRingFactory Factory { get; }
 
     [Fact]
@@ -22,8 +19,7 @@ public abstract class SlotRingModelTests : IDisposable
         var initial = Gen.Int[1, 4].Select(shift =>
         {
             int capacity = 1 << shift;
-            var region = SharedRegion.CreateAnonymous(Factory.Part<long>(capacity));
-            _regions.Add(region);
+            var region = ThrowawayRegions.Create(Factory.Part<long>(capacity));
             return (new RingUnderTest(Factory.Attach<long>(region)), new RingModel(capacity, Factory.AbortLeavesHole));
         });
 
@@ -66,19 +62,9 @@ public abstract class SlotRingModelTests : IDisposable
                 && a.Ring.Count == m.Count
                 && a.Ring.ProducerPosition == m.Produced
                 && a.Ring.ConsumerPosition == m.Consumed,
-            iter: Bounded.IsStress ? 50_000 : 1_000,
+            iter: Bounded.IsStress ? 20_000 : 1_000,
             printActual: a => a.ToString(),
             printModel: m => m.ToString());
-    }
-
-    public void Dispose()
-    {
-        foreach (var region in _regions)
-        {
-            region.Dispose();
-        }
-
-        GC.SuppressFinalize(this);
     }
 
     /// <summary>The real ring and the results it gave.</summary>

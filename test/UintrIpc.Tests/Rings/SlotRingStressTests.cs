@@ -20,7 +20,7 @@ public abstract class SlotRingStressTests
     [InlineData(64)]
     public void OneProducerOneConsumer_EveryMessageOnceInOrder(int capacity)
     {
-        int messages = Messages(100_000, 5_000_000);
+        int messages = Messages(500_000, 10_000_000);
         using var region = SharedRegion.CreateAnonymous(Factory.Part<StressMessage>(capacity));
         using var consumerMapping = SharedRegion.Attach(region.FileHandle);
         var consumer = Factory.Attach<StressMessage>(consumerMapping);
@@ -63,7 +63,7 @@ public sealed class MpscRingStressTests : SlotRingStressTests
     public void ManyProducers_PerProducerOrder_NoLoss_NoDuplicates(int capacity, bool sharedRingObject)
     {
         int producers = ProducerCount;
-        int perProducer = Messages(50_000, 1_000_000);
+        int perProducer = Messages(100_000, 2_000_000);
         using var region = SharedRegion.CreateAnonymous(MpscRing<StressMessage>.Part(capacity));
         using var consumerMapping = SharedRegion.Attach(region.FileHandle);
         var consumer = Factory.Attach<StressMessage>(consumerMapping);
