@@ -131,10 +131,15 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
         }
 
         ObjectDisposedException.ThrowIf(_disposing, this);
-        // The previous operation's registration: disposing waits for a callback in flight, so it
-        // cannot complete the operation armed below.
+        if (Volatile.Read(ref _asyncState) != Idle || Volatile.Read(ref _syncWaiting) != 0)
+        {
+            ThrowConcurrentWait(); // before touching the pending operation's registration
+        }
+
+        // The previous operation's registration: disposing waits for a callback in flight, so a
+        // late cancellation cannot complete the operation armed below.
         _registration.Dispose();
-        if (Volatile.Read(ref _syncWaiting) != 0 || Interlocked.CompareExchange(ref _asyncState, Armed, Idle) != Idle)
+        if (Interlocked.CompareExchange(ref _asyncState, Armed, Idle) != Idle)
         {
             ThrowConcurrentWait();
         }

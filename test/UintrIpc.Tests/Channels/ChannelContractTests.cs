@@ -1,0 +1,568 @@
+using System.Threading.Channels;
+using UintrIpc.Channels;
+using UintrIpc.Signaling;
+using UintrIpc.Tests.Signaling;
+
+namespace UintrIpc.Tests.Channels;
+
+/// <summary>
+/// Behaviour every channel shares, run once per ring kind and doorbell kind (the idea of
+/// dotnet/runtime's ChannelTestBase). Each test runs on a dedicated thread that creates the
+/// channel, because signal and uintr doorbells belong to the consumer's thread; producers on
+/// other threads are started where a test needs them. Every wait is bounded.
+/// </summary>
+public abstract class ChannelContractTests
+{
+    private const int Capacity = 16;
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Short = TimeSpan.FromMilliseconds(50);
+    /// <summary>Parks that never time out within a test: a lost wake-up would show as a timeout.</summary>
+    private static readonly ChannelWaitOptions LongParks = new() { MaxParkTime = TimeSpan.FromSeconds(30) };
+
+    private protected abstract DoorbellKind Doorbell { get; }
+
+    private protected abstract bool Messages { get; }
+
+    private protected virtual bool MultipleProducers => false;
+
+    private bool ThreadBound => Doorbell is DoorbellKind.Signal or DoorbellKind.Uintr or DoorbellKind.UintrSimulated;
+
+    private bool CanSleep => Doorbell != DoorbellKind.None;
+
+    [SkippableFact]
+    public void Elements_come_out_in_the_order_they_went_in()
+    {
+        Run(c =>
+        {
+            Assert.False(c.TryRead(out _));
+            long next = 0;
+            for (int round = 0; round < 5; round++)
+            {
+                for (int i = 0; i < 11; i++)
+                {
+                    Assert.True(c.TryWrite((round * 11) + i));
+                }
+
+                while (c.TryRead(out long value))
+                {
+                    Assert.Equal(next++, value);
+                }
+            }
+
+            Assert.Equal(55, next);
+        });
+    }
+
+    [SkippableFact]
+    public void A_full_ring_refuses_writes_until_the_consumer_reads()
+    {
+        Run(c =>
+        {
+            Assert.Equal(Capacity, c.Capacity);
+            for (int i = 0; i < Capacity; i++)
+            {
+                Assert.True(c.TryWrite(i));
+            }
+
+            Assert.False(c.TryWrite(99));
+            Assert.False(c.TryWrite(99, Short)); // backpressure timeout: still full
+            Assert.True(c.TryRead(out long first));
+            Assert.Equal(0, first);
+            Assert.True(c.TryWrite(Capacity, Short));
+            for (long i = 1; i <= Capacity; i++)
+            {
+                Assert.True(c.TryRead(out long value));
+                Assert.Equal(i, value);
+            }
+        });
+    }
+
+    [SkippableFact]
+    public void Batches_write_what_fits_and_read_in_order()
+    {
+        Run(c =>
+        {
+            long[] items = Enumerable.Range(0, Capacity + 5).Select(i => (long)i).ToArray();
+            Assert.Equal(Capacity, c.TryWrite(items));
+            Assert.Equal(0, c.TryWrite(items.AsSpan(Capacity)));
+            var read = new long[Capacity + 5];
+            Assert.Equal(10, c.TryRead(read.AsSpan(0, 10)));
+            Assert.Equal(Capacity - 10, c.TryRead(read.AsSpan(10)));
+            Assert.Equal(items[..Capacity], read[..Capacity]);
+            Assert.Equal(0, c.TryRead(read));
+        });
+    }
+
+    [SkippableFact]
+    public void A_batch_checks_for_a_sleeping_consumer_once()
+    {
+        Run(c =>
+        {
+            var before = c.Counters;
+            Assert.Equal(8, c.TryWrite(new long[8]));
+            var after = c.Counters;
+            // Slot rings publish a batch at once; message channels write one by one.
+            Assert.Equal(Messages ? 8ul : 1ul, after.WakeupsSuppressed - before.WakeupsSuppressed);
+            Assert.Equal(0ul, after.WakeupsSent);
+        });
+    }
+
+    [SkippableFact]
+    public void A_blocking_read_on_an_empty_channel_times_out()
+    {
+        Run(c =>
+        {
+            Assert.False(c.TryRead(out _, Short));
+            Assert.False(c.WaitToRead(Short));
+            Assert.Throws<TimeoutException>(() => c.Read(Short));
+            if (CanSleep)
+            {
+                var counters = c.Counters;
+                Assert.True(counters.Sleeps > 0, counters.ToString());
+                Assert.Equal(counters.Sleeps, counters.Timeouts + counters.WakeupsSeen);
+            }
+
+            Assert.Throws<ArgumentOutOfRangeException>(() => c.TryRead(out _, Timeout.InfiniteTimeSpan));
+        });
+    }
+
+    [SkippableFact]
+    public void A_sleeping_blocking_reader_is_woken_by_a_write_from_another_thread()
+    {
+        Run(c =>
+        {
+            const int Count = 20;
+            var producer = new TestThread(() =>
+            {
+                for (int i = 0; i < Count; i++)
+                {
+                    WaitUntilAsleepOrIdle(c);
+                    Assert.True(c.TryWrite(i));
+                }
+            }, "producer");
+
+            for (int i = 0; i < Count; i++)
+            {
+                Assert.Equal(i, c.Read(Long));
+            }
+
+            producer.Join();
+            var counters = c.Counters;
+            if (CanSleep)
+            {
+                Assert.Equal((ulong)Count, counters.Sleeps);
+                Assert.Equal((ulong)Count, counters.WakeupsSeen);
+                Assert.Equal(0ul, counters.Timeouts);
+                Assert.Equal((ulong)Count, counters.WakeupsSent);
+            }
+        }, LongParks);
+    }
+
+    [SkippableFact]
+    public void A_producer_rings_nothing_while_the_consumer_is_awake()
+    {
+        Run(c =>
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                Assert.True(c.TryWrite(i));
+                Assert.True(c.TryRead(out long value));
+                Assert.Equal(i, value);
+            }
+
+            var counters = c.Counters;
+            Assert.Equal(0ul, counters.WakeupsSent);
+            Assert.Equal(100ul, counters.WakeupsSuppressed);
+            Assert.Equal(0ul, counters.Sleeps);
+        });
+    }
+
+    [SkippableFact]
+    public void Completion_lets_the_consumer_drain_then_reports_the_end()
+    {
+        Run(c =>
+        {
+            Assert.True(c.TryWrite(1));
+            Assert.True(c.TryWrite(2));
+            Assert.True(c.TryComplete());
+            Assert.False(c.TryComplete());
+            Assert.True(c.IsChannelCompleted);
+            Assert.False(c.IsConsumerCompleted); // two elements still wait
+
+            Assert.False(c.TryWrite(3));
+            Assert.Throws<ChannelClosedException>(() => c.TryWrite(3, Short));
+            Assert.Throws<ChannelClosedException>(() => Await(c.WriteAsync(3)));
+
+            Assert.True(c.WaitToRead(Short));
+            Assert.Equal(1, c.Read(Short));
+            Assert.True(c.TryRead(out long second, Short));
+            Assert.Equal(2, second);
+            Assert.True(c.IsConsumerCompleted);
+            Assert.False(c.TryRead(out _));
+            Assert.False(c.TryRead(out _, Long)); // returns at once: nothing more can come
+            Assert.False(c.WaitToRead(Long));
+            Assert.Throws<ChannelClosedException>(() => c.Read(Long));
+            if (!ThreadBound)
+            {
+                Assert.False(Await(c.WaitToReadAsync()));
+                Assert.Throws<ChannelClosedException>(() => Await(c.ReadAsync()));
+            }
+        });
+    }
+
+    [SkippableFact]
+    public void Completion_wakes_a_sleeping_reader()
+    {
+        Run(c =>
+        {
+            var completer = new TestThread(() =>
+            {
+                WaitUntilAsleepOrIdle(c);
+                Assert.True(c.TryComplete());
+            }, "completer");
+
+            Assert.False(c.TryRead(out _, Long));
+            completer.Join();
+            Assert.True(c.IsConsumerCompleted);
+            Assert.Equal(0ul, c.Counters.Timeouts);
+        }, LongParks);
+    }
+
+    [SkippableFact]
+    public void Async_reads_complete_when_data_arrives()
+    {
+        Run(c =>
+        {
+            Skip.If(ThreadBound, "thread-bound doorbell: covered by Async_reads_are_refused_for_thread_bound_doorbells");
+            Assert.True(c.TryWrite(7));
+            ValueTask<long> ready = c.ReadAsync();
+            Assert.True(ready.IsCompletedSuccessfully); // synchronous when an element waits
+            Assert.Equal(7, ready.Result);
+
+            for (int i = 0; i < 10; i++)
+            {
+                ValueTask<long> read = c.ReadAsync();
+                Assert.False(read.IsCompleted); // nothing written yet: it cannot have completed
+                WaitUntilAsleepOrIdle(c);
+                Assert.True(c.TryWrite(100 + i));
+                Assert.Equal(100 + i, Await(read));
+            }
+
+            ValueTask<bool> wait = c.WaitToReadAsync();
+            Assert.False(wait.IsCompleted);
+            Assert.True(c.TryWrite(5));
+            Assert.True(Await(wait));
+            Assert.True(c.TryRead(out long five));
+            Assert.Equal(5, five);
+            if (CanSleep)
+            {
+                Assert.Equal(0ul, c.Counters.Timeouts);
+            }
+        }, LongParks);
+    }
+
+    [SkippableFact]
+    public void An_async_wait_sees_completion_as_false()
+    {
+        Run(c =>
+        {
+            Skip.If(ThreadBound, "thread-bound doorbell");
+            ValueTask<bool> wait = c.WaitToReadAsync();
+            WaitUntilAsleepOrIdle(c);
+            Assert.True(c.TryComplete());
+            Assert.False(Await(wait));
+        }, LongParks);
+    }
+
+    [SkippableFact]
+    public void Cancelled_async_reads_lose_no_element()
+    {
+        Run(c =>
+        {
+            Skip.If(ThreadBound, "thread-bound doorbell");
+            const int Count = 300;
+            var received = new List<long>();
+            int cancelled = 0;
+            var producer = new TestThread(() =>
+            {
+                var random = new Random(42);
+                for (int i = 0; i < Count; i++)
+                {
+                    Assert.True(c.TryWrite(i, Long));
+                    if (random.Next(4) == 0)
+                    {
+                        Thread.Sleep(random.Next(2));
+                    }
+                }
+            }, "producer");
+
+            var rng = new Random(7);
+            long deadline = Environment.TickCount64 + (long)Long.TotalMilliseconds;
+            while (received.Count == 0 || received[^1] != Count - 1)
+            {
+                Assert.True(Environment.TickCount64 < deadline, $"received {received.Count}, cancelled {cancelled}");
+                using var cts = new CancellationTokenSource();
+                ValueTask<long> read = c.ReadAsync(cts.Token);
+                if (rng.Next(2) == 0)
+                {
+                    cts.Cancel(); // races with the producer's next element
+                }
+                else
+                {
+                    cts.CancelAfter(rng.Next(1, 3));
+                }
+
+                try
+                {
+                    received.Add(Await(read));
+                }
+                catch (OperationCanceledException)
+                {
+                    cancelled++;
+                }
+            }
+
+            producer.Join();
+            while (c.TryRead(out long rest))
+            {
+                received.Add(rest);
+            }
+
+            // Every element arrives exactly once, in order, whatever was cancelled.
+            Assert.Equal(Enumerable.Range(0, Count).Select(i => (long)i), received);
+            Assert.True(cancelled > 0, "no read was cancelled; the test did not test anything");
+        });
+    }
+
+    [SkippableFact]
+    public void Only_one_wait_at_a_time()
+    {
+        Run(c =>
+        {
+            Skip.If(ThreadBound, "thread-bound doorbell");
+            ValueTask<bool> first = c.WaitToReadAsync();
+#pragma warning disable CA2012 // the call must throw before it returns a ValueTask
+            Assert.Throws<InvalidOperationException>(() => { _ = c.WaitToReadAsync(); });
+#pragma warning restore CA2012
+            Assert.Throws<InvalidOperationException>(() => c.WaitToRead(Short));
+            Assert.True(c.TryWrite(1));
+            Assert.True(Await(first));
+            Assert.Equal(1, Await(c.ReadAsync())); // the consumer is usable again
+        });
+    }
+
+    [SkippableFact]
+    public void Disposing_the_consumer_fails_a_pending_async_read()
+    {
+        Run(c =>
+        {
+            Skip.If(ThreadBound, "thread-bound doorbell");
+            ValueTask<long> read = c.ReadAsync();
+            WaitUntilAsleepOrIdle(c);
+            c.DisposeConsumer();
+            Assert.Throws<ObjectDisposedException>(() => Await(read));
+            Assert.Throws<ObjectDisposedException>(() => c.TryRead(out _));
+        });
+    }
+
+    [SkippableFact]
+    public void Async_reads_are_refused_for_thread_bound_doorbells()
+    {
+        Run(c =>
+        {
+            Skip.IfNot(ThreadBound, "async reads are supported with this doorbell");
+#pragma warning disable CA2012 // the call must throw before it returns a ValueTask
+            var e = Assert.Throws<NotSupportedException>(() => { _ = c.WaitToReadAsync(); });
+#pragma warning restore CA2012
+            Assert.Contains("Futex", e.Message, StringComparison.Ordinal);
+            Assert.Throws<NotSupportedException>(() => Await(c.ReadAsync()));
+            Assert.True(c.TryWrite(3));
+            Assert.Equal(3, Await(c.ReadAsync())); // an element waiting is read without a wait
+        });
+    }
+
+    [SkippableFact]
+    public void A_waiting_writer_proceeds_when_the_consumer_makes_room()
+    {
+        Run(c =>
+        {
+            for (int i = 0; i < Capacity; i++)
+            {
+                Assert.True(c.TryWrite(i));
+            }
+
+            ValueTask write = c.WriteAsync(Capacity);
+            Assert.False(write.IsCompleted);
+            Assert.True(c.TryRead(out long first));
+            Assert.Equal(0, first);
+            Await(write);
+
+            using var cts = new CancellationTokenSource();
+            ValueTask blocked = c.WriteAsync(-1, cts.Token);
+            cts.Cancel();
+            Assert.ThrowsAny<OperationCanceledException>(() => Await(blocked));
+            for (long i = 1; i <= Capacity; i++)
+            {
+                Assert.True(c.TryRead(out long value));
+                Assert.Equal(i, value); // the cancelled write wrote nothing
+            }
+
+            Assert.False(c.TryRead(out _));
+        });
+    }
+
+    [SkippableFact]
+    public void Many_producer_threads_deliver_every_element_in_per_producer_order()
+    {
+        Run(c =>
+        {
+            Skip.IfNot(MultipleProducers, "single-producer channel");
+            const int Producers = 3;
+            const int PerProducer = 2000;
+            var threads = Enumerable.Range(0, Producers).Select(p => new TestThread(() =>
+            {
+                for (int i = 0; i < PerProducer; i++)
+                {
+                    Assert.True(c.TryWrite(((long)p << 32) | (uint)i, Long));
+                }
+            }, $"producer {p}")).ToList();
+
+            var next = new int[Producers];
+            for (int n = 0; n < Producers * PerProducer; n++)
+            {
+                long value = c.Read(Long);
+                int p = (int)(value >> 32);
+                Assert.Equal(next[p]++, (int)(value & 0xFFFF_FFFF));
+            }
+
+            threads.ForEach(t => t.Join());
+            Assert.All(next, n => Assert.Equal(PerProducer, n));
+            Assert.False(c.TryRead(out _));
+        }, LongParks);
+    }
+
+    private protected static T Await<T>(ValueTask<T> task)
+    {
+        var t = task.AsTask();
+        Assert.True(((IAsyncResult)t).AsyncWaitHandle.WaitOne(Long), "the operation did not complete in time");
+        return t.GetAwaiter().GetResult();
+    }
+
+    private protected static void Await(ValueTask task)
+    {
+        var t = task.AsTask();
+        Assert.True(((IAsyncResult)t).AsyncWaitHandle.WaitOne(Long), "the operation did not complete in time");
+        t.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Waits until the consumer announced a sleep (doorbells that sleep), or briefly (none).</summary>
+    private void WaitUntilAsleepOrIdle(ChannelUnderTest c)
+    {
+        if (CanSleep)
+        {
+            TestWait.Until(() => c.WaitBlock.IsConsumerSleeping, "the consumer to announce its sleep");
+        }
+        else
+        {
+            Thread.Sleep(1);
+        }
+    }
+
+    /// <summary>Creates the channel on a dedicated thread, runs <paramref name="body"/> there, disposes it there.</summary>
+    private void Run(Action<ChannelUnderTest> body, ChannelWaitOptions? wait = null)
+    {
+        Skip.IfNot(Doorbells.IsAvailable(Doorbell), Doorbells.Check(Doorbell).ToString());
+        // A SkipException thrown by the body is rethrown here by Join, so the test shows as skipped.
+        new TestThread(() =>
+        {
+            using var c = ChannelUnderTest.Create(Messages, Doorbell, MultipleProducers, Capacity, wait);
+            Assert.Equal(Doorbell, c.Doorbell);
+            body(c);
+        }, $"consumer ({Doorbell})").Join(TimeSpan.FromSeconds(60));
+    }
+}
+
+public sealed class SpscSlotFutexChannelTests : ChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.Futex;
+
+    private protected override bool Messages => false;
+}
+
+public sealed class SpscSlotEventFdChannelTests : ChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.EventFd;
+
+    private protected override bool Messages => false;
+}
+
+public sealed class SpscSlotSignalChannelTests : ChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.Signal;
+
+    private protected override bool Messages => false;
+}
+
+public sealed class SpscSlotUintrSimChannelTests : ChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.UintrSimulated;
+
+    private protected override bool Messages => false;
+}
+
+public sealed class SpscSlotNoDoorbellChannelTests : ChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.None;
+
+    private protected override bool Messages => false;
+}
+
+public sealed class MpscSlotFutexChannelTests : ChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.Futex;
+
+    private protected override bool Messages => false;
+
+    private protected override bool MultipleProducers => true;
+}
+
+public sealed class MpscSlotEventFdChannelTests : ChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.EventFd;
+
+    private protected override bool Messages => false;
+
+    private protected override bool MultipleProducers => true;
+}
+
+public sealed class SpscMessageFutexChannelTests : ChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.Futex;
+
+    private protected override bool Messages => true;
+}
+
+public sealed class SpscMessageSignalChannelTests : ChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.Signal;
+
+    private protected override bool Messages => true;
+}
+
+public sealed class MpscMessageEventFdChannelTests : ChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.EventFd;
+
+    private protected override bool Messages => true;
+
+    private protected override bool MultipleProducers => true;
+}
+
+public sealed class MpscMessageUintrSimChannelTests : ChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.UintrSimulated;
+
+    private protected override bool Messages => true;
+
+    private protected override bool MultipleProducers => true;
+}

@@ -1,0 +1,279 @@
+using UintrIpc.Channels;
+using UintrIpc.Rings;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Tests.Channels;
+
+/// <summary>
+/// One channel (region, consumer, producer) seen through long values, so that one contract
+/// suite covers slot channels (IpcChannel&lt;long&gt;) and message channels (IpcMessageChannel,
+/// where a value travels as an 8-byte payload with type value % 7, checked on the way out).
+/// Create it on the thread that will do the blocking reads: signal and uintr doorbells bind to it.
+/// </summary>
+internal abstract class ChannelUnderTest : IDisposable
+{
+    public abstract DoorbellKind Doorbell { get; }
+
+    /// <summary>Messages the ring holds.</summary>
+    public abstract int Capacity { get; }
+
+    public abstract WaitBlockCounters Counters { get; }
+
+    public abstract bool IsConsumerCompleted { get; }
+
+    public abstract bool IsChannelCompleted { get; }
+
+    /// <summary>The region's wait block, for watching the consumer's state.</summary>
+    public abstract WaitBlock WaitBlock { get; }
+
+    public static ChannelUnderTest Create(bool messages, DoorbellKind doorbell, bool multipleProducers, int capacity, ChannelWaitOptions? wait = null)
+    {
+        var options = new ChannelOptions
+        {
+            Capacity = capacity,
+            // 16 bytes per message (8 header + 8 payload): exactly `capacity` messages, no padding.
+            BufferSize = capacity * 16,
+            MaxMessageLength = 8,
+            MultipleProducers = multipleProducers,
+            Doorbell = doorbell,
+            Wait = wait ?? ChannelWaitOptions.Default,
+        };
+        return messages ? new MessageChannelUnderTest(options) : new SlotChannelUnderTest(options);
+    }
+
+    // ---- consumer
+    public abstract bool TryRead(out long value);
+
+    public abstract int TryRead(Span<long> values);
+
+    public abstract bool TryRead(out long value, TimeSpan timeout);
+
+    public abstract long Read(TimeSpan timeout);
+
+    public abstract bool WaitToRead(TimeSpan timeout);
+
+    public abstract ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default);
+
+    public abstract ValueTask<long> ReadAsync(CancellationToken cancellationToken = default);
+
+    public abstract void DisposeConsumer();
+
+    // ---- producer
+    public abstract bool TryWrite(long value);
+
+    public abstract int TryWrite(ReadOnlySpan<long> values);
+
+    public abstract bool TryWrite(long value, TimeSpan timeout);
+
+    public abstract ValueTask WriteAsync(long value, CancellationToken cancellationToken = default);
+
+    public abstract bool TryComplete();
+
+    public abstract void Dispose();
+
+    protected static int TypeOf(long value) => (int)((ulong)value % 7);
+}
+
+internal sealed class SlotChannelUnderTest : ChannelUnderTest
+{
+    public SlotChannelUnderTest(ChannelOptions options)
+    {
+        Channel = IpcChannel<long>.Create(options);
+        Consumer = Channel.CreateConsumer();
+        Producer = Channel.CreateProducer(Consumer.DoorbellFd);
+        WaitBlock = new WaitBlock(Channel.Region);
+    }
+
+    public IpcChannel<long> Channel { get; }
+
+    public IpcConsumer<long> Consumer { get; }
+
+    public IpcProducer<long> Producer { get; }
+
+    public override WaitBlock WaitBlock { get; }
+
+    public override DoorbellKind Doorbell => Consumer.Doorbell;
+
+    public override int Capacity => Channel.Capacity;
+
+    public override WaitBlockCounters Counters => Consumer.Counters;
+
+    public override bool IsConsumerCompleted => Consumer.IsCompleted;
+
+    public override bool IsChannelCompleted => Channel.IsCompleted;
+
+    public override bool TryRead(out long value) => Consumer.TryRead(out value);
+
+    public override int TryRead(Span<long> values) => Consumer.TryRead(values);
+
+    public override bool TryRead(out long value, TimeSpan timeout) => Consumer.TryRead(out value, timeout);
+
+    public override long Read(TimeSpan timeout) => Consumer.Read(timeout);
+
+    public override bool WaitToRead(TimeSpan timeout) => Consumer.WaitToRead(timeout);
+
+    public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => Consumer.WaitToReadAsync(cancellationToken);
+
+    public override ValueTask<long> ReadAsync(CancellationToken cancellationToken = default) => Consumer.ReadAsync(cancellationToken);
+
+    public override void DisposeConsumer() => Consumer.Dispose();
+
+    public override bool TryWrite(long value) => Producer.TryWrite(value);
+
+    public override int TryWrite(ReadOnlySpan<long> values) => Producer.TryWrite(values);
+
+    public override bool TryWrite(long value, TimeSpan timeout) => Producer.TryWrite(value, timeout);
+
+    public override ValueTask WriteAsync(long value, CancellationToken cancellationToken = default) => Producer.WriteAsync(value, cancellationToken);
+
+    public override bool TryComplete() => Producer.TryComplete();
+
+    public override void Dispose()
+    {
+        Producer.Dispose();
+        Consumer.Dispose();
+        Channel.Dispose();
+    }
+}
+
+internal sealed class MessageChannelUnderTest : ChannelUnderTest
+{
+    private readonly byte[] _buffer = new byte[8];
+
+    public MessageChannelUnderTest(ChannelOptions options)
+    {
+        Channel = IpcMessageChannel.Create(options);
+        Consumer = Channel.CreateConsumer();
+        Producer = Channel.CreateProducer(Consumer.DoorbellFd);
+        WaitBlock = new WaitBlock(Channel.Region);
+    }
+
+    public IpcMessageChannel Channel { get; }
+
+    public IpcMessageConsumer Consumer { get; }
+
+    public IpcMessageProducer Producer { get; }
+
+    public override WaitBlock WaitBlock { get; }
+
+    public override DoorbellKind Doorbell => Consumer.Doorbell;
+
+    public override int Capacity => Channel.BufferSize / 16;
+
+    public override WaitBlockCounters Counters => Consumer.Counters;
+
+    public override bool IsConsumerCompleted => Consumer.IsCompleted;
+
+    public override bool IsChannelCompleted => Channel.IsCompleted;
+
+    public override bool TryRead(out long value) => Decode(Consumer.TryRead(out int type, _buffer, out int length), type, length, out value);
+
+    public override int TryRead(Span<long> values)
+    {
+        var handler = new Collect(values.Length);
+        int n = Consumer.Read(ref handler, values.Length);
+        handler.Values.AsSpan(0, n).CopyTo(values);
+        return n;
+    }
+
+    public override bool TryRead(out long value, TimeSpan timeout)
+        => Decode(Consumer.TryRead(out int type, _buffer, out int length, timeout), type, length, out value);
+
+    public override long Read(TimeSpan timeout)
+    {
+        // The handler form of a blocking read; the contract's exceptions are the slot channel's.
+        var handler = new Collect(1);
+        if (Consumer.Read(ref handler, 1, timeout) == 1)
+        {
+            return handler.Values[0];
+        }
+
+        throw Consumer.IsCompleted ? new System.Threading.Channels.ChannelClosedException() : new TimeoutException();
+    }
+
+    public override bool WaitToRead(TimeSpan timeout) => Consumer.WaitToRead(timeout);
+
+    public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => Consumer.WaitToReadAsync(cancellationToken);
+
+    public override async ValueTask<long> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        IpcMessage message = await Consumer.ReadAsync(cancellationToken);
+        Assert.Equal(8, message.Payload.Length);
+        long value = BitConverter.ToInt64(message.Payload.Span);
+        Assert.Equal(TypeOf(value), message.Type);
+        return value;
+    }
+
+    public override void DisposeConsumer() => Consumer.Dispose();
+
+    public override bool TryWrite(long value)
+    {
+        // Even values by copy, odd ones through a claim: both publish paths wake the consumer.
+        if (value % 2 == 0)
+        {
+            return Producer.TryWrite(TypeOf(value), BitConverter.GetBytes(value));
+        }
+
+        if (!Producer.TryClaim(TypeOf(value), 8, out MessageClaim claim))
+        {
+            return false;
+        }
+
+        BitConverter.TryWriteBytes(claim.Payload, value);
+        claim.Commit();
+        return true;
+    }
+
+    public override int TryWrite(ReadOnlySpan<long> values)
+    {
+        int n = 0;
+        while (n < values.Length && TryWrite(values[n]))
+        {
+            n++;
+        }
+
+        return n;
+    }
+
+    public override bool TryWrite(long value, TimeSpan timeout) => Producer.TryWrite(TypeOf(value), BitConverter.GetBytes(value), timeout);
+
+    public override ValueTask WriteAsync(long value, CancellationToken cancellationToken = default)
+        => Producer.WriteAsync(TypeOf(value), BitConverter.GetBytes(value), cancellationToken);
+
+    public override bool TryComplete() => Producer.TryComplete();
+
+    public override void Dispose()
+    {
+        Producer.Dispose();
+        Consumer.Dispose();
+        Channel.Dispose();
+    }
+
+    private bool Decode(bool read, int type, int length, out long value)
+    {
+        value = 0;
+        if (!read)
+        {
+            return false;
+        }
+
+        Assert.Equal(8, length);
+        value = BitConverter.ToInt64(_buffer);
+        Assert.Equal(TypeOf(value), type);
+        return true;
+    }
+
+    private struct Collect(int capacity) : IRecordHandler
+    {
+        public readonly long[] Values = new long[capacity];
+        private int _count;
+
+        public void Handle(int type, ReadOnlySpan<byte> payload)
+        {
+            Assert.Equal(8, payload.Length);
+            long value = BitConverter.ToInt64(payload);
+            Assert.Equal(TypeOf(value), type);
+            Values[_count++] = value;
+        }
+    }
+}
