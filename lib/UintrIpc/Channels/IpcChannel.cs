@@ -116,7 +116,11 @@ public sealed class IpcChannel<T> : IDisposable where T : unmanaged
     /// <exception cref="InvalidOperationException">This channel object has an open consumer.</exception>
     /// <exception cref="RegionFormatException">The ring's element size is not sizeof(<typeparamref name="T"/>).</exception>
     /// <exception cref="PlatformNotSupportedException">The uintr doorbell on a machine without user interrupts.</exception>
-    public IpcConsumer<T> CreateConsumer() => new(_core);
+    public IpcConsumer<T> CreateConsumer()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return new(_core);
+    }
 
     /// <summary>Creates a producer.</summary>
     /// <param name="doorbellFd">
@@ -125,7 +129,11 @@ public sealed class IpcChannel<T> : IDisposable where T : unmanaged
     /// </param>
     /// <exception cref="ArgumentException">The doorbell needs the consumer's descriptor and none was given.</exception>
     /// <exception cref="RegionFormatException">The ring's element size is not sizeof(<typeparamref name="T"/>).</exception>
-    public IpcProducer<T> CreateProducer(SafeHandle? doorbellFd = null) => new(_core, doorbellFd);
+    public IpcProducer<T> CreateProducer(SafeHandle? doorbellFd = null)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return new(_core, doorbellFd);
+    }
 
     /// <summary>Releases this object's reference to the region; endpoints keep working until they are disposed. Idempotent.</summary>
     public void Dispose()

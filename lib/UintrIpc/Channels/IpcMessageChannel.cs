@@ -86,12 +86,20 @@ public sealed class IpcMessageChannel : IDisposable
 
     /// <summary>Creates the channel's consumer (see <see cref="IpcChannel{T}.CreateConsumer"/>).</summary>
     /// <exception cref="InvalidOperationException">This channel object has an open consumer.</exception>
-    public IpcMessageConsumer CreateConsumer() => new(_core);
+    public IpcMessageConsumer CreateConsumer()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return new(_core);
+    }
 
     /// <summary>Creates a producer.</summary>
     /// <param name="doorbellFd">The consumer's <see cref="IpcMessageConsumer.DoorbellFd"/>: required for eventfd and uintr doorbells, ignored otherwise.</param>
     /// <exception cref="ArgumentException">The doorbell needs the consumer's descriptor and none was given.</exception>
-    public IpcMessageProducer CreateProducer(SafeHandle? doorbellFd = null) => new(_core, doorbellFd);
+    public IpcMessageProducer CreateProducer(SafeHandle? doorbellFd = null)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return new(_core, doorbellFd);
+    }
 
     /// <summary>Releases this object's reference to the region; endpoints keep working until they are disposed. Idempotent.</summary>
     public void Dispose()

@@ -1,0 +1,268 @@
+using System.Runtime.InteropServices;
+using UintrIpc.Channels;
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+using UintrIpc.Signaling;
+using UintrIpc.Tests.Infrastructure;
+
+namespace UintrIpc.Tests.Channels;
+
+/// <summary>Options, region layout, attaching, lifetime and doorbell hand-over of channels.</summary>
+public sealed class ChannelTests : IDisposable
+{
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(20);
+    private readonly ShmNames _names = new();
+
+    public void Dispose() => _names.Dispose();
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(ChannelOptions.MaxCapacity * 2)]
+    public void Capacity_must_be_a_power_of_two_in_range(int capacity)
+        => Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelOptions { Capacity = capacity });
+
+    [Fact]
+    public void Options_are_validated_when_set()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelOptions { BufferSize = 100 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelOptions { BufferSize = 32 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelOptions { MaxMessageLength = -1 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelOptions { Doorbell = (DoorbellKind)77 });
+        Assert.Throws<ArgumentNullException>(() => new ChannelOptions { Wait = null! });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelWaitOptions { SpinBudget = TimeSpan.FromTicks(-1) });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelWaitOptions { YieldBudget = TimeSpan.FromTicks(-1) });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelWaitOptions { MaxParkTime = TimeSpan.Zero });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelWaitOptions { MaxParkTime = Timeout.InfiniteTimeSpan });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelWaitOptions { MaxParkTime = TimeSpan.FromHours(1) });
+        // A message longer than an eighth of the buffer is refused when the channel is created.
+        Assert.Throws<ArgumentOutOfRangeException>(() => IpcMessageChannel.Create(new ChannelOptions { BufferSize = 1024, MaxMessageLength = 129 }));
+    }
+
+    [Fact]
+    public void Defaults_are_1024_slots_one_producer_and_the_best_doorbell()
+    {
+        using var channel = IpcChannel<long>.Create();
+        Assert.Equal(1024, channel.Capacity);
+        Assert.False(channel.MultipleProducers);
+        Assert.Equal(Doorbells.Best, channel.Doorbell);
+        Assert.Same(ChannelWaitOptions.Default, channel.WaitOptions);
+        Assert.Null(channel.Name);
+
+        using var messages = IpcMessageChannel.Create();
+        Assert.Equal(64 * 1024, messages.BufferSize);
+        Assert.Equal(8 * 1024, messages.MaxMessageLength);
+    }
+
+    [Fact]
+    public void The_region_holds_the_ring_and_the_wait_block_and_names_the_doorbell()
+    {
+        using var channel = IpcChannel<long>.Create(new ChannelOptions { Capacity = 64, MultipleProducers = true, Doorbell = DoorbellKind.EventFd });
+        var parts = channel.Region.Parts;
+        Assert.Equal(2, parts.Count);
+        Assert.Equal((PartKind.MpscSlots, 0u), (parts[0].Kind, parts[0].Tag));
+        Assert.Equal((PartKind.WaitBlock, 0u), (parts[1].Kind, parts[1].Tag));
+        Assert.Equal(DoorbellKind.EventFd, new WaitBlock(channel.Region).ConsumerDoorbellKind); // before any consumer exists
+
+        using var attached = IpcChannel<long>.Attach(channel.Region.FileHandle);
+        Assert.Equal(64, attached.Capacity);
+        Assert.True(attached.MultipleProducers);
+        Assert.Equal(DoorbellKind.EventFd, attached.Doorbell);
+    }
+
+    [Fact]
+    public void Attaching_checks_the_channel_kind_and_the_element_type()
+    {
+        using var slots = IpcChannel<long>.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex });
+        using var messages = IpcMessageChannel.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex });
+        Assert.Throws<RegionFormatException>(() => IpcChannel<int>.Attach(slots.Region.FileHandle));
+        Assert.Throws<RegionFormatException>(() => IpcMessageChannel.Attach(slots.Region.FileHandle));
+        Assert.Throws<RegionFormatException>(() => IpcChannel<long>.Attach(messages.Region.FileHandle));
+
+        using var plain = SharedRegion.CreateAnonymous(SpscRing<long>.Part(8), WaitBlock.Part());
+        Assert.Throws<RegionFormatException>(() => IpcChannel<long>.Attach(plain.FileHandle));
+    }
+
+    [Fact]
+    public unsafe void A_corrupt_doorbell_kind_is_refused_on_attach()
+    {
+        using var channel = IpcChannel<long>.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex });
+        byte* block = channel.Region.PartPointer(channel.Region.FindPart(PartKind.WaitBlock));
+        Volatile.Write(ref *(uint*)(block + WaitBlockLayout.DoorbellKindOffset), 1234u);
+        var e = Assert.Throws<RegionFormatException>(() => IpcChannel<long>.Attach(channel.Region.FileHandle));
+        Assert.Contains("doorbell", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_channel_has_one_consumer_at_a_time()
+    {
+        using var channel = IpcChannel<long>.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex });
+        var first = channel.CreateConsumer();
+        Assert.Throws<InvalidOperationException>(() => channel.CreateConsumer());
+        first.Dispose();
+        using var second = channel.CreateConsumer();
+    }
+
+    [Fact]
+    public void Eventfd_and_uintr_producers_need_the_consumer_descriptor()
+    {
+        using var channel = IpcChannel<long>.Create(new ChannelOptions { Doorbell = DoorbellKind.EventFd });
+        using var consumer = channel.CreateConsumer();
+        var e = Assert.Throws<ArgumentException>(() => channel.CreateProducer());
+        Assert.Contains("DoorbellFd", e.Message, StringComparison.Ordinal);
+        Assert.NotNull(consumer.DoorbellFd);
+        using var producer = channel.CreateProducer(consumer.DoorbellFd);
+        Assert.Equal(DoorbellKind.EventFd, producer.Doorbell);
+
+        using var futex = IpcChannel<long>.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex });
+        using var futexConsumer = futex.CreateConsumer();
+        Assert.Null(futexConsumer.DoorbellFd);
+        using var futexProducer = futex.CreateProducer();
+    }
+
+    [Fact]
+    public void Endpoints_keep_the_region_mapped_after_the_channel_object_is_disposed()
+    {
+        var channel = IpcChannel<long>.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex });
+        var consumer = channel.CreateConsumer();
+        var producer = channel.CreateProducer();
+        channel.Dispose();
+        channel.Dispose(); // idempotent
+        Assert.Throws<ObjectDisposedException>(() => channel.CreateConsumer());
+
+        Assert.True(producer.TryWrite(5));
+        Assert.Equal(5, consumer.Read(Long));
+        producer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => producer.TryWrite(6));
+        Assert.False(consumer.TryRead(out _));
+        consumer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => consumer.TryRead(out _));
+    }
+
+    [Fact]
+    public void A_named_channel_is_opened_by_name_and_unlinked_when_everything_is_disposed()
+    {
+        string name = _names.New("chan");
+        string path = Path.Combine(SharedRegion.SharedMemoryDirectory, name);
+        var channel = IpcMessageChannel.CreateNamed(name, new ChannelOptions { Doorbell = DoorbellKind.Futex, BufferSize = 4096 });
+        Assert.Equal(name, channel.Name);
+        Assert.True(File.Exists(path));
+        Assert.Throws<UintrIpcException>(() => IpcMessageChannel.CreateNamed(name));
+
+        using (var opened = IpcMessageChannel.OpenNamed(name))
+        using (var producer = opened.CreateProducer())
+        {
+            Assert.Equal(4096, opened.BufferSize);
+            Assert.True(producer.TryWrite(3, "abc"u8));
+        }
+
+        var consumer = channel.CreateConsumer();
+        channel.Dispose();
+        Assert.True(File.Exists(path)); // the consumer still holds the creator's reference
+        var buffer = new byte[16];
+        Assert.True(consumer.TryRead(out int type, buffer, out int length));
+        Assert.Equal((3, "abc"), (type, System.Text.Encoding.ASCII.GetString(buffer, 0, length)));
+        consumer.Dispose();
+        Assert.False(File.Exists(path));
+    }
+
+    [Fact]
+    public void A_message_consumer_reads_in_place_and_a_short_buffer_is_refused()
+    {
+        using var channel = IpcMessageChannel.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex, BufferSize = 1024 });
+        using var consumer = channel.CreateConsumer();
+        using var producer = channel.CreateProducer();
+        Assert.Equal(128, producer.MaxMessageLength);
+        Assert.Throws<ArgumentOutOfRangeException>(() => producer.TryWrite(1, new byte[129]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => producer.TryWrite(-1, "x"u8));
+        Assert.True(producer.TryWrite(1, "hello"u8));
+        Assert.True(producer.TryWrite(2, ReadOnlySpan<byte>.Empty));
+        Assert.True(producer.TryClaim(3, 4, out MessageClaim claim));
+        "wxyz"u8.CopyTo(claim.Payload);
+        claim.Commit();
+        bool threw = false;
+        try
+        {
+            claim.Commit(); // a ref struct cannot go into Assert.Throws' lambda
+        }
+        catch (InvalidOperationException)
+        {
+            threw = true;
+        }
+
+        Assert.True(threw, "a second commit must throw");
+        Assert.True(producer.TryClaim(4, 1, out MessageClaim aborted));
+        aborted.Abort();
+
+        Assert.Throws<ArgumentException>(() => consumer.TryRead(out _, new byte[2], out _));
+        var seen = new Collector();
+        Assert.Equal(3, consumer.Read(ref seen, 10));
+        Assert.Equal(["1:hello", "2:", "3:wxyz"], seen.Items);
+        Assert.False(consumer.TryRead(out _, new byte[128], out _)); // the aborted claim left only padding
+    }
+
+    [Fact]
+    public async Task Message_ReadAsync_copies_the_payload()
+    {
+        using var channel = IpcMessageChannel.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex, BufferSize = 1024 });
+        using var consumer = channel.CreateConsumer();
+        using var producer = channel.CreateProducer();
+        ValueTask<IpcMessage> pending = consumer.ReadAsync();
+        await producer.WriteAsync(6, new byte[] { 1, 2, 3 });
+        IpcMessage message = await pending.AsTask().WaitAsync(Long);
+        Assert.Equal(6, message.Type);
+        Assert.Equal(new byte[] { 1, 2, 3 }, message.Payload.ToArray());
+
+        var buffer = new byte[128];
+        Assert.True(producer.TryWrite(7, "zz"u8));
+        IpcMessageInfo info = await consumer.ReadAsync(buffer).AsTask().WaitAsync(Long);
+        Assert.Equal(new IpcMessageInfo(7, 2), info);
+        producer.Complete();
+        await Assert.ThrowsAsync<System.Threading.Channels.ChannelClosedException>(() => consumer.ReadAsync(buffer).AsTask().WaitAsync(Long));
+    }
+
+    [Fact]
+    public void The_synchronous_read_and_write_paths_allocate_nothing()
+    {
+        using var channel = IpcChannel<long>.Create(new ChannelOptions { Capacity = 64, Doorbell = DoorbellKind.Futex });
+        using var consumer = channel.CreateConsumer();
+        using var producer = channel.CreateProducer();
+        using var messages = IpcMessageChannel.Create(new ChannelOptions { BufferSize = 4096, Doorbell = DoorbellKind.Futex });
+        using var messageConsumer = messages.CreateConsumer();
+        using var messageProducer = messages.CreateProducer();
+        var buffer = new byte[64];
+        int failures = 0;
+        void Round(long i)
+        {
+            // Plain checks: xunit's Assert.Equal allocates a comparer per call.
+            if (!producer.TryWrite(i) || !consumer.TryRead(out long value, Long) || value != i
+                || !messageProducer.TryWrite(1, buffer.AsSpan(0, 16)) || !messageConsumer.TryRead(out _, buffer, out _, Long))
+            {
+                failures++;
+            }
+        }
+
+        for (int i = 0; i < 1000; i++)
+        {
+            Round(i); // warm up: JIT, tiering, caches
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++)
+        {
+            Round(i);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, failures);
+        Assert.Equal(0, allocated);
+    }
+
+    private struct Collector() : IRecordHandler
+    {
+        public List<string> Items { get; } = [];
+
+        public readonly void Handle(int type, ReadOnlySpan<byte> payload) => Items.Add($"{type}:{System.Text.Encoding.ASCII.GetString(payload)}");
+    }
+}
