@@ -23,6 +23,12 @@ internal abstract class ChannelUnderTest : IDisposable
 
     public abstract bool IsChannelCompleted { get; }
 
+    /// <summary>The channel's region (its descriptor goes to producers in other processes).</summary>
+    public abstract UintrIpc.Memory.SharedRegion Region { get; }
+
+    /// <summary>The consumer's doorbell descriptor (eventfd, uintr), or null.</summary>
+    public abstract System.Runtime.InteropServices.SafeHandle? DoorbellFd { get; }
+
     /// <summary>The region's wait block, for watching the consumer's state.</summary>
     public abstract WaitBlock WaitBlock { get; }
 
@@ -92,6 +98,10 @@ internal sealed class SlotChannelUnderTest : ChannelUnderTest
 
     public override WaitBlock WaitBlock { get; }
 
+    public override UintrIpc.Memory.SharedRegion Region => Channel.Region;
+
+    public override System.Runtime.InteropServices.SafeHandle? DoorbellFd => Consumer.DoorbellFd;
+
     public override DoorbellKind Doorbell => Consumer.Doorbell;
 
     public override int Capacity => Channel.Capacity;
@@ -155,6 +165,10 @@ internal sealed class MessageChannelUnderTest : ChannelUnderTest
     public IpcMessageProducer Producer { get; }
 
     public override WaitBlock WaitBlock { get; }
+
+    public override UintrIpc.Memory.SharedRegion Region => Channel.Region;
+
+    public override System.Runtime.InteropServices.SafeHandle? DoorbellFd => Consumer.DoorbellFd;
 
     public override DoorbellKind Doorbell => Consumer.Doorbell;
 

@@ -59,15 +59,42 @@ public sealed class PeerProcess : IDisposable
     /// <param name="command">The peer command.</param>
     /// <param name="args">Its arguments.</param>
     public static PeerProcess Start(ITestOutputHelper? output, string command, params string[] args)
+        => StartWrapped(output, [], null, command, args);
+
+    /// <summary>
+    /// Starts `wrapper... dotnet UintrIpc.TestPeer.dll command args...` (for example under strace),
+    /// with extra environment variables. Kill and Dispose reach the wrapper's whole process tree.
+    /// </summary>
+    /// <param name="output">Test output to forward the child's output to, or null.</param>
+    /// <param name="wrapper">The program and its arguments that run dotnet; empty for none.</param>
+    /// <param name="environment">Variables to set for the child, or null.</param>
+    /// <param name="command">The peer command.</param>
+    /// <param name="args">Its arguments.</param>
+    public static PeerProcess StartWrapped(ITestOutputHelper? output, IReadOnlyList<string> wrapper, IReadOnlyDictionary<string, string>? environment, string command, params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "UintrIpc.TestPeer.dll");
-        var psi = new ProcessStartInfo("dotnet")
+        var psi = new ProcessStartInfo(wrapper.Count > 0 ? wrapper[0] : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        foreach (string w in wrapper.Skip(1))
+        {
+            psi.ArgumentList.Add(w);
+        }
+
+        if (wrapper.Count > 0)
+        {
+            psi.ArgumentList.Add("dotnet");
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[name] = value;
+        }
+
         psi.ArgumentList.Add(dll);
         psi.ArgumentList.Add(command);
         foreach (string a in args)

@@ -1,0 +1,241 @@
+using System.Globalization;
+using Tmds.Linux;
+using UintrIpc.Bootstrap;
+using UintrIpc.Channels;
+using UintrIpc.Interop;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.TestPeer.Commands;
+
+/// <summary>
+/// Producers for the cross-process channel tests (test/UintrIpc.Tests/Channels). Values are
+/// 0, 1, 2, ...: a slot channel of long carries them as elements; a message channel as 8-byte
+/// little-endian payloads with type value % 7. Every command completes the channel at the end.
+/// </summary>
+internal static unsafe class ChannelCommands
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// channel-produce &lt;slot|message&gt; &lt;region fd&gt; &lt;doorbell fd|-&gt; &lt;bursts&gt; &lt;burst size&gt; &lt;pause ms&gt;:
+    /// attaches to the channel from inherited descriptors and writes bursts of values with a
+    /// pause after each (so that the consumer goes to sleep in between), then completes.
+    /// </summary>
+    [PeerCommand("channel-produce")]
+    public static int Produce(string[] args)
+    {
+        int bursts = Int(args[3]), burst = Int(args[4]), pause = Int(args[5]);
+        using var producer = Open(args[0], args[1], args[2]);
+        long value = 0;
+        for (int b = 0; b < bursts; b++)
+        {
+            for (int i = 0; i < burst; i++, value++)
+            {
+                if (!producer.Write(value, s_timeout))
+                {
+                    Console.Error.WriteLine($"value {value}: no room within {s_timeout.TotalSeconds} s; {producer.Counters}");
+                    return 3;
+                }
+            }
+
+            if (pause > 0)
+            {
+                Thread.Sleep(pause);
+            }
+        }
+
+        producer.Complete();
+        Console.WriteLine($"produced {value}; {producer.Counters}");
+        return 0;
+    }
+
+    /// <summary>
+    /// channel-produce-traced &lt;region fd&gt; &lt;doorbell fd|-&gt; &lt;count&gt; &lt;control&gt;: for the strace test, on a
+    /// dedicated thread: writes `count` values to warm up, then write(-1, "UIPC-BEGIN"), `count`
+    /// values, write(-1, "UIPC-END") (the markers fail with EBADF but show in strace); then the
+    /// control: for each of `control` values, waits until the consumer announced its sleep and
+    /// writes it, between "UIPC-CONTROL-BEGIN" and "UIPC-CONTROL-END". Prints "tid N".
+    /// </summary>
+    [PeerCommand("channel-produce-traced")]
+    public static int ProduceTraced(string[] args)
+    {
+        int count = Int(args[2]), control = Int(args[3]);
+        using var producer = Open("slot", args[0], args[1]);
+        var waitBlock = new WaitBlock(producer.Region);
+        int tid = 0;
+        string? failure = null;
+        var thread = new Thread(() =>
+        {
+            tid = Sys.GetTid();
+            long value = 0;
+            for (int round = 0; round < 2; round++)
+            {
+                if (round == 1)
+                {
+                    Marker("UIPC-BEGIN"u8);
+                }
+
+                // Spin without system calls while the (spinning) consumer makes room.
+                for (int i = 0; i < count; i++, value++)
+                {
+                    while (!producer.TryWrite(value))
+                    {
+                        Thread.SpinWait(20);
+                    }
+                }
+            }
+
+            Marker("UIPC-END"u8);
+            Marker("UIPC-CONTROL-BEGIN"u8);
+            for (int i = 0; i < control; i++, value++)
+            {
+                long start = Environment.TickCount64;
+                while (!waitBlock.IsConsumerSleeping)
+                {
+                    if (Environment.TickCount64 - start > s_timeout.TotalMilliseconds)
+                    {
+                        failure = $"control {i}: the consumer did not go to sleep";
+                        return;
+                    }
+
+                    Thread.Sleep(1);
+                }
+
+                if (!producer.TryWrite(value))
+                {
+                    failure = $"control {i}: the ring is full";
+                    return;
+                }
+            }
+
+            Marker("UIPC-CONTROL-END"u8);
+        })
+        { Name = "traced producer" };
+        thread.Start();
+        if (!thread.Join(TimeSpan.FromSeconds(120)))
+        {
+            Console.Error.WriteLine("the producer thread did not finish");
+            return 4;
+        }
+
+        if (failure is not null)
+        {
+            Console.Error.WriteLine(failure);
+            return 3;
+        }
+
+        producer.Complete();
+        Console.WriteLine($"tid {tid}");
+        Console.WriteLine($"produced {(2 * count) + control}; {producer.Counters}");
+        return 0;
+    }
+
+    /// <summary>
+    /// channel-bootstrap-produce &lt;slot|message&gt; &lt;endpoint&gt; &lt;count&gt;: connects to the consumer's
+    /// bootstrap server, receives the channel with ChannelBootstrap, writes `count` values, completes.
+    /// </summary>
+    [PeerCommand("channel-bootstrap-produce")]
+    public static int BootstrapProduce(string[] args)
+    {
+        int count = Int(args[2]);
+        using var connection = BootstrapClient.Connect(BootstrapEndpoint.Parse(args[1]), s_timeout);
+        using var producer = args[0] == "slot"
+            ? (ValueProducer)new SlotValueProducer(connection.ReceiveProducer<long>(s_timeout))
+            : new MessageValueProducer(connection.ReceiveMessageProducer(s_timeout));
+        for (long value = 0; value < count; value++)
+        {
+            if (!producer.Write(value, s_timeout))
+            {
+                Console.Error.WriteLine($"value {value}: no room");
+                return 3;
+            }
+        }
+
+        producer.Complete();
+        Console.WriteLine($"produced {count} over {producer.Doorbell}");
+        return 0;
+    }
+
+    private static ValueProducer Open(string kind, string regionFd, string doorbellFd)
+    {
+        using var region = new SafeFdHandle(Int(regionFd), ownsHandle: true); // inherited: ours to close
+        using SafeFdHandle? doorbell = doorbellFd == "-" ? null : new SafeFdHandle(Int(doorbellFd), ownsHandle: true);
+        if (kind == "slot")
+        {
+            using var channel = IpcChannel<long>.Attach(region);
+            return new SlotValueProducer(channel.CreateProducer(doorbell));
+        }
+
+        using var messages = IpcMessageChannel.Attach(region);
+        return new MessageValueProducer(messages.CreateProducer(doorbell));
+    }
+
+    private static void Marker(ReadOnlySpan<byte> text)
+    {
+        fixed (byte* p = text)
+        {
+            _ = LibC.write(-1, p, text.Length); // EBADF by design: only strace sees it
+        }
+    }
+
+    private static int Int(string s) => int.Parse(s, CultureInfo.InvariantCulture);
+
+    private abstract class ValueProducer : IDisposable
+    {
+        public abstract Memory.SharedRegion Region { get; }
+
+        public abstract DoorbellKind Doorbell { get; }
+
+        public abstract WaitBlockCounters Counters { get; }
+
+        public abstract bool TryWrite(long value);
+
+        public abstract bool Write(long value, TimeSpan timeout);
+
+        public abstract void Complete();
+
+        public abstract void Dispose();
+    }
+
+    private sealed class SlotValueProducer(IpcProducer<long> producer) : ValueProducer
+    {
+        public override Memory.SharedRegion Region => producer.Region;
+
+        public override DoorbellKind Doorbell => producer.Doorbell;
+
+        public override WaitBlockCounters Counters => producer.Counters;
+
+        public override bool TryWrite(long value) => producer.TryWrite(value);
+
+        public override bool Write(long value, TimeSpan timeout) => producer.TryWrite(value, timeout);
+
+        public override void Complete() => producer.Complete();
+
+        public override void Dispose() => producer.Dispose();
+    }
+
+    private sealed class MessageValueProducer(IpcMessageProducer producer) : ValueProducer
+    {
+        public override Memory.SharedRegion Region => producer.Region;
+
+        public override DoorbellKind Doorbell => producer.Doorbell;
+
+        public override WaitBlockCounters Counters => producer.Counters;
+
+        public override bool TryWrite(long value)
+        {
+            long v = value;
+            return producer.TryWrite((int)(value % 7), new ReadOnlySpan<byte>(&v, sizeof(long)));
+        }
+
+        public override bool Write(long value, TimeSpan timeout)
+        {
+            long v = value;
+            return producer.TryWrite((int)(value % 7), new ReadOnlySpan<byte>(&v, sizeof(long)), timeout);
+        }
+
+        public override void Complete() => producer.Complete();
+
+        public override void Dispose() => producer.Dispose();
+    }
+}

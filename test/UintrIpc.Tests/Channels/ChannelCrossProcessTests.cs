@@ -1,0 +1,321 @@
+using System.Diagnostics;
+using System.Globalization;
+using Tmds.Linux;
+using UintrIpc.Bootstrap;
+using UintrIpc.Channels;
+using UintrIpc.Signaling;
+using UintrIpc.Tests.Bootstrap;
+using UintrIpc.Tests.Infrastructure;
+using UintrIpc.Tests.Signaling;
+using Xunit.Abstractions;
+
+namespace UintrIpc.Tests.Channels;
+
+/// <summary>
+/// A consumer here and a producer in a child process (UintrIpc.TestPeer, Commands/ChannelCommands.cs),
+/// for every doorbell kind this machine has. Descriptors reach the child by inheritance (a dup
+/// without FD_CLOEXEC, passed by number) or over Bootstrap.
+/// </summary>
+[Collection(CrossProcessCollection.Name)]
+public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
+    /// <summary>Parks far longer than any pause of the child: a lost wake-up would show as a timeout.</summary>
+    private static readonly ChannelWaitOptions LongParks = new() { MaxParkTime = TimeSpan.FromSeconds(20) };
+    private static readonly string[] s_stracePaths = ["/usr/bin/strace", "/bin/strace", "/usr/local/bin/strace"];
+    private readonly SocketNames _sockets = new();
+
+    public static TheoryData<bool, DoorbellKind> Kinds => new()
+    {
+        { false, DoorbellKind.Futex },
+        { false, DoorbellKind.EventFd },
+        { false, DoorbellKind.Signal },
+        { false, DoorbellKind.UintrSimulated },
+        { true, DoorbellKind.Futex },
+        { true, DoorbellKind.EventFd },
+        { true, DoorbellKind.Signal },
+        { true, DoorbellKind.UintrSimulated },
+    };
+
+    public static TheoryData<DoorbellKind> SlotKinds => [DoorbellKind.Futex, DoorbellKind.EventFd, DoorbellKind.Signal, DoorbellKind.UintrSimulated];
+
+    public void Dispose() => _sockets.Dispose();
+
+    [SkippableTheory]
+    [MemberData(nameof(Kinds))]
+    public void A_bursty_producer_delivers_everything_and_wakes_the_sleeping_consumer(bool messages, DoorbellKind doorbell)
+    {
+        const int Bursts = 15, Burst = 40;
+        SkipUnlessAvailable(doorbell);
+        WaitBlockCounters counters = default;
+        new TestThread(() =>
+        {
+            using var c = ChannelUnderTest.Create(messages, doorbell, multipleProducers: false, capacity: 64, LongParks);
+            using var peer = StartProducer(c, "channel-produce", messages, Bursts.ToString(CultureInfo.InvariantCulture), Burst.ToString(CultureInfo.InvariantCulture), "20");
+            long expected = 0;
+            while (c.TryRead(out long value, Long))
+            {
+                Assert.Equal(expected++, value);
+            }
+
+            Assert.True(c.IsConsumerCompleted, $"the read timed out after {expected} values instead of seeing the completion");
+            Assert.Equal(Bursts * Burst, expected);
+            peer.AssertSuccess();
+            counters = c.Counters;
+        }, "consumer").Join(TimeSpan.FromSeconds(90));
+
+        output.WriteLine($"{(messages ? "message" : "slot")} {doorbell}: {counters}");
+        Assert.True(counters.Sleeps > 0, "the consumer never slept between bursts");
+        Assert.True(counters.WakeupsSeen > 0, "no sleep ended by a wake-up");
+        Assert.True(counters.WakeupsSent > 0, "the producer never rang");
+        Assert.Equal(0ul, counters.Timeouts);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Kinds))]
+    public void A_producer_rings_nothing_while_the_consumer_spins(bool messages, DoorbellKind doorbell)
+    {
+        const int Count = 3000;
+        SkipUnlessAvailable(doorbell);
+        WaitBlockCounters counters = default;
+        new TestThread(() =>
+        {
+            using var c = ChannelUnderTest.Create(messages, doorbell, multipleProducers: false, capacity: 64, LongParks);
+            using var peer = StartProducer(c, "channel-produce", messages, "1", Count.ToString(CultureInfo.InvariantCulture), "0");
+            long expected = 0;
+            var deadline = Stopwatch.StartNew();
+            while (!c.IsConsumerCompleted)
+            {
+                Assert.True(deadline.Elapsed < Long, $"only {expected} values arrived");
+                if (c.TryRead(out long value))
+                {
+                    Assert.Equal(expected++, value);
+                }
+                else
+                {
+                    Thread.SpinWait(20); // awake: never announces a sleep
+                }
+            }
+
+            Assert.Equal(Count, expected);
+            peer.AssertSuccess();
+            counters = c.Counters;
+        }, "consumer").Join(TimeSpan.FromSeconds(90));
+
+        output.WriteLine($"{(messages ? "message" : "slot")} {doorbell}: {counters}");
+        Assert.Equal(0ul, counters.Sleeps);
+        Assert.Equal(0ul, counters.WakeupsSent);
+        Assert.Equal((ulong)Count + 1, counters.WakeupsSuppressed); // one check per write, one for Complete
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(SlotKinds))]
+    public void Strace_shows_no_system_call_on_the_producer_thread_while_the_consumer_is_awake(DoorbellKind doorbell)
+    {
+        const int Count = 5000, Control = 5;
+        SkipUnlessAvailable(doorbell);
+        SkipUnlessStraceWorks();
+        string trace = Path.Combine(Path.GetTempPath(), $"uintripc-test-strace-{Environment.ProcessId}-{Guid.NewGuid():N}.txt");
+        string stdout = "";
+        try
+        {
+            new TestThread(() =>
+            {
+                using var c = ChannelUnderTest.Create(messages: false, doorbell, multipleProducers: false, capacity: 64, LongParks);
+                string[] wrapper = ["strace", "-f", "-qq", "-e", "trace=futex,write,tgkill,rt_tgsigqueueinfo,ioctl", "-o", trace];
+                // Tiering off: every method is compiled once, during the warm-up, so no JIT or
+                // tier-up work lands on the producer thread while it is measured.
+                var environment = new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" };
+                using var peer = StartProducer(c, "channel-produce-traced", wrapper, environment, Count.ToString(CultureInfo.InvariantCulture), Control.ToString(CultureInfo.InvariantCulture));
+                long expected = 0;
+                var deadline = Stopwatch.StartNew();
+                while (expected < 2 * Count)
+                {
+                    Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), $"only {expected} values arrived");
+                    if (c.TryRead(out long value))
+                    {
+                        Assert.Equal(expected++, value);
+                    }
+                    else
+                    {
+                        Thread.SpinWait(20); // awake
+                    }
+                }
+
+                // The control: now sleep between values, so the producer must ring each time.
+                for (int i = 0; i < Control; i++)
+                {
+                    Assert.True(c.TryRead(out long value, Long));
+                    Assert.Equal(expected++, value);
+                }
+
+                Assert.False(c.TryRead(out _, Long));
+                Assert.True(c.IsConsumerCompleted);
+                peer.AssertSuccess(TimeSpan.FromSeconds(90));
+                stdout = peer.StandardOutput;
+            }, "consumer").Join(TimeSpan.FromSeconds(150));
+
+            int tid = int.Parse(stdout.Split('\n').First(l => l.StartsWith("tid ", StringComparison.Ordinal))[4..].Trim(), CultureInfo.InvariantCulture);
+            var (measured, controlCalls, sawMarkers) = CountProducerCalls(File.ReadAllLines(trace), tid);
+            // The control thread also sleeps (a private futex wait) while it waits for the consumer; count the rings only.
+            var control = controlCalls.Where(IsDoorbellCall).ToList();
+            output.WriteLine($"{doorbell}: producer thread {tid}; calls while measured: {measured.Count}, in the control: {control.Count}");
+            foreach (string line in measured.Concat(control).Take(20))
+            {
+                output.WriteLine("  " + line);
+            }
+
+            Assert.True(sawMarkers, "the markers of the producer thread were not in the trace; is the tid right?");
+            Assert.True(control.Count >= Control, $"the control section shows {control.Count} doorbell calls for {Control} rings: the trace does not see the producer's calls");
+            Assert.Empty(measured);
+        }
+        finally
+        {
+            File.Delete(trace);
+        }
+    }
+
+    [SkippableTheory]
+    [InlineData(false, DoorbellKind.EventFd)]
+    [InlineData(false, DoorbellKind.UintrSimulated)]
+    [InlineData(true, DoorbellKind.Futex)]
+    public void A_producer_process_gets_the_channel_over_bootstrap(bool messages, DoorbellKind doorbell)
+    {
+        const int Count = 2000;
+        SkipUnlessAvailable(doorbell);
+        string endpoint = _sockets.NewPath("chan");
+        new TestThread(() =>
+        {
+            using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(endpoint));
+            using var c = ChannelUnderTest.Create(messages, doorbell, multipleProducers: false, capacity: 64, LongParks);
+            using var peer = PeerProcess.Start(output, "channel-bootstrap-produce", messages ? "message" : "slot", endpoint, Count.ToString(CultureInfo.InvariantCulture));
+            using (var connection = server.Accept(Long))
+            {
+                Assert.Equal(peer.Pid, connection.Peer.Pid);
+                if (c is SlotChannelUnderTest slot)
+                {
+                    connection.SendChannel(slot.Consumer);
+                }
+                else
+                {
+                    connection.SendChannel(((MessageChannelUnderTest)c).Consumer);
+                }
+
+                long expected = 0;
+                while (c.TryRead(out long value, Long))
+                {
+                    Assert.Equal(expected++, value);
+                }
+
+                Assert.Equal(Count, expected);
+                Assert.True(c.IsConsumerCompleted);
+            }
+
+            peer.AssertSuccess();
+            Assert.Contains($"produced {Count} over {doorbell}", peer.StandardOutput, StringComparison.Ordinal);
+        }, "consumer").Join(TimeSpan.FromSeconds(90));
+    }
+
+    /// <summary>
+    /// The lines of <paramref name="tid"/> between its UIPC-BEGIN and UIPC-END markers, and the
+    /// doorbell calls between its UIPC-CONTROL-BEGIN and UIPC-CONTROL-END markers. strace -f -o
+    /// prefixes each line with the thread id; "resumed" halves of interrupted lines are not counted twice.
+    /// </summary>
+    private static (List<string> Measured, List<string> Control, bool SawMarkers) CountProducerCalls(string[] lines, int tid)
+    {
+        string prefix = tid.ToString(CultureInfo.InvariantCulture) + " ";
+        var measured = new List<string>();
+        var control = new List<string>();
+        List<string>? current = null;
+        bool begin = false, end = false;
+        foreach (string line in lines)
+        {
+            if (!line.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (line.Contains("\"UIPC-BEGIN\"", StringComparison.Ordinal))
+            {
+                begin = true;
+                current = measured;
+            }
+            else if (line.Contains("\"UIPC-END\"", StringComparison.Ordinal) || line.Contains("\"UIPC-CONTROL-END\"", StringComparison.Ordinal))
+            {
+                end |= current == measured;
+                current = null;
+            }
+            else if (line.Contains("\"UIPC-CONTROL-BEGIN\"", StringComparison.Ordinal))
+            {
+                current = control;
+            }
+            else if (current is not null && !line.Contains("resumed>", StringComparison.Ordinal))
+            {
+                current.Add(line);
+            }
+        }
+
+        return (measured, control, begin && end);
+    }
+
+    /// <summary>A ring of any doorbell: a shared (not _PRIVATE) FUTEX_WAKE, a write to a real descriptor, a tgkill.</summary>
+    private static bool IsDoorbellCall(string line)
+        => line.Contains("FUTEX_WAKE,", StringComparison.Ordinal) || line.Contains("tgkill(", StringComparison.Ordinal)
+           || (line.Contains(" write(", StringComparison.Ordinal) && !line.Contains(" write(-1,", StringComparison.Ordinal));
+
+    private static void SkipUnlessAvailable(DoorbellKind doorbell)
+        => Skip.IfNot(Doorbells.IsAvailable(doorbell), Doorbells.Check(doorbell).ToString());
+
+    private static void SkipUnlessStraceWorks()
+    {
+        string? strace = s_stracePaths.FirstOrDefault(File.Exists);
+        Skip.If(strace is null, "strace is not installed");
+        using var probe = Process.Start(new ProcessStartInfo(strace!, "-qq -e trace=none /bin/true") { RedirectStandardError = true, UseShellExecute = false })!;
+        string error = probe.StandardError.ReadToEnd();
+        if (!probe.WaitForExit(10_000))
+        {
+            probe.Kill();
+            Skip.If(true, "strace did not finish a trivial trace within 10 s");
+        }
+
+        Skip.If(probe.ExitCode != 0, $"strace cannot trace here (ptrace not permitted?): {error.Trim()}");
+    }
+
+    private PeerProcess StartProducer(ChannelUnderTest c, string command, bool messages, params string[] args)
+        => StartProducer(c, command, [], null, [messages ? "message" : "slot", .. args], prependFds: 1);
+
+    private PeerProcess StartProducer(ChannelUnderTest c, string command, IReadOnlyList<string> wrapper, IReadOnlyDictionary<string, string>? environment, params string[] args)
+        => StartProducer(c, command, wrapper, environment, args, prependFds: 0);
+
+    /// <summary>
+    /// Starts the child with inheritable duplicates of the region and doorbell descriptors (no
+    /// FD_CLOEXEC), their numbers inserted into the arguments at <paramref name="prependFds"/>;
+    /// our duplicates are closed once the child has started.
+    /// </summary>
+    private PeerProcess StartProducer(ChannelUnderTest c, string command, IReadOnlyList<string> wrapper, IReadOnlyDictionary<string, string>? environment, string[] args, int prependFds)
+    {
+        int region = Inheritable(c.Region.FileHandle);
+        int doorbell = c.DoorbellFd is { } fd ? Inheritable(fd) : -1;
+        try
+        {
+            var list = args.ToList();
+            list.InsertRange(prependFds, [region.ToString(CultureInfo.InvariantCulture), doorbell < 0 ? "-" : doorbell.ToString(CultureInfo.InvariantCulture)]);
+            return PeerProcess.StartWrapped(output, wrapper, environment, command, [.. list]);
+        }
+        finally
+        {
+            Assert.Equal(0, LibC.close(region));
+            if (doorbell >= 0)
+            {
+                Assert.Equal(0, LibC.close(doorbell));
+            }
+        }
+    }
+
+    private static int Inheritable(System.Runtime.InteropServices.SafeHandle handle)
+    {
+        int fd = LibC.fcntl((int)handle.DangerousGetHandle(), LibC.F_DUPFD, 3);
+        Assert.True(fd >= 0, $"fcntl(F_DUPFD) failed: errno {LibC.errno}");
+        return fd;
+    }
+}
