@@ -1,1 +1,83 @@
-Console.WriteLine("UintrIpc demo: not written yet.");
+using System.Diagnostics;
+using System.Reflection;
+using UintrIpc.Bootstrap;
+using UintrIpc.Channels;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Demo;
+
+/// <summary>
+/// UintrIpc demo: `dotnet run -c Release --project samples/UintrIpc.Demo`. Starts itself again
+/// as a child (`--child`), sets up a ping channel (parent -> child) and a pong channel
+/// (child -> parent) over the best doorbell, plays ping-pong with the consumers awake and then
+/// asleep between messages, streams one way, and prints what it measured.
+/// </summary>
+internal static class Program
+{
+    /// <summary>Bound on every wait of the demo: a dead peer ends it with an error, never a hang.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>No spin or yield budget: an empty channel parks at once, so the sleeping phase measures the doorbell.</summary>
+    public static readonly ChannelWaitOptions WaitOptions = new() { SpinBudget = TimeSpan.Zero, YieldBudget = TimeSpan.Zero };
+
+    private static int Main(string[] args)
+    {
+        try
+        {
+            if (args.Length == 3 && args[0] == "--child")
+            {
+                return Child.Run(args[1], Enum.Parse<DoorbellKind>(args[2]));
+            }
+
+            return Parent.Run(args.Length > 0 && Enum.TryParse(args[0], ignoreCase: true, out DoorbellKind kind) ? kind : null);
+        }
+        catch (Exception e) when (e is UintrIpcException or TimeoutException or InvalidOperationException or PlatformNotSupportedException)
+        {
+            Console.Error.WriteLine($"{(args.Length > 0 && args[0] == "--child" ? "child" : "demo")} failed: {e.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>Polls without sleeping (an awake consumer), bounded by <see cref="Timeout"/>.</summary>
+    public static DemoMessage SpinRead(IpcConsumer<DemoMessage> consumer)
+    {
+        DemoMessage m;
+        long start = Stopwatch.GetTimestamp();
+        while (!consumer.TryRead(out m))
+        {
+            if ((Stopwatch.GetTimestamp() - start) > Timeout.TotalSeconds * Stopwatch.Frequency)
+            {
+                throw new TimeoutException($"no message within {Timeout.TotalSeconds} s; is the other process alive?");
+            }
+
+            Thread.SpinWait(1);
+        }
+
+        return m;
+    }
+
+    /// <summary>Writes, waiting (bounded) for room.</summary>
+    public static void Write(IpcProducer<DemoMessage> producer, DemoMessage m)
+    {
+        if (!producer.TryWrite(in m, Timeout))
+        {
+            throw new TimeoutException($"no room within {Timeout.TotalSeconds} s; is the other process alive?");
+        }
+    }
+
+    /// <summary>The command that starts this program again (apphost, or dotnet with the dll).</summary>
+    public static ProcessStartInfo ChildStartInfo(string endpoint, DoorbellKind doorbell)
+    {
+        string self = Environment.ProcessPath ?? "dotnet";
+        var psi = new ProcessStartInfo(self) { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            psi.ArgumentList.Add(Assembly.GetExecutingAssembly().Location);
+        }
+
+        psi.ArgumentList.Add("--child");
+        psi.ArgumentList.Add(endpoint);
+        psi.ArgumentList.Add(doorbell.ToString());
+        return psi;
+    }
+}

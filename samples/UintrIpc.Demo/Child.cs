@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using UintrIpc.Bootstrap;
+using UintrIpc.Channels;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Demo;
+
+/// <summary>
+/// The second process: receives the pong producer from the parent over Bootstrap, creates the
+/// ping channel and sends its consumer's side back, then answers the parent's messages.
+/// Every wait is bounded: if the parent disappears, the child gives up after <see cref="Program.Timeout"/>.
+/// </summary>
+internal static class Child
+{
+    public static int Run(string endpoint, DoorbellKind doorbell)
+    {
+        using var connection = BootstrapClient.Connect(BootstrapEndpoint.Parse(endpoint), Program.Timeout);
+        using var pong = connection.ReceiveProducer<DemoMessage>(Program.Timeout, Program.WaitOptions);
+        using var ping = IpcChannel<DemoMessage>.Create(new ChannelOptions { Capacity = 1024, Doorbell = doorbell, Wait = Program.WaitOptions });
+        using var consumer = ping.CreateConsumer(); // on this thread: signal and uintr doorbells bind to it
+        connection.SendChannel(consumer);
+
+        bool awake = false;
+        var batch = new DemoMessage[256];
+        while (true)
+        {
+            DemoMessage m = awake ? Program.SpinRead(consumer) : consumer.Read(Program.Timeout);
+            switch (m.Command)
+            {
+                case DemoCommand.Ping:
+                    break;
+                case DemoCommand.StayAwake:
+                    awake = true;
+                    break;
+                case DemoCommand.Sleep:
+                    awake = false;
+                    break;
+                case DemoCommand.Stream:
+                    long received = 0;
+                    var deadline = Stopwatch.StartNew();
+                    while (received < m.Value)
+                    {
+                        int n = consumer.TryRead(batch);
+                        received += n;
+                        if (n == 0 && deadline.Elapsed > Program.Timeout)
+                        {
+                            throw new TimeoutException($"stream: {received} of {m.Value} messages arrived");
+                        }
+                    }
+
+                    m.Value = received;
+                    break;
+                case DemoCommand.ReportCpu:
+                    m.Value = (long)Process.GetCurrentProcess().TotalProcessorTime.TotalMicroseconds;
+                    break;
+                case DemoCommand.Stop:
+                    Program.Write(pong, m);
+                    return 0;
+                default:
+                    throw new InvalidOperationException($"unknown command {m.Command}");
+            }
+
+            Program.Write(pong, m);
+        }
+    }
+}

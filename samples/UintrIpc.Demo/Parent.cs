@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using UintrIpc.Bootstrap;
+using UintrIpc.Channels;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Demo;
+
+/// <summary>
+/// The first process: prints the doorbell report, starts the child, hands it the pong channel
+/// over Bootstrap and receives the ping channel, then measures. The child is killed if anything
+/// fails; the channels live in memfd regions, so nothing is left in /dev/shm.
+/// </summary>
+internal static class Parent
+{
+    private const int AwakeRoundTrips = 20_000;
+    private const int SleepingRoundTrips = 2_000;
+    private const int StreamMessages = 2_000_000;
+
+    public static int Run(DoorbellKind? requested)
+    {
+        Console.WriteLine("UintrIpc demo: two processes, a ping channel and a pong channel in shared memory.");
+        Console.WriteLine();
+        Console.WriteLine("Doorbells on this machine:");
+        foreach (DoorbellCapability c in Doorbells.All)
+        {
+            Console.WriteLine($"  {c.Kind,-15} {(c.IsAvailable ? "available  " : "unavailable")}  {c.Reason}");
+        }
+
+        DoorbellKind doorbell = requested ?? Doorbells.Best;
+        Console.WriteLine();
+        Console.WriteLine($"Using: {doorbell}{(requested is null ? " (Doorbells.Best)" : " (asked for)")}");
+        if (!Doorbells.IsAvailable(doorbell))
+        {
+            Console.Error.WriteLine($"{doorbell} is not available here: {Doorbells.Check(doorbell).Reason}");
+            return 2;
+        }
+
+        string endpoint = $"@uintripc-demo-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(endpoint));
+        using var pongChannel = IpcChannel<DemoMessage>.Create(new ChannelOptions { Capacity = 1024, Doorbell = doorbell, Wait = Program.WaitOptions });
+        using var pong = pongChannel.CreateConsumer();
+        using var child = Process.Start(Program.ChildStartInfo(endpoint, doorbell))
+            ?? throw new InvalidOperationException("could not start the child process");
+        try
+        {
+            using (var connection = server.Accept(Program.Timeout))
+            {
+                if (connection.Peer.Pid != child.Id)
+                {
+                    throw new InvalidOperationException($"an unexpected process (pid {connection.Peer.Pid}) connected");
+                }
+
+                connection.SendChannel(pong);
+                using var ping = connection.ReceiveProducer<DemoMessage>(Program.Timeout, Program.WaitOptions);
+                Console.WriteLine($"Child pid {child.Id}; channels of {ping.Capacity} slots; the consumers park at once when idle (spin and yield budgets 0).");
+                Console.WriteLine();
+
+                var session = new Session(ping, pong);
+                session.RoundTrips("awake   (consumers poll)", awake: true, AwakeRoundTrips);
+                session.RoundTrips("sleeping (consumers park)", awake: false, SleepingRoundTrips);
+                session.Stream(StreamMessages);
+                session.Exchange(new DemoMessage(DemoCommand.Stop));
+            }
+
+            if (!child.WaitForExit(Program.Timeout))
+            {
+                throw new TimeoutException("the child did not exit");
+            }
+
+            Console.WriteLine();
+            Console.WriteLine(child.ExitCode == 0 ? "Done." : $"The child exited with {child.ExitCode}.");
+            return child.ExitCode;
+        }
+        finally
+        {
+            if (!child.HasExited)
+            {
+                child.Kill(entireProcessTree: true);
+                child.WaitForExit(Program.Timeout);
+            }
+        }
+    }
+
+    private sealed class Session(IpcProducer<DemoMessage> ping, IpcConsumer<DemoMessage> pong)
+    {
+        private long _sequence;
+
+        /// <summary>Sends a command and waits for the child's answer.</summary>
+        public DemoMessage Exchange(DemoMessage m)
+        {
+            m.Sequence = ++_sequence;
+            Program.Write(ping, m);
+            DemoMessage answer = pong.Read(Program.Timeout);
+            if (answer.Command != m.Command || answer.Sequence != m.Sequence)
+            {
+                throw new InvalidOperationException($"expected the answer to {m.Command} #{m.Sequence}, got {answer.Command} #{answer.Sequence}");
+            }
+
+            return answer;
+        }
+
+        public void RoundTrips(string name, bool awake, int count)
+        {
+            Exchange(new DemoMessage(awake ? DemoCommand.StayAwake : DemoCommand.Sleep));
+            Measure(awake, count / 10); // warm-up: JIT, caches
+            var cpu = CpuMark.Take(this);
+            var pingBefore = ping.Counters;
+            var pongBefore = pong.Counters;
+            long start = Stopwatch.GetTimestamp();
+            long[] rtt = Measure(awake, count);
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            var (parentCpu, childCpu) = cpu.Since(this);
+            var pingDelta = Delta(ping.Counters, pingBefore);
+            var pongDelta = Delta(pong.Counters, pongBefore);
+
+            Array.Sort(rtt);
+            Console.WriteLine($"Ping-pong, {name}: {count} round trips in {seconds * 1000:F0} ms");
+            Console.WriteLine($"  round trip   p50 {Micros(rtt[count / 2]),8:F2} us   p99 {Micros(rtt[(int)(count * 0.99)]),8:F2} us   {count / seconds,10:N0} round trips/s ({2 * count / seconds:N0} messages/s)");
+            Console.WriteLine($"  wake-ups     parent->child sent {pingDelta.WakeupsSent,6}, suppressed {pingDelta.WakeupsSuppressed,6}   child->parent sent {pongDelta.WakeupsSent,6}, suppressed {pongDelta.WakeupsSuppressed,6}");
+            Console.WriteLine($"  sleeps       child {pingDelta.Sleeps,6} (timeouts {pingDelta.Timeouts})   parent {pongDelta.Sleeps,6} (timeouts {pongDelta.Timeouts})");
+            Console.WriteLine($"  CPU time     parent {parentCpu.TotalMilliseconds,7:F1} ms ({100 * parentCpu.TotalSeconds / seconds,3:F0}% of a core)   child {childCpu.TotalMilliseconds,7:F1} ms ({100 * childCpu.TotalSeconds / seconds,3:F0}%)");
+            Console.WriteLine();
+        }
+
+        public void Stream(int count)
+        {
+            Exchange(new DemoMessage(DemoCommand.StayAwake));
+            var batch = new DemoMessage[256];
+            var cpu = CpuMark.Take(this);
+            var pingBefore = ping.Counters;
+            long start = Stopwatch.GetTimestamp();
+            var command = new DemoMessage(DemoCommand.Stream, ++_sequence, count);
+            Program.Write(ping, command);
+            for (int sent = 0; sent < count;)
+            {
+                int n = ping.TryWrite(batch.AsSpan(0, Math.Min(batch.Length, count - sent)));
+                sent += n;
+                if (n == 0 && Stopwatch.GetElapsedTime(start) > Program.Timeout)
+                {
+                    throw new TimeoutException($"stream: the child stopped reading after {sent} messages");
+                }
+            }
+
+            DemoMessage answer = pong.Read(Program.Timeout);
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            var (parentCpu, childCpu) = cpu.Since(this);
+            var pingDelta = Delta(ping.Counters, pingBefore);
+            if (answer.Command != DemoCommand.Stream || answer.Value != count)
+            {
+                throw new InvalidOperationException($"stream: the child counted {answer.Value} of {count} messages");
+            }
+
+            Console.WriteLine($"One-way stream, batches of {batch.Length}, consumer polling: {count:N0} messages in {seconds * 1000:F0} ms");
+            Console.WriteLine($"  throughput   {count / seconds,14:N0} messages/s");
+            Console.WriteLine($"  wake-ups     sent {pingDelta.WakeupsSent}, suppressed {pingDelta.WakeupsSuppressed} (one check per batch)");
+            Console.WriteLine($"  CPU time     parent {parentCpu.TotalMilliseconds,7:F1} ms   child {childCpu.TotalMilliseconds,7:F1} ms");
+        }
+
+        private long[] Measure(bool awake, int count)
+        {
+            var rtt = new long[count];
+            for (int i = 0; i < count; i++)
+            {
+                long seq = ++_sequence;
+                var m = new DemoMessage(DemoCommand.Ping, seq, i);
+                long t0 = Stopwatch.GetTimestamp();
+                Program.Write(ping, m);
+                DemoMessage answer = awake ? Program.SpinRead(pong) : pong.Read(Program.Timeout);
+                rtt[i] = Stopwatch.GetTimestamp() - t0;
+                if (answer.Sequence != seq)
+                {
+                    throw new InvalidOperationException($"round trip {i}: sent #{seq}, got #{answer.Sequence}");
+                }
+            }
+
+            return rtt;
+        }
+
+        private static double Micros(long ticks) => ticks * 1e6 / Stopwatch.Frequency;
+
+        private static WaitBlockCounters Delta(WaitBlockCounters now, WaitBlockCounters before) => new(
+            now.Sleeps - before.Sleeps, now.Timeouts - before.Timeouts, now.WakeupsSeen - before.WakeupsSeen,
+            now.WakeupsSent - before.WakeupsSent, now.WakeupsSuppressed - before.WakeupsSuppressed);
+
+        /// <summary>CPU time of both processes at one moment (the child reports its own over the channel).</summary>
+        private readonly record struct CpuMark(TimeSpan Parent, TimeSpan Child)
+        {
+            public static CpuMark Take(Session session) => new(
+                Process.GetCurrentProcess().TotalProcessorTime,
+                TimeSpan.FromMicroseconds(session.Exchange(new DemoMessage(DemoCommand.ReportCpu)).Value));
+
+            public (TimeSpan Parent, TimeSpan Child) Since(Session session)
+            {
+                var now = Take(session);
+                return (now.Parent - Parent, now.Child - Child);
+            }
+        }
+    }
+}
