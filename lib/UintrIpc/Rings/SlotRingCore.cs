@@ -53,7 +53,7 @@ internal unsafe struct SlotRingCore
     private const int LineRange = RegionLayout.FalseSharingRange;
     private const int ProducerBlock = LineRange;
     private const int ConsumerBlock = 3 * LineRange;
-    /// <summary>Value of <see cref="StallPosition"/> when no stall is being timed.</summary>
+    /// <summary>Value of <see cref="_stallPosition"/> when no stall is being timed.</summary>
     private const ulong NoStall = ulong.MaxValue;
 
     // ---- geometry: written once by the constructor, then read by both sides -------------
@@ -91,9 +91,9 @@ internal unsafe struct SlotRingCore
     /// <summary>The next position to read; its shared copy is released to the producers.</summary>
     [FieldOffset(ConsumerBlock)] internal ulong ConsumerHead;
     /// <summary>TryUnblock: the position whose stall is being timed, or <see cref="NoStall"/>.</summary>
-    [FieldOffset(ConsumerBlock + 8)] private ulong StallPosition;
-    /// <summary>TryUnblock: when the stall at <see cref="StallPosition"/> was first seen (Stopwatch ticks).</summary>
-    [FieldOffset(ConsumerBlock + 16)] private long StallSince;
+    [FieldOffset(ConsumerBlock + 8)] private ulong _stallPosition;
+    /// <summary>TryUnblock: when the stall at <see cref="_stallPosition"/> was first seen (Stopwatch ticks).</summary>
+    [FieldOffset(ConsumerBlock + 16)] private long _stallSince;
 
     /// <summary>Attaches to a slot ring part: validates descriptor, element size and positions.</summary>
     internal SlotRingCore(SharedRegion region, RegionPart part, PartKind kind, int elementSize)
@@ -134,7 +134,7 @@ internal unsafe struct SlotRingCore
         SlotSize = (nuint)geometry.SlotSize;
         ReleaseMask = Math.Max(1, Capacity / 4) - 1;
         AllowSkips = kind == PartKind.MpscSlots;
-        StallPosition = NoStall;
+        _stallPosition = NoStall;
         LoadPositions();
     }
 
@@ -291,7 +291,7 @@ internal unsafe struct SlotRingCore
         if (tail == head || sequence == head + 1 || sequence == (RingLayout.SlotSkipped | (head + 1)))
         {
             // Nothing claimed, or the slot can be consumed normally: nothing to unblock.
-            StallPosition = NoStall;
+            _stallPosition = NoStall;
             return false;
         }
 
@@ -301,21 +301,21 @@ internal unsafe struct SlotRingCore
         }
 
         long now = Stopwatch.GetTimestamp();
-        if (StallPosition != head)
+        if (_stallPosition != head)
         {
-            StallPosition = head;
-            StallSince = now;
+            _stallPosition = head;
+            _stallSince = now;
             if (stalledFor > TimeSpan.Zero)
             {
                 return false;
             }
         }
-        else if (Stopwatch.GetElapsedTime(StallSince, now) < stalledFor)
+        else if (Stopwatch.GetElapsedTime(_stallSince, now) < stalledFor)
         {
             return false;
         }
 
-        StallPosition = NoStall;
+        _stallPosition = NoStall;
         // Full fence CAS: either we mark the slot skipped, or the producer's publish got there first
         // and the CAS fails (the element is then read normally). Never both.
         ulong observed = Interlocked.CompareExchange(ref *(ulong*)slot, RingLayout.SlotSkipped | (head + 1), sequence);
