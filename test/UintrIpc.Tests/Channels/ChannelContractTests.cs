@@ -6,18 +6,18 @@ using UintrIpc.Tests.Signaling;
 namespace UintrIpc.Tests.Channels;
 
 /// <summary>
-/// Behaviour every channel shares, run once per ring kind and doorbell kind (the idea of
-/// dotnet/runtime's ChannelTestBase). Each test runs on a dedicated thread that creates the
+/// Behaviour every channel shares (the blocking and non-blocking surface), run once per ring
+/// kind and doorbell kind (the idea of dotnet/runtime's ChannelTestBase). Each test runs on a dedicated thread that creates the
 /// channel, because signal and uintr doorbells belong to the consumer's thread; producers on
 /// other threads are started where a test needs them. Every wait is bounded.
 /// </summary>
 public abstract class ChannelContractTests
 {
-    private const int Capacity = 16;
-    private static readonly TimeSpan Long = TimeSpan.FromSeconds(20);
-    private static readonly TimeSpan Short = TimeSpan.FromMilliseconds(50);
+    private protected const int Capacity = 16;
+    private protected static readonly TimeSpan Long = TimeSpan.FromSeconds(20);
+    private protected static readonly TimeSpan Short = TimeSpan.FromMilliseconds(50);
     /// <summary>Parks that never time out within a test: a lost wake-up would show as a timeout.</summary>
-    private static readonly ChannelWaitOptions LongParks = new() { MaxParkTime = TimeSpan.FromSeconds(30) };
+    private protected static readonly ChannelWaitOptions LongParks = new() { MaxParkTime = TimeSpan.FromSeconds(30) };
 
     private protected abstract DoorbellKind Doorbell { get; }
 
@@ -25,9 +25,9 @@ public abstract class ChannelContractTests
 
     private protected virtual bool MultipleProducers => false;
 
-    private bool ThreadBound => Doorbell is DoorbellKind.Signal or DoorbellKind.Uintr or DoorbellKind.UintrSimulated;
+    private protected bool ThreadBound => Doorbell is DoorbellKind.Signal or DoorbellKind.Uintr or DoorbellKind.UintrSimulated;
 
-    private bool CanSleep => Doorbell != DoorbellKind.None;
+    private protected bool CanSleep => Doorbell != DoorbellKind.None;
 
     [SkippableFact]
     public void Elements_come_out_in_the_order_they_went_in()
@@ -229,11 +229,84 @@ public abstract class ChannelContractTests
     }
 
     [SkippableFact]
+    public void A_waiting_writer_proceeds_when_the_consumer_makes_room()
+    {
+        Run(c =>
+        {
+            for (int i = 0; i < Capacity; i++)
+            {
+                Assert.True(c.TryWrite(i));
+            }
+
+            ValueTask write = c.WriteAsync(Capacity);
+            Assert.False(write.IsCompleted);
+            Assert.True(c.TryRead(out long first));
+            Assert.Equal(0, first);
+            Await(write);
+
+            using var cts = new CancellationTokenSource();
+            ValueTask blocked = c.WriteAsync(-1, cts.Token);
+            cts.Cancel();
+            Assert.ThrowsAny<OperationCanceledException>(() => Await(blocked));
+            for (long i = 1; i <= Capacity; i++)
+            {
+                Assert.True(c.TryRead(out long value));
+                Assert.Equal(i, value); // the cancelled write wrote nothing
+            }
+
+            Assert.False(c.TryRead(out _));
+        });
+    }
+
+    private protected static T Await<T>(ValueTask<T> task)
+    {
+        var t = task.AsTask();
+        Assert.True(((IAsyncResult)t).AsyncWaitHandle.WaitOne(Long), "the operation did not complete in time");
+        return t.GetAwaiter().GetResult();
+    }
+
+    private protected static void Await(ValueTask task)
+    {
+        var t = task.AsTask();
+        Assert.True(((IAsyncResult)t).AsyncWaitHandle.WaitOne(Long), "the operation did not complete in time");
+        t.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Waits until the consumer announced a sleep (doorbells that sleep), or briefly (none).</summary>
+    private protected void WaitUntilAsleepOrIdle(ChannelUnderTest c)
+    {
+        if (CanSleep)
+        {
+            TestWait.Until(() => c.WaitBlock.IsConsumerSleeping, "the consumer to announce its sleep");
+        }
+        else
+        {
+            Thread.Sleep(1);
+        }
+    }
+
+    /// <summary>Creates the channel on a dedicated thread, runs <paramref name="body"/> there, disposes it there.</summary>
+    private protected void Run(Action<ChannelUnderTest> body, ChannelWaitOptions? wait = null)
+    {
+        Skip.IfNot(Doorbells.IsAvailable(Doorbell), Doorbells.Check(Doorbell).ToString());
+        // A SkipException thrown by the body is rethrown here by Join, so the test shows as skipped.
+        new TestThread(() =>
+        {
+            using var c = ChannelUnderTest.Create(Messages, Doorbell, MultipleProducers, Capacity, wait);
+            Assert.Equal(Doorbell, c.Doorbell);
+            body(c);
+        }, $"consumer ({Doorbell})").Join(TimeSpan.FromSeconds(60));
+    }
+}
+
+/// <summary>Async reads, for the doorbells any thread can wait on (futex, eventfd, none).</summary>
+public abstract class AsyncChannelContractTests : ChannelContractTests
+{
+    [SkippableFact]
     public void Async_reads_complete_when_data_arrives()
     {
         Run(c =>
         {
-            Skip.If(ThreadBound, "thread-bound doorbell: covered by Async_reads_are_refused_for_thread_bound_doorbells");
             Assert.True(c.TryWrite(7));
             ValueTask<long> ready = c.ReadAsync();
             Assert.True(ready.IsCompletedSuccessfully); // synchronous when an element waits
@@ -266,7 +339,6 @@ public abstract class ChannelContractTests
     {
         Run(c =>
         {
-            Skip.If(ThreadBound, "thread-bound doorbell");
             ValueTask<bool> wait = c.WaitToReadAsync();
             WaitUntilAsleepOrIdle(c);
             Assert.True(c.TryComplete());
@@ -279,7 +351,6 @@ public abstract class ChannelContractTests
     {
         Run(c =>
         {
-            Skip.If(ThreadBound, "thread-bound doorbell");
             const int Count = 300;
             var received = new List<long>();
             int cancelled = 0;
@@ -339,7 +410,6 @@ public abstract class ChannelContractTests
     {
         Run(c =>
         {
-            Skip.If(ThreadBound, "thread-bound doorbell");
             ValueTask<bool> first = c.WaitToReadAsync();
 #pragma warning disable CA2012 // the call must throw before it returns a ValueTask
             Assert.Throws<InvalidOperationException>(() => { _ = c.WaitToReadAsync(); });
@@ -356,7 +426,6 @@ public abstract class ChannelContractTests
     {
         Run(c =>
         {
-            Skip.If(ThreadBound, "thread-bound doorbell");
             ValueTask<long> read = c.ReadAsync();
             WaitUntilAsleepOrIdle(c);
             c.DisposeConsumer();
@@ -364,13 +433,16 @@ public abstract class ChannelContractTests
             Assert.Throws<ObjectDisposedException>(() => c.TryRead(out _));
         });
     }
+}
 
+/// <summary>Signal and uintr doorbells belong to the consumer's thread: async waits are refused.</summary>
+public abstract class ThreadBoundChannelContractTests : ChannelContractTests
+{
     [SkippableFact]
     public void Async_reads_are_refused_for_thread_bound_doorbells()
     {
         Run(c =>
         {
-            Skip.IfNot(ThreadBound, "async reads are supported with this doorbell");
 #pragma warning disable CA2012 // the call must throw before it returns a ValueTask
             var e = Assert.Throws<NotSupportedException>(() => { _ = c.WaitToReadAsync(); });
 #pragma warning restore CA2012
@@ -380,43 +452,18 @@ public abstract class ChannelContractTests
             Assert.Equal(3, Await(c.ReadAsync())); // an element waiting is read without a wait
         });
     }
+}
 
-    [SkippableFact]
-    public void A_waiting_writer_proceeds_when_the_consumer_makes_room()
-    {
-        Run(c =>
-        {
-            for (int i = 0; i < Capacity; i++)
-            {
-                Assert.True(c.TryWrite(i));
-            }
-
-            ValueTask write = c.WriteAsync(Capacity);
-            Assert.False(write.IsCompleted);
-            Assert.True(c.TryRead(out long first));
-            Assert.Equal(0, first);
-            Await(write);
-
-            using var cts = new CancellationTokenSource();
-            ValueTask blocked = c.WriteAsync(-1, cts.Token);
-            cts.Cancel();
-            Assert.ThrowsAny<OperationCanceledException>(() => Await(blocked));
-            for (long i = 1; i <= Capacity; i++)
-            {
-                Assert.True(c.TryRead(out long value));
-                Assert.Equal(i, value); // the cancelled write wrote nothing
-            }
-
-            Assert.False(c.TryRead(out _));
-        });
-    }
+/// <summary>Multi-producer channels: several producer threads at once.</summary>
+public abstract class MpscChannelContractTests : AsyncChannelContractTests
+{
+    private protected override bool MultipleProducers => true;
 
     [SkippableFact]
     public void Many_producer_threads_deliver_every_element_in_per_producer_order()
     {
         Run(c =>
         {
-            Skip.IfNot(MultipleProducers, "single-producer channel");
             const int Producers = 3;
             const int PerProducer = 2000;
             var threads = Enumerable.Range(0, Producers).Select(p => new TestThread(() =>
@@ -440,129 +487,81 @@ public abstract class ChannelContractTests
             Assert.False(c.TryRead(out _));
         }, LongParks);
     }
-
-    private protected static T Await<T>(ValueTask<T> task)
-    {
-        var t = task.AsTask();
-        Assert.True(((IAsyncResult)t).AsyncWaitHandle.WaitOne(Long), "the operation did not complete in time");
-        return t.GetAwaiter().GetResult();
-    }
-
-    private protected static void Await(ValueTask task)
-    {
-        var t = task.AsTask();
-        Assert.True(((IAsyncResult)t).AsyncWaitHandle.WaitOne(Long), "the operation did not complete in time");
-        t.GetAwaiter().GetResult();
-    }
-
-    /// <summary>Waits until the consumer announced a sleep (doorbells that sleep), or briefly (none).</summary>
-    private void WaitUntilAsleepOrIdle(ChannelUnderTest c)
-    {
-        if (CanSleep)
-        {
-            TestWait.Until(() => c.WaitBlock.IsConsumerSleeping, "the consumer to announce its sleep");
-        }
-        else
-        {
-            Thread.Sleep(1);
-        }
-    }
-
-    /// <summary>Creates the channel on a dedicated thread, runs <paramref name="body"/> there, disposes it there.</summary>
-    private void Run(Action<ChannelUnderTest> body, ChannelWaitOptions? wait = null)
-    {
-        Skip.IfNot(Doorbells.IsAvailable(Doorbell), Doorbells.Check(Doorbell).ToString());
-        // A SkipException thrown by the body is rethrown here by Join, so the test shows as skipped.
-        new TestThread(() =>
-        {
-            using var c = ChannelUnderTest.Create(Messages, Doorbell, MultipleProducers, Capacity, wait);
-            Assert.Equal(Doorbell, c.Doorbell);
-            body(c);
-        }, $"consumer ({Doorbell})").Join(TimeSpan.FromSeconds(60));
-    }
 }
 
-public sealed class SpscSlotFutexChannelTests : ChannelContractTests
+public sealed class SpscSlotFutexChannelTests : AsyncChannelContractTests
 {
     private protected override DoorbellKind Doorbell => DoorbellKind.Futex;
 
     private protected override bool Messages => false;
 }
 
-public sealed class SpscSlotEventFdChannelTests : ChannelContractTests
+public sealed class SpscSlotEventFdChannelTests : AsyncChannelContractTests
 {
     private protected override DoorbellKind Doorbell => DoorbellKind.EventFd;
 
     private protected override bool Messages => false;
 }
 
-public sealed class SpscSlotSignalChannelTests : ChannelContractTests
-{
-    private protected override DoorbellKind Doorbell => DoorbellKind.Signal;
-
-    private protected override bool Messages => false;
-}
-
-public sealed class SpscSlotUintrSimChannelTests : ChannelContractTests
-{
-    private protected override DoorbellKind Doorbell => DoorbellKind.UintrSimulated;
-
-    private protected override bool Messages => false;
-}
-
-public sealed class SpscSlotNoDoorbellChannelTests : ChannelContractTests
+public sealed class SpscSlotNoDoorbellChannelTests : AsyncChannelContractTests
 {
     private protected override DoorbellKind Doorbell => DoorbellKind.None;
 
     private protected override bool Messages => false;
 }
 
-public sealed class MpscSlotFutexChannelTests : ChannelContractTests
+public sealed class SpscSlotSignalChannelTests : ThreadBoundChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.Signal;
+
+    private protected override bool Messages => false;
+}
+
+public sealed class SpscSlotUintrSimChannelTests : ThreadBoundChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.UintrSimulated;
+
+    private protected override bool Messages => false;
+}
+
+public sealed class MpscSlotFutexChannelTests : MpscChannelContractTests
 {
     private protected override DoorbellKind Doorbell => DoorbellKind.Futex;
 
     private protected override bool Messages => false;
-
-    private protected override bool MultipleProducers => true;
 }
 
-public sealed class MpscSlotEventFdChannelTests : ChannelContractTests
+public sealed class MpscSlotEventFdChannelTests : MpscChannelContractTests
 {
     private protected override DoorbellKind Doorbell => DoorbellKind.EventFd;
 
     private protected override bool Messages => false;
-
-    private protected override bool MultipleProducers => true;
 }
 
-public sealed class SpscMessageFutexChannelTests : ChannelContractTests
+public sealed class SpscMessageFutexChannelTests : AsyncChannelContractTests
 {
     private protected override DoorbellKind Doorbell => DoorbellKind.Futex;
 
     private protected override bool Messages => true;
 }
 
-public sealed class SpscMessageSignalChannelTests : ChannelContractTests
+public sealed class SpscMessageSignalChannelTests : ThreadBoundChannelContractTests
 {
     private protected override DoorbellKind Doorbell => DoorbellKind.Signal;
 
     private protected override bool Messages => true;
 }
 
-public sealed class MpscMessageEventFdChannelTests : ChannelContractTests
+public sealed class MpscMessageEventFdChannelTests : MpscChannelContractTests
 {
     private protected override DoorbellKind Doorbell => DoorbellKind.EventFd;
 
     private protected override bool Messages => true;
-
-    private protected override bool MultipleProducers => true;
 }
 
-public sealed class MpscMessageUintrSimChannelTests : ChannelContractTests
+public sealed class SpscMessageUintrSimChannelTests : ThreadBoundChannelContractTests
 {
     private protected override DoorbellKind Doorbell => DoorbellKind.UintrSimulated;
 
     private protected override bool Messages => true;
-
-    private protected override bool MultipleProducers => true;
 }
