@@ -23,8 +23,8 @@ namespace UintrIpc.Channels;
 //   Dispose to the thread that created the consumer.
 //   Peer death: a producer that dies leaves us to our timeout (blocking reads) or cancellation
 //   token (async reads); messages it published before dying are read normally. An MPSC
-//   producer that dies between claim and publish blocks the ring at that position (the
-//   ring's TryUnblock recovers, not exposed here yet).
+//   producer that dies between claim and publish blocks the ring at that position until
+//   TryUnblock skips it.
 
 /// <summary>
 /// The consumer end of an <see cref="IpcChannel{T}"/>: reads elements, waits for them
@@ -158,6 +158,22 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         return _ring.Drain(ref handler, limit);
+    }
+
+    /// <summary>
+    /// Multi-producer channels: recovers from a producer that died between claiming room and
+    /// publishing, which otherwise blocks every later message. When the next message has been
+    /// claimed but unpublished for at least <paramref name="stalledFor"/> (measured from the first
+    /// call that saw it so; call it periodically while reads time out), it is skipped and reading
+    /// goes on. Only safe when that producer is really dead (e.g. its process exited): a slow
+    /// producer that publishes later loses its message. Single-producer channels: returns false.
+    /// </summary>
+    /// <returns>True when a stuck message was skipped (it is lost).</returns>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible.</exception>
+    public bool TryUnblock(TimeSpan stalledFor)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _ring.TryUnblock(stalledFor);
     }
 
     /// <summary>

@@ -16,7 +16,8 @@ namespace UintrIpc.Channels;
 //   before the ring. Owns its doorbell receiver and one reference on the region.
 //   Payload spans handed to a handler point into shared memory and are written by another
 //   process: valid only during the call, and untrusted input.
-//   Peer death: a dead producer leaves us to our timeout or cancellation token.
+//   Peer death: a dead producer leaves us to our timeout or cancellation token; an MPSC
+//   producer that died mid-claim blocks the ring until TryUnblock skips its record.
 
 /// <summary>
 /// The consumer end of an <see cref="IpcMessageChannel"/>: reads typed byte messages (into a
@@ -124,6 +125,22 @@ public sealed class IpcMessageConsumer : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         return _ring.Read(ref handler, limit);
+    }
+
+    /// <summary>
+    /// Multi-producer channels: recovers from a producer that died between claiming room and
+    /// publishing, which otherwise blocks every later message. When the next message has been
+    /// claimed but unpublished for at least <paramref name="stalledFor"/> (measured from the first
+    /// call that saw it so; call it periodically while reads time out), it is skipped and reading
+    /// goes on. Only safe when that producer is really dead (e.g. its process exited): a slow
+    /// producer that publishes later loses its message. Single-producer channels: returns false.
+    /// </summary>
+    /// <returns>True when a stuck message was skipped (it is lost).</returns>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible.</exception>
+    public bool TryUnblock(TimeSpan stalledFor)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _channel.MultipleProducers && _ring.TryUnblock(stalledFor);
     }
 
     /// <summary>

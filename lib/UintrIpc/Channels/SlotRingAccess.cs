@@ -46,6 +46,9 @@ internal readonly struct SlotRingAccess<T> where T : unmanaged
 
     internal int TryRead(Span<T> destination) => _spsc is not null ? _spsc.TryRead(destination) : _mpsc!.TryRead(destination);
 
+    /// <summary>MPSC: skips a slot whose producer died between claim and publish; SPSC: false (nothing to skip).</summary>
+    internal bool TryUnblock(TimeSpan stalledFor) => _mpsc is not null && _mpsc.TryUnblock(stalledFor);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int Drain<THandler>(ref THandler handler, int limit)
         where THandler : struct, ISlotHandler<T>, allows ref struct

@@ -203,6 +203,35 @@ public sealed class ChannelTests : IDisposable
     }
 
     [Fact]
+    public void A_producer_that_died_mid_claim_is_skipped_with_TryUnblock()
+    {
+        using var channel = IpcChannel<long>.Create(new ChannelOptions { Capacity = 8, MultipleProducers = true, Doorbell = DoorbellKind.Futex });
+        using var consumer = channel.CreateConsumer();
+        using var producer = channel.CreateProducer();
+        // A "dead" producer: claims the next slot through its own ring object and never publishes.
+        Assert.True(new MpscRing<long>(channel.Region).TryClaim(out _));
+        Assert.True(producer.TryWrite(2));
+        Assert.False(consumer.TryRead(out _, TimeSpan.FromMilliseconds(20))); // blocked behind the claim
+        Assert.True(consumer.TryUnblock(TimeSpan.Zero));
+        Assert.Equal(2, consumer.Read(Long));
+
+        using var messages = IpcMessageChannel.Create(new ChannelOptions { BufferSize = 1024, MultipleProducers = true, Doorbell = DoorbellKind.Futex });
+        using var messageConsumer = messages.CreateConsumer();
+        using var messageProducer = messages.CreateProducer();
+        Assert.True(new MpscRecordRing(messages.Region).TryClaim(1, 8, out _));
+        Assert.True(messageProducer.TryWrite(2, "ok"u8));
+        var buffer = new byte[128];
+        Assert.False(messageConsumer.TryRead(out _, buffer, out _));
+        Assert.True(messageConsumer.TryUnblock(TimeSpan.Zero));
+        Assert.True(messageConsumer.TryRead(out int type, buffer, out int length, Long));
+        Assert.Equal((2, 2), (type, length));
+
+        using var spsc = IpcChannel<long>.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex });
+        using var spscConsumer = spsc.CreateConsumer();
+        Assert.False(spscConsumer.TryUnblock(TimeSpan.Zero)); // nothing to unblock with one producer
+    }
+
+    [Fact]
     public async Task Message_ReadAsync_copies_the_payload()
     {
         using var channel = IpcMessageChannel.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex, BufferSize = 1024 });
