@@ -1,0 +1,198 @@
+/*
+ * region.c — the benchmark's shared memory, laid out as a UintrIpc region
+ * (interop/include/uintripc.h §1): header, part table, then
+ *   USER tag 0         the bench control block (struct bench_ctl)
+ *   USER tag 1         one cache line for the spin ping-pong
+ *   SPSC_SLOTS tag 0   requests, parent -> child
+ *   SPSC_SLOTS tag 1   responses, child -> parent
+ *   WAIT_BLOCK tag 0   wake-up protocol of the requests' consumer (the child)
+ *   WAIT_BLOCK tag 1   wake-up protocol of the responses' consumer (the parent)
+ * A memfd, so that a re-executed peer (--exec) can map it by inheriting the fd.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+_Static_assert(offsetof(struct bench_ctl, child_ready) == 256, "child-written fields on their own lines");
+_Static_assert(sizeof(struct bench_ctl) <= 1024, "control block fits its part");
+
+#define CTL_PART_SIZE  1024u
+#define LINE_PART_SIZE 128u
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+    return (v + a - 1) & ~(a - 1);
+}
+
+static uint32_t slot_size_of(uint32_t element_size)
+{
+    return (uint32_t)align_up(UIPC_SLOT_HEADER_SIZE + (uint64_t)element_size, 8);
+}
+
+static void init_ring(struct uipc_ring_control *rc, uint32_t element_size, uint64_t capacity)
+{
+    struct uipc_ring_descriptor *d = &rc->descriptor;
+    d->ring_kind = UIPC_PART_SPSC_SLOTS;
+    d->slot_size = slot_size_of(element_size);
+    d->capacity = capacity;
+    d->element_size = element_size;
+    d->max_message_length = element_size;
+    d->data_offset = UIPC_RING_CONTROL_SIZE;
+    d->data_length = capacity * d->slot_size;
+    /* tail, head and every slot sequence start at 0: the region is zero-filled. */
+}
+
+int region_create(struct bench_region *r, uint32_t element_size, uint64_t capacity)
+{
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
+    if (capacity == 0 || (capacity & (capacity - 1)) != 0) {
+        fprintf(stderr, "capacity %llu is not a power of two\n", (unsigned long long)capacity);
+        return -1;
+    }
+    uint64_t ring_len = align_up(UIPC_RING_CONTROL_SIZE + capacity * slot_size_of(element_size),
+                                 UIPC_PART_ALIGNMENT);
+    struct { uint32_t kind, tag; uint64_t len; } parts[] = {
+        { UIPC_PART_USER, PART_TAG_CTL, CTL_PART_SIZE },
+        { UIPC_PART_USER, PART_TAG_LINE, LINE_PART_SIZE },
+        { UIPC_PART_SPSC_SLOTS, RING_REQUESTS, ring_len },
+        { UIPC_PART_SPSC_SLOTS, RING_RESPONSES, ring_len },
+        { UIPC_PART_WAIT_BLOCK, RING_REQUESTS, UIPC_WAIT_BLOCK_SIZE },
+        { UIPC_PART_WAIT_BLOCK, RING_RESPONSES, UIPC_WAIT_BLOCK_SIZE },
+    };
+    enum { NPARTS = sizeof parts / sizeof parts[0] };
+    uint64_t offsets[NPARTS], off = UIPC_REGION_HEADER_SIZE;
+    for (unsigned i = 0; i < NPARTS; i++) {
+        /* Rings start on a page so that slot lines never straddle a neighbour part. */
+        off = align_up(off, parts[i].kind == UIPC_PART_SPSC_SLOTS ? 4096 : UIPC_PART_ALIGNMENT);
+        offsets[i] = off;
+        off += parts[i].len;
+    }
+    uint64_t total = align_up(off, 4096);
+
+    /* No MFD_CLOEXEC: a re-executed peer inherits the fd. */
+    r->fd = memfd_create("uintripc-native-bench", 0);
+    if (r->fd < 0 || ftruncate(r->fd, (off_t)total) != 0) {
+        perror("memfd_create/ftruncate");
+        region_destroy(r);
+        return -1;
+    }
+    r->base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+    if (r->base == MAP_FAILED) {
+        perror("mmap");
+        r->base = NULL;
+        region_destroy(r);
+        return -1;
+    }
+    r->size = total;
+
+    struct uipc_region_header *h = (struct uipc_region_header *)r->base;
+    h->layout_version = UIPC_LAYOUT_VERSION;
+    h->header_size = UIPC_REGION_HEADER_SIZE;
+    h->region_kind = 0;
+    h->part_count = NPARTS;
+    h->total_size = total;
+    h->epoch = ((uint64_t)getpid() << 32) ^ __rdtsc() ^ 1; /* non-zero is all the bench needs */
+    h->creator_pid = getpid();
+    h->state = UIPC_STATE_READY;
+    for (unsigned i = 0; i < NPARTS; i++) {
+        h->parts[i].kind = parts[i].kind;
+        h->parts[i].tag = parts[i].tag;
+        h->parts[i].offset = offsets[i];
+        h->parts[i].length = parts[i].len;
+    }
+    r->ctl = (struct bench_ctl *)(r->base + offsets[0]);
+    r->line = (uint64_t *)(r->base + offsets[1]);
+    for (int k = 0; k < 2; k++) {
+        r->ring[k] = (struct uipc_ring_control *)(r->base + offsets[2 + k]);
+        init_ring(r->ring[k], element_size, capacity);
+        r->wait[k] = (struct uipc_wait_block *)(r->base + offsets[4 + k]);
+    }
+    /* Magic last, release: an attacher that sees it sees every field above. */
+    __atomic_store_n(&h->magic, UIPC_REGION_MAGIC, __ATOMIC_RELEASE);
+    return 0;
+}
+
+#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+
+static int check_ring(const struct uipc_ring_control *rc, uint64_t part_len, char *err, size_t errlen)
+{
+    const struct uipc_ring_descriptor *d = &rc->descriptor;
+    uint64_t cap = d->capacity;
+    if (d->ring_kind != UIPC_PART_SPSC_SLOTS)
+        FAIL("ring kind %u is not SPSC_SLOTS", d->ring_kind);
+    if (cap == 0 || (cap & (cap - 1)) != 0 || cap > (1ull << 32))
+        FAIL("ring capacity %llu is not a power of two <= 2^32", (unsigned long long)cap);
+    if (d->element_size > (1u << 20) || d->slot_size != slot_size_of(d->element_size))
+        FAIL("slot size %u does not match element size %u", d->slot_size, d->element_size);
+    if (d->data_offset != UIPC_RING_CONTROL_SIZE || d->data_length != cap * d->slot_size
+        || d->data_offset + d->data_length > part_len)
+        FAIL("ring data area does not fit its part");
+    return 0;
+}
+
+int region_attach(struct bench_region *r, int fd, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    r->fd = fd;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size < (off_t)UIPC_REGION_HEADER_SIZE)
+        FAIL("fd %d is not a region (fstat: %s)", fd, strerror(errno));
+    r->size = (size_t)st.st_size;
+    r->base = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (r->base == MAP_FAILED) {
+        r->base = NULL;
+        FAIL("mmap: %s", strerror(errno));
+    }
+    const struct uipc_region_header *h = (const struct uipc_region_header *)r->base;
+    /* Acquire pairs with the creator's release of the magic. The creator finished before
+     * the fork, so no waiting is needed here. */
+    if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != UIPC_REGION_MAGIC)
+        FAIL("bad magic");
+    if (h->layout_version != UIPC_LAYOUT_VERSION || h->header_size != UIPC_REGION_HEADER_SIZE)
+        FAIL("layout version %u / header size %u not supported", h->layout_version, h->header_size);
+    if (h->total_size != r->size || h->part_count > UIPC_MAX_PARTS)
+        FAIL("total size %llu / part count %u invalid", (unsigned long long)h->total_size, h->part_count);
+    for (uint32_t i = 0; i < h->part_count; i++) {
+        const struct uipc_part *p = &h->parts[i];
+        if (p->offset % UIPC_PART_ALIGNMENT != 0 || p->offset < UIPC_REGION_HEADER_SIZE
+            || p->length > r->size || p->offset > r->size - p->length)
+            FAIL("part %u out of bounds", i);
+        for (uint32_t j = 0; j < i; j++) {
+            const struct uipc_part *q = &h->parts[j];
+            if (p->offset < q->offset + q->length && q->offset < p->offset + p->length)
+                FAIL("parts %u and %u overlap", j, i);
+        }
+        uint8_t *at = r->base + p->offset;
+        if (p->kind == UIPC_PART_USER && p->tag == PART_TAG_CTL && p->length >= sizeof(struct bench_ctl))
+            r->ctl = (struct bench_ctl *)at;
+        else if (p->kind == UIPC_PART_USER && p->tag == PART_TAG_LINE && p->length >= 64)
+            r->line = (uint64_t *)at;
+        else if (p->kind == UIPC_PART_SPSC_SLOTS && p->tag < 2 && p->length >= UIPC_RING_CONTROL_SIZE) {
+            r->ring[p->tag] = (struct uipc_ring_control *)at;
+            if (check_ring(r->ring[p->tag], p->length, err, errlen) != 0)
+                return -1;
+        } else if (p->kind == UIPC_PART_WAIT_BLOCK && p->tag < 2 && p->length >= UIPC_WAIT_BLOCK_SIZE)
+            r->wait[p->tag] = (struct uipc_wait_block *)at;
+    }
+    if (!r->ctl || !r->line || !r->ring[0] || !r->ring[1] || !r->wait[0] || !r->wait[1])
+        FAIL("a part is missing");
+    if (r->ring[0]->descriptor.capacity != r->ring[1]->descriptor.capacity)
+        FAIL("rings differ");
+    return 0;
+}
+
+void region_destroy(struct bench_region *r)
+{
+    if (r->base)
+        munmap(r->base, r->size);
+    if (r->fd >= 0)
+        close(r->fd);
+    r->base = NULL;
+    r->fd = -1;
+}

@@ -1,0 +1,112 @@
+/*
+ * slotring.h — one side of an SPSC slot ring, exactly as interop/include/uintripc.h §2a.
+ *
+ * Design: slot i is at data + i * slot_size; its first u64 is the sequence, equal to
+ * position + 1 once the element of `position` is published. The producer owns `tail`,
+ * the consumer owns `head`; each keeps its position in a local copy (`pos`) and only
+ * publishes it. The producer reads `head` only when its cached copy says the ring is
+ * full. The consumer polls the sequence of the slot it reads next, so one message costs
+ * one cache-line transfer (slot) plus the tail/head publications nobody waits on.
+ * A peer that dies leaves the other side polling until its deadline.
+ * Everything read from the ring (head, sequences) is validated; a value outside the
+ * protocol is reported as corruption (-1), never used as an index.
+ */
+#ifndef UIPC_NATIVE_SLOTRING_H
+#define UIPC_NATIVE_SLOTRING_H
+
+#include "bench.h"
+
+struct slot_ring {
+    struct uipc_ring_control *ctl;
+    uint8_t *data;
+    uint64_t capacity, mask;
+    uint32_t slot_size, element_size;
+    uint64_t pos;        /* producer: tail; consumer: head (own copy, plain) */
+    uint64_t published;  /* consumer: last head stored to ctl->head */
+    uint64_t cache;      /* producer: last head read */
+};
+
+/* The descriptor was validated by region_create/region_attach. */
+static inline void ring_open(struct slot_ring *r, struct uipc_ring_control *ctl)
+{
+    r->ctl = ctl;
+    r->data = (uint8_t *)ctl + ctl->descriptor.data_offset;
+    r->capacity = ctl->descriptor.capacity;
+    r->mask = r->capacity - 1;
+    r->slot_size = ctl->descriptor.slot_size;
+    r->element_size = ctl->descriptor.element_size;
+    r->pos = r->published = r->cache = 0;
+}
+
+static inline uint64_t *ring_seq(const struct slot_ring *r, uint64_t pos)
+{
+    return (uint64_t *)(r->data + (pos & r->mask) * r->slot_size);
+}
+
+/* Producer: the element area of the next slot; NULL when full (*corrupt = 1 when the
+ * consumer's head is impossible). */
+static inline uint8_t *ring_claim(struct slot_ring *r, int *corrupt)
+{
+    if (r->pos - r->cache >= r->capacity) {
+        /* Acquire: the consumer read the slot before it released head. */
+        uint64_t h = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
+        if (h > r->pos || r->pos - h > r->capacity) {
+            *corrupt = 1;
+            return NULL;
+        }
+        r->cache = h;
+        if (r->pos - h >= r->capacity)
+            return NULL;
+    }
+    return (uint8_t *)(ring_seq(r, r->pos) + 1);
+}
+
+/* Producer: publish the claimed slot. */
+static inline void ring_publish(struct slot_ring *r)
+{
+    /* Release: the element (plain stores) is visible before the sequence says so. */
+    __atomic_store_n(ring_seq(r, r->pos), r->pos + 1, __ATOMIC_RELEASE);
+    r->pos++;
+    /* Release: tail is informational (nobody spins on it in an SPSC slot ring). */
+    __atomic_store_n(&r->ctl->tail, r->pos, __ATOMIC_RELEASE);
+}
+
+/* Consumer: 1 = the element at head is ready (*elem), 0 = not yet, -1 = corrupt. */
+static inline int ring_peek(const struct slot_ring *r, const uint8_t **elem)
+{
+    const uint64_t *seq = ring_seq(r, r->pos);
+    /* Acquire: pairs with the producer's release of the sequence. */
+    uint64_t s = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(s == r->pos + 1, 1)) {
+        *elem = (const uint8_t *)(seq + 1);
+        return 1;
+    }
+    if (s == 0 || s == r->pos + 1 - r->capacity)
+        return 0;
+    return -1;
+}
+
+/* Consumer: take the element, publish head now (per-message) ... */
+static inline void ring_release(struct slot_ring *r)
+{
+    r->pos++;
+    r->published = r->pos;
+    /* Release: our reads of the slot happen before the producer may overwrite it. */
+    __atomic_store_n(&r->ctl->head, r->pos, __ATOMIC_RELEASE);
+}
+
+/* ... or only locally, publishing later with ring_flush (batched). */
+static inline void ring_advance(struct slot_ring *r)
+{
+    r->pos++;
+}
+
+static inline void ring_flush(struct slot_ring *r)
+{
+    if (r->published != r->pos) {
+        r->published = r->pos;
+        __atomic_store_n(&r->ctl->head, r->pos, __ATOMIC_RELEASE); /* as ring_release */
+    }
+}
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * throughput.c — one-way throughput of one SPSC slot ring (uintripc.h §2a) between two
+ * processes: the parent produces, the child consumes, both spin.
+ *
+ * Design: the producer writes `warmup + count` elements; each element carries its position
+ * in its first 8 bytes and is otherwise a copy of a source buffer. The consumer copies
+ * each element out, checks the stamp, and gives the slot back: per message (head stored
+ * after every element) or batched (head stored every `batch` elements and whenever the
+ * consumer finds the ring empty). The rate is timed by the consumer, from the end of the
+ * warm-up to the last element, on CLOCK_MONOTONIC. CPU time per message is taken on each
+ * side over its own part of the measured window.
+ */
+#include "slotring.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SPIN_CHECK_MASK 1023u
+
+static int timed_out(uint64_t deadline_ns)
+{
+    return g_watchdog_fired || mono_ns() > deadline_ns;
+}
+
+int throughput_child(struct bench_region *r)
+{
+    struct bench_ctl *c = r->ctl;
+    struct slot_ring rx;
+    ring_open(&rx, r->ring[RING_REQUESTS]);
+    const uint32_t es = rx.element_size, batch = c->batch ? c->batch : 1;
+    const uint64_t warmup = c->warmup, total = c->warmup + c->iterations;
+    uint8_t *dst = aligned_alloc(64, (es + 63) & ~63u);
+    if (!dst) {
+        child_fail(r, "out of memory");
+        return -1;
+    }
+    uint64_t empty = 0, bad = 0, cpu0 = cpu_ns(), t0 = mono_ns();
+    /* Release: ready to consume. */
+    __atomic_store_n(&c->child_ready, 1, __ATOMIC_RELEASE);
+    for (uint64_t pos = 0; pos < total; pos++) {
+        const uint8_t *e;
+        int rc;
+        unsigned n = 0;
+        while ((rc = ring_peek(&rx, &e)) != 1) {
+            if (rc < 0) {
+                child_fail(r, "ring corrupted at head %llu", (unsigned long long)pos);
+                return -1;
+            }
+            if (batch > 1)
+                ring_flush(&rx); /* give back what we consumed before we wait */
+            empty++;
+            _mm_pause();
+            if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(c->deadline_ns)) {
+                child_fail(r, "timed out waiting for element %llu", (unsigned long long)pos);
+                return -1;
+            }
+        }
+        uint64_t stamp;
+        memcpy(&stamp, e, sizeof stamp);
+        if (es > 8)
+            memcpy(dst + 8, e + 8, es - 8);
+        bad += stamp != pos;
+        if (batch > 1) {
+            ring_advance(&rx);
+            if (rx.pos - rx.published >= batch)
+                ring_flush(&rx);
+        } else {
+            ring_release(&rx);
+        }
+        if (pos + 1 == warmup) {
+            t0 = mono_ns();
+            cpu0 = cpu_ns();
+            empty = 0;
+        }
+    }
+    ring_flush(&rx);
+    c->child_t_end = mono_ns();
+    c->child_cpu_ns = cpu_ns() - cpu0;
+    c->child_t_start = t0;
+    c->child_msgs = c->iterations;
+    c->child_spins = empty;
+    free(dst);
+    if (bad) {
+        child_fail(r, "%llu elements carried the wrong stamp", (unsigned long long)bad);
+        return -1;
+    }
+    return 0;
+}
+
+/* The producer: returns 0, or -1 with *why set. */
+static int produce(struct bench_region *r, uint64_t *cpu, uint64_t *full, const char **why)
+{
+    struct bench_ctl *c = r->ctl;
+    struct slot_ring tx;
+    ring_open(&tx, r->ring[RING_REQUESTS]);
+    const uint32_t es = tx.element_size;
+    const uint64_t warmup = c->warmup, total = c->warmup + c->iterations;
+    uint8_t *src = aligned_alloc(64, (es + 63) & ~63u);
+    if (!src) {
+        *why = "out of memory";
+        return -1;
+    }
+    for (uint32_t i = 0; i < es; i++)
+        src[i] = (uint8_t)(i * 31 + 7);
+    uint64_t cpu0 = cpu_ns(), spins = 0;
+    for (uint64_t pos = 0; pos < total; pos++) {
+        if (pos == warmup) {
+            cpu0 = cpu_ns();
+            spins = 0;
+        }
+        int corrupt = 0;
+        unsigned n = 0;
+        uint8_t *e;
+        while (!(e = ring_claim(&tx, &corrupt))) {
+            if (corrupt) {
+                *why = "consumer head corrupted";
+                free(src);
+                return -1;
+            }
+            spins++;
+            _mm_pause();
+            if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(c->deadline_ns)) {
+                *why = "timed out waiting for ring space";
+                free(src);
+                return -1;
+            }
+        }
+        memcpy(e, &pos, sizeof pos);
+        if (es > 8)
+            memcpy(e + 8, src + 8, es - 8);
+        ring_publish(&tx);
+    }
+    *cpu = cpu_ns() - cpu0;
+    *full = spins;
+    free(src);
+    return 0;
+}
+
+int throughput_run(const struct test_def *t, unsigned index, const struct options *o)
+{
+    const uint32_t es = t->element_size;
+    uint64_t count = o->tput_count;
+    if (count * es > o->tput_bytes)
+        count = o->tput_bytes / es;
+    if (count < 100000)
+        count = 100000;
+    uint64_t warmup = count / 10;
+    struct bench_region r;
+    if (region_create(&r, es, o->capacity) != 0)
+        return -1;
+    struct bench_ctl *c = r.ctl;
+    c->test_index = index;
+    c->element_size = es;
+    c->iterations = count;
+    c->warmup = warmup;
+    c->batch = t->tr == TR_TPUT_BATCH ? o->batch : 1;
+    c->parent_pid = getpid();
+    c->pin_child_cpu = o->pin ? 1 : -1;
+    c->fd_parent_tx = c->fd_parent_rx = c->fd_child_tx = c->fd_child_rx = -1;
+    c->deadline_ns = mono_ns() + (uint64_t)(o->timeout_s * 1e9);
+
+    const char *why = NULL;
+    char whybuf[240];
+    uint64_t cpu = 0, full = 0;
+    int rc = -1, reap = -1;
+    watchdog_arm(o->timeout_s + 0.5);
+    pid_t pid = child_start(&r, o->exec_mode, throughput_child);
+    if (pid < 0)
+        why = "fork failed";
+    else if (child_wait_ready(&r, pid, c->deadline_ns) != 0)
+        why = c->child_error[0] ? c->child_error : "child did not become ready";
+    else
+        rc = produce(&r, &cpu, &full, &why);
+    if (pid > 0)
+        reap = child_reap(pid, rc == 0 ? c->deadline_ns + 1000000000u : mono_ns() + 2000000000u);
+    watchdog_disarm();
+    if (rc == 0 && (reap != 0 || c->child_status != 0)) {
+        rc = -1;
+        snprintf(whybuf, sizeof whybuf, "child: %s (exit %d)", c->child_error[0] ? c->child_error : "failed", reap);
+        why = whybuf;
+    }
+    const char *publish = c->batch > 1 ? "batched" : "per-message";
+    if (rc != 0) {
+        json_begin(t->name);
+        json_str("kind", "throughput");
+        json_str("error", why ? why : "failed");
+        json_end();
+        fprintf(stderr, "%-28s FAILED: %s\n", t->name, why ? why : "failed");
+    } else {
+        double secs = (double)(c->child_t_end - c->child_t_start) / 1e9;
+        double mps = (double)count / secs;
+        json_begin(t->name);
+        json_str("kind", "throughput");
+        json_str("unit", "msg/s");
+        json_u64("element_size", es);
+        json_u64("slot_size", r.ring[0]->descriptor.slot_size);
+        json_u64("capacity", r.ring[0]->descriptor.capacity);
+        json_str("head_publish", publish);
+        json_u64("batch", c->batch);
+        json_u64("count", count);
+        json_u64("warmup", warmup);
+        json_u64("elapsed_ns", c->child_t_end - c->child_t_start);
+        json_f64("msgs_per_s", mps);
+        json_f64("bytes_per_s", mps * es);
+        json_f64("ns_per_msg", secs * 1e9 / (double)count);
+        json_f64("cpu_ns_per_msg_parent", (double)cpu / (double)count);
+        json_f64("cpu_ns_per_msg_child", (double)c->child_cpu_ns / (double)c->child_msgs);
+        json_f64p("cpu_util_parent", (double)cpu / (double)(c->child_t_end - c->child_t_start), 3);
+        json_f64p("cpu_util_child", (double)c->child_cpu_ns / (double)(c->child_t_end - c->child_t_start), 3);
+        json_u64("producer_full_polls", full);
+        json_u64("consumer_empty_polls", c->child_spins);
+        json_str("mode", o->exec_mode ? "exec" : "fork");
+        json_u64("pinned", (uint64_t)o->pin);
+        json_end();
+        fprintf(stderr, "%-28s %8.2f M msg/s  %8.1f MB/s  %6.1f ns/msg  cpu/msg %6.1f / %6.1f ns  "
+                        "util %.2f / %.2f  (n=%llu)\n",
+                t->name, mps / 1e6, mps * es / 1e6, secs * 1e9 / (double)count, (double)cpu / (double)count,
+                (double)c->child_cpu_ns / (double)c->child_msgs, (double)cpu / 1e9 / secs,
+                (double)c->child_cpu_ns / 1e9 / secs, (unsigned long long)count);
+    }
+    region_destroy(&r);
+    return rc;
+}
