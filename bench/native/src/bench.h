@@ -37,6 +37,8 @@ struct options {
     uint64_t tput_bytes;   /* element bytes per throughput test, at most */
     const char *only;      /* comma-separated test or group names, NULL = all */
     int quick, pin, exec_mode, clock_tsc, list;
+    unsigned repeat;       /* runs of the whole selection */
+    unsigned run;          /* current run, 1-based, printed in each line */
 };
 
 /* ---- clock (clock.c) ---------------------------------------------------------------- */
@@ -164,11 +166,12 @@ void json_end(void);
 
 /* ---- tests ------------------------------------------------------------------------------ */
 
-enum test_kind { KIND_LATENCY, KIND_THROUGHPUT };
+enum test_kind { KIND_LATENCY, KIND_THROUGHPUT, KIND_COST };
 enum transport {
     TR_SPIN_LINE, TR_SLOT_RING, TR_FUTEX, TR_FUTEX_SPIN, TR_FUTEX_ALWAYS,
     TR_EVENTFD, TR_PIPE, TR_UNIX_STREAM, TR_UNIX_SEQPACKET, TR_SIGNAL,
     TR_TPUT, TR_TPUT_BATCH,
+    TR_COST_SYSCALL, TR_COST_FUTEX_WAKE, TR_COST_EVENTFD,
 };
 
 struct test_def {
@@ -189,5 +192,7 @@ int pingpong_child(struct bench_region *r);
 /* throughput.c */
 int throughput_run(const struct test_def *t, unsigned index, const struct options *o);
 int throughput_child(struct bench_region *r);
+/* cost.c (one process) */
+int cost_run(const struct test_def *t, unsigned index, const struct options *o);
 
 #endif

@@ -22,6 +22,9 @@ const struct test_def g_tests[] = {
     { "c-unix-stream-pingpong",    "unix-stream",    KIND_LATENCY, TR_UNIX_STREAM,    1, 8 },
     { "c-unix-seqpacket-pingpong", "unix-seqpacket", KIND_LATENCY, TR_UNIX_SEQPACKET, 1, 8 },
     { "c-signal-pingpong",         "signal",         KIND_LATENCY, TR_SIGNAL,         1, 8 },
+    { "c-cost-syscall",            "cost-syscall",       KIND_COST, TR_COST_SYSCALL,    0, 0 },
+    { "c-cost-futex-wake",         "cost-futex-wake",    KIND_COST, TR_COST_FUTEX_WAKE, 0, 0 },
+    { "c-cost-eventfd-write",      "cost-eventfd-write", KIND_COST, TR_COST_EVENTFD,    0, 0 },
     { "c-slotring-tput-s8",        "tput-s8",        KIND_THROUGHPUT, TR_TPUT, 0, 8 },
     { "c-slotring-tput-s64",       "tput-s64",       KIND_THROUGHPUT, TR_TPUT, 0, 64 },
     { "c-slotring-tput-s256",      "tput-s256",      KIND_THROUGHPUT, TR_TPUT, 0, 256 },
@@ -43,7 +46,8 @@ static void usage(FILE *f)
         "Results: one JSON object per line on stdout; a readable summary on stderr.\n\n"
         "  --only LIST       comma-separated tests; a name selects itself and every test whose\n"
         "                    short name starts with it and a dash (futex -> futex, futex-spin,\n"
-        "                    futex-always; tput -> all throughput tests); full JSON names work too\n"
+        "                    futex-always; tput -> all throughput tests; cost -> the one-process\n"
+        "                    cost tests); full JSON names work too\n"
         "  --list            print the tests and exit\n"
         "  --quick           fewer iterations (a smoke run of a few seconds)\n"
         "  --iters N         latency samples per test (default 1000000 spinning, 20000 sleeping)\n"
@@ -56,6 +60,7 @@ static void usage(FILE *f)
         "  --batch N         head publication interval of the tput-batch tests (default 64)\n"
         "  --tput-count N    messages per throughput test at most (default 10000000)\n"
         "  --tput-bytes N    element bytes per throughput test at most (default 2147483648)\n"
+        "  --repeat N        run the whole selection N times (lines carry \"run\")\n"
         "  --pin             pin the parent to CPU 0 and the child to CPU 1\n"
         "  --exec            the child re-executes this program (--peer FD) instead of running\n"
         "                    from the fork: a fresh process image, like a separate program\n");
@@ -142,10 +147,11 @@ int main(int argc, char **argv)
     o.spin_ns = 50000;
     o.capacity = 1024;
     o.batch = 64;
+    o.repeat = 1;
     int64_t iters = -1, tput_count = -1, tput_bytes = -1;
     const char *clock = "monotonic";
     enum { O_ONLY = 256, O_LIST, O_QUICK, O_ITERS, O_WARMUP, O_DURATION, O_TIMEOUT, O_CLOCK,
-           O_SPIN, O_CAP, O_BATCH, O_TCOUNT, O_TBYTES, O_PIN, O_EXEC, O_HELP };
+           O_SPIN, O_CAP, O_BATCH, O_TCOUNT, O_TBYTES, O_PIN, O_EXEC, O_HELP, O_REPEAT };
     static const struct option longopts[] = {
         { "only", required_argument, 0, O_ONLY }, { "list", no_argument, 0, O_LIST },
         { "quick", no_argument, 0, O_QUICK }, { "iters", required_argument, 0, O_ITERS },
@@ -154,7 +160,7 @@ int main(int argc, char **argv)
         { "spin-ns", required_argument, 0, O_SPIN }, { "capacity", required_argument, 0, O_CAP },
         { "batch", required_argument, 0, O_BATCH }, { "tput-count", required_argument, 0, O_TCOUNT },
         { "tput-bytes", required_argument, 0, O_TBYTES }, { "pin", no_argument, 0, O_PIN },
-        { "exec", no_argument, 0, O_EXEC }, { "help", no_argument, 0, O_HELP }, { 0, 0, 0, 0 },
+        { "exec", no_argument, 0, O_EXEC }, { "repeat", required_argument, 0, O_REPEAT }, { "help", no_argument, 0, O_HELP }, { 0, 0, 0, 0 },
     };
     for (int ch; (ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1;) {
         switch (ch) {
@@ -173,6 +179,7 @@ int main(int argc, char **argv)
         case O_TBYTES: tput_bytes = (int64_t)parse_u64("--tput-bytes", optarg); break;
         case O_PIN: o.pin = 1; break;
         case O_EXEC: o.exec_mode = 1; break;
+        case O_REPEAT: o.repeat = (unsigned)parse_u64("--repeat", optarg); break;
         case 'h': case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -191,6 +198,10 @@ int main(int argc, char **argv)
     }
     if (o.batch < 1 || o.batch > o.capacity) {
         fprintf(stderr, "--batch: between 1 and the capacity\n");
+        return 2;
+    }
+    if (o.repeat < 1 || o.repeat > 1000) {
+        fprintf(stderr, "--repeat: between 1 and 1000\n");
         return 2;
     }
     if (o.timeout_s < 1)
@@ -227,12 +238,16 @@ int main(int argc, char **argv)
     clock_init(strcmp(clock, "tsc") == 0);
     print_env(&o);
     int failed = 0;
-    for (unsigned i = 0; i < g_test_count; i++) {
-        const struct test_def *t = &g_tests[i];
-        if (!selected(t, o.only))
-            continue;
-        int rc = t->kind == KIND_LATENCY ? pingpong_run(t, i, &o) : throughput_run(t, i, &o);
-        failed += rc != 0;
+    for (o.run = 1; o.run <= o.repeat; o.run++) {
+        for (unsigned i = 0; i < g_test_count; i++) {
+            const struct test_def *t = &g_tests[i];
+            if (!selected(t, o.only))
+                continue;
+            int rc = t->kind == KIND_LATENCY ? pingpong_run(t, i, &o)
+                   : t->kind == KIND_THROUGHPUT ? throughput_run(t, i, &o)
+                   : cost_run(t, i, &o);
+            failed += rc != 0;
+        }
     }
     return failed ? 1 : 0;
 }

@@ -186,6 +186,7 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
         json_begin(t->name);
         json_str("kind", "throughput");
         json_str("error", why ? why : "failed");
+        json_u64("run", o->run);
         json_end();
         fprintf(stderr, "%-28s FAILED: %s\n", t->name, why ? why : "failed");
     } else {
@@ -213,6 +214,7 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
         json_u64("consumer_empty_polls", c->child_spins);
         json_str("mode", o->exec_mode ? "exec" : "fork");
         json_u64("pinned", (uint64_t)o->pin);
+        json_u64("run", o->run);
         json_end();
         fprintf(stderr, "%-28s %8.2f M msg/s  %8.1f MB/s  %6.1f ns/msg  cpu/msg %6.1f / %6.1f ns  "
                         "util %.2f / %.2f  (n=%llu)\n",

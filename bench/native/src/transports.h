@@ -1,0 +1,345 @@
+/*
+ * transports.h — the send/receive pairs of the ping-pong tests, one per transport, as
+ * inline functions so that pingpong.c's loops compile with the transport inlined.
+ *
+ * Design: `struct side` is one process's view: the ring it produces into (tx) and the one
+ * it consumes (rx), the wait blocks, the spin line, its fds and its peer's pid. Every
+ * function returns 0 or -1 with s->err set; every receive is bounded (spins check the
+ * deadline every SPIN_CHECK_MASK + 1 polls, kernel waits time out after KERNEL_WAIT_NS or
+ * are interrupted by the watchdog). Shared-memory orderings are stated at each access.
+ */
+#ifndef UIPC_NATIVE_TRANSPORTS_H
+#define UIPC_NATIVE_TRANSPORTS_H
+
+#include "slotring.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define SPIN_CHECK_MASK 1023u
+#define KERNEL_WAIT_NS  100000000L /* one futex/sigtimedwait wait; the deadline bounds the loop */
+
+struct side {
+    struct bench_region *reg;
+    struct slot_ring tx, rx;
+    struct uipc_wait_block *tx_wait;  /* wait block of the consumer of our tx ring (the peer) */
+    struct uipc_wait_block *rx_wait;  /* our own wait block */
+    uint64_t *line;
+    uint64_t line_last;               /* child: last ping seen on the line */
+    int tx_fd, rx_fd;
+    pid_t peer;
+    int signo;
+    sigset_t sigset;
+    uint64_t spin_ns, deadline_ns;
+    uint64_t waits, eagain, timeouts, wakes_sent, wakes_suppressed;
+    uint64_t wake_ns;                 /* time spent inside FUTEX_WAKE */
+    char err[160];
+};
+
+static int __attribute__((format(printf, 2, 3))) side_error(struct side *s, const char *fmt, ...)
+{
+    if (!s->err[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(s->err, sizeof s->err, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static inline int over_deadline(const struct side *s)
+{
+    return g_watchdog_fired || mono_ns() > s->deadline_ns;
+}
+
+/* Inside a spin loop: pause, and every SPIN_CHECK_MASK+1 polls give up at the deadline. */
+#define SPIN_OR_FAIL(s, n, what)                                                        \
+    do {                                                                                \
+        _mm_pause();                                                                    \
+        if ((++(n) & SPIN_CHECK_MASK) == 0 && over_deadline(s))                         \
+            return side_error((s), "timed out waiting for %s", (what));                 \
+    } while (0)
+
+static long sys_futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts)
+{
+    /* No FUTEX_PRIVATE_FLAG: the word is in a MAP_SHARED region used by two processes. */
+    return syscall(SYS_futex, word, op, val, ts, NULL, 0);
+}
+
+/* FUTEX_WAKE, timed: what ringing the doorbell costs the producer (the clock reads are
+ * small next to the system call, and only taken when a wake is due). */
+static inline int futex_wake_timed(struct side *s, uint32_t *word)
+{
+    uint64_t t0 = mono_ns();
+    long rc = sys_futex(word, FUTEX_WAKE, 1, NULL);
+    s->wake_ns += mono_ns() - t0;
+    return rc < 0 ? side_error(s, "FUTEX_WAKE: %s", strerror(errno)) : 0;
+}
+
+/* ---- one shared cache line, both sides spinning ------------------------------------
+ * The parent writes v << 1 (even), the child answers (v << 1) | 1 (odd) on the same
+ * word: one line bounces, which is the floor of any shared-memory round trip. */
+
+static inline int line_parent_send(struct side *s, uint64_t v)
+{
+    __atomic_store_n(s->line, v << 1, __ATOMIC_RELEASE); /* release: pairs with the peer's acquire */
+    return 0;
+}
+
+static inline int line_parent_recv(struct side *s, uint64_t *v)
+{
+    uint64_t x;
+    unsigned n = 0;
+    while (!((x = __atomic_load_n(s->line, __ATOMIC_ACQUIRE)) & 1))
+        SPIN_OR_FAIL(s, n, "the reply on the line");
+    *v = x >> 1;
+    return 0;
+}
+
+static inline int line_child_send(struct side *s, uint64_t v)
+{
+    __atomic_store_n(s->line, (v << 1) | 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static inline int line_child_recv(struct side *s, uint64_t *v)
+{
+    uint64_t x;
+    unsigned n = 0;
+    while (((x = __atomic_load_n(s->line, __ATOMIC_ACQUIRE)) & 1) || x == s->line_last)
+        SPIN_OR_FAIL(s, n, "a ping on the line");
+    s->line_last = x;
+    *v = x >> 1;
+    return 0;
+}
+
+/* ---- two SPSC slot rings (uintripc.h §2a), spinning --------------------------------- */
+
+static inline int ring_try_recv(struct side *s, uint64_t *v)
+{
+    const uint8_t *e;
+    int rc = ring_peek(&s->rx, &e);
+    if (rc <= 0)
+        return rc < 0 ? side_error(s, "ring corrupted at head %llu", (unsigned long long)s->rx.pos) : 0;
+    memcpy(v, e, sizeof *v);
+    ring_release(&s->rx);
+    return 1;
+}
+
+static inline int slot_send(struct side *s, uint64_t v)
+{
+    int corrupt = 0;
+    unsigned n = 0;
+    uint8_t *e;
+    while (!(e = ring_claim(&s->tx, &corrupt))) {
+        if (corrupt)
+            return side_error(s, "ring head corrupted");
+        SPIN_OR_FAIL(s, n, "ring space");
+    }
+    memcpy(e, &v, sizeof v);
+    ring_publish(&s->tx);
+    return 0;
+}
+
+static inline int slot_recv(struct side *s, uint64_t *v)
+{
+    unsigned n = 0;
+    int rc;
+    while ((rc = ring_try_recv(s, v)) == 0)
+        SPIN_OR_FAIL(s, n, "a ring element");
+    return rc < 0 ? -1 : 0;
+}
+
+/* ---- futex, with the wake-up protocol of DESIGN.md ---------------------------------
+ * Consumer: (spin up to spin_ns), consumer_state = SLEEPING, full fence, read wake_word,
+ * re-check the ring, FUTEX_WAIT(wake_word, seen) with a timeout. Producer: publish, full
+ * fence, and only if consumer_state == SLEEPING: wake_word++ and FUTEX_WAKE. */
+
+static inline int futex_send(struct side *s, uint64_t v)
+{
+    if (slot_send(s, v) != 0)
+        return -1;
+    struct uipc_wait_block *w = s->tx_wait;
+    /* Full fence: the publication is visible before we read consumer_state; pairs with
+     * the consumer's fence between announcing sleep and re-checking the ring (Dekker). */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&w->consumer_state, __ATOMIC_RELAXED) == UIPC_CONSUMER_SLEEPING) {
+        /* Full (locked add): a waiter that read the old word gets EAGAIN or is woken. */
+        __atomic_fetch_add(&w->wake_word, 1, __ATOMIC_SEQ_CST);
+        if (futex_wake_timed(s, &w->wake_word) != 0)
+            return -1;
+        w->wakeups_sent++; /* plain: producer-owned line, one producer */
+        s->wakes_sent++;
+    } else {
+        w->wakeups_suppressed++;
+        s->wakes_suppressed++;
+    }
+    return 0;
+}
+
+/* One bounded FUTEX_WAIT, with its outcome counted. */
+static inline int futex_wait_once(struct side *s, struct uipc_wait_block *w, uint32_t seen)
+{
+    const struct timespec to = { 0, KERNEL_WAIT_NS };
+    s->waits++;
+    w->sleeps++; /* plain: consumer-owned line */
+    if (sys_futex(&w->wake_word, FUTEX_WAIT, seen, &to) == 0) {
+        w->wakeups_seen++;
+        return 0;
+    }
+    switch (errno) {
+    case EAGAIN: s->eagain++; return 0;
+    case ETIMEDOUT: s->timeouts++; w->timeouts++; return 0;
+    case EINTR: return 0;
+    default: return side_error(s, "FUTEX_WAIT: %s", strerror(errno));
+    }
+}
+
+static inline int futex_recv(struct side *s, uint64_t *v)
+{
+    int rc = ring_try_recv(s, v);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    if (s->spin_ns) {
+        uint64_t t0 = mono_ns();
+        for (unsigned n = 1;; n++) {
+            _mm_pause();
+            if ((rc = ring_try_recv(s, v)) != 0)
+                return rc < 0 ? -1 : 0;
+            if ((n & 63) == 0 && mono_ns() - t0 >= s->spin_ns)
+                break;
+        }
+    }
+    struct uipc_wait_block *w = s->rx_wait;
+    for (;;) {
+        __atomic_store_n(&w->consumer_state, UIPC_CONSUMER_SLEEPING, __ATOMIC_RELAXED);
+        /* Full fence: the announcement is visible before we re-check the ring; pairs with
+         * the producer's fence between publishing and reading consumer_state. */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        /* Acquire: a word already incremented makes the publication before it visible. */
+        uint32_t seen = __atomic_load_n(&w->wake_word, __ATOMIC_ACQUIRE);
+        if ((rc = ring_try_recv(s, v)) == 0) {
+            if (futex_wait_once(s, w, seen) != 0)
+                return -1;
+            rc = ring_try_recv(s, v);
+        }
+        if (rc != 0) {
+            /* Relaxed: only a hint that spares the producer a FUTEX_WAKE. */
+            __atomic_store_n(&w->consumer_state, UIPC_CONSUMER_AWAKE, __ATOMIC_RELAXED);
+            return rc < 0 ? -1 : 0;
+        }
+        if (over_deadline(s))
+            return side_error(s, "timed out in FUTEX_WAIT");
+    }
+}
+
+/* Always: the producer always increments and wakes, the consumer never spins. */
+static inline int futex_always_send(struct side *s, uint64_t v)
+{
+    if (slot_send(s, v) != 0)
+        return -1;
+    /* Full (locked add), after the release of the slot: a consumer that reads the new
+     * word with acquire also sees the element. */
+    __atomic_fetch_add(&s->tx_wait->wake_word, 1, __ATOMIC_SEQ_CST);
+    if (futex_wake_timed(s, &s->tx_wait->wake_word) != 0)
+        return -1;
+    s->tx_wait->wakeups_sent++;
+    s->wakes_sent++;
+    return 0;
+}
+
+static inline int futex_always_recv(struct side *s, uint64_t *v)
+{
+    struct uipc_wait_block *w = s->rx_wait;
+    for (;;) {
+        /* Acquire, before the ring check: if the element is missed, `seen` is older than
+         * the producer's increment, so FUTEX_WAIT returns EAGAIN or is woken. */
+        uint32_t seen = __atomic_load_n(&w->wake_word, __ATOMIC_ACQUIRE);
+        int rc = ring_try_recv(s, v);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+        if (futex_wait_once(s, w, seen) != 0)
+            return -1;
+        if (over_deadline(s))
+            return side_error(s, "timed out in FUTEX_WAIT");
+    }
+}
+
+/* ---- file descriptors: eventfd, pipe, Unix sockets (8-byte messages) ---------------- */
+
+static inline int fd_send(struct side *s, uint64_t v)
+{
+    size_t done = 0;
+    while (done < sizeof v) {
+        ssize_t k = write(s->tx_fd, (const char *)&v + done, sizeof v - done);
+        if (k > 0)
+            done += (size_t)k;
+        else if (k < 0 && errno == EINTR && !over_deadline(s))
+            continue;
+        else if (k < 0 && errno == EINTR)
+            return side_error(s, "timed out in write");
+        else
+            return side_error(s, "write: %s", k < 0 ? strerror(errno) : "closed");
+    }
+    return 0;
+}
+
+static inline int fd_recv(struct side *s, uint64_t *v)
+{
+    size_t done = 0;
+    while (done < sizeof *v) {
+        ssize_t k = read(s->rx_fd, (char *)v + done, sizeof *v - done);
+        if (k > 0)
+            done += (size_t)k;
+        else if (k < 0 && errno == EINTR && !over_deadline(s))
+            continue;
+        else if (k < 0 && errno == EINTR)
+            return side_error(s, "timed out in read");
+        else
+            return side_error(s, "read: %s", k < 0 ? strerror(errno) : "end of file");
+    }
+    return 0;
+}
+
+/* ---- real-time signal: sigqueue + sigtimedwait (the signal is blocked in both) ------ */
+
+static inline int sig_send(struct side *s, uint64_t v)
+{
+    union sigval sv;
+    sv.sival_ptr = (void *)(uintptr_t)v;
+    if (sigqueue(s->peer, s->signo, sv) != 0)
+        return side_error(s, "sigqueue: %s", strerror(errno));
+    return 0;
+}
+
+static inline int sig_recv(struct side *s, uint64_t *v)
+{
+    const struct timespec to = { 0, KERNEL_WAIT_NS };
+    siginfo_t si;
+    for (;;) {
+        int sig = sigtimedwait(&s->sigset, &si, &to);
+        if (sig == s->signo) {
+            if (si.si_code != SI_QUEUE || si.si_pid != s->peer)
+                return side_error(s, "signal %d from pid %d, code %d", sig, (int)si.si_pid, si.si_code);
+            *v = (uint64_t)(uintptr_t)si.si_value.sival_ptr;
+            return 0;
+        }
+        if (sig < 0 && errno != EAGAIN && errno != EINTR)
+            return side_error(s, "sigtimedwait: %s", strerror(errno));
+        if (over_deadline(s))
+            return side_error(s, "timed out in sigtimedwait");
+    }
+}
+
+/* The counters describe the measured part only. */
+static inline void side_reset_counters(struct side *s)
+{
+    s->waits = s->eagain = s->timeouts = s->wakes_sent = s->wakes_suppressed = s->wake_ns = 0;
+}
+
+#endif

@@ -1,0 +1,243 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using Tmds.Linux;
+using UintrIpc.Interop;
+using UintrIpc.Memory;
+
+namespace UintrIpc.Bootstrap;
+
+// Design:
+//   A connection is one connected SOCK_SEQPACKET Unix socket (non-blocking, close-on-exec).
+//   SEQPACKET keeps message boundaries and never delivers part of a message, so each
+//   Send is one datagram (header + payload) with its descriptors in one SCM_RIGHTS control
+//   message, and each Receive gets exactly one. Received datagrams are validated in full
+//   (BootstrapFrame.Validate) and the descriptors are counted against the header; any
+//   failure closes every descriptor that arrived before the exception is thrown. A peer that
+//   sends more than MaxFds descriptors makes the kernel set MSG_CTRUNC: it drops the ones
+//   that did not fit and we close the rest. MSG_CMSG_CLOEXEC makes received descriptors
+//   close-on-exec atomically, so a concurrent fork/exec elsewhere in the process cannot
+//   inherit them.
+//   Threads: one Send and one Receive may run at the same time (on two threads); Dispose may
+//   be called from any thread and wakes blocked calls with ObjectDisposedException.
+//   Peer death: the kernel closes its end; Receive reports "closed", Send reports EPIPE.
+
+/// <summary>
+/// One end of an established bootstrap connection: sends and receives messages made of a
+/// small payload and up to <see cref="BootstrapMessage.MaxFds"/> file descriptors.
+/// </summary>
+/// <remarks>
+/// Made by <see cref="BootstrapServer.Accept"/> (server side) or <see cref="BootstrapClient.Connect"/>
+/// (client side), after the server's policy accepted the client and the client's policy accepted
+/// the server.
+/// </remarks>
+public sealed class BootstrapConnection : IDisposable
+{
+    /// <summary>How long <see cref="Send"/> waits for room in the peer's queue, by default.</summary>
+    public static readonly TimeSpan DefaultSendTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly SafeFdHandle _socket;
+    private readonly FdWaiter _waiter = new();
+    private TimeSpan _sendTimeout = DefaultSendTimeout;
+    private int _disposed;
+
+    internal BootstrapConnection(SafeFdHandle socket, PeerCredentials peer, BootstrapEndpoint endpoint, bool isServerSide)
+    {
+        _socket = socket;
+        Peer = peer;
+        Endpoint = endpoint;
+        IsServerSide = isServerSide;
+    }
+
+    /// <summary>The process on the other end, as the kernel reports it (SO_PEERCRED).</summary>
+    public PeerCredentials Peer { get; }
+
+    /// <summary>Where the connection was made.</summary>
+    public BootstrapEndpoint Endpoint { get; }
+
+    /// <summary>Whether this end was accepted by a server (true) or connected as a client (false).</summary>
+    public bool IsServerSide { get; }
+
+    /// <summary>How long <see cref="Send"/> waits for room in the peer's queue (<see cref="Timeout.InfiniteTimeSpan"/> for no limit).</summary>
+    public TimeSpan SendTimeout
+    {
+        get => _sendTimeout;
+        set
+        {
+            _ = FdWaiter.DeadlineFrom(value, nameof(value));
+            _sendTimeout = value;
+        }
+    }
+
+    /// <summary>The connected socket (for tests that forge messages).</summary>
+    internal SafeFdHandle Socket => _socket;
+
+    /// <summary>
+    /// Sends one message: <paramref name="payload"/> and <paramref name="fds"/> (duplicated into the
+    /// peer by the kernel; the caller keeps its own). Waits up to <see cref="SendTimeout"/> for room.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">More than <see cref="BootstrapMessage.MaxPayloadLength"/> bytes or <see cref="BootstrapMessage.MaxFds"/> descriptors.</exception>
+    /// <exception cref="TimeoutException">The peer did not make room in time.</exception>
+    /// <exception cref="UintrIpcException">The peer closed the connection (EPIPE) or sendmsg failed.</exception>
+    public void Send(ReadOnlySpan<byte> payload, params ReadOnlySpan<SafeHandle> fds)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(payload.Length, BootstrapMessage.MaxPayloadLength, nameof(payload));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(fds.Length, BootstrapMessage.MaxFds, nameof(fds));
+        SendFrame(BootstrapFrameType.Data, payload, fds, _sendTimeout);
+    }
+
+    /// <summary>
+    /// Sends a shared region's memfd (and an optional payload) so that the peer can map the same
+    /// memory with <see cref="BootstrapMessage.AttachRegion"/>.
+    /// </summary>
+    public void SendRegion(SharedRegion region, ReadOnlySpan<byte> payload = default)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        Send(payload, region.FileHandle);
+    }
+
+    /// <summary>Receives one message, waiting up to <paramref name="timeout"/> (or <see cref="Timeout.InfiniteTimeSpan"/>).</summary>
+    /// <returns>The message; the caller disposes it (which closes descriptors it did not take).</returns>
+    /// <exception cref="TimeoutException">No message arrived in time.</exception>
+    /// <exception cref="BootstrapProtocolException">The message was malformed, too large or carried too many descriptors (all of them are closed).</exception>
+    /// <exception cref="UintrIpcException">The peer closed the connection, or recvmsg failed.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public BootstrapMessage Receive(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var (type, message) = ReceiveFrame(timeout, cancellationToken);
+        if (type != BootstrapFrameType.Data)
+        {
+            message.Dispose();
+            throw new BootstrapProtocolException(Endpoint, $"unexpected {type} message after the handshake");
+        }
+
+        return message;
+    }
+
+    /// <summary>Receives one message without a time limit (cancel with <paramref name="cancellationToken"/>).</summary>
+    public Task<BootstrapMessage> ReceiveAsync(CancellationToken cancellationToken = default)
+        => ReceiveAsync(Timeout.InfiniteTimeSpan, cancellationToken);
+
+    /// <summary>Receives one message, waiting on a dedicated thread up to <paramref name="timeout"/>.</summary>
+    public Task<BootstrapMessage> ReceiveAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        _ = FdWaiter.DeadlineFrom(timeout, nameof(timeout));
+        return FdWaiter.RunBlocking(() => Receive(timeout, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Closes the connection; blocked calls on other threads throw ObjectDisposedException. Idempotent.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _waiter.Close();
+        _socket.Dispose();
+        _waiter.Dispose();
+    }
+
+    /// <summary>Sends one frame of any type (the server's handshake uses it too).</summary>
+    internal void SendFrame(BootstrapFrameType type, ReadOnlySpan<byte> payload, ReadOnlySpan<SafeHandle> fds, TimeSpan timeout)
+    {
+        long deadline = FdWaiter.DeadlineFrom(timeout, nameof(timeout));
+        int length = BootstrapFrame.HeaderSize + payload.Length;
+        byte[] datagram = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            BootstrapFrame.WriteHeader(datagram, type, payload.Length, fds.Length);
+            payload.CopyTo(datagram.AsSpan(BootstrapFrame.HeaderSize));
+            while (true)
+            {
+                int errno = UnixSocket.Send(_socket, datagram.AsSpan(0, length), fds);
+                if (errno == 0)
+                {
+                    return;
+                }
+
+                if (errno != LibC.EAGAIN)
+                {
+                    throw new UintrIpcException($"sendmsg to {Endpoint}", errno, errno == LibC.EPIPE || errno == LibC.ECONNRESET
+                        ? $"The peer ({Peer}) closed the bootstrap connection; did it exit?"
+                        : null);
+                }
+
+                if (!_waiter.Wait(_socket, Sys.POLLOUT, deadline, this, CancellationToken.None))
+                {
+                    throw new TimeoutException($"The peer ({Peer}) on {Endpoint} did not read its bootstrap messages within {timeout}; its queue is full.");
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(datagram);
+        }
+    }
+
+    /// <summary>Receives and validates one frame of any type; on any failure every received descriptor is closed.</summary>
+    internal (BootstrapFrameType Type, BootstrapMessage Message) ReceiveFrame(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        long deadline = FdWaiter.DeadlineFrom(timeout, nameof(timeout));
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(BootstrapFrame.MaxDatagram);
+        var fds = new List<SafeFdHandle>();
+        try
+        {
+            while (true)
+            {
+                // Exactly MaxDatagram bytes: anything longer arrives with MSG_TRUNC.
+                nint received = UnixSocket.Receive(_socket, buffer.AsSpan(0, BootstrapFrame.MaxDatagram), fds, out int flags);
+                if (received == -LibC.EAGAIN)
+                {
+                    if (!_waiter.Wait(_socket, Sys.POLLIN, deadline, this, cancellationToken))
+                    {
+                        throw new TimeoutException($"No bootstrap message from the peer ({Peer}) on {Endpoint} within {timeout}.");
+                    }
+
+                    continue;
+                }
+
+                if (received < 0)
+                {
+                    throw new UintrIpcException($"recvmsg from {Endpoint}", (int)-received);
+                }
+
+                if (received == 0)
+                {
+                    throw new UintrIpcException($"The peer ({Peer}) closed the bootstrap connection on {Endpoint}. Did it exit or fail? Check its output.");
+                }
+
+                if ((flags & Sys.MSG_CTRUNC) != 0)
+                {
+                    throw new BootstrapProtocolException(Endpoint,
+                        $"more than {BootstrapMessage.MaxFds} descriptors arrived (the kernel discarded the excess; the {fds.Count} received were closed)");
+                }
+
+                if ((flags & Sys.MSG_TRUNC) != 0)
+                {
+                    throw new BootstrapProtocolException(Endpoint,
+                        $"the message is longer than {BootstrapFrame.MaxDatagram} bytes (payload limit {BootstrapMessage.MaxPayloadLength}); it was discarded and its {fds.Count} descriptors closed");
+                }
+
+                var datagram = buffer.AsSpan(0, (int)received);
+                var type = BootstrapFrame.Validate(datagram, fds.Count, out string? problem);
+                if (problem is not null)
+                {
+                    throw new BootstrapProtocolException(Endpoint, problem);
+                }
+
+                var message = new BootstrapMessage(datagram[BootstrapFrame.HeaderSize..].ToArray(), [.. fds]);
+                fds.Clear(); // owned by the message now
+                return (type, message);
+            }
+        }
+        finally
+        {
+            foreach (var fd in fds)
+            {
+                fd.Dispose();
+            }
+
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

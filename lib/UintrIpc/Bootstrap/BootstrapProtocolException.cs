@@ -1,0 +1,23 @@
+namespace UintrIpc.Bootstrap;
+
+/// <summary>
+/// The peer sent a bootstrap message we do not accept: wrong magic or version, a length
+/// or descriptor count that does not match the header, too large a payload, too many
+/// descriptors, or an unexpected message type. Every descriptor that came with the
+/// message has been closed; the connection stays usable (messages keep their boundaries).
+/// </summary>
+public sealed class BootstrapProtocolException : UintrIpcException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="endpoint">The connection's endpoint.</param>
+    /// <param name="problem">What was wrong with the message.</param>
+    public BootstrapProtocolException(BootstrapEndpoint endpoint, string problem)
+        : base($"Invalid bootstrap message on {endpoint}: {problem}. Is the peer a UintrIpc process of the same version?")
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        Problem = problem;
+    }
+
+    /// <summary>What was wrong with the message.</summary>
+    public string Problem { get; }
+}

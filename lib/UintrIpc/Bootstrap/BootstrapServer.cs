@@ -1,0 +1,286 @@
+using System.Text;
+using Tmds.Linux;
+using UintrIpc.Interop;
+
+namespace UintrIpc.Bootstrap;
+
+// Design:
+//   The server is one listening SOCK_SEQPACKET socket. Accept takes one pending connection,
+//   reads the peer's credentials (SO_PEERCRED: recorded by the kernel at connect, cannot be
+//   forged), and asks the policy. A refused peer gets one REFUSED message with the reason
+//   and is closed: nothing else is ever sent to it, and Accept goes on waiting for the next
+//   peer (so a hostile client cannot make the server's accept loop fail). An accepted peer
+//   gets ACCEPT; only then is the connection handed to the caller, who sends descriptors.
+//   A peer that hung up before the handshake (EPIPE on ACCEPT) is skipped the same way.
+//   Path endpoints: a socket file left by a dead server is removed at Listen (a connect to it
+//   is refused); a live one makes Listen fail. Dispose unlinks the path only if it still
+//   names the socket file we bound (same device and inode), never a successor's.
+
+/// <summary>
+/// Listens on a <see cref="BootstrapEndpoint"/> and accepts peers that its
+/// <see cref="PeerPolicy"/> allows. Dispose stops listening and removes the socket file.
+/// </summary>
+/// <example>
+/// <code>
+/// using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse("@my-service"));
+/// using var connection = server.Accept(TimeSpan.FromSeconds(30));
+/// connection.SendRegion(region);
+/// </code>
+/// </example>
+public sealed class BootstrapServer : IDisposable
+{
+    /// <summary>How many not yet accepted connections the kernel queues.</summary>
+    public const int Backlog = 16;
+
+    private readonly SafeFdHandle _listener;
+    private readonly FdWaiter _waiter = new();
+    private readonly (ulong Device, ulong Inode)? _socketFile;
+    private int _disposed;
+
+    private BootstrapServer(SafeFdHandle listener, BootstrapEndpoint endpoint, PeerPolicy policy, (ulong, ulong)? socketFile)
+    {
+        _listener = listener;
+        Endpoint = endpoint;
+        Policy = policy;
+        _socketFile = socketFile;
+    }
+
+    /// <summary>Raised (on the accepting thread) after a peer was refused and told why.</summary>
+    public event EventHandler<PeerRefusedEventArgs>? PeerRefused;
+
+    /// <summary>Where the server listens.</summary>
+    public BootstrapEndpoint Endpoint { get; }
+
+    /// <summary>Which peers it accepts.</summary>
+    public PeerPolicy Policy { get; }
+
+    /// <summary>
+    /// Starts listening on <paramref name="endpoint"/>. For a path, a stale socket file left by a
+    /// dead server is removed first.
+    /// </summary>
+    /// <param name="endpoint">Where to listen.</param>
+    /// <param name="policy">Which peers to accept; <see cref="PeerPolicy.SameUserOnly"/> by default.</param>
+    /// <exception cref="UintrIpcException">
+    /// EADDRINUSE: a live server holds the endpoint. EEXIST: the path exists and is not a socket.
+    /// </exception>
+    public static BootstrapServer Listen(BootstrapEndpoint endpoint, PeerPolicy? policy = null)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        SafeFdHandle listener = UnixSocket.Create();
+        bool bound = false;
+        try
+        {
+            if (!endpoint.IsAbstract)
+            {
+                RemoveStaleSocketFile(endpoint);
+            }
+
+            int errno = UnixSocket.Bind(listener, endpoint);
+            if (errno != 0)
+            {
+                throw new UintrIpcException($"bind {endpoint}", errno, errno == LibC.EADDRINUSE
+                    ? "Another server holds this endpoint: stop it or pick another name."
+                    : errno == LibC.EACCES ? "No permission to create the socket file there: pick a directory you can write to."
+                    : errno == LibC.ENOENT ? "The directory does not exist." : null);
+            }
+
+            bound = true;
+            var socketFile = endpoint.IsAbstract ? default((ulong, ulong)?) : FileIdentity(endpoint.Name);
+            UnixSocket.Listen(listener, Backlog);
+            return new BootstrapServer(listener, endpoint, policy ?? PeerPolicy.SameUserOnly, socketFile);
+        }
+        catch
+        {
+            listener.Dispose();
+            if (bound && !endpoint.IsAbstract)
+            {
+                Unlink(endpoint.Name);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> for a peer the policy accepts and completes the
+    /// handshake with it. Refused peers are told why, reported through <see cref="PeerRefused"/>
+    /// and skipped; the wait goes on.
+    /// </summary>
+    /// <exception cref="TimeoutException">No acceptable peer connected in time.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="ObjectDisposedException">The server was disposed (also while waiting).</exception>
+    public BootstrapConnection Accept(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        long deadline = FdWaiter.DeadlineFrom(timeout, nameof(timeout));
+        while (true)
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            SafeFdHandle? socket = UnixSocket.Accept(_listener);
+            if (socket is null)
+            {
+                if (!_waiter.Wait(_listener, Sys.POLLIN, deadline, this, cancellationToken))
+                {
+                    throw new TimeoutException($"No peer connected to the bootstrap server at {Endpoint} within {timeout}.");
+                }
+
+                continue;
+            }
+
+            var connection = Handshake(socket);
+            if (connection is not null)
+            {
+                return connection;
+            }
+        }
+    }
+
+    /// <summary>Accepts a peer without a time limit (cancel with <paramref name="cancellationToken"/>).</summary>
+    public Task<BootstrapConnection> AcceptAsync(CancellationToken cancellationToken = default)
+        => AcceptAsync(Timeout.InfiniteTimeSpan, cancellationToken);
+
+    /// <summary>Accepts a peer, waiting on a dedicated thread up to <paramref name="timeout"/>.</summary>
+    public Task<BootstrapConnection> AcceptAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        _ = FdWaiter.DeadlineFrom(timeout, nameof(timeout));
+        return FdWaiter.RunBlocking(() => Accept(timeout, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Stops listening and removes the socket file (if it is still ours). Blocked Accept calls throw ObjectDisposedException. Idempotent.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        // Unlink first: a client that finds the path after this gets ENOENT, not a dead socket.
+        if (_socketFile is { } ours && FileIdentity(Endpoint.Name) == ours)
+        {
+            Unlink(Endpoint.Name);
+        }
+
+        _waiter.Close();
+        _listener.Dispose();
+        _waiter.Dispose();
+    }
+
+    /// <summary>Applies the policy to a new connection; returns the connection, or null when the peer was refused or left.</summary>
+    private BootstrapConnection? Handshake(SafeFdHandle socket)
+    {
+        PeerCredentials peer;
+        try
+        {
+            peer = UnixSocket.GetPeerCredentials(socket);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        var connection = new BootstrapConnection(socket, peer, Endpoint, isServerSide: true);
+        try
+        {
+            if (!Policy.IsAllowed(connection.Peer, out string? reason))
+            {
+                Refuse(connection, reason);
+                connection.Dispose();
+                PeerRefused?.Invoke(this, new PeerRefusedEventArgs(connection.Peer, reason));
+                return null;
+            }
+
+            connection.SendFrame(BootstrapFrameType.Accept, default, default, BootstrapConnection.DefaultSendTimeout);
+            return connection;
+        }
+        catch (UintrIpcException e) when (e.Errno == LibC.EPIPE || e.Errno == LibC.ECONNRESET)
+        {
+            // The peer hung up before the handshake (for example Listen's liveness probe): skip it.
+            connection.Dispose();
+            return null;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private static void Refuse(BootstrapConnection connection, string reason)
+    {
+        byte[] text = Encoding.UTF8.GetBytes(reason);
+        try
+        {
+            connection.SendFrame(BootstrapFrameType.Refused, text.AsSpan(0, Math.Min(text.Length, BootstrapFrame.MaxReasonBytes)), default, TimeSpan.Zero);
+        }
+        catch (Exception e) when (e is UintrIpcException or TimeoutException)
+        {
+            // The peer is gone or not reading; it is refused either way.
+        }
+    }
+
+    /// <summary>Removes a socket file no server listens on; fails if a live server does, or if the path is not a socket.</summary>
+    private static void RemoveStaleSocketFile(BootstrapEndpoint endpoint)
+    {
+        if (!TryLStat(endpoint.Name, out stat st))
+        {
+            return; // nothing there
+        }
+
+        if ((st.st_mode & LibC.S_IFMT) != LibC.S_IFSOCK)
+        {
+            throw new UintrIpcException($"bind {endpoint}", LibC.EEXIST, "The path exists and is not a socket; it is left alone. Pick another path.");
+        }
+
+        using SafeFdHandle probe = UnixSocket.Create();
+        int errno = UnixSocket.Connect(probe, endpoint);
+        if (errno == LibC.ECONNREFUSED)
+        {
+            // Nobody listens: a dead server's leftover.
+            Unlink(endpoint.Name);
+            return;
+        }
+
+        throw new UintrIpcException($"bind {endpoint}", LibC.EADDRINUSE, errno == 0 || errno == LibC.EAGAIN
+            ? "A live server already listens on this path: stop it or pick another path."
+            : $"The socket file exists and a test connect to it failed with errno {errno}; remove it if no server uses it.");
+    }
+
+    private static unsafe bool TryLStat(string path, out stat st)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* p = bytes)
+        fixed (stat* s = &st)
+        {
+            if (LibC.lstat(p, s) == 0)
+            {
+                return true;
+            }
+        }
+
+        int errno = LibC.errno;
+        return errno == LibC.ENOENT ? false : throw new UintrIpcException($"lstat {path}", errno);
+    }
+
+    /// <summary>Device and inode of the file at <paramref name="path"/>, or null when it cannot be read.</summary>
+    private static (ulong, ulong)? FileIdentity(string path)
+    {
+        try
+        {
+            return TryLStat(path, out stat st) ? ((ulong)st.st_dev, (ulong)st.st_ino) : null;
+        }
+        catch (UintrIpcException)
+        {
+            return null;
+        }
+    }
+
+    private static unsafe void Unlink(string path)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* p = bytes)
+        {
+            // ENOENT is fine (already gone); anything else would leave a file the next Listen removes as stale.
+            _ = LibC.unlink(p);
+        }
+    }
+}

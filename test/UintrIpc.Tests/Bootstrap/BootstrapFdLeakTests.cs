@@ -1,0 +1,119 @@
+using UintrIpc.Bootstrap;
+using UintrIpc.Memory;
+using UintrIpc.Tests.Infrastructure;
+
+namespace UintrIpc.Tests.Bootstrap;
+
+/// <summary>
+/// Counts this process's open descriptors (/proc/self/fd) around bootstrap operations. In the
+/// non-parallel collection, so that no other test opens or closes descriptors meanwhile; each
+/// scenario runs once first to let the runtime open whatever it opens lazily.
+/// </summary>
+[Collection(CrossProcessCollection.Name)]
+public sealed class BootstrapFdLeakTests : IDisposable
+{
+    private static readonly TimeSpan s_timeout = BootstrapPair.Timeout;
+    private readonly SocketNames _names = new();
+
+    public void Dispose() => _names.Dispose();
+
+    [Fact]
+    public void A_full_session_over_a_path_leaves_no_descriptor_and_no_file()
+    {
+        void Session()
+        {
+            string path = _names.NewPath();
+            using (var pair = BootstrapPair.Open(path))
+            using (var region = SharedRegion.CreateAnonymous(new PartSpec(PartKind.Arena, 0, 4096)))
+            using (var eventFd = TestFds.EventFd())
+            {
+                pair.ServerSide.Send("x"u8, region.FileHandle, eventFd);
+                using var message = pair.ClientSide.Receive(s_timeout);
+                using var attached = message.AttachRegion(0);
+                using var taken = message.TakeFd(1);
+                Assert.Throws<TimeoutException>(() => pair.ClientSide.Receive(TimeSpan.Zero));
+            }
+
+            Assert.False(File.Exists(path), "the server removes its socket file on Dispose");
+        }
+
+        AssertNoLeak(Session);
+    }
+
+    [Fact]
+    public void Disposing_a_message_closes_exactly_the_descriptors_not_taken()
+    {
+        using var pair = BootstrapPair.Open(SocketNames.NewAbstract());
+        using var a = TestFds.EventFd();
+        using var b = TestFds.EventFd();
+        using var c = TestFds.EventFd();
+        Warm(pair);
+
+        int before = TestFds.OpenCount();
+        pair.ServerSide.Send([], a, b, c);
+        var message = pair.ClientSide.Receive(s_timeout);
+        Assert.Equal(before + 3, TestFds.OpenCount());
+        using var taken = message.TakeFd(1);
+        message.Dispose();
+        Assert.Equal(before + 1, TestFds.OpenCount());
+        Assert.True(TestFds.IsOpen(taken.Fd));
+    }
+
+    [Fact]
+    public void Rejected_messages_leave_no_descriptor_behind()
+    {
+        using var pair = BootstrapPair.Open(SocketNames.NewAbstract());
+        using var fd = TestFds.EventFd();
+        Warm(pair);
+
+        int before = TestFds.OpenCount();
+        // Too many descriptors (MSG_CTRUNC), too long (MSG_TRUNC), and a header that lies about the count.
+        ForgedMessages.Send(pair.ClientSide.Socket, ForgedMessages.Datagram(0, announcedFds: 40), Enumerable.Repeat(fd.Fd, 40).ToArray());
+        ForgedMessages.Send(pair.ClientSide.Socket, ForgedMessages.Datagram(BootstrapMessage.MaxPayloadLength + 100, announcedFds: 5), Enumerable.Repeat(fd.Fd, 5).ToArray());
+        ForgedMessages.Send(pair.ClientSide.Socket, ForgedMessages.Datagram(1, announcedFds: 1), Enumerable.Repeat(fd.Fd, 4).ToArray());
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Throws<BootstrapProtocolException>(() => pair.ServerSide.Receive(s_timeout));
+        }
+
+        Assert.Equal(before, TestFds.OpenCount());
+    }
+
+    [Fact]
+    public void Refusals_and_timeouts_leave_no_descriptor_behind()
+    {
+        void Refused()
+        {
+            var policy = PeerPolicy.AllowUsers(Tmds.Linux.LibC.geteuid() + 1000);
+            using var server = BootstrapServer.Listen(BootstrapEndpoint.FromPath(_names.NewPath()), policy);
+            using var cts = new CancellationTokenSource();
+            var accept = server.AcceptAsync(s_timeout, cts.Token);
+            Assert.Throws<BootstrapRefusedException>(() => BootstrapClient.Connect(server.Endpoint, s_timeout));
+            cts.Cancel();
+            Assert.ThrowsAny<OperationCanceledException>(() => accept.WaitAsync(s_timeout).GetAwaiter().GetResult());
+            Assert.Throws<TimeoutException>(() => server.Accept(TimeSpan.FromMilliseconds(10)));
+            Assert.Throws<UintrIpcException>(() => BootstrapClient.Connect(BootstrapEndpoint.FromPath(_names.NewPath()), TimeSpan.Zero));
+        }
+
+        AssertNoLeak(Refused);
+    }
+
+    private static void Warm(BootstrapPair pair)
+    {
+        using var fd = TestFds.EventFd();
+        pair.ServerSide.Send([], fd);
+        pair.ClientSide.Receive(s_timeout).Dispose();
+    }
+
+    private static void AssertNoLeak(Action scenario)
+    {
+        scenario();
+        int before = TestFds.OpenCount();
+        for (int i = 0; i < 3; i++)
+        {
+            scenario();
+        }
+
+        Assert.Equal(before, TestFds.OpenCount());
+    }
+}

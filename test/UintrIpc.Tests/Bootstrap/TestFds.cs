@@ -1,0 +1,72 @@
+using System.Runtime.InteropServices;
+using Tmds.Linux;
+using UintrIpc.Interop;
+
+namespace UintrIpc.Tests.Bootstrap;
+
+/// <summary>Descriptors for bootstrap tests: eventfds, pipes, counts and flags.</summary>
+internal static unsafe class TestFds
+{
+    /// <summary>Open descriptors of this process (entries of /proc/self/fd).</summary>
+    public static int OpenCount() => Directory.GetFileSystemEntries("/proc/self/fd").Length;
+
+    public static SafeFdHandle EventFd()
+    {
+        int fd = LibC.eventfd(0, LibC.EFD_CLOEXEC | LibC.EFD_NONBLOCK);
+        return fd >= 0 ? new SafeFdHandle(fd, ownsHandle: true) : throw UintrIpcException.FromLastError("eventfd");
+    }
+
+    public static (SafeFdHandle Read, SafeFdHandle Write) Pipe()
+    {
+        int* fds = stackalloc int[2];
+        if (LibC.pipe2(fds, LibC.O_CLOEXEC | LibC.O_NONBLOCK) != 0)
+        {
+            throw UintrIpcException.FromLastError("pipe2");
+        }
+
+        return (new SafeFdHandle(fds[0], ownsHandle: true), new SafeFdHandle(fds[1], ownsHandle: true));
+    }
+
+    public static void WriteCounter(SafeFdHandle eventFd, ulong value)
+    {
+        Assert.Equal(sizeof(ulong), (long)LibC.write(eventFd.Fd, &value, sizeof(ulong)));
+    }
+
+    /// <summary>Reads an eventfd counter (non-blocking: the value must already be there).</summary>
+    public static ulong ReadCounter(SafeFdHandle eventFd)
+    {
+        ulong value;
+        long n = LibC.read(eventFd.Fd, &value, sizeof(ulong));
+        Assert.True(n == sizeof(ulong), $"read(eventfd) returned {n}, errno {Marshal.GetLastPInvokeError()}");
+        return value;
+    }
+
+    public static void WriteBytes(SafeFdHandle fd, ReadOnlySpan<byte> bytes)
+    {
+        fixed (byte* p = bytes)
+        {
+            Assert.Equal(bytes.Length, (long)LibC.write(fd.Fd, p, bytes.Length));
+        }
+    }
+
+    public static byte[] ReadBytes(SafeFdHandle fd, int max)
+    {
+        var buffer = new byte[max];
+        fixed (byte* p = buffer)
+        {
+            long n = LibC.read(fd.Fd, p, max);
+            Assert.True(n >= 0, $"read failed, errno {Marshal.GetLastPInvokeError()}");
+            return buffer[..(int)n];
+        }
+    }
+
+    public static bool IsCloseOnExec(SafeFdHandle fd)
+    {
+        int flags = LibC.fcntl(fd.Fd, LibC.F_GETFD);
+        Assert.True(flags >= 0, $"fcntl(F_GETFD) failed, errno {Marshal.GetLastPInvokeError()}");
+        return (flags & LibC.FD_CLOEXEC) != 0;
+    }
+
+    /// <summary>Whether <paramref name="fd"/> is an open descriptor number in this process.</summary>
+    public static bool IsOpen(int fd) => LibC.fcntl(fd, LibC.F_GETFD) >= 0;
+}
