@@ -82,14 +82,26 @@
  *   A record never wraps: when it would not fit before the end of the data area, the
  *   producer claims the remainder as well and writes a padding record there; the real
  *   record starts at index 0. max_message_length (payload bytes) <= capacity / 8.
+ *   Every byte outside [head, tail) is zero, so a header reads 0 until its producer
+ *   writes it: producers rely on that, and the consumer polls the header, not the tail.
  *   Producer (SPSC): check capacity (head acquire); write type and payload (plain);
- *     length = +len (release); tail += aligned length (release).
- *   Producer (MPSC): CAS tail (full); length = -len (release); type, payload (plain);
- *     length = +len (release). Abort turns the record into padding.
+ *     tail += padding + aligned length (release); padding header, then length = +len
+ *     (release). The tail goes first so that head <= tail holds for every observer.
+ *   Producer (MPSC): CAS tail (full); padding header (type, then length release);
+ *     length = -len (release) followed by a store-store fence, so the marker is visible
+ *     before any payload byte; type, payload (plain); length = +len (release).
+ *   Abort turns the record into padding (type -1, length +len).
  *   Consumer: len = length (acquire); <= 0 means not yet; validate 8 <= len, index +
- *     align8(len) <= capacity, payload <= max_message_length (or exact fill for padding);
- *     read; zero the consumed bytes (plain) so a later lap never sees stale headers;
- *     head += consumed (release).
+ *     align8(len) <= capacity; type >= 0 with payload <= max_message_length, or type -1
+ *     (padding) that fills exactly to the end or is no longer than the longest record
+ *     align8(8 + max_message_length) (an aborted claim); a batch consumes at most
+ *     capacity bytes. Read; zero the consumed bytes (plain) so a later lap never sees
+ *     stale headers; head += consumed (release).
+ *   MPSC unblock (producer died between claim and commit), consumer only, after a
+ *     timeout: a record at head with length -len becomes padding of len; with length 0
+ *     while tail > head, the consumer scans for the next non-zero header (within the lap
+ *     and the tail), re-checks that the gap is still zero, and fills the gap with padding
+ *     records. Only safe when the producer is really dead.
  *
  * ------------------------------------------------------------------------------------
  * 3. Wait block (part kind UIPC_PART_WAIT_BLOCK): the wake-up protocol of one consumer

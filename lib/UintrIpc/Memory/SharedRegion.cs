@@ -64,7 +64,7 @@ public sealed unsafe class SharedRegion : IDisposable
     public SafeFdHandle FileHandle => _fd;
 
     /// <summary>The first byte of the mapping.</summary>
-    public byte* BasePointer => _base;
+    public byte* BasePointer => Base;
 
     /// <summary>Bytes mapped (the header's total size).</summary>
     public long Size { get; }
@@ -76,21 +76,32 @@ public sealed unsafe class SharedRegion : IDisposable
     public bool IsCreator { get; }
 
     /// <summary>Random value that changes every time a region is initialised.</summary>
-    public ulong Epoch => *(ulong*)(_base + RegionLayout.EpochOffset);
+    public ulong Epoch => *(ulong*)(Base + RegionLayout.EpochOffset);
 
     /// <summary>Process id of the creator.</summary>
-    public int CreatorPid => *(int*)(_base + RegionLayout.CreatorPidOffset);
+    public int CreatorPid => *(int*)(Base + RegionLayout.CreatorPidOffset);
 
     /// <summary>Application-defined kind given at creation.</summary>
-    public uint RegionKind => *(uint*)(_base + RegionLayout.RegionKindOffset);
+    public uint RegionKind => *(uint*)(Base + RegionLayout.RegionKindOffset);
 
     /// <summary>The state word (acquire: a peer may change it).</summary>
-    public RegionState State => (RegionState)Volatile.Read(ref *(uint*)(_base + RegionLayout.StateOffset));
+    public RegionState State => (RegionState)Volatile.Read(ref *(uint*)(Base + RegionLayout.StateOffset));
 
     /// <summary>The validated part table.</summary>
     public IReadOnlyList<RegionPart> Parts => _parts;
 
-    private string DebuggerDisplay => $"{Name ?? "memfd"} size={Size} parts={_parts.Length} epoch={Epoch:x16} state={State}";
+    private string DebuggerDisplay => Volatile.Read(ref _disposed) != 0 ? $"{Name ?? "memfd"} (disposed)"
+        : $"{Name ?? "memfd"} size={Size} parts={_parts.Length} epoch={Epoch:x16} state={State}";
+
+    // The header accessors read the mapping: after Dispose it is unmapped, and a read would crash the process.
+    private byte* Base
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            return _base;
+        }
+    }
 
     /// <summary>Creates a region backed by an anonymous memfd (shared by passing <see cref="FileHandle"/>).</summary>
     /// <param name="regionKind">Application-defined kind, checked by peers that care.</param>
@@ -127,7 +138,7 @@ public sealed unsafe class SharedRegion : IDisposable
     public static SharedRegion CreateNamed(string name, uint regionKind, params ReadOnlySpan<PartSpec> parts)
         => CreateNamed(name, UnixFileMode.UserRead | UnixFileMode.UserWrite, regionKind, parts);
 
-    /// <summary>Creates a named region with an explicit file mode.</summary>
+    /// <summary>Creates a named region with an explicit file mode (applied as given, not reduced by the umask).</summary>
     public static SharedRegion CreateNamed(string name, UnixFileMode mode, uint regionKind, params ReadOnlySpan<PartSpec> parts)
     {
         string path = PathOf(name);
@@ -135,6 +146,12 @@ public sealed unsafe class SharedRegion : IDisposable
         SafeFdHandle fd = OpenPath(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_EXCL | LibC.O_CLOEXEC, (int)mode, "create");
         try
         {
+            // open(2) applies the umask; the caller asked for exactly this mode (e.g. 0660 to share with a group).
+            if (LibC.fchmod(fd.Fd, (mode_t)(int)mode) != 0)
+            {
+                throw UintrIpcException.FromLastError($"fchmod {path}");
+            }
+
             SetSize(fd, layout.Total);
             return Initialize(fd, regionKind, parts, layout, name);
         }
@@ -149,6 +166,7 @@ public sealed unsafe class SharedRegion : IDisposable
     /// <summary>Opens the named region /dev/shm/<paramref name="name"/>, waiting up to <paramref name="initTimeout"/> for its creator to publish it.</summary>
     public static SharedRegion OpenNamed(string name, TimeSpan? initTimeout = null)
     {
+        ValidateTimeout(initTimeout);
         SafeFdHandle fd = OpenPath(PathOf(name), LibC.O_RDWR | LibC.O_CLOEXEC, 0, "open");
         try
         {
@@ -168,10 +186,25 @@ public sealed unsafe class SharedRegion : IDisposable
     public static SharedRegion Attach(SafeHandle fd, TimeSpan? initTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(fd);
-        int dup = LibC.fcntl((int)fd.DangerousGetHandle(), LibC.F_DUPFD_CLOEXEC, 0);
-        if (dup < 0)
+        ValidateTimeout(initTimeout);
+        int dup;
+        bool added = false;
+        try
         {
-            throw UintrIpcException.FromLastError("fcntl(F_DUPFD_CLOEXEC)", "Is the descriptor still open?");
+            // AddRef: the caller's handle must not be closed (and its number reused) while we duplicate it.
+            fd.DangerousAddRef(ref added);
+            dup = LibC.fcntl((int)fd.DangerousGetHandle(), LibC.F_DUPFD_CLOEXEC, 0);
+            if (dup < 0)
+            {
+                throw UintrIpcException.FromLastError("fcntl(F_DUPFD_CLOEXEC)", "Is the descriptor still open?");
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                fd.DangerousRelease();
+            }
         }
 
         var own = new SafeFdHandle(dup, ownsHandle: true);
@@ -240,7 +273,7 @@ public sealed unsafe class SharedRegion : IDisposable
     }
 
     /// <summary>Marks the region closed (release), telling peers to detach.</summary>
-    public void MarkClosed() => Volatile.Write(ref *(uint*)(_base + RegionLayout.StateOffset), (uint)RegionState.Closed);
+    public void MarkClosed() => Volatile.Write(ref *(uint*)(Base + RegionLayout.StateOffset), (uint)RegionState.Closed);
 
     /// <summary>Unmaps the region and closes its descriptor. Idempotent. Does not unlink a named region.</summary>
     public void Dispose()
@@ -422,6 +455,15 @@ public sealed unsafe class SharedRegion : IDisposable
         }
 
         return (AlignUp(next, Environment.SystemPageSize), offsets);
+    }
+
+    private static void ValidateTimeout(TimeSpan? initTimeout)
+    {
+        // Every wait is bounded: an infinite or negative timeout would turn a dead creator into a hang.
+        if (initTimeout is { } t && (t < TimeSpan.Zero || t > TimeSpan.FromDays(1)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(initTimeout), t, "The init timeout must be between zero and one day.");
+        }
     }
 
     private static long AlignUp(long value, long alignment) => (value + alignment - 1) & ~(alignment - 1);

@@ -1,0 +1,98 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
+namespace UintrIpc.Rings;
+
+/// <summary>
+/// Room claimed in a record ring for one message, written in place through
+/// <see cref="Payload"/> and then published with <see cref="Commit"/> or dropped with
+/// <see cref="Abort"/>. Returned by <see cref="SpscRecordRing.TryClaim"/> and
+/// <see cref="MpscRecordRing.TryClaim"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Complete every claim exactly once, soon, and from the thread that claimed it; a second
+/// <see cref="Commit"/> or <see cref="Abort"/> throws <see cref="InvalidOperationException"/>.
+/// Do not complete copies of one claim separately.
+/// </para>
+/// <para>
+/// A claim that is never completed: on an <see cref="SpscRecordRing"/>, nothing of it is
+/// visible and the producer's next <c>TryClaim</c> or <c>TryWrite</c> discards it. On an
+/// <see cref="MpscRecordRing"/> the consumer stops at it until
+/// <see cref="MpscRecordRing.TryUnblock(TimeSpan)"/> removes it, so wrap the writing in
+/// try/catch and <see cref="Abort"/> on failure.
+/// </para>
+/// </remarks>
+public unsafe ref struct RecordClaim
+{
+    private readonly RecordRing? _ring;
+    private readonly byte* _record;
+    private readonly long _token;
+    private readonly int _recordLength;
+    private bool _completed;
+
+    internal RecordClaim(RecordRing ring, byte* record, int recordLength, long token)
+    {
+        _ring = ring;
+        _record = record;
+        _recordLength = recordLength;
+        _token = token;
+    }
+
+    /// <summary>The message bytes to fill, in shared memory, exactly the length that was claimed.</summary>
+    /// <exception cref="InvalidOperationException">The claim is completed (or this is a default value).</exception>
+    public readonly Span<byte> Payload
+    {
+        get
+        {
+            if (_ring is null || _completed)
+            {
+                ThrowNotOpen();
+            }
+
+            return new Span<byte>(_record + RingLayout.RecordHeaderSize, _recordLength - RingLayout.RecordHeaderSize);
+        }
+    }
+
+    /// <summary>Bytes of the payload.</summary>
+    public readonly int Length => _ring is null ? 0 : _recordLength - RingLayout.RecordHeaderSize;
+
+    /// <summary>Whether <see cref="Commit"/> or <see cref="Abort"/> was called on this value.</summary>
+    public readonly bool IsCompleted => _completed;
+
+    /// <summary>The claim's state, so that tests can keep a claim across calls (a ref struct cannot be stored).</summary>
+    internal readonly (RecordRing? Ring, nint Record, int RecordLength, long Token) Parts => (_ring, (nint)_record, _recordLength, _token);
+
+    /// <summary>Rebuilds an open claim from <see cref="Parts"/> (tests).</summary>
+    internal static RecordClaim FromParts((RecordRing? Ring, nint Record, int RecordLength, long Token) parts)
+        => parts.Ring is null ? default : new RecordClaim(parts.Ring, (byte*)parts.Record, parts.RecordLength, parts.Token);
+
+    /// <summary>Makes the message visible to the consumer.</summary>
+    /// <exception cref="InvalidOperationException">
+    /// The claim was already completed, discarded by a later claim (SPSC), or taken over by
+    /// <see cref="MpscRecordRing.TryUnblock(TimeSpan)"/> (MPSC).
+    /// </exception>
+    public void Commit() => Complete(commit: true);
+
+    /// <summary>Drops the message: its room becomes padding that the consumer skips.</summary>
+    /// <exception cref="InvalidOperationException">As for <see cref="Commit"/>.</exception>
+    public void Abort() => Complete(commit: false);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Complete(bool commit)
+    {
+        if (_ring is null || _completed)
+        {
+            ThrowNotOpen();
+        }
+
+        _ring.Complete(_record, _recordLength, _token, commit);
+        _completed = true;
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly void ThrowNotOpen()
+        => throw new InvalidOperationException(_ring is null
+            ? "This is not a claim: use the claim returned by a successful TryClaim."
+            : "The claim was already committed or aborted.");
+}

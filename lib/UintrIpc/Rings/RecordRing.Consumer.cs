@@ -1,0 +1,238 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
+namespace UintrIpc.Rings;
+
+// The consumer, the same for both ring kinds: poll the length word at head (acquire),
+// validate the record, hand it over, and after the batch zero what was consumed and
+// publish the new head (release).
+internal sealed unsafe partial class RecordRing
+{
+    /// <summary>Hands every committed message, up to <paramref name="limit"/>, to the handler; returns how many.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int Read<THandler>(ref THandler handler, int limit)
+        where THandler : struct, IRecordHandler
+    {
+        if (limit < 0)
+        {
+            ThrowNegativeLimit(limit);
+        }
+
+        long head = LoadHead();
+        int consumed = 0;
+        int count = 0;
+        try
+        {
+            while (count < limit && consumed < _capacity)
+            {
+                int aligned = NextRecord(head, consumed, out byte* record, out int type, out int length);
+                if (aligned == 0)
+                {
+                    break;
+                }
+
+                // Consumed before the handler runs: a handler that throws does not get the
+                // same message again.
+                consumed += aligned;
+                if (type != Padding)
+                {
+                    count++;
+                    handler.Handle(type, new ReadOnlySpan<byte>(record + HeaderSize, length - HeaderSize));
+                }
+            }
+        }
+        finally
+        {
+            if (consumed != 0)
+            {
+                Release(head, consumed);
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>Copies the next message into <paramref name="destination"/>; false when there is none.</summary>
+    internal bool TryRead(out int type, Span<byte> destination, out int length)
+    {
+        long head = LoadHead();
+        int consumed = 0;
+        try
+        {
+            while (consumed < _capacity)
+            {
+                int aligned = NextRecord(head, consumed, out byte* record, out int recordType, out int recordLength);
+                if (aligned == 0)
+                {
+                    break;
+                }
+
+                if (recordType == Padding)
+                {
+                    consumed += aligned;
+                    continue;
+                }
+
+                int payloadLength = recordLength - HeaderSize;
+                if (payloadLength > destination.Length)
+                {
+                    // The message stays in the ring (padding before it is released by finally).
+                    ThrowDestinationTooSmall(payloadLength, destination.Length, nameof(destination));
+                }
+
+                new ReadOnlySpan<byte>(record + HeaderSize, payloadLength).CopyTo(destination);
+                consumed += aligned;
+                type = recordType;
+                length = payloadLength;
+                return true;
+            }
+        }
+        finally
+        {
+            if (consumed != 0)
+            {
+                Release(head, consumed);
+            }
+        }
+
+        type = 0;
+        length = 0;
+        return false;
+    }
+
+    /// <summary>
+    /// Whether a committed message is waiting (padding before it is looked through, not
+    /// consumed). Acquire loads, so it can re-check the ring after a consumer announced
+    /// that it sleeps.
+    /// </summary>
+    internal bool CanRead
+    {
+        get
+        {
+            long head = LoadHead();
+            int consumed = 0;
+            while (consumed < _capacity)
+            {
+                int aligned = NextRecord(head, consumed, out _, out int type, out _);
+                if (aligned == 0)
+                {
+                    return false;
+                }
+
+                if (type != Padding)
+                {
+                    return true;
+                }
+
+                consumed += aligned;
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>The consumer's head (acquire: another instance may have consumed before us).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long LoadHead()
+    {
+        long head = Volatile.Read(ref *_head);
+        CheckPosition("head", head);
+        return head;
+    }
+
+    /// <summary>
+    /// Reads and validates the record <paramref name="consumed"/> bytes after
+    /// <paramref name="head"/>. Returns the bytes it occupies, or 0 when it is not committed yet.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int NextRecord(long head, int consumed, out byte* record, out int type, out int length)
+    {
+        long position = head + consumed;
+        int index = (int)position & _mask;
+        record = _data + index;
+        // Acquire: pairs with the producer's release of the length, so type and payload are visible.
+        length = Volatile.Read(ref *(int*)record);
+        if (length <= 0)
+        {
+            type = 0;
+            return 0;
+        }
+
+        type = *(int*)(record + TypeOffset); // plain: ordered by the acquire above
+        // Every value is read once and checked before use (a peer may change the memory under us).
+        int room = _capacity - index; // a multiple of 8: align8(length) <= room when length <= room
+        if (length < HeaderSize || length > room)
+        {
+            ThrowBadLength(position, length, room);
+        }
+
+        int aligned = Align(length);
+        if (type >= 0)
+        {
+            if (length - HeaderSize > _maxMessageLength)
+            {
+                ThrowRecordTooLong(position, length);
+            }
+        }
+        else if (type != Padding)
+        {
+            ThrowBadType(position, type);
+        }
+        else if (aligned != room && aligned > _maxRecordLength)
+        {
+            // Padding is either the rest of the lap or an aborted/unblocked claim.
+            ThrowBadPadding(position, length, room);
+        }
+
+        if (aligned > _capacity - consumed)
+        {
+            ThrowBatchOverrun(position, length, consumed);
+        }
+
+        return aligned;
+    }
+
+    /// <summary>Zeroes the consumed bytes, then gives them back to the producers.</summary>
+    private void Release(long head, int consumed)
+    {
+        int index = (int)head & _mask;
+        int first = Math.Min(consumed, _capacity - index);
+        // Plain: the bytes are ours until head moves; the release below publishes the zeroes
+        // (and orders our reads of them) before a producer can reuse them.
+        new Span<byte>(_data + index, first).Clear();
+        if (consumed > first)
+        {
+            new Span<byte>(_data, consumed - first).Clear();
+        }
+
+        Volatile.Write(ref *_head, head + consumed); // release
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowNegativeLimit(int limit)
+        => throw new ArgumentOutOfRangeException(nameof(limit), limit, "The limit must not be negative.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowDestinationTooSmall(int needed, int available, string paramName)
+        => throw new ArgumentException($"The next message has {needed} bytes but the destination holds {available}; it was not consumed. Pass a buffer of MaxMessageLength bytes.", paramName);
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBadLength(long position, int length, int room)
+        => throw new RingCorruptedException("record length", position, $"{length} is not between {HeaderSize} and the {room} bytes left before the end of the data area");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowRecordTooLong(long position, int length)
+        => throw new RingCorruptedException("record length", position, $"the payload of {length - HeaderSize} bytes exceeds the maximum message length {_maxMessageLength}");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBadType(long position, int type)
+        => throw new RingCorruptedException("record type", position, $"{type} is negative but not the padding type {Padding}");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowBadPadding(long position, int length, int room)
+        => throw new RingCorruptedException("padding record", position, $"its length {length} neither fills the {room} bytes to the end nor fits a record of at most {_maxRecordLength} bytes");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowBatchOverrun(long position, int length, int consumed)
+        => throw new RingCorruptedException("record length", position, $"{length} runs past one capacity ({_capacity}) of records after the head ({consumed} bytes consumed)");
+}

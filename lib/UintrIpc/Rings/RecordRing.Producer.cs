@@ -1,0 +1,294 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
+namespace UintrIpc.Rings;
+
+// The two ways to claim bytes. SPSC: the only producer owns the tail; it checks capacity
+// against a cached head and publishes tail, padding and record length at commit, nothing
+// before. MPSC: producers race for the tail with a CAS; the winner owns [tail, end), commits
+// the padding at once and marks its record claimed (-len) until it commits.
+internal sealed unsafe partial class RecordRing
+{
+    /// <summary>Copies a message into the ring; false when there is no room.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryWrite(int type, ReadOnlySpan<byte> payload)
+    {
+        if (type < 0)
+        {
+            ThrowNegativeType(type);
+        }
+
+        if (payload.Length > _maxMessageLength)
+        {
+            ThrowTooLong(nameof(payload), payload.Length);
+        }
+
+        int recordLength = HeaderSize + payload.Length;
+        byte* record;
+        if (_multiProducer)
+        {
+            record = TryClaimMpsc(recordLength);
+            if (record == null)
+            {
+                return false;
+            }
+
+            *(int*)(record + TypeOffset) = type; // plain: published by the release of the length
+            payload.CopyTo(new Span<byte>(record + HeaderSize, payload.Length));
+            Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
+            return true;
+        }
+
+        if (_local.ClaimOpen)
+        {
+            DiscardSpscClaim();
+        }
+
+        if (!TryReserveSpsc(recordLength, out long tail, out int padding, out int aligned))
+        {
+            return false;
+        }
+
+        record = _data + (padding != 0 ? 0 : ((int)tail & _mask));
+        *(int*)(record + TypeOffset) = type; // plain: published by the release of the length
+        payload.CopyTo(new Span<byte>(record + HeaderSize, payload.Length));
+        PublishSpsc(tail, padding, aligned, record, recordLength);
+        return true;
+    }
+
+    /// <summary>Claims room for a message to be written in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryClaim(int type, int length, out RecordClaim claim)
+    {
+        if (type < 0)
+        {
+            ThrowNegativeType(type);
+        }
+
+        if ((uint)length > (uint)_maxMessageLength)
+        {
+            ThrowTooLong(nameof(length), length);
+        }
+
+        int recordLength = HeaderSize + length;
+        byte* record;
+        long token = 0;
+        if (_multiProducer)
+        {
+            record = TryClaimMpsc(recordLength);
+            if (record == null)
+            {
+                claim = default;
+                return false;
+            }
+        }
+        else
+        {
+            if (_local.ClaimOpen)
+            {
+                DiscardSpscClaim();
+            }
+
+            if (!TryReserveSpsc(recordLength, out long tail, out int padding, out int aligned))
+            {
+                claim = default;
+                return false;
+            }
+
+            record = _data + (padding != 0 ? 0 : ((int)tail & _mask));
+            token = ++_local.ClaimToken;
+            _local.ClaimTail = tail;
+            _local.ClaimPadding = padding;
+            _local.ClaimAligned = aligned;
+            _local.ClaimOpen = true;
+        }
+
+        *(int*)(record + TypeOffset) = type; // plain: published by the release of the length at commit
+        claim = new RecordClaim(this, record, recordLength, token);
+        return true;
+    }
+
+    /// <summary>Commits or aborts a claim (called by <see cref="RecordClaim"/>, which checks it is not completed twice).</summary>
+    internal void Complete(byte* record, int recordLength, long token, bool commit)
+    {
+        if (_multiProducer)
+        {
+            // Acquire: TryUnblock may have taken the record (the producer was presumed dead);
+            // then it is no longer ours and committing would publish into reused bytes.
+            if (Volatile.Read(ref *(int*)record) != -recordLength)
+            {
+                ThrowClaimLost();
+            }
+
+            if (!commit)
+            {
+                *(int*)(record + TypeOffset) = Padding; // plain: published by the release below
+            }
+
+            Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
+            return;
+        }
+
+        if (!_local.ClaimOpen || _local.ClaimToken != token)
+        {
+            ThrowClaimLost();
+        }
+
+        _local.ClaimOpen = false;
+        if (!commit)
+        {
+            *(int*)(record + TypeOffset) = Padding; // plain: published by the release of the length
+        }
+
+        PublishSpsc(_local.ClaimTail, _local.ClaimPadding, _local.ClaimAligned, record, recordLength);
+    }
+
+    /// <summary>
+    /// SPSC capacity check for one record: checks against the cached head first and reloads
+    /// the head (acquire) only when that is not enough.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryReserveSpsc(int recordLength, out long tail, out int padding, out int aligned)
+    {
+        tail = *_tail; // plain: only this producer writes the tail
+        CheckPosition("tail", tail);
+        aligned = Align(recordLength);
+        int toEnd = _capacity - ((int)tail & _mask);
+        padding = aligned > toEnd ? toEnd : 0;
+        long end = tail + padding + aligned;
+        // Unsigned: a cache (or a corrupt tail) that makes the difference negative reloads too.
+        if ((ulong)(end - _local.HeadCache) > (ulong)_capacity)
+        {
+            // Acquire: pairs with the consumer's release of head, so the bytes it freed are
+            // zero before we write them.
+            long head = Volatile.Read(ref *_head);
+            CheckPosition("head", head);
+            // The tail is ours and stable, so both relations must hold.
+            if (head > tail)
+            {
+                ThrowHeadAfterTail(head, tail);
+            }
+
+            if (tail - head > _capacity)
+            {
+                ThrowTailTooFarAhead(head, tail);
+            }
+
+            _local.HeadCache = head;
+            if (end - head > _capacity)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Publishes an SPSC record (and its padding): tail first, then the lengths.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PublishSpsc(long tail, int padding, int aligned, byte* record, int recordLength)
+    {
+        // Release, and before the lengths: the consumer cannot consume past the tail, so
+        // head <= tail holds for every observer.
+        Volatile.Write(ref *_tail, tail + padding + aligned);
+        if (padding != 0)
+        {
+            WritePadding(_data + ((int)tail & _mask), padding);
+        }
+
+        Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
+    }
+
+    /// <summary>
+    /// Forgets an SPSC claim that was neither committed nor aborted (e.g. the code filling it
+    /// threw). Nothing of it was published; its bytes are zeroed again so that later records'
+    /// headers inside them read 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void DiscardSpscClaim()
+    {
+        long tail = _local.ClaimTail;
+        int start = _local.ClaimPadding != 0 ? 0 : ((int)tail & _mask);
+        // Plain: the bytes are unpublished and ours (the tail has not moved past them).
+        new Span<byte>(_data + start, _local.ClaimAligned).Clear();
+        _local.ClaimOpen = false;
+    }
+
+    /// <summary>
+    /// MPSC claim: CAS the shared tail over the record (and the padding before it when the
+    /// record would cross the end), commit the padding, mark the record claimed (-len).
+    /// Returns the record, or null when there is no room.
+    /// </summary>
+    private byte* TryClaimMpsc(int recordLength)
+    {
+        int aligned = Align(recordLength);
+        long tail;
+        int index;
+        int padding;
+        while (true)
+        {
+            // Acquire: the freshest tail for the CAS below (which is the real fence).
+            tail = Volatile.Read(ref *_tail);
+            CheckPosition("tail", tail);
+            index = (int)tail & _mask;
+            int toEnd = _capacity - index;
+            padding = aligned > toEnd ? toEnd : 0;
+            long end = tail + padding + aligned;
+            // The cache is shared by this instance's producer threads; a racing store may put
+            // an older head back, which only makes the check more conservative.
+            if ((ulong)(end - Volatile.Read(ref _local.HeadCache)) > (ulong)_capacity)
+            {
+                // Acquire: pairs with the consumer's release of head (freed bytes are zero).
+                long head = Volatile.Read(ref *_head);
+                CheckPosition("head", head);
+                if (head > tail)
+                {
+                    // Other producers' records past our stale tail may have been consumed since;
+                    // only an unchanged tail proves the head is wrong.
+                    if (Volatile.Read(ref *_tail) == tail)
+                    {
+                        ThrowHeadAfterTail(head, tail);
+                    }
+
+                    continue;
+                }
+
+                // Head was read after the tail and only grows: this must hold.
+                if (tail - head > _capacity)
+                {
+                    ThrowTailTooFarAhead(head, tail);
+                }
+
+                Volatile.Write(ref _local.HeadCache, head);
+                if (end - head > _capacity)
+                {
+                    return null;
+                }
+            }
+
+            // Full fence: the bytes [tail, end) are ours once this succeeds.
+            if (Interlocked.CompareExchange(ref *_tail, end, tail) == tail)
+            {
+                break;
+            }
+        }
+
+        if (padding != 0)
+        {
+            WritePadding(_data + index, padding);
+            index = 0;
+        }
+
+        byte* record = _data + index;
+        Volatile.Write(ref *(int*)record, -recordLength); // release: the record is claimed, not free
+        // Store-store: the claim marker is visible before any type or payload byte, so
+        // TryUnblock's scan of a zero header never mistakes our payload for a header.
+        Volatile.WriteBarrier();
+        return record;
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowClaimLost()
+        => throw new InvalidOperationException(
+            "The claim is no longer valid: it was already completed through a copy, discarded by a later claim or write of the producer (SPSC), or unblocked by the consumer (MPSC TryUnblock).");
+}

@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using UintrIpc.Memory;
+
+namespace UintrIpc.Rings;
+
+// Design:
+//   The engine behind SpscRecordRing and MpscRecordRing: a byte ring of variable-length
+//   records in a ring part (uintripc.h section 2b), after Agrona's one-to-one and
+//   many-to-one ring buffers. The two public types differ only in how a producer claims
+//   bytes (RecordRing.Producer.cs); the consumer, the validation and the unblocking of a
+//   dead producer's claim are shared (RecordRing.Consumer.cs, RecordRing.Unblock.cs).
+//
+//   Shared words and who writes them:
+//     tail    producers. SPSC: the one producer, plain load of its own value, release store.
+//             MPSC: every producer, CAS (full fence) to claim [tail, tail + n).
+//     head    the consumer: acquire load at the start of a batch (a consumer may hand over
+//             to another instance), release store after zeroing what it consumed.
+//     record  length word: 0 = free, -len = claimed (MPSC), +len = committed. Written by the
+//             record's producer (release), read by the consumer (acquire). Type and payload
+//             are plain stores ordered before the committing release store of the length.
+//
+//   Publication: a record is visible when its length word turns positive. Every byte of
+//   the data area outside [head, tail) is zero: the consumer zeroes what it consumed
+//   (plain) before it publishes the new head (release), and a producer writes only after
+//   an acquire load of a head that covers the bytes. So a header word reads 0 until its
+//   producer writes it, and the consumer can poll the next header instead of the tail
+//   (one cache-line transfer per message).
+//
+//   Wrap: a record never wraps. When it does not fit before the end of the data area, the
+//   claim also covers the remainder, which becomes a padding record (type -1) filling
+//   exactly to the end, and the record starts at index 0.
+//
+//   Order of the SPSC publish: tail first, then the padding and record lengths. The
+//   consumer cannot see a record before the tail covers it, so head <= tail holds for
+//   every observer (an attacher validates it) and a record reads 0 until then.
+//
+//   Invariants checked on every use of a value from shared memory (a violation is a
+//   RingCorruptedException, never an access outside the data area or an endless loop):
+//     head, tail: non-negative multiples of 8, head <= tail <= head + capacity (each
+//       relation checked only where the order of the loads makes it hold for a live ring);
+//     a record at index i: 8 <= length <= capacity - i; type >= 0 with payload <=
+//       max message length, or type -1 (padding) filling exactly to the end or no longer
+//       than the longest record (an aborted claim); a batch never consumes more than
+//       capacity bytes.
+//
+//   Peer death: a dead consumer stops head; producers see a full ring. A producer that
+//   dies between claim and commit leaves a record that reads 0 or -len at head forever;
+//   MpscRecordRing.TryUnblock turns it into padding once it has been stuck for a while.
+//   An SPSC claim publishes nothing until it is committed, so an abandoned one is simply
+//   discarded by the producer's next claim.
+//
+//   Local (managed) state: producer fields and consumer fields sit on separate 128-byte
+//   blocks of LocalState, away from the read-only fields, so that a producer thread and
+//   the consumer thread do not share a cache line in this object either.
+
+/// <summary>
+/// The shared engine of <see cref="SpscRecordRing"/> and <see cref="MpscRecordRing"/>:
+/// attach and validation, both claim protocols, the consumer and unblocking.
+/// </summary>
+[DebuggerDisplay("{DebuggerDisplay,nq}")]
+internal sealed unsafe partial class RecordRing
+{
+    /// <summary>Smallest data area: room for a longest record (capacity / 8) several times over.</summary>
+    internal const int MinCapacity = 64;
+    /// <summary>Largest data area (positions inside it are ints).</summary>
+    internal const int MaxCapacity = 1 << 30;
+
+    private const int HeaderSize = RingLayout.RecordHeaderSize;
+    private const int TypeOffset = 4;
+    private const int Padding = RingLayout.PaddingRecordType;
+
+    // Keeps the mapping alive as long as the ring is used.
+    private readonly SharedRegion _region;
+    private readonly byte* _data;
+    private readonly long* _tail;
+    private readonly long* _head;
+    private readonly int _capacity;
+    private readonly int _mask;
+    private readonly int _maxMessageLength;
+    // align8(header + max message length): the longest record a producer can write.
+    private readonly int _maxRecordLength;
+    private readonly bool _multiProducer;
+    private LocalState _local;
+
+    /// <summary>Attaches to a record ring part: validates its descriptor and its current positions.</summary>
+    internal RecordRing(SharedRegion region, RegionPart part, PartKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        if (part.Kind != kind)
+        {
+            throw new ArgumentException($"The part holds a {part.Kind} ring, not a {kind} ring.", nameof(part));
+        }
+
+        byte* ring = region.PartPointer(part);
+        var geometry = RingDescriptor.Read(ring, part.Length, kind);
+        if (geometry.Capacity < MinCapacity)
+        {
+            throw new RegionFormatException("record ring capacity", $">= {MinCapacity}", geometry.Capacity.ToString());
+        }
+
+        _region = region;
+        _data = ring + RingLayout.ControlSize;
+        _tail = (long*)(ring + RingLayout.TailOffset);
+        _head = (long*)(ring + RingLayout.HeadOffset);
+        _capacity = (int)geometry.Capacity;
+        _mask = _capacity - 1;
+        _maxMessageLength = geometry.MaxMessageLength;
+        _maxRecordLength = Align(HeaderSize + _maxMessageLength);
+        _multiProducer = kind == PartKind.MpscRecords;
+        _local.BlockedPosition = -1;
+
+        // Acquire loads, head before and after the tail: head only grows, so h1 <= tail and
+        // tail <= h2 + capacity hold for a live ring whatever the peers do meanwhile.
+        long h1 = Volatile.Read(ref *_head);
+        long tail = Volatile.Read(ref *_tail);
+        long h2 = Volatile.Read(ref *_head);
+        CheckPosition("head", h1);
+        CheckPosition("tail", tail);
+        CheckPosition("head", h2);
+        if (h1 > tail || h2 < h1)
+        {
+            ThrowHeadAfterTail(h1, tail);
+        }
+
+        if (tail - h2 > _capacity)
+        {
+            ThrowTailTooFarAhead(h2, tail);
+        }
+
+        _local.HeadCache = h1;
+    }
+
+    internal int Capacity => _capacity;
+
+    internal int MaxMessageLength => _maxMessageLength;
+
+    internal SharedRegion Region => _region;
+
+    /// <summary>Acquire: a snapshot of the producers' position.</summary>
+    internal long ProducerPosition => Volatile.Read(ref *_tail);
+
+    /// <summary>Acquire: a snapshot of the consumer's position.</summary>
+    internal long ConsumerPosition => Volatile.Read(ref *_head);
+
+    internal string DebuggerDisplay
+    {
+        get
+        {
+            long head = ConsumerPosition;
+            long tail = ProducerPosition;
+            return $"{(_multiProducer ? "MPSC" : "SPSC")} records capacity={_capacity} head={head} tail={tail} used={tail - head}";
+        }
+    }
+
+    /// <summary>Describes a record ring part to create (shared by both ring kinds).</summary>
+    internal static PartSpec Part(PartKind kind, int capacity, int maxMessageLength, uint tag)
+    {
+        if (capacity < MinCapacity || capacity > MaxCapacity || !BitOperations.IsPow2(capacity))
+        {
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, $"The capacity (data bytes) must be a power of two between {MinCapacity} and {MaxCapacity}.");
+        }
+
+        if (maxMessageLength < 0 || maxMessageLength > capacity / 8)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxMessageLength), maxMessageLength, $"The maximum message length must be between 1 and capacity / 8 ({capacity / 8}), or 0 for capacity / 8.");
+        }
+
+        int max = maxMessageLength == 0 ? capacity / 8 : maxMessageLength;
+        // Runs on zero-filled memory before the region is published: plain stores (see PartSpec).
+        return new PartSpec(kind, tag, RingLayout.RecordRingSize(capacity),
+            (address, _) => RingDescriptor.Write((byte*)address, kind, slotSize: 0, capacity, elementSize: 0, max, capacity));
+    }
+
+    /// <summary>Bytes a record of <paramref name="recordLength"/> bytes (header included) occupies.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Align(int recordLength) => (recordLength + (RingLayout.RecordAlignment - 1)) & ~(RingLayout.RecordAlignment - 1);
+
+    /// <summary>Writes a committed padding record (the bytes after its header are already zero).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WritePadding(byte* at, int length)
+    {
+        *(int*)(at + TypeOffset) = Padding; // plain: published by the release below
+        Volatile.Write(ref *(int*)at, length); // release: the type is visible before the length
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CheckPosition(string what, long position)
+    {
+        if ((position & (RingLayout.RecordAlignment - 1)) != 0 || position < 0)
+        {
+            ThrowBadPosition(what, position);
+        }
+    }
+
+    /// <summary>State local to this object, padded so that producer and consumer fields do not share a line.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 3 * RegionLayout.FalseSharingRange)]
+    private struct LocalState
+    {
+        // ---- producer side (one producer thread for SPSC; racy but monotone-safe for MPSC) ----
+
+        /// <summary>A head seen by a producer; never ahead of the real head, so a capacity check against it is conservative.</summary>
+        [FieldOffset(RegionLayout.FalseSharingRange)]
+        public long HeadCache;
+
+        /// <summary>SPSC: number of the open claim (increases with every claim, so a stale copy never matches).</summary>
+        [FieldOffset(RegionLayout.FalseSharingRange + 8)]
+        public long ClaimToken;
+
+        /// <summary>SPSC: the tail the open claim starts at.</summary>
+        [FieldOffset(RegionLayout.FalseSharingRange + 16)]
+        public long ClaimTail;
+
+        /// <summary>SPSC: padding bytes before the open claim's record (0 = none).</summary>
+        [FieldOffset(RegionLayout.FalseSharingRange + 24)]
+        public int ClaimPadding;
+
+        /// <summary>SPSC: aligned bytes of the open claim's record.</summary>
+        [FieldOffset(RegionLayout.FalseSharingRange + 28)]
+        public int ClaimAligned;
+
+        /// <summary>SPSC: whether a claim is open (written but not yet committed or aborted).</summary>
+        [FieldOffset(RegionLayout.FalseSharingRange + 32)]
+        public bool ClaimOpen;
+
+        // ---- consumer side ----
+
+        /// <summary>The head at which TryUnblock first saw an uncommitted record, or -1.</summary>
+        [FieldOffset(2 * RegionLayout.FalseSharingRange)]
+        public long BlockedPosition;
+
+        /// <summary>Stopwatch timestamp of that first sighting.</summary>
+        [FieldOffset((2 * RegionLayout.FalseSharingRange) + 8)]
+        public long BlockedSince;
+    }
+
+    // ---- throw helpers: out of line, so the hot paths stay small ----
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBadPosition(string what, long position)
+        => throw new RingCorruptedException(what, position, "not a non-negative multiple of the record alignment (8)");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowHeadAfterTail(long head, long tail)
+        => throw new RingCorruptedException("head", head, $"the consumer position is after the producer position {tail}");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowTailTooFarAhead(long head, long tail)
+        => throw new RingCorruptedException("tail", tail, $"the producer position is more than the capacity {_capacity} ahead of the consumer position {head}");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowNegativeType(int type)
+        => throw new ArgumentOutOfRangeException(nameof(type), type, "Message types are >= 0 (negative types are reserved for padding).");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowTooLong(string paramName, int length)
+        => throw new ArgumentOutOfRangeException(paramName, length, $"A message holds between 0 and {_maxMessageLength} bytes (the ring's MaxMessageLength).");
+}

@@ -1,0 +1,57 @@
+namespace UintrIpc.Tests.Layout;
+
+/// <summary>
+/// Mirror of enum uipc_layout_id in interop/include/uintripc.h (names verbatim, same order).
+/// <see cref="ShimLayoutTests"/> parses the header and fails when this list and the header's
+/// differ, so an id added on one side only cannot go unnoticed.
+/// </summary>
+public enum LayoutId
+{
+    UIPC_L_MAGIC = 0,
+    UIPC_L_VERSION,
+    UIPC_L_HEADER_SIZE,
+    UIPC_L_MAX_PARTS,
+    UIPC_L_PART_ALIGNMENT,
+    UIPC_L_OFF_MAGIC,
+    UIPC_L_OFF_VERSION,
+    UIPC_L_OFF_HEADER_SIZE,
+    UIPC_L_OFF_REGION_KIND,
+    UIPC_L_OFF_PART_COUNT,
+    UIPC_L_OFF_TOTAL_SIZE,
+    UIPC_L_OFF_EPOCH,
+    UIPC_L_OFF_CREATOR_PID,
+    UIPC_L_OFF_STATE,
+    UIPC_L_OFF_PARTS,
+    UIPC_L_PART_SIZE,
+    UIPC_L_PART_OFF_KIND,
+    UIPC_L_PART_OFF_TAG,
+    UIPC_L_PART_OFF_OFFSET,
+    UIPC_L_PART_OFF_LENGTH,
+    UIPC_L_RING_CONTROL_SIZE,
+    UIPC_L_RING_OFF_KIND,
+    UIPC_L_RING_OFF_SLOT_SIZE,
+    UIPC_L_RING_OFF_CAPACITY,
+    UIPC_L_RING_OFF_ELEMENT_SIZE,
+    UIPC_L_RING_OFF_MAX_MESSAGE,
+    UIPC_L_RING_OFF_DATA_OFFSET,
+    UIPC_L_RING_OFF_DATA_LENGTH,
+    UIPC_L_RING_OFF_TAIL,
+    UIPC_L_RING_OFF_HEAD,
+    UIPC_L_RING_OFF_HEARTBEAT,
+    UIPC_L_SLOT_HEADER_SIZE,
+    UIPC_L_RECORD_HEADER_SIZE,
+    UIPC_L_RECORD_ALIGNMENT,
+    UIPC_L_RECORD_PADDING,
+    UIPC_L_WAIT_SIZE,
+    UIPC_L_WAIT_OFF_STATE,
+    UIPC_L_WAIT_OFF_WAKE_WORD,
+    UIPC_L_WAIT_OFF_DOORBELL_KIND,
+    UIPC_L_WAIT_OFF_PID,
+    UIPC_L_WAIT_OFF_TID,
+    UIPC_L_WAIT_OFF_SLEEPS,
+    UIPC_L_WAIT_OFF_TIMEOUTS,
+    UIPC_L_WAIT_OFF_WAKEUPS_SEEN,
+    UIPC_L_WAIT_OFF_WAKEUPS_SENT,
+    UIPC_L_WAIT_OFF_WAKEUPS_SUPPRESSED,
+    UIPC_L_COUNT,
+}

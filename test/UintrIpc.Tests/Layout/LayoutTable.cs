@@ -1,0 +1,108 @@
+using System.Runtime.CompilerServices;
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Tests.Layout;
+
+/// <summary>
+/// Which C# constant mirrors which C name of interop/include/uintripc.h. The C names are
+/// either layout ids (checked against the shim and the compiled header) or other constants
+/// of the header (checked against the compiled header). The tests also demand that every
+/// layout id and every public constant of the three C# layout classes appears here, so
+/// nothing can be added on one side and forgotten on the other.
+/// </summary>
+internal static class LayoutTable
+{
+    /// <summary>One pairing: the C name, the C# expression (for messages) and its value.</summary>
+    internal readonly record struct Entry(string CName, string CSharp, long Value);
+
+    /// <summary>Every pairing.</summary>
+    internal static readonly Entry[] Entries =
+    [
+        // Region header (struct uipc_region_header, struct uipc_part).
+        E(LayoutId.UIPC_L_MAGIC, RegionLayout.Magic),
+        E(LayoutId.UIPC_L_VERSION, RegionLayout.LayoutVersion),
+        E(LayoutId.UIPC_L_HEADER_SIZE, RegionLayout.HeaderSize),
+        E(LayoutId.UIPC_L_MAX_PARTS, RegionLayout.MaxParts),
+        E(LayoutId.UIPC_L_PART_ALIGNMENT, RegionLayout.PartAlignment),
+        E(LayoutId.UIPC_L_OFF_MAGIC, RegionLayout.MagicOffset),
+        E(LayoutId.UIPC_L_OFF_VERSION, RegionLayout.VersionOffset),
+        E(LayoutId.UIPC_L_OFF_HEADER_SIZE, RegionLayout.HeaderSizeOffset),
+        E(LayoutId.UIPC_L_OFF_REGION_KIND, RegionLayout.RegionKindOffset),
+        E(LayoutId.UIPC_L_OFF_PART_COUNT, RegionLayout.PartCountOffset),
+        E(LayoutId.UIPC_L_OFF_TOTAL_SIZE, RegionLayout.TotalSizeOffset),
+        E(LayoutId.UIPC_L_OFF_EPOCH, RegionLayout.EpochOffset),
+        E(LayoutId.UIPC_L_OFF_CREATOR_PID, RegionLayout.CreatorPidOffset),
+        E(LayoutId.UIPC_L_OFF_STATE, RegionLayout.StateOffset),
+        E(LayoutId.UIPC_L_OFF_PARTS, RegionLayout.PartsOffset),
+        E(LayoutId.UIPC_L_PART_SIZE, RegionLayout.PartSize),
+        E(LayoutId.UIPC_L_PART_OFF_KIND, RegionLayout.PartKindOffset),
+        E(LayoutId.UIPC_L_PART_OFF_TAG, RegionLayout.PartTagOffset),
+        E(LayoutId.UIPC_L_PART_OFF_OFFSET, RegionLayout.PartOffsetOffset),
+        E(LayoutId.UIPC_L_PART_OFF_LENGTH, RegionLayout.PartLengthOffset),
+        C("UIPC_REGION_HEADER_SIZE", RegionLayout.HeaderSize),
+        C("UIPC_MAX_PARTS", RegionLayout.MaxParts),
+        C("UIPC_FALSE_SHARING_RANGE", RegionLayout.FalseSharingRange),
+        C("UIPC_STATE_READY", (long)RegionState.Ready),
+        C("UIPC_STATE_CLOSED", (long)RegionState.Closed),
+        C("UIPC_PART_NONE", (long)PartKind.None),
+        C("UIPC_PART_SPSC_SLOTS", (long)PartKind.SpscSlots),
+        C("UIPC_PART_MPSC_SLOTS", (long)PartKind.MpscSlots),
+        C("UIPC_PART_SPSC_RECORDS", (long)PartKind.SpscRecords),
+        C("UIPC_PART_MPSC_RECORDS", (long)PartKind.MpscRecords),
+        C("UIPC_PART_WAIT_BLOCK", (long)PartKind.WaitBlock),
+        C("UIPC_PART_ARENA", (long)PartKind.Arena),
+        C("UIPC_PART_USER", (long)PartKind.User),
+
+        // Rings (struct uipc_ring_descriptor, struct uipc_ring_control, slots, records).
+        E(LayoutId.UIPC_L_RING_CONTROL_SIZE, RingLayout.ControlSize),
+        E(LayoutId.UIPC_L_RING_OFF_KIND, RingLayout.KindOffset),
+        E(LayoutId.UIPC_L_RING_OFF_SLOT_SIZE, RingLayout.SlotSizeOffset),
+        E(LayoutId.UIPC_L_RING_OFF_CAPACITY, RingLayout.CapacityOffset),
+        E(LayoutId.UIPC_L_RING_OFF_ELEMENT_SIZE, RingLayout.ElementSizeOffset),
+        E(LayoutId.UIPC_L_RING_OFF_MAX_MESSAGE, RingLayout.MaxMessageLengthOffset),
+        E(LayoutId.UIPC_L_RING_OFF_DATA_OFFSET, RingLayout.DataOffsetOffset),
+        E(LayoutId.UIPC_L_RING_OFF_DATA_LENGTH, RingLayout.DataLengthOffset),
+        E(LayoutId.UIPC_L_RING_OFF_TAIL, RingLayout.TailOffset),
+        E(LayoutId.UIPC_L_RING_OFF_HEAD, RingLayout.HeadOffset),
+        E(LayoutId.UIPC_L_RING_OFF_HEARTBEAT, RingLayout.HeartbeatOffset),
+        E(LayoutId.UIPC_L_SLOT_HEADER_SIZE, RingLayout.SlotHeaderSize),
+        E(LayoutId.UIPC_L_RECORD_HEADER_SIZE, RingLayout.RecordHeaderSize),
+        E(LayoutId.UIPC_L_RECORD_ALIGNMENT, RingLayout.RecordAlignment),
+        E(LayoutId.UIPC_L_RECORD_PADDING, RingLayout.PaddingRecordType),
+        C("UIPC_RING_CONTROL_SIZE", RingLayout.ControlSize),
+        C("UIPC_RING_TAIL_OFFSET", RingLayout.TailOffset),
+        C("UIPC_RING_HEAD_OFFSET", RingLayout.HeadOffset),
+        C("UIPC_RING_HEARTBEAT_OFFSET", RingLayout.HeartbeatOffset),
+        C("UIPC_SLOT_SKIPPED", unchecked((long)RingLayout.SlotSkipped)),
+
+        // Wait block (struct uipc_wait_block).
+        E(LayoutId.UIPC_L_WAIT_SIZE, WaitBlockLayout.Size),
+        E(LayoutId.UIPC_L_WAIT_OFF_STATE, WaitBlockLayout.ConsumerStateOffset),
+        E(LayoutId.UIPC_L_WAIT_OFF_WAKE_WORD, WaitBlockLayout.WakeWordOffset),
+        E(LayoutId.UIPC_L_WAIT_OFF_DOORBELL_KIND, WaitBlockLayout.DoorbellKindOffset),
+        E(LayoutId.UIPC_L_WAIT_OFF_PID, WaitBlockLayout.ConsumerPidOffset),
+        E(LayoutId.UIPC_L_WAIT_OFF_TID, WaitBlockLayout.ConsumerTidOffset),
+        E(LayoutId.UIPC_L_WAIT_OFF_SLEEPS, WaitBlockLayout.SleepsOffset),
+        E(LayoutId.UIPC_L_WAIT_OFF_TIMEOUTS, WaitBlockLayout.TimeoutsOffset),
+        E(LayoutId.UIPC_L_WAIT_OFF_WAKEUPS_SEEN, WaitBlockLayout.WakeupsSeenOffset),
+        E(LayoutId.UIPC_L_WAIT_OFF_WAKEUPS_SENT, WaitBlockLayout.WakeupsSentOffset),
+        E(LayoutId.UIPC_L_WAIT_OFF_WAKEUPS_SUPPRESSED, WaitBlockLayout.WakeupsSuppressedOffset),
+        C("UIPC_WAIT_BLOCK_SIZE", WaitBlockLayout.Size),
+        C("UIPC_CONSUMER_AWAKE", WaitBlockLayout.ConsumerAwake),
+        C("UIPC_CONSUMER_SLEEPING", WaitBlockLayout.ConsumerSleeping),
+    ];
+
+    /// <summary>The entry of a layout id; fails the calling test when the id has none.</summary>
+    internal static Entry Of(LayoutId id)
+    {
+        var matches = Entries.Where(e => e.CName == id.ToString()).ToArray();
+        Assert.True(matches.Length == 1, $"{id} must have exactly one C# counterpart in LayoutTable, has {matches.Length}.");
+        return matches[0];
+    }
+
+    private static Entry E(LayoutId id, long value, [CallerArgumentExpression(nameof(value))] string csharp = "") => new(id.ToString(), csharp, value);
+
+    private static Entry C(string cName, long value, [CallerArgumentExpression(nameof(value))] string csharp = "") => new(cName, csharp, value);
+}

@@ -1,0 +1,244 @@
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+
+namespace UintrIpc.Tests.Rings;
+
+/// <summary>
+/// A hostile or broken peer writes bad values into the mapped ring: every one must end in
+/// an exception on our side (RingCorruptedException for positions and records,
+/// RegionFormatException for the descriptor), never a hang, a wrong message or an access
+/// outside the ring. Capacity 256: max message 32, longest record 40 bytes.
+/// </summary>
+public abstract class RecordsCorruptionTests : IDisposable
+{
+    private readonly List<SharedRegion> _regions = [];
+
+    private protected abstract PartKind Kind { get; }
+
+    /// <summary>(name, index of the header, length word, type word).</summary>
+    public static TheoryData<string, int, int, int> HostileHeaders => new()
+    {
+        { "length beyond the data area", 0, 1 << 20, 1 },
+        { "length int.MaxValue", 0, int.MaxValue, 1 },
+        { "length shorter than a header", 0, 4, 1 },
+        { "length crossing the end", 240, 24, 1 },
+        { "unaligned length crossing the end", 248, 9, 1 },
+        { "payload longer than the maximum", 0, 8 + 33, 1 },
+        { "padding neither to the end nor record-sized", 0, 48, RingLayout.PaddingRecordType },
+        { "padding crossing the end", 240, 24, RingLayout.PaddingRecordType },
+        { "negative type", 0, 16, -5 },
+        { "type int.MinValue", 0, 16, int.MinValue },
+    };
+
+    public void Dispose()
+    {
+        foreach (var region in _regions)
+        {
+            region.Dispose();
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    [Theory]
+    [MemberData(nameof(HostileHeaders))]
+    public void A_hostile_record_header_is_reported_by_every_read(string name, int index, int length, int type)
+    {
+        var (region, memory) = NewRegion();
+        memory.Head = index;
+        memory.Tail = index + 64;
+        memory.WriteHeader(index, length, type);
+        var ring = RecordRingUnderTest.Attach(Kind, region);
+
+        var e = Assert.Throws<RingCorruptedException>(() => ring.Drain());
+        Assert.Equal(index, e.Position);
+        Assert.Throws<RingCorruptedException>(() => ring.TryRead(out _, new byte[64], out _));
+        Assert.Throws<RingCorruptedException>(() => ring.CanRead);
+        // Nothing was consumed: the ring is left for inspection.
+        Assert.Equal(index, ring.ConsumerPosition);
+        Assert.False(string.IsNullOrEmpty(name));
+    }
+
+    [Theory]
+    [MemberData(nameof(HostileHeaders))]
+    public void Messages_before_a_hostile_header_are_delivered_and_consumed(string name, int index, int length, int type)
+    {
+        _ = name;
+        var (region, memory) = NewRegion();
+        // Start 24 bytes before the hostile header (wrapping to the end of the lap when it is at 0).
+        long start = index >= 24 ? index - 24 : 256 - 24;
+        memory.Head = start;
+        memory.Tail = start + 24 + 64;
+        var ring = RecordRingUnderTest.Attach(Kind, region);
+        memory.WriteHeader((int)(start & 255), 8 + 16, 7);
+        memory.WriteHeader(index, length, type);
+
+        var handler = new CollectingHandler([]);
+        Assert.Throws<RingCorruptedException>(() => ring.Read(ref handler));
+        Assert.Equal(7, Assert.Single(handler.Messages).Type);
+        Assert.Equal(start + 24, ring.ConsumerPosition);
+    }
+
+    [Fact]
+    public void A_record_that_would_overlap_the_start_of_the_batch_is_reported()
+    {
+        // Each record is valid on its own, but after the padding at 128 the records from 0
+        // reach back into the start of the batch (whose header is not zeroed yet): a batch
+        // never consumes more than one lap.
+        var (region, memory) = NewRegion();
+        memory.Head = 128;
+        memory.Tail = 128 + 256;
+        memory.WriteHeader(128, 128, RingLayout.PaddingRecordType);
+        for (int i = 0; i <= 120; i += 40)
+        {
+            memory.WriteHeader(i, 40, 1);
+        }
+
+        var ring = RecordRingUnderTest.Attach(Kind, region);
+        var handler = new CollectingHandler([]);
+        var e = Assert.Throws<RingCorruptedException>(() => ring.Read(ref handler));
+        Assert.Equal(128 + 128 + 120, e.Position);
+        Assert.Equal(3, handler.Messages.Count);
+        Assert.Equal(128 + 128 + 120, ring.ConsumerPosition);
+    }
+
+    [Fact]
+    public void Attach_rejects_a_head_after_the_tail()
+    {
+        var (region, memory) = NewRegion();
+        memory.Head = 64;
+        memory.Tail = 0;
+        var e = Assert.Throws<RingCorruptedException>(() => RecordRingUnderTest.Attach(Kind, region));
+        Assert.Equal("head", e.What);
+    }
+
+    [Fact]
+    public void Attach_rejects_a_tail_more_than_a_capacity_ahead()
+    {
+        var (region, memory) = NewRegion();
+        memory.Head = 8;
+        memory.Tail = 8 + 256 + 8;
+        var e = Assert.Throws<RingCorruptedException>(() => RecordRingUnderTest.Attach(Kind, region));
+        Assert.Equal("tail", e.What);
+    }
+
+    [Theory]
+    [InlineData(3L, 8L)]
+    [InlineData(0L, 5L)]
+    [InlineData(long.MinValue, 0L)]
+    [InlineData(-8L, 0L)]
+    public void Attach_rejects_unaligned_or_negative_positions(long head, long tail)
+    {
+        var (region, memory) = NewRegion();
+        memory.Head = head;
+        memory.Tail = tail;
+        Assert.Throws<RingCorruptedException>(() => RecordRingUnderTest.Attach(Kind, region));
+    }
+
+    [Fact]
+    public void A_producer_detects_a_head_moved_after_the_tail()
+    {
+        var (region, memory) = NewRegion();
+        var ring = RecordRingUnderTest.Attach(Kind, region);
+        memory.Head = 512;
+        AssertProducerFailsWithin(ring, "head");
+    }
+
+    [Fact]
+    public void A_producer_detects_a_tail_moved_too_far_ahead()
+    {
+        var (region, memory) = NewRegion();
+        var ring = RecordRingUnderTest.Attach(Kind, region);
+        memory.Tail = 512;
+        AssertProducerFailsWithin(ring, "tail");
+    }
+
+    [Fact]
+    public void A_producer_detects_an_unaligned_tail()
+    {
+        var (region, memory) = NewRegion();
+        var ring = RecordRingUnderTest.Attach(Kind, region);
+        memory.Tail = 12;
+        Assert.Throws<RingCorruptedException>(() => ring.TryWrite(1, new byte[4]));
+        Assert.Throws<RingCorruptedException>(() => ring.TryClaim(1, 4, out _));
+    }
+
+    [Fact]
+    public void A_consumer_detects_an_unaligned_head()
+    {
+        var (region, memory) = NewRegion();
+        var ring = RecordRingUnderTest.Attach(Kind, region);
+        Assert.True(ring.TryWrite(1, new byte[4]));
+        memory.Head = 4;
+        Assert.Throws<RingCorruptedException>(() => ring.Drain());
+        Assert.Throws<RingCorruptedException>(() => ring.TryRead(out _, new byte[32], out _));
+        Assert.Throws<RingCorruptedException>(() => ring.CanRead);
+    }
+
+    [Fact]
+    public unsafe void Attach_rejects_a_bad_descriptor()
+    {
+        // Capacity that is not a power of two.
+        var (region, memory) = NewRegion();
+        *(ulong*)(memory.Descriptor + RingLayout.CapacityOffset) = 100;
+        Assert.Throws<RegionFormatException>(() => RecordRingUnderTest.Attach(Kind, region));
+
+        // Max message length above capacity / 8.
+        (region, memory) = NewRegion();
+        *(uint*)(memory.Descriptor + RingLayout.MaxMessageLengthOffset) = 33;
+        Assert.Throws<RegionFormatException>(() => RecordRingUnderTest.Attach(Kind, region));
+
+        // A consistent descriptor of a ring smaller than a record ring may be.
+        (region, memory) = NewRegion();
+        *(ulong*)(memory.Descriptor + RingLayout.CapacityOffset) = 32;
+        *(ulong*)(memory.Descriptor + RingLayout.DataLengthOffset) = 32;
+        *(uint*)(memory.Descriptor + RingLayout.MaxMessageLengthOffset) = 4;
+        var e = Assert.Throws<RegionFormatException>(() => RecordRingUnderTest.Attach(Kind, region));
+        Assert.Contains("capacity", e.Field, StringComparison.Ordinal);
+
+        // The descriptor says the other ring kind.
+        (region, memory) = NewRegion();
+        var other = Kind == PartKind.SpscRecords ? PartKind.MpscRecords : PartKind.SpscRecords;
+        *(uint*)(memory.Descriptor + RingLayout.KindOffset) = (uint)other;
+        Assert.Throws<RegionFormatException>(() => RecordRingUnderTest.Attach(Kind, region));
+    }
+
+    /// <summary>Writes until the producer has to look at the head: it must throw, never report "full" or write.</summary>
+    private static void AssertProducerFailsWithin(RecordRingUnderTest ring, string what)
+    {
+        for (int i = 0; i <= 256 / 16; i++)
+        {
+            bool written;
+            try
+            {
+                written = ring.TryWrite(1, new byte[8]);
+            }
+            catch (RingCorruptedException e)
+            {
+                Assert.Equal(what, e.What);
+                return;
+            }
+
+            Assert.True(written, "a corrupt ring was reported as full");
+        }
+
+        Assert.Fail("the producer never noticed the corrupt position");
+    }
+
+    private (SharedRegion Region, RingMemory Memory) NewRegion()
+    {
+        var region = SharedRegion.CreateAnonymous(RecordRingUnderTest.Part(Kind, 256));
+        _regions.Add(region);
+        return (region, new RingMemory(region, Kind));
+    }
+}
+
+public sealed class SpscRecordsCorruptionTests : RecordsCorruptionTests
+{
+    private protected override PartKind Kind => PartKind.SpscRecords;
+}
+
+public sealed class MpscRecordsCorruptionTests : RecordsCorruptionTests
+{
+    private protected override PartKind Kind => PartKind.MpscRecords;
+}

@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+
+namespace UintrIpc.Tests.Rings;
+
+/// <summary>
+/// What only the multi-producer ring does: claims are marked in the ring while open, and
+/// the consumer can unblock the claim of a dead producer. Capacity 256: longest record 40.
+/// </summary>
+public sealed class RecordsMpscTests : IDisposable
+{
+    private readonly SharedRegion _region = SharedRegion.CreateAnonymous(MpscRecordRing.Part(256));
+    private readonly MpscRecordRing _ring;
+    private readonly RingMemory _memory;
+
+    public RecordsMpscTests()
+    {
+        _ring = new MpscRecordRing(_region);
+        _memory = new RingMemory(_region, PartKind.MpscRecords);
+    }
+
+    public void Dispose() => _region.Dispose();
+
+    [Fact]
+    public void An_open_claim_is_marked_negative_and_holds_back_later_records()
+    {
+        Assert.True(_ring.TryClaim(1, 10, out var claim));
+        Assert.Equal(-18, _memory.LengthAt(0));
+        Assert.Equal(24, _ring.ProducerPosition);
+        Assert.True(_ring.TryWrite(2, new byte[4]));
+
+        Assert.False(_ring.CanRead);
+        Assert.Empty(Drain());
+        Assert.Equal(0, _ring.ConsumerPosition);
+
+        claim.Payload.Fill(9);
+        claim.Commit();
+        Assert.Equal(18, _memory.LengthAt(0));
+        var messages = Drain();
+        Assert.Equal([1, 2], messages.Select(m => m.Type));
+        Assert.All(messages[0].Payload, b => Assert.Equal(9, b));
+    }
+
+    [Fact]
+    public void A_wrapping_claim_commits_its_padding_at_once()
+    {
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.True(_ring.TryWrite(i, new byte[16]));
+        }
+
+        Assert.Equal(10, Drain().Count);
+        Assert.True(_ring.TryClaim(10, 16, out var claim));
+        Assert.Equal(16, _memory.LengthAt(240));
+        Assert.Equal(-24, _memory.LengthAt(0));
+
+        // The padding is consumed; the claim is not ready.
+        Assert.False(_ring.CanRead);
+        Assert.Empty(Drain());
+        Assert.Equal(256, _ring.ConsumerPosition);
+        claim.Commit();
+        Assert.Single(Drain());
+    }
+
+    [Fact]
+    public void Several_open_claims_are_completed_in_any_order()
+    {
+        Assert.True(_ring.TryClaim(1, 4, out var a));
+        Assert.True(_ring.TryClaim(2, 4, out var b));
+        Assert.True(_ring.TryClaim(3, 4, out var c));
+        c.Commit();
+        b.Abort();
+        Assert.Empty(Drain());
+        a.Commit();
+        Assert.Equal([1, 3], Drain().Select(m => m.Type));
+    }
+
+    [Fact]
+    public void TryUnblock_does_nothing_when_nothing_is_blocked()
+    {
+        Assert.False(_ring.TryUnblock(TimeSpan.Zero));
+        Assert.True(_ring.TryWrite(1, new byte[4]));
+        Assert.False(_ring.TryUnblock(TimeSpan.Zero));
+        Assert.Single(Drain());
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ring.TryUnblock(TimeSpan.FromTicks(-1)));
+    }
+
+    [Fact]
+    public void TryUnblock_turns_a_claim_of_a_dead_producer_into_padding()
+    {
+        Assert.True(_ring.TryClaim(1, 10, out var dead));
+        dead.Payload.Fill(0xEE);
+        Assert.True(_ring.TryWrite(2, new byte[4]));
+        Assert.Empty(Drain());
+
+        Assert.True(_ring.TryUnblock(TimeSpan.Zero));
+        Assert.Equal(18, _memory.LengthAt(0));
+        Assert.Equal(RingLayout.PaddingRecordType, _memory.TypeAt(0));
+        Assert.Equal(2, Assert.Single(Drain()).Type);
+        Assert.True(_memory.FreeSpaceIsZero(_ring.ConsumerPosition, _ring.ProducerPosition));
+
+        // The claim is gone: a late commit is refused rather than published into reused bytes.
+        ClaimAssert.CompleteThrows(ref dead, commit: true);
+    }
+
+    [Fact]
+    public void TryUnblock_waits_until_the_record_has_been_blocked_long_enough()
+    {
+        Assert.True(_ring.TryClaim(1, 10, out _));
+        Assert.True(_ring.TryWrite(2, new byte[4]));
+        var blockedFor = TimeSpan.FromMilliseconds(50);
+        var watch = Stopwatch.StartNew();
+        Assert.False(_ring.TryUnblock(blockedFor));
+        var deadline = TimeSpan.FromSeconds(10);
+        while (!_ring.TryUnblock(blockedFor))
+        {
+            Assert.True(watch.Elapsed < deadline, "TryUnblock never unblocked");
+            Thread.Sleep(1);
+        }
+
+        // Never earlier than asked (a lower bound, so not sensitive to a slow machine).
+        Assert.True(watch.Elapsed >= blockedFor, $"unblocked after {watch.Elapsed}");
+        Assert.Equal(2, Assert.Single(Drain()).Type);
+    }
+
+    [Fact]
+    public void TryUnblock_restarts_the_clock_when_the_consumer_moved()
+    {
+        var blockedFor = TimeSpan.FromMilliseconds(20);
+        Assert.True(_ring.TryClaim(1, 10, out var first));
+        var watch = Stopwatch.StartNew();
+        Assert.False(_ring.TryUnblock(blockedFor));
+        while (watch.Elapsed <= blockedFor)
+        {
+            Thread.Sleep(1);
+        }
+
+        first.Commit();
+        Assert.True(_ring.TryClaim(1, 10, out _));
+        Assert.Single(Drain());
+        // A new blocked record: its clock starts now, although the first one's has run out.
+        Assert.False(_ring.TryUnblock(blockedFor));
+    }
+
+    [Fact]
+    public void TryUnblock_skips_a_claim_whose_header_was_never_written()
+    {
+        // A producer won the CAS for 24 bytes and died before marking its record.
+        _memory.Tail = 24;
+        Assert.True(_ring.TryWrite(2, new byte[4]));
+        Assert.Equal(12, _memory.LengthAt(24));
+        Assert.Empty(Drain());
+
+        Assert.True(_ring.TryUnblock(TimeSpan.Zero));
+        Assert.Equal(24, _memory.LengthAt(0));
+        Assert.Equal(RingLayout.PaddingRecordType, _memory.TypeAt(0));
+        Assert.Equal(2, Assert.Single(Drain()).Type);
+    }
+
+    [Fact]
+    public void TryUnblock_splits_a_long_unwritten_gap_into_record_sized_padding()
+    {
+        // Three dead claims of the longest record (40 bytes) back to back.
+        _memory.Tail = 120;
+        Assert.True(_ring.TryWrite(2, new byte[4]));
+        Assert.True(_ring.TryUnblock(TimeSpan.Zero));
+        Assert.Equal(40, _memory.LengthAt(0));
+        Assert.Equal(40, _memory.LengthAt(40));
+        Assert.Equal(40, _memory.LengthAt(80));
+        Assert.Equal(2, Assert.Single(Drain()).Type);
+        Assert.Equal(_ring.ProducerPosition, _ring.ConsumerPosition);
+    }
+
+    [Fact]
+    public void TryUnblock_covers_an_unwritten_gap_up_to_the_tail()
+    {
+        _memory.Tail = 48;
+        Assert.True(_ring.TryUnblock(TimeSpan.Zero));
+        Assert.Empty(Drain());
+        Assert.Equal(48, _ring.ConsumerPosition);
+        Assert.True(_ring.TryWrite(1, new byte[4]));
+        Assert.Single(Drain());
+    }
+
+    [Fact]
+    public void TryUnblock_removes_a_dead_claim_that_wrapped_in_two_steps()
+    {
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.True(_ring.TryWrite(i, new byte[16]));
+        }
+
+        Assert.Equal(10, Drain().Count);
+        // The dead producer claimed 16 bytes of padding at 240 and a 24-byte record at 0, and wrote neither.
+        _memory.Tail = 240 + 16 + 24;
+        Assert.True(_ring.TryWrite(2, new byte[4]));
+
+        Assert.True(_ring.TryUnblock(TimeSpan.Zero));
+        Assert.Equal(16, _memory.LengthAt(240));
+        Assert.Empty(Drain());
+        Assert.Equal(256, _ring.ConsumerPosition);
+        Assert.True(_ring.TryUnblock(TimeSpan.Zero));
+        Assert.Equal(2, Assert.Single(Drain()).Type);
+    }
+
+    [Fact]
+    public void TryUnblock_trusts_the_length_of_a_valid_claim_marker()
+    {
+        _memory.Tail = 24;
+        _memory.WriteHeader(0, -20, 0);
+        Assert.True(_ring.TryUnblock(TimeSpan.Zero));
+        Assert.Equal(20, _memory.LengthAt(0));
+        Assert.Empty(Drain());
+        Assert.Equal(24, _ring.ConsumerPosition);
+    }
+
+    [Theory]
+    [InlineData(-4)]
+    [InlineData(-48)]
+    [InlineData(int.MinValue)]
+    public void TryUnblock_rejects_a_corrupt_claim_marker(int length)
+    {
+        _memory.Tail = 64;
+        _memory.WriteHeader(0, length, 0);
+        Assert.Throws<RingCorruptedException>(() => _ring.TryUnblock(TimeSpan.Zero));
+    }
+
+    [Fact]
+    public void TryUnblock_rejects_corrupt_positions()
+    {
+        _memory.Tail = 8 + 256 + 8;
+        _memory.Head = 8;
+        Assert.Throws<RingCorruptedException>(() => _ring.TryUnblock(TimeSpan.Zero));
+        _memory.Tail = 0;
+        Assert.Throws<RingCorruptedException>(() => _ring.TryUnblock(TimeSpan.Zero));
+    }
+
+    private List<(int Type, byte[] Payload)> Drain()
+    {
+        var handler = new CollectingHandler([]);
+        _ring.Read(ref handler);
+        return handler.Messages;
+    }
+}
