@@ -64,13 +64,18 @@
  *     CAS tail t -> t + 1 (full); write element (plain); sequence = t + 1 (release).
  *   Consumer: s = slot[head].sequence (acquire); s == head + 1 means ready, read the
  *     element (plain), then head = head + 1 (release) to give the slot back.
- *     Any other value is "not yet" only if it is 0 or (head + 1 - capacity); anything
- *     else is corruption. A consumer polls the slot it reads next, so one message costs
- *     one cache-line transfer.
+ *     Any other value is "not yet" only if it is 0 (first lap: head < capacity) or
+ *     (head + 1 - capacity), possibly | UIPC_SLOT_SKIPPED; anything else is corruption.
+ *     A consumer polls the slot it reads next, so one message costs one cache-line
+ *     transfer.
  *   MPSC unblock (producer died between claim and publish): the consumer, after a
  *     timeout, CASes the sequence from its old value to UIPC_SLOT_SKIPPED | (head + 1)
  *     and moves on. As with Agrona's Unblock, this is only safe when the producer is
- *     really dead.
+ *     really dead. A producer may abort its own claim the same way: sequence =
+ *     UIPC_SLOT_SKIPPED | (position + 1) (release). An MPSC consumer that finds
+ *     UIPC_SLOT_SKIPPED | (head + 1) with head < tail (an aborted claim, or an unblock
+ *     whose consumer stopped before moving head) steps over it: head = head + 1
+ *     (release). SPSC rings never hold skip markers.
  *
  * 2b. Record rings (variable-length byte messages): records are 8-byte aligned:
  *

@@ -1,7 +1,3 @@
-// PENDING SpscRing<T>: this test drives the C peer with SpscRing<T> from lib/UintrIpc/Rings
-// (branch `slots`). UintrIpc.Tests.csproj defines UINTRIPC_HAS_SPSC_RING once
-// lib/UintrIpc/Rings/SpscRing.cs (or SpscRing{T}.cs) exists; until then this file compiles to
-// one skipped test that says so. Remove the #if once the ring is merged.
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using UintrIpc.Memory;
@@ -27,7 +23,6 @@ public sealed unsafe class CPeerEchoTests : IDisposable
 
     public void Dispose() => _names.Dispose();
 
-#if UINTRIPC_HAS_SPSC_RING
     [Theory]
     [InlineData(64, 20_000)]
     [InlineData(2, 2_000)]
@@ -87,11 +82,4 @@ public sealed unsafe class CPeerEchoTests : IDisposable
 
     /// <summary>Values that use all 64 bits, negative ones included, so a truncation shows.</summary>
     private static long ValueOf(int i) => unchecked((long)((ulong)(i + 1) * 0x9E3779B97F4A7C15UL));
-#else
-    [SkippableFact]
-    public void The_C_peer_echoes_every_message_in_order()
-    {
-        Skip.If(true, "SpscRing<T> is not in this tree yet (branch `slots`); this test is compiled in once lib/UintrIpc/Rings/SpscRing.cs exists.");
-    }
-#endif
 }

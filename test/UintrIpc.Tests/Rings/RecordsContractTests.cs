@@ -35,10 +35,10 @@ public abstract class RecordsContractTests : IDisposable
     private protected RecordRingUnderTest NewRing(int capacity = DefaultCapacity, int maxMessageLength = 0)
         => RecordRingUnderTest.Attach(Kind, NewRegion(capacity, maxMessageLength));
 
-    private protected RecordRingUnderTest NewRing(out RingMemory memory, int capacity = DefaultCapacity, int maxMessageLength = 0)
+    private protected RecordRingUnderTest NewRing(out RecordRingMemory memory, int capacity = DefaultCapacity, int maxMessageLength = 0)
     {
         var region = NewRegion(capacity, maxMessageLength);
-        memory = new RingMemory(region, Kind);
+        memory = new RecordRingMemory(region, Kind);
         return RecordRingUnderTest.Attach(Kind, region);
     }
 
@@ -427,7 +427,7 @@ public abstract class RecordsContractTests : IDisposable
     {
         // A padding record filling the rest of the lap, and one of an aborted claim's size.
         var region = NewRegion();
-        var memory = new RingMemory(region, Kind);
+        var memory = new RecordRingMemory(region, Kind);
         memory.Head = 240;
         memory.WriteHeader(240, 16, RingLayout.PaddingRecordType);
         memory.WriteHeader(0, 40, RingLayout.PaddingRecordType);

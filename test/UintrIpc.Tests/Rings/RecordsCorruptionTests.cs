@@ -225,11 +225,11 @@ public abstract class RecordsCorruptionTests : IDisposable
         Assert.Fail("the producer never noticed the corrupt position");
     }
 
-    private (SharedRegion Region, RingMemory Memory) NewRegion()
+    private (SharedRegion Region, RecordRingMemory Memory) NewRegion()
     {
         var region = SharedRegion.CreateAnonymous(RecordRingUnderTest.Part(Kind, 256));
         _regions.Add(region);
-        return (region, new RingMemory(region, Kind));
+        return (region, new RecordRingMemory(region, Kind));
     }
 }
 

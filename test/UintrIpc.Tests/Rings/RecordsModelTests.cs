@@ -62,7 +62,7 @@ public sealed class RecordsModelTests
     {
         using var region = SharedRegion.CreateAnonymous(RecordRingUnderTest.Part(kind, c.Capacity, c.MaxMessageLength));
         var ring = RecordRingUnderTest.Attach(kind, region);
-        var memory = new RingMemory(region, kind);
+        var memory = new RecordRingMemory(region, kind);
         bool mpsc = kind == PartKind.MpscRecords;
         int max = ring.MaxMessageLength;
         var model = new RingModel(mpsc, c.Capacity, max);
@@ -189,7 +189,7 @@ public sealed class RecordsModelTests
     }
 
     /// <summary>Every byte outside [head, tail) is zero, except an open SPSC claim (written, not published).</summary>
-    private static bool FreeSpaceIsZero(RingMemory memory, RingModel model)
+    private static bool FreeSpaceIsZero(RecordRingMemory memory, RingModel model)
     {
         int mask = model.Capacity - 1;
         var (from, to) = model.OpenSpscRecord;

@@ -12,12 +12,12 @@ public sealed class RecordsMpscTests : IDisposable
 {
     private readonly SharedRegion _region = SharedRegion.CreateAnonymous(MpscRecordRing.Part(256));
     private readonly MpscRecordRing _ring;
-    private readonly RingMemory _memory;
+    private readonly RecordRingMemory _memory;
 
     public RecordsMpscTests()
     {
         _ring = new MpscRecordRing(_region);
-        _memory = new RingMemory(_region, PartKind.MpscRecords);
+        _memory = new RecordRingMemory(_region, PartKind.MpscRecords);
     }
 
     public void Dispose() => _region.Dispose();

@@ -14,7 +14,7 @@ public sealed class RecordsSpscTests : IDisposable
     public void An_open_claim_is_invisible_until_committed()
     {
         var ring = new SpscRecordRing(_region);
-        var memory = new RingMemory(_region, PartKind.SpscRecords);
+        var memory = new RecordRingMemory(_region, PartKind.SpscRecords);
         Assert.True(ring.TryClaim(3, 16, out var claim));
         claim.Payload.Fill(1);
         Assert.Equal(0, memory.LengthAt(0));
@@ -31,7 +31,7 @@ public sealed class RecordsSpscTests : IDisposable
     public void A_wrapping_claim_writes_its_padding_only_at_commit()
     {
         var ring = new SpscRecordRing(_region);
-        var memory = new RingMemory(_region, PartKind.SpscRecords);
+        var memory = new RecordRingMemory(_region, PartKind.SpscRecords);
         for (int i = 0; i < 10; i++)
         {
             Assert.True(ring.TryWrite(i, new byte[16]));
@@ -52,7 +52,7 @@ public sealed class RecordsSpscTests : IDisposable
     public void An_abandoned_claim_is_discarded_by_the_next_write_and_cannot_be_committed_later()
     {
         var ring = new SpscRecordRing(_region);
-        var memory = new RingMemory(_region, PartKind.SpscRecords);
+        var memory = new RecordRingMemory(_region, PartKind.SpscRecords);
         Assert.True(ring.TryClaim(1, 32, out var abandoned));
         abandoned.Payload.Fill(0xFF);
 

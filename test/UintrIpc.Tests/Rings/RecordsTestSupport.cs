@@ -95,11 +95,11 @@ internal struct ThrowingHandler : IRecordHandler
 }
 
 /// <summary>Raw access to a record ring part, to check the memory image and to play a hostile peer.</summary>
-internal sealed unsafe class RingMemory(SharedRegion region, RegionPart part)
+internal sealed unsafe class RecordRingMemory(SharedRegion region, RegionPart part)
 {
     private readonly byte* _ring = region.PartPointer(part);
 
-    public RingMemory(SharedRegion region, PartKind kind, uint tag = 0)
+    public RecordRingMemory(SharedRegion region, PartKind kind, uint tag = 0)
         : this(region, region.FindPart(kind, tag))
     {
     }

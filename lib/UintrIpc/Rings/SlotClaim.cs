@@ -1,0 +1,103 @@
+using System.Runtime.CompilerServices;
+
+namespace UintrIpc.Rings;
+
+/// <summary>
+/// A slot taken by <c>TryClaim</c> of <see cref="SpscRing{T}"/> or <see cref="MpscRing{T}"/>:
+/// write the element in place through <see cref="Item"/>, then <see cref="Publish"/> it (or
+/// <see cref="Abort"/>). Zero-copy: the element never exists outside shared memory.
+/// </summary>
+/// <typeparam name="T">The element type of the ring.</typeparam>
+/// <remarks>
+/// <para>The consumer cannot see the element before <see cref="Publish"/>: the publication is
+/// the release store of the slot's sequence, which orders every write to <see cref="Item"/>
+/// before it.</para>
+/// <para>SPSC: the claim does not move the producer; at most one claim is outstanding, and a
+/// claim that is neither published nor aborted is simply dropped (the next write reuses the
+/// slot; publishing the old claim then throws). MPSC: the position is taken from the other
+/// producers at claim time, so every claim must end in <see cref="Publish"/> or
+/// <see cref="Abort"/>; a claim that is abandoned blocks the consumer at that position until it
+/// calls <see cref="MpscRing{T}.TryUnblock"/>.</para>
+/// </remarks>
+public unsafe ref struct SlotClaim<T> where T : unmanaged
+{
+    private readonly byte* _slot;
+    private readonly ulong _position;
+    /// <summary>The SPSC ring the claim belongs to; null for an MPSC claim (whose position is already taken).</summary>
+    private readonly SpscRing<T>? _spsc;
+    private bool _completed;
+
+    internal SlotClaim(byte* slot, ulong position, SpscRing<T>? spsc)
+    {
+        _slot = slot;
+        _position = position;
+        _spsc = spsc;
+    }
+
+    /// <summary>The element in the claimed slot. Its previous contents are unspecified: write every field.</summary>
+    /// <exception cref="InvalidOperationException">The claim is not active.</exception>
+    public readonly ref T Item
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            if (_slot == null || _completed)
+            {
+                SlotRingThrowHelper.ThrowClaimNotActive();
+            }
+
+            return ref Unsafe.AsRef<T>(_slot + RingLayout.SlotHeaderSize);
+        }
+    }
+
+    /// <summary>The ring position of the claimed slot.</summary>
+    public readonly long Position => (long)_position;
+
+    /// <summary>Whether the claim can still be published or aborted.</summary>
+    public readonly bool IsActive => _slot != null && !_completed;
+
+    /// <summary>Makes the element visible to the consumer.</summary>
+    /// <exception cref="InvalidOperationException">
+    /// The claim was already published or aborted, or (SPSC) the producer wrote again since the claim.
+    /// </exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Publish()
+    {
+        if (_slot == null || _completed)
+        {
+            SlotRingThrowHelper.ThrowClaimNotActive();
+        }
+
+        if (_spsc is null)
+        {
+            _completed = true;
+            // Release: every write to Item happens before the consumer sees the sequence.
+            Volatile.Write(ref *(ulong*)_slot, _position + 1);
+        }
+        else
+        {
+            _spsc.PublishClaim(_slot, _position);
+            _completed = true;
+        }
+    }
+
+    /// <summary>
+    /// Gives the claim up. SPSC: nothing is written and the slot stays free. MPSC: the slot is
+    /// marked skipped so that the consumer steps over it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The claim was already published or aborted.</exception>
+    public void Abort()
+    {
+        if (_slot == null || _completed)
+        {
+            SlotRingThrowHelper.ThrowClaimNotActive();
+        }
+
+        _completed = true;
+        if (_spsc is null)
+        {
+            // Release: like a publish, but the consumer skips the slot instead of reading it.
+            Volatile.Write(ref *(ulong*)_slot, RingLayout.SlotSkipped | (_position + 1));
+        }
+    }
+}

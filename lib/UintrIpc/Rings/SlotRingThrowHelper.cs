@@ -1,0 +1,49 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
+namespace UintrIpc.Rings;
+
+/// <summary>
+/// Throws for the slot rings, out of line so that the hot paths stay small and inlinable.
+/// Methods returning a value never return; the type only lets them sit in expressions.
+/// </summary>
+internal static class SlotRingThrowHelper
+{
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static bool ThrowSequenceCorrupted(ulong position, ulong sequence, ulong capacity)
+    {
+        string notYet = position < capacity ? "0" : $"{position + 1 - capacity} (previous lap, possibly | SlotSkipped)";
+        throw new RingCorruptedException("slot sequence", (long)position,
+            $"expected {position + 1} (published) or {notYet} (not yet), found {sequence} (0x{sequence:x16})");
+    }
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowPositionsCorrupted(ulong head, ulong tail, ulong capacity, string reader)
+        => throw new RingCorruptedException("head/tail", (long)head,
+            $"head {head} and tail {tail} (read by the {reader}) break head <= tail <= head + capacity ({capacity})");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowSkippedBeyondTail(ulong head, ulong tail)
+        => throw new RingCorruptedException("slot sequence", (long)head,
+            $"a skip marker at position {head}, which no producer claimed (tail {tail})");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static int ThrowNegativeLimit(int limit)
+        => throw new ArgumentOutOfRangeException(nameof(limit), limit, "The limit must not be negative.");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowClaimNotActive()
+        => throw new InvalidOperationException("The claim was already published or aborted, or was never taken (default SlotClaim).");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowClaimSuperseded(ulong position, ulong tail)
+        => throw new InvalidOperationException(
+            $"The claim of position {position} was superseded: the producer has since written up to position {tail}. " +
+            "An SPSC ring has one claim at a time; publish it before writing again.");
+}

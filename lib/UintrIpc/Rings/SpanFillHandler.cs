@@ -1,0 +1,12 @@
+namespace UintrIpc.Rings;
+
+/// <summary>Copies drained elements into a span: batch <c>TryRead</c> is <c>Drain</c> with this handler.</summary>
+internal ref struct SpanFillHandler<T> : ISlotHandler<T> where T : unmanaged
+{
+    private readonly Span<T> _destination;
+    private int _count;
+
+    internal SpanFillHandler(Span<T> destination) => _destination = destination;
+
+    public void Handle(in T item) => _destination[_count++] = item;
+}

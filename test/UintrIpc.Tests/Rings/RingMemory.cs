@@ -1,0 +1,43 @@
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+
+namespace UintrIpc.Tests.Rings;
+
+/// <summary>
+/// Raw access to a slot ring's shared memory, to play a buggy or hostile peer: the tests write
+/// bad sequences, heads and tails here and expect the rings to refuse them.
+/// </summary>
+public sealed unsafe class RingMemory(SharedRegion region, RegionPart part)
+{
+    private readonly byte* _ring = region.PartPointer(part);
+
+    public static RingMemory Of(SharedRegion region, PartKind kind, uint tag = 0) => new(region, region.FindPart(kind, tag));
+
+    public ulong Capacity => *(ulong*)(_ring + RingLayout.CapacityOffset);
+
+    public int SlotSize => (int)*(uint*)(_ring + RingLayout.SlotSizeOffset);
+
+    public ulong Head
+    {
+        get => Volatile.Read(ref *(ulong*)(_ring + RingLayout.HeadOffset));
+        set => Volatile.Write(ref *(ulong*)(_ring + RingLayout.HeadOffset), value);
+    }
+
+    public ulong Tail
+    {
+        get => Volatile.Read(ref *(ulong*)(_ring + RingLayout.TailOffset));
+        set => Volatile.Write(ref *(ulong*)(_ring + RingLayout.TailOffset), value);
+    }
+
+    /// <summary>The sequence word of the slot of <paramref name="position"/>.</summary>
+    public ref ulong Sequence(ulong position) => ref *(ulong*)Slot(position);
+
+    /// <summary>The element of the slot of <paramref name="position"/>.</summary>
+    public ref T Element<T>(ulong position) where T : unmanaged => ref *(T*)(Slot(position) + RingLayout.SlotHeaderSize);
+
+    public uint DescriptorWord(int offset) => *(uint*)(_ring + offset);
+
+    public void SetDescriptorWord(int offset, uint value) => *(uint*)(_ring + offset) = value;
+
+    private byte* Slot(ulong position) => _ring + RingLayout.ControlSize + ((long)(position & (Capacity - 1)) * SlotSize);
+}
