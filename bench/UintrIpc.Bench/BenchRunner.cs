@@ -45,7 +45,7 @@ internal sealed class BenchRunner
         Directory.CreateDirectory(outDir);
         var started = DateTimeOffset.UtcNow;
         var machine = MachineInfo.Capture();
-        var doorbells = Doorbells.All.Select(d => new DoorbellInfo(Name(d.Kind), d.IsAvailable, d.Reason)).ToList();
+        var doorbells = Doorbells.All.Select(d => new DoorbellInfo(DoorbellNames.Of(d.Kind), d.IsAvailable, d.Reason)).ToList();
         var results = new List<BenchResult>();
         var groups = cases.GroupBy(c => c.Group).OrderBy(g => g.Key).ToList();
 
@@ -186,15 +186,4 @@ internal sealed class BenchRunner
     private static string Summary(BenchResult r) => !r.Ok ? (r.Skipped ? "skipped" : "FAILED")
         : r.Kind == ResultKind.Latency ? $"p50 {Fmt.Us(r.Latency?.P50)} us"
         : $"{Fmt.Millions(r.Throughput?.MessagesPerSecond)} M msg/s";
-
-    internal static string Name(DoorbellKind kind) => kind switch
-    {
-        DoorbellKind.None => "none",
-        DoorbellKind.Futex => "futex",
-        DoorbellKind.EventFd => "eventfd",
-        DoorbellKind.Signal => "signal",
-        DoorbellKind.Uintr => "uintr",
-        DoorbellKind.UintrSimulated => "uintr-sim",
-        _ => kind.ToString().ToLowerInvariant(),
-    };
 }

@@ -88,8 +88,11 @@ internal sealed class BenchOptions
     /// <summary>Message sizes of the pipe and Unix-socket throughput tests.</summary>
     public int[] StreamSizes => Full ? [8, 64, 256, 1024, 4096, 16384, 65536] : [64, 4096, 65536];
 
-    /// <summary>Message sizes of the MPSC tests.</summary>
-    public int[] MpscSizes => Full ? [8, 64, 1024] : [64];
+    /// <summary>Message sizes of the MPSC slot-ring tests.</summary>
+    public int[] MpscSlotSizes => Full ? [8, 64, 1024] : [64];
+
+    /// <summary>Message sizes of the MPSC record-ring tests.</summary>
+    public int[] MpscRecordSizes => Full ? [64, 4096, 65536] : [1024];
 
     public static BenchOptions Parse(string[] args)
     {

@@ -127,7 +127,8 @@ internal sealed class NativeBench
                 ],
                 CpuNsPerMsgSender = N(e, "cpu_ns_per_msg_parent"), CpuNsPerMsgReceiver = N(e, "cpu_ns_per_msg_child"),
                 CpuUtilSender = N(e, "cpu_util_parent"), CpuUtilReceiver = N(e, "cpu_util_child"),
-                WakesPerMsg = WakesPerMessage(e),
+                WakesPerMsg = PerMessage(e, "wakes_sent"),
+                SleepsPerMsg = PerMessage(e, "futex_waits"),
                 Extra = extra,
                 Note = s_notes.GetValueOrDefault(name),
             };
@@ -185,9 +186,10 @@ internal sealed class NativeBench
         _ => ("unknown", "none", "spinning"),
     };
 
-    private static double? WakesPerMessage(JsonElement e)
+    /// <summary>A counter both processes keep (name_parent + name_child), per message (two per round trip).</summary>
+    private static double? PerMessage(JsonElement e, string counter)
     {
-        if (!e.TryGetProperty("wakes_sent_parent", out var p) || !e.TryGetProperty("wakes_sent_child", out var c))
+        if (!e.TryGetProperty(counter + "_parent", out var p) || !e.TryGetProperty(counter + "_child", out var c))
         {
             return null;
         }

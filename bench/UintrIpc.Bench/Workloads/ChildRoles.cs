@@ -11,6 +11,8 @@ internal static class ChildRoles
         ["pingpong-line"] = BaselinePingPong.CacheLineChild,
         ["pingpong-pipe"] = BaselinePingPong.PipeChild,
         ["pingpong-socket"] = BaselinePingPong.SocketChild,
+        ["pingpong-ring"] = RingPingPong.Child,
+        ["produce"] = Throughput.ProducerChild.Run,
     };
 
     public static void Run(ChildArgs args, ChildChannel channel, Deadline deadline)
