@@ -180,6 +180,7 @@ internal sealed class BenchRunner
         ["Spin budget of the awake doorbell tests"] = $"{_options.SpinBudget.TotalMicroseconds:0} us",
         ["Throughput messages (rings / pipes and sockets)"] = $"{_options.ThroughputCount} / {_options.StreamThroughputCount}, at most {_options.ThroughputBytes >> 20} MiB of payload",
         ["MPSC producers (N)"] = _options.Producers.ToString(CultureInfo.InvariantCulture),
+        ["Pause between reply and next ping in the asleep tests"] = $"{_options.Gap.TotalMicroseconds:0} us",
         ["Pinned"] = _options.Pin ? "yes (CPU 0 and 1)" : "no",
     };
 

@@ -22,6 +22,8 @@ internal sealed class BenchOptions
           --timeout S        give up on one test after S seconds (default 60)
           --warmup-ms N      minimum warm-up per .NET test, for tiered JIT + PGO (quick 500, full 2000)
           --spin-us N        spin budget of the "awake" doorbell tests before parking (default 50, as the C test)
+          --gap-us N         the pinger of the "asleep" doorbell tests waits N us after each reply
+                             before the next ping (default 0: the consumers park at once instead)
           --pin              pin the two sides to CPU 0 and CPU 1 (both .NET and C)
           --no-native        skip the C baselines (ratios are then empty)
           --no-plots         skip the PNG plots
@@ -47,6 +49,9 @@ internal sealed class BenchOptions
     public TimeSpan SpinBudget { get; private set; } = TimeSpan.FromMicroseconds(50);
 
     public bool Pin { get; private set; }
+
+    /// <summary>Pause between a reply and the next ping in the "asleep" tests (0 = none).</summary>
+    public TimeSpan Gap { get; private set; } = TimeSpan.Zero;
 
     public TimeSpan? WarmupTimeOverride { get; private set; }
 
@@ -114,6 +119,7 @@ internal sealed class BenchOptions
                 case "--timeout": o.Timeout = TimeSpan.FromSeconds(Positive(a, Next())); break;
                 case "--spin-us": o.SpinBudget = TimeSpan.FromMicroseconds(long.Parse(Next(), CultureInfo.InvariantCulture)); break;
                 case "--warmup-ms": o.WarmupTimeOverride = TimeSpan.FromMilliseconds(long.Parse(Next(), CultureInfo.InvariantCulture)); break;
+                case "--gap-us": o.Gap = TimeSpan.FromMicroseconds(long.Parse(Next(), CultureInfo.InvariantCulture)); break;
                 case "--pin": o.Pin = true; break;
                 case "--no-native": o.Native = false; break;
                 case "--no-plots": o.Plots = false; break;

@@ -6,10 +6,28 @@ namespace UintrIpc.Bench.Reporting;
 /// <summary>The tables on the console (Spectre.Console).</summary>
 internal static class ConsoleReport
 {
+    private static readonly Dictionary<string, string> s_latencyRenames = new(StringComparer.Ordinal)
+    {
+        ["CPU ns/rt"] = "CPU ns/rt snd/rcv", ["util"] = "util snd/rcv", ["x C"] = "x C p50",
+    };
+
+    private static readonly Dictionary<string, string> s_throughputRenames = new(StringComparer.Ordinal)
+    {
+        ["CPU ns/msg"] = "CPU ns/msg snd/rcv", ["util"] = "util snd/rcv", ["x C"] = "x C rate",
+    };
+
     public static void Write(RunReport report, string outputDirectory)
     {
-        WriteTable("Round-trip latency (ping-pong, two processes)", ReportRows.LatencyHeader, ReportRows.LatencyRows(report.Results).Select(ReportRows.Latency));
-        WriteTable("One-way throughput", ReportRows.ThroughputHeader, ReportRows.ThroughputRows(report.Results).Select(ReportRows.Throughput));
+        if (Console.IsOutputRedirected)
+        {
+            // Redirected output has no width; 80 columns would wrap every cell.
+            AnsiConsole.Profile.Width = 180;
+        }
+
+        WriteTable("Round-trip latency (ping-pong, two processes)", ReportRows.LatencyConsoleHeader,
+            ReportRows.LatencyRows(report.Results).Select(r => ReportRows.Project(ReportRows.Latency(r), ReportRows.LatencyHeader, ReportRows.LatencyConsoleHeader, s_latencyRenames)));
+        WriteTable("One-way throughput", ReportRows.ThroughputConsoleHeader,
+            ReportRows.ThroughputRows(report.Results).Select(r => ReportRows.Project(ReportRows.Throughput(r), ReportRows.ThroughputHeader, ReportRows.ThroughputConsoleHeader, s_throughputRenames)));
 
         var targets = new Table().Title("[bold]Targets[/] (ratios to the same-run baseline)").AddColumns("Target", "Ratio", "Limit", "Met");
         foreach (var t in report.Targets)

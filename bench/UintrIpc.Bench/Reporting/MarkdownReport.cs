@@ -66,6 +66,7 @@ internal static class MarkdownReport
         sb.AppendLine("## Round-trip latency (ping-pong between two processes)");
         sb.AppendLine();
         AppendTable(sb, ReportRows.LatencyHeader, ReportRows.LatencyRows(report.Results).Select(ReportRows.Latency));
+        AppendDoorbellActivity(sb, report.Results);
         sb.AppendLine("## One-way throughput");
         sb.AppendLine();
         AppendTable(sb, ReportRows.ThroughputHeader, ReportRows.ThroughputRows(report.Results).Select(ReportRows.Throughput));
@@ -144,6 +145,24 @@ internal static class MarkdownReport
         }
 
         sb.AppendLine();
+    }
+
+    /// <summary>How often the consumers really slept and were rung (wait-block counters of the .NET tests, futex counters of C).</summary>
+    public static void AppendDoorbellActivity(StringBuilder sb, IEnumerable<BenchResult> results)
+    {
+        var rows = results.Where(r => r.Ok && r.Kind == ResultKind.Latency && (r.WakesPerMsg is not null || r.SleepsPerMsg is not null)).ToList();
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        sb.AppendLine("Doorbell activity: rings = doorbells rung per message, sleeps = consumer waits that blocked per message (two messages per round trip; 1.00 each means every message found its consumer asleep).");
+        sb.AppendLine();
+        AppendTable(sb, ["Test", "rings/msg", "sleeps/msg", "park timeouts"], rows.Select(r => new[]
+        {
+            r.Name, Fmt.Number(r.WakesPerMsg, "0.00"), Fmt.Number(r.SleepsPerMsg, "0.00"),
+            r.Extra is { } e && e.TryGetValue("park_timeouts", out double t) ? Fmt.Number(t, "0") : r.Extra is { } c && c.TryGetValue("futex_timeouts_parent", out double tp) && c.TryGetValue("futex_timeouts_child", out double tc) ? Fmt.Number(tp + tc, "0") : "",
+        }));
     }
 
     public static void AppendTable(StringBuilder sb, string[] header, IEnumerable<string[]> rows)

@@ -6,7 +6,14 @@ namespace UintrIpc.Bench.Reporting;
 internal static class ReportRows
 {
     public static readonly string[] LatencyHeader =
-        ["Test", "Impl", "Transport", "Doorbell", "Consumer", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "CPU ns/rt snd/rcv", "Baseline", "x C p50"];
+        ["Test", "Impl", "Transport", "Doorbell", "Consumer", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "CPU ns/rt snd/rcv", "util snd/rcv", "Baseline", "x C p50"];
+
+    /// <summary>The console's narrower latency table (the name says implementation and transport).</summary>
+    public static readonly string[] LatencyConsoleHeader =
+        ["Test", "Doorbell", "Consumer", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "CPU ns/rt", "util", "x C"];
+
+    public static readonly string[] ThroughputConsoleHeader =
+        ["Test", "Size", "Prod", "M msg/s", "MB/s", "ns/msg", "CPU ns/msg", "util", "x C"];
 
     public static readonly string[] ThroughputHeader =
         ["Test", "Impl", "Transport", "Size", "Prod", "M msg/s", "MB/s", "ns/msg", "CPU ns/msg snd/rcv", "util snd/rcv", "Baseline", "x C rate"];
@@ -16,9 +23,14 @@ internal static class ReportRows
         [
             r.Name, r.Implementation, r.Transport, r.Doorbell, r.Consumer,
             Fmt.Us(r.Latency?.P50), Fmt.Us(r.Latency?.P90), Fmt.Us(r.Latency?.P99), Fmt.Us(r.Latency?.P999), Fmt.Us(r.Latency?.Max),
-            Fmt.Pair(Fmt.Ns(r.CpuNsPerMsgSender), Fmt.Ns(r.CpuNsPerMsgReceiver)), r.Baseline ?? "", Fmt.Ratio(r.Ratio),
+            Fmt.Pair(Fmt.Ns(r.CpuNsPerMsgSender), Fmt.Ns(r.CpuNsPerMsgReceiver)), Fmt.Pair(Fmt.Util(r.CpuUtilSender), Fmt.Util(r.CpuUtilReceiver)),
+            r.Baseline ?? "", Fmt.Ratio(r.Ratio),
         ]
-        : [r.Name, r.Implementation, r.Transport, r.Doorbell, r.Consumer, Status(r), "", "", "", "", "", r.Baseline ?? "", ""];
+        : [r.Name, r.Implementation, r.Transport, r.Doorbell, r.Consumer, Status(r), "", "", "", "", "", "", r.Baseline ?? "", ""];
+
+    /// <summary>Drops the columns of <paramref name="full"/> that <paramref name="header"/> does not have.</summary>
+    public static string[] Project(string[] full, string[] fullHeader, string[] header, IReadOnlyDictionary<string, string> renames) =>
+        header.Select(h => renames.TryGetValue(h, out var f) ? f : h).Select(h => full[Array.IndexOf(fullHeader, h)]).ToArray();
 
     public static string[] Throughput(BenchResult r) => r.Ok
         ?

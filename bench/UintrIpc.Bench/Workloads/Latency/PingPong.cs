@@ -28,12 +28,14 @@ internal static class PingPong
 
     /// <summary>Runs the pinger: the warm-up, a mark, then one round trip per sample.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static PingerOutcome Pinger<T>(ref T transport, long warmup, TimeSpan warmupTime, long[] samples) where T : struct, IPingTransport
+    public static PingerOutcome Pinger<T>(ref T transport, long warmup, TimeSpan warmupTime, long[] samples, TimeSpan gap = default) where T : struct, IPingTransport
     {
         long v = 1;
+        long gapTicks = (long)(gap.TotalSeconds * Stopwatch.Frequency);
         long warmEnd = Stopwatch.GetTimestamp() + (long)(warmupTime.TotalSeconds * Stopwatch.Frequency);
         for (; v <= warmup || Stopwatch.GetTimestamp() < warmEnd; v++)
         {
+            Pause(gapTicks);
             transport.Send(v);
             long r = transport.Receive();
             if (r != v)
@@ -54,6 +56,7 @@ internal static class PingPong
         long wall0 = Stopwatch.GetTimestamp();
         for (int i = 0; i < samples.Length; i++, v++)
         {
+            Pause(gapTicks);
             long start = Stopwatch.GetTimestamp();
             transport.Send(v);
             long r = transport.Receive();
@@ -102,6 +105,20 @@ internal static class PingPong
 
         return marked ? new EchoerOutcome(n, CpuClock.ProcessNanoseconds() - cpu0)
             : throw new InvalidDataException("the pinger stopped before the measured part");
+    }
+
+    /// <summary>Busy-waits <paramref name="ticks"/> (the --gap-us option: the echoer surely parks before the next ping).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pause(long ticks)
+    {
+        if (ticks > 0)
+        {
+            long end = Stopwatch.GetTimestamp() + ticks;
+            while (Stopwatch.GetTimestamp() < end)
+            {
+                Spin.Pause();
+            }
+        }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -110,7 +110,8 @@ internal static class RingPingPong
         var buffer = new long[samples];
         var child0 = childWait.ReadCounters();
         var mine0 = myWait.ReadCounters();
-        var pinger = PingPong.Pinger(ref transport, Math.Max(1, samples / 10), ctx.Options.WarmupTime, buffer);
+        var pinger = PingPong.Pinger(ref transport, Math.Max(1, samples / 10), ctx.Options.WarmupTime, buffer,
+            c.Consumer == "asleep" ? ctx.Options.Gap : TimeSpan.Zero);
         JsonElement echoer = child.WaitFor("RESULT", ctx.Deadline.Remaining + TimeSpan.FromSeconds(5));
         var child1 = childWait.ReadCounters();
         var mine1 = myWait.ReadCounters();
