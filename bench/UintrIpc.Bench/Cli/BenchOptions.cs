@@ -18,6 +18,7 @@ internal sealed class BenchOptions
           --out DIR          results folder (default results/<timestamp>)
           --iters N          latency samples per spinning test (quick 100000, full 1000000)
           --sleep-iters N    latency samples per sleeping test (quick 3000, full 20000)
+          --tput-count N     messages per ring throughput test at most (quick 2000000, full 10000000)
           --producers N      producer processes of the MPSC "N producers" tests (default max(2, cpus))
           --timeout S        give up on one test after S seconds (default 60)
           --warmup-ms N      minimum warm-up per .NET test, for tiered JIT + PGO (quick 500, full 2000)
@@ -76,13 +77,15 @@ internal sealed class BenchOptions
     public long SleepSamples => SleepIterations ?? (Full ? 20_000 : 3_000);
 
     /// <summary>At most this many messages per ring throughput test (a tenth more as warm-up).</summary>
-    public long ThroughputCount => Full ? 10_000_000 : 2_000_000;
+    public long ThroughputCount => ThroughputCountOverride ?? (Full ? 10_000_000 : 2_000_000);
+
+    public long? ThroughputCountOverride { get; private set; }
 
     /// <summary>At most this many payload bytes per throughput test.</summary>
     public long ThroughputBytes => Full ? 2L << 30 : 256L << 20;
 
     /// <summary>At most this many messages per pipe / socket throughput test (a system call per message each side).</summary>
-    public long StreamThroughputCount => Full ? 1_000_000 : 200_000;
+    public long StreamThroughputCount => Math.Min(ThroughputCount, Full ? 1_000_000 : 200_000);
 
     /// <summary>Message sizes of the slot-ring throughput tests (the C baseline's sizes).</summary>
     public static int[] SlotSizes => [8, 64, 256, 1024, 4096];
@@ -115,6 +118,7 @@ internal sealed class BenchOptions
                 case "--out": o.OutputDirectory = Next(); break;
                 case "--iters": o.Iterations = Positive(a, Next()); break;
                 case "--sleep-iters": o.SleepIterations = Positive(a, Next()); break;
+                case "--tput-count": o.ThroughputCountOverride = Positive(a, Next()); break;
                 case "--producers": o.Producers = (int)Math.Clamp(Positive(a, Next()), 1, 64); break;
                 case "--timeout": o.Timeout = TimeSpan.FromSeconds(Positive(a, Next())); break;
                 case "--spin-us": o.SpinBudget = TimeSpan.FromMicroseconds(long.Parse(Next(), CultureInfo.InvariantCulture)); break;

@@ -70,6 +70,22 @@ internal sealed class ChildProcess : IDisposable
         return new ChildProcess(process) { Role = args.Role };
     }
 
+    /// <summary>
+    /// Starts a child that inherits <paramref name="region"/>'s descriptor (<c>--region-fd</c>) and
+    /// <paramref name="extraFd"/> (<c>--peer-fd</c>, or -1); the inheritable duplicates are closed once it runs.
+    /// </summary>
+    public static ChildProcess Start(ChildArgs args, UintrIpc.Memory.SharedRegion? region, System.Runtime.InteropServices.SafeHandle? extraFd = null)
+    {
+        using var regionFd = region is null ? null : FdPassing.Inheritable(region.FileHandle);
+        using var peerFd = extraFd is null ? null : FdPassing.Inheritable(extraFd);
+        if (regionFd is not null)
+        {
+            args.Set("region-fd", regionFd.Fd);
+        }
+
+        return Start(args.Set("peer-fd", peerFd?.Fd ?? -1));
+    }
+
     /// <summary>Waits for the line `<paramref name="tag"/> {json}` and returns the json.</summary>
     /// <exception cref="TimeoutException">Nothing came in time (the child is killed by Dispose).</exception>
     /// <exception cref="InvalidOperationException">The child reported an error or exited.</exception>

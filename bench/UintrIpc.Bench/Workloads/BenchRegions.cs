@@ -1,3 +1,5 @@
+using UintrIpc.Bench.Processes;
+using UintrIpc.Interop;
 using UintrIpc.Memory;
 
 namespace UintrIpc.Bench.Workloads;
@@ -18,6 +20,16 @@ internal static class BenchRegions
     public const int LineOffset = 0;
     public const int PhaseOffset = 128;
     public const int ReadyOffset = 256;
+
+    /// <summary>Creates a test region: an anonymous memfd (nothing in /dev/shm to clean up), shared with children by inheritance.</summary>
+    public static SharedRegion Create(params ReadOnlySpan<PartSpec> parts) => SharedRegion.CreateAnonymous(Kind, parts);
+
+    /// <summary>Child side: attaches to the region whose descriptor was inherited as <c>--region-fd</c>, and closes that descriptor.</summary>
+    public static SharedRegion Open(ChildArgs args)
+    {
+        using var inherited = new SafeFdHandle(args.GetInt("region-fd"), ownsHandle: true);
+        return SharedRegion.Attach(inherited);
+    }
 
     public static unsafe byte* Control(SharedRegion region) => region.PartPointer(region.FindPart(PartKind.User, 0));
 }

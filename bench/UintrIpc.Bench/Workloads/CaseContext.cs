@@ -22,8 +22,8 @@ internal sealed class CaseContext
     /// <summary>How long a child may take to start and report READY.</summary>
     public TimeSpan SetupTimeout => TimeSpan.FromSeconds(Math.Min(30, Options.Timeout.TotalSeconds));
 
-    /// <summary>A /dev/shm name no other case or run uses.</summary>
-    public static string NewRegionName() => $"uintripc-bench-{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}";
+    /// <summary>A name (for abstract Unix sockets) no other case or run uses.</summary>
+    public static string NewUniqueName() => $"uintripc-bench-{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}";
 
     /// <summary>Child arguments for <paramref name="role"/>, with the deadline and pinning set.</summary>
     public ChildArgs ChildArgs(string role, int cpu = 1)

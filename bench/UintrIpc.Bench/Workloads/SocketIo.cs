@@ -28,7 +28,7 @@ internal static class SocketIo
     }
 
     /// <summary>A name in the abstract socket namespace (nothing to delete afterwards), unique to this case.</summary>
-    public static string AbstractName() => CaseContext.NewRegionName() + ".sock";
+    public static string AbstractName() => CaseContext.NewUniqueName() + ".sock";
 
     /// <summary>The end point of an abstract-namespace name.</summary>
     public static UnixDomainSocketEndPoint EndPoint(string abstractName) => new("\0" + abstractName);

@@ -2,7 +2,6 @@ using System.IO.Pipes;
 using System.Net.Sockets;
 using UintrIpc.Bench.Processes;
 using UintrIpc.Bench.Results;
-using UintrIpc.Memory;
 
 namespace UintrIpc.Bench.Workloads.Latency;
 
@@ -14,26 +13,17 @@ internal static unsafe class BaselinePingPong
 {
     public static BenchResult RunCacheLine(BenchCase c, CaseContext ctx)
     {
-        string name = CaseContext.NewRegionName();
-        using var region = SharedRegion.CreateNamed(name, BenchRegions.Kind, BenchRegions.ControlPart());
-        try
-        {
-            using var child = ChildProcess.Start(ctx.ChildArgs("pingpong-line").Set("region", name));
-            child.WaitFor("READY", ctx.SetupTimeout);
-            region.Unlink();
-            ctx.PinMeasuringThread();
-            var transport = new CacheLineTransport(BenchRegions.Control(region) + BenchRegions.LineOffset, pinger: true, ctx.Deadline);
-            return Measure(c, ctx, child, ref transport);
-        }
-        finally
-        {
-            region.Unlink();
-        }
+        using var region = BenchRegions.Create(BenchRegions.ControlPart());
+        using var child = ChildProcess.Start(ctx.ChildArgs("pingpong-line"), region);
+        child.WaitFor("READY", ctx.SetupTimeout);
+        ctx.PinMeasuringThread();
+        var transport = new CacheLineTransport(BenchRegions.Control(region) + BenchRegions.LineOffset, pinger: true, ctx.Deadline);
+        return Measure(c, ctx, child, ref transport);
     }
 
     public static void CacheLineChild(ChildArgs args, ChildChannel channel, Deadline deadline)
     {
-        using var region = SharedRegion.OpenNamed(args.Get("region"));
+        using var region = BenchRegions.Open(args);
         var transport = new CacheLineTransport(BenchRegions.Control(region) + BenchRegions.LineOffset, pinger: false, deadline);
         channel.Ready();
         channel.Result(LatencyReport.EchoerPayload(PingPong.Echoer(ref transport)));

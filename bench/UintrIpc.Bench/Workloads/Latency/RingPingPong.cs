@@ -21,56 +21,38 @@ internal static class RingPingPong
     /// <summary>Runs the pinger; <paramref name="kind"/> null = both consumers spin without a doorbell.</summary>
     public static BenchResult Run(BenchCase c, CaseContext ctx, DoorbellKind? kind, bool asleep)
     {
-        string name = CaseContext.NewRegionName();
-        using var region = SharedRegion.CreateNamed(name, BenchRegions.Kind,
+        using var region = BenchRegions.Create(
             BenchRegions.ControlPart(), SpscRing<long>.Part(Capacity, 0), SpscRing<long>.Part(Capacity, 1), WaitBlock.Part(0), WaitBlock.Part(1));
-        try
+        ctx.PinMeasuringThread();
+        var toChild = new SpscRing<long>(region, 0u);
+        var fromChild = new SpscRing<long>(region, 1u);
+        var args = ctx.ChildArgs("pingpong-ring").Set("doorbell", kind is { } k ? DoorbellNames.Of(k) : "spin")
+            .Set("spin-ns", asleep ? 0 : (long)(ctx.Options.SpinBudget.TotalMilliseconds * 1e6));
+        if (kind is null)
         {
-            ctx.PinMeasuringThread();
-            var toChild = new SpscRing<long>(region, 0u);
-            var fromChild = new SpscRing<long>(region, 1u);
-            var args = ctx.ChildArgs("pingpong-ring").Set("region", name).Set("doorbell", kind is { } k ? DoorbellNames.Of(k) : "spin")
-                .Set("spin-ns", asleep ? 0 : (long)(ctx.Options.SpinBudget.TotalMilliseconds * 1e6));
-            if (kind is null)
-            {
-                using var spinChild = ChildProcess.Start(args);
-                spinChild.WaitFor("READY", ctx.SetupTimeout);
-                region.Unlink();
-                var spin = new RingSpinTransport(toChild, fromChild, ctx.Deadline);
-                return BaselinePingPong.Measure(c, ctx, spinChild, ref spin);
-            }
-
-            var myWait = new WaitBlock(region, 1u, singleProducer: true);
-            var childWait = new WaitBlock(region, 0u, singleProducer: true);
-            // The receiver binds to this thread (signal, uintr): create, use and dispose it here.
-            using var myBell = Doorbells.CreateReceiver(kind.Value, myWait);
-            ChildProcess child;
-            using (var inherited = ReceiverFd(myBell) is { } fd ? FdPassing.Inheritable(fd) : null)
-            {
-                child = ChildProcess.Start(args.Set("peer-fd", inherited?.Fd ?? -1));
-            }
-
-            using (child)
-            {
-                var ready = child.WaitFor("READY", ctx.SetupTimeout);
-                region.Unlink();
-                int childFd = ready.GetProperty("fd").GetInt32();
-                using var childFdHandle = childFd >= 0 ? FdPassing.FromProcess(child.Id, childFd) : null;
-                using var childBell = Doorbells.CreateSender(kind.Value, childWait, childFdHandle);
-                var transport = new RingDoorbellTransport(toChild, childWait, childBell, fromChild, myWait, myBell,
-                    asleep ? TimeSpan.Zero : ctx.Options.SpinBudget, ctx.Deadline);
-                return Measure(c, ctx, child, ref transport, childWait, myWait);
-            }
+            using var spinChild = ChildProcess.Start(args, region);
+            spinChild.WaitFor("READY", ctx.SetupTimeout);
+            var spin = new RingSpinTransport(toChild, fromChild, ctx.Deadline);
+            return BaselinePingPong.Measure(c, ctx, spinChild, ref spin);
         }
-        finally
-        {
-            region.Unlink();
-        }
+
+        var myWait = new WaitBlock(region, 1u, singleProducer: true);
+        var childWait = new WaitBlock(region, 0u, singleProducer: true);
+        // The receiver binds to this thread (signal, uintr): create, use and dispose it here.
+        using var myBell = Doorbells.CreateReceiver(kind.Value, myWait);
+        using var child = ChildProcess.Start(args, region, ReceiverFd(myBell));
+        var ready = child.WaitFor("READY", ctx.SetupTimeout);
+        int childFd = ready.GetProperty("fd").GetInt32();
+        using var childFdHandle = childFd >= 0 ? FdPassing.FromProcess(child.Id, childFd) : null;
+        using var childBell = Doorbells.CreateSender(kind.Value, childWait, childFdHandle);
+        var transport = new RingDoorbellTransport(toChild, childWait, childBell, fromChild, myWait, myBell,
+            asleep ? TimeSpan.Zero : ctx.Options.SpinBudget, ctx.Deadline);
+        return Measure(c, ctx, child, ref transport, childWait, myWait);
     }
 
     public static void Child(ChildArgs args, ChildChannel channel, Deadline deadline)
     {
-        using var region = SharedRegion.OpenNamed(args.Get("region"));
+        using var region = BenchRegions.Open(args);
         var rx = new SpscRing<long>(region, 0u);
         var tx = new SpscRing<long>(region, 1u);
         string doorbell = args.Get("doorbell");

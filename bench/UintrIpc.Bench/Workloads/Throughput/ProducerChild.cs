@@ -16,7 +16,7 @@ internal static unsafe class ProducerChild
         int id = args.GetInt("id");
         long count = args.GetLong("count");
         bool oversubscribed = bool.Parse(args.Get("oversubscribed"));
-        using var region = SharedRegion.OpenNamed(args.Get("region"));
+        using var region = BenchRegions.Open(args);
         long* phase = (long*)(BenchRegions.Control(region) + BenchRegions.PhaseOffset);
         ProducerOutcome outcome;
         switch (transport)

@@ -29,8 +29,7 @@ internal static unsafe class ThroughputRun
         long warmup = Math.Max(1, total / 10);
         bool oversubscribed = producers + 1 > Environment.ProcessorCount;
 
-        string name = CaseContext.NewRegionName();
-        using var region = SharedRegion.CreateNamed(name, BenchRegions.Kind, [BenchRegions.ControlPart(), .. RingPart(transport, size)]);
+        using var region = BenchRegions.Create([BenchRegions.ControlPart(), .. RingPart(transport, size)]);
         var children = new List<ChildProcess>();
         try
         {
@@ -38,22 +37,20 @@ internal static unsafe class ThroughputRun
             long* phase = (long*)(BenchRegions.Control(region) + BenchRegions.PhaseOffset);
             var checker = new MessageChecker(producers, total);
             var producerArgs = new Func<int, ChildArgs>(id => ctx.ChildArgs("produce", cpu: 1 + id)
-                .Set("region", name).Set("transport", transport).Set("size", size).Set("id", id)
+                .Set("transport", transport).Set("size", size).Set("id", id)
                 .Set("count", perProducer).Set("oversubscribed", oversubscribed));
 
             void StartAll()
             {
                 for (int id = 0; id < producers; id++)
                 {
-                    children.Add(ChildProcess.Start(producerArgs(id)));
+                    children.Add(ChildProcess.Start(producerArgs(id), region));
                 }
 
                 foreach (var child in children)
                 {
                     child.WaitFor("READY", ctx.SetupTimeout);
                 }
-
-                region.Unlink();
             }
 
             void Consume<TPort>(ref TPort port) where TPort : struct, IConsumerPort
@@ -133,8 +130,6 @@ internal static unsafe class ThroughputRun
             {
                 child.Dispose();
             }
-
-            region.Unlink();
         }
     }
 
