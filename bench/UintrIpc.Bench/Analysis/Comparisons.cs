@@ -12,12 +12,20 @@ internal static class Comparisons
         var byName = ByName(results);
         foreach (var r in results)
         {
-            if (r.Baseline is { } b && r.Ok && byName.TryGetValue(b, out var c) && c.Ok)
+            if (r.Baseline is { } b && r.Ok)
             {
-                r.Ratio = Ratio(r, c);
+                r.Ratio = r.Paired.TryGetValue(b, out double paired) ? Ratio(r.Headline, paired)
+                    : byName.TryGetValue(b, out var c) && c.Ok ? Ratio(r, c) : null;
             }
         }
     }
+
+    /// <summary>subject / the reference's headline, preferring the reference run paired with the subject.</summary>
+    public static double? PairedRatio(BenchResult subject, BenchResult reference) =>
+        subject.Paired.TryGetValue(reference.Name, out double paired) ? Ratio(subject.Headline, paired) : Ratio(subject, reference);
+
+    private static double? Ratio(double? subject, double reference) =>
+        subject is { } s && reference > 0 && !double.IsNaN(s) && !double.IsNaN(reference) ? s / reference : null;
 
     /// <summary>subject / reference on the headline number (p50 or messages/s).</summary>
     public static double? Ratio(BenchResult subject, BenchResult reference) =>
@@ -55,7 +63,7 @@ internal static class Comparisons
             return new TargetVerdict(target, subject, reference, null, $"<= {limit:0.##}x", null, missing);
         }
 
-        double? ratio = Ratio(s, c);
+        double? ratio = PairedRatio(s, c);
         bool met = ratio <= limit;
         return new TargetVerdict(target, subject, reference, ratio, $"<= {limit:0.##}x", met, Explain(s, c, met));
     }
@@ -67,7 +75,7 @@ internal static class Comparisons
             return new TargetVerdict(target, subject, reference, null, $">= {limit:0.##}x", null, missing);
         }
 
-        double? ratio = Ratio(s, c);
+        double? ratio = PairedRatio(s, c);
         bool met = ratio >= limit;
         return new TargetVerdict(target, subject, reference, ratio, $">= {limit:0.##}x", met, Explain(s, c, met));
     }
@@ -80,7 +88,7 @@ internal static class Comparisons
             return new TargetVerdict(target, doorbell.Name, alternative, null, "< 1x", null, $"{alternative} did not run");
         }
 
-        double? ratio = Ratio(doorbell, a);
+        double? ratio = PairedRatio(doorbell, a);
         bool met = ratio < 1;
         return new TargetVerdict(target, doorbell.Name, alternative, ratio, "< 1x", met, Explain(doorbell, a, met));
     }
@@ -110,13 +118,23 @@ internal static class Comparisons
     internal static string Explain(BenchResult s, BenchResult c, bool met)
     {
         var facts = new List<string>();
+        bool paired = s.Paired.TryGetValue(c.Name, out double pairedHeadline);
         if (s.Kind == ResultKind.Latency)
         {
-            facts.Add(Fmt.Invariant($"p50 {Fmt.Us(s.Latency!.P50)} vs {Fmt.Us(c.Latency!.P50)} us, p90 {Fmt.Us(s.Latency.P90)} vs {Fmt.Us(c.Latency.P90)} us"));
+            facts.Add(paired
+                ? Fmt.Invariant($"p50 {Fmt.Us(s.Latency!.P50)} us vs {Fmt.Us(pairedHeadline)} us for {c.Name} run just before it ({Fmt.Us(c.Latency!.P50)} us in the C group run)")
+                : Fmt.Invariant($"p50 {Fmt.Us(s.Latency!.P50)} vs {Fmt.Us(c.Latency!.P50)} us, p90 {Fmt.Us(s.Latency.P90)} vs {Fmt.Us(c.Latency.P90)} us"));
         }
         else
         {
-            facts.Add(Fmt.Invariant($"{Fmt.Millions(s.Throughput!.MessagesPerSecond)} vs {Fmt.Millions(c.Throughput!.MessagesPerSecond)} M msg/s"));
+            facts.Add(paired
+                ? Fmt.Invariant($"{Fmt.Millions(s.Throughput!.MessagesPerSecond)} M msg/s vs {Fmt.Millions(pairedHeadline)} for {c.Name} run just before it ({Fmt.Millions(c.Throughput!.MessagesPerSecond)} in the C group run)")
+                : Fmt.Invariant($"{Fmt.Millions(s.Throughput!.MessagesPerSecond)} vs {Fmt.Millions(c.Throughput!.MessagesPerSecond)} M msg/s"));
+        }
+
+        if (s.Repeats is { Count: > 1 } repeats)
+        {
+            facts.Add(Fmt.Invariant($"{repeats.Count} repeats: {string.Join(", ", repeats.Select(v => s.Kind == ResultKind.Latency ? Fmt.Us(v) : Fmt.Millions(v)))}"));
         }
 
         if (s.CpuNsPerMsgSender is { } ss && s.CpuNsPerMsgReceiver is { } sr && c.CpuNsPerMsgSender is { } cs && c.CpuNsPerMsgReceiver is { } cr)

@@ -20,6 +20,8 @@ internal sealed class BenchOptions
           --sleep-iters N    latency samples per sleeping test (quick 3000, full 20000)
           --tput-count N     messages per ring throughput test at most (quick 2000000, full 10000000)
           --producers N      producer processes of the MPSC "N producers" tests (default max(2, cpus))
+          --repeat N         run each .NET test (with its C baseline just before it) N times and
+                             report the median (quick 1, full 3)
           --timeout S        give up on one test after S seconds (default 60)
           --warmup-ms N      minimum warm-up per .NET test, for tiered JIT + PGO (quick 500, full 2000)
           --spin-us N        spin budget of the "awake" doorbell tests before parking (default 50, as the C test)
@@ -50,6 +52,11 @@ internal sealed class BenchOptions
     public TimeSpan SpinBudget { get; private set; } = TimeSpan.FromMicroseconds(50);
 
     public bool Pin { get; private set; }
+
+    public int? RepeatOverride { get; private set; }
+
+    /// <summary>How many times each .NET test and its paired C baseline run.</summary>
+    public int Repeat => RepeatOverride ?? (Full ? 3 : 1);
 
     /// <summary>Pause between a reply and the next ping in the "asleep" tests (0 = none).</summary>
     public TimeSpan Gap { get; private set; } = TimeSpan.Zero;
@@ -124,6 +131,7 @@ internal sealed class BenchOptions
                 case "--spin-us": o.SpinBudget = TimeSpan.FromMicroseconds(long.Parse(Next(), CultureInfo.InvariantCulture)); break;
                 case "--warmup-ms": o.WarmupTimeOverride = TimeSpan.FromMilliseconds(long.Parse(Next(), CultureInfo.InvariantCulture)); break;
                 case "--gap-us": o.Gap = TimeSpan.FromMicroseconds(long.Parse(Next(), CultureInfo.InvariantCulture)); break;
+                case "--repeat": o.RepeatOverride = (int)Math.Clamp(Positive(a, Next()), 1, 99); break;
                 case "--pin": o.Pin = true; break;
                 case "--no-native": o.Native = false; break;
                 case "--no-plots": o.Plots = false; break;

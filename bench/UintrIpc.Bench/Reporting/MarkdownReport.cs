@@ -10,12 +10,16 @@ internal static class MarkdownReport
     /// <summary>How the numbers were taken; also pasted into docs/benchmarks.md.</summary>
     public const string Method = """
         - **Two real processes** per test: the harness (the measuring side) and a child it starts
-          by re-executing its own dll (`dotnet UintrIpc.Bench.dll --child ROLE ...`). Regions are
-          named files under /dev/shm (unlinked once the child attached); the parent's eventfd and
-          uintr-sim vector fd reach the child by inheritance, the child's reach the parent through
-          `pidfd_getfd`. The C baselines (bench/native) fork their child the same way; each group of
-          C tests runs right before the matching .NET tests, so a ratio compares numbers taken
-          within seconds of each other.
+          by re-executing its own dll (`dotnet UintrIpc.Bench.dll --child ROLE ...`). The region is
+          an anonymous memfd the child inherits (nothing is left in /dev/shm); the parent's eventfd
+          and uintr-sim vector fd reach the child by inheritance too, the child's reach the parent
+          through `pidfd_getfd`. Every wait is bounded; children die with the harness (their stdin
+          closes) and are killed when a test times out.
+        - **C baselines** (bench/native, the same protocols in C, forked child): each group of C
+          tests runs once for the C rows of the tables, and the C test a .NET row is compared
+          with runs again **right before that .NET test** ("paired"): the host moves the vCPUs
+          and the floor can change several-fold within seconds, so only numbers taken moments
+          apart are compared. The Baseline column shows the paired C value in brackets.
         - **Latency** = one round trip: the pinger reads `Stopwatch.GetTimestamp()`
           (CLOCK_MONOTONIC through the vDSO, the clock the C baseline reads), sends a 64-bit value,
           waits for the echo, reads the clock again. Samples go into a preallocated array and then
@@ -45,9 +49,11 @@ internal static class MarkdownReport
           threads) over its measured part and divides by the messages (round trips) it handled;
           the child reports its figure on stdout. `util` = CPU time / wall time: about 1.00 for a
           spinning side; well below means the side did not get its CPU and the run was disturbed.
-        - **Ratio** (`x C`): latency = this p50 / the C baseline's p50 (below 1 is faster than C);
-          throughput = this rate / the C rate (above 1 is faster). The Baseline column names the C
-          test; where C has no test of the same design it names the closest one.
+        - **Ratio** (`x C`): latency = this p50 / the paired C baseline's p50 (below 1 is faster
+          than C); throughput = this rate / the paired C rate (above 1 is faster). With
+          `--repeat N` the row is the repetition with the median headline and the ratio uses the
+          median of the paired C runs. Where C has no test of the same design the Baseline column
+          names the closest one (e.g. an SPSC slot ring for an MPSC or record ring).
         - The machine is shared and virtual: the host moves vCPUs, and tails (p99 and up, max) are
           dominated by it. Compare numbers from the same run only.
         """;

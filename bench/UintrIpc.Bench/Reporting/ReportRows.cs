@@ -24,7 +24,7 @@ internal static class ReportRows
             r.Name, r.Implementation, r.Transport, r.Doorbell, r.Consumer,
             Fmt.Us(r.Latency?.P50), Fmt.Us(r.Latency?.P90), Fmt.Us(r.Latency?.P99), Fmt.Us(r.Latency?.P999), Fmt.Us(r.Latency?.Max),
             Fmt.Pair(Fmt.Ns(r.CpuNsPerMsgSender), Fmt.Ns(r.CpuNsPerMsgReceiver)), Fmt.Pair(Fmt.Util(r.CpuUtilSender), Fmt.Util(r.CpuUtilReceiver)),
-            r.Baseline ?? "", Fmt.Ratio(r.Ratio),
+            BaselineCell(r), Fmt.Ratio(r.Ratio),
         ]
         : [r.Name, r.Implementation, r.Transport, r.Doorbell, r.Consumer, Status(r), "", "", "", "", "", "", r.Baseline ?? "", ""];
 
@@ -38,9 +38,15 @@ internal static class ReportRows
             r.Name, r.Implementation, r.Transport, Fmt.Size(r.MessageSize), r.Producers.ToString(System.Globalization.CultureInfo.InvariantCulture),
             Fmt.Millions(r.Throughput?.MessagesPerSecond), Fmt.MegaBytes(r.Throughput?.BytesPerSecond), Fmt.Ns(r.Throughput?.NanosecondsPerMessage),
             Fmt.Pair(Fmt.Ns(r.CpuNsPerMsgSender), Fmt.Ns(r.CpuNsPerMsgReceiver)), Fmt.Pair(Fmt.Util(r.CpuUtilSender), Fmt.Util(r.CpuUtilReceiver)),
-            r.Baseline ?? "", Fmt.Ratio(r.Ratio),
+            BaselineCell(r), Fmt.Ratio(r.Ratio),
         ]
         : [r.Name, r.Implementation, r.Transport, Fmt.Size(r.MessageSize), r.Producers.ToString(System.Globalization.CultureInfo.InvariantCulture), Status(r), "", "", "", "", r.Baseline ?? "", ""];
+
+    /// <summary>The baseline's name and, when it ran just before this test, its headline then (p50 us or M msg/s).</summary>
+    public static string BaselineCell(BenchResult r) =>
+        r.Baseline is not { } b ? ""
+        : r.Paired.TryGetValue(b, out double v) ? $"{b} ({(r.Kind == ResultKind.Latency ? Fmt.Us(v) : Fmt.Millions(v))})"
+        : b;
 
     public static string Status(BenchResult r) => r.Skipped ? "skipped: " + r.Error : "FAILED: " + r.Error;
 

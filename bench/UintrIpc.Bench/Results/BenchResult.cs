@@ -56,6 +56,16 @@ internal sealed class BenchResult
     /// <summary>Sleeps (parks that blocked) per message, both consumers together.</summary>
     public double? SleepsPerMsg { get; init; }
 
+    /// <summary>
+    /// Headlines (p50 or messages/s) of C tests run right before this test (median over
+    /// --repeat), by name: the ratio uses these rather than the group's C rows, because the host
+    /// can move the vCPUs (and change the floor several-fold) within seconds.
+    /// </summary>
+    public Dictionary<string, double> Paired { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>The headline of each repetition (--repeat), in run order; the row shows the median one.</summary>
+    public IReadOnlyList<double>? Repeats { get; set; }
+
     /// <summary>Name of the C baseline of the same run this row is compared with.</summary>
     public string? Baseline { get; set; }
 

@@ -32,6 +32,9 @@ internal sealed class BenchCase
 
     public string? Note { get; init; }
 
+    /// <summary>Further C tests to run right before this one (a target compares it with them too).</summary>
+    public IReadOnlyList<string> AlsoPaired { get; init; } = [];
+
     /// <summary>Runs the test; throws on failure (the runner turns that into an error row).</summary>
     public required Func<CaseContext, BenchResult> Run { get; init; }
 

@@ -25,7 +25,7 @@ internal static class Catalog
         cases.Add(Latency("net-spin-cacheline", BenchGroup.Spinning, "dotnet", "cache-line", "none", "spinning", "c-spin-cacheline",
             "one cache line in a region, both spin: the .NET floor", BaselinePingPong.RunCacheLine));
         cases.Add(Latency("net-slotring-spin", BenchGroup.Spinning, "uintripc", "slot-ring", "none", "spinning", "c-slotring-pingpong",
-            "two SpscRing<long>, both consumers spin on TryRead", (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false)));
+            "two SpscRing<long>, both consumers spin on TryRead", (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false), alsoPaired: ["c-spin-cacheline"]));
         foreach (var kind in s_doorbells)
         {
             string name = DoorbellNames.Of(kind);
@@ -123,13 +123,13 @@ internal static class Catalog
     };
 
     private static BenchCase Latency(string name, BenchGroup group, string impl, string transport, string doorbell, string consumer,
-        string? baseline, string note, Func<BenchCase, CaseContext, BenchResult> run, string? skip = null)
+        string? baseline, string note, Func<BenchCase, CaseContext, BenchResult> run, string? skip = null, string[]? alsoPaired = null)
     {
         BenchCase? self = null;
         self = new BenchCase
         {
             Name = name, Kind = ResultKind.Latency, Group = group, Implementation = impl, Transport = transport, Doorbell = doorbell,
-            Consumer = consumer, Baseline = baseline, Note = note, Run = ctx => run(self!, ctx), SkipReason = skip,
+            Consumer = consumer, Baseline = baseline, Note = note, Run = ctx => run(self!, ctx), SkipReason = skip, AlsoPaired = alsoPaired ?? [],
         };
         return self;
     }
