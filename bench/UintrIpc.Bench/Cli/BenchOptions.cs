@@ -27,7 +27,8 @@ internal sealed class BenchOptions
           --spin-us N        spin budget of the "awake" doorbell tests before parking (default 50, as the C test)
           --gap-us N         the pinger of the "asleep" doorbell tests waits N us after each reply
                              before the next ping (default 0: the consumers park at once instead)
-          --pin              pin the two sides to CPU 0 and CPU 1 (both .NET and C)
+          --no-pin           let the scheduler place the processes (default: the measuring side on
+                             CPU 0, the other side on CPU 1, for .NET and C alike)
           --no-native        skip the C baselines (ratios are then empty)
           --no-plots         skip the PNG plots
           --help             this text
@@ -51,7 +52,13 @@ internal sealed class BenchOptions
 
     public TimeSpan SpinBudget { get; private set; } = TimeSpan.FromMicroseconds(50);
 
-    public bool Pin { get; private set; }
+    /// <summary>
+    /// Pin the measuring thread to CPU 0 and the child's to CPU 1 (the C baseline's --pin).
+    /// On by default: unpinned, the kernel sometimes puts both processes on one vCPU, where a
+    /// wake-up is a plain context switch (4-9 us instead of 30-50 us) and a spinner starves its
+    /// peer, so unpinned results are bimodal (docs/benchmarks-native.md).
+    /// </summary>
+    public bool Pin { get; private set; } = true;
 
     public int? RepeatOverride { get; private set; }
 
@@ -133,6 +140,7 @@ internal sealed class BenchOptions
                 case "--gap-us": o.Gap = TimeSpan.FromMicroseconds(long.Parse(Next(), CultureInfo.InvariantCulture)); break;
                 case "--repeat": o.RepeatOverride = (int)Math.Clamp(Positive(a, Next()), 1, 99); break;
                 case "--pin": o.Pin = true; break;
+                case "--no-pin": o.Pin = false; break;
                 case "--no-native": o.Native = false; break;
                 case "--no-plots": o.Plots = false; break;
                 case "-h" or "--help": o.Help = true; break;

@@ -52,19 +52,19 @@ internal static class Catalog
         foreach (int size in BenchOptions.SlotSizes)
         {
             cases.Add(Throughput($"net-spsc-slot-tput-s{size}", ThroughputTransport.SpscSlot, "slot-ring", size, 1, $"c-slotring-tput-s{size}",
-                "SpscRing<T>: TryWrite / TryRead (head released per element, as the C test)"));
+                "SpscRing<T>: TryClaim+Publish / TryRead (head released per element, as the C test)"));
         }
 
         foreach (int size in BenchOptions.SlotSizes)
         {
             cases.Add(Throughput($"net-spsc-slot-drain-tput-s{size}", ThroughputTransport.SpscSlotDrain, "slot-ring-drain", size, 1, $"c-slotring-tput-batch-s{size}",
-                "SpscRing<T>: TryWrite / Drain (head released every quarter ring; C batches every 64)"));
+                "SpscRing<T>: TryClaim+Publish / Drain (head released every quarter ring; C batches every 64)"));
         }
 
         foreach (int size in o.RecordSizes)
         {
             cases.Add(Throughput($"net-spsc-record-tput-s{size}", ThroughputTransport.SpscRecord, "record-ring", size, 1, CSlot(size),
-                "SpscRecordRing: TryWrite / Read (C has slot rings only: same size, other design)"));
+                "SpscRecordRing: TryClaim+Commit / Read (C has slot rings only: same size, other design)"));
         }
 
         foreach (int size in o.MpscSlotSizes)
@@ -72,7 +72,7 @@ internal static class Catalog
             foreach (int p in new[] { 1, o.Producers })
             {
                 cases.Add(Throughput($"net-mpsc-slot-tput-s{size}-p{p}", ThroughputTransport.MpscSlot, "mpsc-slot-ring", size, p, CSlot(size),
-                    $"MpscRing<T>, {p} producer process(es): CAS claim / TryRead (C baseline is SPSC)"));
+                    $"MpscRing<T>, {p} producer process(es): TryClaim+Publish / TryRead (C baseline is SPSC)"));
             }
         }
 
@@ -81,7 +81,7 @@ internal static class Catalog
             foreach (int p in new[] { 1, o.Producers })
             {
                 cases.Add(Throughput($"net-mpsc-record-tput-s{size}-p{p}", ThroughputTransport.MpscRecord, "mpsc-record-ring", size, p, CSlot(size),
-                    $"MpscRecordRing, {p} producer process(es) (C baseline is an SPSC slot ring)"));
+                    $"MpscRecordRing, {p} producer process(es): TryClaim+Commit / Read (C baseline is an SPSC slot ring)"));
             }
         }
 
