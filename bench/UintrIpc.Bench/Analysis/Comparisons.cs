@@ -31,6 +31,9 @@ internal static class Comparisons
     public static double? Ratio(BenchResult subject, BenchResult reference) =>
         subject.Headline is { } s && reference.Headline is { } c && c > 0 && !double.IsNaN(s) && !double.IsNaN(c) ? s / c : null;
 
+    /// <summary>The .NET tests the fixed targets measure (run at least 3 times, see BenchRunner).</summary>
+    public static readonly string[] TargetSubjects = ["net-slotring-spin", "net-futex-asleep", "net-futex-awake", "net-eventfd-asleep", "net-spsc-slot-tput-s64"];
+
     public static IReadOnlyList<TargetVerdict> EvaluateTargets(IReadOnlyList<BenchResult> results)
     {
         var byName = ByName(results);
