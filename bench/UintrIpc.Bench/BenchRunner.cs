@@ -16,6 +16,9 @@ internal sealed class BenchRunner
     private readonly BenchOptions _options;
     private readonly NativeBench _native = new();
 
+    /// <summary>Repetitions (at least) of the tests the targets use.</summary>
+    private const int TargetRepeats = 5;
+
     public BenchRunner(BenchOptions options) => _options = options;
 
     public int Run()
@@ -122,7 +125,7 @@ internal sealed class BenchRunner
         var runs = new List<(BenchResult Result, Dictionary<string, double> Paired)>();
         // A target's verdict should not hang on one run: the host's placement of the vCPUs flips
         // the floor (and ring throughput) several-fold within seconds.
-        int repeat = Comparisons.TargetSubjects.Contains(c.Name) ? Math.Max(3, _options.Repeat) : _options.Repeat;
+        int repeat = Comparisons.TargetSubjects.Contains(c.Name) ? Math.Max(TargetRepeats, _options.Repeat) : _options.Repeat;
         for (int i = 0; i < repeat; i++)
         {
             var paired = RunPairedBaselines(c);
@@ -138,8 +141,10 @@ internal sealed class BenchRunner
         var chosen = ok[(ok.Count - 1) / 2].Result;
         foreach (var name in runs.SelectMany(r => r.Paired.Keys).Distinct())
         {
-            var values = runs.Where(r => r.Paired.ContainsKey(name)).Select(r => r.Paired[name]).Order().ToList();
-            chosen.Paired[name] = values[(values.Count - 1) / 2];
+            var values = runs.Where(r => r.Paired.ContainsKey(name)).Select(r => r.Paired[name]).ToList();
+            chosen.PairedRuns[name] = values;
+            var sorted = values.Order().ToList();
+            chosen.Paired[name] = sorted[(sorted.Count - 1) / 2];
         }
 
         chosen.Repeats = runs.Where(r => r.Result.Ok).Select(r => r.Result.Headline!.Value).ToList();
@@ -235,7 +240,7 @@ internal sealed class BenchRunner
         ["Throughput messages (rings / pipes and sockets)"] = $"{_options.ThroughputCount} / {_options.StreamThroughputCount}, at most {_options.ThroughputBytes >> 20} MiB of payload",
         ["MPSC producers (N)"] = _options.Producers.ToString(CultureInfo.InvariantCulture),
         ["Pause between reply and next ping in the asleep tests"] = $"{_options.Gap.TotalMicroseconds:0} us",
-        ["Repeats per .NET test"] = $"{_options.Repeat} (at least 3 for the tests the targets use: {string.Join(", ", Comparisons.TargetSubjects)})",
+        ["Repeats per .NET test"] = $"{_options.Repeat} (at least {TargetRepeats} for the tests the targets use: {string.Join(", ", Comparisons.TargetSubjects)})",
         ["Pinned"] = _options.Pin ? "yes (CPU 0 and 1)" : "no",
     };
 

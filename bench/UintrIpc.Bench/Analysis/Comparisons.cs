@@ -31,7 +31,7 @@ internal static class Comparisons
     public static double? Ratio(BenchResult subject, BenchResult reference) =>
         subject.Headline is { } s && reference.Headline is { } c && c > 0 && !double.IsNaN(s) && !double.IsNaN(c) ? s / c : null;
 
-    /// <summary>The .NET tests the fixed targets measure (run at least 3 times, see BenchRunner).</summary>
+    /// <summary>The .NET tests the fixed targets measure (run at least 5 times, see BenchRunner).</summary>
     public static readonly string[] TargetSubjects = ["net-slotring-spin", "net-futex-asleep", "net-futex-awake", "net-eventfd-asleep", "net-spsc-slot-tput-s64"];
 
     public static IReadOnlyList<TargetVerdict> EvaluateTargets(IReadOnlyList<BenchResult> results)
@@ -137,7 +137,10 @@ internal static class Comparisons
 
         if (s.Repeats is { Count: > 1 } repeats)
         {
-            facts.Add(Fmt.Invariant($"{repeats.Count} repeats: {string.Join(", ", repeats.Select(v => s.Kind == ResultKind.Latency ? Fmt.Us(v) : Fmt.Millions(v)))}"));
+            string Format(IEnumerable<double> values) => string.Join(", ", values.Select(v => s.Kind == ResultKind.Latency ? Fmt.Us(v) : Fmt.Millions(v)));
+            facts.Add(s.PairedRuns.TryGetValue(c.Name, out var cRuns)
+                ? $"{repeats.Count} runs alternating with C: .NET {Format(repeats)}; C {Format(cRuns)}"
+                : $"{repeats.Count} runs: {Format(repeats)}");
         }
 
         if (s.CpuNsPerMsgSender is { } ss && s.CpuNsPerMsgReceiver is { } sr && c.CpuNsPerMsgSender is { } cs && c.CpuNsPerMsgReceiver is { } cr)

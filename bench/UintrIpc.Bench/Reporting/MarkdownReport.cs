@@ -51,7 +51,7 @@ internal static class MarkdownReport
           spinning side; well below means the side did not get its CPU and the run was disturbed.
         - **Ratio** (`x C`): latency = this p50 / the paired C baseline's p50 (below 1 is faster
           than C); throughput = this rate / the paired C rate (above 1 is faster). With
-          `--repeat N` (and always for the five tests the targets use, which run at least 3 times)
+          `--repeat N` (and always for the five tests the targets use, which run at least 5 times)
           the row is the repetition with the median headline and the ratio uses the median of the
           paired C runs; the targets' Data column lists every repetition. Where C has no test of the same design the Baseline column
           names the closest one (e.g. an SPSC slot ring for an MPSC or record ring).

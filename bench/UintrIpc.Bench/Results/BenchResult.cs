@@ -63,6 +63,9 @@ internal sealed class BenchResult
     /// </summary>
     public Dictionary<string, double> Paired { get; init; } = new(StringComparer.Ordinal);
 
+    /// <summary>Every paired C run's headline, by name, in run order (one per repetition).</summary>
+    public Dictionary<string, List<double>> PairedRuns { get; init; } = new(StringComparer.Ordinal);
+
     /// <summary>The headline of each repetition (--repeat), in run order; the row shows the median one.</summary>
     public IReadOnlyList<double>? Repeats { get; set; }
 
