@@ -11,7 +11,7 @@ namespace UintrIpc.Bench.Reporting;
 /// </summary>
 internal static class PlotWriter
 {
-    private const int Width = 1200;
+    private const int Width = 1400;
     private const int Height = 700;
 
     /// <summary>Writes every plot that has data; returns the files written.</summary>
@@ -73,7 +73,7 @@ internal static class PlotWriter
             [0, 0.30103, 1, 2, 3, 4, 5], ["0%", "50%", "90%", "99%", "99.9%", "99.99%", "max"]);
         SetLogTicks(plot.Axes.Left, Math.Floor(minY), Math.Ceiling(maxY), v => Duration(v));
         plot.Axes.SetLimitsX(-0.1, 5.1);
-        plot.ShowLegend(Alignment.UpperLeft);
+        plot.ShowLegend(Edge.Right);
         plot.SavePng(path, Width, Height);
         return path;
     }
@@ -119,7 +119,7 @@ internal static class PlotWriter
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
             sizes, sizes.Select(s => Fmt.Size((int)Math.Pow(2, s))).ToArray());
         SetLogTicks(plot.Axes.Left, Math.Floor(minY), Math.Ceiling(maxY), v => bytes ? Bytes(v) : Count(v));
-        plot.ShowLegend(Alignment.LowerLeft);
+        plot.ShowLegend(Edge.Right);
         plot.SavePng(path, Width, Height);
         return path;
     }
