@@ -1,0 +1,160 @@
+using System.Globalization;
+
+namespace UintrIpc.Bench.Cli;
+
+/// <summary>The command line of the harness (hand-parsed: System.CommandLine is not among the pinned packages).</summary>
+internal sealed class BenchOptions
+{
+    public const string Usage = """
+        usage: dotnet run -c Release --project bench/UintrIpc.Bench -- [options]
+
+        Cross-process benchmarks of UintrIpc, side by side with the C baselines (bench/native)
+        and .NET's pipes and Unix sockets, all measured in the same run.
+
+          --quick            about a minute (the default)
+          --full             more samples, more message sizes, more producers
+          --only LIST        comma-separated parts of test names to run (e.g. futex,tput-s64)
+          --list             print the tests the selection contains and exit
+          --out DIR          results folder (default results/<timestamp>)
+          --iters N          latency samples per spinning test (quick 100000, full 1000000)
+          --sleep-iters N    latency samples per sleeping test (quick 3000, full 20000)
+          --tput-count N     messages per ring throughput test at most (quick 2000000, full 10000000)
+          --producers N      producer processes of the MPSC "N producers" tests (default max(2, cpus))
+          --repeat N         run each .NET test (with its C baseline just before it) N times and
+                             report the median (quick 1, full 3)
+          --timeout S        give up on one test after S seconds (default 60)
+          --warmup-ms N      minimum warm-up per .NET test, for tiered JIT + PGO (quick 500, full 2000)
+          --spin-us N        spin budget of the "awake" doorbell tests before parking (default 50, as the C test)
+          --gap-us N         the pinger of the "asleep" doorbell tests waits N us after each reply
+                             before the next ping (default 0: the consumers park at once instead)
+          --no-pin           let the scheduler place the processes (default: the measuring side on
+                             CPU 0, the other side on CPU 1, for .NET and C alike)
+          --no-native        skip the C baselines (ratios are then empty)
+          --no-plots         skip the PNG plots
+          --help             this text
+        """;
+
+    public bool Full { get; private set; }
+
+    public List<string> Only { get; } = [];
+
+    public bool List { get; private set; }
+
+    public string? OutputDirectory { get; private set; }
+
+    public long? Iterations { get; private set; }
+
+    public long? SleepIterations { get; private set; }
+
+    public int Producers { get; private set; } = Math.Max(2, Environment.ProcessorCount);
+
+    public TimeSpan Timeout { get; private set; } = TimeSpan.FromSeconds(60);
+
+    public TimeSpan SpinBudget { get; private set; } = TimeSpan.FromMicroseconds(50);
+
+    /// <summary>
+    /// Pin the measuring thread to CPU 0 and the child's to CPU 1 (the C baseline's --pin).
+    /// On by default: unpinned, the kernel sometimes puts both processes on one vCPU, where a
+    /// wake-up is a plain context switch (4-9 us instead of 30-50 us) and a spinner starves its
+    /// peer, so unpinned results are bimodal (docs/benchmarks-native.md).
+    /// </summary>
+    public bool Pin { get; private set; } = true;
+
+    public int? RepeatOverride { get; private set; }
+
+    /// <summary>How many times each .NET test and its paired C baseline run.</summary>
+    public int Repeat => RepeatOverride ?? (Full ? 3 : 1);
+
+    /// <summary>Pause between a reply and the next ping in the "asleep" tests (0 = none).</summary>
+    public TimeSpan Gap { get; private set; } = TimeSpan.Zero;
+
+    public TimeSpan? WarmupTimeOverride { get; private set; }
+
+    /// <summary>Minimum warm-up of every .NET test (tiered compilation promotes hot methods after 100+ ms).</summary>
+    public TimeSpan WarmupTime => WarmupTimeOverride ?? TimeSpan.FromMilliseconds(Full ? 2000 : 500);
+
+    public bool Native { get; private set; } = true;
+
+    public bool Plots { get; private set; } = true;
+
+    public bool Help { get; private set; }
+
+    /// <summary>The command line as given (for the report).</summary>
+    public string CommandLine { get; private set; } = string.Empty;
+
+    public string Mode => Full ? "full" : "quick";
+
+    /// <summary>Latency samples of a spinning test.</summary>
+    public long SpinSamples => Iterations ?? (Full ? 1_000_000 : 100_000);
+
+    /// <summary>Latency samples of a test whose consumer sleeps.</summary>
+    public long SleepSamples => SleepIterations ?? (Full ? 20_000 : 3_000);
+
+    /// <summary>At most this many messages per ring throughput test (a tenth more as warm-up).</summary>
+    public long ThroughputCount => ThroughputCountOverride ?? (Full ? 10_000_000 : 2_000_000);
+
+    public long? ThroughputCountOverride { get; private set; }
+
+    /// <summary>At most this many payload bytes per throughput test.</summary>
+    public long ThroughputBytes => Full ? 2L << 30 : 256L << 20;
+
+    /// <summary>At most this many messages per pipe / socket throughput test (a system call per message each side).</summary>
+    public long StreamThroughputCount => Math.Min(ThroughputCount, Full ? 1_000_000 : 200_000);
+
+    /// <summary>Message sizes of the slot-ring throughput tests (the C baseline's sizes).</summary>
+    public static int[] SlotSizes => [8, 64, 256, 1024, 4096];
+
+    /// <summary>Message sizes of the record-ring throughput tests (8 B to 64 KiB).</summary>
+    public int[] RecordSizes => Full ? [8, 64, 256, 1024, 4096, 16384, 65536] : [64, 1024, 4096, 65536];
+
+    /// <summary>Message sizes of the pipe and Unix-socket throughput tests.</summary>
+    public int[] StreamSizes => Full ? [8, 64, 256, 1024, 4096, 16384, 65536] : [64, 4096, 65536];
+
+    /// <summary>Message sizes of the MPSC slot-ring tests.</summary>
+    public int[] MpscSlotSizes => Full ? [8, 64, 1024] : [64];
+
+    /// <summary>Message sizes of the MPSC record-ring tests.</summary>
+    public int[] MpscRecordSizes => Full ? [64, 4096, 65536] : [1024];
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions { CommandLine = string.Join(' ', args) };
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value.");
+            switch (a)
+            {
+                case "--quick": o.Full = false; break;
+                case "--full": o.Full = true; break;
+                case "--only": o.Only.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;
+                case "--list": o.List = true; break;
+                case "--out": o.OutputDirectory = Next(); break;
+                case "--iters": o.Iterations = Positive(a, Next()); break;
+                case "--sleep-iters": o.SleepIterations = Positive(a, Next()); break;
+                case "--tput-count": o.ThroughputCountOverride = Positive(a, Next()); break;
+                case "--producers": o.Producers = (int)Math.Clamp(Positive(a, Next()), 1, 64); break;
+                case "--timeout": o.Timeout = TimeSpan.FromSeconds(Positive(a, Next())); break;
+                case "--spin-us": o.SpinBudget = TimeSpan.FromMicroseconds(long.Parse(Next(), CultureInfo.InvariantCulture)); break;
+                case "--warmup-ms": o.WarmupTimeOverride = TimeSpan.FromMilliseconds(long.Parse(Next(), CultureInfo.InvariantCulture)); break;
+                case "--gap-us": o.Gap = TimeSpan.FromMicroseconds(long.Parse(Next(), CultureInfo.InvariantCulture)); break;
+                case "--repeat": o.RepeatOverride = (int)Math.Clamp(Positive(a, Next()), 1, 99); break;
+                case "--pin": o.Pin = true; break;
+                case "--no-pin": o.Pin = false; break;
+                case "--no-native": o.Native = false; break;
+                case "--no-plots": o.Plots = false; break;
+                case "-h" or "--help": o.Help = true; break;
+                default: throw new ArgumentException($"Unknown option '{a}' (see --help).");
+            }
+        }
+
+        return o;
+    }
+
+    /// <summary>Whether a test with <paramref name="name"/> is selected by --only.</summary>
+    public bool Selects(string name) => Only.Count == 0 || Only.Exists(p => name.Contains(p, StringComparison.OrdinalIgnoreCase));
+
+    private static long Positive(string option, string value) =>
+        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long v) && v > 0 ? v
+            : throw new ArgumentException($"{option}: expected a positive number, got '{value}'.");
+}

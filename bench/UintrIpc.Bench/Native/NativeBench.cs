@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Text.Json;
+using UintrIpc.Bench.Results;
+
+namespace UintrIpc.Bench.Native;
+
+/// <summary>
+/// Runs the C baselines (bench/native, <c>uintripc-native-bench</c>, copied next to the
+/// bench by the build) and turns their JSON lines into results.
+/// </summary>
+internal sealed class NativeBench
+{
+    private readonly string _path;
+
+    public NativeBench(string? path = null)
+    {
+        _path = path ?? Path.Combine(AppContext.BaseDirectory, "uintripc-native-bench");
+    }
+
+    public string ProgramPath => _path;
+
+    public bool Exists => File.Exists(_path);
+
+    /// <summary>The first line of the last run (<c>c-env</c>): CPU model, kernel, clock overhead.</summary>
+    public JsonElement? Environment { get; private set; }
+
+    /// <summary>The exact command lines run so far (for the report).</summary>
+    public List<string> Commands { get; } = [];
+
+    /// <summary>Runs the tests selected by <paramref name="only"/> (the program's --only syntax) with <paramref name="extraArgs"/>.</summary>
+    public IReadOnlyList<BenchResult> Run(string only, IEnumerable<string> extraArgs, TimeSpan timeout)
+    {
+        if (!Exists)
+        {
+            return [Failed(only, $"{_path} is missing: build with `dotnet build bench/UintrIpc.Bench` (it runs make in bench/native).")];
+        }
+
+        var psi = new ProcessStartInfo(_path)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add("--only");
+        psi.ArgumentList.Add(only);
+        foreach (var a in extraArgs)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        Commands.Add(string.Join(' ', ["uintripc-native-bench", .. psi.ArgumentList]));
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {_path}.");
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(TimeSpan.FromSeconds(5));
+            return [Failed(only, $"the C baseline did not finish within {timeout.TotalSeconds:0} s")];
+        }
+
+        process.WaitForExit(); // drains the redirected streams
+        var results = new List<BenchResult>();
+        foreach (var line in stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!line.StartsWith('{'))
+            {
+                continue;
+            }
+
+            using var doc = JsonDocument.Parse(line);
+            var e = doc.RootElement;
+            string kind = e.GetProperty("kind").GetString() ?? string.Empty;
+            if (kind == "env")
+            {
+                Environment = e.Clone();
+                continue;
+            }
+
+            results.Add(Parse(e));
+        }
+
+        if (results.Count == 0)
+        {
+            results.Add(Failed(only, $"no results (exit code {process.ExitCode}): {stderr.Result.Trim()}"));
+        }
+
+        return results;
+    }
+
+    /// <summary>Turns one JSON line of the C program into a result.</summary>
+    internal static BenchResult Parse(JsonElement e)
+    {
+        string name = e.GetProperty("name").GetString() ?? "c-unknown";
+        var kind = e.GetProperty("kind").GetString() == "throughput" ? ResultKind.Throughput : ResultKind.Latency;
+        var (transport, doorbell, consumer) = Describe(name);
+        if (e.TryGetProperty("error", out var error))
+        {
+            return new BenchResult
+            {
+                Name = name, Kind = kind, Implementation = "c", Transport = transport, Doorbell = doorbell, Consumer = consumer,
+                Error = error.GetString(),
+            };
+        }
+
+        var extra = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var p in e.EnumerateObject())
+        {
+            if (p.Value.ValueKind == JsonValueKind.Number && !s_mapped.Contains(p.Name))
+            {
+                extra[p.Name] = p.Value.GetDouble();
+            }
+        }
+
+        if (kind == ResultKind.Latency)
+        {
+            var summary = new LatencySummary(D(e, "min"), D(e, "p50"), D(e, "p90"), D(e, "p99"), D(e, "p999"), D(e, "max"), D(e, "mean"));
+            return new BenchResult
+            {
+                Name = name, Kind = kind, Implementation = "c", Transport = transport, Doorbell = doorbell, Consumer = consumer,
+                Count = L(e, "count"), Warmup = L(e, "warmup"),
+                Latency = summary,
+                Curve =
+                [
+                    new(0, summary.Min), new(50, summary.P50), new(90, summary.P90), new(99, summary.P99),
+                    new(99.9, summary.P999), new(100, summary.Max),
+                ],
+                CpuNsPerMsgSender = N(e, "cpu_ns_per_msg_parent"), CpuNsPerMsgReceiver = N(e, "cpu_ns_per_msg_child"),
+                CpuUtilSender = N(e, "cpu_util_parent"), CpuUtilReceiver = N(e, "cpu_util_child"),
+                WakesPerMsg = PerMessage(e, "wakes_sent"),
+                SleepsPerMsg = PerMessage(e, "futex_waits"),
+                Extra = extra,
+                Note = s_notes.GetValueOrDefault(name),
+            };
+        }
+
+        int size = (int)L(e, "element_size");
+        long count = L(e, "count");
+        return new BenchResult
+        {
+            Name = name, Kind = kind, Implementation = "c", Transport = transport, Doorbell = doorbell, Consumer = consumer,
+            MessageSize = size, Count = count, Warmup = L(e, "warmup"),
+            Throughput = new ThroughputSummary(D(e, "msgs_per_s"), D(e, "bytes_per_s"), D(e, "ns_per_msg"), D(e, "elapsed_ns")),
+            // The C throughput test produces in the parent and consumes in the child.
+            CpuNsPerMsgSender = N(e, "cpu_ns_per_msg_parent"), CpuNsPerMsgReceiver = N(e, "cpu_ns_per_msg_child"),
+            CpuUtilSender = N(e, "cpu_util_parent"), CpuUtilReceiver = N(e, "cpu_util_child"),
+            Extra = extra,
+            Note = name.Contains("batch", StringComparison.Ordinal) ? "consumer publishes head every 64 elements" : "consumer publishes head after every element",
+        };
+    }
+
+    private static readonly HashSet<string> s_mapped =
+    [
+        "count", "warmup", "min", "p50", "p90", "p99", "p999", "max", "mean", "cpu_ns_per_msg_parent", "cpu_ns_per_msg_child",
+        "cpu_util_parent", "cpu_util_child", "element_size", "msgs_per_s", "bytes_per_s", "ns_per_msg", "elapsed_ns",
+    ];
+
+    private static readonly Dictionary<string, string> s_notes = new(StringComparer.Ordinal)
+    {
+        ["c-spin-cacheline"] = "one cache line, both spin: the floor",
+        ["c-slotring-pingpong"] = "two SPSC slot rings, both consumers spin",
+        ["c-futex-spin-pingpong"] = "slot rings + wake protocol, spin 50 us then FUTEX_WAIT",
+        ["c-futex-pingpong"] = "slot rings + wake protocol, parks at once (FUTEX_WAIT)",
+        ["c-futex-always-pingpong"] = "producer always FUTEX_WAKEs, consumer never spins",
+        ["c-eventfd-pingpong"] = "blocking read/write of two eventfds",
+        ["c-pipe-pingpong"] = "two pipes, blocking 8-byte read/write",
+        ["c-unix-stream-pingpong"] = "socketpair(AF_UNIX, SOCK_STREAM)",
+        ["c-unix-seqpacket-pingpong"] = "socketpair(AF_UNIX, SOCK_SEQPACKET)",
+        ["c-signal-pingpong"] = "sigqueue + sigtimedwait",
+    };
+
+    private static (string Transport, string Doorbell, string Consumer) Describe(string name) => name switch
+    {
+        "c-spin-cacheline" => ("cache-line", "none", "spinning"),
+        "c-slotring-pingpong" => ("slot-ring", "none", "spinning"),
+        "c-futex-spin-pingpong" => ("slot-ring", "futex", "spinning"),
+        "c-futex-pingpong" => ("slot-ring", "futex", "asleep"),
+        "c-futex-always-pingpong" => ("slot-ring", "futex-always", "asleep"),
+        "c-eventfd-pingpong" => ("eventfd", "eventfd", "blocking"),
+        "c-pipe-pingpong" => ("pipe", "kernel", "blocking"),
+        "c-unix-stream-pingpong" => ("unix-socket", "kernel", "blocking"),
+        "c-unix-seqpacket-pingpong" => ("unix-seqpacket", "kernel", "blocking"),
+        "c-signal-pingpong" => ("signal", "signal", "blocking"),
+        _ when name.StartsWith("c-slotring-tput-batch", StringComparison.Ordinal) => ("slot-ring-batched", "none", "spinning"),
+        _ when name.StartsWith("c-slotring-tput", StringComparison.Ordinal) => ("slot-ring", "none", "spinning"),
+        _ => ("unknown", "none", "spinning"),
+    };
+
+    /// <summary>A counter both processes keep (name_parent + name_child), per message (two per round trip).</summary>
+    private static double? PerMessage(JsonElement e, string counter)
+    {
+        if (!e.TryGetProperty(counter + "_parent", out var p) || !e.TryGetProperty(counter + "_child", out var c))
+        {
+            return null;
+        }
+
+        long count = L(e, "count");
+        return count > 0 ? (p.GetDouble() + c.GetDouble()) / (2.0 * count) : null;
+    }
+
+    private static BenchResult Failed(string only, string error) => new()
+    {
+        Name = "c-" + only, Kind = ResultKind.Latency, Implementation = "c", Transport = "unknown", Error = error,
+    };
+
+    private static double D(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;
+
+    private static double? N(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+
+    private static long L(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number
+        ? (long)v.GetDouble() : 0;
+}

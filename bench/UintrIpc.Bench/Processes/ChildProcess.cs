@@ -1,0 +1,223 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace UintrIpc.Bench.Processes;
+
+// Design:
+//   The bench re-executes its own dll as the child (`dotnet UintrIpc.Bench.dll --child ROLE
+//   --key value ...`, or the apphost when that is what runs us). The child talks back on
+//   stdout, one line per event: `READY {json}` once it is set up (with the numbers of the
+//   descriptors the parent should take with pidfd_getfd), `RESULT {json}` at the end (its
+//   own CPU time and counters), or `ERROR text`. stdin stays open: the child exits when it
+//   reaches end of file, so it never outlives the harness. stderr is collected for error
+//   messages. Every wait here is bounded; Dispose kills a child that is still running.
+
+/// <summary>One child process of the harness, with bounded waits and kill-on-dispose.</summary>
+internal sealed class ChildProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly BlockingCollection<string> _lines = new();
+    private readonly ConcurrentQueue<string> _stderr = new();
+    private readonly Thread _reader;
+    private bool _disposed;
+
+    private ChildProcess(Process process)
+    {
+        _process = process;
+        _reader = new Thread(ReadStdout) { IsBackground = true, Name = $"child {process.Id} stdout" };
+        _reader.Start();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                _stderr.Enqueue(line);
+                while (_stderr.Count > 50 && _stderr.TryDequeue(out string? _))
+                {
+                }
+            }
+        };
+        process.BeginErrorReadLine();
+    }
+
+    public int Id => _process.Id;
+
+    public string Role { get; private init; } = string.Empty;
+
+    /// <summary>Starts the child. Descriptors the caller made inheritable are passed on.</summary>
+    public static ChildProcess Start(ChildArgs args)
+    {
+        var psi = new ProcessStartInfo
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        string host = Environment.ProcessPath ?? "dotnet";
+        psi.FileName = host;
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
+        {
+            psi.ArgumentList.Add(typeof(ChildProcess).Assembly.Location);
+        }
+
+        foreach (var a in args.ToArguments())
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {host}.");
+        return new ChildProcess(process) { Role = args.Role };
+    }
+
+    /// <summary>
+    /// Starts a child that inherits <paramref name="region"/>'s descriptor (<c>--region-fd</c>) and
+    /// <paramref name="extraFd"/> (<c>--peer-fd</c>, or -1); the inheritable duplicates are closed once it runs.
+    /// </summary>
+    public static ChildProcess Start(ChildArgs args, UintrIpc.Memory.SharedRegion? region, System.Runtime.InteropServices.SafeHandle? extraFd = null)
+    {
+        using var regionFd = region is null ? null : FdPassing.Inheritable(region.FileHandle);
+        using var peerFd = extraFd is null ? null : FdPassing.Inheritable(extraFd);
+        if (regionFd is not null)
+        {
+            args.Set("region-fd", regionFd.Fd);
+        }
+
+        return Start(args.Set("peer-fd", peerFd?.Fd ?? -1));
+    }
+
+    /// <summary>Waits for the line `<paramref name="tag"/> {json}` and returns the json.</summary>
+    /// <exception cref="TimeoutException">Nothing came in time (the child is killed by Dispose).</exception>
+    /// <exception cref="InvalidOperationException">The child reported an error or exited.</exception>
+    public JsonElement WaitFor(string tag, TimeSpan timeout)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            long left = deadline - Stopwatch.GetTimestamp();
+            if (left <= 0)
+            {
+                throw new TimeoutException($"child {Role} ({Id}) sent no {tag} within {timeout.TotalSeconds:0.#} s{StderrTail()}");
+            }
+
+            if (!_lines.TryTake(out var line, TimeSpan.FromTicks(Math.Max(1, left * TimeSpan.TicksPerSecond / Stopwatch.Frequency))))
+            {
+                if (_lines.IsCompleted)
+                {
+                    _process.WaitForExit(1000);
+                    throw new InvalidOperationException($"child {Role} ({Id}) exited{ExitText()} before {tag}{StderrTail()}");
+                }
+
+                continue;
+            }
+
+            if (line.StartsWith("ERROR", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"child {Role}: {line[5..].Trim()}{StderrTail()}");
+            }
+
+            if (line.StartsWith(tag + " ", StringComparison.Ordinal))
+            {
+                using var doc = JsonDocument.Parse(line.AsMemory(tag.Length + 1));
+                return doc.RootElement.Clone();
+            }
+
+            // Anything else is diagnostics; keep it for error messages.
+            _stderr.Enqueue(line);
+        }
+    }
+
+    /// <summary>Writes a line to the child's stdin.</summary>
+    public void Send(string line)
+    {
+        _process.StandardInput.WriteLine(line);
+        _process.StandardInput.Flush();
+    }
+
+    /// <summary>Waits for the child to exit; false when it did not within <paramref name="timeout"/>.</summary>
+    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+
+    public int ExitCode => _process.ExitCode;
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        try
+        {
+            if (!_process.HasExited)
+            {
+                // Closing stdin asks it to go; a child stuck in a spin loop is killed.
+                try
+                {
+                    _process.StandardInput.Close();
+                }
+                catch (IOException)
+                {
+                }
+
+                if (!_process.WaitForExit(TimeSpan.FromMilliseconds(500)))
+                {
+                    _process.Kill(entireProcessTree: true);
+                    _process.WaitForExit(TimeSpan.FromSeconds(5));
+                }
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Not started or already gone.
+        }
+        finally
+        {
+            _reader.Join(TimeSpan.FromSeconds(1));
+            _process.Dispose();
+            _lines.Dispose();
+        }
+    }
+
+    private void ReadStdout()
+    {
+        try
+        {
+            while (_process.StandardOutput.ReadLine() is { } line)
+            {
+                _lines.Add(line);
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+        finally
+        {
+            try
+            {
+                _lines.CompleteAdding();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    private string ExitText()
+    {
+        try
+        {
+            return _process.HasExited ? $" with code {_process.ExitCode}" : string.Empty;
+        }
+        catch (InvalidOperationException)
+        {
+            return string.Empty;
+        }
+    }
+
+    private string StderrTail()
+    {
+        var lines = _stderr.ToArray();
+        return lines.Length == 0 ? string.Empty : "; its output ended with: " + string.Join(" | ", lines.TakeLast(8));
+    }
+}

@@ -1,0 +1,20 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using UintrIpc.Bench.Results;
+
+namespace UintrIpc.Bench.Reporting;
+
+/// <summary>results.json: the whole run, machine-readable (snake_case, nulls omitted).</summary>
+internal static class JsonReport
+{
+    private static readonly JsonSerializerOptions s_options = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
+    public static void Write(RunReport report, string path) => File.WriteAllText(path, JsonSerializer.Serialize(report, s_options));
+}

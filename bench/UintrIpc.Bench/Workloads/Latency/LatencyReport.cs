@@ -1,0 +1,32 @@
+using System.Text.Json;
+using UintrIpc.Bench.Results;
+
+namespace UintrIpc.Bench.Workloads.Latency;
+
+/// <summary>Turns the pinger's samples and the echoer's report into a result row.</summary>
+internal static class LatencyReport
+{
+    /// <summary>The echoer's RESULT payload.</summary>
+    public static object EchoerPayload(EchoerOutcome o, object? extra = null) => new { round_trips = o.RoundTrips, cpu_ns = o.CpuNanoseconds, extra };
+
+    public static BenchResult Build(BenchCase c, long[] samples, PingerOutcome pinger, JsonElement echoer,
+        double? wakesPerMsg = null, double? sleepsPerMsg = null, IReadOnlyDictionary<string, double>? extra = null)
+    {
+        long echoed = echoer.GetProperty("round_trips").GetInt64();
+        if (echoed != pinger.RoundTrips)
+        {
+            throw new InvalidDataException($"the echoer counted {echoed} measured round trips, the pinger {pinger.RoundTrips}");
+        }
+
+        double childCpu = echoer.GetProperty("cpu_ns").GetDouble();
+        var (summary, curve) = LatencySummary.FromTicks(samples);
+        double wall = Math.Max(1, pinger.WallNanoseconds);
+        return c.Result(
+            pinger.RoundTrips, pinger.WarmupRoundTrips, summary, curve,
+            cpuSender: pinger.CpuNanoseconds / (double)pinger.RoundTrips,
+            cpuReceiver: childCpu / pinger.RoundTrips,
+            utilSender: pinger.CpuNanoseconds / wall,
+            utilReceiver: childCpu / wall,
+            wakesPerMsg: wakesPerMsg, sleepsPerMsg: sleepsPerMsg, extra: extra);
+    }
+}

@@ -1,0 +1,46 @@
+using System.Runtime.CompilerServices;
+using UintrIpc.Rings;
+
+namespace UintrIpc.Bench.Workloads.Latency;
+
+/// <summary>
+/// Two SPSC slot rings of 8-byte elements (one per direction), both consumers spinning on
+/// <see cref="SpscRing{T}.TryRead(out T)"/>, which polls the sequence of the slot it reads
+/// next: the library's spinning round trip (c-slotring-pingpong in C).
+/// </summary>
+internal readonly struct RingSpinTransport : IPingTransport
+{
+    private readonly SpscRing<long> _tx;
+    private readonly SpscRing<long> _rx;
+    private readonly Deadline _deadline;
+
+    public RingSpinTransport(SpscRing<long> tx, SpscRing<long> rx, Deadline deadline)
+    {
+        _tx = tx;
+        _rx = rx;
+        _deadline = deadline;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Send(long value)
+    {
+        int polls = 0;
+        while (!_tx.TryWrite(value))
+        {
+            Spin.Step(ref polls, _deadline, "room in the ring");
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long Receive()
+    {
+        int polls = 0;
+        long value;
+        while (!_rx.TryRead(out value))
+        {
+            Spin.Step(ref polls, _deadline, "an element in the ring");
+        }
+
+        return value;
+    }
+}

@@ -1,0 +1,48 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+
+namespace UintrIpc.Bench.Workloads;
+
+/// <summary>The spin-wait step of every polling loop: one <c>pause</c>, as the C baseline does.</summary>
+internal static class Spin
+{
+    /// <summary>Polls between deadline checks (the C baseline checks every 1024 polls too).</summary>
+    public const int CheckMask = 1023;
+
+    /// <summary>One pause (x86) / yield (arm64) hint; the JIT folds the checks away.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Pause()
+    {
+        if (X86Base.IsSupported)
+        {
+            X86Base.Pause();
+        }
+        else if (ArmBase.IsSupported)
+        {
+            ArmBase.Yield();
+        }
+        else
+        {
+            Thread.SpinWait(1);
+        }
+    }
+
+    /// <summary>
+    /// One step of a bounded spin: a pause, and every 1024 polls a deadline check and, when
+    /// more processes spin than there are CPUs, a yield so that the one we wait for can run.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Step(ref int polls, in Deadline deadline, string waitingFor, bool yieldSometimes = false)
+    {
+        Pause();
+        if ((++polls & CheckMask) == 0)
+        {
+            deadline.ThrowIfPassed(waitingFor);
+            if (yieldSometimes)
+            {
+                Thread.Yield();
+            }
+        }
+    }
+}

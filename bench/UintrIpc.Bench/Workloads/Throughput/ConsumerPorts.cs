@@ -1,0 +1,159 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using UintrIpc.Rings;
+
+namespace UintrIpc.Bench.Workloads.Throughput;
+
+// The consumer ends, one struct per transport. Each copies the whole payload out into a heap
+// buffer (the C consumer copies into a local buffer), so larger messages cost a real copy on
+// both sides, and hands the header to the checker.
+
+/// <summary>SpscRing&lt;T&gt;.TryRead: one element per call, head released after each (as c-slotring-tput-sN).</summary>
+internal readonly struct SpscSlotConsumer<T>(SpscRing<T> ring) : IConsumerPort where T : unmanaged
+{
+    private readonly T[] _sink = new T[1];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Poll(ref MessageChecker checker)
+    {
+        ref T item = ref _sink[0];
+        if (!ring.TryRead(out item))
+        {
+            return 0;
+        }
+
+        checker.Accept(Unsafe.As<T, long>(ref item));
+        return 1;
+    }
+}
+
+/// <summary>SpscRing&lt;T&gt;.Drain with a struct handler: in place, head released every quarter ring (closest C: the batched test).</summary>
+internal readonly struct SpscSlotDrainConsumer<T>(SpscRing<T> ring) : IConsumerPort where T : unmanaged
+{
+    private readonly SlotCopyHandler<T>.Sink _sink = new();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Poll(ref MessageChecker checker)
+    {
+        var handler = new SlotCopyHandler<T>(_sink, ref checker);
+        return ring.Drain(ref handler, 256);
+    }
+}
+
+/// <summary>MpscRing&lt;T&gt;.TryRead.</summary>
+internal readonly struct MpscSlotConsumer<T>(MpscRing<T> ring) : IConsumerPort where T : unmanaged
+{
+    private readonly T[] _sink = new T[1];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Poll(ref MessageChecker checker)
+    {
+        ref T item = ref _sink[0];
+        if (!ring.TryRead(out item))
+        {
+            return 0;
+        }
+
+        checker.Accept(Unsafe.As<T, long>(ref item));
+        return 1;
+    }
+}
+
+/// <summary>Copies each drained element out and checks its header (a ref struct: it holds the consumer's checker by reference).</summary>
+internal readonly ref struct SlotCopyHandler<T>(SlotCopyHandler<T>.Sink sink, ref MessageChecker checker) : ISlotHandler<T> where T : unmanaged
+{
+    private readonly ref MessageChecker _checker = ref checker;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Handle(in T item)
+    {
+        sink.Last = item;
+        _checker.Accept(Unsafe.As<T, long>(ref Unsafe.AsRef(in item)));
+    }
+
+    /// <summary>Where the copies go (a heap object, so the copy cannot be optimised away).</summary>
+    internal sealed class Sink
+    {
+        public T Last;
+    }
+}
+
+/// <summary>SpscRecordRing.Read with a struct handler (batches of up to 256 records).</summary>
+internal readonly struct SpscRecordConsumer(SpscRecordRing ring, int size) : IConsumerPort
+{
+    private readonly byte[] _sink = new byte[size];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Poll(ref MessageChecker checker)
+    {
+        // IRecordHandler handlers cannot be ref structs: the checker travels in and out by value.
+        var handler = new RecordCopyHandler(_sink, checker);
+        int n = ring.Read(ref handler, 256);
+        checker = handler.Checker;
+        return n;
+    }
+}
+
+/// <summary>MpscRecordRing.Read with a struct handler.</summary>
+internal readonly struct MpscRecordConsumer(MpscRecordRing ring, int size) : IConsumerPort
+{
+    private readonly byte[] _sink = new byte[size];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Poll(ref MessageChecker checker)
+    {
+        // IRecordHandler handlers cannot be ref structs: the checker travels in and out by value.
+        var handler = new RecordCopyHandler(_sink, checker);
+        int n = ring.Read(ref handler, 256);
+        checker = handler.Checker;
+        return n;
+    }
+}
+
+/// <summary>Copies each record's payload out, checks its length and header.</summary>
+internal struct RecordCopyHandler(byte[] sink, MessageChecker checker) : IRecordHandler
+{
+    public MessageChecker Checker = checker;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Handle(int type, ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length != sink.Length)
+        {
+            ThrowLength(payload.Length, sink.Length);
+        }
+
+        payload.CopyTo(sink);
+        Checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(sink));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowLength(int actual, int expected) => throw new InvalidDataException($"a record of {actual} bytes, expected {expected}");
+}
+
+/// <summary>A blocking ReadExactly of one message (anonymous pipe).</summary>
+internal readonly struct StreamConsumer(Stream stream, int size) : IConsumerPort
+{
+    private readonly byte[] _sink = new byte[size];
+
+    public int Poll(ref MessageChecker checker)
+    {
+        stream.ReadExactly(_sink);
+        checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(_sink));
+        return 1;
+    }
+}
+
+/// <summary>A blocking receive of exactly one message (Unix stream socket).</summary>
+internal readonly struct SocketConsumer(Socket socket, int size) : IConsumerPort
+{
+    private readonly byte[] _sink = new byte[size];
+
+    public int Poll(ref MessageChecker checker)
+    {
+        SocketIo.ReceiveExactly(socket, _sink);
+        checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(_sink));
+        return 1;
+    }
+}

@@ -1,0 +1,85 @@
+using System.IO.Pipes;
+using System.Net.Sockets;
+using UintrIpc.Bench.Processes;
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+
+namespace UintrIpc.Bench.Workloads.Throughput;
+
+/// <summary>The child role "produce": one producer of a throughput test.</summary>
+internal static unsafe class ProducerChild
+{
+    public static void Run(ChildArgs args, ChildChannel channel, Deadline deadline)
+    {
+        var transport = args.GetEnum<ThroughputTransport>("transport");
+        int size = args.GetInt("size");
+        int id = args.GetInt("id");
+        long count = args.GetLong("count");
+        bool oversubscribed = bool.Parse(args.Get("oversubscribed"));
+        using var region = BenchRegions.Open(args);
+        long* phase = (long*)(BenchRegions.Control(region) + BenchRegions.PhaseOffset);
+        ProducerOutcome outcome;
+        switch (transport)
+        {
+            case ThroughputTransport.SpscRecord:
+            {
+                var port = new SpscRecordProducer(new SpscRecordRing(region, 0u), size);
+                channel.Ready();
+                outcome = ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                break;
+            }
+
+            case ThroughputTransport.MpscRecord:
+            {
+                var port = new MpscRecordProducer(new MpscRecordRing(region, 0u), size);
+                channel.Ready();
+                outcome = ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                break;
+            }
+
+            case ThroughputTransport.Pipe:
+            {
+                using var pipe = new AnonymousPipeClientStream(PipeDirection.Out, args.Get("pipe"));
+                var port = new StreamProducer(pipe, size);
+                channel.Ready();
+                outcome = ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                break;
+            }
+
+            case ThroughputTransport.Socket:
+            {
+                using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                socket.Connect(SocketIo.EndPoint(args.Get("endpoint")));
+                var port = new SocketProducer(socket, size);
+                channel.Ready();
+                outcome = ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                break;
+            }
+
+            default:
+                outcome = ElementSize.With<SlotProduceAction, ProducerOutcome>(size, new SlotProduceAction(region, transport, channel, id, count, phase, deadline, oversubscribed));
+                break;
+        }
+
+        channel.Result(new { messages = outcome.Messages, warmup_messages = outcome.WarmupMessages, cpu_ns = outcome.CpuNanoseconds, wall_ns = outcome.WallNanoseconds });
+    }
+
+    private readonly struct SlotProduceAction(
+        SharedRegion region, ThroughputTransport transport, ChildChannel channel, int id, long count, long* phase, Deadline deadline, bool oversubscribed)
+        : IElementAction<ProducerOutcome>
+    {
+        public ProducerOutcome Invoke<T>() where T : unmanaged
+        {
+            if (transport == ThroughputTransport.MpscSlot)
+            {
+                var mpsc = new MpscSlotProducer<T>(new MpscRing<T>(region, 0u));
+                channel.Ready();
+                return ThroughputLoops.Produce(ref mpsc, id, count, phase, deadline, oversubscribed);
+            }
+
+            var spsc = new SpscSlotProducer<T>(new SpscRing<T>(region, 0u));
+            channel.Ready();
+            return ThroughputLoops.Produce(ref spsc, id, count, phase, deadline, oversubscribed);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using UintrIpc.Bench.Processes;
+
+namespace UintrIpc.Bench.Workloads.Throughput;
+
+/// <summary>
+/// The one-way loops. Phase protocol (control part of the region): producers send warm-up
+/// messages until the consumer sets the phase word (release) after its warm-up (a count and a
+/// minimum time, for tiered compilation); each producer then starts its CPU clock and sends
+/// exactly its share of measured messages. The consumer times from the first measured
+/// message to the last. AggressiveOptimization as in the latency loops.
+/// </summary>
+internal static unsafe class ThroughputLoops
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static ProducerOutcome Produce<TPort>(ref TPort port, int producer, long count, long* phase, in Deadline deadline, bool yieldSometimes)
+        where TPort : struct, IProducerPort
+    {
+        long sequence = 0;
+        int polls = 0;
+        while (true)
+        {
+            long header = MessageHeader.Make(producer, sequence, warm: true);
+            while (!port.TryWrite(header))
+            {
+                Spin.Step(ref polls, deadline, "room in the ring (warm-up)", yieldSometimes);
+            }
+
+            sequence++;
+            // Acquire: the consumer's flip; checked every 64 messages (a shared line it writes once).
+            if ((sequence & 63) == 0 && Volatile.Read(ref *phase) != 0)
+            {
+                break;
+            }
+
+            if ((sequence & 0xFFFF) == 0)
+            {
+                deadline.ThrowIfPassed("the end of the warm-up");
+            }
+        }
+
+        long cpu0 = CpuClock.ProcessNanoseconds();
+        long wall0 = Stopwatch.GetTimestamp();
+        for (long i = 0; i < count; i++)
+        {
+            long header = MessageHeader.Make(producer, sequence++, warm: false);
+            while (!port.TryWrite(header))
+            {
+                Spin.Step(ref polls, deadline, "room in the ring", yieldSometimes);
+            }
+        }
+
+        return new ProducerOutcome(count, sequence - count, CpuClock.ProcessNanoseconds() - cpu0,
+            (long)((Stopwatch.GetTimestamp() - wall0) * 1e9 / Stopwatch.Frequency));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Consume<TPort>(ref TPort port, ref MessageChecker checker, long warmup, TimeSpan warmupTime, long* phase, in Deadline deadline, bool yieldSometimes)
+        where TPort : struct, IConsumerPort
+    {
+        long warmEnd = Stopwatch.GetTimestamp() + (long)(warmupTime.TotalSeconds * Stopwatch.Frequency);
+        bool flipped = false;
+        int polls = 0;
+        int iterations = 0;
+        // A local copy, so that the JIT can keep the checker's fields in registers.
+        var local = checker;
+        while (!local.Done)
+        {
+            if (port.Poll(ref local) == 0)
+            {
+                Spin.Step(ref polls, deadline, "messages", yieldSometimes);
+            }
+
+            if (!flipped && (++iterations & 255) == 0 && local.WarmupMessages >= warmup && Stopwatch.GetTimestamp() >= warmEnd)
+            {
+                // Release: producers read it with acquire and start their measured part.
+                Volatile.Write(ref *phase, 1);
+                flipped = true;
+            }
+        }
+
+        checker = local;
+    }
+}
+
+/// <summary>What a producer reports: measured messages, warm-up messages, its CPU and wall time for the measured part.</summary>
+internal readonly record struct ProducerOutcome(long Messages, long WarmupMessages, long CpuNanoseconds, long WallNanoseconds);
