@@ -267,8 +267,10 @@ UIPC_STATIC_ASSERT(sizeof(struct uipc_wait_block) == UIPC_WAIT_BLOCK_SIZE, "wait
 #define UIPC_EXPORT
 #endif
 
-/* Layout table: one id per constant, so the managed side can prove it agrees. Returns -1
- * for an unknown id. Ids are stable; add at the end. */
+/* Layout table: one id per constant, so the managed side can prove it agrees. Returns
+ * UIPC_LAYOUT_UNKNOWN (INT64_MIN, a value no constant has; -1 is a real value: the padding
+ * record type) for an unknown id. Ids are stable; add at the end. */
+#define UIPC_LAYOUT_UNKNOWN INT64_MIN
 enum uipc_layout_id {
     UIPC_L_MAGIC = 0, UIPC_L_VERSION, UIPC_L_HEADER_SIZE, UIPC_L_MAX_PARTS, UIPC_L_PART_ALIGNMENT,
     UIPC_L_OFF_MAGIC, UIPC_L_OFF_VERSION, UIPC_L_OFF_HEADER_SIZE, UIPC_L_OFF_REGION_KIND,

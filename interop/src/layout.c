@@ -52,6 +52,6 @@ UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id)
     case UIPC_L_WAIT_OFF_WAKEUPS_SEEN: return OFF(uipc_wait_block, wakeups_seen);
     case UIPC_L_WAIT_OFF_WAKEUPS_SENT: return OFF(uipc_wait_block, wakeups_sent);
     case UIPC_L_WAIT_OFF_WAKEUPS_SUPPRESSED: return OFF(uipc_wait_block, wakeups_suppressed);
-    default: return -1;
+    default: return UIPC_LAYOUT_UNKNOWN;
     }
 }

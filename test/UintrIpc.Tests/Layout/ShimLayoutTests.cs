@@ -37,18 +37,18 @@ public sealed class ShimLayoutTests
     }
 
     [Fact]
-    public void Shim_knows_every_id_and_returns_minus_one_past_the_end()
+    public void Shim_knows_every_id_and_says_unknown_past_the_end()
     {
-        // -1 means "unknown id"; the only id whose real value is -1 is the padding record type.
-        foreach (var id in Enum.GetValues<LayoutId>().Where(id => id is not LayoutId.UIPC_L_COUNT and not LayoutId.UIPC_L_RECORD_PADDING))
+        // UIPC_LAYOUT_UNKNOWN (INT64_MIN) means "unknown id": no real constant has that value.
+        foreach (var id in Enum.GetValues<LayoutId>().Where(id => id is not LayoutId.UIPC_L_COUNT))
         {
-            Assert.True(Shim.LayoutValue((int)id) != -1, $"the shim does not know {id} (interop/src/layout.c lacks a case)");
+            Assert.True(Shim.LayoutValue((int)id) != Shim.LayoutUnknown, $"the shim does not know {id} (interop/src/layout.c lacks a case)");
         }
 
-        Assert.Equal(-1, Shim.LayoutValue((int)LayoutId.UIPC_L_COUNT));
-        Assert.Equal(-1, Shim.LayoutValue((int)LayoutId.UIPC_L_COUNT + 1));
-        Assert.Equal(-1, Shim.LayoutValue(-1));
-        Assert.Equal(-1, Shim.LayoutValue(int.MaxValue));
+        Assert.Equal(Shim.LayoutUnknown, Shim.LayoutValue((int)LayoutId.UIPC_L_COUNT));
+        Assert.Equal(Shim.LayoutUnknown, Shim.LayoutValue((int)LayoutId.UIPC_L_COUNT + 1));
+        Assert.Equal(Shim.LayoutUnknown, Shim.LayoutValue(-1));
+        Assert.Equal(Shim.LayoutUnknown, Shim.LayoutValue(int.MaxValue));
     }
 
     [Fact]
