@@ -3,7 +3,6 @@ using Tmds.Linux;
 using UintrIpc.Bootstrap;
 using UintrIpc.Memory;
 using UintrIpc.Tests.Infrastructure;
-using Xunit.Abstractions;
 
 namespace UintrIpc.Tests.Bootstrap;
 

@@ -14,7 +14,7 @@ public abstract class ChannelAdapterTests
 
     private protected abstract DoorbellKind Doorbell { get; }
 
-    [SkippableFact]
+    [Fact]
     public void The_adapters_are_reused_and_count()
     {
         using var f = Open();
@@ -27,7 +27,7 @@ public abstract class ChannelAdapterTests
         Assert.Equal(2, f.Reader.Count);
     }
 
-    [SkippableFact]
+    [Fact]
     public void TryRead_TryWrite_round_trip()
     {
         using var f = Open();
@@ -37,7 +37,7 @@ public abstract class ChannelAdapterTests
         Assert.Equal(42, value);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task WaitToReadAsync_completes_when_an_item_is_written()
     {
         using var f = Open();
@@ -49,7 +49,7 @@ public abstract class ChannelAdapterTests
         Assert.Equal(3, value);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task Completion_completes_after_the_writer_completes_and_the_reader_drains()
     {
         using var f = Open();
@@ -65,7 +65,7 @@ public abstract class ChannelAdapterTests
         await Assert.ThrowsAsync<ChannelClosedException>(() => f.Reader.ReadAsync().AsTask().WaitAsync(Long));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task A_pending_WaitToReadAsync_returns_false_on_completion()
     {
         using var f = Open();
@@ -75,7 +75,7 @@ public abstract class ChannelAdapterTests
         await f.Reader.Completion.WaitAsync(Long);
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task Writes_after_completion_fail()
     {
         using var f = Open();
@@ -86,7 +86,7 @@ public abstract class ChannelAdapterTests
         Assert.Throws<ChannelClosedException>(() => f.Writer.Complete());
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task WaitToWriteAsync_waits_for_room()
     {
         using var f = Open(capacity: 4);
@@ -103,7 +103,7 @@ public abstract class ChannelAdapterTests
         Assert.True(f.Writer.TryWrite(4));
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task A_cancelled_ReadAsync_throws_and_consumes_nothing()
     {
         using var f = Open();
@@ -116,7 +116,7 @@ public abstract class ChannelAdapterTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => f.Reader.ReadAsync(new CancellationToken(true)).AsTask());
     }
 
-    [SkippableFact]
+    [Fact]
     public async Task A_producer_task_and_a_ReadAllAsync_consumer_move_every_item()
     {
         using var f = Open(capacity: 8);
@@ -148,7 +148,7 @@ public abstract class ChannelAdapterTests
 
     private Fixture Open(int capacity = 16)
     {
-        Skip.IfNot(Doorbells.IsAvailable(Doorbell), Doorbells.Check(Doorbell).ToString());
+        Assert.SkipUnless(Doorbells.IsAvailable(Doorbell), Doorbells.Check(Doorbell).ToString());
         return new Fixture(new UintrIpc.Channels.ChannelOptions { Capacity = capacity, Doorbell = Doorbell, Wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromSeconds(30) } });
     }
 

@@ -2,7 +2,6 @@ using UintrIpc.Channels;
 using UintrIpc.Signaling;
 using UintrIpc.Tests.Infrastructure;
 using UintrIpc.Tests.Signaling;
-using Xunit.Abstractions;
 
 namespace UintrIpc.Tests.Channels;
 
@@ -19,13 +18,13 @@ public sealed class ChannelAllocationTests(ITestOutputHelper output)
 {
     private const int Reads = 5000;
 
-    [SkippableTheory]
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void Waiting_async_reads_allocate_nothing_per_read(bool cancellableToken)
     {
         var debuggable = (System.Diagnostics.DebuggableAttribute?)Attribute.GetCustomAttribute(typeof(IpcConsumer<>).Assembly, typeof(System.Diagnostics.DebuggableAttribute));
-        Skip.If(debuggable?.IsJITOptimizerDisabled == true, "UintrIpc is a Debug build: its async state machines are classes allocated per call; run the tests with -c Release");
+        Assert.SkipWhen(debuggable?.IsJITOptimizerDisabled == true, "UintrIpc is a Debug build: its async state machines are classes allocated per call; run the tests with -c Release");
         using var channel = IpcChannel<long>.Create(new ChannelOptions { Capacity = 64, Doorbell = DoorbellKind.Futex, Wait = new ChannelWaitOptions { SpinBudget = TimeSpan.Zero, YieldBudget = TimeSpan.Zero } });
         using var consumer = channel.CreateConsumer();
         using var producer = channel.CreateProducer();

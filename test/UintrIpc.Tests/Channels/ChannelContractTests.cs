@@ -29,7 +29,7 @@ public abstract class ChannelContractTests
 
     private protected bool CanSleep => Doorbell != DoorbellKind.None;
 
-    [SkippableFact]
+    [Fact]
     public void Elements_come_out_in_the_order_they_went_in()
     {
         Run(c =>
@@ -53,7 +53,7 @@ public abstract class ChannelContractTests
         });
     }
 
-    [SkippableFact]
+    [Fact]
     public void A_full_ring_refuses_writes_until_the_consumer_reads()
     {
         Run(c =>
@@ -77,7 +77,7 @@ public abstract class ChannelContractTests
         });
     }
 
-    [SkippableFact]
+    [Fact]
     public void Batches_write_what_fits_and_read_in_order()
     {
         Run(c =>
@@ -93,7 +93,7 @@ public abstract class ChannelContractTests
         });
     }
 
-    [SkippableFact]
+    [Fact]
     public void A_batch_checks_for_a_sleeping_consumer_once()
     {
         Run(c =>
@@ -107,7 +107,7 @@ public abstract class ChannelContractTests
         });
     }
 
-    [SkippableFact]
+    [Fact]
     public void A_blocking_read_on_an_empty_channel_times_out()
     {
         Run(c =>
@@ -126,7 +126,7 @@ public abstract class ChannelContractTests
         });
     }
 
-    [SkippableFact]
+    [Fact]
     public void A_sleeping_blocking_reader_is_woken_by_a_write_from_another_thread()
     {
         Run(c =>
@@ -158,7 +158,7 @@ public abstract class ChannelContractTests
         }, LongParks);
     }
 
-    [SkippableFact]
+    [Fact]
     public void A_producer_rings_nothing_while_the_consumer_is_awake()
     {
         Run(c =>
@@ -177,7 +177,7 @@ public abstract class ChannelContractTests
         });
     }
 
-    [SkippableFact]
+    [Fact]
     public void Completion_lets_the_consumer_drain_then_reports_the_end()
     {
         Run(c =>
@@ -210,7 +210,7 @@ public abstract class ChannelContractTests
         });
     }
 
-    [SkippableFact]
+    [Fact]
     public void Completion_wakes_a_sleeping_reader()
     {
         Run(c =>
@@ -228,7 +228,7 @@ public abstract class ChannelContractTests
         }, LongParks);
     }
 
-    [SkippableFact]
+    [Fact]
     public void A_waiting_writer_proceeds_when_the_consumer_makes_room()
     {
         Run(c =>
@@ -288,7 +288,7 @@ public abstract class ChannelContractTests
     /// <summary>Creates the channel on a dedicated thread, runs <paramref name="body"/> there, disposes it there.</summary>
     private protected void Run(Action<ChannelUnderTest> body, ChannelWaitOptions? wait = null)
     {
-        Skip.IfNot(Doorbells.IsAvailable(Doorbell), Doorbells.Check(Doorbell).ToString());
+        Assert.SkipUnless(Doorbells.IsAvailable(Doorbell), Doorbells.Check(Doorbell).ToString());
         // A SkipException thrown by the body is rethrown here by Join, so the test shows as skipped.
         new TestThread(() =>
         {
@@ -302,7 +302,7 @@ public abstract class ChannelContractTests
 /// <summary>Async reads, for the doorbells any thread can wait on (futex, eventfd, none).</summary>
 public abstract class AsyncChannelContractTests : ChannelContractTests
 {
-    [SkippableFact]
+    [Fact]
     public void Async_reads_complete_when_data_arrives()
     {
         Run(c =>
@@ -334,7 +334,7 @@ public abstract class AsyncChannelContractTests : ChannelContractTests
         }, LongParks);
     }
 
-    [SkippableFact]
+    [Fact]
     public void An_async_wait_sees_completion_as_false()
     {
         Run(c =>
@@ -346,7 +346,7 @@ public abstract class AsyncChannelContractTests : ChannelContractTests
         }, LongParks);
     }
 
-    [SkippableFact]
+    [Fact]
     public void Cancelled_async_reads_lose_no_element()
     {
         Run(c =>
@@ -405,7 +405,7 @@ public abstract class AsyncChannelContractTests : ChannelContractTests
         });
     }
 
-    [SkippableFact]
+    [Fact]
     public void Only_one_wait_at_a_time()
     {
         Run(c =>
@@ -421,7 +421,7 @@ public abstract class AsyncChannelContractTests : ChannelContractTests
         });
     }
 
-    [SkippableFact]
+    [Fact]
     public void Disposing_the_consumer_fails_a_pending_async_read()
     {
         Run(c =>
@@ -438,7 +438,7 @@ public abstract class AsyncChannelContractTests : ChannelContractTests
 /// <summary>Signal and uintr doorbells belong to the consumer's thread: async waits are refused.</summary>
 public abstract class ThreadBoundChannelContractTests : ChannelContractTests
 {
-    [SkippableFact]
+    [Fact]
     public void Async_reads_are_refused_for_thread_bound_doorbells()
     {
         Run(c =>
@@ -459,7 +459,7 @@ public abstract class MpscChannelContractTests : AsyncChannelContractTests
 {
     private protected override bool MultipleProducers => true;
 
-    [SkippableFact]
+    [Fact]
     public void Many_producer_threads_deliver_every_element_in_per_producer_order()
     {
         Run(c =>

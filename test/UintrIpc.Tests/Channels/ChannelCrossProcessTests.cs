@@ -7,7 +7,6 @@ using UintrIpc.Signaling;
 using UintrIpc.Tests.Bootstrap;
 using UintrIpc.Tests.Infrastructure;
 using UintrIpc.Tests.Signaling;
-using Xunit.Abstractions;
 
 namespace UintrIpc.Tests.Channels;
 
@@ -41,7 +40,7 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
 
     public void Dispose() => _sockets.Dispose();
 
-    [SkippableTheory]
+    [Theory]
     [MemberData(nameof(Kinds))]
     public void A_bursty_producer_delivers_everything_and_wakes_the_sleeping_consumer(bool messages, DoorbellKind doorbell)
     {
@@ -71,7 +70,7 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
         Assert.Equal(0ul, counters.Timeouts);
     }
 
-    [SkippableTheory]
+    [Theory]
     [MemberData(nameof(Kinds))]
     public void A_producer_rings_nothing_while_the_consumer_spins(bool messages, DoorbellKind doorbell)
     {
@@ -108,7 +107,7 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
         Assert.Equal((ulong)Count + 1, counters.WakeupsSuppressed); // one check per write, one for Complete
     }
 
-    [SkippableTheory]
+    [Theory]
     [MemberData(nameof(SlotKinds))]
     public void Strace_shows_no_system_call_on_the_producer_thread_while_the_consumer_is_awake(DoorbellKind doorbell)
     {
@@ -175,7 +174,7 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
         }
     }
 
-    [SkippableTheory]
+    [Theory]
     [InlineData(false, DoorbellKind.EventFd)]
     [InlineData(false, DoorbellKind.UintrSimulated)]
     [InlineData(true, DoorbellKind.Futex)]
@@ -264,21 +263,21 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
            || (line.Contains(" write(", StringComparison.Ordinal) && !line.Contains(" write(-1,", StringComparison.Ordinal));
 
     private static void SkipUnlessAvailable(DoorbellKind doorbell)
-        => Skip.IfNot(Doorbells.IsAvailable(doorbell), Doorbells.Check(doorbell).ToString());
+        => Assert.SkipUnless(Doorbells.IsAvailable(doorbell), Doorbells.Check(doorbell).ToString());
 
     private static void SkipUnlessStraceWorks()
     {
         string? strace = s_stracePaths.FirstOrDefault(File.Exists);
-        Skip.If(strace is null, "strace is not installed");
+        Assert.SkipWhen(strace is null, "strace is not installed");
         using var probe = Process.Start(new ProcessStartInfo(strace!, "-qq -e trace=none /bin/true") { RedirectStandardError = true, UseShellExecute = false })!;
         string error = probe.StandardError.ReadToEnd();
         if (!probe.WaitForExit(10_000))
         {
             probe.Kill();
-            Skip.If(true, "strace did not finish a trivial trace within 10 s");
+            Assert.SkipWhen(true, "strace did not finish a trivial trace within 10 s");
         }
 
-        Skip.If(probe.ExitCode != 0, $"strace cannot trace here (ptrace not permitted?): {error.Trim()}");
+        Assert.SkipWhen(probe.ExitCode != 0, $"strace cannot trace here (ptrace not permitted?): {error.Trim()}");
     }
 
     private PeerProcess StartProducer(ChannelUnderTest c, string command, bool messages, params string[] args)

@@ -1,7 +1,7 @@
 namespace UintrIpc.Tests.Infrastructure;
 
 [Collection(CrossProcessCollection.Name)]
-public sealed class PeerProcessTests(Xunit.Abstractions.ITestOutputHelper output)
+public sealed class PeerProcessTests(ITestOutputHelper output)
 {
     [Fact]
     public void Echo_command_runs_in_a_child_process()

@@ -3,7 +3,6 @@ using Tmds.Linux;
 using UintrIpc.Memory;
 using UintrIpc.Tests.Infrastructure;
 using UintrIpc.TestPeer.Commands;
-using Xunit.Abstractions;
 
 namespace UintrIpc.Tests.Memory;
 

@@ -12,7 +12,7 @@ namespace UintrIpc.Tests.Rings;
 /// duplicated. Short by default; UINTRIPC_STRESS=1 runs them 20 times longer. Every wait
 /// yields and has a deadline that fails the test.
 /// </summary>
-public sealed class RecordsStressTests(Xunit.Abstractions.ITestOutputHelper output)
+public sealed class RecordsStressTests(ITestOutputHelper output)
 {
     private const int Capacity = 2048; // small, so that wrap, padding and a full ring are frequent
     private static readonly bool s_stress = Environment.GetEnvironmentVariable("UINTRIPC_STRESS") == "1";

@@ -10,7 +10,7 @@ namespace UintrIpc.Tests.Signaling;
 /// a loaded machine can only make smaller, not a speed threshold.
 /// </summary>
 [Collection(CrossProcessCollection.Name)]
-public sealed class DoorbellCpuTests(Xunit.Abstractions.ITestOutputHelper output)
+public sealed class DoorbellCpuTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Blocked = TimeSpan.FromSeconds(2);
 

@@ -2,7 +2,7 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Tests.Signaling;
 
-public sealed class DoorbellsTests(Xunit.Abstractions.ITestOutputHelper output)
+public sealed class DoorbellsTests(ITestOutputHelper output)
 {
     [Fact]
     public void Every_kind_is_reported_once_with_a_reason()

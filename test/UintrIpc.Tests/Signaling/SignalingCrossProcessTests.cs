@@ -11,7 +11,7 @@ namespace UintrIpc.Tests.Signaling;
 /// shared by name, the eventfd by inheritance, the signal target through the wait block.
 /// </summary>
 [Collection(CrossProcessCollection.Name)]
-public sealed unsafe class SignalingCrossProcessTests(Xunit.Abstractions.ITestOutputHelper output)
+public sealed unsafe class SignalingCrossProcessTests(ITestOutputHelper output)
 {
     private const int Rounds = 200;
 

@@ -5,11 +5,11 @@ namespace UintrIpc.Tests.Signaling;
 /// <summary>Hardware user interrupts: run only where detection succeeds, skipped with its reason elsewhere.</summary>
 public sealed class UintrRealPathTests
 {
-    [SkippableFact]
+    [Fact]
     public void A_self_send_is_delivered_to_the_handler_and_ends_the_wait()
     {
         var support = UintrSupport.Detect();
-        Skip.IfNot(support.IsAvailable, support.Reason);
+        Assert.SkipUnless(support.IsAvailable, support.Reason);
 
         UintrTestThread.Run(() =>
         {
@@ -26,11 +26,11 @@ public sealed class UintrRealPathTests
         });
     }
 
-    [SkippableFact]
+    [Fact]
     public void A_receiver_blocked_in_uintr_wait_is_woken_by_another_thread()
     {
         var support = UintrSupport.Detect();
-        Skip.IfNot(support.IsAvailable, support.Reason);
+        Assert.SkipUnless(support.IsAvailable, support.Reason);
 
         using var fdReady = new ManualResetEventSlim();
         UintrDoorbellReceiver? receiver = null;

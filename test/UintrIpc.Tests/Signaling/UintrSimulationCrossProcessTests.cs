@@ -2,7 +2,6 @@ using System.Globalization;
 using Tmds.Linux;
 using UintrIpc.Signaling;
 using UintrIpc.Tests.Infrastructure;
-using Xunit.Abstractions;
 
 namespace UintrIpc.Tests.Signaling;
 

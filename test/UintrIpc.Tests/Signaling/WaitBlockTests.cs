@@ -3,7 +3,7 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Tests.Signaling;
 
-public sealed unsafe class WaitBlockTests(Xunit.Abstractions.ITestOutputHelper output)
+public sealed unsafe class WaitBlockTests(ITestOutputHelper output)
 {
     [Fact]
     public void A_fresh_wait_block_has_an_awake_consumer_and_zero_counters()

@@ -5,7 +5,6 @@ using Tmds.Linux;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
 using UintrIpc.Tests.Infrastructure;
-using Xunit.Abstractions;
 
 namespace UintrIpc.Tests.Rings.CrossProcess;
 
