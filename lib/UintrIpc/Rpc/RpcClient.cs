@@ -130,6 +130,9 @@ public sealed class RpcClient : IDisposable
         Volatile.Read(ref _timedOut), Volatile.Read(ref _cancelled), Volatile.Read(ref _late), Volatile.Read(ref _unknownIds),
         Volatile.Read(ref _staleIds), Volatile.Read(ref _duplicateIds), Volatile.Read(ref _invalid));
 
+    /// <summary>The session's region (tests write raw records into it).</summary>
+    internal RpcRegion SessionRegion => _region;
+
     /// <summary>Connects to the server at <paramref name="endpoint"/> and opens a session (uintripc_rpc.h section 6).</summary>
     /// <exception cref="TimeoutException">The server did not complete the handshake within <see cref="RpcClientOptions.ConnectTimeout"/>.</exception>
     /// <exception cref="BootstrapRefusedException">The server refused this process, or the client's policy refused the server.</exception>
@@ -585,6 +588,20 @@ public sealed class RpcClient : IDisposable
         }
     }
 
+    /// <summary>Routes what is in the response ring now, unless another thread reads (tests use it after writing raw responses).</summary>
+    internal void PollResponses()
+    {
+        Enter();
+        try
+        {
+            HelpRead();
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
     /// <summary>Routes what is in the response ring now if no other thread reads (frees slots of timed-out calls).</summary>
     private void HelpRead()
     {
@@ -699,10 +716,16 @@ public sealed class RpcClient : IDisposable
             return;
         }
 
+        if (generation == 0)
+        {
+            Interlocked.Increment(ref _staleIds); // no call ever has generation 0
+            return;
+        }
+
         RpcCallSlot slot = _slots[index];
         long open = ((long)generation << 32) | 1;
         // Full fence CAS: takes the server side of exactly this generation, or nothing.
-        if (generation == 0 || Interlocked.CompareExchange(ref slot.Ticket, open & ~1L, open) != open)
+        if (Interlocked.CompareExchange(ref slot.Ticket, open & ~1L, open) != open)
         {
             Interlocked.Increment(ref (Volatile.Read(ref slot.Ticket) >> 32) == generation ? ref _duplicateIds : ref _staleIds);
             return;
