@@ -734,12 +734,14 @@ public sealed class RpcClient : IDisposable
         bool valid = response.Result < 0 || response.OutLength <= (uint)slot.OutCapacity;
         slot.Result = valid ? response.Result : -LibC.EPROTO;
         slot.OutLength = valid && response.Result >= 0 ? (int)response.OutLength : 0;
-        Finish(slot, valid ? RpcCallSlot.Completed : RpcCallSlot.Failed);
         if (!valid)
         {
+            // First, so that the failed call reports it: the server broke the protocol, trust nothing more from it.
             Interlocked.Increment(ref _invalid);
             Lose(LibC.EPROTO, $"The server answered with {response.OutLength} bytes of output where the call allowed {slot.OutCapacity}.");
         }
+
+        Finish(slot, valid ? RpcCallSlot.Completed : RpcCallSlot.Failed);
     }
 
     /// <summary>The server side of <paramref name="slot"/> is done: complete or fail the call, or count a late answer; drop the server's hold.</summary>
