@@ -566,24 +566,15 @@ public sealed class RpcClient : IDisposable
                 return;
             }
 
-            switch (phaser.Next(now))
+            if (RpcBackoff.SpinOrYield(ref phaser, now))
             {
-                case BackoffPhase.Spinning:
-                    Thread.SpinWait(1);
-                    break;
-                case BackoffPhase.Yielding:
-                    Thread.Yield();
-                    break;
-                default:
-                    var probe = new ReaderProbe(this, slot);
-                    long slice = Math.Min(BackoffPhaser.ToTicks(_wait.MaxParkTime), deadline - now);
-                    if (!_clientWait.Park(ref probe, _clientBell, TimeSpan.FromTicks(slice * TimeSpan.TicksPerSecond / Stopwatch.Frequency))
-                        && RpcPeerLiveness.HasHungUp(_connection))
-                    {
-                        Lose(LibC.ECONNRESET, "The server closed the session or exited.");
-                    }
-
-                    break;
+                var probe = new ReaderProbe(this, slot);
+                long slice = Math.Min(BackoffPhaser.ToTicks(_wait.MaxParkTime), deadline - now);
+                if (!_clientWait.Park(ref probe, _clientBell, TimeSpan.FromTicks(slice * TimeSpan.TicksPerSecond / Stopwatch.Frequency))
+                    && RpcPeerLiveness.HasHungUp(_connection))
+                {
+                    Lose(LibC.ECONNRESET, "The server closed the session or exited.");
+                }
             }
         }
     }
