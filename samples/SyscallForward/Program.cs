@@ -7,7 +7,10 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
-        var root = new RootCommand("Forwards system calls to a server that runs them beneath one directory.");
+        var root = new RootCommand("Forwards system calls to a server that runs them beneath one directory.")
+        {
+            Seed.SeedCommand.Create(),
+        };
         return root.Parse(args).Invoke();
     }
 }
