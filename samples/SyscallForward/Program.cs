@@ -9,8 +9,11 @@ internal static class Program
     {
         var root = new RootCommand("Forwards system calls to a server that runs them beneath one directory.")
         {
+            Server.ServeCommand.Create(),
             Seed.SeedCommand.Create(),
+            Demo.DemoCommand.Create(),
         };
-        return root.Parse(args).Invoke();
+        // "@name" is an abstract socket name here, not a response file.
+        return root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null }).Invoke();
     }
 }
