@@ -12,6 +12,7 @@ internal static class Program
             Server.ServeCommand.Create(),
             Seed.SeedCommand.Create(),
             Demo.DemoCommand.Create(),
+            Client.LoopCommand.Create(),
         };
         // "@name" is an abstract socket name here, not a response file.
         return root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null }).Invoke();
