@@ -130,6 +130,9 @@ public sealed class RpcClient : IDisposable
         Volatile.Read(ref _timedOut), Volatile.Read(ref _cancelled), Volatile.Read(ref _late), Volatile.Read(ref _unknownIds),
         Volatile.Read(ref _staleIds), Volatile.Read(ref _duplicateIds), Volatile.Read(ref _invalid));
 
+    /// <summary>The session's region (tests write raw records into it).</summary>
+    internal RpcRegion SessionRegion => _region;
+
     /// <summary>Connects to the server at <paramref name="endpoint"/> and opens a session (uintripc_rpc.h section 6).</summary>
     /// <exception cref="TimeoutException">The server did not complete the handshake within <see cref="RpcClientOptions.ConnectTimeout"/>.</exception>
     /// <exception cref="BootstrapRefusedException">The server refused this process, or the client's policy refused the server.</exception>
@@ -563,25 +566,30 @@ public sealed class RpcClient : IDisposable
                 return;
             }
 
-            switch (phaser.Next(now))
+            if (RpcBackoff.SpinOrYield(ref phaser, now))
             {
-                case BackoffPhase.Spinning:
-                    Thread.SpinWait(1);
-                    break;
-                case BackoffPhase.Yielding:
-                    Thread.Yield();
-                    break;
-                default:
-                    var probe = new ReaderProbe(this, slot);
-                    long slice = Math.Min(BackoffPhaser.ToTicks(_wait.MaxParkTime), deadline - now);
-                    if (!_clientWait.Park(ref probe, _clientBell, TimeSpan.FromTicks(slice * TimeSpan.TicksPerSecond / Stopwatch.Frequency))
-                        && RpcPeerLiveness.HasHungUp(_connection))
-                    {
-                        Lose(LibC.ECONNRESET, "The server closed the session or exited.");
-                    }
-
-                    break;
+                var probe = new ReaderProbe(this, slot);
+                long slice = Math.Min(BackoffPhaser.ToTicks(_wait.MaxParkTime), deadline - now);
+                if (!_clientWait.Park(ref probe, _clientBell, TimeSpan.FromTicks(slice * TimeSpan.TicksPerSecond / Stopwatch.Frequency))
+                    && RpcPeerLiveness.HasHungUp(_connection))
+                {
+                    Lose(LibC.ECONNRESET, "The server closed the session or exited.");
+                }
             }
+        }
+    }
+
+    /// <summary>Routes what is in the response ring now, unless another thread reads (tests use it after writing raw responses).</summary>
+    internal void PollResponses()
+    {
+        Enter();
+        try
+        {
+            HelpRead();
+        }
+        finally
+        {
+            Exit();
         }
     }
 
@@ -699,10 +707,16 @@ public sealed class RpcClient : IDisposable
             return;
         }
 
+        if (generation == 0)
+        {
+            Interlocked.Increment(ref _staleIds); // no call ever has generation 0
+            return;
+        }
+
         RpcCallSlot slot = _slots[index];
         long open = ((long)generation << 32) | 1;
         // Full fence CAS: takes the server side of exactly this generation, or nothing.
-        if (generation == 0 || Interlocked.CompareExchange(ref slot.Ticket, open & ~1L, open) != open)
+        if (Interlocked.CompareExchange(ref slot.Ticket, open & ~1L, open) != open)
         {
             Interlocked.Increment(ref (Volatile.Read(ref slot.Ticket) >> 32) == generation ? ref _duplicateIds : ref _staleIds);
             return;
@@ -711,12 +725,14 @@ public sealed class RpcClient : IDisposable
         bool valid = response.Result < 0 || response.OutLength <= (uint)slot.OutCapacity;
         slot.Result = valid ? response.Result : -LibC.EPROTO;
         slot.OutLength = valid && response.Result >= 0 ? (int)response.OutLength : 0;
-        Finish(slot, valid ? RpcCallSlot.Completed : RpcCallSlot.Failed);
         if (!valid)
         {
+            // First, so that the failed call reports it: the server broke the protocol, trust nothing more from it.
             Interlocked.Increment(ref _invalid);
             Lose(LibC.EPROTO, $"The server answered with {response.OutLength} bytes of output where the call allowed {slot.OutCapacity}.");
         }
+
+        Finish(slot, valid ? RpcCallSlot.Completed : RpcCallSlot.Failed);
     }
 
     /// <summary>The server side of <paramref name="slot"/> is done: complete or fail the call, or count a late answer; drop the server's hold.</summary>

@@ -284,21 +284,9 @@ internal sealed unsafe class RpcServerSession
                 continue;
             }
 
-            switch (phaser.Next(Stopwatch.GetTimestamp()))
+            if (RpcBackoff.SpinOrYield(ref phaser, Stopwatch.GetTimestamp()) && !_serverWait!.Park(ref probe, _receiver!, wait.MaxParkTime))
             {
-                case BackoffPhase.Spinning:
-                    Thread.SpinWait(1);
-                    break;
-                case BackoffPhase.Yielding:
-                    Thread.Yield();
-                    break;
-                default:
-                    if (!_serverWait!.Park(ref probe, _receiver!, wait.MaxParkTime))
-                    {
-                        CheckClient();
-                    }
-
-                    break;
+                CheckClient();
             }
         }
     }
