@@ -50,7 +50,8 @@ public sealed class PackedLibrary : IDisposable
         string feed = Path.Combine(TempDirectory, "feed");
         DotnetSdk.Run(RepositoryFiles.Root, null, "pack", RepositoryFiles.Path("lib", "UintrIpc", "UintrIpc.csproj"),
             "--no-build", "-c", RepositoryFiles.Configuration, "-o", feed,
-            "-p:VersionSuffix=" + Suffix.ToString(CultureInfo.InvariantCulture));
+            "-p:VersionSuffix=" + Suffix.ToString(CultureInfo.InvariantCulture),
+            "-p:NuspecOutputPath=" + Path.Combine(TempDirectory, "nuspec") + "/"); // not into the repository's obj/
         Assert.True(File.Exists(Path.Combine(feed, $"UintrIpc.{Version}.nupkg")), $"dotnet pack made no UintrIpc.{Version}.nupkg in {feed}");
         return feed;
     }
