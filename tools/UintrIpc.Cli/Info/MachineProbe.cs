@@ -25,7 +25,16 @@ internal static class MachineProbe
 
     private static UserInterruptReport UserInterrupts()
     {
-        var support = UintrSupport.Detect();
+        UintrSupport support;
+        try
+        {
+            support = UintrSupport.Detect();
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return new UserInterruptReport(false, $"the native shim libuintripc.so could not be loaded: {e.Message}", "Shim", null, null, null, 0);
+        }
+
         bool? cpu = support.FailedStep switch
         {
             UintrDetectionStep.Architecture => null,
