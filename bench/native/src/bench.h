@@ -128,7 +128,8 @@ struct bench_region {
     uint64_t *line;                      /* one 128-byte aligned cache line */
 };
 
-int region_create(struct bench_region *r, uint32_t element_size, uint64_t capacity);
+int region_create(struct bench_region *r, uint32_t ring_kind, uint32_t element_size, uint64_t capacity, uint64_t capacity1);
+void region_prefault(const struct bench_region *r);
 int region_attach(struct bench_region *r, int fd, char *err, size_t errlen);
 void region_destroy(struct bench_region *r);
 
@@ -170,7 +171,8 @@ enum test_kind { KIND_LATENCY, KIND_THROUGHPUT, KIND_COST };
 enum transport {
     TR_SPIN_LINE, TR_SLOT_RING, TR_FUTEX, TR_FUTEX_SPIN, TR_FUTEX_ALWAYS,
     TR_EVENTFD, TR_PIPE, TR_UNIX_STREAM, TR_UNIX_SEQPACKET, TR_SIGNAL,
-    TR_TPUT, TR_TPUT_BATCH,
+    TR_EVENTFD_RING, TR_SIGNAL_RING,
+    TR_TPUT, TR_TPUT_BATCH, TR_TPUT_RECORD, TR_TPUT_RECORD_BATCH,
     TR_COST_SYSCALL, TR_COST_FUTEX_WAKE, TR_COST_EVENTFD,
 };
 

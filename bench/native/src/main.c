@@ -22,6 +22,8 @@ const struct test_def g_tests[] = {
     { "c-unix-stream-pingpong",    "unix-stream",    KIND_LATENCY, TR_UNIX_STREAM,    1, 8 },
     { "c-unix-seqpacket-pingpong", "unix-seqpacket", KIND_LATENCY, TR_UNIX_SEQPACKET, 1, 8 },
     { "c-signal-pingpong",         "signal",         KIND_LATENCY, TR_SIGNAL,         1, 8 },
+    { "c-eventfd-ring-pingpong",   "ring-eventfd",   KIND_LATENCY, TR_EVENTFD_RING,   1, 8 },
+    { "c-signal-ring-pingpong",    "ring-signal",    KIND_LATENCY, TR_SIGNAL_RING,    1, 8 },
     { "c-cost-syscall",            "cost-syscall",       KIND_COST, TR_COST_SYSCALL,    0, 0 },
     { "c-cost-futex-wake",         "cost-futex-wake",    KIND_COST, TR_COST_FUTEX_WAKE, 0, 0 },
     { "c-cost-eventfd-write",      "cost-eventfd-write", KIND_COST, TR_COST_EVENTFD,    0, 0 },
@@ -35,6 +37,16 @@ const struct test_def g_tests[] = {
     { "c-slotring-tput-batch-s256",  "tput-batch-s256",  KIND_THROUGHPUT, TR_TPUT_BATCH, 0, 256 },
     { "c-slotring-tput-batch-s1024", "tput-batch-s1024", KIND_THROUGHPUT, TR_TPUT_BATCH, 0, 1024 },
     { "c-slotring-tput-batch-s4096", "tput-batch-s4096", KIND_THROUGHPUT, TR_TPUT_BATCH, 0, 4096 },
+    { "c-recordring-tput-s8",        "rtput-s8",        KIND_THROUGHPUT, TR_TPUT_RECORD, 0, 8 },
+    { "c-recordring-tput-s64",       "rtput-s64",       KIND_THROUGHPUT, TR_TPUT_RECORD, 0, 64 },
+    { "c-recordring-tput-s256",      "rtput-s256",      KIND_THROUGHPUT, TR_TPUT_RECORD, 0, 256 },
+    { "c-recordring-tput-s1024",     "rtput-s1024",     KIND_THROUGHPUT, TR_TPUT_RECORD, 0, 1024 },
+    { "c-recordring-tput-s4096",     "rtput-s4096",     KIND_THROUGHPUT, TR_TPUT_RECORD, 0, 4096 },
+    { "c-recordring-tput-batch-s8",    "rtput-batch-s8",    KIND_THROUGHPUT, TR_TPUT_RECORD_BATCH, 0, 8 },
+    { "c-recordring-tput-batch-s64",   "rtput-batch-s64",   KIND_THROUGHPUT, TR_TPUT_RECORD_BATCH, 0, 64 },
+    { "c-recordring-tput-batch-s256",  "rtput-batch-s256",  KIND_THROUGHPUT, TR_TPUT_RECORD_BATCH, 0, 256 },
+    { "c-recordring-tput-batch-s1024", "rtput-batch-s1024", KIND_THROUGHPUT, TR_TPUT_RECORD_BATCH, 0, 1024 },
+    { "c-recordring-tput-batch-s4096", "rtput-batch-s4096", KIND_THROUGHPUT, TR_TPUT_RECORD_BATCH, 0, 4096 },
 };
 const unsigned g_test_count = sizeof g_tests / sizeof g_tests[0];
 
@@ -56,8 +68,10 @@ static void usage(FILE *f)
         "  --timeout S       give up on a test after S seconds (default 60)\n"
         "  --clock C         monotonic (default: clock_gettime) or tsc (rdtsc, calibrated)\n"
         "  --spin-ns N       spin budget of the futex-spin test before it parks (default 50000)\n"
-        "  --capacity N      slots per ring, a power of two (default 1024)\n"
-        "  --batch N         head publication interval of the tput-batch tests (default 64)\n"
+        "  --capacity N      slots per ring, a power of two (default 1024); record rings get\n"
+        "                    the bytes of as many slots of the same element size\n"
+        "  --batch N         batch of the tput-batch tests: the producer stores tail and the\n"
+        "                    consumer head once per N messages (default 64)\n"
         "  --tput-count N    messages per throughput test at most (default 10000000)\n"
         "  --tput-bytes N    element bytes per throughput test at most (default 2147483648)\n"
         "  --repeat N        run the whole selection N times (lines carry \"run\")\n"

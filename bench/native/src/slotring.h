@@ -71,6 +71,21 @@ static inline void ring_publish(struct slot_ring *r)
     __atomic_store_n(&r->ctl->tail, r->pos, __ATOMIC_RELEASE);
 }
 
+/* Producer, batched: publish the claimed slot's sequence only ... */
+static inline void ring_publish_sequence(struct slot_ring *r)
+{
+    /* Release: as in ring_publish; the consumer polls the sequence, not the tail. */
+    __atomic_store_n(ring_seq(r, r->pos), r->pos + 1, __ATOMIC_RELEASE);
+    r->pos++;
+}
+
+/* ... and the tail once per batch. */
+static inline void ring_publish_tail(struct slot_ring *r)
+{
+    if (__atomic_load_n(&r->ctl->tail, __ATOMIC_RELAXED) != r->pos) /* own word */
+        __atomic_store_n(&r->ctl->tail, r->pos, __ATOMIC_RELEASE);
+}
+
 /* Consumer: 1 = the element at head is ready (*elem), 0 = not yet, -1 = corrupt. */
 static inline int ring_peek(const struct slot_ring *r, const uint8_t **elem)
 {

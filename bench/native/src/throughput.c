@@ -6,10 +6,16 @@
  * in its first 8 bytes and is otherwise a copy of a source buffer. The consumer copies
  * each element out, checks the stamp, and gives the slot back: per message (head stored
  * after every element) or batched (head stored every `batch` elements and whenever the
- * consumer finds the ring empty). The rate is timed by the consumer, from the end of the
- * warm-up to the last element, on CLOCK_MONOTONIC. CPU time per message is taken on each
- * side over its own part of the measured window.
+ * consumer finds the ring empty; the producer then stores its tail once per `batch`
+ * elements too, as the library's TryWrite(span) and Drain do). The record-ring tests do the
+ * same over an SPSC record ring (§2b): per message, or the consumer reads up to `batch`
+ * records before it zeroes them and stores head (the library's Read(handler, limit)); the
+ * record producer has no batch form (the library has none) and publishes every record.
+ * The rate is timed by the consumer, from the end of the warm-up to the last element, on
+ * CLOCK_MONOTONIC. CPU time per message is taken on each side over its own part of the
+ * measured window. Both sides map every page of the ring before they start.
  */
+#include "recordring.h"
 #include "slotring.h"
 
 #include <stdio.h>
@@ -24,9 +30,84 @@ static int timed_out(uint64_t deadline_ns)
     return g_watchdog_fired || mono_ns() > deadline_ns;
 }
 
+static int record_consumer(struct bench_region *r)
+{
+    struct bench_ctl *c = r->ctl;
+    struct record_ring rx;
+    rring_open(&rx, r->ring[RING_REQUESTS]);
+    const uint32_t es = c->element_size, batch = c->batch ? c->batch : 1;
+    const uint64_t warmup = c->warmup, total = c->warmup + c->iterations;
+    uint8_t *dst = aligned_alloc(64, (es + 63) & ~63u);
+    if (!dst) {
+        child_fail(r, "out of memory");
+        return -1;
+    }
+    region_prefault(r);
+    uint64_t empty = 0, bad = 0, cpu0 = cpu_ns(), t0 = mono_ns();
+    /* Release: ready to consume. */
+    __atomic_store_n(&c->child_ready, 1, __ATOMIC_RELEASE);
+    uint64_t pos = 0;
+    unsigned n = 0;
+    while (pos < total) {
+        uint64_t consumed = 0;
+        uint32_t records = 0;
+        for (;;) {
+            const uint8_t *rec;
+            int32_t type;
+            uint32_t length;
+            int64_t aligned = rring_next(&rx, consumed, &rec, &type, &length);
+            if (aligned < 0) {
+                child_fail(r, "record ring corrupted at head %llu", (unsigned long long)(rx.pos + consumed));
+                return -1;
+            }
+            if (aligned == 0)
+                break;
+            consumed += (uint64_t)aligned;
+            if (type == UIPC_RECORD_PADDING)
+                continue;
+            uint64_t stamp;
+            memcpy(&stamp, rec + UIPC_RECORD_HEADER_SIZE, sizeof stamp);
+            if (length > 8)
+                memcpy(dst + 8, rec + UIPC_RECORD_HEADER_SIZE + 8, length - 8);
+            bad += stamp != pos || length != es;
+            pos++;
+            if (pos == warmup) {
+                t0 = mono_ns();
+                cpu0 = cpu_ns();
+                empty = 0;
+            }
+            if (++records == batch || pos == total)
+                break;
+        }
+        if (consumed)
+            rring_release(&rx, consumed);
+        if (records == 0) {
+            empty++;
+            _mm_pause();
+            if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(c->deadline_ns)) {
+                child_fail(r, "timed out waiting for record %llu", (unsigned long long)pos);
+                return -1;
+            }
+        }
+    }
+    c->child_t_end = mono_ns();
+    c->child_cpu_ns = cpu_ns() - cpu0;
+    c->child_t_start = t0;
+    c->child_msgs = c->iterations;
+    c->child_spins = empty;
+    free(dst);
+    if (bad) {
+        child_fail(r, "%llu records carried the wrong stamp or length", (unsigned long long)bad);
+        return -1;
+    }
+    return 0;
+}
+
 int throughput_child(struct bench_region *r)
 {
     struct bench_ctl *c = r->ctl;
+    if (r->ring[RING_REQUESTS]->descriptor.ring_kind == UIPC_PART_SPSC_RECORDS)
+        return record_consumer(r);
     struct slot_ring rx;
     ring_open(&rx, r->ring[RING_REQUESTS]);
     const uint32_t es = rx.element_size, batch = c->batch ? c->batch : 1;
@@ -36,6 +117,7 @@ int throughput_child(struct bench_region *r)
         child_fail(r, "out of memory");
         return -1;
     }
+    region_prefault(r);
     uint64_t empty = 0, bad = 0, cpu0 = cpu_ns(), t0 = mono_ns();
     /* Release: ready to consume. */
     __atomic_store_n(&c->child_ready, 1, __ATOMIC_RELEASE);
@@ -89,13 +171,64 @@ int throughput_child(struct bench_region *r)
     return 0;
 }
 
+/* The record producer: returns 0, or -1 with *why set. */
+static int produce_records(struct bench_region *r, uint64_t *cpu, uint64_t *full, const char **why)
+{
+    struct bench_ctl *c = r->ctl;
+    struct record_ring tx;
+    rring_open(&tx, r->ring[RING_REQUESTS]);
+    const uint32_t es = c->element_size;
+    const uint64_t warmup = c->warmup, total = c->warmup + c->iterations;
+    uint8_t *src = aligned_alloc(64, (es + 63) & ~63u);
+    if (!src) {
+        *why = "out of memory";
+        return -1;
+    }
+    for (uint32_t i = 0; i < es; i++)
+        src[i] = (uint8_t)(i * 31 + 7);
+    uint64_t cpu0 = cpu_ns(), spins = 0;
+    for (uint64_t pos = 0; pos < total; pos++) {
+        if (pos == warmup) {
+            cpu0 = cpu_ns();
+            spins = 0;
+        }
+        int corrupt = 0;
+        unsigned n = 0;
+        uint8_t *rec;
+        while (!(rec = rring_claim(&tx, es, 0, &corrupt))) {
+            if (corrupt) {
+                *why = "consumer head corrupted";
+                free(src);
+                return -1;
+            }
+            spins++;
+            _mm_pause();
+            if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(c->deadline_ns)) {
+                *why = "timed out waiting for ring space";
+                free(src);
+                return -1;
+            }
+        }
+        memcpy(rec + UIPC_RECORD_HEADER_SIZE, &pos, sizeof pos);
+        if (es > 8)
+            memcpy(rec + UIPC_RECORD_HEADER_SIZE + 8, src + 8, es - 8);
+        rring_commit(rec, es);
+    }
+    *cpu = cpu_ns() - cpu0;
+    *full = spins;
+    free(src);
+    return 0;
+}
+
 /* The producer: returns 0, or -1 with *why set. */
 static int produce(struct bench_region *r, uint64_t *cpu, uint64_t *full, const char **why)
 {
     struct bench_ctl *c = r->ctl;
+    if (r->ring[RING_REQUESTS]->descriptor.ring_kind == UIPC_PART_SPSC_RECORDS)
+        return produce_records(r, cpu, full, why);
     struct slot_ring tx;
     ring_open(&tx, r->ring[RING_REQUESTS]);
-    const uint32_t es = tx.element_size;
+    const uint32_t es = tx.element_size, batch = c->batch ? c->batch : 1;
     const uint64_t warmup = c->warmup, total = c->warmup + c->iterations;
     uint8_t *src = aligned_alloc(64, (es + 63) & ~63u);
     if (!src) {
@@ -119,6 +252,7 @@ static int produce(struct bench_region *r, uint64_t *cpu, uint64_t *full, const 
                 free(src);
                 return -1;
             }
+            ring_publish_tail(&tx); /* a full ring ends the batch */
             spins++;
             _mm_pause();
             if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(c->deadline_ns)) {
@@ -130,12 +264,30 @@ static int produce(struct bench_region *r, uint64_t *cpu, uint64_t *full, const 
         memcpy(e, &pos, sizeof pos);
         if (es > 8)
             memcpy(e + 8, src + 8, es - 8);
-        ring_publish(&tx);
+        if (batch > 1) {
+            ring_publish_sequence(&tx);
+            if ((pos + 1) % batch == 0)
+                ring_publish_tail(&tx);
+        } else {
+            ring_publish(&tx);
+        }
     }
+    ring_publish_tail(&tx);
     *cpu = cpu_ns() - cpu0;
     *full = spins;
     free(src);
     return 0;
+}
+
+/* Bytes of a record ring that matches a slot ring of `slots` slots of `es`-byte elements:
+ * the next power of two of slots * align8(8 + es), and at least 8 records (max message <=
+ * capacity / 8). The .NET harness uses the same rule (ThroughputRun.RecordCapacity). */
+static uint64_t record_ring_bytes(uint32_t es, uint64_t slots)
+{
+    uint64_t bytes = slots * record_align(UIPC_RECORD_HEADER_SIZE + es), p = 1;
+    while (p < bytes || p < 8ull * es)
+        p <<= 1;
+    return p;
 }
 
 int throughput_run(const struct test_def *t, unsigned index, const struct options *o)
@@ -147,15 +299,17 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
     if (count < 100000)
         count = 100000;
     uint64_t warmup = count / 10;
+    int records = t->tr == TR_TPUT_RECORD || t->tr == TR_TPUT_RECORD_BATCH;
+    uint64_t capacity = records ? record_ring_bytes(es, o->capacity) : o->capacity;
     struct bench_region r;
-    if (region_create(&r, es, o->capacity) != 0)
+    if (region_create(&r, records ? UIPC_PART_SPSC_RECORDS : UIPC_PART_SPSC_SLOTS, es, capacity, 2) != 0)
         return -1;
     struct bench_ctl *c = r.ctl;
     c->test_index = index;
     c->element_size = es;
     c->iterations = count;
     c->warmup = warmup;
-    c->batch = t->tr == TR_TPUT_BATCH ? o->batch : 1;
+    c->batch = t->tr == TR_TPUT_BATCH || t->tr == TR_TPUT_RECORD_BATCH ? o->batch : 1;
     c->parent_pid = getpid();
     c->pin_child_cpu = o->pin ? 1 : -1;
     c->fd_parent_tx = c->fd_parent_rx = c->fd_child_tx = c->fd_child_rx = -1;
@@ -165,6 +319,7 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
     char whybuf[240];
     uint64_t cpu = 0, full = 0;
     int rc = -1, reap = -1;
+    region_prefault(&r);
     watchdog_arm(o->timeout_s + 0.5);
     pid_t pid = child_start(&r, o->exec_mode, throughput_child);
     if (pid < 0)
@@ -196,8 +351,10 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
         json_str("kind", "throughput");
         json_str("unit", "msg/s");
         json_u64("element_size", es);
+        json_str("ring", records ? "record" : "slot");
         json_u64("slot_size", r.ring[0]->descriptor.slot_size);
         json_u64("capacity", r.ring[0]->descriptor.capacity);
+        json_u64("capacity_slots", o->capacity);
         json_str("head_publish", publish);
         json_u64("batch", c->batch);
         json_u64("count", count);
