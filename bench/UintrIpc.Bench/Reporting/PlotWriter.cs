@@ -125,7 +125,7 @@ internal static class PlotWriter
     }
 
     private static string SeriesName(BenchResult r) =>
-        $"{(r.IsNative ? "C" : r.Implementation)} {r.Transport}{(r.Producers > 1 ? $" x{r.Producers} producers" : r.Transport.StartsWith("mpsc", StringComparison.Ordinal) ? " x1 producer" : "")}";
+        $"{(r.IsNative ? "C" : r.Implementation)} {r.Transport}{(r.Capacity > 0 ? $" {Workloads.Catalog.CapacityName(r.Capacity)} slots" : "")}{(r.Producers > 1 ? $" x{r.Producers} producers" : r.Transport.StartsWith("mpsc", StringComparison.Ordinal) ? " x1 producer" : "")}";
 
     private static void SetLogTicks(IAxis axis, double lo, double hi, Func<double, string> label)
     {
