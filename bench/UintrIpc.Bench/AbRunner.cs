@@ -107,7 +107,7 @@ internal sealed class AbRunner
             string markdown = Markdown(report);
             File.WriteAllText(Path.Combine(outDir, "ab.md"), "# UintrIpc A/B\n\n" + markdown);
             File.WriteAllText(Path.Combine(outDir, "ab.json"), JsonSerializer.Serialize(report, s_json) + "\n");
-            AnsiConsole.WriteLine(markdown);
+            Console.WriteLine(markdown);
             if (_options.DocsFile is { } docs)
             {
                 string docsDir = Path.GetDirectoryName(Path.GetFullPath(docs))!;
@@ -176,7 +176,7 @@ internal sealed class AbRunner
 
     private BenchResult? RunOne(string dll, string test, bool sweep, string outDir)
     {
-        var args = new List<string> { dll, "--only", "=" + test, "--no-native", "--no-plots", "--out", outDir, "--timeout", ((long)_options.Timeout.TotalSeconds).ToString(CultureInfo.InvariantCulture) };
+        var args = new List<string> { dll, "--only", "=" + test, "--no-native", "--no-plots", "--repeat", "1", "--out", outDir, "--timeout", ((long)_options.Timeout.TotalSeconds).ToString(CultureInfo.InvariantCulture) };
         if (sweep)
         {
             args.Add("--sweep");

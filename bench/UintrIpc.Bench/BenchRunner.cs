@@ -191,7 +191,10 @@ internal sealed class BenchRunner
     private List<BenchResult> RunRepeated(BenchCase c)
     {
         var runs = new List<BenchResult>();
-        int repeat = c.SkipReason is not null ? 1 : Targets.Subjects.Contains(c.Name) ? Math.Max(TargetRepeats, _options.Repeat) : _options.Repeat;
+        // An explicit --repeat is obeyed (the A/B mode passes 1); otherwise the targets' tests run at least 5 times.
+        int repeat = c.SkipReason is not null ? 1
+            : _options.RepeatOverride is { } given ? given
+            : Targets.Subjects.Contains(c.Name) ? Math.Max(TargetRepeats, _options.Repeat) : _options.Repeat;
         for (int i = 1; i <= repeat; i++)
         {
             bool netFirst = i % 2 == 0;
@@ -308,7 +311,8 @@ internal sealed class BenchRunner
         ["MPSC producers (N)"] = _options.Producers.ToString(CultureInfo.InvariantCulture),
         ["Batch (batched forms)"] = $"{Batch.Size} messages",
         ["Pause between reply and next ping in the asleep tests"] = $"{_options.Gap.TotalMicroseconds:0} us",
-        ["Repeats per .NET test, each next to a C run"] = $"{_options.Repeat} (at least {TargetRepeats} for the tests the targets use: {string.Join(", ", Targets.Subjects)})",
+        ["Repeats per .NET test, each next to a C run"] = _options.RepeatOverride is { } r ? $"{r}"
+            : $"{_options.Repeat} (at least {TargetRepeats} for the tests the targets use: {string.Join(", ", Targets.Subjects)})",
         ["Pinned"] = _options.Pin
             ? "yes: every thread of the measuring process (harness, C parent) on CPU 0, every thread of the other process (.NET child, C child) on CPU 1, further MPSC producers wrap around"
             : "no",

@@ -24,8 +24,9 @@ internal sealed class BenchOptions
           --sleep-iters N    latency samples per sleeping test (quick 3000, full 20000)
           --tput-count N     messages per ring throughput test at most (quick 2000000, full 10000000)
           --producers N      producer processes of the MPSC "N producers" tests (default max(2, cpus))
-          --repeat N         run each .NET test (with its C baseline just before it) N times and
-                             report the median (quick 1, full 3)
+          --repeat N         run each .NET test N times, each next to a run of its C baseline
+                             (quick 1, full 3; without --repeat the tests of the targets run at
+                             least 5 times)
           --timeout S        give up on one test after S seconds (default 60)
           --warmup-ms N      minimum warm-up per .NET test, for tiered JIT + PGO (quick 500, full 2000)
           --spin-us N        spin budget of the "awake" doorbell tests before parking (default 50, as the C test)
