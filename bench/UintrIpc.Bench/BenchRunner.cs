@@ -25,6 +25,11 @@ internal sealed class BenchRunner
 
     public int Run()
     {
+        if (_options.CheckDocs is { } check)
+        {
+            return CheckDocs(check);
+        }
+
         if (_options.ReportFrom is { } from)
         {
             var loaded = JsonReport.Read(from);
@@ -146,20 +151,65 @@ internal sealed class BenchRunner
             JsonReport.Write(report, resultsFile);
         }
 
-        var docPlots = new List<string>();
         foreach (var plot in plots)
         {
-            string name = $"{section}-{Path.GetFileName(plot)}";
             Directory.CreateDirectory(Path.Combine(docsDir, "img"));
-            File.Copy(plot, Path.Combine(docsDir, "img", name), overwrite: true);
-            docPlots.Add("img/" + name);
+            File.Copy(plot, Path.Combine(docsDir, "img", $"{section}-{Path.GetFileName(plot)}"), overwrite: true);
         }
 
+        var docPlots = DocPlots(docsDir, section);
+
+        DocsWriter.ReplaceSection(docsFile, section, DocsSection(report, docPlots));
+        AnsiConsole.MarkupLine($"Docs: section [bold]{Markup.Escape(section)}[/] of {Markup.Escape(docsFile)}, {Markup.Escape(resultsFile)}");
+    }
+
+    /// <summary>The plots of a section present in docs/img, as paths relative to the docs file.</summary>
+    private static List<string> DocPlots(string docsDir, string section) =>
+        PlotWriter.FileNames.Select(f => $"img/{section}-{f}").Where(f => File.Exists(Path.Combine(docsDir, f))).ToList();
+
+    /// <summary>The generated docs section of a run (plots given as paths relative to the docs file).</summary>
+    private static string DocsSection(RunReport report, IReadOnlyList<string> docPlots)
+    {
+        string section = report.Mode;
         string header = $"Generated from [results/{section}.json](results/{section}.json) (the run's every measurement). "
             + $"Regenerate this section from it with `dotnet run -c Release --project bench/UintrIpc.Bench -- --report-from docs/results/{section}.json --docs docs/benchmarks.md`; "
             + $"re-run the measurement with `{report.Command} --docs docs/benchmarks.md`.\n\n";
-        DocsWriter.ReplaceSection(docsFile, section, header + MarkdownReport.Body(report, docPlots, "###"));
-        AnsiConsole.MarkupLine($"Docs: section [bold]{Markup.Escape(section)}[/] of {Markup.Escape(docsFile)}, {Markup.Escape(resultsFile)}");
+        return header + MarkdownReport.Body(report, docPlots, "###");
+    }
+
+    /// <summary>
+    /// --check-docs: every generated section of <paramref name="docsFile"/> that has a results file
+    /// in docs/results/ must be exactly what the harness generates from that file (no hand edits,
+    /// no stale tables). Returns 0 when all match.
+    /// </summary>
+    public static int CheckDocs(string docsFile)
+    {
+        string docsDir = Path.GetDirectoryName(Path.GetFullPath(docsFile))!;
+        string text = File.ReadAllText(docsFile);
+        int checkedSections = 0, stale = 0;
+        foreach (string json in Directory.EnumerateFiles(Path.Combine(docsDir, "results"), "*.json").Order(StringComparer.Ordinal))
+        {
+            string section = Path.GetFileNameWithoutExtension(json);
+            string begin = DocsWriter.Begin(section), end = DocsWriter.End(section);
+            int b = text.IndexOf(begin, StringComparison.Ordinal), e = text.IndexOf(end, StringComparison.Ordinal);
+            if (section == "ab" || b < 0 || e < b)
+            {
+                continue; // the A/B report has its own format; a results file without a section is not shown
+            }
+
+            var report = JsonReport.Read(json);
+            string expected = DocsSection(report, DocPlots(docsDir, section)).TrimEnd();
+            string actual = text[(b + begin.Length)..e].Trim('\n');
+            checkedSections++;
+            if (!string.Equals(expected, actual, StringComparison.Ordinal))
+            {
+                stale++;
+                Console.Error.WriteLine($"{docsFile}: section '{section}' is not what {json} generates; regenerate it with --report-from {Path.GetRelativePath(Directory.GetCurrentDirectory(), json)} --docs {docsFile}");
+            }
+        }
+
+        Console.WriteLine($"{checkedSections} generated section(s) of {docsFile} checked against their results files, {stale} differ");
+        return stale == 0 ? 0 : 1;
     }
 
     /// <summary>The runs the tables show (for the plots): each .NET row, its paired C run, and the C runs made for the tables.</summary>

@@ -42,6 +42,8 @@ internal sealed class BenchOptions
                              plots to docs/img/
           --report-from JSON no run: rebuild the report (and with --docs, the docs section) from a
                              results.json written by an earlier run
+          --check-docs FILE  no run: check that every generated section of FILE is exactly what
+                             its results file (docs/results/<section>.json) generates
           --baseline-ref REF A/B: build REF of this repository (git worktree in a temporary folder)
                              and run the selected tests alternately with that build and this one
           --baseline-dir DIR A/B against the checkout in DIR (built there) instead
@@ -56,6 +58,8 @@ internal sealed class BenchOptions
     public string? DocsFile { get; private set; }
 
     public string? ReportFrom { get; private set; }
+
+    public string? CheckDocs { get; private set; }
 
     public string? BaselineRef { get; private set; }
 
@@ -162,6 +166,7 @@ internal sealed class BenchOptions
                 case "--sweep": o.Sweep = true; break;
                 case "--docs": o.DocsFile = Next(); break;
                 case "--report-from": o.ReportFrom = Next(); break;
+                case "--check-docs": o.CheckDocs = Next(); break;
                 case "--baseline-ref": o.BaselineRef = Next(); break;
                 case "--baseline-dir": o.BaselineDir = Next(); break;
                 case "--ab-pairs": o.AbPairs = (int)Math.Clamp(Positive(a, Next()), 1, 99); break;

@@ -15,6 +15,9 @@ internal static class PlotWriter
     private const int Height = 700;
 
     /// <summary>Writes every plot that has data; returns the files written.</summary>
+    /// <summary>The files <see cref="WriteAll"/> can write, in its order.</summary>
+    public static readonly string[] FileNames = ["latency-awake.png", "latency-asleep.png", "throughput-messages.png", "throughput-bytes.png"];
+
     public static IReadOnlyList<string> WriteAll(IReadOnlyList<BenchResult> results, string directory)
     {
         var files = new List<string>();
