@@ -171,64 +171,52 @@ int throughput_child(struct bench_region *r)
     return 0;
 }
 
-/* The record producer: returns 0, or -1 with *why set. */
-static int produce_records(struct bench_region *r, uint64_t *cpu, uint64_t *full, const char **why)
+/* One producer over either ring kind; `records` is a constant at each call site, so the
+ * compiler specialises the loop for each kind. */
+struct producer {
+    struct slot_ring slot;
+    struct record_ring rec;
+    uint32_t es, batch;
+};
+
+static inline __attribute__((always_inline)) uint8_t *producer_claim(struct producer *p, int records, int *corrupt)
 {
-    struct bench_ctl *c = r->ctl;
-    struct record_ring tx;
-    rring_open(&tx, r->ring[RING_REQUESTS]);
-    const uint32_t es = c->element_size;
-    const uint64_t warmup = c->warmup, total = c->warmup + c->iterations;
-    uint8_t *src = aligned_alloc(64, (es + 63) & ~63u);
-    if (!src) {
-        *why = "out of memory";
-        return -1;
+    if (records) {
+        uint8_t *rec = rring_claim(&p->rec, p->es, 0, corrupt);
+        return rec ? rec + UIPC_RECORD_HEADER_SIZE : NULL;
     }
-    for (uint32_t i = 0; i < es; i++)
-        src[i] = (uint8_t)(i * 31 + 7);
-    uint64_t cpu0 = cpu_ns(), spins = 0;
-    for (uint64_t pos = 0; pos < total; pos++) {
-        if (pos == warmup) {
-            cpu0 = cpu_ns();
-            spins = 0;
-        }
-        int corrupt = 0;
-        unsigned n = 0;
-        uint8_t *rec;
-        while (!(rec = rring_claim(&tx, es, 0, &corrupt))) {
-            if (corrupt) {
-                *why = "consumer head corrupted";
-                free(src);
-                return -1;
-            }
-            spins++;
-            _mm_pause();
-            if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(c->deadline_ns)) {
-                *why = "timed out waiting for ring space";
-                free(src);
-                return -1;
-            }
-        }
-        memcpy(rec + UIPC_RECORD_HEADER_SIZE, &pos, sizeof pos);
-        if (es > 8)
-            memcpy(rec + UIPC_RECORD_HEADER_SIZE + 8, src + 8, es - 8);
-        rring_commit(rec, es);
-    }
-    *cpu = cpu_ns() - cpu0;
-    *full = spins;
-    free(src);
-    return 0;
+    uint8_t *e = ring_claim(&p->slot, corrupt);
+    if (!e && p->batch > 1)
+        ring_publish_tail(&p->slot); /* a full ring ends the batch */
+    return e;
 }
 
-/* The producer: returns 0, or -1 with *why set. */
-static int produce(struct bench_region *r, uint64_t *cpu, uint64_t *full, const char **why)
+static inline __attribute__((always_inline)) void producer_publish(struct producer *p, int records, uint8_t *payload, uint64_t pos)
+{
+    if (records) {
+        rring_commit(payload - UIPC_RECORD_HEADER_SIZE, p->es);
+    } else if (p->batch > 1) {
+        ring_publish_sequence(&p->slot);
+        if ((pos + 1) % p->batch == 0)
+            ring_publish_tail(&p->slot);
+    } else {
+        ring_publish(&p->slot);
+    }
+}
+
+static inline __attribute__((always_inline)) int
+produce_loop(struct bench_region *r, int records, uint64_t *cpu, uint64_t *full, const char **why)
 {
     struct bench_ctl *c = r->ctl;
-    if (r->ring[RING_REQUESTS]->descriptor.ring_kind == UIPC_PART_SPSC_RECORDS)
-        return produce_records(r, cpu, full, why);
-    struct slot_ring tx;
-    ring_open(&tx, r->ring[RING_REQUESTS]);
-    const uint32_t es = tx.element_size, batch = c->batch ? c->batch : 1;
+    struct producer p;
+    memset(&p, 0, sizeof p);
+    if (records)
+        rring_open(&p.rec, r->ring[RING_REQUESTS]);
+    else
+        ring_open(&p.slot, r->ring[RING_REQUESTS]);
+    p.es = c->element_size;
+    p.batch = c->batch ? c->batch : 1;
+    const uint32_t es = p.es;
     const uint64_t warmup = c->warmup, total = c->warmup + c->iterations;
     uint8_t *src = aligned_alloc(64, (es + 63) & ~63u);
     if (!src) {
@@ -238,7 +226,8 @@ static int produce(struct bench_region *r, uint64_t *cpu, uint64_t *full, const 
     for (uint32_t i = 0; i < es; i++)
         src[i] = (uint8_t)(i * 31 + 7);
     uint64_t cpu0 = cpu_ns(), spins = 0;
-    for (uint64_t pos = 0; pos < total; pos++) {
+    int rc = 0;
+    for (uint64_t pos = 0; pos < total && rc == 0; pos++) {
         if (pos == warmup) {
             cpu0 = cpu_ns();
             spins = 0;
@@ -246,37 +235,41 @@ static int produce(struct bench_region *r, uint64_t *cpu, uint64_t *full, const 
         int corrupt = 0;
         unsigned n = 0;
         uint8_t *e;
-        while (!(e = ring_claim(&tx, &corrupt))) {
+        while (!(e = producer_claim(&p, records, &corrupt))) {
             if (corrupt) {
                 *why = "consumer head corrupted";
-                free(src);
-                return -1;
+                rc = -1;
+                break;
             }
-            ring_publish_tail(&tx); /* a full ring ends the batch */
             spins++;
             _mm_pause();
             if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(c->deadline_ns)) {
                 *why = "timed out waiting for ring space";
-                free(src);
-                return -1;
+                rc = -1;
+                break;
             }
         }
+        if (rc != 0)
+            break;
         memcpy(e, &pos, sizeof pos);
         if (es > 8)
             memcpy(e + 8, src + 8, es - 8);
-        if (batch > 1) {
-            ring_publish_sequence(&tx);
-            if ((pos + 1) % batch == 0)
-                ring_publish_tail(&tx);
-        } else {
-            ring_publish(&tx);
-        }
+        producer_publish(&p, records, e, pos);
     }
-    ring_publish_tail(&tx);
+    if (!records)
+        ring_publish_tail(&p.slot);
     *cpu = cpu_ns() - cpu0;
     *full = spins;
     free(src);
-    return 0;
+    return rc;
+}
+
+/* The producer: returns 0, or -1 with *why set. */
+static int produce(struct bench_region *r, uint64_t *cpu, uint64_t *full, const char **why)
+{
+    return r->ring[RING_REQUESTS]->descriptor.ring_kind == UIPC_PART_SPSC_RECORDS
+        ? produce_loop(r, 1, cpu, full, why)
+        : produce_loop(r, 0, cpu, full, why);
 }
 
 /* Bytes of a record ring that matches a slot ring of `slots` slots of `es`-byte elements:
