@@ -137,11 +137,13 @@ internal sealed class NativeBench
         int size = (int)L(e, "element_size");
         long count = L(e, "count");
         int slots = (int)L(e, "capacity_slots");
+        int producers = Math.Max(1, (int)L(e, "producers"));
         bool batched = e.TryGetProperty("head_publish", out var hp) && hp.GetString() == "batched";
         return new BenchResult
         {
             // Named with the capacity, as the .NET tests of the sweep are.
-            Name = slots > 0 ? $"{name}-c{Workloads.Catalog.CapacityName(slots)}" : name,
+            Name = (slots > 0 ? $"{name}-c{Workloads.Catalog.CapacityName(slots)}" : name) + (producers > 1 ? $"-p{producers}" : ""),
+            Producers = producers,
             Kind = kind, Implementation = "c", Transport = transport, Doorbell = doorbell, Consumer = consumer,
             MessageSize = size, Count = count, Warmup = L(e, "warmup"), Capacity = slots, Batched = batched,
             Throughput = new ThroughputSummary(D(e, "msgs_per_s"), D(e, "bytes_per_s"), D(e, "ns_per_msg"), D(e, "elapsed_ns")),
@@ -151,6 +153,7 @@ internal sealed class NativeBench
             Extra = extra,
             Note = (name.Contains("record", StringComparison.Ordinal), batched) switch
             {
+                _ when name.Contains("mpsc", StringComparison.Ordinal) => $"{producers} producer processes, one CAS on tail per claim of {(batched ? $"up to {L(e, "batch")} slots" : "one slot")}",
                 (false, false) => "producer stores tail and consumer head per message",
                 (false, true) => $"producer stores tail and consumer head per {L(e, "batch")} messages",
                 (true, false) => "head stored (after zeroing) per record",
@@ -162,7 +165,7 @@ internal sealed class NativeBench
     private static readonly HashSet<string> s_mapped =
     [
         "count", "warmup", "min", "p50", "p90", "p99", "p999", "max", "mean", "cpu_ns_per_msg_parent", "cpu_ns_per_msg_child",
-        "cpu_util_parent", "cpu_util_child", "element_size", "msgs_per_s", "bytes_per_s", "ns_per_msg", "elapsed_ns", "capacity_slots",
+        "cpu_util_parent", "cpu_util_child", "element_size", "msgs_per_s", "bytes_per_s", "ns_per_msg", "elapsed_ns", "capacity_slots", "producers",
     ];
 
     private static readonly Dictionary<string, string> s_notes = new(StringComparer.Ordinal)
@@ -195,6 +198,8 @@ internal sealed class NativeBench
         "c-signal-pingpong" => ("signal", "signal", "blocking"),
         "c-eventfd-ring-pingpong" => ("slot-ring", "eventfd", "asleep"),
         "c-signal-ring-pingpong" => ("slot-ring", "signal", "asleep"),
+        _ when name.StartsWith("c-mpscring-tput-batch", StringComparison.Ordinal) => ("mpsc-slot-batched", "none", "spinning"),
+        _ when name.StartsWith("c-mpscring-tput", StringComparison.Ordinal) => ("mpsc-slot", "none", "spinning"),
         _ when name.StartsWith("c-recordring-tput-batch", StringComparison.Ordinal) => ("spsc-record-batched", "none", "spinning"),
         _ when name.StartsWith("c-recordring-tput", StringComparison.Ordinal) => ("spsc-record", "none", "spinning"),
         _ when name.StartsWith("c-slotring-tput-batch", StringComparison.Ordinal) => ("spsc-slot-batched", "none", "spinning"),

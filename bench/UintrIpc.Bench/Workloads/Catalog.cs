@@ -134,11 +134,13 @@ internal static class Catalog
         string form = batched ? "-batch" : "";
         string name = $"net-{kind}{form}-s{size}-c{CapacityName(capacity)}" + (spec.IsMultiProducer ? $"-p{producers}" : "");
         NativeTest? baseline = null;
-        if (!spec.IsMultiProducer && size <= 4096)
+        if (transport != ThroughputTransport.MpscRecord && size <= 4096)
         {
-            string c = $"c-{(spec.IsRecord ? "recordring" : "slotring")}-tput{form}-s{size}";
-            baseline = new NativeTest($"{c}-c{CapacityName(capacity)}", c,
-                ["--capacity", capacity.ToString(CultureInfo.InvariantCulture), "--batch", Batch.Size.ToString(CultureInfo.InvariantCulture)]);
+            // C has SPSC slot and record rings and an MPSC slot ring; no MPSC record ring.
+            string c = $"c-{(spec.IsRecord ? "recordring" : spec.IsMultiProducer ? "mpscring" : "slotring")}-tput{form}-s{size}";
+            var inv = CultureInfo.InvariantCulture;
+            baseline = new NativeTest($"{c}-c{CapacityName(capacity)}" + (spec.IsMultiProducer ? $"-p{producers}" : ""), c,
+                ["--capacity", capacity.ToString(inv), "--batch", Batch.Size.ToString(inv), "--producers", producers.ToString(inv)]);
         }
 
         string note = (transport, batched) switch
@@ -150,7 +152,7 @@ internal static class Catalog
         };
         if (spec.IsMultiProducer)
         {
-            note += $"; {producers} producer process(es); C has no MPSC ring";
+            note += $"; {producers} producer process(es)" + (spec.IsRecord ? "; C has no MPSC record ring" : "");
         }
 
         return Throughput(name, spec, kind + (batched ? "-batched" : ""), baseline, note);

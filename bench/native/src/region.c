@@ -36,7 +36,7 @@ static uint32_t slot_size_of(uint32_t element_size)
 
 static uint64_t data_length_of(uint32_t kind, uint32_t element_size, uint64_t capacity)
 {
-    return kind == UIPC_PART_SPSC_RECORDS ? capacity : capacity * slot_size_of(element_size);
+    return kind == UIPC_PART_SPSC_RECORDS ? capacity : capacity * slot_size_of(element_size); /* SPSC or MPSC slots */
 }
 
 /* Slot ring: capacity slots of element_size; record ring: capacity bytes, records of at
@@ -81,7 +81,8 @@ int region_create(struct bench_region *r, uint32_t kind, uint32_t element_size, 
     uint64_t offsets[NPARTS], off = UIPC_REGION_HEADER_SIZE;
     for (unsigned i = 0; i < NPARTS; i++) {
         /* Rings start on a page so that slot lines never straddle a neighbour part. */
-        off = align_up(off, parts[i].kind == UIPC_PART_SPSC_SLOTS || parts[i].kind == UIPC_PART_SPSC_RECORDS ? 4096 : UIPC_PART_ALIGNMENT);
+        off = align_up(off, parts[i].kind == UIPC_PART_SPSC_SLOTS || parts[i].kind == UIPC_PART_MPSC_SLOTS
+                                || parts[i].kind == UIPC_PART_SPSC_RECORDS ? 4096 : UIPC_PART_ALIGNMENT);
         offsets[i] = off;
         off += parts[i].len;
     }
@@ -190,7 +191,7 @@ int region_attach(struct bench_region *r, int fd, char *err, size_t errlen)
             r->ctl = (struct bench_ctl *)at;
         else if (p->kind == UIPC_PART_USER && p->tag == PART_TAG_LINE && p->length >= 64)
             r->line = (uint64_t *)at;
-        else if ((p->kind == UIPC_PART_SPSC_SLOTS || p->kind == UIPC_PART_SPSC_RECORDS) && p->tag < 2
+        else if ((p->kind == UIPC_PART_SPSC_SLOTS || p->kind == UIPC_PART_MPSC_SLOTS || p->kind == UIPC_PART_SPSC_RECORDS) && p->tag < 2
                  && p->length >= UIPC_RING_CONTROL_SIZE) {
             r->ring[p->tag] = (struct uipc_ring_control *)at;
             if (check_ring(r->ring[p->tag], p->kind, p->length, err, errlen) != 0)
