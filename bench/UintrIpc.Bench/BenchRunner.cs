@@ -173,7 +173,7 @@ internal sealed class BenchRunner
         string section = report.Mode;
         string header = $"Generated from [results/{section}.json](results/{section}.json) (the run's every measurement). "
             + $"Regenerate this section from it with `dotnet run -c Release --project bench/UintrIpc.Bench -- --report-from docs/results/{section}.json --docs docs/benchmarks.md`; "
-            + $"re-run the measurement with `{report.Command} --docs docs/benchmarks.md`.\n\n";
+            + $"re-run the measurement with `{(report.Command.Contains("--docs", StringComparison.Ordinal) ? report.Command : report.Command + " --docs docs/benchmarks.md")}`.\n\n";
         return header + MarkdownReport.Body(report, docPlots, "###");
     }
 

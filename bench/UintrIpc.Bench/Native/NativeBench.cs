@@ -141,8 +141,9 @@ internal sealed class NativeBench
         bool batched = e.TryGetProperty("head_publish", out var hp) && hp.GetString() == "batched";
         return new BenchResult
         {
-            // Named with the capacity, as the .NET tests of the sweep are.
-            Name = (slots > 0 ? $"{name}-c{Workloads.Catalog.CapacityName(slots)}" : name) + (producers > 1 ? $"-p{producers}" : ""),
+            // Named with the capacity (and the producers of the MPSC tests), as the .NET tests are.
+            Name = (slots > 0 ? $"{name}-c{Workloads.Catalog.CapacityName(slots)}" : name)
+                + (name.StartsWith("c-mpscring", StringComparison.Ordinal) ? $"-p{producers}" : ""),
             Producers = producers,
             Kind = kind, Implementation = "c", Transport = transport, Doorbell = doorbell, Consumer = consumer,
             MessageSize = size, Count = count, Warmup = L(e, "warmup"), Capacity = slots, Batched = batched,
