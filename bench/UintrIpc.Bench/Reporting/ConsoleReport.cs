@@ -23,8 +23,8 @@ internal static class ConsoleReport
         WriteTable("One-way throughput", ReportRows.ThroughputHeader,
             ReportRows.Rows(cases, nativeOnly, ResultKind.Throughput).Select(ReportRows.Throughput));
 
-        var targets = Targets.Evaluate(cases);
-        if (targets.Any(t => t.Met is not null))
+        var targets = Targets.Evaluate(cases).Where(t => cases.Any(c => c.Name == t.Subject)).ToList();
+        if (targets.Count > 0)
         {
             var table = new Table().Title("[bold]Targets[/] (median of per-pair ratios)").AddColumns("Target", "Ratio", "Limit", "Met");
             foreach (var t in targets)

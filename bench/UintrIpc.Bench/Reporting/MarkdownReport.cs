@@ -95,8 +95,9 @@ internal static class MarkdownReport
         sb.AppendLine(inv, $"Command: `{report.Command}`.");
         sb.AppendLine(inv, $"Pinned: {report.Settings.GetValueOrDefault("Pinned", "?")}.");
         sb.AppendLine();
-        var targets = Targets.Evaluate(cases);
-        if (targets.Any(t => t.Met is not null))
+        // Only the targets whose test was selected (a sweep runs one of them).
+        var targets = Targets.Evaluate(cases).Where(t => cases.Any(c => c.Name == t.Subject)).ToList();
+        if (targets.Count > 0)
         {
             AppendTargets(sb, targets, h);
         }
