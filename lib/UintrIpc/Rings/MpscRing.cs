@@ -40,15 +40,17 @@ namespace UintrIpc.Rings;
 /// Consumer methods are not: at most one thread consumes at a time, in all processes
 /// together. Elements from one producer thread are read in the order it wrote them.</para>
 /// <para>Each object reads the consumer position when it is created: to take over as
-/// consumer after another one stopped, create a new object. The ring keeps its region from
-/// being collected, but disposing the region while the ring is in use is a bug.</para>
+/// consumer after another one stopped, create a new object. The ring holds a lease on the
+/// region's mapping: it keeps working after the region is disposed, and the memory is unmapped
+/// once the region and every ring on it are disposed.</para>
 /// <para>Nothing read from shared memory is trusted: a corrupt or hostile value makes the call
 /// throw <see cref="RingCorruptedException"/>, never read or write out of bounds or hang.</para>
 /// </remarks>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
-public sealed unsafe class MpscRing<T> where T : unmanaged
+public sealed unsafe class MpscRing<T> : IDisposable where T : unmanaged
 {
     private readonly SharedRegion _region;
+    private readonly bool _leased;
     private SlotRingCore _core;
 
     /// <summary>Attaches to the MPSC slot ring in <paramref name="part"/> of <paramref name="region"/>.</summary>
@@ -57,9 +59,48 @@ public sealed unsafe class MpscRing<T> where T : unmanaged
     /// </exception>
     /// <exception cref="RingCorruptedException">The shared head and tail break head &lt;= tail &lt;= head + capacity.</exception>
     public MpscRing(SharedRegion region, RegionPart part)
+        : this(region, part, lease: true)
     {
-        _core = new SlotRingCore(region, part, PartKind.MpscSlots, sizeof(T));
+    }
+
+    /// <summary>Attaches; with <paramref name="lease"/> false the caller keeps the mapping alive (channels' own count).</summary>
+    internal MpscRing(SharedRegion region, RegionPart part, bool lease)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        if (lease)
+        {
+            region.AddLease();
+        }
+
+        try
+        {
+            _core = new SlotRingCore(region, part, PartKind.MpscSlots, sizeof(T));
+        }
+        catch
+        {
+            if (lease)
+            {
+                region.ReleaseLease();
+            }
+
+            throw;
+        }
+
         _region = region;
+        _leased = lease;
+    }
+
+    /// <summary>
+    /// Releases the ring's lease on the region's mapping (unmapped when the region and every
+    /// other holder have released theirs too). Idempotent. Call it after the threads using
+    /// this object stopped; any later call throws <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _core.Disposed, 1) == 0 && _leased)
+        {
+            _region.ReleaseLease();
+        }
     }
 
     /// <summary>Attaches to the MPSC slot ring with <paramref name="tag"/> in <paramref name="region"/>.</summary>
@@ -129,6 +170,7 @@ public sealed unsafe class MpscRing<T> where T : unmanaged
     /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
     public int TryWrite(ReadOnlySpan<T> items)
     {
+        _core.ThrowIfDisposed();
         if (items.IsEmpty)
         {
             return 0;
@@ -201,6 +243,7 @@ public sealed unsafe class MpscRing<T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryClaimOne(out ulong position)
     {
+        _core.ThrowIfDisposed();
         ulong tail = Volatile.Read(ref *_core.SharedTail); // acquire: a fresh value to try the CAS with
         while (true)
         {

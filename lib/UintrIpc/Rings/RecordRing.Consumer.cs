@@ -13,6 +13,7 @@ internal sealed unsafe partial class RecordRing
     internal int Read<THandler>(ref THandler handler, int limit)
         where THandler : struct, IRecordHandler
     {
+        ThrowIfDisposed();
         if (limit < 0)
         {
             ThrowNegativeLimit(limit);
@@ -55,6 +56,7 @@ internal sealed unsafe partial class RecordRing
     /// <summary>Copies the next message into <paramref name="destination"/>; false when there is none.</summary>
     internal bool TryRead(out int type, Span<byte> destination, out int length)
     {
+        ThrowIfDisposed();
         long head = LoadHead();
         int consumed = 0;
         try
@@ -109,6 +111,7 @@ internal sealed unsafe partial class RecordRing
     {
         get
         {
+            ThrowIfDisposed();
             long head = LoadHead();
             int consumed = 0;
             while (consumed < _capacity)

@@ -13,6 +13,7 @@ internal sealed unsafe partial class RecordRing
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryWrite(int type, ReadOnlySpan<byte> payload)
     {
+        ThrowIfDisposed();
         if (type < 0)
         {
             ThrowNegativeType(type);
@@ -60,6 +61,7 @@ internal sealed unsafe partial class RecordRing
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryClaim(int type, int length, out RecordClaim claim)
     {
+        ThrowIfDisposed();
         if (type < 0)
         {
             ThrowNegativeType(type);
@@ -111,6 +113,7 @@ internal sealed unsafe partial class RecordRing
     /// <summary>Commits or aborts a claim (called by <see cref="RecordClaim"/>, which checks it is not completed twice).</summary>
     internal void Complete(byte* record, int recordLength, long token, bool commit)
     {
+        ThrowIfDisposed();
         if (_multiProducer)
         {
             // Acquire: TryUnblock may have taken the record (the producer was presumed dead);

@@ -17,6 +17,7 @@ internal sealed unsafe partial class RecordRing
     internal bool TryUnblock(TimeSpan blockedFor)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blockedFor, TimeSpan.Zero);
+        ThrowIfDisposed();
         // Acquire loads. Head is ours (we are the consumer), so it is stable and both
         // relations with the tail must hold.
         long head = Volatile.Read(ref *_head);

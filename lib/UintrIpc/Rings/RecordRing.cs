@@ -84,12 +84,71 @@ internal sealed unsafe partial class RecordRing
     // align8(header + max message length): the longest record a producer can write.
     private readonly int _maxRecordLength;
     private readonly bool _multiProducer;
+    private readonly bool _leased;
+    // Set once by Dispose; every call checks it (a plain read): after it the lease may be gone.
+    private int _disposed;
     private LocalState _local;
 
-    /// <summary>Attaches to a record ring part: validates its descriptor and its current positions.</summary>
+    /// <summary>
+    /// Attaches without a lease: the caller keeps the mapping alive (channel endpoints, through
+    /// their own reference count).
+    /// </summary>
     internal RecordRing(SharedRegion region, RegionPart part, PartKind kind)
+        : this(region, part, kind, lease: false)
+    {
+    }
+
+    /// <summary>Attaches to a record ring part: validates its descriptor and its current positions.</summary>
+    internal RecordRing(SharedRegion region, RegionPart part, PartKind kind, bool lease)
     {
         ArgumentNullException.ThrowIfNull(region);
+        if (lease)
+        {
+            region.AddLease();
+        }
+
+        _region = region;
+        _leased = lease;
+        _multiProducer = kind == PartKind.MpscRecords;
+        _local.BlockedPosition = -1;
+        try
+        {
+            Attach(region, part, kind, out _data, out _tail, out _head, out _capacity, out _maxMessageLength);
+            _mask = _capacity - 1;
+            _maxRecordLength = Align(HeaderSize + _maxMessageLength);
+            LoadPositions();
+        }
+        catch
+        {
+            if (lease)
+            {
+                region.ReleaseLease();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Releases the lease (if this object holds one). Idempotent; later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    internal void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _leased)
+        {
+            _region.ReleaseLease();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ThrowIfDisposed()
+    {
+        if (_disposed != 0)
+        {
+            ThrowDisposed();
+        }
+    }
+
+    private static void Attach(SharedRegion region, RegionPart part, PartKind kind, out byte* data, out long* tail, out long* head, out int capacity, out int maxMessageLength)
+    {
         if (part.Kind != kind)
         {
             throw new ArgumentException($"The part holds a {part.Kind} ring, not a {kind} ring.", nameof(part));
@@ -102,17 +161,16 @@ internal sealed unsafe partial class RecordRing
             throw new RegionFormatException("record ring capacity", $">= {MinCapacity}", geometry.Capacity.ToString());
         }
 
-        _region = region;
-        _data = ring + RingLayout.ControlSize;
-        _tail = (long*)(ring + RingLayout.TailOffset);
-        _head = (long*)(ring + RingLayout.HeadOffset);
-        _capacity = (int)geometry.Capacity;
-        _mask = _capacity - 1;
-        _maxMessageLength = geometry.MaxMessageLength;
-        _maxRecordLength = Align(HeaderSize + _maxMessageLength);
-        _multiProducer = kind == PartKind.MpscRecords;
-        _local.BlockedPosition = -1;
+        data = ring + RingLayout.ControlSize;
+        tail = (long*)(ring + RingLayout.TailOffset);
+        head = (long*)(ring + RingLayout.HeadOffset);
+        capacity = (int)geometry.Capacity;
+        maxMessageLength = geometry.MaxMessageLength;
+    }
 
+    /// <summary>Reads and checks the shared positions at attach.</summary>
+    private void LoadPositions()
+    {
         // Acquire loads, head before and after the tail: head only grows, so h1 <= tail and
         // tail <= h2 + capacity hold for a live ring whatever the peers do meanwhile.
         long h1 = Volatile.Read(ref *_head);
@@ -238,6 +296,10 @@ internal sealed unsafe partial class RecordRing
     }
 
     // ---- throw helpers: out of line, so the hot paths stay small ----
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowDisposed()
+        => throw new ObjectDisposedException("record ring", "The ring was disposed; attach a new ring object to go on using the region.");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowBadPosition(string what, long position)

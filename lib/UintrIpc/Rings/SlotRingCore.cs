@@ -74,6 +74,8 @@ internal unsafe struct SlotRingCore
     [FieldOffset(48)] internal readonly ulong ReleaseMask;
     /// <summary>MPSC rings know skipped slots; in an SPSC ring a skip marker is corruption.</summary>
     [FieldOffset(56)] internal readonly bool AllowSkips;
+    /// <summary>Set once by the ring's Dispose (its lease is released then); checked by every call, a plain read.</summary>
+    [FieldOffset(60)] internal int Disposed;
 
     // ---- producer-local (not shared memory) --------------------------------------------
 
@@ -153,6 +155,16 @@ internal unsafe struct SlotRingCore
             (address, _) => RingDescriptor.Write((byte*)address, kind, slotSize, capacity, elementSize, elementSize, dataLength));
     }
 
+    /// <summary>Every call checks this: after Dispose the ring's lease is gone, and so may be the memory.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal readonly void ThrowIfDisposed()
+    {
+        if (Disposed != 0)
+        {
+            SlotRingThrowHelper.ThrowDisposed();
+        }
+    }
+
     /// <summary>Address of the slot of <paramref name="position"/> (its sequence word; the element follows).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal readonly byte* SlotAt(ulong position) => Data + ((nuint)(position & Mask) * SlotSize);
@@ -181,6 +193,7 @@ internal unsafe struct SlotRingCore
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryRead<T>(out T item) where T : unmanaged
     {
+        ThrowIfDisposed();
         ulong head = ConsumerHead;
         byte* slot = SlotAt(head);
         // Acquire: pairs with the producer's release of the sequence, so the element is complete.
@@ -212,6 +225,7 @@ internal unsafe struct SlotRingCore
         where T : unmanaged
         where THandler : struct, ISlotHandler<T>, allows ref struct
     {
+        ThrowIfDisposed();
         if (limit <= 0)
         {
             return limit == 0 ? 0 : SlotRingThrowHelper.ThrowNegativeLimit(limit);
@@ -264,6 +278,7 @@ internal unsafe struct SlotRingCore
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
+            ThrowIfDisposed();
             ulong head = ConsumerHead;
             // Acquire: whoever acts on "true" reads the element after this load.
             ulong sequence = Volatile.Read(ref *(ulong*)SlotAt(head));
@@ -278,6 +293,7 @@ internal unsafe struct SlotRingCore
     internal bool TryUnblock(TimeSpan stalledFor)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(stalledFor, TimeSpan.Zero);
+        ThrowIfDisposed();
         ulong head = ConsumerHead;
         // Acquire: a claim (tail CAS) happens before its publish; we only need a current value.
         ulong tail = Volatile.Read(ref *SharedTail);

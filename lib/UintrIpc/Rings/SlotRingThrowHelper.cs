@@ -32,6 +32,11 @@ internal static class SlotRingThrowHelper
 
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowDisposed()
+        => throw new ObjectDisposedException("slot ring", "The ring was disposed; attach a new ring object to go on using the region.");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal static int ThrowNegativeLimit(int limit)
         => throw new ArgumentOutOfRangeException(nameof(limit), limit, "The limit must not be negative.");
 

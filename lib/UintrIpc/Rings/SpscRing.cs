@@ -34,15 +34,17 @@ namespace UintrIpc.Rings;
 /// consumes at a time, in all processes together; the producer and the consumer may be the
 /// same or different threads.</para>
 /// <para>Each object reads the shared positions when it is created: to take over a role after a
-/// peer stopped, create a new object. The ring keeps its region from being collected, but
-/// disposing the region while the ring is in use is a bug (the memory goes away).</para>
+/// peer stopped, create a new object. The ring holds a lease on the
+/// region's mapping: it keeps working after the region is disposed, and the memory is unmapped
+/// once the region and every ring on it are disposed.</para>
 /// <para>Nothing read from shared memory is trusted: a corrupt or hostile value makes the call
 /// throw <see cref="RingCorruptedException"/>, never read or write out of bounds or hang.</para>
 /// </remarks>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
-public sealed unsafe class SpscRing<T> where T : unmanaged
+public sealed unsafe class SpscRing<T> : IDisposable where T : unmanaged
 {
     private readonly SharedRegion _region;
+    private readonly bool _leased;
     private SlotRingCore _core;
 
     /// <summary>Attaches to the SPSC slot ring in <paramref name="part"/> of <paramref name="region"/>.</summary>
@@ -51,9 +53,48 @@ public sealed unsafe class SpscRing<T> where T : unmanaged
     /// </exception>
     /// <exception cref="RingCorruptedException">The shared head and tail break head &lt;= tail &lt;= head + capacity.</exception>
     public SpscRing(SharedRegion region, RegionPart part)
+        : this(region, part, lease: true)
     {
-        _core = new SlotRingCore(region, part, PartKind.SpscSlots, sizeof(T));
+    }
+
+    /// <summary>Attaches; with <paramref name="lease"/> false the caller keeps the mapping alive (channels' own count).</summary>
+    internal SpscRing(SharedRegion region, RegionPart part, bool lease)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        if (lease)
+        {
+            region.AddLease();
+        }
+
+        try
+        {
+            _core = new SlotRingCore(region, part, PartKind.SpscSlots, sizeof(T));
+        }
+        catch
+        {
+            if (lease)
+            {
+                region.ReleaseLease();
+            }
+
+            throw;
+        }
+
         _region = region;
+        _leased = lease;
+    }
+
+    /// <summary>
+    /// Releases the ring's lease on the region's mapping (unmapped when the region and every
+    /// other holder have released theirs too). Idempotent. Call it after the threads using
+    /// this object stopped; any later call throws <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _core.Disposed, 1) == 0 && _leased)
+        {
+            _region.ReleaseLease();
+        }
     }
 
     /// <summary>Attaches to the SPSC slot ring with <paramref name="tag"/> in <paramref name="region"/>.</summary>
@@ -102,6 +143,7 @@ public sealed unsafe class SpscRing<T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWrite(in T item)
     {
+        _core.ThrowIfDisposed();
         ulong tail = _core.ProducerTail;
         if (tail - _core.ProducerHeadCache >= _core.Capacity && RefreshHead(tail) == 0)
         {
@@ -126,6 +168,7 @@ public sealed unsafe class SpscRing<T> where T : unmanaged
     /// <exception cref="RingCorruptedException">The shared head is impossible.</exception>
     public int TryWrite(ReadOnlySpan<T> items)
     {
+        _core.ThrowIfDisposed();
         ulong tail = _core.ProducerTail;
         ulong free = _core.Capacity - (tail - _core.ProducerHeadCache);
         if (free < (ulong)items.Length)
@@ -161,6 +204,7 @@ public sealed unsafe class SpscRing<T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(out SlotClaim<T> claim)
     {
+        _core.ThrowIfDisposed();
         ulong tail = _core.ProducerTail;
         if (tail - _core.ProducerHeadCache >= _core.Capacity && RefreshHead(tail) == 0)
         {
@@ -176,6 +220,7 @@ public sealed unsafe class SpscRing<T> where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void PublishClaim(byte* slot, ulong position)
     {
+        _core.ThrowIfDisposed();
         ulong tail = _core.ProducerTail;
         if (position != tail)
         {
