@@ -158,6 +158,12 @@ public sealed unsafe class SharedRegion : IDisposable
     }
 
     /// <summary>Opens the named region /dev/shm/<paramref name="name"/>, waiting up to <paramref name="initTimeout"/> for its creator to publish it.</summary>
+    /// <remarks>
+    /// The file's size is checked (fstat) against the header at attach. A named file cannot be
+    /// sealed: a process with write access to it can truncate it later, and our next access to
+    /// the lost pages is a SIGBUS. Keep named regions 0600 (the default), or use sealed memfds
+    /// passed over the bootstrap socket when the peer is not trusted (uintripc.h section 1).
+    /// </remarks>
     public static SharedRegion OpenNamed(string name, TimeSpan? initTimeout = null)
     {
         ValidateTimeout(initTimeout);
@@ -177,6 +183,15 @@ public sealed unsafe class SharedRegion : IDisposable
     /// Attaches to a region from a descriptor received from its creator. The region keeps its
     /// own duplicate of the descriptor; the caller still owns <paramref name="fd"/>.
     /// </summary>
+    /// <remarks>
+    /// A memfd must carry the F_SEAL_SHRINK and F_SEAL_GROW seals (regions made by
+    /// <see cref="CreateAnonymous(uint, ReadOnlySpan{PartSpec})"/> do), or it is refused: an unsealed
+    /// one could be truncated under the mapping. Any other file is accepted with its size checked
+    /// at attach; a process that can write it can still truncate it later, so prefer sealed
+    /// memfds passed over the bootstrap socket to named regions when peers are not trusted.
+    /// </remarks>
+    /// <exception cref="UintrIpcException">The descriptor is an unsealed memfd, or cannot be duplicated or mapped.</exception>
+    /// <exception cref="RegionFormatException">The region's header is invalid.</exception>
     public static SharedRegion Attach(SafeHandle fd, TimeSpan? initTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(fd);
@@ -204,12 +219,38 @@ public sealed unsafe class SharedRegion : IDisposable
         var own = new SafeFdHandle(dup, ownsHandle: true);
         try
         {
+            CheckSeals(own);
             return AttachOwned(own, name: null, initTimeout ?? DefaultInitTimeout);
         }
         catch
         {
             own.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A memfd must be sealed against shrinking and growing before we map it: otherwise whoever
+    /// holds the descriptor can truncate it under the mapping, and our next access dies with
+    /// SIGBUS. Other files (a named region's descriptor) cannot be sealed; their size is
+    /// checked with fstat at attach, and the residual risk is documented (uintripc.h section 1).
+    /// </summary>
+    private static void CheckSeals(SafeFdHandle fd)
+    {
+        int required = LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW;
+        int seals = LibC.fcntl(fd.Fd, LibC.F_GET_SEALS);
+        if (seals >= 0 && (seals & required) == required)
+        {
+            return;
+        }
+
+        string? target = new FileInfo($"/proc/self/fd/{fd.Fd}").LinkTarget;
+        if (target is not null && target.StartsWith("/memfd:", StringComparison.Ordinal))
+        {
+            string found = seals < 0 ? $"unavailable (errno {LibC.errno})" : $"0x{seals:x}";
+            throw new UintrIpcException(
+                $"Refusing to attach the memfd '{target}': its seals are {found}, but F_SEAL_SHRINK and F_SEAL_GROW are required, " +
+                "so that nobody can truncate it under the mapping (SIGBUS). Create regions with SharedRegion.CreateAnonymous, which seals them.");
         }
     }
 
