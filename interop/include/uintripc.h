@@ -183,6 +183,9 @@ struct uipc_region_header {
 #define UIPC_RING_HEARTBEAT_OFFSET 384u
 #define UIPC_SLOT_HEADER_SIZE    8u
 #define UIPC_SLOT_SKIPPED        (1ull << 63)
+/* Positions (slots or bytes) stay below this, so position + 1 never reaches UIPC_SLOT_SKIPPED
+ * and position + capacity never overflows (section 2). */
+#define UIPC_MAX_POSITION        (1ull << 62)
 #define UIPC_RECORD_HEADER_SIZE  8u
 #define UIPC_RECORD_ALIGNMENT    8u
 #define UIPC_RECORD_PADDING      (-1)

@@ -178,7 +178,10 @@ public sealed unsafe class MpscRing<T> : IDisposable where T : unmanaged
 
         ulong capacity = _core.Capacity;
         ulong wanted = Math.Min((ulong)items.Length, capacity);
-        ulong tail = Volatile.Read(ref *_core.SharedTail); // acquire: a fresh value to try the CAS with
+        // Acquire, before the tail: a floor another thread of this object stored after its claim is
+        // then at most the tail we read next.
+        ulong floor = Volatile.Read(ref _core.ProducerTail);
+        ulong tail = CheckedTail(Volatile.Read(ref *_core.SharedTail), floor); // acquire: a fresh value to try the CAS with
         bool refreshed = false;
         ulong count;
         while (true)
@@ -189,7 +192,7 @@ public sealed unsafe class MpscRing<T> : IDisposable where T : unmanaged
             {
                 // Full, or short of room by the cached head: look at the real head before settling for less.
                 refreshed = true;
-                if (!RefreshHead(ref tail))
+                if (!RefreshHead(ref tail, floor))
                 {
                     return 0;
                 }
@@ -202,10 +205,12 @@ public sealed unsafe class MpscRing<T> : IDisposable where T : unmanaged
             ulong seen = Interlocked.CompareExchange(ref *_core.SharedTail, tail + count, tail);
             if (seen == tail)
             {
+                // Release (after the CAS): a floor; a racing thread's smaller value only weakens it.
+                Volatile.Write(ref _core.ProducerTail, tail + count);
                 break;
             }
 
-            tail = seen;
+            tail = CheckedTail(seen, floor);
         }
 
         for (int i = 0; i < (int)count; i++)
@@ -235,7 +240,7 @@ public sealed unsafe class MpscRing<T> : IDisposable where T : unmanaged
             return false;
         }
 
-        claim = new SlotClaim<T>(_core.SlotAt(position), position, spsc: null);
+        claim = new SlotClaim<T>(_core.SlotAt(position), position, this, _core.Capacity);
         return true;
     }
 
@@ -244,13 +249,14 @@ public sealed unsafe class MpscRing<T> : IDisposable where T : unmanaged
     private bool TryClaimOne(out ulong position)
     {
         _core.ThrowIfDisposed();
-        ulong tail = Volatile.Read(ref *_core.SharedTail); // acquire: a fresh value to try the CAS with
+        ulong floor = Volatile.Read(ref _core.ProducerTail); // acquire, before the tail (see TryWrite(span))
+        ulong tail = CheckedTail(Volatile.Read(ref *_core.SharedTail), floor); // acquire: a fresh value to try the CAS with
         while (true)
         {
             // Unsigned: a cache ahead of a stale tail also lands here, as a huge difference.
             if (tail - _core.ProducerHeadCache >= _core.Capacity)
             {
-                if (!RefreshHead(ref tail))
+                if (!RefreshHead(ref tail, floor))
                 {
                     position = 0;
                     return false;
@@ -263,12 +269,29 @@ public sealed unsafe class MpscRing<T> : IDisposable where T : unmanaged
             ulong seen = Interlocked.CompareExchange(ref *_core.SharedTail, tail + 1, tail);
             if (seen == tail)
             {
+                Volatile.Write(ref _core.ProducerTail, tail + 1); // release: a floor, as in TryWrite(span)
                 position = tail;
                 return true;
             }
 
-            tail = seen;
+            tail = CheckedTail(seen, floor);
         }
+    }
+
+    /// <summary>
+    /// Every tail read from shared memory: never behind what this object claimed up to before the
+    /// read (a peer moving it back would make us overwrite pending elements), and below 2^62
+    /// (sequences must not reach the skip bit).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong CheckedTail(ulong tail, ulong floor)
+    {
+        if (tail < floor || tail >= RingLayout.MaxPosition)
+        {
+            SlotRingThrowHelper.ThrowTailMovedBack(tail, floor);
+        }
+
+        return tail;
     }
 
     /// <summary>
@@ -276,7 +299,7 @@ public sealed unsafe class MpscRing<T> : IDisposable where T : unmanaged
     /// <paramref name="tail"/>; true to re-check (possibly with a fresher <paramref name="tail"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool RefreshHead(ref ulong tail)
+    private bool RefreshHead(ref ulong tail, ulong floor)
     {
         // Acquire: pairs with the consumer's release of head, so its reads of the slots we may now
         // overwrite are complete.
@@ -296,7 +319,7 @@ public sealed unsafe class MpscRing<T> : IDisposable where T : unmanaged
 
         // Our tail is stale: others claimed and the consumer consumed past it. A tail read after head
         // is at least head, since head never passes tail.
-        ulong fresh = Volatile.Read(ref *_core.SharedTail); // acquire: ordered after the head load
+        ulong fresh = CheckedTail(Volatile.Read(ref *_core.SharedTail), floor); // acquire: ordered after the head load
         if (fresh < head)
         {
             SlotRingThrowHelper.ThrowPositionsCorrupted(head, fresh, capacity, "producer");

@@ -19,7 +19,7 @@ internal sealed unsafe partial class RecordRing
             ThrowNegativeLimit(limit);
         }
 
-        long head = LoadHead();
+        long head = _local.ConsumerHead;
         int consumed = 0;
         int count = 0;
         try
@@ -57,7 +57,7 @@ internal sealed unsafe partial class RecordRing
     internal bool TryRead(out int type, Span<byte> destination, out int length)
     {
         ThrowIfDisposed();
-        long head = LoadHead();
+        long head = _local.ConsumerHead;
         int consumed = 0;
         try
         {
@@ -112,7 +112,7 @@ internal sealed unsafe partial class RecordRing
         get
         {
             ThrowIfDisposed();
-            long head = LoadHead();
+            long head = _local.ConsumerHead;
             int consumed = 0;
             while (consumed < _capacity)
             {
@@ -132,15 +132,6 @@ internal sealed unsafe partial class RecordRing
 
             return false;
         }
-    }
-
-    /// <summary>The consumer's head (acquire: another instance may have consumed before us).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private long LoadHead()
-    {
-        long head = Volatile.Read(ref *_head);
-        CheckPosition("head", head);
-        return head;
     }
 
     /// <summary>
@@ -208,6 +199,7 @@ internal sealed unsafe partial class RecordRing
             new Span<byte>(_data, consumed - first).Clear();
         }
 
+        _local.ConsumerHead = head + consumed;
         Volatile.Write(ref *_head, head + consumed); // release
     }
 

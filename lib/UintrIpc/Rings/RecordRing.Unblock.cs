@@ -18,11 +18,10 @@ internal sealed unsafe partial class RecordRing
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blockedFor, TimeSpan.Zero);
         ThrowIfDisposed();
-        // Acquire loads. Head is ours (we are the consumer), so it is stable and both
-        // relations with the tail must hold.
-        long head = Volatile.Read(ref *_head);
+        // Head is ours (we are the consumer, and keep it privately), so both relations with
+        // the tail (acquire) must hold.
+        long head = _local.ConsumerHead;
         long tail = Volatile.Read(ref *_tail);
-        CheckPosition("head", head);
         CheckPosition("tail", tail);
         if (head > tail)
         {

@@ -190,6 +190,8 @@ internal sealed unsafe partial class RecordRing
         }
 
         _local.HeadCache = h1;
+        _local.ConsumerHead = h1;
+        _local.ProducerTail = tail;
     }
 
     internal int Capacity => _capacity;
@@ -248,7 +250,7 @@ internal sealed unsafe partial class RecordRing
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CheckPosition(string what, long position)
     {
-        if ((position & (RingLayout.RecordAlignment - 1)) != 0 || position < 0)
+        if ((position & (RingLayout.RecordAlignment - 1)) != 0 || (ulong)position >= RingLayout.MaxPosition)
         {
             ThrowBadPosition(what, position);
         }
@@ -284,6 +286,14 @@ internal sealed unsafe partial class RecordRing
         [FieldOffset(RegionLayout.FalseSharingRange + 32)]
         public bool ClaimOpen;
 
+        /// <summary>
+        /// SPSC: the producer's position, kept here and only published (never read back: a peer
+        /// could move it). MPSC: the highest tail this object claimed up to, a floor for every
+        /// tail it reads.
+        /// </summary>
+        [FieldOffset(RegionLayout.FalseSharingRange + 40)]
+        public long ProducerTail;
+
         // ---- consumer side ----
 
         /// <summary>The head at which TryUnblock first saw an uncommitted record, or -1.</summary>
@@ -293,6 +303,10 @@ internal sealed unsafe partial class RecordRing
         /// <summary>Stopwatch timestamp of that first sighting.</summary>
         [FieldOffset((2 * RegionLayout.FalseSharingRange) + 8)]
         public long BlockedSince;
+
+        /// <summary>The consumer's position, kept here and only published (never read back: a peer could move it).</summary>
+        [FieldOffset((2 * RegionLayout.FalseSharingRange) + 16)]
+        public long ConsumerHead;
     }
 
     // ---- throw helpers: out of line, so the hot paths stay small ----
@@ -303,7 +317,7 @@ internal sealed unsafe partial class RecordRing
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowBadPosition(string what, long position)
-        => throw new RingCorruptedException(what, position, "not a non-negative multiple of the record alignment (8)");
+        => throw new RingCorruptedException(what, position, "not a multiple of the record alignment (8) between 0 and 2^62");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowHeadAfterTail(long head, long tail)
@@ -312,6 +326,10 @@ internal sealed unsafe partial class RecordRing
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowTailTooFarAhead(long head, long tail)
         => throw new RingCorruptedException("tail", tail, $"the producer position is more than the capacity {_capacity} ahead of the consumer position {head}");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowTailMovedBack(long tail, long floor)
+        => throw new RingCorruptedException("tail", tail, $"the producer position is behind {floor}, which this producer already claimed up to (moved back by a peer)");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowNegativeType(int type)

@@ -25,6 +25,9 @@ public unsafe ref struct SlotClaim<T> where T : unmanaged
     private readonly ulong _position;
     /// <summary>The SPSC ring the claim belongs to; null for an MPSC claim (whose position is already taken).</summary>
     private readonly SpscRing<T>? _spsc;
+    /// <summary>MPSC: the ring (keeps its lease reachable) and its capacity, for <see cref="Dispose"/>.</summary>
+    private readonly object? _mpsc;
+    private readonly ulong _capacity;
     private bool _completed;
 
     internal SlotClaim(byte* slot, ulong position, SpscRing<T>? spsc)
@@ -32,6 +35,14 @@ public unsafe ref struct SlotClaim<T> where T : unmanaged
         _slot = slot;
         _position = position;
         _spsc = spsc;
+    }
+
+    internal SlotClaim(byte* slot, ulong position, object mpsc, ulong capacity)
+    {
+        _slot = slot;
+        _position = position;
+        _mpsc = mpsc;
+        _capacity = capacity;
     }
 
     /// <summary>The element in the claimed slot. Its previous contents are unspecified: write every field.</summary>
@@ -78,6 +89,35 @@ public unsafe ref struct SlotClaim<T> where T : unmanaged
         {
             _spsc.PublishClaim(_slot, _position);
             _completed = true;
+        }
+    }
+
+    /// <summary>
+    /// Aborts the claim unless it was published or aborted: <c>using</c> makes a claim
+    /// exception-safe, so that a producer that throws while filling it never blocks the
+    /// consumer. Decided from the ring's state, not from this value's flag, so disposing a copy
+    /// (what <c>using (claim)</c> does) after publishing the original changes nothing.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_slot == null || _completed)
+        {
+            return;
+        }
+
+        _completed = true;
+        if (_mpsc is null)
+        {
+            return; // SPSC: nothing was published; the next claim or write reuses the slot
+        }
+
+        // Acquire: the slot holds its previous lap's value until the claim is published or aborted.
+        ulong sequence = Volatile.Read(ref *(ulong*)_slot);
+        ulong previous = _position < _capacity ? 0 : _position + 1 - _capacity;
+        if ((sequence & ~RingLayout.SlotSkipped) == previous)
+        {
+            // Full fence CAS: loses only to the consumer's TryUnblock of the same claim, which skips it too.
+            Interlocked.CompareExchange(ref *(ulong*)_slot, RingLayout.SlotSkipped | (_position + 1), sequence);
         }
     }
 

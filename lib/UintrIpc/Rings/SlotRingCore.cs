@@ -79,7 +79,11 @@ internal unsafe struct SlotRingCore
 
     // ---- producer-local (not shared memory) --------------------------------------------
 
-    /// <summary>SPSC: the next position to write (authoritative; the shared tail is a published copy).</summary>
+    /// <summary>
+    /// SPSC: the next position to write (authoritative; the shared tail is a published copy).
+    /// MPSC: the highest tail this object has claimed up to, a floor for every tail it reads
+    /// (a tail moved back would make it overwrite pending elements).
+    /// </summary>
     [FieldOffset(ProducerBlock)] internal ulong ProducerTail;
     /// <summary>
     /// The head last read from shared memory. Never ahead of the real head, so "tail - cache &lt; capacity"
@@ -440,6 +444,11 @@ internal unsafe struct SlotRingCore
                 {
                     tail++; // acquire loads above: only used to decide where our own writes go
                 }
+            }
+
+            if (t2 >= RingLayout.MaxPosition || head >= RingLayout.MaxPosition)
+            {
+                SlotRingThrowHelper.ThrowPositionTooLarge(Math.Max(head, t2));
             }
 
             bool consistent = t1 <= t2 && head <= tail && tail - head <= Capacity && (t1 <= head || t1 - head <= Capacity);
