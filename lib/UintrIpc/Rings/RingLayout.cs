@@ -15,7 +15,7 @@ namespace UintrIpc.Rings;
 ///  record: length i32 (0 none, &lt;0 being written, &gt;0 committed) | type i32 | payload, 8-aligned
 /// </code>
 /// </remarks>
-public static class RingLayout
+internal static class RingLayout
 {
     /// <summary>Bytes before the data area.</summary>
     public const int ControlSize = 512;
