@@ -4,7 +4,7 @@ using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
 
-// Design: a thin facade; the protocol, orderings and failure handling are in RecordRing.cs.
+// A thin facade over the engine in RecordRing.cs.
 
 /// <summary>
 /// A multi-producer, single-consumer ring of variable-length messages (records) in a part
@@ -28,7 +28,7 @@ namespace UintrIpc.Rings;
 /// ring's invariants causes a <see cref="RingCorruptedException"/>, never an access outside
 /// the ring.
 /// </para>
-/// <para>Layout and protocol: interop/include/uintripc.h, section 2b.</para>
+/// <para>Layout and protocol: interop/include/uintripc.h, section 2.</para>
 /// </remarks>
 [DebuggerDisplay("{_ring.DebuggerDisplay,nq}")]
 public sealed class MpscRecordRing : IDisposable

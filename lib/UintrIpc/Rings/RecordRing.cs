@@ -7,55 +7,13 @@ using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
 
-// Design:
-//   The engine behind SpscRecordRing and MpscRecordRing: a byte ring of variable-length
-//   records in a ring part (uintripc.h section 2b), after Agrona's one-to-one and
-//   many-to-one ring buffers. The two public types differ only in how a producer claims
-//   bytes (RecordRing.Producer.cs); the consumer, the validation and the unblocking of a
-//   dead producer's claim are shared (RecordRing.Consumer.cs, RecordRing.Unblock.cs).
-//
-//   Shared words and who writes them:
-//     tail    producers. SPSC: the one producer, plain load of its own value, release store.
-//             MPSC: every producer, CAS (full fence) to claim [tail, tail + n).
-//     head    the consumer: acquire load at the start of a batch (a consumer may hand over
-//             to another instance), release store after zeroing what it consumed.
-//     record  length word: 0 = free, -len = claimed (MPSC), +len = committed. Written by the
-//             record's producer (release), read by the consumer (acquire). Type and payload
-//             are plain stores ordered before the committing release store of the length.
-//
-//   Publication: a record is visible when its length word turns positive. Every byte of
-//   the data area outside [head, tail) is zero: the consumer zeroes what it consumed
-//   (plain) before it publishes the new head (release), and a producer writes only after
-//   an acquire load of a head that covers the bytes. So a header word reads 0 until its
-//   producer writes it, and the consumer can poll the next header instead of the tail
-//   (one cache-line transfer per message).
-//
-//   Wrap: a record never wraps. When it does not fit before the end of the data area, the
-//   claim also covers the remainder, which becomes a padding record (type -1) filling
-//   exactly to the end, and the record starts at index 0.
-//
-//   Order of the SPSC publish: tail first, then the padding and record lengths. The
-//   consumer cannot see a record before the tail covers it, so head <= tail holds for
-//   every observer (an attacher validates it) and a record reads 0 until then.
-//
-//   Invariants checked on every use of a value from shared memory (a violation is a
-//   RingCorruptedException, never an access outside the data area or an endless loop):
-//     head, tail: non-negative multiples of 8, head <= tail <= head + capacity (each
-//       relation checked only where the order of the loads makes it hold for a live ring);
-//     a record at index i: 8 <= length <= capacity - i; type >= 0 with payload <=
-//       max message length, or type -1 (padding) filling exactly to the end or no longer
-//       than the longest record (an aborted claim); a batch never consumes more than
-//       capacity bytes.
-//
-//   Peer death: a dead consumer stops head; producers see a full ring. A producer that
-//   dies between claim and commit leaves a record that reads 0 or -len at head forever;
-//   MpscRecordRing.TryUnblock turns it into padding once it has been stuck for a while.
-//   An SPSC claim publishes nothing until it is committed, so an abandoned one is simply
-//   discarded by the producer's next claim.
-//
-//   Local (managed) state: producer fields and consumer fields sit on separate 128-byte
-//   blocks of LocalState, away from the read-only fields, so that a producer thread and
-//   the consumer thread do not share a cache line in this object either.
+// The one engine of the record rings (uintripc.h sections 2b, 2c, 2e), after Agrona's
+// one-to-one and many-to-one ring buffers: attach and validation (here), both claim protocols
+// (RecordRing.Producer.cs), the consumer (RecordRing.Consumer.cs) and the unblocking of a dead
+// producer's claim (RecordRing.Unblock.cs). Each side's position is private (2c): the consumer's
+// head and the SPSC producer's tail are only published; MPSC producers keep a floor. Managed
+// layout: producer and consumer fields sit in separate 128-byte blocks of LocalState, away from
+// the read-only fields, so a producer thread and the consumer thread share no cache line here.
 
 /// <summary>
 /// The shared engine of <see cref="SpscRecordRing"/> and <see cref="MpscRecordRing"/>:
