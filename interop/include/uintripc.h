@@ -36,6 +36,7 @@
  *   cannot be sealed: an attacher checks its size (fstat) against total_size, but a process
  *   with write access can still truncate it later. That residual risk is closed by not using
  *   named regions with untrusted peers: pass sealed memfds over the bootstrap socket instead.
+ *   An attacher refuses a named region that another user owns unless told to trust that user.
  *
  * 1b. Creation. The creator sizes the file (zero-filled), writes every header field with
  *   plain stores, lays out the parts in table order (part i+1 starts at or after the end of

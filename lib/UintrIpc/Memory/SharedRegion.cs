@@ -163,13 +163,22 @@ public sealed unsafe class SharedRegion : IDisposable
     /// sealed: a process with write access to it can truncate it later, and our next access to
     /// the lost pages is a SIGBUS. Keep named regions 0600 (the default), or use sealed memfds
     /// passed over the bootstrap socket when the peer is not trusted (uintripc.h section 1).
+    /// A region owned by another user is refused unless <paramref name="allowOtherOwner"/> says
+    /// that user is trusted: its owner can rewrite or truncate it at any time.
     /// </remarks>
-    public static SharedRegion OpenNamed(string name, TimeSpan? initTimeout = null)
+    /// <exception cref="UintrIpcException">The file cannot be opened, or belongs to another user.</exception>
+    /// <exception cref="RegionFormatException">The region's header is invalid.</exception>
+    public static SharedRegion OpenNamed(string name, TimeSpan? initTimeout = null, bool allowOtherOwner = false)
     {
         ValidateTimeout(initTimeout);
         SafeFdHandle fd = OpenPath(PathOf(name), LibC.O_RDWR | LibC.O_CLOEXEC, 0, "open");
         try
         {
+            if (!allowOtherOwner)
+            {
+                CheckOwner(fd, PathOf(name));
+            }
+
             return AttachOwned(fd, name, initTimeout ?? DefaultInitTimeout);
         }
         catch
@@ -226,6 +235,24 @@ public sealed unsafe class SharedRegion : IDisposable
         {
             own.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Refuses a file that another user owns (uintripc.h section 1a).</summary>
+    private static void CheckOwner(SafeFdHandle fd, string path)
+    {
+        stat st;
+        if (LibC.fstat(fd.Fd, &st) != 0)
+        {
+            throw UintrIpcException.FromLastError($"fstat {path}");
+        }
+
+        uint self = LibC.geteuid();
+        if (st.st_uid != self)
+        {
+            throw new UintrIpcException(
+                $"Refusing to open {path}: it belongs to uid {st.st_uid}, not to this process's user (uid {self}); its owner could " +
+                "rewrite or truncate it under us. Pass allowOtherOwner: true to OpenNamed if that user is trusted.");
         }
     }
 

@@ -78,3 +78,33 @@ public sealed unsafe class RegionSealTests : IDisposable
         return fd;
     }
 }
+
+/// <summary>Permissions of named regions: 0600 by default, another user's region refused unless asked.</summary>
+public sealed unsafe class RegionOwnerTests : IDisposable
+{
+    private readonly ShmNames _names = new();
+
+    public void Dispose() => _names.Dispose();
+
+    [Fact]
+    public void Named_regions_are_created_0600()
+    {
+        string name = _names.New("mode");
+        using var region = SharedRegion.CreateNamed(name, 0, new PartSpec(PartKind.User, 0, 4096));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(SharedRegion.SharedMemoryDirectory + "/" + name));
+    }
+
+    [Fact]
+    public void OpenNamed_refuses_a_region_owned_by_another_user_unless_asked()
+    {
+        Assert.SkipUnless(LibC.geteuid() == 0, "giving a file to another user (fchown) needs root");
+        string name = _names.New("owner");
+        using var region = SharedRegion.CreateNamed(name, 0, new PartSpec(PartKind.User, 0, 4096));
+        Assert.Equal(0, LibC.fchown(region.FileHandle.Fd, 65534, 65534));
+
+        var e = Assert.Throws<UintrIpcException>(() => SharedRegion.OpenNamed(name, TimeSpan.FromMilliseconds(200)));
+        Assert.Contains("belongs to uid 65534", e.Message, StringComparison.Ordinal);
+        using var trusted = SharedRegion.OpenNamed(name, TimeSpan.FromMilliseconds(200), allowOtherOwner: true);
+        Assert.Equal(region.Epoch, trusted.Epoch);
+    }
+}
