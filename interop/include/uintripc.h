@@ -15,7 +15,8 @@
  *   full    = a locked RMW or __atomic_thread_fence(__ATOMIC_SEQ_CST) (C#: Interlocked).
  *
  * A peer must not trust anything it reads from the region: every position, length and
- * offset written by the other side is checked against the layout before use.
+ * offset written by the other side is checked against the layout (and, for positions,
+ * against the reader's private copy, section 2c) before use.
  *
  * ------------------------------------------------------------------------------------
  * 1. Region
@@ -26,16 +27,42 @@
  *   | uipc_region_header (+ part table)| part 0      | part 1      | ...
  *   +----------------------------------+-------------+-------------+----
  *
- * The creator zero-fills the region, writes every header field and every part, then
- * writes `magic` LAST with release semantics. An attacher waits (bounded) until it reads
- * the magic with acquire semantics, then validates: layout_version, header_size,
- * total_size == the mapped size, part_count <= UIPC_MAX_PARTS, and for each part
- * offset % UIPC_PART_ALIGNMENT == 0, offset >= header size, offset + length <= total_size,
- * parts do not overlap. Only then does it look inside a part.
+ * 1a. Backing. A memfd (shared by passing its descriptor, SCM_RIGHTS or inheritance) or a
+ *   file under /dev/shm (shared by name, created O_EXCL with mode 0600 unless the creator asks
+ *   otherwise). The size is fixed at creation: the creator seals a memfd with F_SEAL_SHRINK |
+ *   F_SEAL_GROW | F_SEAL_SEAL before publishing it, and an attacher refuses a memfd that lacks
+ *   F_SEAL_SHRINK or F_SEAL_GROW (fcntl F_GET_SEALS), because whoever holds an unsealed one can
+ *   truncate it under the mapping, and the next access to a lost page is a SIGBUS. A named file
+ *   cannot be sealed: an attacher checks its size (fstat) against total_size, but a process
+ *   with write access can still truncate it later. That residual risk is closed by not using
+ *   named regions with untrusted peers: pass sealed memfds over the bootstrap socket instead.
+ *   An attacher refuses a named region that another user owns unless told to trust that user.
  *
- * `epoch` is a random non-zero 64-bit value chosen each time a region is initialised: a
- * peer that remembers an epoch can tell a re-created region from the one it knew.
- * `state` moves READY -> CLOSED (release) when the creator shuts the region down.
+ * 1b. Creation. The creator sizes the file (zero-filled), writes every header field with
+ *   plain stores, lays out the parts in table order (part i+1 starts at or after the end of
+ *   part i, offsets multiples of UIPC_PART_ALIGNMENT, the first at or after header_size),
+ *   initialises each part (plain stores), and writes `magic` LAST with release semantics.
+ *   `epoch` is a random non-zero 64-bit value chosen each time a region is initialised: a
+ *   peer that remembers an epoch can tell a re-created region from the one it knew.
+ *
+ * 1c. Attach. An attacher maps the whole file (its fstat size), waits (bounded) until it
+ *   reads `magic` == UIPC_REGION_MAGIC with acquire semantics (0 means "not yet"; any other
+ *   value is refused at once), then checks, before using any other field:
+ *     layout_version == UIPC_LAYOUT_VERSION;   header_size == UIPC_REGION_HEADER_SIZE;
+ *     total_size == the file size == the mapped size;   part_count <= UIPC_MAX_PARTS;
+ *     epoch != 0;
+ *     for each part i in table order: offset % UIPC_PART_ALIGNMENT == 0,
+ *       offset >= (i == 0 ? header_size : offset[i-1] + length[i-1]) (in order, no overlap),
+ *       offset <= total_size and length <= total_size - offset.
+ *   Only then does it look inside a part, whose own rules (section 2, 3) it checks in turn.
+ *   The header is immutable after publication except `state`: plain loads are enough.
+ *
+ * 1d. State. `state` moves READY -> CLOSED (release; readers acquire) when the region is shut
+ *   down; nothing else changes after publication.
+ *
+ * 1e. Lifetime inside a process. A process unmaps a region only when nothing of its own uses
+ *   it any more (the C# side counts leases: the region object, every ring, endpoint and
+ *   blocking wait). A peer's death never invalidates our mapping.
  *
  * ------------------------------------------------------------------------------------
  * 2. Rings (part kinds UIPC_PART_SPSC_SLOTS .. UIPC_PART_MPSC_RECORDS)
@@ -49,35 +76,74 @@
  *   +384  consumer line: heartbeat
  *   +512  data area, `capacity` slots of `slot_size` bytes, or `capacity` bytes
  *
- * Positions are free-running 64-bit counters; index = position & (capacity - 1).
- * The producer-owned and consumer-owned words are 128 bytes apart so that adjacent-line
- * prefetching cannot make them share traffic. Invariant: head <= tail <= head + capacity.
+ * Positions are free-running 64-bit counters; index = position & (capacity - 1). The
+ * producer-owned and consumer-owned words are 128 bytes apart so that adjacent-line
+ * prefetching cannot make them share traffic.
  *
- * 2a. Slot rings (fixed-size elements): slot i is at data + i * slot_size:
+ * 2a. Attach checks on the descriptor (plain loads; it is immutable):
+ *     part length >= UIPC_RING_CONTROL_SIZE;   ring_kind == the part's kind;
+ *     capacity a power of two, 2 .. 2^30 (slot rings) or 64 .. 2^30 (record rings);
+ *     data_offset == UIPC_RING_CONTROL_SIZE;   data_length <= part length - UIPC_RING_CONTROL_SIZE;
+ *     slot rings:   element_size > 0 and == the element both sides agreed on,
+ *                   slot_size == align8(8 + element_size), max_message_length == element_size,
+ *                   data_length == capacity * slot_size;
+ *     record rings: slot_size == element_size == 0, data_length == capacity,
+ *                   1 <= max_message_length <= capacity / 8.
+ *
+ * 2b. Positions and their invariant. head and tail only grow, and stay below
+ *   UIPC_MAX_POSITION (2^62): then position + 1 never reaches UIPC_SLOT_SKIPPED and
+ *   position + capacity never overflows. A value at or above it is corruption. Record
+ *   positions are multiples of 8. The invariant
+ *       head <= P <= head + capacity
+ *   holds at every instant for P = the producers' true position: the shared tail for record
+ *   rings (an SPSC producer stores the tail before the lengths that publish) and for MPSC slot
+ *   rings (claimed by CAS before anything is written); the SPSC slot producer's own position
+ *   for SPSC slot rings, whose shared tail is stored after the sequences and may lag them, even
+ *   behind head. An observer sees the invariant only in the order of its loads: a tail read
+ *   before a head may already be behind it (others claimed and the consumer consumed in
+ *   between), so check tail <= head + capacity with a head read after the tail, and
+ *   head <= tail with a tail read after the head. At attach, read tail, head, tail again.
+ *
+ * 2c. Private positions. Each side keeps its own position in private memory and only
+ *   publishes it (release); it never reads it back from the region, where a peer could have
+ *   moved it:
+ *     consumer: head, taken from the region once at attach (after the checks of 2b);
+ *     SPSC producer: tail, taken once at attach (SPSC slot rings: extended over the slots
+ *       already published, since the shared tail may lag, at most capacity slots);
+ *     MPSC producer: the tail is shared by the producers, so it is read from the region; each
+ *       producer keeps a floor, the highest tail it has claimed up to, and refuses a tail read
+ *       after the floor that is below it (a tail moved back would make it overwrite pending
+ *       messages).
+ *   Every position read from the peer is checked against the private one on every use: a
+ *   producer checks own_tail - capacity <= head <= own_tail; a consumer checks
+ *   head <= tail <= head + capacity (tail read after its head, which is private and stable).
+ *
+ * 2d. Slot rings (fixed-size elements): slot i is at data + i * slot_size:
  *
  *   +0  sequence u64   == position + 1 once the element for `position` is published
  *   +8  element        element_size bytes, slot_size = align8(8 + element_size)
  *
  *   Producer (SPSC): if tail - head_cache >= capacity, reload head (acquire) and re-check;
  *     write the element (plain); sequence = tail + 1 (release); tail = tail + 1 (release).
- *   Producer (MPSC): t = tail (acquire); check capacity against head (acquire);
- *     CAS tail t -> t + 1 (full); write element (plain); sequence = t + 1 (release).
+ *   Producer (MPSC): floor (acquire), then t = tail (acquire), checked against the floor;
+ *     check capacity against head (acquire, 2c); CAS tail t -> t + n (full); floor = t + n
+ *     (release); write the elements (plain); each sequence = position + 1 (release).
  *   Consumer: s = slot[head].sequence (acquire); s == head + 1 means ready, read the
  *     element (plain), then head = head + 1 (release) to give the slot back.
- *     Any other value is "not yet" only if it is 0 (first lap: head < capacity) or
- *     (head + 1 - capacity), possibly | UIPC_SLOT_SKIPPED; anything else is corruption.
- *     A consumer polls the slot it reads next, so one message costs one cache-line
- *     transfer.
- *   MPSC unblock (producer died between claim and publish): the consumer, after a
- *     timeout, CASes the sequence from its old value to UIPC_SLOT_SKIPPED | (head + 1)
- *     and moves on. As with Agrona's Unblock, this is only safe when the producer is
- *     really dead. A producer may abort its own claim the same way: sequence =
- *     UIPC_SLOT_SKIPPED | (position + 1) (release). An MPSC consumer that finds
- *     UIPC_SLOT_SKIPPED | (head + 1) with head < tail (an aborted claim, or an unblock
- *     whose consumer stopped before moving head) steps over it: head = head + 1
- *     (release). SPSC rings never hold skip markers.
+ *     Any other value is "not yet" only if it is the slot's previous value: 0 on the first
+ *     lap (head < capacity), otherwise (head + 1 - capacity), possibly | UIPC_SLOT_SKIPPED;
+ *     anything else is corruption. A consumer polls the slot it reads next, so one message
+ *     costs one cache-line transfer.
+ *   Skip marker: UIPC_SLOT_SKIPPED | (position + 1), MPSC only (in an SPSC ring it is
+ *     corruption). Written by a producer that aborts its claim (CAS from the slot's previous
+ *     value, so that it loses to nothing but an unblock of the same claim), or by the consumer
+ *     unblocking a dead producer's claim: after it stayed unpublished long enough, CAS from
+ *     the previous value to the marker. Only safe when the producer is really dead. A
+ *     consumer that finds UIPC_SLOT_SKIPPED | (head + 1) with head < tail steps over it:
+ *     head = head + 1 (release); a marker at or beyond tail is forged. An SPSC producer's
+ *     abort writes nothing (its tail has not moved).
  *
- * 2b. Record rings (variable-length byte messages): records are 8-byte aligned:
+ * 2e. Record rings (variable-length byte messages): records are 8-byte aligned:
  *
  *   +0  length  i32   record length including this header; 0 = nothing yet;
  *                     negative = claimed, being written (MPSC); positive = committed
@@ -85,17 +151,22 @@
  *   +8  payload length - 8 bytes; the record occupies align8(length) bytes
  *
  *   A record never wraps: when it would not fit before the end of the data area, the
- *   producer claims the remainder as well and writes a padding record there; the real
- *   record starts at index 0. max_message_length (payload bytes) <= capacity / 8.
+ *   producer claims the remainder as well and writes a padding record there whose length is
+ *   exactly the bytes to the end (capacity - index, a multiple of 8); the real record starts
+ *   at index 0. max_message_length (payload bytes) <= capacity / 8.
  *   Every byte outside [head, tail) is zero, so a header reads 0 until its producer
  *   writes it: producers rely on that, and the consumer polls the header, not the tail.
- *   Producer (SPSC): check capacity (head acquire); write type and payload (plain);
- *     tail += padding + aligned length (release); padding header, then length = +len
- *     (release). The tail goes first so that head <= tail holds for every observer.
- *   Producer (MPSC): CAS tail (full); padding header (type, then length release);
- *     length = -len (release) followed by a store-store fence, so the marker is visible
- *     before any payload byte; type, payload (plain); length = +len (release).
- *   Abort turns the record into padding (type -1, length +len).
+ *   Producer (SPSC): check capacity against head (acquire, 2c); write type and payload
+ *     (plain); tail += padding + aligned length (release); padding header, then length =
+ *     +len (release). The tail goes first so that head <= tail holds for every observer.
+ *   Producer (MPSC): floor and tail as for MPSC slots (2d); CAS tail (full); padding header
+ *     (type, then length release); length = -len (release) followed by a store-store fence,
+ *     so the marker is visible before any payload byte; type, payload (plain); length = +len
+ *     (release).
+ *   Abort: the record becomes padding of the same length: type = UIPC_RECORD_PADDING (plain),
+ *     then length = +len (release; MPSC: CAS from -len, so it loses to nothing but an unblock
+ *     of the same claim). An aborted record's padding is no longer than
+ *     align8(8 + max_message_length). An SPSC producer publishes it like a record (tail first).
  *   Consumer: len = length (acquire); <= 0 means not yet; validate 8 <= len, index +
  *     align8(len) <= capacity; type >= 0 with payload <= max_message_length, or type -1
  *     (padding) that fills exactly to the end or is no longer than the longest record
@@ -106,7 +177,9 @@
  *     timeout: a record at head with length -len becomes padding of len; with length 0
  *     while tail > head, the consumer scans for the next non-zero header (within the lap
  *     and the tail), re-checks that the gap is still zero, and fills the gap with padding
- *     records. Only safe when the producer is really dead.
+ *     records no longer than align8(8 + max_message_length) each (one record when it reaches
+ *     the end of the data area), the one at head written last. Only safe when the producer
+ *     is really dead.
  *
  * ------------------------------------------------------------------------------------
  * 3. Wait block (part kind UIPC_PART_WAIT_BLOCK): the wake-up protocol of one consumer
@@ -183,6 +256,9 @@ struct uipc_region_header {
 #define UIPC_RING_HEARTBEAT_OFFSET 384u
 #define UIPC_SLOT_HEADER_SIZE    8u
 #define UIPC_SLOT_SKIPPED        (1ull << 63)
+/* Positions (slots or bytes) stay below this, so position + 1 never reaches UIPC_SLOT_SKIPPED
+ * and position + capacity never overflows (section 2). */
+#define UIPC_MAX_POSITION        (1ull << 62)
 #define UIPC_RECORD_HEADER_SIZE  8u
 #define UIPC_RECORD_ALIGNMENT    8u
 #define UIPC_RECORD_PADDING      (-1)

@@ -8,6 +8,7 @@ namespace UintrIpc.Channels;
 /// One slot ring object of either kind (SPSC or MPSC), so the channel endpoints have one code
 /// path: each call branches on a field that never changes, which the CPU predicts.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The rings take no lease (lease: false): ChannelCore's count keeps the mapping.")]
 internal readonly struct SlotRingAccess<T> where T : unmanaged
 {
     private readonly SpscRing<T>? _spsc;
@@ -18,11 +19,11 @@ internal readonly struct SlotRingAccess<T> where T : unmanaged
     {
         if (part.Kind == PartKind.MpscSlots)
         {
-            _mpsc = new MpscRing<T>(region, part);
+            _mpsc = new MpscRing<T>(region, part, lease: false);
         }
         else
         {
-            _spsc = new SpscRing<T>(region, part);
+            _spsc = new SpscRing<T>(region, part, lease: false);
         }
     }
 

@@ -13,12 +13,13 @@ internal sealed unsafe partial class RecordRing
     internal int Read<THandler>(ref THandler handler, int limit)
         where THandler : struct, IRecordHandler
     {
+        ThrowIfDisposed();
         if (limit < 0)
         {
             ThrowNegativeLimit(limit);
         }
 
-        long head = LoadHead();
+        long head = _local.ConsumerHead;
         int consumed = 0;
         int count = 0;
         try
@@ -55,7 +56,8 @@ internal sealed unsafe partial class RecordRing
     /// <summary>Copies the next message into <paramref name="destination"/>; false when there is none.</summary>
     internal bool TryRead(out int type, Span<byte> destination, out int length)
     {
-        long head = LoadHead();
+        ThrowIfDisposed();
+        long head = _local.ConsumerHead;
         int consumed = 0;
         try
         {
@@ -109,7 +111,8 @@ internal sealed unsafe partial class RecordRing
     {
         get
         {
-            long head = LoadHead();
+            ThrowIfDisposed();
+            long head = _local.ConsumerHead;
             int consumed = 0;
             while (consumed < _capacity)
             {
@@ -129,15 +132,6 @@ internal sealed unsafe partial class RecordRing
 
             return false;
         }
-    }
-
-    /// <summary>The consumer's head (acquire: another instance may have consumed before us).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private long LoadHead()
-    {
-        long head = Volatile.Read(ref *_head);
-        CheckPosition("head", head);
-        return head;
     }
 
     /// <summary>
@@ -205,6 +199,7 @@ internal sealed unsafe partial class RecordRing
             new Span<byte>(_data, consumed - first).Clear();
         }
 
+        _local.ConsumerHead = head + consumed;
         Volatile.Write(ref *_head, head + consumed); // release
     }
 

@@ -58,9 +58,10 @@ internal sealed unsafe class RpcRegion
         }
 
         Arena = region.PartPointer(arena);
-        // The ring constructors validate their descriptors and positions.
-        Requests = new MpscRing<RpcWireRequest>(region, region.FindPart(PartKind.MpscSlots, RpcLayout.RequestsTag));
-        Responses = new SpscRing<RpcWireResponse>(region, region.FindPart(PartKind.SpscSlots, RpcLayout.ResponsesTag));
+        // The ring constructors validate their descriptors and positions. No lease (lease: false):
+        // the region's owner keeps the mapping, as for the raw Control and Arena pointers.
+        Requests = new MpscRing<RpcWireRequest>(region, region.FindPart(PartKind.MpscSlots, RpcLayout.RequestsTag), lease: false);
+        Responses = new SpscRing<RpcWireResponse>(region, region.FindPart(PartKind.SpscSlots, RpcLayout.ResponsesTag), lease: false);
         if (Requests.Capacity != MaxCalls || Responses.Capacity != MaxCalls)
         {
             throw new RegionFormatException("RPC ring capacities", $"{MaxCalls} (max_calls)", $"{Requests.Capacity} and {Responses.Capacity}");

@@ -76,6 +76,7 @@ internal static class LayoutTable
         C("UIPC_RING_HEAD_OFFSET", RingLayout.HeadOffset),
         C("UIPC_RING_HEARTBEAT_OFFSET", RingLayout.HeartbeatOffset),
         C("UIPC_SLOT_SKIPPED", unchecked((long)RingLayout.SlotSkipped)),
+        C("UIPC_MAX_POSITION", (long)RingLayout.MaxPosition),
 
         // Wait block (struct uipc_wait_block).
         E(LayoutId.UIPC_L_WAIT_SIZE, WaitBlockLayout.Size),
