@@ -49,6 +49,8 @@ public sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
     private static readonly TimeSpan s_ringQuiesceTimeout = TimeSpan.FromSeconds(1);
 
     private readonly WaitBlock _waitBlock;
+    private readonly ulong _sentAtStart;
+    private readonly long _takenOverAtStart;
     private readonly int _signal;
     private readonly int _ownerManagedThreadId;
     private readonly bool _wasBlocked;
@@ -78,7 +80,9 @@ public sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
 
         _ownerManagedThreadId = Environment.CurrentManagedThreadId;
         ThreadId = Sys.GetTid();
-        waitBlock.PublishConsumerThread(Environment.ProcessId, ThreadId);
+        _sentAtStart = waitBlock.ReadCounters().WakeupsSent;
+        _takenOverAtStart = waitBlock.SleepsTakenOver;
+        PublishConsumerThread(waitBlock, Environment.ProcessId, ThreadId);
     }
 
     /// <summary>SIGRTMIN + 10: 44 with glibc, as in the seed design; clear of the runtime's SIGRTMIN.</summary>
@@ -159,8 +163,8 @@ public sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
         {
             EnsureOwnerThread();
             _disposed = true;
-            _waitBlock.ClearConsumerThread(ThreadId);
-            bool quiet = _waitBlock.WaitForRingsInFlight(s_ringQuiesceTimeout);
+            ClearConsumerThread(_waitBlock, ThreadId);
+            bool quiet = WaitForRingsInFlight(s_ringQuiesceTimeout);
             fixed (sigset_t* set = &_set)
             {
                 Drain(set);
@@ -172,6 +176,48 @@ public sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
         }
 
         base.Dispose(disposing);
+    }
+
+    /// <summary>Reads the consumer's process and thread ids (acquire, tid first: see <see cref="PublishConsumerThread"/>). Untrusted.</summary>
+    internal static (int Pid, int Tid) ReadConsumerThread(WaitBlock waitBlock)
+    {
+        int tid = Volatile.Read(ref *(int*)(waitBlock.Address + WaitBlockLayout.ConsumerTidOffset));
+        int pid = Volatile.Read(ref *(int*)(waitBlock.Address + WaitBlockLayout.ConsumerPidOffset));
+        return (pid, tid);
+    }
+
+    /// <summary>Publishes the consumer's process and thread; the tid last (release), so a reader that sees it also sees the pid.</summary>
+    private static void PublishConsumerThread(WaitBlock waitBlock, int pid, int tid)
+    {
+        Volatile.Write(ref *(int*)(waitBlock.Address + WaitBlockLayout.ConsumerPidOffset), pid);
+        Volatile.Write(ref *(int*)(waitBlock.Address + WaitBlockLayout.ConsumerTidOffset), tid);
+    }
+
+    /// <summary>Clears the published thread id if it is still <paramref name="tid"/> (full fence, CAS).</summary>
+    private static void ClearConsumerThread(WaitBlock waitBlock, int tid)
+        => Interlocked.CompareExchange(ref *(int*)(waitBlock.Address + WaitBlockLayout.ConsumerTidOffset), 0, tid);
+
+    /// <summary>
+    /// Waits (bounded) until every producer that took over one of our sleeps has returned from
+    /// its Ring (wakeups_sent counts after the Ring), so that no signal is still on its way when
+    /// the mask is restored. False on timeout: a producer died mid-ring, or a peer forged counts.
+    /// </summary>
+    private bool WaitForRingsInFlight(TimeSpan timeout)
+    {
+        var deadline = WaitDeadline.After(timeout);
+        long owed = _waitBlock.SleepsTakenOver - _takenOverAtStart;
+        // Acquire: pairs with the producer's count after its Ring returned.
+        while ((long)(_waitBlock.ReadCounters().WakeupsSent - _sentAtStart) < owed)
+        {
+            if (deadline.HasPassed)
+            {
+                return false;
+            }
+
+            Thread.Sleep(1);
+        }
+
+        return true;
     }
 
     private static int ResolveSignalNumber(int signalNumber)

@@ -44,7 +44,7 @@ public sealed class SignalDoorbellSender : DoorbellSender
     /// <exception cref="UintrIpcException">tgkill failed for a reason other than "consumer gone" (e.g. EPERM: another user).</exception>
     public override void Ring()
     {
-        var (pid, tid) = _waitBlock.ReadConsumerThread();
+        var (pid, tid) = SignalDoorbellReceiver.ReadConsumerThread(_waitBlock);
         if (pid <= 0 || tid <= 0)
         {
             return; // no consumer thread published (or a corrupt value): nobody to wake

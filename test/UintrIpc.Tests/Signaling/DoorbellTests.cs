@@ -147,7 +147,7 @@ public sealed unsafe class DoorbellTests
             var receiver = new SignalDoorbellReceiver(f.Block);
             during = TestWait.IsSignalBlocked(tid, signal);
             elsewhere = TestWait.IsSignalBlocked(testTid, signal);
-            published = f.Block.ReadConsumerThread().Tid;
+            published = SignalDoorbellReceiver.ReadConsumerThread(f.Block).Tid;
             receiver.Dispose();
             after = TestWait.IsSignalBlocked(tid, signal);
         }, "consumer").Join();
@@ -158,7 +158,7 @@ public sealed unsafe class DoorbellTests
         Assert.False(elsewhere);
         Assert.Equal(tid, published);
         Assert.False(after);
-        Assert.Equal(0, f.Block.ReadConsumerThread().Tid);
+        Assert.Equal(0, SignalDoorbellReceiver.ReadConsumerThread(f.Block).Tid);
     }
 
     [Fact]
