@@ -291,7 +291,9 @@ UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id);
 /* Futex on a 32-bit word in shared memory (no FUTEX_PRIVATE_FLAG, so it works across
  * processes). Wait returns 0 when woken (or spuriously), 1 when the word did not hold
  * `expected` (EAGAIN), 2 on timeout; -errno on error. EINTR is retried inside with the
- * remaining time. timeout_ns < 0 waits forever (the library never passes that). */
+ * remaining time. Every wait is bounded: timeout_ns < 0 is refused (-EINVAL); the deadline
+ * now + timeout_ns saturates at INT64_MAX ns of CLOCK_MONOTONIC instead of overflowing, so
+ * INT64_MAX means "until woken" and still ends at the first wake. */
 UIPC_EXPORT int32_t UintrIpc_FutexWait(uint32_t *word, uint32_t expected, int64_t timeout_ns);
 /* Wakes up to `count` waiters; returns how many were woken, or -errno. */
 UIPC_EXPORT int32_t UintrIpc_FutexWake(uint32_t *word, int32_t count);

@@ -74,7 +74,7 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
         _receiver = receiver;
         _doorbellFd = doorbellFd;
         _options = options;
-        _maxParkTicks = ToTicks(options.MaxParkTime);
+        _maxParkTicks = WaitDeadline.ToTicks(options.MaxParkTime);
     }
 
     /// <summary>Whether the doorbell belongs to the creating thread (no async waits).</summary>
@@ -222,12 +222,10 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
         }
     }
 
-    private static long ToTicks(TimeSpan t) => (long)Math.Min(t.TotalSeconds * Stopwatch.Frequency, long.MaxValue / 4);
-
     private static long DeadlineAfter(TimeSpan timeout)
     {
         WaitDeadline.Validate(timeout);
-        return Stopwatch.GetTimestamp() + ToTicks(timeout);
+        return WaitDeadline.EndAfter(timeout);
     }
 
     private static void ThrowConcurrentWait()

@@ -185,6 +185,7 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
     public bool WaitToRead(TimeSpan timeout)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        WaitDeadline.Validate(timeout);
         if (_ring.CanRead)
         {
             return true;
@@ -203,12 +204,12 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
     /// <exception cref="InvalidOperationException">Another wait of this consumer is in progress, or (signal, uintr) called on another thread than the creator.</exception>
     public bool TryRead(out T item, TimeSpan timeout)
     {
+        WaitDeadline.Validate(timeout);
         if (TryRead(out item))
         {
             return true;
         }
 
-        WaitDeadline.Validate(timeout);
         long start = Stopwatch.GetTimestamp();
         while (true)
         {

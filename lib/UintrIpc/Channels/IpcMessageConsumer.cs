@@ -152,6 +152,7 @@ public sealed class IpcMessageConsumer : IDisposable
     public bool WaitToRead(TimeSpan timeout)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        WaitDeadline.Validate(timeout);
         if (_ring.CanRead)
         {
             return true;
@@ -169,13 +170,13 @@ public sealed class IpcMessageConsumer : IDisposable
     public int Read<THandler>(ref THandler handler, int limit, TimeSpan timeout)
         where THandler : struct, IRecordHandler
     {
+        WaitDeadline.Validate(timeout);
         int n = Read(ref handler, limit);
         if (n > 0 || limit == 0)
         {
             return n;
         }
 
-        WaitDeadline.Validate(timeout);
         long start = Stopwatch.GetTimestamp();
         while (true)
         {
@@ -203,12 +204,12 @@ public sealed class IpcMessageConsumer : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">A negative timeout.</exception>
     public bool TryRead(out int type, Span<byte> destination, out int length, TimeSpan timeout)
     {
+        WaitDeadline.Validate(timeout);
         if (TryRead(out type, destination, out length))
         {
             return true;
         }
 
-        WaitDeadline.Validate(timeout);
         long start = Stopwatch.GetTimestamp();
         while (true)
         {

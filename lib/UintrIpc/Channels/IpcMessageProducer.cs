@@ -101,6 +101,7 @@ public sealed class IpcMessageProducer : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">A bad type or length, or a negative timeout.</exception>
     public bool TryWrite(int type, ReadOnlySpan<byte> payload, TimeSpan timeout)
     {
+        WaitDeadline.Validate(timeout);
         if (TryWrite(type, payload))
         {
             return true;

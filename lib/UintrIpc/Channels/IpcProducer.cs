@@ -136,6 +136,7 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
     /// <exception cref="ArgumentOutOfRangeException">A negative timeout (waits are always bounded).</exception>
     public bool TryWrite(in T item, TimeSpan timeout)
     {
+        WaitDeadline.Validate(timeout);
         if (TryWrite(in item))
         {
             return true;

@@ -45,8 +45,7 @@ public sealed unsafe class FutexDoorbellReceiver : DoorbellReceiver
     public override bool Wait(uint token, TimeSpan timeout)
     {
         WaitDeadline.Validate(timeout);
-        long ns = (long)Math.Min(timeout.TotalNanoseconds, long.MaxValue);
-        int rc = Shim.FutexWait(_word, token, ns);
+        int rc = Shim.FutexWait(_word, token, WaitDeadline.ToNanoseconds(timeout));
         return rc switch
         {
             Shim.FutexWoken or Shim.FutexValueChanged => true,
