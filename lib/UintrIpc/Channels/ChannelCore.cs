@@ -204,6 +204,10 @@ internal sealed unsafe class ChannelCore
         }
     }
 
+    /// <summary>Takes a reference for one operation; dispose the lease when it ends.</summary>
+    /// <exception cref="ObjectDisposedException">The channel and all its endpoints were disposed.</exception>
+    internal ChannelLease Lease() => new(this);
+
     /// <summary>Drops a reference; the last one unmaps the region (and unlinks the name the creator made).</summary>
     internal void Release()
     {

@@ -80,7 +80,7 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
         }
 
         _channel = channel;
-        _wait = new ConsumerWait<SlotChannelProbe<T>>(new SlotChannelProbe<T>(_ring, channel), _waitBlock, _receiver, DoorbellFd, channel.Wait);
+        _wait = new ConsumerWait<SlotChannelProbe<T>>(new SlotChannelProbe<T>(_ring, channel), channel, _waitBlock, _receiver, DoorbellFd, GetType().FullName!);
     }
 
     /// <summary>The channel state shared with the other endpoints (for <see cref="ChannelBootstrap"/>).</summary>
@@ -121,7 +121,7 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
         {
             // Completion first (acquire), then the ring: elements published before the completion are visible now.
             bool completed = _channel.IsCompleted;
-            return completed && !_ring.CanRead;
+            return completed && _ring.IsDrained;
         }
     }
 
@@ -185,14 +185,8 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
     public bool WaitToRead(TimeSpan timeout)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        WaitDeadline.Validate(timeout);
-        if (_ring.CanRead)
-        {
-            return true;
-        }
-
-        _wait.WaitForWork(timeout);
-        return _ring.CanRead;
+        var peek = new Peek(_ring);
+        return _wait.ReadWithin(ref peek, timeout);
     }
 
     /// <summary>
@@ -210,21 +204,10 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
             return true;
         }
 
-        long start = Stopwatch.GetTimestamp();
-        while (true)
-        {
-            bool completed = _channel.IsCompleted; // before the ring: see IsCompleted
-            if (_ring.TryRead(out item))
-            {
-                return true;
-            }
-
-            TimeSpan left = timeout - Stopwatch.GetElapsedTime(start);
-            if (completed || left <= TimeSpan.Zero || !_wait.WaitForWork(left))
-            {
-                return _ring.TryRead(out item);
-            }
-        }
+        var one = new ReadOne(_ring);
+        bool read = _wait.ReadWithin(ref one, timeout);
+        item = one.Item;
+        return read;
     }
 
     /// <summary>Reads the next element, waiting up to <paramref name="timeout"/> for one.</summary>
@@ -258,7 +241,7 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
             return new ValueTask<bool>(true);
         }
 
-        return completed ? new ValueTask<bool>(false) : _wait.WaitAsync(cancellationToken);
+        return completed && _ring.IsDrained ? new ValueTask<bool>(false) : _wait.WaitAsync(cancellationToken);
     }
 
     /// <summary>Reads the next element asynchronously, waiting for one if needed. Allocation-free when warm.</summary>
@@ -312,12 +295,29 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
     {
         while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (TryRead(out T item))
+            using (_channel.Lease()) // Dispose on another thread cannot unmap the ring under this read
             {
-                return item;
+                if (TryRead(out T item))
+                {
+                    return item;
+                }
             }
         }
 
         throw new ChannelClosedException();
+    }
+
+    /// <summary>A blocking read's attempt: one element.</summary>
+    private struct ReadOne(SlotRingAccess<T> ring) : IReadAttempt
+    {
+        public T Item;
+
+        public bool TryRead() => ring.TryRead(out Item);
+    }
+
+    /// <summary>WaitToRead's attempt: whether an element can be read, without reading it.</summary>
+    private readonly struct Peek(SlotRingAccess<T> ring) : IReadAttempt
+    {
+        public bool TryRead() => ring.CanRead;
     }
 }

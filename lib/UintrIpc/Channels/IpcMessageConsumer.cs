@@ -35,6 +35,7 @@ public sealed class IpcMessageConsumer : IDisposable
     private readonly RecordRing _ring;
     private readonly WaitBlock _waitBlock;
     private readonly DoorbellReceiver _receiver;
+    private readonly MessageChannelProbe _probe;
     private readonly ConsumerWait<MessageChannelProbe> _wait;
     private bool _disposed;
 
@@ -65,7 +66,8 @@ public sealed class IpcMessageConsumer : IDisposable
         }
 
         _channel = channel;
-        _wait = new ConsumerWait<MessageChannelProbe>(new MessageChannelProbe(_ring, channel), _waitBlock, _receiver, DoorbellFd, channel.Wait);
+        _probe = new MessageChannelProbe(_ring, channel);
+        _wait = new ConsumerWait<MessageChannelProbe>(_probe, channel, _waitBlock, _receiver, DoorbellFd, GetType().FullName!);
     }
 
     /// <summary>The doorbell this consumer sleeps in.</summary>
@@ -94,7 +96,7 @@ public sealed class IpcMessageConsumer : IDisposable
         get
         {
             bool completed = _channel.IsCompleted; // before the ring: see IpcConsumer<T>.IsCompleted
-            return completed && !_ring.CanRead;
+            return completed && _probe.IsDrained;
         }
     }
 
@@ -152,14 +154,8 @@ public sealed class IpcMessageConsumer : IDisposable
     public bool WaitToRead(TimeSpan timeout)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        WaitDeadline.Validate(timeout);
-        if (_ring.CanRead)
-        {
-            return true;
-        }
-
-        _wait.WaitForWork(timeout);
-        return _ring.CanRead;
+        var peek = new Peek(_ring);
+        return _wait.ReadWithin(ref peek, timeout);
     }
 
     /// <summary>
@@ -177,22 +173,9 @@ public sealed class IpcMessageConsumer : IDisposable
             return n;
         }
 
-        long start = Stopwatch.GetTimestamp();
-        while (true)
-        {
-            bool completed = _channel.IsCompleted;
-            n = _ring.Read(ref handler, limit);
-            if (n > 0)
-            {
-                return n;
-            }
-
-            TimeSpan left = timeout - Stopwatch.GetElapsedTime(start);
-            if (completed || left <= TimeSpan.Zero || !_wait.WaitForWork(left))
-            {
-                return _ring.Read(ref handler, limit);
-            }
-        }
+        var batch = new HandleBatch<THandler>(_ring, ref handler, limit);
+        _wait.ReadWithin(ref batch, timeout);
+        return batch.Count;
     }
 
     /// <summary>
@@ -210,21 +193,10 @@ public sealed class IpcMessageConsumer : IDisposable
             return true;
         }
 
-        long start = Stopwatch.GetTimestamp();
-        while (true)
-        {
-            bool completed = _channel.IsCompleted;
-            if (_ring.TryRead(out type, destination, out length))
-            {
-                return true;
-            }
-
-            TimeSpan left = timeout - Stopwatch.GetElapsedTime(start);
-            if (completed || left <= TimeSpan.Zero || !_wait.WaitForWork(left))
-            {
-                return _ring.TryRead(out type, destination, out length);
-            }
-        }
+        var copy = new CopyOne(_ring, destination);
+        bool read = _wait.ReadWithin(ref copy, timeout);
+        (type, length) = (copy.Type, copy.Length);
+        return read;
     }
 
     /// <summary>Waits asynchronously until a message can be read (true) or the channel is completed and drained (false).</summary>
@@ -239,7 +211,7 @@ public sealed class IpcMessageConsumer : IDisposable
             return new ValueTask<bool>(true);
         }
 
-        return completed ? new ValueTask<bool>(false) : _wait.WaitAsync(cancellationToken);
+        return completed && _probe.IsDrained ? new ValueTask<bool>(false) : _wait.WaitAsync(cancellationToken);
     }
 
     /// <summary>Reads the next message into <paramref name="destination"/>, waiting asynchronously for one. Allocation-free when warm.</summary>
@@ -299,9 +271,12 @@ public sealed class IpcMessageConsumer : IDisposable
     {
         while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (TryReadCopy(out IpcMessage message))
+            using (_channel.Lease()) // Dispose on another thread cannot unmap the ring under this read
             {
-                return message;
+                if (TryReadCopy(out IpcMessage message))
+                {
+                    return message;
+                }
             }
         }
 
@@ -313,13 +288,51 @@ public sealed class IpcMessageConsumer : IDisposable
     {
         while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (TryRead(out int type, destination.Span, out int length))
+            using (_channel.Lease()) // Dispose on another thread cannot unmap the ring under this read
             {
-                return new IpcMessageInfo(type, length);
+                if (TryRead(out int type, destination.Span, out int length))
+                {
+                    return new IpcMessageInfo(type, length);
+                }
             }
         }
 
         throw new ChannelClosedException();
+    }
+
+    /// <summary>A blocking read's attempt: one message copied into the caller's buffer.</summary>
+    private ref struct CopyOne(RecordRing ring, Span<byte> destination) : IReadAttempt
+    {
+        private readonly Span<byte> _destination = destination;
+        public int Type;
+        public int Length;
+
+        public bool TryRead() => ring.TryRead(out Type, _destination, out Length);
+    }
+
+    /// <summary>A blocking read's attempt: up to a limit of messages handed to the caller's handler.</summary>
+    private ref struct HandleBatch<THandler> : IReadAttempt
+        where THandler : struct, IRecordHandler
+    {
+        private readonly RecordRing _ring;
+        private readonly ref THandler _handler;
+        private readonly int _limit;
+        public int Count;
+
+        public HandleBatch(RecordRing ring, ref THandler handler, int limit)
+        {
+            _ring = ring;
+            _handler = ref handler;
+            _limit = limit;
+        }
+
+        public bool TryRead() => (Count = _ring.Read(ref _handler, _limit)) > 0;
+    }
+
+    /// <summary>WaitToRead's attempt: whether a message can be read, without reading it.</summary>
+    private readonly struct Peek(RecordRing ring) : IReadAttempt
+    {
+        public bool TryRead() => ring.CanRead;
     }
 
     /// <summary>Copies one message out of shared memory into an array of its length.</summary>

@@ -107,6 +107,7 @@ public sealed class IpcMessageProducer : IDisposable
             return true;
         }
 
+        using ChannelLease lease = _channel.Lease(); // Dispose on another thread cannot unmap the ring under us
         var backoff = new ProducerBackoff(_channel.Wait, timeout);
         while (true)
         {
@@ -217,6 +218,7 @@ public sealed class IpcMessageProducer : IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteAsyncSlow(int type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
+        using ChannelLease lease = _channel.Lease();
         var backoff = new ProducerBackoff(_channel.Wait, timeout: null);
         while (!TryWrite(type, payload.Span))
         {

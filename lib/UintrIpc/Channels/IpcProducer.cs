@@ -142,6 +142,7 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
             return true;
         }
 
+        using ChannelLease lease = _channel.Lease(); // Dispose on another thread cannot unmap the ring under us
         var backoff = new ProducerBackoff(_channel.Wait, timeout);
         while (true)
         {
@@ -261,6 +262,7 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteAsyncSlow(T item, CancellationToken cancellationToken)
     {
+        using ChannelLease lease = _channel.Lease();
         var backoff = new ProducerBackoff(_channel.Wait, timeout: null);
         while (!TryWrite(in item))
         {
@@ -272,9 +274,11 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> WaitToWriteAsyncSlow(CancellationToken cancellationToken)
     {
+        using ChannelLease lease = _channel.Lease();
         var backoff = new ProducerBackoff(_channel.Wait, timeout: null);
         while (!_channel.IsCompleted)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             if (HasRoom)
             {
                 return true;

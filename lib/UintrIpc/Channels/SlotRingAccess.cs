@@ -30,6 +30,9 @@ internal readonly struct SlotRingAccess<T> where T : unmanaged
 
     internal int Count => _spsc?.Count ?? _mpsc!.Count;
 
+    /// <summary>Whether every claimed position was consumed (head == tail, acquire loads).</summary>
+    internal bool IsDrained => Count == 0;
+
     internal bool CanRead
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
