@@ -83,7 +83,24 @@ public sealed class IpcMessageProducer : IDisposable
     public bool TryWrite(int type, ReadOnlySpan<byte> payload)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_channel.IsCompleted || !_ring.TryWrite(type, payload))
+        // Acquire load of a line nobody writes until completion: refuses cheaply once completed.
+        if (_channel.IsCompleted)
+        {
+            return false;
+        }
+
+        if (_channel.MultipleProducers)
+        {
+            // Claim, then check the completion (see TryClaimOpen), then copy and commit.
+            if (!TryClaimOpen(type, payload.Length, out RecordClaim claim))
+            {
+                return false;
+            }
+
+            payload.CopyTo(claim.Payload);
+            claim.Commit();
+        }
+        else if (!_ring.TryWrite(type, payload)) // one producer: its completion is ordered with its writes
         {
             return false;
         }
@@ -148,7 +165,11 @@ public sealed class IpcMessageProducer : IDisposable
     public bool TryClaim(int type, int length, out MessageClaim claim)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_channel.IsCompleted || !_ring.TryClaim(type, length, out RecordClaim recordClaim))
+        RecordClaim recordClaim = default;
+        bool claimed = !_channel.IsCompleted && (_channel.MultipleProducers
+            ? TryClaimOpen(type, length, out recordClaim)
+            : _ring.TryClaim(type, length, out recordClaim));
+        if (!claimed)
         {
             claim = default;
             return false;
@@ -169,9 +190,10 @@ public sealed class IpcMessageProducer : IDisposable
     }
 
     /// <summary>
-    /// Completes the channel unless it was completed already (returns false then). With several
-    /// producers, call it after the last write of every producer: a write racing with the
-    /// completion may be lost.
+    /// Completes the channel unless it was completed already (returns false then). Linearizable
+    /// with writes and claims, also with several producers in several processes: a write that
+    /// returned true (a claim that was granted) is read by a consumer that reads until the end,
+    /// and every write that starts after the completion returns false.
     /// </summary>
     public bool TryComplete()
     {
@@ -202,6 +224,30 @@ public sealed class IpcMessageProducer : IDisposable
         {
             _channel.Release();
         }
+    }
+
+    /// <summary>
+    /// Several producers: claims room (a CAS on the tail, a full fence), THEN checks the completion,
+    /// so that claims and Complete are linearizable (uintripc.h section 3, completion). A claim
+    /// that finds the channel completed is aborted (padding) and the write returns false.
+    /// </summary>
+    private bool TryClaimOpen(int type, int length, out RecordClaim claim)
+    {
+        if (!_ring.TryClaim(type, length, out claim))
+        {
+            return false;
+        }
+
+        // Acquire, after the claim's full fence.
+        if (_channel.IsCompleted)
+        {
+            claim.Abort();
+            _waitBlock.WakeIfSleeping(_sender); // a consumer waiting for the end waits for this claim too
+            claim = default;
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>The wake check after a claim was committed.</summary>

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using UintrIpc.Memory;
+using UintrIpc.Rings;
 using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
@@ -96,7 +97,19 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
     public bool TryWrite(in T item)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_channel.IsCompleted || !_ring.TryWrite(in item))
+        // Acquire load of a line nobody writes until completion: refuses cheaply once completed.
+        if (_channel.IsCompleted)
+        {
+            return false;
+        }
+
+        if (_ring.IsMultiProducer)
+        {
+            return TryWriteShared(in item);
+        }
+
+        // One producer: its own completion is ordered with its writes by program order.
+        if (!_ring.TryWrite(in item))
         {
             return false;
         }
@@ -118,7 +131,21 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
             return 0;
         }
 
-        int written = _ring.TryWrite(items);
+        int written = 0;
+        if (_ring.IsMultiProducer)
+        {
+            // One claim per element, each checked against the completion (see TryWriteShared).
+            while (written < items.Length && TryClaimOpen(out SlotClaim<T> claim))
+            {
+                claim.Item = items[written++];
+                claim.Publish();
+            }
+        }
+        else
+        {
+            written = _ring.TryWrite(items);
+        }
+
         if (written > 0)
         {
             _waitBlock.WakeIfSleeping(_sender);
@@ -207,9 +234,10 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
     }
 
     /// <summary>
-    /// Completes the channel unless it was completed already (returns false then). With several
-    /// producers, call it after the last write of every producer: a write racing with the
-    /// completion may be lost.
+    /// Completes the channel unless it was completed already (returns false then). Linearizable
+    /// with writes, also with several producers in several processes: a write that returned
+    /// true is read by a consumer that reads until the end, and every write that starts after
+    /// the completion returns false.
     /// </summary>
     public bool TryComplete()
     {
@@ -250,6 +278,45 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
     }
 
     private bool HasRoom => _ring.Count < _ring.Capacity;
+
+    /// <summary>
+    /// A write of several producers, linearizable with Complete (uintripc.h section 3, completion):
+    /// claim (CAS on the tail: a full fence), THEN check the completion. A claim that finds the
+    /// channel open is before the completion, so the consumer, which ends only when head reaches
+    /// a tail read after it saw the completion, reads it; a claim that finds it completed is
+    /// after it: skipped, and the write returns false.
+    /// </summary>
+    private bool TryWriteShared(in T item)
+    {
+        if (!TryClaimOpen(out SlotClaim<T> claim))
+        {
+            return false;
+        }
+
+        claim.Item = item; // plain: published by the release in Publish
+        claim.Publish();
+        _waitBlock.WakeIfSleeping(_sender);
+        return true;
+    }
+
+    /// <summary>Claims a position of an open channel; false when full or completed (then the claim was turned into a skip).</summary>
+    private bool TryClaimOpen(out SlotClaim<T> claim)
+    {
+        if (!_ring.TryClaim(out claim))
+        {
+            return false;
+        }
+
+        // Acquire, after the claim's full fence: see TryWriteShared.
+        if (_channel.IsCompleted)
+        {
+            claim.Abort();
+            _waitBlock.WakeIfSleeping(_sender); // a consumer waiting for the end waits for this position too
+            return false;
+        }
+
+        return true;
+    }
 
     private void ThrowIfCompleted()
     {

@@ -12,5 +12,7 @@ internal readonly struct MessageChannelProbe(RecordRing ring, ChannelCore channe
     // Acquire loads of both positions; head is ours, so only the tail can move under us.
     public bool IsDrained => ring.ProducerPosition == ring.ConsumerPosition;
 
-    public bool HasWork => ring.CanRead || (channel.IsCompleted && IsDrained);
+    // After completion, padding at head (a claim aborted because it came after the completion)
+    // is work too: the read consumes it on the way to head == tail.
+    public bool HasWork => ring.CanRead || (channel.IsCompleted && (ring.CanConsume || IsDrained));
 }

@@ -131,6 +131,13 @@ internal sealed unsafe partial class RecordRing
         }
     }
 
+    /// <summary>
+    /// Whether the record at head is committed (a message, or padding to step over): something a
+    /// read would consume. Acquire, like <see cref="CanRead"/>; a channel waiting for its end needs
+    /// it, because padding alone (an aborted claim) is not readable but must be consumed.
+    /// </summary>
+    internal bool CanConsume => NextRecord(LoadHead(), 0, out _, out _, out _) != 0;
+
     /// <summary>The consumer's head (acquire: another instance may have consumed before us).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long LoadHead()

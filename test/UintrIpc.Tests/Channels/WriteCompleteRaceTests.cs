@@ -1,5 +1,8 @@
+using System.Diagnostics;
+using System.Globalization;
 using UintrIpc.Channels;
 using UintrIpc.Signaling;
+using UintrIpc.Tests.Infrastructure;
 using UintrIpc.Tests.Signaling;
 
 namespace UintrIpc.Tests.Channels;
@@ -96,7 +99,147 @@ public sealed class WriteCompleteRaceTests(ITestOutputHelper output)
             producers.ForEach(t => t.Join());
             completer.Join();
             Assert.False(c.TryRead(out _), "a write landed after the consumer saw the end");
+            Assert.Equal(0ul, c.Counters.Timeouts); // no 20 s park ran out: the end never waited for a timeout
         }, "consumer").Join(TimeSpan.FromSeconds(60));
         return (written, received, refused);
+    }
+}
+
+/// <summary>
+/// Finding 5 across processes: several producer processes write into one multi-producer channel
+/// until their writes return false, while this process completes it at a random moment. Each
+/// producer's count of writes that returned true must equal what the consumer read from it.
+/// </summary>
+[Collection(CrossProcessCollection.Name)]
+public sealed class WriteCompleteCrossProcessTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly ShmNames _names = new();
+
+    public void Dispose() => _names.Dispose();
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Producer_processes_lose_no_write_that_returned_true(bool messages)
+    {
+        const int Producers = 3;
+        string name = _names.New("write-complete");
+        var options = new ChannelOptions { Capacity = 256, BufferSize = 4096, MaxMessageLength = 8, MultipleProducers = true, Doorbell = DoorbellKind.Futex };
+        var received = Enumerable.Range(0, Producers).Select(_ => new List<long>()).ToArray();
+        new TestThread(() =>
+        {
+            using var c = messages ? new NamedMessages(name, options) : (INamedChannel)new NamedSlots(name, options);
+            var peers = Enumerable.Range(0, Producers)
+                .Select(p => PeerProcess.Start(output, "channel-produce-until-completed", messages ? "message" : "slot", name, p.ToString(CultureInfo.InvariantCulture)))
+                .ToList();
+            try
+            {
+                // Complete at a random moment once every producer is writing (reading meanwhile:
+                // a full ring would keep a late producer from its first write).
+                long stopAt = 0;
+                var startDeadline = Stopwatch.StartNew();
+                while (!peers.TrueForAll(peer => peer.StandardOutput.Contains("started", StringComparison.Ordinal)))
+                {
+                    Assert.True(startDeadline.Elapsed < TimeSpan.FromSeconds(60), "a producer did not start writing");
+                    stopAt += c.Read(received, 64);
+                }
+
+                stopAt += c.Read(received, Random.Shared.Next(1000, 20_000));
+                Assert.True(c.TryComplete());
+                output.WriteLine($"completed after {stopAt} reads");
+                c.Read(received, long.MaxValue);
+                Assert.True(c.IsConsumerCompleted);
+                peers.ForEach(peer => peer.AssertSuccess());
+            }
+            finally
+            {
+                peers.ForEach(peer => peer.Dispose());
+            }
+
+            for (int p = 0; p < Producers; p++)
+            {
+                long wrote = long.Parse(peers[p].StandardOutput.Split('\n').Single(l => l.StartsWith("wrote ", StringComparison.Ordinal))[6..].Trim(), CultureInfo.InvariantCulture);
+                output.WriteLine($"producer {p}: wrote {wrote}, read {received[p].Count}");
+                Assert.Equal(wrote, received[p].Count);
+                Assert.Equal(Enumerable.Range(0, received[p].Count).Select(i => (long)i), received[p]);
+            }
+        }, "consumer").Join(TimeSpan.FromSeconds(120));
+    }
+
+    private interface INamedChannel : IDisposable
+    {
+        bool IsConsumerCompleted { get; }
+
+        /// <summary>Reads into per-producer lists until <paramref name="limit"/> values or the end; returns how many.</summary>
+        long Read(List<long>[] received, long limit);
+
+        bool TryComplete();
+    }
+
+    private sealed class NamedSlots(string name, ChannelOptions options) : INamedChannel
+    {
+        private readonly IpcChannel<long> _channel = IpcChannel<long>.CreateNamed(name, options);
+        private IpcConsumer<long>? _consumer;
+        private IpcProducer<long>? _completer;
+
+        public bool IsConsumerCompleted => Consumer.IsCompleted;
+
+        private IpcConsumer<long> Consumer => _consumer ??= _channel.CreateConsumer();
+
+        public long Read(List<long>[] received, long limit)
+        {
+            long n = 0;
+            while (n < limit && Consumer.TryRead(out long value, TimeSpan.FromSeconds(30)))
+            {
+                received[(int)(value >> 32)].Add(value & 0xFFFF_FFFF);
+                n++;
+            }
+
+            return n;
+        }
+
+        public bool TryComplete() => (_completer ??= _channel.CreateProducer()).TryComplete();
+
+        public void Dispose()
+        {
+            _completer?.Dispose();
+            _consumer?.Dispose();
+            _channel.Dispose();
+        }
+    }
+
+    private sealed class NamedMessages(string name, ChannelOptions options) : INamedChannel
+    {
+        private readonly IpcMessageChannel _channel = IpcMessageChannel.CreateNamed(name, options);
+        private readonly byte[] _buffer = new byte[8];
+        private IpcMessageConsumer? _consumer;
+        private IpcMessageProducer? _completer;
+
+        public bool IsConsumerCompleted => Consumer.IsCompleted;
+
+        private IpcMessageConsumer Consumer => _consumer ??= _channel.CreateConsumer();
+
+        public long Read(List<long>[] received, long limit)
+        {
+            long n = 0;
+            while (n < limit && Consumer.TryRead(out _, _buffer, out int length, TimeSpan.FromSeconds(30)))
+            {
+                Assert.Equal(8, length);
+                long value = BitConverter.ToInt64(_buffer);
+                received[(int)(value >> 32)].Add(value & 0xFFFF_FFFF);
+                n++;
+            }
+
+            return n;
+        }
+
+        public bool TryComplete() => (_completer ??= _channel.CreateProducer()).TryComplete();
+
+        public void Dispose()
+        {
+            _completer?.Dispose();
+            _consumer?.Dispose();
+            _channel.Dispose();
+        }
     }
 }
