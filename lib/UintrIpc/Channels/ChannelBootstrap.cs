@@ -77,7 +77,7 @@ public static class ChannelBootstrap
         using SafeFdHandle regionFd = message.TakeFd(0);
         using var channel = IpcChannel<T>.Attach(regionFd, wait);
         CheckDoorbell(connection, channel.Doorbell, doorbell);
-        using SafeFdHandle? doorbellFd = message.FdCount > 1 ? message.TakeFd(1) : null;
+        using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
         return channel.CreateProducer(doorbellFd); // keeps its own references: region and a duplicate of the doorbell fd
     }
 
@@ -97,8 +97,28 @@ public static class ChannelBootstrap
             throw new BootstrapProtocolException(connection.Endpoint, $"the message says {maxMessageLength}-byte messages, the region {channel.MaxMessageLength}");
         }
 
-        using SafeFdHandle? doorbellFd = message.FdCount > 1 ? message.TakeFd(1) : null;
+        using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
         return channel.CreateProducer(doorbellFd);
+    }
+
+    /// <summary>
+    /// The descriptor the producer needs: the one in the message (eventfd, uintr), or for the
+    /// signal doorbell a pidfd of the peer as SO_PEERCRED names it (never a target taken from
+    /// shared memory or from the peer's own word).
+    /// </summary>
+    private static SafeFdHandle? DoorbellFdOf(BootstrapConnection connection, BootstrapMessage message, DoorbellKind doorbell)
+    {
+        if (message.FdCount > 1)
+        {
+            return message.TakeFd(1);
+        }
+
+        if (doorbell != DoorbellKind.Signal)
+        {
+            return null;
+        }
+
+        return ProcessHandle.Open(connection.Peer.Pid).FileHandle; // the pidfd alone; the caller disposes it
     }
 
     private static void Send(BootstrapConnection connection, ChannelCore channel, ushort kind, System.Runtime.InteropServices.SafeHandle? doorbellFd, int size)
@@ -110,8 +130,10 @@ public static class ChannelBootstrap
         BinaryPrimitives.WriteUInt16LittleEndian(payload[6..], kind);
         BinaryPrimitives.WriteUInt32LittleEndian(payload[8..], (uint)channel.Doorbell);
         BinaryPrimitives.WriteInt32LittleEndian(payload[12..], size);
-        if (doorbellFd is null)
+        if (doorbellFd is null || !ChannelSenders.NeedsFd(channel.Doorbell))
         {
+            // The signal doorbell's pidfd is not sent: the receiver names the consumer's process
+            // from the connection's peer credentials (SO_PEERCRED), the kernel's word.
             connection.Send(payload, channel.Region.FileHandle);
         }
         else

@@ -90,8 +90,9 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
     public DoorbellKind Doorbell => _receiver.Kind;
 
     /// <summary>
-    /// The descriptor producers need to wake this consumer: the eventfd (eventfd doorbell) or the
-    /// vector fd (uintr doorbells); null for futex, signal and none, which need only the region.
+    /// The descriptor producers need to wake this consumer: the eventfd (eventfd doorbell), the
+    /// vector fd (uintr doorbells), or a pidfd of this process (signal doorbell: producers in other
+    /// processes signal only the process it names); null for futex and none, which need only the region.
     /// Owned by the consumer; pass it to producers (<see cref="IpcChannel{T}.CreateProducer(SafeHandle?)"/>,
     /// SCM_RIGHTS, or inheritance) while the consumer is alive.
     /// </summary>
@@ -99,6 +100,7 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
     {
         EventFdDoorbellReceiver eventFd => eventFd.FileHandle,
         UintrDoorbellReceiver uintr => uintr.VectorFd,
+        SignalDoorbellReceiver signal => signal.ProcessFd,
         _ => null,
     };
 

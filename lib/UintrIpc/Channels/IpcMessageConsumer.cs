@@ -74,13 +74,14 @@ public sealed class IpcMessageConsumer : IDisposable
     public DoorbellKind Doorbell => _receiver.Kind;
 
     /// <summary>
-    /// The descriptor producers need to wake this consumer: the eventfd or the uintr vector fd;
-    /// null for futex, signal and none. Owned by the consumer.
+    /// The descriptor producers need to wake this consumer: the eventfd, the uintr vector fd, or a
+    /// pidfd of this process (signal); null for futex and none. Owned by the consumer.
     /// </summary>
     public SafeHandle? DoorbellFd => _receiver switch
     {
         EventFdDoorbellReceiver eventFd => eventFd.FileHandle,
         UintrDoorbellReceiver uintr => uintr.VectorFd,
+        SignalDoorbellReceiver signal => signal.ProcessFd,
         _ => null,
     };
 
