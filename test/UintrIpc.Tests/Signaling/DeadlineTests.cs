@@ -49,7 +49,7 @@ public sealed unsafe class DeadlineTests(ITestOutputHelper output)
                 """);
             string exe = Path.Combine(dir, "driver");
             var build = ExternalProgram.Run(gcc, "-O2", "-std=gnu11", "-fsanitize=signed-integer-overflow", "-fno-sanitize-recover=all",
-                "-I", RepositoryFiles.PathOf("interop/include"), "-DUINTRIPC_BUILDING_SHIM", driver, RepositoryFiles.PathOf("interop/src/futex.c"), "-o", exe);
+                "-I", RepositoryFiles.Path("interop", "include"), "-DUINTRIPC_BUILDING_SHIM", driver, RepositoryFiles.Path("interop", "src", "futex.c"), "-o", exe);
             Assert.True(build.ExitCode == 0, build.ToString());
 
             var run = ExternalProgram.Run(exe);
