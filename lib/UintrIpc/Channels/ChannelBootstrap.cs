@@ -5,14 +5,13 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
-// Design:
-//   One bootstrap message carries a whole channel to the producer's process: payload
-//   [magic "UICH" u32 | version u16 | channel kind u16 (1 slots, 2 messages) | doorbell kind u32
-//   | element size (slots) or max message length (messages) u32], descriptors [region memfd,
-//   then the consumer's doorbell fd for eventfd and uintr]. The receiver checks every field
-//   against what it expects and against the region itself (the region's own validation and
-//   the doorbell kind stored in it), closes every descriptor it does not keep, and refuses
-//   anything else with a BootstrapProtocolException.
+// One bootstrap message carries a whole channel to the producer's process: payload [magic
+// "UICH" u32 | version u16 | channel kind u16 (1 slots, 2 messages) | doorbell kind u32 |
+// element size (slots) or max message length (messages) u32], descriptors [region memfd, then
+// the consumer's doorbell fd for eventfd and uintr]. For the signal doorbell nothing more is
+// sent: the producer signals the process SO_PEERCRED names (uintripc.h section 3). The receiver
+// checks every field against what it expects and against the region, closes every descriptor
+// it does not keep, and refuses anything else with a BootstrapProtocolException.
 
 /// <summary>
 /// Hands a channel to another process over a <see cref="BootstrapConnection"/>: the process
@@ -45,6 +44,7 @@ public static class ChannelBootstrap
     {
         ArgumentNullException.ThrowIfNull(consumer);
         Send(connection, consumer.Channel, SlotChannel, consumer.DoorbellFd, sizeof(T));
+        consumer.WatchProducer(ProcessHandle.Open(connection.Peer.Pid)); // SO_PEERCRED: the kernel's word
     }
 
     /// <summary>Sends the message channel of <paramref name="consumer"/> (region and doorbell descriptor) to the peer.</summary>
@@ -54,6 +54,7 @@ public static class ChannelBootstrap
     {
         ArgumentNullException.ThrowIfNull(consumer);
         Send(connection, consumer.Channel, MessageChannel, consumer.DoorbellFd, consumer.MaxMessageLength);
+        consumer.WatchProducer(ProcessHandle.Open(connection.Peer.Pid)); // SO_PEERCRED: the kernel's word
     }
 
     /// <summary>Receives a channel sent with <see cref="SendChannel{T}"/> and creates a producer for it.</summary>
@@ -78,7 +79,9 @@ public static class ChannelBootstrap
         using var channel = IpcChannel<T>.Attach(regionFd, wait);
         CheckDoorbell(connection, channel.Doorbell, doorbell);
         using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
-        return channel.CreateProducer(doorbellFd); // keeps its own references: region and a duplicate of the doorbell fd
+        IpcProducer<T> producer = channel.CreateProducer(doorbellFd); // keeps its own references: region and a duplicate of the doorbell fd
+        producer.WatchConsumer(ProcessHandle.Open(connection.Peer.Pid));
+        return producer;
     }
 
     /// <summary>Receives a message channel sent with <see cref="SendChannel(BootstrapConnection, IpcMessageConsumer)"/> and creates a producer for it.</summary>
@@ -98,7 +101,9 @@ public static class ChannelBootstrap
         }
 
         using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
-        return channel.CreateProducer(doorbellFd);
+        IpcMessageProducer producer = channel.CreateProducer(doorbellFd);
+        producer.WatchConsumer(ProcessHandle.Open(connection.Peer.Pid));
+        return producer;
     }
 
     /// <summary>

@@ -37,6 +37,7 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
     private readonly SafeHandle? _doorbellFd;
     private readonly ChannelWaitOptions _options;
     private readonly string _ownerName;
+    private readonly PeerWatch _producers;
     private readonly long _maxParkTicks;
     private readonly Lock _startLock = new();
 
@@ -49,8 +50,9 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
     private int _syncWaiting;
     private int _disposing;
 
-    internal ConsumerWait(TProbe probe, ChannelCore channel, WaitBlock waitBlock, DoorbellReceiver receiver, SafeHandle? doorbellFd, string ownerName)
+    internal ConsumerWait(TProbe probe, ChannelCore channel, WaitBlock waitBlock, DoorbellReceiver receiver, SafeHandle? doorbellFd, string ownerName, PeerWatch producers)
     {
+        _producers = producers;
         _probe = probe;
         _channel = channel;
         _waitBlock = waitBlock;
@@ -65,6 +67,9 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
     internal bool IsThreadBound => _receiver.Kind is DoorbellKind.Signal or DoorbellKind.Uintr or DoorbellKind.UintrSimulated;
 
     private bool Disposing => Volatile.Read(ref _disposing) != 0;
+
+    /// <summary>Every known producer is gone and nothing is left to read: the wait can only end in an error.</summary>
+    private bool ProducersGoneAndDrained => _producers.Gone is not null && _probe.IsDrained;
 
     /// <summary>
     /// Retries <paramref name="attempt"/> (spin, yield, park between tries) until it succeeds
@@ -107,6 +112,11 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
                     return false;
                 }
 
+                if (ProducersGoneAndDrained)
+                {
+                    _producers.ThrowIfGone();
+                }
+
                 IdleUntil(ref probe, end);
             }
         }
@@ -137,6 +147,11 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
         }
 
         ThrowIfDisposing();
+        if (ProducersGoneAndDrained)
+        {
+            return ValueTask.FromException<bool>(new PeerGoneException(_producers.Gone!));
+        }
+
         if (Volatile.Read(ref _asyncState) != Idle || Volatile.Read(ref _syncWaiting) != 0)
         {
             ThrowConcurrentWait(); // before touching the pending operation's registration
@@ -351,13 +366,18 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
                 try
                 {
                     IdleUntil(ref probe, long.MaxValue);
-                    if (!_probe.HasWork)
+                    if (_probe.HasWork)
+                    {
+                        result = _probe.HasData; // data, or completed and drained: the end
+                    }
+                    else if (ProducersGoneAndDrained)
+                    {
+                        error = new PeerGoneException(_producers.Gone!);
+                    }
+                    else
                     {
                         continue; // stopped because the operation ended (cancelled) or we are disposed
                     }
-
-                    // Data, or completed and drained (the probe said so): the end.
-                    result = _probe.HasData;
                 }
                 catch (Exception e)
                 {
@@ -387,12 +407,12 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
     /// <summary>A blocking read's probe: the channel's, or "stop" once the consumer is being disposed.</summary>
     private readonly struct SyncProbe(ConsumerWait<TProbe> owner) : IWaitProbe
     {
-        public bool HasWork => owner._probe.HasWork || owner.Disposing;
+        public bool HasWork => owner._probe.HasWork || owner.Disposing || owner.ProducersGoneAndDrained;
     }
 
     /// <summary>The waiter thread's probe: the channel's, or "stop" when the operation ended or the consumer is disposed.</summary>
     private readonly struct WaiterProbe(ConsumerWait<TProbe> owner) : IWaitProbe
     {
-        public bool HasWork => owner._probe.HasWork || Volatile.Read(ref owner._asyncState) != Armed || owner.Disposing;
+        public bool HasWork => owner._probe.HasWork || Volatile.Read(ref owner._asyncState) != Armed || owner.Disposing || owner.ProducersGoneAndDrained;
     }
 }

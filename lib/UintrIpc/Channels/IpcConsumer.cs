@@ -8,23 +8,10 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
-// Design:
-//   The consumer end of a slot channel: its own ring object (consumer position), the wait
-//   block, and the doorbell receiver it parks in. Owns the receiver; holds one reference on
-//   the channel's region, so the memory stays mapped until this object is disposed.
-//   Reading never blocks and never makes a system call: TryRead polls the slot it reads next
-//   (acquire). Waiting goes through ConsumerWait: spin, yield, then park with the wake-up
-//   protocol (announce SLEEPING, full fence, re-check the ring and the completion flag,
-//   block at most MaxParkTime), so producers ring the doorbell only while this consumer sleeps.
-//   Completion: the region state word (see ChannelCore). The consumer reads it BEFORE the ring
-//   (both acquire): "completed, then empty" proves that nothing more will come.
-//   One consumer per channel at a time, one thread at a time (the ring's consumer position is
-//   local to this object). Thread-bound doorbells (signal, uintr) tie the blocking reads and
-//   Dispose to the thread that created the consumer.
-//   Peer death: a producer that dies leaves us to our timeout (blocking reads) or cancellation
-//   token (async reads); messages it published before dying are read normally. An MPSC
-//   producer that dies between claim and publish blocks the ring at that position until
-//   TryUnblock skips it.
+// The consumer end of a slot channel: its own ring object (its position stays private), the
+// wait block and the doorbell receiver, and one reference on the region. Reads never block;
+// waits go through ConsumerWait (uintripc.h section 3); completion and the end of the channel
+// follow section 4 (state before the ring; the end is CLOSED and head == tail).
 
 /// <summary>
 /// The consumer end of an <see cref="IpcChannel{T}"/>: reads elements, waits for them
@@ -49,6 +36,8 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
     private readonly SlotRingAccess<T> _ring;
     private readonly WaitBlock _waitBlock;
     private readonly DoorbellReceiver _receiver;
+    private readonly PeerWatch _producers;
+    private readonly ConsumerHeartbeat _heartbeat;
     private readonly ConsumerWait<SlotChannelProbe<T>> _wait;
     private ChannelReader<T>? _reader;
     private bool _disposed;
@@ -80,7 +69,9 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
         }
 
         _channel = channel;
-        _wait = new ConsumerWait<SlotChannelProbe<T>>(new SlotChannelProbe<T>(_ring, channel), channel, _waitBlock, _receiver, DoorbellFd, GetType().FullName!);
+        _producers = PeerWatch.OfProducers();
+        _wait = new ConsumerWait<SlotChannelProbe<T>>(new SlotChannelProbe<T>(_ring, channel), channel, _waitBlock, _receiver, DoorbellFd, GetType().FullName!, _producers);
+        _heartbeat = new ConsumerHeartbeat(channel);
     }
 
     /// <summary>The channel state shared with the other endpoints (for <see cref="ChannelBootstrap"/>).</summary>
@@ -126,6 +117,12 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
             return completed && _ring.IsDrained;
         }
     }
+
+    /// <summary>
+    /// Watches a producer process known from a trusted source (bootstrap peer credentials): once
+    /// every watched producer has exited and the ring is drained, waits end with <see cref="PeerGoneException"/>.
+    /// </summary>
+    internal void WatchProducer(ProcessHandle process) => _producers.Add(process);
 
     /// <summary>The wait block's counters (sleeps, timeouts, wake-ups seen; and the producers' sent/suppressed).</summary>
     public WaitBlockCounters Counters => _waitBlock.ReadCounters();
@@ -282,8 +279,10 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
         _disposed = true;
         try
         {
+            _heartbeat.Dispose(); // producers waiting for room learn that we left
             _wait.Dispose();
             _receiver.Dispose();
+            _producers.Dispose();
         }
         finally
         {

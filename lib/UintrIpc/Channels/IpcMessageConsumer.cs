@@ -8,16 +8,9 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
-// Design:
-//   The consumer end of a message channel; the same protocol and rules as IpcConsumer<T>
-//   (see there), over a record ring: reads poll the length word of the next record
-//   (acquire) and never make a system call; waits go through ConsumerWait (spin, yield, park
-//   with the wake-up protocol, bounded slices); completion is the region state word, read
-//   before the ring. Owns its doorbell receiver and one reference on the region.
-//   Payload spans handed to a handler point into shared memory and are written by another
-//   process: valid only during the call, and untrusted input.
-//   Peer death: a dead producer leaves us to our timeout or cancellation token; an MPSC
-//   producer that died mid-claim blocks the ring until TryUnblock skips its record.
+// The consumer end of a message channel; the same rules as IpcConsumer<T>, over a record ring.
+// Payload spans handed to a handler point into shared memory written by another process:
+// valid only during the call, and untrusted input.
 
 /// <summary>
 /// The consumer end of an <see cref="IpcMessageChannel"/>: reads typed byte messages (into a
@@ -35,6 +28,8 @@ public sealed class IpcMessageConsumer : IDisposable
     private readonly RecordRing _ring;
     private readonly WaitBlock _waitBlock;
     private readonly DoorbellReceiver _receiver;
+    private readonly PeerWatch _producers;
+    private readonly ConsumerHeartbeat _heartbeat;
     private readonly MessageChannelProbe _probe;
     private readonly ConsumerWait<MessageChannelProbe> _wait;
     private bool _disposed;
@@ -66,8 +61,10 @@ public sealed class IpcMessageConsumer : IDisposable
         }
 
         _channel = channel;
+        _producers = PeerWatch.OfProducers();
         _probe = new MessageChannelProbe(_ring, channel);
-        _wait = new ConsumerWait<MessageChannelProbe>(_probe, channel, _waitBlock, _receiver, DoorbellFd, GetType().FullName!);
+        _wait = new ConsumerWait<MessageChannelProbe>(_probe, channel, _waitBlock, _receiver, DoorbellFd, GetType().FullName!, _producers);
+        _heartbeat = new ConsumerHeartbeat(channel);
     }
 
     /// <summary>The doorbell this consumer sleeps in.</summary>
@@ -100,6 +97,12 @@ public sealed class IpcMessageConsumer : IDisposable
             return completed && _probe.IsDrained;
         }
     }
+
+    /// <summary>
+    /// Watches a producer process known from a trusted source (bootstrap peer credentials): once
+    /// every watched producer has exited and the ring is drained, waits end with <see cref="PeerGoneException"/>.
+    /// </summary>
+    internal void WatchProducer(ProcessHandle process) => _producers.Add(process);
 
     /// <summary>The wait block's counters.</summary>
     public WaitBlockCounters Counters => _waitBlock.ReadCounters();
@@ -249,8 +252,10 @@ public sealed class IpcMessageConsumer : IDisposable
         _disposed = true;
         try
         {
+            _heartbeat.Dispose(); // producers waiting for room learn that we left
             _wait.Dispose();
             _receiver.Dispose();
+            _producers.Dispose();
         }
         finally
         {

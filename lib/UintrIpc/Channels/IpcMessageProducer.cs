@@ -8,15 +8,8 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
-// Design:
-//   The producer end of a message channel; the same protocol as IpcProducer<T> (see there),
-//   over a record ring: the completion check (acquire load of the region state word), the
-//   ring's commit (release store of the record length; MPSC: a CAS claim first), then
-//   WaitBlock.WakeIfSleeping (full fence, load consumer_state, ring only if it sleeps).
-//   A claim is published by MessageClaim.Commit, which runs the same wake check.
-//   Owns its doorbell sender and one reference on the region.
-//   Peer death: a dead consumer never frees room: writes fill the ring, then TryWrite returns
-//   false and waiting writes time out or are cancelled.
+// The producer end of a message channel; the same rules as IpcProducer<T>, over a record ring.
+// A claim (MessageClaim) is published by its Commit, which runs the same wake check.
 
 /// <summary>
 /// The producer end of an <see cref="IpcMessageChannel"/>: writes typed byte messages (copied
@@ -33,6 +26,7 @@ public sealed class IpcMessageProducer : IDisposable
     private readonly RecordRing _ring;
     private readonly WaitBlock _waitBlock;
     private readonly DoorbellSender _sender;
+    private readonly PeerWatch _consumer;
     private bool _disposed;
 
     internal IpcMessageProducer(ChannelCore channel, SafeHandle? doorbellFd)
@@ -51,7 +45,14 @@ public sealed class IpcMessageProducer : IDisposable
         }
 
         _channel = channel;
+        _consumer = PeerWatch.OfConsumer(channel);
     }
+
+    /// <summary>
+    /// Watches the consumer's process, known from a trusted source (bootstrap peer credentials):
+    /// a write waiting for room then fails with <see cref="PeerGoneException"/> as soon as it exits.
+    /// </summary>
+    internal void WatchConsumer(ProcessHandle process) => _consumer.Add(process);
 
     /// <summary>The doorbell this producer rings (the consumer's).</summary>
     public DoorbellKind Doorbell => _sender.Kind;
@@ -129,6 +130,7 @@ public sealed class IpcMessageProducer : IDisposable
         while (true)
         {
             ThrowIfCompleted();
+            _consumer.ThrowIfGone();
             if (!backoff.Idle())
             {
                 return TryWrite(type, payload);
@@ -219,6 +221,7 @@ public sealed class IpcMessageProducer : IDisposable
         try
         {
             _sender.Dispose();
+            _consumer.Dispose();
         }
         finally
         {
@@ -269,6 +272,7 @@ public sealed class IpcMessageProducer : IDisposable
         while (!TryWrite(type, payload.Span))
         {
             ThrowIfCompleted();
+            _consumer.ThrowIfGone();
             await backoff.IdleAsync(cancellationToken).ConfigureAwait(false);
         }
     }

@@ -8,27 +8,11 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
-// Design:
-//   The producer end of a slot channel: its own ring object (producer position and cached
-//   head), the wait block, and a doorbell sender matching the consumer's doorbell. Owns the
-//   sender; holds one reference on the channel's region.
-//   A write is: the completion check (acquire load of the region state word, a line nobody
-//   writes until completion), the ring's publish (release store of the slot sequence; MPSC:
-//   a CAS claim first), then WaitBlock.WakeIfSleeping: full fence, load consumer_state, and a
-//   doorbell ring only if the consumer announced a sleep. While the consumer is awake a write
-//   makes no system call and writes nothing on the consumer's lines. A batch wakes once.
-//   Complete: CAS of the region state word to CLOSED (full fence: every element published
-//   before it is visible to a consumer that sees CLOSED), then the same wake check, so a
-//   sleeping consumer learns about it at once.
-//   Backpressure: the consumer does not signal free room (the channel is one-way), so a
-//   producer facing a full ring spins, yields, then sleeps 1 ms at a time until its timeout
-//   or cancellation (ProducerBackoff).
-//   Thread safety: SPSC: one thread at a time (the ring's producer position is local to this
-//   object). MPSC: any number of threads may write through one producer object, and any
-//   number of producer objects in any processes may write at once.
-//   Peer death: a dead consumer never frees room: writes fill the ring, then TryWrite returns
-//   false and the waiting writes time out (or are cancelled). Its last announced sleep gets
-//   one ring to nobody, then producers pay nothing.
+// The producer end of a slot channel: its own ring object, the wait block and a doorbell sender
+// matching the consumer's, and one reference on the region. A write publishes, then runs the
+// wake check (uintripc.h section 3, P1-P6: no system call while the consumer is awake); with
+// several producers it claims before it checks the completion (section 4, linearizable).
+// Backpressure: the consumer does not signal room, so a blocked writer polls (ProducerBackoff).
 
 /// <summary>
 /// The producer end of an <see cref="IpcChannel{T}"/>: writes elements and wakes the consumer
@@ -46,6 +30,7 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
     private readonly SlotRingAccess<T> _ring;
     private readonly WaitBlock _waitBlock;
     private readonly DoorbellSender _sender;
+    private readonly PeerWatch _consumer;
     private ChannelWriter<T>? _writer;
     private bool _disposed;
 
@@ -65,7 +50,14 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
         }
 
         _channel = channel;
+        _consumer = PeerWatch.OfConsumer(channel);
     }
+
+    /// <summary>
+    /// Watches the consumer's process, known from a trusted source (bootstrap peer credentials):
+    /// a write waiting for room then fails with <see cref="PeerGoneException"/> as soon as it exits.
+    /// </summary>
+    internal void WatchConsumer(ProcessHandle process) => _consumer.Add(process);
 
     /// <summary>The doorbell this producer rings (the consumer's).</summary>
     public DoorbellKind Doorbell => _sender.Kind;
@@ -174,6 +166,7 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
         while (true)
         {
             ThrowIfCompleted();
+            _consumer.ThrowIfGone();
             if (!backoff.Idle())
             {
                 return TryWrite(in item);
@@ -270,6 +263,7 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
         try
         {
             _sender.Dispose();
+            _consumer.Dispose();
         }
         finally
         {
@@ -334,6 +328,7 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
         while (!TryWrite(in item))
         {
             ThrowIfCompleted();
+            _consumer.ThrowIfGone();
             await backoff.IdleAsync(cancellationToken).ConfigureAwait(false);
         }
     }
@@ -346,6 +341,7 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
         while (!_channel.IsCompleted)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            _consumer.ThrowIfGone();
             if (HasRoom)
             {
                 return true;

@@ -76,7 +76,10 @@ public sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
     }
 
     /// <summary>SIGRTMIN + 10: 44 with glibc, as in the seed design; clear of the runtime's SIGRTMIN.</summary>
-    public static int DefaultSignalNumber => Sys.SigRtMin() + 10;
+    public static int DefaultSignalNumber => Sys.SigRtMin() + DefaultSignalOffset;
+
+    /// <summary>The default signal's distance from SIGRTMIN (UIPC_SIGNAL_DEFAULT_OFFSET).</summary>
+    internal const int DefaultSignalOffset = 10;
 
     /// <inheritdoc />
     public override DoorbellKind Kind => DoorbellKind.Signal;

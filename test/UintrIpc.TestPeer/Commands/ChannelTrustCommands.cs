@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
 using UintrIpc.Signaling;
 
@@ -128,5 +129,100 @@ internal static unsafe class ChannelTrustCommands
         public readonly void Handle(int type, ReadOnlySpan<byte> payload)
         {
         }
+    }
+
+    /// <summary>
+    /// channel-consume-and-hang &lt;slot|message&gt; &lt;name&gt;: opens the named channel, creates its
+    /// consumer, reads one value, prints "consuming", then stays alive without reading (the
+    /// heartbeat keeps moving) until it is killed or 120 s pass.
+    /// </summary>
+    [PeerCommand("channel-consume-and-hang")]
+    public static int ConsumeAndHang(string[] args)
+    {
+        bool read;
+        IDisposable consumer;
+        if (args[0] == "slot")
+        {
+            using var channel = IpcChannel<long>.OpenNamed(args[1]);
+            var c = channel.CreateConsumer();
+            consumer = c;
+            read = c.TryRead(out _, s_wait);
+        }
+        else
+        {
+            using var channel = IpcMessageChannel.OpenNamed(args[1]);
+            var c = channel.CreateConsumer();
+            consumer = c;
+            read = c.TryRead(out _, new byte[c.MaxMessageLength], out _, s_wait);
+        }
+
+        using (consumer)
+        {
+            Console.WriteLine(read ? "consuming" : "nothing to read");
+            Thread.Sleep(TimeSpan.FromSeconds(120));
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// channel-bootstrap-produce-and-hang &lt;slot|message&gt; &lt;endpoint&gt; &lt;count&gt;: receives a producer
+    /// over the bootstrap endpoint, writes `count` values, prints "written", then stays alive
+    /// without completing until it is killed or 120 s pass.
+    /// </summary>
+    [PeerCommand("channel-bootstrap-produce-and-hang")]
+    public static int BootstrapProduceAndHang(string[] args)
+    {
+        int count = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
+        using var connection = BootstrapClient.Connect(BootstrapEndpoint.Parse(args[1]), s_wait);
+        if (args[0] == "slot")
+        {
+            using var producer = connection.ReceiveProducer<long>(s_wait);
+            for (long v = 0; v < count; v++)
+            {
+                if (!producer.TryWrite(v, s_wait))
+                {
+                    return 3;
+                }
+            }
+
+            Console.WriteLine("written");
+            Thread.Sleep(TimeSpan.FromSeconds(120));
+        }
+        else
+        {
+            using var producer = connection.ReceiveMessageProducer(s_wait);
+            for (long v = 0; v < count; v++)
+            {
+                if (!producer.TryWrite((int)(v % 7), BitConverter.GetBytes(v), s_wait)) // as ChannelUnderTest expects
+                {
+                    return 3;
+                }
+            }
+
+            Console.WriteLine("written");
+            Thread.Sleep(TimeSpan.FromSeconds(120));
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// channel-bootstrap-consume-and-hang &lt;endpoint&gt;: hosts a slot channel of long (16 slots,
+    /// futex) behind a bootstrap server, sends it to the first client, prints "sent", then stays
+    /// alive without reading until it is killed or 120 s pass.
+    /// </summary>
+    [PeerCommand("channel-bootstrap-consume-and-hang")]
+    public static int BootstrapConsumeAndHang(string[] args)
+    {
+        using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(args[0]));
+        Console.WriteLine("listening");
+        using var channel = IpcChannel<long>.Create(new ChannelOptions { Capacity = 16, Doorbell = DoorbellKind.Futex });
+        using var consumer = channel.CreateConsumer();
+        using var connection = server.Accept(s_wait);
+        connection.SendChannel(consumer);
+        Console.WriteLine("sent");
+        Thread.Sleep(TimeSpan.FromSeconds(120));
+        return 0;
     }
 }
