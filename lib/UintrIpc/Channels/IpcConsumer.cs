@@ -258,8 +258,9 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
     public ChannelReader<T> AsChannelReader() => _reader ??= new IpcChannelReader<T>(this);
 
     /// <summary>
-    /// Stops the async waiter (a pending async read fails with <see cref="ObjectDisposedException"/>),
-    /// releases the doorbell and the region. With a signal or uintr doorbell, call it on the thread
+    /// Ends every waiting read (blocking or async: <see cref="ObjectDisposedException"/>; each
+    /// holds its own lease on the region, so this is safe from any thread), then releases the
+    /// doorbell and the region. A non-blocking call must not run concurrently with it. With a signal or uintr doorbell, call it on the thread
     /// that created the consumer. Does not complete the channel. Idempotent.
     /// </summary>
     /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread (nothing was released).</exception>

@@ -209,7 +209,11 @@ public sealed class IpcMessageProducer : IDisposable
         return true;
     }
 
-    /// <summary>Releases the doorbell sender and the region. Does not complete the channel. Idempotent.</summary>
+    /// <summary>
+    /// Releases the doorbell sender and the region. Does not complete the channel. Idempotent.
+    /// A write waiting for room on another thread then fails with <see cref="ObjectDisposedException"/>;
+    /// complete open claims first, and do not run a non-blocking call concurrently with it.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed)

@@ -251,7 +251,11 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
     /// </remarks>
     public ChannelWriter<T> AsChannelWriter() => _writer ??= new IpcChannelWriter<T>(this);
 
-    /// <summary>Releases the doorbell sender and the region. Does not complete the channel. Idempotent.</summary>
+    /// <summary>
+    /// Releases the doorbell sender and the region. Does not complete the channel. Idempotent.
+    /// A write waiting for room on another thread holds its own lease and then fails with
+    /// <see cref="ObjectDisposedException"/>; a non-blocking call must not run concurrently with it.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed)

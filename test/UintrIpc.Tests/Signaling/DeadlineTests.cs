@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using UintrIpc.Interop;
 using UintrIpc.Signaling;
 using UintrIpc.Tests.Infrastructure;
 
@@ -92,33 +91,7 @@ public sealed unsafe class DeadlineTests(ITestOutputHelper output)
         }, "consumer").Join();
     }
 
-    [Theory]
-    [MemberData(nameof(BlockingKinds))]
-    public void A_doorbell_wait_of_MaxValue_blocks_until_it_is_rung(DoorbellKind kind)
-    {
-        using var f = new WaitBlockRegion();
-        using var ready = new ManualResetEventSlim();
-        DoorbellReceiver? receiver = null;
-        int tid = 0;
-        bool woken = false;
-
-        var consumer = new TestThread(() =>
-        {
-            using var r = Doorbells.CreateReceiver(kind, f.Block);
-            receiver = r;
-            tid = Sys.GetTid();
-            uint token = r.PrepareToWait();
-            ready.Set();
-            woken = r.Wait(token, TimeSpan.MaxValue);
-        }, "consumer");
-
-        Assert.True(ready.Wait(TestWait.Long));
-        using var sender = Doorbells.CreateSender(kind, f.Block, (receiver as EventFdDoorbellReceiver)?.FileHandle);
-        TestWait.UntilBlockedInKernel(tid);
-        sender.Ring();
-        consumer.Join();
-        Assert.True(woken);
-    }
+    // A doorbell wait of MaxValue that ends when rung: DoorbellTests.A_ring_wakes_a_receiver_blocked_in_the_kernel.
 
     [Fact]
     public void The_no_doorbell_wait_of_MaxValue_ends_after_its_slice()
