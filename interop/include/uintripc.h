@@ -184,7 +184,111 @@
  * ------------------------------------------------------------------------------------
  * 3. Wait block (part kind UIPC_PART_WAIT_BLOCK): the wake-up protocol of one consumer
  * ------------------------------------------------------------------------------------
- *   See uipc_wait_block below and lib/UintrIpc/Signaling for the protocol.
+ *
+ * A producer makes a system call only when the consumer has announced that it sleeps. One
+ * consumer (one thread at a time) per wait block; any number of producers. Zero-filled
+ * memory is the initial state (consumer AWAKE, counters 0).
+ *
+ * Who writes what (struct uipc_wait_block):
+ *   consumer_state  consumer: AWAKE -> SLEEPING and back to AWAKE, each with a full fence
+ *                   (xchg); producers: SLEEPING -> AWAKE by CAS (full). Any value other than
+ *                   UIPC_CONSUMER_AWAKE counts as sleeping (a producer CASes exactly the value it
+ *                   read to AWAKE and rings once, which also repairs a corrupt word).
+ *   wake_word       producers only, atomic increment (full); the consumer reads it (acquire).
+ *   doorbell_kind   enum uipc_doorbell_kind: the creator of a channel region writes it before
+ *                   publishing the region; the consumer rewrites it (release) when it changes.
+ *   consumer_pid    the consumer (release); diagnostics and the signal doorbell (below).
+ *   consumer_tid    the signal doorbell's receiver (release, after consumer_pid); 0 = none.
+ *   sleeps, timeouts, wakeups_seen        consumer only: plain read + release store.
+ *   wakeups_sent, wakeups_suppressed      producers: one producer -> plain read + release
+ *                   store; several producers -> atomic add. 128 bytes from the consumer's line.
+ *
+ * Consumer, when the ring is empty (after spinning, if it spins):
+ *   C1. if doorbell_kind or consumer_pid changed: store them (release).
+ *   C2. token = wake_word (acquire)                     futex doorbell: BEFORE C3.
+ *   C3. xchg(consumer_state, SLEEPING)                  full fence: the announcement.
+ *   C4. re-check the ring and the completion state (acquire loads, section 2 and below);
+ *       if there is work, go to C6 without blocking.
+ *   C5. block in the doorbell, ALWAYS with a timeout:
+ *         futex:   FUTEX_WAIT(&wake_word, token, timeout), not FUTEX_PRIVATE_FLAG (returns at
+ *                  once with EAGAIN if a producer incremented the word after C2);
+ *         eventfd: poll(POLLIN) then read(2) (resets the counter; the fd is non-blocking);
+ *         signal:  sigtimedwait on the blocked signal, then drain pending instances;
+ *         none:    nothing to block in: yield for a short slice (and skip C3 and C6).
+ *   C6. prev = xchg(consumer_state, AWAKE)              full fence. The consumer is the one
+ *       that sets the state back to AWAKE after every announcement. prev != SLEEPING means a
+ *       producer took this sleep over (P4) and rings (or rang) exactly once for it.
+ *   C7. if it blocked in C5: sleeps += 1, then timeouts += 1 or wakeups_seen += 1.
+ *   Either way it re-checks the ring: wake-ups may be spurious or coalesced.
+ *
+ * Producer, after each publish (or once after a batch):
+ *   P1. publish into the ring (section 2: release stores).
+ *   P2. full fence (__atomic_thread_fence(__ATOMIC_SEQ_CST); a locked RMW also serves).
+ *   P3. s = consumer_state (acquire). s == AWAKE: wakeups_suppressed += 1, done.
+ *   P4. CAS(consumer_state, s -> AWAKE) (full). Failed: another producer rings, or the
+ *       consumer woke: wakeups_suppressed += 1, done. Exactly one producer wins each sleep.
+ *   P5. ring the doorbell once:
+ *         futex:   atomic increment of wake_word (full), then FUTEX_WAKE(&wake_word, INT32_MAX)
+ *                  (all waiters: one consumer per block, so "all" is that one thread);
+ *         eventfd: write(fd, 1) (8 bytes), fd received from the consumer; EAGAIN = already set;
+ *         signal:  tgkill (rules below); none: nothing.
+ *   P6. AFTER the ring returned: wakeups_sent += 1 (the signal teardown relies on it).
+ *
+ * Why no wake-up is lost (Dekker): the consumer stores SLEEPING, fences, loads the ring (C3,
+ * C4); the producer stores the message, fences, loads the state (P1-P3). With both fences at
+ * least one side sees the other's store: the consumer finds the message, or the producer
+ * finds SLEEPING (both may happen: one spurious wake-up). A ring between C4 and C5 is not lost:
+ * the futex word differs from the token, an eventfd or a pending signal stays set. And every
+ * wait is bounded, so even a bug costs one timeout, never a hang.
+ *
+ * Signal doorbell: real-time signal UIPC_SIGNAL_DEFAULT_OFFSET above SIGRTMIN (44 with glibc,
+ * the seed design's number) unless both sides agree on another in SIGRTMIN + 1 .. SIGRTMAX
+ * (SIGRTMIN itself is the .NET runtime's activation signal). The receiving thread blocks it
+ * (pthread_sigmask, that thread only), never installs a handler, publishes consumer_pid then
+ * consumer_tid, and takes it with sigtimedwait. A producer sends only tgkill(pid, tid, sig),
+ * never a process-directed signal, and never to a target it has not checked:
+ *   - pid must be the consumer's process as a trusted source names it (SO_PEERCRED of the
+ *     bootstrap connection, a pidfd the consumer handed over, a child the producer started,
+ *     or the producer's own process); a consumer_pid that differs is refused (no signal);
+ *   - to its own process, only a thread that hosts a live receiver of that signal;
+ *   - nothing once the consumer's pidfd reports that it exited (its pid may be reused).
+ *   tgkill refuses a tid outside that process. Residual risk: a peer that can write the wait
+ *   block can direct the signal at another thread of the consumer's own process.
+ * Teardown of a receiver: consumer_tid = 0 (CAS from its tid), wait (bounded) until
+ * wakeups_sent has caught up with the sleeps producers took over (C6), drain, then unblock.
+ *
+ * ------------------------------------------------------------------------------------
+ * 4. Channel regions (a ring + a wait block: lib/UintrIpc/Channels)
+ * ------------------------------------------------------------------------------------
+ *
+ *   region_kind  UIPC_REGION_CHANNEL_SLOTS ("UCHS") or UIPC_REGION_CHANNEL_MESSAGES ("UCHM")
+ *   part 0       the ring, tag 0: UIPC_PART_SPSC_SLOTS or UIPC_PART_MPSC_SLOTS (slots), or
+ *                UIPC_PART_SPSC_RECORDS or UIPC_PART_MPSC_RECORDS (messages: record type >= 0
+ *                is the application's message type)
+ *   part 1       the wait block, tag 0, doorbell_kind set by the creator before publication
+ *   An attacher finds both by kind and tag, and refuses an unknown doorbell_kind.
+ *
+ * Completion: the region header's `state`, UIPC_STATE_READY -> UIPC_STATE_CLOSED by CAS (full
+ * fence), by any producer, followed by the producer's wake check (P2-P6) so a sleeping consumer
+ * sees it. Completion and writes are linearizable:
+ *   - single producer (SPSC rings): load state (acquire) before writing; CLOSED: refuse.
+ *   - several producers (MPSC rings): claim the position first (the CAS on the tail), THEN load
+ *     state (acquire; the CAS was the fence). CLOSED: abort the claim (slots: sequence =
+ *     UIPC_SLOT_SKIPPED | (position + 1); records: padding), run P2-P6, and refuse the write.
+ *     Otherwise write and publish: the write counts, and the consumer will read it.
+ *   - consumer: load state (acquire) BEFORE the ring. The end of the channel is state == CLOSED
+ *     and head == tail with the tail loaded after the state (claims made before the completion
+ *     are published or aborted first; aborted claims are consumed like any skip or padding).
+ *
+ * Liveness: the ring's consumer_heartbeat_ms (section 2, +384) belongs to the channel's
+ * consumer: 0 = no consumer attached yet; > 0 = CLOCK_MONOTONIC milliseconds, stored (release)
+ * at least every 100 ms while the consumer object lives, whether or not it reads;
+ * UIPC_HEARTBEAT_DETACHED = the consumer was disposed. A producer waiting for room judges it
+ * with its OWN clock: gone when it reads DETACHED, or when the value has not changed for its
+ * peer timeout since the producer last saw it change (so neither a peer's clock nor a forged
+ * value can do more than make it wait that long). A peer known by a pidfd (SO_PEERCRED of the
+ * bootstrap connection) is gone when the pidfd turns readable. A consumer whose known producer
+ * processes have all exited ends its waits with an error once the ring is drained.
  */
 #ifndef UINTRIPC_H
 #define UINTRIPC_H
@@ -242,7 +346,7 @@ struct uipc_region_header {
     uint64_t total_size;     /* 16 bytes mapped, equals the file size */
     uint64_t epoch;          /* 24 random, non-zero, new on every initialisation */
     int32_t  creator_pid;    /* 32 */
-    uint32_t state;          /* 36 enum uipc_region_state (release on change) */
+    uint32_t state;          /* 36 enum uipc_region_state (release on change; channels: CAS, section 4) */
     uint8_t  reserved0[24];  /* 40 */
     struct uipc_part parts[UIPC_MAX_PARTS]; /* 64 .. 576 */
     uint8_t  reserved1[UIPC_REGION_HEADER_SIZE - 576];
@@ -281,7 +385,7 @@ struct uipc_ring_control {
     uint8_t  pad_tail[120];
     uint64_t head;                            /* 256 consumer-owned */
     uint8_t  pad_head[120];
-    int64_t  consumer_heartbeat_ms;           /* 384 consumer-owned, CLOCK_MONOTONIC ms */
+    int64_t  consumer_heartbeat_ms;           /* 384 consumer-owned, CLOCK_MONOTONIC ms (section 4, liveness) */
     uint8_t  pad_consumer[120];
 };
 
@@ -294,11 +398,31 @@ enum uipc_consumer_state {
     UIPC_CONSUMER_SLEEPING = 1, /* announced: the producer must ring the doorbell */
 };
 
+/* What the consumer blocks in (wait block doorbell_kind). */
+enum uipc_doorbell_kind {
+    UIPC_DOORBELL_NONE       = 0, /* spin/yield only: producers ring nothing */
+    UIPC_DOORBELL_FUTEX      = 1, /* FUTEX_WAKE on wake_word */
+    UIPC_DOORBELL_EVENTFD    = 2, /* write(2) to the consumer's eventfd */
+    UIPC_DOORBELL_SIGNAL     = 3, /* tgkill of a real-time signal to the consumer thread */
+    UIPC_DOORBELL_UINTR      = 4, /* SENDUIPI (uintripc_uintr.h) */
+    UIPC_DOORBELL_UINTR_SIM  = 5, /* the shim's software model of user interrupts (tests only) */
+};
+
+/* Signal doorbell: SIGRTMIN + this, unless both sides agree on another real-time signal. */
+#define UIPC_SIGNAL_DEFAULT_OFFSET 10
+
+/* ---- channel regions (section 4) ----------------------------------------------------- */
+
+#define UIPC_REGION_CHANNEL_SLOTS    0x53484355u /* "UCHS" as bytes 55 43 48 53 */
+#define UIPC_REGION_CHANNEL_MESSAGES 0x4D484355u /* "UCHM" as bytes 55 43 48 4d */
+/* consumer_heartbeat_ms of a consumer that was disposed (section 4, liveness). */
+#define UIPC_HEARTBEAT_DETACHED      (-1)
+
 struct uipc_wait_block {
     /* consumer-owned line */
-    uint32_t consumer_state;  /*   0 enum uipc_consumer_state; set, then full fence, then re-check */
+    uint32_t consumer_state;  /*   0 enum uipc_consumer_state (section 3, C3/C6/P4) */
     uint32_t wake_word;       /*   4 futex word: producers increment it before FUTEX_WAKE */
-    uint32_t doorbell_kind;   /*   8 which doorbell the consumer blocks in */
+    uint32_t doorbell_kind;   /*   8 enum uipc_doorbell_kind */
     int32_t  consumer_pid;    /*  12 */
     int32_t  consumer_tid;    /*  16 thread that blocks (signal/uintr doorbells) */
     uint32_t reserved0;       /*  20 */
@@ -367,7 +491,9 @@ UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id);
 /* Futex on a 32-bit word in shared memory (no FUTEX_PRIVATE_FLAG, so it works across
  * processes). Wait returns 0 when woken (or spuriously), 1 when the word did not hold
  * `expected` (EAGAIN), 2 on timeout; -errno on error. EINTR is retried inside with the
- * remaining time. timeout_ns < 0 waits forever (the library never passes that). */
+ * remaining time. Every wait is bounded: timeout_ns < 0 is refused (-EINVAL); the deadline
+ * now + timeout_ns saturates at INT64_MAX ns of CLOCK_MONOTONIC instead of overflowing, so
+ * INT64_MAX means "until woken" and still ends at the first wake. */
 UIPC_EXPORT int32_t UintrIpc_FutexWait(uint32_t *word, uint32_t expected, int64_t timeout_ns);
 /* Wakes up to `count` waiters; returns how many were woken, or -errno. */
 UIPC_EXPORT int32_t UintrIpc_FutexWake(uint32_t *word, int32_t count);

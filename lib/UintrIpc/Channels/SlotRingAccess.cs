@@ -29,7 +29,13 @@ internal readonly struct SlotRingAccess<T> where T : unmanaged
 
     internal int Capacity => _spsc?.Capacity ?? _mpsc!.Capacity;
 
+    /// <summary>Whether this is an MPSC ring (producers claim positions by CAS).</summary>
+    internal bool IsMultiProducer => _mpsc is not null;
+
     internal int Count => _spsc?.Count ?? _mpsc!.Count;
+
+    /// <summary>Whether every claimed position was consumed (head == tail, acquire loads).</summary>
+    internal bool IsDrained => Count == 0;
 
     internal bool CanRead
     {
@@ -41,6 +47,10 @@ internal readonly struct SlotRingAccess<T> where T : unmanaged
     internal bool TryWrite(in T item) => _spsc is not null ? _spsc.TryWrite(in item) : _mpsc!.TryWrite(in item);
 
     internal int TryWrite(ReadOnlySpan<T> items) => _spsc is not null ? _spsc.TryWrite(items) : _mpsc!.TryWrite(items);
+
+    /// <summary>MPSC only: claims the next position (a CAS on the tail, a full fence); false when full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryClaim(out SlotClaim<T> claim) => _mpsc!.TryClaim(out claim);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryRead(out T item) => _spsc is not null ? _spsc.TryRead(out item) : _mpsc!.TryRead(out item);

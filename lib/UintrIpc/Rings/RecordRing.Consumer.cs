@@ -135,6 +135,13 @@ internal sealed unsafe partial class RecordRing
     }
 
     /// <summary>
+    /// Whether the record at head is committed (a message, or padding to step over): something a
+    /// read would consume. Acquire, like <see cref="CanRead"/>; a channel waiting for its end needs
+    /// it, because padding alone (an aborted claim) is not readable but must be consumed.
+    /// </summary>
+    internal bool CanConsume => NextRecord(_local.ConsumerHead, 0, out _, out _, out _) != 0;
+
+    /// <summary>
     /// Reads and validates the record <paramref name="consumed"/> bytes after
     /// <paramref name="head"/>. Returns the bytes it occupies, or 0 when it is not committed yet.
     /// </summary>

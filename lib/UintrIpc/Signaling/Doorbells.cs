@@ -76,7 +76,8 @@ public static unsafe class Doorbells
     /// <summary>Creates a producer's sender of <paramref name="kind"/> for the consumer of <paramref name="waitBlock"/>.</summary>
     /// <param name="kind">The kind the consumer waits in (<see cref="WaitBlock.ConsumerDoorbellKind"/> once it parked).</param>
     /// <param name="waitBlock">The consumer's wait block.</param>
-    /// <param name="fd">For <see cref="DoorbellKind.EventFd"/>: the consumer's eventfd; for the uintr kinds: the consumer's vector fd (received from it).</param>
+    /// <param name="fd">For <see cref="DoorbellKind.EventFd"/>: the consumer's eventfd; for the uintr kinds: the consumer's vector fd (received from it);
+    /// for <see cref="DoorbellKind.Signal"/>: a pidfd of the consumer's process when it is another process (see <see cref="SignalDoorbellSender"/>), null when it is this one.</param>
     /// <exception cref="ArgumentException">An eventfd or uintr sender without <paramref name="fd"/>.</exception>
     /// <exception cref="NotSupportedException">An unknown kind.</exception>
     public static DoorbellSender CreateSender(DoorbellKind kind, WaitBlock waitBlock, SafeHandle? fd = null)
@@ -87,7 +88,7 @@ public static unsafe class Doorbells
             DoorbellKind.None => new NoDoorbellSender(),
             DoorbellKind.Futex => new FutexDoorbellSender(waitBlock),
             DoorbellKind.EventFd => new EventFdDoorbellSender(fd ?? throw new ArgumentException("An eventfd sender needs the consumer's eventfd.", nameof(fd))),
-            DoorbellKind.Signal => new SignalDoorbellSender(waitBlock),
+            DoorbellKind.Signal => fd is null ? new SignalDoorbellSender(waitBlock) : new SignalDoorbellSender(waitBlock, fd),
             DoorbellKind.Uintr or DoorbellKind.UintrSimulated => new UintrDoorbellSender(
                 AsFdHandle(fd ?? throw new ArgumentException("A uintr sender needs the consumer's vector fd.", nameof(fd))),
                 simulated: kind == DoorbellKind.UintrSimulated),

@@ -127,6 +127,45 @@ public abstract class ChannelContractTests
     }
 
     [Fact]
+    public void Blocking_calls_take_timeouts_of_zero_one_tick_and_MaxValue_and_refuse_infinite_ones()
+    {
+        Run(c =>
+        {
+            Assert.False(c.TryRead(out _, TimeSpan.Zero));
+            Assert.False(c.TryRead(out _, TimeSpan.FromTicks(1)));
+            Assert.False(c.WaitToRead(TimeSpan.Zero));
+            Assert.Throws<ArgumentOutOfRangeException>(() => c.WaitToRead(Timeout.InfiniteTimeSpan));
+
+            // MaxValue: a wait that ends when a producer writes (no overflowed deadline in the past).
+            var producer = new TestThread(() =>
+            {
+                WaitUntilAsleepOrIdle(c);
+                Assert.True(c.TryWrite(7));
+            }, "producer");
+            Assert.True(c.TryRead(out long value, TimeSpan.MaxValue));
+            Assert.Equal(7, value);
+            producer.Join();
+
+            Assert.Throws<ArgumentOutOfRangeException>(() => c.TryWrite(0, Timeout.InfiniteTimeSpan)); // refused even with room
+            for (int i = 0; i < Capacity; i++)
+            {
+                Assert.True(c.TryWrite(i));
+            }
+
+            Assert.False(c.TryWrite(-1, TimeSpan.Zero));
+            Assert.False(c.TryWrite(-1, TimeSpan.FromTicks(1)));
+            var reader = new TestThread(() =>
+            {
+                Thread.Sleep(20);
+                Assert.True(c.TryRead(out long first)); // non-blocking: any thread
+                Assert.Equal(0, first);
+            }, "reader");
+            Assert.True(c.TryWrite(Capacity, TimeSpan.MaxValue));
+            reader.Join();
+        }, LongParks);
+    }
+
+    [Fact]
     public void A_sleeping_blocking_reader_is_woken_by_a_write_from_another_thread()
     {
         Run(c =>

@@ -177,6 +177,7 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
     [Theory]
     [InlineData(false, DoorbellKind.EventFd)]
     [InlineData(false, DoorbellKind.UintrSimulated)]
+    [InlineData(false, DoorbellKind.Signal)] // the producer signals the process SO_PEERCRED names
     [InlineData(true, DoorbellKind.Futex)]
     public void A_producer_process_gets_the_channel_over_bootstrap(bool messages, DoorbellKind doorbell)
     {
@@ -208,6 +209,7 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
 
                 Assert.Equal(Count, expected);
                 Assert.True(c.IsConsumerCompleted);
+                Assert.Equal(0ul, c.Counters.Timeouts); // every sleep was rung (a refused ring would cost a 20 s park)
             }
 
             peer.AssertSuccess();

@@ -93,6 +93,16 @@ internal static class LayoutTable
         C("UIPC_WAIT_BLOCK_SIZE", WaitBlockLayout.Size),
         C("UIPC_CONSUMER_AWAKE", WaitBlockLayout.ConsumerAwake),
         C("UIPC_CONSUMER_SLEEPING", WaitBlockLayout.ConsumerSleeping),
+        C("UIPC_DOORBELL_NONE", (long)DoorbellKind.None),
+        C("UIPC_DOORBELL_FUTEX", (long)DoorbellKind.Futex),
+        C("UIPC_DOORBELL_EVENTFD", (long)DoorbellKind.EventFd),
+        C("UIPC_DOORBELL_SIGNAL", (long)DoorbellKind.Signal),
+        C("UIPC_DOORBELL_UINTR", (long)DoorbellKind.Uintr),
+        C("UIPC_DOORBELL_UINTR_SIM", (long)DoorbellKind.UintrSimulated),
+        C("UIPC_SIGNAL_DEFAULT_OFFSET", SignalDoorbellReceiver.DefaultSignalOffset),
+        C("UIPC_REGION_CHANNEL_SLOTS", UintrIpc.Channels.ChannelCore.SlotRegionKind),
+        C("UIPC_REGION_CHANNEL_MESSAGES", UintrIpc.Channels.ChannelCore.MessageRegionKind),
+        C("UIPC_HEARTBEAT_DETACHED", UintrIpc.Channels.ConsumerHeartbeat.Detached),
     ];
 
     /// <summary>The entry of a layout id; fails the calling test when the id has none.</summary>

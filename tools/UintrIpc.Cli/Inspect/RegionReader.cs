@@ -120,7 +120,7 @@ internal static unsafe class RegionReader
         uint state = Volatile.Read(ref *(uint*)(p + WaitBlockLayout.ConsumerStateOffset));
         uint wakeWord = Volatile.Read(ref *(uint*)(p + WaitBlockLayout.WakeWordOffset));
         var doorbell = block.ConsumerDoorbellKind;
-        var (pid, tid) = block.ReadConsumerThread();
+        var (pid, tid) = SignalDoorbellReceiver.ReadConsumerThread(block);
         var counters = block.ReadCounters();
         return new WaitBlockSnapshot(
             state switch
