@@ -131,13 +131,14 @@ internal static class Parent
             long start = Stopwatch.GetTimestamp();
             var command = new DemoMessage(DemoCommand.Stream, ++_sequence, count);
             Program.Write(ping, command);
+            var progress = new Progress();
             for (int sent = 0; sent < count;)
             {
                 int n = ping.TryWrite(batch.AsSpan(0, Math.Min(batch.Length, count - sent)));
                 sent += n;
-                if (n == 0 && Stopwatch.GetElapsedTime(start) > Program.Timeout)
+                if (progress.HasStalled(n))
                 {
-                    throw new TimeoutException($"stream: the child stopped reading after {sent} messages");
+                    throw new TimeoutException($"stream: the child read nothing for {Program.Timeout.TotalSeconds} s after {sent} messages");
                 }
             }
 

@@ -30,13 +30,19 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
         { false, DoorbellKind.EventFd },
         { false, DoorbellKind.Signal },
         { false, DoorbellKind.UintrSimulated },
+        RealUintrRow(false),
         { true, DoorbellKind.Futex },
         { true, DoorbellKind.EventFd },
         { true, DoorbellKind.Signal },
         { true, DoorbellKind.UintrSimulated },
+        RealUintrRow(true),
     };
 
     public static TheoryData<DoorbellKind> SlotKinds => [DoorbellKind.Futex, DoorbellKind.EventFd, DoorbellKind.Signal, DoorbellKind.UintrSimulated];
+
+    /// <summary>The hardware uintr rows carry the trait the emulated-uintr job selects (Signaling/RealUintr.cs).</summary>
+    private static TheoryDataRow<bool, DoorbellKind> RealUintrRow(bool messages)
+        => new TheoryDataRow<bool, DoorbellKind>(messages, DoorbellKind.Uintr).WithTrait(RealUintr.TraitName, RealUintr.TraitValue);
 
     public void Dispose() => _sockets.Dispose();
 
@@ -177,6 +183,7 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
     [Theory]
     [InlineData(false, DoorbellKind.EventFd)]
     [InlineData(false, DoorbellKind.UintrSimulated)]
+    [InlineData(false, DoorbellKind.Uintr, Traits = [RealUintr.TraitName, RealUintr.TraitValue])]
     [InlineData(true, DoorbellKind.Futex)]
     public void A_producer_process_gets_the_channel_over_bootstrap(bool messages, DoorbellKind doorbell)
     {
@@ -262,8 +269,7 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
         => line.Contains("FUTEX_WAKE,", StringComparison.Ordinal) || line.Contains("tgkill(", StringComparison.Ordinal)
            || (line.Contains(" write(", StringComparison.Ordinal) && !line.Contains(" write(-1,", StringComparison.Ordinal));
 
-    private static void SkipUnlessAvailable(DoorbellKind doorbell)
-        => Assert.SkipUnless(Doorbells.IsAvailable(doorbell), Doorbells.Check(doorbell).ToString());
+    private static void SkipUnlessAvailable(DoorbellKind doorbell) => RealUintr.SkipUnlessDoorbellAvailable(doorbell);
 
     private static void SkipUnlessStraceWorks()
     {
