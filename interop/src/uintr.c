@@ -262,7 +262,7 @@ static int32_t real_wait(struct uipc_uintr_receiver *r, int64_t timeout_ns, uint
                 *out = bits;
                 return UIPC_UINTR_WOKEN;
             }
-            slice = slice < INT64_MAX / 2 ? slice * 2 : slice;
+            slice = slice * 2 <= UIPC_UINTR_MAX_SLICE_NS ? slice * 2 : UIPC_UINTR_MAX_SLICE_NS;
         } else {
             int64_t s = left < UIPC_UINTR_WAIT_SLICE_NS ? left : UIPC_UINTR_WAIT_SLICE_NS;
             struct timespec ts = { .tv_sec = 0, .tv_nsec = s };

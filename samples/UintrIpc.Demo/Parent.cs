@@ -43,7 +43,7 @@ internal static class Parent
             ?? throw new InvalidOperationException("could not start the child process");
         try
         {
-            using (var connection = server.Accept(Program.Timeout))
+            using (var connection = AcceptChild(server, child))
             {
                 if (connection.Peer.Pid != child.Id)
                 {
@@ -80,6 +80,33 @@ internal static class Parent
             }
         }
     }
+
+    /// <summary>
+    /// Waits for the child to connect for as long as it is alive and starting (a .NET start
+    /// takes seconds, tens of seconds on a slow or emulated machine), at most StartupLimit.
+    /// </summary>
+    private static BootstrapConnection AcceptChild(BootstrapServer server, Process child)
+    {
+        long start = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                return server.Accept(TimeSpan.FromSeconds(1));
+            }
+            catch (TimeoutException) when (!child.HasExited && Stopwatch.GetElapsedTime(start) < StartupLimit)
+            {
+                // Still starting: keep waiting.
+            }
+            catch (TimeoutException) when (child.HasExited)
+            {
+                throw new InvalidOperationException($"the child exited with {child.ExitCode} before it connected");
+            }
+        }
+    }
+
+    /// <summary>Bound on the child's start-up (until it connects).</summary>
+    private static readonly TimeSpan StartupLimit = TimeSpan.FromMinutes(2);
 
     private sealed class Session(IpcProducer<DemoMessage> ping, IpcConsumer<DemoMessage> pong)
     {

@@ -75,6 +75,9 @@ internal static partial class Shim
     /// <summary>First slice of a real-path wait (UIPC_UINTR_FIRST_SLICE_NS): the worst cost of a lost wake-up in the racing case.</summary>
     internal const long UintrFirstSliceNanoseconds = 200_000;
 
+    /// <summary>Longest slice of a real-path wait (UIPC_UINTR_MAX_SLICE_NS): the worst cost of any lost wake-up.</summary>
+    internal const long UintrMaxSliceNanoseconds = 16 * UintrFirstSliceNanoseconds;
+
     /// <summary>Runs (once) and copies the cached detection; returns its status (0 = available).</summary>
     [LibraryImport(Libraries.Shim, EntryPoint = "UintrIpc_UintrDetect")]
     internal static unsafe partial int UintrDetect(UintrDetection* result);

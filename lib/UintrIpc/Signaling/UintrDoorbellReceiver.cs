@@ -27,8 +27,8 @@ namespace UintrIpc.Signaling;
 //   (acquire). One interrupt is a doorbell, not a message count: sends of one vector
 //   coalesce (§3.4), so callers re-check their ring after every wake-up.
 //   Lost wake-ups. The kernel can miss an interrupt that lands just before uintr_wait
-//   sleeps; the shim waits in doubling slices from 200 us so that such a miss costs one
-//   short slice instead of the whole wait (uintripc_uintr.h, UintrIpc_UintrWait).
+//   sleeps; the shim waits in slices (200 us doubling to 3.2 ms) so that such a miss costs
+//   one short slice instead of the whole wait (uintripc_uintr.h, UintrIpc_UintrWait).
 //   Simulation. With simulated: true the same entry points run uintr-sim: the UPID is a
 //   sealed memfd (its vector fds travel between processes like real ones), a send is an
 //   atomic OR into the simulated PIR plus a FUTEX_WAKE when it sets ON, and the

@@ -18,7 +18,7 @@ namespace UintrIpc.Tests.Channels;
 [Collection(CrossProcessCollection.Name)]
 public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDisposable
 {
-    private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(60); // measured from the last value; includes a child's start-up, which takes tens of seconds on the emulated uintr machine
     /// <summary>Parks far longer than any pause of the child: a lost wake-up would show as a timeout.</summary>
     private static readonly ChannelWaitOptions LongParks = new() { MaxParkTime = TimeSpan.FromSeconds(20) };
     private static readonly string[] s_stracePaths = ["/usr/bin/strace", "/bin/strace", "/usr/local/bin/strace"];
@@ -95,6 +95,7 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
                 if (c.TryRead(out long value))
                 {
                     Assert.Equal(expected++, value);
+                    deadline.Restart(); // from the last progress
                 }
                 else
                 {

@@ -49,7 +49,8 @@ public sealed class UintrDefaultDoorbellTests
             using var producer = channel.CreateProducer(consumer.DoorbellFd);
             var writer = new TestThread(() =>
             {
-                TestWait.Until(() => consumer.Counters.Sleeps > 0 || consumer.Count > 0, "the consumer to sleep");
+                var waitBlock = new WaitBlock(channel.Region);
+                TestWait.Until(() => waitBlock.IsConsumerSleeping, "the consumer to announce its sleep");
                 Assert.True(producer.TryWrite(7));
             }, "producer");
             Assert.Equal(7, consumer.Read(Long)); // woken by SENDUIPI from the producer thread

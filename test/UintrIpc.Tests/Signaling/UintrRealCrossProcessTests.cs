@@ -17,7 +17,7 @@ namespace UintrIpc.Tests.Signaling;
 [Collection(CrossProcessCollection.Name)]
 public sealed class UintrRealCrossProcessTests(ITestOutputHelper output) : IDisposable
 {
-    private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(60); // measured from the last value; includes a child's start-up, which takes tens of seconds on the emulated uintr machine
     private readonly SocketNames _sockets = new();
 
     public void Dispose() => _sockets.Dispose();
