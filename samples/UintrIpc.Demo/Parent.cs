@@ -16,7 +16,9 @@ internal static class Parent
     private const int SleepingRoundTrips = 2_000;
     private const int StreamMessages = 2_000_000;
 
-    public static int Run(DoorbellKind? requested)
+    /// <param name="requested">The doorbell to use, or null for <see cref="Doorbells.Best"/>.</param>
+    /// <param name="scale">Divides every count (10 with --quick: a slow or emulated machine).</param>
+    public static int Run(DoorbellKind? requested, int scale = 1)
     {
         Console.WriteLine("UintrIpc demo: two processes, a ping channel and a pong channel in shared memory.");
         Console.WriteLine();
@@ -56,9 +58,9 @@ internal static class Parent
                 Console.WriteLine();
 
                 var session = new Session(ping, pong);
-                session.RoundTrips("awake   (consumers poll)", awake: true, AwakeRoundTrips);
-                session.RoundTrips("sleeping (consumers park)", awake: false, SleepingRoundTrips);
-                session.Stream(StreamMessages);
+                session.RoundTrips("awake   (consumers poll)", awake: true, AwakeRoundTrips / scale);
+                session.RoundTrips("sleeping (consumers park)", awake: false, SleepingRoundTrips / scale);
+                session.Stream(StreamMessages / scale);
                 session.Exchange(new DemoMessage(DemoCommand.Stop));
             }
 

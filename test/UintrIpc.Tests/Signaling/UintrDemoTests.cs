@@ -16,7 +16,7 @@ public sealed partial class UintrDemoTests(ITestOutputHelper output)
         string demo = Path.Combine(AppContext.BaseDirectory, "UintrIpc.Demo.dll");
         Assert.True(File.Exists(demo), $"{demo} is missing (the test project references the demo)");
 
-        var (exitCode, stdout, stderr) = RunWithProgressTimeout(["dotnet", demo, "uintr"], TimeSpan.FromSeconds(120));
+        var (exitCode, stdout, stderr) = RunWithProgressTimeout(["dotnet", demo, "uintr", "--quick"], TimeSpan.FromSeconds(120));
         output.WriteLine(stdout);
         output.WriteLine(stderr);
         Assert.Equal(0, exitCode);
