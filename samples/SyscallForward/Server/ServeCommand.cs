@@ -1,0 +1,74 @@
+using System.CommandLine;
+using SyscallForward.Executor;
+using UintrIpc;
+using UintrIpc.Bootstrap;
+using UintrIpc.Rpc;
+
+namespace SyscallForward.Server;
+
+/// <summary>`serve`: the forwarding server on a bootstrap socket.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var socket = new Option<string>("--socket")
+        {
+            Description = "Where clients connect: a path, or @name for the abstract namespace.",
+            Required = true,
+        };
+        var workers = new Option<bool>("--blocking-io") { Description = "Run read, write and open on the worker pool (for files that can block, such as pipes)." };
+        var allow = new Option<ForwardOpcode[]>("--allow")
+        {
+            Description = "The opcodes served (default: all); the others are answered EPERM.",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var root = CommonOptions.Root();
+        var confinement = CommonOptions.Confinement();
+        var command = new Command("serve", "Serve forwarded system calls beneath a directory to clients of a bootstrap socket.")
+        {
+            socket, workers, allow, root, confinement,
+        };
+        command.SetAction(result =>
+        {
+            ForwardOpcode[]? allowed = result.GetValue(allow);
+            var options = new ExecutorOptions { Log = Console.Out };
+            if (allowed is { Length: > 0 })
+            {
+                options = options with { Allowed = allowed.ToHashSet() };
+            }
+
+            return Run(BootstrapEndpoint.Parse(result.GetValue(socket)!), result.GetValue(root)!.FullName, result.GetValue(confinement), options, result.GetValue(workers));
+        });
+        return command;
+    }
+
+    private static int Run(BootstrapEndpoint endpoint, string rootPath, ConfinementMode confinement, ExecutorOptions options, bool blockingIo)
+    {
+        var log = Console.Out;
+        try
+        {
+            using var executor = new SyscallExecutor(new ConfinedDirectory(rootPath, confinement), options);
+            using var stop = CommonOptions.StopOnTermination(out var registrations);
+            using (registrations)
+            {
+                using (var server = new ForwardServer(executor, new RpcServerOptions(), blockingIo))
+                {
+                    server.Start(endpoint);
+                    log.WriteLine($"serve: ready pid={Environment.ProcessId} socket={endpoint} confinement={executor.Root.Mode} root={executor.Root.FullPath}");
+                    stop.Token.WaitHandle.WaitOne();
+                    log.WriteLine("serve: stopping");
+                    log.WriteLine($"serve: stopped: {server.Statistics}");
+                }
+
+                log.WriteLine(executor.Counters.Format());
+            }
+
+            return 0;
+        }
+        catch (UintrIpcException e)
+        {
+            Console.Error.WriteLine($"serve: {e.Message}");
+            return 1;
+        }
+    }
+}
