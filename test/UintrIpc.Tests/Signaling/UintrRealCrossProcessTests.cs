@@ -189,9 +189,11 @@ public sealed class UintrRealCrossProcessTests(ITestOutputHelper output) : IDisp
                 }
 
                 var next = new int[Producers];
+                WaitBlockCounters? started = null;
                 for (int n = 0; n < Producers * PerProducer; n++)
                 {
                     Assert.True(consumer.TryRead(out long value, Long), $"value {n} did not arrive; {consumer.Counters}");
+                    started ??= consumer.Counters; // parks before the first value waited for the children to start
                     int p = (int)(value >> 32);
                     Assert.Equal(next[p]++, (int)(value & 0xFFFF_FFFF));
                 }
@@ -199,7 +201,9 @@ public sealed class UintrRealCrossProcessTests(ITestOutputHelper output) : IDisp
                 peers.ForEach(peer => peer.AssertSuccess());
                 Assert.All(next, n => Assert.Equal(PerProducer, n));
                 Assert.False(consumer.TryRead(out _));
-                counters = consumer.Counters;
+                var end = consumer.Counters;
+                counters = new WaitBlockCounters(end.Sleeps - started!.Value.Sleeps, end.Timeouts - started.Value.Timeouts,
+                    end.WakeupsSeen - started.Value.WakeupsSeen, end.WakeupsSent - started.Value.WakeupsSent, end.WakeupsSuppressed - started.Value.WakeupsSuppressed);
             }
             finally
             {
@@ -210,7 +214,7 @@ public sealed class UintrRealCrossProcessTests(ITestOutputHelper output) : IDisp
         output.WriteLine($"{Producers} producer processes: {counters}");
         Assert.True(counters.Sleeps > 0, "the consumer never slept, so no interrupt was needed");
         Assert.True(counters.WakeupsSent > 0);
-        Assert.Equal(0ul, counters.Timeouts); // every sleep ended by a SENDUIPI (20 s parks)
+        Assert.Equal(0ul, counters.Timeouts); // once the producers ran, every sleep ended by a SENDUIPI (20 s parks)
     }
 
     /// <summary>
