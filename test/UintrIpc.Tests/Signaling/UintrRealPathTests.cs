@@ -365,7 +365,7 @@ public sealed class UintrRealPathTests
             // Join returns when the managed thread is done; the OS thread's exit (and the shim's
             // thread-exit hook, which unregisters the receiver) follows a moment later.
             TestWait.Until(() => receiver!.WaitStatistics().ThreadExited == 1, "the receiving thread's exit to unregister it");
-            Assert.Equal(1ul, receiver.HandlerCalls(10)); // counters stay readable
+            Assert.Equal(1ul, receiver!.HandlerCalls(10)); // counters stay readable
             for (int i = 0; i < 20; i++)
             {
                 sender!.Ring(); // nobody receives: silently lost, no fault
