@@ -327,7 +327,7 @@ public abstract class ChannelContractTests
     /// <summary>Creates the channel on a dedicated thread, runs <paramref name="body"/> there, disposes it there.</summary>
     private protected void Run(Action<ChannelUnderTest> body, ChannelWaitOptions? wait = null)
     {
-        Assert.SkipUnless(Doorbells.IsAvailable(Doorbell), Doorbells.Check(Doorbell).ToString());
+        RealUintr.SkipUnlessDoorbellAvailable(Doorbell);
         // A SkipException thrown by the body is rethrown here by Join, so the test shows as skipped.
         new TestThread(() =>
         {
@@ -601,6 +601,24 @@ public sealed class MpscMessageEventFdChannelTests : MpscChannelContractTests
 public sealed class SpscMessageUintrSimChannelTests : ThreadBoundChannelContractTests
 {
     private protected override DoorbellKind Doorbell => DoorbellKind.UintrSimulated;
+
+    private protected override bool Messages => true;
+}
+
+/// <summary>Hardware user interrupts (runs in the emulated uintr machine of .ci/run; skipped with the detection reason elsewhere).</summary>
+[Trait(RealUintr.TraitName, RealUintr.TraitValue)]
+public sealed class SpscSlotUintrChannelTests : ThreadBoundChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.Uintr;
+
+    private protected override bool Messages => false;
+}
+
+/// <summary>Hardware user interrupts with a message channel (see <see cref="SpscSlotUintrChannelTests"/>).</summary>
+[Trait(RealUintr.TraitName, RealUintr.TraitValue)]
+public sealed class SpscMessageUintrChannelTests : ThreadBoundChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.Uintr;
 
     private protected override bool Messages => true;
 }
