@@ -66,14 +66,18 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
         }
 
         Assert.True(closed.TryTake(out _, s_timeout), "the warm-up session did not close");
-        int fdsBefore = OpenFds();
+        var fdsBefore = SessionKindFds();
         int mappingsBefore = RegionMappings();
 
+        List<(string Fd, string Target)> sessionFds;
         using (var peer = PeerProcess.Start(output, "rpc-client-hold", _endpoint.ToString(), "1500"))
         {
             peer.WaitForOutput("calling");
             Assert.Single(server.Sessions);
             Assert.True(RegionMappings() > mappingsBefore, "the session's region should be mapped while it is open");
+            sessionFds = SessionKindFds().Except(fdsBefore).ToList();
+            Assert.Contains(sessionFds, fd => fd.Target.Contains("memfd:uintripc", StringComparison.Ordinal)); // the region
+            Assert.Contains(sessionFds, fd => fd.Target.StartsWith("socket:", StringComparison.Ordinal));     // the connection
         } // kills the client (and closes our pipes to it, which are not the server's to reclaim)
 
         // The session ends when the client's end of the connection closes; it is reclaimed when the
@@ -81,7 +85,7 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
         Assert.True(closed.TryTake(out var e, s_timeout), "the dead client's session was not closed");
         Assert.Contains("disconnected or exited", e!.Reason, StringComparison.Ordinal);
         Assert.Empty(server.Sessions);
-        Assert.Equal(fdsBefore, OpenFds());
+        Assert.Empty(SessionKindFds().Intersect(sessionFds)); // every descriptor the session opened is closed
         Assert.Equal(mappingsBefore, RegionMappings());
     }
 
@@ -172,7 +176,21 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
         Assert.Equal(2 * 3000 + 7 + 1, stats.Requests);
     }
 
-    private static int OpenFds() => Directory.GetFileSystemEntries("/proc/self/fd").Length;
+    /// <summary>This process's descriptors of the kinds a session opens (memfd, socket, eventfd), with what they point to.</summary>
+    private static List<(string Fd, string Target)> SessionKindFds()
+    {
+        var fds = new List<(string, string)>();
+        foreach (string entry in Directory.GetFileSystemEntries("/proc/self/fd"))
+        {
+            string? target = new FileInfo(entry).LinkTarget;
+            if (target is not null && (target.Contains("memfd:", StringComparison.Ordinal) || target.StartsWith("socket:", StringComparison.Ordinal) || target.StartsWith("anon_inode:", StringComparison.Ordinal)))
+            {
+                fds.Add((Path.GetFileName(entry), target));
+            }
+        }
+
+        return fds;
+    }
 
     private static int RegionMappings() => File.ReadAllLines("/proc/self/maps").Count(l => l.Contains("memfd:uintripc", StringComparison.Ordinal));
 
