@@ -51,14 +51,17 @@ internal static class ServeCommand
             using var stop = CommonOptions.StopOnTermination(out var registrations);
             using (registrations)
             {
-                using (var server = new ForwardServer(executor, new RpcServerOptions(), blockingIo))
+                var server = new ForwardServer(executor, new RpcServerOptions(), blockingIo);
+                using (server)
                 {
                     server.Start(endpoint);
                     log.WriteLine($"serve: ready pid={Environment.ProcessId} socket={endpoint} confinement={executor.Root.Mode} root={executor.Root.FullPath}");
                     stop.Token.WaitHandle.WaitOne();
                     log.WriteLine("serve: stopping");
-                    log.WriteLine($"serve: stopped: {server.Statistics}");
                 }
+
+                // After Dispose: every session has ended and been counted.
+                log.WriteLine($"serve: stopped: {server.Statistics}");
 
                 log.WriteLine(executor.Counters.Format());
             }
