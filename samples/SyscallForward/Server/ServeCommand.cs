@@ -22,11 +22,16 @@ internal static class ServeCommand
             Description = "The opcodes served (default: all); the others are answered EPERM.",
             AllowMultipleArgumentsPerToken = true,
         };
+        var allowUid = new Option<uint[]>("--allow-uid")
+        {
+            Description = "Also serve clients running as these user ids (default: only the server's own user, as SO_PEERCRED reports it).",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var root = CommonOptions.Root();
         var confinement = CommonOptions.Confinement();
         var command = new Command("serve", "Serve forwarded system calls beneath a directory to clients of a bootstrap socket.")
         {
-            socket, workers, allow, root, confinement,
+            socket, workers, allow, allowUid, root, confinement,
         };
         command.SetAction(result =>
         {
@@ -37,12 +42,14 @@ internal static class ServeCommand
                 options = options with { Allowed = allowed.ToHashSet() };
             }
 
-            return Run(BootstrapEndpoint.Parse(result.GetValue(socket)!), result.GetValue(root)!.FullName, result.GetValue(confinement), options, result.GetValue(workers));
+            uint[]? uids = result.GetValue(allowUid);
+            PeerPolicy? policy = uids is { Length: > 0 } ? PeerPolicy.AllowUsers([(uint)Tmds.Linux.LibC.geteuid(), .. uids]) : null;
+            return Run(BootstrapEndpoint.Parse(result.GetValue(socket)!), result.GetValue(root)!.FullName, result.GetValue(confinement), options, result.GetValue(workers), policy);
         });
         return command;
     }
 
-    private static int Run(BootstrapEndpoint endpoint, string rootPath, ConfinementMode confinement, ExecutorOptions options, bool blockingIo)
+    private static int Run(BootstrapEndpoint endpoint, string rootPath, ConfinementMode confinement, ExecutorOptions options, bool blockingIo, PeerPolicy? policy)
     {
         var log = Console.Out;
         try
@@ -54,8 +61,8 @@ internal static class ServeCommand
                 var server = new ForwardServer(executor, new RpcServerOptions(), blockingIo);
                 using (server)
                 {
-                    server.Start(endpoint);
-                    log.WriteLine($"serve: ready pid={Environment.ProcessId} socket={endpoint} confinement={executor.Root.Mode} root={executor.Root.FullPath}");
+                    server.Start(endpoint, policy);
+                    log.WriteLine($"serve: ready pid={Environment.ProcessId} uid={(uint)Tmds.Linux.LibC.geteuid()} socket={endpoint} confinement={executor.Root.Mode} root={executor.Root.FullPath}");
                     stop.Token.WaitHandle.WaitOne();
                     log.WriteLine("serve: stopping");
                 }
