@@ -2,6 +2,7 @@ using System.CommandLine;
 using SyscallForward.Executor;
 using UintrIpc;
 using UintrIpc.Bootstrap;
+using UintrIpc.Channels;
 using UintrIpc.Rpc;
 
 namespace SyscallForward.Server;
@@ -27,11 +28,32 @@ internal static class ServeCommand
             Description = "Also serve clients running as these user ids (default: only the server's own user, as SO_PEERCRED reports it).",
             AllowMultipleArgumentsPerToken = true,
         };
+        var spin = new Option<double>("--spin-us")
+        {
+            Description = "How long an idle session spins for the next request before it yields, in microseconds.",
+            DefaultValueFactory = _ => ChannelWaitOptions.Default.SpinBudget.TotalMicroseconds,
+        };
+        var yield = new Option<double>("--yield-us")
+        {
+            Description = "How long it then yields the CPU before it sleeps in the doorbell, in microseconds.",
+            DefaultValueFactory = _ => ChannelWaitOptions.Default.YieldBudget.TotalMicroseconds,
+        };
+        foreach (var budget in new[] { spin, yield })
+        {
+            budget.Validators.Add(r =>
+            {
+                if (r.GetValueOrDefault<double>() is < 0 or > 1e6)
+                {
+                    r.AddError($"{r.Option.Name} is a time in microseconds from 0 to 1000000.");
+                }
+            });
+        }
+
         var root = CommonOptions.Root();
         var confinement = CommonOptions.Confinement();
         var command = new Command("serve", "Serve forwarded system calls beneath a directory to clients of a bootstrap socket.")
         {
-            socket, workers, allow, allowUid, root, confinement,
+            socket, workers, allow, allowUid, spin, yield, root, confinement,
         };
         command.SetAction(result =>
         {
@@ -44,12 +66,20 @@ internal static class ServeCommand
 
             uint[]? uids = result.GetValue(allowUid);
             PeerPolicy? policy = uids is { Length: > 0 } ? PeerPolicy.AllowUsers([(uint)Tmds.Linux.LibC.geteuid(), .. uids]) : null;
-            return Run(BootstrapEndpoint.Parse(result.GetValue(socket)!), result.GetValue(root)!.FullName, result.GetValue(confinement), options, result.GetValue(workers), policy);
+            var rpc = new RpcServerOptions
+            {
+                Wait = ChannelWaitOptions.Default with
+                {
+                    SpinBudget = TimeSpan.FromMicroseconds(result.GetValue(spin)),
+                    YieldBudget = TimeSpan.FromMicroseconds(result.GetValue(yield)),
+                },
+            };
+            return Run(BootstrapEndpoint.Parse(result.GetValue(socket)!), result.GetValue(root)!.FullName, result.GetValue(confinement), options, rpc, result.GetValue(workers), policy);
         });
         return command;
     }
 
-    private static int Run(BootstrapEndpoint endpoint, string rootPath, ConfinementMode confinement, ExecutorOptions options, bool blockingIo, PeerPolicy? policy)
+    private static int Run(BootstrapEndpoint endpoint, string rootPath, ConfinementMode confinement, ExecutorOptions options, RpcServerOptions rpc, bool blockingIo, PeerPolicy? policy)
     {
         var log = Console.Out;
         try
@@ -58,7 +88,7 @@ internal static class ServeCommand
             using var stop = CommonOptions.StopOnTermination(out var registrations);
             using (registrations)
             {
-                var server = new ForwardServer(executor, new RpcServerOptions(), blockingIo);
+                var server = new ForwardServer(executor, rpc, blockingIo);
                 using (server)
                 {
                     server.Start(endpoint, policy);

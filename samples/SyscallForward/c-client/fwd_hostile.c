@@ -32,7 +32,6 @@
 #include "uintripc_fwd.h"
 
 #define TIMEOUT_NS (10LL * 1000000000LL)
-#define SPIN_NS 20000LL
 #define SECRET_MARK "TOP-SECRET"
 
 static struct fwd_session s;
@@ -63,7 +62,7 @@ static struct uipc_rpc_response roundtrip(const struct uipc_rpc_request *r)
     fwd_publish(&s, r);
     fwd_wake_server(&s);
     struct uipc_rpc_response response;
-    int got = fwd_wait_response(&s, &response, TIMEOUT_NS, SPIN_NS);
+    int got = fwd_wait_response(&s, &response, TIMEOUT_NS, FWD_SPIN_NS, FWD_YIELD_NS);
     if (got != 1) {
         fprintf(stderr, "FAIL opcode %u at offset %u: %s\n", r->opcode, r->data_offset,
                 got == 0 ? "no answer within 10 s" : got == FWD_SESSION_ENDED ? "the server ended the session" : "response ring corrupted");
@@ -112,7 +111,7 @@ static void batch(const char *what, struct uipc_rpc_request *requests, int n, st
     }
     fwd_wake_server(&s);
     for (int i = 0; i < n; i++) {
-        if (fwd_wait_response(&s, &responses[i], TIMEOUT_NS, SPIN_NS) != 1)
+        if (fwd_wait_response(&s, &responses[i], TIMEOUT_NS, FWD_SPIN_NS, FWD_YIELD_NS) != 1)
             fwd_die(what);
         got[i] = responses[i].id;
     }
@@ -351,7 +350,7 @@ static void scribbles_the_server_ignores(void)
     __atomic_store_n((uint64_t *)slot, position + 1, __ATOMIC_RELEASE);
     fwd_wake_server(&s);
     struct uipc_rpc_response response;
-    if (fwd_wait_response(&s, &response, TIMEOUT_NS, SPIN_NS) != 1 || response.id != r.id)
+    if (fwd_wait_response(&s, &response, TIMEOUT_NS, FWD_SPIN_NS, FWD_YIELD_NS) != 1 || response.id != r.id)
         fwd_die("no answer after the tail was forged");
     check("getpid answered after the tail was forged", response.result, s.control->server_pid);
     __atomic_store_n(&s.requests.control->tail, position + 1, __ATOMIC_RELEASE);
@@ -420,7 +419,7 @@ static void stall_then_hang_up(void)
     fwd_publish(&s, &r);
     fwd_wake_server(&s);
     struct uipc_rpc_response response;
-    check("no answer past an unpublished claim within 300 ms", fwd_wait_response(&s, &response, 300000000LL, SPIN_NS), 0);
+    check("no answer past an unpublished claim within 300 ms", fwd_wait_response(&s, &response, 300000000LL, FWD_SPIN_NS, FWD_YIELD_NS), 0);
     fwd_close(&s);
     hangups++;
 

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,7 +285,7 @@ static int hung_up(struct fwd_session *s)
     return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLIN));
 }
 
-int fwd_wait_response(struct fwd_session *s, struct uipc_rpc_response *out, int64_t timeout_ns, int64_t spin_ns)
+int fwd_wait_response(struct fwd_session *s, struct uipc_rpc_response *out, int64_t timeout_ns, int64_t spin_ns, int64_t yield_ns)
 {
     int64_t start = fwd_now_ns();
     for (;;) {
@@ -298,6 +299,10 @@ int fwd_wait_response(struct fwd_session *s, struct uipc_rpc_response *out, int6
             return 0;
         if (waited < spin_ns) {
             __builtin_ia32_pause();
+            continue;
+        }
+        if (waited < spin_ns + yield_ns) {
+            sched_yield(); /* lets a server that shares our CPU run, without a kernel wake-up */
             continue;
         }
         uint32_t token = __atomic_load_n(&s->client_wait->wake_word, __ATOMIC_ACQUIRE);

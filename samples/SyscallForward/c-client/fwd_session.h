@@ -72,10 +72,17 @@ void fwd_wake_server(struct fwd_session *s);
 /* The response at our head: 1 taken, 0 not yet, FWD_RING_CORRUPTED. */
 int fwd_take_response(struct fwd_session *s, struct uipc_rpc_response *out);
 
-/* Waits for the next response: spins for spin_ns, then sleeps on the client wait block in
- * slices of at most 100 ms (section 5, consumer), until timeout_ns has passed. Returns 1, 0
- * (timeout), FWD_SESSION_ENDED or FWD_RING_CORRUPTED. */
-int fwd_wait_response(struct fwd_session *s, struct uipc_rpc_response *out, int64_t timeout_ns, int64_t spin_ns);
+/* How long a caller spins, then yields, before it sleeps (fwd_wait_response). The spin is about
+ * one round trip when client and server run on different CPUs; beyond it, yielding lets a server
+ * that shares our CPU run at once, where spinning would keep it off the CPU until we sleep and
+ * make every call pay a futex wake-up (README, "Syscall forwarding": where the time goes). */
+#define FWD_SPIN_NS 1000LL
+#define FWD_YIELD_NS 49000LL
+
+/* Waits for the next response: spins for spin_ns, yields the CPU for yield_ns, then sleeps on
+ * the client wait block in slices of at most 100 ms (section 5, consumer), until timeout_ns has
+ * passed. Returns 1, 0 (timeout), FWD_SESSION_ENDED or FWD_RING_CORRUPTED. */
+int fwd_wait_response(struct fwd_session *s, struct uipc_rpc_response *out, int64_t timeout_ns, int64_t spin_ns, int64_t yield_ns);
 
 /* Whether the session has ended (server_state STOPPED or the connection closed), waiting up to
  * timeout_ns for it. */
