@@ -153,4 +153,41 @@ internal static class RpcCommands
             return 0;
         }
     }
+
+    /// <summary>
+    /// rpc-latency &lt;endpoint&gt; &lt;calls&gt; &lt;gap µs&gt; [doorbell]: no-op round trips (Add), one at a
+    /// time, with a pause between them (0: back to back, the server keeps spinning; 1000: both
+    /// sides go to sleep in between); prints "p50 X p99 Y" in microseconds. A diagnostic, not a test.
+    /// </summary>
+    [PeerCommand("rpc-latency")]
+    public static int Latency(string[] args)
+    {
+        int calls = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
+        int gapUs = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
+        DoorbellKind? doorbell = args.Length > 3 ? Enum.Parse<DoorbellKind>(args[3], ignoreCase: true) : null;
+        using var client = RpcClient.Connect(BootstrapEndpoint.Parse(args[0]), new RpcClientOptions { Doorbell = doorbell });
+        var samples = new double[calls];
+        for (int i = -1000; i < calls; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            client.Call(RpcTestOps.Add, new RpcArgs(i, 1), s_timeout);
+            if (i >= 0)
+            {
+                samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            }
+
+            if (gapUs > 0)
+            {
+                long until = Stopwatch.GetTimestamp() + gapUs * Stopwatch.Frequency / 1_000_000;
+                while (Stopwatch.GetTimestamp() < until)
+                {
+                    Thread.Sleep(gapUs >= 1000 ? 1 : 0);
+                }
+            }
+        }
+
+        Array.Sort(samples);
+        Console.WriteLine($"{client.Doorbell} gap {gapUs} us: p50 {samples[calls / 2]:F2} p99 {samples[calls * 99 / 100]:F2} us");
+        return 0;
+    }
 }
