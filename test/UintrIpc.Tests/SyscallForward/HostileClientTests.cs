@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using SyscallForward.Client;
 using UintrIpc.Bootstrap;
+using UintrIpc.Tests.Bootstrap;
 using UintrIpc.Tests.Infrastructure;
 
 namespace UintrIpc.Tests.SyscallForward;
@@ -18,8 +19,7 @@ public sealed partial class HostileClientTests(ITestOutputHelper output) : IDisp
 {
     private const string Secret = "TOP-SECRET outside the served directory\n";
     private readonly ScratchTree _tree = new();
-    private readonly BootstrapEndpoint _endpoint = BootstrapEndpoint.FromAbstractName(
-        $"uintripc-test-{Environment.GetEnvironmentVariable("UINTRIPC_TEST_RUN")}-fwdh-{Guid.NewGuid():N}");
+    private readonly BootstrapEndpoint _endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("fwdh"));
 
     public void Dispose() => _tree.Dispose();
 

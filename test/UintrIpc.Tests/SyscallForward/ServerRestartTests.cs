@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using SyscallForward.Client;
 using UintrIpc.Bootstrap;
 using UintrIpc.Rpc;
+using UintrIpc.Tests.Bootstrap;
 using UintrIpc.Tests.Infrastructure;
 using UintrIpc.Tests.Rings;
 
@@ -24,8 +25,7 @@ public sealed partial class ServerRestartTests(ITestOutputHelper output) : IDisp
     private const int Threads = 4, SecondRun = 200;
 
     private readonly ScratchTree _tree = new();
-    private readonly BootstrapEndpoint _endpoint = BootstrapEndpoint.FromAbstractName(
-        $"uintripc-test-{Environment.GetEnvironmentVariable("UINTRIPC_TEST_RUN")}-fwdr-{Guid.NewGuid():N}");
+    private readonly BootstrapEndpoint _endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("fwdr"));
 
     public void Dispose() => _tree.Dispose();
 

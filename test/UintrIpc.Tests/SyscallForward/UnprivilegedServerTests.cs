@@ -4,6 +4,7 @@ using SyscallForward.Executor;
 using Tmds.Linux;
 using UintrIpc.Bootstrap;
 using UintrIpc.Rpc;
+using UintrIpc.Tests.Bootstrap;
 using UintrIpc.Tests.Infrastructure;
 
 namespace UintrIpc.Tests.SyscallForward;
@@ -22,8 +23,7 @@ public sealed unsafe class UnprivilegedServerTests(ITestOutputHelper output) : I
     private const int EACCES = 13, EXDEV = 18;
 
     private readonly ScratchTree _tree = new();
-    private readonly BootstrapEndpoint _endpoint = BootstrapEndpoint.FromAbstractName(
-        $"uintripc-test-{Environment.GetEnvironmentVariable("UINTRIPC_TEST_RUN")}-fwdu-{Guid.NewGuid():N}");
+    private readonly BootstrapEndpoint _endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("fwdu"));
 
     public void Dispose() => _tree.Dispose();
 
