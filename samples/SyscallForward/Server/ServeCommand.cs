@@ -100,7 +100,7 @@ internal static class ServeCommand
                 // After Dispose: every session has ended and been counted.
                 log.WriteLine($"serve: stopped: {server.Statistics}");
 
-                log.WriteLine(executor.Counters.Format());
+                log.WriteLine(executor.Counters.Format(unknownElsewhere: server.Statistics.UnknownOpcodes));
             }
 
             return 0;

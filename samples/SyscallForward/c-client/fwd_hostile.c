@@ -16,7 +16,7 @@
  *
  * Every answer is checked against what an unharmed server must say (exit 1 and "FAIL ..." when
  * one differs); the last line counts what the server must have counted:
- *   fwd_hostile: A attacks; bad blocks B; corrupt sessions C; refused hellos R; hangups H; race ...
+ *   fwd_hostile: A attacks; bad blocks B; unknown opcodes U; corrupt sessions C; refused hellos R; hangups H
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,7 +36,7 @@
 
 static struct fwd_session s;
 static uint32_t generation;
-static int attacks, bad_blocks, corrupt_sessions, refused_hellos, hangups;
+static int attacks, bad_blocks, unknown_opcodes_sent, corrupt_sessions, refused_hellos, hangups;
 static const char *socket_name;
 
 static void check(const char *what, long long got, long long want)
@@ -313,8 +313,10 @@ static void path_rewritten_during_the_call(int rounds)
 static void unknown_opcodes(void)
 {
     uint32_t opcodes[] = {UIPC_FWD_OPCODE_COUNT, 4242, 0x7FFFFFFF, 0xFFFFFFFF};
-    for (size_t i = 0; i < sizeof opcodes / sizeof opcodes[0]; i++)
+    for (size_t i = 0; i < sizeof opcodes / sizeof opcodes[0]; i++) {
         check("ENOSYS unknown opcode", call(opcodes[i], 0, 0, 0, 0, 0, 0), -ENOSYS);
+        unknown_opcodes_sent++;
+    }
 }
 
 /* Words the server must not rely on once the session runs: it keeps its own copies. */
@@ -518,7 +520,7 @@ int main(int argc, char **argv)
     stall_then_hang_up();
     hellos();
 
-    printf("fwd_hostile: %d attacks; bad blocks %d; corrupt sessions %d; refused hellos %d; hangups %d\n", attacks, bad_blocks,
-           corrupt_sessions, refused_hellos, hangups);
+    printf("fwd_hostile: %d attacks; bad blocks %d; unknown opcodes %d; corrupt sessions %d; refused hellos %d; hangups %d\n", attacks,
+           bad_blocks, unknown_opcodes_sent, corrupt_sessions, refused_hellos, hangups);
     return 0;
 }

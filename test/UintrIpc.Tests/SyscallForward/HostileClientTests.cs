@@ -61,6 +61,8 @@ public sealed partial class HostileClientTests(ITestOutputHelper output) : IDisp
         Assert.Equal(Number(summary, "badBlocks"), Number(stats, "badBlocks"));
         Assert.Equal(Number(summary, "corrupt"), Number(stats, "violations"));
         Assert.Equal(Number(summary, "refused"), Number(stats, "handshakes"));
+        Assert.Equal(Number(summary, "unknown") + 1, Number(stats, "unknown")); // and fwd_client's one
+        Assert.Matches($@"unknown\s+{Number(stats, "unknown")} calls \(ENOSYS\)", server.Output);
         Assert.Equal(Number(stats, "opened"), Number(stats, "closed"));
         Assert.Equal(0, Number(stats, "handlerFailures"));
         // Each corrupted session was ended with the reason in the log.
@@ -84,7 +86,7 @@ public sealed partial class HostileClientTests(ITestOutputHelper output) : IDisp
 
     private static long Number(Match match, string group) => long.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture);
 
-    [GeneratedRegex(@"fwd_hostile: (?<attacks>\d+) attacks; bad blocks (?<badBlocks>\d+); corrupt sessions (?<corrupt>\d+); refused hellos (?<refused>\d+); hangups (?<hangups>\d+)")]
+    [GeneratedRegex(@"fwd_hostile: (?<attacks>\d+) attacks; bad blocks (?<badBlocks>\d+); unknown opcodes (?<unknown>\d+); corrupt sessions (?<corrupt>\d+); refused hellos (?<refused>\d+); hangups (?<hangups>\d+)")]
     private static partial Regex Summary();
 
     [GeneratedRegex(@"SessionsOpened = (?<opened>\d+), SessionsClosed = (?<closed>\d+), HandshakesFailed = (?<handshakes>\d+), Requests = (?<requests>\d+), UnknownOpcodes = (?<unknown>\d+), BadBlocks = (?<badBlocks>\d+), HandlerFailures = (?<handlerFailures>\d+), ProtocolViolations = (?<violations>\d+)")]
