@@ -28,7 +28,11 @@ public sealed class CallCounters
     public long Total => _calls.Sum() + Unknown + Refused;
 
     /// <summary>One line per opcode called, for the server's log.</summary>
-    public string Format()
+    /// <param name="unknownElsewhere">
+    /// The transport answered unknown opcodes itself (the RPC server answers ENOSYS before a call
+    /// reaches the executor, and counts them): their count, to show in place of the executor's own.
+    /// </param>
+    public string Format(long? unknownElsewhere = null)
     {
         var sb = new StringBuilder();
         for (int i = 0; i < Known; i++)
@@ -40,7 +44,7 @@ public sealed class CallCounters
             }
         }
 
-        sb.Append(CultureInfo.InvariantCulture, $"  unknown {Unknown,10} calls (ENOSYS)\n  refused {Refused,10} calls (EPERM, not allowed)");
+        sb.Append(CultureInfo.InvariantCulture, $"  unknown {unknownElsewhere ?? Unknown,10} calls (ENOSYS)\n  refused {Refused,10} calls (EPERM, not allowed)");
         return sb.ToString();
     }
 

@@ -13,6 +13,7 @@ public sealed class DescriptorTable
 {
     private readonly object _lock = new();
     private readonly SafeFdHandle?[] _entries;
+    private readonly bool[] _granted;
     private bool _closed;
 
     /// <summary>Creates an empty table of at most <paramref name="capacity"/> descriptors.</summary>
@@ -20,6 +21,7 @@ public sealed class DescriptorTable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _entries = new SafeFdHandle?[capacity];
+        _granted = new bool[capacity];
     }
 
     /// <summary>How many descriptors the table holds.</summary>
@@ -41,6 +43,7 @@ public sealed class DescriptorTable
         {
             _entries[number]?.Dispose();
             _entries[number] = new SafeFdHandle(serverFd, ownsHandle: false);
+            _granted[number] = true;
         }
     }
 
@@ -100,16 +103,18 @@ public sealed class DescriptorTable
 
             entry = _entries[number];
             _entries[number] = null;
+            _granted[number] = false;
         }
 
         entry!.Dispose();
         return 0;
     }
 
-    /// <summary>Closes every descriptor and refuses new ones; returns how many there were.</summary>
+    /// <summary>Closes every descriptor and refuses new ones; returns how many the client had opened (grants not counted).</summary>
     public int CloseAll()
     {
         var taken = new List<SafeFdHandle>();
+        int opened = 0;
         lock (_lock)
         {
             _closed = true;
@@ -118,7 +123,9 @@ public sealed class DescriptorTable
                 if (_entries[i] is { } e)
                 {
                     taken.Add(e);
+                    opened += _granted[i] ? 0 : 1;
                     _entries[i] = null;
+                    _granted[i] = false;
                 }
             }
         }
@@ -128,6 +135,6 @@ public sealed class DescriptorTable
             e.Dispose();
         }
 
-        return taken.Count;
+        return opened;
     }
 }

@@ -1,4 +1,5 @@
 using UintrIpc.Bootstrap;
+using UintrIpc.Tests.Bootstrap;
 using UintrIpc.Tests.Infrastructure;
 
 namespace UintrIpc.Tests.SyscallForward;
@@ -14,7 +15,7 @@ public sealed class CClientTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void The_C_client_forwards_every_opcode_to_the_managed_server()
     {
-        var endpoint = BootstrapEndpoint.FromAbstractName($"uintripc-test-{Environment.GetEnvironmentVariable("UINTRIPC_TEST_RUN")}-fwdc-{Guid.NewGuid():N}");
+        var endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("fwdc"));
         using var server = ForwardServerProcess.Start(output, "serve: ready", "serve", "--socket", endpoint.ToString(), "--root", _tree.Root);
         var run = ExternalProgram.Run(Path.Combine(AppContext.BaseDirectory, "fwd_client"), endpoint.ToString());
         output.WriteLine(run.ToString());

@@ -127,7 +127,7 @@ public sealed class ConfinementTests : IDisposable
     [MemberData(nameof(Modes))]
     public void Answers_EACCES_for_a_file_without_permission(ConfinementMode mode)
     {
-        Assert.SkipWhen(LibC.geteuid() == 0, "root bypasses file permissions, so the kernel never answers EACCES here");
+        Assert.SkipWhen(LibC.geteuid() == 0, "root bypasses file permissions, so the kernel never answers EACCES in this process (UnprivilegedServerTests checks EACCES with the server running as uid 65534)");
         using var root = Open(mode);
         string path = _tree.WriteFile("locked.txt", "x");
         File.SetUnixFileMode(path, UnixFileMode.None);

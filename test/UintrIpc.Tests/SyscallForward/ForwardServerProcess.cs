@@ -30,7 +30,11 @@ public sealed partial class ForwardServerProcess : IDisposable
 
     /// <summary>Starts `SyscallForward command args...` and waits until it prints <paramref name="readyMarker"/>.</summary>
     public static ForwardServerProcess Start(ITestOutputHelper? output, string readyMarker, string command, params string[] args)
-        => new(PeerProcess.StartProgram(output, "SyscallForward.dll", [], null, command, args), readyMarker);
+        => StartWrapped(output, [], readyMarker, command, args);
+
+    /// <summary>As <see cref="Start"/>, run through <paramref name="wrapper"/> (e.g. setpriv, to drop privileges).</summary>
+    public static ForwardServerProcess StartWrapped(ITestOutputHelper? output, IReadOnlyList<string> wrapper, string readyMarker, string command, params string[] args)
+        => new(PeerProcess.StartProgram(output, "SyscallForward.dll", wrapper, null, command, args), readyMarker);
 
     /// <summary>Asks the server to stop (SIGTERM), waits and asserts a clean exit.</summary>
     public void Stop()

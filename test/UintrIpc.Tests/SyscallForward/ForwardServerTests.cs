@@ -5,6 +5,7 @@ using SyscallForward.Client;
 using SyscallForward.Executor;
 using UintrIpc.Bootstrap;
 using UintrIpc.Rpc;
+using UintrIpc.Tests.Bootstrap;
 using UintrIpc.Tests.Infrastructure;
 using UintrIpc.Tests.Rings;
 
@@ -22,8 +23,7 @@ public sealed partial class ForwardServerTests(ITestOutputHelper output) : IDisp
     private const int ENOENT = 2, EBADF = 9, EXDEV = 18, ENOSYS = 38;
 
     private readonly ScratchTree _tree = new();
-    private readonly BootstrapEndpoint _endpoint = BootstrapEndpoint.FromAbstractName(
-        $"uintripc-test-{Environment.GetEnvironmentVariable("UINTRIPC_TEST_RUN")}-fwd-{Guid.NewGuid():N}");
+    private readonly BootstrapEndpoint _endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("fwd"));
 
     public void Dispose() => _tree.Dispose();
 
