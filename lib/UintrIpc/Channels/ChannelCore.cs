@@ -61,10 +61,11 @@ internal sealed unsafe class ChannelCore
         get => Volatile.Read(ref *_state) == (uint)RegionState.Closed;
     }
 
-    /// <summary>Creates a channel region (memfd, or /dev/shm/<paramref name="name"/>).</summary>
-    internal static ChannelCore Create(uint regionKind, PartSpec ring, ChannelOptions options, string? name)
+    /// <summary>Creates a channel region (memfd, or /dev/shm/<see cref="IpcChannelOptions.Name"/>).</summary>
+    internal static ChannelCore Create(uint regionKind, PartSpec ring, IpcChannelOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        string? name = options.Name;
         DoorbellKind doorbell = options.Doorbell ?? Doorbells.Best;
         // Plain store into zero-filled memory before publication (see PartSpec).
         var waitBlock = new PartSpec(PartKind.WaitBlock, 0, WaitBlockLayout.Size,
@@ -97,7 +98,7 @@ internal sealed unsafe class ChannelCore
             if (region.RegionKind != regionKind)
             {
                 throw new RegionFormatException("region kind", $"0x{regionKind:x8}", $"0x{region.RegionKind:x8}",
-                    regionKind == SlotRegionKind ? "Open it with IpcMessageChannel if it is a message channel." : "Open it with IpcChannel<T> if it is a slot channel.");
+                    regionKind == SlotRegionKind ? "Open it with IpcChannel.OpenNamedMessages or AttachMessages if it is a message channel." : "Open it with IpcChannel.OpenNamed<T> or Attach<T> if it is a channel of T.");
             }
 
             PartKind spsc = regionKind == SlotRegionKind ? PartKind.SpscSlots : PartKind.SpscRecords;

@@ -8,7 +8,7 @@ namespace UintrIpc.Signaling;
 /// can wake the consumer; with a wait block and a doorbell prefer
 /// <see cref="BackoffIdleStrategy{TProbe}"/>, which wakes at once instead of after a sleep.
 /// </summary>
-public sealed class BackoffIdleStrategy : IIdleStrategy
+internal sealed class BackoffIdleStrategy : IIdleStrategy
 {
     private readonly TimeSpan _minSleep;
     private readonly TimeSpan _maxSleep;

@@ -14,7 +14,7 @@ namespace UintrIpc.Signaling;
 /// 26 µs), so spinning a few µs first catches the next message of a busy stream without one.
 /// Owned by the consumer thread. <see cref="Idle(int)"/> with work resets to spinning.
 /// </remarks>
-public sealed class BackoffIdleStrategy<TProbe> : IIdleStrategy
+internal sealed class BackoffIdleStrategy<TProbe> : IIdleStrategy
     where TProbe : IWaitProbe
 {
     private readonly WaitBlock _waitBlock;

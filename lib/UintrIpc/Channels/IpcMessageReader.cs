@@ -1,122 +1,93 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Threading.Channels;
-using UintrIpc.Memory;
 using UintrIpc.Rings;
 using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
-// The consumer end of a message channel; the same rules as IpcConsumer<T>, over a record ring.
-// Payload spans handed to a handler point into shared memory written by another process:
+// The reader end of a message channel; the same rules as IpcChannelReader<T>, over a record
+// ring. Payload spans handed to a handler point into shared memory written by another process:
 // valid only during the call, and untrusted input.
 
 /// <summary>
-/// The consumer end of an <see cref="IpcMessageChannel"/>: reads typed byte messages (into a
-/// buffer, or in place through a handler), waits for them (blocking with a timeout, or
-/// asynchronously), and sees completion.
+/// The reading end of an <see cref="IpcMessageChannel"/>: a <see cref="ChannelReader{T}"/> of
+/// <see cref="IpcMessage"/> (each read copies the payload into a new array), with the forms that
+/// copy nothing: into the caller's buffer (<see cref="TryRead(out int, Span{byte}, out int)"/>,
+/// <see cref="ReadAsync(Memory{byte}, CancellationToken)"/>) or in place through a handler
+/// (<see cref="Read{THandler}(ref THandler, int)"/>), blocking with a timeout or not.
 /// </summary>
 /// <remarks>
 /// Use it from one thread at a time (with signal or uintr doorbells: the creating thread, also
 /// for <see cref="Dispose"/>). Async reads need a futex, eventfd or none doorbell.
 /// </remarks>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
-public sealed class IpcMessageConsumer : IDisposable
+public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
 {
-    private readonly ChannelCore _channel;
     private readonly RecordRing _ring;
-    private readonly WaitBlock _waitBlock;
-    private readonly DoorbellReceiver _receiver;
-    private readonly PeerWatch _producers;
-    private readonly ConsumerHeartbeat _heartbeat;
-    private readonly MessageChannelProbe _probe;
-    private readonly ConsumerWait<MessageChannelProbe> _wait;
-    private bool _disposed;
+    private readonly ConsumerCore<MessageChannelProbe> _core;
+    private TaskCompletionSource? _completion;
 
-    internal IpcMessageConsumer(ChannelCore channel)
+    internal IpcMessageReader(ChannelCore channel)
     {
-        channel.EnterConsumer();
-        try
-        {
-            channel.AddRef();
-        }
-        catch
-        {
-            channel.ExitConsumer();
-            throw;
-        }
-
-        try
-        {
-            _ring = new RecordRing(channel.Region, channel.RingPart, channel.RingPart.Kind);
-            _waitBlock = new WaitBlock(channel.Region, channel.WaitBlockPart, singleProducer: !channel.MultipleProducers);
-            _receiver = Doorbells.CreateReceiver(channel.Doorbell, _waitBlock);
-        }
-        catch
-        {
-            channel.Release();
-            channel.ExitConsumer();
-            throw;
-        }
-
-        _channel = channel;
-        _producers = PeerWatch.OfProducers();
-        _probe = new MessageChannelProbe(_ring, channel);
-        _wait = new ConsumerWait<MessageChannelProbe>(_probe, channel, _waitBlock, _receiver, DoorbellFd, GetType().FullName!, _producers);
-        _heartbeat = new ConsumerHeartbeat(channel);
+        _ring = new RecordRing(channel.Region, channel.RingPart, channel.RingPart.Kind); // no lease: the core's reference keeps the mapping
+        _core = new ConsumerCore<MessageChannelProbe>(channel, new MessageChannelProbe(_ring, channel), GetType().FullName!);
     }
 
-    /// <summary>The doorbell this consumer sleeps in.</summary>
-    public DoorbellKind Doorbell => _receiver.Kind;
+    internal ConsumerCore<MessageChannelProbe> Core => _core;
 
-    /// <summary>
-    /// The descriptor producers need to wake this consumer: the eventfd, the uintr vector fd, or a
-    /// pidfd of this process (signal); null for futex and none. Owned by the consumer.
-    /// </summary>
-    public SafeHandle? DoorbellFd => _receiver switch
-    {
-        EventFdDoorbellReceiver eventFd => eventFd.FileHandle,
-        UintrDoorbellReceiver uintr => uintr.VectorFd,
-        SignalDoorbellReceiver signal => signal.ProcessFd,
-        _ => null,
-    };
-
-    /// <summary>The shared region of the channel.</summary>
-    public SharedRegion Region => _channel.Region;
+    /// <summary>The doorbell this reader sleeps in.</summary>
+    public DoorbellKind Doorbell => _core.Doorbell;
 
     /// <summary>The longest payload of one message: a buffer of this size always suffices.</summary>
     public int MaxMessageLength => _ring.MaxMessageLength;
 
     /// <summary>Whether the channel was completed and every message has been read.</summary>
-    public bool IsCompleted
+    public bool IsCompleted => _core.IsCompleted;
+
+    /// <summary>Completes when a read finds the channel completed and drained (successfully: writers cannot transmit an exception).</summary>
+    public override Task Completion
     {
         get
         {
-            bool completed = _channel.IsCompleted; // before the ring: see IpcConsumer<T>.IsCompleted
-            return completed && _probe.IsDrained;
+            if (_completion is null)
+            {
+                Interlocked.CompareExchange(ref _completion, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+                ObserveCompletion();
+            }
+
+            return _completion.Task;
         }
     }
 
-    /// <summary>
-    /// Watches a producer process known from a trusted source (bootstrap peer credentials): once
-    /// every watched producer has exited and the ring is drained, waits end with <see cref="PeerGoneException"/>.
-    /// </summary>
-    internal void WatchProducer(ProcessHandle process) => _producers.Add(process);
-
     /// <summary>The wait block's counters.</summary>
-    public WaitBlockCounters Counters => _waitBlock.ReadCounters();
+    public WaitBlockCounters Counters => _core.Counters;
 
-    internal ChannelCore Channel => _channel;
+    private string DebuggerDisplay => $"IpcMessageReader {Doorbell} max={MaxMessageLength}{(_core.Channel.IsCompleted ? " completed" : "")}";
 
-    private string DebuggerDisplay => $"IpcMessageConsumer {Doorbell} max={MaxMessageLength}{(_channel.IsCompleted ? " completed" : "")}";
+    /// <summary>Reads the next message, its payload copied into a new array, or returns false when none is waiting. Never blocks.</summary>
+    /// <exception cref="RingCorruptedException">The next record is invalid.</exception>
+    public override bool TryRead([MaybeNullWhen(false)] out IpcMessage item)
+    {
+        var copy = new CopyHandler();
+        if (Read(ref copy, 1) == 1)
+        {
+            item = copy.Message;
+            return true;
+        }
+
+        ObserveCompletion();
+        item = default;
+        return false;
+    }
 
     /// <summary>Copies the next message into <paramref name="destination"/>, or returns false when none is waiting. Never blocks.</summary>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too small for the next message (which stays in the ring).</exception>
     /// <exception cref="RingCorruptedException">The next record is invalid.</exception>
     public bool TryRead(out int type, Span<byte> destination, out int length)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
         return _ring.TryRead(out type, destination, out length);
     }
 
@@ -129,24 +100,20 @@ public sealed class IpcMessageConsumer : IDisposable
     public int Read<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, IRecordHandler
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
         return _ring.Read(ref handler, limit);
     }
 
     /// <summary>
-    /// Multi-producer channels: recovers from a producer that died between claiming room and
-    /// publishing, which otherwise blocks every later message. When the next message has been
-    /// claimed but unpublished for at least <paramref name="stalledFor"/> (measured from the first
-    /// call that saw it so; call it periodically while reads time out), it is skipped and reading
-    /// goes on. Only safe when that producer is really dead (e.g. its process exited): a slow
-    /// producer that publishes later loses its message. Single-producer channels: returns false.
+    /// Multi-writer channels: recovers from a writer that died between claiming room and
+    /// publishing (see <see cref="IpcChannelReader{T}.TryUnblock"/>). Single-writer channels: returns false.
     /// </summary>
     /// <returns>True when a stuck message was skipped (it is lost).</returns>
     /// <exception cref="RingCorruptedException">The shared positions are impossible.</exception>
     public bool TryUnblock(TimeSpan stalledFor)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return _channel.MultipleProducers && _ring.TryUnblock(stalledFor);
+        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
+        return _core.Channel.MultipleProducers && _ring.TryUnblock(stalledFor);
     }
 
     /// <summary>
@@ -157,9 +124,9 @@ public sealed class IpcMessageConsumer : IDisposable
     /// <exception cref="InvalidOperationException">Another wait is in progress, or (signal, uintr) a foreign thread.</exception>
     public bool WaitToRead(TimeSpan timeout)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
         var peek = new Peek(_ring);
-        return _wait.ReadWithin(ref peek, timeout);
+        return _core.ReadWithin(ref peek, timeout);
     }
 
     /// <summary>
@@ -178,7 +145,7 @@ public sealed class IpcMessageConsumer : IDisposable
         }
 
         var batch = new HandleBatch<THandler>(_ring, ref handler, limit);
-        _wait.ReadWithin(ref batch, timeout);
+        _core.ReadWithin(ref batch, timeout);
         return batch.Count;
     }
 
@@ -198,7 +165,7 @@ public sealed class IpcMessageConsumer : IDisposable
         }
 
         var copy = new CopyOne(_ring, destination);
-        bool read = _wait.ReadWithin(ref copy, timeout);
+        bool read = _core.ReadWithin(ref copy, timeout);
         (type, length) = (copy.Type, copy.Length);
         return read;
     }
@@ -206,80 +173,75 @@ public sealed class IpcMessageConsumer : IDisposable
     /// <summary>Waits asynchronously until a message can be read (true) or the channel is completed and drained (false).</summary>
     /// <exception cref="NotSupportedException">The doorbell is signal or uintr (thread-bound): use futex or eventfd for async reads.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (nothing is consumed).</exception>
-    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
+    public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        bool completed = _channel.IsCompleted;
-        if (_ring.CanRead)
+        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
+        ValueTask<bool> wait = _core.WaitToReadAsync(cancellationToken);
+        if (wait.IsCompletedSuccessfully)
         {
-            return new ValueTask<bool>(true);
+            if (!wait.Result)
+            {
+                _completion?.TrySetResult();
+            }
+
+            return wait;
         }
 
-        return completed && _probe.IsDrained ? new ValueTask<bool>(false) : _wait.WaitAsync(cancellationToken);
+        return _completion is null ? wait : ObserveAsync(wait);
     }
 
-    /// <summary>Reads the next message into <paramref name="destination"/>, waiting asynchronously for one. Allocation-free when warm.</summary>
+    /// <summary>
+    /// Reads the next message into <paramref name="destination"/>, waiting asynchronously for one;
+    /// the result's payload is the filled part of <paramref name="destination"/> (no allocation when warm).
+    /// </summary>
     /// <param name="destination">At least <see cref="MaxMessageLength"/> bytes always suffice.</param>
     /// <param name="cancellationToken">Cancels the wait (nothing is consumed).</param>
     /// <exception cref="ChannelClosedException">The channel is completed and drained.</exception>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too small for the next message.</exception>
-    public ValueTask<IpcMessageInfo> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+    public ValueTask<IpcMessage> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
         => TryRead(out int type, destination.Span, out int length)
-            ? new ValueTask<IpcMessageInfo>(new IpcMessageInfo(type, length))
-            : ReadAsyncSlow(destination, cancellationToken);
+            ? new ValueTask<IpcMessage>(new IpcMessage(type, destination[..length]))
+            : ReadIntoAsyncSlow(destination, cancellationToken);
 
     /// <summary>Reads the next message, waiting asynchronously for one; the payload is copied into a new array of its length.</summary>
     /// <exception cref="ChannelClosedException">The channel is completed and drained.</exception>
     /// <exception cref="NotSupportedException">The doorbell is signal or uintr (thread-bound): use futex or eventfd for async reads.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (nothing is consumed).</exception>
-    public ValueTask<IpcMessage> ReadAsync(CancellationToken cancellationToken = default)
-        => TryReadCopy(out IpcMessage message) ? new ValueTask<IpcMessage>(message) : ReadCopyAsyncSlow(cancellationToken);
+    public override ValueTask<IpcMessage> ReadAsync(CancellationToken cancellationToken = default)
+        => TryRead(out IpcMessage message) ? new ValueTask<IpcMessage>(message) : ReadAsyncSlow(cancellationToken);
 
     /// <summary>Stops the async waiter, releases the doorbell and the region. With signal or uintr, call it on the creating thread. Idempotent.</summary>
     /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread (nothing was released).</exception>
-    public void Dispose()
+    public void Dispose() => _core.Dispose();
+
+    private void ObserveCompletion()
     {
-        if (_disposed)
+        if (_completion is { } completion && _core.IsCompleted)
         {
-            return;
+            completion.TrySetResult();
         }
-
-        if (_wait.IsThreadBound)
-        {
-            _receiver.Dispose(); // throws on a foreign thread before anything changed
-        }
-
-        _disposed = true;
-        try
-        {
-            _heartbeat.Dispose(); // producers waiting for room learn that we left
-            _wait.Dispose();
-            _receiver.Dispose();
-            _producers.Dispose();
-        }
-        finally
-        {
-            _channel.ExitConsumer();
-            _channel.Release();
-        }
-    }
-
-    private bool TryReadCopy(out IpcMessage message)
-    {
-        var copy = new CopyHandler();
-        bool read = Read(ref copy, 1) == 1;
-        message = copy.Message;
-        return read;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<IpcMessage> ReadCopyAsyncSlow(CancellationToken cancellationToken)
+    private async ValueTask<bool> ObserveAsync(ValueTask<bool> wait)
+    {
+        bool result = await wait.ConfigureAwait(false);
+        if (!result)
+        {
+            _completion?.TrySetResult();
+        }
+
+        return result;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<IpcMessage> ReadAsyncSlow(CancellationToken cancellationToken)
     {
         while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            using (_channel.Lease()) // Dispose on another thread cannot unmap the ring under this read
+            using (_core.Channel.Lease()) // Dispose on another thread cannot unmap the ring under this read
             {
-                if (TryReadCopy(out IpcMessage message))
+                if (TryRead(out IpcMessage message))
                 {
                     return message;
                 }
@@ -290,15 +252,15 @@ public sealed class IpcMessageConsumer : IDisposable
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<IpcMessageInfo> ReadAsyncSlow(Memory<byte> destination, CancellationToken cancellationToken)
+    private async ValueTask<IpcMessage> ReadIntoAsyncSlow(Memory<byte> destination, CancellationToken cancellationToken)
     {
         while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            using (_channel.Lease()) // Dispose on another thread cannot unmap the ring under this read
+            using (_core.Channel.Lease()) // Dispose on another thread cannot unmap the ring under this read
             {
                 if (TryRead(out int type, destination.Span, out int length))
                 {
-                    return new IpcMessageInfo(type, length);
+                    return new IpcMessage(type, destination[..length]);
                 }
             }
         }
