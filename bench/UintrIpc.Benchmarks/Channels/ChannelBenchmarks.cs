@@ -23,28 +23,28 @@ public class ChannelBenchmarks
     private readonly byte[] _buffer = new byte[1024];
     private Channel<long> _baseline = null!;
     private IpcChannel<long> _channel = null!;
-    private IpcConsumer<long> _consumer = null!;
-    private IpcProducer<long> _producer = null!;
+    private IpcChannelReader<long> _consumer = null!;
+    private IpcChannelWriter<long> _producer = null!;
     private ChannelReader<long> _reader = null!;
     private ChannelWriter<long> _writer = null!;
     private IpcMessageChannel _messages = null!;
-    private IpcMessageConsumer _messageConsumer = null!;
-    private IpcMessageProducer _messageProducer = null!;
+    private IpcMessageReader _messageConsumer = null!;
+    private IpcMessageWriter _messageProducer = null!;
     private long _item;
 
     [GlobalSetup]
     public void Setup()
     {
         _baseline = Channel.CreateBounded<long>(new BoundedChannelOptions(1024) { SingleReader = true, SingleWriter = true });
-        var options = new UintrIpc.Channels.ChannelOptions { Capacity = 1024, Doorbell = DoorbellKind.Futex };
-        _channel = IpcChannel<long>.Create(options);
-        _consumer = _channel.CreateConsumer();
-        _producer = _channel.CreateProducer();
-        _reader = _consumer.AsChannelReader();
-        _writer = _producer.AsChannelWriter();
-        _messages = IpcMessageChannel.Create(options with { BufferSize = 64 * 1024 });
-        _messageConsumer = _messages.CreateConsumer();
-        _messageProducer = _messages.CreateProducer();
+        var options = new IpcChannelOptions { Capacity = 1024, Doorbell = DoorbellKind.Futex };
+        _channel = IpcChannel.CreateBounded<long>(options);
+        _consumer = _channel.Reader;
+        _producer = _channel.Writer;
+        _reader = _consumer;
+        _writer = _producer;
+        _messages = IpcChannel.CreateMessages(options with { BufferSize = 64 * 1024 });
+        _messageConsumer = _messages.Reader;
+        _messageProducer = _messages.Writer;
     }
 
     [GlobalCleanup]

@@ -18,8 +18,8 @@ public abstract class ChannelAdapterTests
     public void The_adapters_are_reused_and_count()
     {
         using var f = Open();
-        Assert.Same(f.Reader, f.Consumer.AsChannelReader());
-        Assert.Same(f.Writer, f.Producer.AsChannelWriter());
+        Assert.Same(f.Reader, f.Consumer);
+        Assert.Same(f.Writer, f.Producer);
         Assert.True(f.Reader.CanCount);
         Assert.False(f.Reader.CanPeek);
         Assert.True(f.Writer.TryWrite(1));
@@ -149,25 +149,25 @@ public abstract class ChannelAdapterTests
     private Fixture Open(int capacity = 16)
     {
         Assert.SkipUnless(Doorbells.IsAvailable(Doorbell), Doorbells.Check(Doorbell).ToString());
-        return new Fixture(new UintrIpc.Channels.ChannelOptions { Capacity = capacity, Doorbell = Doorbell, Wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromSeconds(30) } });
+        return new Fixture(new IpcChannelOptions { Capacity = capacity, Doorbell = Doorbell, Wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromSeconds(30) } });
     }
 
     private sealed class Fixture : IDisposable
     {
-        public Fixture(UintrIpc.Channels.ChannelOptions options)
+        public Fixture(IpcChannelOptions options)
         {
-            Channel = IpcChannel<long>.Create(options);
-            Consumer = Channel.CreateConsumer();
-            Producer = Channel.CreateProducer(Consumer.DoorbellFd);
-            Reader = Consumer.AsChannelReader();
-            Writer = Producer.AsChannelWriter();
+            Channel = IpcChannel.CreateBounded<long>(options);
+            Consumer = Channel.Reader;
+            Producer = Channel.Writer;
+            Reader = Consumer;
+            Writer = Producer;
         }
 
         public IpcChannel<long> Channel { get; }
 
-        public IpcConsumer<long> Consumer { get; }
+        public IpcChannelReader<long> Consumer { get; }
 
-        public IpcProducer<long> Producer { get; }
+        public IpcChannelWriter<long> Producer { get; }
 
         public ChannelReader<long> Reader { get; }
 
