@@ -24,10 +24,10 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
     internal ChannelCore Core => core;
 
     /// <summary>The reader, created on first use (on the calling thread: signal and uintr doorbells bind to it).</summary>
-    internal TReader Reader => Volatile.Read(ref _reader) ?? CreateReader();
+    internal TReader Reader => !_disposed ? Volatile.Read(ref _reader) ?? CreateReader() : throw new ObjectDisposedException(typeof(TReader).Name);
 
     /// <summary>The writer, created on first use.</summary>
-    internal TWriter Writer => Volatile.Read(ref _writer) ?? CreateWriter(null);
+    internal TWriter Writer => !_disposed ? Volatile.Read(ref _writer) ?? CreateWriter(null) : throw new ObjectDisposedException(typeof(TWriter).Name);
 
     /// <summary>Creates the writer with the reader's descriptor handed over by a bootstrap (or inherited); the writer keeps its own copy.</summary>
     /// <exception cref="InvalidOperationException">The writer exists already.</exception>
