@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Threading.Channels;
 using System.Threading.Tasks.Sources;
 using UintrIpc.Signaling;
 
@@ -53,6 +55,7 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     private int _syncWaiting;
     private int _disposing;
     private bool _disposed;
+    private TaskCompletionSource? _completion;
 
     /// <summary>
     /// Registers the channel object's one reader and takes its reference on the region. With a
@@ -137,8 +140,35 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     internal void WatchProducer(ProcessHandle process) => _producers.Add(process);
 
     /// <summary>
-    /// The async wait of WaitToReadAsync: true at once when data waits, false when completed and
-    /// drained, otherwise a wait served by the waiter thread.
+    /// The reader's ChannelReader.Completion: completes when a read finds the channel completed
+    /// and drained (successfully: writers cannot transmit an exception). Created on first use.
+    /// </summary>
+    internal Task Completion
+    {
+        get
+        {
+            if (_completion is null)
+            {
+                Interlocked.CompareExchange(ref _completion, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+                ObserveCompletion();
+            }
+
+            return _completion.Task;
+        }
+    }
+
+    /// <summary>After a read found nothing: completes <see cref="Completion"/> if the channel ended (only once someone asked for it).</summary>
+    internal void ObserveCompletion()
+    {
+        if (_completion is { } completion && IsCompleted)
+        {
+            completion.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// The reader's WaitToReadAsync: true at once when data waits, false when completed and
+    /// drained, otherwise a wait served by the waiter thread; a false result completes <see cref="Completion"/>.
     /// </summary>
     internal ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
     {
@@ -148,7 +178,34 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
             return new ValueTask<bool>(true);
         }
 
-        return completed && _probe.IsDrained ? new ValueTask<bool>(false) : WaitAsync(cancellationToken);
+        if (completed && _probe.IsDrained)
+        {
+            _completion?.TrySetResult();
+            return new ValueTask<bool>(false);
+        }
+
+        ValueTask<bool> wait = WaitAsync(cancellationToken);
+        return _completion is null ? wait : ObserveAsync(wait);
+    }
+
+    /// <summary>The slow path of a reader's ReadAsync: waits, then reads, until an item comes or the channel ends.</summary>
+    /// <exception cref="ChannelClosedException">The channel is completed and drained.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<TResult> ReadAsync<TAttempt, TResult>(TAttempt attempt, CancellationToken cancellationToken)
+        where TAttempt : IAsyncReadAttempt<TResult>
+    {
+        while (await attempt.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            using (_channel.Lease()) // Dispose on another thread cannot unmap the ring under this read
+            {
+                if (attempt.TryRead(out TResult result))
+                {
+                    return result;
+                }
+            }
+        }
+
+        throw new ChannelClosedException();
     }
 
     /// <summary>Whether the doorbell belongs to the creating thread (no async waits).</summary>
@@ -419,18 +476,10 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
                 return false;
             }
 
-            switch (phaser.Next(now))
+            if (!phaser.SpinOrYield(now))
             {
-                case BackoffPhase.Spinning:
-                    Thread.SpinWait(1);
-                    break;
-                case BackoffPhase.Yielding:
-                    Thread.Yield();
-                    break;
-                default:
-                    long slice = Math.Min(_maxParkTicks, end - now);
-                    _waitBlock.Park(ref probe, _receiver, TimeSpan.FromSeconds(slice / (double)Stopwatch.Frequency));
-                    break;
+                long slice = Math.Min(_maxParkTicks, end - now);
+                _waitBlock.Park(ref probe, _receiver, TimeSpan.FromSeconds(slice / (double)Stopwatch.Frequency));
             }
         }
     }
@@ -521,6 +570,18 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         {
             _channel.Release();
         }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ObserveAsync(ValueTask<bool> wait)
+    {
+        bool result = await wait.ConfigureAwait(false);
+        if (!result)
+        {
+            _completion?.TrySetResult();
+        }
+
+        return result;
     }
 
     /// <summary>A blocking read's probe: the channel's, or "stop" once the consumer is being disposed.</summary>

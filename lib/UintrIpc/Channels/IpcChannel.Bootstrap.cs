@@ -84,24 +84,13 @@ public static partial class IpcChannel
             throw new BootstrapProtocolException(connection.Endpoint, $"the channel's elements are {size} bytes, sizeof({typeof(T).Name}) is {sizeof(T)}");
         }
 
-        IpcChannel<T> channel;
-        using (SafeFdHandle regionFd = message.TakeFd(0))
-        {
-            channel = Attach<T>(regionFd, wait);
-        }
-
-        try
+        using SafeFdHandle regionFd = message.TakeFd(0);
+        return Initialize(Attach<T>(regionFd, wait), channel =>
         {
             CheckDoorbell(connection, channel.Doorbell, doorbell);
             using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
             channel.CreateWriter(doorbellFd).Core.WatchConsumer(ProcessHandle.Open(connection.Peer.Pid)); // the writer keeps its own copy of the fd
-            return channel;
-        }
-        catch
-        {
-            channel.Dispose();
-            throw;
-        }
+        });
     }
 
     /// <summary>Receives a message channel sent with <see cref="SendChannel(BootstrapConnection, IpcMessageChannel)"/>, with its writer ready (see <see cref="ReceiveChannel{T}"/>).</summary>
@@ -112,13 +101,8 @@ public static partial class IpcChannel
         ArgumentNullException.ThrowIfNull(connection);
         using BootstrapMessage message = connection.Receive(timeout, cancellationToken);
         var (doorbell, maxMessageLength) = Parse(connection, message, MessageChannel);
-        IpcMessageChannel channel;
-        using (SafeFdHandle regionFd = message.TakeFd(0))
-        {
-            channel = AttachMessages(regionFd, wait);
-        }
-
-        try
+        using SafeFdHandle regionFd = message.TakeFd(0);
+        return Initialize(AttachMessages(regionFd, wait), channel =>
         {
             CheckDoorbell(connection, channel.Doorbell, doorbell);
             if (channel.MaxMessageLength != maxMessageLength)
@@ -128,13 +112,7 @@ public static partial class IpcChannel
 
             using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
             channel.CreateWriter(doorbellFd).Core.WatchConsumer(ProcessHandle.Open(connection.Peer.Pid));
-            return channel;
-        }
-        catch
-        {
-            channel.Dispose();
-            throw;
-        }
+        });
     }
 
     /// <summary>

@@ -84,27 +84,19 @@ public static partial class IpcChannel
     /// <summary>Attaches from inherited descriptors and creates the writer with the reader's doorbell descriptor (test peers).</summary>
     internal static IpcChannel<T> AttachWriter<T>(SafeHandle regionFd, SafeHandle? doorbellFd, ChannelWaitOptions? wait = null)
         where T : unmanaged
-    {
-        IpcChannel<T> channel = Attach<T>(regionFd, wait);
-        try
-        {
-            channel.CreateWriter(doorbellFd);
-            return channel;
-        }
-        catch
-        {
-            channel.Dispose();
-            throw;
-        }
-    }
+        => Initialize(Attach<T>(regionFd, wait), channel => channel.CreateWriter(doorbellFd));
 
     /// <summary>Attaches from inherited descriptors and creates the writer with the reader's doorbell descriptor (test peers).</summary>
     internal static IpcMessageChannel AttachMessagesWriter(SafeHandle regionFd, SafeHandle? doorbellFd, ChannelWaitOptions? wait = null)
+        => Initialize(AttachMessages(regionFd, wait), channel => channel.CreateWriter(doorbellFd));
+
+    /// <summary>Runs <paramref name="initialize"/> on a new channel object; disposes it if that throws.</summary>
+    private static TChannel Initialize<TChannel>(TChannel channel, Action<TChannel> initialize)
+        where TChannel : IDisposable
     {
-        IpcMessageChannel channel = AttachMessages(regionFd, wait);
         try
         {
-            channel.CreateWriter(doorbellFd);
+            initialize(channel);
             return channel;
         }
         catch

@@ -34,7 +34,6 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
 {
     private readonly SlotRing<T> _ring;
     private readonly ConsumerCore<SlotChannelProbe<T>> _core;
-    private TaskCompletionSource? _completion;
 
     internal IpcChannelReader(ChannelCore channel)
     {
@@ -69,19 +68,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     /// Completes when a read finds the channel completed and drained. The writers' side cannot
     /// transmit an exception: it completes successfully.
     /// </summary>
-    public override Task Completion
-    {
-        get
-        {
-            if (_completion is null)
-            {
-                Interlocked.CompareExchange(ref _completion, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
-                ObserveCompletion();
-            }
-
-            return _completion.Task;
-        }
-    }
+    public override Task Completion => _core.Completion;
 
     /// <summary>The wait block's counters (sleeps, timeouts, wake-ups seen; and the writers' sent and suppressed).</summary>
     public WaitBlockCounters Counters => _core.Counters;
@@ -99,7 +86,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
             return true;
         }
 
-        ObserveCompletion();
+        _core.ObserveCompletion();
         return false;
     }
 
@@ -199,18 +186,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
-        ValueTask<bool> wait = _core.WaitToReadAsync(cancellationToken);
-        if (wait.IsCompletedSuccessfully)
-        {
-            if (!wait.Result)
-            {
-                _completion?.TrySetResult();
-            }
-
-            return wait;
-        }
-
-        return _completion is null ? wait : ObserveAsync(wait);
+        return _core.WaitToReadAsync(cancellationToken);
     }
 
     /// <summary>Reads the next element asynchronously, waiting for one if needed. Allocation-free when warm.</summary>
@@ -218,7 +194,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     /// <exception cref="NotSupportedException">The channel's doorbell is signal or uintr (thread-bound): use futex or eventfd for async reads.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (nothing is consumed).</exception>
     public override ValueTask<T> ReadAsync(CancellationToken cancellationToken = default)
-        => TryRead(out T item) ? new ValueTask<T>(item) : ReadAsyncSlow(cancellationToken);
+        => TryRead(out T item) ? new ValueTask<T>(item) : _core.ReadAsync<ReadAsyncAttempt, T>(new ReadAsyncAttempt(this), cancellationToken);
 
     /// <summary>
     /// Ends every waiting read (blocking or async: <see cref="ObjectDisposedException"/>; each
@@ -230,49 +206,20 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread (nothing was released).</exception>
     public void Dispose() => _core.Dispose();
 
-    private void ObserveCompletion()
-    {
-        if (_completion is { } completion && _core.IsCompleted)
-        {
-            completion.TrySetResult();
-        }
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ObserveAsync(ValueTask<bool> wait)
-    {
-        bool result = await wait.ConfigureAwait(false);
-        if (!result)
-        {
-            _completion?.TrySetResult();
-        }
-
-        return result;
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<T> ReadAsyncSlow(CancellationToken cancellationToken)
-    {
-        while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            using (_core.Channel.Lease()) // Dispose on another thread cannot unmap the ring under this read
-            {
-                if (TryRead(out T item))
-                {
-                    return item;
-                }
-            }
-        }
-
-        throw new ChannelClosedException();
-    }
-
     /// <summary>A blocking read's attempt: one element.</summary>
     private struct ReadOne(SlotRing<T> ring) : IReadAttempt
     {
         public T Item;
 
         public bool TryRead() => ring.TryRead(out Item);
+    }
+
+    /// <summary>ReadAsync's attempt: this reader's TryRead and WaitToReadAsync.</summary>
+    private readonly struct ReadAsyncAttempt(IpcChannelReader<T> reader) : IAsyncReadAttempt<T>
+    {
+        public bool TryRead(out T result) => reader.TryRead(out result);
+
+        public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) => reader.WaitToReadAsync(cancellationToken);
     }
 
     /// <summary>WaitToRead's attempt: whether an element can be read, without reading it.</summary>

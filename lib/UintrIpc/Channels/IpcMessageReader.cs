@@ -25,13 +25,12 @@ namespace UintrIpc.Channels;
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
 public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
 {
-    private readonly RecordRing _ring;
+    private readonly RecordRingEngine _ring;
     private readonly ConsumerCore<MessageChannelProbe> _core;
-    private TaskCompletionSource? _completion;
 
     internal IpcMessageReader(ChannelCore channel)
     {
-        _ring = new RecordRing(channel.Region, channel.RingPart, channel.RingPart.Kind); // no lease: the core's reference keeps the mapping
+        _ring = new RecordRingEngine(channel.Region, channel.RingPart, channel.RingPart.Kind); // no lease: the core's reference keeps the mapping
         _core = new ConsumerCore<MessageChannelProbe>(channel, new MessageChannelProbe(_ring, channel), GetType().FullName!);
     }
 
@@ -47,19 +46,7 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     public bool IsCompleted => _core.IsCompleted;
 
     /// <summary>Completes when a read finds the channel completed and drained (successfully: writers cannot transmit an exception).</summary>
-    public override Task Completion
-    {
-        get
-        {
-            if (_completion is null)
-            {
-                Interlocked.CompareExchange(ref _completion, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
-                ObserveCompletion();
-            }
-
-            return _completion.Task;
-        }
-    }
+    public override Task Completion => _core.Completion;
 
     /// <summary>The wait block's counters.</summary>
     public WaitBlockCounters Counters => _core.Counters;
@@ -77,7 +64,7 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
             return true;
         }
 
-        ObserveCompletion();
+        _core.ObserveCompletion();
         item = default;
         return false;
     }
@@ -176,18 +163,7 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
-        ValueTask<bool> wait = _core.WaitToReadAsync(cancellationToken);
-        if (wait.IsCompletedSuccessfully)
-        {
-            if (!wait.Result)
-            {
-                _completion?.TrySetResult();
-            }
-
-            return wait;
-        }
-
-        return _completion is null ? wait : ObserveAsync(wait);
+        return _core.WaitToReadAsync(cancellationToken);
     }
 
     /// <summary>
@@ -201,75 +177,21 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     public ValueTask<IpcMessage> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
         => TryRead(out int type, destination.Span, out int length)
             ? new ValueTask<IpcMessage>(new IpcMessage(type, destination[..length]))
-            : ReadIntoAsyncSlow(destination, cancellationToken);
+            : _core.ReadAsync<ReadIntoAttempt, IpcMessage>(new ReadIntoAttempt(this, destination), cancellationToken);
 
     /// <summary>Reads the next message, waiting asynchronously for one; the payload is copied into a new array of its length.</summary>
     /// <exception cref="ChannelClosedException">The channel is completed and drained.</exception>
     /// <exception cref="NotSupportedException">The doorbell is signal or uintr (thread-bound): use futex or eventfd for async reads.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (nothing is consumed).</exception>
     public override ValueTask<IpcMessage> ReadAsync(CancellationToken cancellationToken = default)
-        => TryRead(out IpcMessage message) ? new ValueTask<IpcMessage>(message) : ReadAsyncSlow(cancellationToken);
+        => TryRead(out IpcMessage message) ? new ValueTask<IpcMessage>(message) : _core.ReadAsync<ReadCopyAttempt, IpcMessage>(new ReadCopyAttempt(this), cancellationToken);
 
     /// <summary>Stops the async waiter, releases the doorbell and the region. With signal or uintr, call it on the creating thread. Idempotent.</summary>
     /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread (nothing was released).</exception>
     public void Dispose() => _core.Dispose();
 
-    private void ObserveCompletion()
-    {
-        if (_completion is { } completion && _core.IsCompleted)
-        {
-            completion.TrySetResult();
-        }
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ObserveAsync(ValueTask<bool> wait)
-    {
-        bool result = await wait.ConfigureAwait(false);
-        if (!result)
-        {
-            _completion?.TrySetResult();
-        }
-
-        return result;
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<IpcMessage> ReadAsyncSlow(CancellationToken cancellationToken)
-    {
-        while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            using (_core.Channel.Lease()) // Dispose on another thread cannot unmap the ring under this read
-            {
-                if (TryRead(out IpcMessage message))
-                {
-                    return message;
-                }
-            }
-        }
-
-        throw new ChannelClosedException();
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<IpcMessage> ReadIntoAsyncSlow(Memory<byte> destination, CancellationToken cancellationToken)
-    {
-        while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            using (_core.Channel.Lease()) // Dispose on another thread cannot unmap the ring under this read
-            {
-                if (TryRead(out int type, destination.Span, out int length))
-                {
-                    return new IpcMessage(type, destination[..length]);
-                }
-            }
-        }
-
-        throw new ChannelClosedException();
-    }
-
     /// <summary>A blocking read's attempt: one message copied into the caller's buffer.</summary>
-    private ref struct CopyOne(RecordRing ring, Span<byte> destination) : IReadAttempt
+    private ref struct CopyOne(RecordRingEngine ring, Span<byte> destination) : IReadAttempt
     {
         private readonly Span<byte> _destination = destination;
         public int Type;
@@ -282,12 +204,12 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     private ref struct HandleBatch<THandler> : IReadAttempt
         where THandler : struct, IRecordHandler
     {
-        private readonly RecordRing _ring;
+        private readonly RecordRingEngine _ring;
         private readonly ref THandler _handler;
         private readonly int _limit;
         public int Count;
 
-        public HandleBatch(RecordRing ring, ref THandler handler, int limit)
+        public HandleBatch(RecordRingEngine ring, ref THandler handler, int limit)
         {
             _ring = ring;
             _handler = ref handler;
@@ -297,8 +219,29 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
         public bool TryRead() => (Count = _ring.Read(ref _handler, _limit)) > 0;
     }
 
+    /// <summary>ReadAsync's attempt: a message with its payload copied into a new array.</summary>
+    private readonly struct ReadCopyAttempt(IpcMessageReader reader) : IAsyncReadAttempt<IpcMessage>
+    {
+        public bool TryRead(out IpcMessage result) => reader.TryRead(out result);
+
+        public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) => reader.WaitToReadAsync(cancellationToken);
+    }
+
+    /// <summary>ReadAsync(Memory)'s attempt: a message copied into the caller's buffer.</summary>
+    private readonly struct ReadIntoAttempt(IpcMessageReader reader, Memory<byte> destination) : IAsyncReadAttempt<IpcMessage>
+    {
+        public bool TryRead(out IpcMessage result)
+        {
+            bool read = reader.TryRead(out int type, destination.Span, out int length);
+            result = read ? new IpcMessage(type, destination[..length]) : default;
+            return read;
+        }
+
+        public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) => reader.WaitToReadAsync(cancellationToken);
+    }
+
     /// <summary>WaitToRead's attempt: whether a message can be read, without reading it.</summary>
-    private readonly struct Peek(RecordRing ring) : IReadAttempt
+    private readonly struct Peek(RecordRingEngine ring) : IReadAttempt
     {
         public bool TryRead() => ring.CanRead;
     }

@@ -23,7 +23,7 @@ namespace UintrIpc.Channels;
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
 public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable
 {
-    private readonly RecordRing _ring;
+    private readonly RecordRingEngine _ring;
     private readonly ProducerCore _core;
     private readonly bool _multiple;
     // Room that lets any message be written: the longest record, and the padding a wrap may need.
@@ -32,7 +32,7 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable
     internal IpcMessageWriter(ChannelCore channel, SafeHandle? doorbellFd)
     {
         _multiple = channel.MultipleProducers;
-        _ring = new RecordRing(channel.Region, channel.RingPart, channel.RingPart.Kind); // no lease: the core's reference keeps the mapping
+        _ring = new RecordRingEngine(channel.Region, channel.RingPart, channel.RingPart.Kind); // no lease: the core's reference keeps the mapping
         _roomForAny = 2L * ((RingLayout.RecordHeaderSize + _ring.MaxMessageLength + 7) & ~7);
         _core = new ProducerCore(channel, doorbellFd, GetType().FullName!);
     }

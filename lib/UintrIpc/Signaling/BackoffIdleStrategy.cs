@@ -64,18 +64,10 @@ internal sealed class BackoffIdleStrategy : IIdleStrategy
     /// <inheritdoc />
     public void Idle()
     {
-        switch (_phaser.Next(_clock is null ? Stopwatch.GetTimestamp() : _clock()))
+        if (!_phaser.SpinOrYield(_clock is null ? Stopwatch.GetTimestamp() : _clock()))
         {
-            case BackoffPhase.Spinning:
-                Thread.SpinWait(1);
-                break;
-            case BackoffPhase.Yielding:
-                Thread.Yield();
-                break;
-            default:
-                _sleep(_nextSleep);
-                _nextSleep = _nextSleep * 2 < _maxSleep ? _nextSleep * 2 : _maxSleep;
-                break;
+            _sleep(_nextSleep);
+            _nextSleep = _nextSleep * 2 < _maxSleep ? _nextSleep * 2 : _maxSleep;
         }
     }
 

@@ -83,18 +83,10 @@ internal sealed class BackoffIdleStrategy<TProbe> : IIdleStrategy
     /// <inheritdoc />
     public void Idle()
     {
-        switch (_phaser.Next(_clock is null ? Stopwatch.GetTimestamp() : _clock()))
+        if (!_phaser.SpinOrYield(_clock is null ? Stopwatch.GetTimestamp() : _clock()))
         {
-            case BackoffPhase.Spinning:
-                Thread.SpinWait(1);
-                break;
-            case BackoffPhase.Yielding:
-                Thread.Yield();
-                break;
-            default:
-                Parks++;
-                _waitBlock.Park(ref _probe, _doorbell, _parkTimeout);
-                break;
+            Parks++;
+            _waitBlock.Park(ref _probe, _doorbell, _parkTimeout);
         }
     }
 

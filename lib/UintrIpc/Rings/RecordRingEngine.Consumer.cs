@@ -6,7 +6,7 @@ namespace UintrIpc.Rings;
 // The consumer, the same for both ring kinds: poll the length word at head (acquire),
 // validate the record, hand it over, and after the batch zero what was consumed and
 // publish the new head (release).
-internal sealed unsafe partial class RecordRing
+internal sealed unsafe partial class RecordRingEngine
 {
     /// <summary>Hands every committed message, up to <paramref name="limit"/>, to the handler; returns how many.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -8,7 +8,7 @@ namespace UintrIpc.Rings;
 // consumer calls it. Its stores race with the claimed record's producer if that producer is
 // in fact alive, which is why it waits until the record has been stuck for a while and why
 // callers must only use it when they believe the producer is dead.
-internal sealed unsafe partial class RecordRing
+internal sealed unsafe partial class RecordRingEngine
 {
     /// <summary>
     /// Turns the uncommitted record at head into padding once it has blocked the consumer
