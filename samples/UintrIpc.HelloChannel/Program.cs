@@ -13,7 +13,7 @@ string me = isChild ? "child" : "parent";
 Process? child = null;
 
 using var inbox = IpcChannel.CreateMessages();        // the channel this process reads
-using (var connection = isChild ? BootstrapClient.Connect(BootstrapEndpoint.Parse(args[1]), timeout) : AcceptChild())
+using (var connection = isChild ? BootstrapConnection.Connect(BootstrapEndpoint.Parse(args[1]), timeout) : AcceptChild())
 {
     connection.SendChannel(inbox);                     // the peer writes to our inbox
     using var outbox = connection.ReceiveMessageChannel(timeout);

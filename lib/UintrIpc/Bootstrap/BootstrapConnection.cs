@@ -26,7 +26,7 @@ namespace UintrIpc.Bootstrap;
 /// small payload and up to <see cref="BootstrapMessage.MaxFds"/> file descriptors.
 /// </summary>
 /// <remarks>
-/// Made by <see cref="BootstrapServer.Accept"/> (server side) or <see cref="BootstrapClient.Connect"/>
+/// Made by <see cref="BootstrapServer.Accept"/> (server side) or <see cref="Connect"/>
 /// (client side), after the server's policy accepted the client and the client's policy accepted
 /// the server.
 /// </remarks>
@@ -47,6 +47,26 @@ public sealed class BootstrapConnection : IDisposable
         Endpoint = endpoint;
         IsServerSide = isServerSide;
     }
+
+    /// <summary>
+    /// Connects to <paramref name="endpoint"/> and completes the handshake within
+    /// <paramref name="timeout"/>. While no server listens there yet (ENOENT, ECONNREFUSED) or its
+    /// queue is full (EAGAIN), Connect retries until the timeout.
+    /// </summary>
+    /// <param name="endpoint">Where the server listens.</param>
+    /// <param name="timeout">Bound on the whole connect and handshake (or <see cref="Timeout.InfiniteTimeSpan"/>).</param>
+    /// <param name="serverPolicy">Which servers to trust; <see cref="PeerPolicy.SameUserOnly"/> by default
+    /// (this matters for abstract names, which anyone can bind).</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <exception cref="BootstrapRefusedException">The server refused this process (the exception names its reason), or <paramref name="serverPolicy"/> refused the server.</exception>
+    /// <exception cref="TimeoutException">The server did not answer in time.</exception>
+    /// <exception cref="UintrIpcException">No server could be reached before the timeout (the errno of the last attempt).</exception>
+    public static BootstrapConnection Connect(BootstrapEndpoint endpoint, TimeSpan timeout, PeerPolicy? serverPolicy = null, CancellationToken cancellationToken = default)
+        => BootstrapClient.Connect(endpoint, timeout, serverPolicy, cancellationToken);
+
+    /// <summary>Connects on a dedicated thread; see <see cref="Connect"/>.</summary>
+    public static Task<BootstrapConnection> ConnectAsync(BootstrapEndpoint endpoint, TimeSpan timeout, PeerPolicy? serverPolicy = null, CancellationToken cancellationToken = default)
+        => BootstrapClient.ConnectAsync(endpoint, timeout, serverPolicy, cancellationToken);
 
     /// <summary>The process on the other end, as the kernel reports it (SO_PEERCRED).</summary>
     public PeerCredentials Peer { get; }

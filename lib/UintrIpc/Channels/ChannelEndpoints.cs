@@ -69,7 +69,7 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
         }
         finally
         {
-            core.Release();
+            core.Close();
         }
     }
 

@@ -58,24 +58,14 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     private TaskCompletionSource? _completion;
 
     /// <summary>
-    /// Registers the channel object's one reader and takes its reference on the region. With a
-    /// signal or uintr doorbell the receiver binds to the calling thread.
+    /// Takes the reader's lease on the region and creates its doorbell receiver (the channel
+    /// object creates one reader). With a signal or uintr doorbell the receiver binds to the calling thread.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The channel object has an open reader, or (uintr) this thread cannot receive.</exception>
+    /// <exception cref="InvalidOperationException">(uintr) This thread cannot receive.</exception>
     /// <exception cref="PlatformNotSupportedException">The uintr doorbell on a machine without user interrupts.</exception>
     internal ConsumerCore(ChannelCore channel, TProbe probe, string ownerName)
     {
-        channel.EnterConsumer();
-        try
-        {
-            channel.AddRef();
-        }
-        catch
-        {
-            channel.ExitConsumer();
-            throw;
-        }
-
+        channel.AddLease();
         try
         {
             _waitBlock = new WaitBlock(channel.Region, channel.WaitBlockPart, singleProducer: !channel.MultipleProducers);
@@ -83,8 +73,7 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         }
         catch
         {
-            channel.Release();
-            channel.ExitConsumer();
+            channel.ReleaseLease();
             throw;
         }
 
@@ -346,8 +335,7 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         }
         finally
         {
-            _channel.ExitConsumer();
-            _channel.Release();
+            _channel.ReleaseLease();
         }
     }
 
@@ -504,7 +492,7 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
             _selfWake ??= Doorbells.CreateSender(_receiver.Kind, _waitBlock, _doorbellFd);
             _requests = new SemaphoreSlim(0);
             // The waiter's lease: taken here, released when the thread ends.
-            _channel.AddRef();
+            _channel.AddLease();
             _thread = new Thread(RunWaiter) { IsBackground = true, Name = "UintrIpc channel waiter" };
             _thread.Start();
         }
@@ -568,7 +556,7 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         }
         finally
         {
-            _channel.Release();
+            _channel.ReleaseLease();
         }
     }
 

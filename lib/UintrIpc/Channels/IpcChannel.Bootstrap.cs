@@ -34,7 +34,7 @@ public static partial class IpcChannel
     /// using var connection = server.Accept(TimeSpan.FromSeconds(10));
     /// connection.SendChannel(channel);
     /// // writer's process (client)
-    /// using var connection = BootstrapClient.Connect(endpoint, TimeSpan.FromSeconds(10));
+    /// using var connection = BootstrapConnection.Connect(endpoint, TimeSpan.FromSeconds(10));
     /// using var channel = connection.ReceiveChannel&lt;long&gt;(TimeSpan.FromSeconds(10));
     /// channel.Writer.TryWrite(42);
     /// </code>

@@ -41,7 +41,7 @@ public sealed class IpcChannel<T> : IDisposable where T : unmanaged
         {
             if (core.Geometry.ElementSize != sizeof(T))
             {
-                core.Release();
+                core.Close();
                 throw new RegionFormatException("channel element size", $"{sizeof(T)} (sizeof({typeof(T).Name}))", core.Geometry.ElementSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     "Both sides must use the same unmanaged element type.");
             }

@@ -28,7 +28,7 @@ internal sealed class ProducerCore : IDisposable
     /// <exception cref="InvalidOperationException">The doorbell needs the reader's descriptor and none was given.</exception>
     internal ProducerCore(ChannelCore channel, SafeHandle? doorbellFd, string ownerName)
     {
-        channel.AddRef();
+        channel.AddLease();
         try
         {
             _waitBlock = new WaitBlock(channel.Region, channel.WaitBlockPart, singleProducer: !channel.MultipleProducers);
@@ -36,7 +36,7 @@ internal sealed class ProducerCore : IDisposable
         }
         catch
         {
-            channel.Release();
+            channel.ReleaseLease();
             throw;
         }
 
@@ -175,7 +175,7 @@ internal sealed class ProducerCore : IDisposable
         }
         finally
         {
-            _channel.Release();
+            _channel.ReleaseLease();
         }
     }
 

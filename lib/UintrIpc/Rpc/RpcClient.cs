@@ -142,7 +142,7 @@ public sealed class RpcClient : IDisposable
         options ??= new RpcClientOptions();
         DoorbellKind doorbell = options.ChosenDoorbell();
         var started = Stopwatch.GetTimestamp();
-        BootstrapConnection connection = BootstrapClient.Connect(endpoint, options.ConnectTimeout, options.ServerPolicy, cancellationToken);
+        BootstrapConnection connection = BootstrapConnection.Connect(endpoint, options.ConnectTimeout, options.ServerPolicy, cancellationToken);
         EventFdDoorbellReceiver? ownEventFd = null;
         SharedRegion? region = null;
         DoorbellSender? serverBell = null;

@@ -174,7 +174,7 @@ internal static unsafe class ChannelTrustCommands
     public static int BootstrapProduceAndHang(string[] args)
     {
         int count = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
-        using var connection = BootstrapClient.Connect(BootstrapEndpoint.Parse(args[1]), s_wait);
+        using var connection = BootstrapConnection.Connect(BootstrapEndpoint.Parse(args[1]), s_wait);
         if (args[0] == "slot")
         {
             using var channel = connection.ReceiveChannel<long>(s_wait);
