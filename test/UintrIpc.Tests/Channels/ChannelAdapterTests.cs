@@ -5,8 +5,8 @@ using UintrIpc.Signaling;
 namespace UintrIpc.Tests.Channels;
 
 /// <summary>
-/// The ChannelReader/ChannelWriter adapters, checked against the System.Threading.Channels
-/// contract (cases after dotnet/runtime's ChannelTestBase), per async-capable doorbell.
+/// The reader and writer seen as System.Threading.Channels' ChannelReader/ChannelWriter, checked
+/// against that contract (cases after dotnet/runtime's ChannelTestBase), per async-capable doorbell.
 /// </summary>
 public abstract class ChannelAdapterTests
 {
@@ -15,11 +15,11 @@ public abstract class ChannelAdapterTests
     private protected abstract DoorbellKind Doorbell { get; }
 
     [Fact]
-    public void The_adapters_are_reused_and_count()
+    public void The_reader_and_writer_are_reused_and_count()
     {
         using var f = Open();
-        Assert.Same(f.Reader, f.Consumer);
-        Assert.Same(f.Writer, f.Producer);
+        Assert.Same(f.Reader, f.Channel.Reader);
+        Assert.Same(f.Writer, f.Channel.Writer);
         Assert.True(f.Reader.CanCount);
         Assert.False(f.Reader.CanPeek);
         Assert.True(f.Writer.TryWrite(1));
