@@ -158,7 +158,8 @@ internal static unsafe class FuzzCommands
                 // A writer of the ring may forge or erase messages (slot sequences, record headers): then
                 // only health is judged. A lie about positions, the descriptor, the header or the wait
                 // block must never lose or reorder what is written afterwards without an error.
-                if (!mutator.TouchedMessages && _error is null)
+                // A forged CLOSED state completes the channel, as any producer may: writes then stop.
+                if (!mutator.TouchedMessages && _error is null && !creator.IsCompleted)
                 {
                     if (_anomaly is not null)
                     {
@@ -173,7 +174,8 @@ internal static unsafe class FuzzCommands
 
                 string attach = AttachAfresh(creator, region);
                 return attach.StartsWith("FAIL", StringComparison.Ordinal) ? $"{attach}; mutations: {mutator.Log}"
-                    : _error is null ? $"clean{attach}" : $"{Kind(_error)}{attach}";
+                    : _error is not null ? $"{Kind(_error)}{attach}"
+                    : creator.IsCompleted ? $"completed by the peer{attach}" : $"clean{attach}";
             }
             finally
             {
@@ -417,6 +419,8 @@ internal static unsafe class FuzzCommands
     {
         public abstract SharedRegion Region { get; }
 
+        public abstract bool IsCompleted { get; }
+
         public abstract Endpoints AttachAgain();
 
         public abstract void Open();
@@ -438,6 +442,8 @@ internal static unsafe class FuzzCommands
         private IpcProducer<FuzzItem>? _producer;
 
         public override SharedRegion Region => channel.Region;
+
+        public override bool IsCompleted => channel.IsCompleted;
 
         public override Endpoints AttachAgain() => new SlotEndpoints(IpcChannel<FuzzItem>.Attach(channel.Region.FileHandle, channel.WaitOptions, AttachTimeout));
 
@@ -470,6 +476,8 @@ internal static unsafe class FuzzCommands
         private IpcMessageProducer? _producer;
 
         public override SharedRegion Region => channel.Region;
+
+        public override bool IsCompleted => channel.IsCompleted;
 
         public override Endpoints AttachAgain() => new MessageEndpoints(IpcMessageChannel.Attach(channel.Region.FileHandle, channel.WaitOptions, AttachTimeout));
 

@@ -158,6 +158,26 @@ public sealed partial class HostileWriterTests(ITestOutputHelper output) : IDisp
         Assert.True(result.AllDelivered, result.ToString());
     }
 
+    /// <summary>
+    /// The residual risk docs/security.md states: a named region's file truncated while it is
+    /// mapped takes the mapping's pages away, and the next access raises SIGBUS. No seal exists
+    /// for such files; memfd regions are immune (the test above). If this test fails, the risk is
+    /// gone: update docs/security.md.
+    /// </summary>
+    [Fact]
+    public void Truncating_a_mapped_named_region_is_the_documented_residual_risk()
+    {
+        string name = _names.New("hostile");
+        using var victim = PeerProcess.Start(output, "hostile-victim", "slots", "spsc", "futex", name, Arg(Capacity));
+        victim.WaitForOutput("ready", VictimTimeout);
+        Hostile(Path.Combine(SharedRegion.SharedMemoryDirectory, name), "truncate", "0");
+        victim.WriteLine("go");
+        int code = victim.WaitForExit(VictimTimeout);
+        output.WriteLine($"victim exit {code}");
+        Assert.True(code != 0 && !victim.StandardOutput.Contains("result", StringComparison.Ordinal),
+            $"the victim survived a truncation of its mapped named region (exit {code}): update docs/security.md, the residual risk is gone");
+    }
+
     [Theory]
     [InlineData("4096")]        // shorter than the region: a mapping of it would fault beyond the end
     [InlineData("0x1000000")]   // longer: total_size no longer matches the file
