@@ -3,14 +3,16 @@ using Spectre.Console;
 using UintrIpc.Bench.Analysis;
 using UintrIpc.Bench.Cli;
 using UintrIpc.Bench.Native;
+using UintrIpc.Bench.Processes;
 using UintrIpc.Bench.Reporting;
 using UintrIpc.Bench.Results;
 using UintrIpc.Bench.Workloads;
+using UintrIpc.Bench.Workloads.Throughput;
 using UintrIpc.Signaling;
 
 namespace UintrIpc.Bench;
 
-/// <summary>Runs the selected tests group by group (C first, then .NET), then writes the reports.</summary>
+/// <summary>Runs the selected tests group by group, each repetition next to its C baseline, then writes the reports.</summary>
 internal sealed class BenchRunner
 {
     private readonly BenchOptions _options;
@@ -23,16 +25,30 @@ internal sealed class BenchRunner
 
     public int Run()
     {
+        if (_options.CheckDocs is { } check)
+        {
+            return CheckDocs(check);
+        }
+
+        if (_options.ReportFrom is { } from)
+        {
+            var loaded = JsonReport.Read(from);
+            Publish(loaded, _options.OutputDirectory ?? Path.Combine("results", "from-" + Path.GetFileNameWithoutExtension(from)), from);
+            return 0;
+        }
+
+        if (_options.IsAb)
+        {
+            return new AbRunner(_options).Run();
+        }
+
         var cases = Catalog.Build(_options).Where(c => _options.Selects(c.Name)).ToList();
         if (_options.List)
         {
-            foreach (var group in cases.GroupBy(c => c.Group))
+            foreach (var c in cases)
             {
-                AnsiConsole.MarkupLine($"[bold]{group.Key}[/] (C: {Markup.Escape(Catalog.NativeSelection(group.Key))})");
-                foreach (var c in group)
-                {
-                    AnsiConsole.MarkupLine($"  {Markup.Escape(c.Name),-36} {Markup.Escape(c.Note ?? string.Empty)}{(c.SkipReason is { } s ? $" [yellow](skipped: {Markup.Escape(s)})[/]" : "")}");
-                }
+                string paired = string.Join(", ", c.PairedTests.Select(t => t.Name));
+                AnsiConsole.MarkupLine($"  {Markup.Escape(c.Name),-40} {Markup.Escape(paired)}{(c.SkipReason is { } s ? $" [yellow](skipped: {Markup.Escape(s)})[/]" : "")}");
             }
 
             return 0;
@@ -44,6 +60,12 @@ internal sealed class BenchRunner
             return 2;
         }
 
+        if (_options.Pin)
+        {
+            // Every thread of the harness (the measuring side) on CPU 0; children re-pin to theirs.
+            Affinity.PinProcess(0);
+        }
+
         string outDir = _options.OutputDirectory ?? Path.Combine("results", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
         Directory.CreateDirectory(outDir);
         var started = DateTimeOffset.UtcNow;
@@ -52,34 +74,34 @@ internal sealed class BenchRunner
         var results = new List<BenchResult>();
         var groups = cases.GroupBy(c => c.Group).OrderBy(g => g.Key).ToList();
 
-        AnsiConsole.MarkupLine($"UintrIpc bench, [bold]{_options.Mode}[/] mode: {cases.Count} .NET tests{(_options.Native ? " + C baselines" : "")}; load average {Markup.Escape(machine.LoadAverageBefore)}");
+        AnsiConsole.MarkupLine($"UintrIpc bench, [bold]{_options.Mode}[/] mode: {cases.Count} .NET tests{(_options.Native ? ", each next to its C baseline" : "")}; load average {Markup.Escape(machine.LoadAverageBefore)}");
         AnsiConsole.Progress()
             .AutoRefresh(false) // no render thread competing with the measured processes for the CPUs
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .Start(progress =>
             {
-                var overall = progress.AddTask("all tests", maxValue: cases.Count + (_options.Native ? groups.Count : 0));
+                var overall = progress.AddTask("all tests", maxValue: cases.Count + groups.Count);
                 var current = progress.AddTask("starting", maxValue: 1);
                 progress.Refresh();
                 foreach (var group in groups)
                 {
-                    if (_options.Native)
+                    if (_options.Native && Catalog.NativeOnly(group.Key) is { Count: > 0 } only)
                     {
-                        current.Description = Markup.Escape($"C baselines: {Catalog.NativeSelection(group.Key)}");
+                        current.Description = Markup.Escape($"C: {string.Join(',', only)}");
                         progress.Refresh();
-                        results.AddRange(_native.Run(Catalog.NativeSelection(group.Key), NativeArgs(group.Key), _options.Timeout * 20));
-                        overall.Increment(1);
+                        results.AddRange(_native.Run(string.Join(',', only), NativeArgs(group.Key, null), _options.Timeout * 10));
                     }
 
+                    overall.Increment(1);
                     foreach (var c in group)
                     {
                         current.Description = Markup.Escape(c.Name);
                         progress.Refresh();
-                        var r = RunRepeated(c);
-                        results.Add(r);
+                        var runs = RunRepeated(c);
+                        results.AddRange(runs);
                         overall.Increment(1);
-                        current.Description = Markup.Escape($"{c.Name}: {Summary(r)}");
+                        current.Description = Markup.Escape($"{c.Name}: {Summary(runs.Where(r => !r.IsNative).ToList())}");
                         progress.Refresh();
                     }
                 }
@@ -89,18 +111,113 @@ internal sealed class BenchRunner
                 progress.Refresh();
             });
 
-        Comparisons.ApplyRatios(results);
         var report = new RunReport(
             _options.Mode, "dotnet run -c Release --project bench/UintrIpc.Bench" + (_options.CommandLine.Length > 0 ? " -- " + _options.CommandLine : ""),
             started, DateTimeOffset.UtcNow, machine with { LoadAverageAfter = MachineInfo.LoadAverage() },
-            _native.Commands.Distinct().ToList(), doorbells, results, Comparisons.EvaluateTargets(results), Settings());
-
-        var plots = _options.Plots ? WritePlots(results, outDir) : [];
-        MarkdownReport.Write(report, Path.Combine(outDir, "report.md"), plots);
-        JsonReport.Write(report, Path.Combine(outDir, "results.json"));
-        CsvReport.Write(results, Path.Combine(outDir, "results.csv"));
-        ConsoleReport.Write(report, outDir);
+            _native.Commands.Distinct().ToList(), doorbells, results, Settings());
+        Publish(report, outDir, null);
         return results.Any(r => !r.Ok && !r.Skipped) ? 1 : 0;
+    }
+
+    /// <summary>Writes report.md, results.json, results.csv and plots to <paramref name="outDir"/>, the console tables, and with --docs the docs section.</summary>
+    private void Publish(RunReport report, string outDir, string? sourceJson)
+    {
+        Directory.CreateDirectory(outDir);
+        var shown = ShownRuns(report);
+        var plots = _options.Plots ? WritePlots(shown, outDir) : [];
+        MarkdownReport.Write(report, Path.Combine(outDir, "report.md"), plots.Select(Path.GetFileName).ToList()!);
+        string json = Path.Combine(outDir, "results.json");
+        if (sourceJson is null || Path.GetFullPath(sourceJson) != Path.GetFullPath(json))
+        {
+            JsonReport.Write(report, json);
+        }
+
+        CsvReport.Write(report.Results, Path.Combine(outDir, "results.csv"));
+        ConsoleReport.Write(report, outDir);
+        if (_options.DocsFile is { } docs)
+        {
+            WriteDocs(report, docs, plots, sourceJson);
+        }
+    }
+
+    private static void WriteDocs(RunReport report, string docsFile, IReadOnlyList<string> plots, string? sourceJson)
+    {
+        string docsDir = Path.GetDirectoryName(Path.GetFullPath(docsFile))!;
+        string section = report.Mode;
+        string resultsFile = Path.Combine(docsDir, "results", section + ".json");
+        Directory.CreateDirectory(Path.GetDirectoryName(resultsFile)!);
+        if (sourceJson is null || Path.GetFullPath(sourceJson) != Path.GetFullPath(resultsFile))
+        {
+            JsonReport.Write(report, resultsFile);
+        }
+
+        foreach (var plot in plots)
+        {
+            Directory.CreateDirectory(Path.Combine(docsDir, "img"));
+            File.Copy(plot, Path.Combine(docsDir, "img", $"{section}-{Path.GetFileName(plot)}"), overwrite: true);
+        }
+
+        var docPlots = DocPlots(docsDir, section);
+
+        DocsWriter.ReplaceSection(docsFile, section, DocsSection(report, docPlots));
+        AnsiConsole.MarkupLine($"Docs: section [bold]{Markup.Escape(section)}[/] of {Markup.Escape(docsFile)}, {Markup.Escape(resultsFile)}");
+    }
+
+    /// <summary>The plots of a section present in docs/img, as paths relative to the docs file.</summary>
+    private static List<string> DocPlots(string docsDir, string section) =>
+        PlotWriter.FileNames.Select(f => $"img/{section}-{f}").Where(f => File.Exists(Path.Combine(docsDir, f))).ToList();
+
+    /// <summary>The generated docs section of a run (plots given as paths relative to the docs file).</summary>
+    private static string DocsSection(RunReport report, IReadOnlyList<string> docPlots)
+    {
+        string section = report.Mode;
+        string header = $"Generated from [results/{section}.json](results/{section}.json) (the run's every measurement). "
+            + $"Regenerate this section from it with `dotnet run -c Release --project bench/UintrIpc.Bench -- --report-from docs/results/{section}.json --docs docs/benchmarks.md`; "
+            + $"re-run the measurement with `{(report.Command.Contains("--docs", StringComparison.Ordinal) ? report.Command : report.Command + " --docs docs/benchmarks.md")}`.\n\n";
+        return header + MarkdownReport.Body(report, docPlots, "###");
+    }
+
+    /// <summary>
+    /// --check-docs: every generated section of <paramref name="docsFile"/> that has a results file
+    /// in docs/results/ must be exactly what the harness generates from that file (no hand edits,
+    /// no stale tables). Returns 0 when all match.
+    /// </summary>
+    public static int CheckDocs(string docsFile)
+    {
+        string docsDir = Path.GetDirectoryName(Path.GetFullPath(docsFile))!;
+        string text = File.ReadAllText(docsFile);
+        int checkedSections = 0, stale = 0;
+        foreach (string json in Directory.EnumerateFiles(Path.Combine(docsDir, "results"), "*.json").Order(StringComparer.Ordinal))
+        {
+            string section = Path.GetFileNameWithoutExtension(json);
+            string begin = DocsWriter.Begin(section), end = DocsWriter.End(section);
+            int b = text.IndexOf(begin, StringComparison.Ordinal), e = text.IndexOf(end, StringComparison.Ordinal);
+            if (section == "ab" || b < 0 || e < b)
+            {
+                continue; // the A/B report has its own format; a results file without a section is not shown
+            }
+
+            var report = JsonReport.Read(json);
+            string expected = DocsSection(report, DocPlots(docsDir, section)).TrimEnd();
+            string actual = text[(b + begin.Length)..e].Trim('\n');
+            checkedSections++;
+            if (!string.Equals(expected, actual, StringComparison.Ordinal))
+            {
+                stale++;
+                Console.Error.WriteLine($"{docsFile}: section '{section}' is not what {json} generates; regenerate it with --report-from {Path.GetRelativePath(Directory.GetCurrentDirectory(), json)} --docs {docsFile}");
+            }
+        }
+
+        Console.WriteLine($"{checkedSections} generated section(s) of {docsFile} checked against their results files, {stale} differ");
+        return stale == 0 ? 0 : 1;
+    }
+
+    /// <summary>The runs the tables show (for the plots): each .NET row, its paired C run, and the C runs made for the tables.</summary>
+    private static List<BenchResult> ShownRuns(RunReport report)
+    {
+        var cases = Ratios.Summarize(report.Results);
+        var nativeOnly = Ratios.NativeOnly(report.Results).ToList();
+        return [.. ReportRows.Rows(cases, nativeOnly, ResultKind.Latency).Select(x => x.Run), .. ReportRows.Rows(cases, nativeOnly, ResultKind.Throughput).Select(x => x.Run)];
     }
 
     private static IReadOnlyList<string> WritePlots(IReadOnlyList<BenchResult> results, string outDir)
@@ -117,55 +234,55 @@ internal sealed class BenchRunner
     }
 
     /// <summary>
-    /// Runs the case --repeat times, each time right after its C baseline(s), and keeps the
-    /// repetition with the median headline, with the median of the paired C headlines.
+    /// Runs the case --repeat times (the target tests at least 5), each repetition next to a run
+    /// of its C baselines: odd repetitions C first, even ones .NET first, so that a drift of
+    /// the machine during the run does not always favour the same side.
     /// </summary>
-    private BenchResult RunRepeated(BenchCase c)
+    private List<BenchResult> RunRepeated(BenchCase c)
     {
-        var runs = new List<(BenchResult Result, Dictionary<string, double> Paired)>();
-        // A target's verdict should not hang on one run: the host's placement of the vCPUs flips
-        // the floor (and ring throughput) several-fold within seconds.
-        int repeat = Comparisons.TargetSubjects.Contains(c.Name) ? Math.Max(TargetRepeats, _options.Repeat) : _options.Repeat;
-        for (int i = 0; i < repeat; i++)
+        var runs = new List<BenchResult>();
+        // An explicit --repeat is obeyed (the A/B mode passes 1); otherwise the targets' tests run at least 5 times.
+        int repeat = c.SkipReason is not null ? 1
+            : _options.RepeatOverride is { } given ? given
+            : Targets.Subjects.Contains(c.Name) ? Math.Max(TargetRepeats, _options.Repeat) : _options.Repeat;
+        for (int i = 1; i <= repeat; i++)
         {
-            var paired = RunPairedBaselines(c);
-            runs.Add((RunCase(c), paired));
+            bool netFirst = i % 2 == 0;
+            if (!netFirst)
+            {
+                runs.AddRange(RunPaired(c, i));
+            }
+
+            var r = RunCase(c);
+            r.Repetition = i;
+            runs.Add(r);
+            if (netFirst)
+            {
+                runs.AddRange(RunPaired(c, i));
+            }
         }
 
-        var ok = runs.Where(r => r.Result.Ok && r.Result.Headline is not null).OrderBy(r => r.Result.Headline).ToList();
-        if (ok.Count == 0)
-        {
-            return runs[^1].Result;
-        }
-
-        var chosen = ok[(ok.Count - 1) / 2].Result;
-        foreach (var name in runs.SelectMany(r => r.Paired.Keys).Distinct())
-        {
-            var values = runs.Where(r => r.Paired.ContainsKey(name)).Select(r => r.Paired[name]).ToList();
-            chosen.PairedRuns[name] = values;
-            var sorted = values.Order().ToList();
-            chosen.Paired[name] = sorted[(sorted.Count - 1) / 2];
-        }
-
-        chosen.Repeats = runs.Where(r => r.Result.Ok).Select(r => r.Result.Headline!.Value).ToList();
-        return chosen;
+        return runs;
     }
 
-    /// <summary>Runs the C tests <paramref name="c"/> is compared with, now, and returns their headlines.</summary>
-    private Dictionary<string, double> RunPairedBaselines(BenchCase c)
+    /// <summary>Runs the C tests <paramref name="c"/> is paired with, now, tagged with the repetition.</summary>
+    private List<BenchResult> RunPaired(BenchCase c, int repetition)
     {
-        var paired = new Dictionary<string, double>(StringComparer.Ordinal);
-        if (!_options.Native || c.SkipReason is not null || c.Baseline is null)
+        var paired = new List<BenchResult>();
+        if (!_options.Native || c.SkipReason is not null)
         {
             return paired;
         }
 
-        string[] names = [c.Baseline, .. c.AlsoPaired];
-        foreach (var r in _native.Run(string.Join(',', names), NativeArgs(c.Group), _options.Timeout * 2))
+        foreach (var setting in c.PairedTests.GroupBy(t => string.Join(' ', t.Args)))
         {
-            if (r.Ok && r.Headline is { } h && names.Contains(r.Name))
+            var tests = setting.ToList();
+            var args = NativeArgs(c.Group, c).Concat(tests[0].Args);
+            foreach (var r in _native.Run(string.Join(',', tests.Select(t => t.Selection)), args, _options.Timeout * 2))
             {
-                paired[r.Name] = h;
+                r.Repetition = repetition;
+                r.PairedWith = c.Name;
+                paired.Add(r);
             }
         }
 
@@ -204,23 +321,26 @@ internal sealed class BenchRunner
         return result ?? c.Failed("no result");
     }
 
-    private List<string> NativeArgs(BenchGroup group)
+    /// <summary>The C program's arguments for a group (and a throughput case: the same message count as .NET).</summary>
+    private List<string> NativeArgs(BenchGroup group, BenchCase? c)
     {
+        var inv = CultureInfo.InvariantCulture;
         var args = new List<string>
         {
-            "--timeout", ((long)_options.Timeout.TotalSeconds).ToString(CultureInfo.InvariantCulture),
-            "--spin-ns", ((long)(_options.SpinBudget.TotalMilliseconds * 1e6)).ToString(CultureInfo.InvariantCulture),
+            "--timeout", ((long)_options.Timeout.TotalSeconds).ToString(inv),
+            "--spin-ns", ((long)(_options.SpinBudget.TotalMilliseconds * 1e6)).ToString(inv),
         };
         switch (group)
         {
             case BenchGroup.Spinning:
-                args.AddRange(["--iters", _options.SpinSamples.ToString(CultureInfo.InvariantCulture)]);
+                args.AddRange(["--iters", _options.SpinSamples.ToString(inv)]);
                 break;
             case BenchGroup.Sleeping or BenchGroup.Kernel:
-                args.AddRange(["--iters", _options.SleepSamples.ToString(CultureInfo.InvariantCulture)]);
+                args.AddRange(["--iters", _options.SleepSamples.ToString(inv)]);
                 break;
             default:
-                args.AddRange(["--tput-count", _options.ThroughputCount.ToString(CultureInfo.InvariantCulture), "--tput-bytes", _options.ThroughputBytes.ToString(CultureInfo.InvariantCulture)]);
+                long count = c?.Spec is { } spec ? ThroughputRun.MessageCount(_options, spec) : _options.ThroughputCount;
+                args.AddRange(["--tput-count", count.ToString(inv), "--tput-bytes", (count * Math.Max(1, c?.MessageSize ?? 1)).ToString(inv)]);
                 break;
         }
 
@@ -237,14 +357,27 @@ internal sealed class BenchRunner
         ["Latency samples (spinning / sleeping)"] = $"{_options.SpinSamples} / {_options.SleepSamples}",
         ["Minimum warm-up per .NET test"] = $"{_options.WarmupTime.TotalMilliseconds:0} ms",
         ["Spin budget of the awake doorbell tests"] = $"{_options.SpinBudget.TotalMicroseconds:0} us",
-        ["Throughput messages (rings / pipes and sockets)"] = $"{_options.ThroughputCount} / {_options.StreamThroughputCount}, at most {_options.ThroughputBytes >> 20} MiB of payload",
+        ["Throughput messages (rings / pipes and sockets)"] = $"{_options.ThroughputCount} / {_options.StreamThroughputCount}, at most {_options.ThroughputBytes >> 20} MiB of payload, at least 4 ring laps",
         ["MPSC producers (N)"] = _options.Producers.ToString(CultureInfo.InvariantCulture),
+        ["Batch (batched forms)"] = $"{Batch.Size} messages",
         ["Pause between reply and next ping in the asleep tests"] = $"{_options.Gap.TotalMicroseconds:0} us",
-        ["Repeats per .NET test"] = $"{_options.Repeat} (at least {TargetRepeats} for the tests the targets use: {string.Join(", ", Comparisons.TargetSubjects)})",
-        ["Pinned"] = _options.Pin ? "yes (CPU 0 and 1)" : "no",
+        ["Repeats per .NET test, each next to a C run"] = _options.RepeatOverride is { } r ? $"{r}"
+            : $"{_options.Repeat} (at least {TargetRepeats} for the tests the targets use: {string.Join(", ", Targets.Subjects)})",
+        ["Pinned"] = _options.Pin
+            ? "yes: every thread of the measuring process (harness, C parent) on CPU 0, every thread of the other process (.NET child, C child) on CPU 1, further MPSC producers wrap around"
+            : "no",
     };
 
-    private static string Summary(BenchResult r) => !r.Ok ? (r.Skipped ? "skipped" : "FAILED")
-        : r.Kind == ResultKind.Latency ? $"p50 {Fmt.Us(r.Latency?.P50)} us"
-        : $"{Fmt.Millions(r.Throughput?.MessagesPerSecond)} M msg/s";
+    private static string Summary(List<BenchResult> runs)
+    {
+        var ok = runs.Where(r => r.Ok && r.Headline is not null).ToList();
+        if (ok.Count == 0)
+        {
+            return runs.Count > 0 && runs[0].Skipped ? "skipped" : "FAILED";
+        }
+
+        return runs[0].Kind == ResultKind.Latency
+            ? "p50 " + string.Join(", ", ok.Select(r => Fmt.Us(r.Latency!.P50))) + " us"
+            : string.Join(", ", ok.Select(r => Fmt.Millions(r.Throughput!.MessagesPerSecond))) + " M msg/s";
+    }
 }

@@ -15,7 +15,8 @@
  *   full    = a locked RMW or __atomic_thread_fence(__ATOMIC_SEQ_CST) (C#: Interlocked).
  *
  * A peer must not trust anything it reads from the region: every position, length and
- * offset written by the other side is checked against the layout before use.
+ * offset written by the other side is checked against the layout (and, for positions,
+ * against the reader's private copy, section 2c) before use.
  *
  * ------------------------------------------------------------------------------------
  * 1. Region
@@ -26,16 +27,42 @@
  *   | uipc_region_header (+ part table)| part 0      | part 1      | ...
  *   +----------------------------------+-------------+-------------+----
  *
- * The creator zero-fills the region, writes every header field and every part, then
- * writes `magic` LAST with release semantics. An attacher waits (bounded) until it reads
- * the magic with acquire semantics, then validates: layout_version, header_size,
- * total_size == the mapped size, part_count <= UIPC_MAX_PARTS, and for each part
- * offset % UIPC_PART_ALIGNMENT == 0, offset >= header size, offset + length <= total_size,
- * parts do not overlap. Only then does it look inside a part.
+ * 1a. Backing. A memfd (shared by passing its descriptor, SCM_RIGHTS or inheritance) or a
+ *   file under /dev/shm (shared by name, created O_EXCL with mode 0600 unless the creator asks
+ *   otherwise). The size is fixed at creation: the creator seals a memfd with F_SEAL_SHRINK |
+ *   F_SEAL_GROW | F_SEAL_SEAL before publishing it, and an attacher refuses a memfd that lacks
+ *   F_SEAL_SHRINK or F_SEAL_GROW (fcntl F_GET_SEALS), because whoever holds an unsealed one can
+ *   truncate it under the mapping, and the next access to a lost page is a SIGBUS. A named file
+ *   cannot be sealed: an attacher checks its size (fstat) against total_size, but a process
+ *   with write access can still truncate it later. That residual risk is closed by not using
+ *   named regions with untrusted peers: pass sealed memfds over the bootstrap socket instead.
+ *   An attacher refuses a named region that another user owns unless told to trust that user.
  *
- * `epoch` is a random non-zero 64-bit value chosen each time a region is initialised: a
- * peer that remembers an epoch can tell a re-created region from the one it knew.
- * `state` moves READY -> CLOSED (release) when the creator shuts the region down.
+ * 1b. Creation. The creator sizes the file (zero-filled), writes every header field with
+ *   plain stores, lays out the parts in table order (part i+1 starts at or after the end of
+ *   part i, offsets multiples of UIPC_PART_ALIGNMENT, the first at or after header_size),
+ *   initialises each part (plain stores), and writes `magic` LAST with release semantics.
+ *   `epoch` is a random non-zero 64-bit value chosen each time a region is initialised: a
+ *   peer that remembers an epoch can tell a re-created region from the one it knew.
+ *
+ * 1c. Attach. An attacher maps the whole file (its fstat size), waits (bounded) until it
+ *   reads `magic` == UIPC_REGION_MAGIC with acquire semantics (0 means "not yet"; any other
+ *   value is refused at once), then checks, before using any other field:
+ *     layout_version == UIPC_LAYOUT_VERSION;   header_size == UIPC_REGION_HEADER_SIZE;
+ *     total_size == the file size == the mapped size;   part_count <= UIPC_MAX_PARTS;
+ *     epoch != 0;
+ *     for each part i in table order: offset % UIPC_PART_ALIGNMENT == 0,
+ *       offset >= (i == 0 ? header_size : offset[i-1] + length[i-1]) (in order, no overlap),
+ *       offset <= total_size and length <= total_size - offset.
+ *   Only then does it look inside a part, whose own rules (section 2, 3) it checks in turn.
+ *   The header is immutable after publication except `state`: plain loads are enough.
+ *
+ * 1d. State. `state` moves READY -> CLOSED (release; readers acquire) when the region is shut
+ *   down; nothing else changes after publication.
+ *
+ * 1e. Lifetime inside a process. A process unmaps a region only when nothing of its own uses
+ *   it any more (the C# side counts leases: the region object, every ring, endpoint and
+ *   blocking wait). A peer's death never invalidates our mapping.
  *
  * ------------------------------------------------------------------------------------
  * 2. Rings (part kinds UIPC_PART_SPSC_SLOTS .. UIPC_PART_MPSC_RECORDS)
@@ -49,35 +76,74 @@
  *   +384  consumer line: heartbeat
  *   +512  data area, `capacity` slots of `slot_size` bytes, or `capacity` bytes
  *
- * Positions are free-running 64-bit counters; index = position & (capacity - 1).
- * The producer-owned and consumer-owned words are 128 bytes apart so that adjacent-line
- * prefetching cannot make them share traffic. Invariant: head <= tail <= head + capacity.
+ * Positions are free-running 64-bit counters; index = position & (capacity - 1). The
+ * producer-owned and consumer-owned words are 128 bytes apart so that adjacent-line
+ * prefetching cannot make them share traffic.
  *
- * 2a. Slot rings (fixed-size elements): slot i is at data + i * slot_size:
+ * 2a. Attach checks on the descriptor (plain loads; it is immutable):
+ *     part length >= UIPC_RING_CONTROL_SIZE;   ring_kind == the part's kind;
+ *     capacity a power of two, 2 .. 2^30 (slot rings) or 64 .. 2^30 (record rings);
+ *     data_offset == UIPC_RING_CONTROL_SIZE;   data_length <= part length - UIPC_RING_CONTROL_SIZE;
+ *     slot rings:   element_size > 0 and == the element both sides agreed on,
+ *                   slot_size == align8(8 + element_size), max_message_length == element_size,
+ *                   data_length == capacity * slot_size;
+ *     record rings: slot_size == element_size == 0, data_length == capacity,
+ *                   1 <= max_message_length <= capacity / 8.
+ *
+ * 2b. Positions and their invariant. head and tail only grow, and stay below
+ *   UIPC_MAX_POSITION (2^62): then position + 1 never reaches UIPC_SLOT_SKIPPED and
+ *   position + capacity never overflows. A value at or above it is corruption. Record
+ *   positions are multiples of 8. The invariant
+ *       head <= P <= head + capacity
+ *   holds at every instant for P = the producers' true position: the shared tail for record
+ *   rings (an SPSC producer stores the tail before the lengths that publish) and for MPSC slot
+ *   rings (claimed by CAS before anything is written); the SPSC slot producer's own position
+ *   for SPSC slot rings, whose shared tail is stored after the sequences and may lag them, even
+ *   behind head. An observer sees the invariant only in the order of its loads: a tail read
+ *   before a head may already be behind it (others claimed and the consumer consumed in
+ *   between), so check tail <= head + capacity with a head read after the tail, and
+ *   head <= tail with a tail read after the head. At attach, read tail, head, tail again.
+ *
+ * 2c. Private positions. Each side keeps its own position in private memory and only
+ *   publishes it (release); it never reads it back from the region, where a peer could have
+ *   moved it:
+ *     consumer: head, taken from the region once at attach (after the checks of 2b);
+ *     SPSC producer: tail, taken once at attach (SPSC slot rings: extended over the slots
+ *       already published, since the shared tail may lag, at most capacity slots);
+ *     MPSC producer: the tail is shared by the producers, so it is read from the region; each
+ *       producer keeps a floor, the highest tail it has claimed up to, and refuses a tail read
+ *       after the floor that is below it (a tail moved back would make it overwrite pending
+ *       messages).
+ *   Every position read from the peer is checked against the private one on every use: a
+ *   producer checks own_tail - capacity <= head <= own_tail; a consumer checks
+ *   head <= tail <= head + capacity (tail read after its head, which is private and stable).
+ *
+ * 2d. Slot rings (fixed-size elements): slot i is at data + i * slot_size:
  *
  *   +0  sequence u64   == position + 1 once the element for `position` is published
  *   +8  element        element_size bytes, slot_size = align8(8 + element_size)
  *
  *   Producer (SPSC): if tail - head_cache >= capacity, reload head (acquire) and re-check;
  *     write the element (plain); sequence = tail + 1 (release); tail = tail + 1 (release).
- *   Producer (MPSC): t = tail (acquire); check capacity against head (acquire);
- *     CAS tail t -> t + 1 (full); write element (plain); sequence = t + 1 (release).
+ *   Producer (MPSC): floor (acquire), then t = tail (acquire), checked against the floor;
+ *     check capacity against head (acquire, 2c); CAS tail t -> t + n (full); floor = t + n
+ *     (release); write the elements (plain); each sequence = position + 1 (release).
  *   Consumer: s = slot[head].sequence (acquire); s == head + 1 means ready, read the
  *     element (plain), then head = head + 1 (release) to give the slot back.
- *     Any other value is "not yet" only if it is 0 (first lap: head < capacity) or
- *     (head + 1 - capacity), possibly | UIPC_SLOT_SKIPPED; anything else is corruption.
- *     A consumer polls the slot it reads next, so one message costs one cache-line
- *     transfer.
- *   MPSC unblock (producer died between claim and publish): the consumer, after a
- *     timeout, CASes the sequence from its old value to UIPC_SLOT_SKIPPED | (head + 1)
- *     and moves on. As with Agrona's Unblock, this is only safe when the producer is
- *     really dead. A producer may abort its own claim the same way: sequence =
- *     UIPC_SLOT_SKIPPED | (position + 1) (release). An MPSC consumer that finds
- *     UIPC_SLOT_SKIPPED | (head + 1) with head < tail (an aborted claim, or an unblock
- *     whose consumer stopped before moving head) steps over it: head = head + 1
- *     (release). SPSC rings never hold skip markers.
+ *     Any other value is "not yet" only if it is the slot's previous value: 0 on the first
+ *     lap (head < capacity), otherwise (head + 1 - capacity), possibly | UIPC_SLOT_SKIPPED;
+ *     anything else is corruption. A consumer polls the slot it reads next, so one message
+ *     costs one cache-line transfer.
+ *   Skip marker: UIPC_SLOT_SKIPPED | (position + 1), MPSC only (in an SPSC ring it is
+ *     corruption). Written by a producer that aborts its claim (CAS from the slot's previous
+ *     value, so that it loses to nothing but an unblock of the same claim), or by the consumer
+ *     unblocking a dead producer's claim: after it stayed unpublished long enough, CAS from
+ *     the previous value to the marker. Only safe when the producer is really dead. A
+ *     consumer that finds UIPC_SLOT_SKIPPED | (head + 1) with head < tail steps over it:
+ *     head = head + 1 (release); a marker at or beyond tail is forged. An SPSC producer's
+ *     abort writes nothing (its tail has not moved).
  *
- * 2b. Record rings (variable-length byte messages): records are 8-byte aligned:
+ * 2e. Record rings (variable-length byte messages): records are 8-byte aligned:
  *
  *   +0  length  i32   record length including this header; 0 = nothing yet;
  *                     negative = claimed, being written (MPSC); positive = committed
@@ -85,17 +151,22 @@
  *   +8  payload length - 8 bytes; the record occupies align8(length) bytes
  *
  *   A record never wraps: when it would not fit before the end of the data area, the
- *   producer claims the remainder as well and writes a padding record there; the real
- *   record starts at index 0. max_message_length (payload bytes) <= capacity / 8.
+ *   producer claims the remainder as well and writes a padding record there whose length is
+ *   exactly the bytes to the end (capacity - index, a multiple of 8); the real record starts
+ *   at index 0. max_message_length (payload bytes) <= capacity / 8.
  *   Every byte outside [head, tail) is zero, so a header reads 0 until its producer
  *   writes it: producers rely on that, and the consumer polls the header, not the tail.
- *   Producer (SPSC): check capacity (head acquire); write type and payload (plain);
- *     tail += padding + aligned length (release); padding header, then length = +len
- *     (release). The tail goes first so that head <= tail holds for every observer.
- *   Producer (MPSC): CAS tail (full); padding header (type, then length release);
- *     length = -len (release) followed by a store-store fence, so the marker is visible
- *     before any payload byte; type, payload (plain); length = +len (release).
- *   Abort turns the record into padding (type -1, length +len).
+ *   Producer (SPSC): check capacity against head (acquire, 2c); write type and payload
+ *     (plain); tail += padding + aligned length (release); padding header, then length =
+ *     +len (release). The tail goes first so that head <= tail holds for every observer.
+ *   Producer (MPSC): floor and tail as for MPSC slots (2d); CAS tail (full); padding header
+ *     (type, then length release); length = -len (release) followed by a store-store fence,
+ *     so the marker is visible before any payload byte; type, payload (plain); length = +len
+ *     (release).
+ *   Abort: the record becomes padding of the same length: type = UIPC_RECORD_PADDING (plain),
+ *     then length = +len (release; MPSC: CAS from -len, so it loses to nothing but an unblock
+ *     of the same claim). An aborted record's padding is no longer than
+ *     align8(8 + max_message_length). An SPSC producer publishes it like a record (tail first).
  *   Consumer: len = length (acquire); <= 0 means not yet; validate 8 <= len, index +
  *     align8(len) <= capacity; type >= 0 with payload <= max_message_length, or type -1
  *     (padding) that fills exactly to the end or is no longer than the longest record
@@ -106,12 +177,118 @@
  *     timeout: a record at head with length -len becomes padding of len; with length 0
  *     while tail > head, the consumer scans for the next non-zero header (within the lap
  *     and the tail), re-checks that the gap is still zero, and fills the gap with padding
- *     records. Only safe when the producer is really dead.
+ *     records no longer than align8(8 + max_message_length) each (one record when it reaches
+ *     the end of the data area), the one at head written last. Only safe when the producer
+ *     is really dead.
  *
  * ------------------------------------------------------------------------------------
  * 3. Wait block (part kind UIPC_PART_WAIT_BLOCK): the wake-up protocol of one consumer
  * ------------------------------------------------------------------------------------
- *   See uipc_wait_block below and lib/UintrIpc/Signaling for the protocol.
+ *
+ * A producer makes a system call only when the consumer has announced that it sleeps. One
+ * consumer (one thread at a time) per wait block; any number of producers. Zero-filled
+ * memory is the initial state (consumer AWAKE, counters 0).
+ *
+ * Who writes what (struct uipc_wait_block):
+ *   consumer_state  consumer: AWAKE -> SLEEPING and back to AWAKE, each with a full fence
+ *                   (xchg); producers: SLEEPING -> AWAKE by CAS (full). Any value other than
+ *                   UIPC_CONSUMER_AWAKE counts as sleeping (a producer CASes exactly the value it
+ *                   read to AWAKE and rings once, which also repairs a corrupt word).
+ *   wake_word       producers only, atomic increment (full); the consumer reads it (acquire).
+ *   doorbell_kind   enum uipc_doorbell_kind: the creator of a channel region writes it before
+ *                   publishing the region; the consumer rewrites it (release) when it changes.
+ *   consumer_pid    the consumer (release); diagnostics and the signal doorbell (below).
+ *   consumer_tid    the signal doorbell's receiver (release, after consumer_pid); 0 = none.
+ *   sleeps, timeouts, wakeups_seen        consumer only: plain read + release store.
+ *   wakeups_sent, wakeups_suppressed      producers: one producer -> plain read + release
+ *                   store; several producers -> atomic add. 128 bytes from the consumer's line.
+ *
+ * Consumer, when the ring is empty (after spinning, if it spins):
+ *   C1. if doorbell_kind or consumer_pid changed: store them (release).
+ *   C2. token = wake_word (acquire)                     futex doorbell: BEFORE C3.
+ *   C3. xchg(consumer_state, SLEEPING)                  full fence: the announcement.
+ *   C4. re-check the ring and the completion state (acquire loads, section 2 and below);
+ *       if there is work, go to C6 without blocking.
+ *   C5. block in the doorbell, ALWAYS with a timeout:
+ *         futex:   FUTEX_WAIT(&wake_word, token, timeout), not FUTEX_PRIVATE_FLAG (returns at
+ *                  once with EAGAIN if a producer incremented the word after C2);
+ *         eventfd: poll(POLLIN) then read(2) (resets the counter; the fd is non-blocking);
+ *         signal:  sigtimedwait on the blocked signal, then drain pending instances;
+ *         none:    nothing to block in: yield for a short slice (and skip C3 and C6).
+ *   C6. prev = xchg(consumer_state, AWAKE)              full fence. The consumer is the one
+ *       that sets the state back to AWAKE after every announcement. prev != SLEEPING means a
+ *       producer took this sleep over (P4) and rings (or rang) exactly once for it.
+ *   C7. if it blocked in C5: sleeps += 1, then timeouts += 1 or wakeups_seen += 1.
+ *   Either way it re-checks the ring: wake-ups may be spurious or coalesced.
+ *
+ * Producer, after each publish (or once after a batch):
+ *   P1. publish into the ring (section 2: release stores).
+ *   P2. full fence (__atomic_thread_fence(__ATOMIC_SEQ_CST); a locked RMW also serves).
+ *   P3. s = consumer_state (acquire). s == AWAKE: wakeups_suppressed += 1, done.
+ *   P4. CAS(consumer_state, s -> AWAKE) (full). Failed: another producer rings, or the
+ *       consumer woke: wakeups_suppressed += 1, done. Exactly one producer wins each sleep.
+ *   P5. ring the doorbell once:
+ *         futex:   atomic increment of wake_word (full), then FUTEX_WAKE(&wake_word, INT32_MAX)
+ *                  (all waiters: one consumer per block, so "all" is that one thread);
+ *         eventfd: write(fd, 1) (8 bytes), fd received from the consumer; EAGAIN = already set;
+ *         signal:  tgkill (rules below); none: nothing.
+ *   P6. AFTER the ring returned: wakeups_sent += 1 (the signal teardown relies on it).
+ *
+ * Why no wake-up is lost (Dekker): the consumer stores SLEEPING, fences, loads the ring (C3,
+ * C4); the producer stores the message, fences, loads the state (P1-P3). With both fences at
+ * least one side sees the other's store: the consumer finds the message, or the producer
+ * finds SLEEPING (both may happen: one spurious wake-up). A ring between C4 and C5 is not lost:
+ * the futex word differs from the token, an eventfd or a pending signal stays set. And every
+ * wait is bounded, so even a bug costs one timeout, never a hang.
+ *
+ * Signal doorbell: real-time signal UIPC_SIGNAL_DEFAULT_OFFSET above SIGRTMIN (44 with glibc,
+ * the seed design's number) unless both sides agree on another in SIGRTMIN + 1 .. SIGRTMAX
+ * (SIGRTMIN itself is the .NET runtime's activation signal). The receiving thread blocks it
+ * (pthread_sigmask, that thread only), never installs a handler, publishes consumer_pid then
+ * consumer_tid, and takes it with sigtimedwait. A producer sends only tgkill(pid, tid, sig),
+ * never a process-directed signal, and never to a target it has not checked:
+ *   - pid must be the consumer's process as a trusted source names it (SO_PEERCRED of the
+ *     bootstrap connection, a pidfd the consumer handed over, a child the producer started,
+ *     or the producer's own process); a consumer_pid that differs is refused (no signal);
+ *   - to its own process, only a thread that hosts a live receiver of that signal;
+ *   - nothing once the consumer's pidfd reports that it exited (its pid may be reused).
+ *   tgkill refuses a tid outside that process. Residual risk: a peer that can write the wait
+ *   block can direct the signal at another thread of the consumer's own process.
+ * Teardown of a receiver: consumer_tid = 0 (CAS from its tid), wait (bounded) until
+ * wakeups_sent has caught up with the sleeps producers took over (C6), drain, then unblock.
+ *
+ * ------------------------------------------------------------------------------------
+ * 4. Channel regions (a ring + a wait block: lib/UintrIpc/Channels)
+ * ------------------------------------------------------------------------------------
+ *
+ *   region_kind  UIPC_REGION_CHANNEL_SLOTS ("UCHS") or UIPC_REGION_CHANNEL_MESSAGES ("UCHM")
+ *   part 0       the ring, tag 0: UIPC_PART_SPSC_SLOTS or UIPC_PART_MPSC_SLOTS (slots), or
+ *                UIPC_PART_SPSC_RECORDS or UIPC_PART_MPSC_RECORDS (messages: record type >= 0
+ *                is the application's message type)
+ *   part 1       the wait block, tag 0, doorbell_kind set by the creator before publication
+ *   An attacher finds both by kind and tag, and refuses an unknown doorbell_kind.
+ *
+ * Completion: the region header's `state`, UIPC_STATE_READY -> UIPC_STATE_CLOSED by CAS (full
+ * fence), by any producer, followed by the producer's wake check (P2-P6) so a sleeping consumer
+ * sees it. Completion and writes are linearizable:
+ *   - single producer (SPSC rings): load state (acquire) before writing; CLOSED: refuse.
+ *   - several producers (MPSC rings): claim the position first (the CAS on the tail), THEN load
+ *     state (acquire; the CAS was the fence). CLOSED: abort the claim (slots: sequence =
+ *     UIPC_SLOT_SKIPPED | (position + 1); records: padding), run P2-P6, and refuse the write.
+ *     Otherwise write and publish: the write counts, and the consumer will read it.
+ *   - consumer: load state (acquire) BEFORE the ring. The end of the channel is state == CLOSED
+ *     and head == tail with the tail loaded after the state (claims made before the completion
+ *     are published or aborted first; aborted claims are consumed like any skip or padding).
+ *
+ * Liveness: the ring's consumer_heartbeat_ms (section 2, +384) belongs to the channel's
+ * consumer: 0 = no consumer attached yet; > 0 = CLOCK_MONOTONIC milliseconds, stored (release)
+ * at least every 100 ms while the consumer object lives, whether or not it reads;
+ * UIPC_HEARTBEAT_DETACHED = the consumer was disposed. A producer waiting for room judges it
+ * with its OWN clock: gone when it reads DETACHED, or when the value has not changed for its
+ * peer timeout since the producer last saw it change (so neither a peer's clock nor a forged
+ * value can do more than make it wait that long). A peer known by a pidfd (SO_PEERCRED of the
+ * bootstrap connection) is gone when the pidfd turns readable. A consumer whose known producer
+ * processes have all exited ends its waits with an error once the ring is drained.
  */
 #ifndef UINTRIPC_H
 #define UINTRIPC_H
@@ -169,7 +346,7 @@ struct uipc_region_header {
     uint64_t total_size;     /* 16 bytes mapped, equals the file size */
     uint64_t epoch;          /* 24 random, non-zero, new on every initialisation */
     int32_t  creator_pid;    /* 32 */
-    uint32_t state;          /* 36 enum uipc_region_state (release on change) */
+    uint32_t state;          /* 36 enum uipc_region_state (release on change; channels: CAS, section 4) */
     uint8_t  reserved0[24];  /* 40 */
     struct uipc_part parts[UIPC_MAX_PARTS]; /* 64 .. 576 */
     uint8_t  reserved1[UIPC_REGION_HEADER_SIZE - 576];
@@ -183,6 +360,9 @@ struct uipc_region_header {
 #define UIPC_RING_HEARTBEAT_OFFSET 384u
 #define UIPC_SLOT_HEADER_SIZE    8u
 #define UIPC_SLOT_SKIPPED        (1ull << 63)
+/* Positions (slots or bytes) stay below this, so position + 1 never reaches UIPC_SLOT_SKIPPED
+ * and position + capacity never overflows (section 2). */
+#define UIPC_MAX_POSITION        (1ull << 62)
 #define UIPC_RECORD_HEADER_SIZE  8u
 #define UIPC_RECORD_ALIGNMENT    8u
 #define UIPC_RECORD_PADDING      (-1)
@@ -205,7 +385,7 @@ struct uipc_ring_control {
     uint8_t  pad_tail[120];
     uint64_t head;                            /* 256 consumer-owned */
     uint8_t  pad_head[120];
-    int64_t  consumer_heartbeat_ms;           /* 384 consumer-owned, CLOCK_MONOTONIC ms */
+    int64_t  consumer_heartbeat_ms;           /* 384 consumer-owned, CLOCK_MONOTONIC ms (section 4, liveness) */
     uint8_t  pad_consumer[120];
 };
 
@@ -218,11 +398,31 @@ enum uipc_consumer_state {
     UIPC_CONSUMER_SLEEPING = 1, /* announced: the producer must ring the doorbell */
 };
 
+/* What the consumer blocks in (wait block doorbell_kind). */
+enum uipc_doorbell_kind {
+    UIPC_DOORBELL_NONE       = 0, /* spin/yield only: producers ring nothing */
+    UIPC_DOORBELL_FUTEX      = 1, /* FUTEX_WAKE on wake_word */
+    UIPC_DOORBELL_EVENTFD    = 2, /* write(2) to the consumer's eventfd */
+    UIPC_DOORBELL_SIGNAL     = 3, /* tgkill of a real-time signal to the consumer thread */
+    UIPC_DOORBELL_UINTR      = 4, /* SENDUIPI (uintripc_uintr.h) */
+    UIPC_DOORBELL_UINTR_SIM  = 5, /* the shim's software model of user interrupts (tests only) */
+};
+
+/* Signal doorbell: SIGRTMIN + this, unless both sides agree on another real-time signal. */
+#define UIPC_SIGNAL_DEFAULT_OFFSET 10
+
+/* ---- channel regions (section 4) ----------------------------------------------------- */
+
+#define UIPC_REGION_CHANNEL_SLOTS    0x53484355u /* "UCHS" as bytes 55 43 48 53 */
+#define UIPC_REGION_CHANNEL_MESSAGES 0x4D484355u /* "UCHM" as bytes 55 43 48 4d */
+/* consumer_heartbeat_ms of a consumer that was disposed (section 4, liveness). */
+#define UIPC_HEARTBEAT_DETACHED      (-1)
+
 struct uipc_wait_block {
     /* consumer-owned line */
-    uint32_t consumer_state;  /*   0 enum uipc_consumer_state; set, then full fence, then re-check */
+    uint32_t consumer_state;  /*   0 enum uipc_consumer_state (section 3, C3/C6/P4) */
     uint32_t wake_word;       /*   4 futex word: producers increment it before FUTEX_WAKE */
-    uint32_t doorbell_kind;   /*   8 which doorbell the consumer blocks in */
+    uint32_t doorbell_kind;   /*   8 enum uipc_doorbell_kind */
     int32_t  consumer_pid;    /*  12 */
     int32_t  consumer_tid;    /*  16 thread that blocks (signal/uintr doorbells) */
     uint32_t reserved0;       /*  20 */
@@ -291,7 +491,9 @@ UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id);
 /* Futex on a 32-bit word in shared memory (no FUTEX_PRIVATE_FLAG, so it works across
  * processes). Wait returns 0 when woken (or spuriously), 1 when the word did not hold
  * `expected` (EAGAIN), 2 on timeout; -errno on error. EINTR is retried inside with the
- * remaining time. timeout_ns < 0 waits forever (the library never passes that). */
+ * remaining time. Every wait is bounded: timeout_ns < 0 is refused (-EINVAL); the deadline
+ * now + timeout_ns saturates at INT64_MAX ns of CLOCK_MONOTONIC instead of overflowing, so
+ * INT64_MAX means "until woken" and still ends at the first wake. */
 UIPC_EXPORT int32_t UintrIpc_FutexWait(uint32_t *word, uint32_t expected, int64_t timeout_ns);
 /* Wakes up to `count` waiters; returns how many were woken, or -errno. */
 UIPC_EXPORT int32_t UintrIpc_FutexWake(uint32_t *word, int32_t count);

@@ -17,7 +17,7 @@
  * Threads. A receiver belongs to the thread that created it (the real handler is
  * registered per thread, §2.1, pitfall §6.5); Wait, Poll and Destroy must be called on
  * that thread (else -EPERM). One receiver per thread (else -EBUSY, like a second
- * uintr_register_handler). Senders may be used from any thread, except on variant D
+ * uintr_register_handler). Senders may be used from any thread, except on variants C and D
  * whose UITT is per task (§1.2): there the index is only valid on the registering thread.
  *
  * Errors are -errno; EINTR never escapes (waits retry with the remaining time).
@@ -109,9 +109,18 @@ UIPC_EXPORT int32_t UintrIpc_UintrInspectKernel(const char *kallsyms_path, const
 UIPC_EXPORT int32_t UintrIpc_UintrReceiverCreate(int32_t simulated, void **out_handle);
 
 /* Tears the receiver down (CLUI + unregister_handler, or marks the simulated UPID as
- * unregistered with SN set so senders post without notifying). Vector fds are not
- * closed: their owner closes them. Returns 0 or -errno (-EPERM on the wrong thread). */
+ * unregistered with SN set so senders post without notifying) and frees it. Vector fds
+ * are not closed: their owner closes them. Returns 0 or -errno (-EPERM on the wrong thread).
+ *
+ * Thread exit. A receiving thread that ends without Destroy is unregistered by the shim
+ * (a pthread key destructor runs the same teardown on that thread), so no registration or
+ * handler outlives it; the handle stays valid (counters readable, nothing delivered) until
+ * UintrIpc_UintrReceiverRelease frees it. */
 UIPC_EXPORT int32_t UintrIpc_UintrReceiverDestroy(void *handle);
+
+/* Frees a receiver whose thread has exited (any thread). Returns 0, or -EBUSY while the
+ * receiving thread still runs (tear it down there with UintrIpc_UintrReceiverDestroy). */
+UIPC_EXPORT int32_t UintrIpc_UintrReceiverRelease(void *handle);
 
 /* Creates the fd for `vector` (0..63) of this receiver: uintr_vector_fd / uintr_create_fd
  * (O_CLOEXEC), or in simulation a new O_CLOEXEC open file description of the UPID memfd
@@ -124,11 +133,62 @@ UIPC_EXPORT int32_t UintrIpc_UintrVectorFd(void *handle, int32_t vector);
 
 /* Blocks (at most timeout_ns, >= 0) until at least one vector is pending, then takes the
  * pending bits into *out_vectors (bit v = vector v) and returns UIPC_UINTR_WOKEN; returns
- * UIPC_UINTR_TIMED_OUT with *out_vectors = 0 when the time is up. Loop: check pending ->
- * wait -> re-check (§8b); interruptions and spurious wake-ups just loop. On the real path
- * an interrupt landing between the check and uintr_wait is only seen at the end of the
- * wait slice (the kernel does not look for pending interrupts, §8b): bound the timeout. */
+ * UIPC_UINTR_TIMED_OUT with *out_vectors = 0 when the time is up. Interruptions and
+ * spurious wake-ups just loop.
+ *
+ * The lost-wake-up window of the real path (variant E, uintr_wait(usec)) and how it is
+ * bounded. The kernel's uintr_receiver_wait arms a timer and calls schedule(); only the
+ * context switch (switch_uintr_prepare) points the UPID's notification vector at the
+ * kernel vector that wakes a sleeping receiver. An interrupt posted between the receiver's
+ * last look at its pending word and that switch is taken by the CPU's notification
+ * processing while the thread is still running in the kernel (ON cleared, PIR moved to
+ * UIRR), so nothing wakes the thread: it sleeps to the end of the slice and the handler
+ * runs on the way out (uintr-abi.md §2.6, §8b). The kernel checks nothing before it
+ * sleeps, so the window cannot be closed from user space; the shim makes it as short as
+ * the ABI allows and bounds its cost:
+ *   - Residual window: user part, the few register moves between the last atomic
+ *     exchange of the pending word and the SYSCALL instruction (the slice length is
+ *     computed before that exchange, so no clock read or call sits in between); kernel
+ *     part, syscall entry -> hrtimer start -> schedule() -> switch_uintr_prepare, a few
+ *     microseconds on hardware (not measured: no UINTR hardware here) and tens of
+ *     microseconds on the emulated machine.
+ *   - Cost: each wait sleeps in slices that start at UIPC_UINTR_FIRST_SLICE_NS and double
+ *     up to UIPC_UINTR_MAX_SLICE_NS (or the time left). An interrupt lost in the window of
+ *     a slice is seen when that slice ends, so the worst case is one slice, at most
+ *     UIPC_UINTR_MAX_SLICE_NS (3.2 ms) whenever the ring comes; a ring that races with the
+ *     start of a wait (the common case: a producer rings as soon as it sees the consumer's
+ *     announcement) costs the first slice, 0.2 ms. Before this scheme a lost interrupt cost
+ *     the whole wait (MaxParkTime, 100 ms by default). On the emulated machine, whose vCPUs
+ *     the host deschedules for milliseconds, the window is hit far more often than it can
+ *     be on hardware (see docs/user-interrupts.md); the bound holds there too.
+ *   - Price: an idle wait returns from the kernel once per slice, about 35 times per 100 ms
+ *     (a futex wait: once), i.e. a few hundred short wake-ups per second per idle consumer;
+ *     none once an interrupt ends the wait. Not measured on hardware (none here).
+ * uipc_uintr_receiver_stats.late_wakeups counts the slices that ended by their timer and
+ * found an interrupt pending (it also counts a ring that coincided with the timer). */
+#ifndef UIPC_UINTR_FIRST_SLICE_NS /* overridable at build time, only to measure the scheme against one long slice */
+#define UIPC_UINTR_FIRST_SLICE_NS 200000
+#endif
+#ifndef UIPC_UINTR_MAX_SLICE_NS
+#define UIPC_UINTR_MAX_SLICE_NS (16 * UIPC_UINTR_FIRST_SLICE_NS)
+#endif
+
 UIPC_EXPORT int32_t UintrIpc_UintrWait(void *handle, int64_t timeout_ns, uint64_t *out_vectors);
+
+/* Counters of a receiver's waits on the real path (all zero in simulation). Written by the
+ * receiving thread with relaxed stores; any thread may read them while the receiver exists. */
+struct uipc_uintr_receiver_stats {
+    uint64_t waits;             /* UintrIpc_UintrWait calls */
+    uint64_t wait_syscalls;     /* uintr_wait slices entered */
+    uint64_t slices_expired;    /* slices that ran to their end */
+    uint64_t late_wakeups;      /* expired slices that found an interrupt pending: the window was hit */
+    uint64_t late_max_slice_ns; /* the longest slice among those: the worst cost paid so far */
+    uint32_t thread_exited;     /* 1: the receiving thread exited and the shim unregistered it */
+    uint32_t reserved;
+};
+
+/* Copies the counters (any thread while the receiver exists). Returns 0 or -EINVAL. */
+UIPC_EXPORT int32_t UintrIpc_UintrReceiverStats(void *handle, struct uipc_uintr_receiver_stats *out);
 
 /* Never blocks: in simulation takes any posted notification first (the "delivery");
  * then takes the pending bits into *out_vectors. Returns 0 or -errno. */
@@ -168,8 +228,13 @@ UIPC_EXPORT int32_t UintrIpc_UintrSenderUnregister(int32_t index);
 
 /* SENDUIPI with the kernel index in RAX (§7), or the simulated post: PIR |= 1 << vector;
  * if ON and SN were clear, set ON and FUTEX_WAKE the receiver (§3.4). Never blocks.
- * Returns 0, -EINVAL for an index that is not registered. Sending to a receiver that has
- * gone away is silently lost, as on hardware (§3.4, §8b). */
+ * Any thread (variant E): the first send of a thread that has not registered a sender
+ * itself first makes two non-blocking system calls that program its UITT MSR (SENDUIPI
+ * from an unprepared thread is #UD = SIGILL on the lab's kernel). Variants C and D (UITT
+ * per task): only the registering thread, else -EPERM.
+ * Returns 0, -EINVAL for an index that is not registered, -EPERM (C, D: wrong thread), or
+ * the errno of preparing the thread. Sending to a receiver that has gone away is silently
+ * lost, as on hardware (§3.4, §8b). */
 UIPC_EXPORT int32_t UintrIpc_UintrSend(int32_t index);
 
 /* Simulation only, for tests: sets ON and wakes the receiver without posting a bit (the
@@ -180,6 +245,7 @@ UIPC_EXPORT int32_t UintrIpc_UintrSimNotifyWithoutPost(int32_t index);
 UIPC_STATIC_ASSERT(sizeof(struct uipc_uintr_detection) == 288, "uipc_uintr_detection is 288 bytes");
 UIPC_STATIC_ASSERT(sizeof(struct uipc_uintr_kernel_evidence) == 8, "uipc_uintr_kernel_evidence is 8 bytes");
 UIPC_STATIC_ASSERT(sizeof(struct uipc_uintr_sim_stats) == 56, "uipc_uintr_sim_stats is 56 bytes");
+UIPC_STATIC_ASSERT(sizeof(struct uipc_uintr_receiver_stats) == 48, "uipc_uintr_receiver_stats is 48 bytes");
 
 #ifdef __cplusplus
 }

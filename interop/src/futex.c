@@ -1,6 +1,7 @@
-/* Futex wait/wake on a 32-bit word in shared memory. Not FUTEX_PRIVATE_FLAG: the word
- * lives in a MAP_SHARED region and the waker is usually another process. EINTR is
- * handled here (retried with the remaining time) so that it never reaches managed code. */
+/* Futex wait/wake on a 32-bit word in shared memory (uintripc.h section 3). Not
+ * FUTEX_PRIVATE_FLAG: the word lives in a MAP_SHARED region and the waker is usually another
+ * process. EINTR is handled here (retried with the remaining time) so that it never reaches
+ * managed code. */
 #define _GNU_SOURCE
 #include "uintripc.h"
 
@@ -18,21 +19,25 @@ static int64_t monotonic_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* now + timeout without signed overflow (undefined behaviour): saturates at INT64_MAX,
+ * about 292 years of monotonic time, so a huge timeout is a long wait, never a wrapped one. */
+static int64_t deadline_after(int64_t now, int64_t timeout_ns)
+{
+    return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+}
+
 UIPC_EXPORT int32_t UintrIpc_FutexWait(uint32_t *word, uint32_t expected, int64_t timeout_ns)
 {
-    int64_t deadline = timeout_ns >= 0 ? monotonic_ns() + timeout_ns : 0;
+    if (timeout_ns < 0)
+        return -EINVAL; /* every wait is bounded */
+    int64_t deadline = deadline_after(monotonic_ns(), timeout_ns);
     for (;;) {
-        struct timespec rel, *prel = NULL;
-        if (timeout_ns >= 0) {
-            int64_t left = deadline - monotonic_ns();
-            if (left <= 0)
-                return 2;
-            rel.tv_sec = left / 1000000000;
-            rel.tv_nsec = left % 1000000000;
-            prel = &rel;
-        }
-        /* FUTEX_WAIT's timeout is relative (CLOCK_MONOTONIC). */
-        long rc = syscall(SYS_futex, word, FUTEX_WAIT, expected, prel, NULL, 0);
+        int64_t left = deadline - monotonic_ns(); /* no overflow: both in [0, INT64_MAX] */
+        if (left <= 0)
+            return 2;
+        struct timespec rel = { .tv_sec = left / 1000000000, .tv_nsec = left % 1000000000 };
+        /* FUTEX_WAIT's timeout is relative (CLOCK_MONOTONIC); the kernel saturates a huge one. */
+        long rc = syscall(SYS_futex, word, FUTEX_WAIT, expected, &rel, NULL, 0);
         if (rc == 0)
             return 0;
         switch (errno) {

@@ -39,6 +39,55 @@ static struct uipc_uintr_receiver *owned(void *handle)
     return handle != NULL && handle == uipc_uintr_current ? handle : NULL;
 }
 
+static void receiver_unref(struct uipc_uintr_receiver *r)
+{
+    /* acq_rel: the last owner sees every write of the others before it frees. */
+    if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        free(r);
+}
+
+/* Undoes the registration on the receiving thread. Real: CLUI first, so that nothing is
+ * delivered while tearing down; after unregister_handler nothing can be delivered, so the
+ * handler no longer reads uipc_uintr_current. */
+static int32_t receiver_teardown(struct uipc_uintr_receiver *r)
+{
+    if (r->simulated) {
+        uipc_sim_receiver_fini(r);
+    } else {
+        ui_clui();
+        if (syscall(r->variant->nr_unregister_handler, 0) != 0) {
+            int e = errno;
+            ui_stui();
+            return -e;
+        }
+    }
+    uipc_uintr_current = NULL;
+    return 0;
+}
+
+/* Thread exit without Destroy: the pthread key destructor runs on the exiting thread,
+ * where the registration can still be undone (initial-exec TLS is valid until the key
+ * destructors have run). The handle's reference keeps the memory for its owner. */
+static pthread_key_t s_thread_key;
+static pthread_once_t s_thread_key_once = PTHREAD_ONCE_INIT;
+
+static void receiver_thread_exit(void *value)
+{
+    struct uipc_uintr_receiver *r = value;
+    if (r != uipc_uintr_current)
+        return; /* torn down already */
+    if (receiver_teardown(r) != 0)
+        uipc_uintr_current = NULL; /* the kernel frees the registration with the thread (uintr_free) */
+    __atomic_store_n(&r->thread_exited, 1, __ATOMIC_RELEASE);
+    receiver_unref(r);
+}
+
+static void thread_key_init(void)
+{
+    if (pthread_key_create(&s_thread_key, receiver_thread_exit) != 0)
+        abort(); /* PTHREAD_KEYS_MAX keys exhausted at load time: nothing sensible to do */
+}
+
 UIPC_EXPORT int32_t UintrIpc_UintrReceiverCreate(int32_t simulated, void **out_handle)
 {
     *out_handle = NULL;
@@ -48,6 +97,7 @@ UIPC_EXPORT int32_t UintrIpc_UintrReceiverCreate(int32_t simulated, void **out_h
         return -EOPNOTSUPP;
     if (uipc_uintr_current != NULL)
         return -EBUSY;
+    pthread_once(&s_thread_key_once, thread_key_init);
 
     struct uipc_uintr_receiver *r;
     if (posix_memalign((void **)&r, 64, sizeof *r) != 0)
@@ -56,6 +106,7 @@ UIPC_EXPORT int32_t UintrIpc_UintrReceiverCreate(int32_t simulated, void **out_h
     r->simulated = simulated != 0;
     r->tid = (int32_t)gettid();
     r->sim_fd = -1;
+    r->refs = 2; /* the registration and the handle */
 
     if (r->simulated) {
         int32_t rc = uipc_sim_receiver_init(r);
@@ -63,24 +114,23 @@ UIPC_EXPORT int32_t UintrIpc_UintrReceiverCreate(int32_t simulated, void **out_h
             free(r);
             return rc;
         }
+    } else {
+        r->variant = v;
+        /* Visible to the handler before it can run (same thread: program order suffices). */
         uipc_uintr_current = r;
-        *out_handle = r;
-        return 0;
+        /* WAITING_RECEIVER only where detection saw the kernel accept it (§8b: without it a
+         * receiver blocked in uintr_wait is not woken). */
+        unsigned flags = wait_mode == UIPC_UINTR_WAIT_SYSCALL ? v->waiting_receiver_flag : 0;
+        if (syscall(v->nr_register_handler, uipc_uintr_handler_address(), flags) != 0) {
+            int e = errno;
+            uipc_uintr_current = NULL;
+            free(r);
+            return -e;
+        }
+        ui_stui(); /* UIF is 0 until STUI (§2.1 step 3) */
     }
-
-    r->variant = v;
-    /* Visible to the handler before it can run (same thread: program order suffices). */
     uipc_uintr_current = r;
-    /* WAITING_RECEIVER only where detection saw the kernel accept it (§8b: without it a
-     * receiver blocked in uintr_wait is not woken). */
-    unsigned flags = wait_mode == UIPC_UINTR_WAIT_SYSCALL ? v->waiting_receiver_flag : 0;
-    if (syscall(v->nr_register_handler, uipc_uintr_handler_address(), flags) != 0) {
-        int e = errno;
-        uipc_uintr_current = NULL;
-        free(r);
-        return -e;
-    }
-    ui_stui(); /* UIF is 0 until STUI (§2.1 step 3) */
+    pthread_setspecific(s_thread_key, r); /* cannot fail: the key exists and so does this thread */
     *out_handle = r;
     return 0;
 }
@@ -90,19 +140,38 @@ UIPC_EXPORT int32_t UintrIpc_UintrReceiverDestroy(void *handle)
     struct uipc_uintr_receiver *r = owned(handle);
     if (r == NULL)
         return -EPERM;
-    if (r->simulated) {
-        uipc_sim_receiver_fini(r);
-    } else {
-        ui_clui(); /* no delivery while tearing down */
-        if (syscall(r->variant->nr_unregister_handler, 0) != 0) {
-            int e = errno;
-            ui_stui();
-            return -e;
-        }
-    }
-    /* After unregistering nothing can be delivered, so the handler no longer reads it. */
-    uipc_uintr_current = NULL;
-    free(r);
+    int32_t rc = receiver_teardown(r);
+    if (rc != 0)
+        return rc;
+    pthread_setspecific(s_thread_key, NULL);
+    receiver_unref(r); /* the registration */
+    receiver_unref(r); /* the handle */
+    return 0;
+}
+
+UIPC_EXPORT int32_t UintrIpc_UintrReceiverRelease(void *handle)
+{
+    struct uipc_uintr_receiver *r = handle;
+    if (r == NULL)
+        return -EINVAL;
+    if (!__atomic_load_n(&r->thread_exited, __ATOMIC_ACQUIRE))
+        return -EBUSY;
+    receiver_unref(r);
+    return 0;
+}
+
+UIPC_EXPORT int32_t UintrIpc_UintrReceiverStats(void *handle, struct uipc_uintr_receiver_stats *out)
+{
+    struct uipc_uintr_receiver *r = handle;
+    memset(out, 0, sizeof *out);
+    if (r == NULL)
+        return -EINVAL;
+    out->waits = __atomic_load_n(&r->waits, __ATOMIC_RELAXED);
+    out->wait_syscalls = __atomic_load_n(&r->wait_syscalls, __ATOMIC_RELAXED);
+    out->slices_expired = __atomic_load_n(&r->slices_expired, __ATOMIC_RELAXED);
+    out->late_wakeups = __atomic_load_n(&r->late_wakeups, __ATOMIC_RELAXED);
+    out->late_max_slice_ns = __atomic_load_n(&r->late_max_slice_ns, __ATOMIC_RELAXED);
+    out->thread_exited = __atomic_load_n(&r->thread_exited, __ATOMIC_ACQUIRE);
     return 0;
 }
 
@@ -119,11 +188,60 @@ UIPC_EXPORT int32_t UintrIpc_UintrVectorFd(void *handle, int32_t vector)
     return fd < 0 ? -errno : (int32_t)fd;
 }
 
+/* uintr_wait(usec, 0) as a bare SYSCALL instruction, so that the last look at the pending
+ * word is followed only by register moves (the user part of the window, see the header).
+ * Returns 0 (slice over) or -errno (-EINTR: woken by an interrupt or a signal). */
+static inline long uintr_wait_syscall(long nr, uint64_t usec)
+{
+    register uint64_t a0 __asm__("rdi") = usec;
+    register uint64_t a1 __asm__("rsi") = 0;
+    long ret;
+    __asm__ volatile("syscall" : "=a"(ret) : "0"(nr), "r"(a0), "r"(a1) : "rcx", "r11", "memory");
+    return ret;
+}
+
+static void count(uint64_t *counter)
+{
+    /* Only the receiving thread writes: a relaxed load and store, no locked instruction. */
+    __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
+/* One slice of a blocking wait (variant E): check -> uintr_wait -> the caller re-checks.
+ * Returns 1 if the pending word was set before the syscall (*bits taken), 0 after the
+ * slice (or an interruption), -errno on failure. */
+static int real_wait_slice(struct uipc_uintr_receiver *r, int64_t slice_ns, uint64_t *bits)
+{
+    uint64_t usec = ((uint64_t)slice_ns + 999) / 1000; /* >= 1: usec == 0 would return at once */
+    if (usec > UIPC_UINTR_MAX_WAIT_USEC)
+        usec = UIPC_UINTR_MAX_WAIT_USEC;
+    long nr = r->variant->nr_wait;
+    count(&r->wait_syscalls);
+    /* The last look (acquire, pairs with the handler's release OR), right before SYSCALL. */
+    *bits = __atomic_exchange_n(&r->pending, 0, __ATOMIC_ACQUIRE);
+    if (*bits != 0)
+        return 1;
+    long rc = uintr_wait_syscall(nr, usec);
+    if (rc == 0) {
+        /* The slice ran out. An interrupt that is pending now (its handler ran on the way
+         * back to user mode) was posted in the window and waited for the timer. */
+        count(&r->slices_expired);
+        if (__atomic_load_n(&r->pending, __ATOMIC_ACQUIRE) != 0) {
+            count(&r->late_wakeups);
+            if ((uint64_t)slice_ns > __atomic_load_n(&r->late_max_slice_ns, __ATOMIC_RELAXED))
+                __atomic_store_n(&r->late_max_slice_ns, (uint64_t)slice_ns, __ATOMIC_RELAXED);
+        }
+        return 0;
+    }
+    return rc == -EINTR ? 0 : (int)rc;
+}
+
 static int32_t real_wait(struct uipc_uintr_receiver *r, int64_t timeout_ns, uint64_t *out)
 {
     int32_t wait_mode = UIPC_UINTR_WAIT_NONE;
     uipc_uintr_ready(&wait_mode);
+    count(&r->waits);
     int64_t deadline = uipc_monotonic_ns() + timeout_ns;
+    int64_t slice = UIPC_UINTR_FIRST_SLICE_NS;
     for (;;) {
         /* check -> wait -> re-check (§8b): the handler may have run at any point. */
         uint64_t bits = __atomic_exchange_n(&r->pending, 0, __ATOMIC_ACQUIRE);
@@ -137,18 +255,17 @@ static int32_t real_wait(struct uipc_uintr_receiver *r, int64_t timeout_ns, uint
             return UIPC_UINTR_TIMED_OUT;
         }
         if (wait_mode == UIPC_UINTR_WAIT_SYSCALL) {
-            /* An interrupt landing between the exchange above and this call is not seen
-             * by the kernel, which sleeps to the end of the slice (§2.6, §8b): the
-             * caller's timeout bounds that cost. usec == 0 would return at once. */
-            uint64_t usec = ((uint64_t)left + 999) / 1000;
-            if (usec > UIPC_UINTR_MAX_WAIT_USEC)
-                usec = UIPC_UINTR_MAX_WAIT_USEC;
-            if (syscall(r->variant->nr_wait, usec, 0) != 0 && errno != EINTR)
-                return -errno;
-            /* 0 = slice over, EINTR = a user interrupt (handler already ran) or a signal. */
+            int rc = real_wait_slice(r, left < slice ? left : slice, &bits);
+            if (rc < 0)
+                return rc;
+            if (rc == 1) {
+                *out = bits;
+                return UIPC_UINTR_WOKEN;
+            }
+            slice = slice * 2 <= UIPC_UINTR_MAX_SLICE_NS ? slice * 2 : UIPC_UINTR_MAX_SLICE_NS;
         } else {
-            int64_t slice = left < UIPC_UINTR_WAIT_SLICE_NS ? left : UIPC_UINTR_WAIT_SLICE_NS;
-            struct timespec ts = { .tv_sec = 0, .tv_nsec = slice };
+            int64_t s = left < UIPC_UINTR_WAIT_SLICE_NS ? left : UIPC_UINTR_WAIT_SLICE_NS;
+            struct timespec ts = { .tv_sec = 0, .tv_nsec = s };
             nanosleep(&ts, NULL); /* EINTR: just re-check */
         }
     }
@@ -230,9 +347,43 @@ struct sender {
     uint32_t mode;
     uint32_t vector;                  /* sim */
     int64_t kernel_index;             /* real: the uipi_index */
-    int32_t fd;                       /* real, fd-semantics variants: our dup of the uintr fd */
+    int32_t fd;                       /* real: our dup of the vector fd (unregister by fd, thread activation) */
+    int32_t owner_tid;                /* real: the registering thread */
+    int32_t uitt_per_process;         /* real: the variant's UITT is per process (E), else per task */
     struct uipc_uintr_sim_upid *upid; /* sim */
 };
+
+/* Sending threads. SENDUIPI needs the sending thread's own UITT MSR (IA32_UINTR_TT), which
+ * the kernel programs only in uintr_register_sender on that thread: on the lab's variant E
+ * kernel a SENDUIPI from any other thread of the process takes #UD = SIGILL (checked; the
+ * lazy #UD fix-up of later uintr-next trees, uintr-abi.md §2.2, is not there). The UITT
+ * itself is per process in variant E, so a thread's first send "activates" it once: it
+ * registers a sender for the entry's vector fd (which programs this thread's MSR) and
+ * unregisters that extra index again; every index of the process is then valid on this
+ * thread. Two non-blocking system calls, once per sending thread. Variants C and D keep a
+ * UITT per task: there an index is refused (-EPERM) on any thread but the registering one. */
+static __thread uint8_t t_sender_ready __attribute__((tls_model("initial-exec")));
+static __thread int32_t t_tid __attribute__((tls_model("initial-exec")));
+
+static int32_t this_tid(void)
+{
+    if (t_tid == 0)
+        t_tid = (int32_t)gettid();
+    return t_tid;
+}
+
+/* Programs this thread's sender MSRs (variant E). 0, or -errno of uintr_register_sender
+ * (-ESHUTDOWN: the receiver is gone, which a caller treats as "nothing to send to"). */
+static int32_t activate_sending_thread(const struct sender *e)
+{
+    const struct uipc_uintr_variant *v = uipc_uintr_ready(NULL);
+    long extra = syscall(v->nr_register_sender, e->fd, 0);
+    if (extra < 0)
+        return -errno;
+    syscall(v->nr_unregister_sender, extra, 0); /* E: by index; frees only the extra entry */
+    t_sender_ready = 1;
+    return 0;
+}
 
 static struct sender s_senders[UIPC_MAX_SENDERS];
 static pthread_mutex_t s_senders_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -250,22 +401,22 @@ static int32_t register_real(int32_t vector_fd, struct sender *e)
     const struct uipc_uintr_variant *v = uipc_uintr_ready(NULL);
     if (v == NULL)
         return -EOPNOTSUPP;
-    int32_t fd = -1;
-    if (v->unregister_sender_by_fd) {
-        /* unregister_sender(uintr_fd) needs the fd later, and the caller may close its own. */
-        fd = fcntl(vector_fd, F_DUPFD_CLOEXEC, 0);
-        if (fd < 0)
-            return -errno;
-    }
+    /* unregister_sender(uintr_fd) and the activation of other threads need the fd later,
+     * and the caller may close its own. */
+    int32_t fd = fcntl(vector_fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
     long index = syscall(v->nr_register_sender, vector_fd, 0);
     if (index < 0) {
         int e = errno;
-        if (fd >= 0)
-            close(fd);
+        close(fd);
         return -e;
     }
     e->kernel_index = index;
     e->fd = fd;
+    e->owner_tid = this_tid();
+    e->uitt_per_process = v->uitt_per_process;
+    t_sender_ready = 1; /* the registration programmed this thread's MSRs */
     return 0;
 }
 
@@ -326,6 +477,16 @@ UIPC_EXPORT int32_t UintrIpc_UintrSend(int32_t index)
         return 0;
     case SENDER_REAL:
         /* A SENDER_REAL entry exists only after detection succeeded (§5.1 step 5). */
+        if (!e->uitt_per_process) {
+            if (e->owner_tid != this_tid())
+                return -EPERM; /* C, D: the index is valid on the registering task only */
+        } else if (__builtin_expect(!t_sender_ready, 0)) {
+            int32_t rc = activate_sending_thread(e);
+            if (rc == -ESHUTDOWN)
+                return 0; /* the receiver is gone: lost, as a send to it would be (§8b) */
+            if (rc != 0)
+                return rc;
+        }
         ui_senduipi((uint64_t)e->kernel_index);
         return 0;
     default:

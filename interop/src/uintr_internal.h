@@ -20,6 +20,16 @@ struct uipc_uintr_receiver {
     uint64_t handler_calls[UIPC_UINTR_VECTORS]; /* handler invocations per vector */
     int32_t simulated;
     int32_t tid;
+    /* Lifetime: one reference for the registration (dropped by Destroy or at thread exit),
+     * one for the caller's handle (dropped by Destroy or Release); freed at zero. */
+    uint32_t refs;                              /* atomic */
+    uint32_t thread_exited;                     /* 1 once unregistered at thread exit (release) */
+    /* Real-path wait counters: the receiving thread writes them (relaxed), anyone reads. */
+    uint64_t waits;                             /* UintrIpc_UintrWait calls */
+    uint64_t wait_syscalls;                     /* uintr_wait slices entered */
+    uint64_t slices_expired;                    /* slices that ran to their end */
+    uint64_t late_wakeups;                      /* ... and found an interrupt pending (lost-wake-up window) */
+    uint64_t late_max_slice_ns;                 /* the longest such slice: the worst cost paid */
     const struct uipc_uintr_variant *variant;   /* real path */
     int32_t sim_fd;                             /* simulated UPID memfd */
     int32_t reserved;
@@ -64,6 +74,7 @@ struct uipc_uintr_variant {
     int wait_takes_usec;          /* 1: uintr_wait(usec, flags) (E); 0: uintr_wait(flags) */
     int no_hw_errno;              /* "kernel support but feature disabled" (§5.1 step 4) */
     unsigned waiting_receiver_flag; /* UINTR_HANDLER_FLAG_WAITING_RECEIVER or 0 (§1.3) */
+    int uitt_per_process;         /* 1: one UITT per process, indices valid on every thread (E, §1.3); 0: per task (D, §1.2; C assumed alike) */
 };
 
 /* The table entry for 'C', 'D' or 'E', or NULL. */

@@ -20,7 +20,7 @@ static const struct uipc_uintr_variant s_variants[] = {
         .nr_register_handler = 471, .nr_unregister_handler = 472, .nr_vector_fd = 473,
         .nr_register_sender = 474, .nr_unregister_sender = 475, .unregister_sender_by_fd = 1,
         .nr_wait = 476, .wait_takes_usec = 0, .no_hw_errno = EOPNOTSUPP,
-        .waiting_receiver_flag = 0,
+        .waiting_receiver_flag = 0, .uitt_per_process = 0,
     },
     {
         /* §1.2: RFC v1 as posted to LKML, 449-454; unregister_sender(uintr_fd, flags);
@@ -30,7 +30,7 @@ static const struct uipc_uintr_variant s_variants[] = {
         .nr_register_handler = 449, .nr_unregister_handler = 450, .nr_vector_fd = 451,
         .nr_register_sender = 452, .nr_unregister_sender = 453, .unregister_sender_by_fd = 1,
         .nr_wait = 454, .wait_takes_usec = 0, .no_hw_errno = EOPNOTSUPP,
-        .waiting_receiver_flag = 0,
+        .waiting_receiver_flag = 0, .uitt_per_process = 0,
     },
     {
         /* §1.3: uintr-next, 471-479; unregister_sender(uipi_index, flags);
@@ -39,7 +39,7 @@ static const struct uipc_uintr_variant s_variants[] = {
         .nr_register_handler = 471, .nr_unregister_handler = 472, .nr_vector_fd = 473,
         .nr_register_sender = 474, .nr_unregister_sender = 475, .unregister_sender_by_fd = 0,
         .nr_wait = 476, .wait_takes_usec = 1, .no_hw_errno = ENOSYS,
-        .waiting_receiver_flag = UINTR_HANDLER_FLAG_WAITING_RECEIVER,
+        .waiting_receiver_flag = UINTR_HANDLER_FLAG_WAITING_RECEIVER, .uitt_per_process = 1,
     },
 };
 

@@ -37,14 +37,14 @@ internal static class Child
                     break;
                 case DemoCommand.Stream:
                     long received = 0;
-                    var deadline = Stopwatch.StartNew();
+                    var progress = new Progress();
                     while (received < m.Value)
                     {
                         int n = consumer.TryRead(batch);
                         received += n;
-                        if (n == 0 && deadline.Elapsed > Program.Timeout)
+                        if (progress.HasStalled(n))
                         {
-                            throw new TimeoutException($"stream: {received} of {m.Value} messages arrived");
+                            throw new TimeoutException($"stream: nothing arrived for {Program.Timeout.TotalSeconds} s after {received} of {m.Value} messages");
                         }
                     }
 

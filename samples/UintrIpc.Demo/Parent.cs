@@ -16,7 +16,9 @@ internal static class Parent
     private const int SleepingRoundTrips = 2_000;
     private const int StreamMessages = 2_000_000;
 
-    public static int Run(DoorbellKind? requested)
+    /// <param name="requested">The doorbell to use, or null for <see cref="Doorbells.Best"/>.</param>
+    /// <param name="scale">Divides every count (10 with --quick: a slow or emulated machine).</param>
+    public static int Run(DoorbellKind? requested, int scale = 1)
     {
         Console.WriteLine("UintrIpc demo: two processes, a ping channel and a pong channel in shared memory.");
         Console.WriteLine();
@@ -43,7 +45,7 @@ internal static class Parent
             ?? throw new InvalidOperationException("could not start the child process");
         try
         {
-            using (var connection = server.Accept(Program.Timeout))
+            using (var connection = AcceptChild(server, child))
             {
                 if (connection.Peer.Pid != child.Id)
                 {
@@ -56,9 +58,9 @@ internal static class Parent
                 Console.WriteLine();
 
                 var session = new Session(ping, pong);
-                session.RoundTrips("awake   (consumers poll)", awake: true, AwakeRoundTrips);
-                session.RoundTrips("sleeping (consumers park)", awake: false, SleepingRoundTrips);
-                session.Stream(StreamMessages);
+                session.RoundTrips("awake   (consumers poll)", awake: true, AwakeRoundTrips / scale);
+                session.RoundTrips("sleeping (consumers park)", awake: false, SleepingRoundTrips / scale);
+                session.Stream(StreamMessages / scale);
                 session.Exchange(new DemoMessage(DemoCommand.Stop));
             }
 
@@ -80,6 +82,33 @@ internal static class Parent
             }
         }
     }
+
+    /// <summary>
+    /// Waits for the child to connect for as long as it is alive and starting (a .NET start
+    /// takes seconds, tens of seconds on a slow or emulated machine), at most StartupLimit.
+    /// </summary>
+    private static BootstrapConnection AcceptChild(BootstrapServer server, Process child)
+    {
+        long start = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                return server.Accept(TimeSpan.FromSeconds(1));
+            }
+            catch (TimeoutException) when (!child.HasExited && Stopwatch.GetElapsedTime(start) < StartupLimit)
+            {
+                // Still starting: keep waiting.
+            }
+            catch (TimeoutException) when (child.HasExited)
+            {
+                throw new InvalidOperationException($"the child exited with {child.ExitCode} before it connected");
+            }
+        }
+    }
+
+    /// <summary>Bound on the child's start-up (until it connects).</summary>
+    private static readonly TimeSpan StartupLimit = TimeSpan.FromMinutes(2);
 
     private sealed class Session(IpcProducer<DemoMessage> ping, IpcConsumer<DemoMessage> pong)
     {
@@ -131,13 +160,14 @@ internal static class Parent
             long start = Stopwatch.GetTimestamp();
             var command = new DemoMessage(DemoCommand.Stream, ++_sequence, count);
             Program.Write(ping, command);
+            var progress = new Progress();
             for (int sent = 0; sent < count;)
             {
                 int n = ping.TryWrite(batch.AsSpan(0, Math.Min(batch.Length, count - sent)));
                 sent += n;
-                if (n == 0 && Stopwatch.GetElapsedTime(start) > Program.Timeout)
+                if (progress.HasStalled(n))
                 {
-                    throw new TimeoutException($"stream: the child stopped reading after {sent} messages");
+                    throw new TimeoutException($"stream: the child read nothing for {Program.Timeout.TotalSeconds} s after {sent} messages");
                 }
             }
 

@@ -29,7 +29,10 @@ internal static class Program
                 return Child.Run(args[1], Enum.Parse<DoorbellKind>(args[2]));
             }
 
-            return Parent.Run(args.Length > 0 && Enum.TryParse(args[0], ignoreCase: true, out DoorbellKind kind) ? kind : null);
+            // [doorbell] [--quick]: --quick divides every count by 10 (for slow or emulated machines).
+            int scale = args.Contains("--quick") ? 10 : 1;
+            string? kindArg = args.FirstOrDefault(a => a != "--quick");
+            return Parent.Run(kindArg is not null && Enum.TryParse(kindArg, ignoreCase: true, out DoorbellKind kind) ? kind : null, scale);
         }
         catch (Exception e) when (e is UintrIpcException or TimeoutException or InvalidOperationException or PlatformNotSupportedException)
         {

@@ -7,7 +7,7 @@
  * Opens the named region /dev/shm/<shm-name>, validates its header as the library does
  * (SharedRegion.cs), finds two SPSC slot rings of 16-byte elements (tag 0: requests, tag 1:
  * replies), and for <count> messages reads {sequence, value} from ring 0 and writes
- * {sequence, value * 2 + 1} to ring 1, following §2a of the header exactly: we are the only
+ * {sequence, value * 2 + 1} to ring 1, following §2 of the header exactly: we are the only
  * consumer of ring 0 and the only producer of ring 1.
  *
  * Exit codes: 0 done; 1 usage or system error; 2 invalid region or ring (the message names
@@ -187,6 +187,8 @@ static struct ring find_ring(const struct uipc_region_header *h, uint32_t tag, i
         INVALID("ring_kind", "%d but is %u", UIPC_PART_SPSC_SLOTS, d->ring_kind);
     if (d->capacity < 2 || d->capacity > (1ull << 30) || (d->capacity & (d->capacity - 1)) != 0)
         INVALID("capacity", "a power of two between 2 and 2^30 but is %" PRIu64, d->capacity);
+    if (d->max_message_length != d->element_size)
+        INVALID("max_message_length", "%u (the element size) but is %u", d->element_size, d->max_message_length);
     if (d->element_size != sizeof(struct echo_msg))
         INVALID("element_size", "%zu but is %u", sizeof(struct echo_msg), d->element_size);
     if (d->slot_size != slot_size)
@@ -204,9 +206,13 @@ static struct ring find_ring(const struct uipc_region_header *h, uint32_t tag, i
         .capacity = d->capacity,
         .slot_size = slot_size,
     };
-    /* Both positions once, to start where the ring is and to check its invariant. */
+    /* Both positions once, to start where the ring is and to check its invariant (§2b; the
+     * other side is not running yet, so one read of each is exact). From here on each side
+     * keeps its own position privately and only publishes it (§2c). */
     uint64_t head = __atomic_load_n(r.head, __ATOMIC_ACQUIRE);
     uint64_t tail = __atomic_load_n(r.tail, __ATOMIC_ACQUIRE);
+    if (head >= UIPC_MAX_POSITION || tail >= UIPC_MAX_POSITION)
+        die(EXIT_INVALID, "invalid ring %u: position %" PRIu64 " is not below UIPC_MAX_POSITION", tag, head > tail ? head : tail);
     if (head > tail || tail - head > r.capacity)
         die(EXIT_INVALID, "invalid ring %u: head %" PRIu64 " and tail %" PRIu64 " break head <= tail <= head + capacity",
             tag, head, tail);
@@ -221,7 +227,7 @@ static uint64_t *slot_sequence(const struct ring *r, uint64_t position)
     return (uint64_t *)(r->data + (position & (r->capacity - 1)) * r->slot_size);
 }
 
-/* Consumer side of §2a: poll the sequence of the slot we read next. */
+/* Consumer side of §2d: poll the sequence of the slot we read next. */
 static struct echo_msg consume(struct ring *r, int64_t timeout_ms)
 {
     uint64_t head = r->own;
@@ -251,7 +257,7 @@ static struct echo_msg consume(struct ring *r, int64_t timeout_ms)
     return m;
 }
 
-/* Producer side of §2a (SPSC). */
+/* Producer side of §2d (SPSC); the head read is checked against our own tail (§2c). */
 static void produce(struct ring *r, const struct echo_msg *m, int64_t timeout_ms)
 {
     uint64_t tail = r->own;

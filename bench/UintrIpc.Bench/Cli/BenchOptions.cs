@@ -12,29 +12,62 @@ internal sealed class BenchOptions
         and .NET's pipes and Unix sockets, all measured in the same run.
 
           --quick            about a minute (the default)
-          --full             more samples, more message sizes, more producers
-          --only LIST        comma-separated parts of test names to run (e.g. futex,tput-s64)
+          --full             more samples, more message sizes, more repeats
+          --sweep            ring throughput only: SPSC and MPSC, slot and record rings, 8 B to
+                             4 KiB, capacities 1 Ki to 64 Ki slots (4x apart; --full: 2x), single
+                             messages and batches, each with its C baseline (about 5 minutes)
+          --only LIST        comma-separated parts of test names to run (e.g. futex,s64);
+                             =NAME selects exactly that test
           --list             print the tests the selection contains and exit
           --out DIR          results folder (default results/<timestamp>)
           --iters N          latency samples per spinning test (quick 100000, full 1000000)
           --sleep-iters N    latency samples per sleeping test (quick 3000, full 20000)
           --tput-count N     messages per ring throughput test at most (quick 2000000, full 10000000)
           --producers N      producer processes of the MPSC "N producers" tests (default max(2, cpus))
-          --repeat N         run each .NET test (with its C baseline just before it) N times and
-                             report the median (quick 1, full 3)
+          --repeat N         run each .NET test N times, each next to a run of its C baseline
+                             (quick 1, full 3; without --repeat the tests of the targets run at
+                             least 5 times)
           --timeout S        give up on one test after S seconds (default 60)
           --warmup-ms N      minimum warm-up per .NET test, for tiered JIT + PGO (quick 500, full 2000)
           --spin-us N        spin budget of the "awake" doorbell tests before parking (default 50, as the C test)
           --gap-us N         the pinger of the "asleep" doorbell tests waits N us after each reply
                              before the next ping (default 0: the consumers park at once instead)
-          --no-pin           let the scheduler place the processes (default: the measuring side on
-                             CPU 0, the other side on CPU 1, for .NET and C alike)
+          --no-pin           let the scheduler place the processes (default: every thread of the
+                             measuring process on CPU 0, every thread of the other on CPU 1
+                             (further producers wrap around), for .NET and C alike)
           --no-native        skip the C baselines (ratios are then empty)
           --no-plots         skip the PNG plots
+          --docs FILE        also write the report into FILE (docs/benchmarks.md) between the
+                             markers of this mode's section, the results to docs/results/ and the
+                             plots to docs/img/
+          --report-from JSON no run: rebuild the report (and with --docs, the docs section) from a
+                             results.json written by an earlier run
+          --check-docs FILE  no run: check that every generated section of FILE is exactly what
+                             its results file (docs/results/<section>.json) generates
+          --baseline-ref REF A/B: build REF of this repository (git worktree in a temporary folder)
+                             and run the selected tests alternately with that build and this one
+          --baseline-dir DIR A/B against the checkout in DIR (built there) instead
+          --ab-pairs N       A/B pairs per test (default 5)
           --help             this text
         """;
 
     public bool Full { get; private set; }
+
+    public bool Sweep { get; private set; }
+
+    public string? DocsFile { get; private set; }
+
+    public string? ReportFrom { get; private set; }
+
+    public string? CheckDocs { get; private set; }
+
+    public string? BaselineRef { get; private set; }
+
+    public string? BaselineDir { get; private set; }
+
+    public int AbPairs { get; private set; } = 5;
+
+    public bool IsAb => BaselineRef is not null || BaselineDir is not null;
 
     public List<string> Only { get; } = [];
 
@@ -53,7 +86,7 @@ internal sealed class BenchOptions
     public TimeSpan SpinBudget { get; private set; } = TimeSpan.FromMicroseconds(50);
 
     /// <summary>
-    /// Pin the measuring thread to CPU 0 and the child's to CPU 1 (the C baseline's --pin).
+    /// Pin the measuring process to CPU 0 and the child's to CPU 1 (the C baseline's --pin).
     /// On by default: unpinned, the kernel sometimes puts both processes on one vCPU, where a
     /// wake-up is a plain context switch (4-9 us instead of 30-50 us) and a spinner starves its
     /// peer, so unpinned results are bimodal (docs/benchmarks-native.md).
@@ -82,7 +115,16 @@ internal sealed class BenchOptions
     /// <summary>The command line as given (for the report).</summary>
     public string CommandLine { get; private set; } = string.Empty;
 
-    public string Mode => Full ? "full" : "quick";
+    public string Mode => (Sweep, Full) switch
+    {
+        (true, true) => "sweep-full",
+        (true, false) => "sweep",
+        (false, true) => "full",
+        _ => "quick",
+    };
+
+    /// <summary>Ring capacities (slots) of --sweep.</summary>
+    public int[] SweepCapacities => Full ? [1024, 2048, 4096, 8192, 16384, 32768, 65536] : [1024, 4096, 16384, 65536];
 
     /// <summary>Latency samples of a spinning test.</summary>
     public long SpinSamples => Iterations ?? (Full ? 1_000_000 : 100_000);
@@ -104,17 +146,11 @@ internal sealed class BenchOptions
     /// <summary>Message sizes of the slot-ring throughput tests (the C baseline's sizes).</summary>
     public static int[] SlotSizes => [8, 64, 256, 1024, 4096];
 
-    /// <summary>Message sizes of the record-ring throughput tests (8 B to 64 KiB).</summary>
-    public int[] RecordSizes => Full ? [8, 64, 256, 1024, 4096, 16384, 65536] : [64, 1024, 4096, 65536];
+    /// <summary>Message sizes of the batched record-ring throughput tests at 1 Ki slots.</summary>
+    public int[] RecordSizes => Full ? [8, 64, 256, 1024, 4096, 16384] : [64, 1024, 4096];
 
     /// <summary>Message sizes of the pipe and Unix-socket throughput tests.</summary>
     public int[] StreamSizes => Full ? [8, 64, 256, 1024, 4096, 16384, 65536] : [64, 4096, 65536];
-
-    /// <summary>Message sizes of the MPSC slot-ring tests.</summary>
-    public int[] MpscSlotSizes => Full ? [8, 64, 1024] : [64];
-
-    /// <summary>Message sizes of the MPSC record-ring tests.</summary>
-    public int[] MpscRecordSizes => Full ? [64, 4096, 65536] : [1024];
 
     public static BenchOptions Parse(string[] args)
     {
@@ -127,6 +163,13 @@ internal sealed class BenchOptions
             {
                 case "--quick": o.Full = false; break;
                 case "--full": o.Full = true; break;
+                case "--sweep": o.Sweep = true; break;
+                case "--docs": o.DocsFile = Next(); break;
+                case "--report-from": o.ReportFrom = Next(); break;
+                case "--check-docs": o.CheckDocs = Next(); break;
+                case "--baseline-ref": o.BaselineRef = Next(); break;
+                case "--baseline-dir": o.BaselineDir = Next(); break;
+                case "--ab-pairs": o.AbPairs = (int)Math.Clamp(Positive(a, Next()), 1, 99); break;
                 case "--only": o.Only.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;
                 case "--list": o.List = true; break;
                 case "--out": o.OutputDirectory = Next(); break;
@@ -152,7 +195,9 @@ internal sealed class BenchOptions
     }
 
     /// <summary>Whether a test with <paramref name="name"/> is selected by --only.</summary>
-    public bool Selects(string name) => Only.Count == 0 || Only.Exists(p => name.Contains(p, StringComparison.OrdinalIgnoreCase));
+    public bool Selects(string name) => Only.Count == 0 || Only.Exists(p => p.StartsWith('=')
+        ? name.Equals(p[1..], StringComparison.OrdinalIgnoreCase)
+        : name.Contains(p, StringComparison.OrdinalIgnoreCase));
 
     private static long Positive(string option, string value) =>
         long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long v) && v > 0 ? v

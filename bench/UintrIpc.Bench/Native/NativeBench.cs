@@ -136,37 +136,53 @@ internal sealed class NativeBench
 
         int size = (int)L(e, "element_size");
         long count = L(e, "count");
+        int slots = (int)L(e, "capacity_slots");
+        int producers = Math.Max(1, (int)L(e, "producers"));
+        bool batched = e.TryGetProperty("head_publish", out var hp) && hp.GetString() == "batched";
         return new BenchResult
         {
-            Name = name, Kind = kind, Implementation = "c", Transport = transport, Doorbell = doorbell, Consumer = consumer,
-            MessageSize = size, Count = count, Warmup = L(e, "warmup"),
+            // Named with the capacity (and the producers of the MPSC tests), as the .NET tests are.
+            Name = (slots > 0 ? $"{name}-c{Workloads.Catalog.CapacityName(slots)}" : name)
+                + (name.StartsWith("c-mpscring", StringComparison.Ordinal) ? $"-p{producers}" : ""),
+            Producers = producers,
+            Kind = kind, Implementation = "c", Transport = transport, Doorbell = doorbell, Consumer = consumer,
+            MessageSize = size, Count = count, Warmup = L(e, "warmup"), Capacity = slots, Batched = batched,
             Throughput = new ThroughputSummary(D(e, "msgs_per_s"), D(e, "bytes_per_s"), D(e, "ns_per_msg"), D(e, "elapsed_ns")),
             // The C throughput test produces in the parent and consumes in the child.
             CpuNsPerMsgSender = N(e, "cpu_ns_per_msg_parent"), CpuNsPerMsgReceiver = N(e, "cpu_ns_per_msg_child"),
             CpuUtilSender = N(e, "cpu_util_parent"), CpuUtilReceiver = N(e, "cpu_util_child"),
             Extra = extra,
-            Note = name.Contains("batch", StringComparison.Ordinal) ? "consumer publishes head every 64 elements" : "consumer publishes head after every element",
+            Note = (name.Contains("record", StringComparison.Ordinal), batched) switch
+            {
+                _ when name.Contains("mpsc", StringComparison.Ordinal) => $"{producers} producer processes, one CAS on tail per claim of {(batched ? $"up to {L(e, "batch")} slots" : "one slot")}",
+                (false, false) => "producer stores tail and consumer head per message",
+                (false, true) => $"producer stores tail and consumer head per {L(e, "batch")} messages",
+                (true, false) => "head stored (after zeroing) per record",
+                (true, true) => $"head stored (after zeroing) per {L(e, "batch")} records; tail per record",
+            },
         };
     }
 
     private static readonly HashSet<string> s_mapped =
     [
         "count", "warmup", "min", "p50", "p90", "p99", "p999", "max", "mean", "cpu_ns_per_msg_parent", "cpu_ns_per_msg_child",
-        "cpu_util_parent", "cpu_util_child", "element_size", "msgs_per_s", "bytes_per_s", "ns_per_msg", "elapsed_ns",
+        "cpu_util_parent", "cpu_util_child", "element_size", "msgs_per_s", "bytes_per_s", "ns_per_msg", "elapsed_ns", "capacity_slots", "producers",
     ];
 
     private static readonly Dictionary<string, string> s_notes = new(StringComparer.Ordinal)
     {
         ["c-spin-cacheline"] = "one cache line, both spin: the floor",
         ["c-slotring-pingpong"] = "two SPSC slot rings, both consumers spin",
-        ["c-futex-spin-pingpong"] = "slot rings + wake protocol, spin 50 us then FUTEX_WAIT",
-        ["c-futex-pingpong"] = "slot rings + wake protocol, parks at once (FUTEX_WAIT)",
+        ["c-futex-spin-pingpong"] = "slot rings + the library's wake-up protocol, spin 50 us then FUTEX_WAIT",
+        ["c-futex-pingpong"] = "slot rings + the library's wake-up protocol, parks at once (FUTEX_WAIT)",
+        ["c-eventfd-ring-pingpong"] = "slot rings + the library's wake-up protocol, eventfd doorbell (ppoll + read), parks at once",
+        ["c-signal-ring-pingpong"] = "slot rings + the library's wake-up protocol, tgkill doorbell (sigtimedwait), parks at once",
         ["c-futex-always-pingpong"] = "producer always FUTEX_WAKEs, consumer never spins",
-        ["c-eventfd-pingpong"] = "blocking read/write of two eventfds",
+        ["c-eventfd-pingpong"] = "blocking read/write of two eventfds (no ring)",
         ["c-pipe-pingpong"] = "two pipes, blocking 8-byte read/write",
         ["c-unix-stream-pingpong"] = "socketpair(AF_UNIX, SOCK_STREAM)",
         ["c-unix-seqpacket-pingpong"] = "socketpair(AF_UNIX, SOCK_SEQPACKET)",
-        ["c-signal-pingpong"] = "sigqueue + sigtimedwait",
+        ["c-signal-pingpong"] = "sigqueue + sigtimedwait (no ring)",
     };
 
     private static (string Transport, string Doorbell, string Consumer) Describe(string name) => name switch
@@ -181,8 +197,14 @@ internal sealed class NativeBench
         "c-unix-stream-pingpong" => ("unix-socket", "kernel", "blocking"),
         "c-unix-seqpacket-pingpong" => ("unix-seqpacket", "kernel", "blocking"),
         "c-signal-pingpong" => ("signal", "signal", "blocking"),
-        _ when name.StartsWith("c-slotring-tput-batch", StringComparison.Ordinal) => ("slot-ring-batched", "none", "spinning"),
-        _ when name.StartsWith("c-slotring-tput", StringComparison.Ordinal) => ("slot-ring", "none", "spinning"),
+        "c-eventfd-ring-pingpong" => ("slot-ring", "eventfd", "asleep"),
+        "c-signal-ring-pingpong" => ("slot-ring", "signal", "asleep"),
+        _ when name.StartsWith("c-mpscring-tput-batch", StringComparison.Ordinal) => ("mpsc-slot-batched", "none", "spinning"),
+        _ when name.StartsWith("c-mpscring-tput", StringComparison.Ordinal) => ("mpsc-slot", "none", "spinning"),
+        _ when name.StartsWith("c-recordring-tput-batch", StringComparison.Ordinal) => ("spsc-record-batched", "none", "spinning"),
+        _ when name.StartsWith("c-recordring-tput", StringComparison.Ordinal) => ("spsc-record", "none", "spinning"),
+        _ when name.StartsWith("c-slotring-tput-batch", StringComparison.Ordinal) => ("spsc-slot-batched", "none", "spinning"),
+        _ when name.StartsWith("c-slotring-tput", StringComparison.Ordinal) => ("spsc-slot", "none", "spinning"),
         _ => ("unknown", "none", "spinning"),
     };
 
@@ -200,7 +222,7 @@ internal sealed class NativeBench
 
     private static BenchResult Failed(string only, string error) => new()
     {
-        Name = "c-" + only, Kind = ResultKind.Latency, Implementation = "c", Transport = "unknown", Error = error,
+        Name = only, Kind = ResultKind.Latency, Implementation = "c", Transport = "unknown", Error = error,
     };
 
     private static double D(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN;

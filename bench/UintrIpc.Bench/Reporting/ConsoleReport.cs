@@ -1,42 +1,41 @@
 using Spectre.Console;
+using UintrIpc.Bench.Analysis;
 using UintrIpc.Bench.Results;
 
 namespace UintrIpc.Bench.Reporting;
 
-/// <summary>The tables on the console (Spectre.Console).</summary>
+/// <summary>The tables on the console (Spectre.Console), the same rows as the Markdown report.</summary>
 internal static class ConsoleReport
 {
-    private static readonly Dictionary<string, string> s_latencyRenames = new(StringComparer.Ordinal)
-    {
-        ["CPU ns/rt"] = "CPU ns/rt snd/rcv", ["util"] = "util snd/rcv", ["x C"] = "x C p50",
-    };
-
-    private static readonly Dictionary<string, string> s_throughputRenames = new(StringComparer.Ordinal)
-    {
-        ["CPU ns/msg"] = "CPU ns/msg snd/rcv", ["util"] = "util snd/rcv", ["x C"] = "x C rate",
-    };
-
     public static void Write(RunReport report, string outputDirectory)
     {
         if (Console.IsOutputRedirected)
         {
             // Redirected output has no width; 80 columns would wrap every cell.
-            AnsiConsole.Profile.Width = 180;
+            AnsiConsole.Profile.Width = 200;
         }
 
-        WriteTable("Round-trip latency (ping-pong, two processes)", ReportRows.LatencyConsoleHeader,
-            ReportRows.LatencyRows(report.Results).Select(r => ReportRows.Project(ReportRows.Latency(r), ReportRows.LatencyHeader, ReportRows.LatencyConsoleHeader, s_latencyRenames)));
-        WriteTable("One-way throughput", ReportRows.ThroughputConsoleHeader,
-            ReportRows.ThroughputRows(report.Results).Select(r => ReportRows.Project(ReportRows.Throughput(r), ReportRows.ThroughputHeader, ReportRows.ThroughputConsoleHeader, s_throughputRenames)));
+        var cases = Ratios.Summarize(report.Results);
+        var nativeOnly = Ratios.NativeOnly(report.Results).ToList();
+        AnsiConsole.MarkupLine(Markup.Escape(MarkdownReport.UintrSentence(report).Replace("**", "", StringComparison.Ordinal)));
+        WriteTable("Round-trip latency (ping-pong, two processes)", ReportRows.LatencyHeader,
+            ReportRows.Rows(cases, nativeOnly, ResultKind.Latency).Select(ReportRows.Latency));
+        WriteTable("One-way throughput", ReportRows.ThroughputHeader,
+            ReportRows.Rows(cases, nativeOnly, ResultKind.Throughput).Select(ReportRows.Throughput));
 
-        var targets = new Table().Title("[bold]Targets[/] (ratios to the same-run baseline)").AddColumns("Target", "Ratio", "Limit", "Met");
-        foreach (var t in report.Targets)
+        var targets = Targets.Evaluate(cases).Where(t => cases.Any(c => c.Name == t.Subject)).ToList();
+        if (targets.Count > 0)
         {
-            string met = t.Met switch { true => "[green]yes[/]", false => "[red]no[/]", null => "[yellow]n/a[/]" };
-            targets.AddRow(Markup.Escape(t.Target), Fmt.Ratio(t.Ratio), Markup.Escape(t.Limit), met);
+            var table = new Table().Title("[bold]Targets[/] (median of per-pair ratios)").AddColumns("Target", "Ratio", "Limit", "Met");
+            foreach (var t in targets)
+            {
+                string met = t.Met switch { true => "[green]yes[/]", false => "[red]no[/]", null => "[yellow]n/a[/]" };
+                table.AddRow(Markup.Escape(t.Target), Markup.Escape(Fmt.Spread(t.Ratio)), Markup.Escape(t.Limit), met);
+            }
+
+            AnsiConsole.Write(table);
         }
 
-        AnsiConsole.Write(targets);
         AnsiConsole.MarkupLine($"Report, JSON, CSV and plots: [bold]{Markup.Escape(outputDirectory)}[/]");
     }
 

@@ -27,4 +27,9 @@ internal static class Fmt
     public static string Number(double? v, string format = "0.###") => v is { } x && !double.IsNaN(x) ? x.ToString(format, s_inv) : "";
 
     public static string Invariant(FormattableString s) => s.ToString(s_inv);
+
+    /// <summary>A median ratio with its range and count: "1.02x (0.98-1.10, 5 pairs)".</summary>
+    public static string Spread(Analysis.Spread? spread, string unit = "pairs") => spread is not { } s ? ""
+        : s.Count == 1 ? Invariant($"{Ratio(s.Median)} (1 {unit.TrimEnd('s')})")
+        : Invariant($"{Ratio(s.Median)} ({s.Min:0.00}-{s.Max:0.00}, {s.Count} {unit})");
 }

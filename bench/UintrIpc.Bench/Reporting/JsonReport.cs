@@ -4,7 +4,7 @@ using UintrIpc.Bench.Results;
 
 namespace UintrIpc.Bench.Reporting;
 
-/// <summary>results.json: the whole run, machine-readable (snake_case, nulls omitted).</summary>
+/// <summary>results.json: the whole run, machine-readable (snake_case, nulls omitted), and read back for --report-from.</summary>
 internal static class JsonReport
 {
     private static readonly JsonSerializerOptions s_options = new()
@@ -16,5 +16,9 @@ internal static class JsonReport
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
-    public static void Write(RunReport report, string path) => File.WriteAllText(path, JsonSerializer.Serialize(report, s_options));
+    public static void Write(RunReport report, string path) => File.WriteAllText(path, JsonSerializer.Serialize(report, s_options) + "\n");
+
+    public static RunReport Read(string path) =>
+        JsonSerializer.Deserialize<RunReport>(File.ReadAllText(path), s_options)
+        ?? throw new InvalidDataException($"{path} holds no run report");
 }

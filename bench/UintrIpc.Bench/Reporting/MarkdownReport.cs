@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using UintrIpc.Bench.Analysis;
 using UintrIpc.Bench.Results;
 
 namespace UintrIpc.Bench.Reporting;
@@ -15,11 +16,27 @@ internal static class MarkdownReport
           and uintr-sim vector fd reach the child by inheritance too, the child's reach the parent
           through `pidfd_getfd`. Every wait is bounded; children die with the harness (their stdin
           closes) and are killed when a test times out.
-        - **C baselines** (bench/native, the same protocols in C, forked child): each group of C
-          tests runs once for the C rows of the tables, and the C test a .NET row is compared
-          with runs again **right before that .NET test** ("paired"): the host moves the vCPUs
-          and the floor can change several-fold within seconds, so only numbers taken moments
-          apart are compared. The Baseline column shows the paired C value in brackets.
+        - **C baselines** (bench/native, the same designs and protocols in C, forked child): the C
+          test a .NET test is compared with runs **next to every repetition** of that .NET test,
+          alternately right before and right after it (a "pair"): the host moves the vCPUs and
+          the floor can change several-fold within seconds, so only numbers taken moments apart
+          are compared. The ratio column is the **median of the per-pair ratios** with their
+          range (min-max) and the number of pairs. The .NET row shows the repetition whose ratio
+          is nearest that median ("run k/n"), and the `└` row under it the C run of the same pair:
+          every figure in a row comes from the run that row names. C tests that no .NET test is
+          paired with (the bare kernel mechanisms) run once and stand alone.
+        - **Like for like**: the C futex, eventfd and signal baselines of the doorbell rows run
+          the library's wake-up protocol (uintripc.h section 3, `WaitBlock`): slot ring + wait
+          block + the same doorbell (FUTEX_WAIT/WAKE on the shared word, a non-blocking eventfd
+          with ppoll, tgkill + sigtimedwait). The awake rows of every doorbell are paired with
+          the C futex-spin test: awake, no doorbell is rung, so every kind runs the same path.
+          `c-eventfd-pingpong` and `c-signal-pingpong` (no ring) only show the bare mechanisms.
+          Record-ring rows are paired with a C SPSC record ring (section 2b) that consumes the same
+          way (per record, or up to 64 records per head release); slot-ring rows with the C slot
+          ring of the same capacity and form; MPSC slot-ring rows with a C MPSC slot ring (one CAS
+          on tail per claim of one slot or a batch) fed by as many producer processes. MPSC
+          record-ring rows have no C baseline (C has no MPSC record ring).
+          The uintr-sim rows are a software model and have no baseline.
         - **Latency** = one round trip: the pinger reads `Stopwatch.GetTimestamp()`
           (CLOCK_MONOTONIC through the vDSO, the clock the C baseline reads), sends a 64-bit value,
           waits for the echo, reads the clock again. Samples go into a preallocated array and then
@@ -49,64 +66,103 @@ internal static class MarkdownReport
           threads) over its measured part and divides by the messages (round trips) it handled;
           the child reports its figure on stdout. `util` = CPU time / wall time: about 1.00 for a
           spinning side; well below means the side did not get its CPU and the run was disturbed.
-        - **Ratio** (`x C`): latency = this p50 / the paired C baseline's p50 (below 1 is faster
-          than C); throughput = this rate / the paired C rate (above 1 is faster). With
-          `--repeat N` (and always for the five tests the targets use, which run at least 5 times)
-          the row is the repetition with the median headline and the ratio uses the median of the
-          paired C runs; the targets' Data column lists every repetition. Where C has no test of the same design the Baseline column
-          names the closest one (e.g. an SPSC slot ring for an MPSC or record ring).
+        - **Ratio** (`x C`): latency = .NET p50 / C p50 of the same pair (below 1 is faster than
+          C); throughput = .NET rate / C rate of the same pair (above 1 is faster). Each .NET test
+          runs `--repeat` times (quick 1, full 3), the tests the targets use at least 5 times.
+        - **Pinning** (`--pin`, the default): every thread of the measuring process (the harness:
+          pinger or consumer; the C parent) on CPU 0, every thread of the other process (the .NET
+          child, all its runtime threads included; the forked C child) on CPU 1; further MPSC
+          producers wrap around to CPU 0.
+        - **Ring pages** are mapped by both processes before measuring (a read per page), in .NET
+          and in C, so that first-touch faults of large rings do not land in the measured part.
         - The machine is shared and virtual: the host moves vCPUs, and tails (p99 and up, max) are
           dominated by it. Compare numbers from the same run only.
         """;
 
-    public static void Write(RunReport report, string path, IReadOnlyList<string> plots)
+    public static void Write(RunReport report, string path, IReadOnlyList<string> plots) =>
+        File.WriteAllText(path, $"# UintrIpc benchmarks ({report.Mode} mode)\n\n" + Body(report, plots, "##"));
+
+    /// <summary>The report without its title; <paramref name="h"/> is the heading level of its sections ("##").</summary>
+    public static string Body(RunReport report, IReadOnlyList<string> plots, string h)
     {
         var sb = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
-        sb.AppendLine(inv, $"# UintrIpc benchmarks ({report.Mode} mode)");
+        var cases = Ratios.Summarize(report.Results);
+        var nativeOnly = Ratios.NativeOnly(report.Results).ToList();
+        sb.AppendLine(UintrSentence(report));
         sb.AppendLine();
-        sb.AppendLine(inv, $"Started {report.Started:yyyy-MM-dd HH:mm:ss} UTC, took {(report.Finished - report.Started).TotalSeconds:0} s.");
-        sb.AppendLine(inv, $"Command: `{report.Command}`");
+        sb.AppendLine(inv, $"Started {report.Started:yyyy-MM-dd HH:mm:ss} UTC, took {(report.Finished - report.Started).TotalSeconds:0} s, on {report.Machine.Cpus} x {report.Machine.CpuModel}.");
+        sb.AppendLine(inv, $"Command: `{report.Command}`.");
+        sb.AppendLine(inv, $"Pinned: {report.Settings.GetValueOrDefault("Pinned", "?")}.");
         sb.AppendLine();
-        AppendMachine(sb, report);
-        AppendTargets(sb, report.Targets);
-        sb.AppendLine("## Round-trip latency (ping-pong between two processes)");
-        sb.AppendLine();
-        AppendTable(sb, ReportRows.LatencyHeader, ReportRows.LatencyRows(report.Results).Select(ReportRows.Latency));
-        AppendDoorbellActivity(sb, report.Results);
-        sb.AppendLine("## One-way throughput");
-        sb.AppendLine();
-        AppendTable(sb, ReportRows.ThroughputHeader, ReportRows.ThroughputRows(report.Results).Select(ReportRows.Throughput));
+        // Only the targets whose test was selected (a sweep runs one of them).
+        var targets = Targets.Evaluate(cases).Where(t => cases.Any(c => c.Name == t.Subject)).ToList();
+        if (targets.Count > 0)
+        {
+            AppendTargets(sb, targets, h);
+        }
+
+        if (cases.Any(c => c.Row.Kind == ResultKind.Latency))
+        {
+            sb.AppendLine(inv, $"{h} Round-trip latency (ping-pong between two processes)");
+            sb.AppendLine();
+            AppendTable(sb, ReportRows.LatencyHeader, ReportRows.Rows(cases, nativeOnly, ResultKind.Latency).Select(ReportRows.Latency));
+            AppendAgainstKernel(sb, cases);
+            AppendDoorbellActivity(sb, cases, nativeOnly);
+        }
+
+        if (cases.Any(c => c.Row.Kind == ResultKind.Throughput))
+        {
+            if (report.Mode.StartsWith("sweep", StringComparison.Ordinal))
+            {
+                SweepReport.AppendBest(sb, cases, h);
+            }
+
+            sb.AppendLine(inv, $"{h} One-way throughput");
+            sb.AppendLine();
+            AppendTable(sb, ReportRows.ThroughputHeader, ReportRows.Rows(cases, nativeOnly, ResultKind.Throughput).Select(ReportRows.Throughput));
+        }
+
         if (plots.Count > 0)
         {
-            sb.AppendLine("## Plots");
+            sb.AppendLine(inv, $"{h} Plots");
             sb.AppendLine();
             foreach (var p in plots)
             {
-                sb.AppendLine(inv, $"![{Path.GetFileNameWithoutExtension(p)}]({Path.GetFileName(p)})");
+                sb.AppendLine(inv, $"![{Path.GetFileNameWithoutExtension(p)}]({p})");
                 sb.AppendLine();
             }
         }
 
-        sb.AppendLine("## How the numbers were taken");
+        AppendMachine(sb, report, h);
+        sb.AppendLine(inv, $"{h} How the numbers were taken");
         sb.AppendLine();
         sb.AppendLine(Method);
         sb.AppendLine();
-        sb.AppendLine("C baselines run as:");
+        sb.AppendLine("C baselines run as (each command as often as the tests it is paired with):");
         sb.AppendLine();
-        foreach (var c in report.NativeCommands)
+        foreach (var c in report.NativeCommands.Distinct())
         {
             sb.AppendLine(inv, $"    {c}");
         }
 
-        File.WriteAllText(path, sb.ToString());
+        return sb.ToString();
     }
 
-    public static void AppendMachine(StringBuilder sb, RunReport report)
+    /// <summary>The sentence at the top: whether user interrupts were measured on real hardware here.</summary>
+    public static string UintrSentence(RunReport report)
+    {
+        var uintr = report.Doorbells.FirstOrDefault(d => d.Kind == "uintr");
+        return uintr is { Available: true }
+            ? "User interrupts were measured on this machine's hardware (uintr rows); the uintr-sim rows are a software model and have no ratio."
+            : $"**User interrupts were not measured on real hardware**: {uintr?.Reason ?? "the uintr doorbell was not probed"}. The uintr rows are skipped; the uintr-sim rows are a software model of user interrupts (in the shim, not hardware) and are excluded from every ratio.";
+    }
+
+    public static void AppendMachine(StringBuilder sb, RunReport report, string h)
     {
         var inv = CultureInfo.InvariantCulture;
         var m = report.Machine;
-        sb.AppendLine("## Machine");
+        sb.AppendLine(inv, $"{h} Machine and settings");
         sb.AppendLine();
         sb.AppendLine(inv, $"- CPU: {m.CpuModel}, {m.Cpus} CPUs (nproc)");
         sb.AppendLine(inv, $"- Kernel: `{m.Uname}`");
@@ -138,26 +194,48 @@ internal static class MarkdownReport
         sb.AppendLine();
     }
 
-    public static void AppendTargets(StringBuilder sb, IReadOnlyList<TargetVerdict> targets)
+    public static void AppendTargets(StringBuilder sb, IReadOnlyList<TargetVerdict> targets, string h)
     {
         var inv = CultureInfo.InvariantCulture;
-        sb.AppendLine("## Targets");
+        sb.AppendLine(inv, $"{h} Targets");
         sb.AppendLine();
-        sb.AppendLine("| Target | Measured | Against | Ratio | Limit | Met | Data |");
+        sb.AppendLine("Judged on the median of the per-pair ratios; the Data column lists every pair's ratio and the figures of the pair nearest the median.");
+        sb.AppendLine();
+        sb.AppendLine("| Target | Measured | Against | Ratio: median (range, pairs) | Limit | Met | Data |");
         sb.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var t in targets)
         {
             string met = t.Met switch { true => "yes", false => "**no**", null => "n/a" };
-            sb.AppendLine(inv, $"| {Escape(t.Target)} | {t.Subject} | {t.Reference} | {Fmt.Ratio(t.Ratio)} | {Escape(t.Limit)} | {met} | {Escape(t.Explanation)} |");
+            sb.AppendLine(inv, $"| {Escape(t.Target)} | {t.Subject} | {t.Reference} | {Fmt.Spread(t.Ratio)} | {Escape(t.Limit)} | {met} | {Escape(t.Explanation)} |");
         }
 
         sb.AppendLine();
     }
 
-    /// <summary>How often the consumers really slept and were rung (wait-block counters of the .NET tests, futex counters of C).</summary>
-    public static void AppendDoorbellActivity(StringBuilder sb, IEnumerable<BenchResult> results)
+    /// <summary>The doorbell rows against .NET's own pipe and Unix socket round trips (not paired: separate tests).</summary>
+    private static void AppendAgainstKernel(StringBuilder sb, IReadOnlyList<CaseSummary> cases)
     {
-        var rows = results.Where(r => r.Ok && r.Kind == ResultKind.Latency && (r.WakesPerMsg is not null || r.SleepsPerMsg is not null)).ToList();
+        var pipe = cases.FirstOrDefault(c => c.Name == "net-pipe" && c.Row.Ok);
+        var socket = cases.FirstOrDefault(c => c.Name == "net-unix-socket" && c.Row.Ok);
+        var rings = cases.Where(c => c.Row.Ok && c.Row.Kind == ResultKind.Latency && c.Row.Implementation == "uintripc").ToList();
+        if (pipe is null || socket is null || rings.Count == 0)
+        {
+            return;
+        }
+
+        sb.AppendLine("Against .NET's pipe and Unix socket (not paired: separate tests; each ratio divides the p50s of the rows shown above):");
+        sb.AppendLine();
+        AppendTable(sb, ["Test", "p50 us", $"x {pipe.Name} p50", $"x {socket.Name} p50"], rings.Select(c => new[]
+        {
+            c.Name, Fmt.Us(c.Row.Latency?.P50), Fmt.Ratio(Ratios.Of(c.Row, pipe.Row)), Fmt.Ratio(Ratios.Of(c.Row, socket.Row)),
+        }));
+    }
+
+    /// <summary>How often the consumers really slept and were rung (wait-block counters of the .NET tests, those of C).</summary>
+    private static void AppendDoorbellActivity(StringBuilder sb, IReadOnlyList<CaseSummary> cases, IEnumerable<BenchResult> nativeOnly)
+    {
+        var rows = ReportRows.Rows(cases, nativeOnly, ResultKind.Latency)
+            .Where(x => x.Run.Ok && (x.Run.WakesPerMsg is not null || x.Run.SleepsPerMsg is not null)).ToList();
         if (rows.Count == 0)
         {
             return;
@@ -165,12 +243,16 @@ internal static class MarkdownReport
 
         sb.AppendLine("Doorbell activity: rings = doorbells rung per message, sleeps = consumer waits that blocked per message (two messages per round trip; 1.00 each means every message found its consumer asleep).");
         sb.AppendLine();
-        AppendTable(sb, ["Test", "rings/msg", "sleeps/msg", "park timeouts"], rows.Select(r => new[]
+        AppendTable(sb, ["Test", "rings/msg", "sleeps/msg", "wait timeouts"], rows.Select(x => new[]
         {
-            r.Name, Fmt.Number(r.WakesPerMsg, "0.00"), Fmt.Number(r.SleepsPerMsg, "0.00"),
-            r.Extra is { } e && e.TryGetValue("park_timeouts", out double t) ? Fmt.Number(t, "0") : r.Extra is { } c && c.TryGetValue("futex_timeouts_parent", out double tp) && c.TryGetValue("futex_timeouts_child", out double tc) ? Fmt.Number(tp + tc, "0") : "",
+            x.Label, Fmt.Number(x.Run.WakesPerMsg, "0.00"), Fmt.Number(x.Run.SleepsPerMsg, "0.00"), Timeouts(x.Run),
         }));
     }
+
+    private static string Timeouts(BenchResult r) =>
+        r.Extra is { } e && e.TryGetValue("park_timeouts", out double t) ? Fmt.Number(t, "0")
+        : r.Extra is { } c && c.TryGetValue("futex_timeouts_parent", out double tp) && c.TryGetValue("futex_timeouts_child", out double tc) ? Fmt.Number(tp + tc, "0")
+        : "";
 
     public static void AppendTable(StringBuilder sb, string[] header, IEnumerable<string[]> rows)
     {
@@ -184,5 +266,5 @@ internal static class MarkdownReport
         sb.AppendLine();
     }
 
-    private static string Escape(string s) => s.Replace("|", "\\|", StringComparison.Ordinal).Replace("<=", "&le;", StringComparison.Ordinal).Replace(">=", "&ge;", StringComparison.Ordinal);
+    public static string Escape(string s) => s.Replace("|", "\\|", StringComparison.Ordinal).Replace("<=", "&le;", StringComparison.Ordinal).Replace(">=", "&ge;", StringComparison.Ordinal);
 }

@@ -15,6 +15,9 @@ internal static class PlotWriter
     private const int Height = 700;
 
     /// <summary>Writes every plot that has data; returns the files written.</summary>
+    /// <summary>The files <see cref="WriteAll"/> can write, in its order.</summary>
+    public static readonly string[] FileNames = ["latency-awake.png", "latency-asleep.png", "throughput-messages.png", "throughput-bytes.png"];
+
     public static IReadOnlyList<string> WriteAll(IReadOnlyList<BenchResult> results, string directory)
     {
         var files = new List<string>();
@@ -125,7 +128,7 @@ internal static class PlotWriter
     }
 
     private static string SeriesName(BenchResult r) =>
-        $"{(r.IsNative ? "C" : r.Implementation)} {r.Transport}{(r.Producers > 1 ? $" x{r.Producers} producers" : r.Transport.StartsWith("mpsc", StringComparison.Ordinal) ? " x1 producer" : "")}";
+        $"{(r.IsNative ? "C" : r.Implementation)} {r.Transport}{(r.Capacity > 0 ? $" {Workloads.Catalog.CapacityName(r.Capacity)} slots" : "")}{(r.Producers > 1 ? $" x{r.Producers} producers" : r.Transport.StartsWith("mpsc", StringComparison.Ordinal) ? " x1 producer" : "")}";
 
     private static void SetLogTicks(IAxis axis, double lo, double hi, Func<double, string> label)
     {

@@ -56,30 +56,27 @@ internal sealed class BenchResult
     /// <summary>Sleeps (parks that blocked) per message, both consumers together.</summary>
     public double? SleepsPerMsg { get; init; }
 
+    /// <summary>Ring capacity in slots (record rings: the bytes of that many slots), 0 when not a ring throughput test.</summary>
+    public int Capacity { get; init; }
+
+    /// <summary>Whether the ends moved messages in batches (claim/publish many, drain many).</summary>
+    public bool Batched { get; init; }
+
     /// <summary>
-    /// Headlines (p50 or messages/s) of C tests run right before this test (median over
-    /// --repeat), by name: the ratio uses these rather than the group's C rows, because the host
-    /// can move the vCPUs (and change the floor several-fold) within seconds.
+    /// Which repetition of its .NET test this run belongs to (1-based): a .NET run, or a C run
+    /// made right before or after it (<see cref="PairedWith"/>); 0 for a C run made once for
+    /// the tables.
     /// </summary>
-    public Dictionary<string, double> Paired { get; init; } = new(StringComparer.Ordinal);
+    public int Repetition { get; set; }
 
-    /// <summary>Every paired C run's headline, by name, in run order (one per repetition).</summary>
-    public Dictionary<string, List<double>> PairedRuns { get; init; } = new(StringComparer.Ordinal);
+    /// <summary>The .NET test this C run is paired with (same <see cref="Repetition"/>), or null.</summary>
+    public string? PairedWith { get; set; }
 
-    /// <summary>The headline of each repetition (--repeat), in run order; the row shows the median one.</summary>
-    public IReadOnlyList<double>? Repeats { get; set; }
-
-    /// <summary>Name of the C baseline of the same run this row is compared with.</summary>
+    /// <summary>Name of the C test (as named in the results) a .NET run is compared with, if any.</summary>
     public string? Baseline { get; set; }
 
-    /// <summary>
-    /// Latency: this p50 / the baseline's p50 (below 1 = faster than C). Throughput: this
-    /// rate / the baseline's rate (above 1 = faster than C).
-    /// </summary>
-    public double? Ratio { get; set; }
-
     /// <summary>How it was measured, in a few words (shown in the report).</summary>
-    public string? Note { get; init; }
+    public string? Note { get; set; }
 
     /// <summary>Set when the test failed or was skipped; the other fields are then empty.</summary>
     public string? Error { get; init; }

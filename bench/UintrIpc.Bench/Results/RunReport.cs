@@ -1,6 +1,10 @@
 namespace UintrIpc.Bench.Results;
 
-/// <summary>Everything one run produced, as written to results.json.</summary>
+/// <summary>
+/// Everything one run produced, as written to results.json: every measured run (each
+/// repetition of each .NET test, each C run paired with it, each C run made for the tables),
+/// so that the report can be rebuilt from the file alone (--report-from).
+/// </summary>
 internal sealed record RunReport(
     string Mode,
     string Command,
@@ -10,7 +14,6 @@ internal sealed record RunReport(
     IReadOnlyList<string> NativeCommands,
     IReadOnlyList<DoorbellInfo> Doorbells,
     IReadOnlyList<BenchResult> Results,
-    IReadOnlyList<TargetVerdict> Targets,
     IReadOnlyDictionary<string, string> Settings);
 
 /// <summary>A doorbell kind and whether it works here (from Doorbells.All).</summary>

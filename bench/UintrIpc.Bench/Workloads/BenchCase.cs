@@ -27,13 +27,23 @@ internal sealed class BenchCase
 
     public int Producers { get; init; } = 1;
 
-    /// <summary>The C test it is compared with (ratio column), if any.</summary>
-    public string? Baseline { get; init; }
+    public int Capacity { get; init; }
+
+    public bool Batched { get; init; }
+
+    /// <summary>The throughput setting (ring throughput tests), for the C baseline's message count.</summary>
+    public Throughput.ThroughputSpec? Spec { get; init; }
+
+    /// <summary>The C test of the same design and setting it is compared with (ratio column), if any.</summary>
+    public NativeTest? Baseline { get; init; }
 
     public string? Note { get; init; }
 
-    /// <summary>Further C tests to run right before this one (a target compares it with them too).</summary>
-    public IReadOnlyList<string> AlsoPaired { get; init; } = [];
+    /// <summary>Further C tests to run next to this one (a target compares it with them too).</summary>
+    public IReadOnlyList<NativeTest> AlsoPaired { get; init; } = [];
+
+    /// <summary>Every C test paired with this one.</summary>
+    public IEnumerable<NativeTest> PairedTests => Baseline is null ? AlsoPaired : [Baseline, .. AlsoPaired];
 
     /// <summary>Runs the test; throws on failure (the runner turns that into an error row).</summary>
     public required Func<CaseContext, BenchResult> Run { get; init; }
@@ -48,7 +58,7 @@ internal sealed class BenchCase
         double? wakesPerMsg = null, double? sleepsPerMsg = null, IReadOnlyDictionary<string, double>? extra = null) => new()
         {
             Name = Name, Kind = Kind, Implementation = Implementation, Transport = Transport, Doorbell = Doorbell, Consumer = Consumer,
-            MessageSize = MessageSize, Producers = Producers, Baseline = Baseline, Note = Note,
+            MessageSize = MessageSize, Producers = Producers, Capacity = Capacity, Batched = Batched, Baseline = Baseline?.Name, Note = Note,
             Count = count, Warmup = warmup, Latency = latency, Curve = curve, Throughput = throughput,
             CpuNsPerMsgSender = cpuSender, CpuNsPerMsgReceiver = cpuReceiver, CpuUtilSender = utilSender, CpuUtilReceiver = utilReceiver,
             WakesPerMsg = wakesPerMsg, SleepsPerMsg = sleepsPerMsg, Extra = extra,
@@ -58,6 +68,7 @@ internal sealed class BenchCase
     public BenchResult Failed(string error, bool skipped = false) => new()
     {
         Name = Name, Kind = Kind, Implementation = Implementation, Transport = Transport, Doorbell = Doorbell, Consumer = Consumer,
-        MessageSize = MessageSize, Producers = Producers, Baseline = Baseline, Note = Note, Error = error, Skipped = skipped,
+        MessageSize = MessageSize, Producers = Producers, Capacity = Capacity, Batched = Batched, Baseline = Baseline?.Name, Note = Note,
+        Error = error, Skipped = skipped,
     };
 }

@@ -36,13 +36,4 @@ internal sealed class CaseContext
 
         return args;
     }
-
-    /// <summary>Pins the calling thread to CPU 0 when --pin is given.</summary>
-    public void PinMeasuringThread()
-    {
-        if (Options.Pin)
-        {
-            Affinity.PinCurrentThread(0);
-        }
-    }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using UintrIpc.Bench.Cli;
 using UintrIpc.Bench.Results;
 using UintrIpc.Bench.Workloads.Latency;
@@ -6,22 +7,38 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Bench.Workloads;
 
-/// <summary>Every .NET test of the harness, in run order, and the C tests of each group.</summary>
+/// <summary>Every .NET test of the harness, in run order, with the C test each is paired with.</summary>
 internal static class Catalog
 {
-    /// <summary>The C program's --only selection for each group.</summary>
-    public static string NativeSelection(BenchGroup group) => group switch
+    /// <summary>
+    /// C tests of a group that no .NET test is paired with, run once for the tables (the bare
+    /// kernel mechanisms, for reference).
+    /// </summary>
+    public static IReadOnlyList<string> NativeOnly(BenchGroup group) => group switch
     {
-        BenchGroup.Spinning => "spin,slotring,futex-spin",
-        BenchGroup.Sleeping => "c-futex-pingpong,futex-always,eventfd,signal",
-        BenchGroup.Kernel => "pipe,unix",
-        BenchGroup.Throughput => "tput",
-        _ => throw new ArgumentOutOfRangeException(nameof(group)),
+        BenchGroup.Sleeping => ["c-futex-always-pingpong", "c-eventfd-pingpong", "c-signal-pingpong"],
+        BenchGroup.Kernel => ["c-unix-seqpacket-pingpong"],
+        _ => [],
     };
 
     public static IReadOnlyList<BenchCase> Build(BenchOptions options)
     {
         var cases = new List<BenchCase>();
+        if (!options.Sweep)
+        {
+            AddLatency(cases, options);
+            AddThroughput(cases, options);
+        }
+        else
+        {
+            AddSweep(cases, options);
+        }
+
+        return cases;
+    }
+
+    private static void AddLatency(List<BenchCase> cases, BenchOptions options)
+    {
         cases.Add(Latency("net-spin-cacheline", BenchGroup.Spinning, "dotnet", "cache-line", "none", "spinning", "c-spin-cacheline",
             "one cache line in a region, both spin: the .NET floor", BaselinePingPong.RunCacheLine));
         cases.Add(Latency("net-slotring-spin", BenchGroup.Spinning, "uintripc", "slot-ring", "none", "spinning", "c-slotring-pingpong",
@@ -31,10 +48,13 @@ internal static class Catalog
             string name = DoorbellNames.Of(kind);
             var capability = Doorbells.Check(kind);
             string? skip = capability.IsAvailable ? null : capability.Reason;
-            cases.Add(Latency($"net-{name}-awake", BenchGroup.Spinning, "uintripc", "slot-ring", name, "spinning", "c-futex-spin-pingpong",
+            // Awake, no doorbell is rung: every kind runs the same path as the C futex-spin test.
+            // The uintr rows have no C counterpart (the simulation is a software model).
+            bool emulated = kind is DoorbellKind.UintrSimulated or DoorbellKind.Uintr;
+            cases.Add(Latency($"net-{name}-awake", BenchGroup.Spinning, "uintripc", "slot-ring", name, "spinning", emulated ? null : "c-futex-spin-pingpong",
                 $"slot rings + WaitBlock, {name} doorbell; spin {options.SpinBudget.TotalMicroseconds:0} us before parking",
                 (c, ctx) => RingPingPong.Run(c, ctx, kind, asleep: false), skip));
-            cases.Add(Latency($"net-{name}-asleep", BenchGroup.Sleeping, "uintripc", "slot-ring", name, "asleep", AsleepBaseline(kind),
+            cases.Add(Latency($"net-{name}-asleep", BenchGroup.Sleeping, "uintripc", "slot-ring", name, "asleep", emulated ? null : AsleepBaseline(kind),
                 $"slot rings + WaitBlock, {name} doorbell; parks at once (spin 0)",
                 (c, ctx) => RingPingPong.Run(c, ctx, kind, asleep: true), skip));
         }
@@ -43,69 +63,110 @@ internal static class Catalog
             "System.IO.Pipes anonymous pipes, blocking 8-byte read/write", BaselinePingPong.RunPipe));
         cases.Add(Latency("net-unix-socket", BenchGroup.Kernel, "dotnet", "unix-socket", "kernel", "blocking", "c-unix-stream-pingpong",
             "System.Net.Sockets Unix stream socket, blocking Send/Receive", BaselinePingPong.RunSocket));
-        AddThroughput(cases, options);
-        return cases;
     }
 
+    /// <summary>The quick and full mode's throughput tests: the sizes at the default ring, and the main settings of 64 B.</summary>
     private static void AddThroughput(List<BenchCase> cases, BenchOptions o)
     {
+        const int small = 1024, large = 64 * 1024;
         foreach (int size in BenchOptions.SlotSizes)
         {
-            cases.Add(Throughput($"net-spsc-slot-tput-s{size}", ThroughputTransport.SpscSlot, "slot-ring", size, 1, $"c-slotring-tput-s{size}",
-                "SpscRing<T>: TryClaim+Publish / TryRead (head released per element, as the C test)"));
+            cases.Add(Ring(ThroughputTransport.SpscSlot, size, 1, small, batched: false));
         }
 
-        foreach (int size in BenchOptions.SlotSizes)
+        cases.Add(Ring(ThroughputTransport.SpscSlot, 64, 1, large, batched: false));
+        cases.Add(Ring(ThroughputTransport.SpscSlot, 64, 1, small, batched: true));
+        cases.Add(Ring(ThroughputTransport.SpscSlot, 64, 1, large, batched: true));
+        foreach (int p in new[] { 1, o.Producers })
         {
-            cases.Add(Throughput($"net-spsc-slot-drain-tput-s{size}", ThroughputTransport.SpscSlotDrain, "slot-ring-drain", size, 1, $"c-slotring-tput-batch-s{size}",
-                "SpscRing<T>: TryClaim+Publish / Drain (head released every quarter ring; C batches every 64)"));
+            cases.Add(Ring(ThroughputTransport.MpscSlot, 64, p, small, batched: false));
         }
 
+        cases.Add(Ring(ThroughputTransport.MpscSlot, 64, o.Producers, small, batched: true));
         foreach (int size in o.RecordSizes)
         {
-            cases.Add(Throughput($"net-spsc-record-tput-s{size}", ThroughputTransport.SpscRecord, "record-ring", size, 1, CSlot(size),
-                "SpscRecordRing: TryClaim+Commit / Read (C has slot rings only: same size, other design)"));
+            cases.Add(Ring(ThroughputTransport.SpscRecord, size, 1, small, batched: true));
         }
 
-        foreach (int size in o.MpscSlotSizes)
-        {
-            foreach (int p in new[] { 1, o.Producers })
-            {
-                cases.Add(Throughput($"net-mpsc-slot-tput-s{size}-p{p}", ThroughputTransport.MpscSlot, "mpsc-slot-ring", size, p, CSlot(size),
-                    $"MpscRing<T>, {p} producer process(es): TryClaim+Publish / TryRead (C baseline is SPSC)"));
-            }
-        }
-
-        foreach (int size in o.MpscRecordSizes)
-        {
-            foreach (int p in new[] { 1, o.Producers })
-            {
-                cases.Add(Throughput($"net-mpsc-record-tput-s{size}-p{p}", ThroughputTransport.MpscRecord, "mpsc-record-ring", size, p, CSlot(size),
-                    $"MpscRecordRing, {p} producer process(es): TryClaim+Commit / Read (C baseline is an SPSC slot ring)"));
-            }
-        }
-
+        cases.Add(Ring(ThroughputTransport.SpscRecord, 64, 1, small, batched: false));
+        cases.Add(Ring(ThroughputTransport.MpscRecord, 1024, o.Producers, small, batched: true));
         foreach (int size in o.StreamSizes)
         {
-            cases.Add(Throughput($"net-pipe-tput-s{size}", ThroughputTransport.Pipe, "pipe", size, 1, CSlot(size),
+            cases.Add(Throughput($"net-pipe-tput-s{size}", new ThroughputSpec(ThroughputTransport.Pipe, size, 1, 0, false), "pipe", null,
                 "System.IO.Pipes anonymous pipe, blocking write / ReadExactly per message"));
-            cases.Add(Throughput($"net-unix-socket-tput-s{size}", ThroughputTransport.Socket, "unix-socket", size, 1, CSlot(size),
+            cases.Add(Throughput($"net-unix-socket-tput-s{size}", new ThroughputSpec(ThroughputTransport.Socket, size, 1, 0, false), "unix-socket", null,
                 "System.Net.Sockets Unix stream socket, blocking Send / Receive per message"));
         }
     }
 
-    /// <summary>The C slot-ring throughput test of <paramref name="size"/>, if C has one.</summary>
-    private static string? CSlot(int size) => Array.IndexOf(BenchOptions.SlotSizes, size) >= 0 ? $"c-slotring-tput-s{size}" : null;
+    /// <summary>--sweep: every ring kind, size, capacity and form (issue 11 item 1).</summary>
+    private static void AddSweep(List<BenchCase> cases, BenchOptions o)
+    {
+        foreach (int size in BenchOptions.SlotSizes)
+        {
+            foreach (int capacity in o.SweepCapacities)
+            {
+                foreach (bool batched in new[] { false, true })
+                {
+                    cases.Add(Ring(ThroughputTransport.SpscSlot, size, 1, capacity, batched));
+                    cases.Add(Ring(ThroughputTransport.SpscRecord, size, 1, capacity, batched));
+                    cases.Add(Ring(ThroughputTransport.MpscSlot, size, o.Producers, capacity, batched));
+                    cases.Add(Ring(ThroughputTransport.MpscRecord, size, o.Producers, capacity, batched));
+                }
+            }
+        }
+    }
 
-    private static BenchCase Throughput(string name, ThroughputTransport transport, string transportName, int size, int producers, string? baseline, string note)
+    /// <summary>"1k" for 1024 slots, "64k" for 65536.</summary>
+    public static string CapacityName(int slots) => slots % 1024 == 0 ? $"{slots / 1024}k" : slots.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A ring throughput test and its C baseline of the same design and setting (SPSC rings only: C has no MPSC ring).</summary>
+    private static BenchCase Ring(ThroughputTransport transport, int size, int producers, int capacity, bool batched)
+    {
+        var spec = new ThroughputSpec(transport, size, producers, capacity, batched);
+        string kind = transport switch
+        {
+            ThroughputTransport.SpscSlot => "spsc-slot",
+            ThroughputTransport.MpscSlot => "mpsc-slot",
+            ThroughputTransport.SpscRecord => "spsc-record",
+            _ => "mpsc-record",
+        };
+        string form = batched ? "-batch" : "";
+        string name = $"net-{kind}{form}-s{size}-c{CapacityName(capacity)}" + (spec.IsMultiProducer ? $"-p{producers}" : "");
+        NativeTest? baseline = null;
+        if (transport != ThroughputTransport.MpscRecord && size <= 4096)
+        {
+            // C has SPSC slot and record rings and an MPSC slot ring; no MPSC record ring.
+            string c = $"c-{(spec.IsRecord ? "recordring" : spec.IsMultiProducer ? "mpscring" : "slotring")}-tput{form}-s{size}";
+            var inv = CultureInfo.InvariantCulture;
+            baseline = new NativeTest($"{c}-c{CapacityName(capacity)}" + (spec.IsMultiProducer ? $"-p{producers}" : ""), c,
+                ["--capacity", capacity.ToString(inv), "--batch", Batch.Size.ToString(inv), "--producers", producers.ToString(inv)]);
+        }
+
+        string note = (transport, batched) switch
+        {
+            (ThroughputTransport.SpscSlot or ThroughputTransport.MpscSlot, false) => "TryClaim + Publish / TryRead (tail and head stored per message)",
+            (ThroughputTransport.SpscSlot or ThroughputTransport.MpscSlot, true) => $"TryWrite(span of {Batch.Size}) / Drain(limit {Batch.Size}) (tail and head stored per batch)",
+            (_, false) => "TryClaim + Commit / TryRead (head stored per record)",
+            _ => $"TryClaim + Commit / Read(limit {Batch.Size}) (head stored per batch; record rings have no batch claim)",
+        };
+        if (spec.IsMultiProducer)
+        {
+            note += $"; {producers} producer process(es)" + (spec.IsRecord ? "; C has no MPSC record ring" : "");
+        }
+
+        return Throughput(name, spec, kind + (batched ? "-batched" : ""), baseline, note);
+    }
+
+    private static BenchCase Throughput(string name, ThroughputSpec spec, string transportName, NativeTest? baseline, string note)
     {
         BenchCase? self = null;
         self = new BenchCase
         {
             Name = name, Kind = ResultKind.Throughput, Group = BenchGroup.Throughput,
-            Implementation = transport is ThroughputTransport.Pipe or ThroughputTransport.Socket ? "dotnet" : "uintripc",
-            Transport = transportName, MessageSize = size, Producers = producers, Baseline = baseline, Note = note,
-            Run = ctx => ThroughputRun.Run(self!, ctx, transport),
+            Implementation = spec.IsRing ? "uintripc" : "dotnet",
+            Transport = transportName, MessageSize = spec.Size, Producers = spec.Producers, Capacity = spec.Capacity, Batched = spec.Batched,
+            Baseline = baseline, Note = note, Run = ctx => ThroughputRun.Run(self!, ctx, spec), Spec = spec,
         };
         return self;
     }
@@ -114,12 +175,12 @@ internal static class Catalog
     private static readonly DoorbellKind[] s_doorbells =
         [DoorbellKind.Futex, DoorbellKind.EventFd, DoorbellKind.Signal, DoorbellKind.UintrSimulated, DoorbellKind.Uintr];
 
-    /// <summary>The C test closest to a sleeping consumer woken by <paramref name="kind"/>.</summary>
+    /// <summary>The C test of a sleeping consumer woken by <paramref name="kind"/>: ring + wait block + the same doorbell.</summary>
     private static string AsleepBaseline(DoorbellKind kind) => kind switch
     {
-        DoorbellKind.EventFd => "c-eventfd-pingpong",
-        DoorbellKind.Signal => "c-signal-pingpong",
-        _ => "c-futex-pingpong", // futex; uintr-sim wakes its receiver with FUTEX_WAKE; no C uintr test exists
+        DoorbellKind.EventFd => "c-eventfd-ring-pingpong",
+        DoorbellKind.Signal => "c-signal-ring-pingpong",
+        _ => "c-futex-pingpong",
     };
 
     private static BenchCase Latency(string name, BenchGroup group, string impl, string transport, string doorbell, string consumer,
@@ -129,7 +190,8 @@ internal static class Catalog
         self = new BenchCase
         {
             Name = name, Kind = ResultKind.Latency, Group = group, Implementation = impl, Transport = transport, Doorbell = doorbell,
-            Consumer = consumer, Baseline = baseline, Note = note, Run = ctx => run(self!, ctx), SkipReason = skip, AlsoPaired = alsoPaired ?? [],
+            Consumer = consumer, Baseline = baseline is null ? null : NativeTest.Plain(baseline), Note = note, Run = ctx => run(self!, ctx),
+            SkipReason = skip, AlsoPaired = (alsoPaired ?? []).Select(NativeTest.Plain).ToList(),
         };
         return self;
     }

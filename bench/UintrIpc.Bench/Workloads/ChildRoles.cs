@@ -24,7 +24,7 @@ internal static class ChildRoles
 
         if (args.GetOrNull("cpu") is not null)
         {
-            Affinity.PinCurrentThread(args.GetInt("cpu"));
+            Affinity.PinProcess(args.GetInt("cpu"));
         }
 
         role(args, channel, deadline);

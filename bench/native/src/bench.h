@@ -33,6 +33,7 @@ struct options {
     uint64_t spin_ns;      /* spin budget of the futex-spin variant */
     uint32_t capacity;     /* slots per ring */
     uint32_t batch;        /* head publication interval of the batched throughput variant */
+    uint32_t producers;    /* producer processes of the MPSC throughput tests */
     uint64_t tput_count;   /* messages per throughput test, at most */
     uint64_t tput_bytes;   /* element bytes per throughput test, at most */
     const char *only;      /* comma-separated test or group names, NULL = all */
@@ -85,6 +86,7 @@ enum { PART_TAG_CTL = 0, PART_TAG_LINE = 1 };       /* tags of the USER parts */
 enum { RING_REQUESTS = 0, RING_RESPONSES = 1 };     /* ring tags: parent->child, child->parent */
 #define BENCH_STOP (1ull << 62)                      /* message value that ends a child loop */
 #define BENCH_MAX_FDS 8
+#define BENCH_MAX_PRODUCERS 8
 
 /* Written by the parent before the fork (plain; fork/exec orders it), except where noted. */
 struct bench_ctl {
@@ -101,7 +103,9 @@ struct bench_ctl {
     int32_t  fd_count;
     int32_t  fds[BENCH_MAX_FDS];  /* every fd of the transport, closed by the parent after */
     int32_t  pin_child_cpu;       /* -1: no pinning */
-    uint8_t  pad0[256 - 108];
+    uint32_t producers;           /* throughput: producer processes (MPSC: the parent and producers - 1 children) */
+    uint32_t oversubscribed;      /* more spinning processes than CPUs: spinners yield now and then */
+    uint8_t  pad0[256 - 116];
     /* child-written results: filled, then child_done = 1 (release); read after the reap */
     uint32_t child_ready;     /* release: attached and ready to run */
     uint32_t child_done;      /* release: results below are final */
@@ -114,6 +118,8 @@ struct bench_ctl {
     uint64_t child_spins;     /* consumer: polls that found nothing (throughput) */
     uint64_t child_wake_ns;   /* time inside FUTEX_WAKE */
     char     child_error[200];
+    uint64_t extra_cpu_ns[BENCH_MAX_PRODUCERS]; /* MPSC producer children (index = producer id) */
+    uint32_t extra_failed;    /* a producer child failed (its error is in child_error if none was) */
 };
 
 /* ---- region (region.c) ---------------------------------------------------------------- */
@@ -128,7 +134,8 @@ struct bench_region {
     uint64_t *line;                      /* one 128-byte aligned cache line */
 };
 
-int region_create(struct bench_region *r, uint32_t element_size, uint64_t capacity);
+int region_create(struct bench_region *r, uint32_t ring_kind, uint32_t element_size, uint64_t capacity, uint64_t capacity1);
+void region_prefault(const struct bench_region *r);
 int region_attach(struct bench_region *r, int fd, char *err, size_t errlen);
 void region_destroy(struct bench_region *r);
 
@@ -170,7 +177,8 @@ enum test_kind { KIND_LATENCY, KIND_THROUGHPUT, KIND_COST };
 enum transport {
     TR_SPIN_LINE, TR_SLOT_RING, TR_FUTEX, TR_FUTEX_SPIN, TR_FUTEX_ALWAYS,
     TR_EVENTFD, TR_PIPE, TR_UNIX_STREAM, TR_UNIX_SEQPACKET, TR_SIGNAL,
-    TR_TPUT, TR_TPUT_BATCH,
+    TR_EVENTFD_RING, TR_SIGNAL_RING,
+    TR_TPUT, TR_TPUT_BATCH, TR_TPUT_RECORD, TR_TPUT_RECORD_BATCH, TR_TPUT_MPSC, TR_TPUT_MPSC_BATCH,
     TR_COST_SYSCALL, TR_COST_FUTEX_WAKE, TR_COST_EVENTFD,
 };
 

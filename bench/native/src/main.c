@@ -22,6 +22,8 @@ const struct test_def g_tests[] = {
     { "c-unix-stream-pingpong",    "unix-stream",    KIND_LATENCY, TR_UNIX_STREAM,    1, 8 },
     { "c-unix-seqpacket-pingpong", "unix-seqpacket", KIND_LATENCY, TR_UNIX_SEQPACKET, 1, 8 },
     { "c-signal-pingpong",         "signal",         KIND_LATENCY, TR_SIGNAL,         1, 8 },
+    { "c-eventfd-ring-pingpong",   "ring-eventfd",   KIND_LATENCY, TR_EVENTFD_RING,   1, 8 },
+    { "c-signal-ring-pingpong",    "ring-signal",    KIND_LATENCY, TR_SIGNAL_RING,    1, 8 },
     { "c-cost-syscall",            "cost-syscall",       KIND_COST, TR_COST_SYSCALL,    0, 0 },
     { "c-cost-futex-wake",         "cost-futex-wake",    KIND_COST, TR_COST_FUTEX_WAKE, 0, 0 },
     { "c-cost-eventfd-write",      "cost-eventfd-write", KIND_COST, TR_COST_EVENTFD,    0, 0 },
@@ -35,6 +37,26 @@ const struct test_def g_tests[] = {
     { "c-slotring-tput-batch-s256",  "tput-batch-s256",  KIND_THROUGHPUT, TR_TPUT_BATCH, 0, 256 },
     { "c-slotring-tput-batch-s1024", "tput-batch-s1024", KIND_THROUGHPUT, TR_TPUT_BATCH, 0, 1024 },
     { "c-slotring-tput-batch-s4096", "tput-batch-s4096", KIND_THROUGHPUT, TR_TPUT_BATCH, 0, 4096 },
+    { "c-mpscring-tput-s8",        "mtput-s8",        KIND_THROUGHPUT, TR_TPUT_MPSC, 0, 8 },
+    { "c-mpscring-tput-s64",       "mtput-s64",       KIND_THROUGHPUT, TR_TPUT_MPSC, 0, 64 },
+    { "c-mpscring-tput-s256",      "mtput-s256",      KIND_THROUGHPUT, TR_TPUT_MPSC, 0, 256 },
+    { "c-mpscring-tput-s1024",     "mtput-s1024",     KIND_THROUGHPUT, TR_TPUT_MPSC, 0, 1024 },
+    { "c-mpscring-tput-s4096",     "mtput-s4096",     KIND_THROUGHPUT, TR_TPUT_MPSC, 0, 4096 },
+    { "c-mpscring-tput-batch-s8",    "mtput-batch-s8",    KIND_THROUGHPUT, TR_TPUT_MPSC_BATCH, 0, 8 },
+    { "c-mpscring-tput-batch-s64",   "mtput-batch-s64",   KIND_THROUGHPUT, TR_TPUT_MPSC_BATCH, 0, 64 },
+    { "c-mpscring-tput-batch-s256",  "mtput-batch-s256",  KIND_THROUGHPUT, TR_TPUT_MPSC_BATCH, 0, 256 },
+    { "c-mpscring-tput-batch-s1024", "mtput-batch-s1024", KIND_THROUGHPUT, TR_TPUT_MPSC_BATCH, 0, 1024 },
+    { "c-mpscring-tput-batch-s4096", "mtput-batch-s4096", KIND_THROUGHPUT, TR_TPUT_MPSC_BATCH, 0, 4096 },
+    { "c-recordring-tput-s8",        "rtput-s8",        KIND_THROUGHPUT, TR_TPUT_RECORD, 0, 8 },
+    { "c-recordring-tput-s64",       "rtput-s64",       KIND_THROUGHPUT, TR_TPUT_RECORD, 0, 64 },
+    { "c-recordring-tput-s256",      "rtput-s256",      KIND_THROUGHPUT, TR_TPUT_RECORD, 0, 256 },
+    { "c-recordring-tput-s1024",     "rtput-s1024",     KIND_THROUGHPUT, TR_TPUT_RECORD, 0, 1024 },
+    { "c-recordring-tput-s4096",     "rtput-s4096",     KIND_THROUGHPUT, TR_TPUT_RECORD, 0, 4096 },
+    { "c-recordring-tput-batch-s8",    "rtput-batch-s8",    KIND_THROUGHPUT, TR_TPUT_RECORD_BATCH, 0, 8 },
+    { "c-recordring-tput-batch-s64",   "rtput-batch-s64",   KIND_THROUGHPUT, TR_TPUT_RECORD_BATCH, 0, 64 },
+    { "c-recordring-tput-batch-s256",  "rtput-batch-s256",  KIND_THROUGHPUT, TR_TPUT_RECORD_BATCH, 0, 256 },
+    { "c-recordring-tput-batch-s1024", "rtput-batch-s1024", KIND_THROUGHPUT, TR_TPUT_RECORD_BATCH, 0, 1024 },
+    { "c-recordring-tput-batch-s4096", "rtput-batch-s4096", KIND_THROUGHPUT, TR_TPUT_RECORD_BATCH, 0, 4096 },
 };
 const unsigned g_test_count = sizeof g_tests / sizeof g_tests[0];
 
@@ -56,10 +78,13 @@ static void usage(FILE *f)
         "  --timeout S       give up on a test after S seconds (default 60)\n"
         "  --clock C         monotonic (default: clock_gettime) or tsc (rdtsc, calibrated)\n"
         "  --spin-ns N       spin budget of the futex-spin test before it parks (default 50000)\n"
-        "  --capacity N      slots per ring, a power of two (default 1024)\n"
-        "  --batch N         head publication interval of the tput-batch tests (default 64)\n"
+        "  --capacity N      slots per ring, a power of two (default 1024); record rings get\n"
+        "                    the bytes of as many slots of the same element size\n"
+        "  --batch N         batch of the tput-batch tests: the producer stores tail and the\n"
+        "                    consumer head once per N messages (default 64)\n"
         "  --tput-count N    messages per throughput test at most (default 10000000)\n"
         "  --tput-bytes N    element bytes per throughput test at most (default 2147483648)\n"
+        "  --producers N     producer processes of the MPSC throughput tests (default 2, at most 8)\n"
         "  --repeat N        run the whole selection N times (lines carry \"run\")\n"
         "  --pin             pin the parent to CPU 0 and the child to CPU 1\n"
         "  --exec            the child re-executes this program (--peer FD) instead of running\n"
@@ -148,10 +173,11 @@ int main(int argc, char **argv)
     o.capacity = 1024;
     o.batch = 64;
     o.repeat = 1;
+    o.producers = 2;
     int64_t iters = -1, tput_count = -1, tput_bytes = -1;
     const char *clock = "monotonic";
     enum { O_ONLY = 256, O_LIST, O_QUICK, O_ITERS, O_WARMUP, O_DURATION, O_TIMEOUT, O_CLOCK,
-           O_SPIN, O_CAP, O_BATCH, O_TCOUNT, O_TBYTES, O_PIN, O_EXEC, O_HELP, O_REPEAT };
+           O_SPIN, O_CAP, O_BATCH, O_TCOUNT, O_TBYTES, O_PIN, O_EXEC, O_HELP, O_REPEAT, O_PRODUCERS };
     static const struct option longopts[] = {
         { "only", required_argument, 0, O_ONLY }, { "list", no_argument, 0, O_LIST },
         { "quick", no_argument, 0, O_QUICK }, { "iters", required_argument, 0, O_ITERS },
@@ -160,7 +186,8 @@ int main(int argc, char **argv)
         { "spin-ns", required_argument, 0, O_SPIN }, { "capacity", required_argument, 0, O_CAP },
         { "batch", required_argument, 0, O_BATCH }, { "tput-count", required_argument, 0, O_TCOUNT },
         { "tput-bytes", required_argument, 0, O_TBYTES }, { "pin", no_argument, 0, O_PIN },
-        { "exec", no_argument, 0, O_EXEC }, { "repeat", required_argument, 0, O_REPEAT }, { "help", no_argument, 0, O_HELP }, { 0, 0, 0, 0 },
+        { "exec", no_argument, 0, O_EXEC }, { "repeat", required_argument, 0, O_REPEAT },
+        { "producers", required_argument, 0, O_PRODUCERS }, { "help", no_argument, 0, O_HELP }, { 0, 0, 0, 0 },
     };
     for (int ch; (ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1;) {
         switch (ch) {
@@ -180,6 +207,7 @@ int main(int argc, char **argv)
         case O_PIN: o.pin = 1; break;
         case O_EXEC: o.exec_mode = 1; break;
         case O_REPEAT: o.repeat = (unsigned)parse_u64("--repeat", optarg); break;
+        case O_PRODUCERS: o.producers = (uint32_t)parse_u64("--producers", optarg); break;
         case 'h': case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -198,6 +226,10 @@ int main(int argc, char **argv)
     }
     if (o.batch < 1 || o.batch > o.capacity) {
         fprintf(stderr, "--batch: between 1 and the capacity\n");
+        return 2;
+    }
+    if (o.producers < 1 || o.producers > BENCH_MAX_PRODUCERS) {
+        fprintf(stderr, "--producers: between 1 and %d\n", BENCH_MAX_PRODUCERS);
         return 2;
     }
     if (o.repeat < 1 || o.repeat > 1000) {

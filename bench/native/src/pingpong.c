@@ -98,6 +98,8 @@ typedef int (*child_fn)(struct side *, uint64_t, struct pp_result *);
 TRANSPORT(line, line_parent_send, line_parent_recv, line_child_send, line_child_recv)
 TRANSPORT(slot, slot_send, slot_recv, slot_send, slot_recv)
 TRANSPORT(futex, futex_send, futex_recv, futex_send, futex_recv)
+TRANSPORT(evring, evring_send, evring_recv, evring_send, evring_recv)
+TRANSPORT(sigring, sigring_send, sigring_recv, sigring_send, sigring_recv)
 TRANSPORT(futex_always, futex_always_send, futex_always_recv, futex_always_send, futex_always_recv)
 TRANSPORT(fd, fd_send, fd_recv, fd_send, fd_recv)
 TRANSPORT(sig, sig_send, sig_recv, sig_send, sig_recv)
@@ -111,6 +113,8 @@ static void loops_for(enum transport tr, parent_fn *p, child_fn *c)
     case TR_FUTEX_SPIN: *p = futex_parent; *c = futex_child; break;
     case TR_FUTEX_ALWAYS: *p = futex_always_parent; *c = futex_always_child; break;
     case TR_SIGNAL: *p = sig_parent; *c = sig_child; break;
+    case TR_EVENTFD_RING: *p = evring_parent; *c = evring_child; break;
+    case TR_SIGNAL_RING: *p = sigring_parent; *c = sigring_child; break;
     default: *p = fd_parent; *c = fd_child; break;
     }
 }
@@ -146,8 +150,10 @@ static int transport_setup(enum transport tr, struct bench_ctl *c)
     c->fd_count = 0;
     switch (tr) {
     case TR_EVENTFD:
-        a[0] = eventfd(0, 0);
-        b[0] = eventfd(0, 0);
+    case TR_EVENTFD_RING:
+        /* The ring test's doorbell is non-blocking, as the library's (ppoll, then read). */
+        a[0] = eventfd(0, tr == TR_EVENTFD_RING ? EFD_NONBLOCK : 0);
+        b[0] = eventfd(0, tr == TR_EVENTFD_RING ? EFD_NONBLOCK : 0);
         if (a[0] < 0 || b[0] < 0) {
             perror("eventfd");
             return -1;
@@ -183,6 +189,7 @@ static int transport_setup(enum transport tr, struct bench_ctl *c)
         c->fds[c->fd_count++] = a[1];
         return 0;
     case TR_SIGNAL:
+    case TR_SIGNAL_RING:
         c->signo = SIGRTMIN + 1;
         return 0;
     default:
@@ -209,7 +216,7 @@ int pingpong_child(struct bench_region *r)
     struct bench_ctl *c = r->ctl;
     struct side s;
     side_open(&s, r, 0);
-    s.peer = c->parent_pid;
+    s.peer = getppid(); /* from the kernel, not from shared memory (child_start checked it) */
     if (s.signo)
         sigprocmask(SIG_BLOCK, &s.sigset, NULL); /* inherited already; exec keeps it too */
     parent_fn pf;
@@ -243,7 +250,7 @@ int pingpong_run(const struct test_def *t, unsigned index, const struct options 
     uint64_t warmup = o->warmup >= 0 ? (uint64_t)o->warmup : iters / 10;
     double budget = o->timeout_s + (o->duration_s > 0 ? o->duration_s : 0);
     struct bench_region r;
-    if (region_create(&r, 8, o->capacity) != 0)
+    if (region_create(&r, UIPC_PART_SPSC_SLOTS, 8, o->capacity, o->capacity) != 0)
         return -1;
     struct bench_ctl *c = r.ctl;
     c->test_index = index;
@@ -251,6 +258,7 @@ int pingpong_run(const struct test_def *t, unsigned index, const struct options 
     c->iterations = iters;
     c->warmup = warmup;
     c->spin_ns = t->tr == TR_FUTEX_SPIN ? o->spin_ns : 0;
+    c->batch = 1;
     c->parent_pid = getpid();
     c->pin_child_cpu = o->pin ? 1 : -1;
 
@@ -338,7 +346,7 @@ out:
         json_u64("wall_ns", res.wall_ns);
         json_f64p("cpu_util_parent", per_msg(res.cpu_ns, res.wall_ns), 3);
         json_f64p("cpu_util_child", per_msg(c->child_cpu_ns, res.wall_ns), 3);
-        if (t->tr == TR_FUTEX || t->tr == TR_FUTEX_SPIN || t->tr == TR_FUTEX_ALWAYS) {
+        if (t->tr == TR_FUTEX || t->tr == TR_FUTEX_SPIN || t->tr == TR_FUTEX_ALWAYS || t->tr == TR_EVENTFD_RING || t->tr == TR_SIGNAL_RING) {
             json_u64("spin_ns", c->spin_ns);
             json_u64("futex_waits_parent", s.waits);
             json_u64("futex_eagain_parent", s.eagain);

@@ -3,8 +3,8 @@
  * (interop/include/uintripc.h §1): header, part table, then
  *   USER tag 0         the bench control block (struct bench_ctl)
  *   USER tag 1         one cache line for the spin ping-pong
- *   SPSC_SLOTS tag 0   requests, parent -> child
- *   SPSC_SLOTS tag 1   responses, child -> parent
+ *   SPSC_SLOTS tag 0   requests, parent -> child (SPSC_RECORDS for the record-ring tests)
+ *   SPSC_SLOTS tag 1   responses, child -> parent (a small ring in the throughput tests)
  *   WAIT_BLOCK tag 0   wake-up protocol of the requests' consumer (the child)
  *   WAIT_BLOCK tag 1   wake-up protocol of the responses' consumer (the parent)
  * A memfd, so that a re-executed peer (--exec) can map it by inheriting the fd.
@@ -34,34 +34,46 @@ static uint32_t slot_size_of(uint32_t element_size)
     return (uint32_t)align_up(UIPC_SLOT_HEADER_SIZE + (uint64_t)element_size, 8);
 }
 
-static void init_ring(struct uipc_ring_control *rc, uint32_t element_size, uint64_t capacity)
+static uint64_t data_length_of(uint32_t kind, uint32_t element_size, uint64_t capacity)
 {
-    struct uipc_ring_descriptor *d = &rc->descriptor;
-    d->ring_kind = UIPC_PART_SPSC_SLOTS;
-    d->slot_size = slot_size_of(element_size);
-    d->capacity = capacity;
-    d->element_size = element_size;
-    d->max_message_length = element_size;
-    d->data_offset = UIPC_RING_CONTROL_SIZE;
-    d->data_length = capacity * d->slot_size;
-    /* tail, head and every slot sequence start at 0: the region is zero-filled. */
+    return kind == UIPC_PART_SPSC_RECORDS ? capacity : capacity * slot_size_of(element_size); /* SPSC or MPSC slots */
 }
 
-int region_create(struct bench_region *r, uint32_t element_size, uint64_t capacity)
+/* Slot ring: capacity slots of element_size; record ring: capacity bytes, records of at
+ * most element_size payload bytes. */
+static void init_ring(struct uipc_ring_control *rc, uint32_t kind, uint32_t element_size, uint64_t capacity)
+{
+    struct uipc_ring_descriptor *d = &rc->descriptor;
+    d->ring_kind = kind;
+    d->slot_size = kind == UIPC_PART_SPSC_RECORDS ? 0 : slot_size_of(element_size);
+    d->capacity = capacity;
+    d->element_size = kind == UIPC_PART_SPSC_RECORDS ? 0 : element_size;
+    d->max_message_length = element_size;
+    d->data_offset = UIPC_RING_CONTROL_SIZE;
+    d->data_length = data_length_of(kind, element_size, capacity);
+    /* tail, head and every slot sequence / record header start at 0: the region is zero-filled. */
+}
+
+int region_create(struct bench_region *r, uint32_t kind, uint32_t element_size, uint64_t capacity, uint64_t capacity1)
 {
     memset(r, 0, sizeof *r);
     r->fd = -1;
-    if (capacity == 0 || (capacity & (capacity - 1)) != 0) {
-        fprintf(stderr, "capacity %llu is not a power of two\n", (unsigned long long)capacity);
+    if (capacity == 0 || (capacity & (capacity - 1)) != 0 || capacity1 == 0 || (capacity1 & (capacity1 - 1)) != 0) {
+        fprintf(stderr, "capacity %llu or %llu is not a power of two\n", (unsigned long long)capacity, (unsigned long long)capacity1);
         return -1;
     }
-    uint64_t ring_len = align_up(UIPC_RING_CONTROL_SIZE + capacity * slot_size_of(element_size),
-                                 UIPC_PART_ALIGNMENT);
+    if (kind == UIPC_PART_SPSC_RECORDS && (uint64_t)element_size * 8 > capacity) {
+        fprintf(stderr, "record ring of %llu bytes for messages of %u bytes: max_message_length <= capacity / 8\n",
+                (unsigned long long)capacity, element_size);
+        return -1;
+    }
+    uint64_t ring_len = align_up(UIPC_RING_CONTROL_SIZE + data_length_of(kind, element_size, capacity), UIPC_PART_ALIGNMENT);
+    uint64_t ring1_len = align_up(UIPC_RING_CONTROL_SIZE + data_length_of(UIPC_PART_SPSC_SLOTS, 8, capacity1), UIPC_PART_ALIGNMENT);
     struct { uint32_t kind, tag; uint64_t len; } parts[] = {
         { UIPC_PART_USER, PART_TAG_CTL, CTL_PART_SIZE },
         { UIPC_PART_USER, PART_TAG_LINE, LINE_PART_SIZE },
-        { UIPC_PART_SPSC_SLOTS, RING_REQUESTS, ring_len },
-        { UIPC_PART_SPSC_SLOTS, RING_RESPONSES, ring_len },
+        { kind, RING_REQUESTS, ring_len },
+        { UIPC_PART_SPSC_SLOTS, RING_RESPONSES, ring1_len },
         { UIPC_PART_WAIT_BLOCK, RING_REQUESTS, UIPC_WAIT_BLOCK_SIZE },
         { UIPC_PART_WAIT_BLOCK, RING_RESPONSES, UIPC_WAIT_BLOCK_SIZE },
     };
@@ -69,7 +81,8 @@ int region_create(struct bench_region *r, uint32_t element_size, uint64_t capaci
     uint64_t offsets[NPARTS], off = UIPC_REGION_HEADER_SIZE;
     for (unsigned i = 0; i < NPARTS; i++) {
         /* Rings start on a page so that slot lines never straddle a neighbour part. */
-        off = align_up(off, parts[i].kind == UIPC_PART_SPSC_SLOTS ? 4096 : UIPC_PART_ALIGNMENT);
+        off = align_up(off, parts[i].kind == UIPC_PART_SPSC_SLOTS || parts[i].kind == UIPC_PART_MPSC_SLOTS
+                                || parts[i].kind == UIPC_PART_SPSC_RECORDS ? 4096 : UIPC_PART_ALIGNMENT);
         offsets[i] = off;
         off += parts[i].len;
     }
@@ -110,9 +123,10 @@ int region_create(struct bench_region *r, uint32_t element_size, uint64_t capaci
     r->line = (uint64_t *)(r->base + offsets[1]);
     for (int k = 0; k < 2; k++) {
         r->ring[k] = (struct uipc_ring_control *)(r->base + offsets[2 + k]);
-        init_ring(r->ring[k], element_size, capacity);
         r->wait[k] = (struct uipc_wait_block *)(r->base + offsets[4 + k]);
     }
+    init_ring(r->ring[0], kind, element_size, capacity);
+    init_ring(r->ring[1], UIPC_PART_SPSC_SLOTS, kind == UIPC_PART_SPSC_RECORDS ? 8 : element_size, capacity1);
     /* Magic last, release: an attacher that sees it sees every field above. */
     __atomic_store_n(&h->magic, UIPC_REGION_MAGIC, __ATOMIC_RELEASE);
     return 0;
@@ -120,17 +134,21 @@ int region_create(struct bench_region *r, uint32_t element_size, uint64_t capaci
 
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
 
-static int check_ring(const struct uipc_ring_control *rc, uint64_t part_len, char *err, size_t errlen)
+static int check_ring(const struct uipc_ring_control *rc, uint32_t kind, uint64_t part_len, char *err, size_t errlen)
 {
     const struct uipc_ring_descriptor *d = &rc->descriptor;
     uint64_t cap = d->capacity;
-    if (d->ring_kind != UIPC_PART_SPSC_SLOTS)
-        FAIL("ring kind %u is not SPSC_SLOTS", d->ring_kind);
+    if (d->ring_kind != kind)
+        FAIL("ring kind %u is not the part kind %u", d->ring_kind, kind);
     if (cap == 0 || (cap & (cap - 1)) != 0 || cap > (1ull << 32))
         FAIL("ring capacity %llu is not a power of two <= 2^32", (unsigned long long)cap);
-    if (d->element_size > (1u << 20) || d->slot_size != slot_size_of(d->element_size))
+    if (kind == UIPC_PART_SPSC_RECORDS) {
+        if (d->slot_size != 0 || d->max_message_length > cap / 8)
+            FAIL("record ring: slot size %u, max message %u of %llu bytes", d->slot_size, d->max_message_length, (unsigned long long)cap);
+    } else if (d->element_size > (1u << 20) || d->slot_size != slot_size_of(d->element_size)) {
         FAIL("slot size %u does not match element size %u", d->slot_size, d->element_size);
-    if (d->data_offset != UIPC_RING_CONTROL_SIZE || d->data_length != cap * d->slot_size
+    }
+    if (d->data_offset != UIPC_RING_CONTROL_SIZE || d->data_length != data_length_of(kind, d->max_message_length, cap)
         || d->data_offset + d->data_length > part_len)
         FAIL("ring data area does not fit its part");
     return 0;
@@ -173,18 +191,28 @@ int region_attach(struct bench_region *r, int fd, char *err, size_t errlen)
             r->ctl = (struct bench_ctl *)at;
         else if (p->kind == UIPC_PART_USER && p->tag == PART_TAG_LINE && p->length >= 64)
             r->line = (uint64_t *)at;
-        else if (p->kind == UIPC_PART_SPSC_SLOTS && p->tag < 2 && p->length >= UIPC_RING_CONTROL_SIZE) {
+        else if ((p->kind == UIPC_PART_SPSC_SLOTS || p->kind == UIPC_PART_MPSC_SLOTS || p->kind == UIPC_PART_SPSC_RECORDS) && p->tag < 2
+                 && p->length >= UIPC_RING_CONTROL_SIZE) {
             r->ring[p->tag] = (struct uipc_ring_control *)at;
-            if (check_ring(r->ring[p->tag], p->length, err, errlen) != 0)
+            if (check_ring(r->ring[p->tag], p->kind, p->length, err, errlen) != 0)
                 return -1;
         } else if (p->kind == UIPC_PART_WAIT_BLOCK && p->tag < 2 && p->length >= UIPC_WAIT_BLOCK_SIZE)
             r->wait[p->tag] = (struct uipc_wait_block *)at;
     }
     if (!r->ctl || !r->line || !r->ring[0] || !r->ring[1] || !r->wait[0] || !r->wait[1])
         FAIL("a part is missing");
-    if (r->ring[0]->descriptor.capacity != r->ring[1]->descriptor.capacity)
-        FAIL("rings differ");
     return 0;
+}
+
+/* Maps every page of the region into this process now (a read of one byte per page), so
+ * that page faults of large rings do not land in the measured part. The .NET harness does
+ * the same on both sides. */
+void region_prefault(const struct bench_region *r)
+{
+    uint64_t sum = 0;
+    for (size_t off = 0; off < r->size; off += 4096)
+        sum += __atomic_load_n(r->base + off, __ATOMIC_RELAXED);
+    __asm__ volatile("" : : "r"(sum));
 }
 
 void region_destroy(struct bench_region *r)

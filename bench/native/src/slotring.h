@@ -71,6 +71,70 @@ static inline void ring_publish(struct slot_ring *r)
     __atomic_store_n(&r->ctl->tail, r->pos, __ATOMIC_RELEASE);
 }
 
+/* Producer, batched: publish the claimed slot's sequence only ... */
+static inline void ring_publish_sequence(struct slot_ring *r)
+{
+    /* Release: as in ring_publish; the consumer polls the sequence, not the tail. */
+    __atomic_store_n(ring_seq(r, r->pos), r->pos + 1, __ATOMIC_RELEASE);
+    r->pos++;
+}
+
+/* ... and the tail once per batch. */
+static inline void ring_publish_tail(struct slot_ring *r)
+{
+    if (__atomic_load_n(&r->ctl->tail, __ATOMIC_RELAXED) != r->pos) /* own word */
+        __atomic_store_n(&r->ctl->tail, r->pos, __ATOMIC_RELEASE);
+}
+
+/* MPSC producer (uintripc.h §2a): claims up to `want` slots with one CAS on tail, as the
+ * library's MpscRing.TryWrite(span) does; returns how many (0 = full) and the first position.
+ * `cache` is this producer's last head read. */
+static inline uint64_t mpsc_claim(struct slot_ring *r, uint64_t want, uint64_t *first, int *corrupt)
+{
+    /* Acquire: a fresh tail to try the CAS with. */
+    uint64_t tail = __atomic_load_n(&r->ctl->tail, __ATOMIC_ACQUIRE);
+    int refreshed = 0;
+    for (;;) {
+        uint64_t used = tail - r->cache; /* huge when the cache is ahead of a stale tail */
+        uint64_t room = used < r->capacity ? r->capacity - used : 0;
+        if (room < want && (room == 0 || !refreshed)) {
+            refreshed = 1;
+            /* Acquire: the consumer read the slots before it released head. */
+            uint64_t h = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
+            if (h > tail) {
+                uint64_t fresh = __atomic_load_n(&r->ctl->tail, __ATOMIC_ACQUIRE);
+                if (fresh == tail) {
+                    *corrupt = 1;
+                    return 0;
+                }
+                tail = fresh; /* our tail was stale */
+                continue;
+            }
+            if (tail - h > r->capacity) {
+                *corrupt = 1;
+                return 0;
+            }
+            r->cache = h;
+            if (tail - h >= r->capacity)
+                return 0;
+            continue;
+        }
+        uint64_t n = room < want ? room : want;
+        /* Full (CAS): [tail, tail + n) is this producer's alone; on failure `tail` is reloaded. */
+        if (__atomic_compare_exchange_n(&r->ctl->tail, &tail, tail + n, 0, __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)) {
+            *first = tail;
+            return n;
+        }
+    }
+}
+
+/* MPSC producer: publish the claimed slot of `position`. */
+static inline void mpsc_publish(struct slot_ring *r, uint64_t position)
+{
+    /* Release: the element (plain stores) is visible before the sequence says so. */
+    __atomic_store_n(ring_seq(r, position), position + 1, __ATOMIC_RELEASE);
+}
+
 /* Consumer: 1 = the element at head is ready (*elem), 0 = not yet, -1 = corrupt. */
 static inline int ring_peek(const struct slot_ring *r, const uint8_t **elem)
 {

@@ -6,27 +6,111 @@
  * in its first 8 bytes and is otherwise a copy of a source buffer. The consumer copies
  * each element out, checks the stamp, and gives the slot back: per message (head stored
  * after every element) or batched (head stored every `batch` elements and whenever the
- * consumer finds the ring empty). The rate is timed by the consumer, from the end of the
- * warm-up to the last element, on CLOCK_MONOTONIC. CPU time per message is taken on each
- * side over its own part of the measured window.
+ * consumer finds the ring empty; the producer then stores its tail once per `batch`
+ * elements too, as the library's TryWrite(span) and Drain do). The record-ring tests do the
+ * same over an SPSC record ring (§2b): per message, or the consumer reads up to `batch`
+ * records before it zeroes them and stores head (the library's Read(handler, limit)); the
+ * record producer has no batch form (the library has none) and publishes every record.
+ * The rate is timed by the consumer, from the end of the warm-up to the last element, on
+ * CLOCK_MONOTONIC. CPU time per message is taken on each side over its own part of the
+ * measured window. Both sides map every page of the ring before they start.
  */
+#include "recordring.h"
 #include "slotring.h"
 
+#include <sched.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define SPIN_CHECK_MASK 1023u
+#define STAMP_SEQUENCE  ((1ull << 48) - 1)
 
 static int timed_out(uint64_t deadline_ns)
 {
     return g_watchdog_fired || mono_ns() > deadline_ns;
 }
 
+static int record_consumer(struct bench_region *r)
+{
+    struct bench_ctl *c = r->ctl;
+    struct record_ring rx;
+    rring_open(&rx, r->ring[RING_REQUESTS]);
+    const uint32_t es = c->element_size, batch = c->batch ? c->batch : 1;
+    const uint64_t warmup = c->warmup, total = c->warmup + c->iterations;
+    uint8_t *dst = aligned_alloc(64, (es + 63) & ~63u);
+    if (!dst) {
+        child_fail(r, "out of memory");
+        return -1;
+    }
+    region_prefault(r);
+    uint64_t empty = 0, bad = 0, cpu0 = cpu_ns(), t0 = mono_ns();
+    /* Release: ready to consume. */
+    __atomic_store_n(&c->child_ready, 1, __ATOMIC_RELEASE);
+    uint64_t pos = 0;
+    unsigned n = 0;
+    while (pos < total) {
+        uint64_t consumed = 0;
+        uint32_t records = 0;
+        for (;;) {
+            const uint8_t *rec;
+            int32_t type;
+            uint32_t length;
+            int64_t aligned = rring_next(&rx, consumed, &rec, &type, &length);
+            if (aligned < 0) {
+                child_fail(r, "record ring corrupted at head %llu", (unsigned long long)(rx.pos + consumed));
+                return -1;
+            }
+            if (aligned == 0)
+                break;
+            consumed += (uint64_t)aligned;
+            if (type == UIPC_RECORD_PADDING)
+                continue;
+            uint64_t stamp;
+            memcpy(&stamp, rec + UIPC_RECORD_HEADER_SIZE, sizeof stamp);
+            if (length > 8)
+                memcpy(dst + 8, rec + UIPC_RECORD_HEADER_SIZE + 8, length - 8);
+            bad += stamp != pos || length != es;
+            pos++;
+            if (pos == warmup) {
+                t0 = mono_ns();
+                cpu0 = cpu_ns();
+                empty = 0;
+            }
+            if (++records == batch || pos == total)
+                break;
+        }
+        if (consumed)
+            rring_release(&rx, consumed);
+        if (records == 0) {
+            empty++;
+            _mm_pause();
+            if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(c->deadline_ns)) {
+                child_fail(r, "timed out waiting for record %llu", (unsigned long long)pos);
+                return -1;
+            }
+        }
+    }
+    c->child_t_end = mono_ns();
+    c->child_cpu_ns = cpu_ns() - cpu0;
+    c->child_t_start = t0;
+    c->child_msgs = c->iterations;
+    c->child_spins = empty;
+    free(dst);
+    if (bad) {
+        child_fail(r, "%llu records carried the wrong stamp or length", (unsigned long long)bad);
+        return -1;
+    }
+    return 0;
+}
+
 int throughput_child(struct bench_region *r)
 {
     struct bench_ctl *c = r->ctl;
+    if (r->ring[RING_REQUESTS]->descriptor.ring_kind == UIPC_PART_SPSC_RECORDS)
+        return record_consumer(r);
     struct slot_ring rx;
     ring_open(&rx, r->ring[RING_REQUESTS]);
     const uint32_t es = rx.element_size, batch = c->batch ? c->batch : 1;
@@ -36,6 +120,9 @@ int throughput_child(struct bench_region *r)
         child_fail(r, "out of memory");
         return -1;
     }
+    region_prefault(r);
+    const uint32_t producers = c->producers ? c->producers : 1;
+    uint64_t next[BENCH_MAX_PRODUCERS] = { 0 }; /* each producer's next sequence */
     uint64_t empty = 0, bad = 0, cpu0 = cpu_ns(), t0 = mono_ns();
     /* Release: ready to consume. */
     __atomic_store_n(&c->child_ready, 1, __ATOMIC_RELEASE);
@@ -52,16 +139,25 @@ int throughput_child(struct bench_region *r)
                 ring_flush(&rx); /* give back what we consumed before we wait */
             empty++;
             _mm_pause();
-            if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(c->deadline_ns)) {
-                child_fail(r, "timed out waiting for element %llu", (unsigned long long)pos);
-                return -1;
+            if ((++n & SPIN_CHECK_MASK) == 0) {
+                if (timed_out(c->deadline_ns)) {
+                    child_fail(r, "timed out waiting for element %llu", (unsigned long long)pos);
+                    return -1;
+                }
+                if (c->oversubscribed)
+                    sched_yield(); /* let a producer that shares our CPU run */
             }
         }
         uint64_t stamp;
         memcpy(&stamp, e, sizeof stamp);
         if (es > 8)
             memcpy(dst + 8, e + 8, es - 8);
-        bad += stamp != pos;
+        /* The stamp: producer id in bits 48.., its own sequence below. */
+        uint64_t id = stamp >> 48;
+        if (id < producers && (stamp & STAMP_SEQUENCE) == next[id])
+            next[id]++;
+        else
+            bad++;
         if (batch > 1) {
             ring_advance(&rx);
             if (rx.pos - rx.published >= batch)
@@ -89,14 +185,73 @@ int throughput_child(struct bench_region *r)
     return 0;
 }
 
-/* The producer: returns 0, or -1 with *why set. */
-static int produce(struct bench_region *r, uint64_t *cpu, uint64_t *full, const char **why)
+/* One producer over any ring kind; `kind` is a constant at each call site, so the compiler
+ * specialises the loop for each. */
+enum producer_kind { PRODUCE_SPSC, PRODUCE_RECORDS, PRODUCE_MPSC };
+
+struct producer {
+    struct slot_ring slot;
+    struct record_ring rec;
+    uint32_t es, batch;
+    uint64_t next, claimed; /* MPSC: the next claimed position and how many are left */
+};
+
+static inline __attribute__((always_inline)) uint8_t *
+producer_claim(struct producer *p, enum producer_kind kind, uint64_t left, int *corrupt)
+{
+    if (kind == PRODUCE_RECORDS) {
+        uint8_t *rec = rring_claim(&p->rec, p->es, 0, corrupt);
+        return rec ? rec + UIPC_RECORD_HEADER_SIZE : NULL;
+    }
+    if (kind == PRODUCE_MPSC) {
+        if (p->claimed == 0) {
+            uint64_t want = p->batch < left ? p->batch : left;
+            p->claimed = mpsc_claim(&p->slot, want, &p->next, corrupt);
+            if (p->claimed == 0)
+                return NULL;
+        }
+        return (uint8_t *)(ring_seq(&p->slot, p->next) + 1);
+    }
+    uint8_t *e = ring_claim(&p->slot, corrupt);
+    if (!e && p->batch > 1)
+        ring_publish_tail(&p->slot); /* a full ring ends the batch */
+    return e;
+}
+
+static inline __attribute__((always_inline)) void
+producer_publish(struct producer *p, enum producer_kind kind, uint8_t *payload, uint64_t seq)
+{
+    if (kind == PRODUCE_RECORDS) {
+        rring_commit(payload - UIPC_RECORD_HEADER_SIZE, p->es);
+    } else if (kind == PRODUCE_MPSC) {
+        mpsc_publish(&p->slot, p->next++);
+        p->claimed--;
+    } else if (p->batch > 1) {
+        ring_publish_sequence(&p->slot);
+        if ((seq + 1) % p->batch == 0)
+            ring_publish_tail(&p->slot);
+    } else {
+        ring_publish(&p->slot);
+    }
+}
+
+/* Producer `id` writes warmup + count messages stamped (id << 48) | sequence; its CPU time
+ * is taken over the last `count`. Returns 0, or -1 with *why set. */
+static inline __attribute__((always_inline)) int
+produce_loop(struct bench_region *r, enum producer_kind kind, uint32_t id, uint64_t warmup, uint64_t count,
+             uint64_t *cpu, uint64_t *full, const char **why)
 {
     struct bench_ctl *c = r->ctl;
-    struct slot_ring tx;
-    ring_open(&tx, r->ring[RING_REQUESTS]);
-    const uint32_t es = tx.element_size;
-    const uint64_t warmup = c->warmup, total = c->warmup + c->iterations;
+    struct producer p;
+    memset(&p, 0, sizeof p);
+    if (kind == PRODUCE_RECORDS)
+        rring_open(&p.rec, r->ring[RING_REQUESTS]);
+    else
+        ring_open(&p.slot, r->ring[RING_REQUESTS]);
+    p.es = c->element_size;
+    p.batch = c->batch ? c->batch : 1;
+    const uint32_t es = p.es;
+    const uint64_t total = warmup + count, tag = (uint64_t)id << 48;
     uint8_t *src = aligned_alloc(64, (es + 63) & ~63u);
     if (!src) {
         *why = "out of memory";
@@ -105,37 +260,97 @@ static int produce(struct bench_region *r, uint64_t *cpu, uint64_t *full, const 
     for (uint32_t i = 0; i < es; i++)
         src[i] = (uint8_t)(i * 31 + 7);
     uint64_t cpu0 = cpu_ns(), spins = 0;
-    for (uint64_t pos = 0; pos < total; pos++) {
-        if (pos == warmup) {
+    int rc = 0;
+    for (uint64_t seq = 0; seq < total && rc == 0; seq++) {
+        if (seq == warmup) {
             cpu0 = cpu_ns();
             spins = 0;
         }
         int corrupt = 0;
         unsigned n = 0;
         uint8_t *e;
-        while (!(e = ring_claim(&tx, &corrupt))) {
+        while (!(e = producer_claim(&p, kind, total - seq, &corrupt))) {
             if (corrupt) {
                 *why = "consumer head corrupted";
-                free(src);
-                return -1;
+                rc = -1;
+                break;
             }
             spins++;
             _mm_pause();
-            if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(c->deadline_ns)) {
-                *why = "timed out waiting for ring space";
-                free(src);
-                return -1;
+            if ((++n & SPIN_CHECK_MASK) == 0) {
+                if (timed_out(c->deadline_ns)) {
+                    *why = "timed out waiting for ring space";
+                    rc = -1;
+                    break;
+                }
+                if (c->oversubscribed)
+                    sched_yield(); /* let the consumer that shares our CPU run */
             }
         }
-        memcpy(e, &pos, sizeof pos);
+        if (rc != 0)
+            break;
+        uint64_t stamp = tag | seq;
+        memcpy(e, &stamp, sizeof stamp);
         if (es > 8)
             memcpy(e + 8, src + 8, es - 8);
-        ring_publish(&tx);
+        producer_publish(&p, kind, e, seq);
     }
+    if (kind == PRODUCE_SPSC)
+        ring_publish_tail(&p.slot);
     *cpu = cpu_ns() - cpu0;
     *full = spins;
     free(src);
-    return 0;
+    return rc;
+}
+
+/* Producer `id` of the test in `r`: returns 0, or -1 with *why set. */
+static int produce(struct bench_region *r, uint32_t id, uint64_t *cpu, uint64_t *full, const char **why)
+{
+    struct bench_ctl *c = r->ctl;
+    uint32_t producers = c->producers ? c->producers : 1;
+    uint64_t warmup = c->warmup / producers, count = c->iterations / producers;
+    switch (r->ring[RING_REQUESTS]->descriptor.ring_kind) {
+    case UIPC_PART_SPSC_RECORDS: return produce_loop(r, PRODUCE_RECORDS, id, warmup, count, cpu, full, why);
+    case UIPC_PART_MPSC_SLOTS: return produce_loop(r, PRODUCE_MPSC, id, warmup, count, cpu, full, why);
+    default: return produce_loop(r, PRODUCE_SPSC, id, warmup, count, cpu, full, why);
+    }
+}
+
+/* The MPSC producers 1 .. producers - 1: forked children (the parent is producer 0), pinned to
+ * CPU id % CPUs, so that on two CPUs the consumer (CPU 1) shares its CPU with one producer, as
+ * in the .NET harness. Each reports its CPU time in ctl->extra_cpu_ns[id]. */
+static pid_t start_producer(struct bench_region *r, uint32_t id, int pin)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != r->ctl->parent_pid)
+        _exit(3);
+    if (pin)
+        pin_to_cpu((int)(id % (uint32_t)sysconf(_SC_NPROCESSORS_ONLN)));
+    uint64_t cpu = 0, full = 0;
+    const char *why = NULL;
+    int rc = produce(r, id, &cpu, &full, &why);
+    r->ctl->extra_cpu_ns[id] = cpu;
+    if (rc != 0) {
+        child_fail(r, "producer %u: %s", id, why ? why : "failed");
+        __atomic_store_n(&r->ctl->extra_failed, 1, __ATOMIC_RELEASE);
+    }
+    _exit(rc == 0 ? 0 : 1);
+}
+
+/* Bytes of a record ring that matches a slot ring of `slots` slots of `es`-byte elements:
+ * the next power of two of slots * align8(8 + es), and at least 8 records (max message <=
+ * capacity / 8). The .NET harness uses the same rule (ThroughputRun.RecordCapacity). */
+static uint64_t record_ring_bytes(uint32_t es, uint64_t slots)
+{
+    uint64_t bytes = slots * record_align(UIPC_RECORD_HEADER_SIZE + es), p = 1;
+    while (p < bytes || p < 8ull * es)
+        p <<= 1;
+    return p;
 }
 
 int throughput_run(const struct test_def *t, unsigned index, const struct options *o)
@@ -146,16 +361,28 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
         count = o->tput_bytes / es;
     if (count < 100000)
         count = 100000;
-    uint64_t warmup = count / 10;
+    int records = t->tr == TR_TPUT_RECORD || t->tr == TR_TPUT_RECORD_BATCH;
+    int mpsc = t->tr == TR_TPUT_MPSC || t->tr == TR_TPUT_MPSC_BATCH;
+    uint32_t producers = mpsc ? o->producers : 1;
+    if (mpsc && o->exec_mode) {
+        fprintf(stderr, "%s: the MPSC tests do not run with --exec\n", t->name);
+        return -1;
+    }
+    count -= count % producers; /* every producer sends the same share */
+    uint64_t warmup = count / 10 - (count / 10) % producers;
+    uint64_t capacity = records ? record_ring_bytes(es, o->capacity) : o->capacity;
     struct bench_region r;
-    if (region_create(&r, es, o->capacity) != 0)
+    uint32_t kind = records ? UIPC_PART_SPSC_RECORDS : mpsc ? UIPC_PART_MPSC_SLOTS : UIPC_PART_SPSC_SLOTS;
+    if (region_create(&r, kind, es, capacity, 2) != 0)
         return -1;
     struct bench_ctl *c = r.ctl;
     c->test_index = index;
     c->element_size = es;
     c->iterations = count;
     c->warmup = warmup;
-    c->batch = t->tr == TR_TPUT_BATCH ? o->batch : 1;
+    c->batch = t->tr == TR_TPUT_BATCH || t->tr == TR_TPUT_RECORD_BATCH || t->tr == TR_TPUT_MPSC_BATCH ? o->batch : 1;
+    c->producers = producers;
+    c->oversubscribed = producers + 1 > (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
     c->parent_pid = getpid();
     c->pin_child_cpu = o->pin ? 1 : -1;
     c->fd_parent_tx = c->fd_parent_rx = c->fd_child_tx = c->fd_child_rx = -1;
@@ -165,14 +392,26 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
     char whybuf[240];
     uint64_t cpu = 0, full = 0;
     int rc = -1, reap = -1;
+    region_prefault(&r);
     watchdog_arm(o->timeout_s + 0.5);
     pid_t pid = child_start(&r, o->exec_mode, throughput_child);
     if (pid < 0)
         why = "fork failed";
     else if (child_wait_ready(&r, pid, c->deadline_ns) != 0)
         why = c->child_error[0] ? c->child_error : "child did not become ready";
-    else
-        rc = produce(&r, &cpu, &full, &why);
+    pid_t extra[BENCH_MAX_PRODUCERS] = { 0 };
+    if (pid > 0 && !why) {
+        for (uint32_t id = 1; id < producers; id++)
+            extra[id] = start_producer(&r, id, o->pin);
+        rc = produce(&r, 0, &cpu, &full, &why);
+    }
+    for (uint32_t id = 1; id < producers; id++) {
+        if (extra[id] > 0 && child_reap(extra[id], rc == 0 ? c->deadline_ns + 1000000000u : mono_ns() + 2000000000u) != 0 && rc == 0) {
+            rc = -1;
+            why = c->child_error[0] ? c->child_error : "a producer child failed";
+        }
+        cpu += c->extra_cpu_ns[id];
+    }
     if (pid > 0)
         reap = child_reap(pid, rc == 0 ? c->deadline_ns + 1000000000u : mono_ns() + 2000000000u);
     watchdog_disarm();
@@ -196,8 +435,11 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
         json_str("kind", "throughput");
         json_str("unit", "msg/s");
         json_u64("element_size", es);
+        json_str("ring", records ? "record" : mpsc ? "mpsc-slot" : "slot");
+        json_u64("producers", producers);
         json_u64("slot_size", r.ring[0]->descriptor.slot_size);
         json_u64("capacity", r.ring[0]->descriptor.capacity);
+        json_u64("capacity_slots", o->capacity);
         json_str("head_publish", publish);
         json_u64("batch", c->batch);
         json_u64("count", count);

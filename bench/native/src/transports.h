@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,8 +72,8 @@ static long sys_futex(uint32_t *word, int op, uint32_t val, const struct timespe
     return syscall(SYS_futex, word, op, val, ts, NULL, 0);
 }
 
-/* FUTEX_WAKE, timed: what ringing the doorbell costs the producer (the clock reads are
- * small next to the system call, and only taken when a wake is due). */
+/* FUTEX_WAKE, timed (futex-always): what ringing the doorbell costs the producer (the clock
+ * reads are small next to the system call, and only taken when a wake is due). */
 static inline int futex_wake_timed(struct side *s, uint32_t *word)
 {
     uint64_t t0 = mono_ns();
@@ -155,52 +156,115 @@ static inline int slot_recv(struct side *s, uint64_t *v)
     return rc < 0 ? -1 : 0;
 }
 
-/* ---- futex, with the wake-up protocol of DESIGN.md ---------------------------------
- * Consumer: (spin up to spin_ns), consumer_state = SLEEPING, full fence, read wake_word,
- * re-check the ring, FUTEX_WAIT(wake_word, seen) with a timeout. Producer: publish, full
- * fence, and only if consumer_state == SLEEPING: wake_word++ and FUTEX_WAKE. */
+/* ---- the wake-up protocol of the library (UintrIpc.Signaling.WaitBlock, uintripc.h §3) ----
+ * Consumer, when its ring is empty (after spinning up to spin_ns): token = the doorbell's
+ * state before the announcement (futex: wake_word, acquire); consumer_state = SLEEPING with
+ * a full fence (xchg); re-check the ring; block in the doorbell with a bounded timeout
+ * unless work arrived; consumer_state = AWAKE (xchg). Producer, after each publish: full
+ * fence; read consumer_state; if not AWAKE, CAS it to AWAKE (full) and, when the CAS wins,
+ * ring the doorbell (futex: wake_word++ then FUTEX_WAKE; eventfd: write 1; signal:
+ * tgkill of the consumer thread, whose id comes from fork, not from shared memory). */
 
-static inline int futex_send(struct side *s, uint64_t v)
+enum doorbell { DB_FUTEX, DB_EVENTFD, DB_SIGNAL };
+
+static inline int doorbell_ring(struct side *s, enum doorbell db)
 {
-    if (slot_send(s, v) != 0)
-        return -1;
+    uint64_t t0 = mono_ns();
+    if (db == DB_FUTEX) {
+        /* Full (locked add): a consumer that has not reached FUTEX_WAIT sees a changed word. */
+        __atomic_fetch_add(&s->tx_wait->wake_word, 1, __ATOMIC_SEQ_CST);
+        if (sys_futex(&s->tx_wait->wake_word, FUTEX_WAKE, INT32_MAX, NULL) < 0)
+            return side_error(s, "FUTEX_WAKE: %s", strerror(errno));
+    } else if (db == DB_EVENTFD) {
+        uint64_t one = 1;
+        while (write(s->tx_fd, &one, sizeof one) != sizeof one) {
+            if (errno == EAGAIN)
+                break; /* counter at its maximum: a wake-up is pending already */
+            if (errno != EINTR || over_deadline(s))
+                return side_error(s, "write to eventfd: %s", strerror(errno));
+        }
+    } else if (syscall(SYS_tgkill, s->peer, s->peer, s->signo) != 0 && errno != ESRCH && errno != EAGAIN) {
+        return side_error(s, "tgkill: %s", strerror(errno));
+    }
+    s->wake_ns += mono_ns() - t0;
+    return 0;
+}
+
+static inline int wake_if_sleeping(struct side *s, enum doorbell db)
+{
     struct uipc_wait_block *w = s->tx_wait;
     /* Full fence: the publication is visible before we read consumer_state; pairs with
-     * the consumer's fence between announcing sleep and re-checking the ring (Dekker). */
+     * the consumer's xchg between announcing sleep and re-checking the ring (Dekker). */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&w->consumer_state, __ATOMIC_RELAXED) == UIPC_CONSUMER_SLEEPING) {
-        /* Full (locked add): a waiter that read the old word gets EAGAIN or is woken. */
-        __atomic_fetch_add(&w->wake_word, 1, __ATOMIC_SEQ_CST);
-        if (futex_wake_timed(s, &w->wake_word) != 0)
+    uint32_t state = __atomic_load_n(&w->consumer_state, __ATOMIC_ACQUIRE);
+    /* Full (CAS): exactly one producer takes each announced sleep over and rings. */
+    if (state != UIPC_CONSUMER_AWAKE
+        && __atomic_compare_exchange_n(&w->consumer_state, &state, UIPC_CONSUMER_AWAKE, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+        if (doorbell_ring(s, db) != 0)
             return -1;
-        w->wakeups_sent++; /* plain: producer-owned line, one producer */
+        /* Release, plain read: producer-owned line, one producer. */
+        __atomic_store_n(&w->wakeups_sent, w->wakeups_sent + 1, __ATOMIC_RELEASE);
         s->wakes_sent++;
     } else {
-        w->wakeups_suppressed++;
+        __atomic_store_n(&w->wakeups_suppressed, w->wakeups_suppressed + 1, __ATOMIC_RELEASE);
         s->wakes_suppressed++;
     }
     return 0;
 }
 
-/* One bounded FUTEX_WAIT, with its outcome counted. */
-static inline int futex_wait_once(struct side *s, struct uipc_wait_block *w, uint32_t seen)
+/* One bounded wait in the doorbell; 1 = woken (possibly spuriously), 0 = timed out. */
+static inline int doorbell_wait(struct side *s, enum doorbell db, uint32_t token)
 {
     const struct timespec to = { 0, KERNEL_WAIT_NS };
     s->waits++;
-    w->sleeps++; /* plain: consumer-owned line */
-    if (sys_futex(&w->wake_word, FUTEX_WAIT, seen, &to) == 0) {
-        w->wakeups_seen++;
+    if (db == DB_FUTEX) {
+        if (sys_futex(&s->rx_wait->wake_word, FUTEX_WAIT, token, &to) == 0)
+            return 1;
+        switch (errno) {
+        case EAGAIN: s->eagain++; return 1;
+        case ETIMEDOUT: s->timeouts++; return 0;
+        case EINTR: return 1;
+        default: return side_error(s, "FUTEX_WAIT: %s", strerror(errno));
+        }
+    }
+    if (db == DB_EVENTFD) {
+        struct pollfd pfd = { .fd = s->rx_fd, .events = POLLIN };
+        int rc = ppoll(&pfd, 1, &to, NULL);
+        if (rc > 0) {
+            uint64_t count;
+            if (read(s->rx_fd, &count, sizeof count) < 0 && errno != EAGAIN && errno != EINTR)
+                return side_error(s, "read from eventfd: %s", strerror(errno));
+            return 1;
+        }
+        if (rc == 0) {
+            s->timeouts++;
+            return 0;
+        }
+        return errno == EINTR ? 1 : side_error(s, "ppoll: %s", strerror(errno));
+    }
+    siginfo_t si;
+    int sig = sigtimedwait(&s->sigset, &si, &to);
+    if (sig == s->signo) {
+        const struct timespec zero = { 0, 0 };
+        while (sigtimedwait(&s->sigset, &si, &zero) == s->signo)
+            ; /* coalesce: one wake-up for every signal pending */
+        return 1;
+    }
+    if (errno == EAGAIN) {
+        s->timeouts++;
         return 0;
     }
-    switch (errno) {
-    case EAGAIN: s->eagain++; return 0;
-    case ETIMEDOUT: s->timeouts++; w->timeouts++; return 0;
-    case EINTR: return 0;
-    default: return side_error(s, "FUTEX_WAIT: %s", strerror(errno));
-    }
+    return errno == EINTR ? 1 : side_error(s, "sigtimedwait: %s", strerror(errno));
 }
 
-static inline int futex_recv(struct side *s, uint64_t *v)
+static inline int protocol_send(struct side *s, uint64_t v, enum doorbell db)
+{
+    if (slot_send(s, v) != 0)
+        return -1;
+    return wake_if_sleeping(s, db);
+}
+
+static inline int protocol_recv(struct side *s, uint64_t *v, enum doorbell db)
 {
     int rc = ring_try_recv(s, v);
     if (rc != 0)
@@ -217,24 +281,56 @@ static inline int futex_recv(struct side *s, uint64_t *v)
     }
     struct uipc_wait_block *w = s->rx_wait;
     for (;;) {
-        __atomic_store_n(&w->consumer_state, UIPC_CONSUMER_SLEEPING, __ATOMIC_RELAXED);
-        /* Full fence: the announcement is visible before we re-check the ring; pairs with
-         * the producer's fence between publishing and reading consumer_state. */
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        /* Acquire: a word already incremented makes the publication before it visible. */
-        uint32_t seen = __atomic_load_n(&w->wake_word, __ATOMIC_ACQUIRE);
+        /* Acquire, before the announcement: a ring after it changes the word. */
+        uint32_t token = db == DB_FUTEX ? __atomic_load_n(&w->wake_word, __ATOMIC_ACQUIRE) : 0;
+        /* Full (xchg): the announcement is visible before we re-check the ring. */
+        __atomic_exchange_n(&w->consumer_state, UIPC_CONSUMER_SLEEPING, __ATOMIC_SEQ_CST);
+        int woken = 1;
         if ((rc = ring_try_recv(s, v)) == 0) {
-            if (futex_wait_once(s, w, seen) != 0)
+            woken = doorbell_wait(s, db, token);
+            if (woken < 0)
                 return -1;
+        }
+        /* Full (xchg): a producer that took the sleep over by CAS finds AWAKE already. */
+        __atomic_exchange_n(&w->consumer_state, UIPC_CONSUMER_AWAKE, __ATOMIC_SEQ_CST);
+        if (rc == 0) {
+            /* Release, plain read: consumer-owned counters. */
+            __atomic_store_n(&w->sleeps, w->sleeps + 1, __ATOMIC_RELEASE);
+            if (woken)
+                __atomic_store_n(&w->wakeups_seen, w->wakeups_seen + 1, __ATOMIC_RELEASE);
+            else
+                __atomic_store_n(&w->timeouts, w->timeouts + 1, __ATOMIC_RELEASE);
             rc = ring_try_recv(s, v);
         }
-        if (rc != 0) {
-            /* Relaxed: only a hint that spares the producer a FUTEX_WAKE. */
-            __atomic_store_n(&w->consumer_state, UIPC_CONSUMER_AWAKE, __ATOMIC_RELAXED);
+        if (rc != 0)
             return rc < 0 ? -1 : 0;
-        }
         if (over_deadline(s))
-            return side_error(s, "timed out in FUTEX_WAIT");
+            return side_error(s, "timed out in the doorbell");
+    }
+}
+
+static inline int futex_send(struct side *s, uint64_t v) { return protocol_send(s, v, DB_FUTEX); }
+static inline int futex_recv(struct side *s, uint64_t *v) { return protocol_recv(s, v, DB_FUTEX); }
+static inline int evring_send(struct side *s, uint64_t v) { return protocol_send(s, v, DB_EVENTFD); }
+static inline int evring_recv(struct side *s, uint64_t *v) { return protocol_recv(s, v, DB_EVENTFD); }
+static inline int sigring_send(struct side *s, uint64_t v) { return protocol_send(s, v, DB_SIGNAL); }
+static inline int sigring_recv(struct side *s, uint64_t *v) { return protocol_recv(s, v, DB_SIGNAL); }
+
+/* One bounded FUTEX_WAIT of the futex-always test, with its outcome counted. */
+static inline int futex_wait_once(struct side *s, struct uipc_wait_block *w, uint32_t seen)
+{
+    const struct timespec to = { 0, KERNEL_WAIT_NS };
+    s->waits++;
+    w->sleeps++; /* plain: consumer-owned line */
+    if (sys_futex(&w->wake_word, FUTEX_WAIT, seen, &to) == 0) {
+        w->wakeups_seen++;
+        return 0;
+    }
+    switch (errno) {
+    case EAGAIN: s->eagain++; return 0;
+    case ETIMEDOUT: s->timeouts++; w->timeouts++; return 0;
+    case EINTR: return 0;
+    default: return side_error(s, "FUTEX_WAIT: %s", strerror(errno));
     }
 }
 

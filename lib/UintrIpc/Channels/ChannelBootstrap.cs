@@ -5,14 +5,13 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
-// Design:
-//   One bootstrap message carries a whole channel to the producer's process: payload
-//   [magic "UICH" u32 | version u16 | channel kind u16 (1 slots, 2 messages) | doorbell kind u32
-//   | element size (slots) or max message length (messages) u32], descriptors [region memfd,
-//   then the consumer's doorbell fd for eventfd and uintr]. The receiver checks every field
-//   against what it expects and against the region itself (the region's own validation and
-//   the doorbell kind stored in it), closes every descriptor it does not keep, and refuses
-//   anything else with a BootstrapProtocolException.
+// One bootstrap message carries a whole channel to the producer's process: payload [magic
+// "UICH" u32 | version u16 | channel kind u16 (1 slots, 2 messages) | doorbell kind u32 |
+// element size (slots) or max message length (messages) u32], descriptors [region memfd, then
+// the consumer's doorbell fd for eventfd and uintr]. For the signal doorbell nothing more is
+// sent: the producer signals the process SO_PEERCRED names (uintripc.h section 3). The receiver
+// checks every field against what it expects and against the region, closes every descriptor
+// it does not keep, and refuses anything else with a BootstrapProtocolException.
 
 /// <summary>
 /// Hands a channel to another process over a <see cref="BootstrapConnection"/>: the process
@@ -45,6 +44,7 @@ public static class ChannelBootstrap
     {
         ArgumentNullException.ThrowIfNull(consumer);
         Send(connection, consumer.Channel, SlotChannel, consumer.DoorbellFd, sizeof(T));
+        consumer.WatchProducer(ProcessHandle.Open(connection.Peer.Pid)); // SO_PEERCRED: the kernel's word
     }
 
     /// <summary>Sends the message channel of <paramref name="consumer"/> (region and doorbell descriptor) to the peer.</summary>
@@ -54,6 +54,7 @@ public static class ChannelBootstrap
     {
         ArgumentNullException.ThrowIfNull(consumer);
         Send(connection, consumer.Channel, MessageChannel, consumer.DoorbellFd, consumer.MaxMessageLength);
+        consumer.WatchProducer(ProcessHandle.Open(connection.Peer.Pid)); // SO_PEERCRED: the kernel's word
     }
 
     /// <summary>Receives a channel sent with <see cref="SendChannel{T}"/> and creates a producer for it.</summary>
@@ -77,8 +78,10 @@ public static class ChannelBootstrap
         using SafeFdHandle regionFd = message.TakeFd(0);
         using var channel = IpcChannel<T>.Attach(regionFd, wait);
         CheckDoorbell(connection, channel.Doorbell, doorbell);
-        using SafeFdHandle? doorbellFd = message.FdCount > 1 ? message.TakeFd(1) : null;
-        return channel.CreateProducer(doorbellFd); // keeps its own references: region and a duplicate of the doorbell fd
+        using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
+        IpcProducer<T> producer = channel.CreateProducer(doorbellFd); // keeps its own references: region and a duplicate of the doorbell fd
+        producer.WatchConsumer(ProcessHandle.Open(connection.Peer.Pid));
+        return producer;
     }
 
     /// <summary>Receives a message channel sent with <see cref="SendChannel(BootstrapConnection, IpcMessageConsumer)"/> and creates a producer for it.</summary>
@@ -97,8 +100,30 @@ public static class ChannelBootstrap
             throw new BootstrapProtocolException(connection.Endpoint, $"the message says {maxMessageLength}-byte messages, the region {channel.MaxMessageLength}");
         }
 
-        using SafeFdHandle? doorbellFd = message.FdCount > 1 ? message.TakeFd(1) : null;
-        return channel.CreateProducer(doorbellFd);
+        using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
+        IpcMessageProducer producer = channel.CreateProducer(doorbellFd);
+        producer.WatchConsumer(ProcessHandle.Open(connection.Peer.Pid));
+        return producer;
+    }
+
+    /// <summary>
+    /// The descriptor the producer needs: the one in the message (eventfd, uintr), or for the
+    /// signal doorbell a pidfd of the peer as SO_PEERCRED names it (never a target taken from
+    /// shared memory or from the peer's own word).
+    /// </summary>
+    private static SafeFdHandle? DoorbellFdOf(BootstrapConnection connection, BootstrapMessage message, DoorbellKind doorbell)
+    {
+        if (message.FdCount > 1)
+        {
+            return message.TakeFd(1);
+        }
+
+        if (doorbell != DoorbellKind.Signal)
+        {
+            return null;
+        }
+
+        return ProcessHandle.Open(connection.Peer.Pid).FileHandle; // the pidfd alone; the caller disposes it
     }
 
     private static void Send(BootstrapConnection connection, ChannelCore channel, ushort kind, System.Runtime.InteropServices.SafeHandle? doorbellFd, int size)
@@ -110,8 +135,10 @@ public static class ChannelBootstrap
         BinaryPrimitives.WriteUInt16LittleEndian(payload[6..], kind);
         BinaryPrimitives.WriteUInt32LittleEndian(payload[8..], (uint)channel.Doorbell);
         BinaryPrimitives.WriteInt32LittleEndian(payload[12..], size);
-        if (doorbellFd is null)
+        if (doorbellFd is null || !ChannelSenders.NeedsFd(channel.Doorbell))
         {
+            // The signal doorbell's pidfd is not sent: the receiver names the consumer's process
+            // from the connection's peer credentials (SO_PEERCRED), the kernel's word.
             connection.Send(payload, channel.Region.FileHandle);
         }
         else

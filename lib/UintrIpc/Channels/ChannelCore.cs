@@ -5,30 +5,10 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
-// Design:
-//   What a channel region holds, and what every channel type shares: the region, its
-//   lifetime, the doorbell kind, and the completion flag.
-//
-//   Region layout: region kind ChannelCore.SlotRegionKind ("UCHS") or MessageRegionKind
-//   ("UCHM"); part 0 the ring with tag 0 (SPSC or MPSC, slots or records), part 1 the wait
-//   block with tag 0. The creator writes the channel's doorbell kind into the wait block's
-//   doorbell_kind word before the region is published (a part initializer: plain stores,
-//   published by the release of the magic), so an attacher learns it with the rest of the
-//   layout; the consumer writes the same value again (with its pid) each time it parks.
-//
-//   Completion: the region header's `state` word, READY -> CLOSED. It is written once, by
-//   whoever completes (a producer's Complete, or the consumer side's Complete), with a CAS
-//   (full fence), and read with acquire loads: a consumer that reads CLOSED sees every
-//   message the completing producer published before it. With several producers, a write
-//   racing with another producer's Complete may land after the consumer has seen the
-//   channel completed and drained, and is then never read: complete after the last write
-//   (the same rule as System.Threading.Channels' Complete, across processes). A corrupt
-//   state value counts as "not completed" until someone completes; nothing uses it as an
-//   address, so it cannot hurt memory safety.
-//
-//   Lifetime: one reference for the channel object and one per endpoint. The region is
-//   unmapped (and a named region the creator made is unlinked) when the last is released,
-//   so an endpoint never outlives its memory. Peer processes hold their own mappings.
+// What a channel region holds (uintripc.h section 4: region kinds, parts, the doorbell kind
+// written by the creator, completion in the region state word) and what a channel object and
+// its endpoints share: the region and its reference count (one for the channel object, one per
+// endpoint, one per wait in progress; the last release unmaps, and unlinks a name we created).
 
 /// <summary>The region, lifetime, doorbell kind and completion flag shared by a channel object and its endpoints.</summary>
 internal sealed unsafe class ChannelCore
@@ -55,6 +35,9 @@ internal sealed unsafe class ChannelCore
         // Validates the descriptor (immutable after publication); the ring objects check it again.
         Geometry = RingDescriptor.Read(region.PartPointer(ring), ring.Length, ring.Kind);
     }
+
+    /// <summary>The ring's consumer_heartbeat_ms word (uintripc.h section 4, liveness).</summary>
+    internal long* HeartbeatWord => (long*)(Region.PartPointer(RingPart) + RingLayout.HeartbeatOffset);
 
     /// <summary>The ring's validated descriptor: capacity, element size, max message length.</summary>
     internal RingDescriptor.Geometry Geometry { get; }
@@ -188,21 +171,29 @@ internal sealed unsafe class ChannelCore
 
     /// <summary>Takes a reference for an endpoint.</summary>
     /// <exception cref="ObjectDisposedException">The channel and all its endpoints were disposed.</exception>
-    internal void AddRef()
+    internal void AddRef() => ObjectDisposedException.ThrowIf(!TryAddRef(), this);
+
+    /// <summary>Takes a reference unless every reference was released already (then false).</summary>
+    internal bool TryAddRef()
     {
         int refs = Volatile.Read(ref _refs);
-        while (true)
+        while (refs != 0)
         {
-            ObjectDisposedException.ThrowIf(refs == 0, this);
             int seen = Interlocked.CompareExchange(ref _refs, refs + 1, refs);
             if (seen == refs)
             {
-                return;
+                return true;
             }
 
             refs = seen;
         }
+
+        return false;
     }
+
+    /// <summary>Takes a reference for one operation; dispose the lease when it ends.</summary>
+    /// <exception cref="ObjectDisposedException">The channel and all its endpoints were disposed.</exception>
+    internal ChannelLease Lease() => new(this);
 
     /// <summary>Drops a reference; the last one unmaps the region (and unlinks the name the creator made).</summary>
     internal void Release()

@@ -84,8 +84,8 @@ public sealed record ChannelOptions
     public bool MultipleProducers { get; init; }
 
     /// <summary>
-    /// How a sleeping consumer is woken. Null (the default) means <see cref="Doorbells.Best"/>,
-    /// decided when the channel is created. Futex and signal need nothing but the region;
+    /// How a sleeping consumer is woken. Null (the default) means <see cref="Doorbells.Best"/>
+    /// (futex), decided when the channel is created; user interrupts are an explicit choice. Futex and signal need nothing but the region;
     /// eventfd and uintr need the consumer's descriptor on the producer side
     /// (<see cref="IpcConsumer{T}.DoorbellFd"/>).
     /// </summary>

@@ -13,6 +13,12 @@ internal static class ChannelSenders
     internal static DoorbellSender Create(ChannelCore channel, WaitBlock waitBlock, SafeHandle? doorbellFd)
     {
         DoorbellKind kind = channel.Doorbell;
+        if (kind == DoorbellKind.Signal)
+        {
+            // The consumer's process (a pidfd) when it is another process; none: this process.
+            return Doorbells.CreateSender(kind, waitBlock, doorbellFd is { IsInvalid: false, IsClosed: false } ? doorbellFd : null);
+        }
+
         if (!NeedsFd(kind))
         {
             return Doorbells.CreateSender(kind, waitBlock);

@@ -21,6 +21,7 @@ public sealed record ChannelWaitOptions
     private readonly TimeSpan _spinBudget = BackoffDefaults.SpinBudget;
     private readonly TimeSpan _yieldBudget = BackoffDefaults.YieldBudget;
     private readonly TimeSpan _maxParkTime = BackoffDefaults.ParkTimeout;
+    private readonly TimeSpan _peerTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>10 µs spin, 40 µs yield, 100 ms park (<see cref="BackoffDefaults"/>).</summary>
     public static ChannelWaitOptions Default { get; } = new();
@@ -58,6 +59,28 @@ public sealed record ChannelWaitOptions
             }
 
             _maxParkTime = value;
+        }
+    }
+
+    /// <summary>
+    /// How long a consumer's heartbeat may stand still before a producer waiting for room
+    /// counts the consumer as gone (<see cref="PeerGoneException"/>), measured on the producer's
+    /// clock from the last change it saw. The heartbeat moves every 100 ms while the consumer
+    /// object lives. At least 1 s; default 5 s. Peers known by a pidfd (bootstrap) are seen to
+    /// exit at once, without this.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Below 1 s or above <see cref="MaxParkTimeLimit"/>.</exception>
+    public TimeSpan PeerTimeout
+    {
+        get => _peerTimeout;
+        init
+        {
+            if (value < TimeSpan.FromSeconds(1) || value > MaxParkTimeLimit)
+            {
+                throw new ArgumentOutOfRangeException(nameof(PeerTimeout), value, $"The peer timeout must be from 1 s to {MaxParkTimeLimit}: ten heartbeats at least, and bounded.");
+            }
+
+            _peerTimeout = value;
         }
     }
 

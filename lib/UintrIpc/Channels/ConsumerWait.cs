@@ -5,42 +5,22 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
-// Design:
-//   How a channel consumer waits, for both channel kinds. Two ways in, never at the same time
-//   (one consumer waits at a time, checked here):
+// How a channel consumer waits, for both channel kinds: spin, yield, then park in the doorbell
+// through the wake-up protocol (uintripc.h section 3), each park at most MaxParkTime.
+// Blocking reads run ReadWithin on the caller's thread; async reads are served by one
+// background "waiter" thread completing a reusable IValueTaskSource<bool>. One wait at a time.
 //
-//   Blocking (WaitForWork): on the caller's thread, spin for the spin budget, yield for the
-//   yield budget, then park in the doorbell through the wake-up protocol
-//   (WaitBlock.Park: announce SLEEPING, full fence, re-check the probe, block), each park at
-//   most MaxParkTime, until the probe sees data or completion or the caller's deadline passes.
-//   A parked consumer uses no CPU; a producer rings only while it is parked.
+// Async operation state (_asyncState): Idle -> Armed (WaitAsync) -> Completing (by CAS, by
+// exactly one of: the waiter thread, the cancellation callback, Dispose) -> Idle (GetResult).
+// A cancellation or Dispose rings the consumer's own doorbell after its CAS, so a parked waiter
+// returns at once (the futex token is taken before the probe; the eventfd is level-triggered).
 //
-//   Asynchronous (WaitAsync): a reusable IValueTaskSource<bool> (ManualResetValueTaskSourceCore,
-//   continuations run asynchronously), completed by a dedicated background thread ("waiter")
-//   that runs the same spin/yield/park loop on behalf of the async reader. No allocation per
-//   wait in steady state: the source is reused, the thread and its semaphore are created once.
-//   State of the pending operation, _asyncState:
-//     Idle -> Armed        WaitAsync (caller), then it releases the waiter's semaphore;
-//     Armed -> Completing  by CAS, by exactly one of: the waiter thread (data, completion or
-//                          an error), the cancellation callback (OperationCanceledException),
-//                          Dispose (ObjectDisposedException); the winner completes the source;
-//     Completing -> Idle   GetResult (the awaiter consumed the result).
-//   The waiter's probe also stops on "no longer Armed" and on disposal; a cancellation or a
-//   Dispose rings the consumer's own doorbell (a sender on the same futex word or eventfd)
-//   after its CAS, so a parked waiter returns at once: the futex token is taken before the
-//   probe and the eventfd is level-triggered, so a ring after the probe is never missed.
-//   Such a self-ring shows in the wait block as a wakeup_seen without a wakeup_sent.
-//   A cancellation registration is disposed at the start of the next WaitAsync (which waits
-//   for a callback in flight), so a late callback can never touch a later operation.
-//
-//   Thread-bound doorbells (signal, uintr, uintr-sim) belong to the thread that created the
-//   consumer, so the waiter thread cannot park in them: WaitAsync throws NotSupportedException
-//   and says to choose futex or eventfd (or to read with the blocking methods on that thread).
-//
-//   Peer death: a producer that dies leaves the consumer to its deadline (blocking) or to its
-//   cancellation token (async); parks stay bounded by MaxParkTime either way.
+// Lifetime: every wait holds a lease on the region (a blocking read for its whole length, the
+// waiter thread for its life), so Dispose from another thread can never unmap memory a waiter
+// still reads. Dispose wakes the waiters and waits (bounded) for them to leave; they end with
+// ObjectDisposedException.
 
-/// <summary>The blocking and asynchronous waits of one channel consumer (see the design notes).</summary>
+/// <summary>The blocking and asynchronous waits of one channel consumer.</summary>
 internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
     where TProbe : struct, IChannelProbe
 {
@@ -51,10 +31,13 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
     private static readonly Action<object?, CancellationToken> s_onCancel = OnCancel;
 
     private readonly TProbe _probe;
+    private readonly ChannelCore _channel;
     private readonly WaitBlock _waitBlock;
     private readonly DoorbellReceiver _receiver;
     private readonly SafeHandle? _doorbellFd;
     private readonly ChannelWaitOptions _options;
+    private readonly string _ownerName;
+    private readonly PeerWatch _producers;
     private readonly long _maxParkTicks;
     private readonly Lock _startLock = new();
 
@@ -65,30 +48,43 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
     private Thread? _thread;
     private int _asyncState;
     private int _syncWaiting;
-    private volatile bool _disposing;
+    private int _disposing;
 
-    internal ConsumerWait(TProbe probe, WaitBlock waitBlock, DoorbellReceiver receiver, SafeHandle? doorbellFd, ChannelWaitOptions options)
+    internal ConsumerWait(TProbe probe, ChannelCore channel, WaitBlock waitBlock, DoorbellReceiver receiver, SafeHandle? doorbellFd, string ownerName, PeerWatch producers)
     {
+        _producers = producers;
         _probe = probe;
+        _channel = channel;
         _waitBlock = waitBlock;
         _receiver = receiver;
         _doorbellFd = doorbellFd;
-        _options = options;
-        _maxParkTicks = ToTicks(options.MaxParkTime);
+        _options = channel.Wait;
+        _ownerName = ownerName;
+        _maxParkTicks = WaitDeadline.ToTicks(_options.MaxParkTime);
     }
 
     /// <summary>Whether the doorbell belongs to the creating thread (no async waits).</summary>
     internal bool IsThreadBound => _receiver.Kind is DoorbellKind.Signal or DoorbellKind.Uintr or DoorbellKind.UintrSimulated;
 
+    private bool Disposing => Volatile.Read(ref _disposing) != 0;
+
+    /// <summary>Every known producer is gone and nothing is left to read: the wait can only end in an error.</summary>
+    private bool ProducersGoneAndDrained => _producers.Gone is not null && _probe.IsDrained;
+
     /// <summary>
-    /// Blocks (spin, yield, park) until the probe sees data or completion (true) or
-    /// <paramref name="timeout"/> passes (false).
+    /// Retries <paramref name="attempt"/> (spin, yield, park between tries) until it succeeds
+    /// (true), the channel is completed and drained (false), or <paramref name="timeout"/> passes
+    /// (false). Holds a lease on the region throughout.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A negative (e.g. infinite) timeout.</exception>
     /// <exception cref="InvalidOperationException">Another wait of this consumer is in progress.</exception>
-    internal bool WaitForWork(TimeSpan timeout)
+    /// <exception cref="ObjectDisposedException">The consumer was disposed (before or during the wait).</exception>
+    internal bool ReadWithin<TAttempt>(ref TAttempt attempt, TimeSpan timeout)
+        where TAttempt : IReadAttempt, allows ref struct
     {
         long end = DeadlineAfter(timeout);
+        using ChannelLease lease = _channel.Lease();
+        // Full fence (xchg): pairs with Dispose's, so either we see _disposing or it sees us.
         if (Interlocked.Exchange(ref _syncWaiting, 1) != 0)
         {
             ThrowConcurrentWait();
@@ -101,8 +97,28 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
                 ThrowConcurrentWait();
             }
 
-            TProbe probe = _probe;
-            return IdleUntil(ref probe, end);
+            var probe = new SyncProbe(this);
+            while (true)
+            {
+                ThrowIfDisposing();
+                bool completed = _probe.IsCompleted; // before the ring: messages published before completion are visible
+                if (attempt.TryRead())
+                {
+                    return true;
+                }
+
+                if ((completed && _probe.IsDrained) || Stopwatch.GetTimestamp() >= end)
+                {
+                    return false;
+                }
+
+                if (ProducersGoneAndDrained)
+                {
+                    _producers.ThrowIfGone();
+                }
+
+                IdleUntil(ref probe, end);
+            }
         }
         finally
         {
@@ -130,7 +146,12 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
             return ValueTask.FromCanceled<bool>(cancellationToken);
         }
 
-        ObjectDisposedException.ThrowIf(_disposing, this);
+        ThrowIfDisposing();
+        if (ProducersGoneAndDrained)
+        {
+            return ValueTask.FromException<bool>(new PeerGoneException(_producers.Gone!));
+        }
+
         if (Volatile.Read(ref _asyncState) != Idle || Volatile.Read(ref _syncWaiting) != 0)
         {
             ThrowConcurrentWait(); // before touching the pending operation's registration
@@ -151,19 +172,22 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
         return new ValueTask<bool>(this, _core.Version);
     }
 
-    /// <summary>Stops the waiter thread; a pending wait completes with <see cref="ObjectDisposedException"/>. Bounded.</summary>
+    /// <summary>
+    /// Ends every wait: a pending async wait completes with <see cref="ObjectDisposedException"/>,
+    /// a blocking one is woken and throws it. Waits (bounded) for the waiters to leave.
+    /// </summary>
     public void Dispose()
     {
-        if (_disposing)
+        // Full fence (xchg): pairs with ReadWithin's, so a blocking waiter that entered is seen below.
+        if (Interlocked.Exchange(ref _disposing, 1) != 0)
         {
             return;
         }
 
-        _disposing = true;
         _registration.Dispose();
         if (TryClaimOperation())
         {
-            _core.SetException(new ObjectDisposedException("channel consumer", "The consumer was disposed while a read was waiting."));
+            _core.SetException(NewDisposedException());
         }
 
         Thread? thread;
@@ -172,19 +196,33 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
             thread = _thread;
         }
 
-        if (thread is null)
+        bool syncWaiter = Volatile.Read(ref _syncWaiting) != 0;
+        if (!IsThreadBound && (syncWaiter || thread is not null))
         {
-            return;
+            // A parked waiter returns at once and sees _disposing. Thread-bound doorbells have no
+            // waiter on another thread: their consumer is disposed on its own thread.
+            SelfWake().Ring();
         }
 
-        _selfWake!.Ring(); // a parked waiter returns and sees _disposing
-        _requests!.Release();
-        // The waiter re-checks _disposing at least every MaxParkTime.
-        if (thread.Join(_options.MaxParkTime + TimeSpan.FromSeconds(5)))
+        // Bounded: a waiter re-checks _disposing at least every MaxParkTime. If it has not left by
+        // then, its own lease keeps the memory mapped, so giving up here is safe.
+        TimeSpan limit = _options.MaxParkTime + TimeSpan.FromSeconds(5);
+        var deadline = WaitDeadline.After(limit);
+        while (Volatile.Read(ref _syncWaiting) != 0 && !deadline.HasPassed)
         {
-            _selfWake.Dispose();
-            _requests.Dispose();
+            Thread.Sleep(1);
         }
+
+        if (thread is not null)
+        {
+            _requests!.Release();
+            if (thread.Join(limit))
+            {
+                _requests.Dispose();
+            }
+        }
+
+        _selfWake?.Dispose();
     }
 
     /// <inheritdoc />
@@ -222,16 +260,24 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
         }
     }
 
-    private static long ToTicks(TimeSpan t) => (long)Math.Min(t.TotalSeconds * Stopwatch.Frequency, long.MaxValue / 4);
-
     private static long DeadlineAfter(TimeSpan timeout)
     {
         WaitDeadline.Validate(timeout);
-        return Stopwatch.GetTimestamp() + ToTicks(timeout);
+        return WaitDeadline.EndAfter(timeout);
     }
 
     private static void ThrowConcurrentWait()
         => throw new InvalidOperationException("Another read of this consumer is already waiting; a channel consumer waits on one thread at a time (await each ReadAsync or WaitToReadAsync before starting the next).");
+
+    private ObjectDisposedException NewDisposedException() => new(_ownerName, "The consumer was disposed while a read was waiting.");
+
+    private void ThrowIfDisposing()
+    {
+        if (Disposing)
+        {
+            throw NewDisposedException();
+        }
+    }
 
     /// <summary>Armed -> Completing (full fence, CAS): the caller wins the right to complete the pending operation.</summary>
     private bool TryClaimOperation() => Interlocked.CompareExchange(ref _asyncState, Completing, Armed) == Armed;
@@ -270,6 +316,14 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
         }
     }
 
+    private DoorbellSender SelfWake()
+    {
+        lock (_startLock)
+        {
+            return _selfWake ??= Doorbells.CreateSender(_receiver.Kind, _waitBlock, _doorbellFd);
+        }
+    }
+
     private void EnsureWaiterThread()
     {
         lock (_startLock)
@@ -279,8 +333,10 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
                 return;
             }
 
-            _selfWake = Doorbells.CreateSender(_receiver.Kind, _waitBlock, _doorbellFd);
+            _selfWake ??= Doorbells.CreateSender(_receiver.Kind, _waitBlock, _doorbellFd);
             _requests = new SemaphoreSlim(0);
+            // The waiter's lease: taken here, released when the thread ends.
+            _channel.AddRef();
             _thread = new Thread(RunWaiter) { IsBackground = true, Name = "UintrIpc channel waiter" };
             _thread.Start();
         }
@@ -288,58 +344,75 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
 
     private void RunWaiter()
     {
-        var probe = new WaiterProbe(this);
-        while (true)
+        try
         {
-            // Bounded, so a missed release costs one slice; Dispose releases it at once.
-            _requests!.Wait(_options.MaxParkTime);
-            if (_disposing)
+            var probe = new WaiterProbe(this);
+            while (true)
             {
-                return; // Dispose completed a pending operation
-            }
-
-            if (Volatile.Read(ref _asyncState) != Armed)
-            {
-                continue; // a stale release of an operation that was cancelled meanwhile
-            }
-
-            Exception? error = null;
-            bool result = false;
-            try
-            {
-                IdleUntil(ref probe, long.MaxValue);
-                if (!_probe.HasWork)
+                // Bounded, so a missed release costs one slice; Dispose releases it at once.
+                _requests!.Wait(_options.MaxParkTime);
+                if (Disposing)
                 {
-                    continue; // stopped because the operation ended (cancelled) or we are disposed
+                    return; // Dispose completed a pending operation
                 }
 
-                // Completion first, then data (acquire loads): completed and still empty means drained for good.
-                bool completed = _probe.IsCompleted;
-                result = _probe.HasData || !completed;
-            }
-            catch (Exception e)
-            {
-                // Corrupt ring or a failing doorbell: the reader gets the error instead of a hang.
-                error = e;
-            }
-
-            if (TryClaimOperation())
-            {
-                if (error is null)
+                if (Volatile.Read(ref _asyncState) != Armed)
                 {
-                    _core.SetResult(result);
+                    continue; // a stale release of an operation that was cancelled meanwhile
                 }
-                else
+
+                Exception? error = null;
+                bool result = false;
+                try
                 {
-                    _core.SetException(error);
+                    IdleUntil(ref probe, long.MaxValue);
+                    if (_probe.HasWork)
+                    {
+                        result = _probe.HasData; // data, or completed and drained: the end
+                    }
+                    else if (ProducersGoneAndDrained)
+                    {
+                        error = new PeerGoneException(_producers.Gone!);
+                    }
+                    else
+                    {
+                        continue; // stopped because the operation ended (cancelled) or we are disposed
+                    }
+                }
+                catch (Exception e)
+                {
+                    // Corrupt ring or a failing doorbell: the reader gets the error instead of a hang.
+                    error = e;
+                }
+
+                if (TryClaimOperation())
+                {
+                    if (error is null)
+                    {
+                        _core.SetResult(result);
+                    }
+                    else
+                    {
+                        _core.SetException(error);
+                    }
                 }
             }
         }
+        finally
+        {
+            _channel.Release();
+        }
+    }
+
+    /// <summary>A blocking read's probe: the channel's, or "stop" once the consumer is being disposed.</summary>
+    private readonly struct SyncProbe(ConsumerWait<TProbe> owner) : IWaitProbe
+    {
+        public bool HasWork => owner._probe.HasWork || owner.Disposing || owner.ProducersGoneAndDrained;
     }
 
     /// <summary>The waiter thread's probe: the channel's, or "stop" when the operation ended or the consumer is disposed.</summary>
     private readonly struct WaiterProbe(ConsumerWait<TProbe> owner) : IWaitProbe
     {
-        public bool HasWork => owner._probe.HasWork || Volatile.Read(ref owner._asyncState) != Armed || owner._disposing;
+        public bool HasWork => owner._probe.HasWork || Volatile.Read(ref owner._asyncState) != Armed || owner.Disposing || owner.ProducersGoneAndDrained;
     }
 }

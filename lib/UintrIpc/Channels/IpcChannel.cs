@@ -125,7 +125,9 @@ public sealed class IpcChannel<T> : IDisposable where T : unmanaged
     /// <summary>Creates a producer.</summary>
     /// <param name="doorbellFd">
     /// The consumer's <see cref="IpcConsumer{T}.DoorbellFd"/>: required for eventfd and uintr
-    /// doorbells, ignored otherwise. The producer keeps its own copy.
+    /// doorbells; for the signal doorbell, required when the consumer is in another process (a
+    /// pidfd naming the only process this producer may signal); ignored otherwise. The producer
+    /// keeps its own copy.
     /// </param>
     /// <exception cref="ArgumentException">The doorbell needs the consumer's descriptor and none was given.</exception>
     /// <exception cref="RegionFormatException">The ring's element size is not sizeof(<typeparamref name="T"/>).</exception>

@@ -8,23 +8,10 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
-// Design:
-//   The consumer end of a slot channel: its own ring object (consumer position), the wait
-//   block, and the doorbell receiver it parks in. Owns the receiver; holds one reference on
-//   the channel's region, so the memory stays mapped until this object is disposed.
-//   Reading never blocks and never makes a system call: TryRead polls the slot it reads next
-//   (acquire). Waiting goes through ConsumerWait: spin, yield, then park with the wake-up
-//   protocol (announce SLEEPING, full fence, re-check the ring and the completion flag,
-//   block at most MaxParkTime), so producers ring the doorbell only while this consumer sleeps.
-//   Completion: the region state word (see ChannelCore). The consumer reads it BEFORE the ring
-//   (both acquire): "completed, then empty" proves that nothing more will come.
-//   One consumer per channel at a time, one thread at a time (the ring's consumer position is
-//   local to this object). Thread-bound doorbells (signal, uintr) tie the blocking reads and
-//   Dispose to the thread that created the consumer.
-//   Peer death: a producer that dies leaves us to our timeout (blocking reads) or cancellation
-//   token (async reads); messages it published before dying are read normally. An MPSC
-//   producer that dies between claim and publish blocks the ring at that position until
-//   TryUnblock skips it.
+// The consumer end of a slot channel: its own ring object (its position stays private), the
+// wait block and the doorbell receiver, and one reference on the region. Reads never block;
+// waits go through ConsumerWait (uintripc.h section 3); completion and the end of the channel
+// follow section 4 (state before the ring; the end is CLOSED and head == tail).
 
 /// <summary>
 /// The consumer end of an <see cref="IpcChannel{T}"/>: reads elements, waits for them
@@ -49,6 +36,8 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
     private readonly SlotRingAccess<T> _ring;
     private readonly WaitBlock _waitBlock;
     private readonly DoorbellReceiver _receiver;
+    private readonly PeerWatch _producers;
+    private readonly ConsumerHeartbeat _heartbeat;
     private readonly ConsumerWait<SlotChannelProbe<T>> _wait;
     private ChannelReader<T>? _reader;
     private bool _disposed;
@@ -80,7 +69,9 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
         }
 
         _channel = channel;
-        _wait = new ConsumerWait<SlotChannelProbe<T>>(new SlotChannelProbe<T>(_ring, channel), _waitBlock, _receiver, DoorbellFd, channel.Wait);
+        _producers = PeerWatch.OfProducers();
+        _wait = new ConsumerWait<SlotChannelProbe<T>>(new SlotChannelProbe<T>(_ring, channel), channel, _waitBlock, _receiver, DoorbellFd, GetType().FullName!, _producers);
+        _heartbeat = new ConsumerHeartbeat(channel);
     }
 
     /// <summary>The channel state shared with the other endpoints (for <see cref="ChannelBootstrap"/>).</summary>
@@ -90,8 +81,9 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
     public DoorbellKind Doorbell => _receiver.Kind;
 
     /// <summary>
-    /// The descriptor producers need to wake this consumer: the eventfd (eventfd doorbell) or the
-    /// vector fd (uintr doorbells); null for futex, signal and none, which need only the region.
+    /// The descriptor producers need to wake this consumer: the eventfd (eventfd doorbell), the
+    /// vector fd (uintr doorbells), or a pidfd of this process (signal doorbell: producers in other
+    /// processes signal only the process it names); null for futex and none, which need only the region.
     /// Owned by the consumer; pass it to producers (<see cref="IpcChannel{T}.CreateProducer(SafeHandle?)"/>,
     /// SCM_RIGHTS, or inheritance) while the consumer is alive.
     /// </summary>
@@ -99,6 +91,7 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
     {
         EventFdDoorbellReceiver eventFd => eventFd.FileHandle,
         UintrDoorbellReceiver uintr => uintr.VectorFd,
+        SignalDoorbellReceiver signal => signal.ProcessFd,
         _ => null,
     };
 
@@ -121,9 +114,15 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
         {
             // Completion first (acquire), then the ring: elements published before the completion are visible now.
             bool completed = _channel.IsCompleted;
-            return completed && !_ring.CanRead;
+            return completed && _ring.IsDrained;
         }
     }
+
+    /// <summary>
+    /// Watches a producer process known from a trusted source (bootstrap peer credentials): once
+    /// every watched producer has exited and the ring is drained, waits end with <see cref="PeerGoneException"/>.
+    /// </summary>
+    internal void WatchProducer(ProcessHandle process) => _producers.Add(process);
 
     /// <summary>The wait block's counters (sleeps, timeouts, wake-ups seen; and the producers' sent/suppressed).</summary>
     public WaitBlockCounters Counters => _waitBlock.ReadCounters();
@@ -185,13 +184,8 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
     public bool WaitToRead(TimeSpan timeout)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_ring.CanRead)
-        {
-            return true;
-        }
-
-        _wait.WaitForWork(timeout);
-        return _ring.CanRead;
+        var peek = new Peek(_ring);
+        return _wait.ReadWithin(ref peek, timeout);
     }
 
     /// <summary>
@@ -203,27 +197,16 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
     /// <exception cref="InvalidOperationException">Another wait of this consumer is in progress, or (signal, uintr) called on another thread than the creator.</exception>
     public bool TryRead(out T item, TimeSpan timeout)
     {
+        WaitDeadline.Validate(timeout);
         if (TryRead(out item))
         {
             return true;
         }
 
-        WaitDeadline.Validate(timeout);
-        long start = Stopwatch.GetTimestamp();
-        while (true)
-        {
-            bool completed = _channel.IsCompleted; // before the ring: see IsCompleted
-            if (_ring.TryRead(out item))
-            {
-                return true;
-            }
-
-            TimeSpan left = timeout - Stopwatch.GetElapsedTime(start);
-            if (completed || left <= TimeSpan.Zero || !_wait.WaitForWork(left))
-            {
-                return _ring.TryRead(out item);
-            }
-        }
+        var one = new ReadOne(_ring);
+        bool read = _wait.ReadWithin(ref one, timeout);
+        item = one.Item;
+        return read;
     }
 
     /// <summary>Reads the next element, waiting up to <paramref name="timeout"/> for one.</summary>
@@ -257,7 +240,7 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
             return new ValueTask<bool>(true);
         }
 
-        return completed ? new ValueTask<bool>(false) : _wait.WaitAsync(cancellationToken);
+        return completed && _ring.IsDrained ? new ValueTask<bool>(false) : _wait.WaitAsync(cancellationToken);
     }
 
     /// <summary>Reads the next element asynchronously, waiting for one if needed. Allocation-free when warm.</summary>
@@ -275,8 +258,9 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
     public ChannelReader<T> AsChannelReader() => _reader ??= new IpcChannelReader<T>(this);
 
     /// <summary>
-    /// Stops the async waiter (a pending async read fails with <see cref="ObjectDisposedException"/>),
-    /// releases the doorbell and the region. With a signal or uintr doorbell, call it on the thread
+    /// Ends every waiting read (blocking or async: <see cref="ObjectDisposedException"/>; each
+    /// holds its own lease on the region, so this is safe from any thread), then releases the
+    /// doorbell and the region. A non-blocking call must not run concurrently with it. With a signal or uintr doorbell, call it on the thread
     /// that created the consumer. Does not complete the channel. Idempotent.
     /// </summary>
     /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread (nothing was released).</exception>
@@ -296,8 +280,10 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
         _disposed = true;
         try
         {
+            _heartbeat.Dispose(); // producers waiting for room learn that we left
             _wait.Dispose();
             _receiver.Dispose();
+            _producers.Dispose();
         }
         finally
         {
@@ -311,12 +297,29 @@ public sealed class IpcConsumer<T> : IDisposable where T : unmanaged
     {
         while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (TryRead(out T item))
+            using (_channel.Lease()) // Dispose on another thread cannot unmap the ring under this read
             {
-                return item;
+                if (TryRead(out T item))
+                {
+                    return item;
+                }
             }
         }
 
         throw new ChannelClosedException();
+    }
+
+    /// <summary>A blocking read's attempt: one element.</summary>
+    private struct ReadOne(SlotRingAccess<T> ring) : IReadAttempt
+    {
+        public T Item;
+
+        public bool TryRead() => ring.TryRead(out Item);
+    }
+
+    /// <summary>WaitToRead's attempt: whether an element can be read, without reading it.</summary>
+    private readonly struct Peek(SlotRingAccess<T> ring) : IReadAttempt
+    {
+        public bool TryRead() => ring.CanRead;
     }
 }

@@ -93,7 +93,7 @@ public sealed class IpcMessageChannel : IDisposable
     }
 
     /// <summary>Creates a producer.</summary>
-    /// <param name="doorbellFd">The consumer's <see cref="IpcMessageConsumer.DoorbellFd"/>: required for eventfd and uintr doorbells, ignored otherwise.</param>
+    /// <param name="doorbellFd">The consumer's <see cref="IpcMessageConsumer.DoorbellFd"/>: required for eventfd and uintr doorbells, and for signal when the consumer is in another process; ignored otherwise.</param>
     /// <exception cref="ArgumentException">The doorbell needs the consumer's descriptor and none was given.</exception>
     public IpcMessageProducer CreateProducer(SafeHandle? doorbellFd = null)
     {

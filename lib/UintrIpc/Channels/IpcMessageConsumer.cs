@@ -8,16 +8,9 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
-// Design:
-//   The consumer end of a message channel; the same protocol and rules as IpcConsumer<T>
-//   (see there), over a record ring: reads poll the length word of the next record
-//   (acquire) and never make a system call; waits go through ConsumerWait (spin, yield, park
-//   with the wake-up protocol, bounded slices); completion is the region state word, read
-//   before the ring. Owns its doorbell receiver and one reference on the region.
-//   Payload spans handed to a handler point into shared memory and are written by another
-//   process: valid only during the call, and untrusted input.
-//   Peer death: a dead producer leaves us to our timeout or cancellation token; an MPSC
-//   producer that died mid-claim blocks the ring until TryUnblock skips its record.
+// The consumer end of a message channel; the same rules as IpcConsumer<T>, over a record ring.
+// Payload spans handed to a handler point into shared memory written by another process:
+// valid only during the call, and untrusted input.
 
 /// <summary>
 /// The consumer end of an <see cref="IpcMessageChannel"/>: reads typed byte messages (into a
@@ -35,6 +28,9 @@ public sealed class IpcMessageConsumer : IDisposable
     private readonly RecordRing _ring;
     private readonly WaitBlock _waitBlock;
     private readonly DoorbellReceiver _receiver;
+    private readonly PeerWatch _producers;
+    private readonly ConsumerHeartbeat _heartbeat;
+    private readonly MessageChannelProbe _probe;
     private readonly ConsumerWait<MessageChannelProbe> _wait;
     private bool _disposed;
 
@@ -65,20 +61,24 @@ public sealed class IpcMessageConsumer : IDisposable
         }
 
         _channel = channel;
-        _wait = new ConsumerWait<MessageChannelProbe>(new MessageChannelProbe(_ring, channel), _waitBlock, _receiver, DoorbellFd, channel.Wait);
+        _producers = PeerWatch.OfProducers();
+        _probe = new MessageChannelProbe(_ring, channel);
+        _wait = new ConsumerWait<MessageChannelProbe>(_probe, channel, _waitBlock, _receiver, DoorbellFd, GetType().FullName!, _producers);
+        _heartbeat = new ConsumerHeartbeat(channel);
     }
 
     /// <summary>The doorbell this consumer sleeps in.</summary>
     public DoorbellKind Doorbell => _receiver.Kind;
 
     /// <summary>
-    /// The descriptor producers need to wake this consumer: the eventfd or the uintr vector fd;
-    /// null for futex, signal and none. Owned by the consumer.
+    /// The descriptor producers need to wake this consumer: the eventfd, the uintr vector fd, or a
+    /// pidfd of this process (signal); null for futex and none. Owned by the consumer.
     /// </summary>
     public SafeHandle? DoorbellFd => _receiver switch
     {
         EventFdDoorbellReceiver eventFd => eventFd.FileHandle,
         UintrDoorbellReceiver uintr => uintr.VectorFd,
+        SignalDoorbellReceiver signal => signal.ProcessFd,
         _ => null,
     };
 
@@ -94,9 +94,15 @@ public sealed class IpcMessageConsumer : IDisposable
         get
         {
             bool completed = _channel.IsCompleted; // before the ring: see IpcConsumer<T>.IsCompleted
-            return completed && !_ring.CanRead;
+            return completed && _probe.IsDrained;
         }
     }
+
+    /// <summary>
+    /// Watches a producer process known from a trusted source (bootstrap peer credentials): once
+    /// every watched producer has exited and the ring is drained, waits end with <see cref="PeerGoneException"/>.
+    /// </summary>
+    internal void WatchProducer(ProcessHandle process) => _producers.Add(process);
 
     /// <summary>The wait block's counters.</summary>
     public WaitBlockCounters Counters => _waitBlock.ReadCounters();
@@ -152,13 +158,8 @@ public sealed class IpcMessageConsumer : IDisposable
     public bool WaitToRead(TimeSpan timeout)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_ring.CanRead)
-        {
-            return true;
-        }
-
-        _wait.WaitForWork(timeout);
-        return _ring.CanRead;
+        var peek = new Peek(_ring);
+        return _wait.ReadWithin(ref peek, timeout);
     }
 
     /// <summary>
@@ -169,29 +170,16 @@ public sealed class IpcMessageConsumer : IDisposable
     public int Read<THandler>(ref THandler handler, int limit, TimeSpan timeout)
         where THandler : struct, IRecordHandler
     {
+        WaitDeadline.Validate(timeout);
         int n = Read(ref handler, limit);
         if (n > 0 || limit == 0)
         {
             return n;
         }
 
-        WaitDeadline.Validate(timeout);
-        long start = Stopwatch.GetTimestamp();
-        while (true)
-        {
-            bool completed = _channel.IsCompleted;
-            n = _ring.Read(ref handler, limit);
-            if (n > 0)
-            {
-                return n;
-            }
-
-            TimeSpan left = timeout - Stopwatch.GetElapsedTime(start);
-            if (completed || left <= TimeSpan.Zero || !_wait.WaitForWork(left))
-            {
-                return _ring.Read(ref handler, limit);
-            }
-        }
+        var batch = new HandleBatch<THandler>(_ring, ref handler, limit);
+        _wait.ReadWithin(ref batch, timeout);
+        return batch.Count;
     }
 
     /// <summary>
@@ -203,27 +191,16 @@ public sealed class IpcMessageConsumer : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">A negative timeout.</exception>
     public bool TryRead(out int type, Span<byte> destination, out int length, TimeSpan timeout)
     {
+        WaitDeadline.Validate(timeout);
         if (TryRead(out type, destination, out length))
         {
             return true;
         }
 
-        WaitDeadline.Validate(timeout);
-        long start = Stopwatch.GetTimestamp();
-        while (true)
-        {
-            bool completed = _channel.IsCompleted;
-            if (_ring.TryRead(out type, destination, out length))
-            {
-                return true;
-            }
-
-            TimeSpan left = timeout - Stopwatch.GetElapsedTime(start);
-            if (completed || left <= TimeSpan.Zero || !_wait.WaitForWork(left))
-            {
-                return _ring.TryRead(out type, destination, out length);
-            }
-        }
+        var copy = new CopyOne(_ring, destination);
+        bool read = _wait.ReadWithin(ref copy, timeout);
+        (type, length) = (copy.Type, copy.Length);
+        return read;
     }
 
     /// <summary>Waits asynchronously until a message can be read (true) or the channel is completed and drained (false).</summary>
@@ -238,7 +215,7 @@ public sealed class IpcMessageConsumer : IDisposable
             return new ValueTask<bool>(true);
         }
 
-        return completed ? new ValueTask<bool>(false) : _wait.WaitAsync(cancellationToken);
+        return completed && _probe.IsDrained ? new ValueTask<bool>(false) : _wait.WaitAsync(cancellationToken);
     }
 
     /// <summary>Reads the next message into <paramref name="destination"/>, waiting asynchronously for one. Allocation-free when warm.</summary>
@@ -275,8 +252,10 @@ public sealed class IpcMessageConsumer : IDisposable
         _disposed = true;
         try
         {
+            _heartbeat.Dispose(); // producers waiting for room learn that we left
             _wait.Dispose();
             _receiver.Dispose();
+            _producers.Dispose();
         }
         finally
         {
@@ -298,9 +277,12 @@ public sealed class IpcMessageConsumer : IDisposable
     {
         while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (TryReadCopy(out IpcMessage message))
+            using (_channel.Lease()) // Dispose on another thread cannot unmap the ring under this read
             {
-                return message;
+                if (TryReadCopy(out IpcMessage message))
+                {
+                    return message;
+                }
             }
         }
 
@@ -312,13 +294,51 @@ public sealed class IpcMessageConsumer : IDisposable
     {
         while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (TryRead(out int type, destination.Span, out int length))
+            using (_channel.Lease()) // Dispose on another thread cannot unmap the ring under this read
             {
-                return new IpcMessageInfo(type, length);
+                if (TryRead(out int type, destination.Span, out int length))
+                {
+                    return new IpcMessageInfo(type, length);
+                }
             }
         }
 
         throw new ChannelClosedException();
+    }
+
+    /// <summary>A blocking read's attempt: one message copied into the caller's buffer.</summary>
+    private ref struct CopyOne(RecordRing ring, Span<byte> destination) : IReadAttempt
+    {
+        private readonly Span<byte> _destination = destination;
+        public int Type;
+        public int Length;
+
+        public bool TryRead() => ring.TryRead(out Type, _destination, out Length);
+    }
+
+    /// <summary>A blocking read's attempt: up to a limit of messages handed to the caller's handler.</summary>
+    private ref struct HandleBatch<THandler> : IReadAttempt
+        where THandler : struct, IRecordHandler
+    {
+        private readonly RecordRing _ring;
+        private readonly ref THandler _handler;
+        private readonly int _limit;
+        public int Count;
+
+        public HandleBatch(RecordRing ring, ref THandler handler, int limit)
+        {
+            _ring = ring;
+            _handler = ref handler;
+            _limit = limit;
+        }
+
+        public bool TryRead() => (Count = _ring.Read(ref _handler, _limit)) > 0;
+    }
+
+    /// <summary>WaitToRead's attempt: whether a message can be read, without reading it.</summary>
+    private readonly struct Peek(RecordRing ring) : IReadAttempt
+    {
+        public bool TryRead() => ring.CanRead;
     }
 
     /// <summary>Copies one message out of shared memory into an array of its length.</summary>

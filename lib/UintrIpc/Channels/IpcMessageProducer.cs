@@ -8,15 +8,8 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
-// Design:
-//   The producer end of a message channel; the same protocol as IpcProducer<T> (see there),
-//   over a record ring: the completion check (acquire load of the region state word), the
-//   ring's commit (release store of the record length; MPSC: a CAS claim first), then
-//   WaitBlock.WakeIfSleeping (full fence, load consumer_state, ring only if it sleeps).
-//   A claim is published by MessageClaim.Commit, which runs the same wake check.
-//   Owns its doorbell sender and one reference on the region.
-//   Peer death: a dead consumer never frees room: writes fill the ring, then TryWrite returns
-//   false and waiting writes time out or are cancelled.
+// The producer end of a message channel; the same rules as IpcProducer<T>, over a record ring.
+// A claim (MessageClaim) is published by its Commit, which runs the same wake check.
 
 /// <summary>
 /// The producer end of an <see cref="IpcMessageChannel"/>: writes typed byte messages (copied
@@ -33,6 +26,7 @@ public sealed class IpcMessageProducer : IDisposable
     private readonly RecordRing _ring;
     private readonly WaitBlock _waitBlock;
     private readonly DoorbellSender _sender;
+    private readonly PeerWatch _consumer;
     private bool _disposed;
 
     internal IpcMessageProducer(ChannelCore channel, SafeHandle? doorbellFd)
@@ -51,7 +45,14 @@ public sealed class IpcMessageProducer : IDisposable
         }
 
         _channel = channel;
+        _consumer = PeerWatch.OfConsumer(channel);
     }
+
+    /// <summary>
+    /// Watches the consumer's process, known from a trusted source (bootstrap peer credentials):
+    /// a write waiting for room then fails with <see cref="PeerGoneException"/> as soon as it exits.
+    /// </summary>
+    internal void WatchConsumer(ProcessHandle process) => _consumer.Add(process);
 
     /// <summary>The doorbell this producer rings (the consumer's).</summary>
     public DoorbellKind Doorbell => _sender.Kind;
@@ -83,7 +84,24 @@ public sealed class IpcMessageProducer : IDisposable
     public bool TryWrite(int type, ReadOnlySpan<byte> payload)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_channel.IsCompleted || !_ring.TryWrite(type, payload))
+        // Acquire load of a line nobody writes until completion: refuses cheaply once completed.
+        if (_channel.IsCompleted)
+        {
+            return false;
+        }
+
+        if (_channel.MultipleProducers)
+        {
+            // Claim, then check the completion (see TryClaimOpen), then copy and commit.
+            if (!TryClaimOpen(type, payload.Length, out RecordClaim claim))
+            {
+                return false;
+            }
+
+            payload.CopyTo(claim.Payload);
+            claim.Commit();
+        }
+        else if (!_ring.TryWrite(type, payload)) // one producer: its completion is ordered with its writes
         {
             return false;
         }
@@ -101,15 +119,18 @@ public sealed class IpcMessageProducer : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">A bad type or length, or a negative timeout.</exception>
     public bool TryWrite(int type, ReadOnlySpan<byte> payload, TimeSpan timeout)
     {
+        WaitDeadline.Validate(timeout);
         if (TryWrite(type, payload))
         {
             return true;
         }
 
+        using ChannelLease lease = _channel.Lease(); // Dispose on another thread cannot unmap the ring under us
         var backoff = new ProducerBackoff(_channel.Wait, timeout);
         while (true)
         {
             ThrowIfCompleted();
+            _consumer.ThrowIfGone();
             if (!backoff.Idle())
             {
                 return TryWrite(type, payload);
@@ -146,7 +167,11 @@ public sealed class IpcMessageProducer : IDisposable
     public bool TryClaim(int type, int length, out MessageClaim claim)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_channel.IsCompleted || !_ring.TryClaim(type, length, out RecordClaim recordClaim))
+        RecordClaim recordClaim = default;
+        bool claimed = !_channel.IsCompleted && (_channel.MultipleProducers
+            ? TryClaimOpen(type, length, out recordClaim)
+            : _ring.TryClaim(type, length, out recordClaim));
+        if (!claimed)
         {
             claim = default;
             return false;
@@ -167,9 +192,10 @@ public sealed class IpcMessageProducer : IDisposable
     }
 
     /// <summary>
-    /// Completes the channel unless it was completed already (returns false then). With several
-    /// producers, call it after the last write of every producer: a write racing with the
-    /// completion may be lost.
+    /// Completes the channel unless it was completed already (returns false then). Linearizable
+    /// with writes and claims, also with several producers in several processes: a write that
+    /// returned true (a claim that was granted) is read by a consumer that reads until the end,
+    /// and every write that starts after the completion returns false.
     /// </summary>
     public bool TryComplete()
     {
@@ -183,7 +209,11 @@ public sealed class IpcMessageProducer : IDisposable
         return true;
     }
 
-    /// <summary>Releases the doorbell sender and the region. Does not complete the channel. Idempotent.</summary>
+    /// <summary>
+    /// Releases the doorbell sender and the region. Does not complete the channel. Idempotent.
+    /// A write waiting for room on another thread then fails with <see cref="ObjectDisposedException"/>;
+    /// complete open claims first, and do not run a non-blocking call concurrently with it.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed)
@@ -195,11 +225,36 @@ public sealed class IpcMessageProducer : IDisposable
         try
         {
             _sender.Dispose();
+            _consumer.Dispose();
         }
         finally
         {
             _channel.Release();
         }
+    }
+
+    /// <summary>
+    /// Several producers: claims room (a CAS on the tail, a full fence), THEN checks the completion,
+    /// so that claims and Complete are linearizable (uintripc.h section 3, completion). A claim
+    /// that finds the channel completed is aborted (padding) and the write returns false.
+    /// </summary>
+    private bool TryClaimOpen(int type, int length, out RecordClaim claim)
+    {
+        if (!_ring.TryClaim(type, length, out claim))
+        {
+            return false;
+        }
+
+        // Acquire, after the claim's full fence.
+        if (_channel.IsCompleted)
+        {
+            claim.Abort();
+            _waitBlock.WakeIfSleeping(_sender); // a consumer waiting for the end waits for this claim too
+            claim = default;
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>The wake check after a claim was committed.</summary>
@@ -216,10 +271,12 @@ public sealed class IpcMessageProducer : IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteAsyncSlow(int type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
+        using ChannelLease lease = _channel.Lease();
         var backoff = new ProducerBackoff(_channel.Wait, timeout: null);
         while (!TryWrite(type, payload.Span))
         {
             ThrowIfCompleted();
+            _consumer.ThrowIfGone();
             await backoff.IdleAsync(cancellationToken).ConfigureAwait(false);
         }
     }

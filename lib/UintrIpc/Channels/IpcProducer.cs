@@ -3,31 +3,16 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using UintrIpc.Memory;
+using UintrIpc.Rings;
 using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
-// Design:
-//   The producer end of a slot channel: its own ring object (producer position and cached
-//   head), the wait block, and a doorbell sender matching the consumer's doorbell. Owns the
-//   sender; holds one reference on the channel's region.
-//   A write is: the completion check (acquire load of the region state word, a line nobody
-//   writes until completion), the ring's publish (release store of the slot sequence; MPSC:
-//   a CAS claim first), then WaitBlock.WakeIfSleeping: full fence, load consumer_state, and a
-//   doorbell ring only if the consumer announced a sleep. While the consumer is awake a write
-//   makes no system call and writes nothing on the consumer's lines. A batch wakes once.
-//   Complete: CAS of the region state word to CLOSED (full fence: every element published
-//   before it is visible to a consumer that sees CLOSED), then the same wake check, so a
-//   sleeping consumer learns about it at once.
-//   Backpressure: the consumer does not signal free room (the channel is one-way), so a
-//   producer facing a full ring spins, yields, then sleeps 1 ms at a time until its timeout
-//   or cancellation (ProducerBackoff).
-//   Thread safety: SPSC: one thread at a time (the ring's producer position is local to this
-//   object). MPSC: any number of threads may write through one producer object, and any
-//   number of producer objects in any processes may write at once.
-//   Peer death: a dead consumer never frees room: writes fill the ring, then TryWrite returns
-//   false and the waiting writes time out (or are cancelled). Its last announced sleep gets
-//   one ring to nobody, then producers pay nothing.
+// The producer end of a slot channel: its own ring object, the wait block and a doorbell sender
+// matching the consumer's, and one reference on the region. A write publishes, then runs the
+// wake check (uintripc.h section 3, P1-P6: no system call while the consumer is awake); with
+// several producers it claims before it checks the completion (section 4, linearizable).
+// Backpressure: the consumer does not signal room, so a blocked writer polls (ProducerBackoff).
 
 /// <summary>
 /// The producer end of an <see cref="IpcChannel{T}"/>: writes elements and wakes the consumer
@@ -45,6 +30,7 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
     private readonly SlotRingAccess<T> _ring;
     private readonly WaitBlock _waitBlock;
     private readonly DoorbellSender _sender;
+    private readonly PeerWatch _consumer;
     private ChannelWriter<T>? _writer;
     private bool _disposed;
 
@@ -64,7 +50,14 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
         }
 
         _channel = channel;
+        _consumer = PeerWatch.OfConsumer(channel);
     }
+
+    /// <summary>
+    /// Watches the consumer's process, known from a trusted source (bootstrap peer credentials):
+    /// a write waiting for room then fails with <see cref="PeerGoneException"/> as soon as it exits.
+    /// </summary>
+    internal void WatchConsumer(ProcessHandle process) => _consumer.Add(process);
 
     /// <summary>The doorbell this producer rings (the consumer's).</summary>
     public DoorbellKind Doorbell => _sender.Kind;
@@ -96,7 +89,19 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
     public bool TryWrite(in T item)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_channel.IsCompleted || !_ring.TryWrite(in item))
+        // Acquire load of a line nobody writes until completion: refuses cheaply once completed.
+        if (_channel.IsCompleted)
+        {
+            return false;
+        }
+
+        if (_ring.IsMultiProducer)
+        {
+            return TryWriteShared(in item);
+        }
+
+        // One producer: its own completion is ordered with its writes by program order.
+        if (!_ring.TryWrite(in item))
         {
             return false;
         }
@@ -118,7 +123,21 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
             return 0;
         }
 
-        int written = _ring.TryWrite(items);
+        int written = 0;
+        if (_ring.IsMultiProducer)
+        {
+            // One claim per element, each checked against the completion (see TryWriteShared).
+            while (written < items.Length && TryClaimOpen(out SlotClaim<T> claim))
+            {
+                claim.Item = items[written++];
+                claim.Publish();
+            }
+        }
+        else
+        {
+            written = _ring.TryWrite(items);
+        }
+
         if (written > 0)
         {
             _waitBlock.WakeIfSleeping(_sender);
@@ -136,15 +155,18 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
     /// <exception cref="ArgumentOutOfRangeException">A negative timeout (waits are always bounded).</exception>
     public bool TryWrite(in T item, TimeSpan timeout)
     {
+        WaitDeadline.Validate(timeout);
         if (TryWrite(in item))
         {
             return true;
         }
 
+        using ChannelLease lease = _channel.Lease(); // Dispose on another thread cannot unmap the ring under us
         var backoff = new ProducerBackoff(_channel.Wait, timeout);
         while (true)
         {
             ThrowIfCompleted();
+            _consumer.ThrowIfGone();
             if (!backoff.Idle())
             {
                 return TryWrite(in item);
@@ -205,9 +227,10 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
     }
 
     /// <summary>
-    /// Completes the channel unless it was completed already (returns false then). With several
-    /// producers, call it after the last write of every producer: a write racing with the
-    /// completion may be lost.
+    /// Completes the channel unless it was completed already (returns false then). Linearizable
+    /// with writes, also with several producers in several processes: a write that returned
+    /// true is read by a consumer that reads until the end, and every write that starts after
+    /// the completion returns false.
     /// </summary>
     public bool TryComplete()
     {
@@ -228,7 +251,11 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
     /// </remarks>
     public ChannelWriter<T> AsChannelWriter() => _writer ??= new IpcChannelWriter<T>(this);
 
-    /// <summary>Releases the doorbell sender and the region. Does not complete the channel. Idempotent.</summary>
+    /// <summary>
+    /// Releases the doorbell sender and the region. Does not complete the channel. Idempotent.
+    /// A write waiting for room on another thread holds its own lease and then fails with
+    /// <see cref="ObjectDisposedException"/>; a non-blocking call must not run concurrently with it.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed)
@@ -240,6 +267,7 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
         try
         {
             _sender.Dispose();
+            _consumer.Dispose();
         }
         finally
         {
@@ -248,6 +276,45 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
     }
 
     private bool HasRoom => _ring.Count < _ring.Capacity;
+
+    /// <summary>
+    /// A write of several producers, linearizable with Complete (uintripc.h section 3, completion):
+    /// claim (CAS on the tail: a full fence), THEN check the completion. A claim that finds the
+    /// channel open is before the completion, so the consumer, which ends only when head reaches
+    /// a tail read after it saw the completion, reads it; a claim that finds it completed is
+    /// after it: skipped, and the write returns false.
+    /// </summary>
+    private bool TryWriteShared(in T item)
+    {
+        if (!TryClaimOpen(out SlotClaim<T> claim))
+        {
+            return false;
+        }
+
+        claim.Item = item; // plain: published by the release in Publish
+        claim.Publish();
+        _waitBlock.WakeIfSleeping(_sender);
+        return true;
+    }
+
+    /// <summary>Claims a position of an open channel; false when full or completed (then the claim was turned into a skip).</summary>
+    private bool TryClaimOpen(out SlotClaim<T> claim)
+    {
+        if (!_ring.TryClaim(out claim))
+        {
+            return false;
+        }
+
+        // Acquire, after the claim's full fence: see TryWriteShared.
+        if (_channel.IsCompleted)
+        {
+            claim.Abort();
+            _waitBlock.WakeIfSleeping(_sender); // a consumer waiting for the end waits for this position too
+            return false;
+        }
+
+        return true;
+    }
 
     private void ThrowIfCompleted()
     {
@@ -260,10 +327,12 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteAsyncSlow(T item, CancellationToken cancellationToken)
     {
+        using ChannelLease lease = _channel.Lease();
         var backoff = new ProducerBackoff(_channel.Wait, timeout: null);
         while (!TryWrite(in item))
         {
             ThrowIfCompleted();
+            _consumer.ThrowIfGone();
             await backoff.IdleAsync(cancellationToken).ConfigureAwait(false);
         }
     }
@@ -271,9 +340,12 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> WaitToWriteAsyncSlow(CancellationToken cancellationToken)
     {
+        using ChannelLease lease = _channel.Lease();
         var backoff = new ProducerBackoff(_channel.Wait, timeout: null);
         while (!_channel.IsCompleted)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _consumer.ThrowIfGone();
             if (HasRoom)
             {
                 return true;

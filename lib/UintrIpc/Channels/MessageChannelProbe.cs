@@ -2,12 +2,17 @@ using UintrIpc.Rings;
 
 namespace UintrIpc.Channels;
 
-/// <summary>The probe of a message channel's consumer: its record ring (padding looked through) and the completion flag.</summary>
+/// <summary>The probe of a message channel's consumer: its record ring (padding looked through), its positions and the completion flag.</summary>
 internal readonly struct MessageChannelProbe(RecordRing ring, ChannelCore channel) : IChannelProbe
 {
     public bool HasData => ring.CanRead;
 
     public bool IsCompleted => channel.IsCompleted;
 
-    public bool HasWork => ring.CanRead || channel.IsCompleted;
+    // Acquire loads of both positions; head is ours, so only the tail can move under us.
+    public bool IsDrained => ring.ProducerPosition == ring.ConsumerPosition;
+
+    // After completion, padding at head (a claim aborted because it came after the completion)
+    // is work too: the read consumes it on the way to head == tail.
+    public bool HasWork => ring.CanRead || (channel.IsCompleted && (ring.CanConsume || IsDrained));
 }

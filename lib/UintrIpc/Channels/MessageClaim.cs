@@ -6,22 +6,31 @@ namespace UintrIpc.Channels;
 /// Room claimed in a message channel for one message, written in place through
 /// <see cref="Payload"/> (zero copy), then published with <see cref="Commit"/>, which also wakes
 /// the consumer if it sleeps, or dropped with <see cref="Abort"/>. Returned by
-/// <see cref="IpcMessageProducer.TryClaim"/>.
+/// <see cref="IpcMessageProducer.TryClaim"/>. Disposing a claim that was neither committed nor
+/// aborted aborts it, so a <c>using</c> makes the claim exception-safe.
 /// </summary>
 /// <remarks>
-/// Complete every claim exactly once and soon, on the thread that claimed it. On a
-/// multi-producer channel an abandoned claim blocks the consumer at that message, so wrap the
-/// writing in try/catch and <see cref="Abort"/> on failure. See <see cref="RecordClaim"/>.
+/// Complete every claim exactly once and soon, on the thread that claimed it (Dispose on another
+/// thread does nothing). On a multi-producer channel an abandoned claim blocks the consumer at
+/// that message, so dispose every claim:
+/// <code>
+/// if (producer.TryClaim(type, length, out MessageClaim claim))
+/// {
+///     using (claim) { Fill(claim.Payload); claim.Commit(); } // an exception in Fill aborts it
+/// }
+/// </code>
 /// </remarks>
 public ref struct MessageClaim
 {
     private readonly IpcMessageProducer? _producer;
+    private readonly long _id;
     private RecordClaim _claim;
 
     internal MessageClaim(RecordClaim claim, IpcMessageProducer producer)
     {
         _claim = claim;
         _producer = producer;
+        _id = OpenClaims.Open();
     }
 
     /// <summary>The message bytes to fill, in shared memory, exactly the claimed length.</summary>
@@ -31,18 +40,46 @@ public ref struct MessageClaim
     /// <summary>Bytes of the payload.</summary>
     public readonly int Length => _claim.Length;
 
-    /// <summary>Whether <see cref="Commit"/> or <see cref="Abort"/> was called.</summary>
-    public readonly bool IsCompleted => _claim.IsCompleted;
+    /// <summary>Whether <see cref="Commit"/> or <see cref="Abort"/> was called (on this claim or a copy of it, on this thread).</summary>
+    public readonly bool IsCompleted => _claim.IsCompleted || (_producer is not null && !OpenClaims.IsOpen(_id));
 
     /// <summary>Publishes the message and wakes the consumer if it sleeps.</summary>
     /// <exception cref="InvalidOperationException">The claim was completed already, or superseded (see <see cref="RecordClaim.Commit"/>).</exception>
     public void Commit()
     {
+        Close();
         _claim.Commit();
         _producer!.WakeConsumer();
     }
 
-    /// <summary>Drops the message (its room becomes padding the consumer skips).</summary>
-    /// <exception cref="InvalidOperationException">The claim was completed already.</exception>
-    public void Abort() => _claim.Abort();
+    /// <summary>Drops the message (its room becomes padding the consumer skips) and wakes the consumer if it sleeps behind it.</summary>
+    /// <exception cref="InvalidOperationException">The claim was completed already (also through a copy).</exception>
+    public void Abort()
+    {
+        Close();
+        _claim.Abort();
+        // Messages committed after this one waited behind it (MPSC), and a consumer of a
+        // completed channel waits for every claim to end.
+        _producer!.WakeConsumer();
+    }
+
+    /// <summary>Aborts the claim unless it was committed or aborted (through any copy); nothing for a default value.</summary>
+    public void Dispose()
+    {
+        // Close first: exactly one copy (this thread) wins the right to abort.
+        if (_producer is not null && !_claim.IsCompleted && OpenClaims.Close(_id))
+        {
+            _claim.Abort();
+            _producer.WakeConsumer();
+        }
+    }
+
+    /// <summary>Ends the claim's registration; a copy that was completed already (or another thread) cannot complete it again.</summary>
+    private readonly void Close()
+    {
+        if (_producer is not null && !_claim.IsCompleted && !OpenClaims.Close(_id))
+        {
+            throw new InvalidOperationException("The claim was already committed or aborted (through a copy), or this is not the thread that claimed it.");
+        }
+    }
 }

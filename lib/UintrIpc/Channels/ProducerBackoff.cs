@@ -24,7 +24,7 @@ internal struct ProducerBackoff
         if (timeout is { } t)
         {
             WaitDeadline.Validate(t);
-            _end = Stopwatch.GetTimestamp() + BackoffPhaser.ToTicks(t);
+            _end = WaitDeadline.EndAfter(t);
         }
         else
         {

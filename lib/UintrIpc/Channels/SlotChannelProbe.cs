@@ -1,6 +1,6 @@
 namespace UintrIpc.Channels;
 
-/// <summary>The probe of a slot channel's consumer: its ring's next slot and the completion flag.</summary>
+/// <summary>The probe of a slot channel's consumer: its ring's next slot, its positions and the completion flag.</summary>
 internal readonly struct SlotChannelProbe<T>(SlotRingAccess<T> ring, ChannelCore channel) : IChannelProbe
     where T : unmanaged
 {
@@ -8,5 +8,7 @@ internal readonly struct SlotChannelProbe<T>(SlotRingAccess<T> ring, ChannelCore
 
     public bool IsCompleted => channel.IsCompleted;
 
-    public bool HasWork => ring.CanRead || channel.IsCompleted;
+    public bool IsDrained => ring.IsDrained;
+
+    public bool HasWork => ring.CanRead || (channel.IsCompleted && ring.IsDrained);
 }

@@ -8,6 +8,7 @@ namespace UintrIpc.Channels;
 /// One slot ring object of either kind (SPSC or MPSC), so the channel endpoints have one code
 /// path: each call branches on a field that never changes, which the CPU predicts.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The rings take no lease (lease: false): ChannelCore's count keeps the mapping.")]
 internal readonly struct SlotRingAccess<T> where T : unmanaged
 {
     private readonly SpscRing<T>? _spsc;
@@ -18,17 +19,23 @@ internal readonly struct SlotRingAccess<T> where T : unmanaged
     {
         if (part.Kind == PartKind.MpscSlots)
         {
-            _mpsc = new MpscRing<T>(region, part);
+            _mpsc = new MpscRing<T>(region, part, lease: false);
         }
         else
         {
-            _spsc = new SpscRing<T>(region, part);
+            _spsc = new SpscRing<T>(region, part, lease: false);
         }
     }
 
     internal int Capacity => _spsc?.Capacity ?? _mpsc!.Capacity;
 
+    /// <summary>Whether this is an MPSC ring (producers claim positions by CAS).</summary>
+    internal bool IsMultiProducer => _mpsc is not null;
+
     internal int Count => _spsc?.Count ?? _mpsc!.Count;
+
+    /// <summary>Whether every claimed position was consumed (head == tail, acquire loads).</summary>
+    internal bool IsDrained => Count == 0;
 
     internal bool CanRead
     {
@@ -40,6 +47,10 @@ internal readonly struct SlotRingAccess<T> where T : unmanaged
     internal bool TryWrite(in T item) => _spsc is not null ? _spsc.TryWrite(in item) : _mpsc!.TryWrite(in item);
 
     internal int TryWrite(ReadOnlySpan<T> items) => _spsc is not null ? _spsc.TryWrite(items) : _mpsc!.TryWrite(items);
+
+    /// <summary>MPSC only: claims the next position (a CAS on the tail, a full fence); false when full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryClaim(out SlotClaim<T> claim) => _mpsc!.TryClaim(out claim);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryRead(out T item) => _spsc is not null ? _spsc.TryRead(out item) : _mpsc!.TryRead(out item);

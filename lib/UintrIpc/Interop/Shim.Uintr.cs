@@ -59,6 +59,25 @@ internal static partial class Shim
         internal ulong WakeWordAddress;
     }
 
+    /// <summary>Mirror of struct uipc_uintr_receiver_stats (48 bytes).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct UintrReceiverStats
+    {
+        internal ulong Waits;
+        internal ulong WaitSyscalls;
+        internal ulong SlicesExpired;
+        internal ulong LateWakeups;
+        internal ulong LateMaxSliceNanoseconds;
+        internal uint ThreadExited;
+        internal uint Reserved;
+    }
+
+    /// <summary>First slice of a real-path wait (UIPC_UINTR_FIRST_SLICE_NS): the worst cost of a lost wake-up in the racing case.</summary>
+    internal const long UintrFirstSliceNanoseconds = 200_000;
+
+    /// <summary>Longest slice of a real-path wait (UIPC_UINTR_MAX_SLICE_NS): the worst cost of any lost wake-up.</summary>
+    internal const long UintrMaxSliceNanoseconds = 16 * UintrFirstSliceNanoseconds;
+
     /// <summary>Runs (once) and copies the cached detection; returns its status (0 = available).</summary>
     [LibraryImport(Libraries.Shim, EntryPoint = "UintrIpc_UintrDetect")]
     internal static unsafe partial int UintrDetect(UintrDetection* result);
@@ -74,6 +93,14 @@ internal static partial class Shim
     /// <summary>Unregisters and frees a receiver; on its own thread only.</summary>
     [LibraryImport(Libraries.Shim, EntryPoint = "UintrIpc_UintrReceiverDestroy")]
     internal static partial int UintrReceiverDestroy(nint handle);
+
+    /// <summary>Frees a receiver whose thread has exited (any thread); -EBUSY while that thread runs.</summary>
+    [LibraryImport(Libraries.Shim, EntryPoint = "UintrIpc_UintrReceiverRelease")]
+    internal static partial int UintrReceiverRelease(nint handle);
+
+    /// <summary>Wait counters of a receiver (any thread while it exists).</summary>
+    [LibraryImport(Libraries.Shim, EntryPoint = "UintrIpc_UintrReceiverStats")]
+    internal static unsafe partial int UintrReceiverStatsGet(nint handle, UintrReceiverStats* stats);
 
     /// <summary>Creates the fd of one vector (O_CLOEXEC); returns it or -errno.</summary>
     [LibraryImport(Libraries.Shim, EntryPoint = "UintrIpc_UintrVectorFd")]
@@ -110,9 +137,10 @@ internal static partial class Shim
     [LibraryImport(Libraries.Shim, EntryPoint = "UintrIpc_UintrSenderUnregister")]
     internal static partial int UintrSenderUnregister(int index);
 
-    /// <summary>SENDUIPI (or the simulated post). Returns 0 or -EINVAL.</summary>
+    /// <summary>SENDUIPI (or the simulated post). Returns 0 or -errno.</summary>
     /// <remarks>One instruction on the real path, a few locked instructions and at most one FUTEX_WAKE in
-    /// simulation; never blocks, so the GC transition is suppressed.</remarks>
+    /// simulation; never blocks, so the GC transition is suppressed. The first send of a thread
+    /// that did not register the sender adds two short, non-blocking system calls, once per thread.</remarks>
     [LibraryImport(Libraries.Shim, EntryPoint = "UintrIpc_UintrSend")]
     [SuppressGCTransition]
     internal static partial int UintrSend(int index);

@@ -12,6 +12,7 @@ internal static unsafe partial class Sys
     // Syscall numbers differ per architecture; glibc only wraps gettid/tgkill since 2.30.
     private static readonly long s_sysGettid = SyscallNumber(x64: 186, arm64: 178);
     private static readonly long s_sysTgkill = SyscallNumber(x64: 234, arm64: 131);
+    private static readonly long s_sysPidfdOpen = SyscallNumber(x64: 434, arm64: 434);
 
     /// <summary>ppoll(2) with errno captured (EINTR must be told apart from real errors).</summary>
     /// <remarks>No SuppressGCTransition: this call blocks.</remarks>
@@ -36,6 +37,9 @@ internal static unsafe partial class Sys
     /// <paramref name="pid"/> only (never to the process as a whole). Returns 0 or -1 with errno.
     /// </summary>
     internal static int TgKill(int pid, int tid, int signal) => (int)Syscall3(s_sysTgkill, pid, tid, signal);
+
+    /// <summary>pidfd_open(2) (Linux 5.3): a descriptor for process <paramref name="pid"/>, close-on-exec. Returns it, or -1 with errno (ENOSYS before 5.3).</summary>
+    internal static int PidFdOpen(int pid) => (int)Syscall3(s_sysPidfdOpen, pid, 0, 0);
 
     // syscall(2) is variadic; calling it with a fixed integer signature is what Tmds.LibC
     // does too: on x86-64 SysV and AArch64 Linux integer arguments travel in the same

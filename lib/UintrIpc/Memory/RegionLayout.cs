@@ -11,7 +11,7 @@ namespace UintrIpc.Memory;
 /// </code>
 /// The creator writes <see cref="MagicOffset"/> last, with release semantics.
 /// </remarks>
-public static class RegionLayout
+internal static class RegionLayout
 {
     /// <summary>"UIPC" as the bytes 55 49 50 43.</summary>
     public const uint Magic = 0x43504955;

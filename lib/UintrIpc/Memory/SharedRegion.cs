@@ -7,32 +7,24 @@ using UintrIpc.Interop;
 
 namespace UintrIpc.Memory;
 
-// Design:
-//   A region is one MAP_SHARED mapping of a memfd or of a file under /dev/shm. The creator
-//   zero-fills it (ftruncate of a new file), writes the header and the part table, runs
-//   each part's initializer, and finally writes the magic with release semantics
-//   (Volatile.Write). Everything written before is therefore visible to an attacher that
-//   reads the magic with acquire semantics (Volatile.Read), so attachers wait (bounded)
-//   for the magic and only then read the rest with plain loads. The header is immutable
-//   after publication except `state` (release on change), so plain reads are safe.
-//   Attachers validate every header field against the mapped size before computing any
-//   address from it: a hostile or stale file gives a RegionFormatException naming the
-//   field, never an access outside the mapping.
-//   Size: fixed at creation. memfd regions are sealed against shrinking and growing, so a
-//   peer cannot truncate the file under us (which would SIGBUS). Named files cannot be
-//   sealed; their protection is the 0600 mode (same user only).
-//   Peer death: the mapping stays valid while we hold it; the region is freed when the
-//   last mapping and descriptor are gone (and, for named regions, after Unlink).
-
 /// <summary>
 /// A shared-memory region: a header, a part table and the parts (rings, wait blocks,
 /// arenas), mapped <c>MAP_SHARED</c> so that several processes see the same bytes.
 /// </summary>
 /// <remarks>
-/// Create one with <see cref="CreateAnonymous(uint, ReadOnlySpan{PartSpec})"/> (memfd, shared by passing
+/// <para>Create one with <see cref="CreateAnonymous(uint, ReadOnlySpan{PartSpec})"/> (memfd, shared by passing
 /// <see cref="FileHandle"/>) or <see cref="CreateNamed(string, uint, ReadOnlySpan{PartSpec})"/> (a file under
-/// /dev/shm, shared by name); attach with <see cref="Attach(SafeHandle, TimeSpan?)"/> or <see cref="OpenNamed"/>.
-/// Dispose the region after the rings that use it.
+/// /dev/shm, shared by name); attach with <see cref="Attach(SafeHandle, TimeSpan?)"/> or <see cref="OpenNamed"/>.</para>
+/// <para>Lifetime: the mapping is leased. The region object holds one lease and every ring
+/// (and every channel endpoint and blocking wait) holds its own; <see cref="Dispose"/> drops
+/// only the region's lease, and the memory is unmapped when the last lease is released,
+/// whatever thread disposes what. So a ring keeps working after its region was disposed, and
+/// disposing in any order never unmaps memory that something still uses.</para>
+/// <para>Inside the library, a holder calls <c>AddLease()</c> (or <c>TryAddLease()</c>) when it
+/// starts using the mapping and <c>ReleaseLease()</c> exactly once when it stops; a blocking
+/// wait may take a lease for its duration. Leases are a reference count, taken per object
+/// or per wait, never per message.</para>
+/// <para>Layout, attach rules and the protocol of each part: interop/include/uintripc.h, section 1.</para>
 /// </remarks>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
 public sealed unsafe class SharedRegion : IDisposable
@@ -48,6 +40,8 @@ public sealed unsafe class SharedRegion : IDisposable
     private readonly byte* _base;
     private readonly RegionPart[] _parts;
     private int _disposed;
+    // The region's own lease plus one per holder; the mapping goes when it reaches zero.
+    private int _leases = 1;
 
     private SharedRegion(SafeFdHandle fd, SafeMappingHandle mapping, long size, string? name, bool isCreator)
     {
@@ -164,12 +158,27 @@ public sealed unsafe class SharedRegion : IDisposable
     }
 
     /// <summary>Opens the named region /dev/shm/<paramref name="name"/>, waiting up to <paramref name="initTimeout"/> for its creator to publish it.</summary>
-    public static SharedRegion OpenNamed(string name, TimeSpan? initTimeout = null)
+    /// <remarks>
+    /// The file's size is checked (fstat) against the header at attach. A named file cannot be
+    /// sealed: a process with write access to it can truncate it later, and our next access to
+    /// the lost pages is a SIGBUS. Keep named regions 0600 (the default), or use sealed memfds
+    /// passed over the bootstrap socket when the peer is not trusted (uintripc.h section 1).
+    /// A region owned by another user is refused unless <paramref name="allowOtherOwner"/> says
+    /// that user is trusted: its owner can rewrite or truncate it at any time.
+    /// </remarks>
+    /// <exception cref="UintrIpcException">The file cannot be opened, or belongs to another user.</exception>
+    /// <exception cref="RegionFormatException">The region's header is invalid.</exception>
+    public static SharedRegion OpenNamed(string name, TimeSpan? initTimeout = null, bool allowOtherOwner = false)
     {
         ValidateTimeout(initTimeout);
         SafeFdHandle fd = OpenPath(PathOf(name), LibC.O_RDWR | LibC.O_CLOEXEC, 0, "open");
         try
         {
+            if (!allowOtherOwner)
+            {
+                CheckOwner(fd, PathOf(name));
+            }
+
             return AttachOwned(fd, name, initTimeout ?? DefaultInitTimeout);
         }
         catch
@@ -183,6 +192,15 @@ public sealed unsafe class SharedRegion : IDisposable
     /// Attaches to a region from a descriptor received from its creator. The region keeps its
     /// own duplicate of the descriptor; the caller still owns <paramref name="fd"/>.
     /// </summary>
+    /// <remarks>
+    /// A memfd must carry the F_SEAL_SHRINK and F_SEAL_GROW seals (regions made by
+    /// <see cref="CreateAnonymous(uint, ReadOnlySpan{PartSpec})"/> do), or it is refused: an unsealed
+    /// one could be truncated under the mapping. Any other file is accepted with its size checked
+    /// at attach; a process that can write it can still truncate it later, so prefer sealed
+    /// memfds passed over the bootstrap socket to named regions when peers are not trusted.
+    /// </remarks>
+    /// <exception cref="UintrIpcException">The descriptor is an unsealed memfd, or cannot be duplicated or mapped.</exception>
+    /// <exception cref="RegionFormatException">The region's header is invalid.</exception>
     public static SharedRegion Attach(SafeHandle fd, TimeSpan? initTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(fd);
@@ -210,12 +228,56 @@ public sealed unsafe class SharedRegion : IDisposable
         var own = new SafeFdHandle(dup, ownsHandle: true);
         try
         {
+            CheckSeals(own);
             return AttachOwned(own, name: null, initTimeout ?? DefaultInitTimeout);
         }
         catch
         {
             own.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Refuses a file that another user owns (uintripc.h section 1a).</summary>
+    private static void CheckOwner(SafeFdHandle fd, string path)
+    {
+        stat st;
+        if (LibC.fstat(fd.Fd, &st) != 0)
+        {
+            throw UintrIpcException.FromLastError($"fstat {path}");
+        }
+
+        uint self = LibC.geteuid();
+        if (st.st_uid != self)
+        {
+            throw new UintrIpcException(
+                $"Refusing to open {path}: it belongs to uid {st.st_uid}, not to this process's user (uid {self}); its owner could " +
+                "rewrite or truncate it under us. Pass allowOtherOwner: true to OpenNamed if that user is trusted.");
+        }
+    }
+
+    /// <summary>
+    /// A memfd must be sealed against shrinking and growing before we map it: otherwise whoever
+    /// holds the descriptor can truncate it under the mapping, and our next access dies with
+    /// SIGBUS. Other files (a named region's descriptor) cannot be sealed; their size is
+    /// checked with fstat at attach, and the residual risk is documented (uintripc.h section 1).
+    /// </summary>
+    private static void CheckSeals(SafeFdHandle fd)
+    {
+        int required = LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW;
+        int seals = LibC.fcntl(fd.Fd, LibC.F_GET_SEALS);
+        if (seals >= 0 && (seals & required) == required)
+        {
+            return;
+        }
+
+        string? target = new FileInfo($"/proc/self/fd/{fd.Fd}").LinkTarget;
+        if (target is not null && target.StartsWith("/memfd:", StringComparison.Ordinal))
+        {
+            string found = seals < 0 ? $"unavailable (errno {LibC.errno})" : $"0x{seals:x}";
+            throw new UintrIpcException(
+                $"Refusing to attach the memfd '{target}': its seals are {found}, but F_SEAL_SHRINK and F_SEAL_GROW are required, " +
+                "so that nobody can truncate it under the mapping (SIGBUS). Create regions with SharedRegion.CreateAnonymous, which seals them.");
         }
     }
 
@@ -275,7 +337,11 @@ public sealed unsafe class SharedRegion : IDisposable
     /// <summary>Marks the region closed (release), telling peers to detach.</summary>
     public void MarkClosed() => Volatile.Write(ref *(uint*)(Base + RegionLayout.StateOffset), (uint)RegionState.Closed);
 
-    /// <summary>Unmaps the region and closes its descriptor. Idempotent. Does not unlink a named region.</summary>
+    /// <summary>
+    /// Closes the descriptor and releases the region's lease on the mapping: the memory is
+    /// unmapped now if nothing else holds a lease, otherwise when the last holder (a ring,
+    /// an endpoint, a wait) releases its lease. Idempotent. Does not unlink a named region.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -283,9 +349,55 @@ public sealed unsafe class SharedRegion : IDisposable
             return;
         }
 
-        _mapping.Dispose();
         _fd.Dispose();
+        ReleaseLease();
     }
+
+    /// <summary>Takes a lease on the mapping: it stays mapped until <see cref="ReleaseLease"/>.</summary>
+    /// <exception cref="ObjectDisposedException">The last lease was released: the memory is gone.</exception>
+    internal void AddLease()
+    {
+        if (!TryAddLease())
+        {
+            throw new ObjectDisposedException(nameof(SharedRegion), "The region and everything that used it were disposed; the memory is unmapped.");
+        }
+    }
+
+    /// <summary>Takes a lease unless the mapping is already gone (false).</summary>
+    internal bool TryAddLease()
+    {
+        int leases = Volatile.Read(ref _leases);
+        while (leases > 0)
+        {
+            // Full fence: never resurrects a count that reached zero (the mapping is gone then).
+            int seen = Interlocked.CompareExchange(ref _leases, leases + 1, leases);
+            if (seen == leases)
+            {
+                return true;
+            }
+
+            leases = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>Releases a lease taken with <see cref="AddLease"/>; the last one unmaps the region.</summary>
+    internal void ReleaseLease()
+    {
+        int left = Interlocked.Decrement(ref _leases);
+        if (left == 0)
+        {
+            _mapping.Dispose();
+        }
+        else if (left < 0)
+        {
+            throw new InvalidOperationException("A region lease was released twice.");
+        }
+    }
+
+    /// <summary>Whether the memory is still mapped (some lease is held). Diagnostics and tests.</summary>
+    internal bool IsMapped => Volatile.Read(ref _leases) > 0;
 
     private static SharedRegion Initialize(SafeFdHandle fd, uint regionKind, ReadOnlySpan<PartSpec> parts, (long Total, long[] Offsets) layout, string? name)
     {

@@ -78,6 +78,23 @@ public unsafe ref struct RecordClaim
     /// <exception cref="InvalidOperationException">As for <see cref="Commit"/>.</exception>
     public void Abort() => Complete(commit: false);
 
+    /// <summary>
+    /// Aborts the claim unless it was committed or aborted: <c>using</c> makes a claim
+    /// exception-safe, so that a producer that throws while filling it never blocks the
+    /// consumer. Decided from the ring's state, not from this value's flag, so disposing a copy
+    /// (what <c>using (claim)</c> does) after committing the original changes nothing.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_ring is null || _completed)
+        {
+            return;
+        }
+
+        _completed = true;
+        _ring.Abandon(_record, _recordLength, _token);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Complete(bool commit)
     {

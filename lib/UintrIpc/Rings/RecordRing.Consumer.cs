@@ -13,12 +13,13 @@ internal sealed unsafe partial class RecordRing
     internal int Read<THandler>(ref THandler handler, int limit)
         where THandler : struct, IRecordHandler
     {
+        ThrowIfDisposed();
         if (limit < 0)
         {
             ThrowNegativeLimit(limit);
         }
 
-        long head = LoadHead();
+        long head = _local.ConsumerHead;
         int consumed = 0;
         int count = 0;
         try
@@ -55,7 +56,8 @@ internal sealed unsafe partial class RecordRing
     /// <summary>Copies the next message into <paramref name="destination"/>; false when there is none.</summary>
     internal bool TryRead(out int type, Span<byte> destination, out int length)
     {
-        long head = LoadHead();
+        ThrowIfDisposed();
+        long head = _local.ConsumerHead;
         int consumed = 0;
         try
         {
@@ -109,7 +111,8 @@ internal sealed unsafe partial class RecordRing
     {
         get
         {
-            long head = LoadHead();
+            ThrowIfDisposed();
+            long head = _local.ConsumerHead;
             int consumed = 0;
             while (consumed < _capacity)
             {
@@ -131,14 +134,12 @@ internal sealed unsafe partial class RecordRing
         }
     }
 
-    /// <summary>The consumer's head (acquire: another instance may have consumed before us).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private long LoadHead()
-    {
-        long head = Volatile.Read(ref *_head);
-        CheckPosition("head", head);
-        return head;
-    }
+    /// <summary>
+    /// Whether the record at head is committed (a message, or padding to step over): something a
+    /// read would consume. Acquire, like <see cref="CanRead"/>; a channel waiting for its end needs
+    /// it, because padding alone (an aborted claim) is not readable but must be consumed.
+    /// </summary>
+    internal bool CanConsume => NextRecord(_local.ConsumerHead, 0, out _, out _, out _) != 0;
 
     /// <summary>
     /// Reads and validates the record <paramref name="consumed"/> bytes after
@@ -205,6 +206,7 @@ internal sealed unsafe partial class RecordRing
             new Span<byte>(_data, consumed - first).Clear();
         }
 
+        _local.ConsumerHead = head + consumed;
         Volatile.Write(ref *_head, head + consumed); // release
     }
 

@@ -13,6 +13,7 @@ internal sealed unsafe partial class RecordRing
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryWrite(int type, ReadOnlySpan<byte> payload)
     {
+        ThrowIfDisposed();
         if (type < 0)
         {
             ThrowNegativeType(type);
@@ -27,7 +28,7 @@ internal sealed unsafe partial class RecordRing
         byte* record;
         if (_multiProducer)
         {
-            record = TryClaimMpsc(recordLength);
+            record = TryClaimMpsc(recordLength, out _);
             if (record == null)
             {
                 return false;
@@ -60,6 +61,7 @@ internal sealed unsafe partial class RecordRing
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryClaim(int type, int length, out RecordClaim claim)
     {
+        ThrowIfDisposed();
         if (type < 0)
         {
             ThrowNegativeType(type);
@@ -75,7 +77,7 @@ internal sealed unsafe partial class RecordRing
         long token = 0;
         if (_multiProducer)
         {
-            record = TryClaimMpsc(recordLength);
+            record = TryClaimMpsc(recordLength, out token);
             if (record == null)
             {
                 claim = default;
@@ -111,6 +113,7 @@ internal sealed unsafe partial class RecordRing
     /// <summary>Commits or aborts a claim (called by <see cref="RecordClaim"/>, which checks it is not completed twice).</summary>
     internal void Complete(byte* record, int recordLength, long token, bool commit)
     {
+        ThrowIfDisposed();
         if (_multiProducer)
         {
             // Acquire: TryUnblock may have taken the record (the producer was presumed dead);
@@ -144,14 +147,47 @@ internal sealed unsafe partial class RecordRing
     }
 
     /// <summary>
+    /// Aborts a claim that its owner disposed without completing, if it is still open: SPSC
+    /// when it is the open claim (<paramref name="token"/>), MPSC when the consumer has not
+    /// passed its position (<paramref name="token"/>) and it still carries its claim marker.
+    /// </summary>
+    internal void Abandon(byte* record, int recordLength, long token)
+    {
+        if (_disposed != 0)
+        {
+            return; // the ring's lease is gone: touch nothing
+        }
+
+        if (!_multiProducer)
+        {
+            if (_local.ClaimOpen && _local.ClaimToken == token)
+            {
+                Complete(record, recordLength, token, commit: false);
+            }
+
+            return;
+        }
+
+        // Acquire loads. An uncommitted record stops the consumer, so a head past it means it was
+        // committed and consumed (and the bytes may now hold another producer's claim).
+        if (Volatile.Read(ref *_head) > token || Volatile.Read(ref *(int*)record) != -recordLength)
+        {
+            return;
+        }
+
+        *(int*)(record + TypeOffset) = Padding; // plain: published by the CAS below
+        // Full fence CAS: only the claim marker we wrote becomes padding (TryUnblock writes the same).
+        Interlocked.CompareExchange(ref *(int*)record, recordLength, -recordLength);
+    }
+
+    /// <summary>
     /// SPSC capacity check for one record: checks against the cached head first and reloads
     /// the head (acquire) only when that is not enough.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryReserveSpsc(int recordLength, out long tail, out int padding, out int aligned)
     {
-        tail = *_tail; // plain: only this producer writes the tail
-        CheckPosition("tail", tail);
+        tail = _local.ProducerTail; // ours: the shared copy is only published
         aligned = Align(recordLength);
         int toEnd = _capacity - ((int)tail & _mask);
         padding = aligned > toEnd ? toEnd : 0;
@@ -190,6 +226,7 @@ internal sealed unsafe partial class RecordRing
     {
         // Release, and before the lengths: the consumer cannot consume past the tail, so
         // head <= tail holds for every observer.
+        _local.ProducerTail = tail + padding + aligned;
         Volatile.Write(ref *_tail, tail + padding + aligned);
         if (padding != 0)
         {
@@ -219,7 +256,7 @@ internal sealed unsafe partial class RecordRing
     /// record would cross the end), commit the padding, mark the record claimed (-len).
     /// Returns the record, or null when there is no room.
     /// </summary>
-    private byte* TryClaimMpsc(int recordLength)
+    private byte* TryClaimMpsc(int recordLength, out long position)
     {
         int aligned = Align(recordLength);
         long tail;
@@ -227,9 +264,17 @@ internal sealed unsafe partial class RecordRing
         int padding;
         while (true)
         {
+            // Acquire, before the tail: a floor another thread of this object stored after its
+            // claim is then at most the tail we read next.
+            long floor = Volatile.Read(ref _local.ProducerTail);
             // Acquire: the freshest tail for the CAS below (which is the real fence).
             tail = Volatile.Read(ref *_tail);
             CheckPosition("tail", tail);
+            if (tail < floor)
+            {
+                ThrowTailMovedBack(tail, floor);
+            }
+
             index = (int)tail & _mask;
             int toEnd = _capacity - index;
             padding = aligned > toEnd ? toEnd : 0;
@@ -262,6 +307,7 @@ internal sealed unsafe partial class RecordRing
                 Volatile.Write(ref _local.HeadCache, head);
                 if (end - head > _capacity)
                 {
+                    position = 0;
                     return null;
                 }
             }
@@ -269,6 +315,7 @@ internal sealed unsafe partial class RecordRing
             // Full fence: the bytes [tail, end) are ours once this succeeds.
             if (Interlocked.CompareExchange(ref *_tail, end, tail) == tail)
             {
+                Volatile.Write(ref _local.ProducerTail, end); // release (after the CAS): a floor; a racing thread's smaller value only weakens it
                 break;
             }
         }
@@ -279,6 +326,7 @@ internal sealed unsafe partial class RecordRing
             index = 0;
         }
 
+        position = tail + padding;
         byte* record = _data + index;
         Volatile.Write(ref *(int*)record, -recordLength); // release: the record is claimed, not free
         // Store-store: the claim marker is visible before any type or payload byte, so

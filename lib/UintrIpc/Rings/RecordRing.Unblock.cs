@@ -17,11 +17,11 @@ internal sealed unsafe partial class RecordRing
     internal bool TryUnblock(TimeSpan blockedFor)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blockedFor, TimeSpan.Zero);
-        // Acquire loads. Head is ours (we are the consumer), so it is stable and both
-        // relations with the tail must hold.
-        long head = Volatile.Read(ref *_head);
+        ThrowIfDisposed();
+        // Head is ours (we are the consumer, and keep it privately), so both relations with
+        // the tail (acquire) must hold.
+        long head = _local.ConsumerHead;
         long tail = Volatile.Read(ref *_tail);
-        CheckPosition("head", head);
         CheckPosition("tail", tail);
         if (head > tail)
         {

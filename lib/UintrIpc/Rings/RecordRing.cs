@@ -7,55 +7,13 @@ using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
 
-// Design:
-//   The engine behind SpscRecordRing and MpscRecordRing: a byte ring of variable-length
-//   records in a ring part (uintripc.h section 2b), after Agrona's one-to-one and
-//   many-to-one ring buffers. The two public types differ only in how a producer claims
-//   bytes (RecordRing.Producer.cs); the consumer, the validation and the unblocking of a
-//   dead producer's claim are shared (RecordRing.Consumer.cs, RecordRing.Unblock.cs).
-//
-//   Shared words and who writes them:
-//     tail    producers. SPSC: the one producer, plain load of its own value, release store.
-//             MPSC: every producer, CAS (full fence) to claim [tail, tail + n).
-//     head    the consumer: acquire load at the start of a batch (a consumer may hand over
-//             to another instance), release store after zeroing what it consumed.
-//     record  length word: 0 = free, -len = claimed (MPSC), +len = committed. Written by the
-//             record's producer (release), read by the consumer (acquire). Type and payload
-//             are plain stores ordered before the committing release store of the length.
-//
-//   Publication: a record is visible when its length word turns positive. Every byte of
-//   the data area outside [head, tail) is zero: the consumer zeroes what it consumed
-//   (plain) before it publishes the new head (release), and a producer writes only after
-//   an acquire load of a head that covers the bytes. So a header word reads 0 until its
-//   producer writes it, and the consumer can poll the next header instead of the tail
-//   (one cache-line transfer per message).
-//
-//   Wrap: a record never wraps. When it does not fit before the end of the data area, the
-//   claim also covers the remainder, which becomes a padding record (type -1) filling
-//   exactly to the end, and the record starts at index 0.
-//
-//   Order of the SPSC publish: tail first, then the padding and record lengths. The
-//   consumer cannot see a record before the tail covers it, so head <= tail holds for
-//   every observer (an attacher validates it) and a record reads 0 until then.
-//
-//   Invariants checked on every use of a value from shared memory (a violation is a
-//   RingCorruptedException, never an access outside the data area or an endless loop):
-//     head, tail: non-negative multiples of 8, head <= tail <= head + capacity (each
-//       relation checked only where the order of the loads makes it hold for a live ring);
-//     a record at index i: 8 <= length <= capacity - i; type >= 0 with payload <=
-//       max message length, or type -1 (padding) filling exactly to the end or no longer
-//       than the longest record (an aborted claim); a batch never consumes more than
-//       capacity bytes.
-//
-//   Peer death: a dead consumer stops head; producers see a full ring. A producer that
-//   dies between claim and commit leaves a record that reads 0 or -len at head forever;
-//   MpscRecordRing.TryUnblock turns it into padding once it has been stuck for a while.
-//   An SPSC claim publishes nothing until it is committed, so an abandoned one is simply
-//   discarded by the producer's next claim.
-//
-//   Local (managed) state: producer fields and consumer fields sit on separate 128-byte
-//   blocks of LocalState, away from the read-only fields, so that a producer thread and
-//   the consumer thread do not share a cache line in this object either.
+// The one engine of the record rings (uintripc.h sections 2b, 2c, 2e), after Agrona's
+// one-to-one and many-to-one ring buffers: attach and validation (here), both claim protocols
+// (RecordRing.Producer.cs), the consumer (RecordRing.Consumer.cs) and the unblocking of a dead
+// producer's claim (RecordRing.Unblock.cs). Each side's position is private (2c): the consumer's
+// head and the SPSC producer's tail are only published; MPSC producers keep a floor. Managed
+// layout: producer and consumer fields sit in separate 128-byte blocks of LocalState, away from
+// the read-only fields, so a producer thread and the consumer thread share no cache line here.
 
 /// <summary>
 /// The shared engine of <see cref="SpscRecordRing"/> and <see cref="MpscRecordRing"/>:
@@ -84,12 +42,71 @@ internal sealed unsafe partial class RecordRing
     // align8(header + max message length): the longest record a producer can write.
     private readonly int _maxRecordLength;
     private readonly bool _multiProducer;
+    private readonly bool _leased;
+    // Set once by Dispose; every call checks it (a plain read): after it the lease may be gone.
+    private int _disposed;
     private LocalState _local;
 
-    /// <summary>Attaches to a record ring part: validates its descriptor and its current positions.</summary>
+    /// <summary>
+    /// Attaches without a lease: the caller keeps the mapping alive (channel endpoints, through
+    /// their own reference count).
+    /// </summary>
     internal RecordRing(SharedRegion region, RegionPart part, PartKind kind)
+        : this(region, part, kind, lease: false)
+    {
+    }
+
+    /// <summary>Attaches to a record ring part: validates its descriptor and its current positions.</summary>
+    internal RecordRing(SharedRegion region, RegionPart part, PartKind kind, bool lease)
     {
         ArgumentNullException.ThrowIfNull(region);
+        if (lease)
+        {
+            region.AddLease();
+        }
+
+        _region = region;
+        _leased = lease;
+        _multiProducer = kind == PartKind.MpscRecords;
+        _local.BlockedPosition = -1;
+        try
+        {
+            Attach(region, part, kind, out _data, out _tail, out _head, out _capacity, out _maxMessageLength);
+            _mask = _capacity - 1;
+            _maxRecordLength = Align(HeaderSize + _maxMessageLength);
+            LoadPositions();
+        }
+        catch
+        {
+            if (lease)
+            {
+                region.ReleaseLease();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Releases the lease (if this object holds one). Idempotent; later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    internal void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _leased)
+        {
+            _region.ReleaseLease();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ThrowIfDisposed()
+    {
+        if (_disposed != 0)
+        {
+            ThrowDisposed();
+        }
+    }
+
+    private static void Attach(SharedRegion region, RegionPart part, PartKind kind, out byte* data, out long* tail, out long* head, out int capacity, out int maxMessageLength)
+    {
         if (part.Kind != kind)
         {
             throw new ArgumentException($"The part holds a {part.Kind} ring, not a {kind} ring.", nameof(part));
@@ -102,17 +119,16 @@ internal sealed unsafe partial class RecordRing
             throw new RegionFormatException("record ring capacity", $">= {MinCapacity}", geometry.Capacity.ToString());
         }
 
-        _region = region;
-        _data = ring + RingLayout.ControlSize;
-        _tail = (long*)(ring + RingLayout.TailOffset);
-        _head = (long*)(ring + RingLayout.HeadOffset);
-        _capacity = (int)geometry.Capacity;
-        _mask = _capacity - 1;
-        _maxMessageLength = geometry.MaxMessageLength;
-        _maxRecordLength = Align(HeaderSize + _maxMessageLength);
-        _multiProducer = kind == PartKind.MpscRecords;
-        _local.BlockedPosition = -1;
+        data = ring + RingLayout.ControlSize;
+        tail = (long*)(ring + RingLayout.TailOffset);
+        head = (long*)(ring + RingLayout.HeadOffset);
+        capacity = (int)geometry.Capacity;
+        maxMessageLength = geometry.MaxMessageLength;
+    }
 
+    /// <summary>Reads and checks the shared positions at attach.</summary>
+    private void LoadPositions()
+    {
         // Acquire loads, head before and after the tail: head only grows, so h1 <= tail and
         // tail <= h2 + capacity hold for a live ring whatever the peers do meanwhile.
         long h1 = Volatile.Read(ref *_head);
@@ -132,6 +148,8 @@ internal sealed unsafe partial class RecordRing
         }
 
         _local.HeadCache = h1;
+        _local.ConsumerHead = h1;
+        _local.ProducerTail = tail;
     }
 
     internal int Capacity => _capacity;
@@ -190,7 +208,7 @@ internal sealed unsafe partial class RecordRing
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CheckPosition(string what, long position)
     {
-        if ((position & (RingLayout.RecordAlignment - 1)) != 0 || position < 0)
+        if ((position & (RingLayout.RecordAlignment - 1)) != 0 || (ulong)position >= RingLayout.MaxPosition)
         {
             ThrowBadPosition(what, position);
         }
@@ -226,6 +244,14 @@ internal sealed unsafe partial class RecordRing
         [FieldOffset(RegionLayout.FalseSharingRange + 32)]
         public bool ClaimOpen;
 
+        /// <summary>
+        /// SPSC: the producer's position, kept here and only published (never read back: a peer
+        /// could move it). MPSC: the highest tail this object claimed up to, a floor for every
+        /// tail it reads.
+        /// </summary>
+        [FieldOffset(RegionLayout.FalseSharingRange + 40)]
+        public long ProducerTail;
+
         // ---- consumer side ----
 
         /// <summary>The head at which TryUnblock first saw an uncommitted record, or -1.</summary>
@@ -235,13 +261,21 @@ internal sealed unsafe partial class RecordRing
         /// <summary>Stopwatch timestamp of that first sighting.</summary>
         [FieldOffset((2 * RegionLayout.FalseSharingRange) + 8)]
         public long BlockedSince;
+
+        /// <summary>The consumer's position, kept here and only published (never read back: a peer could move it).</summary>
+        [FieldOffset((2 * RegionLayout.FalseSharingRange) + 16)]
+        public long ConsumerHead;
     }
 
     // ---- throw helpers: out of line, so the hot paths stay small ----
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowDisposed()
+        => throw new ObjectDisposedException("record ring", "The ring was disposed; attach a new ring object to go on using the region.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowBadPosition(string what, long position)
-        => throw new RingCorruptedException(what, position, "not a non-negative multiple of the record alignment (8)");
+        => throw new RingCorruptedException(what, position, "not a multiple of the record alignment (8) between 0 and 2^62");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowHeadAfterTail(long head, long tail)
@@ -250,6 +284,10 @@ internal sealed unsafe partial class RecordRing
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowTailTooFarAhead(long head, long tail)
         => throw new RingCorruptedException("tail", tail, $"the producer position is more than the capacity {_capacity} ahead of the consumer position {head}");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowTailMovedBack(long tail, long floor)
+        => throw new RingCorruptedException("tail", tail, $"the producer position is behind {floor}, which this producer already claimed up to (moved back by a peer)");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowNegativeType(int type)

@@ -15,7 +15,7 @@ namespace UintrIpc.Rings;
 ///  record: length i32 (0 none, &lt;0 being written, &gt;0 committed) | type i32 | payload, 8-aligned
 /// </code>
 /// </remarks>
-public static class RingLayout
+internal static class RingLayout
 {
     /// <summary>Bytes before the data area.</summary>
     public const int ControlSize = 512;
@@ -39,6 +39,13 @@ public static class RingLayout
     public const int HeadOffset = 256;
     /// <summary>i64 consumer heartbeat, CLOCK_MONOTONIC milliseconds.</summary>
     public const int HeartbeatOffset = 384;
+
+    /// <summary>
+    /// Positions (slots or bytes) stay below this: a slot sequence (position + 1) then never
+    /// reaches the skip bit, and position + capacity never overflows. At 10^9 messages a second
+    /// it takes 146 years to get there.
+    /// </summary>
+    public const ulong MaxPosition = 1UL << 62;
 
     /// <summary>Bytes of the per-slot sequence word.</summary>
     public const int SlotHeaderSize = 8;

@@ -21,17 +21,19 @@ namespace UintrIpc.Rings;
 /// </remarks>
 public unsafe ref struct SlotClaim<T> where T : unmanaged
 {
+    /// <summary>The engine embedded in the ring object (a ref field keeps that object, and its lease, alive).</summary>
+    private readonly ref SlotRingEngine _engine;
     private readonly byte* _slot;
     private readonly ulong _position;
-    /// <summary>The SPSC ring the claim belongs to; null for an MPSC claim (whose position is already taken).</summary>
-    private readonly SpscRing<T>? _spsc;
+    private readonly bool _multiProducer;
     private bool _completed;
 
-    internal SlotClaim(byte* slot, ulong position, SpscRing<T>? spsc)
+    internal SlotClaim(ref SlotRingEngine engine, byte* slot, ulong position, bool multiProducer)
     {
+        _engine = ref engine;
         _slot = slot;
         _position = position;
-        _spsc = spsc;
+        _multiProducer = multiProducer;
     }
 
     /// <summary>The element in the claimed slot. Its previous contents are unspecified: write every field.</summary>
@@ -68,16 +70,32 @@ public unsafe ref struct SlotClaim<T> where T : unmanaged
             SlotRingThrowHelper.ThrowClaimNotActive();
         }
 
-        if (_spsc is null)
+        if (_multiProducer)
         {
+            _engine.ThrowIfDisposed();
             _completed = true;
-            // Release: every write to Item happens before the consumer sees the sequence.
+            // Release: every write to Item happens before the consumer sees the sequence (uintripc.h 2d).
             Volatile.Write(ref *(ulong*)_slot, _position + 1);
         }
         else
         {
-            _spsc.PublishClaim(_slot, _position);
+            _engine.PublishSingle(_slot, _position);
             _completed = true;
+        }
+    }
+
+    /// <summary>
+    /// Aborts the claim unless it was published or aborted: <c>using</c> makes a claim
+    /// exception-safe, so that a producer that throws while filling it never blocks the
+    /// consumer. Decided from the ring's state, not from this value's flag, so disposing a copy
+    /// (what <c>using (claim)</c> does) after publishing the original changes nothing.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_slot != null && !_completed)
+        {
+            _completed = true;
+            SkipIfStillClaimed();
         }
     }
 
@@ -94,10 +112,25 @@ public unsafe ref struct SlotClaim<T> where T : unmanaged
         }
 
         _completed = true;
-        if (_spsc is null)
+        SkipIfStillClaimed();
+    }
+
+    /// <summary>MPSC: writes the skip marker unless the slot no longer holds its previous value (uintripc.h 2d).</summary>
+    private readonly void SkipIfStillClaimed()
+    {
+        if (!_multiProducer || _engine.Disposed != 0)
         {
-            // Release: like a publish, but the consumer skips the slot instead of reading it.
-            Volatile.Write(ref *(ulong*)_slot, RingLayout.SlotSkipped | (_position + 1));
+            return; // SPSC: nothing was published, the next claim or write reuses the slot; disposed: touch nothing
+        }
+
+        // Acquire: the slot holds its previous lap's value until the claim is published or skipped.
+        ulong sequence = Volatile.Read(ref *(ulong*)_slot);
+        ulong capacity = _engine.Capacity;
+        ulong previous = _position < capacity ? 0 : _position + 1 - capacity;
+        if ((sequence & ~RingLayout.SlotSkipped) == previous)
+        {
+            // Full fence CAS: loses only to the consumer's TryUnblock of the same claim, which skips it too.
+            Interlocked.CompareExchange(ref *(ulong*)_slot, RingLayout.SlotSkipped | (_position + 1), sequence);
         }
     }
 }

@@ -26,9 +26,26 @@ internal static class SlotRingThrowHelper
 
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowPositionTooLarge(ulong position)
+        => throw new RingCorruptedException("head/tail", (long)(position & long.MaxValue),
+            $"position {position} is not below 2^62, where a slot sequence could alias the skip bit");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowTailMovedBack(ulong tail, ulong floor)
+        => throw new RingCorruptedException("tail", (long)(tail & long.MaxValue),
+            $"the shared tail {tail} is behind {floor}, which this producer already claimed up to (moved back by a peer), or not below 2^62");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal static void ThrowSkippedBeyondTail(ulong head, ulong tail)
         => throw new RingCorruptedException("slot sequence", (long)head,
             $"a skip marker at position {head}, which no producer claimed (tail {tail})");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowDisposed()
+        => throw new ObjectDisposedException("slot ring", "The ring was disposed; attach a new ring object to go on using the region.");
 
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]

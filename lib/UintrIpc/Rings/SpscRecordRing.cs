@@ -4,7 +4,7 @@ using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
 
-// Design: a thin facade; the protocol, orderings and failure handling are in RecordRing.cs.
+// A thin facade over the engine in RecordRing.cs.
 
 /// <summary>
 /// A single-producer, single-consumer ring of variable-length messages (records) in a part
@@ -24,12 +24,12 @@ namespace UintrIpc.Rings;
 /// 8 + its length bytes rounded up to 8 (plus padding when it would cross the end of the
 /// data area). Everything read from shared memory is validated; a peer that breaks the
 /// ring's invariants causes a <see cref="RingCorruptedException"/>, never an access outside
-/// the ring. The region must stay undisposed while the ring is used.
+/// the ring.
 /// </para>
-/// <para>Layout and protocol: interop/include/uintripc.h, section 2b.</para>
+/// <para>Layout and protocol: interop/include/uintripc.h, section 2.</para>
 /// </remarks>
 [DebuggerDisplay("{_ring.DebuggerDisplay,nq}")]
-public sealed class SpscRecordRing
+public sealed class SpscRecordRing : IDisposable
 {
     private readonly RecordRing _ring;
 
@@ -37,7 +37,7 @@ public sealed class SpscRecordRing
     /// <exception cref="ArgumentException">The part is not an SPSC record ring part of this region.</exception>
     /// <exception cref="RegionFormatException">The ring's descriptor is invalid.</exception>
     /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
-    public SpscRecordRing(SharedRegion region, RegionPart part) => _ring = new RecordRing(region, part, PartKind.SpscRecords);
+    public SpscRecordRing(SharedRegion region, RegionPart part) => _ring = new RecordRing(region, part, PartKind.SpscRecords, lease: true);
 
     /// <summary>Attaches to the first SPSC record ring part of <paramref name="region"/> with <paramref name="tag"/>.</summary>
     /// <exception cref="KeyNotFoundException">The region has no such part.</exception>
@@ -47,6 +47,13 @@ public sealed class SpscRecordRing
         : this(region, (region ?? throw new ArgumentNullException(nameof(region))).FindPart(PartKind.SpscRecords, tag))
     {
     }
+
+    /// <summary>
+    /// Releases the ring's lease on the region's mapping (unmapped when the region and every
+    /// other holder have released theirs too). Idempotent. Call it after the threads using
+    /// this object stopped; any later call throws <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Dispose() => _ring.Dispose();
 
     /// <summary>Bytes of the data area.</summary>
     public int Capacity => _ring.Capacity;

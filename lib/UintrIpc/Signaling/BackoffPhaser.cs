@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace UintrIpc.Signaling;
@@ -64,7 +63,7 @@ internal struct BackoffPhaser
     /// <summary>Back to <see cref="BackoffPhase.NotIdle"/>: the next idle spell starts with spinning.</summary>
     internal void Reset() => _phase = BackoffPhase.NotIdle;
 
-    internal static long ToTicks(TimeSpan t) => (long)Math.Min(t.TotalSeconds * Stopwatch.Frequency, long.MaxValue / 2);
+    internal static long ToTicks(TimeSpan t) => WaitDeadline.ToTicks(t);
 
     private void Enter(BackoffPhase phase, long now)
     {

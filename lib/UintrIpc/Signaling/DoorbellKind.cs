@@ -11,7 +11,13 @@ public enum DoorbellKind : uint
     EventFd = 2,
     /// <summary>A real-time signal queued to the consumer thread, taken with sigtimedwait (the seed design's path).</summary>
     Signal = 3,
-    /// <summary>Intel user interrupts: SENDUIPI from user mode (needs CPU and kernel support).</summary>
+    /// <summary>
+    /// Intel user interrupts: SENDUIPI from user mode (needs CPU and kernel support; see
+    /// <see cref="UintrSupport"/>). Never the default (<see cref="Doorbells.Best"/>): the consumer
+    /// must create it and read with the blocking methods on one dedicated thread (not a
+    /// thread-pool thread; no async reads), and the kernel may end that thread's other
+    /// blocking system calls with EINTR when an interrupt arrives.
+    /// </summary>
     Uintr = 4,
     /// <summary>A software model of user interrupts in the shim, for tests; never chosen automatically.</summary>
     UintrSimulated = 5,

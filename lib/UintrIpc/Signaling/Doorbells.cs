@@ -15,15 +15,27 @@ public static unsafe class Doorbells
     public static IReadOnlyList<DoorbellCapability> All => s_capabilities.Value;
 
     /// <summary>
-    /// The fastest doorbell that works here: user interrupts when the CPU and kernel support
-    /// them, otherwise futex (then eventfd, then none, should a sandbox block futex). The
-    /// uintr simulation is never chosen.
+    /// The default doorbell: futex (then eventfd, then none, should a sandbox block futex).
+    /// Never a thread-bound doorbell, so the default channel supports every API: async reads,
+    /// consumers on any thread, and no effect on the consumer thread's other system calls.
     /// </summary>
+    /// <remarks>
+    /// <para>User interrupts (<see cref="DoorbellKind.Uintr"/>) are never chosen by default, even
+    /// where they work: the receiver belongs to the OS thread that created the consumer (no
+    /// thread-pool threads, no async reads), and while it is registered the kernel ends that
+    /// thread's other blocking system calls with EINTR when an interrupt arrives
+    /// (UINTR_HANDLER_FLAG_WAITING_RECEIVER, needed for uintr_wait to be woken). Choose it
+    /// explicitly with <c>ChannelOptions.Doorbell = DoorbellKind.Uintr</c> for a dedicated
+    /// consumer thread that reads with the blocking methods. Its benefit, a producer that
+    /// wakes a sleeping consumer without a system call, has been verified functionally on an
+    /// emulated uintr machine only; there are no timings from real hardware.</para>
+    /// <para>The uintr simulation is never chosen.</para>
+    /// </remarks>
     public static DoorbellKind Best
     {
         get
         {
-            foreach (var kind in (ReadOnlySpan<DoorbellKind>)[DoorbellKind.Uintr, DoorbellKind.Futex, DoorbellKind.EventFd])
+            foreach (var kind in (ReadOnlySpan<DoorbellKind>)[DoorbellKind.Futex, DoorbellKind.EventFd])
             {
                 if (IsAvailable(kind))
                 {
@@ -76,7 +88,8 @@ public static unsafe class Doorbells
     /// <summary>Creates a producer's sender of <paramref name="kind"/> for the consumer of <paramref name="waitBlock"/>.</summary>
     /// <param name="kind">The kind the consumer waits in (<see cref="WaitBlock.ConsumerDoorbellKind"/> once it parked).</param>
     /// <param name="waitBlock">The consumer's wait block.</param>
-    /// <param name="fd">For <see cref="DoorbellKind.EventFd"/>: the consumer's eventfd; for the uintr kinds: the consumer's vector fd (received from it).</param>
+    /// <param name="fd">For <see cref="DoorbellKind.EventFd"/>: the consumer's eventfd; for the uintr kinds: the consumer's vector fd (received from it);
+    /// for <see cref="DoorbellKind.Signal"/>: a pidfd of the consumer's process when it is another process (see <see cref="SignalDoorbellSender"/>), null when it is this one.</param>
     /// <exception cref="ArgumentException">An eventfd or uintr sender without <paramref name="fd"/>.</exception>
     /// <exception cref="NotSupportedException">An unknown kind.</exception>
     public static DoorbellSender CreateSender(DoorbellKind kind, WaitBlock waitBlock, SafeHandle? fd = null)
@@ -87,7 +100,7 @@ public static unsafe class Doorbells
             DoorbellKind.None => new NoDoorbellSender(),
             DoorbellKind.Futex => new FutexDoorbellSender(waitBlock),
             DoorbellKind.EventFd => new EventFdDoorbellSender(fd ?? throw new ArgumentException("An eventfd sender needs the consumer's eventfd.", nameof(fd))),
-            DoorbellKind.Signal => new SignalDoorbellSender(waitBlock),
+            DoorbellKind.Signal => fd is null ? new SignalDoorbellSender(waitBlock) : new SignalDoorbellSender(waitBlock, fd),
             DoorbellKind.Uintr or DoorbellKind.UintrSimulated => new UintrDoorbellSender(
                 AsFdHandle(fd ?? throw new ArgumentException("A uintr sender needs the consumer's vector fd.", nameof(fd))),
                 simulated: kind == DoorbellKind.UintrSimulated),

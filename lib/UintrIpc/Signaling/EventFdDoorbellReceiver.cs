@@ -3,14 +3,9 @@ using UintrIpc.Interop;
 
 namespace UintrIpc.Signaling;
 
-// Design:
-//   An eventfd is a kernel counter: each ring adds 1, a read returns the sum and resets it.
-//   That makes it level-triggered and coalescing: rings that arrive before the consumer
-//   blocks are not lost (the counter stays non-zero, ppoll returns at once), and many rings
-//   cost the consumer one wake-up and one read. The fd is non-blocking, so the read after
-//   ppoll never blocks even if something else consumed the count. The receiver owns the fd;
-//   producers (possibly in other processes, after SCM_RIGHTS or inheritance) hold their own
-//   duplicates in EventFdDoorbellSender, so either side may close its copy at any time.
+// The eventfd doorbell (uintripc.h section 3): a kernel counter, level-triggered and coalescing:
+// rings before the consumer blocks are not lost, and many rings cost one wake-up. The fd is
+// non-blocking; producers hold their own duplicates, so either side may close its copy.
 
 /// <summary>
 /// The consumer's side of the eventfd doorbell. It owns an eventfd (<see cref="FileHandle"/>)

@@ -2,15 +2,9 @@ using UintrIpc.Interop;
 
 namespace UintrIpc.Signaling;
 
-// Design:
-//   The futex word is the wait block's wake_word, in a MAP_SHARED region, and the shim uses
-//   FUTEX_WAIT without FUTEX_PRIVATE_FLAG, so the kernel keys the wait on the shared page and
-//   a waker in another process finds it. Producers only ever increment the word (then
-//   FUTEX_WAKE); the consumer only reads it. PrepareToWait returns the value before the sleep
-//   is announced; FUTEX_WAIT(word, token) sleeps only while the word still holds it, so a ring
-//   that came after the announcement makes the wait return at once (EAGAIN). The word wraps
-//   after 2^32 rings; a wait could then miss a ring only if exactly 2^32 rings happened
-//   between PrepareToWait and FUTEX_WAIT, and the bounded timeout covers even that.
+// The futex doorbell (uintripc.h section 3, C2/C5 and P5): the wait block's wake_word, a
+// shared (not private) futex, so a waker in another process finds it. The token is the word's
+// value before the announcement, so a ring after it makes FUTEX_WAIT return at once.
 
 /// <summary>
 /// The consumer's side of the futex doorbell: blocks in FUTEX_WAIT on the wait block's wake
@@ -45,8 +39,7 @@ public sealed unsafe class FutexDoorbellReceiver : DoorbellReceiver
     public override bool Wait(uint token, TimeSpan timeout)
     {
         WaitDeadline.Validate(timeout);
-        long ns = (long)Math.Min(timeout.TotalNanoseconds, long.MaxValue);
-        int rc = Shim.FutexWait(_word, token, ns);
+        int rc = Shim.FutexWait(_word, token, WaitDeadline.ToNanoseconds(timeout));
         return rc switch
         {
             Shim.FutexWoken or Shim.FutexValueChanged => true,

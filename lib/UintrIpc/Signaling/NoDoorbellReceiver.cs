@@ -21,7 +21,7 @@ public sealed class NoDoorbellReceiver : DoorbellReceiver
         TimeSpan s = slice ?? DefaultSlice;
         WaitDeadline.Validate(s);
         Slice = s;
-        _sliceTicks = (long)(s.TotalSeconds * Stopwatch.Frequency);
+        _sliceTicks = WaitDeadline.ToTicks(s);
     }
 
     /// <inheritdoc />
@@ -34,7 +34,7 @@ public sealed class NoDoorbellReceiver : DoorbellReceiver
     public override bool Wait(uint token, TimeSpan timeout)
     {
         WaitDeadline.Validate(timeout);
-        long budget = Math.Min(_sliceTicks, (long)(timeout.TotalSeconds * Stopwatch.Frequency));
+        long budget = Math.Min(_sliceTicks, WaitDeadline.ToTicks(timeout));
         long start = Stopwatch.GetTimestamp();
         do
         {

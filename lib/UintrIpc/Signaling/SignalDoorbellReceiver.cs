@@ -1,37 +1,24 @@
+using System.Runtime.InteropServices;
 using Tmds.Linux;
 using UintrIpc.Interop;
 
 namespace UintrIpc.Signaling;
 
-// Design:
-//   The seed design's doorbell (a real-time signal), rebuilt so that it cannot disturb the
-//   .NET runtime's own signal handling:
-//   - No handler is ever installed. The receiving thread BLOCKS the signal (pthread_sigmask,
-//     this thread only) and takes it synchronously with sigtimedwait. Managed code never
-//     runs in signal context.
-//   - The producer sends with tgkill(pid, tid, sig) to the consumer THREAD (pid and tid are
-//     published in the wait block), never to the process. A thread-directed signal that the
-//     thread blocks stays pending for that thread only; no other thread can receive it. A
-//     process-directed one would be delivered to any thread that does not block it, where
-//     the default action of a real-time signal terminates the process.
-//   - The signal number avoids what the runtime uses: CoreCLR's PAL injects activations
-//     (GC suspension, hijacking) with INJECT_ACTIVATION_SIGNAL = SIGRTMIN
-//     (dotnet/runtime src/coreclr/pal/src/exception/signal.cpp; NativeAOT:
-//     src/coreclr/nativeaot/Runtime/unix/UnixSignals.h), and glibc keeps 32 and 33 for
-//     itself (hence SIGRTMIN = 34). The default is SIGRTMIN + 10 (44 with glibc, the number
-//     the seed design used); any SIGRTMIN + 1 .. SIGRTMAX may be chosen. A number that
-//     already has a handler in this process (the application, PosixSignalRegistration, a
-//     native library) is refused, because our sigtimedwait could also take process-directed
-//     instances meant for that handler.
-//   - Real-time signals queue instead of merging. The wake-up protocol sends at most one per
-//     announced sleep, and Wait drains every pending instance after a wake-up (bounded), so
-//     the queue stays short and one wake-up covers many rings (coalescing).
-//   - Teardown (Dispose, on the owning thread): clear the tid in the wait block so producers
-//     stop targeting this thread; wait (bounded) until every producer that took over one of
-//     our sleeps has finished ringing; drain pending instances; only then restore the mask.
-//     If a producer seems stuck mid-ring (it died), the signal stays blocked on this thread
-//     rather than risk a late signal with the default action: a blocked signal is harmless,
-//     and the kernel discards a thread's pending signals when the thread exits.
+// The seed design's doorbell (a real-time signal), rebuilt so that it cannot disturb the
+// .NET runtime's own signal handling (uintripc.h section 3, the signal doorbell):
+// - No handler is ever installed: the receiving thread BLOCKS the signal (this thread only)
+//   and takes it synchronously with sigtimedwait. Managed code never runs in signal context.
+// - Producers send with tgkill to this THREAD, never to the process: a blocked thread-directed
+//   signal stays pending for this thread only, while a process-directed one could reach any
+//   thread that does not block it, where the default action terminates the process.
+// - The number avoids the runtime's activation signal (SIGRTMIN: CoreCLR's
+//   INJECT_ACTIVATION_SIGNAL) and glibc's own (32, 33); the default SIGRTMIN + 10 is 44, the
+//   seed design's number. A number that already has a handler here is refused.
+// - Teardown (on the owning thread): leave the registry (no sender of this process can signal
+//   us after that), clear the tid in the wait block, wait (bounded) for every producer that took
+//   over one of our sleeps to finish ringing, drain, and only then restore the mask. If a
+//   producer seems stuck mid-ring, the signal stays blocked: harmless, and the kernel discards
+//   a thread's pending signals when it exits.
 
 /// <summary>
 /// The consumer's side of the signal doorbell: a real-time signal queued to the consumer
@@ -49,9 +36,12 @@ public sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
     private static readonly TimeSpan s_ringQuiesceTimeout = TimeSpan.FromSeconds(1);
 
     private readonly WaitBlock _waitBlock;
+    private readonly ulong _sentAtStart;
+    private readonly long _takenOverAtStart;
     private readonly int _signal;
     private readonly int _ownerManagedThreadId;
     private readonly bool _wasBlocked;
+    private readonly SafeFdHandle? _processFd;
     private sigset_t _set;
     private bool _disposed;
 
@@ -78,11 +68,18 @@ public sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
 
         _ownerManagedThreadId = Environment.CurrentManagedThreadId;
         ThreadId = Sys.GetTid();
-        waitBlock.PublishConsumerThread(Environment.ProcessId, ThreadId);
+        _sentAtStart = waitBlock.ReadCounters().WakeupsSent;
+        _takenOverAtStart = waitBlock.SleepsTakenOver;
+        _processFd = ProcessHandle.OpenOwnPidFd();
+        SignalTargets.Register(ThreadId, _signal);
+        PublishConsumerThread(waitBlock, Environment.ProcessId, ThreadId);
     }
 
     /// <summary>SIGRTMIN + 10: 44 with glibc, as in the seed design; clear of the runtime's SIGRTMIN.</summary>
-    public static int DefaultSignalNumber => Sys.SigRtMin() + 10;
+    public static int DefaultSignalNumber => Sys.SigRtMin() + DefaultSignalOffset;
+
+    /// <summary>The default signal's distance from SIGRTMIN (UIPC_SIGNAL_DEFAULT_OFFSET).</summary>
+    internal const int DefaultSignalOffset = 10;
 
     /// <inheritdoc />
     public override DoorbellKind Kind => DoorbellKind.Signal;
@@ -92,6 +89,13 @@ public sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
 
     /// <summary>The kernel thread id of the consumer thread (the target of tgkill).</summary>
     public int ThreadId { get; }
+
+    /// <summary>
+    /// A pidfd of this process: the consumer's identity, which producers in other processes need
+    /// to be allowed to signal it (pass it like an eventfd: SCM_RIGHTS or inheritance). Null on
+    /// kernels without pidfd_open. Owned by the receiver.
+    /// </summary>
+    public SafeHandle? ProcessFd => _processFd;
 
     /// <inheritdoc />
     internal override WaitBlock? BoundWaitBlock => _waitBlock;
@@ -159,8 +163,9 @@ public sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
         {
             EnsureOwnerThread();
             _disposed = true;
-            _waitBlock.ClearConsumerThread(ThreadId);
-            bool quiet = _waitBlock.WaitForRingsInFlight(s_ringQuiesceTimeout);
+            SignalTargets.Unregister(ThreadId, _signal); // no sender of this process signals us after this
+            ClearConsumerThread(_waitBlock, ThreadId);
+            bool quiet = WaitForRingsInFlight(s_ringQuiesceTimeout);
             fixed (sigset_t* set = &_set)
             {
                 Drain(set);
@@ -169,9 +174,53 @@ public sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
                     Unblock(set, _signal);
                 }
             }
+
+            _processFd?.Dispose();
         }
 
         base.Dispose(disposing);
+    }
+
+    /// <summary>Reads the consumer's process and thread ids (acquire, tid first: see <see cref="PublishConsumerThread"/>). Untrusted.</summary>
+    internal static (int Pid, int Tid) ReadConsumerThread(WaitBlock waitBlock)
+    {
+        int tid = Volatile.Read(ref *(int*)(waitBlock.Address + WaitBlockLayout.ConsumerTidOffset));
+        int pid = Volatile.Read(ref *(int*)(waitBlock.Address + WaitBlockLayout.ConsumerPidOffset));
+        return (pid, tid);
+    }
+
+    /// <summary>Publishes the consumer's process and thread; the tid last (release), so a reader that sees it also sees the pid.</summary>
+    private static void PublishConsumerThread(WaitBlock waitBlock, int pid, int tid)
+    {
+        Volatile.Write(ref *(int*)(waitBlock.Address + WaitBlockLayout.ConsumerPidOffset), pid);
+        Volatile.Write(ref *(int*)(waitBlock.Address + WaitBlockLayout.ConsumerTidOffset), tid);
+    }
+
+    /// <summary>Clears the published thread id if it is still <paramref name="tid"/> (full fence, CAS).</summary>
+    private static void ClearConsumerThread(WaitBlock waitBlock, int tid)
+        => Interlocked.CompareExchange(ref *(int*)(waitBlock.Address + WaitBlockLayout.ConsumerTidOffset), 0, tid);
+
+    /// <summary>
+    /// Waits (bounded) until every producer that took over one of our sleeps has returned from
+    /// its Ring (wakeups_sent counts after the Ring), so that no signal is still on its way when
+    /// the mask is restored. False on timeout: a producer died mid-ring, or a peer forged counts.
+    /// </summary>
+    private bool WaitForRingsInFlight(TimeSpan timeout)
+    {
+        var deadline = WaitDeadline.After(timeout);
+        long owed = _waitBlock.SleepsTakenOver - _takenOverAtStart;
+        // Acquire: pairs with the producer's count after its Ring returned.
+        while ((long)(_waitBlock.ReadCounters().WakeupsSent - _sentAtStart) < owed)
+        {
+            if (deadline.HasPassed)
+            {
+                return false;
+            }
+
+            Thread.Sleep(1);
+        }
+
+        return true;
     }
 
     private static int ResolveSignalNumber(int signalNumber)

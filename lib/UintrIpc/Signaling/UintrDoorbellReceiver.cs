@@ -13,8 +13,9 @@ namespace UintrIpc.Signaling;
 //   ended by a user interrupt (§8b). Consequences: construct the receiver on the consumer
 //   thread, never on a thread-pool thread (registration and UIF belong to one OS thread,
 //   and a pool thread goes on to run other work); call PrepareToWait/Wait/Poll and Dispose
-//   on that thread, and dispose it before the thread exits. The kernel drops the
-//   registration when the thread exits anyway, but the native state would leak.
+//   on that thread, and dispose it before the thread exits. A thread that exits without
+//   Dispose is unregistered by the shim on its way out (uintripc_uintr.h, "Thread exit");
+//   the object then only frees the native state, from any thread.
 //   Side effect on variant E: the handler is registered with WAITING_RECEIVER so that a
 //   send ends uintr_wait; the kernel then also interrupts any other blocking system call
 //   of this thread with EINTR when an interrupt arrives, without restart (§2.6, §6.9).
@@ -25,6 +26,9 @@ namespace UintrIpc.Signaling;
 //   managed code. Wait and Poll take the word with an atomic exchange in the shim
 //   (acquire). One interrupt is a doorbell, not a message count: sends of one vector
 //   coalesce (§3.4), so callers re-check their ring after every wake-up.
+//   Lost wake-ups. The kernel can miss an interrupt that lands just before uintr_wait
+//   sleeps; the shim waits in slices (200 us doubling to 3.2 ms) so that such a miss costs
+//   one short slice instead of the whole wait (uintripc_uintr.h, UintrIpc_UintrWait).
 //   Simulation. With simulated: true the same entry points run uintr-sim: the UPID is a
 //   sealed memfd (its vector fds travel between processes like real ones), a send is an
 //   atomic OR into the simulated PIR plus a FUTEX_WAKE when it sets ON, and the
@@ -211,6 +215,21 @@ public sealed unsafe class UintrDoorbellReceiver : DoorbellReceiver
         return vectors;
     }
 
+    /// <summary>
+    /// Counters of the real path's waits (slices, expired slices, lost-wake-up hits and the
+    /// worst slice one cost), and whether the receiving thread has exited. Any thread.
+    /// </summary>
+    internal Shim.UintrReceiverStats WaitStatistics()
+    {
+        lock (_lifetime)
+        {
+            ObjectDisposedException.ThrowIf(_handle == 0, this);
+            Shim.UintrReceiverStats stats;
+            _ = Shim.UintrReceiverStatsGet(_handle, &stats); // only fails for a null handle
+            return stats;
+        }
+    }
+
     /// <summary>Counters of the simulated UPID (simulation only).</summary>
     internal Shim.UintrSimStats SimulationStats()
     {
@@ -233,8 +252,11 @@ public sealed unsafe class UintrDoorbellReceiver : DoorbellReceiver
         ? $"UintrDoorbellReceiver (uintr-sim: software simulation of user interrupts, not hardware) vector {Vector}, thread {OSThreadId}"
         : $"UintrDoorbellReceiver (hardware user interrupts, variant {UintrSupport.Detect().Variant}) vector {Vector}, thread {OSThreadId}";
 
-    /// <summary>Unregisters the handler and closes <see cref="VectorFd"/>; on the receiving thread only.</summary>
-    /// <exception cref="InvalidOperationException">Called on another thread: the registration cannot be undone from there.</exception>
+    /// <summary>
+    /// Unregisters the handler and closes <see cref="VectorFd"/>: on the receiving thread, or on
+    /// any thread once the receiving thread has exited (the shim unregistered it then).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called on another thread while the receiving thread still runs: the registration cannot be undone from there.</exception>
     protected override void Dispose(bool disposing)
     {
         if (!disposing)
@@ -251,11 +273,15 @@ public sealed unsafe class UintrDoorbellReceiver : DoorbellReceiver
                 return;
             }
 
-            ThrowIfNotOwnerThread();
-            int rc = Shim.UintrReceiverDestroy(_handle);
-            if (rc < 0)
+            // Release succeeds only once the receiving thread has exited (-EBUSY before).
+            if (Shim.UintrReceiverRelease(_handle) < 0)
             {
-                throw new UintrIpcException(IsSimulated ? "uintr-sim receiver destroy" : "uintr_unregister_handler", -rc);
+                ThrowIfNotOwnerThread();
+                int rc = Shim.UintrReceiverDestroy(_handle);
+                if (rc < 0)
+                {
+                    throw new UintrIpcException(IsSimulated ? "uintr-sim receiver destroy" : "uintr_unregister_handler", -rc);
+                }
             }
 
             _handle = 0;

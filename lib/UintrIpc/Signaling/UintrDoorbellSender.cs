@@ -80,8 +80,13 @@ public sealed class UintrDoorbellSender : DoorbellSender
     /// <summary>True when this sender drives uintr-sim, the software simulation, rather than hardware user interrupts.</summary>
     public bool IsSimulated { get; }
 
-    /// <summary>Sends the user interrupt (SENDUIPI, or the simulated post). Never blocks, never allocates.</summary>
+    /// <summary>
+    /// Sends the user interrupt (SENDUIPI, or the simulated post). Never blocks, never allocates.
+    /// Any thread: the first ring of a thread that did not create this sender prepares that
+    /// thread once (two system calls; uintripc_uintr.h, UintrIpc_UintrSend).
+    /// </summary>
     /// <exception cref="ObjectDisposedException">The sender was disposed.</exception>
+    /// <exception cref="UintrIpcException">The calling thread could not be prepared to send (e.g. ENOSPC: the kernel's table of 256 senders is full), or EPERM on a kernel whose sender table is per thread and this is not the creating thread.</exception>
     public override void Ring()
     {
         bool added = false;
@@ -89,7 +94,10 @@ public sealed class UintrDoorbellSender : DoorbellSender
         {
             _index.DangerousAddRef(ref added);
             int rc = Shim.UintrSend(_index.Index);
-            Debug.Assert(rc == 0, "a live handle holds a registered index");
+            if (rc != 0)
+            {
+                ThrowSendFailed(rc); // a live handle holds a registered index, so never EINVAL
+            }
         }
         finally
         {
@@ -142,6 +150,10 @@ public sealed class UintrDoorbellSender : DoorbellSender
 
         base.Dispose(disposing);
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowSendFailed(int rc) => throw new UintrIpcException("SENDUIPI (preparing this thread to send)", -rc,
+        -rc == Tmds.Linux.LibC.EPERM ? "This kernel's user-interrupt sender table is per thread: ring from the thread that created the sender." : Hint(-rc, simulated: false));
 
     private static string? Hint(int errno, bool simulated)
     {

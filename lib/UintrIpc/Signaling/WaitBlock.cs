@@ -4,50 +4,11 @@ using UintrIpc.Memory;
 
 namespace UintrIpc.Signaling;
 
-// Design:
-//   The wake-up protocol of one consumer, in shared memory (struct uipc_wait_block). It is
-//   Tmds.LinuxAsync's `_blockedState` / Kestrel IOQueue's `_doingWork` moved into a region
-//   so that the producer may live in another process: the producer pays a system call only
-//   when the consumer has announced that it sleeps.
-//
-//   Who writes what:
-//     consumer_state   the consumer: AWAKE -> SLEEPING (announce, Interlocked.Exchange) and
-//                      back to AWAKE (Interlocked.Exchange); producers: SLEEPING -> AWAKE by
-//                      CAS, so that exactly one producer rings per announced sleep.
-//     wake_word        producers increment it (futex doorbell); the consumer only reads it.
-//     doorbell_kind, consumer_pid, consumer_tid   the consumer (release), read by producers.
-//     sleeps, timeouts, wakeups_seen              the consumer only: plain read + release store.
-//     wakeups_sent, wakeups_suppressed            producers (128 bytes away from the
-//                      consumer's words): one producer -> plain read + release store; several
-//                      producers -> Interlocked.Increment, so that no count is lost.
-//
-//   Why no wake-up is lost (Dekker):
-//     consumer:  [S1] state = SLEEPING;  full fence;  [L1] probe the ring
-//     producer:  [S2] publish to ring;   full fence;  [L2] read state
-//   Each side stores, fences, then loads. x86 TSO (and arm64) may let a load pass an earlier
-//   store to another address; the full fences forbid that, so in every interleaving at least
-//   one load sees the other side's store: either L1 sees the message (the consumer does not
-//   sleep) or L2 sees SLEEPING (the producer rings). Both may happen; the cost is one
-//   spurious wake-up, which every consumer tolerates.
-//   A ring that lands between the announcement and the blocking call is not lost either:
-//   futex: the consumer reads the wake word (the token) BEFORE announcing; a producer
-//     increments it AFTER seeing SLEEPING, so FUTEX_WAIT(word, token) returns at once (EAGAIN);
-//   eventfd and signal: they are level-triggered (a counter, a pending signal) and stay set
-//     until the consumer consumes them;
-//   and every wait is bounded, so even a bug in all of the above costs one timeout, not a hang.
-//
-//   The hot path: while the consumer is awake, WakeIfSleeping costs one full fence, one load
-//   of a line the consumer does not write while awake (so it stays shared in our cache), and
-//   one counter update on the producer line. No system call, no write to the consumer's line.
-//
-//   Hostile or corrupt values: any consumer_state other than AWAKE is treated as "sleeping":
-//   the producer CASes exactly that value to AWAKE and rings once, which also repairs the
-//   word. Nothing read here is used as an address or a length, so a bad value can cost a
-//   spurious ring or a missed count, never memory safety.
-//
-//   Peer death: a consumer that dies while SLEEPING gets one ring (to nobody), then the word
-//   stays AWAKE and producers pay nothing; detecting the death is the ring's heartbeat's job.
-//   A producer that dies leaves a sleeping consumer to its bounded wait.
+// The wake-up protocol of one consumer (interop/include/uintripc.h section 3, which states
+// every step, fence and state for both sides). It is Tmds.LinuxAsync's `_blockedState` moved
+// into shared memory: a producer pays a system call only when the consumer announced a sleep.
+// Nothing read here is used as an address or a length, so a corrupt word costs at most one
+// spurious ring or a missed count.
 
 /// <summary>
 /// The wake-up protocol of one consumer in shared memory: the consumer announces that it
@@ -71,10 +32,8 @@ public sealed unsafe class WaitBlock
     private readonly byte* _block;
     private readonly bool _singleProducer;
 
-    // Consumer-local: how many announced sleeps a producer took over by CAS (each owes one
-    // Ring), and the producers' wakeups_sent when this instance started counting.
-    private long _ringsOwed;
-    private readonly ulong _sentAtStart;
+    // Consumer-local: announced sleeps that a producer ended by CAS (each is owed one Ring).
+    private long _sleepsTakenOver;
 
     /// <summary>Attaches to the wait-block part <paramref name="part"/> of <paramref name="region"/>.</summary>
     /// <param name="region">The region holding the wait block; keep it alive while this object is used.</param>
@@ -107,7 +66,6 @@ public sealed unsafe class WaitBlock
         }
 
         _singleProducer = singleProducer;
-        _sentAtStart = Volatile.Read(ref *Counter(WaitBlockLayout.WakeupsSentOffset));
     }
 
     /// <summary>Attaches to the wait block of <paramref name="region"/> with tag <paramref name="tag"/>.</summary>
@@ -131,6 +89,17 @@ public sealed unsafe class WaitBlock
 
     /// <summary>Address of the futex word (wake_word) for the futex doorbell.</summary>
     internal uint* WakeWord => (uint*)(_block + WaitBlockLayout.WakeWordOffset);
+
+    /// <summary>The first byte of the wait block (for doorbells that own words in it: the signal doorbell's pid and tid).</summary>
+    internal byte* Address => _block;
+
+    /// <summary>
+    /// Announced sleeps of this instance that a producer ended by CAS: each of them is owed
+    /// exactly one Ring (section 3 of the header), also when the consumer found work in its
+    /// re-check and never blocked. Consumer-local (only Park writes it; read it on that thread
+    /// or after it stopped).
+    /// </summary>
+    internal long SleepsTakenOver => Volatile.Read(ref _sleepsTakenOver);
 
     private uint* StateWord => (uint*)(_block + WaitBlockLayout.ConsumerStateOffset);
 
@@ -245,52 +214,6 @@ public sealed unsafe class WaitBlock
         Volatile.Read(ref *Counter(WaitBlockLayout.WakeupsSentOffset)),
         Volatile.Read(ref *Counter(WaitBlockLayout.WakeupsSuppressedOffset)));
 
-    /// <summary>
-    /// Publishes the consumer's process and thread (for thread-directed doorbells). The thread
-    /// id is written last, so a reader that sees it (acquire) also sees the pid.
-    /// </summary>
-    internal void PublishConsumerThread(int pid, int tid)
-    {
-        Volatile.Write(ref *(int*)(_block + WaitBlockLayout.ConsumerPidOffset), pid);
-        Volatile.Write(ref *(int*)(_block + WaitBlockLayout.ConsumerTidOffset), tid); // release: publishes the pid with it
-    }
-
-    /// <summary>Clears the published thread id if it is still <paramref name="tid"/> (full fence, CAS).</summary>
-    internal void ClearConsumerThread(int tid)
-        => Interlocked.CompareExchange(ref *(int*)(_block + WaitBlockLayout.ConsumerTidOffset), 0, tid);
-
-    /// <summary>Reads the consumer's process and thread ids (acquire: tid first, see <see cref="PublishConsumerThread"/>).</summary>
-    internal (int Pid, int Tid) ReadConsumerThread()
-    {
-        int tid = Volatile.Read(ref *(int*)(_block + WaitBlockLayout.ConsumerTidOffset));
-        int pid = Volatile.Read(ref *(int*)(_block + WaitBlockLayout.ConsumerPidOffset));
-        return (pid, tid);
-    }
-
-    /// <summary>
-    /// Consumer side: waits (bounded) until every producer that took over one of this
-    /// instance's sleeps has returned from its Ring, so that no ring is still in flight.
-    /// A doorbell whose late ring would be harmful (a signal after the mask is restored) calls
-    /// this before tearing down. Returns false on timeout (a producer died mid-ring, or rings
-    /// came from elsewhere than the protocol).
-    /// </summary>
-    internal bool WaitForRingsInFlight(TimeSpan timeout)
-    {
-        var deadline = WaitDeadline.After(timeout);
-        // Acquire: pairs with the producer's release/atomic increment after its Ring returned.
-        while (Volatile.Read(ref *Counter(WaitBlockLayout.WakeupsSentOffset)) - _sentAtStart < (ulong)Volatile.Read(ref _ringsOwed))
-        {
-            if (deadline.HasPassed)
-            {
-                return false;
-            }
-
-            Thread.Sleep(1);
-        }
-
-        return true;
-    }
-
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void WakeSleeping(uint seen, DoorbellSender doorbell)
     {
@@ -309,7 +232,7 @@ public sealed unsafe class WaitBlock
         }
         finally
         {
-            // After Ring: WaitForRingsInFlight relies on "counted" meaning "done ringing".
+            // After Ring: the signal doorbell's teardown relies on "counted" meaning "done ringing".
             CountProducer(WaitBlockLayout.WakeupsSentOffset);
         }
     }
@@ -317,10 +240,10 @@ public sealed unsafe class WaitBlock
     private void EndSleep()
     {
         // Full fence (xchg), and it tells us whether a producer took this sleep over by CAS
-        // (then it owes one Ring, counted for WaitForRingsInFlight).
+        // (then it owes one Ring).
         if (Interlocked.Exchange(ref *StateWord, WaitBlockLayout.ConsumerAwake) != WaitBlockLayout.ConsumerSleeping)
         {
-            Volatile.Write(ref _ringsOwed, _ringsOwed + 1);
+            Volatile.Write(ref _sleepsTakenOver, _sleepsTakenOver + 1);
         }
     }
 

@@ -156,6 +156,73 @@ internal static unsafe class ChannelCommands
         return 0;
     }
 
+    /// <summary>
+    /// channel-produce-until-completed &lt;slot|message&gt; &lt;name&gt; &lt;producer id&gt;: opens the named
+    /// multi-producer channel and writes (id &lt;&lt; 32 | seq) for seq = 0, 1, ... until a write
+    /// returns false because the channel was completed (a full ring is retried). Prints
+    /// "started" after the first write and "wrote N", N the writes that returned true.
+    /// </summary>
+    [PeerCommand("channel-produce-until-completed")]
+    public static int ProduceUntilCompleted(string[] args)
+    {
+        long id = Int(args[2]);
+        using var producer = args[0] == "slot"
+            ? (ValueProducer)new SlotValueProducer(IpcChannel<long>.OpenNamed(args[1]).CreateProducerAndRelease())
+            : new MessageValueProducer(IpcMessageChannel.OpenNamed(args[1]).CreateProducerAndRelease());
+        long seq = 0;
+        var lastProgress = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            if (producer.TryWrite((id << 32) | seq))
+            {
+                if (seq++ == 0)
+                {
+                    Console.WriteLine("started");
+                }
+
+                lastProgress.Restart();
+            }
+            else if (producer.IsCompleted)
+            {
+                if (producer.TryWrite(-1))
+                {
+                    Console.Error.WriteLine("a write after the completion returned true");
+                    return 4;
+                }
+
+                break;
+            }
+            else if (lastProgress.Elapsed > s_timeout)
+            {
+                Console.Error.WriteLine($"no room for {s_timeout.TotalSeconds} s after {seq} writes");
+                return 3;
+            }
+            else
+            {
+                Thread.SpinWait(10);
+            }
+        }
+
+        Console.WriteLine($"wrote {seq}");
+        return 0;
+    }
+
+    private static IpcProducer<long> CreateProducerAndRelease(this IpcChannel<long> channel)
+    {
+        using (channel)
+        {
+            return channel.CreateProducer();
+        }
+    }
+
+    private static IpcMessageProducer CreateProducerAndRelease(this IpcMessageChannel channel)
+    {
+        using (channel)
+        {
+            return channel.CreateProducer();
+        }
+    }
+
     private static ValueProducer Open(string kind, string regionFd, string doorbellFd)
     {
         using var region = new SafeFdHandle(Int(regionFd), ownsHandle: true); // inherited: ours to close
@@ -188,6 +255,8 @@ internal static unsafe class ChannelCommands
 
         public abstract WaitBlockCounters Counters { get; }
 
+        public abstract bool IsCompleted { get; }
+
         public abstract bool TryWrite(long value);
 
         public abstract bool Write(long value, TimeSpan timeout);
@@ -205,6 +274,8 @@ internal static unsafe class ChannelCommands
 
         public override WaitBlockCounters Counters => producer.Counters;
 
+        public override bool IsCompleted => producer.IsCompleted;
+
         public override bool TryWrite(long value) => producer.TryWrite(value);
 
         public override bool Write(long value, TimeSpan timeout) => producer.TryWrite(value, timeout);
@@ -221,6 +292,8 @@ internal static unsafe class ChannelCommands
         public override DoorbellKind Doorbell => producer.Doorbell;
 
         public override WaitBlockCounters Counters => producer.Counters;
+
+        public override bool IsCompleted => producer.IsCompleted;
 
         public override bool TryWrite(long value)
         {

@@ -26,7 +26,8 @@ internal static unsafe class SignalingCommands
         {
             "futex" => new FutexDoorbellSender(waitBlock),
             "eventfd" => new EventFdDoorbellSender(int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture)),
-            "signal" => new SignalDoorbellSender(waitBlock),
+            // The consumer is our parent: getppid() is the kernel's word, a trusted identity.
+            "signal" => new SignalDoorbellSender(waitBlock, ProcessHandle.Open(Tmds.Linux.LibC.getppid())),
             _ => throw new ArgumentException($"unknown doorbell kind '{kind}'"),
         };
 
@@ -37,7 +38,7 @@ internal static unsafe class SignalingCommands
             {
                 if (Stopwatch.GetElapsedTime(start) > TimeSpan.FromSeconds(20))
                 {
-                    Console.Error.WriteLine($"round {i}: the consumer did not go to sleep within 20 s; {waitBlock.ReadCounters()}");
+                    Console.Error.WriteLine($"round {i}: the consumer did not go to sleep within 20 s; {waitBlock.ReadCounters()}{(sender is SignalDoorbellSender s ? $", refused rings {s.RefusedRings}" : "")}");
                     return 3;
                 }
 
@@ -51,5 +52,51 @@ internal static unsafe class SignalingCommands
 
         Console.WriteLine($"produced {rounds}");
         return 0;
+    }
+
+    /// <summary>
+    /// signal-hostile-target &lt;own-thread|unrelated-process|not-the-consumer&gt;: forges a wait block
+    /// that announces a sleeping consumer and names a target the producer must never signal: a
+    /// thread of this process without a receiver (its default action would kill us), an
+    /// unrelated process (a child "sleep") for a producer whose consumer is in this process, or
+    /// such a process for a producer whose consumer is another process (a second "sleep", named
+    /// by pidfd). Then runs the producer's wake check. Exit 0 when nothing was signalled (we and
+    /// the victim are alive, and the sender counted one refused ring); 3 otherwise.
+    /// </summary>
+    [PeerCommand("signal-hostile-target")]
+    public static int HostileTarget(string[] args)
+    {
+        using var region = SharedRegion.CreateAnonymous(WaitBlock.Part());
+        var waitBlock = new WaitBlock(region, singleProducer: true);
+        byte* block = region.PartPointer(region.FindPart(PartKind.WaitBlock));
+        using var victim = args[0] == "own-thread" ? null : Process.Start(new ProcessStartInfo("sleep", "30") { UseShellExecute = false })!;
+        try
+        {
+            int pid = victim?.Id ?? Environment.ProcessId;
+            int tid = victim?.Id ?? Interop.Sys.GetTid(); // a process's main thread: tid == pid
+            *(int*)(block + WaitBlockLayout.ConsumerPidOffset) = pid;
+            *(int*)(block + WaitBlockLayout.ConsumerTidOffset) = tid;
+            *(uint*)(block + WaitBlockLayout.ConsumerStateOffset) = WaitBlockLayout.ConsumerSleeping;
+
+            using var consumer = args[0] == "not-the-consumer" ? Process.Start(new ProcessStartInfo("sleep", "30") { UseShellExecute = false })! : null;
+            using SignalDoorbellSender sender = consumer is not null
+                ? new SignalDoorbellSender(waitBlock, ProcessHandle.Open(consumer.Id)) // the trusted consumer is another process
+                : new SignalDoorbellSender(waitBlock);                                 // consumer in this process
+            waitBlock.WakeIfSleeping(sender);
+            Thread.Sleep(200); // a delivered signal would have acted by now
+
+            bool victimAlive = (victim is null || !victim.HasExited) && (consumer is null || !consumer.HasExited);
+            consumer?.Kill();
+            Console.WriteLine($"{args[0]}: alive, victim alive {victimAlive}, refused rings {sender.RefusedRings}, sent {waitBlock.ReadCounters().WakeupsSent}");
+            return victimAlive && sender.RefusedRings == 1 ? 0 : 3;
+        }
+        finally
+        {
+            if (victim is { HasExited: false })
+            {
+                victim.Kill();
+                victim.WaitForExit(5000);
+            }
+        }
     }
 }

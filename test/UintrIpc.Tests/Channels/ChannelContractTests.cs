@@ -127,6 +127,45 @@ public abstract class ChannelContractTests
     }
 
     [Fact]
+    public void Blocking_calls_take_timeouts_of_zero_one_tick_and_MaxValue_and_refuse_infinite_ones()
+    {
+        Run(c =>
+        {
+            Assert.False(c.TryRead(out _, TimeSpan.Zero));
+            Assert.False(c.TryRead(out _, TimeSpan.FromTicks(1)));
+            Assert.False(c.WaitToRead(TimeSpan.Zero));
+            Assert.Throws<ArgumentOutOfRangeException>(() => c.WaitToRead(Timeout.InfiniteTimeSpan));
+
+            // MaxValue: a wait that ends when a producer writes (no overflowed deadline in the past).
+            var producer = new TestThread(() =>
+            {
+                WaitUntilAsleepOrIdle(c);
+                Assert.True(c.TryWrite(7));
+            }, "producer");
+            Assert.True(c.TryRead(out long value, TimeSpan.MaxValue));
+            Assert.Equal(7, value);
+            producer.Join();
+
+            Assert.Throws<ArgumentOutOfRangeException>(() => c.TryWrite(0, Timeout.InfiniteTimeSpan)); // refused even with room
+            for (int i = 0; i < Capacity; i++)
+            {
+                Assert.True(c.TryWrite(i));
+            }
+
+            Assert.False(c.TryWrite(-1, TimeSpan.Zero));
+            Assert.False(c.TryWrite(-1, TimeSpan.FromTicks(1)));
+            var reader = new TestThread(() =>
+            {
+                Thread.Sleep(20);
+                Assert.True(c.TryRead(out long first)); // non-blocking: any thread
+                Assert.Equal(0, first);
+            }, "reader");
+            Assert.True(c.TryWrite(Capacity, TimeSpan.MaxValue));
+            reader.Join();
+        }, LongParks);
+    }
+
+    [Fact]
     public void A_sleeping_blocking_reader_is_woken_by_a_write_from_another_thread()
     {
         Run(c =>
@@ -288,7 +327,7 @@ public abstract class ChannelContractTests
     /// <summary>Creates the channel on a dedicated thread, runs <paramref name="body"/> there, disposes it there.</summary>
     private protected void Run(Action<ChannelUnderTest> body, ChannelWaitOptions? wait = null)
     {
-        Assert.SkipUnless(Doorbells.IsAvailable(Doorbell), Doorbells.Check(Doorbell).ToString());
+        RealUintr.SkipUnlessDoorbellAvailable(Doorbell);
         // A SkipException thrown by the body is rethrown here by Join, so the test shows as skipped.
         new TestThread(() =>
         {
@@ -562,6 +601,24 @@ public sealed class MpscMessageEventFdChannelTests : MpscChannelContractTests
 public sealed class SpscMessageUintrSimChannelTests : ThreadBoundChannelContractTests
 {
     private protected override DoorbellKind Doorbell => DoorbellKind.UintrSimulated;
+
+    private protected override bool Messages => true;
+}
+
+/// <summary>Hardware user interrupts (runs in the emulated uintr machine of .ci/run; skipped with the detection reason elsewhere).</summary>
+[Trait(RealUintr.TraitName, RealUintr.TraitValue)]
+public sealed class SpscSlotUintrChannelTests : ThreadBoundChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.Uintr;
+
+    private protected override bool Messages => false;
+}
+
+/// <summary>Hardware user interrupts with a message channel (see <see cref="SpscSlotUintrChannelTests"/>).</summary>
+[Trait(RealUintr.TraitName, RealUintr.TraitValue)]
+public sealed class SpscMessageUintrChannelTests : ThreadBoundChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.Uintr;
 
     private protected override bool Messages => true;
 }

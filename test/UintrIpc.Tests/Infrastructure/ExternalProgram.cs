@@ -29,7 +29,10 @@ public static class ExternalProgram
             .FirstOrDefault(File.Exists);
 
     /// <summary>Starts <paramref name="program"/>; the caller waits with <see cref="Finish"/>.</summary>
-    public static Process Start(string program, params string[] args)
+    public static Process Start(string program, params string[] args) => Start(StartInfo(program, args));
+
+    /// <summary>A start description with both output streams redirected, to adjust (environment, directory) and pass to <see cref="Start(ProcessStartInfo)"/>.</summary>
+    public static ProcessStartInfo StartInfo(string program, params IEnumerable<string> args)
     {
         var psi = new ProcessStartInfo(program)
         {
@@ -42,7 +45,21 @@ public static class ExternalProgram
             psi.ArgumentList.Add(a);
         }
 
-        return Process.Start(psi) ?? throw new InvalidOperationException($"could not start {program}");
+        return psi;
+    }
+
+    /// <summary>Starts a program described by <see cref="StartInfo"/>; the caller waits with <see cref="Finish"/>.</summary>
+    public static Process Start(ProcessStartInfo psi)
+    {
+        ArgumentNullException.ThrowIfNull(psi);
+        return Process.Start(psi) ?? throw new InvalidOperationException($"could not start {psi.FileName}");
+    }
+
+    /// <summary>Runs a program described by <see cref="StartInfo"/> to completion (bounded).</summary>
+    public static Result Run(ProcessStartInfo psi, TimeSpan? timeout = null)
+    {
+        using var process = Start(psi);
+        return Finish(process, timeout);
     }
 
     /// <summary>Waits (bounded) for a started program; on timeout kills it and throws.</summary>

@@ -73,8 +73,14 @@ public sealed class PeerProcess : IDisposable
     /// <param name="command">The peer command.</param>
     /// <param name="args">Its arguments.</param>
     public static PeerProcess StartWrapped(ITestOutputHelper? output, IReadOnlyList<string> wrapper, IReadOnlyDictionary<string, string>? environment, string command, params string[] args)
+        => StartProgram(output, "UintrIpc.TestPeer.dll", wrapper, environment, command, args);
+
+    /// <summary>
+    /// Starts another .NET program of the test output folder (e.g. a sample): `dotnet dllFileName command args...`.
+    /// </summary>
+    public static PeerProcess StartProgram(ITestOutputHelper? output, string dllFileName, IReadOnlyList<string> wrapper, IReadOnlyDictionary<string, string>? environment, string command, params string[] args)
     {
-        string dll = Path.Combine(AppContext.BaseDirectory, "UintrIpc.TestPeer.dll");
+        string dll = Path.Combine(AppContext.BaseDirectory, dllFileName);
         var psi = new ProcessStartInfo(wrapper.Count > 0 ? wrapper[0] : "dotnet")
         {
             RedirectStandardOutput = true,

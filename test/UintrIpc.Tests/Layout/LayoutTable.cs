@@ -76,6 +76,7 @@ internal static class LayoutTable
         C("UIPC_RING_HEAD_OFFSET", RingLayout.HeadOffset),
         C("UIPC_RING_HEARTBEAT_OFFSET", RingLayout.HeartbeatOffset),
         C("UIPC_SLOT_SKIPPED", unchecked((long)RingLayout.SlotSkipped)),
+        C("UIPC_MAX_POSITION", (long)RingLayout.MaxPosition),
 
         // Wait block (struct uipc_wait_block).
         E(LayoutId.UIPC_L_WAIT_SIZE, WaitBlockLayout.Size),
@@ -92,6 +93,16 @@ internal static class LayoutTable
         C("UIPC_WAIT_BLOCK_SIZE", WaitBlockLayout.Size),
         C("UIPC_CONSUMER_AWAKE", WaitBlockLayout.ConsumerAwake),
         C("UIPC_CONSUMER_SLEEPING", WaitBlockLayout.ConsumerSleeping),
+        C("UIPC_DOORBELL_NONE", (long)DoorbellKind.None),
+        C("UIPC_DOORBELL_FUTEX", (long)DoorbellKind.Futex),
+        C("UIPC_DOORBELL_EVENTFD", (long)DoorbellKind.EventFd),
+        C("UIPC_DOORBELL_SIGNAL", (long)DoorbellKind.Signal),
+        C("UIPC_DOORBELL_UINTR", (long)DoorbellKind.Uintr),
+        C("UIPC_DOORBELL_UINTR_SIM", (long)DoorbellKind.UintrSimulated),
+        C("UIPC_SIGNAL_DEFAULT_OFFSET", SignalDoorbellReceiver.DefaultSignalOffset),
+        C("UIPC_REGION_CHANNEL_SLOTS", UintrIpc.Channels.ChannelCore.SlotRegionKind),
+        C("UIPC_REGION_CHANNEL_MESSAGES", UintrIpc.Channels.ChannelCore.MessageRegionKind),
+        C("UIPC_HEARTBEAT_DETACHED", UintrIpc.Channels.ConsumerHeartbeat.Detached),
     ];
 
     /// <summary>The entry of a layout id; fails the calling test when the id has none.</summary>

@@ -392,7 +392,9 @@ public abstract class RecordsContractTests : IDisposable
         Assert.Equal(ClaimAssert.Pattern(12, 1), Assert.Single(consumer.Drain()).Payload);
         Assert.Equal(consumer.ConsumerPosition, producer.ConsumerPosition);
 
-        // And the other way round, across a wrap.
+        // And the other way round, across a wrap (each side keeps its own position: new objects
+        // take the roles over from the shared positions).
+        (producer, consumer) = (RecordRingUnderTest.Attach(Kind, region), RecordRingUnderTest.Attach(Kind, attached));
         for (int round = 0; round < 40; round++)
         {
             Assert.True(consumer.TryWrite(round, ClaimAssert.Pattern(round % 33, round)));

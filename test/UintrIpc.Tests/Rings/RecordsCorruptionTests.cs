@@ -150,6 +150,13 @@ public abstract class RecordsCorruptionTests : IDisposable
         var (region, memory) = NewRegion();
         var ring = RecordRingUnderTest.Attach(Kind, region);
         memory.Tail = 512;
+        if (Kind == PartKind.SpscRecords)
+        {
+            // The only producer keeps its tail privately and never reads it back (finding 8).
+            AssertSharedPositionIgnored(ring, region);
+            return;
+        }
+
         AssertProducerFailsWithin(ring, "tail");
     }
 
@@ -159,20 +166,40 @@ public abstract class RecordsCorruptionTests : IDisposable
         var (region, memory) = NewRegion();
         var ring = RecordRingUnderTest.Attach(Kind, region);
         memory.Tail = 12;
+        if (Kind == PartKind.SpscRecords)
+        {
+            AssertSharedPositionIgnored(ring, region); // as above
+            return;
+        }
+
         Assert.Throws<RingCorruptedException>(() => ring.TryWrite(1, new byte[4]));
         Assert.Throws<RingCorruptedException>(() => ring.TryClaim(1, 4, out _));
     }
 
     [Fact]
-    public void A_consumer_detects_an_unaligned_head()
+    public void A_consumer_ignores_an_unaligned_head()
     {
+        // The consumer keeps its head privately and never reads it back (finding 8): a peer
+        // rewriting it cannot make the consumer fail, skip or repeat a message.
         var (region, memory) = NewRegion();
         var ring = RecordRingUnderTest.Attach(Kind, region);
         Assert.True(ring.TryWrite(1, new byte[4]));
         memory.Head = 4;
-        Assert.Throws<RingCorruptedException>(() => ring.Drain());
-        Assert.Throws<RingCorruptedException>(() => ring.TryRead(out _, new byte[32], out _));
-        Assert.Throws<RingCorruptedException>(() => ring.CanRead);
+        Assert.True(ring.CanRead);
+        Assert.Equal(1, Assert.Single(ring.Drain()).Type);
+        Assert.Equal(16, memory.Head);
+    }
+
+    /// <summary>The producer writes where its own position says, and the consumer reads it all.</summary>
+    private static void AssertSharedPositionIgnored(RecordRingUnderTest producer, SharedRegion region)
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.True(producer.TryWrite(i, new byte[8]));
+        }
+
+        var consumer = RecordRingUnderTest.Attach(PartKind.SpscRecords, region);
+        Assert.Equal([0, 1, 2], consumer.Drain().Select(m => m.Type));
     }
 
     [Fact]

@@ -229,10 +229,12 @@ public sealed class RecordsMpscTests : IDisposable
     [Fact]
     public void TryUnblock_rejects_corrupt_positions()
     {
-        _memory.Tail = 8 + 256 + 8;
-        _memory.Head = 8;
+        // The consumer's head is its own (at 16 after one message): tails are checked against it.
+        Assert.True(_ring.TryWrite(1, new byte[8]));
+        Assert.Single(Drain());
+        _memory.Tail = 16 + 256 + 8;
         Assert.Throws<RingCorruptedException>(() => _ring.TryUnblock(TimeSpan.Zero));
-        _memory.Tail = 0;
+        _memory.Tail = 8;
         Assert.Throws<RingCorruptedException>(() => _ring.TryUnblock(TimeSpan.Zero));
     }
 

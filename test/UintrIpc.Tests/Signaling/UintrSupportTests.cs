@@ -179,6 +179,60 @@ public sealed class UintrSupportTests(ITestOutputHelper output) : IDisposable
         });
     }
 
+    [Fact]
+    public void The_recorded_lab_kernel_is_identified_as_variant_E_from_its_symbols()
+    {
+        var (flags, variant) = UintrSupport.InspectKernel(Fixture("kallsyms"), Fixture("interrupts"), Fixture("cpuinfo"));
+        output.WriteLine($"evidence flags 0x{flags:x}, variant {variant ?? "-"}");
+        Assert.Equal("E", variant);
+        uint expected = Shim.UintrEvKallsymsRead | Shim.UintrEvSymVectorFd | Shim.UintrEvSymFutexWaitv
+            | Shim.UintrEvInterruptsRead | Shim.UintrEvInterruptsUis | Shim.UintrEvCpuinfoRead | Shim.UintrEvCpuinfoFlag;
+        Assert.Equal(expected, flags); // no create_fd (C, D) and no rseq_slice_yield (471 taken)
+    }
+
+    [Fact]
+    public void The_lab_kernel_rebased_onto_a_tree_that_gives_471_to_rseq_slice_yield_is_refused()
+    {
+        // The same uintr symbols, but mainline now owns 471, where variant E starts: the
+        // numbers cannot be trusted, so no syscall number is tried.
+        string kallsyms = Write("kallsyms-rebased", File.ReadAllText(Fixture("kallsyms")) + "ffffffff81032900 T __x64_sys_rseq_slice_yield\n");
+        var (flags, variant) = UintrSupport.InspectKernel(kallsyms, Fixture("interrupts"), Fixture("cpuinfo"));
+        Assert.Null(variant);
+        Assert.True((flags & Shim.UintrEvSym471Taken) != 0);
+    }
+
+    [Fact]
+    public void The_lab_cpu_on_a_stock_kernel_identifies_nothing_despite_the_cpuinfo_flag()
+    {
+        // A kernel without the uintr series: no uintr symbols, no UIS: row; the cpuinfo flag
+        // alone (some vendor kernels print it) is only a hint.
+        string kallsyms = Write("kallsyms-stock", string.Concat(File.ReadLines(Fixture("kallsyms"))
+            .Where(l => !l.Contains("_sys_uintr_", StringComparison.Ordinal)).Select(l => l + "\n")));
+        string interrupts = Write("interrupts-stock", string.Concat(File.ReadLines(Fixture("interrupts"))
+            .Where(l => !l.TrimStart().StartsWith("UIS:", StringComparison.Ordinal) && !l.TrimStart().StartsWith("UKN:", StringComparison.Ordinal)).Select(l => l + "\n")));
+        var (flags, variant) = UintrSupport.InspectKernel(kallsyms, interrupts, Fixture("cpuinfo"));
+        Assert.Null(variant);
+        Assert.Equal(0u, flags & (Shim.UintrEvSymVectorFd | Shim.UintrEvSymCreateFd | Shim.UintrEvInterruptsUis));
+        Assert.True((flags & Shim.UintrEvCpuinfoFlag) != 0);
+    }
+
+    [Fact]
+    [Trait(RealUintr.TraitName, RealUintr.TraitValue)]
+    public void On_the_lab_machine_detection_finds_variant_E_with_blocking_waits_and_the_recorded_evidence()
+    {
+        RealUintr.SkipUnlessAvailable();
+        var support = UintrSupport.Detect();
+        output.WriteLine(support.Reason);
+        Assert.Equal("E", support.Variant);
+        Assert.Equal(Shim.UintrWaitSyscall, support.WaitMode);
+        Assert.StartsWith("available: variant E, uintr-next (syscalls 471-479), on kernel ", support.Reason, StringComparison.Ordinal);
+        // The live /proc gives what the fixture recorded (the fixture is this machine's).
+        Assert.Equal(UintrSupport.InspectKernel(Fixture("kallsyms"), Fixture("interrupts"), Fixture("cpuinfo")), UintrSupport.InspectKernel(null, null, null));
+    }
+
+    /// <summary>Files recorded on the emulated uintr machine (Linux 6.8.1 + uintr-next): only the lines detection reads from kallsyms.</summary>
+    private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Signaling", "Fixtures", "uintr-lab-6.8.1", name);
+
     private const string Missing = "/nonexistent/uintr-test-file";
 
     private string Write(string name, string text)

@@ -127,6 +127,28 @@ public sealed unsafe class WaitBlockTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_ring_that_lands_during_the_recheck_is_owed_to_a_sleep_that_never_blocked()
+    {
+        // The race behind the once-flaky cross-process test: the producer sees the announcement,
+        // publishes and rings while the consumer's re-check already finds the message. The ring
+        // is sent and the sleep taken over, but no block happened and no wake-up is seen.
+        using var f = new WaitBlockRegion(singleProducer: true);
+        var sender = new CountingDoorbellSender();
+        var receiver = new CountingDoorbellReceiver();
+        var probe = new ProducerDuringRecheck(f.Block, sender);
+
+        Assert.True(f.Block.Park(ref probe, receiver, TimeSpan.FromSeconds(5)));
+
+        Assert.Equal(0, receiver.Waits);
+        Assert.Equal(1, sender.Rings);
+        Assert.Equal(1L, f.Block.SleepsTakenOver);
+        var c = f.Block.ReadCounters();
+        Assert.Equal(1ul, c.WakeupsSent);
+        Assert.Equal(0ul, c.Sleeps);
+        Assert.Equal(0ul, c.WakeupsSeen);
+    }
+
+    [Fact]
     public void Park_is_sleeping_during_the_wait_passes_the_token_and_counts_timeouts_and_wake_ups()
     {
         using var f = new WaitBlockRegion();
@@ -374,5 +396,18 @@ public sealed unsafe class WaitBlockTests(ITestOutputHelper output)
         Assert.Equal(0ul, c.Timeouts);
         Assert.Equal((ulong)Messages, c.WakeupsSent + c.WakeupsSuppressed);
         Assert.Equal(c.Sleeps, c.WakeupsSeen);
+    }
+
+    /// <summary>A probe that plays a producer publishing and waking during the consumer's re-check.</summary>
+    private struct ProducerDuringRecheck(WaitBlock block, DoorbellSender sender) : IWaitProbe
+    {
+        public readonly bool HasWork
+        {
+            get
+            {
+                block.WakeIfSleeping(sender);
+                return true;
+            }
+        }
     }
 }

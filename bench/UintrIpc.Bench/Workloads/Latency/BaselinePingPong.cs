@@ -16,7 +16,6 @@ internal static unsafe class BaselinePingPong
         using var region = BenchRegions.Create(BenchRegions.ControlPart());
         using var child = ChildProcess.Start(ctx.ChildArgs("pingpong-line"), region);
         child.WaitFor("READY", ctx.SetupTimeout);
-        ctx.PinMeasuringThread();
         var transport = new CacheLineTransport(BenchRegions.Control(region) + BenchRegions.LineOffset, pinger: true, ctx.Deadline);
         return Measure(c, ctx, child, ref transport);
     }
@@ -41,7 +40,6 @@ internal static unsafe class BaselinePingPong
         toChild.DisposeLocalCopyOfClientHandle();
         fromChild.DisposeLocalCopyOfClientHandle();
         child.WaitFor("READY", ctx.SetupTimeout);
-        ctx.PinMeasuringThread();
         var transport = new StreamTransport(toChild, fromChild);
         return Measure(c, ctx, child, ref transport);
     }
@@ -65,7 +63,6 @@ internal static unsafe class BaselinePingPong
         using var socket = Accept(listener, ctx.SetupTimeout);
         socket.ReceiveTimeout = (int)ctx.Options.Timeout.TotalMilliseconds;
         child.WaitFor("READY", ctx.SetupTimeout);
-        ctx.PinMeasuringThread();
         var transport = new SocketTransport(socket);
         return Measure(c, ctx, child, ref transport);
     }

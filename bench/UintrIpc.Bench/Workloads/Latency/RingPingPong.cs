@@ -23,7 +23,6 @@ internal static class RingPingPong
     {
         using var region = BenchRegions.Create(
             BenchRegions.ControlPart(), SpscRing<long>.Part(Capacity, 0), SpscRing<long>.Part(Capacity, 1), WaitBlock.Part(0), WaitBlock.Part(1));
-        ctx.PinMeasuringThread();
         var toChild = new SpscRing<long>(region, 0u);
         var fromChild = new SpscRing<long>(region, 1u);
         var args = ctx.ChildArgs("pingpong-ring").Set("doorbell", kind is { } k ? DoorbellNames.Of(k) : "spin")

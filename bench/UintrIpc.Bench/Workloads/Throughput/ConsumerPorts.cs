@@ -5,7 +5,8 @@ using UintrIpc.Rings;
 
 namespace UintrIpc.Bench.Workloads.Throughput;
 
-// The consumer ends, one struct per transport. Each copies the whole payload out into a heap
+// The consumer ends, one struct per transport and form (one message per call, or a batch
+// handed over in place with one head release). Each copies the whole payload out into a heap
 // buffer (the C consumer copies into a local buffer), so larger messages cost a real copy on
 // both sides, and hands the header to the checker.
 
@@ -28,7 +29,7 @@ internal readonly struct SpscSlotConsumer<T>(SpscRing<T> ring) : IConsumerPort w
     }
 }
 
-/// <summary>SpscRing&lt;T&gt;.Drain with a struct handler: in place, head released every quarter ring (closest C: the batched test).</summary>
+/// <summary>SpscRing&lt;T&gt;.Drain of up to <see cref="Batch.Size"/> elements in place (head released per call; the C batched consumer per 64).</summary>
 internal readonly struct SpscSlotDrainConsumer<T>(SpscRing<T> ring) : IConsumerPort where T : unmanaged
 {
     private readonly SlotCopyHandler<T>.Sink _sink = new();
@@ -37,7 +38,20 @@ internal readonly struct SpscSlotDrainConsumer<T>(SpscRing<T> ring) : IConsumerP
     public int Poll(ref MessageChecker checker)
     {
         var handler = new SlotCopyHandler<T>(_sink, ref checker);
-        return ring.Drain(ref handler, 256);
+        return ring.Drain(ref handler, Batch.Size);
+    }
+}
+
+/// <summary>MpscRing&lt;T&gt;.Drain of up to <see cref="Batch.Size"/> elements in place.</summary>
+internal readonly struct MpscSlotDrainConsumer<T>(MpscRing<T> ring) : IConsumerPort where T : unmanaged
+{
+    private readonly SlotCopyHandler<T>.Sink _sink = new();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Poll(ref MessageChecker checker)
+    {
+        var handler = new SlotCopyHandler<T>(_sink, ref checker);
+        return ring.Drain(ref handler, Batch.Size);
     }
 }
 
@@ -79,7 +93,38 @@ internal readonly ref struct SlotCopyHandler<T>(SlotCopyHandler<T>.Sink sink, re
     }
 }
 
-/// <summary>SpscRecordRing.Read with a struct handler (batches of up to 256 records).</summary>
+/// <summary>SpscRecordRing.Read of up to <see cref="Batch.Size"/> records in place (zeroed and head released per call, as C batched).</summary>
+internal readonly struct SpscRecordReadConsumer(SpscRecordRing ring, int size) : IConsumerPort
+{
+    private readonly byte[] _sink = new byte[size];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Poll(ref MessageChecker checker)
+    {
+        // IRecordHandler handlers cannot be ref structs: the checker travels in and out by value.
+        var handler = new RecordCopyHandler(_sink, checker);
+        int n = ring.Read(ref handler, Batch.Size);
+        checker = handler.Checker;
+        return n;
+    }
+}
+
+/// <summary>MpscRecordRing.Read of up to <see cref="Batch.Size"/> records in place.</summary>
+internal readonly struct MpscRecordReadConsumer(MpscRecordRing ring, int size) : IConsumerPort
+{
+    private readonly byte[] _sink = new byte[size];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Poll(ref MessageChecker checker)
+    {
+        var handler = new RecordCopyHandler(_sink, checker);
+        int n = ring.Read(ref handler, Batch.Size);
+        checker = handler.Checker;
+        return n;
+    }
+}
+
+/// <summary>SpscRecordRing.TryRead: one record copied out, zeroed and head released per message (as C per message).</summary>
 internal readonly struct SpscRecordConsumer(SpscRecordRing ring, int size) : IConsumerPort
 {
     private readonly byte[] _sink = new byte[size];
@@ -87,15 +132,18 @@ internal readonly struct SpscRecordConsumer(SpscRecordRing ring, int size) : ICo
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
-        // IRecordHandler handlers cannot be ref structs: the checker travels in and out by value.
-        var handler = new RecordCopyHandler(_sink, checker);
-        int n = ring.Read(ref handler, 256);
-        checker = handler.Checker;
-        return n;
+        if (!ring.TryRead(out _, _sink, out int length))
+        {
+            return 0;
+        }
+
+        RecordCopyHandler.CheckLength(length, _sink.Length);
+        checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(_sink));
+        return 1;
     }
 }
 
-/// <summary>MpscRecordRing.Read with a struct handler.</summary>
+/// <summary>MpscRecordRing.TryRead: one record per call.</summary>
 internal readonly struct MpscRecordConsumer(MpscRecordRing ring, int size) : IConsumerPort
 {
     private readonly byte[] _sink = new byte[size];
@@ -103,11 +151,14 @@ internal readonly struct MpscRecordConsumer(MpscRecordRing ring, int size) : ICo
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
-        // IRecordHandler handlers cannot be ref structs: the checker travels in and out by value.
-        var handler = new RecordCopyHandler(_sink, checker);
-        int n = ring.Read(ref handler, 256);
-        checker = handler.Checker;
-        return n;
+        if (!ring.TryRead(out _, _sink, out int length))
+        {
+            return 0;
+        }
+
+        RecordCopyHandler.CheckLength(length, _sink.Length);
+        checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(_sink));
+        return 1;
     }
 }
 
@@ -119,13 +170,18 @@ internal struct RecordCopyHandler(byte[] sink, MessageChecker checker) : IRecord
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Handle(int type, ReadOnlySpan<byte> payload)
     {
-        if (payload.Length != sink.Length)
-        {
-            ThrowLength(payload.Length, sink.Length);
-        }
-
+        CheckLength(payload.Length, sink.Length);
         payload.CopyTo(sink);
         Checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(sink));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CheckLength(int actual, int expected)
+    {
+        if (actual != expected)
+        {
+            ThrowLength(actual, expected);
+        }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

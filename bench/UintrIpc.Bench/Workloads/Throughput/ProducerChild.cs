@@ -16,7 +16,9 @@ internal static unsafe class ProducerChild
         int id = args.GetInt("id");
         long count = args.GetLong("count");
         bool oversubscribed = bool.Parse(args.Get("oversubscribed"));
+        bool batched = bool.Parse(args.Get("batched"));
         using var region = BenchRegions.Open(args);
+        BenchRegions.Prefault(region);
         long* phase = (long*)(BenchRegions.Control(region) + BenchRegions.PhaseOffset);
         ProducerOutcome outcome;
         switch (transport)
@@ -57,7 +59,7 @@ internal static unsafe class ProducerChild
             }
 
             default:
-                outcome = ElementSize.With<SlotProduceAction, ProducerOutcome>(size, new SlotProduceAction(region, transport, channel, id, count, phase, deadline, oversubscribed));
+                outcome = ElementSize.With<SlotProduceAction, ProducerOutcome>(size, new SlotProduceAction(region, transport, batched, channel, id, count, phase, deadline, oversubscribed));
                 break;
         }
 
@@ -65,21 +67,41 @@ internal static unsafe class ProducerChild
     }
 
     private readonly struct SlotProduceAction(
-        SharedRegion region, ThroughputTransport transport, ChildChannel channel, int id, long count, long* phase, Deadline deadline, bool oversubscribed)
+        SharedRegion region, ThroughputTransport transport, bool batched, ChildChannel channel, int id, long count, long* phase, Deadline deadline, bool oversubscribed)
         : IElementAction<ProducerOutcome>
     {
         public ProducerOutcome Invoke<T>() where T : unmanaged
         {
-            if (transport == ThroughputTransport.MpscSlot)
+            switch ((transport, batched))
             {
-                var mpsc = new MpscSlotProducer<T>(new MpscRing<T>(region, 0u));
-                channel.Ready();
-                return ThroughputLoops.Produce(ref mpsc, id, count, phase, deadline, oversubscribed);
-            }
+                case (ThroughputTransport.MpscSlot, true):
+                {
+                    var port = new MpscSlotBatchProducer<T>(new MpscRing<T>(region, 0u));
+                    channel.Ready();
+                    return ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                }
 
-            var spsc = new SpscSlotProducer<T>(new SpscRing<T>(region, 0u));
-            channel.Ready();
-            return ThroughputLoops.Produce(ref spsc, id, count, phase, deadline, oversubscribed);
+                case (ThroughputTransport.MpscSlot, false):
+                {
+                    var port = new MpscSlotProducer<T>(new MpscRing<T>(region, 0u));
+                    channel.Ready();
+                    return ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                }
+
+                case (_, true):
+                {
+                    var port = new SpscSlotBatchProducer<T>(new SpscRing<T>(region, 0u));
+                    channel.Ready();
+                    return ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                }
+
+                default:
+                {
+                    var port = new SpscSlotProducer<T>(new SpscRing<T>(region, 0u));
+                    channel.Ready();
+                    return ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                }
+            }
         }
     }
 }

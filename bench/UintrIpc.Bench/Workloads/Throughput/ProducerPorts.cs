@@ -5,11 +5,14 @@ using UintrIpc.Rings;
 
 namespace UintrIpc.Bench.Workloads.Throughput;
 
-// The producer ends, one struct per transport. The ring producers claim room in the ring,
-// copy the message from a source buffer into it and stamp the header in place, then publish:
-// the C producer does the same (stamp into the slot, memcpy of the rest). Stamping the source
-// buffer and then copying it would add a store-forwarding stall (an 8-byte store read back by
-// a wide load) that belongs to the harness, not to the ring.
+// The producer ends, one struct per transport and form. The single-message ring producers
+// claim a slot or record, copy the message from a source buffer into it and stamp the header
+// in place, then publish: the C producer does the same (stamp into the slot, memcpy of the
+// rest). Stamping the source buffer and then copying it would add a store-forwarding stall
+// (an 8-byte store read back by a wide load) that belongs to the harness, not to the ring.
+// The batched slot producers stamp a batch of elements in a local array and hand it to
+// TryWrite(span), which publishes every sequence and stores the tail once (the C batched
+// producer stores its tail once per batch too).
 
 /// <summary>SpscRing&lt;T&gt;.TryClaim, copy + stamp in place, Publish.</summary>
 internal readonly struct SpscSlotProducer<T>(SpscRing<T> ring) : IProducerPort where T : unmanaged
@@ -17,18 +20,18 @@ internal readonly struct SpscSlotProducer<T>(SpscRing<T> ring) : IProducerPort w
     private readonly T[] _source = new T[1];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryWrite(long header)
+    public int TryWrite(int producer, long firstSequence, int max, bool warm)
     {
         if (!ring.TryClaim(out SlotClaim<T> claim))
         {
-            return false;
+            return 0;
         }
 
         ref T item = ref claim.Item;
         item = _source[0];
-        Unsafe.As<T, long>(ref item) = header;
+        Unsafe.As<T, long>(ref item) = MessageHeader.Make(producer, firstSequence, warm);
         claim.Publish();
-        return true;
+        return 1;
     }
 }
 
@@ -38,39 +41,80 @@ internal readonly struct MpscSlotProducer<T>(MpscRing<T> ring) : IProducerPort w
     private readonly T[] _source = new T[1];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryWrite(long header)
+    public int TryWrite(int producer, long firstSequence, int max, bool warm)
     {
         if (!ring.TryClaim(out SlotClaim<T> claim))
         {
-            return false;
+            return 0;
         }
 
         ref T item = ref claim.Item;
         item = _source[0];
-        Unsafe.As<T, long>(ref item) = header;
+        Unsafe.As<T, long>(ref item) = MessageHeader.Make(producer, firstSequence, warm);
         claim.Publish();
-        return true;
+        return 1;
     }
 }
 
-/// <summary>SpscRecordRing.TryClaim, copy + stamp in place, Commit.</summary>
+/// <summary>SpscRing&lt;T&gt;.TryWrite(span) of up to <see cref="Batch.Size"/> stamped elements.</summary>
+internal readonly struct SpscSlotBatchProducer<T>(SpscRing<T> ring) : IProducerPort where T : unmanaged
+{
+    private readonly T[] _batch = new T[Batch.Size];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int TryWrite(int producer, long firstSequence, int max, bool warm)
+    {
+        int n = Math.Min(max, _batch.Length);
+        SlotBatch.Stamp(_batch, n, producer, firstSequence, warm);
+        return ring.TryWrite(new ReadOnlySpan<T>(_batch, 0, n));
+    }
+}
+
+/// <summary>MpscRing&lt;T&gt;.TryWrite(span) of up to <see cref="Batch.Size"/> stamped elements.</summary>
+internal readonly struct MpscSlotBatchProducer<T>(MpscRing<T> ring) : IProducerPort where T : unmanaged
+{
+    private readonly T[] _batch = new T[Batch.Size];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int TryWrite(int producer, long firstSequence, int max, bool warm)
+    {
+        int n = Math.Min(max, _batch.Length);
+        SlotBatch.Stamp(_batch, n, producer, firstSequence, warm);
+        return ring.TryWrite(new ReadOnlySpan<T>(_batch, 0, n));
+    }
+}
+
+/// <summary>Stamps the headers of a batch (elements the ring did not take are stamped again next time).</summary>
+internal static class SlotBatch
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Stamp<T>(T[] batch, int n, int producer, long firstSequence, bool warm) where T : unmanaged
+    {
+        for (int i = 0; i < n; i++)
+        {
+            Unsafe.As<T, long>(ref batch[i]) = MessageHeader.Make(producer, firstSequence + i, warm);
+        }
+    }
+}
+
+/// <summary>SpscRecordRing.TryClaim, copy + stamp in place, Commit (record rings have no batch claim).</summary>
 internal readonly struct SpscRecordProducer(SpscRecordRing ring, int size) : IProducerPort
 {
     private readonly byte[] _payload = Payload(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryWrite(long header)
+    public int TryWrite(int producer, long firstSequence, int max, bool warm)
     {
         if (!ring.TryClaim(0, _payload.Length, out RecordClaim claim))
         {
-            return false;
+            return 0;
         }
 
         Span<byte> payload = claim.Payload;
         _payload.CopyTo(payload);
-        BinaryPrimitives.WriteInt64LittleEndian(payload, header);
+        BinaryPrimitives.WriteInt64LittleEndian(payload, MessageHeader.Make(producer, firstSequence, warm));
         claim.Commit();
-        return true;
+        return 1;
     }
 
     internal static byte[] Payload(int size)
@@ -87,18 +131,18 @@ internal readonly struct MpscRecordProducer(MpscRecordRing ring, int size) : IPr
     private readonly byte[] _payload = SpscRecordProducer.Payload(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryWrite(long header)
+    public int TryWrite(int producer, long firstSequence, int max, bool warm)
     {
         if (!ring.TryClaim(0, _payload.Length, out RecordClaim claim))
         {
-            return false;
+            return 0;
         }
 
         Span<byte> payload = claim.Payload;
         _payload.CopyTo(payload);
-        BinaryPrimitives.WriteInt64LittleEndian(payload, header);
+        BinaryPrimitives.WriteInt64LittleEndian(payload, MessageHeader.Make(producer, firstSequence, warm));
         claim.Commit();
-        return true;
+        return 1;
     }
 }
 
@@ -107,11 +151,11 @@ internal readonly struct StreamProducer(Stream stream, int size) : IProducerPort
 {
     private readonly byte[] _payload = SpscRecordProducer.Payload(size);
 
-    public bool TryWrite(long header)
+    public int TryWrite(int producer, long firstSequence, int max, bool warm)
     {
-        BinaryPrimitives.WriteInt64LittleEndian(_payload, header);
+        BinaryPrimitives.WriteInt64LittleEndian(_payload, MessageHeader.Make(producer, firstSequence, warm));
         stream.Write(_payload);
-        return true;
+        return 1;
     }
 }
 
@@ -120,10 +164,10 @@ internal readonly struct SocketProducer(Socket socket, int size) : IProducerPort
 {
     private readonly byte[] _payload = SpscRecordProducer.Payload(size);
 
-    public bool TryWrite(long header)
+    public int TryWrite(int producer, long firstSequence, int max, bool warm)
     {
-        BinaryPrimitives.WriteInt64LittleEndian(_payload, header);
+        BinaryPrimitives.WriteInt64LittleEndian(_payload, MessageHeader.Make(producer, firstSequence, warm));
         SocketIo.SendAll(socket, _payload);
-        return true;
+        return 1;
     }
 }

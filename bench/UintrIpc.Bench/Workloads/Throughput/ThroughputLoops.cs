@@ -8,7 +8,7 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 /// The one-way loops. Phase protocol (control part of the region): producers send warm-up
 /// messages until the consumer sets the phase word (release) after its warm-up (a count and a
 /// minimum time, for tiered compilation); each producer then starts its CPU clock and sends
-/// exactly its share of measured messages. The consumer times from the first measured
+/// exactly its share of measured messages, one per call or a batch per call (the port decides). The consumer times from the first measured
 /// message to the last. AggressiveOptimization as in the latency loops.
 /// </summary>
 internal static unsafe class ThroughputLoops
@@ -21,37 +21,43 @@ internal static unsafe class ThroughputLoops
         int polls = 0;
         while (true)
         {
-            long header = MessageHeader.Make(producer, sequence, warm: true);
-            while (!port.TryWrite(header))
+            int n = port.TryWrite(producer, sequence, Batch.Size, warm: true);
+            if (n == 0)
             {
                 Spin.Step(ref polls, deadline, "room in the ring (warm-up)", yieldSometimes);
+                continue;
             }
 
-            sequence++;
+            long before = sequence;
+            sequence += n;
             // Acquire: the consumer's flip; checked every 64 messages (a shared line it writes once).
-            if ((sequence & 63) == 0 && Volatile.Read(ref *phase) != 0)
+            if ((before >> 6) != (sequence >> 6) && Volatile.Read(ref *phase) != 0)
             {
                 break;
             }
 
-            if ((sequence & 0xFFFF) == 0)
+            if ((before >> 16) != (sequence >> 16))
             {
                 deadline.ThrowIfPassed("the end of the warm-up");
             }
         }
 
+        long warmup = sequence;
+        long end = sequence + count;
         long cpu0 = CpuClock.ProcessNanoseconds();
         long wall0 = Stopwatch.GetTimestamp();
-        for (long i = 0; i < count; i++)
+        while (sequence < end)
         {
-            long header = MessageHeader.Make(producer, sequence++, warm: false);
-            while (!port.TryWrite(header))
+            int n = port.TryWrite(producer, sequence, (int)Math.Min(Batch.Size, end - sequence), warm: false);
+            if (n == 0)
             {
                 Spin.Step(ref polls, deadline, "room in the ring", yieldSometimes);
             }
+
+            sequence += n;
         }
 
-        return new ProducerOutcome(count, sequence - count, CpuClock.ProcessNanoseconds() - cpu0,
+        return new ProducerOutcome(count, warmup, CpuClock.ProcessNanoseconds() - cpu0,
             (long)((Stopwatch.GetTimestamp() - wall0) * 1e9 / Stopwatch.Frequency));
     }
 

@@ -12,32 +12,30 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 /// <summary>
 /// The consumer's side of a throughput test (the harness process) and its child producers.
 /// Region: the control part (phase word) and, for the rings, the ring (tag 0): slot rings of
-/// 1024 slots as in C; record rings of about 1024 messages, 64 KiB to 8 MiB.
+/// the spec's capacity; record rings of as many bytes as that many records take (the C rule).
 /// </summary>
 internal static unsafe class ThroughputRun
 {
-    public const int SlotCapacity = 1024;
-
-    public static BenchResult Run(BenchCase c, CaseContext ctx, ThroughputTransport transport)
+    public static BenchResult Run(BenchCase c, CaseContext ctx, ThroughputSpec spec)
     {
         var o = ctx.Options;
-        int size = c.MessageSize;
-        int producers = c.Producers;
-        bool stream = transport is ThroughputTransport.Pipe or ThroughputTransport.Socket;
-        long perProducer = Math.Max(1, Count(stream ? o.StreamThroughputCount : o.ThroughputCount, o.ThroughputBytes, size) / producers);
+        var transport = spec.Transport;
+        int size = spec.Size;
+        int producers = spec.Producers;
+        long perProducer = Math.Max(1, MessageCount(o, spec) / producers);
         long total = perProducer * producers;
         long warmup = Math.Max(1, total / 10);
         bool oversubscribed = producers + 1 > Environment.ProcessorCount;
 
-        using var region = BenchRegions.Create([BenchRegions.ControlPart(), .. RingPart(transport, size)]);
+        using var region = BenchRegions.Create([BenchRegions.ControlPart(), .. RingPart(spec)]);
+        BenchRegions.Prefault(region);
         var children = new List<ChildProcess>();
         try
         {
-            ctx.PinMeasuringThread();
             long* phase = (long*)(BenchRegions.Control(region) + BenchRegions.PhaseOffset);
             var checker = new MessageChecker(producers, total);
             var producerArgs = new Func<int, ChildArgs>(id => ctx.ChildArgs("produce", cpu: 1 + id)
-                .Set("transport", transport).Set("size", size).Set("id", id)
+                .Set("transport", transport).Set("size", size).Set("id", id).Set("batched", spec.Batched)
                 .Set("count", perProducer).Set("oversubscribed", oversubscribed));
 
             void StartAll()
@@ -58,9 +56,25 @@ internal static unsafe class ThroughputRun
 
             switch (transport)
             {
+                case ThroughputTransport.SpscRecord when spec.Batched:
+                {
+                    var port = new SpscRecordReadConsumer(new SpscRecordRing(region, 0u), size);
+                    StartAll();
+                    Consume(ref port);
+                    break;
+                }
+
                 case ThroughputTransport.SpscRecord:
                 {
                     var port = new SpscRecordConsumer(new SpscRecordRing(region, 0u), size);
+                    StartAll();
+                    Consume(ref port);
+                    break;
+                }
+
+                case ThroughputTransport.MpscRecord when spec.Batched:
+                {
+                    var port = new MpscRecordReadConsumer(new MpscRecordRing(region, 0u), size);
                     StartAll();
                     Consume(ref port);
                     break;
@@ -101,7 +115,7 @@ internal static unsafe class ThroughputRun
                 }
 
                 default:
-                    checker = ElementSize.With<SlotConsumeAction, MessageChecker>(size, new SlotConsumeAction(region, transport, StartAll, checker, warmup, o.WarmupTime, phase, ctx.Deadline, oversubscribed));
+                    checker = ElementSize.With<SlotConsumeAction, MessageChecker>(size, new SlotConsumeAction(region, spec, StartAll, checker, warmup, o.WarmupTime, phase, ctx.Deadline, oversubscribed));
                     break;
             }
 
@@ -134,48 +148,55 @@ internal static unsafe class ThroughputRun
     }
 
     /// <summary>
-    /// Messages of a test: at most <paramref name="countCap"/> and <paramref name="bytesCap"/>
-    /// payload bytes, but at least 100 000 up to 4 KiB messages (the C baseline's rule) and
-    /// proportionally fewer above.
+    /// Messages of a test: at most the count cap and the payload-bytes cap, but at least
+    /// 100 000 up to 4 KiB messages (the C baseline's rule) and proportionally fewer above, and
+    /// at least four ring laps. The C baseline is given the same count.
     /// </summary>
-    public static long Count(long countCap, long bytesCap, int size) =>
-        Math.Min(countCap, Math.Max(bytesCap / size, 100_000L * 4096 / Math.Max(size, 4096)));
-
-    private static PartSpec[] RingPart(ThroughputTransport transport, int size) => transport switch
+    public static long MessageCount(Cli.BenchOptions o, ThroughputSpec spec)
     {
-        ThroughputTransport.SpscRecord => [SpscRecordRing.Part(RecordCapacity(size), size, 0)],
-        ThroughputTransport.MpscRecord => [MpscRecordRing.Part(RecordCapacity(size), size, 0)],
+        long cap = spec.IsRing ? o.ThroughputCount : o.StreamThroughputCount;
+        long count = Math.Min(cap, Math.Max(o.ThroughputBytes / spec.Size, 100_000L * 4096 / Math.Max(spec.Size, 4096)));
+        return spec.IsRing ? Math.Max(count, 4L * spec.Capacity) : count;
+    }
+
+    private static PartSpec[] RingPart(ThroughputSpec spec) => spec.Transport switch
+    {
+        ThroughputTransport.SpscRecord => [SpscRecordRing.Part(RecordCapacity(spec.Size, spec.Capacity), spec.Size, 0)],
+        ThroughputTransport.MpscRecord => [MpscRecordRing.Part(RecordCapacity(spec.Size, spec.Capacity), spec.Size, 0)],
         ThroughputTransport.Pipe or ThroughputTransport.Socket => [],
-        _ => [ElementSize.With<SlotPartAction, PartSpec>(size, new SlotPartAction(transport))],
+        _ => [ElementSize.With<SlotPartAction, PartSpec>(spec.Size, new SlotPartAction(spec))],
     };
 
-    /// <summary>Room for about 1024 records of <paramref name="size"/> bytes (as the slot rings), 64 KiB to 8 MiB, and at least 8 records.</summary>
-    public static int RecordCapacity(int size)
+    /// <summary>
+    /// Bytes of a record ring that matches a slot ring of <paramref name="slots"/> slots: the
+    /// next power of two of slots * align8(8 + size), and room for at least 8 records (the
+    /// C baseline's record_ring_bytes).
+    /// </summary>
+    public static int RecordCapacity(int size, int slots)
     {
         long record = (8 + size + 7) & ~7L;
-        long capacity = (long)BitOperations.RoundUpToPowerOf2((ulong)(record * SlotCapacity));
-        return (int)Math.Max(Math.Clamp(capacity, 64 << 10, 8 << 20), (long)BitOperations.RoundUpToPowerOf2((ulong)size * 8));
+        return (int)BitOperations.RoundUpToPowerOf2((ulong)Math.Max(record * slots, 8L * size));
     }
 
     private static Func<int, ChildArgs> Then(this Func<int, ChildArgs> f, Func<ChildArgs, ChildArgs> g) => id => g(f(id));
 
-    private readonly struct SlotPartAction(ThroughputTransport transport) : IElementAction<PartSpec>
+    private readonly struct SlotPartAction(ThroughputSpec spec) : IElementAction<PartSpec>
     {
-        public PartSpec Invoke<T>() where T : unmanaged => transport == ThroughputTransport.MpscSlot
-            ? MpscRing<T>.Part(SlotCapacity, 0)
-            : SpscRing<T>.Part(SlotCapacity, 0);
+        public PartSpec Invoke<T>() where T : unmanaged => spec.Transport == ThroughputTransport.MpscSlot
+            ? MpscRing<T>.Part(spec.Capacity, 0)
+            : SpscRing<T>.Part(spec.Capacity, 0);
     }
 
     private readonly struct SlotConsumeAction(
-        SharedRegion region, ThroughputTransport transport, Action startAll, MessageChecker checker, long warmup, TimeSpan warmupTime,
+        SharedRegion region, ThroughputSpec spec, Action startAll, MessageChecker checker, long warmup, TimeSpan warmupTime,
         long* phase, Deadline deadline, bool oversubscribed) : IElementAction<MessageChecker>
     {
         public MessageChecker Invoke<T>() where T : unmanaged
         {
             var consumed = checker;
-            switch (transport)
+            switch ((spec.Transport, spec.Batched))
             {
-                case ThroughputTransport.SpscSlot:
+                case (ThroughputTransport.SpscSlot, false):
                 {
                     var port = new SpscSlotConsumer<T>(new SpscRing<T>(region, 0u));
                     startAll();
@@ -183,7 +204,7 @@ internal static unsafe class ThroughputRun
                     break;
                 }
 
-                case ThroughputTransport.SpscSlotDrain:
+                case (ThroughputTransport.SpscSlot, true):
                 {
                     var port = new SpscSlotDrainConsumer<T>(new SpscRing<T>(region, 0u));
                     startAll();
@@ -191,9 +212,17 @@ internal static unsafe class ThroughputRun
                     break;
                 }
 
-                default:
+                case (_, false):
                 {
                     var port = new MpscSlotConsumer<T>(new MpscRing<T>(region, 0u));
+                    startAll();
+                    ThroughputLoops.Consume(ref port, ref consumed, warmup, warmupTime, phase, deadline, oversubscribed);
+                    break;
+                }
+
+                default:
+                {
+                    var port = new MpscSlotDrainConsumer<T>(new MpscRing<T>(region, 0u));
                     startAll();
                     ThroughputLoops.Consume(ref port, ref consumed, warmup, warmupTime, phase, deadline, oversubscribed);
                     break;

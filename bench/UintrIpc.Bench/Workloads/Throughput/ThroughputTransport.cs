@@ -3,19 +3,16 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 /// <summary>What a throughput test sends its messages through.</summary>
 internal enum ThroughputTransport
 {
-    /// <summary>SpscRing&lt;T&gt;, TryWrite / TryRead.</summary>
+    /// <summary>SpscRing&lt;T&gt;.</summary>
     SpscSlot,
 
-    /// <summary>SpscRing&lt;T&gt;, TryWrite / Drain (batched head release).</summary>
-    SpscSlotDrain,
-
-    /// <summary>MpscRing&lt;T&gt;, TryWrite / TryRead.</summary>
+    /// <summary>MpscRing&lt;T&gt;.</summary>
     MpscSlot,
 
-    /// <summary>SpscRecordRing, TryWrite / Read.</summary>
+    /// <summary>SpscRecordRing.</summary>
     SpscRecord,
 
-    /// <summary>MpscRecordRing, TryWrite / Read.</summary>
+    /// <summary>MpscRecordRing.</summary>
     MpscRecord,
 
     /// <summary>System.IO.Pipes anonymous pipe.</summary>

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The emulated-uintr job of .ci/run: runs every test that exercises the hardware
+# user-interrupt path (trait Uintr=Real, test/UintrIpc.Tests/Signaling/RealUintr.cs) inside
+# the emulated uintr machine of uintr-lab (../shared/uintr-lab/README.md), with
+# UINTRIPC_REQUIRE_UINTR=1 so that a test that cannot use user interrupts fails instead of
+# skipping. Writes RESULTS_DIR/uintr-lab.trx, which .ci/run counts with the other results.
+# Where the lab is absent, says so in one line and records those tests as skipped with that
+# reason (the runner runs them with UINTRIPC_UINTR_LAB_ABSENT set, so each one skips).
+#
+#   .ci/uintr-lab.sh TEST_OUTPUT_DIR RESULTS_DIR
+#
+# The lab is looked for in $UINTR_LAB, then ../shared/uintr-lab beside this checkout, then
+# beside the main checkout of a git worktree. Exit status: 0 when the job ran (its results
+# are in the TRX), non-zero when it could not produce results.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+tests_dir=$1
+results_dir=$2
+trx="$results_dir/uintr-lab.trx"
+filter=(-trait "Uintr=Real" -preEnumerateTheories -noColor -noLogo)
+mkdir -p "$results_dir"
+rm -f "$trx"
+
+lab=""
+main_checkout="$(cd "$(git rev-parse --git-common-dir 2>/dev/null || echo .git)/.." 2>/dev/null && pwd || true)"
+for candidate in "${UINTR_LAB:-}" "../shared/uintr-lab" "${main_checkout:+$main_checkout/../shared/uintr-lab}"; do
+    if [ -n "$candidate" ] && [ -x "$candidate/run-guest.sh" ]; then
+        lab="$(cd "$candidate" && pwd)"
+        break
+    fi
+done
+
+if [ -z "$lab" ]; then
+    reason="no emulated uintr machine (../shared/uintr-lab) next to this checkout: the hardware user-interrupt tests did not run"
+    echo "uintr-lab: absent; $reason"
+    UINTRIPC_UINTR_LAB_ABSENT="$reason" dotnet "$tests_dir/UintrIpc.Tests.dll" "${filter[@]}" -reporter quiet -trx "$trx" >/dev/null || true
+    [ -s "$trx" ]
+    exit
+fi
+
+echo "uintr-lab: $lab"
+start=$(date +%s)
+# Inside: the test assembly (with the test peer and the demo beside it) runs by itself, xunit v3
+# needs no SDK. The TRX comes back base64-encoded between markers on the console.
+guest_script=$(mktemp)
+guest_log=$(mktemp)
+trap 'rm -f "$guest_script" "$guest_log"' EXIT
+cat > "$guest_script" <<EOF
+cd /opt/tests
+UINTRIPC_REQUIRE_UINTR=1 UINTRIPC_TEST_RUN=uintr-lab dotnet UintrIpc.Tests.dll ${filter[*]} -trx /tmp/uintr-lab.trx
+echo "UINTR-TESTS-RC=\$?"
+echo UINTR-TRX-BEGIN
+base64 /tmp/uintr-lab.trx
+echo UINTR-TRX-END
+leftovers=\$(ls /dev/shm | grep -c '^uintripc-test-' || true)
+echo "UINTR-SHM-LEFTOVERS=\$leftovers"
+EOF
+set +e
+"$lab/run-guest.sh" -q -t "${UINTR_LAB_TIMEOUT:-540}" -f "$tests_dir:/opt/tests" "$guest_script" > "$guest_log"
+guest_status=$?
+set -e
+# The runner's own output (progress, failures) without the encoded TRX.
+sed '/^UINTR-TRX-BEGIN/,/^UINTR-TRX-END/d' "$guest_log" | grep -v '^UINTR-LAB-\(BEGIN\|END\)' || true
+sed -n '/^UINTR-TRX-BEGIN/,/^UINTR-TRX-END/p' "$guest_log" | sed '1d;$d' | base64 -d > "$trx" 2>/dev/null || true
+echo "uintr-lab: guest exit $guest_status, $(( $(date +%s) - start )) s (boot, tests, power-off)"
+if ! grep -q '<Counters ' "$trx" 2>/dev/null; then
+    echo "error: the emulated uintr machine returned no test results" >&2
+    rm -f "$trx"
+    exit 1
+fi
+if ! grep -q '^UINTR-SHM-LEFTOVERS=0$' "$guest_log"; then
+    echo "error: the uintr tests left files in the guest's /dev/shm" >&2
+    exit 1
+fi

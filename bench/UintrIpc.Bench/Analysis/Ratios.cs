@@ -1,0 +1,25 @@
+using UintrIpc.Bench.Results;
+
+namespace UintrIpc.Bench.Analysis;
+
+/// <summary>Headline ratios, and the grouping of a run's results into per-test summaries.</summary>
+internal static class Ratios
+{
+    /// <summary>subject / reference on the headline (p50 or messages/s); null when either is missing or failed.</summary>
+    public static double? Of(BenchResult subject, BenchResult reference) =>
+        subject.Ok && reference.Ok && subject.Headline is { } s && reference.Headline is { } c && c > 0 && !double.IsNaN(s) && !double.IsNaN(c) ? s / c : null;
+
+    /// <summary>One summary per .NET test, in run order, with the C runs paired with it.</summary>
+    public static IReadOnlyList<CaseSummary> Summarize(IReadOnlyList<BenchResult> results)
+    {
+        var paired = results.Where(r => r.PairedWith is not null).ToLookup(r => r.PairedWith!, StringComparer.Ordinal);
+        return results.Where(r => !r.IsNative)
+            .GroupBy(r => r.Name, StringComparer.Ordinal)
+            .Select(g => new CaseSummary(g.OrderBy(r => r.Repetition).ToList(), paired[g.Key].ToList()))
+            .ToList();
+    }
+
+    /// <summary>C runs made once for the tables (not paired with a .NET test).</summary>
+    public static IEnumerable<BenchResult> NativeOnly(IReadOnlyList<BenchResult> results) =>
+        results.Where(r => r.IsNative && r.PairedWith is null);
+}

@@ -1,0 +1,55 @@
+using UintrIpc.Bench.Reporting;
+using UintrIpc.Bench.Results;
+
+namespace UintrIpc.Bench.Analysis;
+
+/// <summary>The project's speed targets (issue 4), judged on the median of the per-pair ratios.</summary>
+internal static class Targets
+{
+    /// <summary>The .NET tests the targets measure (run at least 5 times, see BenchRunner).</summary>
+    public static readonly string[] Subjects = ["net-slotring-spin", "net-futex-asleep", "net-futex-awake", "net-eventfd-asleep", "net-spsc-slot-s64-c1k"];
+
+    public static IReadOnlyList<TargetVerdict> Evaluate(IReadOnlyList<CaseSummary> cases)
+    {
+        var byName = cases.ToDictionary(c => c.Name, StringComparer.Ordinal);
+        return
+        [
+            Judge(byName, "Spinning ping-pong <= 1.3x the C slot-ring ping-pong", "net-slotring-spin", "c-slotring-pingpong", 1.3, atMost: true),
+            Judge(byName, "Spinning ping-pong <= 1.3x the C shared cache line (the floor)", "net-slotring-spin", "c-spin-cacheline", 1.3, atMost: true),
+            Judge(byName, "futex doorbell, consumer asleep, <= 1.25x C (same protocol)", "net-futex-asleep", "c-futex-pingpong", 1.25, atMost: true),
+            Judge(byName, "futex doorbell, consumer awake, <= 1.25x C (same protocol)", "net-futex-awake", "c-futex-spin-pingpong", 1.25, atMost: true),
+            Judge(byName, "eventfd doorbell, consumer asleep, <= 1.25x C (same protocol)", "net-eventfd-asleep", "c-eventfd-ring-pingpong", 1.25, atMost: true),
+            Judge(byName, "SPSC throughput, 64-byte messages, 1 Ki slots, >= 0.8x the C SPSC ring", "net-spsc-slot-s64-c1k", "c-slotring-tput-s64-c1k", 0.8, atMost: false),
+        ];
+    }
+
+    private static TargetVerdict Judge(Dictionary<string, CaseSummary> byName, string target, string subject, string reference, double limit, bool atMost)
+    {
+        string limitText = $"{(atMost ? "<=" : ">=")} {limit:0.##}x";
+        if (!byName.TryGetValue(subject, out var s))
+        {
+            return new TargetVerdict(target, subject, reference, null, limitText, null, $"{subject} did not run");
+        }
+
+        var pairs = s.PairsWith(reference);
+        if (Spread.Of(pairs.Select(p => p.Ratio)) is not { } spread)
+        {
+            return new TargetVerdict(target, subject, reference, null, limitText, null,
+                s.Row.Error is { } e ? $"{subject}: {e}" : $"no pair of {subject} and {reference} completed");
+        }
+
+        bool met = atMost ? spread.Median <= limit : spread.Median >= limit;
+        var chosen = pairs.OrderBy(p => Math.Abs(p.Ratio - spread.Median)).ThenBy(p => p.Ratio).First();
+        return new TargetVerdict(target, subject, reference, spread, limitText, met, Explain(pairs, chosen));
+    }
+
+    /// <summary>The pairs' ratios and the figures of the pair nearest the median, each from its own run.</summary>
+    private static string Explain(IReadOnlyList<PairedRatio> pairs, PairedRatio chosen)
+    {
+        string Figures(BenchResult r) => r.Kind == ResultKind.Latency
+            ? Fmt.Invariant($"p50 {Fmt.Us(r.Latency?.P50)} us, p99 {Fmt.Us(r.Latency?.P99)} us, CPU {Fmt.Ns(r.CpuNsPerMsgSender)}/{Fmt.Ns(r.CpuNsPerMsgReceiver)} ns, util {Fmt.Util(r.CpuUtilSender)}/{Fmt.Util(r.CpuUtilReceiver)}")
+            : Fmt.Invariant($"{Fmt.Millions(r.Throughput?.MessagesPerSecond)} M msg/s, CPU {Fmt.Ns(r.CpuNsPerMsgSender)}/{Fmt.Ns(r.CpuNsPerMsgReceiver)} ns, util {Fmt.Util(r.CpuUtilSender)}/{Fmt.Util(r.CpuUtilReceiver)}");
+        string ratios = string.Join(", ", pairs.Select(p => Fmt.Number(p.Ratio, "0.00")));
+        return $"ratios of the {pairs.Count} pairs in run order: {ratios}; pair {chosen.Repetition}: .NET {Figures(chosen.Net)}; C {Figures(chosen.Reference)}";
+    }
+}

@@ -1,0 +1,127 @@
+/*
+ * recordring.h — one side of an SPSC record ring, as interop/include/uintripc.h §2b.
+ *
+ * The producer reserves align8(8 + length) bytes (and the rest of the data area as padding
+ * when the record would not fit before the end), stores the tail (release), writes the
+ * padding header, then the record's type and payload, and publishes the length last
+ * (release). The consumer polls the length at head (acquire), validates it, reads the
+ * record, and gives bytes back by zeroing them and storing head (release): after every
+ * record (per message) or after a batch of up to `batch` records (as the library's
+ * Read(handler, limit) does). Everything read from the ring is validated; a value outside
+ * the protocol is reported as corruption (-1), never used as an index.
+ */
+#ifndef UIPC_NATIVE_RECORDRING_H
+#define UIPC_NATIVE_RECORDRING_H
+
+#include "bench.h"
+
+#include <string.h>
+
+struct record_ring {
+    struct uipc_ring_control *ctl;
+    uint8_t *data;
+    uint64_t capacity, mask;
+    uint32_t max_message;
+    uint64_t pos;        /* producer: tail; consumer: head (own copy, plain) */
+    uint64_t published;  /* consumer: last head stored to ctl->head */
+    uint64_t cache;      /* producer: last head read */
+};
+
+static inline uint32_t record_align(uint32_t n)
+{
+    return (n + UIPC_RECORD_ALIGNMENT - 1) & ~(UIPC_RECORD_ALIGNMENT - 1);
+}
+
+static inline void rring_open(struct record_ring *r, struct uipc_ring_control *ctl)
+{
+    r->ctl = ctl;
+    r->data = (uint8_t *)ctl + ctl->descriptor.data_offset;
+    r->capacity = ctl->descriptor.capacity;
+    r->mask = r->capacity - 1;
+    r->max_message = ctl->descriptor.max_message_length;
+    r->pos = r->published = r->cache = 0;
+}
+
+/* Producer: room for a record of `length` payload bytes; returns the record (its header
+ * still 0) or NULL when full (*corrupt = 1 when the consumer's head is impossible). The
+ * tail and the padding are published here, the length by rring_commit. */
+static inline uint8_t *rring_claim(struct record_ring *r, uint32_t length, int32_t type, int *corrupt)
+{
+    uint32_t aligned = record_align(UIPC_RECORD_HEADER_SIZE + length);
+    uint64_t index = r->pos & r->mask, to_end = r->capacity - index;
+    uint64_t padding = aligned > to_end ? to_end : 0;
+    uint64_t end = r->pos + padding + aligned;
+    if (end - r->cache > r->capacity) {
+        /* Acquire: the consumer zeroed and read the bytes before it released head. */
+        uint64_t h = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
+        if (h > r->pos || r->pos - h > r->capacity) {
+            *corrupt = 1;
+            return NULL;
+        }
+        r->cache = h;
+        if (end - h > r->capacity)
+            return NULL;
+    }
+    /* Release: head <= tail holds for every observer before any header says "ready". */
+    __atomic_store_n(&r->ctl->tail, end, __ATOMIC_RELEASE);
+    if (padding) {
+        int32_t *pad = (int32_t *)(r->data + index);
+        pad[1] = UIPC_RECORD_PADDING;                             /* plain: published by the length */
+        __atomic_store_n(&pad[0], (int32_t)padding, __ATOMIC_RELEASE);
+        index = 0;
+    }
+    uint8_t *rec = r->data + index;
+    ((int32_t *)rec)[1] = type; /* plain: published by the release of the length */
+    r->pos = end;
+    return rec;
+}
+
+static inline void rring_commit(uint8_t *rec, uint32_t length)
+{
+    /* Release: type and payload are complete before the consumer sees the length. */
+    __atomic_store_n((int32_t *)rec, (int32_t)(UIPC_RECORD_HEADER_SIZE + length), __ATOMIC_RELEASE);
+}
+
+/* Consumer: the next record after `consumed` bytes of the current batch. Returns its
+ * aligned size (0 = nothing yet, -1 = corrupt); *rec, *type, *length describe it. */
+static inline int64_t rring_next(const struct record_ring *r, uint64_t consumed, const uint8_t **rec,
+                                 int32_t *type, uint32_t *length)
+{
+    uint64_t position = r->pos + consumed, index = position & r->mask;
+    const uint8_t *p = r->data + index;
+    /* Acquire: pairs with the producer's release of the length. */
+    int32_t len = __atomic_load_n((const int32_t *)p, __ATOMIC_ACQUIRE);
+    if (len <= 0)
+        return 0;
+    uint64_t room = r->capacity - index;
+    int32_t t = ((const int32_t *)p)[1];
+    if (len < (int32_t)UIPC_RECORD_HEADER_SIZE || (uint64_t)len > room)
+        return -1;
+    uint32_t aligned = record_align((uint32_t)len);
+    if (t >= 0 ? (uint32_t)len - UIPC_RECORD_HEADER_SIZE > r->max_message
+               : (t != UIPC_RECORD_PADDING || (aligned != room && aligned > record_align(UIPC_RECORD_HEADER_SIZE + r->max_message))))
+        return -1;
+    if (aligned > r->capacity - consumed)
+        return -1;
+    *rec = p;
+    *type = t;
+    *length = (uint32_t)len - UIPC_RECORD_HEADER_SIZE;
+    return aligned;
+}
+
+/* Consumer: zero `consumed` bytes from head (so a later lap never sees stale headers) and
+ * give them back. */
+static inline void rring_release(struct record_ring *r, uint64_t consumed)
+{
+    uint64_t index = r->pos & r->mask, first = r->capacity - index;
+    if (first > consumed)
+        first = consumed;
+    memset(r->data + index, 0, first);
+    if (consumed > first)
+        memset(r->data, 0, consumed - first);
+    r->pos += consumed;
+    /* Release: our reads and the zeroing happen before the producer may reuse the bytes. */
+    __atomic_store_n(&r->ctl->head, r->pos, __ATOMIC_RELEASE);
+}
+
+#endif

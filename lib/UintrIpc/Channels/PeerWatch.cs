@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Channels;
+
+/// <summary>
+/// Tells whether the other side of a channel has gone (uintripc.h section 4, liveness): the
+/// processes known from a trusted source (pidfds: bootstrap peer credentials) have all exited,
+/// or, for the consumer's side, its heartbeat word says it detached or has stood still for
+/// longer than the peer timeout. The heartbeat is judged by our own clock from the moment we
+/// last saw it change, so a peer's clock or a forged value can at worst make us wait the
+/// timeout. Checks are rate-limited: a pidfd poll is a system call.
+/// </summary>
+internal sealed unsafe class PeerWatch : IDisposable
+{
+    private static readonly long s_checkInterval = Stopwatch.Frequency / 100; // 10 ms
+
+    private readonly long* _heartbeat;
+    private readonly long _timeoutTicks;
+    private readonly string _peer;
+    private readonly Lock _lock = new();
+    private readonly List<ProcessHandle> _processes = [];
+    private long _lastBeat;
+    private long _lastChange;
+    private long _lastCheck;
+    private string? _gone;
+
+    private PeerWatch(long* heartbeat, TimeSpan timeout, string peer)
+    {
+        _heartbeat = heartbeat;
+        _timeoutTicks = WaitDeadline.ToTicks(timeout);
+        _peer = peer;
+        _lastChange = Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>A producer's watch of its consumer: the channel's heartbeat word, and processes added later.</summary>
+    internal static PeerWatch OfConsumer(ChannelCore channel) => new(channel.HeartbeatWord, channel.Wait.PeerTimeout, "consumer");
+
+    /// <summary>A consumer's watch of its producers: the processes added (no producer heartbeat exists).</summary>
+    internal static PeerWatch OfProducers() => new(null, TimeSpan.Zero, "producer");
+
+    /// <summary>Adds a peer process known from a trusted source; the watch owns the handle.</summary>
+    internal void Add(ProcessHandle process)
+    {
+        lock (_lock)
+        {
+            _processes.Add(process);
+        }
+    }
+
+    /// <summary>Why the peer is known to be gone, or null while it may be alive. Rate-limited.</summary>
+    internal string? Gone
+    {
+        get
+        {
+            if (_gone is not null)
+            {
+                return _gone;
+            }
+
+            long now = Stopwatch.GetTimestamp();
+            if (now - Volatile.Read(ref _lastCheck) < s_checkInterval)
+            {
+                return null;
+            }
+
+            lock (_lock)
+            {
+                _lastCheck = now;
+                return _gone ??= CheckProcesses() ?? CheckHeartbeat(now);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _processes.ForEach(p => p.Dispose());
+            _processes.Clear();
+        }
+    }
+
+    /// <summary>Throws <see cref="PeerGoneException"/> when the peer is known to be gone.</summary>
+    internal void ThrowIfGone()
+    {
+        if (Gone is { } reason)
+        {
+            throw new PeerGoneException(reason);
+        }
+    }
+
+    private string? CheckProcesses()
+    {
+        if (_processes.Count == 0 || !_processes.TrueForAll(p => p.HasExited))
+        {
+            return null;
+        }
+
+        return _processes.Count == 1
+            ? $"The {_peer} process (pid {_processes[0].Pid}) has exited without completing the channel."
+            : $"Every {_peer} process ({string.Join(", ", _processes.Select(p => p.Pid))}) has exited without completing the channel.";
+    }
+
+    private string? CheckHeartbeat(long now)
+    {
+        if (_heartbeat == null)
+        {
+            return null;
+        }
+
+        long beat = Volatile.Read(ref *_heartbeat); // acquire; the consumer's word, untrusted
+        if (beat == ConsumerHeartbeat.Detached)
+        {
+            return $"The {_peer} was disposed (its heartbeat says it detached) without completing the channel.";
+        }
+
+        if (beat != _lastBeat)
+        {
+            _lastBeat = beat;
+            _lastChange = now;
+            return null;
+        }
+
+        // 0: no consumer has attached yet; nothing to judge.
+        return beat != 0 && now - _lastChange > _timeoutTicks
+            ? $"The {_peer}'s heartbeat has not moved for {Stopwatch.GetElapsedTime(_lastChange, now).TotalSeconds:F1} s: its process has died or hangs."
+            : null;
+    }
+}

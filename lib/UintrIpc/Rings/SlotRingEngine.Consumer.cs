@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+
+namespace UintrIpc.Rings;
+
+// The consumer, the same for both producer modes: poll the sequence of the slot it reads next
+// (acquire), copy or hand over the element, release head (uintripc.h 2d). Its head is private
+// (2c): the shared word is only published.
+internal unsafe partial struct SlotRingEngine
+{
+    /// <summary>Reads one element, or returns false when the next slot is not published yet.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryRead<T>(out T item) where T : unmanaged
+    {
+        ThrowIfDisposed();
+        ulong head = ConsumerHead;
+        byte* slot = SlotAt(head);
+        // Acquire: pairs with the producer's release of the sequence, so the element is complete.
+        if (Volatile.Read(ref *(ulong*)slot) != head + 1)
+        {
+            if (!AdvanceOverSkipped())
+            {
+                item = default;
+                return false;
+            }
+
+            head = ConsumerHead;
+            slot = SlotAt(head);
+        }
+
+        item = *(T*)(slot + RingLayout.SlotHeaderSize); // plain: published by the acquire above
+        ConsumerHead = head + 1;
+        // Release: our copy of the element happens before a producer may reuse the slot.
+        Volatile.Write(ref *SharedHead, head + 1);
+        return true;
+    }
+
+    /// <summary>Copies up to <paramref name="destination"/>.Length published elements: <see cref="Drain{T, THandler}"/> into a span.</summary>
+    internal int TryRead<T>(Span<T> destination) where T : unmanaged
+    {
+        var fill = new SpanFillHandler<T>(destination);
+        return Drain<T, SpanFillHandler<T>>(ref fill, destination.Length);
+    }
+
+    /// <summary>
+    /// Hands up to <paramref name="limit"/> published elements to <paramref name="handler"/> in place,
+    /// then releases their slots.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int Drain<T, THandler>(ref THandler handler, int limit)
+        where T : unmanaged
+        where THandler : struct, ISlotHandler<T>, allows ref struct
+    {
+        ThrowIfDisposed();
+        if (limit <= 0)
+        {
+            return limit == 0 ? 0 : SlotRingThrowHelper.ThrowNegativeLimit(limit);
+        }
+
+        int count = 0;
+        ulong head = ConsumerHead;
+        try
+        {
+            while (count < limit)
+            {
+                byte* slot = SlotAt(head);
+                // Acquire: pairs with the producer's release of the sequence.
+                if (Volatile.Read(ref *(ulong*)slot) != head + 1)
+                {
+                    Commit(head);
+                    bool ready = AdvanceOverSkipped();
+                    head = ConsumerHead; // it may have stepped over skipped slots
+                    if (!ready)
+                    {
+                        break;
+                    }
+
+                    continue;
+                }
+
+                // Counted as consumed before the handler runs: an element whose handler throws is not
+                // delivered again (a poison element cannot wedge the consumer).
+                head++;
+                count++;
+                handler.Handle(in Unsafe.AsRef<T>(slot + RingLayout.SlotHeaderSize));
+                if ((head & ReleaseMask) == 0)
+                {
+                    // Release: a long drain gives slots back every quarter ring, after the handler is done with them.
+                    Volatile.Write(ref *SharedHead, head);
+                }
+            }
+        }
+        finally
+        {
+            Commit(head);
+        }
+
+        return count;
+    }
+
+    /// <summary>Whether the next slot holds something to consume (a published element or a skipped slot).</summary>
+    internal readonly bool CanRead
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            ThrowIfDisposed();
+            ulong head = ConsumerHead;
+            // Acquire: whoever acts on "true" reads the element after this load.
+            ulong sequence = Volatile.Read(ref *(ulong*)SlotAt(head));
+            return sequence == head + 1 || IsSkipMarker(sequence, head);
+        }
+    }
+
+    /// <summary>
+    /// MPSC recovery when the producer that claimed the head position died before publishing
+    /// (see <see cref="MpscRing{T}.TryUnblock"/>; uintripc.h 2d).
+    /// </summary>
+    internal bool TryUnblock(TimeSpan stalledFor)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(stalledFor, TimeSpan.Zero);
+        ThrowIfDisposed();
+        ulong head = ConsumerHead;
+        // Acquire: a claim (tail CAS) happens before its publish; we only need a current value.
+        ulong tail = Volatile.Read(ref *SharedTail);
+        if (tail < head || tail - head > Capacity)
+        {
+            SlotRingThrowHelper.ThrowPositionsCorrupted(head, tail, Capacity, "consumer");
+        }
+
+        byte* slot = SlotAt(head);
+        ulong sequence = Volatile.Read(ref *(ulong*)slot); // acquire, as in TryRead
+        if (tail == head || sequence == head + 1 || sequence == (RingLayout.SlotSkipped | (head + 1)))
+        {
+            // Nothing claimed, or the slot can be consumed normally: nothing to unblock.
+            _stallPosition = NoStall;
+            return false;
+        }
+
+        if (!IsNotYet(sequence, head))
+        {
+            SlotRingThrowHelper.ThrowSequenceCorrupted(head, sequence, Capacity);
+        }
+
+        long now = Stopwatch.GetTimestamp();
+        if (_stallPosition != head)
+        {
+            _stallPosition = head;
+            _stallSince = now;
+            if (stalledFor > TimeSpan.Zero)
+            {
+                return false;
+            }
+        }
+        else if (Stopwatch.GetElapsedTime(_stallSince, now) < stalledFor)
+        {
+            return false;
+        }
+
+        _stallPosition = NoStall;
+        // Full fence CAS: either we mark the slot skipped, or the producer's publish got there first
+        // and the CAS fails (the element is then read normally). Never both.
+        ulong observed = Interlocked.CompareExchange(ref *(ulong*)slot, RingLayout.SlotSkipped | (head + 1), sequence);
+        if (observed != sequence)
+        {
+            return false;
+        }
+
+        Commit(head + 1);
+        return true;
+    }
+
+    /// <summary>Moves the consumer to <paramref name="head"/> and releases the slots before it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Commit(ulong head)
+    {
+        if (head != ConsumerHead)
+        {
+            ConsumerHead = head;
+            // Release: every read of the consumed slots happens before a producer may overwrite them.
+            Volatile.Write(ref *SharedHead, head);
+        }
+    }
+
+    /// <summary>
+    /// Called when the head slot does not hold head + 1. Steps over skipped slots (MPSC) and
+    /// returns true when the head slot then holds a published element (its sequence was read
+    /// with acquire), false when it is not written yet; throws on any other value.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool AdvanceOverSkipped()
+    {
+        ulong head = ConsumerHead;
+        // Bounded: at most a ring's worth of skip markers per call, whatever a peer writes.
+        for (ulong i = 0; i <= Capacity; i++)
+        {
+            ulong sequence = Volatile.Read(ref *(ulong*)SlotAt(head)); // acquire, as in TryRead
+            if (sequence == head + 1)
+            {
+                return true;
+            }
+
+            if (IsSkipMarker(sequence, head))
+            {
+                // Only a claimed position can be skipped: a marker at or beyond tail is forged.
+                ulong tail = Volatile.Read(ref *SharedTail); // acquire: a fresh value
+                if (tail <= head)
+                {
+                    SlotRingThrowHelper.ThrowSkippedBeyondTail(head, tail);
+                }
+
+                head++;
+                Commit(head);
+                continue;
+            }
+
+            return false; // not yet (IsSkipMarker threw for anything else)
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Classifies a <paramref name="sequence"/> other than position + 1 found in the slot of
+    /// <paramref name="position"/>: true for a skip marker of this lap (MPSC), false for a
+    /// legitimate not-yet value; throws for anything else (and for a skip marker in an SPSC ring).
+    /// </summary>
+    private readonly bool IsSkipMarker(ulong sequence, ulong position)
+    {
+        if (sequence == (RingLayout.SlotSkipped | (position + 1)))
+        {
+            return AllowSkips ? true : SlotRingThrowHelper.ThrowSequenceCorrupted(position, sequence, Capacity);
+        }
+
+        return IsNotYet(sequence, position) ? false : SlotRingThrowHelper.ThrowSequenceCorrupted(position, sequence, Capacity);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="sequence"/> is what the slot of <paramref name="position"/> legitimately
+    /// holds before its producer publishes: 0 on the first lap, otherwise the previous lap's
+    /// sequence (position + 1 - capacity), possibly marked skipped.
+    /// </summary>
+    private readonly bool IsNotYet(ulong sequence, ulong position)
+        => position < Capacity ? sequence == 0 : (sequence & ~RingLayout.SlotSkipped) == position + 1 - Capacity;
+}

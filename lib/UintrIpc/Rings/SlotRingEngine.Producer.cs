@@ -1,0 +1,242 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
+namespace UintrIpc.Rings;
+
+/// <summary>How the producers of a slot ring take positions; a struct type argument of the engine's producer methods.</summary>
+internal interface IProducerMode;
+
+/// <summary>One producer: it owns the tail and keeps it privately (uintripc.h 2c, 2d).</summary>
+internal struct SingleProducer : IProducerMode;
+
+/// <summary>Any number of producers: they claim positions with a CAS on the shared tail (uintripc.h 2d).</summary>
+internal struct MultiProducer : IProducerMode;
+
+// Both producer modes of the slot rings. `typeof(TMode) == typeof(MultiProducer)` is a JIT-time
+// constant for a struct type argument, so each mode compiles to its own straight path.
+// Orderings: element (plain), then its sequence = position + 1 (release) publishes it; the
+// SPSC producer then publishes its tail (release). A head read (acquire) pairs with the
+// consumer's release, so the slots it frees are read before we overwrite them.
+internal unsafe partial struct SlotRingEngine
+{
+    /// <summary>Writes one element; false when the ring is full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryWrite<T, TMode>(in T item)
+        where T : unmanaged
+        where TMode : struct, IProducerMode
+    {
+        ThrowIfDisposed();
+        if (!TryClaimOne<TMode>(out ulong position))
+        {
+            return false;
+        }
+
+        byte* slot = SlotAt(position);
+        *(T*)(slot + RingLayout.SlotHeaderSize) = item; // plain: published by the release below
+        Volatile.Write(ref *(ulong*)slot, position + 1); // release: the element before its sequence
+        if (typeof(TMode) == typeof(SingleProducer))
+        {
+            PublishTail(position + 1);
+        }
+
+        return true;
+    }
+
+    /// <summary>Writes as many of <paramref name="items"/> as fit, in order, with one claim; returns how many.</summary>
+    internal int TryWrite<T, TMode>(ReadOnlySpan<T> items)
+        where T : unmanaged
+        where TMode : struct, IProducerMode
+    {
+        ThrowIfDisposed();
+        if (items.IsEmpty)
+        {
+            return 0;
+        }
+
+        ulong wanted = Math.Min((ulong)items.Length, Capacity);
+        ulong start;
+        ulong count;
+        if (typeof(TMode) == typeof(MultiProducer))
+        {
+            count = ClaimMany(wanted, out start);
+        }
+        else
+        {
+            start = ProducerTail;
+            ulong free = Capacity - (start - ProducerHeadCache);
+            count = Math.Min(free >= wanted ? free : RefreshHeadSingle(start), wanted);
+        }
+
+        for (ulong i = 0; i < count; i++)
+        {
+            byte* slot = SlotAt(start + i);
+            *(T*)(slot + RingLayout.SlotHeaderSize) = items[(int)i]; // plain: published by the release below
+            // Release: each element before its sequence; the consumer may start on the first ones.
+            Volatile.Write(ref *(ulong*)slot, start + i + 1);
+        }
+
+        if (typeof(TMode) == typeof(SingleProducer) && count > 0)
+        {
+            PublishTail(start + count); // once per batch
+        }
+
+        return (int)count;
+    }
+
+    /// <summary>Claims the next slot for writing in place; false when the ring is full. The claim refers to this engine.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [UnscopedRef]
+    internal bool TryClaim<T, TMode>(out SlotClaim<T> claim)
+        where T : unmanaged
+        where TMode : struct, IProducerMode
+    {
+        ThrowIfDisposed();
+        if (!TryClaimOne<TMode>(out ulong position))
+        {
+            claim = default;
+            return false;
+        }
+
+        claim = new SlotClaim<T>(ref this, SlotAt(position), position, typeof(TMode) == typeof(MultiProducer));
+        return true;
+    }
+
+    /// <summary>SPSC: publishes the claim of <paramref name="position"/> unless a later write superseded it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void PublishSingle(byte* slot, ulong position)
+    {
+        ThrowIfDisposed();
+        if (position != ProducerTail)
+        {
+            SlotRingThrowHelper.ThrowClaimSuperseded(position, ProducerTail);
+        }
+
+        Volatile.Write(ref *(ulong*)slot, position + 1); // release: the caller's writes to the element first
+        PublishTail(position + 1);
+    }
+
+    /// <summary>SPSC: moves the private tail and publishes it (release; readers need not see it at once).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PublishTail(ulong tail)
+    {
+        ProducerTail = tail;
+        Volatile.Write(ref *SharedTail, tail);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryClaimOne<TMode>(out ulong position)
+        where TMode : struct, IProducerMode
+    {
+        if (typeof(TMode) == typeof(MultiProducer))
+        {
+            return ClaimMany(1, out position) == 1;
+        }
+
+        position = ProducerTail;
+        return position - ProducerHeadCache < Capacity || RefreshHeadSingle(position) != 0;
+    }
+
+    /// <summary>SPSC: reloads head into the cache; returns the free slots for our <paramref name="tail"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong RefreshHeadSingle(ulong tail)
+    {
+        // Acquire: pairs with the consumer's release of head. Our tail is the truth (2c).
+        ulong head = Volatile.Read(ref *SharedHead);
+        if (head > tail || tail - head > Capacity)
+        {
+            SlotRingThrowHelper.ThrowPositionsCorrupted(head, tail, Capacity, "producer");
+        }
+
+        ProducerHeadCache = head;
+        return Capacity - (tail - head);
+    }
+
+    /// <summary>
+    /// MPSC: claims up to <paramref name="wanted"/> positions with one CAS after a capacity check;
+    /// returns how many (0 when full). Room short of <paramref name="wanted"/> is looked up once
+    /// in the real head before settling for less.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong ClaimMany(ulong wanted, out ulong start)
+    {
+        // Acquire, before the tail: a floor another thread of this object stored after its claim
+        // is then at most the tail we read next (2c).
+        ulong floor = Volatile.Read(ref ProducerTail);
+        ulong tail = CheckedTail(Volatile.Read(ref *SharedTail), floor); // acquire: a fresh value for the CAS
+        bool refreshed = false;
+        while (true)
+        {
+            ulong used = tail - ProducerHeadCache; // unsigned: a cache ahead of a stale tail is huge too
+            ulong room = used < Capacity ? Capacity - used : 0;
+            if (room < wanted && (room == 0 || !refreshed))
+            {
+                refreshed = true;
+                if (!RefreshHeadMulti(ref tail, floor))
+                {
+                    start = 0;
+                    return 0;
+                }
+
+                continue;
+            }
+
+            ulong count = Math.Min(room, wanted);
+            // Full fence: takes [tail, tail + count) for this producer alone; fails if another claimed first.
+            ulong seen = Interlocked.CompareExchange(ref *SharedTail, tail + count, tail);
+            if (seen == tail)
+            {
+                // Release (after the CAS): a floor; a racing thread's smaller value only weakens it.
+                Volatile.Write(ref ProducerTail, tail + count);
+                start = tail;
+                return count;
+            }
+
+            tail = CheckedTail(seen, floor);
+        }
+    }
+
+    /// <summary>
+    /// MPSC: reloads head into the cache. False when the ring is full for <paramref name="tail"/>;
+    /// true to re-check (possibly with a fresher <paramref name="tail"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool RefreshHeadMulti(ref ulong tail, ulong floor)
+    {
+        ulong head = Volatile.Read(ref *SharedHead); // acquire: pairs with the consumer's release
+        if (head <= tail)
+        {
+            // `tail` was read before head: tail <= head + capacity held when it was read (2b).
+            if (tail - head > Capacity)
+            {
+                SlotRingThrowHelper.ThrowPositionsCorrupted(head, tail, Capacity, "producer");
+            }
+
+            ProducerHeadCache = head;
+            return tail - head < Capacity;
+        }
+
+        // Our tail is stale: others claimed and the consumer consumed past it. A tail read after
+        // head is at least head (2b).
+        ulong fresh = CheckedTail(Volatile.Read(ref *SharedTail), floor);
+        if (fresh < head)
+        {
+            SlotRingThrowHelper.ThrowPositionsCorrupted(head, fresh, Capacity, "producer");
+        }
+
+        ProducerHeadCache = head;
+        tail = fresh;
+        return true;
+    }
+
+    /// <summary>MPSC: a shared tail is never behind the floor read before it, and below 2^62 (2b, 2c).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong CheckedTail(ulong tail, ulong floor)
+    {
+        if (tail < floor || tail >= RingLayout.MaxPosition)
+        {
+            SlotRingThrowHelper.ThrowTailMovedBack(tail, floor);
+        }
+
+        return tail;
+    }
+}

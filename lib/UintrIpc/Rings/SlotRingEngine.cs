@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using UintrIpc.Memory;
+
+namespace UintrIpc.Rings;
+
+// The one engine of the slot rings (uintripc.h sections 2b-2d): geometry, lease, attach
+// checks, the consumer (SlotRingEngine.Consumer.cs) and both producer modes
+// (SlotRingEngine.Producer.cs, specialised by a struct type argument, so the JIT compiles one
+// path per mode with no per-call branch). SpscRing<T> and MpscRing<T> embed it (no indirection).
+// Managed layout: explicit and padded so that the producer-local and consumer-local words sit
+// at least 128 bytes apart (adjacent-line prefetch pairs 64-byte lines), like
+// ConcurrentQueueSegment's PaddedHeadAndTail; the read-only geometry may share a line with the
+// object header.
+
+/// <summary>
+/// The engine of <see cref="SpscRing{T}"/> and <see cref="MpscRing{T}"/>. Embedded (not
+/// referenced) in the ring object; claims refer to it by a ref field.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 5 * LineRange)]
+internal unsafe partial struct SlotRingEngine
+{
+    /// <summary>Distance kept between words written by different threads.</summary>
+    private const int LineRange = RegionLayout.FalseSharingRange;
+    private const int ProducerBlock = LineRange;
+    private const int ConsumerBlock = 3 * LineRange;
+    /// <summary>Value of <see cref="_stallPosition"/> when no stall is being timed.</summary>
+    private const ulong NoStall = ulong.MaxValue;
+
+    // ---- geometry: written once by the constructor, then read by both sides -------------
+
+    /// <summary>First slot.</summary>
+    [FieldOffset(0)] internal readonly byte* Data;
+    /// <summary>The shared tail word (producer position).</summary>
+    [FieldOffset(8)] internal readonly ulong* SharedTail;
+    /// <summary>The shared head word (consumer position).</summary>
+    [FieldOffset(16)] internal readonly ulong* SharedHead;
+    /// <summary>Slots in the ring, a power of two.</summary>
+    [FieldOffset(24)] internal readonly ulong Capacity;
+    /// <summary><see cref="Capacity"/> - 1.</summary>
+    [FieldOffset(32)] internal readonly ulong Mask;
+    /// <summary>Bytes per slot (sequence + element, 8-aligned).</summary>
+    [FieldOffset(40)] internal readonly nuint SlotSize;
+    /// <summary>Drain releases head whenever it crosses a multiple of this + 1 (a quarter ring), not only at its end.</summary>
+    [FieldOffset(48)] internal readonly ulong ReleaseMask;
+    /// <summary>MPSC rings know skipped slots; in an SPSC ring a skip marker is corruption.</summary>
+    [FieldOffset(56)] internal readonly bool AllowSkips;
+    /// <summary>Set once by the ring's Dispose (its lease is released then); checked by every call, a plain read.</summary>
+    [FieldOffset(60)] internal int Disposed;
+    /// <summary>The region whose mapping the ring uses (and leases, when <see cref="Leased"/>).</summary>
+    [FieldOffset(64)] internal readonly SharedRegion Region;
+    /// <summary>Whether this ring holds a lease on the mapping (channels keep the mapping by their own count).</summary>
+    [FieldOffset(72)] internal readonly bool Leased;
+
+    // ---- producer-local (not shared memory) --------------------------------------------
+
+    /// <summary>
+    /// SPSC: the next position to write (authoritative; the shared tail is a published copy).
+    /// MPSC: the highest tail this object has claimed up to, a floor for every tail it reads
+    /// (a tail moved back would make it overwrite pending elements).
+    /// </summary>
+    [FieldOffset(ProducerBlock)] internal ulong ProducerTail;
+    /// <summary>
+    /// The head last read from shared memory. Never ahead of the real head, so "tail - cache &lt; capacity"
+    /// proves there is room without touching the consumer's line. MPSC: shared by the threads that
+    /// write through one ring object; a stale value only costs a reload.
+    /// </summary>
+    [FieldOffset(ProducerBlock + 8)] internal ulong ProducerHeadCache;
+
+    // ---- consumer-local (not shared memory) --------------------------------------------
+
+    /// <summary>The next position to read; its shared copy is released to the producers.</summary>
+    [FieldOffset(ConsumerBlock)] internal ulong ConsumerHead;
+    /// <summary>TryUnblock: the position whose stall is being timed, or <see cref="NoStall"/>.</summary>
+    [FieldOffset(ConsumerBlock + 8)] private ulong _stallPosition;
+    /// <summary>TryUnblock: when the stall at <see cref="_stallPosition"/> was first seen (Stopwatch ticks).</summary>
+    [FieldOffset(ConsumerBlock + 16)] private long _stallSince;
+
+    /// <summary>
+    /// Attaches to a slot ring part: takes a lease on the mapping (when <paramref name="lease"/>),
+    /// validates the descriptor (uintripc.h 2a), the element size and the positions (2b).
+    /// </summary>
+    internal static SlotRingEngine Attach(SharedRegion region, RegionPart part, PartKind kind, int elementSize, bool lease)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        if (lease)
+        {
+            region.AddLease();
+        }
+
+        try
+        {
+            return new SlotRingEngine(region, part, kind, elementSize, lease);
+        }
+        catch
+        {
+            if (lease)
+            {
+                region.ReleaseLease();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Releases the lease once; every later call throws <see cref="ObjectDisposedException"/>.</summary>
+    internal void Dispose()
+    {
+        if (Interlocked.Exchange(ref Disposed, 1) == 0 && Leased)
+        {
+            Region.ReleaseLease();
+        }
+    }
+
+    private SlotRingEngine(SharedRegion region, RegionPart part, PartKind kind, int elementSize, bool lease)
+    {
+        Region = region;
+        Leased = lease;
+        if (part.Kind != kind)
+        {
+            throw new RegionFormatException($"part {part.Index} kind", kind.ToString(), part.Kind.ToString(),
+                part.Kind switch
+                {
+                    PartKind.SpscSlots => "Attach an SpscRing<T> to this part instead.",
+                    PartKind.MpscSlots => "Attach an MpscRing<T> to this part instead.",
+                    _ => "This part is not a slot ring.",
+                });
+        }
+
+        byte* ring = region.PartPointer(part);
+        RingDescriptor.Geometry geometry = RingDescriptor.Read(ring, part.Length, kind);
+        if (geometry.ElementSize != elementSize)
+        {
+            throw new RegionFormatException("ring element size", $"{elementSize} (the size of the element type)", geometry.ElementSize.ToString(),
+                "Both sides must use the same unmanaged element type.");
+        }
+
+        if (geometry.MaxMessageLength != elementSize)
+        {
+            throw new RegionFormatException("ring max message length", $"{elementSize} (the element size)", geometry.MaxMessageLength.ToString());
+        }
+
+        // Parts are 128-aligned, the data area starts at +512 and slots are multiples of 8, so every
+        // sequence word is naturally aligned: required for atomic loads, stores and CAS.
+        Debug.Assert(((nuint)ring & 7) == 0, "ring parts are aligned");
+        Data = ring + RingLayout.ControlSize;
+        SharedTail = (ulong*)(ring + RingLayout.TailOffset);
+        SharedHead = (ulong*)(ring + RingLayout.HeadOffset);
+        Capacity = (ulong)geometry.Capacity;
+        Mask = Capacity - 1;
+        SlotSize = (nuint)geometry.SlotSize;
+        ReleaseMask = Math.Max(1, Capacity / 4) - 1;
+        AllowSkips = kind == PartKind.MpscSlots;
+        _stallPosition = NoStall;
+        LoadPositions();
+    }
+
+    /// <summary>Builds the part spec of a slot ring (descriptor written by the region's creator).</summary>
+    internal static PartSpec CreatePart(PartKind kind, int capacity, int elementSize, uint tag)
+    {
+        if (capacity < 2 || !BitOperations.IsPow2(capacity))
+        {
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "The capacity of a slot ring must be a power of two, at least 2.");
+        }
+
+        int slotSize = RingLayout.SlotSize(elementSize);
+        long dataLength = (long)capacity * slotSize;
+        // Runs on the zero-filled part before the region is published: plain stores (see PartSpec).
+        return new PartSpec(kind, tag, RingLayout.ControlSize + dataLength,
+            (address, _) => RingDescriptor.Write((byte*)address, kind, slotSize, capacity, elementSize, elementSize, dataLength));
+    }
+
+    /// <summary>Every call checks this: after Dispose the ring's lease is gone, and so may be the memory.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal readonly void ThrowIfDisposed()
+    {
+        if (Disposed != 0)
+        {
+            SlotRingThrowHelper.ThrowDisposed();
+        }
+    }
+
+    /// <summary>Address of the slot of <paramref name="position"/> (its sequence word; the element follows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal readonly byte* SlotAt(ulong position) => Data + ((nuint)(position & Mask) * SlotSize);
+
+    /// <summary>The shared tail (acquire), for diagnostics.</summary>
+    internal readonly long ProducerPosition => (long)Volatile.Read(ref *SharedTail);
+
+    /// <summary>The shared head (acquire), for diagnostics.</summary>
+    internal readonly long ConsumerPosition => (long)Volatile.Read(ref *SharedHead);
+
+    /// <summary>Approximate number of elements in the ring, clamped to [0, capacity].</summary>
+    internal readonly int Count
+    {
+        get
+        {
+            // Acquire loads, head first: the result is only a snapshot anyway.
+            ulong head = Volatile.Read(ref *SharedHead);
+            ulong tail = Volatile.Read(ref *SharedTail);
+            return tail <= head ? 0 : (int)Math.Min(tail - head, Capacity);
+        }
+    }
+
+    /// <summary>
+    /// Reads head and tail on attach and checks head &lt;= tail &lt;= head + capacity. Live peers may
+    /// move both between our loads, so the reads are ordered to make the checks exact and an
+    /// inconsistent snapshot is retried a few times before it is called corruption.
+    /// </summary>
+    private void LoadPositions()
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            // Acquire loads in this order: t1 <= head_then + capacity <= head + capacity, and head <= t2.
+            ulong t1 = Volatile.Read(ref *SharedTail);
+            ulong head = Volatile.Read(ref *SharedHead);
+            ulong t2 = Volatile.Read(ref *SharedTail);
+            ulong tail = t2;
+            if (!AllowSkips)
+            {
+                // SPSC publishes the sequence before the tail, so the tail may lag, even behind head (and a
+                // producer that died between the two stores left it behind for good): extend it over
+                // published slots. Bounded by a ring's worth and by head + capacity.
+                for (ulong n = 0; n < Capacity && tail < head + Capacity && Volatile.Read(ref *(ulong*)SlotAt(tail)) == tail + 1; n++)
+                {
+                    tail++; // acquire loads above: only used to decide where our own writes go
+                }
+            }
+
+            if (t2 >= RingLayout.MaxPosition || head >= RingLayout.MaxPosition)
+            {
+                SlotRingThrowHelper.ThrowPositionTooLarge(Math.Max(head, t2));
+            }
+
+            bool consistent = t1 <= t2 && head <= tail && tail - head <= Capacity && (t1 <= head || t1 - head <= Capacity);
+            if (consistent)
+            {
+                ConsumerHead = head;
+                ProducerTail = tail;
+                ProducerHeadCache = head;
+                return;
+            }
+
+            if (attempt == 3)
+            {
+                SlotRingThrowHelper.ThrowPositionsCorrupted(head, t2, Capacity, "attach");
+            }
+
+            Thread.Yield();
+        }
+    }
+}

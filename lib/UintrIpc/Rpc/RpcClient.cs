@@ -1,0 +1,931 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Tmds.Linux;
+using UintrIpc.Bootstrap;
+using UintrIpc.Channels;
+using UintrIpc.Interop;
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Rpc;
+
+// Design:
+//   Calls from any number of threads (uintripc_rpc.h section 3, client side). Submitting is
+//   lock-free on the shared side (MPSC ring) and takes one private lock for the call slot and
+//   the arena block. Responses are consumed by one thread at a time, the reader: whichever
+//   waiting caller takes the reader role (a CAS) drains the response ring and routes each
+//   response by id (RpcCallSlot), so a single-threaded caller consumes its own answer with no
+//   thread hop, spinning on the ring's next slot and then sleeping in the doorbell. Callers
+//   that are not the reader wait on their slot's event; the reader sets it when it routes
+//   their answer, and hands the role on when it leaves (it wakes the waiting callers, and the
+//   receiver thread while asynchronous calls are outstanding).
+//
+//   Asynchronous calls are read by a receiver thread (started with the first one) that takes
+//   the reader role like any caller; their slots complete value-task sources that run
+//   continuations asynchronously, so no user code runs on the reader.
+//
+//   Session end (section 7): the reader finds it (server_state STOPPED, or POLLHUP on the
+//   bootstrap connection after a sleep that timed out) or a protocol violation, and then fails
+//   every outstanding call and frees its slot: nobody will write into it any more, and the
+//   client accepts no new call. Lifetime: a lease per call in progress (asynchronous: until
+//   GetResult) and one for the client; the region is unmapped with the last.
+
+/// <summary>
+/// A client of an <see cref="RpcServer"/>: calls with an opcode, four inline arguments and
+/// optional input and output bytes, synchronously with a timeout or asynchronously with a
+/// cancellation token, from any number of threads.
+/// </summary>
+/// <example>
+/// <code>
+/// using var client = RpcClient.Connect(BootstrapEndpoint.Parse("@my-service"));
+/// RpcResult sum = client.Call(1, new RpcArgs(2, 3), TimeSpan.FromSeconds(1));       // sum.Value == 5
+/// byte[] buffer = new byte[4096];
+/// RpcResult read = await client.CallAsync(2, new RpcArgs(fd), default, buffer, cancellationToken);
+/// if (read.IsError) Console.WriteLine($"errno {read.Errno}");
+/// </code>
+/// </example>
+[DebuggerDisplay("RpcClient session {SessionId} ({Outstanding} outstanding)")]
+public sealed class RpcClient : IDisposable
+{
+    private readonly BootstrapConnection _connection;
+    private readonly RpcRegion _region;
+    private readonly WaitBlock _serverWait;
+    private readonly WaitBlock _clientWait;
+    private readonly DoorbellSender _serverBell;
+    private readonly DoorbellReceiver _clientBell;
+    private readonly ChannelWaitOptions _wait;
+    private readonly RpcCallSlot[] _slots;
+    private readonly Lock _lock = new();
+    private readonly int[] _free;
+    private readonly RpcArenaAllocator _arena;
+    private readonly ManualResetEventSlim _receiverWake = new(false, spinCount: 1);
+    private int _freeCount;
+    private int _reader;
+    private int _syncWaiters;
+    private int _asyncPending;
+    private int _leases = 1;
+    private int _lostErrno;
+    private string _lostReason = string.Empty;
+    private int _disposed;
+    private Thread? _receiver;
+    private long _timedOut, _cancelled, _late, _unknownIds, _staleIds, _duplicateIds, _invalid;
+
+    private RpcClient(BootstrapConnection connection, RpcRegion region, DoorbellSender serverBell, DoorbellReceiver? clientBell, ChannelWaitOptions wait)
+    {
+        _connection = connection;
+        _region = region;
+        _wait = wait;
+        _serverWait = new WaitBlock(region.Region, region.ServerWaitPart);
+        _clientWait = new WaitBlock(region.Region, region.ClientWaitPart);
+        _serverBell = serverBell;
+        _clientBell = clientBell ?? (region.Doorbell == DoorbellKind.Futex ? new FutexDoorbellReceiver(_clientWait) : new NoDoorbellReceiver());
+        _slots = new RpcCallSlot[region.MaxCalls];
+        _free = new int[region.MaxCalls];
+        for (int i = 0; i < _slots.Length; i++)
+        {
+            _slots[i] = new RpcCallSlot(this, (uint)i);
+            _free[i] = _slots.Length - 1 - i;
+        }
+
+        _freeCount = _slots.Length;
+        _arena = new RpcArenaAllocator(region.ArenaLength, region.MaxCalls);
+    }
+
+    /// <summary>The most calls outstanding at once (granted by the server).</summary>
+    public int MaxCalls => _slots.Length;
+
+    /// <summary>Bytes of the arena: the largest input or output of one call, and of all outstanding calls together.</summary>
+    public long ArenaLength => _region.ArenaLength;
+
+    /// <summary>The doorbell of both directions.</summary>
+    public DoorbellKind Doorbell => _region.Doorbell;
+
+    /// <summary>The server instance's epoch: another value after a reconnection means the server was restarted.</summary>
+    public ulong ServerEpoch => _region.ServerEpoch;
+
+    /// <summary>The server's number for this session.</summary>
+    public ulong SessionId => _region.SessionId;
+
+    /// <summary>The server process (SO_PEERCRED).</summary>
+    public PeerCredentials Server => _connection.Peer;
+
+    /// <summary>Whether the session still works (false once the server is gone, stopped the session, broke the protocol, or the client was disposed).</summary>
+    public bool IsConnected => Volatile.Read(ref _lostErrno) == 0;
+
+    /// <summary>Calls whose slot is not free yet (including timed-out calls whose answer has not come).</summary>
+    public int Outstanding
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _slots.Length - _freeCount;
+            }
+        }
+    }
+
+    /// <summary>What the client rejected or gave up on.</summary>
+    public RpcClientStatistics Statistics => new(
+        Volatile.Read(ref _timedOut), Volatile.Read(ref _cancelled), Volatile.Read(ref _late), Volatile.Read(ref _unknownIds),
+        Volatile.Read(ref _staleIds), Volatile.Read(ref _duplicateIds), Volatile.Read(ref _invalid));
+
+    /// <summary>The session's region (tests write raw records into it).</summary>
+    internal RpcRegion SessionRegion => _region;
+
+    /// <summary>Connects to the server at <paramref name="endpoint"/> and opens a session (uintripc_rpc.h section 6).</summary>
+    /// <exception cref="TimeoutException">The server did not complete the handshake within <see cref="RpcClientOptions.ConnectTimeout"/>.</exception>
+    /// <exception cref="BootstrapRefusedException">The server refused this process, or the client's policy refused the server.</exception>
+    /// <exception cref="UintrIpcException">No server listens there, or it refused the session (errno: EOPNOTSUPP for a doorbell it does not offer, EPROTO for a version mismatch).</exception>
+    public static RpcClient Connect(BootstrapEndpoint endpoint, RpcClientOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new RpcClientOptions();
+        DoorbellKind doorbell = options.ChosenDoorbell();
+        var started = Stopwatch.GetTimestamp();
+        BootstrapConnection connection = BootstrapClient.Connect(endpoint, options.ConnectTimeout, options.ServerPolicy, cancellationToken);
+        EventFdDoorbellReceiver? ownEventFd = null;
+        SharedRegion? region = null;
+        DoorbellSender? serverBell = null;
+        try
+        {
+            Span<byte> hello = stackalloc byte[RpcLayout.HelloSize];
+            RpcHandshake.Write(hello, new RpcHandshake.Hello(doorbell, (uint)Math.Max(options.MaxCalls, 0), (ulong)Math.Max(options.ArenaLength, 0)));
+            if (doorbell == DoorbellKind.EventFd)
+            {
+                ownEventFd = new EventFdDoorbellReceiver();
+                connection.Send(hello, ownEventFd.FileHandle);
+            }
+            else
+            {
+                connection.Send(hello);
+            }
+
+            TimeSpan left = options.ConnectTimeout - Stopwatch.GetElapsedTime(started);
+            using BootstrapMessage message = connection.Receive(left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken);
+            RpcHandshake.Welcome welcome = RpcHandshake.ReadWelcome(message.Payload.Span, out string? problem)
+                ?? throw new BootstrapProtocolException(endpoint, problem!);
+            if (welcome.Status < 0)
+            {
+                throw new UintrIpcException($"RPC session with {endpoint}", -welcome.Status,
+                    welcome.Status == -LibC.EOPNOTSUPP ? $"The server does not offer the {doorbell} doorbell; choose another in RpcClientOptions.Doorbell." : null);
+            }
+
+            int expectedFds = doorbell == DoorbellKind.EventFd ? 2 : 1;
+            if (message.FdCount != expectedFds || welcome.Doorbell != doorbell)
+            {
+                throw new BootstrapProtocolException(endpoint, $"the welcome grants doorbell {welcome.Doorbell} with {message.FdCount} descriptors; asked for {doorbell}, which needs {expectedFds}");
+            }
+
+            region = message.AttachRegion(0);
+            RpcRegion rpc = RpcRegion.Attach(region);
+            if (region.Epoch != welcome.RegionEpoch || rpc.ServerEpoch != welcome.ServerEpoch || rpc.SessionId != welcome.SessionId
+                || (uint)rpc.MaxCalls != welcome.MaxCalls || (ulong)rpc.ArenaLength != welcome.ArenaLength || rpc.Doorbell != doorbell)
+            {
+                throw new BootstrapProtocolException(endpoint, "the region does not match the welcome (epoch, session, sizes or doorbell)");
+            }
+
+            var serverWait = new WaitBlock(region, rpc.ServerWaitPart);
+            serverBell = doorbell switch
+            {
+                DoorbellKind.Futex => new FutexDoorbellSender(serverWait),
+                DoorbellKind.EventFd => EventFdSender(message),
+                _ => new NoDoorbellSender(),
+            };
+            return new RpcClient(connection, rpc, serverBell, ownEventFd, options.Wait);
+        }
+        catch
+        {
+            serverBell?.Dispose();
+            ownEventFd?.Dispose();
+            region?.Dispose();
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private static EventFdDoorbellSender EventFdSender(BootstrapMessage message)
+    {
+        using SafeFdHandle fd = message.TakeFd(1);
+        return new EventFdDoorbellSender(fd); // keeps its own duplicate
+    }
+
+    /// <summary>Calls <paramref name="opcode"/> without payload, waiting at most <paramref name="timeout"/> for the answer.</summary>
+    /// <exception cref="TimeoutException">No answer (or no free call slot) within the timeout; a late answer frees the slot.</exception>
+    /// <exception cref="RpcConnectionLostException">The session ended.</exception>
+    public RpcResult Call(uint opcode, in RpcArgs args, TimeSpan timeout) => Call(opcode, args, default, default, timeout);
+
+    /// <summary>
+    /// Calls <paramref name="opcode"/>: copies <paramref name="input"/> into the arena, waits at most
+    /// <paramref name="timeout"/> for the answer (spinning briefly, then sleeping), and copies the
+    /// output into <paramref name="output"/> (at most its length; <see cref="RpcResult.OutputLength"/> says how much).
+    /// </summary>
+    /// <exception cref="ArgumentException">The input or output is larger than the arena.</exception>
+    /// <exception cref="TimeoutException">No answer (or no free call slot and arena space) within the timeout; a late answer frees the slot.</exception>
+    /// <exception cref="RpcConnectionLostException">The session ended (server gone, stopped, or broke the protocol).</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+    public RpcResult Call(uint opcode, in RpcArgs args, ReadOnlySpan<byte> input, Span<byte> output, TimeSpan timeout)
+    {
+        WaitDeadline.Validate(timeout);
+        long deadline = Stopwatch.GetTimestamp() + BackoffPhaser.ToTicks(timeout);
+        int block = BlockLength(input.Length, output.Length);
+        Enter();
+        try
+        {
+            RpcCallSlot slot = Acquire(block, deadline, timeout);
+            Submit(slot, opcode, args, input, output.Length, isAsync: false, default);
+            WaitForAnswer(slot, deadline);
+            if (Interlocked.CompareExchange(ref slot.State, RpcCallSlot.Abandoned, RpcCallSlot.Pending) == RpcCallSlot.Pending)
+            {
+                // Timed out: the slot stays taken until the answer comes or the session ends.
+                Interlocked.Increment(ref _timedOut);
+                ReleaseCaller(slot);
+                throw (Exception?)LostOrNull() ?? new TimeoutException($"No answer to opcode {opcode} within {timeout.TotalMilliseconds} ms; the server is busy or stalled ({Outstanding} calls outstanding).");
+            }
+
+            try
+            {
+                return slot.State == RpcCallSlot.Completed
+                    ? CopyOutput(slot, new RpcResult(slot.Result, slot.OutLength), output)
+                    : throw Lost();
+            }
+            finally
+            {
+                ReleaseCaller(slot);
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>Calls <paramref name="opcode"/> without payload asynchronously.</summary>
+    /// <exception cref="RpcConnectionLostException">The session ended.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled (a late answer frees the slot).</exception>
+    public ValueTask<RpcResult> CallAsync(uint opcode, RpcArgs args, CancellationToken cancellationToken = default)
+        => CallAsync(opcode, args, default, default, cancellationToken);
+
+    /// <summary>
+    /// Calls <paramref name="opcode"/> asynchronously: as <see cref="Call(uint, in RpcArgs, ReadOnlySpan{byte}, Span{byte}, TimeSpan)"/>,
+    /// with the answer read by a background thread. Await the result exactly once (its call slot
+    /// is given back then). Allocation-free per call once warm.
+    /// </summary>
+    /// <exception cref="ArgumentException">The input or output is larger than the arena.</exception>
+    /// <exception cref="RpcConnectionLostException">The session ended.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled (a late answer frees the slot).</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+    public ValueTask<RpcResult> CallAsync(uint opcode, RpcArgs args, ReadOnlyMemory<byte> input, Memory<byte> output, CancellationToken cancellationToken = default)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<RpcResult>(cancellationToken);
+        }
+
+        int block = BlockLength(input.Length, output.Length);
+        Enter();
+        RpcCallSlot? slot = null;
+        try
+        {
+            if (!TryAcquire(block, out slot))
+            {
+                Exit();
+                return CallSlowAsync(opcode, args, input, output, block, cancellationToken);
+            }
+
+            return Start(slot, opcode, args, input.Span, output, cancellationToken);
+        }
+        catch
+        {
+            if (slot is null)
+            {
+                Exit();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Ends the session: outstanding calls fail with <see cref="RpcConnectionLostException"/>, new ones throw <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        Lose(LibC.ECANCELED, "The client was disposed.");
+        _receiverWake.Set();
+        _receiver?.Join(TimeSpan.FromSeconds(5));
+        // Fail what nobody failed yet (no reader may be left to do it).
+        while (Interlocked.CompareExchange(ref _reader, 1, 0) != 0)
+        {
+            Thread.Sleep(1);
+        }
+
+        try
+        {
+            FailAll();
+        }
+        finally
+        {
+            Volatile.Write(ref _reader, 0);
+        }
+
+        Exit();
+    }
+
+    // ---- submitting --------------------------------------------------------------------------
+
+    private int BlockLength(int inputLength, int outputLength)
+    {
+        int block = Math.Max(inputLength, outputLength);
+        if (block > _arena.Capacity)
+        {
+            throw new ArgumentException($"A call's input and output are at most {_arena.Capacity} bytes (the session's arena; ask for a larger one with RpcClientOptions.ArenaLength, or split the data); this one needs {block}.");
+        }
+
+        return block;
+    }
+
+    /// <summary>Takes a free call slot and an arena block, waiting (bounded) while all are in use.</summary>
+    private RpcCallSlot Acquire(int block, long deadline, TimeSpan timeout)
+    {
+        var backoff = new ProducerBackoff(_wait, TimeSpan.FromTicks(Math.Max(0, (long)((deadline - Stopwatch.GetTimestamp()) * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency)))));
+        while (true)
+        {
+            if (TryAcquire(block, out RpcCallSlot? slot))
+            {
+                return slot;
+            }
+
+            HelpRead();
+            if (!backoff.Idle())
+            {
+                throw new TimeoutException($"No call slot and {block} bytes of arena became free within {timeout.TotalMilliseconds} ms: {MaxCalls} calls are outstanding or the arena ({ArenaLength} bytes) is taken; the server is slow or stalled.");
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryAcquire(int block, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RpcCallSlot? slot)
+    {
+        ThrowIfLost();
+        lock (_lock)
+        {
+            long offset = 0;
+            if (_freeCount > 0 && (block == 0 || _arena.TryAllocate(block, out offset)))
+            {
+                slot = _slots[_free[--_freeCount]];
+                slot.DataOffset = offset;
+                slot.BlockLength = block;
+                return true;
+            }
+        }
+
+        slot = null;
+        return false;
+    }
+
+    private unsafe void Submit(RpcCallSlot slot, uint opcode, in RpcArgs args, ReadOnlySpan<byte> input, int outCapacity, bool isAsync, Memory<byte> asyncOutput)
+    {
+        slot.OutCapacity = outCapacity;
+        ulong id = slot.Arm(isAsync, asyncOutput);
+        if (isAsync)
+        {
+            Interlocked.Increment(ref _asyncPending);
+        }
+
+        // Plain stores into our block: published by the release of the request's sequence below.
+        input.CopyTo(new Span<byte>(_region.Arena + slot.DataOffset, input.Length));
+        var request = new RpcWireRequest
+        {
+            Id = id,
+            Opcode = opcode,
+            DataOffset = (uint)slot.DataOffset,
+            InLength = (uint)input.Length,
+            OutCapacity = (uint)outCapacity,
+            Args = args,
+        };
+        bool written;
+        try
+        {
+            written = _region.Requests.TryWrite(request);
+        }
+        catch (RingCorruptedException e)
+        {
+            Lose(LibC.EPROTO, $"The server corrupted the request ring: {e.Message}");
+            written = false;
+        }
+
+        if (!written)
+        {
+            // Every outstanding call holds one slot, so an honest server's ring always has room.
+            Lose(LibC.EPROTO, "The request ring is full although no call slot is free to fill it: the server moved its position.");
+        }
+
+        _serverWait.WakeIfSleeping(_serverBell);
+    }
+
+    private ValueTask<RpcResult> Start(RpcCallSlot slot, uint opcode, in RpcArgs args, ReadOnlySpan<byte> input, Memory<byte> output, CancellationToken cancellationToken)
+    {
+        // The lease taken by the caller is now the call's: released in GetResult.
+        Submit(slot, opcode, args, input, output.Length, isAsync: true, output);
+        slot.Register(cancellationToken);
+        EnsureReceiver();
+        if (Volatile.Read(ref _reader) == 0)
+        {
+            _receiverWake.Set();
+        }
+
+        return new ValueTask<RpcResult>(slot, slot.Core.Version);
+    }
+
+    private async ValueTask<RpcResult> CallSlowAsync(uint opcode, RpcArgs args, ReadOnlyMemory<byte> input, Memory<byte> output, int block, CancellationToken cancellationToken)
+    {
+        var backoff = new ProducerBackoff(_wait, timeout: null);
+        while (true)
+        {
+            Enter();
+            if (TryAcquireOrExit(block, out RpcCallSlot? slot))
+            {
+                return await Start(slot, opcode, args, input.Span, output, cancellationToken).ConfigureAwait(false);
+            }
+
+            HelpRead();
+            await backoff.IdleAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private bool TryAcquireOrExit(int block, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RpcCallSlot? slot)
+    {
+        try
+        {
+            if (TryAcquire(block, out slot))
+            {
+                return true;
+            }
+        }
+        catch
+        {
+            Exit();
+            throw;
+        }
+
+        Exit();
+        return false;
+    }
+
+    // ---- waiting and reading --------------------------------------------------------------------
+
+    /// <summary>Returns when the call is no longer pending, or at the deadline.</summary>
+    private void WaitForAnswer(RpcCallSlot slot, long deadline)
+    {
+        var phaser = new BackoffPhaser(_wait.SpinBudget, _wait.YieldBudget);
+        while (Volatile.Read(ref slot.State) == RpcCallSlot.Pending)
+        {
+            if (TryEnterReader())
+            {
+                try
+                {
+                    ReadUntil(slot, deadline, ref phaser);
+                }
+                finally
+                {
+                    ExitReader();
+                }
+
+                if (Stopwatch.GetTimestamp() >= deadline)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            // Another thread reads: it sets our event when it routes our answer or leaves the role.
+            slot.Event.Reset();
+            Interlocked.Exchange(ref slot.SyncWaiting, 1);
+            Interlocked.Increment(ref _syncWaiters); // full fence: pairs with ExitReader (store reader, fence, load waiters)
+            try
+            {
+                long left = deadline - Stopwatch.GetTimestamp();
+                if (left <= 0)
+                {
+                    return;
+                }
+
+                if (Volatile.Read(ref slot.State) == RpcCallSlot.Pending && Volatile.Read(ref _reader) != 0)
+                {
+                    slot.Event.Wait(TimeSpan.FromTicks(Math.Min(BackoffPhaser.ToTicks(_wait.MaxParkTime), left) * TimeSpan.TicksPerSecond / Stopwatch.Frequency));
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref slot.SyncWaiting, 0);
+                Interlocked.Decrement(ref _syncWaiters);
+            }
+        }
+    }
+
+    /// <summary>
+    /// As the reader: routes responses until <paramref name="slot"/> is answered (or, for the
+    /// receiver, <paramref name="slot"/> null, until no asynchronous call is outstanding), the
+    /// session ends, or the deadline passes. Spins, yields, then sleeps in the doorbell.
+    /// </summary>
+    private void ReadUntil(RpcCallSlot? slot, long deadline, ref BackoffPhaser phaser)
+    {
+        while (true)
+        {
+            if (SessionEnded())
+            {
+                FailAll();
+                return;
+            }
+
+            int routed = DrainResponses();
+            if (slot is null ? Volatile.Read(ref _asyncPending) == 0 || Volatile.Read(ref _disposed) != 0 : Volatile.Read(ref slot.State) != RpcCallSlot.Pending)
+            {
+                return;
+            }
+
+            if (routed > 0)
+            {
+                phaser.Reset();
+                continue;
+            }
+
+            long now = Stopwatch.GetTimestamp();
+            if (now >= deadline)
+            {
+                if (RpcPeerLiveness.HasHungUp(_connection))
+                {
+                    Lose(LibC.ECONNRESET, "The server closed the session or exited.");
+                    continue;
+                }
+
+                return;
+            }
+
+            if (RpcBackoff.SpinOrYield(ref phaser, now))
+            {
+                var probe = new ReaderProbe(this, slot);
+                long slice = Math.Min(BackoffPhaser.ToTicks(_wait.MaxParkTime), deadline - now);
+                if (!_clientWait.Park(ref probe, _clientBell, TimeSpan.FromTicks(slice * TimeSpan.TicksPerSecond / Stopwatch.Frequency))
+                    && RpcPeerLiveness.HasHungUp(_connection))
+                {
+                    Lose(LibC.ECONNRESET, "The server closed the session or exited.");
+                }
+            }
+        }
+    }
+
+    /// <summary>Routes what is in the response ring now, unless another thread reads (tests use it after writing raw responses).</summary>
+    internal void PollResponses()
+    {
+        Enter();
+        try
+        {
+            HelpRead();
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>Routes what is in the response ring now if no other thread reads (frees slots of timed-out calls).</summary>
+    private void HelpRead()
+    {
+        if (!TryEnterReader())
+        {
+            return;
+        }
+
+        try
+        {
+            if (SessionEnded())
+            {
+                FailAll();
+            }
+            else
+            {
+                DrainResponses();
+            }
+        }
+        finally
+        {
+            ExitReader();
+        }
+    }
+
+    private void ReceiverLoop()
+    {
+        var phaser = new BackoffPhaser(_wait.SpinBudget, _wait.YieldBudget);
+        while (Volatile.Read(ref _disposed) == 0)
+        {
+            _receiverWake.Reset();
+            if (Volatile.Read(ref _asyncPending) > 0 && TryEnterReader())
+            {
+                try
+                {
+                    phaser.Reset();
+                    ReadUntil(null, long.MaxValue, ref phaser);
+                }
+                finally
+                {
+                    ExitReader();
+                }
+
+                continue;
+            }
+
+            _receiverWake.Wait(_wait.MaxParkTime);
+        }
+    }
+
+    private void EnsureReceiver()
+    {
+        if (Volatile.Read(ref _receiver) is not null)
+        {
+            return;
+        }
+
+        var thread = new Thread(ReceiverLoop) { IsBackground = true, Name = $"rpc receiver (session {SessionId})" };
+        if (Interlocked.CompareExchange(ref _receiver, thread, null) is null)
+        {
+            thread.Start();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryEnterReader() => Volatile.Read(ref _reader) == 0 && Interlocked.CompareExchange(ref _reader, 1, 0) == 0;
+
+    private void ExitReader()
+    {
+        // Full fence between giving up the role and looking for waiters (pairs with WaitForAnswer).
+        Interlocked.Exchange(ref _reader, 0);
+        if (Volatile.Read(ref _syncWaiters) > 0)
+        {
+            foreach (var slot in _slots)
+            {
+                if (Volatile.Read(ref slot.SyncWaiting) != 0)
+                {
+                    slot.Event.Set();
+                }
+            }
+        }
+
+        if (Volatile.Read(ref _asyncPending) > 0)
+        {
+            _receiverWake.Set();
+        }
+    }
+
+    private int DrainResponses()
+    {
+        var router = new Router(this);
+        try
+        {
+            return _region.Responses.Drain(ref router);
+        }
+        catch (RingCorruptedException e)
+        {
+            Lose(LibC.EPROTO, $"The server corrupted the response ring: {e.Message}");
+            return 0;
+        }
+    }
+
+    /// <summary>Routes one response by its id (see RpcCallSlot for the rules).</summary>
+    private void Route(in RpcWireResponse shared)
+    {
+        RpcWireResponse response = shared; // one copy: the server may change the slot, we decide on the copy
+        uint index = RpcLayout.SlotOf(response.Id);
+        uint generation = RpcLayout.GenerationOf(response.Id);
+        if (index >= (uint)_slots.Length)
+        {
+            Interlocked.Increment(ref _unknownIds);
+            return;
+        }
+
+        if (generation == 0)
+        {
+            Interlocked.Increment(ref _staleIds); // no call ever has generation 0
+            return;
+        }
+
+        RpcCallSlot slot = _slots[index];
+        long open = ((long)generation << 32) | 1;
+        // Full fence CAS: takes the server side of exactly this generation, or nothing.
+        if (Interlocked.CompareExchange(ref slot.Ticket, open & ~1L, open) != open)
+        {
+            Interlocked.Increment(ref (Volatile.Read(ref slot.Ticket) >> 32) == generation ? ref _duplicateIds : ref _staleIds);
+            return;
+        }
+
+        bool valid = response.Result < 0 || response.OutLength <= (uint)slot.OutCapacity;
+        slot.Result = valid ? response.Result : -LibC.EPROTO;
+        slot.OutLength = valid && response.Result >= 0 ? (int)response.OutLength : 0;
+        if (!valid)
+        {
+            // First, so that the failed call reports it: the server broke the protocol, trust nothing more from it.
+            Interlocked.Increment(ref _invalid);
+            Lose(LibC.EPROTO, $"The server answered with {response.OutLength} bytes of output where the call allowed {slot.OutCapacity}.");
+        }
+
+        Finish(slot, valid ? RpcCallSlot.Completed : RpcCallSlot.Failed);
+    }
+
+    /// <summary>The server side of <paramref name="slot"/> is done: complete or fail the call, or count a late answer; drop the server's hold.</summary>
+    private void Finish(RpcCallSlot slot, int outcome)
+    {
+        bool isAsync = slot.IsAsync;
+        // Full fence CAS: publishes Result and OutLength to the caller that reads the state.
+        if (Interlocked.CompareExchange(ref slot.State, outcome, RpcCallSlot.Pending) == RpcCallSlot.Pending)
+        {
+            if (!isAsync)
+            {
+                slot.Event.Set();
+            }
+            else if (outcome == RpcCallSlot.Completed)
+            {
+                slot.Core.SetResult(new RpcResult(slot.Result, slot.OutLength));
+            }
+            else
+            {
+                slot.Core.SetException(Lost());
+            }
+        }
+        else if (outcome == RpcCallSlot.Completed)
+        {
+            Interlocked.Increment(ref _late);
+        }
+
+        if (isAsync)
+        {
+            Interlocked.Decrement(ref _asyncPending);
+        }
+
+        ReleaseHold(slot);
+    }
+
+    internal void Cancel(RpcCallSlot slot, CancellationToken token)
+    {
+        if (Interlocked.CompareExchange(ref slot.State, RpcCallSlot.Abandoned, RpcCallSlot.Pending) == RpcCallSlot.Pending)
+        {
+            Interlocked.Increment(ref _cancelled);
+            slot.Core.SetException(new OperationCanceledException("The call was cancelled; its slot is freed when the late answer comes.", token));
+        }
+    }
+
+    /// <summary>Copies a call's output out of the arena (called by the caller, who still holds the slot).</summary>
+    internal unsafe RpcResult CopyOutput(RpcCallSlot slot, RpcResult result, Span<byte> output)
+    {
+        if (result.OutputLength > 0)
+        {
+            // Plain reads: published by the response's sequence (acquire by the reader), then the state CAS.
+            new ReadOnlySpan<byte>(_region.Arena + slot.DataOffset, result.OutputLength).CopyTo(output);
+        }
+
+        return result;
+    }
+
+    /// <summary>Drops the caller's hold on a slot (and, for an asynchronous call, its lease on the client).</summary>
+    internal void ReleaseCaller(RpcCallSlot slot)
+    {
+        bool isAsync = slot.IsAsync;
+        ReleaseHold(slot);
+        if (isAsync)
+        {
+            Exit();
+        }
+    }
+
+    private void ReleaseHold(RpcCallSlot slot)
+    {
+        if (Interlocked.Decrement(ref slot.Holds) != 0)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (slot.BlockLength > 0)
+            {
+                _arena.Free(slot.DataOffset, slot.BlockLength);
+            }
+
+            slot.State = RpcCallSlot.Free;
+            _free[_freeCount++] = (int)slot.Index;
+        }
+    }
+
+    // ---- session end ------------------------------------------------------------------------------
+
+    private bool SessionEnded()
+    {
+        if (Volatile.Read(ref _lostErrno) != 0)
+        {
+            return true;
+        }
+
+        if (_region.ServerState != RpcLayout.ServerRunning)
+        {
+            Lose(LibC.ESHUTDOWN, "The server ended the session (it is shutting down, or it dropped this client).");
+            return true;
+        }
+
+        return false;
+    }
+
+    private void Lose(int errno, string reason)
+    {
+        lock (_lock)
+        {
+            if (_lostErrno != 0)
+            {
+                return;
+            }
+
+            _lostReason = reason;
+            Volatile.Write(ref _lostErrno, errno);
+        }
+
+        // Wake everyone who waits, so that a reader fails their calls.
+        foreach (var slot in _slots)
+        {
+            slot.Event.Set();
+        }
+
+        _receiverWake.Set();
+    }
+
+    /// <summary>As the reader (or in Dispose): fails every call whose server side is still open; nobody will write into those slots again.</summary>
+    private void FailAll()
+    {
+        foreach (var slot in _slots)
+        {
+            long ticket = Volatile.Read(ref slot.Ticket);
+            if ((ticket & 1) != 0 && Interlocked.CompareExchange(ref slot.Ticket, ticket & ~1L, ticket) == ticket)
+            {
+                Finish(slot, RpcCallSlot.Failed);
+            }
+        }
+    }
+
+    private void ThrowIfLost()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Volatile.Read(ref _lostErrno) != 0)
+        {
+            throw Lost();
+        }
+    }
+
+    private RpcConnectionLostException Lost() => new(Volatile.Read(ref _lostErrno), _lostReason);
+
+    private RpcConnectionLostException? LostOrNull() => Volatile.Read(ref _lostErrno) != 0 ? Lost() : null;
+
+    // ---- lifetime ----------------------------------------------------------------------------------
+
+    private void Enter()
+    {
+        int leases = Volatile.Read(ref _leases);
+        while (true)
+        {
+            ObjectDisposedException.ThrowIf(leases == 0 || Volatile.Read(ref _disposed) != 0, this);
+            int seen = Interlocked.CompareExchange(ref _leases, leases + 1, leases);
+            if (seen == leases)
+            {
+                return;
+            }
+
+            leases = seen;
+        }
+    }
+
+    private void Exit()
+    {
+        if (Interlocked.Decrement(ref _leases) != 0)
+        {
+            return;
+        }
+
+        // Last lease: no call is in progress, no reader runs.
+        _serverBell.Dispose();
+        _clientBell.Dispose();
+        _receiverWake.Dispose();
+        _connection.Dispose();
+        _region.Region.Dispose();
+    }
+
+    private readonly struct Router(RpcClient owner) : ISlotHandler<RpcWireResponse>
+    {
+        public void Handle(in RpcWireResponse item) => owner.Route(item);
+    }
+
+    private readonly struct ReaderProbe(RpcClient owner, RpcCallSlot? slot) : IWaitProbe
+    {
+        public bool HasWork => owner._region.Responses.CanRead || Volatile.Read(ref owner._lostErrno) != 0
+            || (slot is null ? Volatile.Read(ref owner._disposed) != 0 : Volatile.Read(ref slot.State) != RpcCallSlot.Pending);
+    }
+}

@@ -1,0 +1,44 @@
+using UintrIpc.Bootstrap;
+using UintrIpc.Channels;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Rpc;
+
+/// <summary>What an <see cref="RpcClient"/> asks the server for, and how it waits.</summary>
+public sealed record RpcClientOptions
+{
+    /// <summary>Call slots to ask for (at most this many calls outstanding); 0 takes the server's default. The server may grant fewer.</summary>
+    public int MaxCalls { get; init; }
+
+    /// <summary>Arena bytes to ask for (the largest input or output of one call, and of all outstanding calls together); 0 takes the server's default.</summary>
+    public long ArenaLength { get; init; }
+
+    /// <summary>The doorbell of both directions; null picks futex (or eventfd where futex does not work).</summary>
+    public DoorbellKind? Doorbell { get; init; }
+
+    /// <summary>Bound on connecting and the handshake.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Which servers to trust (same user by default; this matters for abstract socket names, which anyone can bind).</summary>
+    public PeerPolicy? ServerPolicy { get; init; }
+
+    /// <summary>
+    /// How a waiting caller spins, yields, then sleeps for its answer. A sleeping caller wakes at
+    /// least every <see cref="ChannelWaitOptions.MaxParkTime"/> to check that the server is alive.
+    /// </summary>
+    public ChannelWaitOptions Wait { get; init; } = new() { MaxParkTime = TimeSpan.FromMilliseconds(20) };
+
+    /// <summary>The doorbell to ask for.</summary>
+    internal DoorbellKind ChosenDoorbell()
+    {
+        if (Doorbell is { } kind)
+        {
+            return kind is DoorbellKind.Futex or DoorbellKind.EventFd or DoorbellKind.None ? kind
+                : throw new NotSupportedException($"RPC sessions use the futex, eventfd or none doorbell, not {kind}: signal and user-interrupt doorbells belong to one thread, and any client thread may call.");
+        }
+
+        // As for channels (Doorbells.Best), among the kinds any thread can use.
+        return Doorbells.IsAvailable(DoorbellKind.Futex) ? DoorbellKind.Futex
+            : Doorbells.IsAvailable(DoorbellKind.EventFd) ? DoorbellKind.EventFd : DoorbellKind.None;
+    }
+}

@@ -1,0 +1,276 @@
+using System.Collections.Frozen;
+using System.Diagnostics.CodeAnalysis;
+using System.Security.Cryptography;
+using UintrIpc.Bootstrap;
+
+namespace UintrIpc.Rpc;
+
+// Design:
+//   The accept thread only accepts (BootstrapServer checks credentials and sends ACCEPT), then
+//   starts a session thread, which reads the hello (bounded by HelloTimeout), so a slow or
+//   hostile client never holds up others. Each session has its own region, thread and
+//   doorbells (uintripc_rpc.h sections 1, 3, 7); the worker pool is shared. Handlers are
+//   registered before Start and frozen then, so lookups need no lock.
+//   Dispose: stop accepting, end every session (server_state STOPPED, connection closed, so
+//   clients fail their calls at once), wait (bounded) for the session threads, stop the pool.
+
+/// <summary>
+/// A request/response server over shared memory: clients connect through a bootstrap socket,
+/// each gets a session with its own region; handlers are registered per opcode.
+/// </summary>
+/// <example>
+/// <code>
+/// using var server = new RpcServer();
+/// server.Map(1, static (ref RpcRequest r) => r.Args.A0 + r.Args.A1);     // runs on the session thread
+/// server.MapBlocking(2, static (ref RpcRequest r) => SlowWork(r.Input));  // runs on the worker pool
+/// server.Start(BootstrapEndpoint.Parse("@my-service"));
+/// </code>
+/// </example>
+public sealed class RpcServer : IDisposable
+{
+    private readonly Dictionary<uint, (RpcHandler Handler, bool Blocking)> _mapping = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _lock = new();
+    private readonly HashSet<RpcServerSession> _sessions = [];
+    private readonly List<Thread> _sessionThreads = [];
+    private FrozenDictionary<uint, (RpcHandler Handler, bool Blocking)>? _handlers;
+    private BootstrapServer? _listener;
+    private Thread? _acceptThread;
+    private long _nextSessionId;
+    private long _sessionsOpened, _sessionsClosed, _handshakesFailed, _requests, _unknownOpcodes, _badBlocks, _handlerFailures, _protocolViolations;
+    private int _disposed;
+
+    /// <summary>Creates a server; map handlers, then <see cref="Start"/> it.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public RpcServer(RpcServerOptions? options = null)
+    {
+        Options = options ?? new RpcServerOptions();
+        Options.Validate();
+        Epoch = NewEpoch();
+    }
+
+    /// <summary>Raised on the session's thread after a client completed the handshake (set <see cref="RpcSession.State"/> here).</summary>
+    public event EventHandler<RpcSessionEventArgs>? SessionOpened;
+
+    /// <summary>
+    /// Raised once a session has ended and no handler of it runs any more: release what the
+    /// application holds for the client (its files, say). Raised on a session or worker thread.
+    /// </summary>
+    public event EventHandler<RpcSessionEventArgs>? SessionClosed;
+
+    /// <summary>The options.</summary>
+    public RpcServerOptions Options { get; }
+
+    /// <summary>Random, non-zero, new for every server instance: a client can tell a restarted server by it.</summary>
+    public ulong Epoch { get; }
+
+    /// <summary>Where the server listens, once started.</summary>
+    public BootstrapEndpoint? Endpoint => _listener?.Endpoint;
+
+    /// <summary>The sessions open now.</summary>
+    public IReadOnlyList<RpcSession> Sessions
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _sessions.Select(s => s.Session).OfType<RpcSession>()];
+            }
+        }
+    }
+
+    /// <summary>Counters since the server started.</summary>
+    public RpcServerStatistics Statistics => new(
+        Volatile.Read(ref _sessionsOpened), Volatile.Read(ref _sessionsClosed), Volatile.Read(ref _handshakesFailed),
+        Volatile.Read(ref _requests), Volatile.Read(ref _unknownOpcodes), Volatile.Read(ref _badBlocks),
+        Volatile.Read(ref _handlerFailures), Volatile.Read(ref _protocolViolations));
+
+    internal CancellationToken StopToken => _stop.Token;
+
+    internal RpcWorkerPool? Pool { get; private set; }
+
+    /// <summary>Serves <paramref name="opcode"/> with <paramref name="handler"/> on the session thread: for handlers that never block.</summary>
+    /// <exception cref="InvalidOperationException">The server has started, or the opcode is mapped already.</exception>
+    public void Map(uint opcode, RpcHandler handler) => Add(opcode, handler, blocking: false);
+
+    /// <summary>
+    /// Serves <paramref name="opcode"/> on the worker pool: for handlers that may block (file or
+    /// network I/O), so that a slow call does not stall the session's other calls.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The server has started, or the opcode is mapped already.</exception>
+    public void MapBlocking(uint opcode, RpcHandler handler) => Add(opcode, handler, blocking: true);
+
+    /// <summary>Starts listening on <paramref name="endpoint"/> and serving clients that <paramref name="policy"/> allows (same user by default).</summary>
+    /// <exception cref="InvalidOperationException">Already started.</exception>
+    /// <exception cref="UintrIpcException">The endpoint is taken (EADDRINUSE) or cannot be bound.</exception>
+    public void Start(BootstrapEndpoint endpoint, PeerPolicy? policy = null)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        lock (_lock)
+        {
+            if (_handlers is not null)
+            {
+                throw new InvalidOperationException("The server has been started already.");
+            }
+
+            _handlers = _mapping.ToFrozenDictionary();
+        }
+
+        _listener = BootstrapServer.Listen(endpoint, policy);
+        Pool = Options.WorkerThreads > 0 && _mapping.Values.Any(h => h.Blocking) ? new RpcWorkerPool(Options.WorkerThreads) : null;
+        _acceptThread = new Thread(AcceptLoop) { IsBackground = true, Name = $"rpc accept {endpoint}" };
+        _acceptThread.Start();
+    }
+
+    /// <summary>Stops accepting, ends every session (their clients' calls fail at once) and waits for the session threads.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _stop.Cancel();
+        _acceptThread?.Join(TimeSpan.FromSeconds(5));
+        _listener?.Dispose();
+        Thread[] threads;
+        RpcServerSession[] sessions;
+        lock (_lock)
+        {
+            sessions = [.. _sessions];
+            threads = [.. _sessionThreads];
+        }
+
+        foreach (var session in sessions)
+        {
+            session.Stop(); // outside the lock: it may end the session and raise SessionClosed
+        }
+
+        foreach (var thread in threads)
+        {
+            thread.Join(TimeSpan.FromSeconds(5));
+        }
+
+        Pool?.Dispose();
+        _stop.Dispose();
+    }
+
+    internal bool TryGetHandler(uint opcode, [NotNullWhen(true)] out RpcHandler? handler, out bool blocking)
+    {
+        if (_handlers!.TryGetValue(opcode, out var entry))
+        {
+            handler = entry.Handler;
+            blocking = entry.Blocking;
+            return true;
+        }
+
+        handler = null;
+        blocking = false;
+        return false;
+    }
+
+    internal ulong NextSessionId() => (ulong)Interlocked.Increment(ref _nextSessionId);
+
+    internal void OnSessionOpened(RpcSession session)
+    {
+        Interlocked.Increment(ref _sessionsOpened);
+        SessionOpened?.Invoke(this, new RpcSessionEventArgs(session, null));
+    }
+
+    internal void OnSessionClosed(RpcServerSession owner, RpcSession? session, string reason)
+    {
+        lock (_lock)
+        {
+            _sessions.Remove(owner);
+        }
+
+        if (session is not null)
+        {
+            Interlocked.Increment(ref _sessionsClosed);
+            SessionClosed?.Invoke(this, new RpcSessionEventArgs(session, reason));
+        }
+    }
+
+    internal void CountHandshakeFailed() => Interlocked.Increment(ref _handshakesFailed);
+
+    internal void CountRequestsAnswered(int count) => Interlocked.Add(ref _requests, count);
+
+    internal void CountUnknownOpcode() => Interlocked.Increment(ref _unknownOpcodes);
+
+    internal void CountBadBlock() => Interlocked.Increment(ref _badBlocks);
+
+    internal void CountHandlerFailure() => Interlocked.Increment(ref _handlerFailures);
+
+    internal void CountProtocolViolation() => Interlocked.Increment(ref _protocolViolations);
+
+    private void Add(uint opcode, RpcHandler handler, bool blocking)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        lock (_lock)
+        {
+            if (_handlers is not null)
+            {
+                throw new InvalidOperationException("Map handlers before Start: the handler table is frozen when the server starts.");
+            }
+
+            if (!_mapping.TryAdd(opcode, (handler, blocking)))
+            {
+                throw new InvalidOperationException($"Opcode {opcode} is mapped already.");
+            }
+        }
+    }
+
+    private void AcceptLoop()
+    {
+        CancellationToken stop = _stop.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            BootstrapConnection connection;
+            try
+            {
+                connection = _listener!.Accept(TimeSpan.FromSeconds(1), stop);
+            }
+            catch (TimeoutException)
+            {
+                continue;
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (UintrIpcException)
+            {
+                continue; // one failed accept (the peer vanished mid-handshake) must not end the server
+            }
+
+            var session = new RpcServerSession(this, connection);
+            var thread = new Thread(session.Run) { IsBackground = true, Name = $"rpc session (pid {connection.Peer.Pid})" };
+            lock (_lock)
+            {
+                if (stop.IsCancellationRequested)
+                {
+                    connection.Dispose();
+                    return;
+                }
+
+                _sessions.Add(session);
+                _sessionThreads.RemoveAll(t => !t.IsAlive);
+                _sessionThreads.Add(thread);
+            }
+
+            thread.Start();
+        }
+    }
+
+    private static ulong NewEpoch()
+    {
+        ulong epoch;
+        do
+        {
+            epoch = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+        }
+        while (epoch == 0);
+        return epoch;
+    }
+}

@@ -1,0 +1,64 @@
+using UintrIpc.Channels;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Rpc;
+
+/// <summary>Limits and behaviour of an <see cref="RpcServer"/>.</summary>
+public sealed record RpcServerOptions
+{
+    /// <summary>Call slots of a session whose client asks for none in particular (a power of two).</summary>
+    public int DefaultMaxCalls { get; init; } = 256;
+
+    /// <summary>The most call slots a client may ask for (at most <see cref="RpcLayout.MaxCalls"/>).</summary>
+    public int MaxCalls { get; init; } = 1024;
+
+    /// <summary>Arena bytes of a session whose client asks for none in particular.</summary>
+    public long DefaultArenaLength { get; init; } = 1 << 20;
+
+    /// <summary>The largest arena a client may ask for (at most <see cref="RpcLayout.MaxArena"/>).</summary>
+    public long MaxArenaLength { get; init; } = 64L << 20;
+
+    /// <summary>The doorbells clients may choose.</summary>
+    public IReadOnlyList<DoorbellKind> Doorbells { get; init; } = [DoorbellKind.Futex, DoorbellKind.EventFd, DoorbellKind.None];
+
+    /// <summary>Threads of the pool that runs handlers mapped with <see cref="RpcServer.MapBlocking"/>; 0 runs them on the session thread.</summary>
+    public int WorkerThreads { get; init; } = 4;
+
+    /// <summary>The most requests a session thread takes per pass (it publishes their responses together).</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>How long a new connection may take to send its hello.</summary>
+    public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How an idle session thread spins, yields and parks; a parked one re-checks its client's liveness after each park.</summary>
+    public ChannelWaitOptions Wait { get; init; } = ChannelWaitOptions.Default;
+
+    /// <summary>Throws when a value is out of range.</summary>
+    internal void Validate()
+    {
+        if (DefaultMaxCalls < RpcLayout.MinCalls || MaxCalls > RpcLayout.MaxCalls || DefaultMaxCalls > MaxCalls)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxCalls), $"Call slots must satisfy {RpcLayout.MinCalls} <= DefaultMaxCalls <= MaxCalls <= {RpcLayout.MaxCalls}.");
+        }
+
+        if (DefaultArenaLength < 0 || MaxArenaLength > RpcLayout.MaxArena || DefaultArenaLength > MaxArenaLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxArenaLength), $"Arena sizes must satisfy 0 <= DefaultArenaLength <= MaxArenaLength <= {RpcLayout.MaxArena}.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(WorkerThreads);
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1);
+        if (HelloTimeout <= TimeSpan.Zero || HelloTimeout > TimeSpan.FromDays(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(HelloTimeout), HelloTimeout, "The hello timeout must be above zero and at most a day.");
+        }
+
+        foreach (var kind in Doorbells)
+        {
+            if (kind is not (DoorbellKind.Futex or DoorbellKind.EventFd or DoorbellKind.None))
+            {
+                throw new NotSupportedException($"RPC sessions use the futex, eventfd or none doorbell, not {kind}: signal and user-interrupt doorbells belong to one thread, and any client thread may call.");
+            }
+        }
+    }
+}

@@ -1,0 +1,423 @@
+using System.Diagnostics;
+using Tmds.Linux;
+using UintrIpc.Bootstrap;
+using UintrIpc.Interop;
+using UintrIpc.Rings;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Rpc;
+
+// Design:
+//   One thread per session (uintripc_rpc.h section 3, server side). It takes requests in
+//   batches into a private array (a copy: nothing the client changes later can reach a
+//   check we made), answers each one (inline handler, error, or hand-off to the worker pool),
+//   collects the answers in a private outbox and publishes the outbox with one ring write
+//   (one tail release) and one wake-up check per pass. Idle: spin, yield, then park on the
+//   server wait block; workers that finish ring that same doorbell to hand back results.
+//
+//   Exactly one response per request read: every path through Process ends in Answer or in a
+//   work item whose RunBlocking ends in Complete. The outbox plus the requests at the workers
+//   never exceed max_calls (requests are only read while there is room), so a client that
+//   does not take its responses stalls only itself and costs bounded memory.
+//
+//   Lifetime: leases. The session thread holds one, each work item one; the region, the
+//   doorbells and the descriptors are released with the last (so no handler ever runs on an
+//   unmapped arena), and SessionClosed is raised then. The bootstrap connection is closed as
+//   soon as the session thread ends (after server_state = STOPPED), which is how the client
+//   learns it at once. The client's liveness: its end of the connection (POLLHUP when its
+//   process dies), checked after each park that timed out.
+
+/// <summary>The server side of one session: its thread, region, doorbells and outbox.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Released with the last lease (Release), not by Dispose: workers may still use them.")]
+internal sealed unsafe class RpcServerSession
+{
+    private static readonly long s_peerCheckTicks = Stopwatch.Frequency / 100; // 10 ms
+
+    private readonly RpcServer _server;
+    private readonly BootstrapConnection _connection;
+    private readonly Lock _completionLock = new();
+    private RpcRegion? _region;
+    private RpcSession? _session;
+    private WaitBlock? _serverWait;      // consumer instance: the session thread parks on it
+    private WaitBlock? _serverWaitRing;  // producer instance: workers and Stop ring it
+    private WaitBlock? _clientWait;      // producer instance: the session thread rings the client
+    private DoorbellReceiver? _receiver;
+    private DoorbellSender? _selfBell;
+    private DoorbellSender? _clientBell;
+    private SafeFdHandle? _clientEventFd;
+    private RpcWireResponse[] _outbox = [];
+    private int _outboxCount;
+    private RpcWireResponse[] _completions = [];
+    private int _completionCount;
+    private int _atWorkers;
+    private ulong _responsesSent;
+    private int _leases = 1;
+    private volatile bool _ended;
+    private string _endReason = "the server stopped";
+    private long _lastPeerCheck;
+
+    internal RpcServerSession(RpcServer server, BootstrapConnection connection)
+    {
+        _server = server;
+        _connection = connection;
+    }
+
+    internal RpcSession? Session => _session;
+
+    /// <summary>Session thread body: handshake, serve, end.</summary>
+    internal void Run()
+    {
+        try
+        {
+            if (!Handshake())
+            {
+                _server.CountHandshakeFailed();
+                return;
+            }
+
+            _server.OnSessionOpened(_session!);
+            Serve();
+        }
+        catch (Exception e) when (e is UintrIpcException or TimeoutException or OperationCanceledException or RingCorruptedException or Memory.RegionFormatException)
+        {
+            if (e is RingCorruptedException)
+            {
+                _server.CountProtocolViolation();
+            }
+
+            _endReason = e is RingCorruptedException ? $"the client corrupted its rings: {e.Message}"
+                : e is OperationCanceledException ? "the server stopped" : e.Message;
+        }
+        finally
+        {
+            _ended = true;
+            _region?.MarkStopped();
+            _connection.Dispose(); // the client sees POLLHUP now
+            Release();
+        }
+    }
+
+    /// <summary>Asks the session thread to end (server shutdown): wakes it if it is parked.</summary>
+    internal void Stop()
+    {
+        _ended = true;
+        if (!TryAddLease())
+        {
+            return; // already torn down
+        }
+
+        try
+        {
+            // Under a lease: the wait block's memory stays mapped while we ring it.
+            if (_serverWaitRing is { } wait && _selfBell is { } bell)
+            {
+                wait.WakeIfSleeping(bell);
+            }
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    private bool TryAddLease()
+    {
+        int leases = Volatile.Read(ref _leases);
+        while (leases > 0)
+        {
+            int seen = Interlocked.CompareExchange(ref _leases, leases + 1, leases);
+            if (seen == leases)
+            {
+                return true;
+            }
+
+            leases = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>Worker thread: runs a blocking handler and hands its response to the session thread.</summary>
+    internal void RunBlocking(in RpcWireRequest request, RpcHandler handler)
+    {
+        try
+        {
+            if (_ended)
+            {
+                return; // nobody will publish the answer, and the client has been told the session ended
+            }
+
+            RpcWireResponse response = Execute(request, handler);
+            lock (_completionLock)
+            {
+                _completions[_completionCount++] = response; // room: one entry per request at the workers
+            }
+
+            _serverWaitRing!.WakeIfSleeping(_selfBell!);
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    private bool Handshake()
+    {
+        RpcServerOptions options = _server.Options;
+        using BootstrapMessage message = _connection.Receive(options.HelloTimeout, _server.StopToken);
+        RpcHandshake.Hello? parsed = RpcHandshake.ReadHello(message.Payload.Span, out string? problem);
+        if (parsed is not { } hello)
+        {
+            Refuse(-LibC.EPROTO, DoorbellKind.None, problem!);
+            return false;
+        }
+
+        if (!options.Doorbells.Contains(hello.Doorbell))
+        {
+            Refuse(-LibC.EOPNOTSUPP, hello.Doorbell, $"doorbell {hello.Doorbell} is not offered (offered: {string.Join(", ", options.Doorbells)})");
+            return false;
+        }
+
+        int expectedFds = hello.Doorbell == DoorbellKind.EventFd ? 1 : 0;
+        if (message.FdCount != expectedFds)
+        {
+            Refuse(-LibC.EPROTO, hello.Doorbell, $"{message.FdCount} descriptors with a {hello.Doorbell} hello, expected {expectedFds}");
+            return false;
+        }
+
+        // Grant what was asked within the limits: a power of two of call slots, a multiple of 64 arena bytes.
+        uint wantedCalls = hello.MaxCalls == 0 ? (uint)options.DefaultMaxCalls : Math.Clamp(hello.MaxCalls, RpcLayout.MinCalls, (uint)options.MaxCalls);
+        int maxCalls = 1 << System.Numerics.BitOperations.Log2(wantedCalls);
+        ulong wantedArena = hello.ArenaLength == 0 ? (ulong)options.DefaultArenaLength : Math.Min(hello.ArenaLength, (ulong)options.MaxArenaLength);
+        long arena = (long)wantedArena & ~(long)(RpcLayout.ArenaAlignment - 1);
+        if (expectedFds == 1)
+        {
+            _clientEventFd = message.TakeFd(0);
+        }
+
+        ulong id = _server.NextSessionId();
+        _region = RpcRegion.Create(maxCalls, arena, hello.Doorbell, _server.Epoch, id, _connection.Peer.Pid);
+        _serverWait = new WaitBlock(_region.Region, _region.ServerWaitPart);
+        _serverWaitRing = new WaitBlock(_region.Region, _region.ServerWaitPart);
+        _clientWait = new WaitBlock(_region.Region, _region.ClientWaitPart, singleProducer: true);
+        _outbox = new RpcWireResponse[maxCalls];
+        _completions = new RpcWireResponse[maxCalls];
+        switch (hello.Doorbell)
+        {
+            case DoorbellKind.Futex:
+                _receiver = new FutexDoorbellReceiver(_serverWait);
+                _selfBell = new FutexDoorbellSender(_serverWaitRing);
+                _clientBell = new FutexDoorbellSender(_clientWait);
+                break;
+            case DoorbellKind.EventFd:
+                var eventFd = new EventFdDoorbellReceiver();
+                _receiver = eventFd;
+                _selfBell = new EventFdDoorbellSender(eventFd.FileHandle);
+                _clientBell = new EventFdDoorbellSender(_clientEventFd!);
+                break;
+            default:
+                _receiver = new NoDoorbellReceiver();
+                _selfBell = new NoDoorbellSender();
+                _clientBell = new NoDoorbellSender();
+                break;
+        }
+
+        Span<byte> payload = stackalloc byte[RpcLayout.WelcomeSize];
+        RpcHandshake.Write(payload, new RpcHandshake.Welcome(0, hello.Doorbell, (uint)maxCalls, (ulong)arena, _region.Region.Epoch, _server.Epoch, id));
+        if (_receiver is EventFdDoorbellReceiver serverEventFd)
+        {
+            _connection.Send(payload, _region.Region.FileHandle, serverEventFd.FileHandle);
+        }
+        else
+        {
+            _connection.Send(payload, _region.Region.FileHandle);
+        }
+
+        // Only now is the session open (SessionOpened, and SessionClosed at its end).
+        _session = new RpcSession(id, _connection.Peer, hello.Doorbell, maxCalls, arena);
+        return true;
+    }
+
+    private void Refuse(int status, DoorbellKind doorbell, string problem)
+    {
+        _endReason = "handshake failed: " + problem;
+        Span<byte> payload = stackalloc byte[RpcLayout.WelcomeSize];
+        RpcHandshake.Write(payload, new RpcHandshake.Welcome(status, doorbell, 0, 0, 0, _server.Epoch, 0));
+        try
+        {
+            _connection.Send(payload);
+        }
+        catch (Exception e) when (e is UintrIpcException or TimeoutException)
+        {
+            // The client went away; it will not miss the answer.
+        }
+    }
+
+    private void Serve()
+    {
+        RpcRegion region = _region!;
+        var requests = new RpcWireRequest[Math.Min(_server.Options.BatchSize, region.MaxCalls)];
+        Channels.ChannelWaitOptions wait = _server.Options.Wait;
+        var phaser = new BackoffPhaser(wait.SpinBudget, wait.YieldBudget);
+        var probe = new Probe(this);
+        _lastPeerCheck = Stopwatch.GetTimestamp();
+        while (!_ended)
+        {
+            int work = TakeCompletions();
+            int room = Math.Min(requests.Length, region.MaxCalls - _outboxCount - _atWorkers);
+            if (room > 0)
+            {
+                int n = region.Requests.TryRead(requests.AsSpan(0, room));
+                for (int i = 0; i < n; i++)
+                {
+                    Process(requests[i]);
+                }
+
+                _session!.CountRequests(n);
+                work += n;
+            }
+
+            work += Flush();
+            if (work > 0)
+            {
+                phaser.Reset();
+                continue;
+            }
+
+            if (RpcBackoff.SpinOrYield(ref phaser, Stopwatch.GetTimestamp()) && !_serverWait!.Park(ref probe, _receiver!, wait.MaxParkTime))
+            {
+                CheckClient();
+            }
+        }
+    }
+
+    private void Process(in RpcWireRequest request)
+    {
+        RpcRegion region = _region!;
+        if (!region.BlockInArena(request.DataOffset, request.InLength, request.OutCapacity))
+        {
+            _server.CountBadBlock();
+            Answer(request.Id, -LibC.EFAULT);
+            return;
+        }
+
+        if (!_server.TryGetHandler(request.Opcode, out RpcHandler? handler, out bool blocking))
+        {
+            _server.CountUnknownOpcode();
+            Answer(request.Id, -LibC.ENOSYS);
+            return;
+        }
+
+        if (blocking && _server.Pool is { } pool)
+        {
+            Interlocked.Increment(ref _leases); // released by RunBlocking
+            _atWorkers++;
+            pool.Enqueue(this, request, handler);
+            return;
+        }
+
+        _outbox[_outboxCount++] = Execute(request, handler);
+    }
+
+    private RpcWireResponse Execute(in RpcWireRequest request, RpcHandler handler)
+    {
+        RpcRegion region = _region!;
+        int block = (int)Math.Max(request.InLength, request.OutCapacity); // inside the arena (checked), so below 2^30
+        var context = new RpcRequest(_session!, request.Opcode, request.Args, new Span<byte>(region.Arena + request.DataOffset, block), (int)request.InLength, (int)request.OutCapacity);
+        long result;
+        try
+        {
+            result = handler(ref context);
+        }
+        catch (Exception e)
+        {
+            _server.CountHandlerFailure();
+            result = e is UintrIpcException { Errno: > 0 } u ? -u.Errno : -LibC.EIO;
+        }
+
+        return new RpcWireResponse { Id = request.Id, Result = result, OutLength = result >= 0 ? (uint)context.OutputLength : 0 };
+    }
+
+    private void Answer(ulong id, long result) => _outbox[_outboxCount++] = new RpcWireResponse { Id = id, Result = result };
+
+    private int TakeCompletions()
+    {
+        // Acquire: a worker's increment under the lock; the lock below orders the entries themselves.
+        if (Volatile.Read(ref _completionCount) == 0)
+        {
+            return 0;
+        }
+
+        lock (_completionLock)
+        {
+            int n = _completionCount;
+            _completions.AsSpan(0, n).CopyTo(_outbox.AsSpan(_outboxCount));
+            _outboxCount += n;
+            _atWorkers -= n;
+            _completionCount = 0;
+            return n;
+        }
+    }
+
+    private int Flush()
+    {
+        if (_outboxCount == 0)
+        {
+            return 0;
+        }
+
+        RpcRegion region = _region!;
+        // One release of the tail for the whole batch (SpscRing.TryWrite of a span).
+        int written = region.Responses.TryWrite(_outbox.AsSpan(0, _outboxCount));
+        if (written == 0)
+        {
+            return 0; // the client has not taken its responses: only it waits
+        }
+
+        _outbox.AsSpan(written, _outboxCount - written).CopyTo(_outbox);
+        _outboxCount -= written;
+        _responsesSent += (ulong)written;
+        region.PublishResponsesSent(_responsesSent);
+        _server.CountRequestsAnswered(written);
+        _clientWait!.WakeIfSleeping(_clientBell!);
+        return written;
+    }
+
+    /// <summary>Ends the session when the client's end of the connection is gone (POLLHUP) or it sent anything after its hello.</summary>
+    private void CheckClient()
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (now - _lastPeerCheck < s_peerCheckTicks)
+        {
+            return;
+        }
+
+        _lastPeerCheck = now;
+        if (RpcPeerLiveness.HasHungUp(_connection))
+        {
+            _endReason = "the client disconnected or exited";
+            _ended = true;
+        }
+    }
+
+    private void Release()
+    {
+        if (Interlocked.Decrement(ref _leases) != 0)
+        {
+            return;
+        }
+
+        // Last lease: no handler runs on the arena any more.
+        _receiver?.Dispose();
+        _selfBell?.Dispose();
+        _clientBell?.Dispose();
+        _clientEventFd?.Dispose();
+        _region?.Region.Dispose();
+        _server.OnSessionClosed(this, _session, _endReason);
+    }
+
+    private readonly struct Probe(RpcServerSession owner) : IWaitProbe
+    {
+        public bool HasWork => owner._region!.Requests.CanRead || Volatile.Read(ref owner._completionCount) != 0 || owner._ended;
+    }
+}

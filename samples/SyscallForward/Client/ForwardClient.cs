@@ -1,0 +1,121 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using SyscallForward.Executor;
+using UintrIpc;
+using UintrIpc.Bootstrap;
+using UintrIpc.Rpc;
+
+namespace SyscallForward.Client;
+
+/// <summary>
+/// A client of the forwarding server: each method forwards one call (interop/include/uintripc_fwd.h)
+/// and returns its result, or throws a <see cref="UintrIpcException"/> carrying the server's errno.
+/// <see cref="Call"/> gives the raw result instead. Thread-safe: any number of threads may call at once.
+/// </summary>
+public sealed class ForwardClient : IDisposable
+{
+    /// <summary>openat's dirfd for the server's directory (UIPC_FWD_AT_ROOT).</summary>
+    public const int AtRoot = -100;
+
+    private readonly RpcClient _rpc;
+
+    private ForwardClient(RpcClient rpc, TimeSpan timeout)
+    {
+        _rpc = rpc;
+        Timeout = timeout;
+    }
+
+    /// <summary>The longest one call waits for its answer.</summary>
+    public TimeSpan Timeout { get; }
+
+    /// <summary>The underlying RPC client (doorbell, statistics).</summary>
+    public RpcClient Rpc => _rpc;
+
+    /// <summary>The most bytes one read or write can carry (the session's arena).</summary>
+    public int MaxTransfer => (int)Math.Min(_rpc.ArenaLength, 1 << 20);
+
+    /// <summary>Connects to the server at <paramref name="endpoint"/>.</summary>
+    public static ForwardClient Connect(BootstrapEndpoint endpoint, RpcClientOptions? options = null, TimeSpan? timeout = null)
+        => new(RpcClient.Connect(endpoint, options), timeout ?? TimeSpan.FromSeconds(10));
+
+    /// <summary>Forwards any opcode (also unknown ones) and returns the raw result: a value, or -errno.</summary>
+    public RpcResult Call(uint opcode, in RpcArgs args, ReadOnlySpan<byte> input = default, Span<byte> output = default)
+        => _rpc.Call(opcode, args, input, output, Timeout);
+
+    /// <summary>Does nothing on the server (a round trip).</summary>
+    public void Nop() => Checked(ForwardOpcode.Nop, default, "nop");
+
+    /// <summary>The server's pid.</summary>
+    public int GetPid() => (int)Checked(ForwardOpcode.GetPid, default, "getpid");
+
+    /// <summary>Opens <paramref name="path"/> beneath the server's directory; returns this client's descriptor.</summary>
+    public int Open(string path, int flags, int mode = 0x1A4 /* 0644 */)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return (int)Call(ForwardOpcode.OpenAt, new RpcArgs(AtRoot, flags, mode), Encoding.UTF8.GetBytes(path), default).ThrowIfError($"forwarded open of {path}");
+    }
+
+    /// <summary>Closes one of this client's descriptors.</summary>
+    public void Close(int fd) => Checked(ForwardOpcode.Close, new RpcArgs(fd), "forwarded close");
+
+    /// <summary>Reads up to <paramref name="buffer"/>'s length (at most <see cref="MaxTransfer"/>); returns the count (0 at the end).</summary>
+    public int Read(int fd, Span<byte> buffer)
+        => (int)Call(ForwardOpcode.Read, new RpcArgs(fd), default, Clamp(buffer)).ThrowIfError("forwarded read");
+
+    /// <summary>Writes up to <paramref name="data"/>'s length (at most <see cref="MaxTransfer"/>); returns the count (may be short).</summary>
+    public int Write(int fd, ReadOnlySpan<byte> data)
+        => (int)Call(ForwardOpcode.Write, new RpcArgs(fd), data[..Math.Min(data.Length, MaxTransfer)], default).ThrowIfError("forwarded write");
+
+    /// <summary>pread: reads at <paramref name="offset"/>.</summary>
+    public int PRead(int fd, Span<byte> buffer, long offset)
+        => (int)Call(ForwardOpcode.PRead, new RpcArgs(fd, offset), default, Clamp(buffer)).ThrowIfError("forwarded pread");
+
+    /// <summary>pwrite: writes at <paramref name="offset"/>.</summary>
+    public int PWrite(int fd, ReadOnlySpan<byte> data, long offset)
+        => (int)Call(ForwardOpcode.PWrite, new RpcArgs(fd, offset), data[..Math.Min(data.Length, MaxTransfer)], default).ThrowIfError("forwarded pwrite");
+
+    /// <summary>lseek; returns the new offset (64-bit).</summary>
+    public long Seek(int fd, long offset, SeekOrigin origin)
+        => Checked(ForwardOpcode.LSeek, new RpcArgs(fd, offset, (int)origin), "forwarded lseek");
+
+    /// <summary>fstat.</summary>
+    public ForwardStat Stat(int fd)
+    {
+        Span<byte> bytes = stackalloc byte[ForwardStat.Size];
+        Call(ForwardOpcode.FStat, new RpcArgs(fd), default, bytes).ThrowIfError("forwarded fstat");
+        return MemoryMarshal.Read<ForwardStat>(bytes);
+    }
+
+    /// <summary>Reads asynchronously (the answer is read by the RPC client's receiver thread).</summary>
+    public async ValueTask<int> ReadAsync(int fd, Memory<byte> buffer, CancellationToken cancellationToken = default)
+        => (int)(await _rpc.CallAsync((uint)ForwardOpcode.Read, new RpcArgs(fd), default, buffer[..Math.Min(buffer.Length, MaxTransfer)], cancellationToken).ConfigureAwait(false)).ThrowIfError("forwarded read");
+
+    /// <summary>Writes asynchronously; returns the count (may be short).</summary>
+    public async ValueTask<int> WriteAsync(int fd, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+        => (int)(await _rpc.CallAsync((uint)ForwardOpcode.Write, new RpcArgs(fd), data[..Math.Min(data.Length, MaxTransfer)], default, cancellationToken).ConfigureAwait(false)).ThrowIfError("forwarded write");
+
+    /// <summary>Opens a forwarded file as a <see cref="Stream"/> (which closes it on Dispose).</summary>
+    public ForwardedFileStream OpenStream(string path, FileAccess access, FileMode mode = FileMode.Open)
+    {
+        int flags = access switch { FileAccess.Read => 0, FileAccess.Write => 1, _ => 2 } | mode switch
+        {
+            FileMode.Create => 0x40 | 0x200,   // O_CREAT | O_TRUNC
+            FileMode.CreateNew => 0x40 | 0x80, // O_CREAT | O_EXCL
+            FileMode.OpenOrCreate => 0x40,
+            FileMode.Truncate => 0x200,
+            FileMode.Append => 0x40 | 0x400,   // O_CREAT | O_APPEND
+            _ => 0,
+        };
+        return new ForwardedFileStream(this, Open(path, flags), access);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _rpc.Dispose();
+
+    private RpcResult Call(ForwardOpcode opcode, in RpcArgs args, ReadOnlySpan<byte> input, Span<byte> output)
+        => _rpc.Call((uint)opcode, args, input, output, Timeout);
+
+    private long Checked(ForwardOpcode opcode, in RpcArgs args, string what) => Call(opcode, args, default, default).ThrowIfError(what);
+
+    private Span<byte> Clamp(Span<byte> buffer) => buffer[..Math.Min(buffer.Length, MaxTransfer)];
+}

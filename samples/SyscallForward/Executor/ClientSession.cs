@@ -1,0 +1,32 @@
+namespace SyscallForward.Executor;
+
+/// <summary>
+/// One connected client of a <see cref="SyscallExecutor"/>: its descriptor table and how many
+/// calls it made. Created by <see cref="SyscallExecutor.Connect"/>, ended by
+/// <see cref="SyscallExecutor.Disconnect"/> (which closes its descriptors).
+/// </summary>
+public sealed class ClientSession
+{
+    private long _calls;
+
+    internal ClientSession(int id, string description, DescriptorTable descriptors)
+    {
+        Id = id;
+        Description = description;
+        Descriptors = descriptors;
+    }
+
+    /// <summary>The server's number for this client (for logs).</summary>
+    public int Id { get; }
+
+    /// <summary>Who the client is (pid, uid, transport), for logs.</summary>
+    public string Description { get; }
+
+    /// <summary>The client's own descriptors.</summary>
+    public DescriptorTable Descriptors { get; }
+
+    /// <summary>Calls this client made.</summary>
+    public long Calls => Volatile.Read(ref _calls);
+
+    internal void CountCall() => Interlocked.Increment(ref _calls);
+}

@@ -1,0 +1,220 @@
+using System.Runtime.CompilerServices;
+using Tmds.Linux;
+using UintrIpc.Interop;
+
+namespace SyscallForward.Executor;
+
+/// <summary>
+/// Executes forwarded calls for many clients, whatever carries them (the request/response
+/// layer or the seed v1 page): each client has its own descriptor table, paths stay beneath
+/// one directory, results are the kernel's full 64-bit value or -errno. Thread-safe: calls of
+/// one client may run on several threads at once.
+/// </summary>
+/// <remarks>
+/// The spans passed to <see cref="Execute"/> may lie in memory the client can write while the
+/// call runs: a path is copied before it is checked, and data spans go straight to the kernel
+/// (the client can only change its own data).
+/// </remarks>
+public sealed unsafe class SyscallExecutor : IDisposable
+{
+    // SEEK_SET .. SEEK_HOLE.
+    private const int MaxWhence = 4;
+
+    private readonly ConfinedDirectory _root;
+    private readonly ExecutorOptions _options;
+    private readonly bool[] _allowed;
+    private int _nextClientId;
+
+    /// <summary>Creates an executor serving <paramref name="root"/> (which it does not own).</summary>
+    public SyscallExecutor(ConfinedDirectory root, ExecutorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        _root = root;
+        _options = options ?? new ExecutorOptions();
+        _allowed = new bool[Enum.GetValues<ForwardOpcode>().Length];
+        foreach (var opcode in _options.Allowed)
+        {
+            _allowed[(int)opcode] = true;
+        }
+    }
+
+    /// <summary>Calls per opcode across all clients.</summary>
+    public CallCounters Counters { get; } = new();
+
+    /// <summary>The directory served.</summary>
+    public ConfinedDirectory Root => _root;
+
+    /// <summary>Registers a client (logged): it gets an empty descriptor table plus the grants.</summary>
+    /// <param name="description">Who it is, for the log (pid, uid, transport).</param>
+    public ClientSession Connect(string description)
+    {
+        var table = new DescriptorTable(_options.MaxDescriptorsPerClient);
+        if (_options.GrantStdout)
+        {
+            table.Grant(1, 1);
+        }
+
+        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), description, table);
+        _options.Log?.WriteLine($"client {session.Id} connected: {description}");
+        return session;
+    }
+
+    /// <summary>Ends a client (logged): closes every descriptor it still held.</summary>
+    public void Disconnect(ClientSession client, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        int closed = client.Descriptors.CloseAll();
+        _options.Log?.WriteLine($"client {client.Id} disconnected ({reason}): {client.Calls} calls, {closed} descriptors closed");
+    }
+
+    /// <summary>
+    /// Executes one call. Returns the result (&gt;= 0) or -errno; never throws for anything the client sent.
+    /// </summary>
+    /// <param name="client">The calling client.</param>
+    /// <param name="opcode">The opcode (unknown ones answer -ENOSYS).</param>
+    /// <param name="args">The inline arguments (missing ones read as 0).</param>
+    /// <param name="input">The request data (the path of OPENAT, the bytes of WRITE and PWRITE).</param>
+    /// <param name="output">The response data (the buffer of READ and PREAD, the stat of FSTAT).</param>
+    public long Execute(ClientSession client, uint opcode, ReadOnlySpan<long> args, ReadOnlySpan<byte> input, Span<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        client.CountCall();
+        if (opcode >= (uint)_allowed.Length)
+        {
+            Counters.CountUnknown();
+            return -Errno.ENOSYS;
+        }
+
+        if (!_allowed[opcode])
+        {
+            Counters.CountRefused();
+            return -Errno.EPERM;
+        }
+
+        long a0 = args.Length > 0 ? args[0] : 0;
+        long a1 = args.Length > 1 ? args[1] : 0;
+        long a2 = args.Length > 2 ? args[2] : 0;
+        var op = (ForwardOpcode)opcode;
+        long result = op switch
+        {
+            ForwardOpcode.Nop => 0,
+            ForwardOpcode.GetPid => Environment.ProcessId,
+            ForwardOpcode.OpenAt => OpenAt(client, a0, a1, a2, input),
+            ForwardOpcode.Close => client.Descriptors.Remove(a0),
+            ForwardOpcode.Read or ForwardOpcode.PRead or ForwardOpcode.FStat => OnDescriptor(client, op, a0, output, a1, a2),
+            ForwardOpcode.Write or ForwardOpcode.PWrite => OnDescriptor(client, op, a0, input, a1, a2),
+            ForwardOpcode.LSeek => OnDescriptor(client, op, a0, default, a1, a2),
+            _ => -Errno.ENOSYS,
+        };
+        Counters.Count((int)opcode, result);
+        return result;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _root.Dispose();
+
+    private long OpenAt(ClientSession client, long dirFd, long flags, long mode, ReadOnlySpan<byte> path)
+    {
+        if (flags is < 0 or > int.MaxValue || mode is < 0 or > 0xFFFF || path.Length > ConfinedDirectory.PathMax)
+        {
+            return path.Length > ConfinedDirectory.PathMax ? -Errno.ENAMETOOLONG : -Errno.EINVAL;
+        }
+
+        // The client may rewrite shared memory while we check the path: check and use a private copy.
+        Span<byte> copy = stackalloc byte[path.Length];
+        path.CopyTo(copy);
+        int fd;
+        if (dirFd == -100) // UIPC_FWD_AT_ROOT
+        {
+            fd = _root.Open(-1, copy, (int)flags, (int)mode);
+        }
+        else
+        {
+            if (!client.Descriptors.TryAcquire(dirFd, out SafeFdHandle dir))
+            {
+                return -Errno.EBADF;
+            }
+
+            try
+            {
+                fd = _root.Open(dir.Fd, copy, (int)flags, (int)mode);
+            }
+            finally
+            {
+                dir.DangerousRelease();
+            }
+        }
+
+        return fd < 0 ? fd : client.Descriptors.Add(new SafeFdHandle(fd, ownsHandle: true));
+    }
+
+    /// <summary>A call on one of the client's descriptors, with a reference held on it for the call's duration.</summary>
+    private static long OnDescriptor(ClientSession client, ForwardOpcode op, long number, ReadOnlySpan<byte> data, long a1, long a2)
+    {
+        if ((op == ForwardOpcode.LSeek && a2 is < 0 or > MaxWhence) || (op == ForwardOpcode.FStat && data.Length < ForwardStat.Size))
+        {
+            return -Errno.EINVAL;
+        }
+
+        if (!client.Descriptors.TryAcquire(number, out SafeFdHandle handle))
+        {
+            return -Errno.EBADF;
+        }
+
+        try
+        {
+            int fd = handle.Fd;
+            fixed (byte* p = data)
+            {
+                // The kernel writes READ/PREAD/FSTAT data through p: those spans are the caller's output.
+                return op switch
+                {
+                    ForwardOpcode.Read => Io(LibC.read(fd, p, data.Length)),
+                    ForwardOpcode.Write => Io(LibC.write(fd, p, data.Length)),
+                    ForwardOpcode.PRead => Io(LibC.pread(fd, p, data.Length, a1)),
+                    ForwardOpcode.PWrite => Io(LibC.pwrite(fd, p, data.Length, a1)),
+                    ForwardOpcode.LSeek => Io(LibC.lseek(fd, a1, (int)a2)),
+                    ForwardOpcode.FStat => FStat(fd, p),
+                    _ => -Errno.ENOSYS,
+                };
+            }
+        }
+        finally
+        {
+            handle.DangerousRelease();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long Io(long result) => result >= 0 ? result : -LibC.errno;
+
+    private static long FStat(int fd, byte* output)
+    {
+        stat st;
+        if (LibC.fstat(fd, &st) != 0)
+        {
+            return -LibC.errno;
+        }
+
+        var answer = new ForwardStat
+        {
+            Dev = st.st_dev,
+            Ino = st.st_ino,
+            NLink = st.st_nlink,
+            Mode = (uint)st.st_mode,
+            Uid = st.st_uid,
+            Gid = st.st_gid,
+            RDev = st.st_rdev,
+            FileSize = st.st_size,
+            BlockSize = st.st_blksize,
+            Blocks = st.st_blocks,
+            AccessTimeNs = Nanoseconds(st.st_atim),
+            ModifyTimeNs = Nanoseconds(st.st_mtim),
+            ChangeTimeNs = Nanoseconds(st.st_ctim),
+        };
+        Unsafe.WriteUnaligned(output, answer);
+        return 0;
+    }
+
+    private static long Nanoseconds(timespec t) => (t.tv_sec * 1_000_000_000L) + t.tv_nsec;
+}

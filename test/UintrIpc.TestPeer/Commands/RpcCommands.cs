@@ -1,0 +1,193 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Tmds.Linux;
+using UintrIpc.Bootstrap;
+using UintrIpc.Rpc;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.TestPeer.Commands;
+
+/// <summary>Servers and clients for the cross-process RPC tests (test/UintrIpc.Tests/Rpc).</summary>
+internal static class RpcCommands
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// rpc-server &lt;endpoint&gt;: serves the test opcodes (RpcTestOps) until stdin says "quit"
+    /// (or closes); prints "listening epoch E pid P" when ready and "served N" at the end.
+    /// </summary>
+    [PeerCommand("rpc-server")]
+    public static int Server(string[] args)
+    {
+        using var server = RpcTestOps.CreateServer();
+        server.SessionOpened += (_, e) => Console.WriteLine($"opened {e.Session.Id} pid {e.Session.Peer.Pid}");
+        server.SessionClosed += (_, e) => Console.WriteLine($"closed {e.Session.Id}: {e.Reason}");
+        server.Start(BootstrapEndpoint.Parse(args[0]));
+        Console.WriteLine($"listening epoch {server.Epoch:x16} pid {Environment.ProcessId}");
+        while (Console.ReadLine() is { } line && line != "quit")
+        {
+        }
+
+        Console.WriteLine($"served {server.Statistics.Requests}");
+        return 0;
+    }
+
+    /// <summary>
+    /// rpc-client &lt;endpoint&gt; &lt;threads&gt; &lt;calls per thread&gt; [doorbell]: every thread makes
+    /// its calls (sync and async in turn, add and echo), checking every answer; prints
+    /// "ok calls N epoch E" and exits 0 when all were right.
+    /// </summary>
+    [PeerCommand("rpc-client")]
+    public static int Client(string[] args)
+    {
+        var endpoint = BootstrapEndpoint.Parse(args[0]);
+        int threads = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
+        int calls = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
+        DoorbellKind? doorbell = args.Length > 3 ? Enum.Parse<DoorbellKind>(args[3], ignoreCase: true) : null;
+        using var client = RpcClient.Connect(endpoint, new RpcClientOptions { Doorbell = doorbell, MaxCalls = 16 });
+        long ok = RpcTestOps.Hammer(client, threads, calls, seed: Environment.ProcessId);
+        Console.WriteLine($"ok calls {ok} epoch {client.ServerEpoch:x16} stats {client.Statistics}");
+        return ok == (long)threads * calls ? 0 : 1;
+    }
+
+    /// <summary>
+    /// rpc-client-hold &lt;endpoint&gt; &lt;ms&gt;: starts a call that sleeps that long on the server
+    /// (a blocking handler), prints "calling", and waits to be killed.
+    /// </summary>
+    [PeerCommand("rpc-client-hold")]
+    public static int ClientHold(string[] args)
+    {
+        using var client = RpcClient.Connect(BootstrapEndpoint.Parse(args[0]));
+        Console.WriteLine($"connected session {client.SessionId}");
+        long ms = long.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
+        var call = Task.Run(() => client.Call(RpcTestOps.Sleep, new RpcArgs(ms, 1), s_timeout));
+        Thread.Sleep(200); // let the request reach the server
+        Console.WriteLine("calling");
+        call.Wait(s_timeout);
+        return 1; // the test kills us first
+    }
+
+    /// <summary>
+    /// rpc-hostile &lt;endpoint&gt; &lt;maxCalls&gt;: a client that writes raw requests into its region
+    /// (uintripc_rpc.h sections 2-4): blocks outside the arena, huge offsets and lengths, unknown
+    /// opcodes, ids that name no call. Every one must be answered (the client's router counts
+    /// them as unknown or stale ids), and an honest call afterwards must still work. Then it
+    /// corrupts its request ring (a sequence word no producer writes) and prints "corrupted";
+    /// the server must end the session, which the next call sees as a lost connection.
+    /// Prints "forged N unknown U stale S" and "honest ok", "lost ERRNO".
+    /// </summary>
+    [PeerCommand("rpc-hostile")]
+    public static unsafe int Hostile(string[] args)
+    {
+        using var client = RpcClient.Connect(BootstrapEndpoint.Parse(args[0]), new RpcClientOptions { MaxCalls = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), ArenaLength = 4096 });
+        RpcRegion region = client.SessionRegion;
+        uint arena = (uint)region.ArenaLength;
+        uint slots = (uint)region.MaxCalls;
+        var forged = new List<RpcWireRequest>
+        {
+            new() { Id = RpcLayout.MakeId(slots + 1, 1), Opcode = RpcTestOps.Echo, DataOffset = arena - 8, InLength = 64 },
+            new() { Id = RpcLayout.MakeId(slots + 2, 1), Opcode = RpcTestOps.Fill, DataOffset = 0, OutCapacity = arena + 1, Args = new RpcArgs(0x55, 1 << 20) },
+            new() { Id = RpcLayout.MakeId(uint.MaxValue, uint.MaxValue), Opcode = RpcTestOps.Echo, DataOffset = uint.MaxValue, InLength = uint.MaxValue, OutCapacity = uint.MaxValue },
+            new() { Id = RpcLayout.MakeId(0, 77), Opcode = RpcTestOps.Fill, DataOffset = arena, OutCapacity = 1 },
+            new() { Id = RpcLayout.MakeId(1, 0), Opcode = 0xDEAD, DataOffset = 0 },
+            new() { Id = 0, Opcode = uint.MaxValue },
+            new() { Id = RpcLayout.MakeId(0, 78), Opcode = RpcTestOps.Add, Args = new RpcArgs(long.MinValue, -1) },
+        };
+        foreach (var request in forged)
+        {
+            while (!region.Requests.TryWrite(request))
+            {
+                client.PollResponses();
+                Thread.Yield();
+            }
+
+            // Producer side of the wake-up protocol, as the header says (section 5).
+            using var bell = new FutexDoorbellSender(new WaitBlock(region.Region, region.ServerWaitPart));
+            new WaitBlock(region.Region, region.ServerWaitPart).WakeIfSleeping(bell);
+        }
+
+        var deadline = DateTime.UtcNow + s_timeout;
+        while (client.Statistics.UnknownIds + client.Statistics.StaleIds < forged.Count && DateTime.UtcNow < deadline)
+        {
+            client.PollResponses();
+            Thread.Sleep(1);
+        }
+
+        var stats = client.Statistics;
+        Console.WriteLine($"forged {forged.Count} unknown {stats.UnknownIds} stale {stats.StaleIds}");
+        if (client.Call(RpcTestOps.Add, new RpcArgs(40, 2), s_timeout).Value != 42)
+        {
+            return 1;
+        }
+
+        Console.WriteLine("honest ok");
+
+        // Corrupt the next request slot's sequence word: no producer ever writes this value.
+        var part = region.Region.FindPart(Memory.PartKind.MpscSlots, RpcLayout.RequestsTag);
+        byte* ring = region.Region.PartPointer(part);
+        ulong tail = Volatile.Read(ref *(ulong*)(ring + Rings.RingLayout.TailOffset));
+        int slotSize = Rings.RingLayout.SlotSize(RpcLayout.RequestSize);
+        Volatile.Write(ref *(ulong*)(ring + Rings.RingLayout.ControlSize + (long)(tail & (slots - 1)) * slotSize), 0x0BAD_0BAD_0BAD_0BADUL);
+        using (var bell = new FutexDoorbellSender(new WaitBlock(region.Region, region.ServerWaitPart)))
+        {
+            new WaitBlock(region.Region, region.ServerWaitPart).WakeIfSleeping(bell);
+        }
+
+        Console.WriteLine("corrupted");
+        // The server must notice and end the session (server_state STOPPED) rather than crash or go on.
+        while (region.ServerState == RpcLayout.ServerRunning && DateTime.UtcNow < deadline + s_timeout)
+        {
+            Thread.Sleep(1);
+        }
+
+        Console.WriteLine($"server state {region.ServerState}");
+        try
+        {
+            client.Call(RpcTestOps.Add, new RpcArgs(1, 1), s_timeout);
+            Console.WriteLine("answered after corruption (unexpected)");
+            return 1;
+        }
+        catch (RpcConnectionLostException e)
+        {
+            Console.WriteLine($"lost {e.Errno}");
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// rpc-latency &lt;endpoint&gt; &lt;calls&gt; &lt;gap µs&gt; [doorbell]: no-op round trips (Add), one at a
+    /// time, with a pause between them (0: back to back, the server keeps spinning; 1000: both
+    /// sides go to sleep in between); prints "p50 X p99 Y" in microseconds. A diagnostic, not a test.
+    /// </summary>
+    [PeerCommand("rpc-latency")]
+    public static int Latency(string[] args)
+    {
+        int calls = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
+        int gapUs = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
+        DoorbellKind? doorbell = args.Length > 3 ? Enum.Parse<DoorbellKind>(args[3], ignoreCase: true) : null;
+        using var client = RpcClient.Connect(BootstrapEndpoint.Parse(args[0]), new RpcClientOptions { Doorbell = doorbell });
+        var samples = new double[calls];
+        for (int i = -1000; i < calls; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            client.Call(RpcTestOps.Add, new RpcArgs(i, 1), s_timeout);
+            if (i >= 0)
+            {
+                samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            }
+
+            if (gapUs > 0)
+            {
+                long until = Stopwatch.GetTimestamp() + gapUs * Stopwatch.Frequency / 1_000_000;
+                while (Stopwatch.GetTimestamp() < until)
+                {
+                    Thread.Sleep(gapUs >= 1000 ? 1 : 0);
+                }
+            }
+        }
+
+        Array.Sort(samples);
+        Console.WriteLine($"{client.Doorbell} gap {gapUs} us: p50 {samples[calls / 2]:F2} p99 {samples[calls * 99 / 100]:F2} us");
+        return 0;
+    }
+}

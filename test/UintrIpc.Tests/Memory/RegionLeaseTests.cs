@@ -1,0 +1,147 @@
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+using UintrIpc.Tests.Infrastructure;
+using UintrIpc.TestPeer.Commands;
+
+namespace UintrIpc.Tests.Memory;
+
+/// <summary>
+/// Finding 1 of the trust issue, region and ring side: the mapping is leased by the region and
+/// by every ring; it goes away when the last lease is released, whatever disposes what, from
+/// any thread; a disposed ring refuses every call instead of touching memory.
+/// </summary>
+[Collection(CrossProcessCollection.Name)]
+public sealed class RegionLeaseTests(ITestOutputHelper output)
+{
+    private static SharedRegion FourRings() => SharedRegion.CreateAnonymous(
+        SpscRing<long>.Part(16), MpscRing<long>.Part(16), SpscRecordRing.Part(256), MpscRecordRing.Part(256));
+
+    [Fact]
+    public void Disposing_the_region_while_another_thread_uses_its_rings_does_not_crash_and_unmaps_after_the_last_ring()
+    {
+        // In a child: before leases this took the whole process down (SIGSEGV on the unmapped ring).
+        using var peer = PeerProcess.Start(output, "lease-dispose-region-under-rings", "200000");
+        int exit = peer.WaitForExit();
+        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
+        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_ring_keeps_the_memory_mapped_after_its_region_is_disposed()
+    {
+        var region = FourRings();
+        var maps = RegionMaps.Of(region);
+        using var ring = new SpscRing<long>(region);
+        region.Dispose();
+
+        Assert.True(maps.IsMapped(), "the region's Dispose unmapped memory a ring still leases");
+        Assert.True(ring.TryWrite(42));
+        Assert.True(ring.TryRead(out long value));
+        Assert.Equal(42, value);
+    }
+
+    [Fact]
+    public void The_memory_is_unmapped_when_the_last_lease_is_released_in_any_order()
+    {
+        for (int order = 0; order < 3; order++)
+        {
+            var region = FourRings();
+            var maps = RegionMaps.Of(region);
+            var rings = new IDisposable[] { new SpscRing<long>(region), new MpscRing<long>(region), new SpscRecordRing(region), new MpscRecordRing(region) };
+            var all = new List<IDisposable>(rings);
+            all.Insert(order == 0 ? 0 : order == 1 ? all.Count : 2, region);
+            for (int i = 0; i < all.Count; i++)
+            {
+                Assert.True(maps.IsMapped(), $"order {order}: unmapped after {i} of {all.Count} disposals");
+                all[i].Dispose();
+                all[i].Dispose(); // idempotent: a second Dispose releases nothing more
+            }
+
+            Assert.False(maps.IsMapped(), $"order {order}: still mapped after every lease was released");
+        }
+    }
+
+    [Fact]
+    public void Disposals_racing_on_several_threads_unmap_exactly_once_after_the_last()
+    {
+        for (int round = 0; round < 50; round++)
+        {
+            var region = FourRings();
+            var maps = RegionMaps.Of(region);
+            IDisposable[] holders = [region, new SpscRing<long>(region), new MpscRing<long>(region), new SpscRecordRing(region), new MpscRecordRing(region)];
+            using var go = new Barrier(holders.Length);
+            var threads = holders.Select(h => new Thread(() =>
+            {
+                go.SignalAndWait(TimeSpan.FromSeconds(30));
+                h.Dispose();
+            })).ToArray();
+            foreach (var t in threads)
+            {
+                t.Start();
+            }
+
+            foreach (var t in threads)
+            {
+                Assert.True(t.Join(TimeSpan.FromSeconds(30)));
+            }
+
+            Assert.False(maps.IsMapped());
+            Assert.False(region.IsMapped);
+        }
+    }
+
+    [Fact]
+    public void A_disposed_ring_refuses_every_call()
+    {
+        using var region = FourRings();
+        var spsc = new SpscRing<long>(region);
+        var mpsc = new MpscRing<long>(region);
+        var spscRecords = new SpscRecordRing(region);
+        var mpscRecords = new MpscRecordRing(region);
+        spsc.Dispose();
+        mpsc.Dispose();
+        spscRecords.Dispose();
+        mpscRecords.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => spsc.TryWrite(1));
+        Assert.Throws<ObjectDisposedException>(() => spsc.TryRead(out _));
+        Assert.Throws<ObjectDisposedException>(() => spsc.TryClaim(out _));
+        Assert.Throws<ObjectDisposedException>(() => spsc.CanRead);
+        Assert.Throws<ObjectDisposedException>(() => mpsc.TryWrite(1));
+        Assert.Throws<ObjectDisposedException>(() => mpsc.TryWrite([1L, 2L]));
+        Assert.Throws<ObjectDisposedException>(() => mpsc.TryRead(new long[2]));
+        Assert.Throws<ObjectDisposedException>(() => mpsc.TryUnblock(TimeSpan.Zero));
+        Assert.Throws<ObjectDisposedException>(() => spscRecords.TryWrite(0, [1]));
+        Assert.Throws<ObjectDisposedException>(() => spscRecords.TryRead(out _, new byte[8], out _));
+        Assert.Throws<ObjectDisposedException>(() => mpscRecords.TryClaim(0, 1, out _));
+        Assert.Throws<ObjectDisposedException>(() => mpscRecords.CanRead);
+    }
+
+    [Fact]
+    public void No_ring_attaches_and_no_lease_is_taken_once_the_memory_is_gone()
+    {
+        var region = FourRings();
+        var part = region.FindPart(PartKind.SpscSlots);
+        region.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => new SpscRing<long>(region, part));
+        Assert.False(region.TryAddLease());
+        Assert.Throws<ObjectDisposedException>(region.AddLease);
+    }
+
+    [Fact]
+    public void A_lease_taken_while_a_ring_holds_the_memory_keeps_it_after_the_ring_and_region_are_gone()
+    {
+        // What a blocking wait does: take a lease for its duration, whatever is disposed meanwhile.
+        var region = FourRings();
+        var maps = RegionMaps.Of(region);
+        var ring = new MpscRing<long>(region);
+        region.Dispose();
+        region.AddLease();
+        ring.Dispose();
+        Assert.True(maps.IsMapped());
+        region.ReleaseLease();
+        Assert.False(maps.IsMapped());
+        Assert.Throws<InvalidOperationException>(region.ReleaseLease);
+    }
+}

@@ -1,0 +1,146 @@
+using Tmds.Linux;
+using UintrIpc.Bootstrap;
+using UintrIpc.Rpc;
+using UintrIpc.Signaling;
+using UintrIpc.TestPeer.Commands;
+using UintrIpc.Tests.Bootstrap;
+using UintrIpc.Tests.Infrastructure;
+
+namespace UintrIpc.Tests.Rpc;
+
+/// <summary>
+/// The request/response contract with server and client in one process (they still meet only
+/// through the bootstrap socket and the shared region): results, errno, unknown opcodes,
+/// timeouts, cancellation, backpressure, for every doorbell the RPC layer offers.
+/// </summary>
+[Collection(CrossProcessCollection.Name)]
+public sealed class RpcInProcessTests : IDisposable
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
+    private readonly RpcServer _server;
+    private readonly BootstrapEndpoint _endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("rpc"));
+
+    public RpcInProcessTests()
+    {
+        _server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 2 });
+        _server.Start(_endpoint);
+    }
+
+    public static TheoryData<DoorbellKind> Kinds() => [DoorbellKind.Futex, DoorbellKind.EventFd, DoorbellKind.None];
+
+    public void Dispose() => _server.Dispose();
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task Calls_return_results_and_output(DoorbellKind doorbell)
+    {
+        using var client = Connect(doorbell);
+        Assert.Equal(doorbell, client.Doorbell);
+        Assert.Equal(_server.Epoch, client.ServerEpoch);
+        Assert.Equal(5, client.Call(RpcTestOps.Add, new RpcArgs(2, 3), s_timeout).Value);
+        byte[] input = [.. Enumerable.Range(0, 300).Select(i => (byte)i)];
+        byte[] output = new byte[300];
+        RpcResult echo = client.Call(RpcTestOps.Echo, default, input, output, s_timeout);
+        Assert.Equal(new RpcResult(300, 300), echo);
+        Assert.Equal(input, output);
+        Assert.Equal(7, (await client.CallAsync(RpcTestOps.Add, new RpcArgs(3, 4))).Value);
+        Assert.Equal(42, client.Call(RpcTestOps.Sleep, new RpcArgs(1, 42), s_timeout).Value); // worker pool
+        Assert.Equal(0, client.Outstanding);
+    }
+
+    [Fact]
+    public void Errors_are_negative_errno_in_64_bits_and_unknown_opcodes_get_ENOSYS()
+    {
+        using var client = Connect(DoorbellKind.Futex);
+        RpcResult enoent = client.Call(RpcTestOps.Return, new RpcArgs(-LibC.ENOENT), s_timeout);
+        Assert.True(enoent.IsError);
+        Assert.Equal(LibC.ENOENT, enoent.Errno);
+        Assert.Equal(-(1L << 40), client.Call(RpcTestOps.Return, new RpcArgs(-(1L << 40)), s_timeout).Value);
+        Assert.Equal(long.MaxValue, client.Call(RpcTestOps.Return, new RpcArgs(long.MaxValue), s_timeout).Value);
+        Assert.Equal(-LibC.EACCES, client.Call(RpcTestOps.Throw, new RpcArgs(LibC.EACCES), s_timeout).Value);
+        long before = _server.Statistics.UnknownOpcodes;
+        RpcResult unknown = client.Call(999, default, s_timeout);
+        Assert.Equal(-LibC.ENOSYS, unknown.Value);
+        Assert.Equal(before + 1, _server.Statistics.UnknownOpcodes);
+        var e = Assert.Throws<UintrIpcException>(() => enoent.ThrowIfError("open"));
+        Assert.Equal(LibC.ENOENT, e.Errno);
+    }
+
+    [Fact]
+    public void A_timed_out_call_keeps_its_slot_until_the_late_answer()
+    {
+        using var client = Connect(DoorbellKind.Futex);
+        Assert.Throws<TimeoutException>(() => client.Call(RpcTestOps.Sleep, new RpcArgs(300, 1), TimeSpan.FromMilliseconds(30)));
+        Assert.Equal(1, client.Statistics.TimedOut);
+        Assert.Equal(1, client.Outstanding); // the server may still write into its block
+        // The next call reads the late answer and frees the slot.
+        Assert.Equal(3, client.Call(RpcTestOps.Sleep, new RpcArgs(400, 3), s_timeout).Value);
+        Assert.Equal(1, client.Statistics.LateResponses);
+        Assert.Equal(0, client.Outstanding);
+    }
+
+    [Fact]
+    public async Task A_cancelled_call_keeps_its_slot_until_the_late_answer()
+    {
+        using var client = Connect(DoorbellKind.Futex);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(30));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await client.CallAsync(RpcTestOps.Sleep, new RpcArgs(300, 1), cts.Token));
+        Assert.Equal(1, client.Statistics.Cancelled);
+        var deadline = DateTime.UtcNow + s_timeout;
+        while (client.Outstanding != 0 && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(10); // the receiver thread routes the late answer
+        }
+
+        Assert.Equal(0, client.Outstanding);
+        Assert.Equal(1, client.Statistics.LateResponses);
+    }
+
+    [Fact]
+    public void Backpressure_waits_for_a_slot_and_drops_nothing()
+    {
+        using var client = Connect(DoorbellKind.Futex, maxCalls: 2);
+        Assert.Equal(2, client.MaxCalls);
+        long sum = 0;
+        Parallel.For(0, 12, new ParallelOptions { MaxDegreeOfParallelism = 6 }, i =>
+            Interlocked.Add(ref sum, client.Call(RpcTestOps.Sleep, new RpcArgs(5, i), s_timeout).Value));
+        Assert.Equal(Enumerable.Range(0, 12).Sum(), sum);
+        Assert.Equal(0, client.Outstanding);
+    }
+
+    [Fact]
+    public void Many_threads_get_exactly_their_own_answers()
+    {
+        using var client = Connect(DoorbellKind.Futex, maxCalls: 8);
+        long before = _server.Statistics.Requests;
+        long ok = RpcTestOps.Hammer(client, threads: 6, calls: 3000, seed: 1);
+        Assert.Equal(6 * 3000, ok);
+        Assert.Equal(before + 6 * 3000, _server.Statistics.Requests);
+        Assert.Equal(default, client.Statistics);
+    }
+
+    [Fact]
+    public void Oversized_payloads_are_refused_before_anything_is_sent()
+    {
+        using var client = Connect(DoorbellKind.Futex, arena: 4096);
+        Assert.Equal(4096, client.ArenaLength);
+        Assert.Throws<ArgumentException>(() => client.Call(RpcTestOps.Echo, default, new byte[4097], default, s_timeout));
+        Assert.Equal(0, client.Outstanding);
+    }
+
+    [Fact]
+    public async Task Disposing_the_server_fails_outstanding_calls_with_ESHUTDOWN_or_ECONNRESET()
+    {
+        using var client = Connect(DoorbellKind.Futex);
+        var call = Task.Run(() => client.Call(RpcTestOps.Sleep, new RpcArgs(2000, 1), s_timeout));
+        Thread.Sleep(100);
+        _server.Dispose();
+        var lost = await Assert.ThrowsAsync<RpcConnectionLostException>(() => call.WaitAsync(s_timeout));
+        Assert.Contains(lost.Errno, new[] { LibC.ESHUTDOWN, LibC.ECONNRESET });
+        Assert.False(client.IsConnected);
+        Assert.Throws<RpcConnectionLostException>(() => client.Call(RpcTestOps.Add, default, s_timeout));
+    }
+
+    private RpcClient Connect(DoorbellKind doorbell, int maxCalls = 0, long arena = 0)
+        => RpcClient.Connect(_endpoint, new RpcClientOptions { Doorbell = doorbell, MaxCalls = maxCalls, ArenaLength = arena });
+}
