@@ -150,7 +150,8 @@ internal static unsafe class FuzzCommands
                     return $"HANG: a thread did not finish (error so far: {_error ?? "none"}, mutations: {mutator.Log})";
                 }
 
-                if (_error is { } e && !IsValidationError(e))
+                // A forged heartbeat may say the consumer detached: the consumer may always leave.
+                if (_error is { } e && !IsValidationError(e) && !(mutator.TouchedHeartbeat && e.StartsWith(nameof(PeerGoneException), StringComparison.Ordinal)))
                 {
                     return $"FAIL: not a validation error: {e}; mutations: {mutator.Log}";
                 }
@@ -327,6 +328,9 @@ internal static unsafe class FuzzCommands
         /// <summary>Whether a slot sequence word or a record header was changed (a forged or erased message).</summary>
         public bool TouchedMessages { get; private set; }
 
+        /// <summary>Whether the consumer's heartbeat was changed (it may then read as detached or stale).</summary>
+        public bool TouchedHeartbeat { get; private set; }
+
         public void MutateOnce()
         {
             byte* ring = _base + _ring.Offset;
@@ -352,6 +356,7 @@ internal static unsafe class FuzzCommands
                     Store(ring + RingLayout.HeadOffset, 8, "head", head);
                     break;
                 case 5:
+                    TouchedHeartbeat = true;
                     Store(ring + RingLayout.HeartbeatOffset, 8, "heartbeat");
                     break;
                 case 6:
