@@ -171,8 +171,12 @@
  *     align8(len) <= capacity; type >= 0 with payload <= max_message_length, or type -1
  *     (padding) that fills exactly to the end or is no longer than the longest record
  *     align8(8 + max_message_length) (an aborted claim); a batch consumes at most
- *     capacity bytes. Read; zero the consumed bytes (plain) so a later lap never sees
- *     stale headers; head += consumed (release).
+ *     capacity bytes. Read; make each record handed over padding (type = UIPC_RECORD_PADDING,
+ *     release); zero the consumed bytes (plain) so a later lap never sees stale headers, from
+ *     the last byte to the first (in lap order); head += consumed (release). Both orders are
+ *     for a consumer killed part-way: its successor, resuming at the published head, steps over
+ *     the padding of what was handed over instead of receiving it again, and never finds a zero
+ *     header with stale bytes behind it that an unblock's scan would take for a header.
  *   MPSC unblock (producer died between claim and commit), consumer only, after a
  *     timeout: a record at head with length -len becomes padding of len; with length 0
  *     while tail > head, the consumer scans for the next non-zero header (within the lap

@@ -1,11 +1,12 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace UintrIpc.Rings;
 
 // The consumer, the same for both ring kinds: poll the length word at head (acquire),
-// validate the record, hand it over, and after the batch zero what was consumed and
-// publish the new head (release).
+// validate the record, hand it over and make it padding, and after the batch zero what was
+// consumed (last byte first) and publish the new head (release).
 internal sealed unsafe partial class RecordRing
 {
     /// <summary>Hands every committed message, up to <paramref name="limit"/>, to the handler; returns how many.</summary>
@@ -39,6 +40,7 @@ internal sealed unsafe partial class RecordRing
                 {
                     count++;
                     handler.Handle(type, new ReadOnlySpan<byte>(record + HeaderSize, length - HeaderSize));
+                    Retire(record);
                 }
             }
         }
@@ -83,6 +85,7 @@ internal sealed unsafe partial class RecordRing
                 }
 
                 new ReadOnlySpan<byte>(record + HeaderSize, payloadLength).CopyTo(destination);
+                Retire(record);
                 consumed += aligned;
                 type = recordType;
                 length = payloadLength;
@@ -193,21 +196,53 @@ internal sealed unsafe partial class RecordRing
         return aligned;
     }
 
-    /// <summary>Zeroes the consumed bytes, then gives them back to the producers.</summary>
+    /// <summary>
+    /// Makes a record that was handed over padding (uintripc.h section 2e), so that the successor
+    /// of a consumer killed before its release steps over it instead of receiving it again.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Retire(byte* record)
+        => Volatile.Write(ref *(int*)(record + TypeOffset), Padding); // release: after our reads of the record
+
+    /// <summary>Zeroes the consumed bytes, last to first, then gives them back to the producers.</summary>
     private void Release(long head, int consumed)
     {
         int index = (int)head & _mask;
         int first = Math.Min(consumed, _capacity - index);
-        // Plain: the bytes are ours until head moves; the release below publishes the zeroes
-        // (and orders our reads of them) before a producer can reuse them.
-        new Span<byte>(_data + index, first).Clear();
+        // Backwards in lap order (the wrapped part first): a consumer killed part-way leaves
+        // padding followed by zeroes, never a zero header with stale bytes behind it that an
+        // unblock's scan would take for a header (section 2e). Plain stores: the bytes are ours
+        // until head moves; the release below publishes the zeroes (and orders our reads of
+        // them) before a producer can reuse them.
         if (consumed > first)
         {
-            new Span<byte>(_data, consumed - first).Clear();
+            ClearBackwards(_data, consumed - first);
         }
 
+        ClearBackwards(_data + index, first);
         _local.ConsumerHead = head + consumed;
         Volatile.Write(ref *_head, head + consumed); // release
+    }
+
+    /// <summary>Zeroes [start, start + length) from the end down, one store at a time (length a multiple of 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ClearBackwards(byte* start, int length)
+    {
+        byte* p = start + length;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            while (p - start >= Vector256<byte>.Count)
+            {
+                p -= Vector256<byte>.Count;
+                Vector256.Store(Vector256<byte>.Zero, p);
+            }
+        }
+
+        while (p > start)
+        {
+            p -= sizeof(long);
+            *(long*)p = 0;
+        }
     }
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]

@@ -80,7 +80,8 @@ internal sealed unsafe partial class RecordRing
             int limit = used < room ? index + (int)used : _capacity;
             int end = index + RingLayout.RecordAlignment;
             // Acquire loads: a header is published before its payload (the claim's store-store
-            // barrier), so the first non-zero word after a zero header is a header.
+            // barrier), and a consumer zeroes consumed bytes last to first (Release), so the first
+            // non-zero word after a zero header is a header.
             while (end < limit && Volatile.Read(ref *(int*)(_data + end)) == 0)
             {
                 end += RingLayout.RecordAlignment;
