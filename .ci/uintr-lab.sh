@@ -63,13 +63,15 @@ EOF
 guest_files=(-f "$tests_dir:/opt/tests")
 if [ -n "$bench_dir" ]; then
     # The harness's uintr rows, once and short (docs/benchmarks.md): without the plotting
-    # libraries' native files (--no-plots) and the gRPC server (ASP.NET Core is not in the guest).
+    # libraries' native files (--no-plots), the other platforms' files and the gRPC server
+    # (ASP.NET Core is not in the guest).
     cp -r "$bench_dir"/. "$bench_stage"
-    rm -rf "$bench_stage/runtimes" "$bench_stage/grpc-server"
+    find "$bench_stage/runtimes" -mindepth 1 -maxdepth 1 ! -name linux-x64 -exec rm -rf {} +
+    rm -rf "$bench_stage/runtimes/linux-x64/native" "$bench_stage/grpc-server"
     guest_files+=(-f "$bench_stage:/opt/bench")
     cat >> "$guest_script" <<EOF
 cd /opt/bench
-dotnet UintrIpc.Bench.dll --only =net-uintr-awake,=net-uintr-asleep --no-native --no-plots --iters 2000 --sleep-iters 200 --warmup-ms 200 --timeout 120 --out /tmp/bench > /tmp/bench.log 2>&1
+dotnet UintrIpc.Bench.dll --only =net-uintr-awake,=net-uintr-asleep --no-native --no-plots --iters 500 --sleep-iters 100 --warmup-ms 100 --timeout 120 --out /tmp/bench > /tmp/bench.log 2>&1
 echo "UINTR-BENCH-RC=\$?"
 grep '^| net-uintr' /tmp/bench/report.md | sed 's/^/UINTR-BENCH-ROW /'
 grep -i 'user interrupts were' /tmp/bench/report.md | sed 's/^/UINTR-BENCH-SENTENCE /'
