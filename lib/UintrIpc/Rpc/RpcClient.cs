@@ -568,9 +568,14 @@ public sealed class RpcClient : IDisposable
     /// </summary>
     private void ReadUntil(RpcCallSlot? slot, long deadline, ref BackoffPhaser phaser)
     {
+        bool ended = SessionEnded();
         while (true)
         {
-            if (SessionEnded())
+            // While spinning only our own word: server_state shares its cache line with the
+            // server's responses_sent, written every batch, so polling it would cost a cache miss
+            // per call. A stopped server is seen by the peer watcher (STOPPED is written before the
+            // connection closes) and by the check before each park.
+            if (ended || Volatile.Read(ref _lostErrno) != 0)
             {
                 FailAll();
                 return;
@@ -602,6 +607,12 @@ public sealed class RpcClient : IDisposable
 
             if (RpcBackoff.SpinOrYield(ref phaser, now))
             {
+                if (SessionEnded())
+                {
+                    ended = true;
+                    continue;
+                }
+
                 var probe = new ReaderProbe(this, slot);
                 long slice = Math.Min(BackoffPhaser.ToTicks(_wait.MaxParkTime), deadline - now);
                 if (!_clientWait.Park(ref probe, _clientBell, TimeSpan.FromTicks(slice * TimeSpan.TicksPerSecond / Stopwatch.Frequency))
