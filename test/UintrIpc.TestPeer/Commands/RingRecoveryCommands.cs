@@ -75,16 +75,10 @@ internal static class RingRecoveryCommands
         var deadline = Stopwatch.StartNew();
         for (int i = 0; i < count; i++)
         {
-            var spin = default(SpinWait);
-            while (!Write(i))
+            int sequence = i;
+            if (!RingCommands.UntilWritten(() => Write(sequence), deadline, producer, i))
             {
-                if (deadline.Elapsed > Deadline)
-                {
-                    Console.Error.WriteLine($"producer {producer}: ring full for too long at {i}");
-                    return 3;
-                }
-
-                spin.SpinOnce(sleep1Threshold: -1);
+                return 3;
             }
 
             if (i == 0)
