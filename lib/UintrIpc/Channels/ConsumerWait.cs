@@ -309,6 +309,12 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
                     Thread.Yield();
                     break;
                 default:
+                    // A dead producer's claim never ends by itself: skip it before sleeping behind it.
+                    if (_probe.TrySkipDeadClaim())
+                    {
+                        continue;
+                    }
+
                     long slice = Math.Min(_maxParkTicks, end - now);
                     _waitBlock.Park(ref probe, _receiver, TimeSpan.FromSeconds(slice / (double)Stopwatch.Frequency));
                     break;

@@ -226,6 +226,7 @@ public sealed class IpcMessageProducer : IDisposable
         {
             _sender.Dispose();
             _consumer.Dispose();
+            _ring.Dispose(); // MPSC: ends this producer's entries in the ring's producer table
         }
         finally
         {

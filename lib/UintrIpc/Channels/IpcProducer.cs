@@ -268,6 +268,7 @@ public sealed class IpcProducer<T> : IDisposable where T : unmanaged
         {
             _sender.Dispose();
             _consumer.Dispose();
+            _ring.Dispose(); // MPSC: ends this producer's entries in the ring's producer table
         }
         finally
         {

@@ -11,4 +11,6 @@ internal readonly struct SlotChannelProbe<T>(SlotRingAccess<T> ring, ChannelCore
     public bool IsDrained => ring.IsDrained;
 
     public bool HasWork => ring.CanRead || (channel.IsCompleted && ring.IsDrained);
+
+    public bool TrySkipDeadClaim() => ring.TrySkipDeadClaim();
 }

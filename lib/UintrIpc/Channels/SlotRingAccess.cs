@@ -57,6 +57,16 @@ internal readonly struct SlotRingAccess<T> where T : unmanaged
 
     internal int TryRead(Span<T> destination) => _spsc is not null ? _spsc.TryRead(destination) : _mpsc!.TryRead(destination);
 
+    /// <summary>MPSC: skips the claim at head when its producer is known to be dead; SPSC: false.</summary>
+    internal bool TrySkipDeadClaim() => _mpsc is not null && _mpsc.TrySkipDeadClaim();
+
+    /// <summary>Marks the ring object disposed (no lease to release); MPSC: ends its producer registrations.</summary>
+    internal void Dispose()
+    {
+        _spsc?.Dispose();
+        _mpsc?.Dispose();
+    }
+
     /// <summary>MPSC: skips a slot whose producer died between claim and publish; SPSC: false (nothing to skip).</summary>
     internal bool TryUnblock(TimeSpan stalledFor) => _mpsc is not null && _mpsc.TryUnblock(stalledFor);
 

@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace UintrIpc.Rings;
 
@@ -14,7 +13,7 @@ internal sealed unsafe partial class RecordRing
     internal int Read<THandler>(ref THandler handler, int limit)
         where THandler : struct, IRecordHandler
     {
-        ThrowIfDisposed();
+        ThrowIfConsumerNotReady();
         if (limit < 0)
         {
             ThrowNegativeLimit(limit);
@@ -40,7 +39,6 @@ internal sealed unsafe partial class RecordRing
                 {
                     count++;
                     handler.Handle(type, new ReadOnlySpan<byte>(record + HeaderSize, length - HeaderSize));
-                    Retire(record);
                 }
             }
         }
@@ -58,7 +56,7 @@ internal sealed unsafe partial class RecordRing
     /// <summary>Copies the next message into <paramref name="destination"/>; false when there is none.</summary>
     internal bool TryRead(out int type, Span<byte> destination, out int length)
     {
-        ThrowIfDisposed();
+        ThrowIfConsumerNotReady();
         long head = _local.ConsumerHead;
         int consumed = 0;
         try
@@ -85,7 +83,6 @@ internal sealed unsafe partial class RecordRing
                 }
 
                 new ReadOnlySpan<byte>(record + HeaderSize, payloadLength).CopyTo(destination);
-                Retire(record);
                 consumed += aligned;
                 type = recordType;
                 length = payloadLength;
@@ -114,7 +111,7 @@ internal sealed unsafe partial class RecordRing
     {
         get
         {
-            ThrowIfDisposed();
+            ThrowIfConsumerNotReady();
             long head = _local.ConsumerHead;
             int consumed = 0;
             while (consumed < _capacity)
@@ -142,7 +139,48 @@ internal sealed unsafe partial class RecordRing
     /// read would consume. Acquire, like <see cref="CanRead"/>; a channel waiting for its end needs
     /// it, because padding alone (an aborted claim) is not readable but must be consumed.
     /// </summary>
-    internal bool CanConsume => NextRecord(_local.ConsumerHead, 0, out _, out _, out _) != 0;
+    internal bool CanConsume
+    {
+        get
+        {
+            ThrowIfConsumerNotReady();
+            return NextRecord(_local.ConsumerHead, 0, out _, out _, out _) != 0;
+        }
+    }
+
+    /// <summary>
+    /// Every consumer call starts here: disposed, or a release the previous consumer did not
+    /// finish (it died while zeroing), which is finished first (uintripc.h 2g).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ThrowIfConsumerNotReady()
+    {
+        ThrowIfDisposed();
+        if (_local.InterruptedRelease >= 0)
+        {
+            FinishInterruptedRelease();
+        }
+    }
+
+    /// <summary>
+    /// Checks releasing (taken at attach) against head and tail, zeroes what the previous consumer
+    /// released but did not zero, and publishes head = releasing (2g).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FinishInterruptedRelease()
+    {
+        long head = _local.InterruptedRelease;
+        long releasing = _local.ConsumerHead;
+        long tail = Volatile.Read(ref *_tail); // acquire, read after head (at attach)
+        if ((releasing & (RingLayout.RecordAlignment - 1)) != 0 || releasing <= head || releasing > tail || releasing - head > _capacity)
+        {
+            throw new RingCorruptedException("releasing", releasing, $"a release in progress must end after the head {head}, at most at the tail {tail} and one capacity ({_capacity}) ahead, on a multiple of 8");
+        }
+
+        _local.InterruptedRelease = -1;
+        Zero(head, (int)(releasing - head));
+        Volatile.Write(ref *_head, releasing); // release: the zeroes before the bytes are given back
+    }
 
     /// <summary>
     /// Reads and validates the record <paramref name="consumed"/> bytes after
@@ -197,51 +235,31 @@ internal sealed unsafe partial class RecordRing
     }
 
     /// <summary>
-    /// Makes a record that was handed over padding (uintripc.h section 2e), so that the successor
-    /// of a consumer killed before its release steps over it instead of receiving it again.
+    /// Gives consumed bytes back (2e): releasing first, so that a consumer that dies while zeroing
+    /// leaves its successor the end of the batch (2g); then the zeroes; then head.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Retire(byte* record)
-        => Volatile.Write(ref *(int*)(record + TypeOffset), Padding); // release: after our reads of the record
-
-    /// <summary>Zeroes the consumed bytes, last to first, then gives them back to the producers.</summary>
     private void Release(long head, int consumed)
     {
-        int index = (int)head & _mask;
-        int first = Math.Min(consumed, _capacity - index);
-        // Backwards in lap order (the wrapped part first): a consumer killed part-way leaves
-        // padding followed by zeroes, never a zero header with stale bytes behind it that an
-        // unblock's scan would take for a header (section 2e). Plain stores: the bytes are ours
-        // until head moves; the release below publishes the zeroes (and orders our reads of
-        // them) before a producer can reuse them.
-        if (consumed > first)
-        {
-            ClearBackwards(_data, consumed - first);
-        }
-
-        ClearBackwards(_data + index, first);
-        _local.ConsumerHead = head + consumed;
-        Volatile.Write(ref *_head, head + consumed); // release
+        long end = head + consumed;
+        // Release: our reads of the batch are done. The store-store barrier keeps the zeroing
+        // below from becoming visible before it (a successor must never see zeroed headers
+        // without the releasing that covers them).
+        Volatile.Write(ref *_releasing, end);
+        Volatile.WriteBarrier();
+        Zero(head, consumed);
+        _local.ConsumerHead = end;
+        Volatile.Write(ref *_head, end); // release: the zeroes (and our reads) before a producer reuses the bytes
     }
 
-    /// <summary>Zeroes [start, start + length) from the end down, one store at a time (length a multiple of 8).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ClearBackwards(byte* start, int length)
+    /// <summary>Zeroes <paramref name="count"/> bytes from <paramref name="position"/> (plain: they are the consumer's until head moves).</summary>
+    private void Zero(long position, int count)
     {
-        byte* p = start + length;
-        if (Vector256.IsHardwareAccelerated)
+        int index = (int)position & _mask;
+        int first = Math.Min(count, _capacity - index);
+        new Span<byte>(_data + index, first).Clear();
+        if (count > first)
         {
-            while (p - start >= Vector256<byte>.Count)
-            {
-                p -= Vector256<byte>.Count;
-                Vector256.Store(Vector256<byte>.Zero, p);
-            }
-        }
-
-        while (p > start)
-        {
-            p -= sizeof(long);
-            *(long*)p = 0;
+            new Span<byte>(_data, count - first).Clear();
         }
     }
 
