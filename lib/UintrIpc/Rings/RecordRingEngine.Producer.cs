@@ -34,8 +34,9 @@ internal sealed unsafe partial class RecordRingEngine
                 return false;
             }
 
-            *(int*)(record + TypeOffset) = type; // plain: published by the release of the length
             payload.CopyTo(new Span<byte>(record + HeaderSize, payload.Length));
+            // Plain, after the payload: the claimed marker in the type word names us until then (2e, 2f).
+            *(int*)(record + TypeOffset) = type;
             Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
             return true;
         }
@@ -105,13 +106,13 @@ internal sealed unsafe partial class RecordRingEngine
             _local.ClaimOpen = true;
         }
 
-        *(int*)(record + TypeOffset) = type; // plain: published by the release of the length at commit
-        claim = new RecordClaim(this, record, recordLength, token);
+        // The type is written at commit: until then the MPSC header's type word holds the claimed marker.
+        claim = new RecordClaim(this, record, recordLength, type, token);
         return true;
     }
 
     /// <summary>Commits or aborts a claim (called by <see cref="RecordClaim"/>, which checks it is not completed twice).</summary>
-    internal void Complete(byte* record, int recordLength, long token, bool commit)
+    internal void Complete(byte* record, int recordLength, int type, long token, bool commit)
     {
         ThrowIfDisposed();
         if (_multiProducer)
@@ -123,11 +124,7 @@ internal sealed unsafe partial class RecordRingEngine
                 ThrowClaimLost();
             }
 
-            if (!commit)
-            {
-                *(int*)(record + TypeOffset) = Padding; // plain: published by the release below
-            }
-
+            *(int*)(record + TypeOffset) = commit ? type : Padding; // plain: published by the release below
             Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
             return;
         }
@@ -138,10 +135,7 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         _local.ClaimOpen = false;
-        if (!commit)
-        {
-            *(int*)(record + TypeOffset) = Padding; // plain: published by the release of the length
-        }
+        *(int*)(record + TypeOffset) = commit ? type : Padding; // plain: published by the release of the length
 
         PublishSpsc(_local.ClaimTail, _local.ClaimPadding, _local.ClaimAligned, record, recordLength);
     }
@@ -162,7 +156,7 @@ internal sealed unsafe partial class RecordRingEngine
         {
             if (_local.ClaimOpen && _local.ClaimToken == token)
             {
-                Complete(record, recordLength, token, commit: false);
+                Complete(record, recordLength, Padding, token, commit: false);
             }
 
             return;
@@ -259,6 +253,7 @@ internal sealed unsafe partial class RecordRingEngine
     private byte* TryClaimMpsc(int recordLength, out long position)
     {
         int aligned = Align(recordLength);
+        ulong* intent = _local.Producer.Intent(_producers!, out uint tag);
         long tail;
         int index;
         int padding;
@@ -312,6 +307,9 @@ internal sealed unsafe partial class RecordRingEngine
                 }
             }
 
+            // Release: our intent attributes the claim until its marker is written; the CAS below is a
+            // full fence, so it is visible before the claim is (2f).
+            Volatile.Write(ref *intent, ClaimMarker.Intent((ulong)tail, (ulong)(padding + aligned)));
             // Full fence: the bytes [tail, end) are ours once this succeeds.
             if (Interlocked.CompareExchange(ref *_tail, end, tail) == tail)
             {
@@ -328,12 +326,16 @@ internal sealed unsafe partial class RecordRingEngine
 
         position = tail + padding;
         byte* record = _data + index;
-        Volatile.Write(ref *(int*)record, -recordLength); // release: the record is claimed, not free
-        // Store-store: the claim marker is visible before any type or payload byte, so
-        // TryUnblock's scan of a zero header never mistakes our payload for a header.
+        // Release, one 64-bit store: length -len (claimed, not free) and the claimed marker naming
+        // us in the type word (2e, 2f).
+        Volatile.Write(ref *(ulong*)record, (uint)-recordLength | ((ulong)(uint)ClaimMarker.ForRecord(tag) << 32));
+        // Store-store: the claim marker is visible before any payload byte, so TryUnblock's scan
+        // of a zero header never mistakes our payload for a header.
         Volatile.WriteBarrier();
         return record;
     }
+
+
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowClaimLost()

@@ -24,8 +24,9 @@ namespace UintrIpc.Rpc;
 //   doorbells and the descriptors are released with the last (so no handler ever runs on an
 //   unmapped arena), and SessionClosed is raised then. The bootstrap connection is closed as
 //   soon as the session thread ends (after server_state = STOPPED), which is how the client
-//   learns it at once. The client's liveness: its end of the connection (POLLHUP when its
-//   process dies), checked after each park that timed out.
+//   learns it at once. The client's liveness: the peer watcher (RpcPeerWatcher) sees its end
+//   of the connection close or its process exit at once and stops the session; a poll after
+//   each park that timed out is the safety net.
 
 /// <summary>The server side of one session: its thread, region, doorbells and outbox.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Released with the last lease (Release), not by Dispose: workers may still use them.")]
@@ -55,6 +56,8 @@ internal sealed unsafe class RpcServerSession
     private volatile bool _ended;
     private string _endReason = "the server stopped";
     private long _lastPeerCheck;
+    private IDisposable? _peerWatch;
+    private System.Runtime.CompilerServices.StrongBox<RpcWakeStatistics>? _finalWake;
 
     internal RpcServerSession(RpcServer server, BootstrapConnection connection)
     {
@@ -75,6 +78,7 @@ internal sealed unsafe class RpcServerSession
                 return;
             }
 
+            _peerWatch = RpcPeerWatcher.Watch(_connection, OnClientGone);
             _server.OnSessionOpened(_session!);
             Serve();
         }
@@ -92,6 +96,7 @@ internal sealed unsafe class RpcServerSession
         {
             _ended = true;
             _region?.MarkStopped();
+            _peerWatch?.Dispose(); // before the connection: the watch holds the socket open
             _connection.Dispose(); // the client sees POLLHUP now
             Release();
         }
@@ -118,6 +123,36 @@ internal sealed unsafe class RpcServerSession
         {
             Release();
         }
+    }
+
+    /// <summary>The session's wait-block counters: read now while the region is mapped, else as they were when it was released.</summary>
+    internal RpcWakeStatistics ReadWakeStatistics()
+    {
+        if (!TryAddLease())
+        {
+            // Taken under the last lease and published (release) before SessionClosed is raised; null for the instant before.
+            return Volatile.Read(ref _finalWake)?.Value ?? default;
+        }
+
+        try
+        {
+            return _serverWait is { } server && _clientWait is { } client ? RpcWakeStatistics.Read(server, client) : default;
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    /// <summary>The peer watcher's callback: the client closed its connection or exited. Ends the session now, also when the thread sleeps.</summary>
+    private void OnClientGone()
+    {
+        if (!_ended)
+        {
+            _endReason = "the client disconnected or exited";
+        }
+
+        Stop();
     }
 
     private bool TryAddLease()
@@ -234,7 +269,7 @@ internal sealed unsafe class RpcServerSession
         }
 
         // Only now is the session open (SessionOpened, and SessionClosed at its end).
-        _session = new RpcSession(id, _connection.Peer, hello.Doorbell, maxCalls, arena);
+        _session = new RpcSession(id, _connection.Peer, hello.Doorbell, maxCalls, arena, this);
         return true;
     }
 
@@ -408,6 +443,11 @@ internal sealed unsafe class RpcServerSession
         }
 
         // Last lease: no handler runs on the arena any more.
+        if (_serverWait is { } server && _clientWait is { } client)
+        {
+            Volatile.Write(ref _finalWake, new(RpcWakeStatistics.Read(server, client)));
+        }
+
         _receiver?.Dispose();
         _selfBell?.Dispose();
         _clientBell?.Dispose();
