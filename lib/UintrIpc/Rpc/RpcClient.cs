@@ -10,27 +10,13 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Rpc;
 
-// Design:
-//   Calls from any number of threads (uintripc_rpc.h section 3, client side). Submitting is
-//   lock-free on the shared side (MPSC ring) and takes one private lock for the call slot and
-//   the arena block. Responses are consumed by one thread at a time, the reader: whichever
-//   waiting caller takes the reader role (a CAS) drains the response ring and routes each
-//   response by id (RpcCallSlot), so a single-threaded caller consumes its own answer with no
-//   thread hop, spinning on the ring's next slot and then sleeping in the doorbell. Callers
-//   that are not the reader wait on their slot's event; the reader sets it when it routes
-//   their answer, and hands the role on when it leaves (it wakes the waiting callers, and the
-//   receiver thread while asynchronous calls are outstanding).
-//
-//   Asynchronous calls are read by a receiver thread (started with the first one) that takes
-//   the reader role like any caller; their slots complete value-task sources that run
-//   continuations asynchronously, so no user code runs on the reader.
-//
-//   Session end (section 7): the peer watcher (RpcPeerWatcher) sees the connection close or
-//   the server exit at once and wakes the reader; the reader finds it (server_state STOPPED,
-//   the watcher's verdict, or a protocol violation) and then fails
-//   every outstanding call and frees its slot: nobody will write into it any more, and the
-//   client accepts no new call. Lifetime: a lease per call in progress (asynchronous: until
-//   GetResult) and one for the client; the region is unmapped with the last.
+// Client side of uintripc_rpc.h sections 3 (steps 1-6) and 7. Responses are consumed by one
+// thread at a time: whichever waiting caller wins the reader role (a CAS) drains the ring and
+// routes answers by id (RpcCallSlot), so a single-threaded caller reads its own answer with no
+// thread hop. Asynchronous calls get a receiver thread that takes the role like any caller, so
+// no user continuation runs on the reader. RpcPeerWatcher wakes the reader when the server
+// goes; every outstanding call then fails. Lifetime: a lease per call in progress and one for
+// the client; the last unmaps the region.
 
 /// <summary>
 /// A client of an <see cref="RpcServer"/>: calls with an opcode, four inline arguments and
@@ -176,7 +162,7 @@ public sealed class RpcClient : IDisposable
         options ??= new RpcClientOptions();
         DoorbellKind doorbell = options.ChosenDoorbell();
         var started = Stopwatch.GetTimestamp();
-        BootstrapConnection connection = BootstrapClient.Connect(endpoint, options.ConnectTimeout, options.ServerPolicy, cancellationToken);
+        BootstrapConnection connection = BootstrapConnection.Connect(endpoint, options.ConnectTimeout, options.ServerPolicy, cancellationToken);
         EventFdDoorbellReceiver? ownEventFd = null;
         SharedRegion? region = null;
         DoorbellSender? serverBell = null;
@@ -605,7 +591,7 @@ public sealed class RpcClient : IDisposable
                 return;
             }
 
-            if (RpcBackoff.SpinOrYield(ref phaser, now))
+            if (!phaser.SpinOrYield(now))
             {
                 if (SessionEnded())
                 {

@@ -60,6 +60,26 @@ internal struct BackoffPhaser
         }
     }
 
+    /// <summary>
+    /// Advances the phase for an idle pass at <paramref name="now"/> and, while spinning or
+    /// yielding, does one step of it (SpinWait(1) or Thread.Yield); false in the parking phase,
+    /// where the caller parks or sleeps.
+    /// </summary>
+    internal bool SpinOrYield(long now)
+    {
+        switch (Next(now))
+        {
+            case BackoffPhase.Spinning:
+                Thread.SpinWait(1);
+                return true;
+            case BackoffPhase.Yielding:
+                Thread.Yield();
+                return true;
+            default:
+                return false;
+        }
+    }
+
     /// <summary>Back to <see cref="BackoffPhase.NotIdle"/>: the next idle spell starts with spinning.</summary>
     internal void Reset() => _phase = BackoffPhase.NotIdle;
 
