@@ -260,15 +260,16 @@ public sealed class RpcClient : IDisposable
     public RpcResult Call(uint opcode, in RpcArgs args, ReadOnlySpan<byte> input, Span<byte> output, TimeSpan timeout)
     {
         WaitDeadline.Validate(timeout);
-        long deadline = Stopwatch.GetTimestamp() + BackoffPhaser.ToTicks(timeout);
+        var deadline = new CallDeadline(BackoffPhaser.ToTicks(timeout));
         int block = BlockLength(input.Length, output.Length);
         Enter();
         try
         {
-            RpcCallSlot slot = Acquire(block, deadline, timeout);
+            RpcCallSlot slot = Acquire(block, ref deadline, timeout);
             Submit(slot, opcode, args, input, output.Length, isAsync: false, default);
-            WaitForAnswer(slot, deadline);
-            if (Interlocked.CompareExchange(ref slot.State, RpcCallSlot.Abandoned, RpcCallSlot.Pending) == RpcCallSlot.Pending)
+            WaitForAnswer(slot, ref deadline);
+            if (Volatile.Read(ref slot.State) == RpcCallSlot.Pending
+                && Interlocked.CompareExchange(ref slot.State, RpcCallSlot.Abandoned, RpcCallSlot.Pending) == RpcCallSlot.Pending)
             {
                 // Timed out: the slot stays taken until the answer comes or the session ends.
                 Interlocked.Increment(ref _timedOut);
@@ -382,12 +383,18 @@ public sealed class RpcClient : IDisposable
     }
 
     /// <summary>Takes a free call slot and an arena block, waiting (bounded) while all are in use.</summary>
-    private RpcCallSlot Acquire(int block, long deadline, TimeSpan timeout)
+    private RpcCallSlot Acquire(int block, ref CallDeadline deadline, TimeSpan timeout)
     {
-        var backoff = new ProducerBackoff(_wait, TimeSpan.FromTicks(Math.Max(0, (long)((deadline - Stopwatch.GetTimestamp()) * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency)))));
+        if (TryAcquire(block, out RpcCallSlot? slot))
+        {
+            return slot; // the common case reads no clock
+        }
+
+        long now = Stopwatch.GetTimestamp();
+        var backoff = new ProducerBackoff(_wait, TimeSpan.FromTicks(Math.Max(0, (long)((deadline.At(now) - now) * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency)))));
         while (true)
         {
-            if (TryAcquire(block, out RpcCallSlot? slot))
+            if (TryAcquire(block, out slot))
             {
                 return slot;
             }
@@ -512,7 +519,7 @@ public sealed class RpcClient : IDisposable
     // ---- waiting and reading --------------------------------------------------------------------
 
     /// <summary>Returns when the call is no longer pending, or at the deadline.</summary>
-    private void WaitForAnswer(RpcCallSlot slot, long deadline)
+    private void WaitForAnswer(RpcCallSlot slot, ref CallDeadline deadline)
     {
         var phaser = new BackoffPhaser(_wait.SpinBudget, _wait.YieldBudget);
         while (Volatile.Read(ref slot.State) == RpcCallSlot.Pending)
@@ -521,14 +528,14 @@ public sealed class RpcClient : IDisposable
             {
                 try
                 {
-                    ReadUntil(slot, deadline, ref phaser);
+                    ReadUntil(slot, ref deadline, ref phaser);
                 }
                 finally
                 {
                     ExitReader();
                 }
 
-                if (Stopwatch.GetTimestamp() >= deadline)
+                if (Volatile.Read(ref slot.State) != RpcCallSlot.Pending || deadline.HasPassed(Stopwatch.GetTimestamp()))
                 {
                     return;
                 }
@@ -542,7 +549,8 @@ public sealed class RpcClient : IDisposable
             Interlocked.Increment(ref _syncWaiters); // full fence: pairs with ExitReader (store reader, fence, load waiters)
             try
             {
-                long left = deadline - Stopwatch.GetTimestamp();
+                long now = Stopwatch.GetTimestamp();
+                long left = deadline.At(now) - now;
                 if (left <= 0)
                 {
                     return;
@@ -566,14 +574,14 @@ public sealed class RpcClient : IDisposable
     /// receiver, <paramref name="slot"/> null, until no asynchronous call is outstanding), the
     /// session ends, or the deadline passes. Spins, yields, then sleeps in the doorbell.
     /// </summary>
-    private void ReadUntil(RpcCallSlot? slot, long deadline, ref BackoffPhaser phaser)
+    private void ReadUntil(RpcCallSlot? slot, ref CallDeadline deadline, ref BackoffPhaser phaser)
     {
-        bool ended = SessionEnded();
+        bool ended = false;
         while (true)
         {
-            // While spinning only our own word: server_state shares its cache line with the
-            // server's responses_sent, written every batch, so polling it would cost a cache miss
-            // per call. A stopped server is seen by the peer watcher (STOPPED is written before the
+            // Only our own words, not server_state: it shares its cache line with the server's
+            // responses_sent, written every batch, so reading it would cost a cache miss per call.
+            // A stopped server is seen by the peer watcher (STOPPED is written before the
             // connection closes) and by the check before each park.
             if (ended || Volatile.Read(ref _lostErrno) != 0)
             {
@@ -593,8 +601,9 @@ public sealed class RpcClient : IDisposable
                 continue;
             }
 
+            // The only clock read of a call answered while we spin (the first one starts its deadline).
             long now = Stopwatch.GetTimestamp();
-            if (now >= deadline)
+            if (now >= deadline.At(now))
             {
                 if (RpcPeerLiveness.HasHungUp(_connection))
                 {
@@ -605,7 +614,8 @@ public sealed class RpcClient : IDisposable
                 return;
             }
 
-            if (RpcBackoff.SpinOrYield(ref phaser, now))
+            var probe = new ReaderProbe(this, slot);
+            if (RpcBackoff.SpinOrYield(ref phaser, now, ref probe))
             {
                 if (SessionEnded())
                 {
@@ -613,8 +623,7 @@ public sealed class RpcClient : IDisposable
                     continue;
                 }
 
-                var probe = new ReaderProbe(this, slot);
-                long slice = Math.Min(BackoffPhaser.ToTicks(_wait.MaxParkTime), deadline - now);
+                long slice = Math.Min(BackoffPhaser.ToTicks(_wait.MaxParkTime), deadline.At(now) - now);
                 if (!_clientWait.Park(ref probe, _clientBell, TimeSpan.FromTicks(slice * TimeSpan.TicksPerSecond / Stopwatch.Frequency))
                     && RpcPeerLiveness.HasHungUp(_connection))
                 {
@@ -674,7 +683,8 @@ public sealed class RpcClient : IDisposable
                 try
                 {
                     phaser.Reset();
-                    ReadUntil(null, long.MaxValue, ref phaser);
+                    var forever = new CallDeadline(WaitDeadline.MaxTicks);
+                    ReadUntil(null, ref forever, ref phaser);
                 }
                 finally
                 {
@@ -789,7 +799,13 @@ public sealed class RpcClient : IDisposable
         {
             if (!isAsync)
             {
-                slot.Event.Set();
+                // Only a caller that waits on the event needs it set (mostly the caller reads its own
+                // answer). The CAS above is a full fence, as is the caller's store of SyncWaiting
+                // before it reads State (WaitForAnswer): one of the two sees the other.
+                if (Volatile.Read(ref slot.SyncWaiting) != 0)
+                {
+                    slot.Event.Set();
+                }
             }
             else if (outcome == RpcCallSlot.Completed)
             {
@@ -1011,6 +1027,21 @@ public sealed class RpcClient : IDisposable
         _receiverWake.Dispose();
         _connection.Dispose();
         _region.Region.Dispose();
+    }
+
+    /// <summary>
+    /// A synchronous call's deadline. Its timeout counts from the call's first clock read, in its
+    /// first wait (for a free slot, or for the answer once the first poll finds nothing), so that
+    /// a call that waits for nothing reads the clock at most once.
+    /// </summary>
+    private struct CallDeadline(long timeoutTicks)
+    {
+        private long _at;
+
+        /// <summary>The deadline, started at <paramref name="now"/> if this is the first clock read (timeouts are at most WaitDeadline.MaxTicks: no overflow).</summary>
+        internal long At(long now) => _at != 0 ? _at : _at = now + timeoutTicks;
+
+        internal bool HasPassed(long now) => now >= At(now);
     }
 
     private readonly struct Router(RpcClient owner) : ISlotHandler<RpcWireResponse>

@@ -28,12 +28,14 @@ namespace UintrIpc.Rpc;
 /// </example>
 public sealed class RpcServer : IDisposable
 {
+    private const uint SmallOpcodes = 1024;
     private readonly Dictionary<uint, (RpcHandler Handler, bool Blocking)> _mapping = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
     private readonly HashSet<RpcServerSession> _sessions = [];
     private readonly List<Thread> _sessionThreads = [];
     private FrozenDictionary<uint, (RpcHandler Handler, bool Blocking)>? _handlers;
+    private (RpcHandler? Handler, bool Blocking)[] _smallOpcodes = [];
     private BootstrapServer? _listener;
     private Thread? _acceptThread;
     private long _nextSessionId;
@@ -115,6 +117,12 @@ public sealed class RpcServer : IDisposable
             }
 
             _handlers = _mapping.ToFrozenDictionary();
+            // Opcodes below SmallOpcodes (all of them, in practice) are looked up by index.
+            _smallOpcodes = new (RpcHandler?, bool)[_mapping.Keys.Where(k => k < SmallOpcodes).DefaultIfEmpty().Max() + 1];
+            foreach (var (opcode, entry) in _mapping.Where(m => m.Key < SmallOpcodes))
+            {
+                _smallOpcodes[opcode] = entry;
+            }
         }
 
         _listener = BootstrapServer.Listen(endpoint, policy);
@@ -158,7 +166,14 @@ public sealed class RpcServer : IDisposable
 
     internal bool TryGetHandler(uint opcode, [NotNullWhen(true)] out RpcHandler? handler, out bool blocking)
     {
-        if (_handlers!.TryGetValue(opcode, out var entry))
+        var small = _smallOpcodes;
+        if (opcode < (uint)small.Length)
+        {
+            (handler, blocking) = small[opcode];
+            return handler is not null;
+        }
+
+        if (opcode >= SmallOpcodes && _handlers!.TryGetValue(opcode, out var entry))
         {
             handler = entry.Handler;
             blocking = entry.Blocking;

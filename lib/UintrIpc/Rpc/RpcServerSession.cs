@@ -296,34 +296,42 @@ internal sealed unsafe class RpcServerSession
         var phaser = new BackoffPhaser(wait.SpinBudget, wait.YieldBudget);
         var probe = new Probe(this);
         _lastPeerCheck = Stopwatch.GetTimestamp();
+        // This loop runs for the whole session, so the JIT compiles it once, on stack replacement;
+        // the work of a pass is its own method, compiled (and profiled) like any hot method.
         while (!_ended)
         {
-            int work = TakeCompletions();
-            int room = Math.Min(requests.Length, region.MaxCalls - _outboxCount - _atWorkers);
-            if (room > 0)
-            {
-                int n = region.Requests.TryRead(requests.AsSpan(0, room));
-                for (int i = 0; i < n; i++)
-                {
-                    Process(requests[i]);
-                }
-
-                _session!.CountRequests(n);
-                work += n;
-            }
-
-            work += Flush();
-            if (work > 0)
+            if (ServePass(requests) > 0)
             {
                 phaser.Reset();
                 continue;
             }
 
-            if (RpcBackoff.SpinOrYield(ref phaser, Stopwatch.GetTimestamp()) && !_serverWait!.Park(ref probe, _receiver!, wait.MaxParkTime))
+            if (RpcBackoff.SpinOrYield(ref phaser, Stopwatch.GetTimestamp(), ref probe) && !_serverWait!.Park(ref probe, _receiver!, wait.MaxParkTime))
             {
                 CheckClient();
             }
         }
+    }
+
+    /// <summary>One pass: finished blocking calls, then the requests there is room for, then one publish of the answers; returns the work done.</summary>
+    private int ServePass(RpcWireRequest[] requests)
+    {
+        RpcRegion region = _region!;
+        int work = TakeCompletions();
+        int room = Math.Min(requests.Length, region.MaxCalls - _outboxCount - _atWorkers);
+        if (room > 0 && region.Requests.CanRead)
+        {
+            int n = region.Requests.TryRead(requests.AsSpan(0, room));
+            for (int i = 0; i < n; i++)
+            {
+                Process(requests[i]);
+            }
+
+            _session!.CountRequests(n);
+            work += n;
+        }
+
+        return work + Flush();
     }
 
     private void Process(in RpcWireRequest request)
