@@ -82,10 +82,23 @@ public sealed class RpcServer : IDisposable
     }
 
     /// <summary>Counters since the server started.</summary>
-    public RpcServerStatistics Statistics => new(
-        Volatile.Read(ref _sessionsOpened), Volatile.Read(ref _sessionsClosed), Volatile.Read(ref _handshakesFailed),
-        Volatile.Read(ref _requests), Volatile.Read(ref _unknownOpcodes), Volatile.Read(ref _badBlocks),
-        Volatile.Read(ref _handlerFailures), Volatile.Read(ref _protocolViolations));
+    public RpcServerStatistics Statistics
+    {
+        get
+        {
+            long requests;
+            lock (_lock)
+            {
+                // Each session thread counts its own answers (no shared atomic per batch); closed sessions' are in _requests.
+                requests = _requests + _sessions.Sum(s => (long)s.ResponsesSent);
+            }
+
+            return new(
+                Volatile.Read(ref _sessionsOpened), Volatile.Read(ref _sessionsClosed), Volatile.Read(ref _handshakesFailed),
+                requests, Volatile.Read(ref _unknownOpcodes), Volatile.Read(ref _badBlocks),
+                Volatile.Read(ref _handlerFailures), Volatile.Read(ref _protocolViolations));
+        }
+    }
 
     internal CancellationToken StopToken => _stop.Token;
 
@@ -198,6 +211,7 @@ public sealed class RpcServer : IDisposable
         lock (_lock)
         {
             _sessions.Remove(owner);
+            _requests += (long)owner.ResponsesSent; // final: its thread has ended
         }
 
         if (session is not null)
@@ -208,8 +222,6 @@ public sealed class RpcServer : IDisposable
     }
 
     internal void CountHandshakeFailed() => Interlocked.Increment(ref _handshakesFailed);
-
-    internal void CountRequestsAnswered(int count) => Interlocked.Add(ref _requests, count);
 
     internal void CountUnknownOpcode() => Interlocked.Increment(ref _unknownOpcodes);
 

@@ -67,6 +67,9 @@ internal sealed unsafe class RpcServerSession
 
     internal RpcSession? Session => _session;
 
+    /// <summary>Responses published so far (final once the session thread has ended).</summary>
+    internal ulong ResponsesSent => Volatile.Read(ref _responsesSent);
+
     /// <summary>Session thread body: handshake, serve, end.</summary>
     internal void Run()
     {
@@ -419,9 +422,8 @@ internal sealed unsafe class RpcServerSession
 
         _outbox.AsSpan(written, _outboxCount - written).CopyTo(_outbox);
         _outboxCount -= written;
-        _responsesSent += (ulong)written;
+        Volatile.Write(ref _responsesSent, _responsesSent + (ulong)written); // one writer; RpcServer.Statistics reads it
         region.PublishResponsesSent(_responsesSent);
-        _server.CountRequestsAnswered(written);
         _clientWait!.WakeIfSleeping(_clientBell!);
         return written;
     }
