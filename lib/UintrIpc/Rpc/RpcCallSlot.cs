@@ -45,6 +45,8 @@ internal sealed class RpcCallSlot : IValueTaskSource<RpcResult>
     internal int OutCapacity;
     internal int SyncWaiting;
     internal bool IsAsync;
+    /// <summary>The caller routed its own answer and still holds the server's hold too (RpcClient.Finish); its thread only.</summary>
+    internal bool ServerHoldKept;
     internal Memory<byte> AsyncOutput;
     internal ManualResetValueTaskSourceCore<RpcResult> Core = new() { RunContinuationsAsynchronously = true };
     private CancellationTokenRegistration _registration;
@@ -64,6 +66,7 @@ internal sealed class RpcCallSlot : IValueTaskSource<RpcResult>
         Result = 0;
         OutLength = 0;
         Holds = 2;
+        ServerHoldKept = false;
         State = Pending;
         if (isAsync)
         {

@@ -65,6 +65,7 @@ public sealed class RpcClient : IDisposable
     private readonly RpcArenaAllocator _arena;
     private readonly ManualResetEventSlim _receiverWake = new(false, spinCount: 1);
     private int _freeCount;
+    private int _spareSlot = -1; // one free slot outside _free, taken and given back with one atomic each (payload-less calls)
     private int _reader;
     private int _syncWaiters;
     private int _asyncPending;
@@ -132,7 +133,7 @@ public sealed class RpcClient : IDisposable
         {
             lock (_lock)
             {
-                return _slots.Length - _freeCount;
+                return _slots.Length - _freeCount - (Volatile.Read(ref _spareSlot) >= 0 ? 1 : 0);
             }
         }
     }
@@ -411,15 +412,43 @@ public sealed class RpcClient : IDisposable
     private bool TryAcquire(int block, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RpcCallSlot? slot)
     {
         ThrowIfLost();
+        if (block == 0)
+        {
+            // Most calls of a single-threaded caller: the slot it just gave back, without the lock.
+            int spare = Interlocked.Exchange(ref _spareSlot, -1);
+            if (spare >= 0)
+            {
+                slot = _slots[spare];
+                slot.DataOffset = 0;
+                slot.BlockLength = 0;
+                return true;
+            }
+        }
+
         lock (_lock)
         {
             long offset = 0;
-            if (_freeCount > 0 && (block == 0 || _arena.TryAllocate(block, out offset)))
+            if (block == 0 || _arena.TryAllocate(block, out offset))
             {
-                slot = _slots[_free[--_freeCount]];
-                slot.DataOffset = offset;
-                slot.BlockLength = block;
-                return true;
+                // The spare first (the slot freed last, as the free list is last-in first-out); it is free for calls with a payload too.
+                int index = Volatile.Read(ref _spareSlot) >= 0 ? Interlocked.Exchange(ref _spareSlot, -1) : -1;
+                if (index < 0 && _freeCount > 0)
+                {
+                    index = _free[--_freeCount];
+                }
+
+                if (index >= 0)
+                {
+                    slot = _slots[index];
+                    slot.DataOffset = offset;
+                    slot.BlockLength = block;
+                    return true;
+                }
+
+                if (block > 0)
+                {
+                    _arena.Free(offset, block);
+                }
             }
         }
 
@@ -589,7 +618,7 @@ public sealed class RpcClient : IDisposable
                 return;
             }
 
-            int routed = DrainResponses();
+            int routed = DrainResponses(slot);
             if (slot is null ? Volatile.Read(ref _asyncPending) == 0 || Volatile.Read(ref _disposed) != 0 : Volatile.Read(ref slot.State) != RpcCallSlot.Pending)
             {
                 return;
@@ -736,9 +765,9 @@ public sealed class RpcClient : IDisposable
         }
     }
 
-    private int DrainResponses()
+    private int DrainResponses(RpcCallSlot? own = null)
     {
-        var router = new Router(this);
+        var router = new Router(this, own);
         try
         {
             return _region.Responses.Drain(ref router);
@@ -751,7 +780,7 @@ public sealed class RpcClient : IDisposable
     }
 
     /// <summary>Routes one response by its id (see RpcCallSlot for the rules).</summary>
-    private void Route(in RpcWireResponse shared)
+    private void Route(in RpcWireResponse shared, RpcCallSlot? own)
     {
         RpcWireResponse response = shared; // one copy: the server may change the slot, we decide on the copy
         uint index = RpcLayout.SlotOf(response.Id);
@@ -787,16 +816,26 @@ public sealed class RpcClient : IDisposable
             Lose(LibC.EPROTO, $"The server answered with {response.OutLength} bytes of output where the call allowed {slot.OutCapacity}.");
         }
 
-        Finish(slot, valid ? RpcCallSlot.Completed : RpcCallSlot.Failed);
+        Finish(slot, valid ? RpcCallSlot.Completed : RpcCallSlot.Failed, ownCall: slot == own);
     }
 
-    /// <summary>The server side of <paramref name="slot"/> is done: complete or fail the call, or count a late answer; drop the server's hold.</summary>
-    private void Finish(RpcCallSlot slot, int outcome)
+    /// <summary>
+    /// The server side of <paramref name="slot"/> is done: complete or fail the call, or count a
+    /// late answer; drop the server's hold, or, when <paramref name="ownCall"/> (the reader routes
+    /// the answer of the synchronous call it waits for), leave it to that caller, who drops both at once.
+    /// </summary>
+    private void Finish(RpcCallSlot slot, int outcome, bool ownCall = false)
     {
         bool isAsync = slot.IsAsync;
         // Full fence CAS: publishes Result and OutLength to the caller that reads the state.
         if (Interlocked.CompareExchange(ref slot.State, outcome, RpcCallSlot.Pending) == RpcCallSlot.Pending)
         {
+            if (ownCall && !isAsync)
+            {
+                slot.ServerHoldKept = true; // this thread is the caller: ReleaseCaller drops it
+                return;
+            }
+
             if (!isAsync)
             {
                 // Only a caller that waits on the event needs it set (mostly the caller reads its own
@@ -854,18 +893,28 @@ public sealed class RpcClient : IDisposable
     internal void ReleaseCaller(RpcCallSlot slot)
     {
         bool isAsync = slot.IsAsync;
-        ReleaseHold(slot);
+        ReleaseHold(slot, slot.ServerHoldKept ? 2 : 1);
         if (isAsync)
         {
             Exit();
         }
     }
 
-    private void ReleaseHold(RpcCallSlot slot)
+    private void ReleaseHold(RpcCallSlot slot, int holds = 1)
     {
-        if (Interlocked.Decrement(ref slot.Holds) != 0)
+        if (Interlocked.Add(ref slot.Holds, -holds) != 0)
         {
             return;
+        }
+
+        if (slot.BlockLength == 0)
+        {
+            slot.State = RpcCallSlot.Free;
+            // Full fence CAS: the slot's fields are written before another thread can take it.
+            if (Interlocked.CompareExchange(ref _spareSlot, (int)slot.Index, -1) == -1)
+            {
+                return;
+            }
         }
 
         lock (_lock)
@@ -1044,9 +1093,9 @@ public sealed class RpcClient : IDisposable
         internal bool HasPassed(long now) => now >= At(now);
     }
 
-    private readonly struct Router(RpcClient owner) : ISlotHandler<RpcWireResponse>
+    private readonly struct Router(RpcClient owner, RpcCallSlot? own) : ISlotHandler<RpcWireResponse>
     {
-        public void Handle(in RpcWireResponse item) => owner.Route(item);
+        public void Handle(in RpcWireResponse item) => owner.Route(item, own);
     }
 
     private readonly struct ReaderProbe(RpcClient owner, RpcCallSlot? slot) : IWaitProbe
