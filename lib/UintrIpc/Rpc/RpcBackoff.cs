@@ -40,7 +40,7 @@ internal static class RpcBackoff
         }
     }
 
-    /// <summary>One pause instruction where there is one (Thread.SpinWait(1) is a runtime call and a normalised ~35 ns).</summary>
+    /// <summary>One pause instruction where there is one (Thread.SpinWait(1) is a call into the runtime, normalised to a longer pause).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Pause()
     {

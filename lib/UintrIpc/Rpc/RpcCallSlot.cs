@@ -16,7 +16,8 @@ namespace UintrIpc.Rpc;
 //             first wins; an answer that finds Abandoned is counted as late.
 //   Holds: 2 at submission, one for the server side and one for the caller (a synchronous
 //   caller drops it when it returns, an asynchronous one in GetResult); the slot and its arena
-//   block go back to the free lists when both are dropped.
+//   block go back to the free lists when both are dropped. A synchronous caller that routes its
+//   own answer as the reader keeps the server's hold and drops both at once (ServerHoldKept).
 
 /// <summary>One call slot: the state of a call in flight, and the value-task source of an asynchronous one.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Event never allocates its wait handle here (Wait with a timeout, no WaitHandle); slots live as long as their client.")]

@@ -13,7 +13,7 @@ namespace UintrIpc.Rpc;
 // Design:
 //   Calls from any number of threads (uintripc_rpc.h section 3, client side). Submitting is
 //   lock-free on the shared side (MPSC ring) and takes one private lock for the call slot and
-//   the arena block. Responses are consumed by one thread at a time, the reader: whichever
+//   the arena block (a call without payload usually takes the spare slot, one atomic exchange). Responses are consumed by one thread at a time, the reader: whichever
 //   waiting caller takes the reader role (a CAS) drains the response ring and routes each
 //   response by id (RpcCallSlot), so a single-threaded caller consumes its own answer with no
 //   thread hop, spinning on the ring's next slot and then sleeping in the doorbell. Callers
@@ -253,6 +253,8 @@ public sealed class RpcClient : IDisposable
     /// Calls <paramref name="opcode"/>: copies <paramref name="input"/> into the arena, waits at most
     /// <paramref name="timeout"/> for the answer (spinning briefly, then sleeping), and copies the
     /// output into <paramref name="output"/> (at most its length; <see cref="RpcResult.OutputLength"/> says how much).
+    /// The timeout counts from the call's first wait (for a free slot, or for the answer once the
+    /// first look finds none), so that a call never reads the clock before it has to wait.
     /// </summary>
     /// <exception cref="ArgumentException">The input or output is larger than the arena.</exception>
     /// <exception cref="TimeoutException">No answer (or no free call slot and arena space) within the timeout; a late answer frees the slot.</exception>
