@@ -13,7 +13,8 @@ namespace UintrIpc.Rpc;
 // Design:
 //   Calls from any number of threads (uintripc_rpc.h section 3, client side). Submitting is
 //   lock-free on the shared side (MPSC ring) and takes one private lock for the call slot and
-//   the arena block (a call without payload usually takes the spare slot, one atomic exchange). Responses are consumed by one thread at a time, the reader: whichever
+//   the arena block (a call without payload usually takes the spare slot: one atomic exchange).
+//   Responses are consumed by one thread at a time, the reader: whichever
 //   waiting caller takes the reader role (a CAS) drains the response ring and routes each
 //   response by id (RpcCallSlot), so a single-threaded caller consumes its own answer with no
 //   thread hop, spinning on the ring's next slot and then sleeping in the doorbell. Callers
