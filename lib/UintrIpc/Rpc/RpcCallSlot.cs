@@ -8,7 +8,8 @@ namespace UintrIpc.Rpc;
 // with a CAS that checks the generation, so a stale or duplicate id never completes the current
 // call, even while the slot is reused. State: Pending -> Completed | Failed (server side) or
 // Abandoned (the caller's timeout or cancellation); the first CAS wins. Two holds (server side,
-// caller): the slot and its arena block are freed when both are dropped.
+// caller): the slot and its arena block are freed when both are dropped; a synchronous caller
+// that routes its own answer as the reader keeps the server's hold and drops both at once.
 
 /// <summary>One call slot: the state of a call in flight, and the value-task source of an asynchronous one.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Event never allocates its wait handle here (Wait with a timeout, no WaitHandle); slots live as long as their client.")]
@@ -37,6 +38,8 @@ internal sealed class RpcCallSlot : IValueTaskSource<RpcResult>
     internal int OutCapacity;
     internal int SyncWaiting;
     internal bool IsAsync;
+    /// <summary>The caller routed its own answer and still holds the server's hold too (RpcClient.Finish); its thread only.</summary>
+    internal bool ServerHoldKept;
     internal Memory<byte> AsyncOutput;
     internal ManualResetValueTaskSourceCore<RpcResult> Core = new() { RunContinuationsAsynchronously = true };
     private CancellationTokenRegistration _registration;
@@ -56,6 +59,7 @@ internal sealed class RpcCallSlot : IValueTaskSource<RpcResult>
         Result = 0;
         OutLength = 0;
         Holds = 2;
+        ServerHoldKept = false;
         State = Pending;
         if (isAsync)
         {

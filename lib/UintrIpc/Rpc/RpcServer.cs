@@ -23,12 +23,14 @@ namespace UintrIpc.Rpc;
 /// </example>
 public sealed class RpcServer : IDisposable
 {
+    private const uint SmallOpcodes = 1024;
     private readonly Dictionary<uint, (RpcHandler Handler, bool Blocking)> _mapping = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
     private readonly HashSet<RpcServerSession> _sessions = [];
     private readonly List<Thread> _sessionThreads = [];
     private FrozenDictionary<uint, (RpcHandler Handler, bool Blocking)>? _handlers;
+    private (RpcHandler? Handler, bool Blocking)[] _smallOpcodes = [];
     private BootstrapServer? _listener;
     private Thread? _acceptThread;
     private long _nextSessionId;
@@ -75,10 +77,23 @@ public sealed class RpcServer : IDisposable
     }
 
     /// <summary>Counters since the server started.</summary>
-    public RpcServerStatistics Statistics => new(
-        Volatile.Read(ref _sessionsOpened), Volatile.Read(ref _sessionsClosed), Volatile.Read(ref _handshakesFailed),
-        Volatile.Read(ref _requests), Volatile.Read(ref _unknownOpcodes), Volatile.Read(ref _badBlocks),
-        Volatile.Read(ref _handlerFailures), Volatile.Read(ref _protocolViolations));
+    public RpcServerStatistics Statistics
+    {
+        get
+        {
+            long requests;
+            lock (_lock)
+            {
+                // Each session thread counts its own answers (no shared atomic per batch); closed sessions' are in _requests.
+                requests = _requests + _sessions.Sum(s => (long)s.ResponsesSent);
+            }
+
+            return new(
+                Volatile.Read(ref _sessionsOpened), Volatile.Read(ref _sessionsClosed), Volatile.Read(ref _handshakesFailed),
+                requests, Volatile.Read(ref _unknownOpcodes), Volatile.Read(ref _badBlocks),
+                Volatile.Read(ref _handlerFailures), Volatile.Read(ref _protocolViolations));
+        }
+    }
 
     internal CancellationToken StopToken => _stop.Token;
 
@@ -110,6 +125,12 @@ public sealed class RpcServer : IDisposable
             }
 
             _handlers = _mapping.ToFrozenDictionary();
+            // Opcodes below SmallOpcodes (all of them, in practice) are looked up by index.
+            _smallOpcodes = new (RpcHandler?, bool)[_mapping.Keys.Where(k => k < SmallOpcodes).DefaultIfEmpty().Max() + 1];
+            foreach (var (opcode, entry) in _mapping.Where(m => m.Key < SmallOpcodes))
+            {
+                _smallOpcodes[opcode] = entry;
+            }
         }
 
         _listener = BootstrapServer.Listen(endpoint, policy);
@@ -153,7 +174,14 @@ public sealed class RpcServer : IDisposable
 
     internal bool TryGetHandler(uint opcode, [NotNullWhen(true)] out RpcHandler? handler, out bool blocking)
     {
-        if (_handlers!.TryGetValue(opcode, out var entry))
+        var small = _smallOpcodes;
+        if (opcode < (uint)small.Length)
+        {
+            (handler, blocking) = small[opcode];
+            return handler is not null;
+        }
+
+        if (opcode >= SmallOpcodes && _handlers!.TryGetValue(opcode, out var entry))
         {
             handler = entry.Handler;
             blocking = entry.Blocking;
@@ -178,6 +206,7 @@ public sealed class RpcServer : IDisposable
         lock (_lock)
         {
             _sessions.Remove(owner);
+            _requests += (long)owner.ResponsesSent; // final: its thread has ended
         }
 
         if (session is not null)
@@ -188,8 +217,6 @@ public sealed class RpcServer : IDisposable
     }
 
     internal void CountHandshakeFailed() => Interlocked.Increment(ref _handshakesFailed);
-
-    internal void CountRequestsAnswered(int count) => Interlocked.Add(ref _requests, count);
 
     internal void CountUnknownOpcode() => Interlocked.Increment(ref _unknownOpcodes);
 

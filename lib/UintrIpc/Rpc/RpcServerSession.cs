@@ -54,6 +54,9 @@ internal sealed unsafe class RpcServerSession
 
     internal RpcSession? Session => _session;
 
+    /// <summary>Responses published so far (final once the session thread has ended).</summary>
+    internal ulong ResponsesSent => Volatile.Read(ref _responsesSent);
+
     /// <summary>Session thread body: handshake, serve, end.</summary>
     internal void Run()
     {
@@ -283,34 +286,42 @@ internal sealed unsafe class RpcServerSession
         var phaser = new BackoffPhaser(wait.SpinBudget, wait.YieldBudget);
         var probe = new Probe(this);
         _lastPeerCheck = Stopwatch.GetTimestamp();
+        // The JIT inlines ServePass here (on stack replacement: this loop runs for the whole
+        // session); forcing a separate, tiered method measured slower (A/B, about 1.2x per call).
         while (!_ended)
         {
-            int work = TakeCompletions();
-            int room = Math.Min(requests.Length, region.MaxCalls - _outboxCount - _atWorkers);
-            if (room > 0)
-            {
-                int n = region.Requests.TryRead(requests.AsSpan(0, room));
-                for (int i = 0; i < n; i++)
-                {
-                    Process(requests[i]);
-                }
-
-                _session!.CountRequests(n);
-                work += n;
-            }
-
-            work += Flush();
-            if (work > 0)
+            if (ServePass(requests) > 0)
             {
                 phaser.Reset();
                 continue;
             }
 
-            if (!phaser.SpinOrYield(Stopwatch.GetTimestamp()) && !_serverWait!.Park(ref probe, _receiver!, wait.MaxParkTime))
+            if (!phaser.SpinOrYield(Stopwatch.GetTimestamp(), ref probe) && !_serverWait!.Park(ref probe, _receiver!, wait.MaxParkTime))
             {
                 CheckClient();
             }
         }
+    }
+
+    /// <summary>One pass: finished blocking calls, then the requests there is room for, then one publish of the answers; returns the work done.</summary>
+    private int ServePass(RpcWireRequest[] requests)
+    {
+        RpcRegion region = _region!;
+        int work = TakeCompletions();
+        int room = Math.Min(requests.Length, region.MaxCalls - _outboxCount - _atWorkers);
+        if (room > 0 && region.Requests.CanRead)
+        {
+            int n = region.Requests.TryRead(requests.AsSpan(0, room));
+            for (int i = 0; i < n; i++)
+            {
+                Process(requests[i]);
+            }
+
+            _session!.CountRequests(n);
+            work += n;
+        }
+
+        return work + Flush();
     }
 
     private void Process(in RpcWireRequest request)
@@ -398,9 +409,8 @@ internal sealed unsafe class RpcServerSession
 
         _outbox.AsSpan(written, _outboxCount - written).CopyTo(_outbox);
         _outboxCount -= written;
-        _responsesSent += (ulong)written;
+        Volatile.Write(ref _responsesSent, _responsesSent + (ulong)written); // one writer; RpcServer.Statistics reads it
         region.PublishResponsesSent(_responsesSent);
-        _server.CountRequestsAnswered(written);
         _clientWait!.WakeIfSleeping(_clientBell!);
         return written;
     }
