@@ -6,11 +6,11 @@ namespace UintrIpc.Metrics;
 
 /// <summary>
 /// One <see cref="Meter"/> named <see cref="UintrIpcMetrics.MeterName"/> with its observable
-/// instruments, and the channels that report to it. The process has one for channels without a
+/// instruments, and the channels (and RPC servers and clients) that report to it. The process has one for channels without a
 /// meter factory, and one per <see cref="IMeterFactory"/> given. Instruments are read only when a
 /// listener collects: they cost the data path nothing (docs/metrics.md lists them).
 /// </summary>
-internal sealed class UintrIpcMeter
+internal sealed partial class UintrIpcMeter
 {
     internal const string ChannelNameTag = "uintripc.channel.name";
     internal const string RingKindTag = "uintripc.ring.kind";
@@ -37,6 +37,7 @@ internal sealed class UintrIpcMeter
         ChannelCounter("uintripc.channel.timeouts", "{timeout}", "Reader sleeps that ended at their time limit rather than by a wake-up.", static r => ChannelReading.Clamp(r.Counters.Timeouts));
         meter.CreateObservableGauge("uintripc.channel.ring.utilization", () => Collect<double>(static r => r.Utilization), "1", "The share of the ring in use, 0 to 1 (elements, or bytes for message channels).");
         meter.CreateObservableCounter("uintripc.errors", ObserveErrors, "{error}", "Errors raised in this process: peers gone, corrupted rings, lost RPC sessions (tag error.type).");
+        CreateRpcInstruments();
     }
 
     internal Meter Meter { get; }

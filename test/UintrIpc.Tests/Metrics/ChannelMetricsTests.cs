@@ -15,7 +15,8 @@ public sealed class ChannelMetricsTests : IDisposable
 {
     private readonly ShmNames _names = new();
 
-    private static readonly string[] s_channelInstruments =
+    /// <summary>The instruments every channel reports (message channels: all but the message counts).</summary>
+    internal static readonly string[] ChannelInstruments =
     [
         "uintripc.channel.messages.sent", "uintripc.channel.messages.received", "uintripc.channel.bytes.sent", "uintripc.channel.bytes.received",
         "uintripc.channel.wakeups.sent", "uintripc.channel.wakeups.suppressed", "uintripc.channel.sleeps", "uintripc.channel.timeouts",
@@ -79,7 +80,7 @@ public sealed class ChannelMetricsTests : IDisposable
         Assert.Equal(
             [new("uintripc.channel.name", name), new("uintripc.ring.kind", "spsc_slots"), new("uintripc.doorbell", "futex")],
             tags[("uintripc.channel.messages.sent", name)]);
-        Assert.Equal(s_channelInstruments.Length, values.Keys.Count(k => k.Key == name));
+        Assert.Equal(ChannelInstruments.Length, values.Keys.Count(k => k.Key == name));
     }
 
     [Fact]
