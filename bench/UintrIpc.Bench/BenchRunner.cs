@@ -47,7 +47,7 @@ internal sealed class BenchRunner
         {
             foreach (var c in cases)
             {
-                string paired = string.Join(", ", c.PairedTests.Select(t => t.Name));
+                string paired = string.Join(", ", c.PairedTests.Select(t => t.Name).Concat(c.Companions.Select(t => t.Name)));
                 AnsiConsole.MarkupLine($"  {Markup.Escape(c.Name),-40} {Markup.Escape(paired)}{(c.SkipReason is { } s ? $" [yellow](skipped: {Markup.Escape(s)})[/]" : "")}");
             }
 
@@ -265,11 +265,24 @@ internal sealed class BenchRunner
         return runs;
     }
 
-    /// <summary>Runs the C tests <paramref name="c"/> is paired with, now, tagged with the repetition.</summary>
+    /// <summary>Runs the C tests and the .NET companions <paramref name="c"/> is paired with, now, tagged with the repetition.</summary>
     private List<BenchResult> RunPaired(BenchCase c, int repetition)
     {
         var paired = new List<BenchResult>();
-        if (!_options.Native || c.SkipReason is not null)
+        if (c.SkipReason is not null)
+        {
+            return paired;
+        }
+
+        foreach (var companion in c.Companions)
+        {
+            var r = RunCase(companion);
+            r.Repetition = repetition;
+            r.PairedWith = c.Name;
+            paired.Add(r);
+        }
+
+        if (!_options.Native)
         {
             return paired;
         }
@@ -338,6 +351,10 @@ internal sealed class BenchRunner
             case BenchGroup.Sleeping or BenchGroup.Kernel:
                 args.AddRange(["--iters", _options.SleepSamples.ToString(inv)]);
                 break;
+            case BenchGroup.Rpc:
+                // As many round trips as the forwarded test it is paired with (RpcMeasure.Latency).
+                args.AddRange(["--iters", (c?.Consumer == "asleep" ? _options.SleepSamples : _options.SpinSamples).ToString(inv)]);
+                break;
             default:
                 long count = c?.Spec is { } spec ? ThroughputRun.MessageCount(_options, spec) : _options.ThroughputCount;
                 args.AddRange(["--tput-count", count.ToString(inv), "--tput-bytes", (count * Math.Max(1, c?.MessageSize ?? 1)).ToString(inv)]);
@@ -356,7 +373,8 @@ internal sealed class BenchRunner
     {
         ["Latency samples (spinning / sleeping)"] = $"{_options.SpinSamples} / {_options.SleepSamples}",
         ["Minimum warm-up per .NET test"] = $"{_options.WarmupTime.TotalMilliseconds:0} ms",
-        ["Spin budget of the awake doorbell tests"] = $"{_options.SpinBudget.TotalMicroseconds:0} us",
+        ["Spin budget of the awake doorbell tests"] = _options.Rpc ? "the RPC layer's defaults: spin 2 us, yield 50 us, then sleep (RpcServerOptions.DefaultSpinBudget, DefaultYieldBudget)" : $"{_options.SpinBudget.TotalMicroseconds:0} us",
+        ["File copied by the copy tests"] = $"{_options.RpcCopyBytes >> 20} MiB, {Workloads.Rpc.RpcMeasure.CopyChunk >> 10} KiB per read and write",
         ["Throughput messages (rings / pipes and sockets)"] = $"{_options.ThroughputCount} / {_options.StreamThroughputCount}, at most {_options.ThroughputBytes >> 20} MiB of payload, at least 4 ring laps",
         ["MPSC producers (N)"] = _options.Producers.ToString(CultureInfo.InvariantCulture),
         ["Batch (batched forms)"] = $"{Batch.Size} messages",

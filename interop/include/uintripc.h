@@ -72,9 +72,13 @@
  *
  *   +0    uipc_ring_descriptor  (immutable after creation)
  *   +128  tail   u64  producer position (bytes for record rings, slots for slot rings)
+ *   +136  unregistered u32  MPSC: non-zero once a producer claimed without a table entry (2f)
  *   +256  head   u64  consumer position
+ *   +264  releasing u64  record rings: the head a release is zeroing up to (2e, 2g)
  *   +384  consumer line: heartbeat
  *   +512  data area, `capacity` slots of `slot_size` bytes, or `capacity` bytes
+ *   then  MPSC only: the producer table, producer_slots entries of 128 bytes (2f), at
+ *         producer_table_offset = align128(512 + data_length)
  *
  * Positions are free-running 64-bit counters; index = position & (capacity - 1). The
  * producer-owned and consumer-owned words are 128 bytes apart so that adjacent-line
@@ -88,7 +92,11 @@
  *                   slot_size == align8(8 + element_size), max_message_length == element_size,
  *                   data_length == capacity * slot_size;
  *     record rings: slot_size == element_size == 0, data_length == capacity,
- *                   1 <= max_message_length <= capacity / 8.
+ *                   1 <= max_message_length <= capacity / 8;
+ *     MPSC rings:   1 <= producer_slots <= UIPC_MAX_PRODUCER_SLOTS, producer_table_offset ==
+ *                   align128(data_offset + data_length), producer_table_offset + producer_slots *
+ *                   UIPC_PRODUCER_ENTRY_SIZE <= part length;
+ *     SPSC rings:   producer_slots == producer_table_offset == 0.
  *
  * 2b. Positions and their invariant. head and tail only grow, and stay below
  *   UIPC_MAX_POSITION (2^62): then position + 1 never reaches UIPC_SLOT_SKIPPED and
@@ -126,19 +134,24 @@
  *   Producer (SPSC): if tail - head_cache >= capacity, reload head (acquire) and re-check;
  *     write the element (plain); sequence = tail + 1 (release); tail = tail + 1 (release).
  *   Producer (MPSC): floor (acquire), then t = tail (acquire), checked against the floor;
- *     check capacity against head (acquire, 2c); CAS tail t -> t + n (full); floor = t + n
- *     (release); write the elements (plain); each sequence = position + 1 (release).
+ *     check capacity against head (acquire, 2c); claim = intent(t, n) in its table entry
+ *     (release, 2f); CAS tail t -> t + n (full); floor = t + n (release); write the elements
+ *     (plain); each sequence = position + 1 (release). A claim handed to the caller to fill in
+ *     place (TryClaim) first gets the claimed marker in its sequence (release):
+ *       UIPC_SLOT_CLAIMED | (generation & 0x3fffff) << 40 | entry index << 32 | ((position + 1) & 0xffffffff)
+ *     (entry index UIPC_PRODUCER_NONE without an entry), because its producer may claim again
+ *     before it publishes, and then its intent no longer names this position.
  *   Consumer: s = slot[head].sequence (acquire); s == head + 1 means ready, read the
  *     element (plain), then head = head + 1 (release) to give the slot back.
  *     Any other value is "not yet" only if it is the slot's previous value: 0 on the first
  *     lap (head < capacity), otherwise (head + 1 - capacity), possibly | UIPC_SLOT_SKIPPED;
- *     anything else is corruption. A consumer polls the slot it reads next, so one message
+ *     or (MPSC) a claimed marker whose low 32 bits are (head + 1); anything else is corruption. A consumer polls the slot it reads next, so one message
  *     costs one cache-line transfer.
  *   Skip marker: UIPC_SLOT_SKIPPED | (position + 1), MPSC only (in an SPSC ring it is
  *     corruption). Written by a producer that aborts its claim (CAS from the slot's previous
- *     value, so that it loses to nothing but an unblock of the same claim), or by the consumer
- *     unblocking a dead producer's claim: after it stayed unpublished long enough, CAS from
- *     the previous value to the marker. Only safe when the producer is really dead. A
+ *     value or its claimed marker, so that it loses to nothing but an unblock of the same
+ *     claim), or by the consumer skipping a dead producer's claim (2f): CAS from the value it
+ *     judged to the skip marker, so a marker or publish that came meanwhile wins. A
  *     consumer that finds UIPC_SLOT_SKIPPED | (head + 1) with head < tail steps over it:
  *     head = head + 1 (release); a marker at or beyond tail is forged. An SPSC producer's
  *     abort writes nothing (its tail has not moved).
@@ -159,10 +172,12 @@
  *   Producer (SPSC): check capacity against head (acquire, 2c); write type and payload
  *     (plain); tail += padding + aligned length (release); padding header, then length =
  *     +len (release). The tail goes first so that head <= tail holds for every observer.
- *   Producer (MPSC): floor and tail as for MPSC slots (2d); CAS tail (full); padding header
- *     (type, then length release); length = -len (release) followed by a store-store fence,
- *     so the marker is visible before any payload byte; type, payload (plain); length = +len
- *     (release).
+ *   Producer (MPSC): floor, tail and intent as for MPSC slots (2d); CAS tail (full); padding
+ *     header (type, then length release); the claimed header as ONE 64-bit store (release):
+ *     length = -len, type = the claimed marker
+ *       INT32_MIN | (generation & 0x3fffff) << 8 | entry index   (index UIPC_PRODUCER_NONE without an entry)
+ *     followed by a store-store fence, so the marker is visible before any payload byte;
+ *     payload, then type (plain); length = +len (release).
  *   Abort: the record becomes padding of the same length: type = UIPC_RECORD_PADDING (plain),
  *     then length = +len (release; MPSC: CAS from -len, so it loses to nothing but an unblock
  *     of the same claim). An aborted record's padding is no longer than
@@ -171,15 +186,83 @@
  *     align8(len) <= capacity; type >= 0 with payload <= max_message_length, or type -1
  *     (padding) that fills exactly to the end or is no longer than the longest record
  *     align8(8 + max_message_length) (an aborted claim); a batch consumes at most
- *     capacity bytes. Read; zero the consumed bytes (plain) so a later lap never sees
- *     stale headers; head += consumed (release).
- *   MPSC unblock (producer died between claim and commit), consumer only, after a
- *     timeout: a record at head with length -len becomes padding of len; with length 0
- *     while tail > head, the consumer scans for the next non-zero header (within the lap
- *     and the tail), re-checks that the gap is still zero, and fills the gap with padding
- *     records no longer than align8(8 + max_message_length) each (one record when it reaches
- *     the end of the data area), the one at head written last. Only safe when the producer
- *     is really dead.
+ *     capacity bytes. Read; then release the batch: releasing = head + consumed (release),
+ *     store-store fence, zero the consumed bytes (plain) so a later lap never sees stale
+ *     headers, head = releasing (release). "Consumed" means released: once releasing covers a
+ *     record, no consumer will read it again (2g).
+ *   MPSC unblock by timeout (TryUnblock(stalledFor), the manual path: only safe when the
+ *     caller knows the producer is dead): a record at head with length -len becomes padding
+ *     of len; with length 0 while tail > head, the consumer scans for the next non-zero header
+ *     (within the lap and the tail), re-checks that the gap is still zero, and fills the gap
+ *     with padding records no longer than align8(8 + max_message_length) each (one record when
+ *     it reaches the end of the data area), the one at head written last. The scan is sound
+ *     because every non-zero word in [head, tail) after a zero header is a header: producers
+ *     write the marker before the payload, and a consumer killed while zeroing leaves
+ *     releasing behind, so its successor never starts inside half-zeroed bytes (2g).
+ *   MPSC skip of a dead producer's claim: section 2f.
+ *
+ * 2f. Producer table (MPSC rings): whose claim is it, and is that producer dead?
+ *
+ *   The consumer must never skip a live producer's claim, however slow, and should skip a
+ *   dead one's as soon as the death is known. Every producer thread registers once, in an
+ *   entry of the ring's producer table (struct uipc_producer_entry), and before each claim CAS
+ *   stores its intent there, so that every claimed, unpublished position is attributable:
+ *     owner  u64  pid (low 32 bits) | generation (high 32). pid 0: free; pid UIPC_PRODUCER_REGISTERING:
+ *                 being set up. Registration: CAS owner from (0 or a dead pid, g) to
+ *                 (UIPC_PRODUCER_REGISTERING, g + 1) (full); pid_namespace, claim = 0 (plain);
+ *                 owner = (pid, g + 1) (release). Unregistration (the producer object is closed,
+ *                 none of its claims is open): owner = (0, g) (release).
+ *     claim  u64  the intent of the producer's latest claim attempt: (t & 0xffffffff) | n << 32
+ *                 for the CAS tail t -> t + n (slots; records: n = the padding + record bytes).
+ *                 Written only by the entry's thread, release, before the CAS; the CAS (full
+ *                 fence) makes it visible before the claim. It "covers" position p when
+ *                 (uint32)(p - t) < n.
+ *     pid_namespace u64  the inode of the producer's /proc/self/ns/pid (0: unknown).
+ *   A producer whose registration fails (table full of live entries) sets `unregistered`
+ *   (+136, release) before its first claim and marks with entry index UIPC_PRODUCER_NONE; C
+ *   peers that do not implement the table must do the same.
+ *   Reclaiming: a registering producer that finds no free entry may take one whose producer
+ *   is dead (below) and whose intent ends at or before head (all its claims are consumed).
+ *
+ *   A producer is known dead when the consumer, in the same pid namespace (pid_namespace equal
+ *   to its own and non-zero), gets ESRCH from pidfd_open(pid) or sees that pidfd readable (the
+ *   process exited). A pid read from the region is only used to observe, never to signal. A
+ *   registration that ended (owner no longer (pid, generation)) is dead too: its ring object
+ *   was closed or its entry reclaimed after its death. Anything else counts as alive (other
+ *   namespace, no pidfd_open, a reused pid naming a live process): the claim waits.
+ *
+ *   Consumer, when the slot or record at head is not published while tail > head:
+ *     a. A claimed marker (2d, 2e) names its producer: skip when that registration is dead.
+ *     b. No marker (0 or the previous value): the owner is between its CAS and its marker or
+ *        publish, so its own intent still covers head. Unless `unregistered` is set, read every
+ *        registered entry's owner, claim, owner again (acquire; equal owners make the claim
+ *        theirs); skip only when at least one intent covers head and every entry whose intent
+ *        covers head is dead (a loser of the CAS race may cover head too; the winner is among
+ *        them). Then re-read the head slot or header (acquire): a marker or publish that came
+ *        meanwhile cancels the skip.
+ *     Skipping: slots: CAS from the value judged to UIPC_SLOT_SKIPPED | (position + 1), for every
+ *     position up to the smallest end of the dead intents (b) or the one slot (a). Records: (a)
+ *     padding of len; (b) padding over [head, smallest end of the dead intents), pieces as for
+ *     the manual unblock, split at the end of the data area, the piece at head last.
+ *   Why this is safe against a lying peer: a producer that forges its own entry or marker can
+ *   make the consumer skip that producer's own claim (its own message), or wait for it as if
+ *   it were alive until the manual unblock; it cannot make another live producer's claim look
+ *   dead, because the winner of a position always covers it with a marker or its own intent,
+ *   and a skip needs every covering producer dead. Costs: one release store of the intent per
+ *   claim (to a line only that producer writes); the marker shares the claim's header store
+ *   (records) or costs one store per in-place slot claim.
+ *
+ * 2g. Restart. A process that attaches takes the positions from the region once (2b, 2c):
+ *   a restarted consumer resumes at head; on record rings at releasing instead when
+ *   head < releasing <= tail (read after head), releasing - head <= capacity and releasing is
+ *   a multiple of 8: its predecessor died while zeroing a released batch, and the successor
+ *   finishes the zeroing and stores head = releasing (release) before it reads. What a consumer
+ *   released is never delivered again; a message handled but not yet released (the consumer
+ *   died between its handler and the release) is delivered again to the next consumer. A
+ *   restarted MPSC producer registers anew; its predecessor's open claims are skipped as
+ *   claims of a dead producer (2f). A restarted SPSC slot producer extends the tail over the
+ *   published slots (2c). A region that was re-created has a new epoch (1b): a peer that
+ *   remembers positions from before compares the epoch first.
  *
  * ------------------------------------------------------------------------------------
  * 3. Wait block (part kind UIPC_PART_WAIT_BLOCK): the wake-up protocol of one consumer
@@ -304,7 +387,7 @@ extern "C" {
 #endif
 
 #define UIPC_REGION_MAGIC        0x43504955u /* "UIPC" as bytes 55 49 50 43 */
-#define UIPC_LAYOUT_VERSION      1u
+#define UIPC_LAYOUT_VERSION      2u
 #define UIPC_REGION_HEADER_SIZE  1024u
 #define UIPC_MAX_PARTS           16u
 #define UIPC_PART_ALIGNMENT      128u
@@ -366,6 +449,25 @@ struct uipc_region_header {
 #define UIPC_RECORD_HEADER_SIZE  8u
 #define UIPC_RECORD_ALIGNMENT    8u
 #define UIPC_RECORD_PADDING      (-1)
+/* A slot claimed for in-place writing, with its producer's entry (2d, 2f). */
+#define UIPC_SLOT_CLAIMED        (1ull << 62)
+
+/* ---- producer table of MPSC rings (2f) -------------------------------------------- */
+
+#define UIPC_PRODUCER_ENTRY_SIZE    128u
+#define UIPC_MAX_PRODUCER_SLOTS     255u
+#define UIPC_DEFAULT_PRODUCER_SLOTS 64u
+/* Entry index in a claimed marker of a producer without an entry. */
+#define UIPC_PRODUCER_NONE          255u
+/* pid field of an entry whose registration is in progress. */
+#define UIPC_PRODUCER_REGISTERING   0xffffffffu
+
+struct uipc_producer_entry {
+    uint64_t owner;          /*  0 pid (low 32) | generation (high 32); pid 0 = free */
+    uint64_t claim;          /*  8 intent of the latest claim attempt: (t & 0xffffffff) | n << 32 */
+    uint64_t pid_namespace;  /* 16 inode of the producer's /proc/self/ns/pid, 0 = unknown */
+    uint8_t  reserved[104];  /* 24 .. 128: one entry per 128 bytes, written by one thread */
+};
 
 /* Immutable description of a ring, at the start of its part. */
 struct uipc_ring_descriptor {
@@ -376,15 +478,20 @@ struct uipc_ring_descriptor {
     uint32_t max_message_length; /* 20 record rings: max payload bytes; slot rings: element_size */
     uint64_t data_offset;        /* 24 from the ring part start; == UIPC_RING_CONTROL_SIZE */
     uint64_t data_length;        /* 32 bytes of the data area */
-    uint8_t  reserved[88];       /* 40 .. 128 */
+    uint32_t producer_slots;     /* 40 MPSC: entries of the producer table (2f); SPSC: 0 */
+    uint32_t reserved0;          /* 44 */
+    uint64_t producer_table_offset; /* 48 MPSC: from the ring part start, align128(data_offset + data_length); SPSC: 0 */
+    uint8_t  reserved[72];       /* 56 .. 128 */
 };
 
 struct uipc_ring_control {
     struct uipc_ring_descriptor descriptor;   /*   0 */
     uint64_t tail;                            /* 128 producer-owned (MPSC: CAS by producers) */
-    uint8_t  pad_tail[120];
+    uint32_t unregistered;                    /* 136 MPSC: non-zero once a producer claimed without an entry (2f) */
+    uint8_t  pad_tail[116];
     uint64_t head;                            /* 256 consumer-owned */
-    uint8_t  pad_head[120];
+    uint64_t releasing;                       /* 264 record rings: the head a release zeroes up to (2e, 2g) */
+    uint8_t  pad_head[112];
     int64_t  consumer_heartbeat_ms;           /* 384 consumer-owned, CLOCK_MONOTONIC ms (section 4, liveness) */
     uint8_t  pad_consumer[120];
 };
@@ -456,6 +563,11 @@ UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_control, tail) == UIPC_RING_TAIL_OF
 UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_control, head) == UIPC_RING_HEAD_OFFSET, "head");
 UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_control, consumer_heartbeat_ms) == UIPC_RING_HEARTBEAT_OFFSET, "heartbeat");
 UIPC_STATIC_ASSERT(sizeof(struct uipc_ring_control) == UIPC_RING_CONTROL_SIZE, "control block size");
+UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_descriptor, producer_slots) == 40, "producer_slots");
+UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_descriptor, producer_table_offset) == 48, "producer_table_offset");
+UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_control, unregistered) == 136, "unregistered");
+UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_control, releasing) == 264, "releasing");
+UIPC_STATIC_ASSERT(sizeof(struct uipc_producer_entry) == UIPC_PRODUCER_ENTRY_SIZE, "producer entry size");
 UIPC_STATIC_ASSERT(offsetof(struct uipc_wait_block, wakeups_sent) == 128, "producer line at 128");
 UIPC_STATIC_ASSERT(sizeof(struct uipc_wait_block) == UIPC_WAIT_BLOCK_SIZE, "wait block size");
 
@@ -484,6 +596,10 @@ enum uipc_layout_id {
     UIPC_L_WAIT_SIZE, UIPC_L_WAIT_OFF_STATE, UIPC_L_WAIT_OFF_WAKE_WORD, UIPC_L_WAIT_OFF_DOORBELL_KIND,
     UIPC_L_WAIT_OFF_PID, UIPC_L_WAIT_OFF_TID, UIPC_L_WAIT_OFF_SLEEPS, UIPC_L_WAIT_OFF_TIMEOUTS,
     UIPC_L_WAIT_OFF_WAKEUPS_SEEN, UIPC_L_WAIT_OFF_WAKEUPS_SENT, UIPC_L_WAIT_OFF_WAKEUPS_SUPPRESSED,
+    UIPC_L_RING_OFF_PRODUCER_SLOTS, UIPC_L_RING_OFF_PRODUCER_TABLE, UIPC_L_RING_OFF_UNREGISTERED,
+    UIPC_L_RING_OFF_RELEASING, UIPC_L_SLOT_CLAIMED, UIPC_L_PRODUCER_ENTRY_SIZE, UIPC_L_MAX_PRODUCER_SLOTS,
+    UIPC_L_PRODUCER_NONE, UIPC_L_PRODUCER_REGISTERING, UIPC_L_PRODUCER_OFF_OWNER, UIPC_L_PRODUCER_OFF_CLAIM,
+    UIPC_L_PRODUCER_OFF_PID_NAMESPACE,
     UIPC_L_COUNT
 };
 UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id);

@@ -52,6 +52,18 @@ UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id)
     case UIPC_L_WAIT_OFF_WAKEUPS_SEEN: return OFF(uipc_wait_block, wakeups_seen);
     case UIPC_L_WAIT_OFF_WAKEUPS_SENT: return OFF(uipc_wait_block, wakeups_sent);
     case UIPC_L_WAIT_OFF_WAKEUPS_SUPPRESSED: return OFF(uipc_wait_block, wakeups_suppressed);
+    case UIPC_L_RING_OFF_PRODUCER_SLOTS: return OFF(uipc_ring_descriptor, producer_slots);
+    case UIPC_L_RING_OFF_PRODUCER_TABLE: return OFF(uipc_ring_descriptor, producer_table_offset);
+    case UIPC_L_RING_OFF_UNREGISTERED: return OFF(uipc_ring_control, unregistered);
+    case UIPC_L_RING_OFF_RELEASING: return OFF(uipc_ring_control, releasing);
+    case UIPC_L_SLOT_CLAIMED: return (int64_t)UIPC_SLOT_CLAIMED;
+    case UIPC_L_PRODUCER_ENTRY_SIZE: return sizeof(struct uipc_producer_entry);
+    case UIPC_L_MAX_PRODUCER_SLOTS: return UIPC_MAX_PRODUCER_SLOTS;
+    case UIPC_L_PRODUCER_NONE: return UIPC_PRODUCER_NONE;
+    case UIPC_L_PRODUCER_REGISTERING: return UIPC_PRODUCER_REGISTERING;
+    case UIPC_L_PRODUCER_OFF_OWNER: return OFF(uipc_producer_entry, owner);
+    case UIPC_L_PRODUCER_OFF_CLAIM: return OFF(uipc_producer_entry, claim);
+    case UIPC_L_PRODUCER_OFF_PID_NAMESPACE: return OFF(uipc_producer_entry, pid_namespace);
     default: return UIPC_LAYOUT_UNKNOWN;
     }
 }

@@ -66,6 +66,18 @@ int main(void)
     L(UIPC_L_WAIT_OFF_WAKEUPS_SEEN, OFF(uipc_wait_block, wakeups_seen));
     L(UIPC_L_WAIT_OFF_WAKEUPS_SENT, OFF(uipc_wait_block, wakeups_sent));
     L(UIPC_L_WAIT_OFF_WAKEUPS_SUPPRESSED, OFF(uipc_wait_block, wakeups_suppressed));
+    L(UIPC_L_RING_OFF_PRODUCER_SLOTS, OFF(uipc_ring_descriptor, producer_slots));
+    L(UIPC_L_RING_OFF_PRODUCER_TABLE, OFF(uipc_ring_descriptor, producer_table_offset));
+    L(UIPC_L_RING_OFF_UNREGISTERED, OFF(uipc_ring_control, unregistered));
+    L(UIPC_L_RING_OFF_RELEASING, OFF(uipc_ring_control, releasing));
+    L(UIPC_L_SLOT_CLAIMED, (int64_t)UIPC_SLOT_CLAIMED);
+    L(UIPC_L_PRODUCER_ENTRY_SIZE, sizeof(struct uipc_producer_entry));
+    L(UIPC_L_MAX_PRODUCER_SLOTS, UIPC_MAX_PRODUCER_SLOTS);
+    L(UIPC_L_PRODUCER_NONE, UIPC_PRODUCER_NONE);
+    L(UIPC_L_PRODUCER_REGISTERING, UIPC_PRODUCER_REGISTERING);
+    L(UIPC_L_PRODUCER_OFF_OWNER, OFF(uipc_producer_entry, owner));
+    L(UIPC_L_PRODUCER_OFF_CLAIM, OFF(uipc_producer_entry, claim));
+    L(UIPC_L_PRODUCER_OFF_PID_NAMESPACE, OFF(uipc_producer_entry, pid_namespace));
     printf("id UIPC_L_COUNT %d\n", (int)UIPC_L_COUNT);
 
     /* Constants of the header that have no layout id. */
@@ -78,6 +90,7 @@ int main(void)
     C(UIPC_RING_HEARTBEAT_OFFSET);
     C(UIPC_SLOT_SKIPPED);
     C(UIPC_MAX_POSITION);
+    C(UIPC_DEFAULT_PRODUCER_SLOTS);
     C(UIPC_WAIT_BLOCK_SIZE);
     C(UIPC_DOORBELL_NONE);
     C(UIPC_DOORBELL_FUTEX);

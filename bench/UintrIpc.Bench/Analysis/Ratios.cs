@@ -9,11 +9,11 @@ internal static class Ratios
     public static double? Of(BenchResult subject, BenchResult reference) =>
         subject.Ok && reference.Ok && subject.Headline is { } s && reference.Headline is { } c && c > 0 && !double.IsNaN(s) && !double.IsNaN(c) ? s / c : null;
 
-    /// <summary>One summary per .NET test, in run order, with the C runs paired with it.</summary>
+    /// <summary>One summary per .NET test, in run order, with the runs paired with it (C tests, and .NET companions).</summary>
     public static IReadOnlyList<CaseSummary> Summarize(IReadOnlyList<BenchResult> results)
     {
         var paired = results.Where(r => r.PairedWith is not null).ToLookup(r => r.PairedWith!, StringComparer.Ordinal);
-        return results.Where(r => !r.IsNative)
+        return results.Where(r => !r.IsNative && r.PairedWith is null)
             .GroupBy(r => r.Name, StringComparer.Ordinal)
             .Select(g => new CaseSummary(g.OrderBy(r => r.Repetition).ToList(), paired[g.Key].ToList()))
             .ToList();

@@ -3,11 +3,12 @@ using UintrIpc.Bench.Results;
 
 namespace UintrIpc.Bench.Analysis;
 
-/// <summary>The project's speed targets (issue 4), judged on the median of the per-pair ratios.</summary>
+/// <summary>The project's speed targets (issues 4 and 10), judged on the median of the per-pair ratios.</summary>
 internal static class Targets
 {
     /// <summary>The .NET tests the targets measure (run at least 5 times, see BenchRunner).</summary>
-    public static readonly string[] Subjects = ["net-slotring-spin", "net-futex-asleep", "net-futex-awake", "net-eventfd-asleep", "net-spsc-slot-s64-c1k"];
+    public static readonly string[] Subjects =
+        ["net-slotring-spin", "net-futex-asleep", "net-futex-awake", "net-eventfd-asleep", "net-spsc-slot-s64-c1k", "fwd-nop-futex-awake", "fwd-nop-futex-asleep", "fwd-copy"];
 
     public static IReadOnlyList<TargetVerdict> Evaluate(IReadOnlyList<CaseSummary> cases)
     {
@@ -20,6 +21,13 @@ internal static class Targets
             Judge(byName, "futex doorbell, consumer awake, <= 1.25x C (same protocol)", "net-futex-awake", "c-futex-spin-pingpong", 1.25, atMost: true),
             Judge(byName, "eventfd doorbell, consumer asleep, <= 1.25x C (same protocol)", "net-eventfd-asleep", "c-eventfd-ring-pingpong", 1.25, atMost: true),
             Judge(byName, "SPSC throughput, 64-byte messages, 1 Ki slots, >= 0.8x the C SPSC ring", "net-spsc-slot-s64-c1k", "c-slotring-tput-s64-c1k", 0.8, atMost: false),
+
+            // Request/response (issue 10, --rpc).
+            Judge(byName, "Forwarded no-op, server spinning, <= 1.5x the C slot-ring ping-pong", "fwd-nop-futex-awake", "c-slotring-pingpong", 1.5, atMost: true),
+            Judge(byName, "Forwarded no-op, server asleep on futex, <= 1.2x the C futex ping-pong (same protocol)", "fwd-nop-futex-asleep", "c-futex-pingpong", 1.2, atMost: true),
+            Judge(byName, "Forwarded no-op, server spinning, at least 20x faster than gRPC over a Unix socket", "fwd-nop-futex-awake", "grpc-nop", 0.05, atMost: true),
+            Judge(byName, "Forwarded no-op, server asleep on futex, at least 20x faster than gRPC over a Unix socket", "fwd-nop-futex-asleep", "grpc-nop", 0.05, atMost: true),
+            Judge(byName, "File copy through forwarded reads and writes >= 0.5x direct read/write of the same file", "fwd-copy", "direct-copy", 0.5, atMost: false),
         ];
     }
 
@@ -48,8 +56,11 @@ internal static class Targets
     {
         string Figures(BenchResult r) => r.Kind == ResultKind.Latency
             ? Fmt.Invariant($"p50 {Fmt.Us(r.Latency?.P50)} us, p99 {Fmt.Us(r.Latency?.P99)} us, CPU {Fmt.Ns(r.CpuNsPerMsgSender)}/{Fmt.Ns(r.CpuNsPerMsgReceiver)} ns, util {Fmt.Util(r.CpuUtilSender)}/{Fmt.Util(r.CpuUtilReceiver)}")
+            : r.MessageSize > 4096 // file copies: a message is a 256 KiB chunk, the rate is bytes
+                ? Fmt.Invariant($"{Fmt.MegaBytes(r.Throughput?.BytesPerSecond)} MB/s, CPU {Fmt.Ns(r.CpuNsPerMsgSender)}/{Fmt.Ns(r.CpuNsPerMsgReceiver)} ns per chunk, util {Fmt.Util(r.CpuUtilSender)}/{Fmt.Util(r.CpuUtilReceiver)}")
             : Fmt.Invariant($"{Fmt.Millions(r.Throughput?.MessagesPerSecond)} M msg/s, CPU {Fmt.Ns(r.CpuNsPerMsgSender)}/{Fmt.Ns(r.CpuNsPerMsgReceiver)} ns, util {Fmt.Util(r.CpuUtilSender)}/{Fmt.Util(r.CpuUtilReceiver)}");
-        string ratios = string.Join(", ", pairs.Select(p => Fmt.Number(p.Ratio, "0.00")));
-        return $"ratios of the {pairs.Count} pairs in run order: {ratios}; pair {chosen.Repetition}: .NET {Figures(chosen.Net)}; C {Figures(chosen.Reference)}";
+        string ratios = string.Join(", ", pairs.Select(p => Fmt.Number(p.Ratio, p.Ratio < 0.1 ? "0.000" : "0.00")));
+        string reference = chosen.Reference.IsNative ? "C" : chosen.Reference.Name;
+        return $"ratios of the {pairs.Count} pairs in run order: {ratios}; pair {chosen.Repetition}: .NET {Figures(chosen.Net)}; {reference} {Figures(chosen.Reference)}";
     }
 }

@@ -16,6 +16,11 @@ internal sealed class BenchOptions
           --sweep            ring throughput only: SPSC and MPSC, slot and record rings, 8 B to
                              4 KiB, capacities 1 Ki to 64 Ki slots (4x apart; --full: 2x), single
                              messages and batches, each with its C baseline (about 5 minutes)
+          --rpc              request/response only: forwarded no-ops (server awake and asleep, each
+                             doorbell), a forwarded 4 KiB read, a file copy through forwarded reads
+                             and writes, the C client, each next to the same call made directly, the
+                             C ping-pongs and gRPC over a Unix socket (about two minutes)
+          --rpc-copy-mib N   size of the file the --rpc copy tests copy (default 64)
           --only LIST        comma-separated parts of test names to run (e.g. futex,s64);
                              =NAME selects exactly that test
           --list             print the tests the selection contains and exit
@@ -54,6 +59,12 @@ internal sealed class BenchOptions
     public bool Full { get; private set; }
 
     public bool Sweep { get; private set; }
+
+    /// <summary>--rpc: the request/response tests (their own mode and docs section).</summary>
+    public bool Rpc { get; private set; }
+
+    /// <summary>Bytes of the file the --rpc copy tests copy.</summary>
+    public long RpcCopyBytes { get; private set; } = 64L << 20;
 
     public string? DocsFile { get; private set; }
 
@@ -115,7 +126,7 @@ internal sealed class BenchOptions
     /// <summary>The command line as given (for the report).</summary>
     public string CommandLine { get; private set; } = string.Empty;
 
-    public string Mode => (Sweep, Full) switch
+    public string Mode => Rpc ? (Full ? "rpc-full" : "rpc") : (Sweep, Full) switch
     {
         (true, true) => "sweep-full",
         (true, false) => "sweep",
@@ -164,6 +175,8 @@ internal sealed class BenchOptions
                 case "--quick": o.Full = false; break;
                 case "--full": o.Full = true; break;
                 case "--sweep": o.Sweep = true; break;
+                case "--rpc": o.Rpc = true; break;
+                case "--rpc-copy-mib": o.RpcCopyBytes = Math.Clamp(Positive(a, Next()), 1, 4096) << 20; break;
                 case "--docs": o.DocsFile = Next(); break;
                 case "--report-from": o.ReportFrom = Next(); break;
                 case "--check-docs": o.CheckDocs = Next(); break;

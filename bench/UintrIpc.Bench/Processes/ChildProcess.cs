@@ -44,8 +44,12 @@ internal sealed class ChildProcess : IDisposable
 
     public string Role { get; private init; } = string.Empty;
 
-    /// <summary>Starts the child. Descriptors the caller made inheritable are passed on.</summary>
-    public static ChildProcess Start(ChildArgs args)
+    /// <summary>
+    /// Starts the child: this harness in the role of <paramref name="args"/>, or the program
+    /// <paramref name="program"/> (a dll run with dotnet) with the role's arguments only.
+    /// Descriptors the caller made inheritable are passed on.
+    /// </summary>
+    public static ChildProcess Start(ChildArgs args, string? program = null)
     {
         var psi = new ProcessStartInfo
         {
@@ -56,12 +60,17 @@ internal sealed class ChildProcess : IDisposable
         };
         string host = Environment.ProcessPath ?? "dotnet";
         psi.FileName = host;
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
+        if (program is not null)
+        {
+            psi.FileName = "dotnet";
+            psi.ArgumentList.Add(program);
+        }
+        else if (Path.GetFileNameWithoutExtension(host) == "dotnet")
         {
             psi.ArgumentList.Add(typeof(ChildProcess).Assembly.Location);
         }
 
-        foreach (var a in args.ToArguments())
+        foreach (var a in args.ToArguments().Skip(program is null ? 0 : 2))
         {
             psi.ArgumentList.Add(a);
         }

@@ -14,6 +14,18 @@ internal static unsafe class CpuClock
     /// <summary>CPU nanoseconds used by the calling thread so far.</summary>
     public static long ThreadNanoseconds() => Read(NativeMethods.ClockThreadCpuTime);
 
+    /// <summary>
+    /// CPU nanoseconds used so far by another process (all its threads): for servers the harness
+    /// starts but does not control (the forwarding and gRPC servers), read from outside.
+    /// </summary>
+    public static long OtherProcessNanoseconds(int pid)
+    {
+        int clock;
+        int error = NativeMethods.ClockGetCpuClockId(pid, &clock);
+        return error == 0 ? Read(clock)
+            : throw new InvalidOperationException($"clock_getcpuclockid({pid}) failed with errno {error}.");
+    }
+
     private static long Read(int clock)
     {
         NativeMethods.Timespec ts;

@@ -23,6 +23,10 @@ internal static unsafe partial class NativeMethods
     [LibraryImport("libc.so.6", EntryPoint = "clock_gettime", SetLastError = true)]
     internal static partial int ClockGetTime(int clock, Timespec* ts);
 
+    /// <summary>clock_getcpuclockid(3): the CPU-time clock of process <paramref name="pid"/>; returns 0 or an errno.</summary>
+    [LibraryImport("libc.so.6", EntryPoint = "clock_getcpuclockid")]
+    internal static partial int ClockGetCpuClockId(int pid, int* clock);
+
     // syscall(2) is variadic; integer arguments travel in the same registers either way on
     // x86-64 SysV and AArch64 Linux, and glibc's syscall() never uses va_arg.
     [LibraryImport("libc.so.6", EntryPoint = "syscall", SetLastError = true)]

@@ -29,7 +29,17 @@ internal static class Fmt
     public static string Invariant(FormattableString s) => s.ToString(s_inv);
 
     /// <summary>A median ratio with its range and count: "1.02x (0.98-1.10, 5 pairs)".</summary>
-    public static string Spread(Analysis.Spread? spread, string unit = "pairs") => spread is not { } s ? ""
-        : s.Count == 1 ? Invariant($"{Ratio(s.Median)} (1 {unit.TrimEnd('s')})")
-        : Invariant($"{Ratio(s.Median)} ({s.Min:0.00}-{s.Max:0.00}, {s.Count} {unit})");
+    /// <summary>Median (range, count) of ratios; ratios below 0.1 (the gRPC comparisons) with three decimals, so they do not read as 0.</summary>
+    public static string Spread(Analysis.Spread? spread, string unit = "pairs")
+    {
+        if (spread is not { } s)
+        {
+            return "";
+        }
+
+        string f = s.Max < 0.1 ? "0.000" : "0.00";
+        string median = s.Median.ToString(f, s_inv) + "x";
+        return s.Count == 1 ? Invariant($"{median} (1 {unit.TrimEnd('s')})")
+            : Invariant($"{median} ({s.Min.ToString(f, s_inv)}-{s.Max.ToString(f, s_inv)}, {s.Count} {unit})");
+    }
 }

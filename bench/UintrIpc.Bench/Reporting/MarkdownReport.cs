@@ -89,8 +89,13 @@ internal static class MarkdownReport
         var inv = CultureInfo.InvariantCulture;
         var cases = Ratios.Summarize(report.Results);
         var nativeOnly = Ratios.NativeOnly(report.Results).ToList();
-        sb.AppendLine(UintrSentence(report));
-        sb.AppendLine();
+        bool rpc = report.Mode.StartsWith("rpc", StringComparison.Ordinal);
+        if (!rpc)
+        {
+            sb.AppendLine(UintrSentence(report));
+            sb.AppendLine();
+        }
+
         sb.AppendLine(inv, $"Started {report.Started:yyyy-MM-dd HH:mm:ss} UTC, took {(report.Finished - report.Started).TotalSeconds:0} s, on {report.Machine.Cpus} x {report.Machine.CpuModel}.");
         sb.AppendLine(inv, $"Command: `{report.Command}`.");
         sb.AppendLine(inv, $"Pinned: {report.Settings.GetValueOrDefault("Pinned", "?")}.");
@@ -106,9 +111,13 @@ internal static class MarkdownReport
         {
             sb.AppendLine(inv, $"{h} Round-trip latency (ping-pong between two processes)");
             sb.AppendLine();
-            AppendTable(sb, ReportRows.LatencyHeader, ReportRows.Rows(cases, nativeOnly, ResultKind.Latency).Select(ReportRows.Latency));
+            AppendTable(sb, rpc ? RpcReport.Relabel(ReportRows.LatencyHeader) : ReportRows.LatencyHeader, ReportRows.Rows(cases, nativeOnly, ResultKind.Latency).Select(ReportRows.Latency));
             AppendAgainstKernel(sb, cases);
             AppendDoorbellActivity(sb, cases, nativeOnly);
+            if (rpc)
+            {
+                RpcReport.AppendWakeups(sb, cases);
+            }
         }
 
         if (cases.Any(c => c.Row.Kind == ResultKind.Throughput))
@@ -120,7 +129,7 @@ internal static class MarkdownReport
 
             sb.AppendLine(inv, $"{h} One-way throughput");
             sb.AppendLine();
-            AppendTable(sb, ReportRows.ThroughputHeader, ReportRows.Rows(cases, nativeOnly, ResultKind.Throughput).Select(ReportRows.Throughput));
+            AppendTable(sb, rpc ? RpcReport.Relabel(ReportRows.ThroughputHeader) : ReportRows.ThroughputHeader, ReportRows.Rows(cases, nativeOnly, ResultKind.Throughput).Select(ReportRows.Throughput));
         }
 
         if (plots.Count > 0)
@@ -137,7 +146,7 @@ internal static class MarkdownReport
         AppendMachine(sb, report, h);
         sb.AppendLine(inv, $"{h} How the numbers were taken");
         sb.AppendLine();
-        sb.AppendLine(Method);
+        sb.AppendLine(rpc ? RpcReport.Method : Method);
         sb.AppendLine();
         sb.AppendLine("C baselines run as (each command as often as the tests it is paired with):");
         sb.AppendLine();
@@ -153,6 +162,11 @@ internal static class MarkdownReport
     public static string UintrSentence(RunReport report)
     {
         var uintr = report.Doorbells.FirstOrDefault(d => d.Kind == "uintr");
+        if (uintr is { Available: true } && MachineInfo.IsEmulated(report.Machine.CpuModel))
+        {
+            return $"**User interrupts were measured in an emulated CPU** ({report.Machine.CpuModel}: QEMU's software CPU model with UINTR, the emulated uintr machine): the uintr rows show that the path works end to end between two processes; their timings mean nothing for hardware, and they are excluded from every ratio and target, as are the uintr-sim rows (a software model in the shim).";
+        }
+
         return uintr is { Available: true }
             ? "User interrupts were measured on this machine's hardware (uintr rows); the uintr-sim rows are a software model and have no ratio."
             : $"**User interrupts were not measured on real hardware**: {uintr?.Reason ?? "the uintr doorbell was not probed"}. The uintr rows are skipped; the uintr-sim rows are a software model of user interrupts (in the shim, not hardware) and are excluded from every ratio.";
@@ -217,7 +231,8 @@ internal static class MarkdownReport
     {
         var pipe = cases.FirstOrDefault(c => c.Name == "net-pipe" && c.Row.Ok);
         var socket = cases.FirstOrDefault(c => c.Name == "net-unix-socket" && c.Row.Ok);
-        var rings = cases.Where(c => c.Row.Ok && c.Row.Kind == ResultKind.Latency && c.Row.Implementation == "uintripc").ToList();
+        // Not the uintr and uintr-sim rows: a software model, or an emulated CPU, excluded from every ratio.
+        var rings = cases.Where(c => c.Row.Ok && c.Row.Kind == ResultKind.Latency && c.Row.Implementation == "uintripc" && !c.Row.Doorbell.StartsWith("uintr", StringComparison.Ordinal)).ToList();
         if (pipe is null || socket is null || rings.Count == 0)
         {
             return;

@@ -39,8 +39,17 @@ internal sealed class BenchCase
 
     public string? Note { get; init; }
 
+    /// <summary>The companion whose ratio fills the ratio column when no C test does (the direct call: the cost floor).</summary>
+    public string? BaselineCompanion { get; init; }
+
     /// <summary>Further C tests to run next to this one (a target compares it with them too).</summary>
     public IReadOnlyList<NativeTest> AlsoPaired { get; init; } = [];
+
+    /// <summary>
+    /// Other .NET tests run next to every repetition of this one, as its C tests are (the same
+    /// call made directly, the same call over gRPC): their runs are paired with it like C runs.
+    /// </summary>
+    public IReadOnlyList<BenchCase> Companions { get; init; } = [];
 
     /// <summary>Every C test paired with this one.</summary>
     public IEnumerable<NativeTest> PairedTests => Baseline is null ? AlsoPaired : [Baseline, .. AlsoPaired];
@@ -58,7 +67,7 @@ internal sealed class BenchCase
         double? wakesPerMsg = null, double? sleepsPerMsg = null, IReadOnlyDictionary<string, double>? extra = null) => new()
         {
             Name = Name, Kind = Kind, Implementation = Implementation, Transport = Transport, Doorbell = Doorbell, Consumer = Consumer,
-            MessageSize = MessageSize, Producers = Producers, Capacity = Capacity, Batched = Batched, Baseline = Baseline?.Name, Note = Note,
+            MessageSize = MessageSize, Producers = Producers, Capacity = Capacity, Batched = Batched, Baseline = Baseline?.Name ?? BaselineCompanion, Note = Note,
             Count = count, Warmup = warmup, Latency = latency, Curve = curve, Throughput = throughput,
             CpuNsPerMsgSender = cpuSender, CpuNsPerMsgReceiver = cpuReceiver, CpuUtilSender = utilSender, CpuUtilReceiver = utilReceiver,
             WakesPerMsg = wakesPerMsg, SleepsPerMsg = sleepsPerMsg, Extra = extra,
@@ -68,7 +77,7 @@ internal sealed class BenchCase
     public BenchResult Failed(string error, bool skipped = false) => new()
     {
         Name = Name, Kind = Kind, Implementation = Implementation, Transport = Transport, Doorbell = Doorbell, Consumer = Consumer,
-        MessageSize = MessageSize, Producers = Producers, Capacity = Capacity, Batched = Batched, Baseline = Baseline?.Name, Note = Note,
+        MessageSize = MessageSize, Producers = Producers, Capacity = Capacity, Batched = Batched, Baseline = Baseline?.Name ?? BaselineCompanion, Note = Note,
         Error = error, Skipped = skipped,
     };
 }

@@ -17,4 +17,7 @@ internal enum BenchGroup
 
     /// <summary>One-way throughput.</summary>
     Throughput,
+
+    /// <summary>Request/response: forwarded calls, their direct and gRPC counterparts (--rpc).</summary>
+    Rpc,
 }

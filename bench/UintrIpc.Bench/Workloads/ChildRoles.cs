@@ -13,6 +13,7 @@ internal static class ChildRoles
         ["pingpong-socket"] = BaselinePingPong.SocketChild,
         ["pingpong-ring"] = RingPingPong.Child,
         ["produce"] = Throughput.ProducerChild.Run,
+        ["fwd-server"] = Rpc.ForwardServerRole.Run,
     };
 
     public static void Run(ChildArgs args, ChildChannel channel, Deadline deadline)

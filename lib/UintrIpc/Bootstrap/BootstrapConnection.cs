@@ -6,20 +6,11 @@ using UintrIpc.Memory;
 
 namespace UintrIpc.Bootstrap;
 
-// Design:
-//   A connection is one connected SOCK_SEQPACKET Unix socket (non-blocking, close-on-exec).
-//   SEQPACKET keeps message boundaries and never delivers part of a message, so each
-//   Send is one datagram (header + payload) with its descriptors in one SCM_RIGHTS control
-//   message, and each Receive gets exactly one. Received datagrams are validated in full
-//   (BootstrapFrame.Validate) and the descriptors are counted against the header; any
-//   failure closes every descriptor that arrived before the exception is thrown. A peer that
-//   sends more than MaxFds descriptors makes the kernel set MSG_CTRUNC: it drops the ones
-//   that did not fit and we close the rest. MSG_CMSG_CLOEXEC makes received descriptors
-//   close-on-exec atomically, so a concurrent fork/exec elsewhere in the process cannot
-//   inherit them.
-//   Threads: one Send and one Receive may run at the same time (on two threads); Dispose may
-//   be called from any thread and wakes blocked calls with ObjectDisposedException.
-//   Peer death: the kernel closes its end; Receive reports "closed", Send reports EPIPE.
+// Framing: uintripc_rpc.h section 6 (one SEQPACKET datagram per message, its descriptors in
+// one SCM_RIGHTS message). A datagram is validated in full (BootstrapFrame.Validate); any
+// failure closes every descriptor that arrived, and MSG_CMSG_CLOEXEC keeps a concurrent
+// fork/exec from inheriting them. One Send and one Receive may run at once; Dispose, from any
+// thread, wakes blocked calls with ObjectDisposedException.
 
 /// <summary>
 /// One end of an established bootstrap connection: sends and receives messages made of a

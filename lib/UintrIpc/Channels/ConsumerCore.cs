@@ -466,6 +466,12 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
 
             if (!phaser.SpinOrYield(now))
             {
+                // A dead producer's claim never ends by itself: skip it before sleeping behind it.
+                if (_probe.TrySkipDeadClaim())
+                {
+                    continue;
+                }
+
                 long slice = Math.Min(_maxParkTicks, end - now);
                 _waitBlock.Park(ref probe, _receiver, TimeSpan.FromSeconds(slice / (double)Stopwatch.Frequency));
             }

@@ -21,4 +21,7 @@ internal interface IChannelProbe : IWaitProbe
     /// before it may still be in progress: the end is reached only when the ring is drained.
     /// </summary>
     bool IsDrained { get; }
+
+    /// <summary>MPSC: skips the claim holding up the ring when its producer is known to be dead (uintripc.h 2f).</summary>
+    bool TrySkipDeadClaim();
 }

@@ -38,7 +38,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable where T 
         _ring = _multiple
             ? new MpscRing<T>(channel.Region, channel.RingPart, lease: false)
             : new SpscRing<T>(channel.Region, channel.RingPart, lease: false);
-        _core = new ProducerCore(channel, doorbellFd, GetType().FullName!);
+        _core = new ProducerCore(channel, _ring, doorbellFd, GetType().FullName!);
     }
 
     internal ProducerCore Core => _core;

@@ -34,7 +34,7 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable
         _multiple = channel.MultipleProducers;
         _ring = new RecordRingEngine(channel.Region, channel.RingPart, channel.RingPart.Kind); // no lease: the core's reference keeps the mapping
         _roomForAny = 2L * ((RingLayout.RecordHeaderSize + _ring.MaxMessageLength + 7) & ~7);
-        _core = new ProducerCore(channel, doorbellFd, GetType().FullName!);
+        _core = new ProducerCore(channel, _ring, doorbellFd, GetType().FullName!);
     }
 
     internal ProducerCore Core => _core;

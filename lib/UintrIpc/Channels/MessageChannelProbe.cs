@@ -15,4 +15,6 @@ internal readonly struct MessageChannelProbe(RecordRingEngine ring, ChannelCore 
     // After completion, padding at head (a claim aborted because it came after the completion)
     // is work too: the read consumes it on the way to head == tail.
     public bool HasWork => ring.CanRead || (channel.IsCompleted && (ring.CanConsume || IsDrained));
+
+    public bool TrySkipDeadClaim() => channel.MultipleProducers && ring.TrySkipDeadClaim();
 }

@@ -18,15 +18,19 @@ internal sealed class ProducerCore : IDisposable
     private readonly WaitBlock _waitBlock;
     private readonly DoorbellSender _sender;
     private readonly PeerWatch _consumer;
+    // The writer's ring object: disposed with the writer, which ends its threads' entries in an
+    // MPSC ring's producer table (uintripc.h 2f), while the region is still mapped.
+    private readonly IDisposable _ring;
     private readonly string _ownerName;
     private bool _disposed;
 
     /// <summary>Takes the writer's reference on the region and creates the sender for the reader's doorbell.</summary>
     /// <param name="channel">The channel.</param>
+    /// <param name="ring">The writer's ring object (attached without a lease), disposed with the writer.</param>
     /// <param name="doorbellFd">The reader's descriptor (eventfd, uintr; signal: a pidfd of the reader's process, null for this process); the sender keeps its own copy.</param>
     /// <param name="ownerName">The public type, for ObjectDisposedException.</param>
     /// <exception cref="InvalidOperationException">The doorbell needs the reader's descriptor and none was given.</exception>
-    internal ProducerCore(ChannelCore channel, SafeHandle? doorbellFd, string ownerName)
+    internal ProducerCore(ChannelCore channel, IDisposable ring, SafeHandle? doorbellFd, string ownerName)
     {
         channel.AddLease();
         try
@@ -41,6 +45,7 @@ internal sealed class ProducerCore : IDisposable
         }
 
         _channel = channel;
+        _ring = ring;
         _ownerName = ownerName;
         _consumer = PeerWatch.OfConsumer(channel);
     }
@@ -156,8 +161,8 @@ internal sealed class ProducerCore : IDisposable
     }
 
     /// <summary>
-    /// Releases the doorbell sender and the region. Does not complete the channel. Idempotent.
-    /// A write waiting for room on another thread holds its own lease and then fails with
+    /// Releases the doorbell sender, the ring object (MPSC: its producer registrations) and the
+    /// region. Does not complete the channel. Idempotent. A write waiting for room on another thread holds its own lease and then fails with
     /// <see cref="ObjectDisposedException"/>.
     /// </summary>
     public void Dispose()
@@ -172,6 +177,7 @@ internal sealed class ProducerCore : IDisposable
         {
             _sender.Dispose();
             _consumer.Dispose();
+            _ring.Dispose();
         }
         finally
         {

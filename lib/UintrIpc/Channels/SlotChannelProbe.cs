@@ -14,4 +14,6 @@ internal readonly struct SlotChannelProbe<T>(SlotRing<T> ring, ChannelCore chann
     public bool IsDrained => ring.Count == 0;
 
     public bool HasWork => ring.CanRead || (channel.IsCompleted && IsDrained);
+
+    public bool TrySkipDeadClaim() => ring.Engine.TrySkipDeadClaim();
 }

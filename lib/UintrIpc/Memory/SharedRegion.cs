@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Tmds.Linux;
 using UintrIpc.Interop;
+using UintrIpc.Signaling;
 
 namespace UintrIpc.Memory;
 
@@ -437,7 +438,7 @@ public sealed unsafe class SharedRegion : IDisposable
 
     private static SharedRegion AttachOwned(SafeFdHandle fd, string? name, TimeSpan initTimeout)
     {
-        var deadline = Stopwatch.GetTimestamp() + (long)(initTimeout.TotalSeconds * Stopwatch.Frequency);
+        long deadline = WaitDeadline.EndAfter(initTimeout); // saturating, like every deadline
         // A creator of a named region may not have sized the file yet.
         long size;
         while ((size = FileSize(fd)) < RegionLayout.HeaderSize)

@@ -77,7 +77,29 @@ public sealed class MpscRecordRing : RecordRing
     public bool TryClaim(int type, int length, out RecordClaim claim) => Engine.TryClaim(type, length, out claim);
 
     /// <summary>
-    /// Recovers from a producer that died between claiming and committing: when the record
+    /// Recovers from a producer that died between claiming and committing, as soon as its death
+    /// is known: when the record at the consumer's position is claimed but uncommitted and the
+    /// producer that claimed it is known to be dead (its process has exited), turns it into
+    /// padding so the messages after it flow again. A live producer's claim is never touched,
+    /// however long it takes. Consumer side; call it when reads keep returning nothing (a channel
+    /// consumer does, before it sleeps).
+    /// </summary>
+    /// <returns>True when a dead producer's claim was turned into padding (its message is lost).</returns>
+    /// <exception cref="RingCorruptedException">The ring's positions or the blocked record are invalid.</exception>
+    /// <remarks>
+    /// Cheap when nothing is stuck (the next header and the tail are read); otherwise it reads the
+    /// producer table and polls the owner's pidfd (a system call). Each producer thread takes an
+    /// entry in the ring's producer table on its first write through an object (64 entries;
+    /// entries of exited producers are reused) and gives it back when the object is disposed. A
+    /// producer counts as dead only when it is known to be: its process has exited (seen through
+    /// a pidfd, in the same pid namespace), or its ring object was disposed. Anything else leaves
+    /// the claim to <see cref="TryUnblock(TimeSpan)"/>. Protocol: interop/include/uintripc.h, section 2f.
+    /// </remarks>
+    public bool TrySkipDeadClaim() => Engine.TrySkipDeadClaim();
+
+    /// <summary>
+    /// Recovers from a producer that died between claiming and committing, after a time (use it
+    /// when the death cannot be known; <see cref="TrySkipDeadClaim"/> acts as soon as it is): when the record
     /// at the consumer's position has been claimed but not committed for at least
     /// <paramref name="blockedFor"/>, turns it into padding so the messages after it flow
     /// again (Agrona's Unblock). Consumer side; call it when reads keep returning nothing.

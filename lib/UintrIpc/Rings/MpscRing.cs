@@ -17,8 +17,11 @@ namespace UintrIpc.Rings;
 /// <para>Producer methods are thread-safe: any number of threads and processes may write at
 /// once. Consumer methods are not: at most one thread consumes at a time, in all processes
 /// together. Elements from one producer thread are read in the order it wrote them; a producer
-/// between claim and publish holds up the consumer at its position (see <see cref="TryUnblock"/>
-/// if it died there).</para>
+/// between claim and publish holds up the consumer at its position: if it died there,
+/// <see cref="TrySkipDeadClaim"/> skips its claim as soon as its death is known.</para>
+/// <para>Each producer thread takes an entry in the ring's producer table on its first write
+/// through an object (64 entries; entries of exited producers are reused) and gives it back when
+/// the object is disposed.</para>
 /// <para>Everything else (creation, lease, positions, validation, the consumer) is in
 /// <see cref="SlotRing{T}"/>. Layout and protocol: interop/include/uintripc.h, section 2.</para>
 /// </remarks>
@@ -77,8 +80,28 @@ public sealed class MpscRing<T> : SlotRing<T> where T : unmanaged
     public bool TryClaim(out SlotClaim<T> claim) => Engine.TryClaim<T, MultiProducer>(out claim);
 
     /// <summary>
+    /// Consumer: when the next position is claimed but unpublished and the producer that claimed
+    /// it is known to be dead (its process has exited), marks it skipped (with the rest of that
+    /// producer's claim) and moves on; later elements of other producers are not lost. A live
+    /// producer's claim is never skipped, however long it takes. Call it while reads find nothing
+    /// (a channel consumer does, before it sleeps).
+    /// </summary>
+    /// <returns>True when slots were skipped (their elements are lost).</returns>
+    /// <remarks>
+    /// Cheap when nothing is stuck (the next slot and the tail are read); otherwise it reads the
+    /// producer table and polls the owner's pidfd (a system call). A producer counts as dead only
+    /// when it is known to be: its process has exited (seen through a pidfd, in the same pid
+    /// namespace), or its ring object was disposed. Anything else (another pid namespace, a
+    /// producer without a table entry, a kernel without pidfd_open) leaves the claim to
+    /// <see cref="TryUnblock(TimeSpan)"/>. Protocol: interop/include/uintripc.h, section 2f.
+    /// </remarks>
+    /// <exception cref="RingCorruptedException">The shared positions or the slot hold impossible values.</exception>
+    public bool TrySkipDeadClaim() => Engine.TrySkipDeadClaim();
+
+    /// <summary>
     /// Consumer: recovers from a producer that died between claiming a slot and publishing it
-    /// (Agrona's Unblock). When the next position has been claimed but stays unpublished for at
+    /// (Agrona's Unblock) after a time, when its death cannot be known (<see cref="TrySkipDeadClaim"/>
+    /// does that as soon as it can be). When the next position has been claimed but stays unpublished for at
     /// least <paramref name="stalledFor"/>, the slot is marked skipped and the consumer moves on;
     /// later elements of other producers are not lost.
     /// </summary>

@@ -19,8 +19,9 @@ namespace UintrIpc.Rings;
 /// A claim that is never completed: on an <see cref="SpscRecordRing"/>, nothing of it is
 /// visible and the producer's next <c>TryClaim</c> or <c>TryWrite</c> discards it. On an
 /// <see cref="MpscRecordRing"/> the consumer stops at it until
-/// <see cref="MpscRecordRing.TryUnblock(TimeSpan)"/> removes it, so wrap the writing in
-/// try/catch and <see cref="Abort"/> on failure.
+/// <see cref="MpscRecordRing.TrySkipDeadClaim"/> removes it after its producer died (or
+/// <see cref="MpscRecordRing.TryUnblock(TimeSpan)"/> does), so wrap the writing in a
+/// <c>using</c> (which aborts an unfinished claim) or try/catch and <see cref="Abort"/> on failure.
 /// </para>
 /// </remarks>
 public unsafe ref struct RecordClaim
@@ -29,13 +30,15 @@ public unsafe ref struct RecordClaim
     private readonly byte* _record;
     private readonly long _token;
     private readonly int _recordLength;
+    private readonly int _type;
     private bool _completed;
 
-    internal RecordClaim(RecordRingEngine ring, byte* record, int recordLength, long token)
+    internal RecordClaim(RecordRingEngine ring, byte* record, int recordLength, int type, long token)
     {
         _ring = ring;
         _record = record;
         _recordLength = recordLength;
+        _type = type;
         _token = token;
     }
 
@@ -61,11 +64,11 @@ public unsafe ref struct RecordClaim
     public readonly bool IsCompleted => _completed;
 
     /// <summary>The claim's state, so that tests can keep a claim across calls (a ref struct cannot be stored).</summary>
-    internal readonly (RecordRingEngine? Ring, nint Record, int RecordLength, long Token) Parts => (_ring, (nint)_record, _recordLength, _token);
+    internal readonly (RecordRingEngine? Ring, nint Record, int RecordLength, int Type, long Token) Parts => (_ring, (nint)_record, _recordLength, _type, _token);
 
     /// <summary>Rebuilds an open claim from <see cref="Parts"/> (tests).</summary>
-    internal static RecordClaim FromParts((RecordRingEngine? Ring, nint Record, int RecordLength, long Token) parts)
-        => parts.Ring is null ? default : new RecordClaim(parts.Ring, (byte*)parts.Record, parts.RecordLength, parts.Token);
+    internal static RecordClaim FromParts((RecordRingEngine? Ring, nint Record, int RecordLength, int Type, long Token) parts)
+        => parts.Ring is null ? default : new RecordClaim(parts.Ring, (byte*)parts.Record, parts.RecordLength, parts.Type, parts.Token);
 
     /// <summary>Makes the message visible to the consumer.</summary>
     /// <exception cref="InvalidOperationException">
@@ -103,7 +106,7 @@ public unsafe ref struct RecordClaim
             ThrowNotOpen();
         }
 
-        _ring.Complete(_record, _recordLength, _token, commit);
+        _ring.Complete(_record, _recordLength, _type, _token, commit);
         _completed = true;
     }
 

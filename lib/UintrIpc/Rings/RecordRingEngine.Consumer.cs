@@ -4,8 +4,8 @@ using System.Runtime.CompilerServices;
 namespace UintrIpc.Rings;
 
 // The consumer, the same for both ring kinds: poll the length word at head (acquire),
-// validate the record, hand it over, and after the batch zero what was consumed and
-// publish the new head (release).
+// validate the record, hand it over, and after the batch announce the release (releasing),
+// zero what was consumed and publish the new head (release; uintripc.h 2e, 2g).
 internal sealed unsafe partial class RecordRingEngine
 {
     /// <summary>Hands every committed message, up to <paramref name="limit"/>, to the handler; returns how many.</summary>
@@ -13,7 +13,7 @@ internal sealed unsafe partial class RecordRingEngine
     internal int Read<THandler>(ref THandler handler, int limit)
         where THandler : struct, IRecordHandler
     {
-        ThrowIfDisposed();
+        ThrowIfConsumerNotReady();
         if (limit < 0)
         {
             ThrowNegativeLimit(limit);
@@ -56,7 +56,7 @@ internal sealed unsafe partial class RecordRingEngine
     /// <summary>Copies the next message into <paramref name="destination"/>; false when there is none.</summary>
     internal bool TryRead(out int type, Span<byte> destination, out int length)
     {
-        ThrowIfDisposed();
+        ThrowIfConsumerNotReady();
         long head = _local.ConsumerHead;
         int consumed = 0;
         try
@@ -111,7 +111,7 @@ internal sealed unsafe partial class RecordRingEngine
     {
         get
         {
-            ThrowIfDisposed();
+            ThrowIfConsumerNotReady();
             long head = _local.ConsumerHead;
             int consumed = 0;
             while (consumed < _capacity)
@@ -139,7 +139,48 @@ internal sealed unsafe partial class RecordRingEngine
     /// read would consume. Acquire, like <see cref="CanRead"/>; a channel waiting for its end needs
     /// it, because padding alone (an aborted claim) is not readable but must be consumed.
     /// </summary>
-    internal bool CanConsume => NextRecord(_local.ConsumerHead, 0, out _, out _, out _) != 0;
+    internal bool CanConsume
+    {
+        get
+        {
+            ThrowIfConsumerNotReady();
+            return NextRecord(_local.ConsumerHead, 0, out _, out _, out _) != 0;
+        }
+    }
+
+    /// <summary>
+    /// Every consumer call starts here: disposed, or a release the previous consumer did not
+    /// finish (it died while zeroing), which is finished first (uintripc.h 2g).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ThrowIfConsumerNotReady()
+    {
+        ThrowIfDisposed();
+        if (_local.InterruptedRelease >= 0)
+        {
+            FinishInterruptedRelease();
+        }
+    }
+
+    /// <summary>
+    /// Checks releasing (taken at attach) against head and tail, zeroes what the previous consumer
+    /// released but did not zero, and publishes head = releasing (2g).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FinishInterruptedRelease()
+    {
+        long head = _local.InterruptedRelease;
+        long releasing = _local.ConsumerHead;
+        long tail = Volatile.Read(ref *_tail); // acquire, read after head (at attach)
+        if ((releasing & (RingLayout.RecordAlignment - 1)) != 0 || releasing <= head || releasing > tail || releasing - head > _capacity)
+        {
+            throw new RingCorruptedException("releasing", releasing, $"a release in progress must end after the head {head}, at most at the tail {tail} and one capacity ({_capacity}) ahead, on a multiple of 8");
+        }
+
+        _local.InterruptedRelease = -1;
+        Zero(head, (int)(releasing - head));
+        Volatile.Write(ref *_head, releasing); // release: the zeroes before the bytes are given back
+    }
 
     /// <summary>
     /// Reads and validates the record <paramref name="consumed"/> bytes after
@@ -193,21 +234,33 @@ internal sealed unsafe partial class RecordRingEngine
         return aligned;
     }
 
-    /// <summary>Zeroes the consumed bytes, then gives them back to the producers.</summary>
+    /// <summary>
+    /// Gives consumed bytes back (2e): releasing first, so that a consumer that dies while zeroing
+    /// leaves its successor the end of the batch (2g); then the zeroes; then head.
+    /// </summary>
     private void Release(long head, int consumed)
     {
-        int index = (int)head & _mask;
-        int first = Math.Min(consumed, _capacity - index);
-        // Plain: the bytes are ours until head moves; the release below publishes the zeroes
-        // (and orders our reads of them) before a producer can reuse them.
-        new Span<byte>(_data + index, first).Clear();
-        if (consumed > first)
-        {
-            new Span<byte>(_data, consumed - first).Clear();
-        }
+        long end = head + consumed;
+        // Release: our reads of the batch are done. The store-store barrier keeps the zeroing
+        // below from becoming visible before it (a successor must never see zeroed headers
+        // without the releasing that covers them).
+        Volatile.Write(ref *_releasing, end);
+        Volatile.WriteBarrier();
+        Zero(head, consumed);
+        _local.ConsumerHead = end;
+        Volatile.Write(ref *_head, end); // release: the zeroes (and our reads) before a producer reuses the bytes
+    }
 
-        _local.ConsumerHead = head + consumed;
-        Volatile.Write(ref *_head, head + consumed); // release
+    /// <summary>Zeroes <paramref name="count"/> bytes from <paramref name="position"/> (plain: they are the consumer's until head moves).</summary>
+    private void Zero(long position, int count)
+    {
+        int index = (int)position & _mask;
+        int first = Math.Min(count, _capacity - index);
+        new Span<byte>(_data + index, first).Clear();
+        if (count > first)
+        {
+            new Span<byte>(_data, count - first).Clear();
+        }
     }
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]

@@ -34,8 +34,9 @@ internal sealed unsafe partial class RecordRingEngine
                 return false;
             }
 
-            *(int*)(record + TypeOffset) = type; // plain: published by the release of the length
             payload.CopyTo(new Span<byte>(record + HeaderSize, payload.Length));
+            // Plain, after the payload: the claimed marker in the type word names us until then (2e, 2f).
+            *(int*)(record + TypeOffset) = type;
             Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
             return true;
         }
@@ -105,29 +106,26 @@ internal sealed unsafe partial class RecordRingEngine
             _local.ClaimOpen = true;
         }
 
-        *(int*)(record + TypeOffset) = type; // plain: published by the release of the length at commit
-        claim = new RecordClaim(this, record, recordLength, token);
+        // The type is written at commit: until then the MPSC header's type word holds the claimed marker.
+        claim = new RecordClaim(this, record, recordLength, type, token);
         return true;
     }
 
     /// <summary>Commits or aborts a claim (called by <see cref="RecordClaim"/>, which checks it is not completed twice).</summary>
-    internal void Complete(byte* record, int recordLength, long token, bool commit)
+    internal void Complete(byte* record, int recordLength, int type, long token, bool commit)
     {
         ThrowIfDisposed();
         if (_multiProducer)
         {
             // Acquire: TryUnblock may have taken the record (the producer was presumed dead);
             // then it is no longer ours and committing would publish into reused bytes.
-            if (Volatile.Read(ref *(int*)record) != -recordLength)
+            int length = Volatile.Read(ref *(int*)record);
+            if (length != -recordLength)
             {
-                ThrowClaimLost();
+                ThrowClaimLostOrCorrupted(record, recordLength, length, token);
             }
 
-            if (!commit)
-            {
-                *(int*)(record + TypeOffset) = Padding; // plain: published by the release below
-            }
-
+            *(int*)(record + TypeOffset) = commit ? type : Padding; // plain: published by the release below
             Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
             return;
         }
@@ -138,10 +136,7 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         _local.ClaimOpen = false;
-        if (!commit)
-        {
-            *(int*)(record + TypeOffset) = Padding; // plain: published by the release of the length
-        }
+        *(int*)(record + TypeOffset) = commit ? type : Padding; // plain: published by the release of the length
 
         PublishSpsc(_local.ClaimTail, _local.ClaimPadding, _local.ClaimAligned, record, recordLength);
     }
@@ -162,7 +157,7 @@ internal sealed unsafe partial class RecordRingEngine
         {
             if (_local.ClaimOpen && _local.ClaimToken == token)
             {
-                Complete(record, recordLength, token, commit: false);
+                Complete(record, recordLength, Padding, token, commit: false);
             }
 
             return;
@@ -259,6 +254,7 @@ internal sealed unsafe partial class RecordRingEngine
     private byte* TryClaimMpsc(int recordLength, out long position)
     {
         int aligned = Align(recordLength);
+        ulong* intent = _local.Producer.Intent(_producers!, out uint tag);
         long tail;
         int index;
         int padding;
@@ -312,6 +308,9 @@ internal sealed unsafe partial class RecordRingEngine
                 }
             }
 
+            // Release: our intent attributes the claim until its marker is written; the CAS below is a
+            // full fence, so it is visible before the claim is (2f).
+            Volatile.Write(ref *intent, ClaimMarker.Intent((ulong)tail, (ulong)(padding + aligned)));
             // Full fence: the bytes [tail, end) are ours once this succeeds.
             if (Interlocked.CompareExchange(ref *_tail, end, tail) == tail)
             {
@@ -328,11 +327,41 @@ internal sealed unsafe partial class RecordRingEngine
 
         position = tail + padding;
         byte* record = _data + index;
-        Volatile.Write(ref *(int*)record, -recordLength); // release: the record is claimed, not free
-        // Store-store: the claim marker is visible before any type or payload byte, so
-        // TryUnblock's scan of a zero header never mistakes our payload for a header.
+        // Release, one 64-bit store: length -len (claimed, not free) and the claimed marker naming
+        // us in the type word (2e, 2f).
+        Volatile.Write(ref *(ulong*)record, (uint)-recordLength | ((ulong)(uint)ClaimMarker.ForRecord(tag) << 32));
+        // Store-store: the claim marker is visible before any payload byte, so TryUnblock's scan
+        // of a zero header never mistakes our payload for a header.
         Volatile.WriteBarrier();
         return record;
+    }
+
+
+
+    /// <summary>
+    /// MPSC: our claimed header changed. The consumer may have taken the record (TryUnblock, or
+    /// TrySkipDeadClaim on a forged verdict): then it is padding of our length, or the head has
+    /// passed it. Anything else was written by someone with no right to the record.
+    /// </summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowClaimLostOrCorrupted(byte* record, int recordLength, int length, long position)
+    {
+        // Acquire: a consumer that unblocked us released its head after turning the record into padding.
+        long head = Volatile.Read(ref *_head);
+        CheckPosition("head", head);
+        long tail = Volatile.Read(ref *_tail); // acquire, after the head: a true head is at most this
+        if (head > tail)
+        {
+            ThrowHeadAfterTail(head, tail);
+        }
+
+        int type = *(int*)(record + TypeOffset); // plain: only compared, the length above was read with acquire
+        if (head > position || (length == recordLength && type == Padding))
+        {
+            ThrowClaimLost();
+        }
+
+        throw new RingCorruptedException("claimed record", position, $"its header length is {length}, the claim wrote {-recordLength}");
     }
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]

@@ -4,10 +4,11 @@ using System.Runtime.CompilerServices;
 
 namespace UintrIpc.Rings;
 
-// Recovery from a producer that died between claim and commit (Agrona's Unblock). Only the
-// consumer calls it. Its stores race with the claimed record's producer if that producer is
-// in fact alive, which is why it waits until the record has been stuck for a while and why
-// callers must only use it when they believe the producer is dead.
+// Recovery from a producer that died between claim and commit. Only the consumer calls it.
+// TrySkipDeadClaim acts only when the producer table (uintripc.h 2f) shows the claim's producer
+// dead; TryUnblock (Agrona's Unblock) acts after a time, and its stores race with the claimed
+// record's producer if that producer is in fact alive, which is why callers must only use it
+// when they believe the producer is dead.
 internal sealed unsafe partial class RecordRingEngine
 {
     /// <summary>
@@ -17,7 +18,7 @@ internal sealed unsafe partial class RecordRingEngine
     internal bool TryUnblock(TimeSpan blockedFor)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blockedFor, TimeSpan.Zero);
-        ThrowIfDisposed();
+        ThrowIfConsumerNotReady();
         // Head is ours (we are the consumer, and keep it privately), so both relations with
         // the tail (acquire) must hold.
         long head = _local.ConsumerHead;
@@ -80,7 +81,8 @@ internal sealed unsafe partial class RecordRingEngine
             int limit = used < room ? index + (int)used : _capacity;
             int end = index + RingLayout.RecordAlignment;
             // Acquire loads: a header is published before its payload (the claim's store-store
-            // barrier), so the first non-zero word after a zero header is a header.
+            // barrier), and a consumer zeroes consumed bytes last to first (Release), so the first
+            // non-zero word after a zero header is a header.
             while (end < limit && Volatile.Read(ref *(int*)(_data + end)) == 0)
             {
                 end += RingLayout.RecordAlignment;
@@ -96,6 +98,87 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         _local.BlockedPosition = -1;
+        return true;
+    }
+
+    /// <summary>
+    /// MPSC: turns the uncommitted claim at head into padding when its producer is known to be
+    /// dead (uintripc.h 2f), never a live producer's. True when it did.
+    /// </summary>
+    internal bool TrySkipDeadClaim()
+    {
+        ThrowIfConsumerNotReady();
+        if (_producers is null)
+        {
+            return false;
+        }
+
+        long head = _local.ConsumerHead;
+        int index = (int)head & _mask;
+        byte* record = _data + index;
+        // Acquire: the whole header (length, and the claimed marker in the type word) as one value.
+        ulong header = Volatile.Read(ref *(ulong*)record);
+        int length = (int)(uint)header;
+        if (length > 0)
+        {
+            return false; // committed: nothing holds the consumer up
+        }
+
+        long tail = Volatile.Read(ref *_tail); // acquire, after our private head
+        CheckPosition("tail", tail);
+        if (head > tail)
+        {
+            ThrowHeadAfterTail(head, tail);
+        }
+
+        if (tail - head > _capacity)
+        {
+            ThrowTailTooFarAhead(head, tail);
+        }
+
+        if (tail == head)
+        {
+            return false; // nothing claimed
+        }
+
+        int room = _capacity - index;
+        if (length < 0)
+        {
+            int type = (int)(header >> 32);
+            if (!ClaimMarker.IsRecordMarker(type) || !_producers.IsMarkerOwnerDead(ClaimMarker.TagOfRecord(type)))
+            {
+                return false; // alive, unknown, or committing right now (the type is already the message's)
+            }
+
+            if (length < -room || -length < HeaderSize || Align(-length) > _maxRecordLength)
+            {
+                ThrowBadClaim(head, length, room);
+            }
+
+            *(int*)(record + TypeOffset) = Padding; // plain: published by the CAS below
+            // Full fence CAS from the claimed length: the dead producer's record becomes padding.
+            return Interlocked.CompareExchange(ref *(int*)record, -length, length) == length;
+        }
+
+        // No header yet: the producer is between its CAS and its marker (2f, b).
+        if (!_producers.TryFindDeadIntent((ulong)head, out ulong intentEnd)
+            || Volatile.Read(ref *(ulong*)record) != 0) // acquire: a marker since cancels
+        {
+            return false;
+        }
+
+        long end = Math.Min((long)Math.Min(intentEnd, (ulong)tail), head + _capacity);
+        if (end - head > room)
+        {
+            // The dead claim wrapped: its padding to the end of the lap first, then the rest from index 0.
+            FillWithPadding(0, (int)(end - head - room));
+            WritePadding(record, room);
+        }
+        else
+        {
+            FillWithPadding(index, (int)(end - head));
+        }
+
         return true;
     }
 

@@ -21,7 +21,7 @@ namespace UintrIpc.Rings;
 /// attach and validation, both claim protocols, the consumer and unblocking.
 /// </summary>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
-internal sealed unsafe partial class RecordRingEngine
+internal sealed unsafe partial class RecordRingEngine : IDisposable
 {
     /// <summary>Smallest data area: room for a longest record (capacity / 8) several times over.</summary>
     internal const int MinCapacity = 64;
@@ -37,6 +37,9 @@ internal sealed unsafe partial class RecordRingEngine
     private readonly byte* _data;
     private readonly long* _tail;
     private readonly long* _head;
+    private readonly long* _releasing;
+    // MPSC: the ring's producer table (this object's registrations, the consumer's judgements).
+    private readonly ProducerTable? _producers;
     private readonly int _capacity;
     private readonly int _mask;
     private readonly int _maxMessageLength;
@@ -70,9 +73,12 @@ internal sealed unsafe partial class RecordRingEngine
         _leased = lease;
         _multiProducer = kind == PartKind.MpscRecords;
         _local.BlockedPosition = -1;
+        _local.InterruptedRelease = -1;
         try
         {
-            Attach(region, part, kind, out _data, out _tail, out _head, out _capacity, out _maxMessageLength);
+            Attach(region, part, kind, out _data, out _tail, out _head, out _capacity, out _maxMessageLength, out var geometry);
+            _releasing = _head + ((RingLayout.ReleasingOffset - RingLayout.HeadOffset) / sizeof(long));
+            _producers = _multiProducer ? new ProducerTable(_data - RingLayout.ControlSize, geometry) : null;
             _mask = _capacity - 1;
             _maxRecordLength = Align(HeaderSize + _maxMessageLength);
             LoadPositions();
@@ -89,11 +95,15 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>Releases the lease (if this object holds one). Idempotent; later calls throw <see cref="ObjectDisposedException"/>.</summary>
-    internal void Dispose()
+    public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _leased)
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            _region.ReleaseLease();
+            _producers?.Dispose(); // its threads claim no more: their registrations end (uintripc.h 2f)
+            if (_leased)
+            {
+                _region.ReleaseLease();
+            }
         }
     }
 
@@ -106,7 +116,7 @@ internal sealed unsafe partial class RecordRingEngine
         }
     }
 
-    private static void Attach(SharedRegion region, RegionPart part, PartKind kind, out byte* data, out long* tail, out long* head, out int capacity, out int maxMessageLength)
+    private static void Attach(SharedRegion region, RegionPart part, PartKind kind, out byte* data, out long* tail, out long* head, out int capacity, out int maxMessageLength, out RingDescriptor.Geometry geometry)
     {
         if (part.Kind != kind)
         {
@@ -114,11 +124,7 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         byte* ring = region.PartPointer(part);
-        var geometry = RingDescriptor.Read(ring, part.Length, kind);
-        if (geometry.Capacity < MinCapacity)
-        {
-            throw new RegionFormatException("record ring capacity", $">= {MinCapacity}", geometry.Capacity.ToString());
-        }
+        geometry = RingDescriptor.Read(ring, part.Length, kind); // capacity 64 .. 2^30 checked there
 
         data = ring + RingLayout.ControlSize;
         tail = (long*)(ring + RingLayout.TailOffset);
@@ -151,6 +157,15 @@ internal sealed unsafe partial class RecordRingEngine
         _local.HeadCache = h1;
         _local.ConsumerHead = h1;
         _local.ProducerTail = tail;
+        // Acquire, after head: a consumer that died while zeroing a released batch left releasing
+        // ahead of head (behind it, the value is stale). Only a consumer acts on it, at its first
+        // call, where it is checked (2g): for now it is noted.
+        long releasing = Volatile.Read(ref *_releasing);
+        if (releasing > h1)
+        {
+            _local.InterruptedRelease = h1;
+            _local.ConsumerHead = releasing;
+        }
     }
 
     internal int Capacity => _capacity;
@@ -190,7 +205,7 @@ internal sealed unsafe partial class RecordRingEngine
 
         int max = maxMessageLength == 0 ? capacity / 8 : maxMessageLength;
         // Runs on zero-filled memory before the region is published: plain stores (see PartSpec).
-        return new PartSpec(kind, tag, RingLayout.RecordRingSize(capacity),
+        return new PartSpec(kind, tag, RingLayout.RecordRingSize(capacity, RingDescriptor.IsMultiProducer(kind) ? RingLayout.DefaultProducerSlots : 0),
             (address, _) => RingDescriptor.Write((byte*)address, kind, slotSize: 0, capacity, elementSize: 0, max, capacity));
     }
 
@@ -253,6 +268,10 @@ internal sealed unsafe partial class RecordRingEngine
         [FieldOffset(RegionLayout.FalseSharingRange + 40)]
         public long ProducerTail;
 
+        /// <summary>MPSC: the intent word and marker tag of the first thread that claimed through this object.</summary>
+        [FieldOffset(RegionLayout.FalseSharingRange + 48)]
+        public ProducerThreadCache Producer;
+
         // ---- consumer side ----
 
         /// <summary>The head at which TryUnblock first saw an uncommitted record, or -1.</summary>
@@ -266,6 +285,13 @@ internal sealed unsafe partial class RecordRingEngine
         /// <summary>The consumer's position, kept here and only published (never read back: a peer could move it).</summary>
         [FieldOffset((2 * RegionLayout.FalseSharingRange) + 16)]
         public long ConsumerHead;
+
+        /// <summary>
+        /// The shared head at attach when releasing differed from it (a release the previous consumer
+        /// did not finish, to be checked and finished before the first read: 2g), otherwise -1.
+        /// </summary>
+        [FieldOffset((2 * RegionLayout.FalseSharingRange) + 24)]
+        public long InterruptedRelease;
     }
 
     // ---- throw helpers: out of line, so the hot paths stay small ----

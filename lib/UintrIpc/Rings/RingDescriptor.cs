@@ -10,11 +10,20 @@ namespace UintrIpc.Rings;
 internal static unsafe class RingDescriptor
 {
     /// <summary>Geometry of a validated ring.</summary>
-    internal readonly record struct Geometry(PartKind Kind, int SlotSize, long Capacity, int ElementSize, int MaxMessageLength, long DataLength);
+    internal readonly record struct Geometry(PartKind Kind, int SlotSize, long Capacity, int ElementSize, int MaxMessageLength, long DataLength, int ProducerSlots, long ProducerTableOffset);
+
+    /// <summary>Whether rings of <paramref name="kind"/> have several producers (and a producer table).</summary>
+    internal static bool IsMultiProducer(PartKind kind) => kind is PartKind.MpscSlots or PartKind.MpscRecords;
 
     /// <summary>Writes a descriptor into zero-filled memory (before the region is published: plain stores).</summary>
     internal static void Write(byte* ring, PartKind kind, int slotSize, long capacity, int elementSize, int maxMessageLength, long dataLength)
     {
+        if (IsMultiProducer(kind))
+        {
+            *(uint*)(ring + RingLayout.ProducerSlotsOffset) = RingLayout.DefaultProducerSlots;
+            *(ulong*)(ring + RingLayout.ProducerTableOffsetOffset) = (ulong)RingLayout.ProducerTableOffset(dataLength);
+        }
+
         *(uint*)(ring + RingLayout.KindOffset) = (uint)kind;
         *(uint*)(ring + RingLayout.SlotSizeOffset) = (uint)slotSize;
         *(ulong*)(ring + RingLayout.CapacityOffset) = (ulong)capacity;
@@ -82,6 +91,11 @@ internal static unsafe class RingDescriptor
                 throw new RegionFormatException("record ring slot/element size", "0", $"{slotSize}/{elementSize}");
             }
 
+            if (capacity < RecordRingEngine.MinCapacity)
+            {
+                throw new RegionFormatException("record ring capacity", $">= {RecordRingEngine.MinCapacity}", capacity.ToString());
+            }
+
             if (dataLength != capacity)
             {
                 throw new RegionFormatException("ring data length", $"{capacity} (the capacity)", dataLength.ToString());
@@ -93,6 +107,27 @@ internal static unsafe class RingDescriptor
             }
         }
 
-        return new Geometry(expectedKind, (int)slotSize, (long)capacity, (int)elementSize, (int)maxMessage, (long)dataLength);
+        uint producerSlots = *(uint*)(ring + RingLayout.ProducerSlotsOffset);
+        ulong tableOffset = *(ulong*)(ring + RingLayout.ProducerTableOffsetOffset);
+        if (IsMultiProducer(expectedKind))
+        {
+            if (producerSlots == 0 || producerSlots > RingLayout.MaxProducerSlots)
+            {
+                throw new RegionFormatException("ring producer slots", $"between 1 and {RingLayout.MaxProducerSlots}", producerSlots.ToString());
+            }
+
+            // dataLength <= partLength - 512 was checked, so neither sum overflows.
+            ulong expectedOffset = (ulong)RingLayout.ProducerTableOffset((long)dataLength);
+            if (tableOffset != expectedOffset || tableOffset + ((ulong)producerSlots * RingLayout.ProducerEntrySize) > (ulong)partLength)
+            {
+                throw new RegionFormatException("ring producer table offset", $"{expectedOffset} with {producerSlots} entries inside the part of {partLength} bytes", tableOffset.ToString());
+            }
+        }
+        else if (producerSlots != 0 || tableOffset != 0)
+        {
+            throw new RegionFormatException("ring producer table", "none (0 entries at offset 0) for a single-producer ring", $"{producerSlots} entries at {tableOffset}");
+        }
+
+        return new Geometry(expectedKind, (int)slotSize, (long)capacity, (int)elementSize, (int)maxMessage, (long)dataLength, (int)producerSlots, (long)tableOffset);
     }
 }

@@ -123,11 +123,12 @@ public unsafe ref struct SlotClaim<T> where T : unmanaged
             return; // SPSC: nothing was published, the next claim or write reuses the slot; disposed: touch nothing
         }
 
-        // Acquire: the slot holds its previous lap's value until the claim is published or skipped.
+        // Acquire: the slot holds our claimed marker (or, had its store not happened, the previous
+        // lap's value) until the claim is published or skipped.
         ulong sequence = Volatile.Read(ref *(ulong*)_slot);
         ulong capacity = _engine.Capacity;
         ulong previous = _position < capacity ? 0 : _position + 1 - capacity;
-        if ((sequence & ~RingLayout.SlotSkipped) == previous)
+        if ((sequence & ~RingLayout.SlotSkipped) == previous || ClaimMarker.IsSlotMarker(sequence, _position))
         {
             // Full fence CAS: loses only to the consumer's TryUnblock of the same claim, which skips it too.
             Interlocked.CompareExchange(ref *(ulong*)_slot, RingLayout.SlotSkipped | (_position + 1), sequence);

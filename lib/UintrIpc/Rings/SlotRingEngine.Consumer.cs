@@ -238,8 +238,80 @@ internal unsafe partial struct SlotRingEngine
     /// <summary>
     /// Whether <paramref name="sequence"/> is what the slot of <paramref name="position"/> legitimately
     /// holds before its producer publishes: 0 on the first lap, otherwise the previous lap's
-    /// sequence (position + 1 - capacity), possibly marked skipped.
+    /// sequence (position + 1 - capacity), possibly marked skipped; or (MPSC) a claimed marker.
     /// </summary>
     private readonly bool IsNotYet(ulong sequence, ulong position)
-        => position < Capacity ? sequence == 0 : (sequence & ~RingLayout.SlotSkipped) == position + 1 - Capacity;
+        => (position < Capacity ? sequence == 0 : (sequence & ~RingLayout.SlotSkipped) == position + 1 - Capacity)
+            || (AllowSkips && ClaimMarker.IsSlotMarker(sequence, position));
+
+    /// <summary>
+    /// MPSC: skips the claim at the consumer's position when its producer is known to be dead,
+    /// never a live producer's (see <see cref="MpscRing{T}.TrySkipDeadClaim"/>; uintripc.h 2f).
+    /// </summary>
+    internal bool TrySkipDeadClaim()
+    {
+        ThrowIfDisposed();
+        if (Producers is null)
+        {
+            return false;
+        }
+
+        ulong head = ConsumerHead;
+        byte* slot = SlotAt(head);
+        ulong sequence = Volatile.Read(ref *(ulong*)slot); // acquire, as in TryRead
+        if (sequence == head + 1 || IsSkipMarker(sequence, head))
+        {
+            return false; // readable: nothing holds the consumer up (IsSkipMarker throws on corruption)
+        }
+
+        ulong tail = Volatile.Read(ref *SharedTail); // acquire, after our private head: head <= tail <= head + capacity
+        if (tail < head || tail - head > Capacity)
+        {
+            SlotRingThrowHelper.ThrowPositionsCorrupted(head, tail, Capacity, "consumer");
+        }
+
+        if (tail == head)
+        {
+            return false; // nothing claimed
+        }
+
+        ulong end;
+        if (ClaimMarker.IsSlotMarker(sequence, head))
+        {
+            if (!Producers.IsMarkerOwnerDead(ClaimMarker.TagOfSlot(sequence)))
+            {
+                return false;
+            }
+
+            end = head + 1;
+        }
+        else
+        {
+            if (!Producers.TryFindDeadIntent(head, out end)
+                || Volatile.Read(ref *(ulong*)slot) != sequence) // acquire: a marker or publish since cancels (2f, b)
+            {
+                return false;
+            }
+
+            end = Math.Min(end, tail);
+        }
+
+        ulong position = head;
+        while (position < end)
+        {
+            byte* at = SlotAt(position);
+            ulong seen = position == head ? sequence : Volatile.Read(ref *(ulong*)at);
+            // Full fence CAS from the value judged: a publish that came meanwhile wins.
+            if ((position != head && !IsNotYet(seen, position))
+                || Interlocked.CompareExchange(ref *(ulong*)at, RingLayout.SlotSkipped | (position + 1), seen) != seen)
+            {
+                break;
+            }
+
+            position++;
+        }
+
+        Commit(position);
+        return position != head;
+    }
 }

@@ -97,7 +97,16 @@ internal unsafe partial struct SlotRingEngine
             return false;
         }
 
-        claim = new SlotClaim<T>(ref this, SlotAt(position), position, typeof(TMode) == typeof(MultiProducer));
+        byte* slot = SlotAt(position);
+        if (typeof(TMode) == typeof(MultiProducer))
+        {
+            // The claimed marker names us while the caller fills the slot: our intent will not, once
+            // this thread claims again (uintripc.h 2d, 2f). Ordered before our next intent by its release.
+            ProducerIntent(out uint tag);
+            Volatile.Write(ref *(ulong*)slot, ClaimMarker.ForSlot(tag, position));
+        }
+
+        claim = new SlotClaim<T>(ref this, slot, position, typeof(TMode) == typeof(MultiProducer));
         return true;
     }
 
@@ -163,6 +172,7 @@ internal unsafe partial struct SlotRingEngine
         // is then at most the tail we read next (2c).
         ulong floor = Volatile.Read(ref ProducerTail);
         ulong tail = CheckedTail(Volatile.Read(ref *SharedTail), floor); // acquire: a fresh value for the CAS
+        ulong* intent = ProducerIntent(out _);
         bool refreshed = false;
         while (true)
         {
@@ -181,6 +191,9 @@ internal unsafe partial struct SlotRingEngine
             }
 
             ulong count = Math.Min(room, wanted);
+            // Release: our intent is what the consumer attributes an unpublished claim by; the CAS
+            // below is a full fence, so it is visible before the claim is (uintripc.h 2f).
+            Volatile.Write(ref *intent, ClaimMarker.Intent(tail, count));
             // Full fence: takes [tail, tail + count) for this producer alone; fails if another claimed first.
             ulong seen = Interlocked.CompareExchange(ref *SharedTail, tail + count, tail);
             if (seen == tail)

@@ -53,6 +53,8 @@ internal unsafe partial struct SlotRingEngine
     [FieldOffset(64)] internal readonly SharedRegion Region;
     /// <summary>Whether this ring holds a lease on the mapping (channels keep the mapping by their own count).</summary>
     [FieldOffset(72)] internal readonly bool Leased;
+    /// <summary>MPSC: the ring's producer table (registrations of this object's threads, the consumer's judgements); SPSC: null.</summary>
+    [FieldOffset(80)] internal readonly ProducerTable? Producers;
 
     // ---- producer-local (not shared memory) --------------------------------------------
 
@@ -68,6 +70,8 @@ internal unsafe partial struct SlotRingEngine
     /// write through one ring object; a stale value only costs a reload.
     /// </summary>
     [FieldOffset(ProducerBlock + 8)] internal ulong ProducerHeadCache;
+    /// <summary>MPSC: the intent word and marker tag of the first thread that claimed through this object.</summary>
+    [FieldOffset(ProducerBlock + 16)] private ProducerThreadCache _producerThread;
 
     // ---- consumer-local (not shared memory) --------------------------------------------
 
@@ -105,12 +109,20 @@ internal unsafe partial struct SlotRingEngine
         }
     }
 
-    /// <summary>Releases the lease once; every later call throws <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>MPSC: the calling thread's intent word and marker tag (uintripc.h 2f).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong* ProducerIntent(out uint tag) => _producerThread.Intent(Producers!, out tag);
+
+    /// <summary>Releases the lease once and ends this object's producer registrations; every later call throws <see cref="ObjectDisposedException"/>.</summary>
     internal void Dispose()
     {
-        if (Interlocked.Exchange(ref Disposed, 1) == 0 && Leased)
+        if (Interlocked.Exchange(ref Disposed, 1) == 0)
         {
-            Region.ReleaseLease();
+            Producers?.Dispose(); // its threads claim no more: their registrations end (uintripc.h 2f)
+            if (Leased)
+            {
+                Region.ReleaseLease();
+            }
         }
     }
 
@@ -153,6 +165,7 @@ internal unsafe partial struct SlotRingEngine
         SlotSize = (nuint)geometry.SlotSize;
         ReleaseMask = Math.Max(1, Capacity / 4) - 1;
         AllowSkips = kind == PartKind.MpscSlots;
+        Producers = AllowSkips ? new ProducerTable(ring, geometry) : null;
         _stallPosition = NoStall;
         LoadPositions();
     }
@@ -168,7 +181,7 @@ internal unsafe partial struct SlotRingEngine
         int slotSize = RingLayout.SlotSize(elementSize);
         long dataLength = (long)capacity * slotSize;
         // Runs on the zero-filled part before the region is published: plain stores (see PartSpec).
-        return new PartSpec(kind, tag, RingLayout.ControlSize + dataLength,
+        return new PartSpec(kind, tag, RingLayout.SlotRingSize(capacity, elementSize, RingDescriptor.IsMultiProducer(kind) ? RingLayout.DefaultProducerSlots : 0),
             (address, _) => RingDescriptor.Write((byte*)address, kind, slotSize, capacity, elementSize, elementSize, dataLength));
     }
 

@@ -11,26 +11,13 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Rpc;
 
-// Design:
-//   Calls from any number of threads (uintripc_rpc.h section 3, client side). Submitting is
-//   lock-free on the shared side (MPSC ring) and takes one private lock for the call slot and
-//   the arena block. Responses are consumed by one thread at a time, the reader: whichever
-//   waiting caller takes the reader role (a CAS) drains the response ring and routes each
-//   response by id (RpcCallSlot), so a single-threaded caller consumes its own answer with no
-//   thread hop, spinning on the ring's next slot and then sleeping in the doorbell. Callers
-//   that are not the reader wait on their slot's event; the reader sets it when it routes
-//   their answer, and hands the role on when it leaves (it wakes the waiting callers, and the
-//   receiver thread while asynchronous calls are outstanding).
-//
-//   Asynchronous calls are read by a receiver thread (started with the first one) that takes
-//   the reader role like any caller; their slots complete value-task sources that run
-//   continuations asynchronously, so no user code runs on the reader.
-//
-//   Session end (section 7): the reader finds it (server_state STOPPED, or POLLHUP on the
-//   bootstrap connection after a sleep that timed out) or a protocol violation, and then fails
-//   every outstanding call and frees its slot: nobody will write into it any more, and the
-//   client accepts no new call. Lifetime: a lease per call in progress (asynchronous: until
-//   GetResult) and one for the client; the region is unmapped with the last.
+// Client side of uintripc_rpc.h sections 3 (steps 1-6) and 7. Responses are consumed by one
+// thread at a time: whichever waiting caller wins the reader role (a CAS) drains the ring and
+// routes answers by id (RpcCallSlot), so a single-threaded caller reads its own answer with no
+// thread hop. Asynchronous calls get a receiver thread that takes the role like any caller, so
+// no user continuation runs on the reader. RpcPeerWatcher wakes the reader when the server
+// goes; every outstanding call then fails. Lifetime: a lease per call in progress and one for
+// the client; the last unmaps the region.
 
 /// <summary>
 /// A client of an <see cref="RpcServer"/>: calls with an opcode, four inline arguments and
@@ -55,6 +42,9 @@ public sealed class RpcClient : IDisposable
     private readonly WaitBlock _clientWait;
     private readonly DoorbellSender _serverBell;
     private readonly DoorbellReceiver _clientBell;
+    private readonly WaitBlock _clientWaitRing;   // producer instance: the peer watcher rings our own reader with it
+    private readonly DoorbellSender _selfBell;
+    private readonly IDisposable _peerWatch;
     private readonly ChannelWaitOptions _wait;
     private readonly RpcCallSlot[] _slots;
     private readonly Lock _lock = new();
@@ -81,6 +71,13 @@ public sealed class RpcClient : IDisposable
         _clientWait = new WaitBlock(region.Region, region.ClientWaitPart);
         _serverBell = serverBell;
         _clientBell = clientBell ?? (region.Doorbell == DoorbellKind.Futex ? new FutexDoorbellReceiver(_clientWait) : new NoDoorbellReceiver());
+        _clientWaitRing = new WaitBlock(region.Region, region.ClientWaitPart);
+        _selfBell = _clientBell switch
+        {
+            FutexDoorbellReceiver => new FutexDoorbellSender(_clientWaitRing),
+            EventFdDoorbellReceiver eventFd => new EventFdDoorbellSender(eventFd.FileHandle),
+            _ => new NoDoorbellSender(),
+        };
         _slots = new RpcCallSlot[region.MaxCalls];
         _free = new int[region.MaxCalls];
         for (int i = 0; i < _slots.Length; i++)
@@ -91,6 +88,7 @@ public sealed class RpcClient : IDisposable
 
         _freeCount = _slots.Length;
         _arena = new RpcArenaAllocator(region.ArenaLength, region.MaxCalls);
+        _peerWatch = RpcPeerWatcher.Watch(connection, OnServerGone); // last: it may fire at once
     }
 
     /// <summary>The most calls outstanding at once (granted by the server).</summary>
@@ -130,6 +128,28 @@ public sealed class RpcClient : IDisposable
     public RpcClientStatistics Statistics => new(
         Volatile.Read(ref _timedOut), Volatile.Read(ref _cancelled), Volatile.Read(ref _late), Volatile.Read(ref _unknownIds),
         Volatile.Read(ref _staleIds), Volatile.Read(ref _duplicateIds), Volatile.Read(ref _invalid));
+
+    /// <summary>
+    /// How often the server's session thread and this client's callers slept in their doorbells
+    /// and were woken, since the session opened (the session's wait-block counters). Take two
+    /// readings and <see cref="RpcWakeStatistics.Since"/> to get the wake-ups of the calls between them.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+    public RpcWakeStatistics WakeStatistics
+    {
+        get
+        {
+            Enter();
+            try
+            {
+                return RpcWakeStatistics.Read(_serverWait, _clientWait);
+            }
+            finally
+            {
+                Exit();
+            }
+        }
+    }
 
     /// <summary>The session's region (tests write raw records into it).</summary>
     internal RpcRegion SessionRegion => _region;
@@ -539,9 +559,14 @@ public sealed class RpcClient : IDisposable
     /// </summary>
     private void ReadUntil(RpcCallSlot? slot, long deadline, ref BackoffPhaser phaser)
     {
+        bool ended = SessionEnded();
         while (true)
         {
-            if (SessionEnded())
+            // While spinning only our own word: server_state shares its cache line with the
+            // server's responses_sent, written every batch, so polling it would cost a cache miss
+            // per call. A stopped server is seen by the peer watcher (STOPPED is written before the
+            // connection closes) and by the check before each park.
+            if (ended || Volatile.Read(ref _lostErrno) != 0)
             {
                 FailAll();
                 return;
@@ -564,21 +589,27 @@ public sealed class RpcClient : IDisposable
             {
                 if (RpcPeerLiveness.HasHungUp(_connection))
                 {
-                    Lose(LibC.ECONNRESET, "The server closed the session or exited.");
+                    LoseConnection();
                     continue;
                 }
 
                 return;
             }
 
-            if (RpcBackoff.SpinOrYield(ref phaser, now))
+            if (!phaser.SpinOrYield(now))
             {
+                if (SessionEnded())
+                {
+                    ended = true;
+                    continue;
+                }
+
                 var probe = new ReaderProbe(this, slot);
                 long slice = Math.Min(BackoffPhaser.ToTicks(_wait.MaxParkTime), deadline - now);
                 if (!_clientWait.Park(ref probe, _clientBell, TimeSpan.FromTicks(slice * TimeSpan.TicksPerSecond / Stopwatch.Frequency))
                     && RpcPeerLiveness.HasHungUp(_connection))
                 {
-                    Lose(LibC.ECONNRESET, "The server closed the session or exited.");
+                    LoseConnection(); // the watcher's safety net
                 }
             }
         }
@@ -842,6 +873,43 @@ public sealed class RpcClient : IDisposable
         return false;
     }
 
+    /// <summary>The connection closed: the server stopped the session (server_state STOPPED, written before the close) or died.</summary>
+    private void LoseConnection()
+    {
+        if (!SessionEnded())
+        {
+            Lose(LibC.ECONNRESET, "The server closed the session or exited.");
+        }
+    }
+
+    /// <summary>
+    /// The peer watcher's callback (its thread): the server closed the connection or exited.
+    /// Fails the session and wakes whoever waits, also a reader asleep in the doorbell, so that
+    /// every outstanding call fails now rather than after a park slice.
+    /// </summary>
+    private void OnServerGone()
+    {
+        if (!TryEnter())
+        {
+            return; // disposed: nobody left to tell
+        }
+
+        try
+        {
+            LoseConnection();
+            // The server is gone, so no other producer rings this wait block now (its counters may be single-producer).
+            _clientWaitRing.WakeIfSleeping(_selfBell);
+        }
+        catch (UintrIpcException)
+        {
+            // The ring failed (eventfd closed under us?): the reader still sees the loss after its park slice.
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
     private void Lose(int errno, string reason)
     {
         lock (_lock)
@@ -894,14 +962,24 @@ public sealed class RpcClient : IDisposable
 
     private void Enter()
     {
+        ObjectDisposedException.ThrowIf(!TryEnter(), this);
+    }
+
+    /// <summary>Takes a lease unless the client is disposed.</summary>
+    private bool TryEnter()
+    {
         int leases = Volatile.Read(ref _leases);
         while (true)
         {
-            ObjectDisposedException.ThrowIf(leases == 0 || Volatile.Read(ref _disposed) != 0, this);
+            if (leases == 0 || Volatile.Read(ref _disposed) != 0)
+            {
+                return false;
+            }
+
             int seen = Interlocked.CompareExchange(ref _leases, leases + 1, leases);
             if (seen == leases)
             {
-                return;
+                return true;
             }
 
             leases = seen;
@@ -915,8 +993,11 @@ public sealed class RpcClient : IDisposable
             return;
         }
 
-        // Last lease: no call is in progress, no reader runs.
+        // Last lease: no call is in progress, no reader runs. The watch goes before the
+        // connection: it holds the socket open, and its close is what tells the server.
+        _peerWatch.Dispose();
         _serverBell.Dispose();
+        _selfBell.Dispose();
         _clientBell.Dispose();
         _receiverWake.Dispose();
         _connection.Dispose();

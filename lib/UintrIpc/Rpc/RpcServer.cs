@@ -6,14 +6,9 @@ using UintrIpc.Metrics;
 
 namespace UintrIpc.Rpc;
 
-// Design:
-//   The accept thread only accepts (BootstrapServer checks credentials and sends ACCEPT), then
-//   starts a session thread, which reads the hello (bounded by HelloTimeout), so a slow or
-//   hostile client never holds up others. Each session has its own region, thread and
-//   doorbells (uintripc_rpc.h sections 1, 3, 7); the worker pool is shared. Handlers are
-//   registered before Start and frozen then, so lookups need no lock.
-//   Dispose: stop accepting, end every session (server_state STOPPED, connection closed, so
-//   clients fail their calls at once), wait (bounded) for the session threads, stop the pool.
+// The accept thread only accepts; each session's own thread reads its hello (bounded by
+// HelloTimeout), so a slow or hostile client holds up nobody else (uintripc_rpc.h sections 6,
+// 7). Handlers are frozen at Start, so lookups take no lock.
 
 /// <summary>
 /// A request/response server over shared memory: clients connect through a bootstrap socket,

@@ -30,8 +30,22 @@ public sealed record RpcServerOptions
     /// <summary>How long a new connection may take to send its hello.</summary>
     public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How an idle session thread spins, yields and parks; a parked one re-checks its client's liveness after each park.</summary>
-    public ChannelWaitOptions Wait { get; init; } = ChannelWaitOptions.Default;
+    /// <summary>
+    /// The spin budget of RPC waits, the session thread's and a caller's (2 µs): about one round
+    /// trip between CPUs. Channels spin longer (<see cref="ChannelWaitOptions.Default"/>), but a
+    /// request/response pair whose two sides share a CPU pays each side's spin in full on every
+    /// call, since neither can answer while the other spins (README, "Syscall forwarding").
+    /// </summary>
+    public static readonly TimeSpan DefaultSpinBudget = TimeSpan.FromMicroseconds(2);
+
+    /// <summary>How long an RPC wait yields the CPU after spinning, before it sleeps in the doorbell (50 µs).</summary>
+    public static readonly TimeSpan DefaultYieldBudget = TimeSpan.FromMicroseconds(50);
+
+    /// <summary>
+    /// How an idle session thread spins (<see cref="DefaultSpinBudget"/>), yields (<see cref="DefaultYieldBudget"/>)
+    /// and parks (at most 100 ms at a time). A client's end is noticed at once, whatever the phase.
+    /// </summary>
+    public ChannelWaitOptions Wait { get; init; } = ChannelWaitOptions.Default with { SpinBudget = DefaultSpinBudget, YieldBudget = DefaultYieldBudget };
 
     /// <summary>Throws when a value is out of range.</summary>
     internal void Validate()

@@ -7,25 +7,13 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Rpc;
 
-// Design:
-//   One thread per session (uintripc_rpc.h section 3, server side). It takes requests in
-//   batches into a private array (a copy: nothing the client changes later can reach a
-//   check we made), answers each one (inline handler, error, or hand-off to the worker pool),
-//   collects the answers in a private outbox and publishes the outbox with one ring write
-//   (one tail release) and one wake-up check per pass. Idle: spin, yield, then park on the
-//   server wait block; workers that finish ring that same doorbell to hand back results.
-//
-//   Exactly one response per request read: every path through Process ends in Answer or in a
-//   work item whose RunBlocking ends in Complete. The outbox plus the requests at the workers
-//   never exceed max_calls (requests are only read while there is room), so a client that
-//   does not take its responses stalls only itself and costs bounded memory.
-//
-//   Lifetime: leases. The session thread holds one, each work item one; the region, the
-//   doorbells and the descriptors are released with the last (so no handler ever runs on an
-//   unmapped arena), and SessionClosed is raised then. The bootstrap connection is closed as
-//   soon as the session thread ends (after server_state = STOPPED), which is how the client
-//   learns it at once. The client's liveness: its end of the connection (POLLHUP when its
-//   process dies), checked after each park that timed out.
+// Server side of uintripc_rpc.h section 3, one thread per session. Requests are copied into a
+// private batch first, so nothing the client changes later reaches a check we made; answers go
+// to a private outbox, published with one ring write and one wake check per pass. Every request
+// read gets exactly one response (Answer, or its work item's Complete), and requests are read
+// only while the outbox plus the work in flight stay under max_calls, so a client that does not
+// take its answers stalls only itself. Lifetime: leases (the thread, each work item); the last
+// releases the region, so no handler runs on an unmapped arena. Client death: section 7.
 
 /// <summary>The server side of one session: its thread, region, doorbells and outbox.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Released with the last lease (Release), not by Dispose: workers may still use them.")]
@@ -55,6 +43,8 @@ internal sealed unsafe class RpcServerSession
     private volatile bool _ended;
     private string _endReason = "the server stopped";
     private long _lastPeerCheck;
+    private IDisposable? _peerWatch;
+    private System.Runtime.CompilerServices.StrongBox<RpcWakeStatistics>? _finalWake;
 
     internal RpcServerSession(RpcServer server, BootstrapConnection connection)
     {
@@ -75,6 +65,7 @@ internal sealed unsafe class RpcServerSession
                 return;
             }
 
+            _peerWatch = RpcPeerWatcher.Watch(_connection, OnClientGone);
             _server.OnSessionOpened(_session!);
             Serve();
         }
@@ -92,6 +83,7 @@ internal sealed unsafe class RpcServerSession
         {
             _ended = true;
             _region?.MarkStopped();
+            _peerWatch?.Dispose(); // before the connection: the watch holds the socket open
             _connection.Dispose(); // the client sees POLLHUP now
             Release();
         }
@@ -118,6 +110,36 @@ internal sealed unsafe class RpcServerSession
         {
             Release();
         }
+    }
+
+    /// <summary>The session's wait-block counters: read now while the region is mapped, else as they were when it was released.</summary>
+    internal RpcWakeStatistics ReadWakeStatistics()
+    {
+        if (!TryAddLease())
+        {
+            // Taken under the last lease and published (release) before SessionClosed is raised; null for the instant before.
+            return Volatile.Read(ref _finalWake)?.Value ?? default;
+        }
+
+        try
+        {
+            return _serverWait is { } server && _clientWait is { } client ? RpcWakeStatistics.Read(server, client) : default;
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    /// <summary>The peer watcher's callback: the client closed its connection or exited. Ends the session now, also when the thread sleeps.</summary>
+    private void OnClientGone()
+    {
+        if (!_ended)
+        {
+            _endReason = "the client disconnected or exited";
+        }
+
+        Stop();
     }
 
     private bool TryAddLease()
@@ -234,7 +256,7 @@ internal sealed unsafe class RpcServerSession
         }
 
         // Only now is the session open (SessionOpened, and SessionClosed at its end).
-        _session = new RpcSession(id, _connection.Peer, hello.Doorbell, maxCalls, arena);
+        _session = new RpcSession(id, _connection.Peer, hello.Doorbell, maxCalls, arena, this);
         return true;
     }
 
@@ -284,7 +306,7 @@ internal sealed unsafe class RpcServerSession
                 continue;
             }
 
-            if (RpcBackoff.SpinOrYield(ref phaser, Stopwatch.GetTimestamp()) && !_serverWait!.Park(ref probe, _receiver!, wait.MaxParkTime))
+            if (!phaser.SpinOrYield(Stopwatch.GetTimestamp()) && !_serverWait!.Park(ref probe, _receiver!, wait.MaxParkTime))
             {
                 CheckClient();
             }
@@ -408,6 +430,11 @@ internal sealed unsafe class RpcServerSession
         }
 
         // Last lease: no handler runs on the arena any more.
+        if (_serverWait is { } server && _clientWait is { } client)
+        {
+            Volatile.Write(ref _finalWake, new(RpcWakeStatistics.Read(server, client)));
+        }
+
         _receiver?.Dispose();
         _selfBell?.Dispose();
         _clientBell?.Dispose();

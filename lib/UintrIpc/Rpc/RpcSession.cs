@@ -12,10 +12,12 @@ namespace UintrIpc.Rpc;
 [DebuggerDisplay("session {Id} ({Peer})")]
 public sealed class RpcSession
 {
+    private readonly RpcServerSession _owner;
     private long _requests;
 
-    internal RpcSession(ulong id, PeerCredentials peer, DoorbellKind doorbell, int maxCalls, long arenaLength)
+    internal RpcSession(ulong id, PeerCredentials peer, DoorbellKind doorbell, int maxCalls, long arenaLength, RpcServerSession owner)
     {
+        _owner = owner;
         Id = id;
         Peer = peer;
         Doorbell = doorbell;
@@ -40,6 +42,12 @@ public sealed class RpcSession
 
     /// <summary>Requests answered so far.</summary>
     public long Requests => Volatile.Read(ref _requests);
+
+    /// <summary>
+    /// How often the session thread and the client's callers slept and were woken (the
+    /// session's wait-block counters); after the session ended, the counts at its end.
+    /// </summary>
+    public RpcWakeStatistics WakeStatistics => _owner.ReadWakeStatistics();
 
     /// <summary>Application state of the session (set it in <see cref="RpcServer.SessionOpened"/>, release it in <see cref="RpcServer.SessionClosed"/>).</summary>
     public object? State { get; set; }

@@ -63,7 +63,7 @@ internal static class DemoCommand
 
             Console.WriteLine();
             Console.WriteLine("forwarded no-op round trip (client and server in separate processes)");
-            Console.WriteLine("doorbell   server      p50 us    p99 us   calls");
+            Console.WriteLine("doorbell   server      p50 us    p99 us   calls   server woken/call  client woken/call");
             foreach (DoorbellKind kind in new[] { DoorbellKind.None, DoorbellKind.Futex, DoorbellKind.EventFd })
             {
                 Measure(endpoint, kind, calls, TimeSpan.Zero, "awake");
@@ -116,6 +116,7 @@ internal static class DemoCommand
             }
 
             long[] samples = new long[calls];
+            RpcWakeStatistics before = client.Rpc.WakeStatistics;
             for (int i = 0; i < calls; i++)
             {
                 if (pause > TimeSpan.Zero)
@@ -128,9 +129,11 @@ internal static class DemoCommand
                 samples[i] = Stopwatch.GetTimestamp() - start;
             }
 
+            // Each wake-up is a kernel round trip for the side that slept (tens of microseconds here).
+            RpcWakeStatistics woken = client.Rpc.WakeStatistics.Since(before);
             Array.Sort(samples);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{kind,-10} {serverState,-8} {Micros(samples[calls / 2]),9:F2} {Micros(samples[(int)(calls * 0.99)]),9:F2} {calls,7}"));
+                $"{kind,-10} {serverState,-8} {Micros(samples[calls / 2]),9:F2} {Micros(samples[(int)(calls * 0.99)]),9:F2} {calls,7} {(double)woken.ServerWakeups / calls,19:F3} {(double)woken.ClientWakeups / calls,18:F3}"));
         }
     }
 

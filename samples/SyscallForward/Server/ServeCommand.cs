@@ -31,12 +31,12 @@ internal static class ServeCommand
         var spin = new Option<double>("--spin-us")
         {
             Description = "How long an idle session spins for the next request before it yields, in microseconds.",
-            DefaultValueFactory = _ => ChannelWaitOptions.Default.SpinBudget.TotalMicroseconds,
+            DefaultValueFactory = _ => RpcServerOptions.DefaultSpinBudget.TotalMicroseconds,
         };
         var yield = new Option<double>("--yield-us")
         {
             Description = "How long it then yields the CPU before it sleeps in the doorbell, in microseconds.",
-            DefaultValueFactory = _ => ChannelWaitOptions.Default.YieldBudget.TotalMicroseconds,
+            DefaultValueFactory = _ => RpcServerOptions.DefaultYieldBudget.TotalMicroseconds,
         };
         foreach (var budget in new[] { spin, yield })
         {
@@ -68,7 +68,7 @@ internal static class ServeCommand
             PeerPolicy? policy = uids is { Length: > 0 } ? PeerPolicy.AllowUsers([(uint)Tmds.Linux.LibC.geteuid(), .. uids]) : null;
             var rpc = new RpcServerOptions
             {
-                Wait = ChannelWaitOptions.Default with
+                Wait = new RpcServerOptions().Wait with
                 {
                     SpinBudget = TimeSpan.FromMicroseconds(result.GetValue(spin)),
                     YieldBudget = TimeSpan.FromMicroseconds(result.GetValue(yield)),

@@ -5,9 +5,12 @@
  * (opcodes and arguments). Single-threaded: one call outstanding at a time, futex doorbell.
  *
  *   fwd_client SOCKET            (SOCKET: a path, or @name for the abstract namespace)
+ *   fwd_client SOCKET --bench N  (the benchmark harness's mode: N timed no-ops, one JSON line)
  *
  * Forwards every opcode, checks each answer (errno included), times forwarded no-ops, and
- * prints "fwd_client: N checks passed" (exit 0), or "FAIL ..." (exit 1).
+ * prints "fwd_client: N checks passed" (exit 0), or "FAIL ..." (exit 1). With --bench it
+ * only times no-ops: N/10 of warm-up, a line "measuring", N samples, then one JSON line with
+ * the percentiles in nanoseconds and its own CPU time over the samples.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fwd_session.h"
@@ -97,14 +101,63 @@ static int compare_ll(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int64_t cpu_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* --bench N: no-ops only, for bench/UintrIpc.Bench (its rpc mode pairs this with the C ping-pongs). */
+static int bench(long long n)
+{
+    long long *lat = malloc((size_t)n * sizeof *lat);
+    if (!lat)
+        fwd_die("out of memory");
+    for (long long i = 0; i < n / 10 + 1000; i++)
+        if (call(UIPC_FWD_NOP, 0, 0, 0, NULL, 0, NULL, 0, NULL) != 0)
+            fwd_die("NOP in the warm-up");
+    printf("measuring\n");
+    struct wake_counts before = wake_counts();
+    int64_t cpu0 = cpu_now_ns(), wall0 = fwd_now_ns();
+    for (long long i = 0; i < n; i++) {
+        int64_t t0 = fwd_now_ns();
+        if (call(UIPC_FWD_NOP, 0, 0, 0, NULL, 0, NULL, 0, NULL) != 0)
+            fwd_die("NOP in the timing loop");
+        lat[i] = fwd_now_ns() - t0;
+    }
+    int64_t cpu = cpu_now_ns() - cpu0, wall = fwd_now_ns() - wall0;
+    struct wake_counts after = wake_counts();
+    qsort(lat, (size_t)n, sizeof lat[0], compare_ll);
+    double sum = 0;
+    for (long long i = 0; i < n; i++)
+        sum += (double)lat[i];
+#define RANK(q) lat[(long long)((q) * (double)(n - 1))]
+    printf("{\"name\":\"c-fwd-client-nop\",\"kind\":\"latency\",\"count\":%lld,\"warmup\":%lld,\"min\":%lld,\"p50\":%lld,\"p90\":%lld,"
+           "\"p99\":%lld,\"p999\":%lld,\"max\":%lld,\"mean\":%.1f,\"cpu_ns\":%lld,\"wall_ns\":%lld,"
+           "\"server_sleeps\":%llu,\"server_woken\":%llu,\"client_sleeps\":%llu,\"client_woken\":%llu}\n",
+           n, n / 10 + 1000, lat[0], RANK(0.50), RANK(0.90), RANK(0.99), RANK(0.999), lat[n - 1], sum / (double)n, (long long)cpu, (long long)wall,
+           (unsigned long long)(after.server_sleeps - before.server_sleeps), (unsigned long long)(after.server_woken - before.server_woken),
+           (unsigned long long)(after.client_sleeps - before.client_sleeps), (unsigned long long)(after.client_woken - before.client_woken));
+#undef RANK
+    free(lat);
+    fwd_close(&session);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc != 2) {
-        fprintf(stderr, "usage: fwd_client SOCKET (a path, or @name)\n");
+    long long bench_calls = 0;
+    if (argc == 4 && strcmp(argv[2], "--bench") == 0)
+        bench_calls = atoll(argv[3]);
+    if ((argc != 2 && bench_calls <= 0) || bench_calls < 0) {
+        fprintf(stderr, "usage: fwd_client SOCKET [--bench N] (SOCKET: a path, or @name)\n");
         return 2;
     }
     fwd_connect(&session, argv[1], 0, 0);
+    if (bench_calls > 0)
+        return bench(bench_calls);
     const struct uipc_rpc_control *control = session.control;
     if (session.arena_length < 4096)
         fwd_die("the server granted an arena of less than 4 KiB");

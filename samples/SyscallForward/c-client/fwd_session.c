@@ -238,6 +238,10 @@ static long futex(uint32_t *word, int op, uint32_t value, const struct timespec 
 void fwd_publish(struct fwd_session *s, const struct uipc_rpc_request *request)
 {
     struct fwd_ring *r = &s->requests;
+    /* This client takes no entry in the ring's producer table (uintripc.h 2f): it says so before
+     * its claim, so the server never attributes a claim of ours to another producer. */
+    if (!__atomic_load_n(&r->control->unregistered, __ATOMIC_RELAXED))
+        __atomic_store_n(&r->control->unregistered, 1, __ATOMIC_RELEASE);
     uint64_t t = __atomic_load_n(&r->control->tail, __ATOMIC_ACQUIRE);
     for (;;) {
         if (t - __atomic_load_n(&r->control->head, __ATOMIC_ACQUIRE) >= r->capacity)

@@ -34,16 +34,9 @@ internal static class RingCommands
         for (long i = 0; i < count; i++)
         {
             var message = RingTestMessage.Of(producer, i);
-            var spin = default(SpinWait);
-            while (!write(message))
+            if (!UntilWritten(() => write(message), deadline, producer, i))
             {
-                if (deadline.Elapsed > Deadline)
-                {
-                    Console.Error.WriteLine($"producer {producer}: ring full for too long at {i}");
-                    return 3;
-                }
-
-                spin.SpinOnce(sleep1Threshold: -1);
+                return 3;
             }
         }
 
@@ -97,6 +90,24 @@ internal static class RingCommands
         // Bounded, like every wait: the parent kills us long before this ends.
         Thread.Sleep(TimeSpan.FromMinutes(2));
         return 3;
+    }
+
+    /// <summary>Retries <paramref name="write"/> while the ring is full; false (reported) when the run's deadline passed.</summary>
+    internal static bool UntilWritten(Func<bool> write, Stopwatch deadline, int producer, long at)
+    {
+        var spin = default(SpinWait);
+        while (!write())
+        {
+            if (deadline.Elapsed > Deadline)
+            {
+                Console.Error.WriteLine($"producer {producer}: ring full for too long at {at}");
+                return false;
+            }
+
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+
+        return true;
     }
 
     private static SharedRegion Open(string mode, string what) => mode == "fd"

@@ -9,7 +9,10 @@ namespace UintrIpc.Tests.Channels;
 /// Async reads that really wait (served by the waiter thread, completed from another thread)
 /// allocate nothing per read once warm. Measured over all threads (GC.GetTotalAllocatedBytes),
 /// so it runs in the non-parallel collection; the bound, under 1 byte per read, leaves room for
-/// the test runner's own bookkeeping but not for one object per read (24 bytes or more).
+/// the test runner's own bookkeeping but not for one object per read (24 bytes or more). A
+/// one-off allocation elsewhere in the process (the runner, the thread pool growing on a loaded
+/// machine) can exceed it in one batch, so up to three batches run and the best one counts:
+/// an allocation per read would show in every batch.
 /// Release builds only: in Debug the C# compiler makes every async state machine a class,
 /// allocated per call (run `dotnet test -c Release` to include it).
 /// </summary>
@@ -17,6 +20,7 @@ namespace UintrIpc.Tests.Channels;
 public sealed class ChannelAllocationTests(ITestOutputHelper output)
 {
     private const int Reads = 5000;
+    private const int Batches = 3;
 
     [Theory]
     [InlineData(false)]
@@ -38,7 +42,7 @@ public sealed class ChannelAllocationTests(ITestOutputHelper output)
         long wanted = 0;
         var writer = new TestThread(() =>
         {
-            for (long i = 0; i < 2 * Reads && !stop.IsCancellationRequested; i++)
+            for (long i = 0; i < (1 + Batches) * Reads && !stop.IsCancellationRequested; i++)
             {
                 while (Volatile.Read(ref wanted) <= i && !stop.IsCancellationRequested)
                 {
@@ -73,11 +77,16 @@ public sealed class ChannelAllocationTests(ITestOutputHelper output)
 
         _ = Run(0); // warm-up (JIT, pools, the waiter thread)
         // Measure the await path without AsTask (which allocates): a blocking wait on the ValueTask's awaiter.
-        long allocated = RunAwaited(Reads);
+        var batches = new List<long>();
+        for (int b = 1; b <= Batches && (batches.Count == 0 || batches.Min() >= Reads); b++)
+        {
+            batches.Add(RunAwaited(b * Reads));
+        }
+
         stop.Cancel();
         writer.Join();
-        output.WriteLine($"{allocated} bytes over {Reads} waiting reads; {consumer.Counters}");
-        Assert.True(allocated < Reads, $"{allocated} bytes for {Reads} reads");
+        output.WriteLine($"bytes per batch of {Reads} waiting reads: {string.Join(", ", batches)}; {consumer.Counters}");
+        Assert.True(batches.Min() < Reads, $"every batch of {Reads} reads allocated at least {batches.Min()} bytes");
 
         long RunAwaited(int from)
         {

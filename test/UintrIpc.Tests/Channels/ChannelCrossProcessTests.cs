@@ -284,16 +284,16 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
     private static void SkipUnlessStraceWorks()
     {
         string? strace = s_stracePaths.FirstOrDefault(File.Exists);
-        Assert.SkipWhen(strace is null, "strace is not installed");
+        RequiredTools.SkipWhenMissing(strace is null, "strace is not installed");
         using var probe = Process.Start(new ProcessStartInfo(strace!, "-qq -e trace=none /bin/true") { RedirectStandardError = true, UseShellExecute = false })!;
         string error = probe.StandardError.ReadToEnd();
         if (!probe.WaitForExit(10_000))
         {
             probe.Kill();
-            Assert.SkipWhen(true, "strace did not finish a trivial trace within 10 s");
+            RequiredTools.SkipWhenMissing(true, "strace did not finish a trivial trace within 10 s");
         }
 
-        Assert.SkipWhen(probe.ExitCode != 0, $"strace cannot trace here (ptrace not permitted?): {error.Trim()}");
+        RequiredTools.SkipWhenMissing(probe.ExitCode != 0, $"strace cannot trace here (ptrace not permitted?): {error.Trim()}");
     }
 
     private PeerProcess StartProducer(ChannelUnderTest c, string command, bool messages, params string[] args)

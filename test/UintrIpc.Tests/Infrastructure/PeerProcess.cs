@@ -29,6 +29,9 @@ public sealed class PeerProcess : IDisposable
     /// <summary>The child's process id.</summary>
     public int Pid => _process.Id;
 
+    /// <summary>Whether the child has exited.</summary>
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Everything the child wrote to stdout so far.</summary>
     public string StandardOutput
     {

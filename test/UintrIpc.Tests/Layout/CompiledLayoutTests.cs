@@ -51,7 +51,7 @@ public sealed class CompiledLayoutTests : IDisposable
     private (Dictionary<string, int> Ids, Dictionary<string, long> Values) DumpLayout()
     {
         string? gcc = ExternalProgram.FindOnPath("gcc");
-        Assert.SkipWhen(gcc is null, "gcc is not installed (apt-get install gcc); the compiled-layout check needs a C compiler.");
+        RequiredTools.SkipWhenMissing(gcc is null, "gcc is not installed (apt-get install gcc); the compiled-layout check needs a C compiler.");
 
         string exe = Path.Combine(_temp.FullName, "layout_dump");
         var compile = ExternalProgram.Run(gcc!, "-std=c11", "-Wall", "-Wextra", "-Werror", "-I", LayoutHeader.NativeDirectory,

@@ -37,6 +37,21 @@ public sealed unsafe class RingMemory(SharedRegion region, RegionPart part)
 
     public uint DescriptorWord(int offset) => *(uint*)(_ring + offset);
 
+    /// <summary>A word of the control block (e.g. <see cref="RingLayout.UnregisteredOffset"/>).</summary>
+    public ref uint ControlWord(int offset) => ref *(uint*)(_ring + offset);
+
+    /// <summary>Word <paramref name="offset"/> of entry <paramref name="entry"/> of an MPSC ring's producer table (uintripc.h 2f).</summary>
+    public ref ulong ProducerWord(int entry, int offset)
+        => ref *(ulong*)(_ring + *(long*)(_ring + RingLayout.ProducerTableOffsetOffset) + ((long)entry * RingLayout.ProducerEntrySize) + offset);
+
+    /// <summary>Plays a registered producer: entry <paramref name="entry"/> owned by <paramref name="pid"/> in <paramref name="pidNamespace"/>, intent [start, start + count).</summary>
+    public void Register(int entry, int pid, ulong pidNamespace, ulong start, ulong count, uint generation = 1)
+    {
+        ProducerWord(entry, RingLayout.ProducerPidNamespaceOffset) = pidNamespace;
+        ProducerWord(entry, RingLayout.ProducerClaimOffset) = (uint)start | (count << 32);
+        ProducerWord(entry, RingLayout.ProducerOwnerOffset) = (uint)pid | ((ulong)generation << 32);
+    }
+
     public void SetDescriptorWord(int offset, uint value) => *(uint*)(_ring + offset) = value;
 
     private byte* Slot(ulong position) => _ring + RingLayout.ControlSize + ((long)(position & (Capacity - 1)) * SlotSize);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Collections.Concurrent;
 using Tmds.Linux;
 using UintrIpc.Bootstrap;
@@ -178,19 +179,9 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
 
     /// <summary>This process's descriptors of the kinds a session opens (memfd, socket, eventfd), with what they point to.</summary>
     private static List<(string Fd, string Target)> SessionKindFds()
-    {
-        var fds = new List<(string, string)>();
-        foreach (string entry in Directory.GetFileSystemEntries("/proc/self/fd"))
-        {
-            string? target = new FileInfo(entry).LinkTarget;
-            if (target is not null && (target.Contains("memfd:", StringComparison.Ordinal) || target.StartsWith("socket:", StringComparison.Ordinal) || target.StartsWith("anon_inode:", StringComparison.Ordinal)))
-            {
-                fds.Add((Path.GetFileName(entry), target));
-            }
-        }
-
-        return fds;
-    }
+        => [.. ProcessDescriptors.List()
+            .Where(d => d.Target.Contains("memfd:", StringComparison.Ordinal) || d.Target.StartsWith("socket:", StringComparison.Ordinal) || d.Target.StartsWith("anon_inode:", StringComparison.Ordinal))
+            .Select(d => (d.Fd.ToString(CultureInfo.InvariantCulture), d.Target))];
 
     private static int RegionMappings() => File.ReadAllLines("/proc/self/maps").Count(l => l.Contains("memfd:uintripc", StringComparison.Ordinal));
 

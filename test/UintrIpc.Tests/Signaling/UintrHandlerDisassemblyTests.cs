@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using UintrIpc.Tests.Infrastructure;
 
 namespace UintrIpc.Tests.Signaling;
 
@@ -16,7 +17,7 @@ public sealed partial class UintrHandlerDisassemblyTests(ITestOutputHelper outpu
     public void The_handler_ends_in_uiret_and_uses_general_purpose_registers_only()
     {
         string? objdump = FindOnPath("objdump");
-        Assert.SkipWhen(objdump is null, "objdump (binutils) is not installed, so the handler cannot be disassembled");
+        RequiredTools.SkipWhenMissing(objdump is null, "objdump (binutils) is not installed, so the handler cannot be disassembled");
 
         var files = new List<string> { Path.Combine(AppContext.BaseDirectory, "libuintripc.so") };
         string? repo = FindRepositoryRoot();

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using SyscallForward.Executor;
 using Tmds.Linux;
+using UintrIpc.Tests.Infrastructure;
 
 namespace UintrIpc.Tests.SyscallForward;
 
@@ -232,7 +233,7 @@ public sealed class SyscallExecutorTests : IDisposable
 
     /// <summary>This process's descriptors open on <paramref name="path"/> (not the process-wide count, which other tests change).</summary>
     private static int DescriptorsOf(string path)
-        => Directory.GetFiles("/proc/self/fd").Count(fd => new FileInfo(fd).LinkTarget == path);
+        => ProcessDescriptors.List().Count(d => d.Target == path);
 
     private long Open(ClientSession client, string path, int flags)
     {

@@ -18,15 +18,21 @@ internal static class LatencyReport
             throw new InvalidDataException($"the echoer counted {echoed} measured round trips, the pinger {pinger.RoundTrips}");
         }
 
-        double childCpu = echoer.GetProperty("cpu_ns").GetDouble();
+        return Build(c, samples, pinger, echoer.GetProperty("cpu_ns").GetDouble(), wakesPerMsg, sleepsPerMsg, extra);
+    }
+
+    /// <summary>A row from the pinger's samples and the other side's CPU time over the measured part (null: no other side, e.g. a direct system call).</summary>
+    public static BenchResult Build(BenchCase c, long[] samples, PingerOutcome pinger, double? otherCpuNs,
+        double? wakesPerMsg = null, double? sleepsPerMsg = null, IReadOnlyDictionary<string, double>? extra = null)
+    {
         var (summary, curve) = LatencySummary.FromTicks(samples);
         double wall = Math.Max(1, pinger.WallNanoseconds);
         return c.Result(
             pinger.RoundTrips, pinger.WarmupRoundTrips, summary, curve,
             cpuSender: pinger.CpuNanoseconds / (double)pinger.RoundTrips,
-            cpuReceiver: childCpu / pinger.RoundTrips,
+            cpuReceiver: otherCpuNs / pinger.RoundTrips,
             utilSender: pinger.CpuNanoseconds / wall,
-            utilReceiver: childCpu / wall,
+            utilReceiver: otherCpuNs / wall,
             wakesPerMsg: wakesPerMsg, sleepsPerMsg: sleepsPerMsg, extra: extra);
     }
 }

@@ -1,0 +1,312 @@
+using System.Runtime.InteropServices;
+using UintrIpc.Interop;
+
+namespace UintrIpc.Rings;
+
+// The producer table of an MPSC ring (uintripc.h 2f), for both ring kinds: producers register
+// one entry per thread of a ring object and store the intent of every claim there before the
+// claim's CAS; the consumer uses the entries to attribute a claim that holds it up and to decide
+// whether its producer is dead. One object per ring object: it registers that object's threads
+// (producer side) and caches the pidfds of the producers it judged (consumer side).
+
+/// <summary>The producer table of one MPSC ring part, as one ring object uses it.</summary>
+internal sealed unsafe class ProducerTable : IDisposable
+{
+    private const uint Registering = (uint)RingLayout.ProducerRegistering;
+    private const int EntryWords = RingLayout.ProducerEntrySize / sizeof(ulong);
+
+    private readonly ulong* _entries;
+    private readonly int _slots;
+    private readonly uint* _unregistered;
+    private readonly ulong* _head;
+    private readonly Lock _lock = new();
+    /// <summary>The intent word of producers without an entry: written, never read (pinned, so its address is stable).</summary>
+    private readonly ulong[] _spareIntent = GC.AllocateArray<ulong>(1, pinned: true);
+    /// <summary>This object's registrations, one per producer thread (copy on write).</summary>
+    private Registration[] _registrations = [];
+    /// <summary>Consumer side: what was learnt about each entry's current owner.</summary>
+    private OwnerState[]? _owners;
+    private bool _disposed;
+
+    internal ProducerTable(byte* ring, RingDescriptor.Geometry geometry)
+    {
+        _entries = (ulong*)(ring + geometry.ProducerTableOffset);
+        _slots = geometry.ProducerSlots;
+        _unregistered = (uint*)(ring + RingLayout.UnregisteredOffset);
+        _head = (ulong*)(ring + RingLayout.HeadOffset);
+    }
+
+    /// <summary>
+    /// The entry of the calling thread, registered on its first claim through this object
+    /// (uintripc.h 2f); an entry-less stand-in when the table is full of live producers.
+    /// </summary>
+    internal ProducerSlot ForCurrentThread()
+    {
+        int thread = Environment.CurrentManagedThreadId;
+        foreach (var registration in Volatile.Read(ref _registrations))
+        {
+            if (registration.Thread == thread)
+            {
+                return registration.Slot;
+            }
+        }
+
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            foreach (var registration in _registrations)
+            {
+                if (registration.Thread == thread)
+                {
+                    return registration.Slot;
+                }
+            }
+
+            var slot = Register();
+            Volatile.Write(ref _registrations, [.. _registrations, new Registration(thread, slot)]);
+            return slot;
+        }
+    }
+
+    /// <summary>
+    /// Consumer: whether the producer named by a claimed marker's <paramref name="tag"/> is known
+    /// to be dead (its registration ended, or its process exited).
+    /// </summary>
+    internal bool IsMarkerOwnerDead(uint tag)
+    {
+        int index = (int)(tag & 0xFF);
+        if (index >= _slots)
+        {
+            return false; // no entry (UIPC_PRODUCER_NONE) or a forged index: nobody to judge
+        }
+
+        ulong owner = Volatile.Read(ref *Entry(index)); // acquire: pid_namespace was written before it
+        if (ClaimMarker.Generation(owner) != ClaimMarker.GenerationOf(tag))
+        {
+            return true; // that registration ended: its object was closed, or its producer died and the entry was taken over
+        }
+
+        return IsDead(index, owner);
+    }
+
+    /// <summary>
+    /// Consumer, for a claimed position with no marker (uintripc.h 2f, b): true when at least one
+    /// registered intent covers <paramref name="position"/> and every one that does belongs to a
+    /// dead producer; <paramref name="end"/> is then the smallest end of those intents.
+    /// </summary>
+    internal bool TryFindDeadIntent(ulong position, out ulong end)
+    {
+        end = ulong.MaxValue;
+        // Acquire: a producer sets it before its first entry-less claim, whose CAS we have seen.
+        if (Volatile.Read(ref *_unregistered) != 0)
+        {
+            return false; // an entry-less producer may own the position without covering it
+        }
+
+        bool covered = false;
+        for (int i = 0; i < _slots; i++)
+        {
+            ulong* entry = Entry(i);
+            // Acquire loads, owner / claim / owner: equal owners make the claim that registration's.
+            ulong owner = Volatile.Read(ref entry[0]);
+            uint pid = (uint)owner;
+            if (pid is 0 or Registering)
+            {
+                continue; // no registration: it claims nothing
+            }
+
+            ulong claim = Volatile.Read(ref entry[1]);
+            if (Volatile.Read(ref entry[0]) != owner)
+            {
+                return false; // changing under us: judge again on the next call
+            }
+
+            uint count = (uint)(claim >> 32);
+            uint into = (uint)position - (uint)claim;
+            if (into >= count)
+            {
+                continue;
+            }
+
+            covered = true;
+            if (!IsDead(i, owner))
+            {
+                return false;
+            }
+
+            end = Math.Min(end, position + (count - into));
+        }
+
+        return covered;
+    }
+
+    /// <summary>Ends this object's registrations (its producer threads claim no more), and closes the pidfds it opened.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            foreach (var registration in _registrations)
+            {
+                int index = registration.Slot.Index;
+                if (index != RingLayout.ProducerNone)
+                {
+                    ulong* entry = Entry(index);
+                    ulong owner = registration.Slot.Owner;
+                    // Full fence CAS: frees only our own registration (pid 0, same generation).
+                    Interlocked.CompareExchange(ref *entry, owner & 0xFFFF_FFFF_0000_0000, owner);
+                }
+            }
+
+            if (_owners is not null)
+            {
+                foreach (var state in _owners)
+                {
+                    state.PidFd?.Dispose();
+                }
+            }
+        }
+    }
+
+    private ulong* Entry(int index) => _entries + ((nint)index * EntryWords);
+
+    /// <summary>Takes a free entry, or a dead producer's whose claims are all behind head; none: marks the ring unregistered.</summary>
+    private ProducerSlot Register()
+    {
+        ulong pidNamespace = PidNamespace.Current;
+        uint pid = (uint)Environment.ProcessId;
+        for (int pass = 0; pass < 2; pass++)
+        {
+            for (int i = 0; i < _slots; i++)
+            {
+                ulong* entry = Entry(i);
+                ulong owner = Volatile.Read(ref *entry); // acquire
+                bool usable = pass == 0 ? (uint)owner == 0 : IsReclaimable(i, owner);
+                if (!usable)
+                {
+                    continue;
+                }
+
+                ulong generation = (owner >> 32) + 1 & 0xFFFF_FFFF;
+                // Full fence CAS: the entry is ours alone; REGISTERING until its fields are set.
+                if (Interlocked.CompareExchange(ref *entry, Registering | (generation << 32), owner) != owner)
+                {
+                    continue;
+                }
+
+                entry[2] = pidNamespace; // plain: published by the release below
+                entry[1] = 0;
+                ulong registered = pid | (generation << 32);
+                Volatile.Write(ref *entry, registered); // release: pid_namespace and claim first
+                return new ProducerSlot(entry + 1, i, registered);
+            }
+        }
+
+        // Release, before our first claim's CAS (a full fence): the consumer then never trusts an
+        // intent search, since our claims are not in the table.
+        Volatile.Write(ref *_unregistered, 1u);
+        fixed (ulong* spare = _spareIntent)
+        {
+            return new ProducerSlot(spare, RingLayout.ProducerNone, 0); // pinned: the address outlives the fixed block
+        }
+    }
+
+    /// <summary>A dead producer's entry whose last intent ends at or before head: no claim of it is left (2f).</summary>
+    private bool IsReclaimable(int index, ulong owner)
+    {
+        uint pid = (uint)owner;
+        if (pid is 0 or Registering || !IsDead(index, owner))
+        {
+            return false;
+        }
+
+        ulong claim = Volatile.Read(ref Entry(index)[1]); // acquire; final, the producer is dead
+        ulong head = Volatile.Read(ref *_head); // acquire
+        uint count = (uint)(claim >> 32);
+        uint past = (uint)head - (uint)claim;
+        // A start within 2^31 before head whose whole intent is behind it (never claimed: claim 0).
+        return claim == 0 || (past < 1u << 31 && past >= count);
+    }
+
+    /// <summary>
+    /// Whether the registration <paramref name="owner"/> of entry <paramref name="index"/> is known
+    /// to be dead: same pid namespace as ours, and pidfd_open says ESRCH or its pidfd is readable.
+    /// Anything unknown counts as alive. The pid is only observed, never signalled.
+    /// </summary>
+    private bool IsDead(int index, ulong owner)
+    {
+        uint pid = (uint)owner;
+        if (pid == 0)
+        {
+            return true; // the registration ended (its ring object was closed)
+        }
+
+        if (pid == Registering || pid > int.MaxValue || (int)pid == Environment.ProcessId)
+        {
+            return false;
+        }
+
+        lock (_lock)
+        {
+            _owners ??= new OwnerState[_slots];
+            ref OwnerState state = ref _owners[index];
+            if (state.Owner != owner)
+            {
+                state.PidFd?.Dispose();
+                state = new OwnerState(owner, Judge(index, owner, (int)pid, out var pidfd), pidfd);
+            }
+
+            if (!state.Dead && state.PidFd is { } handle)
+            {
+                state.Dead = ProcessHasExited(handle);
+            }
+
+            return state.Dead;
+        }
+    }
+
+    /// <summary>First look at a registration: dead, or alive with the pidfd to watch it by (null: no way to tell).</summary>
+    private bool Judge(int index, ulong owner, int pid, out SafeFdHandle? pidfd)
+    {
+        pidfd = null;
+        ulong theirs = Volatile.Read(ref Entry(index)[2]); // acquire; written before the owner we read
+        ulong ours = PidNamespace.Current;
+        if (theirs == 0 || theirs != ours)
+        {
+            return false; // another (or an unknown) pid namespace: its pid means nothing here
+        }
+
+        int fd = Sys.PidFdOpen(pid);
+        if (fd < 0)
+        {
+            // ESRCH: no such process. The entry still names it (checked below), so it is that producer's death.
+            return Marshal.GetLastPInvokeError() == Tmds.Linux.LibC.ESRCH && Volatile.Read(ref *Entry(index)) == owner;
+        }
+
+        pidfd = new SafeFdHandle(fd, ownsHandle: true);
+        return false;
+    }
+
+    /// <summary>Whether the process of <paramref name="pidfd"/> has exited (the pidfd is readable).</summary>
+    private static bool ProcessHasExited(SafeFdHandle pidfd)
+    {
+        var poll = new Tmds.Linux.pollfd { fd = (int)pidfd.DangerousGetHandle(), events = Tmds.Linux.LibC.POLLIN };
+        Tmds.Linux.timespec zero = default;
+        return Sys.PPoll(&poll, 1, &zero, null) > 0;
+    }
+
+    private readonly record struct Registration(int Thread, ProducerSlot Slot);
+
+    /// <summary>What the consumer knows of one entry's owner (pid | generation).</summary>
+    private struct OwnerState(ulong owner, bool dead, SafeFdHandle? pidFd)
+    {
+        public readonly ulong Owner = owner;
+        public bool Dead = dead;
+        public readonly SafeFdHandle? PidFd = pidFd;
+    }
+}

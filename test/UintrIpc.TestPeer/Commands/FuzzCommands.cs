@@ -1,0 +1,514 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using UintrIpc.Channels;
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.TestPeer.Commands;
+
+/// <summary>An element of the fuzz test: epoch 0 while the region is mutated, epoch 1 after.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal readonly record struct FuzzItem(long Epoch, long Sequence, long Check)
+{
+    public static FuzzItem Of(long epoch, long sequence) => new(epoch, sequence, Mix(epoch, sequence));
+
+    public bool IsIntact => Check == Mix(Epoch, Sequence);
+
+    private static long Mix(long epoch, long sequence) => unchecked(((sequence * (long)0x9E3779B97F4A7C15) ^ epoch) + 0x5DEECE66D);
+}
+
+/// <summary>
+/// The victim of the fuzz test (test/UintrIpc.Tests/Trust/FuzzTests.cs). Each round creates a
+/// channel in a memfd, attaches to it between guard pages (<see cref="GuardedAttach"/>), and
+/// runs a producer thread and a consumer thread on that attachment while this thread writes
+/// random bad values into the region through a second mapping: header, part table, ring
+/// descriptor, positions, heartbeat, slot sequence words or record headers near the head and
+/// the tail, and the wait block. Then the mutations stop and the producer writes a second
+/// epoch of messages, which must all arrive in order unless an endpoint reported a
+/// validation error. Finally the mutated region is attached afresh (validation at attach).
+/// </summary>
+internal static unsafe class FuzzCommands
+{
+    private const int EpochTwoCount = 48;
+
+    /// <summary>A single library call that takes longer than this (without a timeout of its own) counts as a hang.</summary>
+    private static readonly TimeSpan HangBound = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an attach waits for the magic (a mutated magic makes it wait this long, then refuse).</summary>
+    private static readonly TimeSpan AttachTimeout = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>
+    /// fuzz-victim &lt;slots|messages&gt; &lt;spsc|mpsc&gt; &lt;seed&gt; &lt;rounds&gt;: prints one line per notable round and
+    /// a summary; exits 0 when every round ended well, 6 when a round lost or reordered messages
+    /// silently or an endpoint threw something other than a validation error, 5 on a hang. A
+    /// crash (a fault at a guard page, for example) is the test's to see.
+    /// </summary>
+    [PeerCommand("fuzz-victim")]
+    public static int Victim(string[] args)
+    {
+        bool messages = args[0] == "messages", mpsc = args[1] == "mpsc";
+        int seed = int.Parse(args[2], CultureInfo.InvariantCulture), rounds = int.Parse(args[3], CultureInfo.InvariantCulture);
+        var outcomes = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        int failures = 0;
+        double maxOperationMs = 0;
+        for (int round = 0; round < rounds; round++)
+        {
+            var random = new Random(seed + round);
+            var run = new Round(messages, mpsc, random);
+            string outcome = run.Execute();
+            maxOperationMs = Math.Max(maxOperationMs, run.MaxOperation.TotalMilliseconds);
+            string key = outcome.StartsWith("FAIL", StringComparison.Ordinal) ? "FAIL" : outcome.Split(':')[0];
+            outcomes[key] = outcomes.GetValueOrDefault(key) + 1;
+            if (outcome.StartsWith("FAIL", StringComparison.Ordinal) || outcome.StartsWith("HANG", StringComparison.Ordinal))
+            {
+                failures++;
+                Console.WriteLine($"round {round} (seed {seed + round}): {outcome}");
+                if (outcome.StartsWith("HANG", StringComparison.Ordinal))
+                {
+                    Console.Out.Flush();
+                    return 5;
+                }
+            }
+        }
+
+        Console.WriteLine($"summary: {rounds} rounds; {string.Join(", ", outcomes.Select(o => $"{o.Key} {o.Value}"))}; longest operation {maxOperationMs:F1} ms");
+        return failures == 0 ? 0 : 6;
+    }
+
+    /// <summary>
+    /// fuzz-guard-selftest &lt;before|after&gt;: attaches a channel between guard pages and reads the byte
+    /// just before or just after the region. Must die of the fault: proof that the guard pages are there.
+    /// </summary>
+    [PeerCommand("fuzz-guard-selftest")]
+    public static int GuardSelfTest(string[] args)
+    {
+        using var creator = IpcChannel.CreateBounded<FuzzItem>(new IpcChannelOptions { Capacity = 64, Doorbell = DoorbellKind.Futex });
+        var (channel, guard) = GuardedAttach.Attach(creator.Region.Size, () => IpcChannel.Attach<FuzzItem>(creator.Region.FileHandle), c => c.Region);
+        byte* inside = channel.Region.BasePointer;
+        byte* outside = args[0] == "before" ? inside - 1 : inside + channel.Region.Size;
+        Console.WriteLine($"inside reads {inside[0]}; reading {(args[0] == "before" ? "before" : "after")} the region");
+        Console.Out.Flush();
+        Console.WriteLine($"outside reads {Volatile.Read(ref *outside)}: no guard page");
+        channel.Dispose();
+        guard.Dispose();
+        return 0;
+    }
+
+    /// <summary>One round: chaos, then the second epoch, then a fresh attach.</summary>
+    private sealed class Round(bool messages, bool mpsc, Random random)
+    {
+        private readonly Stopwatch _clock = new();
+        private volatile bool _chaos = true;
+        private volatile bool _done;
+        private string? _error;
+        private string? _anomaly;
+        private long _epochOneDelivered;
+        private long _maxOperationTicks;
+
+        public TimeSpan MaxOperation => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maxOperationTicks));
+
+        public string Execute()
+        {
+            var options = new IpcChannelOptions
+            {
+                Capacity = 64,
+                BufferSize = 2048,
+                MaxMessageLength = 64,
+                MultipleWriters = mpsc,
+                Doorbell = DoorbellKind.Futex,
+                Wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromMilliseconds(1) },
+            };
+            using Endpoints creator = messages ? new MessageEndpoints(IpcChannel.CreateMessages(options)) : new SlotEndpoints(IpcChannel.CreateBounded<FuzzItem>(options));
+            SharedRegion region = creator.Region;
+            var (victim, guard) = GuardedAttach.Attach(region.Size, () => creator.AttachAgain(), e => e.Region);
+            bool hung = false;
+            try
+            {
+                victim.Open();
+                var consumer = new Thread(() => Guarded("consumer", () => Consume(victim))) { Name = "fuzz consumer", IsBackground = true };
+                var producer = new Thread(() => Guarded("producer", () => Produce(victim))) { Name = "fuzz producer", IsBackground = true };
+                consumer.Start();
+                producer.Start();
+                // A few bad values per round, spread over a few milliseconds of traffic: enough rounds stay
+                // unnoticed for the second epoch to show whether the damage was silent.
+                var mutator = new Mutator(region, random);
+                int mutations = random.Next(1, 7);
+                for (int m = 0; m < mutations; m++)
+                {
+                    Thread.Sleep(random.Next(0, 3));
+                    mutator.MutateOnce();
+                }
+
+                Thread.Sleep(1);
+
+                _chaos = false;
+                if (!producer.Join(HangBound) || !consumer.Join(HangBound * 2))
+                {
+                    hung = true; // the threads still use the mapping: leave it to the process exit
+                    return $"HANG: a thread did not finish (error so far: {_error ?? "none"}, mutations: {mutator.Log})";
+                }
+
+                // A forged heartbeat may say the consumer detached: the consumer may always leave.
+                if (_error is { } e && !IsValidationError(e) && !(mutator.TouchedHeartbeat && e.StartsWith(nameof(PeerGoneException), StringComparison.Ordinal)))
+                {
+                    return $"FAIL: not a validation error: {e}; mutations: {mutator.Log}";
+                }
+
+                // A writer of the ring may forge or erase messages (slot sequences, record headers): then
+                // only health is judged. A lie about positions, the descriptor, the header or the wait
+                // block must never lose or reorder what is written afterwards without an error.
+                // A forged CLOSED state completes the channel, as any producer may: writes then stop.
+                if (!mutator.TouchedMessages && _error is null && !creator.IsCompleted)
+                {
+                    if (_anomaly is not null)
+                    {
+                        return $"FAIL: {_anomaly} without any error; mutations: {mutator.Log}";
+                    }
+
+                    if (_epochOneDelivered != EpochTwoCount)
+                    {
+                        return $"FAIL: {_epochOneDelivered} of {EpochTwoCount} messages written after the mutations stopped arrived, and no error; mutations: {mutator.Log}";
+                    }
+                }
+
+                string attach = AttachAfresh(creator, region);
+                return attach.StartsWith("FAIL", StringComparison.Ordinal) ? $"{attach}; mutations: {mutator.Log}"
+                    : _error is not null ? $"{Kind(_error)}{attach}"
+                    : creator.IsCompleted ? $"completed by the peer{attach}" : $"clean{attach}";
+            }
+            finally
+            {
+                if (!hung)
+                {
+                    victim.Dispose();
+                    guard.Dispose();
+                }
+            }
+        }
+
+        private static bool IsValidationError(string error)
+            => error.StartsWith(nameof(RingCorruptedException), StringComparison.Ordinal)
+            || error.StartsWith(nameof(RegionFormatException), StringComparison.Ordinal)
+            || error.StartsWith(nameof(System.Threading.Channels.ChannelClosedException), StringComparison.Ordinal); // a peer may complete the channel
+
+        private static string Kind(string error) => error.Split(':')[0];
+
+        /// <summary>Attaches to the mutated region between guard pages: refused with a validation error, or usable.</summary>
+        private string AttachAfresh(Endpoints creator, SharedRegion region)
+        {
+            try
+            {
+                var (again, guard) = GuardedAttach.Attach(region.Size, () => creator.AttachAgain(), e => e.Region);
+                using (guard)
+                using (again)
+                {
+                    again.Open();
+                    for (int i = 0; i < 4; i++)
+                    {
+                        Timed(() => again.TryWrite(FuzzItem.Of(2, i)));
+                        Timed(() => again.TryRead(out _, TimeSpan.FromMilliseconds(1)));
+                    }
+                }
+
+                return "";
+            }
+            catch (Exception e) when (IsValidationError(Describe(e)) || e is ArgumentException { ParamName: "doorbellFd" })
+            {
+                // The last: the wait block's doorbell kind was changed to one that needs a descriptor.
+                return $", attach: {e.GetType().Name}";
+            }
+            catch (Exception e)
+            {
+                return $"FAIL: attaching afresh threw {Describe(e)}";
+            }
+        }
+
+        private void Produce(Endpoints victim)
+        {
+            long sequence = 0;
+            while (_chaos)
+            {
+                Timed(() => victim.TryWrite(FuzzItem.Of(0, sequence++)));
+            }
+
+            var lastProgress = Stopwatch.StartNew();
+            for (long i = 0; i < EpochTwoCount;)
+            {
+                if (Timed(() => victim.TryWrite(FuzzItem.Of(1, i), TimeSpan.FromMilliseconds(10))))
+                {
+                    i++;
+                    lastProgress.Restart();
+                }
+                else if (lastProgress.Elapsed > TimeSpan.FromMilliseconds(200) || Volatile.Read(ref _error) is not null)
+                {
+                    break; // no room: the consumer is stuck or failed; judged by the round
+                }
+            }
+
+            _done = true;
+        }
+
+        private void Consume(Endpoints victim)
+        {
+            long expected = 0;
+            var lastProgress = Stopwatch.StartNew();
+            while (expected < EpochTwoCount)
+            {
+                if (Timed(() => victim.TryRead(out FuzzItem item, TimeSpan.FromMilliseconds(1)) ? item : (FuzzItem?)null) is { } got)
+                {
+                    lastProgress.Restart();
+                    if (got.Epoch == 1 && got.IsIntact)
+                    {
+                        if (got.Sequence != expected)
+                        {
+                            _anomaly ??= $"after the mutations stopped, message {got.Sequence} arrived where {expected} was due";
+                        }
+
+                        expected = got.Sequence + 1;
+                        Interlocked.Increment(ref _epochOneDelivered);
+                    }
+
+                    continue; // epoch 0 may be anything: the mutator may forge messages, as any writer can
+                }
+
+                if (!_chaos && lastProgress.Elapsed > TimeSpan.FromMilliseconds(100) && mpsc)
+                {
+                    // A position claimed by the "peer" (a tail moved forward) blocks like a dead producer's claim.
+                    Timed(() => victim.TryUnblock(TimeSpan.FromMilliseconds(50)));
+                }
+
+                if (_done && lastProgress.Elapsed > TimeSpan.FromMilliseconds(200))
+                {
+                    return;
+                }
+            }
+        }
+
+        private void Guarded(string side, Action body)
+        {
+            try
+            {
+                body();
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _error, $"{Describe(e)} ({side})", null);
+                _done = true;
+            }
+        }
+
+        private T Timed<T>(Func<T> operation)
+        {
+            long start = Stopwatch.GetTimestamp();
+            T result = operation();
+            long took = Stopwatch.GetTimestamp() - start;
+            long max;
+            while (took > (max = Interlocked.Read(ref _maxOperationTicks)) && Interlocked.CompareExchange(ref _maxOperationTicks, took, max) != max)
+            {
+            }
+
+            return result;
+        }
+
+        private static string Describe(Exception e) => $"{e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}";
+    }
+
+    /// <summary>Writes random bad values into the words a peer can write.</summary>
+    private sealed class Mutator(SharedRegion region, Random random)
+    {
+        private readonly byte* _base = region.BasePointer;
+        private readonly List<string> _log = [];
+        private readonly RegionPart _ring = region.Parts.First(p => p.Kind is >= PartKind.SpscSlots and <= PartKind.MpscRecords);
+        private readonly RegionPart _wait = region.FindPart(PartKind.WaitBlock);
+
+        public string Log => string.Join(" ", _log.TakeLast(12));
+
+        /// <summary>Whether a slot sequence word or a record header was changed (a forged or erased message).</summary>
+        public bool TouchedMessages { get; private set; }
+
+        /// <summary>Whether the consumer's heartbeat was changed (it may then read as detached or stale).</summary>
+        public bool TouchedHeartbeat { get; private set; }
+
+        public void MutateOnce()
+        {
+            byte* ring = _base + _ring.Offset;
+            ulong capacity = *(ulong*)(ring + RingLayout.CapacityOffset); // the creator's value: ours to know
+            bool slots = _ring.Kind is PartKind.SpscSlots or PartKind.MpscSlots;
+            ulong head = Volatile.Read(ref *(ulong*)(ring + RingLayout.HeadOffset));
+            ulong tail = Volatile.Read(ref *(ulong*)(ring + RingLayout.TailOffset));
+            switch (random.Next(10))
+            {
+                case 0:
+                    Store(_base + RegionLayout.PartsOffset + (random.Next(2) * RegionLayout.PartSize) + (random.Next(4) * 8), 8, "part table");
+                    break;
+                case 1:
+                    Store(_base + (random.Next(10) * 4), 4, "header");
+                    break;
+                case 2:
+                    Store(ring + (random.Next(5) * 8), 8, "descriptor");
+                    break;
+                case 3:
+                    Store(ring + RingLayout.TailOffset, 8, "tail", tail);
+                    break;
+                case 4:
+                    Store(ring + RingLayout.HeadOffset, 8, "head", head);
+                    break;
+                case 5:
+                    TouchedHeartbeat = true;
+                    Store(ring + RingLayout.HeartbeatOffset, 8, "heartbeat");
+                    break;
+                case 6:
+                case 7:
+                    ulong position = (random.Next(2) == 0 ? head : tail) + (ulong)random.Next(-4, 8);
+                    if (capacity is 0 || (capacity & (capacity - 1)) != 0 || capacity > (ulong)_ring.Length)
+                    {
+                        break; // a previous mutation hit the capacity: no way to aim at a slot
+                    }
+
+                    byte* data = ring + RingLayout.ControlSize;
+                    TouchedMessages = true;
+                    if (slots)
+                    {
+                        ulong slotSize = *(uint*)(ring + RingLayout.SlotSizeOffset);
+                        if (slotSize is 0 || slotSize * capacity > (ulong)_ring.Length)
+                        {
+                            break;
+                        }
+
+                        Store(data + ((position & (capacity - 1)) * slotSize), 8, $"sequence@{position}", position + 1);
+                    }
+                    else
+                    {
+                        Store(data + (position & (capacity - 1) & ~7UL) + (ulong)(random.Next(2) * 4), 4, $"record header@{position}", 16);
+                    }
+
+                    break;
+                default:
+                    Store(_base + _wait.Offset + (random.Next(6) * 4), 4, "wait block", 1);
+                    break;
+            }
+        }
+
+        /// <summary>Stores a bad value: near <paramref name="truth"/>, at a boundary, or anything.</summary>
+        private void Store(byte* address, int width, string what, ulong truth = 0)
+        {
+            ulong value = random.Next(8) switch
+            {
+                0 => truth + 1,
+                1 => truth - 1,
+                2 => truth + (ulong)random.Next(-2048, 2048),
+                3 => 0,
+                4 => ulong.MaxValue,
+                5 => RingLayout.SlotSkipped | truth,
+                6 => 1UL << 62,
+                _ => (ulong)random.NextInt64(),
+            };
+            // Release stores, as a peer's would be; the victim's threads race with them.
+            if (width == 8)
+            {
+                Volatile.Write(ref *(ulong*)address, value);
+            }
+            else
+            {
+                Volatile.Write(ref *(uint*)address, (uint)value);
+            }
+
+            _log.Add($"{what}={value:x}");
+        }
+    }
+
+    /// <summary>A channel's consumer and producer, slot or message, behind one shape.</summary>
+    private abstract class Endpoints : IDisposable
+    {
+        public abstract SharedRegion Region { get; }
+
+        public abstract bool IsCompleted { get; }
+
+        public abstract Endpoints AttachAgain();
+
+        public abstract void Open();
+
+        public abstract bool TryWrite(FuzzItem item);
+
+        public abstract bool TryWrite(FuzzItem item, TimeSpan timeout);
+
+        public abstract bool TryRead(out FuzzItem item, TimeSpan timeout);
+
+        public abstract bool TryUnblock(TimeSpan stalledFor);
+
+        public abstract void Dispose();
+    }
+
+    private sealed class SlotEndpoints(IpcChannel<FuzzItem> channel) : Endpoints
+    {
+        private IpcChannelReader<FuzzItem>? _consumer;
+        private IpcChannelWriter<FuzzItem>? _producer;
+
+        public override SharedRegion Region => channel.Region;
+
+        public override bool IsCompleted => channel.IsCompleted;
+
+        public override Endpoints AttachAgain() => new SlotEndpoints(IpcChannel.Attach<FuzzItem>(channel.Region.FileHandle, channel.Core.Wait, AttachTimeout));
+
+        public override void Open()
+        {
+            _consumer = channel.Reader; // first: the writer finds the reader's doorbell
+            _producer = channel.Writer;
+        }
+
+        public override bool TryWrite(FuzzItem item) => _producer!.TryWrite(item);
+
+        public override bool TryWrite(FuzzItem item, TimeSpan timeout) => _producer!.TryWrite(item, timeout);
+
+        public override bool TryRead(out FuzzItem item, TimeSpan timeout) => _consumer!.TryRead(out item, timeout);
+
+        public override bool TryUnblock(TimeSpan stalledFor) => _consumer!.TryUnblock(stalledFor);
+
+        public override void Dispose() => channel.Dispose(); // with its reader and writer
+    }
+
+    private sealed class MessageEndpoints(IpcMessageChannel channel) : Endpoints
+    {
+        private readonly byte[] _buffer = new byte[64];
+        private IpcMessageReader? _consumer;
+        private IpcMessageWriter? _producer;
+
+        public override SharedRegion Region => channel.Region;
+
+        public override bool IsCompleted => channel.IsCompleted;
+
+        public override Endpoints AttachAgain() => new MessageEndpoints(IpcChannel.AttachMessages(channel.Region.FileHandle, channel.Core.Wait, AttachTimeout));
+
+        public override void Open()
+        {
+            _consumer = channel.Reader; // first: the writer finds the reader's doorbell
+            _producer = channel.Writer;
+        }
+
+        public override bool TryWrite(FuzzItem item) => _producer!.TryWrite(1, MemoryMarshal.AsBytes(new ReadOnlySpan<FuzzItem>(in item)));
+
+        public override bool TryWrite(FuzzItem item, TimeSpan timeout) => _producer!.TryWrite(1, MemoryMarshal.AsBytes(new ReadOnlySpan<FuzzItem>(in item)), timeout);
+
+        public override bool TryRead(out FuzzItem item, TimeSpan timeout)
+        {
+            item = default;
+            if (!_consumer!.TryRead(out _, _buffer, out int length, timeout))
+            {
+                return false;
+            }
+
+            if (length == sizeof(FuzzItem))
+            {
+                item = MemoryMarshal.Read<FuzzItem>(_buffer);
+            }
+
+            return true;
+        }
+
+        public override bool TryUnblock(TimeSpan stalledFor) => _consumer!.TryUnblock(stalledFor);
+
+        public override void Dispose() => channel.Dispose(); // with its reader and writer
+    }
+}

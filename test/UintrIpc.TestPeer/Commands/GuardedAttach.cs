@@ -1,0 +1,94 @@
+using Tmds.Linux;
+using UintrIpc.Memory;
+
+namespace UintrIpc.TestPeer.Commands;
+
+/// <summary>
+/// Attaches to a region so that its mapping has an inaccessible (PROT_NONE) page right before
+/// and right after it: a read or write just outside the region faults at once instead of
+/// touching whatever happens to be mapped there. The library maps with mmap(NULL, size), and
+/// the kernel gives the highest free gap that fits; we reserve size + 2 pages, free the middle,
+/// and attach, so the region lands in that hole between the two guard pages. The placement is
+/// checked, never assumed: if the region landed elsewhere (another thread mapped something in
+/// between), we try again.
+/// </summary>
+internal static unsafe class GuardedAttach
+{
+    private static readonly nuint Page = (nuint)Environment.SystemPageSize;
+
+    /// <summary>
+    /// Calls <paramref name="attach"/> until the region it maps (<paramref name="regionOf"/>) sits
+    /// between two guard pages. Returns the attached object and a handle that removes the guard
+    /// pages (dispose it after the object).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The region never landed in the prepared hole.</exception>
+    public static (T Attached, IDisposable Guard) Attach<T>(long size, Func<T> attach, Func<T, SharedRegion> regionOf)
+        where T : IDisposable
+    {
+        // Attachments that landed in a smaller gap elsewhere stay mapped until we succeed, so that
+        // the next attempt cannot pick the same gap; every hole prepared so far stays a candidate.
+        var misplaced = new List<T>();
+        var guards = new List<Guard>();
+        try
+        {
+            for (int attempt = 0; attempt < 64; attempt++)
+            {
+                nuint length = (nuint)size;
+                byte* reserve = (byte*)LibC.mmap(null, (size_t)(ulong)(length + (2 * Page)), LibC.PROT_NONE, LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0);
+                if (reserve == (byte*)-1)
+                {
+                    throw new InvalidOperationException($"mmap of the guard reservation failed: errno {LibC.errno}");
+                }
+
+                guards.Add(new Guard(reserve, length));
+                if (LibC.munmap(reserve + Page, (size_t)(ulong)length) != 0) // the hole the region should land in
+                {
+                    throw new InvalidOperationException($"munmap failed: errno {LibC.errno}");
+                }
+
+                T attached = attach();
+                byte* at = regionOf(attached).BasePointer;
+                Guard? mine = guards.Find(g => g.Hole == at);
+                if (mine is not null)
+                {
+                    guards.Remove(mine);
+                    return (attached, mine);
+                }
+
+                misplaced.Add(attached);
+            }
+
+            throw new InvalidOperationException("the region never landed between its guard pages");
+        }
+        finally
+        {
+            foreach (var m in misplaced)
+            {
+                m.Dispose();
+            }
+
+            foreach (var g in guards)
+            {
+                g.Dispose();
+            }
+        }
+    }
+
+    private sealed class Guard(byte* reserve, nuint length) : IDisposable
+    {
+        private bool _disposed;
+
+        public byte* Hole => reserve + Page;
+
+        public void Dispose()
+        {
+            if (!_disposed)
+            {
+                _disposed = true;
+                // Page-aligned ranges we mapped ourselves: munmap cannot fail on them.
+                _ = LibC.munmap(reserve, (size_t)(ulong)Page);
+                _ = LibC.munmap(reserve + Page + length, (size_t)(ulong)Page);
+            }
+        }
+    }
+}

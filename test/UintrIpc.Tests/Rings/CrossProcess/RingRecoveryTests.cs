@@ -1,0 +1,369 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+using UintrIpc.Tests.Infrastructure;
+
+namespace UintrIpc.Tests.Rings.CrossProcess;
+
+/// <summary>
+/// Recovery between real processes (uintripc.h 2f, 2g): a producer killed with SIGKILL inside a
+/// claim has its claim skipped as soon as its death is known, a live one never, however slow;
+/// producers killed at random while others go on lose nothing they published; a consumer killed
+/// mid-stream is replaced by one that resumes exactly where the released position is.
+/// </summary>
+[Collection(CrossProcessCollection.Name)]
+public sealed class RingRecoveryTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan ProgressTimeout = TimeSpan.FromSeconds(60);
+    private static readonly bool s_stress = Environment.GetEnvironmentVariable("UINTRIPC_STRESS") == "1";
+    private readonly ShmNames _names = new();
+    private readonly List<PeerProcess> _peers = [];
+
+    [Theory]
+    [InlineData("slots")]
+    [InlineData("records")]
+    public void A_claim_is_skipped_once_its_producer_is_known_dead_and_never_while_it_lives(string kind)
+    {
+        string name = _names.New("dead");
+        using var region = SharedRegion.CreateNamed(name, 0, kind == "slots" ? MpscRing<RingTestMessage>.Part(64) : MpscRecordRing.Part(4096));
+        var consumer = new Consumer(region, kind);
+
+        // A live producer holds its claim for 1.5 s: the consumer asks all along, and nothing is skipped.
+        var slow = Start("ring-claim-and-hold", name, kind, "1", "1500");
+        slow.WaitForOutput("claimed");
+        int asked = 0;
+        while (!slow.StandardOutput.Contains("published", StringComparison.Ordinal))
+        {
+            Assert.False(consumer.TrySkipDeadClaim(), "a live producer's claim was skipped");
+            asked++;
+            Thread.Sleep(1);
+        }
+
+        slow.AssertSuccess();
+        Assert.True(asked > 10, $"the consumer asked only {asked} times while the claim was held");
+        Assert.Equal((1, 0L), consumer.Read());
+
+        // A producer killed inside its claim: kept while it lives, skipped at the first call after its death.
+        var victim = Start("ring-claim-and-hold", name, kind, "2", "120000");
+        victim.WaitForOutput("claimed");
+        Assert.False(consumer.TrySkipDeadClaim());
+        Assert.Null(consumer.TryRead());
+        victim.Kill();
+        Assert.True(consumer.TrySkipDeadClaim(), "the dead producer's claim was not skipped");
+
+        // The others get through.
+        var other = Start("ring-produce-killable", name, kind, "3", "2000", "0");
+        for (long i = 0; i < 2000; i++)
+        {
+            Assert.Equal((3, i), consumer.ReadWithin(ProgressTimeout));
+        }
+
+        other.AssertSuccess();
+        Assert.Null(consumer.TryRead());
+    }
+
+    [Theory]
+    [InlineData("slots")]
+    [InlineData("records")]
+    public void Producers_killed_at_random_lose_nothing_they_published_and_stall_nobody(string kind)
+    {
+        const int Producers = 3;
+        const int FinalIncarnation = 999;
+        int kills = s_stress ? 200 : 15;
+        var random = new Random(Environment.GetEnvironmentVariable("UINTRIPC_KILL_SEED") is { Length: > 0 } s ? int.Parse(s, CultureInfo.InvariantCulture) : Random.Shared.Next());
+        string name = _names.New("kill");
+        using var region = SharedRegion.CreateNamed(name, 0, kind == "slots" ? MpscRing<RingTestMessage>.Part(1024) : MpscRecordRing.Part(32 * 1024));
+        var consumer = new Consumer(region, kind);
+
+        // Producer ids: slot p * 1000 + incarnation; each incarnation numbers its messages from 0.
+        var next = new Dictionary<int, long>();
+        var finalCounts = new int[Producers];
+        var running = new PeerProcess[Producers];
+        var incarnation = new int[Producers];
+        for (int p = 0; p < Producers; p++)
+        {
+            running[p] = Start("ring-produce-killable", name, kind, Id(p, 0).ToString(CultureInfo.InvariantCulture), "100000000", "2000");
+        }
+
+        long skips = 0;
+        var lastProgress = Stopwatch.StartNew();
+        bool stop = false;
+        Exception? failure = null;
+        // The consumer reads all along on its own thread, so that producers are mostly inside their claims when killed.
+        var reader = new Thread(() =>
+        {
+            try
+            {
+                while (!Volatile.Read(ref stop))
+                {
+                    Drain();
+                }
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        reader.Start();
+        for (int kill = 0; kill < kills && failure is null; kill++)
+        {
+            int victim = random.Next(Producers);
+            running[victim].WaitForOutput("ready");
+            Thread.Sleep(random.Next(1, 20));
+            running[victim].Kill();
+            incarnation[victim]++;
+            running[victim] = Start("ring-produce-killable", name, kind, Id(victim, incarnation[victim]).ToString(CultureInfo.InvariantCulture), "100000000", "2000");
+        }
+
+        // The last incarnations write a known number of messages and exit; every one of them must arrive.
+        for (int p = 0; p < Producers; p++)
+        {
+            running[p].Kill();
+            running[p] = Start("ring-produce-killable", name, kind, Id(p, FinalIncarnation).ToString(CultureInfo.InvariantCulture), "500", "0");
+        }
+
+        running.ToList().ForEach(p => p.AssertSuccess());
+        var finished = Stopwatch.StartNew();
+        while (failure is null && Enumerable.Range(0, Producers).Any(p => Volatile.Read(ref finalCounts[p]) < 500))
+        {
+            Assert.True(finished.Elapsed < ProgressTimeout, "the last messages did not arrive");
+            Thread.Sleep(1);
+        }
+
+        Volatile.Write(ref stop, true);
+        reader.Join();
+        Assert.Null(failure);
+        output.WriteLine($"{kind}: {kills} kills, {next.Values.Sum()} messages in order, {skips} dead claims skipped");
+        Assert.True(skips > 0, "no kill landed inside a claim: the automatic skip was not exercised");
+
+        void Drain()
+        {
+            if (consumer.TryRead() is (int id, long sequence))
+            {
+                long expected = next.GetValueOrDefault(id);
+                Assert.True(sequence == expected, $"producer {id}: message {sequence} after {expected - 1} (lost, duplicated or reordered)");
+                next[id] = expected + 1;
+                if (id % 1000 == FinalIncarnation)
+                {
+                    Interlocked.Increment(ref finalCounts[id / 1000]); // a last incarnation
+                }
+
+                lastProgress.Restart();
+                return;
+            }
+
+            if (consumer.TrySkipDeadClaim())
+            {
+                skips++;
+                lastProgress.Restart();
+            }
+
+            Assert.True(lastProgress.Elapsed < ProgressTimeout, $"nothing read or skipped for {ProgressTimeout.TotalSeconds} s: a stuck claim");
+        }
+    }
+
+    [Theory]
+    [InlineData("spsc-slots")]
+    [InlineData("mpsc-records")]
+    public void A_restarted_consumer_resumes_at_the_released_position(string kind)
+    {
+        // Exactly once for what a consumer released, at least once for what it handled: every message is
+        // handled; one handled twice was handled by a consumer that was killed before it released it, and
+        // the next consumer starts exactly at the position the killed one released (no replay, no skip).
+        const long Count = 30_000;
+        string name = _names.New("restart");
+        string logPath = Path.Combine(SharedRegion.SharedMemoryDirectory, _names.New("log"));
+        bool slots = kind == "spsc-slots";
+        using var region = SharedRegion.CreateNamed(name, 0, slots ? SpscRing<RingTestMessage>.Part(256) : MpscRecordRing.Part(4096));
+        ulong epoch = region.Epoch;
+        var producer = new Thread(() => Produce(region, slots, Count)) { IsBackground = true };
+        producer.Start();
+
+        var random = new Random();
+        var releasedAtKill = new List<long>();
+        for (int kill = 0; kill < 4; kill++)
+        {
+            var consumer = Start("ring-consume-log", name, kind, logPath, (Count - 1).ToString(CultureInfo.InvariantCulture));
+            consumer.WaitForOutput("started");
+            Thread.Sleep(random.Next(5, 40));
+            consumer.Kill();
+            releasedAtKill.Add(Released(region, slots) / (slots ? 1 : 16)); // in messages
+        }
+
+        // The last one, started on a region that is still the one it knew (same epoch), runs to the end.
+        using (var again = SharedRegion.OpenNamed(name))
+        {
+            Assert.Equal(epoch, again.Epoch);
+        }
+
+        var last = Start("ring-consume-log", name, kind, logPath, (Count - 1).ToString(CultureInfo.InvariantCulture));
+        last.AssertSuccess();
+        producer.Join();
+
+        // The log: -1, then what each consumer handled, in order.
+        var segments = new List<List<long>>();
+        var log = ReadLog(logPath);
+        Assert.True(log.Count > 0 && log[0] == -1, $"the log starts with {string.Join(", ", log.Take(5))}");
+        foreach (long s in log)
+        {
+            if (s == -1)
+            {
+                segments.Add([]);
+            }
+            else
+            {
+                segments[^1].Add(s);
+            }
+        }
+
+        Assert.Equal(releasedAtKill.Count + 1, segments.Count);
+        for (int k = 0; k < releasedAtKill.Count; k++)
+        {
+            // The next consumer that handled anything starts exactly where this one released.
+            if (segments[k + 1].Count > 0)
+            {
+                Assert.Equal(releasedAtKill[k], segments[k + 1][0]);
+            }
+        }
+
+        var counts = new int[Count];
+        foreach (var segment in segments)
+        {
+            for (int i = 0; i < segment.Count; i++)
+            {
+                if (i > 0 && segment[i] != segment[i - 1] + 1)
+                {
+                    Assert.Fail($"a consumer handled {segment[i]} after {segment[i - 1]}");
+                }
+
+                counts[segment[i]]++;
+            }
+        }
+
+        for (long s = 0; s < Count; s++)
+        {
+            // Once, unless a killed consumer handled it after the position it released (at most a batch of 64).
+            int allowed = 1 + releasedAtKill.Count(r => s >= r && s < r + 64);
+            Assert.True(counts[s] >= 1 && counts[s] <= allowed, $"message {s} handled {counts[s]} times (at most {allowed} allowed)");
+        }
+
+        output.WriteLine($"{kind}: {counts.Sum()} handled for {Count} messages; released at the kills: {string.Join(", ", releasedAtKill)}");
+        File.Delete(logPath);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var peer in _peers)
+        {
+            peer.Dispose();
+        }
+
+        _names.Dispose();
+    }
+
+    private static int Id(int producer, int incarnation) => (producer * 1000) + incarnation;
+
+    /// <summary>The position a killed consumer released: head, or for record rings releasing when it is ahead (2g).</summary>
+    private static unsafe long Released(SharedRegion region, bool slots)
+    {
+        byte* ring = region.PartPointer(region.Parts[0]);
+        long head = Volatile.Read(ref *(long*)(ring + RingLayout.HeadOffset));
+        return slots ? head : Math.Max(head, Volatile.Read(ref *(long*)(ring + RingLayout.ReleasingOffset)));
+    }
+
+    private static List<long> ReadLog(string path)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        return Enumerable.Range(0, bytes.Length / 8).Select(i => BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(i * 8))).ToList();
+    }
+
+    private static void Produce(SharedRegion region, bool slots, long count)
+    {
+        using var slotRing = slots ? new SpscRing<RingTestMessage>(region) : null;
+        using var recordRing = slots ? null : new MpscRecordRing(region);
+        Span<byte> payload = stackalloc byte[8];
+        var lastProgress = Stopwatch.StartNew();
+        for (long i = 0; i < count; i++)
+        {
+            if (i % 10 == 0)
+            {
+                Thread.Sleep(1); // paced, so that the stream outlasts the consumers' restarts
+            }
+
+            BinaryPrimitives.WriteInt64LittleEndian(payload, i);
+            while (!(slotRing?.TryWrite(RingTestMessage.Of(0, i)) ?? recordRing!.TryWrite(1, payload)))
+            {
+                if (lastProgress.Elapsed > ProgressTimeout)
+                {
+                    return; // the test fails on its own timeout
+                }
+
+                Thread.Yield();
+            }
+
+            lastProgress.Restart();
+        }
+    }
+
+    private PeerProcess Start(string command, params string[] args)
+    {
+        var peer = PeerProcess.Start(null, command, args);
+        _peers.Add(peer);
+        return peer;
+    }
+
+    /// <summary>The consumer of an MPSC ring of either kind, reading (producer, sequence).</summary>
+    private sealed class Consumer(SharedRegion region, string kind)
+    {
+        private readonly MpscRing<RingTestMessage>? _slots = kind == "slots" ? new MpscRing<RingTestMessage>(region) : null;
+        private readonly MpscRecordRing? _records = kind == "slots" ? null : new MpscRecordRing(region);
+        private readonly byte[] _buffer = new byte[512];
+
+        public bool TrySkipDeadClaim() => _slots?.TrySkipDeadClaim() ?? _records!.TrySkipDeadClaim();
+
+        public (int Producer, long Sequence)? TryRead()
+        {
+            if (_slots is not null)
+            {
+                if (!_slots.TryRead(out var m))
+                {
+                    return null;
+                }
+
+                Assert.Equal(RingTestMessage.Of(m.Producer, m.Sequence), m);
+                return (m.Producer, m.Sequence);
+            }
+
+            if (!_records!.TryRead(out int type, _buffer, out int length))
+            {
+                return null;
+            }
+
+            int producer = BinaryPrimitives.ReadInt32LittleEndian(_buffer);
+            int sequence = BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(4));
+            Assert.Equal(type, producer);
+            Assert.Equal(length, BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(8)));
+            return (producer, sequence);
+        }
+
+        public (int Producer, long Sequence) Read() => TryRead() ?? throw new InvalidOperationException("nothing to read");
+
+        public (int Producer, long Sequence) ReadWithin(TimeSpan timeout)
+        {
+            var watch = Stopwatch.StartNew();
+            while (true)
+            {
+                if (TryRead() is { } message)
+                {
+                    return message;
+                }
+
+                Assert.True(watch.Elapsed < timeout, "nothing to read");
+                Thread.Yield();
+            }
+        }
+    }
+}
