@@ -10,6 +10,7 @@ internal sealed partial class UintrIpcMeter
 {
     internal const string RpcEndpointTag = "uintripc.rpc.endpoint";
     internal const string RpcSessionTag = "uintripc.rpc.session.id";
+    internal const string RpcSideTag = "uintripc.rpc.side";
 
     private readonly WeakSources<RpcServer> _servers = new(static s => s.IsDisposed);
     private readonly WeakSources<RpcClient> _clients = new(static c => c.IsDisposed);
@@ -58,5 +59,23 @@ internal sealed partial class UintrIpcMeter
                 (statistics.InvalidResponses, ErrorType("invalid")),
             ];
         }), "{response}", "Responses the client set aside: late, or with an id or output no call allows (tag error.type).");
+        // The session's wait-block counters (shared memory), reported by the client for both sides.
+        Meter.CreateObservableCounter("uintripc.rpc.session.sleeps", () => _clients.Collect(static c =>
+        {
+            var wake = c.WakeStatistics;
+            return [(wake.ServerSleeps, Side("server")), (wake.ClientSleeps, Side("client"))];
+        }), "{sleep}", "Times the server's session thread (waiting for requests) or a caller (waiting for its answer) blocked in its doorbell (tag uintripc.rpc.side).");
+        Meter.CreateObservableCounter("uintripc.rpc.session.wakeups", () => _clients.Collect(static c =>
+        {
+            var wake = c.WakeStatistics;
+            return [(wake.ServerWakeups, Side("server")), (wake.ClientWakeups, Side("client"))];
+        }), "{wakeup}", "Doorbell rings that woke the server's session thread or a caller (tag uintripc.rpc.side).");
+        Meter.CreateObservableCounter("uintripc.rpc.session.timeouts", () => _clients.Collect(static c =>
+        {
+            var wake = c.WakeStatistics;
+            return [(wake.ServerTimeouts, Side("server")), (wake.ClientTimeouts, Side("client"))];
+        }), "{timeout}", "Sleeps of either side that ended at their time limit (tag uintripc.rpc.side).");
     }
+
+    private static KeyValuePair<string, object?> Side(string value) => Tag(RpcSideTag, value);
 }

@@ -26,7 +26,8 @@ internal sealed class WeakSources<T>(Func<T, bool> isDisposed)
 
     /// <summary>
     /// Several measurements per live source, each with the source's tags and, when given, one
-    /// more (for example error.type).
+    /// more (for example error.type). <paramref name="select"/> returns a materialised list; an
+    /// <see cref="ObjectDisposedException"/> from it drops the source.
     /// </summary>
     internal List<Measurement<long>> Collect(Func<T, IEnumerable<(long Value, KeyValuePair<string, object?>? Tag)>> select)
     {
@@ -42,7 +43,18 @@ internal sealed class WeakSources<T>(Func<T, bool> isDisposed)
                     continue;
                 }
 
-                foreach (var (value, tag) in select(source))
+                IEnumerable<(long Value, KeyValuePair<string, object?>? Tag)> values;
+                try
+                {
+                    values = select(source);
+                }
+                catch (ObjectDisposedException)
+                {
+                    _sources.RemoveAt(i); // disposed since the check above
+                    continue;
+                }
+
+                foreach (var (value, tag) in values)
                 {
                     measurements.Add(new Measurement<long>(value, tag is { } extra ? [.. tags, extra] : tags));
                 }

@@ -5,7 +5,7 @@ namespace UintrIpc.Tests.Metrics;
 /// <summary>
 /// A <see cref="MeterListener"/> over the UintrIpc instruments that <paramref name="include"/>
 /// selects; <see cref="Collect"/> records the observable instruments once and returns each
-/// measurement by instrument and tag value (uintripc.channel.name or uintripc.rpc.endpoint, and error.type, joined by |).
+/// measurement by instrument and tag value (uintripc.channel.name or uintripc.rpc.endpoint, then uintripc.rpc.side or error.type, joined by |).
 /// </summary>
 internal sealed class InstrumentReader : IDisposable
 {
@@ -69,7 +69,7 @@ internal sealed class InstrumentReader : IDisposable
         string key = "";
         foreach (var tag in tags)
         {
-            if (tag.Key is "uintripc.channel.name" or "uintripc.rpc.endpoint" or "error.type")
+            if (tag.Key is "uintripc.channel.name" or "uintripc.rpc.endpoint" or "uintripc.rpc.side" or "error.type")
             {
                 key = key.Length == 0 ? tag.Value?.ToString() ?? "" : $"{key}|{tag.Value}";
             }

@@ -58,6 +58,19 @@ public sealed class RpcMetricsTests(ITestOutputHelper output)
             Assert.Equal(0, values[("uintripc.rpc.client.calls.abandoned", ep + "|cancelled")]);
             Assert.Equal(1, values[("uintripc.rpc.client.responses.rejected", ep + "|late")]);
             Assert.Equal(0, values[("uintripc.rpc.client.responses.rejected", ep + "|unknown_id")]);
+
+            // The session's wake-up counters move on their own (an idle side's parks time out):
+            // each instrument lies between two readings of the client's WakeStatistics around it.
+            var before = client.WakeStatistics;
+            values = listener.Collect();
+            var after = client.WakeStatistics;
+            Assert.True(after.ClientSleeps > 0 && after.ClientWakeups > 0, $"the callers of the 300 ms calls never slept and were woken: {after}");
+            Assert.InRange(values[("uintripc.rpc.session.sleeps", ep + "|client")], before.ClientSleeps, after.ClientSleeps);
+            Assert.InRange(values[("uintripc.rpc.session.wakeups", ep + "|client")], before.ClientWakeups, after.ClientWakeups);
+            Assert.InRange(values[("uintripc.rpc.session.timeouts", ep + "|client")], before.ClientTimeouts, after.ClientTimeouts);
+            Assert.InRange(values[("uintripc.rpc.session.sleeps", ep + "|server")], before.ServerSleeps, after.ServerSleeps);
+            Assert.InRange(values[("uintripc.rpc.session.wakeups", ep + "|server")], before.ServerWakeups, after.ServerWakeups);
+            Assert.InRange(values[("uintripc.rpc.session.timeouts", ep + "|server")], before.ServerTimeouts, after.ServerTimeouts);
         }
         finally
         {
