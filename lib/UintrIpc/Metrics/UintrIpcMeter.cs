@@ -6,9 +6,10 @@ namespace UintrIpc.Metrics;
 
 /// <summary>
 /// One <see cref="Meter"/> named <see cref="UintrIpcMetrics.MeterName"/> with its observable
-/// instruments, and the channels (and RPC servers and clients) that report to it. The process has one for channels without a
-/// meter factory, and one per <see cref="IMeterFactory"/> given. Instruments are read only when a
-/// listener collects: they cost the data path nothing (docs/metrics.md lists them).
+/// instruments, and the channels, RPC servers and clients that report to it. The process has
+/// one for objects without a meter factory, and one per <see cref="IMeterFactory"/> given.
+/// Instruments are read only when a listener collects: they cost the data path nothing
+/// (docs/metrics.md lists them).
 /// </summary>
 internal sealed partial class UintrIpcMeter
 {
