@@ -5,23 +5,40 @@ namespace UintrIpc.Metrics;
 
 /// <summary>
 /// A channel object of this process as the instruments see it: a weak reference (metrics never
-/// keep a channel or its mapping alive) and its tags. Each reading takes a lease on the region,
-/// so a channel disposed meanwhile is skipped, never read after it was unmapped.
+/// keep a channel or its mapping alive), its tags, and the addresses of its ring and wait block,
+/// taken while the channel is created. Each reading takes a lease on the region, so the memory
+/// stays mapped while it is read (also after the channel object, though not its reader or
+/// writer, was disposed), and a channel whose mapping is gone is dropped, never read.
 /// </summary>
-internal sealed class ChannelObservation
+internal sealed unsafe class ChannelObservation
 {
     private readonly WeakReference<ChannelCore> _core;
+    private readonly byte* _ring;
+    private readonly byte* _waitBlock;
+    private readonly bool _slots;
+    private readonly long _capacity;
+    private readonly int _elementSize;
 
+    /// <summary>Called while the channel's creator holds the region (it is not disposed yet).</summary>
     internal ChannelObservation(ChannelCore core)
     {
         _core = new WeakReference<ChannelCore>(core);
+        _ring = core.Region.PartPointer(core.RingPart);
+        _waitBlock = core.Region.PartPointer(core.WaitBlockPart);
+        _slots = core.Geometry.Kind is Memory.PartKind.SpscSlots or Memory.PartKind.MpscSlots;
+        _capacity = core.Geometry.Capacity;
+        _elementSize = core.Geometry.ElementSize;
+        Epoch = core.Region.Epoch;
         Tags =
         [
-            new(UintrIpcMeter.ChannelNameTag, core.Region.Name ?? $"memfd-{core.Region.Epoch:x16}"),
+            new(UintrIpcMeter.ChannelNameTag, core.Region.Name ?? $"memfd-{Epoch:x16}"),
             new(UintrIpcMeter.RingKindTag, RingKindName(core.RingPart.Kind)),
             new(UintrIpcMeter.DoorbellTag, DoorbellName(core.Doorbell)),
         ];
     }
+
+    /// <summary>The region's epoch: tells two objects of one channel from two channels.</summary>
+    internal ulong Epoch { get; }
 
     /// <summary>uintripc.channel.name, uintripc.ring.kind, uintripc.doorbell.</summary>
     internal KeyValuePair<string, object?>[] Tags { get; }
@@ -40,7 +57,7 @@ internal sealed class ChannelObservation
 
         try
         {
-            reading = ChannelReading.Read(core);
+            reading = ChannelReading.Read(_ring, _waitBlock, _slots, _capacity, _elementSize);
             return true;
         }
         finally

@@ -1,5 +1,3 @@
-using UintrIpc.Channels;
-using UintrIpc.Rings;
 using UintrIpc.Signaling;
 
 namespace UintrIpc.Metrics;
@@ -9,7 +7,7 @@ namespace UintrIpc.Metrics;
 /// bytes for message channels) and the wait block's counters. The values come from shared
 /// memory, which a peer can write: they are only reported, never used as addresses or lengths.
 /// </summary>
-internal readonly record struct ChannelReading(ulong Epoch, bool Slots, long Tail, long Head, long Capacity, int ElementSize, WaitBlockCounters Counters)
+internal readonly record struct ChannelReading(bool Slots, long Tail, long Head, long Capacity, int ElementSize, WaitBlockCounters Counters)
 {
     /// <summary>Bytes sent: elements times their size, or the record ring's byte position.</summary>
     internal long BytesSent => Slots ? Saturating(Tail, ElementSize) : Tail;
@@ -20,23 +18,14 @@ internal readonly record struct ChannelReading(ulong Epoch, bool Slots, long Tai
     /// <summary>The used share of the ring, 0 to 1 (an SPSC slot ring's shared tail may lag its head: 0 then).</summary>
     internal double Utilization => Tail > Head ? Math.Min(Tail - Head, Capacity) / (double)Capacity : 0;
 
-    /// <summary>Reads the channel's words; the caller holds a lease on the region.</summary>
-    internal static unsafe ChannelReading Read(ChannelCore core)
+    /// <summary>Reads the ring control block at <paramref name="ring"/> and the wait block at <paramref name="waitBlock"/>; the caller holds a lease on their region.</summary>
+    internal static unsafe ChannelReading Read(byte* ring, byte* waitBlock, bool slots, long capacity, int elementSize)
     {
-        byte* ring = core.Region.PartPointer(core.RingPart);
-        // Acquire loads of words other sides write (uintripc.h section 2 and 3); the tail first,
+        // Acquire loads of words other sides write (uintripc.h sections 2 and 3); the tail first,
         // so that a consistent pair has head <= tail (section 2b).
-        ulong tail = Volatile.Read(ref *(ulong*)(ring + RingLayout.TailOffset));
-        ulong head = Volatile.Read(ref *(ulong*)(ring + RingLayout.HeadOffset));
-        var geometry = core.Geometry;
-        return new ChannelReading(
-            core.Region.Epoch,
-            geometry.Kind is Memory.PartKind.SpscSlots or Memory.PartKind.MpscSlots,
-            Clamp(tail),
-            Clamp(head),
-            geometry.Capacity,
-            geometry.ElementSize,
-            new WaitBlock(core.Region, core.WaitBlockPart).ReadCounters());
+        ulong tail = Volatile.Read(ref *(ulong*)(ring + Rings.RingLayout.TailOffset));
+        ulong head = Volatile.Read(ref *(ulong*)(ring + Rings.RingLayout.HeadOffset));
+        return new ChannelReading(slots, Clamp(tail), Clamp(head), capacity, elementSize, WaitBlock.ReadCounters(waitBlock));
     }
 
     /// <summary>A counter as a long (a forged value at or above 2^63 reads as long.MaxValue).</summary>

@@ -87,7 +87,7 @@ internal sealed partial class UintrIpcMeter
                 {
                     _channels.RemoveAt(i);
                 }
-                else if (seen.Add(reading.Epoch) && select(reading) is T value)
+                else if (seen.Add(_channels[i].Epoch) && select(reading) is T value)
                 {
                     measurements.Add(new Measurement<T>(value, _channels[i].Tags));
                 }

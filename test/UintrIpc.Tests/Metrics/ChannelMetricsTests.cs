@@ -136,6 +136,29 @@ public sealed class ChannelMetricsTests : IDisposable
     }
 
     [Fact]
+    public void A_channel_whose_object_is_disposed_is_reported_while_something_still_maps_it()
+    {
+        using var factory = new TestMeterFactory();
+        using var listener = new InstrumentReader(i => i.Meter.Scope == factory);
+        var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 4, Doorbell = DoorbellKind.Futex, Wait = new ChannelWaitOptions { MeterFactory = factory } });
+        string name = $"memfd-{channel.Region.Epoch:x16}";
+        Assert.True(channel.Writer.TryWrite(1));
+        // As an async reader's waiter thread that has not left yet: a lease of its own.
+        channel.Core.AddLease();
+        channel.Dispose(); // the region object is disposed; the memory stays mapped for the lease
+        try
+        {
+            Assert.Equal(1, listener.Collect()[("uintripc.channel.messages.sent", name)]);
+        }
+        finally
+        {
+            channel.Core.ReleaseLease(); // unmaps
+        }
+
+        Assert.DoesNotContain(listener.Collect().Keys, k => k.Key == name);
+    }
+
+    [Fact]
     public void Channels_without_a_meter_factory_report_to_the_process_meter_and_not_to_a_factory_one()
     {
         using var factory = new TestMeterFactory();
