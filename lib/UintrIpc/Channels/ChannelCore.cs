@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using UintrIpc.Memory;
+using UintrIpc.Metrics;
 using UintrIpc.Rings;
 using UintrIpc.Signaling;
 
@@ -32,6 +33,7 @@ internal sealed unsafe class ChannelCore
         _state = (uint*)(region.BasePointer + RegionLayout.StateOffset);
         // Validates the descriptor (immutable after publication); the ring objects check it again.
         Geometry = RingDescriptor.Read(region.PartPointer(ring), ring.Length, ring.Kind);
+        UintrIpcMeter.For(wait.MeterFactory).Add(this); // observed only when a listener collects
     }
 
     /// <summary>The ring's consumer_heartbeat_ms word (uintripc.h section 4, liveness).</summary>

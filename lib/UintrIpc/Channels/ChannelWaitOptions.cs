@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
@@ -83,6 +84,14 @@ public sealed record ChannelWaitOptions
             _peerTimeout = value;
         }
     }
+
+    /// <summary>
+    /// Where this process's channel objects report their metrics: the meter named
+    /// <see cref="UintrIpcMetrics.MeterName"/> that this factory creates (for example the
+    /// <see cref="IMeterFactory"/> of a dependency-injection container), or, when null (the
+    /// default), the meter the process shares. Either way nothing is measured on the data path.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; init; }
 
     private static TimeSpan NotNegative(TimeSpan value, string name)
         => value >= TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(name, value, "A budget cannot be negative.");

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using UintrIpc.Metrics;
 
 namespace UintrIpc.Channels;
 
@@ -14,17 +15,20 @@ public sealed class PeerGoneException : ChannelClosedException
     public PeerGoneException(string message)
         : base(message)
     {
+        ErrorCounts.CountPeerGone(); // the uintripc.errors instrument
     }
 
     /// <summary>Creates the exception with a message and the error that revealed it.</summary>
     public PeerGoneException(string message, Exception innerException)
         : base(message, innerException)
     {
+        ErrorCounts.CountPeerGone(); // the uintripc.errors instrument
     }
 
     /// <summary>Creates the exception with a default message.</summary>
     public PeerGoneException()
         : base("The other side of the channel has gone without completing it.")
     {
+        ErrorCounts.CountPeerGone(); // the uintripc.errors instrument
     }
 }

@@ -1,3 +1,5 @@
+using UintrIpc.Metrics;
+
 namespace UintrIpc.Rings;
 
 /// <summary>
@@ -11,6 +13,7 @@ public sealed class RingCorruptedException : UintrIpcException
     public RingCorruptedException(string what, long position, string detail)
         : base($"Ring corrupted at position {position}: {what}: {detail}.")
     {
+        ErrorCounts.CountRingCorrupted(); // the uintripc.errors instrument
         What = what;
         Position = position;
     }

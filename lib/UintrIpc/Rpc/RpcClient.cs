@@ -5,6 +5,7 @@ using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
 using UintrIpc.Interop;
 using UintrIpc.Memory;
+using UintrIpc.Metrics;
 using UintrIpc.Rings;
 using UintrIpc.Signaling;
 
@@ -156,6 +157,8 @@ public sealed class RpcClient : IDisposable
     /// <summary>The session's region (tests write raw records into it).</summary>
     internal RpcRegion SessionRegion => _region;
 
+    internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
     /// <summary>Connects to the server at <paramref name="endpoint"/> and opens a session (uintripc_rpc.h section 6).</summary>
     /// <exception cref="TimeoutException">The server did not complete the handshake within <see cref="RpcClientOptions.ConnectTimeout"/>.</exception>
     /// <exception cref="BootstrapRefusedException">The server refused this process, or the client's policy refused the server.</exception>
@@ -214,7 +217,9 @@ public sealed class RpcClient : IDisposable
                 DoorbellKind.EventFd => EventFdSender(message),
                 _ => new NoDoorbellSender(),
             };
-            return new RpcClient(connection, rpc, serverBell, ownEventFd, options.Wait);
+            var client = new RpcClient(connection, rpc, serverBell, ownEventFd, options.Wait);
+            UintrIpcMeter.For(options.Wait.MeterFactory).Add(client, endpoint); // read only when a listener collects
+            return client;
         }
         catch
         {

@@ -1,3 +1,5 @@
+using UintrIpc.Metrics;
+
 namespace UintrIpc.Rpc;
 
 /// <summary>
@@ -13,6 +15,7 @@ public sealed class RpcConnectionLostException : UintrIpcException
     public RpcConnectionLostException(int errno, string reason)
         : base("RPC session", errno, reason + " Outstanding calls may or may not have run; connect again (RpcClient.Connect) to continue.")
     {
+        ErrorCounts.CountRpcConnectionLost(); // the uintripc.errors instrument
         Reason = reason;
     }
 

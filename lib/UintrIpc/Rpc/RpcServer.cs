@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using UintrIpc.Bootstrap;
+using UintrIpc.Metrics;
 
 namespace UintrIpc.Rpc;
 
@@ -97,6 +98,8 @@ public sealed class RpcServer : IDisposable
 
     internal CancellationToken StopToken => _stop.Token;
 
+    internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
     internal RpcWorkerPool? Pool { get; private set; }
 
     /// <summary>Serves <paramref name="opcode"/> with <paramref name="handler"/> on the session thread: for handlers that never block.</summary>
@@ -134,6 +137,7 @@ public sealed class RpcServer : IDisposable
         }
 
         _listener = BootstrapServer.Listen(endpoint, policy);
+        UintrIpcMeter.For(Options.Wait.MeterFactory).Add(this, _listener.Endpoint); // read only when a listener collects
         Pool = Options.WorkerThreads > 0 && _mapping.Values.Any(h => h.Blocking) ? new RpcWorkerPool(Options.WorkerThreads) : null;
         _acceptThread = new Thread(AcceptLoop) { IsBackground = true, Name = $"rpc accept {endpoint}" };
         _acceptThread.Start();

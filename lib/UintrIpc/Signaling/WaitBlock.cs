@@ -207,12 +207,15 @@ internal sealed unsafe class WaitBlock
     }
 
     /// <summary>Reads the five counters (each with acquire semantics).</summary>
-    public WaitBlockCounters ReadCounters() => new(
-        Volatile.Read(ref *Counter(WaitBlockLayout.SleepsOffset)),
-        Volatile.Read(ref *Counter(WaitBlockLayout.TimeoutsOffset)),
-        Volatile.Read(ref *Counter(WaitBlockLayout.WakeupsSeenOffset)),
-        Volatile.Read(ref *Counter(WaitBlockLayout.WakeupsSentOffset)),
-        Volatile.Read(ref *Counter(WaitBlockLayout.WakeupsSuppressedOffset)));
+    public WaitBlockCounters ReadCounters() => ReadCounters(_block);
+
+    /// <summary>Reads the five counters of the wait block at <paramref name="block"/> (each with acquire semantics); the caller keeps it mapped.</summary>
+    internal static WaitBlockCounters ReadCounters(byte* block) => new(
+        Volatile.Read(ref *(ulong*)(block + WaitBlockLayout.SleepsOffset)),
+        Volatile.Read(ref *(ulong*)(block + WaitBlockLayout.TimeoutsOffset)),
+        Volatile.Read(ref *(ulong*)(block + WaitBlockLayout.WakeupsSeenOffset)),
+        Volatile.Read(ref *(ulong*)(block + WaitBlockLayout.WakeupsSentOffset)),
+        Volatile.Read(ref *(ulong*)(block + WaitBlockLayout.WakeupsSuppressedOffset)));
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void WakeSleeping(uint seen, DoorbellSender doorbell)

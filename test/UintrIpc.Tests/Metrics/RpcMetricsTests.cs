@@ -1,0 +1,86 @@
+using UintrIpc.Bootstrap;
+using UintrIpc.Channels;
+using UintrIpc.Rpc;
+using UintrIpc.Signaling;
+using UintrIpc.TestPeer.Commands;
+using UintrIpc.Tests.Bootstrap;
+using UintrIpc.Tests.Infrastructure;
+using UintrIpc.Tests.Signaling;
+
+namespace UintrIpc.Tests.Metrics;
+
+/// <summary>
+/// The RPC instruments after a known workload (server and client in this process, meeting
+/// through the bootstrap socket and the region): requests, sessions, errors by type, calls
+/// abandoned and responses set aside.
+/// </summary>
+[Collection(CrossProcessCollection.Name)]
+public sealed class RpcMetricsTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public void Server_and_client_report_requests_sessions_and_errors_by_type()
+    {
+        using var factory = new TestMeterFactory();
+        using var listener = new InstrumentReader(i => i.Meter.Scope == factory);
+        var endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("rpc-metrics"));
+        string ep = endpoint.ToString();
+        using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 2, Wait = new ChannelWaitOptions { MeterFactory = factory } });
+        server.Start(endpoint);
+        var client = RpcClient.Connect(endpoint, new RpcClientOptions
+        {
+            Doorbell = DoorbellKind.Futex, Wait = new ChannelWaitOptions { MeterFactory = factory, MaxParkTime = TimeSpan.FromMilliseconds(20) },
+        });
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                Assert.Equal(i + 1, client.Call(RpcTestOps.Add, new RpcArgs(i, 1), s_timeout).Value);
+            }
+
+            Assert.True(client.Call(999, default, s_timeout).IsError); // ENOSYS: unknown_opcode
+            Assert.True(client.Call(RpcTestOps.Throw, new RpcArgs(5), s_timeout).IsError); // handler_failure
+            Assert.Throws<TimeoutException>(() => client.Call(RpcTestOps.Sleep, new RpcArgs(300, 1), TimeSpan.FromMilliseconds(30)));
+            Assert.Equal(3, client.Call(RpcTestOps.Sleep, new RpcArgs(400, 3), s_timeout).Value); // outlasts the first: reads its late answer
+
+            // The server counts a batch after answering it: the count may trail the last answer briefly.
+            TestWait.Until(() => listener.Collect()[("uintripc.rpc.server.requests", ep)] == 7, "the server to count 7 requests");
+            var values = listener.Collect();
+            output.WriteLine(string.Join('\n', values.Select(v => $"{v.Key.Instrument} {v.Key.Key} = {v.Value}")));
+            Assert.Equal(1, values[("uintripc.rpc.server.sessions", ep)]);
+            Assert.Equal(1, values[("uintripc.rpc.server.errors", ep + "|unknown_opcode")]);
+            Assert.Equal(1, values[("uintripc.rpc.server.errors", ep + "|handler_failure")]);
+            Assert.Equal(0, values[("uintripc.rpc.server.errors", ep + "|bad_block")]);
+            Assert.Equal(0, values[("uintripc.rpc.server.errors", ep + "|handshake_failed")]);
+            Assert.Equal(0, values[("uintripc.rpc.server.errors", ep + "|protocol_violation")]);
+            Assert.Equal(1, values[("uintripc.rpc.client.calls.abandoned", ep + "|timeout")]);
+            Assert.Equal(0, values[("uintripc.rpc.client.calls.abandoned", ep + "|cancelled")]);
+            Assert.Equal(1, values[("uintripc.rpc.client.responses.rejected", ep + "|late")]);
+            Assert.Equal(0, values[("uintripc.rpc.client.responses.rejected", ep + "|unknown_id")]);
+
+            // The session's wake-up counters move on their own (an idle side's parks time out):
+            // each instrument lies between two readings of the client's WakeStatistics around it.
+            var before = client.WakeStatistics;
+            values = listener.Collect();
+            var after = client.WakeStatistics;
+            Assert.True(after.ClientSleeps > 0 && after.ClientWakeups > 0, $"the callers of the 300 ms calls never slept and were woken: {after}");
+            Assert.InRange(values[("uintripc.rpc.session.sleeps", ep + "|client")], before.ClientSleeps, after.ClientSleeps);
+            Assert.InRange(values[("uintripc.rpc.session.wakeups", ep + "|client")], before.ClientWakeups, after.ClientWakeups);
+            Assert.InRange(values[("uintripc.rpc.session.timeouts", ep + "|client")], before.ClientTimeouts, after.ClientTimeouts);
+            Assert.InRange(values[("uintripc.rpc.session.sleeps", ep + "|server")], before.ServerSleeps, after.ServerSleeps);
+            Assert.InRange(values[("uintripc.rpc.session.wakeups", ep + "|server")], before.ServerWakeups, after.ServerWakeups);
+            Assert.InRange(values[("uintripc.rpc.session.timeouts", ep + "|server")], before.ServerTimeouts, after.ServerTimeouts);
+        }
+        finally
+        {
+            client.Dispose();
+        }
+
+        // A disposed client is no longer reported; the server sees its session end.
+        TestWait.Until(() => listener.Collect()[("uintripc.rpc.server.sessions", ep)] == 0, "the server to close the session");
+        Assert.DoesNotContain(listener.Collect().Keys, k => k.Instrument.StartsWith("uintripc.rpc.client.", StringComparison.Ordinal) && k.Key.StartsWith(ep, StringComparison.Ordinal));
+        server.Dispose();
+        Assert.DoesNotContain(listener.Collect().Keys, k => k.Key.StartsWith(ep, StringComparison.Ordinal));
+    }
+}
