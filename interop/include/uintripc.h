@@ -125,6 +125,10 @@
  *   Every position read from the peer is checked against the private one on every use: a
  *   producer checks own_tail - capacity <= head <= own_tail; a consumer checks
  *   head <= tail <= head + capacity (tail read after its head, which is private and stable).
+ *   A consumer that finds its ring empty has published every release, so the shared head
+ *   must equal its own: where it does not (a peer wrote it), the consumer publishes its head
+ *   again (release). Otherwise a forged head that is consistent for the producers
+ *   (tail - capacity) holds them back while the consumer waits for them, for good.
  *
  * 2d. Slot rings (fixed-size elements): slot i is at data + i * slot_size:
  *

@@ -183,6 +183,20 @@ internal sealed unsafe partial class RecordRing
     }
 
     /// <summary>
+    /// Empty at our head, so every release is published and the shared head must be ours (only
+    /// the consumer writes it, 2c): a peer that rewrote it would hold the producers back while we
+    /// wait for them, so we publish ours again. Acquire read, release store as in Release.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RepublishHead(long head)
+    {
+        if (Volatile.Read(ref *_head) != head && _local.InterruptedRelease < 0)
+        {
+            Volatile.Write(ref *_head, head);
+        }
+    }
+
+    /// <summary>
     /// Reads and validates the record <paramref name="consumed"/> bytes after
     /// <paramref name="head"/>. Returns the bytes it occupies, or 0 when it is not committed yet.
     /// </summary>
@@ -196,6 +210,11 @@ internal sealed unsafe partial class RecordRing
         length = Volatile.Read(ref *(int*)record);
         if (length <= 0)
         {
+            if (consumed == 0)
+            {
+                RepublishHead(head);
+            }
+
             type = 0;
             return 0;
         }

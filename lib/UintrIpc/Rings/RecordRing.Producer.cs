@@ -119,9 +119,10 @@ internal sealed unsafe partial class RecordRing
         {
             // Acquire: TryUnblock may have taken the record (the producer was presumed dead);
             // then it is no longer ours and committing would publish into reused bytes.
-            if (Volatile.Read(ref *(int*)record) != -recordLength)
+            int length = Volatile.Read(ref *(int*)record);
+            if (length != -recordLength)
             {
-                ThrowClaimLost();
+                ThrowClaimLostOrCorrupted(record, recordLength, length, token);
             }
 
             *(int*)(record + TypeOffset) = commit ? type : Padding; // plain: published by the release below
@@ -336,6 +337,32 @@ internal sealed unsafe partial class RecordRing
     }
 
 
+
+    /// <summary>
+    /// MPSC: our claimed header changed. The consumer may have taken the record (TryUnblock, or
+    /// TrySkipDeadClaim on a forged verdict): then it is padding of our length, or the head has
+    /// passed it. Anything else was written by someone with no right to the record.
+    /// </summary>
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowClaimLostOrCorrupted(byte* record, int recordLength, int length, long position)
+    {
+        // Acquire: a consumer that unblocked us released its head after turning the record into padding.
+        long head = Volatile.Read(ref *_head);
+        CheckPosition("head", head);
+        long tail = Volatile.Read(ref *_tail); // acquire, after the head: a true head is at most this
+        if (head > tail)
+        {
+            ThrowHeadAfterTail(head, tail);
+        }
+
+        int type = *(int*)(record + TypeOffset); // plain: only compared, the length above was read with acquire
+        if (head > position || (length == recordLength && type == Padding))
+        {
+            ThrowClaimLost();
+        }
+
+        throw new RingCorruptedException("claimed record", position, $"its header length is {length}, the claim wrote {-recordLength}");
+    }
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowClaimLost()

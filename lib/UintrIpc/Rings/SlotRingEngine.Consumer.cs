@@ -234,7 +234,15 @@ internal unsafe partial struct SlotRingEngine
                 continue;
             }
 
-            return false; // not yet (IsSkipMarker threw for anything else)
+            // Not yet (IsSkipMarker threw for anything else). Empty, so every release is
+            // published and the shared head must be ours: a peer that rewrote it would hold the
+            // producers back while we wait, so we publish ours again (2c; read on this path only).
+            if (Volatile.Read(ref *SharedHead) != head)
+            {
+                Volatile.Write(ref *SharedHead, head); // release, as Commit
+            }
+
+            return false;
         }
 
         return false;

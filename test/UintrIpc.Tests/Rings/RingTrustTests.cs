@@ -249,6 +249,59 @@ public sealed class RingTrustTests : IDisposable
         Assert.Equal(3UL, memory.Head);
     }
 
+    [Theory]
+    [InlineData(PartKind.SpscSlots)]
+    [InlineData(PartKind.MpscSlots)]
+    public void An_idle_slot_consumer_publishes_its_head_again_over_one_rewritten_by_the_peer(PartKind kind)
+    {
+        // A forged head of tail - capacity is consistent for the producer: the ring looks full for
+        // good while the consumer, with nothing to read, would never publish again (fuzz round 59).
+        var factory = kind == PartKind.SpscSlots ? (ISlotRingFactory)SpscFactory.Instance : MpscFactory.Instance;
+        var region = Region(factory.Part<long>(8));
+        var producer = factory.Attach<long>(region);
+        var consumer = factory.Attach<long>(region);
+        var memory = RingMemory.Of(region, kind);
+        for (long i = 0; i < 8; i++)
+        {
+            Assert.True(producer.TryWrite(i));
+        }
+
+        Assert.Equal(8, consumer.DrainToList().Count);
+        memory.Head = 0;
+        Assert.False(producer.TryWrite(8)); // the forged value holds the producer back ...
+
+        Assert.False(consumer.TryRead(out _)); // ... until the idle consumer looks
+        Assert.Equal(8UL, memory.Head);
+        Assert.True(producer.TryWrite(8));
+        Assert.Equal([8L], consumer.DrainToList());
+    }
+
+    [Theory]
+    [InlineData(PartKind.SpscRecords)]
+    [InlineData(PartKind.MpscRecords)]
+    public void An_idle_record_consumer_publishes_its_head_again_over_one_rewritten_by_the_peer(PartKind kind)
+    {
+        var region = Region(RecordRingUnderTest.Part(kind, 256));
+        var producer = RecordRingUnderTest.Attach(kind, region);
+        var consumer = RecordRingUnderTest.Attach(kind, region);
+        var memory = new RecordRingMemory(region, kind);
+        int written = 0;
+        while (producer.TryWrite(written, new byte[24]))
+        {
+            written++;
+        }
+
+        Assert.Equal(written, consumer.Drain().Count);
+        long head = memory.Head;
+        memory.Head = memory.Tail - memory.Capacity; // consistent for the producer: full for good
+        Assert.False(producer.TryWrite(0, new byte[24]));
+
+        Assert.Empty(consumer.Drain());
+        Assert.Equal(head, memory.Head);
+        Assert.True(producer.TryWrite(7, new byte[24]));
+        Assert.Equal([7], consumer.Drain().Select(m => m.Type));
+    }
+
     private SharedRegion Region(PartSpec part)
     {
         var region = SharedRegion.CreateAnonymous(part);
