@@ -20,7 +20,14 @@ internal unsafe partial struct SlotRingEngine
         if (sequence != head + 1)
         {
             // An empty ring is decided inline (a spinning consumer polls here); the rest is validated out of line.
-            if (sequence == UnwrittenSequence(head) || !AdvanceOverSkipped())
+            if (sequence == UnwrittenSequence(head))
+            {
+                RepublishHeadIfRewritten(head);
+                item = default;
+                return false;
+            }
+
+            if (!AdvanceOverSkipped())
             {
                 item = default;
                 return false;
@@ -76,7 +83,10 @@ internal unsafe partial struct SlotRingEngine
                 {
                     if (sequence == UnwrittenSequence(head))
                     {
-                        break; // caught up with the producers: the common miss, decided inline
+                        // Caught up with the producers: the common miss, decided inline.
+                        Commit(head);
+                        RepublishHeadIfRewritten(head);
+                        break;
                     }
 
                     Commit(head);
@@ -121,6 +131,20 @@ internal unsafe partial struct SlotRingEngine
             // Acquire: whoever acts on "true" reads the element after this load.
             ulong sequence = Volatile.Read(ref *(ulong*)SlotAt(head));
             return sequence == head + 1 || (sequence != UnwrittenSequence(head) && IsSkipMarker(sequence, head));
+        }
+    }
+
+    /// <summary>
+    /// Called when the ring is empty at <paramref name="head"/>: every release is published then,
+    /// so the shared head must be ours; a peer that rewrote it would hold the producers back while
+    /// we wait, so we publish ours again (2c). A load of our own line per empty poll.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly void RepublishHeadIfRewritten(ulong head)
+    {
+        if (Volatile.Read(ref *SharedHead) != head) // acquire: only compared
+        {
+            Volatile.Write(ref *SharedHead, head); // release, as Commit
         }
     }
 
@@ -234,14 +258,7 @@ internal unsafe partial struct SlotRingEngine
                 continue;
             }
 
-            // Not yet (IsSkipMarker threw for anything else). Empty, so every release is
-            // published and the shared head must be ours: a peer that rewrote it would hold the
-            // producers back while we wait, so we publish ours again (2c; read on this path only).
-            if (Volatile.Read(ref *SharedHead) != head)
-            {
-                Volatile.Write(ref *SharedHead, head); // release, as Commit
-            }
-
+            RepublishHeadIfRewritten(head); // not yet (IsSkipMarker threw for anything else)
             return false;
         }
 
