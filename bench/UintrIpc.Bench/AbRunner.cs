@@ -181,6 +181,10 @@ internal sealed class AbRunner
         {
             args.Add("--sweep");
         }
+        else if (_options.Rpc)
+        {
+            args.Add("--rpc");
+        }
 
         if (_options.Full)
         {

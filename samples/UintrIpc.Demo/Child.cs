@@ -6,19 +6,20 @@ using UintrIpc.Signaling;
 namespace UintrIpc.Demo;
 
 /// <summary>
-/// The second process: receives the pong producer from the parent over Bootstrap, creates the
-/// ping channel and sends its consumer's side back, then answers the parent's messages.
+/// The second process: receives the pong channel from the parent over Bootstrap, creates the
+/// ping channel and sends it back, then answers the parent's messages.
 /// Every wait is bounded: if the parent disappears, the child gives up after <see cref="Program.Timeout"/>.
 /// </summary>
 internal static class Child
 {
     public static int Run(string endpoint, DoorbellKind doorbell)
     {
-        using var connection = BootstrapClient.Connect(BootstrapEndpoint.Parse(endpoint), Program.Timeout);
-        using var pong = connection.ReceiveProducer<DemoMessage>(Program.Timeout, Program.WaitOptions);
-        using var ping = IpcChannel<DemoMessage>.Create(new ChannelOptions { Capacity = 1024, Doorbell = doorbell, Wait = Program.WaitOptions });
-        using var consumer = ping.CreateConsumer(); // on this thread: signal and uintr doorbells bind to it
-        connection.SendChannel(consumer);
+        using var connection = BootstrapConnection.Connect(BootstrapEndpoint.Parse(endpoint), Program.Timeout);
+        using var pongChannel = connection.ReceiveChannel<DemoMessage>(Program.Timeout, Program.WaitOptions);
+        using var ping = IpcChannel.CreateBounded<DemoMessage>(new IpcChannelOptions { Capacity = 1024, Doorbell = doorbell, Wait = Program.WaitOptions });
+        var consumer = ping.Reader; // on this thread: signal and uintr doorbells bind to it
+        var pong = pongChannel.Writer;
+        connection.SendChannel(ping);
 
         bool awake = false;
         var batch = new DemoMessage[256];

@@ -39,8 +39,8 @@ internal static class Parent
 
         string endpoint = $"@uintripc-demo-{Environment.ProcessId}-{Guid.NewGuid():N}";
         using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(endpoint));
-        using var pongChannel = IpcChannel<DemoMessage>.Create(new ChannelOptions { Capacity = 1024, Doorbell = doorbell, Wait = Program.WaitOptions });
-        using var pong = pongChannel.CreateConsumer();
+        using var pongChannel = IpcChannel.CreateBounded<DemoMessage>(new IpcChannelOptions { Capacity = 1024, Doorbell = doorbell, Wait = Program.WaitOptions });
+        var pong = pongChannel.Reader; // on this thread: signal and uintr doorbells bind to it
         using var child = Process.Start(Program.ChildStartInfo(endpoint, doorbell))
             ?? throw new InvalidOperationException("could not start the child process");
         try
@@ -52,8 +52,9 @@ internal static class Parent
                     throw new InvalidOperationException($"an unexpected process (pid {connection.Peer.Pid}) connected");
                 }
 
-                connection.SendChannel(pong);
-                using var ping = connection.ReceiveProducer<DemoMessage>(Program.Timeout, Program.WaitOptions);
+                connection.SendChannel(pongChannel);
+                using var pingChannel = connection.ReceiveChannel<DemoMessage>(Program.Timeout, Program.WaitOptions);
+                var ping = pingChannel.Writer;
                 Console.WriteLine($"Child pid {child.Id}; channels of {ping.Capacity} slots; the consumers park at once when idle (spin and yield budgets 0).");
                 Console.WriteLine();
 
@@ -110,7 +111,7 @@ internal static class Parent
     /// <summary>Bound on the child's start-up (until it connects).</summary>
     private static readonly TimeSpan StartupLimit = TimeSpan.FromMinutes(2);
 
-    private sealed class Session(IpcProducer<DemoMessage> ping, IpcConsumer<DemoMessage> pong)
+    private sealed class Session(IpcChannelWriter<DemoMessage> ping, IpcChannelReader<DemoMessage> pong)
     {
         private long _sequence;
 

@@ -42,11 +42,11 @@ internal static class Program
     }
 
     /// <summary>Polls without sleeping (an awake consumer), bounded by <see cref="Timeout"/>.</summary>
-    public static DemoMessage SpinRead(IpcConsumer<DemoMessage> consumer)
+    public static DemoMessage SpinRead(IpcChannelReader<DemoMessage> reader)
     {
         DemoMessage m;
         long start = Stopwatch.GetTimestamp();
-        while (!consumer.TryRead(out m))
+        while (!reader.TryRead(out m))
         {
             if ((Stopwatch.GetTimestamp() - start) > Timeout.TotalSeconds * Stopwatch.Frequency)
             {
@@ -60,9 +60,9 @@ internal static class Program
     }
 
     /// <summary>Writes, waiting (bounded) for room.</summary>
-    public static void Write(IpcProducer<DemoMessage> producer, DemoMessage m)
+    public static void Write(IpcChannelWriter<DemoMessage> writer, DemoMessage m)
     {
-        if (!producer.TryWrite(in m, Timeout))
+        if (!writer.TryWrite(m, Timeout))
         {
             throw new TimeoutException($"no room within {Timeout.TotalSeconds} s; is the other process alive?");
         }

@@ -12,31 +12,30 @@ bool isChild = args is ["child", _];
 string me = isChild ? "child" : "parent";
 Process? child = null;
 
-using var inbox = IpcMessageChannel.Create();         // the channel this process reads
-using var consumer = inbox.CreateConsumer();
-using (var connection = isChild ? BootstrapClient.Connect(BootstrapEndpoint.Parse(args[1]), timeout) : AcceptChild())
+using var inbox = IpcChannel.CreateMessages();        // the channel this process reads
+using (var connection = isChild ? BootstrapConnection.Connect(BootstrapEndpoint.Parse(args[1]), timeout) : AcceptChild())
 {
-    connection.SendChannel(consumer);                  // the peer gets a producer for our inbox
-    using var producer = connection.ReceiveMessageProducer(timeout);
+    connection.SendChannel(inbox);                     // the peer writes to our inbox
+    using var outbox = connection.ReceiveMessageChannel(timeout);
 
-    var buffer = new byte[consumer.MaxMessageLength];
+    var buffer = new byte[inbox.MaxMessageLength];
     for (int i = 1; i <= 3; i++)
     {
         if (!isChild)
         {
-            Send(producer, i, $"ping {i}");
+            Send(outbox.Writer, i, $"ping {i}");
         }
 
-        if (!consumer.TryRead(out int type, buffer, out int length, timeout))
+        if (!inbox.Reader.TryRead(out int type, buffer, out int length, timeout))
         {
             throw new TimeoutException($"{me}: no message {i} within {timeout.TotalSeconds} s");
         }
 
         string text = Encoding.UTF8.GetString(buffer, 0, length);
-        Console.WriteLine($"{me} {Environment.ProcessId} received '{text}' (type {type}) over a {consumer.Doorbell} channel");
+        Console.WriteLine($"{me} {Environment.ProcessId} received '{text}' (type {type}) over a {inbox.Doorbell} channel");
         if (isChild)
         {
-            Send(producer, type, text.Replace("ping", "pong", StringComparison.Ordinal));
+            Send(outbox.Writer, type, text.Replace("ping", "pong", StringComparison.Ordinal));
         }
     }
 }
@@ -72,9 +71,9 @@ BootstrapConnection AcceptChild()
     return server.Accept(timeout);
 }
 
-void Send(IpcMessageProducer producer, int type, string text)
+void Send(IpcMessageWriter writer, int type, string text)
 {
-    if (!producer.TryWrite(type, Encoding.UTF8.GetBytes(text), timeout))
+    if (!writer.TryWrite(type, Encoding.UTF8.GetBytes(text), timeout))
     {
         throw new TimeoutException($"{me}: no room for '{text}' within {timeout.TotalSeconds} s");
     }

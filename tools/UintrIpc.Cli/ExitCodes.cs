@@ -1,6 +1,6 @@
 namespace UintrIpc.Cli;
 
-/// <summary>The exit codes of uintr-ipc (also listed in its help and in README.md).</summary>
+/// <summary>The exit codes of uintr-ipc (also listed in its help and in docs/uintr-ipc-tool.md).</summary>
 internal static class ExitCodes
 {
     /// <summary>Done.</summary>

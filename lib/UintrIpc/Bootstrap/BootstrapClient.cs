@@ -6,10 +6,10 @@ using UintrIpc.Interop;
 namespace UintrIpc.Bootstrap;
 
 /// <summary>
-/// Connects to a <see cref="BootstrapServer"/>: checks the server's credentials against the
-/// client's own policy, then waits for the server's verdict (ACCEPT or REFUSED with a reason).
+/// The client side of <see cref="BootstrapConnection.Connect"/>: checks the server's credentials
+/// against the client's own policy, then waits for the server's verdict (ACCEPT or REFUSED with a reason).
 /// </summary>
-public static class BootstrapClient
+internal static class BootstrapClient
 {
     /// <summary>How long Connect sleeps between attempts while no server listens yet.</summary>
     private static readonly TimeSpan s_retryInterval = TimeSpan.FromMilliseconds(10);

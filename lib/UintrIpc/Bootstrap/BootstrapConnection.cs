@@ -6,27 +6,18 @@ using UintrIpc.Memory;
 
 namespace UintrIpc.Bootstrap;
 
-// Design:
-//   A connection is one connected SOCK_SEQPACKET Unix socket (non-blocking, close-on-exec).
-//   SEQPACKET keeps message boundaries and never delivers part of a message, so each
-//   Send is one datagram (header + payload) with its descriptors in one SCM_RIGHTS control
-//   message, and each Receive gets exactly one. Received datagrams are validated in full
-//   (BootstrapFrame.Validate) and the descriptors are counted against the header; any
-//   failure closes every descriptor that arrived before the exception is thrown. A peer that
-//   sends more than MaxFds descriptors makes the kernel set MSG_CTRUNC: it drops the ones
-//   that did not fit and we close the rest. MSG_CMSG_CLOEXEC makes received descriptors
-//   close-on-exec atomically, so a concurrent fork/exec elsewhere in the process cannot
-//   inherit them.
-//   Threads: one Send and one Receive may run at the same time (on two threads); Dispose may
-//   be called from any thread and wakes blocked calls with ObjectDisposedException.
-//   Peer death: the kernel closes its end; Receive reports "closed", Send reports EPIPE.
+// Framing: uintripc_rpc.h section 6 (one SEQPACKET datagram per message, its descriptors in
+// one SCM_RIGHTS message). A datagram is validated in full (BootstrapFrame.Validate); any
+// failure closes every descriptor that arrived, and MSG_CMSG_CLOEXEC keeps a concurrent
+// fork/exec from inheriting them. One Send and one Receive may run at once; Dispose, from any
+// thread, wakes blocked calls with ObjectDisposedException.
 
 /// <summary>
 /// One end of an established bootstrap connection: sends and receives messages made of a
 /// small payload and up to <see cref="BootstrapMessage.MaxFds"/> file descriptors.
 /// </summary>
 /// <remarks>
-/// Made by <see cref="BootstrapServer.Accept"/> (server side) or <see cref="BootstrapClient.Connect"/>
+/// Made by <see cref="BootstrapServer.Accept"/> (server side) or <see cref="Connect"/>
 /// (client side), after the server's policy accepted the client and the client's policy accepted
 /// the server.
 /// </remarks>
@@ -47,6 +38,26 @@ public sealed class BootstrapConnection : IDisposable
         Endpoint = endpoint;
         IsServerSide = isServerSide;
     }
+
+    /// <summary>
+    /// Connects to <paramref name="endpoint"/> and completes the handshake within
+    /// <paramref name="timeout"/>. While no server listens there yet (ENOENT, ECONNREFUSED) or its
+    /// queue is full (EAGAIN), Connect retries until the timeout.
+    /// </summary>
+    /// <param name="endpoint">Where the server listens.</param>
+    /// <param name="timeout">Bound on the whole connect and handshake (or <see cref="Timeout.InfiniteTimeSpan"/>).</param>
+    /// <param name="serverPolicy">Which servers to trust; <see cref="PeerPolicy.SameUserOnly"/> by default
+    /// (this matters for abstract names, which anyone can bind).</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <exception cref="BootstrapRefusedException">The server refused this process (the exception names its reason), or <paramref name="serverPolicy"/> refused the server.</exception>
+    /// <exception cref="TimeoutException">The server did not answer in time.</exception>
+    /// <exception cref="UintrIpcException">No server could be reached before the timeout (the errno of the last attempt).</exception>
+    public static BootstrapConnection Connect(BootstrapEndpoint endpoint, TimeSpan timeout, PeerPolicy? serverPolicy = null, CancellationToken cancellationToken = default)
+        => BootstrapClient.Connect(endpoint, timeout, serverPolicy, cancellationToken);
+
+    /// <summary>Connects on a dedicated thread; see <see cref="Connect"/>.</summary>
+    public static Task<BootstrapConnection> ConnectAsync(BootstrapEndpoint endpoint, TimeSpan timeout, PeerPolicy? serverPolicy = null, CancellationToken cancellationToken = default)
+        => BootstrapClient.ConnectAsync(endpoint, timeout, serverPolicy, cancellationToken);
 
     /// <summary>The process on the other end, as the kernel reports it (SO_PEERCRED).</summary>
     public PeerCredentials Peer { get; }

@@ -4,17 +4,11 @@ using UintrIpc.Interop;
 
 namespace UintrIpc.Bootstrap;
 
-// Design:
-//   The server is one listening SOCK_SEQPACKET socket. Accept takes one pending connection,
-//   reads the peer's credentials (SO_PEERCRED: recorded by the kernel at connect, cannot be
-//   forged), and asks the policy. A refused peer gets one REFUSED message with the reason
-//   and is closed: nothing else is ever sent to it, and Accept goes on waiting for the next
-//   peer (so a hostile client cannot make the server's accept loop fail). An accepted peer
-//   gets ACCEPT; only then is the connection handed to the caller, who sends descriptors.
-//   A peer that hung up before the handshake (EPIPE on ACCEPT) is skipped the same way.
-//   Path endpoints: a socket file left by a dead server is removed at Listen (a connect to it
-//   is refused); a live one makes Listen fail. Dispose unlinks the path only if it still
-//   names the socket file we bound (same device and inode), never a successor's.
+// Handshake: uintripc_rpc.h section 6. SO_PEERCRED is recorded by the kernel at connect and
+// cannot be forged. A refused peer (or one that hung up before ACCEPT) is closed and Accept goes
+// on waiting, so a hostile client cannot make the accept loop fail. Listen removes a socket file
+// left by a dead server; Dispose unlinks the path only if it still names our socket file (same
+// device and inode), never a successor's.
 
 /// <summary>
 /// Listens on a <see cref="BootstrapEndpoint"/> and accepts peers that its

@@ -5,18 +5,11 @@ using UintrIpc.Interop;
 
 namespace UintrIpc.Bootstrap;
 
-// Design:
-//   Every blocking bootstrap call (accept, receive, send on a full socket) waits here in
-//   poll(2) on the socket plus up to two eventfds: a close event owned by the waiter
-//   (written once by Close, never drained, so every present and future wait sees it) and,
-//   when the caller's CancellationToken can be cancelled, a per-call cancel event written
-//   by the token's callback. Nothing is ever drained, so concurrent waits on one waiter
-//   (a Send and a Receive on two threads) cannot steal each other's wake-ups.
-//   Close sets _closed (release) before writing the event; a waiter that wakes on the
-//   event, or checks the flag before sleeping, therefore sees it. The socket and the
-//   close event are AddRef'ed for the duration of the poll, so a concurrent Dispose of
-//   the owner cannot close (and let the kernel reuse) a descriptor number we poll on.
-//   Deadlines are Stopwatch timestamps; long.MaxValue means no deadline. EINTR retries.
+// Blocking bootstrap calls poll(2) the socket plus a close eventfd (written once by Close, never
+// drained, so every present and future wait sees it) and, for a cancellable token, a per-call
+// cancel eventfd. Nothing is drained, so concurrent waits (a Send and a Receive) cannot steal
+// each other's wake-ups. The polled descriptors are AddRef'ed during the poll, so a concurrent
+// Dispose cannot let the kernel reuse their numbers under us. EINTR retries.
 
 /// <summary>A bounded, cancellable, close-interruptible wait for one descriptor to become ready.</summary>
 internal sealed unsafe class FdWaiter : IDisposable

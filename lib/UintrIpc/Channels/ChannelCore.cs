@@ -7,8 +7,8 @@ namespace UintrIpc.Channels;
 
 // What a channel region holds (uintripc.h section 4: region kinds, parts, the doorbell kind
 // written by the creator, completion in the region state word) and what a channel object and
-// its endpoints share: the region and its reference count (one for the channel object, one per
-// endpoint, one per wait in progress; the last release unmaps, and unlinks a name we created).
+// its endpoints share: the region, whose leases keep the mapping (the region's own reference is
+// the channel object's; one lease per endpoint and per wait in progress; the last release unmaps).
 
 /// <summary>The region, lifetime, doorbell kind and completion flag shared by a channel object and its endpoints.</summary>
 internal sealed unsafe class ChannelCore
@@ -20,8 +20,6 @@ internal sealed unsafe class ChannelCore
 
     private readonly uint* _state;
     private readonly bool _unlinkName;
-    private int _refs = 1;
-    private int _consumers;
 
     private ChannelCore(SharedRegion region, RegionPart ring, DoorbellKind doorbell, ChannelWaitOptions wait, bool unlinkName)
     {
@@ -61,10 +59,11 @@ internal sealed unsafe class ChannelCore
         get => Volatile.Read(ref *_state) == (uint)RegionState.Closed;
     }
 
-    /// <summary>Creates a channel region (memfd, or /dev/shm/<paramref name="name"/>).</summary>
-    internal static ChannelCore Create(uint regionKind, PartSpec ring, ChannelOptions options, string? name)
+    /// <summary>Creates a channel region (memfd, or /dev/shm/<see cref="IpcChannelOptions.Name"/>).</summary>
+    internal static ChannelCore Create(uint regionKind, PartSpec ring, IpcChannelOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        string? name = options.Name;
         DoorbellKind doorbell = options.Doorbell ?? Doorbells.Best;
         // Plain store into zero-filled memory before publication (see PartSpec).
         var waitBlock = new PartSpec(PartKind.WaitBlock, 0, WaitBlockLayout.Size,
@@ -97,7 +96,7 @@ internal sealed unsafe class ChannelCore
             if (region.RegionKind != regionKind)
             {
                 throw new RegionFormatException("region kind", $"0x{regionKind:x8}", $"0x{region.RegionKind:x8}",
-                    regionKind == SlotRegionKind ? "Open it with IpcMessageChannel if it is a message channel." : "Open it with IpcChannel<T> if it is a slot channel.");
+                    regionKind == SlotRegionKind ? "Open it with IpcChannel.OpenNamedMessages or AttachMessages if it is a message channel." : "Open it with IpcChannel.OpenNamed<T> or Attach<T> if it is a channel of T.");
             }
 
             PartKind spsc = regionKind == SlotRegionKind ? PartKind.SpscSlots : PartKind.SpscRecords;
@@ -157,52 +156,26 @@ internal sealed unsafe class ChannelCore
         return false;
     }
 
-    /// <summary>Registers the one consumer this object allows.</summary>
-    /// <exception cref="InvalidOperationException">A consumer of this channel object is still open.</exception>
-    internal void EnterConsumer()
-    {
-        if (Interlocked.Exchange(ref _consumers, 1) != 0)
-        {
-            throw new InvalidOperationException("This channel already has a consumer; a channel has one consumer at a time (dispose the other one first).");
-        }
-    }
-
-    internal void ExitConsumer() => Volatile.Write(ref _consumers, 0);
-
-    /// <summary>Takes a reference for an endpoint.</summary>
+    /// <summary>Takes a lease on the region's mapping for an endpoint or a wait (SharedRegion's count).</summary>
     /// <exception cref="ObjectDisposedException">The channel and all its endpoints were disposed.</exception>
-    internal void AddRef() => ObjectDisposedException.ThrowIf(!TryAddRef(), this);
+    internal void AddLease() => Region.AddLease();
 
-    /// <summary>Takes a reference unless every reference was released already (then false).</summary>
-    internal bool TryAddRef()
-    {
-        int refs = Volatile.Read(ref _refs);
-        while (refs != 0)
-        {
-            int seen = Interlocked.CompareExchange(ref _refs, refs + 1, refs);
-            if (seen == refs)
-            {
-                return true;
-            }
+    /// <summary>Takes a lease unless the mapping is gone already (then false).</summary>
+    internal bool TryAddLease() => Region.TryAddLease();
 
-            refs = seen;
-        }
-
-        return false;
-    }
-
-    /// <summary>Takes a reference for one operation; dispose the lease when it ends.</summary>
+    /// <summary>Takes a lease for one operation; dispose the lease when it ends.</summary>
     /// <exception cref="ObjectDisposedException">The channel and all its endpoints were disposed.</exception>
     internal ChannelLease Lease() => new(this);
 
-    /// <summary>Drops a reference; the last one unmaps the region (and unlinks the name the creator made).</summary>
-    internal void Release()
-    {
-        if (Interlocked.Decrement(ref _refs) != 0)
-        {
-            return;
-        }
+    /// <summary>Releases a lease; the last one unmaps the region.</summary>
+    internal void ReleaseLease() => Region.ReleaseLease();
 
+    /// <summary>
+    /// The channel object's end: unlinks the name the creator made (nothing can open it any
+    /// more; what is mapped stays mapped), then releases the region's own reference.
+    /// </summary>
+    internal void Close()
+    {
         if (_unlinkName)
         {
             Region.Unlink();

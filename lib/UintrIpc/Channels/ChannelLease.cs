@@ -1,7 +1,7 @@
 namespace UintrIpc.Channels;
 
 /// <summary>
-/// A reference on a channel's region held for the length of one operation (a wait, a write
+/// A lease on a channel's region (SharedRegion's count) held for the length of one operation (a wait, a write
 /// with backpressure): the mapping cannot go away under it, whichever thread disposes what.
 /// </summary>
 internal readonly struct ChannelLease : IDisposable
@@ -11,9 +11,9 @@ internal readonly struct ChannelLease : IDisposable
     /// <exception cref="ObjectDisposedException">Every reference was released already.</exception>
     internal ChannelLease(ChannelCore core)
     {
-        core.AddRef();
+        core.AddLease();
         _core = core;
     }
 
-    public void Dispose() => _core?.Release();
+    public void Dispose() => _core?.ReleaseLease();
 }

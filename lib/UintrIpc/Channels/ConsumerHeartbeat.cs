@@ -44,7 +44,7 @@ internal sealed unsafe class ConsumerHeartbeat : IDisposable
     private void Tick()
     {
         // A tick may race with the last release of the region: beat only under a lease.
-        if (!_channel.TryAddRef())
+        if (!_channel.TryAddLease())
         {
             return;
         }
@@ -55,7 +55,7 @@ internal sealed unsafe class ConsumerHeartbeat : IDisposable
         }
         finally
         {
-            _channel.Release();
+            _channel.ReleaseLease();
         }
     }
 

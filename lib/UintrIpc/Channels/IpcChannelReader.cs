@@ -1,96 +1,230 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using UintrIpc.Rings;
+using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
+// The reader end of a channel of T: its own ring object (its position stays private) and the
+// shared reader core (doorbell, waits, lifetime). Reads never block; waits go through
+// ConsumerCore (uintripc.h section 3); completion and the end of the channel follow section 4
+// (state before the ring; the end is CLOSED and head == tail).
+
 /// <summary>
-/// <see cref="ChannelReader{T}"/> over an <see cref="IpcConsumer{T}"/>, so code written for
-/// System.Threading.Channels can read from another process.
+/// The reading end of an <see cref="IpcChannel{T}"/>: a <see cref="ChannelReader{T}"/> (so
+/// <c>await foreach (var item in reader.ReadAllAsync())</c> works) with blocking reads that
+/// take a timeout, batch reads into a span, and in-place reads through a handler.
 /// </summary>
+/// <typeparam name="T">The element type of the channel.</typeparam>
 /// <remarks>
-/// <see cref="Completion"/> completes (successfully) the first time a read through this adapter
-/// finds the channel completed and drained; the producer side cannot transmit an exception.
+/// <para>Non-blocking reads (<see cref="TryRead(out T)"/>, <see cref="TryRead(Span{T})"/>,
+/// <see cref="Drain{THandler}"/>) cost no system call. Blocking reads spin briefly, then sleep
+/// in the channel's doorbell, using no CPU until a writer wakes them or the timeout passes.
+/// Async reads are served by one background thread per reader and allocate nothing per read
+/// once warm; they need a futex, eventfd or none doorbell (signal and uintr doorbells belong
+/// to the reader's thread).</para>
+/// <para>Use it from one thread at a time (with signal or uintr doorbells: the thread that
+/// created it, also for <see cref="Dispose"/>), and do not call <see cref="TryRead(out T)"/>
+/// while an async wait is pending.</para>
 /// </remarks>
-internal sealed class IpcChannelReader<T>(IpcConsumer<T> consumer) : ChannelReader<T>
-    where T : unmanaged
+[DebuggerDisplay("{DebuggerDisplay,nq}")]
+public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T : unmanaged
 {
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SlotRing<T> _ring;
+    private readonly ConsumerCore<SlotChannelProbe<T>> _core;
 
-    public override Task Completion => _completion.Task;
+    internal IpcChannelReader(ChannelCore channel)
+    {
+        // No lease: the core's reference on the region keeps the mapping.
+        _ring = channel.MultipleProducers
+            ? new MpscRing<T>(channel.Region, channel.RingPart, lease: false)
+            : new SpscRing<T>(channel.Region, channel.RingPart, lease: false);
+        _core = new ConsumerCore<SlotChannelProbe<T>>(channel, new SlotChannelProbe<T>(_ring, channel), GetType().FullName!);
+    }
 
+    internal ConsumerCore<SlotChannelProbe<T>> Core => _core;
+
+    /// <summary>The doorbell this reader sleeps in.</summary>
+    public DoorbellKind Doorbell => _core.Doorbell;
+
+    /// <summary>Elements the ring holds.</summary>
+    public int Capacity => _ring.Capacity;
+
+    /// <inheritdoc />
     public override bool CanCount => true;
 
-    public override int Count => consumer.Count;
+    /// <summary>Approximate number of elements waiting (from the shared positions).</summary>
+    public override int Count => _ring.Count;
 
+    /// <summary>
+    /// Whether the channel was completed and every element has been read: no read will ever
+    /// return an element again.
+    /// </summary>
+    public bool IsCompleted => _core.IsCompleted;
+
+    /// <summary>
+    /// Completes when a read finds the channel completed and drained. The writers' side cannot
+    /// transmit an exception: it completes successfully.
+    /// </summary>
+    public override Task Completion => _core.Completion;
+
+    /// <summary>The wait block's counters (sleeps, timeouts, wake-ups seen; and the writers' sent and suppressed).</summary>
+    public WaitBlockCounters Counters => _core.Counters;
+
+    private string DebuggerDisplay => $"IpcChannelReader<{typeof(T).Name}> {Doorbell} count={Count}/{Capacity}{(_core.Channel.IsCompleted ? " completed" : "")}";
+
+    /// <summary>Reads the next element, or returns false when none is waiting. Never blocks.</summary>
+    /// <exception cref="RingCorruptedException">The ring holds values no writer writes.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override bool TryRead([MaybeNullWhen(false)] out T item)
     {
-        if (consumer.TryRead(out item))
+        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
+        if (_ring.TryRead(out item))
         {
             return true;
         }
 
-        ObserveCompletion();
+        _core.ObserveCompletion();
         return false;
     }
 
+    /// <summary>Reads up to <paramref name="destination"/>.Length waiting elements, in order; returns how many. Never blocks.</summary>
+    /// <exception cref="RingCorruptedException">The ring holds values no writer writes.</exception>
+    public int TryRead(Span<T> destination)
+    {
+        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
+        return _ring.TryRead(destination);
+    }
+
+    /// <summary>
+    /// Hands up to <paramref name="limit"/> waiting elements to <paramref name="handler"/> in
+    /// place (no copy), in order; returns how many. Never blocks.
+    /// </summary>
+    /// <exception cref="RingCorruptedException">The ring holds values no writer writes.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Drain<THandler>(ref THandler handler, int limit = int.MaxValue)
+        where THandler : struct, ISlotHandler<T>, allows ref struct
+    {
+        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
+        return _ring.Drain(ref handler, limit);
+    }
+
+    /// <summary>
+    /// Multi-writer channels: recovers from a writer that died between claiming room and
+    /// publishing, which otherwise blocks every later element. When the next element has been
+    /// claimed but unpublished for at least <paramref name="stalledFor"/> (measured from the first
+    /// call that saw it so; call it periodically while reads time out), it is skipped and reading
+    /// goes on. Only safe when that writer is really dead (e.g. its process exited): a slow
+    /// writer that publishes later loses its element. Single-writer channels: returns false.
+    /// </summary>
+    /// <returns>True when a stuck element was skipped (it is lost).</returns>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible.</exception>
+    public bool TryUnblock(TimeSpan stalledFor)
+    {
+        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
+        return _ring is MpscRing<T> mpsc && mpsc.TryUnblock(stalledFor);
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> until an element can be read (true), or returns
+    /// false when the time passed or the channel is completed and drained (see <see cref="IsCompleted"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative timeout (waits are always bounded).</exception>
+    /// <exception cref="InvalidOperationException">Another wait of this reader is in progress, or (signal, uintr) called on another thread than the creator.</exception>
+    public bool WaitToRead(TimeSpan timeout)
+    {
+        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
+        var peek = new Peek(_ring);
+        return _core.ReadWithin(ref peek, timeout);
+    }
+
+    /// <summary>
+    /// Reads the next element, waiting up to <paramref name="timeout"/> for one: spins briefly,
+    /// then sleeps in the doorbell (no CPU) until a writer wakes it.
+    /// </summary>
+    /// <returns>False when the timeout passed, or the channel is completed and drained (see <see cref="IsCompleted"/>).</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A negative timeout (waits are always bounded).</exception>
+    /// <exception cref="InvalidOperationException">Another wait of this reader is in progress, or (signal, uintr) called on another thread than the creator.</exception>
+    public bool TryRead(out T item, TimeSpan timeout)
+    {
+        WaitDeadline.Validate(timeout);
+        if (TryRead(out item))
+        {
+            return true;
+        }
+
+        var one = new ReadOne(_ring);
+        bool read = _core.ReadWithin(ref one, timeout);
+        item = one.Item;
+        return read;
+    }
+
+    /// <summary>Reads the next element, waiting up to <paramref name="timeout"/> for one.</summary>
+    /// <exception cref="TimeoutException">No element arrived in time.</exception>
+    /// <exception cref="ChannelClosedException">The channel is completed and drained.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A negative timeout (waits are always bounded).</exception>
+    public T Read(TimeSpan timeout)
+    {
+        if (TryRead(out T item, timeout))
+        {
+            return item;
+        }
+
+        throw IsCompleted
+            ? new ChannelClosedException()
+            : new TimeoutException($"No element arrived within {timeout.TotalMilliseconds} ms.");
+    }
+
+    /// <summary>
+    /// Waits asynchronously until an element can be read (true) or the channel is completed and
+    /// drained (false). Completes synchronously when an element is already waiting.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The channel's doorbell is signal or uintr (thread-bound): use futex or eventfd for async reads.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (nothing is consumed).</exception>
     public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
     {
-        ValueTask<bool> wait = consumer.WaitToReadAsync(cancellationToken);
-        if (wait.IsCompletedSuccessfully)
-        {
-            if (!wait.Result)
-            {
-                _completion.TrySetResult();
-            }
-
-            return wait;
-        }
-
-        return AwaitWait(wait);
+        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
+        return _core.WaitToReadAsync(cancellationToken);
     }
 
+    /// <summary>Reads the next element asynchronously, waiting for one if needed. Allocation-free when warm.</summary>
+    /// <exception cref="ChannelClosedException">The channel is completed and drained.</exception>
+    /// <exception cref="NotSupportedException">The channel's doorbell is signal or uintr (thread-bound): use futex or eventfd for async reads.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (nothing is consumed).</exception>
     public override ValueTask<T> ReadAsync(CancellationToken cancellationToken = default)
-    {
-        if (consumer.TryRead(out T item))
-        {
-            return new ValueTask<T>(item);
-        }
+        => TryRead(out T item) ? new ValueTask<T>(item) : _core.ReadAsync<ReadAsyncAttempt, T>(new ReadAsyncAttempt(this), cancellationToken);
 
-        return ReadAsyncSlow(cancellationToken);
+    /// <summary>
+    /// Ends every waiting read (blocking or async: <see cref="ObjectDisposedException"/>; each
+    /// holds its own lease on the region, so this is safe from any thread), then releases the
+    /// doorbell and the region. A non-blocking call must not run concurrently with it. With a
+    /// signal or uintr doorbell, call it on the thread that created the reader. Does not
+    /// complete the channel. Idempotent.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread (nothing was released).</exception>
+    public void Dispose() => _core.Dispose();
+
+    /// <summary>A blocking read's attempt: one element.</summary>
+    private struct ReadOne(SlotRing<T> ring) : IReadAttempt
+    {
+        public T Item;
+
+        public bool TryRead() => ring.TryRead(out Item);
     }
 
-    private void ObserveCompletion()
+    /// <summary>ReadAsync's attempt: this reader's TryRead and WaitToReadAsync.</summary>
+    private readonly struct ReadAsyncAttempt(IpcChannelReader<T> reader) : IAsyncReadAttempt<T>
     {
-        if (consumer.IsCompleted)
-        {
-            _completion.TrySetResult();
-        }
+        public bool TryRead(out T result) => reader.TryRead(out result);
+
+        public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) => reader.WaitToReadAsync(cancellationToken);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> AwaitWait(ValueTask<bool> wait)
+    /// <summary>WaitToRead's attempt: whether an element can be read, without reading it.</summary>
+    private readonly struct Peek(SlotRing<T> ring) : IReadAttempt
     {
-        bool result = await wait.ConfigureAwait(false);
-        if (!result)
-        {
-            _completion.TrySetResult();
-        }
-
-        return result;
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<T> ReadAsyncSlow(CancellationToken cancellationToken)
-    {
-        while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (consumer.TryRead(out T item))
-            {
-                return item;
-            }
-        }
-
-        throw new ChannelClosedException();
+        public bool TryRead() => ring.CanRead;
     }
 }

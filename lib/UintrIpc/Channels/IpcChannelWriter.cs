@@ -1,23 +1,229 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
+using UintrIpc.Rings;
+using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
+// The writer end of a channel of T: its own ring object and the shared writer core. One writer
+// writes through the engine in the SPSC mode; several claim (CAS on the tail), THEN check the
+// completion, so that writes and completion are linearizable (uintripc.h section 3, completion):
+// a claim that finds the channel open is before the completion, so the reader, which ends only
+// when head reaches a tail read after it saw the completion, reads it; a claim that finds it
+// completed is after it, is skipped, and the write returns false.
+
 /// <summary>
-/// <see cref="ChannelWriter{T}"/> over an <see cref="IpcProducer{T}"/>, so code written for
-/// System.Threading.Channels can write to another process.
+/// The writing end of an <see cref="IpcChannel{T}"/>: a <see cref="ChannelWriter{T}"/> whose
+/// writes wake the reader only when it sleeps, with batch writes from a span and blocking writes
+/// that wait for room up to a timeout. Completing it completes the channel for every writer.
 /// </summary>
+/// <typeparam name="T">The element type of the channel.</typeparam>
 /// <remarks>
-/// <see cref="TryComplete"/> completes the channel for every producer; an exception passed to it
-/// is not transmitted to the other process (the reader sees a normal completion).
+/// Single-writer channels: use it from one thread at a time. Multi-writer channels
+/// (<see cref="IpcChannelOptions.MultipleWriters"/>): any thread may write, and writers in
+/// other processes may write at once.
 /// </remarks>
-internal sealed class IpcChannelWriter<T>(IpcProducer<T> producer) : ChannelWriter<T>
-    where T : unmanaged
+[DebuggerDisplay("{DebuggerDisplay,nq}")]
+public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable where T : unmanaged
 {
-    public override bool TryWrite(T item) => producer.TryWrite(in item);
+    private readonly SlotRing<T> _ring;
+    private readonly ProducerCore _core;
+    private readonly bool _multiple;
 
-    public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => producer.WaitToWriteAsync(cancellationToken);
+    internal IpcChannelWriter(ChannelCore channel, SafeHandle? doorbellFd)
+    {
+        _multiple = channel.MultipleProducers;
+        _ring = _multiple
+            ? new MpscRing<T>(channel.Region, channel.RingPart, lease: false)
+            : new SpscRing<T>(channel.Region, channel.RingPart, lease: false);
+        _core = new ProducerCore(channel, _ring, doorbellFd, GetType().FullName!);
+    }
 
-    public override ValueTask WriteAsync(T item, CancellationToken cancellationToken = default) => producer.WriteAsync(item, cancellationToken);
+    internal ProducerCore Core => _core;
 
-    public override bool TryComplete(Exception? error = null) => producer.TryComplete();
+    /// <summary>The doorbell this writer rings (the reader's).</summary>
+    public DoorbellKind Doorbell => _core.Doorbell;
+
+    /// <summary>Elements the ring holds.</summary>
+    public int Capacity => _ring.Capacity;
+
+    /// <summary>Approximate number of elements waiting to be read (from the shared positions).</summary>
+    public int Count => _ring.Count;
+
+    /// <summary>Whether the channel was completed (by this or another writer); writes then fail.</summary>
+    public bool IsCompleted => _core.Channel.IsCompleted;
+
+    /// <summary>The wait block's counters (the reader's sleeps; the writers' wake-ups sent and suppressed).</summary>
+    public WaitBlockCounters Counters => _core.Counters;
+
+    private string DebuggerDisplay => $"IpcChannelWriter<{typeof(T).Name}> {Doorbell} count={Count}/{Capacity}{(IsCompleted ? " completed" : "")}";
+
+    /// <summary>
+    /// Writes <paramref name="item"/> and wakes the reader if it sleeps. Never blocks; no system
+    /// call while the reader is awake.
+    /// </summary>
+    /// <returns>False when the ring is full or the channel is completed (see <see cref="IsCompleted"/>).</returns>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public override bool TryWrite(T item)
+    {
+        _core.ThrowIfDisposed();
+        // Acquire load of a line nobody writes until completion: refuses cheaply once completed.
+        if (_core.Channel.IsCompleted)
+        {
+            return false;
+        }
+
+        if (_multiple)
+        {
+            return TryWriteShared(in item);
+        }
+
+        // One writer: its own completion is ordered with its writes by program order.
+        if (!_ring.Engine.TryWrite<T, SingleProducer>(in item))
+        {
+            return false;
+        }
+
+        _core.Wake();
+        return true;
+    }
+
+    /// <summary>
+    /// Writes as many of <paramref name="items"/> as fit, in order, with one wake-up check for the
+    /// batch; returns how many (0 when the ring is full or the channel is completed). Never blocks.
+    /// </summary>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible.</exception>
+    public int TryWrite(ReadOnlySpan<T> items)
+    {
+        _core.ThrowIfDisposed();
+        if (_core.Channel.IsCompleted)
+        {
+            return 0;
+        }
+
+        int written = 0;
+        if (_multiple)
+        {
+            // One claim per element, each checked against the completion (see the top of this file).
+            while (written < items.Length && TryClaimOpen(out SlotClaim<T> claim))
+            {
+                claim.Item = items[written++];
+                claim.Publish();
+            }
+        }
+        else
+        {
+            written = _ring.Engine.TryWrite<T, SingleProducer>(items);
+        }
+
+        if (written > 0)
+        {
+            _core.Wake();
+        }
+
+        return written;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="item"/>, waiting up to <paramref name="timeout"/> for room when the
+    /// ring is full (spin, yield, then 1 ms sleeps: the reader does not signal room).
+    /// </summary>
+    /// <returns>False when the timeout passed and the ring is still full.</returns>
+    /// <exception cref="ChannelClosedException">The channel is completed.</exception>
+    /// <exception cref="PeerGoneException">The reader has gone.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A negative timeout (waits are always bounded).</exception>
+    public bool TryWrite(T item, TimeSpan timeout)
+    {
+        WaitDeadline.Validate(timeout);
+        if (TryWrite(item))
+        {
+            return true;
+        }
+
+        var attempt = new WriteOne(this, item);
+        return _core.WriteWithin(ref attempt, timeout);
+    }
+
+    /// <summary>Writes <paramref name="item"/>, waiting asynchronously for room when the ring is full.</summary>
+    /// <exception cref="ChannelClosedException">The channel is completed.</exception>
+    /// <exception cref="PeerGoneException">The reader has gone.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the item was not written).</exception>
+    public override ValueTask WriteAsync(T item, CancellationToken cancellationToken = default)
+    {
+        if (TryWrite(item))
+        {
+            return default;
+        }
+
+        return cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled(cancellationToken) : _core.WriteAsync(new WriteOne(this, item), cancellationToken);
+    }
+
+    /// <summary>
+    /// Waits asynchronously until the ring has room (true) or the channel is completed (false).
+    /// Another writer may take the room first: write with <see cref="TryWrite(T)"/> and wait again if it fails.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default)
+        => _core.WaitToWriteAsync(new WriteOne(this, default), cancellationToken);
+
+    /// <summary>
+    /// Completes the channel unless it was completed already (returns false then), and wakes the
+    /// reader if it sleeps. Linearizable with writes, also with several writers in several
+    /// processes: a write that returned true is read by a reader that reads until the end, and
+    /// every write that starts after the completion returns false. <paramref name="error"/> is
+    /// not transmitted to the other process: the reader sees a normal completion.
+    /// </summary>
+    public override bool TryComplete(Exception? error = null) => _core.TryComplete();
+
+    /// <summary>
+    /// Releases the doorbell sender and the region. Does not complete the channel. Idempotent.
+    /// A write waiting for room on another thread holds its own lease and then fails with
+    /// <see cref="ObjectDisposedException"/>; a non-blocking call must not run concurrently with it.
+    /// </summary>
+    public void Dispose() => _core.Dispose();
+
+    private bool HasRoom => _ring.Count < _ring.Capacity;
+
+    private bool TryWriteShared(in T item)
+    {
+        if (!TryClaimOpen(out SlotClaim<T> claim))
+        {
+            return false;
+        }
+
+        claim.Item = item; // plain: published by the release in Publish
+        claim.Publish();
+        _core.Wake();
+        return true;
+    }
+
+    /// <summary>Claims a position of an open channel; false when full or completed (then the claim was turned into a skip).</summary>
+    private bool TryClaimOpen(out SlotClaim<T> claim)
+    {
+        if (!_ring.Engine.TryClaim<T, MultiProducer>(out claim))
+        {
+            return false;
+        }
+
+        // Acquire, after the claim's full fence: see the top of this file.
+        if (_core.Channel.IsCompleted)
+        {
+            claim.Abort();
+            _core.Wake(); // a reader waiting for the end waits for this position too
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>A write that waits for room: one element.</summary>
+    private readonly struct WriteOne(IpcChannelWriter<T> writer, T item) : IWriteAttempt
+    {
+        public bool HasRoom => writer.HasRoom;
+
+        public bool TryWrite() => writer.TryWrite(item);
+    }
 }

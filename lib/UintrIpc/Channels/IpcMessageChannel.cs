@@ -1,116 +1,74 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using UintrIpc.Memory;
-using UintrIpc.Rings;
 using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
 /// <summary>
-/// A one-way channel of variable-length byte messages (each with an int type) between
-/// processes: a lock-free record ring and a wake-up protocol in one shared region. Create it in
-/// one process, attach to it in the others, then create one <see cref="IpcMessageConsumer"/>
-/// and one or more <see cref="IpcMessageProducer"/>s.
+/// A one-way channel of variable-length byte messages (each with an int type) between threads
+/// or processes: a lock-free record ring and a wake-up protocol in one shared region, read
+/// through <see cref="Reader"/> and written through <see cref="Writer"/>. Create it with
+/// <see cref="IpcChannel.CreateMessages"/>; another process gets it with
+/// <see cref="IpcChannel.ReceiveMessageChannel"/> (or <see cref="IpcChannel.OpenNamedMessages"/>).
 /// </summary>
 /// <remarks>
-/// Region layout: the record ring (SPSC or MPSC, tag 0) and a wait block (tag 0), region kind
-/// "UCHM"; otherwise as <see cref="IpcChannel{T}"/> (doorbell kind in the wait block, completion
-/// in the region state word, region released when the channel and all endpoints are disposed).
+/// Otherwise as <see cref="IpcChannel{T}"/>: one reader, one or several writers, endpoints
+/// created on first use, the region released when the channel and its endpoints are disposed.
 /// </remarks>
 /// <example>
 /// <code>
-/// using var channel = IpcMessageChannel.Create(new ChannelOptions { BufferSize = 1 &lt;&lt; 16 });
-/// using var consumer = channel.CreateConsumer();
-/// using var producer = channel.CreateProducer(consumer.DoorbellFd);
-/// producer.TryWrite(type: 1, "hello"u8);
-/// byte[] buffer = new byte[consumer.MaxMessageLength];
-/// consumer.TryRead(out int type, buffer, out int length, TimeSpan.FromSeconds(1));
+/// using var channel = IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 1 &lt;&lt; 16 });
+/// channel.Writer.TryWrite(type: 1, "hello"u8);
+/// byte[] buffer = new byte[channel.MaxMessageLength];
+/// channel.Reader.TryRead(out int type, buffer, out int length, TimeSpan.FromSeconds(1));
 /// </code>
 /// </example>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
 public sealed class IpcMessageChannel : IDisposable
 {
-    private readonly ChannelCore _core;
-    private int _disposed;
+    private readonly ChannelEndpoints<IpcMessageReader, IpcMessageWriter> _endpoints;
 
-    private IpcMessageChannel(ChannelCore core) => _core = core;
+    internal IpcMessageChannel(ChannelCore core)
+        => _endpoints = new(core, static c => new IpcMessageReader(c), static (c, fd) => new IpcMessageWriter(c, fd), static r => r.Core.DoorbellFd);
 
-    /// <summary>The shared region (pass <see cref="SharedRegion.FileHandle"/> to other processes, or use <see cref="ChannelBootstrap"/>).</summary>
-    public SharedRegion Region => _core.Region;
+    /// <summary>The reading end, created on first use (on this thread: signal and uintr doorbells belong to it).</summary>
+    /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
+    public IpcMessageReader Reader => _endpoints.Reader;
+
+    /// <summary>The writing end, created on first use; it finds the reader's doorbell itself (see <see cref="IpcChannel{T}.Writer"/>).</summary>
+    /// <exception cref="InvalidOperationException">An eventfd or uintr doorbell, and this object has no reader and received no descriptor.</exception>
+    /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
+    public IpcMessageWriter Writer => _endpoints.Writer;
+
+    /// <summary>The shared region (its <see cref="SharedRegion.FileHandle"/> can be inherited by a child process).</summary>
+    public SharedRegion Region => _endpoints.Core.Region;
 
     /// <summary>The region's name under /dev/shm, or null for a memfd channel.</summary>
-    public string? Name => _core.Region.Name;
+    public string? Name => _endpoints.Core.Region.Name;
 
     /// <summary>Bytes of the ring's data area.</summary>
-    public int BufferSize => (int)_core.Geometry.Capacity;
+    public int BufferSize => (int)_endpoints.Core.Geometry.Capacity;
 
     /// <summary>The longest payload of one message.</summary>
-    public int MaxMessageLength => _core.Geometry.MaxMessageLength;
+    public int MaxMessageLength => _endpoints.Core.Geometry.MaxMessageLength;
 
-    /// <summary>Whether several producers may write at once (an MPSC ring).</summary>
-    public bool MultipleProducers => _core.MultipleProducers;
+    /// <summary>Whether several writers may write at once (an MPSC ring).</summary>
+    public bool MultipleWriters => _endpoints.Core.MultipleProducers;
 
-    /// <summary>The doorbell the consumer sleeps in (chosen when the channel was created).</summary>
-    public DoorbellKind Doorbell => _core.Doorbell;
-
-    /// <summary>How endpoints created from this object wait.</summary>
-    public ChannelWaitOptions WaitOptions => _core.Wait;
+    /// <summary>The doorbell the reader sleeps in (chosen when the channel was created).</summary>
+    public DoorbellKind Doorbell => _endpoints.Core.Doorbell;
 
     /// <summary>Whether the channel was completed (messages may still wait to be read).</summary>
-    public bool IsCompleted => _core.IsCompleted;
+    public bool IsCompleted => _endpoints.Core.IsCompleted;
 
-    private string DebuggerDisplay => $"IpcMessageChannel {(MultipleProducers ? "MPSC" : "SPSC")} {Doorbell} {Name ?? "memfd"}{(IsCompleted ? " completed" : "")}";
+    internal ChannelCore Core => _endpoints.Core;
 
-    /// <summary>Creates a message channel in an anonymous memfd region.</summary>
-    /// <param name="options">The shape (<see cref="ChannelOptions.BufferSize"/>, <see cref="ChannelOptions.MaxMessageLength"/>, producers, doorbell); null for the defaults.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><see cref="ChannelOptions.MaxMessageLength"/> is above <see cref="ChannelOptions.BufferSize"/> / 8.</exception>
-    public static IpcMessageChannel Create(ChannelOptions? options = null)
-        => new(ChannelCore.Create(ChannelCore.MessageRegionKind, Part(options ??= new ChannelOptions()), options, name: null));
+    private string DebuggerDisplay => $"IpcMessageChannel {(MultipleWriters ? "MPSC" : "SPSC")} {Doorbell} {Name ?? "memfd"}{(IsCompleted ? " completed" : "")}";
 
-    /// <summary>Creates a message channel in /dev/shm/<paramref name="name"/> (mode 0600), failing if the name exists.</summary>
-    public static IpcMessageChannel CreateNamed(string name, ChannelOptions? options = null)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        return new(ChannelCore.Create(ChannelCore.MessageRegionKind, Part(options ??= new ChannelOptions()), options, name));
-    }
+    /// <summary>Disposes the reader and the writer (if created) and releases this object's reference to the region (see <see cref="IpcChannel{T}.Dispose"/>). Idempotent.</summary>
+    /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread than the reader's (the rest was released).</exception>
+    public void Dispose() => _endpoints.Dispose();
 
-    /// <summary>Opens the message channel created as /dev/shm/<paramref name="name"/>.</summary>
-    /// <exception cref="RegionFormatException">Not a message channel region.</exception>
-    public static IpcMessageChannel OpenNamed(string name, ChannelWaitOptions? wait = null, TimeSpan? initTimeout = null)
-        => new(ChannelCore.Attach(SharedRegion.OpenNamed(name, initTimeout), ChannelCore.MessageRegionKind, wait));
-
-    /// <summary>Attaches to a message channel from its region descriptor; the caller still owns <paramref name="regionFd"/>.</summary>
-    /// <exception cref="RegionFormatException">Not a message channel region.</exception>
-    public static IpcMessageChannel Attach(SafeHandle regionFd, ChannelWaitOptions? wait = null, TimeSpan? initTimeout = null)
-        => new(ChannelCore.Attach(SharedRegion.Attach(regionFd, initTimeout), ChannelCore.MessageRegionKind, wait));
-
-    /// <summary>Creates the channel's consumer (see <see cref="IpcChannel{T}.CreateConsumer"/>).</summary>
-    /// <exception cref="InvalidOperationException">This channel object has an open consumer.</exception>
-    public IpcMessageConsumer CreateConsumer()
-    {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return new(_core);
-    }
-
-    /// <summary>Creates a producer.</summary>
-    /// <param name="doorbellFd">The consumer's <see cref="IpcMessageConsumer.DoorbellFd"/>: required for eventfd and uintr doorbells, and for signal when the consumer is in another process; ignored otherwise.</param>
-    /// <exception cref="ArgumentException">The doorbell needs the consumer's descriptor and none was given.</exception>
-    public IpcMessageProducer CreateProducer(SafeHandle? doorbellFd = null)
-    {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return new(_core, doorbellFd);
-    }
-
-    /// <summary>Releases this object's reference to the region; endpoints keep working until they are disposed. Idempotent.</summary>
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
-        {
-            _core.Release();
-        }
-    }
-
-    private static PartSpec Part(ChannelOptions options) => options.MultipleProducers
-        ? MpscRecordRing.Part(options.BufferSize, options.MaxMessageLength)
-        : SpscRecordRing.Part(options.BufferSize, options.MaxMessageLength);
+    /// <summary>Creates the writer with the reader's doorbell descriptor, received from the reader's process.</summary>
+    internal IpcMessageWriter CreateWriter(System.Runtime.InteropServices.SafeHandle? doorbellFd) => _endpoints.CreateWriter(doorbellFd);
 }

@@ -3,7 +3,7 @@ using UintrIpc.Rings;
 namespace UintrIpc.Channels;
 
 /// <summary>The probe of a message channel's consumer: its record ring (padding looked through), its positions and the completion flag.</summary>
-internal readonly struct MessageChannelProbe(RecordRing ring, ChannelCore channel) : IChannelProbe
+internal readonly struct MessageChannelProbe(RecordRingEngine ring, ChannelCore channel) : IChannelProbe
 {
     public bool HasData => ring.CanRead;
 

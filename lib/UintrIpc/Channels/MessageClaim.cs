@@ -5,16 +5,16 @@ namespace UintrIpc.Channels;
 /// <summary>
 /// Room claimed in a message channel for one message, written in place through
 /// <see cref="Payload"/> (zero copy), then published with <see cref="Commit"/>, which also wakes
-/// the consumer if it sleeps, or dropped with <see cref="Abort"/>. Returned by
-/// <see cref="IpcMessageProducer.TryClaim"/>. Disposing a claim that was neither committed nor
+/// the reader if it sleeps, or dropped with <see cref="Abort"/>. Returned by
+/// <see cref="IpcMessageWriter.TryClaim"/>. Disposing a claim that was neither committed nor
 /// aborted aborts it, so a <c>using</c> makes the claim exception-safe.
 /// </summary>
 /// <remarks>
 /// Complete every claim exactly once and soon, on the thread that claimed it (Dispose on another
-/// thread does nothing). On a multi-producer channel an abandoned claim blocks the consumer at
+/// thread does nothing). On a multi-writer channel an abandoned claim blocks the reader at
 /// that message, so dispose every claim:
 /// <code>
-/// if (producer.TryClaim(type, length, out MessageClaim claim))
+/// if (writer.TryClaim(type, length, out MessageClaim claim))
 /// {
 ///     using (claim) { Fill(claim.Payload); claim.Commit(); } // an exception in Fill aborts it
 /// }
@@ -22,11 +22,11 @@ namespace UintrIpc.Channels;
 /// </remarks>
 public ref struct MessageClaim
 {
-    private readonly IpcMessageProducer? _producer;
+    private readonly ProducerCore? _producer;
     private readonly long _id;
     private RecordClaim _claim;
 
-    internal MessageClaim(RecordClaim claim, IpcMessageProducer producer)
+    internal MessageClaim(RecordClaim claim, ProducerCore producer)
     {
         _claim = claim;
         _producer = producer;
@@ -43,16 +43,16 @@ public ref struct MessageClaim
     /// <summary>Whether <see cref="Commit"/> or <see cref="Abort"/> was called (on this claim or a copy of it, on this thread).</summary>
     public readonly bool IsCompleted => _claim.IsCompleted || (_producer is not null && !OpenClaims.IsOpen(_id));
 
-    /// <summary>Publishes the message and wakes the consumer if it sleeps.</summary>
+    /// <summary>Publishes the message and wakes the reader if it sleeps.</summary>
     /// <exception cref="InvalidOperationException">The claim was completed already, or superseded (see <see cref="RecordClaim.Commit"/>).</exception>
     public void Commit()
     {
         Close();
         _claim.Commit();
-        _producer!.WakeConsumer();
+        _producer!.Wake();
     }
 
-    /// <summary>Drops the message (its room becomes padding the consumer skips) and wakes the consumer if it sleeps behind it.</summary>
+    /// <summary>Drops the message (its room becomes padding the reader skips) and wakes the reader if it sleeps behind it.</summary>
     /// <exception cref="InvalidOperationException">The claim was completed already (also through a copy).</exception>
     public void Abort()
     {
@@ -60,7 +60,7 @@ public ref struct MessageClaim
         _claim.Abort();
         // Messages committed after this one waited behind it (MPSC), and a consumer of a
         // completed channel waits for every claim to end.
-        _producer!.WakeConsumer();
+        _producer!.Wake();
     }
 
     /// <summary>Aborts the claim unless it was committed or aborted (through any copy); nothing for a default value.</summary>
@@ -70,7 +70,7 @@ public ref struct MessageClaim
         if (_producer is not null && !_claim.IsCompleted && OpenClaims.Close(_id))
         {
             _claim.Abort();
-            _producer.WakeConsumer();
+            _producer.Wake();
         }
     }
 

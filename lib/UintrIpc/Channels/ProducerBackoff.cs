@@ -41,17 +41,9 @@ internal struct ProducerBackoff
             return false;
         }
 
-        switch (_phaser.Next(now))
+        if (!_phaser.SpinOrYield(now))
         {
-            case BackoffPhase.Spinning:
-                Thread.SpinWait(1);
-                break;
-            case BackoffPhase.Yielding:
-                Thread.Yield();
-                break;
-            default:
-                Thread.Sleep(s_sleep);
-                break;
+            Thread.Sleep(s_sleep);
         }
 
         return true;

@@ -1,7 +1,7 @@
 namespace UintrIpc.Memory;
 
 /// <summary>The state word of a region header.</summary>
-public enum RegionState : uint
+internal enum RegionState : uint
 {
     /// <summary>Not published yet (the magic is not there either).</summary>
     Initializing = 0,

@@ -80,7 +80,7 @@ public sealed unsafe class SharedRegion : IDisposable
     public uint RegionKind => *(uint*)(Base + RegionLayout.RegionKindOffset);
 
     /// <summary>The state word (acquire: a peer may change it).</summary>
-    public RegionState State => (RegionState)Volatile.Read(ref *(uint*)(Base + RegionLayout.StateOffset));
+    internal RegionState State => (RegionState)Volatile.Read(ref *(uint*)(Base + RegionLayout.StateOffset));
 
     /// <summary>The validated part table.</summary>
     public IReadOnlyList<RegionPart> Parts => _parts;
@@ -336,7 +336,7 @@ public sealed unsafe class SharedRegion : IDisposable
     }
 
     /// <summary>Marks the region closed (release), telling peers to detach.</summary>
-    public void MarkClosed() => Volatile.Write(ref *(uint*)(Base + RegionLayout.StateOffset), (uint)RegionState.Closed);
+    internal void MarkClosed() => Volatile.Write(ref *(uint*)(Base + RegionLayout.StateOffset), (uint)RegionState.Closed);
 
     /// <summary>
     /// Closes the descriptor and releases the region's lease on the mapping: the memory is

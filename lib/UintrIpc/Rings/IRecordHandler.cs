@@ -1,8 +1,8 @@
 namespace UintrIpc.Rings;
 
 /// <summary>
-/// Receives the messages of a record ring from <see cref="SpscRecordRing.Read{THandler}(ref THandler, int)"/>
-/// and <see cref="MpscRecordRing.Read{THandler}(ref THandler, int)"/>.
+/// Receives the messages of a record ring from <see cref="RecordRing.Read{THandler}(ref THandler, int)"/>
+/// (and of a message channel from <see cref="Channels.IpcMessageReader.Read{THandler}(ref THandler, int)"/>).
 /// </summary>
 /// <remarks>
 /// Implement it on a struct: the ring's <c>Read</c> is generic over the handler, so the call

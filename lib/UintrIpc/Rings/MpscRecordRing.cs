@@ -1,10 +1,9 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
 
-// A thin facade over the engine in RecordRing.cs.
+// A thin facade over the engine (RecordRingEngine.cs): the producer side; the consumer is RecordRing.
 
 /// <summary>
 /// A multi-producer, single-consumer ring of variable-length messages (records) in a part
@@ -15,31 +14,23 @@ namespace UintrIpc.Rings;
 /// Create the part with <see cref="Part"/> when creating the region, then attach one
 /// instance per process (or per side). Any number of threads in any number of processes may
 /// produce (<see cref="TryWrite"/>, <see cref="TryClaim"/>) at once; they claim room with an
-/// atomic compare-and-swap on the shared tail. One thread at a time may consume
-/// (<see cref="Read{THandler}"/>, <see cref="TryRead"/>, <see cref="TryUnblock(TimeSpan)"/>).
+/// atomic compare-and-swap on the shared tail. One thread at a time consumes (see
+/// <see cref="RecordRing"/>) and may unblock a dead producer's claim (<see cref="TryUnblock(TimeSpan)"/>).
 /// Messages of one producer thread arrive in the order it wrote them.
-/// Nothing blocks: a full ring makes <see cref="TryWrite"/> return false, an empty one makes
-/// the reads return nothing. Waiting is the job of the wake-up protocol built on top.
-/// </para>
-/// <para>
-/// Messages are 0 to <see cref="MaxMessageLength"/> bytes with a type &gt;= 0; each takes
-/// 8 + its length bytes rounded up to 8 (plus padding when it would cross the end of the
-/// data area). Everything read from shared memory is validated; a peer that breaks the
-/// ring's invariants causes a <see cref="RingCorruptedException"/>, never an access outside
-/// the ring.
 /// </para>
 /// <para>Layout and protocol: interop/include/uintripc.h, section 2.</para>
 /// </remarks>
-[DebuggerDisplay("{_ring.DebuggerDisplay,nq}")]
-public sealed class MpscRecordRing : IDisposable
+public sealed class MpscRecordRing : RecordRing
 {
-    private readonly RecordRing _ring;
 
     /// <summary>Attaches to the ring in <paramref name="part"/> of <paramref name="region"/>, validating its descriptor and positions.</summary>
     /// <exception cref="ArgumentException">The part is not an MPSC record ring part of this region.</exception>
     /// <exception cref="RegionFormatException">The ring's descriptor is invalid.</exception>
     /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
-    public MpscRecordRing(SharedRegion region, RegionPart part) => _ring = new RecordRing(region, part, PartKind.MpscRecords, lease: true);
+    public MpscRecordRing(SharedRegion region, RegionPart part) 
+        : base(region, part, PartKind.MpscRecords)
+    {
+    }
 
     /// <summary>Attaches to the first MPSC record ring part of <paramref name="region"/> with <paramref name="tag"/>.</summary>
     /// <exception cref="KeyNotFoundException">The region has no such part.</exception>
@@ -50,56 +41,29 @@ public sealed class MpscRecordRing : IDisposable
     {
     }
 
-    /// <summary>
-    /// Releases the ring's lease on the region's mapping (unmapped when the region and every
-    /// other holder have released theirs too). Idempotent. Call it after the threads using
-    /// this object stopped; any later call throws <see cref="ObjectDisposedException"/>.
-    /// </summary>
-    public void Dispose() => _ring.Dispose();
-
-    /// <summary>Bytes of the data area.</summary>
-    public int Capacity => _ring.Capacity;
-
-    /// <summary>The longest payload a message may have.</summary>
-    public int MaxMessageLength => _ring.MaxMessageLength;
-
-    /// <summary>
-    /// Whether a message is waiting (acquire loads; padding is looked through, not consumed).
-    /// The wake-up protocol uses it to re-check the ring after announcing a sleep.
-    /// Consumer side.
-    /// </summary>
-    /// <exception cref="RingCorruptedException">The next record is invalid.</exception>
-    public bool CanRead => _ring.CanRead;
-
-    /// <summary>Bytes ever claimed by the producers (free-running; acquire load).</summary>
-    public long ProducerPosition => _ring.ProducerPosition;
-
-    /// <summary>Bytes ever consumed (free-running; acquire load).</summary>
-    public long ConsumerPosition => _ring.ConsumerPosition;
-
     /// <summary>Describes the ring part to pass to <see cref="SharedRegion.CreateAnonymous(uint, ReadOnlySpan{PartSpec})"/> or <see cref="SharedRegion.CreateNamed(string, uint, ReadOnlySpan{PartSpec})"/>.</summary>
     /// <param name="capacity">Bytes of the data area: a power of two from 64 to 2^30.</param>
     /// <param name="maxMessageLength">Longest payload, at most <paramref name="capacity"/> / 8; 0 for exactly that.</param>
     /// <param name="tag">Tells rings of one region apart (for example 0 = requests, 1 = responses).</param>
     /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
     public static PartSpec Part(int capacity, int maxMessageLength = 0, uint tag = 0)
-        => RecordRing.Part(PartKind.MpscRecords, capacity, maxMessageLength, tag);
+        => RecordRingEngine.Part(PartKind.MpscRecords, capacity, maxMessageLength, tag);
 
     /// <summary>Copies a message into the ring. Producer side.</summary>
     /// <param name="type">Message type, &gt;= 0, handed to the consumer with the message.</param>
-    /// <param name="payload">0 to <see cref="MaxMessageLength"/> bytes.</param>
+    /// <param name="payload">0 to <see cref="RecordRing.MaxMessageLength"/> bytes.</param>
     /// <returns>False when the ring has no room for it now.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="type"/> is negative or <paramref name="payload"/> is too long.</exception>
     /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryWrite(int type, ReadOnlySpan<byte> payload) => _ring.TryWrite(type, payload);
+    public bool TryWrite(int type, ReadOnlySpan<byte> payload) => Engine.TryWrite(type, payload);
 
     /// <summary>
     /// Claims room for a message of <paramref name="length"/> bytes to be written in place
     /// (zero copy), then published with <see cref="RecordClaim.Commit"/>. Producer side.
     /// </summary>
     /// <param name="type">Message type, &gt;= 0.</param>
-    /// <param name="length">0 to <see cref="MaxMessageLength"/> bytes.</param>
+    /// <param name="length">0 to <see cref="RecordRing.MaxMessageLength"/> bytes.</param>
     /// <param name="claim">The claimed room, when the method returns true.</param>
     /// <returns>False when the ring has no room for it now.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="type"/> is negative or <paramref name="length"/> is out of range.</exception>
@@ -110,33 +74,7 @@ public sealed class MpscRecordRing : IDisposable
     /// A claim that is never completed blocks the consumer until <see cref="TryUnblock(TimeSpan)"/>.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryClaim(int type, int length, out RecordClaim claim) => _ring.TryClaim(type, length, out claim);
-
-    /// <summary>
-    /// Hands waiting messages to <paramref name="handler"/>, in order, up to
-    /// <paramref name="limit"/>, then frees their room. Consumer side.
-    /// </summary>
-    /// <returns>How many messages were handled.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is negative.</exception>
-    /// <exception cref="RingCorruptedException">A record is invalid (messages before it are handled and consumed).</exception>
-    /// <remarks>
-    /// The payload spans point into shared memory and are valid only during the call. A
-    /// message whose handler throws counts as consumed; the exception propagates. Do not
-    /// read from this ring inside the handler (the batch is released only after it).
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Read<THandler>(ref THandler handler, int limit = int.MaxValue)
-        where THandler : struct, IRecordHandler
-        => _ring.Read(ref handler, limit);
-
-    /// <summary>Copies the next message into <paramref name="destination"/>. Consumer side.</summary>
-    /// <param name="type">The message type.</param>
-    /// <param name="destination">Where the payload goes; <see cref="MaxMessageLength"/> bytes always suffice.</param>
-    /// <param name="length">Bytes written to <paramref name="destination"/>.</param>
-    /// <returns>False when no message is waiting.</returns>
-    /// <exception cref="ArgumentException"><paramref name="destination"/> is too small for the next message, which stays in the ring.</exception>
-    /// <exception cref="RingCorruptedException">The next record is invalid.</exception>
-    public bool TryRead(out int type, Span<byte> destination, out int length) => _ring.TryRead(out type, destination, out length);
+    public bool TryClaim(int type, int length, out RecordClaim claim) => Engine.TryClaim(type, length, out claim);
 
     /// <summary>
     /// Recovers from a producer that died between claiming and committing, as soon as its death
@@ -157,7 +95,7 @@ public sealed class MpscRecordRing : IDisposable
     /// a pidfd, in the same pid namespace), or its ring object was disposed. Anything else leaves
     /// the claim to <see cref="TryUnblock(TimeSpan)"/>. Protocol: interop/include/uintripc.h, section 2f.
     /// </remarks>
-    public bool TrySkipDeadClaim() => _ring.TrySkipDeadClaim();
+    public bool TrySkipDeadClaim() => Engine.TrySkipDeadClaim();
 
     /// <summary>
     /// Recovers from a producer that died between claiming and committing, after a time (use it
@@ -187,5 +125,5 @@ public sealed class MpscRecordRing : IDisposable
     /// end of the data area is removed in two steps (the padding, then the record).
     /// </para>
     /// </remarks>
-    public bool TryUnblock(TimeSpan blockedFor) => _ring.TryUnblock(blockedFor);
+    public bool TryUnblock(TimeSpan blockedFor) => Engine.TryUnblock(blockedFor);
 }

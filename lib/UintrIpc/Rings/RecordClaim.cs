@@ -26,14 +26,14 @@ namespace UintrIpc.Rings;
 /// </remarks>
 public unsafe ref struct RecordClaim
 {
-    private readonly RecordRing? _ring;
+    private readonly RecordRingEngine? _ring;
     private readonly byte* _record;
     private readonly long _token;
     private readonly int _recordLength;
     private readonly int _type;
     private bool _completed;
 
-    internal RecordClaim(RecordRing ring, byte* record, int recordLength, int type, long token)
+    internal RecordClaim(RecordRingEngine ring, byte* record, int recordLength, int type, long token)
     {
         _ring = ring;
         _record = record;
@@ -64,10 +64,10 @@ public unsafe ref struct RecordClaim
     public readonly bool IsCompleted => _completed;
 
     /// <summary>The claim's state, so that tests can keep a claim across calls (a ref struct cannot be stored).</summary>
-    internal readonly (RecordRing? Ring, nint Record, int RecordLength, int Type, long Token) Parts => (_ring, (nint)_record, _recordLength, _type, _token);
+    internal readonly (RecordRingEngine? Ring, nint Record, int RecordLength, int Type, long Token) Parts => (_ring, (nint)_record, _recordLength, _type, _token);
 
     /// <summary>Rebuilds an open claim from <see cref="Parts"/> (tests).</summary>
-    internal static RecordClaim FromParts((RecordRing? Ring, nint Record, int RecordLength, int Type, long Token) parts)
+    internal static RecordClaim FromParts((RecordRingEngine? Ring, nint Record, int RecordLength, int Type, long Token) parts)
         => parts.Ring is null ? default : new RecordClaim(parts.Ring, (byte*)parts.Record, parts.RecordLength, parts.Type, parts.Token);
 
     /// <summary>Makes the message visible to the consumer.</summary>

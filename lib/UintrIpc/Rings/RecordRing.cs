@@ -1,325 +1,86 @@
 using System.Diagnostics;
-using System.Diagnostics.CodeAnalysis;
-using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
 
-// The one engine of the record rings (uintripc.h sections 2b, 2c, 2e), after Agrona's
-// one-to-one and many-to-one ring buffers: attach and validation (here), both claim protocols
-// (RecordRing.Producer.cs), the consumer (RecordRing.Consumer.cs) and the unblocking of a dead
-// producer's claim (RecordRing.Unblock.cs). Each side's position is private (2c): the consumer's
-// head and the SPSC producer's tail are only published; MPSC producers keep a floor. Managed
-// layout: producer and consumer fields sit in separate 128-byte blocks of LocalState, away from
-// the read-only fields, so a producer thread and the consumer thread share no cache line here.
-
 /// <summary>
-/// The shared engine of <see cref="SpscRecordRing"/> and <see cref="MpscRecordRing"/>:
-/// attach and validation, both claim protocols, the consumer and unblocking.
+/// A ring of variable-length messages (records) in a part of a <see cref="SharedRegion"/>,
+/// seen from its consumer: what <see cref="SpscRecordRing"/> and <see cref="MpscRecordRing"/>
+/// share (they differ only in how producers claim room). Accept this type where either kind will do.
 /// </summary>
-[DebuggerDisplay("{DebuggerDisplay,nq}")]
-internal sealed unsafe partial class RecordRing
+/// <remarks>
+/// <para>Create the region with the ring's <c>Part</c> among its parts, then attach one object
+/// per process (or per side). One thread at a time may consume (<see cref="Read{THandler}"/>,
+/// <see cref="TryRead"/>). Nothing blocks: a full ring makes writes return false, an empty
+/// one makes the reads return nothing; waiting is the job of the channels built on top.</para>
+/// <para>Messages are 0 to <see cref="MaxMessageLength"/> bytes with a type &gt;= 0; each takes
+/// 8 + its length bytes rounded up to 8 (plus padding when it would cross the end of the data
+/// area). Everything read from shared memory is validated; a peer that breaks the ring's
+/// invariants causes a <see cref="RingCorruptedException"/>, never an access outside the ring.
+/// The ring holds a lease on the region's mapping, released by <see cref="Dispose"/>.</para>
+/// <para>Layout and protocol: interop/include/uintripc.h, section 2.</para>
+/// </remarks>
+[DebuggerDisplay("{Engine.DebuggerDisplay,nq}")]
+public abstract class RecordRing : IDisposable
 {
-    /// <summary>Smallest data area: room for a longest record (capacity / 8) several times over.</summary>
-    internal const int MinCapacity = 64;
-    /// <summary>Largest data area (positions inside it are ints).</summary>
-    internal const int MaxCapacity = 1 << 30;
+    /// <summary>The engine: both claim protocols, the consumer, unblocking.</summary>
+    private protected readonly RecordRingEngine Engine;
 
-    private const int HeaderSize = RingLayout.RecordHeaderSize;
-    private const int TypeOffset = 4;
-    private const int Padding = RingLayout.PaddingRecordType;
+    private protected RecordRing(SharedRegion region, RegionPart part, PartKind kind)
+        => Engine = new RecordRingEngine(region, part, kind, lease: true);
 
-    // Keeps the mapping alive as long as the ring is used.
-    private readonly SharedRegion _region;
-    private readonly byte* _data;
-    private readonly long* _tail;
-    private readonly long* _head;
-    private readonly long* _releasing;
-    // MPSC: the ring's producer table (this object's registrations, the consumer's judgements).
-    private readonly ProducerTable? _producers;
-    private readonly int _capacity;
-    private readonly int _mask;
-    private readonly int _maxMessageLength;
-    // align8(header + max message length): the longest record a producer can write.
-    private readonly int _maxRecordLength;
-    private readonly bool _multiProducer;
-    private readonly bool _leased;
-    // Set once by Dispose; every call checks it (a plain read): after it the lease may be gone.
-    private int _disposed;
-    private LocalState _local;
+    /// <summary>Bytes of the data area.</summary>
+    public int Capacity => Engine.Capacity;
+
+    /// <summary>The longest payload a message may have.</summary>
+    public int MaxMessageLength => Engine.MaxMessageLength;
 
     /// <summary>
-    /// Attaches without a lease: the caller keeps the mapping alive (channel endpoints, through
-    /// their own reference count).
+    /// Consumer: whether a message is waiting (acquire loads; padding is looked through, not
+    /// consumed). The wake-up protocol re-checks it after announcing a sleep.
     /// </summary>
-    internal RecordRing(SharedRegion region, RegionPart part, PartKind kind)
-        : this(region, part, kind, lease: false)
-    {
-    }
+    /// <exception cref="RingCorruptedException">The next record is invalid.</exception>
+    public bool CanRead => Engine.CanRead;
 
-    /// <summary>Attaches to a record ring part: validates its descriptor and its current positions.</summary>
-    internal RecordRing(SharedRegion region, RegionPart part, PartKind kind, bool lease)
-    {
-        ArgumentNullException.ThrowIfNull(region);
-        if (lease)
-        {
-            region.AddLease();
-        }
+    /// <summary>Bytes ever claimed by the producers (free-running; acquire load).</summary>
+    public long ProducerPosition => Engine.ProducerPosition;
 
-        _region = region;
-        _leased = lease;
-        _multiProducer = kind == PartKind.MpscRecords;
-        _local.BlockedPosition = -1;
-        _local.InterruptedRelease = -1;
-        try
-        {
-            Attach(region, part, kind, out _data, out _tail, out _head, out _capacity, out _maxMessageLength, out var geometry);
-            _releasing = _head + ((RingLayout.ReleasingOffset - RingLayout.HeadOffset) / sizeof(long));
-            _producers = _multiProducer ? new ProducerTable(_data - RingLayout.ControlSize, geometry) : null;
-            _mask = _capacity - 1;
-            _maxRecordLength = Align(HeaderSize + _maxMessageLength);
-            LoadPositions();
-        }
-        catch
-        {
-            if (lease)
-            {
-                region.ReleaseLease();
-            }
+    /// <summary>Bytes ever consumed (free-running; acquire load).</summary>
+    public long ConsumerPosition => Engine.ConsumerPosition;
 
-            throw;
-        }
-    }
-
-    /// <summary>Releases the lease (if this object holds one). Idempotent; later calls throw <see cref="ObjectDisposedException"/>.</summary>
-    internal void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
-        {
-            _producers?.Dispose(); // its threads claim no more: their registrations end (uintripc.h 2f)
-            if (_leased)
-            {
-                _region.ReleaseLease();
-            }
-        }
-    }
-
+    /// <summary>
+    /// Consumer: hands waiting messages to <paramref name="handler"/>, in order, up to
+    /// <paramref name="limit"/>, then frees their room; returns how many were handled.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is negative.</exception>
+    /// <exception cref="RingCorruptedException">A record is invalid (messages before it are handled and consumed).</exception>
+    /// <remarks>
+    /// The payload spans point into shared memory and are valid only during the call. A
+    /// message whose handler throws counts as consumed; the exception propagates. Do not
+    /// read from this ring inside the handler (the batch is released only after it).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ThrowIfDisposed()
+    public int Read<THandler>(ref THandler handler, int limit = int.MaxValue)
+        where THandler : struct, IRecordHandler
+        => Engine.Read(ref handler, limit);
+
+    /// <summary>Consumer: copies the next message into <paramref name="destination"/>; false when none is waiting.</summary>
+    /// <param name="type">The message type.</param>
+    /// <param name="destination">Where the payload goes; <see cref="MaxMessageLength"/> bytes always suffice.</param>
+    /// <param name="length">Bytes written to <paramref name="destination"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is too small for the next message, which stays in the ring.</exception>
+    /// <exception cref="RingCorruptedException">The next record is invalid.</exception>
+    public bool TryRead(out int type, Span<byte> destination, out int length) => Engine.TryRead(out type, destination, out length);
+
+    /// <summary>
+    /// Releases the ring's lease on the region's mapping (unmapped when the region and every
+    /// other holder have released theirs too). Idempotent. Call it after the threads using
+    /// this object stopped; any later call throws <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Dispose()
     {
-        if (_disposed != 0)
-        {
-            ThrowDisposed();
-        }
+        Engine.Dispose();
+        GC.SuppressFinalize(this);
     }
-
-    private static void Attach(SharedRegion region, RegionPart part, PartKind kind, out byte* data, out long* tail, out long* head, out int capacity, out int maxMessageLength, out RingDescriptor.Geometry geometry)
-    {
-        if (part.Kind != kind)
-        {
-            throw new ArgumentException($"The part holds a {part.Kind} ring, not a {kind} ring.", nameof(part));
-        }
-
-        byte* ring = region.PartPointer(part);
-        geometry = RingDescriptor.Read(ring, part.Length, kind); // capacity 64 .. 2^30 checked there
-
-        data = ring + RingLayout.ControlSize;
-        tail = (long*)(ring + RingLayout.TailOffset);
-        head = (long*)(ring + RingLayout.HeadOffset);
-        capacity = (int)geometry.Capacity;
-        maxMessageLength = geometry.MaxMessageLength;
-    }
-
-    /// <summary>Reads and checks the shared positions at attach.</summary>
-    private void LoadPositions()
-    {
-        // Acquire loads, head before and after the tail: head only grows, so h1 <= tail and
-        // tail <= h2 + capacity hold for a live ring whatever the peers do meanwhile.
-        long h1 = Volatile.Read(ref *_head);
-        long tail = Volatile.Read(ref *_tail);
-        long h2 = Volatile.Read(ref *_head);
-        CheckPosition("head", h1);
-        CheckPosition("tail", tail);
-        CheckPosition("head", h2);
-        if (h1 > tail || h2 < h1)
-        {
-            ThrowHeadAfterTail(h1, tail);
-        }
-
-        if (tail - h2 > _capacity)
-        {
-            ThrowTailTooFarAhead(h2, tail);
-        }
-
-        _local.HeadCache = h1;
-        _local.ConsumerHead = h1;
-        _local.ProducerTail = tail;
-        // Acquire, after head: a consumer that died while zeroing a released batch left releasing
-        // ahead of head (behind it, the value is stale). Only a consumer acts on it, at its first
-        // call, where it is checked (2g): for now it is noted.
-        long releasing = Volatile.Read(ref *_releasing);
-        if (releasing > h1)
-        {
-            _local.InterruptedRelease = h1;
-            _local.ConsumerHead = releasing;
-        }
-    }
-
-    internal int Capacity => _capacity;
-
-    internal int MaxMessageLength => _maxMessageLength;
-
-    internal SharedRegion Region => _region;
-
-    /// <summary>Acquire: a snapshot of the producers' position.</summary>
-    internal long ProducerPosition => Volatile.Read(ref *_tail);
-
-    /// <summary>Acquire: a snapshot of the consumer's position.</summary>
-    internal long ConsumerPosition => Volatile.Read(ref *_head);
-
-    internal string DebuggerDisplay
-    {
-        get
-        {
-            long head = ConsumerPosition;
-            long tail = ProducerPosition;
-            return $"{(_multiProducer ? "MPSC" : "SPSC")} records capacity={_capacity} head={head} tail={tail} used={tail - head}";
-        }
-    }
-
-    /// <summary>Describes a record ring part to create (shared by both ring kinds).</summary>
-    internal static PartSpec Part(PartKind kind, int capacity, int maxMessageLength, uint tag)
-    {
-        if (capacity < MinCapacity || capacity > MaxCapacity || !BitOperations.IsPow2(capacity))
-        {
-            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, $"The capacity (data bytes) must be a power of two between {MinCapacity} and {MaxCapacity}.");
-        }
-
-        if (maxMessageLength < 0 || maxMessageLength > capacity / 8)
-        {
-            throw new ArgumentOutOfRangeException(nameof(maxMessageLength), maxMessageLength, $"The maximum message length must be between 1 and capacity / 8 ({capacity / 8}), or 0 for capacity / 8.");
-        }
-
-        int max = maxMessageLength == 0 ? capacity / 8 : maxMessageLength;
-        // Runs on zero-filled memory before the region is published: plain stores (see PartSpec).
-        return new PartSpec(kind, tag, RingLayout.RecordRingSize(capacity, RingDescriptor.IsMultiProducer(kind) ? RingLayout.DefaultProducerSlots : 0),
-            (address, _) => RingDescriptor.Write((byte*)address, kind, slotSize: 0, capacity, elementSize: 0, max, capacity));
-    }
-
-    /// <summary>Bytes a record of <paramref name="recordLength"/> bytes (header included) occupies.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Align(int recordLength) => (recordLength + (RingLayout.RecordAlignment - 1)) & ~(RingLayout.RecordAlignment - 1);
-
-    /// <summary>Writes a committed padding record (the bytes after its header are already zero).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void WritePadding(byte* at, int length)
-    {
-        *(int*)(at + TypeOffset) = Padding; // plain: published by the release below
-        Volatile.Write(ref *(int*)at, length); // release: the type is visible before the length
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CheckPosition(string what, long position)
-    {
-        if ((position & (RingLayout.RecordAlignment - 1)) != 0 || (ulong)position >= RingLayout.MaxPosition)
-        {
-            ThrowBadPosition(what, position);
-        }
-    }
-
-    /// <summary>State local to this object, padded so that producer and consumer fields do not share a line.</summary>
-    [StructLayout(LayoutKind.Explicit, Size = 3 * RegionLayout.FalseSharingRange)]
-    private struct LocalState
-    {
-        // ---- producer side (one producer thread for SPSC; racy but monotone-safe for MPSC) ----
-
-        /// <summary>A head seen by a producer; never ahead of the real head, so a capacity check against it is conservative.</summary>
-        [FieldOffset(RegionLayout.FalseSharingRange)]
-        public long HeadCache;
-
-        /// <summary>SPSC: number of the open claim (increases with every claim, so a stale copy never matches).</summary>
-        [FieldOffset(RegionLayout.FalseSharingRange + 8)]
-        public long ClaimToken;
-
-        /// <summary>SPSC: the tail the open claim starts at.</summary>
-        [FieldOffset(RegionLayout.FalseSharingRange + 16)]
-        public long ClaimTail;
-
-        /// <summary>SPSC: padding bytes before the open claim's record (0 = none).</summary>
-        [FieldOffset(RegionLayout.FalseSharingRange + 24)]
-        public int ClaimPadding;
-
-        /// <summary>SPSC: aligned bytes of the open claim's record.</summary>
-        [FieldOffset(RegionLayout.FalseSharingRange + 28)]
-        public int ClaimAligned;
-
-        /// <summary>SPSC: whether a claim is open (written but not yet committed or aborted).</summary>
-        [FieldOffset(RegionLayout.FalseSharingRange + 32)]
-        public bool ClaimOpen;
-
-        /// <summary>
-        /// SPSC: the producer's position, kept here and only published (never read back: a peer
-        /// could move it). MPSC: the highest tail this object claimed up to, a floor for every
-        /// tail it reads.
-        /// </summary>
-        [FieldOffset(RegionLayout.FalseSharingRange + 40)]
-        public long ProducerTail;
-
-        /// <summary>MPSC: the intent word and marker tag of the first thread that claimed through this object.</summary>
-        [FieldOffset(RegionLayout.FalseSharingRange + 48)]
-        public ProducerThreadCache Producer;
-
-        // ---- consumer side ----
-
-        /// <summary>The head at which TryUnblock first saw an uncommitted record, or -1.</summary>
-        [FieldOffset(2 * RegionLayout.FalseSharingRange)]
-        public long BlockedPosition;
-
-        /// <summary>Stopwatch timestamp of that first sighting.</summary>
-        [FieldOffset((2 * RegionLayout.FalseSharingRange) + 8)]
-        public long BlockedSince;
-
-        /// <summary>The consumer's position, kept here and only published (never read back: a peer could move it).</summary>
-        [FieldOffset((2 * RegionLayout.FalseSharingRange) + 16)]
-        public long ConsumerHead;
-
-        /// <summary>
-        /// The shared head at attach when releasing differed from it (a release the previous consumer
-        /// did not finish, to be checked and finished before the first read: 2g), otherwise -1.
-        /// </summary>
-        [FieldOffset((2 * RegionLayout.FalseSharingRange) + 24)]
-        public long InterruptedRelease;
-    }
-
-    // ---- throw helpers: out of line, so the hot paths stay small ----
-
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowDisposed()
-        => throw new ObjectDisposedException("record ring", "The ring was disposed; attach a new ring object to go on using the region.");
-
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowBadPosition(string what, long position)
-        => throw new RingCorruptedException(what, position, "not a multiple of the record alignment (8) between 0 and 2^62");
-
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowHeadAfterTail(long head, long tail)
-        => throw new RingCorruptedException("head", head, $"the consumer position is after the producer position {tail}");
-
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowTailTooFarAhead(long head, long tail)
-        => throw new RingCorruptedException("tail", tail, $"the producer position is more than the capacity {_capacity} ahead of the consumer position {head}");
-
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowTailMovedBack(long tail, long floor)
-        => throw new RingCorruptedException("tail", tail, $"the producer position is behind {floor}, which this producer already claimed up to (moved back by a peer)");
-
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowNegativeType(int type)
-        => throw new ArgumentOutOfRangeException(nameof(type), type, "Message types are >= 0 (negative types are reserved for padding).");
-
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowTooLong(string paramName, int length)
-        => throw new ArgumentOutOfRangeException(paramName, length, $"A message holds between 0 and {_maxMessageLength} bytes (the ring's MaxMessageLength).");
 }

@@ -91,9 +91,9 @@ internal static unsafe class RingDescriptor
                 throw new RegionFormatException("record ring slot/element size", "0", $"{slotSize}/{elementSize}");
             }
 
-            if (capacity < RecordRing.MinCapacity)
+            if (capacity < RecordRingEngine.MinCapacity)
             {
-                throw new RegionFormatException("record ring capacity", $">= {RecordRing.MinCapacity}", capacity.ToString());
+                throw new RegionFormatException("record ring capacity", $">= {RecordRingEngine.MinCapacity}", capacity.ToString());
             }
 
             if (dataLength != capacity)

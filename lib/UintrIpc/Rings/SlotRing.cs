@@ -28,7 +28,7 @@ namespace UintrIpc.Rings;
 public abstract class SlotRing<T> : IDisposable where T : unmanaged
 {
     /// <summary>The engine, embedded in the object (no indirection on the hot path).</summary>
-    private protected SlotRingEngine Engine;
+    internal SlotRingEngine Engine;
 
     private protected unsafe SlotRing(SharedRegion region, RegionPart part, PartKind kind, bool lease)
         => Engine = SlotRingEngine.Attach(region, part, kind, sizeof(T), lease);

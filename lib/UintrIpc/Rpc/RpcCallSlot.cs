@@ -2,21 +2,14 @@ using System.Threading.Tasks.Sources;
 
 namespace UintrIpc.Rpc;
 
-// Design:
-//   One call slot of the client (uintripc_rpc.h section 2), private memory. Two words decide
-//   who may do what, so that a slot is freed only when nobody can write into it any more:
-//     Ticket  generation << 32 | 1 while the server side is open (the call waits for its one
-//             response). Whoever takes the server side clears bit 0 with a CAS that also checks
-//             the generation: the reader routing a response with this id, or the reader failing
-//             every call of a lost session. A response whose id does not match fails the CAS:
-//             stale (other generation) or duplicate (bit already clear), never mistaken for
-//             the current call, even if the slot is being reused at that moment.
-//     State   Pending -> Completed | Failed (by the taker of the server side) or -> Abandoned
-//             (by the caller on timeout or cancellation), a CAS either way: whichever comes
-//             first wins; an answer that finds Abandoned is counted as late.
-//   Holds: 2 at submission, one for the server side and one for the caller (a synchronous
-//   caller drops it when it returns, an asynchronous one in GetResult); the slot and its arena
-//   block go back to the free lists when both are dropped.
+// One call slot (uintripc_rpc.h section 2), private memory, freed only when nobody can write
+// into it any more. Ticket = generation << 32 | 1 while a response may come: whoever takes the
+// server side (the reader routing the response, or failing a lost session's calls) clears bit 0
+// with a CAS that checks the generation, so a stale or duplicate id never completes the current
+// call, even while the slot is reused. State: Pending -> Completed | Failed (server side) or
+// Abandoned (the caller's timeout or cancellation); the first CAS wins. Two holds (server side,
+// caller): the slot and its arena block are freed when both are dropped; a synchronous caller
+// that routes its own answer as the reader keeps the server's hold and drops both at once.
 
 /// <summary>One call slot: the state of a call in flight, and the value-task source of an asynchronous one.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Event never allocates its wait handle here (Wait with a timeout, no WaitHandle); slots live as long as their client.")]
@@ -45,6 +38,8 @@ internal sealed class RpcCallSlot : IValueTaskSource<RpcResult>
     internal int OutCapacity;
     internal int SyncWaiting;
     internal bool IsAsync;
+    /// <summary>The caller routed its own answer and still holds the server's hold too (RpcClient.Finish); its thread only.</summary>
+    internal bool ServerHoldKept;
     internal Memory<byte> AsyncOutput;
     internal ManualResetValueTaskSourceCore<RpcResult> Core = new() { RunContinuationsAsynchronously = true };
     private CancellationTokenRegistration _registration;
@@ -64,6 +59,7 @@ internal sealed class RpcCallSlot : IValueTaskSource<RpcResult>
         Result = 0;
         OutLength = 0;
         Holds = 2;
+        ServerHoldKept = false;
         State = Pending;
         if (isAsync)
         {

@@ -10,27 +10,15 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Rpc;
 
-// Design:
-//   Calls from any number of threads (uintripc_rpc.h section 3, client side). Submitting is
-//   lock-free on the shared side (MPSC ring) and takes one private lock for the call slot and
-//   the arena block. Responses are consumed by one thread at a time, the reader: whichever
-//   waiting caller takes the reader role (a CAS) drains the response ring and routes each
-//   response by id (RpcCallSlot), so a single-threaded caller consumes its own answer with no
-//   thread hop, spinning on the ring's next slot and then sleeping in the doorbell. Callers
-//   that are not the reader wait on their slot's event; the reader sets it when it routes
-//   their answer, and hands the role on when it leaves (it wakes the waiting callers, and the
-//   receiver thread while asynchronous calls are outstanding).
-//
-//   Asynchronous calls are read by a receiver thread (started with the first one) that takes
-//   the reader role like any caller; their slots complete value-task sources that run
-//   continuations asynchronously, so no user code runs on the reader.
-//
-//   Session end (section 7): the peer watcher (RpcPeerWatcher) sees the connection close or
-//   the server exit at once and wakes the reader; the reader finds it (server_state STOPPED,
-//   the watcher's verdict, or a protocol violation) and then fails
-//   every outstanding call and frees its slot: nobody will write into it any more, and the
-//   client accepts no new call. Lifetime: a lease per call in progress (asynchronous: until
-//   GetResult) and one for the client; the region is unmapped with the last.
+// Client side of uintripc_rpc.h sections 3 (steps 1-6) and 7. Submitting is lock-free on the
+// shared side (MPSC ring) and takes one private lock for the call slot and arena block (a call
+// without payload usually takes the spare slot: one atomic exchange). Responses are consumed by
+// one thread at a time: whichever waiting caller wins the reader role (a CAS) drains the ring and
+// routes answers by id (RpcCallSlot), so a single-threaded caller reads its own answer with no
+// thread hop. Asynchronous calls get a receiver thread that takes the role like any caller, so
+// no user continuation runs on the reader. RpcPeerWatcher wakes the reader when the server
+// goes; every outstanding call then fails. Lifetime: a lease per call in progress and one for
+// the client; the last unmaps the region.
 
 /// <summary>
 /// A client of an <see cref="RpcServer"/>: calls with an opcode, four inline arguments and
@@ -65,6 +53,7 @@ public sealed class RpcClient : IDisposable
     private readonly RpcArenaAllocator _arena;
     private readonly ManualResetEventSlim _receiverWake = new(false, spinCount: 1);
     private int _freeCount;
+    private int _spareSlot = -1; // one free slot outside _free, taken and given back with one atomic each (payload-less calls)
     private int _reader;
     private int _syncWaiters;
     private int _asyncPending;
@@ -132,7 +121,7 @@ public sealed class RpcClient : IDisposable
         {
             lock (_lock)
             {
-                return _slots.Length - _freeCount;
+                return _slots.Length - _freeCount - (Volatile.Read(ref _spareSlot) >= 0 ? 1 : 0);
             }
         }
     }
@@ -176,7 +165,7 @@ public sealed class RpcClient : IDisposable
         options ??= new RpcClientOptions();
         DoorbellKind doorbell = options.ChosenDoorbell();
         var started = Stopwatch.GetTimestamp();
-        BootstrapConnection connection = BootstrapClient.Connect(endpoint, options.ConnectTimeout, options.ServerPolicy, cancellationToken);
+        BootstrapConnection connection = BootstrapConnection.Connect(endpoint, options.ConnectTimeout, options.ServerPolicy, cancellationToken);
         EventFdDoorbellReceiver? ownEventFd = null;
         SharedRegion? region = null;
         DoorbellSender? serverBell = null;
@@ -252,6 +241,8 @@ public sealed class RpcClient : IDisposable
     /// Calls <paramref name="opcode"/>: copies <paramref name="input"/> into the arena, waits at most
     /// <paramref name="timeout"/> for the answer (spinning briefly, then sleeping), and copies the
     /// output into <paramref name="output"/> (at most its length; <see cref="RpcResult.OutputLength"/> says how much).
+    /// The timeout counts from the call's first wait (for a free slot, or for the answer once the
+    /// first look finds none), so that a call never reads the clock before it has to wait.
     /// </summary>
     /// <exception cref="ArgumentException">The input or output is larger than the arena.</exception>
     /// <exception cref="TimeoutException">No answer (or no free call slot and arena space) within the timeout; a late answer frees the slot.</exception>
@@ -260,15 +251,16 @@ public sealed class RpcClient : IDisposable
     public RpcResult Call(uint opcode, in RpcArgs args, ReadOnlySpan<byte> input, Span<byte> output, TimeSpan timeout)
     {
         WaitDeadline.Validate(timeout);
-        long deadline = Stopwatch.GetTimestamp() + BackoffPhaser.ToTicks(timeout);
+        var deadline = new CallDeadline(BackoffPhaser.ToTicks(timeout));
         int block = BlockLength(input.Length, output.Length);
         Enter();
         try
         {
-            RpcCallSlot slot = Acquire(block, deadline, timeout);
+            RpcCallSlot slot = Acquire(block, ref deadline, timeout);
             Submit(slot, opcode, args, input, output.Length, isAsync: false, default);
-            WaitForAnswer(slot, deadline);
-            if (Interlocked.CompareExchange(ref slot.State, RpcCallSlot.Abandoned, RpcCallSlot.Pending) == RpcCallSlot.Pending)
+            WaitForAnswer(slot, ref deadline);
+            if (Volatile.Read(ref slot.State) == RpcCallSlot.Pending
+                && Interlocked.CompareExchange(ref slot.State, RpcCallSlot.Abandoned, RpcCallSlot.Pending) == RpcCallSlot.Pending)
             {
                 // Timed out: the slot stays taken until the answer comes or the session ends.
                 Interlocked.Increment(ref _timedOut);
@@ -382,12 +374,18 @@ public sealed class RpcClient : IDisposable
     }
 
     /// <summary>Takes a free call slot and an arena block, waiting (bounded) while all are in use.</summary>
-    private RpcCallSlot Acquire(int block, long deadline, TimeSpan timeout)
+    private RpcCallSlot Acquire(int block, ref CallDeadline deadline, TimeSpan timeout)
     {
-        var backoff = new ProducerBackoff(_wait, TimeSpan.FromTicks(Math.Max(0, (long)((deadline - Stopwatch.GetTimestamp()) * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency)))));
+        if (TryAcquire(block, out RpcCallSlot? slot))
+        {
+            return slot; // the common case reads no clock
+        }
+
+        long now = Stopwatch.GetTimestamp();
+        var backoff = new ProducerBackoff(_wait, TimeSpan.FromTicks(Math.Max(0, (long)((deadline.At(now) - now) * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency)))));
         while (true)
         {
-            if (TryAcquire(block, out RpcCallSlot? slot))
+            if (TryAcquire(block, out slot))
             {
                 return slot;
             }
@@ -404,15 +402,43 @@ public sealed class RpcClient : IDisposable
     private bool TryAcquire(int block, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RpcCallSlot? slot)
     {
         ThrowIfLost();
+        if (block == 0)
+        {
+            // Most calls of a single-threaded caller: the slot it just gave back, without the lock.
+            int spare = Interlocked.Exchange(ref _spareSlot, -1);
+            if (spare >= 0)
+            {
+                slot = _slots[spare];
+                slot.DataOffset = 0;
+                slot.BlockLength = 0;
+                return true;
+            }
+        }
+
         lock (_lock)
         {
             long offset = 0;
-            if (_freeCount > 0 && (block == 0 || _arena.TryAllocate(block, out offset)))
+            if (block == 0 || _arena.TryAllocate(block, out offset))
             {
-                slot = _slots[_free[--_freeCount]];
-                slot.DataOffset = offset;
-                slot.BlockLength = block;
-                return true;
+                // The spare first (the slot freed last, as the free list is last-in first-out); it is free for calls with a payload too.
+                int index = Volatile.Read(ref _spareSlot) >= 0 ? Interlocked.Exchange(ref _spareSlot, -1) : -1;
+                if (index < 0 && _freeCount > 0)
+                {
+                    index = _free[--_freeCount];
+                }
+
+                if (index >= 0)
+                {
+                    slot = _slots[index];
+                    slot.DataOffset = offset;
+                    slot.BlockLength = block;
+                    return true;
+                }
+
+                if (block > 0)
+                {
+                    _arena.Free(offset, block);
+                }
             }
         }
 
@@ -512,7 +538,7 @@ public sealed class RpcClient : IDisposable
     // ---- waiting and reading --------------------------------------------------------------------
 
     /// <summary>Returns when the call is no longer pending, or at the deadline.</summary>
-    private void WaitForAnswer(RpcCallSlot slot, long deadline)
+    private void WaitForAnswer(RpcCallSlot slot, ref CallDeadline deadline)
     {
         var phaser = new BackoffPhaser(_wait.SpinBudget, _wait.YieldBudget);
         while (Volatile.Read(ref slot.State) == RpcCallSlot.Pending)
@@ -521,14 +547,14 @@ public sealed class RpcClient : IDisposable
             {
                 try
                 {
-                    ReadUntil(slot, deadline, ref phaser);
+                    ReadUntil(slot, ref deadline, ref phaser);
                 }
                 finally
                 {
                     ExitReader();
                 }
 
-                if (Stopwatch.GetTimestamp() >= deadline)
+                if (Volatile.Read(ref slot.State) != RpcCallSlot.Pending || deadline.HasPassed(Stopwatch.GetTimestamp()))
                 {
                     return;
                 }
@@ -542,7 +568,8 @@ public sealed class RpcClient : IDisposable
             Interlocked.Increment(ref _syncWaiters); // full fence: pairs with ExitReader (store reader, fence, load waiters)
             try
             {
-                long left = deadline - Stopwatch.GetTimestamp();
+                long now = Stopwatch.GetTimestamp();
+                long left = deadline.At(now) - now;
                 if (left <= 0)
                 {
                     return;
@@ -566,14 +593,14 @@ public sealed class RpcClient : IDisposable
     /// receiver, <paramref name="slot"/> null, until no asynchronous call is outstanding), the
     /// session ends, or the deadline passes. Spins, yields, then sleeps in the doorbell.
     /// </summary>
-    private void ReadUntil(RpcCallSlot? slot, long deadline, ref BackoffPhaser phaser)
+    private void ReadUntil(RpcCallSlot? slot, ref CallDeadline deadline, ref BackoffPhaser phaser)
     {
-        bool ended = SessionEnded();
+        bool ended = false;
         while (true)
         {
-            // While spinning only our own word: server_state shares its cache line with the
-            // server's responses_sent, written every batch, so polling it would cost a cache miss
-            // per call. A stopped server is seen by the peer watcher (STOPPED is written before the
+            // Only our own words, not server_state: it shares its cache line with the server's
+            // responses_sent, written every batch, so reading it would cost a cache miss per call.
+            // A stopped server is seen by the peer watcher (STOPPED is written before the
             // connection closes) and by the check before each park.
             if (ended || Volatile.Read(ref _lostErrno) != 0)
             {
@@ -581,7 +608,7 @@ public sealed class RpcClient : IDisposable
                 return;
             }
 
-            int routed = DrainResponses();
+            int routed = DrainResponses(slot);
             if (slot is null ? Volatile.Read(ref _asyncPending) == 0 || Volatile.Read(ref _disposed) != 0 : Volatile.Read(ref slot.State) != RpcCallSlot.Pending)
             {
                 return;
@@ -593,8 +620,9 @@ public sealed class RpcClient : IDisposable
                 continue;
             }
 
+            // The only clock read of a call answered while we spin (the first one starts its deadline).
             long now = Stopwatch.GetTimestamp();
-            if (now >= deadline)
+            if (now >= deadline.At(now))
             {
                 if (RpcPeerLiveness.HasHungUp(_connection))
                 {
@@ -605,7 +633,8 @@ public sealed class RpcClient : IDisposable
                 return;
             }
 
-            if (RpcBackoff.SpinOrYield(ref phaser, now))
+            var probe = new ReaderProbe(this, slot);
+            if (!phaser.SpinOrYield(now, ref probe))
             {
                 if (SessionEnded())
                 {
@@ -613,8 +642,7 @@ public sealed class RpcClient : IDisposable
                     continue;
                 }
 
-                var probe = new ReaderProbe(this, slot);
-                long slice = Math.Min(BackoffPhaser.ToTicks(_wait.MaxParkTime), deadline - now);
+                long slice = Math.Min(BackoffPhaser.ToTicks(_wait.MaxParkTime), deadline.At(now) - now);
                 if (!_clientWait.Park(ref probe, _clientBell, TimeSpan.FromTicks(slice * TimeSpan.TicksPerSecond / Stopwatch.Frequency))
                     && RpcPeerLiveness.HasHungUp(_connection))
                 {
@@ -674,7 +702,8 @@ public sealed class RpcClient : IDisposable
                 try
                 {
                     phaser.Reset();
-                    ReadUntil(null, long.MaxValue, ref phaser);
+                    var forever = new CallDeadline(WaitDeadline.MaxTicks);
+                    ReadUntil(null, ref forever, ref phaser);
                 }
                 finally
                 {
@@ -726,9 +755,9 @@ public sealed class RpcClient : IDisposable
         }
     }
 
-    private int DrainResponses()
+    private int DrainResponses(RpcCallSlot? own = null)
     {
-        var router = new Router(this);
+        var router = new Router(this, own);
         try
         {
             return _region.Responses.Drain(ref router);
@@ -741,7 +770,7 @@ public sealed class RpcClient : IDisposable
     }
 
     /// <summary>Routes one response by its id (see RpcCallSlot for the rules).</summary>
-    private void Route(in RpcWireResponse shared)
+    private void Route(in RpcWireResponse shared, RpcCallSlot? own)
     {
         RpcWireResponse response = shared; // one copy: the server may change the slot, we decide on the copy
         uint index = RpcLayout.SlotOf(response.Id);
@@ -777,19 +806,35 @@ public sealed class RpcClient : IDisposable
             Lose(LibC.EPROTO, $"The server answered with {response.OutLength} bytes of output where the call allowed {slot.OutCapacity}.");
         }
 
-        Finish(slot, valid ? RpcCallSlot.Completed : RpcCallSlot.Failed);
+        Finish(slot, valid ? RpcCallSlot.Completed : RpcCallSlot.Failed, ownCall: slot == own);
     }
 
-    /// <summary>The server side of <paramref name="slot"/> is done: complete or fail the call, or count a late answer; drop the server's hold.</summary>
-    private void Finish(RpcCallSlot slot, int outcome)
+    /// <summary>
+    /// The server side of <paramref name="slot"/> is done: complete or fail the call, or count a
+    /// late answer; drop the server's hold, or, when <paramref name="ownCall"/> (the reader routes
+    /// the answer of the synchronous call it waits for), leave it to that caller, who drops both at once.
+    /// </summary>
+    private void Finish(RpcCallSlot slot, int outcome, bool ownCall = false)
     {
         bool isAsync = slot.IsAsync;
         // Full fence CAS: publishes Result and OutLength to the caller that reads the state.
         if (Interlocked.CompareExchange(ref slot.State, outcome, RpcCallSlot.Pending) == RpcCallSlot.Pending)
         {
+            if (ownCall && !isAsync)
+            {
+                slot.ServerHoldKept = true; // this thread is the caller: ReleaseCaller drops it
+                return;
+            }
+
             if (!isAsync)
             {
-                slot.Event.Set();
+                // Only a caller that waits on the event needs it set (mostly the caller reads its own
+                // answer). The CAS above is a full fence, as is the caller's store of SyncWaiting
+                // before it reads State (WaitForAnswer): one of the two sees the other.
+                if (Volatile.Read(ref slot.SyncWaiting) != 0)
+                {
+                    slot.Event.Set();
+                }
             }
             else if (outcome == RpcCallSlot.Completed)
             {
@@ -838,18 +883,28 @@ public sealed class RpcClient : IDisposable
     internal void ReleaseCaller(RpcCallSlot slot)
     {
         bool isAsync = slot.IsAsync;
-        ReleaseHold(slot);
+        ReleaseHold(slot, slot.ServerHoldKept ? 2 : 1);
         if (isAsync)
         {
             Exit();
         }
     }
 
-    private void ReleaseHold(RpcCallSlot slot)
+    private void ReleaseHold(RpcCallSlot slot, int holds = 1)
     {
-        if (Interlocked.Decrement(ref slot.Holds) != 0)
+        if (Interlocked.Add(ref slot.Holds, -holds) != 0)
         {
             return;
+        }
+
+        if (slot.BlockLength == 0)
+        {
+            slot.State = RpcCallSlot.Free;
+            // Full fence CAS: the slot's fields are written before another thread can take it.
+            if (Interlocked.CompareExchange(ref _spareSlot, (int)slot.Index, -1) == -1)
+            {
+                return;
+            }
         }
 
         lock (_lock)
@@ -1013,9 +1068,24 @@ public sealed class RpcClient : IDisposable
         _region.Region.Dispose();
     }
 
-    private readonly struct Router(RpcClient owner) : ISlotHandler<RpcWireResponse>
+    /// <summary>
+    /// A synchronous call's deadline. Its timeout counts from the call's first clock read, in its
+    /// first wait (for a free slot, or for the answer once the first poll finds nothing), so that
+    /// a call that waits for nothing reads the clock at most once.
+    /// </summary>
+    private struct CallDeadline(long timeoutTicks)
     {
-        public void Handle(in RpcWireResponse item) => owner.Route(item);
+        private long _at;
+
+        /// <summary>The deadline, started at <paramref name="now"/> if this is the first clock read (timeouts are at most WaitDeadline.MaxTicks: no overflow).</summary>
+        internal long At(long now) => _at != 0 ? _at : _at = now + timeoutTicks;
+
+        internal bool HasPassed(long now) => now >= At(now);
+    }
+
+    private readonly struct Router(RpcClient owner, RpcCallSlot? own) : ISlotHandler<RpcWireResponse>
+    {
+        public void Handle(in RpcWireResponse item) => owner.Route(item, own);
     }
 
     private readonly struct ReaderProbe(RpcClient owner, RpcCallSlot? slot) : IWaitProbe

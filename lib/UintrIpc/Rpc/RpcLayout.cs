@@ -5,7 +5,7 @@ namespace UintrIpc.Rpc;
 /// <c>interop/include/uintripc_rpc.h</c> (the specification; the section numbers below are
 /// its sections). A test compiles the header and proves the two agree.
 /// </summary>
-public static class RpcLayout
+internal static class RpcLayout
 {
     /// <summary>Region kind of a session region: "URPC" as the bytes 55 52 50 43.</summary>
     public const uint RegionKind = 0x43505255;

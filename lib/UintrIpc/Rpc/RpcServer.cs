@@ -5,14 +5,9 @@ using UintrIpc.Bootstrap;
 
 namespace UintrIpc.Rpc;
 
-// Design:
-//   The accept thread only accepts (BootstrapServer checks credentials and sends ACCEPT), then
-//   starts a session thread, which reads the hello (bounded by HelloTimeout), so a slow or
-//   hostile client never holds up others. Each session has its own region, thread and
-//   doorbells (uintripc_rpc.h sections 1, 3, 7); the worker pool is shared. Handlers are
-//   registered before Start and frozen then, so lookups need no lock.
-//   Dispose: stop accepting, end every session (server_state STOPPED, connection closed, so
-//   clients fail their calls at once), wait (bounded) for the session threads, stop the pool.
+// The accept thread only accepts; each session's own thread reads its hello (bounded by
+// HelloTimeout), so a slow or hostile client holds up nobody else (uintripc_rpc.h sections 6,
+// 7). Handlers are frozen at Start, so lookups take no lock.
 
 /// <summary>
 /// A request/response server over shared memory: clients connect through a bootstrap socket,
@@ -28,12 +23,14 @@ namespace UintrIpc.Rpc;
 /// </example>
 public sealed class RpcServer : IDisposable
 {
+    private const uint SmallOpcodes = 1024;
     private readonly Dictionary<uint, (RpcHandler Handler, bool Blocking)> _mapping = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
     private readonly HashSet<RpcServerSession> _sessions = [];
     private readonly List<Thread> _sessionThreads = [];
     private FrozenDictionary<uint, (RpcHandler Handler, bool Blocking)>? _handlers;
+    private (RpcHandler? Handler, bool Blocking)[] _smallOpcodes = [];
     private BootstrapServer? _listener;
     private Thread? _acceptThread;
     private long _nextSessionId;
@@ -80,10 +77,23 @@ public sealed class RpcServer : IDisposable
     }
 
     /// <summary>Counters since the server started.</summary>
-    public RpcServerStatistics Statistics => new(
-        Volatile.Read(ref _sessionsOpened), Volatile.Read(ref _sessionsClosed), Volatile.Read(ref _handshakesFailed),
-        Volatile.Read(ref _requests), Volatile.Read(ref _unknownOpcodes), Volatile.Read(ref _badBlocks),
-        Volatile.Read(ref _handlerFailures), Volatile.Read(ref _protocolViolations));
+    public RpcServerStatistics Statistics
+    {
+        get
+        {
+            long requests;
+            lock (_lock)
+            {
+                // Each session thread counts its own answers (no shared atomic per batch); closed sessions' are in _requests.
+                requests = _requests + _sessions.Sum(s => (long)s.ResponsesSent);
+            }
+
+            return new(
+                Volatile.Read(ref _sessionsOpened), Volatile.Read(ref _sessionsClosed), Volatile.Read(ref _handshakesFailed),
+                requests, Volatile.Read(ref _unknownOpcodes), Volatile.Read(ref _badBlocks),
+                Volatile.Read(ref _handlerFailures), Volatile.Read(ref _protocolViolations));
+        }
+    }
 
     internal CancellationToken StopToken => _stop.Token;
 
@@ -115,6 +125,12 @@ public sealed class RpcServer : IDisposable
             }
 
             _handlers = _mapping.ToFrozenDictionary();
+            // Opcodes below SmallOpcodes (all of them, in practice) are looked up by index.
+            _smallOpcodes = new (RpcHandler?, bool)[_mapping.Keys.Where(k => k < SmallOpcodes).DefaultIfEmpty().Max() + 1];
+            foreach (var (opcode, entry) in _mapping.Where(m => m.Key < SmallOpcodes))
+            {
+                _smallOpcodes[opcode] = entry;
+            }
         }
 
         _listener = BootstrapServer.Listen(endpoint, policy);
@@ -158,7 +174,14 @@ public sealed class RpcServer : IDisposable
 
     internal bool TryGetHandler(uint opcode, [NotNullWhen(true)] out RpcHandler? handler, out bool blocking)
     {
-        if (_handlers!.TryGetValue(opcode, out var entry))
+        var small = _smallOpcodes;
+        if (opcode < (uint)small.Length)
+        {
+            (handler, blocking) = small[opcode];
+            return handler is not null;
+        }
+
+        if (opcode >= SmallOpcodes && _handlers!.TryGetValue(opcode, out var entry))
         {
             handler = entry.Handler;
             blocking = entry.Blocking;
@@ -183,6 +206,7 @@ public sealed class RpcServer : IDisposable
         lock (_lock)
         {
             _sessions.Remove(owner);
+            _requests += (long)owner.ResponsesSent; // final: its thread has ended
         }
 
         if (session is not null)
@@ -193,8 +217,6 @@ public sealed class RpcServer : IDisposable
     }
 
     internal void CountHandshakeFailed() => Interlocked.Increment(ref _handshakesFailed);
-
-    internal void CountRequestsAnswered(int count) => Interlocked.Add(ref _requests, count);
 
     internal void CountUnknownOpcode() => Interlocked.Increment(ref _unknownOpcodes);
 

@@ -1,7 +1,7 @@
 namespace UintrIpc.Signaling;
 
 /// <summary>Default budgets of the backoff idle strategies, chosen from the measured costs in DESIGN.md.</summary>
-public static class BackoffDefaults
+internal static class BackoffDefaults
 {
     /// <summary>10 µs of spinning: below the ~26-50 µs a kernel wake-up costs on our machines, so a busy stream never pays one.</summary>
     public static readonly TimeSpan SpinBudget = TimeSpan.FromMicroseconds(10);

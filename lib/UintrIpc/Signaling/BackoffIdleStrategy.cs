@@ -8,7 +8,7 @@ namespace UintrIpc.Signaling;
 /// can wake the consumer; with a wait block and a doorbell prefer
 /// <see cref="BackoffIdleStrategy{TProbe}"/>, which wakes at once instead of after a sleep.
 /// </summary>
-public sealed class BackoffIdleStrategy : IIdleStrategy
+internal sealed class BackoffIdleStrategy : IIdleStrategy
 {
     private readonly TimeSpan _minSleep;
     private readonly TimeSpan _maxSleep;
@@ -64,18 +64,10 @@ public sealed class BackoffIdleStrategy : IIdleStrategy
     /// <inheritdoc />
     public void Idle()
     {
-        switch (_phaser.Next(_clock is null ? Stopwatch.GetTimestamp() : _clock()))
+        if (!_phaser.SpinOrYield(_clock is null ? Stopwatch.GetTimestamp() : _clock()))
         {
-            case BackoffPhase.Spinning:
-                Thread.SpinWait(1);
-                break;
-            case BackoffPhase.Yielding:
-                Thread.Yield();
-                break;
-            default:
-                _sleep(_nextSleep);
-                _nextSleep = _nextSleep * 2 < _maxSleep ? _nextSleep * 2 : _maxSleep;
-                break;
+            _sleep(_nextSleep);
+            _nextSleep = _nextSleep * 2 < _maxSleep ? _nextSleep * 2 : _maxSleep;
         }
     }
 

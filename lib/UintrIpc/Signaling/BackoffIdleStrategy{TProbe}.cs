@@ -14,7 +14,7 @@ namespace UintrIpc.Signaling;
 /// 26 µs), so spinning a few µs first catches the next message of a busy stream without one.
 /// Owned by the consumer thread. <see cref="Idle(int)"/> with work resets to spinning.
 /// </remarks>
-public sealed class BackoffIdleStrategy<TProbe> : IIdleStrategy
+internal sealed class BackoffIdleStrategy<TProbe> : IIdleStrategy
     where TProbe : IWaitProbe
 {
     private readonly WaitBlock _waitBlock;
@@ -83,18 +83,10 @@ public sealed class BackoffIdleStrategy<TProbe> : IIdleStrategy
     /// <inheritdoc />
     public void Idle()
     {
-        switch (_phaser.Next(_clock is null ? Stopwatch.GetTimestamp() : _clock()))
+        if (!_phaser.SpinOrYield(_clock is null ? Stopwatch.GetTimestamp() : _clock()))
         {
-            case BackoffPhase.Spinning:
-                Thread.SpinWait(1);
-                break;
-            case BackoffPhase.Yielding:
-                Thread.Yield();
-                break;
-            default:
-                Parks++;
-                _waitBlock.Park(ref _probe, _doorbell, _parkTimeout);
-                break;
+            Parks++;
+            _waitBlock.Park(ref _probe, _doorbell, _parkTimeout);
         }
     }
 

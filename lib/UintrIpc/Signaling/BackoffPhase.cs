@@ -1,7 +1,7 @@
 namespace UintrIpc.Signaling;
 
 /// <summary>The phase of a backoff idle strategy.</summary>
-public enum BackoffPhase
+internal enum BackoffPhase
 {
     /// <summary>Work was found on the last pass (or the strategy was reset).</summary>
     NotIdle = 0,

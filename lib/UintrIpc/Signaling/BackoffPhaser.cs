@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace UintrIpc.Signaling;
 
@@ -57,6 +59,74 @@ internal struct BackoffPhaser
                 return BackoffPhase.Parking;
             default:
                 return BackoffPhase.Parking;
+        }
+    }
+
+    /// <summary>
+    /// Advances the phase for an idle pass at <paramref name="now"/> and, while spinning or
+    /// yielding, does one step of it (SpinWait(1) or Thread.Yield); false in the parking phase,
+    /// where the caller parks or sleeps.
+    /// </summary>
+    internal bool SpinOrYield(long now)
+    {
+        switch (Next(now))
+        {
+            case BackoffPhase.Spinning:
+                Thread.SpinWait(1);
+                return true;
+            case BackoffPhase.Yielding:
+                Thread.Yield();
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// Polls of a probe per clock read while spinning. A clock read (vDSO clock_gettime) costs
+    /// about two pause instructions here, and a round trip is a few polls, so reading it on every
+    /// poll doubled the time to notice a message (bench/native's ping-pongs read it every 1024
+    /// polls); 32 keeps the spin budget within about a microsecond.
+    /// </summary>
+    internal const int PollsPerClockRead = 32;
+
+    /// <summary>
+    /// <see cref="SpinOrYield(long)"/> for a caller with a probe: spinning polls
+    /// <paramref name="probe"/> (a shared load, no stores) up to <see cref="PollsPerClockRead"/>
+    /// times with a pause between polls and returns as soon as it has work, so the clock is read
+    /// once per batch of polls rather than once per poll.
+    /// </summary>
+    internal bool SpinOrYield<TProbe>(long now, ref TProbe probe)
+        where TProbe : struct, IWaitProbe
+    {
+        switch (Next(now))
+        {
+            case BackoffPhase.Spinning:
+                for (int i = 0; i < PollsPerClockRead && !probe.HasWork; i++)
+                {
+                    Pause();
+                }
+
+                return true;
+            case BackoffPhase.Yielding:
+                Thread.Yield();
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>One pause instruction where there is one (Thread.SpinWait(1) is a call into the runtime, normalised to a longer pause).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pause()
+    {
+        if (X86Base.IsSupported)
+        {
+            X86Base.Pause();
+        }
+        else
+        {
+            Thread.SpinWait(1);
         }
     }
 

@@ -4,7 +4,7 @@ namespace UintrIpc.Signaling;
 /// Spins with a pause instruction: the lowest wake-up latency, a core kept at 100%. Use only
 /// with a core to spare (never on a 2-core machine shared with the producer).
 /// </summary>
-public sealed class BusySpinIdleStrategy : IIdleStrategy
+internal sealed class BusySpinIdleStrategy : IIdleStrategy
 {
     /// <inheritdoc />
     public void Idle(int workCount)

@@ -15,7 +15,7 @@ namespace UintrIpc.Signaling;
 /// true spuriously; callers always re-check the ring. Implementations are used by one
 /// consumer thread at a time.
 /// </remarks>
-public abstract class DoorbellReceiver : IDisposable
+internal abstract class DoorbellReceiver : IDisposable
 {
     /// <summary>The mechanism.</summary>
     public abstract DoorbellKind Kind { get; }

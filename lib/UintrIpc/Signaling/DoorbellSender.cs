@@ -5,7 +5,7 @@ namespace UintrIpc.Signaling;
 /// when the consumer has announced that it sleeps, so a producer pays nothing while the
 /// consumer is awake.
 /// </summary>
-public abstract class DoorbellSender : IDisposable
+internal abstract class DoorbellSender : IDisposable
 {
     /// <summary>The mechanism.</summary>
     public abstract DoorbellKind Kind { get; }

@@ -5,7 +5,7 @@ namespace UintrIpc.Signaling;
 
 /// <summary>
 /// Which doorbells work on this machine (each checked by a quick functional self-test, once
-/// per process), the best one to use, and factories for receivers and senders.
+/// per process), and the best one to use.
 /// </summary>
 public static unsafe class Doorbells
 {
@@ -25,7 +25,7 @@ public static unsafe class Doorbells
     /// thread-pool threads, no async reads), and while it is registered the kernel ends that
     /// thread's other blocking system calls with EINTR when an interrupt arrives
     /// (UINTR_HANDLER_FLAG_WAITING_RECEIVER, needed for uintr_wait to be woken). Choose it
-    /// explicitly with <c>ChannelOptions.Doorbell = DoorbellKind.Uintr</c> for a dedicated
+    /// explicitly with <c>IpcChannelOptions.Doorbell = DoorbellKind.Uintr</c> for a dedicated
     /// consumer thread that reads with the blocking methods. Its benefit, a producer that
     /// wakes a sleeping consumer without a system call, has been verified functionally on an
     /// emulated uintr machine only; there are no timings from real hardware.</para>
@@ -70,7 +70,7 @@ public static unsafe class Doorbells
     /// </summary>
     /// <exception cref="NotSupportedException">An unknown kind.</exception>
     /// <exception cref="PlatformNotSupportedException">Real user interrupts on a machine without them (see <see cref="UintrSupport.Reason"/>).</exception>
-    public static DoorbellReceiver CreateReceiver(DoorbellKind kind, WaitBlock waitBlock)
+    internal static DoorbellReceiver CreateReceiver(DoorbellKind kind, WaitBlock waitBlock)
     {
         ArgumentNullException.ThrowIfNull(waitBlock);
         return kind switch
@@ -92,7 +92,7 @@ public static unsafe class Doorbells
     /// for <see cref="DoorbellKind.Signal"/>: a pidfd of the consumer's process when it is another process (see <see cref="SignalDoorbellSender"/>), null when it is this one.</param>
     /// <exception cref="ArgumentException">An eventfd or uintr sender without <paramref name="fd"/>.</exception>
     /// <exception cref="NotSupportedException">An unknown kind.</exception>
-    public static DoorbellSender CreateSender(DoorbellKind kind, WaitBlock waitBlock, SafeHandle? fd = null)
+    internal static DoorbellSender CreateSender(DoorbellKind kind, WaitBlock waitBlock, SafeHandle? fd = null)
     {
         ArgumentNullException.ThrowIfNull(waitBlock);
         return kind switch

@@ -12,7 +12,7 @@ namespace UintrIpc.Signaling;
 /// that producers write to; the fd is pollable, so an event loop can wait on it together with
 /// other descriptors and call <see cref="TryConsume"/> when it becomes readable.
 /// </summary>
-public sealed unsafe class EventFdDoorbellReceiver : DoorbellReceiver
+internal sealed unsafe class EventFdDoorbellReceiver : DoorbellReceiver
 {
     private readonly SafeFdHandle _fd;
 

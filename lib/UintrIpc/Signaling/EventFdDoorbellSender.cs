@@ -9,7 +9,7 @@ namespace UintrIpc.Signaling;
 /// from the descriptor the consumer passed (SCM_RIGHTS, or inheritance); the sender keeps its
 /// own duplicate, so the caller still owns and may close the descriptor it passed in.
 /// </summary>
-public sealed unsafe class EventFdDoorbellSender : DoorbellSender
+internal sealed unsafe class EventFdDoorbellSender : DoorbellSender
 {
     private readonly SafeFdHandle _fd;
 

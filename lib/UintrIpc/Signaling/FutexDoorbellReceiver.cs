@@ -10,7 +10,7 @@ namespace UintrIpc.Signaling;
 /// The consumer's side of the futex doorbell: blocks in FUTEX_WAIT on the wait block's wake
 /// word (works across processes). Pair with <see cref="FutexDoorbellSender"/> on the same wait block.
 /// </summary>
-public sealed unsafe class FutexDoorbellReceiver : DoorbellReceiver
+internal sealed unsafe class FutexDoorbellReceiver : DoorbellReceiver
 {
     private readonly WaitBlock _waitBlock;
     private readonly uint* _word;

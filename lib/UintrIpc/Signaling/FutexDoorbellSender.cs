@@ -6,7 +6,7 @@ namespace UintrIpc.Signaling;
 /// The producer's side of the futex doorbell: increments the wait block's wake word and
 /// issues FUTEX_WAKE (one system call, made only when the consumer announced its sleep).
 /// </summary>
-public sealed unsafe class FutexDoorbellSender : DoorbellSender
+internal sealed unsafe class FutexDoorbellSender : DoorbellSender
 {
     private readonly WaitBlock _waitBlock;
     private readonly uint* _word;

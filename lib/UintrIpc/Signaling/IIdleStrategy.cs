@@ -16,7 +16,7 @@ namespace UintrIpc.Signaling;
 /// starts from its cheapest, lowest-latency phase again (forgetting this was Aeron.NET's
 /// PR #124 bug). An instance belongs to one thread.
 /// </remarks>
-public interface IIdleStrategy
+internal interface IIdleStrategy
 {
     /// <summary>Idles if <paramref name="workCount"/> is 0 or less; resets the strategy if work was done.</summary>
     void Idle(int workCount);

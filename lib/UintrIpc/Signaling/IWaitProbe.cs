@@ -18,7 +18,7 @@ namespace UintrIpc.Signaling;
 /// specialised per probe type and the call is inlined, with no interface dispatch.
 /// </para>
 /// </remarks>
-public interface IWaitProbe
+internal interface IWaitProbe
 {
     /// <summary>Whether at least one message is ready to be consumed (acquire read; no side effects).</summary>
     bool HasWork { get; }

@@ -7,7 +7,7 @@ namespace UintrIpc.Signaling;
 /// slice (yielding the CPU to other runnable threads) and returns false; the consumer loop
 /// re-checks its ring. Lowest latency, but the consumer keeps a core busy.
 /// </summary>
-public sealed class NoDoorbellReceiver : DoorbellReceiver
+internal sealed class NoDoorbellReceiver : DoorbellReceiver
 {
     /// <summary>The default idle slice.</summary>
     public static readonly TimeSpan DefaultSlice = TimeSpan.FromMicroseconds(20);

@@ -1,7 +1,7 @@
 namespace UintrIpc.Signaling;
 
 /// <summary>No doorbell: <see cref="Ring"/> does nothing; the consumer finds work by polling.</summary>
-public sealed class NoDoorbellSender : DoorbellSender
+internal sealed class NoDoorbellSender : DoorbellSender
 {
     /// <inheritdoc />
     public override DoorbellKind Kind => DoorbellKind.None;

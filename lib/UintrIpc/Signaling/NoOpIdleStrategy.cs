@@ -1,7 +1,7 @@
 namespace UintrIpc.Signaling;
 
 /// <summary>Does nothing: the loop re-polls at once. Even more aggressive than <see cref="BusySpinIdleStrategy"/>.</summary>
-public sealed class NoOpIdleStrategy : IIdleStrategy
+internal sealed class NoOpIdleStrategy : IIdleStrategy
 {
     /// <inheritdoc />
     public void Idle(int workCount)

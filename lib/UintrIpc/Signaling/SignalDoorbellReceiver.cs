@@ -29,7 +29,7 @@ namespace UintrIpc.Signaling;
 /// This is the seed design's mechanism, kept as a baseline; the futex doorbell is cheaper.
 /// Threads created by the consumer thread inherit its mask (the signal blocked), which is harmless.
 /// </remarks>
-public sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
+internal sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
 {
     // Bounds the drain loop even if a hostile peer floods us with signals.
     private const int MaxDrain = 4096;

@@ -25,7 +25,7 @@ namespace UintrIpc.Signaling;
 /// </para>
 /// <para>Permission rules of kill(2) apply: the consumer must run as the same user (or we need CAP_KILL).</para>
 /// </remarks>
-public sealed class SignalDoorbellSender : DoorbellSender
+internal sealed class SignalDoorbellSender : DoorbellSender
 {
     private readonly WaitBlock _waitBlock;
     private readonly ProcessHandle? _consumer;

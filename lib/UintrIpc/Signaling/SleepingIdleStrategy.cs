@@ -5,7 +5,7 @@ namespace UintrIpc.Signaling;
 /// the latency (Thread.Sleep's resolution is 1 ms on Linux). Prefer
 /// <see cref="BackoffIdleStrategy{TProbe}"/>, which blocks in a doorbell and wakes at once.
 /// </summary>
-public sealed class SleepingIdleStrategy : IIdleStrategy
+internal sealed class SleepingIdleStrategy : IIdleStrategy
 {
     /// <summary>Creates a strategy sleeping <paramref name="period"/> per idle pass.</summary>
     /// <param name="period">How long to sleep; zero yields the rest of the time slice.</param>

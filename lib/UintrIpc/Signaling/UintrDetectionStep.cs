@@ -4,7 +4,7 @@ namespace UintrIpc.Signaling;
 /// The steps of user-interrupt detection, in the order they run (uintr-abi.md §5.1); the
 /// first that fails is reported by <see cref="UintrSupport.FailedStep"/>.
 /// </summary>
-public enum UintrDetectionStep
+internal enum UintrDetectionStep
 {
     /// <summary>No step failed: user interrupts are available.</summary>
     None = 0,

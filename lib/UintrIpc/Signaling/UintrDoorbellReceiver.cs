@@ -50,7 +50,7 @@ namespace UintrIpc.Signaling;
 /// or inheritance after a dup without FD_CLOEXEC). One receiver per thread.
 /// </remarks>
 [DebuggerDisplay("{ToString(),nq}")]
-public sealed unsafe class UintrDoorbellReceiver : DoorbellReceiver
+internal sealed unsafe class UintrDoorbellReceiver : DoorbellReceiver
 {
     /// <summary>Vectors per receiving thread: 0 to 63 (uintr-abi.md §2.1).</summary>
     public const int VectorCount = Shim.UintrVectorCount;

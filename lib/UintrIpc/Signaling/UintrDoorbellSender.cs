@@ -28,7 +28,7 @@ namespace UintrIpc.Signaling;
 /// thread that created the sender; variants C and E allow any thread of the process.
 /// </remarks>
 [DebuggerDisplay("{ToString(),nq}")]
-public sealed class UintrDoorbellSender : DoorbellSender
+internal sealed class UintrDoorbellSender : DoorbellSender
 {
     private readonly SafeUintrSenderHandle _index;
 

@@ -18,7 +18,7 @@ namespace UintrIpc.Signaling;
 /// <see cref="UintrDoorbellReceiver"/> with <c>simulated: true</c> (a software model, for
 /// tests) or another doorbell.
 /// </remarks>
-public sealed class UintrSupport
+internal sealed class UintrSupport
 {
     private static readonly Lazy<UintrSupport> s_detected = new(Run, LazyThreadSafetyMode.ExecutionAndPublication);
 

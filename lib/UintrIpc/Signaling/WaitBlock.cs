@@ -26,7 +26,7 @@ namespace UintrIpc.Signaling;
 /// </para>
 /// </remarks>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
-public sealed unsafe class WaitBlock
+internal sealed unsafe class WaitBlock
 {
     private readonly SharedRegion _region;
     private readonly byte* _block;

@@ -5,7 +5,7 @@ namespace UintrIpc.Signaling;
 /// the wake-up protocol state of one consumer. The first 128 bytes are written by the
 /// consumer, the next 128 by producers.
 /// </summary>
-public static class WaitBlockLayout
+internal static class WaitBlockLayout
 {
     /// <summary>Bytes of a wait block.</summary>
     public const int Size = 384;

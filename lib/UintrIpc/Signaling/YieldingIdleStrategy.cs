@@ -4,7 +4,7 @@ namespace UintrIpc.Signaling;
 /// Yields the CPU to other runnable threads (sched_yield) on every idle pass: low latency,
 /// and it lets a producer on the same core run, but the core stays busy when nothing else runs.
 /// </summary>
-public sealed class YieldingIdleStrategy : IIdleStrategy
+internal sealed class YieldingIdleStrategy : IIdleStrategy
 {
     /// <inheritdoc />
     public void Idle(int workCount)

@@ -184,6 +184,7 @@ static void map_region(struct fwd_session *s, int fd)
         s->control->server_epoch != welcome->server_epoch || s->control->session_id != welcome->session_id)
         fwd_die("control block does not match the welcome");
     s->response_head = __atomic_load_n(&s->responses.control->head, __ATOMIC_ACQUIRE);
+    s->requests.head_cache = __atomic_load_n(&s->requests.control->head, __ATOMIC_ACQUIRE);
 }
 
 int fwd_handshake(struct fwd_session *s, const void *hello, uint32_t length)
@@ -244,8 +245,13 @@ void fwd_publish(struct fwd_session *s, const struct uipc_rpc_request *request)
         __atomic_store_n(&r->control->unregistered, 1, __ATOMIC_RELEASE);
     uint64_t t = __atomic_load_n(&r->control->tail, __ATOMIC_ACQUIRE);
     for (;;) {
-        if (t - __atomic_load_n(&r->control->head, __ATOMIC_ACQUIRE) >= r->capacity)
-            fwd_die("request ring full");
+        /* The server writes head on every request it takes: read it only when the cached value
+         * says the ring may be full (one cache miss per ring's worth of calls, not per call). */
+        if (t - r->head_cache >= r->capacity) {
+            r->head_cache = __atomic_load_n(&r->control->head, __ATOMIC_ACQUIRE);
+            if (t - r->head_cache >= r->capacity)
+                fwd_die("request ring full");
+        }
         if (__atomic_compare_exchange_n(&r->control->tail, &t, t + 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
             break;
     }
@@ -292,10 +298,17 @@ static int hung_up(struct fwd_session *s)
 int fwd_wait_response(struct fwd_session *s, struct uipc_rpc_response *out, int64_t timeout_ns, int64_t spin_ns, int64_t yield_ns)
 {
     int64_t start = fwd_now_ns();
-    for (;;) {
+    int spinning = 1;
+    for (unsigned polls = 1;; polls++) {
         int got = fwd_take_response(s, out);
         if (got != 0)
             return got;
+        /* While spinning, the clock and server_state (whose line the server writes with every
+         * batch's responses_sent) are read every 32 polls only: each costs about two pauses. */
+        if (spinning && (polls & 31) != 0) {
+            __builtin_ia32_pause();
+            continue;
+        }
         int64_t waited = fwd_now_ns() - start;
         if (__atomic_load_n(&s->control->server_state, __ATOMIC_ACQUIRE) == UIPC_RPC_SERVER_STOPPED)
             return FWD_SESSION_ENDED;
@@ -305,6 +318,7 @@ int fwd_wait_response(struct fwd_session *s, struct uipc_rpc_response *out, int6
             __builtin_ia32_pause();
             continue;
         }
+        spinning = 0;
         if (waited < spin_ns + yield_ns) {
             sched_yield(); /* lets a server that shares our CPU run, without a kernel wake-up */
             continue;

@@ -20,6 +20,7 @@ struct fwd_ring {
     uint8_t *data;
     uint64_t capacity;
     uint32_t slot_size;
+    uint64_t head_cache; /* requests: the consumer's head as last read, never ahead of it (uintripc.h 2c) */
 };
 
 struct fwd_session {

@@ -20,7 +20,7 @@ internal static class BootstrapCommands
     public static unsafe int Client(string[] args)
     {
         var endpoint = BootstrapEndpoint.Parse(args[0]);
-        using var connection = BootstrapClient.Connect(endpoint, s_timeout);
+        using var connection = BootstrapConnection.Connect(endpoint, s_timeout);
         Console.WriteLine($"connected server-pid {connection.Peer.Pid}");
 
         using (var message = connection.Receive(s_timeout))
@@ -72,7 +72,7 @@ internal static class BootstrapCommands
             int before = OpenFds();
             try
             {
-                using var connection = BootstrapClient.Connect(endpoint, s_timeout);
+                using var connection = BootstrapConnection.Connect(endpoint, s_timeout);
                 Console.WriteLine("accepted (unexpected)");
                 return 1;
             }

@@ -144,10 +144,10 @@ internal static unsafe class ChannelCommands
     public static int BootstrapProduce(string[] args)
     {
         int count = Int(args[2]);
-        using var connection = BootstrapClient.Connect(BootstrapEndpoint.Parse(args[1]), s_timeout);
+        using var connection = BootstrapConnection.Connect(BootstrapEndpoint.Parse(args[1]), s_timeout);
         using var producer = args[0] == "slot"
-            ? (ValueProducer)new SlotValueProducer(connection.ReceiveProducer<long>(s_timeout))
-            : new MessageValueProducer(connection.ReceiveMessageProducer(s_timeout));
+            ? (ValueProducer)new SlotValueProducer(connection.ReceiveChannel<long>(s_timeout))
+            : new MessageValueProducer(connection.ReceiveMessageChannel(s_timeout));
         for (long value = 0; value < count; value++)
         {
             if (!producer.Write(value, s_timeout))
@@ -173,8 +173,8 @@ internal static unsafe class ChannelCommands
     {
         long id = Int(args[2]);
         using var producer = args[0] == "slot"
-            ? (ValueProducer)new SlotValueProducer(IpcChannel<long>.OpenNamed(args[1]).CreateProducerAndRelease())
-            : new MessageValueProducer(IpcMessageChannel.OpenNamed(args[1]).CreateProducerAndRelease());
+            ? (ValueProducer)new SlotValueProducer(IpcChannel.OpenNamed<long>(args[1]))
+            : new MessageValueProducer(IpcChannel.OpenNamedMessages(args[1]));
         long seq = 0;
         var lastProgress = System.Diagnostics.Stopwatch.StartNew();
         while (true)
@@ -213,34 +213,13 @@ internal static unsafe class ChannelCommands
         return 0;
     }
 
-    private static IpcProducer<long> CreateProducerAndRelease(this IpcChannel<long> channel)
-    {
-        using (channel)
-        {
-            return channel.CreateProducer();
-        }
-    }
-
-    private static IpcMessageProducer CreateProducerAndRelease(this IpcMessageChannel channel)
-    {
-        using (channel)
-        {
-            return channel.CreateProducer();
-        }
-    }
-
     private static ValueProducer Open(string kind, string regionFd, string doorbellFd)
     {
         using var region = new SafeFdHandle(Int(regionFd), ownsHandle: true); // inherited: ours to close
         using SafeFdHandle? doorbell = doorbellFd == "-" ? null : new SafeFdHandle(Int(doorbellFd), ownsHandle: true);
-        if (kind == "slot")
-        {
-            using var channel = IpcChannel<long>.Attach(region);
-            return new SlotValueProducer(channel.CreateProducer(doorbell));
-        }
-
-        using var messages = IpcMessageChannel.Attach(region);
-        return new MessageValueProducer(messages.CreateProducer(doorbell));
+        return kind == "slot"
+            ? new SlotValueProducer(IpcChannel.AttachWriter<long>(region, doorbell))
+            : new MessageValueProducer(IpcChannel.AttachMessagesWriter(region, doorbell));
     }
 
     private static void Pause()
@@ -287,9 +266,11 @@ internal static unsafe class ChannelCommands
         public abstract void Dispose();
     }
 
-    private sealed class SlotValueProducer(IpcProducer<long> producer) : ValueProducer
+    private sealed class SlotValueProducer(IpcChannel<long> channel) : ValueProducer
     {
-        public override Memory.SharedRegion Region => producer.Region;
+        private readonly IpcChannelWriter<long> producer = channel.Writer;
+
+        public override Memory.SharedRegion Region => channel.Region;
 
         public override DoorbellKind Doorbell => producer.Doorbell;
 
@@ -303,12 +284,14 @@ internal static unsafe class ChannelCommands
 
         public override void Complete() => producer.Complete();
 
-        public override void Dispose() => producer.Dispose();
+        public override void Dispose() => channel.Dispose();
     }
 
-    private sealed class MessageValueProducer(IpcMessageProducer producer) : ValueProducer
+    private sealed class MessageValueProducer(IpcMessageChannel channel) : ValueProducer
     {
-        public override Memory.SharedRegion Region => producer.Region;
+        private readonly IpcMessageWriter producer = channel.Writer;
+
+        public override Memory.SharedRegion Region => channel.Region;
 
         public override DoorbellKind Doorbell => producer.Doorbell;
 
@@ -330,6 +313,6 @@ internal static unsafe class ChannelCommands
 
         public override void Complete() => producer.Complete();
 
-        public override void Dispose() => producer.Dispose();
+        public override void Dispose() => channel.Dispose();
     }
 }

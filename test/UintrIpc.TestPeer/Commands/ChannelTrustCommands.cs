@@ -42,7 +42,7 @@ internal static unsafe class ChannelTrustCommands
 
     private static string RunDisposeCase(bool messages, DoorbellKind kind, string operation)
     {
-        var options = new ChannelOptions
+        var options = new IpcChannelOptions
         {
             Capacity = 8,
             BufferSize = 128,
@@ -55,9 +55,9 @@ internal static unsafe class ChannelTrustCommands
         WaitBlock waitBlock;
         if (messages)
         {
-            var c = IpcMessageChannel.Create(options);
-            var r = c.CreateConsumer();
-            var w = c.CreateProducer(r.DoorbellFd);
+            var c = IpcChannel.CreateMessages(options);
+            var r = c.Reader;
+            var w = c.Writer;
             (channel, consumer, producer, waitBlock) = (c, r, w, new WaitBlock(c.Region));
             var buffer = new byte[8];
             wait = operation switch
@@ -71,9 +71,9 @@ internal static unsafe class ChannelTrustCommands
         }
         else
         {
-            var c = IpcChannel<long>.Create(options);
-            var r = c.CreateConsumer();
-            var w = c.CreateProducer(r.DoorbellFd);
+            var c = IpcChannel.CreateBounded<long>(options);
+            var r = c.Reader;
+            var w = c.Writer;
             (channel, consumer, producer, waitBlock) = (c, r, w, new WaitBlock(c.Region));
             wait = operation switch
             {
@@ -143,16 +143,16 @@ internal static unsafe class ChannelTrustCommands
         IDisposable consumer;
         if (args[0] == "slot")
         {
-            using var channel = IpcChannel<long>.OpenNamed(args[1]);
-            var c = channel.CreateConsumer();
-            consumer = c;
+            var channel = IpcChannel.OpenNamed<long>(args[1]);
+            var c = channel.Reader;
+            consumer = channel; // disposes its reader
             read = c.TryRead(out _, s_wait);
         }
         else
         {
-            using var channel = IpcMessageChannel.OpenNamed(args[1]);
-            var c = channel.CreateConsumer();
-            consumer = c;
+            var channel = IpcChannel.OpenNamedMessages(args[1]);
+            var c = channel.Reader;
+            consumer = channel; // disposes its reader
             read = c.TryRead(out _, new byte[c.MaxMessageLength], out _, s_wait);
         }
 
@@ -174,10 +174,11 @@ internal static unsafe class ChannelTrustCommands
     public static int BootstrapProduceAndHang(string[] args)
     {
         int count = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
-        using var connection = BootstrapClient.Connect(BootstrapEndpoint.Parse(args[1]), s_wait);
+        using var connection = BootstrapConnection.Connect(BootstrapEndpoint.Parse(args[1]), s_wait);
         if (args[0] == "slot")
         {
-            using var producer = connection.ReceiveProducer<long>(s_wait);
+            using var channel = connection.ReceiveChannel<long>(s_wait);
+            var producer = channel.Writer;
             for (long v = 0; v < count; v++)
             {
                 if (!producer.TryWrite(v, s_wait))
@@ -191,7 +192,8 @@ internal static unsafe class ChannelTrustCommands
         }
         else
         {
-            using var producer = connection.ReceiveMessageProducer(s_wait);
+            using var channel = connection.ReceiveMessageChannel(s_wait);
+            var producer = channel.Writer;
             for (long v = 0; v < count; v++)
             {
                 if (!producer.TryWrite((int)(v % 7), BitConverter.GetBytes(v), s_wait)) // as ChannelUnderTest expects
@@ -217,10 +219,9 @@ internal static unsafe class ChannelTrustCommands
     {
         using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(args[0]));
         Console.WriteLine("listening");
-        using var channel = IpcChannel<long>.Create(new ChannelOptions { Capacity = 16, Doorbell = DoorbellKind.Futex });
-        using var consumer = channel.CreateConsumer();
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 16, Doorbell = DoorbellKind.Futex });
         using var connection = server.Accept(s_wait);
-        connection.SendChannel(consumer);
+        connection.SendChannel(channel);
         Console.WriteLine("sent");
         Thread.Sleep(TimeSpan.FromSeconds(120));
         return 0;

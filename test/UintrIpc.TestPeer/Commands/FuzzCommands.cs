@@ -84,8 +84,8 @@ internal static unsafe class FuzzCommands
     [PeerCommand("fuzz-guard-selftest")]
     public static int GuardSelfTest(string[] args)
     {
-        using var creator = IpcChannel<FuzzItem>.Create(new ChannelOptions { Capacity = 64, Doorbell = DoorbellKind.Futex });
-        var (channel, guard) = GuardedAttach.Attach(creator.Region.Size, () => IpcChannel<FuzzItem>.Attach(creator.Region.FileHandle), c => c.Region);
+        using var creator = IpcChannel.CreateBounded<FuzzItem>(new IpcChannelOptions { Capacity = 64, Doorbell = DoorbellKind.Futex });
+        var (channel, guard) = GuardedAttach.Attach(creator.Region.Size, () => IpcChannel.Attach<FuzzItem>(creator.Region.FileHandle), c => c.Region);
         byte* inside = channel.Region.BasePointer;
         byte* outside = args[0] == "before" ? inside - 1 : inside + channel.Region.Size;
         Console.WriteLine($"inside reads {inside[0]}; reading {(args[0] == "before" ? "before" : "after")} the region");
@@ -111,16 +111,16 @@ internal static unsafe class FuzzCommands
 
         public string Execute()
         {
-            var options = new ChannelOptions
+            var options = new IpcChannelOptions
             {
                 Capacity = 64,
                 BufferSize = 2048,
                 MaxMessageLength = 64,
-                MultipleProducers = mpsc,
+                MultipleWriters = mpsc,
                 Doorbell = DoorbellKind.Futex,
                 Wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromMilliseconds(1) },
             };
-            using Endpoints creator = messages ? new MessageEndpoints(IpcMessageChannel.Create(options)) : new SlotEndpoints(IpcChannel<FuzzItem>.Create(options));
+            using Endpoints creator = messages ? new MessageEndpoints(IpcChannel.CreateMessages(options)) : new SlotEndpoints(IpcChannel.CreateBounded<FuzzItem>(options));
             SharedRegion region = creator.Region;
             var (victim, guard) = GuardedAttach.Attach(region.Size, () => creator.AttachAgain(), e => e.Region);
             bool hung = false;
@@ -443,19 +443,19 @@ internal static unsafe class FuzzCommands
 
     private sealed class SlotEndpoints(IpcChannel<FuzzItem> channel) : Endpoints
     {
-        private IpcConsumer<FuzzItem>? _consumer;
-        private IpcProducer<FuzzItem>? _producer;
+        private IpcChannelReader<FuzzItem>? _consumer;
+        private IpcChannelWriter<FuzzItem>? _producer;
 
         public override SharedRegion Region => channel.Region;
 
         public override bool IsCompleted => channel.IsCompleted;
 
-        public override Endpoints AttachAgain() => new SlotEndpoints(IpcChannel<FuzzItem>.Attach(channel.Region.FileHandle, channel.WaitOptions, AttachTimeout));
+        public override Endpoints AttachAgain() => new SlotEndpoints(IpcChannel.Attach<FuzzItem>(channel.Region.FileHandle, channel.Core.Wait, AttachTimeout));
 
         public override void Open()
         {
-            _consumer = channel.CreateConsumer();
-            _producer = channel.CreateProducer();
+            _consumer = channel.Reader; // first: the writer finds the reader's doorbell
+            _producer = channel.Writer;
         }
 
         public override bool TryWrite(FuzzItem item) => _producer!.TryWrite(item);
@@ -466,30 +466,25 @@ internal static unsafe class FuzzCommands
 
         public override bool TryUnblock(TimeSpan stalledFor) => _consumer!.TryUnblock(stalledFor);
 
-        public override void Dispose()
-        {
-            _producer?.Dispose();
-            _consumer?.Dispose();
-            channel.Dispose();
-        }
+        public override void Dispose() => channel.Dispose(); // with its reader and writer
     }
 
     private sealed class MessageEndpoints(IpcMessageChannel channel) : Endpoints
     {
         private readonly byte[] _buffer = new byte[64];
-        private IpcMessageConsumer? _consumer;
-        private IpcMessageProducer? _producer;
+        private IpcMessageReader? _consumer;
+        private IpcMessageWriter? _producer;
 
         public override SharedRegion Region => channel.Region;
 
         public override bool IsCompleted => channel.IsCompleted;
 
-        public override Endpoints AttachAgain() => new MessageEndpoints(IpcMessageChannel.Attach(channel.Region.FileHandle, channel.WaitOptions, AttachTimeout));
+        public override Endpoints AttachAgain() => new MessageEndpoints(IpcChannel.AttachMessages(channel.Region.FileHandle, channel.Core.Wait, AttachTimeout));
 
         public override void Open()
         {
-            _consumer = channel.CreateConsumer();
-            _producer = channel.CreateProducer();
+            _consumer = channel.Reader; // first: the writer finds the reader's doorbell
+            _producer = channel.Writer;
         }
 
         public override bool TryWrite(FuzzItem item) => _producer!.TryWrite(1, MemoryMarshal.AsBytes(new ReadOnlySpan<FuzzItem>(in item)));
@@ -514,11 +509,6 @@ internal static unsafe class FuzzCommands
 
         public override bool TryUnblock(TimeSpan stalledFor) => _consumer!.TryUnblock(stalledFor);
 
-        public override void Dispose()
-        {
-            _producer?.Dispose();
-            _consumer?.Dispose();
-            channel.Dispose();
-        }
+        public override void Dispose() => channel.Dispose(); // with its reader and writer
     }
 }

@@ -31,9 +31,9 @@ internal static class HostileCommands
     public static int Victim(string[] args)
     {
         bool messages = args[0] == "messages";
-        var options = new ChannelOptions
+        var options = new IpcChannelOptions
         {
-            MultipleProducers = args[1] == "mpsc",
+            MultipleWriters = args[1] == "mpsc",
             Doorbell = Enum.Parse<DoorbellKind>(args[2], ignoreCase: true),
             Capacity = int.Parse(args[4], CultureInfo.InvariantCulture),
             BufferSize = int.Parse(args[4], CultureInfo.InvariantCulture) * 16,
@@ -179,6 +179,21 @@ internal static class HostileCommands
     /// <summary>A channel with one producer and one consumer, carrying the values 0, 1, 2, ...</summary>
     private abstract class VictimChannel : IDisposable
     {
+        /// <summary>
+        /// Disposes the writer, the region and its name. The reader belongs to the consumer thread
+        /// (signal doorbell): disposed from here, it throws after the rest was released, and is left to the process exit.
+        /// </summary>
+        protected static void DisposeChannel(IDisposable channel)
+        {
+            try
+            {
+                channel.Dispose();
+            }
+            catch (InvalidOperationException)
+            {
+            }
+        }
+
         public abstract int RegionFd { get; }
 
         public abstract void CreateConsumer();
@@ -192,42 +207,37 @@ internal static class HostileCommands
         public abstract void Dispose();
     }
 
-    private sealed class SlotVictim(string? name, ChannelOptions options) : VictimChannel
+    private sealed class SlotVictim(string? name, IpcChannelOptions options) : VictimChannel
     {
-        private readonly IpcChannel<long> _channel = name is null ? IpcChannel<long>.Create(options) : IpcChannel<long>.CreateNamed(name, options);
-        private IpcConsumer<long>? _consumer;
-        private IpcProducer<long>? _producer;
+        private readonly IpcChannel<long> _channel = IpcChannel.CreateBounded<long>(options with { Name = name });
+        private IpcChannelReader<long>? _consumer;
+        private IpcChannelWriter<long>? _producer;
 
         public override int RegionFd => (int)_channel.Region.FileHandle.DangerousGetHandle();
 
-        public override void CreateConsumer() => _consumer = _channel.CreateConsumer();
+        public override void CreateConsumer() => _consumer = _channel.Reader;
 
-        public override void CreateProducer() => _producer = _channel.CreateProducer(_consumer!.DoorbellFd);
+        public override void CreateProducer() => _producer = _channel.Writer;
 
         public override bool Write(long value, TimeSpan timeout) => _producer!.TryWrite(value, timeout);
 
         public override bool TryRead(out long value, TimeSpan timeout) => _consumer!.TryRead(out value, timeout);
 
-        // The consumer is left to the process exit: it belongs to the consumer thread (signal doorbell).
-        public override void Dispose()
-        {
-            _producer?.Dispose();
-            _channel.Dispose();
-        }
+        public override void Dispose() => DisposeChannel(_channel);
     }
 
-    private sealed unsafe class MessageVictim(string? name, ChannelOptions options) : VictimChannel
+    private sealed unsafe class MessageVictim(string? name, IpcChannelOptions options) : VictimChannel
     {
-        private readonly IpcMessageChannel _channel = name is null ? IpcMessageChannel.Create(options) : IpcMessageChannel.CreateNamed(name, options);
+        private readonly IpcMessageChannel _channel = IpcChannel.CreateMessages(options with { Name = name });
         private readonly byte[] _buffer = new byte[8];
-        private IpcMessageConsumer? _consumer;
-        private IpcMessageProducer? _producer;
+        private IpcMessageReader? _consumer;
+        private IpcMessageWriter? _producer;
 
         public override int RegionFd => (int)_channel.Region.FileHandle.DangerousGetHandle();
 
-        public override void CreateConsumer() => _consumer = _channel.CreateConsumer();
+        public override void CreateConsumer() => _consumer = _channel.Reader;
 
-        public override void CreateProducer() => _producer = _channel.CreateProducer(_consumer!.DoorbellFd);
+        public override void CreateProducer() => _producer = _channel.Writer;
 
         public override bool Write(long value, TimeSpan timeout)
             => _producer!.TryWrite((int)(value % 7), new ReadOnlySpan<byte>(&value, sizeof(long)), timeout);
@@ -252,10 +262,6 @@ internal static class HostileCommands
             return true;
         }
 
-        public override void Dispose()
-        {
-            _producer?.Dispose();
-            _channel.Dispose();
-        }
+        public override void Dispose() => DisposeChannel(_channel);
     }
 }

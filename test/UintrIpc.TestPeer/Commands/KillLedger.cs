@@ -67,7 +67,7 @@ public sealed unsafe class KillLedger : IDisposable
         /// <summary>The consumer found producer A's sequences B..C missing (in flight when A was killed, or lost).</summary>
         Gap = 2,
 
-        /// <summary>The consumer skipped a stuck claim at position B (TryUnblock).</summary>
+        /// <summary>The consumer skipped a dead producer's claim at position B (TrySkipDeadClaim; slot ring only: the message channel's reader skips inside its reads).</summary>
         Unblock = 3,
 
         /// <summary>A restarted consumer got producer A's sequence B again at position C (handled, not released, when its predecessor died).</summary>

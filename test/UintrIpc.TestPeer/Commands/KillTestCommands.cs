@@ -14,9 +14,6 @@ namespace UintrIpc.TestPeer.Commands;
 /// </summary>
 internal static class KillTestCommands
 {
-    /// <summary>How long a stuck claim at the head must stay stuck before the consumer skips it (the producer is presumed dead).</summary>
-    private static readonly TimeSpan UnblockAfter = TimeSpan.FromSeconds(1);
-
     /// <summary>How long a producer may go without writing a message before it gives up (measured from its last write).</summary>
     private static readonly TimeSpan ProgressTimeout = TimeSpan.FromSeconds(60);
 
@@ -71,9 +68,10 @@ internal static class KillTestCommands
 
     /// <summary>
     /// kill-consume &lt;slots|messages&gt; &lt;region name&gt; &lt;ledger path&gt; &lt;incarnation&gt;: reads one message at a
-    /// time in place, checks it and records it in the ledger before the ring releases it; skips
-    /// claims stuck for <see cref="UnblockAfter"/>; exits when the ledger asks to drain and the
-    /// ring is empty. Exits 3 on a broken message, a duplicate or a message out of order.
+    /// time in place, checks it and records it in the ledger before the ring releases it; a claim
+    /// of a killed producer is skipped as soon as its death is known (TrySkipDeadClaim, uintripc.h
+    /// 2f; the message channel's reader does it before it parks); exits when the ledger asks to
+    /// drain and the ring is empty. Exits 3 on a broken message, a duplicate or a message out of order.
     /// </summary>
     [PeerCommand("kill-consume")]
     public static int Consume(string[] args)
@@ -109,7 +107,7 @@ internal static class KillTestCommands
             }
 
             ulong head = reader.Head;
-            if (reader.TryUnblock(UnblockAfter))
+            if (reader.TrySkipDeadClaim())
             {
                 ledger.Append(KillLedger.EventKind.Unblock, 0, head);
             }
@@ -206,19 +204,23 @@ internal static class KillTestCommands
             return false;
         }
 
-        public override void Dispose() => _region.Dispose();
+        public override void Dispose()
+        {
+            _ring.Dispose(); // a producer's: ends its entry in the producer table
+            _region.Dispose();
+        }
     }
 
     private sealed class MessageWriter : KillWriter
     {
         private readonly IpcMessageChannel _channel;
-        private readonly IpcMessageProducer _producer;
+        private readonly IpcMessageWriter _producer;
         private readonly byte[] _buffer;
 
         public MessageWriter(string name)
         {
-            _channel = IpcMessageChannel.OpenNamed(name, initTimeout: TimeSpan.FromSeconds(10));
-            _producer = _channel.CreateProducer();
+            _channel = IpcChannel.OpenNamedMessages(name, initTimeout: TimeSpan.FromSeconds(10));
+            _producer = _channel.Writer;
             _buffer = new byte[_producer.MaxMessageLength];
         }
 
@@ -228,11 +230,7 @@ internal static class KillTestCommands
             return _producer.TryWrite(producer, _buffer.AsSpan(0, length), TimeSpan.FromMilliseconds(100));
         }
 
-        public override void Dispose()
-        {
-            _producer.Dispose();
-            _channel.Dispose();
-        }
+        public override void Dispose() => _channel.Dispose();
     }
 
     /// <summary>The consumer's end: reads one message in place and hands it to the account.</summary>
@@ -252,7 +250,8 @@ internal static class KillTestCommands
 
         public abstract int ReadOne(KillAccount account);
 
-        public abstract bool TryUnblock(TimeSpan stalledFor);
+        /// <summary>Skips a dead producer's claim at the head (the slot ring); the message channel's reader does it itself before it parks.</summary>
+        public abstract bool TrySkipDeadClaim();
 
         public abstract void Dispose();
     }
@@ -289,9 +288,13 @@ internal static class KillTestCommands
             return n;
         }
 
-        public override bool TryUnblock(TimeSpan stalledFor) => _ring.TryUnblock(stalledFor);
+        public override bool TrySkipDeadClaim() => _ring.TrySkipDeadClaim();
 
-        public override void Dispose() => _region.Dispose();
+        public override void Dispose()
+        {
+            _ring.Dispose(); // a producer's: ends its entry in the producer table
+            _region.Dispose();
+        }
 
         private readonly struct Handler(KillAccount account, MpscRing<KillSlot> ring) : ISlotHandler<KillSlot>
         {
@@ -304,13 +307,13 @@ internal static class KillTestCommands
     private sealed class MessageReader : KillReader
     {
         private readonly IpcMessageChannel _channel;
-        private readonly IpcMessageConsumer _consumer;
+        private readonly IpcMessageReader _consumer;
         private readonly MpscRecordRing _positions; // read-only use: the shared head and tail words
 
         public MessageReader(string name)
         {
-            _channel = IpcMessageChannel.OpenNamed(name, initTimeout: TimeSpan.FromSeconds(10));
-            _consumer = _channel.CreateConsumer();
+            _channel = IpcChannel.OpenNamedMessages(name, initTimeout: TimeSpan.FromSeconds(10));
+            _consumer = _channel.Reader;
             _positions = new MpscRecordRing(_channel.Region);
         }
 
@@ -324,13 +327,9 @@ internal static class KillTestCommands
             return _consumer.Read(ref handler, 1, TimeSpan.FromMilliseconds(50));
         }
 
-        public override bool TryUnblock(TimeSpan stalledFor) => _consumer.TryUnblock(stalledFor);
+        public override bool TrySkipDeadClaim() => false; // done inside the read, before it parks
 
-        public override void Dispose()
-        {
-            _consumer.Dispose();
-            _channel.Dispose();
-        }
+        public override void Dispose() => _channel.Dispose();
 
         private readonly struct Handler(KillAccount account, MpscRecordRing positions) : IRecordHandler
         {

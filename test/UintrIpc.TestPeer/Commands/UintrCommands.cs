@@ -71,7 +71,7 @@ internal static class UintrCommands
         int vector = Int(args[1]);
         int wakes = Int(args[2]);
         using var receiver = new UintrDoorbellReceiver(vector); // the main thread: not a pool thread
-        using (var connection = BootstrapClient.Connect(BootstrapEndpoint.Parse(args[0]), s_timeout))
+        using (var connection = BootstrapConnection.Connect(BootstrapEndpoint.Parse(args[0]), s_timeout))
         {
             connection.Send("uintr"u8, receiver.VectorFd);
         }
@@ -103,16 +103,16 @@ internal static class UintrCommands
     {
         long id = Int(args[2]);
         int count = Int(args[3]), every = Int(args[4]);
-        IpcProducer<long> producer;
+        IpcChannel<long> channel;
         using (var region = new SafeFdHandle(Int(args[0]), ownsHandle: true))
         using (SafeFdHandle? doorbell = args[1] == "-" ? null : new SafeFdHandle(Int(args[1]), ownsHandle: true))
-        using (var channel = IpcChannel<long>.Attach(region))
         {
-            producer = channel.CreateProducer(doorbell);
+            channel = IpcChannel.AttachWriter<long>(region, doorbell);
         }
 
-        using (producer)
+        using (channel)
         {
+            IpcChannelWriter<long> producer = channel.Writer;
             for (int i = 0; i < count; i++)
             {
                 if (!producer.TryWrite((id << 32) | (uint)i, s_timeout))

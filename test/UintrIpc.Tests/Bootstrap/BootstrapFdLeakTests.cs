@@ -88,11 +88,11 @@ public sealed class BootstrapFdLeakTests : IDisposable
             using var server = BootstrapServer.Listen(BootstrapEndpoint.FromPath(_names.NewPath()), policy);
             using var cts = new CancellationTokenSource();
             var accept = server.AcceptAsync(s_timeout, cts.Token);
-            Assert.Throws<BootstrapRefusedException>(() => BootstrapClient.Connect(server.Endpoint, s_timeout));
+            Assert.Throws<BootstrapRefusedException>(() => BootstrapConnection.Connect(server.Endpoint, s_timeout));
             cts.Cancel();
             Assert.ThrowsAny<OperationCanceledException>(() => accept.WaitAsync(s_timeout).GetAwaiter().GetResult());
             Assert.Throws<TimeoutException>(() => server.Accept(TimeSpan.FromMilliseconds(10)));
-            Assert.Throws<UintrIpcException>(() => BootstrapClient.Connect(BootstrapEndpoint.FromPath(_names.NewPath()), TimeSpan.Zero));
+            Assert.Throws<UintrIpcException>(() => BootstrapConnection.Connect(BootstrapEndpoint.FromPath(_names.NewPath()), TimeSpan.Zero));
         }
 
         AssertNoLeak(Refused);

@@ -88,7 +88,7 @@ public sealed class BootstrapMessageValidationTests
         using var listener = UnixSocket.Create();
         Assert.Equal(0, UnixSocket.Bind(listener, ep));
         UnixSocket.Listen(listener, 1);
-        var connect = BootstrapClient.ConnectAsync(ep, s_timeout);
+        var connect = BootstrapConnection.ConnectAsync(ep, s_timeout);
         SafeFdHandle? accepted = null;
         for (int i = 0; i < 3000 && accepted is null; i++)
         {

@@ -29,7 +29,7 @@ internal sealed class BootstrapPair : IDisposable
         try
         {
             var accept = server.AcceptAsync(Timeout);
-            client = BootstrapClient.Connect(ep, Timeout);
+            client = BootstrapConnection.Connect(ep, Timeout);
             Assert.True(accept.Wait(Timeout), "Accept did not complete");
             return new BootstrapPair(server, accept.Result, client);
         }

@@ -35,7 +35,7 @@ public sealed class BootstrapServerTests : IDisposable
         // The live server still works: the failed Listen neither removed nor broke its socket.
         Assert.True(File.Exists(path));
         var accept = live.AcceptAsync(s_timeout);
-        using var client = BootstrapClient.Connect(ep, s_timeout);
+        using var client = BootstrapConnection.Connect(ep, s_timeout);
         using var server = await accept.WaitAsync(s_timeout);
         client.Send("still here"u8);
         using var m = server.Receive(s_timeout);
@@ -64,7 +64,7 @@ public sealed class BootstrapServerTests : IDisposable
         Assert.True(File.Exists(path));
         using var server = BootstrapServer.Listen(BootstrapEndpoint.FromPath(path));
         var accept = server.AcceptAsync(s_timeout);
-        using var client = BootstrapClient.Connect(server.Endpoint, s_timeout);
+        using var client = BootstrapConnection.Connect(server.Endpoint, s_timeout);
         using var accepted = await accept.WaitAsync(s_timeout);
         Assert.Equal(Environment.ProcessId, accepted.Peer.Pid);
     }
@@ -131,11 +131,11 @@ public sealed class BootstrapServerTests : IDisposable
     [Fact]
     public void Connect_without_a_server_fails_after_its_timeout_with_errno_and_hint()
     {
-        var path = Assert.Throws<UintrIpcException>(() => BootstrapClient.Connect(BootstrapEndpoint.FromPath(_names.NewPath()), TimeSpan.FromMilliseconds(30)));
+        var path = Assert.Throws<UintrIpcException>(() => BootstrapConnection.Connect(BootstrapEndpoint.FromPath(_names.NewPath()), TimeSpan.FromMilliseconds(30)));
         Assert.Equal(LibC.ENOENT, path.Errno);
         Assert.Contains("has it started", path.Message, StringComparison.Ordinal);
 
-        var name = Assert.Throws<UintrIpcException>(() => BootstrapClient.Connect(BootstrapEndpoint.Parse(SocketNames.NewAbstract()), TimeSpan.Zero));
+        var name = Assert.Throws<UintrIpcException>(() => BootstrapConnection.Connect(BootstrapEndpoint.Parse(SocketNames.NewAbstract()), TimeSpan.Zero));
         Assert.Equal(LibC.ECONNREFUSED, name.Errno);
     }
 
@@ -143,7 +143,7 @@ public sealed class BootstrapServerTests : IDisposable
     public async Task Connect_waits_for_a_server_that_starts_later()
     {
         var ep = BootstrapEndpoint.FromPath(_names.NewPath());
-        var connect = BootstrapClient.ConnectAsync(ep, s_timeout);
+        var connect = BootstrapConnection.ConnectAsync(ep, s_timeout);
         await Task.Delay(50); // let the client find nothing at least once
         using var server = BootstrapServer.Listen(ep);
         using var accepted = await server.AcceptAsync(s_timeout);
@@ -157,7 +157,7 @@ public sealed class BootstrapServerTests : IDisposable
     public void Connect_times_out_when_the_server_never_accepts()
     {
         using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(SocketNames.NewAbstract()));
-        var e = Assert.Throws<TimeoutException>(() => BootstrapClient.Connect(server.Endpoint, TimeSpan.FromMilliseconds(50)));
+        var e = Assert.Throws<TimeoutException>(() => BootstrapConnection.Connect(server.Endpoint, TimeSpan.FromMilliseconds(50)));
         Assert.Contains("No bootstrap message", e.Message, StringComparison.Ordinal);
     }
 
@@ -172,7 +172,7 @@ public sealed class BootstrapServerTests : IDisposable
         using var cts = new CancellationTokenSource();
         var accept = server.AcceptAsync(s_timeout, cts.Token);
 
-        var e = Assert.Throws<BootstrapRefusedException>(() => BootstrapClient.Connect(server.Endpoint, s_timeout));
+        var e = Assert.Throws<BootstrapRefusedException>(() => BootstrapConnection.Connect(server.Endpoint, s_timeout));
         Assert.True(e.RefusedByPeer);
         Assert.Contains("allow-list", e.Reason, StringComparison.Ordinal);
         Assert.Contains($"uid {self}", e.Reason, StringComparison.Ordinal);
@@ -195,7 +195,7 @@ public sealed class BootstrapServerTests : IDisposable
         using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(SocketNames.NewAbstract()), policy);
         using var cts = new CancellationTokenSource();
         var accept = server.AcceptAsync(s_timeout, cts.Token);
-        var e = Assert.Throws<BootstrapRefusedException>(() => BootstrapClient.Connect(server.Endpoint, s_timeout));
+        var e = Assert.Throws<BootstrapRefusedException>(() => BootstrapConnection.Connect(server.Endpoint, s_timeout));
         Assert.Contains("no connections from the server's own process", e.Reason, StringComparison.Ordinal);
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => accept.WaitAsync(s_timeout));
@@ -206,7 +206,7 @@ public sealed class BootstrapServerTests : IDisposable
     {
         using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(SocketNames.NewAbstract()));
         var e = Assert.Throws<BootstrapRefusedException>(() =>
-            BootstrapClient.Connect(server.Endpoint, s_timeout, PeerPolicy.AllowUsers(LibC.geteuid() + 1000)));
+            BootstrapConnection.Connect(server.Endpoint, s_timeout, PeerPolicy.AllowUsers(LibC.geteuid() + 1000)));
         Assert.False(e.RefusedByPeer);
         Assert.Contains("This process refused the bootstrap server", e.Message, StringComparison.Ordinal);
 

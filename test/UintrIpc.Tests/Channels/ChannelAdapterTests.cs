@@ -5,8 +5,8 @@ using UintrIpc.Signaling;
 namespace UintrIpc.Tests.Channels;
 
 /// <summary>
-/// The ChannelReader/ChannelWriter adapters, checked against the System.Threading.Channels
-/// contract (cases after dotnet/runtime's ChannelTestBase), per async-capable doorbell.
+/// The reader and writer seen as System.Threading.Channels' ChannelReader/ChannelWriter, checked
+/// against that contract (cases after dotnet/runtime's ChannelTestBase), per async-capable doorbell.
 /// </summary>
 public abstract class ChannelAdapterTests
 {
@@ -15,11 +15,11 @@ public abstract class ChannelAdapterTests
     private protected abstract DoorbellKind Doorbell { get; }
 
     [Fact]
-    public void The_adapters_are_reused_and_count()
+    public void The_reader_and_writer_are_reused_and_count()
     {
         using var f = Open();
-        Assert.Same(f.Reader, f.Consumer.AsChannelReader());
-        Assert.Same(f.Writer, f.Producer.AsChannelWriter());
+        Assert.Same(f.Reader, f.Channel.Reader);
+        Assert.Same(f.Writer, f.Channel.Writer);
         Assert.True(f.Reader.CanCount);
         Assert.False(f.Reader.CanPeek);
         Assert.True(f.Writer.TryWrite(1));
@@ -149,25 +149,25 @@ public abstract class ChannelAdapterTests
     private Fixture Open(int capacity = 16)
     {
         Assert.SkipUnless(Doorbells.IsAvailable(Doorbell), Doorbells.Check(Doorbell).ToString());
-        return new Fixture(new UintrIpc.Channels.ChannelOptions { Capacity = capacity, Doorbell = Doorbell, Wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromSeconds(30) } });
+        return new Fixture(new IpcChannelOptions { Capacity = capacity, Doorbell = Doorbell, Wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromSeconds(30) } });
     }
 
     private sealed class Fixture : IDisposable
     {
-        public Fixture(UintrIpc.Channels.ChannelOptions options)
+        public Fixture(IpcChannelOptions options)
         {
-            Channel = IpcChannel<long>.Create(options);
-            Consumer = Channel.CreateConsumer();
-            Producer = Channel.CreateProducer(Consumer.DoorbellFd);
-            Reader = Consumer.AsChannelReader();
-            Writer = Producer.AsChannelWriter();
+            Channel = IpcChannel.CreateBounded<long>(options);
+            Consumer = Channel.Reader;
+            Producer = Channel.Writer;
+            Reader = Consumer;
+            Writer = Producer;
         }
 
         public IpcChannel<long> Channel { get; }
 
-        public IpcConsumer<long> Consumer { get; }
+        public IpcChannelReader<long> Consumer { get; }
 
-        public IpcProducer<long> Producer { get; }
+        public IpcChannelWriter<long> Producer { get; }
 
         public ChannelReader<long> Reader { get; }
 

@@ -27,11 +27,11 @@ public sealed class ChannelAllocationTests(ITestOutputHelper output)
     [InlineData(true)]
     public void Waiting_async_reads_allocate_nothing_per_read(bool cancellableToken)
     {
-        var debuggable = (System.Diagnostics.DebuggableAttribute?)Attribute.GetCustomAttribute(typeof(IpcConsumer<>).Assembly, typeof(System.Diagnostics.DebuggableAttribute));
+        var debuggable = (System.Diagnostics.DebuggableAttribute?)Attribute.GetCustomAttribute(typeof(IpcChannelReader<>).Assembly, typeof(System.Diagnostics.DebuggableAttribute));
         Assert.SkipWhen(debuggable?.IsJITOptimizerDisabled == true, "UintrIpc is a Debug build: its async state machines are classes allocated per call; run the tests with -c Release");
-        using var channel = IpcChannel<long>.Create(new ChannelOptions { Capacity = 64, Doorbell = DoorbellKind.Futex, Wait = new ChannelWaitOptions { SpinBudget = TimeSpan.Zero, YieldBudget = TimeSpan.Zero } });
-        using var consumer = channel.CreateConsumer();
-        using var producer = channel.CreateProducer();
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 64, Doorbell = DoorbellKind.Futex, Wait = new ChannelWaitOptions { SpinBudget = TimeSpan.Zero, YieldBudget = TimeSpan.Zero } });
+        var consumer = channel.Reader;
+        var producer = channel.Writer;
         using var cts = new CancellationTokenSource();
         CancellationToken token = cancellableToken ? cts.Token : CancellationToken.None;
         var waitBlock = new WaitBlock(channel.Region);

@@ -19,12 +19,13 @@ public sealed class ChannelBootstrapTests : IDisposable
     public void A_slot_channel_arrives_as_a_working_producer(DoorbellKind doorbell)
     {
         using var pair = BootstrapPair.Open(_sockets.NewPath());
-        using var channel = IpcChannel<long>.Create(new ChannelOptions { Doorbell = doorbell, Capacity = 8 });
-        using var consumer = channel.CreateConsumer();
-        pair.ServerSide.SendChannel(consumer);
-        using var producer = pair.ClientSide.ReceiveProducer<long>(Long);
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Doorbell = doorbell, Capacity = 8 });
+        var consumer = channel.Reader;
+        pair.ServerSide.SendChannel(channel);
+        using var received = pair.ClientSide.ReceiveChannel<long>(Long);
+        var producer = received.Writer;
         Assert.Equal(doorbell, producer.Doorbell);
-        Assert.NotSame(channel.Region, producer.Region); // its own mapping, as in another process
+        Assert.NotSame(channel.Region, received.Region); // its own mapping, as in another process
 
         var reader = new Thread(() =>
         {
@@ -48,10 +49,11 @@ public sealed class ChannelBootstrapTests : IDisposable
     public void A_message_channel_arrives_as_a_working_producer()
     {
         using var pair = BootstrapPair.Open(_sockets.NewPath());
-        using var channel = IpcMessageChannel.Create(new ChannelOptions { Doorbell = DoorbellKind.EventFd, BufferSize = 4096, MaxMessageLength = 100 });
-        using var consumer = channel.CreateConsumer();
-        pair.ServerSide.SendChannel(consumer);
-        using var producer = pair.ClientSide.ReceiveMessageProducer(Long);
+        using var channel = IpcChannel.CreateMessages(new IpcChannelOptions { Doorbell = DoorbellKind.EventFd, BufferSize = 4096, MaxMessageLength = 100 });
+        var consumer = channel.Reader;
+        pair.ServerSide.SendChannel(channel);
+        using var received = pair.ClientSide.ReceiveMessageChannel(Long);
+        var producer = received.Writer;
         Assert.Equal(100, producer.MaxMessageLength);
         Assert.True(producer.TryWrite(4, "ping"u8));
         var buffer = new byte[100];
@@ -63,19 +65,20 @@ public sealed class ChannelBootstrapTests : IDisposable
     public void The_wrong_kind_of_channel_or_message_is_refused()
     {
         using var pair = BootstrapPair.Open(_sockets.NewPath());
-        using var channel = IpcChannel<long>.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex });
-        using var consumer = channel.CreateConsumer();
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Doorbell = DoorbellKind.Futex });
+        var consumer = channel.Reader;
 
-        pair.ServerSide.SendChannel(consumer);
-        Assert.Throws<BootstrapProtocolException>(() => pair.ClientSide.ReceiveMessageProducer(Long));
-        pair.ServerSide.SendChannel(consumer);
-        Assert.Throws<BootstrapProtocolException>(() => pair.ClientSide.ReceiveProducer<int>(Long));
+        pair.ServerSide.SendChannel(channel);
+        Assert.Throws<BootstrapProtocolException>(() => pair.ClientSide.ReceiveMessageChannel(Long));
+        pair.ServerSide.SendChannel(channel);
+        Assert.Throws<BootstrapProtocolException>(() => pair.ClientSide.ReceiveChannel<int>(Long));
         pair.ServerSide.Send("not a channel"u8, channel.Region.FileHandle);
-        Assert.Throws<BootstrapProtocolException>(() => pair.ClientSide.ReceiveProducer<long>(Long));
+        Assert.Throws<BootstrapProtocolException>(() => pair.ClientSide.ReceiveChannel<long>(Long));
 
         // The right one still works after the refusals (nothing was left half-received).
-        pair.ServerSide.SendChannel(consumer);
-        using var producer = pair.ClientSide.ReceiveProducer<long>(Long);
+        pair.ServerSide.SendChannel(channel);
+        using var received = pair.ClientSide.ReceiveChannel<long>(Long);
+        var producer = received.Writer;
         Assert.True(producer.TryWrite(1));
         Assert.Equal(1, consumer.Read(Long));
     }
@@ -84,7 +87,7 @@ public sealed class ChannelBootstrapTests : IDisposable
     public void An_eventfd_channel_without_its_descriptor_is_refused()
     {
         using var pair = BootstrapPair.Open(_sockets.NewPath());
-        using var channel = IpcChannel<long>.Create(new ChannelOptions { Doorbell = DoorbellKind.EventFd });
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Doorbell = DoorbellKind.EventFd });
         Span<byte> forged = stackalloc byte[16];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(forged, 0x48434955);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(forged[4..], 1);
@@ -92,7 +95,7 @@ public sealed class ChannelBootstrapTests : IDisposable
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(forged[8..], (uint)DoorbellKind.EventFd);
         System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(forged[12..], sizeof(long));
         pair.ServerSide.Send(forged, channel.Region.FileHandle);
-        var e = Assert.Throws<BootstrapProtocolException>(() => pair.ClientSide.ReceiveProducer<long>(Long));
+        var e = Assert.Throws<BootstrapProtocolException>(() => pair.ClientSide.ReceiveChannel<long>(Long));
         Assert.Contains("descriptors", e.Message, StringComparison.Ordinal);
     }
 }

@@ -209,11 +209,11 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
                 Assert.Equal(peer.Pid, connection.Peer.Pid);
                 if (c is SlotChannelUnderTest slot)
                 {
-                    connection.SendChannel(slot.Consumer);
+                    connection.SendChannel(slot.Channel);
                 }
                 else
                 {
-                    connection.SendChannel(((MessageChannelUnderTest)c).Consumer);
+                    connection.SendChannel(((MessageChannelUnderTest)c).Channel);
                 }
 
                 long expected = 0;

@@ -19,38 +19,38 @@ public sealed class ChannelTests : IDisposable
     [InlineData(0)]
     [InlineData(1)]
     [InlineData(3)]
-    [InlineData(ChannelOptions.MaxCapacity * 2)]
+    [InlineData(IpcChannelOptions.MaxCapacity * 2)]
     public void Capacity_must_be_a_power_of_two_in_range(int capacity)
-        => Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelOptions { Capacity = capacity });
+        => Assert.Throws<ArgumentOutOfRangeException>(() => new IpcChannelOptions { Capacity = capacity });
 
     [Fact]
     public void Options_are_validated_when_set()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelOptions { BufferSize = 100 });
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelOptions { BufferSize = 32 });
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelOptions { MaxMessageLength = -1 });
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelOptions { Doorbell = (DoorbellKind)77 });
-        Assert.Throws<ArgumentNullException>(() => new ChannelOptions { Wait = null! });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IpcChannelOptions { BufferSize = 100 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IpcChannelOptions { BufferSize = 32 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IpcChannelOptions { MaxMessageLength = -1 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IpcChannelOptions { Doorbell = (DoorbellKind)77 });
+        Assert.Throws<ArgumentNullException>(() => new IpcChannelOptions { Wait = null! });
         Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelWaitOptions { SpinBudget = TimeSpan.FromTicks(-1) });
         Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelWaitOptions { YieldBudget = TimeSpan.FromTicks(-1) });
         Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelWaitOptions { MaxParkTime = TimeSpan.Zero });
         Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelWaitOptions { MaxParkTime = Timeout.InfiniteTimeSpan });
         Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelWaitOptions { MaxParkTime = TimeSpan.FromHours(1) });
         // A message longer than an eighth of the buffer is refused when the channel is created.
-        Assert.Throws<ArgumentOutOfRangeException>(() => IpcMessageChannel.Create(new ChannelOptions { BufferSize = 1024, MaxMessageLength = 129 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 1024, MaxMessageLength = 129 }));
     }
 
     [Fact]
     public void Defaults_are_1024_slots_one_producer_and_the_best_doorbell()
     {
-        using var channel = IpcChannel<long>.Create();
+        using var channel = IpcChannel.CreateBounded<long>();
         Assert.Equal(1024, channel.Capacity);
-        Assert.False(channel.MultipleProducers);
+        Assert.False(channel.MultipleWriters);
         Assert.Equal(Doorbells.Best, channel.Doorbell);
-        Assert.Same(ChannelWaitOptions.Default, channel.WaitOptions);
+        Assert.Same(ChannelWaitOptions.Default, channel.Core.Wait);
         Assert.Null(channel.Name);
 
-        using var messages = IpcMessageChannel.Create();
+        using var messages = IpcChannel.CreateMessages();
         Assert.Equal(64 * 1024, messages.BufferSize);
         Assert.Equal(8 * 1024, messages.MaxMessageLength);
     }
@@ -58,85 +58,87 @@ public sealed class ChannelTests : IDisposable
     [Fact]
     public void The_region_holds_the_ring_and_the_wait_block_and_names_the_doorbell()
     {
-        using var channel = IpcChannel<long>.Create(new ChannelOptions { Capacity = 64, MultipleProducers = true, Doorbell = DoorbellKind.EventFd });
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 64, MultipleWriters = true, Doorbell = DoorbellKind.EventFd });
         var parts = channel.Region.Parts;
         Assert.Equal(2, parts.Count);
         Assert.Equal((PartKind.MpscSlots, 0u), (parts[0].Kind, parts[0].Tag));
         Assert.Equal((PartKind.WaitBlock, 0u), (parts[1].Kind, parts[1].Tag));
         Assert.Equal(DoorbellKind.EventFd, new WaitBlock(channel.Region).ConsumerDoorbellKind); // before any consumer exists
 
-        using var attached = IpcChannel<long>.Attach(channel.Region.FileHandle);
+        using var attached = IpcChannel.Attach<long>(channel.Region.FileHandle);
         Assert.Equal(64, attached.Capacity);
-        Assert.True(attached.MultipleProducers);
+        Assert.True(attached.MultipleWriters);
         Assert.Equal(DoorbellKind.EventFd, attached.Doorbell);
     }
 
     [Fact]
     public void Attaching_checks_the_channel_kind_and_the_element_type()
     {
-        using var slots = IpcChannel<long>.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex });
-        using var messages = IpcMessageChannel.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex });
-        Assert.Throws<RegionFormatException>(() => IpcChannel<int>.Attach(slots.Region.FileHandle));
-        Assert.Throws<RegionFormatException>(() => IpcMessageChannel.Attach(slots.Region.FileHandle));
-        Assert.Throws<RegionFormatException>(() => IpcChannel<long>.Attach(messages.Region.FileHandle));
+        using var slots = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Doorbell = DoorbellKind.Futex });
+        using var messages = IpcChannel.CreateMessages(new IpcChannelOptions { Doorbell = DoorbellKind.Futex });
+        Assert.Throws<RegionFormatException>(() => IpcChannel.Attach<int>(slots.Region.FileHandle));
+        Assert.Throws<RegionFormatException>(() => IpcChannel.AttachMessages(slots.Region.FileHandle));
+        Assert.Throws<RegionFormatException>(() => IpcChannel.Attach<long>(messages.Region.FileHandle));
 
         using var plain = SharedRegion.CreateAnonymous(SpscRing<long>.Part(8), WaitBlock.Part());
-        Assert.Throws<RegionFormatException>(() => IpcChannel<long>.Attach(plain.FileHandle));
+        Assert.Throws<RegionFormatException>(() => IpcChannel.Attach<long>(plain.FileHandle));
     }
 
     [Fact]
     public unsafe void A_corrupt_doorbell_kind_is_refused_on_attach()
     {
-        using var channel = IpcChannel<long>.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex });
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Doorbell = DoorbellKind.Futex });
         byte* block = channel.Region.PartPointer(channel.Region.FindPart(PartKind.WaitBlock));
         Volatile.Write(ref *(uint*)(block + WaitBlockLayout.DoorbellKindOffset), 1234u);
-        var e = Assert.Throws<RegionFormatException>(() => IpcChannel<long>.Attach(channel.Region.FileHandle));
+        var e = Assert.Throws<RegionFormatException>(() => IpcChannel.Attach<long>(channel.Region.FileHandle));
         Assert.Contains("doorbell", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void A_channel_has_one_consumer_at_a_time()
+    public void A_channel_object_has_one_reader_and_one_writer()
     {
-        using var channel = IpcChannel<long>.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex });
-        var first = channel.CreateConsumer();
-        Assert.Throws<InvalidOperationException>(() => channel.CreateConsumer());
+        // The shape makes a second consumer of one channel object impossible: Reader is that one.
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Doorbell = DoorbellKind.Futex });
+        var first = channel.Reader;
+        Assert.Same(first, channel.Reader);
+        Assert.Same(channel.Writer, channel.Writer);
         first.Dispose();
-        using var second = channel.CreateConsumer();
+        Assert.Same(first, channel.Reader);
+        Assert.Throws<ObjectDisposedException>(() => channel.Reader.TryRead(out _));
     }
 
     [Fact]
-    public void Eventfd_and_uintr_producers_need_the_consumer_descriptor()
+    public void Eventfd_and_uintr_writers_find_the_reader_descriptor_themselves()
     {
-        using var channel = IpcChannel<long>.Create(new ChannelOptions { Doorbell = DoorbellKind.EventFd });
-        using var consumer = channel.CreateConsumer();
-        var e = Assert.Throws<ArgumentException>(() => channel.CreateProducer());
-        Assert.Contains("DoorbellFd", e.Message, StringComparison.Ordinal);
-        Assert.NotNull(consumer.DoorbellFd);
-        using var producer = channel.CreateProducer(consumer.DoorbellFd);
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Doorbell = DoorbellKind.EventFd });
+        var e = Assert.Throws<InvalidOperationException>(() => channel.Writer); // no reader yet: no eventfd to ring
+        Assert.Contains("Reader", e.Message, StringComparison.Ordinal);
+        var consumer = channel.Reader;
+        Assert.NotNull(consumer.Core.DoorbellFd);
+        var producer = channel.Writer;
         Assert.Equal(DoorbellKind.EventFd, producer.Doorbell);
 
-        using var futex = IpcChannel<long>.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex });
-        using var futexConsumer = futex.CreateConsumer();
-        Assert.Null(futexConsumer.DoorbellFd);
-        using var futexProducer = futex.CreateProducer();
+        using var futex = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Doorbell = DoorbellKind.Futex });
+        var futexConsumer = futex.Reader;
+        Assert.Null(futexConsumer.Core.DoorbellFd);
+        var futexProducer = futex.Writer;
     }
 
     [Fact]
-    public void Endpoints_keep_the_region_mapped_after_the_channel_object_is_disposed()
+    public void Endpoints_are_disposed_with_their_channel_object()
     {
-        var channel = IpcChannel<long>.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex });
-        var consumer = channel.CreateConsumer();
-        var producer = channel.CreateProducer();
-        channel.Dispose();
-        channel.Dispose(); // idempotent
-        Assert.Throws<ObjectDisposedException>(() => channel.CreateConsumer());
-
+        var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Doorbell = DoorbellKind.Futex });
+        var consumer = channel.Reader;
+        var producer = channel.Writer;
         Assert.True(producer.TryWrite(5));
         Assert.Equal(5, consumer.Read(Long));
         producer.Dispose();
         Assert.Throws<ObjectDisposedException>(() => producer.TryWrite(6));
         Assert.False(consumer.TryRead(out _));
-        consumer.Dispose();
+
+        channel.Dispose();
+        channel.Dispose(); // idempotent
+        Assert.Throws<ObjectDisposedException>(() => channel.Reader);
         Assert.Throws<ObjectDisposedException>(() => consumer.TryRead(out _));
     }
 
@@ -145,34 +147,33 @@ public sealed class ChannelTests : IDisposable
     {
         string name = _names.New("chan");
         string path = Path.Combine(SharedRegion.SharedMemoryDirectory, name);
-        var channel = IpcMessageChannel.CreateNamed(name, new ChannelOptions { Doorbell = DoorbellKind.Futex, BufferSize = 4096 });
+        var channel = IpcChannel.CreateMessages(new IpcChannelOptions { Name = name, Doorbell = DoorbellKind.Futex, BufferSize = 4096 });
         Assert.Equal(name, channel.Name);
         Assert.True(File.Exists(path));
-        Assert.Throws<UintrIpcException>(() => IpcMessageChannel.CreateNamed(name));
+        Assert.Throws<UintrIpcException>(() => IpcChannel.CreateMessages(new IpcChannelOptions { Name = name }));
 
-        using (var opened = IpcMessageChannel.OpenNamed(name))
-        using (var producer = opened.CreateProducer())
+        using (var opened = IpcChannel.OpenNamedMessages(name))
         {
+            var producer = opened.Writer;
             Assert.Equal(4096, opened.BufferSize);
             Assert.True(producer.TryWrite(3, "abc"u8));
         }
 
-        var consumer = channel.CreateConsumer();
-        channel.Dispose();
-        Assert.True(File.Exists(path)); // the consumer still holds the creator's reference
+        var consumer = channel.Reader;
         var buffer = new byte[16];
         Assert.True(consumer.TryRead(out int type, buffer, out int length));
         Assert.Equal((3, "abc"), (type, System.Text.Encoding.ASCII.GetString(buffer, 0, length)));
-        consumer.Dispose();
+        Assert.True(File.Exists(path)); // the creator still holds it
+        channel.Dispose();
         Assert.False(File.Exists(path));
     }
 
     [Fact]
     public void A_message_consumer_reads_in_place_and_a_short_buffer_is_refused()
     {
-        using var channel = IpcMessageChannel.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex, BufferSize = 1024 });
-        using var consumer = channel.CreateConsumer();
-        using var producer = channel.CreateProducer();
+        using var channel = IpcChannel.CreateMessages(new IpcChannelOptions { Doorbell = DoorbellKind.Futex, BufferSize = 1024 });
+        var consumer = channel.Reader;
+        var producer = channel.Writer;
         Assert.Equal(128, producer.MaxMessageLength);
         Assert.Throws<ArgumentOutOfRangeException>(() => producer.TryWrite(1, new byte[129]));
         Assert.Throws<ArgumentOutOfRangeException>(() => producer.TryWrite(-1, "x"u8));
@@ -205,9 +206,9 @@ public sealed class ChannelTests : IDisposable
     [Fact]
     public void A_producer_that_died_mid_claim_is_skipped_with_TryUnblock()
     {
-        using var channel = IpcChannel<long>.Create(new ChannelOptions { Capacity = 8, MultipleProducers = true, Doorbell = DoorbellKind.Futex });
-        using var consumer = channel.CreateConsumer();
-        using var producer = channel.CreateProducer();
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 8, MultipleWriters = true, Doorbell = DoorbellKind.Futex });
+        var consumer = channel.Reader;
+        var producer = channel.Writer;
         // A "dead" producer: claims the next slot through its own ring object and never publishes.
         Assert.True(new MpscRing<long>(channel.Region).TryClaim(out _));
         Assert.True(producer.TryWrite(2));
@@ -215,9 +216,9 @@ public sealed class ChannelTests : IDisposable
         Assert.True(consumer.TryUnblock(TimeSpan.Zero));
         Assert.Equal(2, consumer.Read(Long));
 
-        using var messages = IpcMessageChannel.Create(new ChannelOptions { BufferSize = 1024, MultipleProducers = true, Doorbell = DoorbellKind.Futex });
-        using var messageConsumer = messages.CreateConsumer();
-        using var messageProducer = messages.CreateProducer();
+        using var messages = IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 1024, MultipleWriters = true, Doorbell = DoorbellKind.Futex });
+        var messageConsumer = messages.Reader;
+        var messageProducer = messages.Writer;
         Assert.True(new MpscRecordRing(messages.Region).TryClaim(1, 8, out _));
         Assert.True(messageProducer.TryWrite(2, "ok"u8));
         var buffer = new byte[128];
@@ -226,17 +227,17 @@ public sealed class ChannelTests : IDisposable
         Assert.True(messageConsumer.TryRead(out int type, buffer, out int length, Long));
         Assert.Equal((2, 2), (type, length));
 
-        using var spsc = IpcChannel<long>.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex });
-        using var spscConsumer = spsc.CreateConsumer();
+        using var spsc = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Doorbell = DoorbellKind.Futex });
+        var spscConsumer = spsc.Reader;
         Assert.False(spscConsumer.TryUnblock(TimeSpan.Zero)); // nothing to unblock with one producer
     }
 
     [Fact]
     public async Task Message_ReadAsync_copies_the_payload()
     {
-        using var channel = IpcMessageChannel.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex, BufferSize = 1024 });
-        using var consumer = channel.CreateConsumer();
-        using var producer = channel.CreateProducer();
+        using var channel = IpcChannel.CreateMessages(new IpcChannelOptions { Doorbell = DoorbellKind.Futex, BufferSize = 1024 });
+        var consumer = channel.Reader;
+        var producer = channel.Writer;
         ValueTask<IpcMessage> pending = consumer.ReadAsync();
         await producer.WriteAsync(6, new byte[] { 1, 2, 3 });
         IpcMessage message = await pending.AsTask().WaitAsync(Long);
@@ -245,8 +246,8 @@ public sealed class ChannelTests : IDisposable
 
         var buffer = new byte[128];
         Assert.True(producer.TryWrite(7, "zz"u8));
-        IpcMessageInfo info = await consumer.ReadAsync(buffer).AsTask().WaitAsync(Long);
-        Assert.Equal(new IpcMessageInfo(7, 2), info);
+        IpcMessage info = await consumer.ReadAsync(buffer).AsTask().WaitAsync(Long);
+        Assert.Equal((7, 2), (info.Type, info.Payload.Length));
         producer.Complete();
         await Assert.ThrowsAsync<System.Threading.Channels.ChannelClosedException>(() => consumer.ReadAsync(buffer).AsTask().WaitAsync(Long));
     }
@@ -254,12 +255,12 @@ public sealed class ChannelTests : IDisposable
     [Fact]
     public void The_synchronous_read_and_write_paths_allocate_nothing()
     {
-        using var channel = IpcChannel<long>.Create(new ChannelOptions { Capacity = 64, Doorbell = DoorbellKind.Futex });
-        using var consumer = channel.CreateConsumer();
-        using var producer = channel.CreateProducer();
-        using var messages = IpcMessageChannel.Create(new ChannelOptions { BufferSize = 4096, Doorbell = DoorbellKind.Futex });
-        using var messageConsumer = messages.CreateConsumer();
-        using var messageProducer = messages.CreateProducer();
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 64, Doorbell = DoorbellKind.Futex });
+        var consumer = channel.Reader;
+        var producer = channel.Writer;
+        using var messages = IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 4096, Doorbell = DoorbellKind.Futex });
+        var messageConsumer = messages.Reader;
+        var messageProducer = messages.Writer;
         var buffer = new byte[64];
         int failures = 0;
         void Round(long i)

@@ -57,16 +57,16 @@ public sealed class ChannelTrustTests(ITestOutputHelper output) : IDisposable
     public void A_waiting_writer_learns_from_the_heartbeat_that_the_consumer_was_killed(bool messages)
     {
         string name = _names.New("liveness");
-        var options = new ChannelOptions
+        var options = new IpcChannelOptions
         {
             Capacity = 16, BufferSize = 256, MaxMessageLength = 8, Doorbell = DoorbellKind.Futex,
             Wait = new ChannelWaitOptions { PeerTimeout = TimeSpan.FromSeconds(1) },
         };
-        using var channel = messages ? (IDisposable)IpcMessageChannel.CreateNamed(name, options) : IpcChannel<long>.CreateNamed(name, options);
+        using var channel = messages ? (IDisposable)IpcChannel.CreateMessages(options with { Name = name }) : IpcChannel.CreateBounded<long>(options with { Name = name });
         Func<long, TimeSpan, bool> write = channel switch
         {
-            IpcChannel<long> slots => Writer(slots.CreateProducer()),
-            _ => Writer(((IpcMessageChannel)channel).CreateProducer()),
+            IpcChannel<long> slots => Writer(slots.Writer),
+            _ => Writer(((IpcMessageChannel)channel).Writer),
         };
         using var consumer = PeerProcess.Start(output, "channel-consume-and-hang", messages ? "message" : "slot", name);
         Assert.True(write(0, Long));
@@ -106,11 +106,11 @@ public sealed class ChannelTrustTests(ITestOutputHelper output) : IDisposable
             {
                 if (c is SlotChannelUnderTest slot)
                 {
-                    connection.SendChannel(slot.Consumer);
+                    connection.SendChannel(slot.Channel);
                 }
                 else
                 {
-                    connection.SendChannel(((MessageChannelUnderTest)c).Consumer);
+                    connection.SendChannel(((MessageChannelUnderTest)c).Channel);
                 }
             }
 
@@ -144,8 +144,9 @@ public sealed class ChannelTrustTests(ITestOutputHelper output) : IDisposable
         string endpoint = _sockets.NewPath("liveness");
         using var consumer = PeerProcess.Start(output, "channel-bootstrap-consume-and-hang", endpoint);
         consumer.WaitForOutput("listening");
-        using var connection = BootstrapClient.Connect(BootstrapEndpoint.Parse(endpoint), Long);
-        using var producer = connection.ReceiveProducer<long>(Long, new ChannelWaitOptions { PeerTimeout = TimeSpan.FromSeconds(60) });
+        using var connection = BootstrapConnection.Connect(BootstrapEndpoint.Parse(endpoint), Long);
+        using var channel = connection.ReceiveChannel<long>(Long, new ChannelWaitOptions { PeerTimeout = TimeSpan.FromSeconds(60) });
+        var producer = channel.Writer;
         consumer.WaitForOutput("sent");
         while (producer.TryWrite(1))
         {
@@ -158,7 +159,7 @@ public sealed class ChannelTrustTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("has exited", error.Message, StringComparison.Ordinal);
     }
 
-    private static Func<long, TimeSpan, bool> Writer(IpcProducer<long> producer) => (v, t) => producer.TryWrite(v, t);
+    private static Func<long, TimeSpan, bool> Writer(IpcChannelWriter<long> producer) => (v, t) => producer.TryWrite(v, t);
 
-    private static Func<long, TimeSpan, bool> Writer(IpcMessageProducer producer) => (v, t) => producer.TryWrite(1, BitConverter.GetBytes(v), t);
+    private static Func<long, TimeSpan, bool> Writer(IpcMessageWriter producer) => (v, t) => producer.TryWrite(1, BitConverter.GetBytes(v), t);
 }

@@ -34,13 +34,13 @@ internal abstract class ChannelUnderTest : IDisposable
 
     public static ChannelUnderTest Create(bool messages, DoorbellKind doorbell, bool multipleProducers, int capacity, ChannelWaitOptions? wait = null)
     {
-        var options = new ChannelOptions
+        var options = new IpcChannelOptions
         {
             Capacity = capacity,
             // 16 bytes per message (8 header + 8 payload): exactly `capacity` messages, no padding.
             BufferSize = capacity * 16,
             MaxMessageLength = 8,
-            MultipleProducers = multipleProducers,
+            MultipleWriters = multipleProducers,
             Doorbell = doorbell,
             Wait = wait ?? ChannelWaitOptions.Default,
         };
@@ -82,25 +82,25 @@ internal abstract class ChannelUnderTest : IDisposable
 
 internal sealed class SlotChannelUnderTest : ChannelUnderTest
 {
-    public SlotChannelUnderTest(ChannelOptions options)
+    public SlotChannelUnderTest(IpcChannelOptions options)
     {
-        Channel = IpcChannel<long>.Create(options);
-        Consumer = Channel.CreateConsumer();
-        Producer = Channel.CreateProducer(Consumer.DoorbellFd);
+        Channel = IpcChannel.CreateBounded<long>(options);
+        Consumer = Channel.Reader;
+        Producer = Channel.Writer;
         WaitBlock = new WaitBlock(Channel.Region);
     }
 
     public IpcChannel<long> Channel { get; }
 
-    public IpcConsumer<long> Consumer { get; }
+    public IpcChannelReader<long> Consumer { get; }
 
-    public IpcProducer<long> Producer { get; }
+    public IpcChannelWriter<long> Producer { get; }
 
     public override WaitBlock WaitBlock { get; }
 
     public override UintrIpc.Memory.SharedRegion Region => Channel.Region;
 
-    public override System.Runtime.InteropServices.SafeHandle? DoorbellFd => Consumer.DoorbellFd;
+    public override System.Runtime.InteropServices.SafeHandle? DoorbellFd => Consumer.Core.DoorbellFd;
 
     public override DoorbellKind Doorbell => Consumer.Doorbell;
 
@@ -150,25 +150,25 @@ internal sealed class MessageChannelUnderTest : ChannelUnderTest
 {
     private readonly byte[] _buffer = new byte[8];
 
-    public MessageChannelUnderTest(ChannelOptions options)
+    public MessageChannelUnderTest(IpcChannelOptions options)
     {
-        Channel = IpcMessageChannel.Create(options);
-        Consumer = Channel.CreateConsumer();
-        Producer = Channel.CreateProducer(Consumer.DoorbellFd);
+        Channel = IpcChannel.CreateMessages(options);
+        Consumer = Channel.Reader;
+        Producer = Channel.Writer;
         WaitBlock = new WaitBlock(Channel.Region);
     }
 
     public IpcMessageChannel Channel { get; }
 
-    public IpcMessageConsumer Consumer { get; }
+    public IpcMessageReader Consumer { get; }
 
-    public IpcMessageProducer Producer { get; }
+    public IpcMessageWriter Producer { get; }
 
     public override WaitBlock WaitBlock { get; }
 
     public override UintrIpc.Memory.SharedRegion Region => Channel.Region;
 
-    public override System.Runtime.InteropServices.SafeHandle? DoorbellFd => Consumer.DoorbellFd;
+    public override System.Runtime.InteropServices.SafeHandle? DoorbellFd => Consumer.Core.DoorbellFd;
 
     public override DoorbellKind Doorbell => Consumer.Doorbell;
 

@@ -7,10 +7,10 @@ namespace UintrIpc.Tests.Channels;
 /// <summary>Issue 7, finding 6: a message claim is disposable, and disposing an open claim aborts it.</summary>
 public sealed class MessageClaimTests
 {
-    private static readonly ChannelOptions Mpsc = new()
+    private static readonly IpcChannelOptions Mpsc = new()
     {
         BufferSize = 1024,
-        MultipleProducers = true,
+        MultipleWriters = true,
         Doorbell = DoorbellKind.Futex,
         Wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromSeconds(30) },
     };
@@ -18,10 +18,10 @@ public sealed class MessageClaimTests
     [Fact]
     public void A_claim_abandoned_by_an_exception_inside_using_does_not_stall_the_other_producers()
     {
-        using var channel = IpcMessageChannel.Create(Mpsc);
-        using var consumer = channel.CreateConsumer();
-        using var first = channel.CreateProducer();
-        using var second = channel.CreateProducer();
+        using var channel = IpcChannel.CreateMessages(Mpsc);
+        var consumer = channel.Reader;
+        var first = channel.Writer;
+        var second = channel.Writer;
 
         Assert.Throws<InvalidOperationException>(() => WriteAndFail(first));
         Assert.True(second.TryWrite(2, [22]));
@@ -32,7 +32,7 @@ public sealed class MessageClaimTests
         Assert.Equal((2, 1, (byte)22), (type, length, buffer[0]));
         Assert.False(consumer.TryRead(out _, buffer, out _));
 
-        static void WriteAndFail(IpcMessageProducer producer)
+        static void WriteAndFail(IpcMessageWriter producer)
         {
             Assert.True(producer.TryClaim(1, 4, out MessageClaim claim));
             using (claim)
@@ -46,9 +46,9 @@ public sealed class MessageClaimTests
     [Fact]
     public void Disposing_a_committed_claim_keeps_the_message_and_disposing_twice_is_harmless()
     {
-        using var channel = IpcMessageChannel.Create(Mpsc);
-        using var consumer = channel.CreateConsumer();
-        using var producer = channel.CreateProducer();
+        using var channel = IpcChannel.CreateMessages(Mpsc);
+        var consumer = channel.Reader;
+        var producer = channel.Writer;
 
         Assert.True(producer.TryClaim(3, 1, out MessageClaim claim));
         using (claim)
@@ -66,7 +66,7 @@ public sealed class MessageClaimTests
         Assert.Equal((3, 1, (byte)33), (type, length, buffer[0]));
     }
 
-    private static void CommitAgain(IpcMessageProducer producer)
+    private static void CommitAgain(IpcMessageWriter producer)
     {
         Assert.True(producer.TryClaim(4, 1, out MessageClaim claim));
         MessageClaim copy = claim;
@@ -77,10 +77,10 @@ public sealed class MessageClaimTests
     [Fact]
     public void An_abort_wakes_a_consumer_that_sleeps_behind_the_claim()
     {
-        using var channel = IpcMessageChannel.Create(Mpsc);
-        using var consumer = channel.CreateConsumer();
-        using var first = channel.CreateProducer();
-        using var second = channel.CreateProducer();
+        using var channel = IpcChannel.CreateMessages(Mpsc);
+        var consumer = channel.Reader;
+        var first = channel.Writer;
+        var second = channel.Writer;
         var waitBlock = new WaitBlock(channel.Region);
         Assert.True(first.TryClaim(1, 8, out MessageClaim claim));
         var parts = claim; // ref struct: keep it on this thread

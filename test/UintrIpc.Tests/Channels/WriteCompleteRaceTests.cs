@@ -124,7 +124,7 @@ public sealed class WriteCompleteCrossProcessTests(ITestOutputHelper output) : I
     {
         const int Producers = 3;
         string name = _names.New("write-complete");
-        var options = new ChannelOptions { Capacity = 256, BufferSize = 4096, MaxMessageLength = 8, MultipleProducers = true, Doorbell = DoorbellKind.Futex };
+        var options = new IpcChannelOptions { Capacity = 256, BufferSize = 4096, MaxMessageLength = 8, MultipleWriters = true, Doorbell = DoorbellKind.Futex };
         var received = Enumerable.Range(0, Producers).Select(_ => new List<long>()).ToArray();
         new TestThread(() =>
         {
@@ -176,15 +176,15 @@ public sealed class WriteCompleteCrossProcessTests(ITestOutputHelper output) : I
         bool TryComplete();
     }
 
-    private sealed class NamedSlots(string name, ChannelOptions options) : INamedChannel
+    private sealed class NamedSlots(string name, IpcChannelOptions options) : INamedChannel
     {
-        private readonly IpcChannel<long> _channel = IpcChannel<long>.CreateNamed(name, options);
-        private IpcConsumer<long>? _consumer;
-        private IpcProducer<long>? _completer;
+        private readonly IpcChannel<long> _channel = IpcChannel.CreateBounded<long>(options with { Name = name });
+        private IpcChannelReader<long>? _consumer;
+        private IpcChannelWriter<long>? _completer;
 
         public bool IsConsumerCompleted => Consumer.IsCompleted;
 
-        private IpcConsumer<long> Consumer => _consumer ??= _channel.CreateConsumer();
+        private IpcChannelReader<long> Consumer => _consumer ??= _channel.Reader;
 
         public long Read(List<long>[] received, long limit)
         {
@@ -198,7 +198,7 @@ public sealed class WriteCompleteCrossProcessTests(ITestOutputHelper output) : I
             return n;
         }
 
-        public bool TryComplete() => (_completer ??= _channel.CreateProducer()).TryComplete();
+        public bool TryComplete() => (_completer ??= _channel.Writer).TryComplete();
 
         public void Dispose()
         {
@@ -208,16 +208,16 @@ public sealed class WriteCompleteCrossProcessTests(ITestOutputHelper output) : I
         }
     }
 
-    private sealed class NamedMessages(string name, ChannelOptions options) : INamedChannel
+    private sealed class NamedMessages(string name, IpcChannelOptions options) : INamedChannel
     {
-        private readonly IpcMessageChannel _channel = IpcMessageChannel.CreateNamed(name, options);
+        private readonly IpcMessageChannel _channel = IpcChannel.CreateMessages(options with { Name = name });
         private readonly byte[] _buffer = new byte[8];
-        private IpcMessageConsumer? _consumer;
-        private IpcMessageProducer? _completer;
+        private IpcMessageReader? _consumer;
+        private IpcMessageWriter? _completer;
 
         public bool IsConsumerCompleted => Consumer.IsCompleted;
 
-        private IpcMessageConsumer Consumer => _consumer ??= _channel.CreateConsumer();
+        private IpcMessageReader Consumer => _consumer ??= _channel.Reader;
 
         public long Read(List<long>[] received, long limit)
         {
@@ -233,7 +233,7 @@ public sealed class WriteCompleteCrossProcessTests(ITestOutputHelper output) : I
             return n;
         }
 
-        public bool TryComplete() => (_completer ??= _channel.CreateProducer()).TryComplete();
+        public bool TryComplete() => (_completer ??= _channel.Writer).TryComplete();
 
         public void Dispose()
         {

@@ -72,7 +72,7 @@ public sealed unsafe class CliErrorTests : IDisposable
     public void A_corrupted_ring_is_reported_in_its_part_and_the_rest_is_still_shown()
     {
         string name = _names.New("badring");
-        using var channel = IpcChannel<long>.CreateNamed(name);
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Name = name });
         byte* ring = channel.Region.PartPointer(channel.Region.Parts[0]);
         *(ulong*)(ring + RingLayout.CapacityOffset) = 3; // not a power of two
         string badDescriptor = CliTool.RunJson("inspect", name, "--json").GetProperty("parts")[0].GetProperty("problem").GetString()!;

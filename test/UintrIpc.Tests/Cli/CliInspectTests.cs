@@ -20,9 +20,9 @@ public sealed class CliInspectTests(ITestOutputHelper output) : IDisposable
     public void Inspect_json_shows_ring_positions_occupancy_wait_block_counters_and_peers_of_a_named_channel()
     {
         string name = _names.New("cli");
-        using var channel = IpcChannel<long>.CreateNamed(name, new ChannelOptions { Capacity = 64, Doorbell = DoorbellKind.Futex, Wait = s_parkAtOnce });
-        using var consumer = channel.CreateConsumer();
-        using var producer = channel.CreateProducer(consumer.DoorbellFd);
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Name = name,  Capacity = 64, Doorbell = DoorbellKind.Futex, Wait = s_parkAtOnce });
+        var consumer = channel.Reader;
+        var producer = channel.Writer;
         Assert.False(consumer.TryRead(out _, TimeSpan.FromMilliseconds(20))); // parks once and times out
         for (long i = 1; i <= 5; i++)
         {
@@ -74,9 +74,9 @@ public sealed class CliInspectTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Inspect_reaches_a_memfd_message_channel_through_proc_pid_fd()
     {
-        using var channel = IpcMessageChannel.Create(new ChannelOptions { Doorbell = DoorbellKind.Futex });
-        using var consumer = channel.CreateConsumer();
-        using var producer = channel.CreateProducer(consumer.DoorbellFd);
+        using var channel = IpcChannel.CreateMessages(new IpcChannelOptions { Doorbell = DoorbellKind.Futex });
+        var consumer = channel.Reader;
+        var producer = channel.Writer;
         Assert.True(producer.TryWrite(1, "hello"u8));
         Assert.True(producer.TryWrite(2, "world"u8));
         string path = $"/proc/{Environment.ProcessId}/fd/{channel.Region.FileHandle.Fd}";
@@ -98,9 +98,9 @@ public sealed class CliInspectTests(ITestOutputHelper output) : IDisposable
     public void Inspect_watch_prints_a_fresh_snapshot_as_the_channel_changes()
     {
         string name = _names.New("cliwatch");
-        using var channel = IpcChannel<long>.CreateNamed(name, new ChannelOptions { Capacity = 16, Doorbell = DoorbellKind.Futex });
-        using var consumer = channel.CreateConsumer();
-        using var producer = channel.CreateProducer();
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Name = name,  Capacity = 16, Doorbell = DoorbellKind.Futex });
+        var consumer = channel.Reader;
+        var producer = channel.Writer;
         Assert.True(producer.TryWrite(1L));
 
         // --count is only a backstop; the test stops the tool once it has seen what it waits for.

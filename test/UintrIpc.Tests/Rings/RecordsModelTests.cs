@@ -1,7 +1,7 @@
 using CsCheck;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
-using ClaimParts = (UintrIpc.Rings.RecordRing? Ring, nint Record, int RecordLength, int Type, long Token);
+using ClaimParts = (UintrIpc.Rings.RecordRingEngine? Ring, nint Record, int RecordLength, int Type, long Token);
 
 namespace UintrIpc.Tests.Rings;
 

@@ -19,9 +19,9 @@ public sealed class UintrDefaultDoorbellTests
         Assert.True(Doorbells.IsAvailable(DoorbellKind.Uintr));
         Assert.Equal(DoorbellKind.Futex, Doorbells.Best);
 
-        using var channel = IpcChannel<long>.Create(); // Doorbell = null: Doorbells.Best
-        using var consumer = channel.CreateConsumer(); // on a test (possibly pool) thread: allowed
-        using var producer = channel.CreateProducer(consumer.DoorbellFd);
+        using var channel = IpcChannel.CreateBounded<long>(); // Doorbell = null: Doorbells.Best
+        var consumer = channel.Reader; // on a test (possibly pool) thread: allowed
+        var producer = channel.Writer;
         Assert.Equal(DoorbellKind.Futex, consumer.Doorbell);
         ValueTask<long> read = consumer.ReadAsync();
         var writer = new TestThread(() => Assert.True(producer.TryWrite(42)), "producer");
@@ -33,20 +33,20 @@ public sealed class UintrDefaultDoorbellTests
     public async Task Uintr_is_an_explicit_choice_that_refuses_pool_threads_and_async_reads_and_works_blocking()
     {
         RealUintr.SkipUnlessAvailable();
-        var options = new ChannelOptions { Doorbell = DoorbellKind.Uintr, Wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromSeconds(20) } };
-        using var channel = IpcChannel<long>.Create(options);
+        var options = new IpcChannelOptions { Doorbell = DoorbellKind.Uintr, Wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromSeconds(20) } };
+        using var channel = IpcChannel.CreateBounded<long>(options);
 
         // Not on a thread-pool thread: the registration would belong to a thread that runs other work.
-        await Task.Run(() => Assert.Throws<InvalidOperationException>(() => channel.CreateConsumer())).WaitAsync(Long);
+        await Task.Run(() => Assert.Throws<InvalidOperationException>(() => channel.Reader)).WaitAsync(Long);
 
         UintrTestThread.Run(() =>
         {
-            using var consumer = channel.CreateConsumer();
+            var consumer = channel.Reader;
             Assert.Equal(DoorbellKind.Uintr, consumer.Doorbell);
 #pragma warning disable CA2012 // the call must throw before it returns a ValueTask
             Assert.Throws<NotSupportedException>(() => { _ = consumer.WaitToReadAsync(); });
 #pragma warning restore CA2012
-            using var producer = channel.CreateProducer(consumer.DoorbellFd);
+            var producer = channel.Writer;
             var writer = new TestThread(() =>
             {
                 var waitBlock = new WaitBlock(channel.Region);

@@ -172,20 +172,20 @@ public sealed class UintrRealCrossProcessTests(ITestOutputHelper output) : IDisp
         WaitBlockCounters counters = default;
         new TestThread(() =>
         {
-            using var channel = IpcChannel<long>.Create(new ChannelOptions
+            using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions
             {
                 Capacity = 64,
-                MultipleProducers = true,
+                MultipleWriters = true,
                 Doorbell = DoorbellKind.Uintr,
                 Wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromSeconds(20) },
             });
-            using var consumer = channel.CreateConsumer();
+            var consumer = channel.Reader;
             var peers = new List<PeerProcess>();
             try
             {
                 for (int p = 0; p < Producers; p++)
                 {
-                    peers.Add(StartPeer("channel-produce-tagged", consumer.DoorbellFd!, [], [p.ToString(CultureInfo.InvariantCulture), PerProducer.ToString(CultureInfo.InvariantCulture), "25"], channel.Region.FileHandle));
+                    peers.Add(StartPeer("channel-produce-tagged", consumer.Core.DoorbellFd!, [], [p.ToString(CultureInfo.InvariantCulture), PerProducer.ToString(CultureInfo.InvariantCulture), "25"], channel.Region.FileHandle));
                 }
 
                 var next = new int[Producers];

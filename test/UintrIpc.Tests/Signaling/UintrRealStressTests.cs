@@ -99,7 +99,8 @@ public sealed class UintrRealStressTests(ITestOutputHelper output)
         var durations = new double[Rounds];
         var rang = new long[Rounds];
         var returned = new long[Rounds];
-        int notWoken = 0;
+        var timedOut = new bool[Rounds];
+        var sent = new long[Rounds];
         Shim.UintrReceiverStats stats = default;
 
         var thread = UintrTestThread.Start(() =>
@@ -111,11 +112,7 @@ public sealed class UintrRealStressTests(ITestOutputHelper output)
             {
                 long start = Stopwatch.GetTimestamp();
                 Volatile.Write(ref armed, i); // the sender fires as soon as it sees this
-                if (r.WaitForVectors(park) == 0)
-                {
-                    notWoken++;
-                }
-
+                timedOut[i] = r.WaitForVectors(park) == 0;
                 returned[i] = Stopwatch.GetTimestamp();
                 durations[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             }
@@ -131,6 +128,7 @@ public sealed class UintrRealStressTests(ITestOutputHelper output)
                 TestWait.SpinUntil(() => Volatile.Read(ref armed) >= i || !thread.IsAlive, $"round {i}");
                 rang[i] = Stopwatch.GetTimestamp();
                 sender.Ring(); // no delay: this is what races with the wait's entry
+                sent[i] = Stopwatch.GetTimestamp();
             }
         }
 
@@ -148,7 +146,13 @@ public sealed class UintrRealStressTests(ITestOutputHelper output)
             $"{stats.LateWakeups} late wake-ups (interrupt lost in the window), worst slice paid {stats.LateMaxSliceNanoseconds / 1e6:F3} ms " +
             $"(first slice {Shim.UintrFirstSliceNanoseconds / 1e6:F3} ms)");
 
-        Assert.Equal(0, notWoken); // every round ended by its interrupt
+        // A wait that ran out before its interrupt was even sent (the sender thread descheduled
+        // for the whole park on a loaded host; the interrupt then ends the next wait at once) is
+        // the clock's fault; a wait that ran out after it was sent is a lost interrupt.
+        int senderLate = Enumerable.Range(0, Rounds).Count(i => timedOut[i] && sent[i] > returned[i]);
+        int lost = Enumerable.Range(0, Rounds).Count(i => timedOut[i] && sent[i] <= returned[i]);
+        output.WriteLine($"waits that ran out: {lost} after their interrupt was sent, {senderLate} before it was sent (sender descheduled)");
+        Assert.Equal(0, lost); // every round whose interrupt was sent in time ended by it
         Assert.Equal((ulong)Rounds, stats.Waits);
         // A lost interrupt waits for the end of the slice it was lost in: at most the longest
         // slice (3.2 ms), never the park time (100 ms) as before the sliced waits.

@@ -48,9 +48,10 @@ public sealed class KillTests(ITestOutputHelper output) : IDisposable
         string ledgerPath = Path.Combine(SharedRegion.SharedMemoryDirectory, _names.New("ledger"));
         using IDisposable region = kind == "slots"
             ? SharedRegion.CreateNamed(regionName, 0, MpscRing<KillSlot>.Part(64))
-            : IpcMessageChannel.CreateNamed(regionName, new ChannelOptions
+            : IpcChannel.CreateMessages(new IpcChannelOptions
             {
-                MultipleProducers = true,
+                Name = regionName,
+                MultipleWriters = true,
                 BufferSize = 4096,
                 MaxMessageLength = 256,
                 Doorbell = DoorbellKind.Futex,
@@ -220,7 +221,7 @@ public sealed class KillTests(ITestOutputHelper output) : IDisposable
 
             Assert.Equal(_consumerIncarnation + 1, starts);
             test.Output($"{kind}: {delivered} messages delivered exactly once in order; {inFlight} in flight at a producer kill, " +
-                $"{inFlightLost} of them never published; {unblocks} stuck claims skipped; {redeliveries} handled-but-unreleased messages redelivered to a restarted consumer; {starts} consumer incarnations");
+                $"{inFlightLost} of them never published; {unblocks} dead producers' claims skipped by the slot consumer (the message reader skips them inside its reads); {redeliveries} handled-but-unreleased messages redelivered to a restarted consumer; {starts} consumer incarnations");
             Assert.True(delivered > 0, "nothing was delivered");
         }
 

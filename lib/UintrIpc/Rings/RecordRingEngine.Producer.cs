@@ -7,7 +7,7 @@ namespace UintrIpc.Rings;
 // against a cached head and publishes tail, padding and record length at commit, nothing
 // before. MPSC: producers race for the tail with a CAS; the winner owns [tail, end), commits
 // the padding at once and marks its record claimed (-len) until it commits.
-internal sealed unsafe partial class RecordRing
+internal sealed unsafe partial class RecordRingEngine
 {
     /// <summary>Copies a message into the ring; false when there is no room.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -9,7 +9,7 @@ namespace UintrIpc.Rings;
 // dead; TryUnblock (Agrona's Unblock) acts after a time, and its stores race with the claimed
 // record's producer if that producer is in fact alive, which is why callers must only use it
 // when they believe the producer is dead.
-internal sealed unsafe partial class RecordRing
+internal sealed unsafe partial class RecordRingEngine
 {
     /// <summary>
     /// Turns the uncommitted record at head into padding once it has blocked the consumer

@@ -1,11 +1,15 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Threading.Channels;
 using System.Threading.Tasks.Sources;
 using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
-// How a channel consumer waits, for both channel kinds: spin, yield, then park in the doorbell
+// The reader end of both channel kinds, apart from the ring: its wait block and doorbell
+// receiver, its reference on the region, the watch of its writers, its heartbeat, and how it
+// waits: spin, yield, then park in the doorbell
 // through the wake-up protocol (uintripc.h section 3), each park at most MaxParkTime.
 // Blocking reads run ReadWithin on the caller's thread; async reads are served by one
 // background "waiter" thread completing a reusable IValueTaskSource<bool>. One wait at a time.
@@ -20,8 +24,8 @@ namespace UintrIpc.Channels;
 // still reads. Dispose wakes the waiters and waits (bounded) for them to leave; they end with
 // ObjectDisposedException.
 
-/// <summary>The blocking and asynchronous waits of one channel consumer.</summary>
-internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
+/// <summary>What the readers of both channel kinds share: doorbell, lifetime, liveness, and the blocking and asynchronous waits.</summary>
+internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     where TProbe : struct, IChannelProbe
 {
     private const int Idle = 0;
@@ -38,6 +42,7 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
     private readonly ChannelWaitOptions _options;
     private readonly string _ownerName;
     private readonly PeerWatch _producers;
+    private readonly ConsumerHeartbeat _heartbeat;
     private readonly long _maxParkTicks;
     private readonly Lock _startLock = new();
 
@@ -49,18 +54,147 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
     private int _asyncState;
     private int _syncWaiting;
     private int _disposing;
+    private bool _disposed;
+    private TaskCompletionSource? _completion;
 
-    internal ConsumerWait(TProbe probe, ChannelCore channel, WaitBlock waitBlock, DoorbellReceiver receiver, SafeHandle? doorbellFd, string ownerName, PeerWatch producers)
+    /// <summary>
+    /// Takes the reader's lease on the region and creates its doorbell receiver (the channel
+    /// object creates one reader). With a signal or uintr doorbell the receiver binds to the calling thread.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">(uintr) This thread cannot receive.</exception>
+    /// <exception cref="PlatformNotSupportedException">The uintr doorbell on a machine without user interrupts.</exception>
+    internal ConsumerCore(ChannelCore channel, TProbe probe, string ownerName)
     {
-        _producers = producers;
+        channel.AddLease();
+        try
+        {
+            _waitBlock = new WaitBlock(channel.Region, channel.WaitBlockPart, singleProducer: !channel.MultipleProducers);
+            _receiver = Doorbells.CreateReceiver(channel.Doorbell, _waitBlock);
+        }
+        catch
+        {
+            channel.ReleaseLease();
+            throw;
+        }
+
         _probe = probe;
         _channel = channel;
-        _waitBlock = waitBlock;
-        _receiver = receiver;
-        _doorbellFd = doorbellFd;
         _options = channel.Wait;
         _ownerName = ownerName;
         _maxParkTicks = WaitDeadline.ToTicks(_options.MaxParkTime);
+        _doorbellFd = _receiver switch
+        {
+            EventFdDoorbellReceiver eventFd => eventFd.FileHandle,
+            UintrDoorbellReceiver uintr => uintr.VectorFd,
+            SignalDoorbellReceiver signal => signal.ProcessFd,
+            _ => null,
+        };
+        _producers = PeerWatch.OfProducers();
+        _heartbeat = new ConsumerHeartbeat(channel);
+    }
+
+    /// <summary>The channel state shared with the writers.</summary>
+    internal ChannelCore Channel => _channel;
+
+    /// <summary>The doorbell the reader sleeps in.</summary>
+    internal DoorbellKind Doorbell => _receiver.Kind;
+
+    /// <summary>
+    /// The descriptor writers need to wake the reader: the eventfd, the uintr vector fd, or a
+    /// pidfd of this process (signal: writers in other processes signal only the process it
+    /// names); null for futex and none, which need only the region. Owned by the receiver.
+    /// </summary>
+    internal SafeHandle? DoorbellFd => _doorbellFd;
+
+    /// <summary>The wait block's counters.</summary>
+    internal WaitBlockCounters Counters => _waitBlock.ReadCounters();
+
+    /// <summary>Whether the channel was completed and everything was read (completion first, acquire, then the ring).</summary>
+    internal bool IsCompleted
+    {
+        get
+        {
+            bool completed = _channel.IsCompleted;
+            return completed && _probe.IsDrained;
+        }
+    }
+
+    /// <summary>Whether a non-blocking call may run: false once Dispose began.</summary>
+    internal bool IsDisposed => _disposed;
+
+    /// <summary>
+    /// Watches a writer process known from a trusted source (bootstrap peer credentials): once
+    /// every watched writer has exited and the ring is drained, waits end with <see cref="PeerGoneException"/>.
+    /// </summary>
+    internal void WatchProducer(ProcessHandle process) => _producers.Add(process);
+
+    /// <summary>
+    /// The reader's ChannelReader.Completion: completes when a read finds the channel completed
+    /// and drained (successfully: writers cannot transmit an exception). Created on first use.
+    /// </summary>
+    internal Task Completion
+    {
+        get
+        {
+            if (_completion is null)
+            {
+                Interlocked.CompareExchange(ref _completion, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+                ObserveCompletion();
+            }
+
+            return _completion.Task;
+        }
+    }
+
+    /// <summary>After a read found nothing: completes <see cref="Completion"/> if the channel ended (only once someone asked for it).</summary>
+    internal void ObserveCompletion()
+    {
+        if (_completion is { } completion && IsCompleted)
+        {
+            completion.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// The reader's WaitToReadAsync: true at once when data waits, false when completed and
+    /// drained, otherwise a wait served by the waiter thread; a false result completes <see cref="Completion"/>.
+    /// </summary>
+    internal ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
+    {
+        bool completed = _channel.IsCompleted; // before the ring: see IsCompleted
+        if (_probe.HasData)
+        {
+            return new ValueTask<bool>(true);
+        }
+
+        if (completed && _probe.IsDrained)
+        {
+            _completion?.TrySetResult();
+            return new ValueTask<bool>(false);
+        }
+
+        ValueTask<bool> wait = WaitAsync(cancellationToken);
+        return _completion is null ? wait : ObserveAsync(wait);
+    }
+
+    /// <summary>The slow path of a reader's ReadAsync: waits, then reads, until an item comes or the channel ends.</summary>
+    /// <exception cref="ChannelClosedException">The channel is completed and drained.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<TResult> ReadAsync<TAttempt, TResult>(TAttempt attempt, CancellationToken cancellationToken)
+        where TAttempt : IAsyncReadAttempt<TResult>
+    {
+        while (await attempt.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            using (_channel.Lease()) // Dispose on another thread cannot unmap the ring under this read
+            {
+                if (attempt.TryRead(out TResult result))
+                {
+                    return result;
+                }
+            }
+        }
+
+        throw new ChannelClosedException();
     }
 
     /// <summary>Whether the doorbell belongs to the creating thread (no async waits).</summary>
@@ -138,7 +272,7 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
         {
             throw new NotSupportedException(
                 $"Asynchronous reads need a doorbell that any thread can wait on, and the {_receiver.Kind} doorbell belongs to the consumer thread that created it. " +
-                "Create the channel with ChannelOptions.Doorbell = DoorbellKind.Futex or DoorbellKind.EventFd for async reads, or read with the blocking methods on the consumer's thread.");
+                "Create the channel with IpcChannelOptions.Doorbell = DoorbellKind.Futex or DoorbellKind.EventFd for async reads, or read with the blocking methods on the consumer's thread.");
         }
 
         if (cancellationToken.IsCancellationRequested)
@@ -173,10 +307,40 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
     }
 
     /// <summary>
-    /// Ends every wait: a pending async wait completes with <see cref="ObjectDisposedException"/>,
-    /// a blocking one is woken and throws it. Waits (bounded) for the waiters to leave.
+    /// Ends every wait (a pending async wait completes with <see cref="ObjectDisposedException"/>,
+    /// a blocking one is woken and throws it; each holds its own lease, so this is safe from any
+    /// thread), then releases the heartbeat, the doorbell and the region. Idempotent.
     /// </summary>
+    /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread than the creator (nothing was released).</exception>
     public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        if (IsThreadBound)
+        {
+            // Throws on a foreign thread before anything changed, so the owner can still dispose.
+            _receiver.Dispose();
+        }
+
+        _disposed = true;
+        try
+        {
+            _heartbeat.Dispose(); // writers waiting for room learn that we left
+            EndWaits();
+            _receiver.Dispose();
+            _producers.Dispose();
+        }
+        finally
+        {
+            _channel.ReleaseLease();
+        }
+    }
+
+    /// <summary>Ends every wait and waits (bounded) for the waiters to leave.</summary>
+    private void EndWaits()
     {
         // Full fence (xchg): pairs with ReadWithin's, so a blocking waiter that entered is seen below.
         if (Interlocked.Exchange(ref _disposing, 1) != 0)
@@ -252,7 +416,7 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
 
     private static void OnCancel(object? state, CancellationToken token)
     {
-        var self = (ConsumerWait<TProbe>)state!;
+        var self = (ConsumerCore<TProbe>)state!;
         if (self.TryClaimOperation())
         {
             self._core.SetException(new OperationCanceledException(token));
@@ -267,9 +431,9 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
     }
 
     private static void ThrowConcurrentWait()
-        => throw new InvalidOperationException("Another read of this consumer is already waiting; a channel consumer waits on one thread at a time (await each ReadAsync or WaitToReadAsync before starting the next).");
+        => throw new InvalidOperationException("Another read of this reader is already waiting; a channel reader waits on one thread at a time (await each ReadAsync or WaitToReadAsync before starting the next).");
 
-    private ObjectDisposedException NewDisposedException() => new(_ownerName, "The consumer was disposed while a read was waiting.");
+    private ObjectDisposedException NewDisposedException() => new(_ownerName, "The reader was disposed while a read was waiting.");
 
     private void ThrowIfDisposing()
     {
@@ -300,24 +464,16 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
                 return false;
             }
 
-            switch (phaser.Next(now))
+            if (!phaser.SpinOrYield(now))
             {
-                case BackoffPhase.Spinning:
-                    Thread.SpinWait(1);
-                    break;
-                case BackoffPhase.Yielding:
-                    Thread.Yield();
-                    break;
-                default:
-                    // A dead producer's claim never ends by itself: skip it before sleeping behind it.
-                    if (_probe.TrySkipDeadClaim())
-                    {
-                        continue;
-                    }
+                // A dead producer's claim never ends by itself: skip it before sleeping behind it.
+                if (_probe.TrySkipDeadClaim())
+                {
+                    continue;
+                }
 
-                    long slice = Math.Min(_maxParkTicks, end - now);
-                    _waitBlock.Park(ref probe, _receiver, TimeSpan.FromSeconds(slice / (double)Stopwatch.Frequency));
-                    break;
+                long slice = Math.Min(_maxParkTicks, end - now);
+                _waitBlock.Park(ref probe, _receiver, TimeSpan.FromSeconds(slice / (double)Stopwatch.Frequency));
             }
         }
     }
@@ -342,7 +498,7 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
             _selfWake ??= Doorbells.CreateSender(_receiver.Kind, _waitBlock, _doorbellFd);
             _requests = new SemaphoreSlim(0);
             // The waiter's lease: taken here, released when the thread ends.
-            _channel.AddRef();
+            _channel.AddLease();
             _thread = new Thread(RunWaiter) { IsBackground = true, Name = "UintrIpc channel waiter" };
             _thread.Start();
         }
@@ -406,18 +562,30 @@ internal sealed class ConsumerWait<TProbe> : IValueTaskSource<bool>, IDisposable
         }
         finally
         {
-            _channel.Release();
+            _channel.ReleaseLease();
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ObserveAsync(ValueTask<bool> wait)
+    {
+        bool result = await wait.ConfigureAwait(false);
+        if (!result)
+        {
+            _completion?.TrySetResult();
+        }
+
+        return result;
+    }
+
     /// <summary>A blocking read's probe: the channel's, or "stop" once the consumer is being disposed.</summary>
-    private readonly struct SyncProbe(ConsumerWait<TProbe> owner) : IWaitProbe
+    private readonly struct SyncProbe(ConsumerCore<TProbe> owner) : IWaitProbe
     {
         public bool HasWork => owner._probe.HasWork || owner.Disposing || owner.ProducersGoneAndDrained;
     }
 
     /// <summary>The waiter thread's probe: the channel's, or "stop" when the operation ended or the consumer is disposed.</summary>
-    private readonly struct WaiterProbe(ConsumerWait<TProbe> owner) : IWaitProbe
+    private readonly struct WaiterProbe(ConsumerCore<TProbe> owner) : IWaitProbe
     {
         public bool HasWork => owner._probe.HasWork || Volatile.Read(ref owner._asyncState) != Armed || owner.Disposing || owner.ProducersGoneAndDrained;
     }

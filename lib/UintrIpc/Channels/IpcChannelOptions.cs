@@ -4,15 +4,14 @@ using UintrIpc.Signaling;
 namespace UintrIpc.Channels;
 
 /// <summary>
-/// The shape of a channel, fixed when it is created: ring size, producers, doorbell, and the
-/// defaults for how this process waits (<see cref="Wait"/>). Every property is validated when
-/// it is set.
+/// The shape of a channel, fixed when it is created: ring size, writers, doorbell, and how the
+/// endpoints of this process wait (<see cref="Wait"/>). Every property is validated when it is set.
 /// </summary>
 /// <remarks>
-/// Processes that attach to an existing channel read the shape from the region; they only
+/// Processes that open or receive an existing channel read the shape from the region; they only
 /// choose their own <see cref="ChannelWaitOptions"/>.
 /// </remarks>
-public sealed record ChannelOptions
+public sealed record IpcChannelOptions
 {
     /// <summary>The largest slot capacity.</summary>
     public const int MaxCapacity = 1 << 24;
@@ -22,9 +21,10 @@ public sealed record ChannelOptions
     private readonly int _maxMessageLength;
     private readonly DoorbellKind? _doorbell;
     private readonly ChannelWaitOptions _wait = ChannelWaitOptions.Default;
+    private readonly string? _name;
 
     /// <summary>
-    /// Slot channels (<see cref="IpcChannel{T}"/>): elements the ring holds, a power of two
+    /// Channels of <c>T</c> (<see cref="IpcChannel{T}"/>): elements the ring holds, a power of two
     /// from 2 to <see cref="MaxCapacity"/>. Default 1024.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Not a power of two in range.</exception>
@@ -78,16 +78,17 @@ public sealed record ChannelOptions
     }
 
     /// <summary>
-    /// Whether several producers (threads or processes) may write at once: an MPSC ring, one
-    /// atomic claim per write. False (the default) is an SPSC ring: one producer at a time.
+    /// Whether several writers (threads or processes) may write at once: an MPSC ring, one
+    /// atomic claim per write. False (the default) is an SPSC ring: one writing thread at a time.
     /// </summary>
-    public bool MultipleProducers { get; init; }
+    public bool MultipleWriters { get; init; }
 
     /// <summary>
     /// How a sleeping consumer is woken. Null (the default) means <see cref="Doorbells.Best"/>
-    /// (futex), decided when the channel is created; user interrupts are an explicit choice. Futex and signal need nothing but the region;
-    /// eventfd and uintr need the consumer's descriptor on the producer side
-    /// (<see cref="IpcConsumer{T}.DoorbellFd"/>).
+    /// (futex), decided when the channel is created; user interrupts are an explicit choice.
+    /// Eventfd, signal and uintr doorbells belong to the reader: a writer in the reader's process
+    /// finds it through the channel object, a writer in another process receives it with the
+    /// channel (<see cref="IpcChannel.ReceiveChannel{T}"/>).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Not a defined <see cref="DoorbellKind"/>.</exception>
     public DoorbellKind? Doorbell
@@ -104,7 +105,29 @@ public sealed record ChannelOptions
         }
     }
 
-    /// <summary>How endpoints created from this channel object wait (spin, yield, park). Default <see cref="ChannelWaitOptions.Default"/>.</summary>
+    /// <summary>
+    /// The channel's name: null (the default) for an anonymous memfd region, shared by handing
+    /// its descriptor over (<see cref="IpcChannel.SendChannel{T}"/>, or
+    /// inheritance); otherwise /dev/shm/<c>Name</c> (mode 0600, failing if it exists), which
+    /// other processes open with <see cref="IpcChannel.OpenNamed{T}"/>. It is unlinked when the
+    /// creating channel object and its reader and writer are disposed.
+    /// </summary>
+    /// <exception cref="ArgumentException">Empty, or contains '/'.</exception>
+    public string? Name
+    {
+        get => _name;
+        init
+        {
+            if (value is not null && (value.Length == 0 || value.Contains('/', StringComparison.Ordinal)))
+            {
+                throw new ArgumentException("A channel name is a non-empty file name under /dev/shm, without '/'.", nameof(Name));
+            }
+
+            _name = value;
+        }
+    }
+
+    /// <summary>How the reader and writer of this channel object wait (spin, yield, park). Default <see cref="ChannelWaitOptions.Default"/>.</summary>
     public ChannelWaitOptions Wait
     {
         get => _wait;

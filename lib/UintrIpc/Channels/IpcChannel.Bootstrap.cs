@@ -13,22 +13,7 @@ namespace UintrIpc.Channels;
 // checks every field against what it expects and against the region, closes every descriptor
 // it does not keep, and refuses anything else with a BootstrapProtocolException.
 
-/// <summary>
-/// Hands a channel to another process over a <see cref="BootstrapConnection"/>: the process
-/// that hosts the consumer sends the region and its doorbell descriptor in one message; the
-/// other process receives a ready producer.
-/// </summary>
-/// <example>
-/// <code>
-/// // consumer process (server)
-/// using var connection = server.Accept(TimeSpan.FromSeconds(10));
-/// connection.SendChannel(consumer);
-/// // producer process (client)
-/// using var connection = BootstrapClient.Connect(endpoint, TimeSpan.FromSeconds(10));
-/// using var producer = connection.ReceiveProducer&lt;long&gt;(TimeSpan.FromSeconds(10));
-/// </code>
-/// </example>
-public static class ChannelBootstrap
+public static partial class IpcChannel
 {
     private const uint Magic = 0x48434955; // "UICH"
     private const ushort Version = 1;
@@ -36,35 +21,59 @@ public static class ChannelBootstrap
     private const ushort MessageChannel = 2;
     private const int PayloadLength = 16;
 
-    /// <summary>Sends the channel of <paramref name="consumer"/> (region and doorbell descriptor) to the peer.</summary>
+    /// <summary>
+    /// Hands <paramref name="channel"/> to the peer process, which receives it with
+    /// <see cref="ReceiveChannel{T}"/> and writes to it: sends the region and the reader's
+    /// doorbell in one message, creating the <see cref="IpcChannel{T}.Reader"/> first if needed
+    /// (on this thread). The reader then watches the peer: once it has exited and the ring is
+    /// drained, waits end with <see cref="PeerGoneException"/>.
+    /// </summary>
+    /// <example>
+    /// <code>
+    /// // reader's process (server)
+    /// using var connection = server.Accept(TimeSpan.FromSeconds(10));
+    /// connection.SendChannel(channel);
+    /// // writer's process (client)
+    /// using var connection = BootstrapConnection.Connect(endpoint, TimeSpan.FromSeconds(10));
+    /// using var channel = connection.ReceiveChannel&lt;long&gt;(TimeSpan.FromSeconds(10));
+    /// channel.Writer.TryWrite(42);
+    /// </code>
+    /// </example>
     /// <exception cref="TimeoutException">The peer did not make room in time.</exception>
     /// <exception cref="UintrIpcException">The peer closed the connection, or sendmsg failed.</exception>
-    public static unsafe void SendChannel<T>(this BootstrapConnection connection, IpcConsumer<T> consumer)
+    public static unsafe void SendChannel<T>(this BootstrapConnection connection, IpcChannel<T> channel)
         where T : unmanaged
     {
-        ArgumentNullException.ThrowIfNull(consumer);
-        Send(connection, consumer.Channel, SlotChannel, consumer.DoorbellFd, sizeof(T));
-        consumer.WatchProducer(ProcessHandle.Open(connection.Peer.Pid)); // SO_PEERCRED: the kernel's word
+        ArgumentNullException.ThrowIfNull(channel);
+        var reader = channel.Reader.Core;
+        Send(connection, channel.Core, SlotChannel, reader.DoorbellFd, sizeof(T));
+        reader.WatchProducer(ProcessHandle.Open(connection.Peer.Pid)); // SO_PEERCRED: the kernel's word
     }
 
-    /// <summary>Sends the message channel of <paramref name="consumer"/> (region and doorbell descriptor) to the peer.</summary>
+    /// <summary>Hands the message channel <paramref name="channel"/> to the peer process (see <see cref="SendChannel{T}"/>).</summary>
     /// <exception cref="TimeoutException">The peer did not make room in time.</exception>
     /// <exception cref="UintrIpcException">The peer closed the connection, or sendmsg failed.</exception>
-    public static void SendChannel(this BootstrapConnection connection, IpcMessageConsumer consumer)
+    public static void SendChannel(this BootstrapConnection connection, IpcMessageChannel channel)
     {
-        ArgumentNullException.ThrowIfNull(consumer);
-        Send(connection, consumer.Channel, MessageChannel, consumer.DoorbellFd, consumer.MaxMessageLength);
-        consumer.WatchProducer(ProcessHandle.Open(connection.Peer.Pid)); // SO_PEERCRED: the kernel's word
+        ArgumentNullException.ThrowIfNull(channel);
+        var reader = channel.Reader.Core;
+        Send(connection, channel.Core, MessageChannel, reader.DoorbellFd, channel.MaxMessageLength);
+        reader.WatchProducer(ProcessHandle.Open(connection.Peer.Pid)); // SO_PEERCRED: the kernel's word
     }
 
-    /// <summary>Receives a channel sent with <see cref="SendChannel{T}"/> and creates a producer for it.</summary>
-    /// <param name="connection">The connection to the consumer's process.</param>
+    /// <summary>
+    /// Receives a channel sent with <see cref="SendChannel{T}"/>, with its
+    /// <see cref="IpcChannel{T}.Writer"/> ready (the reader's doorbell is in the message). The
+    /// writer watches the reader's process: a write waiting for room fails with
+    /// <see cref="PeerGoneException"/> as soon as it exits.
+    /// </summary>
+    /// <param name="connection">The connection to the reader's process.</param>
     /// <param name="timeout">How long to wait for the message.</param>
-    /// <param name="wait">How the producer waits for room; null for the defaults.</param>
+    /// <param name="wait">How the writer waits for room; null for the defaults.</param>
     /// <param name="cancellationToken">Cancels the wait for the message.</param>
     /// <exception cref="TimeoutException">No message arrived in time.</exception>
-    /// <exception cref="BootstrapProtocolException">The message does not describe a slot channel of <typeparamref name="T"/>.</exception>
-    public static unsafe IpcProducer<T> ReceiveProducer<T>(this BootstrapConnection connection, TimeSpan timeout, ChannelWaitOptions? wait = null, CancellationToken cancellationToken = default)
+    /// <exception cref="BootstrapProtocolException">The message does not describe a channel of <typeparamref name="T"/>.</exception>
+    public static unsafe IpcChannel<T> ReceiveChannel<T>(this BootstrapConnection connection, TimeSpan timeout, ChannelWaitOptions? wait = null, CancellationToken cancellationToken = default)
         where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(connection);
@@ -76,38 +85,38 @@ public static class ChannelBootstrap
         }
 
         using SafeFdHandle regionFd = message.TakeFd(0);
-        using var channel = IpcChannel<T>.Attach(regionFd, wait);
-        CheckDoorbell(connection, channel.Doorbell, doorbell);
-        using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
-        IpcProducer<T> producer = channel.CreateProducer(doorbellFd); // keeps its own references: region and a duplicate of the doorbell fd
-        producer.WatchConsumer(ProcessHandle.Open(connection.Peer.Pid));
-        return producer;
+        return Initialize(Attach<T>(regionFd, wait), channel =>
+        {
+            CheckDoorbell(connection, channel.Doorbell, doorbell);
+            using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
+            channel.CreateWriter(doorbellFd).Core.WatchConsumer(ProcessHandle.Open(connection.Peer.Pid)); // the writer keeps its own copy of the fd
+        });
     }
 
-    /// <summary>Receives a message channel sent with <see cref="SendChannel(BootstrapConnection, IpcMessageConsumer)"/> and creates a producer for it.</summary>
+    /// <summary>Receives a message channel sent with <see cref="SendChannel(BootstrapConnection, IpcMessageChannel)"/>, with its writer ready (see <see cref="ReceiveChannel{T}"/>).</summary>
     /// <exception cref="TimeoutException">No message arrived in time.</exception>
     /// <exception cref="BootstrapProtocolException">The message does not describe a message channel.</exception>
-    public static IpcMessageProducer ReceiveMessageProducer(this BootstrapConnection connection, TimeSpan timeout, ChannelWaitOptions? wait = null, CancellationToken cancellationToken = default)
+    public static IpcMessageChannel ReceiveMessageChannel(this BootstrapConnection connection, TimeSpan timeout, ChannelWaitOptions? wait = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
         using BootstrapMessage message = connection.Receive(timeout, cancellationToken);
         var (doorbell, maxMessageLength) = Parse(connection, message, MessageChannel);
         using SafeFdHandle regionFd = message.TakeFd(0);
-        using var channel = IpcMessageChannel.Attach(regionFd, wait);
-        CheckDoorbell(connection, channel.Doorbell, doorbell);
-        if (channel.MaxMessageLength != maxMessageLength)
+        return Initialize(AttachMessages(regionFd, wait), channel =>
         {
-            throw new BootstrapProtocolException(connection.Endpoint, $"the message says {maxMessageLength}-byte messages, the region {channel.MaxMessageLength}");
-        }
+            CheckDoorbell(connection, channel.Doorbell, doorbell);
+            if (channel.MaxMessageLength != maxMessageLength)
+            {
+                throw new BootstrapProtocolException(connection.Endpoint, $"the message says {maxMessageLength}-byte messages, the region {channel.MaxMessageLength}");
+            }
 
-        using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
-        IpcMessageProducer producer = channel.CreateProducer(doorbellFd);
-        producer.WatchConsumer(ProcessHandle.Open(connection.Peer.Pid));
-        return producer;
+            using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
+            channel.CreateWriter(doorbellFd).Core.WatchConsumer(ProcessHandle.Open(connection.Peer.Pid));
+        });
     }
 
     /// <summary>
-    /// The descriptor the producer needs: the one in the message (eventfd, uintr), or for the
+    /// The descriptor the writer needs: the one in the message (eventfd, uintr), or for the
     /// signal doorbell a pidfd of the peer as SO_PEERCRED names it (never a target taken from
     /// shared memory or from the peer's own word).
     /// </summary>
@@ -135,7 +144,7 @@ public static class ChannelBootstrap
         BinaryPrimitives.WriteUInt16LittleEndian(payload[6..], kind);
         BinaryPrimitives.WriteUInt32LittleEndian(payload[8..], (uint)channel.Doorbell);
         BinaryPrimitives.WriteInt32LittleEndian(payload[12..], size);
-        if (doorbellFd is null || !ChannelSenders.NeedsFd(channel.Doorbell))
+        if (doorbellFd is null || !ProducerCore.NeedsFd(channel.Doorbell))
         {
             // The signal doorbell's pidfd is not sent: the receiver names the consumer's process
             // from the connection's peer credentials (SO_PEERCRED), the kernel's word.
@@ -152,7 +161,7 @@ public static class ChannelBootstrap
         ReadOnlySpan<byte> p = message.Payload.Span;
         if (p.Length != PayloadLength || BinaryPrimitives.ReadUInt32LittleEndian(p) != Magic)
         {
-            throw new BootstrapProtocolException(connection.Endpoint, "not a channel message (ChannelBootstrap.SendChannel)");
+            throw new BootstrapProtocolException(connection.Endpoint, "not a channel message (IpcChannel.SendChannel)");
         }
 
         ushort version = BinaryPrimitives.ReadUInt16LittleEndian(p[4..]);
@@ -167,8 +176,8 @@ public static class ChannelBootstrap
         if (kind != expectedKind)
         {
             throw new BootstrapProtocolException(connection.Endpoint, kind == SlotChannel
-                ? "the peer sent a slot channel (IpcChannel<T>); receive it with ReceiveProducer<T>"
-                : kind == MessageChannel ? "the peer sent a message channel; receive it with ReceiveMessageProducer" : $"unknown channel kind {kind}");
+                ? "the peer sent a channel of elements (IpcChannel<T>); receive it with ReceiveChannel<T>"
+                : kind == MessageChannel ? "the peer sent a message channel; receive it with ReceiveMessageChannel" : $"unknown channel kind {kind}");
         }
 
         if (!Enum.IsDefined(doorbell))
@@ -176,7 +185,7 @@ public static class ChannelBootstrap
             throw new BootstrapProtocolException(connection.Endpoint, $"unknown doorbell kind {(uint)doorbell}");
         }
 
-        int expectedFds = ChannelSenders.NeedsFd(doorbell) ? 2 : 1;
+        int expectedFds = ProducerCore.NeedsFd(doorbell) ? 2 : 1;
         if (message.FdCount != expectedFds)
         {
             throw new BootstrapProtocolException(connection.Endpoint, $"{message.FdCount} descriptors for a {doorbell} channel, expected {expectedFds}");

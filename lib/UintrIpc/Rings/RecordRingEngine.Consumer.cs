@@ -4,9 +4,9 @@ using System.Runtime.CompilerServices;
 namespace UintrIpc.Rings;
 
 // The consumer, the same for both ring kinds: poll the length word at head (acquire),
-// validate the record, hand it over and make it padding, and after the batch zero what was
-// consumed (last byte first) and publish the new head (release).
-internal sealed unsafe partial class RecordRing
+// validate the record, hand it over, and after the batch announce the release (releasing),
+// zero what was consumed and publish the new head (release; uintripc.h 2e, 2g).
+internal sealed unsafe partial class RecordRingEngine
 {
     /// <summary>Hands every committed message, up to <paramref name="limit"/>, to the handler; returns how many.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

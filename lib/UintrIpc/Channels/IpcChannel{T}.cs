@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using UintrIpc.Memory;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Channels;
+
+/// <summary>
+/// A one-way channel of fixed-size <typeparamref name="T"/> elements between threads or
+/// processes: a lock-free ring and a wake-up protocol in one shared region, read through
+/// <see cref="Reader"/> and written through <see cref="Writer"/> (as with
+/// <see cref="Channel{T}"/>). Create it with <see cref="IpcChannel.CreateBounded{T}(int)"/>;
+/// another process gets it with <see cref="IpcChannel.ReceiveChannel{T}"/> (or
+/// <see cref="IpcChannel.OpenNamed{T}"/>).
+/// </summary>
+/// <typeparam name="T">An unmanaged struct with the same layout in every process (no references or pointers).</typeparam>
+/// <remarks>
+/// <para>One reader per channel, in all processes together; writers: one at a time, or any
+/// number with <see cref="IpcChannelOptions.MultipleWriters"/>. The reader and the writer of
+/// this object are created on first use; with a signal or uintr doorbell, touch
+/// <see cref="Reader"/> first on the thread that will read (the doorbell belongs to it).</para>
+/// <para>Lifetime: disposing the channel disposes its reader and writer; the region is unmapped
+/// when they and every operation in progress are done, and a named region created here is
+/// then unlinked. Layout: interop/include/uintripc.h, section 4.</para>
+/// </remarks>
+/// <example>
+/// <code>
+/// using var channel = IpcChannel.CreateBounded&lt;long&gt;(1024);
+/// channel.Writer.TryWrite(42);
+/// long value = channel.Reader.Read(TimeSpan.FromSeconds(1));
+/// </code>
+/// </example>
+[DebuggerDisplay("{DebuggerDisplay,nq}")]
+public sealed class IpcChannel<T> : IDisposable where T : unmanaged
+{
+    private readonly ChannelEndpoints<IpcChannelReader<T>, IpcChannelWriter<T>> _endpoints;
+
+    internal IpcChannel(ChannelCore core)
+    {
+        unsafe
+        {
+            if (core.Geometry.ElementSize != sizeof(T))
+            {
+                core.Close();
+                throw new RegionFormatException("channel element size", $"{sizeof(T)} (sizeof({typeof(T).Name}))", core.Geometry.ElementSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    "Both sides must use the same unmanaged element type.");
+            }
+        }
+
+        _endpoints = new(core, static c => new IpcChannelReader<T>(c), static (c, fd) => new IpcChannelWriter<T>(c, fd), static r => r.Core.DoorbellFd);
+    }
+
+    /// <summary>The reading end, created on first use (on this thread: signal and uintr doorbells belong to it).</summary>
+    /// <exception cref="InvalidOperationException">(uintr) This thread cannot receive user interrupts.</exception>
+    /// <exception cref="PlatformNotSupportedException">The uintr doorbell on a machine without user interrupts.</exception>
+    /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
+    public IpcChannelReader<T> Reader => _endpoints.Reader;
+
+    /// <summary>
+    /// The writing end, created on first use. It finds the reader's doorbell itself: futex and
+    /// signal need only the region; eventfd and uintr belong to the reader, so in the reader's
+    /// process create <see cref="Reader"/> first, and in another process receive the channel
+    /// with <see cref="IpcChannel.ReceiveChannel{T}"/>, which creates the writer.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">An eventfd or uintr doorbell, and this object has no reader and received no descriptor.</exception>
+    /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
+    public IpcChannelWriter<T> Writer => _endpoints.Writer;
+
+    /// <summary>The shared region (its <see cref="SharedRegion.FileHandle"/> can be inherited by a child process).</summary>
+    public SharedRegion Region => _endpoints.Core.Region;
+
+    /// <summary>The region's name under /dev/shm, or null for a memfd channel.</summary>
+    public string? Name => _endpoints.Core.Region.Name;
+
+    /// <summary>Elements the ring holds.</summary>
+    public int Capacity => (int)_endpoints.Core.Geometry.Capacity;
+
+    /// <summary>Whether several writers may write at once (an MPSC ring).</summary>
+    public bool MultipleWriters => _endpoints.Core.MultipleProducers;
+
+    /// <summary>The doorbell the reader sleeps in (chosen when the channel was created).</summary>
+    public DoorbellKind Doorbell => _endpoints.Core.Doorbell;
+
+    /// <summary>Whether the channel was completed (elements may still wait to be read).</summary>
+    public bool IsCompleted => _endpoints.Core.IsCompleted;
+
+    internal ChannelCore Core => _endpoints.Core;
+
+    private string DebuggerDisplay => $"IpcChannel<{typeof(T).Name}> {(MultipleWriters ? "MPSC" : "SPSC")} {Doorbell} {Name ?? "memfd"}{(IsCompleted ? " completed" : "")}";
+
+    /// <summary>
+    /// Disposes the reader and the writer (if created) and releases this object's reference to
+    /// the region. With a signal or uintr doorbell, call it on the reader's thread. Idempotent.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread than the reader's (the rest was released).</exception>
+    public void Dispose() => _endpoints.Dispose();
+
+    /// <summary>Creates the writer with the reader's doorbell descriptor, received from the reader's process (bootstrap, inheritance).</summary>
+    internal IpcChannelWriter<T> CreateWriter(System.Runtime.InteropServices.SafeHandle? doorbellFd) => _endpoints.CreateWriter(doorbellFd);
+}

@@ -1,0 +1,226 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using UintrIpc.Rings;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Channels;
+
+// The writer end of a message channel; the same rules as IpcChannelWriter<T>, over a record
+// ring (several writers: claim, then check the completion). A claim (MessageClaim) is
+// published by its Commit, which runs the same wake check.
+
+/// <summary>
+/// The writing end of an <see cref="IpcMessageChannel"/>: a <see cref="ChannelWriter{T}"/> of
+/// <see cref="IpcMessage"/>, with writes of a type and a span of bytes, room claimed to write a
+/// message in place (zero copy), and blocking writes that wait for room up to a timeout.
+/// </summary>
+/// <remarks>
+/// Single-writer channels: one thread at a time. Multi-writer channels: any thread, and writers
+/// in other processes, may write at once.
+/// </remarks>
+[DebuggerDisplay("{DebuggerDisplay,nq}")]
+public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable
+{
+    private readonly RecordRingEngine _ring;
+    private readonly ProducerCore _core;
+    private readonly bool _multiple;
+    // Room that lets any message be written: the longest record, and the padding a wrap may need.
+    private readonly long _roomForAny;
+
+    internal IpcMessageWriter(ChannelCore channel, SafeHandle? doorbellFd)
+    {
+        _multiple = channel.MultipleProducers;
+        _ring = new RecordRingEngine(channel.Region, channel.RingPart, channel.RingPart.Kind); // no lease: the core's reference keeps the mapping
+        _roomForAny = 2L * ((RingLayout.RecordHeaderSize + _ring.MaxMessageLength + 7) & ~7);
+        _core = new ProducerCore(channel, _ring, doorbellFd, GetType().FullName!);
+    }
+
+    internal ProducerCore Core => _core;
+
+    /// <summary>The doorbell this writer rings (the reader's).</summary>
+    public DoorbellKind Doorbell => _core.Doorbell;
+
+    /// <summary>The longest payload of one message.</summary>
+    public int MaxMessageLength => _ring.MaxMessageLength;
+
+    /// <summary>Whether the channel was completed (by this or another writer); writes then fail.</summary>
+    public bool IsCompleted => _core.Channel.IsCompleted;
+
+    /// <summary>The wait block's counters (the reader's sleeps; the writers' wake-ups sent and suppressed).</summary>
+    public WaitBlockCounters Counters => _core.Counters;
+
+    private string DebuggerDisplay => $"IpcMessageWriter {Doorbell} max={MaxMessageLength}{(IsCompleted ? " completed" : "")}";
+
+    /// <summary>
+    /// Copies a message into the channel and wakes the reader if it sleeps. Never blocks; no
+    /// system call while the reader is awake.
+    /// </summary>
+    /// <param name="type">The message type, 0 or more, handed to the reader.</param>
+    /// <param name="payload">0 to <see cref="MaxMessageLength"/> bytes.</param>
+    /// <returns>False when the ring has no room now, or the channel is completed.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="type"/> is negative or <paramref name="payload"/> is too long.</exception>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryWrite(int type, ReadOnlySpan<byte> payload)
+    {
+        _core.ThrowIfDisposed();
+        // Acquire load of a line nobody writes until completion: refuses cheaply once completed.
+        if (_core.Channel.IsCompleted)
+        {
+            return false;
+        }
+
+        if (_multiple)
+        {
+            // Claim, then check the completion (see TryClaimOpen), then copy and commit.
+            if (!TryClaimOpen(type, payload.Length, out RecordClaim claim))
+            {
+                return false;
+            }
+
+            payload.CopyTo(claim.Payload);
+            claim.Commit();
+        }
+        else if (!_ring.TryWrite(type, payload)) // one writer: its completion is ordered with its writes
+        {
+            return false;
+        }
+
+        _core.Wake();
+        return true;
+    }
+
+    /// <summary>Copies <paramref name="item"/> into the channel (see <see cref="TryWrite(int, ReadOnlySpan{byte})"/>).</summary>
+    public override bool TryWrite(IpcMessage item) => TryWrite(item.Type, item.Payload.Span);
+
+    /// <summary>
+    /// Copies a message into the channel, waiting up to <paramref name="timeout"/> for room
+    /// (spin, yield, then 1 ms sleeps: the reader does not signal room).
+    /// </summary>
+    /// <returns>False when the timeout passed and there is still no room.</returns>
+    /// <exception cref="ChannelClosedException">The channel is completed.</exception>
+    /// <exception cref="PeerGoneException">The reader has gone.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A bad type or length, or a negative timeout.</exception>
+    public bool TryWrite(int type, ReadOnlySpan<byte> payload, TimeSpan timeout)
+    {
+        WaitDeadline.Validate(timeout);
+        if (TryWrite(type, payload))
+        {
+            return true;
+        }
+
+        var attempt = new WriteSpan(this, type, payload);
+        return _core.WriteWithin(ref attempt, timeout);
+    }
+
+    /// <summary>Copies a message into the channel, waiting asynchronously for room.</summary>
+    /// <exception cref="ChannelClosedException">The channel is completed.</exception>
+    /// <exception cref="PeerGoneException">The reader has gone.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (nothing was written).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="type"/> is negative or <paramref name="payload"/> is too long.</exception>
+    public ValueTask WriteAsync(int type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    {
+        if (TryWrite(type, payload.Span))
+        {
+            return default;
+        }
+
+        return cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled(cancellationToken) : _core.WriteAsync(new WriteMemory(this, type, payload), cancellationToken);
+    }
+
+    /// <inheritdoc cref="WriteAsync(int, ReadOnlyMemory{byte}, CancellationToken)"/>
+    public override ValueTask WriteAsync(IpcMessage item, CancellationToken cancellationToken = default)
+        => WriteAsync(item.Type, item.Payload, cancellationToken);
+
+    /// <summary>
+    /// Waits asynchronously until the ring has room for a message of any length (true) or the
+    /// channel is completed (false). Another writer may take the room first.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default)
+        => _core.WaitToWriteAsync(new WriteMemory(this, 0, default), cancellationToken);
+
+    /// <summary>
+    /// Claims room for a message of <paramref name="length"/> bytes to write in place (zero copy);
+    /// publish it with <see cref="MessageClaim.Commit"/>, which wakes the reader if it sleeps.
+    /// </summary>
+    /// <returns>False when the ring has no room now, or the channel is completed.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="type"/> is negative or <paramref name="length"/> is out of range.</exception>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible.</exception>
+    public bool TryClaim(int type, int length, out MessageClaim claim)
+    {
+        _core.ThrowIfDisposed();
+        RecordClaim recordClaim = default;
+        bool claimed = !_core.Channel.IsCompleted && (_multiple
+            ? TryClaimOpen(type, length, out recordClaim)
+            : _ring.TryClaim(type, length, out recordClaim));
+        if (!claimed)
+        {
+            claim = default;
+            return false;
+        }
+
+        claim = new MessageClaim(recordClaim, _core);
+        return true;
+    }
+
+    /// <summary>
+    /// Completes the channel unless it was completed already (returns false then), and wakes the
+    /// reader if it sleeps. Linearizable with writes and claims, also with several writers in
+    /// several processes. <paramref name="error"/> is not transmitted to the other process.
+    /// </summary>
+    public override bool TryComplete(Exception? error = null) => _core.TryComplete();
+
+    /// <summary>
+    /// Releases the doorbell sender and the region. Does not complete the channel. Idempotent.
+    /// A write waiting for room on another thread then fails with <see cref="ObjectDisposedException"/>;
+    /// complete open claims first, and do not run a non-blocking call concurrently with it.
+    /// </summary>
+    public void Dispose() => _core.Dispose();
+
+    private bool HasRoom => _ring.Capacity - (_ring.ProducerPosition - _ring.ConsumerPosition) >= _roomForAny;
+
+    /// <summary>
+    /// Several writers: claims room (a CAS on the tail, a full fence), THEN checks the completion,
+    /// so that claims and completion are linearizable (uintripc.h section 3, completion). A claim
+    /// that finds the channel completed is aborted (padding) and the write returns false.
+    /// </summary>
+    private bool TryClaimOpen(int type, int length, out RecordClaim claim)
+    {
+        if (!_ring.TryClaim(type, length, out claim))
+        {
+            return false;
+        }
+
+        // Acquire, after the claim's full fence.
+        if (_core.Channel.IsCompleted)
+        {
+            claim.Abort();
+            _core.Wake(); // a reader waiting for the end waits for this claim too
+            claim = default;
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>A blocking write's attempt: a message from a span.</summary>
+    private readonly ref struct WriteSpan(IpcMessageWriter writer, int type, ReadOnlySpan<byte> payload) : IWriteAttempt
+    {
+        private readonly ReadOnlySpan<byte> _payload = payload;
+
+        public bool HasRoom => writer.HasRoom;
+
+        public bool TryWrite() => writer.TryWrite(type, _payload);
+    }
+
+    /// <summary>An async write's attempt: a message from memory.</summary>
+    private readonly struct WriteMemory(IpcMessageWriter writer, int type, ReadOnlyMemory<byte> payload) : IWriteAttempt
+    {
+        public bool HasRoom => writer.HasRoom;
+
+        public bool TryWrite() => writer.TryWrite(type, payload.Span);
+    }
+}

@@ -1,0 +1,243 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Channels;
+
+// The writer end of both channel kinds, apart from the ring: the wait block and a doorbell
+// sender matching the reader's, the watch of the reader, one reference on the region, and
+// the waits for room. A write publishes, then runs the wake check (uintripc.h section 3, P1-P6:
+// no system call while the reader is awake). Backpressure: the reader does not signal room,
+// so a blocked writer polls (ProducerBackoff), checking completion and the reader's liveness.
+
+/// <summary>What the writers of both channel kinds share: doorbell, lifetime, liveness, completion and the waits for room.</summary>
+internal sealed class ProducerCore : IDisposable
+{
+    private readonly ChannelCore _channel;
+    private readonly WaitBlock _waitBlock;
+    private readonly DoorbellSender _sender;
+    private readonly PeerWatch _consumer;
+    // The writer's ring object: disposed with the writer, which ends its threads' entries in an
+    // MPSC ring's producer table (uintripc.h 2f), while the region is still mapped.
+    private readonly IDisposable _ring;
+    private readonly string _ownerName;
+    private bool _disposed;
+
+    /// <summary>Takes the writer's reference on the region and creates the sender for the reader's doorbell.</summary>
+    /// <param name="channel">The channel.</param>
+    /// <param name="ring">The writer's ring object (attached without a lease), disposed with the writer.</param>
+    /// <param name="doorbellFd">The reader's descriptor (eventfd, uintr; signal: a pidfd of the reader's process, null for this process); the sender keeps its own copy.</param>
+    /// <param name="ownerName">The public type, for ObjectDisposedException.</param>
+    /// <exception cref="InvalidOperationException">The doorbell needs the reader's descriptor and none was given.</exception>
+    internal ProducerCore(ChannelCore channel, IDisposable ring, SafeHandle? doorbellFd, string ownerName)
+    {
+        channel.AddLease();
+        try
+        {
+            _waitBlock = new WaitBlock(channel.Region, channel.WaitBlockPart, singleProducer: !channel.MultipleProducers);
+            _sender = CreateSender(channel.Doorbell, _waitBlock, doorbellFd);
+        }
+        catch
+        {
+            channel.ReleaseLease();
+            throw;
+        }
+
+        _channel = channel;
+        _ring = ring;
+        _ownerName = ownerName;
+        _consumer = PeerWatch.OfConsumer(channel);
+    }
+
+    internal ChannelCore Channel => _channel;
+
+    internal DoorbellKind Doorbell => _sender.Kind;
+
+    internal WaitBlockCounters Counters => _waitBlock.ReadCounters();
+
+    /// <summary>Whether producers of <paramref name="kind"/> need the reader's descriptor.</summary>
+    internal static bool NeedsFd(DoorbellKind kind) => kind is DoorbellKind.EventFd or DoorbellKind.Uintr or DoorbellKind.UintrSimulated;
+
+    /// <summary>
+    /// Watches the reader's process, known from a trusted source (bootstrap peer credentials):
+    /// a write waiting for room then fails with <see cref="PeerGoneException"/> as soon as it exits.
+    /// </summary>
+    internal void WatchConsumer(ProcessHandle process) => _consumer.Add(process);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            ThrowDisposed();
+        }
+    }
+
+    /// <summary>The wake check after a publication (no system call while the reader is awake).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Wake() => _waitBlock.WakeIfSleeping(_sender);
+
+    /// <summary>
+    /// Completes the channel unless it was completed already (false then); wakes the reader if it
+    /// sleeps. Linearizable with writes (see the writers' claim-then-check).
+    /// </summary>
+    internal bool TryComplete()
+    {
+        ThrowIfDisposed();
+        if (!_channel.TryComplete())
+        {
+            return false;
+        }
+
+        Wake();
+        return true;
+    }
+
+    /// <summary>
+    /// Retries <paramref name="attempt"/> while the ring is full (spin, yield, then 1 ms sleeps),
+    /// until it is written (true) or <paramref name="timeout"/> passes (false). Holds a lease on
+    /// the region throughout, so Dispose on another thread cannot unmap the ring under it.
+    /// </summary>
+    /// <exception cref="ChannelClosedException">The channel is completed.</exception>
+    /// <exception cref="PeerGoneException">The reader has gone.</exception>
+    internal bool WriteWithin<TAttempt>(ref TAttempt attempt, TimeSpan timeout)
+        where TAttempt : IWriteAttempt, allows ref struct
+    {
+        using ChannelLease lease = _channel.Lease();
+        var backoff = new ProducerBackoff(_channel.Wait, timeout);
+        while (true)
+        {
+            ThrowIfCompleted();
+            _consumer.ThrowIfGone();
+            if (!backoff.Idle())
+            {
+                return attempt.TryWrite();
+            }
+
+            if (attempt.TryWrite())
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Retries <paramref name="attempt"/> asynchronously until it is written.</summary>
+    /// <exception cref="ChannelClosedException">The channel is completed.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled (nothing was written).</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    internal async ValueTask WriteAsync<TAttempt>(TAttempt attempt, CancellationToken cancellationToken)
+        where TAttempt : IWriteAttempt
+    {
+        using ChannelLease lease = _channel.Lease();
+        var backoff = new ProducerBackoff(_channel.Wait, timeout: null);
+        while (!attempt.TryWrite())
+        {
+            ThrowIfCompleted();
+            _consumer.ThrowIfGone();
+            await backoff.IdleAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Waits asynchronously until the ring has room for <paramref name="attempt"/> (true) or the
+    /// channel is completed (false). Another writer may take the room first.
+    /// </summary>
+    internal ValueTask<bool> WaitToWriteAsync<TAttempt>(TAttempt attempt, CancellationToken cancellationToken)
+        where TAttempt : IWriteAttempt
+    {
+        ThrowIfDisposed();
+        if (_channel.IsCompleted)
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        if (attempt.HasRoom)
+        {
+            return new ValueTask<bool>(true);
+        }
+
+        return cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled<bool>(cancellationToken) : WaitToWriteAsyncSlow(attempt, cancellationToken);
+    }
+
+    /// <summary>
+    /// Releases the doorbell sender, the ring object (MPSC: its producer registrations) and the
+    /// region. Does not complete the channel. Idempotent. A write waiting for room on another thread holds its own lease and then fails with
+    /// <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        try
+        {
+            _sender.Dispose();
+            _consumer.Dispose();
+            _ring.Dispose();
+        }
+        finally
+        {
+            _channel.ReleaseLease();
+        }
+    }
+
+    /// <exception cref="InvalidOperationException">The doorbell needs the reader's descriptor and none was given.</exception>
+    private static DoorbellSender CreateSender(DoorbellKind kind, WaitBlock waitBlock, SafeHandle? doorbellFd)
+    {
+        bool hasFd = doorbellFd is { IsInvalid: false, IsClosed: false };
+        if (kind == DoorbellKind.Signal)
+        {
+            // The reader's process (a pidfd) when it is another process; none: this process.
+            return Doorbells.CreateSender(kind, waitBlock, hasFd ? doorbellFd : null);
+        }
+
+        if (!NeedsFd(kind))
+        {
+            return Doorbells.CreateSender(kind, waitBlock);
+        }
+
+        if (!hasFd)
+        {
+            throw new InvalidOperationException(
+                $"The reader of this channel sleeps in the {kind} doorbell, which belongs to it: in the reader's process, use the Writer of the " +
+                "channel object whose Reader was created first; in another process, receive the channel with BootstrapConnection.ReceiveChannel.");
+        }
+
+        return Doorbells.CreateSender(kind, waitBlock, doorbellFd);
+    }
+
+    private void ThrowIfCompleted()
+    {
+        if (_channel.IsCompleted)
+        {
+            throw new ChannelClosedException();
+        }
+    }
+
+    private void ThrowDisposed() => throw new ObjectDisposedException(_ownerName);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> WaitToWriteAsyncSlow<TAttempt>(TAttempt attempt, CancellationToken cancellationToken)
+        where TAttempt : IWriteAttempt
+    {
+        using ChannelLease lease = _channel.Lease();
+        var backoff = new ProducerBackoff(_channel.Wait, timeout: null);
+        while (!_channel.IsCompleted)
+        {
+            ThrowIfDisposed();
+            _consumer.ThrowIfGone();
+            if (attempt.HasRoom)
+            {
+                return true;
+            }
+
+            await backoff.IdleAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return false;
+    }
+}
