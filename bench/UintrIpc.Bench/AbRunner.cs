@@ -103,7 +103,7 @@ internal sealed class AbRunner
                 }
             }
 
-            var report = new AbReport(label, "dotnet run -c Release --project bench/UintrIpc.Bench -- " + _options.CommandLine, started, DateTimeOffset.UtcNow, machine, pairs);
+            var report = new AbReport(label, "dotnet run -c Release --project bench/UintrIpc.Bench -- " + _options.CommandLine, started, DateTimeOffset.UtcNow, machine with { LoadAverageAfter = MachineInfo.LoadAverage() }, pairs);
             string markdown = Markdown(report);
             File.WriteAllText(Path.Combine(outDir, "ab.md"), "# UintrIpc A/B\n\n" + markdown);
             File.WriteAllText(Path.Combine(outDir, "ab.json"), JsonSerializer.Serialize(report, s_json) + "\n");
@@ -147,7 +147,7 @@ internal sealed class AbRunner
     {
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine(inv, $"A = baseline ({report.Baseline}), B = this build. Started {report.Started:yyyy-MM-dd HH:mm:ss} UTC, took {(report.Finished - report.Started).TotalSeconds:0} s, on {report.Machine.Cpus} x {report.Machine.CpuModel}; command `{report.Command}`.");
+        sb.AppendLine(inv, $"A = baseline ({report.Baseline}), B = this build. Started {report.Started:yyyy-MM-dd HH:mm:ss} UTC, took {(report.Finished - report.Started).TotalSeconds:0} s, on {report.Machine.Cpus} x {report.Machine.CpuModel}, load average (/proc/loadavg) before {report.Machine.LoadAverageBefore}, after {report.Machine.LoadAverageAfter ?? "not recorded"}; command `{report.Command}`.");
         sb.AppendLine("Each pair runs the test once with each build, adjacent in time, alternating which goes first; every run is a fresh harness process, pinned as usual, without C baselines. "
             + "Ratio = B / A of the headline: for throughput above 1 means B is faster, for latency (p50) below 1 means B is faster.");
         sb.AppendLine();

@@ -16,8 +16,17 @@ internal unsafe partial struct SlotRingEngine
         ulong head = ConsumerHead;
         byte* slot = SlotAt(head);
         // Acquire: pairs with the producer's release of the sequence, so the element is complete.
-        if (Volatile.Read(ref *(ulong*)slot) != head + 1)
+        ulong sequence = Volatile.Read(ref *(ulong*)slot);
+        if (sequence != head + 1)
         {
+            // An empty ring is decided inline (a spinning consumer polls here); the rest is validated out of line.
+            if (sequence == UnwrittenSequence(head))
+            {
+                RepublishHeadIfRewritten(head);
+                item = default;
+                return false;
+            }
+
             if (!AdvanceOverSkipped())
             {
                 item = default;
@@ -46,7 +55,11 @@ internal unsafe partial struct SlotRingEngine
     /// Hands up to <paramref name="limit"/> published elements to <paramref name="handler"/> in place,
     /// then releases their slots.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <remarks>
+    /// AggressiveOptimization: when not inlined (a caller still at tier 0), the loop is compiled
+    /// optimized at once instead of running unoptimized until tiering promotes it.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     internal int Drain<T, THandler>(ref THandler handler, int limit)
         where T : unmanaged
         where THandler : struct, ISlotHandler<T>, allows ref struct
@@ -65,8 +78,17 @@ internal unsafe partial struct SlotRingEngine
             {
                 byte* slot = SlotAt(head);
                 // Acquire: pairs with the producer's release of the sequence.
-                if (Volatile.Read(ref *(ulong*)slot) != head + 1)
+                ulong sequence = Volatile.Read(ref *(ulong*)slot);
+                if (sequence != head + 1)
                 {
+                    if (sequence == UnwrittenSequence(head))
+                    {
+                        // Caught up with the producers: the common miss, decided inline.
+                        Commit(head);
+                        RepublishHeadIfRewritten(head);
+                        break;
+                    }
+
                     Commit(head);
                     bool ready = AdvanceOverSkipped();
                     head = ConsumerHead; // it may have stepped over skipped slots
@@ -108,9 +130,31 @@ internal unsafe partial struct SlotRingEngine
             ulong head = ConsumerHead;
             // Acquire: whoever acts on "true" reads the element after this load.
             ulong sequence = Volatile.Read(ref *(ulong*)SlotAt(head));
-            return sequence == head + 1 || IsSkipMarker(sequence, head);
+            return sequence == head + 1 || (sequence != UnwrittenSequence(head) && IsSkipMarker(sequence, head));
         }
     }
+
+    /// <summary>
+    /// Called when the ring is empty at <paramref name="head"/>: every release is published then,
+    /// so the shared head must be ours; a peer that rewrote it would hold the producers back while
+    /// we wait, so we publish ours again (2c). A load of our own line per empty poll.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly void RepublishHeadIfRewritten(ulong head)
+    {
+        if (Volatile.Read(ref *SharedHead) != head) // acquire: only compared
+        {
+            Volatile.Write(ref *SharedHead, head); // release, as Commit
+        }
+    }
+
+    /// <summary>
+    /// What the slot of <paramref name="position"/> holds before its producer writes it: 0 on the
+    /// first lap, else the previous lap's sequence (uintripc.h 2d). The one legitimate "not yet"
+    /// value a consumer meets on an empty ring; <see cref="IsNotYet"/> knows the others.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly ulong UnwrittenSequence(ulong position) => position >= Capacity ? position + 1 - Capacity : 0;
 
     /// <summary>
     /// MPSC recovery when the producer that claimed the head position died before publishing
@@ -187,7 +231,7 @@ internal unsafe partial struct SlotRingEngine
     /// returns true when the head slot then holds a published element (its sequence was read
     /// with acquire), false when it is not written yet; throws on any other value.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private bool AdvanceOverSkipped()
     {
         ulong head = ConsumerHead;
@@ -214,14 +258,7 @@ internal unsafe partial struct SlotRingEngine
                 continue;
             }
 
-            // Not yet (IsSkipMarker threw for anything else). Empty, so every release is
-            // published and the shared head must be ours: a peer that rewrote it would hold the
-            // producers back while we wait, so we publish ours again (2c; read on this path only).
-            if (Volatile.Read(ref *SharedHead) != head)
-            {
-                Volatile.Write(ref *SharedHead, head); // release, as Commit
-            }
-
+            RepublishHeadIfRewritten(head); // not yet (IsSkipMarker threw for anything else)
             return false;
         }
 

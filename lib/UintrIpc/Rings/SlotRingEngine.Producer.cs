@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace UintrIpc.Rings;
 
@@ -26,7 +27,7 @@ internal unsafe partial struct SlotRingEngine
         where TMode : struct, IProducerMode
     {
         ThrowIfDisposed();
-        if (!TryClaimOne<TMode>(out ulong position))
+        if (!TryClaimOne<TMode>(out ulong position, out _))
         {
             return false;
         }
@@ -43,6 +44,8 @@ internal unsafe partial struct SlotRingEngine
     }
 
     /// <summary>Writes as many of <paramref name="items"/> as fit, in order, with one claim; returns how many.</summary>
+    /// <remarks>AggressiveOptimization: as <see cref="Drain{T, THandler}"/>, the loop never runs unoptimized.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     internal int TryWrite<T, TMode>(ReadOnlySpan<T> items)
         where T : unmanaged
         where TMode : struct, IProducerMode
@@ -58,7 +61,7 @@ internal unsafe partial struct SlotRingEngine
         ulong count;
         if (typeof(TMode) == typeof(MultiProducer))
         {
-            count = ClaimMany(wanted, out start);
+            count = ClaimMany(wanted, out start, out _);
         }
         else
         {
@@ -67,10 +70,11 @@ internal unsafe partial struct SlotRingEngine
             count = Math.Min(free >= wanted ? free : RefreshHeadSingle(start), wanted);
         }
 
+        ref T source = ref MemoryMarshal.GetReference(items); // count <= items.Length: no bounds check per element
         for (ulong i = 0; i < count; i++)
         {
             byte* slot = SlotAt(start + i);
-            *(T*)(slot + RingLayout.SlotHeaderSize) = items[(int)i]; // plain: published by the release below
+            *(T*)(slot + RingLayout.SlotHeaderSize) = Unsafe.Add(ref source, (nint)i); // plain: published by the release below
             // Release: each element before its sequence; the consumer may start on the first ones.
             Volatile.Write(ref *(ulong*)slot, start + i + 1);
         }
@@ -91,7 +95,7 @@ internal unsafe partial struct SlotRingEngine
         where TMode : struct, IProducerMode
     {
         ThrowIfDisposed();
-        if (!TryClaimOne<TMode>(out ulong position))
+        if (!TryClaimOne<TMode>(out ulong position, out uint tag))
         {
             claim = default;
             return false;
@@ -102,7 +106,6 @@ internal unsafe partial struct SlotRingEngine
         {
             // The claimed marker names us while the caller fills the slot: our intent will not, once
             // this thread claims again (uintripc.h 2d, 2f). Ordered before our next intent by its release.
-            ProducerIntent(out uint tag);
             Volatile.Write(ref *(ulong*)slot, ClaimMarker.ForSlot(tag, position));
         }
 
@@ -132,21 +135,23 @@ internal unsafe partial struct SlotRingEngine
         Volatile.Write(ref *SharedTail, tail);
     }
 
+    /// <summary>Takes the next position; <paramref name="tag"/> is the MPSC producer's marker tag (SPSC: 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryClaimOne<TMode>(out ulong position)
+    private bool TryClaimOne<TMode>(out ulong position, out uint tag)
         where TMode : struct, IProducerMode
     {
         if (typeof(TMode) == typeof(MultiProducer))
         {
-            return ClaimMany(1, out position) == 1;
+            return ClaimMany(1, out position, out tag) == 1;
         }
 
+        tag = 0;
         position = ProducerTail;
         return position - ProducerHeadCache < Capacity || RefreshHeadSingle(position) != 0;
     }
 
     /// <summary>SPSC: reloads head into the cache; returns the free slots for our <paramref name="tail"/>.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private ulong RefreshHeadSingle(ulong tail)
     {
         // Acquire: pairs with the consumer's release of head. Our tail is the truth (2c).
@@ -166,13 +171,16 @@ internal unsafe partial struct SlotRingEngine
     /// in the real head before settling for less.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong ClaimMany(ulong wanted, out ulong start)
+    private ulong ClaimMany(ulong wanted, out ulong start, out uint tag)
     {
-        // Acquire, before the tail: a floor another thread of this object stored after its claim
-        // is then at most the tail we read next (2c).
+        // Acquire: a floor another thread of this object stored after its claim (2c).
         ulong floor = Volatile.Read(ref ProducerTail);
-        ulong tail = CheckedTail(Volatile.Read(ref *SharedTail), floor); // acquire: a fresh value for the CAS
-        ulong* intent = ProducerIntent(out _);
+        // The first CAS is tried from the floor, without loading the shared tail first: a load would
+        // fetch the line shared and the CAS fetch it again to own it. When another producer claimed
+        // since, the failed CAS returns the current tail (checked below) for the next attempt, and a
+        // stale intent it leaves is a CAS loser's, which 2f allows for.
+        ulong tail = floor;
+        ulong* intent = ProducerIntent(out tag);
         bool refreshed = false;
         while (true)
         {
@@ -212,7 +220,7 @@ internal unsafe partial struct SlotRingEngine
     /// MPSC: reloads head into the cache. False when the ring is full for <paramref name="tail"/>;
     /// true to re-check (possibly with a fresher <paramref name="tail"/>).
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private bool RefreshHeadMulti(ref ulong tail, ulong floor)
     {
         ulong head = Volatile.Read(ref *SharedHead); // acquire: pairs with the consumer's release
