@@ -4,19 +4,24 @@ using System.Text;
 namespace SyscallForward.Executor;
 
 /// <summary>Calls per opcode (and the unknown and refused ones), counted exactly across threads.</summary>
+/// <remarks>
+/// One shard of counts per counting thread, written with plain stores by that thread only, so
+/// a call costs no atomic instruction (a server thread answers a call in a few hundred
+/// nanoseconds; two locked increments were a tenth of it). Readers add the shards up.
+/// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The ThreadLocal holds managed shards only; the counts stay readable for as long as the counters are (logs read them after the server stopped).")]
 public sealed class CallCounters
 {
     private const int Known = 10; // UIPC_FWD_OPCODE_COUNT
-    private readonly long[] _calls = new long[Known];
-    private readonly long[] _failures = new long[Known];
+    private readonly ThreadLocal<Shard> _shards = new(() => new Shard(), trackAllValues: true); // shards outlive their threads
     private long _unknown;
     private long _refused;
 
     /// <summary>Calls of <paramref name="opcode"/> so far.</summary>
-    public long Calls(ForwardOpcode opcode) => (int)opcode < Known ? Volatile.Read(ref _calls[(int)opcode]) : 0;
+    public long Calls(ForwardOpcode opcode) => (int)opcode < Known ? Sum(s => s.Calls, (int)opcode) : 0;
 
     /// <summary>Calls of <paramref name="opcode"/> that answered -errno.</summary>
-    public long Failures(ForwardOpcode opcode) => (int)opcode < Known ? Volatile.Read(ref _failures[(int)opcode]) : 0;
+    public long Failures(ForwardOpcode opcode) => (int)opcode < Known ? Sum(s => s.Failures, (int)opcode) : 0;
 
     /// <summary>Calls with an opcode the server does not know (answered ENOSYS).</summary>
     public long Unknown => Volatile.Read(ref _unknown);
@@ -25,7 +30,7 @@ public sealed class CallCounters
     public long Refused => Volatile.Read(ref _refused);
 
     /// <summary>Every call counted.</summary>
-    public long Total => _calls.Sum() + Unknown + Refused;
+    public long Total => Enumerable.Range(0, Known).Sum(i => Sum(s => s.Calls, i)) + Unknown + Refused;
 
     /// <summary>One line per opcode called, for the server's log.</summary>
     /// <param name="unknownElsewhere">
@@ -37,10 +42,10 @@ public sealed class CallCounters
         var sb = new StringBuilder();
         for (int i = 0; i < Known; i++)
         {
-            long calls = Volatile.Read(ref _calls[i]);
+            long calls = Sum(s => s.Calls, i);
             if (calls != 0)
             {
-                sb.Append(CultureInfo.InvariantCulture, $"  {((ForwardOpcode)i).ToString().ToLowerInvariant(),-7} {calls,10} calls {Volatile.Read(ref _failures[i]),8} failed\n");
+                sb.Append(CultureInfo.InvariantCulture, $"  {((ForwardOpcode)i).ToString().ToLowerInvariant(),-7} {calls,10} calls {Sum(s => s.Failures, i),8} failed\n");
             }
         }
 
@@ -50,14 +55,34 @@ public sealed class CallCounters
 
     internal void Count(int opcode, long result)
     {
-        Interlocked.Increment(ref _calls[opcode]);
+        Shard shard = _shards.Value!;
+        // One writer per shard (this thread): plain increments, released for readers.
+        Volatile.Write(ref shard.Calls[opcode], shard.Calls[opcode] + 1);
         if (result < 0)
         {
-            Interlocked.Increment(ref _failures[opcode]);
+            Volatile.Write(ref shard.Failures[opcode], shard.Failures[opcode] + 1);
         }
     }
 
     internal void CountUnknown() => Interlocked.Increment(ref _unknown);
 
     internal void CountRefused() => Interlocked.Increment(ref _refused);
+
+    private long Sum(Func<Shard, long[]> counts, int opcode)
+    {
+        long sum = 0;
+        foreach (Shard shard in _shards.Values)
+        {
+            sum += Volatile.Read(ref counts(shard)[opcode]);
+        }
+
+        return sum;
+    }
+
+    /// <summary>The counts of one thread.</summary>
+    private sealed class Shard
+    {
+        internal readonly long[] Calls = new long[Known];
+        internal readonly long[] Failures = new long[Known];
+    }
 }
