@@ -43,6 +43,7 @@ namespace UintrIpc.Rpc;
 [DebuggerDisplay("RpcClient session {SessionId} ({Outstanding} outstanding)")]
 public sealed class RpcClient : IDisposable
 {
+    private const int ReaderSlot = 0; // only the reader role's holder uses it (CallAsReader)
     private readonly BootstrapConnection _connection;
     private readonly RpcRegion _region;
     private readonly WaitBlock _serverWait;
@@ -57,7 +58,6 @@ public sealed class RpcClient : IDisposable
     private readonly Lock _lock = new();
     private readonly int[] _free;
     private readonly RpcArenaAllocator _arena;
-    private const int ReaderSlot = 0; // only the reader role's holder uses it (CallAsReader)
     private readonly ManualResetEventSlim _receiverWake = new(false, spinCount: 1);
     private int _freeCount;
     private int _spareSlot = -1; // one free slot outside _free, taken and given back with one atomic each (payload-less calls)
