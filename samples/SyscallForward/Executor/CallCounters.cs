@@ -5,23 +5,26 @@ namespace SyscallForward.Executor;
 
 /// <summary>Calls per opcode (and the unknown and refused ones), counted exactly across threads.</summary>
 /// <remarks>
-/// One shard of counts per counting thread, written with plain stores by that thread only, so
-/// a call costs no atomic instruction (a server thread answers a call in a few hundred
-/// nanoseconds; two locked increments were a tenth of it). Readers add the shards up.
+/// Each client counts its own calls (<see cref="ClientCallCounts"/>: no atomic instruction on
+/// its session thread; a server thread answers a call in a few hundred nanoseconds, and two
+/// locked increments were a tenth of it); these totals add up the connected clients and keep
+/// the counts of those that disconnected.
 /// </remarks>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The ThreadLocal holds managed shards only; the counts stay readable for as long as the counters are (logs read them after the server stopped).")]
 public sealed class CallCounters
 {
-    private const int Known = 10; // UIPC_FWD_OPCODE_COUNT
-    private readonly ThreadLocal<Shard> _shards = new(() => new Shard(), trackAllValues: true); // shards outlive their threads
+    private const int Known = ClientCallCounts.Known;
+    private readonly Lock _lock = new();
+    private readonly List<ClientCallCounts> _connected = [];
+    private readonly long[] _pastCalls = new long[Known];
+    private readonly long[] _pastFailures = new long[Known];
     private long _unknown;
     private long _refused;
 
     /// <summary>Calls of <paramref name="opcode"/> so far.</summary>
-    public long Calls(ForwardOpcode opcode) => (int)opcode < Known ? Sum(s => s.Calls, (int)opcode) : 0;
+    public long Calls(ForwardOpcode opcode) => (int)opcode < Known ? Sum((int)opcode, failures: false) : 0;
 
     /// <summary>Calls of <paramref name="opcode"/> that answered -errno.</summary>
-    public long Failures(ForwardOpcode opcode) => (int)opcode < Known ? Sum(s => s.Failures, (int)opcode) : 0;
+    public long Failures(ForwardOpcode opcode) => (int)opcode < Known ? Sum((int)opcode, failures: true) : 0;
 
     /// <summary>Calls with an opcode the server does not know (answered ENOSYS).</summary>
     public long Unknown => Volatile.Read(ref _unknown);
@@ -30,7 +33,7 @@ public sealed class CallCounters
     public long Refused => Volatile.Read(ref _refused);
 
     /// <summary>Every call counted.</summary>
-    public long Total => Enumerable.Range(0, Known).Sum(i => Sum(s => s.Calls, i)) + Unknown + Refused;
+    public long Total => Enumerable.Range(0, Known).Sum(i => Sum(i, failures: false)) + Unknown + Refused;
 
     /// <summary>One line per opcode called, for the server's log.</summary>
     /// <param name="unknownElsewhere">
@@ -42,10 +45,10 @@ public sealed class CallCounters
         var sb = new StringBuilder();
         for (int i = 0; i < Known; i++)
         {
-            long calls = Sum(s => s.Calls, i);
+            long calls = Sum(i, failures: false);
             if (calls != 0)
             {
-                sb.Append(CultureInfo.InvariantCulture, $"  {((ForwardOpcode)i).ToString().ToLowerInvariant(),-7} {calls,10} calls {Sum(s => s.Failures, i),8} failed\n");
+                sb.Append(CultureInfo.InvariantCulture, $"  {((ForwardOpcode)i).ToString().ToLowerInvariant(),-7} {calls,10} calls {Sum(i, failures: true),8} failed\n");
             }
         }
 
@@ -53,36 +56,46 @@ public sealed class CallCounters
         return sb.ToString();
     }
 
-    internal void Count(int opcode, long result)
-    {
-        Shard shard = _shards.Value!;
-        // One writer per shard (this thread): plain increments, released for readers.
-        Volatile.Write(ref shard.Calls[opcode], shard.Calls[opcode] + 1);
-        if (result < 0)
-        {
-            Volatile.Write(ref shard.Failures[opcode], shard.Failures[opcode] + 1);
-        }
-    }
-
     internal void CountUnknown() => Interlocked.Increment(ref _unknown);
 
     internal void CountRefused() => Interlocked.Increment(ref _refused);
 
-    private long Sum(Func<Shard, long[]> counts, int opcode)
+    /// <summary>A client connected: its counts join the totals.</summary>
+    internal void Add(ClientCallCounts client)
     {
-        long sum = 0;
-        foreach (Shard shard in _shards.Values)
+        lock (_lock)
         {
-            sum += Volatile.Read(ref counts(shard)[opcode]);
+            _connected.Add(client);
         }
-
-        return sum;
     }
 
-    /// <summary>The counts of one thread.</summary>
-    private sealed class Shard
+    /// <summary>A client disconnected (its calls are over): its counts stay in the totals, the object goes.</summary>
+    internal void Retire(ClientCallCounts client)
     {
-        internal readonly long[] Calls = new long[Known];
-        internal readonly long[] Failures = new long[Known];
+        lock (_lock)
+        {
+            if (_connected.Remove(client))
+            {
+                for (int i = 0; i < Known; i++)
+                {
+                    _pastCalls[i] += client.Calls(i);
+                    _pastFailures[i] += client.Failures(i);
+                }
+            }
+        }
+    }
+
+    private long Sum(int opcode, bool failures)
+    {
+        lock (_lock)
+        {
+            long sum = failures ? _pastFailures[opcode] : _pastCalls[opcode];
+            foreach (ClientCallCounts client in _connected)
+            {
+                sum += failures ? client.Failures(opcode) : client.Calls(opcode);
+            }
+
+            return sum;
+        }
     }
 }

@@ -7,13 +7,6 @@ namespace SyscallForward.Executor;
 /// </summary>
 public sealed class ClientSession
 {
-    // The thread that connected the client counts with plain stores (the RPC server connects a
-    // client on its session thread, which runs its non-blocking calls); any other thread (a
-    // worker running a blocking call) counts with an atomic increment.
-    private readonly int _homeThread = Environment.CurrentManagedThreadId;
-    private long _homeCalls;
-    private long _otherCalls;
-
     internal ClientSession(int id, string description, DescriptorTable descriptors)
     {
         Id = id;
@@ -31,17 +24,8 @@ public sealed class ClientSession
     public DescriptorTable Descriptors { get; }
 
     /// <summary>Calls this client made.</summary>
-    public long Calls => Volatile.Read(ref _homeCalls) + Volatile.Read(ref _otherCalls);
+    public long Calls => Counts.All;
 
-    internal void CountCall()
-    {
-        if (Environment.CurrentManagedThreadId == _homeThread)
-        {
-            Volatile.Write(ref _homeCalls, _homeCalls + 1); // one writer: release for readers
-        }
-        else
-        {
-            Interlocked.Increment(ref _otherCalls);
-        }
-    }
+    /// <summary>Its calls by opcode (part of the executor's totals while it is connected).</summary>
+    internal ClientCallCounts Counts { get; } = new();
 }
