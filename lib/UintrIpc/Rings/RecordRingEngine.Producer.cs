@@ -113,8 +113,24 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>Commits or aborts a claim (called by <see cref="RecordClaim"/>, which checks it is not completed twice).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Complete(byte* record, int recordLength, int type, long token, bool commit)
+    {
+        // The SPSC commit of the open claim, inlined into the producer's loop; everything else
+        // (MPSC, a disposed ring, a claim that is no longer open) takes the checked path below.
+        if (!_multiProducer && _disposed == 0 && _local.ClaimOpen && _local.ClaimToken == token)
+        {
+            _local.ClaimOpen = false;
+            *(int*)(record + TypeOffset) = commit ? type : Padding; // plain: published by the release of the length
+            PublishSpsc(_local.ClaimTail, _local.ClaimPadding, _local.ClaimAligned, record, recordLength);
+            return;
+        }
+
+        CompleteChecked(record, recordLength, type, token, commit);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void CompleteChecked(byte* record, int recordLength, int type, long token, bool commit)
     {
         ThrowIfDisposed();
         if (_multiProducer)
