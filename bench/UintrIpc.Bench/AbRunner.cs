@@ -113,7 +113,7 @@ internal sealed class AbRunner
                 string docsDir = Path.GetDirectoryName(Path.GetFullPath(docs))!;
                 Directory.CreateDirectory(Path.Combine(docsDir, "results"));
                 File.WriteAllText(Path.Combine(docsDir, "results", "ab.json"), JsonSerializer.Serialize(report, s_json) + "\n");
-                DocsWriter.ReplaceSection(docs, "ab", "Generated from [results/ab.json](results/ab.json).\n\n" + markdown);
+                DocsWriter.ReplaceSection(docs, "ab", DocsSection(report));
             }
 
             return pairs.Any(p => p.Baseline is null || p.Candidate is null) ? 1 : 0;
@@ -143,6 +143,13 @@ internal sealed class AbRunner
     }
 
     /// <summary>The A/B table: per test, the median ratio B / A of the pairs with its range, and the medians of each side.</summary>
+    /// <summary>The generated docs section of an A/B run (what --check-docs expects from ab.json).</summary>
+    public static string DocsSection(AbReport report) => "Generated from [results/ab.json](results/ab.json).\n\n" + Markdown(report);
+
+    /// <summary>Reads an ab.json written by an A/B run.</summary>
+    public static AbReport ReadReport(string file)
+        => JsonSerializer.Deserialize<AbReport>(File.ReadAllText(file), s_json) ?? throw new InvalidDataException($"{file} holds no A/B report");
+
     public static string Markdown(AbReport report)
     {
         var inv = CultureInfo.InvariantCulture;

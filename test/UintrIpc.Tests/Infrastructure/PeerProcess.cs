@@ -76,7 +76,8 @@ public sealed class PeerProcess : IDisposable
         => StartProgram(output, "UintrIpc.TestPeer.dll", wrapper, environment, command, args);
 
     /// <summary>
-    /// Starts another .NET program of the test output folder (e.g. a sample): `dotnet dllFileName command args...`.
+    /// Starts another .NET program of the test output folder (e.g. a sample): `dotnet dllFileName command args...`
+    /// (a rooted <paramref name="dllFileName"/> is taken as it is).
     /// </summary>
     public static PeerProcess StartProgram(ITestOutputHelper? output, string dllFileName, IReadOnlyList<string> wrapper, IReadOnlyDictionary<string, string>? environment, string command, params string[] args)
     {

@@ -34,7 +34,11 @@ public sealed partial class ForwardServerProcess : IDisposable
 
     /// <summary>As <see cref="Start"/>, run through <paramref name="wrapper"/> (e.g. setpriv, to drop privileges).</summary>
     public static ForwardServerProcess StartWrapped(ITestOutputHelper? output, IReadOnlyList<string> wrapper, string readyMarker, string command, params string[] args)
-        => new(PeerProcess.StartProgram(output, "SyscallForward.dll", wrapper, null, command, args), readyMarker);
+        => StartFrom(AppContext.BaseDirectory, output, wrapper, readyMarker, command, args);
+
+    /// <summary>As <see cref="StartWrapped"/>, with the program taken from <paramref name="programDirectory"/> (e.g. a copy another user can read).</summary>
+    public static ForwardServerProcess StartFrom(string programDirectory, ITestOutputHelper? output, IReadOnlyList<string> wrapper, string readyMarker, string command, params string[] args)
+        => new(PeerProcess.StartProgram(output, Path.Combine(programDirectory, "SyscallForward.dll"), wrapper, null, command, args), readyMarker);
 
     /// <summary>Asks the server to stop (SIGTERM), waits and asserts a clean exit.</summary>
     public void Stop()

@@ -48,7 +48,7 @@ public sealed unsafe class UnprivilegedServerTests(ITestOutputHelper output) : I
         File.SetUnixFileMode(Path.Combine(_tree.Root, "locked-dir"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Directory.CreateDirectory(Path.Combine(_tree.Root, "root-dir")); // 0755, root's: no new files for others
 
-        using var server = ForwardServerProcess.StartWrapped(output, [setpriv, $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups"], "serve: ready",
+        using var server = ForwardServerProcess.StartFrom(ProgramDirectoryFor(Nobody), output, [setpriv, $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups"], "serve: ready",
             "serve", "--socket", _endpoint.ToString(), "--root", _tree.Root, "--confinement", mode.ToString().ToLowerInvariant(), "--allow-uid", "0");
         Assert.Contains($"uid={Nobody} ", server.Output, StringComparison.Ordinal);
 
@@ -76,6 +76,49 @@ public sealed unsafe class UnprivilegedServerTests(ITestOutputHelper output) : I
         Assert.False(File.Exists(Path.Combine(_tree.Root, "root-dir", "new.txt")));
         Assert.Equal(Nobody, OwnerOf(Path.Combine(_tree.Root, "made.txt"))); // created by the unprivileged server
         Assert.Matches(@"openat\s+\d+ calls\s+6 failed", server.Output);
+    }
+
+    /// <summary>
+    /// The test's output folder if another user can run the server from it; otherwise (a checkout
+    /// under a 0700 directory, such as a mktemp clone) a copy of it inside the scratch tree, which
+    /// that user owns.
+    /// </summary>
+    private string ProgramDirectoryFor(uint uid)
+    {
+        string program = AppContext.BaseDirectory.TrimEnd('/');
+        if (OthersCanReach(program))
+        {
+            return program;
+        }
+
+        string copy = Path.Combine(_tree.Base, "program");
+        foreach (string file in Directory.EnumerateFiles(program, "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(copy, Path.GetRelativePath(program, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+
+        foreach (string entry in Directory.EnumerateFileSystemEntries(copy, "*", SearchOption.AllDirectories).Append(copy))
+        {
+            ChangeOwner(entry, uid);
+        }
+
+        output.WriteLine($"{program} is not reachable by uid {uid}: the server runs from a copy in {copy}");
+        return copy;
+    }
+
+    private static bool OthersCanReach(string directory)
+    {
+        for (var d = new DirectoryInfo(directory); d is not null; d = d.Parent)
+        {
+            if ((d.UnixFileMode & UnixFileMode.OtherExecute) == 0)
+            {
+                return false;
+            }
+        }
+
+        return (File.GetUnixFileMode(Path.Combine(directory, "SyscallForward.dll")) & UnixFileMode.OtherRead) != 0;
     }
 
     private static long OpenRaw(ForwardClient client, string path, int flags)
