@@ -29,4 +29,37 @@ internal static unsafe class Affinity
             }
         }
     }
+
+    /// <summary>
+    /// Runs <paramref name="start"/> (which starts a child process) with the calling thread
+    /// allowed on every CPU, then restores its mask. A child inherits the mask of the thread that
+    /// forks it, and a .NET child started inside a pinned harness would see one CPU for its
+    /// whole life (Environment.ProcessorCount = 1): its runtime then runs single-CPU defaults,
+    /// among them a tiered-compilation delay ten times longer, so its hot methods were still
+    /// tier-0 code when the measurement started. Children pin themselves (--cpu) once running.
+    /// </summary>
+    public static T WithAllCpus<T>(Func<T> start)
+    {
+        cpu_set_t saved = default;
+        if (LibC.sched_getaffinity(0, (size_t)sizeof(cpu_set_t), &saved) != 0)
+        {
+            throw new UintrIpcException("sched_getaffinity(this thread)", LibC.errno);
+        }
+
+        cpu_set_t all = default;
+        new Span<byte>(&all, sizeof(cpu_set_t)).Fill(0xff); // the kernel keeps the CPUs that exist
+        if (LibC.sched_setaffinity(0, (size_t)sizeof(cpu_set_t), &all) != 0)
+        {
+            throw new UintrIpcException("sched_setaffinity(this thread, every CPU)", LibC.errno);
+        }
+
+        try
+        {
+            return start();
+        }
+        finally
+        {
+            _ = LibC.sched_setaffinity(0, (size_t)sizeof(cpu_set_t), &saved);
+        }
+    }
 }

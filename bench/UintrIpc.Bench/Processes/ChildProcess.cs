@@ -75,7 +75,7 @@ internal sealed class ChildProcess : IDisposable
             psi.ArgumentList.Add(a);
         }
 
-        var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {host}.");
+        var process = Affinity.WithAllCpus(() => Process.Start(psi)) ?? throw new InvalidOperationException($"Could not start {host}.");
         return new ChildProcess(process) { Role = args.Role };
     }
 

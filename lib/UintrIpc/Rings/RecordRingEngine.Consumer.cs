@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
 
@@ -54,6 +55,7 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>Copies the next message into <paramref name="destination"/>; false when there is none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal bool TryRead(out int type, Span<byte> destination, out int length)
     {
         ThrowIfConsumerNotReady();
@@ -82,7 +84,7 @@ internal sealed unsafe partial class RecordRingEngine
                     ThrowDestinationTooSmall(payloadLength, destination.Length, nameof(destination));
                 }
 
-                new ReadOnlySpan<byte>(record + HeaderSize, payloadLength).CopyTo(destination);
+                InlinedBytes.Copy(new ReadOnlySpan<byte>(record + HeaderSize, payloadLength), destination);
                 consumed += aligned;
                 type = recordType;
                 length = payloadLength;
@@ -187,7 +189,7 @@ internal sealed unsafe partial class RecordRingEngine
     /// the consumer writes it, 2c): a peer that rewrote it would hold the producers back while we
     /// wait for them, so we publish ours again. Acquire read, release store as in Release.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void RepublishHead(long head)
     {
         if (Volatile.Read(ref *_head) != head && _local.InterruptedRelease < 0)
@@ -257,6 +259,7 @@ internal sealed unsafe partial class RecordRingEngine
     /// Gives consumed bytes back (2e): releasing first, so that a consumer that dies while zeroing
     /// leaves its successor the end of the batch (2g); then the zeroes; then head.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Release(long head, int consumed)
     {
         long end = head + consumed;
@@ -271,14 +274,15 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>Zeroes <paramref name="count"/> bytes from <paramref name="position"/> (plain: they are the consumer's until head moves).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Zero(long position, int count)
     {
         int index = (int)position & _mask;
         int first = Math.Min(count, _capacity - index);
-        new Span<byte>(_data + index, first).Clear();
+        InlinedBytes.Clear(_data + index, first);
         if (count > first)
         {
-            new Span<byte>(_data, count - first).Clear();
+            InlinedBytes.Clear(_data, count - first);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
 
@@ -34,7 +35,7 @@ internal sealed unsafe partial class RecordRingEngine
                 return false;
             }
 
-            payload.CopyTo(new Span<byte>(record + HeaderSize, payload.Length));
+            InlinedBytes.Copy(payload, new Span<byte>(record + HeaderSize, payload.Length));
             // Plain, after the payload: the claimed marker in the type word names us until then (2e, 2f).
             *(int*)(record + TypeOffset) = type;
             Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
@@ -53,7 +54,7 @@ internal sealed unsafe partial class RecordRingEngine
 
         record = _data + (padding != 0 ? 0 : ((int)tail & _mask));
         *(int*)(record + TypeOffset) = type; // plain: published by the release of the length
-        payload.CopyTo(new Span<byte>(record + HeaderSize, payload.Length));
+        InlinedBytes.Copy(payload, new Span<byte>(record + HeaderSize, payload.Length));
         PublishSpsc(tail, padding, aligned, record, recordLength);
         return true;
     }
@@ -112,7 +113,24 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>Commits or aborts a claim (called by <see cref="RecordClaim"/>, which checks it is not completed twice).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Complete(byte* record, int recordLength, int type, long token, bool commit)
+    {
+        // The SPSC commit of the open claim, inlined into the producer's loop; everything else
+        // (MPSC, a disposed ring, a claim that is no longer open) takes the checked path below.
+        if (!_multiProducer && _disposed == 0 && _local.ClaimOpen && _local.ClaimToken == token)
+        {
+            _local.ClaimOpen = false;
+            *(int*)(record + TypeOffset) = commit ? type : Padding; // plain: published by the release of the length
+            PublishSpsc(_local.ClaimTail, _local.ClaimPadding, _local.ClaimAligned, record, recordLength);
+            return;
+        }
+
+        CompleteChecked(record, recordLength, type, token, commit);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void CompleteChecked(byte* record, int recordLength, int type, long token, bool commit)
     {
         ThrowIfDisposed();
         if (_multiProducer)
@@ -146,6 +164,7 @@ internal sealed unsafe partial class RecordRingEngine
     /// when it is the open claim (<paramref name="token"/>), MPSC when the consumer has not
     /// passed its position (<paramref name="token"/>) and it still carries its claim marker.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Abandon(byte* record, int recordLength, long token)
     {
         if (_disposed != 0)
@@ -251,6 +270,7 @@ internal sealed unsafe partial class RecordRingEngine
     /// record would cross the end), commit the padding, mark the record claimed (-len).
     /// Returns the record, or null when there is no room.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private byte* TryClaimMpsc(int recordLength, out long position)
     {
         int aligned = Align(recordLength);

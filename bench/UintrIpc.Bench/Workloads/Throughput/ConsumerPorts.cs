@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using UintrIpc.Memory;
 using UintrIpc.Rings;
 
 namespace UintrIpc.Bench.Workloads.Throughput;
@@ -171,7 +172,7 @@ internal struct RecordCopyHandler(byte[] sink, MessageChecker checker) : IRecord
     public void Handle(int type, ReadOnlySpan<byte> payload)
     {
         CheckLength(payload.Length, sink.Length);
-        payload.CopyTo(sink);
+        InlinedBytes.Copy(payload, sink); // as the producers copy (ProducerPorts.cs)
         Checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(sink));
     }
 

@@ -7,7 +7,8 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 /// <summary>
 /// The one-way loops. Phase protocol (control part of the region): producers send warm-up
 /// messages until the consumer sets the phase word (release) after its warm-up (a count and a
-/// minimum time, for tiered compilation); each producer then starts its CPU clock and sends
+/// minimum time, for tiered compilation, and its JIT is quiet: <see cref="JitQuiet"/>); each
+/// producer goes on with warm-up messages until its own JIT is quiet too, then starts its CPU clock and sends
 /// exactly its share of measured messages, one per call or a batch per call (the port decides). The consumer times from the first measured
 /// message to the last. AggressiveOptimization as in the latency loops.
 /// </summary>
@@ -19,6 +20,7 @@ internal static unsafe class ThroughputLoops
     {
         long sequence = 0;
         int polls = 0;
+        var jit = new JitQuiet(Stopwatch.GetTimestamp());
         while (true)
         {
             int n = port.TryWrite(producer, sequence, Batch.Size, warm: true);
@@ -31,13 +33,14 @@ internal static unsafe class ThroughputLoops
             long before = sequence;
             sequence += n;
             // Acquire: the consumer's flip; checked every 64 messages (a shared line it writes once).
-            if ((before >> 6) != (sequence >> 6) && Volatile.Read(ref *phase) != 0)
+            if ((before >> 6) != (sequence >> 6) && Volatile.Read(ref *phase) != 0 && jit.IsQuiet(Stopwatch.GetTimestamp()))
             {
                 break;
             }
 
-            if ((before >> 16) != (sequence >> 16))
+            if ((before >> 12) != (sequence >> 12))
             {
+                JitQuiet.LetBackgroundThreadsRun();
                 deadline.ThrowIfPassed("the end of the warm-up");
             }
         }
@@ -71,6 +74,7 @@ internal static unsafe class ThroughputLoops
         int iterations = 0;
         // A local copy, so that the JIT can keep the checker's fields in registers.
         var local = checker;
+        var jit = new JitQuiet(Stopwatch.GetTimestamp());
         while (!local.Done)
         {
             if (port.Poll(ref local) == 0)
@@ -78,7 +82,13 @@ internal static unsafe class ThroughputLoops
                 Spin.Step(ref polls, deadline, "messages", yieldSometimes);
             }
 
-            if (!flipped && (++iterations & 255) == 0 && local.WarmupMessages >= warmup && Stopwatch.GetTimestamp() >= warmEnd)
+            if (!flipped && (++iterations & 4095) == 0)
+            {
+                JitQuiet.LetBackgroundThreadsRun();
+            }
+
+            if (!flipped && (iterations & 255) == 0 && local.WarmupMessages >= warmup && Stopwatch.GetTimestamp() >= warmEnd
+                && jit.IsQuiet(Stopwatch.GetTimestamp()))
             {
                 // Release: producers read it with acquire and start their measured part.
                 Volatile.Write(ref *phase, 1);

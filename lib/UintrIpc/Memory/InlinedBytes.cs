@@ -1,0 +1,145 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace UintrIpc.Memory;
+
+/// <summary>
+/// Copies and zeroes message bytes with vector code inlined into the caller, for the
+/// per-message paths of the record rings. Span.CopyTo and Span.Clear call CoreLib's Memmove
+/// and ClearWithoutReferences, which run as precompiled ReadyToRun code (legacy SSE encoding)
+/// until tiered compilation replaces them: called once per message from AVX code that left
+/// the upper vector halves dirty, each call cost about 150 ns on the benchmark machine (a 64 B
+/// record ring ran at 0.05x the C ring until the JIT had rejitted them). Lengths above
+/// <see cref="InlineLimit"/> go to the span methods, whose large copies run in native code.
+/// </summary>
+internal static class InlinedBytes
+{
+    /// <summary>Longest copy or clear done inline (longer ones are dominated by the bytes, not the call).</summary>
+    internal const int InlineLimit = 2048;
+
+    /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> (which must be at least as long).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Copy(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        nuint length = (uint)source.Length;
+        if ((uint)destination.Length < length)
+        {
+            ThrowDestinationTooShort();
+        }
+
+        ref byte src = ref MemoryMarshal.GetReference(source);
+        ref byte dst = ref MemoryMarshal.GetReference(destination);
+        // Overlapping spans (never the case between a caller's buffer and a ring record) keep memmove semantics.
+        if (length > InlineLimit || (nuint)Unsafe.ByteOffset(ref src, ref dst) < length || (nuint)Unsafe.ByteOffset(ref dst, ref src) < length)
+        {
+            source.CopyTo(destination);
+            return;
+        }
+
+        if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<byte>.Count)
+        {
+            // Whole vectors, then one last vector that ends at the end (it may overlap the previous one).
+            nuint last = length - (nuint)Vector256<byte>.Count;
+            for (nuint i = 0; i < last; i += (nuint)Vector256<byte>.Count)
+            {
+                Vector256.LoadUnsafe(ref src, i).StoreUnsafe(ref dst, i);
+            }
+
+            Vector256.LoadUnsafe(ref src, last).StoreUnsafe(ref dst, last);
+            return;
+        }
+
+        if (Vector128.IsHardwareAccelerated && length >= (nuint)Vector128<byte>.Count)
+        {
+            nuint last = length - (nuint)Vector128<byte>.Count;
+            for (nuint i = 0; i < last; i += (nuint)Vector128<byte>.Count)
+            {
+                Vector128.LoadUnsafe(ref src, i).StoreUnsafe(ref dst, i);
+            }
+
+            Vector128.LoadUnsafe(ref src, last).StoreUnsafe(ref dst, last);
+            return;
+        }
+
+        CopyShort(ref src, ref dst, length);
+    }
+
+    /// <summary>Zeroes <paramref name="length"/> bytes at <paramref name="destination"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Clear(byte* destination, int length)
+    {
+        nuint n = (uint)length;
+        if (n > InlineLimit)
+        {
+            new Span<byte>(destination, length).Clear();
+            return;
+        }
+
+        if (Vector256.IsHardwareAccelerated && n >= (nuint)Vector256<byte>.Count)
+        {
+            nuint last = n - (nuint)Vector256<byte>.Count;
+            for (nuint i = 0; i < last; i += (nuint)Vector256<byte>.Count)
+            {
+                Vector256<byte>.Zero.Store(destination + i);
+            }
+
+            Vector256<byte>.Zero.Store(destination + last);
+            return;
+        }
+
+        if (Vector128.IsHardwareAccelerated && n >= (nuint)Vector128<byte>.Count)
+        {
+            nuint last = n - (nuint)Vector128<byte>.Count;
+            for (nuint i = 0; i < last; i += (nuint)Vector128<byte>.Count)
+            {
+                Vector128<byte>.Zero.Store(destination + i);
+            }
+
+            Vector128<byte>.Zero.Store(destination + last);
+            return;
+        }
+
+        for (nuint i = 0; i < n; i++)
+        {
+            destination[i] = 0;
+        }
+    }
+
+    /// <summary>Fewer bytes than one vector (or no vector hardware): two overlapping words, or single bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyShort(ref byte src, ref byte dst, nuint length)
+    {
+        if (length >= 8)
+        {
+            // Without vectors this covers up to 16 bytes; longer copies loop over words.
+            nuint last = length - 8;
+            for (nuint i = 0; i < last; i += 8)
+            {
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, i), Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref src, i)));
+            }
+
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, last), Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref src, last)));
+            return;
+        }
+
+        if (length >= 4)
+        {
+            uint head = Unsafe.ReadUnaligned<uint>(ref src);
+            uint tail = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref src, length - 4));
+            Unsafe.WriteUnaligned(ref dst, head);
+            Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, length - 4), tail);
+            return;
+        }
+
+        for (nuint i = 0; i < length; i++)
+        {
+            Unsafe.Add(ref dst, i) = Unsafe.Add(ref src, i);
+        }
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowDestinationTooShort()
+        => throw new ArgumentException("The destination is shorter than the source.", "destination");
+}

@@ -1,0 +1,81 @@
+using UintrIpc.Memory;
+using Xunit;
+
+namespace UintrIpc.Tests.Memory;
+
+/// <summary>
+/// The record rings copy and zero message bytes with InlinedBytes: every length from 0 past the
+/// inline limit, at every alignment of a vector, must copy exactly the source bytes and touch
+/// nothing around the destination range.
+/// </summary>
+public sealed unsafe class InlinedBytesTests
+{
+    private const int Guard = 64;
+
+    public static TheoryData<int> Offsets => [0, 1, 3, 7, 8, 15, 31];
+
+    [Theory]
+    [MemberData(nameof(Offsets))]
+    public void Copy_copies_exactly_the_source_bytes_for_every_length(int offset)
+    {
+        var random = new Random(offset);
+        for (int length = 0; length <= InlinedBytes.InlineLimit + 70; length++)
+        {
+            byte[] source = new byte[length + offset];
+            random.NextBytes(source);
+            byte[] destination = new byte[offset + length + (2 * Guard)];
+            destination.AsSpan().Fill(0xee);
+            var target = destination.AsSpan(Guard + offset, length);
+
+            InlinedBytes.Copy(source.AsSpan(offset, length), target);
+
+            Assert.True(target.SequenceEqual(source.AsSpan(offset, length)), $"length {length}, offset {offset}");
+            Assert.True(destination.AsSpan(0, Guard + offset).IndexOfAnyExcept((byte)0xee) < 0, $"bytes before the range changed (length {length})");
+            Assert.True(destination.AsSpan(Guard + offset + length).IndexOfAnyExcept((byte)0xee) < 0, $"bytes after the range changed (length {length})");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Offsets))]
+    public void Clear_zeroes_exactly_the_range_for_every_length(int offset)
+    {
+        byte[] buffer = new byte[offset + InlinedBytes.InlineLimit + 70 + (2 * Guard)];
+        for (int length = 0; length <= InlinedBytes.InlineLimit + 70; length++)
+        {
+            buffer.AsSpan().Fill(0xee);
+            fixed (byte* p = buffer)
+            {
+                InlinedBytes.Clear(p + Guard + offset, length);
+            }
+
+            Assert.True(buffer.AsSpan(Guard + offset, length).IndexOfAnyExcept((byte)0) < 0, $"length {length}: not all zero");
+            Assert.True(buffer.AsSpan(0, Guard + offset).IndexOfAnyExcept((byte)0xee) < 0, $"bytes before the range changed (length {length})");
+            Assert.True(buffer.AsSpan(Guard + offset + length).IndexOfAnyExcept((byte)0xee) < 0, $"bytes after the range changed (length {length})");
+        }
+    }
+
+    [Theory]
+    [InlineData(5, 0)]
+    [InlineData(0, 5)]
+    [InlineData(40, 8)]
+    [InlineData(8, 40)]
+    public void Copy_between_overlapping_ranges_behaves_as_memmove(int from, int to)
+    {
+        byte[] expected = new byte[200];
+        for (int i = 0; i < expected.Length; i++)
+        {
+            expected[i] = (byte)i;
+        }
+
+        byte[] actual = (byte[])expected.Clone();
+        expected.AsSpan(from, 100).CopyTo(expected.AsSpan(to, 100));
+
+        InlinedBytes.Copy(actual.AsSpan(from, 100), actual.AsSpan(to, 100));
+
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void Copy_into_a_shorter_destination_throws()
+        => Assert.Throws<ArgumentException>(() => InlinedBytes.Copy(new byte[10], new byte[9]));
+}
