@@ -3,13 +3,16 @@ using System.Threading.Tasks.Sources;
 namespace UintrIpc.Rpc;
 
 // One call slot (uintripc_rpc.h section 2), private memory, freed only when nobody can write
-// into it any more. Ticket = generation << 32 | 1 while a response may come: whoever takes the
-// server side (the reader routing the response, or failing a lost session's calls) clears bit 0
-// with a CAS that checks the generation, so a stale or duplicate id never completes the current
-// call, even while the slot is reused. State: Pending -> Completed | Failed (server side) or
-// Abandoned (the caller's timeout or cancellation); the first CAS wins. Two holds (server side,
-// caller): the slot and its arena block are freed when both are dropped; a synchronous caller
-// that routes its own answer as the reader keeps the server's hold and drops both at once.
+// into it any more. Ticket = generation << 32 | 1 while a response may come: the reader role's
+// holder (routing the response, or failing a lost session's calls) takes the server side by
+// clearing bit 0 once it has checked the generation, so a stale or duplicate id never completes
+// the current call, even while the slot is reused. Only that role clears tickets and a slot is
+// armed again only after it was freed, so this needs no CAS. State: Pending -> Completed | Failed
+// (server side) or Abandoned (the caller's timeout or cancellation); the first CAS wins. Two
+// holds (server side, caller): the slot and its arena block are freed when both are dropped; a
+// synchronous caller that routes its own answer as the reader keeps the server's hold and drops
+// both at once. Slot 0 is the reader's (RpcClient.CallAsReader): only the role's holder uses it,
+// so its state changes are plain and it has no holds.
 
 /// <summary>One call slot: the state of a call in flight, and the value-task source of an asynchronous one.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Event never allocates its wait handle here (Wait with a timeout, no WaitHandle); slots live as long as their client.")]

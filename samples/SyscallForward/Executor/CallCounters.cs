@@ -4,19 +4,27 @@ using System.Text;
 namespace SyscallForward.Executor;
 
 /// <summary>Calls per opcode (and the unknown and refused ones), counted exactly across threads.</summary>
+/// <remarks>
+/// Each client counts its own calls (<see cref="ClientCallCounts"/>: no atomic instruction on
+/// its session thread; a server thread answers a call in a few hundred nanoseconds, and two
+/// locked increments were a tenth of it); these totals add up the connected clients and keep
+/// the counts of those that disconnected.
+/// </remarks>
 public sealed class CallCounters
 {
-    private const int Known = 10; // UIPC_FWD_OPCODE_COUNT
-    private readonly long[] _calls = new long[Known];
-    private readonly long[] _failures = new long[Known];
+    private const int Known = ClientCallCounts.Known;
+    private readonly Lock _lock = new();
+    private readonly List<ClientCallCounts> _connected = [];
+    private readonly long[] _pastCalls = new long[Known];
+    private readonly long[] _pastFailures = new long[Known];
     private long _unknown;
     private long _refused;
 
     /// <summary>Calls of <paramref name="opcode"/> so far.</summary>
-    public long Calls(ForwardOpcode opcode) => (int)opcode < Known ? Volatile.Read(ref _calls[(int)opcode]) : 0;
+    public long Calls(ForwardOpcode opcode) => (int)opcode < Known ? Sum((int)opcode, failures: false) : 0;
 
     /// <summary>Calls of <paramref name="opcode"/> that answered -errno.</summary>
-    public long Failures(ForwardOpcode opcode) => (int)opcode < Known ? Volatile.Read(ref _failures[(int)opcode]) : 0;
+    public long Failures(ForwardOpcode opcode) => (int)opcode < Known ? Sum((int)opcode, failures: true) : 0;
 
     /// <summary>Calls with an opcode the server does not know (answered ENOSYS).</summary>
     public long Unknown => Volatile.Read(ref _unknown);
@@ -25,7 +33,7 @@ public sealed class CallCounters
     public long Refused => Volatile.Read(ref _refused);
 
     /// <summary>Every call counted.</summary>
-    public long Total => _calls.Sum() + Unknown + Refused;
+    public long Total => Enumerable.Range(0, Known).Sum(i => Sum(i, failures: false)) + Unknown + Refused;
 
     /// <summary>One line per opcode called, for the server's log.</summary>
     /// <param name="unknownElsewhere">
@@ -37,10 +45,10 @@ public sealed class CallCounters
         var sb = new StringBuilder();
         for (int i = 0; i < Known; i++)
         {
-            long calls = Volatile.Read(ref _calls[i]);
+            long calls = Sum(i, failures: false);
             if (calls != 0)
             {
-                sb.Append(CultureInfo.InvariantCulture, $"  {((ForwardOpcode)i).ToString().ToLowerInvariant(),-7} {calls,10} calls {Volatile.Read(ref _failures[i]),8} failed\n");
+                sb.Append(CultureInfo.InvariantCulture, $"  {((ForwardOpcode)i).ToString().ToLowerInvariant(),-7} {calls,10} calls {Sum(i, failures: true),8} failed\n");
             }
         }
 
@@ -48,16 +56,46 @@ public sealed class CallCounters
         return sb.ToString();
     }
 
-    internal void Count(int opcode, long result)
-    {
-        Interlocked.Increment(ref _calls[opcode]);
-        if (result < 0)
-        {
-            Interlocked.Increment(ref _failures[opcode]);
-        }
-    }
-
     internal void CountUnknown() => Interlocked.Increment(ref _unknown);
 
     internal void CountRefused() => Interlocked.Increment(ref _refused);
+
+    /// <summary>A client connected: its counts join the totals.</summary>
+    internal void Add(ClientCallCounts client)
+    {
+        lock (_lock)
+        {
+            _connected.Add(client);
+        }
+    }
+
+    /// <summary>A client disconnected (its calls are over): its counts stay in the totals, the object goes.</summary>
+    internal void Retire(ClientCallCounts client)
+    {
+        lock (_lock)
+        {
+            if (_connected.Remove(client))
+            {
+                for (int i = 0; i < Known; i++)
+                {
+                    _pastCalls[i] += client.Calls(i);
+                    _pastFailures[i] += client.Failures(i);
+                }
+            }
+        }
+    }
+
+    private long Sum(int opcode, bool failures)
+    {
+        lock (_lock)
+        {
+            long sum = failures ? _pastFailures[opcode] : _pastCalls[opcode];
+            foreach (ClientCallCounts client in _connected)
+            {
+                sum += failures ? client.Failures(opcode) : client.Calls(opcode);
+            }
+
+            return sum;
+        }
+    }
 }

@@ -7,8 +7,6 @@ namespace SyscallForward.Executor;
 /// </summary>
 public sealed class ClientSession
 {
-    private long _calls;
-
     internal ClientSession(int id, string description, DescriptorTable descriptors)
     {
         Id = id;
@@ -26,7 +24,8 @@ public sealed class ClientSession
     public DescriptorTable Descriptors { get; }
 
     /// <summary>Calls this client made.</summary>
-    public long Calls => Volatile.Read(ref _calls);
+    public long Calls => Counts.All;
 
-    internal void CountCall() => Interlocked.Increment(ref _calls);
+    /// <summary>Its calls by opcode (part of the executor's totals while it is connected).</summary>
+    internal ClientCallCounts Counts { get; } = new();
 }

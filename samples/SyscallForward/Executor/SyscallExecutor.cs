@@ -55,6 +55,7 @@ public sealed unsafe class SyscallExecutor : IDisposable
         }
 
         var session = new ClientSession(Interlocked.Increment(ref _nextClientId), description, table);
+        Counters.Add(session.Counts);
         _options.Log?.WriteLine($"client {session.Id} connected: {description}");
         return session;
     }
@@ -64,6 +65,7 @@ public sealed unsafe class SyscallExecutor : IDisposable
     {
         ArgumentNullException.ThrowIfNull(client);
         int closed = client.Descriptors.CloseAll();
+        Counters.Retire(client.Counts);
         _options.Log?.WriteLine($"client {client.Id} disconnected ({reason}): {client.Calls} calls, {closed} descriptors closed");
     }
 
@@ -78,7 +80,7 @@ public sealed unsafe class SyscallExecutor : IDisposable
     public long Execute(ClientSession client, uint opcode, ReadOnlySpan<long> args, ReadOnlySpan<byte> input, Span<byte> output)
     {
         ArgumentNullException.ThrowIfNull(client);
-        client.CountCall();
+        client.Counts.CountCall();
         if (opcode >= (uint)_allowed.Length)
         {
             Counters.CountUnknown();
@@ -106,7 +108,7 @@ public sealed unsafe class SyscallExecutor : IDisposable
             ForwardOpcode.LSeek => OnDescriptor(client, op, a0, default, a1, a2),
             _ => -Errno.ENOSYS,
         };
-        Counters.Count((int)opcode, result);
+        client.Counts.Count((int)opcode, result);
         return result;
     }
 

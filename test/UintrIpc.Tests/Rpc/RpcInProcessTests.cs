@@ -80,6 +80,50 @@ public sealed class RpcInProcessTests : IDisposable
     }
 
     [Fact]
+    public void A_timed_out_call_keeps_its_arena_block_until_the_late_answer()
+    {
+        using var client = Connect(DoorbellKind.Futex, arena: 4096);
+        byte[] whole = new byte[4096]; // the whole arena
+        Assert.Throws<TimeoutException>(() => client.Call(RpcTestOps.Sleep, new RpcArgs(500, 1), default, whole, TimeSpan.FromMilliseconds(30)));
+        // The server may still write 4096 bytes into the block: no other call gets it meanwhile.
+        Assert.Throws<TimeoutException>(() => client.Call(RpcTestOps.Fill, new RpcArgs(7, 16), default, whole, TimeSpan.FromMilliseconds(50)));
+        Assert.Equal(1, client.Outstanding);
+        Assert.Equal(16, client.Call(RpcTestOps.Fill, new RpcArgs(7, 16), default, whole, s_timeout).Value);
+        Assert.All(whole[..16], b => Assert.Equal(7, b));
+        Assert.Equal((1L, 1L), (client.Statistics.TimedOut, client.Statistics.LateResponses)); // a call that found no slot sent nothing: not a timed-out call
+        Assert.Equal(0, client.Outstanding);
+    }
+
+    [Fact]
+    public void Disposing_a_client_while_threads_call_fails_their_calls_and_nothing_else()
+    {
+        var client = Connect(DoorbellKind.Futex, maxCalls: 4);
+        var ended = new Exception?[4];
+        long answered = 0;
+        var threads = Enumerable.Range(0, ended.Length).Select(t => new Thread(() =>
+        {
+            try
+            {
+                for (long i = 0; ; i++)
+                {
+                    Assert.Equal(i + t, client.Call(RpcTestOps.Add, new RpcArgs(i, t), s_timeout).Value);
+                    Interlocked.Increment(ref answered);
+                }
+            }
+            catch (Exception e)
+            {
+                ended[t] = e;
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        SpinWait.SpinUntil(() => Interlocked.Read(ref answered) > 2000, s_timeout);
+        client.Dispose();
+        threads.ForEach(t => Assert.True(t.Join(s_timeout)));
+        Assert.All(ended, e => Assert.True(e is ObjectDisposedException or RpcConnectionLostException, e?.ToString()));
+        Assert.True(Interlocked.Read(ref answered) > 2000);
+    }
+
+    [Fact]
     public async Task A_cancelled_call_keeps_its_slot_until_the_late_answer()
     {
         using var client = Connect(DoorbellKind.Futex);

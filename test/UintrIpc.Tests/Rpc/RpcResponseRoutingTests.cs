@@ -42,9 +42,10 @@ public sealed class RpcResponseRoutingTests
         Assert.Equal((1, 1, 2), (stats.DuplicateIds, stats.StaleIds, stats.UnknownIds));
         Assert.True(client.IsConnected);
 
-        // A pending call (slot 0 again, generation 2) answered with more output than it allows.
+        // A pending call answered with more output than it allows: asynchronous calls never use
+        // slot 0 (the synchronous reader's), so this one is slot 1, generation 1.
         var pending = client.CallAsync(RpcTestOps.Sleep, new RpcArgs(3_000, 1), default, new byte[16]).AsTask();
-        Assert.True(forger.TryWrite(new RpcWireResponse { Id = RpcLayout.MakeId(0, 2), Result = 17, OutLength = 17 }));
+        Assert.True(forger.TryWrite(new RpcWireResponse { Id = RpcLayout.MakeId(1, 1), Result = 17, OutLength = 17 }));
         var lost = await Assert.ThrowsAsync<RpcConnectionLostException>(() => pending.WaitAsync(s_timeout));
         Assert.Equal(LibC.EPROTO, lost.Errno);
         Assert.Equal(1, client.Statistics.InvalidResponses);

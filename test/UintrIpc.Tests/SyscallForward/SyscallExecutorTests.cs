@@ -107,6 +107,23 @@ public sealed class SyscallExecutorTests : IDisposable
     }
 
     [Fact]
+    public void Counts_of_disconnected_clients_stay_in_the_totals()
+    {
+        var gone = _executor.Connect("short-lived client");
+        var staying = _executor.Connect("long-lived client");
+        Assert.Equal(0, Call(gone, ForwardOpcode.Nop, default));
+        Assert.Equal(-EBADF, Call(gone, ForwardOpcode.Close, [99]));
+        Assert.Equal(0, Call(staying, ForwardOpcode.Nop, default));
+        _executor.Disconnect(gone, "test");
+        _executor.Disconnect(gone, "twice"); // counted once
+        Assert.Equal(0, Call(staying, ForwardOpcode.Nop, default));
+        Assert.Equal(3, _executor.Counters.Calls(ForwardOpcode.Nop));
+        Assert.Equal((1L, 1L), (_executor.Counters.Calls(ForwardOpcode.Close), _executor.Counters.Failures(ForwardOpcode.Close)));
+        Assert.Equal(4, _executor.Counters.Total);
+        Assert.Equal((2L, 2L), (gone.Calls, staying.Calls));
+    }
+
+    [Fact]
     public void Clients_see_only_their_own_descriptors()
     {
         var a = _executor.Connect("client a");
