@@ -400,7 +400,7 @@ internal sealed unsafe class RpcServerSession
         }
 
         RpcRegion region = _region!;
-        // One release of the tail for the whole batch (SpscRing.TryWrite of a span).
+        // One release of the tail for the whole batch (SlotRing.TryWrite of a span).
         int written = region.Responses.TryWrite(_outbox.AsSpan(0, _outboxCount));
         if (written == 0)
         {

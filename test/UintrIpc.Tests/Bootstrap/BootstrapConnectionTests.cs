@@ -115,6 +115,24 @@ public sealed class BootstrapConnectionTests : IDisposable
     }
 
     [Fact]
+    public void ReceiveRegion_attaches_the_region_sent_with_SendRegion_and_refuses_other_messages()
+    {
+        using var pair = BootstrapPair.Open(_names.NewPath());
+        using var region = SharedRegion.CreateAnonymous(regionKind: 78, new PartSpec(PartKind.Arena, 1, 4096));
+        pair.ServerSide.SendRegion(region);
+        using (var attached = pair.ClientSide.ReceiveRegion(s_timeout))
+        {
+            Assert.Equal(78u, attached.RegionKind);
+            Assert.Equal(region.Epoch, attached.Epoch);
+            Assert.False(attached.IsCreator);
+        }
+
+        pair.ServerSide.Send("no descriptor"u8);
+        var e = Assert.ThrowsAny<UintrIpcException>(() => pair.ClientSide.ReceiveRegion(s_timeout));
+        Assert.Contains("0 descriptors", e.Message);
+    }
+
+    [Fact]
     public unsafe void SendRegion_shares_a_region_that_the_peer_attaches()
     {
         using var pair = BootstrapPair.Open(_names.NewPath());
