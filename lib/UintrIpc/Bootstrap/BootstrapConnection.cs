@@ -152,17 +152,6 @@ public sealed class BootstrapConnection : IDisposable
         return message;
     }
 
-    /// <summary>Receives one message without a time limit (cancel with <paramref name="cancellationToken"/>).</summary>
-    internal Task<BootstrapMessage> ReceiveAsync(CancellationToken cancellationToken = default)
-        => ReceiveAsync(Timeout.InfiniteTimeSpan, cancellationToken);
-
-    /// <summary>Receives one message, waiting on a dedicated thread up to <paramref name="timeout"/>.</summary>
-    internal Task<BootstrapMessage> ReceiveAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        _ = FdWaiter.DeadlineFrom(timeout, nameof(timeout));
-        return FdWaiter.RunBlocking(() => Receive(timeout, cancellationToken), cancellationToken);
-    }
-
     /// <summary>Closes the connection; blocked calls on other threads throw ObjectDisposedException. Idempotent.</summary>
     public void Dispose()
     {
