@@ -3,7 +3,7 @@ using UintrIpc.Rings;
 
 namespace UintrIpc.Tests.Rings;
 
-/// <summary>The surface RecordRing and RecordRing share, so one suite tests both.</summary>
+/// <summary>A record ring of one mode (SPSC or MPSC) behind one face, so one suite tests both modes.</summary>
 internal abstract class RecordRingUnderTest
 {
     public abstract bool MultiProducer { get; }

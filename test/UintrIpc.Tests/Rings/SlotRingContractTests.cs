@@ -559,13 +559,13 @@ public abstract class SlotRingContractTests
     }
 }
 
-/// <summary>The slot ring contract for <see cref="SlotRing{T}"/>.</summary>
+/// <summary>The slot ring contract for an SPSC <see cref="SlotRing{T}"/>.</summary>
 public sealed class SpscRingContractTests : SlotRingContractTests
 {
     protected override ISlotRingFactory Factory => SpscFactory.Instance;
 }
 
-/// <summary>The slot ring contract for <see cref="SlotRing{T}"/>.</summary>
+/// <summary>The slot ring contract for an MPSC <see cref="SlotRing{T}"/>.</summary>
 public sealed class MpscRingContractTests : SlotRingContractTests
 {
     protected override ISlotRingFactory Factory => MpscFactory.Instance;
