@@ -32,7 +32,7 @@ public static partial class IpcChannel
         where T : unmanaged
     {
         options ??= new IpcChannelOptions();
-        PartSpec ring = options.MultipleWriters ? MpscRing<T>.Part(options.Capacity) : SpscRing<T>.Part(options.Capacity);
+        PartSpec ring = SlotRing<T>.Part(options.Capacity, options.MultipleWriters);
         return new IpcChannel<T>(ChannelCore.Create(ChannelCore.SlotRegionKind, ring, options));
     }
 
@@ -43,9 +43,7 @@ public static partial class IpcChannel
     public static IpcMessageChannel CreateMessages(IpcChannelOptions? options = null)
     {
         options ??= new IpcChannelOptions();
-        PartSpec ring = options.MultipleWriters
-            ? MpscRecordRing.Part(options.BufferSize, options.MaxMessageLength)
-            : SpscRecordRing.Part(options.BufferSize, options.MaxMessageLength);
+        PartSpec ring = RecordRing.Part(options.BufferSize, options.MaxMessageLength, options.MultipleWriters);
         return new IpcMessageChannel(ChannelCore.Create(ChannelCore.MessageRegionKind, ring, options));
     }
 

@@ -38,9 +38,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     internal IpcChannelReader(ChannelCore channel)
     {
         // No lease: the core's reference on the region keeps the mapping.
-        _ring = channel.MultipleProducers
-            ? new MpscRing<T>(channel.Region, channel.RingPart, lease: false)
-            : new SpscRing<T>(channel.Region, channel.RingPart, lease: false);
+        _ring = new SlotRing<T>(channel.Region, channel.RingPart, lease: false);
         _core = new ConsumerCore<SlotChannelProbe<T>>(channel, new SlotChannelProbe<T>(_ring, channel), GetType().FullName!);
     }
 
@@ -124,7 +122,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     public bool TryUnblock(TimeSpan stalledFor)
     {
         ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
-        return _ring is MpscRing<T> mpsc && mpsc.TryUnblock(stalledFor);
+        return _ring.TryUnblock(stalledFor);
     }
 
     /// <summary>

@@ -35,9 +35,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable where T 
     internal IpcChannelWriter(ChannelCore channel, SafeHandle? doorbellFd)
     {
         _multiple = channel.MultipleProducers;
-        _ring = _multiple
-            ? new MpscRing<T>(channel.Region, channel.RingPart, lease: false)
-            : new SpscRing<T>(channel.Region, channel.RingPart, lease: false);
+        _ring = new SlotRing<T>(channel.Region, channel.RingPart, lease: false);
         _core = new ProducerCore(channel, _ring, doorbellFd, GetType().FullName!);
     }
 
