@@ -374,6 +374,8 @@
  *   - consumer: load state (acquire) BEFORE the ring. The end of the channel is state == CLOSED
  *     and head == tail with the tail loaded after the state (claims made before the completion
  *     are published or aborted first; aborted claims are consumed like any skip or padding).
+ *     The end, once seen, stays: every claim after it is aborted, so a consumer latches it
+ *     rather than reading a late claim's tail as "not drained yet".
  *
  * Liveness: the ring's consumer_heartbeat_ms (section 2, +384) belongs to the channel's
  * consumer: 0 = no consumer attached yet; > 0 = CLOCK_MONOTONIC milliseconds, stored (release)
