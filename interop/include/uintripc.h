@@ -320,6 +320,14 @@
  *         eventfd: write(fd, 1) (8 bytes), fd received from the consumer; EAGAIN = already set;
  *         signal:  tgkill (rules below); none: nothing.
  *   P6. AFTER the ring returned: wakeups_sent += 1 (the signal teardown relies on it).
+ *   Note: P2 needs a full fence, not a fence instruction: a locked RMW on ANY line is one
+ *   (x86: any lock-prefixed instruction; .NET: every Interlocked operation; elsewhere an RMW
+ *   only where the platform documents it as a full barrier). Several producers may therefore
+ *   fold P2 into their counter: wakeups_suppressed += 1 (atomic) first,
+ *   then P3 (AWAKE: done), P4 (failed: done, already counted); the P4 winner does P5, P6
+ *   and then wakeups_suppressed -= 1 (atomic). Each publish is counted once either way:
+ *   wakeups_sent + wakeups_suppressed == wake checks once producers are quiet (while a
+ *   winner rings, wakeups_suppressed may be one too high; the sum never falls short).
  *
  * Why no wake-up is lost (Dekker): the consumer stores SLEEPING, fences, loads the ring (C3,
  * C4); the producer stores the message, fences, loads the state (P1-P3). With both fences at
@@ -366,6 +374,8 @@
  *   - consumer: load state (acquire) BEFORE the ring. The end of the channel is state == CLOSED
  *     and head == tail with the tail loaded after the state (claims made before the completion
  *     are published or aborted first; aborted claims are consumed like any skip or padding).
+ *     The end, once seen, stays: every claim after it is aborted, so a consumer latches it
+ *     rather than reading a late claim's tail as "not drained yet".
  *
  * Liveness: the ring's consumer_heartbeat_ms (section 2, +384) belongs to the channel's
  * consumer: 0 = no consumer attached yet; > 0 = CLOCK_MONOTONIC milliseconds, stored (release)

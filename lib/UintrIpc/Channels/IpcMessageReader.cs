@@ -42,7 +42,7 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     /// <summary>The longest payload of one message: a buffer of this size always suffices.</summary>
     public int MaxMessageLength => _ring.MaxMessageLength;
 
-    /// <summary>Whether the channel was completed and every message has been read.</summary>
+    /// <summary>Whether the channel was completed and every message has been read: once true, stays true.</summary>
     public bool IsCompleted => _core.IsCompleted;
 
     /// <summary>Completes when a read finds the channel completed and drained (successfully: writers cannot transmit an exception).</summary>
