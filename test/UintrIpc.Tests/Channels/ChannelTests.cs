@@ -217,7 +217,7 @@ public sealed class ChannelTests : IDisposable
         Assert.False(consumer.TryRead(out _, Long));
         Assert.True(consumer.IsCompleted);
 
-        var late = new MpscRing<long>(channel.Region);
+        var late = new SlotRing<long>(channel.Region);
         Assert.True(late.TryClaim(out SlotClaim<long> claim));
         Assert.True(consumer.IsCompleted);
         Assert.False(consumer.TryRead(out _, Long)); // at once: the end, not a wait for the claim
@@ -230,7 +230,7 @@ public sealed class ChannelTests : IDisposable
         Assert.True(messages.Writer.TryComplete());
         Assert.False(messageConsumer.TryRead(out _, new byte[16], out _, Long));
         Assert.True(messageConsumer.IsCompleted);
-        Assert.True(new MpscRecordRing(messages.Region).TryClaim(1, 8, out RecordClaim lateMessage));
+        Assert.True(new RecordRing(messages.Region).TryClaim(1, 8, out RecordClaim lateMessage));
         Assert.True(messageConsumer.IsCompleted);
         lateMessage.Abort();
         Assert.True(messageConsumer.IsCompleted);
