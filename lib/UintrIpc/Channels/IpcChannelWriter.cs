@@ -31,13 +31,19 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable where T 
     private readonly SlotRing<T> _ring;
     private readonly ProducerCore _core;
     private readonly bool _multiple;
+    /// <summary>Whether elements carry checksums (uintripc.h 4a): decided once, at attach.</summary>
+    private readonly bool _checksums;
+    /// <summary>With checksums: bytes from an element to its checksum (the slot's last 4 bytes).</summary>
+    private readonly nuint _checksumOffset;
 
     internal IpcChannelWriter(ChannelCore channel, SafeHandle? doorbellFd)
     {
         _multiple = channel.MultipleProducers;
         _ring = _multiple
-            ? new MpscRing<T>(channel.Region, channel.RingPart, lease: false)
-            : new SpscRing<T>(channel.Region, channel.RingPart, lease: false);
+            ? new MpscRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer)
+            : new SpscRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer);
+        _checksums = channel.Checksums;
+        _checksumOffset = _ring.Engine.SlotSize - RingLayout.SlotHeaderSize - MessageChecksum.Size;
         _core = new ProducerCore(channel, _ring, doorbellFd, GetType().FullName!);
     }
 
@@ -82,7 +88,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable where T 
         }
 
         // One writer: its own completion is ordered with its writes by program order.
-        if (!_ring.Engine.TryWrite<T, SingleProducer>(in item))
+        if (_checksums ? !TryWriteCheckedSingle(in item) : !_ring.Engine.TryWrite<T, SingleProducer>(in item))
         {
             return false;
         }
@@ -110,8 +116,14 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable where T 
             // One claim per element, each checked against the completion (see the top of this file).
             while (written < items.Length && TryClaimOpen(out SlotClaim<T> claim))
             {
-                claim.Item = items[written++];
-                claim.Publish();
+                Publish(ref claim, in items[written++]);
+            }
+        }
+        else if (_checksums)
+        {
+            while (written < items.Length && TryWriteCheckedSingle(in items[written]))
+            {
+                written++;
             }
         }
         else
@@ -194,10 +206,37 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable where T 
             return false;
         }
 
-        claim.Item = item; // plain: published by the release in Publish
-        claim.Publish();
+        Publish(ref claim, in item);
         _core.Wake();
         return true;
+    }
+
+    /// <summary>One writer, checksums: the element and its checksum written in place, then published together.</summary>
+    private bool TryWriteCheckedSingle(in T item)
+    {
+        if (!_ring.Engine.TryClaim<T, SingleProducer>(out SlotClaim<T> claim))
+        {
+            return false;
+        }
+
+        Publish(ref claim, in item);
+        return true;
+    }
+
+    /// <summary>Writes the element (and with checksums its CRC-32C, uintripc.h 4a) into the claimed slot, then publishes it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void Publish(ref SlotClaim<T> claim, in T item)
+    {
+        ref T element = ref claim.Item;
+        element = item; // plain: published by the release in Publish
+        if (_checksums)
+        {
+            // Computed over the slot (unmanaged memory: no GC move), plain, before the same release.
+            byte* slotElement = (byte*)Unsafe.AsPointer(ref element);
+            Unsafe.WriteUnaligned(slotElement + _checksumOffset, MessageChecksum.Compute(slotElement, (nuint)sizeof(T)));
+        }
+
+        claim.Publish();
     }
 
     /// <summary>Claims a position of an open channel; false when full or completed (then the claim was turned into a skip).</summary>

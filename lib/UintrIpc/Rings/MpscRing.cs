@@ -47,8 +47,8 @@ public sealed class MpscRing<T> : SlotRing<T> where T : unmanaged
     }
 
     /// <summary>Attaches; with <paramref name="lease"/> false the caller keeps the mapping alive (channels' own count).</summary>
-    internal MpscRing(SharedRegion region, RegionPart part, bool lease)
-        : base(region, part, PartKind.MpscSlots, lease)
+    internal MpscRing(SharedRegion region, RegionPart part, bool lease, int trailerSize = 0)
+        : base(region, part, PartKind.MpscSlots, lease, trailerSize)
     {
     }
 

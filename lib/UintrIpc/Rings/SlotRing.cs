@@ -30,8 +30,8 @@ public abstract class SlotRing<T> : IDisposable where T : unmanaged
     /// <summary>The engine, embedded in the object (no indirection on the hot path).</summary>
     internal SlotRingEngine Engine;
 
-    private protected unsafe SlotRing(SharedRegion region, RegionPart part, PartKind kind, bool lease)
-        => Engine = SlotRingEngine.Attach(region, part, kind, sizeof(T), lease);
+    private protected unsafe SlotRing(SharedRegion region, RegionPart part, PartKind kind, bool lease, int trailerSize = 0)
+        => Engine = SlotRingEngine.Attach(region, part, kind, sizeof(T), lease, trailerSize);
 
     /// <summary>The region the ring lives in.</summary>
     public SharedRegion Region => Engine.Region;

@@ -39,8 +39,8 @@ public sealed class SpscRing<T> : SlotRing<T> where T : unmanaged
     }
 
     /// <summary>Attaches; with <paramref name="lease"/> false the caller keeps the mapping alive (channels' own count).</summary>
-    internal SpscRing(SharedRegion region, RegionPart part, bool lease)
-        : base(region, part, PartKind.SpscSlots, lease)
+    internal SpscRing(SharedRegion region, RegionPart part, bool lease, int trailerSize = 0)
+        : base(region, part, PartKind.SpscSlots, lease, trailerSize)
     {
     }
 
