@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace UintrIpc.Channels;
 
@@ -26,8 +27,18 @@ internal static unsafe class MessageChecksum
     internal static uint ComputeMessage(int recordLength, int type, byte* message, nuint length)
         => ~Update(BitOperations.Crc32C(uint.MaxValue, (uint)recordLength | ((ulong)(uint)type << 32)), message, length);
 
-    /// <summary>Record length (header, message, checksum) of a message of <paramref name="length"/> bytes.</summary>
-    internal static int RecordLength(int length) => Rings.RingLayout.RecordHeaderSize + length + Size;
+    /// <summary>
+    /// Writes the checksum into the last 4 bytes of a claimed record's payload (the message is
+    /// the bytes before them), before the commit publishes both (plain stores, uintripc.h 4a).
+    /// </summary>
+    /// <param name="type">The record's type.</param>
+    /// <param name="payload">The claimed payload, in the ring (unmanaged memory: no GC move).</param>
+    internal static void Seal(int type, Span<byte> payload)
+    {
+        byte* message = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(payload));
+        int length = payload.Length - Size;
+        Unsafe.WriteUnaligned(message + length, ComputeMessage(Rings.RingLayout.RecordHeaderSize + payload.Length, type, message, (nuint)length));
+    }
 
     private static uint Update(uint crc, byte* p, nuint length)
     {
