@@ -84,6 +84,7 @@ int main(void)
     printf("id UIPC_L_COUNT %d\n", (int)UIPC_L_COUNT);
 
     /* Constants of the header that have no layout id. */
+    C(UIPC_CHANNEL_KNOWN_FLAGS);
     C(UIPC_REGION_HEADER_SIZE);
     C(UIPC_MAX_PARTS);
     C(UIPC_FALSE_SHARING_RANGE);
