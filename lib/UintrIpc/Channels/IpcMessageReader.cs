@@ -224,14 +224,14 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
         }
     }
 
-    /// <summary>The next message copied into <paramref name="destination"/>; with checksums, verified first.</summary>
-    private unsafe bool ReadInto(out int type, Span<byte> destination, out int length)
-    {
-        if (!_checksums)
-        {
-            return _ring.TryRead(out type, destination, out length);
-        }
+    /// <summary>The next message copied into <paramref name="destination"/>; with checksums, verified first (out of line).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool ReadInto(out int type, Span<byte> destination, out int length)
+        => _checksums ? ReadIntoChecked(out type, destination, out length) : _ring.TryRead(out type, destination, out length);
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private unsafe bool ReadIntoChecked(out int type, Span<byte> destination, out int length)
+    {
         // Looked at first, so that a destination too small leaves the message in the ring, as without checksums.
         int next = _ring.PeekPayloadLength() - MessageChecksum.Size;
         if (next > destination.Length)
