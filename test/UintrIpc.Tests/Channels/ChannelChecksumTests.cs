@@ -464,6 +464,62 @@ public sealed class ChannelChecksumTests : IDisposable
         Assert.Equal("ring max message length", Assert.Throws<RegionFormatException>(() => IpcChannel.OpenNamedMessages(tiny)).Field);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Checked_writes_and_reads_allocate_nothing_per_message(bool multipleWriters)
+    {
+        using var slots = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 64, MultipleWriters = multipleWriters, Checksums = true });
+        using var messages = IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 4096, MultipleWriters = multipleWriters, Checksums = true });
+        long[] batch = new long[8];
+        byte[] payload = new byte[40];
+        byte[] buffer = new byte[messages.MaxMessageLength];
+        var collect = new Collect(new long[8]);
+        var count = new CheckNothing();
+        int failures = 0; // counted, not asserted, inside the measured part: assertions allocate
+        void Round()
+        {
+            for (int i = 0; i < 8; i++)
+            {
+                failures += slots.Writer.TryWrite(i) ? 0 : 1;
+            }
+
+            failures += slots.Writer.TryWrite(batch) == 8 ? 0 : 1;
+            failures += slots.Reader.TryRead(out long _) ? 0 : 1;
+            failures += slots.Reader.TryRead(batch.AsSpan(0, 7)) == 7 ? 0 : 1;
+            collect.Count = 0;
+            failures += slots.Reader.Drain(ref collect) == 8 ? 0 : 1;
+
+            failures += messages.Writer.TryWrite(1, payload) ? 0 : 1;
+            if (messages.Writer.TryClaim(2, payload.Length, out MessageClaim claim))
+            {
+                claim.Commit();
+            }
+            else
+            {
+                failures++;
+            }
+
+            failures += messages.Reader.TryRead(out _, buffer, out _) ? 0 : 1;
+            failures += messages.Reader.Read(ref count) == 1 ? 0 : 1;
+        }
+
+        for (int i = 0; i < 1000; i++)
+        {
+            Round(); // warm-up: tiering and the producer registrations (MPSC)
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            Round();
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, failures);
+        Assert.Equal(0, allocated);
+    }
+
     [Fact]
     public unsafe void A_C_peer_built_from_the_header_computes_the_checksums_this_side_verifies()
     {
@@ -705,6 +761,13 @@ public sealed class ChannelChecksumTests : IDisposable
         public int Count;
 
         public void Handle(in long item) => Values[Count++] = item;
+    }
+
+    private struct CheckNothing : IRecordHandler
+    {
+        public readonly void Handle(int type, ReadOnlySpan<byte> payload)
+        {
+        }
     }
 
     /// <summary>Checks that messages come in order (see <see cref="Message"/>), from <see cref="Next"/> on.</summary>
