@@ -89,7 +89,8 @@
  *     capacity a power of two, 2 .. 2^30 (slot rings) or 64 .. 2^30 (record rings);
  *     data_offset == UIPC_RING_CONTROL_SIZE;   data_length <= part length - UIPC_RING_CONTROL_SIZE;
  *     slot rings:   element_size > 0 and == the element both sides agreed on,
- *                   slot_size == align8(8 + element_size), max_message_length == element_size,
+ *                   slot_size == align8(8 + element_size) (+ 4 inside: a channel with
+ *                   checksums, section 4a), max_message_length == element_size,
  *                   data_length == capacity * slot_size;
  *     record rings: slot_size == element_size == 0, data_length == capacity,
  *                   1 <= max_message_length <= capacity / 8;

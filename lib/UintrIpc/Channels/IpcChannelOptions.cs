@@ -44,7 +44,7 @@ public sealed record IpcChannelOptions
 
     /// <summary>
     /// Message channels (<see cref="IpcMessageChannel"/>): bytes of the ring's data area, a power
-    /// of two from 64 to 2^30. Each message takes 8 + its length bytes, rounded up to 8. Default 64 KiB.
+    /// of two from 64 to 2^30. Each message takes 8 + its length bytes (12 with <see cref="Checksums"/>), rounded up to 8. Default 64 KiB.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Not a power of two in range.</exception>
     public int BufferSize
