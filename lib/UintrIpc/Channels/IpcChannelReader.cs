@@ -38,6 +38,12 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     private readonly bool _checksums;
     /// <summary>With checksums: bytes from an element to its checksum (the slot's last 4 bytes).</summary>
     private readonly nuint _checksumOffset;
+    /// <summary>
+    /// Non-zero when TryRead leaves its plain path: checksums (set at attach) or disposed (set by
+    /// Dispose). One field of this object tested per read, instead of the core's disposed flag, so
+    /// a reader without checksums pays no more than before them.
+    /// </summary>
+    private int _offPlainPath;
 
     internal IpcChannelReader(ChannelCore channel)
     {
@@ -47,6 +53,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
             : new SpscRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer);
         _checksums = channel.Checksums;
         _checksumOffset = _ring.Engine.SlotSize - RingLayout.SlotHeaderSize - MessageChecksum.Size;
+        _offPlainPath = _checksums ? 1 : 0;
         _core = new ConsumerCore<SlotChannelProbe<T>>(channel, new SlotChannelProbe<T>(_ring, channel), GetType().FullName!);
     }
 
@@ -86,8 +93,12 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override bool TryRead([MaybeNullWhen(false)] out T item)
     {
-        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
-        if (ReadNext(out item))
+        if (_offPlainPath != 0)
+        {
+            return TryReadChecked(out item);
+        }
+
+        if (_ring.TryRead(out item))
         {
             return true;
         }
@@ -216,11 +227,29 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     /// complete the channel. Idempotent.
     /// </summary>
     /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread (nothing was released).</exception>
-    public void Dispose() => _core.Dispose();
+    public void Dispose()
+    {
+        _core.Dispose(); // throws, releasing nothing, on the wrong thread (signal, uintr)
+        _offPlainPath = 2; // plain: only this reader's thread reads it (see the remarks)
+    }
 
     /// <summary>The next element, its checksum verified when the channel has checksums (out of line: the unchecked path stays as small as without).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool ReadNext(out T item) => _checksums ? ReadChecked(out item) : _ring.TryRead(out item);
+
+    /// <summary>TryRead off its plain path: disposed, or checksums.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryReadChecked(out T item)
+    {
+        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
+        if (ReadNext(out item))
+        {
+            return true;
+        }
+
+        _core.ObserveCompletion();
+        return false;
+    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool ReadChecked(out T item)

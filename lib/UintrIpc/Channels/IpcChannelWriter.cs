@@ -33,6 +33,8 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable where T 
     private readonly bool _multiple;
     /// <summary>Whether elements carry checksums (uintripc.h 4a): decided once, at attach.</summary>
     private readonly bool _checksums;
+    /// <summary><see cref="_multiple"/> or <see cref="_checksums"/>: TryWrite leaves the single-writer path.</summary>
+    private readonly bool _sharedOrChecked;
     /// <summary>With checksums: bytes from an element to its checksum (the slot's last 4 bytes).</summary>
     private readonly nuint _checksumOffset;
 
@@ -43,6 +45,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable where T 
             ? new MpscRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer)
             : new SpscRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer);
         _checksums = channel.Checksums;
+        _sharedOrChecked = _multiple || _checksums;
         _checksumOffset = _ring.Engine.SlotSize - RingLayout.SlotHeaderSize - MessageChecksum.Size;
         _core = new ProducerCore(channel, _ring, doorbellFd, GetType().FullName!);
     }
@@ -82,13 +85,14 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable where T 
             return false;
         }
 
-        if (_multiple)
+        // One test for both other paths, so a single writer without checksums pays no more than before them.
+        if (_sharedOrChecked)
         {
-            return TryWriteShared(in item);
+            return _multiple ? TryWriteShared(in item) : TryWriteCheckedSingle(in item) && WakeAfterWrite();
         }
 
         // One writer: its own completion is ordered with its writes by program order.
-        if (_checksums ? !TryWriteCheckedSingle(in item) : !_ring.Engine.TryWrite<T, SingleProducer>(in item))
+        if (!_ring.Engine.TryWrite<T, SingleProducer>(in item))
         {
             return false;
         }
@@ -207,6 +211,12 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable where T 
         }
 
         Publish(ref claim, in item);
+        _core.Wake();
+        return true;
+    }
+
+    private bool WakeAfterWrite()
+    {
         _core.Wake();
         return true;
     }
