@@ -23,9 +23,9 @@ internal static class Parent
         Console.WriteLine("UintrIpc demo: two processes, a ping channel and a pong channel in shared memory.");
         Console.WriteLine();
         Console.WriteLine("Doorbells on this machine:");
-        foreach (DoorbellCapability c in Doorbells.All)
+        foreach (DoorbellKind kind in Enum.GetValues<DoorbellKind>())
         {
-            Console.WriteLine($"  {c.Kind,-15} {(c.IsAvailable ? "available  " : "unavailable")}  {c.Reason}");
+            Console.WriteLine($"  {kind,-15} {(Doorbells.IsAvailable(kind) ? "available  " : "unavailable")}  {Doorbells.Describe(kind)}");
         }
 
         DoorbellKind doorbell = requested ?? Doorbells.Best;
@@ -33,7 +33,7 @@ internal static class Parent
         Console.WriteLine($"Using: {doorbell}{(requested is null ? " (Doorbells.Best)" : " (asked for)")}");
         if (!Doorbells.IsAvailable(doorbell))
         {
-            Console.Error.WriteLine($"{doorbell} is not available here: {Doorbells.Check(doorbell).Reason}");
+            Console.Error.WriteLine($"{doorbell} is not available here: {Doorbells.Describe(doorbell)}");
             return 2;
         }
 

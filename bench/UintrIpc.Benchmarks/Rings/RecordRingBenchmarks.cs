@@ -18,8 +18,8 @@ public class RecordRingBenchmarks
     private const int Capacity = 1 << 20;
 
     private SharedRegion _region = null!;
-    private SpscRecordRing _spsc = null!;
-    private MpscRecordRing _mpsc = null!;
+    private RecordRing _spsc = null!;
+    private RecordRing _mpsc = null!;
     private byte[] _payload = null!;
     private byte[] _buffer = null!;
 
@@ -30,9 +30,9 @@ public class RecordRingBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _region = SharedRegion.CreateAnonymous(SpscRecordRing.Part(Capacity), MpscRecordRing.Part(Capacity));
-        _spsc = new SpscRecordRing(_region);
-        _mpsc = new MpscRecordRing(_region);
+        _region = SharedRegion.CreateAnonymous(RecordRing.Part(Capacity), RecordRing.Part(Capacity, multipleProducers: true));
+        _spsc = new RecordRing(_region);
+        _mpsc = new RecordRing(_region);
         _payload = new byte[PayloadSize];
         Random.Shared.NextBytes(_payload);
         _buffer = new byte[PayloadSize];

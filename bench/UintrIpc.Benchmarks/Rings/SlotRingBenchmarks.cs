@@ -23,15 +23,15 @@ public class SpscSlotRingBenchmarks<T> where T : unmanaged
 
     private readonly T[] _batch = new T[BatchSize];
     private SharedRegion _region = null!;
-    private SpscRing<T> _ring = null!;
+    private SlotRing<T> _ring = null!;
     private ConcurrentQueue<T> _queue = null!;
     private T _item;
 
     [GlobalSetup]
     public void Setup()
     {
-        _region = SharedRegion.CreateAnonymous(SpscRing<T>.Part(1024));
-        _ring = new SpscRing<T>(_region);
+        _region = SharedRegion.CreateAnonymous(SlotRing<T>.Part(1024));
+        _ring = new SlotRing<T>(_region);
         _queue = new ConcurrentQueue<T>();
     }
 
@@ -100,15 +100,15 @@ public class MpscSlotRingBenchmarks<T> where T : unmanaged
 
     private readonly T[] _batch = new T[BatchSize];
     private SharedRegion _region = null!;
-    private MpscRing<T> _ring = null!;
+    private SlotRing<T> _ring = null!;
     private ConcurrentQueue<T> _queue = null!;
     private T _item;
 
     [GlobalSetup]
     public void Setup()
     {
-        _region = SharedRegion.CreateAnonymous(MpscRing<T>.Part(1024));
-        _ring = new MpscRing<T>(_region);
+        _region = SharedRegion.CreateAnonymous(SlotRing<T>.Part(1024, multipleProducers: true));
+        _ring = new SlotRing<T>(_region);
         _queue = new ConcurrentQueue<T>();
     }
 

@@ -87,7 +87,7 @@ static inline void ring_publish_tail(struct slot_ring *r)
 }
 
 /* MPSC producer (uintripc.h §2a): claims up to `want` slots with one CAS on tail, as the
- * library's MpscRing.TryWrite(span) does; returns how many (0 = full) and the first position.
+ * library's SlotRing.TryWrite(span) does on an MPSC ring; returns how many (0 = full) and the first position.
  * `cache` is this producer's last head read. */
 static inline uint64_t mpsc_claim(struct slot_ring *r, uint64_t want, uint64_t *first, int *corrupt)
 {

@@ -13,8 +13,10 @@ namespace UintrIpc.Bootstrap;
 // thread, wakes blocked calls with ObjectDisposedException.
 
 /// <summary>
-/// One end of an established bootstrap connection: sends and receives messages made of a
-/// small payload and up to <see cref="BootstrapMessage.MaxFds"/> file descriptors.
+/// One end of an established bootstrap connection: hands shared regions (<see cref="SendRegion(SharedRegion)"/>,
+/// <see cref="ReceiveRegion"/>), channels (<c>IpcChannel.SendChannel</c>, <c>ReceiveChannel</c>)
+/// and RPC sessions to the peer process, as messages of a small payload and up to 16 file
+/// descriptors.
 /// </summary>
 /// <remarks>
 /// Made by <see cref="BootstrapServer.Accept"/> (server side) or <see cref="Connect"/>
@@ -23,7 +25,7 @@ namespace UintrIpc.Bootstrap;
 /// </remarks>
 public sealed class BootstrapConnection : IDisposable
 {
-    /// <summary>How long <see cref="Send"/> waits for room in the peer's queue, by default.</summary>
+    /// <summary>How long a send waits for room in the peer's queue, by default.</summary>
     public static readonly TimeSpan DefaultSendTimeout = TimeSpan.FromSeconds(5);
 
     private readonly SafeFdHandle _socket;
@@ -68,7 +70,7 @@ public sealed class BootstrapConnection : IDisposable
     /// <summary>Whether this end was accepted by a server (true) or connected as a client (false).</summary>
     public bool IsServerSide { get; }
 
-    /// <summary>How long <see cref="Send"/> waits for room in the peer's queue (<see cref="Timeout.InfiniteTimeSpan"/> for no limit).</summary>
+    /// <summary>How long a send waits for room in the peer's queue (<see cref="Timeout.InfiniteTimeSpan"/> for no limit).</summary>
     public TimeSpan SendTimeout
     {
         get => _sendTimeout;
@@ -89,7 +91,7 @@ public sealed class BootstrapConnection : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">More than <see cref="BootstrapMessage.MaxPayloadLength"/> bytes or <see cref="BootstrapMessage.MaxFds"/> descriptors.</exception>
     /// <exception cref="TimeoutException">The peer did not make room in time.</exception>
     /// <exception cref="UintrIpcException">The peer closed the connection (EPIPE) or sendmsg failed.</exception>
-    public void Send(ReadOnlySpan<byte> payload, params ReadOnlySpan<SafeHandle> fds)
+    internal void Send(ReadOnlySpan<byte> payload, params ReadOnlySpan<SafeHandle> fds)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(payload.Length, BootstrapMessage.MaxPayloadLength, nameof(payload));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(fds.Length, BootstrapMessage.MaxFds, nameof(fds));
@@ -97,13 +99,39 @@ public sealed class BootstrapConnection : IDisposable
     }
 
     /// <summary>
-    /// Sends a shared region's memfd (and an optional payload) so that the peer can map the same
-    /// memory with <see cref="BootstrapMessage.AttachRegion"/>.
+    /// Sends a shared region's memfd so that the peer maps the same memory with
+    /// <see cref="ReceiveRegion"/>. Waits up to <see cref="SendTimeout"/> for room.
     /// </summary>
-    public void SendRegion(SharedRegion region, ReadOnlySpan<byte> payload = default)
+    /// <exception cref="TimeoutException">The peer did not make room in time.</exception>
+    /// <exception cref="UintrIpcException">The peer closed the connection (EPIPE) or sendmsg failed.</exception>
+    public void SendRegion(SharedRegion region) => SendRegion(region, default);
+
+    /// <summary>Sends a region's memfd with <paramref name="payload"/> (tests that read both).</summary>
+    internal void SendRegion(SharedRegion region, ReadOnlySpan<byte> payload)
     {
         ArgumentNullException.ThrowIfNull(region);
         Send(payload, region.FileHandle);
+    }
+
+    /// <summary>
+    /// Receives a region sent with <see cref="SendRegion(SharedRegion)"/>, waiting up to
+    /// <paramref name="timeout"/> for it, and attaches it (validating its header as
+    /// <see cref="SharedRegion.Attach(SafeHandle, TimeSpan?)"/> does).
+    /// </summary>
+    /// <returns>The attached region; the caller disposes it.</returns>
+    /// <exception cref="TimeoutException">No message arrived in time.</exception>
+    /// <exception cref="UintrIpcException">The message is not one region's descriptor, the peer closed the connection, or recvmsg failed.</exception>
+    /// <exception cref="RegionFormatException">The descriptor is not a valid region.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public SharedRegion ReceiveRegion(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        using BootstrapMessage message = Receive(timeout, cancellationToken);
+        if (message.FdCount != 1)
+        {
+            throw new BootstrapProtocolException(Endpoint, $"{message.FdCount} descriptors where one region was expected");
+        }
+
+        return message.AttachRegion();
     }
 
     /// <summary>Receives one message, waiting up to <paramref name="timeout"/> (or <see cref="Timeout.InfiniteTimeSpan"/>).</summary>
@@ -112,7 +140,7 @@ public sealed class BootstrapConnection : IDisposable
     /// <exception cref="BootstrapProtocolException">The message was malformed, too large or carried too many descriptors (all of them are closed).</exception>
     /// <exception cref="UintrIpcException">The peer closed the connection, or recvmsg failed.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public BootstrapMessage Receive(TimeSpan timeout, CancellationToken cancellationToken = default)
+    internal BootstrapMessage Receive(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var (type, message) = ReceiveFrame(timeout, cancellationToken);
         if (type != BootstrapFrameType.Data)
@@ -122,17 +150,6 @@ public sealed class BootstrapConnection : IDisposable
         }
 
         return message;
-    }
-
-    /// <summary>Receives one message without a time limit (cancel with <paramref name="cancellationToken"/>).</summary>
-    public Task<BootstrapMessage> ReceiveAsync(CancellationToken cancellationToken = default)
-        => ReceiveAsync(Timeout.InfiniteTimeSpan, cancellationToken);
-
-    /// <summary>Receives one message, waiting on a dedicated thread up to <paramref name="timeout"/>.</summary>
-    public Task<BootstrapMessage> ReceiveAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        _ = FdWaiter.DeadlineFrom(timeout, nameof(timeout));
-        return FdWaiter.RunBlocking(() => Receive(timeout, cancellationToken), cancellationToken);
     }
 
     /// <summary>Closes the connection; blocked calls on other threads throw ObjectDisposedException. Idempotent.</summary>

@@ -8,7 +8,7 @@ namespace UintrIpc.Bootstrap;
 /// The message owns the descriptors until you take them with <see cref="TakeFd"/>;
 /// <see cref="Dispose"/> closes every descriptor not taken, so none leaks.
 /// </summary>
-public sealed class BootstrapMessage : IDisposable
+internal sealed class BootstrapMessage : IDisposable
 {
     /// <summary>The largest payload of one message, in bytes.</summary>
     public const int MaxPayloadLength = 16 * 1024;
@@ -42,7 +42,7 @@ public sealed class BootstrapMessage : IDisposable
 
     /// <summary>
     /// Attaches to the shared region whose memfd is descriptor <paramref name="index"/> (as sent by
-    /// <see cref="BootstrapConnection.SendRegion"/>). The region keeps its own duplicate, so the
+    /// <see cref="BootstrapConnection.SendRegion(SharedRegion)"/>). The region keeps its own duplicate, so the
     /// message still owns (and on Dispose closes) the received descriptor.
     /// </summary>
     /// <exception cref="RegionFormatException">The descriptor is not a valid UintrIpc region.</exception>

@@ -5,8 +5,9 @@ namespace UintrIpc.Bootstrap;
 /// or descriptor count that does not match the header, too large a payload, too many
 /// descriptors, or an unexpected message type. Every descriptor that came with the
 /// message has been closed; the connection stays usable (messages keep their boundaries).
+/// Internal: callers catch it as <see cref="UintrIpcException"/> (the message says what was wrong).
 /// </summary>
-public sealed class BootstrapProtocolException : UintrIpcException
+internal sealed class BootstrapProtocolException : UintrIpcException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="endpoint">The connection's endpoint.</param>

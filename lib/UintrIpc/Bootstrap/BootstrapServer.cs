@@ -40,7 +40,7 @@ public sealed class BootstrapServer : IDisposable
     }
 
     /// <summary>Raised (on the accepting thread) after a peer was refused and told why.</summary>
-    public event EventHandler<PeerRefusedEventArgs>? PeerRefused;
+    internal event EventHandler<PeerRefusedEventArgs>? PeerRefused;
 
     /// <summary>Where the server listens.</summary>
     public BootstrapEndpoint Endpoint { get; }
@@ -97,8 +97,8 @@ public sealed class BootstrapServer : IDisposable
 
     /// <summary>
     /// Waits up to <paramref name="timeout"/> for a peer the policy accepts and completes the
-    /// handshake with it. Refused peers are told why, reported through <see cref="PeerRefused"/>
-    /// and skipped; the wait goes on.
+    /// handshake with it. Refused peers are told why (they get a
+    /// <see cref="BootstrapRefusedException"/>) and skipped; the wait goes on.
     /// </summary>
     /// <exception cref="TimeoutException">No acceptable peer connected in time.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>

@@ -72,7 +72,7 @@ public static partial class IpcChannel
     /// <param name="wait">How the writer waits for room; null for the defaults.</param>
     /// <param name="cancellationToken">Cancels the wait for the message.</param>
     /// <exception cref="TimeoutException">No message arrived in time.</exception>
-    /// <exception cref="BootstrapProtocolException">The message does not describe a channel of <typeparamref name="T"/>.</exception>
+    /// <exception cref="UintrIpcException">The message does not describe a channel of <typeparamref name="T"/>.</exception>
     public static unsafe IpcChannel<T> ReceiveChannel<T>(this BootstrapConnection connection, TimeSpan timeout, ChannelWaitOptions? wait = null, CancellationToken cancellationToken = default)
         where T : unmanaged
     {
@@ -95,7 +95,7 @@ public static partial class IpcChannel
 
     /// <summary>Receives a message channel sent with <see cref="SendChannel(BootstrapConnection, IpcMessageChannel)"/>, with its writer ready (see <see cref="ReceiveChannel{T}"/>).</summary>
     /// <exception cref="TimeoutException">No message arrived in time.</exception>
-    /// <exception cref="BootstrapProtocolException">The message does not describe a message channel.</exception>
+    /// <exception cref="UintrIpcException">The message does not describe a message channel.</exception>
     public static IpcMessageChannel ReceiveMessageChannel(this BootstrapConnection connection, TimeSpan timeout, ChannelWaitOptions? wait = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connection);

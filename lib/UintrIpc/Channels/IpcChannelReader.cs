@@ -48,9 +48,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     internal IpcChannelReader(ChannelCore channel)
     {
         // No lease: the core's reference on the region keeps the mapping.
-        _ring = channel.MultipleProducers
-            ? new MpscRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer)
-            : new SpscRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer);
+        _ring = new SlotRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer);
         _checksums = channel.Checksums;
         _checksumOffset = _ring.Engine.SlotSize - RingLayout.SlotHeaderSize - MessageChecksum.Size;
         _offPlainPath = _checksums ? 1 : 0;
@@ -147,7 +145,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     public bool TryUnblock(TimeSpan stalledFor)
     {
         ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
-        return _ring is MpscRing<T> mpsc && mpsc.TryUnblock(stalledFor);
+        return _ring.TryUnblock(stalledFor);
     }
 
     /// <summary>

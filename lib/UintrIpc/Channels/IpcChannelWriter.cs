@@ -41,9 +41,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable where T 
     internal IpcChannelWriter(ChannelCore channel, SafeHandle? doorbellFd)
     {
         _multiple = channel.MultipleProducers;
-        _ring = _multiple
-            ? new MpscRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer)
-            : new SpscRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer);
+        _ring = new SlotRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer);
         _checksums = channel.Checksums;
         _sharedOrChecked = _multiple || _checksums;
         _checksumOffset = _ring.Engine.SlotSize - RingLayout.SlotHeaderSize - MessageChecksum.Size;

@@ -4,7 +4,7 @@ using Tmds.Linux;
 namespace UintrIpc.Interop;
 
 /// <summary>Owns a Linux file descriptor (memfd, eventfd, socket); fd 0 is valid, -1 is not.</summary>
-public sealed class SafeFdHandle : SafeHandle
+internal sealed class SafeFdHandle : SafeHandle
 {
     /// <summary>Creates an invalid handle.</summary>
     public SafeFdHandle() : base(invalidHandleValue: -1, ownsHandle: true) { }

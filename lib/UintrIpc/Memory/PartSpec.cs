@@ -8,7 +8,7 @@ namespace UintrIpc.Memory;
 /// The initializer runs in the creating process on zero-filled memory, before the region
 /// header is published, so it needs no ordering: plain stores are published by the
 /// release store of the magic. Ring and wait-block types offer factory methods
-/// (for example <c>SpscRing&lt;T&gt;.Part(capacity)</c>) that return a ready spec.
+/// (for example <c>SlotRing&lt;T&gt;.Part(capacity)</c>) that return a ready spec.
 /// </remarks>
 /// <param name="Kind">What the part holds.</param>
 /// <param name="Tag">Application tag, e.g. 0 for requests and 1 for responses.</param>

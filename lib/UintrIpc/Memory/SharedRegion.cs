@@ -56,7 +56,10 @@ public sealed unsafe class SharedRegion : IDisposable
     }
 
     /// <summary>The descriptor of the backing file; pass it to a peer (SCM_RIGHTS or inheritance) to share the region.</summary>
-    public SafeFdHandle FileHandle => _fd;
+    public SafeHandle FileHandle => _fd;
+
+    /// <summary>The same descriptor with its number (internal users and tests).</summary>
+    internal SafeFdHandle FdHandle => _fd;
 
     /// <summary>The first byte of the mapping.</summary>
     public byte* BasePointer => Base;
@@ -321,6 +324,29 @@ public sealed unsafe class SharedRegion : IDisposable
         }
 
         throw new KeyNotFoundException($"The region has no part of kind {kind} with tag {tag}; it has: {string.Join(", ", _parts.Select(p => $"{p.Kind}/{p.Tag}"))}.");
+    }
+
+    /// <summary>
+    /// Finds the ring part with <paramref name="tag"/> of either mode (<paramref name="single"/>
+    /// or <paramref name="multi"/>): the ring objects read the mode from the part.
+    /// </summary>
+    internal RegionPart FindRingPart(PartKind single, PartKind multi, uint tag)
+    {
+        RegionPart? found = null;
+        foreach (var part in _parts)
+        {
+            if ((part.Kind == single || part.Kind == multi) && part.Tag == tag)
+            {
+                if (found is not null)
+                {
+                    throw new ArgumentException($"The region has two rings with tag {tag} ({found.Value.Kind} and {part.Kind}); attach with the part.", nameof(tag));
+                }
+
+                found = part;
+            }
+        }
+
+        return found ?? FindPart(single, tag); // throws KeyNotFoundException, listing the parts
     }
 
     /// <summary>Address of a part's first byte.</summary>

@@ -6,8 +6,7 @@ namespace UintrIpc.Rings;
 /// <summary>
 /// Room claimed in a record ring for one message, written in place through
 /// <see cref="Payload"/> and then published with <see cref="Commit"/> or dropped with
-/// <see cref="Abort"/>. Returned by <see cref="SpscRecordRing.TryClaim"/> and
-/// <see cref="MpscRecordRing.TryClaim"/>.
+/// <see cref="Abort"/>. Returned by <see cref="RecordRing.TryClaim"/>.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -16,11 +15,11 @@ namespace UintrIpc.Rings;
 /// Do not complete copies of one claim separately.
 /// </para>
 /// <para>
-/// A claim that is never completed: on an <see cref="SpscRecordRing"/>, nothing of it is
+/// A claim that is never completed: on an SPSC ring, nothing of it is
 /// visible and the producer's next <c>TryClaim</c> or <c>TryWrite</c> discards it. On an
-/// <see cref="MpscRecordRing"/> the consumer stops at it until
-/// <see cref="MpscRecordRing.TrySkipDeadClaim"/> removes it after its producer died (or
-/// <see cref="MpscRecordRing.TryUnblock(TimeSpan)"/> does), so wrap the writing in a
+/// MPSC ring the consumer stops at it until
+/// <see cref="RecordRing.TrySkipDeadClaim"/> removes it after its producer died (or
+/// <see cref="RecordRing.TryUnblock(TimeSpan)"/> does), so wrap the writing in a
 /// <c>using</c> (which aborts an unfinished claim) or try/catch and <see cref="Abort"/> on failure.
 /// </para>
 /// </remarks>
@@ -73,7 +72,7 @@ public unsafe ref struct RecordClaim
     /// <summary>Makes the message visible to the consumer.</summary>
     /// <exception cref="InvalidOperationException">
     /// The claim was already completed, discarded by a later claim (SPSC), or taken over by
-    /// <see cref="MpscRecordRing.TryUnblock(TimeSpan)"/> (MPSC).
+    /// <see cref="RecordRing.TryUnblock(TimeSpan)"/> (MPSC).
     /// </exception>
     public void Commit() => Complete(commit: true);
 

@@ -6,14 +6,21 @@ namespace UintrIpc.Rings;
 
 /// <summary>
 /// A ring of variable-length messages (records) in a part of a <see cref="SharedRegion"/>,
-/// seen from its consumer: what <see cref="SpscRecordRing"/> and <see cref="MpscRecordRing"/>
-/// share (they differ only in how producers claim room). Accept this type where either kind will do.
+/// usable across processes, with one producer (SPSC) or any number of producers (MPSC), as
+/// chosen by <see cref="Part"/> when the region is created.
 /// </summary>
 /// <remarks>
-/// <para>Create the region with the ring's <c>Part</c> among its parts, then attach one object
-/// per process (or per side). One thread at a time may consume (<see cref="Read{THandler}"/>,
-/// <see cref="TryRead"/>). Nothing blocks: a full ring makes writes return false, an empty
-/// one makes the reads return nothing; waiting is the job of the channels built on top.</para>
+/// <para>Create the region with <see cref="Part"/> among its parts, then attach one object per
+/// process (or per side); the object reads whether the ring has several producers from the
+/// ring's descriptor (<see cref="MultipleProducers"/>). One thread at a time may consume
+/// (<see cref="Read{THandler}"/>, <see cref="TryRead"/>). SPSC: one thread at a time may
+/// produce (<see cref="TryWrite"/>, <see cref="TryClaim"/>). MPSC: any number of threads in
+/// any number of processes may produce at once; they claim room with an atomic
+/// compare-and-swap on the shared tail, messages of one producer thread arrive in the order it
+/// wrote them, and the consumer may unblock a dead producer's claim
+/// (<see cref="TrySkipDeadClaim"/>, <see cref="TryUnblock(TimeSpan)"/>). Nothing blocks: a full
+/// ring makes writes return false, an empty one makes the reads return nothing; waiting is the
+/// job of the channels built on top.</para>
 /// <para>Messages are 0 to <see cref="MaxMessageLength"/> bytes with a type &gt;= 0; each takes
 /// 8 + its length bytes rounded up to 8 (plus padding when it would cross the end of the data
 /// area). Everything read from shared memory is validated; a peer that breaks the ring's
@@ -22,13 +29,40 @@ namespace UintrIpc.Rings;
 /// <para>Layout and protocol: interop/include/uintripc.h, section 2.</para>
 /// </remarks>
 [DebuggerDisplay("{Engine.DebuggerDisplay,nq}")]
-public abstract class RecordRing : IDisposable
+public sealed class RecordRing : IDisposable
 {
-    /// <summary>The engine: both claim protocols, the consumer, unblocking.</summary>
-    private protected readonly RecordRingEngine Engine;
+    /// <summary>The engine: both claim protocols (the mode is a readonly field it branches on), the consumer, unblocking.</summary>
+    private readonly RecordRingEngine Engine;
 
-    private protected RecordRing(SharedRegion region, RegionPart part, PartKind kind)
-        => Engine = new RecordRingEngine(region, part, kind, lease: true);
+    /// <summary>Attaches to the record ring in <paramref name="part"/> of <paramref name="region"/>, validating its descriptor and positions.</summary>
+    /// <exception cref="ArgumentException">The part is not a record ring part of this region.</exception>
+    /// <exception cref="RegionFormatException">The ring's descriptor is invalid or names another kind than the region's part table.</exception>
+    /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
+    public RecordRing(SharedRegion region, RegionPart part)
+        // The kind comes from the part table; the engine checks the descriptor names the same one (uintripc.h 2a).
+        => Engine = new RecordRingEngine(region, part, part.Kind == PartKind.MpscRecords ? PartKind.MpscRecords : PartKind.SpscRecords, lease: true);
+
+    /// <summary>Attaches to the record ring (SPSC or MPSC) with <paramref name="tag"/> in <paramref name="region"/>.</summary>
+    /// <exception cref="KeyNotFoundException">The region has no record ring with this tag.</exception>
+    /// <exception cref="ArgumentException">The region has an SPSC and an MPSC record ring with this tag (pass the part).</exception>
+    /// <exception cref="RegionFormatException">The ring's descriptor is invalid.</exception>
+    /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
+    public RecordRing(SharedRegion region, uint tag = 0)
+        : this(region, (region ?? throw new ArgumentNullException(nameof(region))).FindRingPart(PartKind.SpscRecords, PartKind.MpscRecords, tag))
+    {
+    }
+
+    /// <summary>Describes the ring part to pass to <see cref="SharedRegion.CreateAnonymous(uint, ReadOnlySpan{PartSpec})"/> or <see cref="SharedRegion.CreateNamed(string, uint, ReadOnlySpan{PartSpec})"/>.</summary>
+    /// <param name="capacity">Bytes of the data area: a power of two from 64 to 2^30.</param>
+    /// <param name="maxMessageLength">Longest payload, at most <paramref name="capacity"/> / 8; 0 for exactly that.</param>
+    /// <param name="multipleProducers">True for an MPSC ring (any number of producers), false for SPSC (one producer at a time).</param>
+    /// <param name="tag">Tells rings of one region apart (for example 0 = requests, 1 = responses).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
+    public static PartSpec Part(int capacity, int maxMessageLength = 0, bool multipleProducers = false, uint tag = 0)
+        => RecordRingEngine.Part(multipleProducers ? PartKind.MpscRecords : PartKind.SpscRecords, capacity, maxMessageLength, tag);
+
+    /// <summary>Whether the ring is MPSC (any number of producers) rather than SPSC, as its descriptor says.</summary>
+    public bool MultipleProducers => Engine.MultiProducer;
 
     /// <summary>Bytes of the data area.</summary>
     public int Capacity => Engine.Capacity;
@@ -72,6 +106,99 @@ public abstract class RecordRing : IDisposable
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too small for the next message, which stays in the ring.</exception>
     /// <exception cref="RingCorruptedException">The next record is invalid.</exception>
     public bool TryRead(out int type, Span<byte> destination, out int length) => Engine.TryRead(out type, destination, out length);
+
+    /// <summary>Producer: copies a message into the ring. MPSC: thread-safe.</summary>
+    /// <param name="type">Message type, &gt;= 0, handed to the consumer with the message.</param>
+    /// <param name="payload">0 to <see cref="MaxMessageLength"/> bytes.</param>
+    /// <returns>False when the ring has no room for it now.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="type"/> is negative or <paramref name="payload"/> is too long.</exception>
+    /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
+    /// <remarks>SPSC: an open claim (see <see cref="TryClaim"/>) is discarded first.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryWrite(int type, ReadOnlySpan<byte> payload) => Engine.TryWrite(type, payload);
+
+    /// <summary>
+    /// Producer: claims room for a message of <paramref name="length"/> bytes to be written in
+    /// place (zero copy), then published with <see cref="RecordClaim.Commit"/>. MPSC: thread-safe.
+    /// </summary>
+    /// <param name="type">Message type, &gt;= 0.</param>
+    /// <param name="length">0 to <see cref="MaxMessageLength"/> bytes.</param>
+    /// <param name="claim">The claimed room, when the method returns true.</param>
+    /// <returns>False when the ring has no room for it now.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="type"/> is negative or <paramref name="length"/> is out of range.</exception>
+    /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
+    /// <remarks>
+    /// Nothing is visible to the consumer before the commit. SPSC: a claim that is still open
+    /// when the producer claims or writes again is discarded (for example when the code that
+    /// fills it threw); committing it afterwards throws <see cref="InvalidOperationException"/>.
+    /// MPSC: claims are in ring order: the consumer stops at an open claim until it is
+    /// completed, so fill it at once and complete it exactly once; abort it if filling fails
+    /// (try/catch). A claim that is never completed blocks the consumer until
+    /// <see cref="TryUnblock(TimeSpan)"/>.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryClaim(int type, int length, out RecordClaim claim) => Engine.TryClaim(type, length, out claim);
+
+    /// <summary>
+    /// Consumer, MPSC: recovers from a producer that died between claiming and committing, as
+    /// soon as its death is known: when the record at the consumer's position is claimed but
+    /// uncommitted and the producer that claimed it is known to be dead (its process has
+    /// exited), turns it into padding so the messages after it flow again. A live producer's
+    /// claim is never touched, however long it takes. Call it when reads keep returning nothing
+    /// (a channel consumer does, before it sleeps). SPSC: always false (the producer's claim is
+    /// invisible until committed, so it never holds the consumer up).
+    /// </summary>
+    /// <returns>True when a dead producer's claim was turned into padding (its message is lost).</returns>
+    /// <exception cref="RingCorruptedException">The ring's positions or the blocked record are invalid.</exception>
+    /// <remarks>
+    /// Cheap when nothing is stuck (the next header and the tail are read); otherwise it reads the
+    /// producer table and polls the owner's pidfd (a system call). Each producer thread takes an
+    /// entry in the ring's producer table on its first write through an object (64 entries;
+    /// entries of exited producers are reused) and gives it back when the object is disposed. A
+    /// producer counts as dead only when it is known to be: its process has exited (seen through
+    /// a pidfd, in the same pid namespace), or its ring object was disposed. Anything else leaves
+    /// the claim to <see cref="TryUnblock(TimeSpan)"/>. Protocol: interop/include/uintripc.h, section 2f.
+    /// </remarks>
+    public bool TrySkipDeadClaim() => Engine.TrySkipDeadClaim();
+
+    /// <summary>
+    /// Consumer, MPSC: recovers from a producer that died between claiming and committing, after
+    /// a time (use it when the death cannot be known; <see cref="TrySkipDeadClaim"/> acts as soon
+    /// as it is): when the record at the consumer's position has been claimed but not committed
+    /// for at least <paramref name="blockedFor"/>, turns it into padding so the messages after it
+    /// flow again (Agrona's Unblock). Call it when reads keep returning nothing. SPSC: always false.
+    /// </summary>
+    /// <param name="blockedFor">
+    /// How long the same record must have blocked, measured from the first call that saw it
+    /// blocked (so call this repeatedly, for example from the idle loop). <see cref="TimeSpan.Zero"/>
+    /// unblocks at once.
+    /// </param>
+    /// <returns>True when a record was turned into padding.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="blockedFor"/> is negative.</exception>
+    /// <exception cref="RingCorruptedException">The ring's positions or the blocked record are invalid.</exception>
+    /// <remarks>
+    /// <para>
+    /// Only safe when the producer is really dead (for example its process has exited): a
+    /// producer that is merely slow would go on writing into bytes the ring has reused, and its
+    /// message is lost. Choose <paramref name="blockedFor"/> much longer than any producer
+    /// takes between claim and commit, or check that the producer's process is gone.
+    /// </para>
+    /// <para>
+    /// A record whose header was never written (the producer died right after winning its
+    /// claim) is found by scanning for the next header; a dead claim that wrapped around the
+    /// end of the data area is removed in two steps (the padding, then the record).
+    /// </para>
+    /// </remarks>
+    public bool TryUnblock(TimeSpan blockedFor)
+    {
+        if (Engine.MultiProducer)
+        {
+            return Engine.TryUnblock(blockedFor);
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockedFor, TimeSpan.Zero);
+        return Engine.TrySkipDeadClaim(); // SPSC: false after the same disposal check
+    }
 
     /// <summary>
     /// Releases the ring's lease on the region's mapping (unmapped when the region and every

@@ -11,7 +11,7 @@ namespace UintrIpc.Rings;
 // one-to-one and many-to-one ring buffers: attach and validation (here), both claim protocols
 // (RecordRingEngine.Producer.cs), the consumer (RecordRingEngine.Consumer.cs) and the
 // unblocking of a dead producer's claim (RecordRingEngine.Unblock.cs). The public RecordRing
-// and its SpscRecordRing and MpscRecordRing facades hold one; so do the message channels. Each side's position is private (2c): the consumer's
+// facade holds one; so do the message channels. Each side's position is private (2c): the consumer's
 // head and the SPSC producer's tail are only published; MPSC producers keep a floor. Managed
 // layout: producer and consumer fields sit in separate 128-byte blocks of LocalState, away from
 // the read-only fields, so a producer thread and the consumer thread share no cache line here.
@@ -22,7 +22,7 @@ namespace UintrIpc.Rings;
 // ring 5-20x slower than the same code optimized.
 
 /// <summary>
-/// The shared engine of <see cref="SpscRecordRing"/> and <see cref="MpscRecordRing"/>:
+/// The engine of <see cref="RecordRing"/>:
 /// attach and validation, both claim protocols, the consumer and unblocking.
 /// </summary>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
@@ -176,6 +176,9 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     internal int Capacity => _capacity;
 
     internal int MaxMessageLength => _maxMessageLength;
+
+    /// <summary>Whether the ring is MPSC (its descriptor's kind).</summary>
+    internal bool MultiProducer => _multiProducer;
 
     internal SharedRegion Region => _region;
 

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace UintrIpc.Rings;
 
 /// <summary>
-/// A slot taken by <c>TryClaim</c> of <see cref="SpscRing{T}"/> or <see cref="MpscRing{T}"/>:
+/// A slot taken by <c>TryClaim</c> of <see cref="SlotRing{T}"/>:
 /// write the element in place through <see cref="Item"/>, then <see cref="Publish"/> it (or
 /// <see cref="Abort"/>). Zero-copy: the element never exists outside shared memory.
 /// </summary>
@@ -17,7 +17,7 @@ namespace UintrIpc.Rings;
 /// slot; publishing the old claim then throws). MPSC: the position is taken from the other
 /// producers at claim time, so every claim must end in <see cref="Publish"/> or
 /// <see cref="Abort"/>; a claim that is abandoned blocks the consumer at that position until it
-/// calls <see cref="MpscRing{T}.TryUnblock"/>.</para>
+/// calls <see cref="SlotRing{T}.TryUnblock"/>.</para>
 /// </remarks>
 public unsafe ref struct SlotClaim<T> where T : unmanaged
 {

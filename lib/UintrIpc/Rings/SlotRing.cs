@@ -1,21 +1,30 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
 
 /// <summary>
-/// A ring of fixed-size <typeparamref name="T"/> elements in a <see cref="SharedRegion"/>, seen
-/// from its consumer: what <see cref="SpscRing{T}"/> and <see cref="MpscRing{T}"/> share (they
-/// differ only in how producers write). Accept this type where either kind will do.
+/// A ring of fixed-size <typeparamref name="T"/> elements in a <see cref="SharedRegion"/>:
+/// lock-free, zero-copy capable, usable across processes, with one producer (SPSC) or any
+/// number of producers (MPSC), as chosen by <see cref="Part"/> when the region is created.
 /// </summary>
 /// <typeparam name="T">
 /// The element type: an unmanaged struct with the same layout on every side (no references,
 /// no pointers into one process).
 /// </typeparam>
 /// <remarks>
-/// <para>Create the region with the ring's <c>Part</c> among its parts, then attach ring
-/// objects. At most one thread consumes at a time, in all processes together.</para>
+/// <para>Create the region with <see cref="Part"/> among its parts, then attach one object per
+/// process (or per side); the object reads whether the ring has several producers from the
+/// ring's descriptor (<see cref="MultipleProducers"/>). At most one thread consumes at a time,
+/// in all processes together. SPSC: at most one thread produces at a time. MPSC: producer
+/// methods are thread-safe (one CAS per write or batch); elements from one producer thread are
+/// read in the order it wrote them, and a producer between claim and publish holds up the
+/// consumer at its position: if it died there, <see cref="TrySkipDeadClaim"/> skips its claim
+/// as soon as its death is known. Each MPSC producer thread takes an entry in the ring's
+/// producer table on its first write through an object (64 entries; entries of exited
+/// producers are reused) and gives it back when the object is disposed.</para>
 /// <para>Each object keeps its own position and reads the shared ones when it is created: to
 /// take over a role after a peer stopped, create a new object. The ring holds a lease on the
 /// region's mapping: it keeps working after the region is disposed, and the memory is unmapped
@@ -25,19 +34,57 @@ namespace UintrIpc.Rings;
 /// Layout and protocol: interop/include/uintripc.h, section 2.</para>
 /// </remarks>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
-public abstract class SlotRing<T> : IDisposable where T : unmanaged
+public sealed class SlotRing<T> : IDisposable where T : unmanaged
 {
     /// <summary>The engine, embedded in the object (no indirection on the hot path).</summary>
     internal SlotRingEngine Engine;
 
-    private protected unsafe SlotRing(SharedRegion region, RegionPart part, PartKind kind, bool lease, int trailerSize = 0)
-        => Engine = SlotRingEngine.Attach(region, part, kind, sizeof(T), lease, trailerSize);
+    /// <summary>Attaches to the slot ring in <paramref name="part"/> of <paramref name="region"/>.</summary>
+    /// <exception cref="RegionFormatException">
+    /// The part is not a slot ring, its descriptor is invalid or names another kind than the
+    /// region's part table, or its element size is not sizeof(<typeparamref name="T"/>).
+    /// </exception>
+    /// <exception cref="RingCorruptedException">The shared positions break head &lt;= tail &lt;= head + capacity, or are not below 2^62.</exception>
+    /// <exception cref="ObjectDisposedException">The region is disposed.</exception>
+    public SlotRing(SharedRegion region, RegionPart part)
+        : this(region, part, lease: true)
+    {
+    }
+
+    /// <summary>Attaches to the slot ring (SPSC or MPSC) with <paramref name="tag"/> in <paramref name="region"/>.</summary>
+    /// <exception cref="KeyNotFoundException">The region has no slot ring with this tag.</exception>
+    /// <exception cref="ArgumentException">The region has an SPSC and an MPSC slot ring with this tag (pass the part).</exception>
+    /// <inheritdoc cref="SlotRing{T}(SharedRegion, RegionPart)"/>
+    public SlotRing(SharedRegion region, uint tag = 0)
+        : this(region, (region ?? throw new ArgumentNullException(nameof(region))).FindRingPart(PartKind.SpscSlots, PartKind.MpscSlots, tag))
+    {
+    }
+
+    /// <summary>
+    /// Attaches; with <paramref name="lease"/> false the caller keeps the mapping alive (channels' own count).
+    /// <paramref name="trailerSize"/> bytes after each element belong to its slot (a channel's checksum, uintripc.h 4a).
+    /// </summary>
+    internal unsafe SlotRing(SharedRegion region, RegionPart part, bool lease, int trailerSize = 0)
+        // The kind comes from the part table; the engine checks the descriptor names the same one (uintripc.h 2a).
+        => Engine = SlotRingEngine.Attach(region, part, part.Kind == PartKind.MpscSlots ? PartKind.MpscSlots : PartKind.SpscSlots, sizeof(T), lease, trailerSize);
+
+    /// <summary>The region part of a slot ring of <paramref name="capacity"/> elements, for <see cref="SharedRegion"/>'s create methods.</summary>
+    /// <param name="capacity">Slots in the ring: a power of two, at least 2.</param>
+    /// <param name="multipleProducers">True for an MPSC ring (any number of producers), false for SPSC (one producer at a time).</param>
+    /// <param name="tag">Tells rings of one region apart (e.g. 0 = requests, 1 = responses).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is not a power of two of at least 2.</exception>
+    [SuppressMessage("Design", "CA1000:Do not declare static members on generic types", Justification = "The part size depends on T; SlotRing<T>.Part(n) reads naturally next to new SlotRing<T>(region).")]
+    public static unsafe PartSpec Part(int capacity, bool multipleProducers = false, uint tag = 0)
+        => SlotRingEngine.CreatePart(multipleProducers ? PartKind.MpscSlots : PartKind.SpscSlots, capacity, sizeof(T), tag);
 
     /// <summary>The region the ring lives in.</summary>
     public SharedRegion Region => Engine.Region;
 
     /// <summary>Slots in the ring.</summary>
     public int Capacity => (int)Engine.Capacity;
+
+    /// <summary>Whether the ring is MPSC (any number of producers) rather than SPSC, as its descriptor says.</summary>
+    public bool MultipleProducers => Engine.AllowSkips;
 
     /// <summary>
     /// The shared producer position (acquire): slots ever claimed (MPSC) or written (SPSC,
@@ -58,7 +105,37 @@ public abstract class SlotRing<T> : IDisposable where T : unmanaged
     /// <exception cref="RingCorruptedException">The next slot holds a value no producer writes.</exception>
     public bool CanRead => Engine.CanRead;
 
-    private string DebuggerDisplay => $"{GetType().Name}<{typeof(T).Name}> capacity={Capacity} tail={ProducerPosition} head={ConsumerPosition}";
+    private string DebuggerDisplay => $"SlotRing<{typeof(T).Name}> {(MultipleProducers ? "MPSC" : "SPSC")} capacity={Capacity} tail={ProducerPosition} head={ConsumerPosition}";
+
+    // Producer methods: the mode is a readonly field of the engine, on the line the call reads
+    // anyway; each branch calls the engine's straight path for that mode (SlotRingEngine.Producer.cs).
+
+    /// <summary>Producer: writes <paramref name="item"/>, or returns false when the ring is full. MPSC: thread-safe.</summary>
+    /// <exception cref="RingCorruptedException">The shared head (or MPSC tail) is impossible (SPSC: checked only when the ring looks full).</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryWrite(in T item)
+        => Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(in item) : Engine.TryWrite<T, SingleProducer>(in item);
+
+    /// <summary>
+    /// Producer: writes as many of <paramref name="items"/> as fit, in order, with one claim (so
+    /// with MPSC they land contiguously, not interleaved with other producers' elements); returns
+    /// how many. Room is judged by the consumer position read during the call. MPSC: thread-safe.
+    /// </summary>
+    /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
+    public int TryWrite(ReadOnlySpan<T> items)
+        => Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(items) : Engine.TryWrite<T, SingleProducer>(items);
+
+    /// <summary>
+    /// Producer: claims the next slot for writing in place, or returns false when the ring is
+    /// full. Write <see cref="SlotClaim{T}.Item"/>, then call <see cref="SlotClaim{T}.Publish"/>.
+    /// SPSC: one claim at a time; another write or claim before publishing supersedes it. MPSC:
+    /// the position is taken and the consumer waits for it, so use the claim in a <c>using</c>
+    /// (a claim disposed without publishing is skipped); thread-safe.
+    /// </summary>
+    /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryClaim(out SlotClaim<T> claim)
+        => Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(out claim) : Engine.TryClaim<T, SingleProducer>(out claim);
 
     /// <summary>
     /// Consumer: reads the next element in position order, or returns false when it is not
@@ -86,9 +163,64 @@ public abstract class SlotRing<T> : IDisposable where T : unmanaged
         => Engine.Drain<T, THandler>(ref handler, limit);
 
     /// <summary>
+    /// Consumer, MPSC: when the next position is claimed but unpublished and the producer that
+    /// claimed it is known to be dead (its process has exited), marks it skipped (with the rest
+    /// of that producer's claim) and moves on; later elements of other producers are not lost. A
+    /// live producer's claim is never skipped, however long it takes. Call it while reads find
+    /// nothing (a channel consumer does, before it sleeps). SPSC: always false (the producer's
+    /// claim is invisible until published, so it never holds the consumer up).
+    /// </summary>
+    /// <returns>True when slots were skipped (their elements are lost).</returns>
+    /// <remarks>
+    /// Cheap when nothing is stuck (the next slot and the tail are read); otherwise it reads the
+    /// producer table and polls the owner's pidfd (a system call). A producer counts as dead only
+    /// when it is known to be: its process has exited (seen through a pidfd, in the same pid
+    /// namespace), or its ring object was disposed. Anything else (another pid namespace, a
+    /// producer without a table entry, a kernel without pidfd_open) leaves the claim to
+    /// <see cref="TryUnblock(TimeSpan)"/>. Protocol: interop/include/uintripc.h, section 2f.
+    /// </remarks>
+    /// <exception cref="RingCorruptedException">The shared positions or the slot hold impossible values.</exception>
+    public bool TrySkipDeadClaim() => Engine.TrySkipDeadClaim();
+
+    /// <summary>
+    /// Consumer, MPSC: recovers from a producer that died between claiming a slot and publishing
+    /// it (Agrona's Unblock) after a time, when its death cannot be known (<see cref="TrySkipDeadClaim"/>
+    /// does that as soon as it can be). When the next position has been claimed but stays
+    /// unpublished for at least <paramref name="stalledFor"/>, the slot is marked skipped and the
+    /// consumer moves on; later elements of other producers are not lost. SPSC: always false.
+    /// </summary>
+    /// <param name="stalledFor">
+    /// How long the same position must stay claimed and unpublished, measured from the first call
+    /// that saw it so: call this periodically while the consumer is stuck. <see cref="TimeSpan.Zero"/>
+    /// skips at once (when the caller knows the producer is dead).
+    /// </param>
+    /// <returns>True when a slot was skipped (its element is lost).</returns>
+    /// <remarks>
+    /// Only safe when the producer is really dead. A producer that is merely slow and publishes
+    /// after its slot was skipped loses its element, and, if the ring has wrapped by then, its
+    /// late write can damage another producer's element in the same slot. Choose
+    /// <paramref name="stalledFor"/> far above any pause a live producer can have between claim
+    /// and publish, or confirm the death otherwise (e.g. the producer's process has exited).
+    /// </remarks>
+    /// <exception cref="RingCorruptedException">The shared positions or the slot hold impossible values.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="stalledFor"/> is negative.</exception>
+    public bool TryUnblock(TimeSpan stalledFor)
+    {
+        if (Engine.AllowSkips)
+        {
+            return Engine.TryUnblock(stalledFor);
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(stalledFor, TimeSpan.Zero);
+        Engine.ThrowIfDisposed();
+        return false;
+    }
+
+    /// <summary>
     /// Releases the ring's lease on the region's mapping (unmapped when the region and every
-    /// other holder have released theirs too). Idempotent. Call it after the threads using
-    /// this object stopped; any later call throws <see cref="ObjectDisposedException"/>.
+    /// other holder have released theirs too) and, MPSC, ends this object's producer
+    /// registrations. Idempotent. Call it after the threads using this object stopped; any
+    /// later call throws <see cref="ObjectDisposedException"/>.
     /// </summary>
     public void Dispose()
     {

@@ -158,7 +158,7 @@ internal unsafe partial struct SlotRingEngine
 
     /// <summary>
     /// MPSC recovery when the producer that claimed the head position died before publishing
-    /// (see <see cref="MpscRing{T}.TryUnblock"/>; uintripc.h 2d).
+    /// (see <see cref="SlotRing{T}.TryUnblock"/>; uintripc.h 2d).
     /// </summary>
     internal bool TryUnblock(TimeSpan stalledFor)
     {
@@ -291,7 +291,7 @@ internal unsafe partial struct SlotRingEngine
 
     /// <summary>
     /// MPSC: skips the claim at the consumer's position when its producer is known to be dead,
-    /// never a live producer's (see <see cref="MpscRing{T}.TrySkipDeadClaim"/>; uintripc.h 2f).
+    /// never a live producer's (see <see cref="SlotRing{T}.TrySkipDeadClaim"/>; uintripc.h 2f).
     /// </summary>
     internal bool TrySkipDeadClaim()
     {

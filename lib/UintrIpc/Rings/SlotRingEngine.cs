@@ -9,14 +9,14 @@ namespace UintrIpc.Rings;
 // The one engine of the slot rings (uintripc.h sections 2b-2d): geometry, lease, attach
 // checks, the consumer (SlotRingEngine.Consumer.cs) and both producer modes
 // (SlotRingEngine.Producer.cs, specialised by a struct type argument, so the JIT compiles one
-// path per mode with no per-call branch). SpscRing<T> and MpscRing<T> embed it (no indirection).
+// path per mode with no per-call branch). SlotRing<T> embeds it (no indirection).
 // Managed layout: explicit and padded so that the producer-local and consumer-local words sit
 // at least 128 bytes apart (adjacent-line prefetch pairs 64-byte lines), like
 // ConcurrentQueueSegment's PaddedHeadAndTail; the read-only geometry may share a line with the
 // object header.
 
 /// <summary>
-/// The engine of <see cref="SpscRing{T}"/> and <see cref="MpscRing{T}"/>. Embedded (not
+/// The engine of <see cref="SlotRing{T}"/>. Embedded (not
 /// referenced) in the ring object; claims refer to it by a ref field.
 /// </summary>
 [StructLayout(LayoutKind.Explicit, Size = 5 * LineRange)]
@@ -134,12 +134,7 @@ internal unsafe partial struct SlotRingEngine
         if (part.Kind != kind)
         {
             throw new RegionFormatException($"part {part.Index} kind", kind.ToString(), part.Kind.ToString(),
-                part.Kind switch
-                {
-                    PartKind.SpscSlots => "Attach an SpscRing<T> to this part instead.",
-                    PartKind.MpscSlots => "Attach an MpscRing<T> to this part instead.",
-                    _ => "This part is not a slot ring.",
-                });
+                part.Kind is PartKind.SpscRecords or PartKind.MpscRecords ? "Attach a RecordRing to this part instead." : "This part is not a slot ring.");
         }
 
         byte* ring = region.PartPointer(part);

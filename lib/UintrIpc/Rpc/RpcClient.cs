@@ -564,7 +564,7 @@ public sealed class RpcClient : IDisposable
         bool written;
         try
         {
-            written = _region.Requests.TryWrite(request);
+            written = _region.Requests.Engine.TryWrite<RpcWireRequest, MultiProducer>(request); // the MPSC path, no mode check
         }
         catch (RingCorruptedException e)
         {

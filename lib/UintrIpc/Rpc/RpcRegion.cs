@@ -60,8 +60,8 @@ internal sealed unsafe class RpcRegion
         Arena = region.PartPointer(arena);
         // The ring constructors validate their descriptors and positions. No lease (lease: false):
         // the region's owner keeps the mapping, as for the raw Control and Arena pointers.
-        Requests = new MpscRing<RpcWireRequest>(region, region.FindPart(PartKind.MpscSlots, RpcLayout.RequestsTag), lease: false);
-        Responses = new SpscRing<RpcWireResponse>(region, region.FindPart(PartKind.SpscSlots, RpcLayout.ResponsesTag), lease: false);
+        Requests = new SlotRing<RpcWireRequest>(region, region.FindPart(PartKind.MpscSlots, RpcLayout.RequestsTag), lease: false);
+        Responses = new SlotRing<RpcWireResponse>(region, region.FindPart(PartKind.SpscSlots, RpcLayout.ResponsesTag), lease: false);
         if (Requests.Capacity != MaxCalls || Responses.Capacity != MaxCalls)
         {
             throw new RegionFormatException("RPC ring capacities", $"{MaxCalls} (max_calls)", $"{Requests.Capacity} and {Responses.Capacity}");
@@ -87,9 +87,9 @@ internal sealed unsafe class RpcRegion
 
     internal ulong SessionId { get; }
 
-    internal MpscRing<RpcWireRequest> Requests { get; }
+    internal SlotRing<RpcWireRequest> Requests { get; }
 
-    internal SpscRing<RpcWireResponse> Responses { get; }
+    internal SlotRing<RpcWireResponse> Responses { get; }
 
     internal RegionPart ServerWaitPart { get; }
 
@@ -120,8 +120,8 @@ internal sealed unsafe class RpcRegion
         Action<nint, long> kind = (address, _) => *(uint*)((byte*)address + WaitBlockLayout.DoorbellKindOffset) = (uint)doorbell;
         SharedRegion region = SharedRegion.CreateAnonymous(RpcLayout.RegionKind,
             control,
-            MpscRing<RpcWireRequest>.Part(maxCalls, RpcLayout.RequestsTag),
-            SpscRing<RpcWireResponse>.Part(maxCalls, RpcLayout.ResponsesTag),
+            SlotRing<RpcWireRequest>.Part(maxCalls, multipleProducers: true, RpcLayout.RequestsTag),
+            SlotRing<RpcWireResponse>.Part(maxCalls, multipleProducers: false, RpcLayout.ResponsesTag),
             new PartSpec(PartKind.Arena, RpcLayout.ArenaTag, Math.Max(arenaLength, RpcLayout.ArenaAlignment)),
             new PartSpec(PartKind.WaitBlock, RpcLayout.ServerWaitTag, WaitBlockLayout.Size, kind),
             new PartSpec(PartKind.WaitBlock, RpcLayout.ClientWaitTag, WaitBlockLayout.Size, kind));

@@ -400,8 +400,8 @@ internal sealed unsafe class RpcServerSession
         }
 
         RpcRegion region = _region!;
-        // One release of the tail for the whole batch (SpscRing.TryWrite of a span).
-        int written = region.Responses.TryWrite(_outbox.AsSpan(0, _outboxCount));
+        // One release of the tail for the whole batch (the SPSC path of SlotRing.TryWrite of a span).
+        int written = region.Responses.Engine.TryWrite<RpcWireResponse, SingleProducer>(_outbox.AsSpan(0, _outboxCount));
         if (written == 0)
         {
             return 0; // the client has not taken its responses: only it waits

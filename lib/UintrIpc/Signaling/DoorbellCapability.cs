@@ -4,7 +4,7 @@ namespace UintrIpc.Signaling;
 /// <param name="Kind">The doorbell kind.</param>
 /// <param name="IsAvailable">Whether it passed its check on this machine.</param>
 /// <param name="Reason">What the check found: why it is unavailable, or what was verified.</param>
-public readonly record struct DoorbellCapability(DoorbellKind Kind, bool IsAvailable, string Reason)
+internal readonly record struct DoorbellCapability(DoorbellKind Kind, bool IsAvailable, string Reason)
 {
     /// <inheritdoc />
     public override string ToString() => $"{Kind}: {(IsAvailable ? "available" : "unavailable")} ({Reason})";

@@ -11,8 +11,8 @@ public static unsafe class Doorbells
 {
     private static readonly Lazy<DoorbellCapability[]> s_capabilities = new(DetectAll, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    /// <summary>The capability of every kind, in <see cref="DoorbellKind"/> order.</summary>
-    public static IReadOnlyList<DoorbellCapability> All => s_capabilities.Value;
+    /// <summary>The capability of every kind, in <see cref="DoorbellKind"/> order (the CLI and the bench report them).</summary>
+    internal static IReadOnlyList<DoorbellCapability> All => s_capabilities.Value;
 
     /// <summary>
     /// The default doorbell: futex (then eventfd, then none, should a sandbox block futex).
@@ -48,7 +48,7 @@ public static unsafe class Doorbells
     }
 
     /// <summary>The capability of <paramref name="kind"/>.</summary>
-    public static DoorbellCapability Check(DoorbellKind kind)
+    internal static DoorbellCapability Check(DoorbellKind kind)
     {
         foreach (var c in s_capabilities.Value)
         {
@@ -63,6 +63,12 @@ public static unsafe class Doorbells
 
     /// <summary>Whether <paramref name="kind"/> works on this machine.</summary>
     public static bool IsAvailable(DoorbellKind kind) => Check(kind).IsAvailable;
+
+    /// <summary>
+    /// What the self-test of <paramref name="kind"/> found on this machine: why it is unavailable
+    /// (for example why user interrupts are), or what was verified.
+    /// </summary>
+    public static string Describe(DoorbellKind kind) => Check(kind).Reason;
 
     /// <summary>
     /// Creates the consumer's receiver of <paramref name="kind"/> for <paramref name="waitBlock"/>.

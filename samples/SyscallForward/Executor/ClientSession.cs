@@ -21,7 +21,7 @@ public sealed class ClientSession
     public string Description { get; }
 
     /// <summary>The client's own descriptors.</summary>
-    public DescriptorTable Descriptors { get; }
+    internal DescriptorTable Descriptors { get; }
 
     /// <summary>Calls this client made.</summary>
     public long Calls => Counts.All;

@@ -9,7 +9,7 @@ namespace SyscallForward.Executor;
 /// for another client's file while the call still uses it (the close happens when the last
 /// reference goes).
 /// </summary>
-public sealed class DescriptorTable
+internal sealed class DescriptorTable
 {
     private readonly object _lock = new();
     private readonly SafeFdHandle?[] _entries;

@@ -23,14 +23,11 @@ internal static unsafe class ConsumerCrashCommands
     {
         using var region = SharedRegion.OpenNamed(args[1]);
         var handler = new ProtectingHandler();
-        int read = args[0] == "mpsc" ? Read(new MpscRecordRing(region), ref handler) : Read(new SpscRecordRing(region), ref handler);
+        using var ring = new RecordRing(region); // args[0] (spsc or mpsc): the kind is read from the ring
+        int read = ring.Read(ref handler);
         Console.WriteLine($"released {read} records without a fault: the protected page was not written");
         return 1;
     }
-
-    private static int Read(MpscRecordRing ring, ref ProtectingHandler handler) => ring.Read(ref handler);
-
-    private static int Read(SpscRecordRing ring, ref ProtectingHandler handler) => ring.Read(ref handler);
 
     private struct ProtectingHandler : IRecordHandler
     {

@@ -185,12 +185,12 @@ internal static class KillTestCommands
     private sealed class SlotWriter : KillWriter
     {
         private readonly SharedRegion _region;
-        private readonly MpscRing<KillSlot> _ring;
+        private readonly SlotRing<KillSlot> _ring;
 
         public SlotWriter(string name)
         {
             _region = SharedRegion.OpenNamed(name, TimeSpan.FromSeconds(10));
-            _ring = new MpscRing<KillSlot>(_region);
+            _ring = new SlotRing<KillSlot>(_region);
         }
 
         public override bool TryWrite(int producer, int incarnation, ulong sequence, ulong salt, Random random)
@@ -259,13 +259,13 @@ internal static class KillTestCommands
     private sealed class SlotReader : KillReader
     {
         private readonly SharedRegion _region;
-        private readonly MpscRing<KillSlot> _ring;
+        private readonly SlotRing<KillSlot> _ring;
         private SpinWait _idle;
 
         public SlotReader(string name)
         {
             _region = SharedRegion.OpenNamed(name, TimeSpan.FromSeconds(10));
-            _ring = new MpscRing<KillSlot>(_region);
+            _ring = new SlotRing<KillSlot>(_region);
         }
 
         public override ulong Head => (ulong)_ring.ConsumerPosition;
@@ -296,7 +296,7 @@ internal static class KillTestCommands
             _region.Dispose();
         }
 
-        private readonly struct Handler(KillAccount account, MpscRing<KillSlot> ring) : ISlotHandler<KillSlot>
+        private readonly struct Handler(KillAccount account, SlotRing<KillSlot> ring) : ISlotHandler<KillSlot>
         {
             // The shared head still names this element's position: the drain releases it afterwards.
             public void Handle(in KillSlot item)
@@ -308,13 +308,13 @@ internal static class KillTestCommands
     {
         private readonly IpcMessageChannel _channel;
         private readonly IpcMessageReader _consumer;
-        private readonly MpscRecordRing _positions; // read-only use: the shared head and tail words
+        private readonly RecordRing _positions; // read-only use: the shared head and tail words
 
         public MessageReader(string name)
         {
             _channel = IpcChannel.OpenNamedMessages(name, initTimeout: TimeSpan.FromSeconds(10));
             _consumer = _channel.Reader;
-            _positions = new MpscRecordRing(_channel.Region);
+            _positions = new RecordRing(_channel.Region);
         }
 
         public override ulong Head => (ulong)_positions.ConsumerPosition;
@@ -331,7 +331,7 @@ internal static class KillTestCommands
 
         public override void Dispose() => _channel.Dispose();
 
-        private readonly struct Handler(KillAccount account, MpscRecordRing positions) : IRecordHandler
+        private readonly struct Handler(KillAccount account, RecordRing positions) : IRecordHandler
         {
             public void Handle(int type, ReadOnlySpan<byte> payload)
             {

@@ -21,12 +21,12 @@ internal static class LeaseCommands
     {
         int iterations = int.Parse(args[0], CultureInfo.InvariantCulture);
         var region = SharedRegion.CreateAnonymous(
-            SpscRing<long>.Part(64), MpscRing<long>.Part(64), SpscRecordRing.Part(1024), MpscRecordRing.Part(1024));
+            SlotRing<long>.Part(64), SlotRing<long>.Part(64, multipleProducers: true, tag: 1), RecordRing.Part(1024), RecordRing.Part(1024, multipleProducers: true, tag: 1));
         var maps = RegionMaps.Of(region);
-        var spsc = new SpscRing<long>(region);
-        var mpsc = new MpscRing<long>(region);
-        var spscRecords = new SpscRecordRing(region);
-        var mpscRecords = new MpscRecordRing(region);
+        var spsc = new SlotRing<long>(region);
+        var mpsc = new SlotRing<long>(region, 1u);
+        var spscRecords = new RecordRing(region);
+        var mpscRecords = new RecordRing(region, 1u);
         using var started = new ManualResetEventSlim();
         string? failure = null;
         var worker = new Thread(() =>
@@ -102,7 +102,7 @@ public readonly unsafe record struct RegionMaps(nint Address, ulong Inode)
     public static RegionMaps Of(SharedRegion region)
     {
         Tmds.Linux.stat st;
-        if (Tmds.Linux.LibC.fstat(region.FileHandle.Fd, &st) != 0)
+        if (Tmds.Linux.LibC.fstat(region.FdHandle.Fd, &st) != 0)
         {
             throw new InvalidOperationException("fstat of the region failed");
         }

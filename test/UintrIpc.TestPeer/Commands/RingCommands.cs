@@ -26,8 +26,8 @@ internal static class RingCommands
         using var region = Open(args[0], args[1]);
         int producer = int.Parse(args[3], CultureInfo.InvariantCulture);
         long count = long.Parse(args[4], CultureInfo.InvariantCulture);
-        MpscRing<RingTestMessage>? mpsc = args[2] == "mpsc" ? new MpscRing<RingTestMessage>(region) : null;
-        SpscRing<RingTestMessage>? spsc = mpsc is null ? new SpscRing<RingTestMessage>(region) : null;
+        SlotRing<RingTestMessage>? mpsc = args[2] == "mpsc" ? new SlotRing<RingTestMessage>(region) : null;
+        SlotRing<RingTestMessage>? spsc = mpsc is null ? new SlotRing<RingTestMessage>(region) : null;
         Func<RingTestMessage, bool> write = mpsc is not null ? m => mpsc.TryWrite(m) : m => spsc!.TryWrite(m);
         Console.WriteLine("ready");
         var deadline = Stopwatch.StartNew();
@@ -52,8 +52,8 @@ internal static class RingCommands
         int producer = int.Parse(args[3], CultureInfo.InvariantCulture);
         int count = int.Parse(args[4], CultureInfo.InvariantCulture);
         var random = new Random(int.Parse(args[5], CultureInfo.InvariantCulture));
-        SpscRecordRing? spsc = args[2] == "mpsc" ? null : new SpscRecordRing(region);
-        MpscRecordRing? mpsc = args[2] == "mpsc" ? new MpscRecordRing(region) : null;
+        RecordRing? spsc = args[2] == "mpsc" ? null : new RecordRing(region);
+        RecordRing? mpsc = args[2] == "mpsc" ? new RecordRing(region) : null;
         int max = spsc?.MaxMessageLength ?? mpsc!.MaxMessageLength;
         var buffer = new byte[max];
         Console.WriteLine("ready");
@@ -84,8 +84,8 @@ internal static class RingCommands
     {
         using var region = SharedRegion.OpenNamed(args[0], TimeSpan.FromSeconds(10));
         bool claimed = args[1] == "records"
-            ? new MpscRecordRing(region).TryClaim(type: 99, length: 24, out _)
-            : new MpscRing<RingTestMessage>(region).TryClaim(out _);
+            ? new RecordRing(region).TryClaim(type: 99, length: 24, out _)
+            : new SlotRing<RingTestMessage>(region).TryClaim(out _);
         Console.WriteLine(claimed ? "claimed" : "full");
         // Bounded, like every wait: the parent kills us long before this ends.
         Thread.Sleep(TimeSpan.FromMinutes(2));

@@ -27,7 +27,7 @@ internal static class RingRecoveryCommands
         var hold = TimeSpan.FromMilliseconds(int.Parse(args[3], CultureInfo.InvariantCulture));
         if (args[1] == "records")
         {
-            using var ring = new MpscRecordRing(region);
+            using var ring = new RecordRing(region);
             if (!ring.TryClaim(producer, 24, out var claim))
             {
                 return Full();
@@ -40,7 +40,7 @@ internal static class RingRecoveryCommands
         }
         else
         {
-            using var ring = new MpscRing<RingTestMessage>(region);
+            using var ring = new SlotRing<RingTestMessage>(region);
             if (!ring.TryClaim(out var claim))
             {
                 return Full();
@@ -69,8 +69,8 @@ internal static class RingRecoveryCommands
         int producer = int.Parse(args[2], CultureInfo.InvariantCulture);
         int count = int.Parse(args[3], CultureInfo.InvariantCulture);
         int holdSpins = int.Parse(args[4], CultureInfo.InvariantCulture);
-        using var recordRing = records ? new MpscRecordRing(region) : null;
-        using var slotRing = records ? null : new MpscRing<RingTestMessage>(region);
+        using var recordRing = records ? new RecordRing(region) : null;
+        using var slotRing = records ? null : new SlotRing<RingTestMessage>(region);
         var body = new byte[32];
         var deadline = Stopwatch.StartNew();
         for (int i = 0; i < count; i++)
@@ -150,8 +150,8 @@ internal static class RingRecoveryCommands
         long last = long.Parse(args[3], CultureInfo.InvariantCulture);
         using var log = new FileStream(args[2], FileMode.Append, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
         var logger = new SequenceLog(log);
-        using var slots = args[1] == "spsc-slots" ? new SpscRing<RingTestMessage>(region) : null;
-        using var records = slots is null ? new MpscRecordRing(region) : null;
+        using var slots = args[1] == "spsc-slots" ? new SlotRing<RingTestMessage>(region) : null;
+        using var records = slots is null ? new RecordRing(region) : null;
         logger.Handle(type: 0, stackalloc byte[8] { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF });
         logger.Last = -1;
         Console.WriteLine("started");

@@ -115,6 +115,24 @@ public sealed class BootstrapConnectionTests : IDisposable
     }
 
     [Fact]
+    public void ReceiveRegion_attaches_the_region_sent_with_SendRegion_and_refuses_other_messages()
+    {
+        using var pair = BootstrapPair.Open(_names.NewPath());
+        using var region = SharedRegion.CreateAnonymous(regionKind: 78, new PartSpec(PartKind.Arena, 1, 4096));
+        pair.ServerSide.SendRegion(region);
+        using (var attached = pair.ClientSide.ReceiveRegion(s_timeout))
+        {
+            Assert.Equal(78u, attached.RegionKind);
+            Assert.Equal(region.Epoch, attached.Epoch);
+            Assert.False(attached.IsCreator);
+        }
+
+        pair.ServerSide.Send("no descriptor"u8);
+        var e = Assert.ThrowsAny<UintrIpcException>(() => pair.ClientSide.ReceiveRegion(s_timeout));
+        Assert.Contains("0 descriptors", e.Message);
+    }
+
+    [Fact]
     public unsafe void SendRegion_shares_a_region_that_the_peer_attaches()
     {
         using var pair = BootstrapPair.Open(_names.NewPath());
@@ -147,20 +165,20 @@ public sealed class BootstrapConnectionTests : IDisposable
     }
 
     [Fact]
-    public async Task ReceiveAsync_is_cancelled_by_its_token()
+    public async Task Receive_is_cancelled_by_its_token()
     {
         using var pair = BootstrapPair.Open(SocketNames.NewAbstract());
         using var cts = new CancellationTokenSource();
-        var receive = pair.ClientSide.ReceiveAsync(cts.Token);
+        var receive = Task.Run(() => pair.ClientSide.Receive(Timeout.InfiniteTimeSpan, cts.Token));
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receive.WaitAsync(s_timeout));
     }
 
     [Fact]
-    public async Task ReceiveAsync_returns_a_message_sent_later()
+    public async Task Receive_returns_a_message_sent_later()
     {
         using var pair = BootstrapPair.Open(SocketNames.NewAbstract());
-        var receive = pair.ClientSide.ReceiveAsync(s_timeout);
+        var receive = Task.Run(() => pair.ClientSide.Receive(s_timeout));
         pair.ServerSide.Send("late"u8);
         using var message = await receive.WaitAsync(s_timeout);
         Assert.Equal("late"u8.ToArray(), message.Payload.ToArray());
@@ -172,7 +190,7 @@ public sealed class BootstrapConnectionTests : IDisposable
         var pair = BootstrapPair.Open(SocketNames.NewAbstract());
         try
         {
-            var receive = pair.ClientSide.ReceiveAsync(Timeout.InfiniteTimeSpan);
+            var receive = Task.Run(() => pair.ClientSide.Receive(Timeout.InfiniteTimeSpan));
             pair.ClientSide.Dispose();
             await Assert.ThrowsAsync<ObjectDisposedException>(() => receive.WaitAsync(s_timeout));
         }

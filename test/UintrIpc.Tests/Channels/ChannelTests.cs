@@ -80,7 +80,7 @@ public sealed class ChannelTests : IDisposable
         Assert.Throws<RegionFormatException>(() => IpcChannel.AttachMessages(slots.Region.FileHandle));
         Assert.Throws<RegionFormatException>(() => IpcChannel.Attach<long>(messages.Region.FileHandle));
 
-        using var plain = SharedRegion.CreateAnonymous(SpscRing<long>.Part(8), WaitBlock.Part());
+        using var plain = SharedRegion.CreateAnonymous(SlotRing<long>.Part(8), WaitBlock.Part());
         Assert.Throws<RegionFormatException>(() => IpcChannel.Attach<long>(plain.FileHandle));
     }
 
@@ -210,7 +210,7 @@ public sealed class ChannelTests : IDisposable
         var consumer = channel.Reader;
         var producer = channel.Writer;
         // A "dead" producer: claims the next slot through its own ring object and never publishes.
-        Assert.True(new MpscRing<long>(channel.Region).TryClaim(out _));
+        Assert.True(new SlotRing<long>(channel.Region).TryClaim(out _));
         Assert.True(producer.TryWrite(2));
         Assert.False(consumer.TryRead(out _, TimeSpan.FromMilliseconds(20))); // blocked behind the claim
         Assert.True(consumer.TryUnblock(TimeSpan.Zero));
@@ -219,7 +219,7 @@ public sealed class ChannelTests : IDisposable
         using var messages = IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 1024, MultipleWriters = true, Doorbell = DoorbellKind.Futex });
         var messageConsumer = messages.Reader;
         var messageProducer = messages.Writer;
-        Assert.True(new MpscRecordRing(messages.Region).TryClaim(1, 8, out _));
+        Assert.True(new RecordRing(messages.Region).TryClaim(1, 8, out _));
         Assert.True(messageProducer.TryWrite(2, "ok"u8));
         var buffer = new byte[128];
         Assert.False(messageConsumer.TryRead(out _, buffer, out _));

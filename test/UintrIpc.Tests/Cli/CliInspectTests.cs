@@ -79,7 +79,7 @@ public sealed class CliInspectTests(ITestOutputHelper output) : IDisposable
         var producer = channel.Writer;
         Assert.True(producer.TryWrite(1, "hello"u8));
         Assert.True(producer.TryWrite(2, "world"u8));
-        string path = $"/proc/{Environment.ProcessId}/fd/{channel.Region.FileHandle.Fd}";
+        string path = $"/proc/{Environment.ProcessId}/fd/{channel.Region.FdHandle.Fd}";
 
         JsonElement region = CliTool.RunJson("inspect", path, "--json");
 

@@ -28,8 +28,8 @@ public sealed class HotPathAllocationTests
     public void A_hot_path_allocates_nothing_per_operation(string path)
     {
         using var region = SharedRegion.CreateAnonymous(
-            SpscRing<long>.Part(64, 0), MpscRing<long>.Part(64, 0),
-            SpscRecordRing.Part(4096, 64, 0), MpscRecordRing.Part(4096, 64, 0), WaitBlock.Part(0));
+            SlotRing<long>.Part(64, tag: 0), SlotRing<long>.Part(64, multipleProducers: true, tag: 1),
+            RecordRing.Part(4096, 64, tag: 0), RecordRing.Part(4096, 64, multipleProducers: true, tag: 1), WaitBlock.Part(0));
         var exercise = Path(path, region);
         exercise(); // warm-up: first calls may JIT, allocate statics and caches
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -40,10 +40,10 @@ public sealed class HotPathAllocationTests
 
     private static Action Path(string path, SharedRegion region)
     {
-        var spsc = new SpscRing<long>(region, 0u);
-        var mpsc = new MpscRing<long>(region, 0u);
-        var records = new SpscRecordRing(region, 0u);
-        var mpscRecords = new MpscRecordRing(region, 0u);
+        var spsc = new SlotRing<long>(region, 0u);
+        var mpsc = new SlotRing<long>(region, 1u);
+        var records = new RecordRing(region, 0u);
+        var mpscRecords = new RecordRing(region, 1u);
         var waitBlock = new WaitBlock(region, 0u, singleProducer: true);
         var sender = new FutexDoorbellSender(waitBlock);
         var receiver = new FutexDoorbellReceiver(waitBlock);

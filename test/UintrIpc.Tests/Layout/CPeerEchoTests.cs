@@ -31,9 +31,9 @@ public sealed unsafe class CPeerEchoTests : IDisposable
         Assert.Equal(16, sizeof(EchoMessage));
         string name = _names.New("echo");
         using var region = SharedRegion.CreateNamed(name, 0,
-            SpscRing<EchoMessage>.Part(capacity, tag: 0), SpscRing<EchoMessage>.Part(capacity, tag: 1));
-        var requests = new SpscRing<EchoMessage>(region, region.FindPart(PartKind.SpscSlots, 0));
-        var replies = new SpscRing<EchoMessage>(region, region.FindPart(PartKind.SpscSlots, 1));
+            SlotRing<EchoMessage>.Part(capacity, tag: 0), SlotRing<EchoMessage>.Part(capacity, tag: 1));
+        var requests = new SlotRing<EchoMessage>(region, region.FindPart(PartKind.SpscSlots, 0));
+        var replies = new SlotRing<EchoMessage>(region, region.FindPart(PartKind.SpscSlots, 1));
 
         using var peer = CPeer.Start(name, count, s_timeout);
         int sent = 0, received = 0;

@@ -14,7 +14,7 @@ namespace UintrIpc.Tests.Memory;
 public sealed class RegionLeaseTests(ITestOutputHelper output)
 {
     private static SharedRegion FourRings() => SharedRegion.CreateAnonymous(
-        SpscRing<long>.Part(16), MpscRing<long>.Part(16), SpscRecordRing.Part(256), MpscRecordRing.Part(256));
+        SlotRing<long>.Part(16), SlotRing<long>.Part(16, multipleProducers: true, tag: 1), RecordRing.Part(256), RecordRing.Part(256, multipleProducers: true, tag: 1));
 
     [Fact]
     public void Disposing_the_region_while_another_thread_uses_its_rings_does_not_crash_and_unmaps_after_the_last_ring()
@@ -31,7 +31,7 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     {
         var region = FourRings();
         var maps = RegionMaps.Of(region);
-        using var ring = new SpscRing<long>(region);
+        using var ring = new SlotRing<long>(region);
         region.Dispose();
 
         Assert.True(maps.IsMapped(), "the region's Dispose unmapped memory a ring still leases");
@@ -47,7 +47,7 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         {
             var region = FourRings();
             var maps = RegionMaps.Of(region);
-            var rings = new IDisposable[] { new SpscRing<long>(region), new MpscRing<long>(region), new SpscRecordRing(region), new MpscRecordRing(region) };
+            var rings = new IDisposable[] { new SlotRing<long>(region, 0u), new SlotRing<long>(region, 1u), new RecordRing(region, 0u), new RecordRing(region, 1u) };
             var all = new List<IDisposable>(rings);
             all.Insert(order == 0 ? 0 : order == 1 ? all.Count : 2, region);
             for (int i = 0; i < all.Count; i++)
@@ -68,7 +68,7 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         {
             var region = FourRings();
             var maps = RegionMaps.Of(region);
-            IDisposable[] holders = [region, new SpscRing<long>(region), new MpscRing<long>(region), new SpscRecordRing(region), new MpscRecordRing(region)];
+            IDisposable[] holders = [region, new SlotRing<long>(region, 0u), new SlotRing<long>(region, 1u), new RecordRing(region, 0u), new RecordRing(region, 1u)];
             using var go = new Barrier(holders.Length);
             var threads = holders.Select(h => new Thread(() =>
             {
@@ -94,10 +94,10 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     public void A_disposed_ring_refuses_every_call()
     {
         using var region = FourRings();
-        var spsc = new SpscRing<long>(region);
-        var mpsc = new MpscRing<long>(region);
-        var spscRecords = new SpscRecordRing(region);
-        var mpscRecords = new MpscRecordRing(region);
+        var spsc = new SlotRing<long>(region);
+        var mpsc = new SlotRing<long>(region, 1u);
+        var spscRecords = new RecordRing(region);
+        var mpscRecords = new RecordRing(region, 1u);
         spsc.Dispose();
         mpsc.Dispose();
         spscRecords.Dispose();
@@ -124,7 +124,7 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         var part = region.FindPart(PartKind.SpscSlots);
         region.Dispose();
 
-        Assert.Throws<ObjectDisposedException>(() => new SpscRing<long>(region, part));
+        Assert.Throws<ObjectDisposedException>(() => new SlotRing<long>(region, part));
         Assert.False(region.TryAddLease());
         Assert.Throws<ObjectDisposedException>(region.AddLease);
     }
@@ -135,7 +135,7 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         // What a blocking wait does: take a lease for its duration, whatever is disposed meanwhile.
         var region = FourRings();
         var maps = RegionMaps.Of(region);
-        var ring = new MpscRing<long>(region);
+        var ring = new SlotRing<long>(region);
         region.Dispose();
         region.AddLease();
         ring.Dispose();

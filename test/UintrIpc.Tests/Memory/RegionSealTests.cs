@@ -51,7 +51,7 @@ public sealed unsafe class RegionSealTests : IDisposable
         }
 
         // Grown by someone with write access: the header's total size no longer matches the file.
-        Assert.Equal(0, LibC.ftruncate(region.FileHandle.Fd, region.Size + 4096));
+        Assert.Equal(0, LibC.ftruncate(region.FdHandle.Fd, region.Size + 4096));
         var e = Assert.Throws<RegionFormatException>(() => SharedRegion.OpenNamed(name, TimeSpan.FromMilliseconds(200)));
         Assert.Equal("total size", e.Field);
         Assert.Throws<RegionFormatException>(() => SharedRegion.Attach(region.FileHandle, TimeSpan.FromMilliseconds(200)));
@@ -100,7 +100,7 @@ public sealed unsafe class RegionOwnerTests : IDisposable
         Assert.SkipUnless(LibC.geteuid() == 0, "giving a file to another user (fchown) needs root");
         string name = _names.New("owner");
         using var region = SharedRegion.CreateNamed(name, 0, new PartSpec(PartKind.User, 0, 4096));
-        Assert.Equal(0, LibC.fchown(region.FileHandle.Fd, 65534, 65534));
+        Assert.Equal(0, LibC.fchown(region.FdHandle.Fd, 65534, 65534));
 
         var e = Assert.Throws<UintrIpcException>(() => SharedRegion.OpenNamed(name, TimeSpan.FromMilliseconds(200)));
         Assert.Contains("belongs to uid 65534", e.Message, StringComparison.Ordinal);

@@ -41,7 +41,7 @@ public sealed unsafe class SharedRegionCrossProcessTests(ITestOutputHelper outpu
     {
         using var region = SharedRegion.CreateAnonymous(Parts());
         // Our descriptors are close-on-exec; a duplicate without the flag is what the child inherits.
-        int inheritable = LibC.fcntl(region.FileHandle.Fd, LibC.F_DUPFD, 3);
+        int inheritable = LibC.fcntl(region.FdHandle.Fd, LibC.F_DUPFD, 3);
         Assert.True(inheritable >= 3, $"fcntl(F_DUPFD) failed: errno {LibC.errno}");
         Assert.Equal(0, LibC.fcntl(inheritable, LibC.F_GETFD) & LibC.FD_CLOEXEC);
 

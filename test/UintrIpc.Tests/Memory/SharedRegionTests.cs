@@ -92,7 +92,7 @@ public sealed unsafe class SharedRegionTests : IDisposable
     {
         using var creator = SharedRegion.CreateAnonymous(9, ThreeParts());
         using var byHandle = SharedRegion.Attach(creator.FileHandle);
-        using var byNumber = SharedRegion.Attach(creator.FileHandle.Fd);
+        using var byNumber = SharedRegion.Attach(creator.FdHandle.Fd);
 
         foreach (var attached in new[] { byHandle, byNumber })
         {
@@ -120,7 +120,7 @@ public sealed unsafe class SharedRegionTests : IDisposable
         try
         {
             attached = SharedRegion.Attach(creator.FileHandle);
-            Assert.NotEqual(creator.FileHandle.Fd, attached.FileHandle.Fd);
+            Assert.NotEqual(creator.FdHandle.Fd, attached.FdHandle.Fd);
             // The caller still owns the handle it passed.
             Assert.False(creator.FileHandle.IsClosed);
             var part = creator.Parts[2];
@@ -274,7 +274,7 @@ public sealed unsafe class SharedRegionTests : IDisposable
     public void Memfd_regions_are_sealed_against_resizing()
     {
         using var region = SharedRegion.CreateAnonymous(ThreeParts());
-        int fd = region.FileHandle.Fd;
+        int fd = region.FdHandle.Fd;
 
         Assert.Equal(-1, LibC.ftruncate(fd, region.Size * 2));
         Assert.Equal(LibC.EPERM, LibC.errno);

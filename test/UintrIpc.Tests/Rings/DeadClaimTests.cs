@@ -15,8 +15,8 @@ public sealed unsafe class DeadClaimTests : IDisposable
 {
     private static readonly ulong s_ourNamespace = PidNamespace.Current;
     private readonly int _deadPid;
-    private readonly SharedRegion _region = SharedRegion.CreateAnonymous(MpscRing<long>.Part(8));
-    private readonly MpscRing<long> _ring;
+    private readonly SharedRegion _region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(8, multipleProducers: true));
+    private readonly SlotRing<long> _ring;
     private readonly RingMemory _memory;
 
     public DeadClaimTests(ITestOutputHelper output)
@@ -28,7 +28,7 @@ public sealed unsafe class DeadClaimTests : IDisposable
         }
 
         Assert.SkipWhen(s_ourNamespace == 0, "/proc/self/ns/pid cannot be read here, so no producer can be judged");
-        _ring = new MpscRing<long>(_region);
+        _ring = new SlotRing<long>(_region);
         _memory = RingMemory.Of(_region, PartKind.MpscSlots);
     }
 
@@ -100,7 +100,7 @@ public sealed unsafe class DeadClaimTests : IDisposable
     [Fact]
     public void Producers_register_once_per_thread_and_give_their_entries_back_on_dispose()
     {
-        using (var producer = new MpscRing<long>(_region))
+        using (var producer = new SlotRing<long>(_region))
         {
             Assert.True(producer.TryWrite(1));
             Assert.True(producer.TryWrite(2));
@@ -125,13 +125,13 @@ public sealed unsafe class DeadClaimTests : IDisposable
             _memory.Register(i, i == 7 ? _deadPid : Environment.ProcessId, s_ourNamespace, start: 0, count: 0);
         }
 
-        using var producer = new MpscRing<long>(_region);
+        using var producer = new SlotRing<long>(_region);
         Assert.True(producer.TryWrite(1));
         Assert.Equal((uint)Environment.ProcessId, (uint)_memory.ProducerWord(7, RingLayout.ProducerOwnerOffset));
         Assert.Equal(0u, _memory.ControlWord(RingLayout.UnregisteredOffset));
 
         // No entry left at all: the producer still writes, and marks the ring so nobody trusts the table.
-        using var another = new MpscRing<long>(_region);
+        using var another = new SlotRing<long>(_region);
         Assert.True(another.TryWrite(2));
         Assert.Equal(1u, _memory.ControlWord(RingLayout.UnregisteredOffset));
     }
@@ -139,8 +139,8 @@ public sealed unsafe class DeadClaimTests : IDisposable
     [Fact]
     public void A_dead_producers_record_claim_without_a_header_becomes_padding()
     {
-        using var region = SharedRegion.CreateAnonymous(MpscRecordRing.Part(256));
-        using var ring = new MpscRecordRing(region);
+        using var region = SharedRegion.CreateAnonymous(RecordRing.Part(256, multipleProducers: true));
+        using var ring = new RecordRing(region);
         var memory = RingMemory.Of(region, PartKind.MpscRecords);
         memory.Register(0, _deadPid, s_ourNamespace, start: 0, count: 24);
         memory.Tail = 24;

@@ -4,17 +4,17 @@ using UintrIpc.Rings;
 
 namespace UintrIpc.Tests.Rings;
 
-/// <summary>What only <see cref="MpscRing{T}"/> does: unblocking dead producers, skip markers, linearizability.</summary>
+/// <summary>What only <see cref="SlotRing{T}"/> does: unblocking dead producers, skip markers, linearizability.</summary>
 public sealed class MpscRingTests
 {
     [Fact]
     public void TryUnblock_SkipsADeadProducersClaim_LaterMessagesArriveInOrder()
     {
-        using var region = SharedRegion.CreateAnonymous(MpscRing<long>.Part(8));
+        using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(8, multipleProducers: true));
         using var consumerMapping = SharedRegion.Attach(region.FileHandle);
-        var alive = new MpscRing<long>(region);
-        var dead = new MpscRing<long>(region);
-        var consumer = new MpscRing<long>(consumerMapping);
+        var alive = new SlotRing<long>(region);
+        var dead = new SlotRing<long>(region);
+        var consumer = new SlotRing<long>(consumerMapping);
 
         Assert.True(alive.TryWrite(1));               // position 0
         Assert.True(dead.TryClaim(out var claim));    // position 1: claimed, never published
@@ -49,8 +49,8 @@ public sealed class MpscRingTests
     [Fact]
     public void TryUnblock_WaitsForTheStallTime()
     {
-        using var region = SharedRegion.CreateAnonymous(MpscRing<long>.Part(4));
-        var ring = new MpscRing<long>(region);
+        using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(4, multipleProducers: true));
+        var ring = new SlotRing<long>(region);
         Assert.True(ring.TryClaim(out _)); // never published
         Assert.True(ring.TryWrite(7));
 
@@ -65,8 +65,8 @@ public sealed class MpscRingTests
     [Fact]
     public void TryUnblock_NothingStalled_ReturnsFalse_AndLosesNothing()
     {
-        using var region = SharedRegion.CreateAnonymous(MpscRing<long>.Part(4));
-        var ring = new MpscRing<long>(region);
+        using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(4, multipleProducers: true));
+        var ring = new SlotRing<long>(region);
 
         Assert.False(ring.TryUnblock(TimeSpan.Zero)); // empty
         Assert.True(ring.TryWrite(5));
@@ -89,8 +89,8 @@ public sealed class MpscRingTests
     [Fact]
     public void LatePublish_AfterTheSlotWasSkipped_IsNotMistakenForCorruption()
     {
-        using var region = SharedRegion.CreateAnonymous(MpscRing<long>.Part(4));
-        var ring = new MpscRing<long>(region);
+        using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(4, multipleProducers: true));
+        var ring = new SlotRing<long>(region);
         Assert.True(ring.TryClaim(out var claim));
         Assert.True(ring.TryUnblock(TimeSpan.Zero));
 
@@ -111,14 +111,14 @@ public sealed class MpscRingTests
     [Fact]
     public void SkipMarker_LeftByAConsumerThatDiedBeforeMovingHead_IsSteppedOver()
     {
-        using var region = SharedRegion.CreateAnonymous(MpscRing<long>.Part(4));
-        var producer = new MpscRing<long>(region);
+        using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(4, multipleProducers: true));
+        var producer = new SlotRing<long>(region);
         Assert.True(producer.TryClaim(out _)); // position 0: claimed by a producer that died
         Assert.True(producer.TryWrite(9));     // position 1
         // The old consumer CASed the marker in, then died before storing head.
         RingMemory.Of(region, PartKind.MpscSlots).Sequence(0) = RingLayout.SlotSkipped | 1;
 
-        var consumer = new MpscRing<long>(region);
+        var consumer = new SlotRing<long>(region);
         Assert.True(consumer.CanRead);
         Assert.True(consumer.TryRead(out long item));
         Assert.Equal(9, item);
@@ -128,8 +128,8 @@ public sealed class MpscRingTests
     [Fact]
     public void SkipMarker_OnAnUnclaimedPosition_IsCorruption()
     {
-        using var region = SharedRegion.CreateAnonymous(MpscRing<long>.Part(4));
-        var ring = new MpscRing<long>(region);
+        using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(4, multipleProducers: true));
+        var ring = new SlotRing<long>(region);
         RingMemory.Of(region, PartKind.MpscSlots).Sequence(0) = RingLayout.SlotSkipped | 1; // tail is still 0
 
         var e = Bounded.Throws<RingCorruptedException>(() => ring.TryRead(out _));
@@ -140,8 +140,8 @@ public sealed class MpscRingTests
     [Fact]
     public void SkipMarkers_AllOverTheRing_AreBounded()
     {
-        using var region = SharedRegion.CreateAnonymous(MpscRing<long>.Part(4));
-        var ring = new MpscRing<long>(region);
+        using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(4, multipleProducers: true));
+        var ring = new SlotRing<long>(region);
         var memory = RingMemory.Of(region, PartKind.MpscSlots);
         // A hostile peer claims a lot and marks every slot skipped for a lap it did not reach.
         memory.Tail = 4;
@@ -157,8 +157,8 @@ public sealed class MpscRingTests
     [Fact]
     public void TryUnblock_ImpossiblePositions_Throws()
     {
-        using var region = SharedRegion.CreateAnonymous(MpscRing<long>.Part(4));
-        var ring = new MpscRing<long>(region);
+        using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(4, multipleProducers: true));
+        var ring = new SlotRing<long>(region);
         RingMemory.Of(region, PartKind.MpscSlots).Tail = 99;
 
         Bounded.Throws<RingCorruptedException>(() => ring.TryUnblock(TimeSpan.Zero));
@@ -168,10 +168,10 @@ public sealed class MpscRingTests
     [Fact]
     public void Producer_WithAStaleHeadCache_FindsTheRoomOthersFreed()
     {
-        using var region = SharedRegion.CreateAnonymous(MpscRing<long>.Part(4));
-        var slow = new MpscRing<long>(region);
-        var fast = new MpscRing<long>(region);
-        var consumer = new MpscRing<long>(region);
+        using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(4, multipleProducers: true));
+        var slow = new SlotRing<long>(region);
+        var fast = new SlotRing<long>(region);
+        var consumer = new SlotRing<long>(region);
 
         Assert.Equal(4, slow.TryWrite([0, 1, 2, 3]));
         Assert.False(slow.TryWrite(4)); // its cache now says: head 0, full
@@ -223,8 +223,8 @@ public sealed class MpscRingTests
     {
         var initial = Gen.Const(() =>
         {
-            var region = ThrowawayRegions.Create(MpscRing<int>.Part(capacity));
-            return (new ParallelRing(new MpscRing<int>(region)), new QueueModel(capacity));
+            var region = ThrowawayRegions.Create(SlotRing<int>.Part(capacity, multipleProducers: true));
+            return (new ParallelRing(new SlotRing<int>(region)), new QueueModel(capacity));
         });
 
         initial.SampleParallel(
@@ -236,12 +236,12 @@ public sealed class MpscRingTests
     }
 
     /// <summary>The ring under parallel test: reads are serialised by a lock (single consumer) and recorded.</summary>
-    public sealed class ParallelRing(MpscRing<int> ring)
+    public sealed class ParallelRing(SlotRing<int> ring)
     {
         private readonly object _readLock = new();
         private List<int>? _remaining;
 
-        public MpscRing<int> Ring { get; } = ring;
+        public SlotRing<int> Ring { get; } = ring;
         public List<int> Reads { get; } = [];
 
         public void ClaimPublish(int value)

@@ -355,13 +355,20 @@ public abstract class RecordsContractTests : IDisposable
         Assert.Equal(0, ring.ProducerPosition);
 
         Assert.Throws<ArgumentNullException>(() => RecordRingUnderTest.Attach(Kind, null!));
-        // A ring of the other kind, and a region without this kind of part.
-        var otherKind = Kind == PartKind.SpscRecords ? PartKind.MpscRecords : PartKind.SpscRecords;
-        using var other = SharedRegion.CreateAnonymous(RecordRingUnderTest.Part(otherKind, 256));
-        Assert.Throws<KeyNotFoundException>(() => RecordRingUnderTest.Attach(Kind, other));
-        Assert.Throws<ArgumentException>(() => Kind == PartKind.SpscRecords
-            ? new SpscRecordRing(other, other.Parts[0])
-            : (object)new MpscRecordRing(other, other.Parts[0]));
+        // The mode comes from the part; a slot ring is not a record ring; two rings with one tag need the part.
+        using (var region = SharedRegion.CreateAnonymous(RecordRingUnderTest.Part(Kind, 256)))
+        using (var attached = new RecordRing(region))
+        {
+            Assert.Equal(Kind == PartKind.MpscRecords, attached.MultipleProducers);
+        }
+
+        using var slots = SharedRegion.CreateAnonymous(SlotRing<long>.Part(8, multipleProducers: Kind == PartKind.MpscRecords));
+        Assert.Throws<KeyNotFoundException>(() => new RecordRing(slots));
+        Assert.Throws<ArgumentException>(() => new RecordRing(slots, slots.Parts[0]));
+        using var both = SharedRegion.CreateAnonymous(RecordRing.Part(256), RecordRing.Part(256, multipleProducers: true));
+        Assert.Throws<ArgumentException>(() => new RecordRing(both));
+        using var chosen = new RecordRing(both, both.FindPart(Kind));
+        Assert.Equal(Kind == PartKind.MpscRecords, chosen.MultipleProducers);
     }
 
     [Fact]

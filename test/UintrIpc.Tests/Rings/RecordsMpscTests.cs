@@ -10,13 +10,13 @@ namespace UintrIpc.Tests.Rings;
 /// </summary>
 public sealed class RecordsMpscTests : IDisposable
 {
-    private readonly SharedRegion _region = SharedRegion.CreateAnonymous(MpscRecordRing.Part(256));
-    private readonly MpscRecordRing _ring;
+    private readonly SharedRegion _region = SharedRegion.CreateAnonymous(RecordRing.Part(256, multipleProducers: true));
+    private readonly RecordRing _ring;
     private readonly RecordRingMemory _memory;
 
     public RecordsMpscTests()
     {
-        _ring = new MpscRecordRing(_region);
+        _ring = new RecordRing(_region);
         _memory = new RecordRingMemory(_region, PartKind.MpscRecords);
     }
 

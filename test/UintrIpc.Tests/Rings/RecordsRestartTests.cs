@@ -44,8 +44,8 @@ public sealed unsafe class RecordsRestartTests
     [Fact]
     public void A_dead_claim_after_an_interrupted_release_is_unblocked_by_the_scan_without_reading_payload_as_headers()
     {
-        using var region = SharedRegion.CreateAnonymous(MpscRecordRing.Part(256));
-        using var producer = new MpscRecordRing(region);
+        using var region = SharedRegion.CreateAnonymous(RecordRing.Part(256, multipleProducers: true));
+        using var producer = new RecordRing(region);
         byte[] payload = [.. Enumerable.Range(1, 16).Select(i => (byte)i)];
         Assert.True(producer.TryWrite(1, payload));
         Assert.True(producer.TryWrite(2, payload));
@@ -57,7 +57,7 @@ public sealed unsafe class RecordsRestartTests
         *(long*)(ring + RingLayout.TailOffset) = 72;
         Assert.True(producer.TryWrite(3, payload));
 
-        using var successor = new MpscRecordRing(region);
+        using var successor = new RecordRing(region);
         Assert.False(successor.TryRead(out _, new byte[64], out _));
         Assert.True(successor.TryUnblock(TimeSpan.Zero));
         Assert.True(successor.TryRead(out int type, new byte[64], out int length));

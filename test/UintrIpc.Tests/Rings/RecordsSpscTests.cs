@@ -6,14 +6,14 @@ namespace UintrIpc.Tests.Rings;
 /// <summary>What only the single-producer ring does: a claim publishes nothing until it is committed.</summary>
 public sealed class RecordsSpscTests : IDisposable
 {
-    private readonly SharedRegion _region = SharedRegion.CreateAnonymous(SpscRecordRing.Part(256));
+    private readonly SharedRegion _region = SharedRegion.CreateAnonymous(RecordRing.Part(256));
 
     public void Dispose() => _region.Dispose();
 
     [Fact]
     public void An_open_claim_is_invisible_until_committed()
     {
-        var ring = new SpscRecordRing(_region);
+        var ring = new RecordRing(_region);
         var memory = new RecordRingMemory(_region, PartKind.SpscRecords);
         Assert.True(ring.TryClaim(3, 16, out var claim));
         claim.Payload.Fill(1);
@@ -30,7 +30,7 @@ public sealed class RecordsSpscTests : IDisposable
     [Fact]
     public void A_wrapping_claim_writes_its_padding_only_at_commit()
     {
-        var ring = new SpscRecordRing(_region);
+        var ring = new RecordRing(_region);
         var memory = new RecordRingMemory(_region, PartKind.SpscRecords);
         for (int i = 0; i < 10; i++)
         {
@@ -51,7 +51,7 @@ public sealed class RecordsSpscTests : IDisposable
     [Fact]
     public void An_abandoned_claim_is_discarded_by_the_next_write_and_cannot_be_committed_later()
     {
-        var ring = new SpscRecordRing(_region);
+        var ring = new RecordRing(_region);
         var memory = new RecordRingMemory(_region, PartKind.SpscRecords);
         Assert.True(ring.TryClaim(1, 32, out var abandoned));
         abandoned.Payload.Fill(0xFF);
@@ -72,7 +72,7 @@ public sealed class RecordsSpscTests : IDisposable
     [Fact]
     public void A_new_claim_replaces_an_abandoned_one()
     {
-        var ring = new SpscRecordRing(_region);
+        var ring = new RecordRing(_region);
         Assert.True(ring.TryClaim(1, 8, out var first));
         Assert.True(ring.TryClaim(2, 8, out var second));
         ClaimAssert.CompleteThrows(ref first, commit: false);
@@ -84,8 +84,8 @@ public sealed class RecordsSpscTests : IDisposable
     public void A_producer_and_a_consumer_in_separate_mappings_take_turns_across_many_laps()
     {
         using var other = SharedRegion.Attach(_region.FileHandle);
-        var producer = new SpscRecordRing(_region);
-        var consumer = new SpscRecordRing(other);
+        var producer = new RecordRing(_region);
+        var consumer = new RecordRing(other);
         var buffer = new byte[32];
         for (int i = 0; i < 1000; i++)
         {
@@ -98,7 +98,7 @@ public sealed class RecordsSpscTests : IDisposable
         Assert.Equal(producer.ProducerPosition, consumer.ConsumerPosition);
     }
 
-    private static int Drain(SpscRecordRing ring)
+    private static int Drain(RecordRing ring)
     {
         var handler = new CollectingHandler([]);
         return ring.Read(ref handler);

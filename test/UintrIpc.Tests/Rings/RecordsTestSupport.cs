@@ -3,7 +3,7 @@ using UintrIpc.Rings;
 
 namespace UintrIpc.Tests.Rings;
 
-/// <summary>The surface SpscRecordRing and MpscRecordRing share, so one suite tests both.</summary>
+/// <summary>A record ring of one mode (SPSC or MPSC) behind one face, so one suite tests both modes.</summary>
 internal abstract class RecordRingUnderTest
 {
     public abstract bool MultiProducer { get; }
@@ -28,21 +28,21 @@ internal abstract class RecordRingUnderTest
 
     public static RecordRingUnderTest Attach(PartKind kind, SharedRegion region, uint tag = 0) => kind switch
     {
-        PartKind.SpscRecords => new Spsc(new SpscRecordRing(region, tag)),
-        PartKind.MpscRecords => new Mpsc(new MpscRecordRing(region, tag)),
+        PartKind.SpscRecords => new Spsc(new RecordRing(region, tag)),
+        PartKind.MpscRecords => new Mpsc(new RecordRing(region, tag)),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
     public static PartSpec Part(PartKind kind, int capacity, int maxMessageLength = 0, uint tag = 0) => kind switch
     {
-        PartKind.SpscRecords => SpscRecordRing.Part(capacity, maxMessageLength, tag),
-        PartKind.MpscRecords => MpscRecordRing.Part(capacity, maxMessageLength, tag),
+        PartKind.SpscRecords => RecordRing.Part(capacity, maxMessageLength, tag: tag),
+        PartKind.MpscRecords => RecordRing.Part(capacity, maxMessageLength, multipleProducers: true, tag: tag),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
-    internal sealed class Spsc(SpscRecordRing ring) : RecordRingUnderTest
+    internal sealed class Spsc(RecordRing ring) : RecordRingUnderTest
     {
-        public SpscRecordRing Ring => ring;
+        public RecordRing Ring => ring;
         public override bool MultiProducer => false;
         public override int Capacity => ring.Capacity;
         public override int MaxMessageLength => ring.MaxMessageLength;
@@ -55,9 +55,9 @@ internal abstract class RecordRingUnderTest
         public override bool TryRead(out int type, Span<byte> destination, out int length) => ring.TryRead(out type, destination, out length);
     }
 
-    internal sealed class Mpsc(MpscRecordRing ring) : RecordRingUnderTest
+    internal sealed class Mpsc(RecordRing ring) : RecordRingUnderTest
     {
-        public MpscRecordRing Ring => ring;
+        public RecordRing Ring => ring;
         public override bool MultiProducer => true;
         public override int Capacity => ring.Capacity;
         public override int MaxMessageLength => ring.MaxMessageLength;

@@ -25,10 +25,10 @@ public sealed class RingTrustTests : IDisposable
     [Fact]
     public void An_mpsc_slot_claim_disposed_without_publish_is_skipped_and_the_next_producer_gets_through()
     {
-        var region = Region(MpscRing<long>.Part(8));
-        var producerA = new MpscRing<long>(region);
-        var producerB = new MpscRing<long>(region);
-        var consumer = new MpscRing<long>(region);
+        var region = Region(SlotRing<long>.Part(8, multipleProducers: true));
+        var producerA = new SlotRing<long>(region);
+        var producerB = new SlotRing<long>(region);
+        var consumer = new SlotRing<long>(region);
 
         Assert.Throws<InvalidOperationException>((Action)(() =>
         {
@@ -48,8 +48,8 @@ public sealed class RingTrustTests : IDisposable
     [Fact]
     public void Disposing_a_copy_of_a_published_slot_claim_changes_nothing()
     {
-        var region = Region(MpscRing<long>.Part(8));
-        var ring = new MpscRing<long>(region);
+        var region = Region(SlotRing<long>.Part(8, multipleProducers: true));
+        var ring = new SlotRing<long>(region);
         Assert.True(ring.TryClaim(out SlotClaim<long> claim));
         var copy = claim; // what `using (claim)` disposes
         claim.Item = 5;
@@ -131,8 +131,8 @@ public sealed class RingTrustTests : IDisposable
     [Fact]
     public void An_mpsc_slot_producer_refuses_a_tail_moved_near_2_pow_63()
     {
-        var region = Region(MpscRing<long>.Part(8));
-        var ring = new MpscRing<long>(region);
+        var region = Region(SlotRing<long>.Part(8, multipleProducers: true));
+        var ring = new SlotRing<long>(region);
         var memory = RingMemory.Of(region, PartKind.MpscSlots);
         memory.Tail = (1UL << 63) - 1;
         memory.Head = (1UL << 63) - 1;
@@ -179,9 +179,9 @@ public sealed class RingTrustTests : IDisposable
     [Fact]
     public void The_spsc_record_producer_ignores_a_tail_moved_back_by_the_peer()
     {
-        var region = Region(SpscRecordRing.Part(256));
-        var producer = new SpscRecordRing(region);
-        var consumer = new SpscRecordRing(region);
+        var region = Region(RecordRing.Part(256));
+        var producer = new RecordRing(region);
+        var consumer = new RecordRing(region);
         var memory = new RecordRingMemory(region, PartKind.SpscRecords);
         Assert.True(producer.TryWrite(1, [1]));
         memory.Tail = 0; // a producer steered by it would write over the pending record
@@ -194,9 +194,9 @@ public sealed class RingTrustTests : IDisposable
     [Fact]
     public void The_mpsc_record_producer_refuses_a_tail_moved_back_by_the_peer()
     {
-        var region = Region(MpscRecordRing.Part(256));
-        var producer = new MpscRecordRing(region);
-        var consumer = new MpscRecordRing(region);
+        var region = Region(RecordRing.Part(256, multipleProducers: true));
+        var producer = new RecordRing(region);
+        var consumer = new RecordRing(region);
         var memory = new RecordRingMemory(region, PartKind.MpscRecords);
         Assert.True(producer.TryWrite(1, [1]));
         Assert.True(producer.TryWrite(2, [2]));
@@ -210,9 +210,9 @@ public sealed class RingTrustTests : IDisposable
     [Fact]
     public void The_mpsc_slot_producer_refuses_a_tail_moved_back_by_the_peer()
     {
-        var region = Region(MpscRing<long>.Part(8));
-        var producer = new MpscRing<long>(region);
-        var consumer = new MpscRing<long>(region);
+        var region = Region(SlotRing<long>.Part(8, multipleProducers: true));
+        var producer = new SlotRing<long>(region);
+        var consumer = new SlotRing<long>(region);
         var memory = RingMemory.Of(region, PartKind.MpscSlots);
         Assert.True(producer.TryWrite(1));
         Assert.True(producer.TryWrite(2));

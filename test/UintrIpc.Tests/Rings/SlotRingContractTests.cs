@@ -345,13 +345,26 @@ public abstract class SlotRingContractTests
     }
 
     [Fact]
-    public void Attach_WrongPartKind_ThrowsRegionFormat()
+    public void Attach_ReadsTheModeFromThePart_AndRefusesARecordRing()
     {
-        ISlotRingFactory other = Factory.Kind == PartKind.SpscSlots ? MpscFactory.Instance : SpscFactory.Instance;
-        using var region = SharedRegion.CreateAnonymous(other.Part<long>(8));
+        using var region = CreateRegion(8);
+        using (var ring = new SlotRing<long>(region))
+        {
+            Assert.Equal(Factory.Kind == PartKind.MpscSlots, ring.MultipleProducers);
+        }
 
-        Assert.Throws<RegionFormatException>(() => Factory.Attach<long>(region, region.Parts[0]));
-        Assert.Throws<KeyNotFoundException>(() => Factory.Attach<long>(region));
+        using var records = SharedRegion.CreateAnonymous(RecordRing.Part(256, multipleProducers: Factory.Kind == PartKind.MpscSlots));
+        Assert.Throws<RegionFormatException>(() => new SlotRing<long>(records, records.Parts[0]));
+        Assert.Throws<KeyNotFoundException>(() => new SlotRing<long>(records));
+    }
+
+    [Fact]
+    public void Attach_ByTag_RefusesTwoRingsWithTheTag()
+    {
+        using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(8), SlotRing<long>.Part(8, multipleProducers: true));
+        Assert.Throws<ArgumentException>(() => new SlotRing<long>(region));
+        using var ring = new SlotRing<long>(region, region.FindPart(Factory.Kind));
+        Assert.Equal(Factory.Kind == PartKind.MpscSlots, ring.MultipleProducers);
     }
 
     [Fact]
@@ -546,13 +559,13 @@ public abstract class SlotRingContractTests
     }
 }
 
-/// <summary>The slot ring contract for <see cref="SpscRing{T}"/>.</summary>
+/// <summary>The slot ring contract for an SPSC <see cref="SlotRing{T}"/>.</summary>
 public sealed class SpscRingContractTests : SlotRingContractTests
 {
     protected override ISlotRingFactory Factory => SpscFactory.Instance;
 }
 
-/// <summary>The slot ring contract for <see cref="MpscRing{T}"/>.</summary>
+/// <summary>The slot ring contract for an MPSC <see cref="SlotRing{T}"/>.</summary>
 public sealed class MpscRingContractTests : SlotRingContractTests
 {
     protected override ISlotRingFactory Factory => MpscFactory.Instance;

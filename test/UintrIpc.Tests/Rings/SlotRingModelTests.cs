@@ -142,13 +142,13 @@ public abstract class SlotRingModelTests
     }
 }
 
-/// <summary>Model-based check of <see cref="SpscRing{T}"/>.</summary>
+/// <summary>Model-based check of <see cref="SlotRing{T}"/>.</summary>
 public sealed class SpscRingModelTests : SlotRingModelTests
 {
     protected override ISlotRingFactory Factory => SpscFactory.Instance;
 }
 
-/// <summary>Model-based check of <see cref="MpscRing{T}"/>.</summary>
+/// <summary>Model-based check of <see cref="SlotRing{T}"/>.</summary>
 public sealed class MpscRingModelTests : SlotRingModelTests
 {
     protected override ISlotRingFactory Factory => MpscFactory.Instance;

@@ -42,13 +42,13 @@ public abstract class SlotRingStressTests
     }
 }
 
-/// <summary>Concurrency tests of <see cref="SpscRing{T}"/>.</summary>
+/// <summary>Concurrency tests of <see cref="SlotRing{T}"/>.</summary>
 public sealed class SpscRingStressTests : SlotRingStressTests
 {
     protected override ISlotRingFactory Factory => SpscFactory.Instance;
 }
 
-/// <summary>Concurrency tests of <see cref="MpscRing{T}"/>, adding many producers.</summary>
+/// <summary>Concurrency tests of <see cref="SlotRing{T}"/>, adding many producers.</summary>
 public sealed class MpscRingStressTests : SlotRingStressTests
 {
     protected override ISlotRingFactory Factory => MpscFactory.Instance;
@@ -64,7 +64,7 @@ public sealed class MpscRingStressTests : SlotRingStressTests
     {
         int producers = ProducerCount;
         int perProducer = Messages(100_000, 2_000_000);
-        using var region = SharedRegion.CreateAnonymous(MpscRing<StressMessage>.Part(capacity));
+        using var region = SharedRegion.CreateAnonymous(SlotRing<StressMessage>.Part(capacity, multipleProducers: true));
         using var consumerMapping = SharedRegion.Attach(region.FileHandle);
         var consumer = Factory.Attach<StressMessage>(consumerMapping);
         var shared = Factory.Attach<StressMessage>(region);

@@ -3,14 +3,14 @@ using UintrIpc.Rings;
 
 namespace UintrIpc.Tests.Rings;
 
-/// <summary>What only <see cref="SpscRing{T}"/> does: single-claim rules and the producer's tail repair.</summary>
+/// <summary>What only <see cref="SlotRing{T}"/> does: single-claim rules and the producer's tail repair.</summary>
 public sealed class SpscRingTests
 {
     [Fact]
     public void Claim_SupersededByAWrite_CannotBePublished()
     {
-        using var region = SharedRegion.CreateAnonymous(SpscRing<long>.Part(4));
-        var ring = new SpscRing<long>(region);
+        using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(4));
+        var ring = new SlotRing<long>(region);
 
         Assert.True(ring.TryClaim(out var claim));
         claim.Item = 1;
@@ -36,8 +36,8 @@ public sealed class SpscRingTests
     [Fact]
     public void Claim_NeverPublished_IsDropped()
     {
-        using var region = SharedRegion.CreateAnonymous(SpscRing<long>.Part(4));
-        var ring = new SpscRing<long>(region);
+        using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(4));
+        var ring = new SlotRing<long>(region);
 
         Assert.True(ring.TryClaim(out var abandoned));
         abandoned.Item = -1;
@@ -57,10 +57,10 @@ public sealed class SpscRingTests
     [InlineData(true)]
     public void Reattach_AfterProducerDiedBetweenSequenceAndTail_ContinuesAfterThePublishedSlot(bool consumerAlreadyReadIt)
     {
-        using var region = SharedRegion.CreateAnonymous(SpscRing<long>.Part(8));
-        var consumer = new SpscRing<long>(region);
+        using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(8));
+        var consumer = new SlotRing<long>(region);
         var memory = RingMemory.Of(region, PartKind.SpscSlots);
-        Assert.Equal(2, new SpscRing<long>(region).TryWrite([10, 11]));
+        Assert.Equal(2, new SlotRing<long>(region).TryWrite([10, 11]));
         // The producer wrote position 2 and its sequence, then died before storing tail.
         memory.Element<long>(2) = 12;
         memory.Sequence(2) = 3;
@@ -72,7 +72,7 @@ public sealed class SpscRingTests
             Assert.Equal(3, consumer.ConsumerPosition);
         }
 
-        var restarted = new SpscRing<long>(region);
+        var restarted = new SlotRing<long>(region);
         Assert.True(restarted.TryWrite(13));
         read.AddRange(consumer.DrainToList());
 
@@ -83,8 +83,8 @@ public sealed class SpscRingTests
     [Fact]
     public void SkipMarker_IsCorruptionInAnSpscRing()
     {
-        using var region = SharedRegion.CreateAnonymous(SpscRing<long>.Part(4));
-        var ring = new SpscRing<long>(region);
+        using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(4));
+        var ring = new SlotRing<long>(region);
         var memory = RingMemory.Of(region, PartKind.SpscSlots);
         memory.Tail = 1;
         memory.Sequence(0) = RingLayout.SlotSkipped | 1;
@@ -98,7 +98,7 @@ public sealed class SpscRingTests
 /// <summary>Test conveniences on the real ring types.</summary>
 internal static class SlotRingTestExtensions
 {
-    public static List<long> DrainToList(this SpscRing<long> ring)
+    public static List<long> DrainToList(this SlotRing<long> ring)
     {
         var handler = new ListHandler<long>([]);
         ring.Drain(ref handler);

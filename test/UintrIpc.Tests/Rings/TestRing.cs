@@ -49,9 +49,9 @@ public readonly struct ListHandler<T>(List<T> items) : ISlotHandler<T> where T :
     public void Handle(in T item) => Items.Add(item);
 }
 
-public sealed class SpscTestRing<T>(SpscRing<T> ring) : TestRing<T> where T : unmanaged
+public sealed class SpscTestRing<T>(SlotRing<T> ring) : TestRing<T> where T : unmanaged
 {
-    public SpscRing<T> Ring { get; } = ring;
+    public SlotRing<T> Ring { get; } = ring;
     public override int Capacity => Ring.Capacity;
     public override long ProducerPosition => Ring.ProducerPosition;
     public override long ConsumerPosition => Ring.ConsumerPosition;
@@ -75,9 +75,9 @@ public sealed class SpscTestRing<T>(SpscRing<T> ring) : TestRing<T> where T : un
     }
 }
 
-public sealed class MpscTestRing<T>(MpscRing<T> ring) : TestRing<T> where T : unmanaged
+public sealed class MpscTestRing<T>(SlotRing<T> ring) : TestRing<T> where T : unmanaged
 {
-    public MpscRing<T> Ring { get; } = ring;
+    public SlotRing<T> Ring { get; } = ring;
     public override int Capacity => Ring.Capacity;
     public override long ProducerPosition => Ring.ProducerPosition;
     public override long ConsumerPosition => Ring.ConsumerPosition;
@@ -117,9 +117,9 @@ public sealed class SpscFactory : ISlotRingFactory
     public static readonly SpscFactory Instance = new();
     public PartKind Kind => PartKind.SpscSlots;
     public bool AbortLeavesHole => false;
-    public PartSpec Part<T>(int capacity, uint tag = 0) where T : unmanaged => SpscRing<T>.Part(capacity, tag);
-    public TestRing<T> Attach<T>(SharedRegion region, uint tag = 0) where T : unmanaged => new SpscTestRing<T>(new SpscRing<T>(region, tag));
-    public TestRing<T> Attach<T>(SharedRegion region, RegionPart part) where T : unmanaged => new SpscTestRing<T>(new SpscRing<T>(region, part));
+    public PartSpec Part<T>(int capacity, uint tag = 0) where T : unmanaged => SlotRing<T>.Part(capacity, tag: tag);
+    public TestRing<T> Attach<T>(SharedRegion region, uint tag = 0) where T : unmanaged => new SpscTestRing<T>(new SlotRing<T>(region, tag));
+    public TestRing<T> Attach<T>(SharedRegion region, RegionPart part) where T : unmanaged => new SpscTestRing<T>(new SlotRing<T>(region, part));
 }
 
 public sealed class MpscFactory : ISlotRingFactory
@@ -127,7 +127,7 @@ public sealed class MpscFactory : ISlotRingFactory
     public static readonly MpscFactory Instance = new();
     public PartKind Kind => PartKind.MpscSlots;
     public bool AbortLeavesHole => true;
-    public PartSpec Part<T>(int capacity, uint tag = 0) where T : unmanaged => MpscRing<T>.Part(capacity, tag);
-    public TestRing<T> Attach<T>(SharedRegion region, uint tag = 0) where T : unmanaged => new MpscTestRing<T>(new MpscRing<T>(region, tag));
-    public TestRing<T> Attach<T>(SharedRegion region, RegionPart part) where T : unmanaged => new MpscTestRing<T>(new MpscRing<T>(region, part));
+    public PartSpec Part<T>(int capacity, uint tag = 0) where T : unmanaged => SlotRing<T>.Part(capacity, multipleProducers: true, tag: tag);
+    public TestRing<T> Attach<T>(SharedRegion region, uint tag = 0) where T : unmanaged => new MpscTestRing<T>(new SlotRing<T>(region, tag));
+    public TestRing<T> Attach<T>(SharedRegion region, RegionPart part) where T : unmanaged => new MpscTestRing<T>(new SlotRing<T>(region, part));
 }

@@ -32,7 +32,7 @@ public sealed class RpcResponseRoutingTests
         // Play the server: a second producer object on the response ring (the real session thread
         // writes nothing more in this test, so the two never race).
         RpcRegion region = client.SessionRegion;
-        var forger = new SpscRing<RpcWireResponse>(region.Region, region.Region.FindPart(PartKind.SpscSlots, RpcLayout.ResponsesTag));
+        var forger = new SlotRing<RpcWireResponse>(region.Region, region.Region.FindPart(PartKind.SpscSlots, RpcLayout.ResponsesTag));
         Assert.True(forger.TryWrite(new RpcWireResponse { Id = RpcLayout.MakeId(0, 1), Result = 99 }));   // answered already
         Assert.True(forger.TryWrite(new RpcWireResponse { Id = RpcLayout.MakeId(0, 7), Result = 99 }));   // another generation
         Assert.True(forger.TryWrite(new RpcWireResponse { Id = RpcLayout.MakeId(4, 1), Result = 99 }));   // no such slot

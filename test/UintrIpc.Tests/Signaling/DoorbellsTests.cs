@@ -25,6 +25,8 @@ public sealed class DoorbellsTests(ITestOutputHelper output)
     {
         var c = Doorbells.Check(kind);
         Assert.True(c.IsAvailable, c.ToString());
+        Assert.True(Doorbells.IsAvailable(kind));
+        Assert.Equal(c.Reason, Doorbells.Describe(kind));
     }
 
     [Fact]

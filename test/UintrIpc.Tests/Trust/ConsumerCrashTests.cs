@@ -30,7 +30,7 @@ public sealed class ConsumerCrashTests(ITestOutputHelper output) : IDisposable
     {
         string name = _names.New("crash");
         bool mpsc = ring == "mpsc";
-        using var region = SharedRegion.CreateNamed(name, 0, mpsc ? MpscRecordRing.Part(Capacity, MaxMessage) : SpscRecordRing.Part(Capacity, MaxMessage));
+        using var region = SharedRegion.CreateNamed(name, 0, mpsc ? RecordRing.Part(Capacity, MaxMessage, multipleProducers: true) : RecordRing.Part(Capacity, MaxMessage));
         using var producer = new Ring(region, mpsc);
         Assert.True(producer.TryWrite(1, new byte[64]));
         Assert.True(producer.TryWrite(2, FakeHeaders(MaxMessage)));
@@ -71,8 +71,8 @@ public sealed class ConsumerCrashTests(ITestOutputHelper output) : IDisposable
     /// <summary>An SPSC or MPSC record ring behind one shape.</summary>
     private sealed class Ring(SharedRegion region, bool mpsc) : IDisposable
     {
-        private readonly MpscRecordRing? _mpsc = mpsc ? new MpscRecordRing(region) : null;
-        private readonly SpscRecordRing? _spsc = mpsc ? null : new SpscRecordRing(region);
+        private readonly RecordRing? _mpsc = mpsc ? new RecordRing(region) : null;
+        private readonly RecordRing? _spsc = mpsc ? null : new RecordRing(region);
 
         public long ProducerPosition => _mpsc?.ProducerPosition ?? _spsc!.ProducerPosition;
 

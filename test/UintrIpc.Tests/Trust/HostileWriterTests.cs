@@ -200,7 +200,7 @@ public sealed partial class HostileWriterTests(ITestOutputHelper output) : IDisp
     public void A_named_region_truncated_before_open_is_refused_with_a_clear_error(string size)
     {
         string name = _names.New("trunc");
-        using var region = SharedRegion.CreateNamed(name, 0, SpscRing<long>.Part(1024));
+        using var region = SharedRegion.CreateNamed(name, 0, SlotRing<long>.Part(1024));
         Hostile(Path.Combine(SharedRegion.SharedMemoryDirectory, name), "truncate", size);
         var e = Assert.ThrowsAny<UintrIpcException>(() => SharedRegion.OpenNamed(name, TimeSpan.FromSeconds(1)).Dispose());
         output.WriteLine(e.Message);
@@ -216,7 +216,7 @@ public sealed partial class HostileWriterTests(ITestOutputHelper output) : IDisp
     public void A_forged_region_header_is_refused_at_open_with_the_field_named(string field, string value)
     {
         string name = _names.New("hdr");
-        using var region = SharedRegion.CreateNamed(name, 0, SpscRing<long>.Part(64));
+        using var region = SharedRegion.CreateNamed(name, 0, SlotRing<long>.Part(64));
         Hostile(Path.Combine(SharedRegion.SharedMemoryDirectory, name), "header", field, value);
         var e = Assert.ThrowsAny<UintrIpcException>(() => SharedRegion.OpenNamed(name, TimeSpan.FromMilliseconds(200)).Dispose());
         output.WriteLine(e.Message);

@@ -47,7 +47,7 @@ public sealed class KillTests(ITestOutputHelper output) : IDisposable
         string regionName = _names.New("kill");
         string ledgerPath = Path.Combine(SharedRegion.SharedMemoryDirectory, _names.New("ledger"));
         using IDisposable region = kind == "slots"
-            ? SharedRegion.CreateNamed(regionName, 0, MpscRing<KillSlot>.Part(64))
+            ? SharedRegion.CreateNamed(regionName, 0, SlotRing<KillSlot>.Part(64, multipleProducers: true))
             : IpcChannel.CreateMessages(new IpcChannelOptions
             {
                 Name = regionName,

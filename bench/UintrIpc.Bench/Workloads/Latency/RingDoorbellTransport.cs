@@ -17,8 +17,8 @@ internal struct RingDoorbellTransport : IPingTransport
     /// <summary>Bound of one park; the loop re-checks the deadline after each.</summary>
     private static readonly TimeSpan s_parkTimeout = TimeSpan.FromMilliseconds(100);
 
-    private readonly SpscRing<long> _tx;
-    private readonly SpscRing<long> _rx;
+    private readonly SlotRing<long> _tx;
+    private readonly SlotRing<long> _rx;
     private readonly WaitBlock _txWait;
     private readonly DoorbellSender _txBell;
     private readonly WaitBlock _rxWait;
@@ -27,8 +27,8 @@ internal struct RingDoorbellTransport : IPingTransport
     private readonly Deadline _deadline;
     private RingProbe _probe;
 
-    public RingDoorbellTransport(SpscRing<long> tx, WaitBlock txWait, DoorbellSender txBell,
-        SpscRing<long> rx, WaitBlock rxWait, DoorbellReceiver rxBell, TimeSpan spinBudget, Deadline deadline)
+    public RingDoorbellTransport(SlotRing<long> tx, WaitBlock txWait, DoorbellSender txBell,
+        SlotRing<long> rx, WaitBlock rxWait, DoorbellReceiver rxBell, TimeSpan spinBudget, Deadline deadline)
     {
         _tx = tx;
         _txWait = txWait;

@@ -22,9 +22,9 @@ internal static class RingPingPong
     public static BenchResult Run(BenchCase c, CaseContext ctx, DoorbellKind? kind, bool asleep)
     {
         using var region = BenchRegions.Create(
-            BenchRegions.ControlPart(), SpscRing<long>.Part(Capacity, 0), SpscRing<long>.Part(Capacity, 1), WaitBlock.Part(0), WaitBlock.Part(1));
-        var toChild = new SpscRing<long>(region, 0u);
-        var fromChild = new SpscRing<long>(region, 1u);
+            BenchRegions.ControlPart(), SlotRing<long>.Part(Capacity, tag: 0), SlotRing<long>.Part(Capacity, tag: 1), WaitBlock.Part(0), WaitBlock.Part(1));
+        var toChild = new SlotRing<long>(region, 0u);
+        var fromChild = new SlotRing<long>(region, 1u);
         var args = ctx.ChildArgs("pingpong-ring").Set("doorbell", kind is { } k ? DoorbellNames.Of(k) : "spin")
             .Set("spin-ns", asleep ? 0 : (long)(ctx.Options.SpinBudget.TotalMilliseconds * 1e6));
         if (kind is null)
@@ -52,8 +52,8 @@ internal static class RingPingPong
     public static void Child(ChildArgs args, ChildChannel channel, Deadline deadline)
     {
         using var region = BenchRegions.Open(args);
-        var rx = new SpscRing<long>(region, 0u);
-        var tx = new SpscRing<long>(region, 1u);
+        var rx = new SlotRing<long>(region, 0u);
+        var tx = new SlotRing<long>(region, 1u);
         string doorbell = args.Get("doorbell");
         if (doorbell == "spin")
         {

@@ -3,12 +3,12 @@ using UintrIpc.Signaling;
 
 namespace UintrIpc.Bench.Workloads.Latency;
 
-/// <summary>The wait probe of a consumer of an SPSC slot ring: its <see cref="SpscRing{T}.CanRead"/> (acquire poll of the next slot).</summary>
+/// <summary>The wait probe of a consumer of an SPSC slot ring: its <see cref="SlotRing{T}.CanRead"/> (acquire poll of the next slot).</summary>
 internal readonly struct RingProbe : IWaitProbe
 {
-    private readonly SpscRing<long> _ring;
+    private readonly SlotRing<long> _ring;
 
-    public RingProbe(SpscRing<long> ring) => _ring = ring;
+    public RingProbe(SlotRing<long> ring) => _ring = ring;
 
     public bool HasWork => _ring.CanRead;
 }

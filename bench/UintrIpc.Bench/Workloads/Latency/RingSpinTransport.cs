@@ -5,16 +5,16 @@ namespace UintrIpc.Bench.Workloads.Latency;
 
 /// <summary>
 /// Two SPSC slot rings of 8-byte elements (one per direction), both consumers spinning on
-/// <see cref="SpscRing{T}.TryRead(out T)"/>, which polls the sequence of the slot it reads
+/// <see cref="SlotRing{T}.TryRead(out T)"/>, which polls the sequence of the slot it reads
 /// next: the library's spinning round trip (c-slotring-pingpong in C).
 /// </summary>
 internal readonly struct RingSpinTransport : IPingTransport
 {
-    private readonly SpscRing<long> _tx;
-    private readonly SpscRing<long> _rx;
+    private readonly SlotRing<long> _tx;
+    private readonly SlotRing<long> _rx;
     private readonly Deadline _deadline;
 
-    public RingSpinTransport(SpscRing<long> tx, SpscRing<long> rx, Deadline deadline)
+    public RingSpinTransport(SlotRing<long> tx, SlotRing<long> rx, Deadline deadline)
     {
         _tx = tx;
         _rx = rx;

@@ -11,8 +11,8 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 // buffer (the C consumer copies into a local buffer), so larger messages cost a real copy on
 // both sides, and hands the header to the checker.
 
-/// <summary>SpscRing&lt;T&gt;.TryRead: one element per call, head released after each (as c-slotring-tput-sN).</summary>
-internal readonly struct SpscSlotConsumer<T>(SpscRing<T> ring) : IConsumerPort where T : unmanaged
+/// <summary>SlotRing&lt;T&gt;.TryRead (SPSC): one element per call, head released after each (as c-slotring-tput-sN).</summary>
+internal readonly struct SpscSlotConsumer<T>(SlotRing<T> ring) : IConsumerPort where T : unmanaged
 {
     private readonly T[] _sink = new T[1];
 
@@ -30,8 +30,8 @@ internal readonly struct SpscSlotConsumer<T>(SpscRing<T> ring) : IConsumerPort w
     }
 }
 
-/// <summary>SpscRing&lt;T&gt;.Drain of up to <see cref="Batch.Size"/> elements in place (head released per call; the C batched consumer per 64).</summary>
-internal readonly struct SpscSlotDrainConsumer<T>(SpscRing<T> ring) : IConsumerPort where T : unmanaged
+/// <summary>SlotRing&lt;T&gt;.Drain (SPSC) of up to <see cref="Batch.Size"/> elements in place (head released per call; the C batched consumer per 64).</summary>
+internal readonly struct SpscSlotDrainConsumer<T>(SlotRing<T> ring) : IConsumerPort where T : unmanaged
 {
     private readonly SlotCopyHandler<T>.Sink _sink = new();
 
@@ -43,8 +43,8 @@ internal readonly struct SpscSlotDrainConsumer<T>(SpscRing<T> ring) : IConsumerP
     }
 }
 
-/// <summary>MpscRing&lt;T&gt;.Drain of up to <see cref="Batch.Size"/> elements in place.</summary>
-internal readonly struct MpscSlotDrainConsumer<T>(MpscRing<T> ring) : IConsumerPort where T : unmanaged
+/// <summary>SlotRing&lt;T&gt;.Drain (MPSC) of up to <see cref="Batch.Size"/> elements in place.</summary>
+internal readonly struct MpscSlotDrainConsumer<T>(SlotRing<T> ring) : IConsumerPort where T : unmanaged
 {
     private readonly SlotCopyHandler<T>.Sink _sink = new();
 
@@ -56,8 +56,8 @@ internal readonly struct MpscSlotDrainConsumer<T>(MpscRing<T> ring) : IConsumerP
     }
 }
 
-/// <summary>MpscRing&lt;T&gt;.TryRead.</summary>
-internal readonly struct MpscSlotConsumer<T>(MpscRing<T> ring) : IConsumerPort where T : unmanaged
+/// <summary>SlotRing&lt;T&gt;.TryRead (MPSC).</summary>
+internal readonly struct MpscSlotConsumer<T>(SlotRing<T> ring) : IConsumerPort where T : unmanaged
 {
     private readonly T[] _sink = new T[1];
 
@@ -94,8 +94,8 @@ internal readonly ref struct SlotCopyHandler<T>(SlotCopyHandler<T>.Sink sink, re
     }
 }
 
-/// <summary>SpscRecordRing.Read of up to <see cref="Batch.Size"/> records in place (zeroed and head released per call, as C batched).</summary>
-internal readonly struct SpscRecordReadConsumer(SpscRecordRing ring, int size) : IConsumerPort
+/// <summary>RecordRing.Read of up to <see cref="Batch.Size"/> records in place (zeroed and head released per call, as C batched).</summary>
+internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : IConsumerPort
 {
     private readonly byte[] _sink = new byte[size];
 
@@ -110,8 +110,8 @@ internal readonly struct SpscRecordReadConsumer(SpscRecordRing ring, int size) :
     }
 }
 
-/// <summary>MpscRecordRing.Read of up to <see cref="Batch.Size"/> records in place.</summary>
-internal readonly struct MpscRecordReadConsumer(MpscRecordRing ring, int size) : IConsumerPort
+/// <summary>RecordRing.Read of up to <see cref="Batch.Size"/> records in place.</summary>
+internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : IConsumerPort
 {
     private readonly byte[] _sink = new byte[size];
 
@@ -125,8 +125,8 @@ internal readonly struct MpscRecordReadConsumer(MpscRecordRing ring, int size) :
     }
 }
 
-/// <summary>SpscRecordRing.TryRead: one record copied out, zeroed and head released per message (as C per message).</summary>
-internal readonly struct SpscRecordConsumer(SpscRecordRing ring, int size) : IConsumerPort
+/// <summary>RecordRing.TryRead: one record copied out, zeroed and head released per message (as C per message).</summary>
+internal readonly struct SpscRecordConsumer(RecordRing ring, int size) : IConsumerPort
 {
     private readonly byte[] _sink = new byte[size];
 
@@ -144,8 +144,8 @@ internal readonly struct SpscRecordConsumer(SpscRecordRing ring, int size) : ICo
     }
 }
 
-/// <summary>MpscRecordRing.TryRead: one record per call.</summary>
-internal readonly struct MpscRecordConsumer(MpscRecordRing ring, int size) : IConsumerPort
+/// <summary>RecordRing.TryRead: one record per call.</summary>
+internal readonly struct MpscRecordConsumer(RecordRing ring, int size) : IConsumerPort
 {
     private readonly byte[] _sink = new byte[size];
 

@@ -25,7 +25,7 @@ internal static unsafe class ProducerChild
         {
             case ThroughputTransport.SpscRecord:
             {
-                var port = new SpscRecordProducer(new SpscRecordRing(region, 0u), size);
+                var port = new SpscRecordProducer(new RecordRing(region, 0u), size);
                 channel.Ready();
                 outcome = ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
                 break;
@@ -33,7 +33,7 @@ internal static unsafe class ProducerChild
 
             case ThroughputTransport.MpscRecord:
             {
-                var port = new MpscRecordProducer(new MpscRecordRing(region, 0u), size);
+                var port = new MpscRecordProducer(new RecordRing(region, 0u), size);
                 channel.Ready();
                 outcome = ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
                 break;
@@ -76,28 +76,28 @@ internal static unsafe class ProducerChild
             {
                 case (ThroughputTransport.MpscSlot, true):
                 {
-                    var port = new MpscSlotBatchProducer<T>(new MpscRing<T>(region, 0u));
+                    var port = new MpscSlotBatchProducer<T>(new SlotRing<T>(region, 0u));
                     channel.Ready();
                     return ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
                 }
 
                 case (ThroughputTransport.MpscSlot, false):
                 {
-                    var port = new MpscSlotProducer<T>(new MpscRing<T>(region, 0u));
+                    var port = new MpscSlotProducer<T>(new SlotRing<T>(region, 0u));
                     channel.Ready();
                     return ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
                 }
 
                 case (_, true):
                 {
-                    var port = new SpscSlotBatchProducer<T>(new SpscRing<T>(region, 0u));
+                    var port = new SpscSlotBatchProducer<T>(new SlotRing<T>(region, 0u));
                     channel.Ready();
                     return ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
                 }
 
                 default:
                 {
-                    var port = new SpscSlotProducer<T>(new SpscRing<T>(region, 0u));
+                    var port = new SpscSlotProducer<T>(new SlotRing<T>(region, 0u));
                     channel.Ready();
                     return ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
                 }

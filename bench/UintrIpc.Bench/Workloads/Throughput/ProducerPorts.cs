@@ -18,8 +18,8 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 // TryWrite(span), which publishes every sequence and stores the tail once (the C batched
 // producer stores its tail once per batch too).
 
-/// <summary>SpscRing&lt;T&gt;.TryClaim, copy + stamp in place, Publish.</summary>
-internal readonly struct SpscSlotProducer<T>(SpscRing<T> ring) : IProducerPort where T : unmanaged
+/// <summary>SlotRing&lt;T&gt;.TryClaim (SPSC), copy + stamp in place, Publish.</summary>
+internal readonly struct SpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
 {
     private readonly T[] _source = new T[1];
 
@@ -39,8 +39,8 @@ internal readonly struct SpscSlotProducer<T>(SpscRing<T> ring) : IProducerPort w
     }
 }
 
-/// <summary>MpscRing&lt;T&gt;.TryClaim (a CAS on tail), copy + stamp in place, Publish.</summary>
-internal readonly struct MpscSlotProducer<T>(MpscRing<T> ring) : IProducerPort where T : unmanaged
+/// <summary>SlotRing&lt;T&gt;.TryClaim (MPSC) (a CAS on tail), copy + stamp in place, Publish.</summary>
+internal readonly struct MpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
 {
     private readonly T[] _source = new T[1];
 
@@ -60,8 +60,8 @@ internal readonly struct MpscSlotProducer<T>(MpscRing<T> ring) : IProducerPort w
     }
 }
 
-/// <summary>SpscRing&lt;T&gt;.TryWrite(span) of up to <see cref="Batch.Size"/> stamped elements.</summary>
-internal readonly struct SpscSlotBatchProducer<T>(SpscRing<T> ring) : IProducerPort where T : unmanaged
+/// <summary>SlotRing&lt;T&gt;.TryWrite (SPSC)(span) of up to <see cref="Batch.Size"/> stamped elements.</summary>
+internal readonly struct SpscSlotBatchProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
 {
     private readonly T[] _batch = new T[Batch.Size];
 
@@ -74,8 +74,8 @@ internal readonly struct SpscSlotBatchProducer<T>(SpscRing<T> ring) : IProducerP
     }
 }
 
-/// <summary>MpscRing&lt;T&gt;.TryWrite(span) of up to <see cref="Batch.Size"/> stamped elements.</summary>
-internal readonly struct MpscSlotBatchProducer<T>(MpscRing<T> ring) : IProducerPort where T : unmanaged
+/// <summary>SlotRing&lt;T&gt;.TryWrite (MPSC)(span) of up to <see cref="Batch.Size"/> stamped elements.</summary>
+internal readonly struct MpscSlotBatchProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
 {
     private readonly T[] _batch = new T[Batch.Size];
 
@@ -101,8 +101,8 @@ internal static class SlotBatch
     }
 }
 
-/// <summary>SpscRecordRing.TryClaim, copy + stamp in place, Commit (record rings have no batch claim).</summary>
-internal readonly struct SpscRecordProducer(SpscRecordRing ring, int size) : IProducerPort
+/// <summary>RecordRing.TryClaim, copy + stamp in place, Commit (record rings have no batch claim).</summary>
+internal readonly struct SpscRecordProducer(RecordRing ring, int size) : IProducerPort
 {
     private readonly byte[] _payload = Payload(size);
 
@@ -129,8 +129,8 @@ internal readonly struct SpscRecordProducer(SpscRecordRing ring, int size) : IPr
     }
 }
 
-/// <summary>MpscRecordRing.TryClaim, copy + stamp in place, Commit.</summary>
-internal readonly struct MpscRecordProducer(MpscRecordRing ring, int size) : IProducerPort
+/// <summary>RecordRing.TryClaim, copy + stamp in place, Commit.</summary>
+internal readonly struct MpscRecordProducer(RecordRing ring, int size) : IProducerPort
 {
     private readonly byte[] _payload = SpscRecordProducer.Payload(size);
 

@@ -58,7 +58,7 @@ internal static unsafe class ThroughputRun
             {
                 case ThroughputTransport.SpscRecord when spec.Batched:
                 {
-                    var port = new SpscRecordReadConsumer(new SpscRecordRing(region, 0u), size);
+                    var port = new SpscRecordReadConsumer(new RecordRing(region, 0u), size);
                     StartAll();
                     Consume(ref port);
                     break;
@@ -66,7 +66,7 @@ internal static unsafe class ThroughputRun
 
                 case ThroughputTransport.SpscRecord:
                 {
-                    var port = new SpscRecordConsumer(new SpscRecordRing(region, 0u), size);
+                    var port = new SpscRecordConsumer(new RecordRing(region, 0u), size);
                     StartAll();
                     Consume(ref port);
                     break;
@@ -74,7 +74,7 @@ internal static unsafe class ThroughputRun
 
                 case ThroughputTransport.MpscRecord when spec.Batched:
                 {
-                    var port = new MpscRecordReadConsumer(new MpscRecordRing(region, 0u), size);
+                    var port = new MpscRecordReadConsumer(new RecordRing(region, 0u), size);
                     StartAll();
                     Consume(ref port);
                     break;
@@ -82,7 +82,7 @@ internal static unsafe class ThroughputRun
 
                 case ThroughputTransport.MpscRecord:
                 {
-                    var port = new MpscRecordConsumer(new MpscRecordRing(region, 0u), size);
+                    var port = new MpscRecordConsumer(new RecordRing(region, 0u), size);
                     StartAll();
                     Consume(ref port);
                     break;
@@ -161,8 +161,8 @@ internal static unsafe class ThroughputRun
 
     private static PartSpec[] RingPart(ThroughputSpec spec) => spec.Transport switch
     {
-        ThroughputTransport.SpscRecord => [SpscRecordRing.Part(RecordCapacity(spec.Size, spec.Capacity), spec.Size, 0)],
-        ThroughputTransport.MpscRecord => [MpscRecordRing.Part(RecordCapacity(spec.Size, spec.Capacity), spec.Size, 0)],
+        ThroughputTransport.SpscRecord => [RecordRing.Part(RecordCapacity(spec.Size, spec.Capacity), spec.Size, tag: 0)],
+        ThroughputTransport.MpscRecord => [RecordRing.Part(RecordCapacity(spec.Size, spec.Capacity), spec.Size, multipleProducers: true, tag: 0)],
         ThroughputTransport.Pipe or ThroughputTransport.Socket => [],
         _ => [ElementSize.With<SlotPartAction, PartSpec>(spec.Size, new SlotPartAction(spec))],
     };
@@ -183,8 +183,8 @@ internal static unsafe class ThroughputRun
     private readonly struct SlotPartAction(ThroughputSpec spec) : IElementAction<PartSpec>
     {
         public PartSpec Invoke<T>() where T : unmanaged => spec.Transport == ThroughputTransport.MpscSlot
-            ? MpscRing<T>.Part(spec.Capacity, 0)
-            : SpscRing<T>.Part(spec.Capacity, 0);
+            ? SlotRing<T>.Part(spec.Capacity, multipleProducers: true, tag: 0)
+            : SlotRing<T>.Part(spec.Capacity, tag: 0);
     }
 
     private readonly struct SlotConsumeAction(
@@ -198,7 +198,7 @@ internal static unsafe class ThroughputRun
             {
                 case (ThroughputTransport.SpscSlot, false):
                 {
-                    var port = new SpscSlotConsumer<T>(new SpscRing<T>(region, 0u));
+                    var port = new SpscSlotConsumer<T>(new SlotRing<T>(region, 0u));
                     startAll();
                     ThroughputLoops.Consume(ref port, ref consumed, warmup, warmupTime, phase, deadline, oversubscribed);
                     break;
@@ -206,7 +206,7 @@ internal static unsafe class ThroughputRun
 
                 case (ThroughputTransport.SpscSlot, true):
                 {
-                    var port = new SpscSlotDrainConsumer<T>(new SpscRing<T>(region, 0u));
+                    var port = new SpscSlotDrainConsumer<T>(new SlotRing<T>(region, 0u));
                     startAll();
                     ThroughputLoops.Consume(ref port, ref consumed, warmup, warmupTime, phase, deadline, oversubscribed);
                     break;
@@ -214,7 +214,7 @@ internal static unsafe class ThroughputRun
 
                 case (_, false):
                 {
-                    var port = new MpscSlotConsumer<T>(new MpscRing<T>(region, 0u));
+                    var port = new MpscSlotConsumer<T>(new SlotRing<T>(region, 0u));
                     startAll();
                     ThroughputLoops.Consume(ref port, ref consumed, warmup, warmupTime, phase, deadline, oversubscribed);
                     break;
@@ -222,7 +222,7 @@ internal static unsafe class ThroughputRun
 
                 default:
                 {
-                    var port = new MpscSlotDrainConsumer<T>(new MpscRing<T>(region, 0u));
+                    var port = new MpscSlotDrainConsumer<T>(new SlotRing<T>(region, 0u));
                     startAll();
                     ThroughputLoops.Consume(ref port, ref consumed, warmup, warmupTime, phase, deadline, oversubscribed);
                     break;

@@ -3,16 +3,16 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 /// <summary>What a throughput test sends its messages through.</summary>
 internal enum ThroughputTransport
 {
-    /// <summary>SpscRing&lt;T&gt;.</summary>
+    /// <summary>SlotRing&lt;T&gt;. (SPSC)</summary>
     SpscSlot,
 
-    /// <summary>MpscRing&lt;T&gt;.</summary>
+    /// <summary>SlotRing&lt;T&gt;. (MPSC)</summary>
     MpscSlot,
 
-    /// <summary>SpscRecordRing.</summary>
+    /// <summary>RecordRing.</summary>
     SpscRecord,
 
-    /// <summary>MpscRecordRing.</summary>
+    /// <summary>RecordRing.</summary>
     MpscRecord,
 
     /// <summary>System.IO.Pipes anonymous pipe.</summary>

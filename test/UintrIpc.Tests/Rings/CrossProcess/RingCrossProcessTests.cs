@@ -37,8 +37,8 @@ public sealed unsafe class RingCrossProcessTests(ITestOutputHelper output) : IDi
     [Fact]
     public void Spsc_slots_child_producer_over_an_inherited_memfd()
     {
-        using var region = SharedRegion.CreateAnonymous(SpscRing<RingTestMessage>.Part(256));
-        var ring = new SpscRing<RingTestMessage>(region);
+        using var region = SharedRegion.CreateAnonymous(SlotRing<RingTestMessage>.Part(256));
+        var ring = new SlotRing<RingTestMessage>(region);
         int fd = Inheritable(region);
         try
         {
@@ -57,8 +57,8 @@ public sealed unsafe class RingCrossProcessTests(ITestOutputHelper output) : IDi
     public void Spsc_slots_child_producer_over_a_named_region()
     {
         string name = _names.New("spsc");
-        using var region = SharedRegion.CreateNamed(name, 0, SpscRing<RingTestMessage>.Part(64));
-        var ring = new SpscRing<RingTestMessage>(region);
+        using var region = SharedRegion.CreateNamed(name, 0, SlotRing<RingTestMessage>.Part(64));
+        var ring = new SlotRing<RingTestMessage>(region);
         Start("ring-produce-slots", "name", name, "spsc", "0", Arg(SlotCount));
         ConsumeSlots(ring.TryRead, producers: 1, SlotCount);
         AssertChildrenSucceeded();
@@ -68,8 +68,8 @@ public sealed unsafe class RingCrossProcessTests(ITestOutputHelper output) : IDi
     public void Mpsc_slots_several_producer_processes_into_one_consumer()
     {
         string name = _names.New("mpsc");
-        using var region = SharedRegion.CreateNamed(name, 0, MpscRing<RingTestMessage>.Part(256));
-        var ring = new MpscRing<RingTestMessage>(region);
+        using var region = SharedRegion.CreateNamed(name, 0, SlotRing<RingTestMessage>.Part(256, multipleProducers: true));
+        var ring = new SlotRing<RingTestMessage>(region);
         const int Producers = 3;
         for (int p = 0; p < Producers; p++)
         {
@@ -83,8 +83,8 @@ public sealed unsafe class RingCrossProcessTests(ITestOutputHelper output) : IDi
     [Fact]
     public void Spsc_records_child_producer_with_random_sizes_across_wraps()
     {
-        using var region = SharedRegion.CreateAnonymous(SpscRecordRing.Part(16 * 1024));
-        var ring = new SpscRecordRing(region);
+        using var region = SharedRegion.CreateAnonymous(RecordRing.Part(16 * 1024));
+        var ring = new RecordRing(region);
         int fd = Inheritable(region);
         try
         {
@@ -103,8 +103,8 @@ public sealed unsafe class RingCrossProcessTests(ITestOutputHelper output) : IDi
     public void Mpsc_records_several_producer_processes_into_one_consumer()
     {
         string name = _names.New("mpscr");
-        using var region = SharedRegion.CreateNamed(name, 0, MpscRecordRing.Part(16 * 1024));
-        var ring = new MpscRecordRing(region);
+        using var region = SharedRegion.CreateNamed(name, 0, RecordRing.Part(16 * 1024, multipleProducers: true));
+        var ring = new RecordRing(region);
         const int Producers = 3;
         for (int p = 0; p < Producers; p++)
         {
@@ -122,9 +122,9 @@ public sealed unsafe class RingCrossProcessTests(ITestOutputHelper output) : IDi
     {
         string name = _names.New("dead");
         bool slots = kind == "slots";
-        using var region = SharedRegion.CreateNamed(name, 0, slots ? MpscRing<RingTestMessage>.Part(64) : MpscRecordRing.Part(4096));
-        var slotRing = slots ? new MpscRing<RingTestMessage>(region) : null;
-        var recordRing = slots ? null : new MpscRecordRing(region);
+        using var region = SharedRegion.CreateNamed(name, 0, slots ? SlotRing<RingTestMessage>.Part(64, multipleProducers: true) : RecordRing.Part(4096, multipleProducers: true));
+        var slotRing = slots ? new SlotRing<RingTestMessage>(region) : null;
+        var recordRing = slots ? null : new RecordRing(region);
 
         // The victim claims the first position and never publishes; then it is killed.
         using (var victim = PeerProcess.Start(output, "ring-claim-and-hang", name, kind))
@@ -239,7 +239,7 @@ public sealed unsafe class RingCrossProcessTests(ITestOutputHelper output) : IDi
     private static int Inheritable(SharedRegion region)
     {
         // A duplicate without FD_CLOEXEC is inherited by the child; its number goes on the command line.
-        int fd = LibC.fcntl(region.FileHandle.Fd, LibC.F_DUPFD, 3);
+        int fd = LibC.fcntl(region.FdHandle.Fd, LibC.F_DUPFD, 3);
         Assert.True(fd >= 3, $"fcntl(F_DUPFD) failed: errno {LibC.errno}");
         return fd;
     }

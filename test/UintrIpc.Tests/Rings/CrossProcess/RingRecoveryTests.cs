@@ -27,7 +27,7 @@ public sealed class RingRecoveryTests(ITestOutputHelper output) : IDisposable
     public void A_claim_is_skipped_once_its_producer_is_known_dead_and_never_while_it_lives(string kind)
     {
         string name = _names.New("dead");
-        using var region = SharedRegion.CreateNamed(name, 0, kind == "slots" ? MpscRing<RingTestMessage>.Part(64) : MpscRecordRing.Part(4096));
+        using var region = SharedRegion.CreateNamed(name, 0, kind == "slots" ? SlotRing<RingTestMessage>.Part(64, multipleProducers: true) : RecordRing.Part(4096, multipleProducers: true));
         var consumer = new Consumer(region, kind);
 
         // A live producer holds its claim for 1.5 s: the consumer asks all along, and nothing is skipped.
@@ -74,7 +74,7 @@ public sealed class RingRecoveryTests(ITestOutputHelper output) : IDisposable
         int kills = s_stress ? 200 : 15;
         var random = new Random(Environment.GetEnvironmentVariable("UINTRIPC_KILL_SEED") is { Length: > 0 } s ? int.Parse(s, CultureInfo.InvariantCulture) : Random.Shared.Next());
         string name = _names.New("kill");
-        using var region = SharedRegion.CreateNamed(name, 0, kind == "slots" ? MpscRing<RingTestMessage>.Part(1024) : MpscRecordRing.Part(32 * 1024));
+        using var region = SharedRegion.CreateNamed(name, 0, kind == "slots" ? SlotRing<RingTestMessage>.Part(1024, multipleProducers: true) : RecordRing.Part(32 * 1024, multipleProducers: true));
         var consumer = new Consumer(region, kind);
 
         // Producer ids: slot p * 1000 + incarnation; each incarnation numbers its messages from 0.
@@ -176,7 +176,7 @@ public sealed class RingRecoveryTests(ITestOutputHelper output) : IDisposable
         string name = _names.New("restart");
         string logPath = Path.Combine(SharedRegion.SharedMemoryDirectory, _names.New("log"));
         bool slots = kind == "spsc-slots";
-        using var region = SharedRegion.CreateNamed(name, 0, slots ? SpscRing<RingTestMessage>.Part(256) : MpscRecordRing.Part(4096));
+        using var region = SharedRegion.CreateNamed(name, 0, slots ? SlotRing<RingTestMessage>.Part(256) : RecordRing.Part(4096, multipleProducers: true));
         ulong epoch = region.Epoch;
         var producer = new Thread(() => Produce(region, slots, Count)) { IsBackground = true };
         producer.Start();
@@ -282,8 +282,8 @@ public sealed class RingRecoveryTests(ITestOutputHelper output) : IDisposable
 
     private static void Produce(SharedRegion region, bool slots, long count)
     {
-        using var slotRing = slots ? new SpscRing<RingTestMessage>(region) : null;
-        using var recordRing = slots ? null : new MpscRecordRing(region);
+        using var slotRing = slots ? new SlotRing<RingTestMessage>(region) : null;
+        using var recordRing = slots ? null : new RecordRing(region);
         Span<byte> payload = stackalloc byte[8];
         var lastProgress = Stopwatch.StartNew();
         for (long i = 0; i < count; i++)
@@ -318,8 +318,8 @@ public sealed class RingRecoveryTests(ITestOutputHelper output) : IDisposable
     /// <summary>The consumer of an MPSC ring of either kind, reading (producer, sequence).</summary>
     private sealed class Consumer(SharedRegion region, string kind)
     {
-        private readonly MpscRing<RingTestMessage>? _slots = kind == "slots" ? new MpscRing<RingTestMessage>(region) : null;
-        private readonly MpscRecordRing? _records = kind == "slots" ? null : new MpscRecordRing(region);
+        private readonly SlotRing<RingTestMessage>? _slots = kind == "slots" ? new SlotRing<RingTestMessage>(region) : null;
+        private readonly RecordRing? _records = kind == "slots" ? null : new RecordRing(region);
         private readonly byte[] _buffer = new byte[512];
 
         public bool TrySkipDeadClaim() => _slots?.TrySkipDeadClaim() ?? _records!.TrySkipDeadClaim();
