@@ -144,7 +144,11 @@
  *     place (TryClaim) first gets the claimed marker in its sequence (release):
  *       UIPC_SLOT_CLAIMED | (generation & 0x3fffff) << 40 | entry index << 32 | ((position + 1) & 0xffffffff)
  *     (entry index UIPC_PRODUCER_NONE without an entry), because its producer may claim again
- *     before it publishes, and then its intent no longer names this position.
+ *     before it publishes, and then its intent no longer names this position. A batch of n
+ *     slots handed to the caller (TryClaim(count)) is one claim (one intent, one CAS t -> t + n)
+ *     whose every slot gets its own claimed marker; its abort skips each slot as below.
+ *   Producer (SPSC), batch: the elements and each sequence as above, then ONE tail store
+ *     (release) for the batch; an abort writes nothing.
  *   Consumer: s = slot[head].sequence (acquire); s == head + 1 means ready, read the
  *     element (plain), then head = head + 1 (release) to give the slot back.
  *     Any other value is "not yet" only if it is the slot's previous value: 0 on the first

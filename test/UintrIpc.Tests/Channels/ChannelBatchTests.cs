@@ -1,0 +1,148 @@
+using UintrIpc.Channels;
+using UintrIpc.Rings;
+using UintrIpc.Signaling;
+using UintrIpc.Tests.Signaling;
+
+namespace UintrIpc.Tests.Channels;
+
+/// <summary>
+/// Batched in-place claims on a channel writer (IpcChannelWriter.TryClaim(count)): values and
+/// order, completion (a batch after it is refused, one before it is read), aborts that never hold
+/// the reader up, a sleeping reader woken by the batch, no allocation per batch.
+/// </summary>
+public sealed class ChannelBatchTests
+{
+    private static IpcChannel<long> Create(bool multipleWriters, int capacity = 16)
+        => IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = capacity, MultipleWriters = multipleWriters, Doorbell = DoorbellKind.Futex });
+
+    private static int WriteBatch(IpcChannelWriter<long> writer, int count, long first)
+    {
+        if (!writer.TryClaim(count, out SlotBatch<long> batch))
+        {
+            return 0;
+        }
+
+        using (batch)
+        {
+            for (int i = 0; i < batch.Count; i++)
+            {
+                batch[i] = first + i;
+            }
+
+            batch.Publish();
+            return batch.Count;
+        }
+    }
+
+    private static List<long> ReadAll(IpcChannelReader<long> reader)
+    {
+        var items = new List<long>();
+        while (reader.TryRead(out long item))
+        {
+            items.Add(item);
+        }
+
+        return items;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Batches_are_read_in_order_and_cut_to_the_room(bool multi)
+    {
+        using var channel = Create(multi, capacity: 8);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        Assert.Equal(5, WriteBatch(writer, 5, 0));
+        Assert.Equal(3, WriteBatch(writer, 5, 5));
+        Assert.Equal(0, WriteBatch(writer, 1, 9));
+        Assert.Equal([0, 1, 2, 3, 4, 5, 6, 7], ReadAll(reader));
+        Assert.Equal(6, WriteBatch(writer, 6, 10)); // across the wrap
+        Assert.Equal([10, 11, 12, 13, 14, 15], ReadAll(reader));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Completion_refuses_later_batches_and_keeps_earlier_ones(bool multi)
+    {
+        using var channel = Create(multi);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        Assert.True(writer.TryClaim(3, out SlotBatch<long> batch));
+        batch[0] = 1;
+        batch[1] = 2;
+        batch[2] = 3;
+        batch.Publish();
+        Assert.True(writer.TryComplete());
+        Assert.False(writer.TryClaim(3, out SlotBatch<long> refused));
+        Assert.False(refused.IsActive);
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.TryClaim(0, out _));
+        Assert.Equal([1, 2, 3], ReadAll(reader));
+        await reader.Completion.WaitAsync(TestWait.Long);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Abandoned_batch_never_holds_the_reader_up(bool multi)
+    {
+        using var channel = Create(multi);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        Assert.True(writer.TryClaim(4, out SlotBatch<long> batch));
+        batch[0] = -1;
+        batch.Dispose();
+        Assert.Equal(2, WriteBatch(writer, 2, 7));
+        Assert.True(reader.TryRead(out long first, TestWait.Long));
+        Assert.Equal(7, first);
+        Assert.Equal([8], ReadAll(reader));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Batch_wakes_a_sleeping_reader(bool multi)
+    {
+        using var channel = Create(multi);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        ValueTask<long> read = reader.ReadAsync();
+        var waitBlock = new WaitBlock(channel.Region);
+        using var stop = new CancellationTokenSource(TestWait.Long);
+        while (!waitBlock.IsConsumerSleeping && !read.IsCompleted && !stop.IsCancellationRequested)
+        {
+            Thread.Yield();
+        }
+
+        Assert.Equal(3, WriteBatch(writer, 3, 40));
+        Assert.Equal(40, await read.AsTask().WaitAsync(TestWait.Long));
+        Assert.Equal([41, 42], ReadAll(reader));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Batches_allocate_nothing(bool multi)
+    {
+        using var channel = Create(multi, capacity: 64);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        long Run()
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int round = 0; round < 2000; round++)
+            {
+                WriteBatch(writer, 16, round);
+                while (reader.TryRead(out _))
+                {
+                }
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        Run(); // warm-up
+        Assert.Equal(0, Run());
+    }
+}
