@@ -118,6 +118,21 @@ public sealed class RecordRing : IDisposable
     public bool TryWrite(int type, ReadOnlySpan<byte> payload) => Engine.TryWrite(type, payload);
 
     /// <summary>
+    /// Producer: claims <paramref name="bytes"/> of room (rounded up to 8) for several messages
+    /// written in place: append each with <see cref="RecordBatch.TryAppend"/> (a message of n
+    /// bytes takes align8(8 + n)), then publish them all with <see cref="RecordBatch.Commit"/>,
+    /// one position update for the batch (SPSC: one tail store; MPSC: one CAS, at claim time).
+    /// Use the batch in a <c>using</c>: disposed uncommitted, it is aborted and never blocks the
+    /// consumer. SPSC: an open claim or batch is discarded first. MPSC: thread-safe.
+    /// </summary>
+    /// <param name="bytes">8 to <see cref="Capacity"/> bytes; the batch is claimed whole or not at all.</param>
+    /// <param name="batch">The claimed room, when the method returns true.</param>
+    /// <returns>False when the ring has no room for it now.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bytes"/> is out of range.</exception>
+    /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
+    public bool TryClaimBatch(int bytes, out RecordBatch batch) => Engine.TryClaimBatch(bytes, null, out batch);
+
+    /// <summary>
     /// Producer: claims room for a message of <paramref name="length"/> bytes to be written in
     /// place (zero copy), then published with <see cref="RecordClaim.Commit"/>. MPSC: thread-safe.
     /// </summary>

@@ -145,4 +145,106 @@ public sealed class ChannelBatchTests
         Run(); // warm-up
         Assert.Equal(0, Run());
     }
+
+    private static IpcMessageChannel CreateMessages(bool multipleWriters)
+        => IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 4096, MaxMessageLength = 256, MultipleWriters = multipleWriters, Doorbell = DoorbellKind.Futex });
+
+    private static int WriteMessages(IpcMessageWriter writer, int bytes, int count, int firstType)
+    {
+        if (!writer.TryClaimBatch(bytes, out RecordBatch batch))
+        {
+            return 0;
+        }
+
+        using (batch)
+        {
+            for (int i = 0; i < count && batch.TryAppend(firstType + i, 12, out Span<byte> payload); i++)
+            {
+                payload.Fill((byte)(firstType + i));
+            }
+
+            batch.Commit();
+            return batch.Count;
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Message_batches_are_read_in_order_and_refused_after_completion(bool multi)
+    {
+        using var channel = CreateMessages(multi);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        Assert.Equal(3, WriteMessages(writer, 100, 3, 1));
+        Assert.True(writer.TryClaimBatch(64, out RecordBatch abandoned));
+        Assert.True(abandoned.TryAppend(9, 4, out _));
+        abandoned.Dispose();
+        Assert.Equal(2, WriteMessages(writer, 64, 2, 4));
+        Assert.True(writer.TryComplete());
+        Assert.False(writer.TryClaimBatch(64, out RecordBatch refused));
+        Assert.False(refused.IsActive);
+
+        var buffer = new byte[256];
+        for (int type = 1; type <= 5; type++)
+        {
+            Assert.True(reader.TryRead(out int read, buffer, out int length));
+            Assert.Equal(type, read);
+            Assert.Equal(12, length);
+            Assert.All(buffer[..12], b => Assert.Equal((byte)type, b));
+        }
+
+        Assert.False(reader.TryRead(out _, buffer, out _));
+        await reader.Completion.WaitAsync(TestWait.Long);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Message_batch_wakes_a_sleeping_reader(bool multi)
+    {
+        using var channel = CreateMessages(multi);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        ValueTask<IpcMessage> read = reader.ReadAsync();
+        var waitBlock = new WaitBlock(channel.Region);
+        using var stop = new CancellationTokenSource(TestWait.Long);
+        while (!waitBlock.IsConsumerSleeping && !read.IsCompleted && !stop.IsCancellationRequested)
+        {
+            Thread.Yield();
+        }
+
+        Assert.Equal(2, WriteMessages(writer, 64, 2, 7));
+        IpcMessage first = await read.AsTask().WaitAsync(TestWait.Long);
+        Assert.Equal(7, first.Type);
+        Assert.True(reader.TryRead(out IpcMessage second));
+        Assert.Equal(8, second.Type);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Message_batches_allocate_nothing(bool multi)
+    {
+        using var channel = CreateMessages(multi);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        var buffer = new byte[256];
+        long Run()
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int round = 0; round < 2000; round++)
+            {
+                WriteMessages(writer, 512, 16, 0);
+                while (reader.TryRead(out _, buffer, out _))
+                {
+                }
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        Run(); // warm-up
+        Assert.Equal(0, Run());
+    }
 }
