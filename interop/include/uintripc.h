@@ -89,7 +89,8 @@
  *     capacity a power of two, 2 .. 2^30 (slot rings) or 64 .. 2^30 (record rings);
  *     data_offset == UIPC_RING_CONTROL_SIZE;   data_length <= part length - UIPC_RING_CONTROL_SIZE;
  *     slot rings:   element_size > 0 and == the element both sides agreed on,
- *                   slot_size == align8(8 + element_size), max_message_length == element_size,
+ *                   slot_size == align8(8 + element_size) (+ 4 inside: a channel with
+ *                   checksums, section 4a), max_message_length == element_size,
  *                   data_length == capacity * slot_size;
  *     record rings: slot_size == element_size == 0, data_length == capacity,
  *                   1 <= max_message_length <= capacity / 8;
@@ -297,6 +298,8 @@
  *   wake_word       producers only, atomic increment (full); the consumer reads it (acquire).
  *   doorbell_kind   enum uipc_doorbell_kind: the creator of a channel region writes it before
  *                   publishing the region; the consumer rewrites it (release) when it changes.
+ *   channel_flags   channel regions: written by the creator before publication, then immutable
+ *                   (plain loads; section 4a). 0 in wait blocks outside channel regions.
  *   consumer_pid    the consumer (release); diagnostics and the signal doorbell (below).
  *   consumer_tid    the signal doorbell's receiver (release, after consumer_pid); 0 = none.
  *   sleeps, timeouts, wakeups_seen        consumer only: plain read + release store.
@@ -333,6 +336,14 @@
  *         eventfd: write(fd, 1) (8 bytes), fd received from the consumer; EAGAIN = already set;
  *         signal:  tgkill (rules below); none: nothing.
  *   P6. AFTER the ring returned: wakeups_sent += 1 (the signal teardown relies on it).
+ *   Note: P2 needs a full fence, not a fence instruction: a locked RMW on ANY line is one
+ *   (x86: any lock-prefixed instruction; .NET: every Interlocked operation; elsewhere an RMW
+ *   only where the platform documents it as a full barrier). Several producers may therefore
+ *   fold P2 into their counter: wakeups_suppressed += 1 (atomic) first,
+ *   then P3 (AWAKE: done), P4 (failed: done, already counted); the P4 winner does P5, P6
+ *   and then wakeups_suppressed -= 1 (atomic). Each publish is counted once either way:
+ *   wakeups_sent + wakeups_suppressed == wake checks once producers are quiet (while a
+ *   winner rings, wakeups_suppressed may be one too high; the sum never falls short).
  *
  * Why no wake-up is lost (Dekker): the consumer stores SLEEPING, fences, loads the ring (C3,
  * C4); the producer stores the message, fences, loads the state (P1-P3). With both fences at
@@ -365,7 +376,8 @@
  *   part 0       the ring, tag 0: UIPC_PART_SPSC_SLOTS or UIPC_PART_MPSC_SLOTS (slots), or
  *                UIPC_PART_SPSC_RECORDS or UIPC_PART_MPSC_RECORDS (messages: record type >= 0
  *                is the application's message type)
- *   part 1       the wait block, tag 0, doorbell_kind set by the creator before publication
+ *   part 1       the wait block, tag 0, doorbell_kind and channel_flags set by the creator
+ *                before publication (channel_flags: section 4a)
  *   An attacher finds both by kind and tag, and refuses an unknown doorbell_kind.
  *
  * Completion: the region header's `state`, UIPC_STATE_READY -> UIPC_STATE_CLOSED by CAS (full
@@ -379,6 +391,8 @@
  *   - consumer: load state (acquire) BEFORE the ring. The end of the channel is state == CLOSED
  *     and head == tail with the tail loaded after the state (claims made before the completion
  *     are published or aborted first; aborted claims are consumed like any skip or padding).
+ *     The end, once seen, stays: every claim after it is aborted, so a consumer latches it
+ *     rather than reading a late claim's tail as "not drained yet".
  *
  * Liveness: the ring's consumer_heartbeat_ms (section 2, +384) belongs to the channel's
  * consumer: 0 = no consumer attached yet; > 0 = CLOCK_MONOTONIC milliseconds, stored (release)
@@ -389,6 +403,36 @@
  * value can do more than make it wait that long). A peer known by a pidfd (SO_PEERCRED of the
  * bootstrap connection) is gone when the pidfd turns readable. A consumer whose known producer
  * processes have all exited ends its waits with an error once the ring is drained.
+ *
+ * 4a. Message checksums (optional, off by default). The wait block's channel_flags holds
+ *   UIPC_CHANNEL_CHECKSUMS when every message of the channel carries a CRC-32C of its content,
+ *   so that a reader detects payload corruption (it detects corruption, not forgery: whoever
+ *   can write the ring can compute a valid checksum). The creator writes channel_flags (plain,
+ *   before publication, immutable after); an attacher follows it and refuses a word with any
+ *   bit outside UIPC_CHANNEL_KNOWN_FLAGS, and a flag that does not match the ring (below).
+ *
+ *   The checksum is CRC-32C (Castagnoli, reflected polynomial 0x82F63B78, the SSE4.2 crc32
+ *   instruction): initial value 0xFFFFFFFF, final xor 0xFFFFFFFF (so CRC-32C("123456789") ==
+ *   0xE3069283), stored as a little-endian u32. uipc_crc32c below is the reference.
+ *
+ *   Slot channels: the checksum is the LAST 4 bytes of the slot, at slot + slot_size - 4, and
+ *     covers the element_size bytes of the element (slot + 8 ..). The slot is sized for it:
+ *     slot_size == align8(8 + element_size + 4) (element_size is the element's own size); with
+ *     the flag clear slot_size == align8(8 + element_size) (2a). An attacher refuses a flag
+ *     whose slot size does not match (when both formulas agree either reading holds).
+ *   Message channels: the checksum follows the message bytes inside the record: a message of n
+ *     bytes is a record of length 8 + n + 4, its type at +4, the message at +8, the checksum at
+ *     +8 + n (unaligned: copy it with memcpy). It covers the 8-byte record header as committed,
+ *     the length word (i32, the positive value 8 + n + 4) then the type word (i32), followed by
+ *     the n message bytes: uipc_message_crc32c(length, type, message, n). max_message_length of
+ *     the ring counts the 4 bytes (a channel's longest message is max_message_length - 4), so an
+ *     attacher refuses the flag on a ring with max_message_length < 4; a committed record of
+ *     type >= 0 shorter than 8 + 4 is corrupt. Padding records carry no checksum.
+ *   Producers compute the checksum before publishing (the sequence, or length = +len): it is
+ *   written with the element or message bytes (plain), ordered by the same release. Consumers
+ *   verify after the acquire that makes the slot or record visible, before handing it over; a
+ *   mismatch consumes that message (it is not delivered, and not read again) and is reported
+ *   as an error naming the position; the next message is read normally.
  */
 #ifndef UINTRIPC_H
 #define UINTRIPC_H
@@ -404,7 +448,7 @@ extern "C" {
 #endif
 
 #define UIPC_REGION_MAGIC        0x43504955u /* "UIPC" as bytes 55 49 50 43 */
-#define UIPC_LAYOUT_VERSION      2u
+#define UIPC_LAYOUT_VERSION      3u
 #define UIPC_REGION_HEADER_SIZE  1024u
 #define UIPC_MAX_PARTS           16u
 #define UIPC_PART_ALIGNMENT      128u
@@ -541,6 +585,11 @@ enum uipc_doorbell_kind {
 #define UIPC_REGION_CHANNEL_MESSAGES 0x4D484355u /* "UCHM" as bytes 55 43 48 4d */
 /* consumer_heartbeat_ms of a consumer that was disposed (section 4, liveness). */
 #define UIPC_HEARTBEAT_DETACHED      (-1)
+/* wait block channel_flags (section 4a): immutable after publication; any other bit is refused. */
+#define UIPC_CHANNEL_CHECKSUMS       1u
+#define UIPC_CHANNEL_KNOWN_FLAGS     UIPC_CHANNEL_CHECKSUMS
+/* Bytes of a message checksum (section 4a). */
+#define UIPC_CHECKSUM_SIZE           4u
 
 struct uipc_wait_block {
     /* consumer-owned line */
@@ -549,7 +598,7 @@ struct uipc_wait_block {
     uint32_t doorbell_kind;   /*   8 enum uipc_doorbell_kind */
     int32_t  consumer_pid;    /*  12 */
     int32_t  consumer_tid;    /*  16 thread that blocks (signal/uintr doorbells) */
-    uint32_t reserved0;       /*  20 */
+    uint32_t channel_flags;   /*  20 channel regions: UIPC_CHANNEL_* bits, set by the creator (section 4a) */
     uint64_t sleeps;          /*  24 times the consumer blocked */
     uint64_t timeouts;        /*  32 waits that ended by timeout */
     uint64_t wakeups_seen;    /*  40 waits that ended by a wake-up */
@@ -560,6 +609,50 @@ struct uipc_wait_block {
     uint8_t  pad1[112];          /* 144 .. 256 */
     uint8_t  reserved[128];      /* 256 .. 384 */
 };
+
+/* ---- message checksums (section 4a): reference CRC-32C ------------------------------ */
+
+/* Continues a CRC-32C: `crc` is the running value WITHOUT the initial/final inversion (the
+ * hardware instruction's convention). With SSE4.2 (e.g. -msse4.2) the crc32 instruction is used,
+ * 8 bytes at a time; otherwise a bitwise software loop gives the same result. */
+static inline uint32_t uipc_crc32c_update(uint32_t crc, const void *data, size_t length)
+{
+    const unsigned char *p = (const unsigned char *)data;
+#if defined(__SSE4_2__)
+    uint64_t c = crc;
+    for (; length >= 8; p += 8, length -= 8) {
+        uint64_t word;
+        __builtin_memcpy(&word, p, 8);
+        c = __builtin_ia32_crc32di(c, word);
+    }
+    crc = (uint32_t)c;
+    for (; length > 0; p++, length--)
+        crc = __builtin_ia32_crc32qi(crc, *p);
+#else
+    for (; length > 0; p++, length--) {
+        crc ^= *p;
+        for (int bit = 0; bit < 8; bit++)
+            crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+    }
+#endif
+    return crc;
+}
+
+/* CRC-32C of `length` bytes: the checksum of a slot channel's element (section 4a). */
+static inline uint32_t uipc_crc32c(const void *data, size_t length)
+{
+    return ~uipc_crc32c_update(0xFFFFFFFFu, data, length);
+}
+
+/* The checksum of a message record (section 4a): header as committed (record_length =
+ * 8 + n + 4, then type, both little-endian i32), then the n message bytes. */
+static inline uint32_t uipc_message_crc32c(int32_t record_length, int32_t type, const void *message, size_t n)
+{
+    unsigned char header[8];
+    __builtin_memcpy(header, &record_length, 4);
+    __builtin_memcpy(header + 4, &type, 4);
+    return ~uipc_crc32c_update(uipc_crc32c_update(0xFFFFFFFFu, header, 8), message, n);
+}
 
 /* ---- compile-time proof of the layout ----------------------------------------------- */
 
@@ -587,6 +680,7 @@ UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_control, releasing) == 264, "releas
 UIPC_STATIC_ASSERT(sizeof(struct uipc_producer_entry) == UIPC_PRODUCER_ENTRY_SIZE, "producer entry size");
 UIPC_STATIC_ASSERT(offsetof(struct uipc_wait_block, wakeups_sent) == 128, "producer line at 128");
 UIPC_STATIC_ASSERT(sizeof(struct uipc_wait_block) == UIPC_WAIT_BLOCK_SIZE, "wait block size");
+UIPC_STATIC_ASSERT(offsetof(struct uipc_wait_block, channel_flags) == 20, "channel_flags at 20");
 
 /* ---- shim exports (libuintripc.so) ------------------------------------------------- */
 
@@ -617,6 +711,7 @@ enum uipc_layout_id {
     UIPC_L_RING_OFF_RELEASING, UIPC_L_SLOT_CLAIMED, UIPC_L_PRODUCER_ENTRY_SIZE, UIPC_L_MAX_PRODUCER_SLOTS,
     UIPC_L_PRODUCER_NONE, UIPC_L_PRODUCER_REGISTERING, UIPC_L_PRODUCER_OFF_OWNER, UIPC_L_PRODUCER_OFF_CLAIM,
     UIPC_L_PRODUCER_OFF_PID_NAMESPACE,
+    UIPC_L_WAIT_OFF_CHANNEL_FLAGS, UIPC_L_CHANNEL_CHECKSUMS, UIPC_L_CHECKSUM_SIZE,
     UIPC_L_COUNT
 };
 UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id);

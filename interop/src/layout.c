@@ -64,6 +64,9 @@ UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id)
     case UIPC_L_PRODUCER_OFF_OWNER: return OFF(uipc_producer_entry, owner);
     case UIPC_L_PRODUCER_OFF_CLAIM: return OFF(uipc_producer_entry, claim);
     case UIPC_L_PRODUCER_OFF_PID_NAMESPACE: return OFF(uipc_producer_entry, pid_namespace);
+    case UIPC_L_WAIT_OFF_CHANNEL_FLAGS: return OFF(uipc_wait_block, channel_flags);
+    case UIPC_L_CHANNEL_CHECKSUMS: return UIPC_CHANNEL_CHECKSUMS;
+    case UIPC_L_CHECKSUM_SIZE: return UIPC_CHECKSUM_SIZE;
     default: return UIPC_LAYOUT_UNKNOWN;
     }
 }

@@ -78,9 +78,13 @@ int main(void)
     L(UIPC_L_PRODUCER_OFF_OWNER, OFF(uipc_producer_entry, owner));
     L(UIPC_L_PRODUCER_OFF_CLAIM, OFF(uipc_producer_entry, claim));
     L(UIPC_L_PRODUCER_OFF_PID_NAMESPACE, OFF(uipc_producer_entry, pid_namespace));
+    L(UIPC_L_WAIT_OFF_CHANNEL_FLAGS, OFF(uipc_wait_block, channel_flags));
+    L(UIPC_L_CHANNEL_CHECKSUMS, UIPC_CHANNEL_CHECKSUMS);
+    L(UIPC_L_CHECKSUM_SIZE, UIPC_CHECKSUM_SIZE);
     printf("id UIPC_L_COUNT %d\n", (int)UIPC_L_COUNT);
 
     /* Constants of the header that have no layout id. */
+    C(UIPC_CHANNEL_KNOWN_FLAGS);
     C(UIPC_REGION_HEADER_SIZE);
     C(UIPC_MAX_PARTS);
     C(UIPC_FALSE_SHARING_RANGE);

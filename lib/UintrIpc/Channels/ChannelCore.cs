@@ -31,10 +31,28 @@ internal sealed unsafe class ChannelCore
         Wait = wait;
         _unlinkName = unlinkName;
         _state = (uint*)(region.BasePointer + RegionLayout.StateOffset);
+        Checksums = ReadChecksumsFlag(region.PartPointer(WaitBlockPart));
         // Validates the descriptor (immutable after publication); the ring objects check it again.
-        Geometry = RingDescriptor.Read(region.PartPointer(ring), ring.Length, ring.Kind);
+        // With checksums a slot holds 4 more bytes, so the flag must match the slot size (4a).
+        Geometry = RingDescriptor.Read(region.PartPointer(ring), ring.Length, ring.Kind, SlotTrailer);
+        if (Checksums && !IsSlotChannel && Geometry.MaxMessageLength < MessageChecksum.Size)
+        {
+            throw new RegionFormatException("ring max message length", $">= {MessageChecksum.Size} (the wait block's channel flags ask for checksums, which the records hold)", Geometry.MaxMessageLength.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         UintrIpcMeter.For(wait.MeterFactory).Add(this); // observed only when a listener collects
     }
+
+    /// <summary>Whether every message carries a CRC-32C (the wait block's channel_flags, uintripc.h 4a).</summary>
+    internal bool Checksums { get; }
+
+    /// <summary>Bytes after a slot channel's element that belong to its slot: the checksum, or none.</summary>
+    internal int SlotTrailer => Checksums && IsSlotChannel ? MessageChecksum.Size : 0;
+
+    /// <summary>The longest message of a message channel: the ring's, less the checksum the records also hold.</summary>
+    internal int MaxMessageLength => Geometry.MaxMessageLength - (Checksums ? MessageChecksum.Size : 0);
+
+    private bool IsSlotChannel => RingPart.Kind is PartKind.SpscSlots or PartKind.MpscSlots;
 
     /// <summary>The ring's consumer_heartbeat_ms word (uintripc.h section 4, liveness).</summary>
     internal long* HeartbeatWord => (long*)(Region.PartPointer(RingPart) + RingLayout.HeartbeatOffset);
@@ -67,9 +85,13 @@ internal sealed unsafe class ChannelCore
         ArgumentNullException.ThrowIfNull(options);
         string? name = options.Name;
         DoorbellKind doorbell = options.Doorbell ?? Doorbells.Best;
-        // Plain store into zero-filled memory before publication (see PartSpec).
-        var waitBlock = new PartSpec(PartKind.WaitBlock, 0, WaitBlockLayout.Size,
-            (address, _) => *(uint*)(address + WaitBlockLayout.DoorbellKindOffset) = (uint)doorbell);
+        uint flags = options.Checksums ? WaitBlockLayout.ChannelChecksums : 0;
+        // Plain stores into zero-filled memory before publication (see PartSpec).
+        var waitBlock = new PartSpec(PartKind.WaitBlock, 0, WaitBlockLayout.Size, (address, _) =>
+        {
+            *(uint*)(address + WaitBlockLayout.DoorbellKindOffset) = (uint)doorbell;
+            *(uint*)(address + WaitBlockLayout.ChannelFlagsOffset) = flags;
+        });
         SharedRegion region = name is null
             ? SharedRegion.CreateAnonymous(regionKind, ring, waitBlock)
             : SharedRegion.CreateNamed(name, regionKind, ring, waitBlock);
@@ -90,7 +112,7 @@ internal sealed unsafe class ChannelCore
     }
 
     /// <summary>Takes over <paramref name="region"/> (disposed on failure) and validates it as a channel.</summary>
-    /// <exception cref="RegionFormatException">Not a channel region of this kind, or its wait block names no known doorbell.</exception>
+    /// <exception cref="RegionFormatException">Not a channel region of this kind, its wait block names no known doorbell or has unknown channel flags, or the checksum flag does not match the ring.</exception>
     internal static ChannelCore Attach(SharedRegion region, uint regionKind, ChannelWaitOptions? wait)
     {
         try
@@ -137,6 +159,23 @@ internal sealed unsafe class ChannelCore
             region.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The wait block's channel_flags: written by the creator before publication and immutable,
+    /// so a plain load (ordered by the acquire of the region's magic). Unknown bits are refused:
+    /// they would be options this version cannot honour (uintripc.h 4a).
+    /// </summary>
+    private static bool ReadChecksumsFlag(byte* waitBlock)
+    {
+        uint flags = *(uint*)(waitBlock + WaitBlockLayout.ChannelFlagsOffset);
+        if ((flags & ~WaitBlockLayout.KnownChannelFlags) != 0)
+        {
+            throw new RegionFormatException("wait block channel flags", $"only bits of 0x{WaitBlockLayout.KnownChannelFlags:x}", $"0x{flags:x8}",
+                "The channel was created by a newer version with options this one does not know.");
+        }
+
+        return (flags & WaitBlockLayout.ChannelChecksums) != 0;
     }
 
     /// <summary>Completes the channel; false if it was completed already. Full fence (CAS).</summary>

@@ -55,6 +55,9 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     private int _syncWaiting;
     private int _disposing;
     private bool _disposed;
+    // Latched once a look found the end (completed, then drained): every claim after that is
+    // aborted (uintripc.h section 4), and one in flight must not make the end "not yet" again.
+    private volatile bool _ended;
     private TaskCompletionSource? _completion;
 
     /// <summary>
@@ -109,15 +112,8 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     /// <summary>The wait block's counters.</summary>
     internal WaitBlockCounters Counters => _waitBlock.ReadCounters();
 
-    /// <summary>Whether the channel was completed and everything was read (completion first, acquire, then the ring).</summary>
-    internal bool IsCompleted
-    {
-        get
-        {
-            bool completed = _channel.IsCompleted;
-            return completed && _probe.IsDrained;
-        }
-    }
+    /// <summary>Whether the channel was completed and everything was read (completion first, acquire, then the ring); once true, stays true.</summary>
+    internal bool IsCompleted => _ended || SeesEnd(_channel.IsCompleted);
 
     /// <summary>Whether a non-blocking call may run: false once Dispose began.</summary>
     internal bool IsDisposed => _disposed;
@@ -167,7 +163,7 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
             return new ValueTask<bool>(true);
         }
 
-        if (completed && _probe.IsDrained)
+        if (_ended || SeesEnd(completed))
         {
             _completion?.TrySetResult();
             return new ValueTask<bool>(false);
@@ -203,6 +199,21 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     private bool Disposing => Volatile.Read(ref _disposing) != 0;
 
     /// <summary>Every known producer is gone and nothing is left to read: the wait can only end in an error.</summary>
+    /// <summary>
+    /// Whether the channel ended, given <paramref name="completed"/> loaded before the ring
+    /// (acquire): completed and drained, the tail loaded after the state. Latches the end.
+    /// </summary>
+    private bool SeesEnd(bool completed)
+    {
+        if (!completed || !_probe.IsDrained)
+        {
+            return false;
+        }
+
+        _ended = true;
+        return true;
+    }
+
     private bool ProducersGoneAndDrained => _producers.Gone is not null && _probe.IsDrained;
 
     /// <summary>
@@ -241,7 +252,7 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
                     return true;
                 }
 
-                if ((completed && _probe.IsDrained) || Stopwatch.GetTimestamp() >= end)
+                if (_ended || SeesEnd(completed) || Stopwatch.GetTimestamp() >= end)
                 {
                     return false;
                 }

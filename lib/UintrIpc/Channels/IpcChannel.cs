@@ -28,22 +28,37 @@ public static partial class IpcChannel
     /// <summary>Creates a channel of <typeparamref name="T"/>: memfd, or /dev/shm/<see cref="IpcChannelOptions.Name"/> when it is set.</summary>
     /// <param name="options">The shape; null for the defaults (1024 elements, one writer, the best doorbell).</param>
     /// <exception cref="UintrIpcException">The region could not be created (errno attached, e.g. EEXIST for a name that exists).</exception>
-    public static IpcChannel<T> CreateBounded<T>(IpcChannelOptions? options = null)
+    public static unsafe IpcChannel<T> CreateBounded<T>(IpcChannelOptions? options = null)
         where T : unmanaged
     {
         options ??= new IpcChannelOptions();
-        PartSpec ring = SlotRing<T>.Part(options.Capacity, options.MultipleWriters);
+        // With checksums each slot also holds the element's CRC-32C, in its last 4 bytes (uintripc.h 4a).
+        PartSpec ring = SlotRingEngine.CreatePart(options.MultipleWriters ? PartKind.MpscSlots : PartKind.SpscSlots, options.Capacity, sizeof(T), tag: 0,
+            options.Checksums ? MessageChecksum.Size : 0);
         return new IpcChannel<T>(ChannelCore.Create(ChannelCore.SlotRegionKind, ring, options));
     }
 
     /// <summary>Creates a channel of byte messages: memfd, or /dev/shm/<see cref="IpcChannelOptions.Name"/> when it is set.</summary>
     /// <param name="options">The shape (<see cref="IpcChannelOptions.BufferSize"/>, <see cref="IpcChannelOptions.MaxMessageLength"/>, writers, doorbell); null for the defaults.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><see cref="IpcChannelOptions.MaxMessageLength"/> is above <see cref="IpcChannelOptions.BufferSize"/> / 8.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="IpcChannelOptions.MaxMessageLength"/> is above <see cref="IpcChannelOptions.BufferSize"/> / 8 (less 4 with <see cref="IpcChannelOptions.Checksums"/>).</exception>
     /// <exception cref="UintrIpcException">The region could not be created (errno attached).</exception>
     public static IpcMessageChannel CreateMessages(IpcChannelOptions? options = null)
     {
         options ??= new IpcChannelOptions();
-        PartSpec ring = RecordRing.Part(options.BufferSize, options.MaxMessageLength, options.MultipleWriters);
+        int ringMax = options.MaxMessageLength;
+        if (options.Checksums && ringMax != 0)
+        {
+            // The ring's longest payload holds the message and its checksum (uintripc.h 4a).
+            int limit = (options.BufferSize / 8) - MessageChecksum.Size;
+            if (ringMax > limit)
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), ringMax, $"With checksums the maximum message length is at most BufferSize / 8 - {MessageChecksum.Size} ({limit}).");
+            }
+
+            ringMax += MessageChecksum.Size;
+        }
+
+        PartSpec ring = RecordRingEngine.Part(options.MultipleWriters ? PartKind.MpscRecords : PartKind.SpscRecords, options.BufferSize, ringMax, tag: 0);
         return new IpcMessageChannel(ChannelCore.Create(ChannelCore.MessageRegionKind, ring, options));
     }
 

@@ -44,7 +44,7 @@ public sealed record IpcChannelOptions
 
     /// <summary>
     /// Message channels (<see cref="IpcMessageChannel"/>): bytes of the ring's data area, a power
-    /// of two from 64 to 2^30. Each message takes 8 + its length bytes, rounded up to 8. Default 64 KiB.
+    /// of two from 64 to 2^30. Each message takes 8 + its length bytes (12 with <see cref="Checksums"/>), rounded up to 8. Default 64 KiB.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Not a power of two in range.</exception>
     public int BufferSize
@@ -64,7 +64,8 @@ public sealed record IpcChannelOptions
     /// <summary>
     /// Message channels: the longest payload, 1 to <see cref="BufferSize"/> / 8 bytes; 0 (the
     /// default) means <see cref="BufferSize"/> / 8. Checked against <see cref="BufferSize"/> when
-    /// the channel is created.
+    /// the channel is created. With <see cref="Checksums"/> each record also holds the 4-byte
+    /// checksum: the limit and the default are then <see cref="BufferSize"/> / 8 - 4.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
     public int MaxMessageLength
@@ -126,6 +127,19 @@ public sealed record IpcChannelOptions
             _name = value;
         }
     }
+
+    /// <summary>
+    /// Whether every message carries a CRC-32C of its content, computed by the writer when it
+    /// publishes and verified by the reader before it hands the message over. False (the default)
+    /// costs nothing. A mismatch throws <see cref="Rings.RingCorruptedException"/> naming the
+    /// message checksum and its position; that message is consumed and the next one is read
+    /// normally. It detects corruption (a stray write, a bug in a peer), not forgery: a writer
+    /// that can write the ring can compute a valid checksum. Processes that open the channel
+    /// follow the creator's choice. Each slot of a channel of <c>T</c> grows by 4 bytes (rounded
+    /// to 8); each message by 4 bytes, which the ring's longest message also holds.
+    /// Layout: interop/include/uintripc.h, section 4a.
+    /// </summary>
+    public bool Checksums { get; init; }
 
     /// <summary>How the reader and writer of this channel object wait (spin, yield, park). Default <see cref="ChannelWaitOptions.Default"/>.</summary>
     public ChannelWaitOptions Wait

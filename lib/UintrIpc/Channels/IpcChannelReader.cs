@@ -34,11 +34,24 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
 {
     private readonly SlotRing<T> _ring;
     private readonly ConsumerCore<SlotChannelProbe<T>> _core;
+    /// <summary>Whether elements carry checksums (uintripc.h 4a): decided once, at attach.</summary>
+    private readonly bool _checksums;
+    /// <summary>With checksums: bytes from an element to its checksum (the slot's last 4 bytes).</summary>
+    private readonly nuint _checksumOffset;
+    /// <summary>
+    /// Non-zero when TryRead leaves its plain path: checksums (set at attach) or disposed (set by
+    /// Dispose). One field of this object tested per read, instead of the core's disposed flag, so
+    /// a reader without checksums pays no more than before them.
+    /// </summary>
+    private int _offPlainPath;
 
     internal IpcChannelReader(ChannelCore channel)
     {
         // No lease: the core's reference on the region keeps the mapping.
-        _ring = new SlotRing<T>(channel.Region, channel.RingPart, lease: false);
+        _ring = new SlotRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer);
+        _checksums = channel.Checksums;
+        _checksumOffset = _ring.Engine.SlotSize - RingLayout.SlotHeaderSize - MessageChecksum.Size;
+        _offPlainPath = _checksums ? 1 : 0;
         _core = new ConsumerCore<SlotChannelProbe<T>>(channel, new SlotChannelProbe<T>(_ring, channel), GetType().FullName!);
     }
 
@@ -74,11 +87,15 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     private string DebuggerDisplay => $"IpcChannelReader<{typeof(T).Name}> {Doorbell} count={Count}/{Capacity}{(_core.Channel.IsCompleted ? " completed" : "")}";
 
     /// <summary>Reads the next element, or returns false when none is waiting. Never blocks.</summary>
-    /// <exception cref="RingCorruptedException">The ring holds values no writer writes.</exception>
+    /// <exception cref="RingCorruptedException">The ring holds values no writer writes, or (checksums) the element's checksum does not match (that element is dropped).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public override bool TryRead([MaybeNullWhen(false)] out T item)
     {
-        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
+        if (_offPlainPath != 0)
+        {
+            return TryReadChecked(out item);
+        }
+
         if (_ring.TryRead(out item))
         {
             return true;
@@ -89,24 +106,30 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     }
 
     /// <summary>Reads up to <paramref name="destination"/>.Length waiting elements, in order; returns how many. Never blocks.</summary>
-    /// <exception cref="RingCorruptedException">The ring holds values no writer writes.</exception>
+    /// <exception cref="RingCorruptedException">The ring holds values no writer writes, or (checksums) an element's checksum does not match (the elements before it were read; it is dropped).</exception>
     public int TryRead(Span<T> destination)
     {
         ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
-        return _ring.TryRead(destination);
+        if (!_checksums)
+        {
+            return _ring.TryRead(destination);
+        }
+
+        var fill = new SpanFillHandler<T>(destination);
+        return DrainChecked(ref fill, destination.Length);
     }
 
     /// <summary>
     /// Hands up to <paramref name="limit"/> waiting elements to <paramref name="handler"/> in
     /// place (no copy), in order; returns how many. Never blocks.
     /// </summary>
-    /// <exception cref="RingCorruptedException">The ring holds values no writer writes.</exception>
+    /// <exception cref="RingCorruptedException">The ring holds values no writer writes, or (checksums) an element's checksum does not match (it is dropped, not handed over).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Drain<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, ISlotHandler<T>, allows ref struct
     {
         ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
-        return _ring.Drain(ref handler, limit);
+        return _checksums ? DrainChecked(ref handler, limit) : _ring.Drain(ref handler, limit);
     }
 
     /// <summary>
@@ -153,7 +176,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
             return true;
         }
 
-        var one = new ReadOne(_ring);
+        var one = new ReadOne(this);
         bool read = _core.ReadWithin(ref one, timeout);
         item = one.Item;
         return read;
@@ -202,14 +225,76 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     /// complete the channel. Idempotent.
     /// </summary>
     /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread (nothing was released).</exception>
-    public void Dispose() => _core.Dispose();
+    public void Dispose()
+    {
+        _core.Dispose(); // throws, releasing nothing, on the wrong thread (signal, uintr)
+        _offPlainPath = 2; // plain: only this reader's thread reads it (see the remarks)
+    }
+
+    /// <summary>The next element, its checksum verified when the channel has checksums (out of line: the unchecked path stays as small as without).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool ReadNext(out T item) => _checksums ? ReadChecked(out item) : _ring.TryRead(out item);
+
+    /// <summary>TryRead off its plain path: disposed, or checksums.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryReadChecked(out T item)
+    {
+        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
+        if (ReadNext(out item))
+        {
+            return true;
+        }
+
+        _core.ObserveCompletion();
+        return false;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool ReadChecked(out T item)
+    {
+        var copy = new CopyOne();
+        bool read = DrainChecked(ref copy, 1) == 1;
+        item = copy.Item;
+        return read;
+    }
+
+    /// <summary>
+    /// Drains through <see cref="CheckedSlotHandler{T, THandler}"/>. A mismatch is thrown from
+    /// inside the drain, so the ring counts that element as consumed; its position is the one
+    /// before the head the drain committed.
+    /// </summary>
+    private int DrainChecked<THandler>(ref THandler handler, int limit)
+        where THandler : struct, ISlotHandler<T>, allows ref struct
+    {
+        var check = new CheckedSlotHandler<T, THandler>(handler, _checksumOffset);
+        try
+        {
+            return _ring.Drain(ref check, limit);
+        }
+        catch (ChecksumMismatchException mismatch)
+        {
+            throw mismatch.AtPosition((long)_ring.Engine.ConsumerHead - 1);
+        }
+        finally
+        {
+            handler = check.Inner;
+        }
+    }
 
     /// <summary>A blocking read's attempt: one element.</summary>
-    private struct ReadOne(SlotRing<T> ring) : IReadAttempt
+    private struct ReadOne(IpcChannelReader<T> reader) : IReadAttempt
     {
         public T Item;
 
-        public bool TryRead() => ring.TryRead(out Item);
+        public bool TryRead() => reader.ReadNext(out Item);
+    }
+
+    /// <summary>Copies one element out of its slot.</summary>
+    private struct CopyOne : ISlotHandler<T>
+    {
+        public T Item;
+
+        public void Handle(in T item) => Item = item;
     }
 
     /// <summary>ReadAsync's attempt: this reader's TryRead and WaitToReadAsync.</summary>

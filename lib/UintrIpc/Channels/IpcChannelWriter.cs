@@ -31,11 +31,20 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     private readonly SlotRing<T> _ring;
     private readonly ProducerCore _core;
     private readonly bool _multiple;
+    /// <summary>Whether elements carry checksums (uintripc.h 4a): decided once, at attach.</summary>
+    private readonly bool _checksums;
+    /// <summary><see cref="_multiple"/> or <see cref="_checksums"/>: TryWrite leaves the single-writer path.</summary>
+    private readonly bool _sharedOrChecked;
+    /// <summary>With checksums: bytes from an element to its checksum (the slot's last 4 bytes).</summary>
+    private readonly nuint _checksumOffset;
 
     internal IpcChannelWriter(ChannelCore channel, SafeHandle? doorbellFd)
     {
         _multiple = channel.MultipleProducers;
-        _ring = new SlotRing<T>(channel.Region, channel.RingPart, lease: false);
+        _ring = new SlotRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer);
+        _checksums = channel.Checksums;
+        _sharedOrChecked = _multiple || _checksums;
+        _checksumOffset = _ring.Engine.SlotSize - RingLayout.SlotHeaderSize - MessageChecksum.Size;
         _core = new ProducerCore(channel, _ring, doorbellFd, GetType().FullName!);
     }
 
@@ -74,9 +83,10 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
             return false;
         }
 
-        if (_multiple)
+        // One test for both other paths, so a single writer without checksums pays no more than before them.
+        if (_sharedOrChecked)
         {
-            return TryWriteShared(in item);
+            return _multiple ? TryWriteShared(in item) : TryWriteCheckedSingle(in item) && WakeAfterWrite();
         }
 
         // One writer: its own completion is ordered with its writes by program order.
@@ -108,8 +118,14 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
             // One claim per element, each checked against the completion (see the top of this file).
             while (written < items.Length && TryClaimOpen(out SlotClaim<T> claim))
             {
-                claim.Item = items[written++];
-                claim.Publish();
+                Publish(ref claim, in items[written++]);
+            }
+        }
+        else if (_checksums)
+        {
+            while (written < items.Length && TryWriteCheckedSingle(in items[written]))
+            {
+                written++;
             }
         }
         else
@@ -242,10 +258,50 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
             return false;
         }
 
-        claim.Item = item; // plain: published by the release in Publish
-        claim.Publish();
+        Publish(ref claim, in item);
         _core.Wake();
         return true;
+    }
+
+    private bool WakeAfterWrite()
+    {
+        _core.Wake();
+        return true;
+    }
+
+    /// <summary>One writer, checksums: the element and its checksum written in place, then published together (out of line: the unchecked path stays as small as without).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryWriteCheckedSingle(in T item)
+    {
+        if (!_ring.Engine.TryClaim<T, SingleProducer>(out SlotClaim<T> claim))
+        {
+            return false;
+        }
+
+        Publish(ref claim, in item);
+        return true;
+    }
+
+    /// <summary>Writes the element (and with checksums its CRC-32C, uintripc.h 4a) into the claimed slot, then publishes it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Publish(ref SlotClaim<T> claim, in T item)
+    {
+        ref T element = ref claim.Item;
+        element = item; // plain: published by the release in Publish
+        if (_checksums)
+        {
+            WriteChecksum(ref element);
+        }
+
+        claim.Publish();
+    }
+
+    /// <summary>Computed over the slot (unmanaged memory: no GC move), plain, before the publishing release.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private unsafe void WriteChecksum(ref T element)
+    {
+        byte* slotElement = (byte*)Unsafe.AsPointer(ref element);
+        Unsafe.WriteUnaligned(slotElement + _checksumOffset, MessageChecksum.Compute(slotElement, (nuint)sizeof(T)));
     }
 
     /// <summary>Claims a position of an open channel; false when full or completed (then the claim was turned into a skip).</summary>
@@ -268,8 +324,18 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     }
 
     /// <inheritdoc/>
-    void ISlotBatchSink.Publishing(ref SlotRingEngine engine, ulong start, int count)
+    unsafe void ISlotBatchSink.Publishing(ref SlotRingEngine engine, ulong start, int count)
     {
+        if (!_checksums)
+        {
+            return;
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            // Each element's CRC-32C (uintripc.h 4a), plain, before the release stores that publish the batch.
+            WriteChecksum(ref Unsafe.AsRef<T>(engine.SlotAt(start + (uint)i) + RingLayout.SlotHeaderSize));
+        }
     }
 
     /// <inheritdoc/>

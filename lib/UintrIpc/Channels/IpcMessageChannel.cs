@@ -50,7 +50,7 @@ public sealed class IpcMessageChannel : IDisposable
     public int BufferSize => (int)_endpoints.Core.Geometry.Capacity;
 
     /// <summary>The longest payload of one message.</summary>
-    public int MaxMessageLength => _endpoints.Core.Geometry.MaxMessageLength;
+    public int MaxMessageLength => _endpoints.Core.MaxMessageLength;
 
     /// <summary>Whether several writers may write at once (an MPSC ring).</summary>
     public bool MultipleWriters => _endpoints.Core.MultipleProducers;

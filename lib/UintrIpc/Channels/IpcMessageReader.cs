@@ -27,9 +27,14 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
 {
     private readonly RecordRingEngine _ring;
     private readonly ConsumerCore<MessageChannelProbe> _core;
+    /// <summary>Whether records carry checksums (uintripc.h 4a): decided once, at attach.</summary>
+    private readonly bool _checksums;
+    private readonly int _maxMessageLength;
 
     internal IpcMessageReader(ChannelCore channel)
     {
+        _checksums = channel.Checksums;
+        _maxMessageLength = channel.MaxMessageLength;
         _ring = new RecordRingEngine(channel.Region, channel.RingPart, channel.RingPart.Kind); // no lease: the core's reference keeps the mapping
         _core = new ConsumerCore<MessageChannelProbe>(channel, new MessageChannelProbe(_ring, channel), GetType().FullName!);
     }
@@ -40,9 +45,9 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     public DoorbellKind Doorbell => _core.Doorbell;
 
     /// <summary>The longest payload of one message: a buffer of this size always suffices.</summary>
-    public int MaxMessageLength => _ring.MaxMessageLength;
+    public int MaxMessageLength => _maxMessageLength;
 
-    /// <summary>Whether the channel was completed and every message has been read.</summary>
+    /// <summary>Whether the channel was completed and every message has been read: once true, stays true.</summary>
     public bool IsCompleted => _core.IsCompleted;
 
     /// <summary>Completes when a read finds the channel completed and drained (successfully: writers cannot transmit an exception).</summary>
@@ -71,24 +76,24 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
 
     /// <summary>Copies the next message into <paramref name="destination"/>, or returns false when none is waiting. Never blocks.</summary>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too small for the next message (which stays in the ring).</exception>
-    /// <exception cref="RingCorruptedException">The next record is invalid.</exception>
+    /// <exception cref="RingCorruptedException">The next record is invalid, or (checksums) its checksum does not match (it is dropped).</exception>
     public bool TryRead(out int type, Span<byte> destination, out int length)
     {
         ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
-        return _ring.TryRead(out type, destination, out length);
+        return ReadInto(out type, destination, out length);
     }
 
     /// <summary>
     /// Hands up to <paramref name="limit"/> waiting messages to <paramref name="handler"/> in
     /// place (no copy), in order; returns how many. Never blocks.
     /// </summary>
-    /// <exception cref="RingCorruptedException">A record is invalid (messages before it are handled).</exception>
+    /// <exception cref="RingCorruptedException">A record is invalid, or (checksums) its checksum does not match (messages before it are handled; it is dropped).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Read<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, IRecordHandler
     {
         ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
-        return _ring.Read(ref handler, limit);
+        return ReadCore(ref handler, limit);
     }
 
     /// <summary>
@@ -131,7 +136,7 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
             return n;
         }
 
-        var batch = new HandleBatch<THandler>(_ring, ref handler, limit);
+        var batch = new HandleBatch<THandler>(this, ref handler, limit);
         _core.ReadWithin(ref batch, timeout);
         return batch.Count;
     }
@@ -151,7 +156,7 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
             return true;
         }
 
-        var copy = new CopyOne(_ring, destination);
+        var copy = new CopyOne(this, destination);
         bool read = _core.ReadWithin(ref copy, timeout);
         (type, length) = (copy.Type, copy.Length);
         return read;
@@ -190,33 +195,100 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread (nothing was released).</exception>
     public void Dispose() => _core.Dispose();
 
+    /// <summary>Messages to the handler, through <see cref="CheckedRecordHandler{THandler}"/> when the channel has checksums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int ReadCore<THandler>(ref THandler handler, int limit)
+        where THandler : struct, IRecordHandler
+        => _checksums ? ReadChecked(ref handler, limit) : _ring.Read(ref handler, limit);
+
+    /// <summary>
+    /// A mismatch is thrown from inside the ring's read, so the ring counts that message as
+    /// consumed; it is the last record the read released, so its position is the head after the
+    /// read less the bytes it occupied.
+    /// </summary>
+    private int ReadChecked<THandler>(ref THandler handler, int limit)
+        where THandler : struct, IRecordHandler
+    {
+        var check = new CheckedRecordHandler<THandler>(handler);
+        try
+        {
+            return _ring.Read(ref check, limit);
+        }
+        catch (ChecksumMismatchException mismatch)
+        {
+            throw mismatch.AtPosition(_ring.PrivateConsumerHead - mismatch.RecordBytes);
+        }
+        finally
+        {
+            handler = check.Inner;
+        }
+    }
+
+    /// <summary>The next message copied into <paramref name="destination"/>; with checksums, verified first (out of line).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool ReadInto(out int type, Span<byte> destination, out int length)
+        => _checksums ? ReadIntoChecked(out type, destination, out length) : _ring.TryRead(out type, destination, out length);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private unsafe bool ReadIntoChecked(out int type, Span<byte> destination, out int length)
+    {
+        // Looked at first, so that a destination too small leaves the message in the ring, as without checksums.
+        int next = _ring.PeekPayloadLength() - MessageChecksum.Size;
+        if (next > destination.Length)
+        {
+            throw new ArgumentException($"The next message has {next} bytes but the destination holds {destination.Length}; it was not consumed. Pass a buffer of MaxMessageLength bytes.", nameof(destination));
+        }
+
+        fixed (byte* target = destination)
+        {
+            var copy = new CopyInto(target, destination.Length);
+            bool read = ReadChecked(ref copy, 1) == 1;
+            (type, length) = (copy.Type, copy.Length);
+            return read;
+        }
+    }
+
     /// <summary>A blocking read's attempt: one message copied into the caller's buffer.</summary>
-    private ref struct CopyOne(RecordRingEngine ring, Span<byte> destination) : IReadAttempt
+    private ref struct CopyOne(IpcMessageReader reader, Span<byte> destination) : IReadAttempt
     {
         private readonly Span<byte> _destination = destination;
         public int Type;
         public int Length;
 
-        public bool TryRead() => ring.TryRead(out Type, _destination, out Length);
+        public bool TryRead() => reader.ReadInto(out Type, _destination, out Length);
+    }
+
+    /// <summary>Copies one verified message into a pinned buffer (a handler of a ring read cannot hold a span).</summary>
+    private unsafe struct CopyInto(byte* destination, int capacity) : IRecordHandler
+    {
+        public int Type;
+        public int Length;
+
+        public void Handle(int type, ReadOnlySpan<byte> payload)
+        {
+            // The length was checked by the peek; a peer that changed it since fails here (the message is dropped).
+            payload.CopyTo(new Span<byte>(destination, capacity));
+            (Type, Length) = (type, payload.Length);
+        }
     }
 
     /// <summary>A blocking read's attempt: up to a limit of messages handed to the caller's handler.</summary>
     private ref struct HandleBatch<THandler> : IReadAttempt
         where THandler : struct, IRecordHandler
     {
-        private readonly RecordRingEngine _ring;
+        private readonly IpcMessageReader _reader;
         private readonly ref THandler _handler;
         private readonly int _limit;
         public int Count;
 
-        public HandleBatch(RecordRingEngine ring, ref THandler handler, int limit)
+        public HandleBatch(IpcMessageReader reader, ref THandler handler, int limit)
         {
-            _ring = ring;
+            _reader = reader;
             _handler = ref handler;
             _limit = limit;
         }
 
-        public bool TryRead() => (Count = _ring.Read(ref _handler, _limit)) > 0;
+        public bool TryRead() => (Count = _reader.ReadCore(ref _handler, _limit)) > 0;
     }
 
     /// <summary>ReadAsync's attempt: a message with its payload copied into a new array.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
@@ -28,10 +29,15 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     private readonly bool _multiple;
     // Room that lets any message be written: the longest record, and the padding a wrap may need.
     private readonly long _roomForAny;
+    /// <summary>Bytes each record holds after the message: its checksum (uintripc.h 4a), or none. Decided once, at attach.</summary>
+    private readonly int _trailer;
+    private readonly int _maxMessageLength;
 
     internal IpcMessageWriter(ChannelCore channel, SafeHandle? doorbellFd)
     {
         _multiple = channel.MultipleProducers;
+        _trailer = channel.Checksums ? MessageChecksum.Size : 0;
+        _maxMessageLength = channel.MaxMessageLength;
         _ring = new RecordRingEngine(channel.Region, channel.RingPart, channel.RingPart.Kind); // no lease: the core's reference keeps the mapping
         _roomForAny = 2L * ((RingLayout.RecordHeaderSize + _ring.MaxMessageLength + 7) & ~7);
         _core = new ProducerCore(channel, _ring, doorbellFd, GetType().FullName!);
@@ -43,7 +49,7 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     public DoorbellKind Doorbell => _core.Doorbell;
 
     /// <summary>The longest payload of one message.</summary>
-    public int MaxMessageLength => _ring.MaxMessageLength;
+    public int MaxMessageLength => _maxMessageLength;
 
     /// <summary>Whether the channel was completed (by this or another writer); writes then fail.</summary>
     public bool IsCompleted => _core.Channel.IsCompleted;
@@ -75,15 +81,14 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
         if (_multiple)
         {
             // Claim, then check the completion (see TryClaimOpen), then copy and commit.
-            if (!TryClaimOpen(type, payload.Length, out RecordClaim claim))
+            if (!TryClaimOpen(type, ClaimLength(payload.Length), out RecordClaim claim))
             {
                 return false;
             }
 
-            payload.CopyTo(claim.Payload);
-            claim.Commit();
+            CopyAndCommit(ref claim, type, payload);
         }
-        else if (!_ring.TryWrite(type, payload)) // one writer: its completion is ordered with its writes
+        else if (_trailer == 0 ? !_ring.TryWrite(type, payload) : !TryWriteCheckedSingle(type, payload)) // one writer: its completion is ordered with its writes
         {
             return false;
         }
@@ -153,16 +158,17 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     {
         _core.ThrowIfDisposed();
         RecordClaim recordClaim = default;
+        int claimLength = ClaimLength(length);
         bool claimed = !_core.Channel.IsCompleted && (_multiple
-            ? TryClaimOpen(type, length, out recordClaim)
-            : _ring.TryClaim(type, length, out recordClaim));
+            ? TryClaimOpen(type, claimLength, out recordClaim)
+            : _ring.TryClaim(type, claimLength, out recordClaim));
         if (!claimed)
         {
             claim = default;
             return false;
         }
 
-        claim = new MessageClaim(recordClaim, _core);
+        claim = new MessageClaim(recordClaim, _core, checksum: _trailer != 0);
         return true;
     }
 
@@ -214,12 +220,59 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     /// </summary>
     public void Dispose() => _core.Dispose();
 
+    /// <summary>The payload to claim in the ring for a message of <paramref name="length"/> bytes: with checksums, 4 more.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int ClaimLength(int length)
+    {
+        if (_trailer != 0 && (uint)length > (uint)_maxMessageLength)
+        {
+            ThrowLength(length); // the ring's own check would name its longer limit
+        }
+
+        return length + _trailer;
+    }
+
+    /// <summary>One writer, checksums: claims the record, writes the message and its checksum in place, commits (out of line: the unchecked path stays as small as without).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryWriteCheckedSingle(int type, ReadOnlySpan<byte> payload)
+    {
+        if (!_ring.TryClaim(type, ClaimLength(payload.Length), out RecordClaim claim))
+        {
+            return false;
+        }
+
+        CopyAndCommit(ref claim, type, payload);
+        return true;
+    }
+
+    /// <summary>Copies the message into the claim, adds its checksum when the channel has them (uintripc.h 4a), commits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CopyAndCommit(ref RecordClaim claim, int type, ReadOnlySpan<byte> payload)
+    {
+        Span<byte> room = claim.Payload;
+        payload.CopyTo(room);
+        if (_trailer != 0)
+        {
+            MessageChecksum.Seal(type, room);
+        }
+
+        claim.Commit();
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowLength(int length)
+        => throw new ArgumentOutOfRangeException(nameof(length), length, $"A message holds between 0 and {_maxMessageLength} bytes (the channel's MaxMessageLength).");
+
     /// <inheritdoc/>
-    int IRecordBatchSink.Trailer => 0;
+    int IRecordBatchSink.Trailer => _trailer;
 
     /// <inheritdoc/>
     void IRecordBatchSink.Committing(int type, Span<byte> payload)
     {
+        if (_trailer != 0)
+        {
+            MessageChecksum.Seal(type, payload); // the message and its checksum, published by the commit (uintripc.h 4a)
+        }
     }
 
     /// <inheritdoc/>

@@ -24,21 +24,24 @@ public ref struct MessageClaim
 {
     private readonly ProducerCore? _producer;
     private readonly long _id;
+    /// <summary>Whether the record also holds the message's checksum, after the payload (uintripc.h 4a).</summary>
+    private readonly bool _checksum;
     private RecordClaim _claim;
 
-    internal MessageClaim(RecordClaim claim, ProducerCore producer)
+    internal MessageClaim(RecordClaim claim, ProducerCore producer, bool checksum)
     {
         _claim = claim;
         _producer = producer;
+        _checksum = checksum;
         _id = OpenClaims.Open();
     }
 
     /// <summary>The message bytes to fill, in shared memory, exactly the claimed length.</summary>
     /// <exception cref="InvalidOperationException">The claim is completed (or this is a default value).</exception>
-    public readonly Span<byte> Payload => _claim.Payload;
+    public readonly Span<byte> Payload => _checksum ? _claim.Payload[..^MessageChecksum.Size] : _claim.Payload;
 
     /// <summary>Bytes of the payload.</summary>
-    public readonly int Length => _claim.Length;
+    public readonly int Length => _checksum ? _claim.Length - MessageChecksum.Size : _claim.Length;
 
     /// <summary>Whether <see cref="Commit"/> or <see cref="Abort"/> was called (on this claim or a copy of it, on this thread).</summary>
     public readonly bool IsCompleted => _claim.IsCompleted || (_producer is not null && !OpenClaims.IsOpen(_id));
@@ -48,6 +51,11 @@ public ref struct MessageClaim
     public void Commit()
     {
         Close();
+        if (_checksum)
+        {
+            MessageChecksum.Seal(_claim.Parts.Type, _claim.Payload); // computed at commit, over what was written
+        }
+
         _claim.Commit();
         _producer!.Wake();
     }

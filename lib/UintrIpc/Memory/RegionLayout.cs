@@ -16,7 +16,7 @@ internal static class RegionLayout
     /// <summary>"UIPC" as the bytes 55 49 50 43.</summary>
     public const uint Magic = 0x43504955;
     /// <summary>Bumped whenever a byte of the shared layout moves.</summary>
-    public const ushort LayoutVersion = 2;
+    public const ushort LayoutVersion = 3;
     /// <summary>Size of the header; the first part starts at or after it.</summary>
     public const int HeaderSize = 1024;
     /// <summary>Entries in the part table.</summary>

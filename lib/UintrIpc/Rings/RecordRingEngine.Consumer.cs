@@ -109,32 +109,38 @@ internal sealed unsafe partial class RecordRingEngine
     /// consumed). Acquire loads, so it can re-check the ring after a consumer announced
     /// that it sleeps.
     /// </summary>
-    internal bool CanRead
+    internal bool CanRead => PeekPayloadLength() >= 0;
+
+    /// <summary>
+    /// The payload bytes of the next committed message, or -1 when none is waiting; consumes
+    /// nothing (padding before it is looked through). Acquire loads, as <see cref="CanRead"/>.
+    /// </summary>
+    internal int PeekPayloadLength()
     {
-        get
+        ThrowIfConsumerNotReady();
+        long head = _local.ConsumerHead;
+        int consumed = 0;
+        while (consumed < _capacity)
         {
-            ThrowIfConsumerNotReady();
-            long head = _local.ConsumerHead;
-            int consumed = 0;
-            while (consumed < _capacity)
+            int aligned = NextRecord(head, consumed, out _, out int type, out int length);
+            if (aligned == 0)
             {
-                int aligned = NextRecord(head, consumed, out _, out int type, out _);
-                if (aligned == 0)
-                {
-                    return false;
-                }
-
-                if (type != Padding)
-                {
-                    return true;
-                }
-
-                consumed += aligned;
+                return -1;
             }
 
-            return false;
+            if (type != Padding)
+            {
+                return length - HeaderSize;
+            }
+
+            consumed += aligned;
         }
+
+        return -1;
     }
+
+    /// <summary>This consumer's private head (uintripc.h 2c): after a read, the position just past the last record it consumed.</summary>
+    internal long PrivateConsumerHead => _local.ConsumerHead;
 
     /// <summary>
     /// Whether the record at head is committed (a message, or padding to step over): something a

@@ -36,8 +36,9 @@ internal static unsafe class RingDescriptor
     /// <summary>
     /// Reads the descriptor of a ring part and checks it against the part's length and the
     /// caller's expectations. The descriptor is immutable after publication: plain loads.
+    /// Slot rings: <paramref name="slotTrailer"/> bytes after the element belong to the slot (a channel's checksum, uintripc.h 4a).
     /// </summary>
-    internal static Geometry Read(byte* ring, long partLength, PartKind expectedKind)
+    internal static Geometry Read(byte* ring, long partLength, PartKind expectedKind, int slotTrailer = 0)
     {
         if (partLength < RingLayout.ControlSize)
         {
@@ -74,9 +75,10 @@ internal static unsafe class RingDescriptor
         bool slots = expectedKind is PartKind.SpscSlots or PartKind.MpscSlots;
         if (slots)
         {
-            if (elementSize == 0 || elementSize > int.MaxValue / 2 || slotSize != (uint)RingLayout.SlotSize((int)elementSize))
+            if (elementSize == 0 || elementSize > int.MaxValue / 2 || slotSize != (uint)RingLayout.SlotSize((int)elementSize + slotTrailer))
             {
-                throw new RegionFormatException("ring slot size", $"align8(8 + element size {elementSize})", slotSize.ToString());
+                string trailer = slotTrailer == 0 ? "" : $" + {slotTrailer} checksum bytes";
+                throw new RegionFormatException("ring slot size", $"align8(8 + element size {elementSize}{trailer})", slotSize.ToString());
             }
 
             if (dataLength != capacity * slotSize)

@@ -85,8 +85,9 @@ internal unsafe partial struct SlotRingEngine
     /// <summary>
     /// Attaches to a slot ring part: takes a lease on the mapping (when <paramref name="lease"/>),
     /// validates the descriptor (uintripc.h 2a), the element size and the positions (2b).
+    /// <paramref name="trailerSize"/> bytes after the element belong to the slot (a channel's checksum, 4a).
     /// </summary>
-    internal static SlotRingEngine Attach(SharedRegion region, RegionPart part, PartKind kind, int elementSize, bool lease)
+    internal static SlotRingEngine Attach(SharedRegion region, RegionPart part, PartKind kind, int elementSize, bool lease, int trailerSize = 0)
     {
         ArgumentNullException.ThrowIfNull(region);
         if (lease)
@@ -96,7 +97,7 @@ internal unsafe partial struct SlotRingEngine
 
         try
         {
-            return new SlotRingEngine(region, part, kind, elementSize, lease);
+            return new SlotRingEngine(region, part, kind, elementSize, lease, trailerSize);
         }
         catch
         {
@@ -126,7 +127,7 @@ internal unsafe partial struct SlotRingEngine
         }
     }
 
-    private SlotRingEngine(SharedRegion region, RegionPart part, PartKind kind, int elementSize, bool lease)
+    private SlotRingEngine(SharedRegion region, RegionPart part, PartKind kind, int elementSize, bool lease, int trailerSize)
     {
         Region = region;
         Leased = lease;
@@ -137,7 +138,7 @@ internal unsafe partial struct SlotRingEngine
         }
 
         byte* ring = region.PartPointer(part);
-        RingDescriptor.Geometry geometry = RingDescriptor.Read(ring, part.Length, kind);
+        RingDescriptor.Geometry geometry = RingDescriptor.Read(ring, part.Length, kind, trailerSize);
         if (geometry.ElementSize != elementSize)
         {
             throw new RegionFormatException("ring element size", $"{elementSize} (the size of the element type)", geometry.ElementSize.ToString(),
@@ -165,18 +166,18 @@ internal unsafe partial struct SlotRingEngine
         LoadPositions();
     }
 
-    /// <summary>Builds the part spec of a slot ring (descriptor written by the region's creator).</summary>
-    internal static PartSpec CreatePart(PartKind kind, int capacity, int elementSize, uint tag)
+    /// <summary>Builds the part spec of a slot ring (descriptor written by the region's creator); slots hold <paramref name="trailerSize"/> more bytes after the element (4a).</summary>
+    internal static PartSpec CreatePart(PartKind kind, int capacity, int elementSize, uint tag, int trailerSize = 0)
     {
         if (capacity < 2 || !BitOperations.IsPow2(capacity))
         {
             throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "The capacity of a slot ring must be a power of two, at least 2.");
         }
 
-        int slotSize = RingLayout.SlotSize(elementSize);
+        int slotSize = RingLayout.SlotSize(elementSize + trailerSize);
         long dataLength = (long)capacity * slotSize;
         // Runs on the zero-filled part before the region is published: plain stores (see PartSpec).
-        return new PartSpec(kind, tag, RingLayout.SlotRingSize(capacity, elementSize, RingDescriptor.IsMultiProducer(kind) ? RingLayout.DefaultProducerSlots : 0),
+        return new PartSpec(kind, tag, RingLayout.SlotRingSize(capacity, elementSize + trailerSize, RingDescriptor.IsMultiProducer(kind) ? RingLayout.DefaultProducerSlots : 0),
             (address, _) => RingDescriptor.Write((byte*)address, kind, slotSize, capacity, elementSize, elementSize, dataLength));
     }
 

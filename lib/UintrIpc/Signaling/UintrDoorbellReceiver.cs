@@ -57,9 +57,13 @@ internal sealed unsafe class UintrDoorbellReceiver : DoorbellReceiver
 
     private const long NanosecondsPerTick = 100;
 
+    /// <summary>How long Dispose on another thread waits for an ended owner's OS thread to exit.</summary>
+    private static readonly TimeSpan OwnerExitBound = TimeSpan.FromSeconds(10);
+
     /// <summary>Serialises <see cref="Dispose(bool)"/> with the readers that may run on other threads.</summary>
     private readonly Lock _lifetime = new();
     private readonly int _ownerManagedThreadId;
+    private readonly Thread _owner;
     private readonly SafeFdHandle _vectorFd;
     private nint _handle; // 0 once disposed; written under _lifetime on the owner thread
 
@@ -102,6 +106,7 @@ internal sealed unsafe class UintrDoorbellReceiver : DoorbellReceiver
         IsSimulated = simulated;
         Vector = vector;
         _ownerManagedThreadId = Environment.CurrentManagedThreadId;
+        _owner = Thread.CurrentThread;
         OSThreadId = Shim.UintrReceiverThreadId(handle);
         try
         {
@@ -254,7 +259,8 @@ internal sealed unsafe class UintrDoorbellReceiver : DoorbellReceiver
 
     /// <summary>
     /// Unregisters the handler and closes <see cref="VectorFd"/>: on the receiving thread, or on
-    /// any thread once the receiving thread has exited (the shim unregistered it then).
+    /// any thread once the receiving thread has ended (the shim unregisters it at the OS thread's
+    /// exit, which can follow <see cref="Thread.Join()"/> by a moment; Dispose waits for it).
     /// </summary>
     /// <exception cref="InvalidOperationException">Called on another thread while the receiving thread still runs: the registration cannot be undone from there.</exception>
     protected override void Dispose(bool disposing)
@@ -274,7 +280,7 @@ internal sealed unsafe class UintrDoorbellReceiver : DoorbellReceiver
             }
 
             // Release succeeds only once the receiving thread has exited (-EBUSY before).
-            if (Shim.UintrReceiverRelease(_handle) < 0)
+            if (Shim.UintrReceiverRelease(_handle) < 0 && !ReleasedAfterOwnerExit())
             {
                 ThrowIfNotOwnerThread();
                 int rc = Shim.UintrReceiverDestroy(_handle);
@@ -289,6 +295,40 @@ internal sealed unsafe class UintrDoorbellReceiver : DoorbellReceiver
 
         _vectorFd.Dispose();
         base.Dispose(disposing);
+    }
+
+    /// <summary>
+    /// From another thread, after the owner's managed code ended (Thread.Join returned): its OS
+    /// thread unregisters in its TLS destructors a moment later, so wait for that (bounded)
+    /// instead of failing a Dispose that is correct.
+    /// </summary>
+    private bool ReleasedAfterOwnerExit()
+    {
+        if (Environment.CurrentManagedThreadId == _ownerManagedThreadId || _owner.IsAlive)
+        {
+            return false;
+        }
+
+        // The exit takes microseconds; the bound covers a descheduled thread on an emulated machine.
+        var exiting = Stopwatch.StartNew();
+        string task = $"/proc/self/task/{OSThreadId}";
+        while (exiting.Elapsed < OwnerExitBound)
+        {
+            bool gone = !Directory.Exists(task);
+            if (Shim.UintrReceiverRelease(_handle) >= 0)
+            {
+                return true;
+            }
+
+            if (gone)
+            {
+                return false; // exited without unregistering: let the caller report it
+            }
+
+            Thread.Sleep(1);
+        }
+
+        return false;
     }
 
     private static void ThrowIfBadVector(int vector)

@@ -119,27 +119,44 @@ internal sealed unsafe class WaitBlock
     /// <summary>
     /// Producer side, called right after publishing: rings <paramref name="doorbell"/> if the
     /// consumer announced that it sleeps, and only then. While the consumer is awake this costs
-    /// a fence, a load and a counter update, and no system call.
+    /// a fence, a load and a counter update (with several producers the atomic counter update
+    /// is the fence), and no system call.
     /// </summary>
     /// <param name="doorbell">The consumer's doorbell.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void WakeIfSleeping(DoorbellSender doorbell)
     {
         ArgumentNullException.ThrowIfNull(doorbell);
+        uint state;
+        if (!_singleProducer)
+        {
+            // Several producers: the atomic count is the full fence (P2; a locked RMW on any
+            // line serves, section 3 after P6), so the caller's publish is globally visible
+            // before the load below. Counted as suppressed first: the producer that rings
+            // moves its count to wakeups_sent (P6), so the counters stay exact.
+            Interlocked.Increment(ref *Counter(WaitBlockLayout.WakeupsSuppressedOffset));
+            state = Volatile.Read(ref *StateWord); // acquire; after the fence
+            if (state != WaitBlockLayout.ConsumerAwake)
+            {
+                WakeSleeping(state, doorbell, countedAsSuppressed: true);
+            }
+
+            return;
+        }
 
         // Full fence (store-load): the caller's publish must be globally visible before we
         // read consumer_state, or the consumer's final probe and this load could both miss
         // the other side's store (Dekker); x86 TSO does not order a store before a later load.
         Interlocked.MemoryBarrier();
         // Acquire load; after the fence it only keeps the JIT from reusing an older read.
-        uint state = Volatile.Read(ref *StateWord);
+        state = Volatile.Read(ref *StateWord);
         if (state == WaitBlockLayout.ConsumerAwake)
         {
             CountProducer(WaitBlockLayout.WakeupsSuppressedOffset);
             return;
         }
 
-        WakeSleeping(state, doorbell);
+        WakeSleeping(state, doorbell, countedAsSuppressed: false);
     }
 
     /// <summary>
@@ -218,14 +235,18 @@ internal sealed unsafe class WaitBlock
         Volatile.Read(ref *(ulong*)(block + WaitBlockLayout.WakeupsSuppressedOffset)));
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void WakeSleeping(uint seen, DoorbellSender doorbell)
+    private void WakeSleeping(uint seen, DoorbellSender doorbell, bool countedAsSuppressed)
     {
         // Full fence (CAS): exactly one producer wins each announced sleep and rings; `seen`
         // may be SLEEPING or garbage from a corrupt peer, either way we take it to AWAKE.
         if (Interlocked.CompareExchange(ref *StateWord, WaitBlockLayout.ConsumerAwake, seen) != seen)
         {
             // The consumer woke up by itself, or another producer won and rings.
-            CountProducer(WaitBlockLayout.WakeupsSuppressedOffset);
+            if (!countedAsSuppressed)
+            {
+                CountProducer(WaitBlockLayout.WakeupsSuppressedOffset);
+            }
+
             return;
         }
 
@@ -237,6 +258,11 @@ internal sealed unsafe class WaitBlock
         {
             // After Ring: the signal doorbell's teardown relies on "counted" meaning "done ringing".
             CountProducer(WaitBlockLayout.WakeupsSentOffset);
+            if (countedAsSuppressed)
+            {
+                // Sent first, then the early count taken back: the sum never falls short.
+                Interlocked.Decrement(ref *Counter(WaitBlockLayout.WakeupsSuppressedOffset));
+            }
         }
     }
 

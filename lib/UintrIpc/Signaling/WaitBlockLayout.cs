@@ -23,6 +23,12 @@ internal static class WaitBlockLayout
     public const int ConsumerPidOffset = 12;
     /// <summary>i32: the thread that blocks.</summary>
     public const int ConsumerTidOffset = 16;
+    /// <summary>u32 channel_flags: channel regions' options, written by the creator before publication (uintripc.h 4a).</summary>
+    public const int ChannelFlagsOffset = 20;
+    /// <summary>channel_flags bit: every message carries a CRC-32C (UIPC_CHANNEL_CHECKSUMS).</summary>
+    public const uint ChannelChecksums = 1;
+    /// <summary>Every channel_flags bit this version knows (UIPC_CHANNEL_KNOWN_FLAGS).</summary>
+    public const uint KnownChannelFlags = ChannelChecksums;
     /// <summary>u64 consumer-owned counter.</summary>
     public const int SleepsOffset = 24;
     /// <summary>u64 consumer-owned counter.</summary>

@@ -190,4 +190,50 @@ internal static class RpcCommands
         Console.WriteLine($"{client.Doorbell} gap {gapUs} us: p50 {samples[calls / 2]:F2} p99 {samples[calls * 99 / 100]:F2} us");
         return 0;
     }
+
+    /// <summary>
+    /// rpc-async-alloc &lt;endpoint&gt; &lt;calls&gt;: a server (handlers on its session thread) and a futex client in
+    /// this process, nothing else: runs of asynchronous Fill calls one after another until one ran
+    /// with the runtime quiet; prints "allocated B after N runs" (every thread of the process, during that run).
+    /// </summary>
+    [PeerCommand("rpc-async-alloc")]
+    public static int AsyncAllocations(string[] args)
+    {
+        var endpoint = BootstrapEndpoint.Parse(args[0]);
+        int calls = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
+        using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 0 });
+        server.Start(endpoint);
+        using var client = RpcClient.Connect(endpoint, new RpcClientOptions { Doorbell = DoorbellKind.Futex });
+        byte[] output = new byte[64];
+        async Task<long> Run()
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < calls; i++)
+            {
+                if ((await client.CallAsync(RpcTestOps.Fill, new RpcArgs(7, 64), default, output)).Value != 64)
+                {
+                    throw new InvalidOperationException("wrong answer");
+                }
+            }
+
+            return GC.GetTotalAllocatedBytes(precise: true) - before;
+        }
+
+        // Measured once the runtime is quiet: a run in which the JIT compiled nothing (tiering
+        // promotes methods in the background and allocates while doing so) and the thread pool
+        // started no thread (each new one allocates its thread objects); neither is per call.
+        for (int attempt = 0; ; attempt++)
+        {
+            long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+            int threads = ThreadPool.ThreadCount;
+            long bytes = Run().GetAwaiter().GetResult();
+            if ((System.Runtime.JitInfo.GetCompiledMethodCount() == compiled && ThreadPool.ThreadCount == threads) || attempt == 50)
+            {
+                Console.WriteLine($"allocated {bytes} after {attempt} runs");
+                break;
+            }
+        }
+
+        return 0;
+    }
 }

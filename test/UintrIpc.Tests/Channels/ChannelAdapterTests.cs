@@ -14,6 +14,9 @@ public abstract class ChannelAdapterTests
 
     private protected abstract DoorbellKind Doorbell { get; }
 
+    /// <summary>Whether the channel carries message checksums: the adapters' contract holds with them too.</summary>
+    private protected virtual bool Checksums => false;
+
     [Fact]
     public void The_reader_and_writer_are_reused_and_count()
     {
@@ -149,7 +152,7 @@ public abstract class ChannelAdapterTests
     private Fixture Open(int capacity = 16)
     {
         Assert.SkipUnless(Doorbells.IsAvailable(Doorbell), Doorbells.Check(Doorbell).ToString());
-        return new Fixture(new IpcChannelOptions { Capacity = capacity, Doorbell = Doorbell, Wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromSeconds(30) } });
+        return new Fixture(new IpcChannelOptions { Capacity = capacity, Doorbell = Doorbell, Checksums = Checksums, Wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromSeconds(30) } });
     }
 
     private sealed class Fixture : IDisposable
@@ -190,4 +193,11 @@ public sealed class FutexChannelAdapterTests : ChannelAdapterTests
 public sealed class EventFdChannelAdapterTests : ChannelAdapterTests
 {
     private protected override DoorbellKind Doorbell => DoorbellKind.EventFd;
+}
+
+public sealed class FutexChecksumChannelAdapterTests : ChannelAdapterTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.Futex;
+
+    private protected override bool Checksums => true;
 }

@@ -12,8 +12,8 @@ namespace UintrIpc.Tests.Channels;
 /// </summary>
 public sealed class ChannelBatchTests
 {
-    private static IpcChannel<long> Create(bool multipleWriters, int capacity = 16)
-        => IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = capacity, MultipleWriters = multipleWriters, Doorbell = DoorbellKind.Futex });
+    private static IpcChannel<long> Create(bool multipleWriters, int capacity = 16, bool checksums = false)
+        => IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = capacity, MultipleWriters = multipleWriters, Checksums = checksums, Doorbell = DoorbellKind.Futex });
 
     private static int WriteBatch(IpcChannelWriter<long> writer, int count, long first)
     {
@@ -46,11 +46,13 @@ public sealed class ChannelBatchTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Batches_are_read_in_order_and_cut_to_the_room(bool multi)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Batches_are_read_in_order_and_cut_to_the_room(bool multi, bool checksums)
     {
-        using var channel = Create(multi, capacity: 8);
+        using var channel = Create(multi, capacity: 8, checksums);
         var reader = channel.Reader;
         var writer = channel.Writer;
         Assert.Equal(5, WriteBatch(writer, 5, 0));
@@ -121,11 +123,13 @@ public sealed class ChannelBatchTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Batches_allocate_nothing(bool multi)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Batches_allocate_nothing(bool multi, bool checksums)
     {
-        using var channel = Create(multi, capacity: 64);
+        using var channel = Create(multi, capacity: 64, checksums);
         var reader = channel.Reader;
         var writer = channel.Writer;
         long Run()
@@ -146,8 +150,21 @@ public sealed class ChannelBatchTests
         Assert.Equal(0, Run());
     }
 
-    private static IpcMessageChannel CreateMessages(bool multipleWriters)
-        => IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 4096, MaxMessageLength = 256, MultipleWriters = multipleWriters, Doorbell = DoorbellKind.Futex });
+    private static IpcMessageChannel CreateMessages(bool multipleWriters, bool checksums = false)
+        => IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 4096, MaxMessageLength = 256, MultipleWriters = multipleWriters, Checksums = checksums, Doorbell = DoorbellKind.Futex });
+
+    private static Type? CatchAppend(ref RecordBatch batch, int length)
+    {
+        try
+        {
+            batch.TryAppend(0, length, out _);
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e.GetType();
+        }
+    }
 
     private static int WriteMessages(IpcMessageWriter writer, int bytes, int count, int firstType)
     {
@@ -169,14 +186,20 @@ public sealed class ChannelBatchTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Message_batches_are_read_in_order_and_refused_after_completion(bool multi)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public async Task Message_batches_are_read_in_order_and_refused_after_completion(bool multi, bool checksums)
     {
-        using var channel = CreateMessages(multi);
+        using var channel = CreateMessages(multi, checksums);
         var reader = channel.Reader;
         var writer = channel.Writer;
         Assert.Equal(3, WriteMessages(writer, 100, 3, 1));
+        Assert.True(writer.TryClaimBatch(600, out RecordBatch longest));
+        Assert.True(longest.TryAppend(0, 256, out _)); // the channel's MaxMessageLength, checksum or not
+        Assert.Equal(typeof(ArgumentOutOfRangeException), CatchAppend(ref longest, 257));
+        longest.Dispose();
         Assert.True(writer.TryClaimBatch(64, out RecordBatch abandoned));
         Assert.True(abandoned.TryAppend(9, 4, out _));
         abandoned.Dispose();
@@ -222,11 +245,13 @@ public sealed class ChannelBatchTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Message_batches_allocate_nothing(bool multi)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Message_batches_allocate_nothing(bool multi, bool checksums)
     {
-        using var channel = CreateMessages(multi);
+        using var channel = CreateMessages(multi, checksums);
         var reader = channel.Reader;
         var writer = channel.Writer;
         var buffer = new byte[256];

@@ -26,6 +26,9 @@ public abstract class ChannelContractTests
 
     private protected virtual bool MultipleProducers => false;
 
+    /// <summary>Whether the channel carries message checksums (IpcChannelOptions.Checksums): every contract holds with them too.</summary>
+    private protected virtual bool Checksums => false;
+
     private protected bool ThreadBound => Doorbell is DoorbellKind.Signal or DoorbellKind.Uintr or DoorbellKind.UintrSimulated;
 
     private protected bool CanSleep => Doorbell != DoorbellKind.None;
@@ -344,7 +347,7 @@ public abstract class ChannelContractTests
         // A SkipException thrown by the body is rethrown here by Join, so the test shows as skipped.
         new TestThread(() =>
         {
-            using var c = ChannelUnderTest.Create(Messages, Doorbell, MultipleProducers, Capacity, wait);
+            using var c = ChannelUnderTest.Create(Messages, Doorbell, MultipleProducers, Capacity, wait, Checksums);
             Assert.Equal(Doorbell, c.Doorbell);
             body(c);
         }, $"consumer ({Doorbell})").Join(TimeSpan.FromSeconds(60));
@@ -634,4 +637,54 @@ public sealed class SpscMessageUintrChannelTests : ThreadBoundChannelContractTes
     private protected override DoorbellKind Doorbell => DoorbellKind.Uintr;
 
     private protected override bool Messages => true;
+}
+
+/// <summary>Checksums on (IpcChannelOptions.Checksums): the same contracts, every element verified.</summary>
+public sealed class SpscSlotFutexChecksumChannelTests : AsyncChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.Futex;
+
+    private protected override bool Messages => false;
+
+    private protected override bool Checksums => true;
+}
+
+/// <summary>Checksums on, several writers.</summary>
+public sealed class MpscSlotFutexChecksumChannelTests : MpscChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.Futex;
+
+    private protected override bool Messages => false;
+
+    private protected override bool Checksums => true;
+}
+
+/// <summary>Checksums on, a message channel.</summary>
+public sealed class SpscMessageFutexChecksumChannelTests : AsyncChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.Futex;
+
+    private protected override bool Messages => true;
+
+    private protected override bool Checksums => true;
+}
+
+/// <summary>Checksums on, a message channel with several writers.</summary>
+public sealed class MpscMessageEventFdChecksumChannelTests : MpscChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.EventFd;
+
+    private protected override bool Messages => true;
+
+    private protected override bool Checksums => true;
+}
+
+/// <summary>Checksums on, a thread-bound doorbell (blocking reads on the reader's thread).</summary>
+public sealed class SpscMessageSignalChecksumChannelTests : ThreadBoundChannelContractTests
+{
+    private protected override DoorbellKind Doorbell => DoorbellKind.Signal;
+
+    private protected override bool Messages => true;
+
+    private protected override bool Checksums => true;
 }

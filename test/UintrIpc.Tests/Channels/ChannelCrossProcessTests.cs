@@ -84,6 +84,34 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
     }
 
     [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void A_producer_in_another_process_follows_the_checksum_choice_and_the_reader_verifies_every_message(bool messages, bool multipleProducers)
+    {
+        const int Count = 2000;
+        long verified = 0;
+        new TestThread(() =>
+        {
+            using var c = ChannelUnderTest.Create(messages, DoorbellKind.Futex, multipleProducers, capacity: 64, LongParks, checksums: true);
+            // The child attaches from the descriptor alone and learns the choice from the wait block (uintripc.h 4a).
+            using var peer = StartProducer(c, "channel-produce", messages, "4", (Count / 4).ToString(CultureInfo.InvariantCulture), "2");
+            long expected = 0;
+            while (c.TryRead(out long value, Long))
+            {
+                Assert.Equal(expected++, value); // every read verified its checksum first
+            }
+
+            Assert.True(c.IsConsumerCompleted, $"the read timed out after {expected} values instead of seeing the completion");
+            peer.AssertSuccess();
+            verified = expected;
+        }, "consumer").Join(TimeSpan.FromSeconds(90));
+
+        Assert.Equal(Count, verified);
+    }
+
+    [Theory]
     [MemberData(nameof(Kinds))]
     public void A_producer_rings_nothing_while_the_consumer_spins(bool messages, DoorbellKind doorbell)
     {

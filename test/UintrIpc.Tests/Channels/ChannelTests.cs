@@ -204,6 +204,39 @@ public sealed class ChannelTests : IDisposable
     }
 
     [Fact]
+    public void The_end_a_reader_saw_stays_the_end_while_a_late_claim_is_aborted()
+    {
+        // A writer that found the channel open, then claims after the reader saw the end (its
+        // claim is aborted: uintripc.h section 4). The claim moves the tail past head for a
+        // moment; the reader's end must not turn into "not completed" meanwhile.
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 8, MultipleWriters = true, Doorbell = DoorbellKind.Futex });
+        var consumer = channel.Reader;
+        Assert.True(channel.Writer.TryWrite(1));
+        Assert.True(channel.Writer.TryComplete());
+        Assert.Equal(1, consumer.Read(Long));
+        Assert.False(consumer.TryRead(out _, Long));
+        Assert.True(consumer.IsCompleted);
+
+        var late = new SlotRing<long>(channel.Region);
+        Assert.True(late.TryClaim(out SlotClaim<long> claim));
+        Assert.True(consumer.IsCompleted);
+        Assert.False(consumer.TryRead(out _, Long)); // at once: the end, not a wait for the claim
+        claim.Abort();
+        Assert.False(consumer.TryRead(out _));
+        Assert.True(consumer.IsCompleted);
+
+        using var messages = IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 1024, MultipleWriters = true, Doorbell = DoorbellKind.Futex });
+        var messageConsumer = messages.Reader;
+        Assert.True(messages.Writer.TryComplete());
+        Assert.False(messageConsumer.TryRead(out _, new byte[16], out _, Long));
+        Assert.True(messageConsumer.IsCompleted);
+        Assert.True(new RecordRing(messages.Region).TryClaim(1, 8, out RecordClaim lateMessage));
+        Assert.True(messageConsumer.IsCompleted);
+        lateMessage.Abort();
+        Assert.True(messageConsumer.IsCompleted);
+    }
+
+    [Fact]
     public void A_producer_that_died_mid_claim_is_skipped_with_TryUnblock()
     {
         using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 8, MultipleWriters = true, Doorbell = DoorbellKind.Futex });

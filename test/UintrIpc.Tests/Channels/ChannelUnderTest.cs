@@ -32,17 +32,19 @@ internal abstract class ChannelUnderTest : IDisposable
     /// <summary>The region's wait block, for watching the consumer's state.</summary>
     public abstract WaitBlock WaitBlock { get; }
 
-    public static ChannelUnderTest Create(bool messages, DoorbellKind doorbell, bool multipleProducers, int capacity, ChannelWaitOptions? wait = null)
+    public static ChannelUnderTest Create(bool messages, DoorbellKind doorbell, bool multipleProducers, int capacity, ChannelWaitOptions? wait = null, bool checksums = false)
     {
         var options = new IpcChannelOptions
         {
             Capacity = capacity,
             // 16 bytes per message (8 header + 8 payload): exactly `capacity` messages, no padding.
-            BufferSize = capacity * 16,
-            MaxMessageLength = 8,
+            // With checksums 32 (8 header + 20 payload + 4 checksum): exactly `capacity` again.
+            BufferSize = capacity * (checksums ? 32 : 16),
+            MaxMessageLength = checksums ? MessageChannelUnderTest.ChecksumPayload : 8,
             MultipleWriters = multipleProducers,
             Doorbell = doorbell,
             Wait = wait ?? ChannelWaitOptions.Default,
+            Checksums = checksums,
         };
         return messages ? new MessageChannelUnderTest(options) : new SlotChannelUnderTest(options);
     }
@@ -148,10 +150,14 @@ internal sealed class SlotChannelUnderTest : ChannelUnderTest
 
 internal sealed class MessageChannelUnderTest : ChannelUnderTest
 {
-    private readonly byte[] _buffer = new byte[8];
+    /// <summary>With checksums a value travels in 20 bytes (value, ~value, type), so that a record takes 32 bytes.</summary>
+    public const int ChecksumPayload = 20;
+    private readonly byte[] _buffer = new byte[ChecksumPayload];
+    private readonly int _payloadLength;
 
     public MessageChannelUnderTest(IpcChannelOptions options)
     {
+        _payloadLength = options.Checksums ? ChecksumPayload : 8;
         Channel = IpcChannel.CreateMessages(options);
         Consumer = Channel.Reader;
         Producer = Channel.Writer;
@@ -172,7 +178,7 @@ internal sealed class MessageChannelUnderTest : ChannelUnderTest
 
     public override DoorbellKind Doorbell => Consumer.Doorbell;
 
-    public override int Capacity => Channel.BufferSize / 16;
+    public override int Capacity => Channel.BufferSize / (_payloadLength == 8 ? 16 : 32);
 
     public override WaitBlockCounters Counters => Consumer.Counters;
 
@@ -212,10 +218,7 @@ internal sealed class MessageChannelUnderTest : ChannelUnderTest
     public override async ValueTask<long> ReadAsync(CancellationToken cancellationToken = default)
     {
         IpcMessage message = await Consumer.ReadAsync(cancellationToken);
-        Assert.Equal(8, message.Payload.Length);
-        long value = BitConverter.ToInt64(message.Payload.Span);
-        Assert.Equal(TypeOf(value), message.Type);
-        return value;
+        return Decode(message.Type, message.Payload.Span);
     }
 
     public override void DisposeConsumer() => Consumer.Dispose();
@@ -225,15 +228,15 @@ internal sealed class MessageChannelUnderTest : ChannelUnderTest
         // Even values by copy, odd ones through a claim: both publish paths wake the consumer.
         if (value % 2 == 0)
         {
-            return Producer.TryWrite(TypeOf(value), BitConverter.GetBytes(value));
+            return Producer.TryWrite(TypeOf(value), Encode(value));
         }
 
-        if (!Producer.TryClaim(TypeOf(value), 8, out MessageClaim claim))
+        if (!Producer.TryClaim(TypeOf(value), _payloadLength, out MessageClaim claim))
         {
             return false;
         }
 
-        BitConverter.TryWriteBytes(claim.Payload, value);
+        Encode(value).CopyTo(claim.Payload);
         claim.Commit();
         return true;
     }
@@ -249,10 +252,10 @@ internal sealed class MessageChannelUnderTest : ChannelUnderTest
         return n;
     }
 
-    public override bool TryWrite(long value, TimeSpan timeout) => Producer.TryWrite(TypeOf(value), BitConverter.GetBytes(value), timeout);
+    public override bool TryWrite(long value, TimeSpan timeout) => Producer.TryWrite(TypeOf(value), Encode(value), timeout);
 
     public override ValueTask WriteAsync(long value, CancellationToken cancellationToken = default)
-        => Producer.WriteAsync(TypeOf(value), BitConverter.GetBytes(value), cancellationToken);
+        => Producer.WriteAsync(TypeOf(value), Encode(value), cancellationToken);
 
     public override bool TryComplete() => Producer.TryComplete();
 
@@ -271,10 +274,36 @@ internal sealed class MessageChannelUnderTest : ChannelUnderTest
             return false;
         }
 
-        Assert.Equal(8, length);
-        value = BitConverter.ToInt64(_buffer);
-        Assert.Equal(TypeOf(value), type);
+        value = Decode(type, _buffer.AsSpan(0, length));
         return true;
+    }
+
+    /// <summary>8 bytes (a peer process writes these too), or with checksums 20: value, ~value, type.</summary>
+    private byte[] Encode(long value)
+    {
+        byte[] payload = new byte[_payloadLength];
+        BitConverter.TryWriteBytes(payload, value);
+        if (_payloadLength == ChecksumPayload)
+        {
+            BitConverter.TryWriteBytes(payload.AsSpan(8), ~value);
+            BitConverter.TryWriteBytes(payload.AsSpan(16), TypeOf(value));
+        }
+
+        return payload;
+    }
+
+    private static long Decode(int type, ReadOnlySpan<byte> payload)
+    {
+        Assert.True(payload.Length is 8 or ChecksumPayload, $"a payload of {payload.Length} bytes");
+        long value = BitConverter.ToInt64(payload);
+        Assert.Equal(TypeOf(value), type);
+        if (payload.Length == ChecksumPayload)
+        {
+            Assert.Equal(~value, BitConverter.ToInt64(payload[8..]));
+            Assert.Equal(type, BitConverter.ToInt32(payload[16..]));
+        }
+
+        return value;
     }
 
     private struct Collect(int capacity) : IRecordHandler
@@ -282,12 +311,6 @@ internal sealed class MessageChannelUnderTest : ChannelUnderTest
         public readonly long[] Values = new long[capacity];
         private int _count;
 
-        public void Handle(int type, ReadOnlySpan<byte> payload)
-        {
-            Assert.Equal(8, payload.Length);
-            long value = BitConverter.ToInt64(payload);
-            Assert.Equal(TypeOf(value), type);
-            Values[_count++] = value;
-        }
+        public void Handle(int type, ReadOnlySpan<byte> payload) => Values[_count++] = Decode(type, payload);
     }
 }

@@ -116,6 +116,10 @@ internal static class LayoutTable
         C("UIPC_REGION_CHANNEL_SLOTS", UintrIpc.Channels.ChannelCore.SlotRegionKind),
         C("UIPC_REGION_CHANNEL_MESSAGES", UintrIpc.Channels.ChannelCore.MessageRegionKind),
         C("UIPC_HEARTBEAT_DETACHED", UintrIpc.Channels.ConsumerHeartbeat.Detached),
+        E(LayoutId.UIPC_L_WAIT_OFF_CHANNEL_FLAGS, WaitBlockLayout.ChannelFlagsOffset),
+        E(LayoutId.UIPC_L_CHANNEL_CHECKSUMS, WaitBlockLayout.ChannelChecksums),
+        C("UIPC_CHANNEL_KNOWN_FLAGS", WaitBlockLayout.KnownChannelFlags),
+        E(LayoutId.UIPC_L_CHECKSUM_SIZE, UintrIpc.Channels.MessageChecksum.Size),
     ];
 
     /// <summary>The entry of a layout id; fails the calling test when the id has none.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Collections.Concurrent;
 using Tmds.Linux;
 using UintrIpc.Bootstrap;
+using UintrIpc.Interop;
 using UintrIpc.Rpc;
 using UintrIpc.Signaling;
 using UintrIpc.TestPeer.Commands;
@@ -67,18 +68,22 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
         }
 
         Assert.True(closed.TryTake(out _, s_timeout), "the warm-up session did not close");
-        var fdsBefore = SessionKindFds();
-        int mappingsBefore = RegionMappings();
 
-        List<(string Fd, string Target)> sessionFds;
+        // Tests in other collections open and close memfds, sockets and mappings in this process
+        // meanwhile: the session's own are told apart by identity, not counted by kind. Its region
+        // is the memfd the client holds too (same inode); its connection is the socket whose peer
+        // is the client (SO_PEERCRED).
+        ulong region;
+        string connection;
         using (var peer = PeerProcess.Start(output, "rpc-client-hold", _endpoint.ToString(), "1500"))
         {
             peer.WaitForOutput("calling");
             Assert.Single(server.Sessions);
-            Assert.True(RegionMappings() > mappingsBefore, "the session's region should be mapped while it is open");
-            sessionFds = SessionKindFds().Except(fdsBefore).ToList();
-            Assert.Contains(sessionFds, fd => fd.Target.Contains("memfd:uintripc", StringComparison.Ordinal)); // the region
-            Assert.Contains(sessionFds, fd => fd.Target.StartsWith("socket:", StringComparison.Ordinal));     // the connection
+            var shared = ProcessDescriptors.MemfdInodes("self");
+            shared.IntersectWith(ProcessDescriptors.MemfdInodes(peer.Pid.ToString(CultureInfo.InvariantCulture)));
+            region = Assert.Single(shared); // the region
+            Assert.True(ProcessDescriptors.Mappings(region) > 0, "the session's region should be mapped while it is open");
+            connection = Assert.Single(ProcessDescriptors.List(), d => d.Target.StartsWith("socket:", StringComparison.Ordinal) && SocketPeerPid(d.Fd) == peer.Pid).Target;
         } // kills the client (and closes our pipes to it, which are not the server's to reclaim)
 
         // The session ends when the client's end of the connection closes; it is reclaimed when the
@@ -86,8 +91,9 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
         Assert.True(closed.TryTake(out var e, s_timeout), "the dead client's session was not closed");
         Assert.Contains("disconnected or exited", e!.Reason, StringComparison.Ordinal);
         Assert.Empty(server.Sessions);
-        Assert.Empty(SessionKindFds().Intersect(sessionFds)); // every descriptor the session opened is closed
-        Assert.Equal(mappingsBefore, RegionMappings());
+        Assert.DoesNotContain(region, ProcessDescriptors.MemfdInodes("self")); // the region's descriptor is closed
+        Assert.Equal(0, ProcessDescriptors.Mappings(region));                   // and its mapping gone
+        Assert.DoesNotContain(ProcessDescriptors.List(), d => d.Target == connection); // the connection too (the target names the socket's inode)
     }
 
     [Fact]
@@ -178,12 +184,19 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
     }
 
     /// <summary>This process's descriptors of the kinds a session opens (memfd, socket, eventfd), with what they point to.</summary>
-    private static List<(string Fd, string Target)> SessionKindFds()
-        => [.. ProcessDescriptors.List()
-            .Where(d => d.Target.Contains("memfd:", StringComparison.Ordinal) || d.Target.StartsWith("socket:", StringComparison.Ordinal) || d.Target.StartsWith("anon_inode:", StringComparison.Ordinal))
-            .Select(d => (d.Fd.ToString(CultureInfo.InvariantCulture), d.Target))];
-
-    private static int RegionMappings() => File.ReadAllLines("/proc/self/maps").Count(l => l.Contains("memfd:uintripc", StringComparison.Ordinal));
+    /// <summary>The peer process of socket <paramref name="fd"/>, or -1 (not connected, or closed since the listing).</summary>
+    private static int SocketPeerPid(int fd)
+    {
+        using var socket = new SafeFdHandle(fd, ownsHandle: false);
+        try
+        {
+            return UnixSocket.GetPeerCredentials(socket).Pid;
+        }
+        catch (UintrIpcException)
+        {
+            return -1;
+        }
+    }
 
     private static void WaitUntil(Func<bool> condition, string what)
     {

@@ -41,7 +41,10 @@ public sealed class UintrDefaultDoorbellTests
 
         UintrTestThread.Run(() =>
         {
-            var consumer = channel.Reader;
+            // Disposed here, on its own thread: Join returns before the OS thread's exit has
+            // released the registration, so disposing it afterwards on this test's thread (with
+            // the channel) races with that exit and may find the receiver still registered.
+            using var consumer = channel.Reader;
             Assert.Equal(DoorbellKind.Uintr, consumer.Doorbell);
 #pragma warning disable CA2012 // the call must throw before it returns a ValueTask
             Assert.Throws<NotSupportedException>(() => { _ = consumer.WaitToReadAsync(); });

@@ -387,6 +387,19 @@ public sealed class UintrSimulationTests
     }
 
     [Fact]
+    public void A_receiver_left_by_an_ended_thread_disposes_from_any_thread_right_after_Join()
+    {
+        // The shim unregisters at the OS thread's exit, a moment after Join returns: Dispose
+        // waits for that exit instead of failing (it raced and threw in the emulated uintr job).
+        for (int round = 0; round < 200; round++)
+        {
+            var receiver = UintrTestThread.Run(() => new UintrDoorbellReceiver(vector: round % 64, simulated: true));
+            receiver.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => receiver.HandlerCalls(0));
+        }
+    }
+
+    [Fact]
     public async Task Thread_pool_threads_cannot_be_receivers()
     {
         var e = await Task.Run(() => Assert.Throws<InvalidOperationException>(() => new UintrDoorbellReceiver(simulated: true)))

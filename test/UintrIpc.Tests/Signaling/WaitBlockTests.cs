@@ -398,6 +398,81 @@ public sealed unsafe class WaitBlockTests(ITestOutputHelper output)
         Assert.Equal(c.Sleeps, c.WakeupsSeen);
     }
 
+    [Fact]
+    public void Several_producers_count_every_wake_check_exactly_once_and_lose_no_wake_up()
+    {
+        // Several producers, each publishing with a plain release store (no fence of its own,
+        // as a slot publish is), so the wake check's own fence is all that orders it before
+        // the state load: with several producers that is the suppressed count's atomic
+        // increment. Irregular pauses make the consumer sleep often, so producers race for
+        // its sleeps. Lost wake-ups would show as 5 s timeouts; every wake check counts once.
+        const int Producers = 3, PerProducer = 20_000, Stride = 16; // one cache line per producer's count
+        using var f = new WaitBlockRegion(singleProducer: false);
+        using var receiver = new FutexDoorbellReceiver(f.Block);
+        using var sender = new FutexDoorbellSender(f.Block);
+        var published = new long[Producers * Stride];
+        long consumed = 0;
+
+        var consumer = new TestThread(() =>
+        {
+            var idle = new BackoffIdleStrategy<PublishedProbe>(new PublishedProbe(published, Stride, () => Volatile.Read(ref consumed)), f.Block, receiver, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+            while (Volatile.Read(ref consumed) < Producers * PerProducer)
+            {
+                long total = PublishedProbe.Sum(published, Stride);
+                long taken = total - consumed;
+                Volatile.Write(ref consumed, total);
+                idle.Idle((int)taken);
+            }
+        }, "consumer");
+
+        var producers = Enumerable.Range(0, Producers).Select(p => new TestThread(() =>
+        {
+            var random = new Random(p);
+            for (int i = 1; i <= PerProducer; i++)
+            {
+                Volatile.Write(ref published[p * Stride], i); // release only: the publish
+                f.Block.WakeIfSleeping(sender);
+                int pause = random.Next(16);
+                if (pause == 0)
+                {
+                    Thread.Yield();
+                }
+                else
+                {
+                    Thread.SpinWait(pause * 20);
+                }
+            }
+        }, $"producer {p}")).ToList();
+        producers.ForEach(t => t.Join());
+        consumer.Join(TimeSpan.FromSeconds(120));
+
+        var c = f.Block.ReadCounters();
+        output.WriteLine(c.ToString());
+        Assert.Equal(Producers * PerProducer, consumed);
+        Assert.Equal(0ul, c.Timeouts);
+        Assert.Equal((ulong)(Producers * PerProducer), c.WakeupsSent + c.WakeupsSuppressed);
+        Assert.Equal(f.Block.SleepsTakenOver, (long)c.WakeupsSent); // each sleep taken over was rung exactly once
+        Assert.Equal(c.Sleeps, c.WakeupsSeen);
+        Assert.True(c.WakeupsSent > 0, $"the producers really rang: {c}");
+    }
+
+    /// <summary>Work means the producers' counts add up to more than the consumer took (acquire reads).</summary>
+    private readonly struct PublishedProbe(long[] published, int stride, Func<long> consumed) : IWaitProbe
+    {
+        public bool HasWork => Sum(published, stride) > consumed();
+
+        public static long Sum(long[] published, int stride)
+        {
+            long sum = 0;
+            for (int i = 0; i < published.Length; i += stride)
+            {
+                sum += Volatile.Read(ref published[i]);
+            }
+
+            return sum;
+        }
+    }
+
     /// <summary>A probe that plays a producer publishing and waking during the consumer's re-check.</summary>
     private struct ProducerDuringRecheck(WaitBlock block, DoorbellSender sender) : IWaitProbe
     {

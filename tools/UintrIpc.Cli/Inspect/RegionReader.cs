@@ -69,7 +69,7 @@ internal static unsafe class RegionReader
             switch (part.Kind)
             {
                 case PartKind.SpscSlots or PartKind.MpscSlots or PartKind.SpscRecords or PartKind.MpscRecords:
-                    ring = ReadRing(region.PartPointer(part), part);
+                    ring = ReadRing(region.PartPointer(part), part, SlotTrailer(region));
                     break;
                 case PartKind.WaitBlock:
                     waitBlock = ReadWaitBlock(region, part, mapping);
@@ -86,9 +86,21 @@ internal static unsafe class RegionReader
         return new PartSnapshot(part.Index, kind, part.Tag, part.Offset, part.Length, ring, waitBlock, problem);
     }
 
-    private static RingSnapshot ReadRing(byte* ring, RegionPart part)
+    /// <summary>A slot channel with checksums has 4 more bytes per slot (uintripc.h 4a); its wait block says so (immutable, plain load).</summary>
+    private static int SlotTrailer(SharedRegion region)
     {
-        var geometry = RingDescriptor.Read(ring, part.Length, part.Kind); // immutable after publication
+        if (region.RegionKind != ChannelCore.SlotRegionKind || !region.Parts.Any(p => p.Kind == PartKind.WaitBlock && p.Tag == 0))
+        {
+            return 0;
+        }
+
+        uint flags = *(uint*)(region.PartPointer(region.FindPart(PartKind.WaitBlock, 0)) + WaitBlockLayout.ChannelFlagsOffset);
+        return (flags & WaitBlockLayout.ChannelChecksums) != 0 ? MessageChecksum.Size : 0;
+    }
+
+    private static RingSnapshot ReadRing(byte* ring, RegionPart part, int slotTrailer)
+    {
+        var geometry = RingDescriptor.Read(ring, part.Length, part.Kind, slotTrailer); // immutable after publication
         bool slots = part.Kind is PartKind.SpscSlots or PartKind.MpscSlots;
         // Acquire: positions and heartbeat are written by the producers and the consumer while we read.
         ulong tail = Volatile.Read(ref *(ulong*)(ring + RingLayout.TailOffset));
