@@ -85,7 +85,8 @@ public sealed class RecordRing : IDisposable
 
     /// <summary>
     /// Consumer: hands waiting messages to <paramref name="handler"/>, in order, up to
-    /// <paramref name="limit"/>, then frees their room; returns how many were handled.
+    /// <paramref name="limit"/>, then frees their room; returns how many were handled. The
+    /// consumer position is released once per call (at most a capacity of bytes), not once per message.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is negative.</exception>
     /// <exception cref="RingCorruptedException">A record is invalid (messages before it are handled and consumed).</exception>

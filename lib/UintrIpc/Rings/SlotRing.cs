@@ -168,6 +168,8 @@ public sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <summary>
     /// Consumer: hands up to <paramref name="limit"/> published elements to <paramref name="handler"/>
     /// in place (no copy), in order, then gives their slots back; returns how many were handled.
+    /// The consumer position is stored once per call (and every quarter ring in a long drain, so
+    /// that producers get room back sooner), not once per element.
     /// </summary>
     /// <param name="handler">A struct handler; generic, so the call is specialised and can be inlined.</param>
     /// <param name="limit">The most elements to handle (zero or more).</param>
