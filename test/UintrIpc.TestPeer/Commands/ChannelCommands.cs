@@ -371,7 +371,7 @@ internal static unsafe class ChannelCommands
 
         public override int TryWriteBatch(long first, int count)
         {
-            if (!producer.TryClaimBatch(count * 16, out Rings.RecordBatch batch)) // 8 header + 8 value bytes each
+            if (!producer.TryClaimBatch(count * 24, out Rings.RecordBatch batch)) // 8 header + 8 value bytes each, + 4 with checksums (aligned to 8)
             {
                 return 0;
             }
