@@ -145,7 +145,11 @@
  *     place (TryClaim) first gets the claimed marker in its sequence (release):
  *       UIPC_SLOT_CLAIMED | (generation & 0x3fffff) << 40 | entry index << 32 | ((position + 1) & 0xffffffff)
  *     (entry index UIPC_PRODUCER_NONE without an entry), because its producer may claim again
- *     before it publishes, and then its intent no longer names this position.
+ *     before it publishes, and then its intent no longer names this position. A batch of n
+ *     slots handed to the caller (TryClaim(count)) is one claim (one intent, one CAS t -> t + n)
+ *     whose every slot gets its own claimed marker; its abort skips each slot as below.
+ *   Producer (SPSC), batch: the elements and each sequence as above, then ONE tail store
+ *     (release) for the batch; an abort writes nothing.
  *   Consumer: s = slot[head].sequence (acquire); s == head + 1 means ready, read the
  *     element (plain), then head = head + 1 (release) to give the slot back.
  *     Any other value is "not yet" only if it is the slot's previous value: 0 on the first
@@ -187,6 +191,15 @@
  *     then length = +len (release; MPSC: CAS from -len, so it loses to nothing but an unblock
  *     of the same claim). An aborted record's padding is no longer than
  *     align8(8 + max_message_length). An SPSC producer publishes it like a record (tail first).
+ *   Batch (TryClaimBatch): one range claimed as one record would be (padding to the end first
+ *     when it would cross it; MPSC: one intent, one CAS), records appended into it in place,
+ *     each header holding -len until the commit (SPSC: with its type; MPSC: with the claimed
+ *     marker, one 64-bit store, then store-store, as above). Commit: SPSC: tail = end of the
+ *     appended records (release, once), then each length = +len (release); MPSC: per record
+ *     type, then length = +len (release), then the unused rest of the range becomes padding in
+ *     pieces as for the unblock below. Abort: SPSC: zero the range again (nothing was
+ *     published); MPSC: each record still marked by its producer becomes padding (CAS from
+ *     -len), the unwritten rest padding in pieces.
  *   Consumer: len = length (acquire); <= 0 means not yet; validate 8 <= len, index +
  *     align8(len) <= capacity; type >= 0 with payload <= max_message_length, or type -1
  *     (padding) that fills exactly to the end or is no longer than the longest record

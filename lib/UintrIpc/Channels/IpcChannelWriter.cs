@@ -26,7 +26,7 @@ namespace UintrIpc.Channels;
 /// other processes may write at once.
 /// </remarks>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
-public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable where T : unmanaged
+public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBatchSink where T : unmanaged
 {
     private readonly SlotRing<T> _ring;
     private readonly ProducerCore _core;
@@ -139,6 +139,56 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable where T 
         }
 
         return written;
+    }
+
+    /// <summary>
+    /// Claims up to <paramref name="count"/> consecutive slots (at least 1) to write in place,
+    /// or returns false when the ring is full or the channel is completed. Write the elements
+    /// through the batch's indexer, then <see cref="SlotBatch{T}.Publish()"/>: one position
+    /// update and one wake-up check for the whole batch, no copy, no allocation. Use it in a
+    /// <c>using</c>: a batch disposed unpublished is aborted and never holds the reader up.
+    /// Never blocks.
+    /// </summary>
+    /// <param name="count">The most slots to claim (at least 1; at most <see cref="Capacity"/> are claimed).</param>
+    /// <param name="batch">The claimed slots; <see cref="SlotBatch{T}.Count"/> says how many.</param>
+    /// <remarks>
+    /// Linearizable with completion as <see cref="TryWrite(T)"/>: a batch claimed while the
+    /// channel is open is read by a reader that reads to the end once published (or stepped
+    /// over once aborted). Single writer: one claim or batch at a time.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is less than 1.</exception>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible.</exception>
+    public bool TryClaim(int count, out SlotBatch<T> batch)
+    {
+        _core.ThrowIfDisposed();
+        // Acquire load of a line nobody writes until completion: refuses cheaply once completed.
+        if (_core.Channel.IsCompleted)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+            batch = default;
+            return false;
+        }
+
+        if (!_multiple)
+        {
+            // One writer: its own completion is ordered with its writes by program order.
+            return _ring.Engine.TryClaim<T, SingleProducer>(count, this, out batch);
+        }
+
+        if (!_ring.Engine.TryClaim<T, MultiProducer>(count, this, out batch))
+        {
+            return false;
+        }
+
+        // Acquire, after the claim's full fence: see the top of this file.
+        if (_core.Channel.IsCompleted)
+        {
+            batch.Abort(); // skips, and wakes a reader waiting for the end (it waits for these positions too)
+            batch = default;
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -272,6 +322,24 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable where T 
 
         return true;
     }
+
+    /// <inheritdoc/>
+    unsafe void ISlotBatchSink.Publishing(ref SlotRingEngine engine, ulong start, int count)
+    {
+        if (!_checksums)
+        {
+            return;
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            // Each element's CRC-32C (uintripc.h 4a), plain, before the release stores that publish the batch.
+            WriteChecksum(ref Unsafe.AsRef<T>(engine.SlotAt(start + (uint)i) + RingLayout.SlotHeaderSize));
+        }
+    }
+
+    /// <inheritdoc/>
+    void ISlotBatchSink.Completed() => _core.Wake(); // once per batch
 
     /// <summary>A write that waits for room: one element.</summary>
     private readonly struct WriteOne(IpcChannelWriter<T> writer, T item) : IWriteAttempt

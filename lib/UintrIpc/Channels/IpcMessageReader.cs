@@ -85,7 +85,8 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
 
     /// <summary>
     /// Hands up to <paramref name="limit"/> waiting messages to <paramref name="handler"/> in
-    /// place (no copy), in order; returns how many. Never blocks.
+    /// place (no copy), in order; returns how many. Never blocks. The reader's position is
+    /// released once per call (the batch's bytes zeroed, then the head stored), not once per message.
     /// </summary>
     /// <exception cref="RingCorruptedException">A record is invalid, or (checksums) its checksum does not match (messages before it are handled; it is dropped).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -22,7 +22,7 @@ namespace UintrIpc.Channels;
 /// in other processes, may write at once.
 /// </remarks>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
-public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable
+public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, IRecordBatchSink
 {
     private readonly RecordRingEngine _ring;
     private readonly ProducerCore _core;
@@ -173,6 +173,40 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable
     }
 
     /// <summary>
+    /// Claims <paramref name="bytes"/> of room (rounded up to 8) for several messages written in
+    /// place: append each with <see cref="RecordBatch.TryAppend"/> (a message of n bytes takes
+    /// align8(8 + n), with checksums align8(12 + n)), then <see cref="RecordBatch.Commit"/> publishes them all with one position
+    /// update and one wake-up check, no copy, no allocation. Use it in a <c>using</c>: a batch
+    /// disposed uncommitted is aborted and never holds the reader up. Never blocks.
+    /// </summary>
+    /// <param name="bytes">8 to the ring's capacity (<see cref="IpcChannelOptions.BufferSize"/>) bytes, claimed whole or not at all.</param>
+    /// <param name="batch">The claimed room, when the method returns true.</param>
+    /// <returns>False when the ring has no room now, or the channel is completed.</returns>
+    /// <remarks>Linearizable with completion as <see cref="TryClaim"/>. Single writer: one claim or batch at a time.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bytes"/> is out of range.</exception>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible.</exception>
+    public bool TryClaimBatch(int bytes, out RecordBatch batch)
+    {
+        _core.ThrowIfDisposed();
+        if (_core.Channel.IsCompleted || !_ring.TryClaimBatch(bytes, this, out batch))
+        {
+            batch = default;
+            return false;
+        }
+
+        // Several writers: acquire, after the claim's full fence (see TryClaimOpen). One writer:
+        // its completion is ordered with its claims by program order, and this load is cheap.
+        if (_multiple && _core.Channel.IsCompleted)
+        {
+            batch.Abort(); // padding, and a wake-up: a reader waiting for the end waits for this range too
+            batch = default;
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// Completes the channel unless it was completed already (returns false then), and wakes the
     /// reader if it sleeps. Linearizable with writes and claims, also with several writers in
     /// several processes. <paramref name="error"/> is not transmitted to the other process.
@@ -228,6 +262,21 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowLength(int length)
         => throw new ArgumentOutOfRangeException(nameof(length), length, $"A message holds between 0 and {_maxMessageLength} bytes (the channel's MaxMessageLength).");
+
+    /// <inheritdoc/>
+    int IRecordBatchSink.Trailer => _trailer;
+
+    /// <inheritdoc/>
+    void IRecordBatchSink.Committing(int type, Span<byte> payload)
+    {
+        if (_trailer != 0)
+        {
+            MessageChecksum.Seal(type, payload); // the message and its checksum, published by the commit (uintripc.h 4a)
+        }
+    }
+
+    /// <inheritdoc/>
+    void IRecordBatchSink.Completed() => _core.Wake(); // once per batch
 
     private bool HasRoom => _ring.Capacity - (_ring.ProducerPosition - _ring.ConsumerPosition) >= _roomForAny;
 

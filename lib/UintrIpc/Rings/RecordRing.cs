@@ -85,7 +85,8 @@ public sealed class RecordRing : IDisposable
 
     /// <summary>
     /// Consumer: hands waiting messages to <paramref name="handler"/>, in order, up to
-    /// <paramref name="limit"/>, then frees their room; returns how many were handled.
+    /// <paramref name="limit"/>, then frees their room; returns how many were handled. The
+    /// consumer position is released once per call (at most a capacity of bytes), not once per message.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is negative.</exception>
     /// <exception cref="RingCorruptedException">A record is invalid (messages before it are handled and consumed).</exception>
@@ -116,6 +117,21 @@ public sealed class RecordRing : IDisposable
     /// <remarks>SPSC: an open claim (see <see cref="TryClaim"/>) is discarded first.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWrite(int type, ReadOnlySpan<byte> payload) => Engine.TryWrite(type, payload);
+
+    /// <summary>
+    /// Producer: claims <paramref name="bytes"/> of room (rounded up to 8) for several messages
+    /// written in place: append each with <see cref="RecordBatch.TryAppend"/> (a message of n
+    /// bytes takes align8(8 + n)), then publish them all with <see cref="RecordBatch.Commit"/>,
+    /// one position update for the batch (SPSC: one tail store; MPSC: one CAS, at claim time).
+    /// Use the batch in a <c>using</c>: disposed uncommitted, it is aborted and never blocks the
+    /// consumer. SPSC: an open claim or batch is discarded first. MPSC: thread-safe.
+    /// </summary>
+    /// <param name="bytes">8 to <see cref="Capacity"/> bytes; the batch is claimed whole or not at all.</param>
+    /// <param name="batch">The claimed room, when the method returns true.</param>
+    /// <returns>False when the ring has no room for it now.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bytes"/> is out of range.</exception>
+    /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
+    public bool TryClaimBatch(int bytes, out RecordBatch batch) => Engine.TryClaimBatch(bytes, null, out batch);
 
     /// <summary>
     /// Producer: claims room for a message of <paramref name="length"/> bytes to be written in

@@ -273,8 +273,36 @@ internal sealed unsafe partial class RecordRingEngine
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private byte* TryClaimMpsc(int recordLength, out long position)
     {
-        int aligned = Align(recordLength);
-        ulong* intent = _local.Producer.Intent(_producers!, out uint tag);
+        byte* record = TryClaimRangeMpsc(Align(recordLength), out position, out uint tag);
+        if (record != null)
+        {
+            MarkClaimed(record, recordLength, tag);
+        }
+
+        return record;
+    }
+
+    /// <summary>
+    /// MPSC: release, one 64-bit store: length -len (claimed, not free) and the claimed marker
+    /// naming us in the type word (2e, 2f); then store-store, so the marker is visible before any
+    /// payload byte and TryUnblock's scan of a zero header never mistakes our payload for a header.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MarkClaimed(byte* record, int recordLength, uint tag)
+    {
+        Volatile.Write(ref *(ulong*)record, (uint)-recordLength | ((ulong)(uint)ClaimMarker.ForRecord(tag) << 32));
+        Volatile.WriteBarrier();
+    }
+
+    /// <summary>
+    /// MPSC: CAS the shared tail over <paramref name="aligned"/> bytes (and the padding before
+    /// them when they would cross the end), commit the padding. Returns the first byte of the
+    /// range (still zero), or null when there is no room.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private byte* TryClaimRangeMpsc(int aligned, out long position, out uint tag)
+    {
+        ulong* intent = _local.Producer.Intent(_producers!, out tag);
         long tail;
         int index;
         int padding;
@@ -346,17 +374,8 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         position = tail + padding;
-        byte* record = _data + index;
-        // Release, one 64-bit store: length -len (claimed, not free) and the claimed marker naming
-        // us in the type word (2e, 2f).
-        Volatile.Write(ref *(ulong*)record, (uint)-recordLength | ((ulong)(uint)ClaimMarker.ForRecord(tag) << 32));
-        // Store-store: the claim marker is visible before any payload byte, so TryUnblock's scan
-        // of a zero header never mistakes our payload for a header.
-        Volatile.WriteBarrier();
-        return record;
+        return _data + index;
     }
-
-
 
     /// <summary>
     /// MPSC: our claimed header changed. The consumer may have taken the record (TryUnblock, or

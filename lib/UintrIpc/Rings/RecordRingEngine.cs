@@ -113,7 +113,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ThrowIfDisposed()
+    internal void ThrowIfDisposed()
     {
         if (_disposed != 0)
         {
@@ -219,7 +219,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
 
     /// <summary>Bytes a record of <paramref name="recordLength"/> bytes (header included) occupies.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Align(int recordLength) => (recordLength + (RingLayout.RecordAlignment - 1)) & ~(RingLayout.RecordAlignment - 1);
+    internal static int Align(int recordLength) => (recordLength + (RingLayout.RecordAlignment - 1)) & ~(RingLayout.RecordAlignment - 1);
 
     /// <summary>Writes a committed padding record (the bytes after its header are already zero).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

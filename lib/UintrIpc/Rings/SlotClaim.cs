@@ -118,20 +118,9 @@ public unsafe ref struct SlotClaim<T> where T : unmanaged
     /// <summary>MPSC: writes the skip marker unless the slot no longer holds its previous value (uintripc.h 2d).</summary>
     private readonly void SkipIfStillClaimed()
     {
-        if (!_multiProducer || _engine.Disposed != 0)
+        if (_multiProducer)
         {
-            return; // SPSC: nothing was published, the next claim or write reuses the slot; disposed: touch nothing
-        }
-
-        // Acquire: the slot holds our claimed marker (or, had its store not happened, the previous
-        // lap's value) until the claim is published or skipped.
-        ulong sequence = Volatile.Read(ref *(ulong*)_slot);
-        ulong capacity = _engine.Capacity;
-        ulong previous = _position < capacity ? 0 : _position + 1 - capacity;
-        if ((sequence & ~RingLayout.SlotSkipped) == previous || ClaimMarker.IsSlotMarker(sequence, _position))
-        {
-            // Full fence CAS: loses only to the consumer's TryUnblock of the same claim, which skips it too.
-            Interlocked.CompareExchange(ref *(ulong*)_slot, RingLayout.SlotSkipped | (_position + 1), sequence);
+            _engine.SkipClaimedSlot(_position); // SPSC: nothing was published, the next claim or write reuses the slot
         }
     }
 }

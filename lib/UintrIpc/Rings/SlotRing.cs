@@ -138,6 +138,22 @@ public sealed class SlotRing<T> : IDisposable where T : unmanaged
         => Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(out claim) : Engine.TryClaim<T, SingleProducer>(out claim);
 
     /// <summary>
+    /// Producer: claims up to <paramref name="count"/> consecutive slots (at least 1) for writing
+    /// in place, or returns false when the ring is full. Write the elements through the batch's
+    /// indexer, then call <see cref="SlotBatch{T}.Publish()"/>: one position update for the
+    /// whole batch (SPSC: one tail store; MPSC: one CAS, at claim time). Use the batch in a
+    /// <c>using</c> (disposed unpublished, it is aborted: MPSC skips, so the consumer never
+    /// stalls). SPSC: one claim or batch at a time. MPSC: thread-safe.
+    /// </summary>
+    /// <param name="count">The most slots to claim (at least 1; more than <see cref="Capacity"/> claims at most that).</param>
+    /// <param name="batch">The claimed slots; <see cref="SlotBatch{T}.Count"/> says how many.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is less than 1.</exception>
+    /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryClaim(int count, out SlotBatch<T> batch)
+        => Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(count, null, out batch) : Engine.TryClaim<T, SingleProducer>(count, null, out batch);
+
+    /// <summary>
     /// Consumer: reads the next element in position order, or returns false when it is not
     /// published (MPSC: even if a later one is).
     /// </summary>
@@ -152,6 +168,8 @@ public sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <summary>
     /// Consumer: hands up to <paramref name="limit"/> published elements to <paramref name="handler"/>
     /// in place (no copy), in order, then gives their slots back; returns how many were handled.
+    /// The consumer position is stored once per call (and every quarter ring in a long drain, so
+    /// that producers get room back sooner), not once per element.
     /// </summary>
     /// <param name="handler">A struct handler; generic, so the call is specialised and can be inlined.</param>
     /// <param name="limit">The most elements to handle (zero or more).</param>

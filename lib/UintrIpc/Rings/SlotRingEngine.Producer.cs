@@ -65,9 +65,7 @@ internal unsafe partial struct SlotRingEngine
         }
         else
         {
-            start = ProducerTail;
-            ulong free = Capacity - (start - ProducerHeadCache);
-            count = Math.Min(free >= wanted ? free : RefreshHeadSingle(start), wanted);
+            count = ClaimSingle(wanted, out start);
         }
 
         ref T source = ref MemoryMarshal.GetReference(items); // count <= items.Length: no bounds check per element

@@ -63,4 +63,19 @@ internal static class SlotRingThrowHelper
         => throw new InvalidOperationException(
             $"The claim of position {position} was superseded: the producer has since written up to position {tail}. " +
             "An SPSC ring has one claim at a time; publish it before writing again.");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowBatchCount(int count)
+        => throw new ArgumentOutOfRangeException(nameof(count), count, "A batch claims at least one slot.");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowBatchCount(int count, int batchCount)
+        => throw new ArgumentOutOfRangeException(nameof(count), count, $"A batch of {batchCount} slots publishes 0 to {batchCount} of them.");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowBatchIndex(int index, int count)
+        => throw new ArgumentOutOfRangeException(nameof(index), index, $"The batch holds {count} slots.");
 }

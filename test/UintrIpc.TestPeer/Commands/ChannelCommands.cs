@@ -52,6 +52,42 @@ internal static unsafe class ChannelCommands
     }
 
     /// <summary>
+    /// channel-produce-batched &lt;slot|message&gt; &lt;region fd&gt; &lt;doorbell fd|-&gt; &lt;count&gt; &lt;batch&gt;:
+    /// writes the values 0 .. count - 1 through batched in-place claims of up to `batch` values
+    /// (slot channels: TryClaim(count); message channels: TryClaimBatch), then completes.
+    /// </summary>
+    [PeerCommand("channel-produce-batched")]
+    public static int ProduceBatched(string[] args)
+    {
+        int count = Int(args[3]), batch = Int(args[4]);
+        using var producer = Open(args[0], args[1], args[2]);
+        long value = 0;
+        long lastProgress = Environment.TickCount64;
+        while (value < count)
+        {
+            int written = producer.TryWriteBatch(value, (int)Math.Min(batch, count - value));
+            if (written > 0)
+            {
+                value += written;
+                lastProgress = Environment.TickCount64;
+                continue;
+            }
+
+            if (Environment.TickCount64 - lastProgress > s_timeout.TotalMilliseconds)
+            {
+                Console.Error.WriteLine($"value {value}: no room within {s_timeout.TotalSeconds} s; {producer.Counters}");
+                return 3;
+            }
+
+            Thread.Sleep(1);
+        }
+
+        producer.Complete();
+        Console.WriteLine($"produced {value} in batches; {producer.Counters}");
+        return 0;
+    }
+
+    /// <summary>
     /// channel-produce-traced &lt;region fd&gt; &lt;doorbell fd|-&gt; &lt;count&gt; &lt;control&gt;: for the strace test, on a
     /// dedicated thread: writes `count` values to warm up, then write(-1, "UIPC-BEGIN"), `count`
     /// values, write(-1, "UIPC-END") (the markers fail with EBADF but show in strace); then the
@@ -261,6 +297,9 @@ internal static unsafe class ChannelCommands
 
         public abstract bool Write(long value, TimeSpan timeout);
 
+        /// <summary>Writes first, first + 1, ... with one batched claim of up to <paramref name="count"/>; returns how many.</summary>
+        public abstract int TryWriteBatch(long first, int count);
+
         public abstract void Complete();
 
         public abstract void Dispose();
@@ -281,6 +320,25 @@ internal static unsafe class ChannelCommands
         public override bool TryWrite(long value) => producer.TryWrite(value);
 
         public override bool Write(long value, TimeSpan timeout) => producer.TryWrite(value, timeout);
+
+        public override int TryWriteBatch(long first, int count)
+        {
+            if (!producer.TryClaim(count, out Rings.SlotBatch<long> batch))
+            {
+                return 0;
+            }
+
+            using (batch)
+            {
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    batch[i] = first + i;
+                }
+
+                batch.Publish();
+                return batch.Count;
+            }
+        }
 
         public override void Complete() => producer.Complete();
 
@@ -309,6 +367,26 @@ internal static unsafe class ChannelCommands
         {
             long v = value;
             return producer.TryWrite((int)(value % 7), new ReadOnlySpan<byte>(&v, sizeof(long)), timeout);
+        }
+
+        public override int TryWriteBatch(long first, int count)
+        {
+            if (!producer.TryClaimBatch(count * 24, out Rings.RecordBatch batch)) // 8 header + 8 value bytes each, + 4 with checksums (aligned to 8)
+            {
+                return 0;
+            }
+
+            using (batch)
+            {
+                long value = first;
+                while (value - first < count && batch.TryAppend((int)(value % 7), sizeof(long), out Span<byte> payload))
+                {
+                    BitConverter.TryWriteBytes(payload, value++);
+                }
+
+                batch.Commit();
+                return batch.Count;
+            }
         }
 
         public override void Complete() => producer.Complete();

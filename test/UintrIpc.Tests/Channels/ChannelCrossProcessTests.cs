@@ -88,6 +88,33 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
     [InlineData(false, true)]
     [InlineData(true, false)]
     [InlineData(true, true)]
+    public void A_producer_in_another_process_writes_batched_claims_read_in_order_with_checksums(bool messages, bool multipleProducers)
+    {
+        const int Count = 5000;
+        long read = 0;
+        new TestThread(() =>
+        {
+            using var c = ChannelUnderTest.Create(messages, DoorbellKind.Futex, multipleProducers, capacity: 64, LongParks, checksums: true);
+            using var peer = StartProducer(c, "channel-produce-batched", messages, Count.ToString(CultureInfo.InvariantCulture), "24");
+            long expected = 0;
+            while (c.TryRead(out long value, Long))
+            {
+                Assert.Equal(expected++, value); // every read verified its checksum first
+            }
+
+            Assert.True(c.IsConsumerCompleted, $"the read timed out after {expected} values instead of seeing the completion");
+            peer.AssertSuccess();
+            read = expected;
+        }, "consumer").Join(TimeSpan.FromSeconds(90));
+
+        Assert.Equal(Count, read);
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
     public void A_producer_in_another_process_follows_the_checksum_choice_and_the_reader_verifies_every_message(bool messages, bool multipleProducers)
     {
         const int Count = 2000;

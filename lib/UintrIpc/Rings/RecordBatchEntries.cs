@@ -1,0 +1,13 @@
+using System.Runtime.CompilerServices;
+
+namespace UintrIpc.Rings;
+
+/// <summary>
+/// The records appended to a <see cref="RecordBatch"/>, inline (no allocation): each its record
+/// length (low 32 bits) and type (high 32 bits), kept privately until the commit writes them.
+/// </summary>
+[InlineArray(RecordBatch.MaxRecords)]
+internal struct RecordBatchEntries
+{
+    private long _first;
+}

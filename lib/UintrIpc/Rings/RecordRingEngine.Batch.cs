@@ -1,0 +1,214 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
+namespace UintrIpc.Rings;
+
+// Batches of records (RecordBatch): one range of the ring claimed at once (SPSC: reserved
+// privately, the tail stored once at commit; MPSC: one CAS on the tail), records appended into
+// it in place, committed together. Until the commit every appended record's header holds its
+// length negated: SPSC, the type is in its word already; MPSC, the type word holds the claimed
+// marker (uintripc.h 2e, 2f) and the type is kept privately. The unused rest of an MPSC range
+// becomes padding at commit; an SPSC tail covers only what was appended.
+internal sealed unsafe partial class RecordRingEngine
+{
+    /// <summary>Claims <paramref name="bytes"/> (aligned to 8) of room for several records; false when there is none now.</summary>
+    internal bool TryClaimBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
+    {
+        ThrowIfDisposed();
+        if (bytes < HeaderSize || bytes > _capacity)
+        {
+            ThrowBatchBytes(bytes);
+        }
+
+        int aligned = Align(bytes); // the capacity is a multiple of 8: still within it
+        byte* start;
+        long position;
+        uint tag = 0;
+        long token;
+        if (_multiProducer)
+        {
+            start = TryClaimRangeMpsc(aligned, out position, out tag);
+            token = position;
+        }
+        else
+        {
+            if (_local.ClaimOpen)
+            {
+                DiscardSpscClaim();
+            }
+
+            start = null;
+            position = 0;
+            token = 0;
+            if (TryReserveSpsc(aligned, out long tail, out int padding, out _))
+            {
+                start = _data + (padding != 0 ? 0 : ((int)tail & _mask));
+                position = tail + padding;
+                token = ++_local.ClaimToken;
+                _local.ClaimTail = tail;
+                _local.ClaimPadding = padding;
+                _local.ClaimAligned = aligned;
+                _local.ClaimOpen = true;
+            }
+        }
+
+        if (start == null)
+        {
+            batch = default;
+            return false;
+        }
+
+        batch = new RecordBatch(this, sink, start, aligned, tag, token);
+        return true;
+    }
+
+    /// <summary>Checks a record to append and returns its length, header and <paramref name="trailer"/> included.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int BatchRecordLength(int type, int length, int trailer)
+    {
+        if (type < 0)
+        {
+            ThrowNegativeType(type);
+        }
+
+        if ((uint)length > (uint)(_maxMessageLength - trailer))
+        {
+            ThrowTooLong(nameof(length), length);
+        }
+
+        return HeaderSize + length + trailer;
+    }
+
+    /// <summary>Writes the header of a record appended to a batch: invisible to the consumer until the commit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void AppendToBatch(byte* record, int recordLength, int type, uint tag)
+    {
+        if (_multiProducer)
+        {
+            MarkClaimed(record, recordLength, tag);
+            return;
+        }
+
+        // Plain: the consumer reads a length <= 0 as "not yet", and the commit's release publishes both.
+        *(long*)record = (uint)-recordLength | ((long)type << 32);
+    }
+
+    /// <summary>Commits the <paramref name="count"/> records appended to a batch (<paramref name="used"/> of its <paramref name="aligned"/> bytes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal void CommitBatch(byte* start, int aligned, int used, ref RecordBatchEntries entries, int count, long token)
+    {
+        ThrowIfDisposed();
+        byte* record = start;
+        if (!_multiProducer)
+        {
+            if (!_local.ClaimOpen || _local.ClaimToken != token)
+            {
+                ThrowClaimLost();
+            }
+
+            _local.ClaimOpen = false;
+            if (used == 0)
+            {
+                return; // nothing was written: the bytes are still zero, the tail stays
+            }
+
+            long tail = _local.ClaimTail;
+            int padding = _local.ClaimPadding;
+            // The one position update of the batch: release, before the lengths, so that
+            // head <= tail holds for every observer (2e).
+            _local.ProducerTail = tail + padding + used;
+            Volatile.Write(ref *_tail, tail + padding + used);
+            if (padding != 0)
+            {
+                WritePadding(_data + ((int)tail & _mask), padding);
+            }
+
+            for (int i = 0; i < count; i++)
+            {
+                int recordLength = (int)entries[i];
+                Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
+                record += Align(recordLength);
+            }
+
+            return;
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            int recordLength = (int)entries[i];
+            // Acquire: the consumer may have taken the record (TryUnblock); then it is no longer ours.
+            int length = Volatile.Read(ref *(int*)record);
+            if (length != -recordLength)
+            {
+                ThrowClaimLostOrCorrupted(record, recordLength, length, token + (record - start));
+            }
+
+            *(int*)(record + TypeOffset) = (int)(entries[i] >> 32); // plain: published by the release below
+            Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
+            record += Align(recordLength);
+        }
+
+        if (used < aligned)
+        {
+            FillWithPadding((int)(start - _data) + used, aligned - used); // the unused rest, pieces the consumer accepts
+        }
+    }
+
+    /// <summary>
+    /// Gives up a batch unless it was committed (also through a copy), judged from the ring's
+    /// state: SPSC, the open claim's bytes are zeroed again; MPSC, every record still marked
+    /// with our claim becomes padding, and the unwritten rest padding too.
+    /// </summary>
+    internal void AbandonBatch(byte* start, int aligned, long token, uint tag)
+    {
+        if (_disposed != 0)
+        {
+            return; // the ring's lease is gone: touch nothing
+        }
+
+        if (!_multiProducer)
+        {
+            if (_local.ClaimOpen && _local.ClaimToken == token)
+            {
+                DiscardSpscClaim();
+            }
+
+            return;
+        }
+
+        // Acquire: an uncommitted record stops the consumer, so a head past the range means it
+        // was committed and consumed (and the bytes may now hold another producer's claim).
+        if (Volatile.Read(ref *_head) > token)
+        {
+            return;
+        }
+
+        int marker = ClaimMarker.ForRecord(tag);
+        for (int at = 0; at < aligned;)
+        {
+            // Acquire: the header as one value (length, and the type word's marker).
+            ulong header = Volatile.Read(ref *(ulong*)(start + at));
+            int length = (int)(uint)header;
+            if (length == 0)
+            {
+                FillWithPadding((int)(start - _data) + at, aligned - at); // never appended: still zero, still ours
+                return;
+            }
+
+            // Committed (through a copy), taken by the consumer, or not a record we marked: leave it.
+            if (length > 0 || (int)(header >> 32) != marker || -length < HeaderSize || Align(-length) > Math.Min(_maxRecordLength, aligned - at))
+            {
+                return;
+            }
+
+            *(int*)(start + at + TypeOffset) = Padding; // plain: published by the CAS below
+            // Full fence CAS: only the claimed length we wrote becomes padding (TryUnblock writes the same).
+            Interlocked.CompareExchange(ref *(int*)(start + at), -length, length);
+            at += Align(-length);
+        }
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowBatchBytes(int bytes)
+        => throw new ArgumentOutOfRangeException(nameof(bytes), bytes, $"A batch claims {HeaderSize} to {_capacity} bytes (the ring's capacity).");
+}

@@ -1,0 +1,150 @@
+using System.Runtime.CompilerServices;
+
+namespace UintrIpc.Rings;
+
+/// <summary>
+/// Consecutive slots taken by one <c>TryClaim(count, out batch)</c> of
+/// <see cref="SlotRing{T}"/> (or of a channel writer): write each element in place through the
+/// indexer, then <see cref="Publish()"/> them all with one position update (SPSC: one store of
+/// the tail; MPSC: the one CAS that claimed them). Zero-copy and allocation-free.
+/// </summary>
+/// <typeparam name="T">The element type of the ring.</typeparam>
+/// <remarks>
+/// <para>The consumer sees none of the elements before <see cref="Publish()"/>: each is
+/// published by the release store of its slot's sequence, which orders the writes to it
+/// before. <see cref="Publish(int)"/> publishes the first elements and gives the rest up.</para>
+/// <para>Use the batch in a <c>using</c>: disposing it unpublished aborts it, so a producer that
+/// throws while filling never blocks the consumer. SPSC: an abort writes nothing (the slots
+/// stay free), at most one claim or batch is outstanding, and a write or claim before
+/// publishing supersedes it (publishing it then throws). MPSC: the slots are taken from the
+/// other producers at claim time and an abort marks them skipped, so the consumer steps over
+/// them; an abandoned batch holds the consumer up until <see cref="SlotRing{T}.TrySkipDeadClaim"/>
+/// or <see cref="SlotRing{T}.TryUnblock"/> skips it.</para>
+/// </remarks>
+public unsafe ref struct SlotBatch<T> where T : unmanaged
+{
+    /// <summary>The engine embedded in the ring object (a ref field keeps that object, and its lease, alive).</summary>
+    private readonly ref SlotRingEngine _engine;
+    /// <summary>A channel's checksums and wake-up, once per batch; null on a raw ring.</summary>
+    private readonly ISlotBatchSink? _sink;
+    private readonly ulong _start;
+    private readonly int _count;
+    private readonly bool _multiProducer;
+    private bool _completed;
+
+    internal SlotBatch(ref SlotRingEngine engine, ISlotBatchSink? sink, ulong start, int count, bool multiProducer)
+    {
+        _engine = ref engine;
+        _sink = sink;
+        _start = start;
+        _count = count;
+        _multiProducer = multiProducer;
+    }
+
+    /// <summary>Slots in the batch: at least 1, at most the count asked for (fewer when the ring had less room).</summary>
+    public readonly int Count => _count;
+
+    /// <summary>The ring position of the first slot.</summary>
+    public readonly long Position => (long)_start;
+
+    /// <summary>Whether the batch can still be published or aborted.</summary>
+    public readonly bool IsActive => _count != 0 && !_completed;
+
+    /// <summary>The element in slot <paramref name="index"/> of the batch. Its previous contents are unspecified: write every field.</summary>
+    /// <param name="index">0 to <see cref="Count"/> - 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is outside the batch.</exception>
+    /// <exception cref="InvalidOperationException">The batch is not active.</exception>
+    public readonly ref T this[int index]
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            if ((uint)index >= (uint)_count)
+            {
+                SlotRingThrowHelper.ThrowBatchIndex(index, _count);
+            }
+
+            if (_completed)
+            {
+                SlotRingThrowHelper.ThrowClaimNotActive();
+            }
+
+            return ref Unsafe.AsRef<T>(_engine.SlotAt(_start + (uint)index) + RingLayout.SlotHeaderSize);
+        }
+    }
+
+    /// <summary>Makes every element of the batch visible to the consumer, in order.</summary>
+    /// <exception cref="InvalidOperationException">
+    /// The batch was already published or aborted, or (SPSC) the producer wrote again since the claim.
+    /// </exception>
+    public void Publish() => Publish(_count);
+
+    /// <summary>
+    /// Makes the first <paramref name="count"/> elements visible to the consumer and gives the
+    /// rest up (as <see cref="Abort"/> does), with the same one position update.
+    /// </summary>
+    /// <param name="count">0 to <see cref="Count"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative or above <see cref="Count"/>.</exception>
+    /// <inheritdoc cref="Publish()" path="/exception"/>
+    public void Publish(int count)
+    {
+        if (!IsActive)
+        {
+            SlotRingThrowHelper.ThrowClaimNotActive();
+        }
+
+        if ((uint)count > (uint)_count)
+        {
+            SlotRingThrowHelper.ThrowBatchCount(count, _count);
+        }
+
+        _sink?.Publishing(ref _engine, _start, count);
+        _engine.PublishBatch(_start, count, _count, _multiProducer);
+        _completed = true;
+        _sink?.Completed();
+    }
+
+    /// <summary>
+    /// Gives the batch up. SPSC: nothing is written and the slots stay free. MPSC: the slots are
+    /// marked skipped so that the consumer steps over them.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The batch was already published or aborted.</exception>
+    public void Abort()
+    {
+        if (!IsActive)
+        {
+            SlotRingThrowHelper.ThrowClaimNotActive();
+        }
+
+        GiveUp();
+    }
+
+    /// <summary>
+    /// Aborts the batch unless it was published or aborted: <c>using</c> makes a batch
+    /// exception-safe. MPSC: decided per slot from the ring's state (a slot that no longer holds
+    /// our marker is left alone), so disposing a copy after publishing the original changes nothing.
+    /// </summary>
+    public void Dispose()
+    {
+        if (IsActive)
+        {
+            GiveUp();
+        }
+    }
+
+    private void GiveUp()
+    {
+        _completed = true;
+        if (!_multiProducer)
+        {
+            return; // SPSC: nothing was published; the next claim or write reuses the slots
+        }
+
+        for (int i = 0; i < _count; i++)
+        {
+            _engine.SkipClaimedSlot(_start + (uint)i);
+        }
+
+        _sink?.Completed(); // a reader waiting at the first slot steps over the skips
+    }
+}

@@ -1,0 +1,121 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
+namespace UintrIpc.Rings;
+
+// Batches of in-place claims (SlotBatch<T>): many slots taken with one claim and published with
+// one position update. SPSC: the private tail moves, and the shared tail is stored, once per
+// batch. MPSC: one CAS on the tail takes every slot of the batch, and each slot gets the claimed
+// marker (uintripc.h 2d), because the producer may claim again before it publishes and its
+// intent then no longer covers the batch.
+internal unsafe partial struct SlotRingEngine
+{
+    /// <summary>Claims up to <paramref name="count"/> slots (at least 1) for writing in place; false when the ring is full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [UnscopedRef]
+    internal bool TryClaim<T, TMode>(int count, ISlotBatchSink? sink, out SlotBatch<T> batch)
+        where T : unmanaged
+        where TMode : struct, IProducerMode
+    {
+        ThrowIfDisposed();
+        if (count < 1)
+        {
+            SlotRingThrowHelper.ThrowBatchCount(count);
+        }
+
+        ulong wanted = Math.Min((ulong)count, Capacity);
+        ulong start;
+        ulong claimed;
+        if (typeof(TMode) == typeof(MultiProducer))
+        {
+            claimed = ClaimMany(wanted, out start, out uint tag);
+            for (ulong i = 0; i < claimed; i++)
+            {
+                // Release: the marker names us while the caller fills the slot (2d, 2f); each is
+                // ordered before our next intent by that intent's release.
+                Volatile.Write(ref *(ulong*)SlotAt(start + i), ClaimMarker.ForSlot(tag, start + i));
+            }
+        }
+        else
+        {
+            claimed = ClaimSingle(wanted, out start);
+        }
+
+        if (claimed == 0)
+        {
+            batch = default;
+            return false;
+        }
+
+        batch = new SlotBatch<T>(ref this, sink, start, (int)claimed, typeof(TMode) == typeof(MultiProducer));
+        return true;
+    }
+
+    /// <summary>
+    /// Publishes the first <paramref name="published"/> of the <paramref name="claimed"/> slots
+    /// from <paramref name="start"/> and gives the others up (MPSC: skipped; SPSC: left free).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal void PublishBatch(ulong start, int published, int claimed, bool multiProducer)
+    {
+        ThrowIfDisposed();
+        if (!multiProducer && start != ProducerTail)
+        {
+            SlotRingThrowHelper.ThrowClaimSuperseded(start, ProducerTail);
+        }
+
+        ulong end = start + (ulong)published;
+        for (ulong position = start; position < end; position++)
+        {
+            // Release: the caller's writes to each element before its sequence (2d).
+            Volatile.Write(ref *(ulong*)SlotAt(position), position + 1);
+        }
+
+        if (!multiProducer)
+        {
+            if (published != 0)
+            {
+                PublishTail(end); // the one position update of the batch
+            }
+
+            return;
+        }
+
+        for (ulong position = end; position < start + (ulong)claimed; position++)
+        {
+            SkipClaimedSlot(position);
+        }
+    }
+
+    /// <summary>
+    /// MPSC: marks the claimed slot of <paramref name="position"/> skipped unless it no longer
+    /// holds its previous value or our marker (uintripc.h 2d). Nothing when the ring is disposed.
+    /// </summary>
+    internal void SkipClaimedSlot(ulong position)
+    {
+        if (Disposed != 0)
+        {
+            return; // the lease is gone: touch nothing
+        }
+
+        byte* slot = SlotAt(position);
+        // Acquire: the slot holds our claimed marker (or, had its store not happened, the previous
+        // lap's value) until the claim is published or skipped.
+        ulong sequence = Volatile.Read(ref *(ulong*)slot);
+        ulong previous = position < Capacity ? 0 : position + 1 - Capacity;
+        if ((sequence & ~RingLayout.SlotSkipped) == previous || ClaimMarker.IsSlotMarker(sequence, position))
+        {
+            // Full fence CAS: loses only to the consumer's TryUnblock of the same claim, which skips it too.
+            Interlocked.CompareExchange(ref *(ulong*)slot, RingLayout.SlotSkipped | (position + 1), sequence);
+        }
+    }
+
+    /// <summary>SPSC: up to <paramref name="wanted"/> free positions from the private tail (the head reloaded only when the cache shows too few).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong ClaimSingle(ulong wanted, out ulong start)
+    {
+        start = ProducerTail;
+        ulong free = Capacity - (start - ProducerHeadCache);
+        return Math.Min(free >= wanted ? free : RefreshHeadSingle(start), wanted);
+    }
+}

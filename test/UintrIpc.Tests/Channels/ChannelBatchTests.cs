@@ -1,0 +1,275 @@
+using UintrIpc.Channels;
+using UintrIpc.Rings;
+using UintrIpc.Signaling;
+using UintrIpc.Tests.Signaling;
+
+namespace UintrIpc.Tests.Channels;
+
+/// <summary>
+/// Batched in-place claims on a channel writer (IpcChannelWriter.TryClaim(count)): values and
+/// order, completion (a batch after it is refused, one before it is read), aborts that never hold
+/// the reader up, a sleeping reader woken by the batch, no allocation per batch.
+/// </summary>
+public sealed class ChannelBatchTests
+{
+    private static IpcChannel<long> Create(bool multipleWriters, int capacity = 16, bool checksums = false)
+        => IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = capacity, MultipleWriters = multipleWriters, Checksums = checksums, Doorbell = DoorbellKind.Futex });
+
+    private static int WriteBatch(IpcChannelWriter<long> writer, int count, long first)
+    {
+        if (!writer.TryClaim(count, out SlotBatch<long> batch))
+        {
+            return 0;
+        }
+
+        using (batch)
+        {
+            for (int i = 0; i < batch.Count; i++)
+            {
+                batch[i] = first + i;
+            }
+
+            batch.Publish();
+            return batch.Count;
+        }
+    }
+
+    private static List<long> ReadAll(IpcChannelReader<long> reader)
+    {
+        var items = new List<long>();
+        while (reader.TryRead(out long item))
+        {
+            items.Add(item);
+        }
+
+        return items;
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Batches_are_read_in_order_and_cut_to_the_room(bool multi, bool checksums)
+    {
+        using var channel = Create(multi, capacity: 8, checksums);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        Assert.Equal(5, WriteBatch(writer, 5, 0));
+        Assert.Equal(3, WriteBatch(writer, 5, 5));
+        Assert.Equal(0, WriteBatch(writer, 1, 9));
+        Assert.Equal([0, 1, 2, 3, 4, 5, 6, 7], ReadAll(reader));
+        Assert.Equal(6, WriteBatch(writer, 6, 10)); // across the wrap
+        Assert.Equal([10, 11, 12, 13, 14, 15], ReadAll(reader));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Completion_refuses_later_batches_and_keeps_earlier_ones(bool multi)
+    {
+        using var channel = Create(multi);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        Assert.True(writer.TryClaim(3, out SlotBatch<long> batch));
+        batch[0] = 1;
+        batch[1] = 2;
+        batch[2] = 3;
+        batch.Publish();
+        Assert.True(writer.TryComplete());
+        Assert.False(writer.TryClaim(3, out SlotBatch<long> refused));
+        Assert.False(refused.IsActive);
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.TryClaim(0, out _));
+        Assert.Equal([1, 2, 3], ReadAll(reader));
+        await reader.Completion.WaitAsync(TestWait.Long);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Abandoned_batch_never_holds_the_reader_up(bool multi)
+    {
+        using var channel = Create(multi);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        Assert.True(writer.TryClaim(4, out SlotBatch<long> batch));
+        batch[0] = -1;
+        batch.Dispose();
+        Assert.Equal(2, WriteBatch(writer, 2, 7));
+        Assert.True(reader.TryRead(out long first, TestWait.Long));
+        Assert.Equal(7, first);
+        Assert.Equal([8], ReadAll(reader));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Batch_wakes_a_sleeping_reader(bool multi)
+    {
+        using var channel = Create(multi);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        ValueTask<long> read = reader.ReadAsync();
+        var waitBlock = new WaitBlock(channel.Region);
+        using var stop = new CancellationTokenSource(TestWait.Long);
+        while (!waitBlock.IsConsumerSleeping && !read.IsCompleted && !stop.IsCancellationRequested)
+        {
+            Thread.Yield();
+        }
+
+        Assert.Equal(3, WriteBatch(writer, 3, 40));
+        Assert.Equal(40, await read.AsTask().WaitAsync(TestWait.Long));
+        Assert.Equal([41, 42], ReadAll(reader));
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Batches_allocate_nothing(bool multi, bool checksums)
+    {
+        using var channel = Create(multi, capacity: 64, checksums);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        long Run()
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int round = 0; round < 2000; round++)
+            {
+                WriteBatch(writer, 16, round);
+                while (reader.TryRead(out _))
+                {
+                }
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        Run(); // warm-up
+        Assert.Equal(0, Run());
+    }
+
+    private static IpcMessageChannel CreateMessages(bool multipleWriters, bool checksums = false)
+        => IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 4096, MaxMessageLength = 256, MultipleWriters = multipleWriters, Checksums = checksums, Doorbell = DoorbellKind.Futex });
+
+    private static Type? CatchAppend(ref RecordBatch batch, int length)
+    {
+        try
+        {
+            batch.TryAppend(0, length, out _);
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e.GetType();
+        }
+    }
+
+    private static int WriteMessages(IpcMessageWriter writer, int bytes, int count, int firstType)
+    {
+        if (!writer.TryClaimBatch(bytes, out RecordBatch batch))
+        {
+            return 0;
+        }
+
+        using (batch)
+        {
+            for (int i = 0; i < count && batch.TryAppend(firstType + i, 12, out Span<byte> payload); i++)
+            {
+                payload.Fill((byte)(firstType + i));
+            }
+
+            batch.Commit();
+            return batch.Count;
+        }
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public async Task Message_batches_are_read_in_order_and_refused_after_completion(bool multi, bool checksums)
+    {
+        using var channel = CreateMessages(multi, checksums);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        Assert.Equal(3, WriteMessages(writer, 100, 3, 1));
+        Assert.True(writer.TryClaimBatch(600, out RecordBatch longest));
+        Assert.True(longest.TryAppend(0, 256, out _)); // the channel's MaxMessageLength, checksum or not
+        Assert.Equal(typeof(ArgumentOutOfRangeException), CatchAppend(ref longest, 257));
+        longest.Dispose();
+        Assert.True(writer.TryClaimBatch(64, out RecordBatch abandoned));
+        Assert.True(abandoned.TryAppend(9, 4, out _));
+        abandoned.Dispose();
+        Assert.Equal(2, WriteMessages(writer, 64, 2, 4));
+        Assert.True(writer.TryComplete());
+        Assert.False(writer.TryClaimBatch(64, out RecordBatch refused));
+        Assert.False(refused.IsActive);
+
+        var buffer = new byte[256];
+        for (int type = 1; type <= 5; type++)
+        {
+            Assert.True(reader.TryRead(out int read, buffer, out int length));
+            Assert.Equal(type, read);
+            Assert.Equal(12, length);
+            Assert.All(buffer[..12], b => Assert.Equal((byte)type, b));
+        }
+
+        Assert.False(reader.TryRead(out _, buffer, out _));
+        await reader.Completion.WaitAsync(TestWait.Long);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Message_batch_wakes_a_sleeping_reader(bool multi)
+    {
+        using var channel = CreateMessages(multi);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        ValueTask<IpcMessage> read = reader.ReadAsync();
+        var waitBlock = new WaitBlock(channel.Region);
+        using var stop = new CancellationTokenSource(TestWait.Long);
+        while (!waitBlock.IsConsumerSleeping && !read.IsCompleted && !stop.IsCancellationRequested)
+        {
+            Thread.Yield();
+        }
+
+        Assert.Equal(2, WriteMessages(writer, 64, 2, 7));
+        IpcMessage first = await read.AsTask().WaitAsync(TestWait.Long);
+        Assert.Equal(7, first.Type);
+        Assert.True(reader.TryRead(out IpcMessage second));
+        Assert.Equal(8, second.Type);
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Message_batches_allocate_nothing(bool multi, bool checksums)
+    {
+        using var channel = CreateMessages(multi, checksums);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        var buffer = new byte[256];
+        long Run()
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int round = 0; round < 2000; round++)
+            {
+                WriteMessages(writer, 512, 16, 0);
+                while (reader.TryRead(out _, buffer, out _))
+                {
+                }
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        Run(); // warm-up
+        Assert.Equal(0, Run());
+    }
+}

@@ -1,0 +1,386 @@
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+using UintrIpc.Tests.Signaling;
+
+namespace UintrIpc.Tests.Rings;
+
+/// <summary>
+/// Batched record claims (RecordRing.TryClaimBatch): messages appended in place and committed
+/// at once, read back exactly and in order; batches at the wrap and when nearly full; aborts
+/// (also by disposing a copy, and in the middle of other producers' messages) that never stall
+/// the consumer; several MPSC producer threads with exact counts; no allocation per batch.
+/// </summary>
+public sealed class RecordBatchTests
+{
+    private static SharedRegion Region(int capacity, bool multi, int maxMessageLength = 0)
+        => SharedRegion.CreateAnonymous(RecordRing.Part(capacity, maxMessageLength, multi));
+
+    private static List<(int Type, byte[] Payload)> ReadAll(RecordRing ring)
+    {
+        var handler = new Collect([]);
+        ring.Read(ref handler);
+        return handler.Messages;
+    }
+
+    /// <summary>Appends messages of the given lengths (payload byte i = type + i) and commits; returns how many were appended.</summary>
+    private static int WriteBatch(RecordRing ring, int bytes, int firstType, params int[] lengths)
+    {
+        if (!ring.TryClaimBatch(bytes, out RecordBatch batch))
+        {
+            return 0;
+        }
+
+        using (batch)
+        {
+            for (int i = 0; i < lengths.Length; i++)
+            {
+                if (!batch.TryAppend(firstType + i, lengths[i], out Span<byte> payload))
+                {
+                    break;
+                }
+
+                Fill(payload, firstType + i);
+            }
+
+            batch.Commit();
+            return batch.Count;
+        }
+    }
+
+    private static void Fill(Span<byte> payload, int type)
+    {
+        for (int i = 0; i < payload.Length; i++)
+        {
+            payload[i] = (byte)(type + i);
+        }
+    }
+
+    private static void AssertMessage((int Type, byte[] Payload) message, int type, int length)
+    {
+        Assert.Equal(type, message.Type);
+        Assert.Equal(length, message.Payload.Length);
+        for (int i = 0; i < length; i++)
+        {
+            Assert.Equal((byte)(type + i), message.Payload[i]);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Messages_appended_to_a_batch_are_read_exactly_and_in_order(bool multi)
+    {
+        using var region = Region(1024, multi);
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(100, out RecordBatch batch));
+        Assert.Equal(104, batch.BytesLeft);
+        Assert.True(batch.TryAppend(1, 0, out _)); // 8 bytes
+        Assert.True(batch.TryAppend(2, 13, out Span<byte> second)); // 24
+        Fill(second, 2);
+        Assert.True(batch.TryAppend(3, 56, out Span<byte> third)); // 64
+        Fill(third, 3);
+        Assert.Equal(8, batch.BytesLeft);
+        Assert.False(batch.TryAppend(4, 1, out Span<byte> none)); // 16 bytes do not fit
+        Assert.True(none.IsEmpty);
+        Assert.False(ring.CanRead); // nothing visible before the commit
+        batch.Commit();
+        Assert.False(batch.IsActive);
+
+        var messages = ReadAll(ring);
+        Assert.Equal(3, messages.Count);
+        AssertMessage(messages[0], 1, 0);
+        AssertMessage(messages[1], 2, 13);
+        AssertMessage(messages[2], 3, 56);
+        Assert.Equal(multi ? 104 : 96, ring.ConsumerPosition); // MPSC: the unused 8 bytes became padding
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Batches_at_the_wrap_and_when_nearly_full(bool multi)
+    {
+        using var region = Region(256, multi); // messages up to 32 bytes
+        using var ring = new RecordRing(region);
+        Assert.Equal(6, WriteBatch(ring, 192, 10, 24, 24, 24, 24, 24, 24)); // 6 x 32 bytes
+        Assert.Equal(0, WriteBatch(ring, 72, 20, 8)); // 64 left
+        Assert.Equal(6, ReadAll(ring).Count);
+
+        // 64 bytes to the end: a batch of 96 starts at index 0 after padding to the end.
+        Assert.Equal(3, WriteBatch(ring, 96, 30, 24, 24, 24));
+        Assert.Equal(192 + 64 + 96, ring.ProducerPosition);
+        var messages = ReadAll(ring);
+        Assert.Equal(3, messages.Count);
+        AssertMessage(messages[0], 30, 24);
+        AssertMessage(messages[2], 32, 24);
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Abandoned_batch_never_stalls_the_consumer(bool multi)
+    {
+        using var region = Region(512, multi);
+        using var ring = new RecordRing(region);
+        Assert.Equal(1, WriteBatch(ring, 16, 1, 4));
+        try
+        {
+            Assert.True(ring.TryClaimBatch(200, out RecordBatch batch));
+            using (batch) // disposes a copy taken before the appends: the abort is judged from the ring
+            {
+                Assert.True(batch.TryAppend(5, 30, out Span<byte> payload));
+                Fill(payload, 5);
+                Assert.True(batch.TryAppend(6, 30, out _));
+                throw new InvalidOperationException("the producer fails while filling");
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        Assert.Equal(2, WriteBatch(ring, 64, 7, 10, 10));
+        var messages = ReadAll(ring);
+        Assert.Equal([1, 7, 8], messages.Select(m => m.Type));
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+        for (int lap = 0; lap < 8; lap++)
+        {
+            Assert.Equal(3, WriteBatch(ring, 150, lap, 30, 30, 30)); // later batches delivered across laps
+            Assert.Equal(3, ReadAll(ring).Count);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Disposing_a_copy_after_the_commit_changes_nothing(bool multi)
+    {
+        using var region = Region(512, multi);
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(64, out RecordBatch batch));
+        using (batch)
+        {
+            Assert.True(batch.TryAppend(3, 8, out Span<byte> payload));
+            Fill(payload, 3);
+            batch.Commit();
+        }
+
+        Assert.Single(ReadAll(ring));
+        Assert.Equal(1, WriteBatch(ring, 64, 4, 8));
+        AssertMessage(Assert.Single(ReadAll(ring)), 4, 8);
+    }
+
+    [Fact]
+    public void Mpsc_abort_between_other_producers_messages_leaves_padding()
+    {
+        using var region = Region(512, multi: true);
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(128, out RecordBatch batch));
+        Assert.True(batch.TryAppend(1, 20, out _));
+        Assert.Equal(1, WriteBatch(ring, 32, 9, 16)); // claimed after the batch: waits behind it
+        Assert.Empty(ReadAll(ring));
+        batch.Abort();
+        batch.Dispose(); // after Abort: nothing more
+        AssertMessage(Assert.Single(ReadAll(ring)), 9, 16);
+        Assert.Equal(160, ring.ConsumerPosition);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Misuse_throws(bool multi)
+    {
+        using var region = Region(256, multi, maxMessageLength: 32);
+        using var ring = new RecordRing(region);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ring.TryClaimBatch(4, out _));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ring.TryClaimBatch(257, out _));
+        Assert.True(ring.TryClaimBatch(256, out RecordBatch batch));
+        Assert.Equal(RecordBatch.MaxRecords, AppendEmpty(ref batch));
+        Assert.True(batch.IsActive);
+        try
+        {
+            batch.TryAppend(-1, 0, out _);
+            Assert.Fail("negative type");
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+        }
+
+        try
+        {
+            batch.TryAppend(0, 33, out _);
+            Assert.Fail("too long");
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+        }
+
+        batch.Commit();
+        Assert.Equal(RecordBatch.MaxRecords, ReadAll(ring).Count);
+        try
+        {
+            batch.Commit();
+            Assert.Fail("committed twice");
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        if (!multi)
+        {
+            Assert.True(ring.TryClaimBatch(64, out RecordBatch superseded));
+            Assert.True(superseded.TryAppend(1, 1, out _));
+            Assert.True(ring.TryWrite(2, [7]));
+            try
+            {
+                superseded.Commit();
+                Assert.Fail("superseded");
+            }
+            catch (InvalidOperationException)
+            {
+            }
+
+            Assert.Equal([2], ReadAll(ring).Select(m => m.Type));
+        }
+    }
+
+    /// <summary>Appends empty messages until the batch refuses; returns how many it took.</summary>
+    private static int AppendEmpty(ref RecordBatch batch)
+    {
+        int appended = 0;
+        while (batch.TryAppend(0, 0, out _))
+        {
+            appended++;
+        }
+
+        return appended;
+    }
+
+    [Fact]
+    public void Mpsc_producer_threads_deliver_every_message_once_in_per_thread_order()
+    {
+        const int Producers = 3;
+        int perProducer = Bounded.IsStress ? 100_000 : 10_000;
+        using var region = Region(4096, multi: true);
+        using var ring = new RecordRing(region);
+        using var stop = new CancellationTokenSource(TestWait.Long);
+        var threads = new List<TestThread>();
+        for (int p = 0; p < Producers; p++)
+        {
+            int producer = p;
+            threads.Add(new TestThread(() =>
+            {
+                var random = new Random(producer);
+                int sent = 0;
+                while (sent < perProducer && !stop.IsCancellationRequested)
+                {
+                    if (!ring.TryClaimBatch(random.Next(16, 300), out RecordBatch batch))
+                    {
+                        Thread.Yield();
+                        continue;
+                    }
+
+                    using (batch)
+                    {
+                        int appended = 0;
+                        while (sent + appended < perProducer && batch.TryAppend(producer, random.Next(4, 24), out Span<byte> payload))
+                        {
+                            BitConverter.TryWriteBytes(payload, sent + appended);
+                            appended++;
+                        }
+
+                        if (random.Next(10) == 0)
+                        {
+                            continue; // abandoned: disposed uncommitted
+                        }
+
+                        batch.Commit();
+                        sent += appended;
+                    }
+                }
+            }, $"record batch producer {producer}"));
+        }
+
+        var next = new int[Producers];
+        var handler = new CheckOrder(next);
+        long total = 0;
+        while (total < (long)Producers * perProducer && !stop.IsCancellationRequested)
+        {
+            int read = ring.Read(ref handler);
+            total += read;
+            if (read == 0)
+            {
+                Thread.Yield();
+            }
+        }
+
+        threads.ForEach(t => t.Join());
+        Assert.Equal(0, ring.Read(ref handler));
+        Assert.Equal(Enumerable.Repeat(perProducer, Producers), next);
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Batches_allocate_nothing(bool multi)
+    {
+        using var region = Region(8192, multi);
+        using var ring = new RecordRing(region);
+        long Run()
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var handler = new Count();
+            for (int round = 0; round < 2000; round++)
+            {
+                if (ring.TryClaimBatch(1024, out RecordBatch batch))
+                {
+                    using (batch)
+                    {
+                        while (batch.TryAppend(1, 56, out Span<byte> payload))
+                        {
+                            payload[0] = (byte)round;
+                        }
+
+                        batch.Commit();
+                    }
+                }
+
+                ring.Read(ref handler);
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        Run(); // warm-up
+        Assert.Equal(0, Run());
+    }
+
+    private readonly struct Collect(List<(int Type, byte[] Payload)> messages) : IRecordHandler
+    {
+        public List<(int Type, byte[] Payload)> Messages { get; } = messages;
+
+        public void Handle(int type, ReadOnlySpan<byte> payload) => Messages.Add((type, payload.ToArray()));
+    }
+
+    private readonly struct CheckOrder(int[] next) : IRecordHandler
+    {
+        public void Handle(int type, ReadOnlySpan<byte> payload)
+        {
+            int sequence = BitConverter.ToInt32(payload);
+            if (sequence != next[type])
+            {
+                throw new InvalidOperationException($"producer {type}: message {sequence}, expected {next[type]}");
+            }
+
+            next[type]++;
+        }
+    }
+
+    private struct Count : IRecordHandler
+    {
+        public long Messages;
+
+        public void Handle(int type, ReadOnlySpan<byte> payload) => Messages++;
+    }
+}
