@@ -101,7 +101,8 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
 
     /// <summary>
     /// Writes as many of <paramref name="items"/> as fit, in order, with one wake-up check for the
-    /// batch; returns how many (0 when the ring is full or the channel is completed). Never blocks.
+    /// batch and one position update (one claim, also with several writers); returns how many (0 when
+    /// the ring is full or the channel is completed). Never blocks.
     /// </summary>
     /// <exception cref="RingCorruptedException">The shared positions are impossible.</exception>
     public int TryWrite(ReadOnlySpan<T> items)
@@ -115,11 +116,20 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
         int written = 0;
         if (_multiple)
         {
-            // One claim per element, each checked against the completion (see the top of this file).
-            while (written < items.Length && TryClaimOpen(out SlotClaim<T> claim))
+            // One claim (one CAS) for as many as fit, checked against the completion after it as
+            // every claim is (see the top of this file); the batch writes checksums and wakes.
+            if (items.IsEmpty || !TryClaim(items.Length, out SlotBatch<T> batch))
             {
-                Publish(ref claim, in items[written++]);
+                return 0;
             }
+
+            for (; written < batch.Count; written++)
+            {
+                batch[written] = items[written];
+            }
+
+            batch.Publish();
+            return written;
         }
         else if (_checksums)
         {
