@@ -114,10 +114,11 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
         }
 
         int written = 0;
-        if (_multiple)
+        if (_sharedOrChecked)
         {
-            // One claim (one CAS) for as many as fit, checked against the completion after it as
-            // every claim is (see the top of this file); the batch writes checksums and wakes.
+            // One claim (one CAS with several writers, checked against the completion after it as
+            // every claim is: see the top of this file) for as many as fit; the batch writes the
+            // checksums and wakes.
             if (items.IsEmpty || !TryClaim(items.Length, out SlotBatch<T> batch))
             {
                 return 0;
@@ -130,13 +131,6 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
 
             batch.Publish();
             return written;
-        }
-        else if (_checksums)
-        {
-            while (written < items.Length && TryWriteCheckedSingle(in items[written]))
-            {
-                written++;
-            }
         }
         else
         {
