@@ -25,13 +25,18 @@ internal static class Targets
             // Request/response (issue 10, --rpc).
             Judge(byName, "Forwarded no-op, server spinning, <= 1.5x the C slot-ring ping-pong", "fwd-nop-futex-awake", "c-slotring-pingpong", 1.5, atMost: true),
             Judge(byName, "Forwarded no-op, server asleep on futex, <= 1.2x the C futex ping-pong (same protocol)", "fwd-nop-futex-asleep", "c-futex-pingpong", 1.2, atMost: true),
-            Judge(byName, "Forwarded no-op, server spinning, at least 20x faster than gRPC over a Unix socket", "fwd-nop-futex-awake", "grpc-nop", 0.05, atMost: true),
-            Judge(byName, "Forwarded no-op, server asleep on futex, at least 20x faster than gRPC over a Unix socket", "fwd-nop-futex-asleep", "grpc-nop", 0.05, atMost: true),
+            Judge(byName, "Forwarded no-op, server spinning, at least 20x faster than gRPC over a Unix socket", "fwd-nop-futex-awake", "grpc-nop", 0.05, atMost: true, floor: "c-slotring-pingpong"),
+            Judge(byName, "Forwarded no-op, server asleep on futex, at least 20x faster than gRPC over a Unix socket", "fwd-nop-futex-asleep", "grpc-nop", 0.05, atMost: true, floor: "c-futex-pingpong"),
             Judge(byName, "File copy through forwarded reads and writes >= 0.5x direct read/write of the same file", "fwd-copy", "direct-copy", 0.5, atMost: false),
         ];
     }
 
-    private static TargetVerdict Judge(Dictionary<string, CaseSummary> byName, string target, string subject, string reference, double limit, bool atMost)
+    /// <param name="floor">
+    /// The C test that does the least work the subject can do (its own baseline); when given, the
+    /// explanation adds the floor's ratio to <paramref name="reference"/> in the same repetitions, so a
+    /// limit the machine itself cannot reach reads as such.
+    /// </param>
+    private static TargetVerdict Judge(Dictionary<string, CaseSummary> byName, string target, string subject, string reference, double limit, bool atMost, string? floor = null)
     {
         string limitText = $"{(atMost ? "<=" : ">=")} {limit:0.##}x";
         if (!byName.TryGetValue(subject, out var s))
@@ -48,7 +53,30 @@ internal static class Targets
 
         bool met = atMost ? spread.Median <= limit : spread.Median >= limit;
         var chosen = pairs.OrderBy(p => Math.Abs(p.Ratio - spread.Median)).ThenBy(p => p.Ratio).First();
-        return new TargetVerdict(target, subject, reference, spread, limitText, met, Explain(pairs, chosen));
+        return new TargetVerdict(target, subject, reference, spread, limitText, met, Explain(pairs, chosen) + FloorNote(s, reference, floor, limit, atMost));
+    }
+
+    /// <summary>The same-run ratio of the floor to the reference, pair by pair, and whether the floor itself meets the limit.</summary>
+    private static string FloorNote(CaseSummary s, string reference, string? floor, double limit, bool atMost)
+    {
+        if (floor is null)
+        {
+            return "";
+        }
+
+        var byRepetition = s.PairsWith(floor).ToDictionary(p => p.Repetition, p => p.Reference);
+        var ratios = s.PairsWith(reference)
+            .Select(p => byRepetition.TryGetValue(p.Repetition, out var f) ? Ratios.Of(f, p.Reference) : null)
+            .OfType<double>()
+            .ToList();
+        if (Spread.Of(ratios) is not { } spread)
+        {
+            return "";
+        }
+
+        bool floorMeets = atMost ? spread.Median <= limit : spread.Median >= limit;
+        return $"; floor: the same repetitions' {floor} is {Fmt.Spread(spread)} {reference}"
+            + (floorMeets ? "" : ", so no implementation of this call can meet the limit on this machine");
     }
 
     /// <summary>The pairs' ratios and the figures of the pair nearest the median, each from its own run.</summary>

@@ -28,7 +28,6 @@ internal static class Fmt
 
     public static string Invariant(FormattableString s) => s.ToString(s_inv);
 
-    /// <summary>A median ratio with its range and count: "1.02x (0.98-1.10, 5 pairs)".</summary>
     /// <summary>Median (range, count) of ratios; ratios below 0.1 (the gRPC comparisons) with three decimals, so they do not read as 0.</summary>
     public static string Spread(Analysis.Spread? spread, string unit = "pairs")
     {
