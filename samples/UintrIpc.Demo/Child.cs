@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
-using UintrIpc.Signaling;
 
 namespace UintrIpc.Demo;
 

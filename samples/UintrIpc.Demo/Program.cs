@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Reflection;
 using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
-using UintrIpc.Signaling;
 
 namespace UintrIpc.Demo;
 

@@ -131,7 +131,7 @@ public sealed record IpcChannelOptions
     /// <summary>
     /// Whether every message carries a CRC-32C of its content, computed by the writer when it
     /// publishes and verified by the reader before it hands the message over. False (the default)
-    /// costs nothing. A mismatch throws <see cref="Rings.RingCorruptedException"/> naming the
+    /// costs nothing. A mismatch throws <see cref="RingCorruptedException"/> naming the
     /// message checksum and its position; that message is consumed and the next one is read
     /// normally. It detects corruption (a stray write, a bug in a peer), not forgery: a writer
     /// that can write the ring can compute a valid checksum. Processes that open the channel

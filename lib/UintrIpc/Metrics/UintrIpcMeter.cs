@@ -63,7 +63,7 @@ internal sealed partial class UintrIpcMeter
     private static IEnumerable<Measurement<long>> ObserveErrors() =>
     [
         new(ErrorCounts.PeerGone, new KeyValuePair<string, object?>(ErrorTypeTag, typeof(PeerGoneException).FullName)),
-        new(ErrorCounts.RingCorrupted, new KeyValuePair<string, object?>(ErrorTypeTag, typeof(Rings.RingCorruptedException).FullName)),
+        new(ErrorCounts.RingCorrupted, new KeyValuePair<string, object?>(ErrorTypeTag, typeof(RingCorruptedException).FullName)),
         new(ErrorCounts.RpcConnectionLost, new KeyValuePair<string, object?>(ErrorTypeTag, typeof(Rpc.RpcConnectionLostException).FullName)),
     ];
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using UintrIpc.Channels;
 using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;

@@ -1,5 +1,4 @@
 using CsCheck;
-using UintrIpc.Memory;
 using UintrIpc.Rings;
 
 namespace UintrIpc.Tests.Rings;

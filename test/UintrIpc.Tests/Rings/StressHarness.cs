@@ -1,3 +1,4 @@
+using UintrIpc.Channels;
 using UintrIpc.Rings;
 
 namespace UintrIpc.Tests.Rings;

@@ -1,4 +1,4 @@
-namespace UintrIpc.Rings;
+namespace UintrIpc.Channels;
 
 /// <summary>
 /// Receives the elements that <see cref="Channels.IpcChannelReader{T}.Drain{THandler}(ref THandler, int)"/>

@@ -1,7 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using UintrIpc.Rings;
 
-namespace UintrIpc.Rings;
+namespace UintrIpc.Channels;
 
 /// <summary>
 /// A range of a record ring claimed at once by <see cref="Channels.IpcMessageWriter.TryClaimBatch(int, out RecordBatch)"/>

@@ -1,4 +1,4 @@
-namespace UintrIpc.Rings;
+namespace UintrIpc.Channels;
 
 /// <summary>
 /// Receives the messages that <see cref="Channels.IpcMessageReader.Read{THandler}(ref THandler, int)"/>

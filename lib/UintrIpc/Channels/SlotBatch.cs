@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
+using UintrIpc.Rings;
 
-namespace UintrIpc.Rings;
+namespace UintrIpc.Channels;
 
 /// <summary>
 /// Consecutive slots taken by one <see cref="Channels.IpcChannelWriter{T}.TryClaim(int, out SlotBatch{T})"/>
