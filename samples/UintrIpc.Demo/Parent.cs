@@ -16,7 +16,7 @@ internal static class Parent
     private const int SleepingRoundTrips = 2_000;
     private const int StreamMessages = 2_000_000;
 
-    /// <param name="requested">The doorbell to use, or null for <see cref="Doorbells.Best"/>.</param>
+    /// <param name="requested">The doorbell to use, or null for <see cref="IpcChannel.DefaultDoorbell"/>.</param>
     /// <param name="scale">Divides every count (10 with --quick: a slow or emulated machine).</param>
     public static int Run(DoorbellKind? requested, int scale = 1)
     {
@@ -25,15 +25,16 @@ internal static class Parent
         Console.WriteLine("Doorbells on this machine:");
         foreach (DoorbellKind kind in Enum.GetValues<DoorbellKind>())
         {
-            Console.WriteLine($"  {kind,-15} {(Doorbells.IsAvailable(kind) ? "available  " : "unavailable")}  {Doorbells.Describe(kind)}");
+            bool available = IpcChannel.IsDoorbellAvailable(kind, out string reason);
+            Console.WriteLine($"  {kind,-15} {(available ? "available  " : "unavailable")}  {reason}");
         }
 
-        DoorbellKind doorbell = requested ?? Doorbells.Best;
+        DoorbellKind doorbell = requested ?? IpcChannel.DefaultDoorbell;
         Console.WriteLine();
-        Console.WriteLine($"Using: {doorbell}{(requested is null ? " (Doorbells.Best)" : " (asked for)")}");
-        if (!Doorbells.IsAvailable(doorbell))
+        Console.WriteLine($"Using: {doorbell}{(requested is null ? " (IpcChannel.DefaultDoorbell)" : " (asked for)")}");
+        if (!IpcChannel.IsDoorbellAvailable(doorbell, out string why))
         {
-            Console.Error.WriteLine($"{doorbell} is not available here: {Doorbells.Describe(doorbell)}");
+            Console.Error.WriteLine($"{doorbell} is not available here: {why}");
             return 2;
         }
 

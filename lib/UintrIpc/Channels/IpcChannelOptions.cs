@@ -85,7 +85,7 @@ public sealed record IpcChannelOptions
     public bool MultipleWriters { get; init; }
 
     /// <summary>
-    /// How a sleeping consumer is woken. Null (the default) means <see cref="Doorbells.Best"/>
+    /// How a sleeping consumer is woken. Null (the default) means <see cref="IpcChannel.DefaultDoorbell"/>
     /// (futex), decided when the channel is created; user interrupts are an explicit choice.
     /// Eventfd, signal and uintr doorbells belong to the reader: a writer in the reader's process
     /// finds it through the channel object, a writer in another process receives it with the
