@@ -40,7 +40,7 @@ internal static class Parent
 
         string endpoint = $"@uintripc-demo-{Environment.ProcessId}-{Guid.NewGuid():N}";
         using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(endpoint));
-        using var pongChannel = IpcChannel.CreateBounded<DemoMessage>(new IpcChannelOptions { Capacity = 1024, Doorbell = doorbell, Wait = Program.WaitOptions });
+        using var pongChannel = IpcChannel.CreateBounded<DemoMessage>(Program.ChannelOptions with { Doorbell = doorbell });
         var pong = pongChannel.Reader; // on this thread: signal and uintr doorbells bind to it
         using var child = Process.Start(Program.ChildStartInfo(endpoint, doorbell))
             ?? throw new InvalidOperationException("could not start the child process");
@@ -54,7 +54,7 @@ internal static class Parent
                 }
 
                 connection.SendChannel(pongChannel);
-                using var pingChannel = connection.ReceiveChannel<DemoMessage>(Program.Timeout, Program.WaitOptions);
+                using var pingChannel = connection.ReceiveChannel<DemoMessage>(Program.Timeout, Program.ChannelOptions);
                 var ping = pingChannel.Writer;
                 Console.WriteLine($"Child pid {child.Id}; channels of {ping.Capacity} slots; the consumers park at once when idle (spin and yield budgets 0).");
                 Console.WriteLine();
