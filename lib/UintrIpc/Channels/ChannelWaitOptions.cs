@@ -89,7 +89,7 @@ internal sealed record ChannelWaitOptions
 
     /// <summary>
     /// Where this process's channel objects report their metrics: the meter named
-    /// <see cref="UintrIpcMetrics.MeterName"/> that this factory creates (for example the
+    /// "UintrIpc" that this factory creates (for example the
     /// <see cref="IMeterFactory"/> of a dependency-injection container), or, when null (the
     /// default), the meter the process shares. Either way nothing is measured on the data path.
     /// </summary>
