@@ -29,6 +29,8 @@ internal sealed partial class UintrIpcMeter
     private void CreateRpcInstruments()
     {
         Meter.CreateObservableCounter("uintripc.rpc.server.requests", () => _servers.Collect(static s => s.Statistics.Requests), "{request}", "Requests the server answered.");
+        Meter.CreateObservableCounter("uintripc.rpc.server.session.opened", () => _servers.Collect(static s => s.Statistics.SessionsOpened), "{session}", "Clients that completed the handshake.");
+        Meter.CreateObservableCounter("uintripc.rpc.server.session.closed", () => _servers.Collect(static s => s.Statistics.SessionsClosed), "{session}", "Sessions that ended and were reclaimed.");
         Meter.CreateObservableUpDownCounter("uintripc.rpc.server.sessions", () => _servers.Collect(static s => s.Statistics.SessionsOpened - s.Statistics.SessionsClosed), "{session}", "Sessions open now.");
         Meter.CreateObservableCounter("uintripc.rpc.server.errors", () => _servers.Collect(static s =>
         {

@@ -141,7 +141,7 @@ public sealed class RpcClient : IDisposable
     }
 
     /// <summary>What the client rejected or gave up on.</summary>
-    public RpcClientStatistics Statistics => new(
+    internal RpcClientStatistics Statistics => new(
         Volatile.Read(ref _timedOut), Volatile.Read(ref _cancelled), Volatile.Read(ref _late), Volatile.Read(ref _unknownIds),
         Volatile.Read(ref _staleIds), Volatile.Read(ref _duplicateIds), Volatile.Read(ref _invalid));
 
@@ -151,7 +151,7 @@ public sealed class RpcClient : IDisposable
     /// readings and <see cref="RpcWakeStatistics.Since"/> to get the wake-ups of the calls between them.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
-    public RpcWakeStatistics WakeStatistics
+    internal RpcWakeStatistics WakeStatistics
     {
         get
         {

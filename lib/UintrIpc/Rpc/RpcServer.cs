@@ -78,7 +78,7 @@ public sealed class RpcServer : IDisposable
     }
 
     /// <summary>Counters since the server started.</summary>
-    public RpcServerStatistics Statistics
+    internal RpcServerStatistics Statistics
     {
         get
         {

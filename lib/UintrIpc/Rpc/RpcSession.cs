@@ -47,7 +47,7 @@ public sealed class RpcSession
     /// How often the session thread and the client's callers slept and were woken (the
     /// session's wait-block counters); after the session ended, the counts at its end.
     /// </summary>
-    public RpcWakeStatistics WakeStatistics => _owner.ReadWakeStatistics();
+    internal RpcWakeStatistics WakeStatistics => _owner.ReadWakeStatistics();
 
     /// <summary>Application state of the session (set it in <see cref="RpcServer.SessionOpened"/>, release it in <see cref="RpcServer.SessionClosed"/>).</summary>
     public object? State { get; set; }

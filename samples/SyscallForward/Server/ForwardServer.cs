@@ -48,7 +48,7 @@ public sealed class ForwardServer : IDisposable
     }
 
     /// <summary>The RPC layer's counters (sessions, requests, unknown opcodes, bad blocks).</summary>
-    public RpcServerStatistics Statistics => _rpc.Statistics;
+    internal RpcServerStatistics Statistics => _rpc.Statistics;
 
     /// <summary>Where it listens, once started.</summary>
     public BootstrapEndpoint? Endpoint => _rpc.Endpoint;
