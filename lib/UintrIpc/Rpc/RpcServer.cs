@@ -48,13 +48,14 @@ public sealed class RpcServer : IDisposable
     }
 
     /// <summary>Raised on the session's thread after a client completed the handshake (set <see cref="RpcSession.State"/> here).</summary>
-    public event EventHandler<RpcSessionEventArgs>? SessionOpened;
+    public event EventHandler<RpcSession>? SessionOpened;
 
     /// <summary>
     /// Raised once a session has ended and no handler of it runs any more: release what the
-    /// application holds for the client (its files, say). Raised on a session or worker thread.
+    /// application holds for the client (its files, say). Raised on a session or worker thread;
+    /// <see cref="RpcSession.CloseReason"/> says why the session ended.
     /// </summary>
-    public event EventHandler<RpcSessionEventArgs>? SessionClosed;
+    public event EventHandler<RpcSession>? SessionClosed;
 
     /// <summary>The options.</summary>
     public RpcServerOptions Options { get; }
@@ -202,7 +203,7 @@ public sealed class RpcServer : IDisposable
     internal void OnSessionOpened(RpcSession session)
     {
         Interlocked.Increment(ref _sessionsOpened);
-        SessionOpened?.Invoke(this, new RpcSessionEventArgs(session, null));
+        SessionOpened?.Invoke(this, session);
     }
 
     internal void OnSessionClosed(RpcServerSession owner, RpcSession? session, string reason)
@@ -216,7 +217,8 @@ public sealed class RpcServer : IDisposable
         if (session is not null)
         {
             Interlocked.Increment(ref _sessionsClosed);
-            SessionClosed?.Invoke(this, new RpcSessionEventArgs(session, reason));
+            session.CloseReason = reason;
+            SessionClosed?.Invoke(this, session);
         }
     }
 

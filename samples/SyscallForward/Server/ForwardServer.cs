@@ -24,12 +24,12 @@ public sealed class ForwardServer : IDisposable
         ArgumentNullException.ThrowIfNull(executor);
         _executor = executor;
         _rpc = new RpcServer(options);
-        _rpc.SessionOpened += (_, e) => e.Session.State = executor.Connect($"{e.Session}, doorbell {e.Session.Doorbell}");
-        _rpc.SessionClosed += (_, e) =>
+        _rpc.SessionOpened += (_, session) => session.State = executor.Connect($"{session}, doorbell {session.Doorbell}");
+        _rpc.SessionClosed += (_, session) =>
         {
-            if (e.Session.State is ClientSession client)
+            if (session.State is ClientSession client)
             {
-                executor.Disconnect(client, e.Reason ?? "closed");
+                executor.Disconnect(client, session.CloseReason ?? "closed");
             }
         };
 

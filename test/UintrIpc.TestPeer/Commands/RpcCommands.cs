@@ -20,8 +20,8 @@ internal static class RpcCommands
     public static int Server(string[] args)
     {
         using var server = RpcTestOps.CreateServer();
-        server.SessionOpened += (_, e) => Console.WriteLine($"opened {e.Session.Id} pid {e.Session.Peer.Pid}");
-        server.SessionClosed += (_, e) => Console.WriteLine($"closed {e.Session.Id}: {e.Reason}");
+        server.SessionOpened += (_, session) => Console.WriteLine($"opened {session.Id} pid {session.Peer.Pid}");
+        server.SessionClosed += (_, session) => Console.WriteLine($"closed {session.Id}: {session.CloseReason}");
         server.Start(BootstrapEndpoint.Parse(args[0]));
         Console.WriteLine($"listening epoch {server.Epoch:x16} pid {Environment.ProcessId}");
         while (Console.ReadLine() is { } line && line != "quit")

@@ -57,8 +57,8 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
     public void A_client_killed_mid_request_has_its_session_reclaimed()
     {
         using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 1 });
-        var closed = new BlockingCollection<RpcSessionEventArgs>();
-        server.SessionClosed += (_, e) => closed.Add(e);
+        var closed = new BlockingCollection<RpcSession>();
+        server.SessionClosed += (_, session) => closed.Add(session);
         server.Start(_endpoint);
 
         // Warm up: one session opened and closed, so lazily created runtime resources are in the baseline.
@@ -89,7 +89,7 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
         // The session ends when the client's end of the connection closes; it is reclaimed when the
         // blocking handler it started has returned (no handler ever runs on an unmapped arena).
         Assert.True(closed.TryTake(out var e, s_timeout), "the dead client's session was not closed");
-        Assert.Contains("disconnected or exited", e!.Reason, StringComparison.Ordinal);
+        Assert.Contains("disconnected or exited", e!.CloseReason, StringComparison.Ordinal);
         Assert.Empty(server.Sessions);
         Assert.DoesNotContain(region, ProcessDescriptors.MemfdInodes("self")); // the region's descriptor is closed
         Assert.Equal(0, ProcessDescriptors.Mappings(region));                   // and its mapping gone

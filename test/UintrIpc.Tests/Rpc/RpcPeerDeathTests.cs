@@ -67,8 +67,8 @@ public sealed class RpcPeerDeathTests(ITestOutputHelper output)
             ? new ChannelWaitOptions { SpinBudget = s_longPark, YieldBudget = TimeSpan.Zero, MaxParkTime = s_longPark }
             : new ChannelWaitOptions { SpinBudget = TimeSpan.Zero, YieldBudget = TimeSpan.Zero, MaxParkTime = s_longPark };
         using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 1, Wait = wait });
-        var closed = new BlockingCollection<RpcSessionEventArgs>();
-        server.SessionClosed += (_, e) => closed.Add(e);
+        var closed = new BlockingCollection<RpcSession>();
+        server.SessionClosed += (_, session) => closed.Add(session);
         server.Start(_endpoint);
 
         using (var peer = PeerProcess.Start(output, "rpc-client-hold", _endpoint.ToString(), "300"))
@@ -83,8 +83,8 @@ public sealed class RpcPeerDeathTests(ITestOutputHelper output)
 
             Assert.Equal(0, LibC.kill(peer.Pid, LibC.SIGKILL));
             Assert.True(closed.TryTake(out var e, s_timeout), "the killed client's session was not closed");
-            Assert.Contains("disconnected or exited", e!.Reason, StringComparison.Ordinal);
-            RpcWakeStatistics final = e.Session.WakeStatistics; // the counts at the session's end
+            Assert.Contains("disconnected or exited", e!.CloseReason, StringComparison.Ordinal);
+            RpcWakeStatistics final = e.WakeStatistics; // the counts at the session's end
             Assert.Equal(0, final.ServerTimeouts); // no park ran out: the watcher ended the session
             if (serverSpins)
             {
