@@ -48,7 +48,7 @@ internal static class BootstrapClient
             // Judge the server before reading anything from it.
             if (!(serverPolicy ?? PeerPolicy.SameUserOnly).IsAllowed(connection.Peer, out string? reason))
             {
-                throw new BootstrapRefusedException(endpoint, reason, refusedByPeer: false);
+                throw new BootstrapRefusedException(connection.Endpoint, reason, refusedByPeer: false);
             }
 
             TimeSpan remaining = deadline == FdWaiter.NoDeadline ? Timeout.InfiniteTimeSpan
@@ -61,9 +61,9 @@ internal static class BootstrapClient
                     case BootstrapFrameType.Accept when verdict.FdCount == 0:
                         return connection;
                     case BootstrapFrameType.Refused:
-                        throw new BootstrapRefusedException(endpoint, DecodeReason(verdict.Payload.Span), refusedByPeer: true);
+                        throw new BootstrapRefusedException(connection.Endpoint, DecodeReason(verdict.Payload.Span), refusedByPeer: true);
                     default:
-                        throw new BootstrapProtocolException(endpoint, $"the server's first message is {type} with {verdict.FdCount} descriptors; expected ACCEPT or REFUSED without descriptors");
+                        throw new BootstrapProtocolException(connection.Endpoint, $"the server's first message is {type} with {verdict.FdCount} descriptors; expected ACCEPT or REFUSED without descriptors");
                 }
             }
         }

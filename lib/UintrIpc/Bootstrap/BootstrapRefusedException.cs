@@ -12,7 +12,7 @@ public sealed class BootstrapRefusedException : UintrIpcException
     /// <param name="endpoint">Where the connection was made.</param>
     /// <param name="reason">The reason given by the refusing side.</param>
     /// <param name="refusedByPeer">True when the other side refused us, false when our policy refused it.</param>
-    public BootstrapRefusedException(BootstrapEndpoint endpoint, string reason, bool refusedByPeer)
+    public BootstrapRefusedException(string endpoint, string reason, bool refusedByPeer)
         : base(refusedByPeer
             ? $"The bootstrap server at {endpoint} refused this process: {reason}. Check the server's PeerPolicy (which users it allows)."
             : $"This process refused the bootstrap server at {endpoint}: {reason}. Is the right server listening there? Adjust the client's PeerPolicy if it is.")
@@ -24,7 +24,7 @@ public sealed class BootstrapRefusedException : UintrIpcException
     }
 
     /// <summary>Where the connection was made.</summary>
-    public BootstrapEndpoint Endpoint { get; }
+    public string Endpoint { get; }
 
     /// <summary>The reason given by the refusing side.</summary>
     public string Reason { get; }

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using UintrIpc.Bootstrap;
 using UintrIpc.Rpc;
 
 namespace UintrIpc.Metrics;
@@ -16,11 +15,11 @@ internal sealed partial class UintrIpcMeter
     private readonly WeakSources<RpcClient> _clients = new(static c => c.IsDisposed);
 
     /// <summary>Reports a started server until it is disposed or collected.</summary>
-    internal void Add(RpcServer server, BootstrapEndpoint endpoint) => _servers.Add(server, Tag(RpcEndpointTag, endpoint.ToString()));
+    internal void Add(RpcServer server, string endpoint) => _servers.Add(server, Tag(RpcEndpointTag, endpoint));
 
     /// <summary>Reports a connected client until it is disposed or collected.</summary>
-    internal void Add(RpcClient client, BootstrapEndpoint endpoint)
-        => _clients.Add(client, Tag(RpcEndpointTag, endpoint.ToString()), Tag(RpcSessionTag, (long)client.SessionId));
+    internal void Add(RpcClient client, string endpoint)
+        => _clients.Add(client, Tag(RpcEndpointTag, endpoint), Tag(RpcSessionTag, (long)client.SessionId));
 
     private static KeyValuePair<string, object?> ErrorType(string value) => Tag(ErrorTypeTag, value);
 

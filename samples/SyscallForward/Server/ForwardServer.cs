@@ -51,10 +51,10 @@ public sealed class ForwardServer : IDisposable
     internal RpcServerStatistics Statistics => _rpc.Statistics;
 
     /// <summary>Where it listens, once started.</summary>
-    public BootstrapEndpoint? Endpoint => _rpc.Endpoint;
+    public string? Endpoint => _rpc.Endpoint;
 
     /// <summary>Starts listening (same user only, unless <paramref name="policy"/> says otherwise).</summary>
-    public void Start(BootstrapEndpoint endpoint, PeerPolicy? policy = null) => _rpc.Start(endpoint, policy);
+    public void Start(string endpoint, PeerPolicy? policy = null) => _rpc.Start(endpoint, policy);
 
     /// <inheritdoc />
     public void Dispose() => _rpc.Dispose();

@@ -19,7 +19,7 @@ internal static class BootstrapCommands
     [PeerCommand("bootstrap-client")]
     public static unsafe int Client(string[] args)
     {
-        var endpoint = BootstrapEndpoint.Parse(args[0]);
+        var endpoint = args[0];
         using var connection = BootstrapConnection.Connect(endpoint, s_timeout);
         Console.WriteLine($"connected server-pid {connection.Peer.Pid}");
 
@@ -66,7 +66,7 @@ internal static class BootstrapCommands
     [PeerCommand("bootstrap-refused-client")]
     public static int RefusedClient(string[] args)
     {
-        var endpoint = BootstrapEndpoint.Parse(args[0]);
+        var endpoint = args[0];
         for (int attempt = 0; attempt < 2; attempt++)
         {
             int before = OpenFds();

@@ -24,8 +24,8 @@ public sealed class RpcMetricsTests(ITestOutputHelper output)
     {
         using var factory = new TestMeterFactory();
         using var listener = new InstrumentReader(i => i.Meter.Scope == factory);
-        var endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("rpc-metrics"));
-        string ep = endpoint.ToString();
+        var endpoint = SocketNames.NewAbstract("rpc-metrics");
+        string ep = endpoint;
         using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 2, Wait = new ChannelWaitOptions { MeterFactory = factory } });
         server.Start(endpoint);
         var client = RpcClient.Connect(endpoint, new RpcClientOptions
