@@ -51,9 +51,8 @@ public sealed class BootstrapConnection : IDisposable
     /// <param name="serverPolicy">Which servers to trust; <see cref="PeerPolicy.SameUserOnly"/> by default
     /// (this matters for abstract names, which anyone can bind).</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
-    /// <exception cref="BootstrapRefusedException">The server refused this process (the exception names its reason), or <paramref name="serverPolicy"/> refused the server.</exception>
     /// <exception cref="TimeoutException">The server did not answer in time.</exception>
-    /// <exception cref="UintrIpcException">No server could be reached before the timeout (the errno of the last attempt).</exception>
+    /// <exception cref="UintrIpcException">EACCES: the server refused this process, or <paramref name="serverPolicy"/> refused the server (the message says which and why). Otherwise no server could be reached before the timeout (the errno of the last attempt).</exception>
     /// <exception cref="ArgumentException">The name or path is empty, contains NUL or is too long for a Unix socket address (107 bytes).</exception>
     public static BootstrapConnection Connect(string endpoint, TimeSpan timeout, PeerPolicy? serverPolicy = null, CancellationToken cancellationToken = default)
         => BootstrapClient.Connect(BootstrapEndpoint.Parse(endpoint), timeout, serverPolicy, cancellationToken);

@@ -102,8 +102,8 @@ public sealed class BootstrapServer : IDisposable
 
     /// <summary>
     /// Waits up to <paramref name="timeout"/> for a peer the policy accepts and completes the
-    /// handshake with it. Refused peers are told why (they get a
-    /// <see cref="BootstrapRefusedException"/>) and skipped; the wait goes on.
+    /// handshake with it. Refused peers are told why (they get a <see cref="UintrIpcException"/>
+    /// with errno EACCES and the reason in its message) and skipped; the wait goes on.
     /// </summary>
     /// <exception cref="TimeoutException">No acceptable peer connected in time.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>

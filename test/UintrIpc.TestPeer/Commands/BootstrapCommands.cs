@@ -76,11 +76,10 @@ internal static class BootstrapCommands
                 Console.WriteLine("accepted (unexpected)");
                 return 1;
             }
-            catch (BootstrapRefusedException e)
+            catch (UintrIpcException e) when (e.Errno == LibC.EACCES)
             {
                 int after = OpenFds();
-                Console.WriteLine($"refused-by-peer {e.RefusedByPeer}");
-                Console.WriteLine($"reason: {e.Reason}");
+                Console.WriteLine($"refused errno {e.Errno}");
                 Console.WriteLine($"message: {e.Message}");
                 Console.WriteLine($"fds {before} {after}");
             }

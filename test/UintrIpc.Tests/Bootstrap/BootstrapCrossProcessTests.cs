@@ -72,8 +72,8 @@ public sealed class BootstrapCrossProcessTests(ITestOutputHelper output) : IDisp
         Assert.All(refused, r => Assert.Equal(child.Pid, r.Peer.Pid));
 
         string stdout = child.StandardOutput;
-        Assert.Contains("refused-by-peer True", stdout, StringComparison.Ordinal);
-        Assert.Contains($"reason: {refused.First().Reason}", stdout, StringComparison.Ordinal);
+        Assert.Contains($"refused errno {LibC.EACCES}", stdout, StringComparison.Ordinal);
+        Assert.Contains($"The bootstrap server refused this process: {refused.First().Reason}.", stdout, StringComparison.Ordinal);
         Assert.Contains("allow-list", stdout, StringComparison.Ordinal);
         Assert.Contains($"uid {self}", stdout, StringComparison.Ordinal);
         // The child's descriptor count is the same before and after its refused attempt.
