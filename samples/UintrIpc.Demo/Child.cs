@@ -14,7 +14,7 @@ internal static class Child
 {
     public static int Run(string endpoint, DoorbellKind doorbell)
     {
-        using var connection = BootstrapConnection.Connect(BootstrapEndpoint.Parse(endpoint), Program.Timeout);
+        using var connection = BootstrapConnection.Connect(endpoint, Program.Timeout);
         using var pongChannel = connection.ReceiveChannel<DemoMessage>(Program.Timeout, Program.WaitOptions);
         using var ping = IpcChannel.CreateBounded<DemoMessage>(new IpcChannelOptions { Capacity = 1024, Doorbell = doorbell, Wait = Program.WaitOptions });
         var consumer = ping.Reader; // on this thread: signal and uintr doorbells bind to it

@@ -38,7 +38,7 @@ internal static class Parent
         }
 
         string endpoint = $"@uintripc-demo-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(endpoint));
+        using var server = BootstrapServer.Listen(endpoint);
         using var pongChannel = IpcChannel.CreateBounded<DemoMessage>(new IpcChannelOptions { Capacity = 1024, Doorbell = doorbell, Wait = Program.WaitOptions });
         var pong = pongChannel.Reader; // on this thread: signal and uintr doorbells bind to it
         using var child = Process.Start(Program.ChildStartInfo(endpoint, doorbell))
