@@ -13,7 +13,7 @@ internal static class Child
 {
     public static int Run(string endpoint, DoorbellKind doorbell)
     {
-        using var connection = BootstrapConnection.Connect(BootstrapEndpoint.Parse(endpoint), Program.Timeout);
+        using var connection = BootstrapConnection.Connect(endpoint, Program.Timeout);
         using var pongChannel = connection.ReceiveChannel<DemoMessage>(Program.Timeout, Program.ChannelOptions);
         using var ping = IpcChannel.CreateBounded<DemoMessage>(Program.ChannelOptions with { Doorbell = doorbell });
         var consumer = ping.Reader; // on this thread: signal and uintr doorbells bind to it

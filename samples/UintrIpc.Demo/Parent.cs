@@ -39,7 +39,7 @@ internal static class Parent
         }
 
         string endpoint = $"@uintripc-demo-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(endpoint));
+        using var server = BootstrapServer.Listen(endpoint);
         using var pongChannel = IpcChannel.CreateBounded<DemoMessage>(Program.ChannelOptions with { Doorbell = doorbell });
         var pong = pongChannel.Reader; // on this thread: signal and uintr doorbells bind to it
         using var child = Process.Start(Program.ChildStartInfo(endpoint, doorbell))

@@ -13,7 +13,7 @@ string me = isChild ? "child" : "parent";
 Process? child = null;
 
 using var inbox = IpcChannel.CreateMessages();        // the channel this process reads
-using (var connection = isChild ? BootstrapConnection.Connect(BootstrapEndpoint.Parse(args[1]), timeout) : AcceptChild())
+using (var connection = isChild ? BootstrapConnection.Connect(args[1], timeout) : AcceptChild())
 {
     connection.SendChannel(inbox);                     // the peer writes to our inbox
     using var outbox = connection.ReceiveMessageChannel(timeout);
@@ -57,7 +57,7 @@ return 0;
 // Listens on a fresh abstract socket name, starts this program again as the child, and accepts it.
 BootstrapConnection AcceptChild()
 {
-    var endpoint = BootstrapEndpoint.Parse($"@uintripc-hello-{Environment.ProcessId}");
+    var endpoint = $"@uintripc-hello-{Environment.ProcessId}";
     using var server = BootstrapServer.Listen(endpoint);
     var self = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
     if (Path.GetFileNameWithoutExtension(self.FileName) == "dotnet")
@@ -66,7 +66,7 @@ BootstrapConnection AcceptChild()
     }
 
     self.ArgumentList.Add("child");
-    self.ArgumentList.Add(endpoint.ToString());
+    self.ArgumentList.Add(endpoint);
     child = Process.Start(self);
     return server.Accept(timeout);
 }

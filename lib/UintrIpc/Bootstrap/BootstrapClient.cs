@@ -24,9 +24,8 @@ internal static class BootstrapClient
     /// <param name="serverPolicy">Which servers to trust; <see cref="PeerPolicy.SameUserOnly"/> by default
     /// (this matters for abstract names, which anyone can bind).</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
-    /// <exception cref="BootstrapRefusedException">The server refused this process (the exception names its reason), or <paramref name="serverPolicy"/> refused the server.</exception>
     /// <exception cref="TimeoutException">The server did not answer in time.</exception>
-    /// <exception cref="UintrIpcException">No server could be reached before the timeout (the errno of the last attempt).</exception>
+    /// <exception cref="UintrIpcException">EACCES: the server refused this process, or <paramref name="serverPolicy"/> refused the server (the message says which and why). Otherwise no server could be reached before the timeout (the errno of the last attempt).</exception>
     public static BootstrapConnection Connect(BootstrapEndpoint endpoint, TimeSpan timeout, PeerPolicy? serverPolicy = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
@@ -48,7 +47,7 @@ internal static class BootstrapClient
             // Judge the server before reading anything from it.
             if (!(serverPolicy ?? PeerPolicy.SameUserOnly).IsAllowed(connection.Peer, out string? reason))
             {
-                throw new BootstrapRefusedException(endpoint, reason, refusedByPeer: false);
+                throw Refused(connection.Endpoint, $"This process refused the bootstrap server: {reason}. Is the right server listening there? Adjust the client's PeerPolicy if it is.");
             }
 
             TimeSpan remaining = deadline == FdWaiter.NoDeadline ? Timeout.InfiniteTimeSpan
@@ -61,9 +60,9 @@ internal static class BootstrapClient
                     case BootstrapFrameType.Accept when verdict.FdCount == 0:
                         return connection;
                     case BootstrapFrameType.Refused:
-                        throw new BootstrapRefusedException(endpoint, DecodeReason(verdict.Payload.Span), refusedByPeer: true);
+                        throw Refused(connection.Endpoint, $"The bootstrap server refused this process: {DecodeReason(verdict.Payload.Span)}. Check the server's PeerPolicy (which users it allows).");
                     default:
-                        throw new BootstrapProtocolException(endpoint, $"the server's first message is {type} with {verdict.FdCount} descriptors; expected ACCEPT or REFUSED without descriptors");
+                        throw new BootstrapProtocolException(connection.Endpoint, $"the server's first message is {type} with {verdict.FdCount} descriptors; expected ACCEPT or REFUSED without descriptors");
                 }
             }
         }
@@ -73,6 +72,13 @@ internal static class BootstrapClient
             throw;
         }
     }
+
+    /// <summary>
+    /// A refusal by either side's <see cref="PeerPolicy"/>: EACCES, and a message that says who
+    /// refused, the refusing side's reason and what to check. No descriptor was passed and nothing mapped.
+    /// </summary>
+    private static UintrIpcException Refused(string endpoint, string whoAndWhy)
+        => new($"bootstrap handshake with {endpoint}", LibC.EACCES, whoAndWhy);
 
     /// <summary>Connects on a dedicated thread; see <see cref="Connect"/>.</summary>
     public static Task<BootstrapConnection> ConnectAsync(BootstrapEndpoint endpoint, TimeSpan timeout, PeerPolicy? serverPolicy = null, CancellationToken cancellationToken = default)

@@ -36,7 +36,7 @@ public sealed class BootstrapConnection : IDisposable
     {
         _socket = socket;
         Peer = peer;
-        Endpoint = endpoint;
+        Endpoint = endpoint.ToString();
         IsServerSide = isServerSide;
     }
 
@@ -45,26 +45,26 @@ public sealed class BootstrapConnection : IDisposable
     /// <paramref name="timeout"/>. While no server listens there yet (ENOENT, ECONNREFUSED) or its
     /// queue is full (EAGAIN), Connect retries until the timeout.
     /// </summary>
-    /// <param name="endpoint">Where the server listens.</param>
+    /// <param name="endpoint">Where the server listens: <c>@name</c> for a name in the abstract namespace (no file), anything else a socket path (made absolute against the current directory).</param>
     /// <param name="timeout">Bound on the whole connect and handshake (or <see cref="Timeout.InfiniteTimeSpan"/>).</param>
     /// <param name="serverPolicy">Which servers to trust; <see cref="PeerPolicy.SameUserOnly"/> by default
     /// (this matters for abstract names, which anyone can bind).</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
-    /// <exception cref="BootstrapRefusedException">The server refused this process (the exception names its reason), or <paramref name="serverPolicy"/> refused the server.</exception>
     /// <exception cref="TimeoutException">The server did not answer in time.</exception>
-    /// <exception cref="UintrIpcException">No server could be reached before the timeout (the errno of the last attempt).</exception>
-    public static BootstrapConnection Connect(BootstrapEndpoint endpoint, TimeSpan timeout, PeerPolicy? serverPolicy = null, CancellationToken cancellationToken = default)
-        => BootstrapClient.Connect(endpoint, timeout, serverPolicy, cancellationToken);
+    /// <exception cref="UintrIpcException">EACCES: the server refused this process, or <paramref name="serverPolicy"/> refused the server (the message says which and why). Otherwise no server could be reached before the timeout (the errno of the last attempt).</exception>
+    /// <exception cref="ArgumentException">The name or path is empty, contains NUL or is too long for a Unix socket address (107 bytes).</exception>
+    public static BootstrapConnection Connect(string endpoint, TimeSpan timeout, PeerPolicy? serverPolicy = null, CancellationToken cancellationToken = default)
+        => BootstrapClient.Connect(BootstrapEndpoint.Parse(endpoint), timeout, serverPolicy, cancellationToken);
 
     /// <summary>Connects on a dedicated thread; see <see cref="Connect"/>.</summary>
-    public static Task<BootstrapConnection> ConnectAsync(BootstrapEndpoint endpoint, TimeSpan timeout, PeerPolicy? serverPolicy = null, CancellationToken cancellationToken = default)
-        => BootstrapClient.ConnectAsync(endpoint, timeout, serverPolicy, cancellationToken);
+    public static Task<BootstrapConnection> ConnectAsync(string endpoint, TimeSpan timeout, PeerPolicy? serverPolicy = null, CancellationToken cancellationToken = default)
+        => BootstrapClient.ConnectAsync(BootstrapEndpoint.Parse(endpoint), timeout, serverPolicy, cancellationToken);
 
     /// <summary>The process on the other end, as the kernel reports it (SO_PEERCRED).</summary>
     public PeerCredentials Peer { get; }
 
-    /// <summary>Where the connection was made.</summary>
-    public BootstrapEndpoint Endpoint { get; }
+    /// <summary>Where the connection was made: <c>@name</c>, or the absolute socket path.</summary>
+    public string Endpoint { get; }
 
     /// <summary>Whether this end was accepted by a server (true) or connected as a client (false).</summary>
     public bool IsServerSide { get; }

@@ -4,9 +4,9 @@ using UintrIpc.Interop;
 namespace UintrIpc.Bootstrap;
 
 /// <summary>
-/// Where bootstrap processes meet: a Unix domain socket bound to a filesystem path, or to
-/// a name in the abstract namespace (no file, vanishes with the last socket; written
-/// <c>@name</c>).
+/// Where bootstrap processes meet, parsed from the string the public API takes: a Unix domain
+/// socket bound to a filesystem path, or to a name in the abstract namespace (no file, vanishes
+/// with the last socket; written <c>@name</c>).
 /// </summary>
 /// <remarks>
 /// Abstract names have no file permissions: anyone in the same network namespace can
@@ -14,7 +14,7 @@ namespace UintrIpc.Bootstrap;
 /// (<see cref="PeerPolicy"/>); a client checks the server too, so a squatter cannot
 /// impersonate it.
 /// </remarks>
-public sealed record BootstrapEndpoint
+internal sealed record BootstrapEndpoint
 {
     /// <summary>The longest path or abstract name in bytes (UTF-8), a limit of <c>struct sockaddr_un</c>.</summary>
     public const int MaxNameBytes = Sys.SunPathLength - 1;
@@ -51,6 +51,7 @@ public sealed record BootstrapEndpoint
     }
 
     /// <summary>Parses <c>@name</c> as an abstract name and anything else as a path.</summary>
+    /// <exception cref="ArgumentException">The name or path is empty, contains NUL or is longer than <see cref="MaxNameBytes"/> bytes.</exception>
     public static BootstrapEndpoint Parse(string text)
     {
         ArgumentException.ThrowIfNullOrEmpty(text);

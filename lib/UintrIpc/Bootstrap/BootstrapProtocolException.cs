@@ -12,7 +12,7 @@ internal sealed class BootstrapProtocolException : UintrIpcException
     /// <summary>Creates the exception.</summary>
     /// <param name="endpoint">The connection's endpoint.</param>
     /// <param name="problem">What was wrong with the message.</param>
-    public BootstrapProtocolException(BootstrapEndpoint endpoint, string problem)
+    public BootstrapProtocolException(string endpoint, string problem)
         : base($"Invalid bootstrap message on {endpoint}: {problem}. Is the peer a UintrIpc process of the same version?")
     {
         ArgumentNullException.ThrowIfNull(endpoint);

@@ -11,12 +11,12 @@ namespace UintrIpc.Bootstrap;
 // device and inode), never a successor's.
 
 /// <summary>
-/// Listens on a <see cref="BootstrapEndpoint"/> and accepts peers that its
+/// Listens on a Unix socket (<c>@name</c> or a path) and accepts peers that its
 /// <see cref="PeerPolicy"/> allows. Dispose stops listening and removes the socket file.
 /// </summary>
 /// <example>
 /// <code>
-/// using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse("@my-service"));
+/// using var server = BootstrapServer.Listen("@my-service");
 /// using var connection = server.Accept(TimeSpan.FromSeconds(30));
 /// connection.SendRegion(region);
 /// </code>
@@ -29,12 +29,14 @@ public sealed class BootstrapServer : IDisposable
     private readonly SafeFdHandle _listener;
     private readonly FdWaiter _waiter = new();
     private readonly (ulong Device, ulong Inode)? _socketFile;
+    private readonly BootstrapEndpoint _endpoint;
     private int _disposed;
 
     private BootstrapServer(SafeFdHandle listener, BootstrapEndpoint endpoint, PeerPolicy policy, (ulong, ulong)? socketFile)
     {
         _listener = listener;
-        Endpoint = endpoint;
+        _endpoint = endpoint;
+        Endpoint = endpoint.ToString();
         Policy = policy;
         _socketFile = socketFile;
     }
@@ -42,8 +44,8 @@ public sealed class BootstrapServer : IDisposable
     /// <summary>Raised (on the accepting thread) after a peer was refused and told why.</summary>
     internal event EventHandler<PeerRefusedEventArgs>? PeerRefused;
 
-    /// <summary>Where the server listens.</summary>
-    public BootstrapEndpoint Endpoint { get; }
+    /// <summary>Where the server listens: <c>@name</c>, or the absolute socket path.</summary>
+    public string Endpoint { get; }
 
     /// <summary>Which peers it accepts.</summary>
     public PeerPolicy Policy { get; }
@@ -52,14 +54,17 @@ public sealed class BootstrapServer : IDisposable
     /// Starts listening on <paramref name="endpoint"/>. For a path, a stale socket file left by a
     /// dead server is removed first.
     /// </summary>
-    /// <param name="endpoint">Where to listen.</param>
+    /// <param name="endpoint">Where to listen: <c>@name</c> for a name in the abstract namespace (no file), anything else a socket path (made absolute against the current directory).</param>
     /// <param name="policy">Which peers to accept; <see cref="PeerPolicy.SameUserOnly"/> by default.</param>
     /// <exception cref="UintrIpcException">
     /// EADDRINUSE: a live server holds the endpoint. EEXIST: the path exists and is not a socket.
     /// </exception>
-    public static BootstrapServer Listen(BootstrapEndpoint endpoint, PeerPolicy? policy = null)
+    /// <exception cref="ArgumentException">The name or path is empty, contains NUL or is too long for a Unix socket address (107 bytes).</exception>
+    public static BootstrapServer Listen(string endpoint, PeerPolicy? policy = null) => Listen(BootstrapEndpoint.Parse(endpoint), policy);
+
+    /// <summary>Listens on an endpoint parsed already (the RPC server parses before it starts).</summary>
+    internal static BootstrapServer Listen(BootstrapEndpoint endpoint, PeerPolicy? policy)
     {
-        ArgumentNullException.ThrowIfNull(endpoint);
         SafeFdHandle listener = UnixSocket.Create();
         bool bound = false;
         try
@@ -97,8 +102,8 @@ public sealed class BootstrapServer : IDisposable
 
     /// <summary>
     /// Waits up to <paramref name="timeout"/> for a peer the policy accepts and completes the
-    /// handshake with it. Refused peers are told why (they get a
-    /// <see cref="BootstrapRefusedException"/>) and skipped; the wait goes on.
+    /// handshake with it. Refused peers are told why (they get a <see cref="UintrIpcException"/>
+    /// with errno EACCES and the reason in its message) and skipped; the wait goes on.
     /// </summary>
     /// <exception cref="TimeoutException">No acceptable peer connected in time.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
@@ -148,9 +153,9 @@ public sealed class BootstrapServer : IDisposable
         }
 
         // Unlink first: a client that finds the path after this gets ENOENT, not a dead socket.
-        if (_socketFile is { } ours && FileIdentity(Endpoint.Name) == ours)
+        if (_socketFile is { } ours && FileIdentity(_endpoint.Name) == ours)
         {
-            Unlink(Endpoint.Name);
+            Unlink(_endpoint.Name);
         }
 
         _waiter.Close();
@@ -172,7 +177,7 @@ public sealed class BootstrapServer : IDisposable
             throw;
         }
 
-        var connection = new BootstrapConnection(socket, peer, Endpoint, isServerSide: true);
+        var connection = new BootstrapConnection(socket, peer, _endpoint, isServerSide: true);
         try
         {
             if (!Policy.IsAllowed(connection.Peer, out string? reason))

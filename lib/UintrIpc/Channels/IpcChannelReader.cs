@@ -82,7 +82,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     public override Task Completion => _core.Completion;
 
     /// <summary>The wait block's counters (sleeps, timeouts, wake-ups seen; and the writers' sent and suppressed).</summary>
-    public WaitBlockCounters Counters => _core.Counters;
+    internal WaitBlockCounters Counters => _core.Counters;
 
     private string DebuggerDisplay => $"IpcChannelReader<{typeof(T).Name}> {Doorbell} count={Count}/{Capacity}{(_core.Channel.IsCompleted ? " completed" : "")}";
 

@@ -63,7 +63,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     public bool IsCompleted => _core.Channel.IsCompleted;
 
     /// <summary>The wait block's counters (the reader's sleeps; the writers' wake-ups sent and suppressed).</summary>
-    public WaitBlockCounters Counters => _core.Counters;
+    internal WaitBlockCounters Counters => _core.Counters;
 
     private string DebuggerDisplay => $"IpcChannelWriter<{typeof(T).Name}> {Doorbell} count={Count}/{Capacity}{(IsCompleted ? " completed" : "")}";
 

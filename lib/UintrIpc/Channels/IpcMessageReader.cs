@@ -54,7 +54,7 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     public override Task Completion => _core.Completion;
 
     /// <summary>The wait block's counters.</summary>
-    public WaitBlockCounters Counters => _core.Counters;
+    internal WaitBlockCounters Counters => _core.Counters;
 
     private string DebuggerDisplay => $"IpcMessageReader {Doorbell} max={MaxMessageLength}{(_core.Channel.IsCompleted ? " completed" : "")}";
 

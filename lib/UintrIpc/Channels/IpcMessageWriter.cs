@@ -55,7 +55,7 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     public bool IsCompleted => _core.Channel.IsCompleted;
 
     /// <summary>The wait block's counters (the reader's sleeps; the writers' wake-ups sent and suppressed).</summary>
-    public WaitBlockCounters Counters => _core.Counters;
+    internal WaitBlockCounters Counters => _core.Counters;
 
     private string DebuggerDisplay => $"IpcMessageWriter {Doorbell} max={MaxMessageLength}{(IsCompleted ? " completed" : "")}";
 

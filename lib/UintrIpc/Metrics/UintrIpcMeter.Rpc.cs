@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using UintrIpc.Bootstrap;
 using UintrIpc.Rpc;
 
 namespace UintrIpc.Metrics;
@@ -16,11 +15,11 @@ internal sealed partial class UintrIpcMeter
     private readonly WeakSources<RpcClient> _clients = new(static c => c.IsDisposed);
 
     /// <summary>Reports a started server until it is disposed or collected.</summary>
-    internal void Add(RpcServer server, BootstrapEndpoint endpoint) => _servers.Add(server, Tag(RpcEndpointTag, endpoint.ToString()));
+    internal void Add(RpcServer server, string endpoint) => _servers.Add(server, Tag(RpcEndpointTag, endpoint));
 
     /// <summary>Reports a connected client until it is disposed or collected.</summary>
-    internal void Add(RpcClient client, BootstrapEndpoint endpoint)
-        => _clients.Add(client, Tag(RpcEndpointTag, endpoint.ToString()), Tag(RpcSessionTag, (long)client.SessionId));
+    internal void Add(RpcClient client, string endpoint)
+        => _clients.Add(client, Tag(RpcEndpointTag, endpoint), Tag(RpcSessionTag, (long)client.SessionId));
 
     private static KeyValuePair<string, object?> ErrorType(string value) => Tag(ErrorTypeTag, value);
 
@@ -29,6 +28,8 @@ internal sealed partial class UintrIpcMeter
     private void CreateRpcInstruments()
     {
         Meter.CreateObservableCounter("uintripc.rpc.server.requests", () => _servers.Collect(static s => s.Statistics.Requests), "{request}", "Requests the server answered.");
+        Meter.CreateObservableCounter("uintripc.rpc.server.session.opened", () => _servers.Collect(static s => s.Statistics.SessionsOpened), "{session}", "Clients that completed the handshake.");
+        Meter.CreateObservableCounter("uintripc.rpc.server.session.closed", () => _servers.Collect(static s => s.Statistics.SessionsClosed), "{session}", "Sessions that ended and were reclaimed.");
         Meter.CreateObservableUpDownCounter("uintripc.rpc.server.sessions", () => _servers.Collect(static s => s.Statistics.SessionsOpened - s.Statistics.SessionsClosed), "{session}", "Sessions open now.");
         Meter.CreateObservableCounter("uintripc.rpc.server.errors", () => _servers.Collect(static s =>
         {

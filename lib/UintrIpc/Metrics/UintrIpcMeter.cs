@@ -41,6 +41,7 @@ internal sealed partial class UintrIpcMeter
         ChannelCounter("uintripc.channel.wakeups.sent", "{wakeup}", "Doorbell rings: writes that found the reader asleep and woke it.", static r => ChannelReading.Clamp(r.Counters.WakeupsSent));
         ChannelCounter("uintripc.channel.wakeups.suppressed", "{wakeup}", "Wake checks that found the reader awake and made no system call.", static r => ChannelReading.Clamp(r.Counters.WakeupsSuppressed));
         ChannelCounter("uintripc.channel.sleeps", "{sleep}", "Times the reader blocked in its doorbell.", static r => ChannelReading.Clamp(r.Counters.Sleeps));
+        ChannelCounter("uintripc.channel.wakeups.seen", "{wakeup}", "Reader sleeps that ended by a wake-up (possibly spurious) rather than at their time limit.", static r => ChannelReading.Clamp(r.Counters.WakeupsSeen));
         ChannelCounter("uintripc.channel.timeouts", "{timeout}", "Reader sleeps that ended at their time limit rather than by a wake-up.", static r => ChannelReading.Clamp(r.Counters.Timeouts));
         meter.CreateObservableGauge("uintripc.channel.ring.utilization", () => Collect<double>(static r => r.Utilization), "1", "The share of the ring in use, 0 to 1 (elements, or bytes for message channels).");
         meter.CreateObservableCounter("uintripc.errors", ObserveErrors, "{error}", "Errors raised in this process: peers gone, corrupted rings, lost RPC sessions (tag error.type).");

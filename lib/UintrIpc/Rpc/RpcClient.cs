@@ -33,7 +33,7 @@ namespace UintrIpc.Rpc;
 /// </summary>
 /// <example>
 /// <code>
-/// using var client = RpcClient.Connect(BootstrapEndpoint.Parse("@my-service"));
+/// using var client = RpcClient.Connect("@my-service");
 /// RpcResult sum = client.Call(1, new RpcArgs(2, 3), TimeSpan.FromSeconds(1));       // sum.Value == 5
 /// byte[] buffer = new byte[4096];
 /// RpcResult read = await client.CallAsync(2, new RpcArgs(fd), default, buffer, cancellationToken);
@@ -141,7 +141,7 @@ public sealed class RpcClient : IDisposable
     }
 
     /// <summary>What the client rejected or gave up on.</summary>
-    public RpcClientStatistics Statistics => new(
+    internal RpcClientStatistics Statistics => new(
         Volatile.Read(ref _timedOut), Volatile.Read(ref _cancelled), Volatile.Read(ref _late), Volatile.Read(ref _unknownIds),
         Volatile.Read(ref _staleIds), Volatile.Read(ref _duplicateIds), Volatile.Read(ref _invalid));
 
@@ -151,7 +151,7 @@ public sealed class RpcClient : IDisposable
     /// readings and <see cref="RpcWakeStatistics.Since"/> to get the wake-ups of the calls between them.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
-    public RpcWakeStatistics WakeStatistics
+    internal RpcWakeStatistics WakeStatistics
     {
         get
         {
@@ -172,11 +172,10 @@ public sealed class RpcClient : IDisposable
 
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-    /// <summary>Connects to the server at <paramref name="endpoint"/> and opens a session (uintripc_rpc.h section 6).</summary>
+    /// <summary>Connects to the server at <paramref name="endpoint"/> (<c>@name</c> or a socket path) and opens a session (uintripc_rpc.h section 6).</summary>
     /// <exception cref="TimeoutException">The server did not complete the handshake within <see cref="RpcClientOptions.ConnectTimeout"/>.</exception>
-    /// <exception cref="BootstrapRefusedException">The server refused this process, or the client's policy refused the server.</exception>
-    /// <exception cref="UintrIpcException">No server listens there, or it refused the session (errno: EOPNOTSUPP for a doorbell it does not offer, EPROTO for a version mismatch).</exception>
-    public static RpcClient Connect(BootstrapEndpoint endpoint, RpcClientOptions? options = null, CancellationToken cancellationToken = default)
+    /// <exception cref="UintrIpcException">EACCES: the server refused this process, or the client's policy refused the server (the message says which and why). Otherwise no server listens there, or it refused the session (errno: EOPNOTSUPP for a doorbell it does not offer, EPROTO for a version mismatch).</exception>
+    public static RpcClient Connect(string endpoint, RpcClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new RpcClientOptions();
         DoorbellKind doorbell = options.ChosenDoorbell();
@@ -202,17 +201,17 @@ public sealed class RpcClient : IDisposable
             TimeSpan left = options.ConnectTimeout - Stopwatch.GetElapsedTime(started);
             using BootstrapMessage message = connection.Receive(left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken);
             RpcHandshake.Welcome welcome = RpcHandshake.ReadWelcome(message.Payload.Span, out string? problem)
-                ?? throw new BootstrapProtocolException(endpoint, problem!);
+                ?? throw new BootstrapProtocolException(connection.Endpoint, problem!);
             if (welcome.Status < 0)
             {
-                throw new UintrIpcException($"RPC session with {endpoint}", -welcome.Status,
+                throw new UintrIpcException($"RPC session with {connection.Endpoint}", -welcome.Status,
                     welcome.Status == -LibC.EOPNOTSUPP ? $"The server does not offer the {doorbell} doorbell; choose another in RpcClientOptions.Doorbell." : null);
             }
 
             int expectedFds = doorbell == DoorbellKind.EventFd ? 2 : 1;
             if (message.FdCount != expectedFds || welcome.Doorbell != doorbell)
             {
-                throw new BootstrapProtocolException(endpoint, $"the welcome grants doorbell {welcome.Doorbell} with {message.FdCount} descriptors; asked for {doorbell}, which needs {expectedFds}");
+                throw new BootstrapProtocolException(connection.Endpoint, $"the welcome grants doorbell {welcome.Doorbell} with {message.FdCount} descriptors; asked for {doorbell}, which needs {expectedFds}");
             }
 
             region = message.AttachRegion(0);
@@ -220,7 +219,7 @@ public sealed class RpcClient : IDisposable
             if (region.Epoch != welcome.RegionEpoch || rpc.ServerEpoch != welcome.ServerEpoch || rpc.SessionId != welcome.SessionId
                 || (uint)rpc.MaxCalls != welcome.MaxCalls || (ulong)rpc.ArenaLength != welcome.ArenaLength || rpc.Doorbell != doorbell)
             {
-                throw new BootstrapProtocolException(endpoint, "the region does not match the welcome (epoch, session, sizes or doorbell)");
+                throw new BootstrapProtocolException(connection.Endpoint, "the region does not match the welcome (epoch, session, sizes or doorbell)");
             }
 
             var serverWait = new WaitBlock(region, rpc.ServerWaitPart);
@@ -231,7 +230,7 @@ public sealed class RpcClient : IDisposable
                 _ => new NoDoorbellSender(),
             };
             var client = new RpcClient(connection, rpc, serverBell, ownEventFd, options.Wait);
-            UintrIpcMeter.For(options.Wait.MeterFactory).Add(client, endpoint); // read only when a listener collects
+            UintrIpcMeter.For(options.Wait.MeterFactory).Add(client, connection.Endpoint); // read only when a listener collects
             return client;
         }
         catch

@@ -8,7 +8,7 @@ namespace UintrIpc.Rpc;
 /// <param name="StaleIds">Responses whose id carries an old generation of its slot.</param>
 /// <param name="DuplicateIds">Responses to a call that had been answered already.</param>
 /// <param name="InvalidResponses">Responses with more output than the call allowed (the session is then ended).</param>
-public readonly record struct RpcClientStatistics(
+internal readonly record struct RpcClientStatistics(
     long TimedOut,
     long Cancelled,
     long LateResponses,

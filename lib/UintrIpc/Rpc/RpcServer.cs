@@ -19,7 +19,7 @@ namespace UintrIpc.Rpc;
 /// using var server = new RpcServer();
 /// server.Map(1, static (ref RpcRequest r) => r.Args.A0 + r.Args.A1);     // runs on the session thread
 /// server.MapBlocking(2, static (ref RpcRequest r) => SlowWork(r.Input));  // runs on the worker pool
-/// server.Start(BootstrapEndpoint.Parse("@my-service"));
+/// server.Start("@my-service");
 /// </code>
 /// </example>
 public sealed class RpcServer : IDisposable
@@ -48,13 +48,14 @@ public sealed class RpcServer : IDisposable
     }
 
     /// <summary>Raised on the session's thread after a client completed the handshake (set <see cref="RpcSession.State"/> here).</summary>
-    public event EventHandler<RpcSessionEventArgs>? SessionOpened;
+    public event EventHandler<RpcSession>? SessionOpened;
 
     /// <summary>
     /// Raised once a session has ended and no handler of it runs any more: release what the
-    /// application holds for the client (its files, say). Raised on a session or worker thread.
+    /// application holds for the client (its files, say). Raised on a session or worker thread;
+    /// <see cref="RpcSession.CloseReason"/> says why the session ended.
     /// </summary>
-    public event EventHandler<RpcSessionEventArgs>? SessionClosed;
+    public event EventHandler<RpcSession>? SessionClosed;
 
     /// <summary>The options.</summary>
     public RpcServerOptions Options { get; }
@@ -63,7 +64,7 @@ public sealed class RpcServer : IDisposable
     public ulong Epoch { get; }
 
     /// <summary>Where the server listens, once started.</summary>
-    public BootstrapEndpoint? Endpoint => _listener?.Endpoint;
+    public string? Endpoint => _listener?.Endpoint;
 
     /// <summary>The sessions open now.</summary>
     public IReadOnlyList<RpcSession> Sessions
@@ -78,7 +79,7 @@ public sealed class RpcServer : IDisposable
     }
 
     /// <summary>Counters since the server started.</summary>
-    public RpcServerStatistics Statistics
+    internal RpcServerStatistics Statistics
     {
         get
         {
@@ -116,9 +117,10 @@ public sealed class RpcServer : IDisposable
     /// <summary>Starts listening on <paramref name="endpoint"/> and serving clients that <paramref name="policy"/> allows (same user by default).</summary>
     /// <exception cref="InvalidOperationException">Already started.</exception>
     /// <exception cref="UintrIpcException">The endpoint is taken (EADDRINUSE) or cannot be bound.</exception>
-    public void Start(BootstrapEndpoint endpoint, PeerPolicy? policy = null)
+    /// <exception cref="ArgumentException"><paramref name="endpoint"/> is not <c>@name</c> or a socket path that fits a Unix socket address (at most 107 bytes).</exception>
+    public void Start(string endpoint, PeerPolicy? policy = null)
     {
-        ArgumentNullException.ThrowIfNull(endpoint);
+        var parsed = BootstrapEndpoint.Parse(endpoint); // before the server counts as started
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         lock (_lock)
         {
@@ -136,10 +138,10 @@ public sealed class RpcServer : IDisposable
             }
         }
 
-        _listener = BootstrapServer.Listen(endpoint, policy);
+        _listener = BootstrapServer.Listen(parsed, policy);
         UintrIpcMeter.For(Options.Wait.MeterFactory).Add(this, _listener.Endpoint); // read only when a listener collects
         Pool = Options.WorkerThreads > 0 && _mapping.Values.Any(h => h.Blocking) ? new RpcWorkerPool(Options.WorkerThreads) : null;
-        _acceptThread = new Thread(AcceptLoop) { IsBackground = true, Name = $"rpc accept {endpoint}" };
+        _acceptThread = new Thread(AcceptLoop) { IsBackground = true, Name = $"rpc accept {_listener.Endpoint}" };
         _acceptThread.Start();
     }
 
@@ -202,7 +204,7 @@ public sealed class RpcServer : IDisposable
     internal void OnSessionOpened(RpcSession session)
     {
         Interlocked.Increment(ref _sessionsOpened);
-        SessionOpened?.Invoke(this, new RpcSessionEventArgs(session, null));
+        SessionOpened?.Invoke(this, session);
     }
 
     internal void OnSessionClosed(RpcServerSession owner, RpcSession? session, string reason)
@@ -216,7 +218,8 @@ public sealed class RpcServer : IDisposable
         if (session is not null)
         {
             Interlocked.Increment(ref _sessionsClosed);
-            SessionClosed?.Invoke(this, new RpcSessionEventArgs(session, reason));
+            session.CloseReason = reason;
+            SessionClosed?.Invoke(this, session);
         }
     }
 

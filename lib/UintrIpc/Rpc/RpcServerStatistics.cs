@@ -9,7 +9,7 @@ namespace UintrIpc.Rpc;
 /// <param name="BadBlocks">Requests whose data block was outside the arena (answered with EFAULT).</param>
 /// <param name="HandlerFailures">Handlers that threw (answered with their errno, or EIO).</param>
 /// <param name="ProtocolViolations">Sessions ended because the client corrupted its rings.</param>
-public readonly record struct RpcServerStatistics(
+internal readonly record struct RpcServerStatistics(
     long SessionsOpened,
     long SessionsClosed,
     long HandshakesFailed,

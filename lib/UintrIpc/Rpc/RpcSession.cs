@@ -47,7 +47,13 @@ public sealed class RpcSession
     /// How often the session thread and the client's callers slept and were woken (the
     /// session's wait-block counters); after the session ended, the counts at its end.
     /// </summary>
-    public RpcWakeStatistics WakeStatistics => _owner.ReadWakeStatistics();
+    internal RpcWakeStatistics WakeStatistics => _owner.ReadWakeStatistics();
+
+    /// <summary>
+    /// Why the session ended: the client disconnected or died, the server stopped, or the client
+    /// broke the protocol; null while it is open (set before <see cref="RpcServer.SessionClosed"/> is raised).
+    /// </summary>
+    public string? CloseReason { get; internal set; }
 
     /// <summary>Application state of the session (set it in <see cref="RpcServer.SessionOpened"/>, release it in <see cref="RpcServer.SessionClosed"/>).</summary>
     public object? State { get; set; }

@@ -15,7 +15,7 @@ namespace UintrIpc.Rpc;
 /// <param name="ClientSleeps">Times a caller of the client blocked in its doorbell, waiting for responses.</param>
 /// <param name="ClientWakeups">Doorbell rings that woke a caller (from the server).</param>
 /// <param name="ClientTimeouts">Callers' sleeps that ended at their time limit instead.</param>
-public readonly record struct RpcWakeStatistics(
+internal readonly record struct RpcWakeStatistics(
     long ServerSleeps,
     long ServerWakeups,
     long ServerTimeouts,

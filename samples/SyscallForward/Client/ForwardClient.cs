@@ -35,7 +35,7 @@ public sealed class ForwardClient : IDisposable
     public int MaxTransfer => (int)Math.Min(_rpc.ArenaLength, 1 << 20);
 
     /// <summary>Connects to the server at <paramref name="endpoint"/>.</summary>
-    public static ForwardClient Connect(BootstrapEndpoint endpoint, RpcClientOptions? options = null, TimeSpan? timeout = null)
+    public static ForwardClient Connect(string endpoint, RpcClientOptions? options = null, TimeSpan? timeout = null)
         => new(RpcClient.Connect(endpoint, options), timeout ?? TimeSpan.FromSeconds(10));
 
     /// <summary>Forwards any opcode (also unknown ones) and returns the raw result: a value, or -errno.</summary>

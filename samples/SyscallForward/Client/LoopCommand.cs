@@ -17,7 +17,7 @@ internal static class LoopCommand
         var command = new Command("loop", "Forward calls back to back until killed (or for --seconds).") { socket, path, seconds };
         command.SetAction(result =>
         {
-            using var client = ForwardClient.Connect(BootstrapEndpoint.Parse(result.GetValue(socket)!));
+            using var client = ForwardClient.Connect(result.GetValue(socket)!);
             int fd = client.Open(result.GetValue(path)!, 0);
             byte[] buffer = new byte[4096];
             client.PRead(fd, buffer, 0);

@@ -31,7 +31,7 @@ internal static class DemoCommand
     private static async Task<int> RunAsync(int sizeMiB, int calls, CancellationToken cancellationToken)
     {
         string root = Directory.CreateTempSubdirectory("uintripc-fwd-demo-").FullName;
-        var endpoint = BootstrapEndpoint.FromAbstractName($"uintripc-fwd-demo-{Environment.ProcessId}");
+        string endpoint = $"@uintripc-fwd-demo-{Environment.ProcessId}";
         Process? server = null;
         try
         {
@@ -94,7 +94,7 @@ internal static class DemoCommand
     }
 
     /// <summary>Times forwarded no-ops; with a pause between calls the server's session goes to sleep, so each call pays its doorbell.</summary>
-    private static void Measure(BootstrapEndpoint endpoint, DoorbellKind kind, int calls, TimeSpan pause, string serverState)
+    private static void Measure(string endpoint, DoorbellKind kind, int calls, TimeSpan pause, string serverState)
     {
         ForwardClient client;
         try
@@ -138,7 +138,7 @@ internal static class DemoCommand
 
     private static double Micros(long ticks) => ticks * 1e6 / Stopwatch.Frequency;
 
-    private static Process StartServer(BootstrapEndpoint endpoint, string root)
+    private static Process StartServer(string endpoint, string root)
     {
         var psi = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(psi.FileName) == "dotnet")
@@ -146,7 +146,7 @@ internal static class DemoCommand
             psi.ArgumentList.Add(typeof(DemoCommand).Assembly.Location);
         }
 
-        foreach (string a in new[] { "serve", "--socket", endpoint.ToString(), "--root", root })
+        foreach (string a in new[] { "serve", "--socket", endpoint, "--root", root })
         {
             psi.ArgumentList.Add(a);
         }

@@ -24,12 +24,12 @@ public sealed class ForwardServer : IDisposable
         ArgumentNullException.ThrowIfNull(executor);
         _executor = executor;
         _rpc = new RpcServer(options);
-        _rpc.SessionOpened += (_, e) => e.Session.State = executor.Connect($"{e.Session}, doorbell {e.Session.Doorbell}");
-        _rpc.SessionClosed += (_, e) =>
+        _rpc.SessionOpened += (_, session) => session.State = executor.Connect($"{session}, doorbell {session.Doorbell}");
+        _rpc.SessionClosed += (_, session) =>
         {
-            if (e.Session.State is ClientSession client)
+            if (session.State is ClientSession client)
             {
-                executor.Disconnect(client, e.Reason ?? "closed");
+                executor.Disconnect(client, session.CloseReason ?? "closed");
             }
         };
 
@@ -48,13 +48,13 @@ public sealed class ForwardServer : IDisposable
     }
 
     /// <summary>The RPC layer's counters (sessions, requests, unknown opcodes, bad blocks).</summary>
-    public RpcServerStatistics Statistics => _rpc.Statistics;
+    internal RpcServerStatistics Statistics => _rpc.Statistics;
 
     /// <summary>Where it listens, once started.</summary>
-    public BootstrapEndpoint? Endpoint => _rpc.Endpoint;
+    public string? Endpoint => _rpc.Endpoint;
 
     /// <summary>Starts listening (same user only, unless <paramref name="policy"/> says otherwise).</summary>
-    public void Start(BootstrapEndpoint endpoint, PeerPolicy? policy = null) => _rpc.Start(endpoint, policy);
+    public void Start(string endpoint, PeerPolicy? policy = null) => _rpc.Start(endpoint, policy);
 
     /// <inheritdoc />
     public void Dispose() => _rpc.Dispose();

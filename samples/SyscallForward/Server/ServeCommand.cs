@@ -71,12 +71,12 @@ internal static class ServeCommand
                 SpinBudget = TimeSpan.FromMicroseconds(result.GetValue(spin)),
                 YieldBudget = TimeSpan.FromMicroseconds(result.GetValue(yield)),
             };
-            return Run(BootstrapEndpoint.Parse(result.GetValue(socket)!), result.GetValue(root)!.FullName, result.GetValue(confinement), options, rpc, result.GetValue(workers), policy);
+            return Run(result.GetValue(socket)!, result.GetValue(root)!.FullName, result.GetValue(confinement), options, rpc, result.GetValue(workers), policy);
         });
         return command;
     }
 
-    private static int Run(BootstrapEndpoint endpoint, string rootPath, ConfinementMode confinement, ExecutorOptions options, RpcServerOptions rpc, bool blockingIo, PeerPolicy? policy)
+    private static int Run(string endpoint, string rootPath, ConfinementMode confinement, ExecutorOptions options, RpcServerOptions rpc, bool blockingIo, PeerPolicy? policy)
     {
         var log = Console.Out;
         try

@@ -19,7 +19,7 @@ internal static class BootstrapCommands
     [PeerCommand("bootstrap-client")]
     public static unsafe int Client(string[] args)
     {
-        var endpoint = BootstrapEndpoint.Parse(args[0]);
+        var endpoint = args[0];
         using var connection = BootstrapConnection.Connect(endpoint, s_timeout);
         Console.WriteLine($"connected server-pid {connection.Peer.Pid}");
 
@@ -66,7 +66,7 @@ internal static class BootstrapCommands
     [PeerCommand("bootstrap-refused-client")]
     public static int RefusedClient(string[] args)
     {
-        var endpoint = BootstrapEndpoint.Parse(args[0]);
+        var endpoint = args[0];
         for (int attempt = 0; attempt < 2; attempt++)
         {
             int before = OpenFds();
@@ -76,11 +76,10 @@ internal static class BootstrapCommands
                 Console.WriteLine("accepted (unexpected)");
                 return 1;
             }
-            catch (BootstrapRefusedException e)
+            catch (UintrIpcException e) when (e.Errno == LibC.EACCES)
             {
                 int after = OpenFds();
-                Console.WriteLine($"refused-by-peer {e.RefusedByPeer}");
-                Console.WriteLine($"reason: {e.Reason}");
+                Console.WriteLine($"refused errno {e.Errno}");
                 Console.WriteLine($"message: {e.Message}");
                 Console.WriteLine($"fds {before} {after}");
             }

@@ -180,7 +180,7 @@ internal static unsafe class ChannelCommands
     public static int BootstrapProduce(string[] args)
     {
         int count = Int(args[2]);
-        using var connection = BootstrapConnection.Connect(BootstrapEndpoint.Parse(args[1]), s_timeout);
+        using var connection = BootstrapConnection.Connect(args[1], s_timeout);
         using var producer = args[0] == "slot"
             ? (ValueProducer)new SlotValueProducer(connection.ReceiveChannel<long>(s_timeout))
             : new MessageValueProducer(connection.ReceiveMessageChannel(s_timeout));

@@ -174,7 +174,7 @@ internal static unsafe class ChannelTrustCommands
     public static int BootstrapProduceAndHang(string[] args)
     {
         int count = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
-        using var connection = BootstrapConnection.Connect(BootstrapEndpoint.Parse(args[1]), s_wait);
+        using var connection = BootstrapConnection.Connect(args[1], s_wait);
         if (args[0] == "slot")
         {
             using var channel = connection.ReceiveChannel<long>(s_wait);
@@ -217,7 +217,7 @@ internal static unsafe class ChannelTrustCommands
     [PeerCommand("channel-bootstrap-consume-and-hang")]
     public static int BootstrapConsumeAndHang(string[] args)
     {
-        using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(args[0]));
+        using var server = BootstrapServer.Listen(args[0]);
         Console.WriteLine("listening");
         using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 16, Doorbell = DoorbellKind.Futex });
         using var connection = server.Accept(s_wait);

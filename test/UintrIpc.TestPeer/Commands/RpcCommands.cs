@@ -20,9 +20,9 @@ internal static class RpcCommands
     public static int Server(string[] args)
     {
         using var server = RpcTestOps.CreateServer();
-        server.SessionOpened += (_, e) => Console.WriteLine($"opened {e.Session.Id} pid {e.Session.Peer.Pid}");
-        server.SessionClosed += (_, e) => Console.WriteLine($"closed {e.Session.Id}: {e.Reason}");
-        server.Start(BootstrapEndpoint.Parse(args[0]));
+        server.SessionOpened += (_, session) => Console.WriteLine($"opened {session.Id} pid {session.Peer.Pid}");
+        server.SessionClosed += (_, session) => Console.WriteLine($"closed {session.Id}: {session.CloseReason}");
+        server.Start(args[0]);
         Console.WriteLine($"listening epoch {server.Epoch:x16} pid {Environment.ProcessId}");
         while (Console.ReadLine() is { } line && line != "quit")
         {
@@ -40,7 +40,7 @@ internal static class RpcCommands
     [PeerCommand("rpc-client")]
     public static int Client(string[] args)
     {
-        var endpoint = BootstrapEndpoint.Parse(args[0]);
+        var endpoint = args[0];
         int threads = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
         int calls = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
         DoorbellKind? doorbell = args.Length > 3 ? Enum.Parse<DoorbellKind>(args[3], ignoreCase: true) : null;
@@ -57,7 +57,7 @@ internal static class RpcCommands
     [PeerCommand("rpc-client-hold")]
     public static int ClientHold(string[] args)
     {
-        using var client = RpcClient.Connect(BootstrapEndpoint.Parse(args[0]));
+        using var client = RpcClient.Connect(args[0]);
         Console.WriteLine($"connected session {client.SessionId}");
         long ms = long.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
         var call = Task.Run(() => client.Call(RpcTestOps.Sleep, new RpcArgs(ms, 1), s_timeout));
@@ -79,7 +79,7 @@ internal static class RpcCommands
     [PeerCommand("rpc-hostile")]
     public static unsafe int Hostile(string[] args)
     {
-        using var client = RpcClient.Connect(BootstrapEndpoint.Parse(args[0]), new RpcClientOptions { MaxCalls = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), ArenaLength = 4096 });
+        using var client = RpcClient.Connect(args[0], new RpcClientOptions { MaxCalls = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), ArenaLength = 4096 });
         RpcRegion region = client.SessionRegion;
         uint arena = (uint)region.ArenaLength;
         uint slots = (uint)region.MaxCalls;
@@ -165,7 +165,7 @@ internal static class RpcCommands
         int calls = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
         int gapUs = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
         DoorbellKind? doorbell = args.Length > 3 ? Enum.Parse<DoorbellKind>(args[3], ignoreCase: true) : null;
-        using var client = RpcClient.Connect(BootstrapEndpoint.Parse(args[0]), new RpcClientOptions { Doorbell = doorbell });
+        using var client = RpcClient.Connect(args[0], new RpcClientOptions { Doorbell = doorbell });
         var samples = new double[calls];
         for (int i = -1000; i < calls; i++)
         {
@@ -199,7 +199,7 @@ internal static class RpcCommands
     [PeerCommand("rpc-async-alloc")]
     public static int AsyncAllocations(string[] args)
     {
-        var endpoint = BootstrapEndpoint.Parse(args[0]);
+        var endpoint = args[0];
         int calls = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
         using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 0 });
         server.Start(endpoint);

@@ -71,7 +71,7 @@ internal static class UintrCommands
         int vector = Int(args[1]);
         int wakes = Int(args[2]);
         using var receiver = new UintrDoorbellReceiver(vector); // the main thread: not a pool thread
-        using (var connection = BootstrapConnection.Connect(BootstrapEndpoint.Parse(args[0]), s_timeout))
+        using (var connection = BootstrapConnection.Connect(args[0], s_timeout))
         {
             connection.Send("uintr"u8, receiver.VectorFd);
         }

@@ -22,7 +22,7 @@ public sealed class BootstrapCrossProcessTests(ITestOutputHelper output) : IDisp
     public unsafe void A_child_attaches_the_region_writes_it_and_sends_back_an_eventfd(bool isAbstract)
     {
         string endpoint = isAbstract ? SocketNames.NewAbstract() : _names.NewPath();
-        using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(endpoint));
+        using var server = BootstrapServer.Listen(endpoint);
         using var child = PeerProcess.Start(output, "bootstrap-client", endpoint);
         using var connection = server.Accept(s_timeout);
         Assert.Equal(child.Pid, connection.Peer.Pid);
@@ -55,7 +55,7 @@ public sealed class BootstrapCrossProcessTests(ITestOutputHelper output) : IDisp
     {
         uint self = LibC.geteuid();
         string endpoint = _names.NewPath();
-        using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(endpoint), PeerPolicy.AllowUsers(self + 1000));
+        using var server = BootstrapServer.Listen(endpoint, PeerPolicy.AllowUsers(self + 1000));
         var refused = new ConcurrentQueue<PeerRefusedEventArgs>();
         server.PeerRefused += (_, e) => refused.Enqueue(e);
         using var cts = new CancellationTokenSource();
@@ -72,8 +72,8 @@ public sealed class BootstrapCrossProcessTests(ITestOutputHelper output) : IDisp
         Assert.All(refused, r => Assert.Equal(child.Pid, r.Peer.Pid));
 
         string stdout = child.StandardOutput;
-        Assert.Contains("refused-by-peer True", stdout, StringComparison.Ordinal);
-        Assert.Contains($"reason: {refused.First().Reason}", stdout, StringComparison.Ordinal);
+        Assert.Contains($"refused errno {LibC.EACCES}", stdout, StringComparison.Ordinal);
+        Assert.Contains($"The bootstrap server refused this process: {refused.First().Reason}.", stdout, StringComparison.Ordinal);
         Assert.Contains("allow-list", stdout, StringComparison.Ordinal);
         Assert.Contains($"uid {self}", stdout, StringComparison.Ordinal);
         // The child's descriptor count is the same before and after its refused attempt.

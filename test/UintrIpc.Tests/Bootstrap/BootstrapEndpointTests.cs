@@ -1,4 +1,5 @@
 using UintrIpc.Bootstrap;
+using UintrIpc.Rpc;
 
 namespace UintrIpc.Tests.Bootstrap;
 
@@ -37,5 +38,21 @@ public sealed class BootstrapEndpointTests
         var e = Assert.Throws<ArgumentException>(() => BootstrapEndpoint.FromAbstractName(new string('x', BootstrapEndpoint.MaxNameBytes + 1)));
         Assert.Contains("107", e.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => BootstrapEndpoint.FromPath("/tmp/" + new string('p', 110)));
+    }
+
+    [Fact]
+    public void The_public_api_takes_the_endpoint_as_text_and_rejects_it_as_the_parser_does()
+    {
+        Assert.ThrowsAny<ArgumentException>(() => BootstrapServer.Listen("@"));
+        var e = Assert.Throws<ArgumentException>(() => BootstrapConnection.Connect("@" + new string('x', BootstrapEndpoint.MaxNameBytes + 1), TimeSpan.Zero));
+        Assert.Contains("107", e.Message, StringComparison.Ordinal);
+        Assert.ThrowsAny<ArgumentException>(() => RpcClient.Connect("a\0b"));
+
+        // A server given a bad endpoint has not started: it starts on a good one afterwards.
+        using var server = new RpcServer();
+        Assert.ThrowsAny<ArgumentException>(() => server.Start(string.Empty));
+        string good = SocketNames.NewAbstract();
+        server.Start(good);
+        Assert.Equal(good, server.Endpoint);
     }
 }

@@ -84,9 +84,9 @@ public sealed class BootstrapMessageValidationTests
     public async Task A_server_whose_first_message_carries_descriptors_is_rejected()
     {
         // A fake server: a bare listening socket that answers with ACCEPT plus a descriptor.
-        var ep = BootstrapEndpoint.Parse(SocketNames.NewAbstract());
+        var ep = SocketNames.NewAbstract();
         using var listener = UnixSocket.Create();
-        Assert.Equal(0, UnixSocket.Bind(listener, ep));
+        Assert.Equal(0, UnixSocket.Bind(listener, BootstrapEndpoint.Parse(ep)));
         UnixSocket.Listen(listener, 1);
         var connect = BootstrapConnection.ConnectAsync(ep, s_timeout);
         SafeFdHandle? accepted = null;

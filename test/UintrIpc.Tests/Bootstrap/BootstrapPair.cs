@@ -23,13 +23,12 @@ internal sealed class BootstrapPair : IDisposable
     /// <summary>Listens on <paramref name="endpoint"/>, connects to it and accepts.</summary>
     public static BootstrapPair Open(string endpoint)
     {
-        var ep = BootstrapEndpoint.Parse(endpoint);
-        var server = BootstrapServer.Listen(ep);
+        var server = BootstrapServer.Listen(endpoint);
         BootstrapConnection? client = null;
         try
         {
             var accept = server.AcceptAsync(Timeout);
-            client = BootstrapConnection.Connect(ep, Timeout);
+            client = BootstrapConnection.Connect(endpoint, Timeout);
             Assert.True(accept.Wait(Timeout), "Accept did not complete");
             return new BootstrapPair(server, accept.Result, client);
         }

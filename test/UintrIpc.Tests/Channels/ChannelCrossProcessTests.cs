@@ -256,7 +256,7 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
         string endpoint = _sockets.NewPath("chan");
         new TestThread(() =>
         {
-            using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(endpoint));
+            using var server = BootstrapServer.Listen(endpoint);
             using var c = ChannelUnderTest.Create(messages, doorbell, multipleProducers: false, capacity: 64, LongParks);
             using var peer = PeerProcess.Start(output, "channel-bootstrap-produce", messages ? "message" : "slot", endpoint, Count.ToString(CultureInfo.InvariantCulture));
             using (var connection = server.Accept(Long))

@@ -99,7 +99,7 @@ public sealed class ChannelTrustTests(ITestOutputHelper output) : IDisposable
         string endpoint = _sockets.NewPath("liveness");
         new TestThread(() =>
         {
-            using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(endpoint));
+            using var server = BootstrapServer.Listen(endpoint);
             using var c = ChannelUnderTest.Create(messages, DoorbellKind.Futex, multipleProducers: false, capacity: 16);
             using var producer = PeerProcess.Start(output, "channel-bootstrap-produce-and-hang", messages ? "message" : "slot", endpoint, Count.ToString(CultureInfo.InvariantCulture));
             using (var connection = server.Accept(Long))
@@ -144,7 +144,7 @@ public sealed class ChannelTrustTests(ITestOutputHelper output) : IDisposable
         string endpoint = _sockets.NewPath("liveness");
         using var consumer = PeerProcess.Start(output, "channel-bootstrap-consume-and-hang", endpoint);
         consumer.WaitForOutput("listening");
-        using var connection = BootstrapConnection.Connect(BootstrapEndpoint.Parse(endpoint), Long);
+        using var connection = BootstrapConnection.Connect(endpoint, Long);
         using var channel = connection.ReceiveChannel<long>(Long, new IpcChannelOptions { PeerTimeout = TimeSpan.FromSeconds(60) });
         var producer = channel.Writer;
         consumer.WaitForOutput("sent");

@@ -19,7 +19,7 @@ public sealed class ChannelMetricsTests : IDisposable
     internal static readonly string[] ChannelInstruments =
     [
         "uintripc.channel.messages.sent", "uintripc.channel.messages.received", "uintripc.channel.bytes.sent", "uintripc.channel.bytes.received",
-        "uintripc.channel.wakeups.sent", "uintripc.channel.wakeups.suppressed", "uintripc.channel.sleeps", "uintripc.channel.timeouts",
+        "uintripc.channel.wakeups.sent", "uintripc.channel.wakeups.suppressed", "uintripc.channel.wakeups.seen", "uintripc.channel.sleeps", "uintripc.channel.timeouts",
         "uintripc.channel.ring.utilization",
     ];
 
@@ -76,6 +76,7 @@ public sealed class ChannelMetricsTests : IDisposable
         Assert.Equal(8, values[("uintripc.channel.wakeups.suppressed", name)]);
         Assert.Equal(2, values[("uintripc.channel.sleeps", name)]);
         Assert.Equal(1, values[("uintripc.channel.timeouts", name)]);
+        Assert.Equal(1, values[("uintripc.channel.wakeups.seen", name)]);
         Assert.Equal(3.0 / 8, values[("uintripc.channel.ring.utilization", name)]);
         Assert.Equal(
             [new("uintripc.channel.name", name), new("uintripc.ring.kind", "spsc_slots"), new("uintripc.doorbell", "futex")],

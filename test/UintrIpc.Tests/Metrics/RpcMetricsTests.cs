@@ -23,8 +23,8 @@ public sealed class RpcMetricsTests(ITestOutputHelper output)
     {
         using var factory = new TestMeterFactory();
         using var listener = new InstrumentReader(i => i.Meter.Scope == factory);
-        var endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("rpc-metrics"));
-        string ep = endpoint.ToString();
+        var endpoint = SocketNames.NewAbstract("rpc-metrics");
+        string ep = endpoint;
         using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 2, Wait = new ChannelWaitOptions { MeterFactory = factory } });
         server.Start(endpoint);
         var client = RpcClient.Connect(endpoint, new RpcClientOptions
@@ -48,6 +48,8 @@ public sealed class RpcMetricsTests(ITestOutputHelper output)
             var values = listener.Collect();
             output.WriteLine(string.Join('\n', values.Select(v => $"{v.Key.Instrument} {v.Key.Key} = {v.Value}")));
             Assert.Equal(1, values[("uintripc.rpc.server.sessions", ep)]);
+            Assert.Equal(1, values[("uintripc.rpc.server.session.opened", ep)]);
+            Assert.Equal(0, values[("uintripc.rpc.server.session.closed", ep)]);
             Assert.Equal(1, values[("uintripc.rpc.server.errors", ep + "|unknown_opcode")]);
             Assert.Equal(1, values[("uintripc.rpc.server.errors", ep + "|handler_failure")]);
             Assert.Equal(0, values[("uintripc.rpc.server.errors", ep + "|bad_block")]);
@@ -78,6 +80,7 @@ public sealed class RpcMetricsTests(ITestOutputHelper output)
 
         // A disposed client is no longer reported; the server sees its session end.
         TestWait.Until(() => listener.Collect()[("uintripc.rpc.server.sessions", ep)] == 0, "the server to close the session");
+        Assert.Equal((1, 1), (listener.Collect()[("uintripc.rpc.server.session.opened", ep)], listener.Collect()[("uintripc.rpc.server.session.closed", ep)]));
         Assert.DoesNotContain(listener.Collect().Keys, k => k.Instrument.StartsWith("uintripc.rpc.client.", StringComparison.Ordinal) && k.Key.StartsWith(ep, StringComparison.Ordinal));
         server.Dispose();
         Assert.DoesNotContain(listener.Collect().Keys, k => k.Key.StartsWith(ep, StringComparison.Ordinal));

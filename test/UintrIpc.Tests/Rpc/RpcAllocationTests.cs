@@ -25,7 +25,7 @@ public sealed class RpcAllocationTests : IDisposable
     public RpcAllocationTests(ITestOutputHelper output)
     {
         _output = output;
-        var endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("rpcalloc"));
+        var endpoint = SocketNames.NewAbstract("rpcalloc");
         _server.Start(endpoint);
         _client = RpcClient.Connect(endpoint, new RpcClientOptions { Doorbell = DoorbellKind.Futex });
     }

@@ -21,7 +21,7 @@ namespace UintrIpc.Tests.Rpc;
 public sealed class RpcCrossProcessTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
-    private readonly BootstrapEndpoint _endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("rpcx"));
+    private readonly string _endpoint = SocketNames.NewAbstract("rpcx");
 
     public static TheoryData<DoorbellKind> Kinds() => [DoorbellKind.Futex, DoorbellKind.EventFd, DoorbellKind.None];
 
@@ -32,7 +32,7 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
         using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 1 });
         server.Start(_endpoint);
         const int Clients = 3, Threads = 3, Calls = 900;
-        var peers = Enumerable.Range(0, Clients).Select(_ => PeerProcess.Start(output, "rpc-client", _endpoint.ToString(), $"{Threads}", $"{Calls}", doorbell.ToString())).ToList();
+        var peers = Enumerable.Range(0, Clients).Select(_ => PeerProcess.Start(output, "rpc-client", _endpoint, $"{Threads}", $"{Calls}", doorbell.ToString())).ToList();
         try
         {
             foreach (var peer in peers)
@@ -57,12 +57,12 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
     public void A_client_killed_mid_request_has_its_session_reclaimed()
     {
         using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 1 });
-        var closed = new BlockingCollection<RpcSessionEventArgs>();
-        server.SessionClosed += (_, e) => closed.Add(e);
+        var closed = new BlockingCollection<RpcSession>();
+        server.SessionClosed += (_, session) => closed.Add(session);
         server.Start(_endpoint);
 
         // Warm up: one session opened and closed, so lazily created runtime resources are in the baseline.
-        using (var warm = PeerProcess.Start(output, "rpc-client", _endpoint.ToString(), "1", "3"))
+        using (var warm = PeerProcess.Start(output, "rpc-client", _endpoint, "1", "3"))
         {
             warm.AssertSuccess();
         }
@@ -75,7 +75,7 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
         // is the client (SO_PEERCRED).
         ulong region;
         string connection;
-        using (var peer = PeerProcess.Start(output, "rpc-client-hold", _endpoint.ToString(), "1500"))
+        using (var peer = PeerProcess.Start(output, "rpc-client-hold", _endpoint, "1500"))
         {
             peer.WaitForOutput("calling");
             Assert.Single(server.Sessions);
@@ -89,7 +89,7 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
         // The session ends when the client's end of the connection closes; it is reclaimed when the
         // blocking handler it started has returned (no handler ever runs on an unmapped arena).
         Assert.True(closed.TryTake(out var e, s_timeout), "the dead client's session was not closed");
-        Assert.Contains("disconnected or exited", e!.Reason, StringComparison.Ordinal);
+        Assert.Contains("disconnected or exited", e!.CloseReason, StringComparison.Ordinal);
         Assert.Empty(server.Sessions);
         Assert.DoesNotContain(region, ProcessDescriptors.MemfdInodes("self")); // the region's descriptor is closed
         Assert.Equal(0, ProcessDescriptors.Mappings(region));                   // and its mapping gone
@@ -99,7 +99,7 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
     [Fact]
     public async Task A_server_killed_with_calls_outstanding_fails_every_call()
     {
-        using var serverPeer = PeerProcess.Start(output, "rpc-server", _endpoint.ToString());
+        using var serverPeer = PeerProcess.Start(output, "rpc-server", _endpoint);
         serverPeer.WaitForOutput("listening");
         using var client = RpcClient.Connect(_endpoint);
         Assert.Equal(3, client.Call(RpcTestOps.Add, new RpcArgs(1, 2), s_timeout).Value);
@@ -127,7 +127,7 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
     public void A_restarted_server_has_a_new_epoch_and_replays_nothing()
     {
         ulong firstEpoch;
-        using (var first = PeerProcess.Start(output, "rpc-server", _endpoint.ToString()))
+        using (var first = PeerProcess.Start(output, "rpc-server", _endpoint))
         {
             first.WaitForOutput("listening");
             using var client = RpcClient.Connect(_endpoint);
@@ -143,7 +143,7 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
             Assert.IsType<RpcConnectionLostException>(Assert.Throws<AggregateException>(() => outstanding.Wait(s_timeout)).InnerException);
         }
 
-        using var second = PeerProcess.Start(output, "rpc-server", _endpoint.ToString());
+        using var second = PeerProcess.Start(output, "rpc-server", _endpoint);
         second.WaitForOutput("listening");
         using (var client = RpcClient.Connect(_endpoint))
         {
@@ -166,8 +166,8 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
         using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 1 });
         server.Start(_endpoint);
         // An honest client in another process works before, during and after the attack.
-        using var honest = PeerProcess.Start(output, "rpc-client", _endpoint.ToString(), "2", "3000");
-        using var hostile = PeerProcess.Start(output, "rpc-hostile", _endpoint.ToString(), "8");
+        using var honest = PeerProcess.Start(output, "rpc-client", _endpoint, "2", "3000");
+        using var hostile = PeerProcess.Start(output, "rpc-hostile", _endpoint, "8");
         hostile.AssertSuccess();
         honest.AssertSuccess(TimeSpan.FromMinutes(3));
 

@@ -18,7 +18,7 @@ public sealed class RpcInProcessTests : IDisposable
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
     private readonly RpcServer _server;
-    private readonly BootstrapEndpoint _endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("rpc"));
+    private readonly string _endpoint = SocketNames.NewAbstract("rpc");
 
     public RpcInProcessTests()
     {

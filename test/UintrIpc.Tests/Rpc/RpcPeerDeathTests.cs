@@ -22,7 +22,7 @@ public sealed class RpcPeerDeathTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan s_longPark = ChannelWaitOptions.MaxParkTimeLimit;
-    private readonly BootstrapEndpoint _endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("rpcdeath"));
+    private readonly string _endpoint = SocketNames.NewAbstract("rpcdeath");
 
     public static TheoryData<DoorbellKind> Kinds() => [DoorbellKind.Futex, DoorbellKind.EventFd];
 
@@ -30,7 +30,7 @@ public sealed class RpcPeerDeathTests(ITestOutputHelper output)
     [MemberData(nameof(Kinds))]
     public void A_server_killed_with_SIGKILL_wakes_a_caller_asleep_in_the_doorbell(DoorbellKind doorbell)
     {
-        using var serverPeer = PeerProcess.Start(output, "rpc-server", _endpoint.ToString());
+        using var serverPeer = PeerProcess.Start(output, "rpc-server", _endpoint);
         serverPeer.WaitForOutput("listening");
         // The caller parks at once, in slices of a minute: only the watcher can end its sleep early.
         using var client = RpcClient.Connect(_endpoint, new RpcClientOptions
@@ -67,11 +67,11 @@ public sealed class RpcPeerDeathTests(ITestOutputHelper output)
             ? new ChannelWaitOptions { SpinBudget = s_longPark, YieldBudget = TimeSpan.Zero, MaxParkTime = s_longPark }
             : new ChannelWaitOptions { SpinBudget = TimeSpan.Zero, YieldBudget = TimeSpan.Zero, MaxParkTime = s_longPark };
         using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 1, Wait = wait });
-        var closed = new BlockingCollection<RpcSessionEventArgs>();
-        server.SessionClosed += (_, e) => closed.Add(e);
+        var closed = new BlockingCollection<RpcSession>();
+        server.SessionClosed += (_, session) => closed.Add(session);
         server.Start(_endpoint);
 
-        using (var peer = PeerProcess.Start(output, "rpc-client-hold", _endpoint.ToString(), "300"))
+        using (var peer = PeerProcess.Start(output, "rpc-client-hold", _endpoint, "300"))
         {
             peer.WaitForOutput("calling");
             RpcSession session = Assert.Single(server.Sessions);
@@ -83,8 +83,8 @@ public sealed class RpcPeerDeathTests(ITestOutputHelper output)
 
             Assert.Equal(0, LibC.kill(peer.Pid, LibC.SIGKILL));
             Assert.True(closed.TryTake(out var e, s_timeout), "the killed client's session was not closed");
-            Assert.Contains("disconnected or exited", e!.Reason, StringComparison.Ordinal);
-            RpcWakeStatistics final = e.Session.WakeStatistics; // the counts at the session's end
+            Assert.Contains("disconnected or exited", e!.CloseReason, StringComparison.Ordinal);
+            RpcWakeStatistics final = e.WakeStatistics; // the counts at the session's end
             Assert.Equal(0, final.ServerTimeouts); // no park ran out: the watcher ended the session
             if (serverSpins)
             {

@@ -23,7 +23,7 @@ public sealed class RpcResponseRoutingTests
     [Fact]
     public async Task Forged_responses_are_rejected_and_counted()
     {
-        var endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("rpcroute"));
+        var endpoint = SocketNames.NewAbstract("rpcroute");
         using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 1 });
         server.Start(endpoint);
         using var client = RpcClient.Connect(endpoint, new RpcClientOptions { MaxCalls = 4 });

@@ -80,7 +80,7 @@ public sealed class UintrRealCrossProcessTests(ITestOutputHelper output) : IDisp
         RealUintr.SkipUnlessAvailable();
         const int Wakes = 3;
         string endpoint = _sockets.NewPath("uintr");
-        using var server = BootstrapServer.Listen(BootstrapEndpoint.Parse(endpoint));
+        using var server = BootstrapServer.Listen(endpoint);
         using var peer = PeerProcess.Start(output, "uintr-receive", endpoint, "9", Wakes.ToString(CultureInfo.InvariantCulture));
         UintrDoorbellSender sender;
         using (var connection = server.Accept(Long))

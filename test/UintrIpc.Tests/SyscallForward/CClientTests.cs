@@ -15,9 +15,9 @@ public sealed class CClientTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void The_C_client_forwards_every_opcode_to_the_managed_server()
     {
-        var endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("fwdc"));
-        using var server = ForwardServerProcess.Start(output, "serve: ready", "serve", "--socket", endpoint.ToString(), "--root", _tree.Root);
-        var run = ExternalProgram.Run(Path.Combine(AppContext.BaseDirectory, "fwd_client"), endpoint.ToString());
+        var endpoint = SocketNames.NewAbstract("fwdc");
+        using var server = ForwardServerProcess.Start(output, "serve: ready", "serve", "--socket", endpoint, "--root", _tree.Root);
+        var run = ExternalProgram.Run(Path.Combine(AppContext.BaseDirectory, "fwd_client"), endpoint);
         output.WriteLine(run.ToString());
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains("fwd_client: 21 checks passed", run.StandardOutput, StringComparison.Ordinal);

@@ -23,7 +23,7 @@ public sealed partial class ForwardServerTests(ITestOutputHelper output) : IDisp
     private const int ENOENT = 2, EBADF = 9, EXDEV = 18, ENOSYS = 38;
 
     private readonly ScratchTree _tree = new();
-    private readonly BootstrapEndpoint _endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("fwd"));
+    private readonly string _endpoint = SocketNames.NewAbstract("fwd");
 
     public void Dispose() => _tree.Dispose();
 
@@ -168,7 +168,7 @@ public sealed partial class ForwardServerTests(ITestOutputHelper output) : IDisp
 
         Bounded.WaitUntil(() => DisconnectedCount(server.Output) == 1, "the server to log the first client's disconnect", TimeSpan.FromSeconds(30));
         int baseline = OpenDescriptors(server.Pid);
-        using (var looper = PeerProcess.StartProgram(output, "SyscallForward.dll", [], null, "loop", "--socket", _endpoint.ToString(), "--path", "shared.txt"))
+        using (var looper = PeerProcess.StartProgram(output, "SyscallForward.dll", [], null, "loop", "--socket", _endpoint, "--path", "shared.txt"))
         {
             looper.WaitForOutput("loop: running");
             Thread.Sleep(200);
@@ -232,5 +232,5 @@ public sealed partial class ForwardServerTests(ITestOutputHelper output) : IDisp
     private static int OpenDescriptors(int pid) => Directory.GetFiles($"/proc/{pid}/fd").Length;
 
     private ForwardServerProcess StartServer() =>
-        ForwardServerProcess.Start(output, "serve: ready", "serve", "--socket", _endpoint.ToString(), "--root", _tree.Root);
+        ForwardServerProcess.Start(output, "serve: ready", "serve", "--socket", _endpoint, "--root", _tree.Root);
 }

@@ -19,7 +19,7 @@ public sealed partial class HostileClientTests(ITestOutputHelper output) : IDisp
 {
     private const string Secret = "TOP-SECRET outside the served directory\n";
     private readonly ScratchTree _tree = new();
-    private readonly BootstrapEndpoint _endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("fwdh"));
+    private readonly string _endpoint = SocketNames.NewAbstract("fwdh");
 
     public void Dispose() => _tree.Dispose();
 
@@ -29,11 +29,11 @@ public sealed partial class HostileClientTests(ITestOutputHelper output) : IDisp
     public void A_hostile_C_client_cannot_crash_the_server_reach_outside_its_arena_or_leave_the_directory(string confinement, bool blockingIo)
     {
         PrepareTree();
-        string[] args = ["--socket", _endpoint.ToString(), "--root", _tree.Root, "--confinement", confinement, .. blockingIo ? new[] { "--blocking-io" } : []];
+        string[] args = ["--socket", _endpoint, "--root", _tree.Root, "--confinement", confinement, .. blockingIo ? new[] { "--blocking-io" } : []];
         using var server = ForwardServerProcess.Start(output, "serve: ready", "serve", args);
 
         using var honest = new HonestClient(_endpoint);
-        var run = ExternalProgram.Run(Path.Combine(AppContext.BaseDirectory, "fwd_hostile"), _endpoint.ToString(), _tree.Outside);
+        var run = ExternalProgram.Run(Path.Combine(AppContext.BaseDirectory, "fwd_hostile"), _endpoint, _tree.Outside);
         output.WriteLine(run.ToString());
         honest.Stop();
         Assert.True(run.ExitCode == 0, run.ToString());
@@ -51,7 +51,7 @@ public sealed partial class HostileClientTests(ITestOutputHelper output) : IDisp
         Assert.Equal(0, new FileInfo(Path.Combine(_tree.Root, "victim.txt")).Length);
 
         // Still serving: the C client passes all its checks afterwards.
-        var after = ExternalProgram.Run(Path.Combine(AppContext.BaseDirectory, "fwd_client"), _endpoint.ToString());
+        var after = ExternalProgram.Run(Path.Combine(AppContext.BaseDirectory, "fwd_client"), _endpoint);
         Assert.True(after.ExitCode == 0, after.ToString());
 
         // Never crashed: it stops cleanly (exit 0) and counted exactly what the hostile client sent.
@@ -101,7 +101,7 @@ public sealed partial class HostileClientTests(ITestOutputHelper output) : IDisp
         private volatile bool _stop;
         private int _rounds;
 
-        public HonestClient(BootstrapEndpoint endpoint)
+        public HonestClient(string endpoint)
         {
             _client = ForwardClient.Connect(endpoint);
             _thread = new Thread(Loop) { IsBackground = true, Name = "honest client" };

@@ -25,7 +25,7 @@ public sealed partial class ServerRestartTests(ITestOutputHelper output) : IDisp
     private const int Threads = 4, SecondRun = 200;
 
     private readonly ScratchTree _tree = new();
-    private readonly BootstrapEndpoint _endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("fwdr"));
+    private readonly string _endpoint = SocketNames.NewAbstract("fwdr");
 
     public void Dispose() => _tree.Dispose();
 
@@ -129,5 +129,5 @@ public sealed partial class ServerRestartTests(ITestOutputHelper output) : IDisp
     private static partial Regex WriteCount();
 
     private ForwardServerProcess StartServer() =>
-        ForwardServerProcess.Start(output, "serve: ready", "serve", "--socket", _endpoint.ToString(), "--root", _tree.Root);
+        ForwardServerProcess.Start(output, "serve: ready", "serve", "--socket", _endpoint, "--root", _tree.Root);
 }

@@ -23,7 +23,7 @@ public sealed unsafe class UnprivilegedServerTests(ITestOutputHelper output) : I
     private const int EACCES = 13, EXDEV = 18;
 
     private readonly ScratchTree _tree = new();
-    private readonly BootstrapEndpoint _endpoint = BootstrapEndpoint.Parse(SocketNames.NewAbstract("fwdu"));
+    private readonly string _endpoint = SocketNames.NewAbstract("fwdu");
 
     public void Dispose() => _tree.Dispose();
 
@@ -49,7 +49,7 @@ public sealed unsafe class UnprivilegedServerTests(ITestOutputHelper output) : I
         Directory.CreateDirectory(Path.Combine(_tree.Root, "root-dir")); // 0755, root's: no new files for others
 
         using var server = ForwardServerProcess.StartFrom(ProgramDirectoryFor(Nobody), output, [setpriv, $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups"], "serve: ready",
-            "serve", "--socket", _endpoint.ToString(), "--root", _tree.Root, "--confinement", mode.ToString().ToLowerInvariant(), "--allow-uid", "0");
+            "serve", "--socket", _endpoint, "--root", _tree.Root, "--confinement", mode.ToString().ToLowerInvariant(), "--allow-uid", "0");
         Assert.Contains($"uid={Nobody} ", server.Output, StringComparison.Ordinal);
 
         using (var client = ForwardClient.Connect(_endpoint, new RpcClientOptions { ServerPolicy = PeerPolicy.AllowUsers(Nobody) }))

@@ -35,7 +35,7 @@ internal static class ForwardBench
             options = options with { Wait = ForwardServerRole.ParkAtOnce(options.Wait.MaxParkTime) };
         }
 
-        using var client = ForwardClient.Connect(BootstrapEndpoint.Parse(server.Endpoint), options, ctx.Options.Timeout);
+        using var client = ForwardClient.Connect(server.Endpoint, options, ctx.Options.Timeout);
         int fd = read ? client.Open(RpcScratch.DataFile, 0) : -1;
         var transport = new CallTransport(client, read ? new byte[ReadSize] : null, fd);
         return RpcMeasure.Latency(c, ctx, transport, server, () => client.Rpc.WakeStatistics);
@@ -46,7 +46,7 @@ internal static class ForwardBench
     {
         using var scratch = RpcScratch.Create(ctx.Options.RpcCopyBytes);
         using var server = ServerProcess.Start(ForwardServerRole.Args(ctx, scratch, asleep: false), "@" + CaseContext.NewUniqueName(), ctx);
-        using var client = ForwardClient.Connect(BootstrapEndpoint.Parse(server.Endpoint), null, ctx.Options.Timeout);
+        using var client = ForwardClient.Connect(server.Endpoint, null, ctx.Options.Timeout);
         return RpcMeasure.Copy(c, ctx, scratch, () =>
         {
             using var source = client.OpenStream(RpcScratch.DataFile, FileAccess.Read);

@@ -30,7 +30,7 @@ internal static class ForwardServerRole
 
         using var executor = new SyscallExecutor(new ConfinedDirectory(args.Get("root")), new ExecutorOptions { GrantStdout = false });
         using var server = new ForwardServer(executor, options);
-        server.Start(BootstrapEndpoint.Parse(args.Get("endpoint")));
+        server.Start(args.Get("endpoint"));
         ServerProcess.ServeUntilStopped(channel, deadline);
     }
 }
