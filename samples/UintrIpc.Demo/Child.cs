@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
-using UintrIpc.Signaling;
 
 namespace UintrIpc.Demo;
 
@@ -15,8 +14,8 @@ internal static class Child
     public static int Run(string endpoint, DoorbellKind doorbell)
     {
         using var connection = BootstrapConnection.Connect(endpoint, Program.Timeout);
-        using var pongChannel = connection.ReceiveChannel<DemoMessage>(Program.Timeout, Program.WaitOptions);
-        using var ping = IpcChannel.CreateBounded<DemoMessage>(new IpcChannelOptions { Capacity = 1024, Doorbell = doorbell, Wait = Program.WaitOptions });
+        using var pongChannel = connection.ReceiveChannel<DemoMessage>(Program.Timeout, Program.ChannelOptions);
+        using var ping = IpcChannel.CreateBounded<DemoMessage>(Program.ChannelOptions with { Doorbell = doorbell });
         var consumer = ping.Reader; // on this thread: signal and uintr doorbells bind to it
         var pong = pongChannel.Writer;
         connection.SendChannel(ping);

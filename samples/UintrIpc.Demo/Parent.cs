@@ -16,7 +16,7 @@ internal static class Parent
     private const int SleepingRoundTrips = 2_000;
     private const int StreamMessages = 2_000_000;
 
-    /// <param name="requested">The doorbell to use, or null for <see cref="Doorbells.Best"/>.</param>
+    /// <param name="requested">The doorbell to use, or null for <see cref="IpcChannel.DefaultDoorbell"/>.</param>
     /// <param name="scale">Divides every count (10 with --quick: a slow or emulated machine).</param>
     public static int Run(DoorbellKind? requested, int scale = 1)
     {
@@ -25,21 +25,22 @@ internal static class Parent
         Console.WriteLine("Doorbells on this machine:");
         foreach (DoorbellKind kind in Enum.GetValues<DoorbellKind>())
         {
-            Console.WriteLine($"  {kind,-15} {(Doorbells.IsAvailable(kind) ? "available  " : "unavailable")}  {Doorbells.Describe(kind)}");
+            bool available = IpcChannel.IsDoorbellAvailable(kind, out string reason);
+            Console.WriteLine($"  {kind,-15} {(available ? "available  " : "unavailable")}  {reason}");
         }
 
-        DoorbellKind doorbell = requested ?? Doorbells.Best;
+        DoorbellKind doorbell = requested ?? IpcChannel.DefaultDoorbell;
         Console.WriteLine();
-        Console.WriteLine($"Using: {doorbell}{(requested is null ? " (Doorbells.Best)" : " (asked for)")}");
-        if (!Doorbells.IsAvailable(doorbell))
+        Console.WriteLine($"Using: {doorbell}{(requested is null ? " (IpcChannel.DefaultDoorbell)" : " (asked for)")}");
+        if (!IpcChannel.IsDoorbellAvailable(doorbell, out string why))
         {
-            Console.Error.WriteLine($"{doorbell} is not available here: {Doorbells.Describe(doorbell)}");
+            Console.Error.WriteLine($"{doorbell} is not available here: {why}");
             return 2;
         }
 
         string endpoint = $"@uintripc-demo-{Environment.ProcessId}-{Guid.NewGuid():N}";
         using var server = BootstrapServer.Listen(endpoint);
-        using var pongChannel = IpcChannel.CreateBounded<DemoMessage>(new IpcChannelOptions { Capacity = 1024, Doorbell = doorbell, Wait = Program.WaitOptions });
+        using var pongChannel = IpcChannel.CreateBounded<DemoMessage>(Program.ChannelOptions with { Doorbell = doorbell });
         var pong = pongChannel.Reader; // on this thread: signal and uintr doorbells bind to it
         using var child = Process.Start(Program.ChildStartInfo(endpoint, doorbell))
             ?? throw new InvalidOperationException("could not start the child process");
@@ -53,7 +54,7 @@ internal static class Parent
                 }
 
                 connection.SendChannel(pongChannel);
-                using var pingChannel = connection.ReceiveChannel<DemoMessage>(Program.Timeout, Program.WaitOptions);
+                using var pingChannel = connection.ReceiveChannel<DemoMessage>(Program.Timeout, Program.ChannelOptions);
                 var ping = pingChannel.Writer;
                 Console.WriteLine($"Child pid {child.Id}; channels of {ping.Capacity} slots; the consumers park at once when idle (spin and yield budgets 0).");
                 Console.WriteLine();

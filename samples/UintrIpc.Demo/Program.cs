@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Reflection;
 using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
-using UintrIpc.Signaling;
 
 namespace UintrIpc.Demo;
 
@@ -17,8 +16,11 @@ internal static class Program
     /// <summary>Bound on every wait of the demo: a dead peer ends it with an error, never a hang.</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>No spin or yield budget: an empty channel parks at once, so the sleeping phase measures the doorbell.</summary>
-    public static readonly ChannelWaitOptions WaitOptions = new() { SpinBudget = TimeSpan.Zero, YieldBudget = TimeSpan.Zero };
+    /// <summary>
+    /// No spin or yield budget: an empty channel parks at once, so the sleeping phase measures the
+    /// doorbell. The receiving side passes the same options; it uses only their wait settings.
+    /// </summary>
+    public static readonly IpcChannelOptions ChannelOptions = new() { Capacity = 1024, SpinBudget = TimeSpan.Zero, YieldBudget = TimeSpan.Zero };
 
     private static int Main(string[] args)
     {

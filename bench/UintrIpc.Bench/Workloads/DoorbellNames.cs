@@ -1,5 +1,3 @@
-using UintrIpc.Signaling;
-
 namespace UintrIpc.Bench.Workloads;
 
 /// <summary>Short names of the doorbell kinds, as the report and the child arguments spell them.</summary>

@@ -1,7 +1,6 @@
 using System.Threading.Channels;
 using BenchmarkDotNet.Attributes;
 using UintrIpc.Channels;
-using UintrIpc.Signaling;
 
 namespace UintrIpc.Benchmarks.Channels;
 
@@ -132,7 +131,7 @@ public class ChannelBenchmarks
         return handler.Total;
     }
 
-    private struct LengthHandler : UintrIpc.Rings.IRecordHandler
+    private struct LengthHandler : UintrIpc.Channels.IRecordHandler
     {
         public int Total;
 

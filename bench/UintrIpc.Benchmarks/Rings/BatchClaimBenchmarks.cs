@@ -2,7 +2,6 @@ using BenchmarkDotNet.Attributes;
 using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
-using UintrIpc.Signaling;
 
 namespace UintrIpc.Benchmarks.Rings;
 

@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
 

@@ -13,9 +13,8 @@ namespace UintrIpc.Bootstrap;
 // thread, wakes blocked calls with ObjectDisposedException.
 
 /// <summary>
-/// One end of an established bootstrap connection: hands shared regions (<see cref="SendRegion(SharedRegion)"/>,
-/// <see cref="ReceiveRegion"/>), channels (<c>IpcChannel.SendChannel</c>, <c>ReceiveChannel</c>)
-/// and RPC sessions to the peer process, as messages of a small payload and up to 16 file
+/// One end of an established bootstrap connection: hands channels (<c>IpcChannel.SendChannel</c>,
+/// <c>ReceiveChannel</c>) and RPC sessions to the peer process, as messages of a small payload and up to 16 file
 /// descriptors.
 /// </summary>
 /// <remarks>
@@ -104,7 +103,7 @@ public sealed class BootstrapConnection : IDisposable
     /// </summary>
     /// <exception cref="TimeoutException">The peer did not make room in time.</exception>
     /// <exception cref="UintrIpcException">The peer closed the connection (EPIPE) or sendmsg failed.</exception>
-    public void SendRegion(SharedRegion region) => SendRegion(region, default);
+    internal void SendRegion(SharedRegion region) => SendRegion(region, default);
 
     /// <summary>Sends a region's memfd with <paramref name="payload"/> (tests that read both).</summary>
     internal void SendRegion(SharedRegion region, ReadOnlySpan<byte> payload)
@@ -123,7 +122,7 @@ public sealed class BootstrapConnection : IDisposable
     /// <exception cref="UintrIpcException">The message is not one region's descriptor, the peer closed the connection, or recvmsg failed.</exception>
     /// <exception cref="RegionFormatException">The descriptor is not a valid region.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public SharedRegion ReceiveRegion(TimeSpan timeout, CancellationToken cancellationToken = default)
+    internal SharedRegion ReceiveRegion(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         using BootstrapMessage message = Receive(timeout, cancellationToken);
         if (message.FdCount != 1)

@@ -7,14 +7,16 @@ namespace UintrIpc.Channels;
 /// How the endpoints of one process wait: a consumer with nothing to read spins for
 /// <see cref="SpinBudget"/>, yields for <see cref="YieldBudget"/>, then parks in the doorbell
 /// for at most <see cref="MaxParkTime"/> at a time; a producer facing a full ring spins,
-/// yields, then sleeps 1 ms at a time. Local to a process (not stored in the region).
+/// yields, then sleeps 1 ms at a time. Local to a process (not stored in the region). Users set
+/// these on <see cref="IpcChannelOptions"/>, <c>RpcServerOptions</c> and <c>RpcClientOptions</c>,
+/// which keep them in one of these.
 /// </summary>
 /// <remarks>
 /// Budgets are time, not iterations. A kernel wake-up costs tens of microseconds on the
 /// machines we target, so a few microseconds of spinning catch the next message of a busy
 /// stream without one. Use <see cref="TimeSpan.Zero"/> budgets to park at once.
 /// </remarks>
-public sealed record ChannelWaitOptions
+internal sealed record ChannelWaitOptions
 {
     /// <summary>The longest <see cref="MaxParkTime"/>.</summary>
     public static readonly TimeSpan MaxParkTimeLimit = TimeSpan.FromMinutes(1);
@@ -87,7 +89,7 @@ public sealed record ChannelWaitOptions
 
     /// <summary>
     /// Where this process's channel objects report their metrics: the meter named
-    /// <see cref="UintrIpcMetrics.MeterName"/> that this factory creates (for example the
+    /// "UintrIpc" that this factory creates (for example the
     /// <see cref="IMeterFactory"/> of a dependency-injection container), or, when null (the
     /// default), the meter the process shares. Either way nothing is measured on the data path.
     /// </summary>

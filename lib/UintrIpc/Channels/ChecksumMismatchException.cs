@@ -3,7 +3,7 @@ namespace UintrIpc.Channels;
 /// <summary>
 /// Thrown by a checked handler inside a ring's read, so that the ring counts the message as
 /// consumed (a handler that throws does not get it again); the reader turns it into a
-/// <see cref="Rings.RingCorruptedException"/> naming the position, which it knows only once the
+/// <see cref="RingCorruptedException"/> naming the position, which it knows only once the
 /// read returned. Never leaves the library.
 /// </summary>
 internal sealed class ChecksumMismatchException(string detail, int recordBytes) : Exception(detail)
@@ -12,5 +12,5 @@ internal sealed class ChecksumMismatchException(string detail, int recordBytes) 
     public int RecordBytes { get; } = recordBytes;
 
     /// <summary>The error a reader reports for the message at <paramref name="position"/>.</summary>
-    public Rings.RingCorruptedException AtPosition(long position) => new("message checksum", position, Message);
+    public RingCorruptedException AtPosition(long position) => new("message checksum", position, Message);
 }

@@ -69,11 +69,11 @@ public static partial class IpcChannel
     /// </summary>
     /// <param name="connection">The connection to the reader's process.</param>
     /// <param name="timeout">How long to wait for the message.</param>
-    /// <param name="wait">How the writer waits for room; null for the defaults.</param>
+    /// <param name="options">How the writer waits for room and reports metrics; null for the defaults. The channel's shape comes from the reader's side: the shape settings of <paramref name="options"/> are ignored.</param>
     /// <param name="cancellationToken">Cancels the wait for the message.</param>
     /// <exception cref="TimeoutException">No message arrived in time.</exception>
     /// <exception cref="UintrIpcException">The message does not describe a channel of <typeparamref name="T"/>.</exception>
-    public static unsafe IpcChannel<T> ReceiveChannel<T>(this BootstrapConnection connection, TimeSpan timeout, ChannelWaitOptions? wait = null, CancellationToken cancellationToken = default)
+    public static unsafe IpcChannel<T> ReceiveChannel<T>(this BootstrapConnection connection, TimeSpan timeout, IpcChannelOptions? options = null, CancellationToken cancellationToken = default)
         where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(connection);
@@ -85,7 +85,7 @@ public static partial class IpcChannel
         }
 
         using SafeFdHandle regionFd = message.TakeFd(0);
-        return Initialize(Attach<T>(regionFd, wait), channel =>
+        return Initialize(Attach<T>(regionFd, options), channel =>
         {
             CheckDoorbell(connection, channel.Doorbell, doorbell);
             using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
@@ -96,13 +96,13 @@ public static partial class IpcChannel
     /// <summary>Receives a message channel sent with <see cref="SendChannel(BootstrapConnection, IpcMessageChannel)"/>, with its writer ready (see <see cref="ReceiveChannel{T}"/>).</summary>
     /// <exception cref="TimeoutException">No message arrived in time.</exception>
     /// <exception cref="UintrIpcException">The message does not describe a message channel.</exception>
-    public static IpcMessageChannel ReceiveMessageChannel(this BootstrapConnection connection, TimeSpan timeout, ChannelWaitOptions? wait = null, CancellationToken cancellationToken = default)
+    public static IpcMessageChannel ReceiveMessageChannel(this BootstrapConnection connection, TimeSpan timeout, IpcChannelOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connection);
         using BootstrapMessage message = connection.Receive(timeout, cancellationToken);
         var (doorbell, maxMessageLength) = Parse(connection, message, MessageChannel);
         using SafeFdHandle regionFd = message.TakeFd(0);
-        return Initialize(AttachMessages(regionFd, wait), channel =>
+        return Initialize(AttachMessages(regionFd, options), channel =>
         {
             CheckDoorbell(connection, channel.Doorbell, doorbell);
             if (channel.MaxMessageLength != maxMessageLength)

@@ -64,19 +64,19 @@ public static partial class IpcChannel
 
     /// <summary>Opens the channel of <typeparamref name="T"/> created as /dev/shm/<paramref name="name"/>.</summary>
     /// <param name="name">The <see cref="IpcChannelOptions.Name"/> it was created with.</param>
-    /// <param name="wait">How this process's reader and writer wait; null for the defaults.</param>
+    /// <param name="options">How this process's reader and writer wait and report metrics; null for the defaults. The channel's shape comes from its creator: the shape settings of <paramref name="options"/> are ignored.</param>
     /// <param name="initTimeout">How long to wait for the creator to publish the region; null for the default (5 s).</param>
     /// <exception cref="RegionFormatException">Not a channel of elements, or its element size is not sizeof(<typeparamref name="T"/>).</exception>
     /// <exception cref="UintrIpcException">No such region (ENOENT), or it could not be mapped.</exception>
-    public static IpcChannel<T> OpenNamed<T>(string name, ChannelWaitOptions? wait = null, TimeSpan? initTimeout = null)
+    public static IpcChannel<T> OpenNamed<T>(string name, IpcChannelOptions? options = null, TimeSpan? initTimeout = null)
         where T : unmanaged
-        => new(ChannelCore.Attach(SharedRegion.OpenNamed(name, initTimeout), ChannelCore.SlotRegionKind, wait));
+        => new(ChannelCore.Attach(SharedRegion.OpenNamed(name, initTimeout), ChannelCore.SlotRegionKind, options?.Wait));
 
     /// <summary>Opens the message channel created as /dev/shm/<paramref name="name"/> (see <see cref="OpenNamed{T}"/>).</summary>
     /// <exception cref="RegionFormatException">Not a message channel region.</exception>
     /// <exception cref="UintrIpcException">No such region (ENOENT), or it could not be mapped.</exception>
-    public static IpcMessageChannel OpenNamedMessages(string name, ChannelWaitOptions? wait = null, TimeSpan? initTimeout = null)
-        => new(ChannelCore.Attach(SharedRegion.OpenNamed(name, initTimeout), ChannelCore.MessageRegionKind, wait));
+    public static IpcMessageChannel OpenNamedMessages(string name, IpcChannelOptions? options = null, TimeSpan? initTimeout = null)
+        => new(ChannelCore.Attach(SharedRegion.OpenNamed(name, initTimeout), ChannelCore.MessageRegionKind, options?.Wait));
 
     /// <summary>
     /// Attaches to a channel of <typeparamref name="T"/> from its region descriptor (inherited,
@@ -85,23 +85,23 @@ public static partial class IpcChannel
     /// and <see cref="ReceiveChannel{T}"/>, which also carry the reader's doorbell.
     /// </summary>
     /// <exception cref="RegionFormatException">Not a channel of elements, or its element size is not sizeof(<typeparamref name="T"/>).</exception>
-    public static IpcChannel<T> Attach<T>(SafeHandle regionFd, ChannelWaitOptions? wait = null, TimeSpan? initTimeout = null)
+    public static IpcChannel<T> Attach<T>(SafeHandle regionFd, IpcChannelOptions? options = null, TimeSpan? initTimeout = null)
         where T : unmanaged
-        => new(ChannelCore.Attach(SharedRegion.Attach(regionFd, initTimeout), ChannelCore.SlotRegionKind, wait));
+        => new(ChannelCore.Attach(SharedRegion.Attach(regionFd, initTimeout), ChannelCore.SlotRegionKind, options?.Wait));
 
     /// <summary>Attaches to a message channel from its region descriptor (see <see cref="Attach{T}"/>).</summary>
     /// <exception cref="RegionFormatException">Not a message channel region.</exception>
-    public static IpcMessageChannel AttachMessages(SafeHandle regionFd, ChannelWaitOptions? wait = null, TimeSpan? initTimeout = null)
-        => new(ChannelCore.Attach(SharedRegion.Attach(regionFd, initTimeout), ChannelCore.MessageRegionKind, wait));
+    public static IpcMessageChannel AttachMessages(SafeHandle regionFd, IpcChannelOptions? options = null, TimeSpan? initTimeout = null)
+        => new(ChannelCore.Attach(SharedRegion.Attach(regionFd, initTimeout), ChannelCore.MessageRegionKind, options?.Wait));
 
     /// <summary>Attaches from inherited descriptors and creates the writer with the reader's doorbell descriptor (test peers).</summary>
-    internal static IpcChannel<T> AttachWriter<T>(SafeHandle regionFd, SafeHandle? doorbellFd, ChannelWaitOptions? wait = null)
+    internal static IpcChannel<T> AttachWriter<T>(SafeHandle regionFd, SafeHandle? doorbellFd, IpcChannelOptions? options = null)
         where T : unmanaged
-        => Initialize(Attach<T>(regionFd, wait), channel => channel.CreateWriter(doorbellFd));
+        => Initialize(Attach<T>(regionFd, options), channel => channel.CreateWriter(doorbellFd));
 
     /// <summary>Attaches from inherited descriptors and creates the writer with the reader's doorbell descriptor (test peers).</summary>
-    internal static IpcMessageChannel AttachMessagesWriter(SafeHandle regionFd, SafeHandle? doorbellFd, ChannelWaitOptions? wait = null)
-        => Initialize(AttachMessages(regionFd, wait), channel => channel.CreateWriter(doorbellFd));
+    internal static IpcMessageChannel AttachMessagesWriter(SafeHandle regionFd, SafeHandle? doorbellFd, IpcChannelOptions? options = null)
+        => Initialize(AttachMessages(regionFd, options), channel => channel.CreateWriter(doorbellFd));
 
     /// <summary>Runs <paramref name="initialize"/> on a new channel object; disposes it if that throws.</summary>
     private static TChannel Initialize<TChannel>(TChannel channel, Action<TChannel> initialize)

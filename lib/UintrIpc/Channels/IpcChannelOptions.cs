@@ -1,15 +1,21 @@
+using System.Diagnostics.Metrics;
 using System.Numerics;
 using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
 
 /// <summary>
-/// The shape of a channel, fixed when it is created: ring size, writers, doorbell, and how the
-/// endpoints of this process wait (<see cref="Wait"/>). Every property is validated when it is set.
+/// The shape of a channel, fixed when it is created (ring size, writers, doorbell, name,
+/// checksums), and how the endpoints of this process wait (<see cref="SpinBudget"/>,
+/// <see cref="YieldBudget"/>, <see cref="MaxParkTime"/>, <see cref="PeerTimeout"/>) and report
+/// metrics (<see cref="MeterFactory"/>). Every property is validated when it is set.
 /// </summary>
 /// <remarks>
-/// Processes that open or receive an existing channel read the shape from the region; they only
-/// choose their own <see cref="ChannelWaitOptions"/>.
+/// The shape belongs to the creator: it is stored in the region. A process that opens, attaches
+/// or receives an existing channel with options uses only their wait and metrics settings; the
+/// shape settings are ignored and the channel follows its creator (its <c>Capacity</c>,
+/// <c>MultipleWriters</c>, <c>Doorbell</c> and so on say what it is). So one options object can
+/// serve both sides.
 /// </remarks>
 public sealed record IpcChannelOptions
 {
@@ -85,7 +91,7 @@ public sealed record IpcChannelOptions
     public bool MultipleWriters { get; init; }
 
     /// <summary>
-    /// How a sleeping consumer is woken. Null (the default) means <see cref="Doorbells.Best"/>
+    /// How a sleeping consumer is woken. Null (the default) means <see cref="IpcChannel.DefaultDoorbell"/>
     /// (futex), decided when the channel is created; user interrupts are an explicit choice.
     /// Eventfd, signal and uintr doorbells belong to the reader: a writer in the reader's process
     /// finds it through the channel object, a writer in another process receives it with the
@@ -131,7 +137,7 @@ public sealed record IpcChannelOptions
     /// <summary>
     /// Whether every message carries a CRC-32C of its content, computed by the writer when it
     /// publishes and verified by the reader before it hands the message over. False (the default)
-    /// costs nothing. A mismatch throws <see cref="Rings.RingCorruptedException"/> naming the
+    /// costs nothing. A mismatch throws <see cref="RingCorruptedException"/> naming the
     /// message checksum and its position; that message is consumed and the next one is read
     /// normally. It detects corruption (a stray write, a bug in a peer), not forgery: a writer
     /// that can write the ring can compute a valid checksum. Processes that open the channel
@@ -141,8 +147,67 @@ public sealed record IpcChannelOptions
     /// </summary>
     public bool Checksums { get; init; }
 
-    /// <summary>How the reader and writer of this channel object wait (spin, yield, park). Default <see cref="ChannelWaitOptions.Default"/>.</summary>
-    public ChannelWaitOptions Wait
+    /// <summary>
+    /// How long an idle reader (or a writer facing a full ring) spins before it yields. Zero or
+    /// more; default 10 µs. Budgets are time, not iterations: a kernel wake-up costs tens of
+    /// microseconds, so a few microseconds of spinning catch the next message of a busy stream
+    /// without one. Zero budgets park at once. Local to this process (not stored in the region).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public TimeSpan SpinBudget
+    {
+        get => _wait.SpinBudget;
+        init => _wait = _wait with { SpinBudget = value };
+    }
+
+    /// <summary>How long it then yields the CPU before parking in the doorbell (a writer: before sleeping 1 ms at a time). Zero or more; default 40 µs.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public TimeSpan YieldBudget
+    {
+        get => _wait.YieldBudget;
+        init => _wait = _wait with { YieldBudget = value };
+    }
+
+    /// <summary>
+    /// The longest single park in the doorbell, above 0 and at most 1 minute; default 100 ms. A
+    /// parked reader wakes at least this often to re-check its ring, so a lost wake-up (which the
+    /// protocol rules out; this is the safety net) costs at most this much latency.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Zero, negative or above 1 minute.</exception>
+    public TimeSpan MaxParkTime
+    {
+        get => _wait.MaxParkTime;
+        init => _wait = _wait with { MaxParkTime = value };
+    }
+
+    /// <summary>
+    /// How long a reader's heartbeat may stand still before a writer waiting for room counts the
+    /// reader as gone (<see cref="PeerGoneException"/>), measured on the writer's clock from the
+    /// last change it saw. The heartbeat moves every 100 ms while the reader object lives. From
+    /// 1 s to 1 minute; default 5 s. Peers known by a pidfd (bootstrap) are seen to exit at once,
+    /// without this.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Below 1 s or above 1 minute.</exception>
+    public TimeSpan PeerTimeout
+    {
+        get => _wait.PeerTimeout;
+        init => _wait = _wait with { PeerTimeout = value };
+    }
+
+    /// <summary>
+    /// Where this channel object reports its metrics: the meter named "UintrIpc" that this factory
+    /// creates (for example the <see cref="IMeterFactory"/> of a dependency-injection container),
+    /// or, when null (the default), the meter the process shares. Either way nothing is measured
+    /// on the data path.
+    /// </summary>
+    public IMeterFactory? MeterFactory
+    {
+        get => _wait.MeterFactory;
+        init => _wait = _wait with { MeterFactory = value };
+    }
+
+    /// <summary>The wait settings above as one value (what the endpoints keep).</summary>
+    internal ChannelWaitOptions Wait
     {
         get => _wait;
         init => _wait = value ?? throw new ArgumentNullException(nameof(Wait));

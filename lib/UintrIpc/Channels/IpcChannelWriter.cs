@@ -151,7 +151,8 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     /// through the batch's indexer, then <see cref="SlotBatch{T}.Publish()"/>: one position
     /// update and one wake-up check for the whole batch, no copy, no allocation. Use it in a
     /// <c>using</c>: a batch disposed unpublished is aborted and never holds the reader up.
-    /// Never blocks.
+    /// Never blocks. <c>TryClaim(1, out var batch)</c> is the zero-copy write of one element
+    /// (<c>batch[0] = ...</c>): a large struct is built in the slot rather than copied into it.
     /// </summary>
     /// <param name="count">The most slots to claim (at least 1; at most <see cref="Capacity"/> are claimed).</param>
     /// <param name="batch">The claimed slots; <see cref="SlotBatch{T}.Count"/> says how many.</param>

@@ -41,7 +41,7 @@ public sealed class IpcMessageChannel : IDisposable
     public IpcMessageWriter Writer => _endpoints.Writer;
 
     /// <summary>The shared region (its <see cref="SharedRegion.FileHandle"/> can be inherited by a child process).</summary>
-    public SharedRegion Region => _endpoints.Core.Region;
+    internal SharedRegion Region => _endpoints.Core.Region;
 
     /// <summary>The region's name under /dev/shm, or null for a memfd channel.</summary>
     public string? Name => _endpoints.Core.Region.Name;

@@ -47,7 +47,7 @@ public ref struct MessageClaim
     public readonly bool IsCompleted => _claim.IsCompleted || (_producer is not null && !OpenClaims.IsOpen(_id));
 
     /// <summary>Publishes the message and wakes the reader if it sleeps.</summary>
-    /// <exception cref="InvalidOperationException">The claim was completed already, or superseded (see <see cref="RecordClaim.Commit"/>).</exception>
+    /// <exception cref="InvalidOperationException">The claim was completed already, discarded by a later claim (single writer), or taken over by <see cref="IpcMessageReader.TryUnblock(TimeSpan)"/> (several writers).</exception>
     public void Commit()
     {
         Close();

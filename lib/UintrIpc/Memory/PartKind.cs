@@ -1,7 +1,7 @@
 namespace UintrIpc.Memory;
 
 /// <summary>What a part of a region holds (enum uipc_part_kind in uintripc.h).</summary>
-public enum PartKind : uint
+internal enum PartKind : uint
 {
     /// <summary>Unused entry.</summary>
     None = 0,

@@ -14,4 +14,4 @@ namespace UintrIpc.Memory;
 /// <param name="Tag">Application tag, e.g. 0 for requests and 1 for responses.</param>
 /// <param name="Length">Bytes of the part (rounded up to the part alignment when laid out).</param>
 /// <param name="Initialize">Writes the part's initial contents: (address of the part, length).</param>
-public readonly record struct PartSpec(PartKind Kind, uint Tag, long Length, Action<nint, long>? Initialize = null);
+internal readonly record struct PartSpec(PartKind Kind, uint Tag, long Length, Action<nint, long>? Initialize = null);

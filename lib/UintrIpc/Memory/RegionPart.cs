@@ -6,4 +6,4 @@ namespace UintrIpc.Memory;
 /// <param name="Tag">Application tag.</param>
 /// <param name="Offset">Offset from the start of the region (validated: aligned and inside the region).</param>
 /// <param name="Length">Bytes (validated: inside the region, no overlap with other parts).</param>
-public readonly record struct RegionPart(int Index, PartKind Kind, uint Tag, long Offset, long Length);
+internal readonly record struct RegionPart(int Index, PartKind Kind, uint Tag, long Offset, long Length);

@@ -28,7 +28,7 @@ namespace UintrIpc.Memory;
 /// <para>Layout, attach rules and the protocol of each part: interop/include/uintripc.h, section 1.</para>
 /// </remarks>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
-public sealed unsafe class SharedRegion : IDisposable
+internal sealed unsafe class SharedRegion : IDisposable
 {
     /// <summary>The directory named regions live in.</summary>
     public const string SharedMemoryDirectory = "/dev/shm";

@@ -1,5 +1,4 @@
 using UintrIpc.Channels;
-using UintrIpc.Signaling;
 
 namespace UintrIpc.Metrics;
 

@@ -5,7 +5,7 @@ using UintrIpc.Channels;
 namespace UintrIpc.Metrics;
 
 /// <summary>
-/// One <see cref="Meter"/> named <see cref="UintrIpcMetrics.MeterName"/> with its observable
+/// One <see cref="Meter"/> named <see cref="MeterName"/> with its observable
 /// instruments, and the channels, RPC servers and clients that report to it. The process has
 /// one for objects without a meter factory, and one per <see cref="IMeterFactory"/> given.
 /// Instruments are read only when a listener collects: they cost the data path nothing
@@ -13,6 +13,12 @@ namespace UintrIpc.Metrics;
 /// </summary>
 internal sealed partial class UintrIpcMeter
 {
+    /// <summary>
+    /// The meter's name, documented for users as a string (README "Metrics", docs/metrics.md):
+    /// <c>dotnet-counters --counters UintrIpc</c>, OpenTelemetry's <c>AddMeter("UintrIpc")</c>.
+    /// </summary>
+    internal const string MeterName = "UintrIpc";
+
     internal const string ChannelNameTag = "uintripc.channel.name";
     internal const string RingKindTag = "uintripc.ring.kind";
     internal const string DoorbellTag = "uintripc.doorbell";
@@ -59,12 +65,12 @@ internal sealed partial class UintrIpcMeter
         }
     }
 
-    private static MeterOptions Options() => new(UintrIpcMetrics.MeterName) { Version = s_version };
+    private static MeterOptions Options() => new(MeterName) { Version = s_version };
 
     private static IEnumerable<Measurement<long>> ObserveErrors() =>
     [
         new(ErrorCounts.PeerGone, new KeyValuePair<string, object?>(ErrorTypeTag, typeof(PeerGoneException).FullName)),
-        new(ErrorCounts.RingCorrupted, new KeyValuePair<string, object?>(ErrorTypeTag, typeof(Rings.RingCorruptedException).FullName)),
+        new(ErrorCounts.RingCorrupted, new KeyValuePair<string, object?>(ErrorTypeTag, typeof(RingCorruptedException).FullName)),
         new(ErrorCounts.RpcConnectionLost, new KeyValuePair<string, object?>(ErrorTypeTag, typeof(Rpc.RpcConnectionLostException).FullName)),
     ];
 

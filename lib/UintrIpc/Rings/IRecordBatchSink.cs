@@ -1,3 +1,5 @@
+using UintrIpc.Channels;
+
 namespace UintrIpc.Rings;
 
 /// <summary>What a message channel adds to a <see cref="RecordBatch"/> of its ring: per record at commit, and once per batch.</summary>

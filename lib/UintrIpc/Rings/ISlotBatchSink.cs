@@ -1,3 +1,5 @@
+using UintrIpc.Channels;
+
 namespace UintrIpc.Rings;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using UintrIpc.Channels;
 
 namespace UintrIpc.Rings;
 

@@ -23,7 +23,7 @@ namespace UintrIpc.Rings;
 /// <c>using</c> (which aborts an unfinished claim) or try/catch and <see cref="Abort"/> on failure.
 /// </para>
 /// </remarks>
-public unsafe ref struct RecordClaim
+internal unsafe ref struct RecordClaim
 {
     private readonly RecordRingEngine? _ring;
     private readonly byte* _record;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using UintrIpc.Channels;
 using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
@@ -29,7 +30,7 @@ namespace UintrIpc.Rings;
 /// <para>Layout and protocol: interop/include/uintripc.h, section 2.</para>
 /// </remarks>
 [DebuggerDisplay("{Engine.DebuggerDisplay,nq}")]
-public sealed class RecordRing : IDisposable
+internal sealed class RecordRing : IDisposable
 {
     /// <summary>The engine: both claim protocols (the mode is a readonly field it branches on), the consumer, unblocking.</summary>
     private readonly RecordRingEngine Engine;

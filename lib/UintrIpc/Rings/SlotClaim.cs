@@ -19,7 +19,7 @@ namespace UintrIpc.Rings;
 /// <see cref="Abort"/>; a claim that is abandoned blocks the consumer at that position until it
 /// calls <see cref="SlotRing{T}.TryUnblock"/>.</para>
 /// </remarks>
-public unsafe ref struct SlotClaim<T> where T : unmanaged
+internal unsafe ref struct SlotClaim<T> where T : unmanaged
 {
     /// <summary>The engine embedded in the ring object (a ref field keeps that object, and its lease, alive).</summary>
     private readonly ref SlotRingEngine _engine;

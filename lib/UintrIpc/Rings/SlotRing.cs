@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using UintrIpc.Channels;
 using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
@@ -34,7 +35,7 @@ namespace UintrIpc.Rings;
 /// Layout and protocol: interop/include/uintripc.h, section 2.</para>
 /// </remarks>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
-public sealed class SlotRing<T> : IDisposable where T : unmanaged
+internal sealed class SlotRing<T> : IDisposable where T : unmanaged
 {
     /// <summary>The engine, embedded in the object (no indirection on the hot path).</summary>
     internal SlotRingEngine Engine;

@@ -1,3 +1,5 @@
+using UintrIpc.Channels;
+
 namespace UintrIpc.Rings;
 
 /// <summary>Copies drained elements into a span: batch <c>TryRead</c> is <c>Drain</c> with this handler.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
 using UintrIpc.Signaling;
@@ -28,13 +29,29 @@ public sealed record RpcClientOptions
     /// server run on different CPUs), then yields the CPU for <see cref="RpcServerOptions.DefaultYieldBudget"/>
     /// (a server that shares its CPU runs at once instead of waiting for the spin to end), then
     /// sleeps in the doorbell, at most 20 ms at a time. A dead server is noticed at once, whatever the phase.
+    /// Set through the properties below.
     /// </summary>
-    public ChannelWaitOptions Wait { get; init; } = new()
+    internal ChannelWaitOptions Wait { get; init; } = new()
     {
         SpinBudget = RpcServerOptions.DefaultSpinBudget,
         YieldBudget = RpcServerOptions.DefaultYieldBudget,
         MaxParkTime = TimeSpan.FromMilliseconds(20),
     };
+
+    /// <summary>How long a caller waiting for its answer spins before it yields (default <see cref="RpcServerOptions.DefaultSpinBudget"/>). Zero or more.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public TimeSpan SpinBudget { get => Wait.SpinBudget; init => Wait = Wait with { SpinBudget = value }; }
+
+    /// <summary>How long it then yields the CPU before it sleeps in the doorbell (default <see cref="RpcServerOptions.DefaultYieldBudget"/>). Zero or more.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public TimeSpan YieldBudget { get => Wait.YieldBudget; init => Wait = Wait with { YieldBudget = value }; }
+
+    /// <summary>The longest single sleep in the doorbell (default 20 ms), above 0 and at most 1 minute: the safety net against a lost wake-up.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Zero, negative or above 1 minute.</exception>
+    public TimeSpan MaxParkTime { get => Wait.MaxParkTime; init => Wait = Wait with { MaxParkTime = value }; }
+
+    /// <summary>Where the metrics are reported: the meter named "UintrIpc" that this factory creates, or the process's shared meter when null (the default).</summary>
+    public IMeterFactory? MeterFactory { get => Wait.MeterFactory; init => Wait = Wait with { MeterFactory = value }; }
 
     /// <summary>The doorbell to ask for.</summary>
     internal DoorbellKind ChosenDoorbell()

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using UintrIpc.Channels;
 using UintrIpc.Signaling;
 
@@ -32,7 +33,7 @@ public sealed record RpcServerOptions
 
     /// <summary>
     /// The spin budget of RPC waits, the session thread's and a caller's (2 µs): about one round
-    /// trip between CPUs. Channels spin longer (<see cref="ChannelWaitOptions.Default"/>), but a
+    /// trip between CPUs. Channels spin longer (<see cref="Channels.IpcChannelOptions.SpinBudget"/>), but a
     /// request/response pair whose two sides share a CPU pays each side's spin in full on every
     /// call, since neither can answer while the other spins (README, "Syscall forwarding").
     /// </summary>
@@ -44,8 +45,24 @@ public sealed record RpcServerOptions
     /// <summary>
     /// How an idle session thread spins (<see cref="DefaultSpinBudget"/>), yields (<see cref="DefaultYieldBudget"/>)
     /// and parks (at most 100 ms at a time). A client's end is noticed at once, whatever the phase.
+    /// Set through the properties below.
     /// </summary>
-    public ChannelWaitOptions Wait { get; init; } = ChannelWaitOptions.Default with { SpinBudget = DefaultSpinBudget, YieldBudget = DefaultYieldBudget };
+    internal ChannelWaitOptions Wait { get; init; } = ChannelWaitOptions.Default with { SpinBudget = DefaultSpinBudget, YieldBudget = DefaultYieldBudget };
+
+    /// <summary>How long an idle session thread spins before it yields (default <see cref="RpcServerOptions.DefaultSpinBudget"/>). Zero or more.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public TimeSpan SpinBudget { get => Wait.SpinBudget; init => Wait = Wait with { SpinBudget = value }; }
+
+    /// <summary>How long it then yields the CPU before it sleeps in the doorbell (default <see cref="RpcServerOptions.DefaultYieldBudget"/>). Zero or more.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public TimeSpan YieldBudget { get => Wait.YieldBudget; init => Wait = Wait with { YieldBudget = value }; }
+
+    /// <summary>The longest single sleep in the doorbell (default 100 ms), above 0 and at most 1 minute: the safety net against a lost wake-up.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Zero, negative or above 1 minute.</exception>
+    public TimeSpan MaxParkTime { get => Wait.MaxParkTime; init => Wait = Wait with { MaxParkTime = value }; }
+
+    /// <summary>Where the server and its sessions report their metrics: the meter named "UintrIpc" that this factory creates, or the process's shared meter when null (the default).</summary>
+    public IMeterFactory? MeterFactory { get => Wait.MeterFactory; init => Wait = Wait with { MeterFactory = value }; }
 
     /// <summary>Throws when a value is out of range.</summary>
     internal void Validate()

@@ -72,7 +72,7 @@ internal sealed unsafe class RpcServerSession
             _server.OnSessionOpened(_session!);
             Serve();
         }
-        catch (Exception e) when (e is UintrIpcException or TimeoutException or OperationCanceledException or RingCorruptedException or Memory.RegionFormatException)
+        catch (Exception e) when (e is UintrIpcException or TimeoutException or OperationCanceledException or RingCorruptedException or RegionFormatException)
         {
             if (e is RingCorruptedException)
             {

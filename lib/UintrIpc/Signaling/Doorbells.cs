@@ -5,32 +5,17 @@ namespace UintrIpc.Signaling;
 
 /// <summary>
 /// Which doorbells work on this machine (each checked by a quick functional self-test, once
-/// per process), and the best one to use.
+/// per process), the best one to use, and the senders and receivers of each kind. Users see it
+/// through <see cref="Channels.IpcChannel.IsDoorbellAvailable"/> and <see cref="Channels.IpcChannel.DefaultDoorbell"/>.
 /// </summary>
-public static unsafe class Doorbells
+internal static unsafe class Doorbells
 {
     private static readonly Lazy<DoorbellCapability[]> s_capabilities = new(DetectAll, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The capability of every kind, in <see cref="DoorbellKind"/> order (the CLI and the bench report them).</summary>
     internal static IReadOnlyList<DoorbellCapability> All => s_capabilities.Value;
 
-    /// <summary>
-    /// The default doorbell: futex (then eventfd, then none, should a sandbox block futex).
-    /// Never a thread-bound doorbell, so the default channel supports every API: async reads,
-    /// consumers on any thread, and no effect on the consumer thread's other system calls.
-    /// </summary>
-    /// <remarks>
-    /// <para>User interrupts (<see cref="DoorbellKind.Uintr"/>) are never chosen by default, even
-    /// where they work: the receiver belongs to the OS thread that created the consumer (no
-    /// thread-pool threads, no async reads), and while it is registered the kernel ends that
-    /// thread's other blocking system calls with EINTR when an interrupt arrives
-    /// (UINTR_HANDLER_FLAG_WAITING_RECEIVER, needed for uintr_wait to be woken). Choose it
-    /// explicitly with <c>IpcChannelOptions.Doorbell = DoorbellKind.Uintr</c> for a dedicated
-    /// consumer thread that reads with the blocking methods. Its benefit, a producer that
-    /// wakes a sleeping consumer without a system call, has been verified functionally on an
-    /// emulated uintr machine only; there are no timings from real hardware.</para>
-    /// <para>The uintr simulation is never chosen.</para>
-    /// </remarks>
+    /// <summary>The default doorbell (why: <see cref="Channels.IpcChannel.DefaultDoorbell"/>).</summary>
     public static DoorbellKind Best
     {
         get
@@ -63,12 +48,6 @@ public static unsafe class Doorbells
 
     /// <summary>Whether <paramref name="kind"/> works on this machine.</summary>
     public static bool IsAvailable(DoorbellKind kind) => Check(kind).IsAvailable;
-
-    /// <summary>
-    /// What the self-test of <paramref name="kind"/> found on this machine: why it is unavailable
-    /// (for example why user interrupts are), or what was verified.
-    /// </summary>
-    public static string Describe(DoorbellKind kind) => Check(kind).Reason;
 
     /// <summary>
     /// Creates the consumer's receiver of <paramref name="kind"/> for <paramref name="waitBlock"/>.

@@ -6,7 +6,6 @@ using SyscallForward.Client;
 using UintrIpc;
 using UintrIpc.Bootstrap;
 using UintrIpc.Rpc;
-using UintrIpc.Signaling;
 
 namespace SyscallForward.Demo;
 

@@ -68,11 +68,8 @@ internal static class ServeCommand
             PeerPolicy? policy = uids is { Length: > 0 } ? PeerPolicy.AllowUsers([(uint)Tmds.Linux.LibC.geteuid(), .. uids]) : null;
             var rpc = new RpcServerOptions
             {
-                Wait = new RpcServerOptions().Wait with
-                {
-                    SpinBudget = TimeSpan.FromMicroseconds(result.GetValue(spin)),
-                    YieldBudget = TimeSpan.FromMicroseconds(result.GetValue(yield)),
-                },
+                SpinBudget = TimeSpan.FromMicroseconds(result.GetValue(spin)),
+                YieldBudget = TimeSpan.FromMicroseconds(result.GetValue(yield)),
             };
             return Run(result.GetValue(socket)!, result.GetValue(root)!.FullName, result.GetValue(confinement), options, rpc, result.GetValue(workers), policy);
         });

@@ -323,7 +323,7 @@ internal static unsafe class ChannelCommands
 
         public override int TryWriteBatch(long first, int count)
         {
-            if (!producer.TryClaim(count, out Rings.SlotBatch<long> batch))
+            if (!producer.TryClaim(count, out SlotBatch<long> batch))
             {
                 return 0;
             }
@@ -371,7 +371,7 @@ internal static unsafe class ChannelCommands
 
         public override int TryWriteBatch(long first, int count)
         {
-            if (!producer.TryClaimBatch(count * 24, out Rings.RecordBatch batch)) // 8 header + 8 value bytes each, + 4 with checksums (aligned to 8)
+            if (!producer.TryClaimBatch(count * 24, out RecordBatch batch)) // 8 header + 8 value bytes each, + 4 with checksums (aligned to 8)
             {
                 return 0;
             }

@@ -124,7 +124,7 @@ internal static unsafe class ChannelTrustCommands
         return waiter.Join(TimeSpan.FromSeconds(10)) ? outcome : "did not end within 10 s";
     }
 
-    private struct Discard : Rings.IRecordHandler
+    private struct Discard : IRecordHandler
     {
         public readonly void Handle(int type, ReadOnlySpan<byte> payload)
         {

@@ -450,7 +450,7 @@ internal static unsafe class FuzzCommands
 
         public override bool IsCompleted => channel.IsCompleted;
 
-        public override Endpoints AttachAgain() => new SlotEndpoints(IpcChannel.Attach<FuzzItem>(channel.Region.FileHandle, channel.Core.Wait, AttachTimeout));
+        public override Endpoints AttachAgain() => new SlotEndpoints(IpcChannel.Attach<FuzzItem>(channel.Region.FileHandle, new IpcChannelOptions { Wait = channel.Core.Wait }, AttachTimeout));
 
         public override void Open()
         {
@@ -479,7 +479,7 @@ internal static unsafe class FuzzCommands
 
         public override bool IsCompleted => channel.IsCompleted;
 
-        public override Endpoints AttachAgain() => new MessageEndpoints(IpcChannel.AttachMessages(channel.Region.FileHandle, channel.Core.Wait, AttachTimeout));
+        public override Endpoints AttachAgain() => new MessageEndpoints(IpcChannel.AttachMessages(channel.Region.FileHandle, new IpcChannelOptions { Wait = channel.Core.Wait }, AttachTimeout));
 
         public override void Open()
         {

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using UintrIpc.Channels;
 using UintrIpc.Interop;
-using UintrIpc.Signaling;
 
 namespace UintrIpc.TestPeer.Commands;
 

@@ -1,6 +1,5 @@
 using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
-using UintrIpc.Signaling;
 using UintrIpc.Tests.Bootstrap;
 
 namespace UintrIpc.Tests.Channels;

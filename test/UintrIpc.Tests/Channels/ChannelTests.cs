@@ -36,6 +36,10 @@ public sealed class ChannelTests : IDisposable
         Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelWaitOptions { MaxParkTime = TimeSpan.Zero });
         Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelWaitOptions { MaxParkTime = Timeout.InfiniteTimeSpan });
         Assert.Throws<ArgumentOutOfRangeException>(() => new ChannelWaitOptions { MaxParkTime = TimeSpan.FromHours(1) });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IpcChannelOptions { SpinBudget = TimeSpan.FromTicks(-1) });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IpcChannelOptions { YieldBudget = TimeSpan.FromTicks(-1) });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IpcChannelOptions { MaxParkTime = TimeSpan.Zero });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IpcChannelOptions { PeerTimeout = TimeSpan.FromMilliseconds(999) });
         // A message longer than an eighth of the buffer is refused when the channel is created.
         Assert.Throws<ArgumentOutOfRangeException>(() => IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 1024, MaxMessageLength = 129 }));
     }
@@ -53,6 +57,27 @@ public sealed class ChannelTests : IDisposable
         using var messages = IpcChannel.CreateMessages();
         Assert.Equal(64 * 1024, messages.BufferSize);
         Assert.Equal(8 * 1024, messages.MaxMessageLength);
+    }
+
+    [Fact]
+    public void The_wait_settings_of_the_options_are_the_ones_the_endpoints_keep()
+    {
+        var options = new IpcChannelOptions { SpinBudget = TimeSpan.Zero, YieldBudget = TimeSpan.FromMicroseconds(3), MaxParkTime = TimeSpan.FromSeconds(2), PeerTimeout = TimeSpan.FromSeconds(9) };
+        using var channel = IpcChannel.CreateBounded<long>(options);
+        Assert.Equal(ChannelWaitOptions.Default with { SpinBudget = TimeSpan.Zero, YieldBudget = TimeSpan.FromMicroseconds(3), MaxParkTime = TimeSpan.FromSeconds(2), PeerTimeout = TimeSpan.FromSeconds(9) }, channel.Core.Wait);
+    }
+
+    [Fact]
+    public void Opening_takes_only_the_wait_settings_of_the_options_and_the_shape_from_the_creator()
+    {
+        string name = _names.New("shape");
+        using var created = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Name = name, Capacity = 64, Doorbell = DoorbellKind.Futex });
+        var contradicting = new IpcChannelOptions { Capacity = 2, MultipleWriters = true, Doorbell = DoorbellKind.None, Checksums = true, PeerTimeout = TimeSpan.FromSeconds(7) };
+        using var opened = IpcChannel.OpenNamed<long>(name, contradicting);
+        Assert.Equal((64, false, DoorbellKind.Futex), (opened.Capacity, opened.MultipleWriters, opened.Doorbell));
+        Assert.Equal(TimeSpan.FromSeconds(7), opened.Core.Wait.PeerTimeout);
+        Assert.True(opened.Writer.TryWrite(5));
+        Assert.Equal(5, created.Reader.Read(Long));
     }
 
     [Fact]

@@ -145,7 +145,7 @@ public sealed class ChannelTrustTests(ITestOutputHelper output) : IDisposable
         using var consumer = PeerProcess.Start(output, "channel-bootstrap-consume-and-hang", endpoint);
         consumer.WaitForOutput("listening");
         using var connection = BootstrapConnection.Connect(endpoint, Long);
-        using var channel = connection.ReceiveChannel<long>(Long, new ChannelWaitOptions { PeerTimeout = TimeSpan.FromSeconds(60) });
+        using var channel = connection.ReceiveChannel<long>(Long, new IpcChannelOptions { PeerTimeout = TimeSpan.FromSeconds(60) });
         var producer = channel.Writer;
         consumer.WaitForOutput("sent");
         while (producer.TryWrite(1))

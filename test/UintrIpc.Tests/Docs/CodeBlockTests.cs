@@ -45,26 +45,26 @@ public sealed class CodeBlockTests(ITestOutputHelper output)
         const string Markdown = """
             # Title
 
-            <!-- snippet-context ring
-            using UintrIpc.Memory;
-            using var region = SharedRegion.CreateAnonymous(new PartSpec(PartKind.User, 0, 4096));
-            static void Use(RegionPart part) { }
+            <!-- snippet-context writer
+            using UintrIpc.Channels;
+            using var channel = IpcChannel.CreateBounded<int>(16);
+            static void Use(IpcChannelWriter<int> writer) { }
             -->
 
-            <!-- snippet: fragment ring -->
+            <!-- snippet: fragment writer -->
             ```csharp
-            Use(region.FindPart(PartKind.User));
+            Use(channel.Writer);
             ```
 
             ```csharp
-            using UintrIpc.Memory;
+            using UintrIpc.Channels;
 
-            SharedRegion region = SharedRegion.NoSuchMethod();
+            var channel = IpcChannel.NoSuchMethod<int>();
             ```
             """;
         var (blocks, contexts) = MarkdownCodeBlock.Parse("guide.md", Markdown);
         Assert.Equal(2, blocks.Count);
-        Assert.Equal(("ring", 11), (blocks[0].Context, blocks[0].Line));
+        Assert.Equal(("writer", 11), (blocks[0].Context, blocks[0].Line));
 
         Assert.Empty(CodeBlockCompiler.Compile(blocks[0], contexts));
         var errors = CodeBlockCompiler.Compile(blocks[1], contexts);

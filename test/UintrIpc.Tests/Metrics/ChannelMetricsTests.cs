@@ -128,7 +128,7 @@ public sealed class ChannelMetricsTests : IDisposable
         string name = _names.New("metrics-twice");
         using (var created = IpcChannel.CreateBounded<int>(new IpcChannelOptions { Name = name, Capacity = 4, Doorbell = DoorbellKind.Futex, Wait = wait }))
         {
-            using var opened = IpcChannel.OpenNamed<int>(name, wait);
+            using var opened = IpcChannel.OpenNamed<int>(name, new IpcChannelOptions { MeterFactory = factory });
             Assert.True(opened.Writer.TryWrite(7));
             Assert.Equal(1, listener.Collect()[("uintripc.channel.messages.sent", name)]); // InstrumentReader throws on a duplicate
         }

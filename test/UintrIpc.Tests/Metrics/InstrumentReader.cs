@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using UintrIpc.Metrics;
 
 namespace UintrIpc.Tests.Metrics;
 
@@ -19,7 +20,7 @@ internal sealed class InstrumentReader : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == UintrIpcMetrics.MeterName && include(instrument))
+            if (instrument.Meter.Name == UintrIpcMeter.MeterName && include(instrument))
             {
                 lock (_instruments)
                 {

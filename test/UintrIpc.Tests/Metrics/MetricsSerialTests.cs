@@ -3,7 +3,6 @@ using System.Globalization;
 using Tmds.Linux;
 using UintrIpc.Channels;
 using UintrIpc.Rings;
-using UintrIpc.Signaling;
 using UintrIpc.Tests.Infrastructure;
 using UintrIpc.Tests.Signaling;
 

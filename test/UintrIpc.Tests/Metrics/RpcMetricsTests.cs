@@ -1,7 +1,6 @@
 using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
 using UintrIpc.Rpc;
-using UintrIpc.Signaling;
 using UintrIpc.TestPeer.Commands;
 using UintrIpc.Tests.Bootstrap;
 using UintrIpc.Tests.Infrastructure;

@@ -236,7 +236,7 @@ public sealed class MpscRingTests
     }
 
     /// <summary>The ring under parallel test: reads are serialised by a lock (single consumer) and recorded.</summary>
-    public sealed class ParallelRing(SlotRing<int> ring)
+    internal sealed class ParallelRing(SlotRing<int> ring)
     {
         private readonly object _readLock = new();
         private List<int>? _remaining;

@@ -7,7 +7,7 @@ namespace UintrIpc.Tests.Rings;
 /// Raw access to a slot ring's shared memory, to play a buggy or hostile peer: the tests write
 /// bad sequences, heads and tails here and expect the rings to refuse them.
 /// </summary>
-public sealed unsafe class RingMemory(SharedRegion region, RegionPart part)
+internal sealed unsafe class RingMemory(SharedRegion region, RegionPart part)
 {
     private readonly byte* _ring = region.PartPointer(part);
 

@@ -1,3 +1,4 @@
+using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
 
@@ -10,7 +11,7 @@ namespace UintrIpc.Tests.Rings;
 /// </summary>
 public abstract class SlotRingContractTests
 {
-    protected abstract ISlotRingFactory Factory { get; }
+    private protected abstract ISlotRingFactory Factory { get; }
 
     private PartKind OtherKind => Factory.Kind == PartKind.SpscSlots ? PartKind.MpscSlots : PartKind.SpscSlots;
 
@@ -562,11 +563,11 @@ public abstract class SlotRingContractTests
 /// <summary>The slot ring contract for an SPSC <see cref="SlotRing{T}"/>.</summary>
 public sealed class SpscRingContractTests : SlotRingContractTests
 {
-    protected override ISlotRingFactory Factory => SpscFactory.Instance;
+    private protected override ISlotRingFactory Factory => SpscFactory.Instance;
 }
 
 /// <summary>The slot ring contract for an MPSC <see cref="SlotRing{T}"/>.</summary>
 public sealed class MpscRingContractTests : SlotRingContractTests
 {
-    protected override ISlotRingFactory Factory => MpscFactory.Instance;
+    private protected override ISlotRingFactory Factory => MpscFactory.Instance;
 }

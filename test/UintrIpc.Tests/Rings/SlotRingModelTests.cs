@@ -1,5 +1,4 @@
 using CsCheck;
-using UintrIpc.Memory;
 using UintrIpc.Rings;
 
 namespace UintrIpc.Tests.Rings;
@@ -11,7 +10,7 @@ namespace UintrIpc.Tests.Rings;
 /// </summary>
 public abstract class SlotRingModelTests
 {
-    protected abstract ISlotRingFactory Factory { get; }
+    private protected abstract ISlotRingFactory Factory { get; }
 
     [Fact]
     public void RandomOperationSequences_MatchTheQueueModel()
@@ -68,7 +67,7 @@ public abstract class SlotRingModelTests
     }
 
     /// <summary>The real ring and the results it gave.</summary>
-    public sealed class RingUnderTest(TestRing<long> ring)
+    internal sealed class RingUnderTest(TestRing<long> ring)
     {
         public TestRing<long> Ring { get; } = ring;
         public List<string> Log { get; } = [];
@@ -145,11 +144,11 @@ public abstract class SlotRingModelTests
 /// <summary>Model-based check of <see cref="SlotRing{T}"/>.</summary>
 public sealed class SpscRingModelTests : SlotRingModelTests
 {
-    protected override ISlotRingFactory Factory => SpscFactory.Instance;
+    private protected override ISlotRingFactory Factory => SpscFactory.Instance;
 }
 
 /// <summary>Model-based check of <see cref="SlotRing{T}"/>.</summary>
 public sealed class MpscRingModelTests : SlotRingModelTests
 {
-    protected override ISlotRingFactory Factory => MpscFactory.Instance;
+    private protected override ISlotRingFactory Factory => MpscFactory.Instance;
 }

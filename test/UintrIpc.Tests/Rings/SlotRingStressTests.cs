@@ -11,7 +11,7 @@ namespace UintrIpc.Tests.Rings;
 [Collection(SlotRingStressCollection.Name)]
 public abstract class SlotRingStressTests
 {
-    protected abstract ISlotRingFactory Factory { get; }
+    private protected abstract ISlotRingFactory Factory { get; }
 
     protected static int Messages(int normal, int stress) => Bounded.IsStress ? stress : normal;
 
@@ -45,13 +45,13 @@ public abstract class SlotRingStressTests
 /// <summary>Concurrency tests of <see cref="SlotRing{T}"/>.</summary>
 public sealed class SpscRingStressTests : SlotRingStressTests
 {
-    protected override ISlotRingFactory Factory => SpscFactory.Instance;
+    private protected override ISlotRingFactory Factory => SpscFactory.Instance;
 }
 
 /// <summary>Concurrency tests of <see cref="SlotRing{T}"/>, adding many producers.</summary>
 public sealed class MpscRingStressTests : SlotRingStressTests
 {
-    protected override ISlotRingFactory Factory => MpscFactory.Instance;
+    private protected override ISlotRingFactory Factory => MpscFactory.Instance;
 
     private static int ProducerCount => Math.Max(2, Environment.ProcessorCount);
 

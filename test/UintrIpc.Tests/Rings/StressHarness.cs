@@ -1,3 +1,4 @@
+using UintrIpc.Channels;
 using UintrIpc.Rings;
 
 namespace UintrIpc.Tests.Rings;
@@ -19,7 +20,7 @@ public sealed record StressResult(long Received, long SequenceSum, int[] PerProd
 /// duplicate). Threads start behind a barrier; every wait backs off by yielding and has a
 /// deadline; failures are recorded, not asserted, on the worker threads.
 /// </summary>
-public sealed class StressHarness
+internal sealed class StressHarness
 {
     private readonly int _producers;
     private readonly int _perProducer;

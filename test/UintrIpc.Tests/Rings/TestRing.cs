@@ -1,16 +1,17 @@
+using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
 
 namespace UintrIpc.Tests.Rings;
 
 /// <summary>Runs on a live claim (a ref struct cannot be returned through the adapter).</summary>
-public delegate void ClaimAction<T>(ref SlotClaim<T> claim) where T : unmanaged;
+internal delegate void ClaimAction<T>(ref SlotClaim<T> claim) where T : unmanaged;
 
 /// <summary>
 /// One face for both slot ring kinds, so that the contract suite runs the same tests on each.
 /// Test-only: the interface calls here are fine, the rings themselves have none.
 /// </summary>
-public abstract class TestRing<T> where T : unmanaged
+internal abstract class TestRing<T> where T : unmanaged
 {
     public abstract int Capacity { get; }
     public abstract long ProducerPosition { get; }
@@ -42,14 +43,14 @@ public abstract class TestRing<T> where T : unmanaged
 }
 
 /// <summary>Collects drained elements.</summary>
-public readonly struct ListHandler<T>(List<T> items) : ISlotHandler<T> where T : unmanaged
+internal readonly struct ListHandler<T>(List<T> items) : ISlotHandler<T> where T : unmanaged
 {
     public List<T> Items { get; } = items;
 
     public void Handle(in T item) => Items.Add(item);
 }
 
-public sealed class SpscTestRing<T>(SlotRing<T> ring) : TestRing<T> where T : unmanaged
+internal sealed class SpscTestRing<T>(SlotRing<T> ring) : TestRing<T> where T : unmanaged
 {
     public SlotRing<T> Ring { get; } = ring;
     public override int Capacity => Ring.Capacity;
@@ -75,7 +76,7 @@ public sealed class SpscTestRing<T>(SlotRing<T> ring) : TestRing<T> where T : un
     }
 }
 
-public sealed class MpscTestRing<T>(SlotRing<T> ring) : TestRing<T> where T : unmanaged
+internal sealed class MpscTestRing<T>(SlotRing<T> ring) : TestRing<T> where T : unmanaged
 {
     public SlotRing<T> Ring { get; } = ring;
     public override int Capacity => Ring.Capacity;
@@ -102,7 +103,7 @@ public sealed class MpscTestRing<T>(SlotRing<T> ring) : TestRing<T> where T : un
 }
 
 /// <summary>Creates and attaches rings of one kind.</summary>
-public interface ISlotRingFactory
+internal interface ISlotRingFactory
 {
     PartKind Kind { get; }
     /// <summary>Whether aborting a claim consumes a position (MPSC: the slot is skipped).</summary>
@@ -112,7 +113,7 @@ public interface ISlotRingFactory
     TestRing<T> Attach<T>(SharedRegion region, RegionPart part) where T : unmanaged;
 }
 
-public sealed class SpscFactory : ISlotRingFactory
+internal sealed class SpscFactory : ISlotRingFactory
 {
     public static readonly SpscFactory Instance = new();
     public PartKind Kind => PartKind.SpscSlots;
@@ -122,7 +123,7 @@ public sealed class SpscFactory : ISlotRingFactory
     public TestRing<T> Attach<T>(SharedRegion region, RegionPart part) where T : unmanaged => new SpscTestRing<T>(new SlotRing<T>(region, part));
 }
 
-public sealed class MpscFactory : ISlotRingFactory
+internal sealed class MpscFactory : ISlotRingFactory
 {
     public static readonly MpscFactory Instance = new();
     public PartKind Kind => PartKind.MpscSlots;

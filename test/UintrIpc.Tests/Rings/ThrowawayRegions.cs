@@ -8,7 +8,7 @@ namespace UintrIpc.Tests.Rings;
 /// that thousands of cases do not run out of file descriptors. Only unreachable regions are
 /// finalized, so nothing in use is unmapped.
 /// </summary>
-public static class ThrowawayRegions
+internal static class ThrowawayRegions
 {
     private static int s_created;
 

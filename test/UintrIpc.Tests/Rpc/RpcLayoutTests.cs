@@ -5,7 +5,6 @@ using System.Text.RegularExpressions;
 using UintrIpc.Bootstrap;
 using UintrIpc.Memory;
 using UintrIpc.Rpc;
-using UintrIpc.Signaling;
 using UintrIpc.Tests.Infrastructure;
 using UintrIpc.Tests.Layout;
 

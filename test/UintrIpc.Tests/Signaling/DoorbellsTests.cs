@@ -1,3 +1,4 @@
+using UintrIpc.Channels;
 using UintrIpc.Signaling;
 
 namespace UintrIpc.Tests.Signaling;
@@ -25,16 +26,17 @@ public sealed class DoorbellsTests(ITestOutputHelper output)
     {
         var c = Doorbells.Check(kind);
         Assert.True(c.IsAvailable, c.ToString());
-        Assert.True(Doorbells.IsAvailable(kind));
-        Assert.Equal(c.Reason, Doorbells.Describe(kind));
+        Assert.True(IpcChannel.IsDoorbellAvailable(kind, out string reason));
+        Assert.Equal(c.Reason, reason);
     }
 
     [Fact]
     public void Best_is_futex_whether_or_not_user_interrupts_work_and_never_the_simulation()
     {
-        // Uintr is an explicit choice (Doorbells.Best remarks); UintrDefaultDoorbellTests checks
-        // this on a machine where user interrupts work.
+        // Uintr is an explicit choice (IpcChannel.DefaultDoorbell remarks); UintrDefaultDoorbellTests
+        // checks this on a machine where user interrupts work.
         Assert.Equal(DoorbellKind.Futex, Doorbells.Best);
+        Assert.Equal(Doorbells.Best, IpcChannel.DefaultDoorbell);
     }
 
     [Fact]

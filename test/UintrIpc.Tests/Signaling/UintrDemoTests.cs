@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using UintrIpc.Signaling;
 using UintrIpc.Tests.Infrastructure;
 
 namespace UintrIpc.Tests.Signaling;

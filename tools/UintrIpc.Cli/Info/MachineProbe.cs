@@ -1,16 +1,18 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using UintrIpc.Channels;
 using UintrIpc.Signaling;
 
 namespace UintrIpc.Cli.Info;
 
-/// <summary>Gathers <see cref="MachineReport"/>: the library's own detection (UintrSupport, Doorbells) plus /proc and /sys.</summary>
+/// <summary>Gathers <see cref="MachineReport"/>: the library's own detection (UintrSupport, IpcChannel.IsDoorbellAvailable) plus /proc and /sys.</summary>
 internal static class MachineProbe
 {
     /// <summary>Runs every check (a few milliseconds: the doorbell self-tests are quick).</summary>
     internal static MachineReport Run()
     {
-        var doorbells = Doorbells.All.Select(c => new DoorbellReport(c.Kind.ToString(), c.IsAvailable, c.Reason)).ToList();
+        var doorbells = Enum.GetValues<DoorbellKind>()
+            .Select(kind => new DoorbellReport(kind.ToString(), IpcChannel.IsDoorbellAvailable(kind, out string reason), reason)).ToList();
         return new MachineReport(
             ReadFirstLine("/proc/sys/kernel/osrelease") ?? RuntimeInformation.OSDescription,
             RuntimeInformation.ProcessArchitecture.ToString(),
@@ -18,7 +20,7 @@ internal static class MachineProbe
             Environment.ProcessorCount,
             UserInterrupts(),
             doorbells,
-            Doorbells.Best.ToString(),
+            IpcChannel.DefaultDoorbell.ToString(),
             Memory(),
             NativeShimPath());
     }

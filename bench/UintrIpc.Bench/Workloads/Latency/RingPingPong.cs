@@ -2,7 +2,6 @@ using System.Text.Json;
 using UintrIpc.Bench.Processes;
 using UintrIpc.Bench.Results;
 using UintrIpc.Interop;
-using UintrIpc.Memory;
 using UintrIpc.Rings;
 using UintrIpc.Signaling;
 

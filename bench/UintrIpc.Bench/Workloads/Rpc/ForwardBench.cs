@@ -6,7 +6,6 @@ using UintrIpc.Bench.Results;
 using UintrIpc.Bench.Workloads.Latency;
 using UintrIpc.Bootstrap;
 using UintrIpc.Rpc;
-using UintrIpc.Signaling;
 
 namespace UintrIpc.Bench.Workloads.Rpc;
 

@@ -1,8 +1,8 @@
-namespace UintrIpc.Rings;
+namespace UintrIpc.Channels;
 
 /// <summary>
-/// Receives the elements a slot ring's <c>Drain</c> hands out, without copying them out of
-/// shared memory first.
+/// Receives the elements that <see cref="Channels.IpcChannelReader{T}.Drain{THandler}(ref THandler, int)"/>
+/// hands out, without copying them out of shared memory first.
 /// </summary>
 /// <typeparam name="T">The element type of the ring.</typeparam>
 /// <remarks>

@@ -1,4 +1,4 @@
-namespace UintrIpc.Signaling;
+namespace UintrIpc;
 
 /// <summary>The mechanism a sleeping consumer is woken with (stored in the wait block).</summary>
 public enum DoorbellKind : uint
@@ -13,7 +13,7 @@ public enum DoorbellKind : uint
     Signal = 3,
     /// <summary>
     /// Intel user interrupts: SENDUIPI from user mode (needs CPU and kernel support; see
-    /// <see cref="UintrSupport"/>). Never the default (<see cref="Doorbells.Best"/>): the consumer
+    /// <see cref="Channels.IpcChannel.IsDoorbellAvailable"/>). Never the default (<see cref="Channels.IpcChannel.DefaultDoorbell"/>): the consumer
     /// must create it and read with the blocking methods on one dedicated thread (not a
     /// thread-pool thread; no async reads), and the kernel may end that thread's other
     /// blocking system calls with EINTR when an interrupt arrives.

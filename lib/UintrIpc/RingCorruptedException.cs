@@ -1,6 +1,6 @@
 using UintrIpc.Metrics;
 
-namespace UintrIpc.Rings;
+namespace UintrIpc;
 
 /// <summary>
 /// A value read from a ring in shared memory breaks the ring's invariants: the peer is

@@ -1,11 +1,12 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using UintrIpc.Rings;
 
-namespace UintrIpc.Rings;
+namespace UintrIpc.Channels;
 
 /// <summary>
-/// A range of a record ring claimed at once by <c>TryClaimBatch</c> of <see cref="RecordRing"/>
-/// (or of a message channel's writer): append messages into it in place with
+/// A range of a record ring claimed at once by <see cref="Channels.IpcMessageWriter.TryClaimBatch(int, out RecordBatch)"/>
+/// (or by the record ring under it): append messages into it in place with
 /// <see cref="TryAppend"/>, then publish them all with <see cref="Commit"/>, one position update
 /// for the batch (SPSC: one store of the tail; MPSC: the one CAS that claimed the range).
 /// Zero-copy and allocation-free.
@@ -99,7 +100,7 @@ public unsafe ref struct RecordBatch
     /// <summary>Publishes every appended message, in order, with one position update.</summary>
     /// <exception cref="InvalidOperationException">
     /// The batch was already committed or aborted, discarded by a later claim or write (SPSC),
-    /// or a message of it was taken over by <see cref="RecordRing.TryUnblock(TimeSpan)"/> (MPSC).
+    /// or a message of it was taken over by <see cref="Channels.IpcMessageReader.TryUnblock(TimeSpan)"/> (MPSC).
     /// </exception>
     public void Commit()
     {

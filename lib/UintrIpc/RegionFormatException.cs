@@ -1,4 +1,4 @@
-namespace UintrIpc.Memory;
+namespace UintrIpc;
 
 /// <summary>
 /// A region's header does not describe a valid UintrIpc region: the creator is

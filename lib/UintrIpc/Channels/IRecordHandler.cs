@@ -1,11 +1,11 @@
-namespace UintrIpc.Rings;
+namespace UintrIpc.Channels;
 
 /// <summary>
-/// Receives the messages of a record ring from <see cref="RecordRing.Read{THandler}(ref THandler, int)"/>
-/// (and of a message channel from <see cref="Channels.IpcMessageReader.Read{THandler}(ref THandler, int)"/>).
+/// Receives the messages that <see cref="Channels.IpcMessageReader.Read{THandler}(ref THandler, int)"/>
+/// hands out, in place in shared memory.
 /// </summary>
 /// <remarks>
-/// Implement it on a struct: the ring's <c>Read</c> is generic over the handler, so the call
+/// Implement it on a struct: <c>Read</c> is generic over the handler, so the call
 /// is direct (and can be inlined), with no delegate or interface dispatch per message.
 /// The struct is passed by reference, so it can count or accumulate in its own fields.
 /// </remarks>

@@ -1,10 +1,11 @@
 using System.Runtime.CompilerServices;
+using UintrIpc.Rings;
 
-namespace UintrIpc.Rings;
+namespace UintrIpc.Channels;
 
 /// <summary>
-/// Consecutive slots taken by one <c>TryClaim(count, out batch)</c> of
-/// <see cref="SlotRing{T}"/> (or of a channel writer): write each element in place through the
+/// Consecutive slots taken by one <see cref="Channels.IpcChannelWriter{T}.TryClaim(int, out SlotBatch{T})"/>
+/// (or by the slot ring under it): write each element in place through the
 /// indexer, then <see cref="Publish()"/> them all with one position update (SPSC: one store of
 /// the tail; MPSC: the one CAS that claimed them). Zero-copy and allocation-free.
 /// </summary>
@@ -18,8 +19,8 @@ namespace UintrIpc.Rings;
 /// stay free), at most one claim or batch is outstanding, and a write or claim before
 /// publishing supersedes it (publishing it then throws). MPSC: the slots are taken from the
 /// other producers at claim time and an abort marks them skipped, so the consumer steps over
-/// them; an abandoned batch holds the consumer up until <see cref="SlotRing{T}.TrySkipDeadClaim"/>
-/// or <see cref="SlotRing{T}.TryUnblock"/> skips it.</para>
+/// them; an abandoned batch holds the consumer up until it skips the claim of a writer known
+/// to be dead, or <see cref="Channels.IpcChannelReader{T}.TryUnblock(TimeSpan)"/> skips it.</para>
 /// </remarks>
 public unsafe ref struct SlotBatch<T> where T : unmanaged
 {
