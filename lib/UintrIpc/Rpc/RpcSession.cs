@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using UintrIpc.Bootstrap;
-using UintrIpc.Signaling;
 
 namespace UintrIpc.Rpc;
 
