@@ -3,6 +3,7 @@ using UintrIpc.Bench.Cli;
 using UintrIpc.Bench.Results;
 using UintrIpc.Bench.Workloads.Latency;
 using UintrIpc.Bench.Workloads.Throughput;
+using UintrIpc.Rings;
 using UintrIpc.Signaling;
 
 namespace UintrIpc.Bench.Workloads;
@@ -157,7 +158,7 @@ internal static class Catalog
             (ThroughputTransport.SpscSlot or ThroughputTransport.MpscSlot, false) => "TryClaim + Publish / TryRead (tail and head stored per message)",
             (ThroughputTransport.SpscSlot or ThroughputTransport.MpscSlot, true) => $"TryWrite(span of {Batch.Size}) / Drain(limit {Batch.Size}) (tail and head stored per batch)",
             (_, false) => "TryClaim + Commit / TryRead (head stored per record)",
-            _ => $"TryClaim + Commit / Read(limit {Batch.Size}) (head stored per batch; record rings have no batch claim)",
+            _ => $"TryClaimBatch of {RecordBatch.MaxRecords} records + Commit / Read(limit {Batch.Size}) (tail stored per claimed range, head per batch)",
         };
         if (spec.IsMultiProducer)
         {
