@@ -130,7 +130,7 @@ internal static class Catalog
     /// <summary>"1k" for 1024 slots, "64k" for 65536.</summary>
     public static string CapacityName(int slots) => slots % 1024 == 0 ? $"{slots / 1024}k" : slots.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>A ring throughput test and its C baseline of the same design and setting (SPSC rings only: C has no MPSC ring).</summary>
+    /// <summary>A ring throughput test and its C baseline of the same design and setting (C has no MPSC record ring).</summary>
     private static BenchCase Ring(ThroughputTransport transport, int size, int producers, int capacity, bool batched)
     {
         var spec = new ThroughputSpec(transport, size, producers, capacity, batched);
