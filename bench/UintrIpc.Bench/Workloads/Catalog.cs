@@ -3,6 +3,7 @@ using UintrIpc.Bench.Cli;
 using UintrIpc.Bench.Results;
 using UintrIpc.Bench.Workloads.Latency;
 using UintrIpc.Bench.Workloads.Throughput;
+using UintrIpc.Rings;
 using UintrIpc.Signaling;
 
 namespace UintrIpc.Bench.Workloads;
@@ -129,7 +130,7 @@ internal static class Catalog
     /// <summary>"1k" for 1024 slots, "64k" for 65536.</summary>
     public static string CapacityName(int slots) => slots % 1024 == 0 ? $"{slots / 1024}k" : slots.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>A ring throughput test and its C baseline of the same design and setting (SPSC rings only: C has no MPSC ring).</summary>
+    /// <summary>A ring throughput test and its C baseline of the same design and setting (C has no MPSC record ring).</summary>
     private static BenchCase Ring(ThroughputTransport transport, int size, int producers, int capacity, bool batched)
     {
         var spec = new ThroughputSpec(transport, size, producers, capacity, batched);
@@ -157,7 +158,7 @@ internal static class Catalog
             (ThroughputTransport.SpscSlot or ThroughputTransport.MpscSlot, false) => "TryClaim + Publish / TryRead (tail and head stored per message)",
             (ThroughputTransport.SpscSlot or ThroughputTransport.MpscSlot, true) => $"TryWrite(span of {Batch.Size}) / Drain(limit {Batch.Size}) (tail and head stored per batch)",
             (_, false) => "TryClaim + Commit / TryRead (head stored per record)",
-            _ => $"TryClaim + Commit / Read(limit {Batch.Size}) (head stored per batch; record rings have no batch claim)",
+            _ => $"TryClaimBatch of {RecordBatch.MaxRecords} records + Commit / Read(limit {Batch.Size}) (tail stored per claimed range, head per batch)",
         };
         if (spec.IsMultiProducer)
         {

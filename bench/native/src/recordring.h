@@ -7,7 +7,9 @@
  * (release). The consumer polls the length at head (acquire), validates it, reads the
  * record, and gives bytes back by zeroing them and storing head (release): after every
  * record (per message) or after a batch of up to `batch` records (as the library's
- * Read(handler, limit) does). Everything read from the ring is validated; a value outside
+ * Read(handler, limit) does). A batched producer reserves a range for several records, appends
+ * them with their lengths negated, and publishes the tail once and then each length (the
+ * library's TryClaimBatch). Everything read from the ring is validated; a value outside
  * the protocol is reported as corruption (-1), never used as an index.
  */
 #ifndef UIPC_NATIVE_RECORDRING_H
@@ -25,6 +27,8 @@ struct record_ring {
     uint64_t pos;        /* producer: tail; consumer: head (own copy, plain) */
     uint64_t published;  /* consumer: last head stored to ctl->head */
     uint64_t cache;      /* producer: last head read */
+    uint64_t claim_tail; /* producer, batch: the tail the open batch starts at */
+    uint64_t claim_padding; /* producer, batch: padding bytes before it (0 = none) */
 };
 
 static inline uint32_t record_align(uint32_t n)
@@ -39,7 +43,28 @@ static inline void rring_open(struct record_ring *r, struct uipc_ring_control *c
     r->capacity = ctl->descriptor.capacity;
     r->mask = r->capacity - 1;
     r->max_message = ctl->descriptor.max_message_length;
-    r->pos = r->published = r->cache = 0;
+    r->pos = r->published = r->cache = r->claim_tail = r->claim_padding = 0;
+}
+
+/* Producer: whether `aligned` bytes (and `*padding` before them when they would cross the end)
+ * fit before the consumer's head (read only when the cached copy says no). */
+static inline int rring_reserve(struct record_ring *r, uint64_t aligned, uint64_t *padding, int *corrupt)
+{
+    uint64_t index = r->pos & r->mask, to_end = r->capacity - index;
+    *padding = aligned > to_end ? to_end : 0;
+    uint64_t end = r->pos + *padding + aligned;
+    if (end - r->cache > r->capacity) {
+        /* Acquire: the consumer zeroed and read the bytes before it released head. */
+        uint64_t h = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
+        if (h > r->pos || r->pos - h > r->capacity) {
+            *corrupt = 1;
+            return 0;
+        }
+        r->cache = h;
+        if (end - h > r->capacity)
+            return 0;
+    }
+    return 1;
 }
 
 /* Producer: room for a record of `length` payload bytes; returns the record (its header
@@ -48,20 +73,10 @@ static inline void rring_open(struct record_ring *r, struct uipc_ring_control *c
 static inline uint8_t *rring_claim(struct record_ring *r, uint32_t length, int32_t type, int *corrupt)
 {
     uint32_t aligned = record_align(UIPC_RECORD_HEADER_SIZE + length);
-    uint64_t index = r->pos & r->mask, to_end = r->capacity - index;
-    uint64_t padding = aligned > to_end ? to_end : 0;
-    uint64_t end = r->pos + padding + aligned;
-    if (end - r->cache > r->capacity) {
-        /* Acquire: the consumer zeroed and read the bytes before it released head. */
-        uint64_t h = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
-        if (h > r->pos || r->pos - h > r->capacity) {
-            *corrupt = 1;
-            return NULL;
-        }
-        r->cache = h;
-        if (end - h > r->capacity)
-            return NULL;
-    }
+    uint64_t padding;
+    if (!rring_reserve(r, aligned, &padding, corrupt))
+        return NULL;
+    uint64_t index = r->pos & r->mask, end = r->pos + padding + aligned;
     /* Release: head <= tail holds for every observer before any header says "ready". */
     __atomic_store_n(&r->ctl->tail, end, __ATOMIC_RELEASE);
     if (padding) {
@@ -80,6 +95,44 @@ static inline void rring_commit(uint8_t *rec, uint32_t length)
 {
     /* Release: type and payload are complete before the consumer sees the length. */
     __atomic_store_n((int32_t *)rec, (int32_t)(UIPC_RECORD_HEADER_SIZE + length), __ATOMIC_RELEASE);
+}
+
+/* Producer, batch (uintripc.h 2e, the library's TryClaimBatch): reserves `bytes` (records are
+ * appended into them) privately; returns the first byte or NULL when there is no room. Nothing
+ * is published until rring_commit_batch. */
+static inline uint8_t *rring_claim_batch(struct record_ring *r, uint64_t bytes, int *corrupt)
+{
+    uint64_t padding;
+    if (!rring_reserve(r, bytes, &padding, corrupt))
+        return NULL;
+    r->claim_tail = r->pos;
+    r->claim_padding = padding;
+    return r->data + (padding ? 0 : (r->pos & r->mask));
+}
+
+/* Producer, batch: a record appended at `rec`: its header holds -len and the type until the
+ * commit (plain: a length <= 0 reads "not yet"). */
+static inline void rring_append(uint8_t *rec, uint32_t length, int32_t type)
+{
+    uint64_t header = (uint32_t)-(int32_t)(UIPC_RECORD_HEADER_SIZE + length) | (uint64_t)(uint32_t)type << 32;
+    memcpy(rec, &header, sizeof header);
+}
+
+/* Producer, batch: publishes `count` appended records of `length` payload bytes from `start`:
+ * the tail once, then each length (2e). */
+static inline void rring_commit_batch(struct record_ring *r, uint8_t *start, uint32_t count, uint32_t length)
+{
+    uint32_t aligned = record_align(UIPC_RECORD_HEADER_SIZE + length);
+    r->pos = r->claim_tail + r->claim_padding + (uint64_t)count * aligned;
+    /* Release, before the lengths: head <= tail holds for every observer. */
+    __atomic_store_n(&r->ctl->tail, r->pos, __ATOMIC_RELEASE);
+    if (r->claim_padding) {
+        int32_t *pad = (int32_t *)(r->data + (r->claim_tail & r->mask));
+        pad[1] = UIPC_RECORD_PADDING;                                     /* plain: published by the length */
+        __atomic_store_n(&pad[0], (int32_t)r->claim_padding, __ATOMIC_RELEASE);
+    }
+    for (uint32_t i = 0; i < count; i++, start += aligned)
+        rring_commit(start, length);
 }
 
 /* Consumer: the next record after `consumed` bytes of the current batch. Returns its

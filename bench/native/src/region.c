@@ -39,6 +39,20 @@ static uint64_t data_length_of(uint32_t kind, uint32_t element_size, uint64_t ca
     return kind == UIPC_PART_SPSC_RECORDS ? capacity : capacity * slot_size_of(element_size); /* SPSC or MPSC slots */
 }
 
+/* MPSC rings carry a producer table (uintripc.h 2a, 2f) of one entry per producer process. */
+static uint64_t producer_table_offset_of(uint32_t kind, uint32_t element_size, uint64_t capacity)
+{
+    return kind == UIPC_PART_MPSC_SLOTS ? align_up(UIPC_RING_CONTROL_SIZE + data_length_of(kind, element_size, capacity), 128) : 0;
+}
+
+static uint64_t ring_length_of(uint32_t kind, uint32_t element_size, uint64_t capacity)
+{
+    uint64_t end = kind == UIPC_PART_MPSC_SLOTS
+        ? producer_table_offset_of(kind, element_size, capacity) + (uint64_t)BENCH_MAX_PRODUCERS * UIPC_PRODUCER_ENTRY_SIZE
+        : UIPC_RING_CONTROL_SIZE + data_length_of(kind, element_size, capacity);
+    return align_up(end, UIPC_PART_ALIGNMENT);
+}
+
 /* Slot ring: capacity slots of element_size; record ring: capacity bytes, records of at
  * most element_size payload bytes. */
 static void init_ring(struct uipc_ring_control *rc, uint32_t kind, uint32_t element_size, uint64_t capacity)
@@ -51,6 +65,8 @@ static void init_ring(struct uipc_ring_control *rc, uint32_t kind, uint32_t elem
     d->max_message_length = element_size;
     d->data_offset = UIPC_RING_CONTROL_SIZE;
     d->data_length = data_length_of(kind, element_size, capacity);
+    d->producer_slots = kind == UIPC_PART_MPSC_SLOTS ? BENCH_MAX_PRODUCERS : 0;
+    d->producer_table_offset = producer_table_offset_of(kind, element_size, capacity);
     /* tail, head and every slot sequence / record header start at 0: the region is zero-filled. */
 }
 
@@ -67,8 +83,8 @@ int region_create(struct bench_region *r, uint32_t kind, uint32_t element_size, 
                 (unsigned long long)capacity, element_size);
         return -1;
     }
-    uint64_t ring_len = align_up(UIPC_RING_CONTROL_SIZE + data_length_of(kind, element_size, capacity), UIPC_PART_ALIGNMENT);
-    uint64_t ring1_len = align_up(UIPC_RING_CONTROL_SIZE + data_length_of(UIPC_PART_SPSC_SLOTS, 8, capacity1), UIPC_PART_ALIGNMENT);
+    uint64_t ring_len = ring_length_of(kind, element_size, capacity);
+    uint64_t ring1_len = ring_length_of(UIPC_PART_SPSC_SLOTS, 8, capacity1);
     struct { uint32_t kind, tag; uint64_t len; } parts[] = {
         { UIPC_PART_USER, PART_TAG_CTL, CTL_PART_SIZE },
         { UIPC_PART_USER, PART_TAG_LINE, LINE_PART_SIZE },
@@ -151,6 +167,12 @@ static int check_ring(const struct uipc_ring_control *rc, uint32_t kind, uint64_
     if (d->data_offset != UIPC_RING_CONTROL_SIZE || d->data_length != data_length_of(kind, d->max_message_length, cap)
         || d->data_offset + d->data_length > part_len)
         FAIL("ring data area does not fit its part");
+    if (kind == UIPC_PART_MPSC_SLOTS
+            ? d->producer_slots < 1 || d->producer_slots > UIPC_MAX_PRODUCER_SLOTS
+              || d->producer_table_offset != align_up(d->data_offset + d->data_length, 128)
+              || d->producer_table_offset + (uint64_t)d->producer_slots * UIPC_PRODUCER_ENTRY_SIZE > part_len
+            : d->producer_slots != 0 || d->producer_table_offset != 0)
+        FAIL("ring producer table (%u entries at %llu) does not fit its part", d->producer_slots, (unsigned long long)d->producer_table_offset);
     return 0;
 }
 

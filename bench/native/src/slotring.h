@@ -24,6 +24,7 @@ struct slot_ring {
     uint64_t pos;        /* producer: tail; consumer: head (own copy, plain) */
     uint64_t published;  /* consumer: last head stored to ctl->head */
     uint64_t cache;      /* producer: last head read */
+    uint64_t *intent;    /* MPSC producer: the claim word of its producer table entry (2f) */
 };
 
 /* The descriptor was validated by region_create/region_attach. */
@@ -36,6 +37,7 @@ static inline void ring_open(struct slot_ring *r, struct uipc_ring_control *ctl)
     r->slot_size = ctl->descriptor.slot_size;
     r->element_size = ctl->descriptor.element_size;
     r->pos = r->published = r->cache = 0;
+    r->intent = NULL;
 }
 
 static inline uint64_t *ring_seq(const struct slot_ring *r, uint64_t pos)
@@ -86,6 +88,26 @@ static inline void ring_publish_tail(struct slot_ring *r)
         __atomic_store_n(&r->ctl->tail, r->pos, __ATOMIC_RELEASE);
 }
 
+/* MPSC producer: registers in entry `id` of the producer table (uintripc.h 2f), as the library's
+ * producers do, so that its claims carry the same intent store. Returns -1 when the entry is taken. */
+static inline int mpsc_register(struct slot_ring *r, uint32_t id, int32_t pid)
+{
+    const struct uipc_ring_descriptor *d = &r->ctl->descriptor;
+    if (id >= d->producer_slots)
+        return -1;
+    struct uipc_producer_entry *e = (struct uipc_producer_entry *)((uint8_t *)r->ctl + d->producer_table_offset) + id;
+    uint64_t free_owner = 0, generation = 1ull << 32;
+    /* Full (CAS): the entry is ours from free; being set up until the release below. */
+    if (!__atomic_compare_exchange_n(&e->owner, &free_owner, generation | UIPC_PRODUCER_REGISTERING, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+        return -1;
+    e->pid_namespace = 0;
+    e->claim = 0;
+    /* Release: the entry's fields before its owner. */
+    __atomic_store_n(&e->owner, generation | (uint32_t)pid, __ATOMIC_RELEASE);
+    r->intent = &e->claim;
+    return 0;
+}
+
 /* MPSC producer (uintripc.h §2a): claims up to `want` slots with one CAS on tail, as the
  * library's SlotRing.TryWrite(span) does on an MPSC ring; returns how many (0 = full) and the first position.
  * `cache` is this producer's last head read. */
@@ -120,6 +142,8 @@ static inline uint64_t mpsc_claim(struct slot_ring *r, uint64_t want, uint64_t *
             continue;
         }
         uint64_t n = room < want ? room : want;
+        /* Release: the intent attributes the claim (2f); the CAS below is a full fence. */
+        __atomic_store_n(r->intent, (tail & 0xffffffffu) | n << 32, __ATOMIC_RELEASE);
         /* Full (CAS): [tail, tail + n) is this producer's alone; on failure `tail` is reloaded. */
         if (__atomic_compare_exchange_n(&r->ctl->tail, &tail, tail + n, 0, __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)) {
             *first = tail;

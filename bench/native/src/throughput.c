@@ -9,8 +9,11 @@
  * consumer finds the ring empty; the producer then stores its tail once per `batch`
  * elements too, as the library's TryWrite(span) and Drain do). The record-ring tests do the
  * same over an SPSC record ring (§2b): per message, or the consumer reads up to `batch`
- * records before it zeroes them and stores head (the library's Read(handler, limit)); the
- * record producer has no batch form (the library has none) and publishes every record.
+ * records before it zeroes them and stores head (the library's Read(handler, limit)), and the
+ * producer claims a range for up to RECORD_BATCH_MAX records at once, appends them in place and
+ * publishes the tail once per range (the library's TryClaimBatch / RecordBatch). MPSC producers
+ * register in the ring's producer table and store their intent before each claim (2f), as the
+ * library's do.
  * The rate is timed by the consumer, from the end of the warm-up to the last element, on
  * CLOCK_MONOTONIC. CPU time per message is taken on each side over its own part of the
  * measured window. Both sides map every page of the ring before they start.
@@ -27,6 +30,8 @@
 
 #define SPIN_CHECK_MASK 1023u
 #define STAMP_SEQUENCE  ((1ull << 48) - 1)
+/* Records per batch claim: the library's RecordBatch.MaxRecords. */
+#define RECORD_BATCH_MAX 32u
 
 static int timed_out(uint64_t deadline_ns)
 {
@@ -194,11 +199,27 @@ struct producer {
     struct record_ring rec;
     uint32_t es, batch;
     uint64_t next, claimed; /* MPSC: the next claimed position and how many are left */
+    uint8_t *range;         /* records, batched: the open batch, `claimed` records, `next` appended */
 };
 
 static inline __attribute__((always_inline)) uint8_t *
 producer_claim(struct producer *p, enum producer_kind kind, uint64_t left, int *corrupt)
 {
+    if (kind == PRODUCE_RECORDS && p->batch > 1) {
+        uint32_t aligned = record_align(UIPC_RECORD_HEADER_SIZE + p->es);
+        if (p->claimed == 0) {
+            uint64_t want = p->batch < RECORD_BATCH_MAX ? p->batch : RECORD_BATCH_MAX;
+            want = want < left ? want : left;
+            p->range = rring_claim_batch(&p->rec, want * aligned, corrupt);
+            if (!p->range)
+                return NULL;
+            p->claimed = want;
+            p->next = 0;
+        }
+        uint8_t *rec = p->range + p->next * aligned;
+        rring_append(rec, p->es, 0);
+        return rec + UIPC_RECORD_HEADER_SIZE;
+    }
     if (kind == PRODUCE_RECORDS) {
         uint8_t *rec = rring_claim(&p->rec, p->es, 0, corrupt);
         return rec ? rec + UIPC_RECORD_HEADER_SIZE : NULL;
@@ -221,7 +242,12 @@ producer_claim(struct producer *p, enum producer_kind kind, uint64_t left, int *
 static inline __attribute__((always_inline)) void
 producer_publish(struct producer *p, enum producer_kind kind, uint8_t *payload, uint64_t seq)
 {
-    if (kind == PRODUCE_RECORDS) {
+    if (kind == PRODUCE_RECORDS && p->batch > 1) {
+        if (++p->next == p->claimed) {
+            rring_commit_batch(&p->rec, p->range, (uint32_t)p->claimed, p->es);
+            p->claimed = 0;
+        }
+    } else if (kind == PRODUCE_RECORDS) {
         rring_commit(payload - UIPC_RECORD_HEADER_SIZE, p->es);
     } else if (kind == PRODUCE_MPSC) {
         mpsc_publish(&p->slot, p->next++);
@@ -248,6 +274,10 @@ produce_loop(struct bench_region *r, enum producer_kind kind, uint32_t id, uint6
         rring_open(&p.rec, r->ring[RING_REQUESTS]);
     else
         ring_open(&p.slot, r->ring[RING_REQUESTS]);
+    if (kind == PRODUCE_MPSC && mpsc_register(&p.slot, id, getpid()) != 0) {
+        *why = "no free entry in the producer table";
+        return -1;
+    }
     p.es = c->element_size;
     p.batch = c->batch ? c->batch : 1;
     const uint32_t es = p.es;

@@ -28,6 +28,10 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     private readonly ref SlotRingEngine _engine;
     /// <summary>A channel's checksums and wake-up, once per batch; null on a raw ring.</summary>
     private readonly ISlotBatchSink? _sink;
+    /// <summary>The engine's geometry, copied once: the indexer runs per element and reads no field through the ref.</summary>
+    private readonly byte* _data;
+    private readonly ulong _mask;
+    private readonly nuint _slotSize;
     private readonly ulong _start;
     private readonly int _count;
     private readonly bool _multiProducer;
@@ -37,6 +41,9 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     {
         _engine = ref engine;
         _sink = sink;
+        _data = engine.Data;
+        _mask = engine.Mask;
+        _slotSize = engine.SlotSize;
         _start = start;
         _count = count;
         _multiProducer = multiProducer;
@@ -70,7 +77,8 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
                 SlotRingThrowHelper.ThrowClaimNotActive();
             }
 
-            return ref Unsafe.AsRef<T>(_engine.SlotAt(_start + (uint)index) + RingLayout.SlotHeaderSize);
+            // As SlotRingEngine.SlotAt, from the copied geometry.
+            return ref Unsafe.AsRef<T>(_data + ((nuint)((_start + (uint)index) & _mask) * _slotSize) + RingLayout.SlotHeaderSize);
         }
     }
 

@@ -22,33 +22,45 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         long head = _local.ConsumerHead;
+        // Lives in memory for the finally; the loop keeps its own copies in registers (variables
+        // live into a finally are kept on the stack, which cost the loop a load and store each).
         int consumed = 0;
-        int count = 0;
         try
         {
-            while (count < limit && consumed < _capacity)
-            {
-                int aligned = NextRecord(head, consumed, out byte* record, out int type, out int length);
-                if (aligned == 0)
-                {
-                    break;
-                }
-
-                // Consumed before the handler runs: a handler that throws does not get the
-                // same message again.
-                consumed += aligned;
-                if (type != Padding)
-                {
-                    count++;
-                    handler.Handle(type, new ReadOnlySpan<byte>(record + HeaderSize, length - HeaderSize));
-                }
-            }
+            return ReadRecords(ref handler, limit, head, ref consumed);
         }
         finally
         {
             if (consumed != 0)
             {
                 Release(head, consumed);
+            }
+        }
+    }
+
+    /// <summary>The loop of <see cref="Read{THandler}"/>: <paramref name="released"/> is what its finally gives back.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int ReadRecords<THandler>(ref THandler handler, int limit, long head, ref int released)
+        where THandler : struct, IRecordHandler
+    {
+        int consumed = 0;
+        int count = 0;
+        while (count < limit && consumed < _capacity)
+        {
+            int aligned = NextRecord(head, consumed, out byte* record, out int type, out int length);
+            if (aligned == 0)
+            {
+                break;
+            }
+
+            // Consumed before the handler runs: a handler that throws does not get the
+            // same message again.
+            consumed += aligned;
+            released = consumed;
+            if (type != Padding)
+            {
+                count++;
+                handler.Handle(type, new ReadOnlySpan<byte>(record + HeaderSize, length - HeaderSize));
             }
         }
 

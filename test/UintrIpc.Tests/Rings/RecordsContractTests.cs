@@ -314,6 +314,26 @@ public abstract class RecordsContractTests : IDisposable
     }
 
     [Fact]
+    public void A_throwing_handler_after_padding_releases_the_padding_and_its_message()
+    {
+        var ring = NewRing();
+        for (int i = 0; i < 6; i++)
+        {
+            Assert.True(ring.TryWrite(i, new byte[32])); // 6 x 40 bytes
+        }
+
+        Assert.Equal(6, ring.Drain().Count);
+        // 16 bytes are left before the end: padding there, A at 0 (40 bytes), B after it.
+        Assert.True(ring.TryWrite(10, new byte[32]));
+        Assert.True(ring.TryWrite(11, new byte[8]));
+        var handler = new ThrowingHandler { ThrowAt = 0 };
+        Assert.Throws<InvalidOperationException>(() => ring.Read(ref handler));
+        Assert.Equal(240 + 16 + 40, ring.ConsumerPosition);
+        Assert.Equal(11, Assert.Single(ring.Drain()).Type);
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
+    [Fact]
     public void TryRead_into_a_too_small_buffer_throws_and_keeps_the_message()
     {
         var ring = NewRing();

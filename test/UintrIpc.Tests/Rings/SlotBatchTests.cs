@@ -69,6 +69,31 @@ public sealed class SlotBatchTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public void Elements_of_a_batch_across_the_wrap_land_in_their_slots(bool multi)
+    {
+        // 24-byte slots (a 16-byte element): the indexer's slot arithmetic is not a shift.
+        using var region = SharedRegion.CreateAnonymous(SlotRing<Pair>.Part(8, multi));
+        using var ring = new SlotRing<Pair>(region);
+        Assert.Equal(5, ring.TryWrite([new(0, 0), new(1, 1), new(2, 2), new(3, 3), new(4, 4)]));
+        var first = new ListHandler<Pair>([]);
+        Assert.Equal(5, ring.Drain(ref first));
+
+        Assert.True(ring.TryClaim(7, out SlotBatch<Pair> batch)); // positions 5..11: slots 5, 6, 7, 0, 1, 2, 3
+        Assert.Equal(7, batch.Count);
+        for (int i = 0; i < batch.Count; i++)
+        {
+            batch[i] = new Pair(100 + i, -100 - i);
+        }
+
+        batch.Publish();
+        var handler = new ListHandler<Pair>([]);
+        Assert.Equal(7, ring.Drain(ref handler));
+        Assert.Equal(Enumerable.Range(0, 7).Select(i => new Pair(100 + i, -100 - i)), handler.Items);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public void Partial_batches_at_the_wrap_and_when_nearly_full(bool multi)
     {
         using var region = Region(8, multi);
@@ -293,3 +318,6 @@ public sealed class SlotBatchTests
         public void Handle(in long item) => Sum += item;
     }
 }
+
+/// <summary>A 16-byte element: its slots take 24 bytes.</summary>
+internal readonly record struct Pair(long A, long B);

@@ -23,6 +23,14 @@ internal static unsafe class ProducerChild
         ProducerOutcome outcome;
         switch (transport)
         {
+            case ThroughputTransport.SpscRecord or ThroughputTransport.MpscRecord when batched:
+            {
+                var port = new RecordBatchProducer(new RecordRing(region, 0u), size);
+                channel.Ready();
+                outcome = ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                break;
+            }
+
             case ThroughputTransport.SpscRecord:
             {
                 var port = new SpscRecordProducer(new RecordRing(region, 0u), size);

@@ -16,7 +16,10 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 // which a short warm-up does not always see, while the C baseline's memcpy is compiled code.
 // The batched slot producers stamp a batch of elements in a local array and hand it to
 // TryWrite(span), which publishes every sequence and stores the tail once (the C batched
-// producer stores its tail once per batch too).
+// producer stores its tail once per batch too). The batched record producers claim a range for
+// up to RecordBatch.MaxRecords records with TryClaimBatch, append each in place (copy + stamp)
+// and commit the range with one tail store (SPSC) or the one CAS that claimed it (MPSC); the C
+// batched record producer does the same (rring_claim_batch, RECORD_BATCH_MAX).
 
 /// <summary>SlotRing&lt;T&gt;.TryClaim (SPSC), copy + stamp in place, Publish.</summary>
 internal readonly struct SpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
@@ -101,7 +104,7 @@ internal static class SlotBatch
     }
 }
 
-/// <summary>RecordRing.TryClaim, copy + stamp in place, Commit (record rings have no batch claim).</summary>
+/// <summary>RecordRing.TryClaim, copy + stamp in place, Commit.</summary>
 internal readonly struct SpscRecordProducer(RecordRing ring, int size) : IProducerPort
 {
     private readonly byte[] _payload = Payload(size);
@@ -148,6 +151,43 @@ internal readonly struct MpscRecordProducer(RecordRing ring, int size) : IProduc
         claim.Commit();
         return 1;
     }
+}
+
+/// <summary>
+/// RecordRing.TryClaimBatch of up to <see cref="RecordBatch.MaxRecords"/> records (SPSC or MPSC),
+/// each appended, copied + stamped in place, then one Commit.
+/// </summary>
+internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProducerPort
+{
+    private readonly byte[] _payload = SpscRecordProducer.Payload(size);
+    private readonly int _recordBytes = (RingLayout.RecordHeaderSize + size + 7) & ~7;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int TryWrite(int producer, long firstSequence, int max, bool warm)
+    {
+        int n = Math.Min(max, RecordBatch.MaxRecords);
+        if (!ring.TryClaimBatch(n * _recordBytes, out RecordBatch batch))
+        {
+            return 0;
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            if (!batch.TryAppend(0, _payload.Length, out Span<byte> payload))
+            {
+                ThrowNoRoom(i, n);
+            }
+
+            InlinedBytes.Copy(_payload, payload);
+            BinaryPrimitives.WriteInt64LittleEndian(payload, MessageHeader.Make(producer, firstSequence + i, warm));
+        }
+
+        batch.Commit();
+        return n;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowNoRoom(int appended, int claimed) => throw new InvalidOperationException($"a batch claimed for {claimed} records took only {appended}");
 }
 
 /// <summary>A blocking Stream.Write of the whole message (anonymous pipe).</summary>

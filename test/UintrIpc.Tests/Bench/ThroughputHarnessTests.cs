@@ -1,0 +1,61 @@
+using System.Text.Json;
+using UintrIpc.Tests.Infrastructure;
+
+namespace UintrIpc.Tests.Bench;
+
+/// <summary>
+/// The throughput tests of the benchmark harness and of its C baselines deliver every message:
+/// their consumers check each producer's stamps in order and the lengths, and fail the test
+/// otherwise, so a passing run with the exact count proves the batched claims lose nothing.
+/// </summary>
+[Collection(CrossProcessCollection.Name)]
+public sealed class ThroughputHarnessTests
+{
+    private const int Messages = 200_000;
+
+    [Fact]
+    public void C_batched_record_and_mpsc_producers_deliver_every_message_in_order()
+    {
+        string native = RepositoryFiles.Path("bench", "native", "build", "uintripc-native-bench");
+        Assert.SkipUnless(File.Exists(native), $"{native} is not built (dotnet build UintrIpc.sln builds it).");
+        var result = ExternalProgram.Run(ExternalProgram.StartInfo(native,
+            "--only", "rtput-batch-s8,rtput-batch-s64,rtput-s64,mtput-s64,mtput-batch-s64", "--tput-count", Messages.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--capacity", "1024", "--producers", "2"), TimeSpan.FromSeconds(120));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.GetProperty("kind").GetString() == "throughput")
+            .ToDictionary(e => e.GetProperty("name").GetString()!, e => e.GetProperty("count").GetInt64());
+        Assert.Equal(
+            new Dictionary<string, long>
+            {
+                ["c-recordring-tput-batch-s8"] = Messages, ["c-recordring-tput-batch-s64"] = Messages, ["c-recordring-tput-s64"] = Messages,
+                ["c-mpscring-tput-s64"] = Messages, ["c-mpscring-tput-batch-s64"] = Messages,
+            },
+            lines);
+    }
+
+    [Fact]
+    public void Harness_batched_record_producers_deliver_every_message_in_order()
+    {
+        string harness = Path.Combine(RepositoryFiles.Path("bench", "UintrIpc.Bench", "bin", RepositoryFiles.Configuration), "net10.0", "UintrIpc.Bench.dll");
+        Assert.SkipUnless(File.Exists(harness), $"{harness} is not built (dotnet build UintrIpc.sln builds it).");
+        var output = Directory.CreateTempSubdirectory("uintripc-harness-");
+        try
+        {
+            string[] tests = ["net-spsc-record-batch-s8-c1k", "net-spsc-record-batch-s64-c1k", "net-mpsc-record-batch-s64-c1k-p2"];
+            var result = ExternalProgram.Run(ExternalProgram.StartInfo("dotnet",
+                harness, "--sweep", "--only", string.Join(',', tests.Select(t => "=" + t)), "--no-native", "--no-plots", "--no-pin",
+                "--tput-count", Messages.ToString(System.Globalization.CultureInfo.InvariantCulture), "--warmup-ms", "50", "--out", output.FullName), TimeSpan.FromSeconds(240));
+            Assert.True(result.ExitCode == 0, result.ToString());
+            using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output.FullName, "results.json")));
+            var counts = report.RootElement.GetProperty("results").EnumerateArray()
+                .ToDictionary(r => r.GetProperty("name").GetString()!, r => (r.GetProperty("ok").GetBoolean(), r.GetProperty("count").GetInt64()));
+            Assert.Equal(tests.ToDictionary(t => t, _ => (true, (long)Messages)), counts);
+        }
+        finally
+        {
+            output.Delete(recursive: true);
+        }
+    }
+}
