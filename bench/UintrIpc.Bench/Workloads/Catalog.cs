@@ -3,6 +3,7 @@ using UintrIpc.Bench.Cli;
 using UintrIpc.Bench.Results;
 using UintrIpc.Bench.Workloads.Latency;
 using UintrIpc.Bench.Workloads.Throughput;
+using UintrIpc.Channels;
 using UintrIpc.Rings;
 using UintrIpc.Signaling;
 

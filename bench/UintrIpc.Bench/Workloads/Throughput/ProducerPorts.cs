@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
 
