@@ -60,7 +60,7 @@ internal sealed class RpcCallSlot : IValueTaskSource<RpcResult>
         IsAsync = isAsync;
         if (isAsync)
         {
-            AsyncOutput = asyncOutput; // a reference store (GC write barrier): only where it is read; GetResult clears it
+            AsyncOutput = asyncOutput; // a reference store (GC write barrier) only where it is read; GetResult clears it
         }
         Result = 0;
         OutLength = 0;

@@ -23,11 +23,8 @@ namespace UintrIpc.Rpc;
 // Fast path (CallAsReader): a synchronous caller that wins the reader role before it submits
 // uses slot 0, which only the reader role's holder touches (outside the free list), and holds
 // the role until its answer is routed. The role is its lease (Dispose takes the role before it
-// drops the client's lease), so such a call costs two atomics of its own (the role's CAS and
-// the ring's claim) plus the wake check, against about eleven on the general path: it leaves
-// the role with a release store (PlainReader), and the rare thread that must not miss that
-// exit (a synchronous waiter, an asynchronous call's start) pays for the store-load order
-// with a process-wide barrier instead (asymmetric Dekker: ReaderAfterFence).
+// drops the client's lease), so such a call costs three atomics of its own (role in and out,
+// the ring's claim) plus the wake check, against about eleven on the general path.
 
 /// <summary>
 /// A client of an <see cref="RpcServer"/>: calls with an opcode, four inline arguments and
@@ -47,9 +44,6 @@ namespace UintrIpc.Rpc;
 public sealed class RpcClient : IDisposable
 {
     private const int ReaderSlot = 0; // only the reader role's holder uses it (CallAsReader)
-    private const int NoReader = 0;
-    private const int FencedReader = 1;  // leaves the role with a full fence (Interlocked.Exchange)
-    private const int PlainReader = 2;   // CallAsReader: leaves with a release store; who waits on it fences process-wide
     private readonly BootstrapConnection _connection;
     private readonly RpcRegion _region;
     private readonly WaitBlock _serverWait;
@@ -277,7 +271,7 @@ public sealed class RpcClient : IDisposable
         WaitDeadline.Validate(timeout);
         var deadline = new CallDeadline(BackoffPhaser.ToTicks(timeout));
         int block = BlockLength(input.Length, output.Length);
-        if (TryEnterReader(PlainReader) && CallAsReader(opcode, args, input, output, block, ref deadline, timeout, out RpcResult answered))
+        if (TryEnterReader() && CallAsReader(opcode, args, input, output, block, ref deadline, timeout, out RpcResult answered))
         {
             return answered;
         }
@@ -382,7 +376,7 @@ public sealed class RpcClient : IDisposable
                 Volatile.Write(ref slot.State, RpcCallSlot.Abandoned);
             }
 
-            ExitPlainReader();
+            ExitReader();
         }
     }
 
@@ -444,7 +438,7 @@ public sealed class RpcClient : IDisposable
         _receiverWake.Set();
         _receiver?.Join(TimeSpan.FromSeconds(5));
         // Fail what nobody failed yet (no reader may be left to do it).
-        while (Interlocked.CompareExchange(ref _reader, FencedReader, NoReader) != NoReader)
+        while (Interlocked.CompareExchange(ref _reader, 1, 0) != 0)
         {
             Thread.Sleep(1);
         }
@@ -455,7 +449,7 @@ public sealed class RpcClient : IDisposable
         }
         finally
         {
-            Volatile.Write(ref _reader, NoReader);
+            Volatile.Write(ref _reader, 0);
         }
 
         Exit();
@@ -596,9 +590,7 @@ public sealed class RpcClient : IDisposable
         Submit(slot, opcode, args, input, output.Length, isAsync: true, output);
         slot.Register(cancellationToken);
         EnsureReceiver();
-        // After Submit's increment of _asyncPending (a full fence): a reader that we see is
-        // bound to see our call when it leaves, else we wake the receiver (ReaderAfterFence).
-        if (ReaderAfterFence() == NoReader)
+        if (Volatile.Read(ref _reader) == 0)
         {
             _receiverWake.Set();
         }
@@ -649,7 +641,7 @@ public sealed class RpcClient : IDisposable
         var phaser = new BackoffPhaser(_wait.SpinBudget, _wait.YieldBudget);
         while (Volatile.Read(ref slot.State) == RpcCallSlot.Pending)
         {
-            if (TryEnterReader(FencedReader))
+            if (TryEnterReader())
             {
                 try
                 {
@@ -671,7 +663,7 @@ public sealed class RpcClient : IDisposable
             // Another thread reads: it sets our event when it routes our answer or leaves the role.
             slot.Event.Reset();
             Interlocked.Exchange(ref slot.SyncWaiting, 1);
-            Interlocked.Increment(ref _syncWaiters); // full fence: pairs with ExitReader (store reader, fence, load waiters), or ReaderAfterFence below
+            Interlocked.Increment(ref _syncWaiters); // full fence: pairs with ExitReader (store reader, fence, load waiters)
             try
             {
                 long now = Stopwatch.GetTimestamp();
@@ -681,7 +673,7 @@ public sealed class RpcClient : IDisposable
                     return;
                 }
 
-                if (Volatile.Read(ref slot.State) == RpcCallSlot.Pending && ReaderAfterFence() != NoReader)
+                if (Volatile.Read(ref slot.State) == RpcCallSlot.Pending && Volatile.Read(ref _reader) != 0)
                 {
                     slot.Event.Wait(TimeSpan.FromTicks(Math.Min(BackoffPhaser.ToTicks(_wait.MaxParkTime), left) * TimeSpan.TicksPerSecond / Stopwatch.Frequency));
                 }
@@ -775,7 +767,7 @@ public sealed class RpcClient : IDisposable
     /// <summary>Routes what is in the response ring now if no other thread reads (frees slots of timed-out calls).</summary>
     private void HelpRead()
     {
-        if (!TryEnterReader(FencedReader))
+        if (!TryEnterReader())
         {
             return;
         }
@@ -803,7 +795,7 @@ public sealed class RpcClient : IDisposable
         while (Volatile.Read(ref _disposed) == 0)
         {
             _receiverWake.Reset();
-            if (Volatile.Read(ref _asyncPending) > 0 && TryEnterReader(FencedReader))
+            if (Volatile.Read(ref _asyncPending) > 0 && TryEnterReader())
             {
                 try
                 {
@@ -837,46 +829,13 @@ public sealed class RpcClient : IDisposable
         }
     }
 
-    /// <summary>Takes the reader role as <paramref name="holder"/> (<see cref="FencedReader"/>, or <see cref="PlainReader"/> for CallAsReader).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryEnterReader(int holder) => Volatile.Read(ref _reader) == NoReader && Interlocked.CompareExchange(ref _reader, holder, NoReader) == NoReader;
-
-    /// <summary>
-    /// The reader role as a thread sees it after a full fence of its own (its store of
-    /// _syncWaiters or _asyncPending): when a <see cref="PlainReader"/> holds it, that reader's
-    /// exit has no fence between its release of the role and its loads of those counts, so a
-    /// process-wide barrier stands in for it (it orders that thread's store and load as a fence
-    /// would): then either the reader sees our count when it leaves, or we see the role free.
-    /// Only a thread that waits while another reads, or starts an asynchronous call meanwhile, pays it.
-    /// </summary>
-    private int ReaderAfterFence()
-    {
-        int reader = Volatile.Read(ref _reader);
-        if (reader == PlainReader)
-        {
-            Interlocked.MemoryBarrierProcessWide();
-            reader = Volatile.Read(ref _reader);
-        }
-
-        return reader;
-    }
-
-    /// <summary>Leaves the role taken as <see cref="PlainReader"/>: a release store, then the same look for waiters as <see cref="ExitReader"/> (see <see cref="ReaderAfterFence"/>).</summary>
-    private void ExitPlainReader()
-    {
-        Volatile.Write(ref _reader, NoReader); // release: our reads of the ring and the slot happen before
-        WakeWaiters();
-    }
+    private bool TryEnterReader() => Volatile.Read(ref _reader) == 0 && Interlocked.CompareExchange(ref _reader, 1, 0) == 0;
 
     private void ExitReader()
     {
         // Full fence between giving up the role and looking for waiters (pairs with WaitForAnswer).
-        Interlocked.Exchange(ref _reader, NoReader);
-        WakeWaiters();
-    }
-
-    private void WakeWaiters()
-    {
+        Interlocked.Exchange(ref _reader, 0);
         if (Volatile.Read(ref _syncWaiters) > 0)
         {
             foreach (var slot in _slots)

@@ -164,12 +164,12 @@ public sealed class RpcInProcessTests : IDisposable
     }
 
     [Fact]
-    public async Task A_synchronous_waiter_is_woken_when_a_plain_reader_leaves_the_role()
+    public async Task A_synchronous_waiter_is_woken_when_the_reader_leaves_the_role()
     {
-        // The first caller reads as a PlainReader (a release store when it leaves); the second
-        // waits on its event meanwhile, and its answer comes after the first has left. Parks
-        // last a minute and the call's timeout is 30 s: only the leaving reader's wake-up can
-        // answer the second call in time (a missed one ends it with a TimeoutException).
+        // The first caller reads its own answer (the reader role); the second waits on its event
+        // meanwhile, and its answer comes after the first has left the role. Parks last a minute
+        // and the call's timeout is 30 s: only the leaving reader's wake-up can answer the
+        // second call in time (a missed one ends it with a TimeoutException).
         using var client = ConnectLongParks();
         var first = Task.Run(() => client.Call(RpcTestOps.Sleep, new RpcArgs(150, 1), s_timeout).Value);
         Thread.Sleep(50);
@@ -181,10 +181,10 @@ public sealed class RpcInProcessTests : IDisposable
     }
 
     [Fact]
-    public async Task An_asynchronous_call_started_behind_a_plain_reader_is_answered()
+    public async Task An_asynchronous_call_started_while_a_synchronous_caller_reads_is_answered()
     {
-        // As above, with an asynchronous call: its start sees the PlainReader (a process-wide
-        // barrier, then the role still held), so the reader's exit must wake the receiver.
+        // As above, with an asynchronous call: its start sees the role taken, so the reader's
+        // exit must wake the receiver thread.
         using var client = ConnectLongParks();
         var first = Task.Run(() => client.Call(RpcTestOps.Sleep, new RpcArgs(150, 1), s_timeout).Value);
         Thread.Sleep(50);
@@ -197,8 +197,8 @@ public sealed class RpcInProcessTests : IDisposable
     [Fact]
     public async Task Synchronous_and_asynchronous_callers_mixed_get_exactly_their_answers()
     {
-        // Fast-path readers leave the role with a plain store while other threads wait and
-        // asynchronous calls start: with minute-long parks, a lost wake-up would cost a timeout.
+        // Synchronous readers leave the role while other threads wait and asynchronous calls
+        // start: with minute-long parks, a lost wake-up would cost a timeout.
         using var client = ConnectLongParks();
         long before = _server.Statistics.Requests;
         const int Calls = 2000;
