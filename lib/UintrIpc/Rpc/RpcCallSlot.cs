@@ -58,7 +58,10 @@ internal sealed class RpcCallSlot : IValueTaskSource<RpcResult>
     {
         Generation = Generation == uint.MaxValue ? 1 : Generation + 1; // 0 never: an all-zero id is always invalid
         IsAsync = isAsync;
-        AsyncOutput = asyncOutput;
+        if (isAsync)
+        {
+            AsyncOutput = asyncOutput; // a reference store (GC write barrier) only where it is read; GetResult clears it
+        }
         Result = 0;
         OutLength = 0;
         Holds = 2;

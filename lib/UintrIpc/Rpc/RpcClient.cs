@@ -550,7 +550,10 @@ public sealed class RpcClient : IDisposable
         }
 
         // Plain stores into our block: published by the release of the request's sequence below.
-        input.CopyTo(new Span<byte>(_region.Arena + slot.DataOffset, input.Length));
+        if (!input.IsEmpty)
+        {
+            input.CopyTo(new Span<byte>(_region.Arena + slot.DataOffset, input.Length)); // no call into Memmove for a call without input
+        }
         var request = new RpcWireRequest
         {
             Id = id,

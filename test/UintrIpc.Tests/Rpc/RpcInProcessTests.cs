@@ -164,6 +164,58 @@ public sealed class RpcInProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task A_synchronous_waiter_is_woken_when_the_reader_leaves_the_role()
+    {
+        // The first caller reads its own answer (the reader role); the second waits on its event
+        // meanwhile, and its answer comes after the first has left the role. Parks last a minute
+        // and the call's timeout is 30 s: only the leaving reader's wake-up can answer the
+        // second call in time (a missed one ends it with a TimeoutException).
+        using var client = ConnectLongParks();
+        var first = Task.Run(() => client.Call(RpcTestOps.Sleep, new RpcArgs(150, 1), s_timeout).Value);
+        Thread.Sleep(50);
+        var second = Task.Run(() => client.Call(RpcTestOps.Sleep, new RpcArgs(400, 2), s_timeout).Value);
+        Assert.Equal(1, await first.WaitAsync(s_timeout));
+        Assert.Equal(2, await second.WaitAsync(s_timeout));
+        Assert.Equal(default, client.Statistics);
+        Assert.Equal(0, client.Outstanding);
+    }
+
+    [Fact]
+    public async Task An_asynchronous_call_started_while_a_synchronous_caller_reads_is_answered()
+    {
+        // As above, with an asynchronous call: its start sees the role taken, so the reader's
+        // exit must wake the receiver thread.
+        using var client = ConnectLongParks();
+        var first = Task.Run(() => client.Call(RpcTestOps.Sleep, new RpcArgs(150, 1), s_timeout).Value);
+        Thread.Sleep(50);
+        RpcResult second = await client.CallAsync(RpcTestOps.Sleep, new RpcArgs(400, 2)).AsTask().WaitAsync(s_timeout);
+        Assert.Equal(1, await first);
+        Assert.Equal(2, second.Value);
+        Assert.Equal(default, client.Statistics);
+    }
+
+    [Fact]
+    public async Task Synchronous_and_asynchronous_callers_mixed_get_exactly_their_answers()
+    {
+        // Synchronous readers leave the role while other threads wait and asynchronous calls
+        // start: with minute-long parks, a lost wake-up would cost a timeout.
+        using var client = ConnectLongParks();
+        long before = _server.Statistics.Requests;
+        const int Calls = 2000;
+        var sync = Task.Run(() => RpcTestOps.Hammer(client, threads: 3, calls: Calls, seed: 7));
+        long asyncSum = 0;
+        for (int i = 0; i < Calls; i++)
+        {
+            asyncSum += (await client.CallAsync(RpcTestOps.Add, new RpcArgs(i, 1)).AsTask().WaitAsync(s_timeout)).Value;
+        }
+
+        Assert.Equal(3 * Calls, await sync.WaitAsync(s_timeout));
+        Assert.Equal(((long)Calls * (Calls - 1) / 2) + Calls, asyncSum);
+        Assert.Equal(before + (4 * Calls), _server.Statistics.Requests);
+        Assert.Equal(default, client.Statistics);
+    }
+
+    [Fact]
     public void Oversized_payloads_are_refused_before_anything_is_sent()
     {
         using var client = Connect(DoorbellKind.Futex, arena: 4096);
@@ -184,6 +236,12 @@ public sealed class RpcInProcessTests : IDisposable
         Assert.False(client.IsConnected);
         Assert.Throws<RpcConnectionLostException>(() => client.Call(RpcTestOps.Add, default, s_timeout));
     }
+
+    private RpcClient ConnectLongParks() => RpcClient.Connect(_endpoint, new RpcClientOptions
+    {
+        Doorbell = DoorbellKind.Futex,
+        Wait = new RpcClientOptions().Wait with { MaxParkTime = UintrIpc.Channels.ChannelWaitOptions.MaxParkTimeLimit },
+    });
 
     private RpcClient Connect(DoorbellKind doorbell, int maxCalls = 0, long arena = 0)
         => RpcClient.Connect(_endpoint, new RpcClientOptions { Doorbell = doorbell, MaxCalls = maxCalls, ArenaLength = arena });
