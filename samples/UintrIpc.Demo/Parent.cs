@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
-using UintrIpc.Signaling;
 
 namespace UintrIpc.Demo;
 
@@ -59,7 +58,7 @@ internal static class Parent
                 Console.WriteLine($"Child pid {child.Id}; channels of {ping.Capacity} slots; the consumers park at once when idle (spin and yield budgets 0).");
                 Console.WriteLine();
 
-                var session = new Session(ping, pong);
+                using var session = new Session(ping, pong);
                 session.RoundTrips("awake   (consumers poll)", awake: true, AwakeRoundTrips / scale);
                 session.RoundTrips("sleeping (consumers park)", awake: false, SleepingRoundTrips / scale);
                 session.Stream(StreamMessages / scale);
@@ -112,8 +111,12 @@ internal static class Parent
     /// <summary>Bound on the child's start-up (until it connects).</summary>
     private static readonly TimeSpan StartupLimit = TimeSpan.FromMinutes(2);
 
-    private sealed class Session(IpcChannelWriter<DemoMessage> ping, IpcChannelReader<DemoMessage> pong)
+    private sealed class Session(IpcChannelWriter<DemoMessage> ping, IpcChannelReader<DemoMessage> pong) : IDisposable
     {
+        private readonly ChannelCounters _counters = new();
+
+        public void Dispose() => _counters.Dispose();
+
         private long _sequence;
 
         /// <summary>Sends a command and waits for the child's answer.</summary>
@@ -135,20 +138,19 @@ internal static class Parent
             Exchange(new DemoMessage(awake ? DemoCommand.StayAwake : DemoCommand.Sleep));
             Measure(awake, count / 10); // warm-up: JIT, caches
             var cpu = CpuMark.Take(this);
-            var pingBefore = ping.Counters;
-            var pongBefore = pong.Counters;
+            var before = _counters.Take();
             long start = Stopwatch.GetTimestamp();
             long[] rtt = Measure(awake, count);
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             var (parentCpu, childCpu) = cpu.Since(this);
-            var pingDelta = Delta(ping.Counters, pingBefore);
-            var pongDelta = Delta(pong.Counters, pongBefore);
+            var counted = ChannelCounters.Between(before, _counters.Take());
 
             Array.Sort(rtt);
             Console.WriteLine($"Ping-pong, {name}: {count} round trips in {seconds * 1000:F0} ms");
             Console.WriteLine($"  round trip   p50 {Micros(rtt[count / 2]),8:F2} us   p99 {Micros(rtt[(int)(count * 0.99)]),8:F2} us   {count / seconds,10:N0} round trips/s ({2 * count / seconds:N0} messages/s)");
-            Console.WriteLine($"  wake-ups     parent->child sent {pingDelta.WakeupsSent,6}, suppressed {pingDelta.WakeupsSuppressed,6}   child->parent sent {pongDelta.WakeupsSent,6}, suppressed {pongDelta.WakeupsSuppressed,6}");
-            Console.WriteLine($"  sleeps       child {pingDelta.Sleeps,6} (timeouts {pingDelta.Timeouts})   parent {pongDelta.Sleeps,6} (timeouts {pongDelta.Timeouts})");
+            // Per channel, from the UintrIpc meter; both are memfd channels, told apart only by their tag.
+            Console.WriteLine($"  wake-ups     sent {Each(counted, c => c.WakeupsSent)}, suppressed {Each(counted, c => c.WakeupsSuppressed)} (each channel's reader)");
+            Console.WriteLine($"  sleeps       {Each(counted, c => c.Sleeps)} (timeouts {Each(counted, c => c.Timeouts)})");
             Console.WriteLine($"  CPU time     parent {parentCpu.TotalMilliseconds,7:F1} ms ({100 * parentCpu.TotalSeconds / seconds,3:F0}% of a core)   child {childCpu.TotalMilliseconds,7:F1} ms ({100 * childCpu.TotalSeconds / seconds,3:F0}%)");
             Console.WriteLine();
         }
@@ -158,7 +160,7 @@ internal static class Parent
             Exchange(new DemoMessage(DemoCommand.StayAwake));
             var batch = new DemoMessage[256];
             var cpu = CpuMark.Take(this);
-            var pingBefore = ping.Counters;
+            var before = _counters.Take();
             long start = Stopwatch.GetTimestamp();
             var command = new DemoMessage(DemoCommand.Stream, ++_sequence, count);
             Program.Write(ping, command);
@@ -176,7 +178,7 @@ internal static class Parent
             DemoMessage answer = pong.Read(Program.Timeout);
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             var (parentCpu, childCpu) = cpu.Since(this);
-            var pingDelta = Delta(ping.Counters, pingBefore);
+            var counted = ChannelCounters.Between(before, _counters.Take());
             if (answer.Command != DemoCommand.Stream || answer.Value != count)
             {
                 throw new InvalidOperationException($"stream: the child counted {answer.Value} of {count} messages");
@@ -184,7 +186,7 @@ internal static class Parent
 
             Console.WriteLine($"One-way stream, batches of {batch.Length}, consumer polling: {count:N0} messages in {seconds * 1000:F0} ms");
             Console.WriteLine($"  throughput   {count / seconds,14:N0} messages/s");
-            Console.WriteLine($"  wake-ups     sent {pingDelta.WakeupsSent}, suppressed {pingDelta.WakeupsSuppressed} (one check per batch)");
+            Console.WriteLine($"  wake-ups     sent {Each(counted, c => c.WakeupsSent)}, suppressed {Each(counted, c => c.WakeupsSuppressed)} (one check per batch; each channel)");
             Console.WriteLine($"  CPU time     parent {parentCpu.TotalMilliseconds,7:F1} ms   child {childCpu.TotalMilliseconds,7:F1} ms");
         }
 
@@ -208,11 +210,11 @@ internal static class Parent
             return rtt;
         }
 
+        private static string Each(ChannelCounters.Counts[] channels, Func<ChannelCounters.Counts, long> count) =>
+            string.Join(" + ", channels.Select(c => count(c).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
         private static double Micros(long ticks) => ticks * 1e6 / Stopwatch.Frequency;
 
-        private static WaitBlockCounters Delta(WaitBlockCounters now, WaitBlockCounters before) => new(
-            now.Sleeps - before.Sleeps, now.Timeouts - before.Timeouts, now.WakeupsSeen - before.WakeupsSeen,
-            now.WakeupsSent - before.WakeupsSent, now.WakeupsSuppressed - before.WakeupsSuppressed);
 
         /// <summary>CPU time of both processes at one moment (the child reports its own over the channel).</summary>
         private readonly record struct CpuMark(TimeSpan Parent, TimeSpan Child)

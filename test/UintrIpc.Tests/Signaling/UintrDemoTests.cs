@@ -84,6 +84,6 @@ public sealed partial class UintrDemoTests(ITestOutputHelper output)
         }
     }
 
-    [GeneratedRegex(@"parent->child sent\s+(\d+).*child->parent sent\s+(\d+)")]
+    [GeneratedRegex(@"wake-ups\s+sent (\d+) \+ (\d+),")]
     private static partial Regex WakeupsSent();
 }
