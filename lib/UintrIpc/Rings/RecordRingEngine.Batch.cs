@@ -55,11 +55,11 @@ internal sealed unsafe partial class RecordRingEngine
 
         if (start == null)
         {
-            batch = default;
+            RecordBatch.None(out batch);
             return false;
         }
 
-        batch = new RecordBatch(this, sink, start, aligned, tag, token);
+        RecordBatch.Open(out batch, this, sink, start, aligned, tag, token);
         return true;
     }
 
