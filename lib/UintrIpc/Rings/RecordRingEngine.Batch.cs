@@ -212,18 +212,21 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>
-    /// Asks for every line of a claimed range at once. The consumer zeroed them last (they are
-    /// in its cache); without this, each line is fetched when the appends' stores reach it,
-    /// one after another behind the store buffer. A hint: no value is read.
+    /// Asks for the lines of a claimed range and of as many bytes after it (the next batch's)
+    /// at once. The consumer zeroed them last (they are in its cache); without this, each line
+    /// is fetched only when the appends' stores reach it, one after another behind the store
+    /// buffer. A hint: no value is read, nothing can fault.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchRange(byte* start, int bytes)
+    private void PrefetchRange(byte* start, int bytes)
     {
         if (Sse.IsSupported)
         {
-            for (int at = 0; at < bytes; at += 64) // a cache line
+            int first = (int)(start - _data);
+            int end = Math.Min(2 * bytes, _capacity);
+            for (int at = 0; at < end; at += 64) // a cache line
             {
-                Sse.Prefetch0(start + at);
+                Sse.Prefetch0(_data + ((first + at) & _mask));
             }
         }
     }
