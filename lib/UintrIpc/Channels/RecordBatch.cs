@@ -29,29 +29,56 @@ public unsafe ref struct RecordBatch
     /// <summary>The most messages one batch holds.</summary>
     public const int MaxRecords = 32;
 
-    private readonly RecordRingEngine? _ring;
+    // Not readonly: Open and None write them in place, in the claim's out parameter (a
+    // constructor would build a temporary and copy its 300 bytes, once per claim).
+    private RecordRingEngine? _ring;
     /// <summary>A channel's checksums and wake-up; null on a raw ring.</summary>
-    private readonly IRecordBatchSink? _sink;
-    private readonly byte* _start;
+    private IRecordBatchSink? _sink;
+    private byte* _start;
     /// <summary>SPSC: the open claim's token; MPSC: the ring position of the range.</summary>
-    private readonly long _token;
-    private readonly int _bytes;
-    private readonly int _trailer;
-    private readonly uint _tag;
+    private long _token;
+    private int _bytes;
+    private int _trailer;
+    private uint _tag;
     private int _used;
     private int _count;
     private bool _completed;
     private RecordBatchEntries _entries;
 
-    internal RecordBatch(RecordRingEngine ring, IRecordBatchSink? sink, byte* start, int bytes, uint tag, long token)
+    /// <summary>Makes <paramref name="batch"/> a batch of the claimed range, in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Open(out RecordBatch batch, RecordRingEngine ring, IRecordBatchSink? sink, byte* start, int bytes, uint tag, long token)
     {
-        _ring = ring;
-        _sink = sink;
-        _start = start;
-        _bytes = bytes;
-        _tag = tag;
-        _token = token;
-        _trailer = sink?.Trailer ?? 0;
+        // Entries 0 .. _count are written before they are read: the other 256 bytes (private,
+        // never shared) need no zeroing per batch.
+        Unsafe.SkipInit(out batch);
+        batch._ring = ring;
+        batch._sink = sink;
+        batch._start = start;
+        batch._bytes = bytes;
+        batch._tag = tag;
+        batch._token = token;
+        batch._trailer = sink?.Trailer ?? 0;
+        batch._used = 0;
+        batch._count = 0;
+        batch._completed = false;
+    }
+
+    /// <summary>Makes <paramref name="batch"/> no batch (as <c>default</c>), in place: a claim retried on a full ring zeroes no entries.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void None(out RecordBatch batch)
+    {
+        Unsafe.SkipInit(out batch);
+        batch._ring = null;
+        batch._sink = null;
+        batch._start = null;
+        batch._bytes = 0;
+        batch._tag = 0;
+        batch._token = 0;
+        batch._trailer = 0;
+        batch._used = 0;
+        batch._count = 0;
+        batch._completed = false;
     }
 
     /// <summary>Messages appended so far.</summary>

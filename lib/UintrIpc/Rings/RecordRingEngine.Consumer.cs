@@ -43,13 +43,21 @@ internal sealed unsafe partial class RecordRingEngine
     private int ReadRecords<THandler>(ref THandler handler, int limit, long head, ref int released)
         where THandler : struct, IRecordHandler
     {
+        // The ring's shape in locals: `this` lives into Read's finally, so the JIT keeps it on
+        // the stack, and each field read through it would cost the loop one more load per record.
+        var shape = new RecordShape(_data, _mask, _capacity, _maxMessageLength, _maxRecordLength);
         int consumed = 0;
         int count = 0;
-        while (count < limit && consumed < _capacity)
+        while (count < limit && consumed < shape.Capacity)
         {
-            int aligned = NextRecord(head, consumed, out byte* record, out int type, out int length);
+            int aligned = RecordAt(shape, head, consumed, out byte* record, out int type, out int length);
             if (aligned == 0)
             {
+                if (consumed == 0)
+                {
+                    RepublishHead(head);
+                }
+
                 break;
             }
 
@@ -224,25 +232,36 @@ internal sealed unsafe partial class RecordRingEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int NextRecord(long head, int consumed, out byte* record, out int type, out int length)
     {
+        int aligned = RecordAt(new RecordShape(_data, _mask, _capacity, _maxMessageLength, _maxRecordLength), head, consumed, out record, out type, out length);
+        if (aligned == 0 && consumed == 0)
+        {
+            RepublishHead(head);
+        }
+
+        return aligned;
+    }
+
+    /// <summary>
+    /// <see cref="NextRecord"/> on the ring's <paramref name="shape"/> (kept in registers by the
+    /// reading loop); an empty ring is the caller's to handle.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int RecordAt(in RecordShape shape, long head, int consumed, out byte* record, out int type, out int length)
+    {
         long position = head + consumed;
-        int index = (int)position & _mask;
-        record = _data + index;
+        int index = (int)position & shape.Mask;
+        record = shape.Data + index;
         // Acquire: pairs with the producer's release of the length, so type and payload are visible.
         length = Volatile.Read(ref *(int*)record);
         if (length <= 0)
         {
-            if (consumed == 0)
-            {
-                RepublishHead(head);
-            }
-
             type = 0;
             return 0;
         }
 
         type = *(int*)(record + TypeOffset); // plain: ordered by the acquire above
         // Every value is read once and checked before use (a peer may change the memory under us).
-        int room = _capacity - index; // a multiple of 8: align8(length) <= room when length <= room
+        int room = shape.Capacity - index; // a multiple of 8: align8(length) <= room when length <= room
         if (length < HeaderSize || length > room)
         {
             ThrowBadLength(position, length, room);
@@ -251,24 +270,24 @@ internal sealed unsafe partial class RecordRingEngine
         int aligned = Align(length);
         if (type >= 0)
         {
-            if (length - HeaderSize > _maxMessageLength)
+            if (length - HeaderSize > shape.MaxMessageLength)
             {
-                ThrowRecordTooLong(position, length);
+                ThrowRecordTooLong(position, length, shape.MaxMessageLength);
             }
         }
         else if (type != Padding)
         {
             ThrowBadType(position, type);
         }
-        else if (aligned != room && aligned > _maxRecordLength)
+        else if (aligned != room && aligned > shape.MaxRecordLength)
         {
             // Padding is either the rest of the lap or an aborted/unblocked claim.
-            ThrowBadPadding(position, length, room);
+            ThrowBadPadding(position, length, room, shape.MaxRecordLength);
         }
 
-        if (aligned > _capacity - consumed)
+        if (aligned > shape.Capacity - consumed)
         {
-            ThrowBatchOverrun(position, length, consumed);
+            ThrowBatchOverrun(position, length, consumed, shape.Capacity);
         }
 
         return aligned;
@@ -318,18 +337,18 @@ internal sealed unsafe partial class RecordRingEngine
         => throw new RingCorruptedException("record length", position, $"{length} is not between {HeaderSize} and the {room} bytes left before the end of the data area");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowRecordTooLong(long position, int length)
-        => throw new RingCorruptedException("record length", position, $"the payload of {length - HeaderSize} bytes exceeds the maximum message length {_maxMessageLength}");
+    private static void ThrowRecordTooLong(long position, int length, int maxMessageLength)
+        => throw new RingCorruptedException("record length", position, $"the payload of {length - HeaderSize} bytes exceeds the maximum message length {maxMessageLength}");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowBadType(long position, int type)
         => throw new RingCorruptedException("record type", position, $"{type} is negative but not the padding type {Padding}");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowBadPadding(long position, int length, int room)
-        => throw new RingCorruptedException("padding record", position, $"its length {length} neither fills the {room} bytes to the end nor fits a record of at most {_maxRecordLength} bytes");
+    private static void ThrowBadPadding(long position, int length, int room, int maxRecordLength)
+        => throw new RingCorruptedException("padding record", position, $"its length {length} neither fills the {room} bytes to the end nor fits a record of at most {maxRecordLength} bytes");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowBatchOverrun(long position, int length, int consumed)
-        => throw new RingCorruptedException("record length", position, $"{length} runs past one capacity ({_capacity}) of records after the head ({consumed} bytes consumed)");
+    private static void ThrowBatchOverrun(long position, int length, int consumed, int capacity)
+        => throw new RingCorruptedException("record length", position, $"{length} runs past one capacity ({capacity}) of records after the head ({consumed} bytes consumed)");
 }

@@ -99,6 +99,51 @@ public sealed class RecordBatchTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public void A_batch_variable_reused_after_a_full_ring_starts_empty_each_time(bool multi)
+    {
+        // The batch is built in place in the out variable (its entries are not zeroed): a
+        // failed claim and a later claim must still see nothing of the earlier batch.
+        using var region = Region(256, multi);
+        using var ring = new RecordRing(region);
+        RecordBatch batch;
+        for (int round = 0; round < 3; round++)
+        {
+            Assert.True(ring.TryClaimBatch(256, out batch));
+            Assert.Equal(0, batch.Count);
+            Assert.Equal(256, batch.BytesLeft);
+            for (int i = 0; i < RecordBatch.MaxRecords; i++)
+            {
+                Assert.True(batch.TryAppend(round * 100 + i, 0, out _)); // 8 bytes each: 32 fill the ring
+            }
+
+            Assert.False(batch.TryAppend(0, 0, out _)); // MaxRecords
+            batch.Commit();
+
+            Assert.False(ring.TryClaimBatch(8, out batch)); // full
+            Assert.False(batch.IsActive);
+            Assert.Equal(0, batch.Count);
+            Assert.Equal(0, batch.BytesLeft);
+            batch.Dispose(); // no batch: nothing to abort
+            Assert.Throws<InvalidOperationException>(() =>
+            {
+                Assert.False(ring.TryClaimBatch(8, out RecordBatch none));
+                none.Commit();
+            });
+
+            var messages = ReadAll(ring);
+            Assert.Equal(RecordBatch.MaxRecords, messages.Count);
+            for (int i = 0; i < RecordBatch.MaxRecords; i++)
+            {
+                AssertMessage(messages[i], round * 100 + i, 0);
+            }
+
+            Assert.Equal(256L * (round + 1), ring.ConsumerPosition);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public void Batches_at_the_wrap_and_when_nearly_full(bool multi)
     {
         using var region = Region(256, multi); // messages up to 32 bytes
