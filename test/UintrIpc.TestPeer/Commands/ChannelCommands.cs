@@ -323,21 +323,8 @@ internal static unsafe class ChannelCommands
 
         public override int TryWriteBatch(long first, int count)
         {
-            if (!producer.TryClaim(count, out SlotBatch<long> batch))
-            {
-                return 0;
-            }
-
-            using (batch)
-            {
-                for (int i = 0; i < batch.Count; i++)
-                {
-                    batch[i] = first + i;
-                }
-
-                batch.Publish();
-                return batch.Count;
-            }
+            bool claimed = producer.TryClaim(count, out SlotBatch<long> batch);
+            return SequenceBatches.FillAndPublish(claimed, ref batch, first);
         }
 
         public override void Complete() => producer.Complete();

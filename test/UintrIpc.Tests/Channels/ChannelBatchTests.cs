@@ -1,6 +1,7 @@
 using UintrIpc.Channels;
 using UintrIpc.Rings;
 using UintrIpc.Signaling;
+using UintrIpc.TestPeer.Commands;
 using UintrIpc.Tests.Signaling;
 
 namespace UintrIpc.Tests.Channels;
@@ -17,21 +18,8 @@ public sealed class ChannelBatchTests
 
     private static int WriteBatch(IpcChannelWriter<long> writer, int count, long first)
     {
-        if (!writer.TryClaim(count, out SlotBatch<long> batch))
-        {
-            return 0;
-        }
-
-        using (batch)
-        {
-            for (int i = 0; i < batch.Count; i++)
-            {
-                batch[i] = first + i;
-            }
-
-            batch.Publish();
-            return batch.Count;
-        }
+        bool claimed = writer.TryClaim(count, out SlotBatch<long> batch);
+        return SequenceBatches.FillAndPublish(claimed, ref batch, first);
     }
 
     private static List<long> ReadAll(IpcChannelReader<long> reader)

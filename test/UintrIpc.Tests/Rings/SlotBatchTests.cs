@@ -1,6 +1,7 @@
 using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
+using UintrIpc.TestPeer.Commands;
 using UintrIpc.Tests.Signaling;
 
 namespace UintrIpc.Tests.Rings;
@@ -24,21 +25,8 @@ public sealed class SlotBatchTests
     /// <summary>Claims up to <paramref name="count"/>, writes first, first + 1, ... and publishes; returns how many.</summary>
     private static int WriteBatch(SlotRing<long> ring, int count, long first)
     {
-        if (!ring.TryClaim(count, out SlotBatch<long> batch))
-        {
-            return 0;
-        }
-
-        using (batch)
-        {
-            for (int i = 0; i < batch.Count; i++)
-            {
-                batch[i] = first + i;
-            }
-
-            batch.Publish();
-            return batch.Count;
-        }
+        bool claimed = ring.TryClaim(count, out SlotBatch<long> batch);
+        return SequenceBatches.FillAndPublish(claimed, ref batch, first);
     }
 
     [Theory]
