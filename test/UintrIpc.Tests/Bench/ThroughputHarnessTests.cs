@@ -38,24 +38,10 @@ public sealed class ThroughputHarnessTests
     [Fact]
     public void Harness_batched_record_producers_deliver_every_message_in_order()
     {
-        string harness = Path.Combine(RepositoryFiles.Path("bench", "UintrIpc.Bench", "bin", RepositoryFiles.Configuration), "net10.0", "UintrIpc.Bench.dll");
-        Assert.True(File.Exists(harness), $"{harness} is not built (the test project builds bench/UintrIpc.Bench).");
-        var output = Directory.CreateTempSubdirectory("uintripc-harness-");
-        try
-        {
-            string[] tests = ["net-spsc-record-batch-s8-c1k", "net-spsc-record-batch-s64-c1k", "net-mpsc-record-batch-s64-c1k-p2"];
-            var result = ExternalProgram.Run(ExternalProgram.StartInfo("dotnet",
-                harness, "--sweep", "--only", string.Join(',', tests.Select(t => "=" + t)), "--no-native", "--no-plots", "--no-pin",
-                "--tput-count", Messages.ToString(System.Globalization.CultureInfo.InvariantCulture), "--warmup-ms", "50", "--out", output.FullName), TimeSpan.FromSeconds(240));
-            Assert.True(result.ExitCode == 0, result.ToString());
-            using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output.FullName, "results.json")));
-            var counts = report.RootElement.GetProperty("results").EnumerateArray()
-                .ToDictionary(r => r.GetProperty("name").GetString()!, r => (r.GetProperty("ok").GetBoolean(), r.GetProperty("count").GetInt64()));
-            Assert.Equal(tests.ToDictionary(t => t, _ => (true, (long)Messages)), counts);
-        }
-        finally
-        {
-            output.Delete(recursive: true);
-        }
+        string[] tests = ["net-spsc-record-batch-s8-c1k", "net-spsc-record-batch-s64-c1k", "net-mpsc-record-batch-s64-c1k-p2"];
+        var results = HarnessRun.Results(TimeSpan.FromSeconds(240), "--sweep", "--only", string.Join(',', tests.Select(t => "=" + t)), "--no-native", "--no-plots", "--no-pin",
+            "--tput-count", Messages.ToString(System.Globalization.CultureInfo.InvariantCulture), "--warmup-ms", "50");
+        var counts = results.ToDictionary(r => r.Key, r => (r.Value.GetProperty("ok").GetBoolean(), r.Value.GetProperty("count").GetInt64()));
+        Assert.Equal(tests.ToDictionary(t => t, _ => (true, (long)Messages)), counts);
     }
 }

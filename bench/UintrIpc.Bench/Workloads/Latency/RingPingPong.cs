@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using UintrIpc.Bench.Processes;
 using UintrIpc.Bench.Results;
@@ -72,15 +73,20 @@ internal static class RingPingPong
         using var parentBell = Doorbells.CreateSender(kind, parentWait, parentFd);
         var transport = new RingDoorbellTransport(tx, parentWait, parentBell, rx, myWait, myBell,
             TimeSpan.FromMilliseconds(args.GetLong("spin-ns") / 1e6), deadline);
-        channel.Ready(new { fd = ReceiverFd(myBell)?.Fd ?? -1 });
+        channel.Ready(new { fd = ReceiverFd(myBell) is { } fd ? (int)fd.DangerousGetHandle() : -1 });
         channel.Result(LatencyReport.EchoerPayload(PingPong.Echoer(ref transport)));
     }
 
-    /// <summary>The descriptor a sender needs for this receiver (eventfd, uintr vector fd), or null (futex, signal).</summary>
-    private static SafeFdHandle? ReceiverFd(DoorbellReceiver receiver) => receiver switch
+    /// <summary>
+    /// The descriptor a sender in the other process needs for this receiver: the eventfd, the
+    /// uintr vector fd, or for signals a pidfd of the receiver's process (a signal sender
+    /// without it targets its own process and refuses the peer's thread); null for futex.
+    /// </summary>
+    private static SafeHandle? ReceiverFd(DoorbellReceiver receiver) => receiver switch
     {
         EventFdDoorbellReceiver e => e.FileHandle,
         UintrDoorbellReceiver u => u.VectorFd,
+        SignalDoorbellReceiver s => s.ProcessFd,
         _ => null,
     };
 
