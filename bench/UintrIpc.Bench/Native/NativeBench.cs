@@ -172,6 +172,7 @@ internal sealed class NativeBench
     private static readonly Dictionary<string, string> s_notes = new(StringComparer.Ordinal)
     {
         ["c-spin-cacheline"] = "one cache line, both spin: the floor",
+        ["c-spin-twolines"] = "two cache lines, one per direction, both spin: the floor of a line per direction (no ring)",
         ["c-slotring-pingpong"] = "two SPSC slot rings, both consumers spin",
         ["c-futex-spin-pingpong"] = "slot rings + the library's wake-up protocol, spin 50 us then FUTEX_WAIT",
         ["c-futex-pingpong"] = "slot rings + the library's wake-up protocol, parks at once (FUTEX_WAIT)",
@@ -188,6 +189,7 @@ internal sealed class NativeBench
     private static (string Transport, string Doorbell, string Consumer) Describe(string name) => name switch
     {
         "c-spin-cacheline" => ("cache-line", "none", "spinning"),
+        "c-spin-twolines" => ("two-lines", "none", "spinning"),
         "c-slotring-pingpong" => ("slot-ring", "none", "spinning"),
         "c-futex-spin-pingpong" => ("slot-ring", "futex", "spinning"),
         "c-futex-pingpong" => ("slot-ring", "futex", "asleep"),

@@ -48,7 +48,7 @@ internal static class Catalog
         cases.Add(Latency("net-spin-cacheline", BenchGroup.Spinning, "dotnet", "cache-line", "none", "spinning", "c-spin-cacheline",
             "one cache line in a region, both spin: the .NET floor", BaselinePingPong.RunCacheLine));
         cases.Add(Latency("net-slotring-spin", BenchGroup.Spinning, "uintripc", "slot-ring", "none", "spinning", "c-slotring-pingpong",
-            "two SlotRing<long>, both consumers spin on TryRead", (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false), alsoPaired: ["c-spin-cacheline"]));
+            "two SlotRing<long>, both consumers spin on TryRead", (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false), alsoPaired: ["c-spin-cacheline", "c-spin-twolines"]));
         // In a software-emulated CPU (the emulated uintr machine) the uintr rows run, labelled: their timings mean nothing for hardware.
         bool emulatedCpu = MachineInfo.IsEmulated(MachineInfo.CpuInfoModel());
         foreach (var kind in s_doorbells)

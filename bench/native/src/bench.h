@@ -131,7 +131,7 @@ struct bench_region {
     struct bench_ctl *ctl;
     struct uipc_ring_control *ring[2];   /* RING_REQUESTS, RING_RESPONSES */
     struct uipc_wait_block *wait[2];     /* wait[k]: the consumer of ring[k] */
-    uint64_t *line;                      /* one 128-byte aligned cache line */
+    uint64_t *line;                      /* two 128-byte aligned cache lines (the spin tests) */
 };
 
 int region_create(struct bench_region *r, uint32_t ring_kind, uint32_t element_size, uint64_t capacity, uint64_t capacity1);
@@ -175,7 +175,7 @@ void json_end(void);
 
 enum test_kind { KIND_LATENCY, KIND_THROUGHPUT, KIND_COST };
 enum transport {
-    TR_SPIN_LINE, TR_SLOT_RING, TR_FUTEX, TR_FUTEX_SPIN, TR_FUTEX_ALWAYS,
+    TR_SPIN_LINE, TR_SPIN_TWO_LINES, TR_SLOT_RING, TR_FUTEX, TR_FUTEX_SPIN, TR_FUTEX_ALWAYS,
     TR_EVENTFD, TR_PIPE, TR_UNIX_STREAM, TR_UNIX_SEQPACKET, TR_SIGNAL,
     TR_EVENTFD_RING, TR_SIGNAL_RING,
     TR_TPUT, TR_TPUT_BATCH, TR_TPUT_RECORD, TR_TPUT_RECORD_BATCH, TR_TPUT_MPSC, TR_TPUT_MPSC_BATCH,

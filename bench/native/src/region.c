@@ -2,7 +2,7 @@
  * region.c — the benchmark's shared memory, laid out as a UintrIpc region
  * (interop/include/uintripc.h §1): header, part table, then
  *   USER tag 0         the bench control block (struct bench_ctl)
- *   USER tag 1         one cache line for the spin ping-pong
+ *   USER tag 1         two cache lines (128 bytes apart) for the spin ping-pongs
  *   SPSC_SLOTS tag 0   requests, parent -> child (SPSC_RECORDS for the record-ring tests)
  *   SPSC_SLOTS tag 1   responses, child -> parent (a small ring in the throughput tests)
  *   WAIT_BLOCK tag 0   wake-up protocol of the requests' consumer (the child)
@@ -22,7 +22,7 @@ _Static_assert(offsetof(struct bench_ctl, child_ready) == 256, "child-written fi
 _Static_assert(sizeof(struct bench_ctl) <= 1024, "control block fits its part");
 
 #define CTL_PART_SIZE  1024u
-#define LINE_PART_SIZE 128u
+#define LINE_PART_SIZE 256u
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -211,7 +211,7 @@ int region_attach(struct bench_region *r, int fd, char *err, size_t errlen)
         uint8_t *at = r->base + p->offset;
         if (p->kind == UIPC_PART_USER && p->tag == PART_TAG_CTL && p->length >= sizeof(struct bench_ctl))
             r->ctl = (struct bench_ctl *)at;
-        else if (p->kind == UIPC_PART_USER && p->tag == PART_TAG_LINE && p->length >= 64)
+        else if (p->kind == UIPC_PART_USER && p->tag == PART_TAG_LINE && p->length >= LINE_PART_SIZE)
             r->line = (uint64_t *)at;
         else if ((p->kind == UIPC_PART_SPSC_SLOTS || p->kind == UIPC_PART_MPSC_SLOTS || p->kind == UIPC_PART_SPSC_RECORDS) && p->tag < 2
                  && p->length >= UIPC_RING_CONTROL_SIZE) {

@@ -31,7 +31,7 @@ struct side {
     struct uipc_wait_block *tx_wait;  /* wait block of the consumer of our tx ring (the peer) */
     struct uipc_wait_block *rx_wait;  /* our own wait block */
     uint64_t *line;
-    uint64_t line_last;               /* child: last ping seen on the line */
+    uint64_t line_last;               /* last value seen on the peer's line (spin tests) */
     int tx_fd, rx_fd;
     pid_t peer;
     int signo;
@@ -118,6 +118,37 @@ static inline int line_child_recv(struct side *s, uint64_t *v)
     *v = x >> 1;
     return 0;
 }
+
+/* ---- two cache lines, one per direction, both sides spinning -----------------------
+ * The parent writes v on the first line, the child echoes it on the second, 128 bytes on
+ * (its own line and prefetch pair): no ring, no positions. The floor of any design that
+ * gives each direction its own line, as every pair of rings does. Values only grow, so a
+ * side waits for a value other than the last it saw. */
+
+static inline uint64_t *two_lines_out(struct side *s, int parent) { return parent ? s->line : s->line + 16; }
+
+static inline int two_lines_send(struct side *s, uint64_t v, int parent)
+{
+    __atomic_store_n(two_lines_out(s, parent), v, __ATOMIC_RELEASE); /* release: pairs with the peer's acquire */
+    return 0;
+}
+
+static inline int two_lines_recv(struct side *s, uint64_t *v, int parent)
+{
+    const uint64_t *in = two_lines_out(s, !parent);
+    uint64_t x;
+    unsigned n = 0;
+    while ((x = __atomic_load_n(in, __ATOMIC_ACQUIRE)) == s->line_last) /* acquire: a new value */
+        SPIN_OR_FAIL(s, n, "a value on the peer's line");
+    s->line_last = x;
+    *v = x;
+    return 0;
+}
+
+static inline int lines_parent_send(struct side *s, uint64_t v) { return two_lines_send(s, v, 1); }
+static inline int lines_parent_recv(struct side *s, uint64_t *v) { return two_lines_recv(s, v, 1); }
+static inline int lines_child_send(struct side *s, uint64_t v) { return two_lines_send(s, v, 0); }
+static inline int lines_child_recv(struct side *s, uint64_t *v) { return two_lines_recv(s, v, 0); }
 
 /* ---- two SPSC slot rings (uintripc.h §2a), spinning --------------------------------- */
 
