@@ -19,19 +19,7 @@ public sealed class PackageConsumerTests(PackedLibrary package, ITestOutputHelpe
         string root = Path.Combine(package.TempDirectory, "consumer");
         string app = Directory.CreateDirectory(Path.Combine(root, "app")).FullName;
         File.Copy(RepositoryFiles.Path("samples", "UintrIpc.HelloChannel", "Program.cs"), Path.Combine(app, "Program.cs"));
-        File.WriteAllText(Path.Combine(app, "Consumer.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <Nullable>enable</Nullable>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="UintrIpc" Version="{package.Version}" />
-              </ItemGroup>
-            </Project>
-            """);
+        WriteProject(Path.Combine(app, "Consumer.csproj"), $"""<PackageReference Include="UintrIpc" Version="{package.Version}" />""");
         WriteNuGetConfig(Path.Combine(app, "NuGet.config"), package.Feed, Path.Combine(root, "packages"));
         string path = PathWithOnlyDotnet(Path.Combine(root, "bin"));
 
@@ -82,21 +70,10 @@ public sealed class PackageConsumerTests(PackedLibrary package, ITestOutputHelpe
 
         var versions = XDocument.Load(RepositoryFiles.Path("Directory.Packages.props")).Descendants("PackageVersion")
             .ToDictionary(e => (string)e.Attribute("Include")!, e => (string)e.Attribute("Version")!, StringComparer.Ordinal);
-        File.WriteAllText(Path.Combine(app, "SyscallForward.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <Nullable>enable</Nullable>
-                <AllowUnsafeBlocks>true</AllowUnsafeBlocks>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="UintrIpc" Version="{package.Version}" />
-                <PackageReference Include="System.CommandLine" Version="{versions["System.CommandLine"]}" />
-                <PackageReference Include="Tmds.LibC" Version="{versions["Tmds.LibC"]}" />
-              </ItemGroup>
-            </Project>
+        WriteProject(Path.Combine(app, "SyscallForward.csproj"), $"""
+            <PackageReference Include="UintrIpc" Version="{package.Version}" />
+            <PackageReference Include="System.CommandLine" Version="{versions["System.CommandLine"]}" />
+            <PackageReference Include="Tmds.LibC" Version="{versions["Tmds.LibC"]}" />
             """);
         WriteNuGetConfig(Path.Combine(app, "NuGet.config"), package.Feed, Path.Combine(root, "packages"));
 
@@ -120,6 +97,22 @@ public sealed class PackageConsumerTests(PackedLibrary package, ITestOutputHelpe
 
         return [.. pids];
     }
+
+    /// <summary>A console project like `dotnet new console`'s, with <paramref name="packageReferences"/> and unsafe code allowed (the forwarding sample calls libc).</summary>
+    private static void WriteProject(string file, string packageReferences) => File.WriteAllText(file, $"""
+        <Project Sdk="Microsoft.NET.Sdk">
+          <PropertyGroup>
+            <OutputType>Exe</OutputType>
+            <TargetFramework>net10.0</TargetFramework>
+            <ImplicitUsings>enable</ImplicitUsings>
+            <Nullable>enable</Nullable>
+            <AllowUnsafeBlocks>true</AllowUnsafeBlocks>
+          </PropertyGroup>
+          <ItemGroup>
+            {packageReferences}
+          </ItemGroup>
+        </Project>
+        """);
 
     /// <summary>
     /// A NuGet.config for the consumer: the local feed and the repository's own sources (no
