@@ -36,47 +36,59 @@ internal sealed partial class UintrIpcMeter
             var statistics = s.Statistics;
             return
             [
-                (statistics.HandshakesFailed, ErrorType("handshake_failed")),
-                (statistics.UnknownOpcodes, ErrorType("unknown_opcode")),
-                (statistics.BadBlocks, ErrorType("bad_block")),
-                (statistics.HandlerFailures, ErrorType("handler_failure")),
-                (statistics.ProtocolViolations, ErrorType("protocol_violation")),
+                (statistics.HandshakesFailed, [ErrorType("handshake_failed")]),
+                (statistics.UnknownOpcodes, [ErrorType("unknown_opcode")]),
+                (statistics.BadBlocks, [ErrorType("bad_block")]),
+                (statistics.HandlerFailures, [ErrorType("handler_failure")]),
+                (statistics.ProtocolViolations, [ErrorType("protocol_violation")]),
             ];
         }), "{error}", "Requests and sessions the server answered with an error or ended (tag error.type).");
         Meter.CreateObservableCounter("uintripc.rpc.client.calls.abandoned", () => _clients.Collect(static c =>
         {
             var statistics = c.Statistics;
-            return [(statistics.TimedOut, ErrorType("timeout")), (statistics.Cancelled, ErrorType("cancelled"))];
+            return [(statistics.TimedOut, [ErrorType("timeout")]), (statistics.Cancelled, [ErrorType("cancelled")])];
         }), "{call}", "Calls the client gave up on (tag error.type: timeout or cancelled).");
         Meter.CreateObservableCounter("uintripc.rpc.client.responses.rejected", () => _clients.Collect(static c =>
         {
             var statistics = c.Statistics;
             return
             [
-                (statistics.LateResponses, ErrorType("late")),
-                (statistics.UnknownIds, ErrorType("unknown_id")),
-                (statistics.StaleIds, ErrorType("stale_id")),
-                (statistics.DuplicateIds, ErrorType("duplicate_id")),
-                (statistics.InvalidResponses, ErrorType("invalid")),
+                (statistics.LateResponses, [ErrorType("late")]),
+                (statistics.UnknownIds, [ErrorType("unknown_id")]),
+                (statistics.StaleIds, [ErrorType("stale_id")]),
+                (statistics.DuplicateIds, [ErrorType("duplicate_id")]),
+                (statistics.InvalidResponses, [ErrorType("invalid")]),
             ];
         }), "{response}", "Responses the client set aside: late, or with an id or output no call allows (tag error.type).");
-        // The session's wait-block counters (shared memory), reported by the client for both sides.
-        Meter.CreateObservableCounter("uintripc.rpc.session.sleeps", () => _clients.Collect(static c =>
-        {
-            var wake = c.WakeStatistics;
-            return [(wake.ServerSleeps, Side("server")), (wake.ClientSleeps, Side("client"))];
-        }), "{sleep}", "Times the server's session thread (waiting for requests) or a caller (waiting for its answer) blocked in its doorbell (tag uintripc.rpc.side).");
-        Meter.CreateObservableCounter("uintripc.rpc.session.wakeups", () => _clients.Collect(static c =>
-        {
-            var wake = c.WakeStatistics;
-            return [(wake.ServerWakeups, Side("server")), (wake.ClientWakeups, Side("client"))];
-        }), "{wakeup}", "Doorbell rings that woke the server's session thread or a caller (tag uintripc.rpc.side).");
-        Meter.CreateObservableCounter("uintripc.rpc.session.timeouts", () => _clients.Collect(static c =>
-        {
-            var wake = c.WakeStatistics;
-            return [(wake.ServerTimeouts, Side("server")), (wake.ClientTimeouts, Side("client"))];
-        }), "{timeout}", "Sleeps of either side that ended at their time limit (tag uintripc.rpc.side).");
+        // The session's wait-block counters (shared memory), both sides of each session, reported once per process.
+        CreateSessionCounter("uintripc.rpc.session.sleeps", static w => (w.ServerSleeps, w.ClientSleeps), "{sleep}",
+            "Times the server's session thread (waiting for requests) or a caller (waiting for its answer) blocked in its doorbell (tag uintripc.rpc.side).");
+        CreateSessionCounter("uintripc.rpc.session.wakeups", static w => (w.ServerWakeups, w.ClientWakeups), "{wakeup}",
+            "Doorbell rings that woke the server's session thread or a caller (tag uintripc.rpc.side).");
+        CreateSessionCounter("uintripc.rpc.session.wakeups.suppressed", static w => (w.ServerWakeupsSuppressed, w.ClientWakeupsSuppressed), "{wakeup}",
+            "Wake checks that found that side awake and rang nothing (tag uintripc.rpc.side).");
+        CreateSessionCounter("uintripc.rpc.session.timeouts", static w => (w.ServerTimeouts, w.ClientTimeouts), "{timeout}",
+            "Sleeps of either side that ended at their time limit (tag uintripc.rpc.side).");
     }
+
+    /// <summary>
+    /// A session counter: a client of this process reports its session, a server the sessions of
+    /// clients in other processes (a client here reports its own), so a process reports each session once.
+    /// </summary>
+    private void CreateSessionCounter(string name, Func<RpcWakeStatistics, (long Server, long Client)> select, string unit, string description)
+        => Meter.CreateObservableCounter(name, () =>
+        {
+            var measurements = _clients.Collect(c => BothSides(select(c.WakeStatistics)));
+            measurements.AddRange(_servers.Collect(s => s.Sessions
+                .Where(static session => session.Peer.Pid != Environment.ProcessId)
+                .SelectMany(session => BothSides(select(session.WakeStatistics), Tag(RpcSessionTag, (long)session.Id)))
+                .ToList()));
+            return measurements;
+        }, unit, description);
+
+    /// <summary>The two sides' values, tagged with their side (and the session, when the source's tags lack it).</summary>
+    private static (long, KeyValuePair<string, object?>[]?)[] BothSides((long Server, long Client) values, params KeyValuePair<string, object?>[] session)
+        => [(values.Server, [.. session, Side("server")]), (values.Client, [.. session, Side("client")])];
 
     private static KeyValuePair<string, object?> Side(string value) => Tag(RpcSideTag, value);
 }

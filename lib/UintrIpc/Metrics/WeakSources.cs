@@ -25,11 +25,11 @@ internal sealed class WeakSources<T>(Func<T, bool> isDisposed)
     internal List<Measurement<long>> Collect(Func<T, long> select) => Collect(source => [(select(source), null)]);
 
     /// <summary>
-    /// Several measurements per live source, each with the source's tags and, when given, one
-    /// more (for example error.type). <paramref name="select"/> returns a materialised list; an
-    /// <see cref="ObjectDisposedException"/> from it drops the source.
+    /// Several measurements per live source, each with the source's tags and, when given, more
+    /// (for example error.type, or a session's id and side). <paramref name="select"/> returns a
+    /// materialised list; an <see cref="ObjectDisposedException"/> from it drops the source.
     /// </summary>
-    internal List<Measurement<long>> Collect(Func<T, IEnumerable<(long Value, KeyValuePair<string, object?>? Tag)>> select)
+    internal List<Measurement<long>> Collect(Func<T, IEnumerable<(long Value, KeyValuePair<string, object?>[]? Tags)>> select)
     {
         var measurements = new List<Measurement<long>>();
         lock (_lock)
@@ -43,7 +43,7 @@ internal sealed class WeakSources<T>(Func<T, bool> isDisposed)
                     continue;
                 }
 
-                IEnumerable<(long Value, KeyValuePair<string, object?>? Tag)> values;
+                IEnumerable<(long Value, KeyValuePair<string, object?>[]? Tags)> values;
                 try
                 {
                     values = select(source);
@@ -54,9 +54,9 @@ internal sealed class WeakSources<T>(Func<T, bool> isDisposed)
                     continue;
                 }
 
-                foreach (var (value, tag) in values)
+                foreach (var (value, extra) in values)
                 {
-                    measurements.Add(new Measurement<long>(value, tag is { } extra ? [.. tags, extra] : tags));
+                    measurements.Add(new Measurement<long>(value, extra is null ? tags : [.. tags, .. extra]));
                 }
             }
         }

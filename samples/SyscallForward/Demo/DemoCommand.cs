@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using SyscallForward.Client;
+using SyscallForward.Metrics;
 using UintrIpc;
 using UintrIpc.Bootstrap;
 using UintrIpc.Rpc;
@@ -115,7 +116,7 @@ internal static class DemoCommand
             }
 
             long[] samples = new long[calls];
-            RpcWakeStatistics before = client.Rpc.WakeStatistics;
+            (long Server, long Client) before = Wakeups(client.Rpc);
             for (int i = 0; i < calls; i++)
             {
                 if (pause > TimeSpan.Zero)
@@ -129,11 +130,21 @@ internal static class DemoCommand
             }
 
             // Each wake-up is a kernel round trip for the side that slept (tens of microseconds here).
-            RpcWakeStatistics woken = client.Rpc.WakeStatistics.Since(before);
+            (long Server, long Client) after = Wakeups(client.Rpc);
             Array.Sort(samples);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{kind,-10} {serverState,-8} {Micros(samples[calls / 2]),9:F2} {Micros(samples[(int)(calls * 0.99)]),9:F2} {calls,7} {(double)woken.ServerWakeups / calls,19:F3} {(double)woken.ClientWakeups / calls,18:F3}"));
+                $"{kind,-10} {serverState,-8} {Micros(samples[calls / 2]),9:F2} {Micros(samples[(int)(calls * 0.99)]),9:F2} {calls,7} {(double)(after.Server - before.Server) / calls,19:F3} {(double)(after.Client - before.Client) / calls,18:F3}"));
         }
+    }
+
+    /// <summary>
+    /// Doorbell rings that woke each side of <paramref name="client"/>'s session so far, read through
+    /// the meter (uintripc.rpc.session.wakeups; the client reports both sides of its session).
+    /// </summary>
+    private static (long Server, long Client) Wakeups(RpcClient client)
+    {
+        var session = RpcMeterReading.Take().Where(m => m.Is("uintripc.rpc.session.wakeups", RpcMeterReading.SessionTag, (long)client.SessionId)).ToList();
+        return (session.Sum("uintripc.rpc.session.wakeups", RpcMeterReading.SideTag, "server"), session.Sum("uintripc.rpc.session.wakeups", RpcMeterReading.SideTag, "client"));
     }
 
     private static double Micros(long ticks) => ticks * 1e6 / Stopwatch.Frequency;

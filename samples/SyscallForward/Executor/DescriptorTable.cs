@@ -1,5 +1,3 @@
-using UintrIpc.Interop;
-
 namespace SyscallForward.Executor;
 
 /// <summary>
@@ -12,7 +10,7 @@ namespace SyscallForward.Executor;
 internal sealed class DescriptorTable
 {
     private readonly object _lock = new();
-    private readonly SafeFdHandle?[] _entries;
+    private readonly DescriptorHandle?[] _entries;
     private readonly bool[] _granted;
     private bool _closed;
 
@@ -20,7 +18,7 @@ internal sealed class DescriptorTable
     public DescriptorTable(int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        _entries = new SafeFdHandle?[capacity];
+        _entries = new DescriptorHandle?[capacity];
         _granted = new bool[capacity];
     }
 
@@ -42,13 +40,13 @@ internal sealed class DescriptorTable
         lock (_lock)
         {
             _entries[number]?.Dispose();
-            _entries[number] = new SafeFdHandle(serverFd, ownsHandle: false);
+            _entries[number] = new DescriptorHandle(serverFd, ownsHandle: false);
             _granted[number] = true;
         }
     }
 
     /// <summary>Adds a descriptor the table then owns at the lowest free number; returns it, or -EMFILE (the handle is then closed).</summary>
-    public int Add(SafeFdHandle handle)
+    public int Add(DescriptorHandle handle)
     {
         lock (_lock)
         {
@@ -70,7 +68,7 @@ internal sealed class DescriptorTable
     }
 
     /// <summary>Takes a reference on descriptor <paramref name="number"/>; the caller must call DangerousRelease on it.</summary>
-    public bool TryAcquire(long number, out SafeFdHandle handle)
+    public bool TryAcquire(long number, out DescriptorHandle handle)
     {
         lock (_lock)
         {
@@ -93,7 +91,7 @@ internal sealed class DescriptorTable
     /// <summary>Removes descriptor <paramref name="number"/> (closing it once no call uses it); 0 or -EBADF.</summary>
     public int Remove(long number)
     {
-        SafeFdHandle? entry;
+        DescriptorHandle? entry;
         lock (_lock)
         {
             if (number < 0 || number >= _entries.Length || _entries[number] is null)
@@ -113,7 +111,7 @@ internal sealed class DescriptorTable
     /// <summary>Closes every descriptor and refuses new ones; returns how many the client had opened (grants not counted).</summary>
     public int CloseAll()
     {
-        var taken = new List<SafeFdHandle>();
+        var taken = new List<DescriptorHandle>();
         int opened = 0;
         lock (_lock)
         {

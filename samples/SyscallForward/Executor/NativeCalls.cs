@@ -14,6 +14,25 @@ internal static unsafe partial class NativeCalls
     /// <summary>RESOLVE_BENEATH (linux/openat2.h).</summary>
     internal const ulong ResolveBeneath = 0x08;
 
+    /// <summary>gettid's number, which differs per architecture (glibc wraps it only since 2.30); -1 (ENOSYS) elsewhere.</summary>
+    private static readonly long s_sysGetTid = RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X64 => 186,
+        Architecture.Arm64 => 178,
+        _ => -1,
+    };
+
+    /// <summary>The kernel thread id of the calling thread (what a thread-directed signal targets).</summary>
+    internal static int GetTid() => (int)Syscall4(s_sysGetTid, 0, 0, 0, 0);
+
+    /// <summary>The C library's first real-time signal (glibc keeps 32 and 33 for itself; .NET uses SIGRTMIN).</summary>
+    [LibraryImport("libc.so.6", EntryPoint = "__libc_current_sigrtmin")]
+    internal static partial int SigRtMin();
+
+    /// <summary>The last real-time signal (64 on Linux).</summary>
+    [LibraryImport("libc.so.6", EntryPoint = "__libc_current_sigrtmax")]
+    internal static partial int SigRtMax();
+
     /// <summary>openat2(2): returns a descriptor, or -1 with errno.</summary>
     internal static int OpenAt2(int dirFd, byte* path, ulong flags, ulong mode, ulong resolve)
     {

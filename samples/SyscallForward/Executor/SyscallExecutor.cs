@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Tmds.Linux;
-using UintrIpc.Interop;
 
 namespace SyscallForward.Executor;
 
@@ -132,7 +131,7 @@ public sealed unsafe class SyscallExecutor : IDisposable
         }
         else
         {
-            if (!client.Descriptors.TryAcquire(dirFd, out SafeFdHandle dir))
+            if (!client.Descriptors.TryAcquire(dirFd, out DescriptorHandle dir))
             {
                 return -Errno.EBADF;
             }
@@ -147,7 +146,7 @@ public sealed unsafe class SyscallExecutor : IDisposable
             }
         }
 
-        return fd < 0 ? fd : client.Descriptors.Add(new SafeFdHandle(fd, ownsHandle: true));
+        return fd < 0 ? fd : client.Descriptors.Add(new DescriptorHandle(fd, ownsHandle: true));
     }
 
     /// <summary>A call on one of the client's descriptors, with a reference held on it for the call's duration.</summary>
@@ -158,7 +157,7 @@ public sealed unsafe class SyscallExecutor : IDisposable
             return -Errno.EINVAL;
         }
 
-        if (!client.Descriptors.TryAcquire(number, out SafeFdHandle handle))
+        if (!client.Descriptors.TryAcquire(number, out DescriptorHandle handle))
         {
             return -Errno.EBADF;
         }

@@ -1,8 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using SyscallForward.Executor;
-using UintrIpc.Memory;
-using UintrIpc.Signaling;
 
 namespace SyscallForward.Seed;
 
@@ -65,16 +63,14 @@ internal sealed class SeedServer
     /// <param name="stop">Ends the loop (within one poll interval).</param>
     public void Run(int signal, TimeSpan pollInterval, Action<int, int> ready, CancellationToken stop)
     {
-        // The signal receiver needs a wait block: a private one, the RTOS side never sees it.
-        using var local = signal != 0 ? SharedRegion.CreateAnonymous(WaitBlock.Part()) : null;
-        using var bell = local is not null ? new SignalDoorbellReceiver(new WaitBlock(local), signal) : null;
-        ready(Environment.ProcessId, bell?.ThreadId ?? 0);
+        var notification = signal != 0 ? new SeedNotification(signal) : null;
+        ready(Environment.ProcessId, notification?.ThreadId ?? 0);
         while (!stop.IsCancellationRequested)
         {
             DrainOnce();
-            if (bell is not null)
+            if (notification is not null)
             {
-                if (bell.Wait(0, pollInterval))
+                if (notification.Wait(pollInterval))
                 {
                     Statistics.Notifications++;
                 }

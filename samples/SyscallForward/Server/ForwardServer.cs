@@ -1,4 +1,5 @@
 using SyscallForward.Executor;
+using SyscallForward.Metrics;
 using UintrIpc.Bootstrap;
 using UintrIpc.Rpc;
 
@@ -14,6 +15,8 @@ public sealed class ForwardServer : IDisposable
 {
     private readonly RpcServer _rpc;
     private readonly SyscallExecutor _executor;
+    private long _sessionsOpened, _sessionsClosed;
+    private ServerCounts? _countsAtStop;
 
     /// <summary>Creates a server of <paramref name="executor"/> (which it does not own).</summary>
     /// <param name="executor">Runs the calls.</param>
@@ -24,9 +27,14 @@ public sealed class ForwardServer : IDisposable
         ArgumentNullException.ThrowIfNull(executor);
         _executor = executor;
         _rpc = new RpcServer(options);
-        _rpc.SessionOpened += (_, session) => session.State = executor.Connect($"{session}, doorbell {session.Doorbell}");
+        _rpc.SessionOpened += (_, session) =>
+        {
+            session.State = executor.Connect($"{session}, doorbell {session.Doorbell}");
+            Interlocked.Increment(ref _sessionsOpened);
+        };
         _rpc.SessionClosed += (_, session) =>
         {
+            Interlocked.Increment(ref _sessionsClosed);
             if (session.State is ClientSession client)
             {
                 executor.Disconnect(client, session.CloseReason ?? "closed");
@@ -47,8 +55,20 @@ public sealed class ForwardServer : IDisposable
         }
     }
 
-    /// <summary>The RPC layer's counters (sessions, requests, unknown opcodes, bad blocks).</summary>
-    internal RpcServerStatistics Statistics => _rpc.Statistics;
+    /// <summary>
+    /// The RPC layer's counters, read through the meter (docs/metrics.md). The meter stops
+    /// reporting a server when it is disposed, so after <see cref="Dispose"/> these are the
+    /// requests and errors counted up to the stop, and the sessions (counted here, from the
+    /// session events) up to the last one that ended during the stop.
+    /// </summary>
+    internal ServerCounts Counts
+    {
+        get
+        {
+            ServerCounts rpc = _countsAtStop ?? (_rpc.Endpoint is { } endpoint ? ServerCounts.Of(RpcMeterReading.Take(), endpoint) : default);
+            return rpc with { SessionsOpened = Volatile.Read(ref _sessionsOpened), SessionsClosed = Volatile.Read(ref _sessionsClosed) };
+        }
+    }
 
     /// <summary>Where it listens, once started.</summary>
     public string? Endpoint => _rpc.Endpoint;
@@ -56,8 +76,12 @@ public sealed class ForwardServer : IDisposable
     /// <summary>Starts listening (same user only, unless <paramref name="policy"/> says otherwise).</summary>
     public void Start(string endpoint, PeerPolicy? policy = null) => _rpc.Start(endpoint, policy);
 
-    /// <inheritdoc />
-    public void Dispose() => _rpc.Dispose();
+    /// <summary>Stops the server: ends every session (their files are closed) and stops listening.</summary>
+    public void Dispose()
+    {
+        _countsAtStop ??= Counts;
+        _rpc.Dispose();
+    }
 
     private long Handle(ref RpcRequest request)
     {

@@ -95,9 +95,9 @@ internal static class ServeCommand
                 }
 
                 // After Dispose: every session has ended and been counted.
-                log.WriteLine($"serve: stopped: {server.Statistics}");
-
-                log.WriteLine(executor.Counters.Format(unknownElsewhere: server.Statistics.UnknownOpcodes));
+                ServerCounts counts = server.Counts;
+                log.WriteLine($"serve: stopped: {counts}");
+                log.WriteLine(executor.Counters.Format(unknownElsewhere: counts.UnknownOpcodes));
             }
 
             return 0;

@@ -51,6 +51,37 @@ internal static class RpcCommands
     }
 
     /// <summary>
+    /// rpc-client-asleep &lt;endpoint&gt; &lt;calls&gt;: makes its calls one at a time, each only once the
+    /// server's session thread is asleep (so each request rings it once); waits until it is
+    /// asleep again, prints "session ID" and its reading of the session's wait-block counters
+    /// (nothing moves them while both sides are idle), and keeps the session open until stdin
+    /// says "quit" (or closes).
+    /// </summary>
+    [PeerCommand("rpc-client-asleep")]
+    public static int ClientAsleep(string[] args)
+    {
+        using var client = RpcClient.Connect(args[0]);
+        int calls = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
+        var serverWait = new WaitBlock(client.SessionRegion.Region, client.SessionRegion.ServerWaitPart);
+        for (int i = 0; i < calls; i++)
+        {
+            WaitUntilAsleep(serverWait);
+            if (client.Call(RpcTestOps.Add, new RpcArgs(i, 1), s_timeout).Value != i + 1)
+            {
+                return 1;
+            }
+        }
+
+        WaitUntilAsleep(serverWait);
+        Console.WriteLine($"session {client.SessionId} {client.WakeStatistics}");
+        while (Console.ReadLine() is { } line && line != "quit")
+        {
+        }
+
+        return 0;
+    }
+
+    /// <summary>
     /// rpc-client-hold &lt;endpoint&gt; &lt;ms&gt;: starts a call that sleeps that long on the server
     /// (a blocking handler), prints "calling", and waits to be killed.
     /// </summary>
@@ -235,5 +266,19 @@ internal static class RpcCommands
         }
 
         return 0;
+    }
+
+    private static void WaitUntilAsleep(WaitBlock wait)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(s_timeout.TotalSeconds * Stopwatch.Frequency);
+        while (!wait.IsConsumerSleeping)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new TimeoutException("the server's session thread never went to sleep");
+            }
+
+            Thread.Sleep(1);
+        }
     }
 }

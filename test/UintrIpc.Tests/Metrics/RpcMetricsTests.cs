@@ -11,10 +11,11 @@ namespace UintrIpc.Tests.Metrics;
 /// <summary>
 /// The RPC instruments after a known workload (server and client in this process, meeting
 /// through the bootstrap socket and the region): requests, sessions, errors by type, calls
-/// abandoned and responses set aside.
+/// abandoned and responses set aside; and a server whose clients are other processes, which
+/// reports each session's wake-up counters itself.
 /// </summary>
 [Collection(CrossProcessCollection.Name)]
-public sealed class RpcMetricsTests(ITestOutputHelper output)
+public sealed partial class RpcMetricsTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
 
@@ -85,4 +86,95 @@ public sealed class RpcMetricsTests(ITestOutputHelper output)
         server.Dispose();
         Assert.DoesNotContain(listener.Collect().Keys, k => k.Key.StartsWith(ep, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void A_server_reports_the_wakeups_of_each_session_whose_client_is_another_process()
+    {
+        using var factory = new TestMeterFactory();
+        string endpoint = SocketNames.NewAbstract("rpc-metrics-server");
+        // The session thread sleeps at once and for as long as allowed: nothing moves the counters while both sides are idle.
+        var asleep = new ChannelWaitOptions { SpinBudget = TimeSpan.Zero, YieldBudget = TimeSpan.Zero, MaxParkTime = ChannelWaitOptions.MaxParkTimeLimit, MeterFactory = factory };
+        using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 0, Wait = asleep });
+        server.Start(endpoint);
+        int[] calls = [5, 8];
+        var peers = calls.Select(n => PeerProcess.Start(output, "rpc-client-asleep", endpoint, $"{n}")).ToList();
+        try
+        {
+            var sessions = new List<(long Id, Dictionary<string, long> Counts)>();
+            foreach (var peer in peers)
+            {
+                peer.WaitForOutput("ClientWakeupsSuppressed");
+                var line = PeerReading().Match(peer.StandardOutput);
+                Assert.True(line.Success, peer.StandardOutput);
+                sessions.Add((long.Parse(line.Groups["id"].Value, System.Globalization.CultureInfo.InvariantCulture),
+                    Counter().Matches(line.Groups["counts"].Value).ToDictionary(m => m.Groups[1].Value, m => long.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture))));
+            }
+
+            // The clients are idle and the session threads asleep: this process's meter reads what each client read.
+            var reading = SessionCounters(factory, endpoint);
+            output.WriteLine(string.Join('\n', reading.Select(r => $"{r.Key} = {r.Value}")));
+            for (int i = 0; i < calls.Length; i++)
+            {
+                var (id, counts) = sessions[i];
+                Assert.Equal(calls[i], counts["ServerWakeups"]); // each request found the session thread asleep: one ring each
+                Assert.Equal(0, counts["ServerWakeupsSuppressed"]);
+                Assert.Equal(0, counts["ServerTimeouts"]);
+                Assert.Equal(calls[i], counts["ClientWakeups"] + counts["ClientWakeupsSuppressed"]); // one wake check per answer
+                foreach (string side in new[] { "server", "client" })
+                {
+                    string prefix = side == "server" ? "Server" : "Client";
+                    Assert.Equal(counts[prefix + "Sleeps"], reading[("uintripc.rpc.session.sleeps", id, side)]);
+                    Assert.Equal(counts[prefix + "Wakeups"], reading[("uintripc.rpc.session.wakeups", id, side)]);
+                    Assert.Equal(counts[prefix + "WakeupsSuppressed"], reading[("uintripc.rpc.session.wakeups.suppressed", id, side)]);
+                    Assert.Equal(counts[prefix + "Timeouts"], reading[("uintripc.rpc.session.timeouts", id, side)]);
+                }
+            }
+
+            Assert.Equal(calls.Length * 2 * 4, reading.Count); // these sessions only, each side of each once
+        }
+        finally
+        {
+            foreach (var peer in peers)
+            {
+                peer.WriteLine("quit");
+                peer.AssertSuccess();
+                peer.Dispose();
+            }
+        }
+
+        // Sessions that ended are no longer reported.
+        TestWait.Until(() => server.Sessions.Count == 0, "the server to close both sessions");
+        Assert.Empty(SessionCounters(factory, endpoint));
+    }
+
+    /// <summary>The session instruments of <paramref name="endpoint"/> that <paramref name="factory"/>'s meter reports, by (instrument, session, side); each exactly once.</summary>
+    private static Dictionary<(string Instrument, long Session, string Side), long> SessionCounters(TestMeterFactory factory, string endpoint)
+    {
+        var reading = new Dictionary<(string, long, string), long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == factory && instrument.Name.StartsWith("uintripc.rpc.session.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var byKey = tags.ToArray().ToDictionary(t => t.Key, t => t.Value);
+            if (Equals(byKey["uintripc.rpc.endpoint"], endpoint))
+            {
+                reading.Add((instrument.Name, (long)byKey["uintripc.rpc.session.id"]!, (string)byKey["uintripc.rpc.side"]!), value); // throws on a second report
+            }
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return reading;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"session (?<id>\d+) RpcWakeStatistics \{(?<counts>[^}]*)\}")]
+    private static partial System.Text.RegularExpressions.Regex PeerReading();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(\w+) = (-?\d+)")]
+    private static partial System.Text.RegularExpressions.Regex Counter();
 }

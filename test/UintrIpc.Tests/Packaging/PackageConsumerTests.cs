@@ -19,19 +19,7 @@ public sealed class PackageConsumerTests(PackedLibrary package, ITestOutputHelpe
         string root = Path.Combine(package.TempDirectory, "consumer");
         string app = Directory.CreateDirectory(Path.Combine(root, "app")).FullName;
         File.Copy(RepositoryFiles.Path("samples", "UintrIpc.HelloChannel", "Program.cs"), Path.Combine(app, "Program.cs"));
-        File.WriteAllText(Path.Combine(app, "Consumer.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <Nullable>enable</Nullable>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="UintrIpc" Version="{package.Version}" />
-              </ItemGroup>
-            </Project>
-            """);
+        WriteProject(Path.Combine(app, "Consumer.csproj"), $"""<PackageReference Include="UintrIpc" Version="{package.Version}" />""");
         WriteNuGetConfig(Path.Combine(app, "NuGet.config"), package.Feed, Path.Combine(root, "packages"));
         string path = PathWithOnlyDotnet(Path.Combine(root, "bin"));
 
@@ -59,6 +47,42 @@ public sealed class PackageConsumerTests(PackedLibrary package, ITestOutputHelpe
         Assert.Equal(Path.Combine(app, "bin", "Release", "net10.0", "runtimes", "linux-x64", "native", "libuintripc.so"), shim);
     }
 
+    /// <summary>
+    /// A user copies the syscall-forwarding sample (its C# sources, the package's best-known use)
+    /// into a project of their own that has only the package: it builds, so the sample uses
+    /// nothing the package keeps internal. (Its C programs come with the repository, not the package.)
+    /// </summary>
+    [Fact]
+    public void The_SyscallForward_sample_builds_from_the_package_alone()
+    {
+        string sample = RepositoryFiles.Path("samples", "SyscallForward");
+        string root = Path.Combine(package.TempDirectory, "forward-consumer");
+        string app = Directory.CreateDirectory(Path.Combine(root, "app")).FullName;
+        string[] sources = [.. Directory.EnumerateFiles(sample, "*.cs", SearchOption.AllDirectories)
+            .Where(f => Path.GetRelativePath(sample, f).Split('/')[0] is not ("obj" or "bin"))];
+        Assert.Contains(sources, f => f.EndsWith("SeedServer.cs", StringComparison.Ordinal));
+        foreach (string source in sources)
+        {
+            string copy = Path.Combine(app, Path.GetRelativePath(sample, source));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(source, copy);
+        }
+
+        var versions = XDocument.Load(RepositoryFiles.Path("Directory.Packages.props")).Descendants("PackageVersion")
+            .ToDictionary(e => (string)e.Attribute("Include")!, e => (string)e.Attribute("Version")!, StringComparer.Ordinal);
+        WriteProject(Path.Combine(app, "SyscallForward.csproj"), $"""
+            <PackageReference Include="UintrIpc" Version="{package.Version}" />
+            <PackageReference Include="System.CommandLine" Version="{versions["System.CommandLine"]}" />
+            <PackageReference Include="Tmds.LibC" Version="{versions["Tmds.LibC"]}" />
+            """);
+        WriteNuGetConfig(Path.Combine(app, "NuGet.config"), package.Feed, Path.Combine(root, "packages"));
+
+        var build = DotnetSdk.Run(app, null, "build", "-c", "Release"); // asserts exit 0
+        output.WriteLine(build.StandardOutput);
+        Assert.True(Directory.Exists(Path.Combine(root, "packages", "uintripc", package.Version)), "the package was not restored from the local feed");
+        Assert.True(File.Exists(Path.Combine(app, "bin", "Release", "net10.0", "SyscallForward.dll")), build.ToString());
+    }
+
     /// <summary>Process ids of the lines "{who} {pid} received '{word} 1..3'", in order, checking the message numbers.</summary>
     private static int[] Pids(string[] lines, string who, string word)
     {
@@ -73,6 +97,22 @@ public sealed class PackageConsumerTests(PackedLibrary package, ITestOutputHelpe
 
         return [.. pids];
     }
+
+    /// <summary>A console project like `dotnet new console`'s, with <paramref name="packageReferences"/> and unsafe code allowed (the forwarding sample calls libc).</summary>
+    private static void WriteProject(string file, string packageReferences) => File.WriteAllText(file, $"""
+        <Project Sdk="Microsoft.NET.Sdk">
+          <PropertyGroup>
+            <OutputType>Exe</OutputType>
+            <TargetFramework>net10.0</TargetFramework>
+            <ImplicitUsings>enable</ImplicitUsings>
+            <Nullable>enable</Nullable>
+            <AllowUnsafeBlocks>true</AllowUnsafeBlocks>
+          </PropertyGroup>
+          <ItemGroup>
+            {packageReferences}
+          </ItemGroup>
+        </Project>
+        """);
 
     /// <summary>
     /// A NuGet.config for the consumer: the local feed and the repository's own sources (no
