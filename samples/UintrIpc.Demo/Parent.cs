@@ -53,7 +53,10 @@ internal static class Parent
                 }
 
                 connection.SendChannel(pongChannel);
-                using var pingChannel = connection.ReceiveChannel<DemoMessage>(Program.Timeout, Program.ChannelOptions);
+                // The child is still starting (it compiles its channel code first: seconds on a loaded
+                // or emulated machine), so wait as long as for its connection; if it dies, its socket
+                // closes and this ends at once.
+                using var pingChannel = connection.ReceiveChannel<DemoMessage>(StartupLimit, Program.ChannelOptions);
                 var ping = pingChannel.Writer;
                 Console.WriteLine($"Child pid {child.Id}; channels of {ping.Capacity} slots; the consumers park at once when idle (spin and yield budgets 0).");
                 Console.WriteLine();
