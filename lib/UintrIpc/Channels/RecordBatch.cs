@@ -123,9 +123,12 @@ public unsafe ref struct RecordBatch
     {
         // No batch and a completed one fail these checks too (no room: _limit is null), and
         // the cold paths tell them apart, so that an append checks each value once.
+        // Throws written here, with helpers that only build the exception: the JIT then knows
+        // these paths end, and keeps no value of the caller's loop live across them (a call it
+        // must assume returns costs the loop spills of its registers, per message).
         if (type < 0 || (uint)length > (uint)_maxLength)
         {
-            ThrowBadAppend(type, length);
+            throw BadAppend(type, length);
         }
 
         int recordLength = _overhead + length;
@@ -133,7 +136,11 @@ public unsafe ref struct RecordBatch
         byte* record = _next;
         if (aligned > _limit - record || _count == MaxRecords)
         {
-            ThrowIfNotActive();
+            if (!IsActive)
+            {
+                throw NotActive();
+            }
+
             payload = default;
             return false;
         }
@@ -231,32 +238,25 @@ public unsafe ref struct RecordBatch
         _sink?.Completed(); // MPSC: messages after the range waited behind it
     }
 
-    /// <summary>TryAppend without room: an active batch takes nothing more (false), anything else is an error.</summary>
+    /// <summary>TryAppend of a negative type or a length out of range, or on no active batch: the exception to throw.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private readonly void ThrowIfNotActive()
+    private readonly Exception BadAppend(int type, int length)
     {
         if (!IsActive)
         {
-            ThrowNotActive();
-        }
-    }
-
-    /// <summary>TryAppend of a negative type or a length out of range, or on no active batch.</summary>
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private readonly void ThrowBadAppend(int type, int length)
-    {
-        if (!IsActive)
-        {
-            ThrowNotActive();
+            return NotActive();
         }
 
         _ring.BatchRecordLength(type, length, _overhead - RingLayout.RecordHeaderSize); // throws the argument's exception
-        throw new UnreachableException();
+        return new UnreachableException();
     }
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private readonly void ThrowNotActive()
-        => throw new InvalidOperationException(_ring is null
+    private readonly void ThrowNotActive() => throw NotActive();
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly InvalidOperationException NotActive()
+        => new(_ring is null
             ? "This is not a batch: use the batch returned by a successful TryClaimBatch."
             : "The batch was already committed or aborted.");
 }

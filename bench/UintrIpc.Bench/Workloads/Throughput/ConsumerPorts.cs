@@ -187,12 +187,12 @@ internal struct RecordCopyHandler(byte[] sink, MessageChecker checker) : IRecord
     {
         if (actual != expected)
         {
-            ThrowLength(actual, expected);
+            throw BadLength(actual, expected);
         }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowLength(int actual, int expected) => throw new InvalidDataException($"a record of {actual} bytes, expected {expected}");
+    private static InvalidDataException BadLength(int actual, int expected) => new InvalidDataException($"a record of {actual} bytes, expected {expected}");
 }
 
 /// <summary>A blocking ReadExactly of one message (anonymous pipe).</summary>

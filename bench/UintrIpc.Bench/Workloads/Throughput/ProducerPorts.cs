@@ -177,7 +177,7 @@ internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProdu
         {
             if (!batch.TryAppend(0, source.Length, out Span<byte> payload))
             {
-                ThrowNoRoom(i, n);
+                throw NoRoom(i, n);
             }
 
             RecordPayload.Fill(source, payload, header + i);
@@ -188,7 +188,7 @@ internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProdu
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowNoRoom(int appended, int claimed) => throw new InvalidOperationException($"a batch claimed for {claimed} records took only {appended}");
+    private static InvalidOperationException NoRoom(int appended, int claimed) => new InvalidOperationException($"a batch claimed for {claimed} records took only {appended}");
 }
 
 /// <summary>
