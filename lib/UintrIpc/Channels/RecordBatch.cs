@@ -40,8 +40,8 @@ public unsafe ref struct RecordBatch
     private int _count;
     /// <summary>The most payload bytes one message can take (the ring's MaxMessageLength less the trailer).</summary>
     private int _maxLength;
-    /// <summary>Header and trailer bytes of each record.</summary>
-    private int _overhead;
+    /// <summary>Bytes each record holds after the payload (a channel's checksum), or 0.</summary>
+    private int _trailer;
     private bool _multiProducer;
     private bool _completed;
     private uint _tag;
@@ -67,7 +67,7 @@ public unsafe ref struct RecordBatch
         batch._limit = start + bytes;
         batch._count = 0;
         batch._maxLength = ring.MaxMessageLength - trailer;
-        batch._overhead = RingLayout.RecordHeaderSize + trailer;
+        batch._trailer = trailer;
         batch._multiProducer = ring.MultiProducer;
         batch._completed = false;
         batch._tag = tag;
@@ -87,7 +87,7 @@ public unsafe ref struct RecordBatch
         batch._limit = null;
         batch._count = 0;
         batch._maxLength = 0;
-        batch._overhead = 0;
+        batch._trailer = 0;
         batch._multiProducer = false;
         batch._completed = false;
         batch._tag = 0;
@@ -131,7 +131,7 @@ public unsafe ref struct RecordBatch
             throw BadAppend(type, length);
         }
 
-        int recordLength = _overhead + length;
+        int recordLength = RingLayout.RecordHeaderSize + _trailer + length; // at least 8: no batch (both pointers null) has no room
         int aligned = RecordRingEngine.Align(recordLength);
         byte* record = _next;
         if (aligned > _limit - record || _count == MaxRecords)
@@ -247,7 +247,7 @@ public unsafe ref struct RecordBatch
             return NotActive();
         }
 
-        _ring.BatchRecordLength(type, length, _overhead - RingLayout.RecordHeaderSize); // throws the argument's exception
+        _ring.BatchRecordLength(type, length, _trailer); // throws the argument's exception
         return new UnreachableException();
     }
 

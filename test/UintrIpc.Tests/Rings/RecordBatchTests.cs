@@ -304,25 +304,25 @@ public sealed class RecordBatchTests
         Assert.True(ring.TryClaimBatch(64, out RecordBatch batch));
         Assert.True(batch.TryAppend(1, 4, out _));
         batch.Commit();
+        RecordBatch none = default;
         foreach ((int type, int length) in new[] { (0, 0), (2, 32), (-1, 0), (0, 33) })
         {
-            var committed = batch;
-            Assert.Throws<InvalidOperationException>(() => committed.TryAppend(type, length, out _));
-            Assert.Throws<InvalidOperationException>(() => default(RecordBatch).TryAppend(type, length, out _));
+            AssertAppendRefused(ref batch, type, length);
+            AssertAppendRefused(ref none, type, length);
         }
 
-        Assert.Equal(60, batch.BytesLeft);
+        Assert.Equal(48, batch.BytesLeft); // 64 - align8(8 + 4)
         Assert.Equal(1, batch.Count);
         Assert.Single(ReadAll(ring));
     }
 
     [Theory]
     [InlineData(0x0000_0001_FFFF_FFFCL, false)] // length 4: shorter than a header
-    [InlineData(0x0000_0001_0000_0010L, false)] // +16: not an appended (negative) length
+    [InlineData(0x0000_0001_0000_0010L, true)] // +16: not an appended (negative) length (the consumer sees it, as the peer wrote it)
     [InlineData(unchecked((long)0xFFFF_FFFF_FFFF_FFF0UL), false)] // type -1
     [InlineData(0x0000_0001_FFFF_FFC0L, false)] // 64 bytes: past the appended records
-    [InlineData(0x0000_0001_FFFF_FFF8L, true)] // 8 bytes (valid alone): the next "header" is payload
-    public void Spsc_commit_refuses_a_header_a_peer_rewrote_in_the_unpublished_batch(long header, bool firstValid)
+    [InlineData(0x0000_0001_FFFF_FFF8L, true)] // 8 bytes (valid alone, published): the next "header" is payload
+    public void Spsc_commit_refuses_a_header_a_peer_rewrote_in_the_unpublished_batch(long header, bool readableAfter)
     {
         // The SPSC batch keeps no copy of its headers: the commit reads them back from shared
         // memory and must not let a rewritten one move it outside the records appended.
@@ -343,7 +343,19 @@ public sealed class RecordBatchTests
         {
         }
 
-        Assert.Equal(firstValid, ring.CanRead); // published up to the first header out of bounds, not beyond
+        Assert.Equal(readableAfter, ring.CanRead); // the commit published nothing from the first header out of bounds on
+    }
+
+    private static void AssertAppendRefused(ref RecordBatch batch, int type, int length)
+    {
+        try
+        {
+            batch.TryAppend(type, length, out _);
+            Assert.Fail($"TryAppend({type}, {length}) on an inactive batch returned");
+        }
+        catch (InvalidOperationException)
+        {
+        }
     }
 
     /// <summary>Appends empty messages until the batch refuses; returns how many it took.</summary>
