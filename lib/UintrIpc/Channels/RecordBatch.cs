@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using UintrIpc.Rings;
@@ -30,38 +31,51 @@ public unsafe ref struct RecordBatch
     public const int MaxRecords = 32;
 
     // Not readonly: Open and None write them in place, in the claim's out parameter (a
-    // constructor would build a temporary and copy its 300 bytes, once per claim).
+    // constructor would build a temporary and copy it, once per claim). An append reads and
+    // writes only the first block (_next, _limit, _count and the constants it checks against):
+    // the batch lives in the caller's frame, so each of its fields costs a load or store there.
+    private byte* _next;
+    /// <summary>The end of the range while appends may go on; null once completed (and in no batch), so that one room check also turns away a completed batch.</summary>
+    private byte* _limit;
+    private int _count;
+    /// <summary>The most payload bytes one message can take (the ring's MaxMessageLength less the trailer).</summary>
+    private int _maxLength;
+    /// <summary>Bytes each record holds after the payload (a channel's checksum), or 0.</summary>
+    private int _trailer;
+    private bool _multiProducer;
+    private bool _completed;
+    private uint _tag;
     private RecordRingEngine? _ring;
     /// <summary>A channel's checksums and wake-up; null on a raw ring.</summary>
     private IRecordBatchSink? _sink;
     private byte* _start;
+    private byte* _end;
     /// <summary>SPSC: the open claim's token; MPSC: the ring position of the range.</summary>
     private long _token;
-    private int _bytes;
-    private int _trailer;
-    private uint _tag;
-    private int _used;
-    private int _count;
-    private bool _completed;
+    /// <summary>MPSC only: each appended record's length and type (its type word holds the claimed marker until the commit).</summary>
     private RecordBatchEntries _entries;
 
     /// <summary>Makes <paramref name="batch"/> a batch of the claimed range, in place.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Open(out RecordBatch batch, RecordRingEngine ring, IRecordBatchSink? sink, byte* start, int bytes, uint tag, long token)
     {
-        // Entries 0 .. _count are written before they are read: the other 256 bytes (private,
-        // never shared) need no zeroing per batch.
+        // Entries are written before they are read (MPSC, 0 .. _count): the other bytes
+        // (private, never shared) need no zeroing per batch.
         Unsafe.SkipInit(out batch);
+        int trailer = sink?.Trailer ?? 0;
+        batch._next = start;
+        batch._limit = start + bytes;
+        batch._count = 0;
+        batch._maxLength = ring.MaxMessageLength - trailer;
+        batch._trailer = trailer;
+        batch._multiProducer = ring.MultiProducer;
+        batch._completed = false;
+        batch._tag = tag;
         batch._ring = ring;
         batch._sink = sink;
         batch._start = start;
-        batch._bytes = bytes;
-        batch._tag = tag;
+        batch._end = start + bytes;
         batch._token = token;
-        batch._trailer = sink?.Trailer ?? 0;
-        batch._used = 0;
-        batch._count = 0;
-        batch._completed = false;
     }
 
     /// <summary>Makes <paramref name="batch"/> no batch (as <c>default</c>), in place: a claim retried on a full ring zeroes no entries.</summary>
@@ -69,23 +83,26 @@ public unsafe ref struct RecordBatch
     internal static void None(out RecordBatch batch)
     {
         Unsafe.SkipInit(out batch);
+        batch._next = null;
+        batch._limit = null;
+        batch._count = 0;
+        batch._maxLength = 0;
+        batch._trailer = 0;
+        batch._multiProducer = false;
+        batch._completed = false;
+        batch._tag = 0;
         batch._ring = null;
         batch._sink = null;
         batch._start = null;
-        batch._bytes = 0;
-        batch._tag = 0;
+        batch._end = null;
         batch._token = 0;
-        batch._trailer = 0;
-        batch._used = 0;
-        batch._count = 0;
-        batch._completed = false;
     }
 
     /// <summary>Messages appended so far.</summary>
     public readonly int Count => _count;
 
     /// <summary>Bytes of the range not used yet (a message of n bytes takes align8(8 + n)).</summary>
-    public readonly int BytesLeft => _bytes - _used;
+    public readonly int BytesLeft => (int)(_end - _next);
 
     /// <summary>Whether the batch can still take messages and be committed or aborted.</summary>
     [MemberNotNullWhen(true, nameof(_ring))]
@@ -104,23 +121,38 @@ public unsafe ref struct RecordBatch
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // once per message: a call would cost more than its body
     public bool TryAppend(int type, int length, out Span<byte> payload)
     {
-        if (!IsActive)
+        // No batch and a completed one fail these checks too (no room: _limit is null), and
+        // the cold paths tell them apart, so that an append checks each value once.
+        // Throws written here, with helpers that only build the exception: the JIT then knows
+        // these paths end, and keeps no value of the caller's loop live across them (a call it
+        // must assume returns costs the loop spills of its registers, per message).
+        if (type < 0 || (uint)length > (uint)_maxLength)
         {
-            ThrowNotActive();
+            throw BadAppend(type, length);
         }
 
-        int recordLength = _ring.BatchRecordLength(type, length, _trailer);
+        int recordLength = RingLayout.RecordHeaderSize + _trailer + length; // at least 8: no batch (both pointers null) has no room
         int aligned = RecordRingEngine.Align(recordLength);
-        if (_count == MaxRecords || aligned > _bytes - _used)
+        byte* record = _next;
+        if (aligned > _limit - record || _count == MaxRecords)
         {
+            if (!IsActive)
+            {
+                throw NotActive();
+            }
+
             payload = default;
             return false;
         }
 
-        byte* record = _start + _used;
-        _ring.AppendToBatch(record, recordLength, type, _tag);
-        _entries[_count++] = (uint)recordLength | ((long)type << 32);
-        _used += aligned;
+        if (_multiProducer)
+        {
+            _entries[_count] = (uint)recordLength | ((long)type << 32);
+        }
+
+        RecordRingEngine.AppendToBatch(record, recordLength, type, _tag, _multiProducer);
+        _count++;
+        _next = record + aligned;
         payload = new Span<byte>(record + RingLayout.RecordHeaderSize, length);
         return true;
     }
@@ -130,6 +162,7 @@ public unsafe ref struct RecordBatch
     /// The batch was already committed or aborted, discarded by a later claim or write (SPSC),
     /// or a message of it was taken over by <see cref="Channels.IpcMessageReader.TryUnblock(TimeSpan)"/> (MPSC).
     /// </exception>
+    /// <exception cref="RingCorruptedException">SPSC: a header appended to the batch was overwritten before the commit (by a peer: only this producer writes there).</exception>
     public void Commit()
     {
         if (!IsActive)
@@ -139,17 +172,11 @@ public unsafe ref struct RecordBatch
 
         if (_sink is not null)
         {
-            byte* record = _start;
-            for (int i = 0; i < _count; i++)
-            {
-                int recordLength = (int)_entries[i];
-                _sink.Committing((int)(_entries[i] >> 32), new Span<byte>(record + RingLayout.RecordHeaderSize, recordLength - RingLayout.RecordHeaderSize));
-                record += RecordRingEngine.Align(recordLength);
-            }
+            Seal(_sink);
         }
 
-        _ring.CommitBatch(_start, _bytes, _used, ref _entries, _count, _token);
-        _completed = true;
+        _ring.CommitBatch(_start, (int)(_end - _start), (int)(_next - _start), ref _entries, _count, _token);
+        Complete();
         _sink?.Completed();
     }
 
@@ -175,16 +202,61 @@ public unsafe ref struct RecordBatch
         }
     }
 
-    private void GiveUp()
+    /// <summary>Hands each appended message to the channel (its checksum) before the commit publishes it.</summary>
+    private readonly void Seal(IRecordBatchSink sink)
+    {
+        byte* record = _start;
+        for (int i = 0; i < _count; i++)
+        {
+            int type;
+            int recordLength;
+            if (_multiProducer)
+            {
+                recordLength = (int)_entries[i];
+                type = (int)(_entries[i] >> 32);
+            }
+            else
+            {
+                recordLength = _ring!.AppendedRecordLength(record, _next, (int)(record - _start), out type);
+            }
+
+            sink.Committing(type, new Span<byte>(record + RingLayout.RecordHeaderSize, recordLength - RingLayout.RecordHeaderSize));
+            record += RecordRingEngine.Align(recordLength);
+        }
+    }
+
+    private void Complete()
     {
         _completed = true;
-        _ring!.AbandonBatch(_start, _bytes, _token, _tag);
+        _limit = null;
+    }
+
+    private void GiveUp()
+    {
+        Complete();
+        _ring!.AbandonBatch(_start, (int)(_end - _start), _token, _tag);
         _sink?.Completed(); // MPSC: messages after the range waited behind it
     }
 
+    /// <summary>TryAppend of a negative type or a length out of range, or on no active batch: the exception to throw.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly Exception BadAppend(int type, int length)
+    {
+        if (!IsActive)
+        {
+            return NotActive();
+        }
+
+        _ring.BatchRecordLength(type, length, _trailer); // throws the argument's exception
+        return new UnreachableException();
+    }
+
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private readonly void ThrowNotActive()
-        => throw new InvalidOperationException(_ring is null
+    private readonly void ThrowNotActive() => throw NotActive();
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly InvalidOperationException NotActive()
+        => new(_ring is null
             ? "This is not a batch: use the batch returned by a successful TryClaimBatch."
             : "The batch was already committed or aborted.");
 }

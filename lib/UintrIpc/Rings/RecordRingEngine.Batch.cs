@@ -84,9 +84,9 @@ internal sealed unsafe partial class RecordRingEngine
 
     /// <summary>Writes the header of a record appended to a batch: invisible to the consumer until the commit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void AppendToBatch(byte* record, int recordLength, int type, uint tag)
+    internal static void AppendToBatch(byte* record, int recordLength, int type, uint tag, bool multiProducer)
     {
-        if (_multiProducer)
+        if (multiProducer)
         {
             MarkClaimed(record, recordLength, tag);
             return;
@@ -94,6 +94,27 @@ internal sealed unsafe partial class RecordRingEngine
 
         // Plain: the consumer reads a length <= 0 as "not yet", and the commit's release publishes both.
         *(long*)record = (uint)-recordLength | ((long)type << 32);
+    }
+
+    /// <summary>
+    /// SPSC: the record length in the header of a record appended to a batch, read back before
+    /// the commit publishes it (the batch keeps no copy, so that an append stores no more than
+    /// the header). Only this producer writes there before the commit (the consumer's bytes end
+    /// at the tail), but the bytes are shared: checked, so that a peer writing into them cannot
+    /// make the commit step outside the appended records.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int AppendedRecordLength(byte* record, byte* end, int offset, out int type)
+    {
+        long header = *(long*)record; // plain: our own store, not published yet
+        int recordLength = -(int)header;
+        type = (int)(header >> 32);
+        if (type < 0 || recordLength < HeaderSize || recordLength > _maxRecordLength || Align(recordLength) > end - record)
+        {
+            ThrowAppendedChanged(offset, header);
+        }
+
+        return recordLength;
     }
 
     /// <summary>Commits the <paramref name="count"/> records appended to a batch (<paramref name="used"/> of its <paramref name="aligned"/> bytes).</summary>
@@ -126,11 +147,17 @@ internal sealed unsafe partial class RecordRingEngine
                 WritePadding(_data + ((int)tail & _mask), padding);
             }
 
+            byte* end = start + used;
             for (int i = 0; i < count; i++)
             {
-                int recordLength = (int)entries[i];
+                int recordLength = AppendedRecordLength(record, end, (int)(record - start), out _);
                 Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
                 record += Align(recordLength);
+            }
+
+            if (record != end)
+            {
+                ThrowAppendedChanged((int)(record - start), *(long*)record);
             }
 
             return;
@@ -230,6 +257,11 @@ internal sealed unsafe partial class RecordRingEngine
             }
         }
     }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowAppendedChanged(int offset, long header)
+        => throw new RingCorruptedException("appended record", _local.ClaimTail + _local.ClaimPadding + offset,
+            $"its header 0x{header:x16} is not what the producer appended there (a negative length, at most {_maxRecordLength} bytes, within the batch, and a type >= 0): a peer wrote into the unpublished batch");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowBatchBytes(int bytes)

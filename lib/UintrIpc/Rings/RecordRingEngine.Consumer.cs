@@ -264,7 +264,7 @@ internal sealed unsafe partial class RecordRingEngine
         int room = shape.Capacity - index; // a multiple of 8: align8(length) <= room when length <= room
         if (length < HeaderSize || length > room)
         {
-            ThrowBadLength(position, length, room);
+            throw BadLength(position, length, room);
         }
 
         int aligned = Align(length);
@@ -272,22 +272,22 @@ internal sealed unsafe partial class RecordRingEngine
         {
             if (length - HeaderSize > shape.MaxMessageLength)
             {
-                ThrowRecordTooLong(position, length, shape.MaxMessageLength);
+                throw RecordTooLong(position, length, shape.MaxMessageLength);
             }
         }
         else if (type != Padding)
         {
-            ThrowBadType(position, type);
+            throw BadType(position, type);
         }
         else if (aligned != room && aligned > shape.MaxRecordLength)
         {
             // Padding is either the rest of the lap or an aborted/unblocked claim.
-            ThrowBadPadding(position, length, room, shape.MaxRecordLength);
+            throw BadPadding(position, length, room, shape.MaxRecordLength);
         }
 
         if (aligned > shape.Capacity - consumed)
         {
-            ThrowBatchOverrun(position, length, consumed, shape.Capacity);
+            throw BatchOverrun(position, length, consumed, shape.Capacity);
         }
 
         return aligned;
@@ -332,23 +332,23 @@ internal sealed unsafe partial class RecordRingEngine
     private static void ThrowDestinationTooSmall(int needed, int available, string paramName)
         => throw new ArgumentException($"The next message has {needed} bytes but the destination holds {available}; it was not consumed. Pass a buffer of MaxMessageLength bytes.", paramName);
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowBadLength(long position, int length, int room)
-        => throw new RingCorruptedException("record length", position, $"{length} is not between {HeaderSize} and the {room} bytes left before the end of the data area");
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static RingCorruptedException BadLength(long position, int length, int room)
+        => new RingCorruptedException("record length", position, $"{length} is not between {HeaderSize} and the {room} bytes left before the end of the data area");
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowRecordTooLong(long position, int length, int maxMessageLength)
-        => throw new RingCorruptedException("record length", position, $"the payload of {length - HeaderSize} bytes exceeds the maximum message length {maxMessageLength}");
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static RingCorruptedException RecordTooLong(long position, int length, int maxMessageLength)
+        => new RingCorruptedException("record length", position, $"the payload of {length - HeaderSize} bytes exceeds the maximum message length {maxMessageLength}");
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowBadType(long position, int type)
-        => throw new RingCorruptedException("record type", position, $"{type} is negative but not the padding type {Padding}");
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static RingCorruptedException BadType(long position, int type)
+        => new RingCorruptedException("record type", position, $"{type} is negative but not the padding type {Padding}");
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowBadPadding(long position, int length, int room, int maxRecordLength)
-        => throw new RingCorruptedException("padding record", position, $"its length {length} neither fills the {room} bytes to the end nor fits a record of at most {maxRecordLength} bytes");
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static RingCorruptedException BadPadding(long position, int length, int room, int maxRecordLength)
+        => new RingCorruptedException("padding record", position, $"its length {length} neither fills the {room} bytes to the end nor fits a record of at most {maxRecordLength} bytes");
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowBatchOverrun(long position, int length, int consumed, int capacity)
-        => throw new RingCorruptedException("record length", position, $"{length} runs past one capacity ({capacity}) of records after the head ({consumed} bytes consumed)");
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static RingCorruptedException BatchOverrun(long position, int length, int consumed, int capacity)
+        => new RingCorruptedException("record length", position, $"{length} runs past one capacity ({capacity}) of records after the head ({consumed} bytes consumed)");
 }

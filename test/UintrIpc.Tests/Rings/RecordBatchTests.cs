@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
@@ -287,6 +289,72 @@ public sealed class RecordBatchTests
             }
 
             Assert.Equal([2], ReadAll(ring).Select(m => m.Type));
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Appending_to_a_completed_batch_or_to_no_batch_throws_whatever_the_arguments(bool multi)
+    {
+        // TryAppend tells these apart only on its failing paths (no room, bad argument): the
+        // state error must still come first.
+        using var region = Region(256, multi, maxMessageLength: 32);
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(64, out RecordBatch batch));
+        Assert.True(batch.TryAppend(1, 4, out _));
+        batch.Commit();
+        RecordBatch none = default;
+        foreach ((int type, int length) in new[] { (0, 0), (2, 32), (-1, 0), (0, 33) })
+        {
+            AssertAppendRefused(ref batch, type, length);
+            AssertAppendRefused(ref none, type, length);
+        }
+
+        Assert.Equal(48, batch.BytesLeft); // 64 - align8(8 + 4)
+        Assert.Equal(1, batch.Count);
+        Assert.Single(ReadAll(ring));
+    }
+
+    [Theory]
+    [InlineData(0x0000_0001_FFFF_FFFCL, false)] // length 4: shorter than a header
+    [InlineData(0x0000_0001_0000_0010L, true)] // +16: not an appended (negative) length (the consumer sees it, as the peer wrote it)
+    [InlineData(unchecked((long)0xFFFF_FFFF_FFFF_FFF0UL), false)] // type -1
+    [InlineData(0x0000_0001_FFFF_FFC0L, false)] // 64 bytes: past the appended records
+    [InlineData(0x0000_0001_FFFF_FFF8L, true)] // 8 bytes (valid alone, published): the next "header" is payload
+    public void Spsc_commit_refuses_a_header_a_peer_rewrote_in_the_unpublished_batch(long header, bool readableAfter)
+    {
+        // The SPSC batch keeps no copy of its headers: the commit reads them back from shared
+        // memory and must not let a rewritten one move it outside the records appended.
+        using var region = Region(256, multi: false);
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(64, out RecordBatch batch));
+        Assert.True(batch.TryAppend(1, 8, out Span<byte> first));
+        first.Fill(0x5a);
+        Assert.True(batch.TryAppend(2, 8, out Span<byte> second));
+        second.Fill(0x5a);
+        Unsafe.WriteUnaligned(ref Unsafe.Subtract(ref MemoryMarshal.GetReference(first), RingLayout.RecordHeaderSize), header);
+        try
+        {
+            batch.Commit();
+            Assert.Fail("a rewritten header was published");
+        }
+        catch (RingCorruptedException)
+        {
+        }
+
+        Assert.Equal(readableAfter, ring.CanRead); // the commit published nothing from the first header out of bounds on
+    }
+
+    private static void AssertAppendRefused(ref RecordBatch batch, int type, int length)
+    {
+        try
+        {
+            batch.TryAppend(type, length, out _);
+            Assert.Fail($"TryAppend({type}, {length}) on an inactive batch returned");
+        }
+        catch (InvalidOperationException)
+        {
         }
     }
 

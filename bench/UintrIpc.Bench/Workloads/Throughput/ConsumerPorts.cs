@@ -8,9 +8,10 @@ using UintrIpc.Rings;
 namespace UintrIpc.Bench.Workloads.Throughput;
 
 // The consumer ends, one struct per transport and form (one message per call, or a batch
-// handed over in place with one head release). Each copies the whole payload out into a heap
-// buffer (the C consumer copies into a local buffer), so larger messages cost a real copy on
-// both sides, and hands the header to the checker.
+// handed over in place with one head release). Each copies the payload out into a heap buffer
+// (the C consumer copies into a local buffer), so larger messages cost a real copy on both
+// sides, and hands the header to the checker; the record Read consumers, as the C record
+// consumer, read the header in place and copy the bytes after it.
 
 /// <summary>SlotRing&lt;T&gt;.TryRead (SPSC): one element per call, head released after each (as c-slotring-tput-sN).</summary>
 internal readonly struct SpscSlotConsumer<T>(SlotRing<T> ring) : IConsumerPort where T : unmanaged
@@ -164,7 +165,7 @@ internal readonly struct MpscRecordConsumer(RecordRing ring, int size) : IConsum
     }
 }
 
-/// <summary>Copies each record's payload out, checks its length and header.</summary>
+/// <summary>Checks each record's length and header and copies the rest of its payload out.</summary>
 internal struct RecordCopyHandler(byte[] sink, MessageChecker checker) : IRecordHandler
 {
     public MessageChecker Checker = checker;
@@ -173,8 +174,12 @@ internal struct RecordCopyHandler(byte[] sink, MessageChecker checker) : IRecord
     public void Handle(int type, ReadOnlySpan<byte> payload)
     {
         CheckLength(payload.Length, sink.Length);
-        InlinedBytes.Copy(payload, sink); // as the producers copy (ProducerPorts.cs)
-        Checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(sink));
+        // As the C consumer: the stamp read from the record, the rest (if any) copied out.
+        Checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(payload));
+        if (payload.Length > sizeof(long))
+        {
+            InlinedBytes.Copy(payload[sizeof(long)..], sink.AsSpan(sizeof(long))); // as the producers copy (ProducerPorts.cs)
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -182,12 +187,12 @@ internal struct RecordCopyHandler(byte[] sink, MessageChecker checker) : IRecord
     {
         if (actual != expected)
         {
-            ThrowLength(actual, expected);
+            throw BadLength(actual, expected);
         }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowLength(int actual, int expected) => throw new InvalidDataException($"a record of {actual} bytes, expected {expected}");
+    private static InvalidDataException BadLength(int actual, int expected) => new InvalidDataException($"a record of {actual} bytes, expected {expected}");
 }
 
 /// <summary>A blocking ReadExactly of one message (anonymous pipe).</summary>

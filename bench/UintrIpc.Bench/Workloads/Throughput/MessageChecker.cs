@@ -42,7 +42,7 @@ internal struct MessageChecker
             // One producer (id 0): the header is the sequence, plus the warm-up bit.
             if ((header & ~MessageHeader.WarmBit) != _nextSingle)
             {
-                ThrowOutOfOrder(header, _nextSingle);
+                throw OutOfOrder(header, _nextSingle);
             }
 
             _nextSingle++;
@@ -75,15 +75,16 @@ internal struct MessageChecker
         int producer = MessageHeader.Producer(header);
         if ((uint)producer >= (uint)_next!.Length || (header & MessageHeader.SequenceMask) != _next[producer])
         {
-            ThrowOutOfOrder(header, (uint)producer < (uint)_next.Length ? _next[producer] : -1);
+            throw OutOfOrder(header, (uint)producer < (uint)_next.Length ? _next[producer] : -1);
         }
 
         _next[producer]++;
     }
 
+    // Returns the exception for a throw at the call site: the JIT then knows that path ends.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowOutOfOrder(long header, long expected) =>
-        throw new InvalidDataException($"message from producer {MessageHeader.Producer(header)} has sequence {header & MessageHeader.SequenceMask}, expected {expected} (header 0x{header:x16})");
+    private static InvalidDataException OutOfOrder(long header, long expected) =>
+        new InvalidDataException($"message from producer {MessageHeader.Producer(header)} has sequence {header & MessageHeader.SequenceMask}, expected {expected} (header 0x{header:x16})");
 
     /// <summary>Start and end of the measured part (clock and the consumer's CPU time), taken once each.</summary>
     internal sealed class MeasuredSpan
