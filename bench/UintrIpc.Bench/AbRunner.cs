@@ -63,7 +63,7 @@ internal sealed class AbRunner
             {
                 worktree = Path.Combine(work, "src");
                 string root = RepositoryRoot();
-                string commit = Run("git", ["-C", root, "rev-parse", "--verify", gitRef + "^{commit}"], TimeSpan.FromSeconds(30)).Trim();
+                string commit = Run("git", ["-C", root, "rev-parse", "--verify", gitRef + "^{commit}"], TimeSpan.FromSeconds(30)).Output.Trim();
                 label = $"ref {gitRef} ({commit[..12]})";
                 Run("git", ["-C", root, "worktree", "add", "--detach", worktree, commit], TimeSpan.FromMinutes(2));
                 source = worktree;
@@ -208,8 +208,14 @@ internal sealed class AbRunner
 
         try
         {
-            Run("dotnet", args, _options.Timeout * 3, allowFailure: true);
-            var report = JsonReport.Read(Path.Combine(outDir, "results.json"));
+            string results = Path.Combine(outDir, "results.json");
+            if (Run("dotnet", args, _options.Timeout * 3, allowFailure: true) is { ExitCode: not 0 } failed && !File.Exists(results))
+            {
+                // Say why, not only that the file is missing: the run's own last words.
+                throw new InvalidOperationException($"the harness wrote no results.json (exit code {failed.ExitCode}): {failed.Tail}");
+            }
+
+            var report = JsonReport.Read(results);
             return report.Results.FirstOrDefault(r => r.Name == test && !r.IsNative);
         }
         catch (Exception e) when (e is IOException or JsonException or InvalidDataException or InvalidOperationException)
@@ -239,7 +245,8 @@ internal sealed class AbRunner
     }
 
     /// <summary>Runs a program to completion (bounded); returns its stdout; throws with its output when it fails.</summary>
-    private static string Run(string program, IEnumerable<string> args, TimeSpan timeout, bool allowFailure = false)
+    /// <summary>Runs <paramref name="program"/>; its exit code, standard output, and the last 2,000 characters of both streams.</summary>
+    private static ProgramRun Run(string program, IEnumerable<string> args, TimeSpan timeout, bool allowFailure = false)
     {
         var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args)
@@ -258,14 +265,17 @@ internal sealed class AbRunner
         }
 
         p.WaitForExit();
-        if (p.ExitCode != 0 && !allowFailure)
+        string both = (stdout.Result + stderr.Result).Trim();
+        var run = new ProgramRun(p.ExitCode, stdout.Result, both[Math.Max(0, both.Length - 2000)..]);
+        if (run.ExitCode != 0 && !allowFailure)
         {
-            string tail = (stdout.Result + stderr.Result).Trim();
-            throw new InvalidOperationException($"{program} {string.Join(' ', psi.ArgumentList)} failed with exit code {p.ExitCode}: {tail[Math.Max(0, tail.Length - 2000)..]}");
+            throw new InvalidOperationException($"{program} {string.Join(' ', psi.ArgumentList)} failed with exit code {run.ExitCode}: {run.Tail}");
         }
 
-        return stdout.Result;
+        return run;
     }
+
+    private readonly record struct ProgramRun(int ExitCode, string Output, string Tail);
 
     private static readonly JsonSerializerOptions s_json = new()
     {
