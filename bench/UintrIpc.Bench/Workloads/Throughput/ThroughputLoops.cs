@@ -20,10 +20,11 @@ internal static unsafe class ThroughputLoops
     {
         long sequence = 0;
         int polls = 0;
+        TPort ends = port; // a local copy, as in Consume
         var jit = new JitQuiet(Stopwatch.GetTimestamp());
         while (true)
         {
-            int n = port.TryWrite(producer, sequence, Batch.Size, warm: true);
+            int n = ends.TryWrite(producer, sequence, Batch.Size, warm: true);
             if (n == 0)
             {
                 Spin.Step(ref polls, deadline, "room in the ring (warm-up)", yieldSometimes);
@@ -51,7 +52,7 @@ internal static unsafe class ThroughputLoops
         long wall0 = Stopwatch.GetTimestamp();
         while (sequence < end)
         {
-            int n = port.TryWrite(producer, sequence, (int)Math.Min(Batch.Size, end - sequence), warm: false);
+            int n = ends.TryWrite(producer, sequence, (int)Math.Min(Batch.Size, end - sequence), warm: false);
             if (n == 0)
             {
                 Spin.Step(ref polls, deadline, "room in the ring", yieldSometimes);
@@ -72,12 +73,14 @@ internal static unsafe class ThroughputLoops
         bool flipped = false;
         int polls = 0;
         int iterations = 0;
-        // A local copy, so that the JIT can keep the checker's fields in registers.
+        // Local copies, so that the JIT can keep the checker's fields and the port's references in
+        // registers instead of reloading them through the caller's references on every message.
         var local = checker;
+        TPort ends = port;
         var jit = new JitQuiet(Stopwatch.GetTimestamp());
         while (!local.Done)
         {
-            if (port.Poll(ref local) == 0)
+            if (ends.Poll(ref local) == 0)
             {
                 Spin.Step(ref polls, deadline, "messages", yieldSometimes);
             }
