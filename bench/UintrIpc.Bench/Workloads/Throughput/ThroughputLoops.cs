@@ -33,16 +33,9 @@ internal static unsafe class ThroughputLoops
 
             long before = sequence;
             sequence += n;
-            // Acquire: the consumer's flip; checked every 64 messages (a shared line it writes once).
-            if ((before >> 6) != (sequence >> 6) && Volatile.Read(ref *phase) != 0 && jit.IsQuiet(Stopwatch.GetTimestamp()))
+            if ((before >> 6) != (sequence >> 6) && WarmupDone(ref jit, before, sequence, phase, deadline))
             {
                 break;
-            }
-
-            if ((before >> 12) != (sequence >> 12))
-            {
-                JitQuiet.LetBackgroundThreadsRun();
-                deadline.ThrowIfPassed("the end of the warm-up");
             }
         }
 
@@ -70,7 +63,6 @@ internal static unsafe class ThroughputLoops
         where TPort : struct, IConsumerPort
     {
         long warmEnd = Stopwatch.GetTimestamp() + (long)(warmupTime.TotalSeconds * Stopwatch.Frequency);
-        bool flipped = false;
         int polls = 0;
         int iterations = 0;
         // Local copies, so that the JIT can keep the checker's fields and the port's references in
@@ -85,21 +77,63 @@ internal static unsafe class ThroughputLoops
                 Spin.Step(ref polls, deadline, "messages", yieldSometimes);
             }
 
-            if (!flipped && (++iterations & 4095) == 0)
-            {
-                JitQuiet.LetBackgroundThreadsRun();
-            }
-
-            if (!flipped && (iterations & 255) == 0 && local.WarmupMessages >= warmup && Stopwatch.GetTimestamp() >= warmEnd
-                && jit.IsQuiet(Stopwatch.GetTimestamp()))
+            if ((++iterations & 255) == 0 && WarmupDone(ref jit, iterations, local.WarmupMessages >= warmup, warmEnd))
             {
                 // Release: producers read it with acquire and start their measured part.
                 Volatile.Write(ref *phase, 1);
-                flipped = true;
+                break;
+            }
+        }
+
+        // After the flip: the same loop without the warm-up's checks (the C consumer's loop has none).
+        while (!local.Done)
+        {
+            if (ends.Poll(ref local) == 0)
+            {
+                Spin.Step(ref polls, deadline, "messages", yieldSometimes);
             }
         }
 
         checker = local;
+    }
+
+    /// <summary>
+    /// The producer's warm-up check, every 64 messages (out of line, as the consumer's): true once
+    /// the consumer has flipped the phase and this process's JIT is quiet; every 4096 messages it
+    /// lets the JIT's threads run and checks the deadline.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool WarmupDone(ref JitQuiet jit, long before, long sequence, long* phase, in Deadline deadline)
+    {
+        // Acquire: the consumer's flip (a shared line it writes once).
+        if (Volatile.Read(ref *phase) != 0 && jit.IsQuiet(Stopwatch.GetTimestamp()))
+        {
+            return true;
+        }
+
+        if ((before >> 12) != (sequence >> 12))
+        {
+            JitQuiet.LetBackgroundThreadsRun();
+            deadline.ThrowIfPassed("the end of the warm-up");
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The consumer's warm-up check, every 256 polls (out of line: its clock reads and yield stay
+    /// out of the polling loop): every 4096 polls it lets the JIT's threads run; true once the
+    /// warm-up count and time are reached and the JIT is quiet.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool WarmupDone(ref JitQuiet jit, int iterations, bool countReached, long warmEnd)
+    {
+        if ((iterations & 4095) == 0)
+        {
+            JitQuiet.LetBackgroundThreadsRun();
+        }
+
+        return countReached && Stopwatch.GetTimestamp() >= warmEnd && jit.IsQuiet(Stopwatch.GetTimestamp());
     }
 }
 
