@@ -171,12 +171,13 @@ internal unsafe partial struct SlotRingEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong ClaimMany(ulong wanted, out ulong start, out uint tag)
     {
-        // Acquire, before the tail: a floor another thread of this object stored after its claim (2c).
+        // Acquire: a floor another thread of this object stored after its claim (2c).
         ulong floor = Volatile.Read(ref ProducerTail);
-        // Acquire: the current tail for the CAS (2d), as the C producer does. Trying the CAS from the
-        // floor instead fails whenever another producer claimed since, which with producers taking
-        // turns is most claims: a failed CAS costs as much as a load and a successful one.
-        ulong tail = CheckedTail(Volatile.Read(ref *SharedTail), floor);
+        // The first CAS is tried from the floor, without loading the shared tail first: a load would
+        // fetch the line shared and the CAS fetch it again to own it. When another producer claimed
+        // since, the failed CAS returns the current tail (checked below) for the next attempt, and a
+        // stale intent it leaves is a CAS loser's, which 2f allows for.
+        ulong tail = floor;
         ulong* intent = ProducerIntent(out tag);
         bool refreshed = false;
         while (true)
