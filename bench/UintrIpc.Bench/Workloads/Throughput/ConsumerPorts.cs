@@ -9,19 +9,20 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 
 // The consumer ends, one struct per transport and form (one message per call, or a batch
 // handed over in place with one head release). Each copies the payload out into a heap buffer
-// (the C consumer copies into a local buffer), so larger messages cost a real copy on both
-// sides, and hands the header to the checker; the record Read consumers, as the C record
-// consumer, read the header in place and copy the bytes after it.
+// (the C consumer copies into a local buffer; the slot consumers' buffers are 64-byte aligned
+// as the C one), so larger messages cost a real copy on both sides, and hands the header to
+// the checker; the record Read consumers, as the C record consumer, read the header in place
+// and copy the bytes after it.
 
 /// <summary>SlotRing&lt;T&gt;.TryRead (SPSC): one element per call, head released after each (as c-slotring-tput-sN).</summary>
 internal readonly struct SpscSlotConsumer<T>(SlotRing<T> ring) : IConsumerPort where T : unmanaged
 {
-    private readonly T[] _sink = new T[1];
+    private readonly AlignedElements<T> _sink = new(1);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
-        ref T item = ref _sink[0];
+        ref T item = ref _sink.First;
         if (!ring.TryRead(out item))
         {
             return 0;
@@ -61,12 +62,12 @@ internal readonly struct MpscSlotDrainConsumer<T>(SlotRing<T> ring) : IConsumerP
 /// <summary>SlotRing&lt;T&gt;.TryRead (MPSC).</summary>
 internal readonly struct MpscSlotConsumer<T>(SlotRing<T> ring) : IConsumerPort where T : unmanaged
 {
-    private readonly T[] _sink = new T[1];
+    private readonly AlignedElements<T> _sink = new(1);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
-        ref T item = ref _sink[0];
+        ref T item = ref _sink.First;
         if (!ring.TryRead(out item))
         {
             return 0;
@@ -89,10 +90,16 @@ internal readonly ref struct SlotCopyHandler<T>(SlotCopyHandler<T>.Sink sink, re
         _checker.Accept(Unsafe.As<T, long>(ref Unsafe.AsRef(in item)));
     }
 
-    /// <summary>Where the copies go (a heap object, so the copy cannot be optimised away).</summary>
+    /// <summary>Where the copies go: memory the copy cannot be optimised away into, 64-byte aligned as the C consumer's.</summary>
     internal sealed class Sink
     {
-        public T Last;
+        private readonly AlignedElements<T> _last = new(1);
+
+        public ref T Last
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => ref _last.First;
+        }
     }
 }
 

@@ -15,7 +15,8 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 // Record payloads are copied with the library's InlinedBytes (vector code inlined here), not
 // Span.CopyTo: CoreLib's Memmove runs precompiled code until tiered compilation replaces it,
 // which a short warm-up does not always see, while the C baseline's memcpy is compiled code.
-// The batched slot producers stamp a batch of elements in a local array and hand it to
+// The slot producers' source elements are 64-byte aligned, as the C producer's source buffer
+// (AlignedElements). The batched slot producers stamp a batch of elements in such a buffer and hand it to
 // TryWrite(span), which publishes every sequence and stores the tail once (the C batched
 // producer stores its tail once per batch too). The batched record producers claim a range for
 // up to RecordBatch.MaxRecords records with TryClaimBatch, append each in place (copy + stamp)
@@ -25,7 +26,7 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 /// <summary>SlotRing&lt;T&gt;.TryClaim (SPSC), copy + stamp in place, Publish.</summary>
 internal readonly struct SpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
 {
-    private readonly T[] _source = new T[1];
+    private readonly AlignedElements<T> _source = new(1);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int TryWrite(int producer, long firstSequence, int max, bool warm)
@@ -36,7 +37,7 @@ internal readonly struct SpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort w
         }
 
         ref T item = ref claim.Item;
-        item = _source[0];
+        item = _source.First;
         Unsafe.As<T, long>(ref item) = MessageHeader.Make(producer, firstSequence, warm);
         claim.Publish();
         return 1;
@@ -46,7 +47,7 @@ internal readonly struct SpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort w
 /// <summary>SlotRing&lt;T&gt;.TryClaim (MPSC) (a CAS on tail), copy + stamp in place, Publish.</summary>
 internal readonly struct MpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
 {
-    private readonly T[] _source = new T[1];
+    private readonly AlignedElements<T> _source = new(1);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int TryWrite(int producer, long firstSequence, int max, bool warm)
@@ -57,7 +58,7 @@ internal readonly struct MpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort w
         }
 
         ref T item = ref claim.Item;
-        item = _source[0];
+        item = _source.First;
         Unsafe.As<T, long>(ref item) = MessageHeader.Make(producer, firstSequence, warm);
         claim.Publish();
         return 1;
@@ -67,28 +68,28 @@ internal readonly struct MpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort w
 /// <summary>SlotRing&lt;T&gt;.TryWrite (SPSC)(span) of up to <see cref="Batch.Size"/> stamped elements.</summary>
 internal readonly struct SpscSlotBatchProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
 {
-    private readonly T[] _batch = new T[Batch.Size];
+    private readonly AlignedElements<T> _batch = new(Batch.Size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int TryWrite(int producer, long firstSequence, int max, bool warm)
     {
-        int n = Math.Min(max, _batch.Length);
-        SlotBatch.Stamp(_batch, n, producer, firstSequence, warm);
-        return ring.TryWrite(new ReadOnlySpan<T>(_batch, 0, n));
+        Span<T> batch = _batch.Slice(Math.Min(max, _batch.Length));
+        SlotBatch.Stamp(batch, producer, firstSequence, warm);
+        return ring.TryWrite(batch);
     }
 }
 
 /// <summary>SlotRing&lt;T&gt;.TryWrite (MPSC)(span) of up to <see cref="Batch.Size"/> stamped elements.</summary>
 internal readonly struct MpscSlotBatchProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
 {
-    private readonly T[] _batch = new T[Batch.Size];
+    private readonly AlignedElements<T> _batch = new(Batch.Size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int TryWrite(int producer, long firstSequence, int max, bool warm)
     {
-        int n = Math.Min(max, _batch.Length);
-        SlotBatch.Stamp(_batch, n, producer, firstSequence, warm);
-        return ring.TryWrite(new ReadOnlySpan<T>(_batch, 0, n));
+        Span<T> batch = _batch.Slice(Math.Min(max, _batch.Length));
+        SlotBatch.Stamp(batch, producer, firstSequence, warm);
+        return ring.TryWrite(batch);
     }
 }
 
@@ -96,9 +97,9 @@ internal readonly struct MpscSlotBatchProducer<T>(SlotRing<T> ring) : IProducerP
 internal static class SlotBatch
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Stamp<T>(T[] batch, int n, int producer, long firstSequence, bool warm) where T : unmanaged
+    public static void Stamp<T>(Span<T> batch, int producer, long firstSequence, bool warm) where T : unmanaged
     {
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < batch.Length; i++)
         {
             Unsafe.As<T, long>(ref batch[i]) = MessageHeader.Make(producer, firstSequence + i, warm);
         }
