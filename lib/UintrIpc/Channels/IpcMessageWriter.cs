@@ -259,7 +259,7 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
         claim.Commit();
     }
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private void ThrowLength(int length)
         => throw new ArgumentOutOfRangeException(nameof(length), length, $"A message holds between 0 and {_maxMessageLength} bytes (the channel's MaxMessageLength).");
 

@@ -251,7 +251,7 @@ public unsafe ref struct RecordBatch
         return new UnreachableException();
     }
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private readonly void ThrowNotActive() => throw NotActive();
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -109,7 +109,7 @@ internal unsafe ref struct RecordClaim
         _completed = true;
     }
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private readonly void ThrowNotOpen()
         => throw new InvalidOperationException(_ring is null
             ? "This is not a claim: use the claim returned by a successful TryClaim."

@@ -258,12 +258,12 @@ internal sealed unsafe partial class RecordRingEngine
         }
     }
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private void ThrowAppendedChanged(int offset, long header)
         => throw new RingCorruptedException("appended record", _local.ClaimTail + _local.ClaimPadding + offset,
             $"its header 0x{header:x16} is not what the producer appended there (a negative length, at most {_maxRecordLength} bytes, within the batch, and a type >= 0): a peer wrote into the unpublished batch");
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private void ThrowBatchBytes(int bytes)
         => throw new ArgumentOutOfRangeException(nameof(bytes), bytes, $"A batch claims {HeaderSize} to {_capacity} bytes (the ring's capacity).");
 }

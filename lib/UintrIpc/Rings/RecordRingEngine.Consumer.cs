@@ -324,11 +324,11 @@ internal sealed unsafe partial class RecordRingEngine
         }
     }
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private static void ThrowNegativeLimit(int limit)
         => throw new ArgumentOutOfRangeException(nameof(limit), limit, "The limit must not be negative.");
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private static void ThrowDestinationTooSmall(int needed, int available, string paramName)
         => throw new ArgumentException($"The next message has {needed} bytes but the destination holds {available}; it was not consumed. Pass a buffer of MaxMessageLength bytes.", paramName);
 

@@ -382,7 +382,7 @@ internal sealed unsafe partial class RecordRingEngine
     /// TrySkipDeadClaim on a forged verdict): then it is padding of our length, or the head has
     /// passed it. Anything else was written by someone with no right to the record.
     /// </summary>
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private void ThrowClaimLostOrCorrupted(byte* record, int recordLength, int length, long position)
     {
         // Acquire: a consumer that unblocked us released its head after turning the record into padding.
@@ -403,7 +403,7 @@ internal sealed unsafe partial class RecordRingEngine
         throw new RingCorruptedException("claimed record", position, $"its header length is {length}, the claim wrote {-recordLength}");
     }
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private static void ThrowClaimLost()
         => throw new InvalidOperationException(
             "The claim is no longer valid: it was already completed through a copy, discarded by a later claim or write of the producer (SPSC), or unblocked by the consumer (MPSC TryUnblock).");

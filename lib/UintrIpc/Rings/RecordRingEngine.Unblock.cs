@@ -214,7 +214,7 @@ internal sealed unsafe partial class RecordRingEngine
         WritePadding(_data + index, first);
     }
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private void ThrowBadClaim(long position, int length, int room)
         => throw new RingCorruptedException("claimed record length", position, $"{length} does not mark a record of {HeaderSize} to {Math.Min(room, _maxRecordLength)} bytes");
 }

@@ -302,33 +302,34 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         public long InterruptedRelease;
     }
 
-    // ---- throw helpers: out of line, so the hot paths stay small ----
+    // ---- throw helpers: out of line, so the hot paths stay small; not NoInlining, so the JIT
+    // sees that they never return and callers keep their values in registers (SlotRingThrowHelper) ----
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private static void ThrowDisposed()
         => throw new ObjectDisposedException("record ring", "The ring was disposed; attach a new ring object to go on using the region.");
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private static void ThrowBadPosition(string what, long position)
         => throw new RingCorruptedException(what, position, "not a multiple of the record alignment (8) between 0 and 2^62");
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private static void ThrowHeadAfterTail(long head, long tail)
         => throw new RingCorruptedException("head", head, $"the consumer position is after the producer position {tail}");
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private void ThrowTailTooFarAhead(long head, long tail)
         => throw new RingCorruptedException("tail", tail, $"the producer position is more than the capacity {_capacity} ahead of the consumer position {head}");
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private static void ThrowTailMovedBack(long tail, long floor)
         => throw new RingCorruptedException("tail", tail, $"the producer position is behind {floor}, which this producer already claimed up to (moved back by a peer)");
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private static void ThrowNegativeType(int type)
         => throw new ArgumentOutOfRangeException(nameof(type), type, "Message types are >= 0 (negative types are reserved for padding).");
 
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
     private void ThrowTooLong(string paramName, int length)
         => throw new ArgumentOutOfRangeException(paramName, length, $"A message holds between 0 and {_maxMessageLength} bytes (the ring's MaxMessageLength).");
 }
