@@ -136,6 +136,11 @@ internal sealed unsafe partial class RecordRingEngine
             return;
         }
 
+        if (count == 0 && !IsUnwrittenAndOurs(start, token))
+        {
+            ThrowClaimLost(); // a copy of a batch completed before (its padding would cover what it published)
+        }
+
         for (int i = 0; i < count; i++)
         {
             int recordLength = (int)entries[i];
@@ -194,7 +199,11 @@ internal sealed unsafe partial class RecordRingEngine
             int length = (int)(uint)header;
             if (length == 0)
             {
-                FillWithPadding((int)(start - _data) + at, aligned - at); // never appended: still zero, still ours
+                if (IsUnwrittenAndOurs(start + at, token + at))
+                {
+                    FillWithPadding((int)(start - _data) + at, aligned - at); // never appended: still zero, still ours
+                }
+
                 return;
             }
 
@@ -210,6 +219,15 @@ internal sealed unsafe partial class RecordRingEngine
             at += Align(-length);
         }
     }
+
+    /// <summary>
+    /// MPSC: whether the header at <paramref name="record"/> (ring position <paramref name="position"/>)
+    /// of our range was never written: zero, and not zeroed by a consumer that released it. A
+    /// consumer stores releasing before it zeroes (2e), so releasing read after the zero covers
+    /// the header if the zero is the consumer's; its head may not have moved yet.
+    /// </summary>
+    private bool IsUnwrittenAndOurs(byte* record, long position)
+        => Volatile.Read(ref *(long*)record) == 0 && Volatile.Read(ref *_releasing) <= position; // acquire loads, in this order
 
     /// <summary>
     /// Asks for the lines of a claimed range and of as many bytes after it (the next batch's)
