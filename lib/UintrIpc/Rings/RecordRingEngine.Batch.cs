@@ -56,6 +56,11 @@ internal sealed unsafe partial class RecordRingEngine
 
         if (start == null)
         {
+            if (aligned > _capacity / 2 && TryPadToLapEnd(aligned))
+            {
+                sink?.Completed(); // a reader asleep consumes the padding, so that the range fits at the start
+            }
+
             RecordBatch.None(out batch);
             return false;
         }
@@ -218,6 +223,47 @@ internal sealed unsafe partial class RecordRingEngine
             Interlocked.CompareExchange(ref *(int*)(start + at), -length, length);
             at += Align(-length);
         }
+    }
+
+    /// <summary>
+    /// A range longer than the bytes to the end of the data area, and than the capacity less
+    /// them, never fits from this tail however much the consumer frees (2e: padding to the end,
+    /// then the range from index 0): the padding is claimed alone, as a record of its own, so
+    /// that a later claim starts the next lap. True when padding was published.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryPadToLapEnd(int aligned)
+    {
+        // MPSC: acquire, only to decide whether to try (the claim reads the tail again).
+        long tail = _multiProducer ? Volatile.Read(ref *_tail) : _local.ProducerTail;
+        CheckPosition("tail", tail);
+        int toEnd = _capacity - ((int)tail & _mask);
+        if (aligned <= toEnd || toEnd + aligned <= _capacity)
+        {
+            return false;
+        }
+
+        if (_multiProducer)
+        {
+            // Another producer may have moved the tail: whatever range this gets, padding fills it.
+            byte* range = TryClaimRangeMpsc(toEnd, out _, out _);
+            if (range != null)
+            {
+                FillWithPadding((int)(range - _data), toEnd);
+            }
+
+            return range != null;
+        }
+
+        if (!TryReserveSpsc(toEnd, out tail, out _, out _))
+        {
+            return false;
+        }
+
+        byte* padding = _data + ((int)tail & _mask);
+        *(int*)(padding + TypeOffset) = Padding; // plain: published by the release of the length
+        PublishSpsc(tail, 0, toEnd, padding, toEnd);
+        return true;
     }
 
     /// <summary>
