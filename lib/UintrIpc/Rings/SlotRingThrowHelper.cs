@@ -66,6 +66,12 @@ internal static class SlotRingThrowHelper
 
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void ThrowBatchCompleted(ulong start)
+        => throw new InvalidOperationException(
+            $"The batch from position {start} was already published or aborted (through a copy), or its first slot was skipped by the consumer's TryUnblock.");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal static void ThrowBatchCount(int count)
         => throw new ArgumentOutOfRangeException(nameof(count), count, "A batch claims at least one slot.");
 
