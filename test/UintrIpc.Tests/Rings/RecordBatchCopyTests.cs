@@ -7,7 +7,8 @@ namespace UintrIpc.Tests.Rings;
 /// <summary>
 /// Copies of a <see cref="RecordBatch"/> (a ref struct: <c>using (batch)</c> disposes a hidden
 /// copy taken at the claim) completed after the original: they must change nothing the original
-/// published, also when the consumer is half-way through releasing it (uintripc.h 2e, 2g).
+/// published, also when the consumer is half-way through releasing it (uintripc.h 2e, 2g). And
+/// a batch that outlives its ring object writes nothing more into the mapping.
 /// </summary>
 public sealed unsafe class RecordBatchCopyTests
 {
@@ -79,5 +80,28 @@ public sealed unsafe class RecordBatchCopyTests
         Assert.Equal((1, 8), (type, length));
         Assert.False(ring.TryRead(out _, destination, out _));
         Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_batch_of_a_disposed_ring_appends_nothing(bool multi)
+    {
+        using var region = SharedRegion.CreateAnonymous(RecordRing.Part(256, maxMessageLength: 32, multipleProducers: multi));
+        byte* data = region.PartPointer(region.Parts[0]) + RingLayout.ControlSize;
+        var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(64, out RecordBatch batch));
+        ring.Dispose(); // its lease is gone: with no other, the mapping would be too
+        try
+        {
+            batch.TryAppend(1, 8, out _);
+            Assert.Fail("appended to a batch of a disposed ring");
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        batch.Dispose();
+        Assert.Equal(0L, *(long*)data); // no header written
     }
 }
