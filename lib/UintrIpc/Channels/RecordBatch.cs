@@ -101,6 +101,7 @@ public unsafe ref struct RecordBatch
     /// <param name="payload">The message bytes in shared memory, exactly <paramref name="length"/> long; previous contents unspecified.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="type"/> is negative or <paramref name="length"/> is out of range.</exception>
     /// <exception cref="InvalidOperationException">The batch is not active.</exception>
+    /// <exception cref="ObjectDisposedException">The ring (or the writer) that claimed the batch was disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // once per message: a call would cost more than its body
     public bool TryAppend(int type, int length, out Span<byte> payload)
     {

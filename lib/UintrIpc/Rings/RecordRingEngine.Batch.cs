@@ -91,6 +91,7 @@ internal sealed unsafe partial class RecordRingEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void AppendToBatch(byte* record, int recordLength, int type, uint tag)
     {
+        ThrowIfDisposed(); // the ring's lease is gone, and with it maybe the mapping
         if (_multiProducer)
         {
             MarkClaimed(record, recordLength, tag);
