@@ -68,7 +68,7 @@ internal static class SlotRingThrowHelper
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static void ThrowBatchCompleted(ulong start)
         => throw new InvalidOperationException(
-            $"The batch from position {start} was already published or aborted (through a copy), or its first slot was skipped by the consumer's TryUnblock.");
+            $"The batch from position {start} was already published or aborted (through a copy), or its first slot no longer holds the batch's claimed marker (skipped by the consumer's TryUnblock, or overwritten).");
 
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
