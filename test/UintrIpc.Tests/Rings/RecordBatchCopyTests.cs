@@ -104,4 +104,27 @@ public sealed unsafe class RecordBatchCopyTests
         batch.Dispose();
         Assert.Equal(0L, *(long*)data); // no header written
     }
+
+    [Fact]
+    public void A_batch_discarded_by_a_later_write_appends_nothing_over_that_write()
+    {
+        using var region = SharedRegion.CreateAnonymous(RecordRing.Part(256, maxMessageLength: 32));
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(64, out RecordBatch discarded));
+        Assert.True(ring.TryWrite(1, new byte[8])); // SPSC: discards the batch, and takes its bytes
+        try
+        {
+            discarded.TryAppend(2, 8, out _);
+            Assert.Fail("appended to a discarded batch");
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        discarded.Dispose();
+        var destination = new byte[32];
+        Assert.True(ring.TryRead(out int type, destination, out int length));
+        Assert.Equal((1, 8), (type, length));
+        Assert.Equal(16, ring.ConsumerPosition);
+    }
 }
