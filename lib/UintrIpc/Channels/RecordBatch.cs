@@ -100,7 +100,7 @@ public unsafe ref struct RecordBatch
     /// <param name="length">0 to the ring's MaxMessageLength bytes.</param>
     /// <param name="payload">The message bytes in shared memory, exactly <paramref name="length"/> long; previous contents unspecified.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="type"/> is negative or <paramref name="length"/> is out of range.</exception>
-    /// <exception cref="InvalidOperationException">The batch is not active.</exception>
+    /// <exception cref="InvalidOperationException">The batch is not active, or (SPSC) a later write or claim discarded it.</exception>
     /// <exception cref="ObjectDisposedException">The ring (or the writer) that claimed the batch was disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // once per message: a call would cost more than its body
     public bool TryAppend(int type, int length, out Span<byte> payload)
@@ -119,7 +119,7 @@ public unsafe ref struct RecordBatch
         }
 
         byte* record = _start + _used;
-        _ring.AppendToBatch(record, recordLength, type, _tag);
+        _ring.AppendToBatch(record, recordLength, type, _tag, _token);
         _entries[_count++] = (uint)recordLength | ((long)type << 32);
         _used += aligned;
         payload = new Span<byte>(record + RingLayout.RecordHeaderSize, length);

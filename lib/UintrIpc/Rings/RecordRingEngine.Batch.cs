@@ -89,13 +89,18 @@ internal sealed unsafe partial class RecordRingEngine
 
     /// <summary>Writes the header of a record appended to a batch: invisible to the consumer until the commit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void AppendToBatch(byte* record, int recordLength, int type, uint tag)
+    internal void AppendToBatch(byte* record, int recordLength, int type, uint tag, long token)
     {
         ThrowIfDisposed(); // the ring's lease is gone, and with it maybe the mapping
         if (_multiProducer)
         {
             MarkClaimed(record, recordLength, tag);
             return;
+        }
+
+        if (!_local.ClaimOpen || _local.ClaimToken != token)
+        {
+            ThrowClaimLost(); // discarded by a later write or claim, which may have published these bytes
         }
 
         // Plain: the consumer reads a length <= 0 as "not yet", and the commit's release publishes both.
