@@ -17,21 +17,22 @@ public sealed class ChannelEndTrustTests
     public async Task A_head_forged_to_the_tail_does_not_end_a_slot_channel_before_its_elements_are_read(bool multi)
     {
         using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 16, MultipleWriters = multi, Doorbell = DoorbellKind.Futex });
+        var reader = channel.Reader; // attached (its head taken from the region) before the forgery
         Assert.Equal(3, channel.Writer.TryWrite([1L, 2, 3]));
         Assert.True(channel.Writer.TryComplete());
         var ring = RingMemory.Of(channel.Region, multi ? PartKind.MpscSlots : PartKind.SpscSlots);
         ring.Head = ring.Tail;
 
-        Assert.False(channel.Reader.IsCompleted);
-        Assert.False(channel.Reader.Completion.IsCompleted);
+        Assert.False(reader.IsCompleted);
+        Assert.False(reader.Completion.IsCompleted);
         var read = new List<long>();
-        await foreach (long item in channel.Reader.ReadAllAsync())
+        await foreach (long item in reader.ReadAllAsync())
         {
             read.Add(item);
         }
 
         Assert.Equal([1L, 2, 3], read);
-        Assert.True(channel.Reader.IsCompleted);
+        Assert.True(reader.IsCompleted);
     }
 
     [Theory]
@@ -40,6 +41,7 @@ public sealed class ChannelEndTrustTests
     public async Task A_head_forged_to_the_tail_does_not_end_a_message_channel_before_its_messages_are_read(bool multi)
     {
         using var channel = IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 4096, MaxMessageLength = 64, MultipleWriters = multi, Doorbell = DoorbellKind.Futex });
+        var reader = channel.Reader; // attached (its head taken from the region) before the forgery
         for (int type = 1; type <= 3; type++)
         {
             Assert.True(channel.Writer.TryWrite(type, new byte[8]));
@@ -49,15 +51,15 @@ public sealed class ChannelEndTrustTests
         var ring = RingMemory.Of(channel.Region, multi ? PartKind.MpscRecords : PartKind.SpscRecords);
         ring.Head = ring.Tail;
 
-        Assert.False(channel.Reader.IsCompleted);
-        Assert.False(channel.Reader.Completion.IsCompleted);
+        Assert.False(reader.IsCompleted);
+        Assert.False(reader.Completion.IsCompleted);
         var types = new List<int>();
-        await foreach (IpcMessage message in channel.Reader.ReadAllAsync())
+        await foreach (IpcMessage message in reader.ReadAllAsync())
         {
             types.Add(message.Type);
         }
 
         Assert.Equal([1, 2, 3], types);
-        Assert.True(channel.Reader.IsCompleted);
+        Assert.True(reader.IsCompleted);
     }
 }
