@@ -179,7 +179,7 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     /// update and one wake-up check, no copy, no allocation. Use it in a <c>using</c>: a batch
     /// disposed uncommitted is aborted and never holds the reader up. Never blocks.
     /// </summary>
-    /// <param name="bytes">8 to the ring's capacity (<see cref="IpcChannelOptions.BufferSize"/>) bytes, claimed whole or not at all.</param>
+    /// <param name="bytes">8 to the ring's capacity (<see cref="IpcChannelOptions.BufferSize"/>) bytes, claimed whole or not at all (a range that can only fit from the start of the ring gets there once the reader has read what is before it: retry).</param>
     /// <param name="batch">The claimed room, when the method returns true.</param>
     /// <returns>False when the ring has no room now, or the channel is completed.</returns>
     /// <remarks>Linearizable with completion as <see cref="TryClaim"/>. Single writer: one claim or batch at a time.</remarks>

@@ -9,8 +9,9 @@ internal readonly struct MessageChannelProbe(RecordRingEngine ring, ChannelCore 
 
     public bool IsCompleted => channel.IsCompleted;
 
-    // Acquire loads of both positions; head is ours, so only the tail can move under us.
-    public bool IsDrained => ring.ProducerPosition == ring.ConsumerPosition;
+    // The tail (acquire) against our own head (2c): the shared head is only a published copy,
+    // which a peer could move up to the tail to end the channel before its messages are read.
+    public bool IsDrained => ring.ProducerPosition == ring.PrivateConsumerHead;
 
     // After completion, padding at head (a claim aborted because it came after the completion)
     // is work too: the read consumes it on the way to head == tail.

@@ -117,7 +117,8 @@ public unsafe ref struct RecordBatch
     /// <param name="length">0 to the ring's MaxMessageLength bytes.</param>
     /// <param name="payload">The message bytes in shared memory, exactly <paramref name="length"/> long; previous contents unspecified.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="type"/> is negative or <paramref name="length"/> is out of range.</exception>
-    /// <exception cref="InvalidOperationException">The batch is not active.</exception>
+    /// <exception cref="InvalidOperationException">The batch is not active, or (SPSC) a later write or claim discarded it.</exception>
+    /// <exception cref="ObjectDisposedException">The ring (or the writer) that claimed the batch was disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // once per message: a call would cost more than its body
     public bool TryAppend(int type, int length, out Span<byte> payload)
     {
@@ -150,7 +151,7 @@ public unsafe ref struct RecordBatch
             _entries[_count] = (uint)recordLength | ((long)type << 32);
         }
 
-        RecordRingEngine.AppendToBatch(record, recordLength, type, _tag, _multiProducer);
+        _ring!.AppendToBatch(record, recordLength, type, _tag, _token); // active: the room check passed
         _count++;
         _next = record + aligned;
         payload = new Span<byte>(record + RingLayout.RecordHeaderSize, length);

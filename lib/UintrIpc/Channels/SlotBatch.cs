@@ -107,6 +107,11 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
             SlotRingThrowHelper.ThrowBatchCount(count, _count);
         }
 
+        if (_multiProducer)
+        {
+            _engine.ThrowIfBatchNotClaimed(_start); // a copy completed it: its slots may be the next lap's
+        }
+
         _sink?.Publishing(ref _engine, _start, count);
         _engine.PublishBatch(_start, count, _count, _multiProducer);
         _completed = true;

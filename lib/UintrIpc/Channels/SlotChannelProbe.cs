@@ -10,8 +10,9 @@ internal readonly struct SlotChannelProbe<T>(SlotRing<T> ring, ChannelCore chann
 
     public bool IsCompleted => channel.IsCompleted;
 
-    // Every claimed position was consumed (head == tail, acquire loads).
-    public bool IsDrained => ring.Count == 0;
+    // Every claimed position was consumed: the tail (acquire) against our own head (2c), not the
+    // shared copy a peer could move. An SPSC tail may lag the published sequences (2b), hence <=.
+    public bool IsDrained => (ulong)ring.ProducerPosition <= ring.Engine.ConsumerHead;
 
     public bool HasWork => ring.CanRead || (channel.IsCompleted && IsDrained);
 

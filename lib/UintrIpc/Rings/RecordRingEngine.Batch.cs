@@ -56,6 +56,11 @@ internal sealed unsafe partial class RecordRingEngine
 
         if (start == null)
         {
+            if (aligned > _capacity / 2 && TryPadToLapEnd(aligned))
+            {
+                sink?.Completed(); // a reader asleep consumes the padding, so that the range fits at the start
+            }
+
             RecordBatch.None(out batch);
             return false;
         }
@@ -84,12 +89,18 @@ internal sealed unsafe partial class RecordRingEngine
 
     /// <summary>Writes the header of a record appended to a batch: invisible to the consumer until the commit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void AppendToBatch(byte* record, int recordLength, int type, uint tag, bool multiProducer)
+    internal void AppendToBatch(byte* record, int recordLength, int type, uint tag, long token)
     {
-        if (multiProducer)
+        ThrowIfDisposed(); // the ring's lease is gone, and with it maybe the mapping
+        if (_multiProducer)
         {
             MarkClaimed(record, recordLength, tag);
             return;
+        }
+
+        if (!_local.ClaimOpen || _local.ClaimToken != token)
+        {
+            ThrowClaimLost(); // discarded by a later write or claim, which may have published these bytes
         }
 
         // Plain: the consumer reads a length <= 0 as "not yet", and the commit's release publishes both.
@@ -163,6 +174,11 @@ internal sealed unsafe partial class RecordRingEngine
             return;
         }
 
+        if (count == 0 && !IsUnwrittenAndOurs(start, token))
+        {
+            ThrowClaimLost(); // a copy of a batch completed before (its padding would cover what it published)
+        }
+
         for (int i = 0; i < count; i++)
         {
             int recordLength = (int)entries[i];
@@ -221,7 +237,11 @@ internal sealed unsafe partial class RecordRingEngine
             int length = (int)(uint)header;
             if (length == 0)
             {
-                FillWithPadding((int)(start - _data) + at, aligned - at); // never appended: still zero, still ours
+                if (IsUnwrittenAndOurs(start + at, token + at))
+                {
+                    FillWithPadding((int)(start - _data) + at, aligned - at); // never appended: still zero, still ours
+                }
+
                 return;
             }
 
@@ -237,6 +257,56 @@ internal sealed unsafe partial class RecordRingEngine
             at += Align(-length);
         }
     }
+
+    /// <summary>
+    /// A range longer than the bytes to the end of the data area, and than the capacity less
+    /// them, never fits from this tail however much the consumer frees (2e: padding to the end,
+    /// then the range from index 0): the padding is claimed alone, as a record of its own, so
+    /// that a later claim starts the next lap. True when padding was published.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryPadToLapEnd(int aligned)
+    {
+        // MPSC: acquire, only to decide whether to try (the claim reads the tail again).
+        long tail = _multiProducer ? Volatile.Read(ref *_tail) : _local.ProducerTail;
+        CheckPosition("tail", tail);
+        int toEnd = _capacity - ((int)tail & _mask);
+        if (aligned <= toEnd || toEnd + aligned <= _capacity)
+        {
+            return false;
+        }
+
+        if (_multiProducer)
+        {
+            // Another producer may have moved the tail: whatever range this gets, padding fills it.
+            byte* range = TryClaimRangeMpsc(toEnd, out _, out _);
+            if (range != null)
+            {
+                FillWithPadding((int)(range - _data), toEnd);
+            }
+
+            return range != null;
+        }
+
+        if (!TryReserveSpsc(toEnd, out tail, out _, out _))
+        {
+            return false;
+        }
+
+        byte* padding = _data + ((int)tail & _mask);
+        *(int*)(padding + TypeOffset) = Padding; // plain: published by the release of the length
+        PublishSpsc(tail, 0, toEnd, padding, toEnd);
+        return true;
+    }
+
+    /// <summary>
+    /// MPSC: whether the header at <paramref name="record"/> (ring position <paramref name="position"/>)
+    /// of our range was never written: zero, and not zeroed by a consumer that released it. A
+    /// consumer stores releasing before it zeroes (2e), so releasing read after the zero covers
+    /// the header if the zero is the consumer's; its head may not have moved yet.
+    /// </summary>
+    private bool IsUnwrittenAndOurs(byte* record, long position)
+        => Volatile.Read(ref *(long*)record) == 0 && Volatile.Read(ref *_releasing) <= position; // acquire loads, in this order
 
     /// <summary>
     /// Asks for the lines of a claimed range and of as many bytes after it (the next batch's)

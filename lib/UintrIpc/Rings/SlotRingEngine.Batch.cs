@@ -89,6 +89,22 @@ internal unsafe partial struct SlotRingEngine
     }
 
     /// <summary>
+    /// MPSC: throws unless the first slot of the batch from <paramref name="start"/> still holds
+    /// a claimed marker for it. Our markers stay until the batch publishes or skips its slots; a
+    /// copy of a batch completed before would otherwise store sequences of positions the consumer
+    /// may have passed, over the next lap's elements (2d).
+    /// </summary>
+    internal readonly void ThrowIfBatchNotClaimed(ulong start)
+    {
+        ThrowIfDisposed(); // before touching the slot: the mapping may be gone
+        // Acquire: only compared; the marker is ours until this batch completes.
+        if (!ClaimMarker.IsSlotMarker(Volatile.Read(ref *(ulong*)SlotAt(start)), start))
+        {
+            SlotRingThrowHelper.ThrowBatchCompleted(start);
+        }
+    }
+
+    /// <summary>
     /// MPSC: marks the claimed slot of <paramref name="position"/> skipped unless it no longer
     /// holds its previous value or our marker (uintripc.h 2d). Nothing when the ring is disposed.
     /// </summary>

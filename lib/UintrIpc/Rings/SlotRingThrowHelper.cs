@@ -60,6 +60,11 @@ internal static class SlotRingThrowHelper
             "An SPSC ring has one claim at a time; publish it before writing again.");
 
     [DoesNotReturn]
+    internal static void ThrowBatchCompleted(ulong start)
+        => throw new InvalidOperationException(
+            $"The batch from position {start} was already published or aborted (through a copy), or its first slot no longer holds the batch's claimed marker (skipped by the consumer's TryUnblock, or overwritten).");
+
+    [DoesNotReturn]
     internal static void ThrowBatchCount(int count)
         => throw new ArgumentOutOfRangeException(nameof(count), count, "A batch claims at least one slot.");
 
