@@ -82,7 +82,7 @@ internal sealed class AbRunner
             var pairs = new List<AbPair>();
             foreach (string test in tests)
             {
-                bool inSweep = !known.Contains(test);
+                bool inSweep = _options.Sweep || !known.Contains(test); // with --sweep, "known" is the sweep
                 for (int i = 1; i <= _options.AbPairs; i++)
                 {
                     bool baselineFirst = i % 2 == 1;
