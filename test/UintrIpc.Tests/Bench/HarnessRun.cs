@@ -3,9 +3,22 @@ using UintrIpc.Tests.Infrastructure;
 
 namespace UintrIpc.Tests.Bench;
 
-/// <summary>Runs the benchmark harness (bench/UintrIpc.Bench, built with the tests) and reads its results.json.</summary>
+/// <summary>Runs the benchmark harness (bench/UintrIpc.Bench, built with the tests) or its C baselines, and reads what they report.</summary>
 internal static class HarnessRun
 {
+    /// <summary>Runs bench/native's program with <paramref name="arguments"/>; returns the count of each test of <paramref name="kind"/> by name.</summary>
+    public static Dictionary<string, long> NativeCounts(string kind, TimeSpan timeout, params string[] arguments)
+    {
+        string native = RepositoryFiles.Path("bench", "native", "build", "uintripc-native-bench");
+        Assert.True(File.Exists(native), $"{native} is not built (the test project builds bench/UintrIpc.Bench, whose build runs make in bench/native).");
+        var result = ExternalProgram.Run(ExternalProgram.StartInfo(native, arguments), timeout);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.GetProperty("kind").GetString() == kind)
+            .ToDictionary(e => e.GetProperty("name").GetString()!, e => e.GetProperty("count").GetInt64());
+    }
+
     /// <summary>Runs the harness with <paramref name="arguments"/> plus --out; returns each result row by name.</summary>
     public static Dictionary<string, JsonElement> Results(TimeSpan timeout, params string[] arguments)
     {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using UintrIpc.Tests.Infrastructure;
 
 namespace UintrIpc.Tests.Bench;
@@ -17,15 +16,7 @@ public sealed class NativePingPongTests
     [Fact]
     public void C_spinning_ping_pongs_echo_every_value()
     {
-        string native = RepositoryFiles.Path("bench", "native", "build", "uintripc-native-bench");
-        Assert.True(File.Exists(native), $"{native} is not built (the test project builds bench/UintrIpc.Bench, whose build runs make in bench/native).");
-        var result = ExternalProgram.Run(ExternalProgram.StartInfo(native,
-            "--only", "spin,twolines,slotring", "--iters", RoundTrips.ToString(CultureInfo.InvariantCulture)), TimeSpan.FromSeconds(120));
-        Assert.True(result.ExitCode == 0, result.ToString());
-        var counts = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => JsonDocument.Parse(l).RootElement)
-            .Where(e => e.GetProperty("kind").GetString() == "latency")
-            .ToDictionary(e => e.GetProperty("name").GetString()!, e => e.GetProperty("count").GetInt64());
+        var counts = HarnessRun.NativeCounts("latency", TimeSpan.FromSeconds(120), "--only", "spin,twolines,slotring", "--iters", RoundTrips.ToString(CultureInfo.InvariantCulture));
         Assert.Equal(
             new Dictionary<string, long> { ["c-spin-cacheline"] = RoundTrips, ["c-spin-twolines"] = RoundTrips, ["c-slotring-pingpong"] = RoundTrips },
             counts);

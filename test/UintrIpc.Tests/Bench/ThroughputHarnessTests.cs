@@ -16,16 +16,9 @@ public sealed class ThroughputHarnessTests
     [Fact]
     public void C_batched_record_and_mpsc_producers_deliver_every_message_in_order()
     {
-        string native = RepositoryFiles.Path("bench", "native", "build", "uintripc-native-bench");
-        Assert.True(File.Exists(native), $"{native} is not built (the test project builds bench/UintrIpc.Bench, whose build runs make in bench/native).");
-        var result = ExternalProgram.Run(ExternalProgram.StartInfo(native,
+        var lines = HarnessRun.NativeCounts("throughput", TimeSpan.FromSeconds(120),
             "--only", "rtput-batch-s8,rtput-batch-s64,rtput-s64,mtput-s64,mtput-batch-s64", "--tput-count", Messages.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--capacity", "1024", "--producers", "2"), TimeSpan.FromSeconds(120));
-        Assert.True(result.ExitCode == 0, result.ToString());
-        var lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => JsonDocument.Parse(l).RootElement)
-            .Where(e => e.GetProperty("kind").GetString() == "throughput")
-            .ToDictionary(e => e.GetProperty("name").GetString()!, e => e.GetProperty("count").GetInt64());
+            "--capacity", "1024", "--producers", "2");
         Assert.Equal(
             new Dictionary<string, long>
             {
