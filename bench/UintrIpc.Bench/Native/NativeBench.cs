@@ -191,6 +191,7 @@ internal sealed class NativeBench
         "c-spin-cacheline" => ("cache-line", "none", "spinning"),
         "c-spin-twolines" => ("two-lines", "none", "spinning"),
         "c-slotring-pingpong" => ("slot-ring", "none", "spinning"),
+        "c-duplex-pingpong" => ("duplex-ring", "none", "spinning"),
         "c-futex-spin-pingpong" => ("slot-ring", "futex", "spinning"),
         "c-futex-pingpong" => ("slot-ring", "futex", "asleep"),
         "c-futex-always-pingpong" => ("slot-ring", "futex-always", "asleep"),
