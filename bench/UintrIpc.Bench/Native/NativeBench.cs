@@ -174,6 +174,7 @@ internal sealed class NativeBench
         ["c-spin-cacheline"] = "one cache line, both spin: the floor",
         ["c-spin-twolines"] = "two cache lines, one per direction, both spin: the floor of a line per direction (no ring)",
         ["c-slotring-pingpong"] = "two SPSC slot rings, both consumers spin",
+        ["c-duplex-pingpong"] = "the two SPSC slot rings of one duplex part (slot k of both in one line), both consumers spin",
         ["c-futex-spin-pingpong"] = "slot rings + the library's wake-up protocol, spin 50 us then FUTEX_WAIT",
         ["c-futex-pingpong"] = "slot rings + the library's wake-up protocol, parks at once (FUTEX_WAIT)",
         ["c-eventfd-ring-pingpong"] = "slot rings + the library's wake-up protocol, eventfd doorbell (ppoll + read), parks at once",
