@@ -174,6 +174,27 @@ public sealed class DuplexChannelTests : IDisposable
     }
 
     [Theory]
+    [InlineData(DuplexPart.Requests)]
+    [InlineData(DuplexPart.Responses)]
+    public unsafe void A_forged_sequence_ends_a_blocking_read_with_corruption_in_either_direction(int ring)
+    {
+        using var duplex = IpcChannel.CreateDuplex<long, long>(new IpcChannelOptions { Capacity = 8, Doorbell = DoorbellKind.Futex, MaxParkTime = Long });
+        var reader = ring == DuplexPart.Requests ? duplex.Requests.Reader : duplex.Responses.Reader;
+        var writer = ring == DuplexPart.Requests ? duplex.Requests.Writer : duplex.Responses.Writer;
+        Assert.True(writer.TryWrite(1));
+        Assert.Equal(1, reader.Read(Long));
+        // Slot 1 of this ring: its line is 64 bytes from slot 0's, responses 16 bytes into it.
+        var part = duplex.Region.FindPart(PartKind.DuplexSlots, 0);
+        ulong* sequence = (ulong*)(duplex.Region.PartPointer(part) + RingLayout.DuplexControlSize + 64 + (ring * 16));
+        var blocked = new TestThread(() => Assert.Throws<RingCorruptedException>(() => reader.Read(Long)), "reader");
+        WaitUntilSleeping(duplex, ring);
+        Volatile.Write(ref *sequence, 99UL); // neither "not yet" (0) nor published (2)
+        writer.Complete(); // rings the doorbell: the woken reader checks the ring before the end
+        blocked.Join(Long);
+        Assert.Throws<RingCorruptedException>(() => reader.TryRead(out _)); // and stays refused, without waiting
+    }
+
+    [Theory]
     [InlineData(DoorbellKind.Futex)]
     [InlineData(DoorbellKind.EventFd)]
     public void A_duplex_handed_over_a_bootstrap_connection_works_both_ways(DoorbellKind doorbell)
