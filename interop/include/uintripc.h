@@ -76,7 +76,8 @@
  *   +256  head   u64  consumer position
  *   +264  releasing u64  record rings: the head a release is zeroing up to (2e, 2g)
  *   +384  consumer line: heartbeat
- *   +512  data area, `capacity` slots of `slot_size` bytes, or `capacity` bytes
+ *   +512  data area, `capacity` slots of `slot_size` bytes, or `capacity` bytes (duplex slot
+ *         rings, 2h: two control blocks, then the two rings' slots interleaved)
  *   then  MPSC only: the producer table, producer_slots entries of 128 bytes (2f), at
  *         producer_table_offset = align128(512 + data_length)
  *
@@ -87,12 +88,13 @@
  * 2a. Attach checks on the descriptor (plain loads; it is immutable):
  *     part length >= UIPC_RING_CONTROL_SIZE;   ring_kind == the part's kind;
  *     capacity a power of two, 2 .. 2^30 (slot rings) or 64 .. 2^30 (record rings);
- *     data_offset == UIPC_RING_CONTROL_SIZE;   data_length <= part length - UIPC_RING_CONTROL_SIZE;
+ *     data_offset == UIPC_RING_CONTROL_SIZE;   data_length <= part length - UIPC_RING_CONTROL_SIZE
+ *     (duplex slot rings: data_offset, data_length and the part length as in 2h instead);
  *     slot rings:   element_size > 0 and == the element both sides agreed on,
  *                   slot_size == align8(8 + element_size) (+ 4 inside: a channel with
  *                   checksums, section 4a), max_message_length == element_size,
- *                   data_length == capacity * slot_size;
- *     record rings: slot_size == element_size == 0, data_length == capacity,
+ *                   slot_pitch == 0 or slot_size (duplex: 2h), data_length == capacity * slot_size;
+ *     record rings: slot_size == element_size == slot_pitch == 0, data_length == capacity,
  *                   1 <= max_message_length <= capacity / 8;
  *     MPSC rings:   1 <= producer_slots <= UIPC_MAX_PRODUCER_SLOTS, producer_table_offset ==
  *                   align128(data_offset + data_length), producer_table_offset + producer_slots *
@@ -131,7 +133,8 @@
  *   again (release). Otherwise a forged head that is consistent for the producers
  *   (tail - capacity) holds them back while the consumer waits for them, for good.
  *
- * 2d. Slot rings (fixed-size elements): slot i is at data + i * slot_size:
+ * 2d. Slot rings (fixed-size elements): slot i is at data + i * pitch, where pitch = slot_pitch,
+ *   or slot_size where slot_pitch is 0 (every ring but a duplex one: 2h):
  *
  *   +0  sequence u64   == position + 1 once the element for `position` is published
  *   +8  element        element_size bytes, slot_size = align8(8 + element_size)
@@ -281,6 +284,31 @@
  *   claims of a dead producer (2f). A restarted SPSC slot producer extends the tail over the
  *   published slots (2c). A region that was re-created has a new epoch (1b): a peer that
  *   remembers positions from before compares the epoch first.
+ *
+ * 2h. Duplex slot rings (part kind UIPC_PART_DUPLEX_SLOTS): two SPSC slot rings in one part
+ *   whose slots interleave, so that slot k of ring 0 and slot k of ring 1 share one cache line
+ *   where both fit in 64 bytes. A request/response exchange in lockstep (one outstanding
+ *   request, as a synchronous call has) then moves one line per round trip instead of two:
+ *   the answer is written into the line that carried the request.
+ *
+ *     +0     uipc_ring_control of ring 0 (descriptor, tail, head, heartbeat)
+ *     +512   uipc_ring_control of ring 1
+ *     +1024  data: capacity lines of `pitch` bytes, pitch = align64(slot_size_0 + slot_size_1)
+ *            slot k of ring 0 at data + k * pitch, slot k of ring 1 at data + k * pitch + slot_size_0
+ *
+ *   Each ring is an SPSC slot ring in every other respect (2b-2d, 2g: positions, sequences,
+ *   private positions, validation, restart), with its own tail, head and heartbeat in its
+ *   own control block; descriptor r sits at part + 512 * r and its offsets count from there:
+ *     ring_kind == UIPC_PART_DUPLEX_SLOTS;  capacity equal in both, a power of two, 2 .. 2^30;
+ *     slot_pitch == pitch in both (never 0), pitch == align64(slot_size_0 + slot_size_1);
+ *     ring 0: data_offset == UIPC_DUPLEX_CONTROL_SIZE (1024);
+ *     ring 1: data_offset == UIPC_RING_CONTROL_SIZE + slot_size_0 (so data + k * pitch is its slot k);
+ *     data_length == (capacity - 1) * pitch + slot_size (from its first slot to the end of its last);
+ *     part length >= UIPC_DUPLEX_CONTROL_SIZE + capacity * pitch;
+ *     element_size, slot_size, max_message_length as for any SPSC slot ring (2a), each ring its own;
+ *     producer_slots == producer_table_offset == 0 (single producer each way).
+ *   An attacher checks both descriptors whichever ring it uses (ring 1's slots lie where ring 0's
+ *   slot size puts them). Ring 0 carries requests, ring 1 responses (section 5).
  *
  * ------------------------------------------------------------------------------------
  * 3. Wait block (part kind UIPC_PART_WAIT_BLOCK): the wake-up protocol of one consumer
@@ -433,6 +461,24 @@
  *   verify after the acquire that makes the slot or record visible, before handing it over; a
  *   mismatch consumes that message (it is not delivered, and not read again) and is reported
  *   as an error naming the position; the next message is read normally.
+ *
+ * ------------------------------------------------------------------------------------
+ * 5. Duplex channel regions (request/response over one duplex part: IpcDuplexChannel)
+ * ------------------------------------------------------------------------------------
+ *
+ *   region_kind  UIPC_REGION_CHANNEL_DUPLEX ("UCHD")
+ *   part 0       UIPC_PART_DUPLEX_SLOTS, tag 0 (2h): ring 0 = requests, ring 1 = responses
+ *   part 1       wait block, tag 0: the consumer of ring 0 (the side that answers requests)
+ *   part 2       wait block, tag 1: the consumer of ring 1 (the side that sends requests)
+ *   Each wait block follows section 3 for its ring and section 4 for doorbell_kind (both written by
+ *   the creator, the same kind) and channel_flags (4a, per ring: its slot size must match).
+ *
+ * Completion is per direction, so that the answering side can still respond after the requester
+ *   completed its requests: the word channel_state (+256) of a ring's consumer's wait block plays
+ *   the part of the region state of section 4 for that ring (UIPC_STATE_READY written by the
+ *   creator, CLOSED by CAS, full fence, then the wake check P2-P6; the consumer loads it (acquire)
+ *   before the ring, and the end is CLOSED with head == tail). The region header's state stays
+ *   READY. A peer's process exit is observed as in section 4 (liveness, heartbeat of each ring).
  */
 #ifndef UINTRIPC_H
 #define UINTRIPC_H
@@ -468,6 +514,7 @@ enum uipc_part_kind {
     UIPC_PART_MPSC_RECORDS = 4,
     UIPC_PART_WAIT_BLOCK   = 5,
     UIPC_PART_ARENA        = 6,
+    UIPC_PART_DUPLEX_SLOTS = 7, /* two SPSC slot rings with interleaved slots (2h) */
     UIPC_PART_USER         = 0x100, /* and above: application-defined */
 };
 
@@ -502,6 +549,9 @@ struct uipc_region_header {
 #define UIPC_RING_TAIL_OFFSET    128u
 #define UIPC_RING_HEAD_OFFSET    256u
 #define UIPC_RING_HEARTBEAT_OFFSET 384u
+/* Duplex slot rings (2h): both control blocks before the data; the line the pitch rounds up to. */
+#define UIPC_DUPLEX_CONTROL_SIZE 1024u
+#define UIPC_DUPLEX_PITCH_ALIGNMENT 64u
 #define UIPC_SLOT_HEADER_SIZE    8u
 #define UIPC_SLOT_SKIPPED        (1ull << 63)
 /* Positions (slots or bytes) stay below this, so position + 1 never reaches UIPC_SLOT_SKIPPED
@@ -540,7 +590,7 @@ struct uipc_ring_descriptor {
     uint64_t data_offset;        /* 24 from the ring part start; == UIPC_RING_CONTROL_SIZE */
     uint64_t data_length;        /* 32 bytes of the data area */
     uint32_t producer_slots;     /* 40 MPSC: entries of the producer table (2f); SPSC: 0 */
-    uint32_t reserved0;          /* 44 */
+    uint32_t slot_pitch;         /* 44 slot rings: bytes from one slot to the next, 0 = slot_size (2d, 2h); record rings: 0 */
     uint64_t producer_table_offset; /* 48 MPSC: from the ring part start, align128(data_offset + data_length); SPSC: 0 */
     uint8_t  reserved[72];       /* 56 .. 128 */
 };
@@ -583,6 +633,7 @@ enum uipc_doorbell_kind {
 
 #define UIPC_REGION_CHANNEL_SLOTS    0x53484355u /* "UCHS" as bytes 55 43 48 53 */
 #define UIPC_REGION_CHANNEL_MESSAGES 0x4D484355u /* "UCHM" as bytes 55 43 48 4d */
+#define UIPC_REGION_CHANNEL_DUPLEX   0x44484355u /* "UCHD" as bytes 55 43 48 44 (section 5) */
 /* consumer_heartbeat_ms of a consumer that was disposed (section 4, liveness). */
 #define UIPC_HEARTBEAT_DETACHED      (-1)
 /* wait block channel_flags (section 4a): immutable after publication; any other bit is refused. */
@@ -607,7 +658,8 @@ struct uipc_wait_block {
     uint64_t wakeups_sent;       /* 128 doorbell rung */
     uint64_t wakeups_suppressed; /* 136 publishes that found the consumer awake */
     uint8_t  pad1[112];          /* 144 .. 256 */
-    uint8_t  reserved[128];      /* 256 .. 384 */
+    uint32_t channel_state;      /* 256 duplex channel regions: completion of the ring this consumer reads (section 5) */
+    uint8_t  reserved[124];      /* 260 .. 384 */
 };
 
 /* ---- message checksums (section 4a): reference CRC-32C ------------------------------ */
@@ -681,6 +733,9 @@ UIPC_STATIC_ASSERT(sizeof(struct uipc_producer_entry) == UIPC_PRODUCER_ENTRY_SIZ
 UIPC_STATIC_ASSERT(offsetof(struct uipc_wait_block, wakeups_sent) == 128, "producer line at 128");
 UIPC_STATIC_ASSERT(sizeof(struct uipc_wait_block) == UIPC_WAIT_BLOCK_SIZE, "wait block size");
 UIPC_STATIC_ASSERT(offsetof(struct uipc_wait_block, channel_flags) == 20, "channel_flags at 20");
+UIPC_STATIC_ASSERT(offsetof(struct uipc_wait_block, channel_state) == 256, "channel_state at 256");
+UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_descriptor, slot_pitch) == 44, "slot_pitch at 44");
+UIPC_STATIC_ASSERT(UIPC_DUPLEX_CONTROL_SIZE == 2 * UIPC_RING_CONTROL_SIZE, "duplex: two control blocks");
 
 /* ---- shim exports (libuintripc.so) ------------------------------------------------- */
 
@@ -712,6 +767,8 @@ enum uipc_layout_id {
     UIPC_L_PRODUCER_NONE, UIPC_L_PRODUCER_REGISTERING, UIPC_L_PRODUCER_OFF_OWNER, UIPC_L_PRODUCER_OFF_CLAIM,
     UIPC_L_PRODUCER_OFF_PID_NAMESPACE,
     UIPC_L_WAIT_OFF_CHANNEL_FLAGS, UIPC_L_CHANNEL_CHECKSUMS, UIPC_L_CHECKSUM_SIZE,
+    UIPC_L_RING_OFF_SLOT_PITCH, UIPC_L_PART_DUPLEX_SLOTS, UIPC_L_DUPLEX_CONTROL_SIZE, UIPC_L_DUPLEX_PITCH_ALIGNMENT,
+    UIPC_L_REGION_CHANNEL_DUPLEX, UIPC_L_WAIT_OFF_CHANNEL_STATE,
     UIPC_L_COUNT
 };
 UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id);

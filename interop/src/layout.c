@@ -67,6 +67,12 @@ UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id)
     case UIPC_L_WAIT_OFF_CHANNEL_FLAGS: return OFF(uipc_wait_block, channel_flags);
     case UIPC_L_CHANNEL_CHECKSUMS: return UIPC_CHANNEL_CHECKSUMS;
     case UIPC_L_CHECKSUM_SIZE: return UIPC_CHECKSUM_SIZE;
+    case UIPC_L_RING_OFF_SLOT_PITCH: return OFF(uipc_ring_descriptor, slot_pitch);
+    case UIPC_L_PART_DUPLEX_SLOTS: return UIPC_PART_DUPLEX_SLOTS;
+    case UIPC_L_DUPLEX_CONTROL_SIZE: return UIPC_DUPLEX_CONTROL_SIZE;
+    case UIPC_L_DUPLEX_PITCH_ALIGNMENT: return UIPC_DUPLEX_PITCH_ALIGNMENT;
+    case UIPC_L_REGION_CHANNEL_DUPLEX: return UIPC_REGION_CHANNEL_DUPLEX;
+    case UIPC_L_WAIT_OFF_CHANNEL_STATE: return OFF(uipc_wait_block, channel_state);
     default: return UIPC_LAYOUT_UNKNOWN;
     }
 }

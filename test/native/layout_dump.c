@@ -81,6 +81,12 @@ int main(void)
     L(UIPC_L_WAIT_OFF_CHANNEL_FLAGS, OFF(uipc_wait_block, channel_flags));
     L(UIPC_L_CHANNEL_CHECKSUMS, UIPC_CHANNEL_CHECKSUMS);
     L(UIPC_L_CHECKSUM_SIZE, UIPC_CHECKSUM_SIZE);
+    L(UIPC_L_RING_OFF_SLOT_PITCH, OFF(uipc_ring_descriptor, slot_pitch));
+    L(UIPC_L_PART_DUPLEX_SLOTS, UIPC_PART_DUPLEX_SLOTS);
+    L(UIPC_L_DUPLEX_CONTROL_SIZE, UIPC_DUPLEX_CONTROL_SIZE);
+    L(UIPC_L_DUPLEX_PITCH_ALIGNMENT, UIPC_DUPLEX_PITCH_ALIGNMENT);
+    L(UIPC_L_REGION_CHANNEL_DUPLEX, UIPC_REGION_CHANNEL_DUPLEX);
+    L(UIPC_L_WAIT_OFF_CHANNEL_STATE, OFF(uipc_wait_block, channel_state));
     printf("id UIPC_L_COUNT %d\n", (int)UIPC_L_COUNT);
 
     /* Constants of the header that have no layout id. */

@@ -8,7 +8,7 @@ internal static class Targets
 {
     /// <summary>The .NET tests the targets measure (run at least 5 times, see BenchRunner).</summary>
     public static readonly string[] Subjects =
-        ["net-slotring-spin", "net-futex-asleep", "net-futex-awake", "net-eventfd-asleep", "net-spsc-slot-s64-c1k", "fwd-nop-futex-awake", "fwd-nop-futex-asleep", "fwd-copy"];
+        ["net-slotring-spin", "net-duplex-spin", "net-futex-asleep", "net-futex-awake", "net-eventfd-asleep", "net-spsc-slot-s64-c1k", "fwd-nop-futex-awake", "fwd-nop-futex-asleep", "fwd-copy"];
 
     public static IReadOnlyList<TargetVerdict> Evaluate(IReadOnlyList<CaseSummary> cases)
     {
@@ -21,6 +21,10 @@ internal static class Targets
             Judge(byName, "Spinning ping-pong <= 1.15x the C shared cache line (the floor)", "net-slotring-spin", "c-spin-cacheline", 1.15, atMost: true,
                 floor: "c-spin-twolines", floorScope: "design that gives each direction its own line (every pair of rings)"),
             Judge(byName, "Spinning ping-pong <= 1.15x the C two cache lines (the floor of a line per direction)", "net-slotring-spin", "c-spin-twolines", 1.15, atMost: true),
+            // Issue 11 again, by the duplex layout: request and response share a line (uintripc.h 2h).
+            Judge(byName, "Duplex round trip p50 <= 1.15x the same-run C cache-line floor (c-spin-cacheline)", "net-duplex-spin", "c-spin-cacheline", 1.15, atMost: true,
+                floor: "c-duplex-pingpong", floorScope: "implementation of the duplex layout", withP99: true),
+            Judge(byName, "Duplex round trip <= 1.15x the C duplex ping-pong (same layout and protocol)", "net-duplex-spin", "c-duplex-pingpong", 1.15, atMost: true, withP99: true),
             Judge(byName, "futex doorbell, consumer asleep, <= 1.25x C (same protocol)", "net-futex-asleep", "c-futex-pingpong", 1.25, atMost: true),
             Judge(byName, "futex doorbell, consumer awake, <= 1.25x C (same protocol)", "net-futex-awake", "c-futex-spin-pingpong", 1.25, atMost: true),
             Judge(byName, "eventfd doorbell, consumer asleep, <= 1.25x C (same protocol)", "net-eventfd-asleep", "c-eventfd-ring-pingpong", 1.25, atMost: true),
@@ -41,8 +45,9 @@ internal static class Targets
     /// limit the machine itself cannot reach reads as such.
     /// </param>
     /// <param name="floorScope">What cannot meet the limit when the floor does not: "implementation of this call" unless given.</param>
+    /// <param name="withP99">Also reports the pairs' p99 ratios beside the p50 ones (latency targets).</param>
     private static TargetVerdict Judge(Dictionary<string, CaseSummary> byName, string target, string subject, string reference, double limit, bool atMost,
-        string? floor = null, string floorScope = "implementation of this call")
+        string? floor = null, string floorScope = "implementation of this call", bool withP99 = false)
     {
         string limitText = $"{(atMost ? "<=" : ">=")} {limit:0.##}x";
         if (!byName.TryGetValue(subject, out var s))
@@ -59,7 +64,18 @@ internal static class Targets
 
         bool met = atMost ? spread.Median <= limit : spread.Median >= limit;
         var chosen = pairs.OrderBy(p => Math.Abs(p.Ratio - spread.Median)).ThenBy(p => p.Ratio).First();
-        return new TargetVerdict(target, subject, reference, spread, limitText, met, Explain(pairs, chosen) + FloorNote(s, reference, floor, limit, atMost, floorScope));
+        return new TargetVerdict(target, subject, reference, spread, limitText, met,
+            Explain(pairs, chosen) + FloorNote(s, reference, floor, limit, atMost, floorScope) + (withP99 ? P99Note(pairs) : ""));
+    }
+
+    /// <summary>The same pairs' p99 ratios (.NET p99 / reference p99): the tail beside the median.</summary>
+    private static string P99Note(IReadOnlyList<PairedRatio> pairs)
+    {
+        var ratios = pairs
+            .Select(p => p.Net.Latency?.P99 is { } n && p.Reference.Latency?.P99 is { } r && r > 0 ? n / r : (double?)null)
+            .OfType<double>()
+            .ToList();
+        return Spread.Of(ratios) is { } spread ? $"; p99: {Fmt.Spread(spread)}" : "";
     }
 
     /// <summary>The same-run ratio of the floor to the reference, pair by pair, and whether the floor itself meets the limit.</summary>

@@ -49,6 +49,9 @@ internal static class Catalog
             "one cache line in a region, both spin: the .NET floor", BaselinePingPong.RunCacheLine));
         cases.Add(Latency("net-slotring-spin", BenchGroup.Spinning, "uintripc", "slot-ring", "none", "spinning", "c-slotring-pingpong",
             "two SlotRing<long>, both consumers spin on TryRead", (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false), alsoPaired: ["c-spin-cacheline", "c-spin-twolines"]));
+        cases.Add(Latency("net-duplex-spin", BenchGroup.Spinning, "uintripc", "duplex-ring", "none", "spinning", "c-duplex-pingpong",
+            "the two SlotRing<long> of one duplex part (slot k of both in one line), both consumers spin on TryRead",
+            (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false, duplex: true), alsoPaired: ["c-spin-cacheline"]));
         // In a software-emulated CPU (the emulated uintr machine) the uintr rows run, labelled: their timings mean nothing for hardware.
         bool emulatedCpu = MachineInfo.IsEmulated(MachineInfo.CpuInfoModel());
         foreach (var kind in s_doorbells)

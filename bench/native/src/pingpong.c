@@ -110,7 +110,8 @@ static void loops_for(enum transport tr, parent_fn *p, child_fn *c)
     switch (tr) {
     case TR_SPIN_LINE: *p = line_parent; *c = line_child; break;
     case TR_SPIN_TWO_LINES: *p = lines_parent; *c = lines_child; break;
-    case TR_SLOT_RING: *p = slot_parent; *c = slot_child; break;
+    case TR_SLOT_RING:
+    case TR_DUPLEX: *p = slot_parent; *c = slot_child; break; /* the same slot rings, interleaved (§2h) */
     case TR_FUTEX:
     case TR_FUTEX_SPIN: *p = futex_parent; *c = futex_child; break;
     case TR_FUTEX_ALWAYS: *p = futex_always_parent; *c = futex_always_child; break;
@@ -252,7 +253,9 @@ int pingpong_run(const struct test_def *t, unsigned index, const struct options 
     uint64_t warmup = o->warmup >= 0 ? (uint64_t)o->warmup : iters / 10;
     double budget = o->timeout_s + (o->duration_s > 0 ? o->duration_s : 0);
     struct bench_region r;
-    if (region_create(&r, UIPC_PART_SPSC_SLOTS, 8, o->capacity, o->capacity) != 0)
+    /* The duplex test: requests in ring 0 and responses in ring 1 of one duplex part, so the
+     * child answers in the line that carried the request (uintripc.h 2h). */
+    if (region_create(&r, t->tr == TR_DUPLEX ? UIPC_PART_DUPLEX_SLOTS : UIPC_PART_SPSC_SLOTS, 8, o->capacity, o->capacity) != 0)
         return -1;
     struct bench_ctl *c = r.ctl;
     c->test_index = index;

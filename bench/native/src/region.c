@@ -7,6 +7,8 @@
  *   SPSC_SLOTS tag 1   responses, child -> parent (a small ring in the throughput tests)
  *   WAIT_BLOCK tag 0   wake-up protocol of the requests' consumer (the child)
  *   WAIT_BLOCK tag 1   wake-up protocol of the responses' consumer (the parent)
+ * or, for the duplex test, one DUPLEX_SLOTS part (§2h) in place of the two SPSC_SLOTS parts:
+ * requests in ring 0, responses in ring 1, slot k of both in one line.
  * A memfd, so that a re-executed peer (--exec) can map it by inheriting the fd.
  */
 #include "bench.h"
@@ -53,6 +55,30 @@ static uint64_t ring_length_of(uint32_t kind, uint32_t element_size, uint64_t ca
     return align_up(end, UIPC_PART_ALIGNMENT);
 }
 
+/* Duplex part (§2h): two control blocks, then capacity lines of pitch bytes. */
+static uint64_t duplex_pitch_of(uint32_t element_size)
+{
+    return align_up(2 * (uint64_t)slot_size_of(element_size), UIPC_DUPLEX_PITCH_ALIGNMENT);
+}
+
+static void init_duplex(uint8_t *part, uint32_t element_size, uint64_t capacity)
+{
+    uint32_t slot = slot_size_of(element_size);
+    uint64_t pitch = duplex_pitch_of(element_size);
+    for (int k = 0; k < 2; k++) {
+        struct uipc_ring_descriptor *d = &((struct uipc_ring_control *)(part + k * UIPC_RING_CONTROL_SIZE))->descriptor;
+        d->ring_kind = UIPC_PART_DUPLEX_SLOTS;
+        d->slot_size = slot;
+        d->capacity = capacity;
+        d->element_size = element_size;
+        d->max_message_length = element_size;
+        d->slot_pitch = (uint32_t)pitch;
+        /* From this ring's control block to its slot 0: ring 1's slots follow ring 0's in each line. */
+        d->data_offset = k == 0 ? UIPC_DUPLEX_CONTROL_SIZE : UIPC_RING_CONTROL_SIZE + slot;
+        d->data_length = (capacity - 1) * pitch + slot;
+    }
+}
+
 /* Slot ring: capacity slots of element_size; record ring: capacity bytes, records of at
  * most element_size payload bytes. */
 static void init_ring(struct uipc_ring_control *rc, uint32_t kind, uint32_t element_size, uint64_t capacity)
@@ -83,22 +109,27 @@ int region_create(struct bench_region *r, uint32_t kind, uint32_t element_size, 
                 (unsigned long long)capacity, element_size);
         return -1;
     }
-    uint64_t ring_len = ring_length_of(kind, element_size, capacity);
+    int duplex = kind == UIPC_PART_DUPLEX_SLOTS;
+    if (duplex && capacity1 != capacity) {
+        fprintf(stderr, "a duplex part has one capacity for both rings\n");
+        return -1;
+    }
+    uint64_t ring_len = duplex ? UIPC_DUPLEX_CONTROL_SIZE + capacity * duplex_pitch_of(element_size) : ring_length_of(kind, element_size, capacity);
     uint64_t ring1_len = ring_length_of(UIPC_PART_SPSC_SLOTS, 8, capacity1);
     struct { uint32_t kind, tag; uint64_t len; } parts[] = {
         { UIPC_PART_USER, PART_TAG_CTL, CTL_PART_SIZE },
         { UIPC_PART_USER, PART_TAG_LINE, LINE_PART_SIZE },
-        { kind, RING_REQUESTS, ring_len },
-        { UIPC_PART_SPSC_SLOTS, RING_RESPONSES, ring1_len },
         { UIPC_PART_WAIT_BLOCK, RING_REQUESTS, UIPC_WAIT_BLOCK_SIZE },
         { UIPC_PART_WAIT_BLOCK, RING_RESPONSES, UIPC_WAIT_BLOCK_SIZE },
+        { kind, RING_REQUESTS, ring_len },
+        { UIPC_PART_SPSC_SLOTS, RING_RESPONSES, ring1_len }, /* left out of a duplex region */
     };
-    enum { NPARTS = sizeof parts / sizeof parts[0] };
-    uint64_t offsets[NPARTS], off = UIPC_REGION_HEADER_SIZE;
+    const unsigned NPARTS = duplex ? 5 : 6;
+    uint64_t offsets[6], off = UIPC_REGION_HEADER_SIZE;
     for (unsigned i = 0; i < NPARTS; i++) {
         /* Rings start on a page so that slot lines never straddle a neighbour part. */
         off = align_up(off, parts[i].kind == UIPC_PART_SPSC_SLOTS || parts[i].kind == UIPC_PART_MPSC_SLOTS
-                                || parts[i].kind == UIPC_PART_SPSC_RECORDS ? 4096 : UIPC_PART_ALIGNMENT);
+                                || parts[i].kind == UIPC_PART_SPSC_RECORDS || duplex ? 4096 : UIPC_PART_ALIGNMENT);
         offsets[i] = off;
         off += parts[i].len;
     }
@@ -138,11 +169,16 @@ int region_create(struct bench_region *r, uint32_t kind, uint32_t element_size, 
     r->ctl = (struct bench_ctl *)(r->base + offsets[0]);
     r->line = (uint64_t *)(r->base + offsets[1]);
     for (int k = 0; k < 2; k++) {
-        r->ring[k] = (struct uipc_ring_control *)(r->base + offsets[2 + k]);
-        r->wait[k] = (struct uipc_wait_block *)(r->base + offsets[4 + k]);
+        r->ring[k] = (struct uipc_ring_control *)(r->base + (duplex ? offsets[4] + k * UIPC_RING_CONTROL_SIZE : offsets[4 + k]));
+        r->wait[k] = (struct uipc_wait_block *)(r->base + offsets[2 + k]);
+        r->wait[k]->channel_state = UIPC_STATE_READY;
     }
-    init_ring(r->ring[0], kind, element_size, capacity);
-    init_ring(r->ring[1], UIPC_PART_SPSC_SLOTS, kind == UIPC_PART_SPSC_RECORDS ? 8 : element_size, capacity1);
+    if (duplex) {
+        init_duplex(r->base + offsets[4], element_size, capacity);
+    } else {
+        init_ring(r->ring[0], kind, element_size, capacity);
+        init_ring(r->ring[1], UIPC_PART_SPSC_SLOTS, kind == UIPC_PART_SPSC_RECORDS ? 8 : element_size, capacity1);
+    }
     /* Magic last, release: an attacher that sees it sees every field above. */
     __atomic_store_n(&h->magic, UIPC_REGION_MAGIC, __ATOMIC_RELEASE);
     return 0;
@@ -164,6 +200,8 @@ static int check_ring(const struct uipc_ring_control *rc, uint32_t kind, uint64_
     } else if (d->element_size > (1u << 20) || d->slot_size != slot_size_of(d->element_size)) {
         FAIL("slot size %u does not match element size %u", d->slot_size, d->element_size);
     }
+    if (d->slot_pitch != 0 && d->slot_pitch != d->slot_size)
+        FAIL("slot pitch %u of a ring with %u-byte slots", d->slot_pitch, d->slot_size);
     if (d->data_offset != UIPC_RING_CONTROL_SIZE || d->data_length != data_length_of(kind, d->max_message_length, cap)
         || d->data_offset + d->data_length > part_len)
         FAIL("ring data area does not fit its part");
@@ -173,6 +211,32 @@ static int check_ring(const struct uipc_ring_control *rc, uint32_t kind, uint64_
               || d->producer_table_offset + (uint64_t)d->producer_slots * UIPC_PRODUCER_ENTRY_SIZE > part_len
             : d->producer_slots != 0 || d->producer_table_offset != 0)
         FAIL("ring producer table (%u entries at %llu) does not fit its part", d->producer_slots, (unsigned long long)d->producer_table_offset);
+    return 0;
+}
+
+/* The attach checks of a duplex part (§2h), both rings. */
+static int check_duplex(const uint8_t *part, uint64_t part_len, char *err, size_t errlen)
+{
+    if (part_len < UIPC_DUPLEX_CONTROL_SIZE)
+        FAIL("duplex part of %llu bytes", (unsigned long long)part_len);
+    const struct uipc_ring_descriptor *d[2];
+    for (int k = 0; k < 2; k++)
+        d[k] = &((const struct uipc_ring_control *)(part + k * UIPC_RING_CONTROL_SIZE))->descriptor;
+    uint64_t cap = d[0]->capacity;
+    if (cap < 2 || (cap & (cap - 1)) != 0 || cap > (1ull << 30) || d[1]->capacity != cap)
+        FAIL("duplex capacities %llu/%llu", (unsigned long long)cap, (unsigned long long)d[1]->capacity);
+    for (int k = 0; k < 2; k++)
+        if (d[k]->ring_kind != UIPC_PART_DUPLEX_SLOTS || d[k]->element_size == 0 || d[k]->element_size > (1u << 20)
+            || d[k]->slot_size != slot_size_of(d[k]->element_size) || d[k]->producer_slots != 0 || d[k]->producer_table_offset != 0)
+            FAIL("duplex ring %d: kind %u, slot size %u of element %u", k, d[k]->ring_kind, d[k]->slot_size, d[k]->element_size);
+    uint64_t pitch = align_up((uint64_t)d[0]->slot_size + d[1]->slot_size, UIPC_DUPLEX_PITCH_ALIGNMENT);
+    if (d[0]->slot_pitch != pitch || d[1]->slot_pitch != pitch || UIPC_DUPLEX_CONTROL_SIZE + cap * pitch > part_len)
+        FAIL("duplex pitch %u/%u, expected %llu within the part", d[0]->slot_pitch, d[1]->slot_pitch, (unsigned long long)pitch);
+    if (d[0]->data_offset != UIPC_DUPLEX_CONTROL_SIZE || d[1]->data_offset != UIPC_RING_CONTROL_SIZE + d[0]->slot_size)
+        FAIL("duplex data offsets %llu/%llu", (unsigned long long)d[0]->data_offset, (unsigned long long)d[1]->data_offset);
+    for (int k = 0; k < 2; k++)
+        if (d[k]->data_length != (cap - 1) * pitch + d[k]->slot_size)
+            FAIL("duplex ring %d data length %llu", k, (unsigned long long)d[k]->data_length);
     return 0;
 }
 
@@ -218,6 +282,11 @@ int region_attach(struct bench_region *r, int fd, char *err, size_t errlen)
             r->ring[p->tag] = (struct uipc_ring_control *)at;
             if (check_ring(r->ring[p->tag], p->kind, p->length, err, errlen) != 0)
                 return -1;
+        } else if (p->kind == UIPC_PART_DUPLEX_SLOTS && p->tag == 0) {
+            if (check_duplex(at, p->length, err, errlen) != 0)
+                return -1;
+            r->ring[0] = (struct uipc_ring_control *)at;
+            r->ring[1] = (struct uipc_ring_control *)(at + UIPC_RING_CONTROL_SIZE);
         } else if (p->kind == UIPC_PART_WAIT_BLOCK && p->tag < 2 && p->length >= UIPC_WAIT_BLOCK_SIZE)
             r->wait[p->tag] = (struct uipc_wait_block *)at;
     }

@@ -1,7 +1,8 @@
 /*
  * slotring.h — one side of an SPSC slot ring, exactly as interop/include/uintripc.h §2a.
  *
- * Design: slot i is at data + i * slot_size; its first u64 is the sequence, equal to
+ * Design: slot i is at data + i * pitch (the slot size, or a duplex part's pitch, §2h: the
+ * slots of two rings interleave, slot i of both in one line); its first u64 is the sequence, equal to
  * position + 1 once the element of `position` is published. The producer owns `tail`,
  * the consumer owns `head`; each keeps its position in a local copy (`pos`) and only
  * publishes it. The producer reads `head` only when its cached copy says the ring is
@@ -21,6 +22,7 @@ struct slot_ring {
     uint8_t *data;
     uint64_t capacity, mask;
     uint32_t slot_size, element_size;
+    uint64_t pitch;      /* bytes from one slot to the next (slot_pitch, or slot_size where it is 0) */
     uint64_t pos;        /* producer: tail; consumer: head (own copy, plain) */
     uint64_t published;  /* consumer: last head stored to ctl->head */
     uint64_t cache;      /* producer: last head read */
@@ -35,6 +37,7 @@ static inline void ring_open(struct slot_ring *r, struct uipc_ring_control *ctl)
     r->capacity = ctl->descriptor.capacity;
     r->mask = r->capacity - 1;
     r->slot_size = ctl->descriptor.slot_size;
+    r->pitch = ctl->descriptor.slot_pitch ? ctl->descriptor.slot_pitch : ctl->descriptor.slot_size;
     r->element_size = ctl->descriptor.element_size;
     r->pos = r->published = r->cache = 0;
     r->intent = NULL;
@@ -42,7 +45,7 @@ static inline void ring_open(struct slot_ring *r, struct uipc_ring_control *ctl)
 
 static inline uint64_t *ring_seq(const struct slot_ring *r, uint64_t pos)
 {
-    return (uint64_t *)(r->data + (pos & r->mask) * r->slot_size);
+    return (uint64_t *)(r->data + (pos & r->mask) * r->pitch);
 }
 
 /* Producer: the element area of the next slot; NULL when full (*corrupt = 1 when the

@@ -18,26 +18,38 @@ internal sealed unsafe class ChannelCore
     internal const uint SlotRegionKind = 0x53484355;
     /// <summary>Region kind of message channels: "UCHM" as bytes 55 43 48 4d.</summary>
     internal const uint MessageRegionKind = 0x4D484355;
+    /// <summary>Region kind of duplex channels: "UCHD" as bytes 55 43 48 44 (uintripc.h section 5).</summary>
+    internal const uint DuplexRegionKind = 0x44484355;
 
     private readonly uint* _state;
     private readonly bool _unlinkName;
+    /// <summary>One direction of a duplex region: the region object belongs to the duplex, this core holds a lease.</summary>
+    private readonly bool _duplex;
 
-    private ChannelCore(SharedRegion region, RegionPart ring, DoorbellKind doorbell, ChannelWaitOptions wait, bool unlinkName)
+    private ChannelCore(SharedRegion region, RegionPart ring, uint waitBlockTag, DoorbellKind doorbell, ChannelWaitOptions wait, bool unlinkName)
     {
         Region = region;
         RingPart = ring;
-        WaitBlockPart = region.FindPart(PartKind.WaitBlock, 0);
+        WaitBlockPart = region.FindPart(PartKind.WaitBlock, waitBlockTag);
         Doorbell = doorbell;
         Wait = wait;
         _unlinkName = unlinkName;
-        _state = (uint*)(region.BasePointer + RegionLayout.StateOffset);
+        _duplex = ring.Kind == PartKind.DuplexSlots;
+        // A duplex region completes each direction on its own, in the word of its consumer's wait
+        // block (uintripc.h section 5); other channels in the region header's state (section 4).
+        _state = _duplex ? (uint*)(region.PartPointer(WaitBlockPart) + WaitBlockLayout.ChannelStateOffset) : (uint*)(region.BasePointer + RegionLayout.StateOffset);
         Checksums = ReadChecksumsFlag(region.PartPointer(WaitBlockPart));
         // Validates the descriptor (immutable after publication); the ring objects check it again.
         // With checksums a slot holds 4 more bytes, so the flag must match the slot size (4a).
-        Geometry = RingDescriptor.Read(region.PartPointer(ring), ring.Length, ring.Kind, SlotTrailer);
+        Geometry = RingDescriptor.Read(region, ring, SlotTrailer);
         if (Checksums && !IsSlotChannel && Geometry.MaxMessageLength < MessageChecksum.Size)
         {
             throw new RegionFormatException("ring max message length", $">= {MessageChecksum.Size} (the wait block's channel flags ask for checksums, which the records hold)", Geometry.MaxMessageLength.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (_duplex)
+        {
+            region.AddLease(); // released by Close: the duplex object owns the region's own reference
         }
 
         UintrIpcMeter.For(wait.MeterFactory).Add(this); // observed only when a listener collects
@@ -52,7 +64,7 @@ internal sealed unsafe class ChannelCore
     /// <summary>The longest message of a message channel: the ring's, less the checksum the records also hold.</summary>
     internal int MaxMessageLength => Geometry.MaxMessageLength - (Checksums ? MessageChecksum.Size : 0);
 
-    private bool IsSlotChannel => RingPart.Kind is PartKind.SpscSlots or PartKind.MpscSlots;
+    private bool IsSlotChannel => RingPart.Kind is PartKind.SpscSlots or PartKind.MpscSlots or PartKind.DuplexSlots;
 
     /// <summary>The ring's consumer_heartbeat_ms word (uintripc.h section 4, liveness).</summary>
     internal long* HeartbeatWord => (long*)(Region.PartPointer(RingPart) + RingLayout.HeartbeatOffset);
@@ -97,7 +109,7 @@ internal sealed unsafe class ChannelCore
             : SharedRegion.CreateNamed(name, regionKind, ring, waitBlock);
         try
         {
-            return new ChannelCore(region, region.FindPart(ring.Kind, 0), doorbell, options.Wait, unlinkName: name is not null);
+            return new ChannelCore(region, region.FindPart(ring.Kind, 0), 0, doorbell, options.Wait, unlinkName: name is not null);
         }
         catch
         {
@@ -123,6 +135,7 @@ internal sealed unsafe class ChannelCore
                     regionKind == SlotRegionKind ? "Open it with IpcChannel.OpenNamedMessages or AttachMessages if it is a message channel." : "Open it with IpcChannel.OpenNamed<T> or Attach<T> if it is a channel of T.");
             }
 
+            DoorbellKind doorbell = ReadDoorbell(region, 0);
             PartKind spsc = regionKind == SlotRegionKind ? PartKind.SpscSlots : PartKind.SpscRecords;
             PartKind mpsc = regionKind == SlotRegionKind ? PartKind.MpscSlots : PartKind.MpscRecords;
             RegionPart? ring = null;
@@ -140,14 +153,7 @@ internal sealed unsafe class ChannelCore
                 throw new RegionFormatException("channel ring part", $"{spsc} or {mpsc} with tag 0", "none");
             }
 
-            // Acquire; the creator wrote it before publishing the region.
-            var doorbell = new WaitBlock(region, region.FindPart(PartKind.WaitBlock, 0)).ConsumerDoorbellKind;
-            if (!Enum.IsDefined(doorbell))
-            {
-                throw new RegionFormatException("wait block doorbell kind", "a DoorbellKind value", ((uint)doorbell).ToString(System.Globalization.CultureInfo.InvariantCulture));
-            }
-
-            return new ChannelCore(region, ring.Value, doorbell, wait ?? ChannelWaitOptions.Default, unlinkName: false);
+            return new ChannelCore(region, ring.Value, 0, doorbell, wait ?? ChannelWaitOptions.Default, unlinkName: false);
         }
         catch (KeyNotFoundException e)
         {
@@ -159,6 +165,96 @@ internal sealed unsafe class ChannelCore
             region.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Creates a duplex channel region (memfd; uintripc.h section 5): one duplex part, ring 0 the
+    /// requests and ring 1 the responses, and a wait block for each ring's consumer. Returns the
+    /// region (its own reference is the caller's) and one core per direction.
+    /// </summary>
+    internal static (SharedRegion Region, ChannelCore Requests, ChannelCore Responses) CreateDuplex(int requestSize, int responseSize, IpcChannelOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Name is not null || options.MultipleWriters)
+        {
+            throw new ArgumentException("A duplex channel is a memfd region with one writer each way: leave Name null and MultipleWriters false.", nameof(options));
+        }
+
+        DoorbellKind doorbell = options.Doorbell ?? Doorbells.Best;
+        uint flags = options.Checksums ? WaitBlockLayout.ChannelChecksums : 0;
+        int trailer = options.Checksums ? MessageChecksum.Size : 0;
+        // Plain stores into zero-filled memory before publication (see PartSpec).
+        PartSpec WaitBlockFor(uint tag) => new(PartKind.WaitBlock, tag, WaitBlockLayout.Size, (address, _) =>
+        {
+            *(uint*)(address + WaitBlockLayout.DoorbellKindOffset) = (uint)doorbell;
+            *(uint*)(address + WaitBlockLayout.ChannelFlagsOffset) = flags;
+            *(uint*)(address + WaitBlockLayout.ChannelStateOffset) = (uint)RegionState.Ready;
+        });
+        SharedRegion region = SharedRegion.CreateAnonymous(DuplexRegionKind,
+            DuplexPart.Create(options.Capacity, requestSize, trailer, responseSize, trailer), WaitBlockFor(DuplexPart.Requests), WaitBlockFor(DuplexPart.Responses));
+        return AttachDuplexCores(region, doorbell, options.Wait);
+    }
+
+    /// <summary>Validates <paramref name="region"/> as a duplex channel region and returns a core per direction; disposes the region on failure.</summary>
+    /// <exception cref="RegionFormatException">Not a duplex channel region, or its parts or wait blocks are not as uintripc.h section 5 says.</exception>
+    internal static (SharedRegion Region, ChannelCore Requests, ChannelCore Responses) AttachDuplex(SharedRegion region, ChannelWaitOptions? wait)
+    {
+        try
+        {
+            if (region.RegionKind != DuplexRegionKind)
+            {
+                throw new RegionFormatException("region kind", $"0x{DuplexRegionKind:x8} (a duplex channel)", $"0x{region.RegionKind:x8}");
+            }
+
+            DoorbellKind doorbell = ReadDoorbell(region, DuplexPart.Requests);
+            DoorbellKind responses = ReadDoorbell(region, DuplexPart.Responses);
+            if (responses != doorbell)
+            {
+                throw new RegionFormatException("duplex wait block 1 doorbell kind", doorbell.ToString(), responses.ToString());
+            }
+
+            return AttachDuplexCores(region, doorbell, wait ?? ChannelWaitOptions.Default);
+        }
+        catch (KeyNotFoundException e)
+        {
+            region.Dispose();
+            throw new RegionFormatException("duplex channel part", "a duplex slot part with tag 0 and wait blocks with tags 0 and 1", "none", e.Message);
+        }
+        catch
+        {
+            region.Dispose();
+            throw;
+        }
+    }
+
+    private static (SharedRegion Region, ChannelCore Requests, ChannelCore Responses) AttachDuplexCores(SharedRegion region, DoorbellKind doorbell, ChannelWaitOptions wait)
+    {
+        ChannelCore? requests = null;
+        try
+        {
+            RegionPart duplex = region.FindPart(PartKind.DuplexSlots, 0);
+            requests = new ChannelCore(region, DuplexPart.Ring(duplex, DuplexPart.Requests), DuplexPart.Requests, doorbell, wait, unlinkName: false);
+            var responses = new ChannelCore(region, DuplexPart.Ring(duplex, DuplexPart.Responses), DuplexPart.Responses, doorbell, wait, unlinkName: false);
+            return (region, requests, responses);
+        }
+        catch
+        {
+            requests?.Close();
+            region.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The doorbell kind of the wait block with <paramref name="tag"/> (acquire; the creator wrote it before publishing the region), refused when unknown.</summary>
+    private static DoorbellKind ReadDoorbell(SharedRegion region, uint tag)
+    {
+        var doorbell = new WaitBlock(region, region.FindPart(PartKind.WaitBlock, tag)).ConsumerDoorbellKind;
+        if (!Enum.IsDefined(doorbell))
+        {
+            throw new RegionFormatException("wait block doorbell kind", "a DoorbellKind value", ((uint)doorbell).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return doorbell;
     }
 
     /// <summary>
@@ -217,6 +313,12 @@ internal sealed unsafe class ChannelCore
     /// </summary>
     internal void Close()
     {
+        if (_duplex)
+        {
+            Region.ReleaseLease(); // the duplex object disposes the region itself
+            return;
+        }
+
         if (_unlinkName)
         {
             Region.Unlink();

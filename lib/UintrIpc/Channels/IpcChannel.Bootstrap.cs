@@ -20,6 +20,10 @@ public static partial class IpcChannel
     private const ushort SlotChannel = 1;
     private const ushort MessageChannel = 2;
     private const int PayloadLength = 16;
+    /// <summary>Channel kinds of the duplex exchange (IpcChannel.Duplex.cs), whose payload adds the response size.</summary>
+    private const ushort DuplexChannel = 3;
+    private const ushort DuplexReply = 4;
+    private const int DuplexPayloadLength = 20;
 
     /// <summary>
     /// Hands <paramref name="channel"/> to the peer process, which receives it with
@@ -120,11 +124,11 @@ public static partial class IpcChannel
     /// signal doorbell a pidfd of the peer as SO_PEERCRED names it (never a target taken from
     /// shared memory or from the peer's own word).
     /// </summary>
-    private static SafeFdHandle? DoorbellFdOf(BootstrapConnection connection, BootstrapMessage message, DoorbellKind doorbell)
+    private static SafeFdHandle? DoorbellFdOf(BootstrapConnection connection, BootstrapMessage message, DoorbellKind doorbell, int index = 1)
     {
-        if (message.FdCount > 1)
+        if (message.FdCount > index)
         {
-            return message.TakeFd(1);
+            return message.TakeFd(index);
         }
 
         if (doorbell != DoorbellKind.Signal)
@@ -135,31 +139,43 @@ public static partial class IpcChannel
         return ProcessHandle.Open(connection.Peer.Pid).FileHandle; // the pidfd alone; the caller disposes it
     }
 
-    private static void Send(BootstrapConnection connection, ChannelCore channel, ushort kind, System.Runtime.InteropServices.SafeHandle? doorbellFd, int size)
+    private static void Send(BootstrapConnection connection, ChannelCore channel, ushort kind, System.Runtime.InteropServices.SafeHandle? doorbellFd, int size, int responseSize = 0)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        Span<byte> payload = stackalloc byte[PayloadLength];
+        bool duplex = kind is DuplexChannel or DuplexReply;
+        Span<byte> payload = stackalloc byte[duplex ? DuplexPayloadLength : PayloadLength];
         BinaryPrimitives.WriteUInt32LittleEndian(payload, Magic);
         BinaryPrimitives.WriteUInt16LittleEndian(payload[4..], Version);
         BinaryPrimitives.WriteUInt16LittleEndian(payload[6..], kind);
         BinaryPrimitives.WriteUInt32LittleEndian(payload[8..], (uint)channel.Doorbell);
         BinaryPrimitives.WriteInt32LittleEndian(payload[12..], size);
-        if (doorbellFd is null || !ProducerCore.NeedsFd(channel.Doorbell))
+        if (duplex)
         {
-            // The signal doorbell's pidfd is not sent: the receiver names the consumer's process
-            // from the connection's peer credentials (SO_PEERCRED), the kernel's word.
-            connection.Send(payload, channel.Region.FileHandle);
+            BinaryPrimitives.WriteInt32LittleEndian(payload[16..], responseSize);
         }
-        else
+
+        // The signal doorbell's pidfd is not sent: the receiver names the consumer's process
+        // from the connection's peer credentials (SO_PEERCRED), the kernel's word. A duplex reply
+        // carries no region (the peer sent it).
+        bool withDoorbell = doorbellFd is not null && ProducerCore.NeedsFd(channel.Doorbell);
+        switch (kind == DuplexReply, withDoorbell)
         {
-            connection.Send(payload, channel.Region.FileHandle, doorbellFd);
+            case (false, false): connection.Send(payload, channel.Region.FileHandle); break;
+            case (false, true): connection.Send(payload, channel.Region.FileHandle, doorbellFd!); break;
+            case (true, false): connection.Send(payload); break;
+            case (true, true): connection.Send(payload, doorbellFd!); break;
         }
     }
 
     private static (DoorbellKind Doorbell, int Size) Parse(BootstrapConnection connection, BootstrapMessage message, ushort expectedKind)
+        => Parse(connection, message, expectedKind, out _);
+
+    /// <summary>Checks a channel message of <paramref name="expectedKind"/>; duplex kinds also carry <paramref name="responseSize"/>.</summary>
+    private static (DoorbellKind Doorbell, int Size) Parse(BootstrapConnection connection, BootstrapMessage message, ushort expectedKind, out int responseSize)
     {
         ReadOnlySpan<byte> p = message.Payload.Span;
-        if (p.Length != PayloadLength || BinaryPrimitives.ReadUInt32LittleEndian(p) != Magic)
+        bool duplex = expectedKind is DuplexChannel or DuplexReply;
+        if (p.Length < PayloadLength || BinaryPrimitives.ReadUInt32LittleEndian(p) != Magic)
         {
             throw new BootstrapProtocolException(connection.Endpoint, "not a channel message (IpcChannel.SendChannel)");
         }
@@ -175,17 +191,30 @@ public static partial class IpcChannel
 
         if (kind != expectedKind)
         {
-            throw new BootstrapProtocolException(connection.Endpoint, kind == SlotChannel
-                ? "the peer sent a channel of elements (IpcChannel<T>); receive it with ReceiveChannel<T>"
-                : kind == MessageChannel ? "the peer sent a message channel; receive it with ReceiveMessageChannel" : $"unknown channel kind {kind}");
+            throw new BootstrapProtocolException(connection.Endpoint, kind switch
+            {
+                SlotChannel => "the peer sent a channel of elements (IpcChannel<T>); receive it with ReceiveChannel<T>",
+                MessageChannel => "the peer sent a message channel; receive it with ReceiveMessageChannel",
+                DuplexChannel => "the peer sent a duplex channel; receive it with ReceiveDuplexChannel<TRequest, TResponse>",
+                DuplexReply => "the peer sent a duplex reply where a channel was expected",
+                _ => $"unknown channel kind {kind}",
+            });
         }
+
+        if (p.Length != (duplex ? DuplexPayloadLength : PayloadLength))
+        {
+            throw new BootstrapProtocolException(connection.Endpoint, $"a channel message of {p.Length} bytes, expected {(duplex ? DuplexPayloadLength : PayloadLength)}");
+        }
+
+        responseSize = duplex ? BinaryPrimitives.ReadInt32LittleEndian(p[16..]) : 0;
 
         if (!Enum.IsDefined(doorbell))
         {
             throw new BootstrapProtocolException(connection.Endpoint, $"unknown doorbell kind {(uint)doorbell}");
         }
 
-        int expectedFds = ProducerCore.NeedsFd(doorbell) ? 2 : 1;
+        // A duplex reply carries no region, only the doorbell.
+        int expectedFds = (ProducerCore.NeedsFd(doorbell) ? 1 : 0) + (expectedKind == DuplexReply ? 0 : 1);
         if (message.FdCount != expectedFds)
         {
             throw new BootstrapProtocolException(connection.Endpoint, $"{message.FdCount} descriptors for a {doorbell} channel, expected {expectedFds}");

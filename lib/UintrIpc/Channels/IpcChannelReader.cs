@@ -50,7 +50,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
         // No lease: the core's reference on the region keeps the mapping.
         _ring = new SlotRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer);
         _checksums = channel.Checksums;
-        _checksumOffset = _ring.Engine.SlotSize - RingLayout.SlotHeaderSize - MessageChecksum.Size;
+        _checksumOffset = (nuint)channel.Geometry.SlotSize - RingLayout.SlotHeaderSize - MessageChecksum.Size;
         _offPlainPath = _checksums ? 1 : 0;
         _core = new ConsumerCore<SlotChannelProbe<T>>(channel, new SlotChannelProbe<T>(_ring, channel), GetType().FullName!);
     }

@@ -44,7 +44,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
         _ring = new SlotRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer);
         _checksums = channel.Checksums;
         _sharedOrChecked = _multiple || _checksums;
-        _checksumOffset = _ring.Engine.SlotSize - RingLayout.SlotHeaderSize - MessageChecksum.Size;
+        _checksumOffset = (nuint)channel.Geometry.SlotSize - RingLayout.SlotHeaderSize - MessageChecksum.Size;
         _core = new ProducerCore(channel, _ring, doorbellFd, GetType().FullName!);
     }
 

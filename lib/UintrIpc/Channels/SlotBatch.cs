@@ -31,7 +31,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     /// <summary>The engine's geometry, copied once: the indexer runs per element and reads no field through the ref.</summary>
     private readonly byte* _data;
     private readonly ulong _mask;
-    private readonly nuint _slotSize;
+    private readonly nuint _slotPitch;
     private readonly ulong _start;
     private readonly int _count;
     private readonly bool _multiProducer;
@@ -43,7 +43,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
         _sink = sink;
         _data = engine.Data;
         _mask = engine.Mask;
-        _slotSize = engine.SlotSize;
+        _slotPitch = engine.SlotPitch;
         _start = start;
         _count = count;
         _multiProducer = multiProducer;
@@ -78,7 +78,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
             }
 
             // As SlotRingEngine.SlotAt, from the copied geometry.
-            return ref Unsafe.AsRef<T>(_data + ((nuint)((_start + (uint)index) & _mask) * _slotSize) + RingLayout.SlotHeaderSize);
+            return ref Unsafe.AsRef<T>(_data + ((nuint)((_start + (uint)index) & _mask) * _slotPitch) + RingLayout.SlotHeaderSize);
         }
     }
 

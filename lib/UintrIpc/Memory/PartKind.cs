@@ -17,6 +17,8 @@ internal enum PartKind : uint
     WaitBlock = 5,
     /// <summary>A payload arena.</summary>
     Arena = 6,
+    /// <summary>Two single-producer slot rings whose slots interleave (requests and responses, uintripc.h 2h).</summary>
+    DuplexSlots = 7,
     /// <summary>First application-defined kind.</summary>
     User = 0x100,
 }

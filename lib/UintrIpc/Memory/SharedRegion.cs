@@ -349,11 +349,11 @@ internal sealed unsafe class SharedRegion : IDisposable
         return found ?? FindPart(single, tag); // throws KeyNotFoundException, listing the parts
     }
 
-    /// <summary>Address of a part's first byte.</summary>
+    /// <summary>Address of a part's first byte (or of one ring of a duplex part, <see cref="Rings.DuplexPart.Ring"/>).</summary>
     public byte* PartPointer(RegionPart part)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        if ((uint)part.Index >= (uint)_parts.Length || _parts[part.Index] != part)
+        if ((uint)part.Index >= (uint)_parts.Length || (_parts[part.Index] != part && !Rings.DuplexPart.IsRingOf(part, _parts[part.Index])))
         {
             throw new ArgumentException("The part does not belong to this region.", nameof(part));
         }

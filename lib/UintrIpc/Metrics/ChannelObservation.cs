@@ -71,6 +71,7 @@ internal sealed unsafe class ChannelObservation
         Memory.PartKind.MpscSlots => "mpsc_slots",
         Memory.PartKind.SpscRecords => "spsc_records",
         Memory.PartKind.MpscRecords => "mpsc_records",
+        Memory.PartKind.DuplexSlots => "duplex_slots",
         _ => "unknown",
     };
 

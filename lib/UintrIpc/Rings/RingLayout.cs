@@ -36,8 +36,14 @@ internal static class RingLayout
     public const int DataLengthOffset = 32;
     /// <summary>u32: MPSC producer table entries (0 for SPSC rings).</summary>
     public const int ProducerSlotsOffset = 40;
+    /// <summary>u32: bytes from one slot to the next; 0 means the slot size (every ring but a duplex one, uintripc.h 2d, 2h).</summary>
+    public const int SlotPitchOffset = 44;
     /// <summary>u64: MPSC producer table offset from the ring start (0 for SPSC rings).</summary>
     public const int ProducerTableOffsetOffset = 48;
+    /// <summary>Bytes before the data of a duplex part: the control blocks of its two rings (uintripc.h 2h).</summary>
+    public const int DuplexControlSize = 2 * ControlSize;
+    /// <summary>A duplex part's pitch is a multiple of this: one line holds slot k of both rings where they fit.</summary>
+    public const int DuplexPitchAlignment = 64;
     /// <summary>u64 producer position.</summary>
     public const int TailOffset = 128;
     /// <summary>u32: non-zero once an MPSC producer claimed without a producer table entry.</summary>
@@ -96,6 +102,12 @@ internal static class RingLayout
 
     /// <summary>Bytes of a record ring part with <paramref name="capacity"/> data bytes (and <paramref name="producerSlots"/> table entries).</summary>
     public static long RecordRingSize(int capacity, int producerSlots = 0) => RingSize(ControlSize + (long)capacity, producerSlots);
+
+    /// <summary>Bytes from one line of a duplex part to the next: both rings' slots, rounded up to a line (uintripc.h 2h).</summary>
+    public static int DuplexPitch(int slotSize0, int slotSize1) => (slotSize0 + slotSize1 + DuplexPitchAlignment - 1) & ~(DuplexPitchAlignment - 1);
+
+    /// <summary>Bytes of a duplex part of <paramref name="capacity"/> lines.</summary>
+    public static long DuplexSize(int capacity, int slotSize0, int slotSize1) => DuplexControlSize + ((long)capacity * DuplexPitch(slotSize0, slotSize1));
 
     /// <summary>Where the producer table starts: after the data area, 128-aligned.</summary>
     public static long ProducerTableOffset(long dataLength) => (ControlSize + dataLength + 127) & ~127L;

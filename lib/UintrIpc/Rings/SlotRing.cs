@@ -67,7 +67,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// </summary>
     internal unsafe SlotRing(SharedRegion region, RegionPart part, bool lease, int trailerSize = 0)
         // The kind comes from the part table; the engine checks the descriptor names the same one (uintripc.h 2a).
-        => Engine = SlotRingEngine.Attach(region, part, part.Kind == PartKind.MpscSlots ? PartKind.MpscSlots : PartKind.SpscSlots, sizeof(T), lease, trailerSize);
+        => Engine = SlotRingEngine.Attach(region, part, part.Kind is PartKind.MpscSlots or PartKind.DuplexSlots ? part.Kind : PartKind.SpscSlots, sizeof(T), lease, trailerSize);
 
     /// <summary>The region part of a slot ring of <paramref name="capacity"/> elements, for <see cref="SharedRegion"/>'s create methods.</summary>
     /// <param name="capacity">Slots in the ring: a power of two, at least 2.</param>

@@ -41,8 +41,8 @@ internal unsafe partial struct SlotRingEngine
     [FieldOffset(24)] internal readonly ulong Capacity;
     /// <summary><see cref="Capacity"/> - 1.</summary>
     [FieldOffset(32)] internal readonly ulong Mask;
-    /// <summary>Bytes per slot (sequence + element, 8-aligned).</summary>
-    [FieldOffset(40)] internal readonly nuint SlotSize;
+    /// <summary>Bytes from one slot to the next: the slot size (sequence + element, 8-aligned), or a duplex part's pitch (uintripc.h 2h).</summary>
+    [FieldOffset(40)] internal readonly nuint SlotPitch;
     /// <summary>Drain releases head whenever it crosses a multiple of this + 1 (a quarter ring), not only at its end.</summary>
     [FieldOffset(48)] internal readonly ulong ReleaseMask;
     /// <summary>MPSC rings know skipped slots; in an SPSC ring a skip marker is corruption.</summary>
@@ -138,7 +138,7 @@ internal unsafe partial struct SlotRingEngine
         }
 
         byte* ring = region.PartPointer(part);
-        RingDescriptor.Geometry geometry = RingDescriptor.Read(ring, part.Length, kind, trailerSize);
+        RingDescriptor.Geometry geometry = RingDescriptor.Read(region, part, trailerSize);
         if (geometry.ElementSize != elementSize)
         {
             throw new RegionFormatException("ring element size", $"{elementSize} (the size of the element type)", geometry.ElementSize.ToString(),
@@ -150,15 +150,16 @@ internal unsafe partial struct SlotRingEngine
             throw new RegionFormatException("ring max message length", $"{elementSize} (the element size)", geometry.MaxMessageLength.ToString());
         }
 
-        // Parts are 128-aligned, the data area starts at +512 and slots are multiples of 8, so every
-        // sequence word is naturally aligned: required for atomic loads, stores and CAS.
+        // Parts are 128-aligned, the data area starts at +512 (duplex: at a multiple of 8, 2h) and slots
+        // and pitches are multiples of 8, so every sequence word is naturally aligned: required for
+        // atomic loads, stores and CAS.
         Debug.Assert(((nuint)ring & 7) == 0, "ring parts are aligned");
-        Data = ring + RingLayout.ControlSize;
+        Data = ring + geometry.DataOffset;
         SharedTail = (ulong*)(ring + RingLayout.TailOffset);
         SharedHead = (ulong*)(ring + RingLayout.HeadOffset);
         Capacity = (ulong)geometry.Capacity;
         Mask = Capacity - 1;
-        SlotSize = (nuint)geometry.SlotSize;
+        SlotPitch = (nuint)geometry.SlotPitch;
         ReleaseMask = Math.Max(1, Capacity / 4) - 1;
         AllowSkips = kind == PartKind.MpscSlots;
         Producers = AllowSkips ? new ProducerTable(ring, geometry) : null;
@@ -193,7 +194,7 @@ internal unsafe partial struct SlotRingEngine
 
     /// <summary>Address of the slot of <paramref name="position"/> (its sequence word; the element follows).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal readonly byte* SlotAt(ulong position) => Data + ((nuint)(position & Mask) * SlotSize);
+    internal readonly byte* SlotAt(ulong position) => Data + ((nuint)(position & Mask) * SlotPitch);
 
     /// <summary>The shared tail (acquire), for diagnostics.</summary>
     internal readonly long ProducerPosition => (long)Volatile.Read(ref *SharedTail);

@@ -39,4 +39,6 @@ internal static class WaitBlockLayout
     public const int WakeupsSentOffset = 128;
     /// <summary>u64 producer-written counter.</summary>
     public const int WakeupsSuppressedOffset = 136;
+    /// <summary>u32 channel_state: duplex channel regions, the completion of the ring this consumer reads (uintripc.h section 5).</summary>
+    public const int ChannelStateOffset = 256;
 }

@@ -4,7 +4,7 @@ using UintrIpc.Tests.Infrastructure;
 namespace UintrIpc.Tests.Bench;
 
 /// <summary>
-/// The C spinning ping-pongs the targets divide by (one line, two lines, two slot rings) echo
+/// The C spinning ping-pongs the targets divide by (one line, two lines, two slot rings, the duplex part) echo
 /// every value: the parent compares each reply with what it sent and fails the test run
 /// otherwise, so the exact sample count proves every round trip was a real echo.
 /// </summary>
@@ -16,9 +16,9 @@ public sealed class NativePingPongTests
     [Fact]
     public void C_spinning_ping_pongs_echo_every_value()
     {
-        var counts = HarnessRun.NativeCounts("latency", TimeSpan.FromSeconds(120), "--only", "spin,twolines,slotring", "--iters", RoundTrips.ToString(CultureInfo.InvariantCulture));
+        var counts = HarnessRun.NativeCounts("latency", TimeSpan.FromSeconds(120), "--only", "spin,twolines,slotring,duplex", "--iters", RoundTrips.ToString(CultureInfo.InvariantCulture));
         Assert.Equal(
-            new Dictionary<string, long> { ["c-spin-cacheline"] = RoundTrips, ["c-spin-twolines"] = RoundTrips, ["c-slotring-pingpong"] = RoundTrips },
+            new Dictionary<string, long> { ["c-spin-cacheline"] = RoundTrips, ["c-spin-twolines"] = RoundTrips, ["c-slotring-pingpong"] = RoundTrips, ["c-duplex-pingpong"] = RoundTrips },
             counts);
     }
 }

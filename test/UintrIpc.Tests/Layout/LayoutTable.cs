@@ -120,6 +120,12 @@ internal static class LayoutTable
         E(LayoutId.UIPC_L_CHANNEL_CHECKSUMS, WaitBlockLayout.ChannelChecksums),
         C("UIPC_CHANNEL_KNOWN_FLAGS", WaitBlockLayout.KnownChannelFlags),
         E(LayoutId.UIPC_L_CHECKSUM_SIZE, UintrIpc.Channels.MessageChecksum.Size),
+        E(LayoutId.UIPC_L_RING_OFF_SLOT_PITCH, RingLayout.SlotPitchOffset),
+        E(LayoutId.UIPC_L_PART_DUPLEX_SLOTS, (long)PartKind.DuplexSlots),
+        E(LayoutId.UIPC_L_DUPLEX_CONTROL_SIZE, RingLayout.DuplexControlSize),
+        E(LayoutId.UIPC_L_DUPLEX_PITCH_ALIGNMENT, RingLayout.DuplexPitchAlignment),
+        E(LayoutId.UIPC_L_REGION_CHANNEL_DUPLEX, UintrIpc.Channels.ChannelCore.DuplexRegionKind),
+        E(LayoutId.UIPC_L_WAIT_OFF_CHANNEL_STATE, WaitBlockLayout.ChannelStateOffset),
     ];
 
     /// <summary>The entry of a layout id; fails the calling test when the id has none.</summary>

@@ -12,21 +12,28 @@ namespace UintrIpc.Bench.Workloads.Latency;
 /// Round trips over two SPSC slot rings of the library (8-byte elements), spinning or with a
 /// doorbell and the wake-up protocol, the consumer awake (spin budget) or asleep (parks at once).
 /// Region: control part, ring tag 0 (parent to child), ring tag 1 (child to parent), wait
-/// block tag 0 (the child's, consumer of ring 0), wait block tag 1 (the parent's).
+/// block tag 0 (the child's, consumer of ring 0), wait block tag 1 (the parent's). The duplex
+/// variant (spinning only) has one duplex part instead of the two rings: requests in its ring 0,
+/// responses in its ring 1, slot k of both in one line (uintripc.h 2h).
 /// </summary>
 internal static class RingPingPong
 {
     private const int Capacity = 1024;
 
     /// <summary>Runs the pinger; <paramref name="kind"/> null = both consumers spin without a doorbell.</summary>
-    public static BenchResult Run(BenchCase c, CaseContext ctx, DoorbellKind? kind, bool asleep)
+    public static BenchResult Run(BenchCase c, CaseContext ctx, DoorbellKind? kind, bool asleep, bool duplex = false)
     {
-        using var region = BenchRegions.Create(
-            BenchRegions.ControlPart(), SlotRing<long>.Part(Capacity, tag: 0), SlotRing<long>.Part(Capacity, tag: 1), WaitBlock.Part(0), WaitBlock.Part(1));
-        var toChild = new SlotRing<long>(region, 0u);
-        var fromChild = new SlotRing<long>(region, 1u);
+        if (duplex && kind is not null)
+        {
+            throw new ArgumentException("The duplex ping-pong spins: no doorbell.", nameof(kind));
+        }
+
+        using var region = duplex
+            ? BenchRegions.Create(BenchRegions.ControlPart(), DuplexPart.Create(Capacity, sizeof(long), 0, sizeof(long), 0), WaitBlock.Part(0), WaitBlock.Part(1))
+            : BenchRegions.Create(BenchRegions.ControlPart(), SlotRing<long>.Part(Capacity, tag: 0), SlotRing<long>.Part(Capacity, tag: 1), WaitBlock.Part(0), WaitBlock.Part(1));
+        var (toChild, fromChild) = Rings(region, duplex);
         var args = ctx.ChildArgs("pingpong-ring").Set("doorbell", kind is { } k ? DoorbellNames.Of(k) : "spin")
-            .Set("spin-ns", asleep ? 0 : (long)(ctx.Options.SpinBudget.TotalMilliseconds * 1e6));
+            .Set("spin-ns", asleep ? 0 : (long)(ctx.Options.SpinBudget.TotalMilliseconds * 1e6)).Set("duplex", duplex ? 1 : 0);
         if (kind is null)
         {
             using var spinChild = ChildProcess.Start(args, region);
@@ -52,8 +59,7 @@ internal static class RingPingPong
     public static void Child(ChildArgs args, ChildChannel channel, Deadline deadline)
     {
         using var region = BenchRegions.Open(args);
-        var rx = new SlotRing<long>(region, 0u);
-        var tx = new SlotRing<long>(region, 1u);
+        var (rx, tx) = Rings(region, args.GetInt("duplex") != 0);
         string doorbell = args.Get("doorbell");
         if (doorbell == "spin")
         {
@@ -75,6 +81,18 @@ internal static class RingPingPong
             TimeSpan.FromMilliseconds(args.GetLong("spin-ns") / 1e6), deadline);
         channel.Ready(new { fd = ReceiverFd(myBell) is { } fd ? (int)fd.DangerousGetHandle() : -1 });
         channel.Result(LatencyReport.EchoerPayload(PingPong.Echoer(ref transport)));
+    }
+
+    /// <summary>The ring to the child (tag 0, or ring 0 of the duplex part) and the ring from it.</summary>
+    private static (SlotRing<long> ToChild, SlotRing<long> FromChild) Rings(UintrIpc.Memory.SharedRegion region, bool duplex)
+    {
+        if (!duplex)
+        {
+            return (new SlotRing<long>(region, 0u), new SlotRing<long>(region, 1u));
+        }
+
+        var part = region.FindPart(UintrIpc.Memory.PartKind.DuplexSlots, 0);
+        return (new SlotRing<long>(region, DuplexPart.Ring(part, DuplexPart.Requests)), new SlotRing<long>(region, DuplexPart.Ring(part, DuplexPart.Responses)));
     }
 
     /// <summary>

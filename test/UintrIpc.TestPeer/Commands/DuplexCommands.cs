@@ -1,0 +1,55 @@
+using System.Globalization;
+using UintrIpc.Bootstrap;
+using UintrIpc.Channels;
+
+namespace UintrIpc.TestPeer.Commands;
+
+/// <summary>The requesting side of the cross-process duplex channel tests (test/UintrIpc.Tests/Channels/DuplexChannelCrossProcessTests.cs).</summary>
+internal static class DuplexCommands
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// duplex-request &lt;endpoint&gt; &lt;count&gt; &lt;pause every&gt; &lt;pause ms&gt;: connects, receives a
+    /// duplex channel of long requests and long responses, sends 0 .. count - 1 one at a time and
+    /// checks that each response is 2 * request + 1; after every `pause every` requests it waits
+    /// `pause ms` before the next (so that the answering side's reader parks). Completes the
+    /// requests and prints "requested N over KIND; sleeps S, timeouts T" (its response reader's counters).
+    /// </summary>
+    [PeerCommand("duplex-request")]
+    public static int Request(string[] args)
+    {
+        int count = int.Parse(args[1], CultureInfo.InvariantCulture);
+        int pauseEvery = int.Parse(args[2], CultureInfo.InvariantCulture);
+        int pauseMs = int.Parse(args[3], CultureInfo.InvariantCulture);
+        using var connection = BootstrapConnection.Connect(args[0], s_timeout);
+        using var duplex = connection.ReceiveDuplexChannel<long, long>(s_timeout, new IpcChannelOptions { Wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromSeconds(20) } });
+        var requests = duplex.Requests.Writer;
+        var responses = duplex.Responses.Reader;
+        for (long i = 0; i < count; i++)
+        {
+            if (!requests.TryWrite(i, s_timeout))
+            {
+                Console.Error.WriteLine($"request {i}: no room");
+                return 3;
+            }
+
+            long response = responses.Read(s_timeout);
+            if (response != (2 * i) + 1)
+            {
+                Console.Error.WriteLine($"request {i}: response {response}");
+                return 4;
+            }
+
+            if (pauseEvery > 0 && (i + 1) % pauseEvery == 0)
+            {
+                Thread.Sleep(pauseMs);
+            }
+        }
+
+        requests.Complete();
+        var counters = responses.Counters;
+        Console.WriteLine($"requested {count} over {duplex.Doorbell}; sleeps {counters.Sleeps}, timeouts {counters.Timeouts}");
+        return 0;
+    }
+}
