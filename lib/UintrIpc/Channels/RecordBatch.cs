@@ -146,12 +146,16 @@ public unsafe ref struct RecordBatch
             return false;
         }
 
+        // Active: the room check passed.
         if (_multiProducer)
         {
             _entries[_count] = (uint)recordLength | ((long)type << 32);
+            _ring!.AppendToMpscBatch(record, recordLength, _tag);
         }
-
-        _ring!.AppendToBatch(record, recordLength, type, _tag, _token); // active: the room check passed
+        else
+        {
+            _ring!.AppendToSpscBatch(record, recordLength, type, _token);
+        }
         _count++;
         _next = record + aligned;
         payload = new Span<byte>(record + RingLayout.RecordHeaderSize, length);

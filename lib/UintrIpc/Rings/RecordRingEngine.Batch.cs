@@ -34,7 +34,7 @@ internal sealed unsafe partial class RecordRingEngine
         }
         else
         {
-            if (_local.ClaimOpen)
+            if (_local.OpenClaim != 0)
             {
                 DiscardSpscClaim();
             }
@@ -50,7 +50,7 @@ internal sealed unsafe partial class RecordRingEngine
                 _local.ClaimTail = tail;
                 _local.ClaimPadding = padding;
                 _local.ClaimAligned = aligned;
-                _local.ClaimOpen = true;
+                _local.OpenClaim = token;
             }
         }
 
@@ -87,24 +87,31 @@ internal sealed unsafe partial class RecordRingEngine
         return HeaderSize + length + trailer;
     }
 
-    /// <summary>Writes the header of a record appended to a batch: invisible to the consumer until the commit.</summary>
+    /// <summary>
+    /// SPSC: writes the header of a record appended to the batch of claim <paramref name="token"/>,
+    /// invisible to the consumer until the commit.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void AppendToBatch(byte* record, int recordLength, int type, uint tag, long token)
+    internal void AppendToSpscBatch(byte* record, int recordLength, int type, long token)
     {
-        ThrowIfDisposed(); // the ring's lease is gone, and with it maybe the mapping
-        if (_multiProducer)
+        // One compare per record: the claim is still open (a later write or claim discards it,
+        // and may publish these bytes) and the ring not disposed (Dispose closes the open claim
+        // before the lease, and maybe the mapping, goes).
+        if (_local.OpenClaim != token)
         {
-            MarkClaimed(record, recordLength, tag);
-            return;
-        }
-
-        if (!_local.ClaimOpen || _local.ClaimToken != token)
-        {
-            ThrowClaimLost(); // discarded by a later write or claim, which may have published these bytes
+            ThrowAppendRefused();
         }
 
         // Plain: the consumer reads a length <= 0 as "not yet", and the commit's release publishes both.
         *(long*)record = (uint)-recordLength | ((long)type << 32);
+    }
+
+    /// <summary>MPSC: marks a record appended to a batch as claimed by <paramref name="tag"/> (its type is kept by the batch until the commit).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void AppendToMpscBatch(byte* record, int recordLength, uint tag)
+    {
+        ThrowIfDisposed(); // the ring's lease is gone, and with it maybe the mapping
+        MarkClaimed(record, recordLength, tag);
     }
 
     /// <summary>
@@ -122,7 +129,7 @@ internal sealed unsafe partial class RecordRingEngine
         type = (int)(header >> 32);
         if (type < 0 || recordLength < HeaderSize || recordLength > _maxRecordLength || Align(recordLength) > end - record)
         {
-            ThrowAppendedChanged(offset, header);
+            ThrowAppendedChanged(offset, record); // reads the header again: no copy kept live per record for this path
         }
 
         return recordLength;
@@ -136,12 +143,12 @@ internal sealed unsafe partial class RecordRingEngine
         byte* record = start;
         if (!_multiProducer)
         {
-            if (!_local.ClaimOpen || _local.ClaimToken != token)
+            if (_local.OpenClaim != token)
             {
                 ThrowClaimLost();
             }
 
-            _local.ClaimOpen = false;
+            _local.OpenClaim = 0;
             if (used == 0)
             {
                 return; // nothing was written: the bytes are still zero, the tail stays
@@ -168,7 +175,7 @@ internal sealed unsafe partial class RecordRingEngine
 
             if (record != end)
             {
-                ThrowAppendedChanged((int)(record - start), *(long*)record);
+                ThrowAppendedChanged((int)(record - start), record);
             }
 
             return;
@@ -214,7 +221,7 @@ internal sealed unsafe partial class RecordRingEngine
 
         if (!_multiProducer)
         {
-            if (_local.ClaimOpen && _local.ClaimToken == token)
+            if (_local.OpenClaim == token)
             {
                 DiscardSpscClaim();
             }
@@ -329,9 +336,17 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     [DoesNotReturn]
-    private void ThrowAppendedChanged(int offset, long header)
+    private void ThrowAppendedChanged(int offset, byte* record)
         => throw new RingCorruptedException("appended record", _local.ClaimTail + _local.ClaimPadding + offset,
-            $"its header 0x{header:x16} is not what the producer appended there (a negative length, at most {_maxRecordLength} bytes, within the batch, and a type >= 0): a peer wrote into the unpublished batch");
+            $"its header 0x{*(long*)record:x16} is not what the producer appended there (a negative length, at most {_maxRecordLength} bytes, within the batch, and a type >= 0): a peer wrote into the unpublished batch");
+
+    /// <summary>An SPSC append whose claim is not open: the ring was disposed, or the claim completed or discarded.</summary>
+    [DoesNotReturn]
+    private void ThrowAppendRefused()
+    {
+        ThrowIfDisposed();
+        ThrowClaimLost();
+    }
 
     [DoesNotReturn]
     private void ThrowBatchBytes(int bytes)
