@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
@@ -9,8 +10,9 @@ namespace UintrIpc.Rings;
 // privately, the tail stored once at commit; MPSC: one CAS on the tail), records appended into
 // it in place, committed together. Until the commit every appended record's header holds its
 // length negated: SPSC, the type is in its word already; MPSC, the type word holds the claimed
-// marker (uintripc.h 2e, 2f) and the type is kept privately. The unused rest of an MPSC range
-// becomes padding at commit; an SPSC tail covers only what was appended.
+// marker (uintripc.h 2e, 2f). Both keep each record's length and type privately, and the commit
+// publishes from that copy. The unused rest of an MPSC range becomes padding at commit; an SPSC
+// tail covers only what was appended.
 internal sealed unsafe partial class RecordRingEngine
 {
     /// <summary>Claims <paramref name="bytes"/> (aligned to 8) of room for several records; false when there is none now.</summary>
@@ -114,27 +116,6 @@ internal sealed unsafe partial class RecordRingEngine
         MarkClaimed(record, recordLength, tag);
     }
 
-    /// <summary>
-    /// SPSC: the record length in the header of a record appended to a batch, read back before
-    /// the commit publishes it (the batch keeps no copy, so that an append stores no more than
-    /// the header). Only this producer writes there before the commit (the consumer's bytes end
-    /// at the tail), but the bytes are shared: checked, so that a peer writing into them cannot
-    /// make the commit step outside the appended records.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal int AppendedRecordLength(byte* record, byte* end, int offset, out int type)
-    {
-        long header = *(long*)record; // plain: our own store, not published yet
-        int recordLength = -(int)header;
-        type = (int)(header >> 32);
-        if (type < 0 || recordLength < HeaderSize || recordLength > _maxRecordLength || Align(recordLength) > end - record)
-        {
-            ThrowAppendedChanged(offset, record); // reads the header again: no copy kept live per record for this path
-        }
-
-        return recordLength;
-    }
-
     /// <summary>Commits the <paramref name="count"/> records appended to a batch (<paramref name="used"/> of its <paramref name="aligned"/> bytes).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void CommitBatch(byte* start, int aligned, int used, ref RecordBatchEntries entries, int count, long token)
@@ -165,19 +146,17 @@ internal sealed unsafe partial class RecordRingEngine
                 WritePadding(_data + ((int)tail & _mask), padding);
             }
 
-            byte* end = start + used;
+            // From the batch's own entries: nothing read back from the shared bytes, so a
+            // header a peer rewrote meanwhile is written over with what was appended.
             for (int i = 0; i < count; i++)
             {
-                int recordLength = AppendedRecordLength(record, end, (int)(record - start), out _);
+                int recordLength = (int)entries[i];
+                *(int*)(record + TypeOffset) = (int)(entries[i] >> 32); // plain: published by the release below
                 Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
                 record += Align(recordLength);
             }
 
-            if (record != end)
-            {
-                ThrowAppendedChanged((int)(record - start), record);
-            }
-
+            Debug.Assert(record == start + used, "the entries cover exactly the bytes appended");
             return;
         }
 
@@ -334,11 +313,6 @@ internal sealed unsafe partial class RecordRingEngine
             }
         }
     }
-
-    [DoesNotReturn]
-    private void ThrowAppendedChanged(int offset, byte* record)
-        => throw new RingCorruptedException("appended record", _local.ClaimTail + _local.ClaimPadding + offset,
-            $"its header 0x{*(long*)record:x16} is not what the producer appended there (a negative length, at most {_maxRecordLength} bytes, within the batch, and a type >= 0): a peer wrote into the unpublished batch");
 
     /// <summary>An SPSC append whose claim is not open: the ring was disposed, or the claim completed or discarded.</summary>
     [DoesNotReturn]
