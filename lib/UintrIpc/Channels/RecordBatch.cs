@@ -135,7 +135,7 @@ public unsafe ref struct RecordBatch
         int recordLength = RingLayout.RecordHeaderSize + _trailer + length; // at least 8: no batch (both pointers null) has no room
         int aligned = RecordRingEngine.Align(recordLength);
         byte* record = _next;
-        if (aligned > _limit - record || _count == MaxRecords)
+        if (aligned > _limit - record || (uint)_count >= MaxRecords) // >=: the entry index below needs no bounds check
         {
             if (!IsActive)
             {

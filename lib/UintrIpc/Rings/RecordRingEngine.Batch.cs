@@ -148,10 +148,11 @@ internal sealed unsafe partial class RecordRingEngine
 
             // From the batch's own entries: nothing read back from the shared bytes, so a
             // header a peer rewrote meanwhile is written over with what was appended.
-            for (int i = 0; i < count; i++)
+            ReadOnlySpan<long> appended = entries; // sliced once: no bounds check per record
+            foreach (long entry in appended[..count])
             {
-                int recordLength = (int)entries[i];
-                *(int*)(record + TypeOffset) = (int)(entries[i] >> 32); // plain: published by the release below
+                int recordLength = (int)entry;
+                *(int*)(record + TypeOffset) = (int)(entry >> 32); // plain: published by the release below
                 Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
                 record += Align(recordLength);
             }
