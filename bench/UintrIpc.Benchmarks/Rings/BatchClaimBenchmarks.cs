@@ -117,9 +117,12 @@ public class RecordBatchBenchmarks
 {
     private const int Operations = 1024;
     private const int BatchSize = 32;
-    private const int Length = 64;
 
-    private readonly byte[] _payload = new byte[Length];
+    private byte[] _payload = null!;
+
+    /// <summary>Payload bytes per message: 8 (a stamp alone, where per-record work dominates) and 64.</summary>
+    [Params(8, 64)]
+    public int Length { get; set; }
     private SharedRegion _region = null!;
     private RecordRing _ring = null!;
     private IpcMessageChannel _channel = null!;
@@ -133,6 +136,7 @@ public class RecordBatchBenchmarks
     [GlobalSetup]
     public void Setup()
     {
+        _payload = new byte[Length];
         _region = SharedRegion.CreateAnonymous(RecordRing.Part(64 * 1024, multipleProducers: Mpsc));
         _ring = new RecordRing(_region);
         _channel = IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 64 * 1024, MaxMessageLength = 256, MultipleWriters = Mpsc, Doorbell = DoorbellKind.Futex });

@@ -52,14 +52,14 @@ public unsafe ref struct RecordBatch
     private byte* _end;
     /// <summary>SPSC: the open claim's token; MPSC: the ring position of the range.</summary>
     private long _token;
-    /// <summary>MPSC only: each appended record's length and type (its type word holds the claimed marker until the commit).</summary>
+    /// <summary>Each appended record's length and type, published from here by the commit (MPSC: its type word holds the claimed marker until then).</summary>
     private RecordBatchEntries _entries;
 
     /// <summary>Makes <paramref name="batch"/> a batch of the claimed range, in place.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Open(out RecordBatch batch, RecordRingEngine ring, IRecordBatchSink? sink, byte* start, int bytes, uint tag, long token)
     {
-        // Entries are written before they are read (MPSC, 0 .. _count): the other bytes
+        // Entries are written before they are read (0 .. _count): the other bytes
         // (private, never shared) need no zeroing per batch.
         Unsafe.SkipInit(out batch);
         int trailer = sink?.Trailer ?? 0;
@@ -135,7 +135,7 @@ public unsafe ref struct RecordBatch
         int recordLength = RingLayout.RecordHeaderSize + _trailer + length; // at least 8: no batch (both pointers null) has no room
         int aligned = RecordRingEngine.Align(recordLength);
         byte* record = _next;
-        if (aligned > _limit - record || _count == MaxRecords)
+        if (aligned > _limit - record || (uint)_count >= MaxRecords) // >=: the entry index below needs no bounds check
         {
             if (!IsActive)
             {
@@ -146,12 +146,17 @@ public unsafe ref struct RecordBatch
             return false;
         }
 
+        // Active: the room check passed. The entry is one store per record; it saves the commit
+        // reading each header back from shared memory and checking it.
+        _entries[_count] = (uint)recordLength | ((long)type << 32);
         if (_multiProducer)
         {
-            _entries[_count] = (uint)recordLength | ((long)type << 32);
+            _ring!.AppendToMpscBatch(record, recordLength, _tag);
         }
-
-        _ring!.AppendToBatch(record, recordLength, type, _tag, _token); // active: the room check passed
+        else
+        {
+            _ring!.AppendToSpscBatch(record, recordLength, type, _token);
+        }
         _count++;
         _next = record + aligned;
         payload = new Span<byte>(record + RingLayout.RecordHeaderSize, length);
@@ -163,7 +168,6 @@ public unsafe ref struct RecordBatch
     /// The batch was already committed or aborted, discarded by a later claim or write (SPSC),
     /// or a message of it was taken over by <see cref="Channels.IpcMessageReader.TryUnblock(TimeSpan)"/> (MPSC).
     /// </exception>
-    /// <exception cref="RingCorruptedException">SPSC: a header appended to the batch was overwritten before the commit (by a peer: only this producer writes there).</exception>
     public void Commit()
     {
         if (!IsActive)
@@ -209,19 +213,8 @@ public unsafe ref struct RecordBatch
         byte* record = _start;
         for (int i = 0; i < _count; i++)
         {
-            int type;
-            int recordLength;
-            if (_multiProducer)
-            {
-                recordLength = (int)_entries[i];
-                type = (int)(_entries[i] >> 32);
-            }
-            else
-            {
-                recordLength = _ring!.AppendedRecordLength(record, _next, (int)(record - _start), out type);
-            }
-
-            sink.Committing(type, new Span<byte>(record + RingLayout.RecordHeaderSize, recordLength - RingLayout.RecordHeaderSize));
+            int recordLength = (int)_entries[i];
+            sink.Committing((int)(_entries[i] >> 32), new Span<byte>(record + RingLayout.RecordHeaderSize, recordLength - RingLayout.RecordHeaderSize));
             record += RecordRingEngine.Align(recordLength);
         }
     }

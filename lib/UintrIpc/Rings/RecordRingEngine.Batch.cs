@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
@@ -9,8 +10,9 @@ namespace UintrIpc.Rings;
 // privately, the tail stored once at commit; MPSC: one CAS on the tail), records appended into
 // it in place, committed together. Until the commit every appended record's header holds its
 // length negated: SPSC, the type is in its word already; MPSC, the type word holds the claimed
-// marker (uintripc.h 2e, 2f) and the type is kept privately. The unused rest of an MPSC range
-// becomes padding at commit; an SPSC tail covers only what was appended.
+// marker (uintripc.h 2e, 2f). Both keep each record's length and type privately, and the commit
+// publishes from that copy. The unused rest of an MPSC range becomes padding at commit; an SPSC
+// tail covers only what was appended.
 internal sealed unsafe partial class RecordRingEngine
 {
     /// <summary>Claims <paramref name="bytes"/> (aligned to 8) of room for several records; false when there is none now.</summary>
@@ -34,7 +36,7 @@ internal sealed unsafe partial class RecordRingEngine
         }
         else
         {
-            if (_local.ClaimOpen)
+            if (_local.OpenClaim != 0)
             {
                 DiscardSpscClaim();
             }
@@ -50,7 +52,7 @@ internal sealed unsafe partial class RecordRingEngine
                 _local.ClaimTail = tail;
                 _local.ClaimPadding = padding;
                 _local.ClaimAligned = aligned;
-                _local.ClaimOpen = true;
+                _local.OpenClaim = token;
             }
         }
 
@@ -87,45 +89,31 @@ internal sealed unsafe partial class RecordRingEngine
         return HeaderSize + length + trailer;
     }
 
-    /// <summary>Writes the header of a record appended to a batch: invisible to the consumer until the commit.</summary>
+    /// <summary>
+    /// SPSC: writes the header of a record appended to the batch of claim <paramref name="token"/>,
+    /// invisible to the consumer until the commit.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void AppendToBatch(byte* record, int recordLength, int type, uint tag, long token)
+    internal void AppendToSpscBatch(byte* record, int recordLength, int type, long token)
     {
-        ThrowIfDisposed(); // the ring's lease is gone, and with it maybe the mapping
-        if (_multiProducer)
+        // One compare per record: the claim is still open (a later write or claim discards it,
+        // and may publish these bytes) and the ring not disposed (Dispose closes the open claim
+        // before the lease, and maybe the mapping, goes).
+        if (_local.OpenClaim != token)
         {
-            MarkClaimed(record, recordLength, tag);
-            return;
-        }
-
-        if (!_local.ClaimOpen || _local.ClaimToken != token)
-        {
-            ThrowClaimLost(); // discarded by a later write or claim, which may have published these bytes
+            ThrowAppendRefused();
         }
 
         // Plain: the consumer reads a length <= 0 as "not yet", and the commit's release publishes both.
         *(long*)record = (uint)-recordLength | ((long)type << 32);
     }
 
-    /// <summary>
-    /// SPSC: the record length in the header of a record appended to a batch, read back before
-    /// the commit publishes it (the batch keeps no copy, so that an append stores no more than
-    /// the header). Only this producer writes there before the commit (the consumer's bytes end
-    /// at the tail), but the bytes are shared: checked, so that a peer writing into them cannot
-    /// make the commit step outside the appended records.
-    /// </summary>
+    /// <summary>MPSC: marks a record appended to a batch as claimed by <paramref name="tag"/> (its type is kept by the batch until the commit).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal int AppendedRecordLength(byte* record, byte* end, int offset, out int type)
+    internal void AppendToMpscBatch(byte* record, int recordLength, uint tag)
     {
-        long header = *(long*)record; // plain: our own store, not published yet
-        int recordLength = -(int)header;
-        type = (int)(header >> 32);
-        if (type < 0 || recordLength < HeaderSize || recordLength > _maxRecordLength || Align(recordLength) > end - record)
-        {
-            ThrowAppendedChanged(offset, header);
-        }
-
-        return recordLength;
+        ThrowIfDisposed(); // the ring's lease is gone, and with it maybe the mapping
+        MarkClaimed(record, recordLength, tag);
     }
 
     /// <summary>Commits the <paramref name="count"/> records appended to a batch (<paramref name="used"/> of its <paramref name="aligned"/> bytes).</summary>
@@ -136,12 +124,12 @@ internal sealed unsafe partial class RecordRingEngine
         byte* record = start;
         if (!_multiProducer)
         {
-            if (!_local.ClaimOpen || _local.ClaimToken != token)
+            if (_local.OpenClaim != token)
             {
                 ThrowClaimLost();
             }
 
-            _local.ClaimOpen = false;
+            _local.OpenClaim = 0;
             if (used == 0)
             {
                 return; // nothing was written: the bytes are still zero, the tail stays
@@ -158,19 +146,18 @@ internal sealed unsafe partial class RecordRingEngine
                 WritePadding(_data + ((int)tail & _mask), padding);
             }
 
-            byte* end = start + used;
-            for (int i = 0; i < count; i++)
+            // From the batch's own entries: nothing read back from the shared bytes, so a
+            // header a peer rewrote meanwhile is written over with what was appended.
+            ReadOnlySpan<long> appended = entries; // sliced once: no bounds check per record
+            foreach (long entry in appended[..count])
             {
-                int recordLength = AppendedRecordLength(record, end, (int)(record - start), out _);
+                int recordLength = (int)entry;
+                *(int*)(record + TypeOffset) = (int)(entry >> 32); // plain: published by the release below
                 Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
                 record += Align(recordLength);
             }
 
-            if (record != end)
-            {
-                ThrowAppendedChanged((int)(record - start), *(long*)record);
-            }
-
+            Debug.Assert(record == start + used, "the entries cover exactly the bytes appended");
             return;
         }
 
@@ -214,7 +201,7 @@ internal sealed unsafe partial class RecordRingEngine
 
         if (!_multiProducer)
         {
-            if (_local.ClaimOpen && _local.ClaimToken == token)
+            if (_local.OpenClaim == token)
             {
                 DiscardSpscClaim();
             }
@@ -328,10 +315,13 @@ internal sealed unsafe partial class RecordRingEngine
         }
     }
 
+    /// <summary>An SPSC append whose claim is not open: the ring was disposed, or the claim completed or discarded.</summary>
     [DoesNotReturn]
-    private void ThrowAppendedChanged(int offset, long header)
-        => throw new RingCorruptedException("appended record", _local.ClaimTail + _local.ClaimPadding + offset,
-            $"its header 0x{header:x16} is not what the producer appended there (a negative length, at most {_maxRecordLength} bytes, within the batch, and a type >= 0): a peer wrote into the unpublished batch");
+    private void ThrowAppendRefused()
+    {
+        ThrowIfDisposed();
+        ThrowClaimLost();
+    }
 
     [DoesNotReturn]
     private void ThrowBatchBytes(int bytes)

@@ -22,38 +22,50 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         long head = _local.ConsumerHead;
-        // Lives in memory for the finally; the loop keeps its own copies in registers (variables
-        // live into a finally are kept on the stack, which cost the loop a load and store each).
-        int consumed = 0;
+        // The position after the last record consumed: the one value the finally needs, which
+        // the JIT keeps in a register and writes through to the stack at each definition (one
+        // store per record). The finally is one call so that the JIT clones it into the normal
+        // exit: then only an exception runs the handler, and the values live after Read (the
+        // count, the caller's handler state once inlined) are not kept in memory for it, each
+        // store and reload of which cost the loop a few cycles per record (about eight when
+        // Release was inlined into the finally, too large to clone).
+        long end = head;
+        int count;
         try
         {
-            return ReadRecords(ref handler, limit, head, ref consumed);
+            count = ReadRecords(ref handler, limit, head, ref end);
         }
         finally
         {
-            if (consumed != 0)
+            // Also when a handler (or a corrupted record) threw: what was consumed, the
+            // handler's own record included, goes back to the producers.
+            if (end != head)
             {
-                Release(head, consumed);
+                Release(head, (int)(end - head));
             }
         }
+
+        return count;
     }
 
-    /// <summary>The loop of <see cref="Read{THandler}"/>: <paramref name="released"/> is what its finally gives back.</summary>
+    /// <summary>The loop of <see cref="Read{THandler}"/>: <paramref name="released"/> is where its finally gives bytes back up to.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int ReadRecords<THandler>(ref THandler handler, int limit, long head, ref int released)
+    private int ReadRecords<THandler>(ref THandler handler, int limit, long head, ref long released)
         where THandler : struct, IRecordHandler
     {
-        // The ring's shape in locals: `this` lives into Read's finally, so the JIT keeps it on
-        // the stack, and each field read through it would cost the loop one more load per record.
-        var shape = new RecordShape(_data, _mask, _capacity, _maxMessageLength, _maxRecordLength);
-        int consumed = 0;
-        int count = 0;
-        while (count < limit && consumed < shape.Capacity)
+        // Few values live across the loop, so that the JIT keeps them all in registers (the
+        // handler's calls leave it five callee-saved ones): the ring's shape (three values),
+        // the position, where one call's capacity of records ends, and the messages left.
+        var shape = new RecordShape(_data, _mask, _maxMessageLength);
+        long position = head;
+        long last = head + _capacity;
+        int left = limit;
+        while (left != 0 && position < last)
         {
-            int aligned = RecordAt(shape, head, consumed, out byte* record, out int type, out int length);
+            int aligned = RecordAt(shape, position, last, out byte* record, out int type, out int length);
             if (aligned == 0)
             {
-                if (consumed == 0)
+                if (position == head)
                 {
                     RepublishHead(head);
                 }
@@ -63,16 +75,16 @@ internal sealed unsafe partial class RecordRingEngine
 
             // Consumed before the handler runs: a handler that throws does not get the
             // same message again.
-            consumed += aligned;
-            released = consumed;
+            position += aligned;
+            released = position;
             if (type != Padding)
             {
-                count++;
+                left--;
                 handler.Handle(type, new ReadOnlySpan<byte>(record + HeaderSize, length - HeaderSize));
             }
         }
 
-        return count;
+        return limit - left;
     }
 
     /// <summary>Copies the next message into <paramref name="destination"/>; false when there is none.</summary>
@@ -232,7 +244,7 @@ internal sealed unsafe partial class RecordRingEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int NextRecord(long head, int consumed, out byte* record, out int type, out int length)
     {
-        int aligned = RecordAt(new RecordShape(_data, _mask, _capacity, _maxMessageLength, _maxRecordLength), head, consumed, out record, out type, out length);
+        int aligned = RecordAt(new RecordShape(_data, _mask, _maxMessageLength), head + consumed, head + _capacity, out record, out type, out length);
         if (aligned == 0 && consumed == 0)
         {
             RepublishHead(head);
@@ -242,13 +254,13 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>
-    /// <see cref="NextRecord"/> on the ring's <paramref name="shape"/> (kept in registers by the
-    /// reading loop); an empty ring is the caller's to handle.
+    /// The record at <paramref name="position"/> on the ring's <paramref name="shape"/> (kept in
+    /// registers by the reading loop), checked to end by <paramref name="last"/> (one capacity
+    /// after the head the read started at); 0 when it is not committed yet.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int RecordAt(in RecordShape shape, long head, int consumed, out byte* record, out int type, out int length)
+    private static int RecordAt(in RecordShape shape, long position, long last, out byte* record, out int type, out int length)
     {
-        long position = head + consumed;
         int index = (int)position & shape.Mask;
         record = shape.Data + index;
         // Acquire: pairs with the producer's release of the length, so type and payload are visible.
@@ -261,7 +273,7 @@ internal sealed unsafe partial class RecordRingEngine
 
         type = *(int*)(record + TypeOffset); // plain: ordered by the acquire above
         // Every value is read once and checked before use (a peer may change the memory under us).
-        int room = shape.Capacity - index; // a multiple of 8: align8(length) <= room when length <= room
+        int room = shape.Mask + 1 - index; // a multiple of 8: align8(length) <= room when length <= room
         if (length < HeaderSize || length > room)
         {
             throw BadLength(position, length, room);
@@ -279,15 +291,15 @@ internal sealed unsafe partial class RecordRingEngine
         {
             throw BadType(position, type);
         }
-        else if (aligned != room && aligned > shape.MaxRecordLength)
+        else if (aligned != room && aligned > Align(HeaderSize + shape.MaxMessageLength))
         {
-            // Padding is either the rest of the lap or an aborted/unblocked claim.
-            throw BadPadding(position, length, room, shape.MaxRecordLength);
+            // Padding is either the rest of the lap or an aborted/unblocked claim (at most a longest record).
+            throw BadPadding(position, length, room, Align(HeaderSize + shape.MaxMessageLength));
         }
 
-        if (aligned > shape.Capacity - consumed)
+        if (aligned > last - position)
         {
-            throw BatchOverrun(position, length, consumed, shape.Capacity);
+            throw BatchOverrun(position, length, shape.Mask + 1 - (int)(last - position), shape.Mask + 1);
         }
 
         return aligned;
@@ -295,9 +307,10 @@ internal sealed unsafe partial class RecordRingEngine
 
     /// <summary>
     /// Gives consumed bytes back (2e): releasing first, so that a consumer that dies while zeroing
-    /// leaves its successor the end of the batch (2g); then the zeroes; then head.
+    /// leaves its successor the end of the batch (2g); then the zeroes; then head. Not inlined:
+    /// a finally that calls it stays small enough for the JIT to clone (see Read).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void Release(long head, int consumed)
     {
         long end = head + consumed;

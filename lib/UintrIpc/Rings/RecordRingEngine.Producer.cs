@@ -42,7 +42,7 @@ internal sealed unsafe partial class RecordRingEngine
             return true;
         }
 
-        if (_local.ClaimOpen)
+        if (_local.OpenClaim != 0)
         {
             DiscardSpscClaim();
         }
@@ -88,7 +88,7 @@ internal sealed unsafe partial class RecordRingEngine
         }
         else
         {
-            if (_local.ClaimOpen)
+            if (_local.OpenClaim != 0)
             {
                 DiscardSpscClaim();
             }
@@ -104,7 +104,7 @@ internal sealed unsafe partial class RecordRingEngine
             _local.ClaimTail = tail;
             _local.ClaimPadding = padding;
             _local.ClaimAligned = aligned;
-            _local.ClaimOpen = true;
+            _local.OpenClaim = token;
         }
 
         // The type is written at commit: until then the MPSC header's type word holds the claimed marker.
@@ -118,9 +118,9 @@ internal sealed unsafe partial class RecordRingEngine
     {
         // The SPSC commit of the open claim, inlined into the producer's loop; everything else
         // (MPSC, a disposed ring, a claim that is no longer open) takes the checked path below.
-        if (!_multiProducer && _disposed == 0 && _local.ClaimOpen && _local.ClaimToken == token)
+        if (!_multiProducer && _local.OpenClaim == token) // 0 once disposed: a disposed ring takes the checked path
         {
-            _local.ClaimOpen = false;
+            _local.OpenClaim = 0;
             *(int*)(record + TypeOffset) = commit ? type : Padding; // plain: published by the release of the length
             PublishSpsc(_local.ClaimTail, _local.ClaimPadding, _local.ClaimAligned, record, recordLength);
             return;
@@ -148,12 +148,12 @@ internal sealed unsafe partial class RecordRingEngine
             return;
         }
 
-        if (!_local.ClaimOpen || _local.ClaimToken != token)
+        if (_local.OpenClaim != token)
         {
             ThrowClaimLost();
         }
 
-        _local.ClaimOpen = false;
+        _local.OpenClaim = 0;
         *(int*)(record + TypeOffset) = commit ? type : Padding; // plain: published by the release of the length
 
         PublishSpsc(_local.ClaimTail, _local.ClaimPadding, _local.ClaimAligned, record, recordLength);
@@ -174,7 +174,7 @@ internal sealed unsafe partial class RecordRingEngine
 
         if (!_multiProducer)
         {
-            if (_local.ClaimOpen && _local.ClaimToken == token)
+            if (_local.OpenClaim == token)
             {
                 Complete(record, recordLength, Padding, token, commit: false);
             }
@@ -262,7 +262,7 @@ internal sealed unsafe partial class RecordRingEngine
         int start = _local.ClaimPadding != 0 ? 0 : ((int)tail & _mask);
         // Plain: the bytes are unpublished and ours (the tail has not moved past them).
         new Span<byte>(_data + start, _local.ClaimAligned).Clear();
-        _local.ClaimOpen = false;
+        _local.OpenClaim = 0;
     }
 
     /// <summary>

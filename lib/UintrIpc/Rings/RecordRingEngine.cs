@@ -104,6 +104,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            _local.OpenClaim = 0; // before the lease goes: an open claim's appends and commit see a closed claim
             _producers?.Dispose(); // its threads claim no more: their registrations end (uintripc.h 2f)
             if (_leased)
             {
@@ -248,7 +249,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         [FieldOffset(RegionLayout.FalseSharingRange)]
         public long HeadCache;
 
-        /// <summary>SPSC: number of the open claim (increases with every claim, so a stale copy never matches).</summary>
+        /// <summary>SPSC: number of the last claim (increases with every claim from 1, so a stale copy never matches).</summary>
         [FieldOffset(RegionLayout.FalseSharingRange + 8)]
         public long ClaimToken;
 
@@ -264,9 +265,13 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         [FieldOffset(RegionLayout.FalseSharingRange + 28)]
         public int ClaimAligned;
 
-        /// <summary>SPSC: whether a claim is open (written but not yet committed or aborted).</summary>
+        /// <summary>
+        /// SPSC: the token of the open claim (written but not yet committed or aborted), 0 when
+        /// none is open or the ring was disposed: one compare tells a claim's holder that its
+        /// claim is still open and the ring still usable (an append checks it per record).
+        /// </summary>
         [FieldOffset(RegionLayout.FalseSharingRange + 32)]
-        public bool ClaimOpen;
+        public long OpenClaim;
 
         /// <summary>
         /// SPSC: the producer's position, kept here and only published (never read back: a peer

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
 
@@ -311,6 +312,49 @@ public abstract class RecordsContractTests : IDisposable
         Assert.Throws<InvalidOperationException>(() => ring.Read(ref handler));
         Assert.Equal(2 * 16, ring.ConsumerPosition);
         Assert.Equal(2, Assert.Single(ring.Drain()).Type);
+    }
+
+    [Fact]
+    public void A_throwing_handler_in_optimized_code_keeps_its_state_and_its_bytes_are_released_before_the_exception_arrives()
+    {
+        // Read inlined into an optimized caller (its finally cloned into the normal exit, so an
+        // exception runs a separate copy): the handler's fields, kept in registers meanwhile,
+        // and the release must both be complete when the caller's catch runs.
+        var region = NewRegion();
+        var memory = new RecordRingMemory(region, Kind);
+        using var ring = new RecordRing(region);
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.True(ring.TryWrite(i, new byte[8])); // 16 bytes each
+        }
+
+        var (seen, positionInCatch) = ReadUntilTheHandlerThrows(ring, throwAt: 2);
+        Assert.Equal(3, seen);
+        Assert.Equal(3 * 16, positionInCatch);
+        for (int index = 0; index < 3 * 16; index += 8)
+        {
+            Assert.Equal(0, memory.LengthAt(index)); // released bytes are zeroed (uintripc.h 2e)
+        }
+
+        var rest = new CollectingHandler([]);
+        Assert.Equal(2, ring.Read(ref rest));
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (int Seen, long PositionInCatch) ReadUntilTheHandlerThrows(RecordRing ring, int throwAt)
+    {
+        var handler = new ThrowingHandler { ThrowAt = throwAt };
+        try
+        {
+            ring.Read(ref handler);
+        }
+        catch (InvalidOperationException)
+        {
+            return (handler.Seen, ring.ConsumerPosition);
+        }
+
+        return (-1, -1);
     }
 
     [Fact]
