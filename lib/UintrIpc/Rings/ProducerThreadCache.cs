@@ -10,6 +10,14 @@ namespace UintrIpc.Rings;
 /// </summary>
 internal unsafe struct ProducerThreadCache
 {
+    /// <summary>
+    /// The calling thread's managed id, kept in a thread static: Environment.CurrentManagedThreadId
+    /// is a call on every claim (and the JIT spills around it), a thread static is an inlined TLS load.
+    /// Managed thread ids start at 1, so 0 means not yet read on this thread.
+    /// </summary>
+    [ThreadStatic]
+    private static int t_threadId;
+
     private ulong* _intent;
     private int _thread;
     private uint _tag;
@@ -18,17 +26,34 @@ internal unsafe struct ProducerThreadCache
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ulong* Intent(ProducerTable table, out uint tag)
     {
-        if (Environment.CurrentManagedThreadId == _thread)
+        if (CurrentThread == _thread)
         {
             tag = _tag;
             return _intent;
         }
 
-        return Register(table, out tag);
+        // Returned, not written through an out parameter: an out local of the inlined fast path
+        // would be address-exposed and live in memory on every claim.
+        ProducerSlot slot = Register(table);
+        tag = slot.Tag;
+        return slot.Intent;
+    }
+
+    private static int CurrentThread
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            int id = t_threadId;
+            return id != 0 ? id : ReadThreadId();
+        }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ulong* Register(ProducerTable table, out uint tag)
+    private static int ReadThreadId() => t_threadId = Environment.CurrentManagedThreadId;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ProducerSlot Register(ProducerTable table)
     {
         ProducerSlot slot = table.ForCurrentThread();
         if (Interlocked.CompareExchange(ref _thread, -1, 0) == 0)
@@ -36,10 +61,9 @@ internal unsafe struct ProducerThreadCache
             // This thread becomes the cached one: its fields first, then its id.
             _intent = slot.Intent;
             _tag = slot.Tag;
-            Volatile.Write(ref _thread, Environment.CurrentManagedThreadId);
+            Volatile.Write(ref _thread, CurrentThread);
         }
 
-        tag = slot.Tag;
-        return slot.Intent;
+        return slot;
     }
 }

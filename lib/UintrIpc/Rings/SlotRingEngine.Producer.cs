@@ -171,6 +171,8 @@ internal unsafe partial struct SlotRingEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong ClaimMany(ulong wanted, out ulong start, out uint tag)
     {
+        // First, before anything else is live: finding the thread's entry may call out (a TLS read).
+        ulong* intent = ProducerIntent(out tag);
         // Acquire: a floor another thread of this object stored after its claim (2c).
         ulong floor = Volatile.Read(ref ProducerTail);
         // The first CAS is tried from the floor, without loading the shared tail first: a load would
@@ -178,7 +180,6 @@ internal unsafe partial struct SlotRingEngine
         // since, the failed CAS returns the current tail (checked below) for the next attempt, and a
         // stale intent it leaves is a CAS loser's, which 2f allows for.
         ulong tail = floor;
-        ulong* intent = ProducerIntent(out tag);
         bool refreshed = false;
         while (true)
         {
@@ -187,7 +188,8 @@ internal unsafe partial struct SlotRingEngine
             if (room < wanted && (room == 0 || !refreshed))
             {
                 refreshed = true;
-                if (!RefreshHeadMulti(ref tail, floor))
+                tail = RefreshHeadMulti(tail, floor);
+                if (tail == RingFull)
                 {
                     start = 0;
                     return 0;
@@ -214,12 +216,16 @@ internal unsafe partial struct SlotRingEngine
         }
     }
 
+    /// <summary>What <see cref="RefreshHeadMulti"/> returns when the ring is full (tails stay below 2^62, 2b).</summary>
+    private const ulong RingFull = ulong.MaxValue;
+
     /// <summary>
-    /// MPSC: reloads head into the cache. False when the ring is full for <paramref name="tail"/>;
-    /// true to re-check (possibly with a fresher <paramref name="tail"/>).
+    /// MPSC: reloads head into the cache. Returns <see cref="RingFull"/> when the ring is full for
+    /// <paramref name="tail"/>, else the tail to re-check with (fresher when ours was stale).
     /// </summary>
+    /// <remarks>Returns the tail rather than taking it by ref: a ref would keep the caller's tail in memory on every claim.</remarks>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private bool RefreshHeadMulti(ref ulong tail, ulong floor)
+    private ulong RefreshHeadMulti(ulong tail, ulong floor)
     {
         ulong head = Volatile.Read(ref *SharedHead); // acquire: pairs with the consumer's release
         if (head <= tail)
@@ -231,7 +237,7 @@ internal unsafe partial struct SlotRingEngine
             }
 
             ProducerHeadCache = head;
-            return tail - head < Capacity;
+            return tail - head < Capacity ? tail : RingFull;
         }
 
         // Our tail is stale: others claimed and the consumer consumed past it. A tail read after
@@ -243,8 +249,7 @@ internal unsafe partial struct SlotRingEngine
         }
 
         ProducerHeadCache = head;
-        tail = fresh;
-        return true;
+        return fresh;
     }
 
     /// <summary>MPSC: a shared tail is never behind the floor read before it, and below 2^62 (2b, 2c).</summary>
