@@ -22,13 +22,18 @@ internal unsafe struct ProducerThreadCache
     private int _thread;
     private uint _tag;
 
-    /// <summary>The calling thread's intent word and marker tag, registering it on first use.</summary>
+    /// <summary>
+    /// The calling thread's intent word and marker tag, registering it on first use;
+    /// <paramref name="cached"/>: the caller is the thread these fields belong to (so it alone
+    /// uses what the owner of this cache keeps for that thread, e.g. a slot ring's unmarked claim).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong* Intent(ProducerTable table, out uint tag)
+    internal ulong* Intent(ProducerTable table, out uint tag, out bool cached)
     {
         if (CurrentThread == _thread)
         {
             tag = _tag;
+            cached = true;
             return _intent;
         }
 
@@ -36,8 +41,12 @@ internal unsafe struct ProducerThreadCache
         // would be address-exposed and live in memory on every claim.
         ProducerSlot slot = Register(table);
         tag = slot.Tag;
+        cached = false;
         return slot.Intent;
     }
+
+    /// <summary>The marker tag of the cached thread (meaningful once a thread is cached).</summary>
+    internal readonly uint Tag => _tag;
 
     private static int CurrentThread
     {

@@ -29,7 +29,7 @@ internal unsafe partial struct SlotRingEngine
         ulong claimed;
         if (typeof(TMode) == typeof(MultiProducer))
         {
-            claimed = ClaimMany(wanted, out start, out uint tag);
+            claimed = ClaimMany(wanted, out start, out uint tag, out _);
             for (ulong i = 0; i < claimed; i++)
             {
                 // Release: the marker names us while the caller fills the slot (2d, 2f); each is
