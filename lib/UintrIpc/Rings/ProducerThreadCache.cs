@@ -23,14 +23,16 @@ internal unsafe struct ProducerThreadCache
     private uint _tag;
 
     /// <summary>
-    /// The calling thread's intent word and marker tag, registering it on first use;
-    /// <paramref name="cached"/>: the caller is the thread these fields belong to (so it alone
-    /// uses what the owner of this cache keeps for that thread, e.g. a slot ring's unmarked claim).
+    /// The intent word and marker tag of the calling thread, whose <see cref="CurrentThread"/> is
+    /// <paramref name="thread"/>, registering it on first use; <paramref name="cached"/>: the
+    /// caller is the thread these fields belong to (so it alone uses what the owner of this cache
+    /// keeps for that thread, e.g. a slot ring's unmarked claim).
     /// </summary>
+    /// <remarks>The id is read by the caller before anything else: the read may call out, and what is live across it is spilled.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong* Intent(ProducerTable table, out uint tag, out bool cached)
+    internal ulong* Intent(int thread, ProducerTable table, out uint tag, out bool cached)
     {
-        if (CurrentThread == _thread)
+        if (thread == _thread)
         {
             tag = _tag;
             cached = true;
@@ -48,7 +50,8 @@ internal unsafe struct ProducerThreadCache
     /// <summary>The marker tag of the cached thread (meaningful once a thread is cached).</summary>
     internal readonly uint Tag => _tag;
 
-    private static int CurrentThread
+    /// <summary>The calling thread's managed id.</summary>
+    internal static int CurrentThread
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get

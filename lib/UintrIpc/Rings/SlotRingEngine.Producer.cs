@@ -192,7 +192,7 @@ internal unsafe partial struct SlotRingEngine
         ulong* intent = ProducerIntent(out tag, out cachedThread);
         if (cachedThread && _unmarkedClaim != 0)
         {
-            MarkUnmarkedClaim(tag); // our intent below stops covering that claim (2d)
+            MarkUnmarkedClaim(); // our intent below stops covering that claim (2d)
         }
 
         // Acquire: a floor another thread of this object stored after its claim (2c).
@@ -281,8 +281,9 @@ internal unsafe partial struct SlotRingEngine
     /// The claim is unpublished (publish and abort clear <see cref="_unmarkedClaim"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void MarkUnmarkedClaim(uint tag)
+    private void MarkUnmarkedClaim()
     {
+        uint tag = _producerThread.Tag; // the claim is the cached thread's
         ulong position = _unmarkedClaim - 1;
         _unmarkedClaim = 0;
         byte* slot = SlotAt(position);

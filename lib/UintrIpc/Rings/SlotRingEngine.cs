@@ -118,7 +118,11 @@ internal unsafe partial struct SlotRingEngine
 
     /// <summary>MPSC: the calling thread's intent word and marker tag (uintripc.h 2f); whether it is the cached thread.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong* ProducerIntent(out uint tag, out bool cachedThread) => _producerThread.Intent(Producers!, out tag, out cachedThread);
+    internal ulong* ProducerIntent(out uint tag, out bool cachedThread)
+    {
+        int thread = ProducerThreadCache.CurrentThread; // first: only `this` is live across its call
+        return _producerThread.Intent(thread, Producers!, out tag, out cachedThread);
+    }
 
     /// <summary>Releases the lease once and ends this object's producer registrations; every later call throws <see cref="ObjectDisposedException"/>.</summary>
     internal void Dispose()
@@ -128,7 +132,7 @@ internal unsafe partial struct SlotRingEngine
             if (_unmarkedClaim != 0)
             {
                 // Before the registration ends, which uncovers the claim: the marker names it (2d).
-                MarkUnmarkedClaim(_producerThread.Tag);
+                MarkUnmarkedClaim();
             }
 
             Producers?.Dispose(); // its threads claim no more: their registrations end (uintripc.h 2f)
