@@ -288,8 +288,7 @@ internal unsafe partial struct SlotRingEngine
         _unmarkedClaim = 0;
         byte* slot = SlotAt(position);
         ulong sequence = Volatile.Read(ref *(ulong*)slot); // acquire: only compared
-        ulong previous = position < Capacity ? 0 : position + 1 - Capacity;
-        if ((sequence & ~RingLayout.SlotSkipped) == previous)
+        if ((sequence & ~RingLayout.SlotSkipped) == UnwrittenSequence(position))
         {
             // Full fence CAS: the marker before our next intent (release) and before our registration ends.
             Interlocked.CompareExchange(ref *(ulong*)slot, ClaimMarker.ForSlot(tag, position), sequence);
