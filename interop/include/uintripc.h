@@ -138,7 +138,9 @@
  *
  *   Producer (SPSC): if tail - head_cache >= capacity, reload head (acquire) and re-check;
  *     write the element (plain); sequence = tail + 1 (release); tail = tail + 1 (release).
- *   Producer (MPSC): floor (acquire), then t = tail (acquire), checked against the floor;
+ *   Producer (MPSC): floor (acquire), then t = tail (acquire), checked against the floor (a
+ *     producer may also try its first CAS with t = floor, unloaded: a failed CAS returns the
+ *     tail, checked likewise, and the stale intent it leaves is a CAS loser's, 2f);
  *     check capacity against head (acquire, 2c); claim = intent(t, n) in its table entry
  *     (release, 2f); CAS tail t -> t + n (full); floor = t + n (release); write the elements
  *     (plain); each sequence = position + 1 (release). A claim handed to the caller to fill in
