@@ -141,14 +141,22 @@
  *
  *   Producer (SPSC): if tail - head_cache >= capacity, reload head (acquire) and re-check;
  *     write the element (plain); sequence = tail + 1 (release); tail = tail + 1 (release).
- *   Producer (MPSC): floor (acquire), then t = tail (acquire), checked against the floor;
+ *   Producer (MPSC): floor (acquire), then t = tail (acquire), checked against the floor (a
+ *     producer may also try its first CAS with t = floor, unloaded: a failed CAS returns the
+ *     tail, checked likewise, and the stale intent it leaves is a CAS loser's, 2f);
  *     check capacity against head (acquire, 2c); claim = intent(t, n) in its table entry
  *     (release, 2f); CAS tail t -> t + n (full); floor = t + n (release); write the elements
  *     (plain); each sequence = position + 1 (release). A claim handed to the caller to fill in
- *     place (TryClaim) first gets the claimed marker in its sequence (release):
+ *     place (TryClaim) gets the claimed marker in its sequence
  *       UIPC_SLOT_CLAIMED | (generation & 0x3fffff) << 40 | entry index << 32 | ((position + 1) & 0xffffffff)
- *     (entry index UIPC_PRODUCER_NONE without an entry), because its producer may claim again
- *     before it publishes, and then its intent no longer names this position. A batch of n
+ *     (entry index UIPC_PRODUCER_NONE without an entry) while it is still unpublished and
+ *     before its intent stops covering it: before the producer's next intent store or the end
+ *     of its registration, whichever comes first, since its producer may claim again before
+ *     it publishes, and then its intent no longer names this position. Until then the intent
+ *     attributes it (2f b). A producer may write it at once (release), or defer it to that
+ *     point: then CAS from the slot's previous value (below) to the marker (full fence, so
+ *     ordered before the intent or unregistration that follows; a publish or skip of the claim
+ *     cancels it), so that a claim published before the next one costs no marker store. A batch of n
  *     slots handed to the caller (TryClaim(count)) is one claim (one intent, one CAS t -> t + n)
  *     whose every slot gets its own claimed marker; its abort skips each slot as below.
  *   Producer (SPSC), batch: the elements and each sequence as above, then ONE tail store
@@ -271,7 +279,8 @@
  *   dead, because the winner of a position always covers it with a marker or its own intent,
  *   and a skip needs every covering producer dead. Costs: one release store of the intent per
  *   claim (to a line only that producer writes); the marker shares the claim's header store
- *   (records) or costs one store per in-place slot claim.
+ *   (records), or costs one store per in-place slot claim that is still open when its producer
+ *   claims again (deferred, 2d; otherwise one store per in-place slot claim).
  *
  * 2g. Restart. A process that attaches takes the positions from the region once (2b, 2c):
  *   a restarted consumer resumes at head; on record rings at releasing instead when

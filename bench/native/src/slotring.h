@@ -155,7 +155,9 @@ static inline uint64_t mpsc_claim(struct slot_ring *r, uint64_t want, uint64_t *
     }
 }
 
-/* MPSC producer: publish the claimed slot of `position`. */
+/* MPSC producer: publish the claimed slot of `position`. Every slot of a claim is published
+ * before this producer's next mpsc_claim (its next intent), so no claimed marker is due (2d:
+ * the intent covers the claim until then), as with the library's cached producer thread. */
 static inline void mpsc_publish(struct slot_ring *r, uint64_t position)
 {
     /* Release: the element (plain stores) is visible before the sequence says so. */

@@ -10,25 +10,62 @@ namespace UintrIpc.Rings;
 /// </summary>
 internal unsafe struct ProducerThreadCache
 {
+    /// <summary>
+    /// The calling thread's managed id, kept in a thread static: Environment.CurrentManagedThreadId
+    /// is a call on every claim (and the JIT spills around it), a thread static is an inlined TLS load.
+    /// Managed thread ids start at 1, so 0 means not yet read on this thread.
+    /// </summary>
+    [ThreadStatic]
+    private static int t_threadId;
+
     private ulong* _intent;
     private int _thread;
     private uint _tag;
 
-    /// <summary>The calling thread's intent word and marker tag, registering it on first use.</summary>
+    /// <summary>
+    /// The intent word and marker tag of the calling thread, whose <see cref="CurrentThread"/> is
+    /// <paramref name="thread"/>, registering it on first use; <paramref name="cached"/>: the
+    /// caller is the thread these fields belong to (so it alone uses what the owner of this cache
+    /// keeps for that thread, e.g. a slot ring's unmarked claim).
+    /// </summary>
+    /// <remarks>The id is read by the caller before anything else: the read may call out, and what is live across it is spilled.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong* Intent(ProducerTable table, out uint tag)
+    internal ulong* Intent(int thread, ProducerTable table, out uint tag, out bool cached)
     {
-        if (Environment.CurrentManagedThreadId == _thread)
+        if (thread == _thread)
         {
             tag = _tag;
+            cached = true;
             return _intent;
         }
 
-        return Register(table, out tag);
+        // Returned, not written through an out parameter: an out local of the inlined fast path
+        // would be address-exposed and live in memory on every claim.
+        ProducerSlot slot = Register(table);
+        tag = slot.Tag;
+        cached = false;
+        return slot.Intent;
+    }
+
+    /// <summary>The marker tag of the cached thread (meaningful once a thread is cached).</summary>
+    internal readonly uint Tag => _tag;
+
+    /// <summary>The calling thread's managed id.</summary>
+    internal static int CurrentThread
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            int id = t_threadId;
+            return id != 0 ? id : ReadThreadId();
+        }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ulong* Register(ProducerTable table, out uint tag)
+    private static int ReadThreadId() => t_threadId = Environment.CurrentManagedThreadId;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ProducerSlot Register(ProducerTable table)
     {
         ProducerSlot slot = table.ForCurrentThread();
         if (Interlocked.CompareExchange(ref _thread, -1, 0) == 0)
@@ -36,10 +73,9 @@ internal unsafe struct ProducerThreadCache
             // This thread becomes the cached one: its fields first, then its id.
             _intent = slot.Intent;
             _tag = slot.Tag;
-            Volatile.Write(ref _thread, Environment.CurrentManagedThreadId);
+            Volatile.Write(ref _thread, CurrentThread);
         }
 
-        tag = slot.Tag;
-        return slot.Intent;
+        return slot;
     }
 }

@@ -302,7 +302,7 @@ internal sealed unsafe partial class RecordRingEngine
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private byte* TryClaimRangeMpsc(int aligned, out long position, out uint tag)
     {
-        ulong* intent = _local.Producer.Intent(_producers!, out tag);
+        ulong* intent = _local.Producer.Intent(ProducerThreadCache.CurrentThread, _producers!, out tag, out _);
         long tail;
         int index;
         int padding;

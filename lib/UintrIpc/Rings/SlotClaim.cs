@@ -26,14 +26,17 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
     private readonly byte* _slot;
     private readonly ulong _position;
     private readonly bool _multiProducer;
+    /// <summary>MPSC: the engine remembers this claim as its cached thread's unmarked one (uintripc.h 2d).</summary>
+    private readonly bool _unmarked;
     private bool _completed;
 
-    internal SlotClaim(ref SlotRingEngine engine, byte* slot, ulong position, bool multiProducer)
+    internal SlotClaim(ref SlotRingEngine engine, byte* slot, ulong position, bool multiProducer, bool unmarked)
     {
         _engine = ref engine;
         _slot = slot;
         _position = position;
         _multiProducer = multiProducer;
+        _unmarked = unmarked;
     }
 
     /// <summary>The element in the claimed slot. Its previous contents are unspecified: write every field.</summary>
@@ -76,6 +79,10 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
             _completed = true;
             // Release: every write to Item happens before the consumer sees the sequence (uintripc.h 2d).
             Volatile.Write(ref *(ulong*)_slot, _position + 1);
+            if (_unmarked)
+            {
+                _engine.ClaimCompleted(_position); // published: our next claim must not mark it
+            }
         }
         else
         {
@@ -121,6 +128,10 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
         if (_multiProducer)
         {
             _engine.SkipClaimedSlot(_position); // SPSC: nothing was published, the next claim or write reuses the slot
+            if (_unmarked)
+            {
+                _engine.ClaimCompleted(_position); // skipped: our next claim must not mark it
+            }
         }
     }
 }

@@ -29,7 +29,7 @@ internal unsafe partial struct SlotRingEngine
         ulong claimed;
         if (typeof(TMode) == typeof(MultiProducer))
         {
-            claimed = ClaimMany(wanted, out start, out uint tag);
+            claimed = ClaimMany(wanted, out start, out uint tag, out _);
             for (ulong i = 0; i < claimed; i++)
             {
                 // Release: the marker names us while the caller fills the slot (2d, 2f); each is
@@ -119,8 +119,7 @@ internal unsafe partial struct SlotRingEngine
         // Acquire: the slot holds our claimed marker (or, had its store not happened, the previous
         // lap's value) until the claim is published or skipped.
         ulong sequence = Volatile.Read(ref *(ulong*)slot);
-        ulong previous = position < Capacity ? 0 : position + 1 - Capacity;
-        if ((sequence & ~RingLayout.SlotSkipped) == previous || ClaimMarker.IsSlotMarker(sequence, position))
+        if ((sequence & ~RingLayout.SlotSkipped) == UnwrittenSequence(position) || ClaimMarker.IsSlotMarker(sequence, position))
         {
             // Full fence CAS: loses only to the consumer's TryUnblock of the same claim, which skips it too.
             Interlocked.CompareExchange(ref *(ulong*)slot, RingLayout.SlotSkipped | (position + 1), sequence);

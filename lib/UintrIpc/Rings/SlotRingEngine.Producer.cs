@@ -27,7 +27,7 @@ internal unsafe partial struct SlotRingEngine
         where TMode : struct, IProducerMode
     {
         ThrowIfDisposed();
-        if (!TryClaimOne<TMode>(out ulong position, out _))
+        if (!TryClaimOne<TMode>(out ulong position, out _, out _))
         {
             return false;
         }
@@ -61,7 +61,7 @@ internal unsafe partial struct SlotRingEngine
         ulong count;
         if (typeof(TMode) == typeof(MultiProducer))
         {
-            count = ClaimMany(wanted, out start, out _);
+            count = ClaimMany(wanted, out start, out _, out _);
         }
         else
         {
@@ -93,21 +93,33 @@ internal unsafe partial struct SlotRingEngine
         where TMode : struct, IProducerMode
     {
         ThrowIfDisposed();
-        if (!TryClaimOne<TMode>(out ulong position, out uint tag))
+        if (!TryClaimOne<TMode>(out ulong position, out uint tag, out bool cachedThread))
         {
             claim = default;
             return false;
         }
 
         byte* slot = SlotAt(position);
+        bool unmarked = false;
         if (typeof(TMode) == typeof(MultiProducer))
         {
-            // The claimed marker names us while the caller fills the slot: our intent will not, once
-            // this thread claims again (uintripc.h 2d, 2f). Ordered before our next intent by its release.
-            Volatile.Write(ref *(ulong*)slot, ClaimMarker.ForSlot(tag, position));
+            // The claimed marker must name us before our intent stops covering the slot, i.e.
+            // before this thread's next intent (uintripc.h 2d, 2f). The cached thread defers it
+            // to that claim (usually never: it publishes first), so a claim costs the shared
+            // stores of a copy; other threads (no private word to remember it in) write it now,
+            // ordered before their next intent by its release.
+            if (cachedThread)
+            {
+                _unmarkedClaim = position + 1; // private: ClaimMany marks it before our next intent
+                unmarked = true;
+            }
+            else
+            {
+                Volatile.Write(ref *(ulong*)slot, ClaimMarker.ForSlot(tag, position));
+            }
         }
 
-        claim = new SlotClaim<T>(ref this, slot, position, typeof(TMode) == typeof(MultiProducer));
+        claim = new SlotClaim<T>(ref this, slot, position, typeof(TMode) == typeof(MultiProducer), unmarked);
         return true;
     }
 
@@ -133,17 +145,21 @@ internal unsafe partial struct SlotRingEngine
         Volatile.Write(ref *SharedTail, tail);
     }
 
-    /// <summary>Takes the next position; <paramref name="tag"/> is the MPSC producer's marker tag (SPSC: 0).</summary>
+    /// <summary>
+    /// Takes the next position; <paramref name="tag"/> is the MPSC producer's marker tag (SPSC: 0),
+    /// <paramref name="cachedThread"/> whether it is this object's cached producer thread.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryClaimOne<TMode>(out ulong position, out uint tag)
+    private bool TryClaimOne<TMode>(out ulong position, out uint tag, out bool cachedThread)
         where TMode : struct, IProducerMode
     {
         if (typeof(TMode) == typeof(MultiProducer))
         {
-            return ClaimMany(1, out position, out tag) == 1;
+            return ClaimMany(1, out position, out tag, out cachedThread) == 1;
         }
 
         tag = 0;
+        cachedThread = false;
         position = ProducerTail;
         return position - ProducerHeadCache < Capacity || RefreshHeadSingle(position) != 0;
     }
@@ -166,11 +182,19 @@ internal unsafe partial struct SlotRingEngine
     /// <summary>
     /// MPSC: claims up to <paramref name="wanted"/> positions with one CAS after a capacity check;
     /// returns how many (0 when full). Room short of <paramref name="wanted"/> is looked up once
-    /// in the real head before settling for less.
+    /// in the real head before settling for less. <paramref name="cachedThread"/>: the caller is
+    /// this object's cached producer thread (see <see cref="_unmarkedClaim"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong ClaimMany(ulong wanted, out ulong start, out uint tag)
+    private ulong ClaimMany(ulong wanted, out ulong start, out uint tag, out bool cachedThread)
     {
+        // First, before anything else is live: finding the thread's entry may call out (a TLS read).
+        ulong* intent = ProducerIntent(out tag, out cachedThread);
+        if (cachedThread && _unmarkedClaim != 0)
+        {
+            MarkUnmarkedClaim(); // our intent below stops covering that claim (2d)
+        }
+
         // Acquire: a floor another thread of this object stored after its claim (2c).
         ulong floor = Volatile.Read(ref ProducerTail);
         // The first CAS is tried from the floor, without loading the shared tail first: a load would
@@ -178,7 +202,6 @@ internal unsafe partial struct SlotRingEngine
         // since, the failed CAS returns the current tail (checked below) for the next attempt, and a
         // stale intent it leaves is a CAS loser's, which 2f allows for.
         ulong tail = floor;
-        ulong* intent = ProducerIntent(out tag);
         bool refreshed = false;
         while (true)
         {
@@ -187,7 +210,8 @@ internal unsafe partial struct SlotRingEngine
             if (room < wanted && (room == 0 || !refreshed))
             {
                 refreshed = true;
-                if (!RefreshHeadMulti(ref tail, floor))
+                tail = RefreshHeadMulti(tail, floor);
+                if (tail == RingFull)
                 {
                     start = 0;
                     return 0;
@@ -214,12 +238,16 @@ internal unsafe partial struct SlotRingEngine
         }
     }
 
+    /// <summary>What <see cref="RefreshHeadMulti"/> returns when the ring is full (tails stay below 2^62, 2b).</summary>
+    private const ulong RingFull = ulong.MaxValue;
+
     /// <summary>
-    /// MPSC: reloads head into the cache. False when the ring is full for <paramref name="tail"/>;
-    /// true to re-check (possibly with a fresher <paramref name="tail"/>).
+    /// MPSC: reloads head into the cache. Returns <see cref="RingFull"/> when the ring is full for
+    /// <paramref name="tail"/>, else the tail to re-check with (fresher when ours was stale).
     /// </summary>
+    /// <remarks>Returns the tail rather than taking it by ref: a ref would keep the caller's tail in memory on every claim.</remarks>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private bool RefreshHeadMulti(ref ulong tail, ulong floor)
+    private ulong RefreshHeadMulti(ulong tail, ulong floor)
     {
         ulong head = Volatile.Read(ref *SharedHead); // acquire: pairs with the consumer's release
         if (head <= tail)
@@ -231,7 +259,7 @@ internal unsafe partial struct SlotRingEngine
             }
 
             ProducerHeadCache = head;
-            return tail - head < Capacity;
+            return tail - head < Capacity ? tail : RingFull;
         }
 
         // Our tail is stale: others claimed and the consumer consumed past it. A tail read after
@@ -243,8 +271,38 @@ internal unsafe partial struct SlotRingEngine
         }
 
         ProducerHeadCache = head;
-        tail = fresh;
-        return true;
+        return fresh;
+    }
+
+    /// <summary>
+    /// MPSC: writes the claimed marker of the cached thread's unmarked in-place claim (2d), before
+    /// an intent of that thread stops covering it or its registration ends. CAS from the slot's
+    /// previous value: a claim the consumer skipped meanwhile (TryUnblock) stays skipped.
+    /// The claim is unpublished (publish and abort clear <see cref="_unmarkedClaim"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void MarkUnmarkedClaim()
+    {
+        uint tag = _producerThread.Tag; // the claim is the cached thread's
+        ulong position = _unmarkedClaim - 1;
+        _unmarkedClaim = 0;
+        byte* slot = SlotAt(position);
+        ulong sequence = Volatile.Read(ref *(ulong*)slot); // acquire: only compared
+        if ((sequence & ~RingLayout.SlotSkipped) == UnwrittenSequence(position))
+        {
+            // Full fence CAS: the marker before our next intent (release) and before our registration ends.
+            Interlocked.CompareExchange(ref *(ulong*)slot, ClaimMarker.ForSlot(tag, position), sequence);
+        }
+    }
+
+    /// <summary>MPSC: the claim of <paramref name="position"/> completed (published or aborted): it needs no marker any more.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ClaimCompleted(ulong position)
+    {
+        if (_unmarkedClaim == position + 1)
+        {
+            _unmarkedClaim = 0;
+        }
     }
 
     /// <summary>MPSC: a shared tail is never behind the floor read before it, and below 2^62 (2b, 2c).</summary>

@@ -72,6 +72,12 @@ internal unsafe partial struct SlotRingEngine
     [FieldOffset(ProducerBlock + 8)] internal ulong ProducerHeadCache;
     /// <summary>MPSC: the intent word and marker tag of the first thread that claimed through this object.</summary>
     [FieldOffset(ProducerBlock + 16)] private ProducerThreadCache _producerThread;
+    /// <summary>
+    /// MPSC: position + 1 of the cached thread's in-place claim whose claimed marker is not
+    /// written yet (its intent still covers it, uintripc.h 2d); 0: none. Only that thread
+    /// writes it (claim, publish, abort), and the ring's Dispose.
+    /// </summary>
+    [FieldOffset(ProducerBlock + 32)] private ulong _unmarkedClaim;
 
     // ---- consumer-local (not shared memory) --------------------------------------------
 
@@ -110,15 +116,25 @@ internal unsafe partial struct SlotRingEngine
         }
     }
 
-    /// <summary>MPSC: the calling thread's intent word and marker tag (uintripc.h 2f).</summary>
+    /// <summary>MPSC: the calling thread's intent word and marker tag (uintripc.h 2f); whether it is the cached thread.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong* ProducerIntent(out uint tag) => _producerThread.Intent(Producers!, out tag);
+    internal ulong* ProducerIntent(out uint tag, out bool cachedThread)
+    {
+        int thread = ProducerThreadCache.CurrentThread; // first: only `this` is live across its call
+        return _producerThread.Intent(thread, Producers!, out tag, out cachedThread);
+    }
 
     /// <summary>Releases the lease once and ends this object's producer registrations; every later call throws <see cref="ObjectDisposedException"/>.</summary>
     internal void Dispose()
     {
         if (Interlocked.Exchange(ref Disposed, 1) == 0)
         {
+            if (_unmarkedClaim != 0)
+            {
+                // Before the registration ends, which uncovers the claim: the marker names it (2d).
+                MarkUnmarkedClaim();
+            }
+
             Producers?.Dispose(); // its threads claim no more: their registrations end (uintripc.h 2f)
             if (Leased)
             {
