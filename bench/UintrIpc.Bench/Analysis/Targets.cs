@@ -8,7 +8,7 @@ internal static class Targets
 {
     /// <summary>The .NET tests the targets measure (run at least 5 times, see BenchRunner).</summary>
     public static readonly string[] Subjects =
-        ["net-slotring-spin", "net-duplex-spin", "net-futex-asleep", "net-futex-awake", "net-eventfd-asleep", "net-spsc-slot-s64-c1k", "fwd-nop-futex-awake", "fwd-nop-futex-asleep", "fwd-copy"];
+        ["net-slotring-spin", "net-duplex-spin", "net-duplex-channel-spin", "net-futex-asleep", "net-futex-awake", "net-eventfd-asleep", "net-spsc-slot-s64-c1k", "fwd-nop-futex-awake", "fwd-nop-futex-asleep", "fwd-copy"];
 
     public static IReadOnlyList<TargetVerdict> Evaluate(IReadOnlyList<CaseSummary> cases)
     {
@@ -25,6 +25,11 @@ internal static class Targets
             Judge(byName, "Duplex round trip p50 <= 1.15x the same-run C cache-line floor (c-spin-cacheline)", "net-duplex-spin", "c-spin-cacheline", 1.15, atMost: true,
                 floor: "c-duplex-pingpong", floorScope: "implementation of the duplex layout", withP99: true),
             Judge(byName, "Duplex round trip <= 1.15x the C duplex ping-pong (same layout and protocol)", "net-duplex-spin", "c-duplex-pingpong", 1.15, atMost: true, withP99: true),
+            // The same exchange through the public API (IpcDuplexChannel, bootstrap pair, TryWrite + spinning TryRead):
+            // what the channel layer adds over its rings, judged against the rings run next to it (a companion).
+            Judge(byName, "Duplex channel round trip p50 <= 1.15x the same-run C cache-line floor (c-spin-cacheline)", "net-duplex-channel-spin", "c-spin-cacheline", 1.15,
+                atMost: true, floor: "net-duplex-spin", floorScope: "duplex rings under the channel", withP99: true),
+            Judge(byName, "Duplex channel round trip <= 1.1x its rings alone (net-duplex-spin, same run)", "net-duplex-channel-spin", "net-duplex-spin", 1.1, atMost: true, withP99: true),
             Judge(byName, "futex doorbell, consumer asleep, <= 1.25x C (same protocol)", "net-futex-asleep", "c-futex-pingpong", 1.25, atMost: true),
             Judge(byName, "futex doorbell, consumer awake, <= 1.25x C (same protocol)", "net-futex-awake", "c-futex-spin-pingpong", 1.25, atMost: true),
             Judge(byName, "eventfd doorbell, consumer asleep, <= 1.25x C (same protocol)", "net-eventfd-asleep", "c-eventfd-ring-pingpong", 1.25, atMost: true),

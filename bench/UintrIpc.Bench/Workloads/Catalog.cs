@@ -49,9 +49,16 @@ internal static class Catalog
             "one cache line in a region, both spin: the .NET floor", BaselinePingPong.RunCacheLine));
         cases.Add(Latency("net-slotring-spin", BenchGroup.Spinning, "uintripc", "slot-ring", "none", "spinning", "c-slotring-pingpong",
             "two SlotRing<long>, both consumers spin on TryRead", (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false), alsoPaired: ["c-spin-cacheline", "c-spin-twolines"]));
-        cases.Add(Latency("net-duplex-spin", BenchGroup.Spinning, "uintripc", "duplex-ring", "none", "spinning", "c-duplex-pingpong",
+        var duplexRings = Latency("net-duplex-spin", BenchGroup.Spinning, "uintripc", "duplex-ring", "none", "spinning", "c-duplex-pingpong",
             "the two SlotRing<long> of one duplex part (slot k of both in one line), both consumers spin on TryRead",
-            (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false, duplex: true), alsoPaired: ["c-spin-cacheline"]));
+            (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false, duplex: true), alsoPaired: ["c-spin-cacheline"]);
+        cases.Add(duplexRings);
+        // What a user gets from the public API over the same rings: run next to each repetition of
+        // the rings alone (a companion) and of the C one-line floor, so both ratios are same-run pairs.
+        cases.Add(Latency("net-duplex-channel-spin", BenchGroup.Spinning, "uintripc", "duplex-channel", "futex", "spinning", "c-spin-cacheline",
+            "IpcDuplexChannel<long, long> handed over with SendChannel / ReceiveDuplexChannel, futex doorbell never rung: both sides write with " +
+            "TryWrite (wake-up check after each publish) and spin on TryRead",
+            DuplexChannelPingPong.Run, companions: [duplexRings]));
         // In a software-emulated CPU (the emulated uintr machine) the uintr rows run, labelled: their timings mean nothing for hardware.
         bool emulatedCpu = MachineInfo.IsEmulated(MachineInfo.CpuInfoModel());
         foreach (var kind in s_doorbells)

@@ -12,6 +12,7 @@ internal static class ChildRoles
         ["pingpong-pipe"] = BaselinePingPong.PipeChild,
         ["pingpong-socket"] = BaselinePingPong.SocketChild,
         ["pingpong-ring"] = RingPingPong.Child,
+        ["pingpong-duplex-channel"] = DuplexChannelPingPong.Child,
         ["produce"] = Throughput.ProducerChild.Run,
         ["fwd-server"] = Rpc.ForwardServerRole.Run,
     };

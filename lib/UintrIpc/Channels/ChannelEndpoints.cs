@@ -20,6 +20,7 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
     private TReader? _reader;
     private TWriter? _writer;
     private bool _disposed;
+    private (string Reason, Exception Cause)? _writerRefused;
 
     internal ChannelCore Core => core;
 
@@ -29,8 +30,24 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
     /// <summary>The writer, created on first use.</summary>
     internal TWriter Writer => !_disposed ? Volatile.Read(ref _writer) ?? CreateWriter(null) : throw new ObjectDisposedException(typeof(TWriter).Name);
 
+    /// <summary>Whether the writer was created.</summary>
+    internal bool HasWriter => Volatile.Read(ref _writer) is not null;
+
+    /// <summary>
+    /// From now on no writer can be created: each attempt throws an <see cref="InvalidOperationException"/>
+    /// with <paramref name="reason"/> and <paramref name="cause"/> (a duplex whose handover failed
+    /// has no doorbell of the peer's reader). A writer created before stays.
+    /// </summary>
+    internal void RefuseWriter(string reason, Exception cause)
+    {
+        lock (_lock)
+        {
+            _writerRefused = (reason, cause);
+        }
+    }
+
     /// <summary>Creates the writer with the reader's descriptor handed over by a bootstrap (or inherited); the writer keeps its own copy.</summary>
-    /// <exception cref="InvalidOperationException">The writer exists already.</exception>
+    /// <exception cref="InvalidOperationException">The writer exists already, or writers are refused (<see cref="RefuseWriter"/>).</exception>
     internal TWriter CreateWriter(SafeHandle? doorbellFd)
     {
         lock (_lock)
@@ -41,6 +58,11 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
             }
 
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_writerRefused is { } refused)
+            {
+                throw new InvalidOperationException(refused.Reason, refused.Cause);
+            }
+
             SafeHandle? fd = doorbellFd ?? (_reader is { } reader ? doorbellOf(reader) : null);
             TWriter writer = newWriter(core, fd);
             Volatile.Write(ref _writer, writer);

@@ -40,6 +40,15 @@ public static partial class IpcChannel
     /// <param name="duplex">The duplex channel this process created.</param>
     /// <param name="timeout">How long to wait for the peer's reply.</param>
     /// <param name="cancellationToken">Cancels the wait for the reply.</param>
+    /// <remarks>
+    /// A duplex is handed over once, to one peer. When this method throws after it started
+    /// (the reply did not come in time, the wait was cancelled, the reply was malformed or the
+    /// peer went away), the region may be in the peer's hands but this side never got the
+    /// doorbell of the peer's response reader: the duplex is left completed in both directions
+    /// (a peer that attached sees its writes refused and its reads end), <c>Responses.Writer</c>
+    /// throws an <see cref="InvalidOperationException"/> whose inner exception is the cause, and
+    /// a second <c>SendChannel</c> throws too. Dispose it and create a new duplex to try again.
+    /// </remarks>
     /// <example>
     /// <code>
     /// // answering process (server)
@@ -58,7 +67,7 @@ public static partial class IpcChannel
     /// <exception cref="TimeoutException">No reply arrived in time, or the peer did not make room for the message.</exception>
     /// <exception cref="BootstrapProtocolException">The reply is not the reply to this duplex channel.</exception>
     /// <exception cref="UintrIpcException">The peer closed the connection, or sendmsg failed.</exception>
-    /// <exception cref="InvalidOperationException">The duplex's response writer exists already.</exception>
+    /// <exception cref="InvalidOperationException">The duplex was handed over before (successfully or not), or its response writer exists already (nothing is sent then).</exception>
     public static unsafe void SendChannel<TRequest, TResponse>(this BootstrapConnection connection, IpcDuplexChannel<TRequest, TResponse> duplex, TimeSpan timeout,
         CancellationToken cancellationToken = default)
         where TRequest : unmanaged
@@ -67,16 +76,27 @@ public static partial class IpcChannel
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(duplex);
         var reader = duplex.Requests.Reader.Core;
-        Send(connection, duplex.Requests.Core, DuplexChannel, reader.DoorbellFd, sizeof(TRequest), sizeof(TResponse));
-        reader.WatchProducer(ProcessHandle.Open(connection.Peer.Pid)); // SO_PEERCRED: the kernel's word
+        duplex.BeginHandover();
+        try
+        {
+            Send(connection, duplex.Requests.Core, DuplexChannel, reader.DoorbellFd, sizeof(TRequest), sizeof(TResponse));
+            reader.WatchProducer(ProcessHandle.Open(connection.Peer.Pid)); // SO_PEERCRED: the kernel's word
 
-        using BootstrapMessage reply = connection.Receive(timeout, cancellationToken);
-        var (doorbell, requestSize) = Parse(connection, reply, DuplexReply, out int responseSize);
-        CheckDuplexSizes(connection, requestSize, responseSize, sizeof(TRequest), sizeof(TResponse));
-        CheckDoorbell(connection, duplex.Doorbell, doorbell);
-        using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, reply, doorbell, index: 0);
-        // The writer keeps its own copy of the fd.
-        duplex.Responses.CreateWriter(doorbellFd).Core.WatchConsumer(ProcessHandle.Open(connection.Peer.Pid));
+            using BootstrapMessage reply = connection.Receive(timeout, cancellationToken);
+            var (doorbell, requestSize) = Parse(connection, reply, DuplexReply, out int responseSize);
+            CheckDuplexSizes(connection, requestSize, responseSize, sizeof(TRequest), sizeof(TResponse));
+            CheckDoorbell(connection, duplex.Doorbell, doorbell);
+            using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, reply, doorbell, index: 0);
+            // The writer keeps its own copy of the fd.
+            duplex.Responses.CreateWriter(doorbellFd).Core.WatchConsumer(ProcessHandle.Open(connection.Peer.Pid));
+        }
+        catch (Exception e)
+        {
+            // The peer may hold the region already: the duplex cannot go to another peer, and without
+            // the reply it has no doorbell to ring the peer's response reader with (see the remarks).
+            duplex.FailHandover(e);
+            throw;
+        }
     }
 
     /// <summary>

@@ -97,4 +97,10 @@ public sealed class IpcChannel<T> : IDisposable where T : unmanaged
 
     /// <summary>Creates the writer with the reader's doorbell descriptor, received from the reader's process (bootstrap, inheritance).</summary>
     internal IpcChannelWriter<T> CreateWriter(System.Runtime.InteropServices.SafeHandle? doorbellFd) => _endpoints.CreateWriter(doorbellFd);
+
+    /// <summary>Whether <see cref="Writer"/> was created.</summary>
+    internal bool HasWriter => _endpoints.HasWriter;
+
+    /// <summary>Refuses every later <see cref="Writer"/> with an <see cref="InvalidOperationException"/> giving <paramref name="reason"/> and <paramref name="cause"/>.</summary>
+    internal void RefuseWriter(string reason, Exception cause) => _endpoints.RefuseWriter(reason, cause);
 }

@@ -41,6 +41,8 @@ public sealed class IpcDuplexChannel<TRequest, TResponse> : IDisposable
 {
     private readonly SharedRegion _region;
     private int _disposed;
+    /// <summary>Whether the duplex was handed to a peer (SendChannel): once, whatever the outcome.</summary>
+    private int _handedOver;
 
     internal IpcDuplexChannel((SharedRegion Region, ChannelCore Requests, ChannelCore Responses) cores)
     {
@@ -86,6 +88,39 @@ public sealed class IpcDuplexChannel<TRequest, TResponse> : IDisposable
 
     /// <summary>The shared region (its descriptor is what a bootstrap hands over).</summary>
     internal SharedRegion Region => _region;
+
+    /// <summary>
+    /// Starts the one handover of this duplex (SendChannel): the region goes to one peer only,
+    /// and the response writer must be the one made with that peer's doorbell.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">It was handed over before, or <see cref="Responses"/> has a writer already.</exception>
+    internal void BeginHandover()
+    {
+        if (Responses.HasWriter)
+        {
+            throw new InvalidOperationException("This duplex channel has a response writer already: it was used in this process, so it cannot be handed to a peer.");
+        }
+
+        if (Interlocked.Exchange(ref _handedOver, 1) != 0)
+        {
+            throw new InvalidOperationException("This duplex channel was handed to a peer already (SendChannel); a duplex serves one peer: create one per peer.");
+        }
+    }
+
+    /// <summary>
+    /// The handover failed after the region may have reached the peer, so no response writer can
+    /// be made with the peer's doorbell: later uses of <c>Responses.Writer</c> throw an
+    /// <see cref="InvalidOperationException"/> naming <paramref name="cause"/>, and both directions
+    /// are completed, so that a peer that attached sees the duplex end instead of waiting for answers.
+    /// </summary>
+    internal void FailHandover(Exception cause)
+    {
+        Responses.RefuseWriter(
+            $"This duplex channel has no response writer: handing it to the peer failed ({cause.GetType().Name}: {cause.Message}), so the doorbell of the peer's " +
+            "response reader never arrived. Both directions were completed; dispose this duplex and create a new one for the next peer.", cause);
+        Requests.Core.TryComplete();
+        Responses.Core.TryComplete();
+    }
 
     /// <summary>
     /// Disposes both channels (their readers and writers, see <see cref="IpcChannel{T}.Dispose"/>)

@@ -26,4 +26,24 @@ public sealed class SpinningHarnessTests
             Assert.Equal(RoundTrips, row.GetProperty("count").GetInt64());
         }
     }
+
+    /// <summary>
+    /// The channel-level row (IpcDuplexChannel through the bootstrap pair, TryWrite + spinning
+    /// TryRead) echoes every value, and runs its rings-alone companion next to it, which echoes
+    /// every value too: both rows the target pairs.
+    /// </summary>
+    [Fact]
+    public void Duplex_channel_round_trips_echo_every_value_next_to_the_rings_alone()
+    {
+        var results = HarnessRun.Results(TimeSpan.FromSeconds(240), "--only", "=net-duplex-channel-spin", "--no-native", "--no-plots", "--no-pin", "--repeat", "1",
+            "--iters", RoundTrips.ToString(CultureInfo.InvariantCulture), "--warmup-ms", "50");
+        Assert.Equal(["net-duplex-channel-spin", "net-duplex-spin"], results.Keys.Order());
+        foreach (var (name, row) in results)
+        {
+            Assert.True(row.GetProperty("ok").GetBoolean(), $"{name}: {row}");
+            Assert.Equal(RoundTrips, row.GetProperty("count").GetInt64());
+        }
+
+        Assert.Equal("net-duplex-channel-spin", results["net-duplex-spin"].GetProperty("paired_with").GetString());
+    }
 }

@@ -25,8 +25,12 @@ public sealed class DuplexChannelCrossProcessTests(ITestOutputHelper output) : I
     [InlineData(DoorbellKind.Futex)]
     [InlineData(DoorbellKind.EventFd)]
     [InlineData(DoorbellKind.Signal)]
+    // Real user interrupts: run by the emulated-uintr job (trait Uintr=Real, Signaling/RealUintr.cs); each reader's
+    // vector fd crosses in its bootstrap message, and each sleeping reader is woken by a SENDUIPI from the other process.
+    [InlineData(DoorbellKind.Uintr, Traits = [RealUintr.TraitName, RealUintr.TraitValue])]
     public void A_requesting_process_gets_every_response(DoorbellKind doorbell)
     {
+        RealUintr.SkipUnlessDoorbellAvailable(doorbell);
         const int Count = 3000, PauseEvery = 300;
         string endpoint = _sockets.NewPath("duplex");
         new TestThread(() =>
