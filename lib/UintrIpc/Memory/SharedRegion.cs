@@ -203,7 +203,7 @@ internal sealed unsafe class SharedRegion : IDisposable
     /// at attach; a process that can write it can still truncate it later, so prefer sealed
     /// memfds passed over the bootstrap socket to named regions when peers are not trusted.
     /// </remarks>
-    /// <exception cref="UintrIpcException">The descriptor is an unsealed memfd, or cannot be duplicated or mapped.</exception>
+    /// <exception cref="UintrIpcException">The descriptor is not a regular file (a memfd or /dev/shm file), is an unsealed memfd, or cannot be duplicated or mapped.</exception>
     /// <exception cref="RegionFormatException">The region's header is invalid.</exception>
     public static SharedRegion Attach(SafeHandle fd, TimeSpan? initTimeout = null)
     {
@@ -232,6 +232,7 @@ internal sealed unsafe class SharedRegion : IDisposable
         var own = new SafeFdHandle(dup, ownsHandle: true);
         try
         {
+            CheckRegularFile(own);
             CheckSeals(own);
             return AttachOwned(own, name: null, initTimeout ?? DefaultInitTimeout);
         }
@@ -239,6 +240,27 @@ internal sealed unsafe class SharedRegion : IDisposable
         {
             own.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A region is a memfd or a file under /dev/shm. Anything else a peer sends in its place (an
+    /// eventfd, a pipe, a socket) has size 0 for good: refused at once rather than waited on for
+    /// the init timeout as if its creator had not sized it yet.
+    /// </summary>
+    private static void CheckRegularFile(SafeFdHandle fd)
+    {
+        stat st;
+        if (LibC.fstat(fd.Fd, &st) != 0)
+        {
+            throw UintrIpcException.FromLastError("fstat");
+        }
+
+        if ((st.st_mode & LibC.S_IFMT) != LibC.S_IFREG)
+        {
+            throw new UintrIpcException(
+                $"Refusing to attach descriptor {fd.Fd}: it is not a regular file (mode 0{Convert.ToString((int)(st.st_mode & LibC.S_IFMT), 8)}), so not a " +
+                "memfd or /dev/shm region. Did the peer send another descriptor where the region belongs?");
         }
     }
 

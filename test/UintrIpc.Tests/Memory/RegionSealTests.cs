@@ -57,6 +57,19 @@ public sealed unsafe class RegionSealTests : IDisposable
         Assert.Throws<RegionFormatException>(() => SharedRegion.Attach(region.FileHandle, TimeSpan.FromMilliseconds(200)));
     }
 
+    // A peer that sends an eventfd, a pipe or a socket where a region belongs must be refused at
+    // once: such a file's size is 0 for good, and waiting the init timeout for a creator to size
+    // it only stalls the receiver (5 s by default).
+    [Fact]
+    public void Attach_refuses_a_descriptor_that_is_not_a_regular_file_without_waiting()
+    {
+        using var eventFd = new SafeFdHandle(LibC.eventfd(0, LibC.EFD_CLOEXEC), ownsHandle: true);
+        Assert.False(eventFd.IsInvalid);
+        // Waiting would end in a RegionFormatException about the file size after the timeout.
+        var e = Assert.Throws<UintrIpcException>(() => SharedRegion.Attach(eventFd, TimeSpan.FromSeconds(10)));
+        Assert.Contains("not a regular file", e.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>A valid region's bytes in a fresh memfd carrying exactly <paramref name="seals"/>.</summary>
     private static SafeFdHandle CopyOfARegionInAMemfd(int seals)
     {
