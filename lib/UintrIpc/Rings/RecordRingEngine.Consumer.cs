@@ -53,16 +53,19 @@ internal sealed unsafe partial class RecordRingEngine
     private int ReadRecords<THandler>(ref THandler handler, int limit, long head, ref long released)
         where THandler : struct, IRecordHandler
     {
-        // Few values live across the loop, so that the JIT keeps them all in registers (the
-        // handler's calls leave it five callee-saved ones): the ring's shape (three values),
-        // the position, where one call's capacity of records ends, and the messages left.
-        var shape = new RecordShape(_data, _mask, _maxMessageLength);
+        // Few values live across the loop, so that the JIT keeps them all in the five
+        // callee-saved registers the handler's calls leave it: this, the handler, the position,
+        // where one call's capacity of records ends, and the messages left. The ring's shape is
+        // loaded from this object for each record (three loads that hit the cache); kept in
+        // registers it made seven values, and the JIT stored and reloaded the position, the end
+        // and the count around every handler call, the position's store and reload on the
+        // loop's critical path.
         long position = head;
         long last = head + _capacity;
         int left = limit;
         while (left != 0 && position < last)
         {
-            int aligned = RecordAt(shape, position, last, out byte* record, out int type, out int length);
+            int aligned = RecordAt(new RecordShape(_data, _mask, _maxMessageLength), position, last, out byte* record, out int type, out int length);
             if (aligned == 0)
             {
                 if (position == head)
