@@ -260,9 +260,9 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>
-    /// The record at <paramref name="position"/> on the ring's <paramref name="shape"/> (kept in
-    /// registers by the reading loop), checked to end by <paramref name="last"/> (one capacity
-    /// after the head the read started at); 0 when it is not committed yet.
+    /// The record at <paramref name="position"/> on the ring's <paramref name="shape"/>, checked
+    /// to end by <paramref name="last"/> (one capacity after the head the read started at); 0
+    /// when it is not committed yet.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int RecordAt(in RecordShape shape, long position, long last, out byte* record, out int type, out int length)
