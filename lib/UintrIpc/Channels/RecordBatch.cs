@@ -67,7 +67,9 @@ public unsafe ref struct RecordBatch
         batch._next = start;
         batch._limit = start + bytes;
         batch._count = 0;
-        batch._maxLength = ring.MaxMessageLength - trailer;
+        // >= 0 (a checksum channel's ring is checked at attach to hold the trailer), also here:
+        // TryAppend builds the payload span without a length check on the strength of it.
+        batch._maxLength = Math.Max(ring.MaxMessageLength - trailer, 0);
         batch._trailer = trailer;
         batch._multiProducer = ring.MultiProducer;
         batch._completed = false;
@@ -165,8 +167,8 @@ public unsafe ref struct RecordBatch
         _entries[count] = entry;
         _count = count + 1;
         _next = record + aligned;
-        // No length check: 0 <= length <= _maxLength (>= 0) was checked above, and the room
-        // check puts record + 8 + length within the claimed range.
+        // No length check: 0 <= length <= _maxLength (>= 0, see Open) was checked above, and
+        // the room check puts record + 8 + length within the claimed range.
         payload = MemoryMarshal.CreateSpan(ref record[RingLayout.RecordHeaderSize], length);
         return true;
     }
