@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using UintrIpc.Rings;
 
 namespace UintrIpc.Channels;
@@ -52,7 +53,7 @@ public unsafe ref struct RecordBatch
     private byte* _end;
     /// <summary>SPSC: the open claim's token; MPSC: the ring position of the range.</summary>
     private long _token;
-    /// <summary>Each appended record's length and type, published from here by the commit (MPSC: its type word holds the claimed marker until then).</summary>
+    /// <summary>Each appended record's header as appended (length negated, type), published from here by the commit (MPSC: its type word holds the claimed marker until then).</summary>
     private RecordBatchEntries _entries;
 
     /// <summary>Makes <paramref name="batch"/> a batch of the claimed range, in place.</summary>
@@ -66,7 +67,9 @@ public unsafe ref struct RecordBatch
         batch._next = start;
         batch._limit = start + bytes;
         batch._count = 0;
-        batch._maxLength = ring.MaxMessageLength - trailer;
+        // >= 0 (a checksum channel's ring is checked at attach to hold the trailer), also here:
+        // TryAppend builds the payload span without a length check on the strength of it.
+        batch._maxLength = Math.Max(ring.MaxMessageLength - trailer, 0);
         batch._trailer = trailer;
         batch._multiProducer = ring.MultiProducer;
         batch._completed = false;
@@ -133,9 +136,10 @@ public unsafe ref struct RecordBatch
         }
 
         int recordLength = RingLayout.RecordHeaderSize + _trailer + length; // at least 8: no batch (both pointers null) has no room
-        int aligned = RecordRingEngine.Align(recordLength);
+        nint aligned = RecordRingEngine.Align(recordLength); // native-sized: the pointer arithmetic below needs no sign extension
         byte* record = _next;
-        if (aligned > _limit - record || (uint)_count >= MaxRecords) // >=: the entry index below needs no bounds check
+        int count = _count; // once: each store below (shared memory, the entries) would make the JIT load it again
+        if (aligned > _limit - record || (uint)count >= MaxRecords) // >=: the entry index below needs no bounds check
         {
             if (!IsActive)
             {
@@ -146,20 +150,26 @@ public unsafe ref struct RecordBatch
             return false;
         }
 
-        // Active: the room check passed. The entry is one store per record; it saves the commit
-        // reading each header back from shared memory and checking it.
-        _entries[_count] = (uint)recordLength | ((long)type << 32);
+        // Active: the room check passed. The entry is the SPSC header (length negated, type):
+        // one value for both stores, and it saves the commit reading each header back from
+        // shared memory and checking it. The header first, so that the fields it needs are
+        // loaded before the stores (each makes the JIT load the batch's fields again).
+        long entry = (uint)-recordLength | ((long)type << 32);
         if (_multiProducer)
         {
             _ring!.AppendToMpscBatch(record, recordLength, _tag);
         }
         else
         {
-            _ring!.AppendToSpscBatch(record, recordLength, type, _token);
+            _ring!.AppendToSpscBatch(record, entry, _token);
         }
-        _count++;
+
+        _entries[count] = entry;
+        _count = count + 1;
         _next = record + aligned;
-        payload = new Span<byte>(record + RingLayout.RecordHeaderSize, length);
+        // No length check: 0 <= length <= _maxLength (>= 0, see Open) was checked above, and
+        // the room check puts record + 8 + length within the claimed range.
+        payload = MemoryMarshal.CreateSpan(ref record[RingLayout.RecordHeaderSize], length);
         return true;
     }
 
@@ -213,7 +223,7 @@ public unsafe ref struct RecordBatch
         byte* record = _start;
         for (int i = 0; i < _count; i++)
         {
-            int recordLength = (int)_entries[i];
+            int recordLength = -(int)_entries[i];
             sink.Committing((int)(_entries[i] >> 32), new Span<byte>(record + RingLayout.RecordHeaderSize, recordLength - RingLayout.RecordHeaderSize));
             record += RecordRingEngine.Align(recordLength);
         }

@@ -90,11 +90,11 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>
-    /// SPSC: writes the header of a record appended to the batch of claim <paramref name="token"/>,
-    /// invisible to the consumer until the commit.
+    /// SPSC: writes the <paramref name="header"/> (length negated, type) of a record appended to
+    /// the batch of claim <paramref name="token"/>, invisible to the consumer until the commit.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void AppendToSpscBatch(byte* record, int recordLength, int type, long token)
+    internal void AppendToSpscBatch(byte* record, long header, long token)
     {
         // One compare per record: the claim is still open (a later write or claim discards it,
         // and may publish these bytes) and the ring not disposed (Dispose closes the open claim
@@ -105,7 +105,7 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         // Plain: the consumer reads a length <= 0 as "not yet", and the commit's release publishes both.
-        *(long*)record = (uint)-recordLength | ((long)type << 32);
+        *(long*)record = header;
     }
 
     /// <summary>MPSC: marks a record appended to a batch as claimed by <paramref name="tag"/> (its type is kept by the batch until the commit).</summary>
@@ -151,7 +151,7 @@ internal sealed unsafe partial class RecordRingEngine
             ReadOnlySpan<long> appended = entries; // sliced once: no bounds check per record
             foreach (long entry in appended[..count])
             {
-                int recordLength = (int)entry;
+                int recordLength = -(int)entry;
                 *(int*)(record + TypeOffset) = (int)(entry >> 32); // plain: published by the release below
                 Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
                 record += Align(recordLength);
@@ -168,7 +168,7 @@ internal sealed unsafe partial class RecordRingEngine
 
         for (int i = 0; i < count; i++)
         {
-            int recordLength = (int)entries[i];
+            int recordLength = -(int)entries[i];
             // Acquire: the consumer may have taken the record (TryUnblock); then it is no longer ours.
             int length = Volatile.Read(ref *(int*)record);
             if (length != -recordLength)

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using UintrIpc.Channels;
 using UintrIpc.Memory;
 
@@ -53,16 +54,20 @@ internal sealed unsafe partial class RecordRingEngine
     private int ReadRecords<THandler>(ref THandler handler, int limit, long head, ref long released)
         where THandler : struct, IRecordHandler
     {
-        // Few values live across the loop, so that the JIT keeps them all in registers (the
-        // handler's calls leave it five callee-saved ones): the ring's shape (three values),
-        // the position, where one call's capacity of records ends, and the messages left.
-        var shape = new RecordShape(_data, _mask, _maxMessageLength);
+        // Few values live across the loop, so that the JIT keeps them all in the five
+        // callee-saved registers the handler's calls leave it: this, the handler, the position,
+        // where one call's capacity of records ends, and the messages read; the limit, never
+        // written in the loop, is the one the JIT reloads (a load, no store). The ring's shape is
+        // loaded from this object for each record (three loads that hit the cache); kept in
+        // registers it made seven values, and the JIT stored and reloaded the position, the end
+        // and the count around every handler call, the position's store and reload on the
+        // loop's critical path.
         long position = head;
         long last = head + _capacity;
-        int left = limit;
-        while (left != 0 && position < last)
+        int read = 0;
+        while (read != limit && position < last)
         {
-            int aligned = RecordAt(shape, position, last, out byte* record, out int type, out int length);
+            int aligned = RecordAt(new RecordShape(_data, _mask, _maxMessageLength), position, last, out byte* record, out int type, out int length);
             if (aligned == 0)
             {
                 if (position == head)
@@ -79,12 +84,13 @@ internal sealed unsafe partial class RecordRingEngine
             released = position;
             if (type != Padding)
             {
-                left--;
-                handler.Handle(type, new ReadOnlySpan<byte>(record + HeaderSize, length - HeaderSize));
+                read++;
+                // No length check: RecordAt checked HeaderSize <= length <= the room to the end of the data area.
+                handler.Handle(type, MemoryMarshal.CreateReadOnlySpan(ref record[HeaderSize], length - HeaderSize));
             }
         }
 
-        return limit - left;
+        return read;
     }
 
     /// <summary>Copies the next message into <paramref name="destination"/>; false when there is none.</summary>
@@ -254,9 +260,9 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>
-    /// The record at <paramref name="position"/> on the ring's <paramref name="shape"/> (kept in
-    /// registers by the reading loop), checked to end by <paramref name="last"/> (one capacity
-    /// after the head the read started at); 0 when it is not committed yet.
+    /// The record at <paramref name="position"/> on the ring's <paramref name="shape"/>, checked
+    /// to end by <paramref name="last"/> (one capacity after the head the read started at); 0
+    /// when it is not committed yet.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int RecordAt(in RecordShape shape, long position, long last, out byte* record, out int type, out int length)
