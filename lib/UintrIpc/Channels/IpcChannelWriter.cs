@@ -127,7 +127,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
 
             for (; written < batch.Count; written++)
             {
-                batch[written] = items[written];
+                ElementCopy.Copy(ref batch[written], in items[written]);
             }
 
             batch.Publish();
