@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
+using UintrIpc.Memory;
 using UintrIpc.Rings;
 using UintrIpc.Signaling;
 
@@ -126,7 +127,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
 
             for (; written < batch.Count; written++)
             {
-                batch[written] = items[written];
+                ElementCopy.Copy(ref batch[written], in items[written]);
             }
 
             batch.Publish();
@@ -292,7 +293,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     private void Publish(ref SlotClaim<T> claim, in T item)
     {
         ref T element = ref claim.Item;
-        element = item; // plain: published by the release in Publish
+        ElementCopy.Copy(ref element, in item); // plain: published by the release in Publish
         if (_checksums)
         {
             WriteChecksum(ref element);

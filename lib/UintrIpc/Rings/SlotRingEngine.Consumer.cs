@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using UintrIpc.Channels;
+using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
 
@@ -38,7 +39,8 @@ internal unsafe partial struct SlotRingEngine
             slot = SlotAt(head);
         }
 
-        item = *(T*)(slot + RingLayout.SlotHeaderSize); // plain: published by the acquire above
+        Unsafe.SkipInit(out item);
+        ElementCopy.Copy(ref item, in *(T*)(slot + RingLayout.SlotHeaderSize)); // plain: published by the acquire above
         ConsumerHead = head + 1;
         // Release: our copy of the element happens before a producer may reuse the slot.
         Volatile.Write(ref *SharedHead, head + 1);

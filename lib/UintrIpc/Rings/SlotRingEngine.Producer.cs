@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
 
@@ -33,7 +34,7 @@ internal unsafe partial struct SlotRingEngine
         }
 
         byte* slot = SlotAt(position);
-        *(T*)(slot + RingLayout.SlotHeaderSize) = item; // plain: published by the release below
+        ElementCopy.Copy(ref *(T*)(slot + RingLayout.SlotHeaderSize), in item); // plain: published by the release below
         Volatile.Write(ref *(ulong*)slot, position + 1); // release: the element before its sequence
         if (typeof(TMode) == typeof(SingleProducer))
         {
@@ -72,7 +73,7 @@ internal unsafe partial struct SlotRingEngine
         for (ulong i = 0; i < count; i++)
         {
             byte* slot = SlotAt(start + i);
-            *(T*)(slot + RingLayout.SlotHeaderSize) = Unsafe.Add(ref source, (nint)i); // plain: published by the release below
+            ElementCopy.Copy(ref *(T*)(slot + RingLayout.SlotHeaderSize), in Unsafe.Add(ref source, (nint)i)); // plain: published by the release below
             // Release: each element before its sequence; the consumer may start on the first ones.
             Volatile.Write(ref *(ulong*)slot, start + i + 1);
         }

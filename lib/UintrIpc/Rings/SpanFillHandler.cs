@@ -1,3 +1,4 @@
+using UintrIpc.Memory;
 using UintrIpc.Channels;
 
 namespace UintrIpc.Rings;
@@ -10,5 +11,5 @@ internal ref struct SpanFillHandler<T> : ISlotHandler<T> where T : unmanaged
 
     internal SpanFillHandler(Span<T> destination) => _destination = destination;
 
-    public void Handle(in T item) => _destination[_count++] = item;
+    public void Handle(in T item) => ElementCopy.Copy(ref _destination[_count++], in item);
 }

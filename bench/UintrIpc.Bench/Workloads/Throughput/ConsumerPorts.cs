@@ -86,7 +86,7 @@ internal readonly ref struct SlotCopyHandler<T>(SlotCopyHandler<T>.Sink sink, re
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Handle(in T item)
     {
-        sink.Last = item;
+        ElementCopy.Copy(ref sink.Last, in item); // as the ring's TryRead copies
         _checker.Accept(Unsafe.As<T, long>(ref Unsafe.AsRef(in item)));
     }
 
