@@ -239,8 +239,9 @@
  *     owner  u64  pid (low 32 bits) | generation (high 32). pid 0: free; pid UIPC_PRODUCER_REGISTERING:
  *                 being set up. Registration: CAS owner from (0 or a dead pid, g) to
  *                 (UIPC_PRODUCER_REGISTERING, g + 1) (full); pid_namespace, claim = 0 (plain);
- *                 owner = (pid, g + 1) (release). Unregistration (the producer object is closed,
- *                 none of its claims is open): owner = (0, g) (release).
+ *                 owner = (pid, g + 1) (release). Unregistration (the producer object is closed;
+ *                 a claim still open then belongs to a dead registration and is skipped, so its
+ *                 deferred marker is written first, 2d): owner = (0, g) (release).
  *     claim  u64  the intent of the producer's latest claim attempt: (t & 0xffffffff) | n << 32
  *                 for the CAS tail t -> t + n (slots; records: n = the padding + record bytes).
  *                 Written only by the entry's thread, release, before the CAS; the CAS (full

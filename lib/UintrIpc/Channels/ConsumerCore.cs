@@ -489,6 +489,29 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         }
     }
 
+    /// <summary>
+    /// The wake check of a completion made on the reading side (a duplex whose handover failed,
+    /// uintripc.h section 5: CLOSED by CAS, then P2-P6), so that a read parked on another thread
+    /// ends now rather than after its park slice. Thread-bound doorbells have no reader on another
+    /// thread. A wait block of its own for the counters: the ring's writer may count at the same time.
+    /// </summary>
+    internal void WakeAfterCompletion()
+    {
+        if (IsThreadBound || Disposing || !_channel.TryAddLease())
+        {
+            return; // no reader to wake, or the memory is gone: nothing to do, and nothing to throw over the caller's error
+        }
+
+        try
+        {
+            new WaitBlock(_channel.Region, _channel.WaitBlockPart).WakeIfSleeping(SelfWake());
+        }
+        finally
+        {
+            _channel.ReleaseLease();
+        }
+    }
+
     private DoorbellSender SelfWake()
     {
         lock (_startLock)

@@ -95,6 +95,7 @@ public static partial class IpcChannel
             // The peer may hold the region already: the duplex cannot go to another peer, and without
             // the reply it has no doorbell to ring the peer's response reader with (see the remarks).
             duplex.FailHandover(e);
+            reader.WakeAfterCompletion(); // the completion's wake check (section 5): a read parked on another thread ends now
             throw;
         }
     }

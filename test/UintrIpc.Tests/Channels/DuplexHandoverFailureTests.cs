@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
+using UintrIpc.Rings;
 using UintrIpc.Signaling;
 using UintrIpc.Tests.Bootstrap;
 using UintrIpc.Tests.Infrastructure;
@@ -59,6 +60,34 @@ public sealed class DuplexHandoverFailureTests : IDisposable
         // Not handed over a second time: nothing is sent.
         Assert.Throws<InvalidOperationException>(() => pair.ServerSide.SendChannel(duplex, TimeSpan.FromMilliseconds(200)));
         Assert.Throws<TimeoutException>(() => pair.ClientSide.Receive(TimeSpan.FromMilliseconds(100)));
+    }
+
+    [Theory]
+    [InlineData(DoorbellKind.Futex)]
+    [InlineData(DoorbellKind.EventFd)]
+    public async Task A_failed_handover_wakes_a_request_reader_sleeping_on_another_thread(DoorbellKind doorbell)
+    {
+        // Parks of a minute: without the completion's wake check (uintripc.h section 5) the reader
+        // would sleep on after the duplex completed, and no wake-up would be counted.
+        var wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromMinutes(1) };
+        using var pair = BootstrapPair.Open(_sockets.NewPath());
+        using var duplex = IpcChannel.CreateDuplex<long, long>(new IpcChannelOptions { Doorbell = doorbell, Wait = wait });
+        var reader = duplex.Requests.Reader;
+        var read = Task.Factory.StartNew(() => reader.TryRead(out _, TimeSpan.FromSeconds(50)), TaskCreationOptions.LongRunning);
+        var waitBlock = new WaitBlock(duplex.Region, DuplexPart.Requests);
+        using (var stop = new CancellationTokenSource(Long))
+        {
+            while (!waitBlock.IsConsumerSleeping && !read.IsCompleted && !stop.IsCancellationRequested)
+            {
+                Thread.Yield();
+            }
+        }
+
+        Assert.True(waitBlock.IsConsumerSleeping);
+        Assert.Throws<TimeoutException>(() => pair.ServerSide.SendChannel(duplex, TimeSpan.FromMilliseconds(200)));
+        Assert.Equal(1ul, waitBlock.ReadCounters().WakeupsSent); // the completion rang the sleeping reader once
+        Assert.False(await read.WaitAsync(Long)); // ended: completed and drained
+        Assert.True(reader.IsCompleted);
     }
 
     [Fact]
