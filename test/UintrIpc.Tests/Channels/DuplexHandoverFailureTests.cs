@@ -130,7 +130,7 @@ public sealed class DuplexHandoverFailureTests : IDisposable
         }
 
         RefuseAll(); // once first: what the runtime opens lazily
-        AssertNothingLeft(RefuseAll);
+        AssertNothingLeft(RefuseAll, region, duplex.Region.FileHandle);
     }
 
     [Fact]
@@ -148,20 +148,27 @@ public sealed class DuplexHandoverFailureTests : IDisposable
         }
 
         PeerGone();
-        AssertNothingLeft(() =>
+        AssertNothingLeft(
+            () =>
         {
             for (int i = 0; i < 3; i++)
             {
                 PeerGone();
             }
-        });
+        },
+            duplex.Region.FileHandle);
     }
 
-    /// <summary>Runs <paramref name="scenario"/> and checks that it left no descriptor open and no memfd mapped (naming what it left).</summary>
-    private static void AssertNothingLeft(Action scenario)
+    /// <summary>
+    /// Runs <paramref name="scenario"/> and checks that it left no descriptor open and no more
+    /// mappings of the <paramref name="regions"/> it was given (by inode: other tests' regions
+    /// are unmapped by finalizers at any time, so a count of every memfd mapping is not stable).
+    /// </summary>
+    private static void AssertNothingLeft(Action scenario, params System.Runtime.InteropServices.SafeHandle[] regions)
     {
+        var inodes = regions.Select(InodeOf).ToHashSet();
         var fds = ProcessDescriptors.List().Select(d => d.Target).ToList();
-        int maps = MemfdMappings();
+        int maps = MappingsOf(inodes);
         scenario();
         var after = ProcessDescriptors.List().Select(d => d.Target).ToList();
         foreach (string before in fds)
@@ -170,7 +177,7 @@ public sealed class DuplexHandoverFailureTests : IDisposable
         }
 
         Assert.True(after.Count == 0, $"left open: {string.Join(", ", after)}");
-        Assert.Equal(maps, MemfdMappings());
+        Assert.Equal(maps, MappingsOf(inodes));
     }
 
     /// <summary>A duplex channel message (IpcChannel.Bootstrap.cs, kind 3): magic, version 1, kind, doorbell, request and response sizes.</summary>
@@ -187,5 +194,15 @@ public sealed class DuplexHandoverFailureTests : IDisposable
     }
 
     /// <summary>Mappings of memfds in this process (/proc/self/maps).</summary>
-    private static int MemfdMappings() => File.ReadLines("/proc/self/maps").Count(l => l.Contains("/memfd:", StringComparison.Ordinal));
+    /// <summary>Lines of /proc/self/maps (address perms offset dev inode path) that map one of <paramref name="inodes"/>.</summary>
+    private static int MappingsOf(HashSet<ulong> inodes) => File.ReadLines("/proc/self/maps")
+        .Select(l => l.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries))
+        .Count(f => f.Length >= 5 && ulong.TryParse(f[4], out ulong inode) && inodes.Contains(inode));
+
+    private static unsafe ulong InodeOf(System.Runtime.InteropServices.SafeHandle fd)
+    {
+        Tmds.Linux.stat st;
+        Assert.Equal(0, Tmds.Linux.LibC.fstat((int)fd.DangerousGetHandle(), &st));
+        return (ulong)st.st_ino;
+    }
 }
