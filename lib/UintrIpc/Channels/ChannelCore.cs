@@ -97,13 +97,7 @@ internal sealed unsafe class ChannelCore
         ArgumentNullException.ThrowIfNull(options);
         string? name = options.Name;
         DoorbellKind doorbell = options.Doorbell ?? Doorbells.Best;
-        uint flags = options.Checksums ? WaitBlockLayout.ChannelChecksums : 0;
-        // Plain stores into zero-filled memory before publication (see PartSpec).
-        var waitBlock = new PartSpec(PartKind.WaitBlock, 0, WaitBlockLayout.Size, (address, _) =>
-        {
-            *(uint*)(address + WaitBlockLayout.DoorbellKindOffset) = (uint)doorbell;
-            *(uint*)(address + WaitBlockLayout.ChannelFlagsOffset) = flags;
-        });
+        var waitBlock = WaitBlockSpec(0, doorbell, options.Checksums, perDirectionState: false);
         SharedRegion region = name is null
             ? SharedRegion.CreateAnonymous(regionKind, ring, waitBlock)
             : SharedRegion.CreateNamed(name, regionKind, ring, waitBlock);
@@ -181,15 +175,8 @@ internal sealed unsafe class ChannelCore
         }
 
         DoorbellKind doorbell = options.Doorbell ?? Doorbells.Best;
-        uint flags = options.Checksums ? WaitBlockLayout.ChannelChecksums : 0;
         int trailer = options.Checksums ? MessageChecksum.Size : 0;
-        // Plain stores into zero-filled memory before publication (see PartSpec).
-        PartSpec WaitBlockFor(uint tag) => new(PartKind.WaitBlock, tag, WaitBlockLayout.Size, (address, _) =>
-        {
-            *(uint*)(address + WaitBlockLayout.DoorbellKindOffset) = (uint)doorbell;
-            *(uint*)(address + WaitBlockLayout.ChannelFlagsOffset) = flags;
-            *(uint*)(address + WaitBlockLayout.ChannelStateOffset) = (uint)RegionState.Ready;
-        });
+        PartSpec WaitBlockFor(uint tag) => WaitBlockSpec(tag, doorbell, options.Checksums, perDirectionState: true);
         SharedRegion region = SharedRegion.CreateAnonymous(DuplexRegionKind,
             DuplexPart.Create(options.Capacity, requestSize, trailer, responseSize, trailer), WaitBlockFor(DuplexPart.Requests), WaitBlockFor(DuplexPart.Responses));
         return AttachDuplexCores(region, doorbell, options.Wait);
@@ -262,6 +249,25 @@ internal sealed unsafe class ChannelCore
     /// so a plain load (ordered by the acquire of the region's magic). Unknown bits are refused:
     /// they would be options this version cannot honour (uintripc.h 4a).
     /// </summary>
+    /// <summary>
+    /// A channel's wait block as its creator writes it (uintripc.h sections 4 and 5): the doorbell
+    /// kind and the channel flags, and for a duplex direction its channel_state READY. Plain
+    /// stores into zero-filled memory before publication (see PartSpec).
+    /// </summary>
+    private static PartSpec WaitBlockSpec(uint tag, DoorbellKind doorbell, bool checksums, bool perDirectionState)
+    {
+        uint flags = checksums ? WaitBlockLayout.ChannelChecksums : 0;
+        return new(PartKind.WaitBlock, tag, WaitBlockLayout.Size, (address, _) =>
+        {
+            *(uint*)(address + WaitBlockLayout.DoorbellKindOffset) = (uint)doorbell;
+            *(uint*)(address + WaitBlockLayout.ChannelFlagsOffset) = flags;
+            if (perDirectionState)
+            {
+                *(uint*)(address + WaitBlockLayout.ChannelStateOffset) = (uint)RegionState.Ready;
+            }
+        });
+    }
+
     private static bool ReadChecksumsFlag(byte* waitBlock)
     {
         uint flags = *(uint*)(waitBlock + WaitBlockLayout.ChannelFlagsOffset);
