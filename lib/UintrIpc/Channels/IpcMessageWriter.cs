@@ -185,11 +185,10 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     /// <remarks>Linearizable with completion as <see cref="TryClaim"/>. Single writer: one claim or batch at a time.</remarks>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="bytes"/> is out of range.</exception>
     /// <exception cref="RingCorruptedException">The shared positions are impossible.</exception>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the batch is then the caller's own local, kept in registers
     public bool TryClaimBatch(int bytes, out RecordBatch batch)
     {
         _core.ThrowIfDisposed();
-        if (_core.Channel.IsCompleted || !RecordBatch.TryClaim(_ring, this, bytes, out batch))
+        if (_core.Channel.IsCompleted || !_ring.TryClaimBatch(bytes, this, out batch))
         {
             batch = default;
             return false;

@@ -33,11 +33,8 @@ public unsafe ref struct RecordBatch
 
     // Not readonly: Open and None write them in place, in the claim's out parameter (a
     // constructor would build a temporary and copy it, once per claim). An append reads and
-    // writes only the first block (_next, _limit, _count and the constants it checks against).
-    // The batch is scalars and a reference to its entries, and every method is inlined or hands
-    // its fields over by value: the caller's batch is then never address-exposed, so the JIT
-    // keeps these fields in registers across the appends instead of a load or store per field
-    // per append in the caller's frame.
+    // writes only the first block (_next, _limit, _count and the constants it checks against):
+    // the batch lives in the caller's frame, so each of its fields costs a load or store there.
     private byte* _next;
     /// <summary>The end of the range while appends may go on; null once completed (and in no batch), so that one room check also turns away a completed batch.</summary>
     private byte* _limit;
@@ -56,39 +53,15 @@ public unsafe ref struct RecordBatch
     private byte* _end;
     /// <summary>SPSC: the open claim's token; MPSC: the ring position of the range.</summary>
     private long _token;
-    /// <summary>
-    /// The first of <see cref="MaxRecords"/> entries, each appended record's header as appended
-    /// (length negated, low 32 bits; type, high 32 bits), kept privately (the ring's: SPSC, one
-    /// open claim per ring; MPSC, one per thread) and published from there by the commit, so that
-    /// it reads nothing back from shared memory (MPSC: the type word holds the claimed marker
-    /// until then). A reference, not an inline array: one indexed by a variable would make the
-    /// whole batch address-exposed.
-    /// </summary>
-    private ref long _entries;
-
-    /// <summary>
-    /// Claims a batch of <paramref name="bytes"/> on <paramref name="ring"/> into <paramref name="batch"/>.
-    /// Inlined into the caller, so that the batch is written in place as a local of its own.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool TryClaim(RecordRingEngine ring, IRecordBatchSink? sink, int bytes, out RecordBatch batch)
-    {
-        byte* start = ring.TryClaimBatch(bytes, sink, out int aligned, out uint tag, out long token, out long[]? entries);
-        if (start == null)
-        {
-            None(out batch);
-            return false;
-        }
-
-        Open(out batch, ring, sink, start, aligned, tag, token, entries!);
-        return true;
-    }
+    /// <summary>Each appended record's header as appended (length negated, type), published from here by the commit (MPSC: its type word holds the claimed marker until then).</summary>
+    private RecordBatchEntries _entries;
 
     /// <summary>Makes <paramref name="batch"/> a batch of the claimed range, in place.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Open(out RecordBatch batch, RecordRingEngine ring, IRecordBatchSink? sink, byte* start, int bytes, uint tag, long token, long[] entries)
+    internal static void Open(out RecordBatch batch, RecordRingEngine ring, IRecordBatchSink? sink, byte* start, int bytes, uint tag, long token)
     {
-        // Entries are written before they are read (0 .. _count): they need no zeroing per batch.
+        // Entries are written before they are read (0 .. _count): the other bytes
+        // (private, never shared) need no zeroing per batch.
         Unsafe.SkipInit(out batch);
         int trailer = sink?.Trailer ?? 0;
         batch._next = start;
@@ -106,7 +79,6 @@ public unsafe ref struct RecordBatch
         batch._start = start;
         batch._end = start + bytes;
         batch._token = token;
-        batch._entries = ref MemoryMarshal.GetArrayDataReference(entries); // MaxRecords long, checked at the ring
     }
 
     /// <summary>Makes <paramref name="batch"/> no batch (as <c>default</c>), in place: a claim retried on a full ring zeroes no entries.</summary>
@@ -127,7 +99,6 @@ public unsafe ref struct RecordBatch
         batch._start = null;
         batch._end = null;
         batch._token = 0;
-        batch._entries = ref Unsafe.NullRef<long>();
     }
 
     /// <summary>Messages appended so far.</summary>
@@ -161,7 +132,7 @@ public unsafe ref struct RecordBatch
         // must assume returns costs the loop spills of its registers, per message).
         if (type < 0 || (uint)length > (uint)_maxLength)
         {
-            throw BadAppend(_ring, _completed, _trailer, type, length);
+            throw BadAppend(type, length);
         }
 
         int recordLength = RingLayout.RecordHeaderSize + _trailer + length; // at least 8: no batch (both pointers null) has no room
@@ -172,7 +143,7 @@ public unsafe ref struct RecordBatch
         {
             if (!IsActive)
             {
-                throw NotActive(_ring is not null);
+                throw NotActive();
             }
 
             payload = default;
@@ -193,7 +164,7 @@ public unsafe ref struct RecordBatch
             _ring!.AppendToSpscBatch(record, entry, _token);
         }
 
-        Unsafe.Add(ref _entries, count) = entry; // count < MaxRecords, the entries' length (checked above)
+        _entries[count] = entry;
         _count = count + 1;
         _next = record + aligned;
         // No length check: 0 <= length <= _maxLength (>= 0, see Open) was checked above, and
@@ -207,28 +178,30 @@ public unsafe ref struct RecordBatch
     /// The batch was already committed or aborted, discarded by a later claim or write (SPSC),
     /// or a message of it was taken over by <see cref="Channels.IpcMessageReader.TryUnblock(TimeSpan)"/> (MPSC).
     /// </exception>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] // and the work in a static: the batch's address never escapes
     public void Commit()
     {
         if (!IsActive)
         {
-            throw NotActive(_ring is not null);
+            ThrowNotActive();
         }
 
-        ReadOnlySpan<long> appended = MemoryMarshal.CreateReadOnlySpan(ref _entries, _count); // _count <= MaxRecords
-        Publish(_ring, _sink, _start, (int)(_end - _start), (int)(_next - _start), appended, _token);
+        if (_sink is not null)
+        {
+            Seal(_sink);
+        }
+
+        _ring.CommitBatch(_start, (int)(_end - _start), (int)(_next - _start), ref _entries, _count, _token);
         Complete();
         _sink?.Completed();
     }
 
     /// <summary>Drops every message of the batch: SPSC, nothing becomes visible; MPSC, the range becomes padding the consumer skips.</summary>
     /// <exception cref="InvalidOperationException">The batch was already committed or aborted.</exception>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Abort()
     {
         if (!IsActive)
         {
-            throw NotActive(_ring is not null);
+            ThrowNotActive();
         }
 
         _ring.ThrowIfDisposed();
@@ -236,7 +209,6 @@ public unsafe ref struct RecordBatch
     }
 
     /// <summary>Aborts the batch unless it was committed or aborted (see the remarks of <see cref="RecordBatch"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Dispose()
     {
         if (IsActive)
@@ -245,47 +217,24 @@ public unsafe ref struct RecordBatch
         }
     }
 
-    /// <summary>The commit: the channel's seal of each message (its checksum), then the ring's publication.</summary>
-    private static void Publish(RecordRingEngine ring, IRecordBatchSink? sink, byte* start, int aligned, int used, ReadOnlySpan<long> appended, long token)
+    /// <summary>Hands each appended message to the channel (its checksum) before the commit publishes it.</summary>
+    private readonly void Seal(IRecordBatchSink sink)
     {
-        if (sink is not null)
+        byte* record = _start;
+        for (int i = 0; i < _count; i++)
         {
-            Seal(sink, start, used, appended);
-        }
-
-        ring.CommitBatch(start, aligned, used, appended, token);
-    }
-
-    /// <summary>
-    /// Hands each appended message to the channel (its checksum) before the commit publishes it.
-    /// The entries are checked to lie within the <paramref name="used"/> bytes: copies of one
-    /// batch append into the same entries, and the sink writes into each message.
-    /// </summary>
-    private static void Seal(IRecordBatchSink sink, byte* start, int used, ReadOnlySpan<long> appended)
-    {
-        byte* record = start;
-        byte* end = start + used;
-        foreach (long entry in appended)
-        {
-            int recordLength = -(int)entry;
-            if (RecordRingEngine.Align(recordLength) > end - record)
-            {
-                throw CopiesDiverged();
-            }
-
-            sink.Committing((int)(entry >> 32), new Span<byte>(record + RingLayout.RecordHeaderSize, recordLength - RingLayout.RecordHeaderSize));
+            int recordLength = -(int)_entries[i];
+            sink.Committing((int)(_entries[i] >> 32), new Span<byte>(record + RingLayout.RecordHeaderSize, recordLength - RingLayout.RecordHeaderSize));
             record += RecordRingEngine.Align(recordLength);
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Complete()
     {
         _completed = true;
         _limit = null;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void GiveUp()
     {
         Complete();
@@ -294,27 +243,24 @@ public unsafe ref struct RecordBatch
     }
 
     /// <summary>TryAppend of a negative type or a length out of range, or on no active batch: the exception to throw.</summary>
-    /// <remarks>Static, the fields by value, as every helper that is not inlined: a call given the batch's address would make it address-exposed in the caller.</remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Exception BadAppend(RecordRingEngine? ring, bool completed, int trailer, int type, int length)
+    private readonly Exception BadAppend(int type, int length)
     {
-        if (ring is null || completed)
+        if (!IsActive)
         {
-            return NotActive(ring is not null);
+            return NotActive();
         }
 
-        ring.BatchRecordLength(type, length, trailer); // throws the argument's exception
+        _ring.BatchRecordLength(type, length, _trailer); // throws the argument's exception
         return new UnreachableException();
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static InvalidOperationException NotActive(bool claimed)
-        => new(claimed
-            ? "The batch was already committed or aborted."
-            : "This is not a batch: use the batch returned by a successful TryClaimBatch.");
+    [DoesNotReturn]
+    private readonly void ThrowNotActive() => throw NotActive();
 
-    /// <summary>The entries do not describe the bytes appended: copies of the batch appended different messages.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static InvalidOperationException CopiesDiverged()
-        => new("Copies of this batch appended different messages: they share one record of what was appended, so none of them can be committed whole.");
+    private readonly InvalidOperationException NotActive()
+        => new(_ring is null
+            ? "This is not a batch: use the batch returned by a successful TryClaimBatch."
+            : "The batch was already committed or aborted.");
 }

@@ -132,8 +132,7 @@ internal sealed class RecordRing : IDisposable
     /// <returns>False when the ring has no room for it now.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="bytes"/> is out of range.</exception>
     /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the batch is then the caller's own local, kept in registers
-    public bool TryClaimBatch(int bytes, out RecordBatch batch) => RecordBatch.TryClaim(Engine, null, bytes, out batch);
+    public bool TryClaimBatch(int bytes, out RecordBatch batch) => Engine.TryClaimBatch(bytes, null, out batch);
 
     /// <summary>
     /// Producer: claims room for a message of <paramref name="length"/> bytes to be written in

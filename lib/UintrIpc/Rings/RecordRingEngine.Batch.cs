@@ -15,18 +15,8 @@ namespace UintrIpc.Rings;
 // tail covers only what was appended.
 internal sealed unsafe partial class RecordRingEngine
 {
-    /// <summary>SPSC: the open batch's entries (one open claim per ring), made at the first batch.</summary>
-    private long[]? _spscBatchEntries;
-
-    /// <summary>MPSC: each thread's batch entries (a thread has one batch open per ring object, see <see cref="RecordBatch"/>).</summary>
-    private ThreadLocal<long[]>? _mpscBatchEntries;
-
-    /// <summary>
-    /// Claims <paramref name="bytes"/> (aligned to 8, <paramref name="aligned"/>) of room for
-    /// several records; returns its first byte, or null when there is none now.
-    /// <paramref name="entries"/>: where the batch keeps what it appends (<see cref="RecordBatch.MaxRecords"/> long).
-    /// </summary>
-    internal byte* TryClaimBatch(int bytes, IRecordBatchSink? sink, out int aligned, out uint tag, out long token, out long[]? entries)
+    /// <summary>Claims <paramref name="bytes"/> (aligned to 8) of room for several records; false when there is none now.</summary>
+    internal bool TryClaimBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
     {
         ThrowIfDisposed();
         if (bytes < HeaderSize || bytes > _capacity)
@@ -34,11 +24,11 @@ internal sealed unsafe partial class RecordRingEngine
             ThrowBatchBytes(bytes);
         }
 
-        aligned = Align(bytes); // the capacity is a multiple of 8: still within it
+        int aligned = Align(bytes); // the capacity is a multiple of 8: still within it
         byte* start;
         long position;
-        tag = 0;
-        entries = null;
+        uint tag = 0;
+        long token;
         if (_multiProducer)
         {
             start = TryClaimRangeMpsc(aligned, out position, out tag);
@@ -73,28 +63,13 @@ internal sealed unsafe partial class RecordRingEngine
                 sink?.Completed(); // a reader asleep consumes the padding, so that the range fits at the start
             }
 
-            return null;
+            RecordBatch.None(out batch);
+            return false;
         }
 
         PrefetchRange(start, aligned);
-        entries = _multiProducer ? MpscBatchEntries() : (_spscBatchEntries ??= new long[RecordBatch.MaxRecords]);
-        return start;
-    }
-
-    private long[] MpscBatchEntries()
-    {
-        ThreadLocal<long[]>? perThread = Volatile.Read(ref _mpscBatchEntries); // acquire: a ThreadLocal another thread made
-        if (perThread is null)
-        {
-            var made = new ThreadLocal<long[]>(() => new long[RecordBatch.MaxRecords]);
-            perThread = Interlocked.CompareExchange(ref _mpscBatchEntries, made, null) ?? made;
-            if (perThread != made)
-            {
-                made.Dispose();
-            }
-        }
-
-        return perThread.Value!;
+        RecordBatch.Open(out batch, this, sink, start, aligned, tag, token);
+        return true;
     }
 
     /// <summary>Checks a record to append and returns its length, header and <paramref name="trailer"/> included.</summary>
@@ -141,13 +116,9 @@ internal sealed unsafe partial class RecordRingEngine
         MarkClaimed(record, recordLength, tag);
     }
 
-    /// <summary>
-    /// Commits the records <paramref name="appended"/> to a batch (<paramref name="used"/> of its
-    /// <paramref name="aligned"/> bytes). Each entry is checked to lie within the bytes used
-    /// before its header is written: copies of one batch append into the same entries.
-    /// </summary>
+    /// <summary>Commits the <paramref name="count"/> records appended to a batch (<paramref name="used"/> of its <paramref name="aligned"/> bytes).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal void CommitBatch(byte* start, int aligned, int used, ReadOnlySpan<long> appended, long token)
+    internal void CommitBatch(byte* start, int aligned, int used, ref RecordBatchEntries entries, int count, long token)
     {
         ThrowIfDisposed();
         byte* record = start;
@@ -177,45 +148,27 @@ internal sealed unsafe partial class RecordRingEngine
 
             // From the batch's own entries: nothing read back from the shared bytes, so a
             // header a peer rewrote meanwhile is written over with what was appended.
-            byte* end = start + used;
-            foreach (long entry in appended)
+            ReadOnlySpan<long> appended = entries; // sliced once: no bounds check per record
+            foreach (long entry in appended[..count])
             {
-                int recordLength = -(int)entry; // >= 8: appended through TryAppend
-                if (Align(recordLength) > end - record)
-                {
-                    break; // copies of the batch appended different records (handled below)
-                }
-
+                int recordLength = -(int)entry;
                 *(int*)(record + TypeOffset) = (int)(entry >> 32); // plain: published by the release below
                 Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
                 record += Align(recordLength);
             }
 
-            if (record != end)
-            {
-                // The tail already covers the bytes: the rest becomes padding, so that the
-                // consumer never waits at a header nobody will publish.
-                FillWithPadding((int)(record - _data), (int)(end - record));
-                throw RecordBatch.CopiesDiverged();
-            }
-
+            Debug.Assert(record == start + used, "the entries cover exactly the bytes appended");
             return;
         }
 
-        if (appended.IsEmpty && !IsUnwrittenAndOurs(start, token))
+        if (count == 0 && !IsUnwrittenAndOurs(start, token))
         {
             ThrowClaimLost(); // a copy of a batch completed before (its padding would cover what it published)
         }
 
-        byte* limit = start + used;
-        foreach (long entry in appended)
+        for (int i = 0; i < count; i++)
         {
-            int recordLength = -(int)entry;
-            if (Align(recordLength) > limit - record)
-            {
-                break; // copies of the batch appended different records (handled below)
-            }
-
+            int recordLength = -(int)entries[i];
             // Acquire: the consumer may have taken the record (TryUnblock); then it is no longer ours.
             int length = Volatile.Read(ref *(int*)record);
             if (length != -recordLength)
@@ -223,21 +176,14 @@ internal sealed unsafe partial class RecordRingEngine
                 ThrowClaimLostOrCorrupted(record, recordLength, length, token + (record - start));
             }
 
-            *(int*)(record + TypeOffset) = (int)(entry >> 32); // plain: published by the release below
+            *(int*)(record + TypeOffset) = (int)(entries[i] >> 32); // plain: published by the release below
             Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
             record += Align(recordLength);
         }
 
-        if (record != start + aligned)
+        if (used < aligned)
         {
-            // The unused rest (or, when copies of the batch diverged, all after the last record
-            // published), pieces the consumer accepts.
-            FillWithPadding((int)(record - _data), (int)(start + aligned - record));
-        }
-
-        if (record != limit)
-        {
-            throw RecordBatch.CopiesDiverged();
+            FillWithPadding((int)(start - _data) + used, aligned - used); // the unused rest, pieces the consumer accepts
         }
     }
 
@@ -359,14 +305,16 @@ internal sealed unsafe partial class RecordRingEngine
     /// 16 Ki 52 -> 63). A hint: no value is read, nothing can fault.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void PrefetchRange(byte* start, int bytes)
+    private static void PrefetchRange(byte* start, int bytes)
     {
         if (Sse.IsSupported)
         {
-            int first = (int)(start - _data);
-            for (int at = 0; at < bytes; at += 64) // a cache line
+            // A claimed range never crosses the end of the data area: no wrap. From the line
+            // the range starts in, so that its last line is asked for too.
+            byte* end = start + bytes;
+            for (byte* line = (byte*)((nint)start & ~(nint)63); line < end; line += 64) // a cache line
             {
-                Sse.Prefetch0(_data + ((first + at) & _mask));
+                Sse.Prefetch0(line);
             }
         }
     }

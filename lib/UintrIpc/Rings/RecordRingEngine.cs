@@ -106,7 +106,6 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         {
             _local.OpenClaim = 0; // before the lease goes: an open claim's appends and commit see a closed claim
             _producers?.Dispose(); // its threads claim no more: their registrations end (uintripc.h 2f)
-            _mpscBatchEntries?.Dispose(); // batches still open keep their own entries alive
             if (_leased)
             {
                 _region.ReleaseLease();

@@ -212,43 +212,6 @@ public sealed class ChannelBatchTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void Checksums_of_diverged_batch_copies_are_not_written_past_the_bytes_used(bool multi)
-    {
-        // Copies share the record of what was appended: the copy's 40-byte message replaced the
-        // original's 4-byte one, longer than all the original used. The seal (the checksums)
-        // refuses it before publishing anything, and the batch, disposed, holds nobody up.
-        using var channel = CreateMessages(multi, checksums: true);
-        var reader = channel.Reader;
-        var writer = channel.Writer;
-        Assert.True(writer.TryClaimBatch(256, out RecordBatch batch));
-        RecordBatch copy = batch;
-        Assert.True(batch.TryAppend(1, 4, out Span<byte> payload)); // 16 bytes with its checksum
-        payload.Fill(1);
-        Assert.True(copy.TryAppend(2, 40, out payload)); // 56 bytes
-        payload.Fill(2);
-        try
-        {
-            batch.Commit();
-            Assert.Fail("committed entries that do not describe the bytes appended");
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
-        batch.Dispose();
-        copy.Dispose();
-        Assert.Equal(2, WriteMessages(writer, 64, 2, 7));
-        var buffer = new byte[256];
-        Assert.True(reader.TryRead(out int type, buffer, out _));
-        Assert.Equal(7, type);
-        Assert.True(reader.TryRead(out type, buffer, out _));
-        Assert.Equal(8, type);
-        Assert.False(reader.TryRead(out _, buffer, out _));
-    }
-
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
     public async Task Message_batch_wakes_a_sleeping_reader(bool multi)
     {
         using var channel = CreateMessages(multi);

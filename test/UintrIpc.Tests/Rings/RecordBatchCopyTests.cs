@@ -156,41 +156,4 @@ public sealed unsafe class RecordBatchCopyTests
         Assert.False(ring.TryRead(out _, destination, out _));
         Assert.Equal(16, ring.ConsumerPosition);
     }
-
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Copies_that_append_different_messages_publish_nothing_past_the_bytes_used_and_never_hold_the_consumer_up(bool multi)
-    {
-        // Copies share the record of what was appended: here the copy's 16-byte message
-        // replaced the original's 32-byte one, which the original's commit cannot publish whole.
-        using var region = SharedRegion.CreateAnonymous(RecordRing.Part(256, maxMessageLength: 32, multipleProducers: multi));
-        using var ring = new RecordRing(region);
-        Assert.True(ring.TryClaimBatch(128, out RecordBatch batch));
-        RecordBatch copy = batch;
-        Assert.True(batch.TryAppend(1, 24, out Span<byte> payload));
-        payload.Fill(1);
-        Assert.True(copy.TryAppend(2, 8, out payload));
-        payload.Fill(2);
-        try
-        {
-            batch.Commit();
-            Assert.Fail("committed entries that do not describe the bytes appended");
-        }
-        catch (InvalidOperationException)
-        {
-        }
-
-        batch.Dispose();
-        copy.Dispose();
-        var destination = new byte[32];
-        Assert.True(ring.TryRead(out int type, destination, out int length)); // published before the mismatch
-        Assert.Equal((2, 8), (type, length));
-        Assert.False(ring.TryRead(out _, destination, out _)); // the rest is padding, skipped
-        Assert.Equal(multi ? 128 : 32, ring.ConsumerPosition);
-        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
-        Assert.True(ring.TryWrite(3, new byte[8]));
-        Assert.True(ring.TryRead(out type, destination, out _));
-        Assert.Equal(3, type);
-    }
 }
