@@ -172,6 +172,7 @@ internal sealed class NativeBench
     private static readonly Dictionary<string, string> s_notes = new(StringComparer.Ordinal)
     {
         ["c-spin-cacheline"] = "one cache line, both spin: the floor",
+        ["c-spin-rotating"] = "one cache line per round trip, moving through 1,024 lines: the floor averaged over lines",
         ["c-spin-twolines"] = "two cache lines, one per direction, both spin: the floor of a line per direction (no ring)",
         ["c-slotring-pingpong"] = "two SPSC slot rings, both consumers spin",
         ["c-duplex-pingpong"] = "the two SPSC slot rings of one duplex part (slot k of both in one line), both consumers spin",
@@ -190,6 +191,7 @@ internal sealed class NativeBench
     private static (string Transport, string Doorbell, string Consumer) Describe(string name) => name switch
     {
         "c-spin-cacheline" => ("cache-line", "none", "spinning"),
+        "c-spin-rotating" => ("rotating-line", "none", "spinning"),
         "c-spin-twolines" => ("two-lines", "none", "spinning"),
         "c-slotring-pingpong" => ("slot-ring", "none", "spinning"),
         "c-duplex-pingpong" => ("duplex-ring", "none", "spinning"),

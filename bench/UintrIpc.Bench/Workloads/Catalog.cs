@@ -51,7 +51,7 @@ internal static class Catalog
             "two SlotRing<long>, both consumers spin on TryRead", (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false), alsoPaired: ["c-spin-cacheline", "c-spin-twolines"]));
         var duplexRings = Latency("net-duplex-spin", BenchGroup.Spinning, "uintripc", "duplex-ring", "none", "spinning", "c-duplex-pingpong",
             "the two SlotRing<long> of one duplex part (slot k of both in one line), both consumers spin on TryRead",
-            (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false, duplex: true), alsoPaired: ["c-spin-cacheline"]);
+            (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false, duplex: true), alsoPaired: ["c-spin-cacheline", "c-spin-rotating"]);
         cases.Add(duplexRings);
         // What a user gets from the public API over the same rings: run next to each repetition of
         // the rings alone (a companion) and of the C one-line floor, so both ratios are same-run pairs.

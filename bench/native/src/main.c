@@ -13,6 +13,7 @@
 
 const struct test_def g_tests[] = {
     { "c-spin-cacheline",          "spin",           KIND_LATENCY, TR_SPIN_LINE,      0, 8 },
+    { "c-spin-rotating",           "rotating",       KIND_LATENCY, TR_SPIN_ROTATING,  0, 8 },
     { "c-spin-twolines",           "twolines",       KIND_LATENCY, TR_SPIN_TWO_LINES, 0, 8 },
     { "c-slotring-pingpong",       "slotring",       KIND_LATENCY, TR_SLOT_RING,      0, 8 },
     { "c-duplex-pingpong",         "duplex",         KIND_LATENCY, TR_DUPLEX,         0, 8 },

@@ -2,7 +2,8 @@
  * region.c — the benchmark's shared memory, laid out as a UintrIpc region
  * (interop/include/uintripc.h §1): header, part table, then
  *   USER tag 0         the bench control block (struct bench_ctl)
- *   USER tag 1         two cache lines (128 bytes apart) for the spin ping-pongs
+ *   USER tag 1         two cache lines (128 bytes apart) for the spin ping-pongs, then
+ *                      from +4 KiB the 1,024 lines of the rotating one
  *   SPSC_SLOTS tag 0   requests, parent -> child (SPSC_RECORDS for the record-ring tests)
  *   SPSC_SLOTS tag 1   responses, child -> parent (a small ring in the throughput tests)
  *   WAIT_BLOCK tag 0   wake-up protocol of the requests' consumer (the child)
@@ -24,7 +25,7 @@ _Static_assert(offsetof(struct bench_ctl, child_ready) == 256, "child-written fi
 _Static_assert(sizeof(struct bench_ctl) <= 1024, "control block fits its part");
 
 #define CTL_PART_SIZE  1024u
-#define LINE_PART_SIZE 256u
+#define LINE_PART_SIZE (SPIN_ROTATE_OFFSET + SPIN_ROTATE_LINES * 64u)
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
