@@ -55,6 +55,27 @@ public sealed class ThroughputHarnessTests
     }
 
     [Fact]
+    public void Harness_mpsc_record_rows_run_next_to_their_C_baseline()
+    {
+        // The pairing of issue 11 item 1: each MPSC record row names the C MPSC record ring of its
+        // size, form, capacity and producers as its baseline, and the sweep runs that C test beside it.
+        string[] tests = ["net-mpsc-record-s64-c1k-p2", "net-mpsc-record-batch-s8-c1k-p2"];
+        var results = HarnessRun.Results(TimeSpan.FromSeconds(240), "--sweep", "--only", string.Join(',', tests.Select(t => "=" + t)), "--no-plots", "--no-pin", "--repeat", "1",
+            "--tput-count", Messages.ToString(System.Globalization.CultureInfo.InvariantCulture), "--warmup-ms", "50");
+        var rows = results.ToDictionary(r => r.Key, r => (r.Value.GetProperty("ok").GetBoolean(), r.Value.GetProperty("count").GetInt64(),
+            r.Value.TryGetProperty("baseline", out var b) ? b.GetString() : null));
+        Assert.Equal(
+            new Dictionary<string, (bool, long, string?)>
+            {
+                ["net-mpsc-record-s64-c1k-p2"] = (true, Messages, "c-mpscrecordring-tput-s64-c1k-p2"),
+                ["c-mpscrecordring-tput-s64-c1k-p2"] = (true, Messages, null),
+                ["net-mpsc-record-batch-s8-c1k-p2"] = (true, Messages, "c-mpscrecordring-tput-batch-s8-c1k-p2"),
+                ["c-mpscrecordring-tput-batch-s8-c1k-p2"] = (true, Messages, null),
+            },
+            rows);
+    }
+
+    [Fact]
     public void Harness_slot_producers_from_aligned_elements_deliver_every_message_in_order()
     {
         // Single and batched, SPSC and MPSC, 8- and 64-byte elements: the ports copy from and into
