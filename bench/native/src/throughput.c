@@ -222,35 +222,25 @@ struct producer {
 static inline __attribute__((always_inline)) uint8_t *
 producer_claim(struct producer *p, enum producer_kind kind, uint64_t left, int *corrupt)
 {
-    if (kind == PRODUCE_RECORDS && p->batch > 1) {
+    if ((kind == PRODUCE_RECORDS && p->batch > 1) || kind == PRODUCE_MPSC_RECORDS) {
+        /* A range for up to RECORD_BATCH_MAX records (TryClaimBatch; MPSC per message: one, TryClaim),
+         * each record appended in place: SPSC with its length negated, MPSC marked claimed. */
         uint32_t aligned = record_align(UIPC_RECORD_HEADER_SIZE + p->es);
         if (p->claimed == 0) {
             uint64_t want = p->batch < RECORD_BATCH_MAX ? p->batch : RECORD_BATCH_MAX;
             want = want < left ? want : left;
-            p->range = rring_claim_batch(&p->rec, want * aligned, corrupt);
+            p->range = kind == PRODUCE_MPSC_RECORDS ? mrring_claim_range(&p->rec, &p->mp, want * aligned, corrupt)
+                                                    : rring_claim_batch(&p->rec, want * aligned, corrupt);
             if (!p->range)
                 return NULL;
             p->claimed = want;
             p->next = 0;
         }
         uint8_t *rec = p->range + p->next * aligned;
-        rring_append(rec, p->es, 0);
-        return rec + UIPC_RECORD_HEADER_SIZE;
-    }
-    if (kind == PRODUCE_MPSC_RECORDS) {
-        /* A record (TryClaim), or a range for up to RECORD_BATCH_MAX (TryClaimBatch); each record marked claimed as appended. */
-        uint32_t aligned = record_align(UIPC_RECORD_HEADER_SIZE + p->es);
-        if (p->claimed == 0) {
-            uint64_t want = p->batch < RECORD_BATCH_MAX ? p->batch : RECORD_BATCH_MAX;
-            want = want < left ? want : left;
-            p->range = mrring_claim_range(&p->rec, &p->mp, want * aligned, corrupt);
-            if (!p->range)
-                return NULL;
-            p->claimed = want;
-            p->next = 0;
-        }
-        uint8_t *rec = p->range + p->next * aligned;
-        mrring_mark_claimed(rec, p->es, p->mp.tag);
+        if (kind == PRODUCE_MPSC_RECORDS)
+            mrring_mark_claimed(rec, p->es, p->mp.tag);
+        else
+            rring_append(rec, p->es, 0);
         return rec + UIPC_RECORD_HEADER_SIZE;
     }
     if (kind == PRODUCE_RECORDS) {
