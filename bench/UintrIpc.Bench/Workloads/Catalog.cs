@@ -141,7 +141,7 @@ internal static class Catalog
     /// <summary>"1k" for 1024 slots, "64k" for 65536.</summary>
     public static string CapacityName(int slots) => slots % 1024 == 0 ? $"{slots / 1024}k" : slots.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>A ring throughput test and its C baseline of the same design and setting (C has no MPSC record ring).</summary>
+    /// <summary>A ring throughput test and its C baseline of the same design and setting.</summary>
     private static BenchCase Ring(ThroughputTransport transport, int size, int producers, int capacity, bool batched)
     {
         var spec = new ThroughputSpec(transport, size, producers, capacity, batched);
@@ -155,10 +155,16 @@ internal static class Catalog
         string form = batched ? "-batch" : "";
         string name = $"net-{kind}{form}-s{size}-c{CapacityName(capacity)}" + (spec.IsMultiProducer ? $"-p{producers}" : "");
         NativeTest? baseline = null;
-        if (transport != ThroughputTransport.MpscRecord && size <= 4096)
+        if (size <= 4096)
         {
-            // C has SPSC slot and record rings and an MPSC slot ring; no MPSC record ring.
-            string c = $"c-{(spec.IsRecord ? "recordring" : spec.IsMultiProducer ? "mpscring" : "slotring")}-tput{form}-s{size}";
+            string ring = (spec.IsRecord, spec.IsMultiProducer) switch
+            {
+                (true, true) => "mpscrecordring",
+                (true, false) => "recordring",
+                (false, true) => "mpscring",
+                _ => "slotring",
+            };
+            string c = $"c-{ring}-tput{form}-s{size}";
             var inv = CultureInfo.InvariantCulture;
             baseline = new NativeTest($"{c}-c{CapacityName(capacity)}" + (spec.IsMultiProducer ? $"-p{producers}" : ""), c,
                 ["--capacity", capacity.ToString(inv), "--batch", Batch.Size.ToString(inv), "--producers", producers.ToString(inv)]);
@@ -173,7 +179,7 @@ internal static class Catalog
         };
         if (spec.IsMultiProducer)
         {
-            note += $"; {producers} producer process(es)" + (spec.IsRecord ? "; C has no MPSC record ring" : "");
+            note += $"; {producers} producer process(es)";
         }
 
         return Throughput(name, spec, kind + (batched ? "-batched" : ""), baseline, note);

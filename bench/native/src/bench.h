@@ -175,6 +175,17 @@ void json_f64(const char *key, double value);  /* one decimal */
 void json_f64p(const char *key, double value, int decimals);
 void json_end(void);
 
+/* Ring part kinds (uintripc.h 2): record rings (SPSC or MPSC), MPSC rings (slots or records). */
+static inline int part_is_records(uint32_t kind)
+{
+    return kind == UIPC_PART_SPSC_RECORDS || kind == UIPC_PART_MPSC_RECORDS;
+}
+
+static inline int part_is_mpsc(uint32_t kind)
+{
+    return kind == UIPC_PART_MPSC_SLOTS || kind == UIPC_PART_MPSC_RECORDS;
+}
+
 /* ---- tests ------------------------------------------------------------------------------ */
 
 enum test_kind { KIND_LATENCY, KIND_THROUGHPUT, KIND_COST };
@@ -183,6 +194,7 @@ enum transport {
     TR_EVENTFD, TR_PIPE, TR_UNIX_STREAM, TR_UNIX_SEQPACKET, TR_SIGNAL,
     TR_EVENTFD_RING, TR_SIGNAL_RING,
     TR_TPUT, TR_TPUT_BATCH, TR_TPUT_RECORD, TR_TPUT_RECORD_BATCH, TR_TPUT_MPSC, TR_TPUT_MPSC_BATCH,
+    TR_TPUT_MPSC_RECORD, TR_TPUT_MPSC_RECORD_BATCH,
     TR_COST_SYSCALL, TR_COST_FUTEX_WAKE, TR_COST_EVENTFD,
 };
 
