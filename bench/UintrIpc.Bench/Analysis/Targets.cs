@@ -71,7 +71,7 @@ internal static class Targets
             verdicts.Add(new TargetVerdict(
                 $"{Fmt.Size(size.Key)}: every ring kind at its best setting >= 1x the C ring of the same design and setting (confirmation pairs)",
                 deciding.Confirmed!.Name, deciding.Confirmed.Baseline ?? "", deciding.Confirmed.Ratio, ">= 1x", met,
-                $"lowest median of the {judged.Count} ring kinds shown; {each}"));
+                $"each ring kind's median (the lowest is shown): {each}"));
         }
 
         return verdicts;
