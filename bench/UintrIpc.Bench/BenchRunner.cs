@@ -18,6 +18,9 @@ internal sealed class BenchRunner
     private readonly BenchOptions _options;
     private readonly NativeBench _native = new();
 
+    /// <summary>How long the sweep's confirmation stage took (for the settings: what the stage adds to a sweep).</summary>
+    private TimeSpan? _confirmationTime;
+
     /// <summary>Repetitions (at least) of the tests the targets use.</summary>
     private const int TargetRepeats = 5;
 
@@ -112,6 +115,7 @@ internal sealed class BenchRunner
                     // table's best setting per kind and size is the one confirmed.
                     var confirm = SweepBest.ToConfirm(Ratios.Summarize(results)).Select(name => cases.First(x => x.Name == name)).ToList();
                     overall.MaxValue += confirm.Count;
+                    long confirmStarted = System.Diagnostics.Stopwatch.GetTimestamp();
                     foreach (var c in confirm)
                     {
                         current.Description = Markup.Escape($"confirming {c.Name}");
@@ -127,6 +131,8 @@ internal sealed class BenchRunner
                         current.Description = Markup.Escape($"confirmed {c.Name}: {Summary(runs.Where(r => !r.IsNative).ToList())}");
                         progress.Refresh();
                     }
+
+                    _confirmationTime = System.Diagnostics.Stopwatch.GetElapsedTime(confirmStarted);
                 }
 
                 current.Description = "done";
@@ -423,6 +429,7 @@ internal sealed class BenchRunner
         {
             settings["Confirmation stage"] = ConfirmationStage()
                 ? $"the best setting of each ring kind with a C ring and size, run again with that C ring as {_options.ConfirmPairs} adjacent pairs, alternating which goes first"
+                    + (_confirmationTime is { } took ? $"; it took {took.TotalSeconds:0} s of the run" : "")
                 : "none";
         }
 
