@@ -222,11 +222,11 @@ internal sealed class BenchOptions
         ? name.Equals(p[1..], StringComparison.OrdinalIgnoreCase)
         : name.Contains(p, StringComparison.OrdinalIgnoreCase));
 
-    private static long NonNegative(string option, string value) =>
-        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long v) ? v
-            : throw new ArgumentException($"{option}: expected a number of at least 0, got '{value}'.");
+    private static long Positive(string option, string value) => AtLeast(1, option, value);
 
-    private static long Positive(string option, string value) =>
-        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long v) && v > 0 ? v
-            : throw new ArgumentException($"{option}: expected a positive number, got '{value}'.");
+    private static long NonNegative(string option, string value) => AtLeast(0, option, value);
+
+    private static long AtLeast(long min, string option, string value) =>
+        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long v) && v >= min ? v
+            : throw new ArgumentException($"{option}: expected a number of at least {min}, got '{value}'.");
 }
