@@ -48,6 +48,39 @@ internal static class Targets
         ];
     }
 
+    /// <summary>
+    /// The targets a run can judge: those whose test ran, and with a sweep's confirmation stage,
+    /// issue 11's "every size at least equal to the C baseline of the same design and setting".
+    /// </summary>
+    public static IReadOnlyList<TargetVerdict> ForRun(IReadOnlyList<CaseSummary> cases, IReadOnlyList<BestSetting> best) =>
+        [.. Evaluate(cases).Where(t => cases.Any(c => c.Name == t.Subject)), .. AtLeastC(best)];
+
+    /// <summary>
+    /// Per message size with confirmation pairs: met when every confirmed ring kind's best setting
+    /// has a median per-pair ratio of at least 1 to its C ring; the kind with the lowest median is
+    /// the one shown (the one that decides), the others are listed in the explanation.
+    /// </summary>
+    public static IReadOnlyList<TargetVerdict> AtLeastC(IReadOnlyList<BestSetting> best)
+    {
+        var verdicts = new List<TargetVerdict>();
+        foreach (var size in best.Where(b => b.Confirmed is not null).GroupBy(b => b.MessageSize))
+        {
+            var judged = size.ToList();
+            var completed = judged.Where(b => b.Confirmed!.Ratio is not null).ToList();
+            var deciding = completed.OrderBy(b => b.Confirmed!.Ratio!.Value.Median).FirstOrDefault() ?? judged[0];
+            bool? met = completed.Any(b => b.Confirmed!.Ratio!.Value.Median < 1) ? false
+                : completed.Count == judged.Count ? true : null;
+            string each = string.Join("; ", judged.Select(b => $"{b.Ring} at {Fmt.Setting(b.Confirmed!.Row)}: "
+                + (b.Confirmed.Ratio is { } r ? Fmt.Spread(r) : "no pair completed")));
+            verdicts.Add(new TargetVerdict(
+                $"{Fmt.Size(size.Key)}: every ring kind at its best setting >= 1x the C ring of the same design and setting (confirmation pairs)",
+                deciding.Confirmed!.Name, deciding.Confirmed.Baseline ?? "", deciding.Confirmed.Ratio, ">= 1x", met,
+                $"each ring kind's median (the lowest is shown): {each}"));
+        }
+
+        return verdicts;
+    }
+
     /// <param name="floor">
     /// The C test that does the least work the subject can do (its own baseline); when given, the
     /// explanation adds the floor's ratio to <paramref name="reference"/> in the same repetitions, so a

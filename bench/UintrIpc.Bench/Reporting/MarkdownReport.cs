@@ -101,8 +101,9 @@ internal static class MarkdownReport
         sb.AppendLine(inv, $"Command: `{report.Command}`.");
         sb.AppendLine(inv, $"Pinned: {report.Settings.GetValueOrDefault("Pinned", "?")}.");
         sb.AppendLine();
+        var best = SweepBest.Of(cases, Ratios.Summarize(report.Results, RunStage.Confirmation));
         // Only the targets whose test was selected (a sweep runs one of them).
-        var targets = Targets.Evaluate(cases).Where(t => cases.Any(c => c.Name == t.Subject)).ToList();
+        var targets = Targets.ForRun(cases, best);
         if (targets.Count > 0)
         {
             AppendTargets(sb, targets, h);
@@ -125,7 +126,7 @@ internal static class MarkdownReport
         {
             if (report.Mode.StartsWith("sweep", StringComparison.Ordinal))
             {
-                SweepReport.AppendBest(sb, cases, h);
+                SweepReport.AppendBest(sb, cases, best, h);
             }
 
             sb.AppendLine(inv, $"{h} One-way throughput");
