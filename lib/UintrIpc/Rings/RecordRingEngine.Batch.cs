@@ -67,7 +67,13 @@ internal sealed unsafe partial class RecordRingEngine
             return false;
         }
 
-        PrefetchRange(start, aligned);
+        if (!_multiProducer)
+        {
+            // MPSC does not: the bytes after its range are the next producer's claim, being
+            // written now, and a prefetch would take those lines from it.
+            PrefetchRange(start, aligned);
+        }
+
         RecordBatch.Open(out batch, this, sink, start, aligned, tag, token);
         return true;
     }
