@@ -172,19 +172,19 @@ internal sealed unsafe partial class RecordRingEngine
             ThrowClaimLost(); // a copy of a batch completed before (its padding would cover what it published)
         }
 
-        for (int i = 0; i < count; i++)
+        ReadOnlySpan<long> marked = entries; // sliced once: no bounds check per record
+        foreach (long entry in marked[..count])
         {
-            int recordLength = -(int)entries[i];
             // Acquire: the consumer may have taken the record (TryUnblock); then it is no longer ours.
             int length = Volatile.Read(ref *(int*)record);
-            if (length != -recordLength)
+            if (length != (int)entry)
             {
-                ThrowClaimLostOrCorrupted(record, recordLength, length, token + (record - start));
+                throw ClaimLostOrCorrupted(record, -(int)entry, length, token + (record - start));
             }
 
-            *(int*)(record + TypeOffset) = (int)(entries[i] >> 32); // plain: published by the release below
-            Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
-            record += Align(recordLength);
+            *(int*)(record + TypeOffset) = (int)(entry >> 32); // plain: published by the release below
+            Volatile.Write(ref *(int*)record, -(int)entry); // release: type and payload before the length
+            record += Align(-(int)entry);
         }
 
         if (used < aligned)
