@@ -293,7 +293,7 @@ internal sealed unsafe partial class RecordRingEngine
     /// Returns the record's position (its index is position &amp; mask), or -1 when there is no room.
     /// </summary>
     /// <remarks>A position, not a pointer and an out position: out values of a call live in the caller's frame, a store and a load per message.</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private long TryClaimMpsc(int recordLength)
     {
         long position = ClaimRangeMpsc(Align(recordLength), out uint tag);
