@@ -173,7 +173,8 @@ internal static class Catalog
         string note = (transport, batched) switch
         {
             (ThroughputTransport.SpscSlot or ThroughputTransport.MpscSlot, false) => "TryClaim + Publish / TryRead (tail and head stored per message)",
-            (ThroughputTransport.SpscSlot or ThroughputTransport.MpscSlot, true) => $"TryWrite(span of {Batch.Size}) / Drain(limit {Batch.Size}) (tail and head stored per batch)",
+            (ThroughputTransport.SpscSlot, true) => $"TryWrite(span of {Batch.Size}) / Drain(limit {Batch.Size}) (tail and head stored per batch)",
+            (ThroughputTransport.MpscSlot, true) => $"TryClaim({Batch.Size}) + copy and stamp in place + Publish / Drain(limit {Batch.Size}) (one CAS on tail and one head store per batch)",
             (_, false) => "TryClaim + Commit / TryRead (head stored per record)",
             _ => $"TryClaimBatch of {RecordBatch.MaxRecords} records + Commit / Read(limit {Batch.Size}) (tail stored per claimed range, head per batch)",
         };

@@ -29,6 +29,9 @@ internal struct MessageChecker
 
     public long Measured { get; private set; }
 
+    /// <summary>The measured loop's polls that found nothing (set once, after it).</summary>
+    public long EmptyPolls { get; set; }
+
     public readonly bool Done => Measured == _target;
 
     /// <summary>Where the measured part's start and end were taken.</summary>
