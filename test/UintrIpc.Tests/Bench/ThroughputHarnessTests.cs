@@ -85,5 +85,15 @@ public sealed class ThroughputHarnessTests
             "--tput-count", Messages.ToString(System.Globalization.CultureInfo.InvariantCulture), "--warmup-ms", "50");
         var counts = results.ToDictionary(r => r.Key, r => (r.Value.GetProperty("ok").GetBoolean(), r.Value.GetProperty("count").GetInt64()));
         Assert.Equal(tests.ToDictionary(t => t, _ => (true, (long)Messages)), counts);
+
+        // The rate counts every message of the measured span, also a slower producer's warm-up
+        // messages consumed in it (as the C consumer counts positions): rate x span = count + those.
+        foreach (var (test, r) in results)
+        {
+            var t = r.GetProperty("throughput");
+            double inSpan = t.GetProperty("messages_per_second").GetDouble() * t.GetProperty("elapsed_nanoseconds").GetDouble() / 1e9;
+            long warmInSpan = r.GetProperty("extra").GetProperty("consumer_warmup_in_span").GetInt64();
+            Assert.True(Math.Abs(inSpan - (Messages + warmInSpan)) < 1e-6 * Messages, $"{test}: rate x span {inSpan}, count {Messages} + warm-up in span {warmInSpan}");
+        }
     }
 }

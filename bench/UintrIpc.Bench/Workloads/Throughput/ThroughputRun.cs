@@ -134,14 +134,16 @@ internal static unsafe class ThroughputRun
             }
 
             double elapsed = checker.Span.ElapsedNanoseconds;
-            return c.Result(total, checker.WarmupMessages, throughput: ThroughputSummary.From(total, size, elapsed),
-                cpuSender: producerCpu / total, cpuReceiver: checker.Span.CpuNanoseconds / (double)total,
+            long inSpan = checker.InSpan; // total, plus warm-up messages of a producer still warming up
+            return c.Result(total, checker.WarmupMessages, throughput: ThroughputSummary.From(inSpan, size, elapsed),
+                cpuSender: producerCpu / total, cpuReceiver: checker.Span.CpuNanoseconds / (double)inSpan,
                 utilSender: producerCpu / elapsed, utilReceiver: checker.Span.CpuNanoseconds / elapsed,
                 extra: new Dictionary<string, double>(StringComparer.Ordinal)
                 {
                     ["producer_wall_ns"] = producerWall,
                     ["producer_full_polls"] = fullPolls, // as the C baseline reports them
                     ["consumer_empty_polls"] = checker.EmptyPolls,
+                    ["consumer_warmup_in_span"] = checker.WarmupInSpan,
                 });
         }
         finally
