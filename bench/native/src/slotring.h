@@ -140,8 +140,13 @@ static inline uint64_t mpsc_claim(struct slot_ring *r, uint64_t want, uint64_t *
                 return 0;
             }
             r->cache = h;
-            if (tail - h >= r->capacity)
+            if (tail - h >= r->capacity) {
+                /* Full: withdraw the intent (2f; a failed CAS's may cover another producer's claim,
+                 * and a full ring stores no other). Every claim of ours is published by now. */
+                if (__atomic_load_n(r->intent, __ATOMIC_RELAXED) >> 32) /* own word */
+                    __atomic_store_n(r->intent, 0, __ATOMIC_RELEASE);
                 return 0;
+            }
             continue;
         }
         uint64_t n = room < want ? room : want;

@@ -214,6 +214,7 @@ internal unsafe partial struct SlotRingEngine
                 tail = RefreshHeadMulti(tail, floor);
                 if (tail == RingFull)
                 {
+                    WithdrawIntent(intent);
                     start = 0;
                     return 0;
                 }
@@ -286,6 +287,24 @@ internal unsafe partial struct SlotRingEngine
 
         ProducerHeadCache = head;
         return fresh;
+    }
+
+    /// <summary>
+    /// MPSC, the ring is full: our intent stops covering anything (uintripc.h 2f). It may be a
+    /// failed CAS's, covering another producer's claim; while the ring stays full we store no other,
+    /// and the consumer, waiting at that claim, would never skip it if its producer died (every
+    /// intent covering it must be dead). Our own open claims are marked by now (the cached thread's
+    /// at the top of <see cref="ClaimMany"/>, the others' at once), or published.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WithdrawIntent(ulong* intent)
+    {
+        // Plain load of the word only this thread writes (a forged value only costs the store below).
+        if ((*intent >> 32) != 0)
+        {
+            // Release: after the markers of our open claims (their CAS or release stores), as an intent is.
+            Volatile.Write(ref *intent, ClaimMarker.NoIntent);
+        }
     }
 
     /// <summary>
