@@ -245,7 +245,9 @@
  *                 (UIPC_PRODUCER_REGISTERING, g + 1) (full); pid_namespace, claim = 0 (plain);
  *                 owner = (pid, g + 1) (release). Unregistration (the producer object is closed;
  *                 a claim still open then belongs to a dead registration and is skipped, so its
- *                 deferred marker is written first, 2d): owner = (0, g) (release).
+ *                 deferred marker is written first, 2d; a claim taken while the object closes, which
+ *                 the close did not see, is marked by its publish or abort, which then write
+ *                 nothing else): owner = (0, g) (release).
  *     claim  u64  the intent of the producer's latest claim attempt: (t & 0xffffffff) | n << 32
  *                 for the CAS tail t -> t + n (slots; records: n = the padding + record bytes).
  *                 Written only by the entry's thread, release, before the CAS; the CAS (full

@@ -344,14 +344,47 @@ internal unsafe partial struct SlotRingEngine
         }
     }
 
-    /// <summary>MPSC: the claim from <paramref name="position"/> completed (published or aborted): it needs no marker any more.</summary>
+    /// <summary>
+    /// MPSC: the claim from <paramref name="position"/> completed (published or aborted): it needs no
+    /// marker any more. Unless the ring was disposed: then its publish or abort wrote nothing, and a
+    /// claim taken while Dispose ran (a waiting channel write) was not seen by it, so it is marked
+    /// here (by CAS from the previous value: a slot written since is left alone), for the consumer
+    /// to skip as an ended registration's (2d, 2f).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ClaimCompleted(ulong position)
     {
         if (_unmarkedClaim == position + 1)
         {
+            if (Disposed != 0)
+            {
+                MarkUnmarkedClaim();
+                return;
+            }
+
             _unmarkedClaim = 0;
         }
+    }
+
+    /// <summary>MPSC: throws when the ring is disposed, first leaving markers on the claim from <paramref name="position"/> if they are still deferred (<see cref="ClaimCompleted"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ThrowIfDisposed(ulong position, bool unmarked)
+    {
+        if (Disposed != 0)
+        {
+            ThrowDisposedLeavingMarkers(position, unmarked);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowDisposedLeavingMarkers(ulong position, bool unmarked)
+    {
+        if (unmarked)
+        {
+            ClaimCompleted(position);
+        }
+
+        SlotRingThrowHelper.ThrowDisposed();
     }
 
     /// <summary>MPSC: a shared tail is never behind the floor read before it, and below 2^62 (2b, 2c).</summary>
