@@ -245,12 +245,18 @@
  *                 (UIPC_PRODUCER_REGISTERING, g + 1) (full); pid_namespace, claim = 0 (plain);
  *                 owner = (pid, g + 1) (release). Unregistration (the producer object is closed;
  *                 a claim still open then belongs to a dead registration and is skipped, so its
- *                 deferred marker is written first, 2d): owner = (0, g) (release).
+ *                 deferred marker is written first, 2d; a claim taken while the object closes, which
+ *                 the close did not see, is marked by its publish or abort, which then write
+ *                 nothing else): owner = (0, g) (release).
  *     claim  u64  the intent of the producer's latest claim attempt: (t & 0xffffffff) | n << 32
  *                 for the CAS tail t -> t + n (slots; records: n = the padding + record bytes).
  *                 Written only by the entry's thread, release, before the CAS; the CAS (full
  *                 fence) makes it visible before the claim. It "covers" position p when
- *                 (uint32)(p - t) < n.
+ *                 (uint32)(p - t) < n. A slot producer that finds the ring full withdraws it: claim = 0
+ *                 (release; its open claims are marked or published by then, 2d), since the
+ *                 intent of a failed CAS may cover another producer's claim, and while the ring
+ *                 stays full (the consumer waiting at that claim) it would store no other: a dead
+ *                 winner's unmarked claim would never be skipped (b).
  *     pid_namespace u64  the inode of the producer's /proc/self/ns/pid (0: unknown).
  *   A producer whose registration fails (table full of live entries) sets `unregistered`
  *   (+136, release) before its first claim and marks with entry index UIPC_PRODUCER_NONE; C

@@ -74,6 +74,15 @@ static inline int mpsc_refresh_head(struct mpsc_producer *m, uint64_t *tail)
     return 1;
 }
 
+/* The slot producer found the ring full: withdraw the intent (2f; a failed CAS's may cover
+ * another producer's claim, and a full ring stores no other). Every claim of ours is published
+ * by now. Only when it still covers something, so polling a full ring stores nothing. */
+static inline void mpsc_withdraw_intent(struct mpsc_producer *m)
+{
+    if (__atomic_load_n(m->intent, __ATOMIC_RELAXED) >> 32) /* own word */
+        __atomic_store_n(m->intent, 0, __ATOMIC_RELEASE);
+}
+
 /* Stores the intent for [*tail, *tail + n) and CASes tail over it. 1 = ours; 0 = lost, `*tail`
  * holds the tail the CAS found; -1 = that tail is below the floor. */
 static inline int mpsc_try_claim(struct mpsc_producer *m, uint64_t *tail, uint64_t n)

@@ -107,8 +107,10 @@ static inline uint64_t mpsc_claim(struct slot_ring *r, struct mpsc_producer *m, 
                 *corrupt = 1;
                 return 0;
             }
-            if (rc > 0 && tail - m->cache >= r->capacity)
+            if (rc > 0 && tail - m->cache >= r->capacity) {
+                mpsc_withdraw_intent(m); /* full: as the library's slot producer (2f) */
                 return 0;
+            }
             continue;
         }
         uint64_t n = room < want ? room : want;

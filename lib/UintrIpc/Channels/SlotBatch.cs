@@ -112,6 +112,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
 
         if (_multiProducer)
         {
+            _engine.ThrowIfDisposed(_start, _unmarked);
             _engine.ThrowIfBatchNotClaimed(_start); // a copy completed it: its slots may be the next lap's
         }
 

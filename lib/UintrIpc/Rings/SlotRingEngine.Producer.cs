@@ -214,6 +214,7 @@ internal unsafe partial struct SlotRingEngine
                 tail = RefreshHeadMulti(tail, floor);
                 if (tail == RingFull)
                 {
+                    WithdrawIntent(intent);
                     start = 0;
                     return 0;
                 }
@@ -289,6 +290,24 @@ internal unsafe partial struct SlotRingEngine
     }
 
     /// <summary>
+    /// MPSC, the ring is full: our intent stops covering anything (uintripc.h 2f). It may be a
+    /// failed CAS's, covering another producer's claim; while the ring stays full we store no other,
+    /// and the consumer, waiting at that claim, would never skip it if its producer died (every
+    /// intent covering it must be dead). Our own open claims are marked by now (the cached thread's
+    /// at the top of <see cref="ClaimMany"/>, the others' at once), or published.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WithdrawIntent(ulong* intent)
+    {
+        // Plain load of the word only this thread writes (a forged value only costs the store below).
+        if ((*intent >> 32) != 0)
+        {
+            // Release: after the markers of our open claims (their CAS or release stores), as an intent is.
+            Volatile.Write(ref *intent, ClaimMarker.NoIntent);
+        }
+    }
+
+    /// <summary>
     /// MPSC, the cached thread: remembers its in-place claim of <paramref name="count"/> slots from
     /// <paramref name="start"/> as unmarked (private); <see cref="ClaimMany"/> or Dispose marks it
     /// before our intent stops covering it, unless it completes first (uintripc.h 2d).
@@ -325,14 +344,47 @@ internal unsafe partial struct SlotRingEngine
         }
     }
 
-    /// <summary>MPSC: the claim from <paramref name="position"/> completed (published or aborted): it needs no marker any more.</summary>
+    /// <summary>
+    /// MPSC: the claim from <paramref name="position"/> completed (published or aborted): it needs no
+    /// marker any more. Unless the ring was disposed: then its publish or abort wrote nothing, and a
+    /// claim taken while Dispose ran (a waiting channel write) was not seen by it, so it is marked
+    /// here (by CAS from the previous value: a slot written since is left alone), for the consumer
+    /// to skip as an ended registration's (2d, 2f).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ClaimCompleted(ulong position)
     {
         if (_unmarkedClaim == position + 1)
         {
+            if (Disposed != 0)
+            {
+                MarkUnmarkedClaim();
+                return;
+            }
+
             _unmarkedClaim = 0;
         }
+    }
+
+    /// <summary>MPSC: throws when the ring is disposed, first leaving markers on the claim from <paramref name="position"/> if they are still deferred (<see cref="ClaimCompleted"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ThrowIfDisposed(ulong position, bool unmarked)
+    {
+        if (Disposed != 0)
+        {
+            ThrowDisposedLeavingMarkers(position, unmarked);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowDisposedLeavingMarkers(ulong position, bool unmarked)
+    {
+        if (unmarked)
+        {
+            ClaimCompleted(position);
+        }
+
+        SlotRingThrowHelper.ThrowDisposed();
     }
 
     /// <summary>MPSC: a shared tail is never behind the floor read before it, and below 2^62 (2b, 2c).</summary>

@@ -265,6 +265,30 @@ public sealed class DeferredClaimMarkerTests : IDisposable
         Assert.Equal([0L, 4L, 5L], ReadAll());
     }
 
+    [Fact]
+    public void A_held_batch_is_marked_before_a_poll_of_the_full_ring_withdraws_the_intent()
+    {
+        using var producer = new SlotRing<long>(_region);
+        Assert.True(producer.TryClaim(8, out SlotBatch<long> held)); // the whole ring, markers deferred
+        Assert.Equal(0UL | (8UL << 32), _memory.ProducerWord(0, RingLayout.ProducerClaimOffset));
+
+        Assert.False(producer.TryWrite(9)); // full: the intent is withdrawn (2f), so the batch must be marked first
+        Assert.Equal(ClaimMarker.NoIntent, _memory.ProducerWord(0, RingLayout.ProducerClaimOffset));
+        for (ulong position = 0; position < 8; position++)
+        {
+            Assert.True(ClaimMarker.IsSlotMarker(_memory.Sequence(position), position), $"position {position} holds 0x{_memory.Sequence(position):x}, not its claimed marker");
+        }
+
+        Assert.False(_consumer.TrySkipDeadClaim()); // the markers name a live registration
+        for (int i = 0; i < 8; i++)
+        {
+            held[i] = i;
+        }
+
+        held.Publish();
+        Assert.Equal([0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L], ReadAll());
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

@@ -111,6 +111,57 @@ public sealed class RingRecoveryTests(ITestOutputHelper output) : IDisposable
     }
 
     [Theory]
+    [InlineData("batch")]
+    [InlineData("single")]
+    public void A_dead_producers_unmarked_claim_is_skipped_while_a_live_producer_that_lost_the_race_for_it_finds_the_ring_full(string claim)
+    {
+        // The live producer tries its claim from its floor, position 0, and loses the CAS to the
+        // victim's in-place claim there: its intent (0, 1) covers position 0 too (2f b). It then finds
+        // the ring full, and the ring stays full while the consumer waits at position 0. The victim's
+        // claim carries no marker (deferred, 2d), so the consumer judges it by the intents covering it:
+        // the live loser's must not keep it from skipping the dead winner's claim for good.
+        string name = _names.New("loser");
+        using var region = SharedRegion.CreateNamed(name, 0, SlotRing<RingTestMessage>.Part(8, multipleProducers: true));
+        var consumer = new Consumer(region, "slots");
+        using var loser = new SlotRing<RingTestMessage>(region); // attached at tail 0: its floor
+        var victim = claim == "batch"
+            ? Start("ring-batch-claim-and-hold", name, "8", "2", "120000")
+            : Start("ring-claim-and-hold", name, "slots", "2", "120000");
+        victim.WaitForOutput(claim == "batch" ? "claimed 8" : "claimed");
+        if (claim == "single")
+        {
+            using var filler = new SlotRing<RingTestMessage>(region);
+            for (int i = 0; i < 7; i++)
+            {
+                Assert.True(filler.TryWrite(RingTestMessage.Of(3, i)));
+            }
+        }
+
+        Assert.False(loser.TryWrite(RingTestMessage.Of(1, 0)), "the ring was not full"); // lost the CAS from 0, then full
+        victim.Kill();
+
+        // Bounded: the loser keeps polling the full ring, as a producer waiting for room does.
+        bool skipped = false;
+        for (int round = 0; round < 200 && !skipped; round++)
+        {
+            Assert.False(loser.TryWrite(RingTestMessage.Of(1, 0)), "room before the dead claim was skipped");
+            skipped = consumer.TrySkipDeadClaim();
+            Thread.Sleep(1);
+        }
+
+        Assert.True(skipped, "the dead producer's claim was never skipped: the live loser's intent still covers it");
+        Assert.Equal(claim == "batch" ? 8 : 1, consumer.Position);
+        for (long i = 0; claim == "single" && i < 7; i++)
+        {
+            Assert.Equal((3, i), consumer.ReadWithin(ProgressTimeout));
+        }
+
+        Assert.True(loser.TryWrite(RingTestMessage.Of(1, 0)));
+        Assert.Equal((1, 0L), consumer.ReadWithin(ProgressTimeout));
+        Assert.Null(consumer.TryRead());
+    }
+
+    [Theory]
     [InlineData("slots")]
     [InlineData("slot-batches")]
     [InlineData("records")]
