@@ -216,7 +216,7 @@ internal sealed class AbRunner
             }
 
             var report = JsonReport.Read(results);
-            return report.Results.FirstOrDefault(r => r.Name == test && !r.IsNative);
+            return report.Results.FirstOrDefault(r => r.Name == test && !r.IsNative && r.Stage == RunStage.Main);
         }
         catch (Exception e) when (e is IOException or JsonException or InvalidDataException or InvalidOperationException)
         {

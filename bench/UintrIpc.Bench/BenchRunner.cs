@@ -18,6 +18,9 @@ internal sealed class BenchRunner
     private readonly BenchOptions _options;
     private readonly NativeBench _native = new();
 
+    /// <summary>How long the sweep's confirmation stage took (for the settings: what the stage adds to a sweep).</summary>
+    private TimeSpan? _confirmationTime;
+
     /// <summary>Repetitions (at least) of the tests the targets use.</summary>
     private const int TargetRepeats = 5;
 
@@ -98,12 +101,38 @@ internal sealed class BenchRunner
                     {
                         current.Description = Markup.Escape(c.Name);
                         progress.Refresh();
-                        var runs = RunRepeated(c);
+                        var runs = RunRepeated(c, Repeats(c));
                         results.AddRange(runs);
                         overall.Increment(1);
                         current.Description = Markup.Escape($"{c.Name}: {Summary(runs.Where(r => !r.IsNative).ToList())}");
                         progress.Refresh();
                     }
+                }
+
+                if (ConfirmationStage())
+                {
+                    // Chosen from the sweep's rows as the report will choose them (SweepBest), so the
+                    // table's best setting per kind and size is the one confirmed.
+                    var confirm = SweepBest.ToConfirm(Ratios.Summarize(results)).Select(name => cases.First(x => x.Name == name)).ToList();
+                    overall.MaxValue += confirm.Count;
+                    long confirmStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+                    foreach (var c in confirm)
+                    {
+                        current.Description = Markup.Escape($"confirming {c.Name}");
+                        progress.Refresh();
+                        var runs = RunRepeated(c, _options.ConfirmPairs);
+                        foreach (var r in runs)
+                        {
+                            r.Stage = RunStage.Confirmation;
+                        }
+
+                        results.AddRange(runs);
+                        overall.Increment(1);
+                        current.Description = Markup.Escape($"confirmed {c.Name}: {Summary(runs.Where(r => !r.IsNative).ToList())}");
+                        progress.Refresh();
+                    }
+
+                    _confirmationTime = System.Diagnostics.Stopwatch.GetElapsedTime(confirmStarted);
                 }
 
                 current.Description = "done";
@@ -234,17 +263,26 @@ internal sealed class BenchRunner
     }
 
     /// <summary>
-    /// Runs the case --repeat times (the target tests at least 5), each repetition next to a run
-    /// of its C baselines: odd repetitions C first, even ones .NET first, so that a drift of
-    /// the machine during the run does not always favour the same side.
+    /// Whether this run has the sweep's confirmation stage: only with C baselines to confirm
+    /// against (the A/B mode's runs pass --no-native, so they stay one run per test).
     /// </summary>
-    private List<BenchResult> RunRepeated(BenchCase c)
-    {
-        var runs = new List<BenchResult>();
+    private bool ConfirmationStage() => _options.Sweep && _options.Native && _options.ConfirmPairs > 0;
+
+    /// <summary>How often the case runs: --repeat times, the target tests at least 5.</summary>
+    private int Repeats(BenchCase c) =>
         // An explicit --repeat is obeyed (the A/B mode passes 1); otherwise the targets' tests run at least 5 times.
-        int repeat = c.SkipReason is not null ? 1
+        c.SkipReason is not null ? 1
             : _options.RepeatOverride is { } given ? given
             : Targets.Subjects.Contains(c.Name) ? Math.Max(TargetRepeats, _options.Repeat) : _options.Repeat;
+
+    /// <summary>
+    /// Runs the case <paramref name="repeat"/> times, each repetition next to a run of its C
+    /// baselines: odd repetitions C first, even ones .NET first, so that a drift of the machine
+    /// during the run does not always favour the same side.
+    /// </summary>
+    private List<BenchResult> RunRepeated(BenchCase c, int repeat)
+    {
+        var runs = new List<BenchResult>();
         for (int i = 1; i <= repeat; i++)
         {
             bool netFirst = i % 2 == 0;
@@ -369,22 +407,34 @@ internal sealed class BenchRunner
         return args;
     }
 
-    private Dictionary<string, string> Settings() => new(StringComparer.Ordinal)
+    private Dictionary<string, string> Settings()
     {
-        ["Latency samples (spinning / sleeping)"] = $"{_options.SpinSamples} / {_options.SleepSamples}",
-        ["Minimum warm-up per .NET test"] = $"{_options.WarmupTime.TotalMilliseconds:0} ms",
-        ["Spin budget of the awake doorbell tests"] = _options.Rpc ? "the RPC layer's defaults: spin 2 us, yield 50 us, then sleep (RpcServerOptions.DefaultSpinBudget, DefaultYieldBudget)" : $"{_options.SpinBudget.TotalMicroseconds:0} us",
-        ["File copied by the copy tests"] = $"{_options.RpcCopyBytes >> 20} MiB, {Workloads.Rpc.RpcMeasure.CopyChunk >> 10} KiB per read and write",
-        ["Throughput messages (rings / pipes and sockets)"] = $"{_options.ThroughputCount} / {_options.StreamThroughputCount}, at most {_options.ThroughputBytes >> 20} MiB of payload, at least 4 ring laps",
-        ["MPSC producers (N)"] = _options.Producers.ToString(CultureInfo.InvariantCulture),
-        ["Batch (batched forms)"] = $"{Batch.Size} messages",
-        ["Pause between reply and next ping in the asleep tests"] = $"{_options.Gap.TotalMicroseconds:0} us",
-        ["Repeats per .NET test, each next to a C run"] = _options.RepeatOverride is { } r ? $"{r}"
-            : $"{_options.Repeat} (at least {TargetRepeats} for the tests the targets use: {string.Join(", ", Targets.Subjects)})",
-        ["Pinned"] = _options.Pin
-            ? "yes: every thread of the measuring process (harness, C parent) on CPU 0, every thread of the other process (.NET child, C child) on CPU 1, further MPSC producers wrap around"
-            : "no",
-    };
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["Latency samples (spinning / sleeping)"] = $"{_options.SpinSamples} / {_options.SleepSamples}",
+            ["Minimum warm-up per .NET test"] = $"{_options.WarmupTime.TotalMilliseconds:0} ms",
+            ["Spin budget of the awake doorbell tests"] = _options.Rpc ? "the RPC layer's defaults: spin 2 us, yield 50 us, then sleep (RpcServerOptions.DefaultSpinBudget, DefaultYieldBudget)" : $"{_options.SpinBudget.TotalMicroseconds:0} us",
+            ["File copied by the copy tests"] = $"{_options.RpcCopyBytes >> 20} MiB, {Workloads.Rpc.RpcMeasure.CopyChunk >> 10} KiB per read and write",
+            ["Throughput messages (rings / pipes and sockets)"] = $"{_options.ThroughputCount} / {_options.StreamThroughputCount}, at most {_options.ThroughputBytes >> 20} MiB of payload, at least 4 ring laps",
+            ["MPSC producers (N)"] = _options.Producers.ToString(CultureInfo.InvariantCulture),
+            ["Batch (batched forms)"] = $"{Batch.Size} messages",
+            ["Pause between reply and next ping in the asleep tests"] = $"{_options.Gap.TotalMicroseconds:0} us",
+            ["Repeats per .NET test, each next to a C run"] = _options.RepeatOverride is { } r ? $"{r}"
+                : $"{_options.Repeat} (at least {TargetRepeats} for the tests the targets use: {string.Join(", ", Targets.Subjects)})",
+            ["Pinned"] = _options.Pin
+                ? "yes: every thread of the measuring process (harness, C parent) on CPU 0, every thread of the other process (.NET child, C child) on CPU 1, further MPSC producers wrap around"
+                : "no",
+        };
+        if (_options.Sweep)
+        {
+            settings["Confirmation stage"] = ConfirmationStage()
+                ? $"the best setting of each ring kind with a C ring and size, run again with that C ring as {_options.ConfirmPairs} adjacent pairs, alternating which goes first"
+                    + (_confirmationTime is { } took ? $"; it took {took.TotalSeconds:0} s of the run" : "")
+                : "none";
+        }
+
+        return settings;
+    }
 
     private static string Summary(List<BenchResult> runs)
     {

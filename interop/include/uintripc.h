@@ -122,7 +122,8 @@
  *     SPSC producer: tail, taken once at attach (SPSC slot rings: extended over the slots
  *       already published, since the shared tail may lag, at most capacity slots);
  *     MPSC producer: the tail is shared by the producers, so it is read from the region; each
- *       producer keeps a floor, the highest tail it has claimed up to, and refuses a tail read
+ *       producer keeps a floor, the highest tail it has claimed up to (it may also raise it to a
+ *       checked tail it read, e.g. one it found the ring full at), and refuses a tail read
  *       after the floor that is below it (a tail moved back would make it overwrite pending
  *       messages).
  *   Every position read from the peer is checked against the private one on every use: a
@@ -158,7 +159,10 @@
  *     ordered before the intent or unregistration that follows; a publish or skip of the claim
  *     cancels it), so that a claim published before the next one costs no marker store. A batch of n
  *     slots handed to the caller (TryClaim(count)) is one claim (one intent, one CAS t -> t + n)
- *     whose every slot gets its own claimed marker; its abort skips each slot as below.
+ *     whose every slot gets its own claimed marker by the same rule: all written at once, or all
+ *     deferred to that point (each by such a CAS; its slots are published or skipped together, so
+ *     none is marked after it completed); its abort skips each slot as below. A consumer that finds
+ *     such a batch unmarked attributes it by the intent (2f b), and skips a dead owner's whole batch.
  *   Producer (SPSC), batch: the elements and each sequence as above, then ONE tail store
  *     (release) for the batch; an abort writes nothing.
  *   Consumer: s = slot[head].sequence (acquire); s == head + 1 means ready, read the
@@ -241,12 +245,18 @@
  *                 (UIPC_PRODUCER_REGISTERING, g + 1) (full); pid_namespace, claim = 0 (plain);
  *                 owner = (pid, g + 1) (release). Unregistration (the producer object is closed;
  *                 a claim still open then belongs to a dead registration and is skipped, so its
- *                 deferred marker is written first, 2d): owner = (0, g) (release).
+ *                 deferred marker is written first, 2d; a claim taken while the object closes, which
+ *                 the close did not see, is marked by its publish or abort, which then write
+ *                 nothing else): owner = (0, g) (release).
  *     claim  u64  the intent of the producer's latest claim attempt: (t & 0xffffffff) | n << 32
  *                 for the CAS tail t -> t + n (slots; records: n = the padding + record bytes).
  *                 Written only by the entry's thread, release, before the CAS; the CAS (full
  *                 fence) makes it visible before the claim. It "covers" position p when
- *                 (uint32)(p - t) < n.
+ *                 (uint32)(p - t) < n. A slot producer that finds the ring full withdraws it: claim = 0
+ *                 (release; its open claims are marked or published by then, 2d), since the
+ *                 intent of a failed CAS may cover another producer's claim, and while the ring
+ *                 stays full (the consumer waiting at that claim) it would store no other: a dead
+ *                 winner's unmarked claim would never be skipped (b).
  *     pid_namespace u64  the inode of the producer's /proc/self/ns/pid (0: unknown).
  *   A producer whose registration fails (table full of live entries) sets `unregistered`
  *   (+136, release) before its first claim and marks with entry index UIPC_PRODUCER_NONE; C
@@ -280,8 +290,8 @@
  *   dead, because the winner of a position always covers it with a marker or its own intent,
  *   and a skip needs every covering producer dead. Costs: one release store of the intent per
  *   claim (to a line only that producer writes); the marker shares the claim's header store
- *   (records), or costs one store per in-place slot claim that is still open when its producer
- *   claims again (deferred, 2d; otherwise one store per in-place slot claim).
+ *   (records), or costs one CAS per slot of an in-place slot claim (single or batch) that is still
+ *   open when its producer claims again or closes (deferred, 2d; otherwise one store per slot).
  *
  * 2g. Restart. A process that attaches takes the positions from the region once (2b, 2c):
  *   a restarted consumer resumes at head; on record rings at releasing instead when

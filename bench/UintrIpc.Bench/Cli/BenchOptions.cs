@@ -15,7 +15,10 @@ internal sealed class BenchOptions
           --full             more samples, more message sizes, more repeats
           --sweep            ring throughput only: SPSC and MPSC, slot and record rings, 8 B to
                              4 KiB, capacities 1 Ki to 64 Ki slots (4x apart; --full: 2x), single
-                             messages and batches, each with its C baseline (about 5 minutes)
+                             messages and batches, each with its C baseline; then, per ring kind
+                             with a C ring and size, the best setting again with its C ring as
+                             adjacent alternating pairs (about 6 minutes)
+          --confirm-pairs N  pairs of that confirmation stage (default 5; 0 skips it)
           --rpc              request/response only: forwarded no-ops (server awake and asleep, each
                              doorbell), a forwarded 4 KiB read, a file copy through forwarded reads
                              and writes, the C client, each next to the same call made directly, the
@@ -77,6 +80,12 @@ internal sealed class BenchOptions
     public string? BaselineDir { get; private set; }
 
     public int AbPairs { get; private set; } = 5;
+
+    /// <summary>
+    /// Pairs of the sweep's confirmation stage (0: none): the best .NET setting of each ring kind
+    /// and size and the C ring of that setting, run as this many adjacent alternating pairs.
+    /// </summary>
+    public int ConfirmPairs { get; private set; } = 5;
 
     public bool IsAb => BaselineRef is not null || BaselineDir is not null;
 
@@ -182,6 +191,7 @@ internal sealed class BenchOptions
                 case "--check-docs": o.CheckDocs = Next(); break;
                 case "--baseline-ref": o.BaselineRef = Next(); break;
                 case "--baseline-dir": o.BaselineDir = Next(); break;
+                case "--confirm-pairs": o.ConfirmPairs = (int)Math.Min(NonNegative(a, Next()), 99); break;
                 case "--ab-pairs": o.AbPairs = (int)Math.Clamp(Positive(a, Next()), 1, 99); break;
                 case "--only": o.Only.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;
                 case "--list": o.List = true; break;
@@ -212,7 +222,11 @@ internal sealed class BenchOptions
         ? name.Equals(p[1..], StringComparison.OrdinalIgnoreCase)
         : name.Contains(p, StringComparison.OrdinalIgnoreCase));
 
-    private static long Positive(string option, string value) =>
-        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long v) && v > 0 ? v
-            : throw new ArgumentException($"{option}: expected a positive number, got '{value}'.");
+    private static long Positive(string option, string value) => AtLeast(1, option, value);
+
+    private static long NonNegative(string option, string value) => AtLeast(0, option, value);
+
+    private static long AtLeast(long min, string option, string value) =>
+        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long v) && v >= min ? v
+            : throw new ArgumentException($"{option}: expected a number of at least {min}, got '{value}'.");
 }

@@ -143,7 +143,7 @@ internal sealed class NativeBench
         {
             // Named with the capacity (and the producers of the MPSC tests), as the .NET tests are.
             Name = (slots > 0 ? $"{name}-c{Workloads.Catalog.CapacityName(slots)}" : name)
-                + (name.StartsWith("c-mpscring", StringComparison.Ordinal) ? $"-p{producers}" : ""),
+                + (name.StartsWith("c-mpsc", StringComparison.Ordinal) ? $"-p{producers}" : ""),
             Producers = producers,
             Kind = kind, Implementation = "c", Transport = transport, Doorbell = doorbell, Consumer = consumer,
             MessageSize = size, Count = count, Warmup = L(e, "warmup"), Capacity = slots, Batched = batched,
@@ -154,6 +154,7 @@ internal sealed class NativeBench
             Extra = extra,
             Note = (name.Contains("record", StringComparison.Ordinal), batched) switch
             {
+                (true, _) when name.Contains("mpsc", StringComparison.Ordinal) => $"{producers} producer processes, one CAS on tail per claim of {(batched ? $"a range of up to 32 records; head stored (after zeroing) per {L(e, "batch")} records" : "one record; head stored (after zeroing) per record")}",
                 _ when name.Contains("mpsc", StringComparison.Ordinal) => $"{producers} producer processes, one CAS on tail per claim of {(batched ? $"up to {L(e, "batch")} slots" : "one slot")}",
                 (false, false) => "producer stores tail and consumer head per message",
                 (false, true) => $"producer stores tail and consumer head per {L(e, "batch")} messages",
@@ -172,6 +173,7 @@ internal sealed class NativeBench
     private static readonly Dictionary<string, string> s_notes = new(StringComparer.Ordinal)
     {
         ["c-spin-cacheline"] = "one cache line, both spin: the floor",
+        ["c-spin-rotating"] = "one cache line per round trip, moving through 1,024 lines: the floor averaged over lines",
         ["c-spin-twolines"] = "two cache lines, one per direction, both spin: the floor of a line per direction (no ring)",
         ["c-slotring-pingpong"] = "two SPSC slot rings, both consumers spin",
         ["c-duplex-pingpong"] = "the two SPSC slot rings of one duplex part (slot k of both in one line), both consumers spin",
@@ -190,6 +192,7 @@ internal sealed class NativeBench
     private static (string Transport, string Doorbell, string Consumer) Describe(string name) => name switch
     {
         "c-spin-cacheline" => ("cache-line", "none", "spinning"),
+        "c-spin-rotating" => ("rotating-line", "none", "spinning"),
         "c-spin-twolines" => ("two-lines", "none", "spinning"),
         "c-slotring-pingpong" => ("slot-ring", "none", "spinning"),
         "c-duplex-pingpong" => ("duplex-ring", "none", "spinning"),
@@ -205,6 +208,8 @@ internal sealed class NativeBench
         "c-signal-ring-pingpong" => ("slot-ring", "signal", "asleep"),
         _ when name.StartsWith("c-mpscring-tput-batch", StringComparison.Ordinal) => ("mpsc-slot-batched", "none", "spinning"),
         _ when name.StartsWith("c-mpscring-tput", StringComparison.Ordinal) => ("mpsc-slot", "none", "spinning"),
+        _ when name.StartsWith("c-mpscrecordring-tput-batch", StringComparison.Ordinal) => ("mpsc-record-batched", "none", "spinning"),
+        _ when name.StartsWith("c-mpscrecordring-tput", StringComparison.Ordinal) => ("mpsc-record", "none", "spinning"),
         _ when name.StartsWith("c-recordring-tput-batch", StringComparison.Ordinal) => ("spsc-record-batched", "none", "spinning"),
         _ when name.StartsWith("c-recordring-tput", StringComparison.Ordinal) => ("spsc-record", "none", "spinning"),
         _ when name.StartsWith("c-slotring-tput-batch", StringComparison.Ordinal) => ("spsc-slot-batched", "none", "spinning"),

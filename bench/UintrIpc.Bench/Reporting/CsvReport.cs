@@ -13,7 +13,7 @@ internal static class CsvReport
         "min_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "mean_ns",
         "msgs_per_s", "bytes_per_s", "ns_per_msg",
         "cpu_ns_per_msg_sender", "cpu_ns_per_msg_receiver", "cpu_util_sender", "cpu_util_receiver", "wakes_per_msg", "sleeps_per_msg",
-        "capacity", "batched", "repetition", "paired_with", "baseline", "error",
+        "capacity", "batched", "repetition", "paired_with", "baseline", "stage", "error",
     ];
 
     public static void Write(IEnumerable<BenchResult> results, string path)
@@ -30,7 +30,7 @@ internal static class CsvReport
                 l?.Min, l?.P50, l?.P90, l?.P99, l?.P999, l?.Max, l?.Mean,
                 t?.MessagesPerSecond, t?.BytesPerSecond, t?.NanosecondsPerMessage,
                 r.CpuNsPerMsgSender, r.CpuNsPerMsgReceiver, r.CpuUtilSender, r.CpuUtilReceiver, r.WakesPerMsg, r.SleepsPerMsg,
-                r.Capacity, r.Batched, r.Repetition, r.PairedWith, r.Baseline, r.Error,
+                r.Capacity, r.Batched, r.Repetition, r.PairedWith, r.Baseline, r.Stage.ToString().ToLowerInvariant(), r.Error,
             ];
             sb.AppendLine(string.Join(',', cells.Select(Cell)));
         }

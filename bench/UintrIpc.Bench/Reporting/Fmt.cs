@@ -24,6 +24,9 @@ internal static class Fmt
 
     public static string Size(int bytes) => bytes >= 1024 && bytes % 1024 == 0 ? $"{bytes / 1024} KiB" : $"{bytes} B";
 
+    /// <summary>A ring throughput test's setting: "64k slots, batched".</summary>
+    public static string Setting(Results.BenchResult r) => $"{Workloads.Catalog.CapacityName(r.Capacity)} slots, {(r.Batched ? "batched" : "single")}";
+
     public static string Number(double? v, string format = "0.###") => v is { } x && !double.IsNaN(x) ? x.ToString(format, s_inv) : "";
 
     public static string Invariant(FormattableString s) => s.ToString(s_inv);

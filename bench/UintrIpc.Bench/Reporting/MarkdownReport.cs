@@ -34,8 +34,9 @@ internal static class MarkdownReport
           Record-ring rows are paired with a C SPSC record ring (section 2b) that consumes the same
           way (per record, or up to 64 records per head release); slot-ring rows with the C slot
           ring of the same capacity and form; MPSC slot-ring rows with a C MPSC slot ring (one CAS
-          on tail per claim of one slot or a batch) fed by as many producer processes. MPSC
-          record-ring rows have no C baseline (C has no MPSC record ring).
+          on tail per claim of one slot or a batch) fed by as many producer processes; MPSC
+          record-ring rows with a C MPSC record ring (section 2e: one CAS on tail per record or per
+          range of up to 32 records, each record marked claimed before its payload) likewise.
           The uintr-sim rows are a software model and have no baseline.
         - **Latency** = one round trip: the pinger reads `Stopwatch.GetTimestamp()`
           (CLOCK_MONOTONIC through the vDSO, the clock the C baseline reads), sends a 64-bit value,
@@ -100,8 +101,9 @@ internal static class MarkdownReport
         sb.AppendLine(inv, $"Command: `{report.Command}`.");
         sb.AppendLine(inv, $"Pinned: {report.Settings.GetValueOrDefault("Pinned", "?")}.");
         sb.AppendLine();
+        var best = SweepBest.Of(cases, Ratios.Summarize(report.Results, RunStage.Confirmation));
         // Only the targets whose test was selected (a sweep runs one of them).
-        var targets = Targets.Evaluate(cases).Where(t => cases.Any(c => c.Name == t.Subject)).ToList();
+        var targets = Targets.ForRun(cases, best);
         if (targets.Count > 0)
         {
             AppendTargets(sb, targets, h);
@@ -124,7 +126,7 @@ internal static class MarkdownReport
         {
             if (report.Mode.StartsWith("sweep", StringComparison.Ordinal))
             {
-                SweepReport.AppendBest(sb, cases, h);
+                SweepReport.AppendBest(sb, cases, best, h);
             }
 
             sb.AppendLine(inv, $"{h} One-way throughput");

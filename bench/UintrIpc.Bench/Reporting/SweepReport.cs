@@ -8,43 +8,48 @@ namespace UintrIpc.Bench.Reporting;
 /// <summary>
 /// The sweep's summary (issue 11 item 1): per message size and ring kind, the setting
 /// (capacity, single or batched) with the highest rate, its CPU cost per message, and the
-/// C ring of the same design at the same setting.
+/// C ring of the same design at the same setting: from the confirmation stage's pairs when the
+/// run made them, otherwise from the sweep's one pair.
 /// </summary>
 internal static class SweepReport
 {
-    public static void AppendBest(StringBuilder sb, IReadOnlyList<CaseSummary> cases, string h)
+    /// <param name="best">The best setting per ring kind and size (<see cref="SweepBest.Of"/>), with their confirmation pairs if the run made them.</param>
+    public static void AppendBest(StringBuilder sb, IReadOnlyList<CaseSummary> cases, IReadOnlyList<BestSetting> best, string h)
     {
         var inv = CultureInfo.InvariantCulture;
-        var rings = cases.Where(c => c.Row.Ok && c.Row.Kind == ResultKind.Throughput && c.Row.Capacity > 0).ToList();
-        if (rings.Count == 0)
+        if (best.Count == 0)
         {
             return;
         }
 
         sb.AppendLine(inv, $"{h} Best setting per message size");
         sb.AppendLine();
-        sb.AppendLine("For each ring kind and size, the capacity and form (single messages or batches of 64) with the highest rate of the rows below (each row its run nearest the median); "
-            + "CPU is each side's CPU time per message in that run. The C columns are the C ring of the same design at that setting, from the same pair; "
-            + "C best is the highest C rate at any setting of that size (its median run).");
+        // Results without a confirmation stage (written before it existed, or with --confirm-pairs 0) keep the one-pair table.
+        bool confirmed = best.Any(b => b.Confirmed is not null);
+        sb.AppendLine(confirmed
+            ? "For each ring kind and size, the capacity and form (single messages or batches of 64) with the highest rate of the one-pair rows below (each row its run nearest the median). "
+                + "Each such setting that has a C ring of the same design then ran again with that C ring as adjacent pairs, alternating which goes first (the confirmation stage, `--confirm-pairs`): "
+                + "x C is the median of those pairs' ratios (range, pairs), and the rate, CPU and C columns are the figures of the pair nearest that median (CPU is each side's CPU time per message). "
+                + "Rows without a C ring show their sweep run. C best is the highest C rate at any setting of that size in the sweep (its median run)."
+            : "For each ring kind and size, the capacity and form (single messages or batches of 64) with the highest rate of the rows below (each row its run nearest the median); "
+                + "CPU is each side's CPU time per message in that run. The C columns are the C ring of the same design at that setting, from the same pair; "
+                + "C best is the highest C rate at any setting of that size (its median run).");
         sb.AppendLine();
         var cBest = BestNative(cases);
         var rows = new List<string[]>();
-        foreach (var group in rings.GroupBy(c => (Kind: c.Row.Transport.Replace("-batched", "", StringComparison.Ordinal), c.Row.Producers, c.Row.MessageSize))
-                     .OrderBy(g => g.Key.MessageSize).ThenBy(g => g.Key.Kind, StringComparer.Ordinal).ThenBy(g => g.Key.Producers))
+        foreach (var b in best)
         {
-            var best = group.OrderByDescending(c => c.Row.Throughput!.MessagesPerSecond).First();
-            var r = best.Row;
-            var pair = best.Chosen;
-            string cKind = group.Key.Kind.Replace("spsc-", "", StringComparison.Ordinal);
-            cBest.TryGetValue((cKind, group.Key.MessageSize), out var nativeBest);
+            var shown = b.Shown;
+            var r = shown.Row;
+            var pair = shown.Chosen;
+            cBest.TryGetValue((b.Kind.Replace("spsc-", "", StringComparison.Ordinal), b.MessageSize), out var nativeBest);
             rows.Add(
             [
-                Fmt.Size(r.MessageSize), group.Key.Kind + (group.Key.Producers > 1 ? $" x{group.Key.Producers}" : ""),
-                $"{Workloads.Catalog.CapacityName(r.Capacity)} slots, {(r.Batched ? "batched" : "single")}",
+                Fmt.Size(r.MessageSize), b.Ring, Fmt.Setting(r),
                 Fmt.Millions(r.Throughput!.MessagesPerSecond), Fmt.MegaBytes(r.Throughput.BytesPerSecond),
                 Fmt.Pair(Fmt.Ns(r.CpuNsPerMsgSender), Fmt.Ns(r.CpuNsPerMsgReceiver)),
                 pair is null ? "" : Fmt.Millions(pair.Reference.Throughput?.MessagesPerSecond),
-                Fmt.Spread(best.Ratio),
+                b.Confirmed is { Ratio: null } failed ? $"confirmation failed: {failed.Runs.Concat(failed.PairedNative).FirstOrDefault(x => !x.Ok)?.Error ?? "no pair completed"}" : Fmt.Spread(shown.Ratio),
                 nativeBest is null ? "" : $"{Fmt.Millions(nativeBest.Throughput!.MessagesPerSecond)} ({Workloads.Catalog.CapacityName(nativeBest.Capacity)}, {(nativeBest.Batched ? "batched" : "single")})",
             ]);
         }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace UintrIpc.Bench.Results;
 
 /// <summary>
@@ -71,6 +73,10 @@ internal sealed class BenchResult
 
     /// <summary>The .NET test this C run is paired with (same <see cref="Repetition"/>), or null.</summary>
     public string? PairedWith { get; set; }
+
+    /// <summary>The stage of the run this result was taken in (omitted from results.json for the main stage, so older files read as such).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public RunStage Stage { get; set; }
 
     /// <summary>Name of the C test (as named in the results) a .NET run is compared with, if any.</summary>
     public string? Baseline { get; set; }

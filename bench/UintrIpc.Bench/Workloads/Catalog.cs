@@ -51,7 +51,7 @@ internal static class Catalog
             "two SlotRing<long>, both consumers spin on TryRead", (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false), alsoPaired: ["c-spin-cacheline", "c-spin-twolines"]));
         var duplexRings = Latency("net-duplex-spin", BenchGroup.Spinning, "uintripc", "duplex-ring", "none", "spinning", "c-duplex-pingpong",
             "the two SlotRing<long> of one duplex part (slot k of both in one line), both consumers spin on TryRead",
-            (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false, duplex: true), alsoPaired: ["c-spin-cacheline"]);
+            (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false, duplex: true), alsoPaired: ["c-spin-cacheline", "c-spin-rotating"]);
         cases.Add(duplexRings);
         // What a user gets from the public API over the same rings: run next to each repetition of
         // the rings alone (a companion) and of the C one-line floor, so both ratios are same-run pairs.
@@ -141,7 +141,7 @@ internal static class Catalog
     /// <summary>"1k" for 1024 slots, "64k" for 65536.</summary>
     public static string CapacityName(int slots) => slots % 1024 == 0 ? $"{slots / 1024}k" : slots.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>A ring throughput test and its C baseline of the same design and setting (C has no MPSC record ring).</summary>
+    /// <summary>A ring throughput test and its C baseline of the same design and setting.</summary>
     private static BenchCase Ring(ThroughputTransport transport, int size, int producers, int capacity, bool batched)
     {
         var spec = new ThroughputSpec(transport, size, producers, capacity, batched);
@@ -155,10 +155,16 @@ internal static class Catalog
         string form = batched ? "-batch" : "";
         string name = $"net-{kind}{form}-s{size}-c{CapacityName(capacity)}" + (spec.IsMultiProducer ? $"-p{producers}" : "");
         NativeTest? baseline = null;
-        if (transport != ThroughputTransport.MpscRecord && size <= 4096)
+        if (size <= 4096)
         {
-            // C has SPSC slot and record rings and an MPSC slot ring; no MPSC record ring.
-            string c = $"c-{(spec.IsRecord ? "recordring" : spec.IsMultiProducer ? "mpscring" : "slotring")}-tput{form}-s{size}";
+            string ring = (spec.IsRecord, spec.IsMultiProducer) switch
+            {
+                (true, true) => "mpscrecordring",
+                (true, false) => "recordring",
+                (false, true) => "mpscring",
+                _ => "slotring",
+            };
+            string c = $"c-{ring}-tput{form}-s{size}";
             var inv = CultureInfo.InvariantCulture;
             baseline = new NativeTest($"{c}-c{CapacityName(capacity)}" + (spec.IsMultiProducer ? $"-p{producers}" : ""), c,
                 ["--capacity", capacity.ToString(inv), "--batch", Batch.Size.ToString(inv), "--producers", producers.ToString(inv)]);
@@ -167,13 +173,14 @@ internal static class Catalog
         string note = (transport, batched) switch
         {
             (ThroughputTransport.SpscSlot or ThroughputTransport.MpscSlot, false) => "TryClaim + Publish / TryRead (tail and head stored per message)",
-            (ThroughputTransport.SpscSlot or ThroughputTransport.MpscSlot, true) => $"TryWrite(span of {Batch.Size}) / Drain(limit {Batch.Size}) (tail and head stored per batch)",
+            (ThroughputTransport.SpscSlot, true) => $"TryWrite(span of {Batch.Size}) / Drain(limit {Batch.Size}) (tail and head stored per batch)",
+            (ThroughputTransport.MpscSlot, true) => $"TryClaim({Batch.Size}) + copy and stamp in place + Publish / Drain(limit {Batch.Size}) (one CAS on tail and one head store per batch)",
             (_, false) => "TryClaim + Commit / TryRead (head stored per record)",
             _ => $"TryClaimBatch of {RecordBatch.MaxRecords} records + Commit / Read(limit {Batch.Size}) (tail stored per claimed range, head per batch)",
         };
         if (spec.IsMultiProducer)
         {
-            note += $"; {producers} producer process(es)" + (spec.IsRecord ? "; C has no MPSC record ring" : "");
+            note += $"; {producers} producer process(es)";
         }
 
         return Throughput(name, spec, kind + (batched ? "-batched" : ""), baseline, note);

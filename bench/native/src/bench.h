@@ -84,6 +84,10 @@ uint64_t clock_overhead_ns(void);
 
 enum { PART_TAG_CTL = 0, PART_TAG_LINE = 1 };       /* tags of the USER parts */
 enum { RING_REQUESTS = 0, RING_RESPONSES = 1 };     /* ring tags: parent->child, child->parent */
+/* c-spin-rotating: one line per round trip, moving through SPIN_ROTATE_LINES 64-byte lines
+ * that start SPIN_ROTATE_OFFSET bytes into the line part (its own pages). */
+#define SPIN_ROTATE_LINES  1024u
+#define SPIN_ROTATE_OFFSET 4096u
 #define BENCH_STOP (1ull << 62)                      /* message value that ends a child loop */
 #define BENCH_MAX_FDS 8
 #define BENCH_MAX_PRODUCERS 8
@@ -131,7 +135,7 @@ struct bench_region {
     struct bench_ctl *ctl;
     struct uipc_ring_control *ring[2];   /* RING_REQUESTS, RING_RESPONSES */
     struct uipc_wait_block *wait[2];     /* wait[k]: the consumer of ring[k] */
-    uint64_t *line;                      /* two 128-byte aligned cache lines (the spin tests) */
+    uint64_t *line;                      /* two 128-byte aligned cache lines, then the rotating lines (the spin tests) */
 };
 
 int region_create(struct bench_region *r, uint32_t ring_kind, uint32_t element_size, uint64_t capacity, uint64_t capacity1);
@@ -171,14 +175,26 @@ void json_f64(const char *key, double value);  /* one decimal */
 void json_f64p(const char *key, double value, int decimals);
 void json_end(void);
 
+/* Ring part kinds (uintripc.h 2): record rings (SPSC or MPSC), MPSC rings (slots or records). */
+static inline int part_is_records(uint32_t kind)
+{
+    return kind == UIPC_PART_SPSC_RECORDS || kind == UIPC_PART_MPSC_RECORDS;
+}
+
+static inline int part_is_mpsc(uint32_t kind)
+{
+    return kind == UIPC_PART_MPSC_SLOTS || kind == UIPC_PART_MPSC_RECORDS;
+}
+
 /* ---- tests ------------------------------------------------------------------------------ */
 
 enum test_kind { KIND_LATENCY, KIND_THROUGHPUT, KIND_COST };
 enum transport {
-    TR_SPIN_LINE, TR_SPIN_TWO_LINES, TR_SLOT_RING, TR_DUPLEX, TR_FUTEX, TR_FUTEX_SPIN, TR_FUTEX_ALWAYS,
+    TR_SPIN_LINE, TR_SPIN_TWO_LINES, TR_SPIN_ROTATING, TR_SLOT_RING, TR_DUPLEX, TR_FUTEX, TR_FUTEX_SPIN, TR_FUTEX_ALWAYS,
     TR_EVENTFD, TR_PIPE, TR_UNIX_STREAM, TR_UNIX_SEQPACKET, TR_SIGNAL,
     TR_EVENTFD_RING, TR_SIGNAL_RING,
     TR_TPUT, TR_TPUT_BATCH, TR_TPUT_RECORD, TR_TPUT_RECORD_BATCH, TR_TPUT_MPSC, TR_TPUT_MPSC_BATCH,
+    TR_TPUT_MPSC_RECORD, TR_TPUT_MPSC_RECORD_BATCH,
     TR_COST_SYSCALL, TR_COST_FUTEX_WAKE, TR_COST_EVENTFD,
 };
 

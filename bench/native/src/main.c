@@ -13,6 +13,7 @@
 
 const struct test_def g_tests[] = {
     { "c-spin-cacheline",          "spin",           KIND_LATENCY, TR_SPIN_LINE,      0, 8 },
+    { "c-spin-rotating",           "rotating",       KIND_LATENCY, TR_SPIN_ROTATING,  0, 8 },
     { "c-spin-twolines",           "twolines",       KIND_LATENCY, TR_SPIN_TWO_LINES, 0, 8 },
     { "c-slotring-pingpong",       "slotring",       KIND_LATENCY, TR_SLOT_RING,      0, 8 },
     { "c-duplex-pingpong",         "duplex",         KIND_LATENCY, TR_DUPLEX,         0, 8 },
@@ -59,6 +60,16 @@ const struct test_def g_tests[] = {
     { "c-recordring-tput-batch-s256",  "rtput-batch-s256",  KIND_THROUGHPUT, TR_TPUT_RECORD_BATCH, 0, 256 },
     { "c-recordring-tput-batch-s1024", "rtput-batch-s1024", KIND_THROUGHPUT, TR_TPUT_RECORD_BATCH, 0, 1024 },
     { "c-recordring-tput-batch-s4096", "rtput-batch-s4096", KIND_THROUGHPUT, TR_TPUT_RECORD_BATCH, 0, 4096 },
+    { "c-mpscrecordring-tput-s8",           "mrtput-s8",           KIND_THROUGHPUT, TR_TPUT_MPSC_RECORD, 0, 8 },
+    { "c-mpscrecordring-tput-s64",          "mrtput-s64",          KIND_THROUGHPUT, TR_TPUT_MPSC_RECORD, 0, 64 },
+    { "c-mpscrecordring-tput-s256",         "mrtput-s256",         KIND_THROUGHPUT, TR_TPUT_MPSC_RECORD, 0, 256 },
+    { "c-mpscrecordring-tput-s1024",        "mrtput-s1024",        KIND_THROUGHPUT, TR_TPUT_MPSC_RECORD, 0, 1024 },
+    { "c-mpscrecordring-tput-s4096",        "mrtput-s4096",        KIND_THROUGHPUT, TR_TPUT_MPSC_RECORD, 0, 4096 },
+    { "c-mpscrecordring-tput-batch-s8",     "mrtput-batch-s8",     KIND_THROUGHPUT, TR_TPUT_MPSC_RECORD_BATCH, 0, 8 },
+    { "c-mpscrecordring-tput-batch-s64",    "mrtput-batch-s64",    KIND_THROUGHPUT, TR_TPUT_MPSC_RECORD_BATCH, 0, 64 },
+    { "c-mpscrecordring-tput-batch-s256",   "mrtput-batch-s256",   KIND_THROUGHPUT, TR_TPUT_MPSC_RECORD_BATCH, 0, 256 },
+    { "c-mpscrecordring-tput-batch-s1024",  "mrtput-batch-s1024",  KIND_THROUGHPUT, TR_TPUT_MPSC_RECORD_BATCH, 0, 1024 },
+    { "c-mpscrecordring-tput-batch-s4096",  "mrtput-batch-s4096",  KIND_THROUGHPUT, TR_TPUT_MPSC_RECORD_BATCH, 0, 4096 },
 };
 const unsigned g_test_count = sizeof g_tests / sizeof g_tests[0];
 

@@ -96,6 +96,7 @@ typedef int (*child_fn)(struct side *, uint64_t, struct pp_result *);
     }
 
 TRANSPORT(line, line_parent_send, line_parent_recv, line_child_send, line_child_recv)
+TRANSPORT(rot, rot_parent_send, rot_parent_recv, rot_child_send, rot_child_recv)
 TRANSPORT(lines, lines_parent_send, lines_parent_recv, lines_child_send, lines_child_recv)
 TRANSPORT(slot, slot_send, slot_recv, slot_send, slot_recv)
 TRANSPORT(futex, futex_send, futex_recv, futex_send, futex_recv)
@@ -110,6 +111,7 @@ static void loops_for(enum transport tr, parent_fn *p, child_fn *c)
     switch (tr) {
     case TR_SPIN_LINE: *p = line_parent; *c = line_child; break;
     case TR_SPIN_TWO_LINES: *p = lines_parent; *c = lines_child; break;
+    case TR_SPIN_ROTATING: *p = rot_parent; *c = rot_child; break;
     case TR_SLOT_RING:
     case TR_DUPLEX: *p = slot_parent; *c = slot_child; break; /* the same slot rings, interleaved (§2h) */
     case TR_FUTEX:

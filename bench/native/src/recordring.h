@@ -1,5 +1,5 @@
 /*
- * recordring.h — one side of an SPSC record ring, as interop/include/uintripc.h §2b.
+ * recordring.h — one side of a record ring, SPSC or MPSC, as interop/include/uintripc.h 2e.
  *
  * The producer reserves align8(8 + length) bytes (and the rest of the data area as padding
  * when the record would not fit before the end), stores the tail (release), writes the
@@ -9,13 +9,15 @@
  * record (per message) or after a batch of up to `batch` records (as the library's
  * Read(handler, limit) does). A batched producer reserves a range for several records, appends
  * them with their lengths negated, and publishes the tail once and then each length (the
- * library's TryClaimBatch). Everything read from the ring is validated; a value outside
- * the protocol is reported as corruption (-1), never used as an index.
+ * library's TryClaimBatch). An MPSC producer (mrring_*) claims a record or a batch's range
+ * with one CAS (mpsc.h) and marks each record claimed before its payload; the consumer is the
+ * same for both kinds. Everything read from the ring is validated; a value outside the
+ * protocol is reported as corruption (-1), never used as an index.
  */
 #ifndef UIPC_NATIVE_RECORDRING_H
 #define UIPC_NATIVE_RECORDRING_H
 
-#include "bench.h"
+#include "mpsc.h"
 
 #include <string.h>
 
@@ -44,6 +46,14 @@ static inline void rring_open(struct record_ring *r, struct uipc_ring_control *c
     r->mask = r->capacity - 1;
     r->max_message = ctl->descriptor.max_message_length;
     r->pos = r->published = r->cache = r->claim_tail = r->claim_padding = 0;
+}
+
+/* Producer: a padding record of `padding` bytes (to the end of the data area) at `at`. */
+static inline void rring_write_padding(uint8_t *at, uint64_t padding)
+{
+    int32_t *pad = (int32_t *)at;
+    pad[1] = UIPC_RECORD_PADDING;                                /* plain: published by the length */
+    __atomic_store_n(&pad[0], (int32_t)padding, __ATOMIC_RELEASE); /* release: the type before the length */
 }
 
 /* Producer: whether `aligned` bytes (and `*padding` before them when they would cross the end)
@@ -80,9 +90,7 @@ static inline uint8_t *rring_claim(struct record_ring *r, uint32_t length, int32
     /* Release: head <= tail holds for every observer before any header says "ready". */
     __atomic_store_n(&r->ctl->tail, end, __ATOMIC_RELEASE);
     if (padding) {
-        int32_t *pad = (int32_t *)(r->data + index);
-        pad[1] = UIPC_RECORD_PADDING;                             /* plain: published by the length */
-        __atomic_store_n(&pad[0], (int32_t)padding, __ATOMIC_RELEASE);
+        rring_write_padding(r->data + index, padding);
         index = 0;
     }
     uint8_t *rec = r->data + index;
@@ -126,13 +134,76 @@ static inline void rring_commit_batch(struct record_ring *r, uint8_t *start, uin
     r->pos = r->claim_tail + r->claim_padding + (uint64_t)count * aligned;
     /* Release, before the lengths: head <= tail holds for every observer. */
     __atomic_store_n(&r->ctl->tail, r->pos, __ATOMIC_RELEASE);
-    if (r->claim_padding) {
-        int32_t *pad = (int32_t *)(r->data + (r->claim_tail & r->mask));
-        pad[1] = UIPC_RECORD_PADDING;                                     /* plain: published by the length */
-        __atomic_store_n(&pad[0], (int32_t)r->claim_padding, __ATOMIC_RELEASE);
-    }
+    if (r->claim_padding)
+        rring_write_padding(r->data + (r->claim_tail & r->mask), r->claim_padding);
     for (uint32_t i = 0; i < count; i++, start += aligned)
         rring_commit(start, length);
+}
+
+/* MPSC producer (2e, the library's TryClaimRangeMpsc): claims `aligned` bytes, and the rest of
+ * the lap before them as padding when they would cross the end, with one intent and one CAS
+ * (mpsc.h); publishes the padding at once. Returns the first byte (still zero), or NULL when
+ * there is no room (*corrupt = 1 when tail or head is impossible). A record claim and a batch's
+ * range are claimed alike. */
+static inline uint8_t *mrring_claim_range(struct record_ring *r, struct mpsc_producer *m, uint64_t aligned, int *corrupt)
+{
+    uint64_t tail = mpsc_tail(m, corrupt), index, padding;
+    if (*corrupt)
+        return NULL;
+    for (;;) {
+        index = tail & r->mask;
+        uint64_t to_end = r->capacity - index;
+        padding = aligned > to_end ? to_end : 0;
+        uint64_t end = tail + padding + aligned;
+        if (end - m->cache > r->capacity) {
+            int rc = mpsc_refresh_head(m, &tail);
+            if (rc < 0) {
+                *corrupt = 1;
+                return NULL;
+            }
+            if (rc == 0)
+                continue;
+            if (end - m->cache > r->capacity)
+                return NULL;
+        }
+        int rc = mpsc_try_claim(m, &tail, padding + aligned);
+        if (rc > 0)
+            break;
+        if (rc < 0) {
+            *corrupt = 1;
+            return NULL;
+        }
+    }
+    if (padding) {
+        rring_write_padding(r->data + index, padding);
+        index = 0;
+    }
+    return r->data + index;
+}
+
+/* MPSC producer: marks the record at `rec` claimed (2e): ONE 64-bit release store of length
+ * -len and the claimed marker naming this producer in the type word, then a store-store fence
+ * so the marker is visible before any payload byte. Never deferred: it shares the header store
+ * (the library's MarkClaimed, for a single claim and for each record appended to a batch). */
+static inline void mrring_mark_claimed(uint8_t *rec, uint32_t length, uint32_t tag)
+{
+    uint64_t header = (uint32_t)-(int32_t)(UIPC_RECORD_HEADER_SIZE + length) | (uint64_t)(0x80000000u | tag) << 32;
+    __atomic_store_n((uint64_t *)rec, header, __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_RELEASE); /* store-store: the marker before the payload */
+}
+
+/* MPSC producer: commits a marked record (the library's Complete / CommitBatch, per record): the
+ * header must still say -len (acquire: a consumer that unblocked the claim made it padding);
+ * then the type (plain) and length = +len (release). 0, or -1 when the claim is no longer ours. */
+static inline int mrring_commit(uint8_t *rec, uint32_t length, int32_t type)
+{
+    int32_t len = (int32_t)(UIPC_RECORD_HEADER_SIZE + length);
+    if (__atomic_load_n((int32_t *)rec, __ATOMIC_ACQUIRE) != -len)
+        return -1;
+    ((int32_t *)rec)[1] = type; /* plain: published by the release of the length */
+    /* Release: type and payload are complete before the consumer sees the length. */
+    __atomic_store_n((int32_t *)rec, len, __ATOMIC_RELEASE);
+    return 0;
 }
 
 /* Consumer: the next record after `consumed` bytes of the current batch. Returns its
@@ -162,10 +233,14 @@ static inline int64_t rring_next(const struct record_ring *r, uint64_t consumed,
     return aligned;
 }
 
-/* Consumer: zero `consumed` bytes from head (so a later lap never sees stale headers) and
- * give them back. */
+/* Consumer: announce the release (releasing, 2e, 2g), zero `consumed` bytes from head (so a
+ * later lap never sees stale headers) and give them back, as the library's Release. */
 static inline void rring_release(struct record_ring *r, uint64_t consumed)
 {
+    /* Release: our reads of the batch are done; the store-store fence keeps the zeroes from
+     * becoming visible before it (a successor never sees zeroed headers it does not cover). */
+    __atomic_store_n(&r->ctl->releasing, r->pos + consumed, __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
     uint64_t index = r->pos & r->mask, first = r->capacity - index;
     if (first > consumed)
         first = consumed;

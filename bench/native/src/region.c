@@ -2,7 +2,8 @@
  * region.c — the benchmark's shared memory, laid out as a UintrIpc region
  * (interop/include/uintripc.h §1): header, part table, then
  *   USER tag 0         the bench control block (struct bench_ctl)
- *   USER tag 1         two cache lines (128 bytes apart) for the spin ping-pongs
+ *   USER tag 1         two cache lines (128 bytes apart) for the spin ping-pongs, then
+ *                      from +4 KiB the 1,024 lines of the rotating one
  *   SPSC_SLOTS tag 0   requests, parent -> child (SPSC_RECORDS for the record-ring tests)
  *   SPSC_SLOTS tag 1   responses, child -> parent (a small ring in the throughput tests)
  *   WAIT_BLOCK tag 0   wake-up protocol of the requests' consumer (the child)
@@ -24,7 +25,7 @@ _Static_assert(offsetof(struct bench_ctl, child_ready) == 256, "child-written fi
 _Static_assert(sizeof(struct bench_ctl) <= 1024, "control block fits its part");
 
 #define CTL_PART_SIZE  1024u
-#define LINE_PART_SIZE 256u
+#define LINE_PART_SIZE (SPIN_ROTATE_OFFSET + SPIN_ROTATE_LINES * 64u)
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -38,18 +39,18 @@ static uint32_t slot_size_of(uint32_t element_size)
 
 static uint64_t data_length_of(uint32_t kind, uint32_t element_size, uint64_t capacity)
 {
-    return kind == UIPC_PART_SPSC_RECORDS ? capacity : capacity * slot_size_of(element_size); /* SPSC or MPSC slots */
+    return part_is_records(kind) ? capacity : capacity * slot_size_of(element_size); /* SPSC or MPSC slots */
 }
 
 /* MPSC rings carry a producer table (uintripc.h 2a, 2f) of one entry per producer process. */
 static uint64_t producer_table_offset_of(uint32_t kind, uint32_t element_size, uint64_t capacity)
 {
-    return kind == UIPC_PART_MPSC_SLOTS ? align_up(UIPC_RING_CONTROL_SIZE + data_length_of(kind, element_size, capacity), 128) : 0;
+    return part_is_mpsc(kind) ? align_up(UIPC_RING_CONTROL_SIZE + data_length_of(kind, element_size, capacity), 128) : 0;
 }
 
 static uint64_t ring_length_of(uint32_t kind, uint32_t element_size, uint64_t capacity)
 {
-    uint64_t end = kind == UIPC_PART_MPSC_SLOTS
+    uint64_t end = part_is_mpsc(kind)
         ? producer_table_offset_of(kind, element_size, capacity) + (uint64_t)BENCH_MAX_PRODUCERS * UIPC_PRODUCER_ENTRY_SIZE
         : UIPC_RING_CONTROL_SIZE + data_length_of(kind, element_size, capacity);
     return align_up(end, UIPC_PART_ALIGNMENT);
@@ -85,13 +86,13 @@ static void init_ring(struct uipc_ring_control *rc, uint32_t kind, uint32_t elem
 {
     struct uipc_ring_descriptor *d = &rc->descriptor;
     d->ring_kind = kind;
-    d->slot_size = kind == UIPC_PART_SPSC_RECORDS ? 0 : slot_size_of(element_size);
+    d->slot_size = part_is_records(kind) ? 0 : slot_size_of(element_size);
     d->capacity = capacity;
-    d->element_size = kind == UIPC_PART_SPSC_RECORDS ? 0 : element_size;
+    d->element_size = part_is_records(kind) ? 0 : element_size;
     d->max_message_length = element_size;
     d->data_offset = UIPC_RING_CONTROL_SIZE;
     d->data_length = data_length_of(kind, element_size, capacity);
-    d->producer_slots = kind == UIPC_PART_MPSC_SLOTS ? BENCH_MAX_PRODUCERS : 0;
+    d->producer_slots = part_is_mpsc(kind) ? BENCH_MAX_PRODUCERS : 0;
     d->producer_table_offset = producer_table_offset_of(kind, element_size, capacity);
     /* tail, head and every slot sequence / record header start at 0: the region is zero-filled. */
 }
@@ -104,7 +105,7 @@ int region_create(struct bench_region *r, uint32_t kind, uint32_t element_size, 
         fprintf(stderr, "capacity %llu or %llu is not a power of two\n", (unsigned long long)capacity, (unsigned long long)capacity1);
         return -1;
     }
-    if (kind == UIPC_PART_SPSC_RECORDS && (uint64_t)element_size * 8 > capacity) {
+    if (part_is_records(kind) && (uint64_t)element_size * 8 > capacity) {
         fprintf(stderr, "record ring of %llu bytes for messages of %u bytes: max_message_length <= capacity / 8\n",
                 (unsigned long long)capacity, element_size);
         return -1;
@@ -128,8 +129,8 @@ int region_create(struct bench_region *r, uint32_t kind, uint32_t element_size, 
     uint64_t offsets[6], off = UIPC_REGION_HEADER_SIZE;
     for (unsigned i = 0; i < NPARTS; i++) {
         /* Rings start on a page so that slot lines never straddle a neighbour part. */
-        off = align_up(off, parts[i].kind == UIPC_PART_SPSC_SLOTS || parts[i].kind == UIPC_PART_MPSC_SLOTS
-                                || parts[i].kind == UIPC_PART_SPSC_RECORDS || duplex ? 4096 : UIPC_PART_ALIGNMENT);
+        off = align_up(off, parts[i].kind == UIPC_PART_SPSC_SLOTS || part_is_mpsc(parts[i].kind)
+                                || part_is_records(parts[i].kind) || duplex ? 4096 : UIPC_PART_ALIGNMENT);
         offsets[i] = off;
         off += parts[i].len;
     }
@@ -177,7 +178,7 @@ int region_create(struct bench_region *r, uint32_t kind, uint32_t element_size, 
         init_duplex(r->base + offsets[4], element_size, capacity);
     } else {
         init_ring(r->ring[0], kind, element_size, capacity);
-        init_ring(r->ring[1], UIPC_PART_SPSC_SLOTS, kind == UIPC_PART_SPSC_RECORDS ? 8 : element_size, capacity1);
+        init_ring(r->ring[1], UIPC_PART_SPSC_SLOTS, part_is_records(kind) ? 8 : element_size, capacity1);
     }
     /* Magic last, release: an attacher that sees it sees every field above. */
     __atomic_store_n(&h->magic, UIPC_REGION_MAGIC, __ATOMIC_RELEASE);
@@ -194,7 +195,7 @@ static int check_ring(const struct uipc_ring_control *rc, uint32_t kind, uint64_
         FAIL("ring kind %u is not the part kind %u", d->ring_kind, kind);
     if (cap == 0 || (cap & (cap - 1)) != 0 || cap > (1ull << 32))
         FAIL("ring capacity %llu is not a power of two <= 2^32", (unsigned long long)cap);
-    if (kind == UIPC_PART_SPSC_RECORDS) {
+    if (part_is_records(kind)) {
         if (d->slot_size != 0 || d->max_message_length > cap / 8)
             FAIL("record ring: slot size %u, max message %u of %llu bytes", d->slot_size, d->max_message_length, (unsigned long long)cap);
     } else if (d->element_size > (1u << 20) || d->slot_size != slot_size_of(d->element_size)) {
@@ -205,7 +206,7 @@ static int check_ring(const struct uipc_ring_control *rc, uint32_t kind, uint64_
     if (d->data_offset != UIPC_RING_CONTROL_SIZE || d->data_length != data_length_of(kind, d->max_message_length, cap)
         || d->data_offset + d->data_length > part_len)
         FAIL("ring data area does not fit its part");
-    if (kind == UIPC_PART_MPSC_SLOTS
+    if (part_is_mpsc(kind)
             ? d->producer_slots < 1 || d->producer_slots > UIPC_MAX_PRODUCER_SLOTS
               || d->producer_table_offset != align_up(d->data_offset + d->data_length, 128)
               || d->producer_table_offset + (uint64_t)d->producer_slots * UIPC_PRODUCER_ENTRY_SIZE > part_len
@@ -277,7 +278,7 @@ int region_attach(struct bench_region *r, int fd, char *err, size_t errlen)
             r->ctl = (struct bench_ctl *)at;
         else if (p->kind == UIPC_PART_USER && p->tag == PART_TAG_LINE && p->length >= LINE_PART_SIZE)
             r->line = (uint64_t *)at;
-        else if ((p->kind == UIPC_PART_SPSC_SLOTS || p->kind == UIPC_PART_MPSC_SLOTS || p->kind == UIPC_PART_SPSC_RECORDS) && p->tag < 2
+        else if ((p->kind == UIPC_PART_SPSC_SLOTS || part_is_mpsc(p->kind) || part_is_records(p->kind)) && p->tag < 2
                  && p->length >= UIPC_RING_CONTROL_SIZE) {
             r->ring[p->tag] = (struct uipc_ring_control *)at;
             if (check_ring(r->ring[p->tag], p->kind, p->length, err, errlen) != 0)

@@ -15,7 +15,7 @@
 #ifndef UIPC_NATIVE_SLOTRING_H
 #define UIPC_NATIVE_SLOTRING_H
 
-#include "bench.h"
+#include "mpsc.h"
 
 struct slot_ring {
     struct uipc_ring_control *ctl;
@@ -25,8 +25,7 @@ struct slot_ring {
     uint64_t pitch;      /* bytes from one slot to the next (slot_pitch, or slot_size where it is 0) */
     uint64_t pos;        /* producer: tail; consumer: head (own copy, plain) */
     uint64_t published;  /* consumer: last head stored to ctl->head */
-    uint64_t cache;      /* producer: last head read */
-    uint64_t *intent;    /* MPSC producer: the claim word of its producer table entry (2f) */
+    uint64_t cache;      /* SPSC producer: last head read */
 };
 
 /* The descriptor was validated by region_create/region_attach. */
@@ -40,7 +39,6 @@ static inline void ring_open(struct slot_ring *r, struct uipc_ring_control *ctl)
     r->pitch = ctl->descriptor.slot_pitch ? ctl->descriptor.slot_pitch : ctl->descriptor.slot_size;
     r->element_size = ctl->descriptor.element_size;
     r->pos = r->published = r->cache = 0;
-    r->intent = NULL;
 }
 
 static inline uint64_t *ring_seq(const struct slot_ring *r, uint64_t pos)
@@ -91,66 +89,39 @@ static inline void ring_publish_tail(struct slot_ring *r)
         __atomic_store_n(&r->ctl->tail, r->pos, __ATOMIC_RELEASE);
 }
 
-/* MPSC producer: registers in entry `id` of the producer table (uintripc.h 2f), as the library's
- * producers do, so that its claims carry the same intent store. Returns -1 when the entry is taken. */
-static inline int mpsc_register(struct slot_ring *r, uint32_t id, int32_t pid)
+/* MPSC producer (uintripc.h 2d): claims up to `want` slots with one CAS on tail (mpsc.h), as the
+ * library's SlotRing.TryWrite(span) does on an MPSC ring; returns how many (0 = full) and the first position. */
+static inline uint64_t mpsc_claim(struct slot_ring *r, struct mpsc_producer *m, uint64_t want, uint64_t *first, int *corrupt)
 {
-    const struct uipc_ring_descriptor *d = &r->ctl->descriptor;
-    if (id >= d->producer_slots)
-        return -1;
-    struct uipc_producer_entry *e = (struct uipc_producer_entry *)((uint8_t *)r->ctl + d->producer_table_offset) + id;
-    uint64_t free_owner = 0, generation = 1ull << 32;
-    /* Full (CAS): the entry is ours from free; being set up until the release below. */
-    if (!__atomic_compare_exchange_n(&e->owner, &free_owner, generation | UIPC_PRODUCER_REGISTERING, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-        return -1;
-    e->pid_namespace = 0;
-    e->claim = 0;
-    /* Release: the entry's fields before its owner. */
-    __atomic_store_n(&e->owner, generation | (uint32_t)pid, __ATOMIC_RELEASE);
-    r->intent = &e->claim;
-    return 0;
-}
-
-/* MPSC producer (uintripc.h §2a): claims up to `want` slots with one CAS on tail, as the
- * library's SlotRing.TryWrite(span) does on an MPSC ring; returns how many (0 = full) and the first position.
- * `cache` is this producer's last head read. */
-static inline uint64_t mpsc_claim(struct slot_ring *r, uint64_t want, uint64_t *first, int *corrupt)
-{
-    /* Acquire: a fresh tail to try the CAS with. */
-    uint64_t tail = __atomic_load_n(&r->ctl->tail, __ATOMIC_ACQUIRE);
+    uint64_t tail = mpsc_tail(m, corrupt);
+    if (*corrupt)
+        return 0;
     int refreshed = 0;
     for (;;) {
-        uint64_t used = tail - r->cache; /* huge when the cache is ahead of a stale tail */
+        uint64_t used = tail - m->cache; /* huge when the cache is ahead of a stale tail */
         uint64_t room = used < r->capacity ? r->capacity - used : 0;
         if (room < want && (room == 0 || !refreshed)) {
             refreshed = 1;
-            /* Acquire: the consumer read the slots before it released head. */
-            uint64_t h = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
-            if (h > tail) {
-                uint64_t fresh = __atomic_load_n(&r->ctl->tail, __ATOMIC_ACQUIRE);
-                if (fresh == tail) {
-                    *corrupt = 1;
-                    return 0;
-                }
-                tail = fresh; /* our tail was stale */
-                continue;
-            }
-            if (tail - h > r->capacity) {
+            int rc = mpsc_refresh_head(m, &tail);
+            if (rc < 0) {
                 *corrupt = 1;
                 return 0;
             }
-            r->cache = h;
-            if (tail - h >= r->capacity)
+            if (rc > 0 && tail - m->cache >= r->capacity) {
+                mpsc_withdraw_intent(m); /* full: as the library's slot producer (2f) */
                 return 0;
+            }
             continue;
         }
         uint64_t n = room < want ? room : want;
-        /* Release: the intent attributes the claim (2f); the CAS below is a full fence. */
-        __atomic_store_n(r->intent, (tail & 0xffffffffu) | n << 32, __ATOMIC_RELEASE);
-        /* Full (CAS): [tail, tail + n) is this producer's alone; on failure `tail` is reloaded. */
-        if (__atomic_compare_exchange_n(&r->ctl->tail, &tail, tail + n, 0, __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)) {
+        int rc = mpsc_try_claim(m, &tail, n);
+        if (rc > 0) {
             *first = tail;
             return n;
+        }
+        if (rc < 0) {
+            *corrupt = 1;
+            return 0;
         }
     }
 }

@@ -38,6 +38,23 @@ static int timed_out(uint64_t deadline_ns)
     return g_watchdog_fired || mono_ns() > deadline_ns;
 }
 
+/* The consumer's check of every message: producer id in bits 48.. of its stamp, that
+ * producer's own sequence below, each producer's in order (an SPSC producer is id 0). */
+struct stamp_check {
+    uint64_t next[BENCH_MAX_PRODUCERS]; /* each producer's next sequence */
+    uint32_t producers;
+};
+
+static inline int stamp_accept(struct stamp_check *s, uint64_t stamp)
+{
+    uint64_t id = stamp >> 48;
+    if (id < s->producers && (stamp & STAMP_SEQUENCE) == s->next[id]) {
+        s->next[id]++;
+        return 1;
+    }
+    return 0;
+}
+
 static int record_consumer(struct bench_region *r)
 {
     struct bench_ctl *c = r->ctl;
@@ -51,6 +68,7 @@ static int record_consumer(struct bench_region *r)
         return -1;
     }
     region_prefault(r);
+    struct stamp_check check = { .producers = c->producers ? c->producers : 1 };
     uint64_t empty = 0, bad = 0, cpu0 = cpu_ns(), t0 = mono_ns();
     /* Release: ready to consume. */
     __atomic_store_n(&c->child_ready, 1, __ATOMIC_RELEASE);
@@ -77,7 +95,7 @@ static int record_consumer(struct bench_region *r)
             memcpy(&stamp, rec + UIPC_RECORD_HEADER_SIZE, sizeof stamp);
             if (length > 8)
                 memcpy(dst + 8, rec + UIPC_RECORD_HEADER_SIZE + 8, length - 8);
-            bad += stamp != pos || length != es;
+            bad += !stamp_accept(&check, stamp) || length != es;
             pos++;
             if (pos == warmup) {
                 t0 = mono_ns();
@@ -92,9 +110,13 @@ static int record_consumer(struct bench_region *r)
         if (records == 0) {
             empty++;
             _mm_pause();
-            if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(c->deadline_ns)) {
-                child_fail(r, "timed out waiting for record %llu", (unsigned long long)pos);
-                return -1;
+            if ((++n & SPIN_CHECK_MASK) == 0) {
+                if (timed_out(c->deadline_ns)) {
+                    child_fail(r, "timed out waiting for record %llu", (unsigned long long)pos);
+                    return -1;
+                }
+                if (c->oversubscribed)
+                    sched_yield(); /* let a producer that shares our CPU run */
             }
         }
     }
@@ -114,7 +136,7 @@ static int record_consumer(struct bench_region *r)
 int throughput_child(struct bench_region *r)
 {
     struct bench_ctl *c = r->ctl;
-    if (r->ring[RING_REQUESTS]->descriptor.ring_kind == UIPC_PART_SPSC_RECORDS)
+    if (part_is_records(r->ring[RING_REQUESTS]->descriptor.ring_kind))
         return record_consumer(r);
     struct slot_ring rx;
     ring_open(&rx, r->ring[RING_REQUESTS]);
@@ -126,8 +148,7 @@ int throughput_child(struct bench_region *r)
         return -1;
     }
     region_prefault(r);
-    const uint32_t producers = c->producers ? c->producers : 1;
-    uint64_t next[BENCH_MAX_PRODUCERS] = { 0 }; /* each producer's next sequence */
+    struct stamp_check check = { .producers = c->producers ? c->producers : 1 };
     uint64_t empty = 0, bad = 0, cpu0 = cpu_ns(), t0 = mono_ns();
     /* Release: ready to consume. */
     __atomic_store_n(&c->child_ready, 1, __ATOMIC_RELEASE);
@@ -157,12 +178,7 @@ int throughput_child(struct bench_region *r)
         memcpy(&stamp, e, sizeof stamp);
         if (es > 8)
             memcpy(dst + 8, e + 8, es - 8);
-        /* The stamp: producer id in bits 48.., its own sequence below. */
-        uint64_t id = stamp >> 48;
-        if (id < producers && (stamp & STAMP_SEQUENCE) == next[id])
-            next[id]++;
-        else
-            bad++;
+        bad += !stamp_accept(&check, stamp);
         if (batch > 1) {
             ring_advance(&rx);
             if (rx.pos - rx.published >= batch)
@@ -192,11 +208,12 @@ int throughput_child(struct bench_region *r)
 
 /* One producer over any ring kind; `kind` is a constant at each call site, so the compiler
  * specialises the loop for each. */
-enum producer_kind { PRODUCE_SPSC, PRODUCE_RECORDS, PRODUCE_MPSC };
+enum producer_kind { PRODUCE_SPSC, PRODUCE_RECORDS, PRODUCE_MPSC, PRODUCE_MPSC_RECORDS };
 
 struct producer {
     struct slot_ring slot;
     struct record_ring rec;
+    struct mpsc_producer mp; /* MPSC: its producer table entry, floor and head cache */
     uint32_t es, batch;
     uint64_t next, claimed; /* MPSC: the next claimed position and how many are left */
     uint8_t *range;         /* records, batched: the open batch, `claimed` records, `next` appended */
@@ -205,19 +222,25 @@ struct producer {
 static inline __attribute__((always_inline)) uint8_t *
 producer_claim(struct producer *p, enum producer_kind kind, uint64_t left, int *corrupt)
 {
-    if (kind == PRODUCE_RECORDS && p->batch > 1) {
+    if ((kind == PRODUCE_RECORDS && p->batch > 1) || kind == PRODUCE_MPSC_RECORDS) {
+        /* A range for up to RECORD_BATCH_MAX records (TryClaimBatch; MPSC per message: one, TryClaim),
+         * each record appended in place: SPSC with its length negated, MPSC marked claimed. */
         uint32_t aligned = record_align(UIPC_RECORD_HEADER_SIZE + p->es);
         if (p->claimed == 0) {
             uint64_t want = p->batch < RECORD_BATCH_MAX ? p->batch : RECORD_BATCH_MAX;
             want = want < left ? want : left;
-            p->range = rring_claim_batch(&p->rec, want * aligned, corrupt);
+            p->range = kind == PRODUCE_MPSC_RECORDS ? mrring_claim_range(&p->rec, &p->mp, want * aligned, corrupt)
+                                                    : rring_claim_batch(&p->rec, want * aligned, corrupt);
             if (!p->range)
                 return NULL;
             p->claimed = want;
             p->next = 0;
         }
         uint8_t *rec = p->range + p->next * aligned;
-        rring_append(rec, p->es, 0);
+        if (kind == PRODUCE_MPSC_RECORDS)
+            mrring_mark_claimed(rec, p->es, p->mp.tag);
+        else
+            rring_append(rec, p->es, 0);
         return rec + UIPC_RECORD_HEADER_SIZE;
     }
     if (kind == PRODUCE_RECORDS) {
@@ -227,7 +250,7 @@ producer_claim(struct producer *p, enum producer_kind kind, uint64_t left, int *
     if (kind == PRODUCE_MPSC) {
         if (p->claimed == 0) {
             uint64_t want = p->batch < left ? p->batch : left;
-            p->claimed = mpsc_claim(&p->slot, want, &p->next, corrupt);
+            p->claimed = mpsc_claim(&p->slot, &p->mp, want, &p->next, corrupt);
             if (p->claimed == 0)
                 return NULL;
         }
@@ -239,10 +262,21 @@ producer_claim(struct producer *p, enum producer_kind kind, uint64_t left, int *
     return e;
 }
 
-static inline __attribute__((always_inline)) void
+/* Returns 0, or -1 when an MPSC record claim was lost (its header is no longer ours). */
+static inline __attribute__((always_inline)) int
 producer_publish(struct producer *p, enum producer_kind kind, uint8_t *payload, uint64_t seq)
 {
-    if (kind == PRODUCE_RECORDS && p->batch > 1) {
+    if (kind == PRODUCE_MPSC_RECORDS) {
+        /* Per message: the record now. Batched: every record of the range once the last is appended
+         * (the library's CommitBatch; the range is exactly the records, no padding rest). */
+        if (++p->next < p->claimed)
+            return 0;
+        uint32_t aligned = record_align(UIPC_RECORD_HEADER_SIZE + p->es);
+        for (uint64_t i = 0; i < p->claimed; i++)
+            if (mrring_commit(p->range + i * aligned, p->es, 0) != 0)
+                return -1;
+        p->claimed = 0;
+    } else if (kind == PRODUCE_RECORDS && p->batch > 1) {
         if (++p->next == p->claimed) {
             rring_commit_batch(&p->rec, p->range, (uint32_t)p->claimed, p->es);
             p->claimed = 0;
@@ -259,6 +293,7 @@ producer_publish(struct producer *p, enum producer_kind kind, uint8_t *payload, 
     } else {
         ring_publish(&p->slot);
     }
+    return 0;
 }
 
 /* Producer `id` writes warmup + count messages stamped (id << 48) | sequence; its CPU time
@@ -270,11 +305,11 @@ produce_loop(struct bench_region *r, enum producer_kind kind, uint32_t id, uint6
     struct bench_ctl *c = r->ctl;
     struct producer p;
     memset(&p, 0, sizeof p);
-    if (kind == PRODUCE_RECORDS)
+    if (kind == PRODUCE_RECORDS || kind == PRODUCE_MPSC_RECORDS)
         rring_open(&p.rec, r->ring[RING_REQUESTS]);
     else
         ring_open(&p.slot, r->ring[RING_REQUESTS]);
-    if (kind == PRODUCE_MPSC && mpsc_register(&p.slot, id, getpid()) != 0) {
+    if ((kind == PRODUCE_MPSC || kind == PRODUCE_MPSC_RECORDS) && mpsc_register(&p.mp, r->ring[RING_REQUESTS], id, getpid()) != 0) {
         *why = "no free entry in the producer table";
         return -1;
     }
@@ -323,7 +358,10 @@ produce_loop(struct bench_region *r, enum producer_kind kind, uint32_t id, uint6
         memcpy(e, &stamp, sizeof stamp);
         if (es > 8)
             memcpy(e + 8, src + 8, es - 8);
-        producer_publish(&p, kind, e, seq);
+        if (producer_publish(&p, kind, e, seq) != 0) {
+            *why = "a claimed record's header changed before its commit";
+            rc = -1;
+        }
     }
     if (kind == PRODUCE_SPSC)
         ring_publish_tail(&p.slot);
@@ -342,6 +380,7 @@ static int produce(struct bench_region *r, uint32_t id, uint64_t *cpu, uint64_t 
     switch (r->ring[RING_REQUESTS]->descriptor.ring_kind) {
     case UIPC_PART_SPSC_RECORDS: return produce_loop(r, PRODUCE_RECORDS, id, warmup, count, cpu, full, why);
     case UIPC_PART_MPSC_SLOTS: return produce_loop(r, PRODUCE_MPSC, id, warmup, count, cpu, full, why);
+    case UIPC_PART_MPSC_RECORDS: return produce_loop(r, PRODUCE_MPSC_RECORDS, id, warmup, count, cpu, full, why);
     default: return produce_loop(r, PRODUCE_SPSC, id, warmup, count, cpu, full, why);
     }
 }
@@ -391,8 +430,8 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
         count = o->tput_bytes / es;
     if (count < 100000)
         count = 100000;
-    int records = t->tr == TR_TPUT_RECORD || t->tr == TR_TPUT_RECORD_BATCH;
-    int mpsc = t->tr == TR_TPUT_MPSC || t->tr == TR_TPUT_MPSC_BATCH;
+    int records = t->tr == TR_TPUT_RECORD || t->tr == TR_TPUT_RECORD_BATCH || t->tr == TR_TPUT_MPSC_RECORD || t->tr == TR_TPUT_MPSC_RECORD_BATCH;
+    int mpsc = t->tr == TR_TPUT_MPSC || t->tr == TR_TPUT_MPSC_BATCH || t->tr == TR_TPUT_MPSC_RECORD || t->tr == TR_TPUT_MPSC_RECORD_BATCH;
     uint32_t producers = mpsc ? o->producers : 1;
     if (mpsc && o->exec_mode) {
         fprintf(stderr, "%s: the MPSC tests do not run with --exec\n", t->name);
@@ -402,7 +441,7 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
     uint64_t warmup = count / 10 - (count / 10) % producers;
     uint64_t capacity = records ? record_ring_bytes(es, o->capacity) : o->capacity;
     struct bench_region r;
-    uint32_t kind = records ? UIPC_PART_SPSC_RECORDS : mpsc ? UIPC_PART_MPSC_SLOTS : UIPC_PART_SPSC_SLOTS;
+    uint32_t kind = records ? (mpsc ? UIPC_PART_MPSC_RECORDS : UIPC_PART_SPSC_RECORDS) : mpsc ? UIPC_PART_MPSC_SLOTS : UIPC_PART_SPSC_SLOTS;
     if (region_create(&r, kind, es, capacity, 2) != 0)
         return -1;
     struct bench_ctl *c = r.ctl;
@@ -410,7 +449,7 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
     c->element_size = es;
     c->iterations = count;
     c->warmup = warmup;
-    c->batch = t->tr == TR_TPUT_BATCH || t->tr == TR_TPUT_RECORD_BATCH || t->tr == TR_TPUT_MPSC_BATCH ? o->batch : 1;
+    c->batch = t->tr == TR_TPUT_BATCH || t->tr == TR_TPUT_RECORD_BATCH || t->tr == TR_TPUT_MPSC_BATCH || t->tr == TR_TPUT_MPSC_RECORD_BATCH ? o->batch : 1;
     c->producers = producers;
     c->oversubscribed = producers + 1 > (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
     c->parent_pid = getpid();
@@ -465,7 +504,7 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
         json_str("kind", "throughput");
         json_str("unit", "msg/s");
         json_u64("element_size", es);
-        json_str("ring", records ? "record" : mpsc ? "mpsc-slot" : "slot");
+        json_str("ring", records ? (mpsc ? "mpsc-record" : "record") : mpsc ? "mpsc-slot" : "slot");
         json_u64("producers", producers);
         json_u64("slot_size", r.ring[0]->descriptor.slot_size);
         json_u64("capacity", r.ring[0]->descriptor.capacity);

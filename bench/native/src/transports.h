@@ -32,6 +32,7 @@ struct side {
     struct uipc_wait_block *rx_wait;  /* our own wait block */
     uint64_t *line;
     uint64_t line_last;               /* last value seen on the peer's line (spin tests) */
+    uint64_t rot;                     /* round trips done (c-spin-rotating: picks the line) */
     int tx_fd, rx_fd;
     pid_t peer;
     int signo;
@@ -115,6 +116,53 @@ static inline int line_child_recv(struct side *s, uint64_t *v)
     while (((x = __atomic_load_n(s->line, __ATOMIC_ACQUIRE)) & 1) || x == s->line_last)
         SPIN_OR_FAIL(s, n, "a ping on the line");
     s->line_last = x;
+    *v = x >> 1;
+    return 0;
+}
+
+/* ---- one cache line per round trip, moving through 1,024 lines ---------------------
+ * The one-line exchange above, but round trip k uses line k mod 1,024 (64 bytes apart, as
+ * the slots of a duplex part, uintripc.h 2h). A fixed line's cost depends on where it
+ * lands (its home slice: 176-263 ns between lines on the project's machines), and a ring
+ * uses all of its lines in turn, so this is the one-line floor averaged over lines.
+ * A line holds the child's odd answer from the lap before (or 0), so the child waits for
+ * an even, non-zero value; the parent waits for the odd answer on the line it wrote. */
+
+static inline uint64_t *rot_line(struct side *s)
+{
+    return s->line + (SPIN_ROTATE_OFFSET + (s->rot & (SPIN_ROTATE_LINES - 1)) * 64u) / sizeof(uint64_t);
+}
+
+static inline int rot_parent_send(struct side *s, uint64_t v)
+{
+    __atomic_store_n(rot_line(s), v << 1, __ATOMIC_RELEASE); /* release: pairs with the child's acquire */
+    return 0;
+}
+
+static inline int rot_parent_recv(struct side *s, uint64_t *v)
+{
+    uint64_t x;
+    unsigned n = 0;
+    while (!((x = __atomic_load_n(rot_line(s), __ATOMIC_ACQUIRE)) & 1))
+        SPIN_OR_FAIL(s, n, "the reply on the rotating line");
+    s->rot++;
+    *v = x >> 1;
+    return 0;
+}
+
+static inline int rot_child_send(struct side *s, uint64_t v)
+{
+    __atomic_store_n(rot_line(s), (v << 1) | 1, __ATOMIC_RELEASE);
+    s->rot++;
+    return 0;
+}
+
+static inline int rot_child_recv(struct side *s, uint64_t *v)
+{
+    uint64_t x;
+    unsigned n = 0;
+    while (((x = __atomic_load_n(rot_line(s), __ATOMIC_ACQUIRE)) & 1) || x == 0)
+        SPIN_OR_FAIL(s, n, "a ping on the rotating line");
     *v = x >> 1;
     return 0;
 }

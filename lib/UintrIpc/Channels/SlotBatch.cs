@@ -35,9 +35,11 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     private readonly ulong _start;
     private readonly int _count;
     private readonly bool _multiProducer;
+    /// <summary>MPSC: the engine remembers this batch as its cached thread's unmarked claim (uintripc.h 2d).</summary>
+    private readonly bool _unmarked;
     private bool _completed;
 
-    internal SlotBatch(ref SlotRingEngine engine, ISlotBatchSink? sink, ulong start, int count, bool multiProducer)
+    internal SlotBatch(ref SlotRingEngine engine, ISlotBatchSink? sink, ulong start, int count, bool multiProducer, bool unmarked)
     {
         _engine = ref engine;
         _sink = sink;
@@ -47,6 +49,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
         _start = start;
         _count = count;
         _multiProducer = multiProducer;
+        _unmarked = unmarked;
     }
 
     /// <summary>Slots in the batch: at least 1, at most the count asked for (fewer when the ring had less room).</summary>
@@ -109,12 +112,18 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
 
         if (_multiProducer)
         {
+            _engine.ThrowIfDisposed(_start, _unmarked);
             _engine.ThrowIfBatchNotClaimed(_start); // a copy completed it: its slots may be the next lap's
         }
 
         _sink?.Publishing(ref _engine, _start, count);
         _engine.PublishBatch(_start, count, _count, _multiProducer);
         _completed = true;
+        if (_unmarked)
+        {
+            _engine.ClaimCompleted(_start); // published (and the rest skipped): our next claim must not mark it
+        }
+
         _sink?.Completed();
     }
 
@@ -157,6 +166,11 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
         for (int i = 0; i < _count; i++)
         {
             _engine.SkipClaimedSlot(_start + (uint)i);
+        }
+
+        if (_unmarked)
+        {
+            _engine.ClaimCompleted(_start); // skipped: our next claim must not mark it
         }
 
         _sink?.Completed(); // a reader waiting at the first slot steps over the skips

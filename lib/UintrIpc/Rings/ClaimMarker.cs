@@ -20,6 +20,9 @@ internal static class ClaimMarker
     /// <summary>The generation bits of a tag.</summary>
     internal static uint GenerationOf(uint tag) => (tag >> 8) & GenerationMask;
 
+    /// <summary>An intent that covers nothing: no claim attempt outstanding (as a new registration's).</summary>
+    internal const ulong NoIntent = 0;
+
     /// <summary>The intent of a claim CAS tail <paramref name="start"/> -> start + <paramref name="count"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static ulong Intent(ulong start, ulong count) => (uint)start | (count << 32);

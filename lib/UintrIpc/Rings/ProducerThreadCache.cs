@@ -43,7 +43,7 @@ internal unsafe struct ProducerThreadCache
         // would be address-exposed and live in memory on every claim.
         ProducerSlot slot = Register(table);
         tag = slot.Tag;
-        cached = false;
+        cached = Volatile.Read(ref _thread) == thread; // this thread may have just become the cached one
         return slot.Intent;
     }
 

@@ -29,12 +29,13 @@ internal sealed unsafe partial class RecordRingEngine
         byte* record;
         if (_multiProducer)
         {
-            record = TryClaimMpsc(recordLength, out _);
-            if (record == null)
+            long position = TryClaimMpsc(recordLength);
+            if (position < 0)
             {
                 return false;
             }
 
+            record = _data + ((int)position & _mask); // the padding, if any, ends the lap: the record is at index 0
             InlinedBytes.Copy(payload, new Span<byte>(record + HeaderSize, payload.Length));
             // Plain, after the payload: the claimed marker in the type word names us until then (2e, 2f).
             *(int*)(record + TypeOffset) = type;
@@ -79,12 +80,14 @@ internal sealed unsafe partial class RecordRingEngine
         long token = 0;
         if (_multiProducer)
         {
-            record = TryClaimMpsc(recordLength, out token);
-            if (record == null)
+            token = TryClaimMpsc(recordLength);
+            if (token < 0)
             {
                 claim = default;
                 return false;
             }
+
+            record = _data + ((int)token & _mask); // the padding, if any, ends the lap: the record is at index 0
         }
         else
         {
@@ -126,7 +129,35 @@ internal sealed unsafe partial class RecordRingEngine
             return;
         }
 
+        // The MPSC commit, inlined too (a call per message cost the producer's loop its
+        // registers): the header must still hold our claim (2e).
+        if (_multiProducer && _disposed == 0)
+        {
+            CommitMpsc(record, recordLength, commit ? type : Padding, token);
+            return;
+        }
+
         CompleteChecked(record, recordLength, type, token, commit);
+    }
+
+    /// <summary>
+    /// MPSC: publishes a claimed record (or turns it into padding) if its header still says
+    /// claimed (-len); the value read is the one reported, never read again: a record taken
+    /// from us may be claimed anew by another producer with the same length.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CommitMpsc(byte* record, int recordLength, int type, long position)
+    {
+        // Acquire: TryUnblock may have taken the record (the producer was presumed dead);
+        // then it is no longer ours and committing would publish into reused bytes.
+        int length = Volatile.Read(ref *(int*)record);
+        if (length != -recordLength)
+        {
+            throw ClaimLostOrCorrupted(record, recordLength, length, position);
+        }
+
+        *(int*)(record + TypeOffset) = type; // plain: published by the release below
+        Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
@@ -135,16 +166,7 @@ internal sealed unsafe partial class RecordRingEngine
         ThrowIfDisposed();
         if (_multiProducer)
         {
-            // Acquire: TryUnblock may have taken the record (the producer was presumed dead);
-            // then it is no longer ours and committing would publish into reused bytes.
-            int length = Volatile.Read(ref *(int*)record);
-            if (length != -recordLength)
-            {
-                ThrowClaimLostOrCorrupted(record, recordLength, length, token);
-            }
-
-            *(int*)(record + TypeOffset) = commit ? type : Padding; // plain: published by the release below
-            Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
+            CommitMpsc(record, recordLength, commit ? type : Padding, token);
             return;
         }
 
@@ -268,18 +290,19 @@ internal sealed unsafe partial class RecordRingEngine
     /// <summary>
     /// MPSC claim: CAS the shared tail over the record (and the padding before it when the
     /// record would cross the end), commit the padding, mark the record claimed (-len).
-    /// Returns the record, or null when there is no room.
+    /// Returns the record's position (its index is position &amp; mask), or -1 when there is no room.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private byte* TryClaimMpsc(int recordLength, out long position)
+    /// <remarks>A position, not a pointer and an out position: out values of a call live in the caller's frame, a store and a load per message.</remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private long TryClaimMpsc(int recordLength)
     {
-        byte* record = TryClaimRangeMpsc(Align(recordLength), out position, out uint tag);
-        if (record != null)
+        long position = ClaimRangeMpsc(Align(recordLength), out uint tag);
+        if (position >= 0)
         {
-            MarkClaimed(record, recordLength, tag);
+            MarkClaimed(_data + ((int)position & _mask), recordLength, tag);
         }
 
-        return record;
+        return position;
     }
 
     /// <summary>
@@ -301,6 +324,23 @@ internal sealed unsafe partial class RecordRingEngine
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private byte* TryClaimRangeMpsc(int aligned, out long position, out uint tag)
+    {
+        position = ClaimRangeMpsc(aligned, out tag);
+        if (position < 0)
+        {
+            position = 0;
+            return null;
+        }
+
+        return _data + ((int)position & _mask);
+    }
+
+    /// <summary>
+    /// <see cref="TryClaimRangeMpsc"/>, inlined into the claim of one record: returns the range's
+    /// position (after its padding, if any), or -1 when there is no room.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long ClaimRangeMpsc(int aligned, out uint tag)
     {
         ulong* intent = _local.Producer.Intent(ProducerThreadCache.CurrentThread, _producers!, out tag, out _);
         long tail;
@@ -351,8 +391,7 @@ internal sealed unsafe partial class RecordRingEngine
                 Volatile.Write(ref _local.HeadCache, head);
                 if (end - head > _capacity)
                 {
-                    position = 0;
-                    return null;
+                    return -1;
                 }
             }
 
@@ -370,11 +409,9 @@ internal sealed unsafe partial class RecordRingEngine
         if (padding != 0)
         {
             WritePadding(_data + index, padding);
-            index = 0;
         }
 
-        position = tail + padding;
-        return _data + index;
+        return tail + padding;
     }
 
     /// <summary>
@@ -382,8 +419,12 @@ internal sealed unsafe partial class RecordRingEngine
     /// TrySkipDeadClaim on a forged verdict): then it is padding of our length, or the head has
     /// passed it. Anything else was written by someone with no right to the record.
     /// </summary>
-    [DoesNotReturn]
-    private void ThrowClaimLostOrCorrupted(byte* record, int recordLength, int length, long position)
+    /// <remarks>
+    /// Returns the exception for the caller to throw: a call the JIT must assume returns makes
+    /// the loop around it keep its values in memory (the batch commit stored four per record).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Exception ClaimLostOrCorrupted(byte* record, int recordLength, int length, long position)
     {
         // Acquire: a consumer that unblocked us released its head after turning the record into padding.
         long head = Volatile.Read(ref *_head);
@@ -397,14 +438,16 @@ internal sealed unsafe partial class RecordRingEngine
         int type = *(int*)(record + TypeOffset); // plain: only compared, the length above was read with acquire
         if (head > position || (length == recordLength && type == Padding))
         {
-            ThrowClaimLost();
+            return ClaimLost();
         }
 
-        throw new RingCorruptedException("claimed record", position, $"its header length is {length}, the claim wrote {-recordLength}");
+        return new RingCorruptedException("claimed record", position, $"its header length is {length}, the claim wrote {-recordLength}");
     }
 
     [DoesNotReturn]
-    private static void ThrowClaimLost()
-        => throw new InvalidOperationException(
+    private static void ThrowClaimLost() => throw ClaimLost();
+
+    private static InvalidOperationException ClaimLost()
+        => new InvalidOperationException(
             "The claim is no longer valid: it was already completed through a copy, discarded by a later claim or write of the producer (SPSC), or unblocked by the consumer (MPSC TryUnblock).");
 }

@@ -75,7 +75,7 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
 
         if (_multiProducer)
         {
-            _engine.ThrowIfDisposed();
+            _engine.ThrowIfDisposed(_position, _unmarked);
             _completed = true;
             // Release: every write to Item happens before the consumer sees the sequence (uintripc.h 2d).
             Volatile.Write(ref *(ulong*)_slot, _position + 1);

@@ -6,9 +6,11 @@ namespace UintrIpc.Rings;
 
 // Batches of in-place claims (SlotBatch<T>): many slots taken with one claim and published with
 // one position update. SPSC: the private tail moves, and the shared tail is stored, once per
-// batch. MPSC: one CAS on the tail takes every slot of the batch, and each slot gets the claimed
-// marker (uintripc.h 2d), because the producer may claim again before it publishes and its
-// intent then no longer covers the batch.
+// batch. MPSC: one CAS on the tail takes every slot of the batch; each slot needs the claimed
+// marker only once the producer's intent stops covering the batch (uintripc.h 2d): the ring
+// object's cached thread defers them to its next claim or the end of its registration (usually
+// never: it publishes first), so a batch stores what the C producer's does; other threads mark
+// every slot at once.
 internal unsafe partial struct SlotRingEngine
 {
     /// <summary>Claims up to <paramref name="count"/> slots (at least 1) for writing in place; false when the ring is full.</summary>
@@ -27,14 +29,26 @@ internal unsafe partial struct SlotRingEngine
         ulong wanted = Math.Min((ulong)count, Capacity);
         ulong start;
         ulong claimed;
+        bool unmarked = false;
         if (typeof(TMode) == typeof(MultiProducer))
         {
-            claimed = ClaimMany(wanted, out start, out uint tag, out _);
-            for (ulong i = 0; i < claimed; i++)
+            claimed = ClaimMany(wanted, out start, out uint tag, out bool cachedThread);
+            if (cachedThread)
             {
-                // Release: the marker names us while the caller fills the slot (2d, 2f); each is
-                // ordered before our next intent by that intent's release.
-                Volatile.Write(ref *(ulong*)SlotAt(start + i), ClaimMarker.ForSlot(tag, start + i));
+                if (claimed != 0)
+                {
+                    DeferMarkers(start, claimed); // private: ClaimMany or Dispose marks them before our intent moves on
+                    unmarked = true;
+                }
+            }
+            else
+            {
+                for (ulong i = 0; i < claimed; i++)
+                {
+                    // Release: the marker names us while the caller fills the slot (2d, 2f); each is
+                    // ordered before our next intent by that intent's release.
+                    Volatile.Write(ref *(ulong*)SlotAt(start + i), ClaimMarker.ForSlot(tag, start + i));
+                }
             }
         }
         else
@@ -48,7 +62,7 @@ internal unsafe partial struct SlotRingEngine
             return false;
         }
 
-        batch = new SlotBatch<T>(ref this, sink, start, (int)claimed, typeof(TMode) == typeof(MultiProducer));
+        batch = new SlotBatch<T>(ref this, sink, start, (int)claimed, typeof(TMode) == typeof(MultiProducer), unmarked);
         return true;
     }
 
@@ -89,16 +103,18 @@ internal unsafe partial struct SlotRingEngine
     }
 
     /// <summary>
-    /// MPSC: throws unless the first slot of the batch from <paramref name="start"/> still holds
-    /// a claimed marker for it. Our markers stay until the batch publishes or skips its slots; a
-    /// copy of a batch completed before would otherwise store sequences of positions the consumer
-    /// may have passed, over the next lap's elements (2d).
+    /// MPSC: throws unless the first slot of the batch from <paramref name="start"/> is still
+    /// claimed: its previous value (markers deferred) or a claimed marker for it. Either stays
+    /// until the batch publishes or skips its slots, and neither comes back once the slot holds
+    /// a later value (positions only grow); a copy of a batch completed before would otherwise
+    /// store sequences of positions the consumer may have passed, over the next lap's elements (2d).
     /// </summary>
     internal readonly void ThrowIfBatchNotClaimed(ulong start)
     {
         ThrowIfDisposed(); // before touching the slot: the mapping may be gone
-        // Acquire: only compared; the marker is ours until this batch completes.
-        if (!ClaimMarker.IsSlotMarker(Volatile.Read(ref *(ulong*)SlotAt(start)), start))
+        // Acquire: only compared; the slot is ours until this batch completes.
+        ulong sequence = Volatile.Read(ref *(ulong*)SlotAt(start));
+        if ((sequence & ~RingLayout.SlotSkipped) != UnwrittenSequence(start) && !ClaimMarker.IsSlotMarker(sequence, start))
         {
             SlotRingThrowHelper.ThrowBatchCompleted(start);
         }

@@ -61,6 +61,10 @@ internal unsafe partial struct SlotRingEngine
     /// <remarks>
     /// AggressiveOptimization: when not inlined (a caller still at tier 0), the loop is compiled
     /// optimized at once instead of running unoptimized until tiering promotes it.
+    /// The position is kept in a local that the finally does not read (it publishes
+    /// <see cref="ConsumerHead"/>, stored before each handler call): the JIT keeps a variable the
+    /// finally reads, and that the loop defines at several places, in memory, so the loop's own
+    /// position was a stack load and store per element, on its critical path.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     internal int Drain<T, THandler>(ref THandler handler, int limit)
@@ -74,7 +78,9 @@ internal unsafe partial struct SlotRingEngine
         }
 
         int count = 0;
-        ulong head = ConsumerHead;
+        ulong start = ConsumerHead;
+        ulong head = start;
+        bool caughtUp = false;
         try
         {
             while (count < limit)
@@ -86,15 +92,12 @@ internal unsafe partial struct SlotRingEngine
                 {
                     if (sequence == UnwrittenSequence(head))
                     {
-                        // Caught up with the producers: the common miss, decided inline.
-                        Commit(head);
-                        RepublishHeadIfRewritten(head);
+                        caughtUp = true; // the common miss, decided inline
                         break;
                     }
 
-                    Commit(head);
-                    bool ready = AdvanceOverSkipped();
-                    head = ConsumerHead; // it may have stepped over skipped slots
+                    bool ready = AdvanceOverSkipped(); // steps from ConsumerHead (== head) over skipped slots
+                    head = ConsumerHead;
                     if (!ready)
                     {
                         break;
@@ -104,9 +107,10 @@ internal unsafe partial struct SlotRingEngine
                 }
 
                 // Counted as consumed before the handler runs: an element whose handler throws is not
-                // delivered again (a poison element cannot wedge the consumer).
+                // delivered again (a poison element cannot wedge the consumer). Private: published below.
                 head++;
                 count++;
+                ConsumerHead = head;
                 handler.Handle(in Unsafe.AsRef<T>(slot + RingLayout.SlotHeaderSize));
                 if ((head & ReleaseMask) == 0)
                 {
@@ -117,10 +121,30 @@ internal unsafe partial struct SlotRingEngine
         }
         finally
         {
-            Commit(head);
+            PublishConsumed(start);
+        }
+
+        if (caughtUp && count == 0)
+        {
+            RepublishHeadIfRewritten(start); // nothing consumed, nothing published: the shared head must be ours (2c)
         }
 
         return count;
+    }
+
+    /// <summary>
+    /// Drain's release: publishes <see cref="ConsumerHead"/> unless it is still <paramref name="start"/>
+    /// (release: every read of the consumed slots, the handler's included, happens before a
+    /// producer may overwrite them). A publish also puts back a head a peer rewrote (2c).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly void PublishConsumed(ulong start)
+    {
+        ulong head = ConsumerHead;
+        if (head != start)
+        {
+            Volatile.Write(ref *SharedHead, head);
+        }
     }
 
     /// <summary>Whether the next slot holds something to consume (a published element or a skipped slot).</summary>

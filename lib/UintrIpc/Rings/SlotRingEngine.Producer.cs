@@ -111,7 +111,7 @@ internal unsafe partial struct SlotRingEngine
             // ordered before their next intent by its release.
             if (cachedThread)
             {
-                _unmarkedClaim = position + 1; // private: ClaimMany marks it before our next intent
+                DeferMarkers(position, 1);
                 unmarked = true;
             }
             else
@@ -214,6 +214,7 @@ internal unsafe partial struct SlotRingEngine
                 tail = RefreshHeadMulti(tail, floor);
                 if (tail == RingFull)
                 {
+                    WithdrawIntent(intent);
                     start = 0;
                     return 0;
                 }
@@ -260,7 +261,20 @@ internal unsafe partial struct SlotRingEngine
             }
 
             ProducerHeadCache = head;
-            return tail - head < Capacity ? tail : RingFull;
+            if (tail - head < Capacity)
+            {
+                return tail;
+            }
+
+            if (tail > floor)
+            {
+                // Release: the floor becomes the (checked) tail seen full, so that the next poll of a
+                // full ring starts from it and finds no room before any CAS. From a stale floor it
+                // would CAS first, fail, and take the tail's line from the other producers each time.
+                Volatile.Write(ref ProducerTail, tail);
+            }
+
+            return RingFull;
         }
 
         // Our tail is stale: others claimed and the consumer consumed past it. A tail read after
@@ -276,34 +290,101 @@ internal unsafe partial struct SlotRingEngine
     }
 
     /// <summary>
-    /// MPSC: writes the claimed marker of the cached thread's unmarked in-place claim (2d), before
-    /// an intent of that thread stops covering it or its registration ends. CAS from the slot's
-    /// previous value: a claim the consumer skipped meanwhile (TryUnblock) stays skipped.
+    /// MPSC, the ring is full: our intent stops covering anything (uintripc.h 2f). It may be a
+    /// failed CAS's, covering another producer's claim; while the ring stays full we store no other,
+    /// and the consumer, waiting at that claim, would never skip it if its producer died (every
+    /// intent covering it must be dead). Our own open claims are marked by now (the cached thread's
+    /// at the top of <see cref="ClaimMany"/>, the others' at once), or published.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void WithdrawIntent(ulong* intent)
+    {
+        // Plain load of the word only this thread writes (a forged value only costs the store below).
+        if ((*intent >> 32) != 0)
+        {
+            // Release: after the markers of our open claims (their CAS or release stores), as an intent is.
+            Volatile.Write(ref *intent, ClaimMarker.NoIntent);
+        }
+    }
+
+    /// <summary>
+    /// MPSC, the cached thread: remembers its in-place claim of <paramref name="count"/> slots from
+    /// <paramref name="start"/> as unmarked (private); <see cref="ClaimMany"/> or Dispose marks it
+    /// before our intent stops covering it, unless it completes first (uintripc.h 2d).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void DeferMarkers(ulong start, ulong count)
+    {
+        _unmarkedCount = count;
+        _unmarkedClaim = start + 1;
+    }
+
+    /// <summary>
+    /// MPSC: writes the claimed markers of the cached thread's unmarked in-place claim (2d), before
+    /// an intent of that thread stops covering it or its registration ends. Each by a CAS from the
+    /// slot's previous value: a slot the consumer skipped meanwhile (TryUnblock) stays skipped.
     /// The claim is unpublished (publish and abort clear <see cref="_unmarkedClaim"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void MarkUnmarkedClaim()
     {
         uint tag = _producerThread.Tag; // the claim is the cached thread's
-        ulong position = _unmarkedClaim - 1;
+        ulong start = _unmarkedClaim - 1;
+        ulong end = start + _unmarkedCount;
         _unmarkedClaim = 0;
-        byte* slot = SlotAt(position);
-        ulong sequence = Volatile.Read(ref *(ulong*)slot); // acquire: only compared
-        if ((sequence & ~RingLayout.SlotSkipped) == UnwrittenSequence(position))
+        for (ulong position = start; position < end; position++)
         {
-            // Full fence CAS: the marker before our next intent (release) and before our registration ends.
-            Interlocked.CompareExchange(ref *(ulong*)slot, ClaimMarker.ForSlot(tag, position), sequence);
+            byte* slot = SlotAt(position);
+            ulong sequence = Volatile.Read(ref *(ulong*)slot); // acquire: only compared
+            if ((sequence & ~RingLayout.SlotSkipped) == UnwrittenSequence(position))
+            {
+                // Full fence CAS: the marker before our next intent (release) and before our registration ends.
+                Interlocked.CompareExchange(ref *(ulong*)slot, ClaimMarker.ForSlot(tag, position), sequence);
+            }
         }
     }
 
-    /// <summary>MPSC: the claim of <paramref name="position"/> completed (published or aborted): it needs no marker any more.</summary>
+    /// <summary>
+    /// MPSC: the claim from <paramref name="position"/> completed (published or aborted): it needs no
+    /// marker any more. Unless the ring was disposed: then its publish or abort wrote nothing, and a
+    /// claim taken while Dispose ran (a waiting channel write) was not seen by it, so it is marked
+    /// here (by CAS from the previous value: a slot written since is left alone), for the consumer
+    /// to skip as an ended registration's (2d, 2f).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ClaimCompleted(ulong position)
     {
         if (_unmarkedClaim == position + 1)
         {
+            if (Disposed != 0)
+            {
+                MarkUnmarkedClaim();
+                return;
+            }
+
             _unmarkedClaim = 0;
         }
+    }
+
+    /// <summary>MPSC: throws when the ring is disposed, first leaving markers on the claim from <paramref name="position"/> if they are still deferred (<see cref="ClaimCompleted"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ThrowIfDisposed(ulong position, bool unmarked)
+    {
+        if (Disposed != 0)
+        {
+            ThrowDisposedLeavingMarkers(position, unmarked);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowDisposedLeavingMarkers(ulong position, bool unmarked)
+    {
+        if (unmarked)
+        {
+            ClaimCompleted(position);
+        }
+
+        SlotRingThrowHelper.ThrowDisposed();
     }
 
     /// <summary>MPSC: a shared tail is never behind the floor read before it, and below 2^62 (2b, 2c).</summary>

@@ -60,8 +60,8 @@ internal unsafe partial struct SlotRingEngine
 
     /// <summary>
     /// SPSC: the next position to write (authoritative; the shared tail is a published copy).
-    /// MPSC: the highest tail this object has claimed up to, a floor for every tail it reads
-    /// (a tail moved back would make it overwrite pending elements).
+    /// MPSC: the highest tail this object has claimed up to (or found the ring full at), a floor
+    /// for every tail it reads (a tail moved back would make it overwrite pending elements).
     /// </summary>
     [FieldOffset(ProducerBlock)] internal ulong ProducerTail;
     /// <summary>
@@ -73,11 +73,14 @@ internal unsafe partial struct SlotRingEngine
     /// <summary>MPSC: the intent word and marker tag of the first thread that claimed through this object.</summary>
     [FieldOffset(ProducerBlock + 16)] private ProducerThreadCache _producerThread;
     /// <summary>
-    /// MPSC: position + 1 of the cached thread's in-place claim whose claimed marker is not
-    /// written yet (its intent still covers it, uintripc.h 2d); 0: none. Only that thread
-    /// writes it (claim, publish, abort), and the ring's Dispose.
+    /// MPSC: position + 1 of the first slot of the cached thread's in-place claim (one slot, or a
+    /// batch of <see cref="_unmarkedCount"/>) whose claimed markers are not written yet (its intent
+    /// still covers it, uintripc.h 2d); 0: none. Only that thread writes it (claim, publish,
+    /// abort), and the ring's Dispose.
     /// </summary>
     [FieldOffset(ProducerBlock + 32)] private ulong _unmarkedClaim;
+    /// <summary>MPSC: the slots of the claim at <see cref="_unmarkedClaim"/> (written with it).</summary>
+    [FieldOffset(ProducerBlock + 40)] private ulong _unmarkedCount;
 
     // ---- consumer-local (not shared memory) --------------------------------------------
 
@@ -131,7 +134,7 @@ internal unsafe partial struct SlotRingEngine
         {
             if (_unmarkedClaim != 0)
             {
-                // Before the registration ends, which uncovers the claim: the marker names it (2d).
+                // Before the registration ends, which uncovers the claim: the markers name it (2d).
                 MarkUnmarkedClaim();
             }
 

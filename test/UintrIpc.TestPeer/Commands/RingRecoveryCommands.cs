@@ -58,15 +58,51 @@ internal static class RingRecoveryCommands
     }
 
     /// <summary>
-    /// `ring-produce-killable name slots|records producer count holdSpins`: writes messages 0..count-1
-    /// of producer, even ones through a claim held for holdSpins spins (so that a kill often lands
-    /// inside a claim), odd ones with TryWrite; prints "ready" after the first, "done" at the end.
+    /// `ring-batch-claim-and-hold name count producer holdMs`: claims a batch of count slots in the
+    /// MPSC slot ring (TryClaim(count)), writes messages 0..count-1 of producer into it, prints
+    /// "claimed N" (N the slots taken), holds the batch for holdMs, publishes it, prints "published".
+    /// </summary>
+    [PeerCommand("ring-batch-claim-and-hold")]
+    public static int BatchClaimAndHold(string[] args)
+    {
+        using var region = SharedRegion.OpenNamed(args[0], TimeSpan.FromSeconds(10));
+        int count = int.Parse(args[1], CultureInfo.InvariantCulture);
+        int producer = int.Parse(args[2], CultureInfo.InvariantCulture);
+        var hold = TimeSpan.FromMilliseconds(int.Parse(args[3], CultureInfo.InvariantCulture));
+        using var ring = new SlotRing<RingTestMessage>(region);
+        if (!ring.TryClaim(count, out SlotBatch<RingTestMessage> batch))
+        {
+            return Full();
+        }
+
+        using (batch)
+        {
+            for (int i = 0; i < batch.Count; i++)
+            {
+                batch[i] = RingTestMessage.Of(producer, i);
+            }
+
+            Console.WriteLine($"claimed {batch.Count}");
+            Thread.Sleep(hold);
+            batch.Publish();
+        }
+
+        Console.WriteLine("published");
+        return 0;
+    }
+
+    /// <summary>
+    /// `ring-produce-killable name slots|slot-batches|records producer count holdSpins`: writes
+    /// messages 0..count-1 of producer, even ones through a claim held for holdSpins spins (so that
+    /// a kill often lands inside a claim; slot-batches: a batch of up to 4 from an even one), odd
+    /// ones with TryWrite; prints "ready" after the first, "done" at the end.
     /// </summary>
     [PeerCommand("ring-produce-killable")]
     public static int ProduceKillable(string[] args)
     {
         using var region = SharedRegion.OpenNamed(args[0], TimeSpan.FromSeconds(10));
         bool records = args[1] == "records";
+        bool batches = args[1] == "slot-batches";
         int producer = int.Parse(args[2], CultureInfo.InvariantCulture);
         int count = int.Parse(args[3], CultureInfo.InvariantCulture);
         int holdSpins = int.Parse(args[4], CultureInfo.InvariantCulture);
@@ -74,10 +110,11 @@ internal static class RingRecoveryCommands
         using var slotRing = records ? null : new SlotRing<RingTestMessage>(region);
         var body = new byte[32];
         var deadline = Stopwatch.StartNew();
-        for (int i = 0; i < count; i++)
+        for (int i = 0; i < count;)
         {
             int sequence = i;
-            if (!RingCommands.UntilWritten(() => Write(sequence), deadline, producer, i))
+            int written = 0;
+            if (!RingCommands.UntilWritten(() => (written = batches && sequence % 2 == 0 ? WriteBatch(sequence) : Write(sequence) ? 1 : 0) != 0, deadline, producer, i))
             {
                 return 3;
             }
@@ -86,10 +123,32 @@ internal static class RingRecoveryCommands
             {
                 Console.WriteLine("ready");
             }
+
+            i += written;
         }
 
         Console.WriteLine("done");
         return 0;
+
+        int WriteBatch(int first)
+        {
+            if (!slotRing!.TryClaim(Math.Min(4, count - first), out SlotBatch<RingTestMessage> batch))
+            {
+                return 0;
+            }
+
+            using (batch)
+            {
+                for (int k = 0; k < batch.Count; k++)
+                {
+                    batch[k] = RingTestMessage.Of(producer, first + k);
+                }
+
+                Thread.SpinWait(holdSpins);
+                batch.Publish();
+                return batch.Count;
+            }
+        }
 
         bool Write(int sequence)
         {

@@ -20,7 +20,22 @@ internal static class HarnessRun
     }
 
     /// <summary>Runs the harness with <paramref name="arguments"/> plus --out; returns each result row by name.</summary>
-    public static Dictionary<string, JsonElement> Results(TimeSpan timeout, params string[] arguments)
+    public static Dictionary<string, JsonElement> Results(TimeSpan timeout, params string[] arguments) =>
+        AllResults(timeout, arguments).ToDictionary(r => r.GetProperty("name").GetString()!, r => r);
+
+    /// <summary>Runs the harness with <paramref name="arguments"/> plus --out; returns every result row of results.json, in run order.</summary>
+    public static List<JsonElement> AllResults(TimeSpan timeout, params string[] arguments) =>
+        Run(timeout, arguments, output =>
+        {
+            using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
+            return report.RootElement.GetProperty("results").EnumerateArray().Select(r => r.Clone()).ToList();
+        });
+
+    /// <summary>Runs the harness with <paramref name="arguments"/> plus --out; returns the report.md it wrote.</summary>
+    public static string Report(TimeSpan timeout, params string[] arguments) =>
+        Run(timeout, arguments, output => File.ReadAllText(Path.Combine(output, "report.md")));
+
+    private static T Run<T>(TimeSpan timeout, string[] arguments, Func<string, T> read)
     {
         string harness = Path.Combine(RepositoryFiles.Path("bench", "UintrIpc.Bench", "bin", RepositoryFiles.Configuration), "net10.0", "UintrIpc.Bench.dll");
         Assert.True(File.Exists(harness), $"{harness} is not built (the test project builds bench/UintrIpc.Bench).");
@@ -29,9 +44,7 @@ internal static class HarnessRun
         {
             var result = ExternalProgram.Run(ExternalProgram.StartInfo("dotnet", [harness, .. arguments, "--out", output.FullName]), timeout);
             Assert.True(result.ExitCode == 0, result.ToString());
-            using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output.FullName, "results.json")));
-            return report.RootElement.GetProperty("results").EnumerateArray()
-                .ToDictionary(r => r.GetProperty("name").GetString()!, r => r.Clone());
+            return read(output.FullName);
         }
         finally
         {

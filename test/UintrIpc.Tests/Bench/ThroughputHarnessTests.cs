@@ -28,6 +28,22 @@ public sealed class ThroughputHarnessTests
             lines);
     }
 
+    [Theory]
+    [InlineData(1024, new[] { 8, 64, 256, 1024, 4096 })]
+    [InlineData(64, new[] { 64 })] // a ring of 8 KiB: full rings, head reloads and padding every few claims
+    public void C_mpsc_record_producers_deliver_every_message_in_order(int capacity, int[] sizes)
+    {
+        // Two producer processes, single and batched claims: the consumer checks each producer's
+        // stamps in order and every length, so the exact counts prove no record was lost or torn.
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var lines = HarnessRun.NativeCounts("throughput", TimeSpan.FromSeconds(180),
+            "--only", string.Join(',', sizes.SelectMany(s => new[] { $"mrtput-s{s}", $"mrtput-batch-s{s}" })),
+            "--tput-count", Messages.ToString(inv), "--capacity", capacity.ToString(inv), "--producers", "2");
+        Assert.Equal(
+            sizes.SelectMany(s => new[] { $"c-mpscrecordring-tput-s{s}", $"c-mpscrecordring-tput-batch-s{s}" }).ToDictionary(n => n, _ => (long)Messages),
+            lines);
+    }
+
     [Fact]
     public void Harness_batched_record_producers_deliver_every_message_in_order()
     {
@@ -36,6 +52,27 @@ public sealed class ThroughputHarnessTests
             "--tput-count", Messages.ToString(System.Globalization.CultureInfo.InvariantCulture), "--warmup-ms", "50");
         var counts = results.ToDictionary(r => r.Key, r => (r.Value.GetProperty("ok").GetBoolean(), r.Value.GetProperty("count").GetInt64()));
         Assert.Equal(tests.ToDictionary(t => t, _ => (true, (long)Messages)), counts);
+    }
+
+    [Fact]
+    public void Harness_mpsc_record_rows_run_next_to_their_C_baseline()
+    {
+        // The pairing of issue 11 item 1: each MPSC record row names the C MPSC record ring of its
+        // size, form, capacity and producers as its baseline, and the sweep runs that C test beside it.
+        string[] tests = ["net-mpsc-record-s64-c1k-p2", "net-mpsc-record-batch-s8-c1k-p2"];
+        var results = HarnessRun.Results(TimeSpan.FromSeconds(240), "--sweep", "--only", string.Join(',', tests.Select(t => "=" + t)), "--no-plots", "--no-pin", "--repeat", "1",
+            "--confirm-pairs", "0", "--tput-count", Messages.ToString(System.Globalization.CultureInfo.InvariantCulture), "--warmup-ms", "50");
+        var rows = results.ToDictionary(r => r.Key, r => (r.Value.GetProperty("ok").GetBoolean(), r.Value.GetProperty("count").GetInt64(),
+            r.Value.TryGetProperty("baseline", out var b) ? b.GetString() : null));
+        Assert.Equal(
+            new Dictionary<string, (bool, long, string?)>
+            {
+                ["net-mpsc-record-s64-c1k-p2"] = (true, Messages, "c-mpscrecordring-tput-s64-c1k-p2"),
+                ["c-mpscrecordring-tput-s64-c1k-p2"] = (true, Messages, null),
+                ["net-mpsc-record-batch-s8-c1k-p2"] = (true, Messages, "c-mpscrecordring-tput-batch-s8-c1k-p2"),
+                ["c-mpscrecordring-tput-batch-s8-c1k-p2"] = (true, Messages, null),
+            },
+            rows);
     }
 
     [Fact]
@@ -48,5 +85,15 @@ public sealed class ThroughputHarnessTests
             "--tput-count", Messages.ToString(System.Globalization.CultureInfo.InvariantCulture), "--warmup-ms", "50");
         var counts = results.ToDictionary(r => r.Key, r => (r.Value.GetProperty("ok").GetBoolean(), r.Value.GetProperty("count").GetInt64()));
         Assert.Equal(tests.ToDictionary(t => t, _ => (true, (long)Messages)), counts);
+
+        // The rate counts every message of the measured span, also a slower producer's warm-up
+        // messages consumed in it (as the C consumer counts positions): rate x span = count + those.
+        foreach (var (test, r) in results)
+        {
+            var t = r.GetProperty("throughput");
+            double inSpan = t.GetProperty("messages_per_second").GetDouble() * t.GetProperty("elapsed_nanoseconds").GetDouble() / 1e9;
+            long warmInSpan = r.GetProperty("extra").GetProperty("consumer_warmup_in_span").GetInt64();
+            Assert.True(Math.Abs(inSpan - (Messages + warmInSpan)) < 1e-6 * Messages, $"{test}: rate x span {inSpan}, count {Messages} + warm-up in span {warmInSpan}");
+        }
     }
 }

@@ -47,6 +47,40 @@ public sealed class MpscRingTests
     }
 
     [Fact]
+    public void A_producer_that_found_the_ring_full_polls_again_without_claiming()
+    {
+        // Its floor (position 1) is stale: the other ring object filled the ring after it. The first
+        // poll tries a claim from the floor (intent, CAS), learns the tail and finds no room; the
+        // floor then rises to that tail, so later polls find the ring full before any intent or CAS
+        // (uintripc.h 2c): no line of the other producers is taken while the ring stays full.
+        using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(8, multipleProducers: true));
+        using var slow = new SlotRing<long>(region);
+        using var fast = new SlotRing<long>(region);
+        var memory = RingMemory.Of(region, PartKind.MpscSlots);
+        Assert.True(slow.TryWrite(0)); // entry 0, floor 1
+        Assert.Equal(7, fast.TryWrite([1L, 2, 3, 4, 5, 6, 7]));
+
+        Assert.False(slow.TryWrite(8));
+        const ulong Sentinel = 0xDEAD;
+        memory.ProducerWord(0, RingLayout.ProducerClaimOffset) = Sentinel;
+        Assert.False(slow.TryWrite(8));
+        Assert.Equal(0, slow.TryWrite([8L, 9]));
+        Assert.False(slow.TryClaim(2, out _));
+        Assert.Equal(Sentinel, memory.ProducerWord(0, RingLayout.ProducerClaimOffset)); // no intent: no claim attempt
+
+        // Room again: the next claim starts from that tail and succeeds at once.
+        var consumer = new SlotRing<long>(region);
+        Assert.True(consumer.TryRead(out long first));
+        Assert.Equal(0, first);
+        Assert.True(slow.TryWrite(8));
+        Assert.Equal(8UL | (1UL << 32), memory.ProducerWord(0, RingLayout.ProducerClaimOffset));
+        var rest = new long[8];
+        Assert.Equal(8, consumer.TryRead(rest));
+        Assert.Equal([1L, 2, 3, 4, 5, 6, 7, 8], rest);
+        consumer.Dispose();
+    }
+
+    [Fact]
     public void TryUnblock_WaitsForTheStallTime()
     {
         using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(4, multipleProducers: true));

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
 
@@ -236,6 +237,73 @@ public sealed class RecordsMpscTests : IDisposable
         Assert.Throws<RingCorruptedException>(() => _ring.TryUnblock(TimeSpan.Zero));
         _memory.Tail = 8;
         Assert.Throws<RingCorruptedException>(() => _ring.TryUnblock(TimeSpan.Zero));
+    }
+
+    [Fact]
+    public void A_commit_whose_claimed_header_a_peer_rewrote_reports_corruption_and_publishes_nothing()
+    {
+        Assert.True(_ring.TryClaim(1, 10, out var claim));
+        _memory.WriteHeader(0, -26, _memory.TypeAt(0)); // another length than the claim's -18
+        try
+        {
+            claim.Commit();
+            Assert.Fail("Commit should have thrown RingCorruptedException.");
+        }
+        catch (RingCorruptedException)
+        {
+        }
+
+        Assert.Equal(-26, _memory.LengthAt(0));
+        Assert.Empty(Drain());
+    }
+
+    [Fact]
+    public void A_batch_commit_checks_every_claimed_header_and_stops_at_a_rewritten_one()
+    {
+        Assert.True(_ring.TryClaimBatch(3 * 16, out var batch));
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.True(batch.TryAppend(i + 1, 8, out var payload));
+            payload.Fill((byte)i);
+        }
+
+        _memory.WriteHeader(16, 16, 7); // the second record: published by someone else
+        Assert.IsType<RingCorruptedException>(CommitFails(ref batch));
+        Assert.Equal(16, _memory.LengthAt(0)); // the first was committed
+        Assert.Equal(1, _memory.TypeAt(0));
+        Assert.Equal(16, _memory.LengthAt(16)); // the rewritten one left as it was
+        Assert.Equal(7, _memory.TypeAt(16));
+        Assert.Equal(-16, _memory.LengthAt(32)); // the third not published
+    }
+
+    [Fact]
+    public void A_batch_whose_records_the_consumer_unblocked_is_refused_at_commit()
+    {
+        Assert.True(_ring.TryClaimBatch(2 * 16, out var batch));
+        Assert.True(batch.TryAppend(1, 8, out _));
+        Assert.True(batch.TryAppend(2, 8, out _));
+        Assert.True(_ring.TryWrite(3, new byte[4]));
+
+        Assert.True(_ring.TryUnblock(TimeSpan.Zero));
+        Assert.Equal(RingLayout.PaddingRecordType, _memory.TypeAt(0));
+        Assert.IsType<InvalidOperationException>(CommitFails(ref batch));
+        Assert.Equal(RingLayout.PaddingRecordType, _memory.TypeAt(0)); // not published over the padding
+    }
+
+    /// <summary>What the batch's Commit throws (a lambda cannot capture a ref struct).</summary>
+    private static Exception CommitFails(ref RecordBatch batch)
+    {
+        try
+        {
+            batch.Commit();
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+
+        Assert.Fail("Commit should have thrown.");
+        return null!;
     }
 
     private List<(int Type, byte[] Payload)> Drain()

@@ -27,7 +27,20 @@ internal struct MessageChecker
 
     public long WarmupMessages { get; private set; }
 
+    /// <summary>
+    /// Warm-up messages consumed inside the measured span: with several producers, one may still
+    /// send warm-up messages after another started measuring. The span's rate counts them, as
+    /// the C consumer counts every message after its first `warmup` positions.
+    /// </summary>
+    public long WarmupInSpan { get; private set; }
+
+    /// <summary>Every message consumed from the measured span's first message to its last.</summary>
+    public readonly long InSpan => Measured + WarmupInSpan;
+
     public long Measured { get; private set; }
+
+    /// <summary>The measured loop's polls that found nothing (set once, after it).</summary>
+    public long EmptyPolls { get; set; }
 
     public readonly bool Done => Measured == _target;
 
@@ -55,6 +68,11 @@ internal struct MessageChecker
         if ((header & MessageHeader.WarmBit) != 0)
         {
             WarmupMessages++;
+            if (Measured != 0)
+            {
+                WarmupInSpan++;
+            }
+
             return;
         }
 

@@ -71,7 +71,7 @@ internal static unsafe class ProducerChild
                 break;
         }
 
-        channel.Result(new { messages = outcome.Messages, warmup_messages = outcome.WarmupMessages, cpu_ns = outcome.CpuNanoseconds, wall_ns = outcome.WallNanoseconds });
+        channel.Result(new { messages = outcome.Messages, warmup_messages = outcome.WarmupMessages, cpu_ns = outcome.CpuNanoseconds, wall_ns = outcome.WallNanoseconds, full_polls = outcome.FullPolls });
     }
 
     private readonly struct SlotProduceAction(

@@ -19,9 +19,10 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 // struct assignment of 1 KiB or more calls the runtime's copy helper, and above 2 KiB glibc
 // through a GC transition, where the C producer calls memcpy directly.
 // The slot producers' source elements are 64-byte aligned, as the C producer's source buffer
-// (AlignedElements). The batched slot producers stamp a batch of elements in such a buffer and hand it to
-// TryWrite(span), which publishes every sequence and stores the tail once (the C batched
-// producer stores its tail once per batch too). The batched record producers claim a range for
+// (AlignedElements). The batched SPSC slot producer stamps a batch of elements in such a buffer and
+// hands it to TryWrite(span), which publishes every sequence and stores the tail once (the C
+// batched producer stores its tail once per batch too); the batched MPSC slot producer claims a
+// batch with one CAS and copies + stamps each element in place, as the C one does. The batched record producers claim a range for
 // up to RecordBatch.MaxRecords records with TryClaimBatch, append each in place (copy + stamp)
 // and commit the range with one tail store (SPSC) or the one CAS that claimed it (MPSC); the C
 // batched record producer does the same (rring_claim_batch, RECORD_BATCH_MAX).
@@ -82,17 +83,36 @@ internal readonly struct SpscSlotBatchProducer<T>(SlotRing<T> ring) : IProducerP
     }
 }
 
-/// <summary>SlotRing&lt;T&gt;.TryWrite (MPSC)(span) of up to <see cref="Batch.Size"/> stamped elements.</summary>
+/// <summary>
+/// SlotRing&lt;T&gt;.TryClaim (MPSC) of up to <see cref="Batch.Size"/> slots, each copied + stamped
+/// in place, one Publish: what the C batched MPSC producer does (one CAS for the batch, then stamp
+/// and memcpy into each slot and its sequence), now that such a batch stores no claimed markers.
+/// </summary>
 internal readonly struct MpscSlotBatchProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
 {
-    private readonly AlignedElements<T> _batch = new(Batch.Size);
+    private readonly AlignedElements<T> _source = new(1);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    // Not inlined into the loop that calls it, as RecordBatchProducer: the batch's loop keeps its
+    // own values in registers.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public int TryWrite(int producer, long firstSequence, int max, bool warm)
     {
-        Span<T> batch = _batch.Slice(Math.Min(max, _batch.Length));
-        SlotBatch.Stamp(batch, producer, firstSequence, warm);
-        return ring.TryWrite(batch);
+        if (!ring.TryClaim(Math.Min(max, Batch.Size), out SlotBatch<T> batch))
+        {
+            return 0;
+        }
+
+        int n = batch.Count;
+        long header = MessageHeader.Make(producer, firstSequence, warm); // + i: the sequence is the low bits
+        for (int i = 0; i < n; i++)
+        {
+            ref T item = ref batch[i];
+            ElementCopy.Copy(ref item, in _source.First);
+            Unsafe.As<T, long>(ref item) = header + i;
+        }
+
+        batch.Publish();
+        return n;
     }
 }
 

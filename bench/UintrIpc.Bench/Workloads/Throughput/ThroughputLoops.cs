@@ -42,9 +42,9 @@ internal static unsafe class ThroughputLoops
         long warmup = sequence;
         long cpu0 = CpuClock.ProcessNanoseconds();
         long wall0 = Stopwatch.GetTimestamp();
-        ProduceMeasured(ref ends, producer, sequence, sequence + count, deadline, yieldSometimes);
+        long fullPolls = ProduceMeasured(ref ends, producer, sequence, sequence + count, deadline, yieldSometimes);
         return new ProducerOutcome(count, warmup, CpuClock.ProcessNanoseconds() - cpu0,
-            (long)((Stopwatch.GetTimestamp() - wall0) * 1e9 / Stopwatch.Frequency));
+            (long)((Stopwatch.GetTimestamp() - wall0) * 1e9 / Stopwatch.Frequency), fullPolls);
     }
 
     /// <summary>
@@ -54,21 +54,26 @@ internal static unsafe class ThroughputLoops
     /// copy of the line: a producer with eight more (cache-hitting) stores per message ran at
     /// half the rate cross-core (a 4096-message burst microbenchmark, p10 4.5 vs 10.7 ns).
     /// </summary>
+    /// <returns>The polls that found the ring full (the C producer's producer_full_polls).</returns>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void ProduceMeasured<TPort>(ref TPort ends, int producer, long sequence, long end, in Deadline deadline, bool yieldSometimes)
+    private static long ProduceMeasured<TPort>(ref TPort ends, int producer, long sequence, long end, in Deadline deadline, bool yieldSometimes)
         where TPort : struct, IProducerPort
     {
         int polls = 0;
+        long full = 0;
         while (sequence < end)
         {
             int n = ends.TryWrite(producer, sequence, (int)Math.Min(Batch.Size, end - sequence), warm: false);
             if (n == 0)
             {
+                full++;
                 Spin.Step(ref polls, deadline, "room in the ring", yieldSometimes);
             }
 
             sequence += n;
         }
+
+        return full;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -99,27 +104,31 @@ internal static unsafe class ThroughputLoops
         }
 
         // After the flip: the same loop without the warm-up's checks (the C consumer's loop has none).
-        ConsumeMeasured(ref ends, ref local, deadline, yieldSometimes);
+        local.EmptyPolls = ConsumeMeasured(ref ends, ref local, deadline, yieldSometimes);
         checker = local;
     }
 
     /// <summary>The consumer's loop after the flip, alone in its method for the reason <see cref="ProduceMeasured{TPort}"/> is.</summary>
+    /// <returns>The polls that found nothing (the C consumer's consumer_empty_polls).</returns>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void ConsumeMeasured<TPort>(ref TPort ends, ref MessageChecker checker, in Deadline deadline, bool yieldSometimes)
+    private static long ConsumeMeasured<TPort>(ref TPort ends, ref MessageChecker checker, in Deadline deadline, bool yieldSometimes)
         where TPort : struct, IConsumerPort
     {
         int polls = 0;
+        long empty = 0;
         var local = checker; // in registers, as Consume's copy
         TPort port = ends;
         while (!local.Done)
         {
             if (port.Poll(ref local) == 0)
             {
+                empty++;
                 Spin.Step(ref polls, deadline, "messages", yieldSometimes);
             }
         }
 
         checker = local;
+        return empty;
     }
 
     /// <summary>
@@ -162,5 +171,5 @@ internal static unsafe class ThroughputLoops
     }
 }
 
-/// <summary>What a producer reports: measured messages, warm-up messages, its CPU and wall time for the measured part.</summary>
-internal readonly record struct ProducerOutcome(long Messages, long WarmupMessages, long CpuNanoseconds, long WallNanoseconds);
+/// <summary>What a producer reports: measured messages, warm-up messages, its CPU and wall time and the polls that found the ring full, for the measured part.</summary>
+internal readonly record struct ProducerOutcome(long Messages, long WarmupMessages, long CpuNanoseconds, long WallNanoseconds, long FullPolls = 0);

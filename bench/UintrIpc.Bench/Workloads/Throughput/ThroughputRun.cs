@@ -119,7 +119,7 @@ internal static unsafe class ThroughputRun
                     break;
             }
 
-            double producerCpu = 0, producerWall = 0;
+            double producerCpu = 0, producerWall = 0, fullPolls = 0;
             foreach (var child in children)
             {
                 JsonElement r = child.WaitFor("RESULT", ctx.Deadline.Remaining + TimeSpan.FromSeconds(5));
@@ -130,13 +130,21 @@ internal static unsafe class ThroughputRun
 
                 producerCpu += r.GetProperty("cpu_ns").GetDouble();
                 producerWall = Math.Max(producerWall, r.GetProperty("wall_ns").GetDouble());
+                fullPolls += r.TryGetProperty("full_polls", out JsonElement full) ? full.GetDouble() : 0;
             }
 
             double elapsed = checker.Span.ElapsedNanoseconds;
-            return c.Result(total, checker.WarmupMessages, throughput: ThroughputSummary.From(total, size, elapsed),
-                cpuSender: producerCpu / total, cpuReceiver: checker.Span.CpuNanoseconds / (double)total,
+            long inSpan = checker.InSpan; // total, plus warm-up messages of a producer still warming up
+            return c.Result(total, checker.WarmupMessages, throughput: ThroughputSummary.From(inSpan, size, elapsed),
+                cpuSender: producerCpu / total, cpuReceiver: checker.Span.CpuNanoseconds / (double)inSpan,
                 utilSender: producerCpu / elapsed, utilReceiver: checker.Span.CpuNanoseconds / elapsed,
-                extra: new Dictionary<string, double>(StringComparer.Ordinal) { ["producer_wall_ns"] = producerWall });
+                extra: new Dictionary<string, double>(StringComparer.Ordinal)
+                {
+                    ["producer_wall_ns"] = producerWall,
+                    ["producer_full_polls"] = fullPolls, // as the C baseline reports them
+                    ["consumer_empty_polls"] = checker.EmptyPolls,
+                    ["consumer_warmup_in_span"] = checker.WarmupInSpan,
+                });
         }
         finally
         {

@@ -64,8 +64,106 @@ public sealed class RingRecoveryTests(ITestOutputHelper output) : IDisposable
         Assert.Null(consumer.TryRead());
     }
 
+    [Fact]
+    public void A_batch_held_by_a_killed_producer_is_skipped_whole_at_the_first_call_after_its_death()
+    {
+        // The batch's markers are deferred (uintripc.h 2d): the consumer attributes the unmarked
+        // slots by the dead producer's intent and skips all of them at once (2f b).
+        string name = _names.New("deadbatch");
+        using var region = SharedRegion.CreateNamed(name, 0, SlotRing<RingTestMessage>.Part(64, multipleProducers: true));
+        var consumer = new Consumer(region, "slots");
+
+        var victim = Start("ring-batch-claim-and-hold", name, "5", "2", "120000");
+        victim.WaitForOutput("claimed 5");
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.False(consumer.TrySkipDeadClaim(), "a live producer's batch was skipped");
+            Assert.Null(consumer.TryRead());
+        }
+
+        victim.Kill();
+        Assert.True(consumer.TrySkipDeadClaim(), "the dead producer's batch was not skipped");
+        Assert.Equal(5, consumer.Position);
+
+        // A live producer's batch held for a while is kept, then read whole; then others get through.
+        var slow = Start("ring-batch-claim-and-hold", name, "3", "4", "300");
+        slow.WaitForOutput("claimed 3");
+        while (!slow.StandardOutput.Contains("published", StringComparison.Ordinal))
+        {
+            Assert.False(consumer.TrySkipDeadClaim(), "a live producer's batch was skipped");
+            Thread.Sleep(1);
+        }
+
+        slow.AssertSuccess();
+        for (long i = 0; i < 3; i++)
+        {
+            Assert.Equal((4, i), consumer.ReadWithin(ProgressTimeout));
+        }
+
+        var other = Start("ring-produce-killable", name, "slot-batches", "3", "2000", "0");
+        for (long i = 0; i < 2000; i++)
+        {
+            Assert.Equal((3, i), consumer.ReadWithin(ProgressTimeout));
+        }
+
+        other.AssertSuccess();
+        Assert.Null(consumer.TryRead());
+    }
+
+    [Theory]
+    [InlineData("batch")]
+    [InlineData("single")]
+    public void A_dead_producers_unmarked_claim_is_skipped_while_a_live_producer_that_lost_the_race_for_it_finds_the_ring_full(string claim)
+    {
+        // The live producer tries its claim from its floor, position 0, and loses the CAS to the
+        // victim's in-place claim there: its intent (0, 1) covers position 0 too (2f b). It then finds
+        // the ring full, and the ring stays full while the consumer waits at position 0. The victim's
+        // claim carries no marker (deferred, 2d), so the consumer judges it by the intents covering it:
+        // the live loser's must not keep it from skipping the dead winner's claim for good.
+        string name = _names.New("loser");
+        using var region = SharedRegion.CreateNamed(name, 0, SlotRing<RingTestMessage>.Part(8, multipleProducers: true));
+        var consumer = new Consumer(region, "slots");
+        using var loser = new SlotRing<RingTestMessage>(region); // attached at tail 0: its floor
+        var victim = claim == "batch"
+            ? Start("ring-batch-claim-and-hold", name, "8", "2", "120000")
+            : Start("ring-claim-and-hold", name, "slots", "2", "120000");
+        victim.WaitForOutput(claim == "batch" ? "claimed 8" : "claimed");
+        if (claim == "single")
+        {
+            using var filler = new SlotRing<RingTestMessage>(region);
+            for (int i = 0; i < 7; i++)
+            {
+                Assert.True(filler.TryWrite(RingTestMessage.Of(3, i)));
+            }
+        }
+
+        Assert.False(loser.TryWrite(RingTestMessage.Of(1, 0)), "the ring was not full"); // lost the CAS from 0, then full
+        victim.Kill();
+
+        // Bounded: the loser keeps polling the full ring, as a producer waiting for room does.
+        bool skipped = false;
+        for (int round = 0; round < 200 && !skipped; round++)
+        {
+            Assert.False(loser.TryWrite(RingTestMessage.Of(1, 0)), "room before the dead claim was skipped");
+            skipped = consumer.TrySkipDeadClaim();
+            Thread.Sleep(1);
+        }
+
+        Assert.True(skipped, "the dead producer's claim was never skipped: the live loser's intent still covers it");
+        Assert.Equal(claim == "batch" ? 8 : 1, consumer.Position);
+        for (long i = 0; claim == "single" && i < 7; i++)
+        {
+            Assert.Equal((3, i), consumer.ReadWithin(ProgressTimeout));
+        }
+
+        Assert.True(loser.TryWrite(RingTestMessage.Of(1, 0)));
+        Assert.Equal((1, 0L), consumer.ReadWithin(ProgressTimeout));
+        Assert.Null(consumer.TryRead());
+    }
+
     [Theory]
     [InlineData("slots")]
+    [InlineData("slot-batches")]
     [InlineData("records")]
     public void Producers_killed_at_random_lose_nothing_they_published_and_stall_nobody(string kind)
     {
@@ -74,7 +172,7 @@ public sealed class RingRecoveryTests(ITestOutputHelper output) : IDisposable
         int kills = s_stress ? 200 : 15;
         var random = new Random(Environment.GetEnvironmentVariable("UINTRIPC_KILL_SEED") is { Length: > 0 } s ? int.Parse(s, CultureInfo.InvariantCulture) : Random.Shared.Next());
         string name = _names.New("kill");
-        using var region = SharedRegion.CreateNamed(name, 0, kind == "slots" ? SlotRing<RingTestMessage>.Part(1024, multipleProducers: true) : RecordRing.Part(32 * 1024, multipleProducers: true));
+        using var region = SharedRegion.CreateNamed(name, 0, kind != "records" ? SlotRing<RingTestMessage>.Part(1024, multipleProducers: true) : RecordRing.Part(32 * 1024, multipleProducers: true));
         var consumer = new Consumer(region, kind);
 
         // Producer ids: slot p * 1000 + incarnation; each incarnation numbers its messages from 0.
@@ -318,9 +416,11 @@ public sealed class RingRecoveryTests(ITestOutputHelper output) : IDisposable
     /// <summary>The consumer of an MPSC ring of either kind, reading (producer, sequence).</summary>
     private sealed class Consumer(SharedRegion region, string kind)
     {
-        private readonly SlotRing<RingTestMessage>? _slots = kind == "slots" ? new SlotRing<RingTestMessage>(region) : null;
-        private readonly RecordRing? _records = kind == "slots" ? null : new RecordRing(region);
+        private readonly SlotRing<RingTestMessage>? _slots = kind != "records" ? new SlotRing<RingTestMessage>(region) : null;
+        private readonly RecordRing? _records = kind != "records" ? null : new RecordRing(region);
         private readonly byte[] _buffer = new byte[512];
+
+        public long Position => _slots?.ConsumerPosition ?? _records!.ConsumerPosition;
 
         public bool TrySkipDeadClaim() => _slots?.TrySkipDeadClaim() ?? _records!.TrySkipDeadClaim();
 
