@@ -127,4 +127,33 @@ public sealed unsafe class RecordBatchCopyTests
         Assert.Equal((1, 8), (type, length));
         Assert.Equal(16, ring.ConsumerPosition);
     }
+
+    [Fact]
+    public void A_batch_discarded_by_a_later_claim_leaves_that_batchs_entries_alone()
+    {
+        // SPSC batches keep what they append in the ring object (one open claim per ring): an
+        // append to the discarded batch must be refused before it records anything there.
+        using var region = SharedRegion.CreateAnonymous(RecordRing.Part(256, maxMessageLength: 32));
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(64, out RecordBatch discarded));
+        Assert.True(ring.TryClaimBatch(64, out RecordBatch batch)); // discards the first
+        Assert.True(batch.TryAppend(5, 8, out Span<byte> payload));
+        payload.Fill(5);
+        try
+        {
+            discarded.TryAppend(9, 24, out _);
+            Assert.Fail("appended to a discarded batch");
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        batch.Commit();
+        discarded.Dispose();
+        var destination = new byte[32];
+        Assert.True(ring.TryRead(out int type, destination, out int length));
+        Assert.Equal((5, 8), (type, length));
+        Assert.False(ring.TryRead(out _, destination, out _));
+        Assert.Equal(16, ring.ConsumerPosition);
+    }
 }
