@@ -293,12 +293,18 @@ internal sealed unsafe partial class RecordRingEngine
     /// Returns the record's position (its index is position &amp; mask), or -1 when there is no room.
     /// </summary>
     /// <remarks>A position, not a pointer and an out position: out values of a call live in the caller's frame, a store and a load per message.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long TryClaimMpsc(int recordLength) => TryClaimMpsc<NoClaimProbe>(recordLength);
+
+    /// <summary><see cref="TryClaimMpsc(int)"/> with <typeparamref name="TProbe"/> at its racy points; tests call it with their own probe.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private long TryClaimMpsc(int recordLength)
+    internal long TryClaimMpsc<TProbe>(int recordLength)
+        where TProbe : struct, IClaimProbe
     {
-        long position = ClaimRangeMpsc(Align(recordLength), out uint tag);
+        long position = ClaimRangeMpsc<TProbe>(Align(recordLength), out uint tag);
         if (position >= 0)
         {
+            TProbe.AfterCas(position);
             MarkClaimed(_data + ((int)position & _mask), recordLength, tag);
         }
 
@@ -325,7 +331,7 @@ internal sealed unsafe partial class RecordRingEngine
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private byte* TryClaimRangeMpsc(int aligned, out long position, out uint tag)
     {
-        position = ClaimRangeMpsc(aligned, out tag);
+        position = ClaimRangeMpsc<NoClaimProbe>(aligned, out tag);
         if (position < 0)
         {
             position = 0;
@@ -340,7 +346,8 @@ internal sealed unsafe partial class RecordRingEngine
     /// position (after its padding, if any), or -1 when there is no room.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private long ClaimRangeMpsc(int aligned, out uint tag)
+    private long ClaimRangeMpsc<TProbe>(int aligned, out uint tag)
+        where TProbe : struct, IClaimProbe
     {
         ulong* intent = _local.Producer.Intent(ProducerThreadCache.CurrentThread, _producers!, out tag, out _);
         long tail;
@@ -398,6 +405,7 @@ internal sealed unsafe partial class RecordRingEngine
             // Release: our intent attributes the claim until its marker is written; the CAS below is a
             // full fence, so it is visible before the claim is (2f).
             Volatile.Write(ref *intent, ClaimMarker.Intent((ulong)tail, (ulong)(padding + aligned)));
+            TProbe.BeforeCas(tail);
             // Full fence: the bytes [tail, end) are ours once this succeeds.
             if (Interlocked.CompareExchange(ref *_tail, end, tail) == tail)
             {
