@@ -412,6 +412,8 @@ internal sealed unsafe partial class RecordRingEngine
                 Volatile.Write(ref _local.ProducerTail, end); // release (after the CAS): a floor; a racing thread's smaller value only weakens it
                 break;
             }
+
+            WithdrawLostIntent(intent);
         }
 
         if (padding != 0)
@@ -421,6 +423,20 @@ internal sealed unsafe partial class RecordRingEngine
 
         return tail + padding;
     }
+
+    /// <summary>
+    /// MPSC, our claim CAS failed: our intent covers the winner's claim, none of ours (ours lie before
+    /// the tail we read), so it stops covering anything (claim = 0, uintripc.h 2f). Kept, it would be a
+    /// live producer's cover of another producer's position: if the winner died before its claimed
+    /// header and the ring stayed full (we then store no other intent, nor does anyone claim there),
+    /// the consumer, which skips only what dead producers alone cover, would wait at it for good.
+    /// Only here, not when the ring is found full: a full ring leaves the intent of our last successful
+    /// claim in place, which must go on covering our open batch's first unwritten header (2e).
+    /// </summary>
+    /// <remarks>Inlined: one store on the path of a lost race; a call would make the claim loop keep its values across it.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WithdrawLostIntent(ulong* intent)
+        => Volatile.Write(ref *intent, ClaimMarker.NoIntent); // release; the failed CAS (full fence) ordered the intent before
 
     /// <summary>
     /// MPSC: our claimed header changed. The consumer may have taken the record (TryUnblock, or
