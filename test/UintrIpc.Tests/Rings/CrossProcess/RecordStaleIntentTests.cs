@@ -69,6 +69,17 @@ public sealed class RecordStaleIntentTests(ITestOutputHelper output) : IDisposab
         Assert.Equal(-1, loser.TryClaimMpsc<BeforeCasProbe>(RecordLength)); // lost the CAS from 0, then full
         Assert.NotNull(victim);
         Assert.Equal(Capacity, Tail(region));
+
+        // While the victim lives, its own intent attributes its headerless claim: the loser's
+        // withdrawal uncovers nothing the consumer may skip.
+        for (int round = 0; round < 20; round++)
+        {
+            Assert.False(loser.TryWrite(1, Message(1, 0)), "the ring is not full");
+            Assert.False(consumer.TrySkipDeadClaim(), "a live producer's claim was skipped");
+            Assert.Null(TryRead(consumer));
+            Thread.Sleep(1);
+        }
+
         victim.Kill();
 
         // Bounded: the loser keeps polling the full ring, as a producer waiting for room does.
