@@ -33,6 +33,8 @@ internal static unsafe class ThroughputLoops
                 continue;
             }
 
+            polls = 0; // counts one wait, as the C loops do (see ProduceMeasured)
+
             long before = sequence;
             sequence += n;
             if ((before >> 6) != (sequence >> 6) && WarmupDone(ref jit, ref announced, before, sequence, gate, deadline))
@@ -71,6 +73,10 @@ internal static unsafe class ThroughputLoops
                 full++;
                 Spin.Step(ref polls, deadline, "room in the ring", yieldSometimes);
             }
+            else
+            {
+                polls = 0; // a yield only after 1024 polls of one wait, as the C producer (its counter is per message)
+            }
 
             sequence += n;
         }
@@ -95,6 +101,10 @@ internal static unsafe class ThroughputLoops
             if (ends.Poll(ref local) == 0)
             {
                 Spin.Step(ref polls, deadline, "messages", yieldSometimes);
+            }
+            else
+            {
+                polls = 0; // one wait's polls, as in ConsumeMeasured
             }
 
             if ((++iterations & 255) == 0 && WarmupDone(ref jit, iterations, local.WarmupMessages >= warmup, warmEnd))
@@ -126,6 +136,13 @@ internal static unsafe class ThroughputLoops
             {
                 empty++;
                 Spin.Step(ref polls, deadline, "messages", yieldSometimes);
+            }
+            else
+            {
+                // A yield only after 1024 polls of one wait, as the C consumer (its counter is per
+                // element): counted across waits, a consumer that finds the ring empty about once
+                // per message yielded its CPU to the producer sharing it every ~1000 messages.
+                polls = 0;
             }
         }
 
