@@ -82,13 +82,6 @@ internal static unsafe class ProducerChild
         {
             switch ((transport, batched))
             {
-                case (ThroughputTransport.MpscSlot, true):
-                {
-                    var port = new MpscSlotBatchProducer<T>(new SlotRing<T>(region, 0u));
-                    channel.Ready();
-                    return ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
-                }
-
                 case (ThroughputTransport.MpscSlot, false):
                 {
                     var port = new MpscSlotProducer<T>(new SlotRing<T>(region, 0u));
@@ -96,9 +89,9 @@ internal static unsafe class ProducerChild
                     return ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
                 }
 
-                case (_, true):
+                case (_, true): // SPSC or MPSC: the ring knows
                 {
-                    var port = new SpscSlotBatchProducer<T>(new SlotRing<T>(region, 0u));
+                    var port = new SlotBatchProducer<T>(new SlotRing<T>(region, 0u));
                     channel.Ready();
                     return ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
                 }
