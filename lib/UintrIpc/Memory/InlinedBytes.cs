@@ -23,9 +23,9 @@ internal static class InlinedBytes
     /// <summary>
     /// Longest copy or clear done inline (longer ones are dominated by the bytes, not the call):
     /// with 512-bit vectors 4 KiB, else 2 KiB. Single thread, a record ring out of L2, ns per
-    /// record produced / read, native (glibc) against the line-aligned loop: 2 KiB messages 94 / 77
-    /// (the 256-bit loop) against 83 / 61, 4 KiB 172-178 against 163-168 produced, 8 KiB 312-319
-    /// against 334-339 (glibc's rep movsb wins from there on).
+    /// record produced / read, the line-aligned loop against the old paths: 2 KiB messages 83 / 61
+    /// against the 256-bit loop's 94 / 77; 4 KiB produced 163-168 against glibc's 172-178 (through
+    /// the GC transition); 8 KiB 334-339 against glibc's 312-319 (its rep movsb wins from there on).
     /// </summary>
     internal static int InlineLimit => Vector512.IsHardwareAccelerated ? LineLoopLimit : 2048;
 
