@@ -9,8 +9,8 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 
 // The consumer ends, one struct per transport and form (one message per call, or a batch
 // handed over in place with one head release). Each copies the payload out into a heap buffer
-// (the C consumer copies into a local buffer; the slot consumers' buffers are 64-byte aligned
-// as the C one), so larger messages cost a real copy on both sides, and hands the header to
+// (the C consumer copies into a local buffer, 64-byte aligned as every consumer's buffer here but
+// the streams'), so larger messages cost a real copy on both sides, and hands the header to
 // the checker; the record Read consumers, as the C record consumer, read the header in place
 // and copy the bytes after it.
 
@@ -106,7 +106,7 @@ internal readonly ref struct SlotCopyHandler<T>(SlotCopyHandler<T>.Sink sink, re
 /// <summary>RecordRing.Read of up to <see cref="Batch.Size"/> records in place (zeroed and head released per call, as C batched).</summary>
 internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : IConsumerPort
 {
-    private readonly byte[] _sink = new byte[size];
+    private readonly AlignedElements<byte> _sink = new(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
@@ -122,7 +122,7 @@ internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : ICo
 /// <summary>RecordRing.Read of up to <see cref="Batch.Size"/> records in place.</summary>
 internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : IConsumerPort
 {
-    private readonly byte[] _sink = new byte[size];
+    private readonly AlignedElements<byte> _sink = new(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
@@ -137,18 +137,18 @@ internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : ICo
 /// <summary>RecordRing.TryRead: one record copied out, zeroed and head released per message (as C per message).</summary>
 internal readonly struct SpscRecordConsumer(RecordRing ring, int size) : IConsumerPort
 {
-    private readonly byte[] _sink = new byte[size];
+    private readonly AlignedElements<byte> _sink = new(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
-        if (!ring.TryRead(out _, _sink, out int length))
+        if (!ring.TryRead(out _, _sink.All, out int length))
         {
             return 0;
         }
 
         RecordCopyHandler.CheckLength(length, _sink.Length);
-        checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(_sink));
+        checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(_sink.All));
         return 1;
     }
 }
@@ -156,24 +156,24 @@ internal readonly struct SpscRecordConsumer(RecordRing ring, int size) : IConsum
 /// <summary>RecordRing.TryRead: one record per call.</summary>
 internal readonly struct MpscRecordConsumer(RecordRing ring, int size) : IConsumerPort
 {
-    private readonly byte[] _sink = new byte[size];
+    private readonly AlignedElements<byte> _sink = new(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
-        if (!ring.TryRead(out _, _sink, out int length))
+        if (!ring.TryRead(out _, _sink.All, out int length))
         {
             return 0;
         }
 
         RecordCopyHandler.CheckLength(length, _sink.Length);
-        checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(_sink));
+        checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(_sink.All));
         return 1;
     }
 }
 
 /// <summary>Checks each record's length and header and copies the rest of its payload out.</summary>
-internal struct RecordCopyHandler(byte[] sink, MessageChecker checker) : IRecordHandler
+internal struct RecordCopyHandler(AlignedElements<byte> sink, MessageChecker checker) : IRecordHandler
 {
     public MessageChecker Checker = checker;
 
@@ -185,7 +185,7 @@ internal struct RecordCopyHandler(byte[] sink, MessageChecker checker) : IRecord
         Checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(payload));
         if (payload.Length > sizeof(long))
         {
-            InlinedBytes.Copy(payload[sizeof(long)..], sink.AsSpan(sizeof(long))); // as the producers copy (ProducerPorts.cs)
+            InlinedBytes.Copy(payload[sizeof(long)..], sink.All[sizeof(long)..]); // as the producers copy (ProducerPorts.cs)
         }
     }
 

@@ -107,7 +107,7 @@ internal readonly struct SlotBatchProducer<T>(SlotRing<T> ring) : IProducerPort 
 /// <summary>RecordRing.TryClaim, copy + stamp in place, Commit.</summary>
 internal readonly struct SpscRecordProducer(RecordRing ring, int size) : IProducerPort
 {
-    private readonly byte[] _payload = Payload(size);
+    private readonly AlignedElements<byte> _payload = RecordPayload.Source(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int TryWrite(int producer, long firstSequence, int max, bool warm)
@@ -117,7 +117,7 @@ internal readonly struct SpscRecordProducer(RecordRing ring, int size) : IProduc
             return 0;
         }
 
-        RecordPayload.Fill(_payload, claim.Payload, MessageHeader.Make(producer, firstSequence, warm));
+        RecordPayload.Fill(_payload.All, claim.Payload, MessageHeader.Make(producer, firstSequence, warm));
         claim.Commit();
         return 1;
     }
@@ -133,7 +133,7 @@ internal readonly struct SpscRecordProducer(RecordRing ring, int size) : IProduc
 /// <summary>RecordRing.TryClaim, copy + stamp in place, Commit.</summary>
 internal readonly struct MpscRecordProducer(RecordRing ring, int size) : IProducerPort
 {
-    private readonly byte[] _payload = SpscRecordProducer.Payload(size);
+    private readonly AlignedElements<byte> _payload = RecordPayload.Source(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int TryWrite(int producer, long firstSequence, int max, bool warm)
@@ -143,7 +143,7 @@ internal readonly struct MpscRecordProducer(RecordRing ring, int size) : IProduc
             return 0;
         }
 
-        RecordPayload.Fill(_payload, claim.Payload, MessageHeader.Make(producer, firstSequence, warm));
+        RecordPayload.Fill(_payload.All, claim.Payload, MessageHeader.Make(producer, firstSequence, warm));
         claim.Commit();
         return 1;
     }
@@ -155,7 +155,7 @@ internal readonly struct MpscRecordProducer(RecordRing ring, int size) : IProduc
 /// </summary>
 internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProducerPort
 {
-    private readonly byte[] _payload = SpscRecordProducer.Payload(size);
+    private readonly AlignedElements<byte> _payload = RecordPayload.Source(size);
     private readonly int _recordBytes = (RingLayout.RecordHeaderSize + size + 7) & ~7;
 
     // Not inlined into the loop that calls it (the C producer's loop is inlined): inside that
@@ -170,7 +170,7 @@ internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProdu
             return 0;
         }
 
-        byte[] source = _payload;
+        ReadOnlySpan<byte> source = _payload.All;
         long header = MessageHeader.Make(producer, firstSequence, warm); // + i: the sequence is the low bits
         for (int i = 0; i < n; i++)
         {
@@ -196,13 +196,21 @@ internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProdu
 /// </summary>
 internal static class RecordPayload
 {
+    /// <summary>A record producer's source: 64-byte aligned, as the C producer's (aligned_alloc(64, ...)).</summary>
+    public static AlignedElements<byte> Source(int size)
+    {
+        var source = new AlignedElements<byte>(size); // every message has its 8-byte header
+        source.All.Fill(0x5a);
+        return source;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Fill(byte[] source, Span<byte> payload, long header)
+    public static void Fill(ReadOnlySpan<byte> source, Span<byte> payload, long header)
     {
         BinaryPrimitives.WriteInt64LittleEndian(payload, header);
         if (payload.Length > MessageHeaderBytes)
         {
-            InlinedBytes.Copy(source.AsSpan(MessageHeaderBytes), payload[MessageHeaderBytes..]);
+            InlinedBytes.Copy(source[MessageHeaderBytes..], payload[MessageHeaderBytes..]);
         }
     }
 
