@@ -808,6 +808,14 @@ enum uipc_layout_id {
 };
 UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id);
 
+/* Write prefetch of the cache lines of [start, start + bytes), at most UIPC_PREFETCH_WRITE_MAX
+ * bytes: a hint (no access, never faults) that a producer issues for a slot it will write soon
+ * (the SPSC slot producer: a few slots ahead, only slots the consumer has released). */
+#define UIPC_PREFETCH_WRITE_MAX 4096u
+UIPC_EXPORT void UintrIpc_PrefetchWrite(const void *start, size_t bytes);
+/* 1 when the CPU has the write prefetch (x86-64: PRFCHW), else 0: then UintrIpc_PrefetchWrite is not called. */
+UIPC_EXPORT int32_t UintrIpc_PrefetchWriteSupported(void);
+
 /* Futex on a 32-bit word in shared memory (no FUTEX_PRIVATE_FLAG, so it works across
  * processes). Wait returns 0 when woken (or spuriously), 1 when the word did not hold
  * `expected` (EAGAIN), 2 on timeout; -errno on error. EINTR is retried inside with the
