@@ -161,6 +161,50 @@ public sealed class RecordStaleIntentTests(ITestOutputHelper output) : IDisposab
         Assert.Equal(Capacity, consumer.ConsumerPosition);
     }
 
+    [Fact]
+    public void A_producer_that_writes_while_its_batch_is_open_keeps_the_batch_from_being_skipped()
+    {
+        // As above, a dead producer's intent covers position 0 and a live producer claims its batch
+        // there, appending nothing yet. Then the live producer writes one record through the same
+        // ring object: its intent moves to that record, and the batch's zero first header must
+        // still not look like the dead producer's claim, or the consumer pads over the live batch
+        // (its appends land behind head, its first message is lost).
+        string name = _names.New("recbwr");
+        using var region = SharedRegion.CreateNamed(name, 0, RecordRing.Part(Capacity, multipleProducers: true));
+        using var consumer = new RecordRing(region);
+        using var producer = new RecordRing(region);
+        var dead = Start("record-claim-stops", name, "before-cas", RecordLength.ToString(CultureInfo.InvariantCulture));
+        dead.WaitForOutput("intent 0");
+        dead.Kill();
+
+        const int BatchBytes = 3 * RecordLength;
+        Assert.True(producer.TryClaimBatch(BatchBytes, out var batch));
+        using (batch)
+        {
+            Assert.True(producer.TryWrite(1, Message(1, 9)));
+            for (int round = 0; round < 50; round++)
+            {
+                Assert.False(consumer.TrySkipDeadClaim(), "the open batch of a live producer was skipped");
+                Assert.Null(TryRead(consumer));
+                Thread.Sleep(1);
+            }
+
+            for (int i = 0; i < 2; i++)
+            {
+                Assert.True(batch.TryAppend(1, Payload, out var payload));
+                Message(1, i).CopyTo(payload);
+            }
+
+            batch.Commit();
+        }
+
+        Assert.Equal((1, 0), ReadWithin(consumer));
+        Assert.Equal((1, 1), ReadWithin(consumer));
+        Assert.Equal((1, 9), ReadWithin(consumer));
+        Assert.Null(TryRead(consumer));
+        Assert.Equal(BatchBytes + RecordLength, consumer.ConsumerPosition);
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
