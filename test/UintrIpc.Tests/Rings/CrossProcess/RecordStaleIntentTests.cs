@@ -12,7 +12,8 @@ namespace UintrIpc.Tests.Rings.CrossProcess;
 /// claim; a live producer whose CAS lost the race for that position must not keep covering it
 /// while it polls the full ring, or the consumer never skips the dead claim. And a producer whose
 /// batch is open must keep covering the batch's unwritten start while it polls a full ring, or a
-/// dead producer's stale intent there would make the consumer skip a live batch.
+/// dead producer's stale intent there would make the consumer skip a live batch; nor may a write
+/// through the same ring object while the batch is open uncover it (the batch's start is marked).
 /// </summary>
 /// <remarks>
 /// The race is made deterministic with <see cref="IClaimProbe"/>: the live producer's claim stops
