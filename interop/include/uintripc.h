@@ -211,7 +211,12 @@
  *   Batch (TryClaimBatch): one range claimed as one record would be (padding to the end first
  *     when it would cross it; MPSC: one intent, one CAS), records appended into it in place,
  *     each header holding -len until the commit (SPSC: with its type; MPSC: with the claimed
- *     marker, one 64-bit store, then store-store, as above). Commit: SPSC: tail = end of the
+ *     marker, one 64-bit store, then store-store, as above). MPSC: until a record is appended
+ *     at its start, the range's first header holds the claimed marker too, with length
+ *     -min(range, align8(8 + max_message_length)) (the same store; at the claim, or at the latest
+ *     before the producer's next intent store): the producer may claim again while the batch is
+ *     open, its intent then no longer covers the range, and a dead producer's stale intent
+ *     alone would make that live batch look dead (2f b). Commit: SPSC: tail = end of the
  *     appended records (release, once), then each length = +len (release); MPSC: per record
  *     type, then length = +len (release), then the unused rest of the range becomes padding in
  *     pieces as for the unblock below. Abort: SPSC: zero the range again (nothing was
@@ -268,7 +273,9 @@
  *                 dead producer's stale intent there alone cover the live batch, and the consumer
  *                 skip it. A failed CAS's intent is withdrawn, never replaced by the last claim's
  *                 (a producer keeps no copy of it): a producer that claims while its batch is open
- *                 has uncovered that batch with its new intent already.
+ *                 has uncovered that batch with its new intent already, which is why the batch's
+ *                 start carries a marker (2e); its first unwritten header after an append is
+ *                 reached only once that marked record is committed or its producer dead.
  *     pid_namespace u64  the inode of the producer's /proc/self/ns/pid (0: unknown).
  *   A producer whose registration fails (table full of live entries) sets `unregistered`
  *   (+136, release) before its first claim and marks with entry index UIPC_PRODUCER_NONE; C

@@ -144,7 +144,8 @@ static inline void rring_commit_batch(struct record_ring *r, uint8_t *start, uin
  * the lap before them as padding when they would cross the end, with one intent and one CAS
  * (mpsc.h); publishes the padding at once. Returns the first byte (still zero), or NULL when
  * there is no room (*corrupt = 1 when tail or head is impossible). A record claim and a batch's
- * range are claimed alike. */
+ * range are claimed alike; the caller marks the range's first record (mrring_mark_claimed) before
+ * it claims again, which 2e asks of a batch's start (the library marks it at the claim). */
 static inline uint8_t *mrring_claim_range(struct record_ring *r, struct mpsc_producer *m, uint64_t aligned, int *corrupt)
 {
     uint64_t tail = mpsc_tail(m, corrupt), index, padding;

@@ -33,6 +33,10 @@ internal sealed unsafe partial class RecordRingEngine
         {
             start = TryClaimRangeMpsc(aligned, out position, out tag);
             token = position;
+            if (start != null)
+            {
+                MarkBatchStart(start, aligned, tag);
+            }
         }
         else
         {
@@ -162,7 +166,7 @@ internal sealed unsafe partial class RecordRingEngine
             return;
         }
 
-        if (count == 0 && !IsUnwrittenAndOurs(start, token))
+        if (count == 0 && !IsUnappendedAndOurs(start, aligned, token))
         {
             ThrowClaimLost(); // a copy of a batch completed before (its padding would cover what it published)
         }
@@ -285,6 +289,31 @@ internal sealed unsafe partial class RecordRingEngine
         *(int*)(padding + TypeOffset) = Padding; // plain: published by the release of the length
         PublishSpsc(tail, 0, toEnd, padding, toEnd);
         return true;
+    }
+
+    /// <summary>
+    /// MPSC: marks a batch's first header claimed by us before anything is appended (uintripc.h 2e),
+    /// as a record of the range's length, at most the longest record. Only our intent attributes a
+    /// zero header, and our next claim (a write while the batch is open) moves it away: a dead
+    /// producer's stale intent there alone would then make the consumer skip our live batch (2f b).
+    /// The first append writes its own marked header over it; commit and abort treat it as ours.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void MarkBatchStart(byte* start, int aligned, uint tag)
+        => MarkClaimed(start, BatchStartLength(aligned), tag); // release, store-store; before any intent store of ours that follows
+
+    /// <summary>The length the start marker of a batch range of <paramref name="aligned"/> bytes claims: one the consumer accepts (2e).</summary>
+    private int BatchStartLength(int aligned) => Math.Min(aligned, _maxRecordLength);
+
+    /// <summary>
+    /// MPSC, a commit with nothing appended: whether the range's first header is still our start
+    /// marker and not released by a consumer (a copy of the batch completed it before otherwise).
+    /// </summary>
+    private bool IsUnappendedAndOurs(byte* start, int aligned, long position)
+    {
+        ulong header = Volatile.Read(ref *(ulong*)start); // acquire, before releasing (as IsUnwrittenAndOurs)
+        return (int)(uint)header == -BatchStartLength(aligned) && ClaimMarker.IsRecordMarker((int)(header >> 32))
+            && Volatile.Read(ref *_releasing) <= position;
     }
 
     /// <summary>

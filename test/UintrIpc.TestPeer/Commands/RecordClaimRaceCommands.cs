@@ -32,8 +32,8 @@ internal static class RecordClaimRaceCommands
 
     /// <summary>
     /// `record-batch-claim-and-hold name bytes`: claims a batch of bytes in the MPSC record ring of
-    /// region name and appends nothing, so the range's first header stays zero, as a claim between its
-    /// CAS and its header ("claimed POSITION"). Waits to be killed.
+    /// region name and appends nothing, so the range's first header holds only the batch's start
+    /// marker (uintripc.h 2e) ("claimed POSITION"). Waits to be killed.
     /// </summary>
     [PeerCommand("record-batch-claim-and-hold")]
     public static int BatchClaimAndHold(string[] args)

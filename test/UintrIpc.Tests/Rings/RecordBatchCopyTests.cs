@@ -91,6 +91,8 @@ public sealed unsafe class RecordBatchCopyTests
         byte* data = region.PartPointer(region.Parts[0]) + RingLayout.ControlSize;
         var ring = new RecordRing(region);
         Assert.True(ring.TryClaimBatch(64, out RecordBatch batch));
+        long claimed = *(long*)data; // SPSC: 0; MPSC: the batch's start marker (uintripc.h 2e)
+        Assert.Equal(multi, claimed != 0);
         ring.Dispose(); // its lease is gone: with no other, the mapping would be too
         try
         {
@@ -102,7 +104,7 @@ public sealed unsafe class RecordBatchCopyTests
         }
 
         batch.Dispose();
-        Assert.Equal(0L, *(long*)data); // no header written
+        Assert.Equal(claimed, *(long*)data); // no header written
     }
 
     [Fact]

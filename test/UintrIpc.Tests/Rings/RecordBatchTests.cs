@@ -218,6 +218,36 @@ public sealed class RecordBatchTests
         AssertMessage(Assert.Single(ReadAll(ring)), 4, 8);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Mpsc_batch_with_nothing_appended_holds_the_consumer_then_commits_or_aborts_to_padding(bool commit)
+    {
+        // The range (200 bytes) is longer than the longest record (40): its start marker claims 40
+        // of it (uintripc.h 2e), and commit or abort must still turn the whole range into padding.
+        using var region = Region(512, multi: true, maxMessageLength: 32);
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(200, out RecordBatch batch));
+        using (batch)
+        {
+            Assert.Equal(1, WriteBatch(ring, 32, 9, 16)); // claimed after the batch: waits behind it
+            Assert.False(ring.TrySkipDeadClaim()); // marked by a live producer (this process)
+            Assert.Empty(ReadAll(ring));
+            Assert.Equal(0, ring.ConsumerPosition);
+            if (commit)
+            {
+                batch.Commit();
+            }
+            else
+            {
+                batch.Abort();
+            }
+        }
+
+        AssertMessage(Assert.Single(ReadAll(ring)), 9, 16);
+        Assert.Equal(232, ring.ConsumerPosition);
+    }
+
     [Fact]
     public void Mpsc_abort_between_other_producers_messages_leaves_padding()
     {

@@ -12,7 +12,8 @@ namespace UintrIpc.Tests.Rings.CrossProcess;
 /// claim; a live producer whose CAS lost the race for that position must not keep covering it
 /// while it polls the full ring, or the consumer never skips the dead claim. And a producer whose
 /// batch is open must keep covering the batch's unwritten start while it polls a full ring, or a
-/// dead producer's stale intent there would make the consumer skip a live batch.
+/// dead producer's stale intent there would make the consumer skip a live batch; nor may a write
+/// through the same ring object while the batch is open uncover it (the batch's start is marked).
 /// </summary>
 /// <remarks>
 /// The race is made deterministic with <see cref="IClaimProbe"/>: the live producer's claim stops
@@ -49,7 +50,8 @@ public sealed class RecordStaleIntentTests(ITestOutputHelper output) : IDisposab
 
         // The loser read tail 0 and stored its intent (0, 32); before its CAS, the victim claims
         // position 0 (single: the library's record claim, stopped between its CAS and its claimed
-        // header; batch: a batch claim with nothing appended, whose first header stays zero as well),
+        // header; batch: a batch claim with nothing appended, whose first header holds the batch's
+        // start marker since uintripc.h 2e marks it, so that variant no longer needs the intents),
         // and a filler takes the rest of the ring. The loser's CAS fails, and it finds the ring full.
         t_beforeCas = tail =>
         {
@@ -108,10 +110,9 @@ public sealed class RecordStaleIntentTests(ITestOutputHelper output) : IDisposab
     public void A_producer_polling_a_full_ring_with_its_batch_open_keeps_the_batch_from_being_skipped()
     {
         // A producer killed between its intent store and its CAS leaves an intent covering position
-        // 0, which the live producer then claims as a batch, appending nothing yet (its first header
-        // stays zero: only its intent attributes it, 2f b). While the batch is open the live producer
-        // polls the full ring; its intent must go on covering the batch, since the dead intent there
-        // alone would make the batch look like the dead producer's claim.
+        // 0, which the live producer then claims as a batch, appending nothing yet. While the batch
+        // is open the live producer polls the full ring; the batch must not look like the dead
+        // producer's claim (its start marker names the live producer, 2e; before it, its intent).
         string name = _names.New("recbatch");
         using var region = SharedRegion.CreateNamed(name, 0, RecordRing.Part(Capacity, multipleProducers: true));
         using var consumer = new RecordRing(region);
@@ -159,6 +160,50 @@ public sealed class RecordStaleIntentTests(ITestOutputHelper output) : IDisposab
 
         Assert.Null(TryRead(consumer));
         Assert.Equal(Capacity, consumer.ConsumerPosition);
+    }
+
+    [Fact]
+    public void A_producer_that_writes_while_its_batch_is_open_keeps_the_batch_from_being_skipped()
+    {
+        // As above, a dead producer's intent covers position 0 and a live producer claims its batch
+        // there, appending nothing yet. Then the live producer writes one record through the same
+        // ring object: its intent moves to that record, and the batch's first header must still
+        // not look like the dead producer's claim, or the consumer pads over the live batch (its
+        // appends land behind head, its first message is lost): the start marker (2e) names it.
+        string name = _names.New("recbwr");
+        using var region = SharedRegion.CreateNamed(name, 0, RecordRing.Part(Capacity, multipleProducers: true));
+        using var consumer = new RecordRing(region);
+        using var producer = new RecordRing(region);
+        var dead = Start("record-claim-stops", name, "before-cas", RecordLength.ToString(CultureInfo.InvariantCulture));
+        dead.WaitForOutput("intent 0");
+        dead.Kill();
+
+        const int BatchBytes = 3 * RecordLength;
+        Assert.True(producer.TryClaimBatch(BatchBytes, out var batch));
+        using (batch)
+        {
+            Assert.True(producer.TryWrite(1, Message(1, 9)));
+            for (int round = 0; round < 50; round++)
+            {
+                Assert.False(consumer.TrySkipDeadClaim(), "the open batch of a live producer was skipped");
+                Assert.Null(TryRead(consumer));
+                Thread.Sleep(1);
+            }
+
+            for (int i = 0; i < 2; i++)
+            {
+                Assert.True(batch.TryAppend(1, Payload, out var payload));
+                Message(1, i).CopyTo(payload);
+            }
+
+            batch.Commit();
+        }
+
+        Assert.Equal((1, 0), ReadWithin(consumer));
+        Assert.Equal((1, 1), ReadWithin(consumer));
+        Assert.Equal((1, 9), ReadWithin(consumer));
+        Assert.Null(TryRead(consumer));
+        Assert.Equal(BatchBytes + RecordLength, consumer.ConsumerPosition);
     }
 
     /// <inheritdoc />
