@@ -14,7 +14,7 @@ internal sealed unsafe partial class RecordRingEngine
     /// <summary>Hands every committed message, up to <paramref name="limit"/>, to the handler; returns how many.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal int Read<THandler>(ref THandler handler, int limit)
-        where THandler : struct, IRecordHandler
+        where THandler : struct, IRecordHandler, allows ref struct
     {
         ThrowIfConsumerNotReady();
         if (limit < 0)
@@ -52,7 +52,7 @@ internal sealed unsafe partial class RecordRingEngine
     /// <summary>The loop of <see cref="Read{THandler}"/>: <paramref name="released"/> is where its finally gives bytes back up to.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int ReadRecords<THandler>(ref THandler handler, int limit, long head, ref long released)
-        where THandler : struct, IRecordHandler
+        where THandler : struct, IRecordHandler, allows ref struct
     {
         // Few values live across the loop, so that the JIT keeps them all in the five
         // callee-saved registers the handler's calls leave it: this, the handler, the position,

@@ -111,11 +111,8 @@ internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : ICo
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
-        // IRecordHandler handlers cannot be ref structs: the checker travels in and out by value.
-        var handler = new RecordCopyHandler(_sink, checker);
-        int n = ring.Read(ref handler, Batch.Size);
-        checker = handler.Checker;
-        return n;
+        var handler = new RecordCopyHandler(_sink, ref checker);
+        return ring.Read(ref handler, Batch.Size);
     }
 }
 
@@ -127,10 +124,8 @@ internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : ICo
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
-        var handler = new RecordCopyHandler(_sink, checker);
-        int n = ring.Read(ref handler, Batch.Size);
-        checker = handler.Checker;
-        return n;
+        var handler = new RecordCopyHandler(_sink, ref checker);
+        return ring.Read(ref handler, Batch.Size);
     }
 }
 
@@ -172,17 +167,24 @@ internal readonly struct MpscRecordConsumer(RecordRing ring, int size) : IConsum
     }
 }
 
-/// <summary>Checks each record's length and header and copies the rest of its payload out.</summary>
-internal struct RecordCopyHandler(byte[] sink, MessageChecker checker) : IRecordHandler
+/// <summary>
+/// Checks each record's length and header and copies the rest of its payload out (a ref struct:
+/// it holds the consumer's checker by reference, as the slot drain's handler does). By value, the
+/// checker was copied into the handler and back on every read: with the small batches a consumer
+/// that keeps up reads, that copy (eight fields each way, two of them with write barriers) cost
+/// more than the records (single-thread twin, 8 B, reads of at most 4 records: 10.1 -> 8.2 ns per
+/// message, 1 record: 14.2 -> 12.0; 64: level).
+/// </summary>
+internal readonly ref struct RecordCopyHandler(byte[] sink, ref MessageChecker checker) : IRecordHandler
 {
-    public MessageChecker Checker = checker;
+    private readonly ref MessageChecker _checker = ref checker;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Handle(int type, ReadOnlySpan<byte> payload)
     {
         CheckLength(payload.Length, sink.Length);
         // As the C consumer: the stamp read from the record, the rest (if any) copied out.
-        Checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(payload));
+        _checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(payload));
         if (payload.Length > sizeof(long))
         {
             InlinedBytes.Copy(payload[sizeof(long)..], sink.AsSpan(sizeof(long))); // as the producers copy (ProducerPorts.cs)
