@@ -196,8 +196,10 @@
  *   Producer (SPSC): check capacity against head (acquire, 2c); write type and payload
  *     (plain); tail += padding + aligned length (release); padding header, then length =
  *     +len (release). The tail goes first so that head <= tail holds for every observer.
- *   Producer (MPSC): floor, tail and intent as for MPSC slots (2d); CAS tail (full); padding
- *     header (type, then length release); the claimed header as ONE 64-bit store (release):
+ *   Producer (MPSC): floor, tail and intent as for MPSC slots (2d); CAS tail (full); a failed
+ *     CAS withdraws the intent (claim = 0, release, 2f) before the producer tries again or finds
+ *     the ring full; padding header (type, then length release); the claimed header as ONE
+ *     64-bit store (release):
  *     length = -len, type = the claimed marker
  *       INT32_MIN | (generation & 0x3fffff) << 8 | entry index   (index UIPC_PRODUCER_NONE without an entry)
  *     followed by a store-store fence, so the marker is visible before any payload byte;
@@ -256,7 +258,17 @@
  *                 (release; its open claims are marked or published by then, 2d), since the
  *                 intent of a failed CAS may cover another producer's claim, and while the ring
  *                 stays full (the consumer waiting at that claim) it would store no other: a dead
- *                 winner's unmarked claim would never be skipped (b).
+ *                 winner's unmarked claim would never be skipped (b). A record producer withdraws
+ *                 it when its CAS fails instead (claim = 0, release, before its next intent store
+ *                 or its return), and leaves it alone when it finds the ring full: a failed CAS's
+ *                 intent covers only the winner's claim (the producer's own claims lie before the
+ *                 tail it read), while the intent a full ring finds in place is its last successful
+ *                 claim's, which attributes the first unwritten header of a batch the producer still
+ *                 holds (2e: nothing marks it before an append); withdrawing that one would let a
+ *                 dead producer's stale intent there alone cover the live batch, and the consumer
+ *                 skip it. A failed CAS's intent is withdrawn, never replaced by the last claim's
+ *                 (a producer keeps no copy of it): a producer that claims while its batch is open
+ *                 has uncovered that batch with its new intent already.
  *     pid_namespace u64  the inode of the producer's /proc/self/ns/pid (0: unknown).
  *   A producer whose registration fails (table full of live entries) sets `unregistered`
  *   (+136, release) before its first claim and marks with entry index UIPC_PRODUCER_NONE; C
@@ -288,8 +300,11 @@
  *   make the consumer skip that producer's own claim (its own message), or wait for it as if
  *   it were alive until the manual unblock; it cannot make another live producer's claim look
  *   dead, because the winner of a position always covers it with a marker or its own intent,
- *   and a skip needs every covering producer dead. Costs: one release store of the intent per
- *   claim (to a line only that producer writes); the marker shares the claim's header store
+ *   and a skip needs every covering producer dead. A forged intent in a live producer's entry
+ *   only delays (until that producer stores its next, or the manual unblock; a record producer's
+ *   withdrawal after a lost CAS reads nothing back). Costs: one release store of the intent per
+ *   claim (to a line only that producer writes; records: one more per CAS it lost); the marker
+ *   shares the claim's header store
  *   (records), or costs one CAS per slot of an in-place slot claim (single or batch) that is still
  *   open when its producer claims again or closes (deferred, 2d; otherwise one store per slot).
  *
@@ -792,6 +807,14 @@ enum uipc_layout_id {
     UIPC_L_COUNT
 };
 UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id);
+
+/* Write prefetch of the cache lines of [start, start + bytes), at most UIPC_PREFETCH_WRITE_MAX
+ * bytes: a hint (no access, never faults) that a producer issues for a slot it will write soon
+ * (the SPSC slot producer: a few slots ahead, only slots the consumer has released). */
+#define UIPC_PREFETCH_WRITE_MAX 4096u
+UIPC_EXPORT void UintrIpc_PrefetchWrite(const void *start, size_t bytes);
+/* 1 when the CPU has the write prefetch (x86-64: PRFCHW), else 0: then UintrIpc_PrefetchWrite is not called. */
+UIPC_EXPORT int32_t UintrIpc_PrefetchWriteSupported(void);
 
 /* Futex on a 32-bit word in shared memory (no FUTEX_PRIVATE_FLAG, so it works across
  * processes). Wait returns 0 when woken (or spuriously), 1 when the word did not hold

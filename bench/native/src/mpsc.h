@@ -83,6 +83,16 @@ static inline void mpsc_withdraw_intent(struct mpsc_producer *m)
         __atomic_store_n(m->intent, 0, __ATOMIC_RELEASE);
 }
 
+/* The record producer's CAS failed: withdraw the intent (2f). It covers the winner's claim, none
+ * of ours (they lie before the tail we read); kept while the ring stays full, it would keep the
+ * consumer from skipping that claim if its producer died before its header. Not on a full ring:
+ * there the intent of our last claim goes on covering an open batch's unwritten start (2e). */
+static inline void mpsc_withdraw_lost_intent(struct mpsc_producer *m)
+{
+    /* Release; the failed CAS (full) ordered the intent before it. */
+    __atomic_store_n(m->intent, 0, __ATOMIC_RELEASE);
+}
+
 /* Stores the intent for [*tail, *tail + n) and CASes tail over it. 1 = ours; 0 = lost, `*tail`
  * holds the tail the CAS found; -1 = that tail is below the floor. */
 static inline int mpsc_try_claim(struct mpsc_producer *m, uint64_t *tail, uint64_t n)

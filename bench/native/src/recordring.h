@@ -169,6 +169,7 @@ static inline uint8_t *mrring_claim_range(struct record_ring *r, struct mpsc_pro
         int rc = mpsc_try_claim(m, &tail, padding + aligned);
         if (rc > 0)
             break;
+        mpsc_withdraw_lost_intent(m); /* lost the race (2f), as the library's record claim */
         if (rc < 0) {
             *corrupt = 1;
             return NULL;

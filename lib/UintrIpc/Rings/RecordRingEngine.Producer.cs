@@ -293,12 +293,18 @@ internal sealed unsafe partial class RecordRingEngine
     /// Returns the record's position (its index is position &amp; mask), or -1 when there is no room.
     /// </summary>
     /// <remarks>A position, not a pointer and an out position: out values of a call live in the caller's frame, a store and a load per message.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long TryClaimMpsc(int recordLength) => TryClaimMpsc<NoClaimProbe>(recordLength);
+
+    /// <summary><see cref="TryClaimMpsc(int)"/> with <typeparamref name="TProbe"/> at its racy points; tests call it with their own probe.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private long TryClaimMpsc(int recordLength)
+    internal long TryClaimMpsc<TProbe>(int recordLength)
+        where TProbe : struct, IClaimProbe
     {
-        long position = ClaimRangeMpsc(Align(recordLength), out uint tag);
+        long position = ClaimRangeMpsc<TProbe>(Align(recordLength), out uint tag);
         if (position >= 0)
         {
+            TProbe.AfterCas(position);
             MarkClaimed(_data + ((int)position & _mask), recordLength, tag);
         }
 
@@ -330,7 +336,7 @@ internal sealed unsafe partial class RecordRingEngine
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private byte* TryClaimRangeMpsc(int aligned, out long position, out uint tag)
     {
-        position = ClaimRangeMpsc(aligned, out tag);
+        position = ClaimRangeMpsc<NoClaimProbe>(aligned, out tag);
         if (position < 0)
         {
             position = 0;
@@ -345,7 +351,8 @@ internal sealed unsafe partial class RecordRingEngine
     /// position (after its padding, if any), or -1 when there is no room.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private long ClaimRangeMpsc(int aligned, out uint tag)
+    private long ClaimRangeMpsc<TProbe>(int aligned, out uint tag)
+        where TProbe : struct, IClaimProbe
     {
         ulong* intent = _local.Producer.Intent(ProducerThreadCache.CurrentThread, _producers!, out tag, out _);
         long tail;
@@ -403,12 +410,15 @@ internal sealed unsafe partial class RecordRingEngine
             // Release: our intent attributes the claim until its marker is written; the CAS below is a
             // full fence, so it is visible before the claim is (2f).
             Volatile.Write(ref *intent, ClaimMarker.Intent((ulong)tail, (ulong)(padding + aligned)));
+            TProbe.BeforeCas(tail);
             // Full fence: the bytes [tail, end) are ours once this succeeds.
             if (Interlocked.CompareExchange(ref *_tail, end, tail) == tail)
             {
                 Volatile.Write(ref _local.ProducerTail, end); // release (after the CAS): a floor; a racing thread's smaller value only weakens it
                 break;
             }
+
+            WithdrawLostIntent(intent);
         }
 
         if (padding != 0)
@@ -418,6 +428,20 @@ internal sealed unsafe partial class RecordRingEngine
 
         return tail + padding;
     }
+
+    /// <summary>
+    /// MPSC, our claim CAS failed: our intent covers the winner's claim, none of ours (ours lie before
+    /// the tail we read), so it stops covering anything (claim = 0, uintripc.h 2f). Kept, it would be a
+    /// live producer's cover of another producer's position: if the winner died before its claimed
+    /// header and the ring stayed full (we then store no other intent, nor does anyone claim there),
+    /// the consumer, which skips only what dead producers alone cover, would wait at it for good.
+    /// Only here, not when the ring is found full: a full ring leaves the intent of our last successful
+    /// claim in place, which must go on covering our open batch's first unwritten header (2e).
+    /// </summary>
+    /// <remarks>Inlined: one store on the path of a lost race; a call would make the claim loop keep its values across it.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WithdrawLostIntent(ulong* intent)
+        => Volatile.Write(ref *intent, ClaimMarker.NoIntent); // release; the failed CAS (full fence) ordered the intent before
 
     /// <summary>
     /// MPSC: our claimed header changed. The consumer may have taken the record (TryUnblock, or

@@ -162,7 +162,48 @@ internal unsafe partial struct SlotRingEngine
         tag = 0;
         cachedThread = false;
         position = ProducerTail;
-        return position - ProducerHeadCache < Capacity || RefreshHeadSingle(position) != 0;
+        if (position - ProducerHeadCache >= Capacity && RefreshHeadSingle(position) == 0)
+        {
+            return false;
+        }
+
+        PrefetchSlotAhead(position);
+        return true;
+    }
+
+    /// <summary>
+    /// SPSC: asks for ownership of the slot <see cref="_prefetchAhead"/> positions ahead of
+    /// <paramref name="position"/> when it begins a line, so that it arrives before our stores do.
+    /// Without it each line the producer writes (its copy shared since the consumer read it a
+    /// lap ago, or the chasing consumer's) was fetched only when its store reached the head of
+    /// the store buffer, one line after another: in-process, 64 B, 1 Ki slots, 54 ns per message
+    /// against about 7 with it. Only a slot the cached head proves released: a line the consumer
+    /// has yet to read would be taken from it. A hint: it reads and writes nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly void PrefetchSlotAhead(ulong position)
+    {
+        byte* slot = PrefetchTarget(position);
+        if (slot != null)
+        {
+            _prefetchWrite(slot, _slotSize);
+        }
+    }
+
+    /// <summary>The slot <see cref="PrefetchSlotAhead"/> asks for after claiming <paramref name="position"/>, or null: none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal readonly byte* PrefetchTarget(ulong position)
+    {
+        ulong ahead = position + _prefetchAhead;
+        if (_prefetchWrite == null || ahead - ProducerHeadCache >= Capacity)
+        {
+            return null;
+        }
+
+        byte* slot = SlotAt(ahead);
+        // Its last line is new when the byte before the slot lies in another line (small slots
+        // share lines with their neighbours: one call per line, not per slot).
+        return (((nuint)slot - 1) ^ ((nuint)slot + _slotSize - 1)) >= 64 ? slot : null;
     }
 
     /// <summary>SPSC: reloads head into the cache; returns the free slots for our <paramref name="tail"/>.</summary>

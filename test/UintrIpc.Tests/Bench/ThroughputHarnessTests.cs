@@ -96,4 +96,24 @@ public sealed class ThroughputHarnessTests
             Assert.True(Math.Abs(inSpan - (Messages + warmInSpan)) < 1e-6 * Messages, $"{test}: rate x span {inSpan}, count {Messages} + warm-up in span {warmInSpan}");
         }
     }
+
+    [Fact]
+    public void Harness_mpsc_producers_start_their_measured_parts_together()
+    {
+        // Each producer starts measuring only once every producer's JIT is quiet (StartGate): the
+        // others then send at most the messages up to their next check (64) and one batch (64)
+        // before they measure too. Without the gate, a producer whose JIT went quiet later sent
+        // warm-up messages through another's whole measured part (up to 17.8 M in docs/results).
+        string[] tests = ["net-mpsc-slot-s64-c1k-p3", "net-mpsc-slot-batch-s64-c16k-p3"];
+        var results = HarnessRun.AllResults(TimeSpan.FromSeconds(240), "--sweep", "--only", string.Join(',', tests.Select(t => "=" + t)), "--no-native", "--no-plots", "--no-pin", "--repeat", "2",
+            "--producers", "3", "--tput-count", Messages.ToString(System.Globalization.CultureInfo.InvariantCulture), "--warmup-ms", "50");
+        Assert.Equal(tests.SelectMany(t => new[] { t, t }).Order(), results.Select(r => r.GetProperty("name").GetString()).Order());
+        foreach (var r in results)
+        {
+            string test = r.GetProperty("name").GetString()!;
+            Assert.True(r.GetProperty("ok").GetBoolean(), test);
+            long warmInSpan = r.GetProperty("extra").GetProperty("consumer_warmup_in_span").GetInt64();
+            Assert.True(warmInSpan <= 2 * 2 * 64, $"{test}: {warmInSpan} warm-up messages consumed in the measured span");
+        }
+    }
 }

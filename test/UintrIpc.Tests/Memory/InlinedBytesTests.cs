@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using UintrIpc.Memory;
 using Xunit;
 
@@ -5,8 +6,8 @@ namespace UintrIpc.Tests.Memory;
 
 /// <summary>
 /// The record rings copy and zero message bytes with InlinedBytes: every length from 0 past the
-/// inline limit, at every alignment of a vector, must copy exactly the source bytes and touch
-/// nothing around the destination range.
+/// inline limit, at every alignment of a vector and every offset in a cache line, must copy
+/// exactly the source bytes and touch nothing around the destination range.
 /// </summary>
 public sealed unsafe class InlinedBytesTests
 {
@@ -51,6 +52,51 @@ public sealed unsafe class InlinedBytesTests
             Assert.True(buffer.AsSpan(Guard + offset, length).IndexOfAnyExcept((byte)0) < 0, $"length {length}: not all zero");
             Assert.True(buffer.AsSpan(0, Guard + offset).IndexOfAnyExcept((byte)0xee) < 0, $"bytes before the range changed (length {length})");
             Assert.True(buffer.AsSpan(Guard + offset + length).IndexOfAnyExcept((byte)0xee) < 0, $"bytes after the range changed (length {length})");
+        }
+    }
+
+    /// <summary>
+    /// The 512-bit loop aligns its stores to the destination's cache lines: at every offset of the
+    /// destination in its line (a record's payload starts at any multiple of 8 after one), around
+    /// every length where the number of stores changes, and up to the inline limit and past it.
+    /// </summary>
+    [Fact]
+    public void Copy_and_Clear_write_exactly_the_range_at_every_offset_in_a_line()
+    {
+        int[] lengths = [.. Enumerable.Range(0, 260), .. Enumerable.Range(1000, 90), .. Enumerable.Range(InlinedBytes.InlineLimit - 140, 210)];
+        int longest = lengths.Max();
+        var random = new Random(64);
+        byte* source = (byte*)NativeMemory.AlignedAlloc((nuint)(longest + 64), 64);
+        byte* destination = (byte*)NativeMemory.AlignedAlloc((nuint)(longest + 64 + (2 * Guard)), 64);
+        try
+        {
+            var all = new Span<byte>(destination, longest + 64 + (2 * Guard));
+            foreach (int length in lengths)
+            {
+                for (int offset = 0; offset < 64; offset++)
+                {
+                    var expected = new Span<byte>(source + ((offset * 8) & 63), length); // the source at another offset
+                    random.NextBytes(expected);
+                    all.Fill(0xee);
+
+                    InlinedBytes.Copy(expected, all.Slice(Guard + offset, length));
+
+                    Assert.True(all.Slice(Guard + offset, length).SequenceEqual(expected), $"copy: length {length}, offset {offset}");
+                    Assert.True(all[..(Guard + offset)].IndexOfAnyExcept((byte)0xee) < 0, $"copy: bytes before the range changed (length {length}, offset {offset})");
+                    Assert.True(all[(Guard + offset + length)..].IndexOfAnyExcept((byte)0xee) < 0, $"copy: bytes after the range changed (length {length}, offset {offset})");
+
+                    InlinedBytes.Clear(destination + Guard + offset, length);
+
+                    Assert.True(all.Slice(Guard + offset, length).IndexOfAnyExcept((byte)0) < 0, $"clear: length {length}, offset {offset}: not all zero");
+                    Assert.True(all[..(Guard + offset)].IndexOfAnyExcept((byte)0xee) < 0, $"clear: bytes before the range changed (length {length}, offset {offset})");
+                    Assert.True(all[(Guard + offset + length)..].IndexOfAnyExcept((byte)0xee) < 0, $"clear: bytes after the range changed (length {length}, offset {offset})");
+                }
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(source);
+            NativeMemory.AlignedFree(destination);
         }
     }
 

@@ -33,6 +33,13 @@ internal sealed unsafe class AlignedElements<T> where T : unmanaged
         get => ref *_first;
     }
 
+    /// <summary>All the elements (a record port's whole message).</summary>
+    public Span<T> All
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => new(_first, Length);
+    }
+
     /// <summary>The first <paramref name="count"/> elements.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public Span<T> Slice(int count)

@@ -9,8 +9,8 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 
 // The consumer ends, one struct per transport and form (one message per call, or a batch
 // handed over in place with one head release). Each copies the payload out into a heap buffer
-// (the C consumer copies into a local buffer; the slot consumers' buffers are 64-byte aligned
-// as the C one), so larger messages cost a real copy on both sides, and hands the header to
+// (the C consumer copies into a local buffer, 64-byte aligned as every consumer's buffer here but
+// the streams'), so larger messages cost a real copy on both sides, and hands the header to
 // the checker; the record Read consumers, as the C record consumer, read the header in place
 // and copy the bytes after it.
 
@@ -106,7 +106,7 @@ internal readonly ref struct SlotCopyHandler<T>(SlotCopyHandler<T>.Sink sink, re
 /// <summary>RecordRing.Read of up to <see cref="Batch.Size"/> records in place (zeroed and head released per call, as C batched).</summary>
 internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : IConsumerPort
 {
-    private readonly byte[] _sink = new byte[size];
+    private readonly AlignedElements<byte> _sink = new(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
@@ -119,7 +119,7 @@ internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : ICo
 /// <summary>RecordRing.Read of up to <see cref="Batch.Size"/> records in place.</summary>
 internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : IConsumerPort
 {
-    private readonly byte[] _sink = new byte[size];
+    private readonly AlignedElements<byte> _sink = new(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
@@ -132,18 +132,18 @@ internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : ICo
 /// <summary>RecordRing.TryRead: one record copied out, zeroed and head released per message (as C per message).</summary>
 internal readonly struct SpscRecordConsumer(RecordRing ring, int size) : IConsumerPort
 {
-    private readonly byte[] _sink = new byte[size];
+    private readonly AlignedElements<byte> _sink = new(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
-        if (!ring.TryRead(out _, _sink, out int length))
+        if (!ring.TryRead(out _, _sink.All, out int length))
         {
             return 0;
         }
 
         RecordCopyHandler.CheckLength(length, _sink.Length);
-        checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(_sink));
+        checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(_sink.All));
         return 1;
     }
 }
@@ -151,18 +151,18 @@ internal readonly struct SpscRecordConsumer(RecordRing ring, int size) : IConsum
 /// <summary>RecordRing.TryRead: one record per call.</summary>
 internal readonly struct MpscRecordConsumer(RecordRing ring, int size) : IConsumerPort
 {
-    private readonly byte[] _sink = new byte[size];
+    private readonly AlignedElements<byte> _sink = new(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
-        if (!ring.TryRead(out _, _sink, out int length))
+        if (!ring.TryRead(out _, _sink.All, out int length))
         {
             return 0;
         }
 
         RecordCopyHandler.CheckLength(length, _sink.Length);
-        checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(_sink));
+        checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(_sink.All));
         return 1;
     }
 }
@@ -175,7 +175,7 @@ internal readonly struct MpscRecordConsumer(RecordRing ring, int size) : IConsum
 /// more than the records (single-thread twin, 8 B, reads of at most 4 records: 10.1 -> 8.2 ns per
 /// message, 1 record: 14.2 -> 12.0; 64: level).
 /// </summary>
-internal readonly ref struct RecordCopyHandler(byte[] sink, ref MessageChecker checker) : IRecordHandler
+internal readonly ref struct RecordCopyHandler(AlignedElements<byte> sink, ref MessageChecker checker) : IRecordHandler
 {
     private readonly ref MessageChecker _checker = ref checker;
 
@@ -187,7 +187,7 @@ internal readonly ref struct RecordCopyHandler(byte[] sink, ref MessageChecker c
         _checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(payload));
         if (payload.Length > sizeof(long))
         {
-            InlinedBytes.Copy(payload[sizeof(long)..], sink.AsSpan(sizeof(long))); // as the producers copy (ProducerPorts.cs)
+            InlinedBytes.Copy(payload[sizeof(long)..], sink.All[sizeof(long)..]); // as the producers copy (ProducerPorts.cs)
         }
     }
 

@@ -19,7 +19,7 @@ internal static unsafe class ProducerChild
         bool batched = bool.Parse(args.Get("batched"));
         using var region = BenchRegions.Open(args);
         BenchRegions.Prefault(region);
-        long* phase = (long*)(BenchRegions.Control(region) + BenchRegions.PhaseOffset);
+        var gate = StartGate.In(BenchRegions.Control(region), args.GetInt("producers"));
         ProducerOutcome outcome;
         switch (transport)
         {
@@ -27,7 +27,7 @@ internal static unsafe class ProducerChild
             {
                 var port = new RecordBatchProducer(new RecordRing(region, 0u), size);
                 channel.Ready();
-                outcome = ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                outcome = ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
                 break;
             }
 
@@ -35,7 +35,7 @@ internal static unsafe class ProducerChild
             {
                 var port = new SpscRecordProducer(new RecordRing(region, 0u), size);
                 channel.Ready();
-                outcome = ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                outcome = ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
                 break;
             }
 
@@ -43,7 +43,7 @@ internal static unsafe class ProducerChild
             {
                 var port = new MpscRecordProducer(new RecordRing(region, 0u), size);
                 channel.Ready();
-                outcome = ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                outcome = ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
                 break;
             }
 
@@ -52,7 +52,7 @@ internal static unsafe class ProducerChild
                 using var pipe = new AnonymousPipeClientStream(PipeDirection.Out, args.Get("pipe"));
                 var port = new StreamProducer(pipe, size);
                 channel.Ready();
-                outcome = ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                outcome = ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
                 break;
             }
 
@@ -62,12 +62,12 @@ internal static unsafe class ProducerChild
                 socket.Connect(SocketIo.EndPoint(args.Get("endpoint")));
                 var port = new SocketProducer(socket, size);
                 channel.Ready();
-                outcome = ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                outcome = ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
                 break;
             }
 
             default:
-                outcome = ElementSize.With<SlotProduceAction, ProducerOutcome>(size, new SlotProduceAction(region, transport, batched, channel, id, count, phase, deadline, oversubscribed));
+                outcome = ElementSize.With<SlotProduceAction, ProducerOutcome>(size, new SlotProduceAction(region, transport, batched, channel, id, count, gate, deadline, oversubscribed));
                 break;
         }
 
@@ -75,39 +75,32 @@ internal static unsafe class ProducerChild
     }
 
     private readonly struct SlotProduceAction(
-        SharedRegion region, ThroughputTransport transport, bool batched, ChildChannel channel, int id, long count, long* phase, Deadline deadline, bool oversubscribed)
+        SharedRegion region, ThroughputTransport transport, bool batched, ChildChannel channel, int id, long count, StartGate gate, Deadline deadline, bool oversubscribed)
         : IElementAction<ProducerOutcome>
     {
         public ProducerOutcome Invoke<T>() where T : unmanaged
         {
             switch ((transport, batched))
             {
-                case (ThroughputTransport.MpscSlot, true):
-                {
-                    var port = new MpscSlotBatchProducer<T>(new SlotRing<T>(region, 0u));
-                    channel.Ready();
-                    return ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
-                }
-
                 case (ThroughputTransport.MpscSlot, false):
                 {
                     var port = new MpscSlotProducer<T>(new SlotRing<T>(region, 0u));
                     channel.Ready();
-                    return ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                    return ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
                 }
 
-                case (_, true):
+                case (_, true): // SPSC or MPSC: the ring knows
                 {
-                    var port = new SpscSlotBatchProducer<T>(new SlotRing<T>(region, 0u));
+                    var port = new SlotBatchProducer<T>(new SlotRing<T>(region, 0u));
                     channel.Ready();
-                    return ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                    return ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
                 }
 
                 default:
                 {
                     var port = new SpscSlotProducer<T>(new SlotRing<T>(region, 0u));
                     channel.Ready();
-                    return ThroughputLoops.Produce(ref port, id, count, phase, deadline, oversubscribed);
+                    return ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
                 }
             }
         }

@@ -19,10 +19,9 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 // struct assignment of 1 KiB or more calls the runtime's copy helper, and above 2 KiB glibc
 // through a GC transition, where the C producer calls memcpy directly.
 // The slot producers' source elements are 64-byte aligned, as the C producer's source buffer
-// (AlignedElements). The batched SPSC slot producer stamps a batch of elements in such a buffer and
-// hands it to TryWrite(span), which publishes every sequence and stores the tail once (the C
-// batched producer stores its tail once per batch too); the batched MPSC slot producer claims a
-// batch with one CAS and copies + stamps each element in place, as the C one does. The batched record producers claim a range for
+// (AlignedElements). The batched slot producers claim a batch in place (SPSC: the tail stored once
+// per batch, as the C batched producer; MPSC: one CAS) and copy + stamp each element from one
+// source, as the C ones do. The batched record producers claim a range for
 // up to RecordBatch.MaxRecords records with TryClaimBatch, append each in place (copy + stamp)
 // and commit the range with one tail store (SPSC) or the one CAS that claimed it (MPSC); the C
 // batched record producer does the same (rring_claim_batch, RECORD_BATCH_MAX).
@@ -69,26 +68,15 @@ internal readonly struct MpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort w
     }
 }
 
-/// <summary>SlotRing&lt;T&gt;.TryWrite (SPSC)(span) of up to <see cref="Batch.Size"/> stamped elements.</summary>
-internal readonly struct SpscSlotBatchProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
-{
-    private readonly AlignedElements<T> _batch = new(Batch.Size);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int TryWrite(int producer, long firstSequence, int max, bool warm)
-    {
-        Span<T> batch = _batch.Slice(Math.Min(max, _batch.Length));
-        SlotBatch.Stamp(batch, producer, firstSequence, warm);
-        return ring.TryWrite(batch);
-    }
-}
-
 /// <summary>
-/// SlotRing&lt;T&gt;.TryClaim (MPSC) of up to <see cref="Batch.Size"/> slots, each copied + stamped
-/// in place, one Publish: what the C batched MPSC producer does (one CAS for the batch, then stamp
-/// and memcpy into each slot and its sequence), now that such a batch stores no claimed markers.
+/// SlotRing&lt;T&gt;.TryClaim (SPSC or MPSC) of up to <see cref="Batch.Size"/> slots, each copied +
+/// stamped in place from one source element, one Publish: what the C batched producers do (SPSC:
+/// stamp and memcpy into each slot, its sequence, the tail once per batch; MPSC: one CAS for the
+/// batch, then the same per slot), now that such a batch stores no claimed markers. The SPSC
+/// producer used to stamp a buffer of 64 elements and hand it to TryWrite(span): at 4 KiB that
+/// source is 256 KiB, read from L2 where the C producer's one element stays in L1.
 /// </summary>
-internal readonly struct MpscSlotBatchProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
+internal readonly struct SlotBatchProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
 {
     private readonly AlignedElements<T> _source = new(1);
 
@@ -116,23 +104,10 @@ internal readonly struct MpscSlotBatchProducer<T>(SlotRing<T> ring) : IProducerP
     }
 }
 
-/// <summary>Stamps the headers of a batch (elements the ring did not take are stamped again next time).</summary>
-internal static class SlotBatch
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Stamp<T>(Span<T> batch, int producer, long firstSequence, bool warm) where T : unmanaged
-    {
-        for (int i = 0; i < batch.Length; i++)
-        {
-            Unsafe.As<T, long>(ref batch[i]) = MessageHeader.Make(producer, firstSequence + i, warm);
-        }
-    }
-}
-
 /// <summary>RecordRing.TryClaim, copy + stamp in place, Commit.</summary>
 internal readonly struct SpscRecordProducer(RecordRing ring, int size) : IProducerPort
 {
-    private readonly byte[] _payload = Payload(size);
+    private readonly AlignedElements<byte> _payload = RecordPayload.Source(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int TryWrite(int producer, long firstSequence, int max, bool warm)
@@ -142,7 +117,7 @@ internal readonly struct SpscRecordProducer(RecordRing ring, int size) : IProduc
             return 0;
         }
 
-        RecordPayload.Fill(_payload, claim.Payload, MessageHeader.Make(producer, firstSequence, warm));
+        RecordPayload.Fill(_payload.All, claim.Payload, MessageHeader.Make(producer, firstSequence, warm));
         claim.Commit();
         return 1;
     }
@@ -158,7 +133,7 @@ internal readonly struct SpscRecordProducer(RecordRing ring, int size) : IProduc
 /// <summary>RecordRing.TryClaim, copy + stamp in place, Commit.</summary>
 internal readonly struct MpscRecordProducer(RecordRing ring, int size) : IProducerPort
 {
-    private readonly byte[] _payload = SpscRecordProducer.Payload(size);
+    private readonly AlignedElements<byte> _payload = RecordPayload.Source(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int TryWrite(int producer, long firstSequence, int max, bool warm)
@@ -168,7 +143,7 @@ internal readonly struct MpscRecordProducer(RecordRing ring, int size) : IProduc
             return 0;
         }
 
-        RecordPayload.Fill(_payload, claim.Payload, MessageHeader.Make(producer, firstSequence, warm));
+        RecordPayload.Fill(_payload.All, claim.Payload, MessageHeader.Make(producer, firstSequence, warm));
         claim.Commit();
         return 1;
     }
@@ -180,7 +155,7 @@ internal readonly struct MpscRecordProducer(RecordRing ring, int size) : IProduc
 /// </summary>
 internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProducerPort
 {
-    private readonly byte[] _payload = SpscRecordProducer.Payload(size);
+    private readonly AlignedElements<byte> _payload = RecordPayload.Source(size);
     private readonly int _recordBytes = (RingLayout.RecordHeaderSize + size + 7) & ~7;
 
     // Not inlined into the loop that calls it (the C producer's loop is inlined): inside that
@@ -195,7 +170,7 @@ internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProdu
             return 0;
         }
 
-        byte[] source = _payload;
+        ReadOnlySpan<byte> source = _payload.All;
         long header = MessageHeader.Make(producer, firstSequence, warm); // + i: the sequence is the low bits
         for (int i = 0; i < n; i++)
         {
@@ -221,13 +196,21 @@ internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProdu
 /// </summary>
 internal static class RecordPayload
 {
+    /// <summary>A record producer's source: 64-byte aligned, as the C producer's (aligned_alloc(64, ...)).</summary>
+    public static AlignedElements<byte> Source(int size)
+    {
+        var source = new AlignedElements<byte>(size); // every message has its 8-byte header
+        source.All.Fill(0x5a);
+        return source;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Fill(byte[] source, Span<byte> payload, long header)
+    public static void Fill(ReadOnlySpan<byte> source, Span<byte> payload, long header)
     {
         BinaryPrimitives.WriteInt64LittleEndian(payload, header);
         if (payload.Length > MessageHeaderBytes)
         {
-            InlinedBytes.Copy(source.AsSpan(MessageHeaderBytes), payload[MessageHeaderBytes..]);
+            InlinedBytes.Copy(source[MessageHeaderBytes..], payload[MessageHeaderBytes..]);
         }
     }
 

@@ -8,20 +8,22 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 /// The one-way loops. Phase protocol (control part of the region): producers send warm-up
 /// messages until the consumer sets the phase word (release) after its warm-up (a count and a
 /// minimum time, for tiered compilation, and its JIT is quiet: <see cref="JitQuiet"/>); each
-/// producer goes on with warm-up messages until its own JIT is quiet too, then starts its CPU clock and sends
+/// producer goes on with warm-up messages until its own JIT is quiet too and every producer has
+/// said so (<see cref="StartGate"/>), then starts its CPU clock and sends
 /// exactly its share of measured messages, one per call or a batch per call (the port decides). The consumer times from the first measured
 /// message to the last. AggressiveOptimization as in the latency loops.
 /// </summary>
 internal static unsafe class ThroughputLoops
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static ProducerOutcome Produce<TPort>(ref TPort port, int producer, long count, long* phase, in Deadline deadline, bool yieldSometimes)
+    public static ProducerOutcome Produce<TPort>(ref TPort port, int producer, long count, StartGate gate, in Deadline deadline, bool yieldSometimes)
         where TPort : struct, IProducerPort
     {
         long sequence = 0;
         int polls = 0;
         TPort ends = port; // a local copy, as in Consume
         var jit = new JitQuiet(Stopwatch.GetTimestamp());
+        bool announced = false;
         while (true)
         {
             int n = ends.TryWrite(producer, sequence, Batch.Size, warm: true);
@@ -31,9 +33,11 @@ internal static unsafe class ThroughputLoops
                 continue;
             }
 
+            polls = 0; // counts one wait, as the C loops do (see ProduceMeasured)
+
             long before = sequence;
             sequence += n;
-            if ((before >> 6) != (sequence >> 6) && WarmupDone(ref jit, before, sequence, phase, deadline))
+            if ((before >> 6) != (sequence >> 6) && WarmupDone(ref jit, ref announced, before, sequence, gate, deadline))
             {
                 break;
             }
@@ -69,6 +73,10 @@ internal static unsafe class ThroughputLoops
                 full++;
                 Spin.Step(ref polls, deadline, "room in the ring", yieldSometimes);
             }
+            else
+            {
+                polls = 0; // a yield only after 1024 polls of one wait, as the C producer (its counter is per message)
+            }
 
             sequence += n;
         }
@@ -93,6 +101,10 @@ internal static unsafe class ThroughputLoops
             if (ends.Poll(ref local) == 0)
             {
                 Spin.Step(ref polls, deadline, "messages", yieldSometimes);
+            }
+            else
+            {
+                polls = 0; // one wait's polls, as in ConsumeMeasured
             }
 
             if ((++iterations & 255) == 0 && WarmupDone(ref jit, iterations, local.WarmupMessages >= warmup, warmEnd))
@@ -125,6 +137,13 @@ internal static unsafe class ThroughputLoops
                 empty++;
                 Spin.Step(ref polls, deadline, "messages", yieldSometimes);
             }
+            else
+            {
+                // A yield only after 1024 polls of one wait, as the C consumer (its counter is per
+                // element): counted across waits, a consumer that finds the ring empty about once
+                // per message yielded its CPU to the producer sharing it every ~1000 messages.
+                polls = 0;
+            }
         }
 
         checker = local;
@@ -132,15 +151,21 @@ internal static unsafe class ThroughputLoops
     }
 
     /// <summary>
-    /// The producer's warm-up check, every 64 messages (out of line, as the consumer's): true once
-    /// the consumer has flipped the phase and this process's JIT is quiet; every 4096 messages it
-    /// lets the JIT's threads run and checks the deadline.
+    /// The producer's warm-up check, every 64 messages (out of line, as the consumer's): once the
+    /// consumer has flipped the phase and this process's JIT is quiet, announces this producer;
+    /// true once every producer has; every 4096 messages it lets the JIT's threads run and checks
+    /// the deadline.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool WarmupDone(ref JitQuiet jit, long before, long sequence, long* phase, in Deadline deadline)
+    private static bool WarmupDone(ref JitQuiet jit, ref bool announced, long before, long sequence, StartGate gate, in Deadline deadline)
     {
-        // Acquire: the consumer's flip (a shared line it writes once).
-        if (Volatile.Read(ref *phase) != 0 && jit.IsQuiet(Stopwatch.GetTimestamp()))
+        if (!announced && gate.Flipped && jit.IsQuiet(Stopwatch.GetTimestamp()))
+        {
+            gate.Announce();
+            announced = true;
+        }
+
+        if (announced && gate.AllReady)
         {
             return true;
         }

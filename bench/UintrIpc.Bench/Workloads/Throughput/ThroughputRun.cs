@@ -36,7 +36,7 @@ internal static unsafe class ThroughputRun
             var checker = new MessageChecker(producers, total);
             var producerArgs = new Func<int, ChildArgs>(id => ctx.ChildArgs("produce", cpu: 1 + id)
                 .Set("transport", transport).Set("size", size).Set("id", id).Set("batched", spec.Batched)
-                .Set("count", perProducer).Set("oversubscribed", oversubscribed));
+                .Set("count", perProducer).Set("producers", producers).Set("oversubscribed", oversubscribed));
 
             void StartAll()
             {
