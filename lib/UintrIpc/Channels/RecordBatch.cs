@@ -43,7 +43,8 @@ public unsafe ref struct RecordBatch
     private int _maxLength;
     /// <summary>Bytes each record holds after the payload (a channel's checksum), or 0.</summary>
     private int _trailer;
-    private bool _multiProducer;
+    /// <summary>MPSC: the claimed marker naming us, in a header's type word (the high half); SPSC: 0. One value tells the kind and gives the marker an append stores.</summary>
+    private ulong _claimedMarker;
     private bool _completed;
     private uint _tag;
     private RecordRingEngine? _ring;
@@ -71,7 +72,7 @@ public unsafe ref struct RecordBatch
         // TryAppend builds the payload span without a length check on the strength of it.
         batch._maxLength = Math.Max(ring.MaxMessageLength - trailer, 0);
         batch._trailer = trailer;
-        batch._multiProducer = ring.MultiProducer;
+        batch._claimedMarker = ring.MultiProducer ? RecordRingEngine.ClaimedMarkerWord(tag) : 0;
         batch._completed = false;
         batch._tag = tag;
         batch._ring = ring;
@@ -91,7 +92,7 @@ public unsafe ref struct RecordBatch
         batch._count = 0;
         batch._maxLength = 0;
         batch._trailer = 0;
-        batch._multiProducer = false;
+        batch._claimedMarker = 0;
         batch._completed = false;
         batch._tag = 0;
         batch._ring = null;
@@ -155,9 +156,10 @@ public unsafe ref struct RecordBatch
         // shared memory and checking it. The header first, so that the fields it needs are
         // loaded before the stores (each makes the JIT load the batch's fields again).
         long entry = (uint)-recordLength | ((long)type << 32);
-        if (_multiProducer)
+        ulong marker = _claimedMarker;
+        if (marker != 0)
         {
-            _ring!.AppendToMpscBatch(record, recordLength, _tag);
+            _ring!.AppendToMpscBatch(record, (uint)-recordLength | marker);
         }
         else
         {

@@ -98,7 +98,7 @@ internal sealed class RecordRing : IDisposable
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Read<THandler>(ref THandler handler, int limit = int.MaxValue)
-        where THandler : struct, IRecordHandler
+        where THandler : struct, IRecordHandler, allows ref struct
         => Engine.Read(ref handler, limit);
 
     /// <summary>Consumer: copies the next message into <paramref name="destination"/>; false when none is waiting.</summary>

@@ -113,13 +113,23 @@ internal sealed unsafe partial class RecordRingEngine
         *(long*)record = header;
     }
 
-    /// <summary>MPSC: marks a record appended to a batch as claimed by <paramref name="tag"/> (its type is kept by the batch until the commit).</summary>
+    /// <summary>
+    /// MPSC: marks a record appended to a batch claimed: <paramref name="header"/> is its length
+    /// negated and <see cref="ClaimedMarkerWord"/> of the batch's tag (its type is kept by the
+    /// batch until the commit).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void AppendToMpscBatch(byte* record, int recordLength, uint tag)
+    internal void AppendToMpscBatch(byte* record, ulong header)
     {
         ThrowIfDisposed(); // the ring's lease is gone, and with it maybe the mapping
-        MarkClaimed(record, recordLength, tag);
+        MarkClaimed(record, header);
     }
+
+    /// <summary>
+    /// The claimed marker of <paramref name="tag"/> in the high half of a header (2e, 2f): a
+    /// batch computes it once, each append ORs its length in.
+    /// </summary>
+    internal static ulong ClaimedMarkerWord(uint tag) => (ulong)(uint)ClaimMarker.ForRecord(tag) << 32;
 
     /// <summary>Commits the <paramref name="count"/> records appended to a batch (<paramref name="used"/> of its <paramref name="aligned"/> bytes).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -318,8 +318,13 @@ internal sealed unsafe partial class RecordRingEngine
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MarkClaimed(byte* record, int recordLength, uint tag)
+        => MarkClaimed(record, (uint)-recordLength | ClaimedMarkerWord(tag));
+
+    /// <summary>MarkClaimed of a header already built (length negated, claimed marker).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MarkClaimed(byte* record, ulong header)
     {
-        Volatile.Write(ref *(ulong*)record, (uint)-recordLength | ((ulong)(uint)ClaimMarker.ForRecord(tag) << 32));
+        Volatile.Write(ref *(ulong*)record, header);
         Volatile.WriteBarrier();
     }
 

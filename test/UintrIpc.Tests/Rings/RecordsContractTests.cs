@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
 
@@ -297,6 +298,40 @@ public abstract class RecordsContractTests : IDisposable
         Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
         var handler = new CollectingHandler([]);
         Assert.Throws<ArgumentOutOfRangeException>(() => ring.Read(ref handler, -1));
+    }
+
+    [Fact]
+    public void A_ref_struct_handler_updates_the_callers_state_in_place()
+    {
+        // A handler may hold a ref to the caller's state (a ref struct), so that a read copies
+        // nothing in or out per call: each message lands in the caller's own locals.
+        var ring = NewRing();
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.True(ring.TryWrite(i, ClaimAssert.Pattern(8, i)));
+        }
+
+        int count = 0;
+        long typeSum = 0;
+        var handler = new CountingRefHandler(ref count, ref typeSum);
+        Assert.Equal(2, ring.Read(ref handler, 2));
+        Assert.Equal((2, 0L + 1), (count, typeSum));
+        Assert.Equal(3, ring.Read(ref handler));
+        Assert.Equal((5, 0L + 1 + 2 + 3 + 4), (count, typeSum));
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
+    private readonly ref struct CountingRefHandler(ref int count, ref long typeSum) : IRecordHandler
+    {
+        private readonly ref int _count = ref count;
+        private readonly ref long _typeSum = ref typeSum;
+
+        public void Handle(int type, ReadOnlySpan<byte> payload)
+        {
+            Assert.Equal(ClaimAssert.Pattern(8, type), payload.ToArray());
+            _count++;
+            _typeSum += type;
+        }
     }
 
     [Fact]

@@ -258,6 +258,28 @@ public sealed class RecordsMpscTests : IDisposable
     }
 
     [Fact]
+    public void Appended_batch_records_carry_this_producers_claimed_marker_until_the_commit()
+    {
+        // The marker a single claim writes names this producer (2e, 2f); each record appended to
+        // a batch must carry the same one (the batch builds it once), its length negated.
+        Assert.True(_ring.TryClaim(9, 8, out var single));
+        int marker = _memory.TypeAt(0);
+        Assert.Equal(0x8000_0000u, (uint)marker & 0xC000_0000u);
+        single.Commit();
+
+        Assert.True(_ring.TryClaimBatch(2 * 16, out var batch));
+        Assert.True(batch.TryAppend(1, 8, out _));
+        Assert.True(batch.TryAppend(2, 0, out _));
+        Assert.Equal((-16, marker), (_memory.LengthAt(16), _memory.TypeAt(16)));
+        Assert.Equal((-8, marker), (_memory.LengthAt(32), _memory.TypeAt(32)));
+
+        batch.Commit();
+        Assert.Equal((16, 1), (_memory.LengthAt(16), _memory.TypeAt(16)));
+        Assert.Equal((8, 2), (_memory.LengthAt(32), _memory.TypeAt(32)));
+        Assert.Equal([9, 1, 2], Drain().Select(m => m.Type));
+    }
+
+    [Fact]
     public void A_batch_commit_checks_every_claimed_header_and_stops_at_a_rewritten_one()
     {
         Assert.True(_ring.TryClaimBatch(3 * 16, out var batch));

@@ -16,7 +16,7 @@ internal abstract class RecordRingUnderTest
 
     public abstract bool TryWrite(int type, ReadOnlySpan<byte> payload);
     public abstract bool TryClaim(int type, int length, out RecordClaim claim);
-    public abstract int Read<THandler>(ref THandler handler, int limit = int.MaxValue) where THandler : struct, IRecordHandler;
+    public abstract int Read<THandler>(ref THandler handler, int limit = int.MaxValue) where THandler : struct, IRecordHandler, allows ref struct;
     public abstract bool TryRead(out int type, Span<byte> destination, out int length);
 
     /// <summary>Reads everything waiting, as (type, payload) pairs.</summary>

@@ -111,11 +111,8 @@ internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : ICo
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
-        // IRecordHandler handlers cannot be ref structs: the checker travels in and out by value.
-        var handler = new RecordCopyHandler(_sink, checker);
-        int n = ring.Read(ref handler, Batch.Size);
-        checker = handler.Checker;
-        return n;
+        var handler = new RecordCopyHandler(_sink, ref checker);
+        return ring.Read(ref handler, Batch.Size);
     }
 }
 
@@ -127,10 +124,8 @@ internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : ICo
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
-        var handler = new RecordCopyHandler(_sink, checker);
-        int n = ring.Read(ref handler, Batch.Size);
-        checker = handler.Checker;
-        return n;
+        var handler = new RecordCopyHandler(_sink, ref checker);
+        return ring.Read(ref handler, Batch.Size);
     }
 }
 
@@ -172,17 +167,24 @@ internal readonly struct MpscRecordConsumer(RecordRing ring, int size) : IConsum
     }
 }
 
-/// <summary>Checks each record's length and header and copies the rest of its payload out.</summary>
-internal struct RecordCopyHandler(AlignedElements<byte> sink, MessageChecker checker) : IRecordHandler
+/// <summary>
+/// Checks each record's length and header and copies the rest of its payload out (a ref struct:
+/// it holds the consumer's checker by reference, as the slot drain's handler does). By value, the
+/// checker was copied into the handler and back on every read, also on every empty poll (eight
+/// fields each way, two with write barriers): a consumer that keeps up polls an empty ring more
+/// often than it reads a message (single-thread twin: an empty poll 6.0 -> 5.0 ns; reads of 64
+/// records level; the consumer loop 3484 -> 1991 bytes of code).
+/// </summary>
+internal readonly ref struct RecordCopyHandler(AlignedElements<byte> sink, ref MessageChecker checker) : IRecordHandler
 {
-    public MessageChecker Checker = checker;
+    private readonly ref MessageChecker _checker = ref checker;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Handle(int type, ReadOnlySpan<byte> payload)
     {
         CheckLength(payload.Length, sink.Length);
         // As the C consumer: the stamp read from the record, the rest (if any) copied out.
-        Checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(payload));
+        _checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(payload));
         if (payload.Length > sizeof(long))
         {
             InlinedBytes.Copy(payload[sizeof(long)..], sink.All[sizeof(long)..]); // as the producers copy (ProducerPorts.cs)
