@@ -54,7 +54,7 @@ static inline void rring_open(struct record_ring *r, struct uipc_ring_control *c
     r->pos = r->published = r->cache = r->claim_tail = r->claim_padding = r->prefetched = 0;
 }
 
-/* Producer: a write prefetch (PREFETCHW; -mprfchw in the Makefile) of the lines of a range it
+/* Producer: a write prefetch (PREFETCHW: -mprfchw in the Makefile) of the lines of a range it
  * is about to write, at most RRING_PREFETCH_LIMIT bytes (the library's PrefetchRange): their
  * transfers from the consumer's core overlap instead of each store waiting for its own line. */
 static inline void rring_prefetch_range(const uint8_t *start, uint64_t bytes)
