@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using UintrIpc.Channels;
 
 namespace UintrIpc.Rings;
@@ -333,6 +334,37 @@ internal sealed unsafe partial class RecordRingEngine
     /// </summary>
     private bool IsUnwrittenAndOurs(byte* record, long position)
         => Volatile.Read(ref *(long*)record) == 0 && Volatile.Read(ref *_releasing) <= position; // acquire loads, in this order
+
+    /// <summary>The most bytes of a claimed range asked for at once (64 lines).</summary>
+    private const int PrefetchLimit = 4096;
+
+    /// <summary>
+    /// Asks for the first lines of a claimed range at once. The consumer zeroed them last (they
+    /// are in its cache); without this, each line is fetched only when the appends' stores reach
+    /// it, one after another behind the store buffer. Only the range: the bytes after it may
+    /// still be the consumer's (SPSC: a full ring frees just enough for the claim), and a line
+    /// pulled from there while it reads and zeroes them crosses cores up to three times instead
+    /// of once; MPSC, they are the next producer's claim, being written now. At most <see cref="PrefetchLimit"/> bytes: the lines of a long range (32 records of
+    /// 1 KiB) asked for at once evict each other before the appends reach them. Single thread,
+    /// 8 MiB ring, produce ns per record, 2x the range before -> now: 256 B 18.5-19.5 -> 12.4-12.9,
+    /// 1 KiB 73-75 -> 40.6-42, 4 KiB 566-642 -> 244-298 (loaded machine); MPSC cross-process, 64 B
+    /// records gained from it, 1 KiB and 4 KiB lost without the limit. A hint: no value is
+    /// read, nothing can fault.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRange(byte* start, int bytes)
+    {
+        if (Sse.IsSupported)
+        {
+            // A claimed range never crosses the end of the data area: no wrap. From the line
+            // the range starts in (it may start mid-line).
+            byte* end = start + Math.Min(bytes, PrefetchLimit);
+            for (byte* line = (byte*)((nint)start & ~(nint)63); line < end; line += 64) // a cache line
+            {
+                Sse.Prefetch0(line);
+            }
+        }
+    }
 
     /// <summary>An SPSC append whose claim is not open: the ring was disposed, or the claim completed or discarded.</summary>
     [DoesNotReturn]
