@@ -31,13 +31,7 @@ struct record_ring {
     uint64_t cache;      /* producer: last head read */
     uint64_t claim_tail; /* producer, batch: the tail the open batch starts at */
     uint64_t claim_padding; /* producer, batch: padding bytes before it (0 = none) */
-    uint64_t prefetched; /* producer: the position up to which rring_prefetch_ahead asked for lines */
 };
-
-/* The most bytes of a claimed range asked for at once, and how far past a single record the
- * SPSC producer asks for lines (the library's PrefetchLimit and PrefetchAheadBytes). */
-#define RRING_PREFETCH_LIMIT 4096u
-#define RRING_PREFETCH_AHEAD (9u * 64u)
 
 static inline uint32_t record_align(uint32_t n)
 {
@@ -51,35 +45,7 @@ static inline void rring_open(struct record_ring *r, struct uipc_ring_control *c
     r->capacity = ctl->descriptor.capacity;
     r->mask = r->capacity - 1;
     r->max_message = ctl->descriptor.max_message_length;
-    r->pos = r->published = r->cache = r->claim_tail = r->claim_padding = r->prefetched = 0;
-}
-
-/* Producer, batch: a read prefetch (PREFETCHT0) of the first lines of its claimed range, at most
- * RRING_PREFETCH_LIMIT bytes, as the library's PrefetchRange (a write prefetch there measured no
- * better): they arrive together instead of one at a time as the appends reach them. */
-static inline void rring_prefetch_range(const uint8_t *start, uint64_t bytes)
-{
-    const uint8_t *end = start + (bytes < RRING_PREFETCH_LIMIT ? bytes : RRING_PREFETCH_LIMIT);
-    for (const uint8_t *line = (const uint8_t *)((uintptr_t)start & ~(uintptr_t)63); line < end; line += 64)
-        __builtin_prefetch(line, 0, 3);
-}
-
-/* SPSC producer, one record claimed at positions [start, end): write-prefetches the whole lines up to
- * RRING_PREFETCH_AHEAD past it that the cached head proves released and no claim asked for yet
- * (the library's PrefetchAhead / PrefetchTarget): once per new line, within one lap. */
-static inline void rring_prefetch_ahead(struct record_ring *r, uint64_t start, uint64_t end)
-{
-    uint64_t from = r->prefetched > (start & ~63ull) ? r->prefetched : start & ~63ull;
-    uint64_t to = end + RRING_PREFETCH_AHEAD, released = r->cache + r->capacity, lap = (from & ~r->mask) + r->capacity;
-    to = (to < released ? to : released) & ~63ull;
-    to = to < lap ? to : lap;
-    to = to < from + RRING_PREFETCH_LIMIT ? to : from + RRING_PREFETCH_LIMIT;
-    if (to > from) {
-        r->prefetched = to;
-        /* Write prefetch (PREFETCHW: -mprfchw in the Makefile): the lines arrive writable. */
-        for (const uint8_t *line = r->data + (from & r->mask), *last = line + (to - from); line < last; line += 64)
-            __builtin_prefetch(line, 1, 3);
-    }
+    r->pos = r->published = r->cache = r->claim_tail = r->claim_padding = 0;
 }
 
 /* Producer: a padding record of `padding` bytes (to the end of the data area) at `at`. */
@@ -121,7 +87,6 @@ static inline uint8_t *rring_claim(struct record_ring *r, uint32_t length, int32
     if (!rring_reserve(r, aligned, &padding, corrupt))
         return NULL;
     uint64_t index = r->pos & r->mask, end = r->pos + padding + aligned;
-    rring_prefetch_ahead(r, end - aligned, end);
     /* Release: head <= tail holds for every observer before any header says "ready". */
     __atomic_store_n(&r->ctl->tail, end, __ATOMIC_RELEASE);
     if (padding) {
@@ -150,9 +115,7 @@ static inline uint8_t *rring_claim_batch(struct record_ring *r, uint64_t bytes, 
         return NULL;
     r->claim_tail = r->pos;
     r->claim_padding = padding;
-    uint8_t *start = r->data + (padding ? 0 : (r->pos & r->mask));
-    rring_prefetch_range(start, bytes);
-    return start;
+    return r->data + (padding ? 0 : (r->pos & r->mask));
 }
 
 /* Producer, batch: a record appended at `rec`: its header holds -len and the type until the
@@ -218,17 +181,6 @@ static inline uint8_t *mrring_claim_range(struct record_ring *r, struct mpsc_pro
         index = 0;
     }
     return r->data + index;
-}
-
-/* MPSC producer, batch: claims a range for several records (mrring_claim_range) and asks for
- * its lines (ours alone; the library's TryClaimBatch). Not for a single record's claim: as the
- * library's, it asks for nothing (the bytes after it are other producers' claims). */
-static inline uint8_t *mrring_claim_batch(struct record_ring *r, struct mpsc_producer *m, uint64_t aligned, int *corrupt)
-{
-    uint8_t *start = mrring_claim_range(r, m, aligned, corrupt);
-    if (start)
-        rring_prefetch_range(start, aligned);
-    return start;
 }
 
 /* MPSC producer: marks the record at `rec` claimed (2e): ONE 64-bit release store of length

@@ -229,9 +229,8 @@ producer_claim(struct producer *p, enum producer_kind kind, uint64_t left, int *
         if (p->claimed == 0) {
             uint64_t want = p->batch < RECORD_BATCH_MAX ? p->batch : RECORD_BATCH_MAX;
             want = want < left ? want : left;
-            p->range = kind != PRODUCE_MPSC_RECORDS ? rring_claim_batch(&p->rec, want * aligned, corrupt)
-                       : p->batch > 1             ? mrring_claim_batch(&p->rec, &p->mp, want * aligned, corrupt)
-                                                  : mrring_claim_range(&p->rec, &p->mp, want * aligned, corrupt);
+            p->range = kind == PRODUCE_MPSC_RECORDS ? mrring_claim_range(&p->rec, &p->mp, want * aligned, corrupt)
+                                                    : rring_claim_batch(&p->rec, want * aligned, corrupt);
             if (!p->range)
                 return NULL;
             p->claimed = want;

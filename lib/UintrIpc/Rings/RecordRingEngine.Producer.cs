@@ -54,7 +54,6 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         record = _data + (padding != 0 ? 0 : ((int)tail & _mask));
-        PrefetchAhead(tail + padding, tail + padding + aligned);
         *(int*)(record + TypeOffset) = type; // plain: published by the release of the length
         InlinedBytes.Copy(payload, new Span<byte>(record + HeaderSize, payload.Length));
         PublishSpsc(tail, padding, aligned, record, recordLength);
@@ -104,7 +103,6 @@ internal sealed unsafe partial class RecordRingEngine
             }
 
             record = _data + (padding != 0 ? 0 : ((int)tail & _mask));
-            PrefetchAhead(tail + padding, tail + padding + aligned);
             token = ++_local.ClaimToken;
             _local.ClaimTail = tail;
             _local.ClaimPadding = padding;

@@ -285,10 +285,6 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         [FieldOffset(RegionLayout.FalseSharingRange + 48)]
         public ProducerThreadCache Producer;
 
-        /// <summary>SPSC: the position up to which the producer's write prefetch has asked for lines (a line boundary).</summary>
-        [FieldOffset(RegionLayout.FalseSharingRange + 64)]
-        public long PrefetchedTo;
-
         // ---- consumer side ----
 
         /// <summary>The head at which TryUnblock first saw an uncommitted record, or -1.</summary>
