@@ -93,10 +93,13 @@ internal sealed unsafe class ProducerTable : IDisposable
     /// Consumer, for a claimed position with no marker (uintripc.h 2f, b): true when at least one
     /// registered intent covers <paramref name="position"/> and every one that does belongs to a
     /// dead producer; <paramref name="end"/> is then the smallest end of those intents.
+    /// <paramref name="uncovered"/>: no intent covers it and every producer has an entry, so no
+    /// producer won it (2f, c: a tail a peer moved forward).
     /// </summary>
-    internal bool TryFindDeadIntent(ulong position, out ulong end)
+    internal bool TryFindDeadIntent(ulong position, out ulong end, out bool uncovered)
     {
         end = ulong.MaxValue;
+        uncovered = false;
         // Acquire: a producer sets it before its first entry-less claim, whose CAS we have seen.
         if (Volatile.Read(ref *_unregistered) != 0)
         {
@@ -137,6 +140,7 @@ internal sealed unsafe class ProducerTable : IDisposable
             end = Math.Min(end, position + (count - into));
         }
 
+        uncovered = !covered;
         return covered;
     }
 
