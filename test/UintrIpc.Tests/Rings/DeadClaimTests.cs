@@ -127,6 +127,20 @@ public sealed unsafe class DeadClaimTests : IDisposable
     }
 
     [Fact]
+    public void A_position_the_last_intent_of_an_ended_registration_covers_is_not_taken_for_one_nobody_claimed()
+    {
+        // Its object closed while a write on another thread had claimed position 0: that write still publishes (2d).
+        _memory.Register(0, 0, s_ourNamespace, start: 0, count: 1);
+        _memory.Tail = 1;
+        Assert.False(_ring.TrySkipDeadClaim());
+        Assert.Equal(0, _ring.ConsumerPosition);
+
+        _memory.Register(0, 0, s_ourNamespace, start: 5, count: 1); // its last intent elsewhere: nobody claimed 0
+        Assert.True(_ring.TrySkipDeadClaim());
+        Assert.Equal(1, _ring.ConsumerPosition);
+    }
+
+    [Fact]
     public void Producers_register_once_per_thread_and_give_their_entries_back_on_dispose()
     {
         using (var producer = new SlotRing<long>(_region))
