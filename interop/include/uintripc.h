@@ -299,8 +299,15 @@
  *        covers head is dead (a loser of the CAS race may cover head too; the winner is among
  *        them). Then re-read the head slot or header (acquire): a marker or publish that came
  *        meanwhile cancels the skip.
+ *     c. Slot rings: no marker, `unregistered` clear and no intent covers head, not even the
+ *        last one of an ended registration (pid 0; a claim taken while its object closed is
+ *        still published, 2d): no producer won the position (the winner covers it until it
+ *        publishes or marks it), so a peer moved the tail forward over positions nobody
+ *        claimed. After the same re-read, skip that one slot; the next position is judged on
+ *        its own. (Record rings leave such a gap to the manual unblock: their batches may
+ *        leave an unwritten header uncovered.)
  *     Skipping: slots: CAS from the value judged to UIPC_SLOT_SKIPPED | (position + 1), for every
- *     position up to the smallest end of the dead intents (b) or the one slot (a). Records: (a)
+ *     position up to the smallest end of the dead intents (b) or the one slot (a, c). Records: (a)
  *     padding of len; (b) padding over [head, smallest end of the dead intents), pieces as for
  *     the manual unblock, split at the end of the data area, the piece at head last.
  *   Why this is safe against a lying peer: a producer that forges its own entry or marker can

@@ -93,26 +93,29 @@ internal sealed unsafe class ProducerTable : IDisposable
     /// Consumer, for a claimed position with no marker (uintripc.h 2f, b): true when at least one
     /// registered intent covers <paramref name="position"/> and every one that does belongs to a
     /// dead producer; <paramref name="end"/> is then the smallest end of those intents.
+    /// <paramref name="uncovered"/>: no intent covers it, not even an ended registration's, and every
+    /// producer has an entry, so no producer won it (2f, c: a tail a peer moved forward).
     /// </summary>
-    internal bool TryFindDeadIntent(ulong position, out ulong end)
+    internal bool TryFindDeadIntent(ulong position, out ulong end, out bool uncovered)
     {
         end = ulong.MaxValue;
+        uncovered = false;
         // Acquire: a producer sets it before its first entry-less claim, whose CAS we have seen.
         if (Volatile.Read(ref *_unregistered) != 0)
         {
             return false; // an entry-less producer may own the position without covering it
         }
 
-        bool covered = false;
+        bool covered = false, endedCovers = false;
         for (int i = 0; i < _slots; i++)
         {
             ulong* entry = Entry(i);
             // Acquire loads, owner / claim / owner: equal owners make the claim that registration's.
             ulong owner = Volatile.Read(ref entry[0]);
             uint pid = (uint)owner;
-            if (pid is 0 or Registering)
+            if (pid == Registering)
             {
-                continue; // no registration: it claims nothing
+                continue; // no registration yet: it claims nothing
             }
 
             ulong claim = Volatile.Read(ref entry[1]);
@@ -128,6 +131,14 @@ internal sealed unsafe class ProducerTable : IDisposable
                 continue;
             }
 
+            if (pid == 0)
+            {
+                // An ended registration claims nothing for (b), but its last claim may have been taken
+                // while it ended and still be published (2d): not a position nobody claimed (c).
+                endedCovers = true;
+                continue;
+            }
+
             covered = true;
             if (!IsDead(i, owner))
             {
@@ -137,6 +148,7 @@ internal sealed unsafe class ProducerTable : IDisposable
             end = Math.Min(end, position + (count - into));
         }
 
+        uncovered = !covered && !endedCovers;
         return covered;
     }
 

@@ -161,7 +161,7 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         // No header yet: the producer is between its CAS and its marker (2f, b).
-        if (!_producers.TryFindDeadIntent((ulong)head, out ulong intentEnd)
+        if (!_producers.TryFindDeadIntent((ulong)head, out ulong intentEnd, out _)
             || Volatile.Read(ref *(ulong*)record) != 0) // acquire: a marker since cancels
         {
             return false;

@@ -196,7 +196,9 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// when it is known to be: its process has exited (seen through a pidfd, in the same pid
     /// namespace), or its ring object was disposed. Anything else (another pid namespace, a
     /// producer without a table entry, a kernel without pidfd_open) leaves the claim to
-    /// <see cref="TryUnblock(TimeSpan)"/>. Protocol: interop/include/uintripc.h, section 2f.
+    /// <see cref="TryUnblock(TimeSpan)"/>. A position no producer claimed (a peer moved the tail
+    /// forward: no intent in the table covers it) is skipped too, one slot per call.
+    /// Protocol: interop/include/uintripc.h, section 2f.
     /// </remarks>
     /// <exception cref="RingCorruptedException">The shared positions or the slot hold impossible values.</exception>
     public bool TrySkipDeadClaim() => Engine.TrySkipDeadClaim();

@@ -359,13 +359,16 @@ internal unsafe partial struct SlotRingEngine
         }
         else
         {
-            if (!Producers.TryFindDeadIntent(head, out end)
+            bool dead = Producers.TryFindDeadIntent(head, out end, out bool uncovered);
+            if ((!dead && !uncovered)
                 || Volatile.Read(ref *(ulong*)slot) != sequence) // acquire: a marker or publish since cancels (2f, b)
             {
                 return false;
             }
 
-            end = Math.Min(end, tail);
+            // Uncovered: a position nobody claimed, behind a tail a peer moved forward (2f, c); the
+            // next position is judged on its own, so one slot per call.
+            end = uncovered ? head + 1 : Math.Min(end, tail);
         }
 
         ulong position = head;

@@ -84,7 +84,9 @@ public sealed unsafe class DeadClaimTests : IDisposable
     public void Nothing_is_skipped_when_liveness_cannot_be_known()
     {
         _memory.Tail = 1;
-        Assert.False(_ring.TrySkipDeadClaim()); // no intent covers the position: its owner is unknown
+        _memory.ControlWord(RingLayout.UnregisteredOffset) = 1;
+        Assert.False(_ring.TrySkipDeadClaim()); // no intent covers the position, but a producer without an entry may own it
+        _memory.ControlWord(RingLayout.UnregisteredOffset) = 0;
 
         _memory.Register(0, _deadPid, s_ourNamespace + 1, start: 0, count: 1);
         Assert.False(_ring.TrySkipDeadClaim()); // another pid namespace: the pid names another process here
@@ -95,6 +97,47 @@ public sealed unsafe class DeadClaimTests : IDisposable
 
         _memory.ControlWord(RingLayout.UnregisteredOffset) = 0;
         Assert.True(_ring.TrySkipDeadClaim());
+    }
+
+    /// <summary>
+    /// A peer moved the shared tail forward (the fuzz test's seed 603444086: tail = truth + 49):
+    /// positions nobody claimed, so no marker and no registered intent covers them. Without
+    /// entry-less producers no producer can own them (the winner of a position covers it), so
+    /// the consumer skips them one slot per call, and what is written after them arrives.
+    /// </summary>
+    [Fact]
+    public void Positions_of_a_tail_moved_forward_that_no_intent_covers_are_skipped()
+    {
+        Assert.True(_ring.TryWrite(1)); // registers this thread, intent [0, 1)
+        Assert.True(_ring.TryRead(out long first));
+        Assert.Equal(1, first);
+        _memory.Tail = 1 + 5; // the lie: five positions nobody claimed
+        Assert.True(_ring.TryWrite(42)); // claims position 6, its intent [6, 7)
+        Assert.False(_ring.TryRead(out _));
+
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.True(_ring.TrySkipDeadClaim());
+        }
+
+        Assert.Equal(6, _ring.ConsumerPosition);
+        Assert.False(_ring.TrySkipDeadClaim()); // the published element: nothing to skip
+        Assert.True(_ring.TryRead(out long item));
+        Assert.Equal(42, item);
+    }
+
+    [Fact]
+    public void A_position_the_last_intent_of_an_ended_registration_covers_is_not_taken_for_one_nobody_claimed()
+    {
+        // Its object closed while a write on another thread had claimed position 0: that write still publishes (2d).
+        _memory.Register(0, 0, s_ourNamespace, start: 0, count: 1);
+        _memory.Tail = 1;
+        Assert.False(_ring.TrySkipDeadClaim());
+        Assert.Equal(0, _ring.ConsumerPosition);
+
+        _memory.Register(0, 0, s_ourNamespace, start: 5, count: 1); // its last intent elsewhere: nobody claimed 0
+        Assert.True(_ring.TrySkipDeadClaim());
+        Assert.Equal(1, _ring.ConsumerPosition);
     }
 
     [Fact]
