@@ -118,9 +118,7 @@ public sealed class RecordStaleIntentTests(ITestOutputHelper output) : IDisposab
         using var consumer = new RecordRing(region);
         using var producer = new RecordRing(region);
         using var filler = new RecordRing(region);
-        var dead = Start("record-claim-stops", name, "before-cas", RecordLength.ToString(CultureInfo.InvariantCulture));
-        dead.WaitForOutput("intent 0");
-        dead.Kill();
+        LeaveDeadIntentAtZero(name);
 
         const int BatchBytes = 3 * RecordLength;
         Assert.True(producer.TryClaimBatch(BatchBytes, out var batch));
@@ -174,9 +172,7 @@ public sealed class RecordStaleIntentTests(ITestOutputHelper output) : IDisposab
         using var region = SharedRegion.CreateNamed(name, 0, RecordRing.Part(Capacity, multipleProducers: true));
         using var consumer = new RecordRing(region);
         using var producer = new RecordRing(region);
-        var dead = Start("record-claim-stops", name, "before-cas", RecordLength.ToString(CultureInfo.InvariantCulture));
-        dead.WaitForOutput("intent 0");
-        dead.Kill();
+        LeaveDeadIntentAtZero(name);
 
         const int BatchBytes = 3 * RecordLength;
         Assert.True(producer.TryClaimBatch(BatchBytes, out var batch));
@@ -257,6 +253,14 @@ public sealed class RecordStaleIntentTests(ITestOutputHelper output) : IDisposab
             Assert.True(watch.Elapsed < ProgressTimeout, "nothing to read");
             Thread.Sleep(1);
         }
+    }
+
+    /// <summary>A child producer killed between its intent store (position 0) and its CAS: a dead intent covers 0.</summary>
+    private void LeaveDeadIntentAtZero(string name)
+    {
+        var dead = Start("record-claim-stops", name, "before-cas", RecordLength.ToString(CultureInfo.InvariantCulture));
+        dead.WaitForOutput("intent 0");
+        dead.Kill();
     }
 
     private PeerProcess Start(string command, params string[] args)
