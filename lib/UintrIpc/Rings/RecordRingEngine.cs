@@ -104,7 +104,15 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            _local.OpenClaim = 0; // before the lease goes: an open claim's appends and commit see a closed claim
+            if (_local.OpenClaim != 0)
+            {
+                // SPSC: before the lease goes. Its bytes were written beyond the tail (headers -len,
+                // payload): zeroed, or the next producer's records would leave them where the
+                // consumer reads a header (2e: every byte outside [head, tail) is zero). Closed
+                // too: the claim's appends and commit then see it is no longer open.
+                DiscardSpscClaim();
+            }
+
             _producers?.Dispose(); // its threads claim no more: their registrations end (uintripc.h 2f)
             if (_leased)
             {
