@@ -240,7 +240,12 @@ public unsafe ref struct RecordBatch
     private void GiveUp()
     {
         Complete();
-        _ring!.AbandonBatch(_start, (int)(_end - _start), _token, _tag);
+        if (_ring!.IsDisposed)
+        {
+            return; // its Dispose left the batch to the consumer (uintripc.h 2e); the channel's doorbell and maybe the memory are gone
+        }
+
+        _ring.AbandonBatch(_start, (int)(_end - _start), _token, _tag);
         _sink?.Completed(); // MPSC: messages after the range waited behind it
     }
 

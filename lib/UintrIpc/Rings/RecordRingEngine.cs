@@ -121,6 +121,9 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         }
     }
 
+    /// <summary>Whether <see cref="Dispose"/> ran (a plain read): the lease, and maybe the mapping, are gone.</summary>
+    internal bool IsDisposed => _disposed != 0;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ThrowIfDisposed()
     {
