@@ -176,10 +176,14 @@ internal sealed class ProducerCore : IDisposable
         try
         {
             _ring.Dispose();
-            // A claim left open (MPSC) now belongs to an ended registration, which the reader skips
-            // (uintripc.h 2f); a reader parked behind it would only see that after its park slice.
-            // The wake check of a publish, once, before the sender goes (the lease is still ours).
-            Wake();
+            if (_channel.MultipleProducers)
+            {
+                // A claim left open now belongs to an ended registration, which the reader skips
+                // (uintripc.h 2f); a reader parked behind it would only see that after its park slice.
+                // The wake check of a publish, once, before the sender goes (the lease is still ours).
+                // SPSC: an open claim was never visible, nothing waits behind it.
+                Wake();
+            }
         }
         finally
         {
