@@ -20,13 +20,15 @@ internal static class DisposeOpenCommands
     /// (record-batch: two records appended, 24-byte payloads of 0x01 after the value;
     /// record-batch-empty; record-claim; slot-claim; slot-batch: three slots filled), disposes the
     /// ring object with the claim open ("disposed"), then the claim, and waits for "exit" on stdin,
-    /// alive all along: its pid never says it is dead.
+    /// alive all along: its pid never says it is dead. `ring-dispose-open name kind die`: instead of
+    /// the Dispose, prints "open" and waits to be killed with the claim open.
     /// </summary>
     [PeerCommand("ring-dispose-open")]
     public static int DisposeWithClaimOpen(string[] args)
     {
         using var region = SharedRegion.OpenNamed(args[0], TimeSpan.FromSeconds(10));
         string kind = args[1];
+        bool die = args.Length > 2 && args[2] == "die";
         bool records = kind.StartsWith("record", StringComparison.Ordinal);
         var recordRing = records ? new RecordRing(region) : null;
         var slotRing = records ? null : new SlotRing<long>(region);
@@ -64,7 +66,7 @@ internal static class DisposeOpenCommands
                             BinaryPrimitives.WriteInt64LittleEndian(payload, 100 + i);
                         }
 
-                        Disposed(recordRing);
+                        Release(recordRing, die);
                     }
 
                     break;
@@ -81,7 +83,7 @@ internal static class DisposeOpenCommands
                     {
                         claim.Payload.Fill(1);
                         BinaryPrimitives.WriteInt64LittleEndian(claim.Payload, 100);
-                        Disposed(recordRing);
+                        Release(recordRing, die);
                     }
 
                     break;
@@ -97,7 +99,7 @@ internal static class DisposeOpenCommands
                     using (claim)
                     {
                         claim.Item = 100;
-                        Disposed(slotRing);
+                        Release(slotRing, die);
                     }
 
                     break;
@@ -117,7 +119,7 @@ internal static class DisposeOpenCommands
                             batch[i] = 100 + i;
                         }
 
-                        Disposed(slotRing);
+                        Release(slotRing, die);
                     }
 
                     break;
@@ -132,8 +134,15 @@ internal static class DisposeOpenCommands
         return line.Wait(Hold) && line.Result == "exit" ? 0 : 4;
     }
 
-    private static void Disposed(IDisposable ring)
+    private static void Release(IDisposable ring, bool die)
     {
+        if (die)
+        {
+            Console.WriteLine("open");
+            Thread.Sleep(Hold);
+            Environment.Exit(4); // not killed: the test is gone; never complete the claim
+        }
+
         ring.Dispose();
         Console.WriteLine("disposed");
     }

@@ -34,6 +34,22 @@ public sealed class DisposeOpenClaimTests(ITestOutputHelper output) : IDisposabl
     [InlineData("slot-claim", false)]
     [InlineData("slot-batch", false)]
     public void The_consumer_gets_every_committed_message_past_a_claim_left_open_at_dispose(string kind, bool multipleProducers)
+        => EveryCommittedMessageArrives(kind, multipleProducers, die: false);
+
+    /// <summary>
+    /// The producer is killed with its claim open instead (no Dispose, no finalizer): an MPSC claim
+    /// is a dead producer's; an SPSC claim's bytes beyond the tail are the next producer's to clear.
+    /// </summary>
+    [Theory]
+    [InlineData("record-batch", true)]
+    [InlineData("record-claim", true)]
+    [InlineData("record-batch", false)]
+    [InlineData("record-claim", false)]
+    [InlineData("slot-batch", false)]
+    public void The_consumer_gets_every_committed_message_past_a_claim_left_open_by_a_killed_producer(string kind, bool multipleProducers)
+        => EveryCommittedMessageArrives(kind, multipleProducers, die: true);
+
+    private void EveryCommittedMessageArrives(string kind, bool multipleProducers, bool die)
     {
         bool records = kind.StartsWith("record", StringComparison.Ordinal);
         string name = _names.New("dispopen");
@@ -44,8 +60,12 @@ public sealed class DisposeOpenClaimTests(ITestOutputHelper output) : IDisposabl
         Func<long?> read = records ? () => TryRead(recordConsumer!) : () => slotConsumer!.TryRead(out long v) ? v : null;
         Func<bool> skip = records ? recordConsumer!.TrySkipDeadClaim : slotConsumer!.TrySkipDeadClaim;
 
-        var producer = Start("ring-dispose-open", name, kind);
-        producer.WaitForOutput("disposed");
+        var producer = die ? Start("ring-dispose-open", name, kind, "die") : Start("ring-dispose-open", name, kind);
+        producer.WaitForOutput(die ? "open" : "disposed");
+        if (die)
+        {
+            producer.Kill();
+        }
 
         // A new producer (SPSC: the next one, now that the first is gone) writes one message at a
         // time, and the consumer reads each before the next is written: it polls the bytes after
@@ -66,9 +86,12 @@ public sealed class DisposeOpenClaimTests(ITestOutputHelper output) : IDisposabl
         }
 
         Assert.Equal([0L, 1L, 2L, 10L, 11L, 12L], got);
-        Assert.False(producer.HasExited, "the producer exited: its Dispose is not what was tested");
-        producer.WriteLine("exit");
-        producer.AssertSuccess();
+        if (!die)
+        {
+            Assert.False(producer.HasExited, "the producer exited: its Dispose is not what was tested");
+            producer.WriteLine("exit");
+            producer.AssertSuccess();
+        }
     }
 
     /// <inheritdoc />
