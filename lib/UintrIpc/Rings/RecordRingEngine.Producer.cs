@@ -246,6 +246,11 @@ internal sealed unsafe partial class RecordRingEngine
                 ThrowTailTooFarAhead(head, tail);
             }
 
+            if (_local.HeadCache == UnclearedHead)
+            {
+                ClearFreeBytes(tail, head);
+            }
+
             _local.HeadCache = head;
             if (end - head > _capacity)
             {
@@ -254,6 +259,39 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// SPSC: <see cref="LocalState.HeadCache"/> until this object's first reservation, which then
+    /// takes the slow path (the unsigned difference from it exceeds any capacity) and clears the
+    /// free bytes first.
+    /// </summary>
+    private const long UnclearedHead = long.MinValue;
+
+    /// <summary>
+    /// SPSC, before this object's first record: zeroes the bytes beyond the tail, [tail, head +
+    /// capacity), where a previous producer killed with a claim open left its headers and payload
+    /// (a closed one zeroed them, 2e). The consumer reads them as headers once our records end
+    /// where theirs did not. Only what is not zero is written. Plain stores, ordered before our
+    /// first publish by its release stores; the consumer reads nothing there before it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ClearFreeBytes(long tail, long head)
+    {
+        int free = _capacity - (int)(tail - head);
+        int index = (int)tail & _mask;
+        int first = Math.Min(free, _capacity - index);
+        ClearUnlessZero(new Span<byte>(_data + index, first));
+        ClearUnlessZero(new Span<byte>(_data, free - first)); // the part that wraps to the start
+    }
+
+    private static void ClearUnlessZero(Span<byte> bytes)
+    {
+        int from = bytes.IndexOfAnyExcept((byte)0);
+        if (from >= 0)
+        {
+            bytes[from..(bytes.LastIndexOfAnyExcept((byte)0) + 1)].Clear();
+        }
     }
 
     /// <summary>Publishes an SPSC record (and its padding): tail first, then the lengths.</summary>

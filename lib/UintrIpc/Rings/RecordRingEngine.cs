@@ -171,7 +171,8 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
             ThrowTailTooFarAhead(h2, tail);
         }
 
-        _local.HeadCache = h1;
+        // SPSC: the first reservation clears the bytes a killed producer may have left beyond the tail.
+        _local.HeadCache = _multiProducer ? h1 : UnclearedHead;
         _local.ConsumerHead = h1;
         _local.ProducerTail = tail;
         // Acquire, after head: a consumer that died while zeroing a released batch left releasing
