@@ -346,7 +346,7 @@
  *   restarted MPSC producer registers anew; its predecessor's open claims are skipped as
  *   claims of a dead producer (2f). A restarted SPSC slot producer extends the tail over the
  *   published slots (2c). A restarted SPSC record producer zeroes what is not zero in
- *   [tail, head + capacity) before its first record (head read as for its capacity check): a
+ *   [tail, head + capacity) before its first write or claim (head: acquire, checked as in 2c): a
  *   predecessor killed with a claim open left headers and payload there (2e), which the consumer
  *   would read as headers where the new records end elsewhere. A region that was re-created has a new epoch (1b): a peer that
  *   remembers positions from before compares the epoch first.

@@ -246,11 +246,6 @@ internal sealed unsafe partial class RecordRingEngine
                 ThrowTailTooFarAhead(head, tail);
             }
 
-            if (_local.HeadCache == UnclearedHead)
-            {
-                ClearFreeBytes(tail, head);
-            }
-
             _local.HeadCache = head;
             if (end - head > _capacity)
             {
@@ -262,11 +257,12 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>
-    /// SPSC: <see cref="LocalState.HeadCache"/> until this object's first reservation, which then
-    /// takes the slow path (the unsigned difference from it exceeds any capacity) and clears the
-    /// free bytes first.
+    /// SPSC: <see cref="LocalState.OpenClaim"/> from attach until this object's first write or
+    /// claim, which finds it not 0 (as it would an open claim of its own: no extra check per
+    /// message) and calls <see cref="DiscardSpscClaim"/>, which clears the free bytes instead. No
+    /// claim token is negative, so no claim ever matches it.
     /// </summary>
-    private const long UnclearedHead = long.MinValue;
+    private const long PredecessorClaim = -1;
 
     /// <summary>
     /// SPSC, before this object's first record: zeroes the bytes beyond the tail, [tail, head +
@@ -275,9 +271,21 @@ internal sealed unsafe partial class RecordRingEngine
     /// where theirs did not. Only what is not zero is written. Plain stores, ordered before our
     /// first publish by its release stores; the consumer reads nothing there before it.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ClearFreeBytes(long tail, long head)
+    private void ClearPredecessorClaim()
     {
+        long tail = _local.ProducerTail;
+        long head = Volatile.Read(ref *_head); // acquire: the consumer zeroed what it released before it
+        CheckPosition("head", head);
+        if (head > tail)
+        {
+            ThrowHeadAfterTail(head, tail);
+        }
+
+        if (tail - head > _capacity)
+        {
+            ThrowTailTooFarAhead(head, tail);
+        }
+
         int free = _capacity - (int)(tail - head);
         int index = (int)tail & _mask;
         int first = Math.Min(free, _capacity - index);
@@ -318,6 +326,13 @@ internal sealed unsafe partial class RecordRingEngine
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void DiscardSpscClaim()
     {
+        if (_local.OpenClaim == PredecessorClaim)
+        {
+            ClearPredecessorClaim();
+            _local.OpenClaim = 0;
+            return;
+        }
+
         long tail = _local.ClaimTail;
         int start = _local.ClaimPadding != 0 ? 0 : ((int)tail & _mask);
         // Plain: the bytes are unpublished and ours (the tail has not moved past them).

@@ -104,9 +104,10 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            if (_local.OpenClaim != 0)
+            if (_local.OpenClaim > 0)
             {
-                // SPSC: before the lease goes. Its bytes were written beyond the tail (headers -len,
+                // SPSC: before the lease goes (not PredecessorClaim: this object produced nothing,
+                // and another producer may be writing beyond the tail now). Its bytes were written beyond the tail (headers -len,
                 // payload): zeroed, or the next producer's records would leave them where the
                 // consumer reads a header (2e: every byte outside [head, tail) is zero). Closed
                 // too: the claim's appends and commit then see it is no longer open.
@@ -171,8 +172,9 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
             ThrowTailTooFarAhead(h2, tail);
         }
 
-        // SPSC: the first reservation clears the bytes a killed producer may have left beyond the tail.
-        _local.HeadCache = _multiProducer ? h1 : UnclearedHead;
+        _local.HeadCache = h1;
+        // SPSC: the first write or claim clears the bytes a killed producer may have left beyond the tail.
+        _local.OpenClaim = _multiProducer ? 0 : PredecessorClaim;
         _local.ConsumerHead = h1;
         _local.ProducerTail = tail;
         // Acquire, after head: a consumer that died while zeroing a released batch left releasing
