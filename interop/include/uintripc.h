@@ -221,7 +221,11 @@
  *     type, then length = +len (release), then the unused rest of the range becomes padding in
  *     pieces as for the unblock below. Abort: SPSC: zero the range again (nothing was
  *     published); MPSC: each record still marked by its producer becomes padding (CAS from
- *     -len), the unwritten rest padding in pieces.
+ *     -len), the unwritten rest padding in pieces. SPSC producer object closed with a claim or
+ *     batch open: its bytes are zeroed as by an abort (they lie beyond the tail, where the next
+ *     producer's records would leave them as headers the consumer reads). MPSC: nothing is
+ *     written; the consumer skips the marked records and the unwritten rest as claims of an
+ *     ended registration (2f a, b).
  *   Consumer: len = length (acquire); <= 0 means not yet; validate 8 <= len, index +
  *     align8(len) <= capacity; type >= 0 with payload <= max_message_length, or type -1
  *     (padding) that fills exactly to the end or is no longer than the longest record
@@ -252,7 +256,8 @@
  *                 (UIPC_PRODUCER_REGISTERING, g + 1) (full); pid_namespace, claim = 0 (plain);
  *                 owner = (pid, g + 1) (release). Unregistration (the producer object is closed;
  *                 a claim still open then belongs to a dead registration and is skipped, so its
- *                 deferred marker is written first, 2d; a claim taken while the object closes, which
+ *                 deferred marker is written first, 2d; a record batch's unwritten rest by the
+ *                 ended registration's intent, b; a claim taken while the object closes, which
  *                 the close did not see, is marked by its publish or abort, which then write
  *                 nothing else): owner = (0, g) (release).
  *     claim  u64  the intent of the producer's latest claim attempt: (t & 0xffffffff) | n << 32
@@ -275,13 +280,17 @@
  *                 (a producer keeps no copy of it): a producer that claims while its batch is open
  *                 has uncovered that batch with its new intent already, which is why the batch's
  *                 start carries a marker (2e); its first unwritten header after an append is
- *                 reached only once that marked record is committed or its producer dead.
+ *                 reached only once that marked record is committed or its producer dead (or its
+ *                 registration ended, and its last intent still covers the batch, b).
  *     pid_namespace u64  the inode of the producer's /proc/self/ns/pid (0: unknown).
  *   A producer whose registration fails (table full of live entries) sets `unregistered`
  *   (+136, release) before its first claim and marks with entry index UIPC_PRODUCER_NONE; C
  *   peers that do not implement the table must do the same.
- *   Reclaiming: a registering producer that finds no free entry may take one whose producer
- *   is dead (below) and whose intent ends at or before head (all its claims are consumed).
+ *   Choosing an entry: a registering producer takes a free entry whose intent ends at or before
+ *   head first, then one whose producer is dead (below) and whose intent ends at or before head
+ *   (all its claims are consumed), then any free one: a free entry's intent may still attribute
+ *   the rest of a record batch its object was closed with (b), which a new registration's
+ *   claim = 0 would leave to the manual unblock.
  *
  *   A producer is known dead when the consumer, in the same pid namespace (pid_namespace equal
  *   to its own and non-zero), gets ESRCH from pidfd_open(pid) or sees that pidfd readable (the
@@ -297,8 +306,13 @@
  *        registered entry's owner, claim, owner again (acquire; equal owners make the claim
  *        theirs); skip only when at least one intent covers head and every entry whose intent
  *        covers head is dead (a loser of the CAS race may cover head too; the winner is among
- *        them). Then re-read the head slot or header (acquire): a marker or publish that came
- *        meanwhile cancels the skip.
+ *        them). An ended registration's intent (pid 0) counts here only on record rings and only
+ *        past the claim's first header (head != t and head not at a lap start, index 0): there a
+ *        zero header is the unwritten rest of a batch its object was closed with, which the
+ *        producer's thread appends to no more. At a first header, and on slot rings, it claims
+ *        nothing for (b): a claim taken on another thread while the object closed may be between
+ *        its CAS and its first header or marker. Then re-read the head slot or header (acquire):
+ *        a marker or publish that came meanwhile cancels the skip.
  *     c. Slot rings: no marker, `unregistered` clear and no intent covers head, not even the
  *        last one of an ended registration (pid 0; a claim taken while its object closed is
  *        still published, 2d): no producer won the position (the winner covers it until it
@@ -331,7 +345,10 @@
  *   died between its handler and the release) is delivered again to the next consumer. A
  *   restarted MPSC producer registers anew; its predecessor's open claims are skipped as
  *   claims of a dead producer (2f). A restarted SPSC slot producer extends the tail over the
- *   published slots (2c). A region that was re-created has a new epoch (1b): a peer that
+ *   published slots (2c). A restarted SPSC record producer zeroes what is not zero in
+ *   [tail, head + capacity) before its first write or claim (head: acquire, checked as in 2c): a
+ *   predecessor killed with a claim open left headers and payload there (2e), which the consumer
+ *   would read as headers where the new records end elsewhere. A region that was re-created has a new epoch (1b): a peer that
  *   remembers positions from before compares the epoch first.
  *
  * 2h. Duplex slot rings (part kind UIPC_PART_DUPLEX_SLOTS): two SPSC slot rings in one part

@@ -314,6 +314,31 @@ internal sealed unsafe class ChannelCore
     internal void ReleaseLease() => Region.ReleaseLease();
 
     /// <summary>
+    /// The wake check of a completion for a reader whose doorbell this process never got (a
+    /// duplex peer's response reader when the handover failed before its reply; uintripc.h
+    /// section 5): a futex doorbell is the wait block's own word, rung without a descriptor. Other
+    /// doorbells need the reader's: that reader ends its read after its park slice.
+    /// </summary>
+    internal void WakeReaderWithoutItsDoorbell()
+    {
+        if (Doorbell != DoorbellKind.Futex || !TryAddLease())
+        {
+            return; // no way to ring it, or the memory is gone: nothing to throw over the caller's error
+        }
+
+        try
+        {
+            var waitBlock = new WaitBlock(Region, WaitBlockPart);
+            using var sender = Doorbells.CreateSender(DoorbellKind.Futex, waitBlock);
+            waitBlock.WakeIfSleeping(sender);
+        }
+        finally
+        {
+            ReleaseLease();
+        }
+    }
+
+    /// <summary>
     /// The channel object's end: unlinks the name the creator made (nothing can open it any
     /// more; what is mapped stays mapped), then releases the region's own reference.
     /// </summary>

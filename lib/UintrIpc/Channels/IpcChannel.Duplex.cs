@@ -45,7 +45,8 @@ public static partial class IpcChannel
     /// (the reply did not come in time, the wait was cancelled, the reply was malformed or the
     /// peer went away), the region may be in the peer's hands but this side never got the
     /// doorbell of the peer's response reader: the duplex is left completed in both directions
-    /// (a peer that attached sees its writes refused and its reads end), <c>Responses.Writer</c>
+    /// (a peer that attached sees its writes refused and its reads end; one already asleep is woken
+    /// with the futex doorbell, otherwise it ends after its park slice), <c>Responses.Writer</c>
     /// throws an <see cref="InvalidOperationException"/> whose inner exception is the cause, and
     /// a second <c>SendChannel</c> throws too. Dispose it and create a new duplex to try again.
     /// </remarks>
@@ -96,6 +97,7 @@ public static partial class IpcChannel
             // the reply it has no doorbell to ring the peer's response reader with (see the remarks).
             duplex.FailHandover(e);
             reader.WakeAfterCompletion(); // the completion's wake check (section 5): a read parked on another thread ends now
+            duplex.Responses.Core.WakeReaderWithoutItsDoorbell(); // and the peer's response reader, where it can be rung
             throw;
         }
     }

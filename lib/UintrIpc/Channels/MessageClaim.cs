@@ -71,13 +71,17 @@ public ref struct MessageClaim
         _producer!.Wake();
     }
 
-    /// <summary>Aborts the claim unless it was committed or aborted (through any copy); nothing for a default value.</summary>
+    /// <summary>
+    /// Aborts the claim unless it was committed or aborted (through any copy); nothing for a default
+    /// value, and nothing once the writer was disposed (its Dispose left the claim to the reader,
+    /// which skips it; the writer's doorbell and maybe the memory are gone).
+    /// </summary>
     public void Dispose()
     {
         // Close first: exactly one copy (this thread) wins the right to abort.
-        if (_producer is not null && !_claim.IsCompleted && OpenClaims.Close(_id))
+        if (_producer is not null && !_claim.IsCompleted && OpenClaims.Close(_id) && !_producer.IsDisposed)
         {
-            _claim.Abort();
+            _claim.Dispose(); // decided from the ring's state: a claim the reader took over is left alone, no throw
             _producer.Wake();
         }
     }

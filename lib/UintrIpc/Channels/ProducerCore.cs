@@ -161,7 +161,7 @@ internal sealed class ProducerCore : IDisposable
     }
 
     /// <summary>
-    /// Releases the doorbell sender, the ring object (MPSC: its producer registrations) and the
+    /// Releases the ring object (MPSC: its producer registrations), the doorbell sender and the
     /// region. Does not complete the channel. Idempotent. A write waiting for room on another thread holds its own lease and then fails with
     /// <see cref="ObjectDisposedException"/>.
     /// </summary>
@@ -175,15 +175,32 @@ internal sealed class ProducerCore : IDisposable
         _disposed = true;
         try
         {
-            _sender.Dispose();
-            _consumer.Dispose();
             _ring.Dispose();
+            if (_channel.MultipleProducers)
+            {
+                // A claim left open now belongs to an ended registration, which the reader skips
+                // (uintripc.h 2f); a reader parked behind it would only see that after its park slice.
+                // The wake check of a publish, once, before the sender goes (the lease is still ours).
+                // SPSC: an open claim was never visible, nothing waits behind it.
+                Wake();
+            }
         }
         finally
         {
-            _channel.ReleaseLease();
+            try
+            {
+                _sender.Dispose();
+                _consumer.Dispose();
+            }
+            finally
+            {
+                _channel.ReleaseLease();
+            }
         }
     }
+
+    /// <summary>Whether <see cref="Dispose"/> ran: the sender, the ring object and maybe the mapping are gone.</summary>
+    internal bool IsDisposed => _disposed;
 
     /// <exception cref="InvalidOperationException">The doorbell needs the reader's descriptor and none was given.</exception>
     private static DoorbellSender CreateSender(DoorbellKind kind, WaitBlock waitBlock, SafeHandle? doorbellFd)

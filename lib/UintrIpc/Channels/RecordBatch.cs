@@ -25,6 +25,10 @@ namespace UintrIpc.Channels;
 /// later write or claim discards it). MPSC: until the commit, the thread should claim nothing
 /// else through the same ring object, so that a producer that dies meanwhile is known dead at
 /// the batch's first unwritten byte (uintripc.h 2f).</para>
+/// <para>The ring (or writer) disposed while the batch is open leaves it to the consumer, which
+/// skips it (SPSC: nothing of it was visible; MPSC: a closed ring object's claims count as a dead
+/// producer's, uintripc.h 2f). The batch then throws <see cref="ObjectDisposedException"/> and
+/// its <see cref="Dispose"/> does nothing.</para>
 /// </remarks>
 public unsafe ref struct RecordBatch
 {
@@ -240,7 +244,12 @@ public unsafe ref struct RecordBatch
     private void GiveUp()
     {
         Complete();
-        _ring!.AbandonBatch(_start, (int)(_end - _start), _token, _tag);
+        if (_ring!.IsDisposed)
+        {
+            return; // its Dispose left the batch to the consumer (uintripc.h 2e); the channel's doorbell and maybe the memory are gone
+        }
+
+        _ring.AbandonBatch(_start, (int)(_end - _start), _token, _tag);
         _sink?.Completed(); // MPSC: messages after the range waited behind it
     }
 

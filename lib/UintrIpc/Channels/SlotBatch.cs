@@ -132,11 +132,21 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     /// marked skipped so that the consumer steps over them.
     /// </summary>
     /// <exception cref="InvalidOperationException">The batch was already published or aborted.</exception>
+    /// <exception cref="ObjectDisposedException">The ring (or the writer) that claimed the batch was disposed.</exception>
     public void Abort()
     {
         if (!IsActive)
         {
             SlotRingThrowHelper.ThrowClaimNotActive();
+        }
+
+        if (_multiProducer)
+        {
+            _engine.ThrowIfDisposed(_start, _unmarked);
+        }
+        else
+        {
+            _engine.ThrowIfDisposed();
         }
 
         GiveUp();
@@ -173,6 +183,11 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
             _engine.ClaimCompleted(_start); // skipped: our next claim must not mark it
         }
 
-        _sink?.Completed(); // a reader waiting at the first slot steps over the skips
+        if (_engine.Disposed == 0)
+        {
+            // A reader waiting at the first slot steps over the skips. Not once the ring was disposed:
+            // its Dispose left the batch to the reader (2f), and the channel's doorbell is gone.
+            _sink?.Completed();
+        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using UintrIpc.Interop;
+using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
 
@@ -19,6 +20,12 @@ internal sealed unsafe class ProducerTable : IDisposable
     private readonly int _slots;
     private readonly uint* _unregistered;
     private readonly ulong* _head;
+    /// <summary>
+    /// Record rings: capacity - 1, for <see cref="TryFindDeadIntent"/> to tell a claim's first
+    /// header (at its intent's start, or at the lap start after its padding) from the headers after
+    /// it. Slot rings: 0, unused.
+    /// </summary>
+    private readonly ulong _recordLapMask;
     private readonly Lock _lock = new();
     /// <summary>The intent word of producers without an entry: written, never read (pinned, so its address is stable).</summary>
     private readonly ulong[] _spareIntent = GC.AllocateArray<ulong>(1, pinned: true);
@@ -34,6 +41,7 @@ internal sealed unsafe class ProducerTable : IDisposable
         _slots = geometry.ProducerSlots;
         _unregistered = (uint*)(ring + RingLayout.UnregisteredOffset);
         _head = (ulong*)(ring + RingLayout.HeadOffset);
+        _recordLapMask = geometry.Kind == PartKind.MpscRecords ? (ulong)geometry.Capacity - 1 : 0;
     }
 
     /// <summary>
@@ -95,6 +103,9 @@ internal sealed unsafe class ProducerTable : IDisposable
     /// dead producer; <paramref name="end"/> is then the smallest end of those intents.
     /// <paramref name="uncovered"/>: no intent covers it, not even an ended registration's, and every
     /// producer has an entry, so no producer won it (2f, c: a tail a peer moved forward).
+    /// Record rings: an ended registration's intent counts as a dead producer's past the claim's
+    /// first header (2f b): the rest of a batch its object was disposed with, which nothing else
+    /// attributes; at the first header its claim may still be in flight on another thread.
     /// </summary>
     internal bool TryFindDeadIntent(ulong position, out ulong end, out bool uncovered)
     {
@@ -131,7 +142,7 @@ internal sealed unsafe class ProducerTable : IDisposable
                 continue;
             }
 
-            if (pid == 0)
+            if (pid == 0 && !IsPastFirstHeader(position, into))
             {
                 // An ended registration claims nothing for (b), but its last claim may have been taken
                 // while it ended and still be published (2d): not a position nobody claimed (c).
@@ -187,18 +198,37 @@ internal sealed unsafe class ProducerTable : IDisposable
 
     private ulong* Entry(int index) => _entries + ((nint)index * EntryWords);
 
-    /// <summary>Takes a free entry, or a dead producer's whose claims are all behind head; none: marks the ring unregistered.</summary>
+    /// <summary>
+    /// Record rings: whether <paramref name="position"/>, <paramref name="into"/> bytes into a claim's
+    /// intent, lies after the claim's first header. The producer writes that header (the padding's,
+    /// the claimed marker, a batch's start marker) right after its CAS, and every header after it
+    /// only as it appends; Dispose ends the registration after the producer thread's last append,
+    /// so a zero header past the first one is never written by an ended registration (2e, 2f).
+    /// </summary>
+    private bool IsPastFirstHeader(ulong position, uint into) => _recordLapMask != 0 && into != 0 && (position & _recordLapMask) != 0;
+
+    /// <summary>
+    /// Takes a free entry whose last intent is behind head, else a dead producer's whose claims are
+    /// all behind head, else any free one; none: marks the ring unregistered. A free entry's intent
+    /// may still attribute the rest of a batch its object was disposed with (2f b): taking it first
+    /// would set the claim word to 0 and leave that rest to the manual unblock.
+    /// </summary>
     private ProducerSlot Register()
     {
         ulong pidNamespace = PidNamespace.Current;
         uint pid = (uint)Environment.ProcessId;
-        for (int pass = 0; pass < 2; pass++)
+        for (int pass = 0; pass < 3; pass++)
         {
             for (int i = 0; i < _slots; i++)
             {
                 ulong* entry = Entry(i);
                 ulong owner = Volatile.Read(ref *entry); // acquire
-                bool usable = pass == 0 ? (uint)owner == 0 : IsReclaimable(i, owner);
+                bool usable = pass switch
+                {
+                    0 => (uint)owner == 0 && IsIntentConsumed(i),
+                    1 => IsReclaimable(i, owner),
+                    _ => (uint)owner == 0,
+                };
                 if (!usable)
                 {
                     continue;
@@ -232,12 +262,13 @@ internal sealed unsafe class ProducerTable : IDisposable
     private bool IsReclaimable(int index, ulong owner)
     {
         uint pid = (uint)owner;
-        if (pid is 0 or Registering || !IsDead(index, owner))
-        {
-            return false;
-        }
+        return pid is not (0 or Registering) && IsDead(index, owner) && IsIntentConsumed(index);
+    }
 
-        ulong claim = Volatile.Read(ref Entry(index)[1]); // acquire; final, the producer is dead
+    /// <summary>Whether the last intent of entry <paramref name="index"/>, final for a dead or ended registration, ends at or before head.</summary>
+    private bool IsIntentConsumed(int index)
+    {
+        ulong claim = Volatile.Read(ref Entry(index)[1]); // acquire
         ulong head = Volatile.Read(ref *_head); // acquire
         uint count = (uint)(claim >> 32);
         uint past = (uint)head - (uint)claim;

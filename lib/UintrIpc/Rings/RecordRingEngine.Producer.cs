@@ -256,6 +256,52 @@ internal sealed unsafe partial class RecordRingEngine
         return true;
     }
 
+    /// <summary>
+    /// SPSC: <see cref="LocalState.OpenClaim"/> from attach until this object's first write or
+    /// claim, which finds it not 0 (as it would an open claim of its own: no extra check per
+    /// message) and calls <see cref="DiscardSpscClaim"/>, which clears the free bytes instead. No
+    /// claim token is negative, so no claim ever matches it.
+    /// </summary>
+    private const long PredecessorClaim = -1;
+
+    /// <summary>
+    /// SPSC, before this object's first record: zeroes the bytes beyond the tail, [tail, head +
+    /// capacity), where a previous producer killed with a claim open left its headers and payload
+    /// (a closed one zeroed them, 2e). The consumer reads them as headers once our records end
+    /// where theirs did not. Only what is not zero is written. Plain stores, ordered before our
+    /// first publish by its release stores; the consumer reads nothing there before it.
+    /// </summary>
+    private void ClearPredecessorClaim()
+    {
+        long tail = _local.ProducerTail;
+        long head = Volatile.Read(ref *_head); // acquire: the consumer zeroed what it released before it
+        CheckPosition("head", head);
+        if (head > tail)
+        {
+            ThrowHeadAfterTail(head, tail);
+        }
+
+        if (tail - head > _capacity)
+        {
+            ThrowTailTooFarAhead(head, tail);
+        }
+
+        int free = _capacity - (int)(tail - head);
+        int index = (int)tail & _mask;
+        int first = Math.Min(free, _capacity - index);
+        ClearUnlessZero(new Span<byte>(_data + index, first));
+        ClearUnlessZero(new Span<byte>(_data, free - first)); // the part that wraps to the start
+    }
+
+    private static void ClearUnlessZero(Span<byte> bytes)
+    {
+        int from = bytes.IndexOfAnyExcept((byte)0);
+        if (from >= 0)
+        {
+            bytes[from..(bytes.LastIndexOfAnyExcept((byte)0) + 1)].Clear();
+        }
+    }
+
     /// <summary>Publishes an SPSC record (and its padding): tail first, then the lengths.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void PublishSpsc(long tail, int padding, int aligned, byte* record, int recordLength)
@@ -280,6 +326,13 @@ internal sealed unsafe partial class RecordRingEngine
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void DiscardSpscClaim()
     {
+        if (_local.OpenClaim == PredecessorClaim)
+        {
+            ClearPredecessorClaim();
+            _local.OpenClaim = 0;
+            return;
+        }
+
         long tail = _local.ClaimTail;
         int start = _local.ClaimPadding != 0 ? 0 : ((int)tail & _mask);
         // Plain: the bytes are unpublished and ours (the tail has not moved past them).

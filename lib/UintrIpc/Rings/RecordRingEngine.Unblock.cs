@@ -114,14 +114,34 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         long head = _local.ConsumerHead;
-        int index = (int)head & _mask;
+        // Committed padding at head (a claim skipped or aborted, not stepped over yet: a channel's
+        // reader looks through it and parks) is looked through, as CanRead does: the claim that
+        // holds the consumer up is the first uncommitted record after it, e.g. the unwritten rest
+        // of a batch after its skipped records. Consumes nothing.
+        int ahead = 0;
+        while (true)
+        {
+            int aligned = NextRecord(head, ahead, out _, out int committedType, out _);
+            if (aligned == 0)
+            {
+                break;
+            }
+
+            if (committedType != Padding || (ahead += aligned) >= _capacity)
+            {
+                return false; // a message to read, or a lap of padding: nothing holds the consumer up
+            }
+        }
+
+        long position = head + ahead;
+        int index = (int)position & _mask;
         byte* record = _data + index;
         // Acquire: the whole header (length, and the claimed marker in the type word) as one value.
         ulong header = Volatile.Read(ref *(ulong*)record);
         int length = (int)(uint)header;
         if (length > 0)
         {
-            return false; // committed: nothing holds the consumer up
+            return false; // committed since: nothing holds the consumer up
         }
 
         long tail = Volatile.Read(ref *_tail); // acquire, after our private head
@@ -136,7 +156,7 @@ internal sealed unsafe partial class RecordRingEngine
             ThrowTailTooFarAhead(head, tail);
         }
 
-        if (tail == head)
+        if (tail <= position)
         {
             return false; // nothing claimed
         }
@@ -152,7 +172,7 @@ internal sealed unsafe partial class RecordRingEngine
 
             if (length < -room || -length < HeaderSize || Align(-length) > _maxRecordLength)
             {
-                ThrowBadClaim(head, length, room);
+                ThrowBadClaim(position, length, room);
             }
 
             *(int*)(record + TypeOffset) = Padding; // plain: published by the CAS below
@@ -161,22 +181,22 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         // No header yet: the producer is between its CAS and its marker (2f, b).
-        if (!_producers.TryFindDeadIntent((ulong)head, out ulong intentEnd, out _)
+        if (!_producers.TryFindDeadIntent((ulong)position, out ulong intentEnd, out _)
             || Volatile.Read(ref *(ulong*)record) != 0) // acquire: a marker since cancels
         {
             return false;
         }
 
         long end = Math.Min((long)Math.Min(intentEnd, (ulong)tail), head + _capacity);
-        if (end - head > room)
+        if (end - position > room)
         {
             // The dead claim wrapped: its padding to the end of the lap first, then the rest from index 0.
-            FillWithPadding(0, (int)(end - head - room));
+            FillWithPadding(0, (int)(end - position - room));
             WritePadding(record, room);
         }
         else
         {
-            FillWithPadding(index, (int)(end - head));
+            FillWithPadding(index, (int)(end - position));
         }
 
         return true;

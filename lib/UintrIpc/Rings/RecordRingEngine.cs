@@ -104,7 +104,16 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            _local.OpenClaim = 0; // before the lease goes: an open claim's appends and commit see a closed claim
+            if (_local.OpenClaim > 0)
+            {
+                // SPSC: before the lease goes (not PredecessorClaim: this object produced nothing,
+                // and another producer may be writing beyond the tail now). Its bytes were written beyond the tail (headers -len,
+                // payload): zeroed, or the next producer's records would leave them where the
+                // consumer reads a header (2e: every byte outside [head, tail) is zero). Closed
+                // too: the claim's appends and commit then see it is no longer open.
+                DiscardSpscClaim();
+            }
+
             _producers?.Dispose(); // its threads claim no more: their registrations end (uintripc.h 2f)
             if (_leased)
             {
@@ -112,6 +121,9 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
             }
         }
     }
+
+    /// <summary>Whether <see cref="Dispose"/> ran (a plain read): the lease, and maybe the mapping, are gone.</summary>
+    internal bool IsDisposed => _disposed != 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ThrowIfDisposed()
@@ -161,6 +173,8 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         }
 
         _local.HeadCache = h1;
+        // SPSC: the first write or claim clears the bytes a killed producer may have left beyond the tail.
+        _local.OpenClaim = _multiProducer ? 0 : PredecessorClaim;
         _local.ConsumerHead = h1;
         _local.ProducerTail = tail;
         // Acquire, after head: a consumer that died while zeroing a released batch left releasing

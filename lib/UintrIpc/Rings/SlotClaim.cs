@@ -111,11 +111,21 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
     /// marked skipped so that the consumer steps over it.
     /// </summary>
     /// <exception cref="InvalidOperationException">The claim was already published or aborted.</exception>
+    /// <exception cref="ObjectDisposedException">The ring was disposed.</exception>
     public void Abort()
     {
         if (_slot == null || _completed)
         {
             SlotRingThrowHelper.ThrowClaimNotActive();
+        }
+
+        if (_multiProducer)
+        {
+            _engine.ThrowIfDisposed(_position, _unmarked);
+        }
+        else
+        {
+            _engine.ThrowIfDisposed();
         }
 
         _completed = true;

@@ -249,6 +249,31 @@ internal static unsafe class ChannelCommands
         return 0;
     }
 
+    /// <summary>
+    /// channel-dispose-open &lt;slot|message&gt; &lt;region fd&gt; &lt;doorbell fd|-&gt;: opens a claim
+    /// (slot: a batch of one slot, filled with 100; message: a batch with one record appended) and prints
+    /// "claimed"; on "dispose" (stdin) disposes the channel with the claim open and prints
+    /// "disposed"; exits on "exit", alive until then (test/UintrIpc.Tests/Channels/ChannelDisposeOpenTests).
+    /// </summary>
+    [PeerCommand("channel-dispose-open")]
+    public static int DisposeWithClaimOpen(string[] args)
+    {
+        var producer = Open(args[0], args[1], args[2]);
+        bool held = producer.HoldClaimWhile(() =>
+        {
+            Console.WriteLine("claimed");
+            if (Console.ReadLine() != "dispose")
+            {
+                return false;
+            }
+
+            producer.Dispose();
+            Console.WriteLine("disposed");
+            return true;
+        });
+        return held && Console.ReadLine() == "exit" ? 0 : 3;
+    }
+
     private static ValueProducer Open(string kind, string regionFd, string doorbellFd)
     {
         using var region = new SafeFdHandle(Int(regionFd), ownsHandle: true); // inherited: ours to close
@@ -302,6 +327,9 @@ internal static unsafe class ChannelCommands
 
         public abstract void Complete();
 
+        /// <summary>Opens an in-place claim, runs <paramref name="whileOpen"/>, then disposes the claim; false when no claim or <paramref name="whileOpen"/> said so.</summary>
+        public abstract bool HoldClaimWhile(Func<bool> whileOpen);
+
         public abstract void Dispose();
     }
 
@@ -328,6 +356,20 @@ internal static unsafe class ChannelCommands
         }
 
         public override void Complete() => producer.Complete();
+
+        public override bool HoldClaimWhile(Func<bool> whileOpen)
+        {
+            if (!producer.TryClaim(1, out SlotBatch<long> claim))
+            {
+                return false;
+            }
+
+            using (claim)
+            {
+                claim[0] = 100;
+                return whileOpen();
+            }
+        }
 
         public override void Dispose() => channel.Dispose();
     }
@@ -377,6 +419,25 @@ internal static unsafe class ChannelCommands
         }
 
         public override void Complete() => producer.Complete();
+
+        public override bool HoldClaimWhile(Func<bool> whileOpen)
+        {
+            if (!producer.TryClaimBatch(64, out RecordBatch batch))
+            {
+                return false;
+            }
+
+            using (batch)
+            {
+                if (!batch.TryAppend(1, sizeof(long), out Span<byte> payload))
+                {
+                    return false;
+                }
+
+                BitConverter.TryWriteBytes(payload, 100L);
+                return whileOpen();
+            }
+        }
 
         public override void Dispose() => channel.Dispose();
     }

@@ -83,6 +83,46 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
         Assert.Equal(0ul, counters.Timeouts);
     }
 
+    /// <summary>
+    /// A writer in another process disposes its channel with an in-place claim open (slot: a batch
+    /// of one; message: a batch with one record appended), while the reader sleeps behind that
+    /// claim with a message written after it: the Dispose wakes the reader, which skips the claim
+    /// of the ended registration (uintripc.h 2f) and reads the message now, not after its park
+    /// slice (a minute here, longer than the read waits).
+    /// </summary>
+    [Theory]
+    [InlineData(false, DoorbellKind.Futex)]
+    [InlineData(true, DoorbellKind.Futex)]
+    [InlineData(false, DoorbellKind.EventFd)]
+    [InlineData(true, DoorbellKind.EventFd)]
+    public async Task A_writer_disposed_with_a_claim_open_wakes_the_reader_sleeping_behind_it(bool messages, DoorbellKind doorbell)
+    {
+        var wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromMinutes(1) };
+        using var c = ChannelUnderTest.Create(messages, doorbell, multipleProducers: true, capacity: 64, wait);
+        using var peer = StartProducer(c, "channel-dispose-open", messages);
+        peer.WaitForOutput("claimed");
+        Assert.True(c.TryWrite(7)); // behind the open claim
+        var read = Task.Factory.StartNew(() => c.TryRead(out long value, TimeSpan.FromSeconds(50)) ? value : -1, TaskCreationOptions.LongRunning);
+        using (var stop = new CancellationTokenSource(Long))
+        {
+            // Awake, the reader finds the claim's producer alive and parks behind it.
+            while (!c.WaitBlock.IsConsumerSleeping && !read.IsCompleted && !stop.IsCancellationRequested)
+            {
+                Thread.Sleep(1);
+            }
+        }
+
+        Assert.True(c.WaitBlock.IsConsumerSleeping, "the reader did not park behind the open claim");
+        ulong sent = c.WaitBlock.ReadCounters().WakeupsSent;
+        peer.WriteLine("dispose");
+        peer.WaitForOutput("disposed");
+        Assert.Equal(7, await read.WaitAsync(TimeSpan.FromSeconds(30))); // a parked reader not woken would wait 50 s
+        Assert.True(c.WaitBlock.ReadCounters().WakeupsSent > sent, "the writer's Dispose rang no doorbell");
+        Assert.False(c.TryRead(out _)); // nothing of the open claim
+        peer.WriteLine("exit");
+        peer.AssertSuccess();
+    }
+
     [Theory]
     [InlineData(false, false)]
     [InlineData(false, true)]

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
+using UintrIpc.Memory;
 using UintrIpc.Rings;
 using UintrIpc.Signaling;
 using UintrIpc.Tests.Bootstrap;
@@ -88,6 +89,51 @@ public sealed class DuplexHandoverFailureTests : IDisposable
         Assert.Equal(1ul, waitBlock.ReadCounters().WakeupsSent); // the completion rang the sleeping reader once
         Assert.False(await read.WaitAsync(Long)); // ended: completed and drained
         Assert.True(reader.IsCompleted);
+    }
+
+    /// <summary>
+    /// The peer attached the duplex and its response reader sleeps (futex: the wait block's word,
+    /// no descriptor needed to ring it) when this side's handover fails before the reply (here:
+    /// cancelled): the completion's wake check for that reader (uintripc.h section 5) ends its
+    /// read now, not after its park slice of a minute.
+    /// </summary>
+    [Fact]
+    public async Task A_failed_handover_wakes_the_peers_response_reader_sleeping_on_a_futex()
+    {
+        var wait = new ChannelWaitOptions { MaxParkTime = TimeSpan.FromMinutes(1) };
+        using var pair = BootstrapPair.Open(_sockets.NewPath());
+        using var duplex = IpcChannel.CreateDuplex<long, long>(new IpcChannelOptions { Doorbell = DoorbellKind.Futex });
+        using var cancel = new CancellationTokenSource();
+        var send = Task.Run(() => pair.ServerSide.SendChannel(duplex, Long, cancel.Token));
+
+        // The peer, by hand: it attaches the region and reads responses, but has not replied yet.
+        IpcDuplexChannel<long, long> peer;
+        using (var message = pair.ClientSide.Receive(Long))
+        using (var regionFd = message.TakeFd(0))
+        {
+            peer = new IpcDuplexChannel<long, long>(ChannelCore.AttachDuplex(SharedRegion.Attach(regionFd), wait));
+        }
+
+        using (peer)
+        {
+            var reader = peer.Responses.Reader;
+            var read = Task.Factory.StartNew(() => reader.TryRead(out _, TimeSpan.FromSeconds(50)), TaskCreationOptions.LongRunning);
+            var waitBlock = new WaitBlock(peer.Region, DuplexPart.Responses);
+            using (var stop = new CancellationTokenSource(Long))
+            {
+                while (!waitBlock.IsConsumerSleeping && !read.IsCompleted && !stop.IsCancellationRequested)
+                {
+                    Thread.Yield();
+                }
+            }
+
+            Assert.True(waitBlock.IsConsumerSleeping);
+            await cancel.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send);
+            Assert.True(duplex.Responses.IsCompleted);
+            Assert.False(await read.WaitAsync(Long)); // ended: completed and drained, not after the minute
+            Assert.Equal(1ul, waitBlock.ReadCounters().WakeupsSent); // the failed handover rang the sleeping reader once
+        }
     }
 
     [Fact]

@@ -196,6 +196,39 @@ public sealed unsafe class DeadClaimTests : IDisposable
         Assert.Equal(40, ring.ConsumerPosition);
     }
 
+    /// <summary>
+    /// A record claim whose registration ended (its ring object was disposed, pid 0): past its
+    /// first header the intent attributes the rest of a batch left open, skipped as a dead
+    /// producer's (2f b); at its first header (the intent's start, or the lap start after its
+    /// padding) the claim may still be in flight on another thread, about to write that header: kept.
+    /// </summary>
+    [Theory]
+    [InlineData(32, false, false)] // the claim's first header, at its intent's start
+    [InlineData(32, true, true)] // a header after a record of the claim: the rest of a batch
+    [InlineData(224, true, false)] // the first header after the claim's padding to the end of the lap
+    public void An_ended_registrations_record_claim_is_skipped_past_its_first_header_only(int start, bool firstWritten, bool skipped)
+    {
+        const int Capacity = 256;
+        using var region = SharedRegion.CreateAnonymous(RecordRing.Part(Capacity, multipleProducers: true));
+        var memory = RingMemory.Of(region, PartKind.MpscRecords);
+        memory.Head = (ulong)start;
+        memory.Tail = (ulong)start;
+        using var ring = new RecordRing(region);
+        int written = start + 32 == Capacity ? 32 : 16; // the padding to the end of the lap, or a committed record
+        memory.Register(0, 0, s_ourNamespace, start: (ulong)start, count: 64); // ended: pid 0, generation 1
+        memory.Tail = (ulong)start + 64;
+        if (firstWritten)
+        {
+            memory.RecordHeader((ulong)start) = (uint)written | ((ulong)(uint)(written == 32 ? RingLayout.PaddingRecordType : 5) << 32);
+            _ = ring.TryRead(out _, new byte[64], out _); // reads it (or steps over the padding)
+            Assert.Equal(start + written, ring.ConsumerPosition);
+        }
+
+        Assert.Equal(skipped, ring.TrySkipDeadClaim());
+        Assert.False(ring.TryRead(out _, new byte[64], out _));
+        Assert.Equal(skipped ? start + 64 : start + (firstWritten ? written : 0), ring.ConsumerPosition);
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

@@ -35,6 +35,9 @@ internal sealed unsafe class RingMemory(SharedRegion region, RegionPart part)
     /// <summary>The element of the slot of <paramref name="position"/>.</summary>
     public ref T Element<T>(ulong position) where T : unmanaged => ref *(T*)(Slot(position) + RingLayout.SlotHeaderSize);
 
+    /// <summary>A record ring's header at <paramref name="position"/>: length (low half), type (high half).</summary>
+    public ref ulong RecordHeader(ulong position) => ref *(ulong*)(_ring + RingLayout.ControlSize + (long)(position & (Capacity - 1)));
+
     public uint DescriptorWord(int offset) => *(uint*)(_ring + offset);
 
     /// <summary>A word of the control block (e.g. <see cref="RingLayout.UnregisteredOffset"/>).</summary>
