@@ -28,10 +28,8 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     private readonly ref SlotRingEngine _engine;
     /// <summary>A channel's checksums and wake-up, once per batch; null on a raw ring.</summary>
     private readonly ISlotBatchSink? _sink;
-    /// <summary>The engine's geometry, copied once: the indexer runs per element and reads no field through the ref.</summary>
-    private readonly byte* _data;
-    private readonly ulong _mask;
-    private readonly nuint _slotPitch;
+    /// <summary>The engine's slot addressing, copied once: the indexer runs per element and reads no field through the ref.</summary>
+    private readonly SlotAddressing _slots;
     private readonly ulong _start;
     private readonly int _count;
     private readonly bool _multiProducer;
@@ -43,9 +41,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     {
         _engine = ref engine;
         _sink = sink;
-        _data = engine.Data;
-        _mask = engine.Mask;
-        _slotPitch = engine.SlotPitch;
+        _slots = engine.Slots;
         _start = start;
         _count = count;
         _multiProducer = multiProducer;
@@ -80,8 +76,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
                 SlotRingThrowHelper.ThrowClaimNotActive();
             }
 
-            // As SlotRingEngine.SlotAt, from the copied geometry.
-            return ref Unsafe.AsRef<T>(_data + ((nuint)((_start + (uint)index) & _mask) * _slotPitch) + RingLayout.SlotHeaderSize);
+            return ref Unsafe.AsRef<T>(_slots.SlotAt(_start + (uint)index) + RingLayout.SlotHeaderSize);
         }
     }
 

@@ -80,10 +80,11 @@ internal unsafe partial struct SlotRingEngine
         }
 
         ulong end = start + (ulong)published;
+        SlotAddressing slots = Slots;
         for (ulong position = start; position < end; position++)
         {
             // Release: the caller's writes to each element before its sequence (2d).
-            Volatile.Write(ref *(ulong*)SlotAt(position), position + 1);
+            Volatile.Write(ref *(ulong*)slots.SlotAt(position), position + 1);
         }
 
         if (!multiProducer)
