@@ -81,13 +81,11 @@ internal unsafe partial struct SlotRingEngine
         ulong start = ConsumerHead;
         ulong head = start;
         bool caughtUp = false;
-        SlotAddressing slots = Slots; // in registers: read through `this`, reloaded per element
-        ulong releaseMask = ReleaseMask;
         try
         {
             while (count < limit)
             {
-                byte* slot = slots.SlotAt(head);
+                byte* slot = SlotAt(head);
                 // Acquire: pairs with the producer's release of the sequence.
                 ulong sequence = Volatile.Read(ref *(ulong*)slot);
                 if (sequence != head + 1)
@@ -114,7 +112,7 @@ internal unsafe partial struct SlotRingEngine
                 count++;
                 ConsumerHead = head;
                 handler.Handle(in Unsafe.AsRef<T>(slot + RingLayout.SlotHeaderSize));
-                if ((head & releaseMask) == 0)
+                if ((head & ReleaseMask) == 0)
                 {
                     // Release: a long drain gives slots back every quarter ring, after the handler is done with them.
                     Volatile.Write(ref *SharedHead, head);
