@@ -86,16 +86,15 @@ internal readonly struct SlotBatchProducer<T>(SlotRing<T> ring) : IProducerPort 
             return 0;
         }
 
-        int n = batch.Count;
         long header = MessageHeader.Make(producer, firstSequence, warm); // + i: the sequence is the low bits
         ref T source = ref _source.First; // once: the loop's stores to the slots could alias the field
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < batch.Count; i++)
         {
             SlotPayload.Fill(ref batch[i], in source, header + i);
         }
 
         batch.Publish();
-        return n;
+        return batch.Count;
     }
 }
 
