@@ -3,11 +3,10 @@ using System.Runtime.CompilerServices;
 namespace UintrIpc.Rings;
 
 /// <summary>
-/// Where a slot ring's slots are (uintripc.h 2d: slot i at data + i * pitch), copied into a local
-/// (or a batch's field) by the code that addresses many slots. Read through the engine instead,
-/// the loops reloaded the three fields for every slot: a store through a slot pointer may alias
-/// the engine's fields, and a volatile access keeps later loads after it, so the JIT cannot keep
-/// them in registers; a local it can.
+/// Where a slot ring's slots are (uintripc.h 2d: slot i at data + i * pitch), copied out of the
+/// engine by a <see cref="Channels.SlotBatch{T}"/>, whose indexer runs per element: from a copy
+/// the JIT keeps in registers, not through the engine's fields, which a store through a slot
+/// pointer may alias (so they are reloaded per element).
 /// </summary>
 internal readonly unsafe struct SlotAddressing
 {

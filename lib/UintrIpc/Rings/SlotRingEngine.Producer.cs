@@ -70,10 +70,9 @@ internal unsafe partial struct SlotRingEngine
         }
 
         ref T source = ref MemoryMarshal.GetReference(items); // count <= items.Length: no bounds check per element
-        SlotAddressing slots = Slots;
         for (ulong i = 0; i < count; i++)
         {
-            byte* slot = slots.SlotAt(start + i);
+            byte* slot = SlotAt(start + i);
             ElementCopy.Copy(ref *(T*)(slot + RingLayout.SlotHeaderSize), in Unsafe.Add(ref source, (nint)i)); // plain: published by the release below
             // Release: each element before its sequence; the consumer may start on the first ones.
             Volatile.Write(ref *(ulong*)slot, start + i + 1);

@@ -236,7 +236,7 @@ internal unsafe partial struct SlotRingEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal readonly byte* SlotAt(ulong position) => Data + ((nuint)(position & Mask) * SlotPitch);
 
-    /// <summary>The slots' addressing, for a loop to keep in a local (see <see cref="SlotAddressing"/>).</summary>
+    /// <summary>The slots' addressing, for a batch to keep (see <see cref="SlotAddressing"/>).</summary>
     internal readonly SlotAddressing Slots
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
