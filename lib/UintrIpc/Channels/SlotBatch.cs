@@ -28,10 +28,8 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     private readonly ref SlotRingEngine _engine;
     /// <summary>A channel's checksums and wake-up, once per batch; null on a raw ring.</summary>
     private readonly ISlotBatchSink? _sink;
-    /// <summary>The engine's geometry, copied once: the indexer runs per element and reads no field through the ref.</summary>
-    private readonly byte* _data;
-    private readonly ulong _mask;
-    private readonly nuint _slotPitch;
+    /// <summary>The engine's slot addressing, copied once: the indexer runs per element and reads no field through the ref.</summary>
+    private readonly SlotAddressing _slots;
     private readonly ulong _start;
     private readonly int _count;
     private readonly bool _multiProducer;
@@ -43,9 +41,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     {
         _engine = ref engine;
         _sink = sink;
-        _data = engine.Data;
-        _mask = engine.Mask;
-        _slotPitch = engine.SlotPitch;
+        _slots = engine.Slots;
         _start = start;
         _count = count;
         _multiProducer = multiProducer;
@@ -80,8 +76,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
                 SlotRingThrowHelper.ThrowClaimNotActive();
             }
 
-            // As SlotRingEngine.SlotAt, from the copied geometry.
-            return ref Unsafe.AsRef<T>(_data + ((nuint)((_start + (uint)index) & _mask) * _slotPitch) + RingLayout.SlotHeaderSize);
+            return ref Unsafe.AsRef<T>(_slots.SlotAt(_start + (uint)index) + RingLayout.SlotHeaderSize);
         }
     }
 
@@ -89,6 +84,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     /// <exception cref="InvalidOperationException">
     /// The batch was already published or aborted, or (SPSC) the producer wrote again since the claim.
     /// </exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Publish() => Publish(_count);
 
     /// <summary>
@@ -98,6 +94,12 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     /// <param name="count">0 to <see cref="Count"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative or above <see cref="Count"/>.</exception>
     /// <inheritdoc cref="Publish()" path="/exception"/>
+    /// <remarks>
+    /// Inlined, and the work done by static methods that take the fields by value: a batch whose
+    /// address is never taken stays in registers while the caller fills it (the indexer reads four
+    /// fields per element, from the stack when a call took the batch by reference).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Publish(int count)
     {
         if (!IsActive)
@@ -110,21 +112,12 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
             SlotRingThrowHelper.ThrowBatchCount(count, _count);
         }
 
-        if (_multiProducer)
-        {
-            _engine.ThrowIfDisposed(_start, _unmarked);
-            _engine.ThrowIfBatchNotClaimed(_start); // a copy completed it: its slots may be the next lap's
-        }
-
-        _sink?.Publishing(ref _engine, _start, count);
-        _engine.PublishBatch(_start, count, _count, _multiProducer);
+        PublishSlots(ref _engine, _sink, _start, count, _count, _multiProducer, _unmarked);
         _completed = true;
-        if (_unmarked)
+        if (_unmarked || _sink is not null)
         {
-            _engine.ClaimCompleted(_start); // published (and the rest skipped): our next claim must not mark it
+            Completed(ref _engine, _sink, _start, _unmarked);
         }
-
-        _sink?.Completed();
     }
 
     /// <summary>
@@ -133,6 +126,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     /// </summary>
     /// <exception cref="InvalidOperationException">The batch was already published or aborted.</exception>
     /// <exception cref="ObjectDisposedException">The ring (or the writer) that claimed the batch was disposed.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Abort()
     {
         if (!IsActive)
@@ -157,6 +151,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     /// exception-safe. MPSC: decided per slot from the ring's state (a slot that no longer holds
     /// our marker is left alone), so disposing a copy after publishing the original changes nothing.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Dispose()
     {
         if (IsActive)
@@ -165,29 +160,63 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void GiveUp()
     {
         _completed = true;
-        if (!_multiProducer)
+        if (_multiProducer)
         {
-            return; // SPSC: nothing was published; the next claim or write reuses the slots
+            SkipSlots(ref _engine, _sink, _start, _count, _unmarked);
         }
 
-        for (int i = 0; i < _count; i++)
+        // SPSC: nothing was published; the next claim or write reuses the slots.
+    }
+
+    /// <summary>Publish's checks and stores: the first <paramref name="count"/> of <paramref name="claimed"/> slots from <paramref name="start"/>, the rest given up.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void PublishSlots(ref SlotRingEngine engine, ISlotBatchSink? sink, ulong start, int count, int claimed, bool multiProducer, bool unmarked)
+    {
+        if (multiProducer)
         {
-            _engine.SkipClaimedSlot(_start + (uint)i);
+            engine.ThrowIfDisposed(start, unmarked);
+            engine.ThrowIfBatchNotClaimed(start); // a copy completed it: its slots may be the next lap's
         }
 
-        if (_unmarked)
+        sink?.Publishing(ref engine, start, count);
+        engine.PublishBatch(start, count, claimed, multiProducer);
+    }
+
+    /// <summary>After a publish: our next claim must not mark the batch (MPSC), and a channel wakes its reader.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Completed(ref SlotRingEngine engine, ISlotBatchSink? sink, ulong start, bool unmarked)
+    {
+        if (unmarked)
         {
-            _engine.ClaimCompleted(_start); // skipped: our next claim must not mark it
+            engine.ClaimCompleted(start); // published (and the rest skipped): our next claim must not mark it
         }
 
-        if (_engine.Disposed == 0)
+        sink?.Completed();
+    }
+
+    /// <summary>MPSC abort: every slot of the batch marked skipped, unless it no longer holds its previous value or our marker.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SkipSlots(ref SlotRingEngine engine, ISlotBatchSink? sink, ulong start, int count, bool unmarked)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            engine.SkipClaimedSlot(start + (uint)i);
+        }
+
+        if (unmarked)
+        {
+            engine.ClaimCompleted(start); // skipped: our next claim must not mark it
+        }
+
+        if (engine.Disposed == 0)
         {
             // A reader waiting at the first slot steps over the skips. Not once the ring was disposed:
             // its Dispose left the batch to the reader (2f), and the channel's doorbell is gone.
-            _sink?.Completed();
+            sink?.Completed();
         }
     }
 }

@@ -80,10 +80,20 @@ internal unsafe partial struct SlotRingEngine
         }
 
         ulong end = start + (ulong)published;
+        // The slot pointer steps by the pitch and wraps at the end of the data area: no multiply per slot.
+        byte* data = Data;
+        nuint pitch = SlotPitch;
+        byte* dataEnd = data + ((nuint)Capacity * pitch);
+        byte* slot = SlotAt(start);
         for (ulong position = start; position < end; position++)
         {
             // Release: the caller's writes to each element before its sequence (2d).
-            Volatile.Write(ref *(ulong*)SlotAt(position), position + 1);
+            Volatile.Write(ref *(ulong*)slot, position + 1);
+            slot += pitch;
+            if (slot == dataEnd)
+            {
+                slot = data;
+            }
         }
 
         if (!multiProducer)

@@ -236,6 +236,13 @@ internal unsafe partial struct SlotRingEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal readonly byte* SlotAt(ulong position) => Data + ((nuint)(position & Mask) * SlotPitch);
 
+    /// <summary>The slots' addressing, for a batch to keep (see <see cref="SlotAddressing"/>).</summary>
+    internal readonly SlotAddressing Slots
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => new(Data, Mask, SlotPitch);
+    }
+
     /// <summary>The shared tail (acquire), for diagnostics.</summary>
     internal readonly long ProducerPosition => (long)Volatile.Read(ref *SharedTail);
 

@@ -86,7 +86,13 @@ internal readonly ref struct SlotCopyHandler<T>(SlotCopyHandler<T>.Sink sink, re
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Handle(in T item)
     {
-        ElementCopy.Copy(ref sink.Last, in item); // as the ring's TryRead copies
+        if (Unsafe.SizeOf<T>() > sizeof(long))
+        {
+            // As the ring's TryRead copies; an 8-byte element is its header alone, which the C
+            // consumer reads and does not copy (it copies bytes 8.. when there are more).
+            ElementCopy.Copy(ref sink.Last, in item);
+        }
+
         _checker.Accept(Unsafe.As<T, long>(ref Unsafe.AsRef(in item)));
     }
 

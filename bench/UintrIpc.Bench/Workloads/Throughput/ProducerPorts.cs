@@ -39,9 +39,7 @@ internal readonly struct SpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort w
             return 0;
         }
 
-        ref T item = ref claim.Item;
-        ElementCopy.Copy(ref item, in _source.First);
-        Unsafe.As<T, long>(ref item) = MessageHeader.Make(producer, firstSequence, warm);
+        SlotPayload.Fill(ref claim.Item, in _source.First, MessageHeader.Make(producer, firstSequence, warm));
         claim.Publish();
         return 1;
     }
@@ -60,9 +58,7 @@ internal readonly struct MpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort w
             return 0;
         }
 
-        ref T item = ref claim.Item;
-        ElementCopy.Copy(ref item, in _source.First);
-        Unsafe.As<T, long>(ref item) = MessageHeader.Make(producer, firstSequence, warm);
+        SlotPayload.Fill(ref claim.Item, in _source.First, MessageHeader.Make(producer, firstSequence, warm));
         claim.Publish();
         return 1;
     }
@@ -90,17 +86,15 @@ internal readonly struct SlotBatchProducer<T>(SlotRing<T> ring) : IProducerPort 
             return 0;
         }
 
-        int n = batch.Count;
         long header = MessageHeader.Make(producer, firstSequence, warm); // + i: the sequence is the low bits
-        for (int i = 0; i < n; i++)
+        ref T source = ref _source.First; // once: the loop's stores to the slots could alias the field
+        for (int i = 0; i < batch.Count; i++)
         {
-            ref T item = ref batch[i];
-            ElementCopy.Copy(ref item, in _source.First);
-            Unsafe.As<T, long>(ref item) = header + i;
+            SlotPayload.Fill(ref batch[i], in source, header + i);
         }
 
         batch.Publish();
-        return n;
+        return batch.Count;
     }
 }
 
@@ -188,6 +182,25 @@ internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProdu
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static InvalidOperationException NoRoom(int appended, int claimed) => new InvalidOperationException($"a batch claimed for {claimed} records took only {appended}");
+}
+
+/// <summary>
+/// A slot element as the C slot producers write it: the stamp into its first 8 bytes, the rest
+/// (if any) copied from the source, so an 8-byte element is one store, as there (C: the stamp,
+/// then memcpy of bytes 8.. when there are more than 8; here the whole element, then the stamp).
+/// </summary>
+internal static class SlotPayload
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Fill<T>(ref T item, in T source, long header) where T : unmanaged
+    {
+        if (Unsafe.SizeOf<T>() > sizeof(long))
+        {
+            ElementCopy.Copy(ref item, in source);
+        }
+
+        Unsafe.As<T, long>(ref item) = header;
+    }
 }
 
 /// <summary>
