@@ -207,7 +207,10 @@
  *     head undisturbed and one re-read then covers many records. Nothing else changes: the
  *     re-read after the pause is the same acquire load, checked as above, and a claim that fits
  *     then succeeds (a claim is never refused while the ring has room for it); the pause only
- *     delays a claim at a nearly full ring, where a message waits for the consumer anyway. A
+ *     delays the claim after one that found the ring nearly full (at such a ring a message waits
+ *     for the consumer anyway; after an idle spell, once, the first claim whose cached head is
+ *     too old). The flag and the pause are private to the producer: no store, no order and no
+ *     check of section 2 changes, and a consumer cannot tell a pausing producer from a slow one. A
  *     producer's choice, invisible to the consumer; MPSC producers do not pause (measured no
  *     gain).
  *   Producer (MPSC): floor, tail and intent as for MPSC slots (2d); CAS tail (full); a failed
