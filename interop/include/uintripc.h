@@ -201,8 +201,9 @@
  *     that re-read head for every claim took the head line from the consumer once per record,
  *     just before the consumer stored it again, and found room for one record each time (the
  *     full-ring lockstep: two line transfers per record on top of the data). So when a re-read
- *     leaves less than min(capacity / 8, UIPC_RECORD_NEARLY_FULL_ROOM) bytes free after the
- *     claim (or refuses it), the producer's next re-read first waits
+ *     leaves less than min(capacity / 8, UIPC_RECORD_NEARLY_FULL_ROOM) bytes free after a
+ *     claim of at most UIPC_RECORD_PAUSE_MAX_CLAIM bytes (or refuses it), the producer's next
+ *     re-read first waits
  *     UIPC_RECORD_HEAD_RELOAD_PAUSE_NS (a clock-bounded spin); meanwhile the consumer stores
  *     head undisturbed and one re-read then covers many records. Nothing else changes: the
  *     re-read after the pause is the same acquire load, checked as above, and a claim that fits
@@ -645,9 +646,12 @@ struct uipc_region_header {
 #define UIPC_RECORD_PADDING      (-1)
 /* SPSC record producer, a producer's own choice (not layout, nothing a peer checks; 2e): after a
  * head re-read leaves less than min(capacity / 8, UIPC_RECORD_NEARLY_FULL_ROOM) bytes free, the
- * next re-read waits UIPC_RECORD_HEAD_RELOAD_PAUSE_NS first. */
+ * next re-read waits UIPC_RECORD_HEAD_RELOAD_PAUSE_NS first, after claims of at most
+ * UIPC_RECORD_PAUSE_MAX_CLAIM bytes (for longer ones the head line is a small part of the
+ * traffic; 1 KiB records lost cross-process with the wait). */
 #define UIPC_RECORD_NEARLY_FULL_ROOM     1024u
 #define UIPC_RECORD_HEAD_RELOAD_PAUSE_NS 500u
+#define UIPC_RECORD_PAUSE_MAX_CLAIM      512u
 /* A slot claimed for in-place writing, with its producer's entry (2d, 2f). */
 #define UIPC_SLOT_CLAIMED        (1ull << 62)
 

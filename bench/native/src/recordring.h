@@ -88,7 +88,7 @@ static inline int rring_reserve(struct record_ring *r, uint64_t aligned, uint64_
             return 0;
         }
         r->cache = h;
-        r->nearly_full = h + r->capacity < end + r->nearly_full_room;
+        r->nearly_full = end - r->pos <= UIPC_RECORD_PAUSE_MAX_CLAIM && h + r->capacity < end + r->nearly_full_room;
         if (end - h > r->capacity)
             return 0;
     }

@@ -253,7 +253,9 @@ internal sealed unsafe partial class RecordRingEngine
             }
 
             _local.HeadCache = head;
-            _local.HeadReloadFoundNearlyFull = head + _capacity - end < _nearlyFullRoom ? 1 : 0;
+            // Only for claims of at most PauseMaxClaimBytes: the head line's round trip per claim is
+            // a large part of a short claim's transfers; a long one (1 KiB) lost cross-process with it.
+            _local.HeadReloadFoundNearlyFull = end - tail <= PauseMaxClaimBytes && head + _capacity - end < _nearlyFullRoom ? 1 : 0;
             if (end - head > _capacity)
             {
                 return false;

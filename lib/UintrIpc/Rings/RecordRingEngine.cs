@@ -39,6 +39,12 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     /// </summary>
     internal const int NearlyFullRoom = 1024;
 
+    /// <summary>
+    /// The longest SPSC claim (padding and records, bytes) after which a nearly full ring makes the
+    /// producer wait before its next head re-read (UIPC_RECORD_PAUSE_MAX_CLAIM, uintripc.h 2e).
+    /// </summary>
+    internal const int PauseMaxClaimBytes = 512;
+
     /// <summary>How long an SPSC producer waits before it re-reads head after finding the ring nearly full (UIPC_RECORD_HEAD_RELOAD_PAUSE_NS).</summary>
     internal const int HeadReloadPauseNanoseconds = 500;
 
