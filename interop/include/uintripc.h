@@ -204,7 +204,7 @@
  *     leaves less than min(capacity / 8, UIPC_RECORD_NEARLY_FULL_ROOM) bytes free after a
  *     claim of at most UIPC_RECORD_PAUSE_MAX_CLAIM bytes (or refuses it), the producer's next
  *     re-read first waits
- *     UIPC_RECORD_HEAD_RELOAD_PAUSE_NS (a clock-bounded spin); meanwhile the consumer stores
+ *     UIPC_RECORD_HEAD_RELOAD_PAUSE_SPINS spin-loop hints (about 0.1-1 us, by CPU); meanwhile the consumer stores
  *     head undisturbed and one re-read then covers many records. Nothing else changes: the
  *     re-read after the pause is the same acquire load, checked as above, and a claim that fits
  *     then succeeds (a claim is never refused while the ring has room for it); the pause only
@@ -646,11 +646,11 @@ struct uipc_region_header {
 #define UIPC_RECORD_PADDING      (-1)
 /* SPSC record producer, a producer's own choice (not layout, nothing a peer checks; 2e): after a
  * head re-read leaves less than min(capacity / 8, UIPC_RECORD_NEARLY_FULL_ROOM) bytes free, the
- * next re-read waits UIPC_RECORD_HEAD_RELOAD_PAUSE_NS first, after claims of at most
+ * next re-read first waits UIPC_RECORD_HEAD_RELOAD_PAUSE_SPINS spin-loop hints (x86 PAUSE), after claims of at most
  * UIPC_RECORD_PAUSE_MAX_CLAIM bytes (for longer ones the head line is a small part of the
  * traffic; 1 KiB records lost cross-process with the wait). */
 #define UIPC_RECORD_NEARLY_FULL_ROOM     1024u
-#define UIPC_RECORD_HEAD_RELOAD_PAUSE_NS 500u
+#define UIPC_RECORD_HEAD_RELOAD_PAUSE_SPINS 16u
 #define UIPC_RECORD_PAUSE_MAX_CLAIM      512u
 /* A slot claimed for in-place writing, with its producer's entry (2d, 2f). */
 #define UIPC_SLOT_CLAIMED        (1ull << 62)

@@ -60,15 +60,13 @@ static inline void rring_write_padding(uint8_t *at, uint64_t padding)
     __atomic_store_n(&pad[0], (int32_t)padding, __ATOMIC_RELEASE); /* release: the type before the length */
 }
 
-/* SPSC producer: wait UIPC_RECORD_HEAD_RELOAD_PAUSE_NS (by the clock, as the library) before
- * re-reading head after a re-read found the ring nearly full (2e): head is re-read once per many
- * records the consumer gives back, not once per record (the library's PauseBeforeHeadReload). */
+/* SPSC producer: UIPC_RECORD_HEAD_RELOAD_PAUSE_SPINS spin-loop hints before re-reading head after
+ * a re-read found the ring nearly full (2e): head is re-read once per many records the consumer
+ * gives back, not once per record (the library's SpinHint loop, the same count). */
 static inline void rring_pause_before_head_reload(void)
 {
-    uint64_t until = mono_ns() + UIPC_RECORD_HEAD_RELOAD_PAUSE_NS;
-    do
+    for (unsigned i = 0; i < UIPC_RECORD_HEAD_RELOAD_PAUSE_SPINS; i++)
         _mm_pause();
-    while (mono_ns() < until);
 }
 
 /* Producer: whether `aligned` bytes (and `*padding` before them when they would cross the end)

@@ -45,10 +45,8 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     /// </summary>
     internal const int PauseMaxClaimBytes = 512;
 
-    /// <summary>How long an SPSC producer waits before it re-reads head after finding the ring nearly full (UIPC_RECORD_HEAD_RELOAD_PAUSE_NS).</summary>
-    internal const int HeadReloadPauseNanoseconds = 500;
-
-    private static readonly long s_headReloadPauseTicks = (long)(HeadReloadPauseNanoseconds * (double)Stopwatch.Frequency / 1e9);
+    /// <summary>Spin-loop hints an SPSC producer waits before it re-reads head after finding the ring nearly full (UIPC_RECORD_HEAD_RELOAD_PAUSE_SPINS).</summary>
+    internal const int HeadReloadPauseSpins = 16;
 
     private const int HeaderSize = RingLayout.RecordHeaderSize;
     private const int TypeOffset = 4;
