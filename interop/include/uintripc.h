@@ -196,6 +196,24 @@
  *   Producer (SPSC): check capacity against head (acquire, 2c); write type and payload
  *     (plain); tail += padding + aligned length (release); padding header, then length =
  *     +len (release). The tail goes first so that head <= tail holds for every observer.
+ *     The check uses a private copy of head and re-reads head only when the copy shows no room.
+ *     A full ring: the consumer gives bytes back per record (a head store each), so a producer
+ *     that re-read head for every claim took the head line from the consumer once per record,
+ *     just before the consumer stored it again, and found room for one record each time (the
+ *     full-ring lockstep: two line transfers per record on top of the data). So when a re-read
+ *     leaves less than min(capacity / 8, UIPC_RECORD_NEARLY_FULL_ROOM) bytes free after a
+ *     claim of at most UIPC_RECORD_PAUSE_MAX_CLAIM bytes (or refuses it), the producer's next
+ *     re-read first waits
+ *     UIPC_RECORD_HEAD_RELOAD_PAUSE_SPINS spin-loop hints (about 0.1-1 us, by CPU); meanwhile the consumer stores
+ *     head undisturbed and one re-read then covers many records. Nothing else changes: the
+ *     re-read after the pause is the same acquire load, checked as above, and a claim that fits
+ *     then succeeds (a claim is never refused while the ring has room for it); the pause only
+ *     delays the claim after one that found the ring nearly full (at such a ring a message waits
+ *     for the consumer anyway; after an idle spell, once, the first claim whose cached head is
+ *     too old). The flag and the pause are private to the producer: no store, no order and no
+ *     check of section 2 changes, and a consumer cannot tell a pausing producer from a slow one. A
+ *     producer's choice, invisible to the consumer; MPSC producers do not pause (measured no
+ *     gain).
  *   Producer (MPSC): floor, tail and intent as for MPSC slots (2d); CAS tail (full); a failed
  *     CAS withdraws the intent (claim = 0, release, 2f) before the producer tries again or finds
  *     the ring full; padding header (type, then length release); the claimed header as ONE
@@ -626,6 +644,14 @@ struct uipc_region_header {
 #define UIPC_RECORD_HEADER_SIZE  8u
 #define UIPC_RECORD_ALIGNMENT    8u
 #define UIPC_RECORD_PADDING      (-1)
+/* SPSC record producer, a producer's own choice (not layout, nothing a peer checks; 2e): after a
+ * head re-read leaves less than min(capacity / 8, UIPC_RECORD_NEARLY_FULL_ROOM) bytes free, the
+ * next re-read first waits UIPC_RECORD_HEAD_RELOAD_PAUSE_SPINS spin-loop hints (x86 PAUSE), after claims of at most
+ * UIPC_RECORD_PAUSE_MAX_CLAIM bytes (for longer ones the head line is a small part of the
+ * traffic; 1 KiB records lost cross-process with the wait). */
+#define UIPC_RECORD_NEARLY_FULL_ROOM     1024u
+#define UIPC_RECORD_HEAD_RELOAD_PAUSE_SPINS 16u
+#define UIPC_RECORD_PAUSE_MAX_CLAIM      512u
 /* A slot claimed for in-place writing, with its producer's entry (2d, 2f). */
 #define UIPC_SLOT_CLAIMED        (1ull << 62)
 

@@ -31,6 +31,8 @@ struct record_ring {
     uint64_t cache;      /* producer: last head read */
     uint64_t claim_tail; /* producer, batch: the tail the open batch starts at */
     uint64_t claim_padding; /* producer, batch: padding bytes before it (0 = none) */
+    uint64_t nearly_full_room; /* SPSC producer: min(capacity / 8, UIPC_RECORD_NEARLY_FULL_ROOM) */
+    int nearly_full;     /* SPSC producer: the last head re-read left less room than that */
 };
 
 static inline uint32_t record_align(uint32_t n)
@@ -46,6 +48,8 @@ static inline void rring_open(struct record_ring *r, struct uipc_ring_control *c
     r->mask = r->capacity - 1;
     r->max_message = ctl->descriptor.max_message_length;
     r->pos = r->published = r->cache = r->claim_tail = r->claim_padding = 0;
+    r->nearly_full_room = r->capacity / 8 < UIPC_RECORD_NEARLY_FULL_ROOM ? r->capacity / 8 : UIPC_RECORD_NEARLY_FULL_ROOM;
+    r->nearly_full = 0;
 }
 
 /* Producer: a padding record of `padding` bytes (to the end of the data area) at `at`. */
@@ -56,6 +60,15 @@ static inline void rring_write_padding(uint8_t *at, uint64_t padding)
     __atomic_store_n(&pad[0], (int32_t)padding, __ATOMIC_RELEASE); /* release: the type before the length */
 }
 
+/* SPSC producer: UIPC_RECORD_HEAD_RELOAD_PAUSE_SPINS spin-loop hints before re-reading head after
+ * a re-read found the ring nearly full (2e): head is re-read once per many records the consumer
+ * gives back, not once per record (the library's SpinHint loop, the same count). */
+static inline void rring_pause_before_head_reload(void)
+{
+    for (unsigned i = 0; i < UIPC_RECORD_HEAD_RELOAD_PAUSE_SPINS; i++)
+        _mm_pause();
+}
+
 /* Producer: whether `aligned` bytes (and `*padding` before them when they would cross the end)
  * fit before the consumer's head (read only when the cached copy says no). */
 static inline int rring_reserve(struct record_ring *r, uint64_t aligned, uint64_t *padding, int *corrupt)
@@ -64,6 +77,8 @@ static inline int rring_reserve(struct record_ring *r, uint64_t aligned, uint64_
     *padding = aligned > to_end ? to_end : 0;
     uint64_t end = r->pos + *padding + aligned;
     if (end - r->cache > r->capacity) {
+        if (r->nearly_full)
+            rring_pause_before_head_reload();
         /* Acquire: the consumer zeroed and read the bytes before it released head. */
         uint64_t h = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
         if (h > r->pos || r->pos - h > r->capacity) {
@@ -71,6 +86,7 @@ static inline int rring_reserve(struct record_ring *r, uint64_t aligned, uint64_
             return 0;
         }
         r->cache = h;
+        r->nearly_full = end - r->pos <= UIPC_RECORD_PAUSE_MAX_CLAIM && h + r->capacity < end + r->nearly_full_room;
         if (end - h > r->capacity)
             return 0;
     }

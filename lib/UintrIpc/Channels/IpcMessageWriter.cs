@@ -61,7 +61,9 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
 
     /// <summary>
     /// Copies a message into the channel and wakes the reader if it sleeps. Never blocks; no
-    /// system call while the reader is awake.
+    /// system call while the reader is awake. A single writer that last found the ring nearly
+    /// full spins briefly (16 PAUSE hints, well under a microsecond) before it looks at the reader's position again, so that it does not
+    /// take that position's cache line once per message from a reader that is catching up.
     /// </summary>
     /// <param name="type">The message type, 0 or more, handed to the reader.</param>
     /// <param name="payload">0 to <see cref="MaxMessageLength"/> bytes.</param>

@@ -33,6 +33,21 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     /// <summary>Largest data area (positions inside it are ints).</summary>
     internal const int MaxCapacity = 1 << 30;
 
+    /// <summary>
+    /// Room (bytes) below which an SPSC producer's head re-read finds the ring nearly full
+    /// (UIPC_RECORD_NEARLY_FULL_ROOM, uintripc.h 2e; at most capacity / 8).
+    /// </summary>
+    internal const int NearlyFullRoom = 1024;
+
+    /// <summary>
+    /// The longest SPSC claim (padding and records, bytes) after which a nearly full ring makes the
+    /// producer wait before its next head re-read (UIPC_RECORD_PAUSE_MAX_CLAIM, uintripc.h 2e).
+    /// </summary>
+    internal const int PauseMaxClaimBytes = 512;
+
+    /// <summary>Spin-loop hints an SPSC producer waits before it re-reads head after finding the ring nearly full (UIPC_RECORD_HEAD_RELOAD_PAUSE_SPINS).</summary>
+    internal const int HeadReloadPauseSpins = 16;
+
     private const int HeaderSize = RingLayout.RecordHeaderSize;
     private const int TypeOffset = 4;
     private const int Padding = RingLayout.PaddingRecordType;
@@ -50,6 +65,9 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     private readonly int _maxMessageLength;
     // align8(header + max message length): the longest record a producer can write.
     private readonly int _maxRecordLength;
+    // SPSC: a head re-read that leaves less room than this after the claim finds the ring nearly
+    // full: the producer's next re-read waits first (PauseBeforeHeadReload).
+    private readonly int _nearlyFullRoom;
     private readonly bool _multiProducer;
     private readonly bool _leased;
     // Set once by Dispose; every call checks it (a plain read): after it the lease may be gone.
@@ -86,6 +104,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
             _producers = _multiProducer ? new ProducerTable(_data - RingLayout.ControlSize, geometry) : null;
             _mask = _capacity - 1;
             _maxRecordLength = Align(HeaderSize + _maxMessageLength);
+            _nearlyFullRoom = Math.Min(_capacity / 8, NearlyFullRoom);
             LoadPositions();
         }
         catch
@@ -298,6 +317,10 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         /// <summary>MPSC: the intent word and marker tag of the first thread that claimed through this object.</summary>
         [FieldOffset(RegionLayout.FalseSharingRange + 48)]
         public ProducerThreadCache Producer;
+
+        /// <summary>SPSC: non-zero when the last head re-read left less than the nearly-full room: the next re-read pauses first.</summary>
+        [FieldOffset(RegionLayout.FalseSharingRange + 96)]
+        public int HeadReloadFoundNearlyFull;
 
         // ---- consumer side ----
 
