@@ -1,6 +1,8 @@
 using UintrIpc.Channels;
 using UintrIpc.Rings;
+using UintrIpc.Memory;
 using UintrIpc.Signaling;
+using UintrIpc.Tests.Rings;
 
 namespace UintrIpc.Tests.Channels;
 
@@ -86,5 +88,41 @@ public sealed class ReaderWaiterWatchTests
         Assert.Equal(positions.ProducerPosition, positions.ConsumerPosition);
         Assert.True(samples > 0);
         Assert.True(backwards == 0, $"the shared head moved backwards {backwards} times in {samples} samples");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_head_a_peer_rewrites_during_an_async_read_is_put_back_by_the_reader(bool multipleWriters)
+    {
+        using var channel = IpcChannel.CreateMessages(new IpcChannelOptions
+        {
+            BufferSize = 4096,
+            MaxMessageLength = 64,
+            MultipleWriters = multipleWriters,
+            Doorbell = DoorbellKind.Futex,
+            SpinBudget = TimeSpan.Zero,
+            YieldBudget = TimeSpan.Zero,
+            MaxParkTime = TimeSpan.FromMilliseconds(1), // the waiter looks again often
+        });
+        var memory = new RecordRingMemory(channel.Region, multipleWriters ? PartKind.MpscRecords : PartKind.SpscRecords);
+        var buffer = new byte[64];
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.True(channel.Writer.TryWrite(i, new byte[8]));
+            Assert.True(channel.Reader.TryRead(out _, buffer, out _));
+        }
+
+        long head = memory.Head;
+        Assert.Equal(48, head);
+        ValueTask<IpcMessage> read = channel.Reader.ReadAsync(); // empty: the waiter thread takes the wait
+        Assert.False(read.IsCompleted);
+        memory.Head = 16; // a peer holds the producers back; the waiter only watches, the reader repairs
+        Assert.True(SpinWait.SpinUntil(() => memory.Head == head, TimeSpan.FromSeconds(30)));
+        Assert.False(read.IsCompleted);
+        Assert.True(channel.Writer.TryWrite(7, new byte[8]));
+        IpcMessage message = await read.AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(7, message.Type);
+        Assert.Equal(memory.Tail, memory.Head);
     }
 }
