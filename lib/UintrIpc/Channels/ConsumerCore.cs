@@ -16,6 +16,10 @@ namespace UintrIpc.Channels;
 //
 // Async operation state (_asyncState): Idle -> Armed (WaitAsync) -> Completing (by CAS, by
 // exactly one of: the waiter thread, the cancellation callback, Dispose) -> Idle (GetResult).
+// The waiter thread only watches the ring (the probe's Watch forms, no side effect): once an
+// operation ended, the reading thread reads again while the waiter may still look. The one thing
+// it changes, a dead producer's claim (2f), it skips in Armed -> Skipping -> Armed, during which
+// no one can end the operation (a cancel or Dispose spins until Armed), so no read runs alongside.
 // A cancellation or Dispose rings the consumer's own doorbell after its CAS, so a parked waiter
 // returns at once (the futex token is taken before the probe; the eventfd is level-triggered).
 //
@@ -31,6 +35,7 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     private const int Idle = 0;
     private const int Armed = 1;
     private const int Completing = 2;
+    private const int Skipping = 3;
 
     private static readonly Action<object?, CancellationToken> s_onCancel = OnCancel;
 
@@ -454,12 +459,51 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         }
     }
 
-    /// <summary>Armed -> Completing (full fence, CAS): the caller wins the right to complete the pending operation.</summary>
-    private bool TryClaimOperation() => Interlocked.CompareExchange(ref _asyncState, Completing, Armed) == Armed;
+    /// <summary>
+    /// Armed -> Completing (full fence, CAS): the caller wins the right to complete the pending
+    /// operation. While the waiter thread skips a dead claim for it (a few loads and stores, no
+    /// wait), it spins: the reading thread must not read before the skip is done.
+    /// </summary>
+    private bool TryClaimOperation()
+    {
+        var spin = new SpinWait();
+        while (true)
+        {
+            int state = Interlocked.CompareExchange(ref _asyncState, Completing, Armed);
+            if (state != Skipping)
+            {
+                return state == Armed;
+            }
+
+            spin.SpinOnce();
+        }
+    }
+
+    /// <summary>
+    /// The waiter thread's skip of a dead claim (2f), which moves the consumer's positions: only
+    /// while the operation is armed, so the reading thread waits for it and does not read.
+    /// </summary>
+    private bool TrySkipDeadClaimWhileArmed()
+    {
+        // Full fence CAS: the reading thread's last positions (written before it armed) are visible.
+        if (Interlocked.CompareExchange(ref _asyncState, Skipping, Armed) != Armed)
+        {
+            return false; // the operation ended: the ring is the reading thread's again
+        }
+
+        try
+        {
+            return _probe.TrySkipDeadClaim();
+        }
+        finally
+        {
+            Volatile.Write(ref _asyncState, Armed); // release: the skip's stores before whoever ends the operation reads
+        }
+    }
 
     /// <summary>Spin, yield, then park (bounded slices) until the probe has work (true) or <paramref name="end"/> passes (false).</summary>
     private bool IdleUntil<TWaitProbe>(ref TWaitProbe probe, long end)
-        where TWaitProbe : IWaitProbe
+        where TWaitProbe : IConsumerWaitProbe
     {
         var phaser = new BackoffPhaser(_options.SpinBudget, _options.YieldBudget);
         while (true)
@@ -478,7 +522,7 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
             if (!phaser.SpinOrYield(now))
             {
                 // A dead producer's claim never ends by itself: skip it before sleeping behind it.
-                if (_probe.TrySkipDeadClaim())
+                if (probe.TrySkipDeadClaim())
                 {
                     continue;
                 }
@@ -562,9 +606,14 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
                 try
                 {
                     IdleUntil(ref probe, long.MaxValue);
-                    if (_probe.HasWork)
+                    if (Volatile.Read(ref _asyncState) != Armed)
                     {
-                        result = _probe.HasData; // data, or completed and drained: the end
+                        continue; // the operation ended (cancelled): the ring is the reading thread's again
+                    }
+
+                    if (_probe.WatchHasWork)
+                    {
+                        result = _probe.WatchHasData; // data, or completed and drained: the end
                     }
                     else if (ProducersGoneAndDrained)
                     {
@@ -612,15 +661,29 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         return result;
     }
 
-    /// <summary>A blocking read's probe: the channel's, or "stop" once the consumer is being disposed.</summary>
-    private readonly struct SyncProbe(ConsumerCore<TProbe> owner) : IWaitProbe
+    /// <summary>What IdleUntil checks and does between looks: a wait's probe and its skip of a dead producer's claim (2f).</summary>
+    private interface IConsumerWaitProbe : IWaitProbe
     {
-        public bool HasWork => owner._probe.HasWork || owner.Disposing || owner.ProducersGoneAndDrained;
+        bool TrySkipDeadClaim();
     }
 
-    /// <summary>The waiter thread's probe: the channel's, or "stop" when the operation ended or the consumer is disposed.</summary>
-    private readonly struct WaiterProbe(ConsumerCore<TProbe> owner) : IWaitProbe
+    /// <summary>A blocking read's probe, on the reading thread: the channel's, or "stop" once the consumer is being disposed.</summary>
+    private readonly struct SyncProbe(ConsumerCore<TProbe> owner) : IConsumerWaitProbe
     {
-        public bool HasWork => owner._probe.HasWork || Volatile.Read(ref owner._asyncState) != Armed || owner.Disposing || owner.ProducersGoneAndDrained;
+        public bool HasWork => owner._probe.HasWork || owner.Disposing || owner.ProducersGoneAndDrained;
+
+        public bool TrySkipDeadClaim() => owner._probe.TrySkipDeadClaim();
+    }
+
+    /// <summary>
+    /// The waiter thread's probe: "stop" when the operation ended (checked first: once it ended,
+    /// the reading thread may read again) or the consumer is disposed, otherwise the channel's
+    /// watching form, which has no side effect (see IChannelProbe).
+    /// </summary>
+    private readonly struct WaiterProbe(ConsumerCore<TProbe> owner) : IConsumerWaitProbe
+    {
+        public bool HasWork => Volatile.Read(ref owner._asyncState) != Armed || owner._probe.WatchHasWork || owner.Disposing || owner.ProducersGoneAndDrained;
+
+        public bool TrySkipDeadClaim() => owner.TrySkipDeadClaimWhileArmed();
     }
 }

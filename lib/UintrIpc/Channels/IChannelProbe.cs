@@ -4,7 +4,12 @@ namespace UintrIpc.Channels;
 
 /// <summary>
 /// What a waiting consumer checks: data in its ring, or the channel completed and drained.
-/// All are acquire reads of producer-written words with no side effect.
+/// All are acquire reads of producer-written words. <see cref="HasData"/> and
+/// <see cref="IWaitProbe.HasWork"/> of a record ring also keep the consumer's own duties when
+/// they find nothing (finish an interrupted release, uintripc.h 2g; publish our head again over
+/// a rewritten one, 2c), so only the reading thread calls them; a thread that waits on its behalf
+/// (the async waiter) calls <see cref="WatchHasData"/> and <see cref="WatchHasWork"/>, which have
+/// no side effect, and <see cref="TrySkipDeadClaim"/> only while the reading thread cannot read.
 /// <see cref="IWaitProbe.HasWork"/> is the condition that ends a wait:
 /// <c>HasData || (IsCompleted &amp;&amp; IsDrained)</c>.
 /// </summary>
@@ -21,6 +26,15 @@ internal interface IChannelProbe : IWaitProbe
     /// before it may still be in progress: the end is reached only when the ring is drained.
     /// </summary>
     bool IsDrained { get; }
+
+    /// <summary>
+    /// <see cref="HasData"/> for a thread other than the reading one: no side effect. May be a
+    /// spurious true (a look whose fix is the reading thread's), never a missed message.
+    /// </summary>
+    bool WatchHasData { get; }
+
+    /// <summary><see cref="IWaitProbe.HasWork"/> for a thread other than the reading one: no side effect.</summary>
+    bool WatchHasWork { get; }
 
     /// <summary>MPSC: skips the claim holding up the ring when its producer is known to be dead (uintripc.h 2f).</summary>
     bool TrySkipDeadClaim();

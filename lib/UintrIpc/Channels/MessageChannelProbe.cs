@@ -17,5 +17,10 @@ internal readonly struct MessageChannelProbe(RecordRingEngine ring, ChannelCore 
     // is work too: the read consumes it on the way to head == tail.
     public bool HasWork => ring.CanRead || (channel.IsCompleted && (ring.CanConsume || IsDrained));
 
+    // The async waiter's forms: no side effect (CanRead keeps the reading thread's duties, 2c, 2g).
+    public bool WatchHasData => ring.CanReadWhileWatching;
+
+    public bool WatchHasWork => ring.CanReadWhileWatching || (channel.IsCompleted && (ring.CanConsumeWhileWatching || IsDrained));
+
     public bool TrySkipDeadClaim() => channel.MultipleProducers && ring.TrySkipDeadClaim();
 }

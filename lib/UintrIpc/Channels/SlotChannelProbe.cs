@@ -16,5 +16,10 @@ internal readonly struct SlotChannelProbe<T>(SlotRing<T> ring, ChannelCore chann
 
     public bool HasWork => ring.CanRead || (channel.IsCompleted && IsDrained);
 
+    // A slot ring's CanRead has no side effect (one acquire load): the same for the async waiter.
+    public bool WatchHasData => HasData;
+
+    public bool WatchHasWork => HasWork;
+
     public bool TrySkipDeadClaim() => ring.Engine.TrySkipDeadClaim();
 }

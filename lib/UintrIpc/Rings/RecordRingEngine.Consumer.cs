@@ -178,6 +178,53 @@ internal sealed unsafe partial class RecordRingEngine
         return -1;
     }
 
+    /// <summary>
+    /// <see cref="CanRead"/> for a thread that watches the ring on the reading thread's behalf (a
+    /// channel's async waiter): acquire loads only. The private positions, the release (2e), the
+    /// finish of an interrupted one (2g) and the repair of a rewritten head are the reading
+    /// thread's, which may be reading again when a watcher looks (a cancelled wait ends at once;
+    /// its watcher looks once more): a watcher that loaded our head before a release and the
+    /// shared head after it would otherwise put the shared head back. A shared head that is not
+    /// ours counts as true (a spurious wake-up): the reading thread's next look publishes ours again.
+    /// </summary>
+    internal bool CanReadWhileWatching
+    {
+        get
+        {
+            ThrowIfDisposed();
+            long head = _local.ConsumerHead;
+            long last = head + _capacity;
+            for (long position = head; position < last;)
+            {
+                int aligned = RecordAt(new RecordShape(_data, _mask, _maxMessageLength), position, last, out _, out int type, out _);
+                if (aligned == 0)
+                {
+                    break;
+                }
+
+                if (type != Padding)
+                {
+                    return true;
+                }
+
+                position += aligned;
+            }
+
+            return Volatile.Read(ref *_head) != head; // acquire: only compared
+        }
+    }
+
+    /// <summary><see cref="CanConsume"/> for a watching thread: acquire loads only (see <see cref="CanReadWhileWatching"/>).</summary>
+    internal bool CanConsumeWhileWatching
+    {
+        get
+        {
+            ThrowIfDisposed();
+            long head = _local.ConsumerHead;
+            return RecordAt(new RecordShape(_data, _mask, _maxMessageLength), head, head + _capacity, out _, out _, out _) != 0;
+        }
+    }
+
     /// <summary>This consumer's private head (uintripc.h 2c): after a read, the position just past the last record it consumed.</summary>
     internal long PrivateConsumerHead => _local.ConsumerHead;
 
