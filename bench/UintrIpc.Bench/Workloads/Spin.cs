@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.Arm;
-using System.Runtime.Intrinsics.X86;
 
 namespace UintrIpc.Bench.Workloads;
 
@@ -12,21 +10,7 @@ internal static class Spin
 
     /// <summary>One pause (x86) / yield (arm64) hint; the JIT folds the checks away.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Pause()
-    {
-        if (X86Base.IsSupported)
-        {
-            X86Base.Pause();
-        }
-        else if (ArmBase.IsSupported)
-        {
-            ArmBase.Yield();
-        }
-        else
-        {
-            Thread.SpinWait(1);
-        }
-    }
+    public static void Pause() => UintrIpc.Signaling.SpinHint.Pause();
 
     /// <summary>
     /// One step of a bounded spin: a pause, and every 1024 polls a deadline check and, when

@@ -1,8 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.Arm;
-using System.Runtime.Intrinsics.X86;
 using UintrIpc.Memory;
+using UintrIpc.Signaling;
 
 namespace UintrIpc.Rings;
 
@@ -239,7 +239,7 @@ internal sealed unsafe partial class RecordRingEngine
                 // callee-saved registers on the fast path too (TryClaimBatch 376 -> 403 instructions).
                 for (int i = 0; i < HeadReloadPauseSpins; i++)
                 {
-                    SpinHint();
+                    SpinHint.Pause();
                 }
             }
 
@@ -510,33 +510,6 @@ internal sealed unsafe partial class RecordRingEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void WithdrawLostIntent(ulong* intent)
         => Volatile.Write(ref *intent, ClaimMarker.NoIntent); // release; the failed CAS (full fence) ordered the intent before
-
-    /// <summary>
-    /// One spin-loop hint (PAUSE, YIELD) of the SPSC producer's wait before it re-reads head after
-    /// the last re-read found the ring nearly full (uintripc.h 2e). The consumer gives bytes back per
-    /// record and stores head each time; a producer at a full ring that re-read head for every claim
-    /// took that line from the consumer each time, just before the consumer stored it again (the
-    /// full-ring lockstep, design-notes: 49-85 ns per 8-byte message against 18-25), and got room
-    /// for one record each time. After the wait the consumer has given back many records and one
-    /// re-read covers them. No claim is refused for it: head is re-read after the wait and a claim
-    /// that fits then succeeds; only the claim after one that found the ring nearly full waits (after
-    /// an idle spell too, once). A count of hints, as the C ring's, not a clock (a call to read it
-    /// would cost the fast path, above); its length varies with the CPU's PAUSE (roughly 0.1-1 µs
-    /// for 16), and the twins measured 150 ns to 2 µs alike. Not for MPSC: the in-process twin
-    /// with one producer thread measured the wait 5-7% slower.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void SpinHint()
-    {
-        if (X86Base.IsSupported)
-        {
-            X86Base.Pause();
-        }
-        else if (ArmBase.IsSupported)
-        {
-            ArmBase.Yield();
-        }
-    }
 
     /// <summary>
     /// MPSC: our claimed header changed. The consumer may have taken the record (TryUnblock, or

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics.X86;
 
 namespace UintrIpc.Signaling;
 
@@ -104,7 +103,7 @@ internal struct BackoffPhaser
             case BackoffPhase.Spinning:
                 for (int i = 0; i < PollsPerClockRead && !probe.HasWork; i++)
                 {
-                    Pause();
+                    SpinHint.Pause();
                 }
 
                 return true;
@@ -113,20 +112,6 @@ internal struct BackoffPhaser
                 return true;
             default:
                 return false;
-        }
-    }
-
-    /// <summary>One pause instruction where there is one (Thread.SpinWait(1) is a call into the runtime, normalised to a longer pause).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pause()
-    {
-        if (X86Base.IsSupported)
-        {
-            X86Base.Pause();
-        }
-        else
-        {
-            Thread.SpinWait(1);
         }
     }
 
