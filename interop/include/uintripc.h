@@ -299,7 +299,8 @@
  *                 has uncovered that batch with its new intent already, which is why the batch's
  *                 start carries a marker (2e); its first unwritten header after an append is
  *                 reached only once that marked record is committed or its producer dead (or its
- *                 registration ended, and its last intent still covers the batch, b).
+ *                 registration ended, its marked records were skipped, and its last intent still
+ *                 covers the batch, b).
  *     pid_namespace u64  the inode of the producer's /proc/self/ns/pid (0: unknown).
  *   A producer whose registration fails (table full of live entries) sets `unregistered`
  *   (+136, release) before its first claim and marks with entry index UIPC_PRODUCER_NONE; C
@@ -324,12 +325,18 @@
  *        registered entry's owner, claim, owner again (acquire; equal owners make the claim
  *        theirs); skip only when at least one intent covers head and every entry whose intent
  *        covers head is dead (a loser of the CAS race may cover head too; the winner is among
- *        them). An ended registration's intent (pid 0) counts here only on record rings and only
- *        past the claim's first header (head != t and head not at a lap start, index 0): there a
+ *        them). An ended registration's intent (pid 0) counts here only on record rings, only
+ *        past the claim's first header (head != t and head not at a lap start, index 0), and only
+ *        right after a claimed record of that same registration (its marker's tag: entry index and
+ *        generation) that this consumer just turned into padding as a dead producer's: there a
  *        zero header is the unwritten rest of a batch its object was closed with, which the
  *        producer's thread appends to no more. At a first header, and on slot rings, it claims
  *        nothing for (b): a claim taken on another thread while the object closed may be between
- *        its CAS and its first header or marker. Then re-read the head slot or header (acquire):
+ *        its CAS and its first header or marker. Nor elsewhere: an intent holds 32 bits of a
+ *        position, so an ended registration's last intent covers positions again every 2^32
+ *        bytes, where a live producer's batch may be committing (its intent moved on to a claim
+ *        after the batch) and the intent's end may lie past records already committed. Then
+ *        re-read the head slot or header (acquire):
  *        a marker or publish that came meanwhile cancels the skip.
  *     c. Slot rings: no marker, `unregistered` clear and no intent covers head, not even the
  *        last one of an ended registration (pid 0; a claim taken while its object closed is

@@ -104,10 +104,14 @@ internal sealed unsafe class ProducerTable : IDisposable
     /// <paramref name="uncovered"/>: no intent covers it, not even an ended registration's, and every
     /// producer has an entry, so no producer won it (2f, c: a tail a peer moved forward).
     /// Record rings: an ended registration's intent counts as a dead producer's past the claim's
-    /// first header (2f b): the rest of a batch its object was disposed with, which nothing else
-    /// attributes; at the first header its claim may still be in flight on another thread.
+    /// first header (2f b) when <paramref name="endedTag"/> names that registration: the consumer
+    /// just skipped a record it marked, so this is the rest of a batch its object was disposed
+    /// with, which nothing else attributes. Not otherwise: at the first header its claim may still
+    /// be in flight on another thread, and an intent holds 32 bits of a position, so an ended
+    /// registration's last intent covers positions again every 2^32 bytes, where live producers'
+    /// records are (<see cref="NoEndedTag"/>: none).
     /// </summary>
-    internal bool TryFindDeadIntent(ulong position, out ulong end, out bool uncovered)
+    internal bool TryFindDeadIntent(ulong position, uint endedTag, out ulong end, out bool uncovered)
     {
         end = ulong.MaxValue;
         uncovered = false;
@@ -142,7 +146,7 @@ internal sealed unsafe class ProducerTable : IDisposable
                 continue;
             }
 
-            if (pid == 0 && !IsPastFirstHeader(position, into))
+            if (pid == 0 && !(IsPastFirstHeader(position, into) && ClaimMarker.Tag(i, owner) == endedTag))
             {
                 // An ended registration claims nothing for (b), but its last claim may have been taken
                 // while it ended and still be published (2d): not a position nobody claimed (c).
@@ -197,6 +201,9 @@ internal sealed unsafe class ProducerTable : IDisposable
     }
 
     private ulong* Entry(int index) => _entries + ((nint)index * EntryWords);
+
+    /// <summary>A tag no registration has (tags have 30 bits): for <see cref="TryFindDeadIntent"/>, no ended registration's intent counts.</summary>
+    internal const uint NoEndedTag = uint.MaxValue;
 
     /// <summary>
     /// Record rings: whether <paramref name="position"/>, <paramref name="into"/> bytes into a claim's

@@ -177,11 +177,21 @@ internal sealed unsafe partial class RecordRingEngine
 
             *(int*)(record + TypeOffset) = Padding; // plain: published by the CAS below
             // Full fence CAS from the claimed length: the dead producer's record becomes padding.
-            return Interlocked.CompareExchange(ref *(int*)record, -length, length) == length;
+            if (Interlocked.CompareExchange(ref *(int*)record, -length, length) != length)
+            {
+                return false;
+            }
+
+            // A zero header right after it may be the unwritten rest of that producer's batch (2f b).
+            _local.DeadRecordEnd = position + Align(-length);
+            _local.DeadRecordTag = ClaimMarker.TagOfRecord(type);
+            return true;
         }
 
-        // No header yet: the producer is between its CAS and its marker (2f, b).
-        if (!_producers.TryFindDeadIntent((ulong)position, out ulong intentEnd, out _)
+        // No header yet: the producer is between its CAS and its marker (2f, b). An ended
+        // registration's intent counts only right after a record of it that we skipped.
+        uint endedTag = position == _local.DeadRecordEnd ? _local.DeadRecordTag : ProducerTable.NoEndedTag;
+        if (!_producers.TryFindDeadIntent((ulong)position, endedTag, out ulong intentEnd, out _)
             || Volatile.Read(ref *(ulong*)record) != 0) // acquire: a marker since cancels
         {
             return false;

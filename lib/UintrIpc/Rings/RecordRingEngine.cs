@@ -106,6 +106,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         _leased = lease;
         _multiProducer = kind == PartKind.MpscRecords;
         _local.BlockedPosition = -1;
+        _local.DeadRecordEnd = -1;
         _local.InterruptedRelease = -1;
         try
         {
@@ -352,6 +353,17 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         /// </summary>
         [FieldOffset((2 * RegionLayout.FalseSharingRange) + 24)]
         public long InterruptedRelease;
+
+        /// <summary>
+        /// MPSC: the end of the last claimed record TrySkipDeadClaim turned into padding, or -1: a
+        /// zero header there may be the unwritten rest of that record's batch (uintripc.h 2f b).
+        /// </summary>
+        [FieldOffset((2 * RegionLayout.FalseSharingRange) + 32)]
+        public long DeadRecordEnd;
+
+        /// <summary>MPSC: the tag of that record's claimed marker.</summary>
+        [FieldOffset((2 * RegionLayout.FalseSharingRange) + 40)]
+        public uint DeadRecordTag;
     }
 
     // ---- throw helpers: out of line, so the hot paths stay small; not NoInlining, so the JIT

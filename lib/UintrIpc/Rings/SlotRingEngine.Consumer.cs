@@ -359,7 +359,7 @@ internal unsafe partial struct SlotRingEngine
         }
         else
         {
-            bool dead = Producers.TryFindDeadIntent(head, out end, out bool uncovered);
+            bool dead = Producers.TryFindDeadIntent(head, ProducerTable.NoEndedTag, out end, out bool uncovered);
             if ((!dead && !uncovered)
                 || Volatile.Read(ref *(ulong*)slot) != sequence) // acquire: a marker or publish since cancels (2f, b)
             {

@@ -198,15 +198,19 @@ public sealed unsafe class DeadClaimTests : IDisposable
 
     /// <summary>
     /// A record claim whose registration ended (its ring object was disposed, pid 0): past its
-    /// first header the intent attributes the rest of a batch left open, skipped as a dead
-    /// producer's (2f b); at its first header (the intent's start, or the lap start after its
-    /// padding) the claim may still be in flight on another thread, about to write that header: kept.
+    /// first header, right after a record of it that the consumer skipped (marked by that
+    /// registration), the intent attributes the rest of a batch left open, skipped as a dead
+    /// producer's (2f b). At its first header (the intent's start, or the lap start after its
+    /// padding) the claim may still be in flight on another thread, about to write that header;
+    /// after a committed record the zero header is not that registration's batch rest (a live
+    /// producer committing its batch where a 2^32-stale intent covers it): kept.
     /// </summary>
     [Theory]
-    [InlineData(32, false, false)] // the claim's first header, at its intent's start
-    [InlineData(32, true, true)] // a header after a record of the claim: the rest of a batch
-    [InlineData(224, true, false)] // the first header after the claim's padding to the end of the lap
-    public void An_ended_registrations_record_claim_is_skipped_past_its_first_header_only(int start, bool firstWritten, bool skipped)
+    [InlineData(32, "none", false)] // the claim's first header, at its intent's start
+    [InlineData(32, "marked", true)] // a header after a record of the claim, skipped: the rest of a batch
+    [InlineData(32, "committed", false)] // a header after a committed record
+    [InlineData(224, "padding", false)] // the first header after the claim's padding to the end of the lap
+    public void An_ended_registrations_record_claim_is_skipped_right_after_its_skipped_record_only(int start, string first, bool skipped)
     {
         const int Capacity = 256;
         using var region = SharedRegion.CreateAnonymous(RecordRing.Part(Capacity, multipleProducers: true));
@@ -214,19 +218,30 @@ public sealed unsafe class DeadClaimTests : IDisposable
         memory.Head = (ulong)start;
         memory.Tail = (ulong)start;
         using var ring = new RecordRing(region);
-        int written = start + 32 == Capacity ? 32 : 16; // the padding to the end of the lap, or a committed record
         memory.Register(0, 0, s_ourNamespace, start: (ulong)start, count: 64); // ended: pid 0, generation 1
         memory.Tail = (ulong)start + 64;
-        if (firstWritten)
+        int written = first == "padding" ? 32 : 16; // the padding to the end of the lap, or a record
+        if (first != "none")
         {
-            memory.RecordHeader((ulong)start) = (uint)written | ((ulong)(uint)(written == 32 ? RingLayout.PaddingRecordType : 5) << 32);
+            uint tagOfEnded = ClaimMarker.Tag(0, 1UL << 32);
+            memory.RecordHeader((ulong)start) = first switch
+            {
+                "marked" => (uint)-written | ((ulong)(uint)ClaimMarker.ForRecord(tagOfEnded) << 32),
+                "padding" => (uint)written | (unchecked((ulong)(uint)RingLayout.PaddingRecordType) << 32),
+                _ => (uint)written | (5UL << 32),
+            };
+            if (first == "marked")
+            {
+                Assert.True(ring.TrySkipDeadClaim()); // the ended registration's record becomes padding
+            }
+
             _ = ring.TryRead(out _, new byte[64], out _); // reads it (or steps over the padding)
             Assert.Equal(start + written, ring.ConsumerPosition);
         }
 
         Assert.Equal(skipped, ring.TrySkipDeadClaim());
         Assert.False(ring.TryRead(out _, new byte[64], out _));
-        Assert.Equal(skipped ? start + 64 : start + (firstWritten ? written : 0), ring.ConsumerPosition);
+        Assert.Equal(skipped ? start + 64 : start + (first == "none" ? 0 : written), ring.ConsumerPosition);
     }
 
     /// <inheritdoc />
