@@ -118,6 +118,12 @@ internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : ICo
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
+        if (_sink.Length == sizeof(long))
+        {
+            var stamps = new RecordStampHandler(ref checker); // see RecordStampHandler
+            return ring.Read(ref stamps, Batch.Size);
+        }
+
         var handler = new RecordCopyHandler(_sink, ref checker);
         return ring.Read(ref handler, Batch.Size);
     }
@@ -131,6 +137,12 @@ internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : ICo
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
+        if (_sink.Length == sizeof(long))
+        {
+            var stamps = new RecordStampHandler(ref checker); // see RecordStampHandler
+            return ring.Read(ref stamps, Batch.Size);
+        }
+
         var handler = new RecordCopyHandler(_sink, ref checker);
         return ring.Read(ref handler, Batch.Size);
     }
@@ -223,6 +235,25 @@ internal readonly ref struct RecordCopyHandler : IRecordHandler
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static InvalidDataException BadLength(int actual, int expected) => new InvalidDataException($"a record of {actual} bytes, expected {expected}");
+}
+
+/// <summary>
+/// The record handler of 8-byte messages: each is its stamp alone, checked and not copied, as
+/// the C consumer does (it copies bytes 8.. when there are more). Its own type, not a branch
+/// in <see cref="RecordCopyHandler"/>: the copy of a longer message may call Memmove (above
+/// InlinedBytes' limit), and a call anywhere in the ring's read loop made the JIT keep the
+/// loop's values (the ring, the position, the count) on the stack, stored and reloaded per record.
+/// </summary>
+internal readonly ref struct RecordStampHandler(ref MessageChecker checker) : IRecordHandler
+{
+    private readonly ref MessageChecker _checker = ref checker;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Handle(int type, ReadOnlySpan<byte> payload)
+    {
+        RecordCopyHandler.CheckLength(payload.Length, sizeof(long));
+        _checker.Accept(Unsafe.ReadUnaligned<long>(ref MemoryMarshal.GetReference(payload))); // 8 bytes: checked above
+    }
 }
 
 /// <summary>A blocking ReadExactly of one message (anonymous pipe).</summary>
