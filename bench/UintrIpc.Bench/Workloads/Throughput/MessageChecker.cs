@@ -43,7 +43,10 @@ internal struct MessageChecker
     /// to its last, as before the span moved to the polls: the messages the starting poll
     /// delivered after the first are not counted (their time is not in the span either).
     /// </summary>
-    public readonly long InSpan => Measured - Math.Max(_measuredAtStart - 1, 0) + WarmupInSpan;
+    public readonly long InSpan => Measured - MeasuredBeforeSpan + WarmupInSpan;
+
+    /// <summary>Measured messages the span's starting poll delivered after the first (fewer than one poll's batch): counted, but not in the span.</summary>
+    public readonly long MeasuredBeforeSpan => Math.Max(_measuredAtStart - 1, 0);
 
     public long Measured { get; private set; }
 
