@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
@@ -117,6 +118,12 @@ internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : ICo
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
+        if (_sink.Length == sizeof(long))
+        {
+            var stamps = new RecordStampHandler(ref checker); // see RecordStampHandler
+            return ring.Read(ref stamps, Batch.Size);
+        }
+
         var handler = new RecordCopyHandler(_sink, ref checker);
         return ring.Read(ref handler, Batch.Size);
     }
@@ -130,6 +137,12 @@ internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : ICo
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
+        if (_sink.Length == sizeof(long))
+        {
+            var stamps = new RecordStampHandler(ref checker); // see RecordStampHandler
+            return ring.Read(ref stamps, Batch.Size);
+        }
+
         var handler = new RecordCopyHandler(_sink, ref checker);
         return ring.Read(ref handler, Batch.Size);
     }
@@ -181,19 +194,33 @@ internal readonly struct MpscRecordConsumer(RecordRing ring, int size) : IConsum
 /// often than it reads a message (single-thread twin: an empty poll 6.0 -> 5.0 ns; reads of 64
 /// records level; the consumer loop 3484 -> 1991 bytes of code).
 /// </summary>
-internal readonly ref struct RecordCopyHandler(AlignedElements<byte> sink, ref MessageChecker checker) : IRecordHandler
+internal readonly ref struct RecordCopyHandler : IRecordHandler
 {
-    private readonly ref MessageChecker _checker = ref checker;
+    private readonly ref MessageChecker _checker;
+    private readonly AlignedElements<byte> _sink;
+    /// <summary>The one length every message has (>= 8, its stamp): one compare per record, as C's `length != es`.</summary>
+    private readonly int _length;
+
+    public RecordCopyHandler(AlignedElements<byte> sink, ref MessageChecker checker)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(sink.Length, sizeof(long)); // every message has its stamp
+        _checker = ref checker;
+        _sink = sink;
+        _length = sink.Length;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Handle(int type, ReadOnlySpan<byte> payload)
     {
-        CheckLength(payload.Length, sink.Length);
+        // The length compared with a value the handler holds (C: with es, a register), not
+        // with the sink's field, and the stamp read without a second bounds check: the length
+        // is _length >= 8.
+        CheckLength(payload.Length, _length);
         // As the C consumer: the stamp read from the record, the rest (if any) copied out.
-        _checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(payload));
+        _checker.Accept(Unsafe.ReadUnaligned<long>(ref MemoryMarshal.GetReference(payload)));
         if (payload.Length > sizeof(long))
         {
-            InlinedBytes.Copy(payload[sizeof(long)..], sink.All[sizeof(long)..]); // as the producers copy (ProducerPorts.cs)
+            InlinedBytes.Copy(payload[sizeof(long)..], _sink.All[sizeof(long)..]); // as the producers copy (ProducerPorts.cs)
         }
     }
 
@@ -208,6 +235,25 @@ internal readonly ref struct RecordCopyHandler(AlignedElements<byte> sink, ref M
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static InvalidDataException BadLength(int actual, int expected) => new InvalidDataException($"a record of {actual} bytes, expected {expected}");
+}
+
+/// <summary>
+/// The record handler of 8-byte messages: each is its stamp alone, checked and not copied, as
+/// the C consumer does (it copies bytes 8.. when there are more). Its own type, not a branch
+/// in <see cref="RecordCopyHandler"/>: the copy of a longer message may call Memmove (above
+/// InlinedBytes' limit), and a call anywhere in the ring's read loop made the JIT keep the
+/// loop's values (the ring, the position, the count) on the stack, stored and reloaded per record.
+/// </summary>
+internal readonly ref struct RecordStampHandler(ref MessageChecker checker) : IRecordHandler
+{
+    private readonly ref MessageChecker _checker = ref checker;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Handle(int type, ReadOnlySpan<byte> payload)
+    {
+        RecordCopyHandler.CheckLength(payload.Length, sizeof(long));
+        _checker.Accept(Unsafe.ReadUnaligned<long>(ref MemoryMarshal.GetReference(payload))); // 8 bytes: checked above
+    }
 }
 
 /// <summary>A blocking ReadExactly of one message (anonymous pipe).</summary>

@@ -7,8 +7,9 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 
 /// <summary>
 /// The consumer's bookkeeping: checks that every producer's messages arrive complete and in
-/// order, counts warm-up messages, and times the measured part from its first message to its
-/// last (the C baseline times the same way). A struct passed by reference, so that its hot
+/// order, counts warm-up messages, and times the measured part from the poll that brought its
+/// first message to the one that brought its last (the C baseline times from its warm-up's last
+/// message to its last one, inside its loop). A struct passed by reference, so that its hot
 /// fields stay in registers of the consumer loop, as the C consumer's locals do; the single
 /// producer case checks one expected sequence, several producers an array.
 /// </summary>
@@ -18,6 +19,8 @@ internal struct MessageChecker
     private readonly long _target;
     private readonly MeasuredSpan _span;
     private long _nextSingle;
+    /// <summary>Measured messages when the span started (0: not yet): the poll that started it may have delivered several.</summary>
+    private long _measuredAtStart;
 
     public MessageChecker(int producers, long measuredTotal)
     {
@@ -35,8 +38,15 @@ internal struct MessageChecker
     /// </summary>
     public long WarmupInSpan { get; private set; }
 
-    /// <summary>Every message consumed from the measured span's first message to its last.</summary>
-    public readonly long InSpan => Measured + WarmupInSpan;
+    /// <summary>
+    /// Every message consumed from the measured span's start (after the first measured message)
+    /// to its last, as before the span moved to the polls: the messages the starting poll
+    /// delivered after the first are not counted (their time is not in the span either).
+    /// </summary>
+    public readonly long InSpan => Measured - MeasuredBeforeSpan + WarmupInSpan;
+
+    /// <summary>Measured messages the span's starting poll delivered after the first (fewer than one poll's batch): counted, but not in the span.</summary>
+    public readonly long MeasuredBeforeSpan => Math.Max(_measuredAtStart - 1, 0);
 
     public long Measured { get; private set; }
 
@@ -49,9 +59,14 @@ internal struct MessageChecker
     public readonly MeasuredSpan Span => _span;
 
     /// <summary>
-    /// Checks one message's header and counts it. The measured path is what the C consumer's
-    /// check costs (its producer's next sequence compared and incremented, one counter): a
-    /// warm-up message and the span's first and last message go out of line.
+    /// Checks one message's header and counts it: what the C consumer's check costs (its
+    /// producer's next sequence compared and incremented, one counter), and no call. A call
+    /// here, even one never made in the measured part, is a call inside the ring's read loop
+    /// once the handler is inlined into it: the JIT then keeps the loop's values (the ring, the
+    /// position, the count) on the stack, a store and reloads per message that C's loop does
+    /// not have. So the span's edges are taken by the consumer loops between polls
+    /// (<see cref="StartSpanIfMeasuring"/>, <see cref="FinishSpan"/>), and a warm-up message is
+    /// counted here.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Accept(long header)
@@ -73,15 +88,38 @@ internal struct MessageChecker
 
         if ((header & MessageHeader.WarmBit) != 0)
         {
-            CountWarmup();
+            WarmupMessages++;
+            if (Measured != 0)
+            {
+                WarmupInSpan++;
+            }
+
             return;
         }
 
-        long measured = ++Measured;
-        if (measured == 1 || measured == _target)
+        Measured++;
+    }
+
+    /// <summary>After a poll that consumed messages: starts the span once the first measured message is in (one compare per poll after that).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void StartSpanIfMeasuring()
+    {
+        if (_measuredAtStart == 0 && Measured != 0)
         {
-            SpanEdge(measured);
+            _measuredAtStart = Measured;
+            _span.Start();
         }
+    }
+
+    /// <summary>After the poll that consumed the last measured message (<see cref="Done"/>): ends the span.</summary>
+    public readonly void FinishSpan()
+    {
+        if (_measuredAtStart == 0 || !Done)
+        {
+            throw new InvalidOperationException($"the span ends after {Measured} of {_target} measured messages, started: {_measuredAtStart != 0}");
+        }
+
+        _span.Finish();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -102,31 +140,6 @@ internal struct MessageChecker
         }
 
         expected++;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void CountWarmup()
-    {
-        WarmupMessages++;
-        if (Measured != 0)
-        {
-            WarmupInSpan++;
-        }
-    }
-
-    /// <summary>The measured span's first message (<paramref name="measured"/> 1) starts it, its last finishes it.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private readonly void SpanEdge(long measured)
-    {
-        if (measured == 1)
-        {
-            _span.Start();
-        }
-
-        if (measured == _target)
-        {
-            _span.Finish();
-        }
     }
 
     // Returns the exception for a throw at the call site: the JIT then knows that path ends.

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
@@ -166,14 +167,32 @@ internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProdu
 
         ReadOnlySpan<byte> source = _payload.All;
         long header = MessageHeader.Make(producer, firstSequence, warm); // + i: the sequence is the low bits
-        for (int i = 0; i < n; i++)
+        if (source.Length == sizeof(long))
         {
-            if (!batch.TryAppend(0, source.Length, out Span<byte> payload))
+            // The stamp alone, as the C producer stores it at 8 B: no copy path (a Memmove call
+            // above InlinedBytes' limit) in the loop, and the length a constant (TryAppend's
+            // checks fold): about 40 instructions per record instead of 49.
+            for (int i = 0; i < n; i++)
             {
-                throw NoRoom(i, n);
-            }
+                if (!batch.TryAppend(0, sizeof(long), out Span<byte> stamp))
+                {
+                    throw NoRoom(i, n);
+                }
 
-            RecordPayload.Fill(source, payload, header + i);
+                Unsafe.WriteUnaligned(ref MemoryMarshal.GetReference(stamp), header + i); // 8 bytes: TryAppend's length
+            }
+        }
+        else
+        {
+            for (int i = 0; i < n; i++)
+            {
+                if (!batch.TryAppend(0, source.Length, out Span<byte> payload))
+                {
+                    throw NoRoom(i, n);
+                }
+
+                RecordPayload.Fill(source, payload, header + i);
+            }
         }
 
         batch.Commit();

@@ -105,6 +105,7 @@ internal static unsafe class ThroughputLoops
             else
             {
                 polls = 0; // one wait's polls, as in ConsumeMeasured
+                local.StartSpanIfMeasuring(); // none yet (producers measure after the flip); a safeguard
             }
 
             if ((++iterations & 255) == 0 && WarmupDone(ref jit, iterations, local.WarmupMessages >= warmup, warmEnd))
@@ -143,9 +144,11 @@ internal static unsafe class ThroughputLoops
                 // element): counted across waits, a consumer that finds the ring empty about once
                 // per message yielded its CPU to the producer sharing it every ~1000 messages.
                 polls = 0;
+                local.StartSpanIfMeasuring(); // here, not per message: see MessageChecker.Accept
             }
         }
 
+        local.FinishSpan();
         checker = local;
         return empty;
     }

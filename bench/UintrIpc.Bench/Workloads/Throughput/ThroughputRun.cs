@@ -144,6 +144,7 @@ internal static unsafe class ThroughputRun
                     ["producer_full_polls"] = fullPolls, // as the C baseline reports them
                     ["consumer_empty_polls"] = checker.EmptyPolls,
                     ["consumer_warmup_in_span"] = checker.WarmupInSpan,
+                    ["consumer_measured_before_span"] = checker.MeasuredBeforeSpan,
                 });
         }
         finally
