@@ -14,7 +14,7 @@ public sealed class PredecessorClearCostTests(ITestOutputHelper output)
 {
     private const int Capacity = 64 << 20;
 
-    [Fact(Skip = "known limitation (docs/security.md): a new SPSC record producer reads the whole free area at its first write (RssShmem +64 MiB); enable once the predecessor clear is bounded")]
+    [Fact]
     public void The_first_write_on_a_fresh_large_ring_maps_only_what_it_writes()
     {
         using var region = SharedRegion.CreateAnonymous(RecordRing.Part(Capacity, maxMessageLength: 1024));
