@@ -6,7 +6,7 @@ namespace UintrIpc.Tests.Rings;
 
 /// <summary>
 /// What an SPSC record producer's first write costs for the clear of a killed predecessor's bytes
-/// (uintripc.h 2g: nonzero bytes of [tail, head + capacity)). Asserted: the shared memory it
+/// (uintripc.h 2g: nonzero bytes of [tail, claim_end), within head + capacity). Asserted: the shared memory it
 /// makes this process map, read from /proc/self/status (RssShmem), not time. Reported: the
 /// first and second write's times on a fresh and on a warm 64 MiB ring.
 /// </summary>
