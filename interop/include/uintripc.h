@@ -73,6 +73,7 @@
  *   +0    uipc_ring_descriptor  (immutable after creation)
  *   +128  tail   u64  producer position (bytes for record rings, slots for slot rings)
  *   +136  unregistered u32  MPSC: non-zero once a producer claimed without a table entry (2f)
+ *   +144  claim_end u64  SPSC record rings: at least the end of the producer's open claim (2g)
  *   +256  head   u64  consumer position
  *   +264  releasing u64  record rings: the head a release is zeroing up to (2e, 2g)
  *   +384  consumer line: heartbeat
@@ -371,9 +372,18 @@
  *   restarted MPSC producer registers anew; its predecessor's open claims are skipped as
  *   claims of a dead producer (2f). A restarted SPSC slot producer extends the tail over the
  *   published slots (2c). A restarted SPSC record producer zeroes what is not zero in
- *   [tail, head + capacity) before its first write or claim (head: acquire, checked as in 2c): a
+ *   [tail, end) before its first write or claim (head: acquire, checked as in 2c): a
  *   predecessor killed with a claim open left headers and payload there (2e), which the consumer
- *   would read as headers where the new records end elsewhere. A region that was re-created has a new epoch (1b): a peer that
+ *   would read as headers where the new records end elsewhere. end = claim_end when
+ *   claim_end <= head + capacity (unsigned: a negative value is beyond), else head + capacity (a
+ *   forged or absent word costs the whole free area, never a byte outside it); claim_end <= tail
+ *   clears nothing. claim_end (+144, on the producer's line) is stored by the SPSC record
+ *   producer before it writes any byte beyond the tail (a record's type and payload before its
+ *   publish, a claim, a batch, padding): whenever a claim's end exceeds the value it stored last,
+ *   it stores that end plus a slack (the library: 4096 bytes), so most claims store nothing. A
+ *   plain store: only a producer that attaches after this one died reads it, and every store a
+ *   killed process retired lands; it need only come before the claim's stores in program order.
+ *   A producer starts with no value stored (its first claim stores). A region that was re-created has a new epoch (1b): a peer that
  *   remembers positions from before compares the epoch first.
  *
  * 2h. Duplex slot rings (part kind UIPC_PART_DUPLEX_SLOTS): two SPSC slot rings in one part
@@ -698,7 +708,9 @@ struct uipc_ring_control {
     struct uipc_ring_descriptor descriptor;   /*   0 */
     uint64_t tail;                            /* 128 producer-owned (MPSC: CAS by producers) */
     uint32_t unregistered;                    /* 136 MPSC: non-zero once a producer claimed without an entry (2f) */
-    uint8_t  pad_tail[116];
+    uint32_t pad_unregistered;
+    uint64_t claim_end;                       /* 144 SPSC record rings: at least the end of the open claim (2g) */
+    uint8_t  pad_tail[104];
     uint64_t head;                            /* 256 consumer-owned */
     uint64_t releasing;                       /* 264 record rings: the head a release zeroes up to (2e, 2g) */
     uint8_t  pad_head[112];
@@ -827,6 +839,7 @@ UIPC_STATIC_ASSERT(sizeof(struct uipc_ring_control) == UIPC_RING_CONTROL_SIZE, "
 UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_descriptor, producer_slots) == 40, "producer_slots");
 UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_descriptor, producer_table_offset) == 48, "producer_table_offset");
 UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_control, unregistered) == 136, "unregistered");
+UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_control, claim_end) == 144, "claim_end");
 UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_control, releasing) == 264, "releasing");
 UIPC_STATIC_ASSERT(sizeof(struct uipc_producer_entry) == UIPC_PRODUCER_ENTRY_SIZE, "producer entry size");
 UIPC_STATIC_ASSERT(offsetof(struct uipc_wait_block, wakeups_sent) == 128, "producer line at 128");
@@ -867,7 +880,7 @@ enum uipc_layout_id {
     UIPC_L_PRODUCER_OFF_PID_NAMESPACE,
     UIPC_L_WAIT_OFF_CHANNEL_FLAGS, UIPC_L_CHANNEL_CHECKSUMS, UIPC_L_CHECKSUM_SIZE,
     UIPC_L_RING_OFF_SLOT_PITCH, UIPC_L_PART_DUPLEX_SLOTS, UIPC_L_DUPLEX_CONTROL_SIZE, UIPC_L_DUPLEX_PITCH_ALIGNMENT,
-    UIPC_L_REGION_CHANNEL_DUPLEX, UIPC_L_WAIT_OFF_CHANNEL_STATE,
+    UIPC_L_REGION_CHANNEL_DUPLEX, UIPC_L_WAIT_OFF_CHANNEL_STATE, UIPC_L_RING_OFF_CLAIM_END,
     UIPC_L_COUNT
 };
 UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id);

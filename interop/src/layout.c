@@ -73,6 +73,7 @@ UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id)
     case UIPC_L_DUPLEX_PITCH_ALIGNMENT: return UIPC_DUPLEX_PITCH_ALIGNMENT;
     case UIPC_L_REGION_CHANNEL_DUPLEX: return UIPC_REGION_CHANNEL_DUPLEX;
     case UIPC_L_WAIT_OFF_CHANNEL_STATE: return OFF(uipc_wait_block, channel_state);
+    case UIPC_L_RING_OFF_CLAIM_END: return OFF(uipc_ring_control, claim_end);
     default: return UIPC_LAYOUT_UNKNOWN;
     }
 }

@@ -87,6 +87,7 @@ int main(void)
     L(UIPC_L_DUPLEX_PITCH_ALIGNMENT, UIPC_DUPLEX_PITCH_ALIGNMENT);
     L(UIPC_L_REGION_CHANNEL_DUPLEX, UIPC_REGION_CHANNEL_DUPLEX);
     L(UIPC_L_WAIT_OFF_CHANNEL_STATE, OFF(uipc_wait_block, channel_state));
+    L(UIPC_L_RING_OFF_CLAIM_END, OFF(uipc_ring_control, claim_end));
     printf("id UIPC_L_COUNT %d\n", (int)UIPC_L_COUNT);
 
     /* Constants of the header that have no layout id. */

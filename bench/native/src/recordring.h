@@ -33,7 +33,11 @@ struct record_ring {
     uint64_t claim_padding; /* producer, batch: padding bytes before it (0 = none) */
     uint64_t nearly_full_room; /* SPSC producer: min(capacity / 8, UIPC_RECORD_NEARLY_FULL_ROOM) */
     int nearly_full;     /* SPSC producer: the last head re-read left less room than that */
+    uint64_t claim_end;  /* SPSC producer: the last value stored to ctl->claim_end (0: none yet) */
 };
+
+/* SPSC producer: claim_end is stored this far ahead of a claim's end (2g; the library's ClaimEndSlack). */
+#define RRING_CLAIM_END_SLACK 4096u
 
 static inline uint32_t record_align(uint32_t n)
 {
@@ -47,7 +51,7 @@ static inline void rring_open(struct record_ring *r, struct uipc_ring_control *c
     r->capacity = ctl->descriptor.capacity;
     r->mask = r->capacity - 1;
     r->max_message = ctl->descriptor.max_message_length;
-    r->pos = r->published = r->cache = r->claim_tail = r->claim_padding = 0;
+    r->pos = r->published = r->cache = r->claim_tail = r->claim_padding = r->claim_end = 0;
     r->nearly_full_room = r->capacity / 8 < UIPC_RECORD_NEARLY_FULL_ROOM ? r->capacity / 8 : UIPC_RECORD_NEARLY_FULL_ROOM;
     r->nearly_full = 0;
 }
@@ -89,6 +93,16 @@ static inline int rring_reserve(struct record_ring *r, uint64_t aligned, uint64_
         r->nearly_full = end - r->pos <= UIPC_RECORD_PAUSE_MAX_CLAIM && h + r->capacity < end + r->nearly_full_room;
         if (end - h > r->capacity)
             return 0;
+    }
+    /* Before any byte of the claim is written (2g): the end of what we may write beyond the
+     * tail, a slack ahead so that most claims only compare. Plain: only a producer attaching
+     * after we died reads it, and a killed process's retired stores all land; the compiler
+     * keeps it before the claim's stores only if it cannot prove them apart, so a compiler
+     * barrier makes that explicit. */
+    if (end > r->claim_end) {
+        r->claim_end = end + RRING_CLAIM_END_SLACK;
+        __atomic_store_n(&r->ctl->claim_end, r->claim_end, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
     }
     return 1;
 }

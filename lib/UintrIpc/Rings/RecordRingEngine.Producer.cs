@@ -268,8 +268,28 @@ internal sealed unsafe partial class RecordRingEngine
             }
         }
 
+        // Before any byte of the claim is written: the end of what we may write beyond the tail
+        // (2g claim_end), which bounds our successor's clear if we are killed with the claim open.
+        // Stored ClaimEndSlack ahead, so only about one claim per that many bytes stores: a compare
+        // otherwise. Plain: only a producer that attaches after we died reads it, and a killed
+        // process's retired stores all land; the JIT keeps it before the claim's stores (they go
+        // through pointers it cannot tell apart from this one).
+        if (end > _local.ClaimEndPublished)
+        {
+            long claimEnd = end + ClaimEndSlack;
+            _local.ClaimEndPublished = claimEnd;
+            *(_tail + ((RingLayout.ClaimEndOffset - RingLayout.TailOffset) / sizeof(long))) = claimEnd;
+        }
+
         return true;
     }
+
+    /// <summary>
+    /// Bytes an SPSC producer publishes its claim_end ahead of its claim's end (uintripc.h 2g):
+    /// a store per this many bytes of records, not per claim; a successor's clear reads at most
+    /// this much more than the killed claim wrote.
+    /// </summary>
+    private const int ClaimEndSlack = 4096;
 
     /// <summary>
     /// SPSC: <see cref="LocalState.OpenClaim"/> from attach until this object's first write or
@@ -280,11 +300,12 @@ internal sealed unsafe partial class RecordRingEngine
     private const long PredecessorClaim = -1;
 
     /// <summary>
-    /// SPSC, before this object's first record: zeroes the bytes beyond the tail, [tail, head +
-    /// capacity), where a previous producer killed with a claim open left its headers and payload
-    /// (a closed one zeroed them, 2e). The consumer reads them as headers once our records end
-    /// where theirs did not. Only what is not zero is written. Plain stores, ordered before our
-    /// first publish by its release stores; the consumer reads nothing there before it.
+    /// SPSC, before this object's first record: zeroes the bytes a previous producer killed with
+    /// a claim open left beyond the tail, its headers and payload (a closed claim zeroed them,
+    /// 2e). The consumer reads them as headers once our records end where theirs did not. Only
+    /// [tail, claim_end) where the predecessor wrote (2g), within [tail, head + capacity); only
+    /// what is not zero is written. Plain stores, ordered before our first publish by its
+    /// release stores; the consumer reads nothing there before it.
     /// </summary>
     private void ClearPredecessorClaim()
     {
@@ -301,11 +322,20 @@ internal sealed unsafe partial class RecordRingEngine
             ThrowTailTooFarAhead(head, tail);
         }
 
-        int free = _capacity - (int)(tail - head);
+        // Any value (a peer may have forged it): below the tail nothing was left; beyond head +
+        // capacity, or negative (unsigned: huge), the whole free area as without the word.
+        long claimEnd = Volatile.Read(ref *(_tail + ((RingLayout.ClaimEndOffset - RingLayout.TailOffset) / sizeof(long)))); // acquire
+        long end = (ulong)claimEnd <= (ulong)(head + _capacity) ? claimEnd : head + _capacity;
+        if (end <= tail)
+        {
+            return;
+        }
+
+        int bytes = (int)(end - tail); // at most the free area: a capacity or less
         int index = (int)tail & _mask;
-        int first = Math.Min(free, _capacity - index);
+        int first = Math.Min(bytes, _capacity - index);
         ClearUnlessZero(new Span<byte>(_data + index, first));
-        ClearUnlessZero(new Span<byte>(_data, free - first)); // the part that wraps to the start
+        ClearUnlessZero(new Span<byte>(_data, bytes - first)); // the part that wraps to the start
     }
 
     private static void ClearUnlessZero(Span<byte> bytes)

@@ -333,6 +333,13 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         [FieldOffset(RegionLayout.FalseSharingRange + 96)]
         public int HeadReloadFoundNearlyFull;
 
+        /// <summary>
+        /// SPSC: the last value this object stored to the shared claim_end (0 before its first claim):
+        /// a claim ending at most there stores nothing (TryReserveSpsc).
+        /// </summary>
+        [FieldOffset(RegionLayout.FalseSharingRange + 104)]
+        public long ClaimEndPublished;
+
         // ---- consumer side ----
 
         /// <summary>The head at which TryUnblock first saw an uncommitted record, or -1.</summary>

@@ -126,6 +126,7 @@ internal static class LayoutTable
         E(LayoutId.UIPC_L_DUPLEX_PITCH_ALIGNMENT, RingLayout.DuplexPitchAlignment),
         E(LayoutId.UIPC_L_REGION_CHANNEL_DUPLEX, UintrIpc.Channels.ChannelCore.DuplexRegionKind),
         E(LayoutId.UIPC_L_WAIT_OFF_CHANNEL_STATE, WaitBlockLayout.ChannelStateOffset),
+        E(LayoutId.UIPC_L_RING_OFF_CLAIM_END, RingLayout.ClaimEndOffset),
     ];
 
     /// <summary>The entry of a layout id; fails the calling test when the id has none.</summary>

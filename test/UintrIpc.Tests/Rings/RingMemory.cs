@@ -40,6 +40,12 @@ internal sealed unsafe class RingMemory(SharedRegion region, RegionPart part)
 
     public uint DescriptorWord(int offset) => *(uint*)(_ring + offset);
 
+    /// <summary>An SPSC record ring's claim_end word (uintripc.h 2g).</summary>
+    public ref ulong ClaimEnd => ref *(ulong*)(_ring + RingLayout.ClaimEndOffset);
+
+    /// <summary>A record ring's data byte at <paramref name="position"/> (wrapped to its index).</summary>
+    public ref byte DataByte(ulong position) => ref _ring[RingLayout.ControlSize + (long)(position & (Capacity - 1))];
+
     /// <summary>A word of the control block (e.g. <see cref="RingLayout.UnregisteredOffset"/>).</summary>
     public ref uint ControlWord(int offset) => ref *(uint*)(_ring + offset);
 
