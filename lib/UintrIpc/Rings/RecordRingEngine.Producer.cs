@@ -271,14 +271,16 @@ internal sealed unsafe partial class RecordRingEngine
         // Before any byte of the claim is written: the end of what we may write beyond the tail
         // (2g claim_end), which bounds our successor's clear if we are killed with the claim open.
         // Stored ClaimEndSlack ahead, so only about one claim per that many bytes stores: a compare
-        // otherwise. Plain: only a producer that attaches after we died reads it, and a killed
-        // process's retired stores all land; the JIT keeps it before the claim's stores (they go
-        // through pointers it cannot tell apart from this one).
+        // otherwise. Only a producer that attaches after we died reads it, and a killed process's
+        // retired stores all land, so no fence is needed; what matters is that the store is emitted
+        // before the claim's stores. A volatile store (a plain mov on x64, once per ClaimEndSlack
+        // bytes), not a plain one whose place among the claim's stores would rest on the JIT's
+        // alias analysis; the C ring uses a compiler barrier.
         if (end > _local.ClaimEndPublished)
         {
             long claimEnd = end + ClaimEndSlack;
             _local.ClaimEndPublished = claimEnd;
-            *(_tail + ((RingLayout.ClaimEndOffset - RingLayout.TailOffset) / sizeof(long))) = claimEnd;
+            Volatile.Write(ref *(_tail + ((RingLayout.ClaimEndOffset - RingLayout.TailOffset) / sizeof(long))), claimEnd);
         }
 
         return true;
