@@ -5,7 +5,7 @@
  * side mirrors it in lib/UintrIpc/Memory/RegionLayout.cs and lib/UintrIpc/Rings/RingLayout.cs;
  * test/UintrIpc.Tests/Layout proves both agree (through UintrIpc_LayoutValue below, and by
  * compiling a C peer against this file). Change both in the same commit, and bump
- * UIPC_LAYOUT_VERSION when a byte moves.
+ * UIPC_LAYOUT_VERSION when a byte moves or the protocol changes so that an older peer breaks it.
  *
  * Everything is little-endian x86-64 / arm64, naturally aligned, and accessed with the
  * orderings stated per field:
@@ -595,7 +595,12 @@ extern "C" {
 #endif
 
 #define UIPC_REGION_MAGIC        0x43504955u /* "UIPC" as bytes 55 49 50 43 */
-#define UIPC_LAYOUT_VERSION      3u
+/* 4: the same bytes as 3, a protocol a version-3 peer breaks: MPSC record batches mark their
+ * first header at the claim and a lost CAS withdraws its intent (2e, 2f), ended registrations'
+ * intents (2f b, c), and the SPSC record producer's claim_end (+144, 2g), which a version-3
+ * producer never stores, so that its successor would clear nothing it left. A mismatch is
+ * refused at attach. */
+#define UIPC_LAYOUT_VERSION      4u
 #define UIPC_REGION_HEADER_SIZE  1024u
 #define UIPC_MAX_PARTS           16u
 #define UIPC_PART_ALIGNMENT      128u

@@ -21,7 +21,7 @@ public sealed unsafe class RegionHeaderValidationTests : IDisposable
     private static readonly Dictionary<string, Corruption> s_corruptions = new()
     {
         ["wrong magic"] = new("magic", "0xdeadbeef", (b, _) => U32(b, RegionLayout.MagicOffset) = 0xDEADBEEF),
-        ["wrong layout version"] = new("layout version", "4", (b, _) => U16(b, RegionLayout.VersionOffset) = (ushort)(RegionLayout.LayoutVersion + 1)),
+        ["wrong layout version"] = new("layout version", (RegionLayout.LayoutVersion + 1).ToString(), (b, _) => U16(b, RegionLayout.VersionOffset) = (ushort)(RegionLayout.LayoutVersion + 1)),
         ["wrong header size"] = new("header size", "512", (b, _) => U16(b, RegionLayout.HeaderSizeOffset) = 512),
         ["total size larger than the file"] = new("total size", "1048576", (b, _) => U64(b, RegionLayout.TotalSizeOffset) = 1 << 20),
         ["total size smaller than the file"] = new("total size", "1024", (b, _) => U64(b, RegionLayout.TotalSizeOffset) = 1024),
