@@ -10,7 +10,11 @@ namespace UintrIpc.Rings;
 // (2c): the shared word is only published.
 internal unsafe partial struct SlotRingEngine
 {
-    /// <summary>Reads one element, or returns false when the next slot is not published yet.</summary>
+    /// <summary>
+    /// Reads one element, or returns false when the next slot is not published yet; then
+    /// <paramref name="item"/> is not written: a spinning consumer polls here, and clearing a
+    /// 4 KiB element cost each empty poll 33 ns (single thread) where the C consumer only pauses.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryRead<T>(out T item) where T : unmanaged
     {
@@ -25,13 +29,13 @@ internal unsafe partial struct SlotRingEngine
             if (sequence == UnwrittenSequence(head))
             {
                 RepublishHeadIfRewritten(head);
-                item = default;
+                Unsafe.SkipInit(out item); // not written (see the summary)
                 return false;
             }
 
             if (!AdvanceOverSkipped())
             {
-                item = default;
+                Unsafe.SkipInit(out item);
                 return false;
             }
 
