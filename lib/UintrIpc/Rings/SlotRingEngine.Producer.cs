@@ -212,7 +212,7 @@ internal unsafe partial struct SlotRingEngine
 
     /// <summary>
     /// SPSC batch: asks for ownership of the slots a claim of <paramref name="count"/> from
-    /// <paramref name="start"/> will write and of the <see cref="_prefetchAhead"/> after them,
+    /// <paramref name="start"/> will write after its first and of the <see cref="_prefetchAhead"/> after them,
     /// what <see cref="PrefetchSlotAhead"/> asks for over that many single claims (and the C
     /// batched producer, message by message). A batch is filled after its claim returns, so the
     /// hint goes out at once; without it every line of the batch was fetched from the consumer's
@@ -256,7 +256,9 @@ internal unsafe partial struct SlotRingEngine
             return (0, 0);
         }
 
-        ulong from = Math.Max(_prefetchedTo, start);
+        // Not the first slot: its stores follow at once, a prefetch of it would come too late
+        // (with large elements, 64 prefetches of one 4 KiB slot just before its stores).
+        ulong from = Math.Max(_prefetchedTo, start + 1);
         // Released: below the cached head + capacity (the cache is never ahead of the real head).
         ulong to = Math.Min(Math.Min(start + count + _prefetchAhead, ProducerHeadCache + Capacity), from + _batchPrefetchSlots);
         return to > from ? (from, to) : (0, 0);
