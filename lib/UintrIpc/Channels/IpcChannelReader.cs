@@ -101,6 +101,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
             return true;
         }
 
+        item = default; // ChannelReader's contract (the ring leaves it unwritten)
         _core.ObserveCompletion();
         return false;
     }
@@ -247,6 +248,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
             return true;
         }
 
+        item = default; // ChannelReader's contract (the ring leaves it unwritten)
         _core.ObserveCompletion();
         return false;
     }

@@ -158,6 +158,8 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// Consumer: reads the next element in position order, or returns false when it is not
     /// published (MPSC: even if a later one is).
     /// </summary>
+    /// <param name="item">The element read. Not written when the method returns false (it keeps
+    /// what it held: an empty poll does not clear a large element).</param>
     /// <exception cref="RingCorruptedException">The next slot holds a value no producer writes.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryRead(out T item) => Engine.TryRead(out item);

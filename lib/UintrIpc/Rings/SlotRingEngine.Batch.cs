@@ -54,6 +54,10 @@ internal unsafe partial struct SlotRingEngine
         else
         {
             claimed = ClaimSingle(wanted, out start);
+            if (claimed != 0 && _prefetchWrite != null)
+            {
+                PrefetchBatch(start, claimed);
+            }
         }
 
         if (claimed == 0)

@@ -10,7 +10,11 @@ namespace UintrIpc.Rings;
 // (2c): the shared word is only published.
 internal unsafe partial struct SlotRingEngine
 {
-    /// <summary>Reads one element, or returns false when the next slot is not published yet.</summary>
+    /// <summary>
+    /// Reads one element, or returns false when the next slot is not published yet; then
+    /// <paramref name="item"/> is not written: a spinning consumer polls here, and clearing a
+    /// 4 KiB element cost each empty poll 33 ns (single thread) where the C consumer only pauses.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryRead<T>(out T item) where T : unmanaged
     {
@@ -25,13 +29,13 @@ internal unsafe partial struct SlotRingEngine
             if (sequence == UnwrittenSequence(head))
             {
                 RepublishHeadIfRewritten(head);
-                item = default;
+                Unsafe.SkipInit(out item); // not written (see the summary)
                 return false;
             }
 
             if (!AdvanceOverSkipped())
             {
-                item = default;
+                Unsafe.SkipInit(out item);
                 return false;
             }
 
@@ -81,11 +85,17 @@ internal unsafe partial struct SlotRingEngine
         ulong start = ConsumerHead;
         ulong head = start;
         bool caughtUp = false;
+        // Copies of the geometry the loop reads per element, in registers: through `this`, which
+        // the finally reads and the JIT therefore keeps on the stack, each was a stack load and a
+        // field load per element on the way to the slot's address.
+        SlotAddressing slots = Slots;
+        ulong releaseMask = ReleaseMask;
+        ulong* sharedHead = SharedHead;
         try
         {
             while (count < limit)
             {
-                byte* slot = SlotAt(head);
+                byte* slot = slots.SlotAt(head);
                 // Acquire: pairs with the producer's release of the sequence.
                 ulong sequence = Volatile.Read(ref *(ulong*)slot);
                 if (sequence != head + 1)
@@ -112,10 +122,10 @@ internal unsafe partial struct SlotRingEngine
                 count++;
                 ConsumerHead = head;
                 handler.Handle(in Unsafe.AsRef<T>(slot + RingLayout.SlotHeaderSize));
-                if ((head & ReleaseMask) == 0)
+                if ((head & releaseMask) == 0)
                 {
                     // Release: a long drain gives slots back every quarter ring, after the handler is done with them.
-                    Volatile.Write(ref *SharedHead, head);
+                    Volatile.Write(ref *sharedHead, head);
                 }
             }
         }

@@ -67,6 +67,10 @@ internal unsafe partial struct SlotRingEngine
         else
         {
             count = ClaimSingle(wanted, out start);
+            if (count != 0 && _prefetchWrite != null)
+            {
+                PrefetchBatch(start, count);
+            }
         }
 
         ref T source = ref MemoryMarshal.GetReference(items); // count <= items.Length: no bounds check per element
@@ -204,6 +208,60 @@ internal unsafe partial struct SlotRingEngine
         // Its last line is new when the byte before the slot lies in another line (small slots
         // share lines with their neighbours: one call per line, not per slot).
         return (((nuint)slot - 1) ^ ((nuint)slot + _slotSize - 1)) >= 64 ? slot : null;
+    }
+
+    /// <summary>
+    /// SPSC batch: asks for ownership of the slots a claim of <paramref name="count"/> from
+    /// <paramref name="start"/> will write after its first and of the <see cref="_prefetchAhead"/> after them,
+    /// what <see cref="PrefetchSlotAhead"/> asks for over that many single claims (and the C
+    /// batched producer, message by message). A batch is filled after its claim returns, so the
+    /// hint goes out at once; without it every line of the batch was fetched from the consumer's
+    /// core only when its store reached the head of the store buffer. At most
+    /// <see cref="_batchPrefetchSlots"/> per claim, from where the previous claim's ended, and only
+    /// slots the cached head proves released. Out of line: once per batch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void PrefetchBatch(ulong start, ulong count)
+    {
+        (ulong from, ulong to) = BatchPrefetchRange(start, count);
+        if (to <= from)
+        {
+            return;
+        }
+
+        _prefetchedTo = to;
+        byte* slot = SlotAt(from);
+        nuint bytes = (nuint)(to - from) * _slotSize; // pitch == slot size: not a duplex part
+        nuint toEnd = (nuint)(Data + ((nuint)Capacity * _slotSize) - slot);
+        while (bytes != 0)
+        {
+            nuint chunk = Math.Min(Math.Min(bytes, PrefetchWriteMax), toEnd);
+            _prefetchWrite(slot, chunk);
+            bytes -= chunk;
+            toEnd -= chunk;
+            slot += chunk;
+            if (toEnd == 0)
+            {
+                slot = Data; // the range wraps to the first slot
+                toEnd = (nuint)Capacity * _slotSize;
+            }
+        }
+    }
+
+    /// <summary>The positions [from, to) <see cref="PrefetchBatch"/> asks for after a claim of <paramref name="count"/> from <paramref name="start"/>; empty: none.</summary>
+    internal readonly (ulong From, ulong To) BatchPrefetchRange(ulong start, ulong count)
+    {
+        if (_prefetchWrite == null)
+        {
+            return (0, 0);
+        }
+
+        // Not the first slot: its stores follow at once, a prefetch of it would come too late
+        // (with large elements, 64 prefetches of one 4 KiB slot just before its stores).
+        ulong from = Math.Max(_prefetchedTo, start + 1);
+        // Released: below the cached head + capacity (the cache is never ahead of the real head).
+        ulong to = Math.Min(Math.Min(start + count + _prefetchAhead, ProducerHeadCache + Capacity), from + _batchPrefetchSlots);
+        return to > from ? (from, to) : (0, 0);
     }
 
     /// <summary>SPSC: reloads head into the cache; returns the free slots for our <paramref name="tail"/>.</summary>

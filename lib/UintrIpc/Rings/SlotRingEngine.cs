@@ -29,6 +29,10 @@ internal unsafe partial struct SlotRingEngine
     private const int ConsumerBlock = 3 * LineRange;
     /// <summary>How far ahead the SPSC producer prefetches: 9 lines, 8 slots of a 64-byte element.</summary>
     private const int PrefetchDistanceBytes = 9 * 64;
+    /// <summary>The most bytes of slots one SPSC batch claim prefetches (two calls of the shim, which takes 4 KiB a call).</summary>
+    private const int BatchPrefetchBytes = 2 * PrefetchWriteMax;
+    /// <summary>The most bytes one call of the shim's write prefetch covers (uintripc.h UIPC_PREFETCH_WRITE_MAX).</summary>
+    private const int PrefetchWriteMax = 4096;
     /// <summary>Value of <see cref="_stallPosition"/> when no stall is being timed.</summary>
     private const ulong NoStall = ulong.MaxValue;
 
@@ -67,6 +71,8 @@ internal unsafe partial struct SlotRingEngine
     [FieldOffset(96)] private readonly ulong _prefetchAhead;
     /// <summary>SPSC producer: bytes of a slot (the sequence, the element and its trailer).</summary>
     [FieldOffset(104)] private readonly nuint _slotSize;
+    /// <summary>SPSC producer: the most slots one batch claim prefetches (<see cref="BatchPrefetchBytes"/>, at least 1).</summary>
+    [FieldOffset(112)] private readonly ulong _batchPrefetchSlots;
 
     // ---- producer-local (not shared memory) --------------------------------------------
 
@@ -93,6 +99,8 @@ internal unsafe partial struct SlotRingEngine
     [FieldOffset(ProducerBlock + 32)] private ulong _unmarkedClaim;
     /// <summary>MPSC: the slots of the claim at <see cref="_unmarkedClaim"/> (written with it).</summary>
     [FieldOffset(ProducerBlock + 40)] private ulong _unmarkedCount;
+    /// <summary>SPSC: the position up to which batch claims have prefetched their slots (<see cref="PrefetchBatch"/>).</summary>
+    [FieldOffset(ProducerBlock + 48)] private ulong _prefetchedTo;
 
     // ---- consumer-local (not shared memory) --------------------------------------------
 
@@ -200,6 +208,7 @@ internal unsafe partial struct SlotRingEngine
         {
             _prefetchWrite = Shim.PrefetchWrite;
             _prefetchAhead = (ulong)Math.Max(1, PrefetchDistanceBytes / geometry.SlotSize);
+            _batchPrefetchSlots = (ulong)Math.Max(1, BatchPrefetchBytes / geometry.SlotSize);
         }
 
         Producers = AllowSkips ? new ProducerTable(ring, geometry) : null;

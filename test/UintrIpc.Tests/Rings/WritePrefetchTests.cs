@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics.X86;
+using UintrIpc.Channels;
 using UintrIpc.Interop;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
@@ -50,6 +51,39 @@ public sealed unsafe class WritePrefetchTests
         Assert.True(producer.TryWrite(new Wide64 { A = 16 })); // full by the cache: refreshes it (head 4)
         Assert.True(engine.PrefetchTarget(11) == engine.SlotAt(19)); // 19 < 4 + 16: released
         Assert.True(engine.PrefetchTarget(12) == null); // 20 is not
+    }
+
+    [Fact]
+    public void SpscBatch_PrefetchesItsSlotsAndTheSlotsAhead_FromWhereTheLastClaimStopped_OnlyReleasedOnes()
+    {
+        Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
+        using var region = SharedRegion.CreateAnonymous(SlotRing<Wide64>.Part(256));
+        var producer = new SlotRing<Wide64>(region);
+        var consumer = new SlotRing<Wide64>(region);
+        ref SlotRingEngine engine = ref producer.Engine;
+
+        // 72-byte slots: 8 ahead, at most 8192 / 72 = 113 slots per claim.
+        // Not the first slot of the claim: its stores come at once.
+        Assert.Equal((1ul, 24ul), engine.BatchPrefetchRange(0, 16));
+        Assert.Equal((1ul, 114ul), engine.BatchPrefetchRange(0, 200)); // capped per claim
+        Assert.True(producer.TryClaim(16, out SlotBatch<Wide64> first));
+        first.Publish();
+        // The next claim starts where that one's prefetch ended (slot 24), not at its own start.
+        Assert.Equal((24ul, 40ul), engine.BatchPrefetchRange(16, 16));
+
+        Assert.True(producer.TryClaim(240, out SlotBatch<Wide64> rest)); // the ring is full (by the cache, head 0)
+        Assert.Equal(240, rest.Count);
+        rest.Publish();
+        Assert.Equal((0ul, 0ul), engine.BatchPrefetchRange(256, 16)); // slot 256 is slot 0 of the next lap: not released
+
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.True(consumer.TryRead(out _));
+        }
+
+        Assert.Equal((0ul, 0ul), engine.BatchPrefetchRange(256, 16)); // released, but the cache does not prove it yet
+        Assert.True(producer.TryWrite(new Wide64 { A = 256 })); // full by the cache: refreshes it (head 4)
+        Assert.Equal((258ul, 260ul), engine.BatchPrefetchRange(257, 16)); // only up to head + capacity
     }
 
     [Fact]
