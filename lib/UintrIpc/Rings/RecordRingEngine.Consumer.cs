@@ -67,7 +67,7 @@ internal sealed unsafe partial class RecordRingEngine
         int read = 0;
         while (read != limit && position < last)
         {
-            int aligned = RecordAt(new RecordShape(_data, _mask, _maxMessageLength), position, last, out byte* record, out int type, out int length);
+            long aligned = RecordAt(new RecordShape(_data, _mask, _maxMessageLength), position, last, out byte* record, out int type, out int length);
             if (aligned == 0)
             {
                 if (position == head)
@@ -196,7 +196,7 @@ internal sealed unsafe partial class RecordRingEngine
             long last = head + _capacity;
             for (long position = head; position < last;)
             {
-                int aligned = RecordAt(new RecordShape(_data, _mask, _maxMessageLength), position, last, out _, out int type, out _);
+                long aligned = RecordAt(new RecordShape(_data, _mask, _maxMessageLength), position, last, out _, out int type, out _);
                 if (aligned == 0)
                 {
                     break;
@@ -311,7 +311,7 @@ internal sealed unsafe partial class RecordRingEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int NextRecord(long head, int consumed, out byte* record, out int type, out int length)
     {
-        int aligned = RecordAt(new RecordShape(_data, _mask, _maxMessageLength), head + consumed, head + _capacity, out record, out type, out length);
+        int aligned = (int)RecordAt(new RecordShape(_data, _mask, _maxMessageLength), head + consumed, head + _capacity, out record, out type, out length); // at most the capacity
         if (aligned == 0 && consumed == 0)
         {
             RepublishHeadIfRewritten(head);
@@ -325,14 +325,25 @@ internal sealed unsafe partial class RecordRingEngine
     /// to end by <paramref name="last"/> (one capacity after the head the read started at); 0
     /// when it is not committed yet.
     /// </summary>
+    /// <remarks>
+    /// In a reading loop the next position depends on this record's length, so the steps from
+    /// position to header load to aligned length are the loop's critical path (each record's
+    /// checks and handler run beside it): they are 64-bit here (the mask first, so the JIT ands
+    /// into the mask's fresh register instead of copying the position; the length sign-extended
+    /// by its load), as the C consumer's, where 32-bit steps added a sign extension before the
+    /// index and one before the position's add (single-thread twin at 8 B: about 0.7 ns per
+    /// record of C's 4.3).
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int RecordAt(in RecordShape shape, long position, long last, out byte* record, out int type, out int length)
+    private static long RecordAt(in RecordShape shape, long position, long last, out byte* record, out int type, out int length)
     {
-        int index = (int)position & shape.Mask;
+        nint mask = shape.Mask;
+        nint index = mask & (nint)position;
         record = shape.Data + index;
         // Acquire: pairs with the producer's release of the length, so type and payload are visible.
-        length = Volatile.Read(ref *(int*)record);
-        if (length <= 0)
+        long header = Volatile.Read(ref *(int*)record);
+        length = (int)header;
+        if (header <= 0)
         {
             type = 0;
             return 0;
@@ -340,13 +351,13 @@ internal sealed unsafe partial class RecordRingEngine
 
         type = *(int*)(record + TypeOffset); // plain: ordered by the acquire above
         // Every value is read once and checked before use (a peer may change the memory under us).
-        int room = shape.Mask + 1 - index; // a multiple of 8: align8(length) <= room when length <= room
-        if (length < HeaderSize || length > room)
+        nint room = mask + 1 - index; // a multiple of 8: align8(length) <= room when length <= room
+        if (header < HeaderSize || header > room)
         {
-            throw BadLength(position, length, room);
+            throw BadLength(position, length, (int)room);
         }
 
-        int aligned = Align(length);
+        long aligned = (header + (RingLayout.RecordAlignment - 1)) & -RingLayout.RecordAlignment;
         if (type >= 0)
         {
             if (length - HeaderSize > shape.MaxMessageLength)
@@ -361,7 +372,7 @@ internal sealed unsafe partial class RecordRingEngine
         else if (aligned != room && aligned > Align(HeaderSize + shape.MaxMessageLength))
         {
             // Padding is either the rest of the lap or an aborted/unblocked claim (at most a longest record).
-            throw BadPadding(position, length, room, Align(HeaderSize + shape.MaxMessageLength));
+            throw BadPadding(position, length, (int)room, Align(HeaderSize + shape.MaxMessageLength));
         }
 
         if (aligned > last - position)
