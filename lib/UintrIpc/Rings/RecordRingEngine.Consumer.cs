@@ -22,24 +22,27 @@ internal sealed unsafe partial class RecordRingEngine
             ThrowNegativeLimit(limit);
         }
 
+        // An empty ring (a consumer that keeps up finds it so more often than not) is answered
+        // here, inline: the header at head, acquire, as RecordAt loads it (which validates it
+        // when there is one).
         long head = _local.ConsumerHead;
-        // The position after the last record consumed: the one value the finally needs, which
-        // the JIT keeps in a register and writes through to the stack at each definition (one
-        // store per record). The finally is one call so that the JIT clones it into the normal
-        // exit: then only an exception runs the handler, and the values live after Read (the
-        // count, the caller's handler state once inlined) are not kept in memory for it, each
-        // store and reload of which cost the loop a few cycles per record (about eight when
-        // Release was inlined into the finally, too large to clone).
-        long end = head;
+        if (Volatile.Read(ref *(int*)(_data + ((nint)_mask & (nint)head))) <= 0 || limit == 0)
+        {
+            RepublishHeadIfRewritten(head);
+            return 0;
+        }
+
+        _local.ReadEnd = head;
         int count;
         try
         {
-            count = ReadRecords(ref handler, limit, head, ref end);
+            count = ReadRecords(ref handler, limit, head);
         }
         finally
         {
             // Also when a handler (or a corrupted record) threw: what was consumed, the
             // handler's own record included, goes back to the producers.
+            long end = _local.ReadEnd;
             if (end != head)
             {
                 Release(head, (int)(end - head));
@@ -49,19 +52,27 @@ internal sealed unsafe partial class RecordRingEngine
         return count;
     }
 
-    /// <summary>The loop of <see cref="Read{THandler}"/>: <paramref name="released"/> is where its finally gives bytes back up to.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int ReadRecords<THandler>(ref THandler handler, int limit, long head, ref long released)
+    /// <summary>
+    /// The loop of <see cref="Read{THandler}"/>, at least one record waiting at
+    /// <paramref name="head"/>: each record's end goes to <see cref="LocalState.ReadEnd"/>, where
+    /// Read's finally gives bytes back up to.
+    /// </summary>
+    /// <remarks>
+    /// Out of line, in a frame of its own, with no handler region: a handler that calls
+    /// anything (a copy's Memmove) makes every value live across the loop need one of the five
+    /// callee-saved registers, and inlined into a caller's loop, which holds its own values there,
+    /// or with the finally's position as a local the finally reads from the stack, the JIT kept the
+    /// position in memory, stored and reloaded per record on the loop's critical path (the
+    /// position's dependence on the header it loads: see <see cref="RecordAt"/>). Here the values
+    /// across the loop are this, the handler, the position, the end and the count (the limit,
+    /// never written in the loop, is the one the JIT reloads); the end of each record is stored to
+    /// this object (one store per record, off the critical path), and the shape is loaded per
+    /// record (three loads that hit the cache).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private int ReadRecords<THandler>(ref THandler handler, int limit, long head)
         where THandler : struct, IRecordHandler, allows ref struct
     {
-        // Few values live across the loop, so that the JIT keeps them all in the five
-        // callee-saved registers the handler's calls leave it: this, the handler, the position,
-        // where one call's capacity of records ends, and the messages read; the limit, never
-        // written in the loop, is the one the JIT reloads (a load, no store). The ring's shape is
-        // loaded from this object for each record (three loads that hit the cache); kept in
-        // registers it made seven values, and the JIT stored and reloaded the position, the end
-        // and the count around every handler call, the position's store and reload on the
-        // loop's critical path.
         long position = head;
         long last = head + _capacity;
         int read = 0;
@@ -70,18 +81,13 @@ internal sealed unsafe partial class RecordRingEngine
             long aligned = RecordAt(new RecordShape(_data, _mask, _maxMessageLength), position, last, out byte* record, out int type, out int length);
             if (aligned == 0)
             {
-                if (position == head)
-                {
-                    RepublishHeadIfRewritten(head);
-                }
-
                 break;
             }
 
             // Consumed before the handler runs: a handler that throws does not get the
             // same message again.
             position += aligned;
-            released = position;
+            _local.ReadEnd = position;
             if (type != Padding)
             {
                 read++;
