@@ -415,31 +415,11 @@ internal sealed unsafe partial class RecordRingEngine
     {
         int index = (int)position & _mask;
         int first = Math.Min(count, _capacity - index);
-        ClearInline(_data + index, first);
+        InlinedBytes.Clear(_data + index, first);
         if (count > first)
         {
-            ClearInline(_data, count - first);
+            InlinedBytes.Clear(_data, count - first);
         }
-    }
-
-    /// <summary>
-    /// Zeroes <paramref name="count"/> bytes with inline vector stores, in pieces of at most
-    /// <see cref="InlinedBytes.InlineLimit"/>: a batch of records is longer than that (64 records
-    /// of 64 B are 4.5 KiB), and beyond it InlinedBytes.Clear calls CoreLib's clear, which hands
-    /// long lengths to native memset through a GC transition, once per batch.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ClearInline(byte* destination, int count)
-    {
-        int piece = InlinedBytes.InlineLimit;
-        while (count > piece)
-        {
-            InlinedBytes.Clear(destination, piece);
-            destination += piece;
-            count -= piece;
-        }
-
-        InlinedBytes.Clear(destination, count);
     }
 
     [DoesNotReturn]
