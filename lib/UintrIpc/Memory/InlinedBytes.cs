@@ -61,6 +61,14 @@ internal static class InlinedBytes
         {
             // Whole vectors, then one last vector that ends at the end (it may overlap the previous one).
             nuint last = length - (nuint)Vector256<byte>.Count;
+            if (last <= (nuint)Vector256<byte>.Count)
+            {
+                // Up to two vectors (a 64 B message's 56 bytes after its stamp): two stores, no loop.
+                Vector256.LoadUnsafe(ref src).StoreUnsafe(ref dst);
+                Vector256.LoadUnsafe(ref src, last).StoreUnsafe(ref dst, last);
+                return;
+            }
+
             for (nuint i = 0; i < last; i += (nuint)Vector256<byte>.Count)
             {
                 Vector256.LoadUnsafe(ref src, i).StoreUnsafe(ref dst, i);

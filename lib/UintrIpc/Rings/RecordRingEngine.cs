@@ -371,6 +371,13 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         /// <summary>MPSC: the tag of that record's claimed marker.</summary>
         [FieldOffset((2 * RegionLayout.FalseSharingRange) + 40)]
         public uint DeadRecordTag;
+
+        /// <summary>
+        /// The position after the last record the running Read consumed (written per record by its
+        /// loop, out of line): what Read's finally releases up to, also when a handler threw.
+        /// </summary>
+        [FieldOffset((2 * RegionLayout.FalseSharingRange) + 48)]
+        public long ReadEnd;
     }
 
     // ---- throw helpers: out of line, so the hot paths stay small; not NoInlining, so the JIT

@@ -197,7 +197,8 @@ internal readonly struct MpscRecordConsumer(RecordRing ring, int size) : IConsum
 internal readonly ref struct RecordCopyHandler : IRecordHandler
 {
     private readonly ref MessageChecker _checker;
-    private readonly AlignedElements<byte> _sink;
+    /// <summary>Where the bytes after the stamp go (the sink's, sliced once per read, not per record).</summary>
+    private readonly Span<byte> _rest;
     /// <summary>The one length every message has (>= 8, its stamp): one compare per record, as C's `length != es`.</summary>
     private readonly int _length;
 
@@ -205,7 +206,7 @@ internal readonly ref struct RecordCopyHandler : IRecordHandler
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(sink.Length, sizeof(long)); // every message has its stamp
         _checker = ref checker;
-        _sink = sink;
+        _rest = sink.All[sizeof(long)..];
         _length = sink.Length;
     }
 
@@ -213,14 +214,16 @@ internal readonly ref struct RecordCopyHandler : IRecordHandler
     public void Handle(int type, ReadOnlySpan<byte> payload)
     {
         // The length compared with a value the handler holds (C: with es, a register), not
-        // with the sink's field, and the stamp read without a second bounds check: the length
-        // is _length >= 8.
+        // with the sink's field, and the stamp and the rest taken without further bounds
+        // checks: the length is _length >= 8.
         CheckLength(payload.Length, _length);
+        ref byte stamp = ref MemoryMarshal.GetReference(payload);
         // As the C consumer: the stamp read from the record, the rest (if any) copied out.
-        _checker.Accept(Unsafe.ReadUnaligned<long>(ref MemoryMarshal.GetReference(payload)));
-        if (payload.Length > sizeof(long))
+        _checker.Accept(Unsafe.ReadUnaligned<long>(ref stamp));
+        if (_rest.Length != 0)
         {
-            InlinedBytes.Copy(payload[sizeof(long)..], _sink.All[sizeof(long)..]); // as the producers copy (ProducerPorts.cs)
+            // as the producers copy (ProducerPorts.cs)
+            InlinedBytes.Copy(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref stamp, sizeof(long)), _rest.Length), _rest);
         }
     }
 
