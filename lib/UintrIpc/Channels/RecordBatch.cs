@@ -25,6 +25,9 @@ namespace UintrIpc.Channels;
 /// later write or claim discards it). MPSC: until the commit, the thread should claim nothing
 /// else through the same ring object, so that a producer that dies meanwhile is known dead at
 /// the batch's first unwritten byte (uintripc.h 2f).</para>
+/// <para>Pass the batch to a helper that appends by reference (<c>ref RecordBatch</c>): a copy
+/// appends at the same place as the original, and one of them then loses what the other
+/// appended.</para>
 /// <para>The ring (or writer) disposed while the batch is open leaves it to the consumer, which
 /// skips it (SPSC: nothing of it was visible; MPSC: a closed ring object's claims count as a dead
 /// producer's, uintripc.h 2f). The batch then throws <see cref="ObjectDisposedException"/> and
