@@ -91,6 +91,7 @@ internal unsafe partial struct SlotRingEngine
         SlotAddressing slots = Slots;
         ulong releaseMask = ReleaseMask;
         ulong* sharedHead = SharedHead;
+        Draining++;
         try
         {
             while (count < limit)
@@ -131,6 +132,7 @@ internal unsafe partial struct SlotRingEngine
         }
         finally
         {
+            Draining--;
             PublishConsumed(start);
         }
 

@@ -110,6 +110,12 @@ internal unsafe partial struct SlotRingEngine
     [FieldOffset(ConsumerBlock + 8)] private ulong _stallPosition;
     /// <summary>TryUnblock: when the stall at <see cref="_stallPosition"/> was first seen (Stopwatch ticks).</summary>
     [FieldOffset(ConsumerBlock + 16)] private long _stallSince;
+    /// <summary>
+    /// The Drains of this object running (a handler's own Drain counts too): a channel reader's
+    /// Dispose from a handler is refused, since Drain reads the next slot and publishes its head
+    /// after the handler returns, in the mapping the reader's lease may be the last to keep.
+    /// </summary>
+    [FieldOffset(ConsumerBlock + 24)] internal int Draining;
 
     /// <summary>
     /// Attaches to a slot ring part: takes a lease on the mapping (when <paramref name="lease"/>),
