@@ -127,6 +127,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     /// back sooner), not once per element.
     /// </summary>
     /// <exception cref="RingCorruptedException">The ring holds values no writer writes, or (checksums) an element's checksum does not match (it is dropped, not handed over).</exception>
+    /// <exception cref="InvalidOperationException">Called by a handler of this reader's Drain (a read from there would hand an element out twice; <see cref="TryRead(out T)"/> refuses it too).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Drain<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, ISlotHandler<T>, allows ref struct

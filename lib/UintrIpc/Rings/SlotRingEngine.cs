@@ -111,9 +111,10 @@ internal unsafe partial struct SlotRingEngine
     /// <summary>TryUnblock: when the stall at <see cref="_stallPosition"/> was first seen (Stopwatch ticks).</summary>
     [FieldOffset(ConsumerBlock + 16)] private long _stallSince;
     /// <summary>
-    /// The Drains of this object running (a handler's own Drain counts too): a channel reader's
-    /// Dispose from a handler is refused, since Drain reads the next slot and publishes its head
-    /// after the handler returns, in the mapping the reader's lease may be the last to keep.
+    /// 1 while a Drain of this object runs. Drain keeps its position in a register and reads the
+    /// next slot and publishes its head after the handler returns, so from a handler a read of
+    /// this ring (which would take the element Drain hands out next: twice) and a channel
+    /// reader's Dispose (whose lease may be the last to keep the mapping) are refused.
     /// </summary>
     [FieldOffset(ConsumerBlock + 24)] internal int Draining;
 
