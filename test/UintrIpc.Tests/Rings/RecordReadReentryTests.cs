@@ -14,12 +14,12 @@ namespace UintrIpc.Tests.Rings;
 /// </summary>
 public sealed class RecordReadReentryTests
 {
-    public static TheoryData<PartKind> Kinds() => [PartKind.SpscRecords, PartKind.MpscRecords];
-
     [Theory]
-    [MemberData(nameof(Kinds))]
-    public void A_read_from_the_handler_is_refused_and_every_message_is_read_once(PartKind kind)
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_read_from_the_handler_is_refused_and_every_message_is_read_once(bool multi)
     {
+        PartKind kind = multi ? PartKind.MpscRecords : PartKind.SpscRecords;
         // 256 bytes, 32-byte messages in 40-byte records: six fill 240, the seventh needs 16 of padding and 40.
         using var region = SharedRegion.CreateAnonymous(RecordRingUnderTest.Part(kind, 256));
         var ring = RecordRingUnderTest.Attach(kind, region);
@@ -33,7 +33,6 @@ public sealed class RecordReadReentryTests
 
         var handler = new ReadingAgainHandler(ring, read, written);
         Assert.Equal(6, ring.Read(ref handler));
-        Assert.Equal(typeof(InvalidOperationException), handler.Inner.Outcome);
 
         Assert.True(ring.TryWrite(8, new byte[32])); // room: the six were released
         written.Add(8);
@@ -41,8 +40,9 @@ public sealed class RecordReadReentryTests
         ring.Read(ref rest);
         read.AddRange(rest.Messages.Select(m => m.Type));
 
-        Assert.Equal(written, read); // none twice, none lost
+        Assert.Equal(string.Join(",", written), string.Join(",", read)); // none twice, none lost
         Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+        Assert.Equal(typeof(InvalidOperationException), handler.Inner.Outcome);
     }
 
     [Theory]
