@@ -31,9 +31,10 @@ public class RecordRingBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _region = SharedRegion.CreateAnonymous(RecordRing.Part(Capacity), RecordRing.Part(Capacity, multipleProducers: true));
-        _spsc = new RecordRing(_region);
-        _mpsc = new RecordRing(_region);
+        // Tags: a region with an SPSC and an MPSC record ring of the same tag is refused at attach.
+        _region = SharedRegion.CreateAnonymous(RecordRing.Part(Capacity, tag: 1), RecordRing.Part(Capacity, multipleProducers: true, tag: 2));
+        _spsc = new RecordRing(_region, tag: 1);
+        _mpsc = new RecordRing(_region, tag: 2);
         _payload = new byte[PayloadSize];
         Random.Shared.NextBytes(_payload);
         _buffer = new byte[PayloadSize];

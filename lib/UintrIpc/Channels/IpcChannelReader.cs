@@ -127,6 +127,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     /// back sooner), not once per element.
     /// </summary>
     /// <exception cref="RingCorruptedException">The ring holds values no writer writes, or (checksums) an element's checksum does not match (it is dropped, not handed over).</exception>
+    /// <exception cref="InvalidOperationException">Called by a handler of this reader's Drain (a read from there would hand an element out twice; <see cref="TryRead(out T)"/> refuses it too).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Drain<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, ISlotHandler<T>, allows ref struct
@@ -227,9 +228,16 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     /// signal or uintr doorbell, call it on the thread that created the reader. Does not
     /// complete the channel. Idempotent.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread (nothing was released).</exception>
+    /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread, or called by a handler of this reader's <see cref="Drain{THandler}"/> (nothing was released).</exception>
     public void Dispose()
     {
+        if (_ring.Engine.Draining != 0)
+        {
+            // Drain reads the next slot and publishes its head when the handler returns: this
+            // reader's lease may be what keeps the mapping until then.
+            throw new InvalidOperationException("A handler of Drain disposed its reader: dispose it after Drain returns (nothing was released).");
+        }
+
         _core.Dispose(); // throws, releasing nothing, on the wrong thread (signal, uintr)
         _offPlainPath = 2; // plain: only this reader's thread reads it (see the remarks)
     }

@@ -89,6 +89,8 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     /// released once per call (the batch's bytes zeroed, then the head stored), not once per message.
     /// </summary>
     /// <exception cref="RingCorruptedException">A record is invalid, or (checksums) its checksum does not match (messages before it are handled; it is dropped).</exception>
+    /// <remarks>The handler must not read from this reader: the messages are released only after
+    /// Read returns, so such a read throws <see cref="InvalidOperationException"/>.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Read<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, IRecordHandler
@@ -193,8 +195,18 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
         => TryRead(out IpcMessage message) ? new ValueTask<IpcMessage>(message) : _core.ReadAsync<ReadCopyAttempt, IpcMessage>(new ReadCopyAttempt(this), cancellationToken);
 
     /// <summary>Stops the async waiter, releases the doorbell and the region. With signal or uintr, call it on the creating thread. Idempotent.</summary>
-    /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread (nothing was released).</exception>
-    public void Dispose() => _core.Dispose();
+    /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread, or called by a handler of this reader's <see cref="Read{THandler}(ref THandler, int)"/> (nothing was released).</exception>
+    public void Dispose()
+    {
+        if (_ring.IsReading)
+        {
+            // Read goes on to the next record and releases what it read when the handler returns:
+            // this reader's lease may be what keeps the mapping until then.
+            throw new InvalidOperationException("A handler of Read disposed its reader: dispose it after Read returns (nothing was released).");
+        }
+
+        _core.Dispose();
+    }
 
     /// <summary>Messages to the handler, through <see cref="CheckedRecordHandler{THandler}"/> when the channel has checksums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -93,8 +93,9 @@ internal sealed class RecordRing : IDisposable
     /// <exception cref="RingCorruptedException">A record is invalid (messages before it are handled and consumed).</exception>
     /// <remarks>
     /// The payload spans point into shared memory and are valid only during the call. A
-    /// message whose handler throws counts as consumed; the exception propagates. Do not
-    /// read from this ring inside the handler (the batch is released only after it).
+    /// message whose handler throws counts as consumed; the exception propagates. A read from
+    /// this ring inside the handler throws <see cref="InvalidOperationException"/> (the batch is
+    /// released only after it).
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Read<THandler>(ref THandler handler, int limit = int.MaxValue)

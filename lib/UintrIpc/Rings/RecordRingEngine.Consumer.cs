@@ -33,6 +33,11 @@ internal sealed unsafe partial class RecordRingEngine
             return 0;
         }
 
+        if (_local.ReadEnd != NotReading)
+        {
+            throw ReadFromHandler(); // a handler of this ring's Read reads it again (see NotReading)
+        }
+
         _local.ReadEnd = head;
         int count;
         try
@@ -44,6 +49,7 @@ internal sealed unsafe partial class RecordRingEngine
             // Also when a handler (or a corrupted record) threw: what was consumed, the
             // handler's own record included, goes back to the producers.
             long end = _local.ReadEnd;
+            _local.ReadEnd = NotReading;
             if (end != head)
             {
                 Release(head, (int)(end - head));
@@ -107,6 +113,11 @@ internal sealed unsafe partial class RecordRingEngine
     internal bool TryRead(out int type, Span<byte> destination, out int length)
     {
         ThrowIfConsumerNotReady();
+        if (_local.ReadEnd != NotReading)
+        {
+            throw ReadFromHandler();
+        }
+
         long head = _local.ConsumerHead;
         int consumed = 0;
         try
@@ -233,6 +244,9 @@ internal sealed unsafe partial class RecordRingEngine
             return RecordAt(new RecordShape(_data, _mask, _maxMessageLength), head, head + _capacity, out _, out _, out _) != 0;
         }
     }
+
+    /// <summary>Whether a <see cref="Read{THandler}"/> of this object is running (its handler is on the stack when asked from its thread).</summary>
+    internal bool IsReading => _local.ReadEnd != NotReading;
 
     /// <summary>This consumer's private head (uintripc.h 2c): after a read, the position just past the last record it consumed.</summary>
     internal long PrivateConsumerHead => _local.ConsumerHead;
@@ -422,6 +436,19 @@ internal sealed unsafe partial class RecordRingEngine
             InlinedBytes.Clear(_data, count - first);
         }
     }
+
+    /// <summary>
+    /// <see cref="LocalState.ReadEnd"/> outside a Read. Inside one, its records are released only
+    /// when it returns (its position is the loop's, in a register): a read from its handler would
+    /// start at the same head, hand the records out again, and release bytes the outer Read
+    /// releases once more when it ends, zeroing a record a producer may have written there since
+    /// (the consumer then waits at a zero header for good). So such a read is refused.
+    /// </summary>
+    private const long NotReading = -1;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static InvalidOperationException ReadFromHandler()
+        => new("A handler of Read read from the same ring: its records are released only after Read returns. Read the next message after Read returns.");
 
     [DoesNotReturn]
     private static void ThrowNegativeLimit(int limit)

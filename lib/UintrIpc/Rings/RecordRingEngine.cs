@@ -108,6 +108,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         _local.BlockedPosition = -1;
         _local.DeadRecordEnd = -1;
         _local.InterruptedRelease = -1;
+        _local.ReadEnd = NotReading;
         try
         {
             Attach(region, part, kind, out _data, out _tail, out _head, out _capacity, out _maxMessageLength, out var geometry);
@@ -375,6 +376,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         /// <summary>
         /// The position after the last record the running Read consumed (written per record by its
         /// loop, out of line): what Read's finally releases up to, also when a handler threw.
+        /// <see cref="NotReading"/> outside a Read: a read from its handler is refused.
         /// </summary>
         [FieldOffset((2 * RegionLayout.FalseSharingRange) + 48)]
         public long ReadEnd;

@@ -43,6 +43,11 @@ internal unsafe partial struct SlotRingEngine
             slot = SlotAt(head);
         }
 
+        if (Draining != 0)
+        {
+            SlotRingThrowHelper.ThrowReadWhileDraining(); // from a Drain's handler (see Draining); not on an empty poll's path
+        }
+
         Unsafe.SkipInit(out item);
         ElementCopy.Copy(ref item, in *(T*)(slot + RingLayout.SlotHeaderSize)); // plain: published by the acquire above
         ConsumerHead = head + 1;
@@ -91,6 +96,12 @@ internal unsafe partial struct SlotRingEngine
         SlotAddressing slots = Slots;
         ulong releaseMask = ReleaseMask;
         ulong* sharedHead = SharedHead;
+        if (Draining != 0)
+        {
+            SlotRingThrowHelper.ThrowReadWhileDraining();
+        }
+
+        Draining = 1;
         try
         {
             while (count < limit)
@@ -131,6 +142,7 @@ internal unsafe partial struct SlotRingEngine
         }
         finally
         {
+            Draining = 0;
             PublishConsumed(start);
         }
 

@@ -231,7 +231,7 @@ internal unsafe partial struct SlotRingEngine
 
         _prefetchedTo = to;
         byte* slot = SlotAt(from);
-        nuint bytes = (nuint)(to - from) * _slotSize; // pitch == slot size: not a duplex part
+        nuint bytes = BatchPrefetchBytesOf(from, to);
         nuint toEnd = (nuint)(Data + ((nuint)Capacity * _slotSize) - slot);
         while (bytes != 0)
         {
@@ -263,6 +263,14 @@ internal unsafe partial struct SlotRingEngine
         ulong to = Math.Min(Math.Min(start + count + _prefetchAhead, ProducerHeadCache + Capacity), from + _batchPrefetchSlots);
         return to > from ? (from, to) : (0, 0);
     }
+
+    /// <summary>
+    /// The bytes <see cref="PrefetchBatch"/> asks for over the slots [<paramref name="from"/>, <paramref name="to"/>):
+    /// at most <see cref="BatchPrefetchBytes"/>, also when one slot is larger (its first lines, as
+    /// the single claims' prefetch, which the shim cuts to 4 KiB).
+    /// </summary>
+    internal readonly nuint BatchPrefetchBytesOf(ulong from, ulong to)
+        => Math.Min((nuint)(to - from) * _slotSize, BatchPrefetchBytes); // pitch == slot size: not a duplex part
 
     /// <summary>SPSC: reloads head into the cache; returns the free slots for our <paramref name="tail"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]

@@ -110,6 +110,13 @@ internal unsafe partial struct SlotRingEngine
     [FieldOffset(ConsumerBlock + 8)] private ulong _stallPosition;
     /// <summary>TryUnblock: when the stall at <see cref="_stallPosition"/> was first seen (Stopwatch ticks).</summary>
     [FieldOffset(ConsumerBlock + 16)] private long _stallSince;
+    /// <summary>
+    /// 1 while a Drain of this object runs. Drain keeps its position in a register and reads the
+    /// next slot and publishes its head after the handler returns, so from a handler a read of
+    /// this ring (which would take the element Drain hands out next: twice) and a channel
+    /// reader's Dispose (whose lease may be the last to keep the mapping) are refused.
+    /// </summary>
+    [FieldOffset(ConsumerBlock + 24)] internal int Draining;
 
     /// <summary>
     /// Attaches to a slot ring part: takes a lease on the mapping (when <paramref name="lease"/>),

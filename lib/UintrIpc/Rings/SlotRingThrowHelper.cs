@@ -42,6 +42,10 @@ internal static class SlotRingThrowHelper
             $"a skip marker at position {head}, which no producer claimed (tail {tail})");
 
     [DoesNotReturn]
+    internal static void ThrowReadWhileDraining()
+        => throw new InvalidOperationException("A handler of Drain read from the same ring: Drain hands out the elements in order and releases them after it returns. Read after Drain returns.");
+
+    [DoesNotReturn]
     internal static void ThrowDisposed()
         => throw new ObjectDisposedException("slot ring", "The ring was disposed; attach a new ring object to go on using the region.");
 

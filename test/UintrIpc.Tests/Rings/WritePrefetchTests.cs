@@ -87,6 +87,27 @@ public sealed unsafe class WritePrefetchTests
     }
 
     [Fact]
+    public void SpscBatch_OfSlotsLargerThanItsLimit_PrefetchesAtMostTheLimit()
+    {
+        // 16 KiB elements: one slot per claim, but only its first 8 KiB (two calls of the shim),
+        // not all of it before the claim's first slot is written.
+        Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
+        using var region = SharedRegion.CreateAnonymous(SlotRing<Wide16K>.Part(4));
+        var producer = new SlotRing<Wide16K>(region);
+        ref SlotRingEngine engine = ref producer.Engine;
+        Assert.Equal((1ul, 2ul), engine.BatchPrefetchRange(0, 2));
+        Assert.Equal((nuint)8192, engine.BatchPrefetchBytesOf(1, 2));
+        Assert.True(producer.TryClaim(2, out SlotBatch<Wide16K> batch));
+        batch.Publish();
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(2048)]
+    private struct Wide16K
+    {
+        private long _first;
+    }
+
+    [Fact]
     public void Mpsc_AndSmallSlotsWithinALine_AreNotPrefetched()
     {
         using var mpscRegion = SharedRegion.CreateAnonymous(SlotRing<Wide64>.Part(16, multipleProducers: true));
