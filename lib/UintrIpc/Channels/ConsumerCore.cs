@@ -22,6 +22,9 @@ namespace UintrIpc.Channels;
 // no one can end the operation (a cancel or Dispose spins until Armed), so no read runs alongside.
 // A cancellation or Dispose rings the consumer's own doorbell after its CAS, so a parked waiter
 // returns at once (the futex token is taken before the probe; the eventfd is level-triggered).
+// A look that began before a cancel may run on while the reading thread reads and releases: an
+// error it throws then (a stale head's walk over reused bytes) is not the next operation's, so the
+// waiter drops it by the arm generation (a spurious wake at worst; the reader's own read validates).
 //
 // Lifetime: every wait holds a lease on the region (a blocking read for its whole length, the
 // waiter thread for its life), so Dispose from another thread can never unmap memory a waiter
@@ -57,6 +60,8 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     private DoorbellSender? _selfWake;
     private Thread? _thread;
     private int _asyncState;
+    /// <summary>Counts armed operations, so that the waiter tells which operation a look of its ran for.</summary>
+    private int _armGeneration;
     private int _syncWaiting;
     private int _disposing;
     private bool _disposed;
@@ -310,6 +315,7 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         // The previous operation's registration: disposing waits for a callback in flight, so a
         // late cancellation cannot complete the operation armed below.
         _registration.Dispose();
+        Interlocked.Increment(ref _armGeneration); // full fence: before the waiter can see this operation Armed
         if (Interlocked.CompareExchange(ref _asyncState, Armed, Idle) != Idle)
         {
             ThrowConcurrentWait();
@@ -601,6 +607,9 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
                     continue; // a stale release of an operation that was cancelled meanwhile
                 }
 
+                // Acquire, after seeing Armed: this operation's generation or a later one's (then
+                // the looks below begin after that operation was armed, and so are its).
+                int generation = Volatile.Read(ref _armGeneration);
                 Exception? error = null;
                 bool result = false;
                 try
@@ -630,11 +639,20 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
                     error = e;
                 }
 
+                if (error is not null && Volatile.Read(ref _armGeneration) != generation)
+                {
+                    continue; // the look ran for an operation that ended since: look again for this one
+                }
+
                 if (TryClaimOperation())
                 {
-                    if (error is null)
+                    if (error is not null && Volatile.Read(ref _armGeneration) != generation)
                     {
-                        _core.SetResult(result);
+                        _core.SetResult(true); // a later operation armed just before the claim: a spurious wake, its reader reads and validates itself
+                    }
+                    else if (error is null)
+                    {
+                        _core.SetResult(result); // a stale result is harmless: true is at worst a spurious wake, false (completed and drained) is final
                     }
                     else
                     {

@@ -69,6 +69,50 @@ public sealed class ConsumerWaiterProbeTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await wait.AsTask().WaitAsync(Bound));
     }
 
+    [Fact]
+    public async Task An_error_of_a_look_that_began_before_a_cancel_does_not_end_the_next_wait()
+    {
+        using var channel = NewChannel();
+        using var log = new ProbeLog { HoldLook = true };
+        using var core = new ConsumerCore<SpyProbe>(channel.Core, new SpyProbe(log), "spy");
+        ValueTask<bool> next;
+        try
+        {
+            using (var cancel = new CancellationTokenSource())
+            {
+                ValueTask<bool> first = core.WaitToReadAsync(cancel.Token);
+                Assert.True(log.InLook.Wait(Bound)); // the waiter is inside a look, held
+                cancel.Cancel();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await first.AsTask().WaitAsync(Bound));
+            }
+
+            // The reading thread read meanwhile (a look from before could walk reused bytes) and waits again.
+            next = core.WaitToReadAsync(CancellationToken.None);
+        }
+        finally
+        {
+            log.HoldLook = false;
+            log.LookGate.Set(); // the held look now fails, as a walk from a stale head can
+        }
+
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref log.LooksThrown) == 1, Bound));
+        Volatile.Write(ref log.Data, true);
+        Assert.True(await next.AsTask().WaitAsync(Bound)); // not the stale look's RingCorruptedException
+    }
+
+    [Fact]
+    public async Task An_error_of_a_look_for_the_pending_wait_ends_that_wait()
+    {
+        using var channel = NewChannel();
+        using var log = new ProbeLog { HoldLook = true };
+        using var core = new ConsumerCore<SpyProbe>(channel.Core, new SpyProbe(log), "spy");
+        ValueTask<bool> wait = core.WaitToReadAsync(CancellationToken.None);
+        Assert.True(log.InLook.Wait(Bound));
+        log.HoldLook = false;
+        log.LookGate.Set(); // the look fails while its own wait is pending: a corrupt ring, reported
+        await Assert.ThrowsAsync<RingCorruptedException>(async () => await wait.AsTask().WaitAsync(Bound));
+    }
+
     private static IpcMessageChannel NewChannel() => IpcChannel.CreateMessages(new IpcChannelOptions
     {
         BufferSize = 4096,
@@ -84,6 +128,10 @@ public sealed class ConsumerWaiterProbeTests
         public readonly ManualResetEventSlim InSkip = new();
         public readonly ManualResetEventSlim Gate = new();
         public volatile bool HoldSkip;
+        public readonly ManualResetEventSlim InLook = new();
+        public readonly ManualResetEventSlim LookGate = new();
+        public volatile bool HoldLook;
+        public int LooksThrown;
         public bool Data;
         public int WaiterLooks;
         public int ForeignCalls;
@@ -103,6 +151,14 @@ public sealed class ConsumerWaiterProbeTests
         public bool Watching()
         {
             Interlocked.Increment(ref WaiterLooks);
+            if (HoldLook && Environment.CurrentManagedThreadId != ReadingThread)
+            {
+                InLook.Set();
+                LookGate.Wait(Bound);
+                Interlocked.Increment(ref LooksThrown);
+                throw new RingCorruptedException("record", 0, "a look from a stale head (test)");
+            }
+
             return Volatile.Read(ref Data);
         }
 
@@ -110,6 +166,8 @@ public sealed class ConsumerWaiterProbeTests
         {
             InSkip.Dispose();
             Gate.Dispose();
+            InLook.Dispose();
+            LookGate.Dispose();
         }
     }
 
