@@ -1,5 +1,6 @@
 using UintrIpc.Channels;
 using UintrIpc.Signaling;
+using UintrIpc.Tests.Infrastructure;
 
 namespace UintrIpc.Tests.Channels;
 
@@ -110,15 +111,7 @@ public sealed class DrainHandlerDisposeTests
             }
 
             channel.Writer.Dispose();
-            try
-            {
-                channel.Dispose();
-                Outcome = typeof(void);
-            }
-            catch (Exception e)
-            {
-                Outcome = e.GetType();
-            }
+            Outcome = Thrown.By(channel.Dispose);
         }
     }
 }

@@ -2,6 +2,7 @@ using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
 using UintrIpc.Signaling;
+using UintrIpc.Tests.Infrastructure;
 
 namespace UintrIpc.Tests.Rings;
 
@@ -142,15 +143,7 @@ public sealed class RecordReadReentryTests
             }
 
             channel.Writer.Dispose();
-            try
-            {
-                channel.Dispose();
-                Outcome = typeof(void);
-            }
-            catch (Exception e)
-            {
-                Outcome = e.GetType();
-            }
+            Outcome = Thrown.By(channel.Dispose);
         }
     }
 
