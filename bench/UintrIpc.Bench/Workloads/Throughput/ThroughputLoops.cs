@@ -22,6 +22,7 @@ internal static unsafe class ThroughputLoops
         long sequence = 0;
         int polls = 0;
         TPort ends = port; // a local copy, as in Consume
+        Precompile(nameof(ProduceMeasured), typeof(TPort));
         var jit = new JitQuiet(Stopwatch.GetTimestamp());
         bool announced = false;
         while (true)
@@ -95,6 +96,7 @@ internal static unsafe class ThroughputLoops
         // registers instead of reloading them through the caller's references on every message.
         var local = checker;
         TPort ends = port;
+        Precompile(nameof(ConsumeMeasured), typeof(TPort));
         var jit = new JitQuiet(Stopwatch.GetTimestamp());
         while (!local.Done)
         {
@@ -151,6 +153,18 @@ internal static unsafe class ThroughputLoops
         local.FinishSpan();
         checker = local;
         return empty;
+    }
+
+    /// <summary>
+    /// Compiles a measured loop before the warm-up: compiled at its first call, its JIT time
+    /// (about 2 ms) fell inside the producer's CPU clock and wall time (the sender's CPU per
+    /// 1 KiB message read 54 ns where the loop spent 45, utilisation 1.2).
+    /// </summary>
+    private static void Precompile(string loop, Type port)
+    {
+        var method = typeof(ThroughputLoops).GetMethod(loop, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)
+            ?? throw new MissingMethodException(nameof(ThroughputLoops), loop);
+        RuntimeHelpers.PrepareMethod(method.MethodHandle, [port.TypeHandle]);
     }
 
     /// <summary>
