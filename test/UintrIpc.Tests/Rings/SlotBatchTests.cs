@@ -163,6 +163,29 @@ public sealed class SlotBatchTests
     }
 
     [Fact]
+    public void Mpsc_drain_limit_counts_elements_not_the_skipped_slots_between_them()
+    {
+        using var region = Region(16, multi: true);
+        using var ring = new SlotRing<long>(region);
+        Assert.Equal(2, WriteBatch(ring, 2, 0)); // positions 0, 1
+        Assert.True(ring.TryClaim(3, out SlotBatch<long> aborted)); // 2..4: skipped
+        aborted.Abort();
+        Assert.Equal(4, WriteBatch(ring, 4, 2)); // 5..8
+        Assert.True(ring.TryClaim(1, out SlotBatch<long> open)); // 9: not yet published
+
+        var handler = new ListHandler<long>([]);
+        Assert.Equal(4, ring.Drain(ref handler, 4)); // over the skips: four elements
+        Assert.Equal([0, 1, 2, 3], handler.Items);
+        Assert.Equal(7, ring.ConsumerPosition);
+        var rest = new ListHandler<long>([]);
+        Assert.Equal(2, ring.Drain(ref rest, 64)); // stops at the open claim
+        Assert.Equal([4, 5], rest.Items);
+        Assert.Equal(9, ring.ConsumerPosition);
+        open.Publish();
+        Assert.Single(ReadAll(ring));
+    }
+
+    [Fact]
     public void Spsc_write_before_publishing_supersedes_the_batch()
     {
         using var region = Region(8, multi: false);
