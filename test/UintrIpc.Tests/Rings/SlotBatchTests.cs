@@ -186,6 +186,23 @@ public sealed class SlotBatchTests
     }
 
     [Fact]
+    public void Mpsc_drain_that_steps_over_skips_only_leaves_the_shared_head_after_them()
+    {
+        // A drain that consumed no element but stepped over skipped slots and then caught up: the
+        // shared head published for the skips must stay (put back to the drain's start, it would
+        // move back for the producers: with the ring full, a tail beyond head + capacity).
+        using var region = Region(8, multi: true);
+        using var ring = new SlotRing<long>(region);
+        Assert.True(ring.TryClaim(3, out SlotBatch<long> aborted));
+        aborted.Abort();
+        Assert.Empty(ReadAll(ring));
+        Assert.Equal(3, ring.ConsumerPosition);
+        Assert.Equal(8, WriteBatch(ring, 8, 0)); // the whole ring again: room only from head 3
+        Assert.Equal(8, ReadAll(ring).Count);
+        Assert.Equal(11, ring.ConsumerPosition);
+    }
+
+    [Fact]
     public void Spsc_write_before_publishing_supersedes_the_batch()
     {
         using var region = Region(8, multi: false);
