@@ -153,13 +153,12 @@ internal unsafe partial struct SlotRingEngine
             PublishConsumed(start);
         }
 
-        int count = limit - (int)(end - head);
-        if (count == 0 && head == start)
+        if (head == start)
         {
-            RepublishHeadIfRewritten(start); // nothing consumed, nothing published: the shared head must be ours (2c)
+            RepublishHeadIfRewritten(start); // nothing consumed or skipped, nothing published: the shared head must be ours (2c)
         }
 
-        return count;
+        return limit - (int)(end - head);
     }
 
     /// <summary>
