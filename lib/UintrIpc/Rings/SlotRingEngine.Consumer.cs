@@ -70,10 +70,15 @@ internal unsafe partial struct SlotRingEngine
     /// <remarks>
     /// AggressiveOptimization: when not inlined (a caller still at tier 0), the loop is compiled
     /// optimized at once instead of running unoptimized until tiering promotes it.
-    /// The position is kept in a local that the finally does not read (it publishes
-    /// <see cref="ConsumerHead"/>, stored before each handler call): the JIT keeps a variable the
-    /// finally reads, and that the loop defines at several places, in memory, so the loop's own
-    /// position was a stack load and store per element, on its critical path.
+    /// The run of published elements is a loop with no call but the handler's: the skip path's
+    /// call (a slot that stops the run and is not "not yet written") is in the outer loop, and
+    /// the geometry is read again after it, so nothing the run uses is live across a call. With
+    /// that call inside the run, the JIT kept the geometry on the stack and reloaded it per
+    /// element (three loads) and laid the published path out of the loop's straight line. The
+    /// position is a local that the finally does not read (it publishes <see cref="ConsumerHead"/>,
+    /// stored before each handler call): a variable that the finally reads stays in memory.
+    /// Not out of line (as the record consumer's loop): a handler taken by reference there keeps
+    /// its own fields in memory, a store and a load per element for one that counts or sums.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     internal int Drain<T, THandler>(ref THandler handler, int limit)
@@ -86,57 +91,59 @@ internal unsafe partial struct SlotRingEngine
             return limit == 0 ? 0 : SlotRingThrowHelper.ThrowNegativeLimit(limit);
         }
 
-        int count = 0;
-        ulong start = ConsumerHead;
-        ulong head = start;
-        bool caughtUp = false;
-        // Copies of the geometry the loop reads per element, in registers: through `this`, which
-        // the finally reads and the JIT therefore keeps on the stack, each was a stack load and a
-        // field load per element on the way to the slot's address.
-        SlotAddressing slots = Slots;
-        ulong releaseMask = ReleaseMask;
-        ulong* sharedHead = SharedHead;
         if (Draining != 0)
         {
             SlotRingThrowHelper.ThrowReadWhileDraining();
         }
 
+        ulong start = ConsumerHead;
+        ulong head = start;
+        // Elements handed over end at `end`; skipped slots move it on (they are not elements).
+        ulong end = start + (uint)limit;
         Draining = 1;
         try
         {
-            while (count < limit)
+            while (true)
             {
-                byte* slot = slots.SlotAt(head);
-                // Acquire: pairs with the producer's release of the sequence.
-                ulong sequence = Volatile.Read(ref *(ulong*)slot);
-                if (sequence != head + 1)
+                // Read here, after a skip's call, so that none of them is live across it (see remarks).
+                SlotAddressing slots = Slots;
+                ulong releaseMask = ReleaseMask;
+                ulong* sharedHead = SharedHead;
+                byte* slot;
+                while (true)
                 {
-                    if (sequence == UnwrittenSequence(head))
-                    {
-                        caughtUp = true; // the common miss, decided inline
-                        break;
-                    }
-
-                    bool ready = AdvanceOverSkipped(); // steps from ConsumerHead (== head) over skipped slots
-                    head = ConsumerHead;
-                    if (!ready)
+                    slot = slots.SlotAt(head);
+                    // Acquire: pairs with the producer's release of the sequence, so the element is complete.
+                    if (head == end || Volatile.Read(ref *(ulong*)slot) != head + 1)
                     {
                         break;
                     }
 
-                    continue;
+                    // Counted as consumed before the handler runs: an element whose handler throws is not
+                    // delivered again (a poison element cannot wedge the consumer). Private: published below.
+                    head++;
+                    ConsumerHead = head;
+                    handler.Handle(in Unsafe.AsRef<T>(slot + RingLayout.SlotHeaderSize));
+                    if ((head & releaseMask) == 0)
+                    {
+                        // Release: a long drain gives slots back every quarter ring, after the handler is done with them.
+                        Volatile.Write(ref *sharedHead, head);
+                    }
                 }
 
-                // Counted as consumed before the handler runs: an element whose handler throws is not
-                // delivered again (a poison element cannot wedge the consumer). Private: published below.
-                head++;
-                count++;
-                ConsumerHead = head;
-                handler.Handle(in Unsafe.AsRef<T>(slot + RingLayout.SlotHeaderSize));
-                if ((head & releaseMask) == 0)
+                // Acquire, as above: caught up (the common stop) is decided inline, skipped slots out of line.
+                if (head == end || Volatile.Read(ref *(ulong*)slot) == UnwrittenSequence(head))
                 {
-                    // Release: a long drain gives slots back every quarter ring, after the handler is done with them.
-                    Volatile.Write(ref *sharedHead, head);
+                    break;
+                }
+
+                bool ready = AdvanceOverSkipped(); // steps from ConsumerHead (== head) over skipped slots
+                ulong skippedTo = ConsumerHead;
+                end += skippedTo - head;
+                head = skippedTo;
+                if (!ready)
+                {
+                    break;
                 }
             }
         }
@@ -146,12 +153,12 @@ internal unsafe partial struct SlotRingEngine
             PublishConsumed(start);
         }
 
-        if (caughtUp && count == 0)
+        if (head == start)
         {
-            RepublishHeadIfRewritten(start); // nothing consumed, nothing published: the shared head must be ours (2c)
+            RepublishHeadIfRewritten(start); // nothing consumed or skipped, nothing published: the shared head must be ours (2c)
         }
 
-        return count;
+        return limit - (int)(end - head);
     }
 
     /// <summary>

@@ -163,6 +163,46 @@ public sealed class SlotBatchTests
     }
 
     [Fact]
+    public void Mpsc_drain_limit_counts_elements_not_the_skipped_slots_between_them()
+    {
+        using var region = Region(16, multi: true);
+        using var ring = new SlotRing<long>(region);
+        Assert.Equal(2, WriteBatch(ring, 2, 0)); // positions 0, 1
+        Assert.True(ring.TryClaim(3, out SlotBatch<long> aborted)); // 2..4: skipped
+        aborted.Abort();
+        Assert.Equal(4, WriteBatch(ring, 4, 2)); // 5..8
+        Assert.True(ring.TryClaim(1, out SlotBatch<long> open)); // 9: not yet published
+
+        var handler = new ListHandler<long>([]);
+        Assert.Equal(4, ring.Drain(ref handler, 4)); // over the skips: four elements
+        Assert.Equal([0, 1, 2, 3], handler.Items);
+        Assert.Equal(7, ring.ConsumerPosition);
+        var rest = new ListHandler<long>([]);
+        Assert.Equal(2, ring.Drain(ref rest, 64)); // stops at the open claim
+        Assert.Equal([4, 5], rest.Items);
+        Assert.Equal(9, ring.ConsumerPosition);
+        open.Publish();
+        Assert.Single(ReadAll(ring));
+    }
+
+    [Fact]
+    public void Mpsc_drain_that_steps_over_skips_only_leaves_the_shared_head_after_them()
+    {
+        // A drain that consumed no element but stepped over skipped slots and then caught up: the
+        // shared head published for the skips must stay (put back to the drain's start, it would
+        // move back for the producers: with the ring full, a tail beyond head + capacity).
+        using var region = Region(8, multi: true);
+        using var ring = new SlotRing<long>(region);
+        Assert.True(ring.TryClaim(3, out SlotBatch<long> aborted));
+        aborted.Abort();
+        Assert.Empty(ReadAll(ring));
+        Assert.Equal(3, ring.ConsumerPosition);
+        Assert.Equal(8, WriteBatch(ring, 8, 0)); // the whole ring again: room only from head 3
+        Assert.Equal(8, ReadAll(ring).Count);
+        Assert.Equal(11, ring.ConsumerPosition);
+    }
+
+    [Fact]
     public void Spsc_write_before_publishing_supersedes_the_batch()
     {
         using var region = Region(8, multi: false);
