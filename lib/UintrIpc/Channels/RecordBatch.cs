@@ -61,7 +61,7 @@ public unsafe ref struct RecordBatch
     private byte* _end;
     /// <summary>SPSC: the open claim's token; MPSC: the ring position of the range.</summary>
     private long _token;
-    /// <summary>Each appended record's header as appended (length negated, type), published from here by the commit (MPSC: its type word holds the claimed marker until then).</summary>
+    /// <summary>Each appended record's header as appended (length negated, type): MPSC, published from here by the commit (its type word holds the claimed marker until then); with a channel's sink, what Seal hands it; SPSC without one, not kept (the commit reads the headers back).</summary>
     private RecordBatchEntries _entries;
 
     /// <summary>Makes <paramref name="batch"/> a batch of the claimed range, in place.</summary>
@@ -173,7 +173,11 @@ public unsafe ref struct RecordBatch
             _ring!.AppendToSpscBatch(record, entry, _token);
         }
 
-        _entries[count] = entry;
+        if (marker != 0 || _sink is not null)
+        {
+            _entries[count] = entry; // MPSC: the commit publishes from it; a channel's Seal reads it (SPSC commits read the headers back)
+        }
+
         _count = count + 1;
         _next = record + aligned;
         // No length check: 0 <= length <= _maxLength (>= 0, see Open) was checked above, and

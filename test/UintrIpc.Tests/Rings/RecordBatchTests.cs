@@ -347,16 +347,19 @@ public sealed class RecordBatchTests
     }
 
     [Theory]
-    [InlineData(0x0000_0001_FFFF_FFFCL)] // length 4: shorter than a header
-    [InlineData(0x0000_0001_0000_0010L)] // +16: not an appended (negative) length
-    [InlineData(unchecked((long)0xFFFF_FFFF_FFFF_FFF0UL))] // type -1
-    [InlineData(0x0000_0001_FFFF_FFC0L)] // 64 bytes: past the appended records
-    [InlineData(0x0000_0001_FFFF_FFF8L)] // 8 bytes: the next "header" would be payload
-    public void Spsc_commit_publishes_what_was_appended_over_a_header_a_peer_rewrote(long header)
+    [InlineData(0, 0x0000_0001_FFFF_FFFCL)] // length 4: shorter than a header
+    [InlineData(0, 0x0000_0001_0000_0010L)] // +16: not an appended (negative) length
+    [InlineData(0, unchecked((long)0xFFFF_FFFF_FFFF_FFF0UL))] // type -1
+    [InlineData(0, 0x0000_0001_FFFF_FFC0L)] // 64 bytes: past the appended records
+    [InlineData(0, 0x0000_0001_FFFF_FFF8L)] // 8 bytes: the next "header" would be payload
+    [InlineData(1, 0x0000_0002_FFFF_FFE8L)] // the second of equal records: 24 bytes, past the appended ones
+    [InlineData(1, unchecked((long)0xFFFF_FFFF_FFFF_FFF0UL))] // the second: type -1, its length as appended
+    public void Spsc_commit_over_a_header_a_peer_rewrote_stays_within_the_batch_and_never_stalls_the_consumer(int rewritten, long header)
     {
-        // The batch keeps each record's length and type: the commit reads nothing back from
-        // the unpublished bytes, so a peer's rewrite of a header neither moves the commit
-        // outside the records appended nor is published.
+        // The SPSC commit reads each appended header back (a private copy cost a store per
+        // record): a header a peer rewrote is checked before anything of it is published, the
+        // walk never leaves the appended records, and from that header on the batch becomes
+        // padding the consumer steps over; the commit then reports the corruption.
         using var region = Region(256, multi: false);
         using var ring = new RecordRing(region);
         Assert.True(ring.TryClaimBatch(64, out RecordBatch batch));
@@ -364,14 +367,62 @@ public sealed class RecordBatchTests
         first.Fill(0x5a);
         Assert.True(batch.TryAppend(2, 8, out Span<byte> second));
         second.Fill(0x5b);
-        Unsafe.WriteUnaligned(ref Unsafe.Subtract(ref MemoryMarshal.GetReference(first), RingLayout.RecordHeaderSize), header);
-        batch.Commit();
+        Span<byte> target = rewritten == 0 ? first : second;
+        Unsafe.WriteUnaligned(ref Unsafe.Subtract(ref MemoryMarshal.GetReference(target), RingLayout.RecordHeaderSize), header);
+        try
+        {
+            batch.Commit();
+            Assert.Fail("the commit published a batch whose header a peer rewrote");
+        }
+        catch (RingCorruptedException)
+        {
+        }
 
+        var read = ReadAll(ring); // throws if the consumer met anything it does not accept
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition); // nothing left that stalls it
+        if (rewritten == 1)
+        {
+            Assert.Single(read); // the record before the rewritten header, as appended
+            Assert.Equal(1, read[0].Type);
+            Assert.Equal(Enumerable.Repeat((byte)0x5a, 8), read[0].Payload);
+        }
+        else
+        {
+            // Nothing appended is published; at most the peer's own (a valid empty record it forged).
+            Assert.DoesNotContain(read, m => m.Payload.Length != 0);
+        }
+
+        Assert.True(ring.TryClaimBatch(64, out RecordBatch next)); // the ring goes on
+        using (next)
+        {
+            Assert.True(next.TryAppend(3, 8, out Span<byte> third));
+            third.Fill(0x5c);
+            next.Commit();
+        }
+
+        Assert.Equal([3], ReadAll(ring).Select(m => m.Type));
+    }
+
+    [Fact]
+    public void Spsc_batches_of_mixed_lengths_are_read_exactly()
+    {
+        // The commit's walk for records of different lengths (equal ones take the other loop).
+        using var region = Region(4096, multi: false);
+        using var ring = new RecordRing(region);
+        int[] lengths = [8, 0, 17, 8, 100, 3];
+        Assert.Equal(lengths.Length, WriteBatch(ring, 512, 10, lengths));
+        Assert.Equal(3, WriteBatch(ring, 512, 20, 24, 24, 24));
         var read = ReadAll(ring);
-        Assert.Equal([1, 2], read.Select(m => m.Type));
-        Assert.Equal(Enumerable.Repeat((byte)0x5a, 8), read[0].Payload);
-        Assert.Equal(Enumerable.Repeat((byte)0x5b, 8), read[1].Payload);
-        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+        Assert.Equal(lengths.Length + 3, read.Count);
+        for (int i = 0; i < lengths.Length; i++)
+        {
+            AssertMessage(read[i], 10 + i, lengths[i]);
+        }
+
+        for (int i = 0; i < 3; i++)
+        {
+            AssertMessage(read[lengths.Length + i], 20 + i, 24);
+        }
     }
 
     private static void AssertAppendRefused(ref RecordBatch batch, int type, int length)
