@@ -159,9 +159,9 @@ public unsafe ref struct RecordBatch
         }
 
         // Active: the room check passed. The entry is the SPSC header (length negated, type):
-        // one value for both stores, and it saves the commit reading each header back from
-        // shared memory and checking it. The header first, so that the fields it needs are
-        // loaded before the stores (each makes the JIT load the batch's fields again).
+        // one value for the header and (MPSC, or a channel's Seal) the private copy. The header
+        // first, so that the fields it needs are loaded before the stores (each makes the JIT
+        // load the batch's fields again).
         long entry = (uint)-recordLength | ((long)type << 32);
         ulong marker = _claimedMarker;
         if (marker != 0)
