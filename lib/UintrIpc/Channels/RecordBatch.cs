@@ -191,6 +191,10 @@ public unsafe ref struct RecordBatch
     /// The batch was already committed or aborted, discarded by a later claim or write (SPSC),
     /// or a message of it was taken over by <see cref="Channels.IpcMessageReader.TryUnblock(TimeSpan)"/> (MPSC).
     /// </exception>
+    /// <exception cref="RingCorruptedException">
+    /// SPSC: a peer rewrote the header of an appended message before the commit; the messages
+    /// before it are published, the rest of the batch is skipped by the consumer.
+    /// </exception>
     public void Commit()
     {
         if (!IsActive)
