@@ -53,6 +53,8 @@ public unsafe ref struct RecordBatch
     /// <summary>MPSC: the claimed marker naming us, in a header's type word (the high half); SPSC: 0. One value tells the kind and gives the marker an append stores.</summary>
     private ulong _claimedMarker;
     private bool _completed;
+    /// <summary>Whether appends keep each header in <see cref="_entries"/>: MPSC, a channel's batch, and a short range (see <see cref="RecordRingEngine.KeepsEntries"/>).</summary>
+    private bool _keepEntries;
     private uint _tag;
     private RecordRingEngine? _ring;
     /// <summary>A channel's checksums and wake-up; null on a raw ring.</summary>
@@ -81,6 +83,7 @@ public unsafe ref struct RecordBatch
         batch._trailer = trailer;
         batch._claimedMarker = ring.MultiProducer ? RecordRingEngine.ClaimedMarkerWord(tag) : 0;
         batch._completed = false;
+        batch._keepEntries = sink is not null || ring.KeepsEntries(bytes);
         batch._tag = tag;
         batch._ring = ring;
         batch._sink = sink;
@@ -101,6 +104,7 @@ public unsafe ref struct RecordBatch
         batch._trailer = 0;
         batch._claimedMarker = 0;
         batch._completed = false;
+        batch._keepEntries = false;
         batch._tag = 0;
         batch._ring = null;
         batch._sink = null;
@@ -173,9 +177,9 @@ public unsafe ref struct RecordBatch
             _ring!.AppendToSpscBatch(record, entry, _token);
         }
 
-        if (marker != 0 || _sink is not null)
+        if (_keepEntries)
         {
-            _entries[count] = entry; // MPSC: the commit publishes from it; a channel's Seal reads it (SPSC commits read the headers back)
+            _entries[count] = entry; // MPSC and short SPSC ranges: the commit publishes from it; a channel's Seal reads it
         }
 
         _count = count + 1;

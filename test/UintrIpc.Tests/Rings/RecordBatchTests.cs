@@ -356,13 +356,14 @@ public sealed class RecordBatchTests
     [InlineData(1, unchecked((long)0xFFFF_FFFF_FFFF_FFF0UL))] // the second: type -1, its length as appended
     public void Spsc_commit_over_a_header_a_peer_rewrote_stays_within_the_batch_and_never_stalls_the_consumer(int rewritten, long header)
     {
-        // The SPSC commit reads each appended header back (a private copy cost a store per
-        // record): a header a peer rewrote is checked before anything of it is published, the
-        // walk never leaves the appended records, and from that header on the batch becomes
-        // padding the consumer steps over; the commit then reports the corruption.
-        using var region = Region(256, multi: false);
+        // The SPSC commit of a range longer than 1 KiB reads each appended header back (a
+        // private copy cost a store per record): a header a peer rewrote is checked before
+        // anything of it is published, the walk never leaves the appended records, and from that
+        // header on the batch becomes padding the consumer steps over; the commit then reports
+        // the corruption. (A shorter range publishes from its copy: the next test.)
+        using var region = Region(8192, multi: false);
         using var ring = new RecordRing(region);
-        Assert.True(ring.TryClaimBatch(64, out RecordBatch batch));
+        Assert.True(ring.TryClaimBatch(2048, out RecordBatch batch));
         Assert.True(batch.TryAppend(1, 8, out Span<byte> first));
         first.Fill(0x5a);
         Assert.True(batch.TryAppend(2, 8, out Span<byte> second));
@@ -392,7 +393,7 @@ public sealed class RecordBatchTests
             Assert.DoesNotContain(read, m => m.Payload.Length != 0);
         }
 
-        Assert.True(ring.TryClaimBatch(64, out RecordBatch next)); // the ring goes on
+        Assert.True(ring.TryClaimBatch(2048, out RecordBatch next)); // the ring goes on
         using (next)
         {
             Assert.True(next.TryAppend(3, 8, out Span<byte> third));
@@ -403,15 +404,42 @@ public sealed class RecordBatchTests
         Assert.Equal([3], ReadAll(ring).Select(m => m.Type));
     }
 
-    [Fact]
-    public void Spsc_batches_of_mixed_lengths_are_read_exactly()
+    [Theory]
+    [InlineData(0x0000_0001_FFFF_FFFCL)] // length 4: shorter than a header
+    [InlineData(0x0000_0001_0000_0010L)] // +16: not an appended (negative) length
+    [InlineData(unchecked((long)0xFFFF_FFFF_FFFF_FFF0UL))] // type -1
+    [InlineData(0x0000_0001_FFFF_FFC0L)] // 64 bytes: past the appended records
+    public void Spsc_commit_of_a_short_range_publishes_what_was_appended_over_a_header_a_peer_rewrote(long header)
     {
-        // The commit's walk for records of different lengths (equal ones take the other loop).
-        using var region = Region(4096, multi: false);
+        // A range of at most 1 KiB keeps each record's length and type: its commit reads
+        // nothing back, so a peer's rewrite neither moves the commit nor is published.
+        using var region = Region(256, multi: false);
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(64, out RecordBatch batch));
+        Assert.True(batch.TryAppend(1, 8, out Span<byte> first));
+        first.Fill(0x5a);
+        Assert.True(batch.TryAppend(2, 8, out Span<byte> second));
+        second.Fill(0x5b);
+        Unsafe.WriteUnaligned(ref Unsafe.Subtract(ref MemoryMarshal.GetReference(first), RingLayout.RecordHeaderSize), header);
+        batch.Commit();
+
+        var read = ReadAll(ring);
+        Assert.Equal([1, 2], read.Select(m => m.Type));
+        Assert.Equal(Enumerable.Repeat((byte)0x5a, 8), read[0].Payload);
+        Assert.Equal(Enumerable.Repeat((byte)0x5b, 8), read[1].Payload);
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
+    [Theory]
+    [InlineData(512)] // published from the entries
+    [InlineData(2048)] // read back: records of one length compared in place, mixed ones walked
+    public void Spsc_batches_of_mixed_lengths_are_read_exactly(int range)
+    {
+        using var region = Region(8192, multi: false);
         using var ring = new RecordRing(region);
         int[] lengths = [8, 0, 17, 8, 100, 3];
-        Assert.Equal(lengths.Length, WriteBatch(ring, 512, 10, lengths));
-        Assert.Equal(3, WriteBatch(ring, 512, 20, 24, 24, 24));
+        Assert.Equal(lengths.Length, WriteBatch(ring, range, 10, lengths));
+        Assert.Equal(3, WriteBatch(ring, range, 20, 24, 24, 24));
         var read = ReadAll(ring);
         Assert.Equal(lengths.Length + 3, read.Count);
         for (int i = 0; i < lengths.Length; i++)
