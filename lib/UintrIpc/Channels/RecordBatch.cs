@@ -196,7 +196,7 @@ public unsafe ref struct RecordBatch
     /// or a message of it was taken over by <see cref="Channels.IpcMessageReader.TryUnblock(TimeSpan)"/> (MPSC).
     /// </exception>
     /// <exception cref="RingCorruptedException">
-    /// SPSC: a peer rewrote the header of an appended message before the commit; the messages
+    /// SPSC, a batch of more than 1 KiB: a peer rewrote the header of an appended message before the commit; the messages
     /// before it are published, the rest of the batch is skipped by the consumer.
     /// </exception>
     public void Commit()

@@ -9,9 +9,10 @@ namespace UintrIpc.Rings;
 // privately, the tail stored once at commit; MPSC: one CAS on the tail), records appended into
 // it in place, committed together. Until the commit every appended record's header holds its
 // length negated: SPSC, the type is in its word already; MPSC, the type word holds the claimed
-// marker (uintripc.h 2e, 2f). MPSC keeps each record's length and type privately, and the commit
-// publishes from that copy; SPSC reads its headers back (checked) and stores only each length,
-// as the C ring does (a private copy cost a store per record, see CommitBatch). The unused rest
+// marker (uintripc.h 2e, 2f). MPSC (and an SPSC range of at most 1 KiB) keeps each record's
+// length and type privately, and the commit publishes from that copy; a longer SPSC range reads
+// its headers back (checked) and stores only each length, as the C ring does (a private copy cost
+// a store per record, see CommitBatch). The unused rest
 // of an MPSC range becomes padding at commit; an SPSC tail covers only what was appended.
 internal sealed unsafe partial class RecordRingEngine
 {
