@@ -363,13 +363,7 @@ public sealed class RecordBatchTests
         // the corruption. (A shorter range publishes from its copy: the next test.)
         using var region = Region(8192, multi: false);
         using var ring = new RecordRing(region);
-        Assert.True(ring.TryClaimBatch(2048, out RecordBatch batch));
-        Assert.True(batch.TryAppend(1, 8, out Span<byte> first));
-        first.Fill(0x5a);
-        Assert.True(batch.TryAppend(2, 8, out Span<byte> second));
-        second.Fill(0x5b);
-        Span<byte> target = rewritten == 0 ? first : second;
-        Unsafe.WriteUnaligned(ref Unsafe.Subtract(ref MemoryMarshal.GetReference(target), RingLayout.RecordHeaderSize), header);
+        AppendTwoAndRewrite(ring, 2048, rewritten, header, out RecordBatch batch);
         try
         {
             batch.Commit();
@@ -415,12 +409,7 @@ public sealed class RecordBatchTests
         // nothing back, so a peer's rewrite neither moves the commit nor is published.
         using var region = Region(256, multi: false);
         using var ring = new RecordRing(region);
-        Assert.True(ring.TryClaimBatch(64, out RecordBatch batch));
-        Assert.True(batch.TryAppend(1, 8, out Span<byte> first));
-        first.Fill(0x5a);
-        Assert.True(batch.TryAppend(2, 8, out Span<byte> second));
-        second.Fill(0x5b);
-        Unsafe.WriteUnaligned(ref Unsafe.Subtract(ref MemoryMarshal.GetReference(first), RingLayout.RecordHeaderSize), header);
+        AppendTwoAndRewrite(ring, 64, 0, header, out RecordBatch batch);
         batch.Commit();
 
         var read = ReadAll(ring);
@@ -451,6 +440,18 @@ public sealed class RecordBatchTests
         {
             AssertMessage(read[lengths.Length + i], 20 + i, 24);
         }
+    }
+
+    /// <summary>Claims <paramref name="range"/> bytes, appends two 8-byte messages (types 1 and 2, bytes 0x5a and 0x5b), then writes <paramref name="header"/> over the header of message <paramref name="rewritten"/> (0 or 1), as a peer could.</summary>
+    private static void AppendTwoAndRewrite(RecordRing ring, int range, int rewritten, long header, out RecordBatch batch)
+    {
+        Assert.True(ring.TryClaimBatch(range, out batch));
+        Assert.True(batch.TryAppend(1, 8, out Span<byte> first));
+        first.Fill(0x5a);
+        Assert.True(batch.TryAppend(2, 8, out Span<byte> second));
+        second.Fill(0x5b);
+        Span<byte> target = rewritten == 0 ? first : second;
+        Unsafe.WriteUnaligned(ref Unsafe.Subtract(ref MemoryMarshal.GetReference(target), RingLayout.RecordHeaderSize), header);
     }
 
     private static void AssertAppendRefused(ref RecordBatch batch, int type, int length)
