@@ -53,6 +53,8 @@ public unsafe ref struct RecordBatch
     /// <summary>MPSC: the claimed marker naming us, in a header's type word (the high half); SPSC: 0. One value tells the kind and gives the marker an append stores.</summary>
     private ulong _claimedMarker;
     private bool _completed;
+    /// <summary>Whether appends keep each header in <see cref="_entries"/>: MPSC, a channel's batch, and a short range (see <see cref="RecordRingEngine.KeepsEntries"/>).</summary>
+    private bool _keepEntries;
     private uint _tag;
     private RecordRingEngine? _ring;
     /// <summary>A channel's checksums and wake-up; null on a raw ring.</summary>
@@ -61,7 +63,7 @@ public unsafe ref struct RecordBatch
     private byte* _end;
     /// <summary>SPSC: the open claim's token; MPSC: the ring position of the range.</summary>
     private long _token;
-    /// <summary>Each appended record's header as appended (length negated, type), published from here by the commit (MPSC: its type word holds the claimed marker until then).</summary>
+    /// <summary>Each appended record's header as appended (length negated, type): MPSC, published from here by the commit (its type word holds the claimed marker until then); with a channel's sink, what Seal hands it; SPSC without one, not kept (the commit reads the headers back).</summary>
     private RecordBatchEntries _entries;
 
     /// <summary>Makes <paramref name="batch"/> a batch of the claimed range, in place.</summary>
@@ -81,6 +83,7 @@ public unsafe ref struct RecordBatch
         batch._trailer = trailer;
         batch._claimedMarker = ring.MultiProducer ? RecordRingEngine.ClaimedMarkerWord(tag) : 0;
         batch._completed = false;
+        batch._keepEntries = sink is not null || ring.KeepsEntries(bytes);
         batch._tag = tag;
         batch._ring = ring;
         batch._sink = sink;
@@ -101,6 +104,7 @@ public unsafe ref struct RecordBatch
         batch._trailer = 0;
         batch._claimedMarker = 0;
         batch._completed = false;
+        batch._keepEntries = false;
         batch._tag = 0;
         batch._ring = null;
         batch._sink = null;
@@ -159,9 +163,9 @@ public unsafe ref struct RecordBatch
         }
 
         // Active: the room check passed. The entry is the SPSC header (length negated, type):
-        // one value for both stores, and it saves the commit reading each header back from
-        // shared memory and checking it. The header first, so that the fields it needs are
-        // loaded before the stores (each makes the JIT load the batch's fields again).
+        // one value for the header and (MPSC, or a channel's Seal) the private copy. The header
+        // first, so that the fields it needs are loaded before the stores (each makes the JIT
+        // load the batch's fields again).
         long entry = (uint)-recordLength | ((long)type << 32);
         ulong marker = _claimedMarker;
         if (marker != 0)
@@ -173,7 +177,11 @@ public unsafe ref struct RecordBatch
             _ring!.AppendToSpscBatch(record, entry, _token);
         }
 
-        _entries[count] = entry;
+        if (_keepEntries)
+        {
+            _entries[count] = entry; // MPSC and short SPSC ranges: the commit publishes from it; a channel's Seal reads it
+        }
+
         _count = count + 1;
         _next = record + aligned;
         // No length check: 0 <= length <= _maxLength (>= 0, see Open) was checked above, and
@@ -186,6 +194,10 @@ public unsafe ref struct RecordBatch
     /// <exception cref="InvalidOperationException">
     /// The batch was already committed or aborted, discarded by a later claim or write (SPSC),
     /// or a message of it was taken over by <see cref="Channels.IpcMessageReader.TryUnblock(TimeSpan)"/> (MPSC).
+    /// </exception>
+    /// <exception cref="RingCorruptedException">
+    /// SPSC, a batch of more than 1 KiB: a peer rewrote the header of an appended message before the commit; the messages
+    /// before it are published, the rest of the batch is skipped by the consumer.
     /// </exception>
     public void Commit()
     {

@@ -347,24 +347,69 @@ public sealed class RecordBatchTests
     }
 
     [Theory]
+    [InlineData(0, 0x0000_0001_FFFF_FFFCL)] // length 4: shorter than a header
+    [InlineData(0, 0x0000_0001_0000_0010L)] // +16: not an appended (negative) length
+    [InlineData(0, unchecked((long)0xFFFF_FFFF_FFFF_FFF0UL))] // type -1
+    [InlineData(0, 0x0000_0001_FFFF_FFC0L)] // 64 bytes: past the appended records
+    [InlineData(0, 0x0000_0001_FFFF_FFF8L)] // 8 bytes: the next "header" would be payload
+    [InlineData(1, 0x0000_0002_FFFF_FFE8L)] // the second of equal records: 24 bytes, past the appended ones
+    [InlineData(1, unchecked((long)0xFFFF_FFFF_FFFF_FFF0UL))] // the second: type -1, its length as appended
+    public void Spsc_commit_over_a_header_a_peer_rewrote_stays_within_the_batch_and_never_stalls_the_consumer(int rewritten, long header)
+    {
+        // The SPSC commit of a range longer than 1 KiB reads each appended header back (a
+        // private copy cost a store per record): a header a peer rewrote is checked before
+        // anything of it is published, the walk never leaves the appended records, and from that
+        // header on the batch becomes padding the consumer steps over; the commit then reports
+        // the corruption. (A shorter range publishes from its copy: the next test.)
+        using var region = Region(8192, multi: false);
+        using var ring = new RecordRing(region);
+        AppendTwoAndRewrite(ring, 2048, rewritten, header, out RecordBatch batch);
+        try
+        {
+            batch.Commit();
+            Assert.Fail("the commit published a batch whose header a peer rewrote");
+        }
+        catch (RingCorruptedException)
+        {
+        }
+
+        var read = ReadAll(ring); // throws if the consumer met anything it does not accept
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition); // nothing left that stalls it
+        if (rewritten == 1)
+        {
+            Assert.Single(read); // the record before the rewritten header, as appended
+            Assert.Equal(1, read[0].Type);
+            Assert.Equal(Enumerable.Repeat((byte)0x5a, 8), read[0].Payload);
+        }
+        else
+        {
+            // Nothing appended is published; at most the peer's own (a valid empty record it forged).
+            Assert.DoesNotContain(read, m => m.Payload.Length != 0);
+        }
+
+        Assert.True(ring.TryClaimBatch(2048, out RecordBatch next)); // the ring goes on
+        using (next)
+        {
+            Assert.True(next.TryAppend(3, 8, out Span<byte> third));
+            third.Fill(0x5c);
+            next.Commit();
+        }
+
+        Assert.Equal([3], ReadAll(ring).Select(m => m.Type));
+    }
+
+    [Theory]
     [InlineData(0x0000_0001_FFFF_FFFCL)] // length 4: shorter than a header
     [InlineData(0x0000_0001_0000_0010L)] // +16: not an appended (negative) length
     [InlineData(unchecked((long)0xFFFF_FFFF_FFFF_FFF0UL))] // type -1
     [InlineData(0x0000_0001_FFFF_FFC0L)] // 64 bytes: past the appended records
-    [InlineData(0x0000_0001_FFFF_FFF8L)] // 8 bytes: the next "header" would be payload
-    public void Spsc_commit_publishes_what_was_appended_over_a_header_a_peer_rewrote(long header)
+    public void Spsc_commit_of_a_short_range_publishes_what_was_appended_over_a_header_a_peer_rewrote(long header)
     {
-        // The batch keeps each record's length and type: the commit reads nothing back from
-        // the unpublished bytes, so a peer's rewrite of a header neither moves the commit
-        // outside the records appended nor is published.
+        // A range of at most 1 KiB keeps each record's length and type: its commit reads
+        // nothing back, so a peer's rewrite neither moves the commit nor is published.
         using var region = Region(256, multi: false);
         using var ring = new RecordRing(region);
-        Assert.True(ring.TryClaimBatch(64, out RecordBatch batch));
-        Assert.True(batch.TryAppend(1, 8, out Span<byte> first));
-        first.Fill(0x5a);
-        Assert.True(batch.TryAppend(2, 8, out Span<byte> second));
-        second.Fill(0x5b);
-        Unsafe.WriteUnaligned(ref Unsafe.Subtract(ref MemoryMarshal.GetReference(first), RingLayout.RecordHeaderSize), header);
+        AppendTwoAndRewrite(ring, 64, 0, header, out RecordBatch batch);
         batch.Commit();
 
         var read = ReadAll(ring);
@@ -372,6 +417,41 @@ public sealed class RecordBatchTests
         Assert.Equal(Enumerable.Repeat((byte)0x5a, 8), read[0].Payload);
         Assert.Equal(Enumerable.Repeat((byte)0x5b, 8), read[1].Payload);
         Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
+    [Theory]
+    [InlineData(512)] // published from the entries
+    [InlineData(2048)] // read back: records of one length compared in place, mixed ones walked
+    public void Spsc_batches_of_mixed_lengths_are_read_exactly(int range)
+    {
+        using var region = Region(8192, multi: false);
+        using var ring = new RecordRing(region);
+        int[] lengths = [8, 0, 17, 8, 100, 3];
+        Assert.Equal(lengths.Length, WriteBatch(ring, range, 10, lengths));
+        Assert.Equal(3, WriteBatch(ring, range, 20, 24, 24, 24));
+        var read = ReadAll(ring);
+        Assert.Equal(lengths.Length + 3, read.Count);
+        for (int i = 0; i < lengths.Length; i++)
+        {
+            AssertMessage(read[i], 10 + i, lengths[i]);
+        }
+
+        for (int i = 0; i < 3; i++)
+        {
+            AssertMessage(read[lengths.Length + i], 20 + i, 24);
+        }
+    }
+
+    /// <summary>Claims <paramref name="range"/> bytes, appends two 8-byte messages (types 1 and 2, bytes 0x5a and 0x5b), then writes <paramref name="header"/> over the header of message <paramref name="rewritten"/> (0 or 1), as a peer could.</summary>
+    private static void AppendTwoAndRewrite(RecordRing ring, int range, int rewritten, long header, out RecordBatch batch)
+    {
+        Assert.True(ring.TryClaimBatch(range, out batch));
+        Assert.True(batch.TryAppend(1, 8, out Span<byte> first));
+        first.Fill(0x5a);
+        Assert.True(batch.TryAppend(2, 8, out Span<byte> second));
+        second.Fill(0x5b);
+        Span<byte> target = rewritten == 0 ? first : second;
+        Unsafe.WriteUnaligned(ref Unsafe.Subtract(ref MemoryMarshal.GetReference(target), RingLayout.RecordHeaderSize), header);
     }
 
     private static void AssertAppendRefused(ref RecordBatch batch, int type, int length)
