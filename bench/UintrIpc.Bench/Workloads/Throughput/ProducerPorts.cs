@@ -206,8 +206,8 @@ internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProdu
 /// <summary>
 /// RecordRing.TryClaimBatch of up to <see cref="RecordBatch.MaxRecords"/> records, appended as one
 /// run of the message size (RecordBatch.TryAppend(type, length, count)), each copied + stamped in
-/// place, then one Commit: the C batched producer appends records of one size the same way
-/// (mrring_mark_claimed per record of the range, then the stamp and the copy).
+/// place, then one Commit: the C batched producer also fills a range claimed for records of one
+/// size, with no per-record check (mrring_mark_claimed, the stamp and the copy per record).
 /// </summary>
 internal readonly struct RecordRunProducer(RecordRing ring, int size) : IProducerPort
 {
