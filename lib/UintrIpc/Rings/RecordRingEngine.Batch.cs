@@ -201,13 +201,9 @@ internal sealed unsafe partial class RecordRingEngine
                 throw ClaimLostOrCorrupted(record, -(int)entry, length, token + (record - start));
             }
 
-            // Type and length = +len as ONE 64-bit store, release: the payload before both, and a
-            // consumer that reads the length (acquire) reads the type of the same store (2e: the
-            // type is never visible after the length). One store instead of two: cross-core twin
-            // (8 B, runs of 32) 2.70-2.80 -> 2.57-2.62 ns per message.
-            int recordLength = -(int)entry;
-            Volatile.Write(ref *(long*)record, (entry ^ (uint)(int)entry) | (uint)recordLength);
-            record += Align(recordLength);
+            *(int*)(record + TypeOffset) = (int)(entry >> 32); // plain: published by the release below
+            Volatile.Write(ref *(int*)record, -(int)entry); // release: type and payload before the length
+            record += Align(-(int)entry);
         }
 
         if (used < aligned)
