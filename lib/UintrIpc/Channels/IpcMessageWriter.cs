@@ -176,7 +176,7 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
 
     /// <summary>
     /// Claims <paramref name="bytes"/> of room (rounded up to 8) for several messages written in
-    /// place: append each with <see cref="RecordBatch.TryAppend"/> (a message of n bytes takes
+    /// place: append each with <see cref="RecordBatch.TryAppend(int, int, out Span{byte})"/>, or runs of one type and length with <see cref="RecordBatch.TryAppend(int, int, int, out RecordRun)"/> (a message of n bytes takes
     /// align8(8 + n), with checksums align8(12 + n)), then <see cref="RecordBatch.Commit"/> publishes them all with one position
     /// update and one wake-up check, no copy, no allocation. Use it in a <c>using</c>: a batch
     /// disposed uncommitted is aborted and never holds the reader up. Never blocks.

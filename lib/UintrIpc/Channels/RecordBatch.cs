@@ -9,7 +9,8 @@ namespace UintrIpc.Channels;
 /// <summary>
 /// A range of a record ring claimed at once by <see cref="Channels.IpcMessageWriter.TryClaimBatch(int, out RecordBatch)"/>
 /// (or by the record ring under it): append messages into it in place with
-/// <see cref="TryAppend"/>, then publish them all with <see cref="Commit"/>, one position update
+/// <see cref="TryAppend(int, int, out Span{byte})"/> (or several of one type and length at once,
+/// <see cref="TryAppend(int, int, int, out RecordRun)"/>), then publish them all with <see cref="Commit"/>, one position update
 /// for the batch (SPSC: one store of the tail; MPSC: the one CAS that claimed the range).
 /// Zero-copy and allocation-free.
 /// </summary>
@@ -190,6 +191,86 @@ public unsafe ref struct RecordBatch
         return true;
     }
 
+    /// <summary>
+    /// Appends <paramref name="count"/> messages of one <paramref name="type"/> and
+    /// <paramref name="length"/> at once (a run, as that many <see cref="TryAppend(int, int, out Span{byte})"/>
+    /// calls would); write each in place through <paramref name="run"/>. Returns false, and appends
+    /// nothing, when the batch has no room left for all of them (<see cref="BytesLeft"/>) or would
+    /// then hold more than <see cref="MaxRecords"/> messages.
+    /// </summary>
+    /// <param name="type">Message type, &gt;= 0.</param>
+    /// <param name="length">0 to the ring's MaxMessageLength bytes, each message.</param>
+    /// <param name="count">1 to <see cref="MaxRecords"/> messages.</param>
+    /// <param name="run">The messages' payloads in shared memory.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="type"/> is negative, or <paramref name="length"/> or <paramref name="count"/> is out of range.</exception>
+    /// <exception cref="InvalidOperationException">The batch is not active, or (SPSC) a later write or claim discarded it.</exception>
+    /// <exception cref="ObjectDisposedException">The ring (or the writer) that claimed the batch was disposed.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // the run's fields then stay in the caller's registers
+    public bool TryAppend(int type, int length, int count, out RecordRun run)
+    {
+        if (type < 0 || (uint)length > (uint)_maxLength || (uint)(count - 1) >= MaxRecords)
+        {
+            throw BadRun(type, length, count);
+        }
+
+        int recordLength = RingLayout.RecordHeaderSize + _trailer + length;
+        nint aligned = RecordRingEngine.Align(recordLength);
+        byte* record = _next;
+        int first = _count;
+        // count <= MaxRecords and aligned <= the longest record: the product cannot overflow.
+        if (aligned * count > _limit - record || count > MaxRecords - first)
+        {
+            if (!IsActive)
+            {
+                throw NotActive();
+            }
+
+            run = default;
+            return false;
+        }
+
+        // As TryAppend for each record, with the checks once: the entry (the SPSC header) and the
+        // header in shared memory (MPSC: length negated and our claimed marker).
+        long entry = (uint)-recordLength | ((long)type << 32);
+        ulong marker = _claimedMarker;
+        ulong header;
+        if (marker != 0)
+        {
+            _ring!.ThrowIfDisposed(); // the ring's lease is gone, and with it maybe the mapping
+            header = (uint)-recordLength | marker;
+        }
+        else
+        {
+            _ring!.ThrowIfSpscClaimLost(_token);
+            header = (ulong)entry;
+        }
+
+        byte* at = record;
+        if (_keepEntries)
+        {
+            Span<long> entries = ((Span<long>)_entries).Slice(first, count); // checked once: none per record
+            for (int i = 0; i < entries.Length; i++, at += aligned)
+            {
+                Volatile.Write(ref *(ulong*)at, header); // release (MPSC, 2e; SPSC: the same store on x64, published by the commit)
+                entries[i] = entry;
+            }
+        }
+        else
+        {
+            // A long SPSC range: the commit reads the headers back (as in TryAppend).
+            for (int i = 0; i < count; i++, at += aligned)
+            {
+                Volatile.Write(ref *(ulong*)at, header); // release: the same store on x64, published by the commit
+            }
+        }
+
+        Volatile.WriteBarrier(); // MPSC: store-store, every marker of the run before any payload byte (2e)
+        _count = first + count;
+        _next = record + aligned * count;
+        run = new RecordRun(record + RingLayout.RecordHeaderSize, aligned, length, count);
+        return true;
+    }
+
     /// <summary>Publishes every appended message, in order, with one position update.</summary>
     /// <exception cref="InvalidOperationException">
     /// The batch was already committed or aborted, discarded by a later claim or write (SPSC),
@@ -280,6 +361,13 @@ public unsafe ref struct RecordBatch
         _ring.BatchRecordLength(type, length, _trailer); // throws the argument's exception
         return new UnreachableException();
     }
+
+    /// <summary>A run's TryAppend with an argument out of range, or on no active batch: the exception to throw.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly Exception BadRun(int type, int length, int count)
+        => (uint)(count - 1) >= MaxRecords && IsActive
+            ? new ArgumentOutOfRangeException(nameof(count), count, $"A run holds 1 to {MaxRecords} messages.")
+            : BadAppend(type, length);
 
     [DoesNotReturn]
     private readonly void ThrowNotActive() => throw NotActive();

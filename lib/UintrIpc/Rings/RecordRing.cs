@@ -122,7 +122,7 @@ internal sealed class RecordRing : IDisposable
 
     /// <summary>
     /// Producer: claims <paramref name="bytes"/> of room (rounded up to 8) for several messages
-    /// written in place: append each with <see cref="RecordBatch.TryAppend"/> (a message of n
+    /// written in place: append each with <see cref="RecordBatch.TryAppend(int, int, out Span{byte})"/>, or runs of one type and length with <see cref="RecordBatch.TryAppend(int, int, int, out RecordRun)"/> (a message of n
     /// bytes takes align8(8 + n)), then publish them all with <see cref="RecordBatch.Commit"/>,
     /// one position update for the batch (SPSC: one tail store; MPSC: one CAS, at claim time).
     /// Use the batch in a <c>using</c>: disposed uncommitted, it is aborted and never blocks the

@@ -126,6 +126,16 @@ internal sealed unsafe partial class RecordRingEngine
         MarkClaimed(record, header);
     }
 
+    /// <summary>SPSC: the one check of <see cref="AppendToSpscBatch"/>, for a run of records appended at once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ThrowIfSpscClaimLost(long token)
+    {
+        if (_local.OpenClaim != token)
+        {
+            ThrowAppendRefused();
+        }
+    }
+
     /// <summary>
     /// The claimed marker of <paramref name="tag"/> in the high half of a header (2e, 2f): a
     /// batch computes it once, each append ORs its length in.

@@ -18,7 +18,7 @@ internal static class DisposeOpenCommands
     /// `ring-dispose-open name kind`: attaches to the ring of region name (records or slots, SPSC
     /// or MPSC as the region says), writes the values 0, 1, 2, opens a claim of kind
     /// (record-batch: two records appended, 24-byte payloads of 0x01 after the value;
-    /// record-batch-empty; record-claim; slot-claim; slot-batch: three slots filled), disposes the
+    /// record-run: three such records appended as one run; record-batch-empty; record-claim; slot-claim; slot-batch: three slots filled), disposes the
     /// ring object with the claim open ("disposed"), then the claim, and waits for "exit" on stdin,
     /// alive all along: its pid never says it is dead. `ring-dispose-open name kind die`: instead of
     /// the Dispose, prints "open" and waits to be killed with the claim open.
@@ -64,6 +64,32 @@ internal static class DisposeOpenCommands
 
                             payload.Fill(1);
                             BinaryPrimitives.WriteInt64LittleEndian(payload, 100 + i);
+                        }
+
+                        Release(recordRing, die);
+                    }
+
+                    break;
+                }
+
+            case "record-run":
+                {
+                    if (!recordRing!.TryClaimBatch(128, out RecordBatch batch))
+                    {
+                        return 3;
+                    }
+
+                    using (batch)
+                    {
+                        if (!batch.TryAppend(1, 24, 3, out RecordRun run))
+                        {
+                            return 3;
+                        }
+
+                        for (int i = 0; i < run.Count; i++)
+                        {
+                            run[i].Fill(1);
+                            BinaryPrimitives.WriteInt64LittleEndian(run[i], 100 + i);
                         }
 
                         Release(recordRing, die);

@@ -23,7 +23,15 @@ internal static unsafe class ProducerChild
         ProducerOutcome outcome;
         switch (transport)
         {
-            case ThroughputTransport.SpscRecord or ThroughputTransport.MpscRecord when batched:
+            case ThroughputTransport.MpscRecord when batched:
+            {
+                var port = new RecordRunProducer(new RecordRing(region, 0u), size);
+                channel.Ready();
+                outcome = ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
+                break;
+            }
+
+            case ThroughputTransport.SpscRecord when batched:
             {
                 var port = new RecordBatchProducer(new RecordRing(region, 0u), size);
                 channel.Ready();

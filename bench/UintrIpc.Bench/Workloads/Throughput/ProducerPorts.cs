@@ -204,6 +204,54 @@ internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProdu
 }
 
 /// <summary>
+/// RecordRing.TryClaimBatch of up to <see cref="RecordBatch.MaxRecords"/> records, appended as one
+/// run of the message size (RecordBatch.TryAppend(type, length, count)), each copied + stamped in
+/// place, then one Commit: the C batched producer also fills a range claimed for records of one
+/// size, with no per-record check (mrring_mark_claimed, the stamp and the copy per record).
+/// </summary>
+internal readonly struct RecordRunProducer(RecordRing ring, int size) : IProducerPort
+{
+    private readonly AlignedElements<byte> _payload = RecordPayload.Source(size);
+    private readonly int _recordBytes = (RingLayout.RecordHeaderSize + size + 7) & ~7;
+
+    // Not inlined into the loop that calls it, as RecordBatchProducer.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public int TryWrite(int producer, long firstSequence, int max, bool warm)
+    {
+        int n = Math.Min(max, RecordBatch.MaxRecords);
+        if (!ring.TryClaimBatch(n * _recordBytes, out RecordBatch batch))
+        {
+            return 0;
+        }
+
+        ReadOnlySpan<byte> source = _payload.All;
+        if (!batch.TryAppend(0, source.Length, n, out RecordRun run))
+        {
+            throw new InvalidOperationException($"a batch claimed for {n} records took no run of them");
+        }
+
+        long header = MessageHeader.Make(producer, firstSequence, warm); // + i: the sequence is the low bits
+        if (source.Length == sizeof(long))
+        {
+            for (int i = 0; i < run.Count; i++)
+            {
+                Unsafe.WriteUnaligned(ref MemoryMarshal.GetReference(run[i]), header + i); // the stamp alone, as RecordBatchProducer at 8 B
+            }
+        }
+        else
+        {
+            for (int i = 0; i < run.Count; i++)
+            {
+                RecordPayload.Fill(source, run[i], header + i);
+            }
+        }
+
+        batch.Commit();
+        return n;
+    }
+}
+
+/// <summary>
 /// A slot element as the C slot producers write it: the stamp into its first 8 bytes, the rest
 /// (if any) copied from the source, so an 8-byte element is one store, as there (C: the stamp,
 /// then memcpy of bytes 8.. when there are more than 8; here the whole element, then the stamp).

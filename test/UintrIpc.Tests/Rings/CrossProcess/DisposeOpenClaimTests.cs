@@ -25,11 +25,13 @@ public sealed class DisposeOpenClaimTests(ITestOutputHelper output) : IDisposabl
 
     [Theory]
     [InlineData("record-batch", true)]
+    [InlineData("record-run", true)]
     [InlineData("record-batch-empty", true)]
     [InlineData("record-claim", true)]
     [InlineData("slot-claim", true)]
     [InlineData("slot-batch", true)]
     [InlineData("record-batch", false)]
+    [InlineData("record-run", false)]
     [InlineData("record-claim", false)]
     [InlineData("slot-claim", false)]
     [InlineData("slot-batch", false)]
@@ -42,8 +44,10 @@ public sealed class DisposeOpenClaimTests(ITestOutputHelper output) : IDisposabl
     /// </summary>
     [Theory]
     [InlineData("record-batch", true)]
+    [InlineData("record-run", true)]
     [InlineData("record-claim", true)]
     [InlineData("record-batch", false)]
+    [InlineData("record-run", false)]
     [InlineData("record-claim", false)]
     [InlineData("slot-batch", false)]
     public void The_consumer_gets_every_committed_message_past_a_claim_left_open_by_a_killed_producer(string kind, bool multipleProducers)

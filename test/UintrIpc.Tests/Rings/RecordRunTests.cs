@@ -1,0 +1,333 @@
+using UintrIpc.Channels;
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+using UintrIpc.Signaling;
+
+namespace UintrIpc.Tests.Rings;
+
+/// <summary>
+/// Runs of messages of one type and length appended to a record batch at once
+/// (RecordBatch.TryAppend(type, length, count, out RecordRun)): read back exactly and in order
+/// between single appends, on rings and on message channels with checksums; a run that does not
+/// fit appends nothing; arguments out of range, a completed batch and a disposed ring throw; an
+/// aborted run never stalls the consumer; no allocation.
+/// </summary>
+public sealed class RecordRunTests
+{
+    private static SharedRegion Region(int capacity, bool multi, int maxMessageLength = 0)
+        => SharedRegion.CreateAnonymous(RecordRing.Part(capacity, maxMessageLength, multi));
+
+    private static List<(int Type, byte[] Payload)> ReadAll(RecordRing ring)
+    {
+        var handler = new Collect([]);
+        ring.Read(ref handler);
+        return handler.Messages;
+    }
+
+    /// <summary>Payload byte i of message <paramref name="tag"/> is tag + i.</summary>
+    private static void Fill(Span<byte> payload, int tag)
+    {
+        for (int i = 0; i < payload.Length; i++)
+        {
+            payload[i] = (byte)(tag + i);
+        }
+    }
+
+    private static void AssertMessage((int Type, byte[] Payload) message, int type, int length, int tag)
+    {
+        Assert.Equal(type, message.Type);
+        Assert.Equal(length, message.Payload.Length);
+        for (int i = 0; i < length; i++)
+        {
+            Assert.Equal((byte)(tag + i), message.Payload[i]);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_run_between_single_appends_is_read_exactly_and_in_order(bool multi)
+    {
+        using var region = Region(1024, multi);
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(200, out RecordBatch batch));
+        using (batch)
+        {
+            Assert.True(batch.TryAppend(1, 5, out Span<byte> first)); // 16 bytes
+            Fill(first, 1);
+            Assert.True(batch.TryAppend(7, 13, 3, out RecordRun run)); // 3 x 24 bytes
+            Assert.Equal(3, run.Count);
+            Assert.Equal(13, run.Length);
+            Assert.Equal(4, batch.Count);
+            Assert.Equal(200 - 16 - 72, batch.BytesLeft);
+            for (int i = 0; i < run.Count; i++)
+            {
+                Assert.Equal(13, run[i].Length);
+                Fill(run[i], 10 + i);
+            }
+
+            Assert.True(batch.TryAppend(2, 0, out _)); // 8 bytes after the run
+            Assert.False(ring.CanRead); // nothing visible before the commit
+            batch.Commit();
+        }
+
+        var messages = ReadAll(ring);
+        Assert.Equal(5, messages.Count);
+        AssertMessage(messages[0], 1, 5, 1);
+        for (int i = 0; i < 3; i++)
+        {
+            AssertMessage(messages[1 + i], 7, 13, 10 + i);
+        }
+
+        AssertMessage(messages[4], 2, 0, 0);
+        Assert.Equal(multi ? 200 : 96, ring.ConsumerPosition); // MPSC: the unused rest became padding
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_run_that_does_not_fit_appends_nothing(bool multi)
+    {
+        using var region = Region(1024, multi);
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(64, out RecordBatch batch));
+        using (batch)
+        {
+            Assert.False(batch.TryAppend(3, 16, 3, out RecordRun none)); // 3 x 24 bytes > 64
+            Assert.Equal(0, none.Count);
+            Assert.Equal(0, batch.Count);
+            Assert.Equal(64, batch.BytesLeft);
+            Assert.True(batch.TryAppend(3, 16, 2, out RecordRun two)); // 48 bytes: fits
+            Fill(two[0], 30);
+            Fill(two[1], 31);
+            Assert.False(batch.TryAppend(4, 9, 1, out _)); // 24 bytes, 16 left
+            batch.Commit();
+        }
+
+        var messages = ReadAll(ring);
+        Assert.Equal(2, messages.Count);
+        AssertMessage(messages[0], 3, 16, 30);
+        AssertMessage(messages[1], 3, 16, 31);
+
+        // The count is bounded by MaxRecords less what the batch holds.
+        Assert.True(ring.TryClaimBatch(512, out batch));
+        using (batch)
+        {
+            Assert.True(batch.TryAppend(5, 0, RecordBatch.MaxRecords - 2, out _));
+            Assert.False(batch.TryAppend(6, 0, 3, out _));
+            Assert.Equal(RecordBatch.MaxRecords - 2, batch.Count);
+            Assert.True(batch.TryAppend(6, 0, 2, out _));
+            Assert.False(batch.TryAppend(7, 0, out _)); // MaxRecords
+            batch.Commit();
+        }
+
+        Assert.Equal(RecordBatch.MaxRecords, ReadAll(ring).Count);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Arguments_out_of_range_throw_and_append_nothing(bool multi)
+    {
+        using var region = Region(1024, multi, maxMessageLength: 64);
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(256, out RecordBatch batch));
+        try
+        {
+            Assert.Equal("count", Catch(ref batch, 0, 8, 0)?.ParamName);
+            Assert.Equal("count", Catch(ref batch, 0, 8, -1)?.ParamName);
+            Assert.Equal("count", Catch(ref batch, 0, 8, RecordBatch.MaxRecords + 1)?.ParamName);
+            Assert.Equal("type", Catch(ref batch, -1, 8, 1)?.ParamName);
+            Assert.Equal("length", Catch(ref batch, 0, 65, 1)?.ParamName);
+            Assert.Equal("length", Catch(ref batch, 0, -1, 1)?.ParamName);
+            Assert.Null(Catch(ref batch, 0, 64, 1)); // the longest message
+            Assert.Equal(1, batch.Count);
+            Assert.True(batch.TryAppend(0, 8, 1, out RecordRun run));
+            Assert.Equal("index", CatchIndex(run, 1)?.ParamName);
+            Assert.Equal("index", CatchIndex(run, -1)?.ParamName);
+            Assert.Null(CatchIndex(run, 0));
+            batch.Commit();
+        }
+        finally
+        {
+            batch.Dispose();
+        }
+
+        Assert.Equal(2, ReadAll(ring).Count);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_completed_batch_no_batch_and_a_disposed_ring_refuse_a_run(bool multi)
+    {
+        using var region = Region(1024, multi);
+        var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(64, out RecordBatch batch));
+        batch.Commit();
+        Assert.Equal(typeof(InvalidOperationException), CatchAppend(ref batch)); // committed
+        RecordBatch none = default;
+        Assert.Equal(typeof(InvalidOperationException), CatchAppend(ref none));
+        Assert.True(ring.TryClaimBatch(64, out RecordBatch open));
+        ring.Dispose();
+        Assert.Equal(typeof(ObjectDisposedException), CatchAppend(ref open));
+        Assert.Equal(0, open.Count);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_aborted_run_never_stalls_the_consumer(bool multi)
+    {
+        using var region = Region(512, multi);
+        using var ring = new RecordRing(region);
+        for (int lap = 0; lap < 8; lap++)
+        {
+            Assert.True(ring.TryClaimBatch(100, out RecordBatch abandoned));
+            using (abandoned)
+            {
+                Assert.True(abandoned.TryAppend(9, 16, 3, out RecordRun run));
+                Fill(run[0], 9);
+            }
+
+            Assert.True(ring.TryClaimBatch(80, out RecordBatch batch));
+            using (batch)
+            {
+                Assert.True(batch.TryAppend(lap, 24, 2, out RecordRun run));
+                Fill(run[0], lap);
+                Fill(run[1], lap + 1);
+                batch.Commit();
+            }
+
+            var messages = ReadAll(ring);
+            Assert.Equal(2, messages.Count);
+            AssertMessage(messages[0], lap, 24, lap);
+            AssertMessage(messages[1], lap, 24, lap + 1);
+            Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+        }
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void A_run_on_a_message_channel_is_read_with_its_checksums(bool multi, bool checksums)
+    {
+        using var channel = IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 4096, MaxMessageLength = 256, MultipleWriters = multi, Checksums = checksums, Doorbell = DoorbellKind.Futex });
+        Assert.True(channel.Writer.TryClaimBatch(1024, out RecordBatch batch));
+        using (batch)
+        {
+            Assert.True(batch.TryAppend(4, 256, 3, out RecordRun run)); // the channel's MaxMessageLength, checksum or not
+            for (int i = 0; i < run.Count; i++)
+            {
+                Fill(run[i], 40 + i);
+            }
+
+            batch.Commit();
+        }
+
+        var buffer = new byte[256];
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.True(channel.Reader.TryRead(out int type, buffer, out int length));
+            Assert.Equal((4, 256), (type, length));
+            AssertMessage((type, buffer), 4, 256, 40 + i);
+        }
+
+        Assert.False(channel.Reader.TryRead(out _, buffer, out _));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Runs_allocate_nothing(bool multi)
+    {
+        using var region = Region(8192, multi);
+        using var ring = new RecordRing(region);
+        long Run()
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var handler = new Count();
+            for (int round = 0; round < 2000; round++)
+            {
+                if (ring.TryClaimBatch(1024, out RecordBatch batch))
+                {
+                    using (batch)
+                    {
+                        if (batch.TryAppend(1, 56, 16, out RecordRun run))
+                        {
+                            for (int i = 0; i < run.Count; i++)
+                            {
+                                run[i][0] = (byte)round;
+                            }
+                        }
+
+                        batch.Commit();
+                    }
+                }
+
+                ring.Read(ref handler);
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        Run(); // warm-up
+        Assert.Equal(0, Run());
+    }
+
+    private static ArgumentOutOfRangeException? Catch(ref RecordBatch batch, int type, int length, int count)
+    {
+        try
+        {
+            batch.TryAppend(type, length, count, out _);
+            return null;
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            return e;
+        }
+    }
+
+    private static Type? CatchAppend(ref RecordBatch batch)
+    {
+        try
+        {
+            batch.TryAppend(0, 8, 1, out _);
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e.GetType();
+        }
+    }
+
+    private static ArgumentOutOfRangeException? CatchIndex(RecordRun run, int index)
+    {
+        try
+        {
+            _ = run[index];
+            return null;
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            return e;
+        }
+    }
+
+    private readonly struct Collect(List<(int Type, byte[] Payload)> messages) : IRecordHandler
+    {
+        public List<(int Type, byte[] Payload)> Messages { get; } = messages;
+
+        public void Handle(int type, ReadOnlySpan<byte> payload) => Messages.Add((type, payload.ToArray()));
+    }
+
+    private struct Count : IRecordHandler
+    {
+        public long Messages;
+
+        public void Handle(int type, ReadOnlySpan<byte> payload) => Messages++;
+    }
+}
