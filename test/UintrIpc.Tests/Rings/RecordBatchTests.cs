@@ -5,6 +5,8 @@ using UintrIpc.Memory;
 using UintrIpc.Rings;
 using UintrIpc.Tests.Signaling;
 
+using static UintrIpc.Tests.Rings.RecordTestKit;
+
 namespace UintrIpc.Tests.Rings;
 
 /// <summary>
@@ -15,16 +17,6 @@ namespace UintrIpc.Tests.Rings;
 /// </summary>
 public sealed class RecordBatchTests
 {
-    private static SharedRegion Region(int capacity, bool multi, int maxMessageLength = 0)
-        => SharedRegion.CreateAnonymous(RecordRing.Part(capacity, maxMessageLength, multi));
-
-    private static List<(int Type, byte[] Payload)> ReadAll(RecordRing ring)
-    {
-        var handler = new Collect([]);
-        ring.Read(ref handler);
-        return handler.Messages;
-    }
-
     /// <summary>Appends messages of the given lengths (payload byte i = type + i) and commits; returns how many were appended.</summary>
     private static int WriteBatch(RecordRing ring, int bytes, int firstType, params int[] lengths)
     {
@@ -47,24 +39,6 @@ public sealed class RecordBatchTests
 
             batch.Commit();
             return batch.Count;
-        }
-    }
-
-    private static void Fill(Span<byte> payload, int type)
-    {
-        for (int i = 0; i < payload.Length; i++)
-        {
-            payload[i] = (byte)(type + i);
-        }
-    }
-
-    private static void AssertMessage((int Type, byte[] Payload) message, int type, int length)
-    {
-        Assert.Equal(type, message.Type);
-        Assert.Equal(length, message.Payload.Length);
-        for (int i = 0; i < length; i++)
-        {
-            Assert.Equal((byte)(type + i), message.Payload[i]);
         }
     }
 
@@ -546,44 +520,13 @@ public sealed class RecordBatchTests
     [InlineData(false)]
     [InlineData(true)]
     public void Batches_allocate_nothing(bool multi)
-    {
-        using var region = Region(8192, multi);
-        using var ring = new RecordRing(region);
-        long Run()
+        => Assert.Equal(0, AllocatedByBatches(multi, static (ref RecordBatch batch, byte round) =>
         {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            var handler = new Count();
-            for (int round = 0; round < 2000; round++)
+            while (batch.TryAppend(1, 56, out Span<byte> payload))
             {
-                if (ring.TryClaimBatch(1024, out RecordBatch batch))
-                {
-                    using (batch)
-                    {
-                        while (batch.TryAppend(1, 56, out Span<byte> payload))
-                        {
-                            payload[0] = (byte)round;
-                        }
-
-                        batch.Commit();
-                    }
-                }
-
-                ring.Read(ref handler);
+                payload[0] = round;
             }
-
-            return GC.GetAllocatedBytesForCurrentThread() - before;
-        }
-
-        Run(); // warm-up
-        Assert.Equal(0, Run());
-    }
-
-    private readonly struct Collect(List<(int Type, byte[] Payload)> messages) : IRecordHandler
-    {
-        public List<(int Type, byte[] Payload)> Messages { get; } = messages;
-
-        public void Handle(int type, ReadOnlySpan<byte> payload) => Messages.Add((type, payload.ToArray()));
-    }
+        }));
 
     private readonly struct CheckOrder(int[] next) : IRecordHandler
     {
@@ -597,12 +540,5 @@ public sealed class RecordBatchTests
 
             next[type]++;
         }
-    }
-
-    private struct Count : IRecordHandler
-    {
-        public long Messages;
-
-        public void Handle(int type, ReadOnlySpan<byte> payload) => Messages++;
     }
 }

@@ -3,6 +3,8 @@ using UintrIpc.Memory;
 using UintrIpc.Rings;
 using UintrIpc.Signaling;
 
+using static UintrIpc.Tests.Rings.RecordTestKit;
+
 namespace UintrIpc.Tests.Rings;
 
 /// <summary>
@@ -14,35 +16,6 @@ namespace UintrIpc.Tests.Rings;
 /// </summary>
 public sealed class RecordRunTests
 {
-    private static SharedRegion Region(int capacity, bool multi, int maxMessageLength = 0)
-        => SharedRegion.CreateAnonymous(RecordRing.Part(capacity, maxMessageLength, multi));
-
-    private static List<(int Type, byte[] Payload)> ReadAll(RecordRing ring)
-    {
-        var handler = new Collect([]);
-        ring.Read(ref handler);
-        return handler.Messages;
-    }
-
-    /// <summary>Payload byte i of message <paramref name="tag"/> is tag + i.</summary>
-    private static void Fill(Span<byte> payload, int tag)
-    {
-        for (int i = 0; i < payload.Length; i++)
-        {
-            payload[i] = (byte)(tag + i);
-        }
-    }
-
-    private static void AssertMessage((int Type, byte[] Payload) message, int type, int length, int tag)
-    {
-        Assert.Equal(type, message.Type);
-        Assert.Equal(length, message.Payload.Length);
-        for (int i = 0; i < length; i++)
-        {
-            Assert.Equal((byte)(tag + i), message.Payload[i]);
-        }
-    }
-
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -243,40 +216,16 @@ public sealed class RecordRunTests
     [InlineData(false)]
     [InlineData(true)]
     public void Runs_allocate_nothing(bool multi)
-    {
-        using var region = Region(8192, multi);
-        using var ring = new RecordRing(region);
-        long Run()
+        => Assert.Equal(0, AllocatedByBatches(multi, static (ref RecordBatch batch, byte round) =>
         {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            var handler = new Count();
-            for (int round = 0; round < 2000; round++)
+            if (batch.TryAppend(1, 56, 16, out RecordRun run))
             {
-                if (ring.TryClaimBatch(1024, out RecordBatch batch))
+                for (int i = 0; i < run.Count; i++)
                 {
-                    using (batch)
-                    {
-                        if (batch.TryAppend(1, 56, 16, out RecordRun run))
-                        {
-                            for (int i = 0; i < run.Count; i++)
-                            {
-                                run[i][0] = (byte)round;
-                            }
-                        }
-
-                        batch.Commit();
-                    }
+                    run[i][0] = round;
                 }
-
-                ring.Read(ref handler);
             }
-
-            return GC.GetAllocatedBytesForCurrentThread() - before;
-        }
-
-        Run(); // warm-up
-        Assert.Equal(0, Run());
-    }
+        }));
 
     private static ArgumentOutOfRangeException? Catch(ref RecordBatch batch, int type, int length, int count)
     {
@@ -315,19 +264,5 @@ public sealed class RecordRunTests
         {
             return e;
         }
-    }
-
-    private readonly struct Collect(List<(int Type, byte[] Payload)> messages) : IRecordHandler
-    {
-        public List<(int Type, byte[] Payload)> Messages { get; } = messages;
-
-        public void Handle(int type, ReadOnlySpan<byte> payload) => Messages.Add((type, payload.ToArray()));
-    }
-
-    private struct Count : IRecordHandler
-    {
-        public long Messages;
-
-        public void Handle(int type, ReadOnlySpan<byte> payload) => Messages++;
     }
 }
