@@ -101,14 +101,18 @@ internal struct MessageChecker
     }
 
     /// <summary>After a poll that consumed messages: starts the span once the first measured message is in (one compare per poll after that).</summary>
+    /// <returns>True by the poll that started the span (the C consumer then restarts its empty-poll count).</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void StartSpanIfMeasuring()
+    public bool StartSpanIfMeasuring()
     {
         if (_measuredAtStart == 0 && Measured != 0)
         {
             _measuredAtStart = Measured;
             _span.Start();
+            return true;
         }
+
+        return false;
     }
 
     /// <summary>After the poll that consumed the last measured message (<see cref="Done"/>): ends the span.</summary>
