@@ -278,7 +278,7 @@ public unsafe ref struct RecordBatch
     /// </exception>
     /// <exception cref="RingCorruptedException">
     /// SPSC, a batch of more than 1 KiB: a peer rewrote the header of an appended message before the commit; the messages
-    /// before it are published (and the reader woken), the rest of the batch is skipped by the consumer; the batch is complete.
+    /// before it are published, the rest of the batch is skipped by the consumer.
     /// </exception>
     public void Commit()
     {
@@ -292,20 +292,7 @@ public unsafe ref struct RecordBatch
             Seal(_sink);
         }
 
-        try
-        {
-            _ring.CommitBatch(_start, (int)(_end - _start), (int)(_next - _start), ref _entries, _count, _token);
-        }
-        catch (RingCorruptedException) when (_claimedMarker == 0)
-        {
-            // SPSC, a header a peer rewrote: the records before it are published and the rest is
-            // padding, nothing is left to abort. A reader asleep must see them now, not when (or
-            // if) the caller disposes the batch. (MPSC stays active: Dispose pads what is still ours.)
-            Complete();
-            _sink?.Completed();
-            throw;
-        }
-
+        _ring.CommitBatch(_start, (int)(_end - _start), (int)(_next - _start), ref _entries, _count, _token);
         Complete();
         _sink?.Completed();
     }
