@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using UintrIpc.Channels;
 using UintrIpc.Rings;
 using UintrIpc.Signaling;
@@ -230,6 +232,51 @@ public sealed class ChannelBatchTests
         Assert.Equal(7, first.Type);
         Assert.True(reader.TryRead(out IpcMessage second));
         Assert.Equal(8, second.Type);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Message_batch_whose_commit_meets_a_rewritten_header_wakes_the_reader_in_its_dispose(bool checksums)
+    {
+        // One writer, a range over 1 KiB: the commit reads each header back, publishes the
+        // messages before one a peer rewrote, pads the rest and throws. The batch stays active
+        // (as after an MPSC commit that throws), so the wake-up check for what it published runs
+        // in its Dispose (the `using` every batch is documented to be used in), once; a caller
+        // that never disposes it leaves a sleeping reader to its park's timeout. Not checked in
+        // Commit: a try/catch there kept the JIT from inlining Commit (FullOpts: a call per batch).
+        using var channel = CreateMessages(multipleWriters: false, checksums);
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        WaitBlockCounters before = writer.Counters;
+        Assert.True(writer.TryClaimBatch(2048, out RecordBatch batch));
+        Assert.True(batch.TryAppend(1, 8, out Span<byte> first));
+        first.Fill(0x5a);
+        Assert.True(batch.TryAppend(2, 8, out Span<byte> second));
+        second.Fill(0x5b);
+        Unsafe.WriteUnaligned(ref Unsafe.Subtract(ref MemoryMarshal.GetReference(second), RingLayout.RecordHeaderSize), 0L); // the peer's write
+        try
+        {
+            batch.Commit();
+            Assert.Fail("the commit published over a rewritten header");
+        }
+        catch (RingCorruptedException)
+        {
+        }
+
+        Assert.Equal(before, writer.Counters); // the commit ran no wake-up check
+        Assert.True(batch.IsActive);
+        batch.Dispose();
+        WaitBlockCounters after = writer.Counters;
+        Assert.Equal(1ul, after.WakeupsSent + after.WakeupsSuppressed - (before.WakeupsSent + before.WakeupsSuppressed));
+        Assert.False(batch.IsActive);
+        batch.Dispose(); // nothing more
+        Assert.Equal(after, writer.Counters);
+        var buffer = new byte[256];
+        Assert.True(reader.TryRead(out int type, buffer, out int length));
+        Assert.Equal((1, 8), (type, length));
+        Assert.All(buffer[..8], b => Assert.Equal((byte)0x5a, b));
+        Assert.False(reader.TryRead(out _, buffer, out _)); // the rest became padding
     }
 
     [Theory]
