@@ -111,7 +111,7 @@ public class SlotBatchBenchmarks
     }
 }
 
-/// <summary>Record rings and message channels: 32 TryWrite calls vs one TryClaimBatch + TryAppend + Commit, then Read.</summary>
+/// <summary>Record rings and message channels: 32 TryWrite calls vs one TryClaimBatch + 32 TryAppend (or one run of 32) + Commit, then Read.</summary>
 [MemoryDiagnoser]
 public class RecordBatchBenchmarks
 {
@@ -189,6 +189,30 @@ public class RecordBatchBenchmarks
     }
 
     [Benchmark(OperationsPerInvoke = Operations)]
+    public long RingRun32()
+    {
+        var handler = new LengthHandler();
+        for (int i = 0; i < Operations; i += BatchSize)
+        {
+            _ring.TryClaimBatch(BatchSize * (Length + 8), out RecordBatch batch);
+            if (!batch.TryAppend(1, Length, BatchSize, out RecordRun run))
+            {
+                throw new InvalidOperationException("the claimed range holds no run of 32");
+            }
+
+            for (int j = 0; j < run.Count; j++)
+            {
+                _payload.CopyTo(run[j]);
+            }
+
+            batch.Commit();
+            _ring.Read(ref handler);
+        }
+
+        return handler.Sum;
+    }
+
+    [Benchmark(OperationsPerInvoke = Operations)]
     public long ChannelTryWrite32()
     {
         var handler = new LengthHandler();
@@ -215,6 +239,30 @@ public class RecordBatchBenchmarks
             while (batch.TryAppend(1, Length, out Span<byte> payload))
             {
                 _payload.CopyTo(payload);
+            }
+
+            batch.Commit();
+            _reader.Read(ref handler);
+        }
+
+        return handler.Sum;
+    }
+
+    [Benchmark(OperationsPerInvoke = Operations)]
+    public long ChannelRun32()
+    {
+        var handler = new LengthHandler();
+        for (int i = 0; i < Operations; i += BatchSize)
+        {
+            _writer.TryClaimBatch(BatchSize * (Length + 8), out RecordBatch batch);
+            if (!batch.TryAppend(1, Length, BatchSize, out RecordRun run))
+            {
+                throw new InvalidOperationException("the claimed range holds no run of 32");
+            }
+
+            for (int j = 0; j < run.Count; j++)
+            {
+                _payload.CopyTo(run[j]);
             }
 
             batch.Commit();
