@@ -124,6 +124,7 @@ struct bench_ctl {
     char     child_error[200];
     uint64_t extra_cpu_ns[BENCH_MAX_PRODUCERS]; /* MPSC producer children (index = producer id) */
     uint32_t extra_failed;    /* a producer child failed (its error is in child_error if none was) */
+    uint64_t extra_full_polls[BENCH_MAX_PRODUCERS]; /* MPSC producer children: polls that found the ring full */
 };
 
 /* ---- region (region.c) ---------------------------------------------------------------- */

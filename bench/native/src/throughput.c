@@ -404,6 +404,7 @@ static pid_t start_producer(struct bench_region *r, uint32_t id, int pin)
     const char *why = NULL;
     int rc = produce(r, id, &cpu, &full, &why);
     r->ctl->extra_cpu_ns[id] = cpu;
+    r->ctl->extra_full_polls[id] = full;
     if (rc != 0) {
         child_fail(r, "producer %u: %s", id, why ? why : "failed");
         __atomic_store_n(&r->ctl->extra_failed, 1, __ATOMIC_RELEASE);
@@ -459,7 +460,7 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
 
     const char *why = NULL;
     char whybuf[240];
-    uint64_t cpu = 0, full = 0;
+    uint64_t cpu = 0, cpu0 = 0, full = 0, full0 = 0;
     int rc = -1, reap = -1;
     region_prefault(&r);
     watchdog_arm(o->timeout_s + 0.5);
@@ -472,14 +473,17 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
     if (pid > 0 && !why) {
         for (uint32_t id = 1; id < producers; id++)
             extra[id] = start_producer(&r, id, o->pin);
-        rc = produce(&r, 0, &cpu, &full, &why);
+        rc = produce(&r, 0, &cpu0, &full0, &why);
     }
+    cpu = cpu0;
+    full = full0;
     for (uint32_t id = 1; id < producers; id++) {
         if (extra[id] > 0 && child_reap(extra[id], rc == 0 ? c->deadline_ns + 1000000000u : mono_ns() + 2000000000u) != 0 && rc == 0) {
             rc = -1;
             why = c->child_error[0] ? c->child_error : "a producer child failed";
         }
         cpu += c->extra_cpu_ns[id];
+        full += c->extra_full_polls[id];
     }
     if (pid > 0)
         reap = child_reap(pid, rc == 0 ? c->deadline_ns + 1000000000u : mono_ns() + 2000000000u);
@@ -521,7 +525,14 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
         json_f64("cpu_ns_per_msg_child", (double)c->child_cpu_ns / (double)c->child_msgs);
         json_f64p("cpu_util_parent", (double)cpu / (double)(c->child_t_end - c->child_t_start), 3);
         json_f64p("cpu_util_child", (double)c->child_cpu_ns / (double)(c->child_t_end - c->child_t_start), 3);
-        json_u64("producer_full_polls", full);
+        json_u64("producer_full_polls", full); /* every producer's, as the .NET harness sums them */
+        for (uint32_t id = 0; producers > 1 && id < producers; id++) { /* producer 1 shares the consumer's CPU on 2 CPUs */
+            char key[40];
+            snprintf(key, sizeof key, "producer%u_full_polls", id);
+            json_u64(key, id == 0 ? full0 : c->extra_full_polls[id]);
+            snprintf(key, sizeof key, "producer%u_cpu_ns", id);
+            json_u64(key, id == 0 ? cpu0 : c->extra_cpu_ns[id]);
+        }
         json_u64("consumer_empty_polls", c->child_spins);
         json_str("mode", o->exec_mode ? "exec" : "fork");
         json_u64("pinned", (uint64_t)o->pin);

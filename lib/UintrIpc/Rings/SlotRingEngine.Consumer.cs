@@ -100,6 +100,7 @@ internal unsafe partial struct SlotRingEngine
         ulong head = start;
         // Elements handed over end at `end`; skipped slots move it on (they are not elements).
         ulong end = start + (uint)limit;
+        ulong skipped = 0;
         Draining = 1;
         try
         {
@@ -139,8 +140,9 @@ internal unsafe partial struct SlotRingEngine
 
                 bool ready = AdvanceOverSkipped(); // steps from ConsumerHead (== head) over skipped slots
                 ulong skippedTo = ConsumerHead;
-                end += skippedTo - head;
+                skipped += skippedTo - head;
                 head = skippedTo;
+                end = start + (uint)limit + skipped; // recomputed: `end` live across the call was kept on the stack and stored per element
                 if (!ready)
                 {
                     break;
@@ -153,12 +155,18 @@ internal unsafe partial struct SlotRingEngine
             PublishConsumed(start);
         }
 
-        if (head == start)
+        // Read after the try: ConsumerHead (== head), not head or end. A local the loop changes and that
+        // is read after the try is written through to the stack at each change (the try/finally
+        // keeps it there): `end` cost a store per element, a store the C consumer does not make
+        // and that queues in the store buffer behind the head release (see MessageChecker.Check in
+        // the bench). `skipped` changes only on the skip path.
+        ulong moved = ConsumerHead - start;
+        if (moved == 0)
         {
             RepublishHeadIfRewritten(start); // nothing consumed or skipped, nothing published: the shared head must be ours (2c)
         }
 
-        return limit - (int)(end - head);
+        return (int)(moved - skipped);
     }
 
     /// <summary>

@@ -42,8 +42,11 @@ internal readonly struct SpscSlotDrainConsumer<T>(SlotRing<T> ring) : IConsumerP
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
+        long warmup = checker.WarmupMessages;
         var handler = new SlotCopyHandler<T>(_sink, ref checker);
-        return ring.Drain(ref handler, Batch.Size);
+        int drained = ring.Drain(ref handler, Batch.Size);
+        checker.CountMeasured(drained, warmup); // once per drain, not per message (see MessageChecker.Check)
+        return drained;
     }
 }
 
@@ -55,8 +58,11 @@ internal readonly struct MpscSlotDrainConsumer<T>(SlotRing<T> ring) : IConsumerP
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Poll(ref MessageChecker checker)
     {
+        long warmup = checker.WarmupMessages;
         var handler = new SlotCopyHandler<T>(_sink, ref checker);
-        return ring.Drain(ref handler, Batch.Size);
+        int drained = ring.Drain(ref handler, Batch.Size);
+        checker.CountMeasured(drained, warmup); // once per drain, not per message (see MessageChecker.Check)
+        return drained;
     }
 }
 
@@ -79,7 +85,7 @@ internal readonly struct MpscSlotConsumer<T>(SlotRing<T> ring) : IConsumerPort w
     }
 }
 
-/// <summary>Copies each drained element out and checks its header (a ref struct: it holds the consumer's checker by reference).</summary>
+/// <summary>Copies each drained element out and checks its header (a ref struct: it holds the consumer's checker by reference); the port counts the drained messages after the drain.</summary>
 internal readonly ref struct SlotCopyHandler<T>(SlotCopyHandler<T>.Sink sink, ref MessageChecker checker) : ISlotHandler<T> where T : unmanaged
 {
     private readonly ref MessageChecker _checker = ref checker;
@@ -94,7 +100,7 @@ internal readonly ref struct SlotCopyHandler<T>(SlotCopyHandler<T>.Sink sink, re
             ElementCopy.Copy(ref sink.Last, in item);
         }
 
-        _checker.Accept(Unsafe.As<T, long>(ref Unsafe.AsRef(in item)));
+        _checker.Check(Unsafe.As<T, long>(ref Unsafe.AsRef(in item)));
     }
 
     /// <summary>Where the copies go: memory the copy cannot be optimised away into, 64-byte aligned as the C consumer's.</summary>
