@@ -272,6 +272,9 @@ internal unsafe partial struct SlotRingEngine
         }
     }
 
+    /// <summary>SPSC: the position up to which slots were asked for by batches (tests).</summary>
+    internal readonly ulong PrefetchedTo => _prefetchedTo;
+
     /// <summary>
     /// Whether batches of <typeparamref name="T"/> prefetch slot by slot (<see cref="PrefetchBatchSlot"/>):
     /// elements of <see cref="ElementCopy.VectorLoopMinimum"/> (1 KiB) or more, whose copy hides the
