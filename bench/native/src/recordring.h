@@ -34,6 +34,7 @@ struct record_ring {
     uint64_t nearly_full_room; /* SPSC producer: min(capacity / 8, UIPC_RECORD_NEARLY_FULL_ROOM) */
     int nearly_full;     /* SPSC producer: the last head re-read left less room than that */
     uint64_t claim_end;  /* SPSC producer: the last value stored to ctl->claim_end (0: none yet) */
+    uint64_t prefetched_to; /* SPSC producer: the position up to which single claims asked for lines ahead */
 };
 
 /* SPSC producer: claim_end is stored this far ahead of a claim's end (2g; the library's ClaimEndSlack). */
@@ -51,7 +52,7 @@ static inline void rring_open(struct record_ring *r, struct uipc_ring_control *c
     r->capacity = ctl->descriptor.capacity;
     r->mask = r->capacity - 1;
     r->max_message = ctl->descriptor.max_message_length;
-    r->pos = r->published = r->cache = r->claim_tail = r->claim_padding = r->claim_end = 0;
+    r->pos = r->published = r->cache = r->claim_tail = r->claim_padding = r->claim_end = r->prefetched_to = 0;
     r->nearly_full_room = r->capacity / 8 < UIPC_RECORD_NEARLY_FULL_ROOM ? r->capacity / 8 : UIPC_RECORD_NEARLY_FULL_ROOM;
     r->nearly_full = 0;
 }
@@ -107,6 +108,29 @@ static inline int rring_reserve(struct record_ring *r, uint64_t aligned, uint64_
     return 1;
 }
 
+/* SPSC producer, a single record of `aligned` bytes claimed up to `end`: asks for the lines of as many
+ * bytes after it (the next record), whole lines from where the last call stopped, only lines the cached
+ * head proves released, within one lap; records of RRING_PREFETCH_MIN bytes or more only. As the
+ * library's RecordRingEngine.PrefetchNextRecord (UintrIpc_PrefetchWrite in interop/src/prefetch.c). */
+#define RRING_PREFETCH_MIN 1024u
+static inline void rring_prefetch_next(struct record_ring *r, uint64_t end, uint32_t aligned)
+{
+    if (aligned < RRING_PREFETCH_MIN)
+        return;
+    uint64_t from = r->prefetched_to > (end & ~63ull) ? r->prefetched_to : (end & ~63ull);
+    uint64_t to = end + aligned < r->cache + r->capacity ? end + aligned : r->cache + r->capacity;
+    to &= ~63ull;
+    if (to > (from & ~r->mask) + r->capacity)
+        to = (from & ~r->mask) + r->capacity;
+    if (to <= from)
+        return;
+    r->prefetched_to = to;
+    const uint8_t *at = r->data + (from & r->mask);
+    uint64_t bytes = to - from < UIPC_PREFETCH_WRITE_MAX ? to - from : UIPC_PREFETCH_WRITE_MAX;
+    for (uint64_t line = 0; line < bytes; line += 64)
+        __builtin_prefetch(at + line, 1, 3);
+}
+
 /* Producer: room for a record of `length` payload bytes; returns the record (its header
  * still 0) or NULL when full (*corrupt = 1 when the consumer's head is impossible). The
  * tail and the padding are published here, the length by rring_commit. */
@@ -117,6 +141,7 @@ static inline uint8_t *rring_claim(struct record_ring *r, uint32_t length, int32
     if (!rring_reserve(r, aligned, &padding, corrupt))
         return NULL;
     uint64_t index = r->pos & r->mask, end = r->pos + padding + aligned;
+    rring_prefetch_next(r, end, aligned);
     /* Release: head <= tail holds for every observer before any header says "ready". */
     __atomic_store_n(&r->ctl->tail, end, __ATOMIC_RELEASE);
     if (padding) {

@@ -28,7 +28,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     private readonly ref SlotRingEngine _engine;
     /// <summary>A channel's checksums and wake-up, once per batch; null on a raw ring.</summary>
     private readonly ISlotBatchSink? _sink;
-    /// <summary>The engine's slot addressing, copied once: the indexer runs per element and reads no field through the ref.</summary>
+    /// <summary>The engine's slot addressing, copied once: the indexer runs per element and reads no field through the ref (but for large elements' prefetch).</summary>
     private readonly SlotAddressing _slots;
     private readonly ulong _start;
     private readonly int _count;
@@ -74,6 +74,11 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
             if (_completed)
             {
                 SlotRingThrowHelper.ThrowClaimNotActive();
+            }
+
+            if (SlotRingEngine.PrefetchesPerSlot<T>() && !_multiProducer && (uint)index + 1 < (uint)_count)
+            {
+                _engine.PrefetchBatchSlot(_start + (uint)index + 1); // large elements only (a JIT-time constant): the next slot's lines
             }
 
             return ref Unsafe.AsRef<T>(_slots.SlotAt(_start + (uint)index) + RingLayout.SlotHeaderSize);

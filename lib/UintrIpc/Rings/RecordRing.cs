@@ -68,6 +68,9 @@ internal sealed class RecordRing : IDisposable
     /// <summary>Bytes of the data area.</summary>
     public int Capacity => Engine.Capacity;
 
+    /// <summary>SPSC producer: the ring position up to which single claims of large records asked for lines ahead (tests).</summary>
+    internal long PrefetchedTo => Engine.PrefetchedTo;
+
     /// <summary>The longest payload a message may have.</summary>
     public int MaxMessageLength => Engine.MaxMessageLength;
 

@@ -119,6 +119,33 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         long head = _local.ConsumerHead;
+        // The common case, a message at head that fits, without a handler region and with the
+        // release inlined (nothing here throws once the record is checked): in-process twin, 1 KiB
+        // records, p10 ns per message 59.6-61.9 -> 56.9-60.0, 5 of 5 alternated pairs (C 52-54).
+        int first = NextRecord(head, 0, out byte* firstRecord, out int firstType, out int firstLength);
+        if (first == 0)
+        {
+            type = 0;
+            length = 0;
+            return false;
+        }
+
+        if (firstType != Padding && firstLength - HeaderSize <= destination.Length)
+        {
+            InlinedBytes.Copy(new ReadOnlySpan<byte>(firstRecord + HeaderSize, firstLength - HeaderSize), destination);
+            ReleaseInline(head, first);
+            type = firstType;
+            length = firstLength - HeaderSize;
+            return true;
+        }
+
+        return TryReadSlow(head, out type, destination, out length);
+    }
+
+    /// <summary><see cref="TryRead"/> when padding is at head or the message is longer than <paramref name="destination"/> (which throws).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private bool TryReadSlow(long head, out int type, Span<byte> destination, out int length)
+    {
         int consumed = 0;
         try
         {
@@ -411,7 +438,11 @@ internal sealed unsafe partial class RecordRingEngine
     /// a finally that calls it stays small enough for the JIT to clone (see Read).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private void Release(long head, int consumed)
+    private void Release(long head, int consumed) => ReleaseInline(head, consumed);
+
+    /// <summary><see cref="Release"/>'s body, inlined into <see cref="TryRead"/>'s common case (no finally there).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ReleaseInline(long head, int consumed)
     {
         long end = head + consumed;
         // Release: our reads of the batch are done. The store-store barrier keeps the zeroing

@@ -55,6 +55,8 @@ internal sealed unsafe partial class RecordRingEngine
             return false;
         }
 
+        PrefetchNextRecord(tail + padding + aligned, aligned);
+
         record = _data + (padding != 0 ? 0 : ((int)tail & _mask));
         *(int*)(record + TypeOffset) = type; // plain: published by the release of the length
         InlinedBytes.Copy(payload, new Span<byte>(record + HeaderSize, payload.Length));
@@ -103,6 +105,8 @@ internal sealed unsafe partial class RecordRingEngine
                 claim = default;
                 return false;
             }
+
+            PrefetchNextRecord(tail + padding + aligned, aligned);
 
             record = _data + (padding != 0 ? 0 : ((int)tail & _mask));
             token = ++_local.ClaimToken;

@@ -341,6 +341,10 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         [FieldOffset(RegionLayout.FalseSharingRange + 104)]
         public long ClaimEndPublished;
 
+        /// <summary>SPSC: the position up to which single claims asked for lines ahead (PrefetchNextRecord).</summary>
+        [FieldOffset(RegionLayout.FalseSharingRange + 112)]
+        public long PrefetchedTo;
+
         // ---- consumer side ----
 
         /// <summary>The head at which TryUnblock first saw an uncommitted record, or -1.</summary>

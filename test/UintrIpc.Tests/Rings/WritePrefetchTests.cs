@@ -101,6 +101,56 @@ public sealed unsafe class WritePrefetchTests
         batch.Publish();
     }
 
+    [Fact]
+    public void SpscBatch_OfLargeElements_AsksForEachNextSlotOfTheBatch_AsItsElementIsTaken()
+    {
+        // 4 KiB elements: the claim's 8 KiB covers one slot after the first; the indexer asks for
+        // the others, each once, never beyond the batch (not claimed: maybe not released).
+        Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
+        using var region = SharedRegion.CreateAnonymous(SlotRing<Wide4K>.Part(64));
+        var producer = new SlotRing<Wide4K>(region);
+        ref SlotRingEngine engine = ref producer.Engine;
+        Assert.True(producer.TryClaim(16, out SlotBatch<Wide4K> batch));
+        Assert.Equal(2ul, engine.PrefetchedTo); // the claim: slot 1
+        for (int i = 0; i < 16; i++)
+        {
+            batch[i][0] = i;
+            Assert.Equal((ulong)Math.Min(i + 2, 16), engine.PrefetchedTo);
+        }
+
+        _ = batch[3]; // again: asked for already
+        Assert.Equal(16ul, engine.PrefetchedTo);
+        batch.Publish();
+
+        // TryWrite(span) the same: the claim's slot 17, then each next one up to the last written (23).
+        Assert.Equal(8, producer.TryWrite(new Wide4K[8]));
+        Assert.Equal(24ul, engine.PrefetchedTo);
+    }
+
+    [Fact]
+    public void SpscBatch_OfSmallElements_AsksOnlyAtTheClaim()
+    {
+        Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
+        using var region = SharedRegion.CreateAnonymous(SlotRing<Wide64>.Part(1024));
+        var producer = new SlotRing<Wide64>(region);
+        ref SlotRingEngine engine = ref producer.Engine;
+        Assert.True(producer.TryClaim(200, out SlotBatch<Wide64> batch));
+        Assert.Equal(114ul, engine.PrefetchedTo); // capped per claim (see above)
+        for (int i = 0; i < 200; i++)
+        {
+            batch[i].A = i;
+        }
+
+        Assert.Equal(114ul, engine.PrefetchedTo);
+        batch.Publish();
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(512)]
+    private struct Wide4K
+    {
+        private long _first;
+    }
+
     [System.Runtime.CompilerServices.InlineArray(2048)]
     private struct Wide16K
     {
@@ -113,6 +163,18 @@ public sealed unsafe class WritePrefetchTests
         using var mpscRegion = SharedRegion.CreateAnonymous(SlotRing<Wide64>.Part(16, multipleProducers: true));
         var mpsc = new SlotRing<Wide64>(mpscRegion);
         Assert.True(mpsc.Engine.PrefetchTarget(0) == null);
+        using (var largeRegion = SharedRegion.CreateAnonymous(SlotRing<Wide4K>.Part(16, multipleProducers: true)))
+        {
+            var large = new SlotRing<Wide4K>(largeRegion);
+            Assert.True(large.TryClaim(4, out SlotBatch<Wide4K> batch));
+            for (int i = 0; i < 4; i++)
+            {
+                batch[i][0] = i;
+            }
+
+            Assert.Equal(0ul, large.Engine.PrefetchedTo); // MPSC: the slots ahead are other producers' claims
+            batch.Publish();
+        }
 
         Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
         using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(256));
