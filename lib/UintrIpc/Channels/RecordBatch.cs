@@ -245,23 +245,26 @@ public unsafe ref struct RecordBatch
             header = (ulong)entry;
         }
 
-        byte* at = record;
         if (_keepEntries)
         {
+            // The private copies first, in a loop of their own: a store that hits (the entries)
+            // queued behind one that misses (a header: the line is the consumer's) waits for it
+            // in the store buffer, which commits in order. Interleaved, each pair held the
+            // buffer's next header back: cross-core twin, 1 KiB records in runs of 32, produce
+            // ns/msg 88 -> see docs/design-notes.md "recmpsc9" (the C twin with the same
+            // interleaving: 64 -> 88).
             Span<long> entries = ((Span<long>)_entries).Slice(first, count); // checked once: none per record
-            for (int i = 0; i < entries.Length; i++, at += aligned)
+            for (int i = 0; i < entries.Length; i++)
             {
-                Volatile.Write(ref *(ulong*)at, header); // release (MPSC, 2e; SPSC: the same store on x64, published by the commit)
                 entries[i] = entry;
             }
         }
-        else
+
+        // MPSC: the markers (2e); SPSC: the headers, or a long range's, whose commit reads them back (as in TryAppend).
+        byte* at = record;
+        for (int i = 0; i < count; i++, at += aligned)
         {
-            // A long SPSC range: the commit reads the headers back (as in TryAppend).
-            for (int i = 0; i < count; i++, at += aligned)
-            {
-                Volatile.Write(ref *(ulong*)at, header); // release: the same store on x64, published by the commit
-            }
+            Volatile.Write(ref *(ulong*)at, header); // release (MPSC, 2e; SPSC: the same store on x64, published by the commit)
         }
 
         Volatile.WriteBarrier(); // MPSC: store-store, every marker of the run before any payload byte (2e)
