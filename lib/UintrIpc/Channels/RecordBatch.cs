@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using UintrIpc.Rings;
 
 namespace UintrIpc.Channels;
@@ -253,10 +254,23 @@ public unsafe ref struct RecordBatch
             // buffer's next header back: cross-core twin, 1 KiB records in runs of 32, produce
             // ns/msg 88 -> see docs/design-notes.md "recmpsc9" (the C twin with the same
             // interleaving: 64 -> 88).
-            Span<long> entries = ((Span<long>)_entries).Slice(first, count); // checked once: none per record
-            for (int i = 0; i < entries.Length; i++)
+            // Four at a time where vectors allow, so the second loop costs no more than the
+            // interleaved one did where records share lines and the order does not matter (8 B).
+            Span<long> entries = ((Span<long>)_entries).Slice(first, count); // checked once: none below
+            ref long copies = ref MemoryMarshal.GetReference(entries);
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated)
             {
-                entries[i] = entry;
+                Vector256<long> four = Vector256.Create(entry);
+                for (; i <= entries.Length - Vector256<long>.Count; i += Vector256<long>.Count)
+                {
+                    four.StoreUnsafe(ref copies, (nuint)i);
+                }
+            }
+
+            for (; i < entries.Length; i++)
+            {
+                Unsafe.Add(ref copies, i) = entry;
             }
         }
 
