@@ -246,35 +246,38 @@ public unsafe ref struct RecordBatch
             header = (ulong)entry;
         }
 
-        byte* at = record;
-        int marked = 0; // headers already written below
         if (_keepEntries)
         {
+            // The private copies first, in a loop of their own, then the headers. The store buffer
+            // commits in order, so a store that hits (an entry) queued behind one that misses (a
+            // header: its line was the consumer's) holds a buffer entry until that line arrives;
+            // interleaved, a run's 64 stores left fewer entries for the payloads' stores and so
+            // fewer of their lines were fetched at once. Cross-core twin, 1 KiB records in runs of
+            // 32: produce 88 -> 62 ns/msg (the C twin with the same interleaving: 64 -> 88);
+            // docs/design-notes.md, "recmpsc9". Four at a time where vectors allow: the second
+            // loop then costs 8 B runs (records share lines, the order does not matter) nothing
+            // measurable; one loop per record size measured slower there (the JIT spilled).
             Span<long> entries = ((Span<long>)_entries).Slice(first, count); // checked once: none below
-            if (aligned < CacheLineBytes)
+            ref long copies = ref MemoryMarshal.GetReference(entries);
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated)
             {
-                // Several records to a line (8 B messages): one loop, each header and its entry.
-                for (; marked < entries.Length; marked++, at += aligned)
+                Vector256<long> four = Vector256.Create(entry);
+                for (; i <= entries.Length - Vector256<long>.Count; i += Vector256<long>.Count)
                 {
-                    Volatile.Write(ref *(ulong*)at, header); // release (MPSC, 2e; SPSC: the same store on x64, published by the commit)
-                    entries[marked] = entry;
+                    four.StoreUnsafe(ref copies, (nuint)i);
                 }
             }
-            else
+
+            for (; i < entries.Length; i++)
             {
-                // A line or more per record: the private copies first, in a loop of their own. The
-                // store buffer commits in order, so a store that hits (an entry) queued behind one
-                // that misses (a header: its line was the consumer's) holds a buffer entry until
-                // the header's line arrives; interleaved, the run's 64 stores left fewer entries
-                // for the payloads' stores, and so fewer of their lines were fetched at once.
-                // Cross-core twin, 1 KiB records in runs of 32: produce 88 -> 62 ns/msg (the C
-                // twin with the same interleaving: 64 -> 88); docs/design-notes.md, "recmpsc9".
-                FillEntries(entries, entry);
+                Unsafe.Add(ref copies, i) = entry;
             }
         }
 
         // MPSC: the claimed markers (2e); SPSC: the headers (a long range's commit reads them back, as in TryAppend).
-        for (; marked < count; marked++, at += aligned)
+        byte* at = record;
+        for (int i = 0; i < count; i++, at += aligned)
         {
             Volatile.Write(ref *(ulong*)at, header); // release (MPSC, 2e; SPSC: the same store on x64, published by the commit)
         }
@@ -284,30 +287,6 @@ public unsafe ref struct RecordBatch
         _next = record + aligned * count;
         run = new RecordRun(record + RingLayout.RecordHeaderSize, aligned, length, count);
         return true;
-    }
-
-    /// <summary>Bytes of a cache line: a run of records at least this long writes its entries before its headers (see TryAppend).</summary>
-    private const int CacheLineBytes = 64;
-
-    /// <summary>Stores <paramref name="entry"/> into every one of <paramref name="entries"/>, four at a time where vectors allow.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FillEntries(Span<long> entries, long entry)
-    {
-        ref long copies = ref MemoryMarshal.GetReference(entries);
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            Vector256<long> four = Vector256.Create(entry);
-            for (; i <= entries.Length - Vector256<long>.Count; i += Vector256<long>.Count)
-            {
-                four.StoreUnsafe(ref copies, (nuint)i);
-            }
-        }
-
-        for (; i < entries.Length; i++)
-        {
-            Unsafe.Add(ref copies, i) = entry;
-        }
     }
 
     /// <summary>Publishes every appended message, in order, with one position update.</summary>

@@ -58,10 +58,11 @@ public sealed class RecordRunTests
     }
 
     /// <summary>
-    /// Runs of records of a cache line or more store their private entries before their headers
-    /// (RecordBatch.TryAppend): the commit publishes from those entries (MPSC, and SPSC ranges up
-    /// to 1 KiB), so every record keeps its run's type and length; 64 bytes exactly is the first
-    /// such length.
+    /// Runs of records of a cache line or more, whose headers miss where the appends' did not:
+    /// a run stores its private entries first (four at a time, the rest one by one: runs of 5
+    /// and 4 here) and its headers after them (RecordBatch.TryAppend); the commit publishes
+    /// from those entries (MPSC, and SPSC ranges up to 1 KiB), so every record keeps its run's
+    /// type and length.
     /// </summary>
     [Theory]
     [InlineData(false)]
