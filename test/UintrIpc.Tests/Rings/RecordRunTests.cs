@@ -57,6 +57,59 @@ public sealed class RecordRunTests
         Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
     }
 
+    /// <summary>
+    /// Runs of records of a cache line or more, whose headers miss where the appends' did not:
+    /// a run stores its private entries first (four at a time, the rest one by one: runs of 5
+    /// and 4 here) and its headers after them (RecordBatch.TryAppend); the commit publishes
+    /// from those entries (MPSC, and SPSC ranges up to 1 KiB), so every record keeps its run's
+    /// type and length.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Runs_of_records_of_a_line_or_more_are_read_exactly_and_in_order(bool multi)
+    {
+        using var region = Region(4096, multi);
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(1000, out RecordBatch batch)); // at most 1 KiB: SPSC keeps its entries too
+        using (batch)
+        {
+            Assert.True(batch.TryAppend(1, 5, out Span<byte> first)); // 16 bytes
+            Fill(first, 1);
+            Assert.True(batch.TryAppend(7, 120, 5, out RecordRun lines)); // 5 x 128 bytes
+            for (int i = 0; i < lines.Count; i++)
+            {
+                Fill(lines[i], 10 + i);
+            }
+
+            Assert.True(batch.TryAppend(9, 56, 4, out RecordRun line)); // 4 x 64 bytes, one line each
+            for (int i = 0; i < line.Count; i++)
+            {
+                Fill(line[i], 20 + i);
+            }
+
+            Assert.True(batch.TryAppend(2, 0, out _)); // 8 bytes after the runs
+            batch.Commit();
+        }
+
+        var messages = ReadAll(ring);
+        Assert.Equal(11, messages.Count);
+        AssertMessage(messages[0], 1, 5, 1);
+        for (int i = 0; i < 5; i++)
+        {
+            AssertMessage(messages[1 + i], 7, 120, 10 + i);
+        }
+
+        for (int i = 0; i < 4; i++)
+        {
+            AssertMessage(messages[6 + i], 9, 56, 20 + i);
+        }
+
+        AssertMessage(messages[10], 2, 0, 0);
+        Assert.Equal(multi ? 1000 : 920, ring.ConsumerPosition); // MPSC: the unused rest became padding
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
