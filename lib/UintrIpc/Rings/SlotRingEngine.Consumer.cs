@@ -274,8 +274,21 @@ internal unsafe partial struct SlotRingEngine
             return false;
         }
 
-        Commit(head + 1);
+        CommitUnlessDraining(head + 1);
         return true;
+    }
+
+    /// <summary>
+    /// <see cref="Commit"/> after a skip, unless a Drain's handler skipped (called TryUnblock or
+    /// TrySkipDeadClaim of its own reader): Drain then steps over the markers itself and counts
+    /// them as skipped. Moved here, its count (ConsumerHead less its skips) would include them.
+    /// </summary>
+    private void CommitUnlessDraining(ulong head)
+    {
+        if (Draining == 0)
+        {
+            Commit(head);
+        }
     }
 
     /// <summary>Moves the consumer to <paramref name="head"/> and releases the slots before it.</summary>
@@ -423,7 +436,7 @@ internal unsafe partial struct SlotRingEngine
             position++;
         }
 
-        Commit(position);
+        CommitUnlessDraining(position);
         return position != head;
     }
 }

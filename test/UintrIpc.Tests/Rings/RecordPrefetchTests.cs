@@ -51,6 +51,44 @@ public sealed unsafe class RecordPrefetchTests
     }
 
     [Fact]
+    public void The_next_records_lines_stop_at_the_end_of_the_data_area_when_the_head_allows_more()
+    {
+        // The cached head allows lines past the lap's end: only the lap's clip keeps the hint
+        // inside the data area (in the first test both limits fall on the same place).
+        Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
+        using var region = SharedRegion.CreateAnonymous(RecordRing.Part(8192));
+        using var producer = new RecordRing(region);
+        using var consumer = new RecordRing(region);
+        var message = new byte[Payload];
+        var buffer = new byte[Payload];
+
+        // Lap 0: seven records to 7224, one read; the eighth reloads head (1032), pads to 8192 and
+        // ends at 9224; everything read.
+        for (int i = 0; i < 7; i++)
+        {
+            Assert.True(producer.TryWrite(1, message));
+        }
+
+        Assert.True(consumer.TryRead(out _, buffer, out _));
+        Assert.True(producer.TryWrite(1, message));
+        while (consumer.TryRead(out _, buffer, out _))
+        {
+        }
+
+        // Lap 1: the first record reloads head 9224, so records up to 17416 fit without another.
+        // The one at [14384, 15416) ends in the lap's last 1032 bytes: the next record's lines
+        // would reach 16448, the cached head allows 17416, the lap ends at 16384.
+        while (producer.ProducerPosition < 15416)
+        {
+            Assert.True(producer.TryWrite(1, message));
+            Assert.True(consumer.TryRead(out _, buffer, out _));
+        }
+
+        Assert.Equal(15416, producer.ProducerPosition);
+        Assert.Equal(16384, producer.PrefetchedTo);
+    }
+
+    [Fact]
     public void Small_records_and_mpsc_rings_ask_for_nothing()
     {
         using (var region = SharedRegion.CreateAnonymous(RecordRing.Part(8192)))
