@@ -17,7 +17,8 @@ namespace UintrIpc.Channels;
 /// <para>Use the batch in a <c>using</c>: disposing it unpublished aborts it, so a producer that
 /// throws while filling never blocks the consumer. SPSC: an abort writes nothing (the slots
 /// stay free), at most one claim or batch is outstanding, and a write or claim before
-/// publishing supersedes it (publishing it then throws). MPSC: the slots are taken from the
+/// publishing supersedes it (publishing it then throws; its slots may then hold the later
+/// write's elements, so write none through it: the indexer does not check this). MPSC: the slots are taken from the
 /// other producers at claim time and an abort marks them skipped, so the consumer steps over
 /// them; an abandoned batch holds the consumer up until it skips the claim of a writer known
 /// to be dead, or <see cref="Channels.IpcChannelReader{T}.TryUnblock(TimeSpan)"/> skips it.</para>
