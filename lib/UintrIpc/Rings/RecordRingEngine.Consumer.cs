@@ -141,7 +141,16 @@ internal sealed unsafe partial class RecordRingEngine
             if (recordType != Padding && payloadLength <= (uint)destination.Length && aligned <= InlinedBytes.InlineLimit
                 && (nuint)Unsafe.ByteOffset(ref payload, ref target) >= payloadLength && (nuint)Unsafe.ByteOffset(ref target, ref payload) >= payloadLength)
             {
-                InlinedBytes.CopyInline(ref payload, ref target, payloadLength);
+                if (payloadLength >= sizeof(long) + 64)
+                {
+                    Unsafe.WriteUnaligned(ref target, Unsafe.ReadUnaligned<long>(ref payload));
+                    InlinedBytes.CopyInline(ref Unsafe.Add(ref payload, sizeof(long)), ref Unsafe.Add(ref target, sizeof(long)), payloadLength - sizeof(long));
+                }
+                else
+                {
+                    InlinedBytes.CopyInline(ref payload, ref target, payloadLength);
+                }
+
                 ReleaseRecordInline(head, record, (int)aligned);
                 type = recordType;
                 length = (int)payloadLength;
