@@ -5,14 +5,14 @@ namespace UintrIpc.Tests.Rings;
 
 /// <summary>
 /// TryRead's two paths: the inline one (a message at head that fits, at most
-/// <see cref="InlinedBytes.InlineLimit"/> bytes with its header, payloads of 72 bytes or more
+/// <see cref="InlinedBytes.InlineLimit"/> bytes with its header, payloads of 1 KiB or more
 /// copied as a first word and the rest) and the general one (longer records). Each length
 /// around a boundary comes out byte for byte, leaves the destination's rest alone, and its
 /// record is zeroed and given back.
 /// </summary>
 public sealed unsafe class RecordTryReadPathTests
 {
-    public static TheoryData<int> Lengths => [0, 1, 7, 8, 9, 63, 64, 71, 72, 73, 135, 136, 1016, 1024, InlinedBytes.InlineLimit - 8, InlinedBytes.InlineLimit - 7, 6000];
+    public static TheoryData<int> Lengths => [0, 1, 7, 8, 9, 63, 64, 71, 72, 73, 135, 136, 1016, 1023, 1024, 1025, InlinedBytes.InlineLimit - 8, InlinedBytes.InlineLimit - 7, 6000];
 
     [Theory]
     [MemberData(nameof(Lengths))]
