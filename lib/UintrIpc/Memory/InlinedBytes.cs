@@ -51,6 +51,17 @@ internal static class InlinedBytes
             return;
         }
 
+        CopyInline(ref src, ref dst, length);
+    }
+
+    /// <summary>
+    /// <see cref="Copy"/> without its checks and without any call: <paramref name="length"/> at most
+    /// <see cref="InlineLimit"/>, the two ranges disjoint (the caller checked both). A caller with no
+    /// call of its own on its hot path then needs no callee-saved registers for it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void CopyInline(ref byte src, ref byte dst, nuint length)
+    {
         if (Vector512.IsHardwareAccelerated && length >= (nuint)Vector512<byte>.Count)
         {
             CopyLines(ref dst, ref src, length);
@@ -104,6 +115,13 @@ internal static class InlinedBytes
             return;
         }
 
+        ClearInline(destination, n);
+    }
+
+    /// <summary><see cref="Clear"/> without any call: <paramref name="n"/> at most <see cref="InlineLimit"/> (the caller checked).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void ClearInline(byte* destination, nuint n)
+    {
         if (Vector512.IsHardwareAccelerated && n >= (nuint)Vector512<byte>.Count)
         {
             // As CopyLines: one store at the start, the rest aligned to the destination's lines.
