@@ -151,7 +151,10 @@ internal static unsafe class FuzzCommands
                 }
 
                 // A forged heartbeat may say the consumer detached: the consumer may always leave.
-                if (_error is { } e && !IsValidationError(e) && !(mutator.TouchedHeartbeat && e.StartsWith(nameof(PeerGoneException), StringComparison.Ordinal)))
+                // A consumer may unblock an MPSC producer's claim (TryUnblock): a forged head past the claim or a
+                // rewritten record header reads the same, and the producer then reports its claim lost.
+                if (_error is { } e && !IsValidationError(e) && !(mutator.TouchedHeartbeat && e.StartsWith(nameof(PeerGoneException), StringComparison.Ordinal))
+                    && !(mpsc && mutator.ForgedUnblock && e.StartsWith(ClaimLost, StringComparison.Ordinal)))
                 {
                     return $"FAIL: not a validation error: {e}; mutations: {mutator.Log}";
                 }
@@ -187,6 +190,8 @@ internal static unsafe class FuzzCommands
                 }
             }
         }
+
+        private const string ClaimLost = nameof(InvalidOperationException) + ": The claim is no longer valid";
 
         private static bool IsValidationError(string error)
             => error.StartsWith(nameof(RingCorruptedException), StringComparison.Ordinal)
@@ -328,6 +333,9 @@ internal static unsafe class FuzzCommands
         /// <summary>Whether a slot sequence word or a record header was changed (a forged or erased message).</summary>
         public bool TouchedMessages { get; private set; }
 
+        /// <summary>Whether the head or a record header was changed: to an MPSC producer that can read as the consumer unblocking its claim.</summary>
+        public bool ForgedUnblock { get; private set; }
+
         /// <summary>Whether the consumer's heartbeat was changed (it may then read as detached or stale).</summary>
         public bool TouchedHeartbeat { get; private set; }
 
@@ -353,6 +361,7 @@ internal static unsafe class FuzzCommands
                     Store(ring + RingLayout.TailOffset, 8, "tail", tail);
                     break;
                 case 4:
+                    ForgedUnblock = true;
                     Store(ring + RingLayout.HeadOffset, 8, "head", head);
                     break;
                 case 5:
@@ -381,6 +390,7 @@ internal static unsafe class FuzzCommands
                     }
                     else
                     {
+                        ForgedUnblock = true;
                         Store(data + (position & (capacity - 1) & ~7UL) + (ulong)(random.Next(2) * 4), 4, $"record header@{position}", 16);
                     }
 
