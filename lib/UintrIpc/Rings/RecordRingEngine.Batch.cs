@@ -46,7 +46,7 @@ internal sealed unsafe partial class RecordRingEngine
         _local.ClaimAligned = aligned;
         _local.OpenClaim = token;
         PrefetchRange(start, aligned);
-        RecordBatch.Open(out batch, this, sink, start, aligned, 0, token);
+        RecordBatch.Open(out batch, this, sink, start, aligned, 0, token, multiProducer: false, keepsEntries: aligned <= ShortRangeBytes);
         return true;
     }
 
@@ -61,7 +61,7 @@ internal sealed unsafe partial class RecordRingEngine
 
         MarkBatchStart(start, aligned, tag);
         PrefetchRange(start, aligned);
-        RecordBatch.Open(out batch, this, sink, start, aligned, tag, position);
+        RecordBatch.Open(out batch, this, sink, start, aligned, tag, position, multiProducer: true, keepsEntries: true);
         return true;
     }
 
