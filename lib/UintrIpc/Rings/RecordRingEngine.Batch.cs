@@ -28,6 +28,7 @@ internal sealed unsafe partial class RecordRingEngine
     internal bool TryClaimBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
         => _multiProducer ? TryClaimMpscBatch(bytes, sink, out batch) : TryClaimSpscBatch(bytes, sink, out batch);
 
+    /// <summary>SPSC: the range reserved privately (nothing is published until the commit), the claim recorded as the open one.</summary>
     private bool TryClaimSpscBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
     {
         int aligned = CheckBatchBytes(bytes);
@@ -52,6 +53,7 @@ internal sealed unsafe partial class RecordRingEngine
         return true;
     }
 
+    /// <summary>MPSC: the range claimed with one CAS and its start marked ours (2e).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // one call for an MPSC claim, as before the split (a second call measured slower)
     private bool TryClaimMpscBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
     {
