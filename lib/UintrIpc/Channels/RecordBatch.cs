@@ -68,9 +68,13 @@ public unsafe ref struct RecordBatch
     /// <summary>Each appended record's header as appended (length negated, type): MPSC, published from here by the commit (its type word holds the claimed marker until then); with a channel's sink, what Seal hands it; SPSC without one, not kept (the commit reads the headers back).</summary>
     private RecordBatchEntries _entries;
 
-    /// <summary>Makes <paramref name="batch"/> a batch of the claimed range, in place.</summary>
+    /// <summary>
+    /// Makes <paramref name="batch"/> a batch of the claimed range, in place. <paramref name="multiProducer"/>
+    /// and <paramref name="keepsEntries"/> (<see cref="RecordRingEngine.KeepsEntries"/>) are the
+    /// claiming path's: it knows its ring kind, so they cost no load of the ring's fields.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Open(out RecordBatch batch, RecordRingEngine ring, IRecordBatchSink? sink, byte* start, int bytes, uint tag, long token)
+    internal static void Open(out RecordBatch batch, RecordRingEngine ring, IRecordBatchSink? sink, byte* start, int bytes, uint tag, long token, bool multiProducer, bool keepsEntries)
     {
         // Entries are written before they are read (0 .. _count): the other bytes
         // (private, never shared) need no zeroing per batch.
@@ -83,9 +87,9 @@ public unsafe ref struct RecordBatch
         // TryAppend builds the payload span without a length check on the strength of it.
         batch._maxLength = Math.Max(ring.MaxMessageLength - trailer, 0);
         batch._trailer = trailer;
-        batch._claimedMarker = ring.MultiProducer ? RecordRingEngine.ClaimedMarkerWord(tag) : 0;
+        batch._claimedMarker = multiProducer ? RecordRingEngine.ClaimedMarkerWord(tag) : 0;
         batch._completed = false;
-        batch._keepEntries = sink is not null || ring.KeepsEntries(bytes);
+        batch._keepEntries = sink is not null || keepsEntries;
         batch._tag = tag;
         batch._ring = ring;
         batch._sink = sink;
