@@ -195,16 +195,7 @@ public class RecordBatchBenchmarks
         for (int i = 0; i < Operations; i += BatchSize)
         {
             _ring.TryClaimBatch(BatchSize * (Length + 8), out RecordBatch batch);
-            if (!batch.TryAppend(1, Length, BatchSize, out RecordRun run))
-            {
-                throw new InvalidOperationException("the claimed range holds no run of 32");
-            }
-
-            for (int j = 0; j < run.Count; j++)
-            {
-                _payload.CopyTo(run[j]);
-            }
-
+            AppendRun(ref batch, Length, _payload);
             batch.Commit();
             _ring.Read(ref handler);
         }
@@ -255,21 +246,25 @@ public class RecordBatchBenchmarks
         for (int i = 0; i < Operations; i += BatchSize)
         {
             _writer.TryClaimBatch(BatchSize * (Length + 8), out RecordBatch batch);
-            if (!batch.TryAppend(1, Length, BatchSize, out RecordRun run))
-            {
-                throw new InvalidOperationException("the claimed range holds no run of 32");
-            }
-
-            for (int j = 0; j < run.Count; j++)
-            {
-                _payload.CopyTo(run[j]);
-            }
-
+            AppendRun(ref batch, Length, _payload);
             batch.Commit();
             _reader.Read(ref handler);
         }
 
         return handler.Sum;
+    }
+
+    private static void AppendRun(ref RecordBatch batch, int length, byte[] payload)
+    {
+        if (!batch.TryAppend(1, length, BatchSize, out RecordRun run))
+        {
+            throw new InvalidOperationException("the claimed range holds no run of 32");
+        }
+
+        for (int j = 0; j < run.Count; j++)
+        {
+            payload.CopyTo(run[j]);
+        }
     }
 
     private struct LengthHandler : IRecordHandler
