@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Reflection;
+using UintrIpc.Rings;
 using UintrIpc.Tests.Infrastructure;
 
 namespace UintrIpc.Tests.HotPaths;
@@ -18,6 +21,8 @@ public sealed class HotPathTierTests(ITestOutputHelper output)
     [Fact]
     public void Record_batch_commit_and_TryRead_run_optimized_from_their_first_call()
     {
+        var debuggable = typeof(RecordRing).Assembly.GetCustomAttribute<DebuggableAttribute>();
+        Assert.SkipWhen(debuggable?.IsJITOptimizerDisabled == true, "UintrIpc is a Debug build: the JIT compiles it without optimizations; run the tests with -c Release");
         string summary = Path.Combine(Path.GetTempPath(), $"uintripc-test-jit-{Environment.ProcessId}-{Guid.NewGuid():N}.txt");
         try
         {
