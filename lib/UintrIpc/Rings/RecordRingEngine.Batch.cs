@@ -161,8 +161,13 @@ internal sealed unsafe partial class RecordRingEngine
     internal static ulong ClaimedMarkerWord(uint tag) => (ulong)(uint)ClaimMarker.ForRecord(tag) << 32;
 
     /// <summary>Commits the <paramref name="count"/> records appended to a batch (<paramref name="used"/> of its <paramref name="aligned"/> bytes).</summary>
-    /// <remarks>One method per path behind this choice, as <see cref="TryClaimBatch"/>: the short SPSC commit is a few stores per batch, as the C producer's.</remarks>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    /// <remarks>
+    /// One method per path behind this choice, as <see cref="TryClaimBatch"/>: the short SPSC commit is a few stores per batch, as the C producer's.
+    /// Optimized from its first call, as the commit was before the split: the MPSC commit is
+    /// inlined only here, and tier-0 code (no inlining) ran it as a call to tier-0 code of its own
+    /// until tiering caught up, which a short run never sees (HotPathTierTests).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     internal void CommitBatch(byte* start, int aligned, int used, ref RecordBatchEntries entries, int count, long token)
     {
         if (_multiProducer)

@@ -175,7 +175,8 @@ internal sealed unsafe partial class RecordRingEngine
     private const int FirstWordApartFrom = 1024;
 
     /// <summary><see cref="TryRead"/> for all that its inline path leaves (see there): the checks, padding, long messages, throws.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    /// <remarks>Optimized from its first call: every message longer than the inline copy comes through here (HotPathTierTests).</remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private bool TryReadGeneral(out int type, Span<byte> destination, out int length)
     {
         ThrowIfConsumerNotReady();

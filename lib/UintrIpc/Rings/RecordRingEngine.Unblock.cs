@@ -81,8 +81,9 @@ internal sealed unsafe partial class RecordRingEngine
             int limit = used < room ? index + (int)used : _capacity;
             int end = index + RingLayout.RecordAlignment;
             // Acquire loads: a header is published before its payload (the claim's store-store
-            // barrier), and a consumer zeroes consumed bytes last to first (Release), so the first
-            // non-zero word after a zero header is a header.
+            // barrier), and consumed bytes are all zero before head moves (a release a killed
+            // consumer left is finished first, 2g), so the first non-zero word after a zero header
+            // is a header (uintripc.h 2e).
             while (end < limit && Volatile.Read(ref *(int*)(_data + end)) == 0)
             {
                 end += RingLayout.RecordAlignment;
