@@ -180,7 +180,7 @@ public unsafe ref struct RecordBatch
         }
         else
         {
-            _ring!.AppendToSpscBatch(record, entry, _token);
+            _ring!.AppendToSpscBatch(record, entry, _token, aligned, _limit);
         }
 
         if (_keepEntries)
