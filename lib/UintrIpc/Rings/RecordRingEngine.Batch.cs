@@ -114,13 +114,11 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>
-    /// SPSC: writes the <paramref name="header"/> (length negated, type) of a record of
-    /// <paramref name="aligned"/> bytes appended to the batch of claim <paramref name="token"/>,
-    /// invisible to the consumer until the commit; records of <see cref="PrefetchMinimum"/> bytes
-    /// or more ask for the lines of the next one, up to the range's <paramref name="limit"/>.
+    /// SPSC: writes the <paramref name="header"/> (length negated, type) of a record appended to
+    /// the batch of claim <paramref name="token"/>, invisible to the consumer until the commit.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void AppendToSpscBatch(byte* record, long header, long token, nint aligned, byte* limit)
+    internal void AppendToSpscBatch(byte* record, long header, long token)
     {
         // One compare per record: the claim is still open (a later write or claim discards it,
         // and may publish these bytes) and the ring not disposed (Dispose closes the open claim
@@ -132,27 +130,24 @@ internal sealed unsafe partial class RecordRingEngine
 
         // Plain: the consumer reads a length <= 0 as "not yet", and the commit's release publishes both.
         *(long*)record = header;
-        if (aligned >= PrefetchMinimum)
-        {
-            PrefetchBatchRecord(record + aligned, aligned, limit);
-        }
     }
 
     /// <summary>
-    /// SPSC batch of large records: asks for the lines of the record after the one being
-    /// appended (read prefetch, as <see cref="PrefetchRange"/>), <paramref name="next"/> to at
+    /// SPSC batch, a record of <paramref name="aligned"/> bytes (at least <see cref="PrefetchMinimum"/>)
+    /// appended: asks for the lines of the record after it (read prefetch, as <see cref="PrefetchRange"/>), <paramref name="next"/> to at
     /// most <paramref name="limit"/>, the claimed range's end: the bytes after it may still be
     /// the consumer's. The claim asks for the range's first <see cref="PrefetchLimit"/> bytes only
     /// (more evict each other before the appends reach them), so without this each later record's
     /// lines were fetched one by one as its stores reached the head of the store buffer. The C
     /// producer (rring_claim_batch) prefetches nothing. In-process cross-core twin of the
     /// harness's batched row (RecordBatchProducer / SpscRecordReadConsumer, 1 Ki records), p10
-    /// ns per message: 4 KiB 244-250 -> 231-236 (C 247-253), 1 KiB 65.4-65.7 -> 63.8-64.1
-    /// (C 67-68). PREFETCHW through the shim measured level with none at 4 KiB (250-253).
+    /// ns per message, alternated: 4 KiB 243-261 -> 220-238 (C 235-251), 1 KiB 64.9-66.3 -> 61.4-63.8
+    /// (C 64.8-67.1), 256 B (below the minimum) level. PREFETCHW through the shim measured level
+    /// with none at 4 KiB (250-253). The size test is in the append, a compare per record.
     /// A hint: nothing is read, nothing can fault.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PrefetchBatchRecord(byte* next, nint aligned, byte* limit)
+    internal static void PrefetchBatchRecord(byte* next, nint aligned, byte* limit)
     {
         if (Sse.IsSupported)
         {
