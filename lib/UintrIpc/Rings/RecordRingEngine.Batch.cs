@@ -148,16 +148,7 @@ internal sealed unsafe partial class RecordRingEngine
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void PrefetchBatchRecord(byte* next, nint aligned, byte* limit)
-    {
-        if (Sse.IsSupported)
-        {
-            byte* end = next + aligned < limit ? next + aligned : limit;
-            for (byte* line = (byte*)((nint)next & ~(nint)63); line < end; line += 64) // a cache line
-            {
-                Sse.Prefetch0(line);
-            }
-        }
-    }
+        => PrefetchLines(next, next + aligned < limit ? next + aligned : limit);
 
     /// <summary>
     /// MPSC: marks a record appended to a batch claimed: <paramref name="header"/> is its length
@@ -531,12 +522,14 @@ internal sealed unsafe partial class RecordRingEngine
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PrefetchRange(byte* start, int bytes)
+        => PrefetchLines(start, start + Math.Min(bytes, PrefetchLimit)); // a claimed range never crosses the end of the data area: no wrap
+
+    /// <summary>Read prefetch of the cache lines from the one <paramref name="start"/> is in (it may be mid-line) to <paramref name="end"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchLines(byte* start, byte* end)
     {
         if (Sse.IsSupported)
         {
-            // A claimed range never crosses the end of the data area: no wrap. From the line
-            // the range starts in (it may start mid-line).
-            byte* end = start + Math.Min(bytes, PrefetchLimit);
             for (byte* line = (byte*)((nint)start & ~(nint)63); line < end; line += 64) // a cache line
             {
                 Sse.Prefetch0(line);
