@@ -69,15 +69,15 @@ public unsafe ref struct RecordBatch
     /// <summary>
     /// Makes <paramref name="batch"/> a batch of the claimed range, in place. <paramref name="multiProducer"/>
     /// and <paramref name="keepsEntries"/> (<see cref="RecordRingEngine.KeepsEntries"/>) are the
-    /// claiming path's: it knows its ring kind, so they cost no load of the ring's fields;
-    /// <paramref name="trailer"/> is the sink's (0 without one), read by the claim's caller.
+    /// claiming path's: it knows its ring kind, so they cost no load of the ring's fields.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Open(out RecordBatch batch, RecordRingEngine ring, IRecordBatchSink? sink, int trailer, byte* start, int bytes, uint tag, long token, bool multiProducer, bool keepsEntries)
+    internal static void Open(out RecordBatch batch, RecordRingEngine ring, IRecordBatchSink? sink, byte* start, int bytes, uint tag, long token, bool multiProducer, bool keepsEntries)
     {
         // Entries are written before they are read (0 .. _count): the other bytes
         // (private, never shared) need no zeroing per batch.
         Unsafe.SkipInit(out batch);
+        int trailer = sink?.Trailer ?? 0;
         batch._next = start;
         batch._limit = start + bytes;
         batch._count = 0;

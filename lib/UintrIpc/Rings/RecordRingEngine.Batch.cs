@@ -27,22 +27,16 @@ internal sealed unsafe partial class RecordRingEngine
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryClaimBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
-    {
-        // The trailer read here, where the sink's type is known (none, or the channel's writer):
-        // an interface call inside the claim made the JIT keep the claim's values in callee-saved
-        // registers (saved and restored on every claim).
-        int trailer = sink?.Trailer ?? 0;
-        return _multiProducer ? TryClaimMpscBatch(bytes, sink, trailer, out batch) : TryClaimSpscBatch(bytes, sink, trailer, out batch);
-    }
+        => _multiProducer ? TryClaimMpscBatch(bytes, sink, out batch) : TryClaimSpscBatch(bytes, sink, out batch);
 
     /// <summary>SPSC: the range reserved privately (nothing is published until the commit), the claim recorded as the open one.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryClaimSpscBatch(int bytes, IRecordBatchSink? sink, int trailer, out RecordBatch batch)
+    private bool TryClaimSpscBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
     {
         int aligned = CheckBatchBytes(bytes);
         if (_local.OpenClaim != 0)
         {
-            return DiscardThenClaimSpscBatch(bytes, sink, trailer, out batch);
+            DiscardSpscClaim();
         }
 
         if (!TryReserveSpsc(aligned, out long tail, out int padding, out _))
@@ -57,25 +51,13 @@ internal sealed unsafe partial class RecordRingEngine
         _local.ClaimAligned = aligned;
         _local.OpenClaim = token;
         PrefetchRange(start, aligned);
-        RecordBatch.Open(out batch, this, sink, trailer, start, aligned, 0, token, multiProducer: false, keepsEntries: aligned <= ShortRangeBytes);
+        RecordBatch.Open(out batch, this, sink, start, aligned, 0, token, multiProducer: false, keepsEntries: aligned <= ShortRangeBytes);
         return true;
-    }
-
-    /// <summary>
-    /// SPSC: a batch claimed while a claim is open (the code filling it threw, say): that one
-    /// discarded first. Apart, so that no value of the claim lives across a call on its usual
-    /// path (the JIT then saves fewer registers per claim).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool DiscardThenClaimSpscBatch(int bytes, IRecordBatchSink? sink, int trailer, out RecordBatch batch)
-    {
-        DiscardSpscClaim();
-        return TryClaimSpscBatch(bytes, sink, trailer, out batch);
     }
 
     /// <summary>MPSC: the range claimed with one CAS and its start marked ours (2e).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryClaimMpscBatch(int bytes, IRecordBatchSink? sink, int trailer, out RecordBatch batch)
+    private bool TryClaimMpscBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
     {
         int aligned = CheckBatchBytes(bytes);
         byte* start = TryClaimRangeMpsc(aligned, out long position, out uint tag);
@@ -86,7 +68,7 @@ internal sealed unsafe partial class RecordRingEngine
 
         MarkBatchStart(start, aligned, tag);
         PrefetchRange(start, aligned);
-        RecordBatch.Open(out batch, this, sink, trailer, start, aligned, tag, position, multiProducer: true, keepsEntries: true);
+        RecordBatch.Open(out batch, this, sink, start, aligned, tag, position, multiProducer: true, keepsEntries: true);
         return true;
     }
 
@@ -237,7 +219,7 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>SPSC, a short range (small records): published from the batch's entries, as MPSC.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] // into CommitBatch: one call for the commit of a short range
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CommitSpscEntries(byte* start, int used, ref RecordBatchEntries entries, int count, long token)
     {
         if (PublishSpscBatchTail(used, token) < 0)
