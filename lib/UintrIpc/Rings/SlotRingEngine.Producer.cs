@@ -39,7 +39,6 @@ internal unsafe partial struct SlotRingEngine
         if (typeof(TMode) == typeof(SingleProducer))
         {
             PublishTail(position + 1);
-            PrefetchSlotAhead(position + 1); // after the publish: see PrefetchSlotAhead
         }
 
         return true;
@@ -146,7 +145,6 @@ internal unsafe partial struct SlotRingEngine
 
         Volatile.Write(ref *(ulong*)slot, position + 1); // release: the caller's writes to the element first
         PublishTail(position + 1);
-        PrefetchSlotAhead(position + 1); // for the next claim, after the publish: see PrefetchSlotAhead
     }
 
     /// <summary>SPSC: moves the private tail and publishes it (release; readers need not see it at once).</summary>
@@ -178,6 +176,7 @@ internal unsafe partial struct SlotRingEngine
             return false;
         }
 
+        PrefetchSlotAhead(position);
         return true;
     }
 
@@ -189,11 +188,6 @@ internal unsafe partial struct SlotRingEngine
     /// the store buffer, one line after another: in-process, 64 B, 1 Ki slots, 54 ns per message
     /// against about 7 with it. Only a slot the cached head proves released: a line the consumer
     /// has yet to read would be taken from it. A hint: it reads and writes nothing.
-    /// Called by a publish for the next claim's <paramref name="position"/> (the C producer asks at
-    /// the claim, for the same slot): at the claim the call (through a function pointer) fell in
-    /// the middle of the claim-fill-publish path, where the slot, the position, the engine and the
-    /// caller's source were live across it; the JIT kept them on the stack, about eight stack
-    /// stores per message that queue in the store buffer behind the slot's stores (docs/design-notes.md, slot1k).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private readonly void PrefetchSlotAhead(ulong position)
