@@ -177,6 +177,10 @@ public unsafe ref struct RecordBatch
         else
         {
             _ring!.AppendToSpscBatch(record, entry, _token);
+            if (aligned >= RecordRingEngine.PrefetchMinimum)
+            {
+                RecordRingEngine.PrefetchBatchRecord(record + aligned, aligned, _limit); // the next record's lines, within the range
+            }
         }
 
         if (_keepEntries)

@@ -437,6 +437,33 @@ public sealed class RecordBatchTests
         }
     }
 
+    [Fact]
+    public void Spsc_batches_of_large_records_are_read_exactly_over_several_laps()
+    {
+        // Records of 1 KiB or more: each append asks for the next record's lines, up to the
+        // range's end (a range here ends at the data area's end on some laps, and at wraps).
+        using var region = Region(32768, multi: false, maxMessageLength: 4096);
+        using var ring = new RecordRing(region);
+        int[][] batches = [[1016, 4096, 2000], [3000, 1016], [4096, 2048], [1500, 1017, 2500, 1024]];
+        int type = 0;
+        for (int lap = 0; lap < 12; lap++)
+        {
+            int[] lengths = batches[lap % batches.Length];
+            int range = lengths.Sum(l => (RingLayout.RecordHeaderSize + l + 7) & ~7);
+            Assert.Equal(lengths.Length, WriteBatch(ring, range, type, lengths));
+            var read = ReadAll(ring);
+            Assert.Equal(lengths.Length, read.Count);
+            for (int i = 0; i < lengths.Length; i++)
+            {
+                AssertMessage(read[i], type + i, lengths[i]);
+            }
+
+            type += lengths.Length;
+        }
+
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
     /// <summary>Claims <paramref name="range"/> bytes, appends two 8-byte messages (types 1 and 2, bytes 0x5a and 0x5b), then writes <paramref name="header"/> over the header of message <paramref name="rewritten"/> (0 or 1), as a peer could.</summary>
     private static void AppendTwoAndRewrite(RecordRing ring, int range, int rewritten, long header, out RecordBatch batch)
     {
