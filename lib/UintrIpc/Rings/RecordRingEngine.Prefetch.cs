@@ -28,8 +28,15 @@ internal sealed unsafe partial class RecordRingEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void PrefetchNextRecord(long end, int aligned)
     {
+        // The size first, a compare of a register: small records (most MPSC claims) skip the
+        // static's class-init check and load (64 B MPSC single claim 15.8 -> 16.2 ns with them first).
+        if (aligned < PrefetchMinimum)
+        {
+            return;
+        }
+
         var prefetchWrite = Shim.PrefetchWrite;
-        if (prefetchWrite != null && aligned >= PrefetchMinimum && PrefetchTarget(end, aligned, out long from, out long to))
+        if (prefetchWrite != null && PrefetchTarget(end, aligned, out long from, out long to))
         {
             _local.PrefetchedTo = to;
             prefetchWrite(_data + ((int)from & _mask), (nuint)(to - from));
