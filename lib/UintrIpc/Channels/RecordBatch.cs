@@ -45,19 +45,17 @@ public unsafe ref struct RecordBatch
     // writes only the first block (_next, _limit, _count and the constants it checks against):
     // the batch lives in the caller's frame, so each of its fields costs a load or store there.
     private byte* _next;
-    /// <summary>The end of the range while appends may go on; null once completed (and in no batch), so that one room check also turns away a completed batch.</summary>
+    /// <summary>The end of the range while the batch is active; null once completed (and in no batch), so that one room check also turns away a completed batch, and one compare tells <see cref="IsActive"/>.</summary>
     private byte* _limit;
     private int _count;
     /// <summary>The most payload bytes one message can take (the ring's MaxMessageLength less the trailer).</summary>
     private int _maxLength;
     /// <summary>Bytes each record holds after the payload (a channel's checksum), or 0.</summary>
     private int _trailer;
-    /// <summary>MPSC: the claimed marker naming us, in a header's type word (the high half); SPSC: 0. One value tells the kind and gives the marker an append stores.</summary>
+    /// <summary>MPSC: the claimed marker naming us, in a header's type word (the high half); SPSC: 0. One value tells the kind, gives the marker an append stores and the one an abort looks for.</summary>
     private ulong _claimedMarker;
-    private bool _completed;
     /// <summary>Whether appends keep each header in <see cref="_entries"/>: MPSC, a channel's batch, and a short range (see <see cref="RecordRingEngine.KeepsEntries"/>).</summary>
     private bool _keepEntries;
-    private uint _tag;
     private RecordRingEngine? _ring;
     /// <summary>A channel's checksums and wake-up; null on a raw ring.</summary>
     private IRecordBatchSink? _sink;
@@ -88,9 +86,7 @@ public unsafe ref struct RecordBatch
         batch._maxLength = Math.Max(ring.MaxMessageLength - trailer, 0);
         batch._trailer = trailer;
         batch._claimedMarker = multiProducer ? RecordRingEngine.ClaimedMarkerWord(tag) : 0;
-        batch._completed = false;
         batch._keepEntries = sink is not null || keepsEntries;
-        batch._tag = tag;
         batch._ring = ring;
         batch._sink = sink;
         batch._start = start;
@@ -109,9 +105,7 @@ public unsafe ref struct RecordBatch
         batch._maxLength = 0;
         batch._trailer = 0;
         batch._claimedMarker = 0;
-        batch._completed = false;
         batch._keepEntries = false;
-        batch._tag = 0;
         batch._ring = null;
         batch._sink = null;
         batch._start = null;
@@ -127,7 +121,9 @@ public unsafe ref struct RecordBatch
 
     /// <summary>Whether the batch can still take messages and be committed or aborted.</summary>
     [MemberNotNullWhen(true, nameof(_ring))]
-    public readonly bool IsActive => _ring is not null && !_completed;
+#pragma warning disable CS8775 // _ring is set whenever _limit is (Open), and _limit is null in no batch (None, default)
+    public readonly bool IsActive => _limit != null;
+#pragma warning restore CS8775
 
     /// <summary>
     /// Appends a message of <paramref name="length"/> bytes to the batch; write it in place
@@ -353,11 +349,7 @@ public unsafe ref struct RecordBatch
         }
     }
 
-    private void Complete()
-    {
-        _completed = true;
-        _limit = null;
-    }
+    private void Complete() => _limit = null;
 
     private void GiveUp()
     {
@@ -367,7 +359,7 @@ public unsafe ref struct RecordBatch
             return; // its Dispose left the batch to the consumer (uintripc.h 2e); the channel's doorbell and maybe the memory are gone
         }
 
-        _ring.AbandonBatch(_start, (int)(_end - _start), _token, _tag);
+        _ring.AbandonBatch(_start, (int)(_end - _start), _token, (int)(_claimedMarker >> 32));
         _sink?.Completed(); // MPSC: messages after the range waited behind it
     }
 

@@ -18,17 +18,19 @@ internal sealed unsafe partial class RecordRingEngine
 {
     /// <summary>Claims <paramref name="bytes"/> (aligned to 8) of room for several records; false when there is none now.</summary>
     /// <remarks>
-    /// One method per ring kind behind this choice: the SPSC claim alone has no call on its path,
-    /// so the JIT saves fewer registers and the per-batch cost (the C producer's is a reservation
-    /// and two private stores) is not paid for the MPSC path's values too. Not inlined: the caller
-    /// would hold both paths (a caller's run loop grew 1889 -> 3105 bytes and its frame, and
-    /// measured 0.1 ns per record slower); the choice ends in a jump to the chosen method.
+    /// One method per ring kind behind this choice, and the choice in the caller (one load and
+    /// a branch there): each claim has a frame of its own, so the SPSC claim (the C producer's is
+    /// a reservation and two private stores) saves no registers for the MPSC path's values, and
+    /// no call is a dispatcher's. The claims are not inlined: the caller would hold both paths
+    /// (a caller's run loop grew 1889 -> 3105 bytes and its frame, and measured 0.1 ns per record
+    /// slower; docs/design-notes.md "recbatch8", "recfixed").
     /// </remarks>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryClaimBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
         => _multiProducer ? TryClaimMpscBatch(bytes, sink, out batch) : TryClaimSpscBatch(bytes, sink, out batch);
 
     /// <summary>SPSC: the range reserved privately (nothing is published until the commit), the claim recorded as the open one.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private bool TryClaimSpscBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
     {
         int aligned = CheckBatchBytes(bytes);
@@ -54,7 +56,7 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>MPSC: the range claimed with one CAS and its start marked ours (2e).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] // one call for an MPSC claim, as before the split (a second call measured slower)
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private bool TryClaimMpscBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
     {
         int aligned = CheckBatchBytes(bytes);
@@ -327,9 +329,10 @@ internal sealed unsafe partial class RecordRingEngine
     /// <summary>
     /// Gives up a batch unless it was committed (also through a copy), judged from the ring's
     /// state: SPSC, the open claim's bytes are zeroed again; MPSC, every record still marked
-    /// with our claim becomes padding, and the unwritten rest padding too.
+    /// with our claim (<paramref name="marker"/>, <see cref="ClaimMarker.ForRecord"/> of the
+    /// batch's tag; SPSC: 0) becomes padding, and the unwritten rest padding too.
     /// </summary>
-    internal void AbandonBatch(byte* start, int aligned, long token, uint tag)
+    internal void AbandonBatch(byte* start, int aligned, long token, int marker)
     {
         if (_disposed != 0)
         {
@@ -353,7 +356,6 @@ internal sealed unsafe partial class RecordRingEngine
             return;
         }
 
-        int marker = ClaimMarker.ForRecord(tag);
         for (int at = 0; at < aligned;)
         {
             // Acquire: the header as one value (length, and the type word's marker).

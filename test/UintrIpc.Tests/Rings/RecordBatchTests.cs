@@ -237,6 +237,27 @@ public sealed class RecordBatchTests
         Assert.Equal(160, ring.ConsumerPosition);
     }
 
+    [Fact]
+    public void Mpsc_abort_by_a_later_registered_producer_turns_its_marked_records_into_padding()
+    {
+        // The abort finds the records it may turn into padding by the claimed marker of the
+        // batch's tag (the batch keeps only the marker): through a second ring object (a producer
+        // registered second, another tag than the first's) every appended record is still found.
+        using var region = Region(512, multi: true);
+        using var first = new RecordRing(region);
+        using var second = new RecordRing(region);
+        Assert.Equal(1, WriteBatch(first, 32, 1, 16)); // registers the first producer
+        Assert.True(second.TryClaimBatch(160, out RecordBatch batch));
+        Assert.True(batch.TryAppend(2, 20, out _));
+        Assert.True(batch.TryAppend(3, 36, out _));
+        Assert.Equal(1, WriteBatch(first, 32, 9, 16)); // claimed after the batch: waits behind it
+        AssertMessage(Assert.Single(ReadAll(first)), 1, 16);
+        batch.Abort();
+        AssertMessage(Assert.Single(ReadAll(first)), 9, 16);
+        Assert.Equal(224, first.ConsumerPosition);
+        Assert.Equal(first.ProducerPosition, first.ConsumerPosition);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
