@@ -34,7 +34,7 @@ struct record_ring {
     uint64_t nearly_full_room; /* SPSC producer: min(capacity / 8, UIPC_RECORD_NEARLY_FULL_ROOM) */
     int nearly_full;     /* SPSC producer: the last head re-read left less room than that */
     uint64_t claim_end;  /* SPSC producer: the last value stored to ctl->claim_end (0: none yet) */
-    uint64_t prefetched_to; /* SPSC producer: the position up to which single claims asked for lines ahead */
+    uint64_t prefetched_to; /* producer: the position up to which single claims asked for lines ahead */
 };
 
 /* SPSC producer: claim_end is stored this far ahead of a claim's end (2g; the library's ClaimEndSlack). */
@@ -108,17 +108,18 @@ static inline int rring_reserve(struct record_ring *r, uint64_t aligned, uint64_
     return 1;
 }
 
-/* SPSC producer, a single record of `aligned` bytes claimed up to `end`: asks for the lines of as many
- * bytes after it (the next record), whole lines from where the last call stopped, only lines the cached
- * head proves released, within one lap; records of RRING_PREFETCH_MIN bytes or more only. As the
+/* Producer, a single record of `aligned` bytes claimed up to `end`, `head_cache` its last head read:
+ * asks for the lines of as many bytes after it (the next record), whole lines from where the last call
+ * stopped, only lines the cached head proves released, within one lap; records of RRING_PREFETCH_MIN
+ * bytes or more only. As the
  * library's RecordRingEngine.PrefetchNextRecord (UintrIpc_PrefetchWrite in interop/src/prefetch.c). */
 #define RRING_PREFETCH_MIN 1024u
-static inline void rring_prefetch_next(struct record_ring *r, uint64_t end, uint32_t aligned)
+static inline void rring_prefetch_ahead(struct record_ring *r, uint64_t head_cache, uint64_t end, uint32_t aligned)
 {
     if (aligned < RRING_PREFETCH_MIN)
         return;
     uint64_t from = r->prefetched_to > (end & ~63ull) ? r->prefetched_to : (end & ~63ull);
-    uint64_t to = end + aligned < r->cache + r->capacity ? end + aligned : r->cache + r->capacity;
+    uint64_t to = end + aligned < head_cache + r->capacity ? end + aligned : head_cache + r->capacity;
     to &= ~63ull;
     if (to > (from & ~r->mask) + r->capacity)
         to = (from & ~r->mask) + r->capacity;
@@ -131,6 +132,15 @@ static inline void rring_prefetch_next(struct record_ring *r, uint64_t end, uint
         __builtin_prefetch(at + line, 1, 3);
 }
 
+/* MPSC producer, a single record of `aligned` bytes claimed up to `end` (mrring_claim_range of one
+ * record): the same hint as the SPSC claim's, bounded by the producer's cached head. The bytes
+ * after a claim are the next claim of whichever producer wins it, most often the same one. As the
+ * library's TryClaimMpsc. */
+static inline void mrring_prefetch_next(struct record_ring *r, const struct mpsc_producer *m, uint64_t end, uint32_t aligned)
+{
+    rring_prefetch_ahead(r, m->cache, end, aligned);
+}
+
 /* Producer: room for a record of `length` payload bytes; returns the record (its header
  * still 0) or NULL when full (*corrupt = 1 when the consumer's head is impossible). The
  * tail and the padding are published here, the length by rring_commit. */
@@ -141,7 +151,7 @@ static inline uint8_t *rring_claim(struct record_ring *r, uint32_t length, int32
     if (!rring_reserve(r, aligned, &padding, corrupt))
         return NULL;
     uint64_t index = r->pos & r->mask, end = r->pos + padding + aligned;
-    rring_prefetch_next(r, end, aligned);
+    rring_prefetch_ahead(r, r->cache, end, aligned); /* SPSC: bounded by the cached head */
     /* Release: head <= tail holds for every observer before any header says "ready". */
     __atomic_store_n(&r->ctl->tail, end, __ATOMIC_RELEASE);
     if (padding) {

@@ -237,9 +237,11 @@ producer_claim(struct producer *p, enum producer_kind kind, uint64_t left, int *
             p->next = 0;
         }
         uint8_t *rec = p->range + p->next * aligned;
-        if (kind == PRODUCE_MPSC_RECORDS)
+        if (kind == PRODUCE_MPSC_RECORDS) {
             mrring_mark_claimed(rec, p->es, p->mp.tag);
-        else
+            if (p->batch <= 1) /* a single claim (TryClaim): its end is the floor the CAS set */
+                mrring_prefetch_next(&p->rec, &p->mp, p->mp.floor, aligned);
+        } else
             rring_append(rec, p->es, 0);
         return rec + UIPC_RECORD_HEADER_SIZE;
     }

@@ -405,11 +405,15 @@ internal sealed unsafe partial class RecordRingEngine
     internal long TryClaimMpsc<TProbe>(int recordLength)
         where TProbe : struct, IClaimProbe
     {
-        long position = ClaimRangeMpsc<TProbe>(Align(recordLength), out uint tag);
+        int aligned = Align(recordLength);
+        long position = ClaimRangeMpsc<TProbe>(aligned, out uint tag);
         if (position >= 0)
         {
             TProbe.AfterCas(position);
             MarkClaimed(_data + ((int)position & _mask), recordLength, tag);
+            // After the marker (its store-store barrier orders it before the payload either way): the
+            // next record's lines, as an SPSC claim asks for them (see PrefetchNextRecord).
+            PrefetchNextRecord(position + aligned, aligned);
         }
 
         return position;

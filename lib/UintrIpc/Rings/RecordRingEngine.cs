@@ -341,7 +341,10 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         [FieldOffset(RegionLayout.FalseSharingRange + 104)]
         public long ClaimEndPublished;
 
-        /// <summary>SPSC: the position up to which single claims asked for lines ahead (PrefetchNextRecord).</summary>
+        /// <summary>
+        /// The position up to which single claims asked for lines ahead (PrefetchNextRecord). MPSC: shared by
+        /// this object's producer threads without order, a hint's bound only (PrefetchTarget clips to one lap).
+        /// </summary>
         [FieldOffset(RegionLayout.FalseSharingRange + 112)]
         public long PrefetchedTo;
 
