@@ -265,7 +265,11 @@ public sealed class RingRecoveryTests(ITestOutputHelper output) : IDisposable
             if (consumer.TryRead() is (int id, long sequence))
             {
                 long expected = next.GetValueOrDefault(id);
-                Assert.True(sequence == expected, $"producer {id}: message {sequence} after {expected - 1} (lost, duplicated or reordered)");
+                if (sequence != expected)
+                {
+                    Assert.Fail($"producer {id}: message {sequence} after {expected - 1} (lost, duplicated or reordered)"); // formatted only then: no garbage per message
+                }
+
                 next[id] = expected + 1;
                 read++;
                 if (id % 1000 == FinalIncarnation)
@@ -283,7 +287,10 @@ public sealed class RingRecoveryTests(ITestOutputHelper output) : IDisposable
                 lastProgress.Restart();
             }
 
-            Assert.True(lastProgress.Elapsed < ProgressTimeout, $"nothing read or skipped for {ProgressTimeout.TotalSeconds} s at position {consumer.Position}: a stuck claim");
+            if (lastProgress.Elapsed >= ProgressTimeout)
+            {
+                Assert.Fail($"nothing read or skipped for {ProgressTimeout.TotalSeconds} s at position {consumer.Position}: a stuck claim");
+            }
         }
     }
 
