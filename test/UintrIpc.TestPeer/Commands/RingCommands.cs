@@ -30,11 +30,10 @@ internal static class RingCommands
         SlotRing<RingTestMessage>? spsc = mpsc is null ? new SlotRing<RingTestMessage>(region) : null;
         Func<RingTestMessage, bool> write = mpsc is not null ? m => mpsc.TryWrite(m) : m => spsc!.TryWrite(m);
         Console.WriteLine("ready");
-        var deadline = Stopwatch.StartNew();
         for (long i = 0; i < count; i++)
         {
             var message = RingTestMessage.Of(producer, i);
-            if (!UntilWritten(() => write(message), deadline, producer, i))
+            if (!UntilWritten(() => write(message), producer, i))
             {
                 return 3;
             }
@@ -57,20 +56,12 @@ internal static class RingCommands
         int max = spsc?.MaxMessageLength ?? mpsc!.MaxMessageLength;
         var buffer = new byte[max];
         Console.WriteLine("ready");
-        var deadline = Stopwatch.StartNew();
         for (int i = 0; i < count; i++)
         {
             int length = RecordBody.Fill(buffer, producer, i, random.Next(RecordBody.HeaderLength, max + 1));
-            var spin = default(SpinWait);
-            while (!(spsc?.TryWrite(producer, buffer.AsSpan(0, length)) ?? mpsc!.TryWrite(producer, buffer.AsSpan(0, length))))
+            if (!UntilWritten(() => spsc?.TryWrite(producer, buffer.AsSpan(0, length)) ?? mpsc!.TryWrite(producer, buffer.AsSpan(0, length)), producer, i))
             {
-                if (deadline.Elapsed > Deadline)
-                {
-                    Console.Error.WriteLine($"producer {producer}: ring full for too long at {i}");
-                    return 3;
-                }
-
-                spin.SpinOnce(sleep1Threshold: -1);
+                return 3;
             }
         }
 
@@ -92,13 +83,22 @@ internal static class RingCommands
         return 3;
     }
 
-    /// <summary>Retries <paramref name="write"/> while the ring is full; false (reported) when the run's deadline passed.</summary>
-    internal static bool UntilWritten(Func<bool> write, Stopwatch deadline, int producer, long at)
+    /// <summary>
+    /// Retries <paramref name="write"/> while the ring is full; false (reported) when it stayed full
+    /// for the whole <see cref="Deadline"/>, measured from this call (the last write: the last progress).
+    /// </summary>
+    internal static bool UntilWritten(Func<bool> write, int producer, long at)
     {
+        if (write())
+        {
+            return true;
+        }
+
+        long since = Stopwatch.GetTimestamp();
         var spin = default(SpinWait);
         while (!write())
         {
-            if (deadline.Elapsed > Deadline)
+            if (Stopwatch.GetElapsedTime(since) > Deadline)
             {
                 Console.Error.WriteLine($"producer {producer}: ring full for too long at {at}");
                 return false;

@@ -109,12 +109,11 @@ internal static class RingRecoveryCommands
         using var recordRing = records ? new RecordRing(region) : null;
         using var slotRing = records ? null : new SlotRing<RingTestMessage>(region);
         var body = new byte[32];
-        var deadline = Stopwatch.StartNew();
         for (int i = 0; i < count;)
         {
             int sequence = i;
             int written = 0;
-            if (!RingCommands.UntilWritten(() => (written = batches && sequence % 2 == 0 ? WriteBatch(sequence) : Write(sequence) ? 1 : 0) != 0, deadline, producer, i))
+            if (!RingCommands.UntilWritten(() => (written = batches && sequence % 2 == 0 ? WriteBatch(sequence) : Write(sequence) ? 1 : 0) != 0, producer, i))
             {
                 return 3;
             }
@@ -215,13 +214,17 @@ internal static class RingRecoveryCommands
         logger.Handle(type: 0, stackalloc byte[8] { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF });
         logger.Last = -1;
         Console.WriteLine("started");
-        var deadline = Stopwatch.StartNew();
+        long lastProgress = Stopwatch.GetTimestamp();
         while (logger.Last != last)
         {
             int handled = slots is not null ? slots.Drain(ref logger, 64) : records!.Read(ref logger, 64);
-            if (handled == 0)
+            if (handled != 0)
             {
-                if (deadline.Elapsed > Deadline)
+                lastProgress = Stopwatch.GetTimestamp();
+            }
+            else
+            {
+                if (Stopwatch.GetElapsedTime(lastProgress) > Deadline)
                 {
                     Console.Error.WriteLine($"nothing to read for too long after {logger.Last}");
                     return 3;

@@ -169,8 +169,12 @@ public sealed class RingRecoveryTests(ITestOutputHelper output) : IDisposable
     {
         const int Producers = 3;
         const int FinalIncarnation = 999;
+        const int FinalCount = 500;
         int kills = s_stress ? 200 : 15;
-        var random = new Random(Environment.GetEnvironmentVariable("UINTRIPC_KILL_SEED") is { Length: > 0 } s ? int.Parse(s, CultureInfo.InvariantCulture) : Random.Shared.Next());
+        // The seed picks victims and delays; UINTRIPC_KILL_SEED=n repeats its choices (not the timing).
+        int seed = Environment.GetEnvironmentVariable("UINTRIPC_KILL_SEED") is { Length: > 0 } s ? int.Parse(s, CultureInfo.InvariantCulture) : Random.Shared.Next();
+        var random = new Random(seed);
+        output.WriteLine($"{kind}: UINTRIPC_KILL_SEED={seed}");
         string name = _names.New("kill");
         using var region = SharedRegion.CreateNamed(name, 0, kind != "records" ? SlotRing<RingTestMessage>.Part(1024, multipleProducers: true) : RecordRing.Part(32 * 1024, multipleProducers: true));
         var consumer = new Consumer(region, kind);
@@ -186,10 +190,14 @@ public sealed class RingRecoveryTests(ITestOutputHelper output) : IDisposable
         }
 
         long skips = 0;
+        long read = 0;
+        int killed = 0;
         var lastProgress = Stopwatch.StartNew();
         bool stop = false;
         Exception? failure = null;
-        // The consumer reads all along on its own thread, so that producers are mostly inside their claims when killed.
+        // The consumer reads all along on its own thread, so that producers are mostly inside their
+        // claims when killed. Background, and stopped in the finally: a failure of the kill loop
+        // leaves no thread spinning on a region that is being removed.
         var reader = new Thread(() =>
         {
             try
@@ -203,46 +211,67 @@ public sealed class RingRecoveryTests(ITestOutputHelper output) : IDisposable
             {
                 failure = e;
             }
-        });
+        })
+        { IsBackground = true };
         reader.Start();
-        for (int kill = 0; kill < kills && failure is null; kill++)
+        Exception? killerFailure = null; // this thread's, e.g. a new incarnation that never got its first message in
+        try
         {
-            int victim = random.Next(Producers);
-            running[victim].WaitForOutput("ready");
-            Thread.Sleep(random.Next(1, 20));
-            running[victim].Kill();
-            incarnation[victim]++;
-            running[victim] = Start("ring-produce-killable", name, kind, Id(victim, incarnation[victim]).ToString(CultureInfo.InvariantCulture), "100000000", "2000");
+            for (; killed < kills && Volatile.Read(ref failure) is null; killed++)
+            {
+                int victim = random.Next(Producers);
+                running[victim].WaitForOutput("ready");
+                Thread.Sleep(random.Next(1, 20));
+                running[victim].Kill();
+                incarnation[victim]++;
+                running[victim] = Start("ring-produce-killable", name, kind, Id(victim, incarnation[victim]).ToString(CultureInfo.InvariantCulture), "100000000", "2000");
+            }
+
+            // The last incarnations write a known number of messages and exit; every one of them must arrive.
+            for (int p = 0; p < Producers; p++)
+            {
+                running[p].Kill();
+                running[p] = Start("ring-produce-killable", name, kind, Id(p, FinalIncarnation).ToString(CultureInfo.InvariantCulture), FinalCount.ToString(CultureInfo.InvariantCulture), "0");
+            }
+
+            running.ToList().ForEach(p => p.AssertSuccess());
+
+            // Bounded by the reader's own wait, which is measured from its last progress (Drain): this
+            // loop ends when the reader fails, or when it has read every last message.
+            while (Volatile.Read(ref failure) is null && Enumerable.Range(0, Producers).Any(p => Volatile.Read(ref finalCounts[p]) < FinalCount))
+            {
+                Thread.Sleep(1);
+            }
+        }
+        catch (Exception e)
+        {
+            killerFailure = e;
+        }
+        finally
+        {
+            Volatile.Write(ref stop, true);
+            reader.Join();
         }
 
-        // The last incarnations write a known number of messages and exit; every one of them must arrive.
-        for (int p = 0; p < Producers; p++)
-        {
-            running[p].Kill();
-            running[p] = Start("ring-produce-killable", name, kind, Id(p, FinalIncarnation).ToString(CultureInfo.InvariantCulture), "500", "0");
-        }
+        // Both, when both failed: a stuck claim also keeps the next incarnation from printing "ready".
+        Assert.True(failure is null && killerFailure is null, $"{Describe()}\nreader: {failure}\nkiller: {killerFailure}");
+        output.WriteLine(Describe());
+        Assert.True(skips > 0, $"no kill landed inside a claim: the automatic skip was not exercised ({Describe()})");
 
-        running.ToList().ForEach(p => p.AssertSuccess());
-        var finished = Stopwatch.StartNew();
-        while (failure is null && Enumerable.Range(0, Producers).Any(p => Volatile.Read(ref finalCounts[p]) < 500))
-        {
-            Assert.True(finished.Elapsed < ProgressTimeout, "the last messages did not arrive");
-            Thread.Sleep(1);
-        }
-
-        Volatile.Write(ref stop, true);
-        reader.Join();
-        Assert.Null(failure);
-        output.WriteLine($"{kind}: {kills} kills, {next.Values.Sum()} messages in order, {skips} dead claims skipped");
-        Assert.True(skips > 0, "no kill landed inside a claim: the automatic skip was not exercised");
+        string Describe() => $"{kind}, UINTRIPC_KILL_SEED={seed}: {killed} of {kills} kills, {read} messages in order, {skips} dead claims skipped";
 
         void Drain()
         {
             if (consumer.TryRead() is (int id, long sequence))
             {
                 long expected = next.GetValueOrDefault(id);
-                Assert.True(sequence == expected, $"producer {id}: message {sequence} after {expected - 1} (lost, duplicated or reordered)");
+                if (sequence != expected)
+                {
+                    Assert.Fail($"producer {id}: message {sequence} after {expected - 1} (lost, duplicated or reordered)"); // formatted only then: no garbage per message
+                }
+
                 next[id] = expected + 1;
+                read++;
                 if (id % 1000 == FinalIncarnation)
                 {
                     Interlocked.Increment(ref finalCounts[id / 1000]); // a last incarnation
@@ -258,7 +287,10 @@ public sealed class RingRecoveryTests(ITestOutputHelper output) : IDisposable
                 lastProgress.Restart();
             }
 
-            Assert.True(lastProgress.Elapsed < ProgressTimeout, $"nothing read or skipped for {ProgressTimeout.TotalSeconds} s: a stuck claim");
+            if (lastProgress.Elapsed >= ProgressTimeout)
+            {
+                Assert.Fail($"nothing read or skipped for {ProgressTimeout.TotalSeconds} s at position {consumer.Position}: a stuck claim");
+            }
         }
     }
 
