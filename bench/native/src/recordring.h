@@ -136,9 +136,10 @@ static inline void rring_prefetch_ahead(struct record_ring *r, uint64_t head_cac
  * record): the same hint as the SPSC claim's, bounded by the producer's cached head. The bytes
  * after a claim are the next claim of whichever producer wins it, most often the same one. As the
  * library's TryClaimMpsc. */
+#define MRRING_PREFETCH_MAX 1024u /* the most bytes asked for: the library's MpscPrefetchBytes */
 static inline void mrring_prefetch_next(struct record_ring *r, const struct mpsc_producer *m, uint64_t end, uint32_t aligned)
 {
-    rring_prefetch_ahead(r, m->cache, end, aligned);
+    rring_prefetch_ahead(r, m->cache, end, aligned < MRRING_PREFETCH_MAX ? aligned : MRRING_PREFETCH_MAX);
 }
 
 /* Producer: room for a record of `length` payload bytes; returns the record (its header

@@ -20,6 +20,13 @@ internal sealed unsafe partial class RecordRingEngine
     internal const int PrefetchMinimum = 1024;
 
     /// <summary>
+    /// The most bytes an MPSC single claim asks for after itself (1 KiB): the whole next record
+    /// at 4 KiB (64 lines) cost the 2-producer 4 KiB row 0.92x (0.91-1.01, 5 pairs) against no
+    /// prefetch, where 1 KiB records gained 1.23x (docs/design-notes.md "mpsc4k").
+    /// </summary>
+    internal const int MpscPrefetchBytes = 1024;
+
+    /// <summary>
     /// A single record of <paramref name="aligned"/> bytes claimed up to <paramref name="end"/> (SPSC, or MPSC):
     /// asks for the lines of as many bytes after it (the next record, if of the same size).
     /// In-process twin, 1 KiB records, 8 MiB ring, p10 of 8192-message bursts: 63-67 -> 56-58 ns

@@ -412,8 +412,9 @@ internal sealed unsafe partial class RecordRingEngine
             TProbe.AfterCas(position);
             MarkClaimed(_data + ((int)position & _mask), recordLength, tag);
             // After the marker (its store-store barrier orders it before the payload either way): the
-            // next record's lines, as an SPSC claim asks for them (see PrefetchNextRecord).
-            PrefetchNextRecord(position + aligned, aligned);
+            // next record's first lines, as an SPSC claim asks for them (see PrefetchNextRecord), at
+            // most MpscPrefetchBytes of them.
+            PrefetchNextRecord(position + aligned, Math.Min(aligned, MpscPrefetchBytes));
         }
 
         return position;
