@@ -150,7 +150,12 @@ internal sealed unsafe partial class RecordRingEngine
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void PrefetchBatchRecord(byte* next, nint aligned, byte* limit)
-        => PrefetchLines(next, next + aligned < limit ? next + aligned : limit);
+        => PrefetchLines(next, BatchRecordPrefetchEnd(next, aligned, limit));
+
+    /// <summary>The end of the bytes <see cref="PrefetchBatchRecord"/> asks for from <paramref name="next"/>: the next record's, never past <paramref name="limit"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static byte* BatchRecordPrefetchEnd(byte* next, nint aligned, byte* limit)
+        => next + aligned < limit ? next + aligned : limit;
 
     /// <summary>
     /// MPSC: marks a record appended to a batch claimed: <paramref name="header"/> is its length

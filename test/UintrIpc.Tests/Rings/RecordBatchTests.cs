@@ -464,6 +464,24 @@ public sealed class RecordBatchTests
         Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
     }
 
+    [Theory]
+    [InlineData(1024)]
+    [InlineData(4104)]
+    [InlineData(16392)]
+    [InlineData(1 << 20)]
+    public unsafe void A_batch_records_prefetch_asks_for_at_most_4_KiB_of_the_next_record_and_nothing_past_the_range(int aligned)
+    {
+        // The bounds alone (a hint has no effect to observe): as the claim's range prefetch
+        // (PrefetchLimit) and the single claims' write prefetch (UIPC_PREFETCH_WRITE_MAX), at most
+        // 4 KiB of lines at once, since more evict each other before the stores reach them (a
+        // record of 1 MiB asked for 16384 lines per append); never past the claimed range's end.
+        byte* next = (byte*)0x1_0000; // never dereferenced
+        Assert.Equal(Math.Min(aligned, 4096), RecordRingEngine.BatchRecordPrefetchEnd(next, aligned, next + (2 * (nint)aligned)) - next);
+        Assert.Equal(Math.Min(aligned, 4096), RecordRingEngine.BatchRecordPrefetchEnd(next, aligned, next + aligned) - next);
+        Assert.Equal(520, RecordRingEngine.BatchRecordPrefetchEnd(next, aligned, next + 520) - next); // the range ends first
+        Assert.Equal(0, RecordRingEngine.BatchRecordPrefetchEnd(next, aligned, next) - next); // the last record of the range: nothing after it
+    }
+
     /// <summary>Claims <paramref name="range"/> bytes, appends two 8-byte messages (types 1 and 2, bytes 0x5a and 0x5b), then writes <paramref name="header"/> over the header of message <paramref name="rewritten"/> (0 or 1), as a peer could.</summary>
     private static void AppendTwoAndRewrite(RecordRing ring, int range, int rewritten, long header, out RecordBatch batch)
     {
