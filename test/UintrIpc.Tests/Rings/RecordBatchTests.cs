@@ -258,6 +258,26 @@ public sealed class RecordBatchTests
         Assert.Equal(first.ProducerPosition, first.ConsumerPosition);
     }
 
+    [Fact]
+    public void Mpsc_abort_finds_records_marked_with_a_tag_of_every_bit()
+    {
+        // The batch keeps its tag only in the claimed marker's word (the high half) and the abort
+        // takes it back from there: a tag with every generation bit set (0x3fffff << 8) must come
+        // back whole, or the abort leaves the records marked and the consumer waits behind them.
+        using var region = Region(512, multi: true);
+        var memory = RingMemory.Of(region, PartKind.MpscRecords);
+        memory.ProducerWord(0, RingLayout.ProducerOwnerOffset) = 0x3F_FFFEUL << 32; // free, last generation 0x3ffffe: the next registration takes 0x3fffff
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(160, out RecordBatch batch));
+        Assert.True(batch.TryAppend(2, 20, out _));
+        Assert.True(batch.TryAppend(3, 36, out _));
+        Assert.Equal(0xBFFF_FF00u, (uint)(memory.RecordHeader(32) >> 32)); // the second record's marker: entry 0, generation 0x3fffff
+        batch.Abort();
+        Assert.Equal(1, WriteBatch(ring, 32, 9, 16));
+        AssertMessage(Assert.Single(ReadAll(ring)), 9, 16);
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
