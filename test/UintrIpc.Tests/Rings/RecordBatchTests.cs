@@ -259,6 +259,45 @@ public sealed class RecordBatchTests
     }
 
     [Fact]
+    public void Mpsc_commit_of_a_stale_copy_never_publishes_another_producers_claim_on_the_reused_bytes()
+    {
+        // A copy of a batch committed after the original was committed and read: its bytes were
+        // released, and another producer claimed them again with a header of the same length. The
+        // copy's commit must see that the header is no longer ours (its claimed marker names the
+        // other producer) and publish nothing, or the consumer reads the other's half-written record.
+        using var region = Region(256, multi: true);
+        using var first = new RecordRing(region);
+        using var second = new RecordRing(region);
+        Assert.True(first.TryClaimBatch(32, out RecordBatch batch));
+        Assert.True(batch.TryAppend(1, 24, out Span<byte> payload)); // 32 bytes: the whole range
+        Fill(payload, 1);
+        RecordBatch copy = batch;
+        batch.Commit();
+        AssertMessage(Assert.Single(ReadAll(first)), 1, 24);
+        Assert.Equal(7, WriteBatch(first, 224, 2, 24, 24, 24, 24, 24, 24, 24)); // the rest of the lap
+        Assert.Equal(7, ReadAll(first).Count);
+
+        Assert.True(second.TryClaimBatch(32, out RecordBatch other)); // position 256: the copy's bytes, start marker of length 32
+        bool refused = false;
+        try
+        {
+            copy.Commit();
+        }
+        catch (InvalidOperationException)
+        {
+            refused = true;
+        }
+
+        Assert.Empty(ReadAll(first)); // nothing published: the other batch is still open
+        Assert.True(refused, "the stale copy's commit published the other producer's claim");
+        Assert.True(other.TryAppend(9, 24, out Span<byte> otherPayload));
+        Fill(otherPayload, 9);
+        other.Commit();
+        AssertMessage(Assert.Single(ReadAll(first)), 9, 24);
+        Assert.Equal(first.ProducerPosition, first.ConsumerPosition);
+    }
+
+    [Fact]
     public void Mpsc_abort_finds_records_marked_with_a_tag_of_every_bit()
     {
         // The batch keeps its tag only in the claimed marker's word (the high half) and the abort
