@@ -288,8 +288,8 @@ public sealed class RecordBatchTests
             refused = true;
         }
 
-        Assert.Empty(ReadAll(first)); // nothing published: the other batch is still open
         Assert.True(refused, "the stale copy's commit published the other producer's claim");
+        Assert.Empty(ReadAll(first)); // nothing published: the other batch is still open
         Assert.True(other.TryAppend(9, 24, out Span<byte> otherPayload));
         Fill(otherPayload, 9);
         other.Commit();
