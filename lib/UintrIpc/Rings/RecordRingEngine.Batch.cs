@@ -185,7 +185,7 @@ internal sealed unsafe partial class RecordRingEngine
     /// </summary>
     internal static ulong ClaimedMarkerWord(uint tag) => (ulong)(uint)ClaimMarker.ForRecord(tag) << 32;
 
-    /// <summary>Commits the <paramref name="count"/> records appended to a batch (<paramref name="used"/> of its <paramref name="aligned"/> bytes).</summary>
+    /// <summary>Commits the <paramref name="count"/> records appended to a batch (<paramref name="used"/> of its <paramref name="aligned"/> bytes; MPSC: marked with <paramref name="marker"/>, <see cref="ClaimedMarkerWord"/>).</summary>
     /// <remarks>
     /// One method per path behind this choice, as <see cref="TryClaimBatch"/>: the short SPSC commit is a few stores per batch, as the C producer's.
     /// Optimized from its first call, as the commit was before the split: the MPSC commit is
@@ -193,11 +193,11 @@ internal sealed unsafe partial class RecordRingEngine
     /// until tiering caught up, which a short run never sees (HotPathTierTests).
     /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    internal void CommitBatch(byte* start, int aligned, int used, ref RecordBatchEntries entries, int count, long token)
+    internal void CommitBatch(byte* start, int aligned, int used, ref RecordBatchEntries entries, int count, long token, ulong marker)
     {
         if (_multiProducer)
         {
-            CommitMpscBatch(start, aligned, used, ref entries, count, token);
+            CommitMpscBatch(start, aligned, used, ref entries, count, token, marker);
         }
         else if (KeepsEntries(aligned))
         {
@@ -319,7 +319,7 @@ internal sealed unsafe partial class RecordRingEngine
 
     /// <summary>MPSC: each record's claimed marker checked (acquire), then its type and length stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // one call for an MPSC commit, as TryClaimMpscBatch
-    private void CommitMpscBatch(byte* start, int aligned, int used, ref RecordBatchEntries entries, int count, long token)
+    private void CommitMpscBatch(byte* start, int aligned, int used, ref RecordBatchEntries entries, int count, long token, ulong marker)
     {
         ThrowIfDisposed();
         byte* record = start;
@@ -331,11 +331,15 @@ internal sealed unsafe partial class RecordRingEngine
         ReadOnlySpan<long> marked = entries; // sliced once: no bounds check per record
         foreach (long entry in marked[..count])
         {
-            // Acquire: the consumer may have taken the record (TryUnblock); then it is no longer ours.
-            int length = Volatile.Read(ref *(int*)record);
-            if (length != (int)entry)
+            // Acquire: the header as one value, still our length negated and our claimed marker. The
+            // consumer may have taken the record (TryUnblock); and a copy of a batch committed
+            // before finds its bytes consumed and maybe claimed again by another producer with the
+            // same length: only the marker then tells that the record is not ours. One load, as the
+            // length's alone.
+            long header = Volatile.Read(ref *(long*)record);
+            if ((ulong)header != ((uint)entry | marker))
             {
-                throw ClaimLostOrCorrupted(record, -(int)entry, length, token + (record - start));
+                throw ClaimLostOrCorrupted(record, -(int)entry, (int)header, token + (record - start));
             }
 
             *(int*)(record + TypeOffset) = (int)(entry >> 32); // plain: published by the release below
