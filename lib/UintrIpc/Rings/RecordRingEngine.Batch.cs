@@ -152,10 +152,19 @@ internal sealed unsafe partial class RecordRingEngine
     internal static void PrefetchBatchRecord(byte* next, nint aligned, byte* limit)
         => PrefetchLines(next, BatchRecordPrefetchEnd(next, aligned, limit));
 
-    /// <summary>The end of the bytes <see cref="PrefetchBatchRecord"/> asks for from <paramref name="next"/>: the next record's, never past <paramref name="limit"/>.</summary>
+    /// <summary>
+    /// The end of the bytes <see cref="PrefetchBatchRecord"/> asks for from <paramref name="next"/>:
+    /// the next record's first <see cref="PrefetchLimit"/> bytes at most (as the claim's range and
+    /// the single claims' write prefetch: more lines asked at once evict each other before the
+    /// stores reach them, and a record of 1 MiB asked for 16384 lines per append), never past
+    /// <paramref name="limit"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static byte* BatchRecordPrefetchEnd(byte* next, nint aligned, byte* limit)
-        => next + aligned < limit ? next + aligned : limit;
+    {
+        byte* end = next + Math.Min(aligned, PrefetchLimit);
+        return end < limit ? end : limit;
+    }
 
     /// <summary>
     /// MPSC: marks a record appended to a batch claimed: <paramref name="header"/> is its length
