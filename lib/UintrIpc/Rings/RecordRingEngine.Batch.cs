@@ -23,14 +23,15 @@ internal sealed unsafe partial class RecordRingEngine
     /// a reservation and two private stores) saves no registers for the MPSC path's values, and
     /// no call is a dispatcher's. The claims are not inlined: the caller would hold both paths
     /// (a caller's run loop grew 1889 -> 3105 bytes and its frame, and measured 0.1 ns per record
-    /// slower; docs/design-notes.md "recbatch8", "recfixed").
+    /// slower; docs/design-notes.md "recbatch8", "recfixed"). Optimized from their first call, as
+    /// the commit: callers do not inline them (HotPathTierTests).
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryClaimBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
         => _multiProducer ? TryClaimMpscBatch(bytes, sink, out batch) : TryClaimSpscBatch(bytes, sink, out batch);
 
     /// <summary>SPSC: the range reserved privately (nothing is published until the commit), the claim recorded as the open one.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private bool TryClaimSpscBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
     {
         int aligned = CheckBatchBytes(bytes);
@@ -56,7 +57,7 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>MPSC: the range claimed with one CAS and its start marked ours (2e).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private bool TryClaimMpscBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
     {
         int aligned = CheckBatchBytes(bytes);
