@@ -339,17 +339,24 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         ReadOnlySpan<long> marked = entries; // sliced once: no bounds check per record
+        // Acquire: the first header as one value, still our length negated and our claimed marker.
+        // A copy of a batch committed before finds its bytes consumed and maybe claimed again by
+        // another producer with the same length: only the marker then tells that it is not ours.
+        // The first record alone: while it is ours the consumer has not passed it (an uncommitted
+        // record stops it), so none of the range was released and claimed again (once per batch:
+        // per record it cost an MPSC batch of 32 8-byte records 0.7 ns per record).
+        if (count != 0 && (ulong)Volatile.Read(ref *(long*)start) != ((uint)marked[0] | marker))
+        {
+            throw ClaimLostOrCorrupted(start, -(int)marked[0], *(int*)start, token);
+        }
+
         foreach (long entry in marked[..count])
         {
-            // Acquire: the header as one value, still our length negated and our claimed marker. The
-            // consumer may have taken the record (TryUnblock); and a copy of a batch committed
-            // before finds its bytes consumed and maybe claimed again by another producer with the
-            // same length: only the marker then tells that the record is not ours. One load, as the
-            // length's alone.
-            long header = Volatile.Read(ref *(long*)record);
-            if ((ulong)header != ((uint)entry | marker))
+            // Acquire: the consumer may have taken the record (TryUnblock); then it is no longer ours.
+            int length = Volatile.Read(ref *(int*)record);
+            if (length != (int)entry)
             {
-                throw ClaimLostOrCorrupted(record, -(int)entry, (int)header, token + (record - start));
+                throw ClaimLostOrCorrupted(record, -(int)entry, length, token + (record - start));
             }
 
             *(int*)(record + TypeOffset) = (int)(entry >> 32); // plain: published by the release below
