@@ -192,6 +192,23 @@ static inline void rring_append(uint8_t *rec, uint32_t length, int32_t type)
     memcpy(rec, &header, sizeof header);
 }
 
+/* Producer, batch: a record of `aligned` bytes appended, `next` the byte after it, `limit` the
+ * range's end: read-prefetches the next record's lines (at most RRING_PREFETCH_LIMIT bytes of
+ * them), never past the range (the bytes after it may still be the consumer's); records of
+ * RRING_PREFETCH_MIN bytes or more only. As the library's RecordRingEngine.PrefetchBatchRecord,
+ * called by RecordBatch.TryAppend. */
+#define RRING_PREFETCH_LIMIT 4096u /* the library's PrefetchLimit */
+static inline void rring_prefetch_batch_record(const uint8_t *next, uint32_t aligned, const uint8_t *limit)
+{
+    if (aligned < RRING_PREFETCH_MIN)
+        return;
+    const uint8_t *end = next + (aligned < RRING_PREFETCH_LIMIT ? aligned : RRING_PREFETCH_LIMIT);
+    if (end > limit)
+        end = limit;
+    for (uintptr_t line = (uintptr_t)next & ~(uintptr_t)63; line < (uintptr_t)end; line += 64)
+        __builtin_prefetch((const void *)line, 0, 3);
+}
+
 /* Producer, batch: publishes `count` appended records of `length` payload bytes from `start`:
  * the tail once, then each length (2e). */
 static inline void rring_commit_batch(struct record_ring *r, uint8_t *start, uint32_t count, uint32_t length)

@@ -241,8 +241,10 @@ producer_claim(struct producer *p, enum producer_kind kind, uint64_t left, int *
             mrring_mark_claimed(rec, p->es, p->mp.tag);
             if (p->batch <= 1) /* a single claim (TryClaim): its end is the floor the CAS set */
                 mrring_prefetch_next(&p->rec, &p->mp, p->mp.floor, aligned);
-        } else
+        } else {
             rring_append(rec, p->es, 0);
+            rring_prefetch_batch_record(rec + aligned, aligned, p->range + p->claimed * aligned);
+        }
         return rec + UIPC_RECORD_HEADER_SIZE;
     }
     if (kind == PRODUCE_RECORDS) {

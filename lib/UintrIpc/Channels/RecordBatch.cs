@@ -314,7 +314,7 @@ public unsafe ref struct RecordBatch
             Seal(_sink);
         }
 
-        _ring.CommitBatch(_start, (int)(_end - _start), (int)(_next - _start), ref _entries, _count, _token);
+        _ring.CommitBatch(_start, (int)(_end - _start), (int)(_next - _start), ref _entries, _count, _token, _claimedMarker);
         Complete();
         _sink?.Completed();
     }

@@ -23,14 +23,15 @@ internal sealed unsafe partial class RecordRingEngine
     /// a reservation and two private stores) saves no registers for the MPSC path's values, and
     /// no call is a dispatcher's. The claims are not inlined: the caller would hold both paths
     /// (a caller's run loop grew 1889 -> 3105 bytes and its frame, and measured 0.1 ns per record
-    /// slower; docs/design-notes.md "recbatch8", "recfixed").
+    /// slower; docs/design-notes.md "recbatch8", "recfixed"). Optimized from their first call, as
+    /// the commit: callers do not inline them (HotPathTierTests).
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryClaimBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
         => _multiProducer ? TryClaimMpscBatch(bytes, sink, out batch) : TryClaimSpscBatch(bytes, sink, out batch);
 
     /// <summary>SPSC: the range reserved privately (nothing is published until the commit), the claim recorded as the open one.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private bool TryClaimSpscBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
     {
         int aligned = CheckBatchBytes(bytes);
@@ -56,7 +57,7 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>MPSC: the range claimed with one CAS and its start marked ours (2e).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private bool TryClaimMpscBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
     {
         int aligned = CheckBatchBytes(bytes);
@@ -150,7 +151,21 @@ internal sealed unsafe partial class RecordRingEngine
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void PrefetchBatchRecord(byte* next, nint aligned, byte* limit)
-        => PrefetchLines(next, next + aligned < limit ? next + aligned : limit);
+        => PrefetchLines(next, BatchRecordPrefetchEnd(next, aligned, limit));
+
+    /// <summary>
+    /// The end of the bytes <see cref="PrefetchBatchRecord"/> asks for from <paramref name="next"/>:
+    /// the next record's first <see cref="PrefetchLimit"/> bytes at most (as the claim's range and
+    /// the single claims' write prefetch: more lines asked at once evict each other before the
+    /// stores reach them, and a record of 1 MiB asked for 16384 lines per append), never past
+    /// <paramref name="limit"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static byte* BatchRecordPrefetchEnd(byte* next, nint aligned, byte* limit)
+    {
+        byte* end = next + Math.Min(aligned, PrefetchLimit);
+        return end < limit ? end : limit;
+    }
 
     /// <summary>
     /// MPSC: marks a record appended to a batch claimed: <paramref name="header"/> is its length
@@ -180,7 +195,7 @@ internal sealed unsafe partial class RecordRingEngine
     /// </summary>
     internal static ulong ClaimedMarkerWord(uint tag) => (ulong)(uint)ClaimMarker.ForRecord(tag) << 32;
 
-    /// <summary>Commits the <paramref name="count"/> records appended to a batch (<paramref name="used"/> of its <paramref name="aligned"/> bytes).</summary>
+    /// <summary>Commits the <paramref name="count"/> records appended to a batch (<paramref name="used"/> of its <paramref name="aligned"/> bytes; MPSC: marked with <paramref name="marker"/>, <see cref="ClaimedMarkerWord"/>).</summary>
     /// <remarks>
     /// One method per path behind this choice, as <see cref="TryClaimBatch"/>: the short SPSC commit is a few stores per batch, as the C producer's.
     /// Optimized from its first call, as the commit was before the split: the MPSC commit is
@@ -188,11 +203,11 @@ internal sealed unsafe partial class RecordRingEngine
     /// until tiering caught up, which a short run never sees (HotPathTierTests).
     /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    internal void CommitBatch(byte* start, int aligned, int used, ref RecordBatchEntries entries, int count, long token)
+    internal void CommitBatch(byte* start, int aligned, int used, ref RecordBatchEntries entries, int count, long token, ulong marker)
     {
         if (_multiProducer)
         {
-            CommitMpscBatch(start, aligned, used, ref entries, count, token);
+            CommitMpscBatch(start, aligned, used, ref entries, count, token, marker);
         }
         else if (KeepsEntries(aligned))
         {
@@ -314,7 +329,7 @@ internal sealed unsafe partial class RecordRingEngine
 
     /// <summary>MPSC: each record's claimed marker checked (acquire), then its type and length stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // one call for an MPSC commit, as TryClaimMpscBatch
-    private void CommitMpscBatch(byte* start, int aligned, int used, ref RecordBatchEntries entries, int count, long token)
+    private void CommitMpscBatch(byte* start, int aligned, int used, ref RecordBatchEntries entries, int count, long token, ulong marker)
     {
         ThrowIfDisposed();
         byte* record = start;
@@ -324,6 +339,17 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         ReadOnlySpan<long> marked = entries; // sliced once: no bounds check per record
+        // Acquire: the first header as one value, still our length negated and our claimed marker.
+        // A copy of a batch committed before finds its bytes consumed and maybe claimed again by
+        // another producer with the same length: only the marker then tells that it is not ours.
+        // The first record alone: while it is ours the consumer has not passed it (an uncommitted
+        // record stops it), so none of the range was released and claimed again (once per batch:
+        // per record it cost an MPSC batch of 32 8-byte records 0.7 ns per record).
+        if (count != 0 && (ulong)Volatile.Read(ref *(long*)start) != ((uint)marked[0] | marker))
+        {
+            throw ClaimLostOrCorrupted(start, -(int)marked[0], *(int*)start, token);
+        }
+
         foreach (long entry in marked[..count])
         {
             // Acquire: the consumer may have taken the record (TryUnblock); then it is no longer ours.

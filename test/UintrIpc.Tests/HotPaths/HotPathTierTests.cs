@@ -16,7 +16,7 @@ public sealed class HotPathTierTests(ITestOutputHelper output)
 {
     /// <summary>The engine's per-message methods (as the JIT names them) that must never be compiled at Tier0.</summary>
     private static readonly string[] s_perMessage =
-        [":CommitBatch(", ":CommitMpscBatch(", ":CommitSpscEntries(", ":CommitSpscReadBack(", ":TryRead(", ":TryReadGeneral(", ":Release(", ":TryClaimRangeMpsc("];
+        [":TryClaimSpscBatch(", ":TryClaimMpscBatch(", ":CommitBatch(", ":CommitMpscBatch(", ":CommitSpscEntries(", ":CommitSpscReadBack(", ":TryRead(", ":TryReadGeneral(", ":Release(", ":TryClaimRangeMpsc("];
 
     [Fact]
     public void Record_batch_commit_and_TryRead_run_optimized_from_their_first_call()
@@ -40,6 +40,7 @@ public sealed class HotPathTierTests(ITestOutputHelper output)
             var engine = File.ReadAllLines(summary).Where(l => l.Contains("UintrIpc.Rings.RecordRingEngine:", StringComparison.Ordinal)).ToList();
             // The summary names the commit: the check below sees the methods it is about.
             Assert.Contains(engine, l => l.Contains(":CommitBatch(", StringComparison.Ordinal));
+            Assert.Contains(engine, l => l.Contains(":TryClaimSpscBatch(", StringComparison.Ordinal));
             var tier0 = engine.Where(l => s_perMessage.Any(m => l.Contains(m, StringComparison.Ordinal)) && l.Contains("Tier0", StringComparison.Ordinal)).ToList();
             Assert.True(tier0.Count == 0, "compiled at Tier0:\n" + string.Join('\n', tier0));
         }

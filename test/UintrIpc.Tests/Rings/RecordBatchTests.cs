@@ -258,6 +258,65 @@ public sealed class RecordBatchTests
         Assert.Equal(first.ProducerPosition, first.ConsumerPosition);
     }
 
+    [Fact]
+    public void Mpsc_commit_of_a_stale_copy_never_publishes_another_producers_claim_on_the_reused_bytes()
+    {
+        // A copy of a batch committed after the original was committed and read: its bytes were
+        // released, and another producer claimed them again with a header of the same length. The
+        // copy's commit must see that the header is no longer ours (its claimed marker names the
+        // other producer) and publish nothing, or the consumer reads the other's half-written record.
+        using var region = Region(256, multi: true);
+        using var first = new RecordRing(region);
+        using var second = new RecordRing(region);
+        Assert.True(first.TryClaimBatch(32, out RecordBatch batch));
+        Assert.True(batch.TryAppend(1, 24, out Span<byte> payload)); // 32 bytes: the whole range
+        Fill(payload, 1);
+        RecordBatch copy = batch;
+        batch.Commit();
+        AssertMessage(Assert.Single(ReadAll(first)), 1, 24);
+        Assert.Equal(7, WriteBatch(first, 224, 2, 24, 24, 24, 24, 24, 24, 24)); // the rest of the lap
+        Assert.Equal(7, ReadAll(first).Count);
+
+        Assert.True(second.TryClaimBatch(32, out RecordBatch other)); // position 256: the copy's bytes, start marker of length 32
+        bool refused = false;
+        try
+        {
+            copy.Commit();
+        }
+        catch (InvalidOperationException)
+        {
+            refused = true;
+        }
+
+        Assert.True(refused, "the stale copy's commit published the other producer's claim");
+        Assert.Empty(ReadAll(first)); // nothing published: the other batch is still open
+        Assert.True(other.TryAppend(9, 24, out Span<byte> otherPayload));
+        Fill(otherPayload, 9);
+        other.Commit();
+        AssertMessage(Assert.Single(ReadAll(first)), 9, 24);
+        Assert.Equal(first.ProducerPosition, first.ConsumerPosition);
+    }
+
+    [Fact]
+    public void Mpsc_abort_finds_records_marked_with_a_tag_of_every_bit()
+    {
+        // The batch keeps its tag only in the claimed marker's word (the high half) and the abort
+        // takes it back from there: a tag with every generation bit set (0x3fffff << 8) must come
+        // back whole, or the abort leaves the records marked and the consumer waits behind them.
+        using var region = Region(512, multi: true);
+        var memory = RingMemory.Of(region, PartKind.MpscRecords);
+        memory.ProducerWord(0, RingLayout.ProducerOwnerOffset) = 0x3F_FFFEUL << 32; // free, last generation 0x3ffffe: the next registration takes 0x3fffff
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(160, out RecordBatch batch));
+        Assert.True(batch.TryAppend(2, 20, out _));
+        Assert.True(batch.TryAppend(3, 36, out _));
+        Assert.Equal(0xBFFF_FF00u, (uint)(memory.RecordHeader(32) >> 32)); // the second record's marker: entry 0, generation 0x3fffff
+        batch.Abort();
+        Assert.Equal(1, WriteBatch(ring, 32, 9, 16));
+        AssertMessage(Assert.Single(ReadAll(ring)), 9, 16);
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -462,6 +521,24 @@ public sealed class RecordBatchTests
         }
 
         Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
+    [Theory]
+    [InlineData(1024)]
+    [InlineData(4104)]
+    [InlineData(16392)]
+    [InlineData(1 << 20)]
+    public unsafe void A_batch_records_prefetch_asks_for_at_most_4_KiB_of_the_next_record_and_nothing_past_the_range(int aligned)
+    {
+        // The bounds alone (a hint has no effect to observe): as the claim's range prefetch
+        // (PrefetchLimit) and the single claims' write prefetch (UIPC_PREFETCH_WRITE_MAX), at most
+        // 4 KiB of lines at once, since more evict each other before the stores reach them (a
+        // record of 1 MiB asked for 16384 lines per append); never past the claimed range's end.
+        byte* next = (byte*)0x1_0000; // never dereferenced
+        Assert.Equal(Math.Min(aligned, 4096), RecordRingEngine.BatchRecordPrefetchEnd(next, aligned, next + (2 * (nint)aligned)) - next);
+        Assert.Equal(Math.Min(aligned, 4096), RecordRingEngine.BatchRecordPrefetchEnd(next, aligned, next + aligned) - next);
+        Assert.Equal(520, RecordRingEngine.BatchRecordPrefetchEnd(next, aligned, next + 520) - next); // the range ends first
+        Assert.Equal(0, RecordRingEngine.BatchRecordPrefetchEnd(next, aligned, next) - next); // the last record of the range: nothing after it
     }
 
     /// <summary>Claims <paramref name="range"/> bytes, appends two 8-byte messages (types 1 and 2, bytes 0x5a and 0x5b), then writes <paramref name="header"/> over the header of message <paramref name="rewritten"/> (0 or 1), as a peer could.</summary>
