@@ -36,6 +36,17 @@ internal static unsafe class FuzzCommands
     /// <summary>A single library call that takes longer than this (without a timeout of its own) counts as a hang.</summary>
     private static readonly TimeSpan HangBound = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Empty reads the consumer makes, after the writes stopped, before a side gives up (with
+    /// <see cref="GiveUpAfter"/> passed too). Counted, not timed: a thread the scheduler leaves
+    /// without a core for longer than any window makes no reads meanwhile (a failure seen once at
+    /// load 30, seed 635157806, was a 200 ms window alone running out).
+    /// </summary>
+    private const int StalledReads = 50;
+
+    /// <summary>No side gives up before this much time without progress: an MPSC consumer unblocks a forged claim after 100 + 50 ms.</summary>
+    private static readonly TimeSpan GiveUpAfter = TimeSpan.FromMilliseconds(200);
+
     /// <summary>How long an attach waits for the magic (a mutated magic makes it wait this long, then refuse).</summary>
     private static readonly TimeSpan AttachTimeout = TimeSpan.FromMilliseconds(20);
 
@@ -115,9 +126,13 @@ internal static unsafe class FuzzCommands
         private volatile bool _foundFullWhileParked;
         private volatile bool _chaos = true;
         private volatile bool _done;
+        private volatile bool _consumerEnded;
         private string? _error;
         private string? _anomaly;
+        private long _epochOneWritten;
         private long _epochOneDelivered;
+        // Reads that found nothing; the producer gives up only while they grow (StalledReads).
+        private long _emptyReads;
         private long _maxOperationTicks;
 
         public TimeSpan MaxOperation => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maxOperationTicks));
@@ -185,7 +200,7 @@ internal static unsafe class FuzzCommands
 
                     if (_epochOneDelivered != EpochTwoCount)
                     {
-                        return $"FAIL: {_epochOneDelivered} of {EpochTwoCount} messages written after the mutations stopped arrived, and no error; mutations: {mutator.Log}";
+                        return $"FAIL: {_epochOneDelivered} of {EpochTwoCount} messages arrived after the mutations stopped ({_epochOneWritten} written, {_emptyReads} empty reads), and no error; mutations: {mutator.Log}";
                     }
                 }
 
@@ -299,16 +314,23 @@ internal static unsafe class FuzzCommands
             }
 
             var lastProgress = Stopwatch.StartNew();
+            long emptyReadsAtProgress = Interlocked.Read(ref _emptyReads);
             for (long i = 0; i < EpochTwoCount;)
             {
                 if (Timed(() => victim.TryWrite(FuzzItem.Of(1, i), TimeSpan.FromMilliseconds(10))))
                 {
                     i++;
+                    Interlocked.Exchange(ref _epochOneWritten, i);
                     lastProgress.Restart();
+                    emptyReadsAtProgress = Interlocked.Read(ref _emptyReads);
                 }
-                else if (lastProgress.Elapsed > TimeSpan.FromMilliseconds(200) || Volatile.Read(ref _error) is not null)
+                else if (Volatile.Read(ref _error) is not null || _consumerEnded || lastProgress.Elapsed > HangBound
+                    || (lastProgress.Elapsed > GiveUpAfter && Interlocked.Read(ref _emptyReads) - emptyReadsAtProgress >= StalledReads))
                 {
-                    break; // no room: the consumer is stuck or failed; judged by the round
+                    // No room, while the consumer found nothing to read again and again (nothing was
+                    // written since: the ring only emptied), or it failed or left: judged by the round.
+                    // A consumer that gets no core makes no empty reads: the producer waits for it.
+                    break;
                 }
             }
 
@@ -318,13 +340,17 @@ internal static unsafe class FuzzCommands
         private void Consume(Endpoints victim)
         {
             long expected = 0;
+            int emptyAfterDone = 0;
             var lastProgress = Stopwatch.StartNew();
             while (expected < EpochTwoCount)
             {
                 ParkIfAsked();
+                // Read before the read: an empty read that began after the producer finished saw all it wrote.
+                bool producerDone = _done;
                 if (Timed(() => victim.TryRead(out FuzzItem item, TimeSpan.FromMilliseconds(1)) ? item : (FuzzItem?)null) is { } got)
                 {
                     lastProgress.Restart();
+                    emptyAfterDone = 0;
                     if (got.Epoch == 1 && got.IsIntact)
                     {
                         if (got.Sequence != expected)
@@ -339,17 +365,22 @@ internal static unsafe class FuzzCommands
                     continue; // epoch 0 may be anything: the mutator may forge messages, as any writer can
                 }
 
+                Interlocked.Increment(ref _emptyReads);
                 if (!_chaos && lastProgress.Elapsed > TimeSpan.FromMilliseconds(100) && mpsc)
                 {
                     // A position claimed by the "peer" (a tail moved forward) blocks like a dead producer's claim.
                     Timed(() => victim.TryUnblock(TimeSpan.FromMilliseconds(50)));
                 }
 
-                if (_done && lastProgress.Elapsed > TimeSpan.FromMilliseconds(200))
+                // Counted reads, not the clock alone: a consumer preempted between an empty read and
+                // this check, while the producer wrote everything, used to leave with nothing read.
+                if (producerDone && ++emptyAfterDone >= StalledReads && lastProgress.Elapsed > GiveUpAfter)
                 {
-                    return;
+                    break;
                 }
             }
+
+            _consumerEnded = true; // also after an out-of-order message ended the loop early: the producer stops waiting
         }
 
         private void Guarded(string side, Action body)
