@@ -11,7 +11,9 @@ namespace UintrIpc.Tests.Trust;
 /// afresh. The child exits 0 only if every round ended with everything delivered or a
 /// validation error, no hang and no other exception; a stray access would hit a guard page and
 /// kill it, which this test reports as a crash. Round counts: 60 per ring kind by default,
-/// 2000 with UINTRIPC_STRESS=1; UINTRIPC_FUZZ_SEED=n repeats a run.
+/// 2000 with UINTRIPC_STRESS=1; UINTRIPC_FUZZ_SEED=n repeats a run. Losses are judged by the
+/// consumer's empty reads after the writes stopped, not by a clock alone: a thread the scheduler
+/// starves (load 30 on two cores) is waited for, one that runs and finds nothing is reported.
 /// </summary>
 [Collection(CrossProcessCollection.Name)]
 public sealed class FuzzTests(ITestOutputHelper output)
