@@ -36,32 +36,51 @@ internal static unsafe class FuzzCommands
     /// <summary>A single library call that takes longer than this (without a timeout of its own) counts as a hang.</summary>
     private static readonly TimeSpan HangBound = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Empty reads the consumer makes, after the writes stopped, before a side gives up (with
+    /// <see cref="GiveUpAfter"/> passed too). Counted, not timed: a thread the scheduler leaves
+    /// without a core for longer than any window makes no reads meanwhile (a failure seen once at
+    /// load 30, seed 635157806, was a 200 ms window alone running out).
+    /// </summary>
+    private const int StalledReads = 50;
+
+    /// <summary>No side gives up before this much time without progress: an MPSC consumer unblocks a forged claim after 100 + 50 ms.</summary>
+    private static readonly TimeSpan GiveUpAfter = TimeSpan.FromMilliseconds(200);
+
     /// <summary>How long an attach waits for the magic (a mutated magic makes it wait this long, then refuse).</summary>
     private static readonly TimeSpan AttachTimeout = TimeSpan.FromMilliseconds(20);
 
     /// <summary>
-    /// fuzz-victim &lt;slots|messages&gt; &lt;spsc|mpsc&gt; &lt;seed&gt; &lt;rounds&gt;: prints one line per notable round and
+    /// fuzz-victim &lt;slots|messages&gt; &lt;spsc|mpsc&gt; &lt;seed&gt; &lt;rounds&gt; [starve-ms]: prints one line per notable round and
     /// a summary; exits 0 when every round ended well, 6 when a round lost or reordered messages
     /// silently or an endpoint threw something other than a validation error, 5 on a hang. A
-    /// crash (a fault at a guard page, for example) is the test's to see.
+    /// crash (a fault at a guard page, for example) is the test's to see. With starve-ms, every
+    /// round plays a loaded scheduler (<see cref="Round.StopChaosWithTheConsumerStarved"/>) and is printed.
     /// </summary>
     [PeerCommand("fuzz-victim")]
     public static int Victim(string[] args)
     {
         bool messages = args[0] == "messages", mpsc = args[1] == "mpsc";
         int seed = int.Parse(args[2], CultureInfo.InvariantCulture), rounds = int.Parse(args[3], CultureInfo.InvariantCulture);
+        var starve = TimeSpan.FromMilliseconds(args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 0);
         var outcomes = new SortedDictionary<string, int>(StringComparer.Ordinal);
         int failures = 0;
         double maxOperationMs = 0;
         for (int round = 0; round < rounds; round++)
         {
             var random = new Random(seed + round);
-            var run = new Round(messages, mpsc, random);
+            var run = new Round(messages, mpsc, random, starve);
             string outcome = run.Execute();
             maxOperationMs = Math.Max(maxOperationMs, run.MaxOperation.TotalMilliseconds);
             string key = outcome.StartsWith("FAIL", StringComparison.Ordinal) ? "FAIL" : outcome.Split(':')[0];
             outcomes[key] = outcomes.GetValueOrDefault(key) + 1;
-            if (outcome.StartsWith("FAIL", StringComparison.Ordinal) || outcome.StartsWith("HANG", StringComparison.Ordinal))
+            bool failed = outcome.StartsWith("FAIL", StringComparison.Ordinal) || outcome.StartsWith("HANG", StringComparison.Ordinal);
+            if (starve > TimeSpan.Zero && !failed)
+            {
+                Console.WriteLine($"round {round} (seed {seed + round}): {outcome}");
+            }
+
+            if (failed)
             {
                 failures++;
                 Console.WriteLine($"round {round} (seed {seed + round}): {outcome}");
@@ -97,14 +116,23 @@ internal static unsafe class FuzzCommands
     }
 
     /// <summary>One round: chaos, then the second epoch, then a fresh attach.</summary>
-    private sealed class Round(bool messages, bool mpsc, Random random)
+    private sealed class Round(bool messages, bool mpsc, Random random, TimeSpan starveConsumer)
     {
         private readonly Stopwatch _clock = new();
+        // The starvation (fuzz-victim's fifth argument): the consumer parks at the top of its loop when asked.
+        private volatile bool _parkConsumer;
+        private volatile bool _consumerParked;
+        private volatile bool _consumerResumes;
+        private volatile bool _foundFullWhileParked;
         private volatile bool _chaos = true;
         private volatile bool _done;
+        private volatile bool _consumerEnded;
         private string? _error;
         private string? _anomaly;
+        private long _epochOneWritten;
         private long _epochOneDelivered;
+        // Reads that found nothing; the producer gives up only while they grow (StalledReads).
+        private long _emptyReads;
         private long _maxOperationTicks;
 
         public TimeSpan MaxOperation => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maxOperationTicks));
@@ -143,7 +171,7 @@ internal static unsafe class FuzzCommands
 
                 Thread.Sleep(1);
 
-                _chaos = false;
+                string starved = starveConsumer > TimeSpan.Zero ? StopChaosWithTheConsumerStarved(mutator) : StopChaos();
                 if (!producer.Join(HangBound) || !consumer.Join(HangBound * 2))
                 {
                     hung = true; // the threads still use the mapping: leave it to the process exit
@@ -172,14 +200,14 @@ internal static unsafe class FuzzCommands
 
                     if (_epochOneDelivered != EpochTwoCount)
                     {
-                        return $"FAIL: {_epochOneDelivered} of {EpochTwoCount} messages written after the mutations stopped arrived, and no error; mutations: {mutator.Log}";
+                        return $"FAIL: {_epochOneDelivered} of {EpochTwoCount} messages arrived after the mutations stopped ({_epochOneWritten} written, {_emptyReads} empty reads), and no error; mutations: {mutator.Log}";
                     }
                 }
 
                 string attach = AttachAfresh(creator, region);
                 return attach.StartsWith("FAIL", StringComparison.Ordinal) ? $"{attach}; mutations: {mutator.Log}"
-                    : _error is not null ? $"{Kind(_error)}{attach}"
-                    : creator.IsCompleted ? $"completed by the peer{attach}" : $"clean{attach}";
+                    : _error is not null ? $"{Kind(_error)}{attach}{starved}"
+                    : creator.IsCompleted ? $"completed by the peer{attach}{starved}" : $"clean{attach}{starved}";
             }
             finally
             {
@@ -187,6 +215,50 @@ internal static unsafe class FuzzCommands
                 {
                     victim.Dispose();
                     guard.Dispose();
+                }
+            }
+        }
+
+        private string StopChaos()
+        {
+            _chaos = false;
+            return "";
+        }
+
+        /// <summary>
+        /// Plays a scheduler at load 30, which can leave a thread without a core for hundreds of
+        /// milliseconds: parks the consumer, waits until the producer finds the ring full, stops
+        /// the mutations, and lets the consumer go on only after <c>starveConsumer</c>. Nothing is lost
+        /// meanwhile: the round must end as it would without the pause.
+        /// </summary>
+        private string StopChaosWithTheConsumerStarved(Mutator mutator)
+        {
+            _parkConsumer = true;
+            var waited = Stopwatch.StartNew(); // no progress to measure from: a bound on the setup only
+            while (!_foundFullWhileParked && Volatile.Read(ref _error) is null && waited.Elapsed < HangBound)
+            {
+                Thread.Sleep(1);
+            }
+
+            bool full = _foundFullWhileParked;
+            _chaos = false;
+            Thread.Sleep(starveConsumer);
+            _consumerResumes = true;
+            return full ? $"; consumer starved {starveConsumer.TotalMilliseconds:F0} ms with the ring full; mutations: {mutator.Log}"
+                : $"; the consumer was not starved with the ring full (error: {_error ?? "none"})";
+        }
+
+        /// <summary>The consumer's side of <see cref="StopChaosWithTheConsumerStarved"/>: parks until told to go on, once.</summary>
+        private void ParkIfAsked()
+        {
+            if (_parkConsumer)
+            {
+                _parkConsumer = false;
+                _consumerParked = true;
+                var parked = Stopwatch.StartNew(); // a bound only: the round's thread lets it go on
+                while (!_consumerResumes && parked.Elapsed < HangBound * 2)
+                {
+                    Thread.Sleep(1);
                 }
             }
         }
@@ -235,20 +307,30 @@ internal static unsafe class FuzzCommands
             long sequence = 0;
             while (_chaos)
             {
-                Timed(() => victim.TryWrite(FuzzItem.Of(0, sequence++)));
+                if (!Timed(() => victim.TryWrite(FuzzItem.Of(0, sequence++))) && _consumerParked)
+                {
+                    _foundFullWhileParked = true;
+                }
             }
 
             var lastProgress = Stopwatch.StartNew();
+            long emptyReadsAtProgress = Interlocked.Read(ref _emptyReads);
             for (long i = 0; i < EpochTwoCount;)
             {
                 if (Timed(() => victim.TryWrite(FuzzItem.Of(1, i), TimeSpan.FromMilliseconds(10))))
                 {
                     i++;
+                    Interlocked.Exchange(ref _epochOneWritten, i);
                     lastProgress.Restart();
+                    emptyReadsAtProgress = Interlocked.Read(ref _emptyReads);
                 }
-                else if (lastProgress.Elapsed > TimeSpan.FromMilliseconds(200) || Volatile.Read(ref _error) is not null)
+                else if (Volatile.Read(ref _error) is not null || _consumerEnded || lastProgress.Elapsed > HangBound
+                    || (lastProgress.Elapsed > GiveUpAfter && Interlocked.Read(ref _emptyReads) - emptyReadsAtProgress >= StalledReads))
                 {
-                    break; // no room: the consumer is stuck or failed; judged by the round
+                    // No room, while the consumer found nothing to read again and again (nothing was
+                    // written since: the ring only emptied), or it failed or left: judged by the round.
+                    // A consumer that gets no core makes no empty reads: the producer waits for it.
+                    break;
                 }
             }
 
@@ -258,12 +340,17 @@ internal static unsafe class FuzzCommands
         private void Consume(Endpoints victim)
         {
             long expected = 0;
+            int emptyAfterDone = 0;
             var lastProgress = Stopwatch.StartNew();
             while (expected < EpochTwoCount)
             {
+                ParkIfAsked();
+                // Read before the read: an empty read that began after the producer finished saw all it wrote.
+                bool producerDone = _done;
                 if (Timed(() => victim.TryRead(out FuzzItem item, TimeSpan.FromMilliseconds(1)) ? item : (FuzzItem?)null) is { } got)
                 {
                     lastProgress.Restart();
+                    emptyAfterDone = 0;
                     if (got.Epoch == 1 && got.IsIntact)
                     {
                         if (got.Sequence != expected)
@@ -278,17 +365,22 @@ internal static unsafe class FuzzCommands
                     continue; // epoch 0 may be anything: the mutator may forge messages, as any writer can
                 }
 
+                Interlocked.Increment(ref _emptyReads);
                 if (!_chaos && lastProgress.Elapsed > TimeSpan.FromMilliseconds(100) && mpsc)
                 {
                     // A position claimed by the "peer" (a tail moved forward) blocks like a dead producer's claim.
                     Timed(() => victim.TryUnblock(TimeSpan.FromMilliseconds(50)));
                 }
 
-                if (_done && lastProgress.Elapsed > TimeSpan.FromMilliseconds(200))
+                // Counted reads, not the clock alone: a consumer preempted between an empty read and
+                // this check, while the producer wrote everything, used to leave with nothing read.
+                if (producerDone && ++emptyAfterDone >= StalledReads && lastProgress.Elapsed > GiveUpAfter)
                 {
-                    return;
+                    break;
                 }
             }
+
+            _consumerEnded = true; // also after an out-of-order message ended the loop early: the producer stops waiting
         }
 
         private void Guarded(string side, Action body)

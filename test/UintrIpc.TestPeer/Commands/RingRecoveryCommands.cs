@@ -16,8 +16,8 @@ internal static class RingRecoveryCommands
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// `ring-claim-and-hold name slots|records producer holdMs`: claims the next position in the MPSC
-    /// ring, prints "claimed", holds the claim for holdMs, fills and publishes message 0 of producer,
+    /// `ring-claim-and-hold name slots|records producer holdMs|stdin`: claims the next position in the MPSC
+    /// ring, prints "claimed", holds the claim (<see cref="Hold"/>), fills and publishes message 0 of producer,
     /// prints "published".
     /// </summary>
     [PeerCommand("ring-claim-and-hold")]
@@ -25,7 +25,6 @@ internal static class RingRecoveryCommands
     {
         using var region = SharedRegion.OpenNamed(args[0], TimeSpan.FromSeconds(10));
         int producer = int.Parse(args[2], CultureInfo.InvariantCulture);
-        var hold = TimeSpan.FromMilliseconds(int.Parse(args[3], CultureInfo.InvariantCulture));
         if (args[1] == "records")
         {
             using var ring = new RecordRing(region);
@@ -35,7 +34,7 @@ internal static class RingRecoveryCommands
             }
 
             Console.WriteLine("claimed");
-            Thread.Sleep(hold);
+            Hold(args[3]);
             RecordBody.Fill(claim.Payload, producer, 0, 24);
             claim.Commit();
         }
@@ -48,7 +47,7 @@ internal static class RingRecoveryCommands
             }
 
             Console.WriteLine("claimed");
-            Thread.Sleep(hold);
+            Hold(args[3]);
             claim.Item = RingTestMessage.Of(producer, 0);
             claim.Publish();
         }
@@ -58,9 +57,9 @@ internal static class RingRecoveryCommands
     }
 
     /// <summary>
-    /// `ring-batch-claim-and-hold name count producer holdMs`: claims a batch of count slots in the
+    /// `ring-batch-claim-and-hold name count producer holdMs|stdin`: claims a batch of count slots in the
     /// MPSC slot ring (TryClaim(count)), writes messages 0..count-1 of producer into it, prints
-    /// "claimed N" (N the slots taken), holds the batch for holdMs, publishes it, prints "published".
+    /// "claimed N" (N the slots taken), holds the batch (<see cref="Hold"/>), publishes it, prints "published".
     /// </summary>
     [PeerCommand("ring-batch-claim-and-hold")]
     public static int BatchClaimAndHold(string[] args)
@@ -68,7 +67,6 @@ internal static class RingRecoveryCommands
         using var region = SharedRegion.OpenNamed(args[0], TimeSpan.FromSeconds(10));
         int count = int.Parse(args[1], CultureInfo.InvariantCulture);
         int producer = int.Parse(args[2], CultureInfo.InvariantCulture);
-        var hold = TimeSpan.FromMilliseconds(int.Parse(args[3], CultureInfo.InvariantCulture));
         using var ring = new SlotRing<RingTestMessage>(region);
         if (!ring.TryClaim(count, out SlotBatch<RingTestMessage> batch))
         {
@@ -83,7 +81,7 @@ internal static class RingRecoveryCommands
             }
 
             Console.WriteLine($"claimed {batch.Count}");
-            Thread.Sleep(hold);
+            Hold(args[3]);
             batch.Publish();
         }
 
@@ -235,6 +233,23 @@ internal static class RingRecoveryCommands
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Holds a claim for a number of milliseconds, or with "stdin" until the test writes a line (or
+    /// its end of stdin closes): a test that asks about a live claim a fixed number of times then
+    /// depends on no clock.
+    /// </summary>
+    private static void Hold(string hold)
+    {
+        if (hold == "stdin")
+        {
+            Console.ReadLine();
+        }
+        else
+        {
+            Thread.Sleep(int.Parse(hold, CultureInfo.InvariantCulture));
+        }
     }
 
     private static int Full()
