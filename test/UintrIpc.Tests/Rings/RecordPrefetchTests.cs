@@ -12,11 +12,13 @@ public sealed unsafe class RecordPrefetchTests
 {
     private const int Payload = 1024; // 1032-byte records
 
-    [Fact]
-    public void Large_records_ask_for_the_next_records_lines_only_up_to_the_cached_head_plus_capacity()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // the next record is the next claim of whichever producer claims first: this one's while it claims alone
+    public void Large_records_ask_for_the_next_records_lines_only_up_to_the_cached_head_plus_capacity(bool multipleProducers)
     {
         Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
-        using var region = SharedRegion.CreateAnonymous(RecordRing.Part(8192));
+        using var region = SharedRegion.CreateAnonymous(RecordRing.Part(8192, multipleProducers: multipleProducers));
         using var producer = new RecordRing(region);
         using var consumer = new RecordRing(region);
         var message = new byte[Payload];
@@ -106,46 +108,6 @@ public sealed unsafe class RecordPrefetchTests
         Assert.True(mpscProducer.TryClaim(1, 1000, out RecordClaim claim));
         claim.Commit();
         Assert.Equal(0, mpscProducer.PrefetchedTo);
-    }
-
-    [Fact]
-    public void Mpsc_single_claims_of_large_records_ask_for_the_next_records_lines_as_spsc_ones_do()
-    {
-        // The next record is the next claim of whichever producer claims first: of this one while it
-        // claims alone (in-process cross-core twin, 1 KiB records: the producer 75 -> 55 ns per message).
-        Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
-        using var region = SharedRegion.CreateAnonymous(RecordRing.Part(8192, multipleProducers: true));
-        using var producer = new RecordRing(region);
-        using var consumer = new RecordRing(region);
-        var message = new byte[Payload];
-
-        Assert.True(producer.TryWrite(1, message)); // [0, 1032): lines of [1024, 2064) -> [1024, 2048)
-        Assert.Equal(2048, producer.PrefetchedTo);
-        Assert.True(producer.TryClaim(1, Payload, out RecordClaim claim)); // [1032, 2064): -> 3072
-        Assert.Equal(3072, producer.PrefetchedTo);
-        claim.Commit();
-
-        for (int i = 2; i < 7; i++)
-        {
-            Assert.True(producer.TryWrite(1, message));
-        }
-
-        // 7 records end at 7224; the next one's lines would reach 8256, past head 0 + capacity.
-        Assert.Equal(8192, producer.PrefetchedTo);
-        Assert.False(producer.TryWrite(1, message));
-        Assert.Equal(8192, producer.PrefetchedTo);
-
-        var buffer = new byte[Payload];
-        Assert.True(consumer.TryRead(out _, buffer, out _));
-        Assert.True(consumer.TryRead(out _, buffer, out _)); // head 2064
-        Assert.True(producer.TryWrite(1, message)); // padding [7224, 8192), the record [8192, 9224) at index 0
-        Assert.Equal(10240, producer.PrefetchedTo); // [9216, 10256) clipped to head 2064 + 8192, whole lines
-
-        while (consumer.TryRead(out _, buffer, out _))
-        {
-        }
-
-        Assert.Equal(producer.ProducerPosition, consumer.ConsumerPosition);
     }
 
     [Fact]
