@@ -23,7 +23,8 @@ internal sealed class MappingUse
     private static MappingUse[] s_all = [];
 
     private readonly Thread _thread = Thread.CurrentThread;
-    private readonly nint[] _addresses = new nint[Slots];
+    /// <summary>The address of each call's mapping, by depth (inline: no bounds check, no indirection).</summary>
+    private Addresses _addresses;
     /// <summary>Calls this thread is inside (written only by it; plain stores, made visible by the releaser's barrier).</summary>
     private int _depth;
 
@@ -35,7 +36,7 @@ internal sealed class MappingUse
         int depth = use._depth;
         if ((uint)depth < Slots)
         {
-            use._addresses[depth] = address; // plain: before the depth that makes it count
+            Unsafe.Add(ref Unsafe.As<Addresses, nint>(ref use._addresses), depth) = address; // plain: before the depth that makes it count
         }
 
         use._depth = depth + 1; // plain, before the caller's disposed check (ordered by the releaser's barrier)
@@ -84,6 +85,12 @@ internal sealed class MappingUse
         }
 
         return t_current = use;
+    }
+
+    [InlineArray(Slots)]
+    private struct Addresses
+    {
+        private nint _first;
     }
 
     /// <summary>One call on a mapping, from <see cref="Enter"/> to <see cref="Exit"/>.</summary>
