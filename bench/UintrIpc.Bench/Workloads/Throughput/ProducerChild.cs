@@ -79,7 +79,8 @@ internal static unsafe class ProducerChild
                 break;
         }
 
-        channel.Result(new { messages = outcome.Messages, warmup_messages = outcome.WarmupMessages, cpu_ns = outcome.CpuNanoseconds, wall_ns = outcome.WallNanoseconds, full_polls = outcome.FullPolls });
+        // after_span: whether the consumer's span had ended when this producer reported (StartGate.WaitForSpanEnd).
+        channel.Result(new { messages = outcome.Messages, warmup_messages = outcome.WarmupMessages, cpu_ns = outcome.CpuNanoseconds, wall_ns = outcome.WallNanoseconds, full_polls = outcome.FullPolls, after_span = gate.SpanOver });
     }
 
     private readonly struct SlotProduceAction(

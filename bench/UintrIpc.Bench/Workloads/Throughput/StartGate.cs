@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using UintrIpc.Interop;
 
 namespace UintrIpc.Bench.Workloads.Throughput;
 
@@ -24,6 +25,46 @@ internal readonly unsafe struct StartGate(long* phase, long* ready, int producer
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => Volatile.Read(ref *phase) != 0;
+    }
+
+    /// <summary>The phase once the consumer's measured span has ended (after <c>1</c>, the flip).</summary>
+    public const long SpanEnded = 2;
+
+    /// <summary>Whether the consumer's measured span has ended (acquire).</summary>
+    public bool SpanOver => Volatile.Read(ref *phase) >= SpanEnded;
+
+    /// <summary>
+    /// Consumer, after its span: ends it for the producers (release) and wakes those waiting in
+    /// <see cref="WaitForSpanEnd"/> (a futex on the phase word's low half).
+    /// </summary>
+    public static void EndSpan(long* phase)
+    {
+        Volatile.Write(ref *phase, SpanEnded);
+        int woken = Shim.FutexWake((uint*)phase, int.MaxValue);
+        if (woken < 0)
+        {
+            throw new UintrIpcException("FUTEX_WAKE on the phase word", -woken);
+        }
+    }
+
+    /// <summary>
+    /// Producer, after its measured part: blocks (no CPU) until the consumer's span has ended, so
+    /// that what a producer does after it (its report, its exit, and the harness's handling of both:
+    /// JSON, stdout, SIGCHLD) does not run while the consumer measures. The harness is pinned to the
+    /// consumer's CPU and a second producer shares that CPU; the C producers report through the shared
+    /// control block into a parent that ignores SIGCHLD. Bounded by <paramref name="deadline"/>.
+    /// </summary>
+    public void WaitForSpanEnd(in Deadline deadline)
+    {
+        while (!SpanOver)
+        {
+            deadline.ThrowIfPassed("the end of the consumer's measured span");
+            int rc = Shim.FutexWait((uint*)phase, 1, 10_000_000); // returns at once unless the phase still reads 1
+            if (rc < 0 && rc != -4)
+            {
+                throw new UintrIpcException("FUTEX_WAIT on the phase word", -rc); // EINTR (4) only asks again
+            }
+        }
     }
 
     /// <summary>Announces this producer ready to measure (full fence: once per producer).</summary>

@@ -48,8 +48,10 @@ internal static unsafe class ThroughputLoops
         long cpu0 = CpuClock.ProcessNanoseconds();
         long wall0 = Stopwatch.GetTimestamp();
         long fullPolls = ProduceMeasured(ref ends, producer, sequence, sequence + count, deadline, yieldSometimes);
-        return new ProducerOutcome(count, warmup, CpuClock.ProcessNanoseconds() - cpu0,
+        var outcome = new ProducerOutcome(count, warmup, CpuClock.ProcessNanoseconds() - cpu0,
             (long)((Stopwatch.GetTimestamp() - wall0) * 1e9 / Stopwatch.Frequency), fullPolls);
+        gate.WaitForSpanEnd(deadline); // report (and exit) only after the consumer measured: see WaitForSpanEnd
+        return outcome;
     }
 
     /// <summary>
@@ -120,6 +122,7 @@ internal static unsafe class ThroughputLoops
 
         // After the flip: the same loop without the warm-up's checks (the C consumer's loop has none).
         local.EmptyPolls = ConsumeMeasured(ref ends, ref local, deadline, yieldSometimes);
+        StartGate.EndSpan(phase); // the producers report and exit from here on (StartGate.WaitForSpanEnd)
         checker = local;
     }
 

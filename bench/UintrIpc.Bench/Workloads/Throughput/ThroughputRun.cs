@@ -119,7 +119,7 @@ internal static unsafe class ThroughputRun
                     break;
             }
 
-            double producerCpu = 0, producerWall = 0, fullPolls = 0;
+            double producerCpu = 0, producerWall = 0, fullPolls = 0, afterSpan = 0;
             var fullPollsById = new double[children.Count];
             var cpuById = new double[children.Count];
             for (int id = 0; id < children.Count; id++)
@@ -136,6 +136,7 @@ internal static unsafe class ThroughputRun
                 producerWall = Math.Max(producerWall, r.GetProperty("wall_ns").GetDouble());
                 fullPollsById[id] = r.TryGetProperty("full_polls", out JsonElement full) ? full.GetDouble() : 0;
                 fullPolls += fullPollsById[id];
+                afterSpan += r.TryGetProperty("after_span", out JsonElement after) && after.GetBoolean() ? 1 : 0;
             }
 
             double elapsed = checker.Span.ElapsedNanoseconds;
@@ -146,6 +147,7 @@ internal static unsafe class ThroughputRun
                 ["consumer_empty_polls"] = checker.EmptyPolls,
                 ["consumer_warmup_in_span"] = checker.WarmupInSpan,
                 ["consumer_measured_before_span"] = checker.MeasuredBeforeSpan,
+                ["producers_reported_after_span"] = afterSpan, // all of them: nothing of theirs ran in the span but their messages
             };
             for (int id = 0; producers > 1 && id < producers; id++)
             {
