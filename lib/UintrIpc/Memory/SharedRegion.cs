@@ -43,6 +43,8 @@ internal sealed unsafe class SharedRegion : IDisposable
     private int _disposed;
     // The region's own lease plus one per holder; the mapping goes when it reaches zero.
     private int _leases = 1;
+    /// <summary>The timers of deferred unmaps (<see cref="UnmapWhenUnused"/>), rooted until they unmap.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<SharedRegion, Timer> s_pendingUnmaps = new();
 
     private SharedRegion(SafeFdHandle fd, SafeMappingHandle mapping, long size, string? name, bool isCreator)
     {
@@ -437,7 +439,7 @@ internal sealed unsafe class SharedRegion : IDisposable
         int left = Interlocked.Decrement(ref _leases);
         if (left == 0)
         {
-            _mapping.Dispose();
+            UnmapWhenUnused();
         }
         else if (left < 0)
         {
@@ -445,8 +447,39 @@ internal sealed unsafe class SharedRegion : IDisposable
         }
     }
 
+    /// <summary>The mapping's address with no disposed check: what a ring call records in <see cref="MappingUse"/>.</summary>
+    internal nint MappingAddress => (nint)_base;
+
+    /// <summary>
+    /// The last lease is gone, so every ring on the region is disposed; a call that entered one
+    /// before may still run on another thread. After a process-wide barrier such a call is either
+    /// visible in <see cref="MappingUse"/> or sees its ring disposed (and touches nothing): unmap
+    /// now if none is, else retry every millisecond from a timer until the last one has returned.
+    /// </summary>
+    private void UnmapWhenUnused()
+    {
+        Interlocked.MemoryBarrierProcessWide();
+        if (!MappingUse.IsInUse((nint)_base))
+        {
+            _mapping.Dispose();
+            return;
+        }
+
+        Timer? retry = null;
+        retry = new Timer(_ =>
+        {
+            if (!MappingUse.IsInUse((nint)_base) && s_pendingUnmaps.TryRemove(this, out Timer? _))
+            {
+                retry!.Dispose();
+                _mapping.Dispose();
+            }
+        });
+        s_pendingUnmaps[this] = retry; // before it can fire
+        retry.Change(TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1));
+    }
+
     /// <summary>Whether the memory is still mapped (some lease is held). Diagnostics and tests.</summary>
-    internal bool IsMapped => Volatile.Read(ref _leases) > 0;
+    internal bool IsMapped => !_mapping.IsClosed;
 
     private static SharedRegion Initialize(SafeFdHandle fd, uint regionKind, ReadOnlySpan<PartSpec> parts, (long Total, long[] Offsets) layout, string? name)
     {

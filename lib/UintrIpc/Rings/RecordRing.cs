@@ -103,7 +103,17 @@ internal sealed class RecordRing : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Read<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, IRecordHandler, allows ref struct
-        => Engine.Read(ref handler, limit);
+    {
+        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        try
+        {
+            return Engine.Read(ref handler, limit);
+        }
+        finally
+        {
+            call.Exit();
+        }
+    }
 
     /// <summary>Consumer: copies the next message into <paramref name="destination"/>; false when none is waiting.</summary>
     /// <param name="type">The message type.</param>
@@ -111,7 +121,18 @@ internal sealed class RecordRing : IDisposable
     /// <param name="length">Bytes written to <paramref name="destination"/>.</param>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too small for the next message, which stays in the ring.</exception>
     /// <exception cref="RingCorruptedException">The next record is invalid.</exception>
-    public bool TryRead(out int type, Span<byte> destination, out int length) => Engine.TryRead(out type, destination, out length);
+    public bool TryRead(out int type, Span<byte> destination, out int length)
+    {
+        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        try
+        {
+            return Engine.TryRead(out type, destination, out length);
+        }
+        finally
+        {
+            call.Exit();
+        }
+    }
 
     /// <summary>Producer: copies a message into the ring. MPSC: thread-safe.</summary>
     /// <param name="type">Message type, &gt;= 0, handed to the consumer with the message.</param>
@@ -121,7 +142,18 @@ internal sealed class RecordRing : IDisposable
     /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
     /// <remarks>SPSC: an open claim (see <see cref="TryClaim"/>) is discarded first.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryWrite(int type, ReadOnlySpan<byte> payload) => Engine.TryWrite(type, payload);
+    public bool TryWrite(int type, ReadOnlySpan<byte> payload)
+    {
+        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        try
+        {
+            return Engine.TryWrite(type, payload);
+        }
+        finally
+        {
+            call.Exit();
+        }
+    }
 
     /// <summary>
     /// Producer: claims <paramref name="bytes"/> of room (rounded up to 8) for several messages
@@ -136,7 +168,18 @@ internal sealed class RecordRing : IDisposable
     /// <returns>False when the ring has no room for it now.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="bytes"/> is out of range.</exception>
     /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
-    public bool TryClaimBatch(int bytes, out RecordBatch batch) => Engine.TryClaimBatch(bytes, null, out batch);
+    public bool TryClaimBatch(int bytes, out RecordBatch batch)
+    {
+        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        try
+        {
+            return Engine.TryClaimBatch(bytes, null, out batch);
+        }
+        finally
+        {
+            call.Exit();
+        }
+    }
 
     /// <summary>
     /// Producer: claims room for a message of <paramref name="length"/> bytes to be written in
@@ -158,7 +201,18 @@ internal sealed class RecordRing : IDisposable
     /// <see cref="TryUnblock(TimeSpan)"/>.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryClaim(int type, int length, out RecordClaim claim) => Engine.TryClaim(type, length, out claim);
+    public bool TryClaim(int type, int length, out RecordClaim claim)
+    {
+        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        try
+        {
+            return Engine.TryClaim(type, length, out claim);
+        }
+        finally
+        {
+            call.Exit();
+        }
+    }
 
     /// <summary>
     /// Consumer, MPSC: recovers from a producer that died between claiming and committing, as
@@ -180,7 +234,18 @@ internal sealed class RecordRing : IDisposable
     /// a pidfd, in the same pid namespace), or its ring object was disposed. Anything else leaves
     /// the claim to <see cref="TryUnblock(TimeSpan)"/>. Protocol: interop/include/uintripc.h, section 2f.
     /// </remarks>
-    public bool TrySkipDeadClaim() => Engine.TrySkipDeadClaim();
+    public bool TrySkipDeadClaim()
+    {
+        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        try
+        {
+            return Engine.TrySkipDeadClaim();
+        }
+        finally
+        {
+            call.Exit();
+        }
+    }
 
     /// <summary>
     /// Consumer, MPSC: recovers from a producer that died between claiming and committing, after

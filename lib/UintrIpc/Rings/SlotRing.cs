@@ -115,7 +115,17 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <exception cref="RingCorruptedException">The shared head (or MPSC tail) is impossible (SPSC: checked only when the ring looks full).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWrite(in T item)
-        => Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(in item) : Engine.TryWrite<T, SingleProducer>(in item);
+    {
+        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        try
+        {
+            return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(in item) : Engine.TryWrite<T, SingleProducer>(in item);
+        }
+        finally
+        {
+            call.Exit();
+        }
+    }
 
     /// <summary>
     /// Producer: writes as many of <paramref name="items"/> as fit, in order, with one claim (so
@@ -124,7 +134,17 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// </summary>
     /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
     public int TryWrite(ReadOnlySpan<T> items)
-        => Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(items) : Engine.TryWrite<T, SingleProducer>(items);
+    {
+        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        try
+        {
+            return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(items) : Engine.TryWrite<T, SingleProducer>(items);
+        }
+        finally
+        {
+            call.Exit();
+        }
+    }
 
     /// <summary>
     /// Producer: claims the next slot for writing in place, or returns false when the ring is
@@ -136,7 +156,17 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(out SlotClaim<T> claim)
-        => Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(out claim) : Engine.TryClaim<T, SingleProducer>(out claim);
+    {
+        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        try
+        {
+            return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(out claim) : Engine.TryClaim<T, SingleProducer>(out claim);
+        }
+        finally
+        {
+            call.Exit();
+        }
+    }
 
     /// <summary>
     /// Producer: claims up to <paramref name="count"/> consecutive slots (at least 1) for writing
@@ -152,7 +182,17 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(int count, out SlotBatch<T> batch)
-        => Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(count, null, out batch) : Engine.TryClaim<T, SingleProducer>(count, null, out batch);
+    {
+        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        try
+        {
+            return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(count, null, out batch) : Engine.TryClaim<T, SingleProducer>(count, null, out batch);
+        }
+        finally
+        {
+            call.Exit();
+        }
+    }
 
     /// <summary>
     /// Consumer: reads the next element in position order, or returns false when it is not
@@ -162,11 +202,33 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// what it held: an empty poll does not clear a large element).</param>
     /// <exception cref="RingCorruptedException">The next slot holds a value no producer writes.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryRead(out T item) => Engine.TryRead(out item);
+    public bool TryRead(out T item)
+    {
+        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        try
+        {
+            return Engine.TryRead(out item);
+        }
+        finally
+        {
+            call.Exit();
+        }
+    }
 
     /// <summary>Consumer: reads up to <paramref name="destination"/>.Length published elements, in order; returns how many.</summary>
     /// <exception cref="RingCorruptedException">A slot holds a value no producer writes.</exception>
-    public int TryRead(Span<T> destination) => Engine.TryRead(destination);
+    public int TryRead(Span<T> destination)
+    {
+        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        try
+        {
+            return Engine.TryRead(destination);
+        }
+        finally
+        {
+            call.Exit();
+        }
+    }
 
     /// <summary>
     /// Consumer: hands up to <paramref name="limit"/> published elements to <paramref name="handler"/>
@@ -181,7 +243,17 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Drain<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, ISlotHandler<T>, allows ref struct
-        => Engine.Drain<T, THandler>(ref handler, limit);
+    {
+        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        try
+        {
+            return Engine.Drain<T, THandler>(ref handler, limit);
+        }
+        finally
+        {
+            call.Exit();
+        }
+    }
 
     /// <summary>
     /// Consumer, MPSC: when the next position is claimed but unpublished and the producer that
@@ -203,7 +275,18 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// Protocol: interop/include/uintripc.h, section 2f.
     /// </remarks>
     /// <exception cref="RingCorruptedException">The shared positions or the slot hold impossible values.</exception>
-    public bool TrySkipDeadClaim() => Engine.TrySkipDeadClaim();
+    public bool TrySkipDeadClaim()
+    {
+        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        try
+        {
+            return Engine.TrySkipDeadClaim();
+        }
+        finally
+        {
+            call.Exit();
+        }
+    }
 
     /// <summary>
     /// Consumer, MPSC: recovers from a producer that died between claiming a slot and publishing

@@ -90,4 +90,93 @@ internal static class LeaseCommands
         Console.WriteLine(failure ?? "ok");
         return failure is null ? 0 : 1;
     }
+
+    /// <summary>
+    /// `lease-dispose-ring-under-call kind rounds`: the ring holds the last lease (its region is
+    /// disposed first); a worker thread writes and reads it in a tight loop while the main thread
+    /// disposes the ring. The worker must end with <see cref="ObjectDisposedException"/>, never
+    /// touch unmapped memory (which ends this process with SIGSEGV), and the memory must be gone
+    /// once the worker left. kind: spsc, mpsc, spsc-records, mpsc-records. Prints "ok".
+    /// </summary>
+    [PeerCommand("lease-dispose-ring-under-call")]
+    public static int DisposeRingUnderCall(string[] args)
+    {
+        string kind = args[0];
+        int rounds = int.Parse(args[1], CultureInfo.InvariantCulture);
+        for (int round = 0; round < rounds; round++)
+        {
+            bool records = kind.EndsWith("records", StringComparison.Ordinal);
+            bool multi = kind.StartsWith("mpsc", StringComparison.Ordinal);
+            var region = SharedRegion.CreateAnonymous(records ? RecordRing.Part(1024, multipleProducers: multi) : SlotRing<long>.Part(64, multi));
+            var maps = RegionMaps.Of(region);
+            IDisposable ring = records ? new RecordRing(region) : new SlotRing<long>(region);
+            region.Dispose(); // the ring's lease is now the last one
+            long calls = 0;
+            string? failure = null;
+            var worker = new Thread(() =>
+            {
+                Span<byte> buffer = stackalloc byte[8];
+                try
+                {
+                    while (true)
+                    {
+                        if (ring is RecordRing r)
+                        {
+                            _ = r.TryWrite(1, buffer) && r.TryRead(out _, buffer, out _);
+                        }
+                        else
+                        {
+                            var s = (SlotRing<long>)ring;
+                            _ = s.TryWrite(calls) && s.TryRead(out _);
+                        }
+
+                        Volatile.Write(ref calls, calls + 1);
+                    }
+                }
+                catch (ObjectDisposedException)
+                {
+                    // the expected end
+                }
+                catch (Exception e)
+                {
+                    failure = $"round {round}: {e.GetType().Name}: {e.Message}";
+                }
+            });
+            worker.Start();
+            long target = 1 + (round % 64); // dispose after a varying number of calls, so the race lands everywhere in one
+            long deadline = Environment.TickCount64 + 30_000;
+            while (Volatile.Read(ref calls) < target && worker.IsAlive && Environment.TickCount64 < deadline)
+            {
+                Thread.SpinWait(round % 7);
+            }
+
+            ring.Dispose();
+            if (!worker.Join(TimeSpan.FromSeconds(30)))
+            {
+                Console.Error.WriteLine($"round {round}: the worker did not end after the ring was disposed");
+                return 1;
+            }
+
+            // A call that was running when the last lease went defers the unmap to a 1 ms retry.
+            long unmapDeadline = Environment.TickCount64 + 10_000;
+            while (maps.IsMapped() && Environment.TickCount64 < unmapDeadline)
+            {
+                Thread.Sleep(1);
+            }
+
+            if (failure is null && maps.IsMapped())
+            {
+                failure = $"round {round}: still mapped 10 s after the ring's Dispose and the worker's end";
+            }
+
+            if (failure is not null)
+            {
+                Console.WriteLine(failure);
+                return 1;
+            }
+        }
+
+        Console.WriteLine("ok");
+        return 0;
+    }
 }

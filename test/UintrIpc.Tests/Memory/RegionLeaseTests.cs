@@ -26,6 +26,20 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("spsc")]
+    [InlineData("mpsc")]
+    [InlineData("spsc-records")]
+    [InlineData("mpsc-records")]
+    public void Disposing_a_ring_that_holds_the_last_lease_while_another_thread_calls_it_does_not_crash(string kind)
+    {
+        // In a child: before MappingUse the ring's Dispose unmapped the memory under the running call (SIGSEGV in every kind).
+        using var peer = PeerProcess.Start(output, "lease-dispose-ring-under-call", kind, "500");
+        int exit = peer.WaitForExit();
+        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
+        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_ring_keeps_the_memory_mapped_after_its_region_is_disposed()
     {

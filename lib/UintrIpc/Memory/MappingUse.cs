@@ -1,0 +1,103 @@
+using System.Runtime.CompilerServices;
+
+namespace UintrIpc.Memory;
+
+/// <summary>
+/// Which mappings one thread is inside a call on: the per-thread half of the deferred unmap
+/// (SafeHandle's reference count, made cheap for per-message calls). A ring call records its
+/// region's address here with plain stores before it checks whether it was disposed; the last
+/// lease release runs a process-wide barrier (membarrier) and then reads every thread's record:
+/// a thread in a call is seen, and a thread that enters later sees the ring disposed and leaves
+/// without touching the memory (an asymmetric Dekker: no fence and no atomic on the call path).
+/// </summary>
+internal sealed class MappingUse
+{
+    /// <summary>Nesting depth recorded by address (a handler calling another ring); deeper calls count as using every mapping.</summary>
+    private const int Slots = 4;
+
+    [ThreadStatic]
+    private static MappingUse? t_current;
+
+    private static readonly Lock s_lock = new();
+    /// <summary>Every live thread's record (copy on write; records of exited threads are dropped at the next registration).</summary>
+    private static MappingUse[] s_all = [];
+
+    private readonly Thread _thread = Thread.CurrentThread;
+    /// <summary>The address of each call's mapping, by depth (inline: no bounds check, no indirection).</summary>
+    private Addresses _addresses;
+    /// <summary>Calls this thread is inside (written only by it; plain stores, made visible by the releaser's barrier).</summary>
+    private int _depth;
+
+    /// <summary>Records that the calling thread enters a call on the mapping at <paramref name="address"/>; end it with <see cref="Call.Exit"/> in a finally.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Call Enter(nint address)
+    {
+        MappingUse use = t_current ?? Register();
+        int depth = use._depth;
+        if ((uint)depth < Slots)
+        {
+            Unsafe.Add(ref Unsafe.As<Addresses, nint>(ref use._addresses), depth) = address; // plain: before the depth that makes it count
+        }
+
+        use._depth = depth + 1; // plain, before the caller's disposed check (ordered by the releaser's barrier)
+        return new Call(use, depth);
+    }
+
+    /// <summary>
+    /// Whether some thread is inside a call on the mapping at <paramref name="address"/>. The caller
+    /// released the last lease and ran <see cref="Interlocked.MemoryBarrierProcessWide"/> first, so
+    /// every call that entered before sees its ring disposed or is seen here.
+    /// </summary>
+    internal static bool IsInUse(nint address)
+    {
+        foreach (MappingUse use in Volatile.Read(ref s_all))
+        {
+            int depth = Volatile.Read(ref use._depth);
+            if (depth == 0 || !use._thread.IsAlive)
+            {
+                continue; // an exited thread is in no call (a call that threw ran its finally first)
+            }
+
+            if (depth > Slots)
+            {
+                return true; // too deep to say which: keep every mapping until it returns
+            }
+
+            for (int i = 0; i < depth; i++)
+            {
+                if (Volatile.Read(ref use._addresses[i]) == address)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static MappingUse Register()
+    {
+        var use = new MappingUse();
+        lock (s_lock)
+        {
+            Volatile.Write(ref s_all, [.. s_all.Where(u => u._thread.IsAlive), use]);
+        }
+
+        return t_current = use;
+    }
+
+    [InlineArray(Slots)]
+    private struct Addresses
+    {
+        private nint _first;
+    }
+
+    /// <summary>One call on a mapping, from <see cref="Enter"/> to <see cref="Exit"/>.</summary>
+    internal readonly struct Call(MappingUse use, int depth)
+    {
+        /// <summary>Ends the call: the mapping may go once no other call uses it (plain store; the releaser reads it after its barrier).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal void Exit() => Volatile.Write(ref use._depth, depth);
+    }
+}
