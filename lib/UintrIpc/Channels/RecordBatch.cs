@@ -173,6 +173,7 @@ public unsafe ref struct RecordBatch
         if (marker != 0)
         {
             _ring!.AppendToMpscBatch(record, (uint)-recordLength | marker);
+            _entries[count] = entry; // MPSC always keeps them (the commit publishes from it): no test of _keepEntries per record
         }
         else
         {
@@ -181,11 +182,11 @@ public unsafe ref struct RecordBatch
             {
                 RecordRingEngine.PrefetchBatchRecord(record + aligned, aligned, _limit); // the next record's lines, within the range
             }
-        }
 
-        if (_keepEntries)
-        {
-            _entries[count] = entry; // MPSC and short SPSC ranges: the commit publishes from it; a channel's Seal reads it
+            if (_keepEntries)
+            {
+                _entries[count] = entry; // short SPSC ranges: the commit publishes from it; a channel's Seal reads it
+            }
         }
 
         _count = count + 1;
