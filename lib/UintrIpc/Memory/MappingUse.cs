@@ -37,12 +37,23 @@ internal sealed class MappingUse
 
     /// <summary>Records that the calling thread enters a call on the mapping at <paramref name="address"/>; end it with <see cref="Call.Exit"/> in a finally.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Call Enter(nint address) => (t_current ?? Register()).Begin(address);
+    internal static Call Enter(nint address) => Current.Begin(address);
+
+    /// <summary>The calling thread's record (its <see cref="ThreadId"/> spares a caller a second thread static).</summary>
+    internal static MappingUse Current
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => t_current ?? Register();
+    }
+
+    /// <summary>A thread's record: the thread's managed id (Environment.CurrentManagedThreadId); 0 for a role's.</summary>
+    internal int ThreadId { get; }
 
     private MappingUse(Thread? thread, SharedRegion? region)
     {
         _thread = thread;
         _region = region;
+        ThreadId = thread?.ManagedThreadId ?? 0;
     }
 
     /// <summary>

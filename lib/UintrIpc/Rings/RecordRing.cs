@@ -178,10 +178,11 @@ internal sealed class RecordRing : IDisposable
     /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
     public bool TryClaimBatch(int bytes, out RecordBatch batch)
     {
-        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
+        MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC claim's producer)
+        MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
-            return Engine.TryClaimBatch(bytes, null, out batch);
+            return Engine.TryClaimBatch(bytes, null, use.ThreadId, out batch);
         }
         finally
         {
