@@ -184,10 +184,13 @@ internal static class Catalog
             note += $"; {producers} producer process(es)";
         }
 
-        return Throughput(name, spec, kind + (batched ? "-batched" : ""), baseline, note);
+        var companions = Environment.GetEnvironmentVariable("UINTRIPC_BENCH_HARNESS_CONSUMER_COMPANION") == "1"
+            ? new[] { Throughput(name + "-harness-consumer", spec with { ConsumerInHarness = true }, kind + (batched ? "-batched" : ""), null, note + "; consumer in the harness") }
+            : [];
+        return Throughput(name, spec, kind + (batched ? "-batched" : ""), baseline, note, companions);
     }
 
-    private static BenchCase Throughput(string name, ThroughputSpec spec, string transportName, NativeTest? baseline, string note)
+    private static BenchCase Throughput(string name, ThroughputSpec spec, string transportName, NativeTest? baseline, string note, BenchCase[]? companions = null)
     {
         BenchCase? self = null;
         self = new BenchCase
@@ -195,7 +198,7 @@ internal static class Catalog
             Name = name, Kind = ResultKind.Throughput, Group = BenchGroup.Throughput,
             Implementation = spec.IsRing ? "uintripc" : "dotnet",
             Transport = transportName, MessageSize = spec.Size, Producers = spec.Producers, Capacity = spec.Capacity, Batched = spec.Batched,
-            Baseline = baseline, Note = note, Run = ctx => ThroughputRun.Run(self!, ctx, spec), Spec = spec,
+            Baseline = baseline, Note = note, Run = ctx => ThroughputRun.Run(self!, ctx, spec), Spec = spec, Companions = companions ?? [],
         };
         return self;
     }

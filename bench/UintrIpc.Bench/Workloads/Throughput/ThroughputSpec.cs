@@ -5,7 +5,7 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 /// slots (record rings get the bytes of as many slots, see <see cref="ThroughputRun.RecordCapacity"/>)
 /// and whether both ends move messages in batches.
 /// </summary>
-internal readonly record struct ThroughputSpec(ThroughputTransport Transport, int Size, int Producers, int Capacity, bool Batched)
+internal readonly record struct ThroughputSpec(ThroughputTransport Transport, int Size, int Producers, int Capacity, bool Batched, bool ConsumerInHarness = false)
 {
     public bool IsRing => Transport is not (ThroughputTransport.Pipe or ThroughputTransport.Socket);
 
