@@ -145,16 +145,20 @@ internal readonly unsafe struct ConsumeSettings(long warmup, TimeSpan warmupTime
         => ThroughputLoops.Consume(ref port, ref checker, warmup, warmupTime, phase, deadline, oversubscribed);
 }
 
-/// <summary>What a consumer reports (its RESULT line): the span and its counters, as <see cref="ThroughputRun"/> turns them into a result.</summary>
+/// <summary>
+/// What a consumer reports (its RESULT line): the span and its counters, as <see cref="ThroughputRun"/> turns them into a
+/// result, and the process it ran in (its CPU time is that process's: the consumer's threads and the runtime's).
+/// </summary>
 internal readonly record struct ConsumerOutcome(
-    long InSpan, long WarmupMessages, double ElapsedNs, long CpuNs, long EmptyPolls, long WarmupInSpan, long MeasuredBeforeSpan)
+    long InSpan, long WarmupMessages, double ElapsedNs, long CpuNs, long EmptyPolls, long WarmupInSpan, long MeasuredBeforeSpan, int Pid)
 {
+    /// <summary>The outcome of the consumer that ran in this process.</summary>
     public static ConsumerOutcome Of(MessageChecker c) => new(c.InSpan, c.WarmupMessages, c.Span.ElapsedNanoseconds, c.Span.CpuNanoseconds,
-        c.EmptyPolls, c.WarmupInSpan, c.MeasuredBeforeSpan);
+        c.EmptyPolls, c.WarmupInSpan, c.MeasuredBeforeSpan, Environment.ProcessId);
 
     /// <summary>Reads a RESULT line's json (snake case, as <see cref="ChildChannel"/> writes it).</summary>
     public static ConsumerOutcome From(System.Text.Json.JsonElement r) => new(
         r.GetProperty("in_span").GetInt64(), r.GetProperty("warmup_messages").GetInt64(), r.GetProperty("elapsed_ns").GetDouble(),
         r.GetProperty("cpu_ns").GetInt64(), r.GetProperty("empty_polls").GetInt64(), r.GetProperty("warmup_in_span").GetInt64(),
-        r.GetProperty("measured_before_span").GetInt64());
+        r.GetProperty("measured_before_span").GetInt64(), r.GetProperty("pid").GetInt32());
 }

@@ -136,6 +136,7 @@ internal static unsafe class ThroughputRun
                 ["consumer_empty_polls"] = consumed.EmptyPolls,
                 ["consumer_warmup_in_span"] = consumed.WarmupInSpan,
                 ["consumer_measured_before_span"] = consumed.MeasuredBeforeSpan,
+                ["consumer_pid"] = consumed.Pid, // a ring's consumer: a child of its own (the harness's pid for the streams)
             };
             for (int id = 0; producers > 1 && id < producers; id++)
             {
