@@ -40,46 +40,25 @@ internal static unsafe class ConsumerChild
     public static MessageChecker Consume(SharedRegion region, ThroughputSpec spec, MessageChecker checker, ConsumeSettings settings, Action beforeConsume)
     {
         int size = spec.Size;
-        switch (spec.Transport)
+        return (spec.Transport, spec.Batched) switch
         {
-            case ThroughputTransport.SpscRecord when spec.Batched:
-            {
-                var port = new SpscRecordReadConsumer(new RecordRing(region, 0u), size);
-                beforeConsume();
-                settings.Consume(ref port, ref checker);
-                return checker;
-            }
+            (ThroughputTransport.SpscRecord, true) => Run(new SpscRecordReadConsumer(new RecordRing(region, 0u), size), checker, settings, beforeConsume),
+            (ThroughputTransport.SpscRecord, false) => Run(new SpscRecordConsumer(new RecordRing(region, 0u), size), checker, settings, beforeConsume),
+            (ThroughputTransport.MpscRecord, true) => Run(new MpscRecordReadConsumer(new RecordRing(region, 0u), size), checker, settings, beforeConsume),
+            (ThroughputTransport.MpscRecord, false) => Run(new MpscRecordConsumer(new RecordRing(region, 0u), size), checker, settings, beforeConsume),
+            (ThroughputTransport.SpscSlot or ThroughputTransport.MpscSlot, _) =>
+                ElementSize.With<SlotConsumeAction, MessageChecker>(size, new SlotConsumeAction(region, spec, beforeConsume, checker, settings)),
+            _ => throw new ArgumentException($"{spec.Transport} is not a ring", nameof(spec)),
+        };
+    }
 
-            case ThroughputTransport.SpscRecord:
-            {
-                var port = new SpscRecordConsumer(new RecordRing(region, 0u), size);
-                beforeConsume();
-                settings.Consume(ref port, ref checker);
-                return checker;
-            }
-
-            case ThroughputTransport.MpscRecord when spec.Batched:
-            {
-                var port = new MpscRecordReadConsumer(new RecordRing(region, 0u), size);
-                beforeConsume();
-                settings.Consume(ref port, ref checker);
-                return checker;
-            }
-
-            case ThroughputTransport.MpscRecord:
-            {
-                var port = new MpscRecordConsumer(new RecordRing(region, 0u), size);
-                beforeConsume();
-                settings.Consume(ref port, ref checker);
-                return checker;
-            }
-
-            case ThroughputTransport.SpscSlot or ThroughputTransport.MpscSlot:
-                return ElementSize.With<SlotConsumeAction, MessageChecker>(size, new SlotConsumeAction(region, spec, beforeConsume, checker, settings));
-
-            default:
-                throw new ArgumentException($"{spec.Transport} is not a ring", nameof(spec));
-        }
+    /// <summary>Calls <paramref name="beforeConsume"/> once the port is set up, then consumes through it.</summary>
+    private static MessageChecker Run<TPort>(TPort port, MessageChecker checker, ConsumeSettings settings, Action beforeConsume)
+        where TPort : struct, IConsumerPort
+    {
+        beforeConsume();
+        settings.Consume(ref port, ref checker);
+        return checker;
     }
 
     /// <summary>Waits (sleeping: the producers may be starting on this CPU) until the harness sets the start word (acquire).</summary>
@@ -95,46 +74,13 @@ internal static unsafe class ConsumerChild
     private readonly struct SlotConsumeAction(SharedRegion region, ThroughputSpec spec, Action beforeConsume, MessageChecker checker, ConsumeSettings settings)
         : IElementAction<MessageChecker>
     {
-        public MessageChecker Invoke<T>() where T : unmanaged
+        public MessageChecker Invoke<T>() where T : unmanaged => (spec.Transport, spec.Batched) switch
         {
-            var consumed = checker;
-            switch ((spec.Transport, spec.Batched))
-            {
-                case (ThroughputTransport.SpscSlot, false):
-                {
-                    var port = new SpscSlotConsumer<T>(new SlotRing<T>(region, 0u));
-                    beforeConsume();
-                    settings.Consume(ref port, ref consumed);
-                    break;
-                }
-
-                case (ThroughputTransport.SpscSlot, true):
-                {
-                    var port = new SpscSlotDrainConsumer<T>(new SlotRing<T>(region, 0u));
-                    beforeConsume();
-                    settings.Consume(ref port, ref consumed);
-                    break;
-                }
-
-                case (_, false):
-                {
-                    var port = new MpscSlotConsumer<T>(new SlotRing<T>(region, 0u));
-                    beforeConsume();
-                    settings.Consume(ref port, ref consumed);
-                    break;
-                }
-
-                default:
-                {
-                    var port = new MpscSlotDrainConsumer<T>(new SlotRing<T>(region, 0u));
-                    beforeConsume();
-                    settings.Consume(ref port, ref consumed);
-                    break;
-                }
-            }
-
-            return consumed;
-        }
+            (ThroughputTransport.SpscSlot, false) => Run(new SpscSlotConsumer<T>(new SlotRing<T>(region, 0u)), checker, settings, beforeConsume),
+            (ThroughputTransport.SpscSlot, true) => Run(new SpscSlotDrainConsumer<T>(new SlotRing<T>(region, 0u)), checker, settings, beforeConsume),
+            (_, false) => Run(new MpscSlotConsumer<T>(new SlotRing<T>(region, 0u)), checker, settings, beforeConsume),
+            _ => Run(new MpscSlotDrainConsumer<T>(new SlotRing<T>(region, 0u)), checker, settings, beforeConsume),
+        };
     }
 }
 

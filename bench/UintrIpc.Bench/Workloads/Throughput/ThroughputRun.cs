@@ -88,7 +88,7 @@ internal static unsafe class ThroughputRun
                 }
 
                 default:
-                    if (spec.ConsumerInHarness)
+                    if (!spec.ConsumerInChild)
                     {
                         consumed = ConsumerOutcome.Of(ConsumerChild.Consume(region, spec, checker, settings, StartAll));
                         break;
