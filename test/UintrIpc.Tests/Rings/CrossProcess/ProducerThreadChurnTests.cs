@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Diagnostics;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
 using UintrIpc.Tests.Infrastructure;
@@ -34,12 +32,12 @@ public sealed class ProducerThreadChurnTests(ITestOutputHelper output) : IDispos
         var memory = RingMemory.Of(region, records ? PartKind.MpscRecords : PartKind.MpscSlots);
         using var recordConsumer = records ? new RecordRing(region) : null;
         using var slotConsumer = records ? null : new SlotRing<long>(region);
-        Func<long?> read = records ? () => TryRead(recordConsumer!) : () => slotConsumer!.TryRead(out long v) ? v : null;
+        Func<long?> read = records ? () => LongMessages.TryRead(recordConsumer!) : () => slotConsumer!.TryRead(out long v) ? v : null;
         Func<bool> skip = records ? recordConsumer!.TrySkipDeadClaim : slotConsumer!.TrySkipDeadClaim;
 
         using var recordProducer = records ? new RecordRing(region) : null;
         using var slotProducer = records ? null : new SlotRing<long>(region);
-        Func<long, bool> write = records ? value => recordProducer!.TryWrite(1, Bytes(value)) : value => slotProducer!.TryWrite(value);
+        Func<long, bool> write = records ? value => recordProducer!.TryWrite(1, LongMessages.Bytes(value)) : value => slotProducer!.TryWrite(value);
 
         // Each thread writes one message and exits; its Thread object is kept, so no two share a
         // managed thread id (ids of collected threads are reused).
@@ -68,7 +66,7 @@ public sealed class ProducerThreadChurnTests(ITestOutputHelper output) : IDispos
         var got = new List<long>();
         for (int i = 0; i < 3; i++)
         {
-            got.Add(ReadWithin(read, skip));
+            got.Add(LongMessages.ReadWithin(read, skip, ProgressTimeout));
         }
 
         // The consumer skips the dead claim by itself, then a new thread of the long-lived object gets through.
@@ -77,7 +75,7 @@ public sealed class ProducerThreadChurnTests(ITestOutputHelper output) : IDispos
         writer.Start();
         Assert.True(writer.Join(ProgressTimeout));
         Assert.Equal(7, last);
-        got.Add(ReadWithin(read, skip));
+        got.Add(LongMessages.ReadWithin(read, skip, ProgressTimeout));
         Assert.Equal([0L, 1L, 2L, 7L], got);
         Assert.Null(read());
         GC.KeepAlive(exited);
@@ -107,47 +105,6 @@ public sealed class ProducerThreadChurnTests(ITestOutputHelper output) : IDispos
         }
 
         return count;
-    }
-
-    private static byte[] Bytes(long value)
-    {
-        var bytes = new byte[8];
-        BinaryPrimitives.WriteInt64LittleEndian(bytes, value);
-        return bytes;
-    }
-
-    private static long? TryRead(RecordRing consumer)
-    {
-        var buffer = new byte[consumer.MaxMessageLength];
-        if (!consumer.TryRead(out int type, buffer, out int length))
-        {
-            return null;
-        }
-
-        Assert.Equal((1, 8), (type, length));
-        return BinaryPrimitives.ReadInt64LittleEndian(buffer);
-    }
-
-    /// <summary>The next message, skipping dead claims; fails when there is no progress for <see cref="ProgressTimeout"/>.</summary>
-    private static long ReadWithin(Func<long?> read, Func<bool> skip)
-    {
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            if (read() is { } value)
-            {
-                return value;
-            }
-
-            if (skip())
-            {
-                watch.Restart(); // progress: a claim was skipped
-                continue;
-            }
-
-            Assert.True(watch.Elapsed < ProgressTimeout, "the consumer is stalled at a dead producer's claim");
-            Thread.Sleep(1);
-        }
     }
 
     private PeerProcess Start(string command, params string[] args)
