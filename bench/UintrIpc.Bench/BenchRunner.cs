@@ -421,6 +421,12 @@ internal sealed class BenchRunner
             ["Pause between reply and next ping in the asleep tests"] = $"{_options.Gap.TotalMicroseconds:0} us",
             ["Repeats per .NET test, each next to a C run"] = _options.RepeatOverride is { } r ? $"{r}"
                 : $"{_options.Repeat} (at least {TargetRepeats} for the tests the targets use: {string.Join(", ", Targets.Subjects)})",
+            ["Ring throughput consumer (.NET)"] = _options.Consumer switch
+            {
+                ConsumerPlacement.Child => "a fresh child process per run (as the C baseline's), pinned as the measuring process",
+                ConsumerPlacement.Both => "in the harness process; next to each run, the same test with its consumer in a fresh child process (<row>-child-consumer)",
+                _ => "a thread of the harness process, pinned as the measuring process",
+            },
             ["Pinned"] = _options.Pin
                 ? "yes: every thread of the measuring process (harness, C parent) on CPU 0, every thread of the other process (.NET child, C child) on CPU 1, further MPSC producers wrap around"
                 : "no",

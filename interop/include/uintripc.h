@@ -273,7 +273,10 @@
  *     owner  u64  pid (low 32 bits) | generation (high 32). pid 0: free; pid UIPC_PRODUCER_REGISTERING:
  *                 being set up. Registration: CAS owner from (0 or a dead pid, g) to
  *                 (UIPC_PRODUCER_REGISTERING, g + 1) (full); pid_namespace, claim = 0 (plain);
- *                 owner = (pid, g + 1) (release). Unregistration (the producer object is closed;
+ *                 owner = (pid, g + 1) (release). Unregistration (the producer object is closed,
+ *                 or its thread has exited: a producer may end an exited thread's registration
+ *                 when another thread registers, the exited thread's deferred markers first; no
+ *                 other thread can complete that thread's claims;
  *                 a claim still open then belongs to a dead registration and is skipped, so its
  *                 deferred marker is written first, 2d; a record batch's unwritten rest by the
  *                 ended registration's intent, b; a claim taken while the object closes, which

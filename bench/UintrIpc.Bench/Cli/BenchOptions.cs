@@ -43,6 +43,11 @@ internal sealed class BenchOptions
           --no-pin           let the scheduler place the processes (default: every thread of the
                              measuring process on CPU 0, every thread of the other on CPU 1
                              (further producers wrap around), for .NET and C alike)
+          --consumer WHERE   where a ring throughput test's .NET consumer runs: harness (the default:
+                             in the harness process, a thread pinned to CPU 0), child (a fresh child
+                             process per run pinned to CPU 0, as the C baseline's consumer), or both
+                             (each row in the harness, with the child's run next to it as a
+                             companion named <row>-child-consumer)
           --no-native        skip the C baselines (ratios are then empty)
           --no-plots         skip the PNG plots
           --docs FILE        also write the report into FILE (docs/benchmarks.md) between the
@@ -126,6 +131,9 @@ internal sealed class BenchOptions
     /// <summary>Minimum warm-up of every .NET test (tiered compilation promotes hot methods after 100+ ms).</summary>
     public TimeSpan WarmupTime => WarmupTimeOverride ?? TimeSpan.FromMilliseconds(Full ? 2000 : 500);
 
+    /// <summary>Where ring throughput consumers run (--consumer): the harness's process, a child of their own, or both side by side.</summary>
+    public ConsumerPlacement Consumer { get; private set; } = ConsumerPlacement.Harness;
+
     public bool Native { get; private set; } = true;
 
     public bool Plots { get; private set; } = true;
@@ -207,6 +215,8 @@ internal sealed class BenchOptions
                 case "--repeat": o.RepeatOverride = (int)Math.Clamp(Positive(a, Next()), 1, 99); break;
                 case "--pin": o.Pin = true; break;
                 case "--no-pin": o.Pin = false; break;
+                case "--consumer": o.Consumer = Enum.TryParse(Next(), ignoreCase: true, out ConsumerPlacement c) && Enum.IsDefined(c) ? c
+                    : throw new ArgumentException("--consumer takes harness, child or both."); break;
                 case "--no-native": o.Native = false; break;
                 case "--no-plots": o.Plots = false; break;
                 case "-h" or "--help": o.Help = true; break;
@@ -229,4 +239,17 @@ internal sealed class BenchOptions
     private static long AtLeast(long min, string option, string value) =>
         long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long v) && v >= min ? v
             : throw new ArgumentException($"{option}: expected a number of at least {min}, got '{value}'.");
+}
+
+/// <summary>Where a ring throughput test's .NET consumer runs (--consumer).</summary>
+internal enum ConsumerPlacement
+{
+    /// <summary>In the harness process (a thread of it, pinned to the measuring CPU).</summary>
+    Harness,
+
+    /// <summary>In a fresh child process per run, pinned to the measuring CPU, as the C baseline's consumer.</summary>
+    Child,
+
+    /// <summary>In the harness, with a run in a child next to each (a companion row).</summary>
+    Both,
 }

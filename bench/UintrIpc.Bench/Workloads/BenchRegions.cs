@@ -12,7 +12,8 @@ internal static class BenchRegions
 
     /// <summary>
     /// The control part (USER, tag 0), 1 KiB: the spinning cache line at +0 (cache-line test),
-    /// the throughput phase word at +128 (consumer-written), producers' ready count at +256.
+    /// the throughput phase word at +128 (consumer-written), producers' ready count at +256,
+    /// the throughput start word at +384 (harness-written: every producer is ready, consume).
     /// Fields written by different sides are 128 bytes apart.
     /// </summary>
     public static PartSpec ControlPart() => new(PartKind.User, 0, 1024);
@@ -20,6 +21,7 @@ internal static class BenchRegions
     public const int LineOffset = 0;
     public const int PhaseOffset = 128;
     public const int ReadyOffset = 256;
+    public const int StartOffset = 384;
 
     /// <summary>Creates a test region: an anonymous memfd (nothing in /dev/shm to clean up), shared with children by inheritance.</summary>
     public static SharedRegion Create(params ReadOnlySpan<PartSpec> parts) => SharedRegion.CreateAnonymous(Kind, parts);

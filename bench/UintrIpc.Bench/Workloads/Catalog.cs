@@ -92,25 +92,25 @@ internal static class Catalog
         const int small = 1024, large = 64 * 1024;
         foreach (int size in BenchOptions.SlotSizes)
         {
-            cases.Add(Ring(ThroughputTransport.SpscSlot, size, 1, small, batched: false));
+            cases.Add(Ring(ThroughputTransport.SpscSlot, size, 1, small, batched: false, o.Consumer));
         }
 
-        cases.Add(Ring(ThroughputTransport.SpscSlot, 64, 1, large, batched: false));
-        cases.Add(Ring(ThroughputTransport.SpscSlot, 64, 1, small, batched: true));
-        cases.Add(Ring(ThroughputTransport.SpscSlot, 64, 1, large, batched: true));
+        cases.Add(Ring(ThroughputTransport.SpscSlot, 64, 1, large, batched: false, o.Consumer));
+        cases.Add(Ring(ThroughputTransport.SpscSlot, 64, 1, small, batched: true, o.Consumer));
+        cases.Add(Ring(ThroughputTransport.SpscSlot, 64, 1, large, batched: true, o.Consumer));
         foreach (int p in new[] { 1, o.Producers })
         {
-            cases.Add(Ring(ThroughputTransport.MpscSlot, 64, p, small, batched: false));
+            cases.Add(Ring(ThroughputTransport.MpscSlot, 64, p, small, batched: false, o.Consumer));
         }
 
-        cases.Add(Ring(ThroughputTransport.MpscSlot, 64, o.Producers, small, batched: true));
+        cases.Add(Ring(ThroughputTransport.MpscSlot, 64, o.Producers, small, batched: true, o.Consumer));
         foreach (int size in o.RecordSizes)
         {
-            cases.Add(Ring(ThroughputTransport.SpscRecord, size, 1, small, batched: true));
+            cases.Add(Ring(ThroughputTransport.SpscRecord, size, 1, small, batched: true, o.Consumer));
         }
 
-        cases.Add(Ring(ThroughputTransport.SpscRecord, 64, 1, small, batched: false));
-        cases.Add(Ring(ThroughputTransport.MpscRecord, 1024, o.Producers, small, batched: true));
+        cases.Add(Ring(ThroughputTransport.SpscRecord, 64, 1, small, batched: false, o.Consumer));
+        cases.Add(Ring(ThroughputTransport.MpscRecord, 1024, o.Producers, small, batched: true, o.Consumer));
         foreach (int size in o.StreamSizes)
         {
             cases.Add(Throughput($"net-pipe-tput-s{size}", new ThroughputSpec(ThroughputTransport.Pipe, size, 1, 0, false), "pipe", null,
@@ -129,10 +129,10 @@ internal static class Catalog
             {
                 foreach (bool batched in new[] { false, true })
                 {
-                    cases.Add(Ring(ThroughputTransport.SpscSlot, size, 1, capacity, batched));
-                    cases.Add(Ring(ThroughputTransport.SpscRecord, size, 1, capacity, batched));
-                    cases.Add(Ring(ThroughputTransport.MpscSlot, size, o.Producers, capacity, batched));
-                    cases.Add(Ring(ThroughputTransport.MpscRecord, size, o.Producers, capacity, batched));
+                    cases.Add(Ring(ThroughputTransport.SpscSlot, size, 1, capacity, batched, o.Consumer));
+                    cases.Add(Ring(ThroughputTransport.SpscRecord, size, 1, capacity, batched, o.Consumer));
+                    cases.Add(Ring(ThroughputTransport.MpscSlot, size, o.Producers, capacity, batched, o.Consumer));
+                    cases.Add(Ring(ThroughputTransport.MpscRecord, size, o.Producers, capacity, batched, o.Consumer));
                 }
             }
         }
@@ -142,7 +142,7 @@ internal static class Catalog
     public static string CapacityName(int slots) => slots % 1024 == 0 ? $"{slots / 1024}k" : slots.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A ring throughput test and its C baseline of the same design and setting.</summary>
-    private static BenchCase Ring(ThroughputTransport transport, int size, int producers, int capacity, bool batched)
+    private static BenchCase Ring(ThroughputTransport transport, int size, int producers, int capacity, bool batched, ConsumerPlacement placement)
     {
         var spec = new ThroughputSpec(transport, size, producers, capacity, batched);
         string kind = transport switch
@@ -184,10 +184,14 @@ internal static class Catalog
             note += $"; {producers} producer process(es)";
         }
 
-        return Throughput(name, spec, kind + (batched ? "-batched" : ""), baseline, note);
+        // --consumer both: the same test with its consumer in a child, run next to each repetition as its C baseline is.
+        var companions = placement == ConsumerPlacement.Both
+            ? new[] { Throughput(name + "-child-consumer", spec with { ConsumerInChild = true }, kind + (batched ? "-batched" : ""), null, note + "; consumer in a child process") }
+            : [];
+        return Throughput(name, spec with { ConsumerInChild = placement == ConsumerPlacement.Child }, kind + (batched ? "-batched" : ""), baseline, note, companions);
     }
 
-    private static BenchCase Throughput(string name, ThroughputSpec spec, string transportName, NativeTest? baseline, string note)
+    private static BenchCase Throughput(string name, ThroughputSpec spec, string transportName, NativeTest? baseline, string note, BenchCase[]? companions = null)
     {
         BenchCase? self = null;
         self = new BenchCase
@@ -195,7 +199,7 @@ internal static class Catalog
             Name = name, Kind = ResultKind.Throughput, Group = BenchGroup.Throughput,
             Implementation = spec.IsRing ? "uintripc" : "dotnet",
             Transport = transportName, MessageSize = spec.Size, Producers = spec.Producers, Capacity = spec.Capacity, Batched = spec.Batched,
-            Baseline = baseline, Note = note, Run = ctx => ThroughputRun.Run(self!, ctx, spec), Spec = spec,
+            Baseline = baseline, Note = note, Run = ctx => ThroughputRun.Run(self!, ctx, spec), Spec = spec, Companions = companions ?? [],
         };
         return self;
     }

@@ -14,6 +14,7 @@ internal static class ChildRoles
         ["pingpong-ring"] = RingPingPong.Child,
         ["pingpong-duplex-channel"] = DuplexChannelPingPong.Child,
         ["produce"] = Throughput.ProducerChild.Run,
+        ["consume"] = Throughput.ConsumerChild.Run,
         ["fwd-server"] = Rpc.ForwardServerRole.Run,
     };
 

@@ -45,6 +45,8 @@ internal sealed partial class UintrIpcMeter
         ChannelCounter("uintripc.channel.timeouts", "{timeout}", "Reader sleeps that ended at their time limit rather than by a wake-up.", static r => ChannelReading.Clamp(r.Counters.Timeouts));
         meter.CreateObservableGauge("uintripc.channel.ring.utilization", () => Collect<double>(static r => r.Utilization), "1", "The share of the ring in use, 0 to 1 (elements, or bytes for message channels).");
         meter.CreateObservableCounter("uintripc.errors", ObserveErrors, "{error}", "Errors raised in this process: peers gone, corrupted rings, lost RPC sessions (tag error.type).");
+        meter.CreateObservableCounter("uintripc.ring.producers.unregistered", static () => ProducerTableCounts.Unregistered, "{thread}",
+            "Producer threads that found an MPSC ring's producer table full of live producers: that ring no longer skips a dead producer's claim by itself (use fewer producer threads per ring object, or one ring object per thread).");
         CreateRpcInstruments();
     }
 

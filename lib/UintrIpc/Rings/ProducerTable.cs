@@ -1,6 +1,8 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using UintrIpc.Interop;
 using UintrIpc.Memory;
+using UintrIpc.Metrics;
 
 namespace UintrIpc.Rings;
 
@@ -46,33 +48,91 @@ internal sealed unsafe class ProducerTable : IDisposable
 
     /// <summary>
     /// The entry of the calling thread, registered on its first claim through this object
-    /// (uintripc.h 2f); an entry-less stand-in when the table is full of live producers.
+    /// (uintripc.h 2f); an entry-less stand-in when the table is full of live producers. A new
+    /// registration first ends those of this object's threads that have exited (their entries go
+    /// back to the table), and the calling thread becomes <paramref name="cache"/>'s thread when it
+    /// holds none. <paramref name="claims"/> (null: none) marks the cached thread's deferred claims
+    /// before its registration ends.
     /// </summary>
-    internal ProducerSlot ForCurrentThread()
+    internal ProducerSlot ForCurrentThread<TClaims>(ref ProducerThreadCache cache, ref TClaims claims)
+        where TClaims : struct, IDeferredClaims
     {
-        int thread = Environment.CurrentManagedThreadId;
-        foreach (var registration in Volatile.Read(ref _registrations))
+        int thread = ProducerThreadCache.CurrentThread;
+        if (cache.CachedThread != 0)
         {
-            if (registration.Thread == thread)
+            foreach (var registration in Volatile.Read(ref _registrations))
             {
-                return registration.Slot;
+                if (registration.ThreadId == thread)
+                {
+                    return registration.Slot;
+                }
             }
         }
 
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            ProducerSlot? slot = null;
             foreach (var registration in _registrations)
             {
-                if (registration.Thread == thread)
+                if (registration.ThreadId == thread)
                 {
-                    return registration.Slot;
+                    slot = registration.Slot;
                 }
             }
 
-            var slot = Register();
-            Volatile.Write(ref _registrations, [.. _registrations, new Registration(thread, slot)]);
-            return slot;
+            if (slot is null)
+            {
+                EndExitedRegistrations(ref cache, ref claims);
+                slot = Register();
+                Volatile.Write(ref _registrations, [.. _registrations, new Registration(Thread.CurrentThread, thread, slot.Value)]);
+            }
+
+            if (cache.CachedThread == 0)
+            {
+                cache.Take(slot.Value);
+            }
+
+            return slot.Value;
+        }
+    }
+
+    /// <summary>
+    /// Ends the registrations of this object's threads that have exited, as Dispose ends them: an
+    /// exited thread claims no more, and its claims cannot be completed by another (they are ref
+    /// structs), so one it left open is an ended registration's, which the consumer skips (2f). The
+    /// cached thread's deferred markers are written first (2d), and the cache is cleared. Called when
+    /// a thread registers: never on a claim of a registered thread.
+    /// </summary>
+    private void EndExitedRegistrations<TClaims>(ref ProducerThreadCache cache, ref TClaims claims)
+        where TClaims : struct, IDeferredClaims
+    {
+        var kept = new List<Registration>(_registrations.Length);
+        foreach (var registration in _registrations)
+        {
+            if (registration.Thread.IsAlive)
+            {
+                kept.Add(registration);
+                continue;
+            }
+
+            if (registration.ThreadId == cache.CachedThread)
+            {
+                if (!Unsafe.IsNullRef(ref claims))
+                {
+                    claims.MarkDeferredClaims(); // before the registration ends, which uncovers the claim (2d)
+                }
+
+                cache.Clear();
+            }
+
+            End(registration.Slot);
+        }
+
+        if (kept.Count != _registrations.Length)
+        {
+            // The exited threads' ids are free to be reused from here on (their Thread objects go).
+            Volatile.Write(ref _registrations, [.. kept]);
         }
     }
 
@@ -180,14 +240,7 @@ internal sealed unsafe class ProducerTable : IDisposable
             _disposed = true;
             foreach (var registration in _registrations)
             {
-                int index = registration.Slot.Index;
-                if (index != RingLayout.ProducerNone)
-                {
-                    ulong* entry = Entry(index);
-                    ulong owner = registration.Slot.Owner;
-                    // Full fence CAS: frees only our own registration (pid 0, same generation).
-                    Interlocked.CompareExchange(ref *entry, owner & 0xFFFF_FFFF_0000_0000, owner);
-                }
+                End(registration.Slot);
             }
 
             if (_owners is not null)
@@ -201,6 +254,17 @@ internal sealed unsafe class ProducerTable : IDisposable
     }
 
     private ulong* Entry(int index) => _entries + ((nint)index * EntryWords);
+
+    /// <summary>Ends one registration of this object (its thread claims no more): owner = (0, generation) (uintripc.h 2f).</summary>
+    private void End(ProducerSlot slot)
+    {
+        if (slot.Index != RingLayout.ProducerNone)
+        {
+            ulong owner = slot.Owner;
+            // Full fence CAS: frees only our own registration (pid 0, same generation); the intent stays.
+            Interlocked.CompareExchange(ref *Entry(slot.Index), owner & 0xFFFF_FFFF_0000_0000, owner);
+        }
+    }
 
     /// <summary>A tag no registration has (tags have 30 bits): for <see cref="TryFindDeadIntent"/>, no ended registration's intent counts.</summary>
     internal const uint NoEndedTag = uint.MaxValue;
@@ -259,6 +323,7 @@ internal sealed unsafe class ProducerTable : IDisposable
         // Release, before our first claim's CAS (a full fence): the consumer then never trusts an
         // intent search, since our claims are not in the table.
         Volatile.Write(ref *_unregistered, 1u);
+        ProducerTableCounts.CountUnregistered(); // made visible: the uintripc.ring.producers.unregistered instrument
         fixed (ulong* spare = _spareIntent)
         {
             return new ProducerSlot(spare, RingLayout.ProducerNone, 0); // pinned: the address outlives the fixed block
@@ -350,7 +415,8 @@ internal sealed unsafe class ProducerTable : IDisposable
         return Sys.PPoll(&poll, 1, &zero, null) > 0;
     }
 
-    private readonly record struct Registration(int Thread, ProducerSlot Slot);
+    /// <summary>A producer thread of this object: its Thread (kept, so that its managed id is not reused while the registration lives), id and entry.</summary>
+    private readonly record struct Registration(Thread Thread, int ThreadId, ProducerSlot Slot);
 
     /// <summary>What the consumer knows of one entry's owner (pid | generation).</summary>
     private struct OwnerState(ulong owner, bool dead, SafeFdHandle? pidFd)

@@ -31,6 +31,16 @@ internal unsafe struct ProducerThreadCache
     /// <remarks>The id is read by the caller before anything else: the read may call out, and what is live across it is spilled.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ulong* Intent(int thread, ProducerTable table, out uint tag, out bool cached)
+        => Intent(thread, table, ref Unsafe.NullRef<NoDeferredClaims>(), out tag, out cached); // a constant: nothing on the fast path
+
+    /// <summary>
+    /// <see cref="Intent(int, ProducerTable, out uint, out bool)"/> for an owner that defers the
+    /// cached thread's markers: <paramref name="claims"/> writes them when that thread has exited
+    /// and its registration ends (only on the registration path); a null reference: the owner defers none.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ulong* Intent<TClaims>(int thread, ProducerTable table, ref TClaims claims, out uint tag, out bool cached)
+        where TClaims : struct, IDeferredClaims
     {
         if (thread == _thread)
         {
@@ -41,7 +51,7 @@ internal unsafe struct ProducerThreadCache
 
         // Returned, not written through an out parameter: an out local of the inlined fast path
         // would be address-exposed and live in memory on every claim.
-        ProducerSlot slot = Register(table);
+        ProducerSlot slot = Register(table, ref claims);
         tag = slot.Tag;
         cached = Volatile.Read(ref _thread) == thread; // this thread may have just become the cached one
         return slot.Intent;
@@ -64,18 +74,35 @@ internal unsafe struct ProducerThreadCache
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int ReadThreadId() => t_threadId = Environment.CurrentManagedThreadId;
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private ProducerSlot Register(ProducerTable table)
-    {
-        ProducerSlot slot = table.ForCurrentThread();
-        if (Interlocked.CompareExchange(ref _thread, -1, 0) == 0)
-        {
-            // This thread becomes the cached one: its fields first, then its id.
-            _intent = slot.Intent;
-            _tag = slot.Tag;
-            Volatile.Write(ref _thread, CurrentThread);
-        }
+    /// <summary>The managed id of the cached thread; 0: none (yet, or since it exited).</summary>
+    internal int CachedThread => Volatile.Read(ref _thread);
 
-        return slot;
+    /// <summary>Makes <paramref name="slot"/> the cached one, for the calling thread (the producer table's lock is held).</summary>
+    internal void Take(ProducerSlot slot)
+    {
+        // Its fields first, then its id (release): the fast path reads the id first, with no fence.
+        _intent = slot.Intent;
+        _tag = slot.Tag;
+        Volatile.Write(ref _thread, CurrentThread);
+    }
+
+    /// <summary>
+    /// The cached thread exited and its registration ended (the table's lock is held): no thread is
+    /// cached until the next one registers. Before the table lets go of the exited thread (and with
+    /// it its managed id, which the runtime then reuses), so no new thread finds the old entry here.
+    /// </summary>
+    internal void Clear() => Volatile.Write(ref _thread, 0); // release
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ProducerSlot Register<TClaims>(ProducerTable table, ref TClaims claims)
+        where TClaims : struct, IDeferredClaims
+        => table.ForCurrentThread(ref this, ref claims);
+
+    /// <summary>The type of an owner without deferred markers (record rings mark at the claim), passed as a null reference.</summary>
+    private struct NoDeferredClaims : IDeferredClaims
+    {
+        public readonly void MarkDeferredClaims()
+        {
+        }
     }
 }

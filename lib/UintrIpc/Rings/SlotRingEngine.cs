@@ -21,7 +21,7 @@ namespace UintrIpc.Rings;
 /// referenced) in the ring object; claims refer to it by a ref field.
 /// </summary>
 [StructLayout(LayoutKind.Explicit, Size = 5 * LineRange)]
-internal unsafe partial struct SlotRingEngine
+internal unsafe partial struct SlotRingEngine : IDeferredClaims
 {
     /// <summary>Distance kept between words written by different threads.</summary>
     private const int LineRange = RegionLayout.FalseSharingRange;
@@ -151,7 +151,16 @@ internal unsafe partial struct SlotRingEngine
     internal ulong* ProducerIntent(out uint tag, out bool cachedThread)
     {
         int thread = ProducerThreadCache.CurrentThread; // first: only `this` is live across its call
-        return _producerThread.Intent(thread, Producers!, out tag, out cachedThread);
+        return _producerThread.Intent(thread, Producers!, ref this, out tag, out cachedThread);
+    }
+
+    /// <summary>MPSC: the producer table ends the registration of the cached thread, which exited: its unmarked claim first (2d).</summary>
+    void IDeferredClaims.MarkDeferredClaims()
+    {
+        if (_unmarkedClaim != 0)
+        {
+            MarkUnmarkedClaim();
+        }
     }
 
     /// <summary>Releases the lease once and ends this object's producer registrations; every later call throws <see cref="ObjectDisposedException"/>.</summary>

@@ -25,26 +25,35 @@ internal static class HarnessRun
 
     /// <summary>Runs the harness with <paramref name="arguments"/> plus --out; returns every result row of results.json, in run order.</summary>
     public static List<JsonElement> AllResults(TimeSpan timeout, params string[] arguments) =>
-        Run(timeout, arguments, output =>
-        {
-            using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
-            return report.RootElement.GetProperty("results").EnumerateArray().Select(r => r.Clone()).ToList();
-        });
+        Run(timeout, arguments, (output, _) => ReadResults(output));
+
+    /// <summary>As <see cref="Results"/>, with the process id the harness ran as.</summary>
+    public static (Dictionary<string, JsonElement> Rows, int HarnessPid) ResultsWithPid(TimeSpan timeout, params string[] arguments) =>
+        Run(timeout, arguments, (output, pid) => (ReadResults(output).ToDictionary(r => r.GetProperty("name").GetString()!, r => r), pid));
 
     /// <summary>Runs the harness with <paramref name="arguments"/> plus --out; returns the report.md it wrote.</summary>
     public static string Report(TimeSpan timeout, params string[] arguments) =>
-        Run(timeout, arguments, output => File.ReadAllText(Path.Combine(output, "report.md")));
+        Run(timeout, arguments, (output, _) => File.ReadAllText(Path.Combine(output, "report.md")));
 
-    private static T Run<T>(TimeSpan timeout, string[] arguments, Func<string, T> read)
+    private static List<JsonElement> ReadResults(string output)
+    {
+        using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
+        return report.RootElement.GetProperty("results").EnumerateArray().Select(r => r.Clone()).ToList();
+    }
+
+    /// <summary>Runs the harness (dotnet runs the dll in its own process: the process id is the harness's) and reads its output folder.</summary>
+    private static T Run<T>(TimeSpan timeout, string[] arguments, Func<string, int, T> read)
     {
         string harness = Path.Combine(RepositoryFiles.Path("bench", "UintrIpc.Bench", "bin", RepositoryFiles.Configuration), "net10.0", "UintrIpc.Bench.dll");
         Assert.True(File.Exists(harness), $"{harness} is not built (the test project builds bench/UintrIpc.Bench).");
         var output = Directory.CreateTempSubdirectory("uintripc-harness-");
         try
         {
-            var result = ExternalProgram.Run(ExternalProgram.StartInfo("dotnet", [harness, .. arguments, "--out", output.FullName]), timeout);
+            using var process = ExternalProgram.Start(ExternalProgram.StartInfo("dotnet", [harness, .. arguments, "--out", output.FullName]));
+            int pid = process.Id;
+            var result = ExternalProgram.Finish(process, timeout);
             Assert.True(result.ExitCode == 0, result.ToString());
-            return read(output.FullName);
+            return read(output.FullName, pid);
         }
         finally
         {

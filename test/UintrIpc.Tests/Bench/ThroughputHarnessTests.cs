@@ -110,6 +110,32 @@ public sealed class ThroughputHarnessTests
         }
     }
 
+    [Fact]
+    public void Harness_ring_consumers_run_in_a_fresh_process_of_their_own_and_deliver_every_message()
+    {
+        // Every ring kind and form with --consumer child: the consumer runs in a child of its own (role
+        // "consume"), as the C baseline's does, not in the long-lived harness: a process other than the
+        // harness, a new one per run, delivering the exact count with the span's arithmetic, gone afterwards.
+        string[] tests = ["net-spsc-slot-s1024-c1k", "net-spsc-slot-batch-s64-c1k", "net-spsc-record-s64-c1k", "net-spsc-record-batch-s64-c1k",
+            "net-mpsc-slot-s64-c1k-p2", "net-mpsc-slot-batch-s64-c1k-p2", "net-mpsc-record-s64-c1k-p2", "net-mpsc-record-batch-s64-c1k-p2"];
+        var (results, harnessPid) = HarnessRun.ResultsWithPid(TimeSpan.FromSeconds(240), "--sweep", "--only", string.Join(',', tests.Select(t => "=" + t)),
+            "--no-native", "--no-plots", "--no-pin", "--repeat", "1", "--tput-count", Messages.ToString(System.Globalization.CultureInfo.InvariantCulture), "--warmup-ms", "50",
+            "--consumer", "child");
+        var counts = results.ToDictionary(r => r.Key, r => (r.Value.GetProperty("ok").GetBoolean(), r.Value.GetProperty("count").GetInt64()));
+        Assert.Equal(tests.ToDictionary(t => t, _ => (true, (long)Messages)), counts);
+        AssertRateCountsTheSpan(results);
+
+        var consumers = results.Values.Select(r => (int)r.GetProperty("extra").GetProperty("consumer_pid").GetDouble()).ToList();
+        Assert.DoesNotContain(harnessPid, consumers);
+        Assert.Equal(tests.Length, consumers.Distinct().Count()); // a fresh process per run
+        foreach (int pid in consumers)
+        {
+            // Gone (or the number reused by another program: pid_max is far above what a test run starts).
+            string cmdline = Path.Combine("/proc", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "cmdline");
+            Assert.False(File.Exists(cmdline) && File.ReadAllText(cmdline).Contains("consume", StringComparison.Ordinal), $"consumer {pid} still runs");
+        }
+    }
+
     /// <summary>
     /// The rate counts every message of the measured span, also a slower producer's warm-up
     /// messages consumed in it (as the C consumer counts positions), and not the measured ones

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using Tmds.Linux;
 using UintrIpc.Channels;
+using UintrIpc.Memory;
+using UintrIpc.Tests.Rings;
 using UintrIpc.Rings;
 using UintrIpc.Tests.Infrastructure;
 using UintrIpc.Tests.Signaling;
@@ -56,6 +58,31 @@ public sealed class MetricsSerialTests(ITestOutputHelper output)
         var after = listener.Collect();
         Assert.Equal(before[("uintripc.errors", s_corrupted)] + 1, after[("uintripc.errors", s_corrupted)]);
         Assert.Equal(afterPeerGone[("uintripc.errors", s_peerGone)], after[("uintripc.errors", s_peerGone)]);
+    }
+
+    [Fact]
+    public void A_producer_thread_that_finds_the_producer_table_full_of_live_producers_counts_once()
+    {
+        using var factory = new TestMeterFactory();
+        using var listener = new InstrumentReader(i => i.Meter.Scope == factory);
+        using (IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 2, Wait = new ChannelWaitOptions { MeterFactory = factory } }))
+        {
+        }
+
+        using var names = new ShmNames();
+        using var region = SharedRegion.CreateNamed(names.New("fulltable"), 0, SlotRing<long>.Part(16, multipleProducers: true));
+        var memory = RingMemory.Of(region, PartKind.MpscSlots);
+        for (int entry = 0; entry < RingLayout.DefaultProducerSlots; entry++)
+        {
+            memory.Register(entry, Environment.ProcessId, 0, 0, 0); // this live process holds every entry
+        }
+
+        double before = listener.Collect()[("uintripc.ring.producers.unregistered", "")];
+        using var producer = new SlotRing<long>(region);
+        Assert.True(producer.TryWrite(1));
+        Assert.True(producer.TryWrite(2)); // the same thread and object: registered once
+        Assert.Equal(before + 1, listener.Collect()[("uintripc.ring.producers.unregistered", "")]);
+        Assert.Equal(1u, memory.ControlWord(RingLayout.UnregisteredOffset));
     }
 
     [Fact]

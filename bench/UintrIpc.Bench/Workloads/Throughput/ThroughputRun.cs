@@ -16,6 +16,7 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 /// </summary>
 internal static unsafe class ThroughputRun
 {
+
     public static BenchResult Run(BenchCase c, CaseContext ctx, ThroughputSpec spec)
     {
         var o = ctx.Options;
@@ -29,7 +30,8 @@ internal static unsafe class ThroughputRun
 
         using var region = BenchRegions.Create([BenchRegions.ControlPart(), .. RingPart(spec)]);
         BenchRegions.Prefault(region);
-        var children = new List<ChildProcess>();
+        var children = new List<ChildProcess>(); // every child, for the cleanup
+        var producerChildren = new List<ChildProcess>(); // by producer id
         try
         {
             long* phase = (long*)(BenchRegions.Control(region) + BenchRegions.PhaseOffset);
@@ -42,52 +44,21 @@ internal static unsafe class ThroughputRun
             {
                 for (int id = 0; id < producers; id++)
                 {
-                    children.Add(ChildProcess.Start(producerArgs(id), region));
+                    var producer = ChildProcess.Start(producerArgs(id), region);
+                    children.Add(producer);
+                    producerChildren.Add(producer);
                 }
 
-                foreach (var child in children)
+                foreach (var child in producerChildren)
                 {
                     child.WaitFor("READY", ctx.SetupTimeout);
                 }
             }
 
-            void Consume<TPort>(ref TPort port) where TPort : struct, IConsumerPort
-                => ThroughputLoops.Consume(ref port, ref checker, warmup, o.WarmupTime, phase, ctx.Deadline, oversubscribed);
-
+            var settings = new ConsumeSettings(warmup, o.WarmupTime, phase, ctx.Deadline, oversubscribed);
+            ConsumerOutcome consumed;
             switch (transport)
             {
-                case ThroughputTransport.SpscRecord when spec.Batched:
-                {
-                    var port = new SpscRecordReadConsumer(new RecordRing(region, 0u), size);
-                    StartAll();
-                    Consume(ref port);
-                    break;
-                }
-
-                case ThroughputTransport.SpscRecord:
-                {
-                    var port = new SpscRecordConsumer(new RecordRing(region, 0u), size);
-                    StartAll();
-                    Consume(ref port);
-                    break;
-                }
-
-                case ThroughputTransport.MpscRecord when spec.Batched:
-                {
-                    var port = new MpscRecordReadConsumer(new RecordRing(region, 0u), size);
-                    StartAll();
-                    Consume(ref port);
-                    break;
-                }
-
-                case ThroughputTransport.MpscRecord:
-                {
-                    var port = new MpscRecordConsumer(new RecordRing(region, 0u), size);
-                    StartAll();
-                    Consume(ref port);
-                    break;
-                }
-
                 case ThroughputTransport.Pipe:
                 {
                     using var pipe = new AnonymousPipeServerStream(PipeDirection.In, HandleInheritability.Inheritable);
@@ -95,7 +66,8 @@ internal static unsafe class ThroughputRun
                     StartAll();
                     pipe.DisposeLocalCopyOfClientHandle();
                     var port = new StreamConsumer(pipe, size);
-                    Consume(ref port);
+                    settings.Consume(ref port, ref checker);
+                    consumed = ConsumerOutcome.Of(checker);
                     break;
                 }
 
@@ -110,21 +82,39 @@ internal static unsafe class ThroughputRun
                     using var socket = Latency.BaselinePingPong.Accept(listener, ctx.SetupTimeout);
                     socket.ReceiveTimeout = (int)o.Timeout.TotalMilliseconds;
                     var port = new SocketConsumer(socket, size);
-                    Consume(ref port);
+                    settings.Consume(ref port, ref checker);
+                    consumed = ConsumerOutcome.Of(checker);
                     break;
                 }
 
                 default:
-                    checker = ElementSize.With<SlotConsumeAction, MessageChecker>(size, new SlotConsumeAction(region, spec, StartAll, checker, warmup, o.WarmupTime, phase, ctx.Deadline, oversubscribed));
+                    if (!spec.ConsumerInChild)
+                    {
+                        consumed = ConsumerOutcome.Of(ConsumerChild.Consume(region, spec, checker, settings, StartAll));
+                        break;
+                    }
+
+                    // The consumer in a fresh process pinned to the harness's CPU, as the C baseline's
+                    // (a child per run): it sets up its end, then every producer starts, then it consumes.
+                    var consumer = ChildProcess.Start(ctx.ChildArgs("consume", cpu: 0)
+                        .Set("transport", transport).Set("size", size).Set("producers", producers).Set("batched", spec.Batched)
+                        .Set("total", total).Set("warmup", warmup).Set("warmup-ms", o.WarmupTime.TotalMilliseconds)
+                        .Set("oversubscribed", oversubscribed), region);
+                    children.Add(consumer);
+                    consumer.WaitFor("READY", ctx.SetupTimeout);
+                    StartAll();
+                    // Release: the consumer reads it with acquire; every producer is ready.
+                    Volatile.Write(ref *(long*)(BenchRegions.Control(region) + BenchRegions.StartOffset), 1);
+                    consumed = ConsumerOutcome.From(consumer.WaitFor("RESULT", ctx.Deadline.Remaining + TimeSpan.FromSeconds(5)));
                     break;
             }
 
             double producerCpu = 0, producerWall = 0, fullPolls = 0, afterSpan = 0;
-            var fullPollsById = new double[children.Count];
-            var cpuById = new double[children.Count];
-            for (int id = 0; id < children.Count; id++)
+            var fullPollsById = new double[producers];
+            var cpuById = new double[producers];
+            for (int id = 0; id < producers; id++)
             {
-                ChildProcess child = children[id];
+                ChildProcess child = producerChildren[id];
                 JsonElement r = child.WaitFor("RESULT", ctx.Deadline.Remaining + TimeSpan.FromSeconds(5));
                 if (r.GetProperty("messages").GetInt64() != perProducer)
                 {
@@ -139,15 +129,16 @@ internal static unsafe class ThroughputRun
                 afterSpan += r.TryGetProperty("after_span", out JsonElement after) && after.GetBoolean() ? 1 : 0;
             }
 
-            double elapsed = checker.Span.ElapsedNanoseconds;
+            double elapsed = consumed.ElapsedNs;
             var extra = new Dictionary<string, double>(StringComparer.Ordinal)
             {
                 ["producer_wall_ns"] = producerWall,
                 ["producer_full_polls"] = fullPolls, // every producer's, as the C baseline sums them
-                ["consumer_empty_polls"] = checker.EmptyPolls,
-                ["consumer_warmup_in_span"] = checker.WarmupInSpan,
-                ["consumer_measured_before_span"] = checker.MeasuredBeforeSpan,
+                ["consumer_empty_polls"] = consumed.EmptyPolls,
+                ["consumer_warmup_in_span"] = consumed.WarmupInSpan,
+                ["consumer_measured_before_span"] = consumed.MeasuredBeforeSpan,
                 ["producers_reported_after_span"] = afterSpan, // all of them: nothing of theirs ran in the span but their messages
+                ["consumer_pid"] = consumed.Pid, // a ring's consumer: a child of its own (the harness's pid for the streams)
             };
             for (int id = 0; producers > 1 && id < producers; id++)
             {
@@ -156,10 +147,10 @@ internal static unsafe class ThroughputRun
                 extra[$"producer{id}_cpu_ns"] = cpuById[id];
             }
 
-            long inSpan = checker.InSpan; // total, plus warm-up messages of a producer still warming up
-            return c.Result(total, checker.WarmupMessages, throughput: ThroughputSummary.From(inSpan, size, elapsed),
-                cpuSender: producerCpu / total, cpuReceiver: checker.Span.CpuNanoseconds / (double)inSpan,
-                utilSender: producerCpu / elapsed, utilReceiver: checker.Span.CpuNanoseconds / elapsed, extra: extra);
+            long inSpan = consumed.InSpan; // total, plus warm-up messages of a producer still warming up
+            return c.Result(total, consumed.WarmupMessages, throughput: ThroughputSummary.From(inSpan, size, elapsed),
+                cpuSender: producerCpu / total, cpuReceiver: consumed.CpuNs / (double)inSpan,
+                utilSender: producerCpu / elapsed, utilReceiver: consumed.CpuNs / elapsed, extra: extra);
         }
         finally
         {
@@ -208,51 +199,5 @@ internal static unsafe class ThroughputRun
         public PartSpec Invoke<T>() where T : unmanaged => spec.Transport == ThroughputTransport.MpscSlot
             ? SlotRing<T>.Part(spec.Capacity, multipleProducers: true, tag: 0)
             : SlotRing<T>.Part(spec.Capacity, tag: 0);
-    }
-
-    private readonly struct SlotConsumeAction(
-        SharedRegion region, ThroughputSpec spec, Action startAll, MessageChecker checker, long warmup, TimeSpan warmupTime,
-        long* phase, Deadline deadline, bool oversubscribed) : IElementAction<MessageChecker>
-    {
-        public MessageChecker Invoke<T>() where T : unmanaged
-        {
-            var consumed = checker;
-            switch ((spec.Transport, spec.Batched))
-            {
-                case (ThroughputTransport.SpscSlot, false):
-                {
-                    var port = new SpscSlotConsumer<T>(new SlotRing<T>(region, 0u));
-                    startAll();
-                    ThroughputLoops.Consume(ref port, ref consumed, warmup, warmupTime, phase, deadline, oversubscribed);
-                    break;
-                }
-
-                case (ThroughputTransport.SpscSlot, true):
-                {
-                    var port = new SpscSlotDrainConsumer<T>(new SlotRing<T>(region, 0u));
-                    startAll();
-                    ThroughputLoops.Consume(ref port, ref consumed, warmup, warmupTime, phase, deadline, oversubscribed);
-                    break;
-                }
-
-                case (_, false):
-                {
-                    var port = new MpscSlotConsumer<T>(new SlotRing<T>(region, 0u));
-                    startAll();
-                    ThroughputLoops.Consume(ref port, ref consumed, warmup, warmupTime, phase, deadline, oversubscribed);
-                    break;
-                }
-
-                default:
-                {
-                    var port = new MpscSlotDrainConsumer<T>(new SlotRing<T>(region, 0u));
-                    startAll();
-                    ThroughputLoops.Consume(ref port, ref consumed, warmup, warmupTime, phase, deadline, oversubscribed);
-                    break;
-                }
-            }
-
-            return consumed;
-        }
     }
 }

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Diagnostics;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
 using UintrIpc.Tests.Infrastructure;
@@ -61,7 +59,7 @@ public sealed class DisposeOpenClaimTests(ITestOutputHelper output) : IDisposabl
             records ? RecordRing.Part(Capacity, multipleProducers: multipleProducers) : SlotRing<long>.Part(16, multipleProducers));
         using var recordConsumer = records ? new RecordRing(region) : null;
         using var slotConsumer = records ? null : new SlotRing<long>(region);
-        Func<long?> read = records ? () => TryRead(recordConsumer!) : () => slotConsumer!.TryRead(out long v) ? v : null;
+        Func<long?> read = records ? () => LongMessages.TryRead(recordConsumer!) : () => slotConsumer!.TryRead(out long v) ? v : null;
         Func<bool> skip = records ? recordConsumer!.TrySkipDeadClaim : slotConsumer!.TrySkipDeadClaim;
 
         var producer = die ? Start("ring-dispose-open", name, kind, "die") : Start("ring-dispose-open", name, kind);
@@ -79,13 +77,13 @@ public sealed class DisposeOpenClaimTests(ITestOutputHelper output) : IDisposabl
         var got = new List<long>();
         for (long value = 0; value < 3; value++)
         {
-            got.Add(ReadWithin(read, skip));
+            got.Add(LongMessages.ReadWithin(read, skip, ProgressTimeout));
         }
 
         for (long value = 10; value < 13; value++)
         {
-            Assert.True(records ? recordProducer!.TryWrite(1, Bytes(value)) : slotProducer!.TryWrite(value), $"no room for {value}");
-            got.Add(ReadWithin(read, skip));
+            Assert.True(records ? recordProducer!.TryWrite(1, LongMessages.Bytes(value)) : slotProducer!.TryWrite(value), $"no room for {value}");
+            got.Add(LongMessages.ReadWithin(read, skip, ProgressTimeout));
             Assert.Null(read()); // nothing more: no bytes of the open claim are read as a message
         }
 
@@ -107,47 +105,6 @@ public sealed class DisposeOpenClaimTests(ITestOutputHelper output) : IDisposabl
         }
 
         _names.Dispose();
-    }
-
-    private static byte[] Bytes(long value)
-    {
-        var bytes = new byte[8];
-        BinaryPrimitives.WriteInt64LittleEndian(bytes, value);
-        return bytes;
-    }
-
-    private static long? TryRead(RecordRing consumer)
-    {
-        var buffer = new byte[consumer.MaxMessageLength];
-        if (!consumer.TryRead(out int type, buffer, out int length))
-        {
-            return null;
-        }
-
-        Assert.Equal((1, 8), (type, length));
-        return BinaryPrimitives.ReadInt64LittleEndian(buffer);
-    }
-
-    /// <summary>The next message; fails when none comes for <see cref="ProgressTimeout"/>.</summary>
-    private static long ReadWithin(Func<long?> read, Func<bool> skip)
-    {
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            if (read() is { } value)
-            {
-                return value;
-            }
-
-            if (skip())
-            {
-                watch.Restart(); // progress: a claim was skipped
-                continue;
-            }
-
-            Assert.True(watch.Elapsed < ProgressTimeout, "the consumer is stalled");
-            Thread.Sleep(1);
-        }
     }
 
     private PeerProcess Start(string command, params string[] args)
