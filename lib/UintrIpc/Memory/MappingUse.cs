@@ -10,6 +10,15 @@ namespace UintrIpc.Memory;
 /// a thread in a call is seen, and a thread that enters later sees the ring disposed and leaves
 /// without touching the memory (an asymmetric Dekker: no fence and no atomic on the call path).
 /// </summary>
+/// <remarks>
+/// The call side's order (depth store, then the ring's plain disposed load) is kept by the JIT as
+/// it is, not by the .NET memory model: ordinary accesses may be reordered, and not even a
+/// volatile write then a volatile read forbids store-load reordering (only full fences do, the
+/// cost this avoids). RyuJIT (.NET 10) has no instruction scheduler and was seen to keep every
+/// disposed load after its own call's depth store, in a caller's loop and in two calls inlined back
+/// to back (JitDisasm, design-notes "review12"); the runtime's own asymmetric-lock test relies on
+/// the same. Check that disasm again when the runtime changes.
+/// </remarks>
 internal sealed class MappingUse
 {
     /// <summary>Nesting depth recorded by address (a handler calling another ring); deeper calls count as using every mapping.</summary>
