@@ -37,7 +37,7 @@ internal sealed class MappingUse
     /// <summary>Calls this thread is inside (written only by it; plain stores, made visible by the releaser's barrier).</summary>
     private int _depth;
 
-    /// <summary>Records that the calling thread enters a call on the mapping at <paramref name="address"/>; end it with <see cref="Call.Exit"/> in a finally.</summary>
+    /// <summary>Records that the calling thread enters a call on the mapping at <paramref name="address"/>; end it with <see cref="Call.Dispose"/> (a <c>using</c> declaration).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Call Enter(nint address)
     {
@@ -102,11 +102,11 @@ internal sealed class MappingUse
         private nint _first;
     }
 
-    /// <summary>One call on a mapping, from <see cref="Enter"/> to <see cref="Exit"/>.</summary>
-    internal readonly struct Call(MappingUse use, int depth)
+    /// <summary>One call on a mapping, from <see cref="Enter"/> to <see cref="Dispose"/>.</summary>
+    internal readonly ref struct Call(MappingUse use, int depth)
     {
-        /// <summary>Ends the call: the mapping may go once no other call uses it (plain store; the releaser reads it after its barrier).</summary>
+        /// <summary>Ends the call (a ring call's <c>using</c>, so also when it throws): the mapping may go once no other call uses it (release: the call's accesses to the mapping come before it; the releaser reads it with acquire).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal void Exit() => Volatile.Write(ref use._depth, depth);
+        internal void Dispose() => Volatile.Write(ref use._depth, depth);
     }
 }
