@@ -73,13 +73,15 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     public override bool CanCount => true;
 
     /// <summary>Approximate number of elements waiting (from the shared positions).</summary>
-    public override int Count => _ring.Count;
+    /// <exception cref="ObjectDisposedException">The reader was disposed (the memory may be unmapped).</exception>
+    public override int Count => !_core.IsDisposed ? _ring.Count : throw new ObjectDisposedException(GetType().FullName);
 
     /// <summary>
     /// Whether the channel was completed and every element has been read: no read will ever
     /// return an element again.
     /// </summary>
-    public bool IsCompleted => _core.IsCompleted;
+    /// <exception cref="ObjectDisposedException">The reader was disposed (the memory may be unmapped).</exception>
+    public bool IsCompleted => !_core.IsDisposed ? _core.IsCompleted : throw new ObjectDisposedException(GetType().FullName);
 
     /// <summary>
     /// Completes when a read finds the channel completed and drained. The writers' side cannot
