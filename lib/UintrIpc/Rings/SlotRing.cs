@@ -124,15 +124,8 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWrite(in T item)
     {
-        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(in item) : Engine.TryWrite<T, SingleProducer>(in item);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(in item) : Engine.TryWrite<T, SingleProducer>(in item);
     }
 
     /// <summary>
@@ -143,15 +136,8 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
     public int TryWrite(ReadOnlySpan<T> items)
     {
-        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(items) : Engine.TryWrite<T, SingleProducer>(items);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(items) : Engine.TryWrite<T, SingleProducer>(items);
     }
 
     /// <summary>
@@ -165,15 +151,8 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(out SlotClaim<T> claim)
     {
-        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(out claim) : Engine.TryClaim<T, SingleProducer>(out claim);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(out claim) : Engine.TryClaim<T, SingleProducer>(out claim);
     }
 
     /// <summary>
@@ -191,15 +170,8 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(int count, out SlotBatch<T> batch)
     {
-        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(count, null, out batch) : Engine.TryClaim<T, SingleProducer>(count, null, out batch);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(count, null, out batch) : Engine.TryClaim<T, SingleProducer>(count, null, out batch);
     }
 
     /// <summary>
@@ -212,30 +184,16 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryRead(out T item)
     {
-        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.TryRead(out item);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.TryRead(out item);
     }
 
     /// <summary>Consumer: reads up to <paramref name="destination"/>.Length published elements, in order; returns how many.</summary>
     /// <exception cref="RingCorruptedException">A slot holds a value no producer writes.</exception>
     public int TryRead(Span<T> destination)
     {
-        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.TryRead(destination);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.TryRead(destination);
     }
 
     /// <summary>
@@ -252,15 +210,8 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     public int Drain<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, ISlotHandler<T>, allows ref struct
     {
-        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.Drain<T, THandler>(ref handler, limit);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.Drain<T, THandler>(ref handler, limit);
     }
 
     /// <summary>
@@ -285,15 +236,8 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <exception cref="RingCorruptedException">The shared positions or the slot hold impossible values.</exception>
     public bool TrySkipDeadClaim()
     {
-        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.TrySkipDeadClaim();
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.TrySkipDeadClaim();
     }
 
     /// <summary>
