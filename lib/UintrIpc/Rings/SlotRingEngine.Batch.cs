@@ -73,11 +73,11 @@ internal unsafe partial struct SlotRingEngine
     /// <summary>
     /// Publishes the first <paramref name="published"/> of the <paramref name="claimed"/> slots
     /// from <paramref name="start"/> and gives the others up (MPSC: skipped; SPSC: left free).
+    /// The caller checked that the ring is not disposed (inlined into the batch's one out-of-line call).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void PublishBatch(ulong start, int published, int claimed, bool multiProducer)
     {
-        ThrowIfDisposed();
         if (!multiProducer && start != ProducerTail)
         {
             SlotRingThrowHelper.ThrowClaimSuperseded(start, ProducerTail);
@@ -123,9 +123,10 @@ internal unsafe partial struct SlotRingEngine
     /// a later value (positions only grow); a copy of a batch completed before would otherwise
     /// store sequences of positions the consumer may have passed, over the next lap's elements (2d).
     /// </summary>
+    /// <remarks>The caller checked that the ring is not disposed (before this touches the slot: the mapping may be gone).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal readonly void ThrowIfBatchNotClaimed(ulong start)
     {
-        ThrowIfDisposed(); // before touching the slot: the mapping may be gone
         // Acquire: only compared; the slot is ours until this batch completes.
         ulong sequence = Volatile.Read(ref *(ulong*)SlotAt(start));
         if ((sequence & ~RingLayout.SlotSkipped) != UnwrittenSequence(start) && !ClaimMarker.IsSlotMarker(sequence, start))
