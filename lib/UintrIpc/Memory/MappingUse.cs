@@ -9,6 +9,10 @@ namespace UintrIpc.Memory;
 /// lease release runs a process-wide barrier (membarrier) and then reads every thread's record:
 /// a thread in a call is seen, and a thread that enters later sees the ring disposed and leaves
 /// without touching the memory (an asymmetric Dekker: no fence and no atomic on the call path).
+/// A role that one thread at a time plays on a ring object (its consumer) has a record of its
+/// own instead (<see cref="ForRole"/>): the same stores, read the same way, without the lookup of
+/// the thread's record; two threads in that role at once break the role's contract, and then
+/// also this record (one's exit can hide the other's call).
 /// </summary>
 internal sealed class MappingUse
 {
@@ -19,28 +23,59 @@ internal sealed class MappingUse
     private static MappingUse? t_current;
 
     private static readonly Lock s_lock = new();
-    /// <summary>Every live thread's record (copy on write; records of exited threads are dropped at the next registration).</summary>
+    /// <summary>Every live thread's and role's record (copy on write; those of exited threads and unmapped regions are dropped at the next registration).</summary>
     private static MappingUse[] s_all = [];
 
-    private readonly Thread _thread = Thread.CurrentThread;
+    /// <summary>The thread whose record this is; null for a role's record (see <see cref="ForRole"/>).</summary>
+    private readonly Thread? _thread;
+    /// <summary>A role's record: the region it records calls on (dropped once that is unmapped); null for a thread's.</summary>
+    private readonly SharedRegion? _region;
     /// <summary>The address of each call's mapping, by depth (inline: no bounds check, no indirection).</summary>
     private Addresses _addresses;
-    /// <summary>Calls this thread is inside (written only by it; plain stores, made visible by the releaser's barrier).</summary>
+    /// <summary>Calls this thread (a role: the thread playing it) is inside (written only by it; plain stores, made visible by the releaser's barrier).</summary>
     private int _depth;
 
     /// <summary>Records that the calling thread enters a call on the mapping at <paramref name="address"/>; end it with <see cref="Call.Exit"/> in a finally.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Call Enter(nint address)
+    internal static Call Enter(nint address) => Current.Begin(address);
+
+    /// <summary>The calling thread's record (its <see cref="ThreadId"/> spares a caller a second thread static).</summary>
+    internal static MappingUse Current
     {
-        MappingUse use = t_current ?? Register();
-        int depth = use._depth;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => t_current ?? Register();
+    }
+
+    /// <summary>A thread's record: the thread's managed id (Environment.CurrentManagedThreadId); 0 for a role's.</summary>
+    internal int ThreadId { get; }
+
+    private MappingUse(Thread? thread, SharedRegion? region)
+    {
+        _thread = thread;
+        _region = region;
+        ThreadId = thread?.ManagedThreadId ?? 0;
+    }
+
+    /// <summary>
+    /// A record for the calls of one role that one thread at a time plays on a ring object (its
+    /// consumer), whichever thread that is: such a call records itself here with the same plain
+    /// stores, without the thread static's lookup (a call into the runtime's TLS getter and four
+    /// dependent loads per call). Kept while <paramref name="region"/> is mapped: one per ring object.
+    /// </summary>
+    internal static MappingUse ForRole(SharedRegion region) => Add(new MappingUse(null, region));
+
+    /// <summary>Records that a call of this record's role enters a call on the mapping at <paramref name="address"/> (as <see cref="Enter"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal Call Begin(nint address)
+    {
+        int depth = _depth;
         if ((uint)depth < Slots)
         {
-            Unsafe.Add(ref Unsafe.As<Addresses, nint>(ref use._addresses), depth) = address; // plain: before the depth that makes it count
+            Unsafe.Add(ref Unsafe.As<Addresses, nint>(ref _addresses), depth) = address; // plain: before the depth that makes it count
         }
 
-        use._depth = depth + 1; // plain, before the caller's disposed check (ordered by the releaser's barrier)
-        return new Call(use, depth);
+        _depth = depth + 1; // plain, before the caller's disposed check (ordered by the releaser's barrier)
+        return new Call(this, depth);
     }
 
     /// <summary>
@@ -53,7 +88,7 @@ internal sealed class MappingUse
         foreach (MappingUse use in Volatile.Read(ref s_all))
         {
             int depth = Volatile.Read(ref use._depth);
-            if (depth == 0 || !use._thread.IsAlive)
+            if (depth == 0 || (use._thread is { } thread && !thread.IsAlive))
             {
                 continue; // an exited thread is in no call (a call that threw ran its finally first)
             }
@@ -76,15 +111,16 @@ internal sealed class MappingUse
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static MappingUse Register()
+    private static MappingUse Register() => t_current = Add(new MappingUse(Thread.CurrentThread, null));
+
+    private static MappingUse Add(MappingUse use)
     {
-        var use = new MappingUse();
         lock (s_lock)
         {
-            Volatile.Write(ref s_all, [.. s_all.Where(u => u._thread.IsAlive), use]);
+            Volatile.Write(ref s_all, [.. s_all.Where(u => u._thread?.IsAlive ?? u._region!.IsMapped), use]);
         }
 
-        return t_current = use;
+        return use;
     }
 
     [InlineArray(Slots)]

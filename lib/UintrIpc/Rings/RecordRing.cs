@@ -34,14 +34,22 @@ internal sealed class RecordRing : IDisposable
 {
     /// <summary>The engine: both claim protocols (the mode is a readonly field it branches on), the consumer, unblocking.</summary>
     private readonly RecordRingEngine Engine;
+    /// <summary>The consumer's calls' record of the mapping in use (one thread at a time consumes: MappingUse.ForRole).</summary>
+    private readonly MappingUse _consumer;
+    /// <summary>The region's mapping, what each call records.</summary>
+    private readonly nint _mapping;
 
     /// <summary>Attaches to the record ring in <paramref name="part"/> of <paramref name="region"/>, validating its descriptor and positions.</summary>
     /// <exception cref="ArgumentException">The part is not a record ring part of this region.</exception>
     /// <exception cref="RegionFormatException">The ring's descriptor is invalid or names another kind than the region's part table.</exception>
     /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
     public RecordRing(SharedRegion region, RegionPart part)
+    {
         // The kind comes from the part table; the engine checks the descriptor names the same one (uintripc.h 2a).
-        => Engine = new RecordRingEngine(region, part, part.Kind == PartKind.MpscRecords ? PartKind.MpscRecords : PartKind.SpscRecords, lease: true);
+        Engine = new RecordRingEngine(region, part, part.Kind == PartKind.MpscRecords ? PartKind.MpscRecords : PartKind.SpscRecords, lease: true);
+        _mapping = region.MappingAddress;
+        _consumer = MappingUse.ForRole(region);
+    }
 
     /// <summary>Attaches to the record ring (SPSC or MPSC) with <paramref name="tag"/> in <paramref name="region"/>.</summary>
     /// <exception cref="KeyNotFoundException">The region has no record ring with this tag.</exception>
@@ -104,7 +112,7 @@ internal sealed class RecordRing : IDisposable
     public int Read<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, IRecordHandler, allows ref struct
     {
-        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
             return Engine.Read(ref handler, limit);
@@ -123,7 +131,7 @@ internal sealed class RecordRing : IDisposable
     /// <exception cref="RingCorruptedException">The next record is invalid.</exception>
     public bool TryRead(out int type, Span<byte> destination, out int length)
     {
-        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
             return Engine.TryRead(out type, destination, out length);
@@ -144,7 +152,7 @@ internal sealed class RecordRing : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWrite(int type, ReadOnlySpan<byte> payload)
     {
-        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
             return Engine.TryWrite(type, payload);
@@ -170,10 +178,11 @@ internal sealed class RecordRing : IDisposable
     /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
     public bool TryClaimBatch(int bytes, out RecordBatch batch)
     {
-        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC claim's producer)
+        MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
-            return Engine.TryClaimBatch(bytes, null, out batch);
+            return Engine.TryClaimBatch(bytes, null, use.ThreadId, out batch);
         }
         finally
         {
@@ -203,7 +212,7 @@ internal sealed class RecordRing : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(int type, int length, out RecordClaim claim)
     {
-        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
             return Engine.TryClaim(type, length, out claim);
@@ -236,7 +245,7 @@ internal sealed class RecordRing : IDisposable
     /// </remarks>
     public bool TrySkipDeadClaim()
     {
-        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
             return Engine.TrySkipDeadClaim();

@@ -28,7 +28,16 @@ internal sealed unsafe partial class RecordRingEngine
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryClaimBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
-        => _multiProducer ? TryClaimMpscBatch(bytes, sink, out batch) : TryClaimSpscBatch(bytes, sink, out batch);
+        => _multiProducer ? TryClaimMpscBatch(bytes, sink, ProducerThreadCache.CurrentThread, out batch) : TryClaimSpscBatch(bytes, sink, out batch);
+
+    /// <summary>
+    /// <see cref="TryClaimBatch(int, IRecordBatchSink?, out RecordBatch)"/> by the thread whose managed
+    /// id is <paramref name="thread"/> (MPSC: a caller that holds it already, the raw ring's from its
+    /// MappingUse record, spares the claim its own thread static's lookup).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryClaimBatch(int bytes, IRecordBatchSink? sink, int thread, out RecordBatch batch)
+        => _multiProducer ? TryClaimMpscBatch(bytes, sink, thread, out batch) : TryClaimSpscBatch(bytes, sink, out batch);
 
     /// <summary>SPSC: the range reserved privately (nothing is published until the commit), the claim recorded as the open one.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
@@ -58,10 +67,10 @@ internal sealed unsafe partial class RecordRingEngine
 
     /// <summary>MPSC: the range claimed with one CAS and its start marked ours (2e).</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private bool TryClaimMpscBatch(int bytes, IRecordBatchSink? sink, out RecordBatch batch)
+    private bool TryClaimMpscBatch(int bytes, IRecordBatchSink? sink, int thread, out RecordBatch batch)
     {
         int aligned = CheckBatchBytes(bytes);
-        byte* start = TryClaimRangeMpsc(aligned, out long position, out uint tag);
+        byte* start = TryClaimRangeMpsc(aligned, thread, out long position, out uint tag);
         if (start == null)
         {
             return NoBatch(aligned, sink, out batch);
@@ -197,7 +206,7 @@ internal sealed unsafe partial class RecordRingEngine
 
     /// <summary>Commits the <paramref name="count"/> records appended to a batch (<paramref name="used"/> of its <paramref name="aligned"/> bytes; MPSC: marked with <paramref name="marker"/>, <see cref="ClaimedMarkerWord"/>).</summary>
     /// <remarks>
-    /// One method per path behind this choice, as <see cref="TryClaimBatch"/>: the short SPSC commit is a few stores per batch, as the C producer's.
+    /// One method per path behind this choice, as <see cref="TryClaimBatch(int, IRecordBatchSink?, out RecordBatch)"/>: the short SPSC commit is a few stores per batch, as the C producer's.
     /// Optimized from its first call, as the commit was before the split: the MPSC commit is
     /// inlined only here, and tier-0 code (no inlining) ran it as a call to tier-0 code of its own
     /// until tiering caught up, which a short run never sees (HotPathTierTests).
@@ -478,7 +487,7 @@ internal sealed unsafe partial class RecordRingEngine
         if (_multiProducer)
         {
             // Another producer may have moved the tail: whatever range this gets, padding fills it.
-            byte* range = TryClaimRangeMpsc(toEnd, out _, out _);
+            byte* range = TryClaimRangeMpsc(toEnd, ProducerThreadCache.CurrentThread, out _, out _);
             if (range != null)
             {
                 FillWithPadding((int)(range - _data), toEnd);

@@ -406,7 +406,7 @@ internal sealed unsafe partial class RecordRingEngine
         where TProbe : struct, IClaimProbe
     {
         int aligned = Align(recordLength);
-        long position = ClaimRangeMpsc<TProbe>(aligned, out uint tag);
+        long position = ClaimRangeMpsc<TProbe>(aligned, ProducerThreadCache.CurrentThread, out uint tag);
         if (position >= 0)
         {
             TProbe.AfterCas(position);
@@ -443,9 +443,9 @@ internal sealed unsafe partial class RecordRingEngine
     /// range (still zero), or null when there is no room.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private byte* TryClaimRangeMpsc(int aligned, out long position, out uint tag)
+    private byte* TryClaimRangeMpsc(int aligned, int thread, out long position, out uint tag)
     {
-        position = ClaimRangeMpsc<NoClaimProbe>(aligned, out tag);
+        position = ClaimRangeMpsc<NoClaimProbe>(aligned, thread, out tag);
         if (position < 0)
         {
             position = 0;
@@ -460,10 +460,10 @@ internal sealed unsafe partial class RecordRingEngine
     /// position (after its padding, if any), or -1 when there is no room.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private long ClaimRangeMpsc<TProbe>(int aligned, out uint tag)
+    private long ClaimRangeMpsc<TProbe>(int aligned, int thread, out uint tag)
         where TProbe : struct, IClaimProbe
     {
-        ulong* intent = _local.Producer.Intent(ProducerThreadCache.CurrentThread, _producers!, out tag, out _);
+        ulong* intent = _local.Producer.Intent(thread, _producers!, out tag, out _);
         long tail;
         int index;
         int padding;

@@ -39,6 +39,10 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
 {
     /// <summary>The engine, embedded in the object (no indirection on the hot path).</summary>
     internal SlotRingEngine Engine;
+    /// <summary>The consumer's calls' record of the mapping in use (one thread at a time consumes: MappingUse.ForRole).</summary>
+    private readonly MappingUse _consumer;
+    /// <summary>The region's mapping, what each call records.</summary>
+    private readonly nint _mapping;
 
     /// <summary>Attaches to the slot ring in <paramref name="part"/> of <paramref name="region"/>.</summary>
     /// <exception cref="RegionFormatException">
@@ -66,8 +70,12 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <paramref name="trailerSize"/> bytes after each element belong to its slot (a channel's checksum, uintripc.h 4a).
     /// </summary>
     internal unsafe SlotRing(SharedRegion region, RegionPart part, bool lease, int trailerSize = 0)
+    {
         // The kind comes from the part table; the engine checks the descriptor names the same one (uintripc.h 2a).
-        => Engine = SlotRingEngine.Attach(region, part, part.Kind is PartKind.MpscSlots or PartKind.DuplexSlots ? part.Kind : PartKind.SpscSlots, sizeof(T), lease, trailerSize);
+        Engine = SlotRingEngine.Attach(region, part, part.Kind is PartKind.MpscSlots or PartKind.DuplexSlots ? part.Kind : PartKind.SpscSlots, sizeof(T), lease, trailerSize);
+        _mapping = region.MappingAddress;
+        _consumer = MappingUse.ForRole(region);
+    }
 
     /// <summary>The region part of a slot ring of <paramref name="capacity"/> elements, for <see cref="SharedRegion"/>'s create methods.</summary>
     /// <param name="capacity">Slots in the ring: a power of two, at least 2.</param>
@@ -116,7 +124,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWrite(in T item)
     {
-        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
             return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(in item) : Engine.TryWrite<T, SingleProducer>(in item);
@@ -135,7 +143,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
     public int TryWrite(ReadOnlySpan<T> items)
     {
-        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
             return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(items) : Engine.TryWrite<T, SingleProducer>(items);
@@ -157,7 +165,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(out SlotClaim<T> claim)
     {
-        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
             return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(out claim) : Engine.TryClaim<T, SingleProducer>(out claim);
@@ -183,7 +191,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(int count, out SlotBatch<T> batch)
     {
-        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
             return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(count, null, out batch) : Engine.TryClaim<T, SingleProducer>(count, null, out batch);
@@ -204,7 +212,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryRead(out T item)
     {
-        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
             return Engine.TryRead(out item);
@@ -219,7 +227,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <exception cref="RingCorruptedException">A slot holds a value no producer writes.</exception>
     public int TryRead(Span<T> destination)
     {
-        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
             return Engine.TryRead(destination);
@@ -244,7 +252,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     public int Drain<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, ISlotHandler<T>, allows ref struct
     {
-        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
             return Engine.Drain<T, THandler>(ref handler, limit);
@@ -277,7 +285,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <exception cref="RingCorruptedException">The shared positions or the slot hold impossible values.</exception>
     public bool TrySkipDeadClaim()
     {
-        MappingUse.Call call = MappingUse.Enter(Engine.Region.MappingAddress); // the mapping stays while this call runs (MappingUse)
+        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
             return Engine.TrySkipDeadClaim();

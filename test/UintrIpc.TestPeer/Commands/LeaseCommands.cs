@@ -1,4 +1,5 @@
 using System.Globalization;
+using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
 
@@ -178,5 +179,80 @@ internal static class LeaseCommands
 
         Console.WriteLine("ok");
         return 0;
+    }
+
+    /// <summary>
+    /// `lease-dispose-ring-in-read kind`: the ring holds the last lease (its region is disposed
+    /// first); inside the handler of a consumer read (RecordRing.Read or SlotRing.Drain) another
+    /// thread disposes the ring. The memory must stay mapped until the read has returned (its
+    /// release then writes the ring: an unmapped ring ends this process with SIGSEGV), and be
+    /// unmapped after it. The consumer's calls record themselves in their own record (MappingUse.ForRole).
+    /// kind: records, slots. Prints "ok".
+    /// </summary>
+    [PeerCommand("lease-dispose-ring-in-read")]
+    public static int DisposeRingInRead(string[] args)
+    {
+        bool records = args[0] == "records";
+        var region = SharedRegion.CreateAnonymous(records ? RecordRing.Part(1024) : SlotRing<long>.Part(64));
+        var maps = RegionMaps.Of(region);
+        IDisposable ring = records ? new RecordRing(region) : new SlotRing<long>(region);
+        region.Dispose(); // the ring's lease is now the last one
+        var handler = new DisposingHandler(ring, maps);
+        int read;
+        if (ring is RecordRing r)
+        {
+            _ = r.TryWrite(1, stackalloc byte[8]);
+            read = r.Read(ref handler);
+        }
+        else
+        {
+            var s = (SlotRing<long>)ring;
+            _ = s.TryWrite(42);
+            read = s.Drain(ref handler);
+        }
+
+        if (read != 1 || handler.MappedAfterDispose != true)
+        {
+            Console.WriteLine($"read {read}, mapped in the handler after the ring's Dispose: {handler.MappedAfterDispose}");
+            return 1;
+        }
+
+        // The unmap was deferred to a 1 ms retry.
+        long unmapDeadline = Environment.TickCount64 + 10_000;
+        while (maps.IsMapped() && Environment.TickCount64 < unmapDeadline)
+        {
+            Thread.Sleep(1);
+        }
+
+        if (maps.IsMapped())
+        {
+            Console.WriteLine("still mapped 10 s after the read returned");
+            return 1;
+        }
+
+        Console.WriteLine("ok");
+        return 0;
+    }
+
+    /// <summary>Disposes the ring from another thread while handling the first message, then looks whether the memory is still mapped.</summary>
+    private struct DisposingHandler(IDisposable ring, RegionMaps maps) : IRecordHandler, ISlotHandler<long>
+    {
+        public bool? MappedAfterDispose { get; private set; }
+
+        public void Handle(int type, ReadOnlySpan<byte> payload) => DisposeAndLook();
+
+        public void Handle(in long item) => DisposeAndLook();
+
+        private void DisposeAndLook()
+        {
+            var disposer = new Thread(ring.Dispose);
+            disposer.Start();
+            if (!disposer.Join(TimeSpan.FromSeconds(30)))
+            {
+                throw new TimeoutException("the ring's Dispose did not return in 30 s");
+            }
+
+            MappedAfterDispose = maps.IsMapped();
+        }
     }
 }

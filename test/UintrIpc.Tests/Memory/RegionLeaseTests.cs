@@ -40,6 +40,18 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("records")]
+    [InlineData("slots")]
+    public void A_ring_disposed_inside_its_consumer_s_read_keeps_the_memory_until_the_read_returns(string kind)
+    {
+        // In a child: an unmap under the read crashes it (the read's release writes the ring).
+        using var peer = PeerProcess.Start(output, "lease-dispose-ring-in-read", kind);
+        int exit = peer.WaitForExit();
+        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
+        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_ring_keeps_the_memory_mapped_after_its_region_is_disposed()
     {
