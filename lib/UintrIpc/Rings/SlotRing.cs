@@ -124,10 +124,11 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWrite(in T item)
     {
-        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
+        MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
+        MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
-            return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(in item) : Engine.TryWrite<T, SingleProducer>(in item);
+            return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(in item, use.ThreadId) : Engine.TryWrite<T, SingleProducer>(in item, 0);
         }
         finally
         {
@@ -143,10 +144,11 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
     public int TryWrite(ReadOnlySpan<T> items)
     {
-        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
+        MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
+        MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
-            return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(items) : Engine.TryWrite<T, SingleProducer>(items);
+            return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(items, use.ThreadId) : Engine.TryWrite<T, SingleProducer>(items, 0);
         }
         finally
         {
@@ -165,10 +167,11 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(out SlotClaim<T> claim)
     {
-        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
+        MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
+        MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
-            return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(out claim) : Engine.TryClaim<T, SingleProducer>(out claim);
+            return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(use.ThreadId, out claim) : Engine.TryClaim<T, SingleProducer>(0, out claim);
         }
         finally
         {
@@ -191,10 +194,11 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(int count, out SlotBatch<T> batch)
     {
-        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
+        MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
+        MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
         try
         {
-            return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(count, null, out batch) : Engine.TryClaim<T, SingleProducer>(count, null, out batch);
+            return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(count, null, use.ThreadId, out batch) : Engine.TryClaim<T, SingleProducer>(count, null, 0, out batch);
         }
         finally
         {

@@ -19,6 +19,14 @@ internal unsafe partial struct SlotRingEngine
     internal bool TryClaim<T, TMode>(int count, ISlotBatchSink? sink, out SlotBatch<T> batch)
         where T : unmanaged
         where TMode : struct, IProducerMode
+        => TryClaim<T, TMode>(count, sink, ProducerThread<TMode>(), out batch);
+
+    /// <summary>Claims up to <paramref name="count"/> slots by the thread whose managed id is <paramref name="thread"/> (MPSC; SPSC: unused); false when the ring is full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [UnscopedRef]
+    internal bool TryClaim<T, TMode>(int count, ISlotBatchSink? sink, int thread, out SlotBatch<T> batch)
+        where T : unmanaged
+        where TMode : struct, IProducerMode
     {
         ThrowIfDisposed();
         if (count < 1)
@@ -32,7 +40,7 @@ internal unsafe partial struct SlotRingEngine
         bool unmarked = false;
         if (typeof(TMode) == typeof(MultiProducer))
         {
-            claimed = ClaimMany(wanted, out start, out uint tag, out bool cachedThread);
+            claimed = ClaimMany(wanted, thread, out start, out uint tag, out bool cachedThread);
             if (cachedThread)
             {
                 if (claimed != 0)
