@@ -70,6 +70,9 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
         }
     }
 
+    /// <summary>Whether <see cref="Dispose"/> ran: the shared memory may be unmapped, so nothing may read it.</summary>
+    internal bool IsDisposed => _disposed;
+
     /// <summary>Disposes the writer and the reader (if created), and releases this object's reference. Idempotent.</summary>
     /// <exception cref="InvalidOperationException">The reader's signal or uintr doorbell, disposed on another thread than its own (the rest is released).</exception>
     internal void Dispose()

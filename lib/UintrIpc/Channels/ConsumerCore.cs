@@ -145,7 +145,10 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
             if (_completion is null)
             {
                 Interlocked.CompareExchange(ref _completion, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
-                ObserveCompletion();
+                if (!_disposed)
+                {
+                    ObserveCompletion(); // reads the shared state: not after Dispose (the memory may be unmapped)
+                }
             }
 
             return _completion.Task;

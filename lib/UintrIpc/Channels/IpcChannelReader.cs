@@ -32,6 +32,12 @@ namespace UintrIpc.Channels;
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
 public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T : unmanaged
 {
+    /// <summary>
+    /// Read through its <see cref="SlotRing{T}.Engine"/>, as the writer writes: the ring object's
+    /// calls also record the mapping in <see cref="UintrIpc.Memory.MappingUse"/> (a thread-static
+    /// lookup and two stores per call), which guards nothing here: the ring holds no lease and is
+    /// never disposed, and Dispose must not run concurrently with a read (see the remarks).
+    /// </summary>
     private readonly SlotRing<T> _ring;
     private readonly ConsumerCore<SlotChannelProbe<T>> _core;
     /// <summary>Whether elements carry checksums (uintripc.h 4a): decided once, at attach.</summary>
@@ -67,13 +73,15 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     public override bool CanCount => true;
 
     /// <summary>Approximate number of elements waiting (from the shared positions).</summary>
-    public override int Count => _ring.Count;
+    /// <exception cref="ObjectDisposedException">The reader was disposed (the memory may be unmapped).</exception>
+    public override int Count => !_core.IsDisposed ? _ring.Count : throw new ObjectDisposedException(GetType().FullName);
 
     /// <summary>
     /// Whether the channel was completed and every element has been read: no read will ever
     /// return an element again.
     /// </summary>
-    public bool IsCompleted => _core.IsCompleted;
+    /// <exception cref="ObjectDisposedException">The reader was disposed (the memory may be unmapped).</exception>
+    public bool IsCompleted => !_core.IsDisposed ? _core.IsCompleted : throw new ObjectDisposedException(GetType().FullName);
 
     /// <summary>
     /// Completes when a read finds the channel completed and drained. The writers' side cannot
@@ -96,7 +104,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
             return TryReadChecked(out item);
         }
 
-        if (_ring.TryRead(out item))
+        if (_ring.Engine.TryRead(out item))
         {
             return true;
         }
@@ -113,7 +121,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
         ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
         if (!_checksums)
         {
-            return _ring.TryRead(destination);
+            return _ring.Engine.TryRead(destination);
         }
 
         var fill = new SpanFillHandler<T>(destination);
@@ -133,7 +141,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
         where THandler : struct, ISlotHandler<T>, allows ref struct
     {
         ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
-        return _checksums ? DrainChecked(ref handler, limit) : _ring.Drain(ref handler, limit);
+        return _checksums ? DrainChecked(ref handler, limit) : _ring.Engine.Drain<T, THandler>(ref handler, limit);
     }
 
     /// <summary>
@@ -244,7 +252,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
 
     /// <summary>The next element, its checksum verified when the channel has checksums (out of line: the unchecked path stays as small as without).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool ReadNext(out T item) => _checksums ? ReadChecked(out item) : _ring.TryRead(out item);
+    private bool ReadNext(out T item) => _checksums ? ReadChecked(out item) : _ring.Engine.TryRead(out item);
 
     /// <summary>TryRead off its plain path: disposed, or checksums.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -281,7 +289,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
         var check = new CheckedSlotHandler<T, THandler>(handler, _checksumOffset);
         try
         {
-            return _ring.Drain(ref check, limit);
+            return _ring.Engine.Drain<T, CheckedSlotHandler<T, THandler>>(ref check, limit);
         }
         catch (ChecksumMismatchException mismatch)
         {

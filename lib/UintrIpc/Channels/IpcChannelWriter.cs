@@ -58,10 +58,12 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     public int Capacity => _ring.Capacity;
 
     /// <summary>Approximate number of elements waiting to be read (from the shared positions).</summary>
-    public int Count => _ring.Count;
+    /// <exception cref="ObjectDisposedException">The writer was disposed (the memory may be unmapped).</exception>
+    public int Count => !_core.IsDisposed ? _ring.Count : throw new ObjectDisposedException(GetType().FullName);
 
     /// <summary>Whether the channel was completed (by this or another writer); writes then fail.</summary>
-    public bool IsCompleted => _core.Channel.IsCompleted;
+    /// <exception cref="ObjectDisposedException">The writer was disposed (the memory may be unmapped).</exception>
+    public bool IsCompleted => !_core.IsDisposed ? _core.Channel.IsCompleted : throw new ObjectDisposedException(GetType().FullName);
 
     /// <summary>The wait block's counters (the reader's sleeps; the writers' wake-ups sent and suppressed).</summary>
     internal WaitBlockCounters Counters => _core.Counters;

@@ -82,7 +82,8 @@ public sealed class IpcChannel<T> : IDisposable where T : unmanaged
     public DoorbellKind Doorbell => _endpoints.Core.Doorbell;
 
     /// <summary>Whether the channel was completed (elements may still wait to be read).</summary>
-    public bool IsCompleted => _endpoints.Core.IsCompleted;
+    /// <exception cref="ObjectDisposedException">The channel was disposed (its memory may be unmapped).</exception>
+    public bool IsCompleted => !_endpoints.IsDisposed ? _endpoints.Core.IsCompleted : throw new ObjectDisposedException(GetType().FullName);
 
     internal ChannelCore Core => _endpoints.Core;
 

@@ -48,7 +48,8 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     public int MaxMessageLength => _maxMessageLength;
 
     /// <summary>Whether the channel was completed and every message has been read: once true, stays true.</summary>
-    public bool IsCompleted => _core.IsCompleted;
+    /// <exception cref="ObjectDisposedException">The reader was disposed (the memory may be unmapped).</exception>
+    public bool IsCompleted => !_core.IsDisposed ? _core.IsCompleted : throw new ObjectDisposedException(GetType().FullName);
 
     /// <summary>Completes when a read finds the channel completed and drained (successfully: writers cannot transmit an exception).</summary>
     public override Task Completion => _core.Completion;

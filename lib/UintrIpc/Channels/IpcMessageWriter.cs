@@ -52,7 +52,8 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     public int MaxMessageLength => _maxMessageLength;
 
     /// <summary>Whether the channel was completed (by this or another writer); writes then fail.</summary>
-    public bool IsCompleted => _core.Channel.IsCompleted;
+    /// <exception cref="ObjectDisposedException">The writer was disposed (the memory may be unmapped).</exception>
+    public bool IsCompleted => !_core.IsDisposed ? _core.Channel.IsCompleted : throw new ObjectDisposedException(GetType().FullName);
 
     /// <summary>The wait block's counters (the reader's sleeps; the writers' wake-ups sent and suppressed).</summary>
     internal WaitBlockCounters Counters => _core.Counters;

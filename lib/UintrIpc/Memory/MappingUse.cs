@@ -14,6 +14,15 @@ namespace UintrIpc.Memory;
 /// the thread's record; two threads in that role at once break the role's contract, and then
 /// also this record (one's exit can hide the other's call).
 /// </summary>
+/// <remarks>
+/// The call side's order (depth store, then the ring's plain disposed load) is kept by the JIT as
+/// it is, not by the .NET memory model: ordinary accesses may be reordered, and not even a
+/// volatile write then a volatile read forbids store-load reordering (only full fences do, the
+/// cost this avoids). RyuJIT (.NET 10) has no instruction scheduler and was seen to keep every
+/// disposed load after its own call's depth store, in a caller's loop and in two calls inlined back
+/// to back (JitDisasm, design-notes "review12"); the runtime's own asymmetric-lock test relies on
+/// the same. Check that disasm again when the runtime changes.
+/// </remarks>
 internal sealed class MappingUse
 {
     /// <summary>Nesting depth recorded by address (a handler calling another ring); deeper calls count as using every mapping.</summary>
@@ -35,7 +44,7 @@ internal sealed class MappingUse
     /// <summary>Calls this thread (a role: the thread playing it) is inside (written only by it; plain stores, made visible by the releaser's barrier).</summary>
     private int _depth;
 
-    /// <summary>Records that the calling thread enters a call on the mapping at <paramref name="address"/>; end it with <see cref="Call.Exit"/> in a finally.</summary>
+    /// <summary>Records that the calling thread enters a call on the mapping at <paramref name="address"/>; end it with <see cref="Call.Dispose"/> (a <c>using</c> declaration).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Call Enter(nint address) => Current.Begin(address);
 
@@ -129,11 +138,11 @@ internal sealed class MappingUse
         private nint _first;
     }
 
-    /// <summary>One call on a mapping, from <see cref="Enter"/> to <see cref="Exit"/>.</summary>
-    internal readonly struct Call(MappingUse use, int depth)
+    /// <summary>One call on a mapping, from <see cref="Enter"/> to <see cref="Dispose"/>.</summary>
+    internal readonly ref struct Call(MappingUse use, int depth)
     {
-        /// <summary>Ends the call: the mapping may go once no other call uses it (plain store; the releaser reads it after its barrier).</summary>
+        /// <summary>Ends the call (a ring call's <c>using</c>, so also when it throws): the mapping may go once no other call uses it (release: the call's accesses to the mapping come before it; the releaser reads it with acquire).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal void Exit() => Volatile.Write(ref use._depth, depth);
+        internal void Dispose() => Volatile.Write(ref use._depth, depth);
     }
 }

@@ -112,15 +112,8 @@ internal sealed class RecordRing : IDisposable
     public int Read<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, IRecordHandler, allows ref struct
     {
-        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.Read(ref handler, limit);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.Read(ref handler, limit);
     }
 
     /// <summary>Consumer: copies the next message into <paramref name="destination"/>; false when none is waiting.</summary>
@@ -131,15 +124,8 @@ internal sealed class RecordRing : IDisposable
     /// <exception cref="RingCorruptedException">The next record is invalid.</exception>
     public bool TryRead(out int type, Span<byte> destination, out int length)
     {
-        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.TryRead(out type, destination, out length);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.TryRead(out type, destination, out length);
     }
 
     /// <summary>Producer: copies a message into the ring. MPSC: thread-safe.</summary>
@@ -152,15 +138,8 @@ internal sealed class RecordRing : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWrite(int type, ReadOnlySpan<byte> payload)
     {
-        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.TryWrite(type, payload);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.TryWrite(type, payload);
     }
 
     /// <summary>
@@ -179,15 +158,8 @@ internal sealed class RecordRing : IDisposable
     public bool TryClaimBatch(int bytes, out RecordBatch batch)
     {
         MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC claim's producer)
-        MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.TryClaimBatch(bytes, null, use.ThreadId, out batch);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.TryClaimBatch(bytes, null, use.ThreadId, out batch);
     }
 
     /// <summary>
@@ -212,15 +184,8 @@ internal sealed class RecordRing : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(int type, int length, out RecordClaim claim)
     {
-        MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.TryClaim(type, length, out claim);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.TryClaim(type, length, out claim);
     }
 
     /// <summary>
@@ -245,15 +210,8 @@ internal sealed class RecordRing : IDisposable
     /// </remarks>
     public bool TrySkipDeadClaim()
     {
-        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.TrySkipDeadClaim();
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.TrySkipDeadClaim();
     }
 
     /// <summary>

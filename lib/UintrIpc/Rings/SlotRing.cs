@@ -125,15 +125,8 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     public bool TryWrite(in T item)
     {
         MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
-        MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(in item, use.ThreadId) : Engine.TryWrite<T, SingleProducer>(in item, 0);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(in item, use.ThreadId) : Engine.TryWrite<T, SingleProducer>(in item, 0);
     }
 
     /// <summary>
@@ -145,15 +138,8 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     public int TryWrite(ReadOnlySpan<T> items)
     {
         MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
-        MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(items, use.ThreadId) : Engine.TryWrite<T, SingleProducer>(items, 0);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(items, use.ThreadId) : Engine.TryWrite<T, SingleProducer>(items, 0);
     }
 
     /// <summary>
@@ -168,15 +154,8 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     public bool TryClaim(out SlotClaim<T> claim)
     {
         MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
-        MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(use.ThreadId, out claim) : Engine.TryClaim<T, SingleProducer>(0, out claim);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(use.ThreadId, out claim) : Engine.TryClaim<T, SingleProducer>(0, out claim);
     }
 
     /// <summary>
@@ -195,15 +174,8 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     public bool TryClaim(int count, out SlotBatch<T> batch)
     {
         MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
-        MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(count, null, use.ThreadId, out batch) : Engine.TryClaim<T, SingleProducer>(count, null, 0, out batch);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(count, null, use.ThreadId, out batch) : Engine.TryClaim<T, SingleProducer>(count, null, 0, out batch);
     }
 
     /// <summary>
@@ -216,30 +188,16 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryRead(out T item)
     {
-        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.TryRead(out item);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.TryRead(out item);
     }
 
     /// <summary>Consumer: reads up to <paramref name="destination"/>.Length published elements, in order; returns how many.</summary>
     /// <exception cref="RingCorruptedException">A slot holds a value no producer writes.</exception>
     public int TryRead(Span<T> destination)
     {
-        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.TryRead(destination);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.TryRead(destination);
     }
 
     /// <summary>
@@ -256,15 +214,8 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     public int Drain<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, ISlotHandler<T>, allows ref struct
     {
-        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.Drain<T, THandler>(ref handler, limit);
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.Drain<T, THandler>(ref handler, limit);
     }
 
     /// <summary>
@@ -289,15 +240,8 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <exception cref="RingCorruptedException">The shared positions or the slot hold impossible values.</exception>
     public bool TrySkipDeadClaim()
     {
-        MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
-        try
-        {
-            return Engine.TrySkipDeadClaim();
-        }
-        finally
-        {
-            call.Exit();
-        }
+        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.TrySkipDeadClaim();
     }
 
     /// <summary>

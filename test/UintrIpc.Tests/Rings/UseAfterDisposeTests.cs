@@ -105,6 +105,42 @@ public sealed class UseAfterDisposeTests
         batch.Dispose(); // it woke the reader through the closed doorbell
     }
 
+    [Fact]
+    public void The_state_getters_of_a_disposed_slot_channel_and_its_ends_throw_and_touch_nothing()
+    {
+        // Count and IsCompleted read the shared positions and state word: after the channel's
+        // Dispose (its ends with it) the memory is unmapped, and a read ended the process (SIGSEGV).
+        var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 16, Doorbell = DoorbellKind.EventFd });
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        Assert.True(writer.TryWrite(7));
+        channel.Dispose();
+        Assert.False(channel.Core.Region.IsMapped);
+
+        Assert.Throws<ObjectDisposedException>(() => channel.IsCompleted);
+        Assert.Throws<ObjectDisposedException>(() => reader.Count);
+        Assert.Throws<ObjectDisposedException>(() => reader.IsCompleted);
+        Assert.Throws<ObjectDisposedException>(() => writer.Count);
+        Assert.Throws<ObjectDisposedException>(() => writer.IsCompleted);
+        Assert.False(reader.Completion.IsCompleted); // asked first after Dispose: it observes nothing
+    }
+
+    [Fact]
+    public void The_state_getters_of_a_disposed_message_channel_and_its_ends_throw_and_touch_nothing()
+    {
+        var channel = IpcChannel.CreateMessages(new IpcChannelOptions { Capacity = 4096, Doorbell = DoorbellKind.EventFd });
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        Assert.True(writer.TryWrite(1, new byte[8]));
+        channel.Dispose();
+        Assert.False(channel.Core.Region.IsMapped);
+
+        Assert.Throws<ObjectDisposedException>(() => channel.IsCompleted);
+        Assert.Throws<ObjectDisposedException>(() => reader.IsCompleted);
+        Assert.Throws<ObjectDisposedException>(() => writer.IsCompleted);
+        Assert.False(reader.Completion.IsCompleted);
+    }
+
     private delegate void Use<T>(ref T value) where T : allows ref struct;
 
     private static bool ThrowsDisposed<T>(ref T value, Use<T> use) where T : allows ref struct
