@@ -207,6 +207,10 @@ internal sealed class AbRunner
             args.Add("--no-pin");
         }
 
+        // Both builds run this build's message count (the default moved with the sweep's, 2026-12).
+        args.Add("--tput-count");
+        args.Add(_options.ThroughputCount.ToString(CultureInfo.InvariantCulture));
+
         try
         {
             string results = Path.Combine(outDir, "results.json");

@@ -124,8 +124,9 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWrite(in T item)
     {
-        using MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
-        return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(in item) : Engine.TryWrite<T, SingleProducer>(in item);
+        MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
+        using MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(in item, use.ThreadId) : Engine.TryWrite<T, SingleProducer>(in item, 0);
     }
 
     /// <summary>
@@ -136,8 +137,9 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
     public int TryWrite(ReadOnlySpan<T> items)
     {
-        using MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
-        return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(items) : Engine.TryWrite<T, SingleProducer>(items);
+        MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
+        using MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(items, use.ThreadId) : Engine.TryWrite<T, SingleProducer>(items, 0);
     }
 
     /// <summary>
@@ -151,8 +153,9 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(out SlotClaim<T> claim)
     {
-        using MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
-        return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(out claim) : Engine.TryClaim<T, SingleProducer>(out claim);
+        MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
+        using MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(use.ThreadId, out claim) : Engine.TryClaim<T, SingleProducer>(0, out claim);
     }
 
     /// <summary>
@@ -170,8 +173,9 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(int count, out SlotBatch<T> batch)
     {
-        using MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
-        return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(count, null, out batch) : Engine.TryClaim<T, SingleProducer>(count, null, out batch);
+        MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
+        using MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(count, null, use.ThreadId, out batch) : Engine.TryClaim<T, SingleProducer>(count, null, 0, out batch);
     }
 
     /// <summary>

@@ -19,6 +19,14 @@ internal unsafe partial struct SlotRingEngine
     internal bool TryClaim<T, TMode>(int count, ISlotBatchSink? sink, out SlotBatch<T> batch)
         where T : unmanaged
         where TMode : struct, IProducerMode
+        => TryClaim<T, TMode>(count, sink, ProducerThread<TMode>(), out batch);
+
+    /// <summary>Claims up to <paramref name="count"/> slots by the thread whose managed id is <paramref name="thread"/> (MPSC; SPSC: unused); false when the ring is full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [UnscopedRef]
+    internal bool TryClaim<T, TMode>(int count, ISlotBatchSink? sink, int thread, out SlotBatch<T> batch)
+        where T : unmanaged
+        where TMode : struct, IProducerMode
     {
         ThrowIfDisposed();
         if (count < 1)
@@ -32,7 +40,7 @@ internal unsafe partial struct SlotRingEngine
         bool unmarked = false;
         if (typeof(TMode) == typeof(MultiProducer))
         {
-            claimed = ClaimMany(wanted, out start, out uint tag, out bool cachedThread);
+            claimed = ClaimMany(wanted, thread, out start, out uint tag, out bool cachedThread);
             if (cachedThread)
             {
                 if (claimed != 0)
@@ -73,11 +81,11 @@ internal unsafe partial struct SlotRingEngine
     /// <summary>
     /// Publishes the first <paramref name="published"/> of the <paramref name="claimed"/> slots
     /// from <paramref name="start"/> and gives the others up (MPSC: skipped; SPSC: left free).
+    /// The caller checked that the ring is not disposed (inlined into the batch's one out-of-line call).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void PublishBatch(ulong start, int published, int claimed, bool multiProducer)
     {
-        ThrowIfDisposed();
         if (!multiProducer && start != ProducerTail)
         {
             SlotRingThrowHelper.ThrowClaimSuperseded(start, ProducerTail);
@@ -123,9 +131,10 @@ internal unsafe partial struct SlotRingEngine
     /// a later value (positions only grow); a copy of a batch completed before would otherwise
     /// store sequences of positions the consumer may have passed, over the next lap's elements (2d).
     /// </summary>
+    /// <remarks>The caller checked that the ring is not disposed (before this touches the slot: the mapping may be gone).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal readonly void ThrowIfBatchNotClaimed(ulong start)
     {
-        ThrowIfDisposed(); // before touching the slot: the mapping may be gone
         // Acquire: only compared; the slot is ours until this batch completes.
         ulong sequence = Volatile.Read(ref *(ulong*)SlotAt(start));
         if ((sequence & ~RingLayout.SlotSkipped) != UnwrittenSequence(start) && !ClaimMarker.IsSlotMarker(sequence, start))

@@ -26,9 +26,16 @@ internal unsafe partial struct SlotRingEngine
     internal bool TryWrite<T, TMode>(in T item)
         where T : unmanaged
         where TMode : struct, IProducerMode
+        => TryWrite<T, TMode>(in item, ProducerThread<TMode>());
+
+    /// <summary>Writes one element by the thread whose managed id is <paramref name="thread"/> (MPSC; SPSC: unused); false when the ring is full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryWrite<T, TMode>(in T item, int thread)
+        where T : unmanaged
+        where TMode : struct, IProducerMode
     {
         ThrowIfDisposed();
-        if (!TryClaimOne<TMode>(out ulong position, out _, out _))
+        if (!TryClaimOne<TMode>(thread, out ulong position, out _, out _))
         {
             return false;
         }
@@ -45,9 +52,16 @@ internal unsafe partial struct SlotRingEngine
     }
 
     /// <summary>Writes as many of <paramref name="items"/> as fit, in order, with one claim; returns how many.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int TryWrite<T, TMode>(ReadOnlySpan<T> items)
+        where T : unmanaged
+        where TMode : struct, IProducerMode
+        => TryWrite<T, TMode>(items, ProducerThread<TMode>());
+
+    /// <summary>Writes as many of <paramref name="items"/> as fit by the thread whose managed id is <paramref name="thread"/> (MPSC; SPSC: unused); returns how many.</summary>
     /// <remarks>AggressiveOptimization: as <see cref="Drain{T, THandler}"/>, the loop never runs unoptimized.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
-    internal int TryWrite<T, TMode>(ReadOnlySpan<T> items)
+    internal int TryWrite<T, TMode>(ReadOnlySpan<T> items, int thread)
         where T : unmanaged
         where TMode : struct, IProducerMode
     {
@@ -62,7 +76,7 @@ internal unsafe partial struct SlotRingEngine
         ulong count;
         if (typeof(TMode) == typeof(MultiProducer))
         {
-            count = ClaimMany(wanted, out start, out _, out _);
+            count = ClaimMany(wanted, thread, out start, out _, out _);
         }
         else
         {
@@ -101,9 +115,17 @@ internal unsafe partial struct SlotRingEngine
     internal bool TryClaim<T, TMode>(out SlotClaim<T> claim)
         where T : unmanaged
         where TMode : struct, IProducerMode
+        => TryClaim<T, TMode>(ProducerThread<TMode>(), out claim);
+
+    /// <summary>Claims the next slot by the thread whose managed id is <paramref name="thread"/> (MPSC; SPSC: unused); false when the ring is full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [UnscopedRef]
+    internal bool TryClaim<T, TMode>(int thread, out SlotClaim<T> claim)
+        where T : unmanaged
+        where TMode : struct, IProducerMode
     {
         ThrowIfDisposed();
-        if (!TryClaimOne<TMode>(out ulong position, out uint tag, out bool cachedThread))
+        if (!TryClaimOne<TMode>(thread, out ulong position, out uint tag, out bool cachedThread))
         {
             claim = default;
             return false;
@@ -160,12 +182,12 @@ internal unsafe partial struct SlotRingEngine
     /// <paramref name="cachedThread"/> whether it is this object's cached producer thread.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryClaimOne<TMode>(out ulong position, out uint tag, out bool cachedThread)
+    private bool TryClaimOne<TMode>(int thread, out ulong position, out uint tag, out bool cachedThread)
         where TMode : struct, IProducerMode
     {
         if (typeof(TMode) == typeof(MultiProducer))
         {
-            return ClaimMany(1, out position, out tag, out cachedThread) == 1;
+            return ClaimMany(1, thread, out position, out tag, out cachedThread) == 1;
         }
 
         tag = 0;
@@ -324,14 +346,15 @@ internal unsafe partial struct SlotRingEngine
     /// <summary>
     /// MPSC: claims up to <paramref name="wanted"/> positions with one CAS after a capacity check;
     /// returns how many (0 when full). Room short of <paramref name="wanted"/> is looked up once
-    /// in the real head before settling for less. <paramref name="cachedThread"/>: the caller is
-    /// this object's cached producer thread (see <see cref="_unmarkedClaim"/>).
+    /// in the real head before settling for less. <paramref name="thread"/>: the caller's managed
+    /// thread id; <paramref name="cachedThread"/>: the caller is this object's cached producer
+    /// thread (see <see cref="_unmarkedClaim"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong ClaimMany(ulong wanted, out ulong start, out uint tag, out bool cachedThread)
+    private ulong ClaimMany(ulong wanted, int thread, out ulong start, out uint tag, out bool cachedThread)
     {
-        // First, before anything else is live: finding the thread's entry may call out (a TLS read).
-        ulong* intent = ProducerIntent(out tag, out cachedThread);
+        // First, before anything else is live: finding the entry of a thread not cached calls out.
+        ulong* intent = ProducerIntent(thread, out tag, out cachedThread);
         if (cachedThread && _unmarkedClaim != 0)
         {
             MarkUnmarkedClaim(); // our intent below stops covering that claim (2d)

@@ -146,13 +146,21 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
         }
     }
 
-    /// <summary>MPSC: the calling thread's intent word and marker tag (uintripc.h 2f); whether it is the cached thread.</summary>
+    /// <summary>MPSC: the intent word and marker tag (uintripc.h 2f) of the calling thread, whose managed id is <paramref name="thread"/>; whether it is the cached thread.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ulong* ProducerIntent(out uint tag, out bool cachedThread)
-    {
-        int thread = ProducerThreadCache.CurrentThread; // first: only `this` is live across its call
-        return _producerThread.Intent(thread, Producers!, ref this, out tag, out cachedThread);
-    }
+    internal ulong* ProducerIntent(int thread, out uint tag, out bool cachedThread)
+        => _producerThread.Intent(thread, Producers!, ref this, out tag, out cachedThread);
+
+    /// <summary>
+    /// The calling thread's managed id for a producer method of mode <typeparamref name="TMode"/>
+    /// (MPSC: its producer identity, 2f), for callers that do not hold it already (a raw ring's
+    /// call takes it from its MappingUse record: one thread static per call, not two); SPSC: 0,
+    /// unread (a JIT-time constant branch).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int ProducerThread<TMode>()
+        where TMode : struct, IProducerMode
+        => typeof(TMode) == typeof(MultiProducer) ? ProducerThreadCache.CurrentThread : 0;
 
     /// <summary>MPSC: the producer table ends the registration of the cached thread, which exited: its unmarked claim first (2d).</summary>
     void IDeferredClaims.MarkDeferredClaims()

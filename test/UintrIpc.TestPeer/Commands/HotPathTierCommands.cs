@@ -7,7 +7,7 @@ namespace UintrIpc.TestPeer.Commands;
 
 /// <summary>
 /// Child-process side of test/UintrIpc.Tests/HotPaths/HotPathTierTests: drives the record rings'
-/// per-message paths a few times in a fresh process, so that the JIT's summary (set up by the
+/// and the slot batches' per-message paths a few times in a fresh process, so that the JIT's summary (set up by the
 /// test's environment) tells at which tier each was first compiled.
 /// </summary>
 internal static class HotPathTierCommands
@@ -69,5 +69,50 @@ internal static class HotPathTierCommands
 
         Console.WriteLine($"read {read}");
         return read == 2L * rounds * ((2 * 4) + 1) ? 0 : 4;
+    }
+
+    /// <summary>
+    /// `slot-hot-path-tiers rounds`: on an SPSC and an MPSC slot ring, rounds times: a batch of
+    /// four slots claimed, filled and published, then drained. Prints "read n" and fails unless
+    /// every element came out.
+    /// </summary>
+    [PeerCommand("slot-hot-path-tiers")]
+    public static int DriveSlotBatchPaths(string[] args)
+    {
+        int rounds = int.Parse(args[0], CultureInfo.InvariantCulture);
+        long read = 0;
+        foreach (bool multipleProducers in new[] { false, true })
+        {
+            using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(64, multipleProducers));
+            using var producer = new SlotRing<long>(region);
+            using var consumer = new SlotRing<long>(region);
+            for (int round = 0; round < rounds; round++)
+            {
+                if (!producer.TryClaim(4, out SlotBatch<long> batch) || batch.Count != 4)
+                {
+                    Console.Error.WriteLine("no room for a batch of 4 slots");
+                    return 3;
+                }
+
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    batch[i] = i;
+                }
+
+                batch.Publish();
+                var counter = new SlotCounter();
+                read += consumer.Drain(ref counter);
+            }
+        }
+
+        Console.WriteLine($"read {read}");
+        return read == 2L * rounds * 4 ? 0 : 4;
+    }
+
+    private struct SlotCounter : ISlotHandler<long>
+    {
+        public readonly void Handle(in long item)
+        {
+        }
     }
 }

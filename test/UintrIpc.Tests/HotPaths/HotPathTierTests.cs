@@ -6,7 +6,7 @@ using UintrIpc.Tests.Infrastructure;
 namespace UintrIpc.Tests.HotPaths;
 
 /// <summary>
-/// The record rings' per-message methods that callers do not inline run optimized from their
+/// The record rings' per-message methods (and the slot batch's publish) that callers do not inline run optimized from their
 /// first call (RecordRingEngine.cs: tier-0 code made a record ring 5-20x slower until tiered
 /// compilation caught up, which a short run never sees). Asked of the JIT itself: a fresh peer
 /// process drives the paths a few times (fewer calls than tier-up needs) with the JIT's summary
@@ -21,6 +21,31 @@ public sealed class HotPathTierTests(ITestOutputHelper output)
     [Fact]
     public void Record_batch_commit_and_TryRead_run_optimized_from_their_first_call()
     {
+        List<string> engine = CompiledMethods("record-hot-path-tiers", "UintrIpc.Rings.RecordRingEngine:");
+        // The summary names the commit: the check below sees the methods it is about.
+        Assert.Contains(engine, l => l.Contains(":CommitBatch(", StringComparison.Ordinal));
+        Assert.Contains(engine, l => l.Contains(":TryClaimSpscBatch(", StringComparison.Ordinal));
+        var tier0 = engine.Where(l => s_perMessage.Any(m => l.Contains(m, StringComparison.Ordinal)) && l.Contains("Tier0", StringComparison.Ordinal)).ToList();
+        Assert.True(tier0.Count == 0, "compiled at Tier0:\n" + string.Join('\n', tier0));
+    }
+
+    /// <summary>
+    /// A slot batch's publish (its one out-of-line call, the engine's publish loop inlined in it)
+    /// runs optimized from its first call, as the engine's publish did when it was a method of its own.
+    /// </summary>
+    [Fact]
+    public void Slot_batch_publish_runs_optimized_from_its_first_call()
+    {
+        List<string> batch = CompiledMethods("slot-hot-path-tiers", "UintrIpc.Channels.SlotBatch`1[");
+        var publish = batch.Where(l => l.Contains(":PublishSlots(", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(publish); // the summary names it: the check below sees it
+        var tier0 = publish.Where(l => l.Contains("Tier0", StringComparison.Ordinal)).ToList();
+        Assert.True(tier0.Count == 0, "compiled at Tier0:\n" + string.Join('\n', tier0));
+    }
+
+    /// <summary>The JIT's summary lines containing <paramref name="prefix"/> of a fresh peer that ran <paramref name="command"/> 3 rounds.</summary>
+    private List<string> CompiledMethods(string command, string prefix)
+    {
         var debuggable = typeof(RecordRing).Assembly.GetCustomAttribute<DebuggableAttribute>();
         Assert.SkipWhen(debuggable?.IsJITOptimizerDisabled == true, "UintrIpc is a Debug build: the JIT compiles it without optimizations; run the tests with -c Release");
         string summary = Path.Combine(Path.GetTempPath(), $"uintripc-test-jit-{Environment.ProcessId}-{Guid.NewGuid():N}.txt");
@@ -32,17 +57,12 @@ public sealed class HotPathTierTests(ITestOutputHelper output)
                 ["DOTNET_JitDisasmSummary"] = "1",
                 ["DOTNET_JitStdOutFile"] = summary,
             };
-            using (var peer = PeerProcess.StartWrapped(output, [], environment, "record-hot-path-tiers", "3"))
+            using (var peer = PeerProcess.StartWrapped(output, [], environment, command, "3"))
             {
                 peer.AssertSuccess();
             }
 
-            var engine = File.ReadAllLines(summary).Where(l => l.Contains("UintrIpc.Rings.RecordRingEngine:", StringComparison.Ordinal)).ToList();
-            // The summary names the commit: the check below sees the methods it is about.
-            Assert.Contains(engine, l => l.Contains(":CommitBatch(", StringComparison.Ordinal));
-            Assert.Contains(engine, l => l.Contains(":TryClaimSpscBatch(", StringComparison.Ordinal));
-            var tier0 = engine.Where(l => s_perMessage.Any(m => l.Contains(m, StringComparison.Ordinal)) && l.Contains("Tier0", StringComparison.Ordinal)).ToList();
-            Assert.True(tier0.Count == 0, "compiled at Tier0:\n" + string.Join('\n', tier0));
+            return File.ReadAllLines(summary).Where(l => l.Contains(prefix, StringComparison.Ordinal)).ToList();
         }
         finally
         {

@@ -213,6 +213,31 @@ public sealed class SlotBatchTests
         Assert.Equal([5], ReadAll(ring));
     }
 
+    /// <summary>
+    /// Publish checks once, at its start, that the ring object was not disposed (its stores and
+    /// checks run in one call): a batch of a disposed producer's object throws and publishes
+    /// nothing, while the region (still mapped here) and a consumer of their own go on.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Publishing_a_batch_of_a_disposed_ring_throws_and_publishes_nothing(bool multi)
+    {
+        using var region = Region(8, multi);
+        using var consumer = new SlotRing<long>(region);
+        var producer = new SlotRing<long>(region);
+        Assert.True(producer.TryClaim(3, out SlotBatch<long> batch));
+        batch[0] = 1;
+        batch[1] = 2;
+        batch[2] = 3;
+        producer.Dispose();
+
+        ThrowsOn<ObjectDisposedException>(ref batch, (ref SlotBatch<long> b) => b.Publish());
+        Assert.False(consumer.CanRead); // no sequence published (MPSC: the claim stays open, its producer's object gone)
+        Assert.Empty(ReadAll(consumer));
+        Assert.Equal(multi ? 3 : 0, consumer.ProducerPosition); // SPSC: no tail stored
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
