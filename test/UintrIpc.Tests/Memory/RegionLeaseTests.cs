@@ -59,7 +59,7 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     {
         // In a child, optimized from the start (tier-0 code keeps every reference alive): a mapping finalized under the write crashes it.
         var optimized = new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" };
-        using var peer = PeerProcess.StartWrapped(output, [], optimized, "lease-collect-ring-in-write", kind, "200");
+        using var peer = PeerProcess.StartWrapped(output, [], optimized, "lease-collect-ring-in-write", kind, "500");
         int exit = peer.WaitForExit();
         Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
         Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
