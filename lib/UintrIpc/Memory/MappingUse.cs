@@ -37,7 +37,11 @@ internal sealed class MappingUse
 
     /// <summary>The thread whose record this is; null for a role's record (see <see cref="ForRole"/>).</summary>
     private readonly Thread? _thread;
-    /// <summary>A role's record: the region it records calls on (dropped once that is unmapped); null for a thread's.</summary>
+    /// <summary>
+    /// A role's record: the region it records calls on (dropped once that is unmapped); null for a thread's.
+    /// Strong on purpose: it keeps the region's mapping from being finalized under a call whose ring
+    /// object became unreachable during it (RegionLeaseTests); it also keeps an undisposed ring's mapping.
+    /// </summary>
     private readonly SharedRegion? _region;
     /// <summary>The address of each call's mapping, by depth (inline: no bounds check, no indirection).</summary>
     private Addresses _addresses;

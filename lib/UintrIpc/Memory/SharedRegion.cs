@@ -43,6 +43,8 @@ internal sealed unsafe class SharedRegion : IDisposable
     private int _disposed;
     // The region's own lease plus one per holder; the mapping goes when it reaches zero.
     private int _leases = 1;
+    /// <summary>The longest pause between two checks of a deferred unmap, in milliseconds.</summary>
+    private const int MaxUnmapRetryMs = 100;
     /// <summary>The timers of deferred unmaps (<see cref="UnmapWhenUnused"/>), rooted until they unmap.</summary>
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<SharedRegion, Timer> s_pendingUnmaps = new();
 
@@ -454,7 +456,9 @@ internal sealed unsafe class SharedRegion : IDisposable
     /// The last lease is gone, so every ring on the region is disposed; a call that entered one
     /// before may still run on another thread. After a process-wide barrier such a call is either
     /// visible in <see cref="MappingUse"/> or sees its ring disposed (and touches nothing): unmap
-    /// now if none is, else retry every millisecond from a timer until the last one has returned.
+    /// now if none is, else retry from a timer until the last one has returned: after 1 ms, then
+    /// doubling up to <see cref="MaxUnmapRetryMs"/> (a handler blocked inside a read keeps its
+    /// mapping without waking the timer a thousand times a second).
     /// </summary>
     private void UnmapWhenUnused()
     {
@@ -466,16 +470,22 @@ internal sealed unsafe class SharedRegion : IDisposable
         }
 
         Timer? retry = null;
+        int delayMs = 1;
         retry = new Timer(_ =>
         {
-            if (!MappingUse.IsInUse((nint)_base) && s_pendingUnmaps.TryRemove(this, out Timer? _))
+            if (MappingUse.IsInUse((nint)_base))
+            {
+                delayMs = Math.Min(delayMs * 2, MaxUnmapRetryMs);
+                retry!.Change(delayMs, Timeout.Infinite); // one-shot: callbacks never overlap
+            }
+            else if (s_pendingUnmaps.TryRemove(this, out Timer? _))
             {
                 retry!.Dispose();
                 _mapping.Dispose();
             }
         });
         s_pendingUnmaps[this] = retry; // before it can fire
-        retry.Change(TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(1));
+        retry.Change(delayMs, Timeout.Infinite);
     }
 
     /// <summary>Whether the memory is still mapped (some lease is held). Diagnostics and tests.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
@@ -232,6 +233,67 @@ internal static class LeaseCommands
 
         Console.WriteLine("ok");
         return 0;
+    }
+
+    /// <summary>
+    /// `lease-collect-ring-in-write kind iterations`: neither the region nor the ring is disposed
+    /// and the only use of the ring is an MPSC write in progress of a 128 KiB element (slots) or
+    /// message (records): after its claim the engine no longer reads the ring object, so nothing
+    /// references the ring or its region while the element is copied in. Another thread runs full
+    /// GCs and the finalizers all along: were the region's SafeMappingHandle finalized (munmap)
+    /// under the copy, this process would die with SIGSEGV. Run it with optimized code from the
+    /// start (DOTNET_TieredCompilation=0: tier-0 code keeps every reference to the method's end).
+    /// kind: mpsc, mpsc-records. Prints "ok".
+    /// </summary>
+    [PeerCommand("lease-collect-ring-in-write")]
+    public static int CollectRingInWrite(string[] args)
+    {
+        bool records = args[0] == "mpsc-records";
+        int iterations = int.Parse(args[1], CultureInfo.InvariantCulture);
+        bool stop = false;
+        var collector = new Thread(() =>
+        {
+            while (!Volatile.Read(ref stop))
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        });
+        collector.Start();
+        int written = 0;
+        for (int i = 0; i < iterations; i++)
+        {
+            written += (records ? WriteToUnreachableRecordRing() : WriteToUnreachableSlotRing()) ? 1 : 0;
+        }
+
+        Volatile.Write(ref stop, true);
+        if (!collector.Join(TimeSpan.FromSeconds(30)))
+        {
+            Console.Error.WriteLine("the collecting thread did not stop");
+            return 1;
+        }
+
+        Console.WriteLine(written == iterations ? "ok" : $"written {written} of {iterations}");
+        return written == iterations ? 0 : 1;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool WriteToUnreachableSlotRing()
+        => new SlotRing<LargeElement>(SharedRegion.CreateAnonymous(SlotRing<LargeElement>.Part(2, multipleProducers: true))).TryWrite(in s_largeElement.Value);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool WriteToUnreachableRecordRing()
+        => new RecordRing(SharedRegion.CreateAnonymous(RecordRing.Part(1 << 20, LargeElement.Bytes, multipleProducers: true))).TryWrite(1, s_largeMessage);
+
+    private static readonly StrongBox<LargeElement> s_largeElement = new();
+    private static readonly byte[] s_largeMessage = new byte[LargeElement.Bytes];
+
+    /// <summary>128 KiB: a copy long enough for a GC and a finalizer to run beside it.</summary>
+    [InlineArray(Bytes / sizeof(long))]
+    private struct LargeElement
+    {
+        public const int Bytes = 128 * 1024;
+        private long _element;
     }
 
     /// <summary>Disposes the ring from another thread while handling the first message, then looks whether the memory is still mapped.</summary>

@@ -52,6 +52,19 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("mpsc")]
+    [InlineData("mpsc-records")]
+    public void A_ring_whose_last_use_is_a_write_in_progress_keeps_the_memory_through_gcs_and_finalizers(string kind)
+    {
+        // In a child, optimized from the start (tier-0 code keeps every reference alive): a mapping finalized under the write crashes it.
+        var optimized = new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" };
+        using var peer = PeerProcess.StartWrapped(output, [], optimized, "lease-collect-ring-in-write", kind, "500");
+        int exit = peer.WaitForExit();
+        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
+        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_ring_keeps_the_memory_mapped_after_its_region_is_disposed()
     {
