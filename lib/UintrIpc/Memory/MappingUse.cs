@@ -32,15 +32,21 @@ internal sealed class MappingUse
     private static MappingUse? t_current;
 
     private static readonly Lock s_lock = new();
-    /// <summary>Every live thread's and role's record (copy on write; those of exited threads and unmapped regions are dropped at the next registration).</summary>
-    private static MappingUse[] s_all = [];
+    /// <summary>
+    /// Every live thread's record, and every role's weakly (copy on write; those of exited threads,
+    /// collected ring objects and unmapped regions are dropped at the next registration). Weak,
+    /// because a role's record holds its region: a strong list kept an undisposed ring's mapping
+    /// until the process ended (design-notes "keepalive"); a role's call holds its record itself.
+    /// </summary>
+    private static Entry[] s_all = [];
 
     /// <summary>The thread whose record this is; null for a role's record (see <see cref="ForRole"/>).</summary>
     private readonly Thread? _thread;
     /// <summary>
     /// A role's record: the region it records calls on (dropped once that is unmapped); null for a thread's.
-    /// Strong on purpose: it keeps the region's mapping from being finalized under a call whose ring
-    /// object became unreachable during it (RegionLeaseTests); it also keeps an undisposed ring's mapping.
+    /// Strong on purpose: a call holds its record (<see cref="Call"/>), and so the region, whose
+    /// mapping a finalizer would otherwise unmap under a call whose ring object became unreachable
+    /// during it (RegionLeaseTests).
     /// </summary>
     private readonly SharedRegion? _region;
     /// <summary>The address of each call's mapping, by depth (inline: no bounds check, no indirection).</summary>
@@ -50,7 +56,7 @@ internal sealed class MappingUse
 
     /// <summary>Records that the calling thread enters a call on the mapping at <paramref name="address"/>; end it with <see cref="Call.Dispose"/> (a <c>using</c> declaration).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Call Enter(nint address) => Current.Begin(address);
+    internal static Call Enter(nint address, object owner) => Current.Begin(address, owner);
 
     /// <summary>The calling thread's record (its <see cref="ThreadId"/> spares a caller a second thread static).</summary>
     internal static MappingUse Current
@@ -79,7 +85,7 @@ internal sealed class MappingUse
 
     /// <summary>Records that a call of this record's role enters a call on the mapping at <paramref name="address"/> (as <see cref="Enter"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal Call Begin(nint address)
+    internal Call Begin(nint address, object owner)
     {
         int depth = _depth;
         if ((uint)depth < Slots)
@@ -88,7 +94,7 @@ internal sealed class MappingUse
         }
 
         _depth = depth + 1; // plain, before the caller's disposed check (ordered by the releaser's barrier)
-        return new Call(this, depth);
+        return new Call(this, depth, owner);
     }
 
     /// <summary>
@@ -98,8 +104,13 @@ internal sealed class MappingUse
     /// </summary>
     internal static bool IsInUse(nint address)
     {
-        foreach (MappingUse use in Volatile.Read(ref s_all))
+        foreach (Entry entry in Volatile.Read(ref s_all))
         {
+            if (entry.Record is not { } use)
+            {
+                continue; // a role whose ring object was collected is in no call (a call holds its record)
+            }
+
             int depth = Volatile.Read(ref use._depth);
             if (depth == 0 || (use._thread is { } thread && !thread.IsAlive))
             {
@@ -130,7 +141,7 @@ internal sealed class MappingUse
     {
         lock (s_lock)
         {
-            Volatile.Write(ref s_all, [.. s_all.Where(u => u._thread?.IsAlive ?? u._region!.IsMapped), use]);
+            Volatile.Write(ref s_all, [.. s_all.Where(e => e.Record is { } u && (u._thread?.IsAlive ?? u._region!.IsMapped)), new Entry(use)]);
         }
 
         return use;
@@ -142,11 +153,27 @@ internal sealed class MappingUse
         private nint _first;
     }
 
+    /// <summary>A thread's record, strongly; a role's, weakly (its ring object holds it).</summary>
+    private readonly struct Entry(MappingUse use)
+    {
+        private readonly MappingUse? _thread = use._thread is null ? null : use;
+        private readonly WeakReference<MappingUse>? _role = use._thread is null ? new(use) : null;
+
+        public MappingUse? Record => _thread ?? (_role!.TryGetTarget(out MappingUse? role) ? role : null);
+    }
+
     /// <summary>One call on a mapping, from <see cref="Enter"/> to <see cref="Dispose"/>.</summary>
-    internal readonly ref struct Call(MappingUse use, int depth)
+    /// <param name="use">The record the call entered in.</param>
+    /// <param name="depth">The record's depth before the call (restored at its end).</param>
+    /// <param name="owner">What holds the mapping (the ring object): kept reachable until the call ends, so that no finalizer unmaps under it.</param>
+    internal readonly ref struct Call(MappingUse use, int depth, object owner)
     {
         /// <summary>Ends the call (a ring call's <c>using</c>, so also when it throws): the mapping may go once no other call uses it (release: the call's accesses to the mapping come before it; the releaser reads it with acquire).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        internal void Dispose() => Volatile.Write(ref use._depth, depth);
+        internal void Dispose()
+        {
+            Volatile.Write(ref use._depth, depth);
+            GC.KeepAlive(owner); // the owner, its region and the role's record stay reachable to here
+        }
     }
 }

@@ -112,7 +112,7 @@ internal sealed class RecordRing : IDisposable
     public int Read<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, IRecordHandler, allows ref struct
     {
-        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.Read(ref handler, limit);
     }
 
@@ -124,7 +124,7 @@ internal sealed class RecordRing : IDisposable
     /// <exception cref="RingCorruptedException">The next record is invalid.</exception>
     public bool TryRead(out int type, Span<byte> destination, out int length)
     {
-        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TryRead(out type, destination, out length);
     }
 
@@ -138,7 +138,7 @@ internal sealed class RecordRing : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWrite(int type, ReadOnlySpan<byte> payload)
     {
-        using MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
+        using MappingUse.Call call = MappingUse.Enter(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TryWrite(type, payload);
     }
 
@@ -158,7 +158,7 @@ internal sealed class RecordRing : IDisposable
     public bool TryClaimBatch(int bytes, out RecordBatch batch)
     {
         MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC claim's producer)
-        using MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TryClaimBatch(bytes, null, use.ThreadId, out batch);
     }
 
@@ -184,7 +184,7 @@ internal sealed class RecordRing : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(int type, int length, out RecordClaim claim)
     {
-        using MappingUse.Call call = MappingUse.Enter(_mapping); // the mapping stays while this call runs (MappingUse)
+        using MappingUse.Call call = MappingUse.Enter(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TryClaim(type, length, out claim);
     }
 
@@ -210,7 +210,7 @@ internal sealed class RecordRing : IDisposable
     /// </remarks>
     public bool TrySkipDeadClaim()
     {
-        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TrySkipDeadClaim();
     }
 

@@ -125,7 +125,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     public bool TryWrite(in T item)
     {
         MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
-        using MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(in item, use.ThreadId) : Engine.TryWrite<T, SingleProducer>(in item, 0);
     }
 
@@ -138,7 +138,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     public int TryWrite(ReadOnlySpan<T> items)
     {
         MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
-        using MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(items, use.ThreadId) : Engine.TryWrite<T, SingleProducer>(items, 0);
     }
 
@@ -154,7 +154,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     public bool TryClaim(out SlotClaim<T> claim)
     {
         MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
-        using MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(use.ThreadId, out claim) : Engine.TryClaim<T, SingleProducer>(0, out claim);
     }
 
@@ -174,7 +174,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     public bool TryClaim(int count, out SlotBatch<T> batch)
     {
         MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
-        using MappingUse.Call call = use.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(count, null, use.ThreadId, out batch) : Engine.TryClaim<T, SingleProducer>(count, null, 0, out batch);
     }
 
@@ -188,7 +188,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryRead(out T item)
     {
-        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TryRead(out item);
     }
 
@@ -196,7 +196,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <exception cref="RingCorruptedException">A slot holds a value no producer writes.</exception>
     public int TryRead(Span<T> destination)
     {
-        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TryRead(destination);
     }
 
@@ -214,7 +214,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     public int Drain<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, ISlotHandler<T>, allows ref struct
     {
-        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.Drain<T, THandler>(ref handler, limit);
     }
 
@@ -240,7 +240,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <exception cref="RingCorruptedException">The shared positions or the slot hold impossible values.</exception>
     public bool TrySkipDeadClaim()
     {
-        using MappingUse.Call call = _consumer.Begin(_mapping); // the mapping stays while this call runs (MappingUse)
+        using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TrySkipDeadClaim();
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
 using UintrIpc.Tests.Infrastructure;
@@ -182,5 +183,35 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         region.ReleaseLease();
         Assert.False(maps.IsMapped());
         Assert.Throws<InvalidOperationException>(region.ReleaseLease);
+    }
+
+    [Fact]
+    public void Rings_and_their_region_that_were_never_disposed_are_collected_once_unreachable()
+    {
+        // The consumers' MappingUse records once held their region from a static list: a ring or
+        // channel end that was never disposed kept its mapping until the process ended.
+        WeakReference region = UseFourRingsAndDropThem();
+        for (int i = 0; i < 5 && region.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        Assert.False(region.IsAlive, "an undisposed region whose rings were used is still reachable after 5 full collections");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference UseFourRingsAndDropThem()
+    {
+        SharedRegion region = FourRings();
+        var spsc = new SlotRing<long>(region, 0u);
+        var mpsc = new SlotRing<long>(region, 1u);
+        var records = new RecordRing(region, 0u);
+        var mpscRecords = new RecordRing(region, 1u);
+        Assert.True(spsc.TryWrite(1) && spsc.TryRead(out long one) && one == 1);
+        Assert.True(mpsc.TryWrite(2) && mpsc.TryRead(out long two) && two == 2);
+        Assert.True(records.TryWrite(3, [3]) && records.TryRead(out int three, new byte[8], out _) && three == 3);
+        Assert.True(mpscRecords.TryWrite(4, [4]) && mpscRecords.TryRead(out int four, new byte[8], out _) && four == 4);
+        return new WeakReference(region);
     }
 }
