@@ -9,7 +9,7 @@ namespace UintrIpc.Memory;
 /// lease release runs a process-wide barrier (membarrier) and then reads every thread's record:
 /// a thread in a call is seen, and a thread that enters later sees the ring disposed and leaves
 /// without touching the memory (an asymmetric Dekker: no fence and no atomic on the call path).
-/// A role that one thread at a time plays on a ring object (its consumer) has a record of its
+/// A role that one thread at a time plays on a ring object (its consumer; an SPSC ring's producer) has a record of its
 /// own instead (<see cref="ForRole"/>): the same stores, read the same way, without the lookup of
 /// the thread's record; two threads in that role at once break the role's contract, and then
 /// also this record (one's exit can hide the other's call).

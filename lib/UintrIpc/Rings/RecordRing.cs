@@ -36,6 +36,8 @@ internal sealed class RecordRing : IDisposable
     private readonly RecordRingEngine Engine;
     /// <summary>The consumer's calls' record of the mapping in use (one thread at a time consumes: MappingUse.ForRole).</summary>
     private readonly MappingUse _consumer;
+    /// <summary>SPSC: the producer's calls' record (one thread at a time produces); null for MPSC, whose calls use the thread's (it names the producer).</summary>
+    private readonly MappingUse? _producer;
     /// <summary>The region's mapping, what each call records.</summary>
     private readonly nint _mapping;
 
@@ -49,6 +51,7 @@ internal sealed class RecordRing : IDisposable
         Engine = new RecordRingEngine(region, part, part.Kind == PartKind.MpscRecords ? PartKind.MpscRecords : PartKind.SpscRecords, lease: true);
         _mapping = region.MappingAddress;
         _consumer = MappingUse.ForRole(region);
+        _producer = Engine.MultiProducer ? null : MappingUse.ForRole(region);
     }
 
     /// <summary>Attaches to the record ring (SPSC or MPSC) with <paramref name="tag"/> in <paramref name="region"/>.</summary>
@@ -138,7 +141,7 @@ internal sealed class RecordRing : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWrite(int type, ReadOnlySpan<byte> payload)
     {
-        using MappingUse.Call call = MappingUse.Enter(_mapping, this); // the mapping stays while this call runs (MappingUse)
+        using MappingUse.Call call = (_producer ?? MappingUse.Current).Begin(_mapping, this); // the mapping stays while this call runs (MappingUse; SPSC: the producer role's record)
         return Engine.TryWrite(type, payload);
     }
 
@@ -157,7 +160,7 @@ internal sealed class RecordRing : IDisposable
     /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
     public bool TryClaimBatch(int bytes, out RecordBatch batch)
     {
-        MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC claim's producer)
+        MappingUse use = _producer ?? MappingUse.Current; // SPSC: the role's record, no thread-static call (amd64); MPSC: the thread's, which names the claim's producer
         using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TryClaimBatch(bytes, null, use.ThreadId, out batch);
     }
@@ -184,7 +187,7 @@ internal sealed class RecordRing : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(int type, int length, out RecordClaim claim)
     {
-        using MappingUse.Call call = MappingUse.Enter(_mapping, this); // the mapping stays while this call runs (MappingUse)
+        using MappingUse.Call call = (_producer ?? MappingUse.Current).Begin(_mapping, this); // the mapping stays while this call runs (MappingUse; SPSC: the producer role's record)
         return Engine.TryClaim(type, length, out claim);
     }
 

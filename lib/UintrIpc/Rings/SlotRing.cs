@@ -41,6 +41,8 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     internal SlotRingEngine Engine;
     /// <summary>The consumer's calls' record of the mapping in use (one thread at a time consumes: MappingUse.ForRole).</summary>
     private readonly MappingUse _consumer;
+    /// <summary>SPSC: the producer's calls' record (one thread at a time produces); null for MPSC, whose calls use the thread's (it names the producer).</summary>
+    private readonly MappingUse? _producer;
     /// <summary>The region's mapping, what each call records.</summary>
     private readonly nint _mapping;
 
@@ -75,6 +77,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
         Engine = SlotRingEngine.Attach(region, part, part.Kind is PartKind.MpscSlots or PartKind.DuplexSlots ? part.Kind : PartKind.SpscSlots, sizeof(T), lease, trailerSize);
         _mapping = region.MappingAddress;
         _consumer = MappingUse.ForRole(region);
+        _producer = Engine.AllowSkips ? null : MappingUse.ForRole(region);
     }
 
     /// <summary>The region part of a slot ring of <paramref name="capacity"/> elements, for <see cref="SharedRegion"/>'s create methods.</summary>
@@ -124,7 +127,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWrite(in T item)
     {
-        MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
+        MappingUse use = _producer ?? MappingUse.Current; // SPSC: the role's record, no thread-static call per message (amd64); MPSC: the thread's, which names the producer
         using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(in item, use.ThreadId) : Engine.TryWrite<T, SingleProducer>(in item, 0);
     }
@@ -137,7 +140,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
     public int TryWrite(ReadOnlySpan<T> items)
     {
-        MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
+        MappingUse use = _producer ?? MappingUse.Current; // SPSC: the role's record, no thread-static call per message (amd64); MPSC: the thread's, which names the producer
         using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(items, use.ThreadId) : Engine.TryWrite<T, SingleProducer>(items, 0);
     }
@@ -153,7 +156,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(out SlotClaim<T> claim)
     {
-        MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
+        MappingUse use = _producer ?? MappingUse.Current; // SPSC: the role's record, no thread-static call per message (amd64); MPSC: the thread's, which names the producer
         using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(use.ThreadId, out claim) : Engine.TryClaim<T, SingleProducer>(0, out claim);
     }
@@ -173,7 +176,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(int count, out SlotBatch<T> batch)
     {
-        MappingUse use = MappingUse.Current; // one thread static: the record also names the thread (the MPSC producer)
+        MappingUse use = _producer ?? MappingUse.Current; // SPSC: the role's record, no thread-static call per message (amd64); MPSC: the thread's, which names the producer
         using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(count, null, use.ThreadId, out batch) : Engine.TryClaim<T, SingleProducer>(count, null, 0, out batch);
     }
