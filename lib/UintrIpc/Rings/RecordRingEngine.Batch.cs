@@ -239,7 +239,7 @@ internal sealed unsafe partial class RecordRingEngine
         ThrowIfDisposed();
         if (_local.OpenClaim != token)
         {
-            ThrowClaimLost();
+            ThrowAppendRefused(); // a Dispose since the check above closed it: ObjectDisposedException
         }
 
         _local.OpenClaim = 0;
@@ -574,8 +574,10 @@ internal sealed unsafe partial class RecordRingEngine
         }
     }
 
-    /// <summary>An SPSC append whose claim is not open: the ring was disposed, or the claim completed or discarded.</summary>
+    /// <summary>An SPSC append or commit whose claim is not open: the ring was disposed (also by another thread during the call), or the claim completed or discarded.</summary>
+    /// <remarks>Not inlined: the disposed flag must be read again here, after the claim's check (Dispose sets it before it closes the claim), not taken from the caller's earlier load.</remarks>
     [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowAppendRefused()
     {
         ThrowIfDisposed();

@@ -276,7 +276,7 @@ internal static class LeaseCommands
                 }
                 catch (Exception e)
                 {
-                    failure = $"round {round}: {e.GetType().Name}: {e.Message}";
+                    failure = $"round {round}: {e}";
                 }
             });
             worker.Start();
