@@ -575,12 +575,19 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>An SPSC append or commit whose claim is not open: the ring was disposed (also by another thread during the call), or the claim completed or discarded.</summary>
-    /// <remarks>Not inlined: the disposed flag must be read again here, after the claim's check (Dispose sets it before it closes the claim), not taken from the caller's earlier load.</remarks>
+    /// <remarks>
+    /// The disposed flag is read again (acquire), after the claim's check: Dispose sets it before it
+    /// closes the claim, and a plain load let the JIT reuse the caller's earlier one. Inlined, so
+    /// that the JIT sees this path end (a call it must assume returns costs an append loop spills).
+    /// </remarks>
     [DoesNotReturn]
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowAppendRefused()
     {
-        ThrowIfDisposed();
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            ThrowDisposed();
+        }
+
         ThrowClaimLost();
     }
 
