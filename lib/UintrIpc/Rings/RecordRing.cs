@@ -102,26 +102,18 @@ internal sealed class RecordRing : IDisposable
 
     /// <summary>Bytes ever claimed by the producers (free-running; acquire load).</summary>
     /// <exception cref="ObjectDisposedException">The ring is disposed.</exception>
-    public long ProducerPosition
-    {
-        get
-        {
-            using MappingUse.Call call = MappingUse.Enter(_mapping, this); // any thread: its own record; the mapping stays while this reads it
-            Engine.ThrowIfDisposed();
-            return Engine.ProducerPosition;
-        }
-    }
+    public long ProducerPosition => SharedPositions().Tail;
 
     /// <summary>Bytes ever consumed (free-running; acquire load).</summary>
     /// <exception cref="ObjectDisposedException">The ring is disposed.</exception>
-    public long ConsumerPosition
+    public long ConsumerPosition => SharedPositions().Head;
+
+    /// <summary>The shared positions, read by any thread (diagnostics): its own record keeps the mapping while it reads them.</summary>
+    private (long Tail, long Head) SharedPositions()
     {
-        get
-        {
-            using MappingUse.Call call = MappingUse.Enter(_mapping, this); // any thread: its own record; the mapping stays while this reads it
-            Engine.ThrowIfDisposed();
-            return Engine.ConsumerPosition;
-        }
+        using MappingUse.Call call = MappingUse.Enter(_mapping, this); // the mapping stays while this reads it (MappingUse)
+        Engine.ThrowIfDisposed();
+        return (Engine.ProducerPosition, Engine.ConsumerPosition);
     }
 
     /// <summary>

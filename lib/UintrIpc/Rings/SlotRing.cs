@@ -103,39 +103,15 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// which may lag the last write briefly).
     /// </summary>
     /// <exception cref="ObjectDisposedException">The ring is disposed.</exception>
-    public long ProducerPosition
-    {
-        get
-        {
-            using MappingUse.Call call = MappingUse.Enter(_mapping, this); // any thread: its own record; the mapping stays while this reads it
-            Engine.ThrowIfDisposed();
-            return Engine.ProducerPosition;
-        }
-    }
+    public long ProducerPosition => SharedPositions().Tail;
 
     /// <summary>The shared consumer position: slots ever consumed or skipped (acquire).</summary>
     /// <exception cref="ObjectDisposedException">The ring is disposed.</exception>
-    public long ConsumerPosition
-    {
-        get
-        {
-            using MappingUse.Call call = MappingUse.Enter(_mapping, this); // any thread: its own record; the mapping stays while this reads it
-            Engine.ThrowIfDisposed();
-            return Engine.ConsumerPosition;
-        }
-    }
+    public long ConsumerPosition => SharedPositions().Head;
 
     /// <summary>Approximate number of elements waiting, from the shared positions.</summary>
     /// <exception cref="ObjectDisposedException">The ring is disposed.</exception>
-    public int Count
-    {
-        get
-        {
-            using MappingUse.Call call = MappingUse.Enter(_mapping, this); // any thread: its own record; the mapping stays while this reads it
-            Engine.ThrowIfDisposed();
-            return Engine.Count;
-        }
-    }
+    public int Count => SharedPositions().Count;
 
     /// <summary>
     /// Consumer: whether the next slot is published (or skipped, MPSC) (acquire). A consumer
@@ -150,6 +126,14 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
             using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
             return Engine.CanRead;
         }
+    }
+
+    /// <summary>The shared positions, read by any thread (diagnostics): its own record keeps the mapping while it reads them.</summary>
+    private (long Tail, long Head, int Count) SharedPositions()
+    {
+        using MappingUse.Call call = MappingUse.Enter(_mapping, this); // the mapping stays while this reads it (MappingUse)
+        Engine.ThrowIfDisposed();
+        return (Engine.ProducerPosition, Engine.ConsumerPosition, Engine.Count);
     }
 
     private string DebuggerDisplay => Engine.Disposed != 0 ? $"SlotRing<{typeof(T).Name}> disposed" : $"SlotRing<{typeof(T).Name}> {(MultipleProducers ? "MPSC" : "SPSC")} capacity={Capacity} tail={ProducerPosition} head={ConsumerPosition}";
