@@ -46,13 +46,16 @@ internal sealed unsafe partial class RecordRingEngine
         }
         finally
         {
-            // Also when a handler (or a corrupted record) threw: what was consumed, the
-            // handler's own record included, goes back to the producers.
+            // A handler (or a corrupted record) threw: ReadRecords did not get to its release, and
+            // what was consumed, the handler's own record included, goes back to the producers here.
             long end = _local.ReadEnd;
-            _local.ReadEnd = NotReading;
-            if (end != head)
+            if (end != NotReading)
             {
-                Release(head, (int)(end - head));
+                _local.ReadEnd = NotReading;
+                if (end != head)
+                {
+                    Release(head, (int)(end - head));
+                }
             }
         }
 
@@ -105,6 +108,13 @@ internal sealed unsafe partial class RecordRingEngine
             }
         }
 
+        long start = _local.ConsumerHead; // == head, reloaded: head kept in a register across the loop spilled the handler's reference
+        if (position != start)
+        {
+            ReleaseInline(start, (int)(position - start), null, oneRecordInline: false);
+        }
+
+        _local.ReadEnd = NotReading;
         return read;
     }
 
