@@ -2,11 +2,25 @@ using Spectre.Console;
 using UintrIpc.Bench;
 using UintrIpc.Bench.Cli;
 using UintrIpc.Bench.Processes;
+using UintrIpc.Bench.Results;
 
 // `--child ROLE ...`: this process is the other half of a test (see Processes/ChildHost.cs).
 if (args is ["--child", ..])
 {
     return ChildHost.Run(args.AsSpan(1));
+}
+
+// `--percentiles STEP FILE`: p50 p90 p99 p999 of the samples in FILE (ns, one a line) for a clock of
+// that step, as the latency rows compute them; the C baseline has the same mode (a test compares them).
+if (args is ["--percentiles", var step, var file])
+{
+    var samples = File.ReadAllLines(file).Where(l => l.Length > 0)
+        .Select(l => long.Parse(l, System.Globalization.CultureInfo.InvariantCulture)).Order().ToArray();
+    double stepNs = double.Parse(step, System.Globalization.CultureInfo.InvariantCulture);
+    var ps = PercentilePoint.Grid.Where(p => p is 50 or 90 or 99 or 99.9)
+        .Select(p => LatencySummary.Percentile(samples, p / 100, stepNs));
+    Console.WriteLine(string.Join(' ', ps.Select(p => p.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture))));
+    return 0;
 }
 
 BenchOptions options;

@@ -80,6 +80,34 @@ internal static class MarkdownReport
           dominated by it. Compare numbers from the same run only.
         """;
 
+    /// <summary>
+    /// The method text for <paramref name="report"/>. Rows of builds that know the clock's step
+    /// carry <c>clock_tick_ns</c> (C and .NET alike) and had their percentiles interpolated within
+    /// it (<see cref="LatencySummary.Percentile"/>); older results keep the text they were taken under.
+    /// </summary>
+    private static string WithClockStep(string method, RunReport report)
+    {
+        double step = report.Results.Select(r => r.Extra is { } e && e.TryGetValue("clock_tick_ns", out double s) ? s : 0).DefaultIfEmpty(0).Max();
+        if (step <= 0)
+        {
+            return method;
+        }
+
+        return method
+            .Replace("into an HdrHistogram (3 significant digits); p50 ... max are over all samples.", "sorted; p50 ... p99.9 are over all samples, interpolated within the clock's step (below).", StringComparison.Ordinal)
+            .Replace("then an HdrHistogram;", "percentiles within the clock's step;", StringComparison.Ordinal)
+            + Fmt.Invariant($"""
+
+            - **Clock step**: the clock (CLOCK_MONOTONIC, from the TSC) moved in steps of {step:0.#} ns in
+              this run (`clock_tick_ns`), so one round trip of about 120 ns reads as 110, 120 or 130 ns.
+              Both harnesses interpolate each percentile within its step: the samples of one step
+              stand for lengths within +- half a step (a sample reads the step just above its length
+              with the probability of the length's fraction of a step), and the nearest-rank sample
+              moves within that bin by the share of the bin's samples the rank needs. Min and max are
+              as read, the mean needs nothing (it is unbiased already).
+            """);
+    }
+
     public static void Write(RunReport report, string path, IReadOnlyList<string> plots) =>
         File.WriteAllText(path, $"# UintrIpc benchmarks ({report.Mode} mode)\n\n" + Body(report, plots, "##"));
 
@@ -148,7 +176,7 @@ internal static class MarkdownReport
         AppendMachine(sb, report, h);
         sb.AppendLine(inv, $"{h} How the numbers were taken");
         sb.AppendLine();
-        sb.AppendLine(rpc ? RpcReport.Method : Method);
+        sb.AppendLine(WithClockStep(rpc ? RpcReport.Method : Method, report));
         sb.AppendLine();
         sb.AppendLine("C baselines run as (each command as often as the tests it is paired with):");
         sb.AppendLine();

@@ -79,6 +79,7 @@ static inline uint64_t cpu_ns(void)
 void clock_init(int use_tsc);
 const char *clock_name(void);
 uint64_t clock_overhead_ns(void);
+double clock_tick_ns(void);
 
 /* ---- the bench control block (a USER part of the region) ------------------------------ */
 
@@ -163,10 +164,15 @@ int peer_main(int argc, char **argv);
 /* ---- output (stats.c) ------------------------------------------------------------------ */
 
 struct lat_stats {
-    uint64_t count, min, p50, p90, p99, p999, max;
-    double mean;
+    uint64_t count, min, max;
+    double p50, p90, p99, p999, mean;
 };
-void lat_compute(uint64_t *samples, uint64_t n, struct lat_stats *st); /* sorts samples */
+/* Sorts samples; tick_ns: the clock's step (clock_tick_ns) the percentiles interpolate within,
+ * 0 for samples that are not single clock differences (the cost tests' block means). */
+void lat_compute(uint64_t *samples, uint64_t n, double tick_ns, struct lat_stats *st);
+/* `--percentiles STEP FILE`: p50 p90 p99 p999 of the samples in FILE (ns, one a line) for a clock
+ * of that step, as lat_compute; the .NET harness has the same mode (a test compares them). */
+int percentiles_main(double tick_ns, const char *file);
 
 void json_begin(const char *name);
 void json_str(const char *key, const char *value);

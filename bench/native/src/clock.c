@@ -2,6 +2,7 @@
 #include "bench.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int g_clock_tsc;
 double g_tsc_ns_per_tick = 1.0;
@@ -49,4 +50,48 @@ uint64_t clock_overhead_ns(void)
     }
     qsort(d, N, sizeof d[0], cmp_u64);
     return d[N / 2];
+}
+
+/* The clock's step in ns. A VM's TSC may advance in coarse steps (on the project's AMD host by
+ * 26 ticks of 2.6 GHz at once: 10 ns), and CLOCK_MONOTONIC with it, so single round trips of
+ * about 120 ns read as 110, 120, 130 and a p50 moves in 10 ns steps (8 % at 120 ns). Pairs of
+ * reads with 0..15 pauses between them give differences over a few hundred ns: a fine clock
+ * shows every ns value, a stepped one only multiples of its step (each +-1 ns from rounding).
+ * Runs of consecutive values seen are clusters; the step is the median distance between the
+ * starts of adjacent clusters, 1 when there are fewer than 3. The .NET harness measures its
+ * clock the same way (bench/UintrIpc.Bench/Results/ClockStep.cs). Measured once. */
+double clock_tick_ns(void)
+{
+    enum { PAIRS = 40000, RANGE = 4096 };
+    static double tick;
+    if (tick > 0)
+        return tick;
+    static uint32_t seen[RANGE];
+    static uint64_t gaps[RANGE];
+    memset(seen, 0, sizeof seen);
+    for (int i = 0; i < PAIRS; i++) {
+        uint64_t a = bench_now();
+        for (int k = i & 15; k > 0; k--)
+            _mm_pause();
+        uint64_t d = bench_now() - a;
+        if (d < RANGE)
+            seen[d]++;
+    }
+    uint64_t ngaps = 0, prev_start = 0;
+    int have_prev = 0;
+    for (uint64_t d = 0; d < RANGE; d++) {
+        if (!seen[d] || (d > 0 && seen[d - 1]))
+            continue; /* not the start of a cluster */
+        if (have_prev)
+            gaps[ngaps++] = d - prev_start;
+        prev_start = d;
+        have_prev = 1;
+    }
+    if (ngaps < 2) {
+        tick = 1;
+        return tick;
+    }
+    qsort(gaps, ngaps, sizeof gaps[0], cmp_u64);
+    tick = (double)gaps[ngaps / 2];
+    return tick;
 }

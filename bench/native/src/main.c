@@ -167,6 +167,7 @@ static void print_env(const struct options *o)
     json_u64("cpus", (uint64_t)sysconf(_SC_NPROCESSORS_ONLN));
     json_str("clock", clock_name());
     json_u64("clock_overhead_ns", clock_overhead_ns());
+    json_f64("clock_tick_ns", clock_tick_ns());
     json_str("mode", o->exec_mode ? "exec" : "fork");
     json_u64("pinned", (uint64_t)o->pin);
     json_u64("quick", (uint64_t)o->quick);
@@ -177,6 +178,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--peer") == 0)
         return peer_main(argc, argv);
+    if (argc == 4 && strcmp(argv[1], "--percentiles") == 0)
+        return percentiles_main(parse_f64("--percentiles", argv[2]), argv[3]);
 
     struct options o;
     memset(&o, 0, sizeof o);

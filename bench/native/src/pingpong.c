@@ -334,18 +334,19 @@ out:
         fprintf(stderr, "%-28s FAILED: %s\n", t->name, why);
     } else {
         struct lat_stats st;
-        lat_compute(samples, res.n, &st);
+        lat_compute(samples, res.n, clock_tick_ns(), &st);
         json_begin(t->name);
         json_str("kind", "latency");
         json_str("unit", "ns");
         json_str("clock", clock_name());
         json_u64("count", st.count);
         json_u64("warmup", warmup);
+        json_f64("clock_tick_ns", clock_tick_ns());
         json_u64("min", st.min);
-        json_u64("p50", st.p50);
-        json_u64("p90", st.p90);
-        json_u64("p99", st.p99);
-        json_u64("p999", st.p999);
+        json_f64("p50", st.p50);
+        json_f64("p90", st.p90);
+        json_f64("p99", st.p99);
+        json_f64("p999", st.p999);
         json_u64("max", st.max);
         json_f64("mean", st.mean);
         json_f64("cpu_ns_per_msg_parent", per_msg(res.cpu_ns, res.n));

@@ -311,6 +311,7 @@ public unsafe ref struct RecordBatch
     /// SPSC, a batch of more than 1 KiB: a peer rewrote the header of an appended message before the commit; the messages
     /// before it are published, the rest of the batch is skipped by the consumer.
     /// </exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // once per batch: the caller calls the engine's commit directly (one call, not two: about 1.5 ns per batch, design-notes "mrprod")
     public void Commit()
     {
         if (!IsActive)

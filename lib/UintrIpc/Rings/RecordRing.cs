@@ -176,6 +176,7 @@ internal sealed class RecordRing : IDisposable
     /// <returns>False when the ring has no room for it now.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="bytes"/> is out of range.</exception>
     /// <exception cref="RingCorruptedException">The ring's positions are inconsistent.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // once per batch: a frame of its own (6 registers saved) cost about 2 ns per batch (design-notes "mrprod")
     public bool TryClaimBatch(int bytes, out RecordBatch batch)
     {
         MappingUse use = _producer ?? MappingUse.Current; // SPSC: the role's record, no thread-static call (amd64); MPSC: the thread's, which names the claim's producer

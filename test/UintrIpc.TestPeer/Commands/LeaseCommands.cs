@@ -378,12 +378,13 @@ internal static class LeaseCommands
     /// GCs and the finalizers all along: were the region's SafeMappingHandle finalized (munmap)
     /// under the copy, this process would die with SIGSEGV. Run it with optimized code from the
     /// start (DOTNET_TieredCompilation=0: tier-0 code keeps every reference to the method's end).
-    /// kind: mpsc, mpsc-records. Prints "ok".
+    /// kind: mpsc, mpsc-records, or mpsc-record-batch (a batch claimed on a ring object nothing else
+    /// references, then its message copied in and committed: only the batch holds the ring's
+    /// memory until its commit). Prints "ok".
     /// </summary>
     [PeerCommand("lease-collect-ring-in-write")]
     public static int CollectRingInWrite(string[] args)
     {
-        bool records = args[0] == "mpsc-records";
         int iterations = int.Parse(args[1], CultureInfo.InvariantCulture);
         bool stop = false;
         var collector = new Thread(() =>
@@ -398,7 +399,13 @@ internal static class LeaseCommands
         int written = 0;
         for (int i = 0; i < iterations; i++)
         {
-            written += (records ? WriteToUnreachableRecordRing() : WriteToUnreachableSlotRing()) ? 1 : 0;
+            written += args[0] switch
+            {
+                "mpsc-records" => WriteToUnreachableRecordRing(),
+                "mpsc-record-batch" => CommitToUnreachableRecordRing(),
+                _ => WriteToUnreachableSlotRing(),
+            }
+                ? 1 : 0;
         }
 
         Volatile.Write(ref stop, true);
@@ -419,6 +426,28 @@ internal static class LeaseCommands
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static bool WriteToUnreachableRecordRing()
         => new RecordRing(SharedRegion.CreateAnonymous(RecordRing.Part(1 << 20, LargeElement.Bytes, multipleProducers: true))).TryWrite(1, s_largeMessage);
+
+    /// <summary>A batch of one 128 KiB message on a ring that is unreachable once claimed: appended and committed here.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool CommitToUnreachableRecordRing()
+    {
+        RecordBatch batch = ClaimOnUnreachableRecordRing();
+        if (!batch.TryAppend(1, s_largeMessage.Length, out Span<byte> payload))
+        {
+            return false;
+        }
+
+        s_largeMessage.CopyTo(payload);
+        batch.Commit();
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static RecordBatch ClaimOnUnreachableRecordRing()
+    {
+        var ring = new RecordRing(SharedRegion.CreateAnonymous(RecordRing.Part(1 << 20, LargeElement.Bytes, multipleProducers: true)));
+        return ring.TryClaimBatch(RingLayout.RecordHeaderSize + LargeElement.Bytes, out RecordBatch batch) ? batch : throw new InvalidOperationException("an empty ring refused the batch");
+    }
 
     private static readonly StrongBox<LargeElement> s_largeElement = new();
     private static readonly byte[] s_largeMessage = new byte[LargeElement.Bytes];

@@ -81,6 +81,7 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     [Theory]
     [InlineData("mpsc")]
     [InlineData("mpsc-records")]
+    [InlineData("mpsc-record-batch")]
     public void A_ring_whose_last_use_is_a_write_in_progress_keeps_the_memory_through_gcs_and_finalizers(string kind)
     {
         // In a child, optimized from the start (tier-0 code keeps every reference alive): a mapping finalized under the write crashes it.

@@ -282,6 +282,47 @@ public abstract class RecordsContractTests : IDisposable
     }
 
     [Fact]
+    public void Reads_of_a_limit_over_many_laps_hand_each_record_over_once_and_release_exactly_up_to_the_last()
+    {
+        // Read releases what it read at its end (also with padding at the wrap between records):
+        // the shared head and our position end at the last record read, the bytes before it are
+        // zeroed and the record after it is untouched.
+        var ring = NewRing(out RecordRingMemory memory);
+        int[] payloads = [8, 24, 16, 32, 8];
+        var ends = new Queue<(int Type, long End)>();
+        int written = 0, read = 0;
+        while (read < 400)
+        {
+            while (ring.TryWrite(written, ClaimAssert.Pattern(payloads[written % payloads.Length], written)))
+            {
+                ends.Enqueue((written++, ring.ProducerPosition));
+            }
+
+            long before = ring.ConsumerPosition;
+            var handler = new CollectingHandler([]);
+            int got = ring.Read(ref handler, limit: 3);
+            Assert.Equal(Math.Min(3, ends.Count), got);
+            long end = before;
+            foreach (var (type, _) in handler.Messages)
+            {
+                (int expected, end) = ends.Dequeue();
+                Assert.Equal(expected, type);
+            }
+
+            read += got;
+            Assert.Equal(end, ring.ConsumerPosition);
+            Assert.Equal(end, memory.Head);
+            Assert.True(memory.FreeSpaceIsZero(end, ring.ProducerPosition));
+            if (ends.Count > 0)
+            {
+                Assert.True(memory.LengthAt((int)(end & (DefaultCapacity - 1))) > 0); // the next record (or padding before it) stays
+            }
+        }
+
+        Assert.Equal(written - ends.Count, read);
+    }
+
+    [Fact]
     public void Read_hands_over_at_most_the_limit_in_order()
     {
         var ring = NewRing();

@@ -26,6 +26,10 @@ internal static class LatencyReport
         double? wakesPerMsg = null, double? sleepsPerMsg = null, IReadOnlyDictionary<string, double>? extra = null)
     {
         var (summary, curve) = LatencySummary.FromTicks(samples);
+        var withStep = new Dictionary<string, double>(extra ?? new Dictionary<string, double>(), StringComparer.Ordinal)
+        {
+            ["clock_tick_ns"] = ClockStep.Nanoseconds, // as the C rows: the step the percentiles were interpolated within
+        };
         double wall = Math.Max(1, pinger.WallNanoseconds);
         return c.Result(
             pinger.RoundTrips, pinger.WarmupRoundTrips, summary, curve,
@@ -33,6 +37,6 @@ internal static class LatencyReport
             cpuReceiver: otherCpuNs / pinger.RoundTrips,
             utilSender: pinger.CpuNanoseconds / wall,
             utilReceiver: otherCpuNs / wall,
-            wakesPerMsg: wakesPerMsg, sleepsPerMsg: sleepsPerMsg, extra: extra);
+            wakesPerMsg: wakesPerMsg, sleepsPerMsg: sleepsPerMsg, extra: withStep);
     }
 }
