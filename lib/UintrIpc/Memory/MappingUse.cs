@@ -22,6 +22,14 @@ namespace UintrIpc.Memory;
 /// disposed load after its own call's depth store, in a caller's loop and in two calls inlined back
 /// to back (JitDisasm, design-notes "review12"); the runtime's own asymmetric-lock test relies on
 /// the same. Check that disasm again when the runtime changes.
+/// <para>One access goes without a record: a consumer's empty poll (SlotRingEngine.PollsEmpty,
+/// RecordRingEngine.PollsEmpty) loads the word at its head and the shared head, and enters the
+/// record only when there is something to do. The release never leaves the range unmapped while a
+/// ring object can reach it (<see cref="SafeMappingHandle.Retire"/>: a read-only zero page in its
+/// place), so such a load reads the ring or zeros, and zeros are "nothing yet" or send the poll to
+/// its recorded call, which sees the ring disposed: a retired mapping's ring was disposed before
+/// the barrier, and that call's depth store comes after it. Everything that stores, or reads
+/// beyond those two words, stays inside a recorded call.</para>
 /// </remarks>
 internal sealed class MappingUse
 {
