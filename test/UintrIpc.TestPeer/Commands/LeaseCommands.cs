@@ -120,16 +120,23 @@ internal static class LeaseCommands
     /// `lease-dispose-ring-under-completion kind op rounds`: as lease-dispose-ring-under-call, with
     /// the worker in a loop of one kind of call the ring's MappingUse did not cover: op claims
     /// (claim, then publish/commit, abort or dispose the claim), batches (the same with batches;
-    /// record batches stay empty: an append's own stores are not covered), unblock (TryUnblock)
-    /// or getters (ProducerPosition, ConsumerPosition, Count, CanRead). Each must end with
+    /// record batches stay empty: an append's own stores are not covered), unblock (TryUnblock),
+    /// getters (ProducerPosition, ConsumerPosition, Count, CanRead), or polls (every consumer call
+    /// on the empty ring, which reads without a record: <see cref="PollEmpty"/>). Each must end with
     /// <see cref="ObjectDisposedException"/> or land before the unmap, never touch unmapped memory.
     /// kind: spsc, mpsc, spsc-records, mpsc-records. Prints "ok".
     /// </summary>
     [PeerCommand("lease-dispose-ring-under-completion")]
     public static int DisposeRingUnderCompletion(string[] args)
     {
+        if (args[1] == "polls")
+        {
+            PinToOneCpu(); // the worker, started later, inherits it (see PollEmpty)
+        }
+
         Action<IDisposable, long> step = args[1] switch
         {
+            "polls" => static (ring, count) => PollEmpty(ring),
             "claims" => static (ring, count) => CompleteClaims(ring, count),
             "batches" => static (ring, count) => CompleteBatches(ring, count),
             "unblock" => static (ring, count) => _ = ring is RecordRing r ? r.TryUnblock(TimeSpan.Zero) : ((SlotRing<long>)ring).TryUnblock(TimeSpan.Zero),
@@ -137,6 +144,67 @@ internal static class LeaseCommands
             _ => throw new ArgumentException($"unknown op {args[1]}"),
         };
         return DisposeRingUnder(args[0], int.Parse(args[2], CultureInfo.InvariantCulture), step);
+    }
+
+    /// <summary>
+    /// Each consumer call of the ring on its empty ring (slots: TryRead of one and of a span, Drain;
+    /// records: Read, TryRead): they read without a MappingUse record. With this thread and the
+    /// disposing one on one CPU, the worker is often preempted between a poll's disposed check and
+    /// the next poll's loads, and the Dispose, barrier and release then run in full: a release that
+    /// left a hole there ended this process at the next load (SIGSEGV).
+    /// </summary>
+    private static void PollEmpty(IDisposable ring)
+    {
+        var counter = new CountingHandler();
+        bool found;
+        if (ring is RecordRing r)
+        {
+            found = r.Read(ref counter) != 0 | r.TryRead(out _, stackalloc byte[8], out _);
+        }
+        else
+        {
+            var s = (SlotRing<long>)ring;
+            found = s.TryRead(out _) | s.TryRead(stackalloc long[4]) != 0 | s.Drain(ref counter) != 0;
+        }
+
+        if (found || counter.Count != 0)
+        {
+            throw new InvalidOperationException("an empty ring returned a message");
+        }
+    }
+
+    /// <summary>Pins the calling thread (and the threads it starts afterwards) to the lowest CPU it may run on.</summary>
+    private static unsafe void PinToOneCpu()
+    {
+        Tmds.Linux.cpu_set_t set = default;
+        if (Tmds.Linux.LibC.sched_getaffinity(0, (Tmds.Linux.size_t)sizeof(Tmds.Linux.cpu_set_t), &set) != 0)
+        {
+            throw new InvalidOperationException("sched_getaffinity failed");
+        }
+
+        byte* bits = (byte*)&set;
+        int cpu = 0;
+        while ((bits[cpu / 8] & (1 << (cpu % 8))) == 0)
+        {
+            cpu++;
+        }
+
+        Tmds.Linux.cpu_set_t one = default;
+        ((byte*)&one)[cpu / 8] = (byte)(1 << (cpu % 8));
+        if (Tmds.Linux.LibC.sched_setaffinity(0, (Tmds.Linux.size_t)sizeof(Tmds.Linux.cpu_set_t), &one) != 0)
+        {
+            throw new InvalidOperationException($"sched_setaffinity to CPU {cpu} failed");
+        }
+    }
+
+    /// <summary>Counts what a Drain or Read hands over.</summary>
+    private struct CountingHandler : IRecordHandler, ISlotHandler<long>
+    {
+        public int Count { get; private set; }
+
+        public void Handle(int type, ReadOnlySpan<byte> payload) => Count++;
+
+        public void Handle(in long item) => Count++;
     }
 
     /// <summary>Every getter of the ring that reads shared memory.</summary>

@@ -67,6 +67,21 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("spsc")]
+    [InlineData("mpsc")]
+    [InlineData("spsc-records")]
+    [InlineData("mpsc-records")]
+    public void Disposing_a_ring_that_holds_the_last_lease_while_another_thread_polls_it_empty_does_not_crash(string kind)
+    {
+        // In a child, both threads on one CPU: the empty polls read without a MappingUse record, and
+        // with the last lease's release unmapping (not retiring) the mapping, the next poll died (SIGSEGV).
+        using var peer = PeerProcess.Start(output, "lease-dispose-ring-under-completion", kind, "polls", "500");
+        int exit = peer.WaitForExit();
+        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
+        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("records")]
     [InlineData("slots")]
     public void A_ring_disposed_inside_its_consumer_s_read_keeps_the_memory_until_the_read_returns(string kind)
