@@ -439,6 +439,72 @@ internal static class LeaseCommands
     }
 
     /// <summary>
+    /// `lease-placeholder-collected`: a region per ring kind, its ring used (a message, an empty
+    /// poll), then the ring and the region disposed and dropped. The release leaves a read-only
+    /// placeholder where each mapping was (the empty polls read without a record); it must be
+    /// there after the Dispose and be gone once the regions are collected (full GCs and the
+    /// finalizers, waiting up to 10 s from the last placeholder that went). Prints "ok".
+    /// </summary>
+    [PeerCommand("lease-placeholder-collected")]
+    public static int PlaceholderCollected(string[] args)
+    {
+        (RegionMaps Maps, long Size)[] regions = UseAndDisposeOneRegionPerKind();
+        int left = regions.Count(r => r.Maps.IsPlaceholder(r.Size));
+        if (left != regions.Length || regions.Any(r => r.Maps.IsMapped()))
+        {
+            Console.WriteLine($"after the Dispose: {left} of {regions.Length} placeholders, shared mappings left: {regions.Count(r => r.Maps.IsMapped())}");
+            return 1;
+        }
+
+        long deadline = Environment.TickCount64 + 10_000;
+        while (left > 0 && Environment.TickCount64 < deadline)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            int now = regions.Count(r => r.Maps.IsPlaceholder(r.Size));
+            if (now < left)
+            {
+                left = now;
+                deadline = Environment.TickCount64 + 10_000; // measured from the last progress
+            }
+
+            Thread.Sleep(1);
+        }
+
+        Console.WriteLine(left == 0 ? "ok" : $"{left} of {regions.Length} placeholders still mapped 10 s after the last one went, with full GCs");
+        return left == 0 ? 0 : 1;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (RegionMaps Maps, long Size)[] UseAndDisposeOneRegionPerKind()
+    {
+        var result = new List<(RegionMaps, long)>();
+        Span<byte> buffer = stackalloc byte[8];
+        foreach (string kind in new[] { "spsc", "mpsc", "spsc-records", "mpsc-records" })
+        {
+            bool records = kind.EndsWith("records", StringComparison.Ordinal);
+            bool multi = kind.StartsWith("mpsc", StringComparison.Ordinal);
+            var region = SharedRegion.CreateAnonymous(records ? RecordRing.Part(1024, multipleProducers: multi) : SlotRing<long>.Part(64, multi));
+            result.Add((RegionMaps.Of(region), region.Size));
+            IDisposable ring = records ? new RecordRing(region) : new SlotRing<long>(region);
+            if (ring is RecordRing r)
+            {
+                _ = r.TryWrite(1, buffer) && r.TryRead(out _, buffer, out _) && !r.TryRead(out _, buffer, out _);
+            }
+            else
+            {
+                var s = (SlotRing<long>)ring;
+                _ = s.TryWrite(1) && s.TryRead(out _) && !s.TryRead(out _);
+            }
+
+            region.Dispose();
+            ring.Dispose();
+        }
+
+        return [.. result];
+    }
+
+    /// <summary>
     /// `lease-collect-ring-in-write kind iterations`: neither the region nor the ring is disposed
     /// and the only use of the ring is an MPSC write in progress of a 128 KiB element (slots) or
     /// message (records): after its claim the engine no longer reads the ring object, so nothing

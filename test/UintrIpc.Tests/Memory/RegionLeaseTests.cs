@@ -81,6 +81,16 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_placeholder_left_by_the_last_release_is_unmapped_once_the_rings_and_region_are_collected()
+    {
+        // In a child (its own /proc/self/maps): the read-only range that replaces a released mapping must not outlive the objects that could read it.
+        using var peer = PeerProcess.Start(output, "lease-placeholder-collected");
+        int exit = peer.WaitForExit();
+        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
+        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("records")]
     [InlineData("slots")]
