@@ -133,11 +133,6 @@ internal sealed class RecordRing : IDisposable
     public int Read<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, IRecordHandler, allows ref struct
     {
-        if (limit >= 0 && Engine.PollsEmpty())
-        {
-            return 0; // an empty poll reads without the record (RecordRingEngine.PollsEmpty)
-        }
-
         using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.Read(ref handler, limit);
     }
@@ -150,13 +145,6 @@ internal sealed class RecordRing : IDisposable
     /// <exception cref="RingCorruptedException">The next record is invalid.</exception>
     public bool TryRead(out int type, Span<byte> destination, out int length)
     {
-        if (Engine.PollsEmpty())
-        {
-            type = 0;
-            length = 0;
-            return false; // an empty poll reads without the record (RecordRingEngine.PollsEmpty)
-        }
-
         using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TryRead(out type, destination, out length);
     }

@@ -124,36 +124,6 @@ internal sealed unsafe partial class RecordRingEngine
         return read;
     }
 
-    /// <summary>
-    /// The empty poll without a <see cref="MappingUse"/> record, for the ring object's Read and
-    /// TryRead: true when no record is committed at head, the shared head is ours (2c), and no
-    /// release is to finish (2g) nor a Read running (so the recorded call would only return
-    /// nothing: the same answers); false sends the caller to its recorded call. Two loads of
-    /// the mapping, no store.
-    /// </summary>
-    /// <remarks>
-    /// Unrecorded, the loads may race the last lease's release on another thread; the range is
-    /// never unmapped while this engine can be reached (the release puts a zero page there:
-    /// <see cref="SafeMappingHandle.Retire"/>), so they read the ring or zeros, and a zero length
-    /// word is "nothing committed" (uintripc.h 2e). A zero head other than ours takes the
-    /// recorded call, whose disposed check throws (MappingUse). The disposed check here follows
-    /// the loads (acquire) and keeps the contract only: a disposed ring's poll throws.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool PollsEmpty()
-    {
-        long head = _local.ConsumerHead;
-        // Acquire, as RecordAt loads the length word; then the shared head (acquire: only compared).
-        if (_local.ReadEnd != NotReading || _local.InterruptedRelease >= 0
-            || Volatile.Read(ref *(int*)(_data + ((nint)_mask & (nint)head))) > 0 || Volatile.Read(ref *_head) != head)
-        {
-            return false;
-        }
-
-        ThrowIfDisposed();
-        return true;
-    }
-
     /// <summary>Copies the next message into <paramref name="destination"/>; false when there is none.</summary>
     /// <remarks>
     /// The common case, a ready consumer outside a Read with a message at head that fits (or none),

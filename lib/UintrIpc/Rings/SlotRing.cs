@@ -214,12 +214,6 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryRead(out T item)
     {
-        if (Engine.PollsEmpty())
-        {
-            Unsafe.SkipInit(out item); // not written (see the param)
-            return false; // an empty poll reads without the record (SlotRingEngine.PollsEmpty)
-        }
-
         using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TryRead(out item);
     }
@@ -228,11 +222,6 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// <exception cref="RingCorruptedException">A slot holds a value no producer writes.</exception>
     public int TryRead(Span<T> destination)
     {
-        if (Engine.PollsEmpty(destination.Length))
-        {
-            return 0; // an empty poll reads without the record (SlotRingEngine.PollsEmpty)
-        }
-
         using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TryRead(destination);
     }
@@ -251,11 +240,6 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     public int Drain<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, ISlotHandler<T>, allows ref struct
     {
-        if (Engine.PollsEmpty(limit))
-        {
-            return 0; // an empty poll reads without the record (SlotRingEngine.PollsEmpty)
-        }
-
         using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.Drain<T, THandler>(ref handler, limit);
     }

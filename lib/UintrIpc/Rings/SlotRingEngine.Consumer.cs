@@ -56,39 +56,6 @@ internal unsafe partial struct SlotRingEngine
         return true;
     }
 
-    /// <summary>
-    /// The empty poll without a <see cref="MappingUse"/> record, for the ring object's consumer
-    /// calls: true when the next slot is unwritten and the shared head is ours (nothing to read,
-    /// nothing to put back, 2c); false sends the caller to its recorded call. Two loads, no store.
-    /// </summary>
-    /// <remarks>
-    /// Unrecorded, these loads may race the last lease's release on another thread; the range
-    /// is never unmapped while this ring object can be reached (the release puts a zero page
-    /// there: <see cref="SafeMappingHandle.Retire"/>), so they read the ring or zeros. Zeros read
-    /// as empty on the first lap (0 is never head + 1, uintripc.h 2d) and otherwise take the
-    /// recorded call, whose disposed check, after its record store, throws: the mapping is
-    /// retired only after the ring was disposed and no recorded call was seen (MappingUse). The
-    /// disposed check here comes after the loads (acquire: it cannot move before them) and only
-    /// keeps the contract, a disposed ring's poll throws; it guards no access.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal readonly bool PollsEmpty()
-    {
-        ulong head = ConsumerHead;
-        // Acquire, as TryRead's; then the shared head (acquire: only compared; a rewritten one is put back by the recorded call).
-        if (Volatile.Read(ref *(ulong*)SlotAt(head)) != UnwrittenSequence(head) || Volatile.Read(ref *SharedHead) != head)
-        {
-            return false;
-        }
-
-        ThrowIfDisposed();
-        return true;
-    }
-
-    /// <summary><see cref="PollsEmpty()"/> for a Drain of <paramref name="limit"/> elements (a negative limit or a Drain from a Drain's handler takes the recorded call, which refuses it).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal readonly bool PollsEmpty(int limit) => limit > 0 && Draining == 0 && PollsEmpty();
-
     /// <summary>Copies up to <paramref name="destination"/>.Length published elements: <see cref="Drain{T, THandler}"/> into a span.</summary>
     internal int TryRead<T>(Span<T> destination) where T : unmanaged
     {

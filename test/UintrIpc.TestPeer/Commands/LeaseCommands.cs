@@ -122,7 +122,7 @@ internal static class LeaseCommands
     /// (claim, then publish/commit, abort or dispose the claim), batches (the same with batches;
     /// record batches stay empty: an append's own stores are not covered), unblock (TryUnblock),
     /// getters (ProducerPosition, ConsumerPosition, Count, CanRead), or polls (every consumer call
-    /// on the empty ring, which reads without a record: <see cref="PollEmpty"/>). Each must end with
+    /// on the empty ring: <see cref="PollEmpty"/>). Each must end with
     /// <see cref="ObjectDisposedException"/> or land before the unmap, never touch unmapped memory.
     /// kind: spsc, mpsc, spsc-records, mpsc-records. Prints "ok".
     /// </summary>
@@ -148,10 +148,10 @@ internal static class LeaseCommands
 
     /// <summary>
     /// Each consumer call of the ring on its empty ring (slots: TryRead of one and of a span, Drain;
-    /// records: Read, TryRead): they read without a MappingUse record. With this thread and the
-    /// disposing one on one CPU, the worker is often preempted between a poll's disposed check and
-    /// the next poll's loads, and the Dispose, barrier and release then run in full: a release that
-    /// left a hole there ended this process at the next load (SIGSEGV).
+    /// records: Read, TryRead). With this thread and the disposing one on one CPU, the worker is
+    /// often preempted between a poll's disposed check and the next poll's loads, and the Dispose,
+    /// barrier and release then run in full: with polls that read without a MappingUse record
+    /// (design-notes "poll0"), a release that left a hole ended this process at the next load.
     /// </summary>
     private static void PollEmpty(IDisposable ring)
     {
@@ -441,7 +441,7 @@ internal static class LeaseCommands
     /// <summary>
     /// `lease-placeholder-collected`: a region per ring kind, its ring used (a message, an empty
     /// poll), then the ring and the region disposed and dropped. The release leaves a read-only
-    /// placeholder where each mapping was (the empty polls read without a record); it must be
+    /// placeholder where each mapping was (a load racing it reads zeros); it must be
     /// there after the Dispose and be gone once the regions are collected (full GCs and the
     /// finalizers, waiting up to 10 s from the last placeholder that went). Prints "ok".
     /// </summary>

@@ -73,8 +73,9 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     [InlineData("mpsc-records")]
     public void Disposing_a_ring_that_holds_the_last_lease_while_another_thread_polls_it_empty_does_not_crash(string kind)
     {
-        // In a child, both threads on one CPU: the empty polls read without a MappingUse record, and
-        // with the last lease's release unmapping (not retiring) the mapping, the next poll died (SIGSEGV).
+        // In a child, both threads on one CPU. Built for empty polls without a MappingUse record
+        // (design-notes "poll0", not kept): with the release unmapping instead of retiring the
+        // mapping, the next poll died (exit 134, 4 of 4 kinds). Polls are recorded again; a guard.
         using var peer = PeerProcess.Start(output, "lease-dispose-ring-under-completion", kind, "polls", "500");
         int exit = peer.WaitForExit();
         Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
