@@ -27,10 +27,14 @@ struct slot_ring {
     uint64_t published;  /* consumer: last head stored to ctl->head */
     uint64_t cache;      /* SPSC producer: last head read */
     uint64_t ahead;      /* SPSC producer: slots ahead it write-prefetches (0: none, a duplex part) */
+    uint64_t prefetched_to; /* SPSC producer: the position up to which it asked for slots (the frontier) */
+    uint64_t prefetch_max;  /* SPSC producer: the most slots one prefetch asks for (RING_PREFETCH_MAX bytes, at least 1) */
 };
 
 /* Write prefetch distance of the SPSC producer, as the library's SlotRingEngine (9 lines). */
 #define RING_PREFETCH_DISTANCE (9 * 64)
+/* The most bytes one prefetch asks for, as the library's SlotRingEngine (MaxPrefetchBytes). */
+#define RING_PREFETCH_MAX (2 * UIPC_PREFETCH_WRITE_MAX)
 
 /* The descriptor was validated by region_create/region_attach. */
 static inline void ring_open(struct slot_ring *r, struct uipc_ring_control *ctl)
@@ -42,9 +46,10 @@ static inline void ring_open(struct slot_ring *r, struct uipc_ring_control *ctl)
     r->slot_size = ctl->descriptor.slot_size;
     r->pitch = ctl->descriptor.slot_pitch ? ctl->descriptor.slot_pitch : ctl->descriptor.slot_size;
     r->element_size = ctl->descriptor.element_size;
-    r->pos = r->published = r->cache = 0;
+    r->pos = r->published = r->cache = r->prefetched_to = 0;
     /* Not in a duplex part: its lines hold the other direction's slots too (uintripc.h 2h). */
     r->ahead = r->pitch == r->slot_size ? (RING_PREFETCH_DISTANCE / r->slot_size ? RING_PREFETCH_DISTANCE / r->slot_size : 1) : 0;
+    r->prefetch_max = RING_PREFETCH_MAX / r->slot_size ? RING_PREFETCH_MAX / r->slot_size : 1;
 }
 
 static inline uint64_t *ring_seq(const struct slot_ring *r, uint64_t pos)
@@ -52,21 +57,32 @@ static inline uint64_t *ring_seq(const struct slot_ring *r, uint64_t pos)
     return (uint64_t *)(r->data + (pos & r->mask) * r->pitch);
 }
 
-/* SPSC producer: asks for ownership of the slot `ahead` positions on when it begins a new line and
- * the cached head proves it released, as the library's SlotRingEngine.PrefetchSlotAhead does
- * (UintrIpc_PrefetchWrite in interop/src/prefetch.c): without it each line the producer writes is
- * fetched from the consumer's core only when its store reaches the head of the store buffer. */
-static inline void ring_prefetch_ahead(const struct slot_ring *r)
+/* SPSC producer: asks for ownership of the slots ahead a block at a time, as the library's
+ * SlotRingEngine.PrefetchSlots does (UintrIpc_PrefetchWrite in interop/src/prefetch.c): only when
+ * the slot `ahead` positions on is past the frontier and the cached head proves it released, then
+ * the slots from the frontier (at least the next one) to 2 * `ahead` on, at most RING_PREFETCH_MAX
+ * bytes: one block per `ahead` + 1 messages. The library issues it through a call (.NET has no
+ * PREFETCHW intrinsic), so it asks per block, not per line; this ring asks for the same lines at the
+ * same messages. Without it each line the producer writes is fetched from the consumer's core only
+ * when its store reaches the head of the store buffer. */
+static inline void ring_prefetch_ahead(struct slot_ring *r)
 {
     uint64_t ahead = r->pos + r->ahead;
-    if (r->ahead == 0 || ahead - r->cache >= r->capacity)
+    if (ahead < r->prefetched_to || r->ahead == 0 || ahead - r->cache >= r->capacity)
         return;
-    const uint8_t *slot = (const uint8_t *)ring_seq(r, ahead);
-    if ((((uintptr_t)slot - 1) ^ ((uintptr_t)slot + r->slot_size - 1)) < 64)
-        return; /* its line was asked for with the slot before */
-    uint64_t bytes = r->slot_size < UIPC_PREFETCH_WRITE_MAX ? r->slot_size : UIPC_PREFETCH_WRITE_MAX;
-    for (uintptr_t line = (uintptr_t)slot & ~(uintptr_t)63; line <= ((uintptr_t)slot + bytes - 1); line += 64)
-        __builtin_prefetch((const void *)line, 1, 3);
+    uint64_t from = r->prefetched_to > r->pos + 1 ? r->prefetched_to : r->pos + 1;
+    uint64_t to = ahead + 1 + r->ahead;
+    if (to > r->cache + r->capacity)
+        to = r->cache + r->capacity; /* released: the cache is never ahead of the real head */
+    if (to > from + r->prefetch_max)
+        to = from + r->prefetch_max;
+    r->prefetched_to = to;
+    uint64_t bytes = (to - from) * r->slot_size; /* pitch == slot size: not a duplex part */
+    if (bytes > RING_PREFETCH_MAX)
+        bytes = RING_PREFETCH_MAX;
+    uint64_t ring_bytes = r->capacity * r->slot_size, start = (from & r->mask) * r->slot_size;
+    for (uint64_t o = start & ~(uint64_t)63; o < start + bytes; o += 64) /* the range wraps to the first slot */
+        __builtin_prefetch((const void *)(r->data + (o < ring_bytes ? o : o - ring_bytes)), 1, 3);
 }
 
 /* Producer: the element area of the next slot; NULL when full (*corrupt = 1 when the

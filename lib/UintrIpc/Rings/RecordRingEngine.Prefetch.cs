@@ -4,7 +4,7 @@ using UintrIpc.Interop;
 namespace UintrIpc.Rings;
 
 // The record producer's write prefetch for large single records (PREFETCHW through the shim,
-// Shim.PrefetchWrite), as the slot producer's PrefetchSlotAhead: it asks for ownership of the
+// Shim.PrefetchWrite), as the slot producer's PrefetchSlots: it asks for ownership of the
 // lines of the next record, which the consumer read and zeroed a lap ago (they are in its
 // cache), so that their transfers overlap with this record's copy instead of each store waiting
 // for its own line at the head of the store buffer. Only records of PrefetchMinimum bytes or

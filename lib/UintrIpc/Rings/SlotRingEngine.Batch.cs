@@ -64,7 +64,7 @@ internal unsafe partial struct SlotRingEngine
             claimed = ClaimSingle(wanted, out start);
             if (claimed != 0 && _prefetchWrite != null)
             {
-                PrefetchBatch(start, claimed);
+                PrefetchSlots(start, claimed);
             }
         }
 

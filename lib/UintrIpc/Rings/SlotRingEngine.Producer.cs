@@ -83,7 +83,7 @@ internal unsafe partial struct SlotRingEngine
             count = ClaimSingle(wanted, out start);
             if (count != 0 && _prefetchWrite != null)
             {
-                PrefetchBatch(start, count);
+                PrefetchSlots(start, count);
             }
         }
 
@@ -198,59 +198,39 @@ internal unsafe partial struct SlotRingEngine
             return false;
         }
 
-        PrefetchSlotAhead(position);
+        // Write prefetch, a block at a time (PrefetchSlots): only when the slot _prefetchAhead on is
+        // not asked for yet (one claim in _prefetchAhead + 1) and is proven released (else the call
+        // would ask for nothing on every claim of a ring kept full). No prefetch: the frontier
+        // stays 0 and the null test decides.
+        if (position + _prefetchAhead >= _prefetchedTo && _prefetchWrite != null && position + _prefetchAhead - ProducerHeadCache < Capacity)
+        {
+            PrefetchSlots(position, 1 + _prefetchAhead);
+        }
+
         return true;
     }
 
     /// <summary>
-    /// SPSC: asks for ownership of the slot <see cref="_prefetchAhead"/> positions ahead of
-    /// <paramref name="position"/> when it begins a line, so that it arrives before our stores do.
-    /// Without it each line the producer writes (its copy shared since the consumer read it a
-    /// lap ago, or the chasing consumer's) was fetched only when its store reached the head of
-    /// the store buffer, one line after another: in-process, 64 B, 1 Ki slots, 54 ns per message
-    /// against about 7 with it. Only a slot the cached head proves released: a line the consumer
-    /// has yet to read would be taken from it. A hint: it reads and writes nothing.
+    /// SPSC: asks for ownership of the slots a claim of <paramref name="count"/> from
+    /// <paramref name="start"/> will write after its first and of the <see cref="_prefetchAhead"/>
+    /// after them, so that their lines arrive before our stores do. Without it each line the
+    /// producer writes (shared since the consumer read it a lap ago, or the chasing consumer's) was
+    /// fetched only when its store reached the head of the store buffer, one after another:
+    /// in-process on Intel, 64 B, 1 Ki slots, 54 ns per message against about 7 with it. At most
+    /// <see cref="_maxPrefetchSlots"/> per call, from where the previous call's ended (the
+    /// frontier), and only slots the cached head proves released: a line the consumer has yet to
+    /// read would be taken from it. A hint: it reads and writes no slot.
+    /// Batch claims call it once per batch. A single claim calls it only when the slot
+    /// <see cref="_prefetchAhead"/> on is past the frontier, as a claim of 1 + that many slots:
+    /// one call per <see cref="_prefetchAhead"/> + 1 claims, each for that many slots ahead
+    /// (.NET has no PREFETCHW intrinsic, and the shim's call per message cost the AMD host's
+    /// single-message row what an added call costs the C ring, spscpf in docs/design-notes.md).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly void PrefetchSlotAhead(ulong position)
+    /// <remarks>AggressiveOptimization: called once in many claims, it would run as tier-0 code long after the claims' loop is optimized.</remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void PrefetchSlots(ulong start, ulong count)
     {
-        byte* slot = PrefetchTarget(position);
-        if (slot != null)
-        {
-            _prefetchWrite(slot, _slotSize);
-        }
-    }
-
-    /// <summary>The slot <see cref="PrefetchSlotAhead"/> asks for after claiming <paramref name="position"/>, or null: none.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal readonly byte* PrefetchTarget(ulong position)
-    {
-        ulong ahead = position + _prefetchAhead;
-        if (_prefetchWrite == null || ahead - ProducerHeadCache >= Capacity)
-        {
-            return null;
-        }
-
-        byte* slot = SlotAt(ahead);
-        // Its last line is new when the byte before the slot lies in another line (small slots
-        // share lines with their neighbours: one call per line, not per slot).
-        return (((nuint)slot - 1) ^ ((nuint)slot + _slotSize - 1)) >= 64 ? slot : null;
-    }
-
-    /// <summary>
-    /// SPSC batch: asks for ownership of the slots a claim of <paramref name="count"/> from
-    /// <paramref name="start"/> will write after its first and of the <see cref="_prefetchAhead"/> after them,
-    /// what <see cref="PrefetchSlotAhead"/> asks for over that many single claims (and the C
-    /// batched producer, message by message). A batch is filled after its claim returns, so the
-    /// hint goes out at once; without it every line of the batch was fetched from the consumer's
-    /// core only when its store reached the head of the store buffer. At most
-    /// <see cref="_batchPrefetchSlots"/> per claim, from where the previous claim's ended, and only
-    /// slots the cached head proves released. Out of line: once per batch.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void PrefetchBatch(ulong start, ulong count)
-    {
-        (ulong from, ulong to) = BatchPrefetchRange(start, count);
+        (ulong from, ulong to) = PrefetchRange(start, count);
         if (to <= from)
         {
             return;
@@ -258,7 +238,7 @@ internal unsafe partial struct SlotRingEngine
 
         _prefetchedTo = to;
         byte* slot = SlotAt(from);
-        nuint bytes = BatchPrefetchBytesOf(from, to);
+        nuint bytes = PrefetchBytesOf(from, to);
         nuint toEnd = (nuint)(Data + ((nuint)Capacity * _slotSize) - slot);
         while (bytes != 0)
         {
@@ -278,7 +258,7 @@ internal unsafe partial struct SlotRingEngine
     /// <summary>
     /// SPSC batch of large elements (<see cref="PrefetchesPerSlot{T}"/>): asks for the slot of
     /// <paramref name="next"/>, the batch's slot after the one being written, unless a claim's
-    /// <see cref="PrefetchBatch"/> did. That covers 8 KiB, two 4 KiB slots of a 64-slot batch:
+    /// <see cref="PrefetchSlots"/> did. That covers 8 KiB, two 4 KiB slots of a 64-slot batch:
     /// the other lines were fetched from the consumer's core only when their stores reached the
     /// head of the store buffer (in-process, 4 Ki slots of 4 KiB, batches of 64: p10 of 8192-message
     /// bursts 300 -> 170 ns per message, the C producer's 170, which prefetches each next slot).
@@ -294,7 +274,7 @@ internal unsafe partial struct SlotRingEngine
         }
     }
 
-    /// <summary>SPSC: the position up to which slots were asked for by batches (tests).</summary>
+    /// <summary>SPSC: the position up to which slots were asked for (tests).</summary>
     internal readonly ulong PrefetchedTo => _prefetchedTo;
 
     /// <summary>
@@ -304,8 +284,8 @@ internal unsafe partial struct SlotRingEngine
     /// </summary>
     internal static bool PrefetchesPerSlot<T>() where T : unmanaged => sizeof(T) >= ElementCopy.VectorLoopMinimum;
 
-    /// <summary>The positions [from, to) <see cref="PrefetchBatch"/> asks for after a claim of <paramref name="count"/> from <paramref name="start"/>; empty: none.</summary>
-    internal readonly (ulong From, ulong To) BatchPrefetchRange(ulong start, ulong count)
+    /// <summary>The positions [from, to) <see cref="PrefetchSlots"/> asks for for a claim of <paramref name="count"/> from <paramref name="start"/>; empty: none.</summary>
+    internal readonly (ulong From, ulong To) PrefetchRange(ulong start, ulong count)
     {
         if (_prefetchWrite == null)
         {
@@ -316,17 +296,17 @@ internal unsafe partial struct SlotRingEngine
         // (with large elements, 64 prefetches of one 4 KiB slot just before its stores).
         ulong from = Math.Max(_prefetchedTo, start + 1);
         // Released: below the cached head + capacity (the cache is never ahead of the real head).
-        ulong to = Math.Min(Math.Min(start + count + _prefetchAhead, ProducerHeadCache + Capacity), from + _batchPrefetchSlots);
+        ulong to = Math.Min(Math.Min(start + count + _prefetchAhead, ProducerHeadCache + Capacity), from + _maxPrefetchSlots);
         return to > from ? (from, to) : (0, 0);
     }
 
     /// <summary>
-    /// The bytes <see cref="PrefetchBatch"/> asks for over the slots [<paramref name="from"/>, <paramref name="to"/>):
-    /// at most <see cref="BatchPrefetchBytes"/>, also when one slot is larger (its first lines, as
+    /// The bytes <see cref="PrefetchSlots"/> asks for over the slots [<paramref name="from"/>, <paramref name="to"/>):
+    /// at most <see cref="MaxPrefetchBytes"/>, also when one slot is larger (its first lines, as
     /// the single claims' prefetch, which the shim cuts to 4 KiB).
     /// </summary>
-    internal readonly nuint BatchPrefetchBytesOf(ulong from, ulong to)
-        => Math.Min((nuint)(to - from) * _slotSize, BatchPrefetchBytes); // pitch == slot size: not a duplex part
+    internal readonly nuint PrefetchBytesOf(ulong from, ulong to)
+        => Math.Min((nuint)(to - from) * _slotSize, MaxPrefetchBytes); // pitch == slot size: not a duplex part
 
     /// <summary>SPSC: reloads head into the cache; returns the free slots for our <paramref name="tail"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]

@@ -29,8 +29,8 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
     private const int ConsumerBlock = 3 * LineRange;
     /// <summary>How far ahead the SPSC producer prefetches: 9 lines, 8 slots of a 64-byte element.</summary>
     private const int PrefetchDistanceBytes = 9 * 64;
-    /// <summary>The most bytes of slots one SPSC batch claim prefetches (two calls of the shim, which takes 4 KiB a call).</summary>
-    private const int BatchPrefetchBytes = 2 * PrefetchWriteMax;
+    /// <summary>The most bytes of slots one SPSC prefetch asks for (two calls of the shim, which takes 4 KiB a call).</summary>
+    private const int MaxPrefetchBytes = 2 * PrefetchWriteMax;
     /// <summary>The most bytes one call of the shim's write prefetch covers (uintripc.h UIPC_PREFETCH_WRITE_MAX).</summary>
     private const int PrefetchWriteMax = 4096;
     /// <summary>Value of <see cref="_stallPosition"/> when no stall is being timed.</summary>
@@ -64,15 +64,15 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
     [FieldOffset(80)] internal readonly ProducerTable? Producers;
     /// <summary>
     /// SPSC producer: the shim's write prefetch (<see cref="Shim.PrefetchWrite"/>), or null: none
-    /// (MPSC, a duplex part, no shim or no instruction). See <see cref="PrefetchSlotAhead"/>.
+    /// (MPSC, a duplex part, no shim or no instruction). See <see cref="PrefetchSlots"/>.
     /// </summary>
     [FieldOffset(88)] private readonly delegate* unmanaged[SuppressGCTransition]<void*, nuint, void> _prefetchWrite;
     /// <summary>SPSC producer: how many slots ahead of the one it claims it prefetches (about 9 lines).</summary>
     [FieldOffset(96)] private readonly ulong _prefetchAhead;
     /// <summary>SPSC producer: bytes of a slot (the sequence, the element and its trailer).</summary>
     [FieldOffset(104)] private readonly nuint _slotSize;
-    /// <summary>SPSC producer: the most slots one batch claim prefetches (<see cref="BatchPrefetchBytes"/>, at least 1).</summary>
-    [FieldOffset(112)] private readonly ulong _batchPrefetchSlots;
+    /// <summary>SPSC producer: the most slots one prefetch asks for (<see cref="MaxPrefetchBytes"/>, at least 1).</summary>
+    [FieldOffset(112)] private readonly ulong _maxPrefetchSlots;
 
     // ---- producer-local (not shared memory) --------------------------------------------
 
@@ -99,7 +99,7 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
     [FieldOffset(ProducerBlock + 32)] private ulong _unmarkedClaim;
     /// <summary>MPSC: the slots of the claim at <see cref="_unmarkedClaim"/> (written with it).</summary>
     [FieldOffset(ProducerBlock + 40)] private ulong _unmarkedCount;
-    /// <summary>SPSC: the position up to which batch claims have prefetched their slots (<see cref="PrefetchBatch"/>).</summary>
+    /// <summary>SPSC: the position up to which claims have prefetched slots, the frontier (<see cref="PrefetchSlots"/>).</summary>
     [FieldOffset(ProducerBlock + 48)] private ulong _prefetchedTo;
 
     // ---- consumer-local (not shared memory) --------------------------------------------
@@ -232,7 +232,7 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
         {
             _prefetchWrite = Shim.PrefetchWrite;
             _prefetchAhead = (ulong)Math.Max(1, PrefetchDistanceBytes / geometry.SlotSize);
-            _batchPrefetchSlots = (ulong)Math.Max(1, BatchPrefetchBytes / geometry.SlotSize);
+            _maxPrefetchSlots = (ulong)Math.Max(1, MaxPrefetchBytes / geometry.SlotSize);
         }
 
         Producers = AllowSkips ? new ProducerTable(ring, geometry) : null;

@@ -24,33 +24,44 @@ public sealed unsafe class WritePrefetchTests
     }
 
     [Fact]
-    public void Spsc_PrefetchesEightSlotsAhead_OnlyWhileTheCachedHeadProvesThemReleased()
+    public void Spsc_SingleClaims_AskForTheSlotsAheadABlockAtATime_OnlyWhileTheCachedHeadProvesThemReleased()
     {
         Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
-        using var region = SharedRegion.CreateAnonymous(SlotRing<Wide64>.Part(16));
+        using var region = SharedRegion.CreateAnonymous(SlotRing<Wide64>.Part(64));
         var producer = new SlotRing<Wide64>(region);
         var consumer = new SlotRing<Wide64>(region);
         ref SlotRingEngine engine = ref producer.Engine;
 
-        // 72-byte slots: 8 ahead (9 lines), each slot ends in a line of its own.
-        Assert.True(engine.PrefetchTarget(0) == engine.SlotAt(8));
-        Assert.True(engine.PrefetchTarget(7) == engine.SlotAt(15));
-        Assert.True(engine.PrefetchTarget(8) == null); // slot 16 is slot 0 of the next lap: not released
-
-        for (int i = 0; i < 16; i++)
+        // 72-byte slots, 8 ahead: a claim asks only when the slot 8 on is past the frontier, then
+        // for the slots up to 16 on (not its own): one call per 9 claims, for 9 slots.
+        var frontiers = new List<(int Position, ulong To)>();
+        ulong last = engine.PrefetchedTo;
+        for (int i = 0; i < 64; i++)
         {
             Assert.True(producer.TryWrite(new Wide64 { A = i }));
+            if (engine.PrefetchedTo != last)
+            {
+                last = engine.PrefetchedTo;
+                frontiers.Add((i, last));
+            }
         }
 
-        for (int i = 0; i < 4; i++)
+        // ... never past head + capacity by the cache (head 0: 64), and once there, no call at
+        // all (claim 54 asked for 62 and 63 only; claims 56-63 find slot 64+ unproven).
+        Assert.Equal([(0, 17ul), (9, 26ul), (18, 35ul), (27, 44ul), (36, 53ul), (45, 62ul), (54, 64ul)], frontiers);
+        Assert.False(producer.TryWrite(new Wide64 { A = 64 })); // full
+
+        for (int i = 0; i < 40; i++)
         {
-            Assert.True(consumer.TryRead(out _));
+            Assert.True(consumer.TryRead(out Wide64 item));
+            Assert.Equal(i, item.A);
         }
 
-        Assert.True(engine.PrefetchTarget(16) == null); // the cache still says head 0: released or not, not proven
-        Assert.True(producer.TryWrite(new Wide64 { A = 16 })); // full by the cache: refreshes it (head 4)
-        Assert.True(engine.PrefetchTarget(11) == engine.SlotAt(19)); // 19 < 4 + 16: released
-        Assert.True(engine.PrefetchTarget(12) == null); // 20 is not
+        // The cache says head 0 until the ring looks full to it; then the refresh (head 40) proves
+        // slots up to 104 released, and the claim of 64 asks for 65 to 80.
+        Assert.Equal((0ul, 0ul), engine.PrefetchRange(64, 9)); // released, but the cache does not prove it yet
+        Assert.True(producer.TryWrite(new Wide64 { A = 64 }));
+        Assert.Equal(81ul, engine.PrefetchedTo);
     }
 
     [Fact]
@@ -64,26 +75,26 @@ public sealed unsafe class WritePrefetchTests
 
         // 72-byte slots: 8 ahead, at most 8192 / 72 = 113 slots per claim.
         // Not the first slot of the claim: its stores come at once.
-        Assert.Equal((1ul, 24ul), engine.BatchPrefetchRange(0, 16));
-        Assert.Equal((1ul, 114ul), engine.BatchPrefetchRange(0, 200)); // capped per claim
+        Assert.Equal((1ul, 24ul), engine.PrefetchRange(0, 16));
+        Assert.Equal((1ul, 114ul), engine.PrefetchRange(0, 200)); // capped per claim
         Assert.True(producer.TryClaim(16, out SlotBatch<Wide64> first));
         first.Publish();
         // The next claim starts where that one's prefetch ended (slot 24), not at its own start.
-        Assert.Equal((24ul, 40ul), engine.BatchPrefetchRange(16, 16));
+        Assert.Equal((24ul, 40ul), engine.PrefetchRange(16, 16));
 
         Assert.True(producer.TryClaim(240, out SlotBatch<Wide64> rest)); // the ring is full (by the cache, head 0)
         Assert.Equal(240, rest.Count);
         rest.Publish();
-        Assert.Equal((0ul, 0ul), engine.BatchPrefetchRange(256, 16)); // slot 256 is slot 0 of the next lap: not released
+        Assert.Equal((0ul, 0ul), engine.PrefetchRange(256, 16)); // slot 256 is slot 0 of the next lap: not released
 
         for (int i = 0; i < 4; i++)
         {
             Assert.True(consumer.TryRead(out _));
         }
 
-        Assert.Equal((0ul, 0ul), engine.BatchPrefetchRange(256, 16)); // released, but the cache does not prove it yet
+        Assert.Equal((0ul, 0ul), engine.PrefetchRange(256, 16)); // released, but the cache does not prove it yet
         Assert.True(producer.TryWrite(new Wide64 { A = 256 })); // full by the cache: refreshes it (head 4)
-        Assert.Equal((258ul, 260ul), engine.BatchPrefetchRange(257, 16)); // only up to head + capacity
+        Assert.Equal((258ul, 260ul), engine.PrefetchRange(257, 16)); // only up to head + capacity
     }
 
     [Fact]
@@ -95,8 +106,8 @@ public sealed unsafe class WritePrefetchTests
         using var region = SharedRegion.CreateAnonymous(SlotRing<Wide16K>.Part(4));
         var producer = new SlotRing<Wide16K>(region);
         ref SlotRingEngine engine = ref producer.Engine;
-        Assert.Equal((1ul, 2ul), engine.BatchPrefetchRange(0, 2));
-        Assert.Equal((nuint)8192, engine.BatchPrefetchBytesOf(1, 2));
+        Assert.Equal((1ul, 2ul), engine.PrefetchRange(0, 2));
+        Assert.Equal((nuint)8192, engine.PrefetchBytesOf(1, 2));
         Assert.True(producer.TryClaim(2, out SlotBatch<Wide16K> batch));
         batch.Publish();
     }
@@ -158,11 +169,13 @@ public sealed unsafe class WritePrefetchTests
     }
 
     [Fact]
-    public void Mpsc_AndSmallSlotsWithinALine_AreNotPrefetched()
+    public void Mpsc_IsNotPrefetched_AndSmallSlots_AreAskedForABlockAtATime()
     {
         using var mpscRegion = SharedRegion.CreateAnonymous(SlotRing<Wide64>.Part(16, multipleProducers: true));
         var mpsc = new SlotRing<Wide64>(mpscRegion);
-        Assert.True(mpsc.Engine.PrefetchTarget(0) == null);
+        Assert.True(mpsc.TryWrite(new Wide64 { A = 1 }));
+        Assert.Equal((0ul, 0ul), mpsc.Engine.PrefetchRange(1, 9));
+        Assert.Equal(0ul, mpsc.Engine.PrefetchedTo);
         using (var largeRegion = SharedRegion.CreateAnonymous(SlotRing<Wide4K>.Part(16, multipleProducers: true)))
         {
             var large = new SlotRing<Wide4K>(largeRegion);
@@ -180,20 +193,21 @@ public sealed unsafe class WritePrefetchTests
         using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(256));
         var ring = new SlotRing<long>(region);
         ref SlotRingEngine engine = ref ring.Engine;
-        // 16-byte slots, 36 ahead: 4 to a line; only the slot that starts a line is asked for.
-        int asked = 0;
-        for (ulong position = 0; position < 64; position++)
+        // 16-byte slots, 36 ahead (4 to a line): one call per 37 single claims, each for 37 slots.
+        int calls = 0;
+        ulong last = engine.PrefetchedTo;
+        for (int i = 0; i < 148; i++)
         {
-            byte* slot = engine.PrefetchTarget(position);
-            if (slot != null)
+            Assert.True(ring.TryWrite(i));
+            if (engine.PrefetchedTo != last)
             {
-                Assert.True(slot == engine.SlotAt(position + 36));
-                Assert.Equal(0, (int)(((nuint)slot - (nuint)engine.Data) % 64));
-                asked++;
+                Assert.Equal((ulong)i + 73, engine.PrefetchedTo);
+                last = engine.PrefetchedTo;
+                calls++;
             }
         }
 
-        Assert.Equal(16, asked);
+        Assert.Equal(4, calls);
     }
 
     [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential, Size = 64)]
