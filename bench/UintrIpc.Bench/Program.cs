@@ -23,6 +23,13 @@ if (args is ["--percentiles", var step, var file])
     return 0;
 }
 
+// `--ab-report FILE`: the table of an A/B run's ab.json, as the run printed it (e.g. docs/results/ab.json).
+if (args is ["--ab-report", var abFile])
+{
+    Console.WriteLine(AbRunner.Markdown(AbRunner.ReadReport(abFile)));
+    return 0;
+}
+
 BenchOptions options;
 try
 {
