@@ -11,9 +11,10 @@ namespace UintrIpc.Memory;
 /// a thread in a call is seen, and a thread that enters later sees the ring disposed and leaves
 /// without touching the memory (an asymmetric Dekker: no fence and no atomic on the call path).
 /// A role that one thread at a time plays on a ring object (its consumer; an SPSC ring's producer) has a record of its
-/// own instead (<see cref="ForRole"/>): the same stores, read the same way, without the lookup of
-/// the thread's record; two threads in that role at once break the role's contract, and then
-/// also this record (one's exit can hide the other's call).
+/// own instead (<see cref="ForRole"/>): its mapping recorded once, at creation, the depth stored
+/// per call, without the lookup of the thread's record (and for calls that never nest and cannot
+/// throw, <see cref="EnterRoleCall"/>: two constant stores, no try/finally); two threads in that
+/// role at once break the role's contract, and then also this record (one's exit can hide the other's call).
 /// </summary>
 /// <remarks>
 /// The call side's order (depth store, then the ring's plain disposed load) is kept by the JIT as
