@@ -74,7 +74,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
 
     /// <summary>Approximate number of elements waiting (from the shared positions).</summary>
     /// <exception cref="ObjectDisposedException">The reader was disposed (the memory may be unmapped).</exception>
-    public override int Count => !_core.IsDisposed ? _ring.Count : throw new ObjectDisposedException(GetType().FullName);
+    public override int Count => !_core.IsDisposed ? _ring.Engine.Count : throw new ObjectDisposedException(GetType().FullName);
 
     /// <summary>
     /// Whether the channel was completed and every element has been read: no read will ever
@@ -328,6 +328,6 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     /// <summary>WaitToRead's attempt: whether an element can be read, without reading it.</summary>
     private readonly struct Peek(SlotRing<T> ring) : IReadAttempt
     {
-        public bool TryRead() => ring.CanRead;
+        public bool TryRead() => ring.Engine.CanRead;
     }
 }

@@ -59,7 +59,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
 
     /// <summary>Approximate number of elements waiting to be read (from the shared positions).</summary>
     /// <exception cref="ObjectDisposedException">The writer was disposed (the memory may be unmapped).</exception>
-    public int Count => !_core.IsDisposed ? _ring.Count : throw new ObjectDisposedException(GetType().FullName);
+    public int Count => !_core.IsDisposed ? _ring.Engine.Count : throw new ObjectDisposedException(GetType().FullName);
 
     /// <summary>Whether the channel was completed (by this or another writer); writes then fail.</summary>
     /// <exception cref="ObjectDisposedException">The writer was disposed (the memory may be unmapped).</exception>
@@ -257,7 +257,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     /// </summary>
     public void Dispose() => _core.Dispose();
 
-    private bool HasRoom => _ring.Count < _ring.Capacity;
+    private bool HasRoom => _ring.Engine.Count < _ring.Capacity;
 
     private bool TryWriteShared(in T item)
     {

@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using UintrIpc.Memory;
 using UintrIpc.Rings;
 
 namespace UintrIpc.Channels;
@@ -65,6 +66,8 @@ public unsafe ref struct RecordBatch
     private long _token;
     /// <summary>Each appended record's header as appended (length negated, type): MPSC, published from here by the commit (its type word holds the claimed marker until then); with a channel's sink, what Seal hands it; SPSC without one, not kept (the commit reads the headers back).</summary>
     private RecordBatchEntries _entries;
+    /// <summary>The record the batch was claimed in, where its completion records its use of the mapping (MappingUse); null: a channel's batch.</summary>
+    private MappingUse? _use;
 
     /// <summary>
     /// Makes <paramref name="batch"/> a batch of the claimed range, in place. <paramref name="multiProducer"/>
@@ -92,6 +95,7 @@ public unsafe ref struct RecordBatch
         batch._start = start;
         batch._end = start + bytes;
         batch._token = token;
+        batch._use = null;
     }
 
     /// <summary>Makes <paramref name="batch"/> no batch (as <c>default</c>), in place: a claim retried on a full ring zeroes no entries.</summary>
@@ -111,7 +115,11 @@ public unsafe ref struct RecordBatch
         batch._start = null;
         batch._end = null;
         batch._token = 0;
+        batch._use = null;
     }
+
+    /// <summary>Makes the completion record its use of the mapping in <paramref name="use"/>, the record the ring object's claim call used.</summary>
+    internal void RecordIn(MappingUse use) => _use = use;
 
     /// <summary>Messages appended so far.</summary>
     public readonly int Count => _count;
@@ -311,6 +319,7 @@ public unsafe ref struct RecordBatch
             ThrowNotActive();
         }
 
+        using MappingUse.Call call = MappingUse.Enter(_use, _ring.Region); // before the disposed check: the mapping stays until the batch is published
         if (_sink is not null)
         {
             Seal(_sink);
@@ -360,6 +369,7 @@ public unsafe ref struct RecordBatch
     private void GiveUp()
     {
         Complete();
+        using MappingUse.Call call = MappingUse.Enter(_use, _ring!.Region); // before the disposed check: the mapping stays until the padding is written
         if (_ring!.IsDisposed)
         {
             return; // its Dispose left the batch to the consumer (uintripc.h 2e); the channel's doorbell and maybe the memory are gone

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using UintrIpc.Memory;
 using UintrIpc.Rings;
 
 namespace UintrIpc.Channels;
@@ -37,6 +38,8 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     /// <summary>MPSC: the engine remembers this batch as its cached thread's unmarked claim (uintripc.h 2d).</summary>
     private readonly bool _unmarked;
     private bool _completed;
+    /// <summary>The record the batch was claimed in, where its completion records its use of the mapping (MappingUse); null: a channel's batch.</summary>
+    private MappingUse? _use;
 
     internal SlotBatch(ref SlotRingEngine engine, ISlotBatchSink? sink, ulong start, int count, bool multiProducer, bool unmarked)
     {
@@ -48,6 +51,9 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
         _multiProducer = multiProducer;
         _unmarked = unmarked;
     }
+
+    /// <summary>Makes the completion record its use of the mapping in <paramref name="use"/>, the record the ring object's claim call used.</summary>
+    internal void RecordIn(MappingUse use) => _use = use;
 
     /// <summary>Slots in the batch: at least 1, at most the count asked for (fewer when the ring had less room).</summary>
     public readonly int Count => _count;
@@ -118,7 +124,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
             SlotRingThrowHelper.ThrowBatchCount(count, _count);
         }
 
-        PublishSlots(ref _engine, _sink, _start, count, _count, _multiProducer, _unmarked);
+        PublishSlots(ref _engine, _sink, _use, _start, count, _count, _multiProducer, _unmarked);
         _completed = true;
         if (_sink is not null)
         {
@@ -140,6 +146,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
             SlotRingThrowHelper.ThrowClaimNotActive();
         }
 
+        using MappingUse.Call call = MappingUse.Enter(_use, _engine.Region); // before the disposed check: the mapping stays until the skips are written
         if (_multiProducer)
         {
             _engine.ThrowIfDisposed(_start, _unmarked);
@@ -162,6 +169,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     {
         if (IsActive)
         {
+            using MappingUse.Call call = MappingUse.Enter(_use, _engine.Region); // the mapping stays until the skips are written
             GiveUp();
         }
     }
@@ -187,8 +195,9 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
     /// engine's publish had: its loop never runs as tier-0 code (HotPathTierTests).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void PublishSlots(ref SlotRingEngine engine, ISlotBatchSink? sink, ulong start, int count, int claimed, bool multiProducer, bool unmarked)
+    private static void PublishSlots(ref SlotRingEngine engine, ISlotBatchSink? sink, MappingUse? use, ulong start, int count, int claimed, bool multiProducer, bool unmarked)
     {
+        using MappingUse.Call call = MappingUse.Enter(use, engine.Region); // before the disposed check: the mapping stays until the batch is published
         if (multiProducer)
         {
             engine.ThrowIfDisposed(start, unmarked);

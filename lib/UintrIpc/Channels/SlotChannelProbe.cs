@@ -6,15 +6,15 @@ namespace UintrIpc.Channels;
 internal readonly struct SlotChannelProbe<T>(SlotRing<T> ring, ChannelCore channel) : IChannelProbe
     where T : unmanaged
 {
-    public bool HasData => ring.CanRead;
+    public bool HasData => ring.Engine.CanRead;
 
     public bool IsCompleted => channel.IsCompleted;
 
     // Every claimed position was consumed: the tail (acquire) against our own head (2c), not the
     // shared copy a peer could move. An SPSC tail may lag the published sequences (2b), hence <=.
-    public bool IsDrained => (ulong)ring.ProducerPosition <= ring.Engine.ConsumerHead;
+    public bool IsDrained => (ulong)ring.Engine.ProducerPosition <= ring.Engine.ConsumerHead;
 
-    public bool HasWork => ring.CanRead || (channel.IsCompleted && IsDrained);
+    public bool HasWork => ring.Engine.CanRead || (channel.IsCompleted && IsDrained);
 
     // A slot ring's CanRead has no side effect (one acquire load): the same for the async waiter.
     public bool WatchHasData => HasData;

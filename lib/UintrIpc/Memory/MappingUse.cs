@@ -62,6 +62,15 @@ internal sealed class MappingUse
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Call Enter(nint address, object owner) => Current.Begin(address, owner);
 
+    /// <summary>
+    /// Records a claim's or batch's completion (publish, commit, abort, dispose) in <paramref name="use"/>,
+    /// the record its claim was taken in (the claim is a ref struct: the same thread completes it),
+    /// on <paramref name="region"/>'s mapping; null: a channel's claim, whose mapping the channel's
+    /// own count keeps, records nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Call Enter(MappingUse? use, SharedRegion region) => use is null ? default : use.Begin(region.MappingAddress, region);
+
     /// <summary>The calling thread's record (its <see cref="ThreadId"/> spares a caller a second thread static).</summary>
     internal static MappingUse Current
     {
@@ -88,7 +97,7 @@ internal sealed class MappingUse
     /// </summary>
     internal static MappingUse ForRole(SharedRegion region) => Add(new MappingUse(null, region));
 
-    /// <summary>Records that a call of this record's role enters a call on the mapping at <paramref name="address"/> (as <see cref="Enter"/>).</summary>
+    /// <summary>Records that a call of this record's role enters a call on the mapping at <paramref name="address"/> (as <see cref="Enter(nint, object)"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal Call Begin(nint address, object owner)
     {
@@ -194,17 +203,21 @@ internal sealed class MappingUse
         public MappingUse? Record => _thread ?? (_role!.TryGetTarget(out MappingUse? role) ? role : null);
     }
 
-    /// <summary>One call on a mapping, from <see cref="Enter"/> to <see cref="Dispose"/>.</summary>
-    /// <param name="use">The record the call entered in.</param>
+    /// <summary>One call on a mapping, from <see cref="Enter(nint, object)"/> to <see cref="Dispose"/>.</summary>
+    /// <param name="use">The record the call entered in; null when it records nothing (<see cref="Enter(MappingUse?, SharedRegion)"/>).</param>
     /// <param name="depth">The record's depth before the call (restored at its end).</param>
     /// <param name="owner">What holds the mapping (the ring object): kept reachable until the call ends, so that no finalizer unmaps under it.</param>
-    internal readonly ref struct Call(MappingUse use, int depth, object owner)
+    internal readonly ref struct Call(MappingUse? use, int depth, object? owner)
     {
         /// <summary>Ends the call (a ring call's <c>using</c>, so also when it throws): the mapping may go once no other call uses it (release: the call's accesses to the mapping come before it; the releaser reads it with acquire).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         internal void Dispose()
         {
-            Volatile.Write(ref use._depth, depth);
+            if (use is not null) // null: a channel's claim recorded nothing (Enter)
+            {
+                Volatile.Write(ref use._depth, depth);
+            }
+
             GC.KeepAlive(owner); // the owner, its region and the role's record stay reachable to here
         }
     }

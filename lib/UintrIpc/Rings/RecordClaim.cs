@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
 
@@ -31,6 +32,8 @@ internal unsafe ref struct RecordClaim
     private readonly int _recordLength;
     private readonly int _type;
     private bool _completed;
+    /// <summary>The record the claim was taken in, where its completion records its use of the mapping (MappingUse); null: a channel's claim.</summary>
+    private MappingUse? _use;
 
     internal RecordClaim(RecordRingEngine ring, byte* record, int recordLength, int type, long token)
     {
@@ -40,6 +43,9 @@ internal unsafe ref struct RecordClaim
         _type = type;
         _token = token;
     }
+
+    /// <summary>Makes the completion record its use of the mapping in <paramref name="use"/>, the record the ring object's claim call used.</summary>
+    internal void RecordIn(MappingUse use) => _use = use;
 
     /// <summary>The message bytes to fill, in shared memory, exactly the length that was claimed.</summary>
     /// <exception cref="InvalidOperationException">The claim is completed (or this is a default value).</exception>
@@ -94,6 +100,7 @@ internal unsafe ref struct RecordClaim
         }
 
         _completed = true;
+        using MappingUse.Call call = MappingUse.Enter(_use, _ring.Region); // the mapping stays until the padding is written
         _ring.Abandon(_record, _recordLength, _token);
     }
 
@@ -105,6 +112,7 @@ internal unsafe ref struct RecordClaim
             ThrowNotOpen();
         }
 
+        using MappingUse.Call call = MappingUse.Enter(_use, _ring.Region); // before the disposed check: the mapping stays until the record is published
         _ring.Complete(_record, _recordLength, _type, _token, commit);
         _completed = true;
     }

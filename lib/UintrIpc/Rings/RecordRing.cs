@@ -90,13 +90,31 @@ internal sealed class RecordRing : IDisposable
     /// consumed). The wake-up protocol re-checks it after announcing a sleep.
     /// </summary>
     /// <exception cref="RingCorruptedException">The next record is invalid.</exception>
-    public bool CanRead => Engine.CanRead;
+    /// <exception cref="ObjectDisposedException">The ring is disposed.</exception>
+    public bool CanRead
+    {
+        get
+        {
+            using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
+            return Engine.CanRead;
+        }
+    }
 
     /// <summary>Bytes ever claimed by the producers (free-running; acquire load).</summary>
-    public long ProducerPosition => Engine.ProducerPosition;
+    /// <exception cref="ObjectDisposedException">The ring is disposed.</exception>
+    public long ProducerPosition => SharedPositions().Tail;
 
     /// <summary>Bytes ever consumed (free-running; acquire load).</summary>
-    public long ConsumerPosition => Engine.ConsumerPosition;
+    /// <exception cref="ObjectDisposedException">The ring is disposed.</exception>
+    public long ConsumerPosition => SharedPositions().Head;
+
+    /// <summary>The shared positions, read by any thread (diagnostics): its own record keeps the mapping while it reads them.</summary>
+    private (long Tail, long Head) SharedPositions()
+    {
+        using MappingUse.Call call = MappingUse.Enter(_mapping, this); // the mapping stays while this reads it (MappingUse)
+        Engine.ThrowIfDisposed();
+        return (Engine.ProducerPosition, Engine.ConsumerPosition);
+    }
 
     /// <summary>
     /// Consumer: hands waiting messages to <paramref name="handler"/>, in order, up to
@@ -163,7 +181,9 @@ internal sealed class RecordRing : IDisposable
     {
         MappingUse use = _producer ?? MappingUse.Current; // SPSC: the role's record, no thread-static call (amd64); MPSC: the thread's, which names the claim's producer
         using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
-        return Engine.TryClaimBatch(bytes, null, use.ThreadId, out batch);
+        bool claimed = Engine.TryClaimBatch(bytes, null, use.ThreadId, out batch);
+        batch.RecordIn(use); // its commit or abort records itself there too
+        return claimed;
     }
 
     /// <summary>
@@ -188,8 +208,11 @@ internal sealed class RecordRing : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(int type, int length, out RecordClaim claim)
     {
-        using MappingUse.Call call = (_producer ?? MappingUse.Current).Begin(_mapping, this); // the mapping stays while this call runs (MappingUse; SPSC: the producer role's record)
-        return Engine.TryClaim(type, length, out claim);
+        MappingUse use = _producer ?? MappingUse.Current; // SPSC: the role's record; MPSC: the thread's
+        using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
+        bool claimed = Engine.TryClaim(type, length, out claim);
+        claim.RecordIn(use); // its commit or abort records itself there too
+        return claimed;
     }
 
     /// <summary>
@@ -248,6 +271,7 @@ internal sealed class RecordRing : IDisposable
     /// </remarks>
     public bool TryUnblock(TimeSpan blockedFor)
     {
+        using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         if (Engine.MultiProducer)
         {
             return Engine.TryUnblock(blockedFor);

@@ -254,7 +254,7 @@ internal sealed unsafe partial class RecordRingEngine
         ThrowIfDisposed();
         if (_local.OpenClaim != token)
         {
-            ThrowClaimLost();
+            ThrowAppendRefused(); // a Dispose since the check above closed it: ObjectDisposedException
         }
 
         _local.OpenClaim = 0;
@@ -589,11 +589,20 @@ internal sealed unsafe partial class RecordRingEngine
         }
     }
 
-    /// <summary>An SPSC append whose claim is not open: the ring was disposed, or the claim completed or discarded.</summary>
+    /// <summary>An SPSC append or commit whose claim is not open: the ring was disposed (also by another thread during the call), or the claim completed or discarded.</summary>
+    /// <remarks>
+    /// The disposed flag is read again (acquire), after the claim's check: Dispose sets it before it
+    /// closes the claim, and a plain load let the JIT reuse the caller's earlier one. Inlined, so
+    /// that the JIT sees this path end (a call it must assume returns costs an append loop spills).
+    /// </remarks>
     [DoesNotReturn]
     private void ThrowAppendRefused()
     {
-        ThrowIfDisposed();
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            ThrowDisposed();
+        }
+
         ThrowClaimLost();
     }
 

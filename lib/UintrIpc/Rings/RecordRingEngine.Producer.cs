@@ -178,7 +178,7 @@ internal sealed unsafe partial class RecordRingEngine
 
         if (_local.OpenClaim != token)
         {
-            ThrowClaimLost();
+            ThrowAppendRefused(); // a Dispose since the check above closed it: ObjectDisposedException
         }
 
         _local.OpenClaim = 0;

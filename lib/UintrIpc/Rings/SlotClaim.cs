@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using UintrIpc.Memory;
 
 namespace UintrIpc.Rings;
 
@@ -29,6 +30,8 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
     /// <summary>MPSC: the engine remembers this claim as its cached thread's unmarked one (uintripc.h 2d).</summary>
     private readonly bool _unmarked;
     private bool _completed;
+    /// <summary>The record the claim was taken in, where its completion records its use of the mapping (MappingUse); null: a channel's claim.</summary>
+    private MappingUse? _use;
 
     internal SlotClaim(ref SlotRingEngine engine, byte* slot, ulong position, bool multiProducer, bool unmarked)
     {
@@ -38,6 +41,9 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
         _multiProducer = multiProducer;
         _unmarked = unmarked;
     }
+
+    /// <summary>Makes the completion record its use of the mapping in <paramref name="use"/>, the record the ring object's claim call used.</summary>
+    internal void RecordIn(MappingUse use) => _use = use;
 
     /// <summary>The element in the claimed slot. Its previous contents are unspecified: write every field.</summary>
     /// <exception cref="InvalidOperationException">The claim is not active.</exception>
@@ -73,6 +79,7 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
             SlotRingThrowHelper.ThrowClaimNotActive();
         }
 
+        using MappingUse.Call call = MappingUse.Enter(_use, _engine.Region); // before the disposed check: the mapping stays until the slot is published
         if (_multiProducer)
         {
             _engine.ThrowIfDisposed(_position, _unmarked);
@@ -102,6 +109,7 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
         if (_slot != null && !_completed)
         {
             _completed = true;
+            using MappingUse.Call call = MappingUse.Enter(_use, _engine.Region); // the mapping stays until the skip is written
             SkipIfStillClaimed();
         }
     }
@@ -119,6 +127,7 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
             SlotRingThrowHelper.ThrowClaimNotActive();
         }
 
+        using MappingUse.Call call = MappingUse.Enter(_use, _engine.Region); // before the disposed check: the mapping stays until the skip is written
         if (_multiProducer)
         {
             _engine.ThrowIfDisposed(_position, _unmarked);

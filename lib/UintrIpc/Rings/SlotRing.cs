@@ -102,22 +102,41 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// The shared producer position (acquire): slots ever claimed (MPSC) or written (SPSC,
     /// which may lag the last write briefly).
     /// </summary>
-    public long ProducerPosition => Engine.ProducerPosition;
+    /// <exception cref="ObjectDisposedException">The ring is disposed.</exception>
+    public long ProducerPosition => SharedPositions().Tail;
 
     /// <summary>The shared consumer position: slots ever consumed or skipped (acquire).</summary>
-    public long ConsumerPosition => Engine.ConsumerPosition;
+    /// <exception cref="ObjectDisposedException">The ring is disposed.</exception>
+    public long ConsumerPosition => SharedPositions().Head;
 
     /// <summary>Approximate number of elements waiting, from the shared positions.</summary>
-    public int Count => Engine.Count;
+    /// <exception cref="ObjectDisposedException">The ring is disposed.</exception>
+    public int Count => SharedPositions().Count;
 
     /// <summary>
     /// Consumer: whether the next slot is published (or skipped, MPSC) (acquire). A consumer
     /// about to sleep checks it once more after announcing that it sleeps.
     /// </summary>
     /// <exception cref="RingCorruptedException">The next slot holds a value no producer writes.</exception>
-    public bool CanRead => Engine.CanRead;
+    /// <exception cref="ObjectDisposedException">The ring is disposed.</exception>
+    public bool CanRead
+    {
+        get
+        {
+            using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
+            return Engine.CanRead;
+        }
+    }
 
-    private string DebuggerDisplay => $"SlotRing<{typeof(T).Name}> {(MultipleProducers ? "MPSC" : "SPSC")} capacity={Capacity} tail={ProducerPosition} head={ConsumerPosition}";
+    /// <summary>The shared positions, read by any thread (diagnostics): its own record keeps the mapping while it reads them.</summary>
+    private (long Tail, long Head, int Count) SharedPositions()
+    {
+        using MappingUse.Call call = MappingUse.Enter(_mapping, this); // the mapping stays while this reads it (MappingUse)
+        Engine.ThrowIfDisposed();
+        return (Engine.ProducerPosition, Engine.ConsumerPosition, Engine.Count);
+    }
+
+    private string DebuggerDisplay => Engine.Disposed != 0 ? $"SlotRing<{typeof(T).Name}> disposed" : $"SlotRing<{typeof(T).Name}> {(MultipleProducers ? "MPSC" : "SPSC")} capacity={Capacity} tail={ProducerPosition} head={ConsumerPosition}";
 
     // Producer methods: the mode is a readonly field of the engine, on the line the call reads
     // anyway; each branch calls the engine's straight path for that mode (SlotRingEngine.Producer.cs).
@@ -177,7 +196,9 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
 
         MappingUse use = MappingUse.Current; // MPSC: the thread's record, which names the producer
         using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
-        return Engine.TryClaim<T, MultiProducer>(use.ThreadId, out claim);
+        bool claimed = Engine.TryClaim<T, MultiProducer>(use.ThreadId, out claim);
+        claim.RecordIn(use); // its publish or abort records itself there too
+        return claimed;
     }
 
     // SPSC single writes and claims: the quick path throws nothing, so it records its call in the
@@ -205,6 +226,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
         single.EnterRoleCall(); // the mapping stays while this call runs (MappingUse)
         bool claimed = Engine.TryClaimQuick(out claim);
         single.LeaveRoleCall();
+        claim.RecordIn(single); // its publish or abort records itself there too
         GC.KeepAlive(this); // the ring, its region and the role's record stay reachable to here
         return claimed;
     }
@@ -234,7 +256,9 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     {
         MappingUse use = _producer ?? MappingUse.Current; // SPSC: the role's record, no thread-static call per message (amd64); MPSC: the thread's, which names the producer
         using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
-        return Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(count, null, use.ThreadId, out batch) : Engine.TryClaim<T, SingleProducer>(count, null, 0, out batch);
+        bool claimed = Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(count, null, use.ThreadId, out batch) : Engine.TryClaim<T, SingleProducer>(count, null, 0, out batch);
+        batch.RecordIn(use); // its publish or abort records itself there too
+        return claimed;
     }
 
     /// <summary>
@@ -329,6 +353,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     {
         if (Engine.AllowSkips)
         {
+            using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
             return Engine.TryUnblock(stalledFor);
         }
 

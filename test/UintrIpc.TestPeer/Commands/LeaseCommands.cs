@@ -102,9 +102,154 @@ internal static class LeaseCommands
     /// </summary>
     [PeerCommand("lease-dispose-ring-under-call")]
     public static int DisposeRingUnderCall(string[] args)
+        => DisposeRingUnder(args[0], int.Parse(args[1], CultureInfo.InvariantCulture), static (ring, count) =>
+        {
+            Span<byte> buffer = stackalloc byte[8];
+            if (ring is RecordRing r)
+            {
+                _ = r.TryWrite(1, buffer) && r.TryRead(out _, buffer, out _);
+            }
+            else
+            {
+                var s = (SlotRing<long>)ring;
+                _ = s.TryWrite(count) && s.TryRead(out _);
+            }
+        });
+
+    /// <summary>
+    /// `lease-dispose-ring-under-completion kind op rounds`: as lease-dispose-ring-under-call, with
+    /// the worker in a loop of one kind of call the ring's MappingUse did not cover: op claims
+    /// (claim, then publish/commit, abort or dispose the claim), batches (the same with batches;
+    /// record batches stay empty: an append's own stores are not covered), unblock (TryUnblock)
+    /// or getters (ProducerPosition, ConsumerPosition, Count, CanRead). Each must end with
+    /// <see cref="ObjectDisposedException"/> or land before the unmap, never touch unmapped memory.
+    /// kind: spsc, mpsc, spsc-records, mpsc-records. Prints "ok".
+    /// </summary>
+    [PeerCommand("lease-dispose-ring-under-completion")]
+    public static int DisposeRingUnderCompletion(string[] args)
     {
-        string kind = args[0];
-        int rounds = int.Parse(args[1], CultureInfo.InvariantCulture);
+        Action<IDisposable, long> step = args[1] switch
+        {
+            "claims" => static (ring, count) => CompleteClaims(ring, count),
+            "batches" => static (ring, count) => CompleteBatches(ring, count),
+            "unblock" => static (ring, count) => _ = ring is RecordRing r ? r.TryUnblock(TimeSpan.Zero) : ((SlotRing<long>)ring).TryUnblock(TimeSpan.Zero),
+            "getters" => static (ring, count) => _ = ReadGetters(ring),
+            _ => throw new ArgumentException($"unknown op {args[1]}"),
+        };
+        return DisposeRingUnder(args[0], int.Parse(args[2], CultureInfo.InvariantCulture), step);
+    }
+
+    /// <summary>Every getter of the ring that reads shared memory.</summary>
+    private static long ReadGetters(IDisposable ring) => ring is RecordRing r
+        ? r.ProducerPosition + r.ConsumerPosition + (r.CanRead ? 1 : 0)
+        : ((SlotRing<long>)ring).ProducerPosition + ((SlotRing<long>)ring).ConsumerPosition + ((SlotRing<long>)ring).Count + (((SlotRing<long>)ring).CanRead ? 1 : 0);
+
+    /// <summary>One round of claims: one completed each way (publish/commit, abort, dispose), then the ring read empty.</summary>
+    private static void CompleteClaims(IDisposable ring, long count)
+    {
+        Span<byte> buffer = stackalloc byte[8];
+        if (ring is RecordRing r)
+        {
+            if (r.TryClaim(1, 8, out RecordClaim c))
+            {
+                c.Commit();
+            }
+
+            if (r.TryClaim(1, 8, out c))
+            {
+                c.Abort();
+            }
+
+            if (r.TryClaim(1, 8, out c))
+            {
+                c.Dispose();
+            }
+
+            while (r.TryRead(out _, buffer, out _))
+            {
+            }
+
+            return;
+        }
+
+        var s = (SlotRing<long>)ring;
+        if (s.TryClaim(out SlotClaim<long> claim))
+        {
+            claim.Publish();
+        }
+
+        if (s.TryClaim(out claim))
+        {
+            claim.Abort();
+        }
+
+        if (s.TryClaim(out claim))
+        {
+            claim.Dispose();
+        }
+
+        while (s.TryRead(out _))
+        {
+        }
+    }
+
+    /// <summary>One round of batches: one completed each way (publish/commit, abort, dispose), then the ring read empty.</summary>
+    private static void CompleteBatches(IDisposable ring, long count)
+    {
+        Span<byte> buffer = stackalloc byte[8];
+        if (ring is RecordRing r)
+        {
+            if (r.TryClaimBatch(64, out RecordBatch b))
+            {
+                b.Commit();
+            }
+
+            if (r.TryClaimBatch(64, out b))
+            {
+                b.Abort();
+            }
+
+            if (r.TryClaimBatch(64, out b))
+            {
+                b.Dispose();
+            }
+
+            while (r.TryRead(out _, buffer, out _))
+            {
+            }
+
+            return;
+        }
+
+        var s = (SlotRing<long>)ring;
+        if (s.TryClaim(4, out SlotBatch<long> batch))
+        {
+            batch.Publish();
+        }
+
+        if (s.TryClaim(4, out batch))
+        {
+            batch.Abort();
+        }
+
+        if (s.TryClaim(4, out batch))
+        {
+            batch.Dispose();
+        }
+
+        while (s.TryRead(out _))
+        {
+        }
+    }
+
+    /// <summary>
+    /// The rounds of the dispose-under-call commands: a ring of <paramref name="kind"/> holding the
+    /// last lease, a worker running <paramref name="step"/> (with its count of steps) until it
+    /// throws <see cref="ObjectDisposedException"/>, the main thread disposing the ring after a
+    /// varying number of steps; then the memory must be unmapped. 0 and "ok", or 1 and the failure.
+    /// </summary>
+    private static int DisposeRingUnder(string kind, int rounds, Action<IDisposable, long> step)
+    {
         for (int round = 0; round < rounds; round++)
         {
             bool records = kind.EndsWith("records", StringComparison.Ordinal);
@@ -117,21 +262,11 @@ internal static class LeaseCommands
             string? failure = null;
             var worker = new Thread(() =>
             {
-                Span<byte> buffer = stackalloc byte[8];
                 try
                 {
                     while (true)
                     {
-                        if (ring is RecordRing r)
-                        {
-                            _ = r.TryWrite(1, buffer) && r.TryRead(out _, buffer, out _);
-                        }
-                        else
-                        {
-                            var s = (SlotRing<long>)ring;
-                            _ = s.TryWrite(calls) && s.TryRead(out _);
-                        }
-
+                        step(ring, calls);
                         Volatile.Write(ref calls, calls + 1);
                     }
                 }
@@ -141,7 +276,7 @@ internal static class LeaseCommands
                 }
                 catch (Exception e)
                 {
-                    failure = $"round {round}: {e.GetType().Name}: {e.Message}";
+                    failure = $"round {round}: {e}";
                 }
             });
             worker.Start();
@@ -159,7 +294,7 @@ internal static class LeaseCommands
                 return 1;
             }
 
-            // A call that was running when the last lease went defers the unmap to a 1 ms retry.
+            // A call that was running when the last lease went defers the unmap (1 ms, backing off to 100 ms).
             long unmapDeadline = Environment.TickCount64 + 10_000;
             while (maps.IsMapped() && Environment.TickCount64 < unmapDeadline)
             {

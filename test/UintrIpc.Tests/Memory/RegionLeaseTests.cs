@@ -43,6 +43,31 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("spsc", "claims")]
+    [InlineData("mpsc", "claims")]
+    [InlineData("spsc-records", "claims")]
+    [InlineData("mpsc-records", "claims")]
+    [InlineData("spsc", "batches")]
+    [InlineData("mpsc", "batches")]
+    [InlineData("spsc-records", "batches")]
+    [InlineData("mpsc-records", "batches")]
+    [InlineData("mpsc", "unblock")]
+    [InlineData("mpsc-records", "unblock")]
+    [InlineData("spsc", "getters")]
+    [InlineData("mpsc", "getters")]
+    [InlineData("spsc-records", "getters")]
+    [InlineData("mpsc-records", "getters")]
+    public void Disposing_a_ring_that_holds_the_last_lease_while_another_thread_completes_claims_unblocks_or_reads_getters_does_not_crash(string kind, string op)
+    {
+        // In a child: the completion's (unblock's, getter's) check of the disposed flag, then its
+        // access, raced the unmap (SIGSEGV) before these calls recorded themselves in MappingUse.
+        using var peer = PeerProcess.Start(output, "lease-dispose-ring-under-completion", kind, op, "500");
+        int exit = peer.WaitForExit();
+        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
+        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("records")]
     [InlineData("slots")]
     public void A_ring_disposed_inside_its_consumer_s_read_keeps_the_memory_until_the_read_returns(string kind)
