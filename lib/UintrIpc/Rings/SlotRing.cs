@@ -218,16 +218,18 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
         return written;
     }
 
-    /// <summary>SPSC: claims the next slot when the ring is not disposed and the cached head proves room (SlotRingEngine.TryClaimQuick).</summary>
+    /// <summary>
+    /// SPSC: claims the next slot when the ring is not disposed and the cached head proves room
+    /// (SlotRingEngine.TryClaimQuick). Records no call: it reads only this object's private words
+    /// (the prefetch before it is a hint, which does not fault), and what touches the mapping after
+    /// it, the caller's writes to the element, is not covered anyway; its publish or abort records
+    /// itself (in the role's record, passed on here). Two depth stores less per message (spscst).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryClaimQuick(out SlotClaim<T> claim)
     {
-        MappingUse single = _producer!;
-        single.EnterRoleCall(); // the mapping stays while this call runs (MappingUse)
         bool claimed = Engine.TryClaimQuick(out claim);
-        single.LeaveRoleCall();
-        claim.RecordIn(single); // its publish or abort records itself there too
-        GC.KeepAlive(this); // the ring, its region and the role's record stay reachable to here
+        claim.RecordIn(_producer!); // its publish or abort records itself there
         return claimed;
     }
 

@@ -238,18 +238,30 @@ internal unsafe partial struct SlotRingEngine
         return true;
     }
 
-    /// <summary>SPSC: publishes the claim of <paramref name="position"/> unless a later write superseded it.</summary>
+    /// <summary>
+    /// SPSC: publishes the claim of <paramref name="position"/> unless the ring is disposed or a later
+    /// write superseded it; false: refused (<see cref="ThrowPublishRefused"/> says why). Throws
+    /// nothing, so that a raw ring's claim records its publish without a try/finally (SlotClaim.Publish).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void PublishSingle(byte* slot, ulong position)
+    internal bool TryPublishSingle(byte* slot, ulong position)
     {
-        ThrowIfDisposed();
-        if (position != ProducerTail)
+        if (Disposed != 0 || position != ProducerTail)
         {
-            SlotRingThrowHelper.ThrowClaimSuperseded(position, ProducerTail);
+            return false;
         }
 
         Volatile.Write(ref *(ulong*)slot, position + 1); // release: the caller's writes to the element first
         PublishTail(position + 1);
+        return true;
+    }
+
+    /// <summary>SPSC: throws for a publish of <paramref name="position"/> that <see cref="TryPublishSingle"/> refused (the disposed flag stays set once set).</summary>
+    [DoesNotReturn]
+    internal readonly void ThrowPublishRefused(ulong position)
+    {
+        ThrowIfDisposed();
+        SlotRingThrowHelper.ThrowClaimSuperseded(position, ProducerTail);
     }
 
     /// <summary>SPSC: moves the private tail and publishes it (release; readers need not see it at once).</summary>
