@@ -201,10 +201,11 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
         return claimed;
     }
 
-    // SPSC single writes and claims: the quick path throws nothing, so it records its call in the
-    // producer role's record with two constant stores (MappingUse.EnterRoleCall), no try/finally
-    // whose values the JIT would write to the frame on every call; the disposed check and a ring full
-    // by the cached head go to MakeRoomSingle, out of line, which does throw and so has the using.
+    // SPSC single writes and claims: the quick path throws nothing, so a write records its call in the
+    // producer role's record with two constant stores (MappingUse.EnterRoleCall; a claim records
+    // none, its publish does), no try/finally whose values the JIT would write to the frame on every
+    // call; the disposed check and a ring full by the cached head go to MakeRoomSingle, out of line,
+    // which does throw and so has the using.
 
     /// <summary>SPSC: writes <paramref name="item"/> when the ring is not disposed and the cached head proves room (SlotRingEngine.TryWriteQuick).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
