@@ -3,6 +3,7 @@ using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
 using UintrIpc.Tests.Infrastructure;
+using UintrIpc.Tests.Rings;
 using UintrIpc.TestPeer.Commands;
 
 namespace UintrIpc.Tests.Memory;
@@ -219,6 +220,29 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
             Assert.False(maps.IsMapped());
             Assert.False(region.IsMapped);
         }
+    }
+
+    [Fact]
+    public void An_spsc_producer_call_that_threw_is_over_so_the_last_dispose_unmaps_at_once()
+    {
+        // The SPSC single write and claim record their call without a try/finally on their quick path;
+        // a ring full by the cached head goes out of line, where a hostile head throws: the call must
+        // end there too, or its record says "in a call" for good and the memory is never unmapped.
+        var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(16));
+        var maps = RegionMaps.Of(region);
+        var ring = new SlotRing<long>(region);
+        for (int i = 0; i < 16; i++)
+        {
+            Assert.True(ring.TryWrite(i));
+        }
+
+        RingMemory.Of(region, PartKind.SpscSlots).Head = 1000; // ahead of the tail: impossible
+        Assert.Throws<RingCorruptedException>(() => ring.TryWrite(16));
+        Assert.Throws<RingCorruptedException>(() => ring.TryClaim(out _));
+        region.Dispose();
+        ring.Dispose();
+
+        Assert.False(maps.IsMapped(), "the last lease's release kept the memory for a call that had thrown");
     }
 
     [Fact]
