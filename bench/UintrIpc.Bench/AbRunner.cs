@@ -182,8 +182,37 @@ internal sealed class AbRunner
         }
 
         MarkdownReport.AppendTable(sb, ["Test", "Headline", "A median", "B median", "B / A: median (range, pairs)", "p99 A / B (medians)", "B / A per pair", "Failures"], rows);
+        AppendMixedPercentiles(sb, report);
         return sb.ToString();
     }
+
+    /// <summary>
+    /// Names the latency tests whose two builds computed their percentiles differently: a build
+    /// before the clock-step interpolation (its rows carry no <c>clock_tick_ns</c>) reads them
+    /// nearest-rank, so against a later one the method alone moves a p50 by up to half a step.
+    /// </summary>
+    private static void AppendMixedPercentiles(StringBuilder sb, AbReport report)
+    {
+        var mixed = report.Pairs.Where(p => p.Baseline?.Kind == ResultKind.Latency && p.Candidate?.Kind == ResultKind.Latency
+                && PercentileMethod(p.Baseline) != PercentileMethod(p.Candidate))
+            .GroupBy(p => p.Test).Select(g => g.First()).ToList();
+        if (mixed.Count == 0)
+        {
+            return;
+        }
+
+        sb.AppendLine();
+        string tests = string.Join(", ", mixed.Select(p => $"`{p.Test}`"));
+        sb.AppendLine($"**Percentiles computed by different methods** in {tests}: A {PercentileMethod(mixed[0].Baseline!)}, B {PercentileMethod(mixed[0].Candidate!)}. "
+            + "On a stepped clock the method alone moves a percentile by up to half a step (5 ns at 10 ns), so these ratios mix method "
+            + "and code: compare builds that both interpolate (docs/design-notes.md, \"rtt\").");
+    }
+
+    /// <summary>How a latency row's percentiles were computed (LatencySummary; rows of older builds carry no step).</summary>
+    private static string PercentileMethod(BenchResult r)
+        => r.Extra is { } e && e.TryGetValue("clock_tick_ns", out double step) && step >= 2
+            ? Fmt.Invariant($"interpolated within a {step:0.#} ns clock step")
+            : "nearest-rank, as read";
 
     private BenchResult? RunOne(string dll, string test, bool sweep, string outDir)
     {

@@ -23,6 +23,30 @@ if (args is ["--percentiles", var step, var file])
     return 0;
 }
 
+// `--clock-step FILE`: the step ClockStep finds in the differences in FILE (ns, one a line); the C baseline has the same mode.
+if (args is ["--clock-step", var differences])
+{
+    var seen = new int[ClockStep.Range];
+    foreach (string line in File.ReadLines(differences).Where(l => l.Length > 0))
+    {
+        long d = long.Parse(line, System.Globalization.CultureInfo.InvariantCulture);
+        if (d is >= 0 and < ClockStep.Range)
+        {
+            seen[d]++;
+        }
+    }
+
+    Console.WriteLine(ClockStep.Of(seen).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture));
+    return 0;
+}
+
+// `--ab-report FILE`: the table of an A/B run's ab.json, as the run printed it (e.g. docs/results/ab.json).
+if (args is ["--ab-report", var abFile])
+{
+    Console.WriteLine(AbRunner.Markdown(AbRunner.ReadReport(abFile)));
+    return 0;
+}
+
 BenchOptions options;
 try
 {

@@ -241,8 +241,9 @@
  *     open, its intent then no longer covers the range, and a dead producer's stale intent
  *     alone would make that live batch look dead (2f b). Commit: SPSC: tail = end of the
  *     appended records (release, once), then each length = +len (release); MPSC: per record
- *     type, then length = +len (release), then the unused rest of the range becomes padding in
- *     pieces as for the unblock below. Abort: SPSC: zero the range again (nothing was
+ *     type, then length = +len (release), or both as one 64-bit store (release; the library's
+ *     batch commit: the claimed marker gives way to the type in the same store), then the
+ *     unused rest of the range becomes padding in pieces as for the unblock below. Abort: SPSC: zero the range again (nothing was
  *     published); MPSC: each record still marked by its producer becomes padding (CAS from
  *     -len), the unwritten rest padding in pieces. SPSC producer object closed with a claim or
  *     batch open: its bytes are zeroed as by an abort (they lie beyond the tail, where the next

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using UintrIpc.Bench.Workloads;
 
 namespace UintrIpc.Bench.Results;
 
@@ -11,14 +10,18 @@ namespace UintrIpc.Bench.Results;
 /// </summary>
 /// <remarks>
 /// Measured as the C baseline's <c>clock_tick_ns</c> (bench/native/src/clock.c): pairs of reads
-/// with 0..15 pauses between them give differences over a few hundred ns; a fine clock shows
-/// every ns value, a stepped one only multiples of its step (each +-1 ns from rounding). Runs of
-/// consecutive values seen are clusters; the step is the median distance between the starts of
-/// adjacent clusters, 1 when there are fewer than 3.
+/// with 0..255 dependent adds between them (about 0.3 ns each) give differences over a few hundred
+/// ns, read by <see cref="Of"/>. Not pauses: one takes 25 ns on the AMD host (about 40 on recent
+/// Intel), so on a fine clock the differences fell in narrow clusters that far apart and read as a
+/// step of that length.
 /// </remarks>
 internal static class ClockStep
 {
+    /// <summary>The longest difference counted, in ns (longer ones are preemptions).</summary>
+    public const int Range = 4096;
+
     private static readonly Lazy<double> s_nanoseconds = new(Measure);
+    private static ulong s_delay;
 
     /// <summary>The clock's step in ns (1 for a clock that resolves every ns), measured once.</summary>
     public static double Nanoseconds => s_nanoseconds.Value;
@@ -26,15 +29,15 @@ internal static class ClockStep
     private static double Measure()
     {
         const int Pairs = 40_000;
-        const int Range = 4096;
         var seen = new int[Range];
         double toNs = 1e9 / Stopwatch.Frequency;
+        ulong delay = 1;
         for (int i = 0; i < Pairs; i++)
         {
             long a = Stopwatch.GetTimestamp();
-            for (int k = i & 15; k > 0; k--)
+            for (int k = i & 255; k > 0; k--)
             {
-                Spin.Pause();
+                delay = (delay * 3) + 1; // dependent: one add per iteration, as the C baseline's
             }
 
             long d = (long)Math.Round((Stopwatch.GetTimestamp() - a) * toNs);
@@ -44,11 +47,32 @@ internal static class ClockStep
             }
         }
 
+        s_delay = delay; // used: the loop stays
+        return Of(seen);
+    }
+
+    /// <summary>
+    /// The step of a clock from a histogram of differences between pairs of its reads
+    /// (<paramref name="seen"/>[d]: how many pairs read d ns apart), as the C baseline's
+    /// <c>clock_step_of</c>: values seen by fewer than 1 in 4096 pairs do not count (preempted
+    /// pairs, scattered one by one: taken as clusters they made a fine clock read as a step of 100
+    /// ns and more); runs of consecutive values seen are clusters; the step is the median distance
+    /// between the starts of adjacent clusters, 1 when there are fewer than 3.
+    /// </summary>
+    public static double Of(ReadOnlySpan<int> seen)
+    {
+        long pairs = 0;
+        foreach (int n in seen)
+        {
+            pairs += n;
+        }
+
+        long least = Math.Max(2, pairs / 4096); // a value seen less often is a stretched pair
         var gaps = new List<long>();
         long previousStart = -1;
-        for (long d = 0; d < Range; d++)
+        for (int d = 0; d < seen.Length; d++)
         {
-            if (seen[d] == 0 || (d > 0 && seen[d - 1] != 0))
+            if (seen[d] < least || (d > 0 && seen[d - 1] >= least))
             {
                 continue; // not the start of a cluster
             }

@@ -80,6 +80,11 @@ void clock_init(int use_tsc);
 const char *clock_name(void);
 uint64_t clock_overhead_ns(void);
 double clock_tick_ns(void);
+/* The step of a clock from the histogram of differences between pairs of its reads (clock_tick_ns). */
+double clock_step_of(const uint32_t *seen, uint64_t range);
+/* `--clock-step FILE`: the step clock_step_of finds in the differences in FILE (ns, one a line);
+ * the .NET harness has the same mode (a test compares them). */
+int clock_step_main(const char *file);
 
 /* ---- the bench control block (a USER part of the region) ------------------------------ */
 

@@ -180,6 +180,8 @@ int main(int argc, char **argv)
         return peer_main(argc, argv);
     if (argc == 4 && strcmp(argv[1], "--percentiles") == 0)
         return percentiles_main(parse_f64("--percentiles", argv[2]), argv[3]);
+    if (argc == 3 && strcmp(argv[1], "--clock-step") == 0)
+        return clock_step_main(argv[2]);
 
     struct options o;
     memset(&o, 0, sizeof o);

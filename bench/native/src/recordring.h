@@ -291,6 +291,19 @@ static inline int mrring_commit(uint8_t *rec, uint32_t length, int32_t type)
     return 0;
 }
 
+/* MPSC producer: commits a record appended to a batch (the library's CommitBatch, per record): the
+ * same check as mrring_commit, then length = +len and the type as ONE 64-bit store (release),
+ * as the library publishes a batch from its private copies of the headers. */
+static inline int mrring_commit_batched(uint8_t *rec, uint32_t length, int32_t type)
+{
+    int32_t len = (int32_t)(UIPC_RECORD_HEADER_SIZE + length);
+    if (__atomic_load_n((int32_t *)rec, __ATOMIC_ACQUIRE) != -len)
+        return -1;
+    /* Release: the payload is complete before the consumer sees the length (and the type with it). */
+    __atomic_store_n((uint64_t *)rec, (uint32_t)len | (uint64_t)(uint32_t)type << 32, __ATOMIC_RELEASE);
+    return 0;
+}
+
 /* Consumer: the next record after `consumed` bytes of the current batch. Returns its
  * aligned size (0 = nothing yet, -1 = corrupt); *rec, *type, *length describe it. */
 static inline int64_t rring_next(const struct record_ring *r, uint64_t consumed, const uint8_t **rec,

@@ -279,7 +279,8 @@ producer_publish(struct producer *p, enum producer_kind kind, uint8_t *payload, 
             return 0;
         uint32_t aligned = record_align(UIPC_RECORD_HEADER_SIZE + p->es);
         for (uint64_t i = 0; i < p->claimed; i++)
-            if (mrring_commit(p->range + i * aligned, p->es, 0) != 0)
+            if ((p->batch > 1 ? mrring_commit_batched(p->range + i * aligned, p->es, 0)
+                              : mrring_commit(p->range + i * aligned, p->es, 0)) != 0)
                 return -1;
         p->claimed = 0;
     } else if (kind == PRODUCE_RECORDS && p->batch > 1) {

@@ -64,7 +64,7 @@ public unsafe ref struct RecordBatch
     private byte* _end;
     /// <summary>SPSC: the open claim's token; MPSC: the ring position of the range.</summary>
     private long _token;
-    /// <summary>Each appended record's header as appended (length negated, type): MPSC, published from here by the commit (its type word holds the claimed marker until then); with a channel's sink, what Seal hands it; SPSC without one, not kept (the commit reads the headers back).</summary>
+    /// <summary>Each appended record's header as the commit publishes it (length, type): MPSC, published from here by the commit (the header holds the claimed marker until then); with a channel's sink, what Seal hands it; SPSC without one, not kept (the commit reads the headers back).</summary>
     private RecordBatchEntries _entries;
     /// <summary>The record the batch was claimed in, where its completion records its use of the mapping (MappingUse); null: a channel's batch.</summary>
     private MappingUse? _use;
@@ -157,8 +157,11 @@ public unsafe ref struct RecordBatch
             throw BadAppend(type, length);
         }
 
-        int recordLength = RingLayout.RecordHeaderSize + _trailer + length; // at least 8: no batch (both pointers null) has no room
-        nint aligned = RecordRingEngine.Align(recordLength); // native-sized: the pointer arithmetic below needs no sign extension
+        // Unsigned: 8 <= recordLength <= the longest record (length was checked against
+        // _maxLength), so the aligned length is zero-extended for the pointer arithmetic below
+        // (no sign extension per record).
+        uint recordLength = (uint)(RingLayout.RecordHeaderSize + _trailer + length); // at least 8: no batch (both pointers null) has no room
+        nint aligned = (nint)RecordRingEngine.Align(recordLength);
         byte* record = _next;
         int count = _count; // once: each store below (shared memory, the entries) would make the JIT load it again
         if (aligned > _limit - record || (uint)count >= MaxRecords) // >=: the entry index below needs no bounds check
@@ -172,20 +175,21 @@ public unsafe ref struct RecordBatch
             return false;
         }
 
-        // Active: the room check passed. The entry is the SPSC header (length negated, type):
-        // one value for the header and (MPSC, or a channel's Seal) the private copy. The header
-        // first, so that the fields it needs are loaded before the stores (each makes the JIT
-        // load the batch's fields again).
-        long entry = (uint)-recordLength | ((long)type << 32);
+        // Active: the room check passed. The entry is the header as the commit publishes it
+        // (length, type; RecordBatchEntries), the header stored now holds the length negated
+        // (SPSC with the type, MPSC with our claimed marker). Both built first, so that the
+        // fields they need are loaded before the stores (each makes the JIT load the batch's
+        // fields again).
+        long entry = recordLength | ((long)type << 32);
         ulong marker = _claimedMarker;
         if (marker != 0)
         {
-            _ring!.AppendToMpscBatch(record, (uint)-recordLength | marker);
+            _ring!.AppendToMpscBatch(record, (uint)-(int)recordLength | marker);
             _entries[count] = entry; // MPSC always keeps them (the commit publishes from it): no test of _keepEntries per record
         }
         else
         {
-            _ring!.AppendToSpscBatch(record, entry, _token);
+            _ring!.AppendToSpscBatch(record, (uint)-(int)recordLength | ((long)type << 32), _token);
             if (aligned >= RecordRingEngine.PrefetchMinimum)
             {
                 RecordRingEngine.PrefetchBatchRecord(record + aligned, aligned, _limit); // the next record's lines, within the range
@@ -243,9 +247,10 @@ public unsafe ref struct RecordBatch
             return false;
         }
 
-        // As TryAppend for each record, with the checks once: the entry (the SPSC header) and the
-        // header in shared memory (MPSC: length negated and our claimed marker).
-        long entry = (uint)-recordLength | ((long)type << 32);
+        // As TryAppend for each record, with the checks once: the entry (the header as the commit
+        // publishes it) and the header in shared memory (length negated; SPSC: and the type,
+        // MPSC: and our claimed marker).
+        long entry = (uint)recordLength | ((long)type << 32);
         ulong marker = _claimedMarker;
         ulong header;
         if (marker != 0)
@@ -256,7 +261,7 @@ public unsafe ref struct RecordBatch
         else
         {
             _ring!.ThrowIfSpscClaimLost(_token);
-            header = (ulong)entry;
+            header = (uint)-recordLength | ((ulong)type << 32);
         }
 
         if (_keepEntries)
@@ -358,7 +363,7 @@ public unsafe ref struct RecordBatch
         byte* record = _start;
         for (int i = 0; i < _count; i++)
         {
-            int recordLength = -(int)_entries[i];
+            int recordLength = (int)_entries[i];
             sink.Committing((int)(_entries[i] >> 32), new Span<byte>(record + RingLayout.RecordHeaderSize, recordLength - RingLayout.RecordHeaderSize));
             record += RecordRingEngine.Align(recordLength);
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace UintrIpc.Memory;
@@ -10,9 +11,10 @@ namespace UintrIpc.Memory;
 /// a thread in a call is seen, and a thread that enters later sees the ring disposed and leaves
 /// without touching the memory (an asymmetric Dekker: no fence and no atomic on the call path).
 /// A role that one thread at a time plays on a ring object (its consumer; an SPSC ring's producer) has a record of its
-/// own instead (<see cref="ForRole"/>): the same stores, read the same way, without the lookup of
-/// the thread's record; two threads in that role at once break the role's contract, and then
-/// also this record (one's exit can hide the other's call).
+/// own instead (<see cref="ForRole"/>): its mapping recorded once, at creation, the depth stored
+/// per call, without the lookup of the thread's record (and for calls that never nest and cannot
+/// throw, <see cref="EnterRoleCall"/>: two constant stores, no try/finally); two threads in that
+/// role at once break the role's contract, and then also this record (one's exit can hide the other's call).
 /// </summary>
 /// <remarks>
 /// The call side's order (depth store, then the ring's plain disposed load) is kept by the JIT as
@@ -54,6 +56,8 @@ internal sealed class MappingUse
     /// during it (RegionLeaseTests).
     /// </summary>
     private readonly SharedRegion? _region;
+    /// <summary>A role's record: its region's mapping, the one every call of the role is on (recorded once here, not per call); 0 for a thread's.</summary>
+    private readonly nint _roleMapping;
     /// <summary>The address of each call's mapping, by depth (inline: no bounds check, no indirection).</summary>
     private Addresses _addresses;
     /// <summary>Calls this thread (a role: the thread playing it) is inside (written only by it; plain stores, made visible by the releaser's barrier).</summary>
@@ -86,6 +90,7 @@ internal sealed class MappingUse
     {
         _thread = thread;
         _region = region;
+        _roleMapping = region?.MappingAddress ?? 0;
         ThreadId = thread?.ManagedThreadId ?? 0;
     }
 
@@ -112,6 +117,23 @@ internal sealed class MappingUse
     }
 
     /// <summary>
+    /// Records that the one call of a role whose calls never nest (an SPSC ring's producer: no
+    /// user code runs inside them) enters: one constant store, nothing for a finally to keep.
+    /// The caller checks the ring's disposed flag after it and ends with <see cref="LeaveRoleCall"/>
+    /// on every path, a throw included: a call that can throw takes <see cref="Begin"/>'s using instead.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void EnterRoleCall()
+    {
+        Debug.Assert(_thread is null && _depth == 0, "a role's record, in no call");
+        _depth = 1; // plain, before the caller's disposed check (ordered by the releaser's barrier)
+    }
+
+    /// <summary>Ends the call <see cref="EnterRoleCall"/> began (release: the call's accesses to the mapping come before it; the releaser reads it with acquire).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void LeaveRoleCall() => Volatile.Write(ref _depth, 0);
+
+    /// <summary>
     /// Whether some thread is inside a call on the mapping at <paramref name="address"/>. The caller
     /// released the last lease and ran <see cref="Interlocked.MemoryBarrierProcessWide"/> first, so
     /// every call that entered before sees its ring disposed or is seen here.
@@ -129,6 +151,16 @@ internal sealed class MappingUse
             if (depth == 0 || (use._thread is { } thread && !thread.IsAlive))
             {
                 continue; // an exited thread is in no call (a call that threw ran its finally first)
+            }
+
+            if (use._thread is null)
+            {
+                if (use._roleMapping == address)
+                {
+                    return true; // every call of a role is on its ring's mapping, whatever its depth
+                }
+
+                continue;
             }
 
             if (depth > Slots)

@@ -288,10 +288,8 @@ internal sealed unsafe partial class RecordRingEngine
         ReadOnlySpan<long> appended = entries; // sliced once: no bounds check per record
         foreach (long entry in appended[..count])
         {
-            int recordLength = -(int)entry;
-            *(int*)(record + TypeOffset) = (int)(entry >> 32); // plain: published by the release below
-            Volatile.Write(ref *(int*)record, recordLength); // release: type and payload before the length
-            record += Align(recordLength);
+            Volatile.Write(ref *(long*)record, entry); // release, length and type in one store: the payload before both (2e)
+            record += Align((uint)entry); // the length, as appended (8 .. the longest record)
         }
     }
 
@@ -369,23 +367,25 @@ internal sealed unsafe partial class RecordRingEngine
         // The first record alone: while it is ours the consumer has not passed it (an uncommitted
         // record stops it), so none of the range was released and claimed again (once per batch:
         // per record it cost an MPSC batch of 32 8-byte records 0.7 ns per record).
-        if (count != 0 && (ulong)Volatile.Read(ref *(long*)start) != ((uint)marked[0] | marker))
+        if (count != 0 && (ulong)Volatile.Read(ref *(long*)start) != ((uint)-(int)marked[0] | marker))
         {
-            throw ClaimLostOrCorrupted(start, -(int)marked[0], *(int*)start, token);
+            throw ClaimLostOrCorrupted(start, (int)marked[0], *(int*)start, token);
         }
 
         foreach (long entry in marked[..count])
         {
             // Acquire: the consumer may have taken the record (TryUnblock); then it is no longer ours.
             int length = Volatile.Read(ref *(int*)record);
-            if (length != (int)entry)
+            if (length + (int)entry != 0) // still our -len (the entry holds +len)
             {
-                throw ClaimLostOrCorrupted(record, -(int)entry, length, token + (record - start));
+                throw ClaimLostOrCorrupted(record, (int)entry, length, token + (record - start));
             }
 
-            *(int*)(record + TypeOffset) = (int)(entry >> 32); // plain: published by the release below
-            Volatile.Write(ref *(int*)record, -(int)entry); // release: type and payload before the length
-            record += Align(-(int)entry);
+            // Release, length and type in one 64-bit store (the claimed marker replaced at once):
+            // the payload before both (2e). One store and no shift per record, where the type
+            // (plain) and then the length took two and the type's extraction.
+            Volatile.Write(ref *(long*)record, entry);
+            record += Align((uint)entry); // the length, as appended (8 .. the longest record)
         }
 
         if (used < aligned)

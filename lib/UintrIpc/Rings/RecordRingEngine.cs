@@ -267,6 +267,10 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int Align(int recordLength) => (recordLength + (RingLayout.RecordAlignment - 1)) & ~(RingLayout.RecordAlignment - 1);
 
+    /// <summary><see cref="Align(int)"/> of a length known to be in range (a batch's own): unsigned, so that widening it to a pointer offset is free.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static uint Align(uint recordLength) => (recordLength + (RingLayout.RecordAlignment - 1)) & ~(uint)(RingLayout.RecordAlignment - 1);
+
     /// <summary>Writes a committed padding record (the bytes after its header are already zero).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void WritePadding(byte* at, int length)

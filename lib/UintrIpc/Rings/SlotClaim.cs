@@ -79,9 +79,9 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
             SlotRingThrowHelper.ThrowClaimNotActive();
         }
 
-        using MappingUse.Call call = MappingUse.Enter(_use, _engine.Region); // before the disposed check: the mapping stays until the slot is published
         if (_multiProducer)
         {
+            using MappingUse.Call call = MappingUse.Enter(_use, _engine.Region); // before the disposed check: the mapping stays until the slot is published
             _engine.ThrowIfDisposed(_position, _unmarked);
             _completed = true;
             // Release: every write to Item happens before the consumer sees the sequence (uintripc.h 2d).
@@ -93,7 +93,17 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
         }
         else
         {
-            _engine.PublishSingle(_slot, _position);
+            // SPSC: the producer role's record (a raw ring's claim; a channel's: none) without a
+            // try/finally, as the claim (spscst): the publish throws nothing, a refusal throws after.
+            MappingUse? use = _use;
+            use?.EnterRoleCall(); // before the disposed check: the mapping stays until the slot is published
+            bool published = _engine.TryPublishSingle(_slot, _position);
+            use?.LeaveRoleCall();
+            if (!published)
+            {
+                _engine.ThrowPublishRefused(_position);
+            }
+
             _completed = true;
         }
     }

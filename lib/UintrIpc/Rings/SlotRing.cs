@@ -146,9 +146,16 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWrite(in T item)
     {
-        MappingUse use = _producer ?? MappingUse.Current; // SPSC: the role's record, no thread-static call per message (amd64); MPSC: the thread's, which names the producer
+        if (_producer is not null)
+        {
+            // SPSC: the role's record (no thread-static call per message, amd64), without a try/finally (spscst).
+            Engine.PrefetchAheadIfDue(); // first: nothing of the call is live across the shim's call
+            return TryWriteQuick(in item) || (MakeRoomSingle() && TryWriteQuick(in item));
+        }
+
+        MappingUse use = MappingUse.Current; // MPSC: the thread's record, which names the producer
         using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
-        return Engine.AllowSkips ? Engine.TryWrite<T, MultiProducer>(in item, use.ThreadId) : Engine.TryWrite<T, SingleProducer>(in item, 0);
+        return Engine.TryWrite<T, MultiProducer>(in item, use.ThreadId);
     }
 
     /// <summary>
@@ -175,11 +182,64 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(out SlotClaim<T> claim)
     {
-        MappingUse use = _producer ?? MappingUse.Current; // SPSC: the role's record, no thread-static call per message (amd64); MPSC: the thread's, which names the producer
+        if (_producer is not null)
+        {
+            // SPSC: as TryWrite(in T), the role's record without a try/finally.
+            Engine.PrefetchAheadIfDue(); // first: nothing of the call is live across the shim's call
+            if (TryClaimQuick(out claim))
+            {
+                return true;
+            }
+
+            return MakeRoomSingle() && TryClaimQuick(out claim);
+        }
+
+        MappingUse use = MappingUse.Current; // MPSC: the thread's record, which names the producer
         using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
-        bool claimed = Engine.AllowSkips ? Engine.TryClaim<T, MultiProducer>(use.ThreadId, out claim) : Engine.TryClaim<T, SingleProducer>(0, out claim);
+        bool claimed = Engine.TryClaim<T, MultiProducer>(use.ThreadId, out claim);
         claim.RecordIn(use); // its publish or abort records itself there too
         return claimed;
+    }
+
+    // SPSC single writes and claims: the quick path throws nothing, so a write records its call in the
+    // producer role's record with two constant stores (MappingUse.EnterRoleCall; a claim records
+    // none, its publish does), no try/finally whose values the JIT would write to the frame on every
+    // call; the disposed check and a ring full by the cached head go to MakeRoomSingle, out of line,
+    // which does throw and so has the using.
+
+    /// <summary>SPSC: writes <paramref name="item"/> when the ring is not disposed and the cached head proves room (SlotRingEngine.TryWriteQuick).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryWriteQuick(in T item)
+    {
+        MappingUse single = _producer!;
+        single.EnterRoleCall(); // the mapping stays while this call runs (MappingUse)
+        bool written = Engine.TryWriteQuick(in item);
+        single.LeaveRoleCall();
+        GC.KeepAlive(this); // the ring, its region and the role's record stay reachable to here
+        return written;
+    }
+
+    /// <summary>
+    /// SPSC: claims the next slot when the ring is not disposed and the cached head proves room
+    /// (SlotRingEngine.TryClaimQuick). Records no call: it reads only this object's private words
+    /// (the prefetch before it is a hint, which does not fault), and what touches the mapping after
+    /// it, the caller's writes to the element, is not covered anyway; its publish or abort records
+    /// itself (in the role's record, passed on here). Two depth stores less per message (spscst).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryClaimQuick(out SlotClaim<T> claim)
+    {
+        bool claimed = Engine.TryClaimQuick(out claim);
+        claim.RecordIn(_producer!); // its publish or abort records itself there
+        return claimed;
+    }
+
+    /// <summary>SPSC, when the quick path found no room: throws when the ring is disposed, reloads head when the cache says full; whether there is room now.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool MakeRoomSingle()
+    {
+        using MappingUse.Call call = _producer!.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
+        return Engine.MakeRoomSingle();
     }
 
     /// <summary>

@@ -40,6 +40,33 @@ internal unsafe partial struct SlotRingEngine
             return false;
         }
 
+        Store<T, TMode>(position, in item);
+        return true;
+    }
+
+    /// <summary>
+    /// SPSC: writes one element when nothing out of the ordinary stands in the way (<see cref="TryTakeQuick"/>);
+    /// false: the caller makes room (<see cref="MakeRoomSingle"/>) and tries again. Throws nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryWriteQuick<T>(in T item)
+        where T : unmanaged
+    {
+        if (!TryTakeQuick(out ulong position))
+        {
+            return false;
+        }
+
+        Store<T, SingleProducer>(position, in item);
+        return true;
+    }
+
+    /// <summary>Writes <paramref name="item"/> into the claimed slot of <paramref name="position"/> and publishes it (SPSC: and the tail).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Store<T, TMode>(ulong position, in T item)
+        where T : unmanaged
+        where TMode : struct, IProducerMode
+    {
         byte* slot = SlotAt(position);
         ElementCopy.Copy(ref *(T*)(slot + RingLayout.SlotHeaderSize), in item); // plain: published by the release below
         Volatile.Write(ref *(ulong*)slot, position + 1); // release: the element before its sequence
@@ -47,8 +74,6 @@ internal unsafe partial struct SlotRingEngine
         {
             PublishTail(position + 1);
         }
-
-        return true;
     }
 
     /// <summary>Writes as many of <paramref name="items"/> as fit, in order, with one claim; returns how many.</summary>
@@ -155,18 +180,88 @@ internal unsafe partial struct SlotRingEngine
         return true;
     }
 
-    /// <summary>SPSC: publishes the claim of <paramref name="position"/> unless a later write superseded it.</summary>
+    /// <summary>
+    /// SPSC: claims the next slot when nothing out of the ordinary stands in the way (<see cref="TryTakeQuick"/>);
+    /// false: the caller makes room (<see cref="MakeRoomSingle"/>) and tries again. Throws nothing.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void PublishSingle(byte* slot, ulong position)
+    [UnscopedRef]
+    internal bool TryClaimQuick<T>(out SlotClaim<T> claim)
+        where T : unmanaged
+    {
+        if (!TryTakeQuick(out ulong position))
+        {
+            claim = default;
+            return false;
+        }
+
+        claim = new SlotClaim<T>(ref this, SlotAt(position), position, multiProducer: false, unmarked: false);
+        return true;
+    }
+
+    /// <summary>
+    /// SPSC: the next position, when the ring is not disposed and the cached head proves room; false:
+    /// anything else (<see cref="MakeRoomSingle"/> throws, or reloads head). No call and no throw, so
+    /// that a raw ring's call records its mapping use without a try/finally (MappingUse.EnterRoleCall)
+    /// and keeps its values in registers: values live into a finally are written to the frame at every
+    /// definition, and those live across a rare call were spilled (spscst in docs/design-notes.md). Its
+    /// caller asks for the slots ahead (<see cref="PrefetchAheadIfDue()"/>) before, when nothing is live.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly bool TryTakeQuick(out ulong position)
+    {
+        position = ProducerTail;
+        return Disposed == 0 && position - ProducerHeadCache < Capacity;
+    }
+
+    /// <summary>
+    /// SPSC, when <see cref="TryTakeQuick"/> found no room: throws when the ring is disposed, reloads
+    /// head when the cache says full; whether the next slot is free (then it asked for the slots ahead when due).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool MakeRoomSingle()
     {
         ThrowIfDisposed();
-        if (position != ProducerTail)
+        return HasRoomSingle(ProducerTail);
+    }
+
+    /// <summary>SPSC: whether the slot of <paramref name="position"/>, the private tail, is free (head reloaded when the cache says full); then asks for the slots ahead when due.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool HasRoomSingle(ulong position)
+    {
+        if (position - ProducerHeadCache >= Capacity && RefreshHeadSingle(position) == 0)
         {
-            SlotRingThrowHelper.ThrowClaimSuperseded(position, ProducerTail);
+            return false;
+        }
+
+        PrefetchAheadIfDue(position);
+        return true;
+    }
+
+    /// <summary>
+    /// SPSC: publishes the claim of <paramref name="position"/> unless the ring is disposed or a later
+    /// write superseded it; false: refused (<see cref="ThrowPublishRefused"/> says why). Throws
+    /// nothing, so that a raw ring's claim records its publish without a try/finally (SlotClaim.Publish).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryPublishSingle(byte* slot, ulong position)
+    {
+        if (Disposed != 0 || position != ProducerTail)
+        {
+            return false;
         }
 
         Volatile.Write(ref *(ulong*)slot, position + 1); // release: the caller's writes to the element first
         PublishTail(position + 1);
+        return true;
+    }
+
+    /// <summary>SPSC: throws for a publish of <paramref name="position"/> that <see cref="TryPublishSingle"/> refused (the disposed flag stays set once set).</summary>
+    [DoesNotReturn]
+    internal readonly void ThrowPublishRefused(ulong position)
+    {
+        ThrowIfDisposed();
+        SlotRingThrowHelper.ThrowClaimSuperseded(position, ProducerTail);
     }
 
     /// <summary>SPSC: moves the private tail and publishes it (release; readers need not see it at once).</summary>
@@ -193,22 +288,32 @@ internal unsafe partial struct SlotRingEngine
         tag = 0;
         cachedThread = false;
         position = ProducerTail;
-        if (position - ProducerHeadCache >= Capacity && RefreshHeadSingle(position) == 0)
-        {
-            return false;
-        }
+        return HasRoomSingle(position);
+    }
 
-        // Write prefetch, a block at a time (PrefetchSlots): only when the slot _prefetchAhead on is
-        // not asked for yet (one claim in _prefetchAhead + 1) and is proven released (else the call
-        // would ask for nothing on every claim of a ring kept full). No prefetch: the frontier
-        // stays 0 and the null test decides.
+    /// <summary>
+    /// SPSC single claim of <paramref name="position"/>: write prefetch, a block at a time
+    /// (<see cref="PrefetchSlots"/>), only when the slot <see cref="_prefetchAhead"/> on is not asked
+    /// for yet (one claim in _prefetchAhead + 1) and is proven released (else the call would ask for
+    /// nothing on every claim of a ring kept full). No prefetch: the frontier stays 0 and the null test decides.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PrefetchAheadIfDue(ulong position)
+    {
         if (position + _prefetchAhead >= _prefetchedTo && _prefetchWrite != null && position + _prefetchAhead - ProducerHeadCache < Capacity)
         {
             PrefetchSlots(position, 1 + _prefetchAhead);
         }
-
-        return true;
     }
+
+    /// <summary>
+    /// SPSC: <see cref="PrefetchAheadIfDue(ulong)"/> for the next claim, at the top of a raw ring's
+    /// single claim or write, before it records its call and reads anything it needs after: nothing of
+    /// the call is live across the (rare) call to the shim, so nothing is spilled on every claim. A hint,
+    /// only to slots the cached head proves released: it may run before the call's disposed check.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void PrefetchAheadIfDue() => PrefetchAheadIfDue(ProducerTail);
 
     /// <summary>
     /// SPSC: asks for ownership of the slots a claim of <paramref name="count"/> from
@@ -516,20 +621,19 @@ internal unsafe partial struct SlotRingEngine
     {
         if (Disposed != 0)
         {
-            ThrowDisposedLeavingMarkers(position, unmarked);
+            if (unmarked)
+            {
+                CompleteClaimOfDisposed(position);
+            }
+
+            // Thrown here, not in the call above: the JIT knows this call does not return, so the
+            // caller's claim values are not live across a call that does, and not spilled (spscst).
+            SlotRingThrowHelper.ThrowDisposed();
         }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ThrowDisposedLeavingMarkers(ulong position, bool unmarked)
-    {
-        if (unmarked)
-        {
-            ClaimCompleted(position);
-        }
-
-        SlotRingThrowHelper.ThrowDisposed();
-    }
+    private void CompleteClaimOfDisposed(ulong position) => ClaimCompleted(position);
 
     /// <summary>MPSC: a shared tail is never behind the floor read before it, and below 2^62 (2b, 2c).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,7 +1,9 @@
 using System.Runtime.CompilerServices;
+using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Rings;
 using UintrIpc.Tests.Infrastructure;
+using UintrIpc.Tests.Rings;
 using UintrIpc.TestPeer.Commands;
 
 namespace UintrIpc.Tests.Memory;
@@ -153,6 +155,70 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData("slots")]
+    [InlineData("records")]
+    public void Claims_and_batches_completed_out_of_order_across_rings_or_dropped_leave_no_call_that_keeps_a_mapping(string kind)
+    {
+        // A completion records itself in the record its claim used (guard2): the MPSC claims of one
+        // thread share its record, whatever ring they are on, and complete in any order; an SPSC
+        // claim may be dropped (the next claim supersedes it). Neither may leave a call recorded:
+        // the mapping would then stay after its last lease, for as long as the thread lives.
+        var regionA = FourRings();
+        var regionB = FourRings();
+        var mapsA = RegionMaps.Of(regionA);
+        var mapsB = RegionMaps.Of(regionB);
+        IDisposable[] ringsA, ringsB;
+        if (kind == "slots")
+        {
+            SlotRing<long> a = new(regionA, 1u), b = new(regionB, 1u), spsc = new(regionA, 0u);
+            ringsA = [a, spsc];
+            ringsB = [b];
+            Assert.True(a.TryClaim(out SlotClaim<long> first));
+            Assert.True(b.TryClaim(out SlotClaim<long> second));
+            first.Item = 1;
+            second.Item = 2;
+            first.Publish(); // first claimed, first completed: not the reverse of the claims
+            second.Publish();
+            Assert.True(a.TryClaim(2, out SlotBatch<long> firstBatch));
+            Assert.True(b.TryClaim(2, out SlotBatch<long> secondBatch));
+            firstBatch.Abort();
+            secondBatch.Publish(0);
+            Assert.True(spsc.TryClaim(out SlotClaim<long> dropped));
+            dropped.Item = 3; // never published nor disposed
+            Assert.True(a.TryRead(out long one) && one == 1 && b.TryRead(out long two) && two == 2);
+        }
+        else
+        {
+            RecordRing a = new(regionA, 1u), b = new(regionB, 1u), spsc = new(regionA, 0u);
+            ringsA = [a, spsc];
+            ringsB = [b];
+            Assert.True(a.TryClaim(1, 8, out RecordClaim first));
+            Assert.True(b.TryClaim(2, 8, out RecordClaim second));
+            first.Commit();
+            second.Commit();
+            Assert.True(a.TryClaimBatch(64, out RecordBatch firstBatch));
+            Assert.True(b.TryClaimBatch(64, out RecordBatch secondBatch));
+            Assert.True(firstBatch.TryAppend(3, 8, out _));
+            Assert.True(secondBatch.TryAppend(4, 8, out _));
+            firstBatch.Commit();
+            secondBatch.Abort();
+            Assert.True(spsc.TryClaim(5, 8, out RecordClaim dropped));
+            dropped.Payload.Fill(5); // never committed nor disposed
+            Assert.True(a.TryRead(out int one, new byte[8], out _) && one == 1 && b.TryRead(out int two, new byte[8], out _) && two == 2);
+        }
+
+        regionA.Dispose();
+        regionB.Dispose();
+        foreach (IDisposable ring in ringsB.Concat(ringsA))
+        {
+            ring.Dispose();
+        }
+
+        Assert.False(mapsB.IsMapped(), "the second ring's mapping stayed after its last lease: a call is still recorded on it");
+        Assert.False(mapsA.IsMapped(), "the first ring's mapping stayed after its last lease: a call is still recorded on it");
+    }
+
     [Fact]
     public void Disposals_racing_on_several_threads_unmap_exactly_once_after_the_last()
     {
@@ -180,6 +246,29 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
             Assert.False(maps.IsMapped());
             Assert.False(region.IsMapped);
         }
+    }
+
+    [Fact]
+    public void An_spsc_producer_call_that_threw_is_over_so_the_last_dispose_unmaps_at_once()
+    {
+        // The SPSC single write and claim record their call without a try/finally on their quick path;
+        // a ring full by the cached head goes out of line, where a hostile head throws: the call must
+        // end there too, or its record says "in a call" for good and the memory is never unmapped.
+        var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(16));
+        var maps = RegionMaps.Of(region);
+        var ring = new SlotRing<long>(region);
+        for (int i = 0; i < 16; i++)
+        {
+            Assert.True(ring.TryWrite(i));
+        }
+
+        RingMemory.Of(region, PartKind.SpscSlots).Head = 1000; // ahead of the tail: impossible
+        Assert.Throws<RingCorruptedException>(() => ring.TryWrite(16));
+        Assert.Throws<RingCorruptedException>(() => ring.TryClaim(out _));
+        region.Dispose();
+        ring.Dispose();
+
+        Assert.False(maps.IsMapped(), "the last lease's release kept the memory for a call that had thrown");
     }
 
     [Fact]
