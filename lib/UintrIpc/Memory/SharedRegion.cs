@@ -460,7 +460,7 @@ internal sealed unsafe class SharedRegion : IDisposable
     /// 1 ms, then doubling up to <see cref="MaxUnmapRetryMs"/> (a handler blocked inside a read
     /// keeps its mapping without waking the timer a thousand times a second). Retired, not
     /// unmapped: a read-only placeholder takes the range until this region is collected
-    /// (<see cref="SafeMappingHandle.Retire"/>), for the empty polls that read without a record.
+    /// (<see cref="SafeMappingHandle.Retire"/>): a load racing the release reads zeros, not a hole.
     /// </summary>
     private void UnmapWhenUnused()
     {
