@@ -62,7 +62,11 @@
  *
  * 1e. Lifetime inside a process. A process unmaps a region only when nothing of its own uses
  *   it any more (the C# side counts leases: the region object, every ring, endpoint and
- *   blocking wait). A peer's death never invalidates our mapping.
+ *   blocking wait). A peer's death never invalidates our mapping. The C# side then replaces
+ *   the shared mapping by a read-only anonymous one of the same length (mmap MAP_FIXED) and
+ *   unmaps that only once no ring object of the region can be reached: a load racing the
+ *   release reads zeros, never a hole. Zero is "not yet" in every ring's head word (a slot's
+ *   sequence 0 on the first lap, 2d; a record's length 0, 2e).
  *
  * ------------------------------------------------------------------------------------
  * 2. Rings (part kinds UIPC_PART_SPSC_SLOTS .. UIPC_PART_MPSC_RECORDS)

@@ -3,11 +3,20 @@ using Tmds.Linux;
 
 namespace UintrIpc.Memory;
 
-/// <summary>Owns one mmap'ed range; ReleaseHandle unmaps it.</summary>
+/// <summary>
+/// Owns one mmap'ed range: the region's shared mapping, then, once <see cref="Retire"/>d, a
+/// read-only placeholder of the same length; ReleaseHandle unmaps whichever is there.
+/// </summary>
 internal sealed unsafe class SafeMappingHandle : SafeBuffer
 {
+    /// <summary>1 once <see cref="Retire"/> replaced the shared mapping.</summary>
+    private int _retired;
+
     /// <summary>Creates an empty handle (used by MapShared).</summary>
     public SafeMappingHandle() : base(ownsHandle: true) { }
+
+    /// <summary>Whether the range still maps the region's memory (neither retired nor released).</summary>
+    internal bool IsLive => !IsClosed && Volatile.Read(ref _retired) == 0;
 
     /// <summary>Maps <paramref name="length"/> bytes of <paramref name="fd"/>, shared and read-write.</summary>
     internal static SafeMappingHandle MapShared(SafeHandle fd, long length)
@@ -33,6 +42,24 @@ internal sealed unsafe class SafeMappingHandle : SafeBuffer
             {
                 fd.DangerousRelease();
             }
+        }
+    }
+
+    /// <summary>
+    /// Replaces the shared mapping by an anonymous, read-only, unreserved one of the same length
+    /// in one mmap(MAP_FIXED): the region's pages are let go (its memory goes with its last mapping
+    /// and descriptor), and a load that races this (a consumer's empty poll, which reads outside
+    /// <see cref="MappingUse"/>) finds the old page or a zero page, never a hole, which would end
+    /// the process. Costs address space only (zero pages are shared). The placeholder goes when
+    /// this handle is finalized: when nothing that could read the range is reachable (every ring
+    /// object, engine and channel end references its region, which holds this handle).
+    /// </summary>
+    /// <remarks>A failed mmap (ENOMEM: the process's map count) leaves what the kernel left, normally the shared mapping, to the finalizer.</remarks>
+    internal void Retire()
+    {
+        if (Interlocked.Exchange(ref _retired, 1) == 0)
+        {
+            _ = LibC.mmap((void*)handle, (size_t)ByteLength, LibC.PROT_READ, LibC.MAP_FIXED | LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0);
         }
     }
 

@@ -455,17 +455,19 @@ internal sealed unsafe class SharedRegion : IDisposable
     /// <summary>
     /// The last lease is gone, so every ring on the region is disposed; a call that entered one
     /// before may still run on another thread. After a process-wide barrier such a call is either
-    /// visible in <see cref="MappingUse"/> or sees its ring disposed (and touches nothing): unmap
-    /// now if none is, else retry from a timer until the last one has returned: after 1 ms, then
-    /// doubling up to <see cref="MaxUnmapRetryMs"/> (a handler blocked inside a read keeps its
-    /// mapping without waking the timer a thousand times a second).
+    /// visible in <see cref="MappingUse"/> or sees its ring disposed (and touches nothing): retire
+    /// the mapping now if none is, else retry from a timer until the last one has returned: after
+    /// 1 ms, then doubling up to <see cref="MaxUnmapRetryMs"/> (a handler blocked inside a read
+    /// keeps its mapping without waking the timer a thousand times a second). Retired, not
+    /// unmapped: a read-only placeholder takes the range until this region is collected
+    /// (<see cref="SafeMappingHandle.Retire"/>): a load racing the release reads zeros, not a hole.
     /// </summary>
     private void UnmapWhenUnused()
     {
         Interlocked.MemoryBarrierProcessWide();
         if (!MappingUse.IsInUse((nint)_base))
         {
-            _mapping.Dispose();
+            _mapping.Retire();
             return;
         }
 
@@ -481,15 +483,15 @@ internal sealed unsafe class SharedRegion : IDisposable
             else if (s_pendingUnmaps.TryRemove(this, out Timer? _))
             {
                 retry!.Dispose();
-                _mapping.Dispose();
+                _mapping.Retire();
             }
         });
         s_pendingUnmaps[this] = retry; // before it can fire
         retry.Change(delayMs, Timeout.Infinite);
     }
 
-    /// <summary>Whether the memory is still mapped (some lease is held). Diagnostics and tests.</summary>
-    internal bool IsMapped => !_mapping.IsClosed;
+    /// <summary>Whether the region's memory is still mapped (some lease is held, or a call keeps it), not yet a placeholder. Diagnostics and tests.</summary>
+    internal bool IsMapped => _mapping.IsLive;
 
     private static SharedRegion Initialize(SafeFdHandle fd, uint regionKind, ReadOnlySpan<PartSpec> parts, (long Total, long[] Offsets) layout, string? name)
     {

@@ -120,16 +120,23 @@ internal static class LeaseCommands
     /// `lease-dispose-ring-under-completion kind op rounds`: as lease-dispose-ring-under-call, with
     /// the worker in a loop of one kind of call the ring's MappingUse did not cover: op claims
     /// (claim, then publish/commit, abort or dispose the claim), batches (the same with batches;
-    /// record batches stay empty: an append's own stores are not covered), unblock (TryUnblock)
-    /// or getters (ProducerPosition, ConsumerPosition, Count, CanRead). Each must end with
+    /// record batches stay empty: an append's own stores are not covered), unblock (TryUnblock),
+    /// getters (ProducerPosition, ConsumerPosition, Count, CanRead), or polls (every consumer call
+    /// on the empty ring: <see cref="PollEmpty"/>). Each must end with
     /// <see cref="ObjectDisposedException"/> or land before the unmap, never touch unmapped memory.
     /// kind: spsc, mpsc, spsc-records, mpsc-records. Prints "ok".
     /// </summary>
     [PeerCommand("lease-dispose-ring-under-completion")]
     public static int DisposeRingUnderCompletion(string[] args)
     {
+        if (args[1] == "polls")
+        {
+            PinToOneCpu(); // the worker, started later, inherits it (see PollEmpty)
+        }
+
         Action<IDisposable, long> step = args[1] switch
         {
+            "polls" => static (ring, count) => PollEmpty(ring),
             "claims" => static (ring, count) => CompleteClaims(ring, count),
             "batches" => static (ring, count) => CompleteBatches(ring, count),
             "unblock" => static (ring, count) => _ = ring is RecordRing r ? r.TryUnblock(TimeSpan.Zero) : ((SlotRing<long>)ring).TryUnblock(TimeSpan.Zero),
@@ -137,6 +144,67 @@ internal static class LeaseCommands
             _ => throw new ArgumentException($"unknown op {args[1]}"),
         };
         return DisposeRingUnder(args[0], int.Parse(args[2], CultureInfo.InvariantCulture), step);
+    }
+
+    /// <summary>
+    /// Each consumer call of the ring on its empty ring (slots: TryRead of one and of a span, Drain;
+    /// records: Read, TryRead). With this thread and the disposing one on one CPU, the worker is
+    /// often preempted between a poll's disposed check and the next poll's loads, and the Dispose,
+    /// barrier and release then run in full: with polls that read without a MappingUse record
+    /// (design-notes "poll0"), a release that left a hole ended this process at the next load.
+    /// </summary>
+    private static void PollEmpty(IDisposable ring)
+    {
+        var counter = new CountingHandler();
+        bool found;
+        if (ring is RecordRing r)
+        {
+            found = r.Read(ref counter) != 0 | r.TryRead(out _, stackalloc byte[8], out _);
+        }
+        else
+        {
+            var s = (SlotRing<long>)ring;
+            found = s.TryRead(out _) | s.TryRead(stackalloc long[4]) != 0 | s.Drain(ref counter) != 0;
+        }
+
+        if (found || counter.Count != 0)
+        {
+            throw new InvalidOperationException("an empty ring returned a message");
+        }
+    }
+
+    /// <summary>Pins the calling thread (and the threads it starts afterwards) to the lowest CPU it may run on.</summary>
+    private static unsafe void PinToOneCpu()
+    {
+        Tmds.Linux.cpu_set_t set = default;
+        if (Tmds.Linux.LibC.sched_getaffinity(0, (Tmds.Linux.size_t)sizeof(Tmds.Linux.cpu_set_t), &set) != 0)
+        {
+            throw new InvalidOperationException("sched_getaffinity failed");
+        }
+
+        byte* bits = (byte*)&set;
+        int cpu = 0;
+        while ((bits[cpu / 8] & (1 << (cpu % 8))) == 0)
+        {
+            cpu++;
+        }
+
+        Tmds.Linux.cpu_set_t one = default;
+        ((byte*)&one)[cpu / 8] = (byte)(1 << (cpu % 8));
+        if (Tmds.Linux.LibC.sched_setaffinity(0, (Tmds.Linux.size_t)sizeof(Tmds.Linux.cpu_set_t), &one) != 0)
+        {
+            throw new InvalidOperationException($"sched_setaffinity to CPU {cpu} failed");
+        }
+    }
+
+    /// <summary>Counts what a Drain or Read hands over.</summary>
+    private struct CountingHandler : IRecordHandler, ISlotHandler<long>
+    {
+        public int Count { get; private set; }
+
+        public void Handle(int type, ReadOnlySpan<byte> payload) => Count++;
+
+        public void Handle(in long item) => Count++;
     }
 
     /// <summary>Every getter of the ring that reads shared memory.</summary>
@@ -368,6 +436,72 @@ internal static class LeaseCommands
 
         Console.WriteLine("ok");
         return 0;
+    }
+
+    /// <summary>
+    /// `lease-placeholder-collected`: a region per ring kind, its ring used (a message, an empty
+    /// poll), then the ring and the region disposed and dropped. The release leaves a read-only
+    /// placeholder where each mapping was (a load racing it reads zeros); it must be
+    /// there after the Dispose and be gone once the regions are collected (full GCs and the
+    /// finalizers, waiting up to 10 s from the last placeholder that went). Prints "ok".
+    /// </summary>
+    [PeerCommand("lease-placeholder-collected")]
+    public static int PlaceholderCollected(string[] args)
+    {
+        (RegionMaps Maps, long Size)[] regions = UseAndDisposeOneRegionPerKind();
+        int left = regions.Count(r => r.Maps.IsPlaceholder(r.Size));
+        if (left != regions.Length || regions.Any(r => r.Maps.IsMapped()))
+        {
+            Console.WriteLine($"after the Dispose: {left} of {regions.Length} placeholders, shared mappings left: {regions.Count(r => r.Maps.IsMapped())}");
+            return 1;
+        }
+
+        long deadline = Environment.TickCount64 + 10_000;
+        while (left > 0 && Environment.TickCount64 < deadline)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            int now = regions.Count(r => r.Maps.IsPlaceholder(r.Size));
+            if (now < left)
+            {
+                left = now;
+                deadline = Environment.TickCount64 + 10_000; // measured from the last progress
+            }
+
+            Thread.Sleep(1);
+        }
+
+        Console.WriteLine(left == 0 ? "ok" : $"{left} of {regions.Length} placeholders still mapped 10 s after the last one went, with full GCs");
+        return left == 0 ? 0 : 1;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (RegionMaps Maps, long Size)[] UseAndDisposeOneRegionPerKind()
+    {
+        var result = new List<(RegionMaps, long)>();
+        Span<byte> buffer = stackalloc byte[8];
+        foreach (string kind in new[] { "spsc", "mpsc", "spsc-records", "mpsc-records" })
+        {
+            bool records = kind.EndsWith("records", StringComparison.Ordinal);
+            bool multi = kind.StartsWith("mpsc", StringComparison.Ordinal);
+            var region = SharedRegion.CreateAnonymous(records ? RecordRing.Part(1024, multipleProducers: multi) : SlotRing<long>.Part(64, multi));
+            result.Add((RegionMaps.Of(region), region.Size));
+            IDisposable ring = records ? new RecordRing(region) : new SlotRing<long>(region);
+            if (ring is RecordRing r)
+            {
+                _ = r.TryWrite(1, buffer) && r.TryRead(out _, buffer, out _) && !r.TryRead(out _, buffer, out _);
+            }
+            else
+            {
+                var s = (SlotRing<long>)ring;
+                _ = s.TryWrite(1) && s.TryRead(out _) && !s.TryRead(out _);
+            }
+
+            region.Dispose();
+            ring.Dispose();
+        }
+
+        return [.. result];
     }
 
     /// <summary>

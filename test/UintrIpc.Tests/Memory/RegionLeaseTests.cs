@@ -69,6 +69,32 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("spsc")]
+    [InlineData("mpsc")]
+    [InlineData("spsc-records")]
+    [InlineData("mpsc-records")]
+    public void Disposing_a_ring_that_holds_the_last_lease_while_another_thread_polls_it_empty_does_not_crash(string kind)
+    {
+        // In a child, both threads on one CPU. Built for empty polls without a MappingUse record
+        // (design-notes "poll0", not kept): with the release unmapping instead of retiring the
+        // mapping, the next poll died (exit 134, 4 of 4 kinds). Polls are recorded again; a guard.
+        using var peer = PeerProcess.Start(output, "lease-dispose-ring-under-completion", kind, "polls", "500");
+        int exit = peer.WaitForExit();
+        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
+        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_placeholder_left_by_the_last_release_is_unmapped_once_the_rings_and_region_are_collected()
+    {
+        // In a child (its own /proc/self/maps): the read-only range that replaces a released mapping must not outlive the objects that could read it.
+        using var peer = PeerProcess.Start(output, "lease-placeholder-collected");
+        int exit = peer.WaitForExit();
+        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
+        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("records")]
     [InlineData("slots")]
     public void A_ring_disposed_inside_its_consumer_s_read_keeps_the_memory_until_the_read_returns(string kind)
