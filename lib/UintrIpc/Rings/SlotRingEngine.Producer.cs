@@ -564,8 +564,10 @@ internal unsafe partial struct SlotRingEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void DeferMarkers(ulong start, ulong count)
     {
-        _unmarkedCount = count;
-        _unmarkedClaim = start + 1;
+        // Release (a plain store on x86, kept in order by the JIT): the clear of the previous claim
+        // before the count, the count before the claim, for TakeUnmarkedClaim on another thread.
+        Volatile.Write(ref _unmarkedCount, count);
+        Volatile.Write(ref _unmarkedClaim, start + 1);
     }
 
     /// <summary>
@@ -577,10 +579,50 @@ internal unsafe partial struct SlotRingEngine
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void MarkUnmarkedClaim()
     {
-        uint tag = _producerThread.Tag; // the claim is the cached thread's
-        ulong start = _unmarkedClaim - 1;
-        ulong end = start + _unmarkedCount;
+        ulong claim = _unmarkedClaim; // 0 when Dispose took it since our look (TakeUnmarkedClaim)
         _unmarkedClaim = 0;
+        if (claim != 0)
+        {
+            MarkClaimedSlots(claim - 1, _unmarkedCount);
+        }
+    }
+
+    /// <summary>
+    /// MPSC, another thread than the cached one (the ring's Dispose; the producer table ending the
+    /// exited cached thread's registration): takes the cached thread's unmarked claim and marks it
+    /// (<see cref="MarkUnmarkedClaim"/>). Taken by a CAS of the value read, never cleared by a plain
+    /// store: that thread may complete the claim and claim again meanwhile (its disposed check
+    /// before our Exchange of Disposed; its clear still in its store buffer when we read), and a
+    /// clear of its new claim left that claim neither marked by us nor by its publish, which finds
+    /// Disposed set and _unmarkedClaim no longer its own: the consumer stalled at it for good.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void TakeUnmarkedClaim()
+    {
+        // Acquire: the count that DeferMarkers wrote before the claim (release).
+        ulong claim = Volatile.Read(ref _unmarkedClaim);
+        while (claim != 0)
+        {
+            ulong count = Volatile.Read(ref _unmarkedCount);
+            // Full fence CAS: ours only if the word still holds the claim read, so the count read
+            // since is that claim's (a newer count follows the clear of this claim, DeferMarkers).
+            // Lost: the thread completed it (0) or claimed again, which we take in turn.
+            ulong seen = Interlocked.CompareExchange(ref _unmarkedClaim, 0, claim);
+            if (seen == claim)
+            {
+                MarkClaimedSlots(claim - 1, count);
+                return;
+            }
+
+            claim = seen;
+        }
+    }
+
+    /// <summary>MPSC: writes the claimed markers of the cached thread's claim of <paramref name="count"/> slots from <paramref name="start"/> (<see cref="MarkUnmarkedClaim"/>).</summary>
+    private void MarkClaimedSlots(ulong start, ulong count)
+    {
+        uint tag = _producerThread.Tag; // the claim is the cached thread's
+        ulong end = start + count;
         for (ulong position = start; position < end; position++)
         {
             byte* slot = SlotAt(position);

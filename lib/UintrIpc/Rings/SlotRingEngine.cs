@@ -94,7 +94,7 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
     /// MPSC: position + 1 of the first slot of the cached thread's in-place claim (one slot, or a
     /// batch of <see cref="_unmarkedCount"/>) whose claimed markers are not written yet (its intent
     /// still covers it, uintripc.h 2d); 0: none. Only that thread writes it (claim, publish,
-    /// abort), and the ring's Dispose.
+    /// abort); another (the ring's Dispose) only takes it, by a CAS to 0 (TakeUnmarkedClaim).
     /// </summary>
     [FieldOffset(ProducerBlock + 32)] private ulong _unmarkedClaim;
     /// <summary>MPSC: the slots of the claim at <see cref="_unmarkedClaim"/> (written with it).</summary>
@@ -163,25 +163,15 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
         => typeof(TMode) == typeof(MultiProducer) ? ProducerThreadCache.CurrentThread : 0;
 
     /// <summary>MPSC: the producer table ends the registration of the cached thread, which exited: its unmarked claim first (2d).</summary>
-    void IDeferredClaims.MarkDeferredClaims()
-    {
-        if (_unmarkedClaim != 0)
-        {
-            MarkUnmarkedClaim();
-        }
-    }
+    void IDeferredClaims.MarkDeferredClaims() => TakeUnmarkedClaim();
 
     /// <summary>Releases the lease once and ends this object's producer registrations; every later call throws <see cref="ObjectDisposedException"/>.</summary>
     internal void Dispose()
     {
         if (Interlocked.Exchange(ref Disposed, 1) == 0)
         {
-            if (_unmarkedClaim != 0)
-            {
-                // Before the registration ends, which uncovers the claim: the markers name it (2d).
-                MarkUnmarkedClaim();
-            }
-
+            // Before the registration ends, which uncovers the claim: the markers name it (2d).
+            TakeUnmarkedClaim();
             Producers?.Dispose(); // its threads claim no more: their registrations end (uintripc.h 2f)
             if (Leased)
             {

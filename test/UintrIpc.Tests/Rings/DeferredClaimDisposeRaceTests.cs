@@ -8,7 +8,10 @@ namespace UintrIpc.Tests.Rings;
 /// with the ring's Dispose on another thread (an IpcChannelWriter's waiting write does this by
 /// design): Dispose marks only the deferred claim it saw, and ends the registration, so a claim
 /// taken just after its look would hold no marker and be covered only by an ended registration's
-/// intent, which attributes nothing (2f b): the consumer would wait at it for good.
+/// intent, which attributes nothing (2f b): the consumer would wait at it for good. Likewise a
+/// claim whose deferral Dispose erased: Dispose read the writer's previous, completed claim (its
+/// clear still in the writer's store buffer) and cleared the word after the writer's next claim
+/// (race in docs/design-notes.md: 43 of 200 rounds stalled on a build that widens that window).
 /// </summary>
 public sealed class DeferredClaimDisposeRaceTests(ITestOutputHelper output)
 {
