@@ -299,7 +299,10 @@ public sealed class MpscRingTests
         /// Reads one element, waiting for claims in flight: TryRead alone reports "empty" while the
         /// next position is claimed but unpublished, even when a later position is published (the
         /// consumer reads in position order), which no sequential queue does. Empty here means
-        /// nothing was claimed (tail == head), a state a queue can be in.
+        /// nothing claimed before this read began is left (head reached the tail read at its start),
+        /// a state a queue can be in. Not the current tail: stepping over aborted claims frees room,
+        /// and a claim taken in that room after the read began would be waited for and read, a read
+        /// that both precedes the claim (its room) and follows it (its value): no sequential order.
         /// </summary>
         public void Read()
         {
@@ -307,6 +310,7 @@ public sealed class MpscRingTests
             {
                 var deadline = new Deadline(Bounded.Timeout);
                 var spin = new SpinWait();
+                long tailAtStart = Ring.ProducerPosition;
                 while (true)
                 {
                     if (Ring.TryRead(out int item))
@@ -315,7 +319,7 @@ public sealed class MpscRingTests
                         return;
                     }
 
-                    if (Ring.ProducerPosition == Ring.ConsumerPosition)
+                    if (Ring.ConsumerPosition >= tailAtStart)
                     {
                         return;
                     }
