@@ -23,10 +23,7 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     public void Disposing_the_region_while_another_thread_uses_its_rings_does_not_crash_and_unmaps_after_the_last_ring()
     {
         // In a child: before leases this took the whole process down (SIGSEGV on the unmapped ring).
-        using var peer = PeerProcess.Start(output, "lease-dispose-region-under-rings", "200000");
-        int exit = peer.WaitForExit();
-        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
-        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+        RunChildExpectingOk("lease-dispose-region-under-rings", "200000");
     }
 
     [Theory]
@@ -37,10 +34,7 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     public void Disposing_a_ring_that_holds_the_last_lease_while_another_thread_calls_it_does_not_crash(string kind)
     {
         // In a child: before MappingUse the ring's Dispose unmapped the memory under the running call (SIGSEGV in every kind).
-        using var peer = PeerProcess.Start(output, "lease-dispose-ring-under-call", kind, "500");
-        int exit = peer.WaitForExit();
-        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
-        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+        RunChildExpectingOk("lease-dispose-ring-under-call", kind, "500");
     }
 
     [Theory]
@@ -62,10 +56,7 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     {
         // In a child: the completion's (unblock's, getter's) check of the disposed flag, then its
         // access, raced the unmap (SIGSEGV) before these calls recorded themselves in MappingUse.
-        using var peer = PeerProcess.Start(output, "lease-dispose-ring-under-completion", kind, op, "500");
-        int exit = peer.WaitForExit();
-        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
-        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+        RunChildExpectingOk("lease-dispose-ring-under-completion", kind, op, "500");
     }
 
     [Theory]
@@ -78,20 +69,14 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         // In a child, both threads on one CPU. Built for empty polls without a MappingUse record
         // (design-notes "poll0", not kept): with the release unmapping instead of retiring the
         // mapping, the next poll died (exit 134, 4 of 4 kinds). Polls are recorded again; a guard.
-        using var peer = PeerProcess.Start(output, "lease-dispose-ring-under-completion", kind, "polls", "500");
-        int exit = peer.WaitForExit();
-        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
-        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+        RunChildExpectingOk("lease-dispose-ring-under-completion", kind, "polls", "500");
     }
 
     [Fact]
     public void The_placeholder_left_by_the_last_release_is_unmapped_once_the_rings_and_region_are_collected()
     {
         // In a child (its own /proc/self/maps): the read-only range that replaces a released mapping must not outlive the objects that could read it.
-        using var peer = PeerProcess.Start(output, "lease-placeholder-collected");
-        int exit = peer.WaitForExit();
-        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
-        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+        RunChildExpectingOk("lease-placeholder-collected");
     }
 
     [Theory]
@@ -100,10 +85,7 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     public void A_ring_disposed_inside_its_consumer_s_read_keeps_the_memory_until_the_read_returns(string kind)
     {
         // In a child: an unmap under the read crashes it (the read's release writes the ring).
-        using var peer = PeerProcess.Start(output, "lease-dispose-ring-in-read", kind);
-        int exit = peer.WaitForExit();
-        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
-        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+        RunChildExpectingOk("lease-dispose-ring-in-read", kind);
     }
 
     [Theory]
@@ -354,5 +336,14 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         Assert.True(records.TryWrite(3, [3]) && records.TryRead(out int three, new byte[8], out _) && three == 3);
         Assert.True(mpscRecords.TryWrite(4, [4]) && mpscRecords.TryRead(out int four, new byte[8], out _) && four == 4);
         return new WeakReference(region);
+    }
+
+    /// <summary>Runs the test peer's <paramref name="command"/> in a child process, which must exit 0 having printed "ok".</summary>
+    private void RunChildExpectingOk(string command, params string[] args)
+    {
+        using var peer = PeerProcess.Start(output, command, args);
+        int exit = peer.WaitForExit();
+        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
+        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
     }
 }
