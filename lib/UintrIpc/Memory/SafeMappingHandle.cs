@@ -48,9 +48,9 @@ internal sealed unsafe class SafeMappingHandle : SafeBuffer
     /// <summary>
     /// Replaces the shared mapping by an anonymous, read-only, unreserved one of the same length
     /// in one mmap(MAP_FIXED): the region's pages are let go (its memory goes with its last mapping
-    /// and descriptor), and a load that races this (a consumer's empty poll, which reads outside
-    /// <see cref="MappingUse"/>) finds the old page or a zero page, never a hole, which would end
-    /// the process. Costs address space only (zero pages are shared). The placeholder goes when
+    /// and descriptor), and a load that races this (one a missing <see cref="MappingUse"/> record would let
+    /// through: every ring call records itself today) finds the old page or a zero page, never a
+    /// hole, which would end the process. Costs address space only (zero pages are shared). The placeholder goes when
     /// this handle is finalized: when nothing that could read the range is reachable (every ring
     /// object, engine and channel end references its region, which holds this handle).
     /// </summary>
