@@ -123,7 +123,9 @@ internal static class LeaseCommands
     /// record batches stay empty: an append's own stores are not covered), unblock (TryUnblock),
     /// getters (ProducerPosition, ConsumerPosition, Count, CanRead), or polls (every consumer call
     /// on the empty ring: <see cref="PollEmpty"/>). Each must end with
-    /// <see cref="ObjectDisposedException"/> or land before the unmap, never touch unmapped memory.
+    /// <see cref="ObjectDisposedException"/> or land before the unmap, never touch unmapped memory;
+    /// unblock and getters, which only read, run on an <see cref="Advance"/>d ring and check what they
+    /// read: a read of the released range (a zero page since poll0, no crash) is a failure too.
     /// kind: spsc, mpsc, spsc-records, mpsc-records. Prints "ok".
     /// </summary>
     [PeerCommand("lease-dispose-ring-under-completion")]
@@ -139,11 +141,71 @@ internal static class LeaseCommands
             "polls" => static (ring, count) => PollEmpty(ring),
             "claims" => static (ring, count) => CompleteClaims(ring, count),
             "batches" => static (ring, count) => CompleteBatches(ring, count),
-            "unblock" => static (ring, count) => _ = ring is RecordRing r ? r.TryUnblock(TimeSpan.Zero) : ((SlotRing<long>)ring).TryUnblock(TimeSpan.Zero),
-            "getters" => static (ring, count) => _ = ReadGetters(ring),
+            "unblock" => static (ring, count) => Unblock(ring),
+            "getters" => static (ring, count) => CheckGetters(ring),
             _ => throw new ArgumentException($"unknown op {args[1]}"),
         };
-        return DisposeRingUnder(args[0], int.Parse(args[2], CultureInfo.InvariantCulture), step);
+        return DisposeRingUnder(args[0], int.Parse(args[2], CultureInfo.InvariantCulture), step, advanced: args[1] is "unblock" or "getters");
+    }
+
+    /// <summary>Messages written and read by <see cref="Advance"/>: positions that a zero page cannot pass for.</summary>
+    private const int AdvancedWrites = 5, AdvancedReads = 2;
+
+    /// <summary>
+    /// Moves the ring's positions off zero (5 written, 2 read), so that a read-only call that reads
+    /// the released range reads values the ring never had: since poll0 that range is a zero page, not
+    /// a hole, and a read there no longer ends the process (ring positions 0 look like a new ring's).
+    /// </summary>
+    private static void Advance(IDisposable ring)
+    {
+        Span<byte> buffer = stackalloc byte[8];
+        bool ok = true;
+        for (int i = 0; i < AdvancedWrites; i++)
+        {
+            ok &= ring is RecordRing r ? r.TryWrite(1, buffer) : ((SlotRing<long>)ring).TryWrite(i);
+        }
+
+        for (int i = 0; i < AdvancedReads; i++)
+        {
+            ok &= ring is RecordRing r ? r.TryRead(out _, buffer, out _) : ((SlotRing<long>)ring).TryRead(out _);
+        }
+
+        if (!ok)
+        {
+            throw new InvalidOperationException("could not advance the ring");
+        }
+    }
+
+    /// <summary>TryUnblock on the <see cref="Advance"/>d ring: a published message at head, nothing to unblock (zeros read as tail 0 behind head: RingCorruptedException).</summary>
+    private static void Unblock(IDisposable ring)
+    {
+        if (ring is RecordRing r ? r.TryUnblock(TimeSpan.Zero) : ((SlotRing<long>)ring).TryUnblock(TimeSpan.Zero))
+        {
+            throw new InvalidOperationException("TryUnblock skipped a published message");
+        }
+    }
+
+    /// <summary>Every getter that reads shared memory, on the <see cref="Advance"/>d ring: each must read the ring's values (a zero page reads 0 and false).</summary>
+    private static void CheckGetters(IDisposable ring)
+    {
+        long tail, head;
+        bool canRead;
+        long count = AdvancedWrites - AdvancedReads;
+        if (ring is RecordRing r)
+        {
+            (tail, head, canRead) = (r.ProducerPosition, r.ConsumerPosition, r.CanRead);
+        }
+        else
+        {
+            var s = (SlotRing<long>)ring;
+            (tail, head, count, canRead) = (s.ProducerPosition, s.ConsumerPosition, s.Count, s.CanRead);
+        }
+
+        // Records are 16 bytes each here, slots 1: either way tail : head is 5 : 2.
+        if (head <= 0 || tail * AdvancedReads != head * AdvancedWrites || count != AdvancedWrites - AdvancedReads || !canRead)
+        {
+            throw new InvalidOperationException($"a getter read what the ring never held (tail {tail}, head {head}, count {count}, can read {canRead}): the released range, not the ring");
+        }
     }
 
     /// <summary>
@@ -206,11 +268,6 @@ internal static class LeaseCommands
 
         public void Handle(in long item) => Count++;
     }
-
-    /// <summary>Every getter of the ring that reads shared memory.</summary>
-    private static long ReadGetters(IDisposable ring) => ring is RecordRing r
-        ? r.ProducerPosition + r.ConsumerPosition + (r.CanRead ? 1 : 0)
-        : ((SlotRing<long>)ring).ProducerPosition + ((SlotRing<long>)ring).ConsumerPosition + ((SlotRing<long>)ring).Count + (((SlotRing<long>)ring).CanRead ? 1 : 0);
 
     /// <summary>One round of claims: one completed each way (publish/commit, abort, dispose), then the ring read empty.</summary>
     private static void CompleteClaims(IDisposable ring, long count)
@@ -315,8 +372,9 @@ internal static class LeaseCommands
     /// last lease, a worker running <paramref name="step"/> (with its count of steps) until it
     /// throws <see cref="ObjectDisposedException"/>, the main thread disposing the ring after a
     /// varying number of steps; then the memory must be unmapped. 0 and "ok", or 1 and the failure.
+    /// <paramref name="advanced"/>: each ring is <see cref="Advance"/>d before its region's Dispose.
     /// </summary>
-    private static int DisposeRingUnder(string kind, int rounds, Action<IDisposable, long> step)
+    private static int DisposeRingUnder(string kind, int rounds, Action<IDisposable, long> step, bool advanced = false)
     {
         for (int round = 0; round < rounds; round++)
         {
@@ -325,6 +383,11 @@ internal static class LeaseCommands
             var region = SharedRegion.CreateAnonymous(records ? RecordRing.Part(1024, multipleProducers: multi) : SlotRing<long>.Part(64, multi));
             var maps = RegionMaps.Of(region);
             IDisposable ring = records ? new RecordRing(region) : new SlotRing<long>(region);
+            if (advanced)
+            {
+                Advance(ring);
+            }
+
             region.Dispose(); // the ring's lease is now the last one
             long calls = 0;
             string? failure = null;
