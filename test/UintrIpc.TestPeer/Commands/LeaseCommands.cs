@@ -145,29 +145,37 @@ internal static class LeaseCommands
             "getters" => static (ring, count) => CheckGetters(ring),
             _ => throw new ArgumentException($"unknown op {args[1]}"),
         };
-        return DisposeRingUnder(args[0], int.Parse(args[2], CultureInfo.InvariantCulture), step, advanced: args[1] is "unblock" or "getters");
+        Action<IDisposable>? prepare = args[1] switch
+        {
+            "unblock" or "getters" => Advance,
+            "polls" => static ring => Advance(ring, written: 70, read: 70), // past one lap (64 slots or records)
+            _ => null,
+        };
+        return DisposeRingUnder(args[0], int.Parse(args[2], CultureInfo.InvariantCulture), step, prepare);
     }
 
     /// <summary>Messages written and read by <see cref="Advance"/>: positions that a zero page cannot pass for.</summary>
     private const int AdvancedWrites = 5, AdvancedReads = 2;
 
     /// <summary>
-    /// Moves the ring's positions off zero (5 written, 2 read), so that a read-only call that reads
-    /// the released range reads values the ring never had: since poll0 that range is a zero page, not
-    /// a hole, and a read there no longer ends the process (ring positions 0 look like a new ring's).
+    /// Moves the ring's positions off zero (by default 5 written, 2 read; polls: past one lap, empty),
+    /// so that a call that reads the released range reads values the ring never had: since poll0 that
+    /// range is a zero page, not a hole, and a read there no longer ends the process (zeros look like a
+    /// new ring's positions, and a slot's sequence 0 is "not yet" only on the first lap).
     /// </summary>
-    private static void Advance(IDisposable ring)
+    private static void Advance(IDisposable ring) => Advance(ring, AdvancedWrites, AdvancedReads);
+
+    private static void Advance(IDisposable ring, int written, int read)
     {
         Span<byte> buffer = stackalloc byte[8];
         bool ok = true;
-        for (int i = 0; i < AdvancedWrites; i++)
+        for (int i = 0; i < written; i++)
         {
             ok &= ring is RecordRing r ? r.TryWrite(1, buffer) : ((SlotRing<long>)ring).TryWrite(i);
-        }
-
-        for (int i = 0; i < AdvancedReads; i++)
-        {
-            ok &= ring is RecordRing r ? r.TryRead(out _, buffer, out _) : ((SlotRing<long>)ring).TryRead(out _);
+            if (i >= written - read)
+            {
+                ok &= ring is RecordRing r2 ? r2.TryRead(out _, buffer, out _) : ((SlotRing<long>)ring).TryRead(out _);
+            }
         }
 
         if (!ok)
@@ -372,9 +380,9 @@ internal static class LeaseCommands
     /// last lease, a worker running <paramref name="step"/> (with its count of steps) until it
     /// throws <see cref="ObjectDisposedException"/>, the main thread disposing the ring after a
     /// varying number of steps; then the memory must be unmapped. 0 and "ok", or 1 and the failure.
-    /// <paramref name="advanced"/>: each ring is <see cref="Advance"/>d before its region's Dispose.
+    /// <paramref name="prepare"/>: run on each ring before its region's Dispose (<see cref="Advance"/>).
     /// </summary>
-    private static int DisposeRingUnder(string kind, int rounds, Action<IDisposable, long> step, bool advanced = false)
+    private static int DisposeRingUnder(string kind, int rounds, Action<IDisposable, long> step, Action<IDisposable>? prepare = null)
     {
         for (int round = 0; round < rounds; round++)
         {
@@ -383,11 +391,7 @@ internal static class LeaseCommands
             var region = SharedRegion.CreateAnonymous(records ? RecordRing.Part(1024, multipleProducers: multi) : SlotRing<long>.Part(64, multi));
             var maps = RegionMaps.Of(region);
             IDisposable ring = records ? new RecordRing(region) : new SlotRing<long>(region);
-            if (advanced)
-            {
-                Advance(ring);
-            }
-
+            prepare?.Invoke(ring);
             region.Dispose(); // the ring's lease is now the last one
             long calls = 0;
             string? failure = null;

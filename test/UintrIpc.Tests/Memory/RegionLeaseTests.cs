@@ -71,7 +71,10 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     {
         // In a child, both threads on one CPU. Built for empty polls without a MappingUse record
         // (design-notes "poll0", not kept): with the release unmapping instead of retiring the
-        // mapping, the next poll died (exit 134, 4 of 4 kinds). Polls are recorded again; a guard.
+        // mapping, the next poll died (exit 134, 4 of 4 kinds). Polls are recorded again; a guard:
+        // on a ring past its first lap (at position 0 a zero page reads as an empty new ring, and
+        // with Begin's depth store removed this passed 4 of 4), where a poll of the released range
+        // finds the shared head 0 and writes it back to the read-only page (exit 134, 4 of 4).
         RunChildExpectingOk("lease-dispose-ring-under-completion", kind, "polls", "500");
     }
 
