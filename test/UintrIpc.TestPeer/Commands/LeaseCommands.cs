@@ -542,6 +542,50 @@ internal static class LeaseCommands
         return left == 0 ? 0 : 1;
     }
 
+    /// <summary>
+    /// `lease-retire-fails`: the placeholder's mmap fails (ENOMEM through <see cref="FailingRetire"/>).
+    /// The last release must then unmap the region at once (not leave its memory to the finalizer),
+    /// and once the region is collected, its handle's finalizer must not unmap a mapping that took
+    /// the address since (a sentinel here; another region or the GC heap in life). Prints "ok".
+    /// </summary>
+    [PeerCommand("lease-retire-fails")]
+    public static unsafe int RetireFails(string[] args)
+    {
+        FailingRetire.Install();
+        (RegionMaps maps, long size) = UseAndDisposeOneRegionPerKind()[0];
+        if (maps.IsMapped())
+        {
+            Console.WriteLine("the shared mapping is still there after the last release, whose placeholder failed");
+            return 1;
+        }
+
+        var length = (Tmds.Linux.size_t)(ulong)size;
+        void* sentinel = Tmds.Linux.LibC.mmap((void*)maps.Address, length, Tmds.Linux.LibC.PROT_READ | Tmds.Linux.LibC.PROT_WRITE, Tmds.Linux.LibC.MAP_PRIVATE | Tmds.Linux.LibC.MAP_ANONYMOUS | Tmds.Linux.LibC.MAP_FIXED_NOREPLACE, -1, 0);
+        if (sentinel != (void*)maps.Address)
+        {
+            Console.WriteLine("could not map the sentinel at the region's address");
+            return 1;
+        }
+
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+
+            string prefix = ((ulong)maps.Address).ToString("x", CultureInfo.InvariantCulture) + "-";
+            bool kept = File.ReadLines("/proc/self/maps").Any(line => line.StartsWith(prefix, StringComparison.Ordinal) && line.Split(' ')[1] == "rw-p");
+            Console.WriteLine(kept ? "ok" : "the collected region's handle unmapped the sentinel that took its address");
+            return kept ? 0 : 1;
+        }
+        finally
+        {
+            _ = Tmds.Linux.LibC.munmap(sentinel, length);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static (RegionMaps Maps, long Size)[] UseAndDisposeOneRegionPerKind()
     {

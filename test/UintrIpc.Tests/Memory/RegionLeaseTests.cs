@@ -85,6 +85,14 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         RunChildExpectingOk("lease-placeholder-collected");
     }
 
+    [Fact]
+    public void A_release_whose_placeholder_cannot_be_mapped_unmaps_at_once_and_leaves_the_address_to_others()
+    {
+        // In a child with a seccomp filter that fails the placeholder's mmap (ENOMEM): before review14
+        // the shared mapping stayed until the finalizer, which would unmap whatever held the address then.
+        RunChildExpectingOk("lease-retire-fails");
+    }
+
     [Theory]
     [InlineData("records")]
     [InlineData("slots")]
