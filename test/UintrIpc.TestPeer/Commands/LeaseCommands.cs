@@ -121,9 +121,11 @@ internal static class LeaseCommands
     /// the worker in a loop of one kind of call the ring's MappingUse did not cover: op claims
     /// (claim, then publish/commit, abort or dispose the claim), batches (the same with batches;
     /// record batches stay empty: an append's own stores are not covered), unblock (TryUnblock),
-    /// getters (ProducerPosition, ConsumerPosition, Count, CanRead), or polls (every consumer call
-    /// on the empty ring: <see cref="PollEmpty"/>). Each must end with
-    /// <see cref="ObjectDisposedException"/> or land before the unmap, never touch unmapped memory.
+    /// getters (ProducerPosition, ConsumerPosition, Count, CanRead), polls (every consumer call
+    /// on the empty ring: <see cref="PollEmpty"/>), claim-writes or batch-writes (the writes into
+    /// claimed room that no record can cover: <see cref="WriteIntoClaims"/>, <see cref="WriteIntoBatches"/>).
+    /// Each must end with <see cref="ObjectDisposedException"/> or land before the unmap, never touch unmapped
+    /// (or read-only) memory.
     /// kind: spsc, mpsc, spsc-records, mpsc-records. Prints "ok".
     /// </summary>
     [PeerCommand("lease-dispose-ring-under-completion")]
@@ -141,6 +143,8 @@ internal static class LeaseCommands
             "batches" => static (ring, count) => CompleteBatches(ring, count),
             "unblock" => static (ring, count) => _ = ring is RecordRing r ? r.TryUnblock(TimeSpan.Zero) : ((SlotRing<long>)ring).TryUnblock(TimeSpan.Zero),
             "getters" => static (ring, count) => _ = ReadGetters(ring),
+            "claim-writes" => static (ring, count) => WriteIntoClaims(ring, count),
+            "batch-writes" => static (ring, count) => WriteIntoBatches(ring, count),
             _ => throw new ArgumentException($"unknown op {args[1]}"),
         };
         return DisposeRingUnder(args[0], int.Parse(args[2], CultureInfo.InvariantCulture), step);
@@ -254,6 +258,103 @@ internal static class LeaseCommands
         if (s.TryClaim(out claim))
         {
             claim.Dispose();
+        }
+
+        while (s.TryRead(out _))
+        {
+        }
+    }
+
+    /// <summary>Stores per claimed element or payload in <see cref="WriteIntoClaims"/> and <see cref="WriteIntoBatches"/>: most of a round is spent writing into claimed room, so the Dispose lands there.</summary>
+    private const int WritesPerClaim = 64;
+
+    /// <summary>
+    /// One claim (slots: SlotClaim.Item; records: RecordClaim.Payload) written <see cref="WritesPerClaim"/>
+    /// times, then published or committed, then the ring read empty. The writes go through the
+    /// ref or span the claim handed out: nothing records them, so a Dispose on another thread
+    /// that releases the last lease can retire the mapping under them (design-notes "claimw").
+    /// </summary>
+    private static void WriteIntoClaims(IDisposable ring, long count)
+    {
+        Span<byte> buffer = stackalloc byte[64];
+        if (ring is RecordRing r)
+        {
+            if (r.TryClaim(1, 64, out RecordClaim c))
+            {
+                for (int i = 0; i < WritesPerClaim; i++)
+                {
+                    c.Payload.Fill((byte)i);
+                }
+
+                c.Commit();
+            }
+
+            while (r.TryRead(out _, buffer, out _))
+            {
+            }
+
+            return;
+        }
+
+        var s = (SlotRing<long>)ring;
+        if (s.TryClaim(out SlotClaim<long> claim))
+        {
+            for (int i = 0; i < WritesPerClaim; i++)
+            {
+                Volatile.Write(ref claim.Item, count + i); // each one a store to the slot
+            }
+
+            claim.Publish();
+        }
+
+        while (s.TryRead(out _))
+        {
+        }
+    }
+
+    /// <summary>
+    /// One batch written in place (slots: every element through the indexer, <see cref="WritesPerClaim"/>
+    /// times; records: TryAppend until the batch is full, each payload filled), then published or
+    /// committed, then the ring read empty. As <see cref="WriteIntoClaims"/>, with a record
+    /// batch's appends storing headers too.
+    /// </summary>
+    private static void WriteIntoBatches(IDisposable ring, long count)
+    {
+        Span<byte> buffer = stackalloc byte[64];
+        if (ring is RecordRing r)
+        {
+            if (r.TryClaimBatch(512, out RecordBatch b))
+            {
+                while (b.TryAppend(1, 24, out Span<byte> payload))
+                {
+                    for (int i = 0; i < WritesPerClaim / 8; i++)
+                    {
+                        payload.Fill((byte)i);
+                    }
+                }
+
+                b.Commit();
+            }
+
+            while (r.TryRead(out _, buffer, out _))
+            {
+            }
+
+            return;
+        }
+
+        var s = (SlotRing<long>)ring;
+        if (s.TryClaim(8, out SlotBatch<long> batch))
+        {
+            for (int i = 0; i < WritesPerClaim; i++)
+            {
+                for (int k = 0; k < batch.Count; k++)
+                {
+                    Volatile.Write(ref batch[k], count + i);
+                }
+            }
+
+            batch.Publish();
         }
 
         while (s.TryRead(out _))
