@@ -540,9 +540,134 @@ internal static class LeaseCommands
     }
 
     /// <summary>
+    /// `lease-write-claims-after-release kind`: the late writes of <see cref="WriteIntoClaims"/>,
+    /// made certain: on one thread, a claim (SlotClaim / RecordClaim) and a batch (SlotBatch / an
+    /// appended RecordBatch payload) are taken on a ring holding the last lease of its mapping, the
+    /// ring is disposed (the mapping retired), and then each is written and completed. A second
+    /// mapping of the same memory (a peer's view, <see cref="SharedRegion.Attach(System.Runtime.InteropServices.SafeHandle, TimeSpan?)"/>)
+    /// must not change: the writes land in the private placeholder, not in the ring; every
+    /// completion must throw <see cref="ObjectDisposedException"/>. A store to a read-only
+    /// placeholder ends this process (SIGSEGV). kind: spsc, mpsc, spsc-records, mpsc-records. Prints "ok".
+    /// </summary>
+    [PeerCommand("lease-write-claims-after-release")]
+    public static unsafe int WriteClaimsAfterRelease(string[] args)
+    {
+        string kind = args[0];
+        bool records = kind.EndsWith("records", StringComparison.Ordinal);
+        bool multi = kind.StartsWith("mpsc", StringComparison.Ordinal);
+        var failures = new List<string>();
+        foreach (bool batch in new[] { false, true })
+        {
+            var region = SharedRegion.CreateAnonymous(records ? RecordRing.Part(1024, multipleProducers: multi) : SlotRing<long>.Part(64, multi));
+            using var peer = SharedRegion.Attach(region.FdHandle); // another mapping of the same memory, as a peer process has
+            IDisposable ring = records ? new RecordRing(region) : new SlotRing<long>(region);
+            region.Dispose(); // the ring's lease is now the last one of this mapping
+            var peerView = new ReadOnlySpan<byte>(peer.BasePointer, (int)peer.Size);
+            string what = $"{kind} {(batch ? "batch" : "claim")}";
+            string? failure = records ? WriteRecordsAfterRelease((RecordRing)ring, batch, peerView) : WriteSlotsAfterRelease((SlotRing<long>)ring, batch, peerView);
+            if (failure is not null)
+            {
+                failures.Add($"{what}: {failure}");
+            }
+        }
+
+        Console.WriteLine(failures.Count == 0 ? "ok" : string.Join("; ", failures));
+        return failures.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>A slot claim or batch taken, its ring disposed, then written and published (<see cref="WriteClaimsAfterRelease"/>); null or what went wrong.</summary>
+    private static string? WriteSlotsAfterRelease(SlotRing<long> ring, bool batch, ReadOnlySpan<byte> peerView)
+    {
+        if (batch)
+        {
+            if (!ring.TryClaim(4, out SlotBatch<long> slots))
+            {
+                return "the empty ring refused the batch";
+            }
+
+            byte[] before = ReleaseAndLook(ring, peerView);
+            for (int k = 0; k < slots.Count; k++)
+            {
+                slots[k] = -1L; // after the release: lands in the placeholder
+            }
+
+            return Unchanged(before, peerView) ?? Refused(ref slots, static (ref SlotBatch<long> b) => b.Publish());
+        }
+
+        if (!ring.TryClaim(out SlotClaim<long> claim))
+        {
+            return "the empty ring refused the claim";
+        }
+
+        byte[] seen = ReleaseAndLook(ring, peerView);
+        claim.Item = -1L;
+        return Unchanged(seen, peerView) ?? Refused(ref claim, static (ref SlotClaim<long> c) => c.Publish());
+    }
+
+    /// <summary>A record claim or an appended batch record taken, its ring disposed, then its payload written and committed (<see cref="WriteClaimsAfterRelease"/>); null or what went wrong.</summary>
+    private static string? WriteRecordsAfterRelease(RecordRing ring, bool batch, ReadOnlySpan<byte> peerView)
+    {
+        if (batch)
+        {
+            if (!ring.TryClaimBatch(256, out RecordBatch records) || !records.TryAppend(1, 64, out Span<byte> payload))
+            {
+                return "the empty ring refused the batch or its append";
+            }
+
+            byte[] before = ReleaseAndLook(ring, peerView);
+            payload.Fill(0xA5); // after the release: lands in the placeholder
+            return Unchanged(before, peerView) ?? Refused(ref records, static (ref RecordBatch b) => b.Commit());
+        }
+
+        if (!ring.TryClaim(1, 64, out RecordClaim claim))
+        {
+            return "the empty ring refused the claim";
+        }
+
+        byte[] seen = ReleaseAndLook(ring, peerView);
+        claim.Payload.Fill(0xA5);
+        return Unchanged(seen, peerView) ?? Refused(ref claim, static (ref RecordClaim c) => c.Commit());
+    }
+
+    private delegate void Completion<TClaim>(ref TClaim claim)
+        where TClaim : allows ref struct;
+
+    /// <summary>Disposes <paramref name="ring"/> (the last lease: the mapping is retired at once, no call being in it) and copies what the peer sees then.</summary>
+    private static byte[] ReleaseAndLook(IDisposable ring, ReadOnlySpan<byte> peerView)
+    {
+        ring.Dispose();
+        return peerView.ToArray();
+    }
+
+    private static string? Unchanged(byte[] before, ReadOnlySpan<byte> peerView)
+    {
+        int at = peerView.SequenceEqual(before) ? -1 : before.AsSpan().CommonPrefixLength(peerView);
+        return at < 0 ? null : $"a write after the release reached the shared memory (byte {at}: {before[at]:x2} -> {peerView[at]:x2})";
+    }
+
+    /// <summary>Completes a claim or batch (a ref struct: by reference) of a disposed ring: null if that threw <see cref="ObjectDisposedException"/>, else what happened.</summary>
+    private static string? Refused<TClaim>(ref TClaim claim, Completion<TClaim> complete)
+        where TClaim : allows ref struct
+    {
+        try
+        {
+            complete(ref claim);
+            return "the completion on the disposed ring returned normally";
+        }
+        catch (ObjectDisposedException)
+        {
+            return null;
+        }
+        catch (Exception e)
+        {
+            return $"the completion threw {e.GetType().Name}, not ObjectDisposedException: {e.Message}";
+        }
+    }
+
+    /// <summary>
     /// `lease-placeholder-collected`: a region per ring kind, its ring used (a message, an empty
-    /// poll), then the ring and the region disposed and dropped. The release leaves a read-only
-    /// placeholder where each mapping was (a load racing it reads zeros); it must be
+    /// poll), then the ring and the region disposed and dropped. The release leaves a private
+    /// writable placeholder where each mapping was (an access racing it finds memory); it must be
     /// there after the Dispose and be gone once the regions are collected (full GCs and the
     /// finalizers, waiting up to 10 s from the last placeholder that went). Prints "ok".
     /// </summary>

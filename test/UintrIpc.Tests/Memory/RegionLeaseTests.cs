@@ -90,10 +90,23 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         RunChildExpectingOk("lease-dispose-ring-under-completion", kind, op, "500");
     }
 
+    [Theory]
+    [InlineData("spsc")]
+    [InlineData("mpsc")]
+    [InlineData("spsc-records")]
+    [InlineData("mpsc-records")]
+    public void A_write_into_a_claim_or_batch_after_the_last_release_reaches_no_shared_memory_and_its_completion_throws(string kind)
+    {
+        // In a child (a store to a read-only placeholder kills it: exit 134 on main), one thread:
+        // claim, dispose the ring (last lease: retired at once), write, complete. A second mapping
+        // of the same memory must not change; with Retire a no-op (the shared mapping kept) it did.
+        RunChildExpectingOk("lease-write-claims-after-release", kind);
+    }
+
     [Fact]
     public void The_placeholder_left_by_the_last_release_is_unmapped_once_the_rings_and_region_are_collected()
     {
-        // In a child (its own /proc/self/maps): the read-only range that replaces a released mapping must not outlive the objects that could read it.
+        // In a child (its own /proc/self/maps): the private range that replaces a released mapping must not outlive the objects that could read it.
         RunChildExpectingOk("lease-placeholder-collected");
     }
 
