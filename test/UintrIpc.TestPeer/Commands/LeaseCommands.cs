@@ -219,7 +219,6 @@ internal static class LeaseCommands
     /// <summary>One round of claims: one completed each way (publish/commit, abort, dispose), then the ring read empty.</summary>
     private static void CompleteClaims(IDisposable ring, long count)
     {
-        Span<byte> buffer = stackalloc byte[8];
         if (ring is RecordRing r)
         {
             if (r.TryClaim(1, 8, out RecordClaim c))
@@ -237,10 +236,7 @@ internal static class LeaseCommands
                 c.Dispose();
             }
 
-            while (r.TryRead(out _, buffer, out _))
-            {
-            }
-
+            ReadEmpty(r);
             return;
         }
 
@@ -260,6 +256,23 @@ internal static class LeaseCommands
             claim.Dispose();
         }
 
+        ReadEmpty(s);
+    }
+
+    /// <summary>Reads the ring until it is empty (a round's end: the next round's claims find room).</summary>
+    private static void ReadEmpty(IDisposable ring)
+    {
+        Span<byte> buffer = stackalloc byte[64];
+        if (ring is RecordRing r)
+        {
+            while (r.TryRead(out _, buffer, out _))
+            {
+            }
+
+            return;
+        }
+
+        var s = (SlotRing<long>)ring;
         while (s.TryRead(out _))
         {
         }
@@ -276,7 +289,6 @@ internal static class LeaseCommands
     /// </summary>
     private static void WriteIntoClaims(IDisposable ring, long count)
     {
-        Span<byte> buffer = stackalloc byte[64];
         if (ring is RecordRing r)
         {
             if (r.TryClaim(1, 64, out RecordClaim c))
@@ -289,10 +301,7 @@ internal static class LeaseCommands
                 c.Commit();
             }
 
-            while (r.TryRead(out _, buffer, out _))
-            {
-            }
-
+            ReadEmpty(r);
             return;
         }
 
@@ -307,9 +316,7 @@ internal static class LeaseCommands
             claim.Publish();
         }
 
-        while (s.TryRead(out _))
-        {
-        }
+        ReadEmpty(s);
     }
 
     /// <summary>
@@ -320,7 +327,6 @@ internal static class LeaseCommands
     /// </summary>
     private static void WriteIntoBatches(IDisposable ring, long count)
     {
-        Span<byte> buffer = stackalloc byte[64];
         if (ring is RecordRing r)
         {
             if (r.TryClaimBatch(512, out RecordBatch b))
@@ -336,10 +342,7 @@ internal static class LeaseCommands
                 b.Commit();
             }
 
-            while (r.TryRead(out _, buffer, out _))
-            {
-            }
-
+            ReadEmpty(r);
             return;
         }
 
@@ -357,15 +360,12 @@ internal static class LeaseCommands
             batch.Publish();
         }
 
-        while (s.TryRead(out _))
-        {
-        }
+        ReadEmpty(s);
     }
 
     /// <summary>One round of batches: one completed each way (publish/commit, abort, dispose), then the ring read empty.</summary>
     private static void CompleteBatches(IDisposable ring, long count)
     {
-        Span<byte> buffer = stackalloc byte[8];
         if (ring is RecordRing r)
         {
             if (r.TryClaimBatch(64, out RecordBatch b))
@@ -383,10 +383,7 @@ internal static class LeaseCommands
                 b.Dispose();
             }
 
-            while (r.TryRead(out _, buffer, out _))
-            {
-            }
-
+            ReadEmpty(r);
             return;
         }
 
@@ -406,9 +403,7 @@ internal static class LeaseCommands
             batch.Dispose();
         }
 
-        while (s.TryRead(out _))
-        {
-        }
+        ReadEmpty(s);
     }
 
     /// <summary>
