@@ -23,6 +23,9 @@ namespace UintrIpc.Rings;
 /// <see cref="RecordRing.TryUnblock(TimeSpan)"/> does), so wrap the writing in a
 /// <c>using</c> (which aborts an unfinished claim) or try/catch and <see cref="Abort"/> on failure.
 /// </para>
+/// <para>Writes to <see cref="Payload"/> racing the ring's Dispose on another thread do not crash
+/// the process (once the memory is released they land in a private placeholder, SafeMappingHandle);
+/// the message is lost and <see cref="Commit"/> throws <see cref="ObjectDisposedException"/>.</para>
 /// </remarks>
 internal unsafe ref struct RecordClaim
 {

@@ -121,11 +121,12 @@ internal static class LeaseCommands
     /// the worker in a loop of one kind of call the ring's MappingUse did not cover: op claims
     /// (claim, then publish/commit, abort or dispose the claim), batches (the same with batches;
     /// record batches stay empty: an append's own stores are not covered), unblock (TryUnblock),
-    /// getters (ProducerPosition, ConsumerPosition, Count, CanRead), or polls (every consumer call
-    /// on the empty ring: <see cref="PollEmpty"/>). Each must end with
-    /// <see cref="ObjectDisposedException"/> or land before the unmap, never touch unmapped memory;
-    /// unblock and getters, which only read, run on an <see cref="Advance"/>d ring and check what they
-    /// read: a read of the released range (a zero page since poll0, no crash) is a failure too.
+    /// getters (ProducerPosition, ConsumerPosition, Count, CanRead), polls (every consumer call
+    /// on the empty ring: <see cref="PollEmpty"/>), claim-writes or batch-writes (the writes into
+    /// claimed room that no record can cover: <see cref="WriteIntoClaims"/>, <see cref="WriteIntoBatches"/>).
+    /// Each must end with <see cref="ObjectDisposedException"/> or land before the unmap, never touch unmapped
+    /// (or read-only) memory; unblock and getters, which only read, run on an <see cref="Advance"/>d ring and
+    /// check what they read: a read of the released range (a zero page since poll0, no crash) is a failure too.
     /// kind: spsc, mpsc, spsc-records, mpsc-records. Prints "ok".
     /// </summary>
     [PeerCommand("lease-dispose-ring-under-completion")]
@@ -143,6 +144,8 @@ internal static class LeaseCommands
             "batches" => static (ring, count) => CompleteBatches(ring, count),
             "unblock" => static (ring, count) => Unblock(ring),
             "getters" => static (ring, count) => CheckGetters(ring),
+            "claim-writes" => static (ring, count) => WriteIntoClaims(ring, count),
+            "batch-writes" => static (ring, count) => WriteIntoBatches(ring, count),
             _ => throw new ArgumentException($"unknown op {args[1]}"),
         };
         Action<IDisposable>? prepare = args[1] switch
@@ -280,7 +283,6 @@ internal static class LeaseCommands
     /// <summary>One round of claims: one completed each way (publish/commit, abort, dispose), then the ring read empty.</summary>
     private static void CompleteClaims(IDisposable ring, long count)
     {
-        Span<byte> buffer = stackalloc byte[8];
         if (ring is RecordRing r)
         {
             if (r.TryClaim(1, 8, out RecordClaim c))
@@ -298,10 +300,7 @@ internal static class LeaseCommands
                 c.Dispose();
             }
 
-            while (r.TryRead(out _, buffer, out _))
-            {
-            }
-
+            ReadEmpty(r);
             return;
         }
 
@@ -321,15 +320,116 @@ internal static class LeaseCommands
             claim.Dispose();
         }
 
+        ReadEmpty(s);
+    }
+
+    /// <summary>Reads the ring until it is empty (a round's end: the next round's claims find room).</summary>
+    private static void ReadEmpty(IDisposable ring)
+    {
+        Span<byte> buffer = stackalloc byte[64];
+        if (ring is RecordRing r)
+        {
+            while (r.TryRead(out _, buffer, out _))
+            {
+            }
+
+            return;
+        }
+
+        var s = (SlotRing<long>)ring;
         while (s.TryRead(out _))
         {
         }
     }
 
+    /// <summary>Stores per claimed element or payload in <see cref="WriteIntoClaims"/> and <see cref="WriteIntoBatches"/>: most of a round is spent writing into claimed room, so the Dispose lands there.</summary>
+    private const int WritesPerClaim = 64;
+
+    /// <summary>
+    /// One claim (slots: SlotClaim.Item; records: RecordClaim.Payload) written <see cref="WritesPerClaim"/>
+    /// times, then published or committed, then the ring read empty. The writes go through the
+    /// ref or span the claim handed out: nothing records them, so a Dispose on another thread
+    /// that releases the last lease can retire the mapping under them (design-notes "claimw").
+    /// </summary>
+    private static void WriteIntoClaims(IDisposable ring, long count)
+    {
+        if (ring is RecordRing r)
+        {
+            if (r.TryClaim(1, 64, out RecordClaim c))
+            {
+                for (int i = 0; i < WritesPerClaim; i++)
+                {
+                    c.Payload.Fill((byte)i);
+                }
+
+                c.Commit();
+            }
+
+            ReadEmpty(r);
+            return;
+        }
+
+        var s = (SlotRing<long>)ring;
+        if (s.TryClaim(out SlotClaim<long> claim))
+        {
+            for (int i = 0; i < WritesPerClaim; i++)
+            {
+                Volatile.Write(ref claim.Item, count + i); // each one a store to the slot
+            }
+
+            claim.Publish();
+        }
+
+        ReadEmpty(s);
+    }
+
+    /// <summary>
+    /// One batch written in place (slots: every element through the indexer, <see cref="WritesPerClaim"/>
+    /// times; records: TryAppend until the batch is full, each payload filled), then published or
+    /// committed, then the ring read empty. As <see cref="WriteIntoClaims"/>, with a record
+    /// batch's appends storing headers too.
+    /// </summary>
+    private static void WriteIntoBatches(IDisposable ring, long count)
+    {
+        if (ring is RecordRing r)
+        {
+            if (r.TryClaimBatch(512, out RecordBatch b))
+            {
+                while (b.TryAppend(1, 24, out Span<byte> payload))
+                {
+                    for (int i = 0; i < WritesPerClaim / 8; i++)
+                    {
+                        payload.Fill((byte)i);
+                    }
+                }
+
+                b.Commit();
+            }
+
+            ReadEmpty(r);
+            return;
+        }
+
+        var s = (SlotRing<long>)ring;
+        if (s.TryClaim(8, out SlotBatch<long> batch))
+        {
+            for (int i = 0; i < WritesPerClaim; i++)
+            {
+                for (int k = 0; k < batch.Count; k++)
+                {
+                    Volatile.Write(ref batch[k], count + i);
+                }
+            }
+
+            batch.Publish();
+        }
+
+        ReadEmpty(s);
+    }
+
     /// <summary>One round of batches: one completed each way (publish/commit, abort, dispose), then the ring read empty.</summary>
     private static void CompleteBatches(IDisposable ring, long count)
     {
-        Span<byte> buffer = stackalloc byte[8];
         if (ring is RecordRing r)
         {
             if (r.TryClaimBatch(64, out RecordBatch b))
@@ -347,10 +447,7 @@ internal static class LeaseCommands
                 b.Dispose();
             }
 
-            while (r.TryRead(out _, buffer, out _))
-            {
-            }
-
+            ReadEmpty(r);
             return;
         }
 
@@ -370,9 +467,7 @@ internal static class LeaseCommands
             batch.Dispose();
         }
 
-        while (s.TryRead(out _))
-        {
-        }
+        ReadEmpty(s);
     }
 
     /// <summary>
@@ -506,9 +601,134 @@ internal static class LeaseCommands
     }
 
     /// <summary>
+    /// `lease-write-claims-after-release kind`: the late writes of <see cref="WriteIntoClaims"/>,
+    /// made certain: on one thread, a claim (SlotClaim / RecordClaim) and a batch (SlotBatch / an
+    /// appended RecordBatch payload) are taken on a ring holding the last lease of its mapping, the
+    /// ring is disposed (the mapping retired), and then each is written and completed. A second
+    /// mapping of the same memory (a peer's view, <see cref="SharedRegion.Attach(System.Runtime.InteropServices.SafeHandle, TimeSpan?)"/>)
+    /// must not change: the writes land in the private placeholder, not in the ring; every
+    /// completion must throw <see cref="ObjectDisposedException"/>. A store to a read-only
+    /// placeholder ends this process (SIGSEGV). kind: spsc, mpsc, spsc-records, mpsc-records. Prints "ok".
+    /// </summary>
+    [PeerCommand("lease-write-claims-after-release")]
+    public static unsafe int WriteClaimsAfterRelease(string[] args)
+    {
+        string kind = args[0];
+        bool records = kind.EndsWith("records", StringComparison.Ordinal);
+        bool multi = kind.StartsWith("mpsc", StringComparison.Ordinal);
+        var failures = new List<string>();
+        foreach (bool batch in new[] { false, true })
+        {
+            var region = SharedRegion.CreateAnonymous(records ? RecordRing.Part(1024, multipleProducers: multi) : SlotRing<long>.Part(64, multi));
+            using var peer = SharedRegion.Attach(region.FdHandle); // another mapping of the same memory, as a peer process has
+            IDisposable ring = records ? new RecordRing(region) : new SlotRing<long>(region);
+            region.Dispose(); // the ring's lease is now the last one of this mapping
+            var peerView = new ReadOnlySpan<byte>(peer.BasePointer, (int)peer.Size);
+            string what = $"{kind} {(batch ? "batch" : "claim")}";
+            string? failure = records ? WriteRecordsAfterRelease((RecordRing)ring, batch, peerView) : WriteSlotsAfterRelease((SlotRing<long>)ring, batch, peerView);
+            if (failure is not null)
+            {
+                failures.Add($"{what}: {failure}");
+            }
+        }
+
+        Console.WriteLine(failures.Count == 0 ? "ok" : string.Join("; ", failures));
+        return failures.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>A slot claim or batch taken, its ring disposed, then written and published (<see cref="WriteClaimsAfterRelease"/>); null or what went wrong.</summary>
+    private static string? WriteSlotsAfterRelease(SlotRing<long> ring, bool batch, ReadOnlySpan<byte> peerView)
+    {
+        if (batch)
+        {
+            if (!ring.TryClaim(4, out SlotBatch<long> slots))
+            {
+                return "the empty ring refused the batch";
+            }
+
+            byte[] before = ReleaseAndLook(ring, peerView);
+            for (int k = 0; k < slots.Count; k++)
+            {
+                slots[k] = -1L; // after the release: lands in the placeholder
+            }
+
+            return Unchanged(before, peerView) ?? Refused(ref slots, static (ref SlotBatch<long> b) => b.Publish());
+        }
+
+        if (!ring.TryClaim(out SlotClaim<long> claim))
+        {
+            return "the empty ring refused the claim";
+        }
+
+        byte[] seen = ReleaseAndLook(ring, peerView);
+        claim.Item = -1L;
+        return Unchanged(seen, peerView) ?? Refused(ref claim, static (ref SlotClaim<long> c) => c.Publish());
+    }
+
+    /// <summary>A record claim or an appended batch record taken, its ring disposed, then its payload written and committed (<see cref="WriteClaimsAfterRelease"/>); null or what went wrong.</summary>
+    private static string? WriteRecordsAfterRelease(RecordRing ring, bool batch, ReadOnlySpan<byte> peerView)
+    {
+        if (batch)
+        {
+            if (!ring.TryClaimBatch(256, out RecordBatch records) || !records.TryAppend(1, 64, out Span<byte> payload))
+            {
+                return "the empty ring refused the batch or its append";
+            }
+
+            byte[] before = ReleaseAndLook(ring, peerView);
+            payload.Fill(0xA5); // after the release: lands in the placeholder
+            return Unchanged(before, peerView) ?? Refused(ref records, static (ref RecordBatch b) => b.Commit());
+        }
+
+        if (!ring.TryClaim(1, 64, out RecordClaim claim))
+        {
+            return "the empty ring refused the claim";
+        }
+
+        byte[] seen = ReleaseAndLook(ring, peerView);
+        claim.Payload.Fill(0xA5);
+        return Unchanged(seen, peerView) ?? Refused(ref claim, static (ref RecordClaim c) => c.Commit());
+    }
+
+    private delegate void Completion<TClaim>(ref TClaim claim)
+        where TClaim : allows ref struct;
+
+    /// <summary>Disposes <paramref name="ring"/> (the last lease: the mapping is retired at once, no call being in it) and copies what the peer sees then.</summary>
+    private static byte[] ReleaseAndLook(IDisposable ring, ReadOnlySpan<byte> peerView)
+    {
+        ring.Dispose();
+        return peerView.ToArray();
+    }
+
+    private static string? Unchanged(byte[] before, ReadOnlySpan<byte> peerView)
+    {
+        int at = peerView.SequenceEqual(before) ? -1 : before.AsSpan().CommonPrefixLength(peerView);
+        return at < 0 ? null : $"a write after the release reached the shared memory (byte {at}: {before[at]:x2} -> {peerView[at]:x2})";
+    }
+
+    /// <summary>Completes a claim or batch (a ref struct: by reference) of a disposed ring: null if that threw <see cref="ObjectDisposedException"/>, else what happened.</summary>
+    private static string? Refused<TClaim>(ref TClaim claim, Completion<TClaim> complete)
+        where TClaim : allows ref struct
+    {
+        try
+        {
+            complete(ref claim);
+            return "the completion on the disposed ring returned normally";
+        }
+        catch (ObjectDisposedException)
+        {
+            return null;
+        }
+        catch (Exception e)
+        {
+            return $"the completion threw {e.GetType().Name}, not ObjectDisposedException: {e.Message}";
+        }
+    }
+
+    /// <summary>
     /// `lease-placeholder-collected`: a region per ring kind, its ring used (a message, an empty
-    /// poll), then the ring and the region disposed and dropped. The release leaves a read-only
-    /// placeholder where each mapping was (a load racing it reads zeros); it must be
+    /// poll), then the ring and the region disposed and dropped. The release leaves a private
+    /// writable placeholder where each mapping was (an access racing it finds memory); it must be
     /// there after the Dispose and be gone once the regions are collected (full GCs and the
     /// finalizers, waiting up to 10 s from the last placeholder that went). Prints "ok".
     /// </summary>
