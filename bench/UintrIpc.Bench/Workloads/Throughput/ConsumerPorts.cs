@@ -255,9 +255,10 @@ internal readonly ref struct RecordCopyHandler : IRecordHandler
 /// <summary>
 /// The record handler of 8-byte messages: each is its stamp alone, checked and not copied, as
 /// the C consumer does (it copies bytes 8.. when there are more). Its own type, not a branch
-/// in <see cref="RecordCopyHandler"/>: the copy of a longer message may call Memmove (above
-/// InlinedBytes' limit), and a call anywhere in the ring's read loop made the JIT keep the
-/// loop's values (the ring, the position, the count) on the stack, stored and reloaded per record.
+/// in <see cref="RecordCopyHandler"/>: its length is a constant (the check compares with 8, and no
+/// copy's size dispatch is in the loop). It was made when the copy could call Memmove, and a call
+/// anywhere in the ring's read loop made the JIT keep the loop's values on the stack (the copy
+/// calls nothing since mrcons).
 /// </summary>
 internal readonly ref struct RecordStampHandler(ref MessageChecker checker) : IRecordHandler
 {
