@@ -54,12 +54,18 @@ internal sealed unsafe class SafeMappingHandle : SafeBuffer
     /// this handle is finalized: when nothing that could read the range is reachable (every ring
     /// object, engine and channel end references its region, which holds this handle).
     /// </summary>
-    /// <remarks>A failed mmap (ENOMEM: the process's map count) leaves what the kernel left, normally the shared mapping, to the finalizer.</remarks>
+    /// <remarks>
+    /// A failed mmap (ENOMEM) may have left the shared mapping or, on kernels before 6.12, a hole (a
+    /// MAP_FIXED that fails after removing the old range): either way the range is unmapped now, as
+    /// before the placeholder, and the handle closed, so that its finalizer never unmaps what a later
+    /// mmap placed there, nor holds the region's memory until then.
+    /// </remarks>
     internal void Retire()
     {
-        if (Interlocked.Exchange(ref _retired, 1) == 0)
+        if (Interlocked.Exchange(ref _retired, 1) == 0
+            && LibC.mmap((void*)handle, (size_t)ByteLength, LibC.PROT_READ, LibC.MAP_FIXED | LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0) == (void*)-1)
         {
-            _ = LibC.mmap((void*)handle, (size_t)ByteLength, LibC.PROT_READ, LibC.MAP_FIXED | LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0);
+            Dispose();
         }
     }
 

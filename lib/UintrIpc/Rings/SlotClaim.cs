@@ -81,15 +81,8 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
 
         if (_multiProducer)
         {
-            using MappingUse.Call call = MappingUse.Enter(_use, _engine.Region); // before the disposed check: the mapping stays until the slot is published
-            _engine.ThrowIfDisposed(_position, _unmarked);
+            PublishMulti(ref _engine, _use, _slot, _position, _unmarked);
             _completed = true;
-            // Release: every write to Item happens before the consumer sees the sequence (uintripc.h 2d).
-            Volatile.Write(ref *(ulong*)_slot, _position + 1);
-            if (_unmarked)
-            {
-                _engine.ClaimCompleted(_position); // published: our next claim must not mark it
-            }
         }
         else
         {
@@ -105,6 +98,25 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
             }
 
             _completed = true;
+        }
+    }
+
+    /// <summary>
+    /// MPSC: publishes the claim of <paramref name="position"/> in <paramref name="slot"/> (the caller then
+    /// marks it completed), out of line: its using's try/finally inlined beside the SPSC path made the
+    /// caller's loop keep its own values on the frame, and a call on the claim would keep the claim
+    /// there too, so it takes the claim's parts (spsc1).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void PublishMulti(ref SlotRingEngine engine, MappingUse? use, byte* slot, ulong position, bool unmarked)
+    {
+        using MappingUse.Call call = MappingUse.Enter(use, engine.Region); // before the disposed check: the mapping stays until the slot is published
+        engine.ThrowIfDisposed(position, unmarked);
+        // Release: every write to Item happens before the consumer sees the sequence (uintripc.h 2d).
+        Volatile.Write(ref *(ulong*)slot, position + 1);
+        if (unmarked)
+        {
+            engine.ClaimCompleted(position); // published: our next claim must not mark it
         }
     }
 

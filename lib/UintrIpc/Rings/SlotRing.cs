@@ -153,6 +153,13 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
             return TryWriteQuick(in item) || (MakeRoomSingle() && TryWriteQuick(in item));
         }
 
+        return TryWriteMulti(in item);
+    }
+
+    /// <summary>MPSC: <see cref="TryWrite(in T)"/>, out of line: its using's try/finally, inlined beside the SPSC path, made the caller's loop keep its own values on the frame (spsc1).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryWriteMulti(in T item)
+    {
         MappingUse use = MappingUse.Current; // MPSC: the thread's record, which names the producer
         using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TryWrite<T, MultiProducer>(in item, use.ThreadId);
@@ -180,6 +187,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     /// </summary>
     /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [SkipLocalsInit] // the MPSC path's out locals: zeroed on every call of the caller's loop otherwise
     public bool TryClaim(out SlotClaim<T> claim)
     {
         if (_producer is not null)
@@ -194,11 +202,32 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
             return MakeRoomSingle() && TryClaimQuick(out claim);
         }
 
+        unsafe
+        {
+            MappingUse? use = TryClaimMulti(out byte* slot, out ulong position, out bool unmarked);
+            if (use is null)
+            {
+                claim = default;
+                return false;
+            }
+
+            claim = new SlotClaim<T>(ref Engine, slot, position, multiProducer: true, unmarked);
+            claim.RecordIn(use); // its publish or abort records itself there too
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// MPSC: <see cref="TryClaim(out SlotClaim{T})"/>'s claim out of line, as <see cref="TryWriteMulti"/>:
+    /// the thread's record it was taken in (null: ring full) and the claim's parts (a claim passed out
+    /// would live in the caller's frame, on the SPSC path too).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private unsafe MappingUse? TryClaimMulti(out byte* slot, out ulong position, out bool unmarked)
+    {
         MappingUse use = MappingUse.Current; // MPSC: the thread's record, which names the producer
         using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
-        bool claimed = Engine.TryClaim<T, MultiProducer>(use.ThreadId, out claim);
-        claim.RecordIn(use); // its publish or abort records itself there too
-        return claimed;
+        return Engine.TryClaimSlot<MultiProducer>(use.ThreadId, out slot, out position, out unmarked) ? use : null;
     }
 
     // SPSC single writes and claims: the quick path throws nothing, so a write records its call in the

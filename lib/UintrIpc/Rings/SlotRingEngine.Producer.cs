@@ -149,15 +149,34 @@ internal unsafe partial struct SlotRingEngine
         where T : unmanaged
         where TMode : struct, IProducerMode
     {
-        ThrowIfDisposed();
-        if (!TryClaimOne<TMode>(thread, out ulong position, out uint tag, out bool cachedThread))
+        if (!TryClaimSlot<TMode>(thread, out byte* slot, out ulong position, out bool unmarked))
         {
             claim = default;
             return false;
         }
 
-        byte* slot = SlotAt(position);
-        bool unmarked = false;
+        claim = new SlotClaim<T>(ref this, slot, position, typeof(TMode) == typeof(MultiProducer), unmarked);
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="TryClaim{T, TMode}(int, out SlotClaim{T})"/>'s claim as its parts: the slot, its position
+    /// and (MPSC) whether its marker is deferred. A caller out of line returns these, not the claim,
+    /// whose address passed out would keep the inlining caller's claim in memory (spsc1).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryClaimSlot<TMode>(int thread, out byte* slot, out ulong position, out bool unmarked)
+        where TMode : struct, IProducerMode
+    {
+        ThrowIfDisposed();
+        unmarked = false;
+        if (!TryClaimOne<TMode>(thread, out position, out uint tag, out bool cachedThread))
+        {
+            slot = null;
+            return false;
+        }
+
+        slot = SlotAt(position);
         if (typeof(TMode) == typeof(MultiProducer))
         {
             // The claimed marker must name us before our intent stops covering the slot, i.e.
@@ -176,7 +195,6 @@ internal unsafe partial struct SlotRingEngine
             }
         }
 
-        claim = new SlotClaim<T>(ref this, slot, position, typeof(TMode) == typeof(MultiProducer), unmarked);
         return true;
     }
 

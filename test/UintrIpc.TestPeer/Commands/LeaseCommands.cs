@@ -123,7 +123,9 @@ internal static class LeaseCommands
     /// record batches stay empty: an append's own stores are not covered), unblock (TryUnblock),
     /// getters (ProducerPosition, ConsumerPosition, Count, CanRead), or polls (every consumer call
     /// on the empty ring: <see cref="PollEmpty"/>). Each must end with
-    /// <see cref="ObjectDisposedException"/> or land before the unmap, never touch unmapped memory.
+    /// <see cref="ObjectDisposedException"/> or land before the unmap, never touch unmapped memory;
+    /// unblock and getters, which only read, run on an <see cref="Advance"/>d ring and check what they
+    /// read: a read of the released range (a zero page since poll0, no crash) is a failure too.
     /// kind: spsc, mpsc, spsc-records, mpsc-records. Prints "ok".
     /// </summary>
     [PeerCommand("lease-dispose-ring-under-completion")]
@@ -139,11 +141,79 @@ internal static class LeaseCommands
             "polls" => static (ring, count) => PollEmpty(ring),
             "claims" => static (ring, count) => CompleteClaims(ring, count),
             "batches" => static (ring, count) => CompleteBatches(ring, count),
-            "unblock" => static (ring, count) => _ = ring is RecordRing r ? r.TryUnblock(TimeSpan.Zero) : ((SlotRing<long>)ring).TryUnblock(TimeSpan.Zero),
-            "getters" => static (ring, count) => _ = ReadGetters(ring),
+            "unblock" => static (ring, count) => Unblock(ring),
+            "getters" => static (ring, count) => CheckGetters(ring),
             _ => throw new ArgumentException($"unknown op {args[1]}"),
         };
-        return DisposeRingUnder(args[0], int.Parse(args[2], CultureInfo.InvariantCulture), step);
+        Action<IDisposable>? prepare = args[1] switch
+        {
+            "unblock" or "getters" => Advance,
+            "polls" => static ring => Advance(ring, written: 70, read: 70), // past one lap (64 slots or records)
+            _ => null,
+        };
+        return DisposeRingUnder(args[0], int.Parse(args[2], CultureInfo.InvariantCulture), step, prepare);
+    }
+
+    /// <summary>Messages written and read by <see cref="Advance"/>: positions that a zero page cannot pass for.</summary>
+    private const int AdvancedWrites = 5, AdvancedReads = 2;
+
+    /// <summary>
+    /// Moves the ring's positions off zero (by default 5 written, 2 read; polls: past one lap, empty),
+    /// so that a call that reads the released range reads values the ring never had: since poll0 that
+    /// range is a zero page, not a hole, and a read there no longer ends the process (zeros look like a
+    /// new ring's positions, and a slot's sequence 0 is "not yet" only on the first lap).
+    /// </summary>
+    private static void Advance(IDisposable ring) => Advance(ring, AdvancedWrites, AdvancedReads);
+
+    private static void Advance(IDisposable ring, int written, int read)
+    {
+        Span<byte> buffer = stackalloc byte[8];
+        bool ok = true;
+        for (int i = 0; i < written; i++)
+        {
+            ok &= ring is RecordRing r ? r.TryWrite(1, buffer) : ((SlotRing<long>)ring).TryWrite(i);
+            if (i >= written - read)
+            {
+                ok &= ring is RecordRing r2 ? r2.TryRead(out _, buffer, out _) : ((SlotRing<long>)ring).TryRead(out _);
+            }
+        }
+
+        if (!ok)
+        {
+            throw new InvalidOperationException("could not advance the ring");
+        }
+    }
+
+    /// <summary>TryUnblock on the <see cref="Advance"/>d ring: a published message at head, nothing to unblock (zeros read as tail 0 behind head: RingCorruptedException).</summary>
+    private static void Unblock(IDisposable ring)
+    {
+        if (ring is RecordRing r ? r.TryUnblock(TimeSpan.Zero) : ((SlotRing<long>)ring).TryUnblock(TimeSpan.Zero))
+        {
+            throw new InvalidOperationException("TryUnblock skipped a published message");
+        }
+    }
+
+    /// <summary>Every getter that reads shared memory, on the <see cref="Advance"/>d ring: each must read the ring's values (a zero page reads 0 and false).</summary>
+    private static void CheckGetters(IDisposable ring)
+    {
+        long tail, head;
+        bool canRead;
+        long count = AdvancedWrites - AdvancedReads;
+        if (ring is RecordRing r)
+        {
+            (tail, head, canRead) = (r.ProducerPosition, r.ConsumerPosition, r.CanRead);
+        }
+        else
+        {
+            var s = (SlotRing<long>)ring;
+            (tail, head, count, canRead) = (s.ProducerPosition, s.ConsumerPosition, s.Count, s.CanRead);
+        }
+
+        // Records are 16 bytes each here, slots 1: either way tail : head is 5 : 2.
+        if (head <= 0 || tail * AdvancedReads != head * AdvancedWrites || count != AdvancedWrites - AdvancedReads || !canRead)
+        {
+            throw new InvalidOperationException($"a getter read what the ring never held (tail {tail}, head {head}, count {count}, can read {canRead}): the released range, not the ring");
+        }
     }
 
     /// <summary>
@@ -206,11 +276,6 @@ internal static class LeaseCommands
 
         public void Handle(in long item) => Count++;
     }
-
-    /// <summary>Every getter of the ring that reads shared memory.</summary>
-    private static long ReadGetters(IDisposable ring) => ring is RecordRing r
-        ? r.ProducerPosition + r.ConsumerPosition + (r.CanRead ? 1 : 0)
-        : ((SlotRing<long>)ring).ProducerPosition + ((SlotRing<long>)ring).ConsumerPosition + ((SlotRing<long>)ring).Count + (((SlotRing<long>)ring).CanRead ? 1 : 0);
 
     /// <summary>One round of claims: one completed each way (publish/commit, abort, dispose), then the ring read empty.</summary>
     private static void CompleteClaims(IDisposable ring, long count)
@@ -315,8 +380,9 @@ internal static class LeaseCommands
     /// last lease, a worker running <paramref name="step"/> (with its count of steps) until it
     /// throws <see cref="ObjectDisposedException"/>, the main thread disposing the ring after a
     /// varying number of steps; then the memory must be unmapped. 0 and "ok", or 1 and the failure.
+    /// <paramref name="prepare"/>: run on each ring before its region's Dispose (<see cref="Advance"/>).
     /// </summary>
-    private static int DisposeRingUnder(string kind, int rounds, Action<IDisposable, long> step)
+    private static int DisposeRingUnder(string kind, int rounds, Action<IDisposable, long> step, Action<IDisposable>? prepare = null)
     {
         for (int round = 0; round < rounds; round++)
         {
@@ -325,6 +391,7 @@ internal static class LeaseCommands
             var region = SharedRegion.CreateAnonymous(records ? RecordRing.Part(1024, multipleProducers: multi) : SlotRing<long>.Part(64, multi));
             var maps = RegionMaps.Of(region);
             IDisposable ring = records ? new RecordRing(region) : new SlotRing<long>(region);
+            prepare?.Invoke(ring);
             region.Dispose(); // the ring's lease is now the last one
             long calls = 0;
             string? failure = null;
@@ -473,6 +540,50 @@ internal static class LeaseCommands
 
         Console.WriteLine(left == 0 ? "ok" : $"{left} of {regions.Length} placeholders still mapped 10 s after the last one went, with full GCs");
         return left == 0 ? 0 : 1;
+    }
+
+    /// <summary>
+    /// `lease-retire-fails`: the placeholder's mmap fails (ENOMEM through <see cref="FailingRetire"/>).
+    /// The last release must then unmap the region at once (not leave its memory to the finalizer),
+    /// and once the region is collected, its handle's finalizer must not unmap a mapping that took
+    /// the address since (a sentinel here; another region or the GC heap in life). Prints "ok".
+    /// </summary>
+    [PeerCommand("lease-retire-fails")]
+    public static unsafe int RetireFails(string[] args)
+    {
+        FailingRetire.Install();
+        (RegionMaps maps, long size) = UseAndDisposeOneRegionPerKind()[0];
+        if (maps.IsMapped())
+        {
+            Console.WriteLine("the shared mapping is still there after the last release, whose placeholder failed");
+            return 1;
+        }
+
+        var length = (Tmds.Linux.size_t)(ulong)size;
+        void* sentinel = Tmds.Linux.LibC.mmap((void*)maps.Address, length, Tmds.Linux.LibC.PROT_READ | Tmds.Linux.LibC.PROT_WRITE, Tmds.Linux.LibC.MAP_PRIVATE | Tmds.Linux.LibC.MAP_ANONYMOUS | Tmds.Linux.LibC.MAP_FIXED_NOREPLACE, -1, 0);
+        if (sentinel != (void*)maps.Address)
+        {
+            Console.WriteLine("could not map the sentinel at the region's address");
+            return 1;
+        }
+
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+
+            string prefix = ((ulong)maps.Address).ToString("x", CultureInfo.InvariantCulture) + "-";
+            bool kept = File.ReadLines("/proc/self/maps").Any(line => line.StartsWith(prefix, StringComparison.Ordinal) && line.Split(' ')[1] == "rw-p");
+            Console.WriteLine(kept ? "ok" : "the collected region's handle unmapped the sentinel that took its address");
+            return kept ? 0 : 1;
+        }
+        finally
+        {
+            _ = Tmds.Linux.LibC.munmap(sentinel, length);
+        }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
