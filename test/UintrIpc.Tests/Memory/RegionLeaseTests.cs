@@ -298,6 +298,45 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void An_spsc_record_producer_call_that_threw_is_over_so_the_last_dispose_unmaps_at_once()
+    {
+        // As the slot case above, for the record ring: TryWrite records its quick path without a
+        // try/finally, and a claim's commit records itself in the producer role's record the same way;
+        // a ring full by the cached head goes out of line, where a hostile head throws (the single
+        // calls and the batch claim), and a refused commit throws after its record ended. Each call
+        // must end, or the record says "in a call" for good and the memory is never unmapped.
+        var region = SharedRegion.CreateAnonymous(RecordRing.Part(256));
+        var maps = RegionMaps.Of(region);
+        var ring = new RecordRing(region);
+        byte[] message = new byte[8];
+        Assert.True(ring.TryClaim(1, 8, out RecordClaim discarded));
+        Assert.True(ring.TryWrite(1, message)); // discards the open claim
+        InvalidOperationException? refused = null;
+        try
+        {
+            discarded.Commit();
+        }
+        catch (InvalidOperationException e)
+        {
+            refused = e;
+        }
+
+        Assert.NotNull(refused);
+        while (ring.TryWrite(1, message))
+        {
+        }
+
+        RingMemory.Of(region, PartKind.SpscRecords).Head = 100_000; // ahead of the tail: impossible
+        Assert.Throws<RingCorruptedException>(() => ring.TryWrite(1, message));
+        Assert.Throws<RingCorruptedException>(() => ring.TryClaim(1, 8, out _));
+        Assert.Throws<RingCorruptedException>(() => ring.TryClaimBatch(16, out _));
+        region.Dispose();
+        ring.Dispose();
+
+        Assert.False(maps.IsMapped(), "the last lease's release kept the memory for a call that had thrown");
+    }
+
+    [Fact]
     public void A_disposed_ring_refuses_every_call()
     {
         using var region = FourRings();
