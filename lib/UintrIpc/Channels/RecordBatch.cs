@@ -153,7 +153,7 @@ public unsafe ref struct RecordBatch
         // Throws written here, with a helper that only builds the exception: the JIT then knows
         // these paths end, and keeps no value of the caller's loop live across them (a call it
         // must assume returns costs the loop spills of its registers, per message).
-        nuint recordLength = (nuint)(uint)length + (uint)_trailer + RingLayout.RecordHeaderSize; // at least 8: no batch has room for it
+        nuint recordLength = RecordLength(length);
         nuint aligned = RecordRingEngine.Align(recordLength);
         byte* record = _next;
         nint count = _count; // once: each store below (shared memory, the entries) would make the JIT load it again
@@ -229,7 +229,7 @@ public unsafe ref struct RecordBatch
 
         // The checks of the single append, for the run's end (count <= MaxRecords and aligned < 2^33:
         // the product cannot overflow).
-        nuint recordLength = (nuint)(uint)length + (uint)_trailer + RingLayout.RecordHeaderSize;
+        nuint recordLength = RecordLength(length);
         nint aligned = (nint)RecordRingEngine.Align(recordLength);
         byte* record = _next;
         nint first = _count;
@@ -402,6 +402,14 @@ public unsafe ref struct RecordBatch
     [MethodImpl(MethodImplOptions.NoInlining)]
     private readonly Exception BadRun(int count)
         => IsActive ? new ArgumentOutOfRangeException(nameof(count), count, $"A run holds 1 to {MaxRecords} messages.") : NotActive();
+
+    /// <summary>
+    /// The record length (header, payload, trailer) of an append of <paramref name="length"/> bytes,
+    /// in 64 bits: a negative length is a huge one (never wrapping into range), for the compare with
+    /// BatchRecordLimit. At least 8: no batch (and no completed one) has room for it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly nuint RecordLength(int length) => (nuint)(uint)length + (uint)_trailer + RingLayout.RecordHeaderSize;
 
     /// <summary>The entry of message <paramref name="index"/>, unchecked: the caller checked it against <see cref="MaxRecords"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
