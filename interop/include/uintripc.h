@@ -63,10 +63,13 @@
  * 1e. Lifetime inside a process. A process unmaps a region only when nothing of its own uses
  *   it any more (the C# side counts leases: the region object, every ring, endpoint and
  *   blocking wait). A peer's death never invalidates our mapping. The C# side then replaces
- *   the shared mapping by a read-only anonymous one of the same length (mmap MAP_FIXED) and
- *   unmaps that only once no ring object of the region can be reached: a load racing the
- *   release reads zeros, never a hole. Zero is "not yet" in every ring's head word (a slot's
- *   sequence 0 on the first lap, 2d; a record's length 0, 2e).
+ *   the shared mapping by a private, writable, zero-filled anonymous one of the same length
+ *   (mmap MAP_FIXED) and unmaps that only once no ring object of the region can be reached:
+ *   an access racing the release finds memory, never a hole. A store through one of the
+ *   process's open claims lands there, not in the shared memory (the message is lost). Every
+ *   ring call checks its ring's disposed flag before it reads the mapping, so nothing reads
+ *   the placeholder as a ring; were a load to race it, zero is "not yet" in every ring's head
+ *   word (a slot's sequence 0 on the first lap, 2d; a record's length 0, 2e).
  *
  * ------------------------------------------------------------------------------------
  * 2. Rings (part kinds UIPC_PART_SPSC_SLOTS .. UIPC_PART_MPSC_RECORDS)

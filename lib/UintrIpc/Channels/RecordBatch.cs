@@ -34,7 +34,9 @@ namespace UintrIpc.Channels;
 /// <para>The ring (or writer) disposed while the batch is open leaves it to the consumer, which
 /// skips it (SPSC: nothing of it was visible; MPSC: a closed ring object's claims count as a dead
 /// producer's, uintripc.h 2f). The batch then throws <see cref="ObjectDisposedException"/> and
-/// its <see cref="Dispose"/> does nothing.</para>
+/// its <see cref="Dispose"/> does nothing. Appends and payload writes that race that Dispose on
+/// another thread do not crash the process: once the ring's memory is released (its last lease),
+/// they land in private memory that nothing reads as a ring; the messages are lost.</para>
 /// </remarks>
 public unsafe ref struct RecordBatch
 {

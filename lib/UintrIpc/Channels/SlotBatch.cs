@@ -23,6 +23,10 @@ namespace UintrIpc.Channels;
 /// other producers at claim time and an abort marks them skipped, so the consumer steps over
 /// them; an abandoned batch holds the consumer up until it skips the claim of a writer known
 /// to be dead, or <see cref="Channels.IpcChannelReader{T}.TryUnblock(TimeSpan)"/> skips it.</para>
+/// <para>The ring (or writer) disposed while the batch is open: <see cref="Publish()"/> throws
+/// <see cref="ObjectDisposedException"/> and the elements are lost. Writes through the indexer
+/// that race that Dispose on another thread do not crash the process: once the ring's memory is
+/// released (its last lease), they land in private memory that nothing reads as a ring.</para>
 /// </remarks>
 public unsafe ref struct SlotBatch<T> where T : unmanaged
 {

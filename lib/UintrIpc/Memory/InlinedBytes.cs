@@ -55,9 +55,10 @@ internal static class InlinedBytes
     }
 
     /// <summary>
-    /// <see cref="Copy"/> without its checks and without any call: <paramref name="length"/> at most
-    /// <see cref="InlineLimit"/>, the two ranges disjoint (the caller checked both). A caller with no
-    /// call of its own on its hot path then needs no callee-saved registers for it.
+    /// <see cref="Copy"/> without its checks and without any call: the two ranges disjoint (the caller
+    /// checked). Any length is copied; up to <see cref="InlineLimit"/> this is the faster copy, above it
+    /// the span copy's native code. A caller with no call of its own on its hot path then needs no
+    /// callee-saved registers for it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void CopyInline(ref byte src, ref byte dst, nuint length)

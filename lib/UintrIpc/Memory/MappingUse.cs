@@ -25,9 +25,9 @@ namespace UintrIpc.Memory;
 /// to back (JitDisasm, design-notes "review12"); the runtime's own asymmetric-lock test relies on
 /// the same. Check that disasm again when the runtime changes.
 /// <para>Behind this, the release never leaves the range unmapped while a ring object can reach it
-/// (<see cref="SafeMappingHandle.Retire"/>: a read-only zero page in its place until the region is
-/// collected): a load that a missing record lets race the release reads zeros, not a hole; a store
-/// still faults. A consumer's empty poll without a record was built on it and not kept: 5-6 ns
+/// (<see cref="SafeMappingHandle.Retire"/>: private writable memory in its place until the region
+/// is collected): a store through a claim, which no record can cover, or a load that a missing
+/// record lets race the release finds memory, not a hole. A consumer's empty poll without a record was built on it and not kept: 5-6 ns
 /// faster per round trip in a duplex part, 15 ns slower with two rings (design-notes "poll0").</para>
 /// </remarks>
 internal sealed class MappingUse

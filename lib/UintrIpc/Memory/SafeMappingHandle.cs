@@ -5,7 +5,7 @@ namespace UintrIpc.Memory;
 
 /// <summary>
 /// Owns one mmap'ed range: the region's shared mapping, then, once <see cref="Retire"/>d, a
-/// read-only placeholder of the same length; ReleaseHandle unmaps whichever is there.
+/// private placeholder of the same length; ReleaseHandle unmaps whichever is there.
 /// </summary>
 internal sealed unsafe class SafeMappingHandle : SafeBuffer
 {
@@ -46,20 +46,35 @@ internal sealed unsafe class SafeMappingHandle : SafeBuffer
     }
 
     /// <summary>
-    /// Replaces the shared mapping by an anonymous, read-only, unreserved one of the same length
-    /// in one mmap(MAP_FIXED): the region's pages are let go (its memory goes with its last mapping
-    /// and descriptor), and a load that races this (one a missing <see cref="MappingUse"/> record would let
-    /// through: every ring call records itself today) finds the old page or a zero page, never a
-    /// hole, which would end the process. Costs address space only (zero pages are shared). The placeholder goes when
-    /// this handle is finalized: when nothing that could read the range is reachable (every ring
-    /// object, engine and channel end references its region, which holds this handle).
+    /// Replaces the shared mapping by an anonymous, private, writable, unreserved one of the same
+    /// length in one mmap(MAP_FIXED): the region's pages are let go (its memory goes with its last
+    /// mapping and descriptor), and an access that races this finds the old page or a private one,
+    /// never a hole, which would end the process. What races it: a store through a claim's element
+    /// or payload (SlotClaim.Item, a batch's indexer, RecordClaim.Payload, RecordBatch.TryAppend),
+    /// which no MappingUse record can cover; it lands in memory nobody reads as a ring (every
+    /// ring call checks its disposed flag before it reads the mapping) and the claim's completion
+    /// throws ObjectDisposedException. Costs address space, and a page of memory for each one such
+    /// a late store touches. The placeholder goes when this handle is finalized: when nothing that
+    /// could touch the range is reachable (every ring object, engine and channel end references its
+    /// region, which holds this handle; a claim references its ring object).
     /// </summary>
-    /// <remarks>A failed mmap (ENOMEM: the process's map count) leaves what the kernel left, normally the shared mapping, to the finalizer.</remarks>
+    /// <remarks>
+    /// Strict overcommit (vm.overcommit_memory=2) charges a writable private mapping its length,
+    /// MAP_NORESERVE or not, and may refuse it (and some kernels unmap the old range before they
+    /// refuse): then a read-only placeholder, never charged, fills the range, and a late store
+    /// faults as before poll0's change. If that mmap fails too (ENOMEM: the process's map count), the
+    /// kernel may have left the shared mapping or, before 6.12, a hole (a MAP_FIXED that fails after
+    /// removing the old range): either way the range is unmapped now and the handle closed, so that
+    /// its finalizer never unmaps what a later mmap placed there, nor holds the region's memory.
+    /// </remarks>
     internal void Retire()
     {
-        if (Interlocked.Exchange(ref _retired, 1) == 0)
+        int placeholder = LibC.MAP_FIXED | LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE;
+        if (Interlocked.Exchange(ref _retired, 1) == 0
+            && LibC.mmap((void*)handle, (size_t)ByteLength, LibC.PROT_READ | LibC.PROT_WRITE, placeholder, -1, 0) == (void*)-1
+            && LibC.mmap((void*)handle, (size_t)ByteLength, LibC.PROT_READ, placeholder, -1, 0) == (void*)-1)
         {
-            _ = LibC.mmap((void*)handle, (size_t)ByteLength, LibC.PROT_READ, LibC.MAP_FIXED | LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0);
+            Dispose();
         }
     }
 

@@ -459,8 +459,8 @@ internal sealed unsafe class SharedRegion : IDisposable
     /// the mapping now if none is, else retry from a timer until the last one has returned: after
     /// 1 ms, then doubling up to <see cref="MaxUnmapRetryMs"/> (a handler blocked inside a read
     /// keeps its mapping without waking the timer a thousand times a second). Retired, not
-    /// unmapped: a read-only placeholder takes the range until this region is collected
-    /// (<see cref="SafeMappingHandle.Retire"/>): a load racing the release reads zeros, not a hole.
+    /// unmapped: a private placeholder takes the range until this region is collected
+    /// (<see cref="SafeMappingHandle.Retire"/>): a write through a claim racing the release finds memory, not a hole.
     /// </summary>
     private void UnmapWhenUnused()
     {

@@ -23,6 +23,9 @@ namespace UintrIpc.Rings;
 /// <see cref="RecordRing.TryUnblock(TimeSpan)"/> does), so wrap the writing in a
 /// <c>using</c> (which aborts an unfinished claim) or try/catch and <see cref="Abort"/> on failure.
 /// </para>
+/// <para>Writes to <see cref="Payload"/> racing the ring's Dispose on another thread do not crash
+/// the process (once the memory is released they land in a private placeholder, SafeMappingHandle);
+/// the message is lost and <see cref="Commit"/> throws <see cref="ObjectDisposedException"/>.</para>
 /// </remarks>
 internal unsafe ref struct RecordClaim
 {
@@ -55,7 +58,7 @@ internal unsafe ref struct RecordClaim
         {
             if (_ring is null || _completed)
             {
-                ThrowNotOpen();
+                ThrowNotOpen(_ring is null);
             }
 
             return new Span<byte>(_record + RingLayout.RecordHeaderSize, _recordLength - RingLayout.RecordHeaderSize);
@@ -109,17 +112,40 @@ internal unsafe ref struct RecordClaim
     {
         if (_ring is null || _completed)
         {
-            ThrowNotOpen();
+            ThrowNotOpen(_ring is null);
         }
 
-        using MappingUse.Call call = MappingUse.Enter(_use, _ring.Region); // before the disposed check: the mapping stays until the record is published
-        _ring.Complete(_record, _recordLength, _type, _token, commit);
+        // No try/finally in the producer's loop (values live into a finally are written to the frame
+        // per message, design-notes "spscst", "sprec"): the completion records itself around work that
+        // cannot throw, and a refusal throws after its record ended.
+        int type = commit ? _type : RingLayout.PaddingRecordType;
+        MappingUse? use = _use;
+        if (!_ring.MultiProducer)
+        {
+            // SPSC: the producer role's record (a raw ring's claim; a channel's: none), two constant stores.
+            use?.EnterRoleCall(); // before the disposed check: the mapping stays until the record is published
+            bool completed = _ring.TryCompleteSpsc(_record, _recordLength, type, _token);
+            use?.LeaveRoleCall();
+            GC.KeepAlive(_ring); // the engine, its region and the record stay reachable to here
+            if (!completed)
+            {
+                _ring.ThrowCompleteRefused();
+            }
+        }
+        else
+        {
+            // MPSC: the thread's record the claim was taken in (any thread may produce).
+            using MappingUse.Call call = MappingUse.Enter(use, _ring.Region); // before the disposed check: the mapping stays until the record is published
+            _ring.Complete(_record, _recordLength, _type, _token, commit);
+        }
+
         _completed = true;
     }
 
+    /// <summary>Static: an instance call would take the claim's address, and the caller's loop would then keep the claim in its frame (a store per field per message).</summary>
     [DoesNotReturn]
-    private readonly void ThrowNotOpen()
-        => throw new InvalidOperationException(_ring is null
+    private static void ThrowNotOpen(bool noClaim)
+        => throw new InvalidOperationException(noClaim
             ? "This is not a claim: use the claim returned by a successful TryClaim."
             : "The claim was already committed or aborted.");
 }

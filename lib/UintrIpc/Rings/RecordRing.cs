@@ -159,7 +159,34 @@ internal sealed class RecordRing : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryWrite(int type, ReadOnlySpan<byte> payload)
     {
-        using MappingUse.Call call = (_producer ?? MappingUse.Current).Begin(_mapping, this); // the mapping stays while this call runs (MappingUse; SPSC: the producer role's record)
+        if (_producer is not null)
+        {
+            // SPSC: the role's record without a try/finally (design-notes "sprec"): the quick path
+            // throws nothing; anything else is the checked write, out of line, under the usual using.
+            return TryWriteQuick(type, payload) || TryWriteChecked(type, payload);
+        }
+
+        using MappingUse.Call call = MappingUse.Current.Begin(_mapping, this); // MPSC: the thread's record; the mapping stays while this call runs (MappingUse)
+        return Engine.TryWrite(type, payload);
+    }
+
+    /// <summary>SPSC: <see cref="RecordRingEngine.TryWriteSpscQuick"/> recorded in the producer role's record (two constant stores).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryWriteQuick(int type, ReadOnlySpan<byte> payload)
+    {
+        MappingUse single = _producer!;
+        single.EnterRoleCall(); // the mapping stays while this call runs (MappingUse)
+        bool written = Engine.TryWriteSpscQuick(type, payload);
+        single.LeaveRoleCall();
+        GC.KeepAlive(this); // the ring, its region and the role's record stay reachable to here
+        return written;
+    }
+
+    /// <summary>SPSC, when the quick write did not: the checked write (throws when disposed or corrupt, discards an open claim, reloads the head, pads).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryWriteChecked(int type, ReadOnlySpan<byte> payload)
+    {
+        using MappingUse.Call call = _producer!.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TryWrite(type, payload);
     }
 
@@ -207,6 +234,24 @@ internal sealed class RecordRing : IDisposable
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(int type, int length, out RecordClaim claim)
+    {
+        if (_producer is not null && Engine.TryClaimSpscQuick(type, length, out claim))
+        {
+            // SPSC quick claim: records no call, it reads and writes only this object's private words
+            // (the caller's writes into the record after it are not covered in either design, as the
+            // slot ring's quick claim); its commit or abort records itself in the role's record.
+            claim.RecordIn(_producer);
+            return true;
+        }
+
+        // MPSC, and SPSC when the quick claim did not. Inlined for both: an SPSC call out of line here
+        // (or the MPSC branch first) measured slower in both kinds (design-notes "sprec").
+        return TryClaimChecked(type, length, out claim);
+    }
+
+    /// <summary>The checked claim (MPSC, and SPSC when the quick claim did not), in the call's record: SPSC the producer role's, MPSC the thread's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryClaimChecked(int type, int length, out RecordClaim claim)
     {
         MappingUse use = _producer ?? MappingUse.Current; // SPSC: the role's record; MPSC: the thread's
         using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.Arm;
 using UintrIpc.Memory;
 using UintrIpc.Signaling;
@@ -120,6 +121,105 @@ internal sealed unsafe partial class RecordRingEngine
         claim = new RecordClaim(this, record, recordLength, type, token);
         return true;
     }
+
+    // SPSC single writes and claims of a raw ring (RecordRing), as the slot ring's (design-notes
+    // "spscst", "sprec"): a quick path that throws nothing and calls nothing, so that the ring object
+    // records the call with MappingUse.EnterRoleCall (two constant stores, no try/finally whose values
+    // the JIT writes to the frame per message); anything out of the ordinary (disposed, an argument
+    // out of range, an open claim to discard, padding at the lap's end, a head to reload, a claim_end
+    // to publish, a record large enough to prefetch after) returns false, and the caller takes the
+    // checked path (TryWrite, TryClaim) out of line, under the usual using.
+
+    /// <summary>
+    /// SPSC: the room for one record of <paramref name="recordLength"/> bytes at the private tail when
+    /// the ring is not disposed, no claim is open, the record fits before the lap's end, the cached head
+    /// proves room, the published claim_end covers it (2g) and it is below <see cref="PrefetchMinimum"/>.
+    /// Reads only this object's private words.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryReserveSpscQuick(int recordLength, out long tail, out int aligned)
+    {
+        tail = _local.ProducerTail;
+        aligned = Align(recordLength);
+        long end = tail + aligned;
+        return _disposed == 0
+            && _local.OpenClaim == 0
+            && aligned < PrefetchMinimum
+            && aligned <= _capacity - ((int)tail & _mask)
+            && (ulong)(end - _local.HeadCache) <= (ulong)_capacity
+            && end <= _local.ClaimEndPublished;
+    }
+
+    /// <summary>SPSC: <see cref="TryWrite"/> when nothing out of the ordinary stands in the way (<see cref="TryReserveSpscQuick"/>, a payload copied inline); false: nothing written, take the checked path. Throws nothing.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryWriteSpscQuick(int type, ReadOnlySpan<byte> payload)
+    {
+        nuint length = (uint)payload.Length;
+        if (type < 0 || length > (uint)_maxMessageLength || length > (uint)InlinedBytes.InlineLimit
+            || !TryReserveSpscQuick(HeaderSize + (int)length, out long tail, out int aligned))
+        {
+            return false;
+        }
+
+        byte* record = _data + ((int)tail & _mask);
+        ref byte source = ref MemoryMarshal.GetReference(payload);
+        ref byte destination = ref Unsafe.AsRef<byte>(record + HeaderSize);
+        if ((nuint)Unsafe.ByteOffset(ref source, ref destination) < length || (nuint)Unsafe.ByteOffset(ref destination, ref source) < length)
+        {
+            return false; // a payload inside the record's own bytes: the checked path copies with memmove semantics
+        }
+
+        *(int*)(record + TypeOffset) = type; // plain: published by the release of the length
+        InlinedBytes.CopyInline(ref source, ref destination, length);
+        PublishSpsc(tail, 0, aligned, record, HeaderSize + (int)length);
+        return true;
+    }
+
+    /// <summary>SPSC: <see cref="TryClaim"/> when nothing out of the ordinary stands in the way (<see cref="TryReserveSpscQuick"/>); false: nothing claimed, take the checked path. Throws nothing; writes only private words.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryClaimSpscQuick(int type, int length, out RecordClaim claim)
+    {
+        if (type < 0 || (uint)length > (uint)_maxMessageLength || !TryReserveSpscQuick(HeaderSize + length, out long tail, out int aligned))
+        {
+            claim = default;
+            return false;
+        }
+
+        long token = ++_local.ClaimToken;
+        _local.ClaimTail = tail;
+        _local.ClaimPadding = 0;
+        _local.ClaimAligned = aligned;
+        _local.OpenClaim = token;
+        claim = new RecordClaim(this, _data + ((int)tail & _mask), HeaderSize + length, type, token);
+        return true;
+    }
+
+    /// <summary>
+    /// SPSC: commits (<paramref name="type"/>) or aborts (<see cref="Padding"/>) the open claim
+    /// <paramref name="token"/> unless the ring is disposed or the claim no longer open; false: refused
+    /// (<see cref="ThrowAppendRefused"/> says why). Throws nothing, so that a raw ring's claim records its
+    /// commit without a try/finally (RecordClaim). The disposed flag is loaded after the caller's record
+    /// (MappingUse's Dekker): the open claim alone does not prove the ring undisposed (a claim taken as
+    /// Dispose looked at it stays open).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryCompleteSpsc(byte* record, int recordLength, int type, long token)
+    {
+        if (_disposed != 0 || _local.OpenClaim != token)
+        {
+            return false;
+        }
+
+        _local.OpenClaim = 0;
+        *(int*)(record + TypeOffset) = type; // plain: published by the release of the length
+        PublishSpsc(_local.ClaimTail, _local.ClaimPadding, _local.ClaimAligned, record, recordLength);
+        return true;
+    }
+
+    /// <summary>SPSC: throws for a completion <see cref="TryCompleteSpsc"/> refused: <see cref="ObjectDisposedException"/> or, the claim no longer open, <see cref="InvalidOperationException"/>.</summary>
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal void ThrowCompleteRefused() => ThrowAppendRefused();
 
     /// <summary>Commits or aborts a claim (called by <see cref="RecordClaim"/>, which checks it is not completed twice).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

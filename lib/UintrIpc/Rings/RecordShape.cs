@@ -3,9 +3,8 @@ namespace UintrIpc.Rings;
 /// <summary>
 /// The fixed shape of a record ring as the consumer's record check sees it (private copies of
 /// values validated at attach, never re-read from shared memory), built from the engine's
-/// fields for each record: loaded together before the header's acquire, not kept in registers
-/// across the reading loop (see ReadRecords). The capacity (mask + 1) and the longest record
-/// (align8(8 + MaxMessageLength)) are derived where needed.
+/// fields (ReadRecords: from locals read once per Read). The capacity (mask + 1) and the longest
+/// record (align8(8 + MaxMessageLength)) are derived where needed.
 /// </summary>
 internal readonly unsafe struct RecordShape(byte* data, int mask, int maxMessageLength)
 {

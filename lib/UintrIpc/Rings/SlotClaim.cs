@@ -19,6 +19,9 @@ namespace UintrIpc.Rings;
 /// producers at claim time, so every claim must end in <see cref="Publish"/> or
 /// <see cref="Abort"/>; a claim that is abandoned blocks the consumer at that position until it
 /// calls <see cref="SlotRing{T}.TryUnblock"/>.</para>
+/// <para>Writes to <see cref="Item"/> racing the ring's Dispose on another thread do not crash
+/// the process (once the memory is released they land in a private placeholder, SafeMappingHandle);
+/// the element is lost and <see cref="Publish"/> throws <see cref="ObjectDisposedException"/>.</para>
 /// </remarks>
 internal unsafe ref struct SlotClaim<T> where T : unmanaged
 {

@@ -121,9 +121,12 @@ internal static class LeaseCommands
     /// the worker in a loop of one kind of call the ring's MappingUse did not cover: op claims
     /// (claim, then publish/commit, abort or dispose the claim), batches (the same with batches;
     /// record batches stay empty: an append's own stores are not covered), unblock (TryUnblock),
-    /// getters (ProducerPosition, ConsumerPosition, Count, CanRead), or polls (every consumer call
-    /// on the empty ring: <see cref="PollEmpty"/>). Each must end with
-    /// <see cref="ObjectDisposedException"/> or land before the unmap, never touch unmapped memory.
+    /// getters (ProducerPosition, ConsumerPosition, Count, CanRead), polls (every consumer call
+    /// on the empty ring: <see cref="PollEmpty"/>), claim-writes or batch-writes (the writes into
+    /// claimed room that no record can cover: <see cref="WriteIntoClaims"/>, <see cref="WriteIntoBatches"/>).
+    /// Each must end with <see cref="ObjectDisposedException"/> or land before the unmap, never touch unmapped
+    /// (or read-only) memory; unblock and getters, which only read, run on an <see cref="Advance"/>d ring and
+    /// check what they read: a read of the released range (a zero page since poll0, no crash) is a failure too.
     /// kind: spsc, mpsc, spsc-records, mpsc-records. Prints "ok".
     /// </summary>
     [PeerCommand("lease-dispose-ring-under-completion")]
@@ -139,11 +142,81 @@ internal static class LeaseCommands
             "polls" => static (ring, count) => PollEmpty(ring),
             "claims" => static (ring, count) => CompleteClaims(ring, count),
             "batches" => static (ring, count) => CompleteBatches(ring, count),
-            "unblock" => static (ring, count) => _ = ring is RecordRing r ? r.TryUnblock(TimeSpan.Zero) : ((SlotRing<long>)ring).TryUnblock(TimeSpan.Zero),
-            "getters" => static (ring, count) => _ = ReadGetters(ring),
+            "unblock" => static (ring, count) => Unblock(ring),
+            "getters" => static (ring, count) => CheckGetters(ring),
+            "claim-writes" => static (ring, count) => WriteIntoClaims(ring, count),
+            "batch-writes" => static (ring, count) => WriteIntoBatches(ring, count),
             _ => throw new ArgumentException($"unknown op {args[1]}"),
         };
-        return DisposeRingUnder(args[0], int.Parse(args[2], CultureInfo.InvariantCulture), step);
+        Action<IDisposable>? prepare = args[1] switch
+        {
+            "unblock" or "getters" => Advance,
+            "polls" => static ring => Advance(ring, written: 70, read: 70), // past one lap (64 slots or records)
+            _ => null,
+        };
+        return DisposeRingUnder(args[0], int.Parse(args[2], CultureInfo.InvariantCulture), step, prepare);
+    }
+
+    /// <summary>Messages written and read by <see cref="Advance"/>: positions that a zero page cannot pass for.</summary>
+    private const int AdvancedWrites = 5, AdvancedReads = 2;
+
+    /// <summary>
+    /// Moves the ring's positions off zero (by default 5 written, 2 read; polls: past one lap, empty),
+    /// so that a call that reads the released range reads values the ring never had: since poll0 that
+    /// range is a zero page, not a hole, and a read there no longer ends the process (zeros look like a
+    /// new ring's positions, and a slot's sequence 0 is "not yet" only on the first lap).
+    /// </summary>
+    private static void Advance(IDisposable ring) => Advance(ring, AdvancedWrites, AdvancedReads);
+
+    private static void Advance(IDisposable ring, int written, int read)
+    {
+        Span<byte> buffer = stackalloc byte[8];
+        bool ok = true;
+        for (int i = 0; i < written; i++)
+        {
+            ok &= ring is RecordRing r ? r.TryWrite(1, buffer) : ((SlotRing<long>)ring).TryWrite(i);
+            if (i >= written - read)
+            {
+                ok &= ring is RecordRing r2 ? r2.TryRead(out _, buffer, out _) : ((SlotRing<long>)ring).TryRead(out _);
+            }
+        }
+
+        if (!ok)
+        {
+            throw new InvalidOperationException("could not advance the ring");
+        }
+    }
+
+    /// <summary>TryUnblock on the <see cref="Advance"/>d ring: a published message at head, nothing to unblock (zeros read as tail 0 behind head: RingCorruptedException).</summary>
+    private static void Unblock(IDisposable ring)
+    {
+        if (ring is RecordRing r ? r.TryUnblock(TimeSpan.Zero) : ((SlotRing<long>)ring).TryUnblock(TimeSpan.Zero))
+        {
+            throw new InvalidOperationException("TryUnblock skipped a published message");
+        }
+    }
+
+    /// <summary>Every getter that reads shared memory, on the <see cref="Advance"/>d ring: each must read the ring's values (a zero page reads 0 and false).</summary>
+    private static void CheckGetters(IDisposable ring)
+    {
+        long tail, head;
+        bool canRead;
+        long count = AdvancedWrites - AdvancedReads;
+        if (ring is RecordRing r)
+        {
+            (tail, head, canRead) = (r.ProducerPosition, r.ConsumerPosition, r.CanRead);
+        }
+        else
+        {
+            var s = (SlotRing<long>)ring;
+            (tail, head, count, canRead) = (s.ProducerPosition, s.ConsumerPosition, s.Count, s.CanRead);
+        }
+
+        // Records are 16 bytes each here, slots 1: either way tail : head is 5 : 2.
+        if (head <= 0 || tail * AdvancedReads != head * AdvancedWrites || count != AdvancedWrites - AdvancedReads || !canRead)
+        {
+            throw new InvalidOperationException($"a getter read what the ring never held (tail {tail}, head {head}, count {count}, can read {canRead}): the released range, not the ring");
+        }
     }
 
     /// <summary>
@@ -207,15 +280,9 @@ internal static class LeaseCommands
         public void Handle(in long item) => Count++;
     }
 
-    /// <summary>Every getter of the ring that reads shared memory.</summary>
-    private static long ReadGetters(IDisposable ring) => ring is RecordRing r
-        ? r.ProducerPosition + r.ConsumerPosition + (r.CanRead ? 1 : 0)
-        : ((SlotRing<long>)ring).ProducerPosition + ((SlotRing<long>)ring).ConsumerPosition + ((SlotRing<long>)ring).Count + (((SlotRing<long>)ring).CanRead ? 1 : 0);
-
     /// <summary>One round of claims: one completed each way (publish/commit, abort, dispose), then the ring read empty.</summary>
     private static void CompleteClaims(IDisposable ring, long count)
     {
-        Span<byte> buffer = stackalloc byte[8];
         if (ring is RecordRing r)
         {
             if (r.TryClaim(1, 8, out RecordClaim c))
@@ -233,10 +300,7 @@ internal static class LeaseCommands
                 c.Dispose();
             }
 
-            while (r.TryRead(out _, buffer, out _))
-            {
-            }
-
+            ReadEmpty(r);
             return;
         }
 
@@ -256,15 +320,116 @@ internal static class LeaseCommands
             claim.Dispose();
         }
 
+        ReadEmpty(s);
+    }
+
+    /// <summary>Reads the ring until it is empty (a round's end: the next round's claims find room).</summary>
+    private static void ReadEmpty(IDisposable ring)
+    {
+        Span<byte> buffer = stackalloc byte[64];
+        if (ring is RecordRing r)
+        {
+            while (r.TryRead(out _, buffer, out _))
+            {
+            }
+
+            return;
+        }
+
+        var s = (SlotRing<long>)ring;
         while (s.TryRead(out _))
         {
         }
     }
 
+    /// <summary>Stores per claimed element or payload in <see cref="WriteIntoClaims"/> and <see cref="WriteIntoBatches"/>: most of a round is spent writing into claimed room, so the Dispose lands there.</summary>
+    private const int WritesPerClaim = 64;
+
+    /// <summary>
+    /// One claim (slots: SlotClaim.Item; records: RecordClaim.Payload) written <see cref="WritesPerClaim"/>
+    /// times, then published or committed, then the ring read empty. The writes go through the
+    /// ref or span the claim handed out: nothing records them, so a Dispose on another thread
+    /// that releases the last lease can retire the mapping under them (design-notes "claimw").
+    /// </summary>
+    private static void WriteIntoClaims(IDisposable ring, long count)
+    {
+        if (ring is RecordRing r)
+        {
+            if (r.TryClaim(1, 64, out RecordClaim c))
+            {
+                for (int i = 0; i < WritesPerClaim; i++)
+                {
+                    c.Payload.Fill((byte)i);
+                }
+
+                c.Commit();
+            }
+
+            ReadEmpty(r);
+            return;
+        }
+
+        var s = (SlotRing<long>)ring;
+        if (s.TryClaim(out SlotClaim<long> claim))
+        {
+            for (int i = 0; i < WritesPerClaim; i++)
+            {
+                Volatile.Write(ref claim.Item, count + i); // each one a store to the slot
+            }
+
+            claim.Publish();
+        }
+
+        ReadEmpty(s);
+    }
+
+    /// <summary>
+    /// One batch written in place (slots: every element through the indexer, <see cref="WritesPerClaim"/>
+    /// times; records: TryAppend until the batch is full, each payload filled), then published or
+    /// committed, then the ring read empty. As <see cref="WriteIntoClaims"/>, with a record
+    /// batch's appends storing headers too.
+    /// </summary>
+    private static void WriteIntoBatches(IDisposable ring, long count)
+    {
+        if (ring is RecordRing r)
+        {
+            if (r.TryClaimBatch(512, out RecordBatch b))
+            {
+                while (b.TryAppend(1, 24, out Span<byte> payload))
+                {
+                    for (int i = 0; i < WritesPerClaim / 8; i++)
+                    {
+                        payload.Fill((byte)i);
+                    }
+                }
+
+                b.Commit();
+            }
+
+            ReadEmpty(r);
+            return;
+        }
+
+        var s = (SlotRing<long>)ring;
+        if (s.TryClaim(8, out SlotBatch<long> batch))
+        {
+            for (int i = 0; i < WritesPerClaim; i++)
+            {
+                for (int k = 0; k < batch.Count; k++)
+                {
+                    Volatile.Write(ref batch[k], count + i);
+                }
+            }
+
+            batch.Publish();
+        }
+
+        ReadEmpty(s);
+    }
+
     /// <summary>One round of batches: one completed each way (publish/commit, abort, dispose), then the ring read empty.</summary>
     private static void CompleteBatches(IDisposable ring, long count)
     {
-        Span<byte> buffer = stackalloc byte[8];
         if (ring is RecordRing r)
         {
             if (r.TryClaimBatch(64, out RecordBatch b))
@@ -282,10 +447,7 @@ internal static class LeaseCommands
                 b.Dispose();
             }
 
-            while (r.TryRead(out _, buffer, out _))
-            {
-            }
-
+            ReadEmpty(r);
             return;
         }
 
@@ -305,9 +467,7 @@ internal static class LeaseCommands
             batch.Dispose();
         }
 
-        while (s.TryRead(out _))
-        {
-        }
+        ReadEmpty(s);
     }
 
     /// <summary>
@@ -315,8 +475,9 @@ internal static class LeaseCommands
     /// last lease, a worker running <paramref name="step"/> (with its count of steps) until it
     /// throws <see cref="ObjectDisposedException"/>, the main thread disposing the ring after a
     /// varying number of steps; then the memory must be unmapped. 0 and "ok", or 1 and the failure.
+    /// <paramref name="prepare"/>: run on each ring before its region's Dispose (<see cref="Advance"/>).
     /// </summary>
-    private static int DisposeRingUnder(string kind, int rounds, Action<IDisposable, long> step)
+    private static int DisposeRingUnder(string kind, int rounds, Action<IDisposable, long> step, Action<IDisposable>? prepare = null)
     {
         for (int round = 0; round < rounds; round++)
         {
@@ -325,6 +486,7 @@ internal static class LeaseCommands
             var region = SharedRegion.CreateAnonymous(records ? RecordRing.Part(1024, multipleProducers: multi) : SlotRing<long>.Part(64, multi));
             var maps = RegionMaps.Of(region);
             IDisposable ring = records ? new RecordRing(region) : new SlotRing<long>(region);
+            prepare?.Invoke(ring);
             region.Dispose(); // the ring's lease is now the last one
             long calls = 0;
             string? failure = null;
@@ -439,9 +601,134 @@ internal static class LeaseCommands
     }
 
     /// <summary>
+    /// `lease-write-claims-after-release kind`: the late writes of <see cref="WriteIntoClaims"/>,
+    /// made certain: on one thread, a claim (SlotClaim / RecordClaim) and a batch (SlotBatch / an
+    /// appended RecordBatch payload) are taken on a ring holding the last lease of its mapping, the
+    /// ring is disposed (the mapping retired), and then each is written and completed. A second
+    /// mapping of the same memory (a peer's view, <see cref="SharedRegion.Attach(System.Runtime.InteropServices.SafeHandle, TimeSpan?)"/>)
+    /// must not change: the writes land in the private placeholder, not in the ring; every
+    /// completion must throw <see cref="ObjectDisposedException"/>. A store to a read-only
+    /// placeholder ends this process (SIGSEGV). kind: spsc, mpsc, spsc-records, mpsc-records. Prints "ok".
+    /// </summary>
+    [PeerCommand("lease-write-claims-after-release")]
+    public static unsafe int WriteClaimsAfterRelease(string[] args)
+    {
+        string kind = args[0];
+        bool records = kind.EndsWith("records", StringComparison.Ordinal);
+        bool multi = kind.StartsWith("mpsc", StringComparison.Ordinal);
+        var failures = new List<string>();
+        foreach (bool batch in new[] { false, true })
+        {
+            var region = SharedRegion.CreateAnonymous(records ? RecordRing.Part(1024, multipleProducers: multi) : SlotRing<long>.Part(64, multi));
+            using var peer = SharedRegion.Attach(region.FdHandle); // another mapping of the same memory, as a peer process has
+            IDisposable ring = records ? new RecordRing(region) : new SlotRing<long>(region);
+            region.Dispose(); // the ring's lease is now the last one of this mapping
+            var peerView = new ReadOnlySpan<byte>(peer.BasePointer, (int)peer.Size);
+            string what = $"{kind} {(batch ? "batch" : "claim")}";
+            string? failure = records ? WriteRecordsAfterRelease((RecordRing)ring, batch, peerView) : WriteSlotsAfterRelease((SlotRing<long>)ring, batch, peerView);
+            if (failure is not null)
+            {
+                failures.Add($"{what}: {failure}");
+            }
+        }
+
+        Console.WriteLine(failures.Count == 0 ? "ok" : string.Join("; ", failures));
+        return failures.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>A slot claim or batch taken, its ring disposed, then written and published (<see cref="WriteClaimsAfterRelease"/>); null or what went wrong.</summary>
+    private static string? WriteSlotsAfterRelease(SlotRing<long> ring, bool batch, ReadOnlySpan<byte> peerView)
+    {
+        if (batch)
+        {
+            if (!ring.TryClaim(4, out SlotBatch<long> slots))
+            {
+                return "the empty ring refused the batch";
+            }
+
+            byte[] before = ReleaseAndLook(ring, peerView);
+            for (int k = 0; k < slots.Count; k++)
+            {
+                slots[k] = -1L; // after the release: lands in the placeholder
+            }
+
+            return Unchanged(before, peerView) ?? Refused(ref slots, static (ref SlotBatch<long> b) => b.Publish());
+        }
+
+        if (!ring.TryClaim(out SlotClaim<long> claim))
+        {
+            return "the empty ring refused the claim";
+        }
+
+        byte[] seen = ReleaseAndLook(ring, peerView);
+        claim.Item = -1L;
+        return Unchanged(seen, peerView) ?? Refused(ref claim, static (ref SlotClaim<long> c) => c.Publish());
+    }
+
+    /// <summary>A record claim or an appended batch record taken, its ring disposed, then its payload written and committed (<see cref="WriteClaimsAfterRelease"/>); null or what went wrong.</summary>
+    private static string? WriteRecordsAfterRelease(RecordRing ring, bool batch, ReadOnlySpan<byte> peerView)
+    {
+        if (batch)
+        {
+            if (!ring.TryClaimBatch(256, out RecordBatch records) || !records.TryAppend(1, 64, out Span<byte> payload))
+            {
+                return "the empty ring refused the batch or its append";
+            }
+
+            byte[] before = ReleaseAndLook(ring, peerView);
+            payload.Fill(0xA5); // after the release: lands in the placeholder
+            return Unchanged(before, peerView) ?? Refused(ref records, static (ref RecordBatch b) => b.Commit());
+        }
+
+        if (!ring.TryClaim(1, 64, out RecordClaim claim))
+        {
+            return "the empty ring refused the claim";
+        }
+
+        byte[] seen = ReleaseAndLook(ring, peerView);
+        claim.Payload.Fill(0xA5);
+        return Unchanged(seen, peerView) ?? Refused(ref claim, static (ref RecordClaim c) => c.Commit());
+    }
+
+    private delegate void Completion<TClaim>(ref TClaim claim)
+        where TClaim : allows ref struct;
+
+    /// <summary>Disposes <paramref name="ring"/> (the last lease: the mapping is retired at once, no call being in it) and copies what the peer sees then.</summary>
+    private static byte[] ReleaseAndLook(IDisposable ring, ReadOnlySpan<byte> peerView)
+    {
+        ring.Dispose();
+        return peerView.ToArray();
+    }
+
+    private static string? Unchanged(byte[] before, ReadOnlySpan<byte> peerView)
+    {
+        int at = peerView.SequenceEqual(before) ? -1 : before.AsSpan().CommonPrefixLength(peerView);
+        return at < 0 ? null : $"a write after the release reached the shared memory (byte {at}: {before[at]:x2} -> {peerView[at]:x2})";
+    }
+
+    /// <summary>Completes a claim or batch (a ref struct: by reference) of a disposed ring: null if that threw <see cref="ObjectDisposedException"/>, else what happened.</summary>
+    private static string? Refused<TClaim>(ref TClaim claim, Completion<TClaim> complete)
+        where TClaim : allows ref struct
+    {
+        try
+        {
+            complete(ref claim);
+            return "the completion on the disposed ring returned normally";
+        }
+        catch (ObjectDisposedException)
+        {
+            return null;
+        }
+        catch (Exception e)
+        {
+            return $"the completion threw {e.GetType().Name}, not ObjectDisposedException: {e.Message}";
+        }
+    }
+
+    /// <summary>
     /// `lease-placeholder-collected`: a region per ring kind, its ring used (a message, an empty
-    /// poll), then the ring and the region disposed and dropped. The release leaves a read-only
-    /// placeholder where each mapping was (a load racing it reads zeros); it must be
+    /// poll), then the ring and the region disposed and dropped. The release leaves a private
+    /// writable placeholder where each mapping was (an access racing it finds memory); it must be
     /// there after the Dispose and be gone once the regions are collected (full GCs and the
     /// finalizers, waiting up to 10 s from the last placeholder that went). Prints "ok".
     /// </summary>
@@ -475,12 +762,84 @@ internal static class LeaseCommands
         return left == 0 ? 0 : 1;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (RegionMaps Maps, long Size)[] UseAndDisposeOneRegionPerKind()
+    /// <summary>
+    /// `lease-retire-fails`: the placeholder's mmap fails (ENOMEM through <see cref="FailingRetire"/>).
+    /// The last release must then unmap the region at once (not leave its memory to the finalizer),
+    /// and once the region is collected, its handle's finalizer must not unmap a mapping that took
+    /// the address since (a sentinel here; another region or the GC heap in life). Prints "ok".
+    /// </summary>
+    [PeerCommand("lease-retire-fails")]
+    public static unsafe int RetireFails(string[] args)
     {
+        FailingRetire.Install();
+        // One region only: with the placeholder refused its address is free at once, and a second
+        // region made after it could take it.
+        (RegionMaps maps, long size) = UseAndDisposeOneRegionPerKind("spsc")[0];
+        if (maps.IsMapped())
+        {
+            Console.WriteLine("the shared mapping is still there after the last release, whose placeholder failed");
+            return 1;
+        }
+
+        // The freed range may already hold the runtime's own mappings (its code heap's doublemapper
+        // took it in a CI run): then those are what the finalizer must leave alone, with or without a
+        // sentinel in the rest of the range.
+        var length = (Tmds.Linux.size_t)(ulong)size;
+        void* sentinel = Tmds.Linux.LibC.mmap((void*)maps.Address, length, Tmds.Linux.LibC.PROT_READ | Tmds.Linux.LibC.PROT_WRITE, Tmds.Linux.LibC.MAP_PRIVATE | Tmds.Linux.LibC.MAP_ANONYMOUS | Tmds.Linux.LibC.MAP_FIXED_NOREPLACE, -1, 0);
+        bool ours = sentinel == (void*)maps.Address;
+        try
+        {
+            HashSet<ulong> before = MappedPages((ulong)maps.Address, (ulong)size);
+            if (before.Count == 0)
+            {
+                Console.WriteLine("neither the sentinel nor anything else holds the region's address");
+                return 1;
+            }
+
+            for (int i = 0; i < 3; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+
+            bool kept = before.IsSubsetOf(MappedPages((ulong)maps.Address, (ulong)size));
+            Console.WriteLine(kept ? "ok" : $"the collected region's handle unmapped the {(ours ? "sentinel" : "mappings")} that took its address");
+            return kept ? 0 : 1;
+        }
+        finally
+        {
+            if (ours)
+            {
+                _ = Tmds.Linux.LibC.munmap(sentinel, length);
+            }
+        }
+    }
+
+    /// <summary>The pages of [start, start + length) that /proc/self/maps shows mapped.</summary>
+    private static HashSet<ulong> MappedPages(ulong start, ulong length)
+    {
+        var pages = new HashSet<ulong>();
+        foreach (string line in File.ReadLines("/proc/self/maps"))
+        {
+            string[] range = line.Split(' ')[0].Split('-');
+            ulong from = Math.Max(start, ulong.Parse(range[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+            ulong to = Math.Min(start + length, ulong.Parse(range[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+            for (ulong page = from; page < to; page += 4096)
+            {
+                _ = pages.Add(page);
+            }
+        }
+
+        return pages;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (RegionMaps Maps, long Size)[] UseAndDisposeOneRegionPerKind(params string[] kinds)
+    {
+        kinds = kinds.Length > 0 ? kinds : ["spsc", "mpsc", "spsc-records", "mpsc-records"];
         var result = new List<(RegionMaps, long)>();
         Span<byte> buffer = stackalloc byte[8];
-        foreach (string kind in new[] { "spsc", "mpsc", "spsc-records", "mpsc-records" })
+        foreach (string kind in kinds)
         {
             bool records = kind.EndsWith("records", StringComparison.Ordinal);
             bool multi = kind.StartsWith("mpsc", StringComparison.Ordinal);

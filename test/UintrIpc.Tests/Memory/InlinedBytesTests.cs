@@ -100,6 +100,33 @@ public sealed unsafe class InlinedBytesTests
         }
     }
 
+    /// <summary>
+    /// CopyInline (no checks, no call) copies any length, not only up to the inline limit, where it
+    /// stops being the faster copy: the harness's record handler copies messages of up to 4 KiB with
+    /// it, past the limit of a machine without 512-bit vectors (2 KiB).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Offsets))]
+    public void CopyInline_copies_exactly_the_source_bytes_past_the_inline_limit(int offset)
+    {
+        var random = new Random(offset + 100);
+        int limit = InlinedBytes.InlineLimit;
+        int[] lengths = [.. Enumerable.Range(limit - 70, 140), .. Enumerable.Range((2 * limit) - 70, 140), 4088, 4096, 8192 + 9];
+        foreach (int length in lengths)
+        {
+            byte[] source = new byte[length + offset];
+            random.NextBytes(source);
+            byte[] destination = new byte[offset + length + (2 * Guard)];
+            destination.AsSpan().Fill(0xee);
+
+            InlinedBytes.CopyInline(ref source[offset], ref destination[Guard + offset], (nuint)length);
+
+            Assert.True(destination.AsSpan(Guard + offset, length).SequenceEqual(source.AsSpan(offset, length)), $"length {length}, offset {offset}");
+            Assert.True(destination.AsSpan(0, Guard + offset).IndexOfAnyExcept((byte)0xee) < 0, $"bytes before the range changed (length {length})");
+            Assert.True(destination.AsSpan(Guard + offset + length).IndexOfAnyExcept((byte)0xee) < 0, $"bytes after the range changed (length {length})");
+        }
+    }
+
     [Theory]
     [InlineData(5, 0)]
     [InlineData(0, 5)]

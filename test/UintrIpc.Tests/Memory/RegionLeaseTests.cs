@@ -52,10 +52,24 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     [InlineData("mpsc", "getters")]
     [InlineData("spsc-records", "getters")]
     [InlineData("mpsc-records", "getters")]
-    public void Disposing_a_ring_that_holds_the_last_lease_while_another_thread_completes_claims_unblocks_or_reads_getters_does_not_crash(string kind, string op)
+    [InlineData("spsc", "claim-writes")]
+    [InlineData("mpsc", "claim-writes")]
+    [InlineData("spsc-records", "claim-writes")]
+    [InlineData("mpsc-records", "claim-writes")]
+    [InlineData("spsc", "batch-writes")]
+    [InlineData("mpsc", "batch-writes")]
+    [InlineData("spsc-records", "batch-writes")]
+    [InlineData("mpsc-records", "batch-writes")]
+    public void Disposing_a_ring_that_holds_the_last_lease_while_another_thread_completes_or_writes_into_claims_unblocks_or_reads_getters_does_not_crash(string kind, string op)
     {
         // In a child: the completion's (unblock's, getter's) check of the disposed flag, then its
         // access, raced the unmap (SIGSEGV) before these calls recorded themselves in MappingUse.
+        // Since poll0 a read there finds a zero page, no crash: unblock and getters run on a ring
+        // whose positions are off zero and check what they read (review14: with Begin's depth store
+        // removed they passed 6 of 6 before, fail 6 of 6 now).
+        // The writes through a claim's Item or Payload, a batch's indexer and a record batch's
+        // TryAppend (claim-writes, batch-writes) are recorded nowhere: with a read-only placeholder
+        // after the last release they died (exit 134, 8 of 8); the placeholder is writable now.
         RunChildExpectingOk("lease-dispose-ring-under-completion", kind, op, "500");
     }
 
@@ -68,15 +82,45 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     {
         // In a child, both threads on one CPU. Built for empty polls without a MappingUse record
         // (design-notes "poll0", not kept): with the release unmapping instead of retiring the
-        // mapping, the next poll died (exit 134, 4 of 4 kinds). Polls are recorded again; a guard.
+        // mapping, the next poll died (exit 134, 4 of 4 kinds). Polls are recorded again; a guard:
+        // on a ring past its first lap (at position 0 a zero page reads as an empty new ring, and
+        // with Begin's depth store removed this passed 4 of 4), where a poll of the released range
+        // finds the shared head 0 and writes it back to the read-only page (exit 134, 4 of 4).
         RunChildExpectingOk("lease-dispose-ring-under-completion", kind, "polls", "500");
+    }
+
+    [Theory]
+    [InlineData("spsc")]
+    [InlineData("mpsc")]
+    [InlineData("spsc-records")]
+    [InlineData("mpsc-records")]
+    public void A_write_into_a_claim_or_batch_after_the_last_release_reaches_no_shared_memory_and_its_completion_throws(string kind)
+    {
+        // In a child (a store to a read-only placeholder kills it: exit 134 on main), one thread:
+        // claim, dispose the ring (last lease: retired at once), write, complete. A second mapping
+        // of the same memory must not change; with Retire a no-op (the shared mapping kept) it did.
+        RunChildExpectingOk("lease-write-claims-after-release", kind);
     }
 
     [Fact]
     public void The_placeholder_left_by_the_last_release_is_unmapped_once_the_rings_and_region_are_collected()
     {
-        // In a child (its own /proc/self/maps): the read-only range that replaces a released mapping must not outlive the objects that could read it.
+        // In a child (its own /proc/self/maps): the private range that replaces a released mapping must not outlive the objects that could read it.
         RunChildExpectingOk("lease-placeholder-collected");
+    }
+
+    [Fact]
+    public void A_release_whose_placeholder_cannot_be_mapped_unmaps_at_once_and_leaves_the_address_to_others()
+    {
+        // In a child with a seccomp filter that fails the placeholder's mmap (ENOMEM): before review14
+        // the shared mapping stayed until the finalizer, which would unmap whatever held the address then.
+        // W^X off: the runtime's code heap then maps no transient writable views, one of which took
+        // the freed address between the release and the sentinel in a run (spsc1's merge).
+        var noTransientViews = new Dictionary<string, string> { ["DOTNET_EnableWriteXorExecute"] = "0" };
+        using var peer = PeerProcess.StartWrapped(output, [], noTransientViews, "lease-retire-fails");
+        int exit = peer.WaitForExit();
+        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
+        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -247,6 +291,45 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         RingMemory.Of(region, PartKind.SpscSlots).Head = 1000; // ahead of the tail: impossible
         Assert.Throws<RingCorruptedException>(() => ring.TryWrite(16));
         Assert.Throws<RingCorruptedException>(() => ring.TryClaim(out _));
+        region.Dispose();
+        ring.Dispose();
+
+        Assert.False(maps.IsMapped(), "the last lease's release kept the memory for a call that had thrown");
+    }
+
+    [Fact]
+    public void An_spsc_record_producer_call_that_threw_is_over_so_the_last_dispose_unmaps_at_once()
+    {
+        // As the slot case above, for the record ring: TryWrite records its quick path without a
+        // try/finally, and a claim's commit records itself in the producer role's record the same way;
+        // a ring full by the cached head goes out of line, where a hostile head throws (the single
+        // calls and the batch claim), and a refused commit throws after its record ended. Each call
+        // must end, or the record says "in a call" for good and the memory is never unmapped.
+        var region = SharedRegion.CreateAnonymous(RecordRing.Part(256));
+        var maps = RegionMaps.Of(region);
+        var ring = new RecordRing(region);
+        byte[] message = new byte[8];
+        Assert.True(ring.TryClaim(1, 8, out RecordClaim discarded));
+        Assert.True(ring.TryWrite(1, message)); // discards the open claim
+        InvalidOperationException? refused = null;
+        try
+        {
+            discarded.Commit();
+        }
+        catch (InvalidOperationException e)
+        {
+            refused = e;
+        }
+
+        Assert.NotNull(refused);
+        while (ring.TryWrite(1, message))
+        {
+        }
+
+        RingMemory.Of(region, PartKind.SpscRecords).Head = 100_000; // ahead of the tail: impossible
+        Assert.Throws<RingCorruptedException>(() => ring.TryWrite(1, message));
+        Assert.Throws<RingCorruptedException>(() => ring.TryClaim(1, 8, out _));
+        Assert.Throws<RingCorruptedException>(() => ring.TryClaimBatch(16, out _));
         region.Dispose();
         ring.Dispose();
 

@@ -228,8 +228,14 @@ internal readonly ref struct RecordCopyHandler : IRecordHandler
         _checker.Accept(Unsafe.ReadUnaligned<long>(ref stamp));
         if (_rest.Length != 0)
         {
-            // as the producers copy (ProducerPorts.cs)
-            InlinedBytes.Copy(MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref stamp, sizeof(long)), _rest.Length), _rest);
+            // The copy with no call on any path (C: memcpy of length - 8 bytes, a call): the span
+            // copy's Memmove fallback, never taken, made the JIT keep the read loop's count on the
+            // stack (a store and a load per record) and cost its limit and overlap checks; the
+            // ring's record and the heap sink never overlap, and CopyInline copies any length (its
+            // limit is where it stops being the faster copy: 4 KiB with 512-bit vectors, the
+            // harness's longest message). Twin, p10 ns per record: st 64 B 4.76 -> 4.33 (C 4.74),
+            // x2 5.38-5.51 -> 5.01-5.03 (C 4.79-4.80), st 256 B 8.26-8.31 -> 7.84-7.91 (mrcons).
+            InlinedBytes.CopyInline(ref Unsafe.Add(ref stamp, sizeof(long)), ref MemoryMarshal.GetReference(_rest), (uint)_rest.Length);
         }
     }
 
@@ -249,9 +255,10 @@ internal readonly ref struct RecordCopyHandler : IRecordHandler
 /// <summary>
 /// The record handler of 8-byte messages: each is its stamp alone, checked and not copied, as
 /// the C consumer does (it copies bytes 8.. when there are more). Its own type, not a branch
-/// in <see cref="RecordCopyHandler"/>: the copy of a longer message may call Memmove (above
-/// InlinedBytes' limit), and a call anywhere in the ring's read loop made the JIT keep the
-/// loop's values (the ring, the position, the count) on the stack, stored and reloaded per record.
+/// in <see cref="RecordCopyHandler"/>: its length is a constant (the check compares with 8, and no
+/// copy's size dispatch is in the loop). It was made when the copy could call Memmove, and a call
+/// anywhere in the ring's read loop made the JIT keep the loop's values on the stack (the copy
+/// calls nothing since mrcons).
 /// </summary>
 internal readonly ref struct RecordStampHandler(ref MessageChecker checker) : IRecordHandler
 {
