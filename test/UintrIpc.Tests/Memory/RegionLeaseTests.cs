@@ -337,6 +337,42 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void An_spsc_producer_write_or_publish_that_was_refused_is_over_so_the_last_dispose_unmaps_at_once()
+    {
+        // A raw SPSC ring's quick write and publish mark their call in the private tail (spsc2) and
+        // clear the mark on every way out: a write that finds the ring full, a publish or write that
+        // finds the ring disposed. A mark left set says "in a call" for good: never unmapped.
+        var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(16));
+        var maps = RegionMaps.Of(region);
+        var ring = new SlotRing<long>(region);
+        for (int i = 0; i < 16; i++)
+        {
+            Assert.True(ring.TryWrite(i));
+        }
+
+        Assert.False(ring.TryWrite(16)); // full by the cached head, then by the shared one
+        Assert.True(ring.TryRead(out long first) && first == 0);
+        Assert.True(ring.TryClaim(out SlotClaim<long> claim));
+        claim.Item = 16;
+        ring.Dispose(); // the region's lease keeps the memory
+        bool refused = false;
+        try
+        {
+            claim.Publish();
+        }
+        catch (ObjectDisposedException)
+        {
+            refused = true;
+        }
+
+        Assert.True(refused, "a publish on a disposed ring must throw");
+        Assert.Throws<ObjectDisposedException>(() => ring.TryWrite(17));
+        region.Dispose();
+
+        Assert.False(maps.IsMapped(), "the last lease's release kept the memory for a write or publish that had been refused");
+    }
+
+    [Fact]
     public void A_disposed_ring_refuses_every_call()
     {
         using var region = FourRings();
