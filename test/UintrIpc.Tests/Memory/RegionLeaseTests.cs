@@ -117,10 +117,7 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         // W^X off: the runtime's code heap then maps no transient writable views, one of which took
         // the freed address between the release and the sentinel in a run (spsc1's merge).
         var noTransientViews = new Dictionary<string, string> { ["DOTNET_EnableWriteXorExecute"] = "0" };
-        using var peer = PeerProcess.StartWrapped(output, [], noTransientViews, "lease-retire-fails");
-        int exit = peer.WaitForExit();
-        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
-        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+        RunChildExpectingOk(noTransientViews, "lease-retire-fails");
     }
 
     [Theory]
@@ -140,10 +137,7 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     {
         // In a child, optimized from the start (tier-0 code keeps every reference alive): a mapping finalized under the write crashes it.
         var optimized = new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" };
-        using var peer = PeerProcess.StartWrapped(output, [], optimized, "lease-collect-ring-in-write", kind, "500");
-        int exit = peer.WaitForExit();
-        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
-        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+        RunChildExpectingOk(optimized, "lease-collect-ring-in-write", kind, "500");
     }
 
     [Fact]
@@ -458,9 +452,12 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     }
 
     /// <summary>Runs the test peer's <paramref name="command"/> in a child process, which must exit 0 having printed "ok".</summary>
-    private void RunChildExpectingOk(string command, params string[] args)
+    private void RunChildExpectingOk(string command, params string[] args) => RunChildExpectingOk(null, command, args);
+
+    /// <summary>As <see cref="RunChildExpectingOk(string, string[])"/>, with <paramref name="environment"/> added to the child's.</summary>
+    private void RunChildExpectingOk(IReadOnlyDictionary<string, string>? environment, string command, params string[] args)
     {
-        using var peer = PeerProcess.Start(output, command, args);
+        using var peer = PeerProcess.StartWrapped(output, [], environment, command, args);
         int exit = peer.WaitForExit();
         Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
         Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
