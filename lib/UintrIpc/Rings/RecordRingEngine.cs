@@ -137,12 +137,16 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         {
             if (_local.OpenClaim > 0)
             {
-                // SPSC: before the lease goes (not PredecessorClaim: this object produced nothing,
-                // and another producer may be writing beyond the tail now). Its bytes were written beyond the tail (headers -len,
-                // payload): zeroed, or the next producer's records would leave them where the
-                // consumer reads a header (2e: every byte outside [head, tail) is zero). Closed
-                // too: the claim's appends and commit then see it is no longer open.
-                DiscardSpscClaim();
+                // SPSC: closed, so that the claim's appends and commit see it is no longer open (not
+                // PredecessorClaim: this object produced nothing). Its bytes beyond the tail (headers
+                // -len, payload) are left as a killed producer's are: the next producer zeroes
+                // [tail, claim_end) before its first record (2g), and the consumer reads nothing there
+                // before (a header there is 0 or negative). Not zeroed here: a commit racing this
+                // Dispose on the producer's thread may have passed its checks and be publishing those
+                // bytes, and the zeroing then erased a published length behind the published tail,
+                // which stalled the ring for good (a peer's consumer stopped before the tail in 3 of 3
+                // runs of lease-dispose-ring-under-completion spsc-records claims, review15).
+                _local.OpenClaim = 0;
             }
 
             _producers?.Dispose(); // its threads claim no more: their registrations end (uintripc.h 2f)

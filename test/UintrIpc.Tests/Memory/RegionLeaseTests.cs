@@ -110,6 +110,14 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_release_whose_writable_placeholder_is_refused_leaves_the_read_only_one()
+    {
+        // In a child with a seccomp filter that fails only the writable placeholder's mmap (ENOMEM), as
+        // strict overcommit may: Retire's fallback (claimw) must map the read-only one, not unmap the range.
+        RunChildExpectingOk("lease-retire-writable-fails");
+    }
+
+    [Fact]
     public void A_release_whose_placeholder_cannot_be_mapped_unmaps_at_once_and_leaves_the_address_to_others()
     {
         // In a child with a seccomp filter that fails the placeholder's mmap (ENOMEM): before review14
