@@ -58,6 +58,8 @@ internal sealed class MappingUse
     private readonly SharedRegion? _region;
     /// <summary>A role's record: its region's mapping, the one every call of the role is on (recorded once here, not per call); 0 for a thread's.</summary>
     private readonly nint _roleMapping;
+    /// <summary>A role's record: where the role marks its quick calls besides the depth (the SPSC slot producer's private tail), or null.</summary>
+    private readonly IRoleCallMark? _callMark;
     /// <summary>The address of each call's mapping, by depth (inline: no bounds check, no indirection).</summary>
     private Addresses _addresses;
     /// <summary>Calls this thread (a role: the thread playing it) is inside (written only by it; plain stores, made visible by the releaser's barrier).</summary>
@@ -86,11 +88,12 @@ internal sealed class MappingUse
     /// <summary>A thread's record: the thread's managed id (Environment.CurrentManagedThreadId); 0 for a role's.</summary>
     internal int ThreadId { get; }
 
-    private MappingUse(Thread? thread, SharedRegion? region)
+    private MappingUse(Thread? thread, SharedRegion? region, IRoleCallMark? callMark = null)
     {
         _thread = thread;
         _region = region;
         _roleMapping = region?.MappingAddress ?? 0;
+        _callMark = callMark;
         ThreadId = thread?.ManagedThreadId ?? 0;
     }
 
@@ -99,8 +102,9 @@ internal sealed class MappingUse
     /// consumer), whichever thread that is: such a call records itself here with the same plain
     /// stores, without the thread static's lookup (a call into the runtime's TLS getter and four
     /// dependent loads per call). Kept while <paramref name="region"/> is mapped: one per ring object.
+    /// A role in a call marked in <paramref name="callMark"/> (<see cref="IRoleCallMark"/>) counts as in a call too.
     /// </summary>
-    internal static MappingUse ForRole(SharedRegion region) => Add(new MappingUse(null, region));
+    internal static MappingUse ForRole(SharedRegion region, IRoleCallMark? callMark = null) => Add(new MappingUse(null, region, callMark));
 
     /// <summary>Records that a call of this record's role enters a call on the mapping at <paramref name="address"/> (as <see cref="Enter(nint, object)"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -148,19 +152,19 @@ internal sealed class MappingUse
             }
 
             int depth = Volatile.Read(ref use._depth);
-            if (depth == 0 || (use._thread is { } thread && !thread.IsAlive))
-            {
-                continue; // an exited thread is in no call (a call that threw ran its finally first)
-            }
-
             if (use._thread is null)
             {
-                if (use._roleMapping == address)
+                if (use._roleMapping == address && (depth != 0 || (use._callMark?.InCall ?? false)))
                 {
                     return true; // every call of a role is on its ring's mapping, whatever its depth
                 }
 
                 continue;
+            }
+
+            if (depth == 0 || !use._thread.IsAlive)
+            {
+                continue; // an exited thread is in no call (a call that threw ran its finally first)
             }
 
             if (depth > Slots)

@@ -145,12 +145,16 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
             _batchRecordLimit = 0; // before the lease goes: a batch's appends refuse from now on (ObjectDisposedException)
             if (_local.OpenClaim > 0)
             {
-                // SPSC: before the lease goes (not PredecessorClaim: this object produced nothing,
-                // and another producer may be writing beyond the tail now). Its bytes were written beyond the tail (headers -len,
-                // payload): zeroed, or the next producer's records would leave them where the
-                // consumer reads a header (2e: every byte outside [head, tail) is zero). Closed
-                // too: the claim's appends and commit then see it is no longer open.
-                DiscardSpscClaim();
+                // SPSC: closed, so that the claim's appends and commit see it is no longer open (not
+                // PredecessorClaim: this object produced nothing). Its bytes beyond the tail (headers
+                // -len, payload) are left as a killed producer's are: the next producer zeroes
+                // [tail, claim_end) before its first record (2g), and the consumer reads nothing there
+                // before (a header there is 0 or negative). Not zeroed here: a commit racing this
+                // Dispose on the producer's thread may have passed its checks and be publishing those
+                // bytes, and the zeroing then erased a published length behind the published tail,
+                // which stalled the ring for good (a peer's consumer stopped before the tail in 3 of 3
+                // runs of lease-dispose-ring-under-completion spsc-records claims, review15).
+                _local.OpenClaim = 0;
             }
 
             _producers?.Dispose(); // its threads claim no more: their registrations end (uintripc.h 2f)
@@ -277,10 +281,6 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     /// <summary>Bytes a record of <paramref name="recordLength"/> bytes (header included) occupies.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int Align(int recordLength) => (recordLength + (RingLayout.RecordAlignment - 1)) & ~(RingLayout.RecordAlignment - 1);
-
-    /// <summary><see cref="Align(int)"/> of a length known to be in range (a batch's own): unsigned, so that widening it to a pointer offset is free.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static uint Align(uint recordLength) => (recordLength + (RingLayout.RecordAlignment - 1)) & ~(uint)(RingLayout.RecordAlignment - 1);
 
     /// <summary><see cref="Align(int)"/> of a batch append's record length, native-sized for the pointer arithmetic (below 2^33: no overflow).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

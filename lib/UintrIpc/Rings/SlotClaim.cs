@@ -89,12 +89,11 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
         }
         else
         {
-            // SPSC: the producer role's record (a raw ring's claim; a channel's: none) without a
-            // try/finally, as the claim (spscst): the publish throws nothing, a refusal throws after.
-            MappingUse? use = _use;
-            use?.EnterRoleCall(); // before the disposed check: the mapping stays until the slot is published
-            bool published = _engine.TryPublishSingle(_slot, _position);
-            use?.LeaveRoleCall();
+            // SPSC: a raw ring's claim (it carries the producer role's record, which reads the mark)
+            // marks its publish in the private tail, before the disposed check, so the mapping stays
+            // until the slot is published; a channel's (no record) does not. No try/finally (spscst):
+            // the publish throws nothing, a refusal throws after.
+            bool published = _engine.TryPublishSingle(_slot, _position, marked: _use is not null);
             if (!published)
             {
                 _engine.ThrowPublishRefused(_position);

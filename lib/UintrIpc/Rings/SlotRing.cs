@@ -35,13 +35,17 @@ namespace UintrIpc.Rings;
 /// Layout and protocol: interop/include/uintripc.h, section 2.</para>
 /// </remarks>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
-internal sealed class SlotRing<T> : IDisposable where T : unmanaged
+internal sealed class SlotRing<T> : IDisposable, IRoleCallMark where T : unmanaged
 {
     /// <summary>The engine, embedded in the object (no indirection on the hot path).</summary>
     internal SlotRingEngine Engine;
     /// <summary>The consumer's calls' record of the mapping in use (one thread at a time consumes: MappingUse.ForRole).</summary>
     private readonly MappingUse _consumer;
-    /// <summary>SPSC: the producer's calls' record (one thread at a time produces); null for MPSC, whose calls use the thread's (it names the producer).</summary>
+    /// <summary>
+    /// SPSC: the producer's calls' record (one thread at a time produces), which also counts the quick
+    /// writes and publishes marked in the engine's private tail (<see cref="IRoleCallMark"/>); null for
+    /// MPSC, whose calls use the thread's (it names the producer).
+    /// </summary>
     private readonly MappingUse? _producer;
     /// <summary>The region's mapping, what each call records.</summary>
     private readonly nint _mapping;
@@ -77,7 +81,7 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
         Engine = SlotRingEngine.Attach(region, part, part.Kind is PartKind.MpscSlots or PartKind.DuplexSlots ? part.Kind : PartKind.SpscSlots, sizeof(T), lease, trailerSize);
         _mapping = region.MappingAddress;
         _consumer = MappingUse.ForRole(region);
-        _producer = Engine.AllowSkips ? null : MappingUse.ForRole(region);
+        _producer = Engine.AllowSkips ? null : MappingUse.ForRole(region, this);
     }
 
     /// <summary>The region part of a slot ring of <paramref name="capacity"/> elements, for <see cref="SharedRegion"/>'s create methods.</summary>
@@ -88,6 +92,9 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
     [SuppressMessage("Design", "CA1000:Do not declare static members on generic types", Justification = "The part size depends on T; SlotRing<T>.Part(n) reads naturally next to new SlotRing<T>(region).")]
     public static unsafe PartSpec Part(int capacity, bool multipleProducers = false, uint tag = 0)
         => SlotRingEngine.CreatePart(multipleProducers ? PartKind.MpscSlots : PartKind.SpscSlots, capacity, sizeof(T), tag);
+
+    /// <inheritdoc/>
+    bool IRoleCallMark.InCall => Engine.InQuickCall;
 
     /// <summary>The region the ring lives in.</summary>
     public SharedRegion Region => Engine.Region;
@@ -230,20 +237,18 @@ internal sealed class SlotRing<T> : IDisposable where T : unmanaged
         return Engine.TryClaimSlot<MultiProducer>(use.ThreadId, out slot, out position, out unmarked) ? use : null;
     }
 
-    // SPSC single writes and claims: the quick path throws nothing, so a write records its call in the
-    // producer role's record with two constant stores (MappingUse.EnterRoleCall; a claim records
-    // none, its publish does), no try/finally whose values the JIT would write to the frame on every
-    // call; the disposed check and a ring full by the cached head go to MakeRoomSingle, out of line,
-    // which does throw and so has the using.
+    // SPSC single writes and claims: the quick path throws nothing, so a write marks its call in the
+    // engine's private tail, which it stores anyway (one store more per message, not a depth pair:
+    // the producer role's record reads the mark, IRoleCallMark; a claim records none, its publish
+    // does), with no try/finally whose values the JIT would write to the frame on every call; the
+    // disposed check and a ring full by the cached head go to MakeRoomSingle, out of line, which does
+    // throw and so has the using.
 
     /// <summary>SPSC: writes <paramref name="item"/> when the ring is not disposed and the cached head proves room (SlotRingEngine.TryWriteQuick).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryWriteQuick(in T item)
     {
-        MappingUse single = _producer!;
-        single.EnterRoleCall(); // the mapping stays while this call runs (MappingUse)
-        bool written = Engine.TryWriteQuick(in item);
-        single.LeaveRoleCall();
+        bool written = Engine.TryWriteQuick(in item); // marked in the private tail: the mapping stays while it runs (IRoleCallMark)
         GC.KeepAlive(this); // the ring, its region and the role's record stay reachable to here
         return written;
     }

@@ -45,21 +45,52 @@ internal unsafe partial struct SlotRingEngine
     }
 
     /// <summary>
-    /// SPSC: writes one element when nothing out of the ordinary stands in the way (<see cref="TryTakeQuick"/>);
-    /// false: the caller makes room (<see cref="MakeRoomSingle"/>) and tries again. Throws nothing.
+    /// SPSC, a raw ring's write: writes one element when nothing out of the ordinary stands in the
+    /// way (not disposed, room by the cached head); false: the caller makes room (<see cref="MakeRoomSingle"/>)
+    /// and tries again. Throws nothing; the call is marked in the private tail (<see cref="EnterQuickCall"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryWriteQuick<T>(in T item)
         where T : unmanaged
     {
-        if (!TryTakeQuick(out ulong position))
+        ulong position = ProducerTail;
+        if (!EnterQuickCall(position) || position - ProducerHeadCache >= Capacity)
         {
+            Volatile.Write(ref ProducerTail, position); // leave: nothing written
             return false;
         }
 
-        Store<T, SingleProducer>(position, in item);
+        byte* slot = SlotAt(position);
+        ElementCopy.Copy(ref *(T*)(slot + RingLayout.SlotHeaderSize), in item); // plain: published by the release below
+        PublishAndLeave(slot, position);
         return true;
     }
+
+    /// <summary>
+    /// SPSC, a raw ring's write or publish of <paramref name="position"/>, the private tail: marks the
+    /// call in the tail (<see cref="InQuickCall"/>, which the producer role's MappingUse record reads
+    /// through <see cref="IRoleCallMark"/>); whether the ring is not disposed. Plain, before the
+    /// disposed load (ordered by the releaser's process-wide barrier, as MappingUse's depth): one store
+    /// that a depth pair beside the tail's own store made three (design-notes "spsc2").
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool EnterQuickCall(ulong position)
+    {
+        ProducerTail = position | QuickCallMark;
+        return Disposed == 0;
+    }
+
+    /// <summary>SPSC: publishes the slot of <paramref name="position"/> and the tail, then leaves the call <see cref="EnterQuickCall"/> marked: the private tail moves on, unmarked (release: after the call's stores to the mapping).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PublishAndLeave(byte* slot, ulong position)
+    {
+        Volatile.Write(ref *(ulong*)slot, position + 1); // release: the element before its sequence
+        Volatile.Write(ref *SharedTail, position + 1); // release (readers need not see it at once)
+        Volatile.Write(ref ProducerTail, position + 1);
+    }
+
+    /// <summary>SPSC: whether the producer is inside a write or publish marked by <see cref="EnterQuickCall"/> (acquire; any thread, for MappingUse.IsInUse).</summary>
+    internal readonly bool InQuickCall => (Volatile.Read(in ProducerTail) & QuickCallMark) != 0;
 
     /// <summary>Writes <paramref name="item"/> into the claimed slot of <paramref name="position"/> and publishes it (SPSC: and the tail).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -220,8 +251,8 @@ internal unsafe partial struct SlotRingEngine
     /// <summary>
     /// SPSC: the next position, when the ring is not disposed and the cached head proves room; false:
     /// anything else (<see cref="MakeRoomSingle"/> throws, or reloads head). No call and no throw, so
-    /// that a raw ring's call records its mapping use without a try/finally (MappingUse.EnterRoleCall)
-    /// and keeps its values in registers: values live into a finally are written to the frame at every
+    /// that a raw ring's claim needs no try/finally (it reads private words only; its publish marks
+    /// itself, <see cref="EnterQuickCall"/>) and keeps its values in registers: values live into a finally are written to the frame at every
     /// definition, and those live across a rare call were spilled (spscst in docs/design-notes.md). Its
     /// caller asks for the slots ahead (<see cref="PrefetchAheadIfDue()"/>) before, when nothing is live.
     /// </summary>
@@ -259,18 +290,25 @@ internal unsafe partial struct SlotRingEngine
     /// <summary>
     /// SPSC: publishes the claim of <paramref name="position"/> unless the ring is disposed or a later
     /// write superseded it; false: refused (<see cref="ThrowPublishRefused"/> says why). Throws
-    /// nothing, so that a raw ring's claim records its publish without a try/finally (SlotClaim.Publish).
+    /// nothing, so that a raw ring's claim records its publish without a try/finally (SlotClaim.Publish):
+    /// <paramref name="marked"/>, the call is marked in the private tail (<see cref="EnterQuickCall"/>);
+    /// a channel's claim is not (its channel keeps the mapping by its own count).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool TryPublishSingle(byte* slot, ulong position)
+    internal bool TryPublishSingle(byte* slot, ulong position, bool marked)
     {
-        if (Disposed != 0 || position != ProducerTail)
+        if (position != ProducerTail)
         {
+            return false; // superseded (the private tail, unmarked outside a call)
+        }
+
+        if (marked ? !EnterQuickCall(position) : Disposed != 0)
+        {
+            Volatile.Write(ref ProducerTail, position); // leave: nothing written
             return false;
         }
 
-        Volatile.Write(ref *(ulong*)slot, position + 1); // release: the caller's writes to the element first
-        PublishTail(position + 1);
+        PublishAndLeave(slot, position); // release: the caller's writes to the element first
         return true;
     }
 

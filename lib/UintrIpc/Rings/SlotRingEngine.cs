@@ -35,6 +35,8 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
     private const int PrefetchWriteMax = 4096;
     /// <summary>Value of <see cref="_stallPosition"/> when no stall is being timed.</summary>
     private const ulong NoStall = ulong.MaxValue;
+    /// <summary>SPSC: the bit of <see cref="ProducerTail"/> set while a raw ring's write or publish runs (positions stay below 2^62, RingLayout.MaxPosition).</summary>
+    private const ulong QuickCallMark = 1UL << 63;
 
     // ---- geometry: written once by the constructor, then read by both sides -------------
 
@@ -77,7 +79,8 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
     // ---- producer-local (not shared memory) --------------------------------------------
 
     /// <summary>
-    /// SPSC: the next position to write (authoritative; the shared tail is a published copy).
+    /// SPSC: the next position to write (authoritative; the shared tail is a published copy), with
+    /// <see cref="QuickCallMark"/> set while a raw ring's write or publish runs (MappingUse reads it).
     /// MPSC: the highest tail this object has claimed up to (or found the ring full at), a floor
     /// for every tail it reads (a tail moved back would make it overwrite pending elements).
     /// </summary>

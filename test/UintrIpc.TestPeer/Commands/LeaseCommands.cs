@@ -487,6 +487,7 @@ internal static class LeaseCommands
             var maps = RegionMaps.Of(region);
             IDisposable ring = records ? new RecordRing(region) : new SlotRing<long>(region);
             prepare?.Invoke(ring);
+            using var peer = SharedRegion.Attach(region.FdHandle); // a peer's view of the same memory (CheckPeerView)
             region.Dispose(); // the ring's lease is now the last one
             long calls = 0;
             string? failure = null;
@@ -536,6 +537,8 @@ internal static class LeaseCommands
                 failure = $"round {round}: still mapped 10 s after the ring's Dispose and the worker's end";
             }
 
+            failure ??= CheckPeerView(peer, records, multi, round);
+
             if (failure is not null)
             {
                 Console.WriteLine(failure);
@@ -545,6 +548,34 @@ internal static class LeaseCommands
 
         Console.WriteLine("ok");
         return 0;
+    }
+
+    /// <summary>
+    /// After a dispose-under-call round: the ring as a peer sees it (its own mapping of the memory)
+    /// must be whole, read by a fresh consumer (claims of the disposed ring object skipped as a dead
+    /// producer's) up to its tail. Since claimw the placeholder is writable, so a store of a call the
+    /// release did not see in use no longer ends the process: it lands half in the shared memory and
+    /// half in the placeholder, which only a peer's view shows (a tail without its record or
+    /// sequence: the consumer stops before the tail; a sequence without its tail: it reads past it).
+    /// The same check found the SPSC record Dispose zeroing a claim that a racing commit published (review15).
+    /// </summary>
+    private static string? CheckPeerView(SharedRegion peer, bool records, bool multi, int round)
+    {
+        using IDisposable ring = records ? new RecordRing(peer) : new SlotRing<long>(peer);
+        Span<byte> buffer = stackalloc byte[1024]; // at least the ring's MaxMessageLength
+        for (int i = 0; i < 10_000; i++) // at most 64 slots or 1 KiB of records are left
+        {
+            bool progressed = ring is RecordRing r
+                ? r.TryRead(out _, buffer, out _) || (multi && r.TrySkipDeadClaim())
+                : ((SlotRing<long>)ring).TryRead(out _) || (multi && ((SlotRing<long>)ring).TrySkipDeadClaim());
+            if (!progressed)
+            {
+                break;
+            }
+        }
+
+        (long tail, long head) = ring is RecordRing rr ? (rr.ProducerPosition, rr.ConsumerPosition) : (((SlotRing<long>)ring).ProducerPosition, ((SlotRing<long>)ring).ConsumerPosition);
+        return head == tail ? null : $"round {round}: a peer's consumer ends at {head}, the ring's tail is {tail} (a publish torn: split by the release, or undone by the Dispose)";
     }
 
     /// <summary>
@@ -760,6 +791,28 @@ internal static class LeaseCommands
 
         Console.WriteLine(left == 0 ? "ok" : $"{left} of {regions.Length} placeholders still mapped 10 s after the last one went, with full GCs");
         return left == 0 ? 0 : 1;
+    }
+
+    /// <summary>
+    /// `lease-retire-writable-fails`: only the writable placeholder's mmap fails (ENOMEM through
+    /// <see cref="FailingRetire"/>, as strict overcommit may refuse it). The last release must then
+    /// leave the read-only placeholder in the range: neither the shared mapping (its memory held until
+    /// the finalizer) nor a hole (which another mmap could take and the finalizer then unmap). Prints "ok".
+    /// </summary>
+    [PeerCommand("lease-retire-writable-fails")]
+    public static int RetireWritableFails(string[] args)
+    {
+        FailingRetire.Install(writableOnly: true);
+        var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(64));
+        var maps = RegionMaps.Of(region);
+        var ring = new SlotRing<long>(region);
+        _ = ring.TryWrite(1) && ring.TryRead(out _);
+        region.Dispose();
+        ring.Dispose(); // the last release: its placeholder
+        bool shared = maps.IsMapped(), readOnly = maps.IsPlaceholder(region.Size, "r--p"), writable = maps.IsPlaceholder(region.Size);
+        GC.KeepAlive(region); // the placeholder stays while the region is reachable (collected, its handle unmaps it)
+        Console.WriteLine(!shared && readOnly && !writable ? "ok" : $"after the last release: shared mapping {shared}, read-only placeholder {readOnly}, writable placeholder {writable}");
+        return !shared && readOnly && !writable ? 0 : 1;
     }
 
     /// <summary>

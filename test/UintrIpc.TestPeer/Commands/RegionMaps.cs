@@ -22,14 +22,15 @@ internal readonly unsafe record struct RegionMaps(nint Address, ulong Inode)
     }
 
     /// <summary>
-    /// Whether a writable private anonymous mapping (inode 0) covers the region's <paramref name="size"/>
+    /// Whether a private anonymous mapping (inode 0) with <paramref name="permissions"/> (writable by
+    /// default; "r--p": the fallback under strict overcommit) covers the region's <paramref name="size"/>
     /// bytes: the placeholder its last lease's release leaves until the region is collected.
     /// </summary>
-    public bool IsPlaceholder(long size)
+    public bool IsPlaceholder(long size, string permissions = "rw-p")
     {
         ulong address = (ulong)Address;
         return File.ReadLines("/proc/self/maps").Any(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries) is { Length: >= 5 } fields
-            && fields[1] == "rw-p" && fields[4] == "0"
+            && fields[1] == permissions && fields[4] == "0"
             && fields[0].Split('-') is [string start, string end]
             && ulong.Parse(start, NumberStyles.HexNumber, CultureInfo.InvariantCulture) <= address
             && ulong.Parse(end, NumberStyles.HexNumber, CultureInfo.InvariantCulture) >= address + (ulong)size);

@@ -110,6 +110,14 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_release_whose_writable_placeholder_is_refused_leaves_the_read_only_one()
+    {
+        // In a child with a seccomp filter that fails only the writable placeholder's mmap (ENOMEM), as
+        // strict overcommit may: Retire's fallback (claimw) must map the read-only one, not unmap the range.
+        RunChildExpectingOk("lease-retire-writable-fails");
+    }
+
+    [Fact]
     public void A_release_whose_placeholder_cannot_be_mapped_unmaps_at_once_and_leaves_the_address_to_others()
     {
         // In a child with a seccomp filter that fails the placeholder's mmap (ENOMEM): before review14
@@ -117,10 +125,7 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         // W^X off: the runtime's code heap then maps no transient writable views, one of which took
         // the freed address between the release and the sentinel in a run (spsc1's merge).
         var noTransientViews = new Dictionary<string, string> { ["DOTNET_EnableWriteXorExecute"] = "0" };
-        using var peer = PeerProcess.StartWrapped(output, [], noTransientViews, "lease-retire-fails");
-        int exit = peer.WaitForExit();
-        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
-        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+        RunChildExpectingOk(noTransientViews, "lease-retire-fails");
     }
 
     [Theory]
@@ -140,10 +145,7 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     {
         // In a child, optimized from the start (tier-0 code keeps every reference alive): a mapping finalized under the write crashes it.
         var optimized = new Dictionary<string, string> { ["DOTNET_TieredCompilation"] = "0" };
-        using var peer = PeerProcess.StartWrapped(output, [], optimized, "lease-collect-ring-in-write", kind, "500");
-        int exit = peer.WaitForExit();
-        Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
-        Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
+        RunChildExpectingOk(optimized, "lease-collect-ring-in-write", kind, "500");
     }
 
     [Fact]
@@ -337,6 +339,42 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void An_spsc_producer_write_or_publish_that_was_refused_is_over_so_the_last_dispose_unmaps_at_once()
+    {
+        // A raw SPSC ring's quick write and publish mark their call in the private tail (spsc2) and
+        // clear the mark on every way out: a write that finds the ring full, a publish or write that
+        // finds the ring disposed. A mark left set says "in a call" for good: never unmapped.
+        var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(16));
+        var maps = RegionMaps.Of(region);
+        var ring = new SlotRing<long>(region);
+        for (int i = 0; i < 16; i++)
+        {
+            Assert.True(ring.TryWrite(i));
+        }
+
+        Assert.False(ring.TryWrite(16)); // full by the cached head, then by the shared one
+        Assert.True(ring.TryRead(out long first) && first == 0);
+        Assert.True(ring.TryClaim(out SlotClaim<long> claim));
+        claim.Item = 16;
+        ring.Dispose(); // the region's lease keeps the memory
+        bool refused = false;
+        try
+        {
+            claim.Publish();
+        }
+        catch (ObjectDisposedException)
+        {
+            refused = true;
+        }
+
+        Assert.True(refused, "a publish on a disposed ring must throw");
+        Assert.Throws<ObjectDisposedException>(() => ring.TryWrite(17));
+        region.Dispose();
+
+        Assert.False(maps.IsMapped(), "the last lease's release kept the memory for a write or publish that had been refused");
+    }
+
+    [Fact]
     public void A_disposed_ring_refuses_every_call()
     {
         using var region = FourRings();
@@ -422,9 +460,12 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     }
 
     /// <summary>Runs the test peer's <paramref name="command"/> in a child process, which must exit 0 having printed "ok".</summary>
-    private void RunChildExpectingOk(string command, params string[] args)
+    private void RunChildExpectingOk(string command, params string[] args) => RunChildExpectingOk(null, command, args);
+
+    /// <summary>As <see cref="RunChildExpectingOk(string, string[])"/>, with <paramref name="environment"/> added to the child's.</summary>
+    private void RunChildExpectingOk(IReadOnlyDictionary<string, string>? environment, string command, params string[] args)
     {
-        using var peer = PeerProcess.Start(output, command, args);
+        using var peer = PeerProcess.StartWrapped(output, [], environment, command, args);
         int exit = peer.WaitForExit();
         Assert.True(exit == 0, $"the child exited with {exit}: {peer.StandardOutput} {peer.StandardError}");
         Assert.Contains("ok", peer.StandardOutput, StringComparison.Ordinal);
