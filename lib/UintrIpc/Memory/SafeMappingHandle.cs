@@ -12,6 +12,14 @@ internal sealed unsafe class SafeMappingHandle : SafeBuffer
     /// <summary>1 once <see cref="Retire"/> replaced the shared mapping.</summary>
     private int _retired;
 
+    /// <summary>
+    /// Whether <see cref="Retire"/> asks for the writable placeholder: not under strict overcommit
+    /// (vm.overcommit_memory 2), which charges a writable private mapping its whole length against
+    /// the host's commit limit until the region is finalized (a GC away): a process that makes and
+    /// disposes large regions could then make other allocations on the host fail (review15).
+    /// </summary>
+    private static readonly bool s_writablePlaceholder = AllowsWritablePlaceholder(ReadOvercommitMode());
+
     /// <summary>Creates an empty handle (used by MapShared).</summary>
     public SafeMappingHandle() : base(ownsHandle: true) { }
 
@@ -60,9 +68,9 @@ internal sealed unsafe class SafeMappingHandle : SafeBuffer
     /// </summary>
     /// <remarks>
     /// Strict overcommit (vm.overcommit_memory=2) charges a writable private mapping its length,
-    /// MAP_NORESERVE or not, and may refuse it (and some kernels unmap the old range before they
-    /// refuse): then a read-only placeholder, never charged, fills the range, and a late store
-    /// faults as before poll0's change. If that mmap fails too (ENOMEM: the process's map count), the
+    /// MAP_NORESERVE or not: there the placeholder is read-only from the start (never charged), and a
+    /// late store faults as before claimw's change. A refused writable mmap (some kernels unmap the
+    /// old range before they refuse) falls back to the read-only one too. If that mmap fails too (ENOMEM: the process's map count), the
     /// kernel may have left the shared mapping or, before 6.12, a hole (a MAP_FIXED that fails after
     /// removing the old range): either way the range is unmapped now and the handle closed, so that
     /// its finalizer never unmaps what a later mmap placed there, nor holds the region's memory.
@@ -71,10 +79,29 @@ internal sealed unsafe class SafeMappingHandle : SafeBuffer
     {
         int placeholder = LibC.MAP_FIXED | LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE;
         if (Interlocked.Exchange(ref _retired, 1) == 0
-            && LibC.mmap((void*)handle, (size_t)ByteLength, LibC.PROT_READ | LibC.PROT_WRITE, placeholder, -1, 0) == (void*)-1
+            && (!s_writablePlaceholder || LibC.mmap((void*)handle, (size_t)ByteLength, LibC.PROT_READ | LibC.PROT_WRITE, placeholder, -1, 0) == (void*)-1)
             && LibC.mmap((void*)handle, (size_t)ByteLength, LibC.PROT_READ, placeholder, -1, 0) == (void*)-1)
         {
             Dispose();
+        }
+    }
+
+    /// <summary>Whether the overcommit mode read from /proc/sys/vm/overcommit_memory (null: unreadable) lets the placeholder be writable.</summary>
+    internal static bool AllowsWritablePlaceholder(string? overcommitMode) => overcommitMode?.Trim() != "2";
+
+    private static string? ReadOvercommitMode()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/sys/vm/overcommit_memory");
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
