@@ -45,14 +45,16 @@ public unsafe ref struct RecordBatch
 
     // Not readonly: Open and None write them in place, in the claim's out parameter (a
     // constructor would build a temporary and copy it, once per claim). An append reads and
-    // writes only the first block (_next, _limit, _count and the constants it checks against):
-    // the batch lives in the caller's frame, so each of its fields costs a load or store there.
+    // writes only the first block (_next, _limit, _count and the constants it checks against)
+    // and the ring's BatchRecordLimit: the batch lives in the caller's frame with its address
+    // taken (the claim's out parameter, the commit's entries, their variable index), so every
+    // store the append or its caller makes may alias it, and each of its fields costs a load per
+    // append. So the append reads as few of them as it can.
     private byte* _next;
     /// <summary>The end of the range while the batch is active; null once completed (and in no batch), so that one room check also turns away a completed batch, and one compare tells <see cref="IsActive"/>.</summary>
     private byte* _limit;
-    private int _count;
-    /// <summary>The most payload bytes one message can take (the ring's MaxMessageLength less the trailer).</summary>
-    private int _maxLength;
+    /// <summary>Messages appended (0 .. <see cref="MaxRecords"/>); native-sized, so that it indexes the entries without a widening move.</summary>
+    private nint _count;
     /// <summary>Bytes each record holds after the payload (a channel's checksum), or 0.</summary>
     private int _trailer;
     /// <summary>MPSC: the claimed marker naming us, in a header's type word (the high half); SPSC: 0. One value tells the kind, gives the marker an append stores and the one an abort looks for.</summary>
@@ -82,14 +84,10 @@ public unsafe ref struct RecordBatch
         // Entries are written before they are read (0 .. _count): the other bytes
         // (private, never shared) need no zeroing per batch.
         Unsafe.SkipInit(out batch);
-        int trailer = sink?.Trailer ?? 0;
         batch._next = start;
         batch._limit = start + bytes;
         batch._count = 0;
-        // >= 0 (a checksum channel's ring is checked at attach to hold the trailer), also here:
-        // TryAppend builds the payload span without a length check on the strength of it.
-        batch._maxLength = Math.Max(ring.MaxMessageLength - trailer, 0);
-        batch._trailer = trailer;
+        batch._trailer = sink?.Trailer ?? 0; // the ring's MaxMessageLength holds it (checked at a checksum channel's attach); TryAppend checks anyway
         batch._claimedMarker = multiProducer ? RecordRingEngine.ClaimedMarkerWord(tag) : 0;
         batch._keepEntries = sink is not null || keepsEntries;
         batch._ring = ring;
@@ -108,7 +106,6 @@ public unsafe ref struct RecordBatch
         batch._next = null;
         batch._limit = null;
         batch._count = 0;
-        batch._maxLength = 0;
         batch._trailer = 0;
         batch._claimedMarker = 0;
         batch._keepEntries = false;
@@ -124,7 +121,7 @@ public unsafe ref struct RecordBatch
     internal void RecordIn(MappingUse use) => _use = use;
 
     /// <summary>Messages appended so far.</summary>
-    public readonly int Count => _count;
+    public readonly int Count => (int)_count;
 
     /// <summary>Bytes of the range not used yet (a message of n bytes takes align8(8 + n)).</summary>
     public readonly int BytesLeft => (int)(_end - _next);
@@ -149,64 +146,61 @@ public unsafe ref struct RecordBatch
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // once per message: a call would cost more than its body
     public bool TryAppend(int type, int length, out Span<byte> payload)
     {
-        // No batch and a completed one fail these checks too (no room: _limit is null), and
-        // the cold paths tell them apart, so that an append checks each value once.
-        // Throws written here, with helpers that only build the exception: the JIT then knows
+        // One compare per condition, each of a value loaded once: the record's end with the
+        // range's (no batch and a completed one have none: _limit is null), the count, and the
+        // record length (64-bit: a negative length cannot wrap) with the ring's BatchRecordLimit,
+        // which also turns away a disposed ring (0 then). The cold path tells the cases apart.
+        // Throws written here, with a helper that only builds the exception: the JIT then knows
         // these paths end, and keeps no value of the caller's loop live across them (a call it
         // must assume returns costs the loop spills of its registers, per message).
-        if (type < 0 || (uint)length > (uint)_maxLength)
-        {
-            throw BadAppend(type, length);
-        }
-
-        // Unsigned: 8 <= recordLength <= the longest record (length was checked against
-        // _maxLength), so the aligned length is zero-extended for the pointer arithmetic below
-        // (no sign extension per record).
-        uint recordLength = (uint)(RingLayout.RecordHeaderSize + _trailer + length); // at least 8: no batch (both pointers null) has no room
-        nint aligned = (nint)RecordRingEngine.Align(recordLength);
+        nuint recordLength = RecordLength(length);
+        nuint aligned = RecordRingEngine.Align(recordLength);
         byte* record = _next;
-        int count = _count; // once: each store below (shared memory, the entries) would make the JIT load it again
-        if (aligned > _limit - record || (uint)count >= MaxRecords) // >=: the entry index below needs no bounds check
+        nint count = _count; // once: each store below (shared memory, the entries) would make the JIT load it again
+        byte* end = record + aligned; // no overflow: aligned < 2^33
+        if (type < 0 || end > _limit || (nuint)count >= MaxRecords || recordLength > _ring!.BatchRecordLimit) // >=: the entry index below needs no bounds check
         {
-            if (!IsActive)
+            InvalidOperationException? refused = AppendRefused(type, length);
+            if (refused is not null)
             {
-                throw NotActive();
+                throw refused;
             }
 
             payload = default;
             return false;
         }
 
-        // Active: the room check passed. The entry is the header as the commit publishes it
+        // Active, not disposed, in range. The entry is the header as the commit publishes it
         // (length, type; RecordBatchEntries), the header stored now holds the length negated
         // (SPSC with the type, MPSC with our claimed marker). Both built first, so that the
         // fields they need are loaded before the stores (each makes the JIT load the batch's
         // fields again).
-        long entry = recordLength | ((long)type << 32);
+        long entry = (long)recordLength | ((long)type << 32);
         ulong marker = _claimedMarker;
         if (marker != 0)
         {
-            _ring!.AppendToMpscBatch(record, (uint)-(int)recordLength | marker);
-            _entries[count] = entry; // MPSC always keeps them (the commit publishes from it): no test of _keepEntries per record
+            RecordRingEngine.AppendToMpscBatch(record, (uint)-(int)recordLength | marker);
+            Entry(count) = entry; // MPSC always keeps them (the commit publishes from it): no test of _keepEntries per record
         }
         else
         {
-            _ring!.AppendToSpscBatch(record, (uint)-(int)recordLength | ((long)type << 32), _token);
-            if (aligned >= RecordRingEngine.PrefetchMinimum)
+            _ring.AppendToSpscBatch(record, (uint)-(int)recordLength | ((long)type << 32), _token);
+            if ((nint)aligned >= RecordRingEngine.PrefetchMinimum)
             {
-                RecordRingEngine.PrefetchBatchRecord(record + aligned, aligned, _limit); // the next record's lines, within the range
+                RecordRingEngine.PrefetchBatchRecord(end, (nint)aligned, _limit); // the next record's lines, within the range
             }
 
             if (_keepEntries)
             {
-                _entries[count] = entry; // short SPSC ranges: the commit publishes from it; a channel's Seal reads it
+                Entry(count) = entry; // short SPSC ranges: the commit publishes from it; a channel's Seal reads it
             }
         }
 
         _count = count + 1;
-        _next = record + aligned;
-        // No length check: 0 <= length <= _maxLength (>= 0, see Open) was checked above, and
-        // the room check puts record + 8 + length within the claimed range.
+        _next = end;
+        // No length check: the compare with BatchRecordLimit put length (>= 0, unsigned) within
+        // the ring's MaxMessageLength less the trailer, and the room check record + 8 + length
+        // within the claimed range.
         payload = MemoryMarshal.CreateSpan(ref record[RingLayout.RecordHeaderSize], length);
         return true;
     }
@@ -228,21 +222,23 @@ public unsafe ref struct RecordBatch
     [MethodImpl(MethodImplOptions.AggressiveInlining)] // the run's fields then stay in the caller's registers
     public bool TryAppend(int type, int length, int count, out RecordRun run)
     {
-        if (type < 0 || (uint)length > (uint)_maxLength || (uint)(count - 1) >= MaxRecords)
+        if ((uint)(count - 1) >= MaxRecords)
         {
-            throw BadRun(type, length, count);
+            throw BadRun(count);
         }
 
-        int recordLength = RingLayout.RecordHeaderSize + _trailer + length;
-        nint aligned = RecordRingEngine.Align(recordLength);
+        // The checks of the single append, for the run's end (count <= MaxRecords and aligned < 2^33:
+        // the product cannot overflow).
+        nuint recordLength = RecordLength(length);
+        nint aligned = (nint)RecordRingEngine.Align(recordLength);
         byte* record = _next;
-        int first = _count;
-        // count <= MaxRecords and aligned <= the longest record: the product cannot overflow.
-        if (aligned * count > _limit - record || count > MaxRecords - first)
+        nint first = _count;
+        if (type < 0 || record + (aligned * count) > _limit || count > MaxRecords - first || recordLength > _ring!.BatchRecordLimit)
         {
-            if (!IsActive)
+            InvalidOperationException? refused = AppendRefused(type, length);
+            if (refused is not null)
             {
-                throw NotActive();
+                throw refused;
             }
 
             run = default;
@@ -252,18 +248,17 @@ public unsafe ref struct RecordBatch
         // As TryAppend for each record, with the checks once: the entry (the header as the commit
         // publishes it) and the header in shared memory (length negated; SPSC: and the type,
         // MPSC: and our claimed marker).
-        long entry = (uint)recordLength | ((long)type << 32);
+        long entry = (long)recordLength | ((long)type << 32);
         ulong marker = _claimedMarker;
         ulong header;
         if (marker != 0)
         {
-            _ring!.ThrowIfDisposed(); // the ring's lease is gone, and with it maybe the mapping
-            header = (uint)-recordLength | marker;
+            header = (uint)-(int)recordLength | marker; // not disposed: BatchRecordLimit was not 0
         }
         else
         {
-            _ring!.ThrowIfSpscClaimLost(_token);
-            header = (uint)-recordLength | ((ulong)type << 32);
+            _ring.ThrowIfSpscClaimLost(_token);
+            header = (uint)-(int)recordLength | ((ulong)type << 32);
         }
 
         if (_keepEntries)
@@ -277,7 +272,7 @@ public unsafe ref struct RecordBatch
             // docs/design-notes.md, "recmpsc9". Four at a time where vectors allow: the second
             // loop then costs 8 B runs (records share lines, the order does not matter) nothing
             // measurable; one loop per record size measured slower there (the JIT spilled).
-            Span<long> entries = ((Span<long>)_entries).Slice(first, count); // checked once: none below
+            Span<long> entries = ((Span<long>)_entries).Slice((int)first, count); // checked once: none below
             ref long copies = ref MemoryMarshal.GetReference(entries);
             int i = 0;
             if (Vector256.IsHardwareAccelerated)
@@ -332,7 +327,7 @@ public unsafe ref struct RecordBatch
             Seal(_sink);
         }
 
-        _ring.CommitBatch(_start, (int)(_end - _start), (int)(_next - _start), ref _entries, _count, _token, _claimedMarker);
+        _ring.CommitBatch(_start, (int)(_end - _start), (int)(_next - _start), ref _entries, (int)_count, _token, _claimedMarker);
         Complete();
         _sink?.Completed();
     }
@@ -386,25 +381,40 @@ public unsafe ref struct RecordBatch
         _sink?.Completed(); // MPSC: messages after the range waited behind it
     }
 
-    /// <summary>TryAppend of a negative type or a length out of range, or on no active batch: the exception to throw.</summary>
+    /// <summary>
+    /// An append refused by its checks: the exception to throw (no active batch; or, from the
+    /// ring, a negative type, a length out of range or a disposed ring, thrown there), or null when
+    /// the batch has no room for it.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private readonly Exception BadAppend(int type, int length)
+    private readonly InvalidOperationException? AppendRefused(int type, int length)
     {
         if (!IsActive)
         {
             return NotActive();
         }
 
-        _ring.BatchRecordLength(type, length, _trailer); // throws the argument's exception
-        return new UnreachableException();
+        _ring.ThrowIfAppendRefused(type, length, _trailer);
+        return null;
     }
 
-    /// <summary>A run's TryAppend with an argument out of range, or on no active batch: the exception to throw.</summary>
+    /// <summary>A run's TryAppend with a count out of range: the exception to throw.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private readonly Exception BadRun(int type, int length, int count)
-        => (uint)(count - 1) >= MaxRecords && IsActive
-            ? new ArgumentOutOfRangeException(nameof(count), count, $"A run holds 1 to {MaxRecords} messages.")
-            : BadAppend(type, length);
+    private readonly Exception BadRun(int count)
+        => IsActive ? new ArgumentOutOfRangeException(nameof(count), count, $"A run holds 1 to {MaxRecords} messages.") : NotActive();
+
+    /// <summary>
+    /// The record length (header, payload, trailer) of an append of <paramref name="length"/> bytes,
+    /// in 64 bits: a negative length is a huge one (never wrapping into range), for the compare with
+    /// BatchRecordLimit. At least 8: no batch (and no completed one) has room for it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly nuint RecordLength(int length) => (nuint)(uint)length + (uint)_trailer + RingLayout.RecordHeaderSize;
+
+    /// <summary>The entry of message <paramref name="index"/>, unchecked: the caller checked it against <see cref="MaxRecords"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [UnscopedRef]
+    private ref long Entry(nint index) => ref Unsafe.Add(ref Unsafe.As<RecordBatchEntries, long>(ref _entries), index);
 
     [DoesNotReturn]
     private readonly void ThrowNotActive() => throw NotActive();

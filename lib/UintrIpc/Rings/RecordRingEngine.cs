@@ -82,6 +82,12 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     private readonly bool _leased;
     // Set once by Dispose; every call checks it (a plain read): after it the lease may be gone.
     private int _disposed;
+    // The longest record a batch's append accepts (header + MaxMessageLength, not aligned) until
+    // Dispose, then 0: an append compares its record length (trailer included) with it, one load
+    // and compare for both the length and the disposal (RecordBatch.TryAppend). Written by the
+    // constructor and once by Dispose, plain: an append after Dispose on its thread (or ordered
+    // after it) reads 0; one racing it writes only into its claimed room (see RecordBatch's remarks).
+    private nuint _batchRecordLimit;
     private LocalState _local;
 
     /// <summary>
@@ -116,6 +122,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
             _producers = _multiProducer ? new ProducerTable(_data - RingLayout.ControlSize, geometry) : null;
             _mask = _capacity - 1;
             _maxRecordLength = Align(HeaderSize + _maxMessageLength);
+            _batchRecordLimit = (nuint)(HeaderSize + _maxMessageLength);
             _nearlyFullRoom = Math.Min(_capacity / 8, NearlyFullRoom);
             LoadPositions();
         }
@@ -135,6 +142,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            _batchRecordLimit = 0; // before the lease goes: a batch's appends refuse from now on (ObjectDisposedException)
             if (_local.OpenClaim > 0)
             {
                 // SPSC: closed, so that the claim's appends and commit see it is no longer open (not
@@ -159,6 +167,9 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
 
     /// <summary>Whether <see cref="Dispose"/> ran (a plain read): the lease, and maybe the mapping, are gone.</summary>
     internal bool IsDisposed => _disposed != 0;
+
+    /// <summary>The longest record (header, payload and trailer) a batch's append accepts; 0 once disposed (a plain read, see the field).</summary>
+    internal nuint BatchRecordLimit => _batchRecordLimit;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ThrowIfDisposed()
@@ -271,9 +282,9 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int Align(int recordLength) => (recordLength + (RingLayout.RecordAlignment - 1)) & ~(RingLayout.RecordAlignment - 1);
 
-    /// <summary><see cref="Align(int)"/> of a length known to be in range (a batch's own): unsigned, so that widening it to a pointer offset is free.</summary>
+    /// <summary><see cref="Align(int)"/> of a batch append's record length, native-sized for the pointer arithmetic (below 2^33: no overflow).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static uint Align(uint recordLength) => (recordLength + (RingLayout.RecordAlignment - 1)) & ~(uint)(RingLayout.RecordAlignment - 1);
+    internal static nuint Align(nuint recordLength) => (recordLength + (RingLayout.RecordAlignment - 1)) & ~(nuint)(RingLayout.RecordAlignment - 1);
 
     /// <summary>Writes a committed padding record (the bytes after its header are already zero).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -320,6 +320,50 @@ public sealed class RecordBatchTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public void Lengths_out_of_range_throw_and_append_nothing(bool multi)
+    {
+        // The append adds the header to the length in 64 bits: a negative length is a huge one,
+        // never a short record (in 32 bits -8 would make a record of 0 bytes and -1 one of 7).
+        using var region = Region(1024, multi, maxMessageLength: 32);
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(256, out RecordBatch batch));
+        Assert.True(batch.TryAppend(1, 32, out Span<byte> longest)); // the ring's MaxMessageLength
+        Fill(longest, 1);
+        int left = batch.BytesLeft;
+        foreach (int length in new[] { 33, 40, -1, -7, -8, -9, -16, -40, int.MinValue, int.MinValue + 8, int.MaxValue, int.MaxValue - 7 })
+        {
+            Assert.Equal((typeof(ArgumentOutOfRangeException), length), (CatchAppend(ref batch, length, count: 0), length));
+            Assert.Equal((typeof(ArgumentOutOfRangeException), length), (CatchAppend(ref batch, length, count: 1), length));
+            Assert.Equal((typeof(ArgumentOutOfRangeException), length), (CatchAppend(ref batch, length, count: 2), length));
+            Assert.Equal((1, left), (batch.Count, batch.BytesLeft));
+        }
+
+        Assert.True(batch.TryAppend(2, 3, out Span<byte> last));
+        Fill(last, 2);
+        batch.Commit();
+        var messages = ReadAll(ring);
+        Assert.Equal(2, messages.Count);
+        AssertMessage(messages[0], 1, 32);
+        AssertMessage(messages[1], 2, 3);
+    }
+
+    /// <summary>What an append of <paramref name="length"/> bytes throws (count 0: the single append; else a run of that many).</summary>
+    private static Type? CatchAppend(ref RecordBatch batch, int length, int count)
+    {
+        try
+        {
+            _ = count == 0 ? batch.TryAppend(0, length, out _) : batch.TryAppend(0, length, count, out _);
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e.GetType();
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public void Misuse_throws(bool multi)
     {
         using var region = Region(256, multi, maxMessageLength: 32);

@@ -298,6 +298,33 @@ public sealed class RecordsMpscTests : IDisposable
         Assert.Equal(-16, _memory.LengthAt(32)); // the third not published
     }
 
+    [Theory]
+    [InlineData(16, RingLayout.PaddingRecordType, typeof(InvalidOperationException), null)] // taken as padding of its length: no longer ours
+    [InlineData(24, 7, typeof(RingCorruptedException), "its header length is 24, the claim wrote -16")]
+    [InlineData(-24, 0, typeof(RingCorruptedException), "its header length is -24, the claim wrote -16")]
+    public void A_batch_commit_judges_a_later_record_by_the_header_it_found_there(int length, int type, Type expected, string? message)
+    {
+        // The commit's loop keeps no copy of the length it read (it keeps the sum with the entry's):
+        // what it reports must still be that length, which tells a claim lost from a corrupted one.
+        Assert.True(_ring.TryClaimBatch(3 * 16, out var batch));
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.True(batch.TryAppend(i + 1, 8, out _));
+        }
+
+        _memory.WriteHeader(32, length, type); // the third record
+        Exception refused = CommitFails(ref batch);
+        Assert.IsType(expected, refused);
+        if (message is not null)
+        {
+            Assert.Contains(message, refused.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal((16, 1), (_memory.LengthAt(0), _memory.TypeAt(0))); // the first two were committed
+        Assert.Equal((16, 2), (_memory.LengthAt(16), _memory.TypeAt(16)));
+        Assert.Equal((length, type), (_memory.LengthAt(32), _memory.TypeAt(32))); // left as found
+    }
+
     [Fact]
     public void A_batch_whose_records_the_consumer_unblocked_is_refused_at_commit()
     {

@@ -23,6 +23,10 @@ public sealed class UseAfterDisposeTests
         Gone(region, ring);
 
         Assert.True(ThrowsDisposed(ref batch, static (ref RecordBatch b) => b.TryAppend(1, 8, out _)), "TryAppend");
+        Assert.True(ThrowsDisposed(ref batch, static (ref RecordBatch b) => b.TryAppend(1, 8, 2, out _)), "TryAppend of a run");
+        Assert.True(ThrowsDisposed(ref batch, static (ref RecordBatch b) => b.TryAppend(1, 120, out _)), "TryAppend without room"); // 128 bytes of 112 left
+        Assert.True(ThrowsDisposed(ref batch, static (ref RecordBatch b) => b.TryAppend(1, 8, 7, out _)), "TryAppend of a run without room");
+        Assert.Equal((1, 112), (batch.Count, batch.BytesLeft));
         Assert.True(ThrowsDisposed(ref batch, static (ref RecordBatch b) => b.Commit()), "Commit");
         Assert.True(ThrowsDisposed(ref batch, static (ref RecordBatch b) => b.Abort()), "Abort");
         batch.Dispose();
