@@ -288,8 +288,12 @@
  *                 a claim still open then belongs to a dead registration and is skipped, so its
  *                 deferred marker is written first, 2d; a record batch's unwritten rest by the
  *                 ended registration's intent, b; a claim taken while the object closes, which
- *                 the close did not see, is marked by its publish or abort, which then write
- *                 nothing else): owner = (0, g) (release).
+ *                 the close did not see, is marked by its own thread while the memory is still
+ *                 mapped for it: the .NET claim sees the close before it returns (the close's
+ *                 process-wide barrier precedes its look), marks and fails; its publish or abort
+ *                 then write nothing else. An ended registration's intent attributes no slot
+ *                 claim (b), so a marker lost with the mapping stalls the consumer until the
+ *                 manual unblock): owner = (0, g) (release).
  *     claim  u64  the intent of the producer's latest claim attempt: (t & 0xffffffff) | n << 32
  *                 for the CAS tail t -> t + n (slots; records: n = the padding + record bytes).
  *                 Written only by the entry's thread, release, before the CAS; the CAS (full

@@ -193,6 +193,7 @@ internal sealed class SlotRing<T> : IDisposable, IRoleCallMark where T : unmanag
     /// (a claim disposed without publishing is skipped); thread-safe.
     /// </summary>
     /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
+    /// <exception cref="ObjectDisposedException">The ring is disposed, also by another thread during this call (MPSC: slots it took are left marked, and the consumer skips them).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     [SkipLocalsInit] // the MPSC path's out locals: zeroed on every call of the caller's loop otherwise
     public bool TryClaim(out SlotClaim<T> claim)
@@ -288,6 +289,7 @@ internal sealed class SlotRing<T> : IDisposable, IRoleCallMark where T : unmanag
     /// <param name="batch">The claimed slots; <see cref="SlotBatch{T}.Count"/> says how many.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is less than 1.</exception>
     /// <exception cref="RingCorruptedException">The shared head or tail is impossible.</exception>
+    /// <exception cref="ObjectDisposedException">The ring is disposed, also by another thread during this call (MPSC: slots it took are left marked, and the consumer skips them).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryClaim(int count, out SlotBatch<T> batch)
     {

@@ -613,9 +613,10 @@ internal unsafe partial struct SlotRingEngine
     }
 
     /// <summary>
-    /// MPSC, the cached thread: remembers its in-place claim of <paramref name="count"/> slots from
-    /// <paramref name="start"/> as unmarked (private); <see cref="ClaimMany"/> or Dispose marks it
-    /// before our intent stops covering it, unless it completes first (uintripc.h 2d).
+    /// MPSC, the cached thread, inside its claim call: remembers its in-place claim of <paramref name="count"/>
+    /// slots from <paramref name="start"/> as unmarked (private); <see cref="ClaimMany"/> or Dispose marks it
+    /// before our intent stops covering it, unless it completes first (uintripc.h 2d). Throws
+    /// <see cref="ObjectDisposedException"/>, the claim marked, when Dispose ran meanwhile.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void DeferMarkers(ulong start, ulong count)
@@ -624,6 +625,12 @@ internal unsafe partial struct SlotRingEngine
         // before the count, the count before the claim, for TakeUnmarkedClaim on another thread.
         Volatile.Write(ref _unmarkedCount, count);
         Volatile.Write(ref _unmarkedClaim, start + 1);
+        // A Dispose whose TakeUnmarkedClaim missed the store above ran its process-wide barrier before
+        // that store, so the check below sees the flag: the claim is marked now, while this claim call
+        // keeps the mapping. Left to the publish (ClaimCompleted), the markers could go to the placeholder of a
+        // release that retired the mapping in between, and the consumer of another process waited at
+        // the claim for good (an ended registration's intent attributes no slot claim, 2f b).
+        ThrowIfDisposed(start, unmarked: true);
     }
 
     /// <summary>
@@ -694,9 +701,9 @@ internal unsafe partial struct SlotRingEngine
     /// <summary>
     /// MPSC: the claim from <paramref name="position"/> completed (published or aborted): it needs no
     /// marker any more. Unless the ring was disposed: then its publish or abort wrote nothing, and a
-    /// claim taken while Dispose ran (a waiting channel write) was not seen by it, so it is marked
-    /// here (by CAS from the previous value: a slot written since is left alone), for the consumer
-    /// to skip as an ended registration's (2d, 2f).
+    /// claim Dispose did not see is marked here (by CAS from the previous value: a slot written since
+    /// is left alone), for the consumer to skip as an ended registration's (2d, 2f). The claim call
+    /// itself does so when it sees the flag (<see cref="DeferMarkers"/>), while it keeps the mapping.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ClaimCompleted(ulong position)
@@ -717,7 +724,8 @@ internal unsafe partial struct SlotRingEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ThrowIfDisposed(ulong position, bool unmarked)
     {
-        if (Disposed != 0)
+        // Acquire (a plain mov on x86): a fresh load, never an earlier check of the same call reused (DeferMarkers).
+        if (Volatile.Read(ref Disposed) != 0)
         {
             if (unmarked)
             {

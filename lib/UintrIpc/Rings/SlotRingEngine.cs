@@ -173,6 +173,14 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
     {
         if (Interlocked.Exchange(ref Disposed, 1) == 0)
         {
+            if (Producers is not null)
+            {
+                // Asymmetric Dekker with DeferMarkers (no fence on the claim path): the cached thread's
+                // deferral stored before this barrier is seen below; one stored after it sees the flag
+                // and marks its claim itself, inside its claim call (design-notes "mpscbw").
+                Interlocked.MemoryBarrierProcessWide();
+            }
+
             // Before the registration ends, which uncovers the claim: the markers name it (2d).
             TakeUnmarkedClaim();
             Producers?.Dispose(); // its threads claim no more: their registrations end (uintripc.h 2f)

@@ -557,7 +557,9 @@ internal static class LeaseCommands
     /// release did not see in use no longer ends the process: it lands half in the shared memory and
     /// half in the placeholder, which only a peer's view shows (a tail without its record or
     /// sequence: the consumer stops before the tail; a sequence without its tail: it reads past it).
-    /// The same check found the SPSC record Dispose zeroing a claim that a racing commit published (review15).
+    /// The same check found the SPSC record Dispose zeroing a claim that a racing commit published (review15),
+    /// and MPSC slot claims whose markers Dispose missed and their publish wrote to the placeholder (mpscbw:
+    /// TrySkipDeadClaim, what a user calls, could not pass them; only TryUnblock could).
     /// </summary>
     private static string? CheckPeerView(SharedRegion peer, bool records, bool multi, int round)
     {
