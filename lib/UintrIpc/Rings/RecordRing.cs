@@ -133,8 +133,16 @@ internal sealed class RecordRing : IDisposable
     public int Read<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, IRecordHandler, allows ref struct
     {
-        using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
-        return Engine.Read(ref handler, limit);
+        // Inlined into the caller's loop without a try/finally (see the engine's Read): an empty ring
+        // is answered here, where nothing throws, so the call ends on every path without one.
+        MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
+        if (Engine.ReadsNothing(limit))
+        {
+            call.Dispose();
+            return 0;
+        }
+
+        return Engine.Read(ref handler, limit, call); // out of line: it holds the finally
     }
 
     /// <summary>Consumer: copies the next message into <paramref name="destination"/>; false when none is waiting.</summary>
