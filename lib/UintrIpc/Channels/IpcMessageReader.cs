@@ -213,7 +213,7 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int ReadCore<THandler>(ref THandler handler, int limit)
         where THandler : struct, IRecordHandler
-        => _checksums ? ReadChecked(ref handler, limit) : _ring.ReadsNothing(limit) ? 0 : _ring.Read(ref handler, limit, default); // no call to record: the core's lease keeps the mapping
+        => _checksums ? ReadChecked(ref handler, limit) : _ring.Read(ref handler, limit);
 
     /// <summary>
     /// A mismatch is thrown from inside the ring's read, so the ring counts that message as
@@ -226,7 +226,7 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
         var check = new CheckedRecordHandler<THandler>(handler);
         try
         {
-            return _ring.Read(ref check, limit, default);
+            return _ring.Read(ref check, limit);
         }
         catch (ChecksumMismatchException mismatch)
         {

@@ -133,16 +133,8 @@ internal sealed class RecordRing : IDisposable
     public int Read<THandler>(ref THandler handler, int limit = int.MaxValue)
         where THandler : struct, IRecordHandler, allows ref struct
     {
-        // Inlined into the caller's loop without a try/finally (see the engine's Read): an empty ring
-        // is answered here, where nothing throws, so the call ends on every path without one.
-        MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
-        if (Engine.ReadsNothing(limit))
-        {
-            call.Dispose();
-            return 0;
-        }
-
-        return Engine.Read(ref handler, limit, call); // out of line: it holds the finally
+        using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
+        return Engine.Read(ref handler, limit);
     }
 
     /// <summary>Consumer: copies the next message into <paramref name="destination"/>; false when none is waiting.</summary>

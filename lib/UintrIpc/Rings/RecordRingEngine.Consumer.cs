@@ -11,143 +11,124 @@ namespace UintrIpc.Rings;
 // zero what was consumed and publish the new head (release; uintripc.h 2e, 2g).
 internal sealed unsafe partial class RecordRingEngine
 {
-    /// <summary>
-    /// Whether a Read with <paramref name="limit"/> returns 0 now without throwing: nothing
-    /// committed at head (or a limit of 0) on a ring neither disposed nor left with an interrupted
-    /// release. Then it has also done what that Read does (publishes our head again if a peer
-    /// rewrote it). Nothing here throws or calls anything but that out-of-line store, so the
-    /// facade answers an empty poll inline without a finally (see <see cref="RecordRing.Read{THandler}"/>);
-    /// the caller recorded its call before (the disposed check comes after the depth store).
-    /// </summary>
+    /// <summary>Hands every committed message, up to <paramref name="limit"/>, to the handler; returns how many.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool ReadsNothing(int limit)
-    {
-        if (_disposed != 0 || _local.InterruptedRelease >= 0 || limit < 0)
-        {
-            return false; // Read throws, or finishes the release first
-        }
-
-        long head = _local.ConsumerHead;
-        // The header at head, acquire, as RecordAt loads it (Read validates it when there is one).
-        if (Volatile.Read(ref *(int*)(_data + ((nint)_mask & (nint)head))) > 0 && limit != 0)
-        {
-            return false;
-        }
-
-        RepublishHeadIfRewritten(head);
-        return true;
-    }
-
-    /// <summary>
-    /// Hands every committed message, up to <paramref name="limit"/>, to the handler; returns how
-    /// many. <paramref name="call"/> is the caller's record of this call on the mapping, ended
-    /// here on every path (after <see cref="ReadsNothing"/> said no, see RecordRing.Read).
-    /// </summary>
-    /// <remarks>
-    /// One frame for the checks, the loop and the release, with one finally, out of line: no
-    /// handler region is inlined into the caller's loop (with the facade's and the engine's
-    /// finallys inlined there, the JIT kept every value they use on the stack: the harness's
-    /// consumer reloaded the engine's reference about 12 times per Read). The finally uses only
-    /// this object and the call, so the loop's values stay in registers. Each record's end goes
-    /// to <see cref="LocalState.ReadEnd"/> before its handler runs, so that the finally gives back
-    /// what was consumed when a handler or a corrupted record throws; a Read that returns releases
-    /// inline after its loop and resets ReadEnd.
-    /// <para>The loop: this, the handler, the position, the lap's end and the limit get the
-    /// callee-saved registers; each record's end is stored to this object (one store). The
-    /// release takes its start from the private head, not from a head kept live across the loop
-    /// (that took a register and the handler's reference went to the stack, a load and a store
-    /// per record). The shape (data, mask, longest message: private copies, never re-read from
-    /// shared memory) is read into locals once per Read: with a handler that calls nothing (the
-    /// harness's) two or three loads per record fewer. Cross-core twin, p10 ns per record (C):
-    /// 8 B 3.55 -> 3.40-3.46 (3.43), 64 B 4.99-5.05 -> 4.69-4.76 (4.79-4.80); design-notes
-    /// "mrread", "mrcons", "mrcons2".</para>
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    internal int Read<THandler>(ref THandler handler, int limit, MappingUse.Call call)
+    internal int Read<THandler>(ref THandler handler, int limit)
         where THandler : struct, IRecordHandler, allows ref struct
     {
-        if (_local.ReadEnd != NotReading)
+        ThrowIfConsumerNotReady();
+        if (limit < 0)
         {
-            // A handler of this ring's Read reads it again (see NotReading): the outer Read's
-            // records are not this call's to release, so it throws before the finally.
-            call.Dispose();
-            throw ReadFromHandler();
+            ThrowNegativeLimit(limit);
         }
 
+        // An empty ring (a consumer that keeps up finds it so more often than not) is answered
+        // here, inline, without the loop's call: the header at head, acquire, as RecordAt loads
+        // it (which validates it when there is one). Single-thread twin, an empty poll of the
+        // harness's port: 4.1-4.3 -> 3.1-3.4 ns.
+        long head = _local.ConsumerHead;
+        if (Volatile.Read(ref *(int*)(_data + ((nint)_mask & (nint)head))) <= 0 || limit == 0)
+        {
+            RepublishHeadIfRewritten(head);
+            return 0;
+        }
+
+        if (_local.ReadEnd != NotReading)
+        {
+            throw ReadFromHandler(); // a handler of this ring's Read reads it again (see NotReading)
+        }
+
+        _local.ReadEnd = head;
+        int count;
         try
         {
-            ThrowIfConsumerNotReady();
-            if (limit < 0)
-            {
-                ThrowNegativeLimit(limit);
-            }
-
-            long head = _local.ConsumerHead;
-            _local.ReadEnd = head;
-            long position = head;
-            long last = head + _capacity;
-            byte* data = _data;
-            int mask = _mask;
-            int maxMessageLength = _maxMessageLength;
-            int read = 0;
-            while (read != limit && position < last)
-            {
-                long aligned = RecordAt(new RecordShape(data, mask, maxMessageLength), position, last, out byte* record, out int type, out int length);
-                if (aligned == 0)
-                {
-                    break;
-                }
-
-                // Consumed before the handler runs: a handler that throws does not get the
-                // same message again.
-                position += aligned;
-                _local.ReadEnd = position;
-                if (type != Padding)
-                {
-                    read++;
-                    // No length check: RecordAt checked HeaderSize <= length <= the room to the end of the data area.
-                    handler.Handle(type, MemoryMarshal.CreateReadOnlySpan(ref record[HeaderSize], length - HeaderSize));
-                }
-            }
-
-            long start = _local.ConsumerHead; // == head (see remarks)
-            if (position != start)
-            {
-                ReleaseInline(start, (int)(position - start), null, oneRecordInline: false);
-            }
-            else
-            {
-                RepublishHeadIfRewritten(start); // nothing at head: as an empty Read
-            }
-
-            _local.ReadEnd = NotReading;
-            return read;
+            count = ReadRecords(ref handler, limit, head);
         }
         finally
         {
-            if (_local.ReadEnd != NotReading)
+            // A handler (or a corrupted record) threw: ReadRecords did not get to its release, and
+            // what was consumed, the handler's own record included, goes back to the producers here.
+            long end = _local.ReadEnd;
+            if (end != NotReading)
             {
-                ReleaseAfterThrow();
+                _local.ReadEnd = NotReading;
+                if (end != head)
+                {
+                    Release(head, (int)(end - head));
+                }
             }
-
-            call.Dispose();
         }
+
+        return count;
     }
 
     /// <summary>
-    /// A handler (or a corrupted record) threw inside <see cref="Read{THandler}"/>: what was
-    /// consumed, the handler's own record included, goes back to the producers.
+    /// The loop of <see cref="Read{THandler}"/>, at least one record waiting at
+    /// <paramref name="head"/>: each record's end goes to <see cref="LocalState.ReadEnd"/>, where
+    /// Read's finally gives bytes back up to when a handler or a corrupted record throws; after
+    /// the loop the bytes read are released here and ReadEnd is reset, so a Read that returns makes
+    /// one call (this), not two (Release was a second out-of-line call from the finally: about
+    /// 1.8 ns of a non-empty Read's 8.2, design-notes "mrread").
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ReleaseAfterThrow()
+    /// <remarks>
+    /// Out of line, in a frame of its own, with no handler region: a handler that calls
+    /// anything (a copy's Memmove) makes every value live across the loop need one of the five
+    /// callee-saved registers, and inlined into a caller's loop, which holds its own values there,
+    /// or with the finally's position as a local the finally reads from the stack, the JIT kept the
+    /// position in memory, stored and reloaded per record on the loop's critical path (the
+    /// position's dependence on the header it loads: see <see cref="RecordAt"/>). Here this, the
+    /// handler, the position, the lap's end and the limit get those registers and the count is
+    /// the value kept in memory (a store and a load per record, off the critical path); each
+    /// record's end is stored to this object (one store, as the finally's local was written
+    /// through before). Single-thread twin of the harness's consumer, ns per record, inlined with
+    /// the finally's local -> here (C): 64 B 8.0 -> 6.8 (5.5), 8 B level (4.3). The release after
+    /// the loop takes its start from the private head, not from <paramref name="head"/>: kept live
+    /// across the loop, head took a register and the handler's reference went to the stack (a load
+    /// and a store per record). The shape (data, mask, longest message: private copies, never
+    /// re-read from shared memory) is read into locals once per Read, not from this object per
+    /// record: with a handler that calls nothing (the harness's) two or three loads per record
+    /// fewer, at most one value (the handler's reference or the longest message) then reloaded
+    /// from the stack instead. Cross-core twin, p10 ns per record (C): 8 B 3.55 -> 3.40-3.46 (3.43),
+    /// 64 B 4.99-5.05 -> 4.69-4.76 (4.79-4.80); design-notes "mrcons".
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private int ReadRecords<THandler>(ref THandler handler, int limit, long head)
+        where THandler : struct, IRecordHandler, allows ref struct
     {
-        long end = _local.ReadEnd;
-        long head = _local.ConsumerHead;
-        _local.ReadEnd = NotReading;
-        if (end != head)
+        long position = head;
+        long last = head + _capacity;
+        byte* data = _data;
+        int mask = _mask;
+        int maxMessageLength = _maxMessageLength;
+        int read = 0;
+        while (read != limit && position < last)
         {
-            Release(head, (int)(end - head));
+            long aligned = RecordAt(new RecordShape(data, mask, maxMessageLength), position, last, out byte* record, out int type, out int length);
+            if (aligned == 0)
+            {
+                break;
+            }
+
+            // Consumed before the handler runs: a handler that throws does not get the
+            // same message again.
+            position += aligned;
+            _local.ReadEnd = position;
+            if (type != Padding)
+            {
+                read++;
+                // No length check: RecordAt checked HeaderSize <= length <= the room to the end of the data area.
+                handler.Handle(type, MemoryMarshal.CreateReadOnlySpan(ref record[HeaderSize], length - HeaderSize));
+            }
         }
+
+        long start = _local.ConsumerHead; // == head (see remarks)
+        if (position != start)
+        {
+            ReleaseInline(start, (int)(position - start), null, oneRecordInline: false);
+        }
+
+        _local.ReadEnd = NotReading;
+        return read;
     }
 
     /// <summary>Copies the next message into <paramref name="destination"/>; false when there is none.</summary>
