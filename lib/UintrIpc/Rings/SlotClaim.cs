@@ -109,16 +109,16 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
     /// caller's loop keep its own values on the frame, and a call on the claim would keep the claim
     /// there too, so it takes the claim's parts (spsc1).
     /// </summary>
+    /// <remarks>No try/finally (mpscst): the publish throws nothing, a refusal (disposed) throws after the call's record ended.</remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void PublishMulti(ref SlotRingEngine engine, MappingUse? use, byte* slot, ulong position, bool unmarked)
     {
-        using MappingUse.Call call = MappingUse.Enter(use, engine.Region); // before the disposed check: the mapping stays until the slot is published
-        engine.ThrowIfDisposed(position, unmarked);
-        // Release: every write to Item happens before the consumer sees the sequence (uintripc.h 2d).
-        Volatile.Write(ref *(ulong*)slot, position + 1);
-        if (unmarked)
+        MappingUse.Call call = MappingUse.Enter(use, engine.Region); // before the disposed check: the mapping stays until the slot is published; ended below
+        bool published = engine.TryPublishMulti(slot, position, unmarked);
+        call.Dispose();
+        if (!published)
         {
-            engine.ClaimCompleted(position); // published: our next claim must not mark it
+            SlotRingThrowHelper.ThrowDisposed();
         }
     }
 
