@@ -84,7 +84,14 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
 
         if (_multiProducer)
         {
-            PublishMulti(ref _engine, _use, _slot, _position, _unmarked);
+            MappingUse.Call call = MappingUse.Enter(_use, _engine.Region); // before the disposed check: the mapping stays until the slot is published; ended below
+            bool published = _engine.TryPublishMulti(_slot, _position, _unmarked);
+            call.Dispose();
+            if (!published)
+            {
+                SlotRingThrowHelper.ThrowDisposed();
+            }
+
             _completed = true;
         }
         else
