@@ -294,8 +294,11 @@ internal sealed class BenchRunner
     /// </summary>
     private bool ConfirmationStage() => _options.Sweep && _options.Native && _options.ConfirmPairs > 0;
 
-    /// <summary>Whether this run has the sweep's pick stage (C candidates only with C baselines).</summary>
-    private bool PickStage() => _options.Sweep && _options.PickRounds > 0;
+    /// <summary>
+    /// Whether this run has the sweep's pick stage: as the confirmation stage, only with C baselines
+    /// (a pick for .NET alone would not be the same rule as C's; --no-native runs stay one run per test).
+    /// </summary>
+    private bool PickStage() => _options.Sweep && _options.Native && _options.PickRounds > 0;
 
     /// <summary>How often the case runs: --repeat times, the target tests at least 5.</summary>
     private int Repeats(BenchCase c) =>

@@ -19,7 +19,8 @@ internal sealed class BenchOptions
                              and size, each side's three fastest settings again, once per round
                              (the pick: highest median); then the .NET pick again with its C ring
                              as adjacent alternating pairs (about 10 minutes)
-          --pick-rounds N    rounds of that pick stage (default 3; 0: the sweep's one run decides)
+          --pick-rounds N    rounds of that pick stage (default 3; 0, or --no-native: the sweep's
+                             one run decides)
           --confirm-pairs N  pairs of that confirmation stage (default 5; where their ratios lie on
                              both sides of 1, N-1 more; 0 skips it)
           --rpc              request/response only: forwarded no-ops (server awake and asleep, each

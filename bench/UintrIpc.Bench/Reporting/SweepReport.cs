@@ -7,9 +7,11 @@ namespace UintrIpc.Bench.Reporting;
 
 /// <summary>
 /// The sweep's summary (issue 11 item 1): per message size and ring kind, the setting
-/// (capacity, single or batched) with the highest rate, its CPU cost per message, and the
-/// C ring of the same design at the same setting: from the confirmation stage's pairs when the
-/// run made them, otherwise from the sweep's one pair.
+/// (capacity, single or batched) picked as the best (<see cref="SettingPick"/>: by the median of
+/// the pick stage's rounds when the run has them, otherwise by the sweep's one run), its CPU cost
+/// per message, and the C ring of the same design at the same setting: from the confirmation
+/// stage's pairs when the run made them, otherwise from the sweep's one pair; with a pick stage,
+/// also every candidate's rounds and every pair's ratio, so the reader sees the spread.
 /// </summary>
 internal static class SweepReport
 {
