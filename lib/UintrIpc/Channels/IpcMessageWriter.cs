@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
+using UintrIpc.Memory;
 using UintrIpc.Rings;
 using UintrIpc.Signaling;
 
@@ -191,6 +192,7 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     public bool TryClaimBatch(int bytes, out RecordBatch batch)
     {
         _core.ThrowIfDisposed();
+        using MappingUse.Call call = _multiple ? _core.EnterClaim(this) : default; // several writers: the range's start marker lands before the release retires the mapping
         if (_core.Channel.IsCompleted || !_ring.TryClaimBatch(bytes, this, out batch))
         {
             batch = default;
@@ -290,6 +292,7 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     /// </summary>
     private bool TryClaimOpen(int type, int length, out RecordClaim claim)
     {
+        using MappingUse.Call call = _core.EnterClaim(this); // the claim's marker lands before the release retires the mapping
         if (!_ring.TryClaim(type, length, out claim))
         {
             return false;

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
+using UintrIpc.Memory;
 using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
@@ -73,6 +74,18 @@ internal sealed class ProducerCore : IDisposable
             ThrowDisposed();
         }
     }
+
+    /// <summary>
+    /// Several writers: records a claim call of <paramref name="owner"/> on the channel's mapping in
+    /// the calling thread's MappingUse record, before the ring's disposed check. A claim's markers
+    /// (its first header, deferred slot markers) are stored inside the claim call: when this writer's
+    /// Dispose released the channel's last lease meanwhile, they went to the placeholder, the shared
+    /// claim stayed unmarked and a reader elsewhere waited there until the manual unblock (a claim's
+    /// first header is attributed by no ended registration, uintripc.h 2f b); the release now waits
+    /// for the call (design-notes "review16").
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal MappingUse.Call EnterClaim(object owner) => MappingUse.Enter(_channel.Region.MappingAddress, owner);
 
     /// <summary>The wake check after a publication (no system call while the reader is awake).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
