@@ -21,6 +21,9 @@ internal sealed class BenchRunner
     /// <summary>How long the sweep's confirmation stage took (for the settings: what the stage adds to a sweep).</summary>
     private TimeSpan? _confirmationTime;
 
+    /// <summary>How long the sweep's pick stage took.</summary>
+    private TimeSpan? _pickTime;
+
     /// <summary>Repetitions (at least) of the tests the targets use.</summary>
     private const int TargetRepeats = 5;
 
@@ -109,11 +112,29 @@ internal sealed class BenchRunner
                     }
                 }
 
+                if (PickStage())
+                {
+                    // Each cell's candidates of both sides within one stretch of time, so that the
+                    // host's speed modes fall on .NET and C, and on every candidate, alike.
+                    var plan = SweepBest.ToPick(Ratios.Summarize(results));
+                    overall.MaxValue += plan.Count;
+                    long pickStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+                    foreach (var cell in plan)
+                    {
+                        current.Description = Markup.Escape($"picking among {string.Join(", ", cell.Select(x => x.Test))}");
+                        progress.Refresh();
+                        results.AddRange(RunPickRounds(cell.Select(x => (cases.First(c => c.Name == x.Test), x.Net, x.Native)).ToList()));
+                        overall.Increment(1);
+                    }
+
+                    _pickTime = System.Diagnostics.Stopwatch.GetElapsedTime(pickStarted);
+                }
+
                 if (ConfirmationStage())
                 {
-                    // Chosen from the sweep's rows as the report will choose them (SweepBest), so the
-                    // table's best setting per kind and size is the one confirmed.
-                    var confirm = SweepBest.ToConfirm(Ratios.Summarize(results)).Select(name => cases.First(x => x.Name == name)).ToList();
+                    // Chosen from the sweep's rows and pick rounds as the report will choose them
+                    // (SweepBest), so the table's best setting per kind and size is the one confirmed.
+                    var confirm = SweepBest.ToConfirm(Ratios.Summarize(results), results).Select(name => cases.First(x => x.Name == name)).ToList();
                     overall.MaxValue += confirm.Count;
                     long confirmStarted = System.Diagnostics.Stopwatch.GetTimestamp();
                     foreach (var c in confirm)
@@ -121,6 +142,11 @@ internal sealed class BenchRunner
                         current.Description = Markup.Escape($"confirming {c.Name}");
                         progress.Refresh();
                         var runs = RunRepeated(c, _options.ConfirmPairs);
+                        if (SweepBest.Undecided(new CaseSummary(runs.Where(r => r.PairedWith is null).ToList(), runs.Where(r => r.PairedWith is not null).ToList()).Ratio))
+                        {
+                            runs.AddRange(RunRepeated(c, _options.ConfirmPairs - 1, first: _options.ConfirmPairs + 1));
+                        }
+
                         foreach (var r in runs)
                         {
                             r.Stage = RunStage.Confirmation;
@@ -268,6 +294,12 @@ internal sealed class BenchRunner
     /// </summary>
     private bool ConfirmationStage() => _options.Sweep && _options.Native && _options.ConfirmPairs > 0;
 
+    /// <summary>
+    /// Whether this run has the sweep's pick stage: as the confirmation stage, only with C baselines
+    /// (a pick for .NET alone would not be the same rule as C's; --no-native runs stay one run per test).
+    /// </summary>
+    private bool PickStage() => _options.Sweep && _options.Native && _options.PickRounds > 0;
+
     /// <summary>How often the case runs: --repeat times, the target tests at least 5.</summary>
     private int Repeats(BenchCase c) =>
         // An explicit --repeat is obeyed (the A/B mode passes 1); otherwise the targets' tests run at least 5 times.
@@ -280,10 +312,10 @@ internal sealed class BenchRunner
     /// baselines: odd repetitions C first, even ones .NET first, so that a drift of the machine
     /// during the run does not always favour the same side.
     /// </summary>
-    private List<BenchResult> RunRepeated(BenchCase c, int repeat)
+    private List<BenchResult> RunRepeated(BenchCase c, int repeat, int first = 1)
     {
         var runs = new List<BenchResult>();
-        for (int i = 1; i <= repeat; i++)
+        for (int i = first; i < first + repeat; i++)
         {
             bool netFirst = i % 2 == 0;
             if (!netFirst)
@@ -297,6 +329,46 @@ internal sealed class BenchRunner
             if (netFirst)
             {
                 runs.AddRange(RunPaired(c, i));
+            }
+        }
+
+        return runs;
+    }
+
+    /// <summary>
+    /// The pick stage of one ring kind and size: --pick-rounds rounds, each running every candidate
+    /// once (its .NET test, its C ring, or both next to each other), C first in odd rounds and
+    /// .NET first in even ones, the settings in reverse order in even rounds, so that no side and
+    /// no candidate always runs first.
+    /// </summary>
+    private List<BenchResult> RunPickRounds(IReadOnlyList<(BenchCase Case, bool Net, bool Native)> candidates)
+    {
+        var runs = new List<BenchResult>();
+        for (int round = 1; round <= _options.PickRounds; round++)
+        {
+            bool netFirst = round % 2 == 0;
+            foreach (var (c, net, native) in netFirst ? candidates.Reverse() : candidates)
+            {
+                var these = new List<BenchResult>();
+                if (native && !netFirst)
+                {
+                    these.AddRange(RunNative(c, round));
+                }
+
+                if (net)
+                {
+                    var r = RunCase(c);
+                    r.Repetition = round;
+                    these.Add(r);
+                }
+
+                if (native && netFirst)
+                {
+                    these.AddRange(RunNative(c, round));
+                }
+
+                these.ForEach(r => r.Stage = RunStage.Pick);
+                runs.AddRange(these);
             }
         }
 
@@ -320,7 +392,15 @@ internal sealed class BenchRunner
             paired.Add(r);
         }
 
-        if (!_options.Native)
+        paired.AddRange(RunNative(c, repetition));
+        return paired;
+    }
+
+    /// <summary>Runs the C tests <paramref name="c"/> is paired with (none with --no-native), now, tagged with the repetition.</summary>
+    private List<BenchResult> RunNative(BenchCase c, int repetition)
+    {
+        var paired = new List<BenchResult>();
+        if (c.SkipReason is not null || !_options.Native)
         {
             return paired;
         }
@@ -433,8 +513,16 @@ internal sealed class BenchRunner
         };
         if (_options.Sweep)
         {
+            if (PickStage())
+            {
+                settings["Pick stage"] = $"per ring kind and size, each side's {SettingPick.Size} fastest settings of the sweep (.NET and C alike), each run once per round in {_options.PickRounds} rounds; "
+                    + "the highest median over the rounds is the side's best setting"
+                    + (_pickTime is { } picked ? $"; it took {picked.TotalSeconds:0} s of the run" : "");
+            }
+
             settings["Confirmation stage"] = ConfirmationStage()
                 ? $"the best setting of each ring kind with a C ring and size, run again with that C ring as {_options.ConfirmPairs} adjacent pairs, alternating which goes first"
+                    + (_options.ConfirmPairs > 1 ? $", {_options.ConfirmPairs - 1} more where their ratios lay on both sides of 1" : "")
                     + (_confirmationTime is { } took ? $"; it took {took.TotalSeconds:0} s of the run" : "")
                 : "none";
         }

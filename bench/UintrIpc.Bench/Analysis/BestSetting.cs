@@ -4,9 +4,11 @@ namespace UintrIpc.Bench.Analysis;
 /// <param name="Kind">spsc-slot, spsc-record, mpsc-slot or mpsc-record (single or batched is part of the setting).</param>
 /// <param name="Producers">Producer processes.</param>
 /// <param name="MessageSize">Bytes per message.</param>
-/// <param name="Sweep">The test of this kind and size whose shown row (its run nearest the median) has the highest rate in the sweep.</param>
-/// <param name="Confirmed">The confirmation stage's pairs of this kind and size (the sweep's best re-run next to its C ring), or null when there are none.</param>
-internal sealed record BestSetting(string Kind, int Producers, int MessageSize, CaseSummary Sweep, CaseSummary? Confirmed)
+/// <param name="Sweep">The sweep's summary of the .NET test <see cref="Net"/> picked (its one-pair row).</param>
+/// <param name="Confirmed">The confirmation stage's pairs of this kind and size (the picked setting re-run next to its C ring), or null when there are none.</param>
+/// <param name="Net">How the .NET setting was picked (<see cref="SettingPick"/>).</param>
+/// <param name="Native">How the C ring's own best setting of this kind and size was picked, by the same rule; null without C runs.</param>
+internal sealed record BestSetting(string Kind, int Producers, int MessageSize, CaseSummary Sweep, CaseSummary? Confirmed, SettingPick Net, SettingPick? Native)
 {
     /// <summary>The ring as the tables name it: "mpsc-slot x2" for two producers.</summary>
     public string Ring => Kind + (Producers > 1 ? $" x{Producers}" : "");

@@ -16,9 +16,13 @@ internal sealed class BenchOptions
           --sweep            ring throughput only: SPSC and MPSC, slot and record rings, 8 B to
                              4 KiB, capacities 1 Ki to 64 Ki slots (4x apart; --full: 2x), single
                              messages and batches, each with its C baseline; then, per ring kind
-                             with a C ring and size, the best setting again with its C ring as
-                             adjacent alternating pairs (about 6 minutes)
-          --confirm-pairs N  pairs of that confirmation stage (default 5; 0 skips it)
+                             and size, each side's three fastest settings again, once per round
+                             (the pick: highest median); then the .NET pick again with its C ring
+                             as adjacent alternating pairs (about 10 minutes)
+          --pick-rounds N    rounds of that pick stage (default 3; 0, or --no-native: the sweep's
+                             one run decides)
+          --confirm-pairs N  pairs of that confirmation stage (default 5; where their ratios lie on
+                             both sides of 1, N-1 more; 0 skips it)
           --rpc              request/response only: forwarded no-ops (server awake and asleep, each
                              doorbell), a forwarded 4 KiB read, a file copy through forwarded reads
                              and writes, the C client, each next to the same call made directly, the
@@ -92,6 +96,13 @@ internal sealed class BenchOptions
     /// and size and the C ring of that setting, run as this many adjacent alternating pairs.
     /// </summary>
     public int ConfirmPairs { get; private set; } = 5;
+
+    /// <summary>
+    /// Rounds of the sweep's pick stage (0: none, the sweep's one run per setting decides): per ring
+    /// kind and size, each side's three fastest settings of the sweep run once per round, and the
+    /// highest median is the best setting (Analysis/SettingPick).
+    /// </summary>
+    public int PickRounds { get; private set; } = 3;
 
     public bool IsAb => BaselineRef is not null || BaselineDir is not null;
 
@@ -205,6 +216,7 @@ internal sealed class BenchOptions
                 case "--baseline-ref": o.BaselineRef = Next(); break;
                 case "--baseline-dir": o.BaselineDir = Next(); break;
                 case "--confirm-pairs": o.ConfirmPairs = (int)Math.Min(NonNegative(a, Next()), 99); break;
+                case "--pick-rounds": o.PickRounds = (int)Math.Min(NonNegative(a, Next()), 99); break;
                 case "--ab-pairs": o.AbPairs = (int)Math.Clamp(Positive(a, Next()), 1, 99); break;
                 case "--only": o.Only.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;
                 case "--list": o.List = true; break;

@@ -23,7 +23,7 @@ internal static class ConsoleReport
         WriteTable("One-way throughput", ReportRows.ThroughputHeader,
             ReportRows.Rows(cases, nativeOnly, ResultKind.Throughput).Select(ReportRows.Throughput));
 
-        var targets = Targets.ForRun(cases, SweepBest.Of(cases, Ratios.Summarize(report.Results, RunStage.Confirmation)));
+        var targets = Targets.ForRun(cases, SweepBest.Of(cases, report.Results));
         if (targets.Count > 0)
         {
             var table = new Table().Title("[bold]Targets[/] (median of per-pair ratios)").AddColumns("Target", "Ratio", "Limit", "Met");

@@ -31,8 +31,11 @@ internal static class Fmt
 
     public static string Invariant(FormattableString s) => s.ToString(s_inv);
 
-    /// <summary>Median (range, count) of ratios; ratios below 0.1 (the gRPC comparisons) with three decimals, so they do not read as 0.</summary>
-    public static string Spread(Analysis.Spread? spread, string unit = "pairs")
+    /// <summary>
+    /// Median (range, count) of ratios; ratios below 0.1 (the gRPC comparisons) with three decimals, so they do not read as 0.
+    /// A <paramref name="note"/> goes inside the brackets, after the count.
+    /// </summary>
+    public static string Spread(Analysis.Spread? spread, string unit = "pairs", string? note = null)
     {
         if (spread is not { } s)
         {
@@ -41,7 +44,8 @@ internal static class Fmt
 
         string f = s.Max < 0.1 ? "0.000" : "0.00";
         string median = s.Median.ToString(f, s_inv) + "x";
-        return s.Count == 1 ? Invariant($"{median} (1 {unit.TrimEnd('s')})")
-            : Invariant($"{median} ({s.Min.ToString(f, s_inv)}-{s.Max.ToString(f, s_inv)}, {s.Count} {unit})");
+        string more = note is null ? "" : ", " + note;
+        return s.Count == 1 ? Invariant($"{median} (1 {unit.TrimEnd('s')}{more})")
+            : Invariant($"{median} ({s.Min.ToString(f, s_inv)}-{s.Max.ToString(f, s_inv)}, {s.Count} {unit}{more})");
     }
 }

@@ -129,7 +129,7 @@ internal static class MarkdownReport
         sb.AppendLine(inv, $"Command: `{report.Command}`.");
         sb.AppendLine(inv, $"Pinned: {report.Settings.GetValueOrDefault("Pinned", "?")}.");
         sb.AppendLine();
-        var best = SweepBest.Of(cases, Ratios.Summarize(report.Results, RunStage.Confirmation));
+        var best = SweepBest.Of(cases, report.Results);
         // Only the targets whose test was selected (a sweep runs one of them).
         var targets = Targets.ForRun(cases, best);
         if (targets.Count > 0)

@@ -7,9 +7,11 @@ namespace UintrIpc.Bench.Reporting;
 
 /// <summary>
 /// The sweep's summary (issue 11 item 1): per message size and ring kind, the setting
-/// (capacity, single or batched) with the highest rate, its CPU cost per message, and the
-/// C ring of the same design at the same setting: from the confirmation stage's pairs when the
-/// run made them, otherwise from the sweep's one pair.
+/// (capacity, single or batched) picked as the best (<see cref="SettingPick"/>: by the median of
+/// the pick stage's rounds when the run has them, otherwise by the sweep's one run), its CPU cost
+/// per message, and the C ring of the same design at the same setting: from the confirmation
+/// stage's pairs when the run made them, otherwise from the sweep's one pair; with a pick stage,
+/// also every candidate's rounds and every pair's ratio, so the reader sees the spread.
 /// </summary>
 internal static class SweepReport
 {
@@ -24,9 +26,23 @@ internal static class SweepReport
 
         sb.AppendLine(inv, $"{h} Best setting per message size");
         sb.AppendLine();
+        // Results without a pick stage (written before it existed, or with --pick-rounds 0) keep the text and table they had.
+        bool picked = best.Any(b => b.Net.HasRounds);
         // Results without a confirmation stage (written before it existed, or with --confirm-pairs 0) keep the one-pair table.
         bool confirmed = best.Any(b => b.Confirmed is not null);
-        sb.AppendLine(confirmed
+        sb.AppendLine(picked
+            ? "How the best setting is picked (a rule fixed before any rate is seen, the same for .NET and C): for each ring kind and size, each side's three settings "
+                + "(capacity, single messages or batches of 64) with the highest rate in the one-pair rows below are its candidates. The pick stage (`--pick-rounds`) then ran every candidate "
+                + "once per round, the .NET and C candidates of a kind and size together (C first in odd rounds, .NET first in even ones, the settings in reverse order in even rounds), "
+                + "so that the host's speed modes fall on both sides and on every candidate alike; each side's best setting is its candidate with the highest median rate over the rounds "
+                + "(the sweep's run does not count: it made the candidate for being high). "
+                + (confirmed
+                    ? "The .NET best setting then ran again with the C ring of the same setting as adjacent pairs, alternating which goes first (the confirmation stage, `--confirm-pairs`; "
+                        + "where the ratios of those pairs lay on both sides of 1, one pair fewer again): x C is the median of all its pairs' ratios (range, pairs, how many of them above 1), "
+                        + "and the rate, CPU and C columns are the figures of the pair nearest that median (CPU is each side's CPU time per message). Rows without a C ring show their sweep run. "
+                    : "The rate, CPU and C columns are the figures of the picked setting's sweep row and its pair. ")
+                + "C best is the C ring's own best setting by the same rule, with its median rate over the rounds. The table after this one lists every candidate's rates and every pair's ratio."
+            : confirmed
             ? "For each ring kind and size, the capacity and form (single messages or batches of 64) with the highest rate of the one-pair rows below (each row its run nearest the median). "
                 + "Each such setting that has a C ring of the same design then ran again with that C ring as adjacent pairs, alternating which goes first (the confirmation stage, `--confirm-pairs`): "
                 + "x C is the median of those pairs' ratios (range, pairs), and the rate, CPU and C columns are the figures of the pair nearest that median (CPU is each side's CPU time per message). "
@@ -49,13 +65,52 @@ internal static class SweepReport
                 Fmt.Millions(r.Throughput!.MessagesPerSecond), Fmt.MegaBytes(r.Throughput.BytesPerSecond),
                 Fmt.Pair(Fmt.Ns(r.CpuNsPerMsgSender), Fmt.Ns(r.CpuNsPerMsgReceiver)),
                 pair is null ? "" : Fmt.Millions(pair.Reference.Throughput?.MessagesPerSecond),
-                b.Confirmed is { Ratio: null } failed ? $"confirmation failed: {failed.Runs.Concat(failed.PairedNative).FirstOrDefault(x => !x.Ok)?.Error ?? "no pair completed"}" : Fmt.Spread(shown.Ratio),
-                nativeBest is null ? "" : $"{Fmt.Millions(nativeBest.Throughput!.MessagesPerSecond)} ({Workloads.Catalog.CapacityName(nativeBest.Capacity)}, {(nativeBest.Batched ? "batched" : "single")})",
+                b.Confirmed is { Ratio: null } failed ? $"confirmation failed: {failed.Runs.Concat(failed.PairedNative).FirstOrDefault(x => !x.Ok)?.Error ?? "no pair completed"}"
+                    : picked ? AboveOne(shown) : Fmt.Spread(shown.Ratio),
+                picked ? (b.Native is { } n ? $"{Fmt.Millions(n.Picked.Rate)} ({Short(n.Picked.Sweep)})" : "")
+                    : nativeBest is null ? "" : $"{Fmt.Millions(nativeBest.Throughput!.MessagesPerSecond)} ({Short(nativeBest)})",
             ]);
         }
 
         MarkdownReport.AppendTable(sb, ["Size", "Ring", "Best setting", "M msg/s", "MB/s", "CPU ns/msg snd/rcv", "C same setting M msg/s", "x C (pairs)", "C best M msg/s (setting)"], rows);
+        if (picked)
+        {
+            AppendPicks(sb, best, h);
+        }
     }
+
+    /// <summary>Median (range, pairs, how many above 1) of a summary's pair ratios: the sign of each pair beside the median.</summary>
+    public static string AboveOne(CaseSummary c) =>
+        Fmt.Spread(c.Ratio, note: $"{c.Pairs.Count(p => p.Ratio > 1)} above 1");
+
+    /// <summary>Every candidate's sweep run and pick rounds, and every confirmation pair's ratio, per ring kind and size.</summary>
+    private static void AppendPicks(StringBuilder sb, IReadOnlyList<BestSetting> best, string h)
+    {
+        sb.AppendLine(CultureInfo.InvariantCulture, $"{h} How each best setting was picked");
+        sb.AppendLine();
+        sb.AppendLine("Per candidate: M msg/s of its sweep run; of its pick rounds in run order; their median in brackets. The picked candidate is in bold. "
+            + "x C per pair: the confirmation pairs' ratios in run order.");
+        sb.AppendLine();
+        var rows = best.Select(b => new[]
+        {
+            Fmt.Size(b.MessageSize), b.Ring, Candidates(b.Net), b.Native is { } n ? Candidates(n) : "",
+            b.Confirmed is { } c ? string.Join(", ", c.Pairs.Select(p => Fmt.Number(p.Ratio, "0.00"))) : "",
+        });
+        MarkdownReport.AppendTable(sb, ["Size", "Ring", ".NET candidates: sweep; rounds [median]", "C candidates: sweep; rounds [median]", "x C per pair"], rows);
+    }
+
+    /// <summary>"**4k batched** 71.0; 69.1, 71.2, 20.0 [69.1]" per candidate, fastest sweep run first.</summary>
+    private static string Candidates(SettingPick pick) =>
+        string.Join("<br>", pick.Candidates.Select(c =>
+        {
+            string name = Short(c.Sweep).Replace(",", "", StringComparison.Ordinal);
+            string rounds = string.Join(", ", c.Rounds.Select(r => r.Ok ? Fmt.Millions(r.Throughput?.MessagesPerSecond) : "failed"));
+            return $"{(c == pick.Picked ? $"**{name}**" : name)} {Fmt.Millions(c.Sweep.Throughput!.MessagesPerSecond)}"
+                + (c.Rounds.Count > 0 ? $"; {rounds}" : "") + (c.RoundRate is { } m ? $" [{Fmt.Millions(m.Median)}]" : "");
+        }));
+
+    /// <summary>"16k, batched": a ring throughput run's setting, short.</summary>
+    private static string Short(BenchResult r) => $"{Workloads.Catalog.CapacityName(r.Capacity)}, {(r.Batched ? "batched" : "single")}";
 
     /// <summary>Per C ring kind ("slot", "record") and size: the C test whose median run is fastest, that run.</summary>
     private static Dictionary<(string Kind, int Size), BenchResult> BestNative(IReadOnlyList<CaseSummary> cases)

@@ -7,9 +7,17 @@ internal enum RunStage
     Main,
 
     /// <summary>
-    /// The sweep's confirmation stage: the best .NET setting of a ring kind and size, re-run with
+    /// The sweep's pick stage: per ring kind and size, each side's (.NET and C) three fastest
+    /// settings of the sweep, each run once per round (--pick-rounds), so that the best setting is
+    /// picked by a median of runs instead of by one run that may have hit a fast mode of the host.
+    /// </summary>
+    Pick,
+
+    /// <summary>
+    /// The sweep's confirmation stage: the best .NET setting of a ring kind and size (as picked), re-run with
     /// the C ring of the same setting as adjacent alternating pairs (--confirm-pairs), so that the
-    /// "at least equal to C" comparison rests on a median of pairs instead of one pair.
+    /// "at least equal to C" comparison rests on a median of pairs instead of one pair; where the
+    /// pairs' ratios lie on both sides of 1, one pair fewer again.
     /// </summary>
     Confirmation,
 }

@@ -48,6 +48,41 @@ public sealed class SweepConfirmationTests
     }
 
     [Fact]
+    public void A_candidate_whose_sweep_run_hit_a_fast_mode_is_not_picked_when_its_pick_rounds_are_slow()
+    {
+        // No confirmation: the table shows the picked setting's sweep row. The sweep's fastest .NET
+        // run (64k single, 135 M) is a fast mode that came back in one of its three rounds only.
+        string report = ReportFrom(PickSweepRuns().Concat(PickRounds()));
+        Assert.Equal(
+        [
+            "| 64 B | spsc-slot | 4k slots, batched | 71.00 | 4544 | 10.0 / 12.0 | 28.80 | 2.47x (1 pair, 1 above 1) | 29.00 (1k, batched) |",
+        ],
+        BestSettingRows(report));
+        Assert.Contains("each side's best setting is its candidate with the highest median rate over the rounds", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Picks_table_lists_every_candidates_rounds_with_their_median_and_every_confirmation_pair_in_run_order()
+    {
+        string report = ReportFrom(PickSweepRuns().Concat(PickRounds()).Concat(PickConfirmation()));
+        // Nine pairs 2.40, 2.20, 0.90, 2.50, 2.30, 2.60, 2.10, 1.10, 2.45: median 2.30 (pair 5: .NET 69, C 30), 8 of them above 1.
+        Assert.Equal(
+        [
+            "| 64 B | spsc-slot | 4k slots, batched | 69.00 | 4416 | 10.0 / 12.0 | 30.00 | 2.30x (0.90-2.60, 9 pairs, 8 above 1) | 29.00 (1k, batched) |",
+        ],
+        BestSettingRows(report));
+        // A failed round does not count; two completed rounds have the mean of the two as their median.
+        Assert.Equal(
+        [
+            "| 64 B | spsc-slot | 64k single 135; 12.10, 135, 13.00 [13.00]<br>**4k batched** 71.00; 69.00, 71.00, 20.00 [69.00]<br>1k batched 70.90; 60.00, failed, 68.00 [64.00] "
+                + "| 4k single 30.10; 6.70, 30.00, 6.60 [6.70]<br>**1k batched** 29.80; 29.00, 28.00, 31.00 [29.00]<br>16k single 29.00; 20.00, 21.00, 22.00 [21.00] "
+                + "| 2.40, 2.20, 0.90, 2.50, 2.30, 2.60, 2.10, 1.10, 2.45 |",
+        ],
+        TableRows(report, "## How each best setting was picked"));
+        Assert.Contains("each ring kind's median (the lowest is shown): spsc-slot at 4k slots, batched: 2.30x (0.90-2.60, 9 pairs, 8 above 1) |", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Results_without_confirmation_runs_keep_the_one_pair_table_and_no_per_size_target()
     {
         string report = ReportFrom(SweepRuns());
@@ -64,48 +99,119 @@ public sealed class SweepConfirmationTests
     }
 
     /// <summary>
-    /// A real sweep of the 8-byte, 1 Ki-slot settings: per ring kind with a C ring, the test with
-    /// the highest rate of the sweep runs again, N times, each next to its C ring (C first in odd
-    /// pairs, .NET first in even ones). Every ring kind of the sweep has a C ring now (the MPSC record
-    /// ring's since c-mpscrecordring), so all four are confirmed.
+    /// A real sweep of the 8-byte, 1 Ki-slot settings: per ring kind, both settings (single and
+    /// batched) are each side's candidates; the pick stage runs each of them, .NET and C, once per
+    /// round; the .NET test with the highest median over its rounds runs again, N times, each next to
+    /// its C ring (C first in odd pairs, .NET first in even ones), and N-1 more times when those
+    /// pairs' ratios lie on both sides of 1. Every ring kind of the sweep has a C ring now (the MPSC
+    /// record ring's since c-mpscrecordring), so all four are confirmed.
     /// </summary>
     [Fact]
-    public void Sweep_confirms_the_fastest_setting_of_each_ring_kind_with_a_c_ring_as_alternating_pairs()
+    public void Sweep_picks_each_ring_kinds_setting_by_the_median_of_its_pick_rounds_and_confirms_it_as_alternating_pairs()
     {
-        const int Pairs = 2;
+        const int Pairs = 2, Rounds = 3;
         var results = HarnessRun.AllResults(TimeSpan.FromSeconds(300), "--sweep", "--only", "-s8-c1k", "--confirm-pairs", Pairs.ToString(CultureInfo.InvariantCulture),
-            "--no-plots", "--no-pin", "--tput-count", "100000", "--warmup-ms", "50");
+            "--pick-rounds", Rounds.ToString(CultureInfo.InvariantCulture), "--no-plots", "--no-pin", "--tput-count", "100000", "--warmup-ms", "50");
         var sweep = results.Where(r => !r.TryGetProperty("stage", out _)).ToList();
+        var pick = results.Where(r => r.TryGetProperty("stage", out var s) && s.GetString() == "pick").ToList();
         var confirmation = results.Where(r => r.TryGetProperty("stage", out var s) && s.GetString() == Confirmation).ToList();
-        Assert.Equal(results.Count, sweep.Count + confirmation.Count);
-
-        // What the harness must have chosen, from the sweep's own rows (one run per test here).
-        var expected = sweep
-            .Where(r => Str(r, "implementation") == "uintripc" && r.GetProperty("ok").GetBoolean() && r.TryGetProperty("baseline", out _))
-            .GroupBy(r => Str(r, "transport").Replace("-batched", "", StringComparison.Ordinal))
-            .OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => Str(g.MaxBy(r => r.GetProperty("throughput").GetProperty("messages_per_second").GetDouble()), "name"))
-            .ToList();
+        Assert.Equal(results.Count, sweep.Count + pick.Count + confirmation.Count);
         Assert.Equal(["mpsc-record", "mpsc-slot", "spsc-record", "spsc-slot"], sweep.Where(r => r.TryGetProperty("baseline", out _) && Str(r, "implementation") == "uintripc")
-            .Select(r => Str(r, "transport").Replace("-batched", "", StringComparison.Ordinal)).Distinct().Order(StringComparer.Ordinal));
+            .Select(r => Kind(r)).Distinct().Order(StringComparer.Ordinal));
 
+        // Every test of the sweep and its C ring ran once per round: two candidates per side and ring kind.
+        var sweepNames = sweep.Select(r => Str(r, "name")).Distinct().Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(16, sweepNames.Count);
+        Assert.Equal(sweepNames, pick.Select(r => Str(r, "name")).Distinct().Order(StringComparer.Ordinal));
+        Assert.All(pick.GroupBy(r => Str(r, "name")), g => Assert.Equal(Enumerable.Range(1, Rounds), g.Select(r => r.GetProperty("repetition").GetInt32())));
+
+        // What the harness must have picked: per ring kind, the .NET test with the highest median of its rounds.
+        var expected = pick
+            .Where(r => Str(r, "implementation") == "uintripc" && r.GetProperty("ok").GetBoolean())
+            .GroupBy(Kind)
+            .Select(kind => kind.GroupBy(r => Str(r, "name")).MaxBy(t => Median(t.Select(Rate)))!.Key)
+            .ToList();
         var confirmed = confirmation.Where(r => Str(r, "implementation") == "uintripc").Select(r => Str(r, "name")).Distinct().ToList();
         Assert.Equal(expected.Order(StringComparer.Ordinal), confirmed.Order(StringComparer.Ordinal));
         foreach (string test in confirmed)
         {
-            var runs = confirmation.Where(r => Str(r, "name") == test || (r.TryGetProperty("paired_with", out var p) && p.GetString() == test))
-                .Select(r => (Str(r, "implementation"), r.GetProperty("repetition").GetInt32(), r.GetProperty("ok").GetBoolean()))
-                .ToList();
-            Assert.Equal([("c", 1, true), ("uintripc", 1, true), ("uintripc", 2, true), ("c", 2, true)], runs);
+            var runs = confirmation.Where(r => Str(r, "name") == test || (r.TryGetProperty("paired_with", out var p) && p.GetString() == test)).ToList();
+            var ratios = Enumerable.Range(1, Pairs).Select(i => Rate(runs.Single(r => Str(r, "implementation") == "uintripc" && r.GetProperty("repetition").GetInt32() == i))
+                / Rate(runs.Single(r => Str(r, "implementation") == "c" && r.GetProperty("repetition").GetInt32() == i))).ToList();
+            (string, int, bool)[] order = ratios.Min() < 1 && ratios.Max() > 1
+                ? [("c", 1, true), ("uintripc", 1, true), ("uintripc", 2, true), ("c", 2, true), ("c", 3, true), ("uintripc", 3, true)]
+                : [("c", 1, true), ("uintripc", 1, true), ("uintripc", 2, true), ("c", 2, true)];
+            Assert.Equal(order, runs.Select(r => (Str(r, "implementation"), r.GetProperty("repetition").GetInt32(), r.GetProperty("ok").GetBoolean())));
         }
+    }
+
+    private static string Kind(JsonElement r) => Str(r, "transport").Replace("-batched", "", StringComparison.Ordinal);
+
+    private static double Rate(JsonElement r) => r.GetProperty("throughput").GetProperty("messages_per_second").GetDouble();
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     private static string Str(JsonElement e, string property) => e.GetProperty(property).GetString()!;
 
     /// <summary>The rows of the "Best setting per message size" table.</summary>
-    private static List<string> BestSettingRows(string report) =>
-        report[report.IndexOf("## Best setting per message size", StringComparison.Ordinal)..]
+    private static List<string> BestSettingRows(string report) => TableRows(report, "## Best setting per message size");
+
+    /// <summary>The rows of the first table after <paramref name="heading"/>.</summary>
+    private static List<string> TableRows(string report, string heading) =>
+        report[report.IndexOf(heading, StringComparison.Ordinal)..]
             .Split('\n').SkipWhile(l => !l.StartsWith("|---", StringComparison.Ordinal)).Skip(1).TakeWhile(l => l.StartsWith('|')).ToList();
+
+    /// <summary>
+    /// A sweep of 64 B spsc-slot at five settings, one pair each, in which the .NET 64k single run
+    /// and the C 4k single run hit a fast mode of the host: the candidates are .NET 64k single, 4k
+    /// batched and 1k batched, C 4k single, 1k batched and 16k single.
+    /// </summary>
+    private static IEnumerable<Dictionary<string, object?>> PickSweepRuns() =>
+        new (string Form, int Capacity, double Net, double C)[] { ("", 65536, 135e6, 18.6e6), ("batch-", 4096, 71e6, 28.8e6), ("batch-", 1024, 70.9e6, 29.8e6), ("", 4096, 25.3e6, 30.1e6), ("", 16384, 29.6e6, 29e6) }
+            .SelectMany(x => Pairs(SlotTest(x.Form, x.Capacity), SlotTest(x.Form, x.Capacity, "c-slotring-tput-"), x.Form.Length > 0 ? "spsc-slot-batched" : "spsc-slot", 64, x.Capacity, [(x.Net, x.C)]));
+
+    /// <summary>Three pick rounds of each side's candidates (C first in odd rounds), one .NET round failed.</summary>
+    private static IEnumerable<Dictionary<string, object?>> PickRounds()
+    {
+        var net = new (string Form, int Capacity, double[] Rates)[] { ("", 65536, [12.1e6, 135e6, 13e6]), ("batch-", 4096, [69e6, 71e6, 20e6]), ("batch-", 1024, [60e6, double.NaN, 68e6]) };
+        var c = new (string Form, int Capacity, double[] Rates)[] { ("", 4096, [6.7e6, 30e6, 6.6e6]), ("batch-", 1024, [29e6, 28e6, 31e6]), ("", 16384, [20e6, 21e6, 22e6]) };
+        string Transport(string form) => form.Length > 0 ? "spsc-slot-batched" : "spsc-slot";
+        return Enumerable.Range(1, 3).SelectMany(round =>
+            c.Select(x => C(SlotTest(x.Form, x.Capacity, "c-slotring-tput-"), Transport(x.Form), 64, x.Capacity, x.Rates[round - 1], SlotTest(x.Form, x.Capacity), round))
+            .Concat(net.Select(x =>
+            {
+                var r = Net(SlotTest(x.Form, x.Capacity), Transport(x.Form), 64, x.Capacity, double.IsNaN(x.Rates[round - 1]) ? 1e6 : x.Rates[round - 1], SlotTest(x.Form, x.Capacity, "c-slotring-tput-"), round);
+                if (double.IsNaN(x.Rates[round - 1]))
+                {
+                    r["error"] = "made up: a failed round";
+                }
+
+                return r;
+            })))
+            .Select(r =>
+            {
+                r["stage"] = "pick";
+                return r;
+            });
+    }
+
+    /// <summary>The picked 4k batched setting's nine confirmation pairs (five on both sides of 1, four more).</summary>
+    private static IEnumerable<Dictionary<string, object?>> PickConfirmation() =>
+        Pairs(SlotTest("batch-", 4096), SlotTest("batch-", 4096, "c-slotring-tput-"), "spsc-slot-batched", 64, 4096,
+            [(72e6, 30e6), (66e6, 30e6), (27e6, 30e6), (75e6, 30e6), (69e6, 30e6), (78e6, 30e6), (63e6, 30e6), (33e6, 30e6), (73.5e6, 30e6)])
+        .Select(r =>
+        {
+            r["stage"] = Confirmation;
+            return r;
+        });
+
+    /// <summary>"net-spsc-slot-batch-s64-c4k", or with <paramref name="prefix"/> its C ring's name.</summary>
+    private static string SlotTest(string form, int capacity, string prefix = "net-spsc-slot-") =>
+        $"{prefix}{form}s64-c{capacity / 1024}k";
 
     /// <summary>
     /// The sweep's one-pair rows: 8 B spsc-slot at one setting; 64 B spsc-slot at two settings
