@@ -183,11 +183,13 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
             return _ring.Engine.TryClaim<T, SingleProducer>(count, this, out batch);
         }
 
-        using MappingUse.Call call = _core.EnterClaim(this, out int thread); // the batch's markers land before the release retires the mapping
-        if (!_ring.Engine.TryClaim<T, MultiProducer>(count, this, thread, out batch))
+        using MappingUse.Call call = _core.EnterClaim(this, out MappingUse use); // the batch's markers land before the release retires the mapping
+        if (!_ring.Engine.TryClaim<T, MultiProducer>(count, this, use.ThreadId, out batch))
         {
             return false;
         }
+
+        batch.RecordIn(use); // its publish or abort records itself there too
 
         // Acquire, after the claim's full fence: see the top of this file.
         if (_core.Channel.IsCompleted)
@@ -316,11 +318,13 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     /// <summary>Claims a position of an open channel; false when full or completed (then the claim was turned into a skip).</summary>
     private bool TryClaimOpen(out SlotClaim<T> claim)
     {
-        using MappingUse.Call call = _core.EnterClaim(this, out int thread); // the claim's marker lands before the release retires the mapping
-        if (!_ring.Engine.TryClaim<T, MultiProducer>(thread, out claim))
+        using MappingUse.Call call = _core.EnterClaim(this, out MappingUse use); // the claim's marker lands before the release retires the mapping
+        if (!_ring.Engine.TryClaim<T, MultiProducer>(use.ThreadId, out claim))
         {
             return false;
         }
+
+        claim.RecordIn(use); // its publish or abort records itself there too
 
         // Acquire, after the claim's full fence: see the top of this file.
         if (_core.Channel.IsCompleted)

@@ -192,12 +192,17 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     public bool TryClaimBatch(int bytes, out RecordBatch batch)
     {
         _core.ThrowIfDisposed();
-        int thread = 0; // one writer: unread
-        using MappingUse.Call call = _multiple ? _core.EnterClaim(this, out thread) : default; // several writers: the range's start marker lands before the release retires the mapping
-        if (_core.Channel.IsCompleted || !_ring.TryClaimBatch(bytes, this, thread, out batch))
+        MappingUse? use = null; // one writer: none
+        using MappingUse.Call call = _multiple ? _core.EnterClaim(this, out use) : default; // several writers: the range's start marker lands before the release retires the mapping
+        if (_core.Channel.IsCompleted || !_ring.TryClaimBatch(bytes, this, use?.ThreadId ?? 0, out batch))
         {
             batch = default;
             return false;
+        }
+
+        if (use is not null)
+        {
+            batch.RecordIn(use); // its commit or abort records itself there too
         }
 
         // Several writers: acquire, after the claim's full fence (see TryClaimOpen). One writer:
@@ -293,11 +298,13 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     /// </summary>
     private bool TryClaimOpen(int type, int length, out RecordClaim claim)
     {
-        using MappingUse.Call call = _core.EnterClaim(this, out int thread); // the claim's marker lands before the release retires the mapping
-        if (!_ring.TryClaim(type, length, thread, out claim))
+        using MappingUse.Call call = _core.EnterClaim(this, out MappingUse use); // the claim's marker lands before the release retires the mapping
+        if (!_ring.TryClaim(type, length, use.ThreadId, out claim))
         {
             return false;
         }
+
+        claim.RecordIn(use); // its commit or abort records itself there too
 
         // Acquire, after the claim's full fence.
         if (_core.Channel.IsCompleted)

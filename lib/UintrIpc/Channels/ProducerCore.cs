@@ -83,14 +83,15 @@ internal sealed class ProducerCore : IDisposable
     /// Dispose released the channel's last lease meanwhile, they went to the placeholder, the shared
     /// claim stayed unmarked and a reader elsewhere waited there until the manual unblock (a claim's
     /// first header is attributed by no ended registration, uintripc.h 2f b); the release now waits
-    /// for the call (design-notes "review16"). <paramref name="thread"/>: the calling thread's managed id,
-    /// from the same record, for the engine's claim (one thread static per claim, not two: review17).
+    /// for the call (design-notes "review16"). <paramref name="use"/>: the calling thread's record; the engine's
+    /// claim takes its thread id (one thread static per claim, not two: review17), and the claim's
+    /// completion records itself there too, as a raw ring's does (a publish or commit racing the
+    /// release would otherwise land half in the placeholder).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal MappingUse.Call EnterClaim(object owner, out int thread)
+    internal MappingUse.Call EnterClaim(object owner, out MappingUse use)
     {
-        MappingUse use = MappingUse.Current;
-        thread = use.ThreadId;
+        use = MappingUse.Current;
         return use.Begin(_channel.Region.MappingAddress, owner);
     }
 

@@ -674,6 +674,15 @@ internal sealed unsafe partial class RecordRingEngine
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Exception ClaimLostOrCorrupted(byte* record, int recordLength, int length, long position)
     {
+        // Disposed since the completion's check: a channel's completion records no use of the
+        // mapping, so its writer's Dispose may have released it (the last lease) and the header was
+        // read from the placeholder (zero), not the ring; the claim counts as a closed ring object's
+        // (uintripc.h 2f). Acquire: Dispose sets the flag before the release (design-notes "review16").
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return DisposedException();
+        }
+
         // Acquire: a consumer that unblocked us released its head after turning the record into padding.
         long head = Volatile.Read(ref *_head);
         CheckPosition("head", head);

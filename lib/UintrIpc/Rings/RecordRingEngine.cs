@@ -412,8 +412,10 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     // sees that they never return and callers keep their values in registers (SlotRingThrowHelper) ----
 
     [DoesNotReturn]
-    private static void ThrowDisposed()
-        => throw new ObjectDisposedException("record ring", "The ring was disposed; attach a new ring object to go on using the region.");
+    private static void ThrowDisposed() => throw DisposedException();
+
+    private static ObjectDisposedException DisposedException()
+        => new("record ring", "The ring was disposed; attach a new ring object to go on using the region.");
 
     [DoesNotReturn]
     private static void ThrowBadPosition(string what, long position)

@@ -73,14 +73,14 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         RunChildExpectingOk("lease-dispose-ring-under-completion", kind, op, "500");
     }
 
+    // Several writers only. A single writer's claims and completions record nothing (a record per
+    // call would cost the SPSC channel's hot path), so racing them with the writer's Dispose is
+    // outside its documented contract ("complete open claims first") and can leave a peer's view
+    // short of or past the tail: the SPSC rows failed 3 of 64 runs under load (lead, stop 29).
     [Theory]
-    [InlineData("spsc", "claim-writes")]
     [InlineData("mpsc", "claim-writes")]
-    [InlineData("spsc-messages", "claim-writes")]
     [InlineData("mpsc-messages", "claim-writes")]
-    [InlineData("spsc", "batch-writes")]
     [InlineData("mpsc", "batch-writes")]
-    [InlineData("spsc-messages", "batch-writes")]
     [InlineData("mpsc-messages", "batch-writes")]
     public void Disposing_a_channel_writer_that_holds_the_last_lease_while_another_thread_writes_into_its_claims_leaves_a_ring_a_peer_reads_to_the_tail(string kind, string op)
     {
