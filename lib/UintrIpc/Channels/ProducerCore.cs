@@ -83,10 +83,16 @@ internal sealed class ProducerCore : IDisposable
     /// Dispose released the channel's last lease meanwhile, they went to the placeholder, the shared
     /// claim stayed unmarked and a reader elsewhere waited there until the manual unblock (a claim's
     /// first header is attributed by no ended registration, uintripc.h 2f b); the release now waits
-    /// for the call (design-notes "review16").
+    /// for the call (design-notes "review16"). <paramref name="thread"/>: the calling thread's managed id,
+    /// from the same record, for the engine's claim (one thread static per claim, not two: review17).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal MappingUse.Call EnterClaim(object owner) => MappingUse.Enter(_channel.Region.MappingAddress, owner);
+    internal MappingUse.Call EnterClaim(object owner, out int thread)
+    {
+        MappingUse use = MappingUse.Current;
+        thread = use.ThreadId;
+        return use.Begin(_channel.Region.MappingAddress, owner);
+    }
 
     /// <summary>The wake check after a publication (no system call while the reader is awake).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
