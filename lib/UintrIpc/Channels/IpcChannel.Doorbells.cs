@@ -26,7 +26,8 @@ public static partial class IpcChannel
 
     /// <summary>
     /// Whether <paramref name="kind"/> works on this machine, as a quick functional self-test
-    /// found it (each kind is tested once per process, on first use).
+    /// found it (each kind is tested on first use and the verdict kept for the process; a
+    /// self-test that ran out of time on a busy machine reports false and runs again on the next call).
     /// </summary>
     /// <param name="kind">The doorbell to check.</param>
     /// <param name="reason">

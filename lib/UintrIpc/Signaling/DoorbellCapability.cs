@@ -6,6 +6,9 @@ namespace UintrIpc.Signaling;
 /// <param name="Reason">What the check found: why it is unavailable, or what was verified.</param>
 internal readonly record struct DoorbellCapability(DoorbellKind Kind, bool IsAvailable, string Reason)
 {
+    /// <summary>The check ran out of time: it says nothing about the machine, and is not kept (<see cref="Doorbells.Check"/>).</summary>
+    public bool IsInconclusive { get; init; }
+
     /// <inheritdoc />
     public override string ToString() => $"{Kind}: {(IsAvailable ? "available" : "unavailable")} ({Reason})";
 }

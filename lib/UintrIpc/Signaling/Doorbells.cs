@@ -4,26 +4,35 @@ using UintrIpc.Interop;
 namespace UintrIpc.Signaling;
 
 /// <summary>
-/// Which doorbells work on this machine (each checked by a quick functional self-test, once
-/// per process), the best one to use, and the senders and receivers of each kind. Users see it
+/// Which doorbells work on this machine (each checked by a quick functional self-test, kept
+/// for the process once conclusive), the best one to use, and the senders and receivers of each kind. Users see it
 /// through <see cref="Channels.IpcChannel.IsDoorbellAvailable"/> and <see cref="Channels.IpcChannel.DefaultDoorbell"/>.
 /// </summary>
 internal static unsafe class Doorbells
 {
+    /// <summary>
+    /// How long a self-test on its own thread may go without progress (its thread starting, its
+    /// test returning) before its result is inconclusive: a busy machine, not a verdict on the kind.
+    /// </summary>
+    internal static readonly TimeSpan SelfTestLimit = TimeSpan.FromSeconds(5);
+
     // One self-test per kind, run on its first use: a channel with an explicit futex doorbell
     // does not pay for the signal and simulation self-tests (threads, a blocked signal).
-    private static readonly Lazy<DoorbellCapability>[] s_capabilities =
+    private static readonly Func<DoorbellCapability>[] s_selfTests =
     [
-        Once(() => new(DoorbellKind.None, true, "polling only; always available, keeps a core busy")),
-        Once(() => Guard(DoorbellKind.Futex, TestFutex)),
-        Once(() => Guard(DoorbellKind.EventFd, TestEventFd)),
-        Once(() => Guard(DoorbellKind.Signal, () => SignalDoorbellReceiver.SelfTest())),
-        Once(DetectUintr),
-        Once(DetectUintrSimulated),
+        () => new(DoorbellKind.None, true, "polling only; always available, keeps a core busy"),
+        () => Guard(DoorbellKind.Futex, TestFutex),
+        () => Guard(DoorbellKind.EventFd, TestEventFd),
+        () => GuardOnOwnThread(DoorbellKind.Signal, () => SignalDoorbellReceiver.SelfTestOnThisThread(), "UintrIpc signal self-test", SelfTestLimit),
+        DetectUintr,
+        DetectUintrSimulated,
     ];
 
+    // Kept for the process once conclusive; an inconclusive result is replaced by a fresh Lazy (Check).
+    private static readonly Lazy<DoorbellCapability>[] s_capabilities = [.. s_selfTests.Select(Once)];
+
     /// <summary>The capability of every kind, in <see cref="DoorbellKind"/> order (the CLI and the bench report them).</summary>
-    internal static IReadOnlyList<DoorbellCapability> All => [.. s_capabilities.Select(c => c.Value)];
+    internal static IReadOnlyList<DoorbellCapability> All => [.. Enum.GetValues<DoorbellKind>().Order().Select(Check)];
 
     /// <summary>The default doorbell (why: <see cref="Channels.IpcChannel.DefaultDoorbell"/>).</summary>
     public static DoorbellKind Best
@@ -42,17 +51,50 @@ internal static unsafe class Doorbells
         }
     }
 
-    /// <summary>The capability of <paramref name="kind"/> (its self-test runs on the first call for that kind).</summary>
+    /// <summary>
+    /// The capability of <paramref name="kind"/>: its self-test runs on the first call for that
+    /// kind (callers at the same moment wait for the one run) and its verdict is kept for the
+    /// process. A self-test that ran out of time is not kept: one busy moment must not decide for
+    /// the life of the process, so the next call tests again (review18).
+    /// </summary>
     internal static DoorbellCapability Check(DoorbellKind kind)
-        => (uint)kind < (uint)s_capabilities.Length ? s_capabilities[(int)kind].Value : new DoorbellCapability(kind, false, "unknown doorbell kind");
+    {
+        if ((uint)kind >= (uint)s_capabilities.Length)
+        {
+            return new DoorbellCapability(kind, false, "unknown doorbell kind");
+        }
+
+        Lazy<DoorbellCapability> once = Volatile.Read(ref s_capabilities[(int)kind]);
+        DoorbellCapability capability = once.Value;
+        if (capability.IsInconclusive)
+        {
+            // Only the first caller to see this run replaces it (full fence, CAS).
+            Interlocked.CompareExchange(ref s_capabilities[(int)kind], Once(Volatile.Read(ref s_selfTests[(int)kind])), once);
+        }
+
+        return capability;
+    }
+
+    /// <summary>
+    /// Test seam: runs <paramref name="selfTest"/> as the self-test of <paramref name="kind"/> from
+    /// the next check on (forgetting the kept verdict); returns the self-test it replaced, to put back.
+    /// </summary>
+    internal static Func<DoorbellCapability> ReplaceSelfTest(DoorbellKind kind, Func<DoorbellCapability> selfTest)
+    {
+        Func<DoorbellCapability> replaced = Interlocked.Exchange(ref s_selfTests[(int)kind], selfTest);
+        Volatile.Write(ref s_capabilities[(int)kind], Once(selfTest));
+        return replaced;
+    }
 
     /// <summary>Whether <paramref name="kind"/> works on this machine.</summary>
     public static bool IsAvailable(DoorbellKind kind) => Check(kind).IsAvailable;
 
     /// <summary>
     /// The doorbell a creator asked for in <paramref name="option"/>, or <see cref="Best"/> when it
-    /// asked for none; refused at once when this machine cannot ring it, so that the failure
-    /// comes where the choice was made, not later at the reader or the writer.
+    /// asked for none; refused at once when its self-test found that this machine cannot ring it,
+    /// so that the failure comes where the choice was made, not later at the reader or the writer.
+    /// A self-test that ran out of time found nothing: the explicit choice stands (the reader
+    /// fails as before if the kind really cannot work) rather than a busy moment refusing it.
     /// </summary>
     /// <param name="requested">The explicit choice, or null for the default.</param>
     /// <param name="option">Where the choice was made, for the message (e.g. "IpcChannelOptions.Doorbell").</param>
@@ -65,7 +107,7 @@ internal static unsafe class Doorbells
         }
 
         DoorbellCapability capability = Check(kind);
-        return capability.IsAvailable ? kind : throw Refusal(capability, option);
+        return capability.IsAvailable || capability.IsInconclusive ? kind : throw Refusal(capability, option);
     }
 
     /// <summary>Why a doorbell that failed its check cannot be used, and what to choose instead.</summary>
@@ -145,31 +187,50 @@ internal static unsafe class Doorbells
     /// </summary>
     internal static DoorbellCapability DetectUintrSimulated()
     {
-        string? failure = null;
+        DoorbellCapability c = GuardOnOwnThread(DoorbellKind.UintrSimulated, () =>
+        {
+            using var receiver = new UintrDoorbellReceiver(vector: 0, simulated: true);
+            using var sender = new UintrDoorbellSender(receiver.VectorFd, simulated: true);
+            uint token = receiver.PrepareToWait();
+            sender.Ring();
+            return receiver.Wait(token, TimeSpan.FromSeconds(1)) ? null : "a simulated self-send did not wake the receiver";
+        }, "uintr-sim self-test", SelfTestLimit);
+        return c.IsAvailable ? c with { Reason = "software simulation of user interrupts (not hardware); for tests, never chosen automatically" } : c;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="test"/> (see <see cref="Guard"/>) on a thread of its own (signal and
+    /// uintr receivers bind to their thread and change its state). The limit counts from the last
+    /// progress (the thread's start, then its end): out of time, the result is inconclusive, and
+    /// the thread, a background one, is left to finish.
+    /// </summary>
+    internal static DoorbellCapability GuardOnOwnThread(DoorbellKind kind, Func<string?> test, string threadName, TimeSpan limit)
+    {
+        DoorbellCapability result = default;
+        int progress = 0;
         var thread = new Thread(() =>
         {
-            try
-            {
-                using var receiver = new UintrDoorbellReceiver(vector: 0, simulated: true);
-                using var sender = new UintrDoorbellSender(receiver.VectorFd, simulated: true);
-                uint token = receiver.PrepareToWait();
-                sender.Ring();
-                failure = receiver.Wait(token, TimeSpan.FromSeconds(1)) ? null : "a simulated self-send did not wake the receiver";
-            }
-            catch (Exception e) when (e is UintrIpcException or DllNotFoundException or EntryPointNotFoundException or InvalidOperationException or PlatformNotSupportedException)
-            {
-                failure = e.Message;
-            }
+            Interlocked.Increment(ref progress);
+            result = Guard(kind, test);
         })
-        { IsBackground = true, Name = "uintr-sim self-test" };
+        { IsBackground = true, Name = threadName };
         thread.Start();
-        if (!thread.Join(TimeSpan.FromSeconds(5)))
+        int seen = 0;
+        while (!thread.Join(limit))
         {
-            failure = "the simulated self-test did not finish within 5 s";
+            int now = Volatile.Read(ref progress);
+            if (now == seen)
+            {
+                return new(kind, false, $"the self-test did not finish within {limit.TotalSeconds:0.###} s of its last progress (a busy machine?); it runs again on the next check")
+                {
+                    IsInconclusive = true,
+                };
+            }
+
+            seen = now;
         }
 
-        return new(DoorbellKind.UintrSimulated, failure is null,
-            failure ?? "software simulation of user interrupts (not hardware); for tests, never chosen automatically");
+        return result; // Join: the thread's write is visible
     }
 
     private static Lazy<DoorbellCapability> Once(Func<DoorbellCapability> detect) => new(detect, LazyThreadSafetyMode.ExecutionAndPublication);
@@ -181,7 +242,7 @@ internal static unsafe class Doorbells
             string? failure = test();
             return new(kind, failure is null, failure ?? "self-test passed");
         }
-        catch (Exception e) when (e is UintrIpcException or DllNotFoundException or EntryPointNotFoundException or InvalidOperationException)
+        catch (Exception e) when (e is UintrIpcException or DllNotFoundException or EntryPointNotFoundException or InvalidOperationException or PlatformNotSupportedException)
         {
             return new(kind, false, e.Message);
         }

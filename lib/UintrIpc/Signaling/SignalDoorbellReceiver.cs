@@ -140,19 +140,6 @@ internal sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
         }
     }
 
-    /// <summary>
-    /// Checks that a thread can block a real-time signal, send it to itself with tgkill and take
-    /// it with sigtimedwait. Runs on a short-lived thread of its own, so no caller's mask or
-    /// pending signals are touched. Returns null on success, or why it failed.
-    /// </summary>
-    internal static string? SelfTest(int signalNumber = 0)
-    {
-        string? failure = "the self-test thread did not finish within 5 s";
-        var thread = new Thread(() => failure = SelfTestOnThisThread(signalNumber)) { IsBackground = true, Name = "UintrIpc signal self-test" };
-        thread.Start();
-        return thread.Join(TimeSpan.FromSeconds(5)) ? failure : "the self-test thread did not finish within 5 s";
-    }
-
     /// <summary>Restores the thread's signal mask after draining (see the design notes); must run on the owning thread.</summary>
     /// <exception cref="InvalidOperationException">Disposed on another thread than the one that created the receiver.</exception>
     protected override void Dispose(bool disposing)
@@ -251,7 +238,12 @@ internal sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
         }
     }
 
-    private static string? SelfTestOnThisThread(int signalNumber)
+    /// <summary>
+    /// Checks that a thread can block a real-time signal, send it to itself with tgkill and take
+    /// it with sigtimedwait; the mask is restored after. Doorbells runs it on a short-lived thread
+    /// of its own, so no caller's mask or pending signals are touched. Null on success, or why it failed.
+    /// </summary>
+    internal static string? SelfTestOnThisThread(int signalNumber = 0)
     {
         try
         {

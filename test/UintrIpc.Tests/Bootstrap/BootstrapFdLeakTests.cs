@@ -1,4 +1,5 @@
 using UintrIpc.Bootstrap;
+using UintrIpc.Channels;
 using UintrIpc.Memory;
 using UintrIpc.Tests.Infrastructure;
 
@@ -96,6 +97,49 @@ public sealed class BootstrapFdLeakTests : IDisposable
         }
 
         AssertNoLeak(Refused);
+    }
+
+    [Fact]
+    public void A_channel_handover_that_fails_after_the_peer_process_was_opened_leaves_no_descriptor_behind()
+    {
+        // The pidfd of the peer is opened before the send (user16): every failure after it closes it.
+        void Handovers()
+        {
+            using (var pair = BootstrapPair.Open(SocketNames.NewAbstract()))
+            using (var slots = IpcChannel.CreateBounded<long>(8))
+            using (var messages = IpcChannel.CreateMessages(new IpcChannelOptions { Doorbell = DoorbellKind.EventFd }))
+            {
+                pair.ClientSide.Dispose(); // the peer's process lives on, its end of the connection is gone
+                Assert.Throws<UintrIpcException>(() => pair.ServerSide.SendChannel(slots));
+                Assert.Throws<UintrIpcException>(() => pair.ServerSide.SendChannel(messages));
+            }
+
+            using (var pair = BootstrapPair.Open(SocketNames.NewAbstract()))
+            {
+                // Sent, but no reply: the response reader's pidfd was opened before the send too.
+                using (var duplex = IpcChannel.CreateDuplex<long, long>())
+                {
+                    Assert.Throws<TimeoutException>(() => pair.ServerSide.SendChannel(duplex, TimeSpan.Zero));
+                }
+
+                pair.ClientSide.Receive(s_timeout).Dispose();
+                using (var cts = new CancellationTokenSource())
+                using (var duplex = IpcChannel.CreateDuplex<long, long>())
+                {
+                    cts.Cancel();
+                    Assert.ThrowsAny<OperationCanceledException>(() => pair.ServerSide.SendChannel(duplex, s_timeout, cts.Token));
+                }
+
+                pair.ClientSide.Receive(s_timeout).Dispose();
+                pair.ClientSide.Dispose();
+                using (var duplex = IpcChannel.CreateDuplex<long, long>())
+                {
+                    Assert.Throws<UintrIpcException>(() => pair.ServerSide.SendChannel(duplex, s_timeout));
+                }
+            }
+        }
+
+        AssertNoLeak(Handovers);
     }
 
     private static void Warm(BootstrapPair pair)
