@@ -24,7 +24,7 @@ internal static class BootstrapClient
     /// <param name="serverPolicy">Which servers to trust; <see cref="PeerPolicy.SameUserOnly"/> by default
     /// (this matters for abstract names, which anyone can bind).</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
-    /// <exception cref="TimeoutException">The server did not answer in time.</exception>
+    /// <exception cref="TimeoutException">The server did not answer in time (no server listened, or it did not call Accept).</exception>
     /// <exception cref="UintrIpcException">EACCES: the server refused this process, or <paramref name="serverPolicy"/> refused the server (the message says which and why). Otherwise no server could be reached before the timeout (the errno of the last attempt).</exception>
     public static BootstrapConnection Connect(BootstrapEndpoint endpoint, TimeSpan timeout, PeerPolicy? serverPolicy = null, CancellationToken cancellationToken = default)
     {
@@ -52,7 +52,19 @@ internal static class BootstrapClient
 
             TimeSpan remaining = deadline == FdWaiter.NoDeadline ? Timeout.InfiniteTimeSpan
                 : Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline) is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
-            var (type, verdict) = connection.ReceiveFrame(remaining, cancellationToken);
+            BootstrapFrameType type;
+            BootstrapMessage verdict;
+            try
+            {
+                (type, verdict) = connection.ReceiveFrame(remaining, cancellationToken);
+            }
+            catch (TimeoutException e)
+            {
+                // connect() succeeds as soon as the kernel queues the connection; only Accept answers.
+                throw new TimeoutException(
+                    $"The bootstrap server at {connection.Endpoint} ({connection.Peer}) took the connection but did not answer the handshake within {timeout}: a server answers only while it runs Accept or AcceptAsync. Is it accepting, or busy with another peer?", e);
+            }
+
             using (verdict)
             {
                 switch (type)

@@ -17,8 +17,11 @@ namespace UintrIpc.Bootstrap;
 /// <example>
 /// <code>
 /// using var server = BootstrapServer.Listen("@my-service");
-/// using var connection = server.Accept(TimeSpan.FromSeconds(30));
-/// connection.SendRegion(region);
+/// using var channel = IpcChannel.CreateBounded&lt;long&gt;(1024);
+/// using (var connection = server.Accept(TimeSpan.FromSeconds(30)))
+/// {
+///     connection.SendChannel(channel); // the peer calls ReceiveChannel&lt;long&gt;
+/// }
 /// </code>
 /// </example>
 public sealed class BootstrapServer : IDisposable
@@ -105,12 +108,14 @@ public sealed class BootstrapServer : IDisposable
     /// handshake with it. Refused peers are told why (they get a <see cref="UintrIpcException"/>
     /// with errno EACCES and the reason in its message) and skipped; the wait goes on.
     /// </summary>
-    /// <exception cref="TimeoutException">No acceptable peer connected in time.</exception>
+    /// <exception cref="TimeoutException">No acceptable peer connected in time (the message says how many the policy refused, and why the last one).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="ObjectDisposedException">The server was disposed (also while waiting).</exception>
     public BootstrapConnection Accept(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         long deadline = FdWaiter.DeadlineFrom(timeout, nameof(timeout));
+        int refused = 0;
+        string? lastRefusal = null;
         while (true)
         {
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -119,16 +124,26 @@ public sealed class BootstrapServer : IDisposable
             {
                 if (!_waiter.Wait(_listener, Sys.POLLIN, deadline, this, cancellationToken))
                 {
-                    throw new TimeoutException($"No peer connected to the bootstrap server at {Endpoint} within {timeout}.");
+                    // A peer refused by the policy was told why; the waiting side is told too, or a
+                    // refusal looks like a peer that never came.
+                    throw new TimeoutException(refused == 0
+                        ? $"No peer connected to the bootstrap server at {Endpoint} within {timeout}."
+                        : $"No acceptable peer connected to the bootstrap server at {Endpoint} within {timeout}: its PeerPolicy ({Policy}) refused {refused} peer(s), the last one because {lastRefusal}. Widen the policy (PeerPolicy.AllowUsers, Where) if they should be served.");
                 }
 
                 continue;
             }
 
-            var connection = Handshake(socket);
+            var connection = Handshake(socket, out string? refusal);
             if (connection is not null)
             {
                 return connection;
+            }
+
+            if (refusal is not null)
+            {
+                refused++;
+                lastRefusal = refusal;
             }
         }
     }
@@ -163,9 +178,10 @@ public sealed class BootstrapServer : IDisposable
         _waiter.Dispose();
     }
 
-    /// <summary>Applies the policy to a new connection; returns the connection, or null when the peer was refused or left.</summary>
-    private BootstrapConnection? Handshake(SafeFdHandle socket)
+    /// <summary>Applies the policy to a new connection; returns the connection, or null when the peer was refused (<paramref name="refusal"/> says why) or left.</summary>
+    private BootstrapConnection? Handshake(SafeFdHandle socket, out string? refusal)
     {
+        refusal = null;
         PeerCredentials peer;
         try
         {
@@ -184,6 +200,7 @@ public sealed class BootstrapServer : IDisposable
             {
                 Refuse(connection, reason);
                 connection.Dispose();
+                refusal = reason;
                 PeerRefused?.Invoke(this, new PeerRefusedEventArgs(connection.Peer, reason));
                 return null;
             }

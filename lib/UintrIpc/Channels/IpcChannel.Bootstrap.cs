@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Tmds.Linux;
 using UintrIpc.Bootstrap;
 using UintrIpc.Interop;
 using UintrIpc.Signaling;
@@ -44,25 +45,61 @@ public static partial class IpcChannel
     /// </code>
     /// </example>
     /// <exception cref="TimeoutException">The peer did not make room in time.</exception>
+    /// <exception cref="PeerGoneException">The peer's process has exited (nothing was sent).</exception>
     /// <exception cref="UintrIpcException">The peer closed the connection, or sendmsg failed.</exception>
     public static unsafe void SendChannel<T>(this BootstrapConnection connection, IpcChannel<T> channel)
         where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(channel);
-        var reader = channel.Reader.Core;
-        Send(connection, channel.Core, SlotChannel, reader.DoorbellFd, sizeof(T));
-        reader.WatchProducer(ProcessHandle.Open(connection.Peer.Pid)); // SO_PEERCRED: the kernel's word
+        SendAndWatchWriter(connection, channel.Core, SlotChannel, channel.Reader.Core, sizeof(T));
     }
 
     /// <summary>Hands the message channel <paramref name="channel"/> to the peer process (see <see cref="SendChannel{T}"/>).</summary>
     /// <exception cref="TimeoutException">The peer did not make room in time.</exception>
+    /// <exception cref="PeerGoneException">The peer's process has exited (nothing was sent).</exception>
     /// <exception cref="UintrIpcException">The peer closed the connection, or sendmsg failed.</exception>
     public static void SendChannel(this BootstrapConnection connection, IpcMessageChannel channel)
     {
         ArgumentNullException.ThrowIfNull(channel);
-        var reader = channel.Reader.Core;
-        Send(connection, channel.Core, MessageChannel, reader.DoorbellFd, channel.MaxMessageLength);
-        reader.WatchProducer(ProcessHandle.Open(connection.Peer.Pid)); // SO_PEERCRED: the kernel's word
+        SendAndWatchWriter(connection, channel.Core, MessageChannel, channel.Reader.Core, channel.MaxMessageLength);
+    }
+
+    /// <summary>Sends a channel (or a duplex reply), then has <paramref name="reader"/> watch the peer, its writer's process.</summary>
+    private static void SendAndWatchWriter<TProbe>(BootstrapConnection connection, ChannelCore channel, ushort kind, ConsumerCore<TProbe> reader, int size, int responseSize = 0)
+        where TProbe : struct, IChannelProbe
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ProcessHandle writer = OpenPeerProcess(connection);
+        try
+        {
+            Send(connection, channel, kind, reader.DoorbellFd, size, responseSize);
+        }
+        catch
+        {
+            writer.Dispose();
+            throw;
+        }
+
+        reader.WatchProducer(writer);
+    }
+
+    /// <summary>
+    /// The peer's process as SO_PEERCRED names it (the kernel's word), as a pidfd. Senders open it
+    /// before they send: a peer that has the channel may write, complete and exit at once, and its
+    /// pid is gone by the time the send returns (ESRCH).
+    /// </summary>
+    /// <exception cref="PeerGoneException">The peer's process has exited.</exception>
+    private static ProcessHandle OpenPeerProcess(BootstrapConnection connection)
+    {
+        try
+        {
+            return ProcessHandle.Open(connection.Peer.Pid);
+        }
+        catch (UintrIpcException e) when (e.Errno == LibC.ESRCH)
+        {
+            throw new PeerGoneException(
+                $"The process at the other end of {connection.Endpoint} ({connection.Peer}) has exited, so nothing can read or write the channel there. Connect to a running peer and hand over a new channel.", e);
+        }
     }
 
     /// <summary>
@@ -76,6 +113,7 @@ public static partial class IpcChannel
     /// <param name="options">How the writer waits for room and reports metrics; null for the defaults. The channel's shape comes from the reader's side: the shape settings of <paramref name="options"/> are ignored.</param>
     /// <param name="cancellationToken">Cancels the wait for the message.</param>
     /// <exception cref="TimeoutException">No message arrived in time.</exception>
+    /// <exception cref="PeerGoneException">The reader's process sent the channel and has exited since.</exception>
     /// <exception cref="UintrIpcException">The message does not describe a channel of <typeparamref name="T"/>.</exception>
     public static unsafe IpcChannel<T> ReceiveChannel<T>(this BootstrapConnection connection, TimeSpan timeout, IpcChannelOptions? options = null, CancellationToken cancellationToken = default)
         where T : unmanaged
@@ -93,12 +131,13 @@ public static partial class IpcChannel
         {
             CheckDoorbell(connection, channel.Doorbell, doorbell);
             using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
-            channel.CreateWriter(doorbellFd).Core.WatchConsumer(ProcessHandle.Open(connection.Peer.Pid)); // the writer keeps its own copy of the fd
+            channel.CreateWriter(doorbellFd).Core.WatchConsumer(OpenPeerProcess(connection)); // the writer keeps its own copy of the fd
         });
     }
 
     /// <summary>Receives a message channel sent with <see cref="SendChannel(BootstrapConnection, IpcMessageChannel)"/>, with its writer ready (see <see cref="ReceiveChannel{T}"/>).</summary>
     /// <exception cref="TimeoutException">No message arrived in time.</exception>
+    /// <exception cref="PeerGoneException">The reader's process sent the channel and has exited since.</exception>
     /// <exception cref="UintrIpcException">The message does not describe a message channel.</exception>
     public static IpcMessageChannel ReceiveMessageChannel(this BootstrapConnection connection, TimeSpan timeout, IpcChannelOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -115,7 +154,7 @@ public static partial class IpcChannel
             }
 
             using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
-            channel.CreateWriter(doorbellFd).Core.WatchConsumer(ProcessHandle.Open(connection.Peer.Pid));
+            channel.CreateWriter(doorbellFd).Core.WatchConsumer(OpenPeerProcess(connection));
         });
     }
 
@@ -136,7 +175,7 @@ public static partial class IpcChannel
             return null;
         }
 
-        return ProcessHandle.Open(connection.Peer.Pid).FileHandle; // the pidfd alone; the caller disposes it
+        return OpenPeerProcess(connection).FileHandle; // the pidfd alone; the caller disposes it
     }
 
     private static void Send(BootstrapConnection connection, ChannelCore channel, ushort kind, System.Runtime.InteropServices.SafeHandle? doorbellFd, int size, int responseSize = 0)

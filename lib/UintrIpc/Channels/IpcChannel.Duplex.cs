@@ -66,6 +66,7 @@ public static partial class IpcChannel
     /// </code>
     /// </example>
     /// <exception cref="TimeoutException">No reply arrived in time, or the peer did not make room for the message.</exception>
+    /// <exception cref="PeerGoneException">The peer's process has exited.</exception>
     /// <exception cref="BootstrapProtocolException">The reply is not the reply to this duplex channel.</exception>
     /// <exception cref="UintrIpcException">The peer closed the connection, or sendmsg failed.</exception>
     /// <exception cref="InvalidOperationException">The duplex was handed over before (successfully or not), or its response writer exists already (nothing is sent then).</exception>
@@ -78,10 +79,12 @@ public static partial class IpcChannel
         ArgumentNullException.ThrowIfNull(duplex);
         var reader = duplex.Requests.Reader.Core;
         duplex.BeginHandover();
+        ProcessHandle? responseReader = null;
         try
         {
-            Send(connection, duplex.Requests.Core, DuplexChannel, reader.DoorbellFd, sizeof(TRequest), sizeof(TResponse));
-            reader.WatchProducer(ProcessHandle.Open(connection.Peer.Pid)); // SO_PEERCRED: the kernel's word
+            // The response reader's watch is opened before the send too (OpenPeerProcess says why).
+            responseReader = OpenPeerProcess(connection);
+            SendAndWatchWriter(connection, duplex.Requests.Core, DuplexChannel, reader, sizeof(TRequest), sizeof(TResponse));
 
             using BootstrapMessage reply = connection.Receive(timeout, cancellationToken);
             var (doorbell, requestSize) = Parse(connection, reply, DuplexReply, out int responseSize);
@@ -89,10 +92,12 @@ public static partial class IpcChannel
             CheckDoorbell(connection, duplex.Doorbell, doorbell);
             using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, reply, doorbell, index: 0);
             // The writer keeps its own copy of the fd.
-            duplex.Responses.CreateWriter(doorbellFd).Core.WatchConsumer(ProcessHandle.Open(connection.Peer.Pid));
+            duplex.Responses.CreateWriter(doorbellFd).Core.WatchConsumer(responseReader);
+            responseReader = null;
         }
         catch (Exception e)
         {
+            responseReader?.Dispose();
             // The peer may hold the region already: the duplex cannot go to another peer, and without
             // the reply it has no doorbell to ring the peer's response reader with (see the remarks).
             duplex.FailHandover(e);
@@ -112,6 +117,7 @@ public static partial class IpcChannel
     /// <param name="options">How this side's reader and writer wait and report metrics; null for the defaults. The shape comes from the creator: shape settings are ignored.</param>
     /// <param name="cancellationToken">Cancels the wait for the message.</param>
     /// <exception cref="TimeoutException">No message arrived in time.</exception>
+    /// <exception cref="PeerGoneException">The answering process sent the duplex and has exited since.</exception>
     /// <exception cref="UintrIpcException">The message does not describe a duplex channel of these types (<see cref="BootstrapProtocolException"/>), or the connection failed.</exception>
     /// <exception cref="RegionFormatException">The region is not a valid duplex channel of these types.</exception>
     public static unsafe IpcDuplexChannel<TRequest, TResponse> ReceiveDuplexChannel<TRequest, TResponse>(this BootstrapConnection connection, TimeSpan timeout,
@@ -130,12 +136,10 @@ public static partial class IpcChannel
             CheckDoorbell(connection, d.Doorbell, doorbell);
             using (SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell))
             {
-                d.Requests.CreateWriter(doorbellFd).Core.WatchConsumer(ProcessHandle.Open(connection.Peer.Pid));
+                d.Requests.CreateWriter(doorbellFd).Core.WatchConsumer(OpenPeerProcess(connection));
             }
 
-            var reader = d.Responses.Reader.Core;
-            Send(connection, d.Responses.Core, DuplexReply, reader.DoorbellFd, requestSize, responseSize);
-            reader.WatchProducer(ProcessHandle.Open(connection.Peer.Pid));
+            SendAndWatchWriter(connection, d.Responses.Core, DuplexReply, d.Responses.Reader.Core, requestSize, responseSize);
         });
     }
 

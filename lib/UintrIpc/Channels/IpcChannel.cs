@@ -46,16 +46,18 @@ public static partial class IpcChannel
     {
         options ??= new IpcChannelOptions();
         int ringMax = options.MaxMessageLength;
-        if (options.Checksums && ringMax != 0)
+        // The ring's longest payload holds the message and, with checksums, its checksum (uintripc.h 4a).
+        int checksum = options.Checksums ? MessageChecksum.Size : 0;
+        int limit = (options.BufferSize / 8) - checksum;
+        if (ringMax > limit)
         {
-            // The ring's longest payload holds the message and its checksum (uintripc.h 4a).
-            int limit = (options.BufferSize / 8) - MessageChecksum.Size;
-            if (ringMax > limit)
-            {
-                throw new ArgumentOutOfRangeException(nameof(options), ringMax, $"With checksums the maximum message length is at most BufferSize / 8 - {MessageChecksum.Size} ({limit}).");
-            }
+            throw new ArgumentOutOfRangeException(nameof(options), ringMax,
+                $"IpcChannelOptions.MaxMessageLength is at most BufferSize / 8{(checksum != 0 ? $" - {checksum} with checksums" : "")} ({limit} for a BufferSize of {options.BufferSize}): raise BufferSize or lower MaxMessageLength.");
+        }
 
-            ringMax += MessageChecksum.Size;
+        if (ringMax != 0)
+        {
+            ringMax += checksum;
         }
 
         PartSpec ring = RecordRingEngine.Part(options.MultipleWriters ? PartKind.MpscRecords : PartKind.SpscRecords, options.BufferSize, ringMax, tag: 0);

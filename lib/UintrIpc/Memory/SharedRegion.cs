@@ -720,7 +720,7 @@ internal sealed unsafe class SharedRegion : IDisposable
         }
 
         int errno = LibC.errno;
-        string? hint = errno == LibC.EEXIST ? "Another region has this name: pick another name or unlink the stale one."
+        string? hint = errno == LibC.EEXIST ? "Another region has this name. A disposed channel removes its name, a killed creator leaves it behind: once no process uses it, delete the file (File.Delete) and create again, or pick another name."
             : errno == LibC.ENOENT ? "No region has this name: has the creator started?"
             : errno == LibC.EACCES ? "The region belongs to another user (regions are created 0600)."
             : null;

@@ -57,6 +57,10 @@ internal unsafe struct ProducerThreadCache
         return slot.Intent;
     }
 
+    /// <summary>The cached thread's intent word when the calling thread, whose <see cref="CurrentThread"/> is <paramref name="thread"/>, is that thread; else null (nothing registered: the caller takes <see cref="Intent(int, ProducerTable, out uint, out bool)"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal readonly ulong* CachedIntent(int thread) => thread == _thread ? _intent : null; // plain: only that thread finds its id here (Take)
+
     /// <summary>The marker tag of the cached thread (meaningful once a thread is cached).</summary>
     internal readonly uint Tag => _tag;
 

@@ -166,8 +166,9 @@ internal sealed class RecordRing : IDisposable
             return TryWriteQuick(type, payload) || TryWriteChecked(type, payload);
         }
 
-        using MappingUse.Call call = MappingUse.Current.Begin(_mapping, this); // MPSC: the thread's record; the mapping stays while this call runs (MappingUse)
-        return Engine.TryWrite(type, payload);
+        MappingUse use = MappingUse.Current; // MPSC: the thread's record, which names the producer (one thread static per call, mpscst)
+        using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
+        return Engine.TryWrite(type, payload, use.ThreadId);
     }
 
     /// <summary>SPSC: <see cref="RecordRingEngine.TryWriteSpscQuick"/> recorded in the producer role's record (two constant stores).</summary>
@@ -255,7 +256,7 @@ internal sealed class RecordRing : IDisposable
     {
         MappingUse use = _producer ?? MappingUse.Current; // SPSC: the role's record; MPSC: the thread's
         using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
-        bool claimed = Engine.TryClaim(type, length, out claim);
+        bool claimed = Engine.TryClaim(type, length, use.ThreadId, out claim); // SPSC: 0, unread
         claim.RecordIn(use); // its commit or abort records itself there too
         return claimed;
     }

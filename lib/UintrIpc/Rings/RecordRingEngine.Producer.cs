@@ -15,7 +15,11 @@ internal sealed unsafe partial class RecordRingEngine
 {
     /// <summary>Copies a message into the ring; false when there is no room.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool TryWrite(int type, ReadOnlySpan<byte> payload)
+    internal bool TryWrite(int type, ReadOnlySpan<byte> payload) => TryWrite(type, payload, 0);
+
+    /// <summary>Copies a message into the ring by the thread whose managed id is <paramref name="thread"/> (MPSC; 0: read here, <see cref="TryClaimMpsc(int, int)"/>); false when there is no room.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryWrite(int type, ReadOnlySpan<byte> payload, int thread)
     {
         ThrowIfDisposed();
         if (type < 0)
@@ -32,7 +36,7 @@ internal sealed unsafe partial class RecordRingEngine
         byte* record;
         if (_multiProducer)
         {
-            long position = TryClaimMpsc(recordLength);
+            long position = TryClaimMpsc(recordLength, thread);
             if (position < 0)
             {
                 return false;
@@ -67,7 +71,11 @@ internal sealed unsafe partial class RecordRingEngine
 
     /// <summary>Claims room for a message to be written in place.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool TryClaim(int type, int length, out RecordClaim claim)
+    internal bool TryClaim(int type, int length, out RecordClaim claim) => TryClaim(type, length, 0, out claim);
+
+    /// <summary>Claims room for a message to be written in place by the thread whose managed id is <paramref name="thread"/> (MPSC; 0: read here, <see cref="TryClaimMpsc(int, int)"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryClaim(int type, int length, int thread, out RecordClaim claim)
     {
         ThrowIfDisposed();
         if (type < 0)
@@ -85,7 +93,7 @@ internal sealed unsafe partial class RecordRingEngine
         long token = 0;
         if (_multiProducer)
         {
-            token = TryClaimMpsc(recordLength);
+            token = TryClaimMpsc(recordLength, thread);
             if (token < 0)
             {
                 claim = default;
@@ -150,7 +158,7 @@ internal sealed unsafe partial class RecordRingEngine
             && end <= _local.ClaimEndPublished;
     }
 
-    /// <summary>SPSC: <see cref="TryWrite"/> when nothing out of the ordinary stands in the way (<see cref="TryReserveSpscQuick"/>, a payload copied inline); false: nothing written, take the checked path. Throws nothing.</summary>
+    /// <summary>SPSC: <see cref="TryWrite(int, ReadOnlySpan{byte}, int)"/> when nothing out of the ordinary stands in the way (<see cref="TryReserveSpscQuick"/>, a payload copied inline); false: nothing written, take the checked path. Throws nothing.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryWriteSpscQuick(int type, ReadOnlySpan<byte> payload)
     {
@@ -175,7 +183,7 @@ internal sealed unsafe partial class RecordRingEngine
         return true;
     }
 
-    /// <summary>SPSC: <see cref="TryClaim"/> when nothing out of the ordinary stands in the way (<see cref="TryReserveSpscQuick"/>); false: nothing claimed, take the checked path. Throws nothing; writes only private words.</summary>
+    /// <summary>SPSC: <see cref="TryClaim(int, int, int, out RecordClaim)"/> when nothing out of the ordinary stands in the way (<see cref="TryReserveSpscQuick"/>); false: nothing claimed, take the checked path. Throws nothing; writes only private words.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryClaimSpscQuick(int type, int length, out RecordClaim claim)
     {
@@ -497,16 +505,18 @@ internal sealed unsafe partial class RecordRingEngine
     /// Returns the record's position (its index is position &amp; mask), or -1 when there is no room.
     /// </summary>
     /// <remarks>A position, not a pointer and an out position: out values of a call live in the caller's frame, a store and a load per message.</remarks>
+    /// <param name="recordLength">The record's length.</param>
+    /// <param name="thread">The caller's managed thread id when it holds it (a ring object's call: its MappingUse record's), else 0 (read here: a thread static, a call into the runtime's TLS getter).</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private long TryClaimMpsc(int recordLength) => TryClaimMpsc<NoClaimProbe>(recordLength);
+    private long TryClaimMpsc(int recordLength, int thread) => TryClaimMpsc<NoClaimProbe>(recordLength, thread);
 
-    /// <summary><see cref="TryClaimMpsc(int)"/> with <typeparamref name="TProbe"/> at its racy points; tests call it with their own probe.</summary>
+    /// <summary><see cref="TryClaimMpsc(int, int)"/> with <typeparamref name="TProbe"/> at its racy points; tests call it with their own probe.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    internal long TryClaimMpsc<TProbe>(int recordLength)
+    internal long TryClaimMpsc<TProbe>(int recordLength, int thread = 0)
         where TProbe : struct, IClaimProbe
     {
         int aligned = Align(recordLength);
-        long position = ClaimRangeMpsc<TProbe>(aligned, ProducerThreadCache.CurrentThread, out uint tag);
+        long position = ClaimRangeMpsc<TProbe>(aligned, thread != 0 ? thread : ProducerThreadCache.CurrentThread, out uint tag); // managed ids start at 1
         if (position >= 0)
         {
             TProbe.AfterCas(position);

@@ -84,7 +84,14 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
 
         if (_multiProducer)
         {
-            PublishMulti(ref _engine, _use, _slot, _position, _unmarked);
+            MappingUse.Call call = MappingUse.Enter(_use, _engine.Region); // before the disposed check: the mapping stays until the slot is published; ended below
+            bool published = _engine.TryPublishMulti(_slot, _position, _unmarked);
+            call.Dispose();
+            if (!published)
+            {
+                SlotRingThrowHelper.ThrowDisposed();
+            }
+
             _completed = true;
         }
         else
@@ -109,16 +116,16 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
     /// caller's loop keep its own values on the frame, and a call on the claim would keep the claim
     /// there too, so it takes the claim's parts (spsc1).
     /// </summary>
+    /// <remarks>No try/finally (mpscst): the publish throws nothing, a refusal (disposed) throws after the call's record ended.</remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void PublishMulti(ref SlotRingEngine engine, MappingUse? use, byte* slot, ulong position, bool unmarked)
     {
-        using MappingUse.Call call = MappingUse.Enter(use, engine.Region); // before the disposed check: the mapping stays until the slot is published
-        engine.ThrowIfDisposed(position, unmarked);
-        // Release: every write to Item happens before the consumer sees the sequence (uintripc.h 2d).
-        Volatile.Write(ref *(ulong*)slot, position + 1);
-        if (unmarked)
+        MappingUse.Call call = MappingUse.Enter(use, engine.Region); // before the disposed check: the mapping stays until the slot is published; ended below
+        bool published = engine.TryPublishMulti(slot, position, unmarked);
+        call.Dispose();
+        if (!published)
         {
-            engine.ClaimCompleted(position); // published: our next claim must not mark it
+            SlotRingThrowHelper.ThrowDisposed();
         }
     }
 

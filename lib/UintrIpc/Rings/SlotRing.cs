@@ -163,11 +163,25 @@ internal sealed class SlotRing<T> : IDisposable, IRoleCallMark where T : unmanag
         return TryWriteMulti(in item);
     }
 
-    /// <summary>MPSC: <see cref="TryWrite(in T)"/>, out of line: its using's try/finally, inlined beside the SPSC path, made the caller's loop keep its own values on the frame (spsc1).</summary>
+    /// <summary>
+    /// MPSC: <see cref="TryWrite(in T)"/>, out of line (inlined beside the SPSC path, its code made the
+    /// caller's loop keep its own values on the frame, spsc1). The cached thread's quick write throws
+    /// nothing, so its call is recorded without a try/finally (mpscst); anything else is the checked write.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool TryWriteMulti(in T item)
     {
         MappingUse use = MappingUse.Current; // MPSC: the thread's record, which names the producer
+        MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse); ended below, nothing between throws
+        bool written = Engine.TryWriteQuickMulti(in item, use.ThreadId);
+        call.Dispose();
+        return written || TryWriteMultiChecked(in item, use);
+    }
+
+    /// <summary>MPSC, when the quick write did not: the checked write in the thread's record <paramref name="use"/> (throws when disposed or corrupt, registers the thread, marks, reloads head).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryWriteMultiChecked(in T item, MappingUse use)
+    {
         using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TryWrite<T, MultiProducer>(in item, use.ThreadId);
     }
@@ -230,10 +244,29 @@ internal sealed class SlotRing<T> : IDisposable, IRoleCallMark where T : unmanag
     /// the thread's record it was taken in (null: ring full) and the claim's parts (a claim passed out
     /// would live in the caller's frame, on the SPSC path too).
     /// </summary>
+    /// <remarks>The cached thread's quick claim throws nothing, so its call is recorded without a try/finally (mpscst).</remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private unsafe MappingUse? TryClaimMulti(out byte* slot, out ulong position, out bool unmarked)
     {
         MappingUse use = MappingUse.Current; // MPSC: the thread's record, which names the producer
+        MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse); ended below, nothing between throws
+        bool claimed = Engine.TryClaimSlotQuickMulti(use.ThreadId, out ulong taken); // a local: the out parameter is the caller's memory, stored and reloaded
+        call.Dispose();
+        if (claimed)
+        {
+            slot = Engine.SlotAt(taken);
+            position = taken;
+            unmarked = true; // the cached thread's: markers deferred
+            return use;
+        }
+
+        return TryClaimMultiChecked(use, out slot, out position, out unmarked);
+    }
+
+    /// <summary>MPSC, when the quick claim did not: the checked claim in the thread's record <paramref name="use"/> (throws when disposed or corrupt, registers the thread, marks, reloads head).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private unsafe MappingUse? TryClaimMultiChecked(MappingUse use, out byte* slot, out ulong position, out bool unmarked)
+    {
         using MappingUse.Call call = use.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TryClaimSlot<MultiProducer>(use.ThreadId, out slot, out position, out unmarked) ? use : null;
     }

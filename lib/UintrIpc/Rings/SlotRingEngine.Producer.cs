@@ -545,6 +545,94 @@ internal unsafe partial struct SlotRingEngine
         }
     }
 
+    /// <summary>
+    /// MPSC: <see cref="ClaimMany"/> of one slot by the cached thread (<paramref name="thread"/>) when
+    /// nothing out of the ordinary stands in the way: not disposed, no deferred claim of ours to mark,
+    /// room by the cached head, every tail seen at or above the floor. Throws and calls nothing, so that
+    /// a raw ring's single write or claim records itself without a try/finally (design-notes "mpscst");
+    /// false: nothing claimed (an intent stored for a CAS that failed is a loser's, which 2f allows
+    /// for), the caller takes the checked path, which throws, registers, marks or reloads head.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryClaimOneQuickMulti(int thread, out ulong position)
+    {
+        position = 0;
+        ulong* intent = _producerThread.CachedIntent(thread);
+        // Plain loads of private words (Disposed: after the caller's record store, ordered by the releaser's barrier, MappingUse).
+        if (intent == null || Disposed != 0 || _unmarkedClaim != 0)
+        {
+            return false;
+        }
+
+        // Acquire: a floor another thread of this object stored after its claim (2c); the first CAS is tried from it (ClaimMany).
+        ulong floor = Volatile.Read(ref ProducerTail);
+        ulong tail = floor;
+        while (tail - ProducerHeadCache < Capacity) // unsigned: a cache ahead of a stale tail is huge too
+        {
+            // Release: our intent attributes the claim until its marker is written; the CAS is a full fence (2f).
+            Volatile.Write(ref *intent, ClaimMarker.Intent(tail, 1));
+            // Full fence: takes the slot of tail for this producer alone; fails if another claimed first.
+            ulong seen = Interlocked.CompareExchange(ref *SharedTail, tail + 1, tail);
+            if (seen == tail)
+            {
+                Volatile.Write(ref ProducerTail, tail + 1); // release (after the CAS): a floor, as ClaimMany's
+                position = tail;
+                return true;
+            }
+
+            if (seen < floor || seen >= RingLayout.MaxPosition)
+            {
+                return false; // the checked path reads it again and throws (CheckedTail)
+            }
+
+            tail = seen;
+        }
+
+        return false; // full by the cached head: the checked path reloads it
+    }
+
+    /// <summary>
+    /// MPSC, a raw ring's single write by the cached thread without a call or a throw (<see cref="TryClaimOneQuickMulti"/>):
+    /// claims, copies <paramref name="item"/> and publishes it; false: nothing written, take the checked write.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryWriteQuickMulti<T>(in T item, int thread)
+        where T : unmanaged
+    {
+        if (!TryClaimOneQuickMulti(thread, out ulong position))
+        {
+            return false;
+        }
+
+        Store<T, MultiProducer>(position, in item);
+        return true;
+    }
+
+    /// <summary>
+    /// MPSC, a raw ring's single claim by the cached thread without a throw (<see cref="TryClaimOneQuickMulti"/>):
+    /// its markers deferred as <see cref="TryClaimSlot"/>'s (the claim is then unmarked); false: nothing
+    /// claimed, or a Dispose raced the claim, which is then marked (as <see cref="DeferMarkers"/> does,
+    /// while the caller's record keeps the mapping): the checked claim then throws <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryClaimSlotQuickMulti(int thread, out ulong position)
+    {
+        if (!TryClaimOneQuickMulti(thread, out position))
+        {
+            return false;
+        }
+
+        RecordDeferredMarkers(position, 1);
+        // Acquire (a plain mov on x86): a fresh load after the deferral's stores, never the check above reused (mpscbw's pairing).
+        if (Volatile.Read(ref Disposed) != 0)
+        {
+            CompleteClaimOfDisposed(position);
+            return false;
+        }
+
+        return true;
+    }
+
     /// <summary>What <see cref="RefreshHeadMulti"/> returns when the ring is full (tails stay below 2^62, 2b).</summary>
     private const ulong RingFull = ulong.MaxValue;
 
@@ -621,16 +709,23 @@ internal unsafe partial struct SlotRingEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void DeferMarkers(ulong start, ulong count)
     {
-        // Release (a plain store on x86, kept in order by the JIT): the clear of the previous claim
-        // before the count, the count before the claim, for TakeUnmarkedClaim on another thread.
-        Volatile.Write(ref _unmarkedCount, count);
-        Volatile.Write(ref _unmarkedClaim, start + 1);
+        RecordDeferredMarkers(start, count);
         // A Dispose whose TakeUnmarkedClaim missed the store above ran its process-wide barrier before
         // that store, so the check below sees the flag: the claim is marked now, while this claim call
         // keeps the mapping. Left to the publish (ClaimCompleted), the markers could go to the placeholder of a
         // release that retired the mapping in between, and the consumer of another process waited at
         // the claim for good (an ended registration's intent attributes no slot claim, 2f b).
         ThrowIfDisposed(start, unmarked: true);
+    }
+
+    /// <summary>MPSC, the cached thread: <see cref="DeferMarkers"/>'s record of its claim, without the disposed check that follows it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void RecordDeferredMarkers(ulong start, ulong count)
+    {
+        // Release (a plain store on x86, kept in order by the JIT): the clear of the previous claim
+        // before the count, the count before the claim, for TakeUnmarkedClaim on another thread.
+        Volatile.Write(ref _unmarkedCount, count);
+        Volatile.Write(ref _unmarkedClaim, start + 1);
     }
 
     /// <summary>
@@ -718,6 +813,36 @@ internal unsafe partial struct SlotRingEngine
 
             _unmarkedClaim = 0;
         }
+    }
+
+    /// <summary>
+    /// MPSC: publishes the claim of <paramref name="position"/> in <paramref name="slot"/> unless the ring is
+    /// disposed (then a claim whose markers are still deferred is marked, <see cref="ClaimCompleted"/>);
+    /// false: refused, the caller throws <see cref="ObjectDisposedException"/>. Throws nothing, so that the
+    /// publish records itself without a try/finally (SlotClaim.Publish).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryPublishMulti(byte* slot, ulong position, bool unmarked)
+    {
+        // Acquire (a plain mov on x86), after the caller's record store (ordered by the releaser's barrier, MappingUse).
+        if (Volatile.Read(ref Disposed) != 0)
+        {
+            if (unmarked)
+            {
+                CompleteClaimOfDisposed(position);
+            }
+
+            return false;
+        }
+
+        // Release: every write to Item happens before the consumer sees the sequence (uintripc.h 2d).
+        Volatile.Write(ref *(ulong*)slot, position + 1);
+        if (unmarked)
+        {
+            ClaimCompleted(position); // published: our next claim must not mark it
+        }
+
+        return true;
     }
 
     /// <summary>MPSC: throws when the ring is disposed, first leaving markers on the claim from <paramref name="position"/> if they are still deferred (<see cref="ClaimCompleted"/>).</summary>

@@ -199,6 +199,32 @@ internal static unsafe class ChannelCommands
     }
 
     /// <summary>
+    /// channel-bootstrap-send-and-exit &lt;slot|message&gt; &lt;endpoint&gt;: the reader's side that
+    /// leaves at once: listens, creates a channel, hands it to the first peer and exits without
+    /// reading (a reader that crashed right after the handover).
+    /// </summary>
+    [PeerCommand("channel-bootstrap-send-and-exit")]
+    public static int BootstrapSendAndExit(string[] args)
+    {
+        using var server = BootstrapServer.Listen(args[1]);
+        Console.WriteLine("listening");
+        using var connection = server.Accept(s_timeout);
+        if (args[0] == "slot")
+        {
+            using var channel = IpcChannel.CreateBounded<long>(8);
+            connection.SendChannel(channel);
+        }
+        else
+        {
+            using var channel = IpcChannel.CreateMessages();
+            connection.SendChannel(channel);
+        }
+
+        Console.WriteLine("sent");
+        return 0;
+    }
+
+    /// <summary>
     /// channel-produce-until-completed &lt;slot|message&gt; &lt;name&gt; &lt;producer id&gt;: opens the named
     /// multi-producer channel and writes (id &lt;&lt; 32 | seq) for seq = 0, 1, ... until a write
     /// returns false because the channel was completed (a full ring is retried). Prints

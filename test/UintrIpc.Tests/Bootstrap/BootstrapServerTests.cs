@@ -43,6 +43,27 @@ public sealed class BootstrapServerTests : IDisposable
     }
 
     [Fact]
+    public void An_accept_that_times_out_after_refusing_peers_says_so_and_why()
+    {
+        string path = _names.NewPath();
+        using var server = BootstrapServer.Listen(path, PeerPolicy.AllowUsers(LibC.geteuid() + 1));
+        // Two peers queued before Accept runs (connect returns once the kernel queued the connection).
+        using var first = UnixSocket.Create();
+        using var second = UnixSocket.Create();
+        Assert.Equal(0, UnixSocket.Connect(first, BootstrapEndpoint.FromPath(path)));
+        Assert.Equal(0, UnixSocket.Connect(second, BootstrapEndpoint.FromPath(path)));
+
+        var e = Assert.Throws<TimeoutException>(() => server.Accept(TimeSpan.Zero));
+        Assert.Contains("refused 2 peer(s)", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"pid {Environment.ProcessId}", e.Message, StringComparison.Ordinal);
+        Assert.Contains("allow-list", e.Message, StringComparison.Ordinal);
+
+        // Without refusals the message stays the plain one.
+        e = Assert.Throws<TimeoutException>(() => server.Accept(TimeSpan.Zero));
+        Assert.DoesNotContain("refused", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Listen_fails_on_an_abstract_name_in_use()
     {
         var ep = SocketNames.NewAbstract();
@@ -158,7 +179,11 @@ public sealed class BootstrapServerTests : IDisposable
     {
         using var server = BootstrapServer.Listen(SocketNames.NewAbstract());
         var e = Assert.Throws<TimeoutException>(() => BootstrapConnection.Connect(server.Endpoint, TimeSpan.FromMilliseconds(50)));
-        Assert.Contains("No bootstrap message", e.Message, StringComparison.Ordinal);
+        // Says what happened (the kernel queued the connection, nobody answered) and what to check.
+        Assert.Contains("did not answer the handshake", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Accept", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"pid {Environment.ProcessId}", e.Message, StringComparison.Ordinal);
+        Assert.Contains("No bootstrap message", e.InnerException?.Message, StringComparison.Ordinal);
     }
 
     [Fact]

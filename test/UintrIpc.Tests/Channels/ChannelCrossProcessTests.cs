@@ -327,6 +327,34 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
         }, "consumer").Join(TimeSpan.FromSeconds(90));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Receiving_a_channel_whose_reader_process_has_exited_throws_PeerGoneException(bool messages)
+    {
+        string endpoint = _sockets.NewPath("gone");
+        using var peer = PeerProcess.Start(output, "channel-bootstrap-send-and-exit", messages ? "message" : "slot", endpoint);
+        peer.WaitForOutput("listening", Long);
+        using var connection = BootstrapConnection.Connect(endpoint, Long);
+        Assert.Equal(peer.Pid, connection.Peer.Pid);
+        peer.AssertSuccess(Long); // the reader sent the channel and is gone (reaped) before it is received
+
+        // The message waits in the socket; the channel in it has no reader any more.
+        var e = Assert.Throws<PeerGoneException>(() =>
+        {
+            if (messages)
+            {
+                connection.ReceiveMessageChannel(Long).Dispose();
+            }
+            else
+            {
+                connection.ReceiveChannel<long>(Long).Dispose();
+            }
+        });
+        Assert.Contains($"pid {peer.Pid}", e.Message, StringComparison.Ordinal);
+        Assert.Contains("has exited", e.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// The lines of <paramref name="tid"/> between its UIPC-BEGIN and UIPC-END markers, and the
     /// doorbell calls between its UIPC-CONTROL-BEGIN and UIPC-CONTROL-END markers. strace -f -o

@@ -41,7 +41,14 @@ public sealed class ChannelTests : IDisposable
         Assert.Throws<ArgumentOutOfRangeException>(() => new IpcChannelOptions { MaxParkTime = TimeSpan.Zero });
         Assert.Throws<ArgumentOutOfRangeException>(() => new IpcChannelOptions { PeerTimeout = TimeSpan.FromMilliseconds(999) });
         // A message longer than an eighth of the buffer is refused when the channel is created.
-        Assert.Throws<ArgumentOutOfRangeException>(() => IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 1024, MaxMessageLength = 129 }));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 1024, MaxMessageLength = 129 }));
+        // Named as the options name them, with the limit and the way out.
+        Assert.Contains("MaxMessageLength is at most BufferSize / 8 (128 for a BufferSize of 1024)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("raise BufferSize", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentOutOfRangeException>(() => IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 1024, MaxMessageLength = 125, Checksums = true }));
+        Assert.Contains("BufferSize / 8 - 4 with checksums (124 for a BufferSize of 1024)", e.Message, StringComparison.Ordinal);
+        using var longest = IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 1024, MaxMessageLength = 124, Checksums = true });
+        Assert.Equal(124, longest.MaxMessageLength);
     }
 
     [Fact]

@@ -377,21 +377,65 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         Assert.True(ring.TryClaim(out SlotClaim<long> claim));
         claim.Item = 16;
         ring.Dispose(); // the region's lease keeps the memory
-        bool refused = false;
-        try
-        {
-            claim.Publish();
-        }
-        catch (ObjectDisposedException)
-        {
-            refused = true;
-        }
-
-        Assert.True(refused, "a publish on a disposed ring must throw");
+        Assert.True(PublishThrowsDisposed(ref claim), "a publish on a disposed ring must throw");
         Assert.Throws<ObjectDisposedException>(() => ring.TryWrite(17));
         region.Dispose();
 
         Assert.False(maps.IsMapped(), "the last lease's release kept the memory for a write or publish that had been refused");
+    }
+
+    [Fact]
+    public void An_mpsc_producer_call_that_was_refused_or_threw_is_over_so_the_last_dispose_unmaps_at_once()
+    {
+        // The MPSC single write, claim and publish record their call in the thread's record without a
+        // try/finally on the cached thread's quick path (mpscst) and end it on every way out: a write and
+        // a claim full by the cached head (then by the shared one), a tail moved back (the checked path
+        // throws), a publish and a claim that find the ring disposed. A call left recorded keeps the
+        // memory for good: never unmapped.
+        var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(16, multipleProducers: true));
+        var maps = RegionMaps.Of(region);
+        var ring = new SlotRing<long>(region);
+        for (int i = 0; i < 15; i++)
+        {
+            Assert.True(ring.TryWrite(i));
+        }
+
+        Assert.True(ring.TryClaim(out SlotClaim<long> last));
+        last.Item = 15;
+        last.Publish();
+        Assert.False(ring.TryWrite(16)); // full by the cached head, then by the shared one
+        Assert.False(ring.TryClaim(out _));
+        Assert.True(ring.TryRead(out long first) && first == 0);
+        Assert.True(ring.TryRead(out long second) && second == 1);
+        Assert.True(ring.TryWrite(16)); // the checked write reloads the head: room for one more by the cache
+        var memory = RingMemory.Of(region, PartKind.MpscSlots);
+        memory.Tail = 3; // below the floor this object claimed to: impossible (the quick path's CAS sees it)
+        Assert.Throws<RingCorruptedException>(() => ring.TryWrite(17));
+        Assert.Throws<RingCorruptedException>(() => ring.TryClaim(out _));
+        memory.Tail = 17;
+        Assert.True(ring.TryClaim(out SlotClaim<long> claim));
+        claim.Item = 17;
+        ring.Dispose(); // the region's lease keeps the memory
+        Assert.True(PublishThrowsDisposed(ref claim), "a publish on a disposed ring must throw");
+        Assert.Throws<ObjectDisposedException>(() => ring.TryClaim(out _));
+        Assert.Throws<ObjectDisposedException>(() => ring.TryWrite(18));
+        region.Dispose();
+
+        Assert.False(maps.IsMapped(), "the last lease's release kept the memory for an MPSC call that had been refused or had thrown");
+    }
+
+    /// <summary>Publishes <paramref name="claim"/>; whether it threw <see cref="ObjectDisposedException"/> (a ref struct cannot go into Assert.Throws' lambda).</summary>
+    private static bool PublishThrowsDisposed(ref SlotClaim<long> claim)
+    {
+        try
+        {
+            claim.Publish();
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return true;
+        }
     }
 
     [Fact]
