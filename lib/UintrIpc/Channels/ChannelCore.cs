@@ -96,7 +96,7 @@ internal sealed unsafe class ChannelCore
     {
         ArgumentNullException.ThrowIfNull(options);
         string? name = options.Name;
-        DoorbellKind doorbell = options.Doorbell ?? Doorbells.Best;
+        DoorbellKind doorbell = Doorbells.Choose(options.Doorbell, $"{nameof(IpcChannelOptions)}.{nameof(IpcChannelOptions.Doorbell)}");
         var waitBlock = WaitBlockSpec(0, doorbell, options.Checksums, perDirectionState: false);
         SharedRegion region = name is null
             ? SharedRegion.CreateAnonymous(regionKind, ring, waitBlock)
@@ -174,7 +174,7 @@ internal sealed unsafe class ChannelCore
             throw new ArgumentException("A duplex channel is a memfd region with one writer each way: leave Name null and MultipleWriters false.", nameof(options));
         }
 
-        DoorbellKind doorbell = options.Doorbell ?? Doorbells.Best;
+        DoorbellKind doorbell = Doorbells.Choose(options.Doorbell, $"{nameof(IpcChannelOptions)}.{nameof(IpcChannelOptions.Doorbell)}");
         int trailer = options.Checksums ? MessageChecksum.Size : 0;
         PartSpec WaitBlockFor(uint tag) => WaitBlockSpec(tag, doorbell, options.Checksums, perDirectionState: true);
         SharedRegion region = SharedRegion.CreateAnonymous(DuplexRegionKind,

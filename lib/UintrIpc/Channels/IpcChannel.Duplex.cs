@@ -22,6 +22,7 @@ public static partial class IpcChannel
     /// </summary>
     /// <param name="options">Capacity (slots per ring), doorbell, checksums and waits; null for the defaults. <see cref="IpcChannelOptions.Name"/> and <see cref="IpcChannelOptions.MultipleWriters"/> must stay unset.</param>
     /// <exception cref="ArgumentException"><see cref="IpcChannelOptions.Name"/> or <see cref="IpcChannelOptions.MultipleWriters"/> is set.</exception>
+    /// <exception cref="PlatformNotSupportedException"><see cref="IpcChannelOptions.Doorbell"/> names a doorbell this machine cannot ring (see <see cref="IsDoorbellAvailable"/>); the message says why. Nothing is created.</exception>
     /// <exception cref="UintrIpcException">The region could not be created (errno attached).</exception>
     public static unsafe IpcDuplexChannel<TRequest, TResponse> CreateDuplex<TRequest, TResponse>(IpcChannelOptions? options = null)
         where TRequest : unmanaged

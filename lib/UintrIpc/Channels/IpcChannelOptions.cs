@@ -93,6 +93,9 @@ public sealed record IpcChannelOptions
     /// <summary>
     /// How a sleeping consumer is woken. Null (the default) means <see cref="IpcChannel.DefaultDoorbell"/>
     /// (futex), decided when the channel is created; user interrupts are an explicit choice.
+    /// An explicit kind is checked when the channel is created: one this machine cannot ring
+    /// (<see cref="IpcChannel.IsDoorbellAvailable"/>, for example user interrupts without CPU and
+    /// kernel support) makes creation throw a <see cref="PlatformNotSupportedException"/> that says why.
     /// Eventfd, signal and uintr doorbells belong to the reader: a writer in the reader's process
     /// finds it through the channel object, a writer in another process receives it with the
     /// channel (<see cref="IpcChannel.ReceiveChannel{T}"/>).

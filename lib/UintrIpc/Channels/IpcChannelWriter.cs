@@ -183,8 +183,8 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
             return _ring.Engine.TryClaim<T, SingleProducer>(count, this, out batch);
         }
 
-        using MappingUse.Call call = _core.EnterClaim(this); // the batch's markers land before the release retires the mapping
-        if (!_ring.Engine.TryClaim<T, MultiProducer>(count, this, out batch))
+        using MappingUse.Call call = _core.EnterClaim(this, out int thread); // the batch's markers land before the release retires the mapping
+        if (!_ring.Engine.TryClaim<T, MultiProducer>(count, this, thread, out batch))
         {
             return false;
         }
@@ -316,8 +316,8 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     /// <summary>Claims a position of an open channel; false when full or completed (then the claim was turned into a skip).</summary>
     private bool TryClaimOpen(out SlotClaim<T> claim)
     {
-        using MappingUse.Call call = _core.EnterClaim(this); // the claim's marker lands before the release retires the mapping
-        if (!_ring.Engine.TryClaim<T, MultiProducer>(out claim))
+        using MappingUse.Call call = _core.EnterClaim(this, out int thread); // the claim's marker lands before the release retires the mapping
+        if (!_ring.Engine.TryClaim<T, MultiProducer>(thread, out claim))
         {
             return false;
         }

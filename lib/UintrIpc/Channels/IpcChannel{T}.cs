@@ -52,7 +52,7 @@ public sealed class IpcChannel<T> : IDisposable where T : unmanaged
 
     /// <summary>The reading end, created on first use (on this thread: signal and uintr doorbells belong to it).</summary>
     /// <exception cref="InvalidOperationException">(uintr) This thread cannot receive user interrupts.</exception>
-    /// <exception cref="PlatformNotSupportedException">The uintr doorbell on a machine without user interrupts.</exception>
+    /// <exception cref="PlatformNotSupportedException">The uintr doorbell on a machine without user interrupts (a region made elsewhere: creation here refuses it).</exception>
     /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
     public IpcChannelReader<T> Reader => _endpoints.Reader;
 
@@ -63,6 +63,7 @@ public sealed class IpcChannel<T> : IDisposable where T : unmanaged
     /// with <see cref="IpcChannel.ReceiveChannel{T}"/>, which creates the writer.
     /// </summary>
     /// <exception cref="InvalidOperationException">An eventfd or uintr doorbell, and this object has no reader and received no descriptor.</exception>
+    /// <exception cref="PlatformNotSupportedException">The channel's doorbell cannot work on this machine (a region made elsewhere: creation here refuses such a doorbell); the message says why.</exception>
     /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
     public IpcChannelWriter<T> Writer => _endpoints.Writer;
 

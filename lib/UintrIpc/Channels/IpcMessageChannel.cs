@@ -32,11 +32,14 @@ public sealed class IpcMessageChannel : IDisposable
         => _endpoints = new(core, static c => new IpcMessageReader(c), static (c, fd) => new IpcMessageWriter(c, fd), static r => r.Core.DoorbellFd);
 
     /// <summary>The reading end, created on first use (on this thread: signal and uintr doorbells belong to it).</summary>
+    /// <exception cref="InvalidOperationException">(uintr) This thread cannot receive user interrupts.</exception>
+    /// <exception cref="PlatformNotSupportedException">The uintr doorbell on a machine without user interrupts (a region made elsewhere: creation here refuses it).</exception>
     /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
     public IpcMessageReader Reader => _endpoints.Reader;
 
     /// <summary>The writing end, created on first use; it finds the reader's doorbell itself (see <see cref="IpcChannel{T}.Writer"/>).</summary>
     /// <exception cref="InvalidOperationException">An eventfd or uintr doorbell, and this object has no reader and received no descriptor.</exception>
+    /// <exception cref="PlatformNotSupportedException">The channel's doorbell cannot work on this machine (a region made elsewhere: creation here refuses such a doorbell); the message says why.</exception>
     /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
     public IpcMessageWriter Writer => _endpoints.Writer;
 

@@ -192,8 +192,9 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     public bool TryClaimBatch(int bytes, out RecordBatch batch)
     {
         _core.ThrowIfDisposed();
-        using MappingUse.Call call = _multiple ? _core.EnterClaim(this) : default; // several writers: the range's start marker lands before the release retires the mapping
-        if (_core.Channel.IsCompleted || !_ring.TryClaimBatch(bytes, this, out batch))
+        int thread = 0; // one writer: unread
+        using MappingUse.Call call = _multiple ? _core.EnterClaim(this, out thread) : default; // several writers: the range's start marker lands before the release retires the mapping
+        if (_core.Channel.IsCompleted || !_ring.TryClaimBatch(bytes, this, thread, out batch))
         {
             batch = default;
             return false;
@@ -292,8 +293,8 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     /// </summary>
     private bool TryClaimOpen(int type, int length, out RecordClaim claim)
     {
-        using MappingUse.Call call = _core.EnterClaim(this); // the claim's marker lands before the release retires the mapping
-        if (!_ring.TryClaim(type, length, out claim))
+        using MappingUse.Call call = _core.EnterClaim(this, out int thread); // the claim's marker lands before the release retires the mapping
+        if (!_ring.TryClaim(type, length, thread, out claim))
         {
             return false;
         }

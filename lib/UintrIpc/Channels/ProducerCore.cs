@@ -30,6 +30,7 @@ internal sealed class ProducerCore : IDisposable
     /// <param name="ring">The writer's ring object (attached without a lease), disposed with the writer.</param>
     /// <param name="doorbellFd">The reader's descriptor (eventfd, uintr; signal: a pidfd of the reader's process, null for this process); the sender keeps its own copy.</param>
     /// <param name="ownerName">The public type, for ObjectDisposedException.</param>
+    /// <exception cref="PlatformNotSupportedException">The channel's doorbell cannot work on this machine and no descriptor was given.</exception>
     /// <exception cref="InvalidOperationException">The doorbell needs the reader's descriptor and none was given.</exception>
     internal ProducerCore(ChannelCore channel, IDisposable ring, SafeHandle? doorbellFd, string ownerName)
     {
@@ -82,10 +83,16 @@ internal sealed class ProducerCore : IDisposable
     /// Dispose released the channel's last lease meanwhile, they went to the placeholder, the shared
     /// claim stayed unmarked and a reader elsewhere waited there until the manual unblock (a claim's
     /// first header is attributed by no ended registration, uintripc.h 2f b); the release now waits
-    /// for the call (design-notes "review16").
+    /// for the call (design-notes "review16"). <paramref name="thread"/>: the calling thread's managed id,
+    /// from the same record, for the engine's claim (one thread static per claim, not two: review17).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal MappingUse.Call EnterClaim(object owner) => MappingUse.Enter(_channel.Region.MappingAddress, owner);
+    internal MappingUse.Call EnterClaim(object owner, out int thread)
+    {
+        MappingUse use = MappingUse.Current;
+        thread = use.ThreadId;
+        return use.Begin(_channel.Region.MappingAddress, owner);
+    }
 
     /// <summary>The wake check after a publication (no system call while the reader is awake).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -215,6 +222,7 @@ internal sealed class ProducerCore : IDisposable
     /// <summary>Whether <see cref="Dispose"/> ran: the sender, the ring object and maybe the mapping are gone.</summary>
     internal bool IsDisposed => _disposed;
 
+    /// <exception cref="PlatformNotSupportedException">The channel's doorbell cannot work on this machine (a region made elsewhere).</exception>
     /// <exception cref="InvalidOperationException">The doorbell needs the reader's descriptor and none was given.</exception>
     private static DoorbellSender CreateSender(DoorbellKind kind, WaitBlock waitBlock, SafeHandle? doorbellFd)
     {
@@ -232,9 +240,17 @@ internal sealed class ProducerCore : IDisposable
 
         if (!hasFd)
         {
+            // The machine first: without it no order of reader and writer helps (user16).
+            DoorbellCapability capability = Doorbells.Check(kind);
+            if (!capability.IsAvailable)
+            {
+                throw Doorbells.Refusal(capability, option: null);
+            }
+
             throw new InvalidOperationException(
-                $"The reader of this channel sleeps in the {kind} doorbell, which belongs to it: in the reader's process, use the Writer of the " +
-                "channel object whose Reader was created first; in another process, receive the channel with BootstrapConnection.ReceiveChannel.");
+                $"The reader of this channel sleeps in its {kind} doorbell, which the reader creates and the writer needs: in the reader's process, " +
+                "create this channel object's Reader before its Writer (on the thread that will read); in another process, receive the channel " +
+                "with BootstrapConnection.ReceiveChannel, which brings the doorbell along.");
         }
 
         return Doorbells.CreateSender(kind, waitBlock, doorbellFd);

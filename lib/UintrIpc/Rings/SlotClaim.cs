@@ -111,25 +111,6 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
     }
 
     /// <summary>
-    /// MPSC: publishes the claim of <paramref name="position"/> in <paramref name="slot"/> (the caller then
-    /// marks it completed), out of line: its using's try/finally inlined beside the SPSC path made the
-    /// caller's loop keep its own values on the frame, and a call on the claim would keep the claim
-    /// there too, so it takes the claim's parts (spsc1).
-    /// </summary>
-    /// <remarks>No try/finally (mpscst): the publish throws nothing, a refusal (disposed) throws after the call's record ended.</remarks>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void PublishMulti(ref SlotRingEngine engine, MappingUse? use, byte* slot, ulong position, bool unmarked)
-    {
-        MappingUse.Call call = MappingUse.Enter(use, engine.Region); // before the disposed check: the mapping stays until the slot is published; ended below
-        bool published = engine.TryPublishMulti(slot, position, unmarked);
-        call.Dispose();
-        if (!published)
-        {
-            SlotRingThrowHelper.ThrowDisposed();
-        }
-    }
-
-    /// <summary>
     /// Aborts the claim unless it was published or aborted: <c>using</c> makes a claim
     /// exception-safe, so that a producer that throws while filling it never blocks the
     /// consumer. Decided from the ring's state, not from this value's flag, so disposing a copy

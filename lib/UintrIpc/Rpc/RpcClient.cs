@@ -175,6 +175,8 @@ public sealed class RpcClient : IDisposable
     /// <summary>Connects to the server at <paramref name="endpoint"/> (<c>@name</c> or a socket path) and opens a session (uintripc_rpc.h section 6).</summary>
     /// <exception cref="TimeoutException">The server did not complete the handshake within <see cref="RpcClientOptions.ConnectTimeout"/>.</exception>
     /// <exception cref="UintrIpcException">EACCES: the server refused this process, or the client's policy refused the server (the message says which and why). Otherwise no server listens there, or it refused the session (errno: EOPNOTSUPP for a doorbell it does not offer, EPROTO for a version mismatch).</exception>
+    /// <exception cref="NotSupportedException"><see cref="RpcClientOptions.Doorbell"/> is a signal or uintr doorbell.</exception>
+    /// <exception cref="PlatformNotSupportedException"><see cref="RpcClientOptions.Doorbell"/> names a doorbell this machine cannot ring; nothing is connected.</exception>
     public static RpcClient Connect(string endpoint, RpcClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new RpcClientOptions();

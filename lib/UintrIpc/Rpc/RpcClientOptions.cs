@@ -14,7 +14,7 @@ public sealed record RpcClientOptions
     /// <summary>Arena bytes to ask for (the largest input or output of one call, and of all outstanding calls together); 0 takes the server's default.</summary>
     public long ArenaLength { get; init; }
 
-    /// <summary>The doorbell of both directions; null picks futex (or eventfd where futex does not work).</summary>
+    /// <summary>The doorbell of both directions: futex, eventfd or none; null picks futex (or eventfd where futex does not work). An explicit kind this machine cannot ring makes <see cref="RpcClient.Connect"/> throw a <see cref="PlatformNotSupportedException"/> that says why.</summary>
     public DoorbellKind? Doorbell { get; init; }
 
     /// <summary>Bound on connecting and the handshake.</summary>
@@ -54,16 +54,16 @@ public sealed record RpcClientOptions
     public IMeterFactory? MeterFactory { get => Wait.MeterFactory; init => Wait = Wait with { MeterFactory = value }; }
 
     /// <summary>The doorbell to ask for.</summary>
+    /// <exception cref="NotSupportedException">A signal or uintr doorbell.</exception>
+    /// <exception cref="PlatformNotSupportedException">An explicit doorbell this machine cannot ring.</exception>
     internal DoorbellKind ChosenDoorbell()
     {
-        if (Doorbell is { } kind)
+        if (Doorbell is { } kind && kind is not (DoorbellKind.Futex or DoorbellKind.EventFd or DoorbellKind.None))
         {
-            return kind is DoorbellKind.Futex or DoorbellKind.EventFd or DoorbellKind.None ? kind
-                : throw new NotSupportedException($"RPC sessions use the futex, eventfd or none doorbell, not {kind}: signal and user-interrupt doorbells belong to one thread, and any client thread may call.");
+            throw new NotSupportedException($"RPC sessions use the futex, eventfd or none doorbell, not {kind}: signal and user-interrupt doorbells belong to one thread, and any client thread may call.");
         }
 
-        // As for channels (Doorbells.Best), among the kinds any thread can use.
-        return Doorbells.IsAvailable(DoorbellKind.Futex) ? DoorbellKind.Futex
-            : Doorbells.IsAvailable(DoorbellKind.EventFd) ? DoorbellKind.EventFd : DoorbellKind.None;
+        // The default is the channels' (Doorbells.Best), which only picks kinds any thread can use.
+        return Doorbells.Choose(Doorbell, $"{nameof(RpcClientOptions)}.{nameof(Doorbell)}");
     }
 }

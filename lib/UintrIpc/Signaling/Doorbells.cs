@@ -10,10 +10,20 @@ namespace UintrIpc.Signaling;
 /// </summary>
 internal static unsafe class Doorbells
 {
-    private static readonly Lazy<DoorbellCapability[]> s_capabilities = new(DetectAll, LazyThreadSafetyMode.ExecutionAndPublication);
+    // One self-test per kind, run on its first use: a channel with an explicit futex doorbell
+    // does not pay for the signal and simulation self-tests (threads, a blocked signal).
+    private static readonly Lazy<DoorbellCapability>[] s_capabilities =
+    [
+        Once(() => new(DoorbellKind.None, true, "polling only; always available, keeps a core busy")),
+        Once(() => Guard(DoorbellKind.Futex, TestFutex)),
+        Once(() => Guard(DoorbellKind.EventFd, TestEventFd)),
+        Once(() => Guard(DoorbellKind.Signal, () => SignalDoorbellReceiver.SelfTest())),
+        Once(DetectUintr),
+        Once(DetectUintrSimulated),
+    ];
 
     /// <summary>The capability of every kind, in <see cref="DoorbellKind"/> order (the CLI and the bench report them).</summary>
-    internal static IReadOnlyList<DoorbellCapability> All => s_capabilities.Value;
+    internal static IReadOnlyList<DoorbellCapability> All => [.. s_capabilities.Select(c => c.Value)];
 
     /// <summary>The default doorbell (why: <see cref="Channels.IpcChannel.DefaultDoorbell"/>).</summary>
     public static DoorbellKind Best
@@ -32,22 +42,43 @@ internal static unsafe class Doorbells
         }
     }
 
-    /// <summary>The capability of <paramref name="kind"/>.</summary>
+    /// <summary>The capability of <paramref name="kind"/> (its self-test runs on the first call for that kind).</summary>
     internal static DoorbellCapability Check(DoorbellKind kind)
-    {
-        foreach (var c in s_capabilities.Value)
-        {
-            if (c.Kind == kind)
-            {
-                return c;
-            }
-        }
-
-        return new DoorbellCapability(kind, false, "unknown doorbell kind");
-    }
+        => (uint)kind < (uint)s_capabilities.Length ? s_capabilities[(int)kind].Value : new DoorbellCapability(kind, false, "unknown doorbell kind");
 
     /// <summary>Whether <paramref name="kind"/> works on this machine.</summary>
     public static bool IsAvailable(DoorbellKind kind) => Check(kind).IsAvailable;
+
+    /// <summary>
+    /// The doorbell a creator asked for in <paramref name="option"/>, or <see cref="Best"/> when it
+    /// asked for none; refused at once when this machine cannot ring it, so that the failure
+    /// comes where the choice was made, not later at the reader or the writer.
+    /// </summary>
+    /// <param name="requested">The explicit choice, or null for the default.</param>
+    /// <param name="option">Where the choice was made, for the message (e.g. "IpcChannelOptions.Doorbell").</param>
+    /// <exception cref="PlatformNotSupportedException"><paramref name="requested"/> failed its check here (<see cref="Refusal"/>).</exception>
+    internal static DoorbellKind Choose(DoorbellKind? requested, string option)
+    {
+        if (requested is not { } kind)
+        {
+            return Best;
+        }
+
+        DoorbellCapability capability = Check(kind);
+        return capability.IsAvailable ? kind : throw Refusal(capability, option);
+    }
+
+    /// <summary>Why a doorbell that failed its check cannot be used, and what to choose instead.</summary>
+    /// <param name="capability">The failed check.</param>
+    /// <param name="option">Where the doorbell was chosen; null when it came with an existing channel.</param>
+    internal static PlatformNotSupportedException Refusal(DoorbellCapability capability, string? option)
+    {
+        string instead = option is null
+            ? "Create the channel with a doorbell this machine can ring"
+            : $"Leave {option} null for the default (IpcChannel.DefaultDoorbell, {Best} here) or choose a kind IpcChannel.IsDoorbellAvailable accepts";
+        return new PlatformNotSupportedException(
+            $"The {capability.Kind} doorbell cannot work on this machine: {capability.Reason}. {instead}.");
+    }
 
     /// <summary>
     /// Creates the consumer's receiver of <paramref name="kind"/> for <paramref name="waitBlock"/>.
@@ -141,15 +172,7 @@ internal static unsafe class Doorbells
             failure ?? "software simulation of user interrupts (not hardware); for tests, never chosen automatically");
     }
 
-    private static DoorbellCapability[] DetectAll() =>
-    [
-        new(DoorbellKind.None, true, "polling only; always available, keeps a core busy"),
-        Guard(DoorbellKind.Futex, TestFutex),
-        Guard(DoorbellKind.EventFd, TestEventFd),
-        Guard(DoorbellKind.Signal, () => SignalDoorbellReceiver.SelfTest()),
-        DetectUintr(),
-        DetectUintrSimulated(),
-    ];
+    private static Lazy<DoorbellCapability> Once(Func<DoorbellCapability> detect) => new(detect, LazyThreadSafetyMode.ExecutionAndPublication);
 
     private static DoorbellCapability Guard(DoorbellKind kind, Func<string?> test)
     {

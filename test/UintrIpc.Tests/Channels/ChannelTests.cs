@@ -157,6 +157,60 @@ public sealed class ChannelTests : IDisposable
     }
 
     [Fact]
+    public void An_explicit_doorbell_this_machine_cannot_ring_is_refused_at_creation_with_the_reason()
+    {
+        // user16: Uintr without user interrupts was accepted, and failed only at the reader (or,
+        // writer first, with a message about the reader's doorbell). The lab machine has them.
+        var uintr = Doorbells.Check(DoorbellKind.Uintr);
+        Assert.SkipWhen(uintr.IsAvailable, "user interrupts work here: " + uintr.Reason);
+        string name = _names.New("nobell");
+        var options = new IpcChannelOptions { Doorbell = DoorbellKind.Uintr };
+        Action[] creations =
+        [
+            () => IpcChannel.CreateBounded<long>(options).Dispose(),
+            () => IpcChannel.CreateMessages(options).Dispose(),
+            () => IpcChannel.CreateBounded<long>(options with { Name = name }).Dispose(),
+            () => IpcChannel.CreateMessages(options with { Name = name }).Dispose(),
+            () => IpcChannel.CreateDuplex<long, long>(options).Dispose(),
+        ];
+        foreach (var create in creations)
+        {
+            var e = Assert.Throws<PlatformNotSupportedException>(create);
+            Assert.Contains(uintr.Reason, e.Message, StringComparison.Ordinal);
+            Assert.Contains("IpcChannelOptions.Doorbell", e.Message, StringComparison.Ordinal);
+            Assert.Contains("DefaultDoorbell", e.Message, StringComparison.Ordinal);
+            Assert.False(File.Exists(Path.Combine(SharedRegion.SharedMemoryDirectory, name)));
+        }
+    }
+
+    [Fact]
+    public void A_writer_created_before_its_reader_says_to_create_the_reader_first()
+    {
+        using var channel = IpcChannel.CreateMessages(new IpcChannelOptions { Doorbell = DoorbellKind.EventFd });
+        var e = Assert.Throws<InvalidOperationException>(() => channel.Writer);
+        Assert.Contains("create this channel object's Reader before its Writer", e.Message, StringComparison.Ordinal);
+        Assert.Contains("ReceiveChannel", e.Message, StringComparison.Ordinal);
+        _ = channel.Reader;
+        Assert.Equal(DoorbellKind.EventFd, channel.Writer.Doorbell);
+    }
+
+    [Fact]
+    public unsafe void A_writer_of_a_channel_whose_doorbell_cannot_work_here_names_the_reason()
+    {
+        // A region made elsewhere (the C header's layout, or a creator that could ring it) that
+        // names user interrupts: the writer's real problem is the machine, not the order.
+        var uintr = Doorbells.Check(DoorbellKind.Uintr);
+        Assert.SkipWhen(uintr.IsAvailable, "user interrupts work here: " + uintr.Reason);
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Doorbell = DoorbellKind.Futex });
+        byte* block = channel.Region.PartPointer(channel.Region.FindPart(PartKind.WaitBlock));
+        Volatile.Write(ref *(uint*)(block + WaitBlockLayout.DoorbellKindOffset), (uint)DoorbellKind.Uintr);
+        using var attached = IpcChannel.Attach<long>(channel.Region.FileHandle);
+        Assert.Equal(DoorbellKind.Uintr, attached.Doorbell);
+        var e = Assert.Throws<PlatformNotSupportedException>(() => attached.Writer);
+        Assert.Contains(uintr.Reason, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Endpoints_are_disposed_with_their_channel_object()
     {
         var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Doorbell = DoorbellKind.Futex });

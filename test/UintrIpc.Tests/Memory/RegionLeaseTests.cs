@@ -424,6 +424,37 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
         Assert.False(maps.IsMapped(), "the last lease's release kept the memory for an MPSC call that had been refused or had thrown");
     }
 
+    [Fact]
+    public void An_mpsc_single_write_or_claim_that_meets_a_hostile_tail_from_a_peer_is_over_so_the_last_dispose_unmaps_at_once()
+    {
+        // The cached thread's quick write and claim (mpscst) record their call without a try/finally, so
+        // they must throw nothing: a tail they cannot use goes to the checked path, which throws inside
+        // its using (review17). A peer's own mapping plays the hostile peer: a tail far ahead of the head
+        // (quick: no room by the cached head; checked: the head's check), at 2^62 and at 2^64-1 (quick:
+        // out of range; checked: CheckedTail). A call left recorded keeps the memory for good.
+        var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(16, multipleProducers: true));
+        var maps = RegionMaps.Of(region);
+        using var peer = SharedRegion.Attach(region.FileHandle);
+        var hostile = RingMemory.Of(peer, PartKind.MpscSlots);
+        var ring = new SlotRing<long>(region);
+        Assert.True(ring.TryWrite(0)); // registers: this thread is the object's cached producer from here
+        foreach (ulong tail in new[] { 1 + (1UL << 40), 1UL << 62, ulong.MaxValue })
+        {
+            hostile.Tail = tail;
+            Assert.Throws<RingCorruptedException>(() => ring.TryWrite(1));
+            Assert.Throws<RingCorruptedException>(() => ring.TryClaim(out _));
+        }
+
+        hostile.Tail = 1;
+        Assert.True(ring.TryWrite(1)); // the quick path again
+        Assert.True(ring.TryRead(out long first) && first == 0);
+        Assert.True(ring.TryRead(out long second) && second == 1);
+        ring.Dispose();
+        region.Dispose();
+
+        Assert.False(maps.IsMapped(), "the last lease's release kept the memory for an MPSC call that met a hostile tail");
+    }
+
     /// <summary>Publishes <paramref name="claim"/>; whether it threw <see cref="ObjectDisposedException"/> (a ref struct cannot go into Assert.Throws' lambda).</summary>
     private static bool PublishThrowsDisposed(ref SlotClaim<long> claim)
     {

@@ -17,6 +17,28 @@ public sealed class DoorbellsTests(ITestOutputHelper output)
         Assert.All(Doorbells.All, c => Assert.False(string.IsNullOrWhiteSpace(c.Reason)));
     }
 
+    [Fact]
+    public void A_channel_gets_each_explicit_kind_that_passed_its_check_and_a_refusal_naming_the_reason_for_each_that_did_not()
+    {
+        // Here user interrupts fail (no CPU support); in the uintr lab every kind passes.
+        Assert.Equal(Doorbells.Best, Doorbells.Choose(null, "X.Doorbell"));
+        foreach (var c in Doorbells.All)
+        {
+            output.WriteLine(c.ToString());
+            var options = new IpcChannelOptions { Doorbell = c.Kind };
+            if (c.IsAvailable)
+            {
+                using var channel = IpcChannel.CreateMessages(options);
+                Assert.Equal(c.Kind, channel.Doorbell);
+            }
+            else
+            {
+                var e = Assert.Throws<PlatformNotSupportedException>(() => IpcChannel.CreateMessages(options));
+                Assert.Contains($"The {c.Kind} doorbell cannot work on this machine: {c.Reason}", e.Message, StringComparison.Ordinal);
+            }
+        }
+    }
+
     [Theory]
     [InlineData(DoorbellKind.None)]
     [InlineData(DoorbellKind.Futex)]
