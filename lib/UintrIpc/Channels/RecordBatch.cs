@@ -79,7 +79,7 @@ public unsafe ref struct RecordBatch
     /// claiming path's: it knows its ring kind, so they cost no load of the ring's fields.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Open(out RecordBatch batch, RecordRingEngine ring, IRecordBatchSink? sink, byte* start, int bytes, uint tag, long token, bool multiProducer, bool keepsEntries)
+    internal static void Open(out RecordBatch batch, RecordRingEngine ring, byte* start, int bytes, uint tag, long token, bool multiProducer, bool keepsEntries)
     {
         // Entries are written before they are read (0 .. _count): the other bytes
         // (private, never shared) need no zeroing per batch.
@@ -87,15 +87,29 @@ public unsafe ref struct RecordBatch
         batch._next = start;
         batch._limit = start + bytes;
         batch._count = 0;
-        batch._trailer = sink?.Trailer ?? 0; // the ring's MaxMessageLength holds it (checked at a checksum channel's attach); TryAppend checks anyway
+        batch._trailer = 0;
         batch._claimedMarker = multiProducer ? RecordRingEngine.ClaimedMarkerWord(tag) : 0;
-        batch._keepEntries = sink is not null || keepsEntries;
+        batch._keepEntries = keepsEntries;
         batch._ring = ring;
-        batch._sink = sink;
+        batch._sink = null;
         batch._start = start;
         batch._end = start + bytes;
         batch._token = token;
         batch._use = null;
+    }
+
+    /// <summary>
+    /// Makes a batch just opened a channel's: <paramref name="sink"/> seals its messages (checksums)
+    /// and is told of its completion, every appended header is kept for it. Out of line, after
+    /// <see cref="Open"/>: the interface call in the claim made the JIT keep the range's start and
+    /// position in its frame across it, a store and a load each per batch on a raw ring too.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal void ForChannel(IRecordBatchSink sink)
+    {
+        _trailer = sink.Trailer; // the ring's MaxMessageLength holds it (checked at a checksum channel's attach); TryAppend checks anyway
+        _keepEntries = true;
+        _sink = sink;
     }
 
     /// <summary>Makes <paramref name="batch"/> no batch (as <c>default</c>), in place: a claim retried on a full ring zeroes no entries.</summary>

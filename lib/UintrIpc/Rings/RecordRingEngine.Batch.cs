@@ -61,7 +61,12 @@ internal sealed unsafe partial class RecordRingEngine
         _local.ClaimAligned = aligned;
         _local.OpenClaim = token;
         PrefetchRange(start, aligned);
-        RecordBatch.Open(out batch, this, sink, start, aligned, 0, token, multiProducer: false, keepsEntries: aligned <= ShortRangeBytes);
+        RecordBatch.Open(out batch, this, start, aligned, 0, token, multiProducer: false, keepsEntries: aligned <= ShortRangeBytes);
+        if (sink is not null)
+        {
+            batch.ForChannel(sink);
+        }
+
         return true;
     }
 
@@ -77,8 +82,17 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         MarkBatchStart(start, aligned, tag);
-        PrefetchRange(start, aligned);
-        RecordBatch.Open(out batch, this, sink, start, aligned, tag, position, multiProducer: true, keepsEntries: true);
+        if (aligned > MpscRangePrefetchMinimum)
+        {
+            PrefetchRange(start, aligned);
+        }
+
+        RecordBatch.Open(out batch, this, start, aligned, tag, position, multiProducer: true, keepsEntries: true);
+        if (sink is not null)
+        {
+            batch.ForChannel(sink); // after the range's values are stored: none of them lives across its calls
+        }
+
         return true;
     }
 
@@ -569,6 +583,14 @@ internal sealed unsafe partial class RecordRingEngine
 
     /// <summary>The most bytes of a claimed range asked for at once (64 lines).</summary>
     private const int PrefetchLimit = 4096;
+
+    /// <summary>
+    /// MPSC: a claimed range of at most this many bytes is not prefetched (32 records of 8 B take
+    /// 512 B, 8 of 64 B 576): its few lines' prefetches cost the claim more than the appends then
+    /// wait for them. The C producer prefetches no range (mrring_claim_range). See
+    /// docs/design-notes.md "mrbatch2" for the numbers.
+    /// </summary>
+    private const int MpscRangePrefetchMinimum = 512;
 
     /// <summary>
     /// Asks for the first lines of a claimed range at once. The consumer zeroed them last (they
