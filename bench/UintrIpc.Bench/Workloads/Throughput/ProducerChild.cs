@@ -25,7 +25,7 @@ internal static unsafe class ProducerChild
         {
             case ThroughputTransport.MpscRecord when batched:
             {
-                var port = new RecordBatchProducer(new RecordRing(region, 0u), size, runs: true);
+                var port = new RecordRunProducer(new RecordRing(region, 0u), size);
                 channel.Ready();
                 outcome = ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
                 break;
@@ -33,7 +33,7 @@ internal static unsafe class ProducerChild
 
             case ThroughputTransport.SpscRecord when batched:
             {
-                var port = new RecordBatchProducer(new RecordRing(region, 0u), size, runs: false);
+                var port = new RecordBatchProducer(new RecordRing(region, 0u), size);
                 channel.Ready();
                 outcome = ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
                 break;

@@ -146,100 +146,109 @@ internal readonly struct MpscRecordProducer(RecordRing ring, int size) : IProduc
 
 /// <summary>
 /// RecordRing.TryClaimBatch of up to <see cref="RecordBatch.MaxRecords"/> records (SPSC or MPSC),
-/// each appended, copied + stamped in place, then one Commit; with <c>runs</c>, the batch's records
-/// appended as one run of the message size (RecordBatch.TryAppend(type, length, count)): the C batched
-/// producer also fills a range claimed for records of one size, with no per-record check
-/// (mrring_mark_claimed, the stamp and the copy per record).
+/// each appended, copied + stamped in place, then one Commit.
 /// </summary>
-internal readonly struct RecordBatchProducer(RecordRing ring, int size, bool runs) : IProducerPort
+internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProducerPort
 {
     private readonly AlignedElements<byte> _payload = RecordPayload.Source(size);
     private readonly int _recordBytes = (RingLayout.RecordHeaderSize + size + 7) & ~7;
 
     // Not inlined into the loop that calls it (the C producer's loop is inlined): inside that
     // large method the JIT kept the loop counter, the payload span and the source on the stack,
-    // several stores per record that a user's own batch-filling method would not have. It fills
-    // batches until max is written (or the ring is full): the call, its frame (six registers
-    // saved) and the zeroing of the 352-byte batch (its GC fields) cost about 5.5 ns, paid per
-    // batch of 32 when each call claimed one (single-thread twin, 8 B MPSC runs: 2.14 ns per
-    // record, 1.97 with the same batches filled in a loop of one method; the C producer, inline
-    // in its loop, 1.97; two batches per call 2.09; docs/design-notes.md "mrbatch").
+    // several stores per record that a user's own batch-filling method would not have.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public int TryWrite(int producer, long firstSequence, int max, bool warm)
     {
-        ReadOnlySpan<byte> source = _payload.All;
-        long next = MessageHeader.Make(producer, firstSequence, warm); // + i: the sequence is the low bits
-        int written = 0;
-        do
+        int n = Math.Min(max, RecordBatch.MaxRecords);
+        if (!ring.TryClaimBatch(n * _recordBytes, out RecordBatch batch))
         {
-            int n = Math.Min(max - written, RecordBatch.MaxRecords);
-            long first = next; // the batch's first: a local of its own (from the loop's counter: a load and a store per record)
-            if (!ring.TryClaimBatch(n * _recordBytes, out RecordBatch batch))
-            {
-                break;
-            }
-
-            if (runs)
-            {
-                if (!batch.TryAppend(0, source.Length, n, out RecordRun run))
-                {
-                    throw new InvalidOperationException($"a batch claimed for {n} records took no run of them");
-                }
-
-                if (source.Length == sizeof(long))
-                {
-                    for (int i = 0; i < run.Count; i++)
-                    {
-                        Unsafe.WriteUnaligned(ref MemoryMarshal.GetReference(run[i]), first + i); // the stamp alone, as below at 8 B
-                    }
-                }
-                else
-                {
-                    for (int i = 0; i < run.Count; i++)
-                    {
-                        RecordPayload.Fill(source, run[i], first + i);
-                    }
-                }
-            }
-            else if (source.Length == sizeof(long))
-            {
-                // The stamp alone, as the C producer stores it at 8 B: no copy path (a Memmove call
-                // above InlinedBytes' limit) in the loop, and the length a constant (TryAppend's
-                // checks fold): about 40 instructions per record instead of 49.
-                for (int i = 0; i < n; i++)
-                {
-                    if (!batch.TryAppend(0, sizeof(long), out Span<byte> stamp))
-                    {
-                        throw NoRoom(i, n);
-                    }
-
-                    Unsafe.WriteUnaligned(ref MemoryMarshal.GetReference(stamp), first + i); // 8 bytes: TryAppend's length
-                }
-            }
-            else
-            {
-                for (int i = 0; i < n; i++)
-                {
-                    if (!batch.TryAppend(0, source.Length, out Span<byte> payload))
-                    {
-                        throw NoRoom(i, n);
-                    }
-
-                    RecordPayload.Fill(source, payload, first + i);
-                }
-            }
-
-            batch.Commit();
-            written += n;
-            next += n;
+            return 0;
         }
-        while (written < max);
 
-        return written;
+        ReadOnlySpan<byte> source = _payload.All;
+        long header = MessageHeader.Make(producer, firstSequence, warm); // + i: the sequence is the low bits
+        if (source.Length == sizeof(long))
+        {
+            // The stamp alone, as the C producer stores it at 8 B: no copy path (a Memmove call
+            // above InlinedBytes' limit) in the loop, and the length a constant (TryAppend's
+            // checks fold): about 40 instructions per record instead of 49.
+            for (int i = 0; i < n; i++)
+            {
+                if (!batch.TryAppend(0, sizeof(long), out Span<byte> stamp))
+                {
+                    throw NoRoom(i, n);
+                }
+
+                Unsafe.WriteUnaligned(ref MemoryMarshal.GetReference(stamp), header + i); // 8 bytes: TryAppend's length
+            }
+        }
+        else
+        {
+            for (int i = 0; i < n; i++)
+            {
+                if (!batch.TryAppend(0, source.Length, out Span<byte> payload))
+                {
+                    throw NoRoom(i, n);
+                }
+
+                RecordPayload.Fill(source, payload, header + i);
+            }
+        }
+
+        batch.Commit();
+        return n;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static InvalidOperationException NoRoom(int appended, int claimed) => new InvalidOperationException($"a batch claimed for {claimed} records took only {appended}");
+}
+
+/// <summary>
+/// RecordRing.TryClaimBatch of up to <see cref="RecordBatch.MaxRecords"/> records, appended as one
+/// run of the message size (RecordBatch.TryAppend(type, length, count)), each copied + stamped in
+/// place, then one Commit: the C batched producer also fills a range claimed for records of one
+/// size, with no per-record check (mrring_mark_claimed, the stamp and the copy per record).
+/// </summary>
+internal readonly struct RecordRunProducer(RecordRing ring, int size) : IProducerPort
+{
+    private readonly AlignedElements<byte> _payload = RecordPayload.Source(size);
+    private readonly int _recordBytes = (RingLayout.RecordHeaderSize + size + 7) & ~7;
+
+    // Not inlined into the loop that calls it, as RecordBatchProducer.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public int TryWrite(int producer, long firstSequence, int max, bool warm)
+    {
+        int n = Math.Min(max, RecordBatch.MaxRecords);
+        if (!ring.TryClaimBatch(n * _recordBytes, out RecordBatch batch))
+        {
+            return 0;
+        }
+
+        ReadOnlySpan<byte> source = _payload.All;
+        if (!batch.TryAppend(0, source.Length, n, out RecordRun run))
+        {
+            throw new InvalidOperationException($"a batch claimed for {n} records took no run of them");
+        }
+
+        long header = MessageHeader.Make(producer, firstSequence, warm); // + i: the sequence is the low bits
+        if (source.Length == sizeof(long))
+        {
+            for (int i = 0; i < run.Count; i++)
+            {
+                Unsafe.WriteUnaligned(ref MemoryMarshal.GetReference(run[i]), header + i); // the stamp alone, as RecordBatchProducer at 8 B
+            }
+        }
+        else
+        {
+            for (int i = 0; i < run.Count; i++)
+            {
+                RecordPayload.Fill(source, run[i], header + i);
+            }
+        }
+
+        batch.Commit();
+        return n;
+    }
 }
 
 /// <summary>
