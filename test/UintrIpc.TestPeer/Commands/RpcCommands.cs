@@ -186,6 +186,63 @@ internal static class RpcCommands
     }
 
     /// <summary>
+    /// rpc-jam-eventfd &lt;endpoint&gt;: a client on the eventfd doorbell that jams the eventfd it
+    /// gave the server: clears O_NONBLOCK on the shared file description, fills the counter to
+    /// its maximum and announces a sleep, so the server's next ring is a write(2) that would wait
+    /// for a read that never comes. Then one raw request (the server answers it and rings), and
+    /// an honest call, which needs the session thread to have come back from that ring.
+    /// Prints "jammed", "answered" and "honest ok"; exits nonzero when the honest call times out.
+    /// </summary>
+    [PeerCommand("rpc-jam-eventfd")]
+    public static unsafe int JamEventFd(string[] args)
+    {
+        using var client = RpcClient.Connect(args[0], new RpcClientOptions { Doorbell = DoorbellKind.EventFd, MaxCalls = 4 });
+        RpcRegion region = client.SessionRegion;
+        var own = (EventFdDoorbellReceiver)typeof(RpcClient).GetField("_clientBell", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(client)!;
+        int fd = own.FileHandle.Fd;
+        if (LibC.fcntl(fd, LibC.F_SETFL, LibC.fcntl(fd, LibC.F_GETFL, 0) & ~LibC.O_NONBLOCK) != 0)
+        {
+            return 2;
+        }
+
+        ulong full = ulong.MaxValue - 1; // the largest count an eventfd holds: any further write of 1 waits
+        if (LibC.write(fd, &full, 8) != 8)
+        {
+            return 3;
+        }
+
+        byte* clientWait = region.Region.PartPointer(region.ClientWaitPart);
+        Volatile.Write(ref *(uint*)(clientWait + WaitBlockLayout.ConsumerStateOffset), WaitBlockLayout.ConsumerSleeping);
+        Console.WriteLine("jammed");
+        while (!region.Requests.TryWrite(new RpcWireRequest { Id = RpcLayout.MakeId((uint)region.MaxCalls + 1, 1), Opcode = RpcTestOps.Add }))
+        {
+            Thread.Yield();
+        }
+
+        using (var bell = new FutexDoorbellSender(new WaitBlock(region.Region, region.ServerWaitPart)))
+        {
+            new WaitBlock(region.Region, region.ServerWaitPart).WakeIfSleeping(bell);
+        }
+
+        // The server publishes the answer before it rings: wait for the count, then for the call.
+        ulong* sent = (ulong*)(region.Control + RpcLayout.ControlResponsesSentOffset);
+        var deadline = DateTime.UtcNow + s_timeout;
+        while (Volatile.Read(ref *sent) == 0 && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(1);
+        }
+
+        Console.WriteLine("answered");
+        if (client.Call(RpcTestOps.Add, new RpcArgs(40, 2), TimeSpan.FromSeconds(20)).Value != 42)
+        {
+            return 1;
+        }
+
+        Console.WriteLine("honest ok");
+        return 0;
+    }
+
+    /// <summary>
     /// rpc-latency &lt;endpoint&gt; &lt;calls&gt; &lt;gap µs&gt; [doorbell]: no-op round trips (Add), one at a
     /// time, with a pause between them (0: back to back, the server keeps spinning; 1000: both
     /// sides go to sleep in between); prints "p50 X p99 Y" in microseconds. A diagnostic, not a test.

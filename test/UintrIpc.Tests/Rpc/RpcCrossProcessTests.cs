@@ -183,6 +183,24 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
         Assert.Equal(2 * 3000 + 7 + 1, stats.Requests);
     }
 
+    [Fact]
+    public void A_client_that_jams_its_eventfd_cannot_hold_the_session_thread_in_a_ring()
+    {
+        using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 1 });
+        server.Start(_endpoint);
+        using (var jammer = PeerProcess.Start(output, "rpc-jam-eventfd", _endpoint))
+        {
+            // The honest call after the jammed ring is answered only if that ring came back.
+            jammer.AssertSuccess();
+            Assert.Contains("honest ok", jammer.StandardOutput, StringComparison.Ordinal);
+        }
+
+        // And the session thread, free, sees the client go and ends the session.
+        WaitUntil(() => server.Statistics.SessionsClosed == 1, "the jamming client's session closed");
+        Assert.Equal(2, server.Statistics.Requests);
+        Assert.Empty(server.Sessions);
+    }
+
     /// <summary>This process's descriptors of the kinds a session opens (memfd, socket, eventfd), with what they point to.</summary>
     /// <summary>The peer process of socket <paramref name="fd"/>, or -1 (not connected, or closed since the listing).</summary>
     private static int SocketPeerPid(int fd)
