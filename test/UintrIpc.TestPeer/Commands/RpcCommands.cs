@@ -249,6 +249,44 @@ internal static class RpcCommands
     }
 
     /// <summary>
+    /// rpc-flood &lt;endpoint&gt;: a client that never takes its answers and writes three rounds of
+    /// max_calls raw requests: the first fills the response ring, the second the server's outbox,
+    /// the third stays in the request ring, which the server must not read (it has no room for the
+    /// answers) and must not spin on either. Prints "stalled calls N" once all are written, then
+    /// waits for "quit" on stdin.
+    /// </summary>
+    [PeerCommand("rpc-flood")]
+    public static int Flood(string[] args)
+    {
+        using var client = RpcClient.Connect(args[0], new RpcClientOptions { MaxCalls = 4 });
+        RpcRegion region = client.SessionRegion;
+        using var bell = new FutexDoorbellSender(new WaitBlock(region.Region, region.ServerWaitPart));
+        var serverWait = new WaitBlock(region.Region, region.ServerWaitPart);
+        var deadline = DateTime.UtcNow + s_timeout;
+        for (int i = 0; i < 3 * region.MaxCalls; i++)
+        {
+            // Ids that name no call (this client's router never sees their answers anyway).
+            while (!region.Requests.TryWrite(new RpcWireRequest { Id = RpcLayout.MakeId((uint)region.MaxCalls + 1, 1), Opcode = RpcTestOps.Add }))
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    Console.WriteLine($"server read only {i - region.MaxCalls}");
+                    return 1;
+                }
+
+                Thread.Sleep(1);
+            }
+
+            deadline = DateTime.UtcNow + s_timeout; // from the last progress
+            serverWait.WakeIfSleeping(bell);
+        }
+
+        Console.WriteLine($"stalled calls {region.MaxCalls}");
+        Console.In.ReadLine();
+        return 0;
+    }
+
+    /// <summary>
     /// rpc-latency &lt;endpoint&gt; &lt;calls&gt; &lt;gap µs&gt; [doorbell]: no-op round trips (Add), one at a
     /// time, with a pause between them (0: back to back, the server keeps spinning; 1000: both
     /// sides go to sleep in between); prints "p50 X p99 Y" in microseconds. A diagnostic, not a test.
