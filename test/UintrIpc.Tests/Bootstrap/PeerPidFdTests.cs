@@ -41,37 +41,29 @@ public sealed class PeerPidFdTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void A_peer_that_exits_before_the_server_looks_is_known_as_the_exited_process_not_looked_up_by_pid()
     {
-        string endpoint = _names.NewPath("gone");
-        using var server = BootstrapServer.Listen(endpoint);
-        using var peer = PeerProcess.Start(output, "bootstrap-connect-and-exit", endpoint);
-        using var connection = server.Accept(s_timeout);
-        Assert.Equal(peer.Pid, connection.Peer.Pid);
-        peer.AssertSuccess(s_timeout); // exited and reaped: its pid is free for anyone
-        SkipUnlessPinned(connection);
+        using var exited = ExitedPeer.Accept(output, _names, "gone");
+        var connection = exited.Connection;
+        int pid = connection.Peer.Pid;
 
         // A pidfd_open of the pid now (the fallback) says ESRCH, or names whoever took the pid.
         using (var process = connection.OpenPeerProcess())
         {
-            Assert.Equal(peer.Pid, process.Pid);
+            Assert.Equal(pid, process.Pid);
             Assert.True(process.HasExited, "the pinned pidfd should report the peer's exit");
         }
 
         using var channel = IpcChannel.CreateBounded<long>(8);
         var e = Assert.Throws<PeerGoneException>(() => connection.SendChannel(channel));
         Assert.Null(e.InnerException); // the pin said so; no pid was looked up
-        Assert.Contains($"pid {peer.Pid}", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"pid {pid}", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void A_stranger_that_took_the_exited_peers_pid_is_not_taken_for_the_peer()
     {
-        string endpoint = _names.NewPath("reuse");
-        using var server = BootstrapServer.Listen(endpoint);
-        using var peer = PeerProcess.Start(output, "bootstrap-connect-and-exit", endpoint);
-        using var connection = server.Accept(s_timeout);
+        using var exited = ExitedPeer.Accept(output, _names, "reuse");
+        var connection = exited.Connection;
         int pid = connection.Peer.Pid;
-        peer.AssertSuccess(s_timeout);
-        SkipUnlessPinned(connection);
 
         using var stranger = StartWithPid(pid, out string? why);
         Assert.SkipWhen(stranger is null, $"could not give a new process the peer's pid {pid}: {why}");
@@ -98,6 +90,41 @@ public sealed class PeerPidFdTests(ITestOutputHelper output) : IDisposable
         {
             stranger!.Kill();
             stranger.WaitForExit();
+        }
+    }
+
+    /// <summary>A connection whose peer (TestPeer bootstrap-connect-and-exit) has exited and been reaped since Accept.</summary>
+    private sealed record ExitedPeer(BootstrapServer Server, PeerProcess Peer, BootstrapConnection Connection) : IDisposable
+    {
+        public static ExitedPeer Accept(ITestOutputHelper output, SocketNames names, string hint)
+        {
+            string endpoint = names.NewPath(hint);
+            var server = BootstrapServer.Listen(endpoint);
+            PeerProcess? peer = null;
+            BootstrapConnection? connection = null;
+            try
+            {
+                peer = PeerProcess.Start(output, "bootstrap-connect-and-exit", endpoint);
+                connection = server.Accept(s_timeout);
+                Assert.Equal(peer.Pid, connection.Peer.Pid);
+                peer.AssertSuccess(s_timeout); // exited and reaped: its pid is free for anyone
+                SkipUnlessPinned(connection);
+                return new ExitedPeer(server, peer, connection);
+            }
+            catch
+            {
+                connection?.Dispose();
+                peer?.Dispose();
+                server.Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            Connection.Dispose();
+            Peer.Dispose();
+            Server.Dispose();
         }
     }
 
