@@ -478,6 +478,8 @@
  *         futex:   atomic increment of wake_word (full), then FUTEX_WAKE(&wake_word, INT32_MAX)
  *                  (all waiters: one consumer per block, so "all" is that one thread);
  *         eventfd: write(fd, 1) (8 bytes), fd received from the consumer; EAGAIN = already set;
+ *                  the consumer shares the file description and can clear O_NONBLOCK: then
+ *                  write only if poll(POLLOUT, 0) says so (no POLLOUT = counter full = set);
  *         signal:  tgkill (rules below); none: nothing.
  *   P6. AFTER the ring returned: wakeups_sent += 1 (the signal teardown relies on it).
  *   Note: P2 needs a full fence, not a fence instruction: a locked RMW on ANY line is one
