@@ -88,6 +88,10 @@ public sealed unsafe class ConfinedDirectory : IDisposable
     /// <param name="flags">The client's open flags (only <see cref="AllowedOpenFlags"/>).</param>
     /// <param name="mode">Permission bits for O_CREAT (only 0777 is used).</param>
     /// <returns>A new descriptor (O_CLOEXEC) the caller owns, or -errno.</returns>
+    /// <remarks>
+    /// Never waits: opened with O_NONBLOCK, cleared afterwards unless the client asked for it. A
+    /// write-only open of a FIFO without a reader answers ENXIO, an open of a leased file EAGAIN.
+    /// </remarks>
     public int Open(int startFd, ReadOnlySpan<byte> path, int flags, int mode)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
