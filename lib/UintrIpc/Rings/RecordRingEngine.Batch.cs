@@ -10,7 +10,8 @@ namespace UintrIpc.Rings;
 // it in place, committed together. Until the commit every appended record's header holds its
 // length negated: SPSC, the type is in its word already; MPSC, the type word holds the claimed
 // marker (uintripc.h 2e, 2f). MPSC (and an SPSC range of at most 1 KiB) keeps each record's
-// length and type privately, and the commit publishes from that copy; a longer SPSC range reads
+// length and type privately (an MPSC raw batch's first run once: RecordBatchEntries), and the
+// commit publishes from that copy; a longer SPSC range reads
 // its headers back (checked) and stores only each length, as the C ring does (a private copy cost
 // a store per record, see CommitBatch). The unused rest
 // of an MPSC range becomes padding at commit; an SPSC tail covers only what was appended.
@@ -87,7 +88,7 @@ internal sealed unsafe partial class RecordRingEngine
             PrefetchRange(start, aligned);
         }
 
-        RecordBatch.Open(out batch, this, start, aligned, tag, position, multiProducer: true, keepsEntries: true);
+        RecordBatch.Open(out batch, this, start, aligned, tag, position, multiProducer: true, keepsEntries: false); // one entry per run (a channel's batch: ForChannel keeps each)
         if (sink is not null)
         {
             batch.ForChannel(sink); // after the range's values are stored: none of them lives across its calls
@@ -396,27 +397,56 @@ internal sealed unsafe partial class RecordRingEngine
             throw ClaimLostOrCorrupted(start, (int)marked[0], *(int*)start, token);
         }
 
-        foreach (long entry in marked[..count])
+        int published = 0;
+        if (count > 1 && marked[0] < 0)
         {
-            // Acquire: the consumer may have taken the record (TryUnblock); then it is no longer ours.
-            int mismatch = Volatile.Read(ref *(int*)record) + (int)entry; // 0: still our -len (the entry holds +len)
-            if (mismatch != 0)
+            // The batch starts with a run kept as one entry, its count in the next (RecordBatchEntries):
+            // private memory, written by the append; checked anyway, as it bounds the walk.
+            long run = marked[0] & ~RecordBatchEntries.RunFlag;
+            published = (int)marked[1];
+            if ((uint)(published - 2) > (uint)(count - 2))
             {
-                // The length read, from the difference: the loop keeps no copy of it per record.
-                throw ClaimLostOrCorrupted(record, (int)entry, mismatch - (int)entry, token + (record - start));
+                throw BadRunEntry(published, count); // thrown here: the JIT then keeps no value of the loop below across a call
             }
 
-            // Release, length and type in one 64-bit store (the claimed marker replaced at once):
-            // the payload before both (2e). One store and no shift per record, where the type
-            // (plain) and then the length took two and the type's extraction.
-            Volatile.Write(ref *(long*)record, entry);
-            record += EntryAligned(entry);
+            for (int i = 0; i < published; i++)
+            {
+                record = PublishBatchRecord(record, run, start, token);
+            }
+        }
+
+        foreach (long entry in marked[published..count])
+        {
+            record = PublishBatchRecord(record, entry, start, token);
         }
 
         if (used < aligned)
         {
             FillWithPadding((int)(start - _data) + used, aligned - used); // the unused rest, pieces the consumer accepts
         }
+    }
+
+    /// <summary>
+    /// MPSC commit: publishes the record at <paramref name="record"/> of the batch at <paramref name="start"/>
+    /// (ring position <paramref name="token"/>) as <paramref name="entry"/> (length, type) if it is
+    /// still ours; returns the record after it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private byte* PublishBatchRecord(byte* record, long entry, byte* start, long token)
+    {
+        // Acquire: the consumer may have taken the record (TryUnblock); then it is no longer ours.
+        int mismatch = Volatile.Read(ref *(int*)record) + (int)entry; // 0: still our -len (the entry holds +len)
+        if (mismatch != 0)
+        {
+            // The length read, from the difference: the loop keeps no copy of it per record.
+            throw ClaimLostOrCorrupted(record, (int)entry, mismatch - (int)entry, token + (record - start));
+        }
+
+        // Release, length and type in one 64-bit store (the claimed marker replaced at once):
+        // the payload before both (2e). One store and no shift per record, where the type
+        // (plain) and then the length took two and the type's extraction.
+        Volatile.Write(ref *(long*)record, entry);
+        return record + EntryAligned(entry);
     }
 
     /// <summary>
@@ -479,8 +509,9 @@ internal sealed unsafe partial class RecordRingEngine
 
     /// <summary>
     /// Whether a batch of a range of <paramref name="bytes"/> keeps each appended header
-    /// privately and its commit publishes from that copy (MPSC always; SPSC up to
-    /// <see cref="ShortRangeBytes"/>); longer SPSC ranges read the headers back at commit.
+    /// privately and its commit publishes from that copy (MPSC always, an MPSC raw batch's first
+    /// run as one entry: <see cref="RecordBatchEntries"/>; SPSC up to <see cref="ShortRangeBytes"/>);
+    /// longer SPSC ranges read the headers back at commit.
     /// </summary>
     internal bool KeepsEntries(int bytes) => _multiProducer || bytes <= ShortRangeBytes;
 
@@ -638,6 +669,11 @@ internal sealed unsafe partial class RecordRingEngine
 
         ThrowClaimLost();
     }
+
+    /// <summary>The exception for an MPSC batch's run entry whose count does not fit its batch: the append wrote it, so this is a defect here, not a peer's doing.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static InvalidOperationException BadRunEntry(int records, int count)
+        => new($"The batch's first run counts {records} records of the {count} appended: its private entries were corrupted.");
 
     [DoesNotReturn]
     private void ThrowBatchBytes(int bytes)
