@@ -59,7 +59,7 @@ public unsafe ref struct RecordBatch
     private int _trailer;
     /// <summary>MPSC: the claimed marker naming us, in a header's type word (the high half); SPSC: 0. One value tells the kind, gives the marker an append stores and the one an abort looks for.</summary>
     private ulong _claimedMarker;
-    /// <summary>Whether appends keep each header in <see cref="_entries"/>: MPSC, a channel's batch, and a short range (see <see cref="RecordRingEngine.KeepsEntries"/>).</summary>
+    /// <summary>Whether appends keep each header in <see cref="_entries"/>, and the commit publishes from them: MPSC, a channel's batch, and a short range (see <see cref="RecordRingEngine.KeepsEntries"/>). SPSC: an append then writes no header into the ring.</summary>
     private bool _keepEntries;
     private RecordRingEngine? _ring;
     /// <summary>A channel's checksums and wake-up; null on a raw ring.</summary>
@@ -68,7 +68,7 @@ public unsafe ref struct RecordBatch
     private byte* _end;
     /// <summary>SPSC: the open claim's token; MPSC: the ring position of the range.</summary>
     private long _token;
-    /// <summary>Each appended record's header as the commit publishes it (length, type): MPSC, published from here by the commit (the header holds the claimed marker until then); with a channel's sink, what Seal hands it; SPSC without one, not kept (the commit reads the headers back).</summary>
+    /// <summary>Each appended record's header as the commit publishes it (length, type), when <see cref="_keepEntries"/>: the commit publishes from here (MPSC: the header holds the claimed marker until then; SPSC: the ring has no header until then); with a channel's sink, also what Seal hands it. A long SPSC range without a sink keeps none (the commit reads the headers back).</summary>
     private RecordBatchEntries _entries;
     /// <summary>The record the batch was claimed in, where its completion records its use of the mapping (MappingUse); null: a channel's batch.</summary>
     private MappingUse? _use;
@@ -198,15 +198,18 @@ public unsafe ref struct RecordBatch
         }
         else
         {
-            _ring.AppendToSpscBatch(record, (uint)-(int)recordLength | ((long)type << 32), _token);
-            if ((nint)aligned >= RecordRingEngine.PrefetchMinimum)
-            {
-                RecordRingEngine.PrefetchBatchRecord(end, (nint)aligned, _limit); // the next record's lines, within the range
-            }
-
+            _ring.ThrowIfSpscClaimLost(_token); // one compare: the claim is still open (not discarded, the ring not disposed)
             if (_keepEntries)
             {
-                Entry(count) = entry; // short SPSC ranges: the commit publishes from it; a channel's Seal reads it
+                Entry(count) = entry; // the commit stores the header from it; the ring's stays 0 ("not yet") until then
+            }
+            else
+            {
+                RecordRingEngine.AppendToSpscBatch(record, (uint)-(int)recordLength | ((long)type << 32)); // a long range: the commit reads it back
+                if ((nint)aligned >= RecordRingEngine.PrefetchMinimum)
+                {
+                    RecordRingEngine.PrefetchBatchRecord(end, (nint)aligned, _limit); // the next record's lines, within the range
+                }
             }
         }
 
@@ -304,14 +307,17 @@ public unsafe ref struct RecordBatch
             }
         }
 
-        // MPSC: the claimed markers (2e); SPSC: the headers (a long range's commit reads them back, as in TryAppend).
-        byte* at = record;
-        for (int i = 0; i < count; i++, at += aligned)
+        // MPSC: the claimed markers (2e); SPSC without kept entries: the headers (a long range's commit reads them back, as in TryAppend).
+        if (marker != 0 || !_keepEntries)
         {
-            Volatile.Write(ref *(ulong*)at, header); // release (MPSC, 2e; SPSC: the same store on x64, published by the commit)
-        }
+            byte* at = record;
+            for (int i = 0; i < count; i++, at += aligned)
+            {
+                Volatile.Write(ref *(ulong*)at, header); // release (MPSC, 2e; SPSC: the same store on x64, published by the commit)
+            }
 
-        Volatile.WriteBarrier(); // MPSC: store-store, every marker of the run before any payload byte (2e)
+            Volatile.WriteBarrier(); // MPSC: store-store, every marker of the run before any payload byte (2e)
+        }
         _count = first + count;
         _next = record + aligned * count;
         run = new RecordRun(record + RingLayout.RecordHeaderSize, aligned, length, count);
@@ -341,7 +347,7 @@ public unsafe ref struct RecordBatch
             Seal(_sink);
         }
 
-        _ring.CommitBatch(_start, (int)(_end - _start), (int)(_next - _start), ref _entries, (int)_count, _token, _claimedMarker);
+        _ring.CommitBatch(_start, (int)(_end - _start), (int)(_next - _start), ref _entries, (int)_count, _token, _claimedMarker, _keepEntries);
         Complete();
         _sink?.Completed();
     }
