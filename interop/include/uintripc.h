@@ -238,8 +238,7 @@
  *     when it would cross it; MPSC: one intent, one CAS), records appended into it in place,
  *     each header holding -len until the commit (SPSC: with its type; MPSC: with the claimed
  *     marker, one 64-bit store, then store-store, as above). SPSC, a producer's choice: a range
- *     of at most 1 KiB (and any range of the library's channels) writes no header before the
- *     commit, which stores length and type as one 64-bit store (release); the header reads 0,
+ *     of at most 1 KiB writes no header before the commit, which stores length and type as one 64-bit store (release); the header reads 0,
  *     "not yet", until then (the producer keeps the headers privately). A producer may store
  *     zeroes into its claimed range before appending (the library's and the C ring's take its
  *     lines so): the bytes are zero already. MPSC: until a record is appended

@@ -59,8 +59,10 @@ public unsafe ref struct RecordBatch
     private int _trailer;
     /// <summary>MPSC: the claimed marker naming us, in a header's type word (the high half); SPSC: 0. One value tells the kind, gives the marker an append stores and the one an abort looks for.</summary>
     private ulong _claimedMarker;
-    /// <summary>Whether appends keep each header in <see cref="_entries"/>, and the commit publishes from them: MPSC, a channel's batch, and a short range (see <see cref="RecordRingEngine.KeepsEntries"/>). SPSC: an append then writes no header into the ring.</summary>
+    /// <summary>Whether appends keep each header in <see cref="_entries"/>: MPSC, a channel's batch, and a short range (see <see cref="RecordRingEngine.KeepsEntries"/>).</summary>
     private bool _keepEntries;
+    /// <summary>SPSC, a range the commit publishes from the entries (<see cref="RecordRingEngine.KeepsEntries"/>): an append writes no header into the ring (0 reads "not yet" until the commit stores it). False for MPSC.</summary>
+    private bool _headersAtCommit;
     private RecordRingEngine? _ring;
     /// <summary>A channel's checksums and wake-up; null on a raw ring.</summary>
     private IRecordBatchSink? _sink;
@@ -68,7 +70,7 @@ public unsafe ref struct RecordBatch
     private byte* _end;
     /// <summary>SPSC: the open claim's token; MPSC: the ring position of the range.</summary>
     private long _token;
-    /// <summary>Each appended record's header as the commit publishes it (length, type), when <see cref="_keepEntries"/>: the commit publishes from here (MPSC: the header holds the claimed marker until then; SPSC: the ring has no header until then); with a channel's sink, also what Seal hands it. A long SPSC range without a sink keeps none (the commit reads the headers back).</summary>
+    /// <summary>Each appended record's header as the commit publishes it (length, type), when <see cref="_keepEntries"/>: the commit publishes from here (MPSC: the header holds the claimed marker until then; SPSC, a short range: the ring has no header until then); with a channel's sink, what Seal hands it. A long SPSC range's commit reads the headers back from the ring (it keeps none without a sink).</summary>
     private RecordBatchEntries _entries;
     /// <summary>The record the batch was claimed in, where its completion records its use of the mapping (MappingUse); null: a channel's batch.</summary>
     private MappingUse? _use;
@@ -90,6 +92,7 @@ public unsafe ref struct RecordBatch
         batch._trailer = 0;
         batch._claimedMarker = multiProducer ? RecordRingEngine.ClaimedMarkerWord(tag) : 0;
         batch._keepEntries = keepsEntries;
+        batch._headersAtCommit = keepsEntries && !multiProducer;
         batch._ring = ring;
         batch._sink = null;
         batch._start = start;
@@ -123,6 +126,7 @@ public unsafe ref struct RecordBatch
         batch._trailer = 0;
         batch._claimedMarker = 0;
         batch._keepEntries = false;
+        batch._headersAtCommit = false;
         batch._ring = null;
         batch._sink = null;
         batch._start = null;
@@ -199,9 +203,9 @@ public unsafe ref struct RecordBatch
         else
         {
             _ring.ThrowIfSpscClaimLost(_token); // one compare: the claim is still open (not discarded, the ring not disposed)
-            if (_keepEntries)
+            if (_headersAtCommit)
             {
-                Entry(count) = entry; // the commit stores the header from it; the ring's stays 0 ("not yet") until then
+                Entry(count) = entry; // a short range: the commit stores the header from it; the ring's stays 0 ("not yet") until then
             }
             else
             {
@@ -209,6 +213,11 @@ public unsafe ref struct RecordBatch
                 if ((nint)aligned >= RecordRingEngine.PrefetchMinimum)
                 {
                     RecordRingEngine.PrefetchBatchRecord(end, (nint)aligned, _limit); // the next record's lines, within the range
+                }
+
+                if (_keepEntries)
+                {
+                    Entry(count) = entry; // a channel's Seal reads it
                 }
             }
         }
@@ -307,8 +316,8 @@ public unsafe ref struct RecordBatch
             }
         }
 
-        // MPSC: the claimed markers (2e); SPSC without kept entries: the headers (a long range's commit reads them back, as in TryAppend).
-        if (marker != 0 || !_keepEntries)
+        // MPSC: the claimed markers (2e); SPSC, a long range: the headers (its commit reads them back, as in TryAppend).
+        if (!_headersAtCommit)
         {
             byte* at = record;
             for (int i = 0; i < count; i++, at += aligned)
@@ -347,7 +356,7 @@ public unsafe ref struct RecordBatch
             Seal(_sink);
         }
 
-        _ring.CommitBatch(_start, (int)(_end - _start), (int)(_next - _start), ref _entries, (int)_count, _token, _claimedMarker, _keepEntries);
+        _ring.CommitBatch(_start, (int)(_end - _start), (int)(_next - _start), ref _entries, (int)_count, _token, _claimedMarker);
         Complete();
         _sink?.Completed();
     }

@@ -7,14 +7,14 @@ namespace UintrIpc.Rings;
 
 // Batches of records (RecordBatch): one range of the ring claimed at once (SPSC: reserved
 // privately, the tail stored once at commit; MPSC: one CAS on the tail), records appended into
-// it in place, committed together. MPSC, a batch of a channel, and an SPSC range of at most 1 KiB
-// keep each record's length and type privately (the batch's entries), and the commit publishes
-// from that copy. Until the commit an MPSC record's header holds its length negated and the
-// claimed marker (uintripc.h 2e, 2f); an SPSC record that keeps its entry has no header in the
-// ring before the commit (0 reads "not yet"; one shared store per record fewer, design-notes
-// "sprb8"); a longer SPSC range without a channel's sink writes each header (length negated,
-// type) at its append, and the commit reads it back (checked) and stores only each length, as the
-// C ring does (a private copy cost a store per record, see CommitBatch). The unused rest
+// it in place, committed together. MPSC and an SPSC range of at most 1 KiB keep each record's
+// length and type privately (the batch's entries), and the commit publishes from that copy.
+// Until the commit an MPSC record's header holds its length negated and the claimed marker
+// (uintripc.h 2e, 2f); a short SPSC range has no header in the ring before the commit (0 reads
+// "not yet"; one shared store per record fewer, design-notes "sprb8"); a longer SPSC range writes
+// each header (length negated, type) at its append, and the commit reads it back (checked) and
+// stores only each length, as the C ring does (a private copy cost a store per record, see
+// CommitBatch; a channel's batch keeps them too, for its sink). The unused rest
 // of an MPSC range becomes padding at commit; an SPSC tail covers only what was appended.
 internal sealed unsafe partial class RecordRingEngine
 {
@@ -227,7 +227,7 @@ internal sealed unsafe partial class RecordRingEngine
     /// </summary>
     internal static ulong ClaimedMarkerWord(uint tag) => (ulong)(uint)ClaimMarker.ForRecord(tag) << 32;
 
-    /// <summary>Commits the <paramref name="count"/> records appended to a batch (<paramref name="used"/> of its <paramref name="aligned"/> bytes; MPSC: marked with <paramref name="marker"/>, <see cref="ClaimedMarkerWord"/>; SPSC: published from <paramref name="entries"/> when <paramref name="keptEntries"/>, their headers read back otherwise).</summary>
+    /// <summary>Commits the <paramref name="count"/> records appended to a batch (<paramref name="used"/> of its <paramref name="aligned"/> bytes; MPSC: marked with <paramref name="marker"/>, <see cref="ClaimedMarkerWord"/>).</summary>
     /// <remarks>
     /// One method per path behind this choice, as <see cref="TryClaimBatch(int, IRecordBatchSink?, out RecordBatch)"/>: the short SPSC commit is a few stores per batch, as the C producer's.
     /// Optimized from its first call, as the commit was before the split: the MPSC commit is
@@ -235,13 +235,13 @@ internal sealed unsafe partial class RecordRingEngine
     /// until tiering caught up, which a short run never sees (HotPathTierTests).
     /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    internal void CommitBatch(byte* start, int aligned, int used, ref RecordBatchEntries entries, int count, long token, ulong marker, bool keptEntries)
+    internal void CommitBatch(byte* start, int aligned, int used, ref RecordBatchEntries entries, int count, long token, ulong marker)
     {
         if (_multiProducer)
         {
             CommitMpscBatch(start, aligned, used, ref entries, count, token, marker);
         }
-        else if (keptEntries)
+        else if (KeepsEntries(aligned))
         {
             CommitSpscEntries(start, used, ref entries, count, token);
         }
@@ -473,7 +473,7 @@ internal sealed unsafe partial class RecordRingEngine
     /// <summary>
     /// Whether a batch of a range of <paramref name="bytes"/> keeps each appended header
     /// privately and its commit publishes from that copy (MPSC always; SPSC up to
-    /// <see cref="ShortRangeBytes"/>, and a channel's, <see cref="RecordBatch.ForChannel"/>); longer SPSC ranges read the headers back at commit.
+    /// <see cref="ShortRangeBytes"/>); longer SPSC ranges read the headers back at commit.
     /// </summary>
     internal bool KeepsEntries(int bytes) => _multiProducer || bytes <= ShortRangeBytes;
 
