@@ -237,8 +237,9 @@
  *   Batch (TryClaimBatch): one range claimed as one record would be (padding to the end first
  *     when it would cross it; MPSC: one intent, one CAS), records appended into it in place,
  *     each header holding -len until the commit (SPSC: with its type; MPSC: with the claimed
- *     marker, one 64-bit store, then store-store, as above). SPSC, a producer's choice: a range
- *     of at most 1 KiB writes no header before the commit, which stores length and type as one 64-bit store (release); the header reads 0,
+ *     marker, one 64-bit store, then store-store, as above). SPSC, a producer's choice: a record
+ *     appended to a range of at most 1 KiB may have no header before the commit (the library's
+ *     single appends), which stores length and type as one 64-bit store (release); the header reads 0,
  *     "not yet", until then (the producer keeps the headers privately). A producer may store
  *     zeroes into its claimed range before appending (the library's and the C ring's take its
  *     lines so): the bytes are zero already. MPSC: until a record is appended
