@@ -484,6 +484,8 @@
  *         futex:   atomic increment of wake_word (full), then FUTEX_WAKE(&wake_word, INT32_MAX)
  *                  (all waiters: one consumer per block, so "all" is that one thread);
  *         eventfd: write(fd, 1) (8 bytes), fd received from the consumer; EAGAIN = already set;
+ *                  the consumer shares the file description and can clear O_NONBLOCK: then
+ *                  write only if poll(POLLOUT, 0) says so (no POLLOUT = counter full = set);
  *         signal:  tgkill (rules below); none: nothing.
  *   P6. AFTER the ring returned: wakeups_sent += 1 (the signal teardown relies on it).
  *   Note: P2 needs a full fence, not a fence instruction: a locked RMW on ANY line is one
@@ -508,9 +510,11 @@
  * (pthread_sigmask, that thread only), never installs a handler, publishes consumer_pid then
  * consumer_tid, and takes it with sigtimedwait. A producer sends only tgkill(pid, tid, sig),
  * never a process-directed signal, and never to a target it has not checked:
- *   - pid must be the consumer's process as a trusted source names it (SO_PEERCRED of the
- *     bootstrap connection, a pidfd the consumer handed over, a child the producer started,
- *     or the producer's own process); a consumer_pid that differs is refused (no signal);
+ *   - pid must be the consumer's process as a trusted source names it (the peer of the
+ *     bootstrap connection: the pidfd getsockopt(SO_PEERPIDFD) returns, pinned at connect, whose
+ *     fdinfo Pid must equal SO_PEERCRED's pid, or -1 once reaped; before Linux 6.5,
+ *     pidfd_open(SO_PEERCRED pid); a pidfd the consumer handed over, a child the producer
+ *     started, or the producer's own process); a consumer_pid that differs is refused (no signal);
  *   - to its own process, only a thread that hosts a live receiver of that signal;
  *   - nothing once the consumer's pidfd reports that it exited (its pid may be reused).
  *   tgkill refuses a tid outside that process. Residual risk: a peer that can write the wait
@@ -550,8 +554,8 @@
  * UIPC_HEARTBEAT_DETACHED = the consumer was disposed. A producer waiting for room judges it
  * with its OWN clock: gone when it reads DETACHED, or when the value has not changed for its
  * peer timeout since the producer last saw it change (so neither a peer's clock nor a forged
- * value can do more than make it wait that long). A peer known by a pidfd (SO_PEERCRED of the
- * bootstrap connection) is gone when the pidfd turns readable. A consumer whose known producer
+ * value can do more than make it wait that long). A peer known by a pidfd (SO_PEERPIDFD of the
+ * bootstrap connection, as above) is gone when the pidfd turns readable. A consumer whose known producer
  * processes have all exited ends its waits with an error once the ring is drained.
  *
  * 4a. Message checksums (optional, off by default). The wait block's channel_flags holds

@@ -150,6 +150,10 @@
  * peer's death shows as POLLHUP (or a read of 0 bytes) on the socket, at once and without a
  * timeout. The server closes it when it ends a session (client gone, server shutting down,
  * or a corrupt region), after setting server_state = UIPC_RPC_SERVER_STOPPED (release).
+ * Each side also watches the peer's process where it can: the pidfd getsockopt(SO_PEERPIDFD)
+ * returns (Linux 6.5+; pinned at connect, so it reports the peer's exit even when a child the
+ * peer forked keeps the socket open, or the peer exited before it was looked at); before 6.5,
+ * pidfd_open of SO_PEERCRED's pid, if that process still exists.
  *
  * Client: when the connection closes or server_state is STOPPED, every outstanding call
  * fails (ECONNRESET; ESHUTDOWN when STOPPED) and its slot and block are freed: nobody will

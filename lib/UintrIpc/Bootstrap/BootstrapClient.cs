@@ -31,17 +31,7 @@ internal static class BootstrapClient
         ArgumentNullException.ThrowIfNull(endpoint);
         long deadline = FdWaiter.DeadlineFrom(timeout, nameof(timeout));
         SafeFdHandle socket = ConnectSocket(endpoint, deadline, timeout, cancellationToken);
-        BootstrapConnection connection;
-        try
-        {
-            connection = new BootstrapConnection(socket, UnixSocket.GetPeerCredentials(socket), endpoint, isServerSide: false);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
+        BootstrapConnection connection = BootstrapConnection.Open(socket, endpoint, isServerSide: false);
         try
         {
             // Judge the server before reading anything from it.

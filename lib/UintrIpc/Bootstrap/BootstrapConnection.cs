@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Tmds.Linux;
 using UintrIpc.Interop;
 using UintrIpc.Memory;
+using UintrIpc.Signaling;
 
 namespace UintrIpc.Bootstrap;
 
@@ -32,12 +33,34 @@ public sealed class BootstrapConnection : IDisposable
     private TimeSpan _sendTimeout = DefaultSendTimeout;
     private int _disposed;
 
-    internal BootstrapConnection(SafeFdHandle socket, PeerCredentials peer, BootstrapEndpoint endpoint, bool isServerSide)
+    private readonly PeerProcessPin _peerProcess;
+
+    private BootstrapConnection(SafeFdHandle socket, PeerCredentials peer, PeerProcessPin peerProcess, BootstrapEndpoint endpoint, bool isServerSide)
     {
         _socket = socket;
         Peer = peer;
+        _peerProcess = peerProcess;
         Endpoint = endpoint.ToString();
         IsServerSide = isServerSide;
+    }
+
+    /// <summary>
+    /// A connection on the connected <paramref name="socket"/> (owned from here; closed if this
+    /// throws): reads the peer's credentials and pins its process, before the handshake.
+    /// </summary>
+    /// <exception cref="UintrIpcException">getsockopt failed, or the kernel's two words on the peer's pid disagree (<see cref="PeerProcessPin.Pin"/>).</exception>
+    internal static BootstrapConnection Open(SafeFdHandle socket, BootstrapEndpoint endpoint, bool isServerSide)
+    {
+        try
+        {
+            PeerCredentials peer = UnixSocket.GetPeerCredentials(socket);
+            return new BootstrapConnection(socket, peer, PeerProcessPin.Pin(socket, peer), endpoint, isServerSide);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -82,6 +105,17 @@ public sealed class BootstrapConnection : IDisposable
 
     /// <summary>The connected socket (for tests that forge messages).</summary>
     internal SafeFdHandle Socket => _socket;
+
+    /// <summary>Whether the kernel pinned the peer's process (SO_PEERPIDFD, Linux 6.5+), or its pid is opened at each use.</summary>
+    internal bool IsPeerProcessPinned => _peerProcess.IsPinned;
+
+    /// <summary>
+    /// A pidfd of the peer's process for the caller to keep (and dispose): the one the kernel
+    /// pinned when the peer connected or listened, so possibly of a process that has exited since,
+    /// never of another that reused its pid (see <see cref="PeerProcessPin"/>).
+    /// </summary>
+    /// <exception cref="UintrIpcException">ESRCH: the peer exited before it could be pinned (or, before Linux 6.5, no process has its pid).</exception>
+    internal ProcessHandle OpenPeerProcess() => _peerProcess.Open();
 
     /// <summary>
     /// Sends one message: <paramref name="payload"/> and <paramref name="fds"/> (duplicated into the
@@ -162,6 +196,7 @@ public sealed class BootstrapConnection : IDisposable
         _waiter.Close();
         _socket.Dispose();
         _waiter.Dispose();
+        _peerProcess.Dispose();
     }
 
     /// <summary>Sends one frame of any type (the server's handshake uses it too).</summary>

@@ -182,18 +182,7 @@ public sealed class BootstrapServer : IDisposable
     private BootstrapConnection? Handshake(SafeFdHandle socket, out string? refusal)
     {
         refusal = null;
-        PeerCredentials peer;
-        try
-        {
-            peer = UnixSocket.GetPeerCredentials(socket);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
-        var connection = new BootstrapConnection(socket, peer, _endpoint, isServerSide: true);
+        var connection = BootstrapConnection.Open(socket, _endpoint, isServerSide: true);
         try
         {
             if (!Policy.IsAllowed(connection.Peer, out string? reason))

@@ -87,6 +87,25 @@ internal static unsafe class UnixSocket
     }
 
     /// <summary>
+    /// SO_PEERPIDFD: a pidfd (close-on-exec) of the peer process, pinned by the kernel when the
+    /// peer connected or listened. 0 or errno: ENOPROTOOPT before Linux 6.5; EINVAL (before 6.16)
+    /// or ESRCH when the peer has exited and been reaped (6.16+ hands out a pidfd of it instead).
+    /// </summary>
+    internal static int GetPeerPidFd(SafeFdHandle socket, out SafeFdHandle? pidfd)
+    {
+        int fd = -1;
+        uint length = sizeof(int);
+        if (Sys.GetSockOpt(socket, Sys.SOL_SOCKET, Sys.SO_PEERPIDFD, &fd, &length) != 0)
+        {
+            pidfd = null;
+            return Marshal.GetLastPInvokeError();
+        }
+
+        pidfd = new SafeFdHandle(fd, ownsHandle: true);
+        return 0;
+    }
+
+    /// <summary>
     /// Sends one datagram with <paramref name="fds"/> in one SCM_RIGHTS message; 0 or errno
     /// (EAGAIN: the peer's queue is full; EPIPE/ECONNRESET: the peer is gone). Never raises SIGPIPE.
     /// </summary>

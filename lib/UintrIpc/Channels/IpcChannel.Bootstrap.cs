@@ -10,7 +10,7 @@ namespace UintrIpc.Channels;
 // "UICH" u32 | version u16 | channel kind u16 (1 slots, 2 messages) | doorbell kind u32 |
 // element size (slots) or max message length (messages) u32], descriptors [region memfd, then
 // the consumer's doorbell fd for eventfd and uintr]. For the signal doorbell nothing more is
-// sent: the producer signals the process SO_PEERCRED names (uintripc.h section 3). The receiver
+// sent: the producer signals the connection's peer process, pinned by the kernel (uintripc.h section 3). The receiver
 // checks every field against what it expects and against the region, closes every descriptor
 // it does not keep, and refuses anything else with a BootstrapProtocolException.
 
@@ -84,22 +84,31 @@ public static partial class IpcChannel
     }
 
     /// <summary>
-    /// The peer's process as SO_PEERCRED names it (the kernel's word), as a pidfd. Senders open it
-    /// before they send: a peer that has the channel may write, complete and exit at once, and its
-    /// pid is gone by the time the send returns (ESRCH).
+    /// The peer's process as the kernel pinned it at connect (SO_PEERPIDFD; before Linux 6.5 a
+    /// pidfd_open of SO_PEERCRED's pid), as a pidfd. Senders open it before they send: a peer that
+    /// has the channel may write, complete and exit at once, and be gone by the time the send returns.
     /// </summary>
     /// <exception cref="PeerGoneException">The peer's process has exited.</exception>
     private static ProcessHandle OpenPeerProcess(BootstrapConnection connection)
     {
+        UintrIpcException? cause = null;
         try
         {
-            return ProcessHandle.Open(connection.Peer.Pid);
+            ProcessHandle process = connection.OpenPeerProcess();
+            if (!process.HasExited)
+            {
+                return process;
+            }
+
+            process.Dispose(); // pinned, and exited since: its pid is never looked up again
         }
         catch (UintrIpcException e) when (e.Errno == LibC.ESRCH)
         {
-            throw new PeerGoneException(
-                $"The process at the other end of {connection.Endpoint} ({connection.Peer}) has exited, so nothing can read or write the channel there. Connect to a running peer and hand over a new channel.", e);
+            cause = e;
         }
+
+        string message = $"The process at the other end of {connection.Endpoint} ({connection.Peer}) has exited, so nothing can read or write the channel there. Connect to a running peer and hand over a new channel.";
+        throw cause is null ? new PeerGoneException(message) : new PeerGoneException(message, cause);
     }
 
     /// <summary>
@@ -160,8 +169,8 @@ public static partial class IpcChannel
 
     /// <summary>
     /// The descriptor the writer needs: the one in the message (eventfd, uintr), or for the
-    /// signal doorbell a pidfd of the peer as SO_PEERCRED names it (never a target taken from
-    /// shared memory or from the peer's own word).
+    /// signal doorbell a pidfd of the connection's peer as the kernel pinned it (never a target
+    /// taken from shared memory or from the peer's own word).
     /// </summary>
     private static SafeFdHandle? DoorbellFdOf(BootstrapConnection connection, BootstrapMessage message, DoorbellKind doorbell, int index = 1)
     {
@@ -194,7 +203,7 @@ public static partial class IpcChannel
         }
 
         // The signal doorbell's pidfd is not sent: the receiver names the consumer's process
-        // from the connection's peer credentials (SO_PEERCRED), the kernel's word. A duplex reply
+        // from the connection's peer (SO_PEERPIDFD, SO_PEERCRED), the kernel's word. A duplex reply
         // carries no region (the peer sent it).
         bool withDoorbell = doorbellFd is not null && ProducerCore.NeedsFd(channel.Doorbell);
         switch (kind == DuplexReply, withDoorbell)

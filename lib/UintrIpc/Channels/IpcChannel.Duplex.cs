@@ -11,7 +11,7 @@ namespace UintrIpc.Channels;
 // with the region and its request reader's doorbell fd; the requesting side checks everything,
 // creates its request writer and response reader, and replies [payload kind 4: the same fields]
 // with its response reader's doorbell fd. Each side checks every field and closes every
-// descriptor it does not keep; each watches the other through a pidfd of SO_PEERCRED's pid.
+// descriptor it does not keep; each watches the other through the pidfd the kernel pinned at connect.
 
 public static partial class IpcChannel
 {

@@ -245,7 +245,7 @@ internal sealed class ProducerCore : IDisposable
             DoorbellCapability capability = Doorbells.Check(kind);
             if (!capability.IsAvailable)
             {
-                throw Doorbells.Refusal(capability, option: null);
+                throw Doorbells.Refusal(capability);
             }
 
             throw new InvalidOperationException(

@@ -15,6 +15,9 @@ internal static unsafe partial class Sys
     internal const int SOCK_CLOEXEC = 0x80000;
     internal const int SOL_SOCKET = 1;
     internal const int SO_PEERCRED = 17;
+
+    /// <summary>A pidfd of the peer, pinned when it connected or listened (Linux 6.5+; ENOPROTOOPT before).</summary>
+    internal const int SO_PEERPIDFD = 77;
     internal const int SCM_RIGHTS = 1;
     internal const int MSG_CTRUNC = 0x8;
     internal const int MSG_TRUNC = 0x20;

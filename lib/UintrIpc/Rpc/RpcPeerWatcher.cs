@@ -33,7 +33,7 @@ internal static unsafe class RpcPeerWatcher
     /// <exception cref="UintrIpcException">epoll_create1 or epoll_ctl failed (out of descriptors or memory).</exception>
     internal static IDisposable Watch(BootstrapConnection connection, Action onGone)
     {
-        var registration = new Registration(connection.Socket, OpenPeer(connection.Peer.Pid), onGone);
+        var registration = new Registration(connection.Socket, OpenPeer(connection), onGone);
         lock (s_lock)
         {
             try
@@ -53,21 +53,24 @@ internal static unsafe class RpcPeerWatcher
         return registration;
     }
 
-    /// <summary>A pidfd of the peer (from SO_PEERCRED, a trusted source), or null: no pidfds here, or the pid is not visible to us.</summary>
-    private static ProcessHandle? OpenPeer(int pid)
+    /// <summary>
+    /// A pidfd of the peer as the kernel pinned it at connect (readable at once if it has exited
+    /// since), or null: no pidfds here, or (kernels before 6.5) its pid is gone or not visible to us.
+    /// </summary>
+    private static ProcessHandle? OpenPeer(BootstrapConnection connection)
     {
-        if (pid <= 0)
+        if (!connection.IsPeerProcessPinned && connection.Peer.Pid <= 0)
         {
             return null;
         }
 
         try
         {
-            return ProcessHandle.Open(pid) is { FileHandle: not null } process ? process : null;
+            return connection.OpenPeerProcess() is { FileHandle: not null } process ? process : null;
         }
         catch (UintrIpcException)
         {
-            return null; // ESRCH: already gone; the socket shows it as well
+            return null; // ESRCH: already gone; the socket shows it unless another process holds it
         }
     }
 

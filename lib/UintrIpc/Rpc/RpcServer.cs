@@ -40,6 +40,8 @@ public sealed class RpcServer : IDisposable
 
     /// <summary>Creates a server; map handlers, then <see cref="Start"/> it.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="NotSupportedException"><see cref="RpcServerOptions.Doorbells"/> names a signal or uintr doorbell (RPC sessions cannot use them).</exception>
+    /// <exception cref="PlatformNotSupportedException"><see cref="RpcServerOptions.Doorbells"/> names a doorbell this machine cannot ring (see <see cref="Channels.IpcChannel.IsDoorbellAvailable"/>); the message says why and what to do.</exception>
     public RpcServer(RpcServerOptions? options = null)
     {
         Options = options ?? new RpcServerOptions();

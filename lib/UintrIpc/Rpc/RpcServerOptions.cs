@@ -19,8 +19,19 @@ public sealed record RpcServerOptions
     /// <summary>The largest arena a client may ask for (at most <see cref="RpcLayout.MaxArena"/>).</summary>
     public long MaxArenaLength { get; init; } = 64L << 20;
 
-    /// <summary>The doorbells clients may choose.</summary>
-    public IReadOnlyList<DoorbellKind> Doorbells { get; init; } = [DoorbellKind.Futex, DoorbellKind.EventFd, DoorbellKind.None];
+    private static readonly DoorbellKind[] s_rpcDoorbells = [DoorbellKind.Futex, DoorbellKind.EventFd, DoorbellKind.None];
+    private readonly IReadOnlyList<DoorbellKind>? _doorbells;
+
+    /// <summary>
+    /// The doorbells clients may choose. Unset: those of futex, eventfd and none that this machine
+    /// can ring (their self-tests, see <see cref="IpcChannel.IsDoorbellAvailable"/>). Set: each one
+    /// must be ringable here, or the server is refused at creation.
+    /// </summary>
+    public IReadOnlyList<DoorbellKind> Doorbells
+    {
+        get => _doorbells ?? Array.FindAll(s_rpcDoorbells, Signaling.Doorbells.MayUse);
+        init => _doorbells = value;
+    }
 
     /// <summary>Threads of the pool that runs handlers mapped with <see cref="RpcServer.MapBlocking"/>; 0 runs them on the session thread.</summary>
     public int WorkerThreads { get; init; } = 4;
@@ -84,12 +95,14 @@ public sealed record RpcServerOptions
             throw new ArgumentOutOfRangeException(nameof(HelloTimeout), HelloTimeout, "The hello timeout must be above zero and at most a day.");
         }
 
-        foreach (var kind in Doorbells)
+        foreach (var kind in _doorbells ?? [])
         {
             if (kind is not (DoorbellKind.Futex or DoorbellKind.EventFd or DoorbellKind.None))
             {
                 throw new NotSupportedException($"RPC sessions use the futex, eventfd or none doorbell, not {kind}: signal and user-interrupt doorbells belong to one thread, and any client thread may call.");
             }
+
+            Signaling.Doorbells.Require(kind, $"Take it out of {nameof(RpcServerOptions)}.{nameof(Doorbells)}, or leave that option unset to offer the kinds this machine can ring");
         }
     }
 }

@@ -308,7 +308,7 @@ internal sealed unsafe class RpcServerSession
     {
         RpcRegion region = _region!;
         int work = TakeCompletions();
-        int room = Math.Min(requests.Length, region.MaxCalls - _outboxCount - _atWorkers);
+        int room = Math.Min(requests.Length, Room);
         if (room > 0 && region.Requests.CanRead)
         {
             int n = region.Requests.TryRead(requests.AsSpan(0, room));
@@ -323,6 +323,9 @@ internal sealed unsafe class RpcServerSession
 
         return work + Flush();
     }
+
+    /// <summary>Requests that may be read now: every one read must find a place in the outbox (session thread only).</summary>
+    private int Room => _region!.MaxCalls - _outboxCount - _atWorkers;
 
     private void Process(in RpcWireRequest request)
     {
@@ -455,6 +458,8 @@ internal sealed unsafe class RpcServerSession
 
     private readonly struct Probe(RpcServerSession owner) : IWaitProbe
     {
-        public bool HasWork => owner._region!.Requests.CanRead || Volatile.Read(ref owner._completionCount) != 0 || owner._ended;
+        // Requests count as work only with room to read them: a client that leaves its answers
+        // untaken while it queues more requests would otherwise keep this thread from sleeping.
+        public bool HasWork => (owner.Room > 0 && owner._region!.Requests.CanRead) || Volatile.Read(ref owner._completionCount) != 0 || owner._ended;
     }
 }

@@ -98,7 +98,7 @@ internal static unsafe class Doorbells
     /// </summary>
     /// <param name="requested">The explicit choice, or null for the default.</param>
     /// <param name="option">Where the choice was made, for the message (e.g. "IpcChannelOptions.Doorbell").</param>
-    /// <exception cref="PlatformNotSupportedException"><paramref name="requested"/> failed its check here (<see cref="Refusal"/>).</exception>
+    /// <exception cref="PlatformNotSupportedException"><paramref name="requested"/> failed its check here (<see cref="Require"/>).</exception>
     internal static DoorbellKind Choose(DoorbellKind? requested, string option)
     {
         if (requested is not { } kind)
@@ -106,21 +106,35 @@ internal static unsafe class Doorbells
             return Best;
         }
 
-        DoorbellCapability capability = Check(kind);
-        return capability.IsAvailable || capability.IsInconclusive ? kind : throw Refusal(capability, option);
+        return Require(kind, $"Leave {option} null for the default (IpcChannel.DefaultDoorbell, {Best} here) or choose a kind IpcChannel.IsDoorbellAvailable accepts");
     }
 
-    /// <summary>Why a doorbell that failed its check cannot be used, and what to choose instead.</summary>
-    /// <param name="capability">The failed check.</param>
-    /// <param name="option">Where the doorbell was chosen; null when it came with an existing channel.</param>
-    internal static PlatformNotSupportedException Refusal(DoorbellCapability capability, string? option)
+    /// <summary>
+    /// Whether <paramref name="kind"/> may be offered: its self-test passed, or ran out of time (no
+    /// verdict, so the choice stands, as in <see cref="Choose"/>).
+    /// </summary>
+    internal static bool MayUse(DoorbellKind kind) => MayUse(Check(kind));
+
+    /// <summary>
+    /// <paramref name="kind"/>, unless its self-test found that this machine cannot ring it: then a
+    /// <see cref="PlatformNotSupportedException"/> with the reason and <paramref name="instead"/> (what to do).
+    /// </summary>
+    internal static DoorbellKind Require(DoorbellKind kind, string instead)
     {
-        string instead = option is null
-            ? "Create the channel with a doorbell this machine can ring"
-            : $"Leave {option} null for the default (IpcChannel.DefaultDoorbell, {Best} here) or choose a kind IpcChannel.IsDoorbellAvailable accepts";
-        return new PlatformNotSupportedException(
-            $"The {capability.Kind} doorbell cannot work on this machine: {capability.Reason}. {instead}.");
+        DoorbellCapability capability = Check(kind);
+        return MayUse(capability) ? kind : throw Refusal(capability, instead);
     }
+
+    /// <summary>Why a doorbell that came with an existing channel and failed its check cannot be used.</summary>
+    /// <param name="capability">The failed check.</param>
+    internal static PlatformNotSupportedException Refusal(DoorbellCapability capability)
+        => Refusal(capability, "Create the channel with a doorbell this machine can ring");
+
+    private static bool MayUse(DoorbellCapability capability) => capability.IsAvailable || capability.IsInconclusive;
+
+    /// <summary>Why a doorbell that failed its check cannot be used, and <paramref name="instead"/>, what to do.</summary>
+    private static PlatformNotSupportedException Refusal(DoorbellCapability capability, string instead)
+        => new($"The {capability.Kind} doorbell cannot work on this machine: {capability.Reason}. {instead}.");
 
     /// <summary>
     /// Creates the consumer's receiver of <paramref name="kind"/> for <paramref name="waitBlock"/>.

@@ -43,6 +43,15 @@ internal sealed unsafe class EventFdDoorbellSender : DoorbellSender
     /// <inheritdoc />
     public override void Ring()
     {
+        // O_NONBLOCK belongs to the open file description the consumer shares with us, so a
+        // hostile consumer can clear it and fill its counter: write(2) would then wait for a read
+        // that never comes. Without it, write only when poll says a write of 1 cannot wait.
+        int flags = LibC.fcntl(_fd.Fd, LibC.F_GETFL, 0);
+        if (flags >= 0 && (flags & LibC.O_NONBLOCK) == 0 && !CounterHasRoom())
+        {
+            return; // the counter is at its maximum: a wake-up is pending already
+        }
+
         ulong one = 1;
         while (true)
         {
@@ -62,6 +71,18 @@ internal sealed unsafe class EventFdDoorbellSender : DoorbellSender
                 throw new UintrIpcException("write to eventfd", errno);
             }
         }
+    }
+
+    /// <summary>Whether a write of 1 would not wait (POLLOUT: the counter is below its maximum); errors are left to write(2) to report.</summary>
+    private bool CounterHasRoom()
+    {
+        var pollFd = new Sys.PollFd { Fd = _fd.Fd, Events = Sys.POLLOUT };
+        int ready;
+        while ((ready = Sys.Poll(&pollFd, 1, 0)) < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR)
+        {
+        }
+
+        return ready != 0;
     }
 
     /// <inheritdoc />

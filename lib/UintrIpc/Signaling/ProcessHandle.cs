@@ -6,7 +6,7 @@ using UintrIpc.Interop;
 namespace UintrIpc.Signaling;
 
 /// <summary>
-/// A process known from a trusted source (our own pid, SO_PEERCRED of a bootstrap connection, a
+/// A process known from a trusted source (our own pid, the peer of a bootstrap connection, a
 /// child we started, or a pidfd someone handed us), as a pidfd: unlike a pid, it cannot come to
 /// name another process after this one exits. Used as the target of the signal doorbell and to
 /// tell whether a peer is still alive.
@@ -80,6 +80,36 @@ internal sealed class ProcessHandle : IDisposable
     }
 
     /// <summary>
+    /// Takes ownership of <paramref name="pidfd"/>, a pidfd the kernel gave us for
+    /// <paramref name="pid"/> (SO_PEERPIDFD), even one of a process that has exited since.
+    /// </summary>
+    internal static ProcessHandle FromOwnedPidFd(int pid, SafeFdHandle pidfd) => new(pid, pidfd);
+
+    /// <summary>Another handle of the same process, with its own duplicate of the pidfd (disposed separately).</summary>
+    /// <exception cref="UintrIpcException">fcntl(F_DUPFD_CLOEXEC) failed (out of descriptors).</exception>
+    internal ProcessHandle Duplicate()
+    {
+        if (FileHandle is null)
+        {
+            return new ProcessHandle(Pid, null);
+        }
+
+        bool added = false;
+        try
+        {
+            FileHandle.DangerousAddRef(ref added);
+            return new ProcessHandle(Pid, DuplicateFd(FileHandle.Fd));
+        }
+        finally
+        {
+            if (added)
+            {
+                FileHandle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
     /// Takes a pidfd handed to us (its pid is read from /proc/self/fdinfo, the kernel's word);
     /// keeps its own duplicate.
     /// </summary>
@@ -88,19 +118,13 @@ internal sealed class ProcessHandle : IDisposable
     {
         ArgumentNullException.ThrowIfNull(pidfd);
         int fd = (int)pidfd.DangerousGetHandle();
-        int pid = PidOfPidFd(fd);
-        if (pid <= 0)
+        int? pid = PidOfPidFd(fd);
+        if (pid is not > 0)
         {
-            throw new ArgumentException($"Descriptor {fd} is not a pidfd of a live process (its fdinfo has {(pid == 0 ? "no Pid line" : "Pid -1: the process exited")}).", nameof(pidfd));
+            throw new ArgumentException($"Descriptor {fd} is not a pidfd of a live process visible to us (its fdinfo has {pid switch { null => "no Pid line", 0 => "Pid 0: another pid namespace", _ => "Pid -1: the process exited" }}).", nameof(pidfd));
         }
 
-        int dup = LibC.fcntl(fd, LibC.F_DUPFD_CLOEXEC, 0);
-        if (dup < 0)
-        {
-            throw UintrIpcException.FromLastError("fcntl(F_DUPFD_CLOEXEC) of a pidfd");
-        }
-
-        return new ProcessHandle(pid, new SafeFdHandle(dup, ownsHandle: true));
+        return new ProcessHandle(pid.Value, DuplicateFd(fd));
     }
 
     /// <summary>A pidfd of the calling process, to hand to producers (the signal doorbell's "descriptor").</summary>
@@ -113,8 +137,17 @@ internal sealed class ProcessHandle : IDisposable
     /// <inheritdoc />
     public void Dispose() => FileHandle?.Dispose();
 
-    /// <summary>The pid a pidfd refers to (Pid: line of /proc/self/fdinfo), -1 if it exited, 0 if it is not a pidfd.</summary>
-    private static int PidOfPidFd(int fd)
+    private static SafeFdHandle DuplicateFd(int fd)
+    {
+        int dup = LibC.fcntl(fd, LibC.F_DUPFD_CLOEXEC, 0);
+        return dup >= 0 ? new SafeFdHandle(dup, ownsHandle: true) : throw UintrIpcException.FromLastError("fcntl(F_DUPFD_CLOEXEC) of a pidfd");
+    }
+
+    /// <summary>
+    /// The pid a pidfd refers to (Pid: line of /proc/self/fdinfo): -1 if it exited and was reaped,
+    /// 0 if its process is not in the pid namespace of /proc, null if it is not a pidfd (or /proc cannot be read).
+    /// </summary>
+    internal static int? PidOfPidFd(int fd)
     {
         try
         {
@@ -130,6 +163,6 @@ internal sealed class ProcessHandle : IDisposable
         {
         }
 
-        return 0;
+        return null;
     }
 }

@@ -88,5 +88,17 @@ internal static class BootstrapCommands
         return 3;
     }
 
+    /// <summary>
+    /// bootstrap-connect-and-exit &lt;endpoint&gt;: connects (the server accepted it) and exits at
+    /// once, so that the server looks at its peer only after it is gone (and reaped).
+    /// </summary>
+    [PeerCommand("bootstrap-connect-and-exit")]
+    public static int ConnectAndExit(string[] args)
+    {
+        using var connection = BootstrapConnection.Connect(args[0], s_timeout);
+        Console.WriteLine($"connected server-pid {connection.Peer.Pid}");
+        return 0;
+    }
+
     private static int OpenFds() => Directory.GetFileSystemEntries("/proc/self/fd").Length;
 }

@@ -186,6 +186,107 @@ internal static class RpcCommands
     }
 
     /// <summary>
+    /// rpc-jam-eventfd &lt;endpoint&gt;: a client on the eventfd doorbell that jams the eventfd it
+    /// gave the server: clears O_NONBLOCK on the shared file description, fills the counter to
+    /// its maximum and announces a sleep, so the server's next ring is a write(2) that would wait
+    /// for a read that never comes (this client never reads it: no RpcClient call, whose park
+    /// would drain it). Then two raw requests, one after the other; the second is answered only
+    /// if the session thread came back from ringing for the first. Prints "jammed", "answered 1"
+    /// and "answered 2"; exits 1 when an answer does not come within 20 s.
+    /// </summary>
+    [PeerCommand("rpc-jam-eventfd")]
+    public static unsafe int JamEventFd(string[] args)
+    {
+        using var client = RpcClient.Connect(args[0], new RpcClientOptions { Doorbell = DoorbellKind.EventFd, MaxCalls = 4 });
+        RpcRegion region = client.SessionRegion;
+        var own = (EventFdDoorbellReceiver)typeof(RpcClient).GetField("_clientBell", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(client)!;
+        int fd = own.FileHandle.Fd;
+        if (LibC.fcntl(fd, LibC.F_SETFL, LibC.fcntl(fd, LibC.F_GETFL, 0) & ~LibC.O_NONBLOCK) != 0)
+        {
+            return 2;
+        }
+
+        ulong full = ulong.MaxValue - 1; // the largest count an eventfd holds: any further write of 1 waits
+        if (LibC.write(fd, &full, 8) != 8)
+        {
+            return 3;
+        }
+
+        byte* clientWait = region.Region.PartPointer(region.ClientWaitPart);
+        ulong* sent = (ulong*)(region.Control + RpcLayout.ControlResponsesSentOffset);
+        Console.WriteLine("jammed");
+        for (ulong n = 1; n <= 2; n++)
+        {
+            // A sleep announced before each request: the server rings when it answers.
+            Volatile.Write(ref *(uint*)(clientWait + WaitBlockLayout.ConsumerStateOffset), WaitBlockLayout.ConsumerSleeping);
+            while (!region.Requests.TryWrite(new RpcWireRequest { Id = RpcLayout.MakeId((uint)region.MaxCalls + 1, 1), Opcode = RpcTestOps.Add }))
+            {
+                Thread.Yield();
+            }
+
+            using (var bell = new FutexDoorbellSender(new WaitBlock(region.Region, region.ServerWaitPart)))
+            {
+                new WaitBlock(region.Region, region.ServerWaitPart).WakeIfSleeping(bell);
+            }
+
+            // The server publishes its count of answers (release) before it rings.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (Volatile.Read(ref *sent) < n)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    Console.WriteLine($"no answer {n}");
+                    return 1;
+                }
+
+                Thread.Sleep(1);
+            }
+
+            Console.WriteLine($"answered {n}");
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// rpc-flood &lt;endpoint&gt;: a client that never takes its answers and writes three rounds of
+    /// max_calls raw requests: the first fills the response ring, the second the server's outbox,
+    /// the third stays in the request ring, which the server must not read (it has no room for the
+    /// answers) and must not spin on either. Prints "stalled calls N" once all are written, then
+    /// waits for "quit" on stdin.
+    /// </summary>
+    [PeerCommand("rpc-flood")]
+    public static int Flood(string[] args)
+    {
+        using var client = RpcClient.Connect(args[0], new RpcClientOptions { MaxCalls = 4 });
+        RpcRegion region = client.SessionRegion;
+        using var bell = new FutexDoorbellSender(new WaitBlock(region.Region, region.ServerWaitPart));
+        var serverWait = new WaitBlock(region.Region, region.ServerWaitPart);
+        var deadline = DateTime.UtcNow + s_timeout;
+        for (int i = 0; i < 3 * region.MaxCalls; i++)
+        {
+            // Ids that name no call (this client's router never sees their answers anyway).
+            while (!region.Requests.TryWrite(new RpcWireRequest { Id = RpcLayout.MakeId((uint)region.MaxCalls + 1, 1), Opcode = RpcTestOps.Add }))
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    Console.WriteLine($"server read only {i - region.MaxCalls}");
+                    return 1;
+                }
+
+                Thread.Sleep(1);
+            }
+
+            deadline = DateTime.UtcNow + s_timeout; // from the last progress
+            serverWait.WakeIfSleeping(bell);
+        }
+
+        Console.WriteLine($"stalled calls {region.MaxCalls}");
+        Console.In.ReadLine();
+        return 0;
+    }
+
+    /// <summary>
     /// rpc-latency &lt;endpoint&gt; &lt;calls&gt; &lt;gap µs&gt; [doorbell]: no-op round trips (Add), one at a
     /// time, with a pause between them (0: back to back, the server keeps spinning; 1000: both
     /// sides go to sleep in between); prints "p50 X p99 Y" in microseconds. A diagnostic, not a test.

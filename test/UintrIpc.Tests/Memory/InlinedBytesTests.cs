@@ -56,6 +56,32 @@ public sealed unsafe class InlinedBytesTests
     }
 
     /// <summary>
+    /// Clear zeroes inline up to <see cref="InlinedBytes.ClearInlineLimit"/>, past the copy's limit
+    /// (a record Read zeroes what it read at once: 64 records of 64 B are 4608 bytes, of 1 KiB
+    /// 66,048): exactly the range at lengths around those and around the clear limit.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Offsets))]
+    public void Clear_zeroes_exactly_the_range_up_to_and_past_the_clear_limit(int offset)
+    {
+        int limit = InlinedBytes.ClearInlineLimit;
+        int[] lengths = [.. Enumerable.Range(4600, 20), .. Enumerable.Range(66040, 20), .. Enumerable.Range(limit - 70, 140)];
+        byte[] buffer = new byte[offset + lengths.Max() + (2 * Guard)];
+        foreach (int length in lengths)
+        {
+            buffer.AsSpan().Fill(0xee);
+            fixed (byte* p = buffer)
+            {
+                InlinedBytes.Clear(p + Guard + offset, length);
+            }
+
+            Assert.True(buffer.AsSpan(Guard + offset, length).IndexOfAnyExcept((byte)0) < 0, $"length {length}: not all zero");
+            Assert.True(buffer.AsSpan(0, Guard + offset).IndexOfAnyExcept((byte)0xee) < 0, $"bytes before the range changed (length {length})");
+            Assert.True(buffer.AsSpan(Guard + offset + length).IndexOfAnyExcept((byte)0xee) < 0, $"bytes after the range changed (length {length})");
+        }
+    }
+
+    /// <summary>
     /// The 512-bit loop aligns its stores to the destination's cache lines: at every offset of the
     /// destination in its line (a record's payload starts at any multiple of 8 after one), around
     /// every length where the number of stores changes, and up to the inline limit and past it.

@@ -183,6 +183,44 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
         Assert.Equal(2 * 3000 + 7 + 1, stats.Requests);
     }
 
+    [Fact]
+    public void A_client_that_jams_its_eventfd_cannot_hold_the_session_thread_in_a_ring()
+    {
+        using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 1 });
+        server.Start(_endpoint);
+        using (var jammer = PeerProcess.Start(output, "rpc-jam-eventfd", _endpoint))
+        {
+            // The second request is answered only if the ring for the first came back.
+            jammer.AssertSuccess();
+            Assert.Contains("answered 2", jammer.StandardOutput, StringComparison.Ordinal);
+        }
+
+        // And the session thread, free, sees the client go and ends the session.
+        WaitUntil(() => server.Statistics.SessionsClosed == 1, "the jamming client's session closed");
+        Assert.Equal(2, server.Statistics.Requests);
+        Assert.Empty(server.Sessions);
+    }
+
+    [Fact]
+    public void A_client_that_takes_no_answers_but_queues_requests_leaves_the_session_thread_asleep()
+    {
+        using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 1, MaxParkTime = TimeSpan.FromMilliseconds(20) });
+        server.Start(_endpoint);
+        using var flood = PeerProcess.Start(output, "rpc-flood", _endpoint);
+        flood.WaitForOutput("stalled calls 4");
+        RpcSession session = Assert.Single(server.Sessions);
+
+        // With requests queued and no room for their answers, the session thread must park (its
+        // sleeps end at MaxParkTime) rather than find "work" it cannot do and never block.
+        long before = session.WakeStatistics.ServerTimeouts;
+        WaitUntil(() => session.WakeStatistics.ServerTimeouts >= before + 3, "the stalled session thread's parks timing out");
+
+        flood.WriteLine("quit");
+        flood.AssertSuccess();
+        WaitUntil(() => server.Statistics.SessionsClosed == 1, "the flooding client's session closed");
+        Assert.Equal(4, server.Statistics.Requests); // the first round's answers only: the others never had room
+    }
+
     /// <summary>This process's descriptors of the kinds a session opens (memfd, socket, eventfd), with what they point to.</summary>
     /// <summary>The peer process of socket <paramref name="fd"/>, or -1 (not connected, or closed since the listing).</summary>
     private static int SocketPeerPid(int fd)

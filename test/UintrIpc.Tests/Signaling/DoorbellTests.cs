@@ -126,6 +126,30 @@ public sealed unsafe class DoorbellTests
     }
 
     [Fact]
+    public void An_eventfd_sender_does_not_wait_on_a_counter_the_consumer_filled_after_clearing_O_NONBLOCK()
+    {
+        // The consumer owns the file description: it can clear O_NONBLOCK and fill the counter,
+        // so that a write of 1 would wait for a read that never comes.
+        using var receiver = new EventFdDoorbellReceiver();
+        int fd = receiver.FileHandle.Fd;
+        Assert.Equal(0, LibC.fcntl(fd, LibC.F_SETFL, LibC.fcntl(fd, LibC.F_GETFL, 0) & ~LibC.O_NONBLOCK));
+        using var sender = new EventFdDoorbellSender(receiver.FileHandle);
+        sender.Ring(); // room in the counter: a blocking descriptor is still rung
+        Assert.Equal(1, PollIn(receiver.FileHandle));
+        ulong full = ulong.MaxValue - 2; // 1 + this = the largest count an eventfd holds
+        Assert.Equal(8, LibC.write(fd, &full, 8));
+
+        var ring = new Thread(sender.Ring) { IsBackground = true };
+        ring.Start();
+        bool returned = ring.Join(TimeSpan.FromSeconds(10));
+        ulong drained;
+        Assert.Equal(8, LibC.read(fd, &drained, 8)); // lets a ring stuck in write(2) return, also when the test fails
+        ring.Join(TimeSpan.FromSeconds(10));
+        Assert.True(returned, "Ring waited in write(2) on a full counter");
+        Assert.Equal(ulong.MaxValue - 1, drained); // the stuck ring added nothing: its wake-up was pending already
+    }
+
+    [Fact]
     public void An_eventfd_sender_outlives_the_descriptor_it_was_built_from()
     {
         using var receiver = new EventFdDoorbellReceiver();
