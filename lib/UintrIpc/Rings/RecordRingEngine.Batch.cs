@@ -7,13 +7,15 @@ namespace UintrIpc.Rings;
 
 // Batches of records (RecordBatch): one range of the ring claimed at once (SPSC: reserved
 // privately, the tail stored once at commit; MPSC: one CAS on the tail), records appended into
-// it in place, committed together. Until the commit every appended record's header holds its
-// length negated: SPSC, the type is in its word already; MPSC, the type word holds the claimed
-// marker (uintripc.h 2e, 2f). MPSC (and an SPSC range of at most 1 KiB) keeps each record's
-// length and type privately (an MPSC raw batch's first run once: RecordBatchEntries), and the
-// commit publishes from that copy; a longer SPSC range reads
-// its headers back (checked) and stores only each length, as the C ring does (a private copy cost
-// a store per record, see CommitBatch). The unused rest
+// it in place, committed together. MPSC and an SPSC range of at most 1 KiB keep each record's
+// length and type privately (the batch's entries; an MPSC raw batch's first run once:
+// RecordBatchEntries), and the commit publishes from that copy.
+// Until the commit an MPSC record's header holds its length negated and the claimed marker
+// (uintripc.h 2e, 2f); a short SPSC range has no header in the ring before the commit (0 reads
+// "not yet"; one shared store per record fewer, design-notes "sprb8"); a longer SPSC range writes
+// each header (length negated, type) at its append, and the commit reads it back (checked) and
+// stores only each length, as the C ring does (a private copy cost a store per record, see
+// CommitBatch; a channel's batch keeps them too, for its sink). The unused rest
 // of an MPSC range becomes padding at commit; an SPSC tail covers only what was appended.
 internal sealed unsafe partial class RecordRingEngine
 {
@@ -61,7 +63,7 @@ internal sealed unsafe partial class RecordRingEngine
         _local.ClaimPadding = padding;
         _local.ClaimAligned = aligned;
         _local.OpenClaim = token;
-        PrefetchRange(start, aligned);
+        TakeRangeLines(start, aligned);
         RecordBatch.Open(out batch, this, start, aligned, 0, token, multiProducer: false, keepsEntries: aligned <= ShortRangeBytes);
         if (sink is not null)
         {
@@ -160,23 +162,14 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>
-    /// SPSC: writes the <paramref name="header"/> (length negated, type) of a record appended to
-    /// the batch of claim <paramref name="token"/>, invisible to the consumer until the commit.
+    /// SPSC, a batch that keeps no entries (a long range without a channel's sink): writes the
+    /// <paramref name="header"/> (length negated, type) of a record appended to it, invisible to
+    /// the consumer until the commit, which reads it back. The caller checked the claim is open
+    /// (<see cref="ThrowIfSpscClaimLost"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void AppendToSpscBatch(byte* record, long header, long token)
-    {
-        // One compare per record: the claim is still open (a later write or claim discards it,
-        // and may publish these bytes) and the ring not disposed (Dispose closes the open claim
-        // before the lease, and maybe the mapping, goes).
-        if (_local.OpenClaim != token)
-        {
-            ThrowAppendRefused();
-        }
-
-        // Plain: the consumer reads a length <= 0 as "not yet", and the commit's release publishes both.
-        *(long*)record = header;
-    }
+    internal static void AppendToSpscBatch(byte* record, long header)
+        => *(long*)record = header; // plain: the consumer reads a length <= 0 as "not yet", and the commit's release publishes both
 
     /// <summary>
     /// SPSC batch, a record of <paramref name="aligned"/> bytes (at least <see cref="PrefetchMinimum"/>)
@@ -639,6 +632,31 @@ internal sealed unsafe partial class RecordRingEngine
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PrefetchRange(byte* start, int bytes)
         => PrefetchLines(start, start + Math.Min(bytes, PrefetchLimit)); // a claimed range never crosses the end of the data area: no wrap
+
+    /// <summary>
+    /// SPSC: stores zero into the first word of each cache line of a claimed range's first
+    /// <see cref="PrefetchLimit"/> bytes (from <paramref name="start"/> itself, which may be
+    /// mid-line: the bytes before it may be records not yet consumed), a write prefetch that needs
+    /// no PREFETCHW. The consumer zeroed these lines last, so they sit modified in its cache: the
+    /// appends' stores then missed one line after another, each behind the stores queued before it
+    /// (stores commit in order; an append also stores its entry and the batch's fields, which hit),
+    /// and a read prefetch brought a line shared, to be taken again by the first store. These
+    /// stores ask for every line at once and own them before the appends begin. Harmless: the
+    /// range is ours (released by the consumer, zero, behind the published claim_end, 2g) and
+    /// its bytes are zero already; nothing reads them before the commit. The C ring does the same
+    /// (rring_claim_batch). Cross-core twin of the sweep's 8 B row (one append per record, 64 KiB
+    /// ring): docs/design-notes.md "sprb8".
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TakeRangeLines(byte* start, int bytes)
+    {
+        byte* end = start + Math.Min(bytes, PrefetchLimit); // a claimed range never crosses the end of the data area
+        *(long*)start = 0; // plain: the range's first word (bytes >= 8), its first line
+        for (byte* line = (byte*)(((nint)start + 64) & ~(nint)63); line < end; line += 64)
+        {
+            *(long*)line = 0; // plain, as above; line + 8 <= end: both are multiples of 8
+        }
+    }
 
     /// <summary>Read prefetch of the cache lines from the one <paramref name="start"/> is in (it may be mid-line) to <paramref name="end"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
