@@ -150,6 +150,30 @@ public sealed unsafe class DoorbellTests
     }
 
     [Fact]
+    public void An_eventfd_sender_does_not_wait_on_a_counter_a_kernel_completion_pushed_past_the_write_limit()
+    {
+        // write(2) fills a counter to 2^64-2 at most, but a kernel completion adds 1 more (AIO's
+        // IOCB_FLAG_RESFD, io_uring's registered eventfd): at 2^64-1 poll reports POLLERR, not POLLOUT.
+        using var receiver = new EventFdDoorbellReceiver();
+        int fd = receiver.FileHandle.Fd;
+        Assert.Equal(0, LibC.fcntl(fd, LibC.F_SETFL, LibC.fcntl(fd, LibC.F_GETFL, 0) & ~LibC.O_NONBLOCK));
+        using var sender = new EventFdDoorbellSender(receiver.FileHandle);
+        ulong full = ulong.MaxValue - 1;
+        Assert.Equal(8, LibC.write(fd, &full, 8));
+        string? why = KernelCompletion.SignalEventFd(fd);
+        Assert.SkipWhen(why is not null, $"no AIO here to push the counter to its kernel maximum: {why}");
+
+        var ring = new Thread(sender.Ring) { IsBackground = true };
+        ring.Start();
+        bool returned = ring.Join(TimeSpan.FromSeconds(10));
+        ulong drained;
+        Assert.Equal(8, LibC.read(fd, &drained, 8)); // lets a ring stuck in write(2) return, also when the test fails
+        ring.Join(TimeSpan.FromSeconds(10));
+        Assert.True(returned, "Ring waited in write(2) on a counter at 2^64-1");
+        Assert.Equal(ulong.MaxValue, drained); // the completion's 1 on top of the write limit; the ring added nothing
+    }
+
+    [Fact]
     public void An_eventfd_sender_outlives_the_descriptor_it_was_built_from()
     {
         using var receiver = new EventFdDoorbellReceiver();
