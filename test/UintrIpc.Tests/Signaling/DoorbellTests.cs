@@ -174,6 +174,27 @@ public sealed unsafe class DoorbellTests
     }
 
     [Fact]
+    public void An_eventfd_receiver_does_not_wait_in_read_when_a_producer_cleared_O_NONBLOCK_and_took_the_count()
+    {
+        // A producer shares the file description: it can clear O_NONBLOCK and read the counter
+        // between the receiver's poll and its read. This is the read that then finds it empty.
+        using var receiver = new EventFdDoorbellReceiver();
+        int fd = receiver.FileHandle.Fd;
+        Assert.Equal(0, LibC.fcntl(fd, LibC.F_SETFL, LibC.fcntl(fd, LibC.F_GETFL, 0) & ~LibC.O_NONBLOCK));
+
+        bool? consumed = null;
+        var read = new Thread(() => consumed = receiver.TryConsume()) { IsBackground = true };
+        read.Start();
+        bool returned = read.Join(TimeSpan.FromSeconds(10));
+        ulong one = 1;
+        Assert.Equal(8, LibC.write(fd, &one, 8)); // lets a read stuck in read(2) return, also when the test fails
+        read.Join(TimeSpan.FromSeconds(10));
+        Assert.True(returned, "TryConsume waited in read(2) on an empty counter");
+        Assert.False(consumed);
+        Assert.True(receiver.TryConsume()); // and still reads a ring
+    }
+
+    [Fact]
     public void An_eventfd_sender_outlives_the_descriptor_it_was_built_from()
     {
         using var receiver = new EventFdDoorbellReceiver();
