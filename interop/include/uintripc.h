@@ -237,13 +237,19 @@
  *   Batch (TryClaimBatch): one range claimed as one record would be (padding to the end first
  *     when it would cross it; MPSC: one intent, one CAS), records appended into it in place,
  *     each header holding -len until the commit (SPSC: with its type; MPSC: with the claimed
- *     marker, one 64-bit store, then store-store, as above). MPSC: until a record is appended
+ *     marker, one 64-bit store, then store-store, as above). SPSC, a producer's choice: a record
+ *     appended to a range of at most 1 KiB may have no header before the commit (the library's
+ *     single appends), which stores length and type as one 64-bit store (release); the header reads 0,
+ *     "not yet", until then (the producer keeps the headers privately). A producer may store
+ *     zeroes into its claimed range before appending (the library's and the C ring's take its
+ *     lines so): the bytes are zero already. MPSC: until a record is appended
  *     at its start, the range's first header holds the claimed marker too, with length
  *     -min(range, align8(8 + max_message_length)) (the same store; at the claim, or at the latest
  *     before the producer's next intent store): the producer may claim again while the batch is
  *     open, its intent then no longer covers the range, and a dead producer's stale intent
  *     alone would make that live batch look dead (2f b). Commit: SPSC: tail = end of the
- *     appended records (release, once), then each length = +len (release); MPSC: per record
+ *     appended records (release, once), then each length = +len (release; a header not written
+ *     at the append: length and type in one store); MPSC: per record
  *     type, then length = +len (release), or both as one 64-bit store (release; the library's
  *     batch commit: the claimed marker gives way to the type in the same store), then the
  *     unused rest of the range becomes padding in pieces as for the unblock below. Abort: SPSC: zero the range again (nothing was
