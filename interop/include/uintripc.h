@@ -465,7 +465,9 @@
  *   C5. block in the doorbell, ALWAYS with a timeout:
  *         futex:   FUTEX_WAIT(&wake_word, token, timeout), not FUTEX_PRIVATE_FLAG (returns at
  *                  once with EAGAIN if a producer incremented the word after C2);
- *         eventfd: poll(POLLIN) then read(2) (resets the counter; the fd is non-blocking);
+ *         eventfd: poll(POLLIN) then read (resets the counter) with preadv2(RWF_NOWAIT): a
+ *                  producer shares the file description, can clear O_NONBLOCK and take the
+ *                  count between the poll and the read (plain read(2) only on EOPNOTSUPP);
  *         signal:  sigtimedwait on the blocked signal, then drain pending instances;
  *         none:    nothing to block in: yield for a short slice (and skip C3 and C6).
  *   C6. prev = xchg(consumer_state, AWAKE)              full fence. The consumer is the one
@@ -485,7 +487,8 @@
  *                  (all waiters: one consumer per block, so "all" is that one thread);
  *         eventfd: write(fd, 1) (8 bytes), fd received from the consumer; EAGAIN = already set;
  *                  the consumer shares the file description and can clear O_NONBLOCK: then
- *                  write only if poll(POLLOUT, 0) says so (no POLLOUT = counter full = set);
+ *                  write only if poll(POLLOUT, 0) reports POLLOUT (none: the counter is at
+ *                  2^64-2, or at 2^64-1 through a kernel completion (POLLERR): set);
  *         signal:  tgkill (rules below); none: nothing.
  *   P6. AFTER the ring returned: wakeups_sent += 1 (the signal teardown relies on it).
  *   Note: P2 needs a full fence, not a fence instruction: a locked RMW on ANY line is one
