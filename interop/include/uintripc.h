@@ -237,13 +237,19 @@
  *   Batch (TryClaimBatch): one range claimed as one record would be (padding to the end first
  *     when it would cross it; MPSC: one intent, one CAS), records appended into it in place,
  *     each header holding -len until the commit (SPSC: with its type; MPSC: with the claimed
- *     marker, one 64-bit store, then store-store, as above). MPSC: until a record is appended
+ *     marker, one 64-bit store, then store-store, as above). SPSC, a producer's choice: a record
+ *     appended to a range of at most 1 KiB may have no header before the commit (the library's
+ *     single appends), which stores length and type as one 64-bit store (release); the header reads 0,
+ *     "not yet", until then (the producer keeps the headers privately). A producer may store
+ *     zeroes into its claimed range before appending (the library's and the C ring's take its
+ *     lines so): the bytes are zero already. MPSC: until a record is appended
  *     at its start, the range's first header holds the claimed marker too, with length
  *     -min(range, align8(8 + max_message_length)) (the same store; at the claim, or at the latest
  *     before the producer's next intent store): the producer may claim again while the batch is
  *     open, its intent then no longer covers the range, and a dead producer's stale intent
  *     alone would make that live batch look dead (2f b). Commit: SPSC: tail = end of the
- *     appended records (release, once), then each length = +len (release); MPSC: per record
+ *     appended records (release, once), then each length = +len (release; a header not written
+ *     at the append: length and type in one store); MPSC: per record
  *     type, then length = +len (release), or both as one 64-bit store (release; the library's
  *     batch commit: the claimed marker gives way to the type in the same store), then the
  *     unused rest of the range becomes padding in pieces as for the unblock below. Abort: SPSC: zero the range again (nothing was
@@ -459,7 +465,9 @@
  *   C5. block in the doorbell, ALWAYS with a timeout:
  *         futex:   FUTEX_WAIT(&wake_word, token, timeout), not FUTEX_PRIVATE_FLAG (returns at
  *                  once with EAGAIN if a producer incremented the word after C2);
- *         eventfd: poll(POLLIN) then read(2) (resets the counter; the fd is non-blocking);
+ *         eventfd: poll(POLLIN) then read (resets the counter) with preadv2(RWF_NOWAIT): a
+ *                  producer shares the file description, can clear O_NONBLOCK and take the
+ *                  count between the poll and the read (plain read(2) only on EOPNOTSUPP);
  *         signal:  sigtimedwait on the blocked signal, then drain pending instances;
  *         none:    nothing to block in: yield for a short slice (and skip C3 and C6).
  *   C6. prev = xchg(consumer_state, AWAKE)              full fence. The consumer is the one
@@ -479,7 +487,8 @@
  *                  (all waiters: one consumer per block, so "all" is that one thread);
  *         eventfd: write(fd, 1) (8 bytes), fd received from the consumer; EAGAIN = already set;
  *                  the consumer shares the file description and can clear O_NONBLOCK: then
- *                  write only if poll(POLLOUT, 0) says so (no POLLOUT = counter full = set);
+ *                  write only if poll(POLLOUT, 0) reports POLLOUT (none: the counter is at
+ *                  2^64-2, or at 2^64-1 through a kernel completion (POLLERR): set);
  *         signal:  tgkill (rules below); none: nothing.
  *   P6. AFTER the ring returned: wakeups_sent += 1 (the signal teardown relies on it).
  *   Note: P2 needs a full fence, not a fence instruction: a locked RMW on ANY line is one

@@ -7,9 +7,10 @@
  * (release). The consumer polls the length at head (acquire), validates it, reads the
  * record, and gives bytes back by zeroing them and storing head (release): after every
  * record (per message) or after a batch of up to `batch` records (as the library's
- * Read(handler, limit) does). A batched producer reserves a range for several records, appends
- * them with their lengths negated, and publishes the tail once and then each length (the
- * library's TryClaimBatch). An MPSC producer (mrring_*) claims a record or a batch's range
+ * Read(handler, limit) does). A batched producer reserves a range for several records, takes its
+ * lines with a store each, appends them (a range of RRING_SHORT_RANGE bytes or less: no header
+ * until the commit; longer: each with its length negated), and publishes the tail once and then
+ * each header (short) or length (the library's TryClaimBatch). An MPSC producer (mrring_*) claims a record or a batch's range
  * with one CAS (mpsc.h) and marks each record claimed before its payload; the consumer is the
  * same for both kinds. Everything read from the ring is validated; a value outside the
  * protocol is reported as corruption (-1), never used as an index.
@@ -31,6 +32,7 @@ struct record_ring {
     uint64_t cache;      /* producer: last head read */
     uint64_t claim_tail; /* producer, batch: the tail the open batch starts at */
     uint64_t claim_padding; /* producer, batch: padding bytes before it (0 = none) */
+    int claim_short;     /* producer, batch: the open range is RRING_SHORT_RANGE bytes or less */
     uint64_t nearly_full_room; /* SPSC producer: min(capacity / 8, UIPC_RECORD_NEARLY_FULL_ROOM) */
     int nearly_full;     /* SPSC producer: the last head re-read left less room than that */
     uint64_t claim_end;  /* SPSC producer: the last value stored to ctl->claim_end (0: none yet) */
@@ -171,9 +173,30 @@ static inline void rring_commit(uint8_t *rec, uint32_t length)
     __atomic_store_n((int32_t *)rec, (int32_t)(UIPC_RECORD_HEADER_SIZE + length), __ATOMIC_RELEASE);
 }
 
+/* A batch range of at most this many bytes writes no header before its commit (the library's
+ * ShortRangeBytes: its batch keeps each header privately and the commit stores it). */
+#define RRING_SHORT_RANGE 1024u
+/* The most bytes of a claimed range whose lines are taken at the claim (the library's PrefetchLimit). */
+#define RRING_TAKE_LINES_LIMIT 4096u
+
+/* Producer, batch: stores zero into the first word of each line of the range's first
+ * RRING_TAKE_LINES_LIMIT bytes (from `start`, which may be mid-line), a write prefetch that asks
+ * for every line at once before the appends' stores reach them (they sit modified in the
+ * consumer's cache, which zeroed them). The bytes are ours and zero already. As the library's
+ * RecordRingEngine.TakeRangeLines. */
+static inline void rring_take_lines(uint8_t *start, uint64_t bytes)
+{
+    uint8_t *end = start + (bytes < RRING_TAKE_LINES_LIMIT ? bytes : RRING_TAKE_LINES_LIMIT);
+    uint64_t zero = 0;
+    memcpy(start, &zero, sizeof zero);
+    for (uint8_t *line = (uint8_t *)(((uintptr_t)start + 64) & ~(uintptr_t)63); line < end; line += 64)
+        memcpy(line, &zero, sizeof zero);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the compiler keeps them before the appends' stores */
+}
+
 /* Producer, batch (uintripc.h 2e, the library's TryClaimBatch): reserves `bytes` (records are
- * appended into them) privately; returns the first byte or NULL when there is no room. Nothing
- * is published until rring_commit_batch. */
+ * appended into them) privately and takes their lines; returns the first byte or NULL when
+ * there is no room. Nothing is published until rring_commit_batch. */
 static inline uint8_t *rring_claim_batch(struct record_ring *r, uint64_t bytes, int *corrupt)
 {
     uint64_t padding;
@@ -181,13 +204,19 @@ static inline uint8_t *rring_claim_batch(struct record_ring *r, uint64_t bytes, 
         return NULL;
     r->claim_tail = r->pos;
     r->claim_padding = padding;
-    return r->data + (padding ? 0 : (r->pos & r->mask));
+    r->claim_short = bytes <= RRING_SHORT_RANGE;
+    uint8_t *start = r->data + (padding ? 0 : (r->pos & r->mask));
+    rring_take_lines(start, bytes);
+    return start;
 }
 
-/* Producer, batch: a record appended at `rec`: its header holds -len and the type until the
- * commit (plain: a length <= 0 reads "not yet"). */
-static inline void rring_append(uint8_t *rec, uint32_t length, int32_t type)
+/* Producer, batch: a record appended at `rec`. A long range: its header holds -len and the type
+ * until the commit (plain: a length <= 0 reads "not yet"). A short range: nothing (the header
+ * stays 0, "not yet"; the commit stores it). */
+static inline void rring_append(const struct record_ring *r, uint8_t *rec, uint32_t length, int32_t type)
 {
+    if (r->claim_short)
+        return;
     uint64_t header = (uint32_t)-(int32_t)(UIPC_RECORD_HEADER_SIZE + length) | (uint64_t)(uint32_t)type << 32;
     memcpy(rec, &header, sizeof header);
 }
@@ -209,9 +238,10 @@ static inline void rring_prefetch_batch_record(const uint8_t *next, uint32_t ali
         __builtin_prefetch((const void *)line, 0, 3);
 }
 
-/* Producer, batch: publishes `count` appended records of `length` payload bytes from `start`:
- * the tail once, then each length (2e). */
-static inline void rring_commit_batch(struct record_ring *r, uint8_t *start, uint32_t count, uint32_t length)
+/* Producer, batch: publishes `count` appended records of `length` payload bytes and `type` from
+ * `start`: the tail once, then each length (2e); a short range each header, length and type in
+ * one store (release). */
+static inline void rring_commit_batch(struct record_ring *r, uint8_t *start, uint32_t count, uint32_t length, int32_t type)
 {
     uint32_t aligned = record_align(UIPC_RECORD_HEADER_SIZE + length);
     r->pos = r->claim_tail + r->claim_padding + (uint64_t)count * aligned;
@@ -219,6 +249,13 @@ static inline void rring_commit_batch(struct record_ring *r, uint8_t *start, uin
     __atomic_store_n(&r->ctl->tail, r->pos, __ATOMIC_RELEASE);
     if (r->claim_padding)
         rring_write_padding(r->data + (r->claim_tail & r->mask), r->claim_padding);
+    if (r->claim_short) {
+        /* Release: the payload before the header (the library's CommitSpscEntries). */
+        uint64_t header = (UIPC_RECORD_HEADER_SIZE + length) | (uint64_t)(uint32_t)type << 32;
+        for (uint32_t i = 0; i < count; i++, start += aligned)
+            __atomic_store_n((uint64_t *)start, header, __ATOMIC_RELEASE);
+        return;
+    }
     for (uint32_t i = 0; i < count; i++, start += aligned)
         rring_commit(start, length);
 }

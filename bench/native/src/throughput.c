@@ -244,7 +244,7 @@ producer_claim(struct producer *p, enum producer_kind kind, uint64_t left, int *
             if (p->batch <= 1) /* a single claim (TryClaim): its end is the floor the CAS set */
                 mrring_prefetch_next(&p->rec, &p->mp, p->mp.floor, aligned);
         } else {
-            rring_append(rec, p->es, 0);
+            rring_append(&p->rec, rec, p->es, 0);
             rring_prefetch_batch_record(rec + aligned, aligned, p->range + p->claimed * aligned);
         }
         return rec + UIPC_RECORD_HEADER_SIZE;
@@ -285,7 +285,7 @@ producer_publish(struct producer *p, enum producer_kind kind, uint8_t *payload, 
         p->claimed = 0;
     } else if (kind == PRODUCE_RECORDS && p->batch > 1) {
         if (++p->next == p->claimed) {
-            rring_commit_batch(&p->rec, p->range, (uint32_t)p->claimed, p->es);
+            rring_commit_batch(&p->rec, p->range, (uint32_t)p->claimed, p->es, 0);
             p->claimed = 0;
         }
     } else if (kind == PRODUCE_RECORDS) {

@@ -51,13 +51,16 @@ public sealed class BootstrapConnection : IDisposable
     /// <exception cref="UintrIpcException">getsockopt failed, or the kernel's two words on the peer's pid disagree (<see cref="PeerProcessPin.Pin"/>).</exception>
     internal static BootstrapConnection Open(SafeFdHandle socket, BootstrapEndpoint endpoint, bool isServerSide)
     {
+        PeerProcessPin? pin = null;
         try
         {
             PeerCredentials peer = UnixSocket.GetPeerCredentials(socket);
-            return new BootstrapConnection(socket, peer, PeerProcessPin.Pin(socket, peer), endpoint, isServerSide);
+            pin = PeerProcessPin.Pin(socket, peer);
+            return new BootstrapConnection(socket, peer, pin, endpoint, isServerSide); // its FdWaiter's eventfd can fail (EMFILE)
         }
         catch
         {
+            pin?.Dispose();
             socket.Dispose();
             throw;
         }

@@ -144,8 +144,22 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     /// </remarks>
     internal void WatchProducer(ProcessHandle process)
     {
+        // The duplicate first: the watch may close the handle at once (a consumer disposed meanwhile).
+        ProcessHandle? watched = null;
+        if (process.FileHandle is not null && _receiver.Kind is not (DoorbellKind.Uintr or DoorbellKind.UintrSimulated))
+        {
+            try
+            {
+                watched = process.Duplicate();
+            }
+            catch (UintrIpcException)
+            {
+                // Out of descriptors: the wait sees the exit at its next park slice, as before.
+            }
+        }
+
         _producers.Add(process);
-        if (process.FileHandle is null || _receiver.Kind is DoorbellKind.Uintr or DoorbellKind.UintrSimulated)
+        if (watched is null)
         {
             return;
         }
@@ -153,11 +167,11 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         IDisposable watch;
         try
         {
-            watch = PeerEndWatcher.Watch(null, process.Duplicate(), WakeOnProducerExit);
+            watch = PeerEndWatcher.Watch(null, watched, WakeOnProducerExit); // owns watched, also when it throws
         }
         catch (UintrIpcException)
         {
-            return; // out of descriptors: the wait sees the exit at its next park slice, as before
+            return; // as above
         }
 
         lock (_exitWatchLock)

@@ -24,6 +24,7 @@ internal sealed unsafe class PeerWatch : IDisposable
     private long _lastChange;
     private long _lastCheck;
     private string? _gone;
+    private bool _disposed; // under _lock
 
     private PeerWatch(long* heartbeat, TimeSpan timeout, string peer)
     {
@@ -39,13 +40,22 @@ internal sealed unsafe class PeerWatch : IDisposable
     /// <summary>A consumer's watch of its producers: the processes added (no producer heartbeat exists).</summary>
     internal static PeerWatch OfProducers() => new(null, TimeSpan.Zero, "producer");
 
-    /// <summary>Adds a peer process known from a trusted source; the watch owns the handle.</summary>
+    /// <summary>
+    /// Adds a peer process known from a trusted source; the watch owns the handle. After
+    /// <see cref="Dispose"/> (a channel disposed while a handover added its watch) it is closed at once.
+    /// </summary>
     internal void Add(ProcessHandle process)
     {
         lock (_lock)
         {
-            _processes.Add(process);
+            if (!_disposed)
+            {
+                _processes.Add(process);
+                return;
+            }
         }
+
+        process.Dispose();
     }
 
     /// <summary>
@@ -89,6 +99,7 @@ internal sealed unsafe class PeerWatch : IDisposable
     {
         lock (_lock)
         {
+            _disposed = true;
             _processes.ForEach(p => p.Dispose());
             _processes.Clear();
         }

@@ -59,8 +59,10 @@ public unsafe ref struct RecordBatch
     private int _trailer;
     /// <summary>MPSC: the claimed marker naming us, in a header's type word (the high half); SPSC: 0. One value tells the kind, gives the marker an append stores and the one an abort looks for.</summary>
     private ulong _claimedMarker;
-    /// <summary>Whether appends keep each header in <see cref="_entries"/>: MPSC, a channel's batch, and a short range (see <see cref="RecordRingEngine.KeepsEntries"/>).</summary>
+    /// <summary>Whether a run's appends keep each record's header in <see cref="_entries"/>: a channel's batch (Seal reads each) and a short SPSC range (see <see cref="RecordRingEngine.KeepsEntries"/>). An MPSC raw ring's batch keeps one per run instead (<see cref="RecordBatchEntries"/>); its single appends keep theirs whatever this says.</summary>
     private bool _keepEntries;
+    /// <summary>SPSC, a range the commit publishes from the entries (<see cref="RecordRingEngine.KeepsEntries"/>): a single append writes no header into the ring (0 reads "not yet" until the commit stores it). False for MPSC.</summary>
+    private bool _headersAtCommit;
     private RecordRingEngine? _ring;
     /// <summary>A channel's checksums and wake-up; null on a raw ring.</summary>
     private IRecordBatchSink? _sink;
@@ -68,7 +70,7 @@ public unsafe ref struct RecordBatch
     private byte* _end;
     /// <summary>SPSC: the open claim's token; MPSC: the ring position of the range.</summary>
     private long _token;
-    /// <summary>Each appended record's header as the commit publishes it (length, type): MPSC, published from here by the commit (the header holds the claimed marker until then); with a channel's sink, what Seal hands it; SPSC without one, not kept (the commit reads the headers back).</summary>
+    /// <summary>Each appended record's header as the commit publishes it (length, type), when <see cref="_keepEntries"/>: the commit publishes from here (MPSC: the header holds the claimed marker until then; SPSC, a short range: the ring has no header until then); with a channel's sink, what Seal hands it. A long SPSC range's commit reads the headers back from the ring (it keeps none without a sink).</summary>
     private RecordBatchEntries _entries;
     /// <summary>The record the batch was claimed in, where its completion records its use of the mapping (MappingUse); null: a channel's batch.</summary>
     private MappingUse? _use;
@@ -90,6 +92,7 @@ public unsafe ref struct RecordBatch
         batch._trailer = 0;
         batch._claimedMarker = multiProducer ? RecordRingEngine.ClaimedMarkerWord(tag) : 0;
         batch._keepEntries = keepsEntries;
+        batch._headersAtCommit = keepsEntries && !multiProducer;
         batch._ring = ring;
         batch._sink = null;
         batch._start = start;
@@ -123,6 +126,7 @@ public unsafe ref struct RecordBatch
         batch._trailer = 0;
         batch._claimedMarker = 0;
         batch._keepEntries = false;
+        batch._headersAtCommit = false;
         batch._ring = null;
         batch._sink = null;
         batch._start = null;
@@ -198,15 +202,23 @@ public unsafe ref struct RecordBatch
         }
         else
         {
-            _ring.AppendToSpscBatch(record, (uint)-(int)recordLength | ((long)type << 32), _token);
-            if ((nint)aligned >= RecordRingEngine.PrefetchMinimum)
+            _ring.ThrowIfSpscClaimLost(_token); // one compare: the claim is still open (not discarded, the ring not disposed)
+            if (_headersAtCommit)
             {
-                RecordRingEngine.PrefetchBatchRecord(end, (nint)aligned, _limit); // the next record's lines, within the range
+                Entry(count) = entry; // a short range: the commit stores the header from it; the ring's stays 0 ("not yet") until then
             }
-
-            if (_keepEntries)
+            else
             {
-                Entry(count) = entry; // short SPSC ranges: the commit publishes from it; a channel's Seal reads it
+                RecordRingEngine.AppendToSpscBatch(record, (uint)-(int)recordLength | ((long)type << 32)); // a long range: the commit reads it back
+                if ((nint)aligned >= RecordRingEngine.PrefetchMinimum)
+                {
+                    RecordRingEngine.PrefetchBatchRecord(end, (nint)aligned, _limit); // the next record's lines, within the range
+                }
+
+                if (_keepEntries)
+                {
+                    Entry(count) = entry; // a channel's Seal reads it
+                }
             }
         }
 
@@ -275,7 +287,17 @@ public unsafe ref struct RecordBatch
             header = (uint)-(int)recordLength | ((ulong)type << 32);
         }
 
-        if (_keepEntries)
+        if (first == 0 && count > 1 && marker != 0 && !_keepEntries)
+        {
+            // MPSC, a raw ring's batch that starts with a run: the run's header once, marked, and
+            // its count in the next entry (RecordBatchEntries), one 16-byte store, not a copy per
+            // record; the commit publishes the run from it. A batch's stores each cost about a
+            // cycle before the next claim's CAS completes: single thread, runs of 32 8-byte
+            // records, 2.08-2.14 -> 1.89-1.90 ns per record (C 1.97; docs/design-notes.md
+            // "mrbat3"). Entry 1 is within the entries: count >= 2.
+            Vector128.Create(entry | RecordBatchEntries.RunFlag, count).StoreUnsafe(ref Entry(0));
+        }
+        else if (_keepEntries || marker != 0)
         {
             // The private copies first, in a loop of their own, then the headers. The store buffer
             // commits in order, so a store that hits (an entry) queued behind one that misses (a
@@ -304,7 +326,9 @@ public unsafe ref struct RecordBatch
             }
         }
 
-        // MPSC: the claimed markers (2e); SPSC: the headers (a long range's commit reads them back, as in TryAppend).
+        // MPSC: the claimed markers (2e); SPSC: the headers (a long range's commit reads them back, as in
+        // TryAppend; a short range's commit stores them again from the entries, but a run without them
+        // measured slower cross-core: 8 B runs of 32, twin p10 3.1 -> 3.5 ns/msg, design-notes "sprb8").
         byte* at = record;
         for (int i = 0; i < count; i++, at += aligned)
         {

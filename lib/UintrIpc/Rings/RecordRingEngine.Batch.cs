@@ -7,12 +7,15 @@ namespace UintrIpc.Rings;
 
 // Batches of records (RecordBatch): one range of the ring claimed at once (SPSC: reserved
 // privately, the tail stored once at commit; MPSC: one CAS on the tail), records appended into
-// it in place, committed together. Until the commit every appended record's header holds its
-// length negated: SPSC, the type is in its word already; MPSC, the type word holds the claimed
-// marker (uintripc.h 2e, 2f). MPSC (and an SPSC range of at most 1 KiB) keeps each record's
-// length and type privately, and the commit publishes from that copy; a longer SPSC range reads
-// its headers back (checked) and stores only each length, as the C ring does (a private copy cost
-// a store per record, see CommitBatch). The unused rest
+// it in place, committed together. MPSC and an SPSC range of at most 1 KiB keep each record's
+// length and type privately (the batch's entries; an MPSC raw batch's first run once:
+// RecordBatchEntries), and the commit publishes from that copy.
+// Until the commit an MPSC record's header holds its length negated and the claimed marker
+// (uintripc.h 2e, 2f); a short SPSC range has no header in the ring before the commit (0 reads
+// "not yet"; one shared store per record fewer, design-notes "sprb8"); a longer SPSC range writes
+// each header (length negated, type) at its append, and the commit reads it back (checked) and
+// stores only each length, as the C ring does (a private copy cost a store per record, see
+// CommitBatch; a channel's batch keeps them too, for its sink). The unused rest
 // of an MPSC range becomes padding at commit; an SPSC tail covers only what was appended.
 internal sealed unsafe partial class RecordRingEngine
 {
@@ -60,7 +63,7 @@ internal sealed unsafe partial class RecordRingEngine
         _local.ClaimPadding = padding;
         _local.ClaimAligned = aligned;
         _local.OpenClaim = token;
-        PrefetchRange(start, aligned);
+        TakeRangeLines(start, aligned);
         RecordBatch.Open(out batch, this, start, aligned, 0, token, multiProducer: false, keepsEntries: aligned <= ShortRangeBytes);
         if (sink is not null)
         {
@@ -87,7 +90,7 @@ internal sealed unsafe partial class RecordRingEngine
             PrefetchRange(start, aligned);
         }
 
-        RecordBatch.Open(out batch, this, start, aligned, tag, position, multiProducer: true, keepsEntries: true);
+        RecordBatch.Open(out batch, this, start, aligned, tag, position, multiProducer: true, keepsEntries: false); // one entry per run (a channel's batch: ForChannel keeps each)
         if (sink is not null)
         {
             batch.ForChannel(sink); // after the range's values are stored: none of them lives across its calls
@@ -159,23 +162,14 @@ internal sealed unsafe partial class RecordRingEngine
     }
 
     /// <summary>
-    /// SPSC: writes the <paramref name="header"/> (length negated, type) of a record appended to
-    /// the batch of claim <paramref name="token"/>, invisible to the consumer until the commit.
+    /// SPSC, a batch that keeps no entries (a long range without a channel's sink): writes the
+    /// <paramref name="header"/> (length negated, type) of a record appended to it, invisible to
+    /// the consumer until the commit, which reads it back. The caller checked the claim is open
+    /// (<see cref="ThrowIfSpscClaimLost"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void AppendToSpscBatch(byte* record, long header, long token)
-    {
-        // One compare per record: the claim is still open (a later write or claim discards it,
-        // and may publish these bytes) and the ring not disposed (Dispose closes the open claim
-        // before the lease, and maybe the mapping, goes).
-        if (_local.OpenClaim != token)
-        {
-            ThrowAppendRefused();
-        }
-
-        // Plain: the consumer reads a length <= 0 as "not yet", and the commit's release publishes both.
-        *(long*)record = header;
-    }
+    internal static void AppendToSpscBatch(byte* record, long header)
+        => *(long*)record = header; // plain: the consumer reads a length <= 0 as "not yet", and the commit's release publishes both
 
     /// <summary>
     /// SPSC batch, a record of <paramref name="aligned"/> bytes (at least <see cref="PrefetchMinimum"/>)
@@ -396,27 +390,56 @@ internal sealed unsafe partial class RecordRingEngine
             throw ClaimLostOrCorrupted(start, (int)marked[0], *(int*)start, token);
         }
 
-        foreach (long entry in marked[..count])
+        int published = 0;
+        if (count > 1 && marked[0] < 0)
         {
-            // Acquire: the consumer may have taken the record (TryUnblock); then it is no longer ours.
-            int mismatch = Volatile.Read(ref *(int*)record) + (int)entry; // 0: still our -len (the entry holds +len)
-            if (mismatch != 0)
+            // The batch starts with a run kept as one entry, its count in the next (RecordBatchEntries):
+            // private memory, written by the append; checked anyway, as it bounds the walk.
+            long run = marked[0] & ~RecordBatchEntries.RunFlag;
+            published = (int)marked[1];
+            if ((uint)(published - 2) > (uint)(count - 2))
             {
-                // The length read, from the difference: the loop keeps no copy of it per record.
-                throw ClaimLostOrCorrupted(record, (int)entry, mismatch - (int)entry, token + (record - start));
+                throw BadRunEntry(published, count); // thrown here: the JIT then keeps no value of the loop below across a call
             }
 
-            // Release, length and type in one 64-bit store (the claimed marker replaced at once):
-            // the payload before both (2e). One store and no shift per record, where the type
-            // (plain) and then the length took two and the type's extraction.
-            Volatile.Write(ref *(long*)record, entry);
-            record += EntryAligned(entry);
+            for (int i = 0; i < published; i++)
+            {
+                record = PublishBatchRecord(record, run, start, token);
+            }
+        }
+
+        foreach (long entry in marked[published..count])
+        {
+            record = PublishBatchRecord(record, entry, start, token);
         }
 
         if (used < aligned)
         {
             FillWithPadding((int)(start - _data) + used, aligned - used); // the unused rest, pieces the consumer accepts
         }
+    }
+
+    /// <summary>
+    /// MPSC commit: publishes the record at <paramref name="record"/> of the batch at <paramref name="start"/>
+    /// (ring position <paramref name="token"/>) as <paramref name="entry"/> (length, type) if it is
+    /// still ours; returns the record after it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private byte* PublishBatchRecord(byte* record, long entry, byte* start, long token)
+    {
+        // Acquire: the consumer may have taken the record (TryUnblock); then it is no longer ours.
+        int mismatch = Volatile.Read(ref *(int*)record) + (int)entry; // 0: still our -len (the entry holds +len)
+        if (mismatch != 0)
+        {
+            // The length read, from the difference: the loop keeps no copy of it per record.
+            throw ClaimLostOrCorrupted(record, (int)entry, mismatch - (int)entry, token + (record - start));
+        }
+
+        // Release, length and type in one 64-bit store (the claimed marker replaced at once):
+        // the payload before both (2e). One store and no shift per record, where the type
+        // (plain) and then the length took two and the type's extraction.
+        Volatile.Write(ref *(long*)record, entry);
+        return record + EntryAligned(entry);
     }
 
     /// <summary>
@@ -479,8 +502,9 @@ internal sealed unsafe partial class RecordRingEngine
 
     /// <summary>
     /// Whether a batch of a range of <paramref name="bytes"/> keeps each appended header
-    /// privately and its commit publishes from that copy (MPSC always; SPSC up to
-    /// <see cref="ShortRangeBytes"/>); longer SPSC ranges read the headers back at commit.
+    /// privately and its commit publishes from that copy (MPSC always, an MPSC raw batch's first
+    /// run as one entry: <see cref="RecordBatchEntries"/>; SPSC up to <see cref="ShortRangeBytes"/>);
+    /// longer SPSC ranges read the headers back at commit.
     /// </summary>
     internal bool KeepsEntries(int bytes) => _multiProducer || bytes <= ShortRangeBytes;
 
@@ -609,6 +633,31 @@ internal sealed unsafe partial class RecordRingEngine
     private static void PrefetchRange(byte* start, int bytes)
         => PrefetchLines(start, start + Math.Min(bytes, PrefetchLimit)); // a claimed range never crosses the end of the data area: no wrap
 
+    /// <summary>
+    /// SPSC: stores zero into the first word of each cache line of a claimed range's first
+    /// <see cref="PrefetchLimit"/> bytes (from <paramref name="start"/> itself, which may be
+    /// mid-line: the bytes before it may be records not yet consumed), a write prefetch that needs
+    /// no PREFETCHW. The consumer zeroed these lines last, so they sit modified in its cache: the
+    /// appends' stores then missed one line after another, each behind the stores queued before it
+    /// (stores commit in order; an append also stores its entry and the batch's fields, which hit),
+    /// and a read prefetch brought a line shared, to be taken again by the first store. These
+    /// stores ask for every line at once and own them before the appends begin. Harmless: the
+    /// range is ours (released by the consumer, zero, behind the published claim_end, 2g) and
+    /// its bytes are zero already; nothing reads them before the commit. The C ring does the same
+    /// (rring_claim_batch). Cross-core twin of the sweep's 8 B row (one append per record, 64 KiB
+    /// ring): docs/design-notes.md "sprb8".
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TakeRangeLines(byte* start, int bytes)
+    {
+        byte* end = start + Math.Min(bytes, PrefetchLimit); // a claimed range never crosses the end of the data area
+        *(long*)start = 0; // plain: the range's first word (bytes >= 8), its first line
+        for (byte* line = (byte*)(((nint)start + 64) & ~(nint)63); line < end; line += 64)
+        {
+            *(long*)line = 0; // plain, as above; line + 8 <= end: both are multiples of 8
+        }
+    }
+
     /// <summary>Read prefetch of the cache lines from the one <paramref name="start"/> is in (it may be mid-line) to <paramref name="end"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PrefetchLines(byte* start, byte* end)
@@ -638,6 +687,11 @@ internal sealed unsafe partial class RecordRingEngine
 
         ThrowClaimLost();
     }
+
+    /// <summary>The exception for an MPSC batch's run entry whose count does not fit its batch: the append wrote it, so this is a defect here, not a peer's doing.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static InvalidOperationException BadRunEntry(int records, int count)
+        => new($"The batch's first run counts {records} records of the {count} appended: its private entries were corrupted.");
 
     [DoesNotReturn]
     private void ThrowBatchBytes(int bytes)

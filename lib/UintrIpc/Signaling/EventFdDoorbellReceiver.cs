@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Tmds.Linux;
 using UintrIpc.Interop;
 
@@ -14,6 +15,7 @@ namespace UintrIpc.Signaling;
 /// </summary>
 internal sealed unsafe class EventFdDoorbellReceiver : DoorbellReceiver
 {
+    private static bool s_readNoWait = true;
     private readonly SafeFdHandle _fd;
 
     /// <summary>Creates an eventfd (EFD_CLOEXEC | EFD_NONBLOCK, initial count 0).</summary>
@@ -93,19 +95,31 @@ internal sealed unsafe class EventFdDoorbellReceiver : DoorbellReceiver
     /// </summary>
     public bool TryConsume()
     {
+        // O_NONBLOCK belongs to the file description the producers share: one can clear it and
+        // read the counter between our poll and this read, which would then wait for the next
+        // ring (none, once that producer has exited). RWF_NOWAIT does not wait whatever the flag
+        // (eventfd's read_iter honours it); plain read(2) only where the kernel refuses it.
         ulong count;
+        var iov = new Sys.IoVec { Base = &count, Length = 8 };
         while (true)
         {
-            long n = LibC.read(_fd.Fd, &count, 8);
+            bool noWait = s_readNoWait;
+            long n = noWait ? Sys.PReadV2(_fd.Fd, &iov, 1, -1, Sys.RWF_NOWAIT) : LibC.read(_fd.Fd, &count, 8);
             if (n == 8)
             {
                 return true;
             }
 
-            int errno = LibC.errno;
+            int errno = noWait ? Marshal.GetLastPInvokeError() : LibC.errno;
             if (errno == LibC.EAGAIN)
             {
                 return false; // nothing pending (spurious wake-up, or consumed already)
+            }
+
+            if (noWait && (errno == LibC.EOPNOTSUPP || errno == LibC.ENOSYS))
+            {
+                s_readNoWait = false; // before Linux 4.14 (or an eventfd without FMODE_NOWAIT): O_NONBLOCK alone
+                continue;
             }
 
             if (errno != LibC.EINTR)

@@ -73,16 +73,20 @@ internal sealed unsafe class EventFdDoorbellSender : DoorbellSender
         }
     }
 
-    /// <summary>Whether a write of 1 would not wait (POLLOUT: the counter is below its maximum); errors are left to write(2) to report.</summary>
+    /// <summary>
+    /// Whether a write of 1 would not wait: POLLOUT, the counter is below 2^64-2. Only POLLOUT
+    /// counts: a kernel completion (AIO's IOCB_FLAG_RESFD, io_uring's registered eventfd) adds 1
+    /// even to a counter at 2^64-2, and at 2^64-1 poll says POLLERR alone while write(2) waits.
+    /// A failed poll (ENOMEM) skips the ring too: the consumer's wait is bounded, a write is not.
+    /// </summary>
     private bool CounterHasRoom()
     {
         var pollFd = new Sys.PollFd { Fd = _fd.Fd, Events = Sys.POLLOUT };
-        int ready;
-        while ((ready = Sys.Poll(&pollFd, 1, 0)) < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR)
+        while (Sys.Poll(&pollFd, 1, 0) < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR)
         {
         }
 
-        return ready != 0;
+        return (pollFd.ReturnedEvents & Sys.POLLOUT) != 0;
     }
 
     /// <inheritdoc />

@@ -159,7 +159,7 @@ internal sealed class ProcessHandle : IDisposable
                 }
             }
         }
-        catch (Exception e) when (e is IOException or FormatException or OverflowException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or OverflowException)
         {
         }
 

@@ -1,3 +1,4 @@
+using Tmds.Linux;
 using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
 using UintrIpc.Memory;
@@ -140,6 +141,61 @@ public sealed class BootstrapFdLeakTests : IDisposable
         }
 
         AssertNoLeak(Handovers);
+    }
+
+    [Fact]
+    public void Handshakes_that_fail_after_the_peer_was_pinned_leave_no_descriptor_behind()
+    {
+        // Connect and Accept pin the peer (SO_PEERPIDFD) before the handshake: every way out closes it.
+        void Failures()
+        {
+            var strangers = PeerPolicy.AllowUsers(LibC.geteuid() + 1000);
+            using var server = BootstrapServer.Listen(_names.NewPath());
+
+            // The client's policy refuses the server; then the server's Accept finds that client gone (EPIPE) and skips it.
+            Assert.Equal(LibC.EACCES, Assert.Throws<UintrIpcException>(() => BootstrapConnection.Connect(server.Endpoint, s_timeout, strangers)).Errno);
+            Assert.Throws<TimeoutException>(() => server.Accept(TimeSpan.FromMilliseconds(50)));
+
+            // No Accept runs: the handshake times out, or is cancelled, with the server already pinned.
+            Assert.Throws<TimeoutException>(() => BootstrapConnection.Connect(server.Endpoint, TimeSpan.FromMilliseconds(20)));
+            using var cts = new CancellationTokenSource();
+            cts.Cancel();
+            Assert.ThrowsAny<OperationCanceledException>(() => BootstrapConnection.Connect(server.Endpoint, s_timeout, cancellationToken: cts.Token));
+        }
+
+        AssertNoLeak(Failures);
+    }
+
+    [Fact]
+    public void Channel_handovers_close_every_duplicate_of_the_pinned_peer()
+    {
+        // Each end hands out duplicates of its pin: the reader's watch, the writer's watch, and for
+        // the signal doorbell the writer's target. Disposing the channels and the pair closes them all.
+        void Handovers()
+        {
+            using var pair = BootstrapPair.Open(SocketNames.NewAbstract());
+            foreach (var doorbell in new[] { DoorbellKind.Futex, DoorbellKind.EventFd, DoorbellKind.Signal })
+            {
+                using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 8, Doorbell = doorbell });
+                pair.ServerSide.SendChannel(channel);
+                using var received = pair.ClientSide.ReceiveChannel<long>(s_timeout);
+                Assert.True(received.Writer.TryWrite(1));
+            }
+        }
+
+        AssertNoLeak(Handovers);
+    }
+
+    [Fact]
+    public void A_connection_that_runs_out_of_descriptors_after_the_pin_closes_the_pin()
+    {
+        // Under RLIMIT_NOFILE with two numbers free: Connect's socket and the pin take them, the
+        // connection's own eventfd fails (EMFILE). The non-parallel collection: nothing else opens meanwhile.
+        using var server = BootstrapServer.Listen(SocketNames.NewAbstract());
+        using var limit = DescriptorLimit.LeavingFree(2);
+        var e = Assert.Throws<UintrIpcException>(() => BootstrapConnection.Connect(server.Endpoint, s_timeout));
+        Assert.Equal(LibC.EMFILE, e.Errno);
+        Assert.Equal(2, DescriptorLimit.Free()); // the socket and the pin were closed
     }
 
     private static void Warm(BootstrapPair pair)

@@ -518,6 +518,51 @@ public sealed class RecordBatchTests
     }
 
     [Theory]
+    [InlineData(64)] // keeps its entries
+    [InlineData(2048)] // reads its headers back
+    public void Spsc_batch_claimed_mid_line_leaves_the_unread_record_before_it_intact(int range)
+    {
+        // The claim takes its range's lines with a store into each (TakeRangeLines): from the
+        // range's start, never from the start of its first line, which here holds a committed
+        // record the consumer has not read.
+        using var region = Region(8192, multi: false);
+        using var ring = new RecordRing(region);
+        byte[] first = [1, 2, 3, 4, 5, 6, 7, 8];
+        Assert.True(ring.TryWrite(7, first)); // 16 bytes: the batch starts mid-line
+        Assert.Equal(2, WriteBatch(ring, range, 10, 8, 8));
+        var read = ReadAll(ring);
+        Assert.Equal([7, 10, 11], read.Select(m => m.Type));
+        Assert.Equal(first, read[0].Payload);
+        AssertMessage(read[1], 10, 8);
+        AssertMessage(read[2], 11, 8);
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
+    [Theory]
+    [InlineData(64, 0UL, 0UL)] // keeps its entries: no header in the ring until the commit stores it
+    [InlineData(2048, 0x0000_0003_FFFF_FFE8UL, 0x0000_0004_FFFF_FFF0UL)] // reads back: -len and the type from the append
+    public void Spsc_batch_headers_before_the_commit_read_not_yet(int range, ulong firstBefore, ulong secondBefore)
+    {
+        using var region = Region(8192, multi: false);
+        var memory = RingMemory.Of(region, PartKind.SpscRecords);
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(range, out RecordBatch batch));
+        Assert.True(batch.TryAppend(3, 16, out Span<byte> payload));
+        Fill(payload, 3);
+        Assert.True(batch.TryAppend(4, 8, out payload));
+        Fill(payload, 4);
+        Assert.Equal(firstBefore, memory.RecordHeader(0));
+        Assert.Equal(secondBefore, memory.RecordHeader(24));
+        Assert.False(ring.CanRead);
+        batch.Commit();
+        Assert.Equal(0x0000_0003_0000_0018UL, memory.RecordHeader(0)); // length 24, type 3
+        Assert.Equal(0x0000_0004_0000_0010UL, memory.RecordHeader(24)); // length 16, type 4
+        var read = ReadAll(ring);
+        AssertMessage(read[0], 3, 16);
+        AssertMessage(read[1], 4, 8);
+    }
+
+    [Theory]
     [InlineData(512)] // published from the entries
     [InlineData(2048)] // read back: records of one length compared in place, mixed ones walked
     public void Spsc_batches_of_mixed_lengths_are_read_exactly(int range)

@@ -58,6 +58,85 @@ public sealed class RecordRunTests
     }
 
     /// <summary>
+    /// A batch that starts with a run (an MPSC raw ring's batch keeps that run as one private entry
+    /// and its count, RecordBatchEntries), then single appends and another run: every record keeps
+    /// its own type and length; a batch of one run of MaxRecords; a leading run of one.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_batch_that_starts_with_a_run_keeps_each_records_type_and_length(bool multi)
+    {
+        using var region = Region(4096, multi);
+        using var ring = new RecordRing(region);
+        Assert.True(ring.TryClaimBatch(400, out RecordBatch batch));
+        using (batch)
+        {
+            Assert.True(batch.TryAppend(7, 13, 3, out RecordRun lead)); // 3 x 24 bytes, entries 0 and 1 hold it
+            for (int i = 0; i < lead.Count; i++)
+            {
+                Fill(lead[i], 10 + i);
+            }
+
+            Assert.True(batch.TryAppend(1, 5, out Span<byte> single)); // 16 bytes, entry 3
+            Fill(single, 1);
+            Assert.True(batch.TryAppend(9, 0, 2, out _)); // 2 x 8 bytes
+            Assert.True(batch.TryAppend(3, 40, out Span<byte> last)); // 48 bytes
+            Fill(last, 3);
+            batch.Commit();
+        }
+
+        var messages = ReadAll(ring);
+        Assert.Equal(7, messages.Count);
+        for (int i = 0; i < 3; i++)
+        {
+            AssertMessage(messages[i], 7, 13, 10 + i);
+        }
+
+        AssertMessage(messages[3], 1, 5, 1);
+        AssertMessage(messages[4], 9, 0);
+        AssertMessage(messages[5], 9, 0);
+        AssertMessage(messages[6], 3, 40, 3);
+
+        Assert.True(ring.TryClaimBatch(RecordBatch.MaxRecords * 16, out RecordBatch full));
+        using (full)
+        {
+            Assert.True(full.TryAppend(4, 8, RecordBatch.MaxRecords, out RecordRun run));
+            for (int i = 0; i < run.Count; i++)
+            {
+                Fill(run[i], 40 + i);
+            }
+
+            full.Commit();
+        }
+
+        messages = ReadAll(ring);
+        Assert.Equal(RecordBatch.MaxRecords, messages.Count);
+        for (int i = 0; i < messages.Count; i++)
+        {
+            AssertMessage(messages[i], 4, 8, 40 + i);
+        }
+
+        Assert.True(ring.TryClaimBatch(64, out RecordBatch one));
+        using (one)
+        {
+            Assert.True(one.TryAppend(5, 3, 1, out RecordRun first)); // a run of one: an ordinary entry
+            Fill(first[0], 5);
+            Assert.True(one.TryAppend(6, 4, 2, out RecordRun second));
+            Fill(second[0], 6);
+            Fill(second[1], 6);
+            one.Commit();
+        }
+
+        messages = ReadAll(ring);
+        Assert.Equal(3, messages.Count);
+        AssertMessage(messages[0], 5, 3, 5);
+        AssertMessage(messages[1], 6, 4);
+        AssertMessage(messages[2], 6, 4);
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
+    /// <summary>
     /// Runs of records of a cache line or more, whose headers miss where the appends' did not:
     /// a run stores its private entries first (four at a time, the rest one by one: runs of 5
     /// and 4 here) and its headers after them (RecordBatch.TryAppend); the commit publishes

@@ -130,23 +130,53 @@ public sealed unsafe class DoorbellTests
     {
         // The consumer owns the file description: it can clear O_NONBLOCK and fill the counter,
         // so that a write of 1 would wait for a read that never comes.
-        using var receiver = new EventFdDoorbellReceiver();
+        using var receiver = BlockingEventFd();
         int fd = receiver.FileHandle.Fd;
-        Assert.Equal(0, LibC.fcntl(fd, LibC.F_SETFL, LibC.fcntl(fd, LibC.F_GETFL, 0) & ~LibC.O_NONBLOCK));
         using var sender = new EventFdDoorbellSender(receiver.FileHandle);
         sender.Ring(); // room in the counter: a blocking descriptor is still rung
         Assert.Equal(1, PollIn(receiver.FileHandle));
         ulong full = ulong.MaxValue - 2; // 1 + this = the largest count an eventfd holds
         Assert.Equal(8, LibC.write(fd, &full, 8));
 
-        var ring = new Thread(sender.Ring) { IsBackground = true };
-        ring.Start();
-        bool returned = ring.Join(TimeSpan.FromSeconds(10));
-        ulong drained;
-        Assert.Equal(8, LibC.read(fd, &drained, 8)); // lets a ring stuck in write(2) return, also when the test fails
-        ring.Join(TimeSpan.FromSeconds(10));
-        Assert.True(returned, "Ring waited in write(2) on a full counter");
+        ulong drained = RingOnThreadThenDrain(sender, fd, "Ring waited in write(2) on a full counter");
         Assert.Equal(ulong.MaxValue - 1, drained); // the stuck ring added nothing: its wake-up was pending already
+    }
+
+    [Fact]
+    public void An_eventfd_sender_does_not_wait_on_a_counter_a_kernel_completion_pushed_past_the_write_limit()
+    {
+        // write(2) fills a counter to 2^64-2 at most, but a kernel completion adds 1 more (AIO's
+        // IOCB_FLAG_RESFD, io_uring's registered eventfd): at 2^64-1 poll reports POLLERR, not POLLOUT.
+        using var receiver = BlockingEventFd();
+        int fd = receiver.FileHandle.Fd;
+        using var sender = new EventFdDoorbellSender(receiver.FileHandle);
+        ulong full = ulong.MaxValue - 1;
+        Assert.Equal(8, LibC.write(fd, &full, 8));
+        string? why = KernelCompletion.SignalEventFd(fd);
+        Assert.SkipWhen(why is not null, $"no AIO here to push the counter to its kernel maximum: {why}");
+
+        ulong drained = RingOnThreadThenDrain(sender, fd, "Ring waited in write(2) on a counter at 2^64-1");
+        Assert.Equal(ulong.MaxValue, drained); // the completion's 1 on top of the write limit; the ring added nothing
+    }
+
+    [Fact]
+    public void An_eventfd_receiver_does_not_wait_in_read_when_a_producer_cleared_O_NONBLOCK_and_took_the_count()
+    {
+        // A producer shares the file description: it can clear O_NONBLOCK and read the counter
+        // between the receiver's poll and its read. This is the read that then finds it empty.
+        using var receiver = BlockingEventFd();
+        int fd = receiver.FileHandle.Fd;
+
+        bool? consumed = null;
+        var read = new Thread(() => consumed = receiver.TryConsume()) { IsBackground = true };
+        read.Start();
+        bool returned = read.Join(TimeSpan.FromSeconds(10));
+        ulong one = 1;
+        Assert.Equal(8, LibC.write(fd, &one, 8)); // lets a read stuck in read(2) return, also when the test fails
+        read.Join(TimeSpan.FromSeconds(10));
+        Assert.True(returned, "TryConsume waited in read(2) on an empty counter");
+        Assert.False(consumed);
+        Assert.True(receiver.TryConsume()); // and still reads a ring
     }
 
     [Fact]
@@ -265,6 +295,28 @@ public sealed unsafe class DoorbellTests
         Assert.False(receiver.Wait(receiver.PrepareToWait(), TimeSpan.FromSeconds(1)));
         Assert.Equal(DoorbellKind.None, receiver.Kind);
         Assert.Throws<ArgumentOutOfRangeException>(() => new NoDoorbellReceiver(TimeSpan.FromTicks(-1)));
+    }
+
+    /// <summary>An eventfd receiver whose O_NONBLOCK a hostile peer cleared (the flag is the shared file description's).</summary>
+    private static EventFdDoorbellReceiver BlockingEventFd()
+    {
+        var receiver = new EventFdDoorbellReceiver();
+        int fd = receiver.FileHandle.Fd;
+        Assert.Equal(0, LibC.fcntl(fd, LibC.F_SETFL, LibC.fcntl(fd, LibC.F_GETFL, 0) & ~LibC.O_NONBLOCK));
+        return receiver;
+    }
+
+    /// <summary>Rings on a thread joined for 10 s, then drains the counter (which frees a ring stuck in write(2), also when the test fails): the count drained.</summary>
+    private static ulong RingOnThreadThenDrain(EventFdDoorbellSender sender, int fd, string stuck)
+    {
+        var ring = new Thread(sender.Ring) { IsBackground = true };
+        ring.Start();
+        bool returned = ring.Join(TimeSpan.FromSeconds(10));
+        ulong drained;
+        Assert.Equal(8, LibC.read(fd, &drained, 8));
+        ring.Join(TimeSpan.FromSeconds(10));
+        Assert.True(returned, stuck);
+        return drained;
     }
 
     private static int PollIn(SafeHandle fd)
