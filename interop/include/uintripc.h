@@ -559,7 +559,9 @@
  * peer timeout since the producer last saw it change (so neither a peer's clock nor a forged
  * value can do more than make it wait that long). A peer known by a pidfd (SO_PEERPIDFD of the
  * bootstrap connection, as above) is gone when the pidfd turns readable. A consumer whose known producer
- * processes have all exited ends its waits with an error once the ring is drained.
+ * processes have all exited ends its waits with an error once the ring is drained; a wait parked
+ * in the doorbell then is woken by the consumer's own process (its watch of the pidfds rings the
+ * consumer's doorbell), not left to its park slice.
  *
  * 4a. Message checksums (optional, off by default). The wait block's channel_flags holds
  *   UIPC_CHANNEL_CHECKSUMS when every message of the channel carries a CRC-32C of its content,

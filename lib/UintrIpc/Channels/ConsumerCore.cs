@@ -53,6 +53,11 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     private readonly ConsumerHeartbeat _heartbeat;
     private readonly long _maxParkTicks;
     private readonly Lock _startLock = new();
+    // The watches of the writers' pidfds that wake a parked wait when a writer exits; the lock
+    // orders a wake-up in flight before Dispose closes them (after which none runs).
+    private readonly Lock _exitWatchLock = new();
+    private readonly List<IDisposable> _exitWatches = [];
+    private bool _exitWatchesClosed;
 
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private CancellationTokenRegistration _registration;
@@ -132,7 +137,54 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     /// Watches a writer process known from a trusted source (bootstrap peer credentials): once
     /// every watched writer has exited and the ring is drained, waits end with <see cref="PeerGoneException"/>.
     /// </summary>
-    internal void WatchProducer(ProcessHandle process) => _producers.Add(process);
+    /// <remarks>
+    /// The exit also wakes a wait parked in the doorbell at once (the process's PeerEndWatcher
+    /// thread rings our own doorbell), instead of after its park slice, which may be up to a minute
+    /// (review21). Not for uintr: its sender belongs to the thread that registered it.
+    /// </remarks>
+    internal void WatchProducer(ProcessHandle process)
+    {
+        // The duplicate first: the watch may close the handle at once (a consumer disposed meanwhile).
+        ProcessHandle? watched = null;
+        if (process.FileHandle is not null && _receiver.Kind is not (DoorbellKind.Uintr or DoorbellKind.UintrSimulated))
+        {
+            try
+            {
+                watched = process.Duplicate();
+            }
+            catch (UintrIpcException)
+            {
+                // Out of descriptors: the wait sees the exit at its next park slice, as before.
+            }
+        }
+
+        _producers.Add(process);
+        if (watched is null)
+        {
+            return;
+        }
+
+        IDisposable watch;
+        try
+        {
+            watch = PeerEndWatcher.Watch(null, watched, WakeOnProducerExit); // owns watched, also when it throws
+        }
+        catch (UintrIpcException)
+        {
+            return; // as above
+        }
+
+        lock (_exitWatchLock)
+        {
+            if (!_exitWatchesClosed)
+            {
+                _exitWatches.Add(watch);
+                return;
+            }
+        }
+
+        watch.Dispose();
+    }
 
     /// <summary>
     /// The reader's ChannelReader.Completion: completes when a read finds the channel completed
@@ -353,6 +405,7 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         _disposed = true;
         try
         {
+            CloseExitWatches();
             _heartbeat.Dispose(); // writers waiting for room learn that we left
             EndWaits();
             _receiver.Dispose();
@@ -563,6 +616,49 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         {
             _channel.ReleaseLease();
         }
+    }
+
+    /// <summary>
+    /// On the PeerEndWatcher thread: a watched writer has exited. The next look at the writers
+    /// polls their pidfds (past the rate limit), then the wake check of our own doorbell ends a
+    /// parked wait, which sees the writers gone (section 3's order: the condition, a full fence
+    /// in WakeIfSleeping, then the consumer's state).
+    /// </summary>
+    private void WakeOnProducerExit()
+    {
+        _producers.LookAgain();
+        lock (_exitWatchLock)
+        {
+            if (_exitWatchesClosed || !_channel.TryAddLease())
+            {
+                return;
+            }
+
+            try
+            {
+                new WaitBlock(_channel.Region, _channel.WaitBlockPart).WakeIfSleeping(SelfWake());
+            }
+            catch (UintrIpcException)
+            {
+                // Not rung (e.g. the signal's reader thread has ended): the wait sees the exit at its park slice.
+            }
+            finally
+            {
+                _channel.ReleaseLease();
+            }
+        }
+    }
+
+    /// <summary>Closes the exit watches: after this no wake-up of <see cref="WakeOnProducerExit"/> runs or is in flight.</summary>
+    private void CloseExitWatches()
+    {
+        lock (_exitWatchLock)
+        {
+            _exitWatchesClosed = true;
+        }
+
+        _exitWatches.ForEach(w => w.Dispose());
+        _exitWatches.Clear();
     }
 
     private DoorbellSender SelfWake()

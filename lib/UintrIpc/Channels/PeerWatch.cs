@@ -58,6 +58,19 @@ internal sealed unsafe class PeerWatch : IDisposable
         process.Dispose();
     }
 
+    /// <summary>
+    /// Makes the next <see cref="Gone"/> look at the processes whatever the rate limit: one of
+    /// them has just been seen to exit (under the lock, so a look in progress cannot store its
+    /// time over this and hide the exit for a check interval).
+    /// </summary>
+    internal void LookAgain()
+    {
+        lock (_lock)
+        {
+            _lastCheck = 0;
+        }
+    }
+
     /// <summary>Why the peer is known to be gone, or null while it may be alive. Rate-limited.</summary>
     internal string? Gone
     {

@@ -88,6 +88,10 @@ public sealed unsafe class ConfinedDirectory : IDisposable
     /// <param name="flags">The client's open flags (only <see cref="AllowedOpenFlags"/>).</param>
     /// <param name="mode">Permission bits for O_CREAT (only 0777 is used).</param>
     /// <returns>A new descriptor (O_CLOEXEC) the caller owns, or -errno.</returns>
+    /// <remarks>
+    /// Never waits: opened with O_NONBLOCK, cleared afterwards unless the client asked for it. A
+    /// write-only open of a FIFO without a reader answers ENXIO, an open of a leased file EAGAIN.
+    /// </remarks>
     public int Open(int startFd, ReadOnlySpan<byte> path, int flags, int mode)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -103,21 +107,30 @@ public sealed unsafe class ConfinedDirectory : IDisposable
         }
 
         int start = startFd < 0 ? _rootFd : startFd;
-        flags |= OCloExec | ONoCtty;
+        bool clientNonBlocking = (flags & ONonBlock) != 0;
+        // The open itself never waits: without O_NONBLOCK a read-only open of a FIFO waits for a
+        // writer, forever if none comes, and holds the thread that runs it (the client's session
+        // thread, or a worker with --blocking-io) also after the client has gone.
+        flags |= OCloExec | ONoCtty | ONonBlock;
         int createMode = (flags & OCreat) != 0 ? mode & 0x1FF : 0; // openat2 refuses a mode without O_CREAT
         Span<byte> buffer = stackalloc byte[PathMax + 1];
         path.CopyTo(buffer);
         buffer[path.Length] = 0;
+        int opened;
         fixed (byte* p = buffer)
         {
             if (Mode == ConfinementMode.OpenAt2)
             {
-                int fd = NativeCalls.OpenAt2(start, p, (ulong)flags, (ulong)createMode, NativeCalls.ResolveBeneath | NativeCalls.ResolveNoMagicLinks);
-                return fd >= 0 ? fd : -Marshal.GetLastPInvokeError();
+                opened = NativeCalls.OpenAt2(start, p, (ulong)flags, (ulong)createMode, NativeCalls.ResolveBeneath | NativeCalls.ResolveNoMagicLinks);
+                opened = opened >= 0 ? opened : -Marshal.GetLastPInvokeError();
+            }
+            else
+            {
+                opened = OpenByWalk(start, path, flags, createMode);
             }
         }
 
-        return OpenByWalk(start, path, flags, createMode);
+        return opened < 0 || clientNonBlocking ? opened : ClearNonBlocking(opened);
     }
 
     /// <inheritdoc />
@@ -127,6 +140,24 @@ public sealed unsafe class ConfinedDirectory : IDisposable
         {
             _ = LibC.close(_rootFd);
         }
+    }
+
+    /// <summary>
+    /// Gives the client the blocking descriptor it asked for once the open is done: its reads
+    /// and writes of a pipe wait as the client expects (on the thread --blocking-io chooses).
+    /// Returns <paramref name="fd"/>, or -errno with the descriptor closed.
+    /// </summary>
+    private static int ClearNonBlocking(int fd)
+    {
+        int status = LibC.fcntl(fd, LibC.F_GETFL, 0);
+        if (status < 0 || LibC.fcntl(fd, LibC.F_SETFL, status & ~ONonBlock) < 0)
+        {
+            int error = LibC.errno;
+            _ = LibC.close(fd);
+            return -error;
+        }
+
+        return fd;
     }
 
     /// <summary>Refuses what is never beneath the directory: returns 0 or an errno.</summary>

@@ -17,7 +17,7 @@ internal static class ServeCommand
             Description = "Where clients connect: a path, or @name for the abstract namespace.",
             Required = true,
         };
-        var workers = new Option<bool>("--blocking-io") { Description = "Run read, write and open on the worker pool (for files that can block, such as pipes)." };
+        var workers = new Option<bool>("--blocking-io") { Description = "Run read, write and open on the worker pool (for files whose reads and writes can block, such as FIFOs; opens never wait)." };
         var allow = new Option<ForwardOpcode[]>("--allow")
         {
             Description = "The opcodes served (default: all); the others are answered EPERM.",

@@ -52,4 +52,22 @@ internal static class DuplexCommands
         Console.WriteLine($"requested {count} over {duplex.Doorbell}; sleeps {counters.Sleeps}, timeouts {counters.Timeouts}");
         return 0;
     }
+
+    /// <summary>
+    /// duplex-hold &lt;endpoint&gt;: connects, receives a duplex channel of long requests and long
+    /// responses, prints "holding", and then neither writes nor reads until stdin says "quit"
+    /// (or closes): the other side's waits find nothing, until this process is killed.
+    /// </summary>
+    [PeerCommand("duplex-hold")]
+    public static int Hold(string[] args)
+    {
+        using var connection = BootstrapConnection.Connect(args[0], s_timeout);
+        using var duplex = connection.ReceiveDuplexChannel<long, long>(s_timeout);
+        Console.WriteLine("holding");
+        while (Console.ReadLine() is { } line && line != "quit")
+        {
+        }
+
+        return 0;
+    }
 }

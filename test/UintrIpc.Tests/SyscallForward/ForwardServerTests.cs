@@ -231,6 +231,6 @@ public sealed partial class ForwardServerTests(ITestOutputHelper output) : IDisp
 
     private static int OpenDescriptors(int pid) => Directory.GetFiles($"/proc/{pid}/fd").Length;
 
-    private ForwardServerProcess StartServer() =>
-        ForwardServerProcess.Start(output, "serve: ready", "serve", "--socket", _endpoint, "--root", _tree.Root);
+    private ForwardServerProcess StartServer(params string[] extra) =>
+        ForwardServerProcess.Start(output, "serve: ready", "serve", ["--socket", _endpoint, "--root", _tree.Root, .. extra]);
 }
