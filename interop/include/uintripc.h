@@ -241,8 +241,8 @@
  *     appended to a range of at most 1 KiB may have no header before the commit (the library's
  *     single appends), which stores length and type as one 64-bit store (release); the header reads 0,
  *     "not yet", until then (the producer keeps the headers privately). A producer may store
- *     zeroes into its claimed range before appending (the library's and the C ring's take its
- *     lines so): the bytes are zero already. MPSC: until a record is appended
+ *     zeroes into its claimed range before appending (the library's and the C ring's take a
+ *     range of at most 1 KiB so): the bytes are zero already. MPSC: until a record is appended
  *     at its start, the range's first header holds the claimed marker too, with length
  *     -min(range, align8(8 + max_message_length)) (the same store; at the claim, or at the latest
  *     before the producer's next intent store): the producer may claim again while the batch is
