@@ -15,14 +15,13 @@ namespace UintrIpc.Memory;
 /// lengths of a line or more are copied and zeroed with stores aligned to the destination's
 /// cache lines (<see cref="CopyLines"/>, which the slot rings' <see cref="ElementCopy"/> uses
 /// too): a record's payload starts 8 bytes after its header, itself only 8-aligned, so a plain
-/// 256-bit loop split a line with every other store. Copies above <see cref="InlineLimit"/> and
-/// clears above <see cref="ClearInlineLimit"/> go to the span methods, whose large copies and
-/// clears run in native code (a call through a GC transition).
+/// 256-bit loop split a line with every other store. Lengths above <see cref="InlineLimit"/> go
+/// to the span methods, whose large copies run in native code (a call through a GC transition).
 /// </summary>
 internal static class InlinedBytes
 {
     /// <summary>
-    /// Longest copy done inline (longer ones are dominated by the bytes, not the call):
+    /// Longest copy or clear done inline (longer ones are dominated by the bytes, not the call):
     /// with 512-bit vectors 4 KiB, else 2 KiB. Single thread, a record ring out of L2, ns per
     /// record produced / read, the line-aligned loop against the old paths: 2 KiB messages 83 / 61
     /// against the 256-bit loop's 94 / 77; 4 KiB produced 163-168 against glibc's 172-178 (through
@@ -30,22 +29,8 @@ internal static class InlinedBytes
     /// </summary>
     internal static int InlineLimit => Vector512.IsHardwareAccelerated ? LineLoopLimit : 2048;
 
-    /// <summary>The longest copy done by the 512-bit line-aligned loop.</summary>
+    /// <summary>The longest copy or clear done by the 512-bit line-aligned loop.</summary>
     private const int LineLoopLimit = 4096;
-
-    /// <summary>
-    /// Longest clear done inline: with 512-bit vectors 128 KiB, else <see cref="InlineLimit"/>. A
-    /// record consumer's Read zeroes everything it read at once (64 records of 64 B: 4608 bytes; of
-    /// 1 KiB: 66,048), and above 4 KiB Span.Clear calls glibc's memset through a GC transition,
-    /// about 20 ns per Read. Single thread, harness's consumer, p10 ns per record, span clear ->
-    /// inline: 64 B 4.16-4.24 -> 3.90-3.91, 1 KiB 23.25-23.34 -> 22.93-22.98 (3 alternated pairs each);
-    /// in-process cross-core 64 B 4.64-4.77 -> 4.38-4.39 (docs/design-notes.md "sprec64").
-    /// Longer clears (not measured) keep memset.
-    /// </summary>
-    internal static int ClearInlineLimit => Vector512.IsHardwareAccelerated ? LineLoopClearLimit : InlineLimit;
-
-    /// <summary>The longest clear done by the 512-bit line-aligned loop.</summary>
-    private const int LineLoopClearLimit = 128 * 1024;
 
     /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> (which must be at least as long).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -125,7 +110,7 @@ internal static class InlinedBytes
     public static unsafe void Clear(byte* destination, int length)
     {
         nuint n = (uint)length;
-        if (n > (uint)ClearInlineLimit)
+        if (n > (uint)InlineLimit)
         {
             new Span<byte>(destination, length).Clear();
             return;
@@ -134,7 +119,7 @@ internal static class InlinedBytes
         ClearInline(destination, n);
     }
 
-    /// <summary><see cref="Clear"/> without any call: <paramref name="n"/> at most <see cref="ClearInlineLimit"/> (the caller checked).</summary>
+    /// <summary><see cref="Clear"/> without any call: <paramref name="n"/> at most <see cref="InlineLimit"/> (the caller checked).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static unsafe void ClearInline(byte* destination, nuint n)
     {

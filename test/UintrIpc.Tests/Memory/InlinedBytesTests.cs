@@ -56,15 +56,15 @@ public sealed unsafe class InlinedBytesTests
     }
 
     /// <summary>
-    /// Clear zeroes inline up to <see cref="InlinedBytes.ClearInlineLimit"/>, past the copy's limit
-    /// (a record Read zeroes what it read at once: 64 records of 64 B are 4608 bytes, of 1 KiB
-    /// 66,048): exactly the range at lengths around those and around the clear limit.
+    /// Clear zeroes inline up to <see cref="InlinedBytes.InlineLimit"/> and through the span method
+    /// past it (a record Read zeroes what it read at once: 64 records of 64 B are 4608 bytes, of
+    /// 1 KiB 66,048): exactly the range at lengths around those and around the limit.
     /// </summary>
     [Theory]
     [MemberData(nameof(Offsets))]
     public void Clear_zeroes_exactly_the_range_up_to_and_past_the_clear_limit(int offset)
     {
-        int limit = InlinedBytes.ClearInlineLimit;
+        int limit = InlinedBytes.InlineLimit;
         int[] lengths = [.. Enumerable.Range(4600, 20), .. Enumerable.Range(66040, 20), .. Enumerable.Range(limit - 70, 140)];
         byte[] buffer = new byte[offset + lengths.Max() + (2 * Guard)];
         foreach (int length in lengths)
