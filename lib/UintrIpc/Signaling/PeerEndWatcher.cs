@@ -100,7 +100,16 @@ internal static unsafe class PeerEndWatcher
                     fired.Remove(s_epoll);
                 }
 
-                fired.Notify();
+                try
+                {
+                    fired.Notify();
+                }
+                catch (Exception)
+                {
+                    // A callback must not throw; if one does, this thread (every watch of the
+                    // process) and the process must outlive it: the wake-up is a hint, and every
+                    // waiter it would have woken also sees its peer's end at its park slice.
+                }
             }
         }
     }
