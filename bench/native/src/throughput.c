@@ -22,10 +22,13 @@
 #include "slotring.h"
 
 #include <sched.h>
+#include <linux/futex.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define SPIN_CHECK_MASK 1023u
@@ -553,4 +556,267 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
     }
     region_destroy(&r);
     return rc;
+}
+
+/* ---- a child of the .NET harness (--child produce|consume) ---------------------------------
+ * The C producer or consumer of an SPSC record ring test run by the .NET harness in place of its
+ * own child (bench option --mixed): the same ring in the harness's region (inherited fd), the
+ * same loops as above (producer_claim / producer_publish, rring_next / rring_release), and the
+ * harness's protocol around them (ThroughputLoops, StartGate, MessageChecker): stamps as
+ * MessageHeader (warm bit 62, producer << 48, sequence), the phase word, the ready count and the
+ * start word of its control part, READY and RESULT lines on stdout. Bench-only: it lets each side
+ * of the library be measured against the other side in C, cross-process. */
+
+#define HARNESS_WARM_BIT (1ull << 62)
+
+struct harness_args {
+    const char *role;
+    int region_fd, cpu, id, producers, batched;
+    uint32_t size;
+    uint64_t count, total, warmup, warmup_ms, deadline_ms;
+};
+
+static const char *harness_arg(int argc, char **argv, const char *key)
+{
+    for (int i = 3; i + 1 < argc; i += 2)
+        if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i] + 2, key) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+static uint64_t harness_u64(int argc, char **argv, const char *key, uint64_t fallback)
+{
+    const char *v = harness_arg(argc, argv, key);
+    return v ? strtoull(v, NULL, 10) : fallback;
+}
+
+static void harness_futex_wake(uint32_t *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+/* The harness's producer (ThroughputLoops.Produce): warm-up messages until the consumer flips the
+ * phase, then announced, until every producer has; then exactly `count` measured messages, CPU and
+ * wall time over them; then it waits for the consumer's span to end before it reports. */
+static int harness_produce(struct bench_region *r, const struct harness_args *a, uint64_t deadline)
+{
+    struct bench_ctl ctl;
+    memset(&ctl, 0, sizeof ctl);
+    ctl.element_size = a->size;
+    ctl.batch = a->batched ? 64 : 1; /* Batch.Size: the harness's TryWrite(max 64) */
+    ctl.deadline_ns = deadline;
+    r->ctl = &ctl;
+    uint64_t *phase = (uint64_t *)(r->user0 + HARNESS_PHASE_OFFSET), *ready = (uint64_t *)(r->user0 + HARNESS_READY_OFFSET);
+    struct producer p;
+    memset(&p, 0, sizeof p);
+    rring_open(&p.rec, r->ring[RING_REQUESTS]);
+    p.es = a->size;
+    p.batch = ctl.batch;
+    uint8_t *src = aligned_alloc(64, (a->size + 63) & ~63u);
+    if (!src)
+        return -1;
+    for (uint32_t i = 0; i < a->size; i++)
+        src[i] = (uint8_t)(i * 31 + 7);
+    printf("READY {}\n");
+    fflush(stdout);
+    const uint64_t tag = (uint64_t)a->id << 48;
+    uint64_t end = UINT64_MAX, warm = HARNESS_WARM_BIT, warmup = 0, cpu0 = 0, wall0 = 0, spins = 0;
+    int announced = 0;
+    for (uint64_t seq = 0; seq < end; seq++) {
+        if ((seq & 63) == 0 && warm) { /* the harness checks every 64 messages (WarmupDone) */
+            if (!announced && __atomic_load_n(phase, __ATOMIC_ACQUIRE) != 0) {
+                __atomic_fetch_add(ready, 1, __ATOMIC_SEQ_CST);
+                announced = 1;
+            }
+            if (announced && __atomic_load_n(ready, __ATOMIC_ACQUIRE) >= (uint64_t)a->producers) {
+                warm = 0;
+                warmup = seq;
+                end = seq + a->count;
+                spins = 0;
+                cpu0 = cpu_ns();
+                wall0 = mono_ns();
+            } else if ((seq & 4095) == 0 && timed_out(deadline)) {
+                fprintf(stderr, "timed out in the warm-up\n");
+                return -1;
+            }
+        }
+        int corrupt = 0;
+        unsigned n = 0;
+        uint8_t *e;
+        while (!(e = producer_claim(&p, PRODUCE_RECORDS, end - seq, &corrupt))) {
+            if (corrupt) {
+                printf("ERROR consumer head corrupted\n");
+                return -1;
+            }
+            spins++;
+            _mm_pause();
+            if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(deadline)) {
+                printf("ERROR timed out waiting for ring space\n");
+                return -1;
+            }
+        }
+        uint64_t stamp = warm | tag | seq;
+        memcpy(e, &stamp, sizeof stamp);
+        if (a->size > 8)
+            memcpy(e + 8, src + 8, a->size - 8);
+        producer_publish(&p, PRODUCE_RECORDS, e, seq);
+    }
+    uint64_t cpu = cpu_ns() - cpu0, wall = mono_ns() - wall0;
+    while (__atomic_load_n(phase, __ATOMIC_ACQUIRE) < 2) { /* StartGate.WaitForSpanEnd */
+        if (timed_out(deadline)) {
+            printf("ERROR timed out waiting for the end of the consumer's span\n");
+            return -1;
+        }
+        usleep(1000);
+    }
+    printf("RESULT {\"messages\":%llu,\"warmup_messages\":%llu,\"cpu_ns\":%llu,\"wall_ns\":%llu,\"full_polls\":%llu,\"after_span\":true}\n",
+           (unsigned long long)a->count, (unsigned long long)warmup, (unsigned long long)cpu, (unsigned long long)wall,
+           (unsigned long long)spins);
+    fflush(stdout);
+    free(src);
+    return 0;
+}
+
+/* The harness's consumer child (ConsumerChild, ThroughputLoops.Consume, MessageChecker): READY, the
+ * start word, then reads of up to `batch` records as record_consumer; the phase flipped once the
+ * warm-up count and time are reached; the span from the poll that brought the first measured
+ * message to the one that brought the last. */
+static int harness_consume(struct bench_region *r, const struct harness_args *a, uint64_t deadline)
+{
+    uint64_t *phase = (uint64_t *)(r->user0 + HARNESS_PHASE_OFFSET), *start = (uint64_t *)(r->user0 + HARNESS_START_OFFSET);
+    struct record_ring rx;
+    rring_open(&rx, r->ring[RING_REQUESTS]);
+    const uint32_t es = a->size, batch = a->batched ? 64 : 1;
+    uint8_t *dst = aligned_alloc(64, (es + 63) & ~63u);
+    if (!dst)
+        return -1;
+    printf("READY {}\n");
+    fflush(stdout);
+    while (__atomic_load_n(start, __ATOMIC_ACQUIRE) == 0) {
+        if (timed_out(deadline)) {
+            printf("ERROR timed out waiting for the producers to be ready\n");
+            return -1;
+        }
+        usleep(1000);
+    }
+    uint64_t warm_end = mono_ns() + a->warmup_ms * 1000000ull;
+    uint64_t next = 0, measured = 0, warmups = 0, warm_in_span = 0, at_start = 0, empty = 0, bad = 0;
+    uint64_t t0 = 0, cpu0 = 0, iterations = 0;
+    int flipped = 0;
+    unsigned n = 0;
+    while (measured < a->total) {
+        uint64_t consumed = 0;
+        uint32_t records = 0;
+        for (;;) {
+            const uint8_t *rec;
+            int32_t type;
+            uint32_t length;
+            int64_t aligned = rring_next(&rx, consumed, &rec, &type, &length);
+            if (aligned < 0) {
+                printf("ERROR record ring corrupted at head %llu\n", (unsigned long long)(rx.pos + consumed));
+                return -1;
+            }
+            if (aligned == 0)
+                break;
+            consumed += (uint64_t)aligned;
+            if (type == UIPC_RECORD_PADDING)
+                continue;
+            uint64_t stamp;
+            memcpy(&stamp, rec + UIPC_RECORD_HEADER_SIZE, sizeof stamp);
+            if (length > 8)
+                memcpy(dst + 8, rec + UIPC_RECORD_HEADER_SIZE + 8, length - 8);
+            bad += (stamp & ~HARNESS_WARM_BIT) != next || length != es;
+            next++;
+            if (stamp & HARNESS_WARM_BIT) {
+                warmups++;
+                warm_in_span += measured != 0;
+            } else {
+                measured++;
+            }
+            if (++records == batch || measured == a->total)
+                break;
+        }
+        if (consumed)
+            rring_release(&rx, consumed);
+        if (records == 0) {
+            empty++;
+            _mm_pause();
+            if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(deadline)) {
+                printf("ERROR timed out waiting for record %llu\n", (unsigned long long)next);
+                return -1;
+            }
+        } else {
+            n = 0;
+            if (at_start == 0 && measured != 0) { /* MessageChecker.StartSpanIfMeasuring */
+                at_start = measured;
+                cpu0 = cpu_ns();
+                t0 = mono_ns();
+                empty = 0;
+            }
+        }
+        if (!flipped && (++iterations & 255) == 0 && warmups >= a->warmup && mono_ns() >= warm_end) {
+            __atomic_store_n(phase, 1, __ATOMIC_RELEASE); /* the producers start their measured part */
+            flipped = 1;
+        }
+    }
+    uint64_t t1 = mono_ns(), cpu = cpu_ns() - cpu0;
+    __atomic_store_n(phase, 2, __ATOMIC_RELEASE); /* StartGate.EndSpan */
+    harness_futex_wake((uint32_t *)phase);
+    if (bad) {
+        printf("ERROR %llu records carried the wrong stamp or length\n", (unsigned long long)bad);
+        return -1;
+    }
+    uint64_t before = at_start > 0 ? at_start - 1 : 0;
+    printf("RESULT {\"in_span\":%llu,\"warmup_messages\":%llu,\"elapsed_ns\":%llu,\"cpu_ns\":%llu,\"empty_polls\":%llu,"
+           "\"warmup_in_span\":%llu,\"measured_before_span\":%llu,\"pid\":%d}\n",
+           (unsigned long long)(measured - before + warm_in_span), (unsigned long long)warmups, (unsigned long long)(t1 - t0),
+           (unsigned long long)cpu, (unsigned long long)empty, (unsigned long long)warm_in_span, (unsigned long long)before, (int)getpid());
+    fflush(stdout);
+    free(dst);
+    return 0;
+}
+
+int harness_child_main(int argc, char **argv)
+{
+    struct harness_args a = {
+        .role = argc >= 3 ? argv[2] : "",
+        .region_fd = (int)harness_u64(argc, argv, "region-fd", (uint64_t)-1),
+        .cpu = (int)harness_u64(argc, argv, "cpu", (uint64_t)-1),
+        .id = (int)harness_u64(argc, argv, "id", 0),
+        .producers = (int)harness_u64(argc, argv, "producers", 1),
+        .batched = harness_arg(argc, argv, "batched") && strcasecmp(harness_arg(argc, argv, "batched"), "true") == 0,
+        .size = (uint32_t)harness_u64(argc, argv, "size", 8),
+        .count = harness_u64(argc, argv, "count", 0),
+        .total = harness_u64(argc, argv, "total", 0),
+        .warmup = harness_u64(argc, argv, "warmup", 0),
+        .warmup_ms = (uint64_t)strtod(harness_arg(argc, argv, "warmup-ms") ? harness_arg(argc, argv, "warmup-ms") : "0", NULL),
+        .deadline_ms = harness_u64(argc, argv, "deadline-ms", 120000),
+    };
+    const char *transport = harness_arg(argc, argv, "transport");
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the harness */
+    if (!transport || strcasecmp(transport, "SpscRecord") != 0 || a.producers != 1) {
+        printf("ERROR the C child runs SPSC record tests only (transport %s, %d producers)\n", transport ? transport : "?", a.producers);
+        return 2;
+    }
+    if (a.cpu >= 0)
+        pin_to_cpu(a.cpu);
+    struct bench_region r;
+    char err[200];
+    if (region_attach_harness(&r, a.region_fd, err, sizeof err) != 0) {
+        printf("ERROR %s\n", err);
+        return 2;
+    }
+    if (part_is_mpsc(r.ring[RING_REQUESTS]->descriptor.ring_kind) || !part_is_records(r.ring[RING_REQUESTS]->descriptor.ring_kind)) {
+        printf("ERROR ring 0 is not an SPSC record ring\n");
+        return 2;
+    }
+    region_prefault(&r);
+    uint64_t deadline = mono_ns() + a.deadline_ms * 1000000ull;
+    int rc = strcmp(a.role, "produce") == 0 ? harness_produce(&r, &a, deadline)
+           : strcmp(a.role, "consume") == 0 ? harness_consume(&r, &a, deadline)
+           : (printf("ERROR unknown role %s\n", a.role), -1);
+    r.ctl = NULL;
+    region_destroy(&r);
+    return rc == 0 ? 0 : 1;
 }
