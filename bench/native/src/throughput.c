@@ -58,6 +58,62 @@ static inline int stamp_accept(struct stamp_check *s, uint64_t stamp)
     return 0;
 }
 
+/* One Read of up to `batch` records (the library's Read(handler, limit)): rring_next until the ring
+ * is empty, `batch` records were read or accept() says stop; per record (padding skipped) the stamp
+ * and the copy of the rest into `dst`, then accept(state, stamp, length). Returns the bytes read (to
+ * release), or -1 when the ring is corrupt (*at: where). always_inline with a constant accept: the
+ * compiler inlines both into each consumer, as one loop. */
+static inline __attribute__((always_inline)) int64_t
+record_read(struct record_ring *rx, uint32_t batch, uint8_t *dst, uint32_t *records, uint64_t *at,
+            int (*accept)(void *state, uint64_t stamp, uint32_t length), void *state)
+{
+    uint64_t consumed = 0;
+    *records = 0;
+    for (;;) {
+        const uint8_t *rec;
+        int32_t type;
+        uint32_t length;
+        int64_t aligned = rring_next(rx, consumed, &rec, &type, &length);
+        if (aligned < 0) {
+            *at = rx->pos + consumed;
+            return -1;
+        }
+        if (aligned == 0)
+            break;
+        consumed += (uint64_t)aligned;
+        if (type == UIPC_RECORD_PADDING)
+            continue;
+        uint64_t stamp;
+        memcpy(&stamp, rec + UIPC_RECORD_HEADER_SIZE, sizeof stamp);
+        if (length > 8)
+            memcpy(dst + 8, rec + UIPC_RECORD_HEADER_SIZE + 8, length - 8);
+        int stop = accept(state, stamp, length);
+        if (++*records == batch || stop)
+            break;
+    }
+    return (int64_t)consumed;
+}
+
+/* record_consumer's per-record work: the stamp check, the position, the warm-up's end. */
+struct consumer_state {
+    struct stamp_check check;
+    uint64_t pos, bad, warmup, total, t0, cpu0, empty;
+    uint32_t es;
+};
+
+static inline __attribute__((always_inline)) int consumer_accept(void *state, uint64_t stamp, uint32_t length)
+{
+    struct consumer_state *s = state;
+    s->bad += !stamp_accept(&s->check, stamp) || length != s->es;
+    s->pos++;
+    if (s->pos == s->warmup) {
+        s->t0 = mono_ns();
+        s->cpu0 = cpu_ns();
+        s->empty = 0;
+    }
+    return s->pos == s->total;
+}
+
 static int record_consumer(struct bench_region *r)
 {
     struct bench_ctl *c = r->ctl;
@@ -71,51 +127,27 @@ static int record_consumer(struct bench_region *r)
         return -1;
     }
     region_prefault(r);
-    struct stamp_check check = { .producers = c->producers ? c->producers : 1 };
-    uint64_t empty = 0, bad = 0, cpu0 = cpu_ns(), t0 = mono_ns();
+    struct consumer_state st = { .check = { .producers = c->producers ? c->producers : 1 }, .warmup = warmup, .total = total,
+                                 .cpu0 = cpu_ns(), .t0 = mono_ns(), .es = es };
     /* Release: ready to consume. */
     __atomic_store_n(&c->child_ready, 1, __ATOMIC_RELEASE);
-    uint64_t pos = 0;
     unsigned n = 0;
-    while (pos < total) {
-        uint64_t consumed = 0;
-        uint32_t records = 0;
-        for (;;) {
-            const uint8_t *rec;
-            int32_t type;
-            uint32_t length;
-            int64_t aligned = rring_next(&rx, consumed, &rec, &type, &length);
-            if (aligned < 0) {
-                child_fail(r, "record ring corrupted at head %llu", (unsigned long long)(rx.pos + consumed));
-                return -1;
-            }
-            if (aligned == 0)
-                break;
-            consumed += (uint64_t)aligned;
-            if (type == UIPC_RECORD_PADDING)
-                continue;
-            uint64_t stamp;
-            memcpy(&stamp, rec + UIPC_RECORD_HEADER_SIZE, sizeof stamp);
-            if (length > 8)
-                memcpy(dst + 8, rec + UIPC_RECORD_HEADER_SIZE + 8, length - 8);
-            bad += !stamp_accept(&check, stamp) || length != es;
-            pos++;
-            if (pos == warmup) {
-                t0 = mono_ns();
-                cpu0 = cpu_ns();
-                empty = 0;
-            }
-            if (++records == batch || pos == total)
-                break;
+    while (st.pos < total) {
+        uint32_t records;
+        uint64_t at = 0;
+        int64_t consumed = record_read(&rx, batch, dst, &records, &at, consumer_accept, &st);
+        if (consumed < 0) {
+            child_fail(r, "record ring corrupted at head %llu", (unsigned long long)at);
+            return -1;
         }
         if (consumed)
-            rring_release(&rx, consumed);
+            rring_release(&rx, (uint64_t)consumed);
         if (records == 0) {
-            empty++;
+            st.empty++;
             _mm_pause();
             if ((++n & SPIN_CHECK_MASK) == 0) {
                 if (timed_out(c->deadline_ns)) {
-                    child_fail(r, "timed out waiting for record %llu", (unsigned long long)pos);
+                    child_fail(r, "timed out waiting for record %llu", (unsigned long long)st.pos);
                     return -1;
                 }
                 if (c->oversubscribed)
@@ -126,13 +158,13 @@ static int record_consumer(struct bench_region *r)
         }
     }
     c->child_t_end = mono_ns();
-    c->child_cpu_ns = cpu_ns() - cpu0;
-    c->child_t_start = t0;
+    c->child_cpu_ns = cpu_ns() - st.cpu0;
+    c->child_t_start = st.t0;
     c->child_msgs = c->iterations;
-    c->child_spins = empty;
+    c->child_spins = st.empty;
     free(dst);
-    if (bad) {
-        child_fail(r, "%llu records carried the wrong stamp or length", (unsigned long long)bad);
+    if (st.bad) {
+        child_fail(r, "%llu records carried the wrong stamp or length", (unsigned long long)st.bad);
         return -1;
     }
     return 0;
@@ -681,6 +713,26 @@ static int harness_produce(struct bench_region *r, const struct harness_args *a,
  * start word, then reads of up to `batch` records as record_consumer; the phase flipped once the
  * warm-up count and time are reached; the span from the poll that brought the first measured
  * message to the one that brought the last. */
+/* The harness consumer's per-record work (MessageChecker.Check): one producer's sequence, the warm bit. */
+struct harness_state {
+    uint64_t next, measured, warmups, warm_in_span, bad, total;
+    uint32_t es;
+};
+
+static inline __attribute__((always_inline)) int harness_accept(void *state, uint64_t stamp, uint32_t length)
+{
+    struct harness_state *s = state;
+    s->bad += (stamp & ~HARNESS_WARM_BIT) != s->next || length != s->es;
+    s->next++;
+    if (stamp & HARNESS_WARM_BIT) {
+        s->warmups++;
+        s->warm_in_span += s->measured != 0;
+    } else {
+        s->measured++;
+    }
+    return s->measured == s->total;
+}
+
 static int harness_consume(struct bench_region *r, const struct harness_args *a, uint64_t deadline)
 {
     uint64_t *phase = (uint64_t *)(r->user0 + HARNESS_PHASE_OFFSET), *start = (uint64_t *)(r->user0 + HARNESS_START_OFFSET);
@@ -699,62 +751,37 @@ static int harness_consume(struct bench_region *r, const struct harness_args *a,
         }
         usleep(1000);
     }
-    uint64_t warm_end = mono_ns() + a->warmup_ms * 1000000ull;
-    uint64_t next = 0, measured = 0, warmups = 0, warm_in_span = 0, at_start = 0, empty = 0, bad = 0;
-    uint64_t t0 = 0, cpu0 = 0, iterations = 0;
+    struct harness_state st = { .total = a->total, .es = es };
+    uint64_t warm_end = mono_ns() + a->warmup_ms * 1000000ull, at_start = 0, empty = 0, t0 = 0, cpu0 = 0, iterations = 0;
     int flipped = 0;
     unsigned n = 0;
-    while (measured < a->total) {
-        uint64_t consumed = 0;
-        uint32_t records = 0;
-        for (;;) {
-            const uint8_t *rec;
-            int32_t type;
-            uint32_t length;
-            int64_t aligned = rring_next(&rx, consumed, &rec, &type, &length);
-            if (aligned < 0) {
-                printf("ERROR record ring corrupted at head %llu\n", (unsigned long long)(rx.pos + consumed));
-                return -1;
-            }
-            if (aligned == 0)
-                break;
-            consumed += (uint64_t)aligned;
-            if (type == UIPC_RECORD_PADDING)
-                continue;
-            uint64_t stamp;
-            memcpy(&stamp, rec + UIPC_RECORD_HEADER_SIZE, sizeof stamp);
-            if (length > 8)
-                memcpy(dst + 8, rec + UIPC_RECORD_HEADER_SIZE + 8, length - 8);
-            bad += (stamp & ~HARNESS_WARM_BIT) != next || length != es;
-            next++;
-            if (stamp & HARNESS_WARM_BIT) {
-                warmups++;
-                warm_in_span += measured != 0;
-            } else {
-                measured++;
-            }
-            if (++records == batch || measured == a->total)
-                break;
+    while (st.measured < a->total) {
+        uint32_t records;
+        uint64_t at = 0;
+        int64_t consumed = record_read(&rx, batch, dst, &records, &at, harness_accept, &st);
+        if (consumed < 0) {
+            printf("ERROR record ring corrupted at head %llu\n", (unsigned long long)at);
+            return -1;
         }
         if (consumed)
-            rring_release(&rx, consumed);
+            rring_release(&rx, (uint64_t)consumed);
         if (records == 0) {
             empty++;
             _mm_pause();
             if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(deadline)) {
-                printf("ERROR timed out waiting for record %llu\n", (unsigned long long)next);
+                printf("ERROR timed out waiting for record %llu\n", (unsigned long long)st.next);
                 return -1;
             }
         } else {
             n = 0;
-            if (at_start == 0 && measured != 0) { /* MessageChecker.StartSpanIfMeasuring */
-                at_start = measured;
+            if (at_start == 0 && st.measured != 0) { /* MessageChecker.StartSpanIfMeasuring */
+                at_start = st.measured;
                 cpu0 = cpu_ns();
                 t0 = mono_ns();
                 empty = 0;
             }
         }
-        if (!flipped && (++iterations & 255) == 0 && warmups >= a->warmup && mono_ns() >= warm_end) {
+        if (!flipped && (++iterations & 255) == 0 && st.warmups >= a->warmup && mono_ns() >= warm_end) {
             __atomic_store_n(phase, 1, __ATOMIC_RELEASE); /* the producers start their measured part */
             flipped = 1;
         }
@@ -762,15 +789,15 @@ static int harness_consume(struct bench_region *r, const struct harness_args *a,
     uint64_t t1 = mono_ns(), cpu = cpu_ns() - cpu0;
     __atomic_store_n(phase, 2, __ATOMIC_RELEASE); /* StartGate.EndSpan */
     harness_futex_wake((uint32_t *)phase);
-    if (bad) {
-        printf("ERROR %llu records carried the wrong stamp or length\n", (unsigned long long)bad);
+    if (st.bad) {
+        printf("ERROR %llu records carried the wrong stamp or length\n", (unsigned long long)st.bad);
         return -1;
     }
     uint64_t before = at_start > 0 ? at_start - 1 : 0;
     printf("RESULT {\"in_span\":%llu,\"warmup_messages\":%llu,\"elapsed_ns\":%llu,\"cpu_ns\":%llu,\"empty_polls\":%llu,"
            "\"warmup_in_span\":%llu,\"measured_before_span\":%llu,\"pid\":%d}\n",
-           (unsigned long long)(measured - before + warm_in_span), (unsigned long long)warmups, (unsigned long long)(t1 - t0),
-           (unsigned long long)cpu, (unsigned long long)empty, (unsigned long long)warm_in_span, (unsigned long long)before, (int)getpid());
+           (unsigned long long)(st.measured - before + st.warm_in_span), (unsigned long long)st.warmups, (unsigned long long)(t1 - t0),
+           (unsigned long long)cpu, (unsigned long long)empty, (unsigned long long)st.warm_in_span, (unsigned long long)before, (int)getpid());
     fflush(stdout);
     free(dst);
     return 0;
