@@ -14,8 +14,11 @@ internal sealed class NativeBench
 
     public NativeBench(string? path = null)
     {
-        _path = path ?? Path.Combine(AppContext.BaseDirectory, "uintripc-native-bench");
+        _path = path ?? DefaultPath;
     }
+
+    /// <summary>The program copied next to the harness by the build.</summary>
+    public static string DefaultPath => Path.Combine(AppContext.BaseDirectory, "uintripc-native-bench");
 
     public string ProgramPath => _path;
 

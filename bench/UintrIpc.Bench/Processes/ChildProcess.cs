@@ -49,7 +49,9 @@ internal sealed class ChildProcess : IDisposable
     /// <paramref name="program"/> (a dll run with dotnet) with the role's arguments only.
     /// Descriptors the caller made inheritable are passed on.
     /// </summary>
-    public static ChildProcess Start(ChildArgs args, string? program = null)
+    public static ChildProcess Start(ChildArgs args, string? program = null) => Start(args, program, native: null);
+
+    private static ChildProcess Start(ChildArgs args, string? program, string? native)
     {
         var psi = new ProcessStartInfo
         {
@@ -60,7 +62,11 @@ internal sealed class ChildProcess : IDisposable
         };
         string host = Environment.ProcessPath ?? "dotnet";
         psi.FileName = host;
-        if (program is not null)
+        if (native is not null)
+        {
+            psi.FileName = native; // a C program that speaks the child protocol: every argument, --child ROLE first
+        }
+        else if (program is not null)
         {
             psi.FileName = "dotnet";
             psi.ArgumentList.Add(program);
@@ -82,8 +88,10 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>
     /// Starts a child that inherits <paramref name="region"/>'s descriptor (<c>--region-fd</c>) and
     /// <paramref name="extraFd"/> (<c>--peer-fd</c>, or -1); the inheritable duplicates are closed once it runs.
+    /// With <paramref name="native"/>, that program runs the role instead of this harness (bench/native's --child).
     /// </summary>
-    public static ChildProcess Start(ChildArgs args, UintrIpc.Memory.SharedRegion? region, System.Runtime.InteropServices.SafeHandle? extraFd = null)
+    public static ChildProcess Start(ChildArgs args, UintrIpc.Memory.SharedRegion? region, System.Runtime.InteropServices.SafeHandle? extraFd = null,
+        string? native = null)
     {
         using var regionFd = region is null ? null : FdPassing.Inheritable(region.FileHandle);
         using var peerFd = extraFd is null ? null : FdPassing.Inheritable(extraFd);
@@ -92,7 +100,7 @@ internal sealed class ChildProcess : IDisposable
             args.Set("region-fd", regionFd.Fd);
         }
 
-        return Start(args.Set("peer-fd", peerFd?.Fd ?? -1));
+        return Start(args.Set("peer-fd", peerFd?.Fd ?? -1), program: null, native);
     }
 
     /// <summary>Waits for the line `<paramref name="tag"/> {json}` and returns the json.</summary>

@@ -143,11 +143,20 @@ struct bench_region {
     struct uipc_ring_control *ring[2];   /* RING_REQUESTS, RING_RESPONSES */
     struct uipc_wait_block *wait[2];     /* wait[k]: the consumer of ring[k] */
     uint64_t *line;                      /* two 128-byte aligned cache lines, then the rotating lines (the spin tests) */
+    uint8_t *user0;                      /* a .NET harness region (region_attach_harness): its control part */
 };
+
+/* The .NET harness's control part (bench/UintrIpc.Bench BenchRegions): the words of its throughput
+ * protocol (--child, throughput.c harness_child_main), 128 bytes apart by writer. */
+#define HARNESS_CONTROL_SIZE 1024u
+#define HARNESS_PHASE_OFFSET 128u /* consumer: 1 after its warm-up (release), 2 after its span (futex wake) */
+#define HARNESS_READY_OFFSET 256u /* producers: one increment each once ready to measure */
+#define HARNESS_START_OFFSET 384u /* harness: 1 once every producer is ready (release) */
 
 int region_create(struct bench_region *r, uint32_t ring_kind, uint32_t element_size, uint64_t capacity, uint64_t capacity1);
 void region_prefault(const struct bench_region *r);
 int region_attach(struct bench_region *r, int fd, char *err, size_t errlen);
+int region_attach_harness(struct bench_region *r, int fd, char *err, size_t errlen);
 void region_destroy(struct bench_region *r);
 
 /* ---- processes and watchdog (proc.c) ---------------------------------------------------- */
@@ -228,6 +237,7 @@ int pingpong_child(struct bench_region *r);
 /* throughput.c */
 int throughput_run(const struct test_def *t, unsigned index, const struct options *o);
 int throughput_child(struct bench_region *r);
+int harness_child_main(int argc, char **argv);
 /* cost.c (one process) */
 int cost_run(const struct test_def *t, unsigned index, const struct options *o);
 

@@ -178,6 +178,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "--peer") == 0)
         return peer_main(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "--child") == 0)
+        return harness_child_main(argc, argv);
     if (argc == 4 && strcmp(argv[1], "--percentiles") == 0)
         return percentiles_main(parse_f64("--percentiles", argv[2]), argv[3]);
     if (argc == 3 && strcmp(argv[1], "--clock-step") == 0)

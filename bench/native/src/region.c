@@ -241,7 +241,11 @@ static int check_duplex(const uint8_t *part, uint64_t part_len, char *err, size_
     return 0;
 }
 
-int region_attach(struct bench_region *r, int fd, char *err, size_t errlen)
+/* Attaches to the region of `fd`: validates the header, every part's bounds and every ring
+ * descriptor. harness = 0: this program's own layout (every part required); harness = 1: a .NET
+ * harness region (bench/UintrIpc.Bench BenchRegions: its control part, USER tag 0, in r->user0;
+ * ring tag 0 required). */
+static int attach(struct bench_region *r, int fd, int harness, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
     r->fd = fd;
@@ -274,7 +278,11 @@ int region_attach(struct bench_region *r, int fd, char *err, size_t errlen)
                 FAIL("parts %u and %u overlap", j, i);
         }
         uint8_t *at = r->base + p->offset;
-        if (p->kind == UIPC_PART_USER && p->tag == PART_TAG_CTL && p->length >= sizeof(struct bench_ctl))
+        if (harness && p->kind == UIPC_PART_USER && p->tag == 0 && p->length >= HARNESS_CONTROL_SIZE)
+            r->user0 = at;
+        else if (harness && p->kind == UIPC_PART_USER)
+            continue;
+        else if (p->kind == UIPC_PART_USER && p->tag == PART_TAG_CTL && p->length >= sizeof(struct bench_ctl))
             r->ctl = (struct bench_ctl *)at;
         else if (p->kind == UIPC_PART_USER && p->tag == PART_TAG_LINE && p->length >= LINE_PART_SIZE)
             r->line = (uint64_t *)at;
@@ -291,9 +299,19 @@ int region_attach(struct bench_region *r, int fd, char *err, size_t errlen)
         } else if (p->kind == UIPC_PART_WAIT_BLOCK && p->tag < 2 && p->length >= UIPC_WAIT_BLOCK_SIZE)
             r->wait[p->tag] = (struct uipc_wait_block *)at;
     }
-    if (!r->ctl || !r->line || !r->ring[0] || !r->ring[1] || !r->wait[0] || !r->wait[1])
+    if (harness ? !r->user0 || !r->ring[0] : !r->ctl || !r->line || !r->ring[0] || !r->ring[1] || !r->wait[0] || !r->wait[1])
         FAIL("a part is missing");
     return 0;
+}
+
+int region_attach(struct bench_region *r, int fd, char *err, size_t errlen)
+{
+    return attach(r, fd, 0, err, errlen);
+}
+
+int region_attach_harness(struct bench_region *r, int fd, char *err, size_t errlen)
+{
+    return attach(r, fd, 1, err, errlen);
 }
 
 /* Maps every page of the region into this process now (a read of one byte per page), so

@@ -22,10 +22,13 @@
 #include "slotring.h"
 
 #include <sched.h>
+#include <linux/futex.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define SPIN_CHECK_MASK 1023u
@@ -55,6 +58,62 @@ static inline int stamp_accept(struct stamp_check *s, uint64_t stamp)
     return 0;
 }
 
+/* One Read of up to `batch` records (the library's Read(handler, limit)): rring_next until the ring
+ * is empty, `batch` records were read or accept() says stop; per record (padding skipped) the stamp
+ * and the copy of the rest into `dst`, then accept(state, stamp, length). Returns the bytes read (to
+ * release), or -1 when the ring is corrupt (*at: where). always_inline with a constant accept: the
+ * compiler inlines both into each consumer, as one loop. */
+static inline __attribute__((always_inline)) int64_t
+record_read(struct record_ring *rx, uint32_t batch, uint8_t *dst, uint32_t *records, uint64_t *at,
+            int (*accept)(void *state, uint64_t stamp, uint32_t length), void *state)
+{
+    uint64_t consumed = 0;
+    *records = 0;
+    for (;;) {
+        const uint8_t *rec;
+        int32_t type;
+        uint32_t length;
+        int64_t aligned = rring_next(rx, consumed, &rec, &type, &length);
+        if (aligned < 0) {
+            *at = rx->pos + consumed;
+            return -1;
+        }
+        if (aligned == 0)
+            break;
+        consumed += (uint64_t)aligned;
+        if (type == UIPC_RECORD_PADDING)
+            continue;
+        uint64_t stamp;
+        memcpy(&stamp, rec + UIPC_RECORD_HEADER_SIZE, sizeof stamp);
+        if (length > 8)
+            memcpy(dst + 8, rec + UIPC_RECORD_HEADER_SIZE + 8, length - 8);
+        int stop = accept(state, stamp, length);
+        if (++*records == batch || stop)
+            break;
+    }
+    return (int64_t)consumed;
+}
+
+/* record_consumer's per-record work: the stamp check, the position, the warm-up's end. */
+struct consumer_state {
+    struct stamp_check check;
+    uint64_t pos, bad, warmup, total, t0, cpu0, empty;
+    uint32_t es;
+};
+
+static inline __attribute__((always_inline)) int consumer_accept(void *state, uint64_t stamp, uint32_t length)
+{
+    struct consumer_state *s = state;
+    s->bad += !stamp_accept(&s->check, stamp) || length != s->es;
+    s->pos++;
+    if (s->pos == s->warmup) {
+        s->t0 = mono_ns();
+        s->cpu0 = cpu_ns();
+        s->empty = 0;
+    }
+    return s->pos == s->total;
+}
+
 static int record_consumer(struct bench_region *r)
 {
     struct bench_ctl *c = r->ctl;
@@ -68,51 +127,27 @@ static int record_consumer(struct bench_region *r)
         return -1;
     }
     region_prefault(r);
-    struct stamp_check check = { .producers = c->producers ? c->producers : 1 };
-    uint64_t empty = 0, bad = 0, cpu0 = cpu_ns(), t0 = mono_ns();
+    struct consumer_state st = { .check = { .producers = c->producers ? c->producers : 1 }, .warmup = warmup, .total = total,
+                                 .cpu0 = cpu_ns(), .t0 = mono_ns(), .es = es };
     /* Release: ready to consume. */
     __atomic_store_n(&c->child_ready, 1, __ATOMIC_RELEASE);
-    uint64_t pos = 0;
     unsigned n = 0;
-    while (pos < total) {
-        uint64_t consumed = 0;
-        uint32_t records = 0;
-        for (;;) {
-            const uint8_t *rec;
-            int32_t type;
-            uint32_t length;
-            int64_t aligned = rring_next(&rx, consumed, &rec, &type, &length);
-            if (aligned < 0) {
-                child_fail(r, "record ring corrupted at head %llu", (unsigned long long)(rx.pos + consumed));
-                return -1;
-            }
-            if (aligned == 0)
-                break;
-            consumed += (uint64_t)aligned;
-            if (type == UIPC_RECORD_PADDING)
-                continue;
-            uint64_t stamp;
-            memcpy(&stamp, rec + UIPC_RECORD_HEADER_SIZE, sizeof stamp);
-            if (length > 8)
-                memcpy(dst + 8, rec + UIPC_RECORD_HEADER_SIZE + 8, length - 8);
-            bad += !stamp_accept(&check, stamp) || length != es;
-            pos++;
-            if (pos == warmup) {
-                t0 = mono_ns();
-                cpu0 = cpu_ns();
-                empty = 0;
-            }
-            if (++records == batch || pos == total)
-                break;
+    while (st.pos < total) {
+        uint32_t records;
+        uint64_t at = 0;
+        int64_t consumed = record_read(&rx, batch, dst, &records, &at, consumer_accept, &st);
+        if (consumed < 0) {
+            child_fail(r, "record ring corrupted at head %llu", (unsigned long long)at);
+            return -1;
         }
         if (consumed)
-            rring_release(&rx, consumed);
+            rring_release(&rx, (uint64_t)consumed);
         if (records == 0) {
-            empty++;
+            st.empty++;
             _mm_pause();
             if ((++n & SPIN_CHECK_MASK) == 0) {
                 if (timed_out(c->deadline_ns)) {
-                    child_fail(r, "timed out waiting for record %llu", (unsigned long long)pos);
+                    child_fail(r, "timed out waiting for record %llu", (unsigned long long)st.pos);
                     return -1;
                 }
                 if (c->oversubscribed)
@@ -123,13 +158,13 @@ static int record_consumer(struct bench_region *r)
         }
     }
     c->child_t_end = mono_ns();
-    c->child_cpu_ns = cpu_ns() - cpu0;
-    c->child_t_start = t0;
+    c->child_cpu_ns = cpu_ns() - st.cpu0;
+    c->child_t_start = st.t0;
     c->child_msgs = c->iterations;
-    c->child_spins = empty;
+    c->child_spins = st.empty;
     free(dst);
-    if (bad) {
-        child_fail(r, "%llu records carried the wrong stamp or length", (unsigned long long)bad);
+    if (st.bad) {
+        child_fail(r, "%llu records carried the wrong stamp or length", (unsigned long long)st.bad);
         return -1;
     }
     return 0;
@@ -553,4 +588,262 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
     }
     region_destroy(&r);
     return rc;
+}
+
+/* ---- a child of the .NET harness (--child produce|consume) ---------------------------------
+ * The C producer or consumer of an SPSC record ring test run by the .NET harness in place of its
+ * own child (bench option --mixed): the same ring in the harness's region (inherited fd), the
+ * same loops as above (producer_claim / producer_publish, rring_next / rring_release), and the
+ * harness's protocol around them (ThroughputLoops, StartGate, MessageChecker): stamps as
+ * MessageHeader (warm bit 62, producer << 48, sequence), the phase word, the ready count and the
+ * start word of its control part, READY and RESULT lines on stdout. Bench-only: it lets each side
+ * of the library be measured against the other side in C, cross-process. */
+
+#define HARNESS_WARM_BIT (1ull << 62)
+
+struct harness_args {
+    const char *role;
+    int region_fd, cpu, id, producers, batched;
+    uint32_t size;
+    uint64_t count, total, warmup, warmup_ms, deadline_ms;
+};
+
+static const char *harness_arg(int argc, char **argv, const char *key)
+{
+    for (int i = 3; i + 1 < argc; i += 2)
+        if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i] + 2, key) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+static uint64_t harness_u64(int argc, char **argv, const char *key, uint64_t fallback)
+{
+    const char *v = harness_arg(argc, argv, key);
+    return v ? strtoull(v, NULL, 10) : fallback;
+}
+
+static void harness_futex_wake(uint32_t *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+/* The harness's producer (ThroughputLoops.Produce): warm-up messages until the consumer flips the
+ * phase, then announced, until every producer has; then exactly `count` measured messages, CPU and
+ * wall time over them; then it waits for the consumer's span to end before it reports. */
+static int harness_produce(struct bench_region *r, const struct harness_args *a, uint64_t deadline)
+{
+    struct bench_ctl ctl;
+    memset(&ctl, 0, sizeof ctl);
+    ctl.element_size = a->size;
+    ctl.batch = a->batched ? 64 : 1; /* Batch.Size: the harness's TryWrite(max 64) */
+    ctl.deadline_ns = deadline;
+    r->ctl = &ctl;
+    uint64_t *phase = (uint64_t *)(r->user0 + HARNESS_PHASE_OFFSET), *ready = (uint64_t *)(r->user0 + HARNESS_READY_OFFSET);
+    struct producer p;
+    memset(&p, 0, sizeof p);
+    rring_open(&p.rec, r->ring[RING_REQUESTS]);
+    p.es = a->size;
+    p.batch = ctl.batch;
+    uint8_t *src = aligned_alloc(64, (a->size + 63) & ~63u);
+    if (!src)
+        return -1;
+    for (uint32_t i = 0; i < a->size; i++)
+        src[i] = (uint8_t)(i * 31 + 7);
+    printf("READY {}\n");
+    fflush(stdout);
+    const uint64_t tag = (uint64_t)a->id << 48;
+    uint64_t end = UINT64_MAX, warm = HARNESS_WARM_BIT, warmup = 0, cpu0 = 0, wall0 = 0, spins = 0;
+    int announced = 0;
+    for (uint64_t seq = 0; seq < end; seq++) {
+        if ((seq & 63) == 0 && warm) { /* the harness checks every 64 messages (WarmupDone) */
+            if (!announced && __atomic_load_n(phase, __ATOMIC_ACQUIRE) != 0) {
+                __atomic_fetch_add(ready, 1, __ATOMIC_SEQ_CST);
+                announced = 1;
+            }
+            if (announced && __atomic_load_n(ready, __ATOMIC_ACQUIRE) >= (uint64_t)a->producers) {
+                warm = 0;
+                warmup = seq;
+                end = seq + a->count;
+                spins = 0;
+                cpu0 = cpu_ns();
+                wall0 = mono_ns();
+            } else if ((seq & 4095) == 0 && timed_out(deadline)) {
+                fprintf(stderr, "timed out in the warm-up\n");
+                return -1;
+            }
+        }
+        int corrupt = 0;
+        unsigned n = 0;
+        uint8_t *e;
+        while (!(e = producer_claim(&p, PRODUCE_RECORDS, end - seq, &corrupt))) {
+            if (corrupt) {
+                printf("ERROR consumer head corrupted\n");
+                return -1;
+            }
+            spins++;
+            _mm_pause();
+            if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(deadline)) {
+                printf("ERROR timed out waiting for ring space\n");
+                return -1;
+            }
+        }
+        uint64_t stamp = warm | tag | seq;
+        memcpy(e, &stamp, sizeof stamp);
+        if (a->size > 8)
+            memcpy(e + 8, src + 8, a->size - 8);
+        producer_publish(&p, PRODUCE_RECORDS, e, seq);
+    }
+    uint64_t cpu = cpu_ns() - cpu0, wall = mono_ns() - wall0;
+    while (__atomic_load_n(phase, __ATOMIC_ACQUIRE) < 2) { /* StartGate.WaitForSpanEnd */
+        if (timed_out(deadline)) {
+            printf("ERROR timed out waiting for the end of the consumer's span\n");
+            return -1;
+        }
+        usleep(1000);
+    }
+    printf("RESULT {\"messages\":%llu,\"warmup_messages\":%llu,\"cpu_ns\":%llu,\"wall_ns\":%llu,\"full_polls\":%llu,\"after_span\":true}\n",
+           (unsigned long long)a->count, (unsigned long long)warmup, (unsigned long long)cpu, (unsigned long long)wall,
+           (unsigned long long)spins);
+    fflush(stdout);
+    free(src);
+    return 0;
+}
+
+/* The harness's consumer child (ConsumerChild, ThroughputLoops.Consume, MessageChecker): READY, the
+ * start word, then reads of up to `batch` records as record_consumer; the phase flipped once the
+ * warm-up count and time are reached; the span from the poll that brought the first measured
+ * message to the one that brought the last. */
+/* The harness consumer's per-record work (MessageChecker.Check): one producer's sequence, the warm bit. */
+struct harness_state {
+    uint64_t next, measured, warmups, warm_in_span, bad, total;
+    uint32_t es;
+};
+
+static inline __attribute__((always_inline)) int harness_accept(void *state, uint64_t stamp, uint32_t length)
+{
+    struct harness_state *s = state;
+    s->bad += (stamp & ~HARNESS_WARM_BIT) != s->next || length != s->es;
+    s->next++;
+    if (stamp & HARNESS_WARM_BIT) {
+        s->warmups++;
+        s->warm_in_span += s->measured != 0;
+    } else {
+        s->measured++;
+    }
+    return s->measured == s->total;
+}
+
+static int harness_consume(struct bench_region *r, const struct harness_args *a, uint64_t deadline)
+{
+    uint64_t *phase = (uint64_t *)(r->user0 + HARNESS_PHASE_OFFSET), *start = (uint64_t *)(r->user0 + HARNESS_START_OFFSET);
+    struct record_ring rx;
+    rring_open(&rx, r->ring[RING_REQUESTS]);
+    const uint32_t es = a->size, batch = a->batched ? 64 : 1;
+    uint8_t *dst = aligned_alloc(64, (es + 63) & ~63u);
+    if (!dst)
+        return -1;
+    printf("READY {}\n");
+    fflush(stdout);
+    while (__atomic_load_n(start, __ATOMIC_ACQUIRE) == 0) {
+        if (timed_out(deadline)) {
+            printf("ERROR timed out waiting for the producers to be ready\n");
+            return -1;
+        }
+        usleep(1000);
+    }
+    struct harness_state st = { .total = a->total, .es = es };
+    uint64_t warm_end = mono_ns() + a->warmup_ms * 1000000ull, at_start = 0, empty = 0, t0 = 0, cpu0 = 0, iterations = 0;
+    int flipped = 0;
+    unsigned n = 0;
+    while (st.measured < a->total) {
+        uint32_t records;
+        uint64_t at = 0;
+        int64_t consumed = record_read(&rx, batch, dst, &records, &at, harness_accept, &st);
+        if (consumed < 0) {
+            printf("ERROR record ring corrupted at head %llu\n", (unsigned long long)at);
+            return -1;
+        }
+        if (consumed)
+            rring_release(&rx, (uint64_t)consumed);
+        if (records == 0) {
+            empty++;
+            _mm_pause();
+            if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(deadline)) {
+                printf("ERROR timed out waiting for record %llu\n", (unsigned long long)st.next);
+                return -1;
+            }
+        } else {
+            n = 0;
+            if (at_start == 0 && st.measured != 0) { /* MessageChecker.StartSpanIfMeasuring */
+                at_start = st.measured;
+                cpu0 = cpu_ns();
+                t0 = mono_ns();
+                empty = 0;
+            }
+        }
+        if (!flipped && (++iterations & 255) == 0 && st.warmups >= a->warmup && mono_ns() >= warm_end) {
+            __atomic_store_n(phase, 1, __ATOMIC_RELEASE); /* the producers start their measured part */
+            flipped = 1;
+        }
+    }
+    uint64_t t1 = mono_ns(), cpu = cpu_ns() - cpu0;
+    __atomic_store_n(phase, 2, __ATOMIC_RELEASE); /* StartGate.EndSpan */
+    harness_futex_wake((uint32_t *)phase);
+    if (st.bad) {
+        printf("ERROR %llu records carried the wrong stamp or length\n", (unsigned long long)st.bad);
+        return -1;
+    }
+    uint64_t before = at_start > 0 ? at_start - 1 : 0;
+    printf("RESULT {\"in_span\":%llu,\"warmup_messages\":%llu,\"elapsed_ns\":%llu,\"cpu_ns\":%llu,\"empty_polls\":%llu,"
+           "\"warmup_in_span\":%llu,\"measured_before_span\":%llu,\"pid\":%d}\n",
+           (unsigned long long)(st.measured - before + st.warm_in_span), (unsigned long long)st.warmups, (unsigned long long)(t1 - t0),
+           (unsigned long long)cpu, (unsigned long long)empty, (unsigned long long)st.warm_in_span, (unsigned long long)before, (int)getpid());
+    fflush(stdout);
+    free(dst);
+    return 0;
+}
+
+int harness_child_main(int argc, char **argv)
+{
+    struct harness_args a = {
+        .role = argc >= 3 ? argv[2] : "",
+        .region_fd = (int)harness_u64(argc, argv, "region-fd", (uint64_t)-1),
+        .cpu = (int)harness_u64(argc, argv, "cpu", (uint64_t)-1),
+        .id = (int)harness_u64(argc, argv, "id", 0),
+        .producers = (int)harness_u64(argc, argv, "producers", 1),
+        .batched = harness_arg(argc, argv, "batched") && strcasecmp(harness_arg(argc, argv, "batched"), "true") == 0,
+        .size = (uint32_t)harness_u64(argc, argv, "size", 8),
+        .count = harness_u64(argc, argv, "count", 0),
+        .total = harness_u64(argc, argv, "total", 0),
+        .warmup = harness_u64(argc, argv, "warmup", 0),
+        .warmup_ms = (uint64_t)strtod(harness_arg(argc, argv, "warmup-ms") ? harness_arg(argc, argv, "warmup-ms") : "0", NULL),
+        .deadline_ms = harness_u64(argc, argv, "deadline-ms", 120000),
+    };
+    const char *transport = harness_arg(argc, argv, "transport");
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the harness */
+    if (!transport || strcasecmp(transport, "SpscRecord") != 0 || a.producers != 1) {
+        printf("ERROR the C child runs SPSC record tests only (transport %s, %d producers)\n", transport ? transport : "?", a.producers);
+        return 2;
+    }
+    if (a.cpu >= 0)
+        pin_to_cpu(a.cpu);
+    struct bench_region r;
+    char err[200];
+    if (region_attach_harness(&r, a.region_fd, err, sizeof err) != 0) {
+        printf("ERROR %s\n", err);
+        return 2;
+    }
+    if (part_is_mpsc(r.ring[RING_REQUESTS]->descriptor.ring_kind) || !part_is_records(r.ring[RING_REQUESTS]->descriptor.ring_kind)) {
+        printf("ERROR ring 0 is not an SPSC record ring\n");
+        return 2;
+    }
+    region_prefault(&r);
+    uint64_t deadline = mono_ns() + a.deadline_ms * 1000000ull;
+    int rc = strcmp(a.role, "produce") == 0 ? harness_produce(&r, &a, deadline)
+           : strcmp(a.role, "consume") == 0 ? harness_consume(&r, &a, deadline)
+           : (printf("ERROR unknown role %s\n", a.role), -1);
+    r.ctl = NULL;
+    region_destroy(&r);
+    return rc == 0 ? 0 : 1;
 }

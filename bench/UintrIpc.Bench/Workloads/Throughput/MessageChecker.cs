@@ -146,12 +146,34 @@ internal struct MessageChecker
     /// <summary>After the poll that consumed the last measured message (<see cref="Done"/>): ends the span.</summary>
     public readonly void FinishSpan()
     {
+        _span.Finish(); // first: nothing of the check (a getter's tier-0 compile) inside the span
         if (_measuredAtStart == 0 || !Done)
         {
             throw new InvalidOperationException($"the span ends after {Measured} of {_target} measured messages, started: {_measuredAtStart != 0}");
         }
+    }
 
-        _span.Finish();
+    /// <summary>
+    /// Compiles the span's edges before the warm-up. Compiled at their first call, the end's
+    /// (<see cref="FinishSpan"/>, <see cref="MeasuredSpan.Finish"/> and the getters FinishSpan
+    /// checked first) JIT time fell inside the span, before its end was taken: tier-0 compiles in
+    /// the consumer's measured time that the C consumer does not have (DOTNET_JitDisasmSummary,
+    /// docs/design-notes.md mixed8).
+    /// </summary>
+    public static void PrecompileSpanEdges()
+    {
+        const System.Reflection.BindingFlags Any = System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic
+            | System.Reflection.BindingFlags.Instance;
+        foreach (var method in new[]
+        {
+            typeof(MessageChecker).GetMethod(nameof(StartSpanIfMeasuring), Any), typeof(MessageChecker).GetMethod(nameof(FinishSpan), Any),
+            typeof(MeasuredSpan).GetMethod(nameof(MeasuredSpan.Start), Any), typeof(MeasuredSpan).GetMethod(nameof(MeasuredSpan.Finish), Any),
+            typeof(MeasuredSpan).GetProperty(nameof(MeasuredSpan.StartTicks))!.SetMethod, typeof(MeasuredSpan).GetProperty(nameof(MeasuredSpan.EndTicks))!.SetMethod,
+            typeof(MeasuredSpan).GetProperty(nameof(MeasuredSpan.CpuNanoseconds))!.SetMethod,
+        })
+        {
+            RuntimeHelpers.PrepareMethod((method ?? throw new MissingMethodException(nameof(MessageChecker), "a span edge")).MethodHandle);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -118,6 +118,7 @@ internal static unsafe class ThroughputLoops
         var local = checker;
         TPort ends = port;
         Precompile(nameof(ConsumeMeasured), typeof(TPort));
+        MessageChecker.PrecompileSpanEdges();
         var jit = new JitQuiet(Stopwatch.GetTimestamp());
         while (!local.Done)
         {

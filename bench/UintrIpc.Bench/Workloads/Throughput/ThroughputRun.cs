@@ -44,7 +44,7 @@ internal static unsafe class ThroughputRun
             {
                 for (int id = 0; id < producers; id++)
                 {
-                    var producer = ChildProcess.Start(producerArgs(id), region);
+                    var producer = ChildProcess.Start(producerArgs(id), region, native: MixedNative(o.CProducer, transport));
                     children.Add(producer);
                     producerChildren.Add(producer);
                 }
@@ -88,7 +88,7 @@ internal static unsafe class ThroughputRun
                 }
 
                 default:
-                    if (!spec.ConsumerInChild)
+                    if (!spec.ConsumerInChild && !o.CConsumer)
                     {
                         consumed = ConsumerOutcome.Of(ConsumerChild.Consume(region, spec, checker, settings, StartAll));
                         break;
@@ -99,7 +99,7 @@ internal static unsafe class ThroughputRun
                     var consumer = ChildProcess.Start(ctx.ChildArgs("consume", cpu: 0)
                         .Set("transport", transport).Set("size", size).Set("producers", producers).Set("batched", spec.Batched)
                         .Set("total", total).Set("warmup", warmup).Set("warmup-ms", o.WarmupTime.TotalMilliseconds)
-                        .Set("oversubscribed", oversubscribed), region);
+                        .Set("oversubscribed", oversubscribed), region, native: MixedNative(o.CConsumer, transport));
                     children.Add(consumer);
                     consumer.WaitFor("READY", ctx.SetupTimeout);
                     StartAll();
@@ -191,6 +191,14 @@ internal static unsafe class ThroughputRun
         long record = (8 + size + 7) & ~7L;
         return (int)BitOperations.RoundUpToPowerOf2((ulong)Math.Max(record * slots, 8L * size));
     }
+
+    /// <summary>
+    /// The C program (bench/native) for a side that --mixed runs in C, or null: the SPSC record rows
+    /// only (the C child's protocol, throughput.c harness_child_main).
+    /// </summary>
+    private static string? MixedNative(bool inC, ThroughputTransport transport) => !inC ? null
+        : transport == ThroughputTransport.SpscRecord ? Native.NativeBench.DefaultPath
+        : throw new NotSupportedException($"--mixed runs SPSC record rows only, not {transport}");
 
     private static Func<int, ChildArgs> Then(this Func<int, ChildArgs> f, Func<ChildArgs, ChildArgs> g) => id => g(f(id));
 
