@@ -1,5 +1,4 @@
 using System.Globalization;
-using UintrIpc.Bench.Workloads.Throughput;
 
 namespace UintrIpc.Bench.Cli;
 
@@ -225,7 +224,7 @@ internal sealed class BenchOptions
                 case "--iters": o.Iterations = Positive(a, Next()); break;
                 case "--sleep-iters": o.SleepIterations = Positive(a, Next()); break;
                 case "--tput-count": o.ThroughputCountOverride = Positive(a, Next()); break;
-                case "--producers": o.Producers = (int)Math.Clamp(Positive(a, Next()), 1, ProducerSequences.Capacity); break;
+                case "--producers": o.Producers = (int)Math.Clamp(Positive(a, Next()), 1, 64); break;
                 case "--timeout": o.Timeout = TimeSpan.FromSeconds(Positive(a, Next())); break;
                 case "--spin-us": o.SpinBudget = TimeSpan.FromMicroseconds(long.Parse(Next(), CultureInfo.InvariantCulture)); break;
                 case "--warmup-ms": o.WarmupTimeOverride = TimeSpan.FromMilliseconds(long.Parse(Next(), CultureInfo.InvariantCulture)); break;

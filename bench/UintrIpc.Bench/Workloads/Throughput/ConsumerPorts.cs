@@ -122,7 +122,17 @@ internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : ICo
     private readonly AlignedElements<byte> _sink = new(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Poll(ref MessageChecker checker) => RecordReads.Read(ring, _sink, ref checker);
+    public int Poll(ref MessageChecker checker)
+    {
+        if (_sink.Length == sizeof(long))
+        {
+            var stamps = new RecordStampHandler(ref checker); // see RecordStampHandler
+            return ring.Read(ref stamps, Batch.Size);
+        }
+
+        var handler = new RecordCopyHandler(_sink, ref checker);
+        return ring.Read(ref handler, Batch.Size);
+    }
 }
 
 /// <summary>RecordRing.Read of up to <see cref="Batch.Size"/> records in place.</summary>
@@ -131,36 +141,16 @@ internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : ICo
     private readonly AlignedElements<byte> _sink = new(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Poll(ref MessageChecker checker) => RecordReads.Read(ring, _sink, ref checker);
-}
-
-/// <summary>The record Read consumers' one poll (SPSC and MPSC alike).</summary>
-internal static class RecordReads
-{
-    /// <summary>
-    /// One Read of up to <see cref="Batch.Size"/> records into the handler of the message size; the
-    /// checker counts the measured ones after it, once per Read (as the slot drains, see
-    /// MessageChecker.Check): counted per record, the count was a load and a store per record on
-    /// the checker inside the ring's read loop, where the C consumer counts in a register.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Read(RecordRing ring, AlignedElements<byte> sink, ref MessageChecker checker)
+    public int Poll(ref MessageChecker checker)
     {
-        long warmup = checker.WarmupMessages;
-        int read;
-        if (sink.Length == sizeof(long))
+        if (_sink.Length == sizeof(long))
         {
             var stamps = new RecordStampHandler(ref checker); // see RecordStampHandler
-            read = ring.Read(ref stamps, Batch.Size);
-        }
-        else
-        {
-            var handler = new RecordCopyHandler(sink, ref checker);
-            read = ring.Read(ref handler, Batch.Size);
+            return ring.Read(ref stamps, Batch.Size);
         }
 
-        checker.CountMeasured(read, warmup);
-        return read;
+        var handler = new RecordCopyHandler(_sink, ref checker);
+        return ring.Read(ref handler, Batch.Size);
     }
 }
 
@@ -235,7 +225,7 @@ internal readonly ref struct RecordCopyHandler : IRecordHandler
         CheckLength(payload.Length, _length);
         ref byte stamp = ref MemoryMarshal.GetReference(payload);
         // As the C consumer: the stamp read from the record, the rest (if any) copied out.
-        _checker.Check(Unsafe.ReadUnaligned<long>(ref stamp)); // counted by the port after the Read
+        _checker.Accept(Unsafe.ReadUnaligned<long>(ref stamp));
         if (_rest.Length != 0)
         {
             // The copy with no call on any path (C: memcpy of length - 8 bytes, a call): the span
@@ -278,7 +268,7 @@ internal readonly ref struct RecordStampHandler(ref MessageChecker checker) : IR
     public void Handle(int type, ReadOnlySpan<byte> payload)
     {
         RecordCopyHandler.CheckLength(payload.Length, sizeof(long));
-        _checker.Check(Unsafe.ReadUnaligned<long>(ref MemoryMarshal.GetReference(payload))); // 8 bytes: checked above; counted by the port after the Read
+        _checker.Accept(Unsafe.ReadUnaligned<long>(ref MemoryMarshal.GetReference(payload))); // 8 bytes: checked above
     }
 }
 

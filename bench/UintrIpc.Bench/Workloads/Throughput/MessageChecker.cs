@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using UintrIpc.Bench.Processes;
 
 namespace UintrIpc.Bench.Workloads.Throughput;
@@ -10,13 +11,11 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 /// first message to the one that brought its last (the C baseline times from its warm-up's last
 /// message to its last one, inside its loop). A struct passed by reference, so that its hot
 /// fields stay in registers of the consumer loop, as the C consumer's locals do; the single
-/// producer case checks one expected sequence, several producers one of theirs (<see cref="ProducerSequences"/>).
+/// producer case checks one expected sequence, several producers an array.
 /// </summary>
 internal struct MessageChecker
 {
-    /// <summary>Each producer's next sequence when there are several (1: <see cref="_nextSingle"/>).</summary>
-    private ProducerSequences _next;
-    private readonly int _producers;
+    private readonly long[]? _next;
     private readonly long _target;
     private readonly MeasuredSpan _span;
     private long _nextSingle;
@@ -25,8 +24,7 @@ internal struct MessageChecker
 
     public MessageChecker(int producers, long measuredTotal)
     {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(producers, ProducerSequences.Capacity);
-        _producers = producers;
+        _next = producers > 1 ? new long[producers] : null;
         _target = measuredTotal;
         _span = new MeasuredSpan();
     }
@@ -97,7 +95,7 @@ internal struct MessageChecker
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Check(long header)
     {
-        if (_producers <= 1)
+        if (_next is null)
         {
             // One producer (id 0): the header is the sequence, plus the warm-up bit.
             if ((header & ~MessageHeader.WarmBit) != _nextSingle)
@@ -157,28 +155,23 @@ internal struct MessageChecker
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void AcceptFromMany(long header)
+    private readonly void AcceptFromMany(long header)
     {
+        long[] next = _next!;
         int producer = MessageHeader.Producer(header);
-        if ((uint)producer >= (uint)_producers)
+        if ((uint)producer >= (uint)next.Length)
         {
             throw OutOfOrder(header, -1);
         }
 
-        // One bounds check (above, _producers <= the buffer's length), not one per access. The entry
-        // is addressed from this checker's reference (C: next[id] of its stamp_check); with a heap
-        // array and `ref long expected` held across the compare the JIT spilled the entry's address
-        // to the stack and reloaded it per record inside the ring's read loop.
-        // The entry compared in memory and stored as sequence + 1 (not loaded, kept and
-        // incremented): two registers, which the read loop has, where three made it spill one.
-        ref long entry = ref Unsafe.Add(ref Unsafe.As<ProducerSequences, long>(ref _next), producer);
-        long sequence = header & MessageHeader.SequenceMask;
-        if (sequence != entry)
+        // One bounds check (above), not one per access.
+        ref long expected = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(next), producer);
+        if ((header & MessageHeader.SequenceMask) != expected)
         {
-            throw OutOfOrder(header, entry);
+            throw OutOfOrder(header, expected);
         }
 
-        entry = sequence + 1;
+        expected++;
     }
 
     // Returns the exception for a throw at the call site: the JIT then knows that path ends.
