@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -284,13 +285,28 @@ internal static class RecordPayload
         return source;
     }
 
+    /// <summary>
+    /// Stamps <paramref name="payload"/> and copies the rest of <paramref name="source"/> into it: the
+    /// payload is a record the ring just handed out for exactly source.Length bytes (>= 8), so, as
+    /// the C producer (a store, then memcpy of es - 8 bytes: no checks), no bounds, length or overlap
+    /// checks and no call on any path (the consumer's RecordCopyHandler copies the same way).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Fill(ReadOnlySpan<byte> source, Span<byte> payload, long header)
     {
-        BinaryPrimitives.WriteInt64LittleEndian(payload, header);
-        if (payload.Length > MessageHeaderBytes)
+        Debug.Assert(payload.Length == source.Length && source.Length >= MessageHeaderBytes);
+        ref byte destination = ref MemoryMarshal.GetReference(payload);
+        Unsafe.WriteUnaligned(ref destination, header);
+        if (source.Length > MessageHeaderBytes)
         {
-            InlinedBytes.Copy(source[MessageHeaderBytes..], payload[MessageHeaderBytes..]);
+            // InlinedBytes.Copy checked the lengths, both overlaps and its inline limit and kept a
+            // never-taken Memmove call in each producer's loop (35 of 77 instructions per 64 B record,
+            // RecordBatchProducer); CopyInline copies any length inline, the source and the ring's
+            // record never overlap.
+            InlinedBytes.CopyInline(
+                ref Unsafe.Add(ref MemoryMarshal.GetReference(source), MessageHeaderBytes),
+                ref Unsafe.Add(ref destination, MessageHeaderBytes),
+                (uint)(source.Length - MessageHeaderBytes));
         }
     }
 
