@@ -23,7 +23,7 @@ public sealed class CliInspectTests(ITestOutputHelper output) : IDisposable
         using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Name = name,  Capacity = 64, Doorbell = DoorbellKind.Futex, Wait = s_parkAtOnce });
         var consumer = channel.Reader;
         var producer = channel.Writer;
-        ParkUntilOneWaitTimesOut(consumer);
+        TestWait.UntilOneParkTimesOut(consumer, TimeSpan.FromMilliseconds(20));
         for (long i = 1; i <= 5; i++)
         {
             Assert.True(producer.TryWrite(i));
@@ -120,20 +120,6 @@ public sealed class CliInspectTests(ITestOutputHelper output) : IDisposable
         {
             tool.Kill(entireProcessTree: true);
             tool.WaitForExit(5000);
-        }
-    }
-
-    /// <summary>
-    /// Reads with a timeout until one wait has parked and timed out. A single try is not enough:
-    /// the read checks its deadline before it parks, so a thread descheduled for the whole timeout
-    /// returns without parking, and the wait block then names no consumer (seen at load 19).
-    /// </summary>
-    private static void ParkUntilOneWaitTimesOut(IpcChannelReader<long> consumer)
-    {
-        for (int tries = 1; consumer.Counters.Timeouts == 0; tries++)
-        {
-            Assert.True(tries <= 100, $"the consumer did not park and time out in 100 reads of 20 ms: {consumer.Counters}");
-            Assert.False(consumer.TryRead(out _, TimeSpan.FromMilliseconds(20)));
         }
     }
 
