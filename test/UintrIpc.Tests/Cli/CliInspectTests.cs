@@ -3,6 +3,7 @@ using System.Text.Json;
 using UintrIpc.Channels;
 using UintrIpc.Rings;
 using UintrIpc.Signaling;
+using UintrIpc.Tests.Signaling;
 using UintrIpc.Tests.Infrastructure;
 
 namespace UintrIpc.Tests.Cli;
