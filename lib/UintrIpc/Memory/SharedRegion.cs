@@ -161,7 +161,15 @@ internal sealed unsafe class SharedRegion : IDisposable
         catch
         {
             fd.Dispose();
-            Unlink(name);
+            try
+            {
+                Unlink(name);
+            }
+            catch (UintrIpcException)
+            {
+                // The name stays behind (a later create gets EEXIST, whose hint says how to remove it); the creation's own error is the one to report.
+            }
+
             throw;
         }
     }
