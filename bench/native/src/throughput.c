@@ -58,6 +58,16 @@ static inline int stamp_accept(struct stamp_check *s, uint64_t stamp)
     return 0;
 }
 
+/* The consumer's copy target: as long as the longest record the ring accepts (its validated
+ * max_message_length), not only the expected size: record_read copies a record before the stamp
+ * and length are checked, so a peer's longer record (another --size, or a hostile one) must not
+ * write past it (review23). */
+static uint8_t *record_sink(const struct record_ring *rx, uint32_t es)
+{
+    uint64_t longest = rx->max_message > es ? rx->max_message : es;
+    return aligned_alloc(64, (longest + 8 + 63) & ~63ull);
+}
+
 /* One Read of up to `batch` records (the library's Read(handler, limit)): rring_next until the ring
  * is empty, `batch` records were read or accept() says stop; per record (padding skipped) the stamp
  * and the copy of the rest into `dst`, then accept(state, stamp, length). Returns the bytes read (to
@@ -121,7 +131,7 @@ static int record_consumer(struct bench_region *r)
     rring_open(&rx, r->ring[RING_REQUESTS]);
     const uint32_t es = c->element_size, batch = c->batch ? c->batch : 1;
     const uint64_t warmup = c->warmup, total = c->warmup + c->iterations;
-    uint8_t *dst = aligned_alloc(64, (es + 63) & ~63u);
+    uint8_t *dst = record_sink(&rx, es);
     if (!dst) {
         child_fail(r, "out of memory");
         return -1;
@@ -739,7 +749,7 @@ static int harness_consume(struct bench_region *r, const struct harness_args *a,
     struct record_ring rx;
     rring_open(&rx, r->ring[RING_REQUESTS]);
     const uint32_t es = a->size, batch = a->batched ? 64 : 1;
-    uint8_t *dst = aligned_alloc(64, (es + 63) & ~63u);
+    uint8_t *dst = record_sink(&rx, es);
     if (!dst)
         return -1;
     printf("READY {}\n");
@@ -836,6 +846,11 @@ int harness_child_main(int argc, char **argv)
     }
     if (part_is_mpsc(r.ring[RING_REQUESTS]->descriptor.ring_kind) || !part_is_records(r.ring[RING_REQUESTS]->descriptor.ring_kind)) {
         printf("ERROR ring 0 is not an SPSC record ring\n");
+        return 2;
+    }
+    /* The stamp takes 8 bytes, and a record longer than the ring's limit is never claimed. */
+    if (a.size < 8 || a.size > r.ring[RING_REQUESTS]->descriptor.max_message_length) {
+        printf("ERROR --size %u is not between 8 and the ring's longest message, %u\n", a.size, r.ring[RING_REQUESTS]->descriptor.max_message_length);
         return 2;
     }
     region_prefault(&r);

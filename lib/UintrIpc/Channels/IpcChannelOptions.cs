@@ -121,7 +121,9 @@ public sealed record IpcChannelOptions
     /// its descriptor over (<see cref="IpcChannel.SendChannel{T}"/>, or
     /// inheritance); otherwise /dev/shm/<c>Name</c> (mode 0600, failing if it exists), which
     /// other processes open with <see cref="IpcChannel.OpenNamed{T}"/>. It is unlinked when the
-    /// creating channel object and its reader and writer are disposed.
+    /// creating channel object and its reader and writer are disposed. A named region's pages are
+    /// allocated in /dev/shm when it is created (its whole size at once, so that a full /dev/shm is
+    /// an ENOSPC there and not a SIGBUS later); a memfd region's as they are first used.
     /// </summary>
     /// <exception cref="ArgumentException">Empty, or contains '/'.</exception>
     public string? Name

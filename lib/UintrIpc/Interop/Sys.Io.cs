@@ -12,7 +12,12 @@ internal static unsafe partial class Sys
     [LibraryImport(Libraries.LibC, EntryPoint = "preadv2", SetLastError = true)]
     internal static partial nint PReadV2(int fd, IoVec* iov, int iovCount, long offset, int flags);
 
-    /// <summary>fallocate(2) with mode 0: allocates the file's blocks now, so that a full tmpfs fails here (ENOSPC) instead of at a page fault (SIGBUS).</summary>
-    [LibraryImport(Libraries.LibC, EntryPoint = "fallocate", SetLastError = true)]
-    internal static partial int Fallocate(int fd, int mode, long offset, long length);
+    /// <summary>
+    /// posix_fallocate(3): allocates the file's blocks now, so that a full tmpfs fails here (ENOSPC)
+    /// instead of at a page fault (SIGBUS). Returns 0 or the error number (errno is not set). Where
+    /// the file system has no fallocate (EOPNOTSUPP), glibc writes a byte to each block instead, so
+    /// the blocks still exist before the mapping touches them.
+    /// </summary>
+    [LibraryImport(Libraries.LibC, EntryPoint = "posix_fallocate")]
+    internal static partial int PosixFallocate(int fd, long offset, long length);
 }

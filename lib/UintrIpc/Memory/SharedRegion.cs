@@ -161,7 +161,15 @@ internal sealed unsafe class SharedRegion : IDisposable
         catch
         {
             fd.Dispose();
-            Unlink(name);
+            try
+            {
+                Unlink(name);
+            }
+            catch (UintrIpcException)
+            {
+                // The name stays behind (a later create gets EEXIST, whose hint says how to remove it); the creation's own error is the one to report.
+            }
+
             throw;
         }
     }
@@ -736,17 +744,16 @@ internal sealed unsafe class SharedRegion : IDisposable
 
     // A tmpfs hands out pages at first touch: without this, a /dev/shm smaller than the region accepts
     // the ftruncate and the process dies of SIGBUS later, at the first write to a page it has no room for.
+    // posix_fallocate, not fallocate: on a file system without fallocate (EOPNOTSUPP) it writes each
+    // block instead, so such a /dev/shm fails here too rather than with SIGBUS (review23). The pages
+    // are committed now: a named region costs its whole size in /dev/shm (and in the memory cgroup)
+    // from its creation, as a memfd region costs its pages as they are first touched.
     private static void Reserve(SafeFdHandle fd, long size, string path)
     {
-        if (Sys.Fallocate(fd.Fd, 0, 0, size) == 0)
+        int errno = Sys.PosixFallocate(fd.Fd, 0, size);
+        if (errno == 0)
         {
             return;
-        }
-
-        int errno = Marshal.GetLastPInvokeError();
-        if (errno == LibC.EOPNOTSUPP)
-        {
-            return; // a file system without fallocate (not tmpfs): its pages are found as before
         }
 
         throw new UintrIpcException($"fallocate {path} to {size} bytes", errno, errno != LibC.ENOSPC ? null

@@ -22,6 +22,7 @@ internal static class ConfinedHostCommands
         try
         {
             using var channel = IpcChannel.CreateMessages(new IpcChannelOptions { Name = name, BufferSize = int.Parse(args[1], CultureInfo.InvariantCulture) });
+            Console.WriteLine($"region {channel.Region.Size} bytes, allocated {AllocatedBytes(Path.Combine("/dev/shm", name))} bytes at creation");
             var payload = new byte[channel.MaxMessageLength];
             int written = 0;
             while (channel.Writer.TryWrite(0, payload))
@@ -38,6 +39,15 @@ internal static class ConfinedHostCommands
         }
 
         return 0;
+    }
+
+    /// <summary>The blocks the file system gave the file (stat %b x %B): 0 for a file that is all holes.</summary>
+    private static long AllocatedBytes(string path)
+    {
+        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%b %B", path]) { RedirectStandardOutput = true })!;
+        string[] blocks = stat.StandardOutput.ReadToEnd().Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); // ends when stat exits
+        stat.WaitForExit();
+        return long.Parse(blocks[0], CultureInfo.InvariantCulture) * long.Parse(blocks[1], CultureInfo.InvariantCulture);
     }
 
     /// <summary>`bootstrap-connect-report endpoint timeoutMs`: connects and prints the outcome.</summary>

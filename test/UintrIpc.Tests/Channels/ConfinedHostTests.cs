@@ -39,6 +39,19 @@ public sealed class ConfinedHostTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_named_channel_on_a_dev_shm_without_fallocate_still_has_its_pages_at_creation()
+    {
+        // ramfs has no fallocate (EOPNOTSUPP): the pages must be written at creation all the same, or a
+        // file system of that kind that is full accepts the channel and the first write past its room is a SIGBUS.
+        using var peer = StartConfined(["-rm"], "mount -t ramfs ramfs /dev/shm", "named-channel-fill", "uintripc-test-ramfs", (1 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        peer.AssertSuccess();
+        var created = System.Text.RegularExpressions.Regex.Match(peer.StandardOutput, @"region (\d+) bytes, allocated (\d+) bytes at creation");
+        Assert.True(created.Success, peer.StandardOutput);
+        Assert.True(long.Parse(created.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) >= long.Parse(created.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), peer.StandardOutput);
+        Assert.Contains("filled ", peer.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_named_channel_on_a_read_only_dev_shm_says_to_mount_a_tmpfs_or_use_a_memfd_channel()
     {
         using var peer = StartConfined(["-rm"], "mount -t tmpfs -o ro tmpfs /dev/shm", "named-channel-fill", "uintripc-test-ro", "65536");

@@ -3,6 +3,7 @@ using System.Text.Json;
 using UintrIpc.Channels;
 using UintrIpc.Rings;
 using UintrIpc.Signaling;
+using UintrIpc.Tests.Signaling;
 using UintrIpc.Tests.Infrastructure;
 
 namespace UintrIpc.Tests.Cli;
@@ -23,7 +24,7 @@ public sealed class CliInspectTests(ITestOutputHelper output) : IDisposable
         using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Name = name,  Capacity = 64, Doorbell = DoorbellKind.Futex, Wait = s_parkAtOnce });
         var consumer = channel.Reader;
         var producer = channel.Writer;
-        Assert.False(consumer.TryRead(out _, TimeSpan.FromMilliseconds(20))); // parks once and times out
+        TestWait.UntilOneParkTimesOut(consumer, TimeSpan.FromMilliseconds(20));
         for (long i = 1; i <= 5; i++)
         {
             Assert.True(producer.TryWrite(i));

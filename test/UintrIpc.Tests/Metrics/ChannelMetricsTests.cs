@@ -50,7 +50,7 @@ public sealed class ChannelMetricsTests : IDisposable
         }
 
         // A blocking read of an empty channel: one sleep that ends by timeout.
-        Assert.False(reader.TryRead(out _, TimeSpan.FromMilliseconds(50)));
+        TestWait.UntilOneParkTimesOut(reader, TimeSpan.FromMilliseconds(50));
 
         // A blocking read woken by a write: one sleep, one wake-up sent.
         long woken = -1;
