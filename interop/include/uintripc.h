@@ -489,6 +489,10 @@
  *                  the consumer shares the file description and can clear O_NONBLOCK: then
  *                  write only if poll(POLLOUT, 0) reports POLLOUT (none: the counter is at
  *                  2^64-2, or at 2^64-1 through a kernel completion (POLLERR): set);
+ *                  the flag can still be cleared between that check and the write, so a
+ *                  write that waits behind a full counter is freed by the producer process
+ *                  itself: it reads the counter without waiting (preadv2 RWF_NOWAIT) on its
+ *                  own duplicate, which wakes the write (C#: JammedEventFdWrites);
  *         signal:  tgkill (rules below); none: nothing.
  *   P6. AFTER the ring returned: wakeups_sent += 1 (the signal teardown relies on it).
  *   Note: P2 needs a full fence, not a fence instruction: a locked RMW on ANY line is one

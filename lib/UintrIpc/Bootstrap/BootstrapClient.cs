@@ -112,7 +112,7 @@ internal static class BootstrapClient
             bool retry = errno == LibC.ENOENT || errno == LibC.ECONNREFUSED || errno == LibC.EAGAIN;
             if (!retry || FdWaiter.HasPassed(deadline))
             {
-                throw new UintrIpcException($"connect to {endpoint}", errno, ConnectHint(errno, retry, timeout));
+                throw new UintrIpcException($"connect to {endpoint}", errno, ConnectHint(endpoint, errno, retry, timeout));
             }
 
             if (cancellationToken.WaitHandle.WaitOne(s_retryInterval))
@@ -122,11 +122,15 @@ internal static class BootstrapClient
         }
     }
 
-    private static string? ConnectHint(int errno, bool retried, TimeSpan timeout)
+    private static string? ConnectHint(BootstrapEndpoint endpoint, int errno, bool retried, TimeSpan timeout)
     {
         string after = retried ? $" (retried for {timeout})" : string.Empty;
+        // Abstract names belong to a network namespace: a server in another container is not found, whatever its name.
+        string elsewhere = endpoint.IsAbstract
+            ? " An abstract name (@...) is seen only inside one network namespace: to reach a server in another container or network namespace, listen on a socket path in a directory both can see (a shared volume)."
+            : string.Empty;
         return errno == LibC.ENOENT ? $"No server listens at this path{after}: has it started? Is the path right?"
-            : errno == LibC.ECONNREFUSED ? $"No server listens on this endpoint{after}: has it started, or did it exit?"
+            : errno == LibC.ECONNREFUSED ? $"No server listens on this endpoint{after}: has it started, or did it exit?{elsewhere}"
             : errno == LibC.EAGAIN ? $"The server's queue of pending connections stayed full{after}: is it calling Accept?"
             : errno == LibC.EACCES ? "No permission to connect to the socket file (it belongs to another user)."
             : null;

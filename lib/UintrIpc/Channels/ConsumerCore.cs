@@ -140,13 +140,16 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     /// <remarks>
     /// The exit also wakes a wait parked in the doorbell at once (the process's PeerEndWatcher
     /// thread rings our own doorbell), instead of after its park slice, which may be up to a minute
-    /// (review21). Not for uintr: its sender belongs to the thread that registered it.
+    /// (review21). For uintr too (review22): the watcher thread registers a sender to our own
+    /// vector fd (held privately, never read from shared memory) and SENDUIPIs it; the shim
+    /// programs the watcher thread's sender state on its first send (variant E's UITT is per
+    /// process; on C and D the watcher thread is the registering one, the only one that rings).
     /// </remarks>
     internal void WatchProducer(ProcessHandle process)
     {
         // The duplicate first: the watch may close the handle at once (a consumer disposed meanwhile).
         ProcessHandle? watched = null;
-        if (process.FileHandle is not null && _receiver.Kind is not (DoorbellKind.Uintr or DoorbellKind.UintrSimulated))
+        if (process.FileHandle is not null)
         {
             try
             {
@@ -638,9 +641,11 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
             {
                 new WaitBlock(_channel.Region, _channel.WaitBlockPart).WakeIfSleeping(SelfWake());
             }
-            catch (UintrIpcException)
+            catch (Exception e) when (e is UintrIpcException or ObjectDisposedException)
             {
-                // Not rung (e.g. the signal's reader thread has ended): the wait sees the exit at its park slice.
+                // Not rung: the signal's reader thread has ended, or a thread-bound receiver was
+                // disposed (first, on its own thread) before the watches closed; the sender could
+                // not be made. A wait still running sees the exit at its park slice.
             }
             finally
             {

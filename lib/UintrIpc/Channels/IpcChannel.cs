@@ -28,7 +28,7 @@ public static partial class IpcChannel
     /// <summary>Creates a channel of <typeparamref name="T"/>: memfd, or /dev/shm/<see cref="IpcChannelOptions.Name"/> when it is set.</summary>
     /// <param name="options">The shape; null for the defaults (1024 elements, one writer, the best doorbell).</param>
     /// <exception cref="PlatformNotSupportedException"><see cref="IpcChannelOptions.Doorbell"/> names a doorbell this machine cannot ring (see <see cref="IsDoorbellAvailable"/>); the message says why. Nothing is created.</exception>
-    /// <exception cref="UintrIpcException">The region could not be created (errno attached, e.g. EEXIST for a name that exists).</exception>
+    /// <exception cref="UintrIpcException">The region could not be created (errno attached, e.g. EEXIST for a name that exists; for a named channel ENOSPC when /dev/shm has no room for it, EROFS or EACCES when /dev/shm is not writable).</exception>
     public static unsafe IpcChannel<T> CreateBounded<T>(IpcChannelOptions? options = null)
         where T : unmanaged
     {
@@ -43,7 +43,7 @@ public static partial class IpcChannel
     /// <param name="options">The shape (<see cref="IpcChannelOptions.BufferSize"/>, <see cref="IpcChannelOptions.MaxMessageLength"/>, writers, doorbell); null for the defaults.</param>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="IpcChannelOptions.MaxMessageLength"/> is above <see cref="IpcChannelOptions.BufferSize"/> / 8 (less 4 with <see cref="IpcChannelOptions.Checksums"/>).</exception>
     /// <exception cref="PlatformNotSupportedException"><see cref="IpcChannelOptions.Doorbell"/> names a doorbell this machine cannot ring (see <see cref="IsDoorbellAvailable"/>); the message says why. Nothing is created.</exception>
-    /// <exception cref="UintrIpcException">The region could not be created (errno attached).</exception>
+    /// <exception cref="UintrIpcException">The region could not be created (errno attached, e.g. EEXIST for a name that exists; for a named channel ENOSPC when /dev/shm has no room for it, EROFS or EACCES when /dev/shm is not writable).</exception>
     public static IpcMessageChannel CreateMessages(IpcChannelOptions? options = null)
     {
         options ??= new IpcChannelOptions();

@@ -11,4 +11,8 @@ internal static unsafe partial class Sys
     /// <remarks>With RWF_NOWAIT it does not block: no SuppressGCTransition all the same (a file system may take its time).</remarks>
     [LibraryImport(Libraries.LibC, EntryPoint = "preadv2", SetLastError = true)]
     internal static partial nint PReadV2(int fd, IoVec* iov, int iovCount, long offset, int flags);
+
+    /// <summary>fallocate(2) with mode 0: allocates the file's blocks now, so that a full tmpfs fails here (ENOSPC) instead of at a page fault (SIGBUS).</summary>
+    [LibraryImport(Libraries.LibC, EntryPoint = "fallocate", SetLastError = true)]
+    internal static partial int Fallocate(int fd, int mode, long offset, long length);
 }

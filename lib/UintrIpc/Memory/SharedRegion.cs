@@ -155,6 +155,7 @@ internal sealed unsafe class SharedRegion : IDisposable
             }
 
             SetSize(fd, layout.Total);
+            Reserve(fd, layout.Total, path);
             return Initialize(fd, regionKind, parts, layout, name);
         }
         catch
@@ -720,11 +721,38 @@ internal sealed unsafe class SharedRegion : IDisposable
         }
 
         int errno = LibC.errno;
+        bool creating = (flags & LibC.O_CREAT) != 0;
         string? hint = errno == LibC.EEXIST ? "Another region has this name. A disposed channel removes its name, a killed creator leaves it behind: once no process uses it, delete the file (File.Delete) and create again, or pick another name."
+            : creating && errno == LibC.ENOENT ? $"{SharedMemoryDirectory} does not exist here (a container or sandbox without it). {NoSharedMemoryDirectoryWayOut}"
+            : creating && (errno == LibC.EROFS || errno == LibC.EACCES || errno == LibC.EPERM) ? $"{SharedMemoryDirectory} is not writable by this process (read-only in this container or sandbox, or not this user's). {NoSharedMemoryDirectoryWayOut}"
             : errno == LibC.ENOENT ? "No region has this name: has the creator started?"
             : errno == LibC.EACCES ? "The region belongs to another user (regions are created 0600)."
             : null;
         throw new UintrIpcException($"{verb} {path}", errno, hint);
+    }
+
+    private const string NoSharedMemoryDirectoryWayOut = "Mount a writable tmpfs there (a container's /dev/shm: docker run --shm-size, or a tmpfs volume), "
+        + "or leave IpcChannelOptions.Name null: such a channel lives in a memfd, needs no /dev/shm and is handed over with BootstrapConnection (SendChannel, ReceiveChannel).";
+
+    // A tmpfs hands out pages at first touch: without this, a /dev/shm smaller than the region accepts
+    // the ftruncate and the process dies of SIGBUS later, at the first write to a page it has no room for.
+    private static void Reserve(SafeFdHandle fd, long size, string path)
+    {
+        if (Sys.Fallocate(fd.Fd, 0, 0, size) == 0)
+        {
+            return;
+        }
+
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno == LibC.EOPNOTSUPP)
+        {
+            return; // a file system without fallocate (not tmpfs): its pages are found as before
+        }
+
+        throw new UintrIpcException($"fallocate {path} to {size} bytes", errno, errno != LibC.ENOSPC ? null
+            : $"{SharedMemoryDirectory} has less room than this region's {size} bytes (df -h {SharedMemoryDirectory}); using it would end the process with SIGBUS at the first page that does not fit. "
+            + "Make it larger (in a container: docker run --shm-size, or a bigger tmpfs), make the channel smaller (Capacity, BufferSize), "
+            + "or leave IpcChannelOptions.Name null: a memfd channel is not bounded by the size of /dev/shm.");
     }
 
     private static void SetSize(SafeFdHandle fd, long size)

@@ -253,6 +253,7 @@ public sealed class RpcClient : IDisposable
 
     /// <summary>Calls <paramref name="opcode"/> without payload, waiting at most <paramref name="timeout"/> for the answer.</summary>
     /// <exception cref="TimeoutException">No answer (or no free call slot) within the timeout; a late answer frees the slot.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative or <see cref="Timeout.InfiniteTimeSpan"/>: every wait is bounded (use <see cref="CallAsync(uint, RpcArgs, CancellationToken)"/> to wait until cancelled).</exception>
     /// <exception cref="RpcConnectionLostException">The session ended.</exception>
     public RpcResult Call(uint opcode, in RpcArgs args, TimeSpan timeout) => Call(opcode, args, default, default, timeout);
 
@@ -264,6 +265,7 @@ public sealed class RpcClient : IDisposable
     /// first look finds none), so that a call never reads the clock before it has to wait.
     /// </summary>
     /// <exception cref="ArgumentException">The input or output is larger than the arena.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative or <see cref="Timeout.InfiniteTimeSpan"/>: every wait is bounded.</exception>
     /// <exception cref="TimeoutException">No answer (or no free call slot and arena space) within the timeout; a late answer frees the slot.</exception>
     /// <exception cref="RpcConnectionLostException">The session ended (server gone, stopped, or broke the protocol).</exception>
     /// <exception cref="ObjectDisposedException">The client was disposed.</exception>

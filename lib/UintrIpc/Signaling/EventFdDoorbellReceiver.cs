@@ -99,12 +99,28 @@ internal sealed unsafe class EventFdDoorbellReceiver : DoorbellReceiver
         // read the counter between our poll and this read, which would then wait for the next
         // ring (none, once that producer has exited). RWF_NOWAIT does not wait whatever the flag
         // (eventfd's read_iter honours it); plain read(2) only where the kernel refuses it.
+        return ReadCounter(_fd.Fd, readWhereNoWaitIsRefused: true) == true;
+    }
+
+    /// <summary>
+    /// Reads and resets the counter of the eventfd <paramref name="fd"/> (kept open by the caller)
+    /// with preadv2(RWF_NOWAIT), which does not wait whatever O_NONBLOCK says: true when a count
+    /// was pending, false when it was empty. Where the kernel refuses RWF_NOWAIT, a plain read(2)
+    /// if <paramref name="readWhereNoWaitIsRefused"/>, else null (nothing read).
+    /// </summary>
+    internal static bool? ReadCounter(int fd, bool readWhereNoWaitIsRefused)
+    {
         ulong count;
         var iov = new Sys.IoVec { Base = &count, Length = 8 };
         while (true)
         {
             bool noWait = s_readNoWait;
-            long n = noWait ? Sys.PReadV2(_fd.Fd, &iov, 1, -1, Sys.RWF_NOWAIT) : LibC.read(_fd.Fd, &count, 8);
+            if (!noWait && !readWhereNoWaitIsRefused)
+            {
+                return null;
+            }
+
+            long n = noWait ? Sys.PReadV2(fd, &iov, 1, -1, Sys.RWF_NOWAIT) : LibC.read(fd, &count, 8);
             if (n == 8)
             {
                 return true;

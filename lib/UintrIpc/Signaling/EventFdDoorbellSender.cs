@@ -52,6 +52,46 @@ internal sealed unsafe class EventFdDoorbellSender : DoorbellSender
             return; // the counter is at its maximum: a wake-up is pending already
         }
 
+        // The consumer may still clear the flag and fill the counter before the write: the
+        // write is listed, so that the watcher thread frees it if it waits (JammedEventFdWrites).
+        long since = JammedEventFdWrites.Enter(this);
+        try
+        {
+            Write();
+        }
+        finally
+        {
+            JammedEventFdWrites.Leave(this, since);
+        }
+    }
+
+    /// <summary>
+    /// On the watcher thread, while a ring's write waits: if the counter has no room (POLLOUT
+    /// clear), reads it without waiting, which wakes the write. True when a count was read.
+    /// </summary>
+    internal bool ReadFullCounter()
+    {
+        bool added = false;
+        try
+        {
+            _fd.DangerousAddRef(ref added); // the sender may be disposed on another thread meanwhile
+            return !CounterHasRoom() && EventFdDoorbellReceiver.ReadCounter(_fd.Fd, readWhereNoWaitIsRefused: false) == true;
+        }
+        catch (Exception e) when (e is ObjectDisposedException or UintrIpcException)
+        {
+            return false; // disposed, or the read failed: the write stays for the next pass
+        }
+        finally
+        {
+            if (added)
+            {
+                _fd.DangerousRelease();
+            }
+        }
+    }
+
+    private void Write()
+    {
         ulong one = 1;
         while (true)
         {

@@ -51,6 +51,30 @@ internal static unsafe class PeerEndWatcher
         return registration;
     }
 
+    /// <summary>
+    /// Starts the thread if it is not running, for its second duty: each pass (at least once a
+    /// second) it frees eventfd writes a consumer jammed (JammedEventFdWrites). Without epoll
+    /// (out of descriptors) nothing starts and such a write stays jammed, as before.
+    /// </summary>
+    internal static void EnsureRunning()
+    {
+        if (Volatile.Read(ref s_epoll) >= 0)
+        {
+            return;
+        }
+
+        lock (s_lock)
+        {
+            try
+            {
+                EnsureStarted();
+            }
+            catch (UintrIpcException)
+            {
+            }
+        }
+    }
+
     private static void EnsureStarted()
     {
         if (s_epoll >= 0)
@@ -75,6 +99,7 @@ internal static unsafe class PeerEndWatcher
         {
             // Bounded like every wait; with nothing to report it just waits again.
             int n = Sys.EpollWait(s_epoll, events, MaxEvents, 1000);
+            JammedEventFdWrites.FreeJammed();
             if (n < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();

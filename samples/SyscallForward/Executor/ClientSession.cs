@@ -7,12 +7,16 @@ namespace SyscallForward.Executor;
 /// </summary>
 public sealed class ClientSession
 {
-    internal ClientSession(int id, string description, DescriptorTable descriptors)
+    internal ClientSession(int id, string description, DescriptorTable descriptors, DescriptorHandle? process)
     {
         Id = id;
         Description = description;
         Descriptors = descriptors;
+        Process = process;
     }
+
+    /// <summary>A pidfd of the client's process (readable once it exits); null when it could not be opened.</summary>
+    internal DescriptorHandle? Process { get; }
 
     /// <summary>The server's number for this client (for logs).</summary>
     public int Id { get; }

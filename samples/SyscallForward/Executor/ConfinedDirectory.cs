@@ -27,7 +27,8 @@ public sealed unsafe class ConfinedDirectory : IDisposable
     private const int ONoCtty = 0x100;
     private const int OTrunc = 0x200;
     private const int OAppend = 0x400;
-    private const int ONonBlock = 0x800;
+    /// <summary>O_NONBLOCK (x86-64 and AArch64).</summary>
+    internal const int ONonBlock = 0x800;
     private const int ODSync = 0x1000;
     private const int ODirectory = 0x10000;
     private const int ONoFollow = 0x20000;
@@ -89,8 +90,9 @@ public sealed unsafe class ConfinedDirectory : IDisposable
     /// <param name="mode">Permission bits for O_CREAT (only 0777 is used).</param>
     /// <returns>A new descriptor (O_CLOEXEC) the caller owns, or -errno.</returns>
     /// <remarks>
-    /// Never waits: opened with O_NONBLOCK, cleared afterwards unless the client asked for it. A
-    /// write-only open of a FIFO without a reader answers ENXIO, an open of a leased file EAGAIN.
+    /// Never waits: opened with O_NONBLOCK, which stays (the executor waits for a client that asked
+    /// for a blocking descriptor). A write-only open of a FIFO without a reader answers ENXIO, an
+    /// open of a leased file EAGAIN.
     /// </remarks>
     public int Open(int startFd, ReadOnlySpan<byte> path, int flags, int mode)
     {
@@ -107,10 +109,11 @@ public sealed unsafe class ConfinedDirectory : IDisposable
         }
 
         int start = startFd < 0 ? _rootFd : startFd;
-        bool clientNonBlocking = (flags & ONonBlock) != 0;
         // The open itself never waits: without O_NONBLOCK a read-only open of a FIFO waits for a
         // writer, forever if none comes, and holds the thread that runs it (the client's session
-        // thread, or a worker with --blocking-io) also after the client has gone.
+        // thread, or a worker with --blocking-io) also after the client has gone. The flag stays
+        // set: a client that asked for a blocking descriptor has its reads and writes waited for
+        // by the executor, in poll together with the client's process (SyscallExecutor.ReadOrWrite).
         flags |= OCloExec | ONoCtty | ONonBlock;
         int createMode = (flags & OCreat) != 0 ? mode & 0x1FF : 0; // openat2 refuses a mode without O_CREAT
         Span<byte> buffer = stackalloc byte[PathMax + 1];
@@ -130,7 +133,7 @@ public sealed unsafe class ConfinedDirectory : IDisposable
             }
         }
 
-        return opened < 0 || clientNonBlocking ? opened : ClearNonBlocking(opened);
+        return opened;
     }
 
     /// <inheritdoc />
@@ -140,24 +143,6 @@ public sealed unsafe class ConfinedDirectory : IDisposable
         {
             _ = LibC.close(_rootFd);
         }
-    }
-
-    /// <summary>
-    /// Gives the client the blocking descriptor it asked for once the open is done: its reads
-    /// and writes of a pipe wait as the client expects (on the thread --blocking-io chooses).
-    /// Returns <paramref name="fd"/>, or -errno with the descriptor closed.
-    /// </summary>
-    private static int ClearNonBlocking(int fd)
-    {
-        int status = LibC.fcntl(fd, LibC.F_GETFL, 0);
-        if (status < 0 || LibC.fcntl(fd, LibC.F_SETFL, status & ~ONonBlock) < 0)
-        {
-            int error = LibC.errno;
-            _ = LibC.close(fd);
-            return -error;
-        }
-
-        return fd;
     }
 
     /// <summary>Refuses what is never beneath the directory: returns 0 or an errno.</summary>

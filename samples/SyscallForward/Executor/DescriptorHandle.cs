@@ -16,6 +16,13 @@ internal sealed class DescriptorHandle : SafeHandle
     /// <inheritdoc />
     public override bool IsInvalid => handle == -1;
 
+    /// <summary>
+    /// Whether the client opened it without O_NONBLOCK: the server's descriptor keeps O_NONBLOCK
+    /// all the same, and a read or write that finds no data or no room waits in poll, which also
+    /// watches the client's process (a FIFO's read then ends when the client does).
+    /// </summary>
+    public bool ClientWaits { get; init; }
+
     /// <summary>The descriptor number (valid while a reference is held).</summary>
     public int Fd => (int)handle;
 

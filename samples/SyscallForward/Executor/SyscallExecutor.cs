@@ -45,15 +45,18 @@ public sealed unsafe class SyscallExecutor : IDisposable
 
     /// <summary>Registers a client (logged): it gets an empty descriptor table plus the grants.</summary>
     /// <param name="description">Who it is, for the log (pid, uid, transport).</param>
-    public ClientSession Connect(string description)
+    /// <param name="pid">The client's process (its peer credentials), watched while a call of it waits on a
+    /// FIFO; 0 when unknown or local (such waits then end only with data, room or the server's stop).</param>
+    public ClientSession Connect(string description, int pid = 0)
     {
+        int process = pid > 0 ? NativeCalls.PidFdOpen(pid) : -1; // pidfd_open sets O_CLOEXEC itself
         var table = new DescriptorTable(_options.MaxDescriptorsPerClient);
         if (_options.GrantStdout)
         {
             table.Grant(1, 1);
         }
 
-        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), description, table);
+        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), description, table, process >= 0 ? new DescriptorHandle(process, ownsHandle: true) : null);
         Counters.Add(session.Counts);
         _options.Log?.WriteLine($"client {session.Id} connected: {description}");
         return session;
@@ -64,6 +67,7 @@ public sealed unsafe class SyscallExecutor : IDisposable
     {
         ArgumentNullException.ThrowIfNull(client);
         int closed = client.Descriptors.CloseAll();
+        client.Process?.Dispose();
         Counters.Retire(client.Counts);
         _options.Log?.WriteLine($"client {client.Id} disconnected ({reason}): {client.Calls} calls, {closed} descriptors closed");
     }
@@ -146,7 +150,7 @@ public sealed unsafe class SyscallExecutor : IDisposable
             }
         }
 
-        return fd < 0 ? fd : client.Descriptors.Add(new DescriptorHandle(fd, ownsHandle: true));
+        return fd < 0 ? fd : client.Descriptors.Add(new DescriptorHandle(fd, ownsHandle: true) { ClientWaits = (flags & ConfinedDirectory.ONonBlock) == 0 });
     }
 
     /// <summary>A call on one of the client's descriptors, with a reference held on it for the call's duration.</summary>
@@ -170,8 +174,8 @@ public sealed unsafe class SyscallExecutor : IDisposable
                 // The kernel writes READ/PREAD/FSTAT data through p: those spans are the caller's output.
                 return op switch
                 {
-                    ForwardOpcode.Read => Io(LibC.read(fd, p, data.Length)),
-                    ForwardOpcode.Write => Io(LibC.write(fd, p, data.Length)),
+                    ForwardOpcode.Read => ReadOrWrite(client, handle, p, data.Length, LibC.POLLIN),
+                    ForwardOpcode.Write => ReadOrWrite(client, handle, p, data.Length, LibC.POLLOUT),
                     ForwardOpcode.PRead => Io(LibC.pread(fd, p, data.Length, a1)),
                     ForwardOpcode.PWrite => Io(LibC.pwrite(fd, p, data.Length, a1)),
                     ForwardOpcode.LSeek => Io(LibC.lseek(fd, a1, (int)a2)),
@@ -188,6 +192,69 @@ public sealed unsafe class SyscallExecutor : IDisposable
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long Io(long result) => result >= 0 ? result : -LibC.errno;
+
+    /// <summary>
+    /// read(2) or write(2) (<paramref name="events"/> POLLIN or POLLOUT) on the server's descriptor,
+    /// which is always O_NONBLOCK: a client that opened it blocking waits in poll instead, in 1 s
+    /// slices, together with its process's pidfd, so a FIFO that never gets data or room holds the
+    /// thread (its session thread, or a worker with --blocking-io) only until the client exits:
+    /// then -EPIPE, an answer nobody reads, and the session can close.
+    /// </summary>
+    private static long ReadOrWrite(ClientSession client, DescriptorHandle handle, byte* p, int length, short events)
+    {
+        int fd = handle.Fd;
+        while (true)
+        {
+            long result = Io(events == LibC.POLLIN ? LibC.read(fd, p, length) : LibC.write(fd, p, length));
+            if (result != -LibC.EAGAIN || !handle.ClientWaits)
+            {
+                return result;
+            }
+
+            if (!WaitReady(client, fd, events))
+            {
+                return -LibC.EPIPE;
+            }
+        }
+    }
+
+    /// <summary>Waits until <paramref name="fd"/> reports <paramref name="events"/> (or an error): true; false once the client's process has exited.</summary>
+    private static bool WaitReady(ClientSession client, int fd, short events)
+    {
+        DescriptorHandle? process = client.Process;
+        bool added = false;
+        try
+        {
+            process?.DangerousAddRef(ref added);
+            pollfd* fds = stackalloc pollfd[2];
+            fds[0] = new pollfd { fd = fd, events = events };
+            fds[1] = new pollfd { fd = added ? process!.Fd : -1, events = LibC.POLLIN }; // -1: poll skips it
+            while (true)
+            {
+                int ready = LibC.poll(fds, 2, 1000);
+                if (ready > 0)
+                {
+                    return fds[1].revents == 0;
+                }
+
+                if (ready < 0 && LibC.errno != LibC.EINTR)
+                {
+                    return true; // let the read or write report it
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            return false; // the client was disconnected meanwhile
+        }
+        finally
+        {
+            if (added)
+            {
+                process!.DangerousRelease();
+            }
+        }
+    }
 
     private static long FStat(int fd, byte* output)
     {

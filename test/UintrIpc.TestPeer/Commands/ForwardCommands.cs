@@ -53,6 +53,23 @@ internal static class ForwardCommands
         }
 
         Console.WriteLine("fifo ok");
+        if (args.Length > 2 && args[2] == "then-read-empty")
+        {
+            // The FIFO is empty and has a writer (our own write end): a blocking read waits for data
+            // that never comes. Exit with the call still in flight at the server (review22).
+            try
+            {
+                read = client.Call(Read, new RpcArgs(readEnd), default, buffer, TimeSpan.FromSeconds(2));
+                Console.WriteLine($"read {read.Value}");
+                return 1;
+            }
+            catch (TimeoutException)
+            {
+                Console.WriteLine("read waits");
+                Environment.Exit(0); // no Dispose: the RPC client would wait for the answer of the call in flight
+            }
+        }
+
         return 0;
     }
 }

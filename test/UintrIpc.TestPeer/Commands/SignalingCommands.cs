@@ -99,4 +99,49 @@ internal static unsafe class SignalingCommands
             }
         }
     }
+
+    /// <summary>
+    /// eventfd-toggle-jam &lt;inherited eventfd&gt; &lt;seconds&gt;: a hostile consumer of the eventfd
+    /// doorbell (review22). Fills the counter to 2^64-2, prints "jamming", then for the given time
+    /// toggles O_NONBLOCK on the shared file description in a tight loop, so that a producer's ring
+    /// that saw the flag set may write after it was cleared and wait behind the full counter; every
+    /// 64 toggles it refills the counter if it has room again (the producer's 1 went in).
+    /// </summary>
+    [PeerCommand("eventfd-toggle-jam")]
+    public static int ToggleJam(string[] args)
+    {
+        int fd = int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture);
+        var end = Stopwatch.GetTimestamp() + (long.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) * Stopwatch.Frequency);
+        int flags = Tmds.Linux.LibC.fcntl(fd, Tmds.Linux.LibC.F_GETFL, 0);
+        int blocking = flags & ~Tmds.Linux.LibC.O_NONBLOCK, nonBlocking = flags | Tmds.Linux.LibC.O_NONBLOCK;
+        Fill(fd, nonBlocking);
+        Console.WriteLine("jamming");
+        for (long toggles = 0; Stopwatch.GetTimestamp() < end; toggles++)
+        {
+            _ = Tmds.Linux.LibC.fcntl(fd, Tmds.Linux.LibC.F_SETFL, nonBlocking);
+            _ = Tmds.Linux.LibC.fcntl(fd, Tmds.Linux.LibC.F_SETFL, blocking);
+            if ((toggles & 63) == 0)
+            {
+                var pollFd = new UintrIpc.Interop.Sys.PollFd { Fd = fd, Events = UintrIpc.Interop.Sys.POLLOUT };
+                if (UintrIpc.Interop.Sys.Poll(&pollFd, 1, 0) > 0 && (pollFd.ReturnedEvents & UintrIpc.Interop.Sys.POLLOUT) != 0)
+                {
+                    Fill(fd, nonBlocking);
+                }
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>Empties the counter (without waiting) and writes 2^64-2 with O_NONBLOCK set, until it holds.</summary>
+    private static void Fill(int fd, int nonBlocking)
+    {
+        ulong full = ulong.MaxValue - 1;
+        do
+        {
+            _ = Tmds.Linux.LibC.fcntl(fd, Tmds.Linux.LibC.F_SETFL, nonBlocking);
+            _ = EventFdDoorbellReceiver.ReadCounter(fd, readWhereNoWaitIsRefused: true);
+        }
+        while (Tmds.Linux.LibC.write(fd, &full, 8) != 8);
+    }
 }

@@ -28,12 +28,12 @@ public sealed class DuplexPeerGoneTests(ITestOutputHelper output) : IDisposable
     public static TheoryData<DoorbellKind, string> Cases()
     {
         var cases = new TheoryData<DoorbellKind, string>();
-        foreach (var doorbell in new[] { DoorbellKind.Futex, DoorbellKind.EventFd, DoorbellKind.Signal })
+        foreach (var doorbell in new[] { DoorbellKind.Futex, DoorbellKind.EventFd, DoorbellKind.Signal, DoorbellKind.UintrSimulated })
         {
             foreach (string operation in new[] { "read", "wait-to-read", "read-async", "wait-to-read-async", "write", "write-async", "wait-to-write-async" })
             {
                 // Async reads need a doorbell any thread can wait on (NotSupportedException otherwise).
-                if (doorbell != DoorbellKind.Signal || !operation.Contains("read-async", StringComparison.Ordinal))
+                if (doorbell is not (DoorbellKind.Signal or DoorbellKind.UintrSimulated) || !operation.Contains("read-async", StringComparison.Ordinal))
                 {
                     cases.Add(doorbell, operation);
                 }
@@ -46,6 +46,23 @@ public sealed class DuplexPeerGoneTests(ITestOutputHelper output) : IDisposable
     [Theory]
     [MemberData(nameof(Cases))]
     public void A_wait_on_a_duplex_whose_peer_is_killed_ends_with_PeerGoneException(DoorbellKind doorbell, string operation)
+        => WaitUntilPeerKilled(doorbell, operation);
+
+    /// <summary>
+    /// The same with real user interrupts, in the emulated-uintr job (trait Uintr=Real): the parked
+    /// reader is woken by a SENDUIPI of the process's peer-end watcher thread to its own vector (review22).
+    /// </summary>
+    [Theory]
+    [InlineData(DoorbellKind.Uintr, "read", Traits = [RealUintr.TraitName, RealUintr.TraitValue])]
+    [InlineData(DoorbellKind.Uintr, "wait-to-read", Traits = [RealUintr.TraitName, RealUintr.TraitValue])]
+    [InlineData(DoorbellKind.Uintr, "write", Traits = [RealUintr.TraitName, RealUintr.TraitValue])]
+    public void A_wait_on_a_user_interrupt_duplex_whose_peer_is_killed_ends_with_PeerGoneException(DoorbellKind doorbell, string operation)
+    {
+        RealUintr.SkipUnlessDoorbellAvailable(doorbell);
+        WaitUntilPeerKilled(doorbell, operation);
+    }
+
+    private void WaitUntilPeerKilled(DoorbellKind doorbell, string operation)
     {
         string endpoint = _sockets.NewPath("duplex-gone");
         Exception? outcome = null;

@@ -44,4 +44,27 @@ public sealed partial class ForwardServerTests
 
         server.Stop();
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public unsafe void A_read_of_an_empty_FIFO_ends_when_its_client_exits(bool blockingIo)
+    {
+        fixed (byte* fifo = Encoding.UTF8.GetBytes(Path.Combine(_tree.Root, "fifo") + "\0"))
+        {
+            Assert.Equal(0, LibC.mkfifo(fifo, 0x180 /* 0600 */));
+        }
+
+        using var server = blockingIo ? StartServer("--blocking-io") : StartServer();
+        using (var reader = PeerProcess.Start(output, "fwd-open-fifo", _endpoint, "fifo", "then-read-empty"))
+        {
+            reader.WaitForExit(TimeSpan.FromSeconds(60));
+            Assert.Contains("read waits", reader.StandardOutput, StringComparison.Ordinal);
+            reader.AssertSuccess();
+        }
+
+        // The thread in the read (session thread, or a worker) sees the client's exit: the session closes.
+        Bounded.WaitUntil(() => DisconnectedCount(server.Output) == 1, "the server to log the disconnect of the client whose read waited", TimeSpan.FromSeconds(30));
+        server.Stop();
+    }
 }
