@@ -194,10 +194,15 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
         _core.ThrowIfDisposed();
         MappingUse? use = null; // one writer: none
         using MappingUse.Call call = _multiple ? _core.EnterClaim(this, out use) : default; // several writers: the range's start marker lands before the release retires the mapping
-        if (_core.Channel.IsCompleted || !_ring.TryClaimBatch(bytes, this, use?.ThreadId ?? 0, out batch))
+        if (_core.Channel.IsCompleted)
         {
-            batch = default;
+            RecordBatch.None(out batch); // as default, without zeroing the entries (352 bytes, a loop of 43 stores per refused claim)
             return false;
+        }
+
+        if (!_ring.TryClaimBatch(bytes, this, use?.ThreadId ?? 0, out batch))
+        {
+            return false; // the engine made it no batch (RecordBatch.None): a writer polling a full ring zeroes no entries
         }
 
         if (use is not null)
@@ -210,7 +215,7 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
         if (_multiple && _core.Channel.IsCompleted)
         {
             batch.Abort(); // padding, and a wake-up: a reader waiting for the end waits for this range too
-            batch = default;
+            RecordBatch.None(out batch);
             return false;
         }
 

@@ -175,6 +175,79 @@ public sealed class ChannelBatchTests
         }
     }
 
+    /// <summary>
+    /// A claim refused on a full ring, then after completion, leaves no batch (as <c>default</c>), also in a
+    /// variable that held a committed batch: the writer makes it none in place (RecordBatch.None), without
+    /// zeroing the entries, and nothing of a refused claim reaches the reader.
+    /// </summary>
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void A_refused_message_batch_is_no_batch_even_where_a_committed_one_was(bool multi, bool checksums)
+    {
+        using var channel = CreateMessages(multi, checksums);
+        var writer = channel.Writer;
+        RecordBatch batch;
+        int written = 0;
+        while (true)
+        {
+            if (!writer.TryClaimBatch(256, out batch))
+            {
+                break;
+            }
+
+            Assert.True(batch.TryAppend(written + 1, 12, out Span<byte> payload));
+            payload.Fill((byte)(written + 1));
+            batch.Commit(); // the variable now holds a completed batch of this ring
+            written++;
+        }
+
+        Assert.True(written >= 4096 / 256); // MPSC: 16 claims of 256 bytes; SPSC: a commit takes only the records (24 bytes each)
+        AssertNoBatch(ref batch);
+        Assert.True(writer.TryComplete());
+        Assert.False(writer.TryClaimBatch(64, out batch));
+        AssertNoBatch(ref batch);
+
+        var buffer = new byte[256];
+        for (int type = 1; type <= written; type++)
+        {
+            Assert.True(channel.Reader.TryRead(out int read, buffer, out int length));
+            Assert.Equal(type, read);
+            Assert.Equal(12, length);
+            Assert.All(buffer[..12], b => Assert.Equal((byte)type, b));
+        }
+
+        Assert.False(channel.Reader.TryRead(out _, buffer, out _));
+    }
+
+    private static void AssertNoBatch(ref RecordBatch batch)
+    {
+        Assert.False(batch.IsActive);
+        Assert.Equal(0, batch.Count);
+        Assert.Equal(0, batch.BytesLeft);
+        batch.Dispose(); // no batch: nothing to abort
+        var notBatch = CatchCommit(ref batch);
+        Assert.IsType<InvalidOperationException>(notBatch);
+        Assert.Contains("not a batch", notBatch.Message, StringComparison.Ordinal); // not "already committed": nothing of the earlier batch is left
+        Assert.Equal(typeof(InvalidOperationException), CatchAppend(ref batch, 12));
+    }
+
+    private static Exception CatchCommit(ref RecordBatch batch)
+    {
+        try
+        {
+            batch.Commit();
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+
+        throw new Xunit.Sdk.XunitException("Commit of no batch did not throw");
+    }
+
     [Theory]
     [InlineData(false, false)]
     [InlineData(true, false)]
