@@ -116,42 +116,87 @@ internal readonly ref struct SlotCopyHandler<T>(SlotCopyHandler<T>.Sink sink, re
     }
 }
 
-/// <summary>RecordRing.Read of up to <see cref="Batch.Size"/> records in place (zeroed and head released per call, as C batched).</summary>
+/// <summary>RecordRing.Read of up to <see cref="Batch.Size"/> records in place (zeroed and head released per call, as C batched); measured messages counted once per Read.</summary>
 internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : IConsumerPort
 {
     private readonly AlignedElements<byte> _sink = new(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Poll(ref MessageChecker checker)
-    {
-        if (_sink.Length == sizeof(long))
-        {
-            var stamps = new RecordStampHandler(ref checker); // see RecordStampHandler
-            return ring.Read(ref stamps, Batch.Size);
-        }
-
-        var handler = new RecordCopyHandler(_sink, ref checker);
-        return ring.Read(ref handler, Batch.Size);
-    }
+    public int Poll(ref MessageChecker checker) => RecordReads.Poll<CountPerRead>(ring, _sink, ref checker);
 }
 
-/// <summary>RecordRing.Read of up to <see cref="Batch.Size"/> records in place.</summary>
+/// <summary>RecordRing.Read of up to <see cref="Batch.Size"/> records in place; measured messages counted per record (see <see cref="CountPerRecord"/>).</summary>
 internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : IConsumerPort
 {
     private readonly AlignedElements<byte> _sink = new(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Poll(ref MessageChecker checker)
+    public int Poll(ref MessageChecker checker) => RecordReads.Poll<CountPerRecord>(ring, _sink, ref checker);
+}
+
+/// <summary>The record Read ports' one poll: the stamp handler at 8 B, the copying one above, counted as <typeparamref name="TCount"/> says.</summary>
+internal static class RecordReads
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Poll<TCount>(RecordRing ring, AlignedElements<byte> sink, ref MessageChecker checker)
+        where TCount : struct, IRecordCount
     {
-        if (_sink.Length == sizeof(long))
+        long warmup = checker.WarmupMessages;
+        int read;
+        if (sink.Length == sizeof(long))
         {
-            var stamps = new RecordStampHandler(ref checker); // see RecordStampHandler
-            return ring.Read(ref stamps, Batch.Size);
+            var stamps = new RecordStampHandler<TCount>(ref checker); // see RecordStampHandler
+            read = ring.Read(ref stamps, Batch.Size);
+        }
+        else
+        {
+            var handler = new RecordCopyHandler<TCount>(sink, ref checker);
+            read = ring.Read(ref handler, Batch.Size);
         }
 
-        var handler = new RecordCopyHandler(_sink, ref checker);
-        return ring.Read(ref handler, Batch.Size);
+        if (!TCount.PerRecord)
+        {
+            checker.CountMeasured(read, warmup); // once per Read, as the slot drains (see MessageChecker.Check)
+        }
+
+        return read;
     }
+}
+
+/// <summary>How a record handler counts measured messages: in <see cref="MessageChecker.Accept"/> per record, or once per Read by the port.</summary>
+internal interface IRecordCount
+{
+    /// <summary>True: the handler counts each record; false: it only checks, and the port counts the Read's records after it.</summary>
+    static abstract bool PerRecord { get; }
+
+    /// <summary>Checks one record's stamp (and counts it when <see cref="PerRecord"/>).</summary>
+    static abstract void Take(ref MessageChecker checker, long header);
+}
+
+/// <summary>
+/// Counted per record (a load and a store of Measured per record, in memory: the checker is held
+/// by reference). Kept for the MPSC port: counting once per Read cost it in the single-thread twin
+/// (x2 8 B 3.35 -> 3.58-3.60, 64 B 4.70 -> 4.82-4.90; design-notes "harness").
+/// </summary>
+internal readonly struct CountPerRecord : IRecordCount
+{
+    public static bool PerRecord => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Take(ref MessageChecker checker, long header) => checker.Accept(header);
+}
+
+/// <summary>
+/// Checked per record, counted once per Read (as the slot drains): the SPSC port's. Its one
+/// producer sends its warm-up before its measured messages, so no warm-up record follows a
+/// measured one in a Read (<see cref="MessageChecker.WarmupInSpan"/> stays exact).
+/// </summary>
+internal readonly struct CountPerRead : IRecordCount
+{
+    public static bool PerRecord => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Take(ref MessageChecker checker, long header) => checker.Check(header);
 }
 
 /// <summary>RecordRing.TryRead: one record copied out, zeroed and head released per message (as C per message).</summary>
@@ -167,7 +212,7 @@ internal readonly struct SpscRecordConsumer(RecordRing ring, int size) : IConsum
             return 0;
         }
 
-        RecordCopyHandler.CheckLength(length, _sink.Length);
+        RecordLength.Check(length, _sink.Length);
         checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(_sink.All));
         return 1;
     }
@@ -186,7 +231,7 @@ internal readonly struct MpscRecordConsumer(RecordRing ring, int size) : IConsum
             return 0;
         }
 
-        RecordCopyHandler.CheckLength(length, _sink.Length);
+        RecordLength.Check(length, _sink.Length);
         checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(_sink.All));
         return 1;
     }
@@ -200,7 +245,8 @@ internal readonly struct MpscRecordConsumer(RecordRing ring, int size) : IConsum
 /// often than it reads a message (single-thread twin: an empty poll 6.0 -> 5.0 ns; reads of 64
 /// records level; the consumer loop 3484 -> 1991 bytes of code).
 /// </summary>
-internal readonly ref struct RecordCopyHandler : IRecordHandler
+internal readonly ref struct RecordCopyHandler<TCount> : IRecordHandler
+    where TCount : struct, IRecordCount
 {
     private readonly ref MessageChecker _checker;
     /// <summary>Where the bytes after the stamp go (the sink's, sliced once per read, not per record).</summary>
@@ -222,10 +268,10 @@ internal readonly ref struct RecordCopyHandler : IRecordHandler
         // The length compared with a value the handler holds (C: with es, a register), not
         // with the sink's field, and the stamp and the rest taken without further bounds
         // checks: the length is _length >= 8.
-        CheckLength(payload.Length, _length);
+        RecordLength.Check(payload.Length, _length);
         ref byte stamp = ref MemoryMarshal.GetReference(payload);
         // As the C consumer: the stamp read from the record, the rest (if any) copied out.
-        _checker.Accept(Unsafe.ReadUnaligned<long>(ref stamp));
+        TCount.Take(ref _checker, Unsafe.ReadUnaligned<long>(ref stamp));
         if (_rest.Length != 0)
         {
             // The copy with no call on any path (C: memcpy of length - 8 bytes, a call): the span
@@ -239,8 +285,13 @@ internal readonly ref struct RecordCopyHandler : IRecordHandler
         }
     }
 
+}
+
+/// <summary>The one length every message of a run has: anything else is a bad record.</summary>
+internal static class RecordLength
+{
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void CheckLength(int actual, int expected)
+    public static void Check(int actual, int expected)
     {
         if (actual != expected)
         {
@@ -255,20 +306,21 @@ internal readonly ref struct RecordCopyHandler : IRecordHandler
 /// <summary>
 /// The record handler of 8-byte messages: each is its stamp alone, checked and not copied, as
 /// the C consumer does (it copies bytes 8.. when there are more). Its own type, not a branch
-/// in <see cref="RecordCopyHandler"/>: its length is a constant (the check compares with 8, and no
+/// in <see cref="RecordCopyHandler{TCount}"/>: its length is a constant (the check compares with 8, and no
 /// copy's size dispatch is in the loop). It was made when the copy could call Memmove, and a call
 /// anywhere in the ring's read loop made the JIT keep the loop's values on the stack (the copy
 /// calls nothing since mrcons).
 /// </summary>
-internal readonly ref struct RecordStampHandler(ref MessageChecker checker) : IRecordHandler
+internal readonly ref struct RecordStampHandler<TCount>(ref MessageChecker checker) : IRecordHandler
+    where TCount : struct, IRecordCount
 {
     private readonly ref MessageChecker _checker = ref checker;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Handle(int type, ReadOnlySpan<byte> payload)
     {
-        RecordCopyHandler.CheckLength(payload.Length, sizeof(long));
-        _checker.Accept(Unsafe.ReadUnaligned<long>(ref MemoryMarshal.GetReference(payload))); // 8 bytes: checked above
+        RecordLength.Check(payload.Length, sizeof(long));
+        TCount.Take(ref _checker, Unsafe.ReadUnaligned<long>(ref MemoryMarshal.GetReference(payload))); // 8 bytes: checked above
     }
 }
 
