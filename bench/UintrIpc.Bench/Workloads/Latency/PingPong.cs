@@ -61,7 +61,8 @@ internal static class PingPong
 
             long cpu0 = CpuClock.ProcessNanoseconds();
             long wall0 = Stopwatch.GetTimestamp();
-            for (int i = start; i < start + length; i++, v++)
+            var segment = samples.AsSpan(start, length); // i < Length: no bounds check per sample
+            for (int i = 0; i < segment.Length; i++, v++)
             {
                 Pause(gapTicks);
                 long t0 = Stopwatch.GetTimestamp();
@@ -73,7 +74,7 @@ internal static class PingPong
                     ThrowMismatch(v, r);
                 }
 
-                samples[i] = t1 - t0;
+                segment[i] = t1 - t0;
             }
 
             wall += Stopwatch.GetTimestamp() - wall0;
