@@ -318,6 +318,12 @@ internal sealed class BenchRunner
         for (int i = first; i < first + repeat; i++)
         {
             bool netFirst = i % 2 == 0;
+            if (Interleaved(c))
+            {
+                runs.AddRange(RunInterleaved(c, i, cFirst: !netFirst));
+                continue;
+            }
+
             if (!netFirst)
             {
                 runs.AddRange(RunPaired(c, i));
@@ -376,7 +382,7 @@ internal sealed class BenchRunner
     }
 
     /// <summary>Runs the C tests and the .NET companions <paramref name="c"/> is paired with, now, tagged with the repetition.</summary>
-    private List<BenchResult> RunPaired(BenchCase c, int repetition)
+    private List<BenchResult> RunPaired(BenchCase c, int repetition, bool native = true)
     {
         var paired = new List<BenchResult>();
         if (c.SkipReason is not null)
@@ -392,12 +398,62 @@ internal sealed class BenchRunner
             paired.Add(r);
         }
 
-        paired.AddRange(RunNative(c, repetition));
+        if (native)
+        {
+            paired.AddRange(RunNative(c, repetition));
+        }
+
         return paired;
     }
 
-    /// <summary>Runs the C tests <paramref name="c"/> is paired with (none with --no-native), now, tagged with the repetition.</summary>
-    private List<BenchResult> RunNative(BenchCase c, int repetition)
+    /// <summary>Whether <paramref name="c"/>'s pairs with its C tests are interleaved segments (--floor-segments).</summary>
+    private bool Interleaved(BenchCase c) =>
+        c.InterleavesFloor && c.SkipReason is null && _options.Native && _options.FloorSegments > 0 && c.PairedTests.Any();
+
+    /// <summary>
+    /// One pair of an interleaved case: its companions whole (before it when <paramref name="cFirst"/>,
+    /// else after), and the .NET run in --floor-segments segments, each next to a run of its C tests
+    /// of the segment's share of the samples (segment 0 C first when <paramref name="cFirst"/>, then
+    /// alternating). Each C test's result is its median segment (p50) with every segment attached.
+    /// </summary>
+    private List<BenchResult> RunInterleaved(BenchCase c, int repetition, bool cFirst)
+    {
+        var runs = new List<BenchResult>();
+        if (cFirst)
+        {
+            runs.AddRange(RunPaired(c, repetition, native: false));
+        }
+
+        var segments = new List<BenchResult>();
+        var floor = new Workloads.Latency.FloorSegments(_options.FloorSegments, cFirst, (_, iters) => segments.AddRange(RunNative(c, repetition, iters)));
+        var net = RunCase(c, floor);
+        net.Repetition = repetition;
+        runs.Add(net);
+        runs.AddRange(segments.GroupBy(r => r.Name, StringComparer.Ordinal).Select(MedianSegment));
+        if (!cFirst)
+        {
+            runs.AddRange(RunPaired(c, repetition, native: false));
+        }
+
+        return runs;
+    }
+
+    /// <summary>The C result of one test's segments: a failed one if any failed, else the segment of the median p50 carrying all of them.</summary>
+    private static BenchResult MedianSegment(IEnumerable<BenchResult> segments)
+    {
+        var all = segments.ToList();
+        if (all.FirstOrDefault(r => !r.Ok || r.Latency is null) is { } failed)
+        {
+            return failed;
+        }
+
+        var median = all.OrderBy(r => r.Latency!.P50).ElementAt((all.Count - 1) / 2);
+        median.Segments = all.Select(r => r.Latency!).ToList();
+        return median;
+    }
+
+    /// <summary>Runs the C tests <paramref name="c"/> is paired with (none with --no-native), now, tagged with the repetition; <paramref name="iters"/> overrides the group's --iters.</summary>
+    private List<BenchResult> RunNative(BenchCase c, int repetition, long? iters = null)
     {
         var paired = new List<BenchResult>();
         if (c.SkipReason is not null || !_options.Native)
@@ -408,7 +464,13 @@ internal sealed class BenchRunner
         foreach (var setting in c.PairedTests.GroupBy(t => string.Join(' ', t.Args)))
         {
             var tests = setting.ToList();
-            var args = NativeArgs(c.Group, c).Concat(tests[0].Args);
+            var args = NativeArgs(c.Group, c);
+            if (iters is { } n && args.IndexOf("--iters") is int at and >= 0)
+            {
+                args[at + 1] = n.ToString(CultureInfo.InvariantCulture);
+            }
+
+            args.AddRange(tests[0].Args);
             foreach (var r in _native.Run(string.Join(',', tests.Select(t => t.Selection)), args, _options.Timeout * 2))
             {
                 r.Repetition = repetition;
@@ -420,7 +482,7 @@ internal sealed class BenchRunner
         return paired;
     }
 
-    private BenchResult RunCase(BenchCase c)
+    private BenchResult RunCase(BenchCase c, Workloads.Latency.FloorSegments? floor = null)
     {
         if (c.SkipReason is { } reason)
         {
@@ -435,7 +497,7 @@ internal sealed class BenchRunner
         {
             try
             {
-                result = c.Run(new CaseContext(_options));
+                result = c.Run(new CaseContext(_options) { Floor = floor });
             }
             catch (Exception e)
             {

@@ -5,9 +5,31 @@ namespace UintrIpc.Bench.Analysis;
 /// <summary>Headline ratios, and the grouping of a run's results into per-test summaries.</summary>
 internal static class Ratios
 {
-    /// <summary>subject / reference on the headline (p50 or messages/s); null when either is missing or failed.</summary>
+    /// <summary>
+    /// subject / reference on the headline (p50 or messages/s); null when either is missing or
+    /// failed. Two runs measured in the same interleaved segments (<see cref="BenchResult.Segments"/>,
+    /// as many on both sides): the median of the per-segment p50 ratios.
+    /// </summary>
     public static double? Of(BenchResult subject, BenchResult reference) =>
-        subject.Ok && reference.Ok && subject.Headline is { } s && reference.Headline is { } c && c > 0 && !double.IsNaN(s) && !double.IsNaN(c) ? s / c : null;
+        PerSegment(subject, reference, l => l.P50) ?? Plain(subject.Headline, reference.Headline, subject, reference);
+
+    /// <summary>subject / reference on the p99 (latency), per segment as <see cref="Of"/>; null when either has none.</summary>
+    public static double? OfP99(BenchResult subject, BenchResult reference) =>
+        PerSegment(subject, reference, l => l.P99) ?? Plain(subject.Latency?.P99, reference.Latency?.P99, subject, reference);
+
+    /// <summary>The median of the segments' ratios on <paramref name="figure"/>; null unless both carry the same number of segments.</summary>
+    private static double? PerSegment(BenchResult subject, BenchResult reference, Func<LatencySummary, double> figure)
+    {
+        if (!subject.Ok || !reference.Ok || subject.Segments is not { Count: > 0 } s || reference.Segments is not { } c || c.Count != s.Count)
+        {
+            return null;
+        }
+
+        return Spread.Of(s.Zip(c, (a, b) => figure(b) > 0 ? figure(a) / figure(b) : double.NaN))?.Median;
+    }
+
+    private static double? Plain(double? subjectFigure, double? referenceFigure, BenchResult subject, BenchResult reference) =>
+        subject.Ok && reference.Ok && subjectFigure is { } s && referenceFigure is { } c && c > 0 && !double.IsNaN(s) && !double.IsNaN(c) ? s / c : null;
 
     /// <summary>
     /// One summary per .NET test of <paramref name="stage"/>, in run order, with the runs paired

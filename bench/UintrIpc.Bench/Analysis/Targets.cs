@@ -110,13 +110,10 @@ internal static class Targets
             Explain(pairs, chosen) + FloorNote(s, reference, floor, limit, atMost, floorScope) + (withP99 ? P99Note(pairs) : ""));
     }
 
-    /// <summary>The same pairs' p99 ratios (.NET p99 / reference p99): the tail beside the median.</summary>
+    /// <summary>The same pairs' p99 ratios (.NET p99 / reference p99; of interleaved segments, the median of the segments'): the tail beside the median.</summary>
     private static string P99Note(IReadOnlyList<PairedRatio> pairs)
     {
-        var ratios = pairs
-            .Select(p => p.Net.Latency?.P99 is { } n && p.Reference.Latency?.P99 is { } r && r > 0 ? n / r : (double?)null)
-            .OfType<double>()
-            .ToList();
+        var ratios = pairs.Select(p => Ratios.OfP99(p.Net, p.Reference)).OfType<double>().ToList();
         return Spread.Of(ratios) is { } spread ? $"; p99: {Fmt.Spread(spread)}" : "";
     }
 

@@ -23,6 +23,11 @@ internal sealed class BenchOptions
                              one run decides)
           --confirm-pairs N  pairs of that confirmation stage (default 5; where their ratios lie on
                              both sides of 1, N-1 more; 0 skips it)
+          --floor-segments N each pair of a spinning round trip (net-duplex-spin, net-slotring-spin,
+                             net-spin-cacheline, net-duplex-channel-spin) and its C tests: the
+                             samples in N segments, each next to a C run of its share (alternating
+                             which goes first), the pair's ratio the median of the N segments'
+                             (default 8; 0: the whole .NET run next to whole C runs)
           --rpc              request/response only: forwarded no-ops (server awake and asleep, each
                              doorbell), a forwarded 4 KiB read, a file copy through forwarded reads
                              and writes, the C client, each next to the same call made directly, the
@@ -100,6 +105,12 @@ internal sealed class BenchOptions
     /// and size and the C ring of that setting, run as this many adjacent alternating pairs.
     /// </summary>
     public int ConfirmPairs { get; private set; } = 5;
+
+    /// <summary>
+    /// Segments per pair of an interleaved spinning round trip and its C tests (0: whole runs side by
+    /// side, the definition before the host flipped modes within runs; see FloorSegments).
+    /// </summary>
+    public int FloorSegments { get; private set; } = 8;
 
     /// <summary>
     /// Rounds of the sweep's pick stage (0: none, the sweep's one run per setting decides): per ring
@@ -226,6 +237,7 @@ internal sealed class BenchOptions
                 case "--baseline-ref": o.BaselineRef = Next(); break;
                 case "--baseline-dir": o.BaselineDir = Next(); break;
                 case "--confirm-pairs": o.ConfirmPairs = (int)Math.Min(NonNegative(a, Next()), 99); break;
+                case "--floor-segments": o.FloorSegments = (int)Math.Min(NonNegative(a, Next()), 1000); break;
                 case "--pick-rounds": o.PickRounds = (int)Math.Min(NonNegative(a, Next()), 99); break;
                 case "--ab-pairs": o.AbPairs = (int)Math.Clamp(Positive(a, Next()), 1, 99); break;
                 case "--only": o.Only.AddRange(Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); break;

@@ -81,6 +81,38 @@ internal static class MarkdownReport
         """;
 
     /// <summary>
+    /// The method text plus what a pair is for the rows measured in segments interleaved with their
+    /// C tests (--floor-segments); results without such rows keep the text they were taken under.
+    /// </summary>
+    private static string WithFloorSegments(string method, RunReport report)
+    {
+        var segmented = report.Results.Where(r => !r.IsNative && r.Segments is { Count: > 0 }).ToList();
+        if (segmented.Count == 0)
+        {
+            return method;
+        }
+
+        string names = string.Join(", ", segmented.Select(r => $"`{r.Name}`").Distinct());
+        int segments = segmented.Max(r => r.Segments!.Count);
+        return method + Fmt.Invariant($"""
+
+            - **Interleaved pairs** ({names}): the host switches between modes of the one-line floor
+              (about 0.12 and 0.35-0.4 us, sometimes 0.06-0.08) within seconds, so a whole .NET run
+              and a whole C run side by side can each land in a different mode. For these rows a pair
+              is one .NET run whose samples are taken in {segments} segments (`--floor-segments`), each
+              right next to a run of every C test paired with it of that segment's share of the
+              samples (C first in even segments of odd pairs and in odd segments of even pairs, after
+              otherwise); while the C segment runs, the .NET echoer waits without a CPU (1 ms sleeps),
+              and a re-warm of a quarter segment (at least 1,000 round trips) follows before the next
+              .NET segment. The pair's ratio is the **median of its segments' p50 ratios** (.NET
+              segment p50 / the C test's p50 of the same segment), its p99 ratio the median of the
+              segments' p99 ratios. The .NET row's percentiles are over all its samples (the merged
+              histogram); a C row shows its median segment (by p50). `--floor-segments 0` pairs whole
+              runs as above.
+            """);
+    }
+
+    /// <summary>
     /// The method text for <paramref name="report"/>. Rows of builds that know the clock's step
     /// carry <c>clock_tick_ns</c> (C and .NET alike) and had their percentiles interpolated within
     /// it (<see cref="LatencySummary.Percentile"/>); older results keep the text they were taken under.
@@ -176,7 +208,7 @@ internal static class MarkdownReport
         AppendMachine(sb, report, h);
         sb.AppendLine(inv, $"{h} How the numbers were taken");
         sb.AppendLine();
-        sb.AppendLine(WithClockStep(rpc ? RpcReport.Method : Method, report));
+        sb.AppendLine(WithFloorSegments(WithClockStep(rpc ? RpcReport.Method : Method, report), report));
         sb.AppendLine();
         sb.AppendLine("C baselines run as (each command as often as the tests it is paired with):");
         sb.AppendLine();

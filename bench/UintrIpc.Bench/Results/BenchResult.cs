@@ -39,6 +39,13 @@ internal sealed class BenchResult
 
     public LatencySummary? Latency { get; init; }
 
+    /// <summary>
+    /// A round trip measured in segments interleaved with its C floor (--floor-segments): each
+    /// segment's percentiles, in run order; the pair's ratio is the median of the per-segment
+    /// ratios (Analysis.Ratios). A C result's <see cref="Latency"/> is then its median segment's.
+    /// </summary>
+    public IReadOnlyList<LatencySummary>? Segments { get; set; }
+
     public ThroughputSummary? Throughput { get; init; }
 
     /// <summary>CPU time of the sending side (pinger / producers together) per round trip or message, ns.</summary>

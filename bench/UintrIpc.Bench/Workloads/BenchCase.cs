@@ -51,6 +51,12 @@ internal sealed class BenchCase
     /// </summary>
     public IReadOnlyList<BenchCase> Companions { get; init; } = [];
 
+    /// <summary>
+    /// Whether its C tests can run in segments interleaved with its own measurement (a spinning
+    /// round trip whose echoer can hold without a CPU, see <see cref="Latency.FloorSegments"/>).
+    /// </summary>
+    public bool InterleavesFloor { get; init; }
+
     /// <summary>Every C test paired with this one.</summary>
     public IEnumerable<NativeTest> PairedTests => Baseline is null ? AlsoPaired : [Baseline, .. AlsoPaired];
 

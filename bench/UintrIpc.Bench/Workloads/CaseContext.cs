@@ -16,6 +16,9 @@ internal sealed class CaseContext
 
     public BenchOptions Options { get; }
 
+    /// <summary>The C floor runs to interleave with the measurement in segments (spinning round trips with --floor-segments), or null.</summary>
+    public Latency.FloorSegments? Floor { get; init; }
+
     /// <summary>The case's own time limit; children get the same budget plus a little.</summary>
     public Deadline Deadline { get; }
 

@@ -46,19 +46,19 @@ internal static class Catalog
     private static void AddLatency(List<BenchCase> cases, BenchOptions options)
     {
         cases.Add(Latency("net-spin-cacheline", BenchGroup.Spinning, "dotnet", "cache-line", "none", "spinning", "c-spin-cacheline",
-            "one cache line in a region, both spin: the .NET floor", BaselinePingPong.RunCacheLine));
+            "one cache line in a region, both spin: the .NET floor", BaselinePingPong.RunCacheLine, interleaved: true));
         cases.Add(Latency("net-slotring-spin", BenchGroup.Spinning, "uintripc", "slot-ring", "none", "spinning", "c-slotring-pingpong",
-            "two SlotRing<long>, both consumers spin on TryRead", (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false), alsoPaired: ["c-spin-cacheline", "c-spin-twolines"]));
+            "two SlotRing<long>, both consumers spin on TryRead", (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false), alsoPaired: ["c-spin-cacheline", "c-spin-twolines"], interleaved: true));
         var duplexRings = Latency("net-duplex-spin", BenchGroup.Spinning, "uintripc", "duplex-ring", "none", "spinning", "c-duplex-pingpong",
             "the two SlotRing<long> of one duplex part (slot k of both in one line), both consumers spin on TryRead",
-            (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false, duplex: true), alsoPaired: ["c-spin-cacheline", "c-spin-rotating"]);
+            (c, ctx) => RingPingPong.Run(c, ctx, null, asleep: false, duplex: true), alsoPaired: ["c-spin-cacheline", "c-spin-rotating"], interleaved: true);
         cases.Add(duplexRings);
         // What a user gets from the public API over the same rings: run next to each repetition of
         // the rings alone (a companion) and of the C one-line floor, so both ratios are same-run pairs.
         cases.Add(Latency("net-duplex-channel-spin", BenchGroup.Spinning, "uintripc", "duplex-channel", "futex", "spinning", "c-spin-cacheline",
             "IpcDuplexChannel<long, long> handed over with SendChannel / ReceiveDuplexChannel, futex doorbell never rung: both sides write with " +
             "TryWrite (wake-up check after each publish) and spin on TryRead",
-            DuplexChannelPingPong.Run, companions: [duplexRings]));
+            DuplexChannelPingPong.Run, companions: [duplexRings], interleaved: true));
         // In a software-emulated CPU (the emulated uintr machine) the uintr rows run, labelled: their timings mean nothing for hardware.
         bool emulatedCpu = MachineInfo.IsEmulated(MachineInfo.CpuInfoModel());
         foreach (var kind in s_doorbells)
@@ -218,7 +218,7 @@ internal static class Catalog
 
     internal static BenchCase Latency(string name, BenchGroup group, string impl, string transport, string doorbell, string consumer,
         string? baseline, string note, Func<BenchCase, CaseContext, BenchResult> run, string? skip = null, string[]? alsoPaired = null,
-        IReadOnlyList<BenchCase>? companions = null, string? baselineCompanion = null)
+        IReadOnlyList<BenchCase>? companions = null, string? baselineCompanion = null, bool interleaved = false)
     {
         BenchCase? self = null;
         self = new BenchCase
@@ -226,7 +226,7 @@ internal static class Catalog
             Name = name, Kind = ResultKind.Latency, Group = group, Implementation = impl, Transport = transport, Doorbell = doorbell,
             Consumer = consumer, Baseline = baseline is null ? null : NativeTest.Plain(baseline), Note = note, Run = ctx => run(self!, ctx),
             SkipReason = skip, AlsoPaired = (alsoPaired ?? []).Select(NativeTest.Plain).ToList(),
-            Companions = companions ?? [], BaselineCompanion = baselineCompanion,
+            Companions = companions ?? [], BaselineCompanion = baselineCompanion, InterleavesFloor = interleaved,
         };
         return self;
     }

@@ -30,6 +30,13 @@ internal static class Spin
         }
     }
 
+    /// <summary>One step of an idle wait (the echoer's hold): a deadline check and a 1 ms sleep, so the CPU is free for the C floor.</summary>
+    public static void Idle(in Deadline deadline, string waitingFor)
+    {
+        deadline.ThrowIfPassed(waitingFor);
+        Thread.Sleep(1);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Check(in Deadline deadline, string waitingFor, bool yieldSometimes)
     {

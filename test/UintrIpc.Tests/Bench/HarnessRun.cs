@@ -35,6 +35,34 @@ internal static class HarnessRun
     public static string Report(TimeSpan timeout, params string[] arguments) =>
         Run(timeout, arguments, (output, _) => File.ReadAllText(Path.Combine(output, "report.md")));
 
+    /// <summary>Writes <paramref name="results"/> as a results.json of <paramref name="mode"/> and returns the report.md the harness rebuilds from it.</summary>
+    public static string ReportFrom(string mode, IEnumerable<Dictionary<string, object?>> results)
+    {
+        var folder = Directory.CreateTempSubdirectory("uintripc-report-from-");
+        try
+        {
+            string file = Path.Combine(folder.FullName, "results.json");
+            var run = new Dictionary<string, object?>
+            {
+                ["mode"] = mode, ["command"] = "made up by a test",
+                ["started"] = "2026-12-04T20:00:00+00:00", ["finished"] = "2026-12-04T20:05:00+00:00",
+                ["machine"] = new Dictionary<string, object?>
+                {
+                    ["cpu_model"] = "test", ["cpus"] = 2, ["uname"] = "test", ["lscpu"] = "", ["runtime"] = "test", ["os"] = "test",
+                    ["load_average_before"] = "0", ["load_average_after"] = "0", ["tiered_compilation"] = true, ["tiered_pgo"] = true,
+                },
+                ["native_commands"] = Array.Empty<string>(), ["doorbells"] = Array.Empty<object>(), ["results"] = results.ToList(),
+                ["settings"] = new Dictionary<string, string> { ["Pinned"] = "yes" },
+            };
+            File.WriteAllText(file, JsonSerializer.Serialize(run));
+            return HarnessRun.Report(TimeSpan.FromSeconds(60), "--report-from", file, "--no-plots");
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
     private static List<JsonElement> ReadResults(string output)
     {
         using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));

@@ -46,4 +46,40 @@ public sealed class SpinningHarnessTests
 
         Assert.Equal("net-duplex-channel-spin", results["net-duplex-spin"].GetProperty("paired_with").GetString());
     }
+
+    /// <summary>
+    /// With C baselines, each spinning round trip runs in --floor-segments segments next to C runs
+    /// of each segment's share: the echoer holds while C runs and counts exactly the measured round
+    /// trips (a miscount fails the row), and every C test of a pair reports one result per segment.
+    /// </summary>
+    [Fact]
+    public void Interleaved_round_trips_hold_for_each_C_segment_and_count_exactly_the_measured_round_trips()
+    {
+        const int Segments = 3, Iters = 3001; // segments of 1001, 1000 and 1000 round trips
+        string[] tests = ["net-spin-cacheline", "net-duplex-spin", "net-duplex-channel-spin"];
+        var results = HarnessRun.AllResults(TimeSpan.FromSeconds(400), "--only", string.Join(',', tests.Select(t => "=" + t)), "--no-plots", "--no-pin", "--repeat", "2",
+            "--floor-segments", Segments.ToString(CultureInfo.InvariantCulture), "--iters", Iters.ToString(CultureInfo.InvariantCulture), "--warmup-ms", "50");
+        foreach (string test in tests)
+        {
+            var net = results.Where(r => r.GetProperty("name").GetString() == test && !r.TryGetProperty("paired_with", out _)).ToList();
+            Assert.Equal([1, 2], net.Select(r => r.GetProperty("repetition").GetInt32()));
+            foreach (var row in net)
+            {
+                Assert.True(row.GetProperty("ok").GetBoolean(), $"{test}: {row}");
+                Assert.Equal(Iters, row.GetProperty("count").GetInt64());
+                Assert.Equal(Segments, row.GetProperty("segments").GetArrayLength());
+            }
+
+            var c = results.Where(r => r.GetProperty("implementation").GetString() == "c" && r.TryGetProperty("paired_with", out var p) && p.GetString() == test).ToList();
+            Assert.NotEmpty(c);
+            foreach (var row in c)
+            {
+                Assert.True(row.GetProperty("ok").GetBoolean(), $"{test}: {row}");
+                Assert.Equal(Segments, row.GetProperty("segments").GetArrayLength());
+                Assert.Contains(row.GetProperty("count").GetInt64(), new long[] { 1000, 1001 });
+            }
+
+            Assert.Equal(2 * c.Select(r => r.GetProperty("name").GetString()).Distinct().Count(), c.Count);
+        }
+    }
 }

@@ -274,31 +274,5 @@ public sealed class SweepConfirmationTests
         ["cpu_ns_per_msg_sender"] = 10.0, ["cpu_ns_per_msg_receiver"] = 12.0,
     };
 
-    /// <summary>Writes <paramref name="results"/> as a sweep's results.json and returns the report.md the harness rebuilds from it.</summary>
-    private static string ReportFrom(IEnumerable<Dictionary<string, object?>> results)
-    {
-        var folder = Directory.CreateTempSubdirectory("uintripc-sweep-report-");
-        try
-        {
-            string file = Path.Combine(folder.FullName, "sweep.json");
-            var run = new Dictionary<string, object?>
-            {
-                ["mode"] = "sweep", ["command"] = "made up by SweepConfirmationTests",
-                ["started"] = "2026-12-04T20:00:00+00:00", ["finished"] = "2026-12-04T20:05:00+00:00",
-                ["machine"] = new Dictionary<string, object?>
-                {
-                    ["cpu_model"] = "test", ["cpus"] = 2, ["uname"] = "test", ["lscpu"] = "", ["runtime"] = "test", ["os"] = "test",
-                    ["load_average_before"] = "0", ["load_average_after"] = "0", ["tiered_compilation"] = true, ["tiered_pgo"] = true,
-                },
-                ["native_commands"] = Array.Empty<string>(), ["doorbells"] = Array.Empty<object>(), ["results"] = results.ToList(),
-                ["settings"] = new Dictionary<string, string> { ["Pinned"] = "yes" },
-            };
-            File.WriteAllText(file, JsonSerializer.Serialize(run));
-            return HarnessRun.Report(TimeSpan.FromSeconds(60), "--report-from", file, "--no-plots");
-        }
-        finally
-        {
-            folder.Delete(recursive: true);
-        }
-    }
+    private static string ReportFrom(IEnumerable<Dictionary<string, object?>> results) => HarnessRun.ReportFrom("sweep", results);
 }

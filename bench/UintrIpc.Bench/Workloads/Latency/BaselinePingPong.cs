@@ -93,8 +93,8 @@ internal static unsafe class BaselinePingPong
     {
         long samples = c.Consumer == "spinning" ? ctx.Options.SpinSamples : ctx.Options.SleepSamples;
         var buffer = new long[samples];
-        var pinger = PingPong.Pinger(ref transport, Math.Max(1, samples / 10), ctx.Options.WarmupTime, buffer);
+        var pinger = PingPong.Pinger(ref transport, Math.Max(1, samples / 10), ctx.Options.WarmupTime, buffer, floor: ctx.Floor);
         var echoer = child.WaitFor("RESULT", ctx.Deadline.Remaining + TimeSpan.FromSeconds(5));
-        return LatencyReport.Build(c, buffer, pinger, echoer);
+        return LatencyReport.Build(c, buffer, pinger, echoer, ctx.Floor);
     }
 }

@@ -52,4 +52,17 @@ internal unsafe struct CacheLineTransport : IPingTransport
 
         return x >> 1;
     }
+
+    public long ReceiveIdle()
+    {
+        // The echoer's side only: a new ping is even and differs from the last one (acquire).
+        long x;
+        while (((x = Volatile.Read(ref *_line)) & 1) != 0 || x == _last)
+        {
+            Spin.Idle(_deadline, "a ping on the cache line after a hold");
+        }
+
+        _last = x;
+        return x >> 1;
+    }
 }

@@ -45,4 +45,15 @@ internal readonly struct ChannelSpinTransport : IPingTransport
 
         return value;
     }
+
+    public long ReceiveIdle()
+    {
+        long value;
+        while (!_rx.TryRead(out value))
+        {
+            Spin.Idle(_deadline, "an element in the channel after a hold");
+        }
+
+        return value;
+    }
 }

@@ -12,4 +12,11 @@ internal interface IPingTransport
 
     /// <summary>Waits (bounded by the transport's deadline) for the next value from the other side.</summary>
     long Receive();
+
+    /// <summary>
+    /// Waits for the next value without keeping a CPU (sleeps between polls, bounded by the
+    /// transport's deadline): the echoer's hold while the harness runs the C floor beside it
+    /// (<see cref="FloorSegments"/>). Only the spinning transports of interleaved cases have it.
+    /// </summary>
+    long ReceiveIdle() => throw new NotSupportedException($"{GetType().Name} cannot hold while the C floor runs");
 }

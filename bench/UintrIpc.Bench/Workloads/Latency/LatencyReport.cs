@@ -21,6 +21,24 @@ internal static class LatencyReport
         return Build(c, samples, pinger, echoer.GetProperty("cpu_ns").GetDouble(), wakesPerMsg, sleepsPerMsg, extra);
     }
 
+    /// <summary>
+    /// A row whose samples were taken in <paramref name="floor"/>'s segments: as <see cref="Build(BenchCase, long[], PingerOutcome, JsonElement, double?, double?, IReadOnlyDictionary{string, double}?)"/>
+    /// (the percentiles over all samples) with each segment's own percentiles.
+    /// </summary>
+    public static BenchResult Build(BenchCase c, long[] samples, PingerOutcome pinger, JsonElement echoer, FloorSegments? floor)
+    {
+        var result = Build(c, samples, pinger, echoer);
+        if (floor is not null)
+        {
+            result.Segments = Enumerable.Range(0, floor.Count)
+                .Select(k => FloorSegments.Range(k, floor.Count, samples.Length))
+                .Select(r => LatencySummary.FromTicks(samples.AsSpan(r.Start, r.Length)).Summary)
+                .ToList();
+        }
+
+        return result;
+    }
+
     /// <summary>A row from the pinger's samples and the other side's CPU time over the measured part (null: no other side, e.g. a direct system call).</summary>
     public static BenchResult Build(BenchCase c, long[] samples, PingerOutcome pinger, double? otherCpuNs,
         double? wakesPerMsg = null, double? sleepsPerMsg = null, IReadOnlyDictionary<string, double>? extra = null)

@@ -20,15 +20,23 @@ namespace UintrIpc.Bench.Workloads.Latency;
 /// </remarks>
 internal static class PingPong
 {
-    /// <summary>Tells the echoer that measurement starts (echoed like any value).</summary>
+    /// <summary>Tells the echoer that measurement starts, or resumes after a hold (echoed like any value).</summary>
     public const long Mark = 1L << 59;
 
     /// <summary>Tells the echoer to stop (not echoed).</summary>
     public const long Stop = 1L << 60;
 
-    /// <summary>Runs the pinger: the warm-up, a mark, then one round trip per sample.</summary>
+    /// <summary>Tells the echoer to hold (echoed; it then waits for the next value without a CPU while the C floor runs).</summary>
+    public const long Hold = 1L << 58;
+
+    /// <summary>
+    /// Runs the pinger: the warm-up, a mark, then one round trip per sample; with
+    /// <paramref name="floor"/>, the samples in its segments, each next to its C floor run (the
+    /// echoer holds meanwhile) and each after a hold preceded by an unmeasured re-warm.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static PingerOutcome Pinger<T>(ref T transport, long warmup, TimeSpan warmupTime, long[] samples, TimeSpan gap = default) where T : struct, IPingTransport
+    public static PingerOutcome Pinger<T>(ref T transport, long warmup, TimeSpan warmupTime, long[] samples, TimeSpan gap = default, FloorSegments? floor = null)
+        where T : struct, IPingTransport
     {
         long v = 1;
         long gapTicks = (long)(gap.TotalSeconds * Stopwatch.Frequency);
@@ -36,55 +44,92 @@ internal static class PingPong
         for (; v <= warmup || Stopwatch.GetTimestamp() < warmEnd; v++)
         {
             Pause(gapTicks);
-            transport.Send(v);
-            long r = transport.Receive();
-            if (r != v)
-            {
-                ThrowMismatch(v, r);
-            }
+            RoundTrip(ref transport, v);
         }
 
         long warmedUp = v - 1;
-        transport.Send(Mark);
-        long m = transport.Receive();
-        if (m != Mark)
+        RoundTrip(ref transport, Mark);
+        int segments = floor?.Count ?? 1;
+        long cpu = 0, wall = 0;
+        for (int k = 0; k < segments; k++)
         {
-            ThrowMismatch(Mark, m);
-        }
-
-        long cpu0 = CpuClock.ProcessNanoseconds();
-        long wall0 = Stopwatch.GetTimestamp();
-        for (int i = 0; i < samples.Length; i++, v++)
-        {
-            Pause(gapTicks);
-            long start = Stopwatch.GetTimestamp();
-            transport.Send(v);
-            long r = transport.Receive();
-            long end = Stopwatch.GetTimestamp();
-            if (r != v)
+            var (start, length) = FloorSegments.Range(k, segments, samples.Length);
+            if (floor is not null && floor.FloorFirst(k))
             {
-                ThrowMismatch(v, r);
+                HoldForFloor(ref transport, floor, length, k, ref v);
             }
 
-            samples[i] = end - start;
+            long cpu0 = CpuClock.ProcessNanoseconds();
+            long wall0 = Stopwatch.GetTimestamp();
+            var segment = samples.AsSpan(start, length); // i < Length: no bounds check per sample
+            for (int i = 0; i < segment.Length; i++, v++)
+            {
+                Pause(gapTicks);
+                long t0 = Stopwatch.GetTimestamp();
+                transport.Send(v);
+                long r = transport.Receive();
+                long t1 = Stopwatch.GetTimestamp();
+                if (r != v)
+                {
+                    ThrowMismatch(v, r);
+                }
+
+                segment[i] = t1 - t0;
+            }
+
+            wall += Stopwatch.GetTimestamp() - wall0;
+            cpu += CpuClock.ProcessNanoseconds() - cpu0;
+            if (floor is not null && !floor.FloorFirst(k))
+            {
+                HoldForFloor(ref transport, floor, length, k, ref v);
+            }
         }
 
-        long wall = Stopwatch.GetTimestamp() - wall0;
-        long cpu = CpuClock.ProcessNanoseconds() - cpu0;
         transport.Send(Stop);
         return new PingerOutcome(samples.Length, warmedUp, cpu, (long)(wall * 1e9 / Stopwatch.Frequency));
     }
 
-    /// <summary>Runs the echoer until <see cref="Stop"/>; measures its own CPU time from the mark on.</summary>
+    /// <summary>
+    /// The echoer holds (its CPU clock and count stop), segment <paramref name="k"/>'s C floor runs
+    /// (<paramref name="length"/> round trips), then an unmeasured re-warm of a quarter segment (at
+    /// least 1000) absorbs the echoer's wake-up from its hold, and a mark restarts its clock and count.
+    /// </summary>
+    private static void HoldForFloor<T>(ref T transport, FloorSegments floor, int length, int k, ref long v) where T : struct, IPingTransport
+    {
+        RoundTrip(ref transport, Hold);
+        floor.RunFloor(k, length);
+        for (long i = Math.Max(1000, length / 4); i > 0; i--, v++)
+        {
+            RoundTrip(ref transport, v);
+        }
+
+        RoundTrip(ref transport, Mark);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RoundTrip<T>(ref T transport, long v) where T : struct, IPingTransport
+    {
+        transport.Send(v);
+        long r = transport.Receive();
+        if (r != v)
+        {
+            ThrowMismatch(v, r);
+        }
+    }
+
+    /// <summary>
+    /// Runs the echoer until <see cref="Stop"/>; counts the round trips and measures its own CPU
+    /// time from a mark to a hold or the stop (the measured parts), waits without a CPU after a hold.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static EchoerOutcome Echoer<T>(ref T transport) where T : struct, IPingTransport
     {
-        long n = 0;
-        long cpu0 = 0;
-        bool marked = false;
+        long n = 0, cpu = 0, cpu0 = 0;
+        bool marked = false, counting = false, held = false;
         while (true)
         {
-            long v = transport.Receive();
+            long v = held ? transport.ReceiveIdle() : transport.Receive();
+            held = v == Hold;
             if (v == Stop)
             {
                 break;
@@ -94,17 +139,25 @@ internal static class PingPong
             if (v == Mark)
             {
                 cpu0 = CpuClock.ProcessNanoseconds();
-                marked = true;
-                n = 0;
+                marked = counting = true;
             }
-            else
+            else if (held && counting)
+            {
+                cpu += CpuClock.ProcessNanoseconds() - cpu0;
+                counting = false;
+            }
+            else if (counting)
             {
                 n++;
             }
         }
 
-        return marked ? new EchoerOutcome(n, CpuClock.ProcessNanoseconds() - cpu0)
-            : throw new InvalidDataException("the pinger stopped before the measured part");
+        if (counting)
+        {
+            cpu += CpuClock.ProcessNanoseconds() - cpu0;
+        }
+
+        return marked ? new EchoerOutcome(n, cpu) : throw new InvalidDataException("the pinger stopped before the measured part");
     }
 
     /// <summary>Busy-waits <paramref name="ticks"/> (the --gap-us option: the echoer surely parks before the next ping).</summary>
@@ -126,7 +179,7 @@ internal static class PingPong
         => throw new InvalidDataException($"round trip {expected} came back as {received}");
 }
 
-/// <summary>What the pinger measured besides the samples.</summary>
+/// <summary>What the pinger measured besides the samples (CPU and wall time over the measured round trips only).</summary>
 internal readonly record struct PingerOutcome(long RoundTrips, long WarmupRoundTrips, long CpuNanoseconds, long WallNanoseconds);
 
 /// <summary>What the echoer reports back: round trips echoed after the mark, and its own CPU time for them.</summary>

@@ -43,4 +43,15 @@ internal readonly struct RingSpinTransport : IPingTransport
 
         return value;
     }
+
+    public long ReceiveIdle()
+    {
+        long value;
+        while (!_rx.TryRead(out value))
+        {
+            Spin.Idle(_deadline, "an element in the ring after a hold");
+        }
+
+        return value;
+    }
 }
