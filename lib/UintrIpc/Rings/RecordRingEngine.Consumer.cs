@@ -42,7 +42,7 @@ internal sealed unsafe partial class RecordRingEngine
         int count;
         try
         {
-            count = limit - ReadRecords(ref handler, limit, head); // it returns the part of the limit left
+            count = ReadRecords(ref handler, limit, head);
         }
         finally
         {
@@ -89,13 +89,10 @@ internal sealed unsafe partial class RecordRingEngine
     /// record: with a handler that calls nothing (the harness's) two or three loads per record
     /// fewer, at most one value (the handler's reference or the longest message) then reloaded
     /// from the stack instead. Cross-core twin, p10 ns per record (C): 8 B 3.55 -> 3.40-3.46 (3.43),
-    /// 64 B 4.99-5.05 -> 4.69-4.76 (4.79-4.80); design-notes "mrcons". It counts the limit down
-    /// and returns what is left of it (Read subtracts): counting up against the limit kept the limit
-    /// live through the loop, one value more than the registers, and the JIT spilled the handler's
-    /// reference (a load and a store per record); design-notes "rcons".
+    /// 64 B 4.99-5.05 -> 4.69-4.76 (4.79-4.80); design-notes "mrcons".
     /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private int ReadRecords<THandler>(ref THandler handler, int left, long head)
+    private int ReadRecords<THandler>(ref THandler handler, int limit, long head)
         where THandler : struct, IRecordHandler, allows ref struct
     {
         long position = head;
@@ -103,7 +100,8 @@ internal sealed unsafe partial class RecordRingEngine
         byte* data = _data;
         int mask = _mask;
         int maxMessageLength = _maxMessageLength;
-        while (left != 0 && position < last)
+        int read = 0;
+        while (read != limit && position < last)
         {
             long aligned = RecordAt(new RecordShape(data, mask, maxMessageLength), position, last, out byte* record, out int type, out int length);
             if (aligned == 0)
@@ -117,7 +115,7 @@ internal sealed unsafe partial class RecordRingEngine
             _local.ReadEnd = position;
             if (type != Padding)
             {
-                left--;
+                read++;
                 // No length check: RecordAt checked HeaderSize <= length <= the room to the end of the data area.
                 handler.Handle(type, MemoryMarshal.CreateReadOnlySpan(ref record[HeaderSize], length - HeaderSize));
             }
@@ -130,7 +128,7 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         _local.ReadEnd = NotReading;
-        return left;
+        return read;
     }
 
     /// <summary>Copies the next message into <paramref name="destination"/>; false when there is none.</summary>
