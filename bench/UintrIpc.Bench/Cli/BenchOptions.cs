@@ -58,10 +58,11 @@ internal sealed class BenchOptions
                              process per run pinned to CPU 0, as the C baseline's consumer), or both
                              (each row in the harness, with the child's run next to it as a
                              companion named <row>-child-consumer)
-          --mixed SIDES      SPSC record rows only, to tell which side of a .NET row is slower than C:
-                             c-producer, c-consumer or c-both run that side as the C program
-                             (bench/native, --child) on the .NET row's ring and protocol; a C
-                             consumer runs in a child, as --consumer child (default: none)
+          --mixed SIDES      record rows only (SPSC and MPSC), to tell which side of a .NET row is
+                             slower than C: c-producer, c-consumer or c-both run that side as the
+                             C program (bench/native, --child) on the .NET row's ring and protocol
+                             (every MPSC producer a C child); a C consumer runs in a child, as
+                             --consumer child (default: none)
           --no-native        skip the C baselines (ratios are then empty)
           --no-plots         skip the PNG plots
           --docs FILE        also write the report into FILE (docs/benchmarks.md) between the
@@ -161,10 +162,10 @@ internal sealed class BenchOptions
     /// <summary>Where ring throughput consumers run (--consumer): the harness's process, a child of their own, or both side by side.</summary>
     public ConsumerPlacement Consumer { get; private set; } = ConsumerPlacement.Harness;
 
-    /// <summary>--mixed: the SPSC record rows' producer run as the C program (bench/native --child produce).</summary>
+    /// <summary>--mixed: the record rows' producers run as the C program (bench/native --child produce).</summary>
     public bool CProducer { get; private set; }
 
-    /// <summary>--mixed: the SPSC record rows' consumer run as the C program, in a child (bench/native --child consume).</summary>
+    /// <summary>--mixed: the record rows' consumer run as the C program, in a child (bench/native --child consume).</summary>
     public bool CConsumer { get; private set; }
 
     public bool Native { get; private set; } = true;

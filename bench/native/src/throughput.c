@@ -601,7 +601,8 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
 }
 
 /* ---- a child of the .NET harness (--child produce|consume) ---------------------------------
- * The C producer or consumer of an SPSC record ring test run by the .NET harness in place of its
+ * The C producer or consumer of a record ring test (SPSC, or MPSC with each producer a child of
+ * its own, registered in the ring's producer table at its id) run by the .NET harness in place of its
  * own child (bench option --mixed): the same ring in the harness's region (inherited fd), the
  * same loops as above (producer_claim / producer_publish, rring_next / rring_release), and the
  * harness's protocol around them (ThroughputLoops, StartGate, MessageChecker): stamps as
@@ -613,7 +614,7 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
 
 struct harness_args {
     const char *role;
-    int region_fd, cpu, id, producers, batched;
+    int region_fd, cpu, id, producers, batched, oversubscribed;
     uint32_t size;
     uint64_t count, total, warmup, warmup_ms, deadline_ms;
 };
@@ -639,8 +640,11 @@ static void harness_futex_wake(uint32_t *word)
 
 /* The harness's producer (ThroughputLoops.Produce): warm-up messages until the consumer flips the
  * phase, then announced, until every producer has; then exactly `count` measured messages, CPU and
- * wall time over them; then it waits for the consumer's span to end before it reports. */
-static int harness_produce(struct bench_region *r, const struct harness_args *a, uint64_t deadline)
+ * wall time over them; then it waits for the consumer's span to end before it reports. `kind` is a
+ * constant at each call, so the loop is specialised as produce_loop's. Oversubscribed (a producer
+ * shares the consumer's CPU): a yield every 1024 polls of one wait, as the harness's Spin.Step. */
+static inline __attribute__((always_inline)) int
+harness_produce(struct bench_region *r, const struct harness_args *a, uint64_t deadline, enum producer_kind kind)
 {
     struct bench_ctl ctl;
     memset(&ctl, 0, sizeof ctl);
@@ -652,6 +656,10 @@ static int harness_produce(struct bench_region *r, const struct harness_args *a,
     struct producer p;
     memset(&p, 0, sizeof p);
     rring_open(&p.rec, r->ring[RING_REQUESTS]);
+    if (kind == PRODUCE_MPSC_RECORDS && mpsc_register(&p.mp, r->ring[RING_REQUESTS], (uint32_t)a->id, getpid()) != 0) {
+        printf("ERROR no free entry %d in the producer table\n", a->id);
+        return -1;
+    }
     p.es = a->size;
     p.batch = ctl.batch;
     uint8_t *src = aligned_alloc(64, (a->size + 63) & ~63u);
@@ -685,23 +693,30 @@ static int harness_produce(struct bench_region *r, const struct harness_args *a,
         int corrupt = 0;
         unsigned n = 0;
         uint8_t *e;
-        while (!(e = producer_claim(&p, PRODUCE_RECORDS, end - seq, &corrupt))) {
+        while (!(e = producer_claim(&p, kind, end - seq, &corrupt))) {
             if (corrupt) {
                 printf("ERROR consumer head corrupted\n");
                 return -1;
             }
             spins++;
             _mm_pause();
-            if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(deadline)) {
-                printf("ERROR timed out waiting for ring space\n");
-                return -1;
+            if ((++n & SPIN_CHECK_MASK) == 0) {
+                if (timed_out(deadline)) {
+                    printf("ERROR timed out waiting for ring space\n");
+                    return -1;
+                }
+                if (a->oversubscribed)
+                    sched_yield(); /* let the consumer that shares our CPU run */
             }
         }
         uint64_t stamp = warm | tag | seq;
         memcpy(e, &stamp, sizeof stamp);
         if (a->size > 8)
             memcpy(e + 8, src + 8, a->size - 8);
-        producer_publish(&p, PRODUCE_RECORDS, e, seq);
+        if (producer_publish(&p, kind, e, seq) != 0) {
+            printf("ERROR a claimed record's header changed before its commit\n");
+            return -1;
+        }
     }
     uint64_t cpu = cpu_ns() - cpu0, wall = mono_ns() - wall0;
     while (__atomic_load_n(phase, __ATOMIC_ACQUIRE) < 2) { /* StartGate.WaitForSpanEnd */
@@ -723,17 +738,16 @@ static int harness_produce(struct bench_region *r, const struct harness_args *a,
  * start word, then reads of up to `batch` records as record_consumer; the phase flipped once the
  * warm-up count and time are reached; the span from the poll that brought the first measured
  * message to the one that brought the last. */
-/* The harness consumer's per-record work (MessageChecker.Check): one producer's sequence, the warm bit. */
+/* The harness consumer's per-record work (MessageChecker.Check): one producer's sequence (SPSC), or
+ * the stamp's producer's (MPSC, stamp_accept: the harness's AcceptFromMany), the warm bit. */
 struct harness_state {
     uint64_t next, measured, warmups, warm_in_span, bad, total;
+    struct stamp_check many;
     uint32_t es;
 };
 
-static inline __attribute__((always_inline)) int harness_accept(void *state, uint64_t stamp, uint32_t length)
+static inline __attribute__((always_inline)) int harness_count(struct harness_state *s, uint64_t stamp)
 {
-    struct harness_state *s = state;
-    s->bad += (stamp & ~HARNESS_WARM_BIT) != s->next || length != s->es;
-    s->next++;
     if (stamp & HARNESS_WARM_BIT) {
         s->warmups++;
         s->warm_in_span += s->measured != 0;
@@ -743,7 +757,25 @@ static inline __attribute__((always_inline)) int harness_accept(void *state, uin
     return s->measured == s->total;
 }
 
-static int harness_consume(struct bench_region *r, const struct harness_args *a, uint64_t deadline)
+static inline __attribute__((always_inline)) int harness_accept(void *state, uint64_t stamp, uint32_t length)
+{
+    struct harness_state *s = state;
+    s->bad += (stamp & ~HARNESS_WARM_BIT) != s->next || length != s->es;
+    s->next++;
+    return harness_count(s, stamp);
+}
+
+static inline __attribute__((always_inline)) int harness_accept_many(void *state, uint64_t stamp, uint32_t length)
+{
+    struct harness_state *s = state;
+    s->bad += !stamp_accept(&s->many, stamp & ~HARNESS_WARM_BIT) || length != s->es;
+    return harness_count(s, stamp);
+}
+
+/* `accept` is a constant at each call (harness_accept or harness_accept_many), so record_read inlines it. */
+static inline __attribute__((always_inline)) int
+harness_consume(struct bench_region *r, const struct harness_args *a, uint64_t deadline,
+                int (*accept)(void *state, uint64_t stamp, uint32_t length))
 {
     uint64_t *phase = (uint64_t *)(r->user0 + HARNESS_PHASE_OFFSET), *start = (uint64_t *)(r->user0 + HARNESS_START_OFFSET);
     struct record_ring rx;
@@ -761,14 +793,14 @@ static int harness_consume(struct bench_region *r, const struct harness_args *a,
         }
         usleep(1000);
     }
-    struct harness_state st = { .total = a->total, .es = es };
+    struct harness_state st = { .total = a->total, .many = { .producers = (uint32_t)a->producers }, .es = es };
     uint64_t warm_end = mono_ns() + a->warmup_ms * 1000000ull, at_start = 0, empty = 0, t0 = 0, cpu0 = 0, iterations = 0;
     int flipped = 0;
     unsigned n = 0;
     while (st.measured < a->total) {
         uint32_t records;
         uint64_t at = 0;
-        int64_t consumed = record_read(&rx, batch, dst, &records, &at, harness_accept, &st);
+        int64_t consumed = record_read(&rx, batch, dst, &records, &at, accept, &st);
         if (consumed < 0) {
             printf("ERROR record ring corrupted at head %llu\n", (unsigned long long)at);
             return -1;
@@ -778,9 +810,13 @@ static int harness_consume(struct bench_region *r, const struct harness_args *a,
         if (records == 0) {
             empty++;
             _mm_pause();
-            if ((++n & SPIN_CHECK_MASK) == 0 && timed_out(deadline)) {
-                printf("ERROR timed out waiting for record %llu\n", (unsigned long long)st.next);
-                return -1;
+            if ((++n & SPIN_CHECK_MASK) == 0) {
+                if (timed_out(deadline)) {
+                    printf("ERROR timed out waiting for record %llu\n", (unsigned long long)st.measured);
+                    return -1;
+                }
+                if (a->oversubscribed)
+                    sched_yield(); /* let a producer that shares our CPU run */
             }
         } else {
             n = 0;
@@ -828,12 +864,15 @@ int harness_child_main(int argc, char **argv)
         .warmup = harness_u64(argc, argv, "warmup", 0),
         .warmup_ms = (uint64_t)strtod(harness_arg(argc, argv, "warmup-ms") ? harness_arg(argc, argv, "warmup-ms") : "0", NULL),
         .deadline_ms = harness_u64(argc, argv, "deadline-ms", 120000),
+        .oversubscribed = harness_arg(argc, argv, "oversubscribed") && strcasecmp(harness_arg(argc, argv, "oversubscribed"), "true") == 0,
     };
     const char *transport = harness_arg(argc, argv, "transport");
     setvbuf(stdout, NULL, _IOLBF, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the harness */
-    if (!transport || strcasecmp(transport, "SpscRecord") != 0 || a.producers != 1) {
-        printf("ERROR the C child runs SPSC record tests only (transport %s, %d producers)\n", transport ? transport : "?", a.producers);
+    int mpsc = transport && strcasecmp(transport, "MpscRecord") == 0;
+    if (!transport || (!mpsc && strcasecmp(transport, "SpscRecord") != 0) || a.producers < 1 || a.producers > (mpsc ? BENCH_MAX_PRODUCERS : 1)
+        || a.id < 0 || a.id >= a.producers) {
+        printf("ERROR the C child runs SPSC and MPSC record tests only (transport %s, %d producers, id %d)\n", transport ? transport : "?", a.producers, a.id);
         return 2;
     }
     if (a.cpu >= 0)
@@ -844,8 +883,8 @@ int harness_child_main(int argc, char **argv)
         printf("ERROR %s\n", err);
         return 2;
     }
-    if (part_is_mpsc(r.ring[RING_REQUESTS]->descriptor.ring_kind) || !part_is_records(r.ring[RING_REQUESTS]->descriptor.ring_kind)) {
-        printf("ERROR ring 0 is not an SPSC record ring\n");
+    if (part_is_mpsc(r.ring[RING_REQUESTS]->descriptor.ring_kind) != mpsc || !part_is_records(r.ring[RING_REQUESTS]->descriptor.ring_kind)) {
+        printf("ERROR ring 0 is not an %s record ring\n", mpsc ? "MPSC" : "SPSC");
         return 2;
     }
     /* The stamp takes 8 bytes, and a record longer than the ring's limit is never claimed. */
@@ -855,8 +894,11 @@ int harness_child_main(int argc, char **argv)
     }
     region_prefault(&r);
     uint64_t deadline = mono_ns() + a.deadline_ms * 1000000ull;
-    int rc = strcmp(a.role, "produce") == 0 ? harness_produce(&r, &a, deadline)
-           : strcmp(a.role, "consume") == 0 ? harness_consume(&r, &a, deadline)
+    int produce = strcmp(a.role, "produce") == 0;
+    int rc = produce && mpsc ? harness_produce(&r, &a, deadline, PRODUCE_MPSC_RECORDS)
+           : produce ? harness_produce(&r, &a, deadline, PRODUCE_RECORDS)
+           : strcmp(a.role, "consume") == 0 && mpsc ? harness_consume(&r, &a, deadline, harness_accept_many)
+           : strcmp(a.role, "consume") == 0 ? harness_consume(&r, &a, deadline, harness_accept)
            : (printf("ERROR unknown role %s\n", a.role), -1);
     r.ctl = NULL;
     region_destroy(&r);

@@ -66,7 +66,24 @@ public sealed class ThroughputHarnessTests
         // every record (the reader's validation, the stamps in order), the C consumer every stamp and
         // length: exact counts prove the two ring codes agree on the layout (8 B: ranges that never
         // wrap; 64 B: padding every lap; per message and batched).
-        string[] tests = ["net-spsc-record-batch-s8-c1k", "net-spsc-record-batch-s64-c1k", "net-spsc-record-s64-c1k"];
+        AssertMixedRowsDeliverEveryMessage(mixed, ["net-spsc-record-batch-s8-c1k", "net-spsc-record-batch-s64-c1k", "net-spsc-record-s64-c1k"]);
+    }
+
+    [Theory]
+    [InlineData("c-producer")]
+    [InlineData("c-consumer")]
+    public void Mixed_mpsc_record_rows_deliver_every_message_in_order(string mixed)
+    {
+        // --mixed on the MPSC record rows: two C producer processes (each registered in the ring's
+        // producer table at its id, marking each record claimed) with the .NET consumer, or the two
+        // .NET producers with the C consumer checking each producer's stamps in order: 8 B and 64 B
+        // batched ranges (the sweep's rows), and per message (64 B: padding every lap).
+        AssertMixedRowsDeliverEveryMessage(mixed, ["net-mpsc-record-batch-s8-c1k-p2", "net-mpsc-record-batch-s64-c1k-p2", "net-mpsc-record-s64-c1k-p2"]);
+    }
+
+    /// <summary>The rows run with --mixed <paramref name="mixed"/>: each delivers exactly its count, with the span's arithmetic, every producer reporting after the span.</summary>
+    private static void AssertMixedRowsDeliverEveryMessage(string mixed, string[] tests)
+    {
         var results = HarnessRun.Results(TimeSpan.FromSeconds(240), "--sweep", "--only", string.Join(',', tests.Select(t => "=" + t)), "--no-native", "--no-plots", "--no-pin",
             "--mixed", mixed, "--tput-count", Messages.ToString(System.Globalization.CultureInfo.InvariantCulture), "--warmup-ms", "50");
         var counts = results.ToDictionary(r => r.Key, r => (r.Value.GetProperty("ok").GetBoolean(), r.Value.GetProperty("count").GetInt64()));

@@ -193,12 +193,13 @@ internal static unsafe class ThroughputRun
     }
 
     /// <summary>
-    /// The C program (bench/native) for a side that --mixed runs in C, or null: the SPSC record rows
-    /// only (the C child's protocol, throughput.c harness_child_main).
+    /// The C program (bench/native) for a side that --mixed runs in C, or null: the record rows
+    /// only, SPSC and MPSC (the C child's protocol, throughput.c harness_child_main; every MPSC
+    /// producer a C child of its own, registered at its id as the harness's are).
     /// </summary>
     private static string? MixedNative(bool inC, ThroughputTransport transport) => !inC ? null
-        : transport == ThroughputTransport.SpscRecord ? Native.NativeBench.DefaultPath
-        : throw new NotSupportedException($"--mixed runs SPSC record rows only, not {transport}");
+        : transport is ThroughputTransport.SpscRecord or ThroughputTransport.MpscRecord ? Native.NativeBench.DefaultPath
+        : throw new NotSupportedException($"--mixed runs record rows only, not {transport}");
 
     private static Func<int, ChildArgs> Then(this Func<int, ChildArgs> f, Func<ChildArgs, ChildArgs> g) => id => g(f(id));
 
