@@ -141,10 +141,11 @@ internal sealed class BenchRunner
                     {
                         current.Description = Markup.Escape($"confirming {c.Name}");
                         progress.Refresh();
-                        var runs = RunRepeated(c, _options.ConfirmPairs);
-                        if (SweepBest.Undecided(new CaseSummary(runs.Where(r => r.PairedWith is null).ToList(), runs.Where(r => r.PairedWith is not null).ToList()).Ratio))
+                        var runs = RunConfirmationPairs(c, _options.ConfirmPairs, first: 1);
+                        var summary = new CaseSummary(runs.Where(r => r.PairedWith is null).ToList(), runs.Where(r => r.PairedWith is not null).ToList(), HostMode.Counts);
+                        if (SweepBest.MorePairs(summary, _options.ConfirmPairs) is > 0 and var more)
                         {
-                            runs.AddRange(RunRepeated(c, _options.ConfirmPairs - 1, first: _options.ConfirmPairs + 1));
+                            runs.AddRange(RunConfirmationPairs(c, more, first: _options.ConfirmPairs + 1));
                         }
 
                         foreach (var r in runs)
@@ -339,6 +340,54 @@ internal sealed class BenchRunner
         }
 
         return runs;
+    }
+
+    /// <summary>
+    /// <paramref name="repeat"/> confirmation pairs as <see cref="RunRepeated"/> makes them, each with the
+    /// host-mode probe (--mode-probe) before, between and after its two runs: each run carries the
+    /// probes on either side of it (<see cref="BenchResult.ModeProbes"/>, Analysis.HostMode).
+    /// </summary>
+    private List<BenchResult> RunConfirmationPairs(BenchCase c, int repeat, int first)
+    {
+        if (_options.ModeProbe == 0 || !_options.Native)
+        {
+            return RunRepeated(c, repeat, first);
+        }
+
+        var runs = new List<BenchResult>();
+        for (int i = first; i < first + repeat; i++)
+        {
+            // The order of RunRepeated: C first in odd pairs, .NET first in even ones.
+            bool netFirst = i % 2 == 0;
+            double before = ModeProbe();
+            List<BenchResult> one = netFirst ? [RunCase(c)] : RunPaired(c, i);
+            double between = ModeProbe();
+            List<BenchResult> other = netFirst ? RunPaired(c, i) : [RunCase(c)];
+            double after = ModeProbe();
+            one.ForEach(r => r.ModeProbes = [before, between]);
+            other.ForEach(r => r.ModeProbes = [between, after]);
+            foreach (var r in one.Concat(other))
+            {
+                r.Repetition = i;
+                runs.Add(r);
+            }
+        }
+
+        return runs;
+    }
+
+    /// <summary>The host's mode now: the p50 round trip (ns) of a c-spin-cacheline run of --mode-probe round trips; 0 when it failed.</summary>
+    private double ModeProbe()
+    {
+        var inv = CultureInfo.InvariantCulture;
+        List<string> args = ["--timeout", ((long)_options.Timeout.TotalSeconds).ToString(inv), "--iters", _options.ModeProbe.ToString(inv)];
+        if (_options.Pin)
+        {
+            args.Add("--pin");
+        }
+
+        var probe = _native.Run("c-spin-cacheline", args, _options.Timeout * 2);
+        return probe.Count == 1 && probe[0] is { Ok: true, Latency.P50: > 0 and var p50 } ? p50 : 0;
     }
 
     /// <summary>
@@ -584,7 +633,8 @@ internal sealed class BenchRunner
 
             settings["Confirmation stage"] = ConfirmationStage()
                 ? $"the best setting of each ring kind with a C ring and size, run again with that C ring as {_options.ConfirmPairs} adjacent pairs, alternating which goes first"
-                    + (_options.ConfirmPairs > 1 ? $", {_options.ConfirmPairs - 1} more where their ratios lay on both sides of 1" : "")
+                    + (_options.ModeProbe > 0 ? $", each pair with a host-mode probe (c-spin-cacheline, {_options.ModeProbe} round trips) before, between and after its runs; a pair whose probes differ by more than {HostMode.Tolerance}x is mixed, not counted, and replaced by one more pair" : "")
+                    + (_options.ConfirmPairs > 1 ? $", {_options.ConfirmPairs - 1} more where their {(_options.ModeProbe > 0 ? "counted " : "")}ratios lay on both sides of 1" : "")
                     + (_confirmationTime is { } took ? $"; it took {took.TotalSeconds:0} s of the run" : "")
                 : "none";
         }

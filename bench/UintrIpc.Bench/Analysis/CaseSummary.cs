@@ -13,7 +13,8 @@ internal sealed class CaseSummary
 {
     private readonly Dictionary<string, IReadOnlyList<PairedRatio>> _pairs;
 
-    public CaseSummary(IReadOnlyList<BenchResult> runs, IReadOnlyList<BenchResult> pairedNative)
+    /// <param name="counts">Which pairs the median counts (all when null, or when it counts none; see <see cref="Counted"/>).</param>
+    public CaseSummary(IReadOnlyList<BenchResult> runs, IReadOnlyList<BenchResult> pairedNative, Func<PairedRatio, bool>? counts = null)
     {
         Runs = runs;
         PairedNative = pairedNative;
@@ -22,11 +23,13 @@ internal sealed class CaseSummary
         Baseline = first.Baseline;
         _pairs = pairedNative.GroupBy(c => c.Name).ToDictionary(g => g.Key, g => (IReadOnlyList<PairedRatio>)Pair(runs, g), StringComparer.Ordinal);
         Pairs = Baseline is { } b && _pairs.TryGetValue(b, out var p) ? p : [];
-        Ratio = Spread.Of(Pairs.Select(x => x.Ratio));
+        var counted = counts is null ? Pairs : Pairs.Where(counts).ToList();
+        Counted = counted.Count > 0 ? counted : Pairs;
+        Ratio = Spread.Of(Counted.Select(x => x.Ratio));
         var ok = runs.Where(r => r.Ok && r.Headline is not null).ToList();
         if (Ratio is { } spread)
         {
-            Chosen = Pairs.OrderBy(x => Math.Abs(x.Ratio - spread.Median)).ThenBy(x => x.Ratio).First();
+            Chosen = Counted.OrderBy(x => Math.Abs(x.Ratio - spread.Median)).ThenBy(x => x.Ratio).First();
             Row = Chosen.Net;
         }
         else if (ok.Count > 0)
@@ -58,10 +61,16 @@ internal sealed class CaseSummary
     /// <summary>The pairs with <see cref="Baseline"/>, in run order.</summary>
     public IReadOnlyList<PairedRatio> Pairs { get; }
 
+    /// <summary>
+    /// The pairs <see cref="Ratio"/> is over, in run order: those the summary's rule counts (the
+    /// confirmation's: one host mode on both sides, Analysis.HostMode), or all when it counts none.
+    /// </summary>
+    public IReadOnlyList<PairedRatio> Counted { get; }
+
     /// <summary>The pair whose .NET run is <see cref="Row"/> (null without a baseline).</summary>
     public PairedRatio? Chosen { get; }
 
-    /// <summary>Median and range of the per-pair ratios to <see cref="Baseline"/>.</summary>
+    /// <summary>Median and range of the per-pair ratios to <see cref="Baseline"/> (of the <see cref="Counted"/> pairs).</summary>
     public Spread? Ratio { get; }
 
     /// <summary>Median and range of the headlines of the repetitions.</summary>

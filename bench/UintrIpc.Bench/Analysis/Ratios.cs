@@ -34,15 +34,16 @@ internal static class Ratios
     /// <summary>
     /// One summary per .NET test of <paramref name="stage"/>, in run order, with the runs paired
     /// with it (C tests, and .NET companions); the stages are summarized apart, so the sweep's
-    /// one-pair rows and the confirmation's pairs of the same test stay separate.
+    /// one-pair rows and the confirmation's pairs of the same test stay separate. <paramref name="counts"/>:
+    /// which pairs each summary's median counts (<see cref="CaseSummary.Counted"/>).
     /// </summary>
-    public static IReadOnlyList<CaseSummary> Summarize(IReadOnlyList<BenchResult> results, RunStage stage = RunStage.Main)
+    public static IReadOnlyList<CaseSummary> Summarize(IReadOnlyList<BenchResult> results, RunStage stage = RunStage.Main, Func<PairedRatio, bool>? counts = null)
     {
         var ofStage = results.Where(r => r.Stage == stage).ToList();
         var paired = ofStage.Where(r => r.PairedWith is not null).ToLookup(r => r.PairedWith!, StringComparer.Ordinal);
         return ofStage.Where(r => !r.IsNative && r.PairedWith is null)
             .GroupBy(r => r.Name, StringComparer.Ordinal)
-            .Select(g => new CaseSummary(g.OrderBy(r => r.Repetition).ToList(), paired[g.Key].ToList()))
+            .Select(g => new CaseSummary(g.OrderBy(r => r.Repetition).ToList(), paired[g.Key].ToList(), counts))
             .ToList();
     }
 

@@ -17,7 +17,7 @@ internal static class SweepBest
     /// </summary>
     public static IReadOnlyList<BestSetting> Of(IReadOnlyList<CaseSummary> sweep, IReadOnlyList<BenchResult> results)
     {
-        var confirmed = Ratios.Summarize(results, RunStage.Confirmation).ToLookup(c => KeyOf(c.Row));
+        var confirmed = Ratios.Summarize(results, RunStage.Confirmation, HostMode.Counts).ToLookup(c => KeyOf(c.Row));
         var rounds = results.Where(r => r.Stage == RunStage.Pick).ToLookup(r => r.Name, StringComparer.Ordinal);
         return Cells(sweep)
             .Select(g =>
@@ -55,6 +55,15 @@ internal static class SweepBest
     /// range is the 94% interval of the median by the sign test, so it cannot tell which side is faster).
     /// </summary>
     public static bool Undecided(Spread? ratio) => ratio is { Min: < 1, Max: > 1 };
+
+    /// <summary>
+    /// Pairs a confirmation runs beyond <paramref name="pairs"/> (the first <paramref name="pairs"/>
+    /// made, <paramref name="summary"/> their summary): one per pair of them in mixed host modes (not
+    /// counted, <see cref="HostMode"/>), and <paramref name="pairs"/> - 1 more where the counted pairs'
+    /// ratios lie on both sides of 1 (<see cref="Undecided"/>); so a mixed pair is replaced, not just left out.
+    /// </summary>
+    public static int MorePairs(CaseSummary summary, int pairs) =>
+        summary.Pairs.Count(p => !HostMode.Counts(p)) + (Undecided(summary.Ratio) ? pairs - 1 : 0);
 
     /// <summary>The sweep's completed ring throughput rows, by ring kind and size, ordered by size, kind and producers.</summary>
     private static IEnumerable<IGrouping<(string Kind, int Producers, int MessageSize), CaseSummary>> Cells(IReadOnlyList<CaseSummary> sweep) =>

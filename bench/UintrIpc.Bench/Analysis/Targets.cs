@@ -71,7 +71,7 @@ internal static class Targets
             bool? met = completed.Any(b => b.Confirmed!.Ratio!.Value.Median < 1) ? false
                 : completed.Count == judged.Count ? true : null;
             string each = string.Join("; ", judged.Select(b => $"{b.Ring} at {Fmt.Setting(b.Confirmed!.Row)}: "
-                + (b.Confirmed.Ratio is null ? "no pair completed" : b.Net.HasRounds ? SweepReport.AboveOne(b.Confirmed) : Fmt.Spread(b.Confirmed.Ratio))));
+                + (b.Confirmed.Ratio is null ? "no pair completed" : b.Net.HasRounds || HostMode.Probed(b.Confirmed) ? SweepReport.AboveOne(b.Confirmed) : Fmt.Spread(b.Confirmed.Ratio))));
             verdicts.Add(new TargetVerdict(
                 $"{Fmt.Size(size.Key)}: every ring kind at its best setting >= 1x the C ring of the same design and setting (confirmation pairs)",
                 deciding.Confirmed!.Name, deciding.Confirmed.Baseline ?? "", deciding.Confirmed.Ratio, ">= 1x", met,

@@ -23,6 +23,10 @@ internal sealed class BenchOptions
                              one run decides)
           --confirm-pairs N  pairs of that confirmation stage (default 5; where their ratios lie on
                              both sides of 1, N-1 more; 0 skips it)
+          --mode-probe N     before, between and after the two runs of each confirmation pair, the
+                             host's mode: c-spin-cacheline of N round trips (default 20000); a pair
+                             whose probes differ by more than 1.25x is mixed and not counted in the
+                             median (shown, and one pair more each); 0: every pair counts, no probes
           --floor-segments N each pair of a spinning round trip (net-duplex-spin, net-slotring-spin,
                              net-spin-cacheline, net-duplex-channel-spin) and its C tests: the
                              samples in N segments, each next to a C run of its share (alternating
@@ -112,6 +116,12 @@ internal sealed class BenchOptions
     /// side, the definition before the host flipped modes within runs; see FloorSegments).
     /// </summary>
     public int FloorSegments { get; private set; } = 8;
+
+    /// <summary>
+    /// Round trips of the host-mode probe (c-spin-cacheline) run before, between and after the two runs
+    /// of each confirmation pair (0: no probes, every pair counts; see Analysis/HostMode).
+    /// </summary>
+    public int ModeProbe { get; private set; } = 20_000;
 
     /// <summary>
     /// Rounds of the sweep's pick stage (0: none, the sweep's one run per setting decides): per ring
@@ -238,6 +248,7 @@ internal sealed class BenchOptions
                 case "--baseline-ref": o.BaselineRef = Next(); break;
                 case "--baseline-dir": o.BaselineDir = Next(); break;
                 case "--confirm-pairs": o.ConfirmPairs = (int)Math.Min(NonNegative(a, Next()), 99); break;
+                case "--mode-probe": o.ModeProbe = (int)Math.Min(NonNegative(a, Next()), 10_000_000); break;
                 case "--floor-segments": o.FloorSegments = (int)Math.Min(NonNegative(a, Next()), 1000); break;
                 case "--pick-rounds": o.PickRounds = (int)Math.Min(NonNegative(a, Next()), 99); break;
                 case "--ab-pairs": o.AbPairs = (int)Math.Clamp(Positive(a, Next()), 1, 99); break;

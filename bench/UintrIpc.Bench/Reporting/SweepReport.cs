@@ -30,6 +30,8 @@ internal static class SweepReport
         bool picked = best.Any(b => b.Net.HasRounds);
         // Results without a confirmation stage (written before it existed, or with --confirm-pairs 0) keep the one-pair table.
         bool confirmed = best.Any(b => b.Confirmed is not null);
+        // Results whose confirmation pairs carry no host-mode probes (taken before them, or with --mode-probe 0) keep their text.
+        bool probed = best.Any(b => b.Confirmed is { } c && HostMode.Probed(c));
         sb.AppendLine(picked
             ? "How the best setting is picked (a rule fixed before any rate is seen, the same for .NET and C): for each ring kind and size, each side's three settings "
                 + "(capacity, single messages or batches of 64) with the highest rate in the one-pair rows below are its candidates. The pick stage (`--pick-rounds`) then ran every candidate "
@@ -41,12 +43,13 @@ internal static class SweepReport
                         + "where the ratios of those pairs lay on both sides of 1, one pair fewer again): x C is the median of all its pairs' ratios (range, pairs, how many of them above 1), "
                         + "and the rate, CPU and C columns are the figures of the pair nearest that median (CPU is each side's CPU time per message). Rows without a C ring show their sweep run. "
                     : "The rate, CPU and C columns are the figures of the picked setting's sweep row and its pair. ")
+                + (probed ? ModeProbeMethod : "")
                 + "C best is the C ring's own best setting by the same rule, with its median rate over the rounds. The table after this one lists every candidate's rates and every pair's ratio."
             : confirmed
             ? "For each ring kind and size, the capacity and form (single messages or batches of 64) with the highest rate of the one-pair rows below (each row its run nearest the median). "
                 + "Each such setting that has a C ring of the same design then ran again with that C ring as adjacent pairs, alternating which goes first (the confirmation stage, `--confirm-pairs`): "
                 + "x C is the median of those pairs' ratios (range, pairs), and the rate, CPU and C columns are the figures of the pair nearest that median (CPU is each side's CPU time per message). "
-                + "Rows without a C ring show their sweep run. C best is the highest C rate at any setting of that size in the sweep (its median run)."
+                + "Rows without a C ring show their sweep run. " + (probed ? ModeProbeMethod : "") + "C best is the highest C rate at any setting of that size in the sweep (its median run)."
             : "For each ring kind and size, the capacity and form (single messages or batches of 64) with the highest rate of the rows below (each row its run nearest the median); "
                 + "CPU is each side's CPU time per message in that run. The C columns are the C ring of the same design at that setting, from the same pair; "
                 + "C best is the highest C rate at any setting of that size (its median run).");
@@ -66,35 +69,51 @@ internal static class SweepReport
                 Fmt.Pair(Fmt.Ns(r.CpuNsPerMsgSender), Fmt.Ns(r.CpuNsPerMsgReceiver)),
                 pair is null ? "" : Fmt.Millions(pair.Reference.Throughput?.MessagesPerSecond),
                 b.Confirmed is { Ratio: null } failed ? $"confirmation failed: {failed.Runs.Concat(failed.PairedNative).FirstOrDefault(x => !x.Ok)?.Error ?? "no pair completed"}"
-                    : picked ? AboveOne(shown) : Fmt.Spread(shown.Ratio),
+                    : picked || probed ? AboveOne(shown) : Fmt.Spread(shown.Ratio),
                 picked ? (b.Native is { } n ? $"{Fmt.Millions(n.Picked.Rate)} ({Short(n.Picked.Sweep)})" : "")
                     : nativeBest is null ? "" : $"{Fmt.Millions(nativeBest.Throughput!.MessagesPerSecond)} ({Short(nativeBest)})",
             ]);
         }
 
         MarkdownReport.AppendTable(sb, ["Size", "Ring", "Best setting", "M msg/s", "MB/s", "CPU ns/msg snd/rcv", "C same setting M msg/s", "x C (pairs)", "C best M msg/s (setting)"], rows);
-        if (picked)
+        if (picked || probed)
         {
-            AppendPicks(sb, best, h);
+            AppendPicks(sb, best, h, probed);
         }
     }
 
-    /// <summary>Median (range, pairs, how many above 1) of a summary's pair ratios: the sign of each pair beside the median.</summary>
-    public static string AboveOne(CaseSummary c) =>
-        Fmt.Spread(c.Ratio, note: $"{c.Pairs.Count(p => p.Ratio > 1)} above 1");
+    /// <summary>
+    /// Median (range, pairs, how many above 1) of a summary's counted pair ratios: the sign of each pair beside the median.
+    /// </summary>
+    /// With host-mode probes, also how many pairs were mixed (not counted, <see cref="HostMode"/>).
+    public static string AboveOne(CaseSummary c)
+    {
+        int mixed = c.Pairs.Count(p => !HostMode.Counts(p));
+        string modes = !HostMode.Probed(c) ? ""
+            : mixed == c.Pairs.Count ? ", every pair in mixed modes: all counted"
+            : $", {mixed} more in mixed modes not counted";
+        return Fmt.Spread(c.Ratio, note: $"{c.Counted.Count(p => p.Ratio > 1)} above 1{modes}");
+    }
+
+    /// <summary>What a confirmation pair is when its runs carry host-mode probes (--mode-probe).</summary>
+    private static readonly string ModeProbeMethod =
+        "Each confirmation pair ran with a probe of the host's mode (c-spin-cacheline, a few thousand round trips: the host switches between a fast and a slow mode "
+        + "for seconds to minutes, and a pair whose .NET run and C run fall in different modes reads about 0.3x or 3x whatever the code) right before, between and after its two runs. "
+        + $"A pair whose probes differ by more than {HostMode.Tolerance.ToString("0.00", CultureInfo.InvariantCulture)}x (highest p50 / lowest) is mixed: it is shown with its probes in the next table "
+        + "but not counted in x C or in its range, and one more pair ran in its place (the rule looks at the probes only, not at which side was faster; where every pair was mixed, all count). ";
 
     /// <summary>Every candidate's sweep run and pick rounds, and every confirmation pair's ratio, per ring kind and size.</summary>
-    private static void AppendPicks(StringBuilder sb, IReadOnlyList<BestSetting> best, string h)
+    private static void AppendPicks(StringBuilder sb, IReadOnlyList<BestSetting> best, string h, bool probed)
     {
         sb.AppendLine(CultureInfo.InvariantCulture, $"{h} How each best setting was picked");
         sb.AppendLine();
         sb.AppendLine("Per candidate: M msg/s of its sweep run; of its pick rounds in run order; their median in brackets. The picked candidate is in bold. "
-            + "x C per pair: the confirmation pairs' ratios in run order.");
+            + "x C per pair: the confirmation pairs' ratios in run order" + (probed ? "; a mixed pair with its probes' p50s before/after the .NET run and before/after the C run, ns." : "."));
         sb.AppendLine();
         var rows = best.Select(b => new[]
         {
             Fmt.Size(b.MessageSize), b.Ring, Candidates(b.Net), b.Native is { } n ? Candidates(n) : "",
-            b.Confirmed is { } c ? string.Join(", ", c.Pairs.Select(p => Fmt.Number(p.Ratio, "0.00"))) : "",
+            b.Confirmed is { } c ? string.Join(", ", c.Pairs.Select(HostMode.Describe)) : "",
         });
         MarkdownReport.AppendTable(sb, ["Size", "Ring", ".NET candidates: sweep; rounds [median]", "C candidates: sweep; rounds [median]", "x C per pair"], rows);
     }

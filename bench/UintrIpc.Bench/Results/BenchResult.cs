@@ -46,6 +46,13 @@ internal sealed class BenchResult
     /// </summary>
     public IReadOnlyList<LatencySummary>? Segments { get; set; }
 
+    /// <summary>
+    /// The host's mode next to a confirmation run (--mode-probe): the p50 round trip, ns, of the
+    /// c-spin-cacheline probe right before and right after it (0: the probe failed); the probe
+    /// between a pair's two runs is on both. Null when not probed (Analysis.HostMode).
+    /// </summary>
+    public IReadOnlyList<double>? ModeProbes { get; set; }
+
     public ThroughputSummary? Throughput { get; init; }
 
     /// <summary>CPU time of the sending side (pinger / producers together) per round trip or message, ns.</summary>

@@ -98,12 +98,40 @@ public sealed class SweepConfirmationTests
         Assert.DoesNotContain("every ring kind at its best setting", report, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_confirmation_pair_whose_mode_probes_differ_is_shown_with_its_probes_but_not_counted_in_the_median()
+    {
+        string report = ReportFrom(SweepRuns().Concat(ProbedConfirmation(allMixed: false)));
+        // Counted (one mode): 1.00, 1.10, 0.95, 1.05, 1.0667: median 1.05 (pair 6: .NET 31.5, C 30), 3 above 1. With the two
+        // mixed pairs (0.34, 0.30: the .NET run in the slow mode, C in the fast one) it would read 1.00 (0.30-1.10, 7 pairs).
+        Assert.Equal(
+            "| 64 B | spsc-record | 1k slots, batched | 31.50 | 2016 | 10.0 / 12.0 | 30.00 | 1.05x (0.95-1.10, 5 pairs, 3 above 1, 2 more in mixed modes not counted) | 30.00 (1k, batched) |",
+            Assert.Single(BestSettingRows(report), l => l.Contains("| spsc-record |", StringComparison.Ordinal)));
+        Assert.EndsWith(
+            "| 1.00, 0.34 (mixed: .NET 121/360, C 360/362 ns), 1.10, 0.95, 0.30 (mixed: .NET 119/400, C 118/119 ns), 1.05, 1.07 |",
+            Assert.Single(TableRows(report, "## How each best setting was picked"), l => l.Contains("| spsc-record |", StringComparison.Ordinal)),
+            StringComparison.Ordinal);
+        Assert.Contains("spsc-record at 1k slots, batched: 1.05x (0.95-1.10, 5 pairs, 3 above 1, 2 more in mixed modes not counted)", report, StringComparison.Ordinal);
+        Assert.Contains("A pair whose probes differ by more than 1.25x (highest p50 / lowest) is mixed", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void When_every_confirmation_pair_is_in_mixed_modes_all_of_them_count_and_the_table_says_so()
+    {
+        string report = ReportFrom(SweepRuns().Concat(ProbedConfirmation(allMixed: true)));
+        // All seven: 0.30, 0.34, 0.95, 1.00, 1.05, 1.0667, 1.10: median 1.00 (pair 1).
+        Assert.Equal(
+            "| 64 B | spsc-record | 1k slots, batched | 30.00 | 1920 | 10.0 / 12.0 | 30.00 | 1.00x (0.30-1.10, 7 pairs, 3 above 1, every pair in mixed modes: all counted) | 30.00 (1k, batched) |",
+            Assert.Single(BestSettingRows(report), l => l.Contains("| spsc-record |", StringComparison.Ordinal)));
+    }
+
     /// <summary>
     /// A real sweep of the 8-byte, 1 Ki-slot settings: per ring kind, both settings (single and
     /// batched) are each side's candidates; the pick stage runs each of them, .NET and C, once per
     /// round; the .NET test with the highest median over its rounds runs again, N times, each next to
-    /// its C ring (C first in odd pairs, .NET first in even ones), and N-1 more times when those
-    /// pairs' ratios lie on both sides of 1. Every ring kind of the sweep has a C ring now (the MPSC
+    /// its C ring (C first in odd pairs, .NET first in even ones), each pair with a host-mode probe
+    /// before, between and after its runs, one more pair for each of them whose probes differ by more
+    /// than 1.25x, and N-1 more when the other pairs' ratios lie on both sides of 1. Every ring kind of the sweep has a C ring now (the MPSC
     /// record ring's since c-mpscrecordring), so all four are confirmed.
     /// </summary>
     [Fact]
@@ -136,13 +164,32 @@ public sealed class SweepConfirmationTests
         foreach (string test in confirmed)
         {
             var runs = confirmation.Where(r => Str(r, "name") == test || (r.TryGetProperty("paired_with", out var p) && p.GetString() == test)).ToList();
-            var ratios = Enumerable.Range(1, Pairs).Select(i => Rate(runs.Single(r => Str(r, "implementation") == "uintripc" && r.GetProperty("repetition").GetInt32() == i))
-                / Rate(runs.Single(r => Str(r, "implementation") == "c" && r.GetProperty("repetition").GetInt32() == i))).ToList();
-            (string, int, bool)[] order = ratios.Min() < 1 && ratios.Max() > 1
-                ? [("c", 1, true), ("uintripc", 1, true), ("uintripc", 2, true), ("c", 2, true), ("c", 3, true), ("uintripc", 3, true)]
-                : [("c", 1, true), ("uintripc", 1, true), ("uintripc", 2, true), ("c", 2, true)];
+            JsonElement Run(string implementation, int pair) => runs.Single(r => Str(r, "implementation") == implementation && r.GetProperty("repetition").GetInt32() == pair);
+            var first = Enumerable.Range(1, Pairs).Select(i => (Ratio: Rate(Run("uintripc", i)) / Rate(Run("c", i)), Probes: Probes(Run("uintripc", i)).Concat(Probes(Run("c", i))).ToList())).ToList();
+            // One mode: every probe of the pair within 1.25x (HostMode); the median counts only those, or all when none is.
+            var counted = first.Where(p => p.Probes.Min() > 0 && p.Probes.Max() / p.Probes.Min() <= 1.25).Select(p => p.Ratio).ToList();
+            int mixed = first.Count(p => !(p.Probes.Min() > 0 && p.Probes.Max() / p.Probes.Min() <= 1.25));
+            if (mixed == Pairs)
+            {
+                counted = first.Select(p => p.Ratio).ToList();
+            }
+
+            // A pair more for each mixed one among the first, and Pairs - 1 more where the counted ratios straddle 1.
+            int total = Pairs + mixed + (counted.Min() < 1 && counted.Max() > 1 ? Pairs - 1 : 0);
+            var order = Enumerable.Range(1, total).SelectMany(i => i % 2 == 1 ? new[] { ("c", i, true), ("uintripc", i, true) } : [("uintripc", i, true), ("c", i, true)]);
             Assert.Equal(order, runs.Select(r => (Str(r, "implementation"), r.GetProperty("repetition").GetInt32(), r.GetProperty("ok").GetBoolean())));
+            // Each run carries the probe before and after it; a pair's two runs share the one between them.
+            Assert.All(Enumerable.Range(1, total), i => Assert.Equal(Probes(runs[(2 * i) - 2])[1], Probes(runs[(2 * i) - 1])[0]));
         }
+    }
+
+    /// <summary>A confirmation run's host-mode probes (p50 ns before and after it): exactly two, each a real measurement.</summary>
+    private static double[] Probes(JsonElement r)
+    {
+        var probes = r.GetProperty("mode_probes").EnumerateArray().Select(p => p.GetDouble()).ToArray();
+        Assert.Equal(2, probes.Length);
+        Assert.All(probes, p => Assert.InRange(p, 1, 1e6));
+        return probes;
     }
 
     private static string Kind(JsonElement r) => Str(r, "transport").Replace("-batched", "", StringComparison.Ordinal);
@@ -208,6 +255,35 @@ public sealed class SweepConfirmationTests
             r["stage"] = Confirmation;
             return r;
         });
+
+    /// <summary>
+    /// Seven confirmation pairs of the 64 B spsc-record setting with their host-mode probes (p50 ns before and after each
+    /// run; the probe between a pair's runs on both): pairs 2 and 5 mixed (the .NET run next to a slow probe), 6 and 7 their
+    /// replacements. <paramref name="allMixed"/>: every pair's last probe slow.
+    /// </summary>
+    private static IEnumerable<Dictionary<string, object?>> ProbedConfirmation(bool allMixed)
+    {
+        var pairs = new (double Net, double C, double[] Probes)[]
+        {
+            (30e6, 30e6, [120, 122, 121]), (11.7e6, 34.5e6, [121, 360, 362]), (33e6, 30e6, [118, 120, 119]), (28.5e6, 30e6, [120, 119, 121]),
+            (12e6, 40e6, [118, 119, 400]), (31.5e6, 30e6, [122, 120, 121]), (32e6, 30e6, [119, 121, 120]),
+        };
+        var runs = Pairs("net-spsc-record-batch-s64-c1k", "c-recordring-tput-batch-s64-c1k", "spsc-record-batched", 64, 1024, pairs.Select(p => (p.Net, p.C)).ToArray()).ToList();
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            double[] probes = allMixed ? [.. pairs[i].Probes[..2], 400] : pairs[i].Probes;
+            // Pairs runs C first in every pair; the harness runs .NET first in even pairs: the probes follow the run order.
+            bool netFirst = (i + 1) % 2 == 0;
+            runs[2 * i]["mode_probes"] = netFirst ? probes[1..] : probes[..2];
+            runs[(2 * i) + 1]["mode_probes"] = netFirst ? probes[..2] : probes[1..];
+        }
+
+        return runs.Select(r =>
+        {
+            r["stage"] = Confirmation;
+            return r;
+        });
+    }
 
     /// <summary>"net-spsc-slot-batch-s64-c4k", or with <paramref name="prefix"/> its C ring's name.</summary>
     private static string SlotTest(string form, int capacity, string prefix = "net-spsc-slot-") =>
