@@ -322,11 +322,10 @@ internal static unsafe class HostileInputCommands
     {
         long* tail = (long*)(ring + RingLayout.TailOffset), head = (long*)(ring + RingLayout.HeadOffset);
         long Near(long position) => position + (poke.Relative * (poke.At % 3 == 0 ? capacity : 8)) + (poke.At % 3 == 2 ? poke.Value : 0);
-        long descriptorWord = poke.Value;
         byte* data = ring + RingLayout.ControlSize;
         int slotPitch = records ? 8 : headerSize + sizeof(long);
         // Aim at the records or slots around the positions: where the consumer reads next, where the producer claims.
-        long around = (poke.At % 2 == 0 ? Volatile.Read(ref *head) : Volatile.Read(ref *tail)) + ((poke.Relative) * slotPitch * (records ? 1 : 1));
+        long around = (poke.At % 2 == 0 ? Volatile.Read(ref *head) : Volatile.Read(ref *tail)) + (poke.Relative * slotPitch);
         int index = records ? (int)(((around % capacity) + capacity) % capacity) & ~7 : (int)((((around % capacity) + capacity) % capacity) * slotPitch);
         // All plain stores of a racing peer: the victim runs on this thread afterwards, so no ordering is needed here.
         switch (poke.Where)
@@ -363,7 +362,6 @@ internal static unsafe class HostileInputCommands
                 break;
         }
 
-        _ = descriptorWord;
     }
 
     private static byte[] Fill(byte[] buffer, int sequence, int length)
