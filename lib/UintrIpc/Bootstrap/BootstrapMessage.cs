@@ -40,6 +40,20 @@ internal sealed class BootstrapMessage : IDisposable
             ?? throw new InvalidOperationException($"Descriptor {index} of this bootstrap message was already taken (or the message was disposed).");
     }
 
+    /// <summary>Takes descriptor <paramref name="index"/>, which the peer says is an eventfd (a doorbell), after checking that it is one.</summary>
+    /// <exception cref="BootstrapProtocolException">It is something else (a pipe, a file, a socket): it stays with the message, which closes it.</exception>
+    public SafeFdHandle TakeEventFd(int index, string endpoint)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _fds.Length);
+        if (_fds[index] is { } fd && Signaling.EventFdDoorbellSender.NotAnEventFd(fd.Fd) is { } target)
+        {
+            throw new BootstrapProtocolException(endpoint, $"descriptor {index} should be an eventfd (the doorbell) but is '{target}'");
+        }
+
+        return TakeFd(index);
+    }
+
     /// <summary>
     /// Attaches to the shared region whose memfd is descriptor <paramref name="index"/> (as sent by
     /// <see cref="BootstrapConnection.SendRegion(SharedRegion)"/>). The region keeps its own duplicate, so the

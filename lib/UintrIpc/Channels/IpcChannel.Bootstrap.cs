@@ -176,7 +176,7 @@ public static partial class IpcChannel
     {
         if (message.FdCount > index)
         {
-            return message.TakeFd(index);
+            return doorbell == DoorbellKind.EventFd ? message.TakeEventFd(index, connection.Endpoint) : message.TakeFd(index);
         }
 
         if (doorbell != DoorbellKind.Signal)

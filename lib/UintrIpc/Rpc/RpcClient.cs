@@ -228,7 +228,7 @@ public sealed class RpcClient : IDisposable
             serverBell = doorbell switch
             {
                 DoorbellKind.Futex => new FutexDoorbellSender(serverWait),
-                DoorbellKind.EventFd => EventFdSender(message),
+                DoorbellKind.EventFd => EventFdSender(message, connection.Endpoint),
                 _ => new NoDoorbellSender(),
             };
             var client = new RpcClient(connection, rpc, serverBell, ownEventFd, options.Wait);
@@ -245,9 +245,9 @@ public sealed class RpcClient : IDisposable
         }
     }
 
-    private static EventFdDoorbellSender EventFdSender(BootstrapMessage message)
+    private static EventFdDoorbellSender EventFdSender(BootstrapMessage message, string endpoint)
     {
-        using SafeFdHandle fd = message.TakeFd(1);
+        using SafeFdHandle fd = message.TakeEventFd(1, endpoint);
         return new EventFdDoorbellSender(fd); // keeps its own duplicate
     }
 

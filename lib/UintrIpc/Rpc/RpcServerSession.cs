@@ -217,7 +217,7 @@ internal sealed unsafe class RpcServerSession
         long arena = (long)wantedArena & ~(long)(RpcLayout.ArenaAlignment - 1);
         if (expectedFds == 1)
         {
-            _clientEventFd = message.TakeFd(0);
+            _clientEventFd = message.TakeEventFd(0, _connection.Endpoint); // a pipe or a file from a hostile client ends its session, not our process
         }
 
         ulong id = _server.NextSessionId();

@@ -140,10 +140,13 @@ internal sealed unsafe class EventFdDoorbellSender : DoorbellSender
         base.Dispose(disposing);
     }
 
-    private static SafeFdHandle Duplicate(int fd)
+    /// <summary>
+    /// Null when <paramref name="fd"/> is an eventfd (or not open: the use reports that with errno),
+    /// else what it is. Descriptors from a peer are checked with this before use, so that a peer
+    /// that sends a pipe, a file or a socket gets a protocol error, not our ArgumentException.
+    /// </summary>
+    internal static string? NotAnEventFd(int fd)
     {
-        // Refuse anything but an eventfd: writing 8 bytes into a pipe or a file would "work"
-        // and never wake anybody.
         string? target = null;
         try
         {
@@ -151,10 +154,17 @@ internal sealed unsafe class EventFdDoorbellSender : DoorbellSender
         }
         catch (IOException)
         {
-            // No such descriptor: fcntl below reports it with errno.
+            // No such descriptor: fcntl reports it with errno.
         }
 
-        if (target is not null && target != "anon_inode:[eventfd]")
+        return target is not null && target != "anon_inode:[eventfd]" ? target : null;
+    }
+
+    private static SafeFdHandle Duplicate(int fd)
+    {
+        // Refuse anything but an eventfd: writing 8 bytes into a pipe or a file would "work"
+        // and never wake anybody.
+        if (NotAnEventFd(fd) is { } target)
         {
             throw new ArgumentException($"Descriptor {fd} is '{target}', not an eventfd: pass the FileHandle of an EventFdDoorbellReceiver.", nameof(fd));
         }

@@ -1,0 +1,31 @@
+using CsCheck;
+
+namespace UintrIpc.TestPeer.Commands;
+
+/// <summary>
+/// Runs a property (in the tests and in this child program) over a fixed list of generated cases: case i comes from PCG stream i of
+/// <c>seed</c>, so CI sees the same inputs every run and a failure names the case that repeats
+/// it (CsCheck's Sample continues with fresh random seeds after the first, which CI must not).
+/// </summary>
+internal static class GeneratedCases
+{
+    /// <summary>Case i of <paramref name="gen"/> under <paramref name="seed"/>.</summary>
+    public static T Case<T>(Gen<T> gen, ulong seed, int index) => gen.Generate(new PCG((uint)index, seed), null, out _);
+
+    /// <summary>Checks <paramref name="property"/> on <paramref name="count"/> cases; the first failure throws with its index and input.</summary>
+    public static void Check<T>(Gen<T> gen, ulong seed, int count, Action<T> property, Func<T, string>? print = null)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            T value = Case(gen, seed, i);
+            try
+            {
+                property(value);
+            }
+            catch (Exception e)
+            {
+                throw new InvalidOperationException($"case {i} of seed {seed} fails: {print?.Invoke(value) ?? value?.ToString()}\n{e}");
+            }
+        }
+    }
+}
