@@ -126,17 +126,30 @@ public sealed class RpcClient : IDisposable
     /// <summary>Whether the session still works (false once the server is gone, stopped the session, broke the protocol, or the client was disposed).</summary>
     public bool IsConnected => Volatile.Read(ref _lostErrno) == 0;
 
-    /// <summary>Calls whose slot is not free yet (including timed-out calls whose answer has not come).</summary>
+    /// <summary>
+    /// Calls submitted and not answered yet, including timed-out and cancelled calls whose late
+    /// answer has not come (they keep their slot until it does, or until the session ends). A call
+    /// stops counting before its caller sees the answer: once <c>Call</c> has returned or an
+    /// awaited <c>CallAsync</c> has resumed, it is not counted. A snapshot while other threads call.
+    /// </summary>
     public int Outstanding
     {
         get
         {
-            lock (_lock)
+            // A call is Pending from its submission (Arm) until the reader sets its outcome, which
+            // is what its caller waits for; Abandoned until the late answer frees the slot. The
+            // slot itself is freed a moment later by whoever drops the last hold, so counting
+            // slots that are not free would count answered calls. Acquire reads, one per slot.
+            int count = 0;
+            foreach (RpcCallSlot slot in _slots)
             {
-                // The reader's slot is outside the free list: busy unless Free.
-                return _slots.Length - 1 - _freeCount - (Volatile.Read(ref _spareSlot) >= 0 ? 1 : 0)
-                    + (Volatile.Read(ref _slots[ReaderSlot].State) != RpcCallSlot.Free ? 1 : 0);
+                if (Volatile.Read(ref slot.State) is RpcCallSlot.Pending or RpcCallSlot.Abandoned)
+                {
+                    count++;
+                }
             }
+
+            return count;
         }
     }
 
