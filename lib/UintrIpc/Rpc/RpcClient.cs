@@ -32,12 +32,17 @@ namespace UintrIpc.Rpc;
 /// cancellation token, from any number of threads.
 /// </summary>
 /// <example>
+/// With the server of the <see cref="RpcServer"/> example:
+/// <!-- snippet-context client
+/// CancellationToken cancellationToken = default;
+/// -->
+/// <!-- snippet: fragment client -->
 /// <code>
 /// using var client = RpcClient.Connect("@my-service");
-/// RpcResult sum = client.Call(1, new RpcArgs(2, 3), TimeSpan.FromSeconds(1));       // sum.Value == 5
-/// byte[] buffer = new byte[4096];
-/// RpcResult read = await client.CallAsync(2, new RpcArgs(fd), default, buffer, cancellationToken);
-/// if (read.IsError) Console.WriteLine($"errno {read.Errno}");
+/// RpcResult sum = client.Call(1, new RpcArgs(2, 3), TimeSpan.FromSeconds(1));  // sum.Value == 5
+/// byte[] input = "some input"u8.ToArray();
+/// RpcResult slow = await client.CallAsync(2, default, input, default, cancellationToken);
+/// if (slow.IsError) Console.WriteLine($"errno {slow.Errno}");
 /// </code>
 /// </example>
 [DebuggerDisplay("RpcClient session {SessionId} ({Outstanding} outstanding)")]
