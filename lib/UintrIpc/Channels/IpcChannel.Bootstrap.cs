@@ -34,14 +34,26 @@ public static partial class IpcChannel
     /// drained, waits end with <see cref="PeerGoneException"/>.
     /// </summary>
     /// <example>
+    /// The reader's process (the server, listening on <c>server</c>, created <c>channel</c>):
+    /// <!-- snippet-context reader-process
+    /// using var server = BootstrapServer.Listen("@my-service");
+    /// using var channel = IpcChannel.CreateBounded<long>(1024);
+    /// -->
+    /// <!-- snippet: fragment reader-process -->
     /// <code>
-    /// // reader's process (server)
     /// using var connection = server.Accept(TimeSpan.FromSeconds(10));
     /// connection.SendChannel(channel);
-    /// // writer's process (client)
+    /// long value = channel.Reader.Read(TimeSpan.FromSeconds(10));
+    /// </code>
+    /// The writer's process (the client):
+    /// <!-- snippet-context writer-process
+    /// string endpoint = "@my-service";
+    /// -->
+    /// <!-- snippet: fragment writer-process -->
+    /// <code>
     /// using var connection = BootstrapConnection.Connect(endpoint, TimeSpan.FromSeconds(10));
     /// using var channel = connection.ReceiveChannel&lt;long&gt;(TimeSpan.FromSeconds(10));
-    /// channel.Writer.TryWrite(42);
+    /// channel.Writer.TryWrite(42, TimeSpan.FromSeconds(1));
     /// </code>
     /// </example>
     /// <exception cref="TimeoutException">The peer did not make room in time.</exception>

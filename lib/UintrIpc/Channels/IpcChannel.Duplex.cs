@@ -52,14 +52,24 @@ public static partial class IpcChannel
     /// a second <c>SendChannel</c> throws too. Dispose it and create a new duplex to try again.
     /// </remarks>
     /// <example>
+    /// The answering process (the server, listening on <c>server</c>):
+    /// <!-- snippet-context answering-process
+    /// using var server = BootstrapServer.Listen("@my-service");
+    /// -->
+    /// <!-- snippet: fragment answering-process -->
     /// <code>
-    /// // answering process (server)
     /// using var duplex = IpcChannel.CreateDuplex&lt;long, long&gt;();
     /// using var connection = server.Accept(TimeSpan.FromSeconds(10));
     /// connection.SendChannel(duplex, TimeSpan.FromSeconds(10));
     /// long request = duplex.Requests.Reader.Read(TimeSpan.FromSeconds(1));
     /// duplex.Responses.Writer.TryWrite(request + 1, TimeSpan.FromSeconds(1));
-    /// // requesting process (client)
+    /// </code>
+    /// The requesting process (the client):
+    /// <!-- snippet-context requesting-process
+    /// string endpoint = "@my-service";
+    /// -->
+    /// <!-- snippet: fragment requesting-process -->
+    /// <code>
     /// using var connection = BootstrapConnection.Connect(endpoint, TimeSpan.FromSeconds(10));
     /// using var duplex = connection.ReceiveDuplexChannel&lt;long, long&gt;(TimeSpan.FromSeconds(10));
     /// duplex.Requests.Writer.TryWrite(41, TimeSpan.FromSeconds(1));

@@ -20,7 +20,10 @@ namespace UintrIpc.Channels;
 /// using var channel = IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 1 &lt;&lt; 16 });
 /// channel.Writer.TryWrite(type: 1, "hello"u8);
 /// byte[] buffer = new byte[channel.MaxMessageLength];
-/// channel.Reader.TryRead(out int type, buffer, out int length, TimeSpan.FromSeconds(1));
+/// if (channel.Reader.TryRead(out int type, buffer, out int length, TimeSpan.FromSeconds(1)))
+/// {
+///     Console.WriteLine($"type {type}: {length} bytes");
+/// }
 /// </code>
 /// </example>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]

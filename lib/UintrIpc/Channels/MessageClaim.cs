@@ -13,6 +13,13 @@ namespace UintrIpc.Channels;
 /// Complete every claim exactly once and soon, on the thread that claimed it (Dispose on another
 /// thread does nothing). On a multi-writer channel an abandoned claim blocks the reader at
 /// that message, so dispose every claim:
+/// <!-- snippet-context writer
+/// using var channel = IpcChannel.CreateMessages();
+/// IpcMessageWriter writer = channel.Writer;
+/// int type = 1, length = 64;
+/// static void Fill(Span<byte> payload) => payload.Fill(7);
+/// -->
+/// <!-- snippet: fragment writer -->
 /// <code>
 /// if (writer.TryClaim(type, length, out MessageClaim claim))
 /// {

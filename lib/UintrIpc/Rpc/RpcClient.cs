@@ -32,12 +32,17 @@ namespace UintrIpc.Rpc;
 /// cancellation token, from any number of threads.
 /// </summary>
 /// <example>
+/// With the server of the <see cref="RpcServer"/> example:
+/// <!-- snippet-context client
+/// CancellationToken cancellationToken = default;
+/// -->
+/// <!-- snippet: fragment client -->
 /// <code>
 /// using var client = RpcClient.Connect("@my-service");
-/// RpcResult sum = client.Call(1, new RpcArgs(2, 3), TimeSpan.FromSeconds(1));       // sum.Value == 5
-/// byte[] buffer = new byte[4096];
-/// RpcResult read = await client.CallAsync(2, new RpcArgs(fd), default, buffer, cancellationToken);
-/// if (read.IsError) Console.WriteLine($"errno {read.Errno}");
+/// RpcResult sum = client.Call(1, new RpcArgs(2, 3), TimeSpan.FromSeconds(1));  // sum.Value == 5
+/// byte[] input = "some input"u8.ToArray();
+/// RpcResult slow = await client.CallAsync(2, default, input, default, cancellationToken);
+/// if (slow.IsError) Console.WriteLine($"errno {slow.Errno}");
 /// </code>
 /// </example>
 [DebuggerDisplay("RpcClient session {SessionId} ({Outstanding} outstanding)")]
@@ -126,17 +131,30 @@ public sealed class RpcClient : IDisposable
     /// <summary>Whether the session still works (false once the server is gone, stopped the session, broke the protocol, or the client was disposed).</summary>
     public bool IsConnected => Volatile.Read(ref _lostErrno) == 0;
 
-    /// <summary>Calls whose slot is not free yet (including timed-out calls whose answer has not come).</summary>
+    /// <summary>
+    /// Calls submitted and not answered yet, including timed-out and cancelled calls whose late
+    /// answer has not come (they keep their slot until it does, or until the session ends). A call
+    /// stops counting before its caller sees the answer: once <c>Call</c> has returned or an
+    /// awaited <c>CallAsync</c> has resumed, it is not counted. A snapshot while other threads call.
+    /// </summary>
     public int Outstanding
     {
         get
         {
-            lock (_lock)
+            // A call is Pending from its submission (Arm) until the reader sets its outcome, which
+            // is what its caller waits for; Abandoned until the late answer frees the slot. The
+            // slot itself is freed a moment later by whoever drops the last hold, so counting
+            // slots that are not free would count answered calls. Acquire reads, one per slot.
+            int count = 0;
+            foreach (RpcCallSlot slot in _slots)
             {
-                // The reader's slot is outside the free list: busy unless Free.
-                return _slots.Length - 1 - _freeCount - (Volatile.Read(ref _spareSlot) >= 0 ? 1 : 0)
-                    + (Volatile.Read(ref _slots[ReaderSlot].State) != RpcCallSlot.Free ? 1 : 0);
+                if (Volatile.Read(ref slot.State) is RpcCallSlot.Pending or RpcCallSlot.Abandoned)
+                {
+                    count++;
+                }
             }
+
+            return count;
         }
     }
 

@@ -15,6 +15,10 @@ namespace UintrIpc.Rpc;
 /// each gets a session with its own region; handlers are registered per opcode.
 /// </summary>
 /// <example>
+/// <!-- snippet-context server
+/// static long SlowWork(ReadOnlySpan<byte> input) => input.Length;
+/// -->
+/// <!-- snippet: fragment server -->
 /// <code>
 /// using var server = new RpcServer();
 /// server.Map(1, static (ref RpcRequest r) => r.Args.A0 + r.Args.A1);     // runs on the session thread

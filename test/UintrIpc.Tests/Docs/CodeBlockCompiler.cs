@@ -6,10 +6,10 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace UintrIpc.Tests.Docs;
 
 /// <summary>
-/// Compiles Markdown code blocks in process with Roslyn, as a reader's console project would:
+/// Compiles documentation examples in process with Roslyn, as a reader's console project would:
 /// .NET 10 with implicit usings, nullable enabled, unsafe allowed, referencing UintrIpc. A
-/// fragment is compiled inside its context (see <see cref="MarkdownCodeBlock"/>); #line
-/// directives make every diagnostic point at the Markdown line.
+/// fragment is compiled inside its context (see <see cref="CodeBlockParser"/>); #line
+/// directives make every diagnostic point at the line of the Markdown or C# file.
 /// </summary>
 internal static class CodeBlockCompiler
 {
@@ -29,13 +29,23 @@ internal static class CodeBlockCompiler
         return [.. paths.Distinct().Select(p => MetadataReference.CreateFromFile(p))];
     });
 
+    /// <summary>
+    /// The library's public namespaces: an XML-doc example is read in the IDE where its type is
+    /// already in use, so they are imported for it (a Markdown block writes its own usings).
+    /// </summary>
+    internal static IReadOnlyList<string> LibraryNamespaces { get; } =
+        [.. typeof(UintrIpc.Memory.SharedRegion).Assembly.GetExportedTypes().Select(t => t.Namespace!).Distinct().Order(StringComparer.Ordinal)];
+
     /// <summary>Compiles one block; returns its errors and warnings (empty when it compiles cleanly).</summary>
+    /// <param name="block">The example.</param>
+    /// <param name="contexts">The contexts of its file.</param>
+    /// <param name="importedNamespaces">Namespaces imported besides a console project's implicit usings (<see cref="LibraryNamespaces"/> for XML-doc examples).</param>
     /// <exception cref="KeyNotFoundException">A fragment names a context that <paramref name="contexts"/> does not define.</exception>
-    internal static IReadOnlyList<string> Compile(MarkdownCodeBlock block, IReadOnlyDictionary<string, (int Line, string Code)> contexts)
+    internal static IReadOnlyList<string> Compile(CodeBlock block, IReadOnlyDictionary<string, (int Line, string Code)> contexts, IEnumerable<string>? importedNamespaces = null)
     {
         var trees = new List<SyntaxTree>();
         var globalUsings = new StringBuilder();
-        foreach (string ns in s_implicitUsings)
+        foreach (string ns in s_implicitUsings.Concat(importedNamespaces ?? []))
         {
             globalUsings.Append("global using global::").Append(ns).AppendLine(";");
         }

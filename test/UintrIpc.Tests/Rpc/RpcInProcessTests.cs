@@ -141,6 +141,82 @@ public sealed class RpcInProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task An_answered_call_no_longer_counts_when_its_awaiting_caller_resumes()
+    {
+        using var client = Connect(DoorbellKind.Futex);
+        // Each continuation runs inside the routing of its answer, on the routing thread: the
+        // earliest moment a caller can look. One call at a time, so Outstanding must read 0.
+        const int Calls = 2000;
+        var context = new InlineSynchronizationContext();
+        int counted = 0;
+        await context.Run(async () =>
+        {
+            for (int i = 0; i < Calls; i++)
+            {
+                using var bound = new CancellationTokenSource(s_timeout); // from the previous answer
+                Assert.Equal(i + 1, (await client.CallAsync(RpcTestOps.Add, new RpcArgs(i, 1), bound.Token)).Value);
+                if (client.Outstanding != 0)
+                {
+                    counted++;
+                }
+            }
+        });
+        Assert.True(context.Posts > 0, "no continuation ran inline: the test did not look at the earliest moment");
+        Assert.Equal((0, 0), (counted, client.Outstanding));
+    }
+
+    [Fact]
+    public void An_answered_call_no_longer_counts_when_its_synchronous_caller_returns()
+    {
+        // Two threads call at once, so one routes the other's answers; after its own call
+        // returns, a thread can see at most the other thread's call.
+        using var client = Connect(DoorbellKind.Futex, maxCalls: 4);
+        const int Calls = 5000;
+        long returned = 0;
+        var over = new int[2];
+        var failed = new Exception?[2];
+        var threads = Enumerable.Range(0, 2).Select(t => new Thread(() =>
+        {
+            try
+            {
+                for (int i = 0; i < Calls; i++)
+                {
+                    Assert.Equal(i + t, client.Call(RpcTestOps.Add, new RpcArgs(i, t), s_timeout).Value);
+                    if (client.Outstanding > 1)
+                    {
+                        over[t]++;
+                    }
+
+                    Interlocked.Increment(ref returned);
+                }
+            }
+            catch (Exception e)
+            {
+                failed[t] = e;
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        // Bounded from the last returned call (a loaded machine may take long in all).
+        long seen = -1;
+        var sinceProgress = System.Diagnostics.Stopwatch.StartNew();
+        while (threads.Any(t => t.IsAlive))
+        {
+            threads.First(t => t.IsAlive).Join(TimeSpan.FromMilliseconds(100));
+            long now = Interlocked.Read(ref returned);
+            if (now != seen)
+            {
+                seen = now;
+                sinceProgress.Restart();
+            }
+
+            Assert.True(sinceProgress.Elapsed < s_timeout, $"no call returned within {s_timeout} ({seen} of {2 * Calls} returned)");
+        }
+
+        Assert.All(failed, Assert.Null);
+        Assert.Equal((0, 0, 0), (over[0], over[1], client.Outstanding));
+    }
+
+    [Fact]
     public void Backpressure_waits_for_a_slot_and_drops_nothing()
     {
         using var client = Connect(DoorbellKind.Futex, maxCalls: 2);
