@@ -93,10 +93,15 @@ record_read(struct record_ring *rx, uint32_t batch, uint8_t *dst, uint32_t *reco
         consumed += (uint64_t)aligned;
         if (type == UIPC_RECORD_PADDING)
             continue;
-        uint64_t stamp;
-        memcpy(&stamp, rec + UIPC_RECORD_HEADER_SIZE, sizeof stamp);
-        if (length > 8)
-            memcpy(dst + 8, rec + UIPC_RECORD_HEADER_SIZE + 8, length - 8);
+        /* The length before the stamp (as the .NET handlers' RecordLength.Check): a record
+         * shorter than its 8-byte stamp (a hostile or foreign peer; ours write >= 8) is passed
+         * on with stamp 0 and read no further; accept counts it bad (length != es, es >= 8). */
+        uint64_t stamp = 0;
+        if (__builtin_expect(length >= 8, 1)) {
+            memcpy(&stamp, rec + UIPC_RECORD_HEADER_SIZE, sizeof stamp);
+            if (length > 8)
+                memcpy(dst + 8, rec + UIPC_RECORD_HEADER_SIZE + 8, length - 8);
+        }
         int stop = accept(state, stamp, length);
         if (++*records == batch || stop)
             break;

@@ -118,7 +118,12 @@ public sealed class BootstrapConnection : IDisposable
     /// never of another that reused its pid (see <see cref="PeerProcessPin"/>).
     /// </summary>
     /// <exception cref="UintrIpcException">ESRCH: the peer exited before it could be pinned (or, before Linux 6.5, no process has its pid).</exception>
-    internal ProcessHandle OpenPeerProcess() => _peerProcess.Open();
+    /// <exception cref="ObjectDisposedException">The connection was closed (its pin is gone; the fallback must not look the pid up either).</exception>
+    internal ProcessHandle OpenPeerProcess()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return _peerProcess.Open();
+    }
 
     /// <summary>
     /// Sends one message: <paramref name="payload"/> and <paramref name="fds"/> (duplicated into the

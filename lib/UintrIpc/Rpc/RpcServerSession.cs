@@ -54,6 +54,9 @@ internal sealed unsafe class RpcServerSession
 
     internal RpcSession? Session => _session;
 
+    /// <summary>A duplicate of the client's pidfd as the connection pinned it (see <see cref="BootstrapConnection.OpenPeerProcess"/>).</summary>
+    internal ProcessHandle OpenPeerProcess() => _connection.OpenPeerProcess();
+
     /// <summary>Responses published so far (final once the session thread has ended).</summary>
     internal ulong ResponsesSent => Volatile.Read(ref _responsesSent);
 

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Microsoft.Win32.SafeHandles;
 using UintrIpc.Bootstrap;
+using UintrIpc.Signaling;
 
 namespace UintrIpc.Rpc;
 
@@ -29,6 +31,43 @@ public sealed class RpcSession
 
     /// <summary>The client process, as the kernel reported it (SO_PEERCRED).</summary>
     public PeerCredentials Peer { get; }
+
+    /// <summary>
+    /// Opens a pidfd of the client process for the caller to keep and dispose: a duplicate of
+    /// the one the kernel pinned when the client connected (SO_PEERPIDFD, Linux 6.5+). It polls
+    /// readable once that process exits and never comes to name another process, also when the
+    /// client has exited and its pid was given to another process before this call, which a
+    /// <c>pidfd_open</c> of <see cref="PeerCredentials.Pid"/> would then open instead.
+    /// </summary>
+    /// <returns>The pidfd (close-on-exec), or null on a kernel without pidfds (before Linux 5.3).</returns>
+    /// <remarks>
+    /// On kernels before 6.5 (no SO_PEERPIDFD) it is <c>pidfd_open</c> of the client's pid at this
+    /// call: call it early (in <see cref="RpcServer.SessionOpened"/>) to keep the window for a
+    /// reused pid short.
+    /// </remarks>
+    /// <example>
+    /// Watch the client while a handler waits on something else (a FIFO, a lock):
+    /// <code>
+    /// server.SessionOpened += (_, session) => session.State = session.OpenPeerProcess();
+    /// // later: poll the pidfd together with the other descriptor; POLLIN on it = the client exited
+    /// </code>
+    /// </example>
+    /// <exception cref="UintrIpcException">ESRCH: the client exited before it could be pinned (before
+    /// Linux 6.16 the kernel gives no pidfd of a reaped process), or no descriptor could be had (EMFILE).</exception>
+    /// <exception cref="ObjectDisposedException">The session has closed (its connection and pin are gone).</exception>
+    public SafeFileHandle? OpenPeerProcess()
+    {
+        using ProcessHandle process = _owner.OpenPeerProcess();
+        if (process.FileHandle is not { } pidfd)
+        {
+            return null;
+        }
+
+        // Ownership moves to the caller's handle: ours must not close the descriptor too.
+        var handle = new SafeFileHandle(pidfd.DangerousGetHandle(), ownsHandle: true);
+        pidfd.SetHandleAsInvalid();
+        return handle;
+    }
 
     /// <summary>The doorbell of both directions.</summary>
     public DoorbellKind Doorbell { get; }

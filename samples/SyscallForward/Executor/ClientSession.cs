@@ -1,3 +1,5 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace SyscallForward.Executor;
 
 /// <summary>
@@ -7,7 +9,7 @@ namespace SyscallForward.Executor;
 /// </summary>
 public sealed class ClientSession
 {
-    internal ClientSession(int id, string description, DescriptorTable descriptors, DescriptorHandle? process)
+    internal ClientSession(int id, string description, DescriptorTable descriptors, SafeFileHandle? process)
     {
         Id = id;
         Description = description;
@@ -15,8 +17,8 @@ public sealed class ClientSession
         Process = process;
     }
 
-    /// <summary>A pidfd of the client's process (readable once it exits); null when it could not be opened.</summary>
-    internal DescriptorHandle? Process { get; }
+    /// <summary>A pidfd of the client's process (readable once it exits); null when none was given.</summary>
+    internal SafeFileHandle? Process { get; }
 
     /// <summary>The server's number for this client (for logs).</summary>
     public int Id { get; }

@@ -33,12 +33,6 @@ internal static unsafe partial class NativeCalls
     [LibraryImport("libc.so.6", EntryPoint = "__libc_current_sigrtmax")]
     internal static partial int SigRtMax();
 
-    /// <summary>pidfd_open's number: 434 in the common syscall table (x86-64 and AArch64 alike).</summary>
-    private const long SysPidFdOpen = 434;
-
-    /// <summary>pidfd_open(2): a descriptor that polls readable once process <paramref name="pid"/> exits, or -1 with errno.</summary>
-    internal static int PidFdOpen(int pid) => (int)Syscall4(SysPidFdOpen, pid, 0, 0, 0);
-
     /// <summary>openat2(2): returns a descriptor, or -1 with errno.</summary>
     internal static int OpenAt2(int dirFd, byte* path, ulong flags, ulong mode, ulong resolve)
     {

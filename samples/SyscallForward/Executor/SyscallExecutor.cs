@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Microsoft.Win32.SafeHandles;
 using Tmds.Linux;
 
 namespace SyscallForward.Executor;
@@ -45,18 +46,19 @@ public sealed unsafe class SyscallExecutor : IDisposable
 
     /// <summary>Registers a client (logged): it gets an empty descriptor table plus the grants.</summary>
     /// <param name="description">Who it is, for the log (pid, uid, transport).</param>
-    /// <param name="pid">The client's process (its peer credentials), watched while a call of it waits on a
-    /// FIFO; 0 when unknown or local (such waits then end only with data, room or the server's stop).</param>
-    public ClientSession Connect(string description, int pid = 0)
+    /// <param name="process">A pidfd of the client's process, taken over (closed at <see cref="Disconnect"/>), watched
+    /// while a call of it waits on a FIFO: the RPC session's (<see cref="UintrIpc.Rpc.RpcSession.OpenPeerProcess"/>,
+    /// pinned at connect, so never a stranger that took the pid of a client gone by then); null when unknown
+    /// or local (such waits then end only with data, room or the server's stop).</param>
+    public ClientSession Connect(string description, SafeFileHandle? process = null)
     {
-        int process = pid > 0 ? NativeCalls.PidFdOpen(pid) : -1; // pidfd_open sets O_CLOEXEC itself
         var table = new DescriptorTable(_options.MaxDescriptorsPerClient);
         if (_options.GrantStdout)
         {
             table.Grant(1, 1);
         }
 
-        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), description, table, process >= 0 ? new DescriptorHandle(process, ownsHandle: true) : null);
+        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), description, table, process);
         Counters.Add(session.Counts);
         _options.Log?.WriteLine($"client {session.Id} connected: {description}");
         return session;
@@ -221,14 +223,14 @@ public sealed unsafe class SyscallExecutor : IDisposable
     /// <summary>Waits until <paramref name="fd"/> reports <paramref name="events"/> (or an error): true; false once the client's process has exited.</summary>
     private static bool WaitReady(ClientSession client, int fd, short events)
     {
-        DescriptorHandle? process = client.Process;
+        SafeFileHandle? process = client.Process;
         bool added = false;
         try
         {
             process?.DangerousAddRef(ref added);
             pollfd* fds = stackalloc pollfd[2];
             fds[0] = new pollfd { fd = fd, events = events };
-            fds[1] = new pollfd { fd = added ? process!.Fd : -1, events = LibC.POLLIN }; // -1: poll skips it
+            fds[1] = new pollfd { fd = added ? (int)process!.DangerousGetHandle() : -1, events = LibC.POLLIN }; // -1: poll skips it
             while (true)
             {
                 int ready = LibC.poll(fds, 2, 1000);

@@ -29,7 +29,7 @@ public sealed class ForwardServer : IDisposable
         _rpc = new RpcServer(options);
         _rpc.SessionOpened += (_, session) =>
         {
-            session.State = executor.Connect($"{session}, doorbell {session.Doorbell}", session.Peer.Pid);
+            session.State = executor.Connect($"{session}, doorbell {session.Doorbell}", OpenClientProcess(session));
             Interlocked.Increment(ref _sessionsOpened);
         };
         _rpc.SessionClosed += (_, session) =>
@@ -67,6 +67,22 @@ public sealed class ForwardServer : IDisposable
         {
             ServerCounts rpc = _countsAtStop ?? (_rpc.Endpoint is { } endpoint ? ServerCounts.Of(RpcMeterReading.Take(), endpoint) : default);
             return rpc with { SessionsOpened = Volatile.Read(ref _sessionsOpened), SessionsClosed = Volatile.Read(ref _sessionsClosed) };
+        }
+    }
+
+    /// <summary>
+    /// The client's pidfd as the library pinned it at connect (not a pidfd_open of its pid now, which
+    /// could name a process that took the pid of a client gone meanwhile); null when there is none.
+    /// </summary>
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle? OpenClientProcess(RpcSession session)
+    {
+        try
+        {
+            return session.OpenPeerProcess();
+        }
+        catch (UintrIpc.UintrIpcException)
+        {
+            return null; // ESRCH: gone before it was pinned; its session ends on the closed socket
         }
     }
 

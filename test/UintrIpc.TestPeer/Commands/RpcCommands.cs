@@ -51,6 +51,19 @@ internal static class RpcCommands
     }
 
     /// <summary>
+    /// rpc-connect-and-exit &lt;endpoint&gt;: connects (the server welcomed it) and exits at once,
+    /// so that a server whose SessionOpened handler is held looks at its client only after it is
+    /// gone (and reaped). Prints "connected session ID".
+    /// </summary>
+    [PeerCommand("rpc-connect-and-exit")]
+    public static int ConnectAndExit(string[] args)
+    {
+        using var client = RpcClient.Connect(args[0]);
+        Console.WriteLine($"connected session {client.SessionId}");
+        return 0;
+    }
+
+    /// <summary>
     /// rpc-client-asleep &lt;endpoint&gt; &lt;calls&gt;: makes its calls one at a time, each only once the
     /// server's session thread is asleep (so each request rings it once); waits until it is
     /// asleep again, prints "session ID" and its reading of the session's wait-block counters

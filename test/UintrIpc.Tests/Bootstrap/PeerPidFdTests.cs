@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using UintrIpc.Bootstrap;
 using Tmds.Linux;
 using UintrIpc.Channels;
@@ -17,7 +15,6 @@ namespace UintrIpc.Tests.Bootstrap;
 [Collection(CrossProcessCollection.Name)]
 public sealed class PeerPidFdTests(ITestOutputHelper output) : IDisposable
 {
-    private const string NsLastPid = "/proc/sys/kernel/ns_last_pid";
     private static readonly TimeSpan s_timeout = PeerProcess.DefaultTimeout;
     private readonly SocketNames _names = new();
 
@@ -65,7 +62,7 @@ public sealed class PeerPidFdTests(ITestOutputHelper output) : IDisposable
         var connection = exited.Connection;
         int pid = connection.Peer.Pid;
 
-        using var stranger = StartWithPid(pid, out string? why);
+        using var stranger = PidReuse.StartWithPid(pid, out string? why);
         Assert.SkipWhen(stranger is null, $"could not give a new process the peer's pid {pid}: {why}");
         output.WriteLine($"pid {pid} given to a new process {why}");
         try
@@ -135,40 +132,5 @@ public sealed class PeerPidFdTests(ITestOutputHelper output) : IDisposable
         probe?.Dispose();
         Assert.SkipWhen(errno == LibC.ENOPROTOOPT, "this kernel has no SO_PEERPIDFD (Linux 6.5+): the peer's pid is opened at each use");
         Assert.True(connection.IsPeerProcessPinned, "the kernel has SO_PEERPIDFD; the connection should have pinned its peer");
-    }
-
-    /// <summary>
-    /// Starts `sleep` as process <paramref name="pid"/> (ns_last_pid, which needs CAP_SYS_ADMIN),
-    /// retrying while other processes on the machine take the pid first; null if it cannot be done.
-    /// </summary>
-    private static Process? StartWithPid(int pid, out string? why)
-    {
-        const int Attempts = 200;
-        for (int attempt = 0; attempt < Attempts; attempt++)
-        {
-            try
-            {
-                File.WriteAllText(NsLastPid, (pid - 1).ToString(CultureInfo.InvariantCulture));
-            }
-            catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-            {
-                why = $"{NsLastPid} cannot be written here ({e.Message}; it needs CAP_SYS_ADMIN)";
-                return null;
-            }
-
-            var process = Process.Start(new ProcessStartInfo("sleep", "120") { UseShellExecute = false })!;
-            if (process.Id == pid)
-            {
-                why = $"after {attempt + 1} attempt(s)";
-                return process;
-            }
-
-            process.Kill();
-            process.WaitForExit();
-            process.Dispose();
-        }
-
-        why = $"other processes took it first in {Attempts} attempts";
-        return null;
     }
 }
