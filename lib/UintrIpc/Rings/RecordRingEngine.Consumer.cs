@@ -39,7 +39,6 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         _local.ReadEnd = head;
-        _local.ReadHanded = 0;
         int count;
         try
         {
@@ -49,10 +48,14 @@ internal sealed unsafe partial class RecordRingEngine
         {
             // A handler (or a corrupted record) threw: ReadRecords did not get to its release, and
             // what was consumed, the handler's own record included, goes back to the producers here.
-            if (_local.ReadEnd != NotReading)
+            long end = _local.ReadEnd;
+            if (end != NotReading)
             {
                 _local.ReadEnd = NotReading;
-                ReleaseHanded(head, _local.ReadHanded);
+                if (end != head)
+                {
+                    Release(head, (int)(end - head));
+                }
             }
         }
 
@@ -61,10 +64,9 @@ internal sealed unsafe partial class RecordRingEngine
 
     /// <summary>
     /// The loop of <see cref="Read{THandler}"/>, at least one record waiting at
-    /// <paramref name="head"/>: before each handler call the count of messages handed goes to
-    /// <see cref="LocalState.ReadHanded"/>, from which Read's finally finds the end to give back
-    /// when a handler or a corrupted record throws (<see cref="ReleaseHanded"/>); after the loop
-    /// the bytes read are released here and ReadEnd is reset, so a Read that returns makes
+    /// <paramref name="head"/>: each record's end goes to <see cref="LocalState.ReadEnd"/>, where
+    /// Read's finally gives bytes back up to when a handler or a corrupted record throws; after
+    /// the loop the bytes read are released here and ReadEnd is reset, so a Read that returns makes
     /// one call (this), not two (Release was a second out-of-line call from the finally: about
     /// 1.8 ns of a non-empty Read's 8.2, design-notes "mrread").
     /// </summary>
@@ -110,10 +112,10 @@ internal sealed unsafe partial class RecordRingEngine
             // Consumed before the handler runs: a handler that throws does not get the
             // same message again.
             position += aligned;
+            _local.ReadEnd = position;
             if (type != Padding)
             {
                 read++;
-                _local.ReadHanded = read;
                 // No length check: RecordAt checked HeaderSize <= length <= the room to the end of the data area.
                 handler.Handle(type, MemoryMarshal.CreateReadOnlySpan(ref record[HeaderSize], length - HeaderSize));
             }
@@ -127,57 +129,6 @@ internal sealed unsafe partial class RecordRingEngine
 
         _local.ReadEnd = NotReading;
         return read;
-    }
-
-    /// <summary>
-    /// Read's release after a throw: up to the end of the <paramref name="handed"/>-th message from
-    /// <paramref name="head"/> (padding before it included), found by walking the records again,
-    /// each validated again as the loop did (RecordAt). They are not released yet, so a producer
-    /// that keeps the protocol has not changed them; one that did gets what it wrote validated,
-    /// and a walk that meets an invalid record stops there (released up to it, the exception in
-    /// flight kept).
-    /// </summary>
-    /// <remarks>
-    /// Why not the loop's position, stored per record as before: a store per record whose value
-    /// depends on the record's header (loaded from a line the producer has just written) cost the
-    /// consumer about 10 % cross-core, where a store of a value that does not (the count) cost
-    /// nothing measurable (C twin, design-notes "hstate").
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ReleaseHanded(long head, int handed)
-    {
-        long position = head;
-        long last = head + _capacity;
-        var shape = new RecordShape(_data, _mask, _maxMessageLength);
-        while (handed > 0)
-        {
-            long aligned;
-            int type;
-            try
-            {
-                aligned = RecordAt(shape, position, last, out _, out type, out _);
-            }
-            catch (RingCorruptedException)
-            {
-                break;
-            }
-
-            if (aligned == 0)
-            {
-                break;
-            }
-
-            position += aligned;
-            if (type != Padding)
-            {
-                handed--;
-            }
-        }
-
-        if (position != head)
-        {
-            Release(head, (int)(position - head));
-        }
     }
 
     /// <summary>Copies the next message into <paramref name="destination"/>; false when there is none.</summary>
