@@ -417,6 +417,31 @@ public abstract class RecordsContractTests : IDisposable
         Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
     }
 
+    [Fact]
+    public void A_handler_that_threw_carries_its_state_into_the_next_read()
+    {
+        // Read runs the handler on a copy in its own frame and writes it back (on return and on a
+        // throw): the caller's variable is what the next Read starts from.
+        var ring = NewRing();
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.True(ring.TryWrite(i, new byte[8])); // 16 bytes each
+        }
+
+        var handler = new ThrowingHandler { ThrowAt = 1 };
+        Assert.Throws<InvalidOperationException>(() => ring.Read(ref handler));
+        Assert.Equal(2, handler.Seen); // the record it threw on and the one before
+        Assert.Equal(2 * 16, ring.ConsumerPosition);
+        handler.ThrowAt = 3; // the fourth record handled in all, the second of this Read
+        Assert.Throws<InvalidOperationException>(() => ring.Read(ref handler));
+        Assert.Equal(4, handler.Seen);
+        Assert.Equal(4 * 16, ring.ConsumerPosition);
+        handler.ThrowAt = -1;
+        Assert.Equal(1, ring.Read(ref handler));
+        Assert.Equal(5, handler.Seen);
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int Seen, long PositionInCatch) ReadUntilTheHandlerThrows(RecordRing ring, int throwAt)
     {
