@@ -47,6 +47,10 @@ public sealed class RpcSession
     /// </remarks>
     /// <example>
     /// Watch the client while a handler waits on something else (a FIFO, a lock):
+    /// <!-- snippet-context session-server
+    /// using var server = new RpcServer();
+    /// -->
+    /// <!-- snippet: fragment session-server -->
     /// <code>
     /// server.SessionOpened += (_, session) => session.State = session.OpenPeerProcess();
     /// // later: poll the pidfd together with the other descriptor; POLLIN on it = the client exited
