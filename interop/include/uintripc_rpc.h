@@ -284,7 +284,7 @@ struct uipc_rpc_hello {
     uint16_t doorbell_kind;    /*  6 enum uipc_rpc_doorbell the client wants */
     uint32_t max_calls;        /*  8 wanted (0: the server's default); the server may give fewer */
     uint32_t reserved0;        /* 12 */
-    uint64_t arena_length;     /* 16 wanted (0: the server's default) */
+    uint64_t arena_length;     /* 16 wanted (0: the server's default); granted rounded up to a multiple of 64, at most the server's limit */
     uint64_t reserved1;        /* 24 */
 };
 

@@ -271,7 +271,8 @@ public sealed class BootstrapConnection : IDisposable
                     throw new UintrIpcException($"recvmsg from {Endpoint}", (int)-received);
                 }
 
-                if (received == 0)
+                // 0 bytes is the peer's end, or an empty datagram (no frame: Validate refuses it below).
+                if (received == 0 && fds.Count == 0 && UnixSocket.PeerHasShutDown(_socket))
                 {
                     throw new UintrIpcException($"The peer ({Peer}) closed the bootstrap connection on {Endpoint}. Did it exit or fail? Check its output.");
                 }

@@ -179,10 +179,42 @@ internal static unsafe class UnixSocket
     }
 
     /// <summary>
+    /// Whether the peer closed its end or shut down its sending side. recvmsg returns 0 both then and
+    /// for an empty datagram; only this tells the two apart.
+    /// </summary>
+    internal static bool PeerHasShutDown(SafeFdHandle socket) => (PollNow(socket, Sys.POLLRDHUP) & (Sys.POLLRDHUP | Sys.POLLHUP)) != 0;
+
+    /// <summary>The events poll(2) reports for <paramref name="fd"/> now (timeout 0), 0 for none or on failure.</summary>
+    /// <exception cref="ObjectDisposedException"><paramref name="fd"/> was closed.</exception>
+    internal static short PollNow(SafeFdHandle fd, short events)
+    {
+        bool added = false;
+        try
+        {
+            fd.DangerousAddRef(ref added);
+            var pfd = new Sys.PollFd { Fd = fd.Fd, Events = events };
+            int rc;
+            do
+            {
+                rc = Sys.Poll(&pfd, 1, 0);
+            }
+            while (rc < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR);
+            return rc > 0 ? pfd.ReturnedEvents : (short)0;
+        }
+        finally
+        {
+            if (added)
+            {
+                fd.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
     /// Receives one datagram into <paramref name="buffer"/> with MSG_CMSG_CLOEXEC. Every
     /// descriptor that arrived is added to <paramref name="fds"/> (owned, so the caller can
     /// always close them), even when the message is truncated. Returns the bytes received
-    /// (0: the peer closed the connection) or -errno (-EAGAIN: nothing queued).
+    /// (0: the peer closed the connection, or an empty datagram: <see cref="PeerHasShutDown"/>) or -errno (-EAGAIN: nothing queued).
     /// </summary>
     internal static nint Receive(SafeFdHandle socket, Span<byte> buffer, List<SafeFdHandle> fds, out int flags)
     {

@@ -11,7 +11,11 @@ public sealed record RpcClientOptions
     /// <summary>Call slots to ask for (at most this many calls outstanding); 0 takes the server's default. The server may grant fewer.</summary>
     public int MaxCalls { get; init; }
 
-    /// <summary>Arena bytes to ask for (the largest input or output of one call, and of all outstanding calls together); 0 takes the server's default.</summary>
+    /// <summary>
+    /// Arena bytes to ask for (the largest input or output of one call, and of all outstanding calls together); 0 takes the server's default.
+    /// The server rounds the ask up to a multiple of 64 and grants at most its <see cref="RpcServerOptions.MaxArenaLength"/>;
+    /// <see cref="RpcClient.ArenaLength"/> says what was granted.
+    /// </summary>
     public long ArenaLength { get; init; }
 
     /// <summary>The doorbell of both directions: futex, eventfd or none; null picks futex (or eventfd where futex does not work). An explicit kind this machine cannot ring makes <see cref="RpcClient.Connect"/> throw a <see cref="PlatformNotSupportedException"/> that says why.</summary>

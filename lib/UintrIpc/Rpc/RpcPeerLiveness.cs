@@ -7,7 +7,7 @@ namespace UintrIpc.Rpc;
 /// Whether the other end of a session's bootstrap connection is gone (uintripc_rpc.h section 7):
 /// the kernel closes a dead process's end, which shows here as POLLHUP at once, without a timeout.
 /// </summary>
-internal static unsafe class RpcPeerLiveness
+internal static class RpcPeerLiveness
 {
     /// <summary>
     /// True when the peer's end is closed, errored, or the peer sent anything (no message is
@@ -15,25 +15,13 @@ internal static unsafe class RpcPeerLiveness
     /// </summary>
     internal static bool HasHungUp(BootstrapConnection connection)
     {
-        SafeFdHandle socket = connection.Socket;
-        bool added = false;
         try
         {
-            socket.DangerousAddRef(ref added);
-            var pfd = new Sys.PollFd { Fd = socket.Fd, Events = Sys.POLLIN };
-            int rc = Sys.Poll(&pfd, 1, 0);
-            return rc > 0 && (pfd.ReturnedEvents & (Sys.POLLIN | Sys.POLLHUP | Sys.POLLERR | Sys.POLLNVAL)) != 0;
+            return (UnixSocket.PollNow(connection.Socket, Sys.POLLIN) & (Sys.POLLIN | Sys.POLLHUP | Sys.POLLERR | Sys.POLLNVAL)) != 0;
         }
         catch (ObjectDisposedException)
         {
             return true; // our own end was closed: the session is over either way
-        }
-        finally
-        {
-            if (added)
-            {
-                socket.DangerousRelease();
-            }
         }
     }
 }

@@ -189,6 +189,18 @@ internal sealed unsafe class RpcServerSession
         }
     }
 
+    /// <summary>
+    /// The arena a hello's <paramref name="wanted"/> bytes get: rounded up to a multiple of 64, so that
+    /// whoever asks for 1-63 bytes can pass that much (rounding down granted them 0), and at most
+    /// <paramref name="max"/> rounded down.
+    /// </summary>
+    internal static long GrantedArena(ulong wanted, long max)
+    {
+        const ulong mask = RpcLayout.ArenaAlignment - 1;
+        ulong capped = Math.Min(wanted, (ulong)max & ~mask); // <= MaxArena (2^30): rounding up cannot overflow or pass the cap
+        return (long)((capped + mask) & ~mask);
+    }
+
     private bool Handshake()
     {
         RpcServerOptions options = _server.Options;
@@ -216,8 +228,7 @@ internal sealed unsafe class RpcServerSession
         // Grant what was asked within the limits: a power of two of call slots, a multiple of 64 arena bytes.
         uint wantedCalls = hello.MaxCalls == 0 ? (uint)options.DefaultMaxCalls : Math.Clamp(hello.MaxCalls, RpcLayout.MinCalls, (uint)options.MaxCalls);
         int maxCalls = 1 << System.Numerics.BitOperations.Log2(wantedCalls);
-        ulong wantedArena = hello.ArenaLength == 0 ? (ulong)options.DefaultArenaLength : Math.Min(hello.ArenaLength, (ulong)options.MaxArenaLength);
-        long arena = (long)wantedArena & ~(long)(RpcLayout.ArenaAlignment - 1);
+        long arena = GrantedArena(hello.ArenaLength == 0 ? (ulong)options.DefaultArenaLength : hello.ArenaLength, options.MaxArenaLength);
         if (expectedFds == 1)
         {
             _clientEventFd = message.TakeEventFd(0, _connection.Endpoint); // a pipe or a file from a hostile client ends its session, not our process

@@ -462,7 +462,7 @@ static void hellos(void)
     h.doorbell_kind = UIPC_RPC_DOORBELL_EVENTFD;
     refused_hello("EPROTO eventfd hello without its descriptor", &h, sizeof h, -EPROTO);
 
-    /* Asking for everything gets the server's limits; asking for nothing gets an arena of 0. */
+    /* Asking for everything gets the server's limits; asking for 1 byte gets 64 (rounded up, never 0). */
     h = good;
     h.max_calls = 0xFFFFFFFFu;
     h.arena_length = ~0ull;
@@ -478,9 +478,9 @@ static void hellos(void)
     fwd_open_socket(&s, socket_name);
     check("hello asking for 1 call and 1 byte", fwd_handshake(&s, &h, sizeof h), 0);
     check("calls granted", s.welcome.max_calls, UIPC_RPC_MIN_CALLS);
-    check("arena granted", (long long)s.welcome.arena_length, 0);
-    check("nop without data on an empty arena", call(UIPC_FWD_NOP, 0, 0, 0, 0, 0, 0), 0);
-    check("EFAULT one byte on an empty arena", call(UIPC_FWD_NOP, 0, 1, 0, 0, 0, 0), -EFAULT);
+    check("arena granted", (long long)s.welcome.arena_length, UIPC_RPC_ARENA_ALIGNMENT);
+    check("nop with the byte asked for", call(UIPC_FWD_NOP, 0, 1, 0, 0, 0, 0), 0);
+    check("EFAULT one byte past the arena", call(UIPC_FWD_NOP, UIPC_RPC_ARENA_ALIGNMENT, 1, 0, 0, 0, 0), -EFAULT);
     bad_blocks++;
     fwd_close(&s);
 }

@@ -212,6 +212,15 @@ public sealed class BootstrapConnectionTests : IDisposable
     }
 
     [Fact]
+    public void Receive_reports_a_peer_that_shut_down_its_sending_side_as_closed()
+    {
+        using var pair = BootstrapPair.Open(SocketNames.NewAbstract());
+        Assert.Equal(0, LibC.shutdown(pair.ServerSide.Socket.Fd, LibC.SHUT_WR));
+        var e = Assert.Throws<UintrIpcException>(() => pair.ClientSide.Receive(s_timeout));
+        Assert.Contains("closed the bootstrap connection", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Send_refuses_a_payload_or_descriptor_list_over_the_limits()
     {
         using var pair = BootstrapPair.Open(SocketNames.NewAbstract());

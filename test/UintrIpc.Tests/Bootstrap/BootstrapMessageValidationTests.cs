@@ -21,6 +21,8 @@ public sealed class BootstrapMessageValidationTests
         { "announces 0 descriptors but 2 arrived", ForgedMessages.Datagram(4, announcedFds: 0), 2 },
         { "announces 3 descriptors but 0 arrived", ForgedMessages.Datagram(4, announcedFds: 3), 0 },
         { "shorter than the 16-byte header", new byte[7], 1 },
+        { "0 bytes is shorter than the 16-byte header", [], 0 }, // recvmsg returns 0 for it as for a closed peer
+        { "0 bytes is shorter than the 16-byte header", [], 1 },
     };
 
     [Theory]

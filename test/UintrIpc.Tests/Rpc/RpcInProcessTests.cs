@@ -291,6 +291,33 @@ public sealed class RpcInProcessTests : IDisposable
         Assert.Equal(default, client.Statistics);
     }
 
+    [Theory]
+    [InlineData(1, 64)]
+    [InlineData(63, 64)]
+    [InlineData(64, 64)]
+    [InlineData(65, 128)]
+    public void An_arena_ask_is_rounded_up_to_a_multiple_of_64_and_carries_that_much(long asked, long granted)
+    {
+        using var client = Connect(DoorbellKind.Futex, arena: asked);
+        Assert.Equal(granted, client.ArenaLength);
+        byte[] input = [.. Enumerable.Range(1, (int)asked).Select(i => (byte)i)];
+        byte[] output = new byte[asked];
+        Assert.Equal(new RpcResult(asked, (int)asked), client.Call(RpcTestOps.Echo, default, input, output, s_timeout));
+        Assert.Equal(input, output);
+    }
+
+    [Fact]
+    public void An_arena_ask_above_the_servers_limit_gets_the_limit_rounded_down()
+    {
+        using var server = RpcTestOps.CreateServer(new RpcServerOptions { WorkerThreads = 1, DefaultArenaLength = 100, MaxArenaLength = 200 });
+        string endpoint = SocketNames.NewAbstract("rpcarena");
+        server.Start(endpoint);
+        using var asksMore = RpcClient.Connect(endpoint, new RpcClientOptions { Doorbell = DoorbellKind.Futex, ArenaLength = 1000 });
+        Assert.Equal(192, asksMore.ArenaLength);
+        using var asksDefault = RpcClient.Connect(endpoint, new RpcClientOptions { Doorbell = DoorbellKind.Futex });
+        Assert.Equal(128, asksDefault.ArenaLength);
+    }
+
     [Fact]
     public void Oversized_payloads_are_refused_before_anything_is_sent()
     {
