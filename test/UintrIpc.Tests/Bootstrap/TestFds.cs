@@ -10,6 +10,21 @@ internal static unsafe class TestFds
     /// <summary>Open descriptors of this process (entries of /proc/self/fd).</summary>
     public static int OpenCount() => Directory.GetFileSystemEntries("/proc/self/fd").Length;
 
+    /// <summary>The open descriptors with their targets, for <see cref="Added"/>.</summary>
+    public static HashSet<(int Fd, string Target)> Snapshot() => [.. UintrIpc.Tests.Infrastructure.ProcessDescriptors.List()];
+
+    /// <summary>
+    /// Descriptors open now that <paramref name="before"/> did not have (number and target): what a
+    /// case left open. Unlike a count, a descriptor that something else closes meanwhile (a finalizer,
+    /// a watcher thread ending an earlier test's watch) does not make a leak check fail, nor does a
+    /// file the runtime opens lazily (an assembly, a library): only what IPC passes around counts
+    /// (eventfds, pipes, sockets, memfds, devices, /dev/shm).
+    /// </summary>
+    public static string Added(HashSet<(int Fd, string Target)> before)
+        => string.Join(", ", UintrIpc.Tests.Infrastructure.ProcessDescriptors.List()
+            .Where(d => !before.Contains(d) && (!d.Target.StartsWith('/') || d.Target.StartsWith("/memfd:", StringComparison.Ordinal) || d.Target.StartsWith("/dev/", StringComparison.Ordinal)))
+            .Select(d => $"{d.Fd} -> {d.Target}"));
+
     public static SafeFdHandle EventFd()
     {
         int fd = LibC.eventfd(0, LibC.EFD_CLOEXEC | LibC.EFD_NONBLOCK);
