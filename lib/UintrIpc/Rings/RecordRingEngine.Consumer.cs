@@ -39,20 +39,23 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         _local.ReadEnd = head;
-        _local.ReadLeft = limit;
         int count;
         try
         {
-            count = limit - ReadRecords(ref handler, limit, head); // it returns the part of the limit left
+            count = ReadRecords(ref handler, limit, head);
         }
         finally
         {
             // A handler (or a corrupted record) threw: ReadRecords did not get to its release, and
             // what was consumed, the handler's own record included, goes back to the producers here.
-            if (_local.ReadEnd != NotReading)
+            long end = _local.ReadEnd;
+            if (end != NotReading)
             {
                 _local.ReadEnd = NotReading;
-                ReleaseHanded(head, limit - _local.ReadLeft);
+                if (end != head)
+                {
+                    Release(head, (int)(end - head));
+                }
             }
         }
 
@@ -61,10 +64,9 @@ internal sealed unsafe partial class RecordRingEngine
 
     /// <summary>
     /// The loop of <see cref="Read{THandler}"/>, at least one record waiting at
-    /// <paramref name="head"/>: before each handler call what is left of the limit goes to
-    /// <see cref="LocalState.ReadLeft"/>, from which Read's finally finds the end to give back
-    /// when a handler or a corrupted record throws (<see cref="ReleaseHanded"/>); after the loop
-    /// the bytes read are released here and ReadEnd is reset, so a Read that returns makes
+    /// <paramref name="head"/>: each record's end goes to <see cref="LocalState.ReadEnd"/>, where
+    /// Read's finally gives bytes back up to when a handler or a corrupted record throws; after
+    /// the loop the bytes read are released here and ReadEnd is reset, so a Read that returns makes
     /// one call (this), not two (Release was a second out-of-line call from the finally: about
     /// 1.8 ns of a non-empty Read's 8.2, design-notes "mrread").
     /// </summary>
@@ -87,13 +89,10 @@ internal sealed unsafe partial class RecordRingEngine
     /// record: with a handler that calls nothing (the harness's) two or three loads per record
     /// fewer, at most one value (the handler's reference or the longest message) then reloaded
     /// from the stack instead. Cross-core twin, p10 ns per record (C): 8 B 3.55 -> 3.40-3.46 (3.43),
-    /// 64 B 4.99-5.05 -> 4.69-4.76 (4.79-4.80); design-notes "mrcons". It counts the limit down
-    /// and returns what is left of it (Read subtracts): counting up against the limit kept the limit
-    /// live through the loop, one value more than the registers, and the JIT spilled the handler's
-    /// reference (a load and a store per record); design-notes "rcons".
+    /// 64 B 4.99-5.05 -> 4.69-4.76 (4.79-4.80); design-notes "mrcons".
     /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private int ReadRecords<THandler>(ref THandler handler, int left, long head)
+    private int ReadRecords<THandler>(ref THandler handler, int limit, long head)
         where THandler : struct, IRecordHandler, allows ref struct
     {
         long position = head;
@@ -101,7 +100,8 @@ internal sealed unsafe partial class RecordRingEngine
         byte* data = _data;
         int mask = _mask;
         int maxMessageLength = _maxMessageLength;
-        while (left != 0 && position < last)
+        int read = 0;
+        while (read != limit && position < last)
         {
             long aligned = RecordAt(new RecordShape(data, mask, maxMessageLength), position, last, out byte* record, out int type, out int length);
             if (aligned == 0)
@@ -112,10 +112,10 @@ internal sealed unsafe partial class RecordRingEngine
             // Consumed before the handler runs: a handler that throws does not get the
             // same message again.
             position += aligned;
+            _local.ReadEnd = position;
             if (type != Padding)
             {
-                left--;
-                _local.ReadLeft = left;
+                read++;
                 // No length check: RecordAt checked HeaderSize <= length <= the room to the end of the data area.
                 handler.Handle(type, MemoryMarshal.CreateReadOnlySpan(ref record[HeaderSize], length - HeaderSize));
             }
@@ -128,58 +128,7 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         _local.ReadEnd = NotReading;
-        return left;
-    }
-
-    /// <summary>
-    /// Read's release after a throw: up to the end of the <paramref name="handed"/>-th message from
-    /// <paramref name="head"/> (padding before it included), found by walking the records again,
-    /// each validated again as the loop did (RecordAt). They are not released yet, so a producer
-    /// that keeps the protocol has not changed them; one that did gets what it wrote validated,
-    /// and a walk that meets an invalid record stops there (released up to it, the exception in
-    /// flight kept).
-    /// </summary>
-    /// <remarks>
-    /// Why not the loop's position, stored per record as before: a store per record whose value
-    /// depends on the record's header (loaded from a line the producer has just written) cost the
-    /// consumer about 10 % cross-core, where a store of a value that does not (the count) cost
-    /// nothing measurable (C twin, design-notes "hstate").
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ReleaseHanded(long head, int handed)
-    {
-        long position = head;
-        long last = head + _capacity;
-        var shape = new RecordShape(_data, _mask, _maxMessageLength);
-        while (handed > 0)
-        {
-            long aligned;
-            int type;
-            try
-            {
-                aligned = RecordAt(shape, position, last, out _, out type, out _);
-            }
-            catch (RingCorruptedException)
-            {
-                break;
-            }
-
-            if (aligned == 0)
-            {
-                break;
-            }
-
-            position += aligned;
-            if (type != Padding)
-            {
-                handed--;
-            }
-        }
-
-        if (position != head)
-        {
-            Release(head, (int)(position - head));
-        }
+        return read;
     }
 
     /// <summary>Copies the next message into <paramref name="destination"/>; false when there is none.</summary>

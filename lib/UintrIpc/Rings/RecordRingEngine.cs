@@ -400,20 +400,12 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         public uint DeadRecordTag;
 
         /// <summary>
-        /// The head at which the running Read started (its loop writes <see cref="ReadLeft"/> per
-        /// record, not this), reset by the loop when it released what it read: Read's finally then
-        /// has nothing to give back. <see cref="NotReading"/> outside a Read: a read from its handler is refused.
+        /// The position after the last record the running Read consumed (written per record by its
+        /// loop, out of line): what Read's finally releases up to, also when a handler threw.
+        /// <see cref="NotReading"/> outside a Read: a read from its handler is refused.
         /// </summary>
         [FieldOffset((2 * RegionLayout.FalseSharingRange) + 48)]
         public long ReadEnd;
-
-        /// <summary>
-        /// What is left of the running Read's limit (written per record by its
-        /// loop, before each handler call): when a handler or a corrupted record throws, Read's
-        /// finally finds the end to release by walking that many messages from head again.
-        /// </summary>
-        [FieldOffset((2 * RegionLayout.FalseSharingRange) + 56)]
-        public int ReadLeft;
     }
 
     // ---- throw helpers: out of line, so the hot paths stay small; not NoInlining, so the JIT
