@@ -138,9 +138,15 @@
  *   producer checks own_tail - capacity <= head <= own_tail; a consumer checks
  *   head <= tail <= head + capacity (tail read after its head, which is private and stable).
  *   A consumer that finds its ring empty has published every release, so the shared head
- *   must equal its own: where it does not (a peer wrote it), the consumer publishes its head
+ *   must equal its own: where it is behind (a peer wrote it), the consumer publishes its head
  *   again (release). Otherwise a forged head that is consistent for the producers
- *   (tail - capacity) holds them back while the consumer waits for them, for good.
+ *   (tail - capacity) holds them back while the consumer waits for them, for good. Where it is
+ *   ahead, it is published again too, but the lie may have done its harm: a producer that
+ *   read it took bytes not read yet. On slot rings the consumer then finds a sequence a lap
+ *   ahead (corrupt, 2d). Record headers carry no lap: the consumer takes such a record for
+ *   the one it expected, its release zeroes the producer's record again, and it later waits
+ *   at that header for good, as after a forged or erased header (2e). A producer catches the
+ *   lie only when its next re-read of head finds its own tail more than a capacity ahead.
  *
  * 2d. Slot rings (fixed-size elements): slot i is at data + i * pitch, where pitch = slot_pitch,
  *   or slot_size where slot_pitch is 0 (every ring but a duplex one: 2h):
