@@ -125,13 +125,13 @@ internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : ICo
     public int Poll(ref MessageChecker checker) => RecordReads.Poll<CountPerRead>(ring, _sink, ref checker);
 }
 
-/// <summary>RecordRing.Read of up to <see cref="Batch.Size"/> records in place; measured messages counted per record (see <see cref="CountPerRecord"/>).</summary>
+/// <summary>RecordRing.Read of up to <see cref="Batch.Size"/> records in place; every record checked as the C MPSC consumer checks it, measured messages counted per record (see <see cref="ManyPerRecord"/>).</summary>
 internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : IConsumerPort
 {
     private readonly AlignedElements<byte> _sink = new(size);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int Poll(ref MessageChecker checker) => RecordReads.Poll<CountPerRecord>(ring, _sink, ref checker);
+    public int Poll(ref MessageChecker checker) => RecordReads.Poll<ManyPerRecord>(ring, _sink, ref checker);
 }
 
 /// <summary>The record Read ports' one poll: the stamp handler at 8 B, the copying one above, counted as <typeparamref name="TCount"/> says.</summary>
@@ -174,16 +174,17 @@ internal interface IRecordCount
 }
 
 /// <summary>
-/// Counted per record (a load and a store of Measured per record, in memory: the checker is held
-/// by reference). Kept for the MPSC port: counting once per Read cost it in the single-thread twin
-/// (x2 8 B 3.35 -> 3.58-3.60, 64 B 4.70 -> 4.82-4.90; design-notes "harness").
+/// The MPSC port's: checked by the stamp's producer whatever the number of producers, as the C
+/// MPSC consumer (`stamp_accept`), and counted per record (a load and a store of Measured per
+/// record, in memory: the checker is held by reference). Counting once per Read cost the MPSC
+/// port at 8 B in the twins (design-notes "harness" and "mpsccheck").
 /// </summary>
-internal readonly struct CountPerRecord : IRecordCount
+internal readonly struct ManyPerRecord : IRecordCount
 {
     public static bool PerRecord => true;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Take(ref MessageChecker checker, long header) => checker.Accept(header);
+    public static void Take(ref MessageChecker checker, long header) => checker.AcceptFromMany(header);
 }
 
 /// <summary>
@@ -232,7 +233,7 @@ internal readonly struct MpscRecordConsumer(RecordRing ring, int size) : IConsum
         }
 
         RecordLength.Check(length, _sink.Length);
-        checker.Accept(BinaryPrimitives.ReadInt64LittleEndian(_sink.All));
+        checker.AcceptFromMany(BinaryPrimitives.ReadInt64LittleEndian(_sink.All)); // as the MPSC Read port
         return 1;
     }
 }

@@ -11,11 +11,17 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 /// first message to the one that brought its last (the C baseline times from its warm-up's last
 /// message to its last one, inside its loop). A struct passed by reference, so that its hot
 /// fields stay in registers of the consumer loop, as the C consumer's locals do; the single
-/// producer case checks one expected sequence, several producers an array.
+/// producer case checks one expected sequence, several producers one each, held in the checker
+/// itself as the C consumer's `stamp_check.next[]` is in its frame.
 /// </summary>
 internal struct MessageChecker
 {
-    private readonly long[]? _next;
+    /// <summary>The most producers a checker takes (the harness's `--producers` limit).</summary>
+    public const int MaxProducers = 64;
+
+    /// <summary>Each producer's next sequence (used when there are several producers, or by <see cref="AcceptFromMany"/>).</summary>
+    private ProducerSequences _next;
+    private readonly int _producers;
     private readonly long _target;
     private readonly MeasuredSpan _span;
     private long _nextSingle;
@@ -24,7 +30,8 @@ internal struct MessageChecker
 
     public MessageChecker(int producers, long measuredTotal)
     {
-        _next = producers > 1 ? new long[producers] : null;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(producers, MaxProducers);
+        _producers = producers;
         _target = measuredTotal;
         _span = new MeasuredSpan();
     }
@@ -95,7 +102,7 @@ internal struct MessageChecker
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Check(long header)
     {
-        if (_next is null)
+        if (_producers <= 1)
         {
             // One producer (id 0): the header is the sequence, plus the warm-up bit.
             if ((header & ~MessageHeader.WarmBit) != _nextSingle)
@@ -107,16 +114,25 @@ internal struct MessageChecker
         }
         else
         {
-            AcceptFromMany(header);
+            CheckSequenceFromMany(header);
         }
 
-        if ((header & MessageHeader.WarmBit) != 0)
+        CountWarmup(header);
+    }
+
+    /// <summary>
+    /// <see cref="Accept"/> with the check of several producers whatever their number, as the C
+    /// consumer of an MPSC ring checks (`stamp_accept`): the MPSC record ports' check, with no
+    /// branch on the number of producers per message.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AcceptFromMany(long header)
+    {
+        CheckSequenceFromMany(header);
+        CountWarmup(header);
+        if ((header & MessageHeader.WarmBit) == 0)
         {
-            WarmupMessages++;
-            if (Measured != 0)
-            {
-                WarmupInSpan++;
-            }
+            Measured++;
         }
     }
 
@@ -176,24 +192,44 @@ internal struct MessageChecker
         }
     }
 
+    /// <summary>
+    /// The stamp's producer (the bits above the sequence, the warm bit cleared: a set bit 63 is no
+    /// producer's) below the producers' count, and its sequence that producer's next: C's
+    /// `stamp_accept`. The entry is addressed from the checker's reference (no array, no length
+    /// or bounds check: the id was compared with the count) and incremented in place, as C's
+    /// `next[id]++`.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly void AcceptFromMany(long header)
+    private void CheckSequenceFromMany(long header)
     {
-        long[] next = _next!;
-        int producer = MessageHeader.Producer(header);
-        if ((uint)producer >= (uint)next.Length)
+        ulong producer = (ulong)(header & ~MessageHeader.WarmBit) >> MessageHeader.ProducerShift;
+        long sequence = header & MessageHeader.SequenceMask;
+        if (producer >= (uint)_producers)
         {
             throw OutOfOrder(header, -1);
         }
 
-        // One bounds check (above), not one per access.
-        ref long expected = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(next), producer);
-        if ((header & MessageHeader.SequenceMask) != expected)
+        ref long expected = ref Unsafe.Add(ref _next[0], (nint)producer);
+        if (sequence != expected)
         {
             throw OutOfOrder(header, expected);
         }
 
         expected++;
+    }
+
+    /// <summary>A warm-up message counted (rare after the flip), and whether it came after the first measured one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CountWarmup(long header)
+    {
+        if ((header & MessageHeader.WarmBit) != 0)
+        {
+            WarmupMessages++;
+            if (Measured != 0)
+            {
+                WarmupInSpan++;
+            }
+        }
     }
 
     // Returns the exception for a throw at the call site: the JIT then knows that path ends.
@@ -227,5 +263,12 @@ internal struct MessageChecker
             EndTicks = Stopwatch.GetTimestamp();
             CpuNanoseconds = CpuClock.ProcessNanoseconds() - _cpu0;
         }
+    }
+
+    /// <summary>Room for each producer's next sequence in the checker (see <see cref="CheckSequenceFromMany"/>).</summary>
+    [InlineArray(MaxProducers)]
+    private struct ProducerSequences
+    {
+        private long _first;
     }
 }
