@@ -88,19 +88,8 @@ internal sealed unsafe class ChannelCore
     internal bool IsCompleted
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => IsClosed(_state);
+        get => Volatile.Read(ref *_state) == (uint)RegionState.Closed;
     }
-
-    /// <summary>
-    /// The completion word (the region header's state, or a duplex direction's channel_state), for a
-    /// writer that checks it per write through <see cref="IsClosed"/> with one load less in the chain
-    /// before its store (design-notes "rttgap"). Valid while the caller holds its lease on the region.
-    /// </summary>
-    internal uint* StateWord => _state;
-
-    /// <summary>Whether the completion word at <paramref name="state"/> (<see cref="StateWord"/>) says completed (acquire, as <see cref="IsCompleted"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static bool IsClosed(uint* state) => Volatile.Read(ref *state) == (uint)RegionState.Closed;
 
     /// <summary>Creates a channel region (memfd, or /dev/shm/<see cref="IpcChannelOptions.Name"/>).</summary>
     internal static ChannelCore Create(uint regionKind, PartSpec ring, IpcChannelOptions options)

@@ -38,12 +38,6 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     private readonly bool _sharedOrChecked;
     /// <summary>With checksums: bytes from an element to its checksum (the slot's last 4 bytes).</summary>
     private readonly nuint _checksumOffset;
-    /// <summary>
-    /// The channel's completion word (ChannelCore.StateWord), held here so that TryWrite's check before
-    /// its store loads writer, word (two dependent loads) instead of writer, core, channel, word: the
-    /// chain is on an echo's critical path, between the request's arrival and the response's store.
-    /// </summary>
-    private readonly unsafe uint* _completion;
 
     internal IpcChannelWriter(ChannelCore channel, SafeHandle? doorbellFd)
     {
@@ -52,11 +46,6 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
         _checksums = channel.Checksums;
         _sharedOrChecked = _multiple || _checksums;
         _checksumOffset = (nuint)channel.Geometry.SlotSize - RingLayout.SlotHeaderSize - MessageChecksum.Size;
-        unsafe
-        {
-            _completion = channel.StateWord;
-        }
-
         _core = new ProducerCore(channel, _ring, doorbellFd, GetType().FullName!);
     }
 
@@ -92,7 +81,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     {
         _core.ThrowIfDisposed();
         // Acquire load of a line nobody writes until completion: refuses cheaply once completed.
-        if (IsCompletedQuick())
+        if (_core.Channel.IsCompleted)
         {
             return false;
         }
@@ -112,10 +101,6 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
         _core.Wake();
         return true;
     }
-
-    /// <summary>The channel's completion, read through <see cref="_completion"/> (acquire; the caller checked that the writer is not disposed, so its lease keeps the word mapped).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe bool IsCompletedQuick() => ChannelCore.IsClosed(_completion);
 
     /// <summary>
     /// Writes as many of <paramref name="items"/> as fit, in order, with one wake-up check for the
