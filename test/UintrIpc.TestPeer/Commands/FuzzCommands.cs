@@ -134,6 +134,9 @@ internal static unsafe class FuzzCommands
         // Reads that found nothing; the producer gives up only while they grow (StalledReads).
         private long _emptyReads;
         private long _maxOperationTicks;
+        // What a hang report tells of the consumer: reads that returned a message, and when its current read began (0: not in one).
+        private long _consumerMessages;
+        private long _consumerReadStarted;
 
         public TimeSpan MaxOperation => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maxOperationTicks));
 
@@ -175,7 +178,7 @@ internal static unsafe class FuzzCommands
                 if (!producer.Join(HangBound) || !consumer.Join(HangBound * 2))
                 {
                     hung = true; // the threads still use the mapping: leave it to the process exit
-                    return $"HANG: a thread did not finish (error so far: {_error ?? "none"}, mutations: {mutator.Log})";
+                    return $"HANG: a thread did not finish (error so far: {_error ?? "none"}; {ConsumerState()}; mutations: {mutator.Log})";
                 }
 
                 // A forged heartbeat may say the consumer detached: the consumer may always leave.
@@ -347,8 +350,12 @@ internal static unsafe class FuzzCommands
                 ParkIfAsked();
                 // Read before the read: an empty read that began after the producer finished saw all it wrote.
                 bool producerDone = _done;
-                if (Timed(() => victim.TryRead(out FuzzItem item, TimeSpan.FromMilliseconds(1)) ? item : (FuzzItem?)null) is { } got)
+                Volatile.Write(ref _consumerReadStarted, Stopwatch.GetTimestamp());
+                FuzzItem? read = Timed(() => victim.TryRead(out FuzzItem item, TimeSpan.FromMilliseconds(1)) ? item : (FuzzItem?)null);
+                Volatile.Write(ref _consumerReadStarted, 0);
+                if (read is { } got)
                 {
+                    Interlocked.Increment(ref _consumerMessages);
                     lastProgress.Restart();
                     emptyAfterDone = 0;
                     if (got.Epoch == 1 && got.IsIntact)
@@ -381,6 +388,14 @@ internal static unsafe class FuzzCommands
             }
 
             _consumerEnded = true; // also after an out-of-order message ended the loop early: the producer stops waiting
+        }
+
+        /// <summary>For a hang report: whether the consumer is stuck in one read or keeps reading messages.</summary>
+        private string ConsumerState()
+        {
+            long started = Volatile.Read(ref _consumerReadStarted);
+            return $"consumer: {Interlocked.Read(ref _consumerMessages)} messages read, {Interlocked.Read(ref _emptyReads)} empty reads, "
+                + (_consumerEnded ? "ended" : started == 0 ? "between reads" : $"in a read for {Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms");
         }
 
         private void Guarded(string side, Action body)
