@@ -66,12 +66,17 @@ internal static unsafe class FuzzCommands
         var outcomes = new SortedDictionary<string, int>(StringComparer.Ordinal);
         int failures = 0;
         double maxOperationMs = 0;
+        string maxOperationName = "none";
         for (int round = 0; round < rounds; round++)
         {
             var random = new Random(seed + round);
             var run = new Round(messages, mpsc, random, starve);
             string outcome = run.Execute();
-            maxOperationMs = Math.Max(maxOperationMs, run.MaxOperation.TotalMilliseconds);
+            if (run.MaxOperation.TotalMilliseconds > maxOperationMs)
+            {
+                maxOperationMs = run.MaxOperation.TotalMilliseconds;
+                maxOperationName = run.MaxOperationName;
+            }
             string key = outcome.StartsWith("FAIL", StringComparison.Ordinal) ? "FAIL" : outcome.Split(':')[0];
             outcomes[key] = outcomes.GetValueOrDefault(key) + 1;
             bool failed = outcome.StartsWith("FAIL", StringComparison.Ordinal) || outcome.StartsWith("HANG", StringComparison.Ordinal);
@@ -92,7 +97,7 @@ internal static unsafe class FuzzCommands
             }
         }
 
-        Console.WriteLine($"summary: {rounds} rounds; {string.Join(", ", outcomes.Select(o => $"{o.Key} {o.Value}"))}; longest operation {maxOperationMs:F1} ms");
+        Console.WriteLine($"summary: {rounds} rounds; {string.Join(", ", outcomes.Select(o => $"{o.Key} {o.Value}"))}; longest operation {maxOperationMs:F1} ms ({maxOperationName})");
         return failures == 0 ? 0 : 6;
     }
 
@@ -137,6 +142,8 @@ internal static unsafe class FuzzCommands
         // What a hang report tells of the consumer: reads that returned a message, and when its current read began (0: not in one).
         private long _consumerMessages;
         private long _consumerReadStarted;
+
+        public string MaxOperationName { get; private set; } = "none";
 
         public TimeSpan MaxOperation => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maxOperationTicks));
 
@@ -287,8 +294,8 @@ internal static unsafe class FuzzCommands
                     again.Open();
                     for (int i = 0; i < 4; i++)
                     {
-                        Timed(() => again.TryWrite(FuzzItem.Of(2, i)));
-                        Timed(() => again.TryRead(out _, TimeSpan.FromMilliseconds(1)));
+                        Timed("fresh TryWrite", () => again.TryWrite(FuzzItem.Of(2, i)));
+                        Timed("fresh TryRead(1 ms)", () => again.TryRead(out _, TimeSpan.FromMilliseconds(1)));
                     }
                 }
 
@@ -310,7 +317,7 @@ internal static unsafe class FuzzCommands
             long sequence = 0;
             while (_chaos)
             {
-                if (!Timed(() => victim.TryWrite(FuzzItem.Of(0, sequence++))) && _consumerParked)
+                if (!Timed("TryWrite", () => victim.TryWrite(FuzzItem.Of(0, sequence++))) && _consumerParked)
                 {
                     _foundFullWhileParked = true;
                 }
@@ -320,7 +327,7 @@ internal static unsafe class FuzzCommands
             long emptyReadsAtProgress = Interlocked.Read(ref _emptyReads);
             for (long i = 0; i < EpochTwoCount;)
             {
-                if (Timed(() => victim.TryWrite(FuzzItem.Of(1, i), TimeSpan.FromMilliseconds(10))))
+                if (Timed("TryWrite(10 ms)", () => victim.TryWrite(FuzzItem.Of(1, i), TimeSpan.FromMilliseconds(10))))
                 {
                     i++;
                     Interlocked.Exchange(ref _epochOneWritten, i);
@@ -351,7 +358,7 @@ internal static unsafe class FuzzCommands
                 // Read before the read: an empty read that began after the producer finished saw all it wrote.
                 bool producerDone = _done;
                 Volatile.Write(ref _consumerReadStarted, Stopwatch.GetTimestamp());
-                FuzzItem? read = Timed(() => victim.TryRead(out FuzzItem item, TimeSpan.FromMilliseconds(1)) ? item : (FuzzItem?)null);
+                FuzzItem? read = Timed("TryRead(1 ms)", () => victim.TryRead(out FuzzItem item, TimeSpan.FromMilliseconds(1)) ? item : (FuzzItem?)null);
                 Volatile.Write(ref _consumerReadStarted, 0);
                 if (read is { } got)
                 {
@@ -376,7 +383,7 @@ internal static unsafe class FuzzCommands
                 if (!_chaos && lastProgress.Elapsed > TimeSpan.FromMilliseconds(100) && mpsc)
                 {
                     // A position claimed by the "peer" (a tail moved forward) blocks like a dead producer's claim.
-                    Timed(() => victim.TryUnblock(TimeSpan.FromMilliseconds(50)));
+                    Timed("TryUnblock", () => victim.TryUnblock(TimeSpan.FromMilliseconds(50)));
                 }
 
                 // Counted reads, not the clock alone: a consumer preempted between an empty read and
@@ -411,14 +418,19 @@ internal static unsafe class FuzzCommands
             }
         }
 
-        private T Timed<T>(Func<T> operation)
+        private T Timed<T>(string what, Func<T> operation)
         {
             long start = Stopwatch.GetTimestamp();
             T result = operation();
             long took = Stopwatch.GetTimestamp() - start;
             long max;
-            while (took > (max = Interlocked.Read(ref _maxOperationTicks)) && Interlocked.CompareExchange(ref _maxOperationTicks, took, max) != max)
+            while (took > (max = Interlocked.Read(ref _maxOperationTicks)))
             {
+                if (Interlocked.CompareExchange(ref _maxOperationTicks, took, max) == max)
+                {
+                    MaxOperationName = what; // racy against a longer one on the other thread: a hint for the summary only
+                    break;
+                }
             }
 
             return result;
