@@ -66,12 +66,17 @@ internal static unsafe class FuzzCommands
         var outcomes = new SortedDictionary<string, int>(StringComparer.Ordinal);
         int failures = 0;
         double maxOperationMs = 0;
+        string maxOperationName = "none";
         for (int round = 0; round < rounds; round++)
         {
             var random = new Random(seed + round);
             var run = new Round(messages, mpsc, random, starve);
             string outcome = run.Execute();
-            maxOperationMs = Math.Max(maxOperationMs, run.MaxOperation.TotalMilliseconds);
+            if (run.MaxOperation.TotalMilliseconds > maxOperationMs)
+            {
+                maxOperationMs = run.MaxOperation.TotalMilliseconds;
+                maxOperationName = run.MaxOperationName;
+            }
             string key = outcome.StartsWith("FAIL", StringComparison.Ordinal) ? "FAIL" : outcome.Split(':')[0];
             outcomes[key] = outcomes.GetValueOrDefault(key) + 1;
             bool failed = outcome.StartsWith("FAIL", StringComparison.Ordinal) || outcome.StartsWith("HANG", StringComparison.Ordinal);
@@ -92,7 +97,7 @@ internal static unsafe class FuzzCommands
             }
         }
 
-        Console.WriteLine($"summary: {rounds} rounds; {string.Join(", ", outcomes.Select(o => $"{o.Key} {o.Value}"))}; longest operation {maxOperationMs:F1} ms");
+        Console.WriteLine($"summary: {rounds} rounds; {string.Join(", ", outcomes.Select(o => $"{o.Key} {o.Value}"))}; longest operation {maxOperationMs:F1} ms ({maxOperationName})");
         return failures == 0 ? 0 : 6;
     }
 
@@ -134,6 +139,11 @@ internal static unsafe class FuzzCommands
         // Reads that found nothing; the producer gives up only while they grow (StalledReads).
         private long _emptyReads;
         private long _maxOperationTicks;
+        // What a hang report tells of the consumer: reads that returned a message, and when its current read began (0: not in one).
+        private long _consumerMessages;
+        private long _consumerReadStarted;
+
+        public string MaxOperationName { get; private set; } = "none";
 
         public TimeSpan MaxOperation => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maxOperationTicks));
 
@@ -175,7 +185,7 @@ internal static unsafe class FuzzCommands
                 if (!producer.Join(HangBound) || !consumer.Join(HangBound * 2))
                 {
                     hung = true; // the threads still use the mapping: leave it to the process exit
-                    return $"HANG: a thread did not finish (error so far: {_error ?? "none"}, mutations: {mutator.Log})";
+                    return $"HANG: a thread did not finish (error so far: {_error ?? "none"}; {ConsumerState()}; mutations: {mutator.Log})";
                 }
 
                 // A forged heartbeat may say the consumer detached: the consumer may always leave.
@@ -284,8 +294,8 @@ internal static unsafe class FuzzCommands
                     again.Open();
                     for (int i = 0; i < 4; i++)
                     {
-                        Timed(() => again.TryWrite(FuzzItem.Of(2, i)));
-                        Timed(() => again.TryRead(out _, TimeSpan.FromMilliseconds(1)));
+                        Timed("fresh TryWrite", () => again.TryWrite(FuzzItem.Of(2, i)));
+                        Timed("fresh TryRead(1 ms)", () => again.TryRead(out _, TimeSpan.FromMilliseconds(1)));
                     }
                 }
 
@@ -307,7 +317,7 @@ internal static unsafe class FuzzCommands
             long sequence = 0;
             while (_chaos)
             {
-                if (!Timed(() => victim.TryWrite(FuzzItem.Of(0, sequence++))) && _consumerParked)
+                if (!Timed("TryWrite", () => victim.TryWrite(FuzzItem.Of(0, sequence++))) && _consumerParked)
                 {
                     _foundFullWhileParked = true;
                 }
@@ -317,7 +327,7 @@ internal static unsafe class FuzzCommands
             long emptyReadsAtProgress = Interlocked.Read(ref _emptyReads);
             for (long i = 0; i < EpochTwoCount;)
             {
-                if (Timed(() => victim.TryWrite(FuzzItem.Of(1, i), TimeSpan.FromMilliseconds(10))))
+                if (Timed("TryWrite(10 ms)", () => victim.TryWrite(FuzzItem.Of(1, i), TimeSpan.FromMilliseconds(10))))
                 {
                     i++;
                     Interlocked.Exchange(ref _epochOneWritten, i);
@@ -347,8 +357,12 @@ internal static unsafe class FuzzCommands
                 ParkIfAsked();
                 // Read before the read: an empty read that began after the producer finished saw all it wrote.
                 bool producerDone = _done;
-                if (Timed(() => victim.TryRead(out FuzzItem item, TimeSpan.FromMilliseconds(1)) ? item : (FuzzItem?)null) is { } got)
+                Volatile.Write(ref _consumerReadStarted, Stopwatch.GetTimestamp());
+                FuzzItem? read = Timed("TryRead(1 ms)", () => victim.TryRead(out FuzzItem item, TimeSpan.FromMilliseconds(1)) ? item : (FuzzItem?)null);
+                Volatile.Write(ref _consumerReadStarted, 0);
+                if (read is { } got)
                 {
+                    Interlocked.Increment(ref _consumerMessages);
                     lastProgress.Restart();
                     emptyAfterDone = 0;
                     if (got.Epoch == 1 && got.IsIntact)
@@ -369,7 +383,7 @@ internal static unsafe class FuzzCommands
                 if (!_chaos && lastProgress.Elapsed > TimeSpan.FromMilliseconds(100) && mpsc)
                 {
                     // A position claimed by the "peer" (a tail moved forward) blocks like a dead producer's claim.
-                    Timed(() => victim.TryUnblock(TimeSpan.FromMilliseconds(50)));
+                    Timed("TryUnblock", () => victim.TryUnblock(TimeSpan.FromMilliseconds(50)));
                 }
 
                 // Counted reads, not the clock alone: a consumer preempted between an empty read and
@@ -381,6 +395,14 @@ internal static unsafe class FuzzCommands
             }
 
             _consumerEnded = true; // also after an out-of-order message ended the loop early: the producer stops waiting
+        }
+
+        /// <summary>For a hang report: whether the consumer is stuck in one read or keeps reading messages.</summary>
+        private string ConsumerState()
+        {
+            long started = Volatile.Read(ref _consumerReadStarted);
+            return $"consumer: {Interlocked.Read(ref _consumerMessages)} messages read, {Interlocked.Read(ref _emptyReads)} empty reads, "
+                + (_consumerEnded ? "ended" : started == 0 ? "between reads" : $"in a read for {Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms");
         }
 
         private void Guarded(string side, Action body)
@@ -396,14 +418,19 @@ internal static unsafe class FuzzCommands
             }
         }
 
-        private T Timed<T>(Func<T> operation)
+        private T Timed<T>(string what, Func<T> operation)
         {
             long start = Stopwatch.GetTimestamp();
             T result = operation();
             long took = Stopwatch.GetTimestamp() - start;
             long max;
-            while (took > (max = Interlocked.Read(ref _maxOperationTicks)) && Interlocked.CompareExchange(ref _maxOperationTicks, took, max) != max)
+            while (took > (max = Interlocked.Read(ref _maxOperationTicks)))
             {
+                if (Interlocked.CompareExchange(ref _maxOperationTicks, took, max) == max)
+                {
+                    MaxOperationName = what; // racy against a longer one on the other thread: a hint for the summary only
+                    break;
+                }
             }
 
             return result;

@@ -12,8 +12,12 @@ internal static class GeneratedCases
     /// <summary>Case i of <paramref name="gen"/> under <paramref name="seed"/>.</summary>
     public static T Case<T>(Gen<T> gen, ulong seed, int index) => gen.Generate(new PCG((uint)index, seed), null, out _);
 
-    /// <summary>Checks <paramref name="property"/> on <paramref name="count"/> cases; the first failure throws with its index and input.</summary>
-    public static void Check<T>(Gen<T> gen, ulong seed, int count, Action<T> property, Func<T, string>? print = null)
+    /// <summary>
+    /// Checks <paramref name="property"/> on <paramref name="count"/> cases; the first failure throws
+    /// with its index and input. With <paramref name="progressEvery"/>, prints a line after every so
+    /// many cases (a child's sign of progress to the test that waits for it).
+    /// </summary>
+    public static void Check<T>(Gen<T> gen, ulong seed, int count, Action<T> property, Func<T, string>? print = null, int progressEvery = 0)
     {
         for (int i = 0; i < count; i++)
         {
@@ -25,6 +29,11 @@ internal static class GeneratedCases
             catch (Exception e)
             {
                 throw new InvalidOperationException($"case {i} of seed {seed} fails: {print?.Invoke(value) ?? value?.ToString()}\n{e}");
+            }
+
+            if (progressEvery > 0 && (i + 1) % progressEvery == 0)
+            {
+                Console.WriteLine($"progress: {i + 1} of {count} cases");
             }
         }
     }

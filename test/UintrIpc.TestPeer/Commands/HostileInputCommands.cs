@@ -67,7 +67,7 @@ internal static unsafe class HostileInputCommands
         {
             string outcome = records ? RecordCase(c, mpsc, watchdog) : SlotCase(c, mpsc, watchdog);
             outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
-        });
+        }, progressEvery: 10);
         Console.WriteLine($"summary: {cases} cases; {string.Join(", ", outcomes.Select(o => $"{o.Key} {o.Value}"))}");
         return 0;
     }
@@ -141,7 +141,7 @@ internal static unsafe class HostileInputCommands
             {
                 refused++;
             }
-        });
+        }, progressEvery: 100);
         Console.WriteLine($"summary: {cases} cases; refused {refused}, attached {attached}");
         return 0;
     }

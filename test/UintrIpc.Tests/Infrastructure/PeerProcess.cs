@@ -19,6 +19,9 @@ public sealed class PeerProcess : IDisposable
     private readonly ITestOutputHelper? _output;
     private readonly string _name;
 
+    /// <summary>When the child last printed a line (stdout or stderr), or was started: see <see cref="WaitForExitWhileProgressing"/>.</summary>
+    private long _lastOutput = Stopwatch.GetTimestamp();
+
     private PeerProcess(Process process, string name, ITestOutputHelper? output)
     {
         _process = process;
@@ -135,6 +138,27 @@ public sealed class PeerProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>
+    /// Waits for the child to exit and returns its exit code, for as long as it prints: kills it and
+    /// fails only when it printed no line (stdout or stderr) for <paramref name="quiet"/>, so a
+    /// loaded machine stretches the wait instead of failing a child that still makes progress.
+    /// </summary>
+    public int WaitForExitWhileProgressing(TimeSpan quiet)
+    {
+        while (!_process.WaitForExit(TimeSpan.FromMilliseconds(100)))
+        {
+            TimeSpan silent = Stopwatch.GetElapsedTime(Volatile.Read(ref _lastOutput));
+            if (silent > quiet)
+            {
+                Kill();
+                throw new TimeoutException($"peer '{_name}' (pid {Pid}) printed nothing for {silent.TotalSeconds:F1} s (bound {quiet.TotalSeconds} s); killed. stdout: {StandardOutput}\nstderr: {StandardError}");
+            }
+        }
+
+        _process.WaitForExit(); // drains the asynchronous output readers
+        return _process.ExitCode;
+    }
+
     /// <summary>Waits for exit and asserts exit code 0, showing the child's stderr otherwise.</summary>
     public void AssertSuccess(TimeSpan? timeout = null)
     {
@@ -210,6 +234,8 @@ public sealed class PeerProcess : IDisposable
         {
             sb.AppendLine(line);
         }
+
+        Volatile.Write(ref _lastOutput, Stopwatch.GetTimestamp());
 
         try
         {

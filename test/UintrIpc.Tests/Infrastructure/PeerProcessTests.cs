@@ -20,4 +20,13 @@ public sealed class PeerProcessTests(ITestOutputHelper output)
         // Killed by the timeout: it has exited, and not successfully.
         Assert.NotEqual(0, peer.WaitForExit(TimeSpan.FromSeconds(10)));
     }
+
+    [Fact]
+    public void A_child_that_prints_nothing_for_the_quiet_bound_is_killed()
+    {
+        using var peer = PeerProcess.Start(output, "hang");
+        var thrown = Assert.Throws<TimeoutException>(() => peer.WaitForExitWhileProgressing(TimeSpan.FromMilliseconds(300)));
+        Assert.Contains("printed nothing for", thrown.Message, StringComparison.Ordinal);
+        Assert.NotEqual(0, peer.WaitForExit(TimeSpan.FromSeconds(10)));
+    }
 }

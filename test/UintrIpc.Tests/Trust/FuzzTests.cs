@@ -30,12 +30,14 @@ public sealed class FuzzTests(ITestOutputHelper output)
     public void Random_mutations_of_a_live_region_never_crash_hang_or_lose_messages_silently(string kind, string ring)
     {
         int seed = Environment.GetEnvironmentVariable("UINTRIPC_FUZZ_SEED") is { Length: > 0 } s ? int.Parse(s, CultureInfo.InvariantCulture) : Random.Shared.Next(1, 1 << 30);
-        output.WriteLine($"seed {seed} (UINTRIPC_FUZZ_SEED={seed} repeats it; round r uses seed + r), {Rounds} rounds");
+        // In every failure message too: the asan job shows a failure's message, not always its output.
+        string repeat = $"seed {seed} (UINTRIPC_FUZZ_SEED={seed} repeats it; round r uses seed + r), {Rounds} rounds";
+        output.WriteLine(repeat);
         using var victim = PeerProcess.Start(output, "fuzz-victim", kind, ring, seed.ToString(CultureInfo.InvariantCulture), Rounds.ToString(CultureInfo.InvariantCulture));
         int code = victim.WaitForExit(TimeSpan.FromMinutes(s_stress ? 30 : 5));
-        Assert.True(code != 5, $"a hang: an endpoint call did not return.\n{victim.StandardOutput}");
-        Assert.True(code is 0 or 6, $"the victim crashed (exit {code}{(code > 128 ? $", signal {code - 128}" : "")}): a fault, e.g. an access outside the region hit a guard page.\nstderr: {victim.StandardError}\nstdout: {victim.StandardOutput}");
-        Assert.True(code == 0, $"rounds failed:\n{victim.StandardOutput}");
+        Assert.True(code != 5, $"a hang: an endpoint call did not return; {repeat}.\n{victim.StandardOutput}");
+        Assert.True(code is 0 or 6, $"the victim crashed (exit {code}{(code > 128 ? $", signal {code - 128}" : "")}; {repeat}): a fault, e.g. an access outside the region hit a guard page.\nstderr: {victim.StandardError}\nstdout: {victim.StandardOutput}");
+        Assert.True(code == 0, $"rounds failed; {repeat}:\n{victim.StandardOutput}");
     }
 
     /// <summary>
