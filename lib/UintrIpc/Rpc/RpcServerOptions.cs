@@ -16,7 +16,11 @@ public sealed record RpcServerOptions
     /// <summary>Arena bytes of a session whose client asks for none in particular.</summary>
     public long DefaultArenaLength { get; init; } = 1 << 20;
 
-    /// <summary>The largest arena a client may ask for (at most <see cref="RpcLayout.MaxArena"/>).</summary>
+    /// <summary>
+    /// The largest arena a client may ask for (at most <see cref="RpcLayout.MaxArena"/>; 0 = no
+    /// arena). Arenas are granted in units of 64 bytes, so the
+    /// limit is rounded down to one; 1 to 63 is refused (it would grant every client 0 bytes).
+    /// </summary>
     public long MaxArenaLength { get; init; } = 64L << 20;
 
     private static readonly DoorbellKind[] s_rpcDoorbells = [DoorbellKind.Futex, DoorbellKind.EventFd, DoorbellKind.None];
@@ -86,6 +90,11 @@ public sealed record RpcServerOptions
         if (DefaultArenaLength < 0 || MaxArenaLength > RpcLayout.MaxArena || DefaultArenaLength > MaxArenaLength)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxArenaLength), $"Arena sizes must satisfy 0 <= DefaultArenaLength <= MaxArenaLength <= {RpcLayout.MaxArena}.");
+        }
+
+        if (MaxArenaLength is > 0 and < RpcLayout.ArenaAlignment)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxArenaLength), MaxArenaLength, $"Arenas are granted in units of {RpcLayout.ArenaAlignment} bytes: a limit of 1 to {RpcLayout.ArenaAlignment - 1} would grant every client 0 bytes. Use 0 for no arena or at least {RpcLayout.ArenaAlignment}.");
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(WorkerThreads);

@@ -318,6 +318,19 @@ public sealed class RpcInProcessTests : IDisposable
         Assert.Equal(128, asksDefault.ArenaLength);
     }
 
+    [Theory]
+    [InlineData(1L)]
+    [InlineData(63L)]
+    public void A_server_arena_limit_below_one_unit_is_refused_at_creation(long limit)
+    {
+        // Rounded down to a multiple of 64 it granted every client 0 bytes: each call with data failed.
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new RpcServer(new RpcServerOptions { DefaultArenaLength = 0, MaxArenaLength = limit }));
+        Assert.Equal(nameof(RpcServerOptions.MaxArenaLength), e.ParamName);
+        Assert.Contains("units of 64 bytes", e.Message, StringComparison.Ordinal);
+        new RpcServer(new RpcServerOptions { DefaultArenaLength = 0, MaxArenaLength = 0 }).Dispose();
+        new RpcServer(new RpcServerOptions { DefaultArenaLength = 0, MaxArenaLength = 64 }).Dispose();
+    }
+
     [Fact]
     public void Oversized_payloads_are_refused_before_anything_is_sent()
     {
