@@ -57,8 +57,9 @@ enum uipc_fwd_opcode {
 
 /* Paths are confined beneath the server's directory: an absolute path, a ".." component,
  * or a symbolic link that leads outside gives -EXDEV (what openat2 RESOLVE_BENEATH gives);
- * a path longer than UIPC_FWD_PATH_MAX bytes gives -ENAMETOOLONG. Only the permission bits
- * 0777 of mode are used. */
+ * a path longer than UIPC_FWD_PATH_MAX bytes gives -ENAMETOOLONG. A mode outside 0..0xFFFF
+ * (mode_t) gives -EINVAL; of the others only the permission bits 0777 are used. When several
+ * of these errors apply, the answer is one of them (the order is not fixed). */
 #define UIPC_FWD_PATH_MAX 4095
 
 /* FSTAT's answer: a fixed layout (not the C library's struct stat). Times in ns since the epoch. */
