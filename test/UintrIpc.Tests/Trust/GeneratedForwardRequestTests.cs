@@ -176,7 +176,9 @@ public sealed class GeneratedForwardRequestTests(ITestOutputHelper output) : IDi
         Assert.Equal(["secret.txt"], Directory.GetFiles(_tree.Outside).Select(Path.GetFileName));
         Assert.Equal(Secret, File.ReadAllText(Path.Combine(_tree.Outside, "secret.txt")));
 
-        // Still serving, and the hostile session's descriptors are closed.
+        // Still serving, and the hostile session's descriptors are closed. The generated writes may
+        // change any file inside the directory (they are allowed to): the honest read gets its own.
+        _tree.WriteFile("sub/inner.txt", "inner\n");
         using (var honest = ForwardClient.Connect(endpoint))
         {
             int fd = honest.Open("sub/inner.txt", 0);
