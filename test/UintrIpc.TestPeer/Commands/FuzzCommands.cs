@@ -182,7 +182,11 @@ internal static unsafe class FuzzCommands
                 Thread.Sleep(1);
 
                 string starved = starveConsumer > TimeSpan.Zero ? StopChaosWithTheConsumerStarved(mutator) : StopChaos();
-                if (!producer.Join(HangBound) || !consumer.Join(HangBound * 2))
+                // Longer than each thread's own bound: the producer gives up HangBound after its last
+                // write (one call later), the consumer after the producer plus its stalled reads. A join
+                // of HangBound alone called a starved round a hang (fuzzhunt: 5 of 7 runs of 2000 rounds at
+                // load 20-72, consumers making 28-51 reads in 10 s); a call that never returns still is one.
+                if (!producer.Join(HangBound * 2) || !consumer.Join(HangBound * 3))
                 {
                     hung = true; // the threads still use the mapping: leave it to the process exit
                     return $"HANG: a thread did not finish (error so far: {_error ?? "none"}; {ConsumerState()}; mutations: {mutator.Log})";
