@@ -448,8 +448,11 @@ internal static unsafe class FuzzCommands
     {
         private readonly byte* _base = region.BasePointer;
         private readonly List<string> _log = [];
-        private readonly RegionPart _ring = region.Parts.First(p => p.Kind is >= PartKind.SpscSlots and <= PartKind.MpscRecords);
+        private readonly RegionPart _ring = RingOf(region);
         private readonly RegionPart _wait = region.FindPart(PartKind.WaitBlock);
+        // The creator's capacity, read before any mutation: the descriptor's word is ours to forge
+        // (case 2), and the endpoints keep the value they validated at attach.
+        private readonly ulong _capacity = *(ulong*)(region.BasePointer + RingOf(region).Offset + RingLayout.CapacityOffset);
 
         public string Log => string.Join(" ", _log.TakeLast(12));
 
@@ -492,7 +495,10 @@ internal static unsafe class FuzzCommands
                     // messages as a forged header does. The producer reports it when its next re-read
                     // still finds its tail more than a capacity ahead, not in every interleaving
                     // (uintripc.h 2c; seed 148849962 lost 48 of 48 so in about 1 run in 8).
-                    TouchedMessages |= !slots && forged > head && forged - head <= capacity;
+                    // Only a head the producers accept can: a multiple of 8 below 2^62 (CheckPosition),
+                    // within the creator's capacity (a forged descriptor word marked any head).
+                    TouchedMessages |= !slots && forged > head && forged - head <= _capacity
+                        && forged % RingLayout.RecordAlignment == 0 && forged < RingLayout.MaxPosition;
                     break;
                 case 5:
                     TouchedHeartbeat = true;
@@ -530,6 +536,8 @@ internal static unsafe class FuzzCommands
                     break;
             }
         }
+
+        private static RegionPart RingOf(SharedRegion region) => region.Parts.First(p => p.Kind is >= PartKind.SpscSlots and <= PartKind.MpscRecords);
 
         /// <summary>Stores a bad value: near <paramref name="truth"/>, at a boundary, or anything; returns it.</summary>
         private ulong Store(byte* address, int width, string what, ulong truth = 0)
