@@ -219,7 +219,7 @@ public sealed class RpcClient : IDisposable
             }
 
             TimeSpan left = options.ConnectTimeout - Stopwatch.GetElapsedTime(started);
-            using BootstrapMessage message = connection.Receive(left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken);
+            using BootstrapMessage message = ReceiveWelcome(connection, left > TimeSpan.Zero ? left : TimeSpan.Zero, options.ConnectTimeout, cancellationToken);
             RpcHandshake.Welcome welcome = RpcHandshake.ReadWelcome(message.Payload.Span, out string? problem)
                 ?? throw new BootstrapProtocolException(connection.Endpoint, problem!);
             if (welcome.Status < 0)
@@ -260,6 +260,19 @@ public sealed class RpcClient : IDisposable
             region?.Dispose();
             connection.Dispose();
             throw;
+        }
+    }
+
+    private static BootstrapMessage ReceiveWelcome(BootstrapConnection connection, TimeSpan left, TimeSpan connectTimeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return connection.Receive(left, cancellationToken);
+        }
+        catch (TimeoutException e)
+        {
+            // The bootstrap's message names no option; a server busy at accept (a loaded host) is the usual cause.
+            throw new TimeoutException($"The RPC server at {connection.Endpoint} ({connection.Peer}) accepted but sent no welcome within RpcClientOptions.ConnectTimeout ({connectTimeout.TotalMilliseconds} ms): it is overloaded or stalled. Raise ConnectTimeout, or connect again later.", e);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Tmds.Linux;
+using UintrIpc.Bootstrap;
 using UintrIpc.Rpc;
 using UintrIpc.Tests.Bootstrap;
 using UintrIpc.Tests.Infrastructure;
@@ -9,7 +10,8 @@ namespace UintrIpc.Tests.Rpc;
 /// <summary>
 /// Application code that throws inside the server: a handler (answered, and the exception handed to
 /// <see cref="RpcServer.HandlerFailed"/>), and SessionOpened / SessionClosed subscribers, which run on
-/// the server's own threads, where an escaping exception ended the whole server process.
+/// the server's own threads, where an escaping exception ended the whole server process; and a
+/// server that accepts but never answers the hello.
 /// </summary>
 [Collection(CrossProcessCollection.Name)]
 public sealed class RpcServerFailureTests : IDisposable
@@ -130,6 +132,19 @@ public sealed class RpcServerFailureTests : IDisposable
         using var next = RpcClient.Connect(_endpoint);
         Assert.Equal(5, next.Call(Add, new RpcArgs(2, 3), s_timeout).Value);
         Assert.Empty(_failures);
+    }
+
+    [Fact]
+    public void A_server_that_never_sends_its_welcome_times_out_naming_ConnectTimeout()
+    {
+        using var stalled = BootstrapServer.Listen(_endpoint); // accepts, then says nothing
+        using var accepted = new BlockingCollection<BootstrapConnection>();
+        var acceptor = new Thread(() => accepted.Add(stalled.Accept(s_timeout))) { IsBackground = true };
+        acceptor.Start();
+        var timeout = Assert.Throws<TimeoutException>(() => RpcClient.Connect(_endpoint, new RpcClientOptions { ConnectTimeout = TimeSpan.FromMilliseconds(300) }));
+        Assert.Contains("RpcClientOptions.ConnectTimeout (300 ms)", timeout.Message);
+        Assert.IsType<TimeoutException>(timeout.InnerException);
+        Take(accepted).Dispose();
     }
 
     private static T Take<T>(BlockingCollection<T> items)
