@@ -219,7 +219,7 @@ public sealed class RpcClient : IDisposable
             }
 
             TimeSpan left = options.ConnectTimeout - Stopwatch.GetElapsedTime(started);
-            using BootstrapMessage message = connection.Receive(left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken);
+            using BootstrapMessage message = ReceiveWelcome(connection, left > TimeSpan.Zero ? left : TimeSpan.Zero, options.ConnectTimeout, cancellationToken);
             RpcHandshake.Welcome welcome = RpcHandshake.ReadWelcome(message.Payload.Span, out string? problem)
                 ?? throw new BootstrapProtocolException(connection.Endpoint, problem!);
             if (welcome.Status < 0)
@@ -263,6 +263,19 @@ public sealed class RpcClient : IDisposable
         }
     }
 
+    private static BootstrapMessage ReceiveWelcome(BootstrapConnection connection, TimeSpan left, TimeSpan connectTimeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return connection.Receive(left, cancellationToken);
+        }
+        catch (TimeoutException e)
+        {
+            // The bootstrap's message names no option; a server busy at accept (a loaded host) is the usual cause.
+            throw new TimeoutException($"The RPC server at {connection.Endpoint} ({connection.Peer}) accepted but sent no welcome within RpcClientOptions.ConnectTimeout ({connectTimeout.TotalMilliseconds} ms): it is overloaded or stalled. Raise ConnectTimeout, or connect again later.", e);
+        }
+    }
+
     private static EventFdDoorbellSender EventFdSender(BootstrapMessage message, string endpoint)
     {
         using SafeFdHandle fd = message.TakeEventFd(1, endpoint);
@@ -272,7 +285,8 @@ public sealed class RpcClient : IDisposable
     /// <summary>Calls <paramref name="opcode"/> without payload, waiting at most <paramref name="timeout"/> for the answer.</summary>
     /// <exception cref="TimeoutException">No answer (or no free call slot) within the timeout; a late answer frees the slot.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative or <see cref="Timeout.InfiniteTimeSpan"/>: every wait is bounded (use <see cref="CallAsync(uint, RpcArgs, CancellationToken)"/> to wait until cancelled).</exception>
-    /// <exception cref="RpcConnectionLostException">The session ended.</exception>
+    /// <exception cref="RpcConnectionLostException">The session ended (server gone, stopped, or broke the protocol, or this client disposed during the call); the call may or may not have run: connect again.</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed before the call.</exception>
     public RpcResult Call(uint opcode, in RpcArgs args, TimeSpan timeout) => Call(opcode, args, default, default, timeout);
 
     /// <summary>
@@ -285,8 +299,8 @@ public sealed class RpcClient : IDisposable
     /// <exception cref="ArgumentException">The input or output is larger than the arena.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative or <see cref="Timeout.InfiniteTimeSpan"/>: every wait is bounded.</exception>
     /// <exception cref="TimeoutException">No answer (or no free call slot and arena space) within the timeout; a late answer frees the slot.</exception>
-    /// <exception cref="RpcConnectionLostException">The session ended (server gone, stopped, or broke the protocol).</exception>
-    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+    /// <exception cref="RpcConnectionLostException">The session ended (server gone, stopped, or broke the protocol, or this client disposed during the call); the call may or may not have run: connect again.</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed before the call.</exception>
     public RpcResult Call(uint opcode, in RpcArgs args, ReadOnlySpan<byte> input, Span<byte> output, TimeSpan timeout)
     {
         WaitDeadline.Validate(timeout);
@@ -402,8 +416,9 @@ public sealed class RpcClient : IDisposable
     }
 
     /// <summary>Calls <paramref name="opcode"/> without payload asynchronously.</summary>
-    /// <exception cref="RpcConnectionLostException">The session ended.</exception>
+    /// <exception cref="RpcConnectionLostException">The session ended (server gone, stopped, or broke the protocol, or this client disposed during the call); the call may or may not have run: connect again.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled (a late answer frees the slot).</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed before the call.</exception>
     public ValueTask<RpcResult> CallAsync(uint opcode, RpcArgs args, CancellationToken cancellationToken = default)
         => CallAsync(opcode, args, default, default, cancellationToken);
 
@@ -413,9 +428,9 @@ public sealed class RpcClient : IDisposable
     /// is given back then). Allocation-free per call once warm.
     /// </summary>
     /// <exception cref="ArgumentException">The input or output is larger than the arena.</exception>
-    /// <exception cref="RpcConnectionLostException">The session ended.</exception>
+    /// <exception cref="RpcConnectionLostException">The session ended (server gone, stopped, or broke the protocol, or this client disposed during the call); the call may or may not have run: connect again.</exception>
     /// <exception cref="OperationCanceledException">The token was cancelled (a late answer frees the slot).</exception>
-    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed before the call.</exception>
     public ValueTask<RpcResult> CallAsync(uint opcode, RpcArgs args, ReadOnlyMemory<byte> input, Memory<byte> output, CancellationToken cancellationToken = default)
     {
         if (cancellationToken.IsCancellationRequested)

@@ -63,6 +63,16 @@ public sealed class RpcServer : IDisposable
     /// </summary>
     public event EventHandler<RpcSession>? SessionClosed;
 
+    /// <summary>
+    /// Raised when a handler throws, on the thread that ran it, before its answer goes out (-errno of a
+    /// <see cref="UintrIpcException"/>, else -EIO); the sender is the call's <see cref="RpcSession"/>.
+    /// The library keeps nothing else of the exception: log it here. Also raised when a
+    /// <see cref="SessionOpened"/> subscriber throws (that session ends, its calls fail with
+    /// <see cref="RpcConnectionLostException"/>) or a <see cref="SessionClosed"/> subscriber throws;
+    /// either way the server serves on. An exception thrown by a subscriber of this event is dropped.
+    /// </summary>
+    public event EventHandler<Exception>? HandlerFailed;
+
     /// <summary>The options.</summary>
     public RpcServerOptions Options { get; }
 
@@ -207,10 +217,20 @@ public sealed class RpcServer : IDisposable
 
     internal ulong NextSessionId() => (ulong)Interlocked.Increment(ref _nextSessionId);
 
-    internal void OnSessionOpened(RpcSession session)
+    /// <summary>Counts the session and raises <see cref="SessionOpened"/>; returns the subscriber's exception, which ends the session.</summary>
+    internal Exception? OnSessionOpened(RpcSession session)
     {
         Interlocked.Increment(ref _sessionsOpened);
-        SessionOpened?.Invoke(this, session);
+        try
+        {
+            SessionOpened?.Invoke(this, session);
+            return null;
+        }
+        catch (Exception e)
+        {
+            ReportFailure(session, e);
+            return e;
+        }
     }
 
     internal void OnSessionClosed(RpcServerSession owner, RpcSession? session, string reason)
@@ -225,7 +245,28 @@ public sealed class RpcServer : IDisposable
         {
             Interlocked.Increment(ref _sessionsClosed);
             session.CloseReason = reason;
-            SessionClosed?.Invoke(this, session);
+            try
+            {
+                SessionClosed?.Invoke(this, session);
+            }
+            catch (Exception e)
+            {
+                // Raised from a session or worker thread's last step: escaping, it would end the process.
+                ReportFailure(session, e);
+            }
+        }
+    }
+
+    /// <summary>Raises <see cref="HandlerFailed"/>; a throwing subscriber must not end the thread that serves the session.</summary>
+    internal void ReportFailure(RpcSession session, Exception failure)
+    {
+        try
+        {
+            HandlerFailed?.Invoke(session, failure);
+        }
+        catch (Exception)
+        {
+            // Dropped: the failure has been answered (or the session ended) and counted already.
         }
     }
 

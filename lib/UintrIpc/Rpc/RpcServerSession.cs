@@ -72,7 +72,12 @@ internal sealed unsafe class RpcServerSession
             }
 
             _peerWatch = RpcPeerWatcher.Watch(_connection, OnClientGone);
-            _server.OnSessionOpened(_session!);
+            if (_server.OnSessionOpened(_session!) is { } failure)
+            {
+                _endReason = $"a SessionOpened subscriber threw {failure.GetType().Name}: {failure.Message}";
+                return;
+            }
+
             Serve();
         }
         catch (Exception e) when (e is UintrIpcException or TimeoutException or OperationCanceledException or RingCorruptedException or RegionFormatException)
@@ -383,6 +388,7 @@ internal sealed unsafe class RpcServerSession
         {
             _server.CountHandlerFailure();
             result = e is UintrIpcException { Errno: > 0 } u ? -u.Errno : -LibC.EIO;
+            _server.ReportFailure(_session!, e);
         }
 
         return new RpcWireResponse { Id = request.Id, Result = result, OutLength = result >= 0 ? (uint)context.OutputLength : 0 };
