@@ -48,8 +48,9 @@ enum uipc_fwd_opcode {
 /* The descriptor every client has from the start: the server's standard output. */
 #define UIPC_FWD_FD_STDOUT 1
 
-/* The open flags a client may pass (Linux values); any other bit gives -EINVAL. O_CLOEXEC
- * and O_NOCTTY are always added by the server. O_PATH and O_TMPFILE are refused. */
+/* The open flags a client may pass (Linux values); any other bit gives -EINVAL, as does the
+ * access mode 3 (O_ACCMODE: neither read-only, write-only nor read-write). O_CLOEXEC and
+ * O_NOCTTY are always added by the server. O_PATH and O_TMPFILE are refused. */
 #define UIPC_FWD_OPEN_FLAGS_ALLOWED \
     (00000003 /* O_ACCMODE */ | 00000100 /* O_CREAT */ | 00000200 /* O_EXCL */ | 00001000 /* O_TRUNC */ | \
      00002000 /* O_APPEND */ | 00004000 /* O_NONBLOCK */ | 00010000 /* O_DSYNC */ | 00200000 /* O_DIRECTORY */ | \

@@ -11,6 +11,10 @@ namespace SyscallForward.Client;
 /// A client of the forwarding server: each method forwards one call (interop/include/uintripc_fwd.h)
 /// and returns its result, or throws a <see cref="UintrIpcException"/> carrying the server's errno.
 /// <see cref="Call"/> gives the raw result instead. Thread-safe: any number of threads may call at once.
+/// Every call may also end with <see cref="TimeoutException"/> (no answer within <see cref="Timeout"/>;
+/// the call may still run on the server), <see cref="RpcConnectionLostException"/> (the session ended:
+/// the server exited or stopped; the call may or may not have run: connect again) or
+/// <see cref="ObjectDisposedException"/> (after <see cref="Dispose"/>).
 /// </summary>
 public sealed class ForwardClient : IDisposable
 {
