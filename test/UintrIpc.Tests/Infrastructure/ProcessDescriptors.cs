@@ -4,18 +4,18 @@ using Tmds.Linux;
 
 namespace UintrIpc.Tests.Infrastructure;
 
-/// <summary>This process's open descriptors (/proc/self/fd), for tests that check what was opened or closed.</summary>
+/// <summary>A process's open descriptors (/proc/&lt;pid&gt;/fd), for tests that check what was opened or closed.</summary>
 internal static unsafe class ProcessDescriptors
 {
     /// <summary>
-    /// Every open descriptor with what it points to. Other tests' threads open and close
-    /// descriptors meanwhile: one that closes between the listing and its readlink is left out
-    /// (it was not ours, or we would not be closing it now).
+    /// Every open descriptor of process <paramref name="pid"/> (this one: "self") with what it
+    /// points to. Other threads open and close descriptors meanwhile: one that closes between the
+    /// listing and its readlink is left out (it was not ours, or we would not be closing it now).
     /// </summary>
-    public static List<(int Fd, string Target)> List()
+    public static List<(int Fd, string Target)> List(string pid = "self")
     {
         var descriptors = new List<(int, string)>();
-        foreach (string entry in Directory.GetFileSystemEntries("/proc/self/fd"))
+        foreach (string entry in Directory.GetFileSystemEntries($"/proc/{pid}/fd"))
         {
             string? target;
             try

@@ -130,25 +130,7 @@ public sealed class GeneratedRpcRequestTests(ITestOutputHelper output)
     /// accept loop's per-wait cancel eventfd gets a new number each time it waits.
     /// </summary>
     internal static Dictionary<string, int> Descriptors(int pid)
-    {
-        var counts = new Dictionary<string, int>();
-        foreach (string entry in Directory.GetFileSystemEntries($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/fd"))
-        {
-            try
-            {
-                if (new FileInfo(entry).LinkTarget is { } target)
-                {
-                    counts[target] = counts.GetValueOrDefault(target) + 1;
-                }
-            }
-            catch (IOException)
-            {
-                // closed since the listing
-            }
-        }
-
-        return counts;
-    }
+        => ProcessDescriptors.List(pid.ToString(CultureInfo.InvariantCulture)).CountBy(d => d.Target).ToDictionary();
 
     /// <summary>
     /// <see cref="Added"/>, asked again every 20 ms for up to 10 s while it is not empty: one
