@@ -142,10 +142,11 @@ internal sealed class BenchRunner
                         current.Description = Markup.Escape($"confirming {c.Name}");
                         progress.Refresh();
                         var runs = RunConfirmationPairs(c, _options.ConfirmPairs, first: 1);
-                        var summary = new CaseSummary(runs.Where(r => r.PairedWith is null).ToList(), runs.Where(r => r.PairedWith is not null).ToList(), HostMode.Counts);
-                        if (SweepBest.MorePairs(summary, _options.ConfirmPairs) is > 0 and var more)
+                        int made = _options.ConfirmPairs;
+                        while (SweepBest.MorePairs(new CaseSummary(runs.Where(r => r.PairedWith is null).ToList(), runs.Where(r => r.PairedWith is not null).ToList(), HostMode.Counts), _options.ConfirmPairs) is > 0 and var more)
                         {
-                            runs.AddRange(RunConfirmationPairs(c, more, first: _options.ConfirmPairs + 1));
+                            runs.AddRange(RunConfirmationPairs(c, more, first: made + 1));
+                            made += more;
                         }
 
                         foreach (var r in runs)
@@ -633,7 +634,7 @@ internal sealed class BenchRunner
 
             settings["Confirmation stage"] = ConfirmationStage()
                 ? $"the best setting of each ring kind with a C ring and size, run again with that C ring as {_options.ConfirmPairs} adjacent pairs, alternating which goes first"
-                    + (_options.ModeProbe > 0 ? $", each pair with a host-mode probe (c-spin-cacheline, {_options.ModeProbe} round trips) before, between and after its runs; a pair whose probes differ by more than {HostMode.Tolerance}x is mixed, not counted, and replaced by one more pair" : "")
+                    + (_options.ModeProbe > 0 ? $", each pair with a host-mode probe (c-spin-cacheline, {_options.ModeProbe} round trips) before, between and after its runs; a pair whose probes differ by more than {HostMode.Tolerance}x is mixed, not counted, and replaced by another pair (again while the replacements are mixed, at most {SweepBest.MaxPairsFactor * _options.ConfirmPairs} pairs in all)" : "")
                     + (_options.ConfirmPairs > 1 ? $", {_options.ConfirmPairs - 1} more where their {(_options.ModeProbe > 0 ? "counted " : "")}ratios lay on both sides of 1" : "")
                     + (_confirmationTime is { } took ? $"; it took {took.TotalSeconds:0} s of the run" : "")
                 : "none";

@@ -56,14 +56,25 @@ internal static class SweepBest
     /// </summary>
     public static bool Undecided(Spread? ratio) => ratio is { Min: < 1, Max: > 1 };
 
+    /// <summary>At most this many times <c>--confirm-pairs</c> pairs run in one confirmation, mixed ones included: a host that flips modes every few seconds would otherwise never give enough counted pairs.</summary>
+    public const int MaxPairsFactor = 3;
+
     /// <summary>
-    /// Pairs a confirmation runs beyond <paramref name="pairs"/> (the first <paramref name="pairs"/>
-    /// made, <paramref name="summary"/> their summary): one per pair of them in mixed host modes (not
-    /// counted, <see cref="HostMode"/>), and <paramref name="pairs"/> - 1 more where the counted pairs'
-    /// ratios lie on both sides of 1 (<see cref="Undecided"/>); so a mixed pair is replaced, not just left out.
+    /// Pairs a confirmation runs next, after those made so far (<paramref name="summary"/>'s): as many
+    /// as its counted pairs (not in mixed host modes, <see cref="HostMode"/>) fall short of
+    /// <paramref name="pairs"/>, or of 2 x <paramref name="pairs"/> - 1 where their ratios lie on both
+    /// sides of 1 (<see cref="Undecided"/>), and no more than <see cref="MaxPairsFactor"/> x
+    /// <paramref name="pairs"/> in all. Asked again after each batch, so a mixed pair is replaced
+    /// until the count is reached, also when its replacement was mixed too (replaced once only, one
+    /// 256 B row of the stop-33 sweep counted 2 pairs of 8).
     /// </summary>
-    public static int MorePairs(CaseSummary summary, int pairs) =>
-        summary.Pairs.Count(p => !HostMode.Counts(p)) + (Undecided(summary.Ratio) ? pairs - 1 : 0);
+    public static int MorePairs(CaseSummary summary, int pairs)
+    {
+        int made = summary.Pairs.Count;
+        int counted = summary.Pairs.Count(HostMode.Counts);
+        int wanted = Undecided(summary.Ratio) ? (2 * pairs) - 1 : pairs;
+        return Math.Max(0, Math.Min(wanted - counted, (MaxPairsFactor * pairs) - made));
+    }
 
     /// <summary>The sweep's completed ring throughput rows, by ring kind and size, ordered by size, kind and producers.</summary>
     private static IEnumerable<IGrouping<(string Kind, int Producers, int MessageSize), CaseSummary>> Cells(IReadOnlyList<CaseSummary> sweep) =>

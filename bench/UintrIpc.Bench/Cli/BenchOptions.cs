@@ -26,7 +26,8 @@ internal sealed class BenchOptions
           --mode-probe N     before, between and after the two runs of each confirmation pair, the
                              host's mode: c-spin-cacheline of N round trips (default 20000); a pair
                              whose probes differ by more than 1.25x is mixed and not counted in the
-                             median (shown, and one pair more each); 0: every pair counts, no probes
+                             median (shown, and replaced by more pairs, at most 3x N in all); 0:
+                             every pair counts, no probes
           --floor-segments N each pair of a spinning round trip (net-duplex-spin, net-slotring-spin,
                              net-spin-cacheline, net-duplex-channel-spin) and its C tests: the
                              samples in N segments, each next to a C run of its share (alternating

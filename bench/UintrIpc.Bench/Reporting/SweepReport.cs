@@ -100,7 +100,7 @@ internal static class SweepReport
         "Each confirmation pair ran with a probe of the host's mode (c-spin-cacheline, a few thousand round trips: the host switches between a fast and a slow mode "
         + "for seconds to minutes, and a pair whose .NET run and C run fall in different modes reads about 0.3x or 3x whatever the code) right before, between and after its two runs. "
         + $"A pair whose probes differ by more than {HostMode.Tolerance.ToString("0.00", CultureInfo.InvariantCulture)}x (highest p50 / lowest) is mixed: it is shown with its probes in the next table "
-        + "but not counted in x C or in its range, and one more pair ran in its place (the rule looks at the probes only, not at which side was faster; where every pair was mixed, all count). ";
+        + $"but not counted in x C or in its range, and another pair ran in its place, again while the replacements were mixed, up to {SweepBest.MaxPairsFactor}x the pairs asked for in all (the rule looks at the probes only, not at which side was faster; where every pair was mixed, all count). ";
 
     /// <summary>Every candidate's sweep run and pick rounds, and every confirmation pair's ratio, per ring kind and size.</summary>
     private static void AppendPicks(StringBuilder sb, IReadOnlyList<BestSetting> best, string h, bool probed)
