@@ -93,6 +93,7 @@ internal sealed unsafe class RpcServerSession
         finally
         {
             _ended = true;
+            _session?.BeginClosing(); // handlers still waiting (workers) learn it before the teardown below
             _region?.MarkStopped();
             _peerWatch?.Dispose(); // before the connection: the watch holds the socket open
             _connection.Dispose(); // the client sees POLLHUP now
@@ -104,6 +105,7 @@ internal sealed unsafe class RpcServerSession
     internal void Stop()
     {
         _ended = true;
+        _session?.BeginClosing(); // a blocking handler's wait ends now, not when the session thread gets here
         if (!TryAddLease())
         {
             return; // already torn down

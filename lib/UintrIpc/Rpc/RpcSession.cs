@@ -11,9 +11,12 @@ namespace UintrIpc.Rpc;
 /// client's own descriptor table).
 /// </summary>
 [DebuggerDisplay("session {Id} ({Peer})")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Closing's source is never disposed: handlers may read the token after the session ended (see _closing).")]
 public sealed class RpcSession
 {
     private readonly RpcServerSession _owner;
+    /// <summary>Never disposed: a handler may still read <see cref="Closing"/> after the session ended (a disposed source's Token throws).</summary>
+    private readonly CancellationTokenSource _closing = new();
     private long _requests;
 
     internal RpcSession(ulong id, PeerCredentials peer, DoorbellKind doorbell, int maxCalls, long arenaLength, RpcServerSession owner)
@@ -71,6 +74,45 @@ public sealed class RpcSession
         var handle = new SafeFileHandle(pidfd.DangerousGetHandle(), ownsHandle: true);
         pidfd.SetHandleAsInvalid();
         return handle;
+    }
+
+    /// <summary>
+    /// Cancelled when the session starts to end: the client disconnected or exited, the server is
+    /// being disposed, or the client broke the protocol. A handler that waits (one mapped with
+    /// <see cref="RpcServer.MapBlocking"/> on a lock, a pipe, another service) passes it to its
+    /// wait, so that a client gone does not keep a worker, and the server's Dispose, waiting for
+    /// an answer nobody will read. Callbacks registered on it run on the thread pool, never on the
+    /// session's own threads (a callback that blocks or throws cannot hold or kill them).
+    /// </summary>
+    /// <example>
+    /// <!-- snippet-context closing-server
+    /// using var server = new RpcServer();
+    /// var jobs = new System.Collections.Concurrent.BlockingCollection<long>();
+    /// -->
+    /// <!-- snippet: fragment closing-server -->
+    /// <code>
+    /// server.MapBlocking(7, (ref RpcRequest r) =>
+    /// {
+    ///     try
+    ///     {
+    ///         return jobs.TryTake(out long job, 30_000, r.Session.Closing) ? job : -110; // -ETIMEDOUT
+    ///     }
+    ///     catch (OperationCanceledException)
+    ///     {
+    ///         return -125; // -ECANCELED: the client is gone (or the server stops); nobody reads it
+    ///     }
+    /// });
+    /// </code>
+    /// </example>
+    public CancellationToken Closing => _closing.Token;
+
+    /// <summary>Cancels <see cref="Closing"/> (once; its callbacks go to the thread pool). Called by every path that ends the session.</summary>
+    internal void BeginClosing()
+    {
+        if (!_closing.IsCancellationRequested)
+        {
+            _ = _closing.CancelAsync(); // a callback's exception stays in the task, away from the caller's thread
+        }
     }
 
     /// <summary>The doorbell of both directions.</summary>

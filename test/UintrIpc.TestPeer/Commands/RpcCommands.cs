@@ -95,8 +95,8 @@ internal static class RpcCommands
     }
 
     /// <summary>
-    /// rpc-client-hold &lt;endpoint&gt; &lt;ms&gt;: starts a call that sleeps that long on the server
-    /// (a blocking handler), prints "calling", and waits to be killed.
+    /// rpc-client-hold &lt;endpoint&gt; &lt;ms&gt; [opcode]: starts a call that sleeps that long on the server
+    /// (a blocking handler; or a call of <c>opcode</c> with the same arguments), prints "calling", and waits to be killed.
     /// </summary>
     [PeerCommand("rpc-client-hold")]
     public static int ClientHold(string[] args)
@@ -104,7 +104,8 @@ internal static class RpcCommands
         using var client = RpcClient.Connect(args[0]);
         Console.WriteLine($"connected session {client.SessionId}");
         long ms = long.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
-        var call = Task.Run(() => client.Call(RpcTestOps.Sleep, new RpcArgs(ms, 1), s_timeout));
+        uint opcode = args.Length > 2 ? uint.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : RpcTestOps.Sleep;
+        var call = Task.Run(() => client.Call(opcode, new RpcArgs(ms, 1), s_timeout));
         Thread.Sleep(200); // let the request reach the server
         Console.WriteLine("calling");
         call.Wait(s_timeout);
