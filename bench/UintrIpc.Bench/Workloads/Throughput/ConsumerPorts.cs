@@ -116,7 +116,7 @@ internal readonly ref struct SlotCopyHandler<T>(SlotCopyHandler<T>.Sink sink, re
     }
 }
 
-/// <summary>RecordRing.Read of up to <see cref="Batch.Size"/> records in place (zeroed and head released per call, as C batched); measured messages counted once per Read.</summary>
+/// <summary>RecordRing.TryReadBatch of up to <see cref="Batch.Size"/> records in place (zeroed and head released per batch, as C batched); measured messages counted once per batch.</summary>
 internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : IConsumerPort
 {
     private readonly AlignedElements<byte> _sink = new(size);
@@ -125,7 +125,7 @@ internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : ICo
     public int Poll(ref MessageChecker checker) => RecordReads.Poll<CountPerRead>(ring, _sink, ref checker);
 }
 
-/// <summary>RecordRing.Read of up to <see cref="Batch.Size"/> records in place; every record checked as the C MPSC consumer checks it, measured messages counted per record (see <see cref="ManyPerRecord"/>).</summary>
+/// <summary>RecordRing.TryReadBatch of up to <see cref="Batch.Size"/> records in place; every record checked as the C MPSC consumer checks it, measured messages counted per record in a local (see <see cref="ManyPerRecord"/>).</summary>
 internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : IConsumerPort
 {
     private readonly AlignedElements<byte> _sink = new(size);
@@ -134,11 +134,79 @@ internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : ICo
     public int Poll(ref MessageChecker checker) => RecordReads.Poll<ManyPerRecord>(ring, _sink, ref checker);
 }
 
-/// <summary>The record Read ports' one poll: the stamp handler at 8 B, the copying one above, counted as <typeparamref name="TCount"/> says.</summary>
+/// <summary>
+/// The record ports' one poll, a pull batch as C's consumer loop (RecordRing.TryReadBatch, then
+/// TryNext in this loop, then one release): each record's length and stamp checked and the rest
+/// of its payload copied out here, with the loop's state (the batch's position, the single
+/// producer's next sequence, the MPSC count of measured messages) in this frame's locals, where
+/// the JIT keeps it in registers; the checker's fields are stored once per batch. Read with a
+/// handler (<see cref="PollWithHandler{TCount}"/>) stored the record's end, the handler's
+/// sequence through its reference and a spill per record (design-notes "rstore", "pull").
+/// </summary>
 internal static class RecordReads
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Poll<TCount>(RecordRing ring, AlignedElements<byte> sink, ref MessageChecker checker)
+        where TCount : struct, IRecordCount
+        => sink.Length == sizeof(long)
+            ? PollBatch<TCount, StampOnly>(ring, default, ref checker)
+            : PollBatch<TCount, StampAndRest>(ring, new StampAndRest(sink), ref checker);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int PollBatch<TCount, TPayload>(RecordRing ring, TPayload payloads, ref MessageChecker checker)
+        where TCount : struct, IRecordCount
+        where TPayload : struct, IRecordPayload, allows ref struct
+    {
+        if (!ring.TryReadBatch(Batch.Size, out RecordCursor batch))
+        {
+            return 0;
+        }
+
+        ReadOnlySpan<byte> payload;
+        if (TCount.PerRecord)
+        {
+            long measured = 0;
+            while (batch.TryNext(out _, out payload))
+            {
+                if (checker.CheckFromMany(payloads.Stamp(payload), measured))
+                {
+                    measured++;
+                }
+            }
+
+            checker.AddMeasured(measured);
+        }
+        else if (checker.SingleProducer)
+        {
+            long warmup = checker.WarmupMessages;
+            long next = checker.NextSingle;
+            while (batch.TryNext(out _, out payload))
+            {
+                checker.CheckSingle(payloads.Stamp(payload), next);
+                next++;
+            }
+
+            checker.NextSingle = next;
+            checker.CountMeasured(batch.Count, warmup); // once per batch, as the slot drains (see MessageChecker.Check)
+        }
+        else
+        {
+            long warmup = checker.WarmupMessages;
+            while (batch.TryNext(out _, out payload))
+            {
+                checker.Check(payloads.Stamp(payload));
+            }
+
+            checker.CountMeasured(batch.Count, warmup);
+        }
+
+        ring.CompleteBatch(batch);
+        return batch.Count;
+    }
+
+    /// <summary>The form before the pull batch: RecordRing.Read with the stamp handler at 8 B, the copying one above (kept for the twins' comparison).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int PollWithHandler<TCount>(RecordRing ring, AlignedElements<byte> sink, ref MessageChecker checker)
         where TCount : struct, IRecordCount
     {
         long warmup = checker.WarmupMessages;
@@ -160,6 +228,49 @@ internal static class RecordReads
         }
 
         return read;
+    }
+}
+
+/// <summary>What a record port does with a payload before the check: its length checked, its stamp read, the rest copied out.</summary>
+internal interface IRecordPayload
+{
+    /// <summary>Checks the payload's length, copies what follows the stamp, and returns the stamp.</summary>
+    long Stamp(ReadOnlySpan<byte> payload);
+}
+
+/// <summary>8-byte messages: each is its stamp alone, read in place and not copied, as the C consumer does; the length compared with a constant.</summary>
+internal readonly struct StampOnly : IRecordPayload
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long Stamp(ReadOnlySpan<byte> payload)
+    {
+        RecordLength.Check(payload.Length, sizeof(long));
+        return Unsafe.ReadUnaligned<long>(ref MemoryMarshal.GetReference(payload)); // 8 bytes: checked above
+    }
+}
+
+/// <summary>Longer messages: the stamp read in place, the rest copied into the sink with no call on any path (see <see cref="RecordCopyHandler{TCount}"/>).</summary>
+internal readonly ref struct StampAndRest : IRecordPayload
+{
+    /// <summary>Where the bytes after the stamp go (the sink's, sliced once per poll).</summary>
+    private readonly Span<byte> _rest;
+    /// <summary>The one length every message has (>= 8, its stamp).</summary>
+    private readonly int _length;
+
+    public StampAndRest(AlignedElements<byte> sink)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(sink.Length, sizeof(long)); // every message has its stamp
+        _rest = sink.All[sizeof(long)..];
+        _length = sink.Length;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long Stamp(ReadOnlySpan<byte> payload)
+    {
+        RecordLength.Check(payload.Length, _length);
+        ref byte stamp = ref MemoryMarshal.GetReference(payload);
+        InlinedBytes.CopyInline(ref Unsafe.Add(ref stamp, sizeof(long)), ref MemoryMarshal.GetReference(_rest), (uint)_rest.Length);
+        return Unsafe.ReadUnaligned<long>(ref stamp);
     }
 }
 
