@@ -221,8 +221,10 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
             var reader = c.Consumer;
             long expected = 0;
             int dropped = 0;
+            var quiet = Stopwatch.StartNew(); // since the last completed batch that moved on
             while (reader.WaitToRead(Long))
             {
+                Assert.True(quiet.Elapsed < Long, $"no batch completed past {expected} for {quiet.Elapsed}");
                 if (!reader.TryReadBatch(out ReadBatch batch, random.Next(1, 80)))
                 {
                     continue;
@@ -245,6 +247,10 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
                 }
 
                 batch.Complete();
+                if (expected != first)
+                {
+                    quiet.Restart();
+                }
             }
 
             Assert.True(c.IsConsumerCompleted, $"the wait timed out after {expected} values instead of seeing the completion");

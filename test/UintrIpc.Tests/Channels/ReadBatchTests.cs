@@ -52,7 +52,7 @@ public sealed class ReadBatchTests
 
         Assert.False(channel.Writer.TryWrite(1, new byte[8]));
         var values = new List<long>();
-        while (reader.TryReadBatch(out ReadBatch next, 4))
+        for (int batches = 0; batches < 16 && reader.TryReadBatch(out ReadBatch next, 4); batches++) // bounded: 4 batches of 4 hold them all
         {
             while (next.TryNext(out _, out ReadOnlySpan<byte> payload))
             {
@@ -163,7 +163,7 @@ public sealed class ReadBatchTests
             }
 
             int taken = 0;
-            while (channel.Reader.TryReadBatch(out ReadBatch batch, 16))
+            for (int batches = 0; batches < 8 && channel.Reader.TryReadBatch(out ReadBatch batch, 16); batches++) // bounded: 4 batches hold the 64
             {
                 while (batch.TryNext(out int type, out ReadOnlySpan<byte> message))
                 {
