@@ -129,10 +129,10 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
 
     /// <summary>A batch's release (<see cref="ReadBatch.Complete"/>): refused once this reader is disposed.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal void CompleteBatch(RecordRingEngine? engine, long start, long position)
+    internal unsafe void CompleteBatch(byte* data, long start, long position)
     {
         ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
-        _ring.CompleteBatch(engine, start, position);
+        _ring.CompleteBatch(data, start, position);
     }
 
     /// <summary>Whether <see cref="Dispose"/> ran (a batch's Dispose then drops the batch).</summary>

@@ -72,16 +72,16 @@ public ref struct ReadBatch
     /// <exception cref="ObjectDisposedException">The reader was disposed (nothing released; the batch is inactive).</exception>
     /// <exception cref="InvalidOperationException">Another read of the reader released messages while the batch was open, or a handler of the reader's Read completes it (nothing released; the batch is inactive).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Complete()
+    public unsafe void Complete()
     {
         IpcMessageReader? reader = _reader;
         if (reader is not null)
         {
-            RecordRingEngine? engine = _cursor.Engine;
+            byte* data = _cursor.Data;
             long start = _cursor.Start;
             long position = _cursor.Position;
             this = default; // inactive first: a completion that throws is reported once, and Dispose after it does nothing
-            reader.CompleteBatch(engine, start, position);
+            reader.CompleteBatch(data, start, position);
         }
     }
 

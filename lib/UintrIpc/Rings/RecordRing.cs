@@ -173,7 +173,10 @@ internal sealed class RecordRing : IDisposable
         }
 
         using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
-        Engine.CompleteBatch(batch.Engine, batch.Start, batch.Position);
+        unsafe
+        {
+            Engine.CompleteBatch(batch.Data, batch.Start, batch.Position);
+        }
     }
 
     /// <summary>Consumer: copies the next message into <paramref name="destination"/>; false when none is waiting.</summary>

@@ -39,7 +39,7 @@ internal sealed unsafe partial class RecordRingEngine
             throw ReadFromHandler(); // begun by a handler of this ring's Read: its records are released after it
         }
 
-        cursor = new RecordCursor(this, new RecordShape(_data, _mask, _maxMessageLength), head, head + _capacity, limit);
+        cursor = new RecordCursor(new RecordShape(_data, _mask, _maxMessageLength), head, head + _capacity, limit);
         return true;
     }
 
@@ -52,10 +52,10 @@ internal sealed unsafe partial class RecordRingEngine
     /// <exception cref="InvalidOperationException">The batch is another engine's, another read released since it began, or a handler of Read completes it.</exception>
     /// <exception cref="ArgumentException">The batch's position is not on a record boundary of its lap.</exception>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    internal void CompleteBatch(RecordRingEngine? batchEngine, long start, long position)
+    internal void CompleteBatch(byte* batchData, long start, long position)
     {
         ThrowIfDisposed();
-        if (!ReferenceEquals(batchEngine, this))
+        if (batchData != _data)
         {
             throw new InvalidOperationException("The read batch belongs to another ring.");
         }

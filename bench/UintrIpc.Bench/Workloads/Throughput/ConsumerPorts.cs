@@ -116,7 +116,7 @@ internal readonly ref struct SlotCopyHandler<T>(SlotCopyHandler<T>.Sink sink, re
     }
 }
 
-/// <summary>RecordRing.TryReadBatch of up to <see cref="Batch.Size"/> records in place (zeroed and head released per batch, as C batched); measured messages counted once per batch.</summary>
+/// <summary>RecordRing.TryReadBatch of up to <see cref="Batch.Size"/> records in place (zeroed and head released per batch, as C batched), Read with a handler at 8 B (see <see cref="RecordReads.Poll{TCount}"/>); measured messages counted once per batch.</summary>
 internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : IConsumerPort
 {
     private readonly AlignedElements<byte> _sink = new(size);
@@ -137,22 +137,39 @@ internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : ICo
 /// <summary>
 /// The record ports' one poll, a pull batch as C's consumer loop (RecordRing.TryReadBatch, then
 /// TryNext in this loop, then one release): each record's length and stamp checked and the rest
-/// of its payload copied out here, with the loop's state (the batch's position, the single
-/// producer's next sequence, the MPSC count of measured messages) in this frame's locals, where
-/// the JIT keeps it in registers; the checker's fields are stored once per batch. Read with a
-/// handler (<see cref="PollWithHandler{TCount}"/>) stored the record's end, the handler's
-/// sequence through its reference and a spill per record (design-notes "rstore", "pull").
+/// of its payload copied out here, with the loop's state (the batch's position and count, the
+/// single producer's next sequence, the MPSC count of measured messages) in this frame's locals;
+/// the checker's counters are stored once per batch. Read with a handler
+/// (<see cref="PollWithHandler{TCount}"/>) stores the record's end, the handler's sequence through
+/// its reference and a spill per record; the batch's loop, JitDisasm (SPSC 8 B), still has two
+/// stack stores per record (the JIT's register choice: the limit and the sequence), so SPSC 8 B
+/// stays on Read (design-notes "rstore", "pull").
 /// </summary>
 internal static class RecordReads
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Poll<TCount>(RecordRing ring, AlignedElements<byte> sink, ref MessageChecker checker)
         where TCount : struct, IRecordCount
-        => sink.Length == sizeof(long)
-            ? PollBatch<TCount, StampOnly>(ring, default, ref checker)
-            : PollBatch<TCount, StampAndRest>(ring, new StampAndRest(sink), ref checker);
+    {
+        if (sink.Length != sizeof(long))
+        {
+            return PollBatch<TCount, StampAndRest>(ring, new StampAndRest(sink), ref checker);
+        }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        // SPSC 8 B stays on Read with the stamp handler: the batch's loop lost there in the
+        // single-thread twin (3.81-3.95 -> 4.42 ns per record, 3 pairs; JitDisasm: two stack
+        // stores per record left, the JIT's register choice), where MPSC x2 8 B gained
+        // (4.38-4.47 -> 4.24-4.26, 3 of 3) and SPSC 64 B was level (design-notes "pull").
+        return TCount.PerRecord ? PollBatch<TCount, StampOnly>(ring, default, ref checker) : PollWithHandler<TCount>(ring, sink, ref checker);
+    }
+
+    /// <remarks>
+    /// Out of line, one loop per instantiation: inlined into the consumer's loop with its three
+    /// loops (and, through <see cref="Poll{TCount}"/>, both payload forms: six), the JIT kept the
+    /// batch's shape, position and the header on the stack (a 616-byte frame, loads and stores per
+    /// record; single-thread twin, SPSC 8 B: 7.7 ns per record against Read's 3.9).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)] // optimized from its first call, as the ring's ReadRecords
     private static int PollBatch<TCount, TPayload>(RecordRing ring, TPayload payloads, ref MessageChecker checker)
         where TCount : struct, IRecordCount
         where TPayload : struct, IRecordPayload, allows ref struct
@@ -191,20 +208,30 @@ internal static class RecordReads
         }
         else
         {
-            long warmup = checker.WarmupMessages;
-            while (batch.TryNext(out _, out payload))
-            {
-                checker.Check(payloads.Stamp(payload));
-            }
-
-            checker.CountMeasured(batch.Count, warmup);
+            return PollChecked(ring, batch, payloads, ref checker);
         }
 
         ring.CompleteBatch(batch);
         return batch.Count;
     }
 
-    /// <summary>The form before the pull batch: RecordRing.Read with the stamp handler at 8 B, the copying one above (kept for the twins' comparison).</summary>
+    /// <summary>An SPSC port's batch with several producers (not a harness row): every record through <see cref="MessageChecker.Check"/>, out of line.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int PollChecked<TPayload>(RecordRing ring, RecordCursor batch, TPayload payloads, ref MessageChecker checker)
+        where TPayload : struct, IRecordPayload, allows ref struct
+    {
+        long warmup = checker.WarmupMessages;
+        while (batch.TryNext(out _, out ReadOnlySpan<byte> payload))
+        {
+            checker.Check(payloads.Stamp(payload));
+        }
+
+        checker.CountMeasured(batch.Count, warmup);
+        ring.CompleteBatch(batch);
+        return batch.Count;
+    }
+
+    /// <summary>RecordRing.Read with the stamp handler at 8 B, the copying one above: the SPSC 8 B port's (see <see cref="Poll{TCount}"/>), and the twins' comparison for the others.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int PollWithHandler<TCount>(RecordRing ring, AlignedElements<byte> sink, ref MessageChecker checker)
         where TCount : struct, IRecordCount
