@@ -6,7 +6,7 @@ namespace UintrIpc.Tests.Channels;
 /// The public pull read of a message channel (IpcMessageReader.TryReadBatch, ReadBatch): what is
 /// released when, the <c>using</c> form, a batch that outlives its reader, and no allocation per
 /// message. The ring-level contract (order, limit, padding, re-reads, a refused completion, hostile
-/// records) is Rings/RecordsPullTests and RecordsCorruptionTests; cross-process, ChannelCrossProcessTests.
+/// records) is Rings/RecordsContractTests.Pull.cs and RecordsCorruptionTests; cross-process, ChannelCrossProcessTests.
 /// </summary>
 public sealed class ReadBatchTests
 {

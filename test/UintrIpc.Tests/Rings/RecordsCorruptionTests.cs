@@ -65,15 +65,7 @@ public abstract class RecordsCorruptionTests : IDisposable
     public void Messages_before_a_hostile_header_are_delivered_and_consumed(string name, int index, int length, int type)
     {
         _ = name;
-        var (region, memory) = NewRegion();
-        // Start 24 bytes before the hostile header (wrapping to the end of the lap when it is at 0).
-        long start = index >= 24 ? index - 24 : 256 - 24;
-        memory.Head = start;
-        memory.Tail = start + 24 + 64;
-        var ring = RecordRingUnderTest.Attach(Kind, region);
-        memory.WriteHeader((int)(start & 255), 8 + 16, 7);
-        memory.WriteHeader(index, length, type);
-
+        var ring = WithMessageBefore(index, length, type, out long start);
         var handler = new CollectingHandler([]);
         Assert.Throws<RingCorruptedException>(() => ring.Read(ref handler));
         Assert.Equal(7, Assert.Single(handler.Messages).Type);
@@ -85,13 +77,7 @@ public abstract class RecordsCorruptionTests : IDisposable
     public void A_read_batch_hands_out_the_messages_before_a_hostile_header_and_releases_them_when_completed(string name, int index, int length, int type)
     {
         _ = name;
-        var (region, memory) = NewRegion();
-        long start = index >= 24 ? index - 24 : 256 - 24;
-        memory.Head = start;
-        memory.Tail = start + 24 + 64;
-        var ring = RecordRingUnderTest.Attach(Kind, region);
-        memory.WriteHeader((int)(start & 255), 8 + 16, 7);
-        memory.WriteHeader(index, length, type);
+        var ring = WithMessageBefore(index, length, type, out long start);
 
         Assert.True(ring.Ring.TryReadBatch(int.MaxValue, out RecordCursor batch));
         Assert.True(batch.TryNext(out int first, out ReadOnlySpan<byte> payload));
@@ -111,6 +97,19 @@ public abstract class RecordsCorruptionTests : IDisposable
         ring.Ring.CompleteBatch(batch);
         Assert.Equal(start + 24, ring.ConsumerPosition); // the message taken, not the hostile record
         Assert.Equal(start + 24, Assert.Throws<RingCorruptedException>(() => NextOfBatch(ring.Ring)).Position);
+    }
+
+    /// <summary>A ring whose head is 24 bytes before the hostile header at <paramref name="index"/> (wrapping to the end of the lap when it is at 0), a message of type 7 there.</summary>
+    private RecordRingUnderTest WithMessageBefore(int index, int length, int type, out long start)
+    {
+        var (region, memory) = NewRegion();
+        start = index >= 24 ? index - 24 : 256 - 24;
+        memory.Head = start;
+        memory.Tail = start + 24 + 64;
+        var ring = RecordRingUnderTest.Attach(Kind, region);
+        memory.WriteHeader((int)(start & 255), 8 + 16, 7);
+        memory.WriteHeader(index, length, type);
+        return ring;
     }
 
     /// <summary>Begins a pull batch and takes its first message (a ref struct cannot live in a lambda).</summary>

@@ -4,28 +4,12 @@ using UintrIpc.Rings;
 
 namespace UintrIpc.Tests.Rings;
 
-/// <summary>
-/// The pull-style read batch of a record ring (RecordRing.TryReadBatch, RecordCursor.TryNext,
-/// RecordRing.CompleteBatch): exactly the committed messages, nothing released before the
-/// completion, a batch not completed read again, a completion after another read refused.
-/// Capacity 256: 8-byte payloads take 16 bytes.
-/// </summary>
-public abstract class RecordsPullTests : IDisposable
+// The pull-style read batch of a record ring (RecordRing.TryReadBatch, RecordCursor.TryNext,
+// RecordRing.CompleteBatch): exactly the committed messages, nothing released before the
+// completion, a batch not completed read again, a completion after another read refused.
+// Capacity 256: 8-byte payloads take 16 bytes.
+public abstract partial class RecordsContractTests
 {
-    private readonly List<SharedRegion> _regions = [];
-
-    private protected abstract PartKind Kind { get; }
-
-    public void Dispose()
-    {
-        foreach (var region in _regions)
-        {
-            region.Dispose();
-        }
-
-        GC.SuppressFinalize(this);
-    }
-
     [Fact]
     public void A_batch_hands_out_exactly_the_committed_messages_in_order_within_its_limit()
     {
@@ -95,11 +79,7 @@ public abstract class RecordsPullTests : IDisposable
     [Fact]
     public void A_batch_not_completed_is_read_again_by_every_read_form()
     {
-        var ring = NewRing(out _);
-        for (int i = 0; i < 3; i++)
-        {
-            Assert.True(ring.TryWrite(i, Payload(i, 8)));
-        }
+        var ring = WithThree();
 
         Assert.True(ring.Ring.TryReadBatch(int.MaxValue, out RecordCursor dropped));
         Assert.True(dropped.TryNext(out _, out _));
@@ -125,11 +105,7 @@ public abstract class RecordsPullTests : IDisposable
     [Fact]
     public void A_completion_after_another_read_released_throws_and_releases_nothing()
     {
-        var ring = NewRing(out _);
-        for (int i = 0; i < 3; i++)
-        {
-            Assert.True(ring.TryWrite(i, Payload(i, 8)));
-        }
+        var ring = WithThree();
 
         Assert.True(ring.Ring.TryReadBatch(int.MaxValue, out RecordCursor batch));
         Assert.True(batch.TryNext(out _, out _));
@@ -146,11 +122,7 @@ public abstract class RecordsPullTests : IDisposable
     [Fact]
     public void A_batch_is_neither_begun_nor_completed_by_a_handler_of_Read()
     {
-        var ring = NewRing(out _);
-        for (int i = 0; i < 3; i++)
-        {
-            Assert.True(ring.TryWrite(i, Payload(i, 8)));
-        }
+        var ring = WithThree();
 
         var begin = new BatchInHandler(ring.Ring, default);
         Assert.Contains("handler of Read", ReadCatching(ring, ref begin)?.Message, StringComparison.Ordinal);
@@ -240,18 +212,16 @@ public abstract class RecordsPullTests : IDisposable
         return bytes;
     }
 
-    private SharedRegion NewRegion()
+    /// <summary>A ring holding three 8-byte messages of types 0, 1, 2.</summary>
+    private RecordRingUnderTest WithThree()
     {
-        var region = SharedRegion.CreateAnonymous(RecordRingUnderTest.Part(Kind, 256));
-        _regions.Add(region);
-        return region;
-    }
+        var ring = NewRing(out _);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.True(ring.TryWrite(i, Payload(i, 8)));
+        }
 
-    private RecordRingUnderTest NewRing(out RecordRingMemory memory)
-    {
-        var region = NewRegion();
-        memory = new RecordRingMemory(region, Kind);
-        return RecordRingUnderTest.Attach(Kind, region);
+        return ring;
     }
 
     /// <summary>Read with <paramref name="handler"/>, returning what it threw (a ref struct handler cannot live in a lambda).</summary>
@@ -291,14 +261,4 @@ public abstract class RecordsPullTests : IDisposable
             _ring.TryReadBatch(int.MaxValue, out _);
         }
     }
-}
-
-public sealed class SpscRecordsPullTests : RecordsPullTests
-{
-    private protected override PartKind Kind => PartKind.SpscRecords;
-}
-
-public sealed class MpscRecordsPullTests : RecordsPullTests
-{
-    private protected override PartKind Kind => PartKind.MpscRecords;
 }
