@@ -79,11 +79,7 @@ public abstract partial class RecordsContractTests
     [Fact]
     public void A_batch_not_completed_is_read_again_by_every_read_form()
     {
-        var ring = WithThree();
-
-        Assert.True(ring.Ring.TryReadBatch(int.MaxValue, out RecordCursor dropped));
-        Assert.True(dropped.TryNext(out _, out _));
-        Assert.True(dropped.TryNext(out _, out _));
+        var ring = WithThreeTakingTwo(out _);
         // Dropped without completion: nothing was released.
         Assert.Equal(0, ring.ConsumerPosition);
         Assert.Equal([0, 1], ring.DrainBatch(2).Select(m => m.Type)); // the next batch gets them again
@@ -105,11 +101,7 @@ public abstract partial class RecordsContractTests
     [Fact]
     public void A_completion_after_another_read_released_throws_and_releases_nothing()
     {
-        var ring = WithThree();
-
-        Assert.True(ring.Ring.TryReadBatch(int.MaxValue, out RecordCursor batch));
-        Assert.True(batch.TryNext(out _, out _));
-        Assert.True(batch.TryNext(out _, out _));
+        var ring = WithThreeTakingTwo(out RecordCursor batch);
         Assert.True(ring.TryRead(out int type, new byte[8], out _)); // releases the first message
         Assert.Equal(0, type);
         Assert.Equal(16, ring.ConsumerPosition);
@@ -221,6 +213,16 @@ public abstract partial class RecordsContractTests
             Assert.True(ring.TryWrite(i, Payload(i, 8)));
         }
 
+        return ring;
+    }
+
+    /// <summary><see cref="WithThree"/> with a batch that took the first two messages.</summary>
+    private RecordRingUnderTest WithThreeTakingTwo(out RecordCursor batch)
+    {
+        var ring = WithThree();
+        Assert.True(ring.Ring.TryReadBatch(int.MaxValue, out batch));
+        Assert.True(batch.TryNext(out _, out _));
+        Assert.True(batch.TryNext(out _, out _));
         return ring;
     }
 
