@@ -101,6 +101,44 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     }
 
     /// <summary>
+    /// Begins a pull-style read of up to <paramref name="limit"/> waiting messages in place (no
+    /// copy): take them with <see cref="ReadBatch.TryNext"/>, release them with
+    /// <see cref="ReadBatch.Complete"/> (or dispose the batch). Never blocks. Nothing is released
+    /// until the batch is completed: a batch not completed is read again by the next read.
+    /// </summary>
+    /// <param name="batch">The batch; inactive (and empty) when the method returns false.</param>
+    /// <param name="limit">The most messages the batch hands out.</param>
+    /// <returns>False when no message is waiting. True when a record is (rarely the batch then holds only the padding of an aborted write: TryNext returns false and Complete releases it).</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is negative.</exception>
+    /// <exception cref="RingCorruptedException">The reader's position is inconsistent with the ring.</exception>
+    /// <exception cref="InvalidOperationException">Called by a handler of this reader's <see cref="Read{THandler}(ref THandler, int)"/>.</exception>
+    /// <remarks>One thread, the reader's: see <see cref="ReadBatch"/>. The payload spans stay valid until the batch is completed.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryReadBatch(out ReadBatch batch, int limit = int.MaxValue)
+    {
+        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
+        if (_ring.TryBeginBatch(limit, out RecordCursor cursor))
+        {
+            batch = new ReadBatch(this, cursor, _checksums);
+            return true;
+        }
+
+        batch = default;
+        return false;
+    }
+
+    /// <summary>A batch's release (<see cref="ReadBatch.Complete"/>): refused once this reader is disposed.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal unsafe void CompleteBatch(byte* data, long start, long position)
+    {
+        ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
+        _ring.CompleteBatch(data, start, position);
+    }
+
+    /// <summary>Whether <see cref="Dispose"/> ran (a batch's Dispose then drops the batch).</summary>
+    internal bool IsDisposed => _core.IsDisposed;
+
+    /// <summary>
     /// Multi-writer channels: recovers from a writer that died between claiming room and
     /// publishing (see <see cref="IpcChannelReader{T}.TryUnblock"/>). Single-writer channels: returns false.
     /// </summary>

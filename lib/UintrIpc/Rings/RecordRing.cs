@@ -137,6 +137,48 @@ internal sealed class RecordRing : IDisposable
         return Engine.Read(ref handler, limit);
     }
 
+    /// <summary>
+    /// Consumer: begins a pull-style read of up to <paramref name="limit"/> messages in place
+    /// (<see cref="RecordCursor.TryNext"/> in the caller's loop), released as a whole by
+    /// <see cref="CompleteBatch"/>; false (an inactive batch) when no record is waiting. A batch
+    /// not completed releases nothing: the next read gets its messages again.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is negative.</exception>
+    /// <exception cref="InvalidOperationException">Called by a handler of this ring's Read.</exception>
+    /// <remarks>
+    /// Begun and completed under the consumer's record of the mapping, as Read; the batch's
+    /// TryNext runs with none: it only loads from the mapping, and after this ring's Dispose the
+    /// range is a zero placeholder (SafeMappingHandle.Retire: a header reads 0, the batch ends)
+    /// for as long as the batch can reach the ring's engine, which holds the region.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryReadBatch(int limit, out RecordCursor batch)
+    {
+        using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
+        return Engine.TryBeginBatch(limit, out batch);
+    }
+
+    /// <summary>
+    /// Consumer: releases every message <paramref name="batch"/> took (passed by value: the
+    /// caller's copy is not reset, so drop it after this). Nothing for an inactive batch.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The ring is disposed (nothing released).</exception>
+    /// <exception cref="InvalidOperationException">The batch is another ring's, or another read released since it began (nothing released).</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void CompleteBatch(RecordCursor batch)
+    {
+        if (!batch.IsActive)
+        {
+            return; // TryReadBatch found nothing: nothing to release
+        }
+
+        using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
+        unsafe
+        {
+            Engine.CompleteBatch(batch.Data, batch.Start, batch.Position);
+        }
+    }
+
     /// <summary>Consumer: copies the next message into <paramref name="destination"/>; false when none is waiting.</summary>
     /// <param name="type">The message type.</param>
     /// <param name="destination">Where the payload goes; <see cref="MaxMessageLength"/> bytes always suffice.</param>

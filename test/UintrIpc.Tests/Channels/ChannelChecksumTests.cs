@@ -29,7 +29,7 @@ public sealed class ChannelChecksumTests : IDisposable
 
     public enum SlotRead { TryRead, TryReadSpan, Drain, TryReadWithTimeout, ReadAsync, ReadAllAsync }
 
-    public enum MessageRead { TryReadMessage, TryReadInto, Handler, HandlerWithTimeout, TryReadIntoWithTimeout, ReadAsyncMemory, ReadAllAsync }
+    public enum MessageRead { TryReadMessage, TryReadInto, Handler, HandlerWithTimeout, TryReadIntoWithTimeout, ReadAsyncMemory, ReadAllAsync, Batch }
 
     public enum Flip { MessageByte, Checksum, Type, Length }
 
@@ -708,6 +708,7 @@ public sealed class ChannelChecksumTests : IDisposable
             case MessageRead.HandlerWithTimeout: reader.Read(ref handler, 4, Short); break;
             case MessageRead.TryReadIntoWithTimeout: reader.TryRead(out _, buffer, out _, Short); break;
             case MessageRead.ReadAsyncMemory: await reader.ReadAsync(buffer); break;
+            case MessageRead.Batch: ReadBatch(reader); break;
             default:
                 await foreach (IpcMessage _ in reader.ReadAllAsync().WithCancellation(new CancellationTokenSource(Long).Token))
                 {
@@ -715,6 +716,18 @@ public sealed class ChannelChecksumTests : IDisposable
                 }
 
                 break;
+        }
+    }
+
+    /// <summary>A pull batch under <c>using</c>: what it took is released also when a message fails its check.</summary>
+    private static void ReadBatch(IpcMessageReader reader)
+    {
+        reader.TryReadBatch(out ReadBatch taken, 4);
+        using var batch = taken;
+        while (batch.TryNext(out int type, out ReadOnlySpan<byte> payload))
+        {
+            Assert.Equal(3, type);
+            Assert.Equal(8, payload.Length); // the checksum stripped
         }
     }
 

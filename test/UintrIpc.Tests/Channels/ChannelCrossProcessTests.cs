@@ -152,6 +152,120 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_writer_process_waiting_for_room_gets_it_when_the_read_batch_completes(bool multipleProducers)
+    {
+        const int Count = 200; // more than the 64 messages the ring holds: the writer must wait for room
+        long read = 0;
+        new TestThread(() =>
+        {
+            using var c = (MessageChannelUnderTest)ChannelUnderTest.Create(messages: true, DoorbellKind.Futex, multipleProducers, capacity: 64, LongParks);
+            using var peer = StartProducer(c, "channel-produce", true, "1", Count.ToString(CultureInfo.InvariantCulture), "0");
+            var reader = c.Consumer;
+            // Batches begun and dropped (nothing released) until one holds a full ring; bounded from the last growth.
+            ReadBatch full = default;
+            int seen = 0;
+            var quiet = Stopwatch.StartNew();
+            while (seen < c.Capacity)
+            {
+                Assert.True(quiet.Elapsed < StartUp, $"the ring held {seen} messages, not {c.Capacity}, for {quiet.Elapsed}");
+                if (reader.TryReadBatch(out full))
+                {
+                    long value = 0;
+                    while (full.TryNext(out _, out ReadOnlySpan<byte> payload))
+                    {
+                        Assert.Equal(value++, BitConverter.ToInt64(payload));
+                    }
+
+                    if (full.Count > seen)
+                    {
+                        (seen, quiet) = (full.Count, Stopwatch.StartNew());
+                    }
+                }
+            }
+
+            Assert.Equal(c.Capacity, full.Count);
+            // Everything taken and nothing released: the ring is full and the writer waits.
+            Assert.Equal(c.Capacity * 16L, ProducerPosition(c));
+            full.Complete();
+            long expected = c.Capacity; // the batch had 0 .. 63
+            while (c.TryRead(out long value, Long))
+            {
+                Assert.Equal(expected++, value);
+            }
+
+            Assert.True(c.IsConsumerCompleted, $"the read timed out after {expected} values instead of seeing the completion");
+            peer.AssertSuccess();
+            read = expected;
+        }, "consumer").Join(TimeSpan.FromSeconds(240));
+
+        Assert.Equal(Count, read);
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void A_writer_process_is_read_in_order_by_batches_of_random_limits_some_dropped_and_read_again(bool multipleProducers, bool checksums)
+    {
+        const int Count = 20000;
+        int seed = Environment.TickCount;
+        output.WriteLine($"seed {seed}");
+        long read = 0;
+        new TestThread(() =>
+        {
+            var random = new Random(seed);
+            using var c = (MessageChannelUnderTest)ChannelUnderTest.Create(messages: true, DoorbellKind.Futex, multipleProducers, capacity: 64, LongParks, checksums);
+            using var peer = StartProducer(c, "channel-produce", true, "40", (Count / 40).ToString(CultureInfo.InvariantCulture), "1");
+            var reader = c.Consumer;
+            long expected = 0;
+            int dropped = 0;
+            var quiet = Stopwatch.StartNew(); // since the last completed batch that moved on
+            while (reader.WaitToRead(Long))
+            {
+                Assert.True(quiet.Elapsed < Long, $"no batch completed past {expected} for {quiet.Elapsed}");
+                if (!reader.TryReadBatch(out ReadBatch batch, random.Next(1, 80)))
+                {
+                    continue;
+                }
+
+                long first = expected;
+                while (batch.TryNext(out int type, out ReadOnlySpan<byte> payload))
+                {
+                    long value = BitConverter.ToInt64(payload);
+                    Assert.Equal(expected++, value);
+                    Assert.Equal((int)((ulong)value % 7), type);
+                    Assert.Equal(8, payload.Length); // with checksums too: the checksum is stripped
+                }
+
+                if (random.Next(8) == 0)
+                {
+                    expected = first; // dropped: the next batch gets the same messages
+                    dropped++;
+                    continue;
+                }
+
+                batch.Complete();
+                if (expected != first)
+                {
+                    quiet.Restart();
+                }
+            }
+
+            Assert.True(c.IsConsumerCompleted, $"the wait timed out after {expected} values instead of seeing the completion");
+            peer.AssertSuccess();
+            output.WriteLine($"{dropped} batches dropped and read again");
+            read = expected;
+        }, "consumer").Join(TimeSpan.FromSeconds(240));
+
+        Assert.Equal(Count, read);
+    }
+
+    private static long ProducerPosition(MessageChannelUnderTest c)
+        => new UintrIpc.Tests.Rings.RecordRingMemory(c.Region, c.Consumer.Core.Channel.RingPart).Tail;
+
+    [Theory]
     [InlineData(false, false)]
     [InlineData(false, true)]
     [InlineData(true, false)]

@@ -10,7 +10,7 @@ namespace UintrIpc.Tests.Rings;
 /// ChannelTestBase). Capacity 256 unless said otherwise: max message 32 bytes, so the
 /// longest record takes 40 bytes.
 /// </summary>
-public abstract class RecordsContractTests : IDisposable
+public abstract partial class RecordsContractTests : IDisposable
 {
     private const int DefaultCapacity = 256;
     private readonly List<SharedRegion> _regions = [];

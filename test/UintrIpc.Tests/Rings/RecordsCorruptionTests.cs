@@ -54,6 +54,7 @@ public abstract class RecordsCorruptionTests : IDisposable
         Assert.Equal(index, e.Position);
         Assert.Throws<RingCorruptedException>(() => ring.TryRead(out _, new byte[64], out _));
         Assert.Throws<RingCorruptedException>(() => ring.CanRead);
+        Assert.Equal(index, Assert.Throws<RingCorruptedException>(() => NextOfBatch(ring.Ring)).Position);
         // Nothing was consumed: the ring is left for inspection.
         Assert.Equal(index, ring.ConsumerPosition);
         Assert.False(string.IsNullOrEmpty(name));
@@ -64,19 +65,58 @@ public abstract class RecordsCorruptionTests : IDisposable
     public void Messages_before_a_hostile_header_are_delivered_and_consumed(string name, int index, int length, int type)
     {
         _ = name;
+        var ring = WithMessageBefore(index, length, type, out long start);
+        var handler = new CollectingHandler([]);
+        Assert.Throws<RingCorruptedException>(() => ring.Read(ref handler));
+        Assert.Equal(7, Assert.Single(handler.Messages).Type);
+        Assert.Equal(start + 24, ring.ConsumerPosition);
+    }
+
+    [Theory]
+    [MemberData(nameof(HostileHeaders))]
+    public void A_read_batch_hands_out_the_messages_before_a_hostile_header_and_releases_them_when_completed(string name, int index, int length, int type)
+    {
+        _ = name;
+        var ring = WithMessageBefore(index, length, type, out long start);
+
+        Assert.True(ring.Ring.TryReadBatch(int.MaxValue, out RecordCursor batch));
+        Assert.True(batch.TryNext(out int first, out ReadOnlySpan<byte> payload));
+        Assert.Equal((7, 16), (first, payload.Length));
+        long position = -1;
+        try
+        {
+            batch.TryNext(out _, out _);
+        }
+        catch (RingCorruptedException e)
+        {
+            position = e.Position;
+        }
+
+        Assert.Equal(start + 24, position); // the hostile record's ring position (index + 256 when it is at 0)
+        Assert.Equal(start, ring.ConsumerPosition); // nothing released before the completion
+        ring.Ring.CompleteBatch(batch);
+        Assert.Equal(start + 24, ring.ConsumerPosition); // the message taken, not the hostile record
+        Assert.Equal(start + 24, Assert.Throws<RingCorruptedException>(() => NextOfBatch(ring.Ring)).Position);
+    }
+
+    /// <summary>A ring whose head is 24 bytes before the hostile header at <paramref name="index"/> (wrapping to the end of the lap when it is at 0), a message of type 7 there.</summary>
+    private RecordRingUnderTest WithMessageBefore(int index, int length, int type, out long start)
+    {
         var (region, memory) = NewRegion();
-        // Start 24 bytes before the hostile header (wrapping to the end of the lap when it is at 0).
-        long start = index >= 24 ? index - 24 : 256 - 24;
+        start = index >= 24 ? index - 24 : 256 - 24;
         memory.Head = start;
         memory.Tail = start + 24 + 64;
         var ring = RecordRingUnderTest.Attach(Kind, region);
         memory.WriteHeader((int)(start & 255), 8 + 16, 7);
         memory.WriteHeader(index, length, type);
+        return ring;
+    }
 
-        var handler = new CollectingHandler([]);
-        Assert.Throws<RingCorruptedException>(() => ring.Read(ref handler));
-        Assert.Equal(7, Assert.Single(handler.Messages).Type);
-        Assert.Equal(start + 24, ring.ConsumerPosition);
+    /// <summary>Begins a pull batch and takes its first message (a ref struct cannot live in a lambda).</summary>
+    private static bool NextOfBatch(RecordRing ring)
+    {
+        Assert.True(ring.TryReadBatch(int.MaxValue, out RecordCursor batch));
+        return batch.TryNext(out _, out _);
     }
 
     [Fact]

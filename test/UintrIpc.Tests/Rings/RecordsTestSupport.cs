@@ -7,6 +7,7 @@ namespace UintrIpc.Tests.Rings;
 /// <summary>A record ring of one mode (SPSC or MPSC) behind one face, so one suite tests both modes.</summary>
 internal abstract class RecordRingUnderTest
 {
+    public abstract RecordRing Ring { get; }
     public abstract bool MultiProducer { get; }
     public abstract int Capacity { get; }
     public abstract int MaxMessageLength { get; }
@@ -27,6 +28,24 @@ internal abstract class RecordRingUnderTest
         return handler.Messages;
     }
 
+    /// <summary>Reads up to <paramref name="limit"/> messages through one pull batch (RecordRing.TryReadBatch), completed after them.</summary>
+    public List<(int Type, byte[] Payload)> DrainBatch(int limit = int.MaxValue)
+    {
+        var messages = new List<(int, byte[])>();
+        if (Ring.TryReadBatch(limit, out RecordCursor batch))
+        {
+            while (batch.TryNext(out int type, out ReadOnlySpan<byte> payload))
+            {
+                messages.Add((type, payload.ToArray()));
+            }
+
+            Assert.Equal(messages.Count, batch.Count);
+            Ring.CompleteBatch(batch);
+        }
+
+        return messages;
+    }
+
     public static RecordRingUnderTest Attach(PartKind kind, SharedRegion region, uint tag = 0) => kind switch
     {
         PartKind.SpscRecords => new Spsc(new RecordRing(region, tag)),
@@ -43,7 +62,7 @@ internal abstract class RecordRingUnderTest
 
     internal sealed class Spsc(RecordRing ring) : RecordRingUnderTest
     {
-        public RecordRing Ring => ring;
+        public override RecordRing Ring => ring;
         public override bool MultiProducer => false;
         public override int Capacity => ring.Capacity;
         public override int MaxMessageLength => ring.MaxMessageLength;
@@ -58,7 +77,7 @@ internal abstract class RecordRingUnderTest
 
     internal sealed class Mpsc(RecordRing ring) : RecordRingUnderTest
     {
-        public RecordRing Ring => ring;
+        public override RecordRing Ring => ring;
         public override bool MultiProducer => true;
         public override int Capacity => ring.Capacity;
         public override int MaxMessageLength => ring.MaxMessageLength;

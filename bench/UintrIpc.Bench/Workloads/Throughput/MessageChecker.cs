@@ -120,6 +120,60 @@ internal struct MessageChecker
         CountWarmup(header);
     }
 
+    /// <summary>Whether one producer sends: a batch's port may then keep its next sequence in a local (<see cref="NextSingle"/>, <see cref="CheckSingle"/>).</summary>
+    public readonly bool SingleProducer => _producers <= 1;
+
+    /// <summary>The one producer's next sequence, for a port that checks a batch against a local and stores it back after the batch.</summary>
+    public long NextSingle
+    {
+        readonly get => _nextSingle;
+        set => _nextSingle = value;
+    }
+
+    /// <summary>
+    /// <see cref="Check"/> of one producer's message against <paramref name="expected"/>, the
+    /// caller's local copy of <see cref="NextSingle"/> (the caller increments it): C's
+    /// `harness_accept` with its `next` in a register. A warm-up message is counted here.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void CheckSingle(long header, long expected)
+    {
+        if ((header & ~MessageHeader.WarmBit) != expected)
+        {
+            throw OutOfOrder(header, expected);
+        }
+
+        CountWarmup(header);
+    }
+
+    /// <summary>
+    /// <see cref="AcceptFromMany"/> with the count of measured messages kept by the caller:
+    /// returns whether this one is measured (the caller adds them with <see cref="AddMeasured"/>
+    /// after its batch; <paramref name="measuredPending"/> are those not added yet, so a warm-up
+    /// message after them counts as inside the span, as it would have).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool CheckFromMany(long header, long measuredPending)
+    {
+        CheckSequenceFromMany(header);
+        if ((header & MessageHeader.WarmBit) != 0)
+        {
+            WarmupMessages++;
+            if (Measured + measuredPending != 0)
+            {
+                WarmupInSpan++;
+            }
+
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Adds a batch's measured messages counted by <see cref="CheckFromMany"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AddMeasured(long count) => Measured += count;
+
     /// <summary>
     /// <see cref="Accept"/> with the check of several producers whatever their number, as the C
     /// consumer of an MPSC ring checks (`stamp_accept`): the MPSC record ports' check, with no
