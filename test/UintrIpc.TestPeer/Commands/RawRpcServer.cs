@@ -29,6 +29,7 @@ internal enum ServerHostility
     Welcome,
     WelcomeFds,
     RegionForged,
+    RegionParts,
     Silence,
     Close,
     Exit,
@@ -115,6 +116,12 @@ internal sealed unsafe class RawRpcServer(HostileServerCase c, int[] targets)
 
                 int maxCalls = (int)Math.Clamp(parsed.MaxCalls == 0 ? 4 : parsed.MaxCalls, 2, 64);
                 long arena = (long)Math.Clamp(parsed.ArenaLength == 0 ? 4096 : parsed.ArenaLength, 64, 1 << 20) & ~63L;
+                if (c.Kind == ServerHostility.RegionParts)
+                {
+                    SendBrokenRegion(connection, parsed, maxCalls, arena);
+                    return;
+                }
+
                 _region = RpcRegion.Create(maxCalls, arena, parsed.Doorbell, 0x5E4E4_0000UL | (uint)c.Pick, (ulong)c.Pick + 1, connection.Peer.Pid);
                 ownEventFd = parsed.Doorbell == DoorbellKind.EventFd ? new EventFdDoorbellReceiver() : null;
                 _clientWait = new WaitBlock(_region.Region, _region.ClientWaitPart, singleProducer: true);
@@ -243,6 +250,45 @@ internal sealed unsafe class RawRpcServer(HostileServerCase c, int[] targets)
         finally
         {
             owned.ForEach(h => h.Dispose());
+        }
+    }
+
+    /// <summary>
+    /// A region of the RPC kind whose parts are wrong (one missing, a ring of the other mode or
+    /// element size, a control block or arena too short, two wait blocks with one tag), with a
+    /// welcome that matches it; then waits for the client to hang up.
+    /// </summary>
+    private void SendBrokenRegion(BootstrapConnection connection, RpcHandshake.Hello hello, int maxCalls, long arena)
+    {
+        PartSpec[] parts = RpcRegion.Parts(maxCalls, arena, hello.Doorbell, 0x5E4E4_0000UL, 1, connection.Peer.Pid);
+        int which = (c.Pick >> 3) % parts.Length;
+        parts = (c.Pick % 7) switch
+        {
+            0 => [.. parts.Where((_, i) => i != which)],
+            1 => [.. parts.Select((p, i) => i == 1 ? SlotRing<RpcWireRequest>.Part(maxCalls, multipleProducers: false, RpcLayout.RequestsTag) : p)],
+            2 => [.. parts.Select((p, i) => i == 2 ? SlotRing<RpcWireResponse>.Part(maxCalls, multipleProducers: true, RpcLayout.ResponsesTag) : p)],
+            3 => [.. parts.Select((p, i) => i == 0 ? new PartSpec(p.Kind, p.Tag, 64) : p)],
+            4 => [.. parts.Select((p, i) => i == 3 ? p with { Length = 64 } : p)],
+            5 => [.. parts.Select((p, i) => i == 5 ? p with { Tag = RpcLayout.ServerWaitTag } : p)],
+            _ => [.. parts.Select((p, i) => i == 1 ? SlotRing<RpcWireResponse>.Part(maxCalls, multipleProducers: true, RpcLayout.RequestsTag) : p)],
+        };
+        using SharedRegion region = SharedRegion.CreateAnonymous(RpcLayout.RegionKind, parts);
+        using var ownEventFd = hello.Doorbell == DoorbellKind.EventFd ? new EventFdDoorbellReceiver() : null;
+        byte[] payload = new byte[RpcLayout.WelcomeSize];
+        RpcHandshake.Write(payload, new RpcHandshake.Welcome(0, hello.Doorbell, (uint)maxCalls, (ulong)arena, region.Epoch, 0x5E4E4_0000UL, 1));
+        if (ownEventFd is null)
+        {
+            connection.Send(payload, region.FileHandle);
+        }
+        else
+        {
+            connection.Send(payload, region.FileHandle, ownEventFd.FileHandle);
+        }
+
+        long start = Environment.TickCount64;
+        while (!RpcPeerLiveness.HasHungUp(connection) && Environment.TickCount64 - start < s_quiet.TotalMilliseconds)
+        {
+            Thread.Sleep(1);
         }
     }
 
