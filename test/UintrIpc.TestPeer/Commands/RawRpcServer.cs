@@ -131,9 +131,12 @@ internal sealed unsafe class RawRpcServer(HostileServerCase c, int[] targets)
                     DoorbellKind.EventFd when clientEventFd is not null => new EventFdDoorbellSender(clientEventFd),
                     _ => new NoDoorbellSender(),
                 };
-                if (c.Kind == ServerHostility.EventFdJam && ownEventFd is not null)
+                if (c.Kind == ServerHostility.EventFdJam)
                 {
-                    Jam(ownEventFd.FileHandle); // the client's wake-ups find the counter full
+                    // The client's wake-ups find our counter full on a blocking description (a
+                    // write(2) would wait for ever); its own counter is filled for its next sleep.
+                    Jam(ownEventFd?.FileHandle, blocking: true);
+                    Jam(clientEventFd, blocking: false);
                 }
 
                 SendWelcome(connection, parsed, maxCalls, arena, ownEventFd);
@@ -380,10 +383,22 @@ internal sealed unsafe class RawRpcServer(HostileServerCase c, int[] targets)
         return _region.Region.PartPointer(part);
     }
 
-    private static void Jam(SafeHandle eventFd)
+    private static void Jam(SafeHandle? eventFd, bool blocking)
     {
+        if (eventFd is null)
+        {
+            return;
+        }
+
+        int fd = (int)eventFd.DangerousGetHandle();
+        int flags = LibC.fcntl(fd, LibC.F_GETFL, 0);
+        _ = LibC.fcntl(fd, LibC.F_SETFL, flags | LibC.O_NONBLOCK);
         ulong full = ulong.MaxValue - 1;
-        _ = LibC.write((int)eventFd.DangerousGetHandle(), &full, 8);
+        _ = LibC.write(fd, &full, 8);
+        if (blocking)
+        {
+            _ = LibC.fcntl(fd, LibC.F_SETFL, flags & ~LibC.O_NONBLOCK);
+        }
     }
 
     /// <summary>Reads requests and answers them as the case says until the client hangs up, or for 15 s without a request.</summary>
@@ -414,6 +429,12 @@ internal sealed unsafe class RawRpcServer(HostileServerCase c, int[] targets)
             if (EndsAt(k == c.At ? Step.RequestRead : (Step)(-1), connection))
             {
                 return;
+            }
+
+            if (c.Kind == ServerHostility.EventFdJam)
+            {
+                // Asleep as far as the client can tell: every request of it rings our jammed eventfd.
+                Volatile.Write(ref *(uint*)(Part(PartKind.WaitBlock, RpcLayout.ServerWaitTag, out _) + WaitBlockLayout.ConsumerStateOffset), WaitBlockLayout.ConsumerSleeping);
             }
 
             ServerHostility kind = c.Kind == ServerHostility.Mix ? (ServerHostility)_random.Next(0, (int)ServerHostility.Control + 1) : c.Kind;
