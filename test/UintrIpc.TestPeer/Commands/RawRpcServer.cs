@@ -65,12 +65,13 @@ internal sealed record HostileServerCase(ServerHostility Kind, DoorbellKind Door
 /// welcome), then the session broken as <see cref="HostileServerCase"/> says: answers with wrong
 /// ids, lengths and results, answers never asked for or twice, the arena scribbled, the rings'
 /// positions and sequences, the wait blocks and the control block forged (pids pointed at a
-/// sentinel), the eventfd jammed, an impossible welcome or region, the wrong descriptors,
+/// sentinel and at the client), the eventfd jammed, an impossible welcome or region, the wrong descriptors,
 /// silence, the socket closed or the process gone at every step. The honest part answers a
 /// call with result A0 and min(A1, out_capacity) bytes of the byte A2.
 /// </summary>
-internal sealed unsafe class RawRpcServer(HostileServerCase c, int[] targets)
+internal sealed unsafe class RawRpcServer(HostileServerCase c, int[] sentinels)
 {
+    private int[] _targets = [];
     private static readonly TimeSpan s_quiet = TimeSpan.FromSeconds(15);
     private readonly Random _random = new(c.MixSeed);
     private RpcRegion? _region;
@@ -90,6 +91,7 @@ internal sealed unsafe class RawRpcServer(HostileServerCase c, int[] targets)
         EventFdDoorbellReceiver? ownEventFd = null;
         Thread? scribbler = null;
         _connection = connection;
+        _targets = [.. sentinels, connection.Peer.Pid]; // the client itself: a signal it sent there would kill it
         try
         {
             if (EndsAt(Step.Accepted, connection))
@@ -584,7 +586,7 @@ internal sealed unsafe class RawRpcServer(HostileServerCase c, int[] targets)
 
     private void ForgeWaitBlock(byte* block)
     {
-        int target = targets[c.Pick % targets.Length];
+        int target = _targets[c.Pick % _targets.Length];
         switch (c.Pick % 6)
         {
             case 0: *(uint*)(block + WaitBlockLayout.ConsumerStateOffset) = (uint)c.Value; break;
@@ -601,7 +603,7 @@ internal sealed unsafe class RawRpcServer(HostileServerCase c, int[] targets)
 
     private void ForgeControl(byte* control)
     {
-        int target = targets[c.Pick % targets.Length];
+        int target = _targets[c.Pick % _targets.Length];
         *(int*)(control + RpcLayout.ControlServerPidOffset) = target;
         *(int*)(control + RpcLayout.ControlClientPidOffset) = target;
         switch (c.Pick % 6)

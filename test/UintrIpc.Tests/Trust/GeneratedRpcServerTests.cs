@@ -12,8 +12,8 @@ namespace UintrIpc.Tests.Trust;
 /// within its bound with a result or an exception its XML docs list, nothing is written around
 /// the caller's buffer, the client's descriptors and mappings return to their count after each
 /// Dispose, and an honest server then serves the same library. The server points every pid
-/// field it forges at a sentinel process and at this test process: a signal sent to one would
-/// kill it. The seed is pinned; UINTRIPC_FUZZ_SEED=n runs another.
+/// field it forges at a sentinel process (sleep) or at the client process: a signal the client
+/// sent there would kill either (the client's death is reported with its signal). The seed is pinned; UINTRIPC_FUZZ_SEED=n runs another.
 /// </summary>
 [Collection(CrossProcessCollection.Name)]
 public sealed class GeneratedRpcServerTests(ITestOutputHelper output)
@@ -33,17 +33,18 @@ public sealed class GeneratedRpcServerTests(ITestOutputHelper output)
         try
         {
             using var client = PeerProcess.Start(output, "hostile-rpc-client", SocketNames.NewAbstract("hostsrv"), seed.ToString(CultureInfo.InvariantCulture),
-                Cases.ToString(CultureInfo.InvariantCulture), honestEndpoint, sentinel.Id.ToString(CultureInfo.InvariantCulture), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+                Cases.ToString(CultureInfo.InvariantCulture), honestEndpoint, sentinel.Id.ToString(CultureInfo.InvariantCulture));
             int code = client.WaitForExitWhileProgressing(TimeSpan.FromSeconds(60));
+            // First: the most specific diagnosis (a signalled process fails what follows too).
+            if (sentinel.HasExited)
+            {
+                Assert.Fail($"the sentinel process died (exit {sentinel.ExitCode}): a signal went to a pid read from shared memory; {repeat}");
+            }
             Assert.True(code != 5, $"a call did not end (hang); {repeat}\n{client.StandardOutput}");
             Assert.True(code is 0 or 3, $"the client process crashed (exit {code}{(code > 128 ? $", signal {code - 128}" : "")}); {repeat}\nstderr: {client.StandardError}\nstdout: {client.StandardOutput}");
             Assert.True(code == 0, $"{repeat}:\n{client.StandardOutput}\nstderr: {client.StandardError}");
             Assert.Contains("honest server served", client.StandardOutput, StringComparison.Ordinal);
             Assert.Matches(@"outcomes: .*result", client.StandardOutput); // the generator still reaches the success path
-            if (sentinel.HasExited)
-            {
-                Assert.Fail($"the sentinel process died (exit {sentinel.ExitCode}): a signal went to a pid read from shared memory; {repeat}");
-            }
         }
         finally
         {
