@@ -362,31 +362,13 @@ internal static class HostileRpcServerCommands
         }
     }
 
-    /// <summary>This process's descriptors counted per target (numbers change, targets of a leak stay).</summary>
+    /// <summary>
+    /// This process's descriptors counted per target (numbers change, targets of a leak stay).
+    /// Assemblies and symbols the runtime loads lazily (an API's first use, a stack trace) are not the client's.
+    /// </summary>
     private static Dictionary<string, int> Descriptors()
-    {
-        var counts = new Dictionary<string, int>();
-        foreach (string entry in Directory.GetFileSystemEntries("/proc/self/fd"))
-        {
-            string? target;
-            try
-            {
-                target = new FileInfo(entry).LinkTarget;
-            }
-            catch (IOException)
-            {
-                continue;
-            }
-
-            // Assemblies and symbols the runtime loads lazily (an API's first use, a stack trace) are not the client's.
-            if (target is not null && !target.EndsWith(".dll", StringComparison.Ordinal) && !target.EndsWith(".pdb", StringComparison.Ordinal))
-            {
-                counts[target] = counts.GetValueOrDefault(target) + 1;
-            }
-        }
-
-        return counts;
-    }
+        => OpenDescriptors.List().Where(d => !d.Target.EndsWith(".dll", StringComparison.Ordinal) && !d.Target.EndsWith(".pdb", StringComparison.Ordinal))
+            .CountBy(d => d.Target).ToDictionary();
 
     private static int MemfdMaps() => File.ReadLines("/proc/self/maps").Count(l => l.Contains("/memfd:uintripc", StringComparison.Ordinal));
 
