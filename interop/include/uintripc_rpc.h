@@ -167,6 +167,48 @@
  * the session's requests, waits for the session's running handlers, closes the session's
  * descriptors and unmaps the region; the client's other resources (such as files it opened
  * through the handlers) are released by the application's session-closed callback.
+ *
+ * ------------------------------------------------------------------------------------
+ * 8. A hostile or broken server (what a client does)
+ * ------------------------------------------------------------------------------------
+ *
+ * The client trusts nothing the server writes or sends. Connect fails (C#: a UintrIpcException,
+ * or TimeoutException for a missing welcome) and keeps nothing open when: the welcome is not
+ * 64 bytes of this magic and version; its status is < 0 (> 0 is taken as 0: the region
+ * checks below still apply); its descriptors are not the count the doorbell needs; the region
+ * is not a sealed memfd with a valid header of kind UIPC_RPC_REGION_KIND; a part of section 1
+ * is missing or of the other ring mode; the control block's magic, version, doorbell_kind,
+ * max_calls (a power of two in [MIN, MAX]_CALLS), arena_length (a multiple of 64 within the
+ * arena part and UIPC_RPC_MAX_ARENA) or a ring's descriptor or capacity is wrong; the region
+ * does not match the welcome; the server's eventfd is not an eventfd.
+ * In a session, per shared field:
+ *   control block, immutable words   read once at attach; later changes are not seen
+ *   server_pid, client_pid            never read (liveness is the socket and a pidfd pinned at connect)
+ *   server_state                      any value but RUNNING ends the session (ESHUTDOWN)
+ *   responses_sent                    never read
+ *   response ring positions, sequence the client's head is private; a sequence it cannot
+ *                                     explain ends the session (EPROTO)
+ *   response id                       slot out of range: counted unknown; generation 0 or not
+ *                                     the slot's current one: stale; call answered already:
+ *                                     duplicate; none of them completes a call
+ *   response result                   passed to the caller as it is (any int64)
+ *   response out_length               ignored when result < 0; > the call's out_capacity fails
+ *                                     the call and ends the session (EPROTO)
+ *   request ring positions, sequence  a ring with no room although a call slot was free, or a
+ *                                     sequence it cannot explain, ends the session (EPROTO)
+ *   arena                             the server may write any byte of it at any time: a call's
+ *                                     output is what its block holds when the answer is
+ *                                     routed, at most out_length <= out_capacity bytes, copied
+ *                                     into the caller's buffer and nowhere else
+ *   wait blocks (state, wake_word,    a wrong value costs a spurious or a missed wake-up: every
+ *     counters, doorbell_kind)        sleep is bounded (C#: 100 ms) and every call by its timeout
+ *   wait blocks' pid and tid          never read (no signal doorbell for RPC)
+ *   the server's eventfd              rung only when a write cannot wait (a full counter on a
+ *                                     blocking description is skipped: the wake-up is pending)
+ * Silence costs each call its timeout (or its cancellation); a timed-out call keeps its slot
+ * until its late answer or the session's end, so a silent server at most makes later calls time out waiting for a
+ * slot. A closed connection or an exited server ends every outstanding call at once (section 7).
+ * (C#: test/UintrIpc.Tests/Trust/GeneratedRpcServerTests.cs checks this with a generated server.)
  */
 #ifndef UINTRIPC_RPC_H
 #define UINTRIPC_RPC_H

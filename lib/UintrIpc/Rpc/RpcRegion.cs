@@ -19,7 +19,7 @@ internal sealed unsafe class RpcRegion
             throw new RegionFormatException("region kind", $"0x{RpcLayout.RegionKind:x8} (an RPC session)", $"0x{region.RegionKind:x8}");
         }
 
-        RegionPart control = region.FindPart((PartKind)RpcLayout.ControlPartKind, RpcLayout.ControlTag);
+        RegionPart control = FindPart(region, (PartKind)RpcLayout.ControlPartKind, RpcLayout.ControlTag);
         if (control.Length < RpcLayout.ControlSize)
         {
             throw new RegionFormatException("RPC control part length", $">= {RpcLayout.ControlSize}", control.Length.ToString());
@@ -51,7 +51,7 @@ internal sealed unsafe class RpcRegion
             throw new RegionFormatException("RPC doorbell kind", "none, futex or eventfd", ((uint)Doorbell).ToString());
         }
 
-        RegionPart arena = region.FindPart(PartKind.Arena, RpcLayout.ArenaTag);
+        RegionPart arena = FindPart(region, PartKind.Arena, RpcLayout.ArenaTag);
         if (ArenaLength < 0 || ArenaLength > arena.Length || ArenaLength > RpcLayout.MaxArena || ArenaLength % RpcLayout.ArenaAlignment != 0)
         {
             throw new RegionFormatException("RPC arena_length", $"a multiple of {RpcLayout.ArenaAlignment} up to the arena part ({arena.Length})", ArenaLength.ToString());
@@ -60,15 +60,15 @@ internal sealed unsafe class RpcRegion
         Arena = region.PartPointer(arena);
         // The ring constructors validate their descriptors and positions. No lease (lease: false):
         // the region's owner keeps the mapping, as for the raw Control and Arena pointers.
-        Requests = new SlotRing<RpcWireRequest>(region, region.FindPart(PartKind.MpscSlots, RpcLayout.RequestsTag), lease: false);
-        Responses = new SlotRing<RpcWireResponse>(region, region.FindPart(PartKind.SpscSlots, RpcLayout.ResponsesTag), lease: false);
+        Requests = new SlotRing<RpcWireRequest>(region, FindPart(region, PartKind.MpscSlots, RpcLayout.RequestsTag), lease: false);
+        Responses = new SlotRing<RpcWireResponse>(region, FindPart(region, PartKind.SpscSlots, RpcLayout.ResponsesTag), lease: false);
         if (Requests.Capacity != MaxCalls || Responses.Capacity != MaxCalls)
         {
             throw new RegionFormatException("RPC ring capacities", $"{MaxCalls} (max_calls)", $"{Requests.Capacity} and {Responses.Capacity}");
         }
 
-        ServerWaitPart = region.FindPart(PartKind.WaitBlock, RpcLayout.ServerWaitTag);
-        ClientWaitPart = region.FindPart(PartKind.WaitBlock, RpcLayout.ClientWaitTag);
+        ServerWaitPart = FindPart(region, PartKind.WaitBlock, RpcLayout.ServerWaitTag);
+        ClientWaitPart = FindPart(region, PartKind.WaitBlock, RpcLayout.ClientWaitTag);
     }
 
     internal SharedRegion Region { get; }
@@ -101,6 +101,21 @@ internal sealed unsafe class RpcRegion
     /// <summary>Server: creates a session region (memfd, sealed) and initialises it.</summary>
     internal static RpcRegion Create(int maxCalls, long arenaLength, DoorbellKind doorbell, ulong serverEpoch, ulong sessionId, int clientPid)
     {
+        SharedRegion region = SharedRegion.CreateAnonymous(RpcLayout.RegionKind, Parts(maxCalls, arenaLength, doorbell, serverEpoch, sessionId, clientPid));
+        try
+        {
+            return new RpcRegion(region);
+        }
+        catch
+        {
+            region.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The parts of a session region (section 1), initialised (tests build broken regions from them).</summary>
+    internal static PartSpec[] Parts(int maxCalls, long arenaLength, DoorbellKind doorbell, ulong serverEpoch, ulong sessionId, int clientPid)
+    {
         int serverPid = Environment.ProcessId;
         // Part initializers run on zero-filled memory before the region is published: plain stores.
         var control = new PartSpec((PartKind)RpcLayout.ControlPartKind, RpcLayout.ControlTag, RpcLayout.ControlSize, (address, _) =>
@@ -118,21 +133,31 @@ internal sealed unsafe class RpcRegion
             *(uint*)(c + RpcLayout.ControlServerStateOffset) = RpcLayout.ServerRunning;
         });
         Action<nint, long> kind = (address, _) => *(uint*)((byte*)address + WaitBlockLayout.DoorbellKindOffset) = (uint)doorbell;
-        SharedRegion region = SharedRegion.CreateAnonymous(RpcLayout.RegionKind,
+        return
+        [
             control,
             SlotRing<RpcWireRequest>.Part(maxCalls, multipleProducers: true, RpcLayout.RequestsTag),
             SlotRing<RpcWireResponse>.Part(maxCalls, multipleProducers: false, RpcLayout.ResponsesTag),
             new PartSpec(PartKind.Arena, RpcLayout.ArenaTag, Math.Max(arenaLength, RpcLayout.ArenaAlignment)),
             new PartSpec(PartKind.WaitBlock, RpcLayout.ServerWaitTag, WaitBlockLayout.Size, kind),
-            new PartSpec(PartKind.WaitBlock, RpcLayout.ClientWaitTag, WaitBlockLayout.Size, kind));
+            new PartSpec(PartKind.WaitBlock, RpcLayout.ClientWaitTag, WaitBlockLayout.Size, kind),
+        ];
+    }
+
+    /// <summary>
+    /// A part section 1 names. A region from a hostile or broken server may lack it (or have a
+    /// ring of the other mode): that is a malformed region, reported as one, not as the part
+    /// lookup's KeyNotFoundException, which no caller of RpcClient.Connect expects.
+    /// </summary>
+    private static RegionPart FindPart(SharedRegion region, PartKind kind, uint tag)
+    {
         try
         {
-            return new RpcRegion(region);
+            return region.FindPart(kind, tag);
         }
-        catch
+        catch (KeyNotFoundException e)
         {
-            region.Dispose();
-            throw;
+            throw new RegionFormatException("RPC region parts", $"a part {kind} with tag {tag} (uintripc_rpc.h section 1)", "none", e.Message);
         }
     }
 
