@@ -135,6 +135,16 @@ internal sealed class SlotRing<T> : IDisposable, IRoleCallMark where T : unmanag
         }
     }
 
+    /// <summary><see cref="CanRead"/> that answers true for a corrupted slot instead of throwing (the next read reports it): for probes on threads with no catcher.</summary>
+    internal bool CanReadOrCorrupt
+    {
+        get
+        {
+            using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
+            return Engine.CanReadOrCorrupt;
+        }
+    }
+
     /// <summary>The shared positions, read by any thread (diagnostics): its own record keeps the mapping while it reads them.</summary>
     private (long Tail, long Head, int Count) SharedPositions()
     {

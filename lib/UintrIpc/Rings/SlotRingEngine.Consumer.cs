@@ -213,6 +213,24 @@ internal unsafe partial struct SlotRingEngine
     }
 
     /// <summary>
+    /// <see cref="CanRead"/> for wait probes on threads with no catcher: true for anything but a
+    /// legitimate not-yet value, a corrupted sequence included, so the woken reader's read reports
+    /// it (RingCorruptedException there) instead of the probe throwing on a waiter or receiver thread.
+    /// </summary>
+    internal readonly bool CanReadOrCorrupt
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            ThrowIfDisposed();
+            ulong head = ConsumerHead;
+            // Acquire, as CanRead: whoever acts on "true" reads (and validates) the slot after this load.
+            ulong sequence = Volatile.Read(ref *(ulong*)SlotAt(head));
+            return sequence == head + 1 || !IsNotYet(sequence, head);
+        }
+    }
+
+    /// <summary>
     /// What the slot of <paramref name="position"/> holds before its producer writes it: 0 on the
     /// first lap, else the previous lap's sequence (uintripc.h 2d). The one legitimate "not yet"
     /// value a consumer meets on an empty ring; <see cref="IsNotYet"/> knows the others.

@@ -1265,7 +1265,9 @@ public sealed class RpcClient : IDisposable
 
     private readonly struct ReaderProbe(RpcClient owner, RpcCallSlot? slot) : IWaitProbe
     {
-        public bool HasWork => owner._region.Responses.CanRead || Volatile.Read(ref owner._lostErrno) != 0
+        // Never throws for a corrupted response slot: this probe also runs on the receiver
+        // thread, where an exception would end the process; the drain it wakes reports it (Lose).
+        public bool HasWork => owner._region.Responses.CanReadOrCorrupt || Volatile.Read(ref owner._lostErrno) != 0
             || (slot is null ? Volatile.Read(ref owner._disposed) != 0 : Volatile.Read(ref slot.State) != RpcCallSlot.Pending);
     }
 }
