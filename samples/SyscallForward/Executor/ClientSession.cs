@@ -9,8 +9,9 @@ namespace SyscallForward.Executor;
 /// </summary>
 public sealed class ClientSession
 {
-    internal ClientSession(int id, string description, DescriptorTable descriptors, SafeFileHandle? process)
+    internal ClientSession(int id, string description, DescriptorTable descriptors, SafeFileHandle? process, CancellationToken closing)
     {
+        Closing = closing;
         Id = id;
         Description = description;
         Descriptors = descriptors;
@@ -19,6 +20,9 @@ public sealed class ClientSession
 
     /// <summary>A pidfd of the client's process (readable once it exits); null when none was given.</summary>
     internal SafeFileHandle? Process { get; }
+
+    /// <summary>Cancelled when the client's session starts to end (the server stops, or the client breaks the protocol): a wait on its behalf ends then.</summary>
+    internal CancellationToken Closing { get; }
 
     /// <summary>The server's number for this client (for logs).</summary>
     public int Id { get; }

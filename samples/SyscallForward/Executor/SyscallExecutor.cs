@@ -49,8 +49,10 @@ public sealed unsafe class SyscallExecutor : IDisposable
     /// <param name="process">A pidfd of the client's process, taken over (closed at <see cref="Disconnect"/>), watched
     /// while a call of it waits on a FIFO: the RPC session's (<see cref="UintrIpc.Rpc.RpcSession.OpenPeerProcess"/>,
     /// pinned at connect, so never a stranger that took the pid of a client gone by then); null when unknown
-    /// or local (such waits then end only with data, room or the server's stop).</param>
-    public ClientSession Connect(string description, SafeFileHandle? process = null)
+    /// or local (such waits then end only with data, room or <paramref name="closing"/>).</param>
+    /// <param name="closing">Ends such waits when cancelled: the RPC session's <see cref="UintrIpc.Rpc.RpcSession.Closing"/>
+    /// (cancelled when the server stops or the session breaks), so a stop is not held by a client that stays.</param>
+    public ClientSession Connect(string description, SafeFileHandle? process = null, CancellationToken closing = default)
     {
         var table = new DescriptorTable(_options.MaxDescriptorsPerClient);
         if (_options.GrantStdout)
@@ -58,7 +60,7 @@ public sealed unsafe class SyscallExecutor : IDisposable
             table.Grant(1, 1);
         }
 
-        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), description, table, process);
+        var session = new ClientSession(Interlocked.Increment(ref _nextClientId), description, table, process, closing);
         Counters.Add(session.Counts);
         _options.Log?.WriteLine($"client {session.Id} connected: {description}");
         return session;
@@ -198,9 +200,10 @@ public sealed unsafe class SyscallExecutor : IDisposable
     /// <summary>
     /// read(2) or write(2) (<paramref name="events"/> POLLIN or POLLOUT) on the server's descriptor,
     /// which is always O_NONBLOCK: a client that opened it blocking waits in poll instead, in 1 s
-    /// slices, together with its process's pidfd, so a FIFO that never gets data or room holds the
-    /// thread (its session thread, or a worker with --blocking-io) only until the client exits:
-    /// then -EPIPE, an answer nobody reads, and the session can close.
+    /// slices, together with its process's pidfd and its session's closing, so a FIFO that never
+    /// gets data or room holds the thread (its session thread, or a worker with --blocking-io)
+    /// only until the client exits (-EPIPE, an answer nobody reads) or the server stops or drops
+    /// the session (-ECANCELED): then the session can close.
     /// </summary>
     private static long ReadOrWrite(ClientSession client, DescriptorHandle handle, byte* p, int length, short events)
     {
@@ -213,48 +216,74 @@ public sealed unsafe class SyscallExecutor : IDisposable
                 return result;
             }
 
-            if (!WaitReady(client, fd, events))
+            int ended = WaitReady(client, fd, events);
+            if (ended != 0)
             {
-                return -LibC.EPIPE;
+                return ended;
             }
         }
     }
 
-    /// <summary>Waits until <paramref name="fd"/> reports <paramref name="events"/> (or an error): true; false once the client's process has exited.</summary>
-    private static bool WaitReady(ClientSession client, int fd, short events)
+    /// <summary>
+    /// Waits until <paramref name="fd"/> reports <paramref name="events"/> (or an error): 0;
+    /// -EPIPE once the client's process has exited; -ECANCELED once its session is closing.
+    /// </summary>
+    private static int WaitReady(ClientSession client, int fd, short events)
     {
         SafeFileHandle? process = client.Process;
         bool added = false;
+        // An eventfd the session's closing writes: poll cannot wait on a token. The registration's
+        // Dispose waits for a callback running, so the descriptor is closed only after its write.
+        int closing = client.Closing.CanBeCanceled ? LibC.eventfd(0, LibC.EFD_CLOEXEC | LibC.EFD_NONBLOCK) : -1;
+        CancellationTokenRegistration registration = closing >= 0 ? client.Closing.UnsafeRegister(static state => Signal((int)state!), closing) : default;
         try
         {
             process?.DangerousAddRef(ref added);
-            pollfd* fds = stackalloc pollfd[2];
+            pollfd* fds = stackalloc pollfd[3];
             fds[0] = new pollfd { fd = fd, events = events };
             fds[1] = new pollfd { fd = added ? (int)process!.DangerousGetHandle() : -1, events = LibC.POLLIN }; // -1: poll skips it
+            fds[2] = new pollfd { fd = closing, events = LibC.POLLIN };
             while (true)
             {
-                int ready = LibC.poll(fds, 2, 1000);
+                int ready = LibC.poll(fds, 3, 1000);
                 if (ready > 0)
                 {
-                    return fds[1].revents == 0;
+                    return fds[2].revents != 0 ? -LibC.ECANCELED : fds[1].revents != 0 ? -LibC.EPIPE : 0;
                 }
 
                 if (ready < 0 && LibC.errno != LibC.EINTR)
                 {
-                    return true; // let the read or write report it
+                    return 0; // let the read or write report it
+                }
+
+                if (client.Closing.IsCancellationRequested)
+                {
+                    return -LibC.ECANCELED; // no eventfd could be made: seen within a slice
                 }
             }
         }
         catch (ObjectDisposedException)
         {
-            return false; // the client was disconnected meanwhile
+            return -LibC.EPIPE; // the client was disconnected meanwhile
         }
         finally
         {
+            registration.Dispose();
+            if (closing >= 0)
+            {
+                _ = LibC.close(closing);
+            }
+
             if (added)
             {
                 process!.DangerousRelease();
             }
+        }
+
+        static void Signal(int eventFd)
+        {
+            ulong one = 1;
+            _ = LibC.write(eventFd, &one, sizeof(ulong)); // nonblocking; a full counter is readable already
         }
     }
 

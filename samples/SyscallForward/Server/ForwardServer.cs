@@ -29,7 +29,7 @@ public sealed class ForwardServer : IDisposable
         _rpc = new RpcServer(options);
         _rpc.SessionOpened += (_, session) =>
         {
-            session.State = executor.Connect($"{session}, doorbell {session.Doorbell}", OpenClientProcess(session));
+            session.State = executor.Connect($"{session}, doorbell {session.Doorbell}", OpenClientProcess(session), session.Closing);
             Interlocked.Increment(ref _sessionsOpened);
         };
         _rpc.SessionClosed += (_, session) =>

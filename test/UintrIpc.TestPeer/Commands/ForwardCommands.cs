@@ -17,7 +17,9 @@ internal static class ForwardCommands
     /// fwd-open-fifo &lt;endpoint&gt; &lt;fifo path&gt;: opens the FIFO read-only without O_NONBLOCK
     /// (nobody writes it), then write-only, passes "x" through it and exits without closing
     /// either end. Prints "read end N", "write end N", "fifo ok"; "open timed out" and exit 3 when
-    /// the first open has no answer within 5 s.
+    /// the first open has no answer within 5 s. Then, with "then-read-empty", a read of the empty
+    /// FIFO that waits ("read waits") and an exit with the call in flight; with
+    /// "then-read-and-stay" the same read, and the process stays alive until killed.
     /// </summary>
     [PeerCommand("fwd-open-fifo")]
     public static int OpenFifo(string[] args)
@@ -53,7 +55,7 @@ internal static class ForwardCommands
         }
 
         Console.WriteLine("fifo ok");
-        if (args.Length > 2 && args[2] == "then-read-empty")
+        if (args.Length > 2 && args[2] is "then-read-empty" or "then-read-and-stay")
         {
             // The FIFO is empty and has a writer (our own write end): a blocking read waits for data
             // that never comes. Exit with the call still in flight at the server (review22).
@@ -66,6 +68,11 @@ internal static class ForwardCommands
             catch (TimeoutException)
             {
                 Console.WriteLine("read waits");
+                if (args[2] == "then-read-and-stay")
+                {
+                    Thread.Sleep(Timeout.Infinite); // alive, the call in flight, until the test kills us
+                }
+
                 Environment.Exit(0); // no Dispose: the RPC client would wait for the answer of the call in flight
             }
         }

@@ -67,4 +67,28 @@ public sealed partial class ForwardServerTests
         Bounded.WaitUntil(() => DisconnectedCount(server.Output) == 1, "the server to log the disconnect of the client whose read waited", TimeSpan.FromSeconds(30));
         server.Stop();
     }
+
+    /// <summary>
+    /// A read of an empty FIFO waits for a client that stays alive; the server stops (SIGTERM).
+    /// The wait must end with the stop (RpcSession.Closing), so the session ends and closes its
+    /// descriptors before the process exits, instead of its thread staying in poll past the stop.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public unsafe void A_read_of_an_empty_FIFO_ends_when_the_server_stops_while_its_client_lives(bool blockingIo)
+    {
+        fixed (byte* fifo = Encoding.UTF8.GetBytes(Path.Combine(_tree.Root, "fifo") + "\0"))
+        {
+            Assert.Equal(0, LibC.mkfifo(fifo, 0x180 /* 0600 */));
+        }
+
+        using var server = blockingIo ? StartServer("--blocking-io") : StartServer();
+        using var reader = PeerProcess.Start(output, "fwd-open-fifo", _endpoint, "fifo", "then-read-and-stay");
+        reader.WaitForOutput("read waits");
+        server.Stop();
+        Assert.Equal(1, DisconnectedCount(server.Output));
+        Assert.Contains("descriptors closed", server.Output, StringComparison.Ordinal);
+        Assert.False(reader.HasExited, "the client was to stay alive through the stop");
+    }
 }
