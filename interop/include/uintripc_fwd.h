@@ -17,6 +17,13 @@
  *
  * Opcodes outside the table below are answered with -ENOSYS; opcodes in the table that the
  * server's allow-list excludes are answered with -EPERM.
+ *
+ * A client does not trust the server's answers either (samples/SyscallForward's ForwardClient):
+ * an error is -1..-4095 (Linux's MAX_ERRNO); a READ or PREAD answers at most the output's length
+ * and exactly the bytes of output it delivered; a WRITE or PWRITE at most its input's length, and
+ * 0 only for an empty input (the server waits for room instead); OPENAT a descriptor 0..INT_MAX;
+ * GETPID 1..INT_MAX; NOP and CLOSE 0; LSEEK 0 or more; FSTAT 0 with UIPC_FWD_STAT_SIZE bytes of
+ * output. Any other answer is the server breaking this protocol (the sample client: EPROTO).
  */
 #ifndef UINTRIPC_FWD_H
 #define UINTRIPC_FWD_H

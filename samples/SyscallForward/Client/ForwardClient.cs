@@ -9,8 +9,10 @@ namespace SyscallForward.Client;
 
 /// <summary>
 /// A client of the forwarding server: each method forwards one call (interop/include/uintripc_fwd.h)
-/// and returns its result, or throws a <see cref="UintrIpcException"/> carrying the server's errno.
-/// <see cref="Call"/> gives the raw result instead. Thread-safe: any number of threads may call at once.
+/// and returns its result, or throws a <see cref="UintrIpcException"/> carrying the server's errno, or
+/// EPROTO when the answer breaks the protocol (a read claiming more bytes than it delivered, a count
+/// past the request, a descriptor or pid out of range): the server is not trusted.
+/// <see cref="Call"/> gives the raw result instead, unchecked. Thread-safe: any number of threads may call at once.
 /// Every call may also end with <see cref="TimeoutException"/> (no answer within <see cref="Timeout"/>;
 /// the call may still run on the server), <see cref="RpcConnectionLostException"/> (the session ended:
 /// the server exited or stopped; the call may or may not have run: connect again) or
@@ -47,56 +49,76 @@ public sealed class ForwardClient : IDisposable
         => _rpc.Call(opcode, args, input, output, Timeout);
 
     /// <summary>Does nothing on the server (a round trip).</summary>
-    public void Nop() => Checked(ForwardOpcode.Nop, default, "nop");
+    public void Nop() => Checked(ForwardOpcode.Nop, default, "nop", 0, 0);
 
     /// <summary>The server's pid.</summary>
-    public int GetPid() => (int)Checked(ForwardOpcode.GetPid, default, "getpid");
+    public int GetPid() => (int)Checked(ForwardOpcode.GetPid, default, "getpid", 1, int.MaxValue);
 
     /// <summary>Opens <paramref name="path"/> beneath the server's directory; returns this client's descriptor.</summary>
     public int Open(string path, int flags, int mode = 0x1A4 /* 0644 */)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return (int)Call(ForwardOpcode.OpenAt, new RpcArgs(AtRoot, flags, mode), Encoding.UTF8.GetBytes(path), default).ThrowIfError($"forwarded open of {path}");
+        return (int)ForwardAnswer.Check(Call(ForwardOpcode.OpenAt, new RpcArgs(AtRoot, flags, mode), Encoding.UTF8.GetBytes(path), default), $"forwarded open of {path}", 0, int.MaxValue);
     }
 
     /// <summary>Closes one of this client's descriptors.</summary>
-    public void Close(int fd) => Checked(ForwardOpcode.Close, new RpcArgs(fd), "forwarded close");
+    public void Close(int fd) => Checked(ForwardOpcode.Close, new RpcArgs(fd), "forwarded close", 0, 0);
 
     /// <summary>Reads up to <paramref name="buffer"/>'s length (at most <see cref="MaxTransfer"/>); returns the count (0 at the end).</summary>
     public int Read(int fd, Span<byte> buffer)
-        => (int)Call(ForwardOpcode.Read, new RpcArgs(fd), default, Clamp(buffer)).ThrowIfError("forwarded read");
+    {
+        buffer = Clamp(buffer);
+        return (int)ForwardAnswer.Check(Call(ForwardOpcode.Read, new RpcArgs(fd), default, buffer), "forwarded read", 0, buffer.Length, delivered: true);
+    }
 
     /// <summary>Writes up to <paramref name="data"/>'s length (at most <see cref="MaxTransfer"/>); returns the count (may be short).</summary>
     public int Write(int fd, ReadOnlySpan<byte> data)
-        => (int)Call(ForwardOpcode.Write, new RpcArgs(fd), data[..Math.Min(data.Length, MaxTransfer)], default).ThrowIfError("forwarded write");
+    {
+        data = data[..Math.Min(data.Length, MaxTransfer)];
+        return (int)ForwardAnswer.Check(Call(ForwardOpcode.Write, new RpcArgs(fd), data, default), "forwarded write", 0, data.Length);
+    }
 
     /// <summary>pread: reads at <paramref name="offset"/>.</summary>
     public int PRead(int fd, Span<byte> buffer, long offset)
-        => (int)Call(ForwardOpcode.PRead, new RpcArgs(fd, offset), default, Clamp(buffer)).ThrowIfError("forwarded pread");
+    {
+        buffer = Clamp(buffer);
+        return (int)ForwardAnswer.Check(Call(ForwardOpcode.PRead, new RpcArgs(fd, offset), default, buffer), "forwarded pread", 0, buffer.Length, delivered: true);
+    }
 
     /// <summary>pwrite: writes at <paramref name="offset"/>.</summary>
     public int PWrite(int fd, ReadOnlySpan<byte> data, long offset)
-        => (int)Call(ForwardOpcode.PWrite, new RpcArgs(fd, offset), data[..Math.Min(data.Length, MaxTransfer)], default).ThrowIfError("forwarded pwrite");
+    {
+        data = data[..Math.Min(data.Length, MaxTransfer)];
+        return (int)ForwardAnswer.Check(Call(ForwardOpcode.PWrite, new RpcArgs(fd, offset), data, default), "forwarded pwrite", 0, data.Length);
+    }
 
     /// <summary>lseek; returns the new offset (64-bit).</summary>
     public long Seek(int fd, long offset, SeekOrigin origin)
-        => Checked(ForwardOpcode.LSeek, new RpcArgs(fd, offset, (int)origin), "forwarded lseek");
+        => Checked(ForwardOpcode.LSeek, new RpcArgs(fd, offset, (int)origin), "forwarded lseek", 0, long.MaxValue);
 
     /// <summary>fstat.</summary>
     public ForwardStat Stat(int fd)
     {
         Span<byte> bytes = stackalloc byte[ForwardStat.Size];
-        Call(ForwardOpcode.FStat, new RpcArgs(fd), default, bytes).ThrowIfError("forwarded fstat");
+        ForwardAnswer.Check(Call(ForwardOpcode.FStat, new RpcArgs(fd), default, bytes), "forwarded fstat", 0, 0, output: ForwardStat.Size);
         return MemoryMarshal.Read<ForwardStat>(bytes);
     }
 
     /// <summary>Reads asynchronously (the answer is read by the RPC client's receiver thread).</summary>
     public async ValueTask<int> ReadAsync(int fd, Memory<byte> buffer, CancellationToken cancellationToken = default)
-        => (int)(await _rpc.CallAsync((uint)ForwardOpcode.Read, new RpcArgs(fd), default, buffer[..Math.Min(buffer.Length, MaxTransfer)], cancellationToken).ConfigureAwait(false)).ThrowIfError("forwarded read");
+    {
+        buffer = buffer[..Math.Min(buffer.Length, MaxTransfer)];
+        RpcResult result = await _rpc.CallAsync((uint)ForwardOpcode.Read, new RpcArgs(fd), default, buffer, cancellationToken).ConfigureAwait(false);
+        return (int)ForwardAnswer.Check(result, "forwarded read", 0, buffer.Length, delivered: true);
+    }
 
     /// <summary>Writes asynchronously; returns the count (may be short).</summary>
     public async ValueTask<int> WriteAsync(int fd, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
-        => (int)(await _rpc.CallAsync((uint)ForwardOpcode.Write, new RpcArgs(fd), data[..Math.Min(data.Length, MaxTransfer)], default, cancellationToken).ConfigureAwait(false)).ThrowIfError("forwarded write");
+    {
+        data = data[..Math.Min(data.Length, MaxTransfer)];
+        RpcResult result = await _rpc.CallAsync((uint)ForwardOpcode.Write, new RpcArgs(fd), data, default, cancellationToken).ConfigureAwait(false);
+        return (int)ForwardAnswer.Check(result, "forwarded write", 0, data.Length);
+    }
 
     /// <summary>Opens a forwarded file as a <see cref="Stream"/> (which closes it on Dispose).</summary>
     public ForwardedFileStream OpenStream(string path, FileAccess access, FileMode mode = FileMode.Open)
@@ -119,7 +141,7 @@ public sealed class ForwardClient : IDisposable
     private RpcResult Call(ForwardOpcode opcode, in RpcArgs args, ReadOnlySpan<byte> input, Span<byte> output)
         => _rpc.Call((uint)opcode, args, input, output, Timeout);
 
-    private long Checked(ForwardOpcode opcode, in RpcArgs args, string what) => Call(opcode, args, default, default).ThrowIfError(what);
+    private long Checked(ForwardOpcode opcode, in RpcArgs args, string what, long min, long max) => ForwardAnswer.Check(Call(opcode, args, default, default), what, min, max);
 
     private Span<byte> Clamp(Span<byte> buffer) => buffer[..Math.Min(buffer.Length, MaxTransfer)];
 }

@@ -72,7 +72,7 @@ public sealed class ForwardedFileStream : Stream
     {
         while (!buffer.IsEmpty)
         {
-            buffer = buffer[_client.Write(Fd, buffer)..];
+            buffer = buffer[NonZero(_client.Write(Fd, buffer))..];
         }
     }
 
@@ -85,9 +85,13 @@ public sealed class ForwardedFileStream : Stream
     {
         while (!buffer.IsEmpty)
         {
-            buffer = buffer[await _client.WriteAsync(Fd, buffer, cancellationToken).ConfigureAwait(false)..];
+            buffer = buffer[NonZero(await _client.WriteAsync(Fd, buffer, cancellationToken).ConfigureAwait(false))..];
         }
     }
+
+    // A write of some bytes that wrote none would repeat for ever (the server's executor waits for
+    // room instead of answering 0): end the loop with an error rather than spin on a broken server.
+    private static int NonZero(int written) => written > 0 ? written : throw new IOException("The forwarded write wrote 0 bytes of a non-empty buffer; the server broke uintripc_fwd.h.");
 
     /// <inheritdoc />
     public override long Seek(long offset, SeekOrigin origin) => _client.Seek(Fd, offset, origin);
