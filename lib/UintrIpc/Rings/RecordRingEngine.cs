@@ -59,7 +59,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     internal const int HeadReloadPauseSpins = 16;
 
     private const int HeaderSize = RingLayout.RecordHeaderSize;
-    private const int TypeOffset = 4;
+    internal const int TypeOffset = 4;
     private const int Padding = RingLayout.PaddingRecordType;
 
     // Keeps the mapping alive as long as the ring is used.
@@ -235,6 +235,12 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     }
 
     internal int Capacity => _capacity;
+
+    /// <summary>The data area's first byte (the private copy validated at attach; unchanged by Dispose, which leaves a zero placeholder mapped there while the engine is reachable).</summary>
+    internal byte* Data => _data;
+
+    /// <summary>Capacity - 1.</summary>
+    internal int Mask => _mask;
 
     internal int MaxMessageLength => _maxMessageLength;
 

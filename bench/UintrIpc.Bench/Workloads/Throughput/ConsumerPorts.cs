@@ -196,7 +196,8 @@ internal static class RecordReads
         else if (checker.SingleProducer)
         {
             long warmup = checker.WarmupMessages;
-            long next = checker.NextSingle;
+            long first = checker.NextSingle;
+            long next = first;
             while (batch.TryNext(out _, out payload))
             {
                 checker.CheckSingle(payloads.Stamp(payload), next);
@@ -204,7 +205,10 @@ internal static class RecordReads
             }
 
             checker.NextSingle = next;
-            checker.CountMeasured(batch.Count, warmup); // once per batch, as the slot drains (see MessageChecker.Check)
+            int taken = (int)(next - first); // the batch's Count, from the sequence: the batch's limit is then not live in the loop
+            checker.CountMeasured(taken, warmup); // once per batch, as the slot drains (see MessageChecker.Check)
+            ring.CompleteBatch(batch);
+            return taken;
         }
         else
         {
