@@ -143,6 +143,43 @@ public abstract class RecordsCorruptionTests : IDisposable
     }
 
     [Fact]
+    public void A_record_that_would_overlap_the_start_of_a_read_batch_is_reported()
+    {
+        // The same ring through a pull batch: after the wrap its records must end at the batch's
+        // start (its segment's end is then the lap's end, not the data area's).
+        var (region, memory) = NewRegion();
+        memory.Head = 128;
+        memory.Tail = 128 + 256;
+        memory.WriteHeader(128, 128, RingLayout.PaddingRecordType);
+        for (int i = 0; i <= 120; i += 40)
+        {
+            memory.WriteHeader(i, 40, 1);
+        }
+
+        var ring = RecordRingUnderTest.Attach(Kind, region);
+        Assert.True(ring.Ring.TryReadBatch(int.MaxValue, out RecordCursor batch));
+        int taken = 0;
+        long position = -1;
+        try
+        {
+            while (taken < 8 && batch.TryNext(out _, out _))
+            {
+                taken++;
+            }
+        }
+        catch (RingCorruptedException e)
+        {
+            position = e.Position;
+        }
+
+        Assert.Equal(3, taken);
+        Assert.Equal(128 + 128 + 120, position);
+        Assert.Equal(128, ring.ConsumerPosition); // nothing released before the completion
+        ring.Ring.CompleteBatch(batch);
+        Assert.Equal(128 + 128 + 120, ring.ConsumerPosition);
+    }
+
+    [Fact]
     public void Attach_rejects_a_head_after_the_tail()
     {
         var (region, memory) = NewRegion();
