@@ -116,7 +116,7 @@ internal readonly ref struct SlotCopyHandler<T>(SlotCopyHandler<T>.Sink sink, re
     }
 }
 
-/// <summary>RecordRing.TryReadBatch of up to <see cref="Batch.Size"/> records in place (zeroed and head released per batch, as C batched); measured messages counted once per batch.</summary>
+/// <summary>RecordRing.TryReadBatch of up to <see cref="Batch.Size"/> records in place (zeroed and head released per batch, as C batched), Read with a handler at 8 B (see <see cref="RecordReads.Poll{TCount}"/>); measured messages counted once per batch.</summary>
 internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : IConsumerPort
 {
     private readonly AlignedElements<byte> _sink = new(size);
@@ -137,12 +137,13 @@ internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : ICo
 /// <summary>
 /// The record ports' one poll, a pull batch as C's consumer loop (RecordRing.TryReadBatch, then
 /// TryNext in this loop, then one release): each record's length and stamp checked and the rest
-/// of its payload copied out here, with the loop's state (the batch's next record and count, the
+/// of its payload copied out here, with the loop's state (the batch's position and count, the
 /// single producer's next sequence, the MPSC count of measured messages) in this frame's locals;
 /// the checker's counters are stored once per batch. Read with a handler
 /// (<see cref="PollWithHandler{TCount}"/>) stores the record's end, the handler's sequence through
-/// its reference and a spill per record; the batch's loop, JitDisasm (SPSC 8 B), none
-/// (design-notes "rstore", "pull", "spsc8").
+/// its reference and a spill per record; the batch's loop, JitDisasm (SPSC 8 B), still has two
+/// stack stores per record (the JIT's register choice: the limit and the sequence), so SPSC 8 B
+/// stays on Read (design-notes "rstore", "pull").
 /// </summary>
 internal static class RecordReads
 {
@@ -150,13 +151,16 @@ internal static class RecordReads
     public static int Poll<TCount>(RecordRing ring, AlignedElements<byte> sink, ref MessageChecker checker)
         where TCount : struct, IRecordCount
     {
-        // Every size on the batch since spsc8: SPSC 8 B had stayed on Read with the stamp handler,
-        // where the batch's loop then lost single-thread (3.81-3.95 -> 4.42 ns per record: two
-        // stack stores per record, design-notes "pull"); the cursor's loop now keeps everything in
-        // registers (no store per record) and SPSC 8 B reads 3.93-4.05 -> 2.80-2.87 (design-notes "spsc8").
-        return sink.Length == sizeof(long)
-            ? PollBatch<TCount, StampOnly>(ring, default, ref checker)
-            : PollBatch<TCount, StampAndRest>(ring, new StampAndRest(sink), ref checker);
+        if (sink.Length != sizeof(long))
+        {
+            return PollBatch<TCount, StampAndRest>(ring, new StampAndRest(sink), ref checker);
+        }
+
+        // SPSC 8 B stays on Read with the stamp handler: the batch's loop lost there in the
+        // single-thread twin (3.81-3.95 -> 4.42 ns per record, 3 pairs; JitDisasm: two stack
+        // stores per record left, the JIT's register choice), where MPSC x2 8 B gained
+        // (4.38-4.47 -> 4.24-4.26, 3 of 3) and SPSC 64 B was level (design-notes "pull").
+        return TCount.PerRecord ? PollBatch<TCount, StampOnly>(ring, default, ref checker) : PollWithHandler<TCount>(ring, sink, ref checker);
     }
 
     /// <remarks>
@@ -231,7 +235,7 @@ internal static class RecordReads
         return batch.Count;
     }
 
-    /// <summary>RecordRing.Read with the stamp handler at 8 B, the copying one above: no port's since spsc8 (see <see cref="Poll{TCount}"/>), kept as the twins' comparison.</summary>
+    /// <summary>RecordRing.Read with the stamp handler at 8 B, the copying one above: the SPSC 8 B port's (see <see cref="Poll{TCount}"/>), and the twins' comparison for the others.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int PollWithHandler<TCount>(RecordRing ring, AlignedElements<byte> sink, ref MessageChecker checker)
         where TCount : struct, IRecordCount
