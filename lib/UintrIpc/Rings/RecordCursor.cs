@@ -13,7 +13,7 @@ namespace UintrIpc.Rings;
 /// </summary>
 /// <remarks>
 /// A ref struct the caller holds as a local: the JIT promotes the fields its loop uses
-/// (the next record's pointer, the segment's end, the count, the engine) to registers, where
+/// (the next record's pointer, the segment's end, the count, the longest message) to registers, where
 /// <see cref="RecordRingEngine.Read{THandler}"/> stored each record's end to the engine and the
 /// handler's state through its reference (design-notes "pull"). <see cref="TryNext"/> only loads
 /// from the mapping and writes nothing shared; it takes no MappingUse record: after the ring's
@@ -23,13 +23,12 @@ namespace UintrIpc.Rings;
 /// </remarks>
 internal unsafe ref struct RecordCursor
 {
-    // The loop's fields are the first four: no position, lap end, data pointer or mask per
-    // record; the longest message is read through the engine (a load, which x86 folds into the
-    // compare: no register). The rest are read on the rare paths (a wrap, padding, an invalid
-    // record) and by the completion. With the position, the lap end, the data, the mask, the
-    // longest message and the limit all live in the caller's loop (and, in a first cut of this
-    // shape, the data, the mask and the start), the JIT had no register left for the header's
-    // type and length and stored them to the stack per record (design-notes "pull", "spsc8").
+    // The loop's fields are the first four: no position, lap end or mask per record. The last four
+    // are read on the rare paths (the wrap, padding, an invalid record) and by the completion.
+    // With the position, the lap end, the data, the mask, the longest message and the limit in the
+    // caller's loop, the JIT spilled the limit and the caller's sequence to the stack per record;
+    // with this shape, it kept everything in registers once the record's end was computed after
+    // the tests of its length and type (TryNext), not before (design-notes "pull", "spsc8").
 
     /// <summary>The next record's first byte in the data area (a private pointer, never from shared memory).</summary>
     private byte* _next;

@@ -236,12 +236,6 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
 
     internal int Capacity => _capacity;
 
-    /// <summary>The data area's first byte (the private copy validated at attach; unchanged by Dispose, which leaves a zero placeholder mapped there while the engine is reachable).</summary>
-    internal byte* Data => _data;
-
-    /// <summary>Capacity - 1.</summary>
-    internal int Mask => _mask;
-
     internal int MaxMessageLength => _maxMessageLength;
 
     /// <summary>Whether the ring is MPSC (its descriptor's kind).</summary>
