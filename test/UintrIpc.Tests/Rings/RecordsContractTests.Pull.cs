@@ -53,13 +53,7 @@ public abstract partial class RecordsContractTests
     [Fact]
     public void A_batch_steps_over_the_padding_at_the_end_of_the_lap()
     {
-        var ring = NewRing(out _);
-        for (int i = 0; i < 15; i++)
-        {
-            Assert.True(ring.TryWrite(1, new byte[8]));
-        }
-
-        Assert.Equal(15, ring.DrainBatch().Count); // up to 240
+        var ring = At240();
         Assert.True(ring.TryWrite(2, Payload(2, 24))); // 32 bytes: padding 240..256, the record at 256
         Assert.True(ring.TryWrite(3, Payload(3, 8)));
 
@@ -82,13 +76,7 @@ public abstract partial class RecordsContractTests
         // The cursor's records end at the data area's end until the batch wraps, then at the lap's
         // end: a record ending exactly at the data area's end is followed by the records from 0,
         // in the same batch, until the batch has read one lap.
-        var ring = NewRing(out _);
-        for (int i = 0; i < 15; i++)
-        {
-            Assert.True(ring.TryWrite(1, new byte[8]));
-        }
-
-        Assert.Equal(15, ring.DrainBatch().Count); // up to 240
+        var ring = At240();
         for (int i = 0; i < 16; i++)
         {
             Assert.True(ring.TryWrite(20 + i, Payload(i, 8))); // 240..256 (no padding), then 256..496: a full lap
@@ -225,6 +213,19 @@ public abstract partial class RecordsContractTests
         {
             return e;
         }
+    }
+
+    /// <summary>An empty ring whose positions are 240, 16 bytes before the end of the data area.</summary>
+    private RecordRingUnderTest At240()
+    {
+        var ring = NewRing();
+        for (int i = 0; i < 15; i++)
+        {
+            Assert.True(ring.TryWrite(1, new byte[8]));
+        }
+
+        Assert.Equal(15, ring.DrainBatch().Count); // up to 240
+        return ring;
     }
 
     private static byte[] Payload(int seed, int length)
