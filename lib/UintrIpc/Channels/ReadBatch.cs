@@ -11,11 +11,12 @@ namespace UintrIpc.Channels;
 /// not completed is read again by the next read of the reader.
 /// </summary>
 /// <remarks>
-/// <para>The loop's state is the caller's (this struct, which the JIT keeps in registers when it
-/// is a local not captured by a <c>using</c> or a try/finally), and the release is one head store
-/// for the batch; against <see cref="IpcMessageReader.Read{THandler}(ref THandler, int)"/> with a
-/// stateful handler it measured level or a little faster (two writers' 8-byte messages), except
-/// for one writer's 8-byte messages (slower; design-notes "pull"). In a <c>using</c> the batch
+/// <para>The loop's state is the caller's (this struct, a local of the caller's frame: the JIT
+/// stores its next record and count per message there, its checksum branch taking it by
+/// reference), and the release is one head store for the batch; against
+/// <see cref="IpcMessageReader.Read{THandler}(ref THandler, int)"/> with a stateful handler it
+/// measured a little faster for two writers' 8-byte messages and level for one writer's (slower
+/// before spsc8; design-notes "pull", "spsc8"). In a <c>using</c> the batch
 /// is released also when the loop throws (as <see cref="IpcMessageReader.Read{THandler}(ref THandler, int)"/>
 /// releases what its handler was given); the explicit form, <see cref="Complete"/> after the loop,
 /// is the fastest (a local a finally reads is stored to the stack at every change).</para>

@@ -39,7 +39,7 @@ internal sealed unsafe partial class RecordRingEngine
             throw ReadFromHandler(); // begun by a handler of this ring's Read: its records are released after it
         }
 
-        cursor = new RecordCursor(new RecordShape(_data, _mask, _maxMessageLength), head, head + _capacity, limit);
+        cursor = new RecordCursor(new RecordShape(_data, _mask, _maxMessageLength), head, limit);
         return true;
     }
 

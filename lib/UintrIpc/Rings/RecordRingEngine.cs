@@ -59,7 +59,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     internal const int HeadReloadPauseSpins = 16;
 
     private const int HeaderSize = RingLayout.RecordHeaderSize;
-    private const int TypeOffset = 4;
+    internal const int TypeOffset = 4;
     private const int Padding = RingLayout.PaddingRecordType;
 
     // Keeps the mapping alive as long as the ring is used.

@@ -53,13 +53,7 @@ public abstract partial class RecordsContractTests
     [Fact]
     public void A_batch_steps_over_the_padding_at_the_end_of_the_lap()
     {
-        var ring = NewRing(out _);
-        for (int i = 0; i < 15; i++)
-        {
-            Assert.True(ring.TryWrite(1, new byte[8]));
-        }
-
-        Assert.Equal(15, ring.DrainBatch().Count); // up to 240
+        var ring = At240();
         Assert.True(ring.TryWrite(2, Payload(2, 24))); // 32 bytes: padding 240..256, the record at 256
         Assert.True(ring.TryWrite(3, Payload(3, 8)));
 
@@ -73,6 +67,34 @@ public abstract partial class RecordsContractTests
         Assert.Equal(2, batch.Count); // the padding is not a message
         ring.Ring.CompleteBatch(batch);
         Assert.Equal(256 + 32 + 16, ring.ConsumerPosition);
+        Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
+    }
+
+    [Fact]
+    public void A_batch_goes_on_across_the_end_of_the_data_area_without_padding_up_to_one_lap()
+    {
+        // The cursor's records end at the data area's end until the batch wraps, then at the lap's
+        // end: a record ending exactly at the data area's end is followed by the records from 0,
+        // in the same batch, until the batch has read one lap.
+        var ring = At240();
+        for (int i = 0; i < 16; i++)
+        {
+            Assert.True(ring.TryWrite(20 + i, Payload(i, 8))); // 240..256 (no padding), then 256..496: a full lap
+        }
+
+        Assert.True(ring.Ring.TryReadBatch(int.MaxValue, out RecordCursor batch));
+        for (int i = 0; i < 16; i++)
+        {
+            Assert.True(batch.TryNext(out int type, out ReadOnlySpan<byte> payload));
+            Assert.Equal(20 + i, type);
+            Assert.Equal(Payload(i, 8), payload.ToArray());
+        }
+
+        Assert.False(batch.TryNext(out _, out _)); // the lap's end
+        Assert.Equal(16, batch.Count);
+        Assert.Equal(240, ring.ConsumerPosition);
+        ring.Ring.CompleteBatch(batch);
+        Assert.Equal(240 + 256, ring.ConsumerPosition);
         Assert.Equal(ring.ProducerPosition, ring.ConsumerPosition);
     }
 
@@ -191,6 +213,19 @@ public abstract partial class RecordsContractTests
         {
             return e;
         }
+    }
+
+    /// <summary>An empty ring whose positions are 240, 16 bytes before the end of the data area.</summary>
+    private RecordRingUnderTest At240()
+    {
+        var ring = NewRing();
+        for (int i = 0; i < 15; i++)
+        {
+            Assert.True(ring.TryWrite(1, new byte[8]));
+        }
+
+        Assert.Equal(15, ring.DrainBatch().Count); // up to 240
+        return ring;
     }
 
     private static byte[] Payload(int seed, int length)

@@ -125,6 +125,45 @@ public abstract class RecordsCorruptionTests : IDisposable
         // Each record is valid on its own, but after the padding at 128 the records from 0
         // reach back into the start of the batch (whose header is not zeroed yet): a batch
         // never consumes more than one lap.
+        var ring = WithRecordsOverlappingTheStart();
+        var handler = new CollectingHandler([]);
+        var e = Assert.Throws<RingCorruptedException>(() => ring.Read(ref handler));
+        Assert.Equal(128 + 128 + 120, e.Position);
+        Assert.Equal(3, handler.Messages.Count);
+        Assert.Equal(128 + 128 + 120, ring.ConsumerPosition);
+    }
+
+    [Fact]
+    public void A_record_that_would_overlap_the_start_of_a_read_batch_is_reported()
+    {
+        // The same ring through a pull batch: after the wrap its records must end at the batch's
+        // start (its segment's end is then the lap's end, not the data area's).
+        var ring = WithRecordsOverlappingTheStart();
+        Assert.True(ring.Ring.TryReadBatch(int.MaxValue, out RecordCursor batch));
+        int taken = 0;
+        long position = -1;
+        try
+        {
+            while (taken < 8 && batch.TryNext(out _, out _))
+            {
+                taken++;
+            }
+        }
+        catch (RingCorruptedException e)
+        {
+            position = e.Position;
+        }
+
+        Assert.Equal(3, taken);
+        Assert.Equal(128 + 128 + 120, position);
+        Assert.Equal(128, ring.ConsumerPosition); // nothing released before the completion
+        ring.Ring.CompleteBatch(batch);
+        Assert.Equal(128 + 128 + 120, ring.ConsumerPosition);
+    }
+
+    /// <summary>A ring whose head is 128, with padding to the lap's end there and then records of 40 bytes from 0 to 160: the fourth reaches back past the head.</summary>
+    private RecordRingUnderTest WithRecordsOverlappingTheStart()
+    {
         var (region, memory) = NewRegion();
         memory.Head = 128;
         memory.Tail = 128 + 256;
@@ -134,12 +173,7 @@ public abstract class RecordsCorruptionTests : IDisposable
             memory.WriteHeader(i, 40, 1);
         }
 
-        var ring = RecordRingUnderTest.Attach(Kind, region);
-        var handler = new CollectingHandler([]);
-        var e = Assert.Throws<RingCorruptedException>(() => ring.Read(ref handler));
-        Assert.Equal(128 + 128 + 120, e.Position);
-        Assert.Equal(3, handler.Messages.Count);
-        Assert.Equal(128 + 128 + 120, ring.ConsumerPosition);
+        return RecordRingUnderTest.Attach(Kind, region);
     }
 
     [Fact]

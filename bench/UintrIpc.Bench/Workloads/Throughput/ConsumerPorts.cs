@@ -137,13 +137,12 @@ internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : ICo
 /// <summary>
 /// The record ports' one poll, a pull batch as C's consumer loop (RecordRing.TryReadBatch, then
 /// TryNext in this loop, then one release): each record's length and stamp checked and the rest
-/// of its payload copied out here, with the loop's state (the batch's position and count, the
+/// of its payload copied out here, with the loop's state (the batch's next record and count, the
 /// single producer's next sequence, the MPSC count of measured messages) in this frame's locals;
 /// the checker's counters are stored once per batch. Read with a handler
 /// (<see cref="PollWithHandler{TCount}"/>) stores the record's end, the handler's sequence through
-/// its reference and a spill per record; the batch's loop, JitDisasm (SPSC 8 B), still has two
-/// stack stores per record (the JIT's register choice: the limit and the sequence), so SPSC 8 B
-/// stays on Read (design-notes "rstore", "pull").
+/// its reference and a spill per record; the batch's loop, JitDisasm (SPSC 8 B), none since spsc8,
+/// yet SPSC 8 B stays on Read (see <see cref="Poll{TCount}"/>; design-notes "rstore", "pull", "spsc8").
 /// </summary>
 internal static class RecordReads
 {
@@ -156,10 +155,13 @@ internal static class RecordReads
             return PollBatch<TCount, StampAndRest>(ring, new StampAndRest(sink), ref checker);
         }
 
-        // SPSC 8 B stays on Read with the stamp handler: the batch's loop lost there in the
-        // single-thread twin (3.81-3.95 -> 4.42 ns per record, 3 pairs; JitDisasm: two stack
-        // stores per record left, the JIT's register choice), where MPSC x2 8 B gained
-        // (4.38-4.47 -> 4.24-4.26, 3 of 3) and SPSC 64 B was level (design-notes "pull").
+        // SPSC 8 B stays on Read with the stamp handler. The batch's loop is the faster consumer
+        // since spsc8 (no store per record; single-thread twin 3.93-4.05 -> 2.80-2.87 ns per
+        // record), but paired with this harness's producer (RecordBatchProducer: TryAppend per
+        // record) the pair ran slower: cross-core twin 8.09-10.51 -> 9.50-22.12, 4 of 4 pairs
+        // slower, and two cross-process A/Bs 0.62x and 0.65x (8 of 10 pairs below 1); the cause
+        // is not found (no PMU: perhaps the consumer reaching the producer's commits sooner;
+        // design-notes "spsc8").
         return TCount.PerRecord ? PollBatch<TCount, StampOnly>(ring, default, ref checker) : PollWithHandler<TCount>(ring, sink, ref checker);
     }
 
@@ -196,7 +198,8 @@ internal static class RecordReads
         else if (checker.SingleProducer)
         {
             long warmup = checker.WarmupMessages;
-            long next = checker.NextSingle;
+            long first = checker.NextSingle;
+            long next = first;
             while (batch.TryNext(out _, out payload))
             {
                 checker.CheckSingle(payloads.Stamp(payload), next);
@@ -204,7 +207,10 @@ internal static class RecordReads
             }
 
             checker.NextSingle = next;
-            checker.CountMeasured(batch.Count, warmup); // once per batch, as the slot drains (see MessageChecker.Check)
+            int taken = (int)(next - first); // the batch's Count, from the sequence: the batch's limit is then not live in the loop
+            checker.CountMeasured(taken, warmup); // once per batch, as the slot drains (see MessageChecker.Check)
+            ring.CompleteBatch(batch);
+            return taken;
         }
         else
         {
