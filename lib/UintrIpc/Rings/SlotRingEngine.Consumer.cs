@@ -190,12 +190,19 @@ internal unsafe partial struct SlotRingEngine
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            ThrowIfDisposed();
-            ulong head = ConsumerHead;
-            // Acquire: whoever acts on "true" reads the element after this load.
-            ulong sequence = Volatile.Read(ref *(ulong*)SlotAt(head));
+            ulong sequence = NextSequence(out ulong head);
             return sequence == head + 1 || (sequence != UnwrittenSequence(head) && IsSkipMarker(sequence, head));
         }
+    }
+
+    /// <summary>The sequence in the slot of the consumer's private head (for <see cref="CanRead"/> and <see cref="CanReadOrCorrupt"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private readonly ulong NextSequence(out ulong head)
+    {
+        ThrowIfDisposed();
+        head = ConsumerHead;
+        // Acquire: whoever acts on "true" reads (and validates) the element after this load.
+        return Volatile.Read(ref *(ulong*)SlotAt(head));
     }
 
     /// <summary>
@@ -222,10 +229,7 @@ internal unsafe partial struct SlotRingEngine
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            ThrowIfDisposed();
-            ulong head = ConsumerHead;
-            // Acquire, as CanRead: whoever acts on "true" reads (and validates) the slot after this load.
-            ulong sequence = Volatile.Read(ref *(ulong*)SlotAt(head));
+            ulong sequence = NextSequence(out ulong head);
             return sequence == head + 1 || !IsNotYet(sequence, head);
         }
     }
