@@ -75,7 +75,7 @@ public sealed class ForwardClient : IDisposable
     public int Write(int fd, ReadOnlySpan<byte> data)
     {
         data = data[..Math.Min(data.Length, MaxTransfer)];
-        return (int)ForwardAnswer.Check(Call(ForwardOpcode.Write, new RpcArgs(fd), data, default), "forwarded write", 0, data.Length);
+        return (int)ForwardAnswer.Check(Call(ForwardOpcode.Write, new RpcArgs(fd), data, default), "forwarded write", MinWritten(data.Length), data.Length);
     }
 
     /// <summary>pread: reads at <paramref name="offset"/>.</summary>
@@ -89,7 +89,7 @@ public sealed class ForwardClient : IDisposable
     public int PWrite(int fd, ReadOnlySpan<byte> data, long offset)
     {
         data = data[..Math.Min(data.Length, MaxTransfer)];
-        return (int)ForwardAnswer.Check(Call(ForwardOpcode.PWrite, new RpcArgs(fd, offset), data, default), "forwarded pwrite", 0, data.Length);
+        return (int)ForwardAnswer.Check(Call(ForwardOpcode.PWrite, new RpcArgs(fd, offset), data, default), "forwarded pwrite", MinWritten(data.Length), data.Length);
     }
 
     /// <summary>lseek; returns the new offset (64-bit).</summary>
@@ -117,7 +117,7 @@ public sealed class ForwardClient : IDisposable
     {
         data = data[..Math.Min(data.Length, MaxTransfer)];
         RpcResult result = await _rpc.CallAsync((uint)ForwardOpcode.Write, new RpcArgs(fd), data, default, cancellationToken).ConfigureAwait(false);
-        return (int)ForwardAnswer.Check(result, "forwarded write", 0, data.Length);
+        return (int)ForwardAnswer.Check(result, "forwarded write", MinWritten(data.Length), data.Length);
     }
 
     /// <summary>Opens a forwarded file as a <see cref="Stream"/> (which closes it on Dispose).</summary>
@@ -142,6 +142,10 @@ public sealed class ForwardClient : IDisposable
         => _rpc.Call((uint)opcode, args, input, output, Timeout);
 
     private long Checked(ForwardOpcode opcode, in RpcArgs args, string what, long min, long max) => ForwardAnswer.Check(Call(opcode, args, default, default), what, min, max);
+
+    // uintripc_fwd.h: a write answers 0 only for an empty input (the server waits for room instead),
+    // so 0 for a non-empty one is the server breaking the protocol (EPROTO), not a short write.
+    private static long MinWritten(int length) => length == 0 ? 0 : 1;
 
     private Span<byte> Clamp(Span<byte> buffer) => buffer[..Math.Min(buffer.Length, MaxTransfer)];
 }
