@@ -86,7 +86,14 @@ public sealed class GeneratedForwardRequestTests(ITestOutputHelper output) : IDi
             warmUp.Close(warmUp.Open("inside.txt", 0));
         }
 
-        var before = GeneratedRpcRequestTests.Descriptors(server.Pid);
+        long warmUpEnd = Environment.TickCount64 + 30_000;
+        while (!server.Output.Contains("client 1 disconnected", StringComparison.Ordinal))
+        {
+            Assert.True(Environment.TickCount64 < warmUpEnd, $"the warm-up session did not end within 30 s:\n{server.Output}");
+            Thread.Sleep(10);
+        }
+
+        var before = GeneratedRpcRequestTests.Baseline(server.Pid);
         byte[] pattern = new byte[ArenaLength];
         for (int i = 0; i < pattern.Length; i++)
         {
