@@ -166,6 +166,8 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A negative timeout (waits are always bounded).</exception>
     /// <exception cref="InvalidOperationException">Another wait of this reader is in progress, or (signal, uintr) called on another thread than the creator.</exception>
+    /// <exception cref="RingCorruptedException">A writer left a value no writer writes in the ring (a broken or hostile peer), or (checksums) a message's checksum does not match (it is dropped).</exception>
+    /// <exception cref="PeerGoneException">Every writer received over the bootstrap has exited without completing the channel, and the ring is drained.</exception>
     public bool WaitToRead(TimeSpan timeout)
     {
         ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
@@ -180,6 +182,8 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     /// <returns>False when the timeout passed, or the channel is completed and drained (see <see cref="IsCompleted"/>).</returns>
     /// <exception cref="ArgumentOutOfRangeException">A negative timeout (waits are always bounded).</exception>
     /// <exception cref="InvalidOperationException">Another wait of this reader is in progress, or (signal, uintr) called on another thread than the creator.</exception>
+    /// <exception cref="RingCorruptedException">A writer left a value no writer writes in the ring (a broken or hostile peer), or (checksums) a message's checksum does not match (it is dropped).</exception>
+    /// <exception cref="PeerGoneException">Every writer received over the bootstrap has exited without completing the channel, and the ring is drained.</exception>
     public bool TryRead(out T item, TimeSpan timeout)
     {
         WaitDeadline.Validate(timeout);
@@ -198,6 +202,8 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     /// <exception cref="TimeoutException">No element arrived in time.</exception>
     /// <exception cref="ChannelClosedException">The channel is completed and drained.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A negative timeout (waits are always bounded).</exception>
+    /// <exception cref="RingCorruptedException">A writer left a value no writer writes in the ring (a broken or hostile peer), or (checksums) a message's checksum does not match (it is dropped).</exception>
+    /// <exception cref="PeerGoneException">Every writer received over the bootstrap has exited without completing the channel, and the ring is drained.</exception>
     public T Read(TimeSpan timeout)
     {
         if (TryRead(out T item, timeout))
@@ -216,6 +222,8 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     /// </summary>
     /// <exception cref="NotSupportedException">The channel's doorbell is signal or uintr (thread-bound): use futex or eventfd for async reads.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (nothing is consumed).</exception>
+    /// <exception cref="RingCorruptedException">A writer left a value no writer writes in the ring (a broken or hostile peer), or (checksums) a message's checksum does not match (it is dropped).</exception>
+    /// <exception cref="PeerGoneException">Every writer received over the bootstrap has exited without completing the channel, and the ring is drained.</exception>
     public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
@@ -226,6 +234,8 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     /// <exception cref="ChannelClosedException">The channel is completed and drained.</exception>
     /// <exception cref="NotSupportedException">The channel's doorbell is signal or uintr (thread-bound): use futex or eventfd for async reads.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (nothing is consumed).</exception>
+    /// <exception cref="RingCorruptedException">A writer left a value no writer writes in the ring (a broken or hostile peer), or (checksums) a message's checksum does not match (it is dropped).</exception>
+    /// <exception cref="PeerGoneException">Every writer received over the bootstrap has exited without completing the channel, and the ring is drained.</exception>
     public override ValueTask<T> ReadAsync(CancellationToken cancellationToken = default)
         => TryRead(out T item) ? new ValueTask<T>(item) : _core.ReadAsync<ReadAsyncAttempt, T>(new ReadAsyncAttempt(this), cancellationToken);
 

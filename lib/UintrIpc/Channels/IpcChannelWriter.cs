@@ -210,6 +210,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     /// <exception cref="ChannelClosedException">The channel is completed.</exception>
     /// <exception cref="PeerGoneException">The reader has gone.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A negative timeout (waits are always bounded).</exception>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible (a broken or hostile peer).</exception>
     public bool TryWrite(T item, TimeSpan timeout)
     {
         WaitDeadline.Validate(timeout);
@@ -226,6 +227,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     /// <exception cref="ChannelClosedException">The channel is completed.</exception>
     /// <exception cref="PeerGoneException">The reader has gone.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (the item was not written).</exception>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible (a broken or hostile peer).</exception>
     public override ValueTask WriteAsync(T item, CancellationToken cancellationToken = default)
     {
         if (TryWrite(item))
@@ -241,6 +243,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     /// Another writer may take the room first: write with <see cref="TryWrite(T)"/> and wait again if it fails.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="PeerGoneException">The reader has gone.</exception>
     public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default)
         => _core.WaitToWriteAsync(new WriteOne(this, default), cancellationToken);
 

@@ -156,6 +156,8 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A negative timeout.</exception>
     /// <exception cref="InvalidOperationException">Another wait is in progress, or (signal, uintr) a foreign thread.</exception>
+    /// <exception cref="RingCorruptedException">A writer left a value no writer writes in the ring (a broken or hostile peer), or (checksums) a message's checksum does not match (it is dropped).</exception>
+    /// <exception cref="PeerGoneException">Every writer received over the bootstrap has exited without completing the channel, and the ring is drained.</exception>
     public bool WaitToRead(TimeSpan timeout)
     {
         ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
@@ -168,6 +170,8 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     /// of them to <paramref name="handler"/>; returns how many (0 on timeout or when completed and drained).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A negative timeout.</exception>
+    /// <exception cref="RingCorruptedException">A writer left a value no writer writes in the ring (a broken or hostile peer), or (checksums) a message's checksum does not match (it is dropped).</exception>
+    /// <exception cref="PeerGoneException">Every writer received over the bootstrap has exited without completing the channel, and the ring is drained.</exception>
     public int Read<THandler>(ref THandler handler, int limit, TimeSpan timeout)
         where THandler : struct, IRecordHandler
     {
@@ -190,6 +194,8 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     /// <returns>False when the timeout passed, or the channel is completed and drained.</returns>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too small for the next message.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A negative timeout.</exception>
+    /// <exception cref="RingCorruptedException">A writer left a value no writer writes in the ring (a broken or hostile peer), or (checksums) a message's checksum does not match (it is dropped).</exception>
+    /// <exception cref="PeerGoneException">Every writer received over the bootstrap has exited without completing the channel, and the ring is drained.</exception>
     public bool TryRead(out int type, Span<byte> destination, out int length, TimeSpan timeout)
     {
         WaitDeadline.Validate(timeout);
@@ -207,6 +213,8 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     /// <summary>Waits asynchronously until a message can be read (true) or the channel is completed and drained (false).</summary>
     /// <exception cref="NotSupportedException">The doorbell is signal or uintr (thread-bound): use futex or eventfd for async reads.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (nothing is consumed).</exception>
+    /// <exception cref="RingCorruptedException">A writer left a value no writer writes in the ring (a broken or hostile peer), or (checksums) a message's checksum does not match (it is dropped).</exception>
+    /// <exception cref="PeerGoneException">Every writer received over the bootstrap has exited without completing the channel, and the ring is drained.</exception>
     public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_core.IsDisposed, this);
@@ -221,6 +229,8 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     /// <param name="cancellationToken">Cancels the wait (nothing is consumed).</param>
     /// <exception cref="ChannelClosedException">The channel is completed and drained.</exception>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too small for the next message.</exception>
+    /// <exception cref="RingCorruptedException">A writer left a value no writer writes in the ring (a broken or hostile peer), or (checksums) a message's checksum does not match (it is dropped).</exception>
+    /// <exception cref="PeerGoneException">Every writer received over the bootstrap has exited without completing the channel, and the ring is drained.</exception>
     public ValueTask<IpcMessage> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
         => TryRead(out int type, destination.Span, out int length)
             ? new ValueTask<IpcMessage>(new IpcMessage(type, destination[..length]))
@@ -230,6 +240,8 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     /// <exception cref="ChannelClosedException">The channel is completed and drained.</exception>
     /// <exception cref="NotSupportedException">The doorbell is signal or uintr (thread-bound): use futex or eventfd for async reads.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (nothing is consumed).</exception>
+    /// <exception cref="RingCorruptedException">A writer left a value no writer writes in the ring (a broken or hostile peer), or (checksums) a message's checksum does not match (it is dropped).</exception>
+    /// <exception cref="PeerGoneException">Every writer received over the bootstrap has exited without completing the channel, and the ring is drained.</exception>
     public override ValueTask<IpcMessage> ReadAsync(CancellationToken cancellationToken = default)
         => TryRead(out IpcMessage message) ? new ValueTask<IpcMessage>(message) : _core.ReadAsync<ReadCopyAttempt, IpcMessage>(new ReadCopyAttempt(this), cancellationToken);
 

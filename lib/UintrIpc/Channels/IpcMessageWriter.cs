@@ -112,6 +112,7 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     /// <exception cref="ChannelClosedException">The channel is completed.</exception>
     /// <exception cref="PeerGoneException">The reader has gone.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A bad type or length, or a negative timeout.</exception>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible (a broken or hostile peer).</exception>
     public bool TryWrite(int type, ReadOnlySpan<byte> payload, TimeSpan timeout)
     {
         WaitDeadline.Validate(timeout);
@@ -129,6 +130,7 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     /// <exception cref="PeerGoneException">The reader has gone.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled (nothing was written).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="type"/> is negative or <paramref name="payload"/> is too long.</exception>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible (a broken or hostile peer).</exception>
     public ValueTask WriteAsync(int type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
         if (TryWrite(type, payload.Span))
@@ -148,6 +150,7 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     /// channel is completed (false). Another writer may take the room first.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="PeerGoneException">The reader has gone.</exception>
     public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default)
         => _core.WaitToWriteAsync(new WriteMemory(this, 0, default), cancellationToken);
 

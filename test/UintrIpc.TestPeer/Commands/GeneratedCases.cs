@@ -9,6 +9,13 @@ namespace UintrIpc.TestPeer.Commands;
 /// </summary>
 internal static class GeneratedCases
 {
+    /// <summary>
+    /// UINTRIPC_GENERATED_SEED=n runs other cases: every seed given to <see cref="Check{T}"/> is
+    /// XORed with n (a hunt for failures the pinned cases miss); unset, the pinned cases run.
+    /// </summary>
+    private static readonly ulong s_seedMix = Environment.GetEnvironmentVariable("UINTRIPC_GENERATED_SEED") is { Length: > 0 } n
+        ? ulong.Parse(n, System.Globalization.CultureInfo.InvariantCulture) : 0;
+
     /// <summary>Case i of <paramref name="gen"/> under <paramref name="seed"/>.</summary>
     public static T Case<T>(Gen<T> gen, ulong seed, int index) => gen.Generate(new PCG((uint)index, seed), null, out _);
 
@@ -19,6 +26,9 @@ internal static class GeneratedCases
     /// </summary>
     public static void Check<T>(Gen<T> gen, ulong seed, int count, Action<T> property, Func<T, string>? print = null, int progressEvery = 0)
     {
+        ulong pinned = seed;
+        seed ^= s_seedMix;
+        string repeat = s_seedMix == 0 ? "pinned" : $"pinned {pinned} XOR UINTRIPC_GENERATED_SEED={s_seedMix}, which repeats it";
         for (int i = 0; i < count; i++)
         {
             T value = Case(gen, seed, i);
@@ -28,7 +38,7 @@ internal static class GeneratedCases
             }
             catch (Exception e)
             {
-                throw new InvalidOperationException($"case {i} of seed {seed} fails: {print?.Invoke(value) ?? value?.ToString()}\n{e}");
+                throw new InvalidOperationException($"case {i} of seed {seed} ({repeat}) fails: {print?.Invoke(value) ?? value?.ToString()}\n{e}");
             }
 
             if (progressEvery > 0 && (i + 1) % progressEvery == 0)

@@ -219,7 +219,11 @@ internal static class KillTestCommands
 
         public MessageWriter(string name)
         {
-            _channel = IpcChannel.OpenNamedMessages(name, initTimeout: TimeSpan.FromSeconds(10));
+            // Consumers are killed and replaced here by design: at load 30 a replacement took more
+            // than the default 5 s to start beating, and the producers, rightly (uintripc.h section
+            // 4), called their reader gone (UINTRIPC_KILL_SEED=675073086). The run's own bound (no
+            // progress for ProgressTimeout) judges a consumer that does not come back.
+            _channel = IpcChannel.OpenNamedMessages(name, new IpcChannelOptions { PeerTimeout = ProgressTimeout }, TimeSpan.FromSeconds(10));
             _producer = _channel.Writer;
             _buffer = new byte[_producer.MaxMessageLength];
         }

@@ -210,8 +210,10 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
     public void A_writer_process_is_read_in_order_by_batches_of_random_limits_some_dropped_and_read_again(bool multipleProducers, bool checksums)
     {
         const int Count = 20000;
-        int seed = Environment.TickCount;
-        output.WriteLine($"seed {seed}");
+        // The seed picks the limits and the drops; UINTRIPC_FUZZ_SEED=n repeats its choices (not the timing).
+        int seed = Environment.GetEnvironmentVariable("UINTRIPC_FUZZ_SEED") is { Length: > 0 } s ? int.Parse(s, CultureInfo.InvariantCulture) : Environment.TickCount;
+        string repeat = $"seed {seed} (UINTRIPC_FUZZ_SEED={seed} repeats it)";
+        output.WriteLine(repeat);
         long read = 0;
         new TestThread(() =>
         {
@@ -224,7 +226,7 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
             var quiet = Stopwatch.StartNew(); // since the last completed batch that moved on
             while (reader.WaitToRead(Long))
             {
-                Assert.True(quiet.Elapsed < Long, $"no batch completed past {expected} for {quiet.Elapsed}");
+                Assert.True(quiet.Elapsed < Long, $"no batch completed past {expected} for {quiet.Elapsed}; {repeat}");
                 if (!reader.TryReadBatch(out ReadBatch batch, random.Next(1, 80)))
                 {
                     continue;
@@ -234,9 +236,9 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
                 while (batch.TryNext(out int type, out ReadOnlySpan<byte> payload))
                 {
                     long value = BitConverter.ToInt64(payload);
-                    Assert.Equal(expected++, value);
-                    Assert.Equal((int)((ulong)value % 7), type);
-                    Assert.Equal(8, payload.Length); // with checksums too: the checksum is stripped
+                    Assert.True(value == expected && type == (int)((ulong)value % 7) && payload.Length == 8, // with checksums too: the checksum is stripped
+                        $"expected value {expected} of type {expected % 7} in 8 bytes, read {value} of type {type} in {payload.Length}; {repeat}");
+                    expected++;
                 }
 
                 if (random.Next(8) == 0)
@@ -253,7 +255,7 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
                 }
             }
 
-            Assert.True(c.IsConsumerCompleted, $"the wait timed out after {expected} values instead of seeing the completion");
+            Assert.True(c.IsConsumerCompleted, $"the wait timed out after {expected} values instead of seeing the completion; {repeat}");
             peer.AssertSuccess();
             output.WriteLine($"{dropped} batches dropped and read again");
             read = expected;

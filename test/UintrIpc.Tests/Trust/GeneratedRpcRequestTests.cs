@@ -85,7 +85,7 @@ public sealed class GeneratedRpcRequestTests(ITestOutputHelper output)
         }
 
         server.WaitForOutput("closed 1:");
-        var before = Descriptors(server.Pid);
+        var before = Baseline(server.Pid);
         byte[] pattern = new byte[ArenaLength];
         new Random(7).NextBytes(pattern);
         int answered = 0;
@@ -131,6 +131,30 @@ public sealed class GeneratedRpcRequestTests(ITestOutputHelper output)
     /// </summary>
     internal static Dictionary<string, int> Descriptors(int pid)
         => ProcessDescriptors.List(pid.ToString(CultureInfo.InvariantCulture)).CountBy(d => d.Target).ToDictionary();
+
+    /// <summary>
+    /// An idle server's descriptors, per target the most seen in snapshots over 1.5 s (longer than
+    /// its accept loop's 1 s wait): one snapshot can fall between two of those waits, when the
+    /// per-wait cancel eventfd is closed (1 in 11 000 snapshots of an idle rpc-server), and such a
+    /// baseline reported "anon_inode:[eventfd] x2 (was 1)" as a leak (GeneratedForwardRequestTests,
+    /// UINTRIPC_GENERATED_SEED=440833867, load 20). Take it after the earlier sessions have ended,
+    /// so that only what comes and goes in an idle server is counted at its most.
+    /// </summary>
+    internal static Dictionary<string, int> Baseline(int pid)
+    {
+        var most = Descriptors(pid);
+        long end = Environment.TickCount64 + 1500;
+        while (Environment.TickCount64 < end)
+        {
+            Thread.Sleep(20);
+            foreach (var (target, count) in Descriptors(pid))
+            {
+                most[target] = Math.Max(most.GetValueOrDefault(target), count);
+            }
+        }
+
+        return most;
+    }
 
     /// <summary>
     /// <see cref="Added"/>, asked again every 20 ms for up to 10 s while it is not empty: one

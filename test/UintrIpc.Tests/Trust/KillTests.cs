@@ -42,7 +42,21 @@ public sealed class KillTests(ITestOutputHelper output) : IDisposable
     public void Every_committed_message_arrives_exactly_once_in_order_through_random_SIGKILLs(string kind)
     {
         int seed = Environment.GetEnvironmentVariable("UINTRIPC_KILL_SEED") is { Length: > 0 } s ? int.Parse(s, CultureInfo.InvariantCulture) : Random.Shared.Next();
-        output.WriteLine($"kind {kind}, seed {seed} (UINTRIPC_KILL_SEED={seed} repeats it), {KillsPerKind} kills");
+        string repeat = $"kind {kind}, seed {seed} (UINTRIPC_KILL_SEED={seed} repeats its choices, not the timing), {KillsPerKind} kills";
+        output.WriteLine(repeat);
+        try
+        {
+            KillAtRandom(kind, seed);
+        }
+        catch (Exception e)
+        {
+            // In every failure message: a CI run shows a failure's message, not always the test's output.
+            throw new Xunit.Sdk.XunitException($"{repeat}: {e.Message}", e);
+        }
+    }
+
+    private void KillAtRandom(string kind, int seed)
+    {
         var random = new Random(seed);
         string regionName = _names.New("kill");
         string ledgerPath = Path.Combine(SharedRegion.SharedMemoryDirectory, _names.New("ledger"));
