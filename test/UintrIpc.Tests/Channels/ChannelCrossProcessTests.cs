@@ -211,7 +211,7 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
     {
         const int Count = 20000;
         // The seed picks the limits and the drops; UINTRIPC_FUZZ_SEED=n repeats its choices (not the timing).
-        int seed = Environment.GetEnvironmentVariable("UINTRIPC_FUZZ_SEED") is { Length: > 0 } s ? int.Parse(s, CultureInfo.InvariantCulture) : Environment.TickCount;
+        int seed = FuzzSeed.Int32(() => Environment.TickCount);
         string repeat = $"seed {seed} (UINTRIPC_FUZZ_SEED={seed} repeats it)";
         output.WriteLine(repeat);
         long read = 0;
