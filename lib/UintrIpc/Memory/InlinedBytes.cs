@@ -71,7 +71,6 @@ internal static class InlinedBytes
 
         if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<byte>.Count)
         {
-            // Whole vectors, then one last vector that ends at the end (it may overlap the previous one).
             nuint last = length - (nuint)Vector256<byte>.Count;
             if (last <= (nuint)Vector256<byte>.Count)
             {
@@ -81,12 +80,7 @@ internal static class InlinedBytes
                 return;
             }
 
-            for (nuint i = 0; i < last; i += (nuint)Vector256<byte>.Count)
-            {
-                Vector256.LoadUnsafe(ref src, i).StoreUnsafe(ref dst, i);
-            }
-
-            Vector256.LoadUnsafe(ref src, last).StoreUnsafe(ref dst, last);
+            CopyQuads(ref src, ref dst, length);
             return;
         }
 
@@ -187,6 +181,55 @@ internal static class InlinedBytes
         }
 
         Vector512.LoadUnsafe(ref src, last).StoreUnsafe(ref dst, last);
+    }
+
+    /// <summary>
+    /// Copies <paramref name="length"/> bytes (more than 64, not overlapping) with 256-bit vectors,
+    /// four loads and then their four stores per 128 bytes (glibc's memcpy loop has this shape); the
+    /// last four end at the end (they may overlap the ones before). A loop of one load and its store
+    /// per vector ran a 1 KiB record ring's consumer at 46-49 ns per record where C's memcpy of the
+    /// same bytes took 35-37 and this shape 37-38 (rec1k; destination-aligned stores in the one-load
+    /// loop did not help: 47-49). The stores are not aligned: a record's payload is only 8-aligned.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyQuads(ref byte src, ref byte dst, nuint length)
+    {
+        const nuint V = 32; // Vector256<byte>.Count
+        if (length <= 4 * V)
+        {
+            // 65..128 bytes: two vectors from the start, two ending at the end.
+            Vector256<byte> a = Vector256.LoadUnsafe(ref src);
+            Vector256<byte> b = Vector256.LoadUnsafe(ref src, V);
+            Vector256<byte> c = Vector256.LoadUnsafe(ref src, length - (2 * V));
+            Vector256<byte> d = Vector256.LoadUnsafe(ref src, length - V);
+            a.StoreUnsafe(ref dst);
+            b.StoreUnsafe(ref dst, V);
+            c.StoreUnsafe(ref dst, length - (2 * V));
+            d.StoreUnsafe(ref dst, length - V);
+            return;
+        }
+
+        nuint end = length - (4 * V);
+        for (nuint i = 0; i < end; i += 4 * V)
+        {
+            Vector256<byte> a = Vector256.LoadUnsafe(ref src, i);
+            Vector256<byte> b = Vector256.LoadUnsafe(ref src, i + V);
+            Vector256<byte> c = Vector256.LoadUnsafe(ref src, i + (2 * V));
+            Vector256<byte> d = Vector256.LoadUnsafe(ref src, i + (3 * V));
+            a.StoreUnsafe(ref dst, i);
+            b.StoreUnsafe(ref dst, i + V);
+            c.StoreUnsafe(ref dst, i + (2 * V));
+            d.StoreUnsafe(ref dst, i + (3 * V));
+        }
+
+        Vector256<byte> e = Vector256.LoadUnsafe(ref src, end);
+        Vector256<byte> f = Vector256.LoadUnsafe(ref src, end + V);
+        Vector256<byte> g = Vector256.LoadUnsafe(ref src, end + (2 * V));
+        Vector256<byte> h = Vector256.LoadUnsafe(ref src, end + (3 * V));
+        e.StoreUnsafe(ref dst, end);
+        f.StoreUnsafe(ref dst, end + V);
+        g.StoreUnsafe(ref dst, end + (2 * V));
+        h.StoreUnsafe(ref dst, end + (3 * V));
     }
 
     /// <summary>Fewer bytes than one vector (or no vector hardware): two overlapping words, or single bytes.</summary>
