@@ -71,7 +71,6 @@ internal static class InlinedBytes
 
         if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<byte>.Count)
         {
-            // Whole vectors, then one last vector that ends at the end (it may overlap the previous one).
             nuint last = length - (nuint)Vector256<byte>.Count;
             if (last <= (nuint)Vector256<byte>.Count)
             {
@@ -81,12 +80,7 @@ internal static class InlinedBytes
                 return;
             }
 
-            for (nuint i = 0; i < last; i += (nuint)Vector256<byte>.Count)
-            {
-                Vector256.LoadUnsafe(ref src, i).StoreUnsafe(ref dst, i);
-            }
-
-            Vector256.LoadUnsafe(ref src, last).StoreUnsafe(ref dst, last);
+            CopyQuads(ref src, ref dst, length);
             return;
         }
 
@@ -187,6 +181,58 @@ internal static class InlinedBytes
         }
 
         Vector512.LoadUnsafe(ref src, last).StoreUnsafe(ref dst, last);
+    }
+
+    /// <summary>
+    /// Copies <paramref name="length"/> bytes (more than 64, not overlapping) with 256-bit vectors,
+    /// four loads and then their four stores per 128 bytes (glibc's memcpy loop has this shape); the
+    /// last four end at the end (they may overlap the ones before). With a loop of one load and its
+    /// store per vector a 1 KiB record ring's consumer took 46-49 ns per record where C's (glibc
+    /// memcpy) took 35-37, reading the same ring alone after the other CPU filled it (the same port
+    /// calling memcpy: 37-39; destination-aligned stores in that loop: 47-50); with this shape its
+    /// time is 0.93-1.06x C's in the same processes, against 1.10-1.15x (rec1k). The stores are not
+    /// aligned: a record's payload is only 8-aligned.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyQuads(ref byte src, ref byte dst, nuint length)
+    {
+        const nuint V = 32; // Vector256<byte>.Count
+        if (length <= 4 * V)
+        {
+            // 65..128 bytes: two vectors from the start, two ending at the end.
+            Vector256<byte> a = Vector256.LoadUnsafe(ref src);
+            Vector256<byte> b = Vector256.LoadUnsafe(ref src, V);
+            Vector256<byte> c = Vector256.LoadUnsafe(ref src, length - (2 * V));
+            Vector256<byte> d = Vector256.LoadUnsafe(ref src, length - V);
+            a.StoreUnsafe(ref dst);
+            b.StoreUnsafe(ref dst, V);
+            c.StoreUnsafe(ref dst, length - (2 * V));
+            d.StoreUnsafe(ref dst, length - V);
+            return;
+        }
+
+        nuint end = length - (4 * V);
+        for (nuint i = 0; i < end; i += 4 * V)
+        {
+            CopyQuad(ref src, ref dst, i);
+        }
+
+        CopyQuad(ref src, ref dst, end);
+    }
+
+    /// <summary>128 bytes from <paramref name="at"/>: the four loads, then their four stores.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyQuad(ref byte src, ref byte dst, nuint at)
+    {
+        const nuint V = 32; // Vector256<byte>.Count
+        Vector256<byte> a = Vector256.LoadUnsafe(ref src, at);
+        Vector256<byte> b = Vector256.LoadUnsafe(ref src, at + V);
+        Vector256<byte> c = Vector256.LoadUnsafe(ref src, at + (2 * V));
+        Vector256<byte> d = Vector256.LoadUnsafe(ref src, at + (3 * V));
+        a.StoreUnsafe(ref dst, at);
+        b.StoreUnsafe(ref dst, at + V);
+        c.StoreUnsafe(ref dst, at + (2 * V));
+        d.StoreUnsafe(ref dst, at + (3 * V));
     }
 
     /// <summary>Fewer bytes than one vector (or no vector hardware): two overlapping words, or single bytes.</summary>
