@@ -123,6 +123,8 @@ public sealed class GeneratedForwardRequestTests(ITestOutputHelper output) : IDi
         // Descriptors of the server's directory itself ("." opened from it): a path resolves from
         // there as from UIPC_FWD_AT_ROOT. From another directory (say "sub"), "escape_abs" names
         // sub/escape_abs, a new file inside that O_CREAT may make (UINTRIPC_GENERATED_SEED=925654734 case 1107).
+        // Only the links themselves lead outside: "escape" with two more bytes of the arena is a new
+        // name inside (UINTRIPC_GENERATED_SEED=217710902 case 271 created "escape" + 2 letters).
         var rootDirs = new HashSet<long>();
         int opened = 0, mustOpen = 0;
         using (var hostile = new RawRpcClient(endpoint, ArenaLength))
@@ -290,7 +292,7 @@ public sealed class GeneratedForwardRequestTests(ITestOutputHelper output) : IDi
                 {
                     Assert.Contains(result, named);
                 }
-                else if (nul || input.Length == 0 || (fromRoot && Encoding.Latin1.GetString(input).StartsWith("escape", StringComparison.Ordinal)))
+                else if (nul || input.Length == 0 || (fromRoot && Encoding.Latin1.GetString(input).Split('/')[0] is "escape" or "escape_abs" or "escape_dir"))
                 {
                     Assert.True(result < 0, $"opened {result}: the path has a NUL, is empty or leads outside");
                 }
