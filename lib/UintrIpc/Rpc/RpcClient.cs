@@ -49,6 +49,7 @@ namespace UintrIpc.Rpc;
 public sealed class RpcClient : IDisposable
 {
     private const int ReaderSlot = 0; // only the reader role's holder uses it (CallAsReader)
+    private const int ReceiverRunning = 0, ReceiverEnded = 1, DisposeHandedOver = 2;
     private readonly BootstrapConnection _connection;
     private readonly RpcRegion _region;
     private readonly WaitBlock _serverWait;
@@ -73,7 +74,9 @@ public sealed class RpcClient : IDisposable
     private int _lostErrno;
     private string _lostReason = string.Empty;
     private int _disposed;
-    private Thread? _receiver;
+    private int _receiverClaimed;
+    private Thread? _receiver; // published after Start: Dispose never joins an unstarted thread
+    private int _receiverEnd;  // ReceiverRunning, ReceiverEnded, or DisposeHandedOver (who finishes Dispose, decided by one exchange)
     private long _timedOut, _cancelled, _late, _unknownIds, _staleIds, _duplicateIds, _invalid;
 
     private RpcClient(BootstrapConnection connection, RpcRegion region, DoorbellSender serverBell, DoorbellReceiver? clientBell, ChannelWaitOptions wait)
@@ -189,6 +192,22 @@ public sealed class RpcClient : IDisposable
     internal RpcRegion SessionRegion => _region;
 
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>How long <see cref="Dispose"/> waits for the receiver thread before it hands the rest of the disposal to it (tests shorten it).</summary>
+    internal TimeSpan ReceiverJoinTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Tests only: run by the receiver thread on each turn of its loop, right after it found the
+    /// client not disposed, where a receiver starved past <see cref="ReceiverJoinTimeout"/> would
+    /// be (RpcLateReceiverTests holds it there). One field read per turn, not per message.
+    /// </summary>
+    internal Action? ReceiverTurnHook { get; set; }
+
+    /// <summary>The receiver thread of asynchronous calls, once started (tests join it).</summary>
+    internal Thread? ReceiverThread => Volatile.Read(ref _receiver);
+
+    /// <summary>True once the last lease is gone and the session's resources are released (tests).</summary>
+    internal bool IsReleased => Volatile.Read(ref _leases) == 0;
 
     /// <summary>Connects to the server at <paramref name="endpoint"/> (<c>@name</c> or a socket path) and opens a session (uintripc_rpc.h section 6).</summary>
     /// <exception cref="TimeoutException">The server did not complete the handshake within <see cref="RpcClientOptions.ConnectTimeout"/>.</exception>
@@ -462,7 +481,17 @@ public sealed class RpcClient : IDisposable
         }
     }
 
-    /// <summary>Ends the session: outstanding calls fail with <see cref="RpcConnectionLostException"/>, new ones throw <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>
+    /// Ends the session: outstanding calls fail with <see cref="RpcConnectionLostException"/>, new ones throw <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    /// <remarks>
+    /// Once asynchronous calls were made, a receiver thread reads their answers; Dispose waits up
+    /// to 5 s for it to end, and then the session's region, doorbells and socket are released
+    /// before Dispose returns (unless calls still hold them). If the receiver has not ended by
+    /// then (a thread starved of CPU that long), Dispose returns without waiting further: the
+    /// receiver, which holds the session open, fails the outstanding calls and releases the
+    /// session when it next runs, so nothing is released under a thread that still uses it.
+    /// </remarks>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -472,8 +501,40 @@ public sealed class RpcClient : IDisposable
 
         Lose(LibC.ECANCELED, "The client was disposed.");
         _receiverWake.Set();
-        _receiver?.Join(TimeSpan.FromSeconds(5));
-        // Fail what nobody failed yet (no reader may be left to do it).
+        Thread? receiver = Volatile.Read(ref _receiver);
+        if (receiver is not null && !receiver.Join(ReceiverJoinTimeout)
+            && Interlocked.CompareExchange(ref _receiverEnd, DisposeHandedOver, ReceiverRunning) == ReceiverRunning)
+        {
+            // The receiver still runs (and holds its lease): it finishes this Dispose as it ends
+            // (ReceiverMain). Fail the calls now if nobody reads, so that their callers need not
+            // wait for it; the role is not waited for here, its holder may be that receiver.
+            if (TryEnterReader())
+            {
+                try
+                {
+                    FailAll();
+                }
+                finally
+                {
+                    Volatile.Write(ref _reader, 0);
+                }
+            }
+
+            return;
+        }
+
+        FinishDispose();
+    }
+
+    /// <summary>
+    /// The rest of <see cref="Dispose"/>, once no receiver can be left running it (it ended, or
+    /// this is the receiver itself): fails what nobody failed yet and drops the client's lease.
+    /// Waits for the reader role: a synchronous caller may hold it (CallAsReader relies on
+    /// Dispose taking the role before the client's lease goes); it leaves as soon as it sees the
+    /// loss that Dispose recorded.
+    /// </summary>
+    private void FinishDispose()
+    {
         while (Interlocked.CompareExchange(ref _reader, 1, 0) != 0)
         {
             Thread.Sleep(1);
@@ -825,11 +886,34 @@ public sealed class RpcClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// The receiver thread: it holds a lease (taken in <see cref="EnsureReceiver"/>) for as long
+    /// as it runs, so nothing it uses is released under it; if <see cref="Dispose"/> stopped
+    /// waiting for it, it finishes the disposal as it ends (one exchange decides who does).
+    /// </summary>
+    private void ReceiverMain()
+    {
+        try
+        {
+            ReceiverLoop();
+        }
+        finally
+        {
+            if (Interlocked.Exchange(ref _receiverEnd, ReceiverEnded) == DisposeHandedOver)
+            {
+                FinishDispose();
+            }
+
+            Exit();
+        }
+    }
+
     private void ReceiverLoop()
     {
         var phaser = new BackoffPhaser(_wait.SpinBudget, _wait.YieldBudget);
         while (Volatile.Read(ref _disposed) == 0)
         {
+            ReceiverTurnHook?.Invoke();
             _receiverWake.Reset();
             if (Volatile.Read(ref _asyncPending) > 0 && TryEnterReader())
             {
@@ -853,16 +937,28 @@ public sealed class RpcClient : IDisposable
 
     private void EnsureReceiver()
     {
-        if (Volatile.Read(ref _receiver) is not null)
+        if (Volatile.Read(ref _receiverClaimed) != 0 || Interlocked.Exchange(ref _receiverClaimed, 1) != 0)
         {
             return;
         }
 
-        var thread = new Thread(ReceiverLoop) { IsBackground = true, Name = $"rpc receiver (session {SessionId})" };
-        if (Interlocked.CompareExchange(ref _receiver, thread, null) is null)
+        if (!TryEnter())
+        {
+            return; // disposed: Dispose fails the calls, no receiver is needed
+        }
+
+        var thread = new Thread(ReceiverMain) { IsBackground = true, Name = $"rpc receiver (session {SessionId})" };
+        try
         {
             thread.Start();
         }
+        catch
+        {
+            Exit(); // no thread to hold the lease
+            throw;
+        }
+
+        Volatile.Write(ref _receiver, thread); // a Dispose that reads null meanwhile finishes itself; this thread's lease keeps the session until it ends
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -130,7 +130,11 @@ internal static class HostileRpcServerCommands
                 Volatile.Write(ref current, i);
                 if (server is null || server.HasExited)
                 {
+                    // Forgotten before the next start: a start that throws would otherwise leave the finally
+                    // below a disposed Process, whose HasExited throws and hides why the start failed
+                    // (UINTRIPC_FUZZ_SEED=699761741 case 12, load 16: "No process is associated with this object").
                     server?.Dispose();
+                    server = null;
                     Process? started = null;
                     Unwatched(() => started = StartServer(endpoint, seed, i, count, targets));
                     server = started!;

@@ -396,4 +396,73 @@ internal static class RpcCommands
             Thread.Sleep(1);
         }
     }
+
+    /// <summary>
+    /// rpc-late-receiver &lt;endpoint&gt;: the receiver thread of async calls held (RpcClient's
+    /// ReceiverTurnHook) just after it found the client not disposed, where a receiver starved past
+    /// Dispose's join would be; Dispose then runs with a 100 ms join, and only after it returned
+    /// (and the pending call was awaited, dropping its lease) does the receiver go on. Prints
+    /// "dispose returned", "pending failed ...", "held: True", "receiver ended", "released" and exits 0; an
+    /// exception on the receiver thread (a disposed event under it) ends the process instead.
+    /// </summary>
+    [PeerCommand("rpc-late-receiver")]
+    public static int LateReceiver(string[] args)
+    {
+        var bound = TimeSpan.FromSeconds(60);
+        var client = RpcClient.Connect(args[0]);
+        client.ReceiverJoinTimeout = TimeSpan.FromMilliseconds(100);
+        if (!client.CallAsync(RpcTestOps.Add, new RpcArgs(1, 2)).AsTask().Wait(bound))
+        {
+            Console.WriteLine("the first async call was not answered");
+            return 2;
+        }
+
+        using var held = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        int armed = 1;
+        client.ReceiverTurnHook = () =>
+        {
+            if (Interlocked.Exchange(ref armed, 0) == 1)
+            {
+                held.Set();
+                release.Wait(bound);
+            }
+        };
+        if (!held.Wait(bound))
+        {
+            Console.WriteLine("the receiver did not reach its turn");
+            return 3;
+        }
+
+        // Nobody reads while the receiver is held, so this call stays pending whenever the server answers.
+        var pending = client.CallAsync(RpcTestOps.Sleep, new RpcArgs(1000, 1)).AsTask();
+        client.Dispose();
+        Console.WriteLine("dispose returned");
+        try
+        {
+            if (!pending.Wait(bound))
+            {
+                Console.WriteLine("the pending call did not end");
+                return 4;
+            }
+
+            Console.WriteLine($"pending answered {pending.Result.Value}");
+        }
+        catch (AggregateException e) when (e.InnerException is RpcConnectionLostException lost)
+        {
+            Console.WriteLine($"pending failed {lost.GetType().Name}: {lost.Message}");
+        }
+
+        Console.WriteLine($"held: {!client.IsReleased}");
+        release.Set();
+        if (client.ReceiverThread?.Join(bound) != true)
+        {
+            Console.WriteLine("the receiver did not end");
+            return 5;
+        }
+
+        Console.WriteLine("receiver ended");
+        Console.WriteLine(client.IsReleased ? "released" : "not released");
+        return 0;
+    }
 }

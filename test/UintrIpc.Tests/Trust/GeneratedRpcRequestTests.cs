@@ -157,21 +157,12 @@ public sealed class GeneratedRpcRequestTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// <see cref="Added"/>, asked again every 20 ms for up to 10 s while it is not empty: one
-    /// snapshot may come before a finished session's last close or while a per-wait descriptor is
-    /// being replaced; a real leak stays. Both generated request tests' check.
+    /// <see cref="Added"/> once it settled (<see cref="DescriptorSettle"/>): a finished session's
+    /// last close or a per-wait descriptor being replaced passes; a real leak stays. Both generated
+    /// request tests' check.
     /// </summary>
     internal static string AddedWhenSettled(int pid, Dictionary<string, int> before)
-    {
-        long deadline = Environment.TickCount64 + 10_000;
-        string added;
-        while ((added = Added(pid, before)) != "" && Environment.TickCount64 < deadline)
-        {
-            Thread.Sleep(20);
-        }
-
-        return added;
-    }
+        => DescriptorSettle.Added(() => Added(pid, before));
 
     /// <summary>The targets <paramref name="pid"/> holds more descriptors of than in <paramref name="before"/>, with the numbers; empty when none.</summary>
     internal static string Added(int pid, Dictionary<string, int> before)
