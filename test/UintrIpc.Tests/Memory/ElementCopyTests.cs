@@ -7,8 +7,11 @@ namespace UintrIpc.Tests.Memory;
 
 /// <summary>
 /// The slot rings copy elements with ElementCopy: at every destination offset within a cache
-/// line (a slot's element starts 8 bytes past one), an element below, at and above the vector
-/// loop's minimum must arrive exactly, with nothing around it touched.
+/// line (a slot's element starts 8 to 56 bytes past one), an element below, at and above each
+/// vector loop's minimum must arrive exactly, with nothing around it touched. Without 512-bit
+/// vectors elements from 129 bytes on take the 256-bit loop (ElementCopy.QuadLoopMinimum): at
+/// 129 to 192 bytes its loop body may not run at all (the two head vectors and the last four cover
+/// it), at 200 it runs once.
 /// </summary>
 public sealed unsafe class ElementCopyTests
 {
@@ -18,7 +21,25 @@ public sealed unsafe class ElementCopyTests
     public void A_small_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element256>();
 
     [Fact]
+    public void A_128_byte_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element128>();
+
+    [Fact]
+    public void A_129_byte_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element129>();
+
+    [Fact]
+    public void A_136_byte_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element136>();
+
+    [Fact]
+    public void A_192_byte_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element192>();
+
+    [Fact]
+    public void A_200_byte_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element200>();
+
+    [Fact]
     public void A_1_KiB_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element1024>();
+
+    [Fact]
+    public void A_2_KiB_plus_8_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element2056>();
 
     [Fact]
     public void A_4_KiB_plus_8_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element4104>();
@@ -56,6 +77,42 @@ public sealed unsafe class ElementCopyTests
     }
 
 #pragma warning disable CA1823, IDE0044, IDE0051 // the fields only give the structs their size
+    [InlineArray(16)]
+    private struct Element128
+    {
+        private long _e;
+    }
+
+    [InlineArray(129)]
+    private struct Element129
+    {
+        private byte _e;
+    }
+
+    [InlineArray(17)]
+    private struct Element136
+    {
+        private long _e;
+    }
+
+    [InlineArray(24)]
+    private struct Element192
+    {
+        private long _e;
+    }
+
+    [InlineArray(25)]
+    private struct Element200
+    {
+        private long _e;
+    }
+
+    [InlineArray(257)]
+    private struct Element2056
+    {
+        private long _e;
+    }
+
     [InlineArray(32)]
     private struct Element256
     {
