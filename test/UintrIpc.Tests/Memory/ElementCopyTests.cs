@@ -17,32 +17,32 @@ public sealed unsafe class ElementCopyTests
 {
     private const int Guard = 64;
 
-    [Fact]
-    public void A_small_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element256>();
-
-    [Fact]
-    public void A_128_byte_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element128>();
-
-    [Fact]
-    public void A_129_byte_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element129>();
-
-    [Fact]
-    public void A_136_byte_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element136>();
-
-    [Fact]
-    public void A_192_byte_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element192>();
-
-    [Fact]
-    public void A_200_byte_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element200>();
-
-    [Fact]
-    public void A_1_KiB_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element1024>();
-
-    [Fact]
-    public void A_2_KiB_plus_8_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element2056>();
-
-    [Fact]
-    public void A_4_KiB_plus_8_element_is_copied_exactly_at_every_offset() => CopiesExactly<Element4104>();
+    [Theory]
+    [InlineData(128)]
+    [InlineData(129)]
+    [InlineData(136)]
+    [InlineData(192)]
+    [InlineData(200)]
+    [InlineData(256)]
+    [InlineData(1024)]
+    [InlineData(2056)]
+    [InlineData(4104)]
+    public void An_element_is_copied_exactly_at_every_offset(int size)
+    {
+        switch (size)
+        {
+            case 128: CopiesExactly<Element128>(); break;
+            case 129: CopiesExactly<Element129>(); break;
+            case 136: CopiesExactly<Element136>(); break;
+            case 192: CopiesExactly<Element192>(); break;
+            case 200: CopiesExactly<Element200>(); break;
+            case 256: CopiesExactly<Element256>(); break;
+            case 1024: CopiesExactly<Element1024>(); break;
+            case 2056: CopiesExactly<Element2056>(); break;
+            case 4104: CopiesExactly<Element4104>(); break;
+            default: Assert.Fail($"no element type of {size} bytes"); break;
+        }
+    }
 
     private static void CopiesExactly<T>() where T : unmanaged
     {
