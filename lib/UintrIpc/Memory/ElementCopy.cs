@@ -19,8 +19,10 @@ namespace UintrIpc.Memory;
 /// loop shape). The latter measured on an AMD EPYC with AVX2 (docs/design-notes.md "slot4k"):
 /// one thread into / out of a ring of slots in L2, ns per element, assignment -> loop: 136 B
 /// 8.6 / 7.7 -> 4.8 / 4.0, 256 B 13.2 / 12.5 -> 6.7 / 6.2, 1 KiB 35.2 / 33.8 -> 23.9 / 22.0, 4 KiB
-/// 133.5 / 107.1 -> 85.0 / 68.7; a producer and a consumer on two cores, 4 KiB, 190-390 -> 143-188.
-/// Smaller elements, and machines without 256-bit vectors, keep the assignment.
+/// 133.5 / 107.1 -> 85.0 / 68.7; a producer and a consumer on two cores, 4 KiB, 277-467 -> 153-244
+/// (the C ring with glibc's memcpy 254-477 in the same runs).
+/// Smaller elements (with 512-bit vectors those below <see cref="VectorLoopMinimum"/>), and machines
+/// without 256-bit vectors, keep the assignment.
 /// <c>sizeof(T)</c> and the <c>IsHardwareAccelerated</c> properties are JIT-time constants: each
 /// element type compiles to one path.
 /// </summary>
