@@ -19,8 +19,9 @@ namespace UintrIpc.Memory;
 /// loop shape). The latter measured on an AMD EPYC with AVX2 (docs/design-notes.md "slot4k"):
 /// one thread into / out of a ring of slots in L2, ns per element, assignment -> loop: 136 B
 /// 8.6 / 7.7 -> 4.8 / 4.0, 256 B 13.2 / 12.5 -> 6.7 / 6.2, 1 KiB 35.2 / 33.8 -> 23.9 / 22.0, 4 KiB
-/// 133.5 / 107.1 -> 85.0 / 68.7; a producer and a consumer on two cores, 4 KiB, 277-467 -> 153-244
-/// (the C ring with glibc's memcpy 254-477 in the same runs).
+/// 133.5 / 107.1 -> 85.0 / 68.7; a producer and a consumer on two cores, 4 KiB, in the host's fast
+/// mode, 277-467 -> 153-244 (the C ring with glibc's memcpy 254-477 in the same runs), but in its
+/// slow mode a read out of a slot above 2 KiB is faster with glibc's: <see cref="CopyOut"/>.
 /// Smaller elements (with 512-bit vectors those below <see cref="VectorLoopMinimum"/>), and machines
 /// without 256-bit vectors, keep the assignment.
 /// <c>sizeof(T)</c> and the <c>IsHardwareAccelerated</c> properties are JIT-time constants: each
@@ -38,7 +39,35 @@ internal static class ElementCopy
     /// </summary>
     internal const int QuadLoopMinimum = 129;
 
-    /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> (not overlapping).</summary>
+    /// <summary>
+    /// The largest element <see cref="CopyOut"/> copies with the 256-bit loop: above it CoreLib's
+    /// Memmove hands the copy to glibc (<c>rep movsb</c> from 2,112 bytes here), which read a 4 KiB
+    /// element out of a slot the other core had just written faster than the loop did.
+    /// </summary>
+    internal const int ReadLoopLimit = 2048;
+
+    /// <summary>
+    /// Copies an element out of a slot (a consumer's read): as <see cref="Copy"/>, but elements above
+    /// <see cref="ReadLoopLimit"/> keep the assignment without 512-bit vectors. 4 KiB, a producer and
+    /// a consumer on two cores, in the host's slow mode (every cross-core line slow: 4 KiB at 470-870
+    /// ns per element), consumer-timed p10: the loop writing the slot and the assignment reading it
+    /// 441-525, the loop on both sides 583-765, the assignment on both sides 492-612, the C ring
+    /// (glibc memcpy both sides) 457-621 in the same runs; prefetching the element's lines before the
+    /// loop changed nothing (662-719). One side alone the loop reads faster (docs/design-notes.md "slot4k").
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void CopyOut<T>(ref T destination, in T source) where T : unmanaged
+    {
+        if (!Vector512.IsHardwareAccelerated && sizeof(T) > ReadLoopLimit)
+        {
+            destination = source;
+            return;
+        }
+
+        Copy(ref destination, in source);
+    }
+
+    /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> (not overlapping); into a slot, or anywhere that is not a read out of one (<see cref="CopyOut"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void Copy<T>(ref T destination, in T source) where T : unmanaged
     {

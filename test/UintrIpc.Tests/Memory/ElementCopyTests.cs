@@ -11,7 +11,7 @@ namespace UintrIpc.Tests.Memory;
 /// vector loop's minimum must arrive exactly, with nothing around it touched. Without 512-bit
 /// vectors elements from 129 bytes on take the 256-bit loop (ElementCopy.QuadLoopMinimum): at
 /// 129 to 192 bytes its loop body may not run at all (the two head vectors and the last four cover
-/// it), at 200 it runs once.
+/// it), at 200 it runs once. CopyOut (a read out of a slot) keeps the assignment above 2 KiB.
 /// </summary>
 public sealed unsafe class ElementCopyTests
 {
@@ -61,11 +61,23 @@ public sealed unsafe class ElementCopyTests
                     var all = new Span<byte>(destination, size + 64 + (2 * Guard));
                     all.Fill(0xee);
 
-                    ElementCopy.Copy(ref Unsafe.AsRef<T>(destination + Guard + offset), in Unsafe.AsRef<T>(source + sourceOffset));
+                    foreach (bool copyOut in (ReadOnlySpan<bool>)[false, true])
+                    {
+                        all.Fill(0xee);
+                        if (copyOut)
+                        {
+                            ElementCopy.CopyOut(ref Unsafe.AsRef<T>(destination + Guard + offset), in Unsafe.AsRef<T>(source + sourceOffset));
+                        }
+                        else
+                        {
+                            ElementCopy.Copy(ref Unsafe.AsRef<T>(destination + Guard + offset), in Unsafe.AsRef<T>(source + sourceOffset));
+                        }
 
-                    Assert.True(all.Slice(Guard + offset, size).SequenceEqual(expected), $"size {size}, offset {offset}, source offset {sourceOffset}");
-                    Assert.True(all[..(Guard + offset)].IndexOfAnyExcept((byte)0xee) < 0, $"bytes before the element changed (offset {offset})");
-                    Assert.True(all[(Guard + offset + size)..].IndexOfAnyExcept((byte)0xee) < 0, $"bytes after the element changed (offset {offset})");
+                        string what = $"{(copyOut ? "CopyOut" : "Copy")}, size {size}, offset {offset}, source offset {sourceOffset}";
+                        Assert.True(all.Slice(Guard + offset, size).SequenceEqual(expected), what);
+                        Assert.True(all[..(Guard + offset)].IndexOfAnyExcept((byte)0xee) < 0, $"bytes before the element changed ({what})");
+                        Assert.True(all[(Guard + offset + size)..].IndexOfAnyExcept((byte)0xee) < 0, $"bytes after the element changed ({what})");
+                    }
                 }
             }
         }
