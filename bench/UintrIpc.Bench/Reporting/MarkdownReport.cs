@@ -113,33 +113,6 @@ internal static class MarkdownReport
     }
 
     /// <summary>
-    /// The method text plus the throughput loops' wait for results taken with the backoff (their
-    /// throughput rows carry <c>idle_cap_pauses</c>, .NET and C alike); older results (one pause per
-    /// poll) keep the text they were taken under.
-    /// </summary>
-    private static string WithIdleBackoff(string method, RunReport report)
-    {
-        double cap = report.Results.Select(r => r.Extra is { } e && e.TryGetValue("idle_cap_pauses", out double c) ? c : 0).DefaultIfEmpty(0).Max();
-        if (cap <= 0)
-        {
-            return method;
-        }
-
-        return method + Fmt.Invariant($"""
-
-            - **Throughput waits**: a side that finds its ring empty (consumer) or full (producer)
-              backs off, .NET and C alike (`Spin.Backoff`, `idle_step` in throughput.c): the n-th
-              empty poll of one wait (from 0) pauses 2^n times, at most {cap:0} (`idle_cap_pauses`,
-              about 1 us on this VM), and the count starts again once a poll makes progress, as a
-              spinning user's idle strategy (Agrona's BackoffIdleStrategy, .NET's SpinWait); a
-              deadline check every 32 polls of one wait. `consumer_empty_polls` and
-              `producer_full_polls` count polls, not pauses. One pause per poll (results before
-              2026-12-07) kept a consumer right behind its producer, taking the slot line the
-              producer writes next at every poll, in C and .NET alike.
-            """);
-    }
-
-    /// <summary>
     /// The method text for <paramref name="report"/>. Rows of builds that know the clock's step
     /// carry <c>clock_tick_ns</c> (C and .NET alike) and had their percentiles interpolated within
     /// it (<see cref="LatencySummary.Percentile"/>); older results keep the text they were taken under.
@@ -235,7 +208,7 @@ internal static class MarkdownReport
         AppendMachine(sb, report, h);
         sb.AppendLine(inv, $"{h} How the numbers were taken");
         sb.AppendLine();
-        sb.AppendLine(WithIdleBackoff(WithFloorSegments(WithClockStep(rpc ? RpcReport.Method : Method, report), report), report));
+        sb.AppendLine(WithFloorSegments(WithClockStep(rpc ? RpcReport.Method : Method, report), report));
         sb.AppendLine();
         sb.AppendLine("C baselines run as (each command as often as the tests it is paired with):");
         sb.AppendLine();

@@ -31,26 +31,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-/* The idle step of every wait of these loops (a consumer on an empty ring, a producer on a full
- * one), the .NET harness's Spin.Backoff: the n-th empty poll of one wait (from 0) pauses
- * 1 << min(n, IDLE_CAP_SHIFT) times (1, 2, 4 ... 32), n back to 0 once a poll made progress, an
- * exponential backoff as a spinning user's idle strategy (.NET's SpinWait, Agrona's
- * BackoffIdleStrategy). One pause per poll kept a consumer right behind its producer, each poll
- * taking the slot line the producer writes next (docs/design-notes.md, slot64 and regime). The cap,
- * 32 pauses, is about 1 us here (31 ns per pause), short against the time a producer takes to fill
- * the smallest ring (1 Ki slots). A deadline check (and, oversubscribed, a yield) every 32 polls:
- * at the cap 1024 pauses, as often as the one-pause loops checked every 1024 polls. */
-#define IDLE_CAP_SHIFT  5u
-#define IDLE_CHECK_MASK 31u
-
-/* One idle step after the n-th empty poll of a wait; nonzero when the deadline check is due. */
-static inline __attribute__((always_inline)) int idle_step(unsigned *n)
-{
-    unsigned shift = *n < IDLE_CAP_SHIFT ? *n : IDLE_CAP_SHIFT;
-    for (unsigned i = 1u << shift; i > 0; i--)
-        _mm_pause();
-    return (++*n & IDLE_CHECK_MASK) == 0;
-}
+#define SPIN_CHECK_MASK 1023u
 #define STAMP_SEQUENCE  ((1ull << 48) - 1)
 /* Records per batch claim: the library's RecordBatch.MaxRecords. */
 #define RECORD_BATCH_MAX 32u
@@ -178,7 +159,8 @@ static int record_consumer(struct bench_region *r)
             rring_release(&rx, (uint64_t)consumed);
         if (records == 0) {
             st.empty++;
-            if (idle_step(&n)) {
+            _mm_pause();
+            if ((++n & SPIN_CHECK_MASK) == 0) {
                 if (timed_out(c->deadline_ns)) {
                     child_fail(r, "timed out waiting for record %llu", (unsigned long long)st.pos);
                     return -1;
@@ -234,7 +216,8 @@ int throughput_child(struct bench_region *r)
             if (batch > 1)
                 ring_flush(&rx); /* give back what we consumed before we wait */
             empty++;
-            if (idle_step(&n)) {
+            _mm_pause();
+            if ((++n & SPIN_CHECK_MASK) == 0) {
                 if (timed_out(c->deadline_ns)) {
                     child_fail(r, "timed out waiting for element %llu", (unsigned long long)pos);
                     return -1;
@@ -415,7 +398,8 @@ produce_loop(struct bench_region *r, enum producer_kind kind, uint32_t id, uint6
                 break;
             }
             spins++;
-            if (idle_step(&n)) {
+            _mm_pause();
+            if ((++n & SPIN_CHECK_MASK) == 0) {
                 if (timed_out(c->deadline_ns)) {
                     *why = "timed out waiting for ring space";
                     rc = -1;
@@ -607,7 +591,6 @@ int throughput_run(const struct test_def *t, unsigned index, const struct option
             json_u64(key, id == 0 ? cpu0 : c->extra_cpu_ns[id]);
         }
         json_u64("consumer_empty_polls", c->child_spins);
-        json_u64("idle_cap_pauses", 1u << IDLE_CAP_SHIFT); /* idle_step's cap: the .NET report's method text */
         json_str("mode", o->exec_mode ? "exec" : "fork");
         json_u64("pinned", (uint64_t)o->pin);
         json_u64("run", o->run);
@@ -664,7 +647,7 @@ static void harness_futex_wake(uint32_t *word)
  * phase, then announced, until every producer has; then exactly `count` measured messages, CPU and
  * wall time over them; then it waits for the consumer's span to end before it reports. `kind` is a
  * constant at each call, so the loop is specialised as produce_loop's. Oversubscribed (a producer
- * shares the consumer's CPU): idle_step between polls, a yield every 32 polls of one wait, as the harness's Spin.Backoff. */
+ * shares the consumer's CPU): a yield every 1024 polls of one wait, as the harness's Spin.Step. */
 static inline __attribute__((always_inline)) int
 harness_produce(struct bench_region *r, const struct harness_args *a, uint64_t deadline, enum producer_kind kind)
 {
@@ -721,7 +704,8 @@ harness_produce(struct bench_region *r, const struct harness_args *a, uint64_t d
                 return -1;
             }
             spins++;
-            if (idle_step(&n)) {
+            _mm_pause();
+            if ((++n & SPIN_CHECK_MASK) == 0) {
                 if (timed_out(deadline)) {
                     printf("ERROR timed out waiting for ring space\n");
                     return -1;
@@ -830,7 +814,8 @@ harness_consume(struct bench_region *r, const struct harness_args *a, uint64_t d
             rring_release(&rx, (uint64_t)consumed);
         if (records == 0) {
             empty++;
-            if (idle_step(&n)) {
+            _mm_pause();
+            if ((++n & SPIN_CHECK_MASK) == 0) {
                 if (timed_out(deadline)) {
                     printf("ERROR timed out waiting for record %llu\n", (unsigned long long)st.measured);
                     return -1;

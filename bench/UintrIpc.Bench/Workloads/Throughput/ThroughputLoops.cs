@@ -31,7 +31,7 @@ internal static unsafe class ThroughputLoops
             int n = ends.TryWrite(producer, sequence, Batch.Size, warm: true);
             if (n == 0)
             {
-                Spin.Backoff(ref polls, deadline, "room in the ring (warm-up)", yieldSometimes);
+                Spin.Step(ref polls, deadline, "room in the ring (warm-up)", yieldSometimes);
                 continue;
             }
 
@@ -87,8 +87,8 @@ internal static unsafe class ThroughputLoops
     /// <summary>
     /// <see cref="ProduceMeasured{TPort}"/>'s wait after a write found the ring full: polls until a
     /// write succeeds; returns the messages it wrote and adds the polls that found the ring full, the
-    /// first included, to <paramref name="full"/>. <see cref="Spin.Backoff"/> between polls, as the
-    /// C producer (its counter is per message).
+    /// first included, to <paramref name="full"/>. A deadline check and a yield every 1024 polls of
+    /// one wait, as the C producer (its counter is per message).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int WaitForRoom<TPort>(ref TPort ends, int producer, long sequence, long end, in Deadline deadline, bool yieldSometimes, ref long full)
@@ -98,7 +98,7 @@ internal static unsafe class ThroughputLoops
         int written;
         do
         {
-            Spin.Backoff(ref polls, deadline, "room in the ring", yieldSometimes);
+            Spin.Step(ref polls, deadline, "room in the ring", yieldSometimes);
         }
         while ((written = ends.TryWrite(producer, sequence, (int)Math.Min(Batch.Size, end - sequence), warm: false)) == 0);
 
@@ -124,7 +124,7 @@ internal static unsafe class ThroughputLoops
         {
             if (ends.Poll(ref local) == 0)
             {
-                Spin.Backoff(ref polls, deadline, "messages", yieldSometimes);
+                Spin.Step(ref polls, deadline, "messages", yieldSometimes);
             }
             else
             {
@@ -161,14 +161,13 @@ internal static unsafe class ThroughputLoops
             if (port.Poll(ref local) == 0)
             {
                 empty++;
-                Spin.Backoff(ref polls, deadline, "messages", yieldSometimes);
+                Spin.Step(ref polls, deadline, "messages", yieldSometimes);
             }
             else
             {
-                // One wait's polls, as the C consumer's (its counter is per element): the backoff
-                // starts again at one pause, and the yield comes only after 32 polls of one wait
-                // (counted across waits, a consumer that finds the ring empty about once per
-                // message yielded its CPU to the producer sharing it every ~1000 messages).
+                // A yield only after 1024 polls of one wait, as the C consumer (its counter is per
+                // element): counted across waits, a consumer that finds the ring empty about once
+                // per message yielded its CPU to the producer sharing it every ~1000 messages.
                 polls = 0;
                 if (local.StartSpanIfMeasuring()) // here, not per message: see MessageChecker.Accept
                 {

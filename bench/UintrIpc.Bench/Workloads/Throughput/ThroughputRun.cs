@@ -135,7 +135,6 @@ internal static unsafe class ThroughputRun
                 ["producer_wall_ns"] = producerWall,
                 ["producer_full_polls"] = fullPolls, // every producer's, as the C baseline sums them
                 ["consumer_empty_polls"] = consumed.EmptyPolls,
-                ["idle_cap_pauses"] = Spin.PausesAt(int.MaxValue), // the loops' backoff (Spin.Backoff), as the C rows' field: the report's method text
                 ["consumer_warmup_in_span"] = consumed.WarmupInSpan,
                 ["consumer_measured_before_span"] = consumed.MeasuredBeforeSpan,
                 ["producers_reported_after_span"] = afterSpan, // all of them: nothing of theirs ran in the span but their messages
