@@ -49,7 +49,7 @@ internal unsafe partial struct SlotRingEngine
         }
 
         Unsafe.SkipInit(out item);
-        ElementCopy.Copy(ref item, in *(T*)(slot + RingLayout.SlotHeaderSize)); // plain: published by the acquire above
+        ElementCopy.CopyOut(ref item, in *(T*)(slot + RingLayout.SlotHeaderSize)); // plain: published by the acquire above
         ConsumerHead = head + 1;
         // Release: our copy of the element happens before a producer may reuse the slot.
         Volatile.Write(ref *SharedHead, head + 1);

@@ -11,5 +11,5 @@ internal ref struct SpanFillHandler<T> : ISlotHandler<T> where T : unmanaged
 
     internal SpanFillHandler(Span<T> destination) => _destination = destination;
 
-    public void Handle(in T item) => ElementCopy.Copy(ref _destination[_count++], in item);
+    public void Handle(in T item) => ElementCopy.CopyOut(ref _destination[_count++], in item);
 }

@@ -97,7 +97,7 @@ internal readonly ref struct SlotCopyHandler<T>(SlotCopyHandler<T>.Sink sink, re
         {
             // As the ring's TryRead copies; an 8-byte element is its header alone, which the C
             // consumer reads and does not copy (it copies bytes 8.. when there are more).
-            ElementCopy.Copy(ref sink.Last, in item);
+            ElementCopy.CopyOut(ref sink.Last, in item);
         }
 
         _checker.Check(Unsafe.As<T, long>(ref Unsafe.AsRef(in item)));
