@@ -18,8 +18,9 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 // Span.CopyTo: CoreLib's Memmove runs precompiled code until tiered compilation replaces it,
 // which a short warm-up does not always see, while the C baseline's memcpy is compiled code.
 // Slot elements are copied with the library's ElementCopy (the ring's own TryWrite copy): a
-// struct assignment of 1 KiB or more calls the runtime's copy helper, and above 2 KiB glibc
-// through a GC transition, where the C producer calls memcpy directly.
+// struct assignment above 128 B (256 B with 512-bit vectors) calls the runtime's copy helper,
+// and above 2 KiB glibc through a GC transition, where the C producer calls memcpy directly;
+// ElementCopy copies those elements inline instead.
 // The slot producers' source elements are 64-byte aligned, as the C producer's source buffer
 // (AlignedElements). The batched slot producers claim a batch in place (SPSC: the tail stored once
 // per batch, as the C batched producer; MPSC: one CAS) and copy + stamp each element from one
