@@ -449,7 +449,8 @@ UIPC_EXPORT int32_t UintrIpc_UintrSenderRegister(int32_t vector_fd, int32_t simu
     return index;
 }
 
-UIPC_EXPORT int32_t UintrIpc_UintrSenderUnregister(int32_t index)
+/* Unregisters (abandon == 0) or abandons an entry, under the table lock. */
+static int32_t release_sender(int32_t index, int abandon)
 {
     if (index < 0 || index >= UIPC_MAX_SENDERS)
         return -EINVAL;
@@ -457,53 +458,44 @@ UIPC_EXPORT int32_t UintrIpc_UintrSenderUnregister(int32_t index)
     pthread_mutex_lock(&s_senders_lock);
     struct sender *e = &s_senders[index];
     uint32_t mode = __atomic_load_n(&e->mode, __ATOMIC_RELAXED);
-    if (mode == SENDER_FREE) {
-        rc = -EINVAL;
-    } else if (mode == SENDER_REAL && !e->uitt_per_process && e->owner_tid != this_tid()) {
+    int per_task = mode == SENDER_REAL && !e->uitt_per_process;
+    if (mode == SENDER_FREE || (abandon && !per_task)) {
+        rc = -EINVAL; /* only per-task real entries are ever abandoned */
+    } else if (!abandon && per_task && e->owner_tid != this_tid()) {
         /* C, D: only the registering task can disconnect (§1.2, man page 5); from another
          * one the call fails, or on D (by fd) could disconnect that task's own connection
          * to the same vector. No system call; the entry stays for the owner or for
          * UintrIpc_UintrSenderAbandon. */
         rc = -EPERM;
     } else {
+        /* Release: a sender that still sees the mode sees the whole entry (callers do not race). */
         __atomic_store_n(&e->mode, SENDER_FREE, __ATOMIC_RELEASE);
         if (mode == SENDER_SIM) {
             uipc_sim_detach(e->upid);
-        } else {
+        } else if (!abandon) {
             const struct uipc_uintr_variant *v = uipc_uintr_ready(NULL);
             long arg = v->unregister_sender_by_fd ? e->fd : e->kernel_index;
             if (syscall(v->nr_unregister_sender, arg, 0) != 0)
                 rc = -errno;
             else
                 s_kernel_senders--;
-            if (e->fd >= 0)
-                close(e->fd);
         }
+        if (mode == SENDER_REAL && e->fd >= 0)
+            close(e->fd);
         memset(e, 0, sizeof *e);
     }
     pthread_mutex_unlock(&s_senders_lock);
     return rc;
 }
 
+UIPC_EXPORT int32_t UintrIpc_UintrSenderUnregister(int32_t index)
+{
+    return release_sender(index, 0);
+}
+
 UIPC_EXPORT int32_t UintrIpc_UintrSenderAbandon(int32_t index)
 {
-    if (index < 0 || index >= UIPC_MAX_SENDERS)
-        return -EINVAL;
-    int32_t rc = 0;
-    pthread_mutex_lock(&s_senders_lock);
-    struct sender *e = &s_senders[index];
-    uint32_t mode = __atomic_load_n(&e->mode, __ATOMIC_RELAXED);
-    if (mode != SENDER_REAL || e->uitt_per_process) {
-        rc = -EINVAL; /* only per-task real entries are ever abandoned */
-    } else {
-        /* Release: a sender that still sees the entry sees it whole (callers do not race). */
-        __atomic_store_n(&e->mode, SENDER_FREE, __ATOMIC_RELEASE);
-        if (e->fd >= 0)
-            close(e->fd);
-        memset(e, 0, sizeof *e);
-    }
-    pthread_mutex_unlock(&s_senders_lock);
-    return rc;
+    return release_sender(index, 1);
 }
 
 UIPC_EXPORT int64_t UintrIpc_UintrSenderKernelRegistrations(void)
