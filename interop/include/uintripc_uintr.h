@@ -223,8 +223,29 @@ UIPC_EXPORT int32_t UintrIpc_UintrSimStats(void *handle, struct uipc_uintr_sim_s
  * fd, -ESHUTDOWN if the receiver has unregistered). The fd may be closed afterwards. */
 UIPC_EXPORT int32_t UintrIpc_UintrSenderRegister(int32_t vector_fd, int32_t simulated);
 
-/* Releases a sender index. Must not race with UintrIpc_UintrSend on the same index. */
+/* Releases a sender index: uintr_unregister_sender, closes the shim's duplicate of the
+ * vector fd, frees the table entry. Must not race with UintrIpc_UintrSend on the same index.
+ * Variants C and D (UITT per task, §1.2): only the registering thread can disconnect its
+ * connection; from another thread this returns -EPERM without a system call and keeps the
+ * entry, so that the caller can hand the index to the registering thread, or give it up
+ * with UintrIpc_UintrSenderAbandon. */
 UIPC_EXPORT int32_t UintrIpc_UintrSenderUnregister(int32_t index);
+
+/* Frees a per-task entry (C, D) without unregistering it from the kernel (any thread): for
+ * an index whose registering thread will not unregister it. Closes the shim's duplicate of
+ * the vector fd; the kernel's connection then ends when the vector file's last descriptor
+ * closes (uintrfd_release, §1.2), or on D when the registering task exits. Returns 0, or
+ * -EINVAL for an index that is not a per-task real entry. */
+UIPC_EXPORT int32_t UintrIpc_UintrSenderAbandon(int32_t index);
+
+/* Kernel sender registrations of this process's table that have not been unregistered
+ * (abandoned ones stay counted): a leak check for tests and diagnostics. */
+UIPC_EXPORT int64_t UintrIpc_UintrSenderKernelRegistrations(void);
+
+/* Test only: on != 0 makes the senders registered from now on per task whatever the variant
+ * (sends and unregisters from another thread refused with -EPERM, as on C and D), so that the
+ * per-task rules can be exercised on a variant E kernel (the uintr lab's). Never set it outside tests. */
+UIPC_EXPORT void UintrIpc_UintrTestSendersPerTask(int32_t on);
 
 /* SENDUIPI with the kernel index in RAX (§7), or the simulated post: PIR |= 1 << vector;
  * if ON and SN were clear, set ON and FUTEX_WAKE the receiver (§3.4). Never blocks.

@@ -388,6 +388,16 @@ static int32_t activate_sending_thread(const struct sender *e)
 static struct sender s_senders[UIPC_MAX_SENDERS];
 static pthread_mutex_t s_senders_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Kernel sender registrations of the table not yet unregistered (the activation's extra
+ * index is not counted: it is unregistered at once). Changed under s_senders_lock; read
+ * relaxed (a count, nothing is published through it). */
+static int64_t s_kernel_senders;
+
+/* Test switch: new real senders behave as on a per-task variant (C, D) whatever the
+ * variant, so the lab's variant E kernel can show per-task behaviour. Relaxed: read under
+ * s_senders_lock when an entry is made; the test sets it before it makes senders. */
+static int32_t s_test_per_task;
+
 static int32_t claim_slot(void)
 {
     for (int32_t i = 0; i < UIPC_MAX_SENDERS; i++)
@@ -415,7 +425,8 @@ static int32_t register_real(int32_t vector_fd, struct sender *e)
     e->kernel_index = index;
     e->fd = fd;
     e->owner_tid = this_tid();
-    e->uitt_per_process = v->uitt_per_process;
+    e->uitt_per_process = v->uitt_per_process && !__atomic_load_n(&s_test_per_task, __ATOMIC_RELAXED);
+    s_kernel_senders++;
     t_sender_ready = 1; /* the registration programmed this thread's MSRs */
     return 0;
 }
@@ -438,7 +449,8 @@ UIPC_EXPORT int32_t UintrIpc_UintrSenderRegister(int32_t vector_fd, int32_t simu
     return index;
 }
 
-UIPC_EXPORT int32_t UintrIpc_UintrSenderUnregister(int32_t index)
+/* Unregisters (abandon == 0) or abandons an entry, under the table lock. */
+static int32_t release_sender(int32_t index, int abandon)
 {
     if (index < 0 || index >= UIPC_MAX_SENDERS)
         return -EINVAL;
@@ -446,24 +458,57 @@ UIPC_EXPORT int32_t UintrIpc_UintrSenderUnregister(int32_t index)
     pthread_mutex_lock(&s_senders_lock);
     struct sender *e = &s_senders[index];
     uint32_t mode = __atomic_load_n(&e->mode, __ATOMIC_RELAXED);
-    if (mode == SENDER_FREE) {
-        rc = -EINVAL;
+    int per_task = mode == SENDER_REAL && !e->uitt_per_process;
+    if (mode == SENDER_FREE || (abandon && !per_task)) {
+        rc = -EINVAL; /* only per-task real entries are ever abandoned */
+    } else if (!abandon && per_task && e->owner_tid != this_tid()) {
+        /* C, D: only the registering task can disconnect (§1.2, man page 5); from another
+         * one the call fails, or on D (by fd) could disconnect that task's own connection
+         * to the same vector. No system call; the entry stays for the owner or for
+         * UintrIpc_UintrSenderAbandon. */
+        rc = -EPERM;
     } else {
+        /* Release: a sender that still sees the mode sees the whole entry (callers do not race). */
         __atomic_store_n(&e->mode, SENDER_FREE, __ATOMIC_RELEASE);
         if (mode == SENDER_SIM) {
             uipc_sim_detach(e->upid);
-        } else {
+        } else if (!abandon) {
             const struct uipc_uintr_variant *v = uipc_uintr_ready(NULL);
             long arg = v->unregister_sender_by_fd ? e->fd : e->kernel_index;
             if (syscall(v->nr_unregister_sender, arg, 0) != 0)
                 rc = -errno;
-            if (e->fd >= 0)
-                close(e->fd);
+            else
+                s_kernel_senders--;
         }
+        if (mode == SENDER_REAL && e->fd >= 0)
+            close(e->fd);
         memset(e, 0, sizeof *e);
     }
     pthread_mutex_unlock(&s_senders_lock);
     return rc;
+}
+
+UIPC_EXPORT int32_t UintrIpc_UintrSenderUnregister(int32_t index)
+{
+    return release_sender(index, 0);
+}
+
+UIPC_EXPORT int32_t UintrIpc_UintrSenderAbandon(int32_t index)
+{
+    return release_sender(index, 1);
+}
+
+UIPC_EXPORT int64_t UintrIpc_UintrSenderKernelRegistrations(void)
+{
+    pthread_mutex_lock(&s_senders_lock);
+    int64_t n = s_kernel_senders;
+    pthread_mutex_unlock(&s_senders_lock);
+    return n;
+}
+
+UIPC_EXPORT void UintrIpc_UintrTestSendersPerTask(int32_t on)
+{
+    __atomic_store_n(&s_test_per_task, on != 0, __ATOMIC_RELAXED);
 }
 
 UIPC_EXPORT int32_t UintrIpc_UintrSend(int32_t index)

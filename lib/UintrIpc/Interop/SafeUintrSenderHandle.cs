@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using UintrIpc.Signaling;
 
 namespace UintrIpc.Interop;
 
@@ -13,7 +14,14 @@ internal sealed class SafeUintrSenderHandle : SafeHandle
     public SafeUintrSenderHandle() : base(invalidHandleValue: -1, ownsHandle: true) { }
 
     /// <summary>Wraps a registered index.</summary>
-    public SafeUintrSenderHandle(int index) : base(invalidHandleValue: -1, ownsHandle: true) => SetHandle(index);
+    public SafeUintrSenderHandle(int index) : base(invalidHandleValue: -1, ownsHandle: true)
+    {
+        SetHandle(index);
+        MadeOnWatcher = PeerEndWatcher.IsCurrentThread;
+    }
+
+    /// <summary>The index was registered on the PeerEndWatcher thread (which must unregister it on C and D).</summary>
+    private bool MadeOnWatcher { get; }
 
     /// <inheritdoc />
     public override bool IsInvalid => handle == -1;
@@ -24,8 +32,9 @@ internal sealed class SafeUintrSenderHandle : SafeHandle
     /// <inheritdoc />
     /// <remarks>
     /// Variant E unregisters an index for the whole process, so any thread (the finalizer too)
-    /// can release it; on variant D the kernel only accepts it from the registering thread and
-    /// otherwise frees the entry when that thread exits.
+    /// can release it. On C and D only the registering thread can: an index of the PeerEndWatcher
+    /// thread is handed to it; another is abandoned, its kernel connection ending with the
+    /// vector file (WatcherSenderReleases).
     /// </remarks>
-    protected override bool ReleaseHandle() => Shim.UintrSenderUnregister((int)handle) == 0;
+    protected override bool ReleaseHandle() => WatcherSenderReleases.Release((int)handle, MadeOnWatcher);
 }

@@ -133,9 +133,21 @@ internal static partial class Shim
     [LibraryImport(Libraries.Shim, EntryPoint = "UintrIpc_UintrSenderRegister")]
     internal static partial int UintrSenderRegister(int vectorFd, int simulated);
 
-    /// <summary>Releases a sender index.</summary>
+    /// <summary>Releases a sender index; -EPERM (entry kept, no system call) for a per-task index (C, D) on another thread.</summary>
     [LibraryImport(Libraries.Shim, EntryPoint = "UintrIpc_UintrSenderUnregister")]
     internal static partial int UintrSenderUnregister(int index);
+
+    /// <summary>Frees a per-task entry without the kernel's unregistration (its connection ends with the vector file).</summary>
+    [LibraryImport(Libraries.Shim, EntryPoint = "UintrIpc_UintrSenderAbandon")]
+    internal static partial int UintrSenderAbandon(int index);
+
+    /// <summary>Kernel sender registrations of the shim's table not yet unregistered.</summary>
+    [LibraryImport(Libraries.Shim, EntryPoint = "UintrIpc_UintrSenderKernelRegistrations")]
+    internal static partial long UintrSenderKernelRegistrations();
+
+    /// <summary>Test only: senders registered from now on are per task (as on C and D) whatever the variant.</summary>
+    [LibraryImport(Libraries.Shim, EntryPoint = "UintrIpc_UintrTestSendersPerTask")]
+    internal static partial void UintrTestSendersPerTask(int on);
 
     /// <summary>SENDUIPI (or the simulated post). Returns 0 or -errno.</summary>
     /// <remarks>One instruction on the real path, a few locked instructions and at most one FUTEX_WAKE in

@@ -22,6 +22,12 @@ internal static unsafe class PeerEndWatcher
     private static int s_epoll = -1;
     private static ulong s_lastId;
 
+    [ThreadStatic]
+    private static bool t_isWatcher;
+
+    /// <summary>True on the watcher thread (a sender made there is per task on C and D: WatcherSenderReleases).</summary>
+    internal static bool IsCurrentThread => t_isWatcher;
+
     /// <summary>
     /// Calls <paramref name="onGone"/> once, on the watcher thread, when the peer closes
     /// <paramref name="socket"/>, sends anything on it, or <paramref name="process"/> exits, unless
@@ -94,12 +100,14 @@ internal static unsafe class PeerEndWatcher
 
     private static void Run()
     {
+        t_isWatcher = true;
         Sys.EpollEvent* events = stackalloc Sys.EpollEvent[MaxEvents];
         while (true)
         {
             // Bounded like every wait; with nothing to report it just waits again.
             int n = Sys.EpollWait(s_epoll, events, MaxEvents, 1000);
             JammedEventFdWrites.FreeJammed();
+            WatcherSenderReleases.Drain();
             if (n < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();

@@ -24,8 +24,9 @@ namespace UintrIpc.Signaling;
 /// simulation (<see cref="DoorbellKind.UintrSimulated"/>).
 /// </summary>
 /// <remarks>
-/// On a variant D kernel (RFC v1) the kernel's sender table is per thread, so ring from the
-/// thread that created the sender; variants C and E allow any thread of the process.
+/// On variant C and D kernels the kernel's sender table is per thread, so ring from the
+/// thread that created the sender (a dispose on another thread is handled: WatcherSenderReleases);
+/// variant E allows any thread of the process.
 /// </remarks>
 [DebuggerDisplay("{ToString(),nq}")]
 internal sealed class UintrDoorbellSender : DoorbellSender
