@@ -16,14 +16,15 @@ namespace UintrIpc.Memory;
 /// cache lines (<see cref="CopyLines"/>, which the slot rings' <see cref="ElementCopy"/> uses
 /// too; without them it uses <see cref="CopyQuadLines"/>): a record's payload starts 8 bytes
 /// after its header, itself only 8-aligned, so a plain 256-bit loop split a line with every other
-/// store. Lengths above <see cref="InlineLimit"/> go
-/// to the span methods, whose large copies run in native code (a call through a GC transition).
+/// store. Copies longer than <see cref="CopyLimit"/> and clears longer than <see cref="InlineLimit"/>
+/// go to the span methods, whose large copies run in native code (a call through a GC transition).
 /// </summary>
 internal static class InlinedBytes
 {
     /// <summary>
-    /// Longest copy or clear done inline (longer ones are dominated by the bytes, not the call):
-    /// with 512-bit vectors 4 KiB, else 2 KiB. Single thread, a record ring out of L2, ns per
+    /// Longest clear done inline, and the longest record (with its header) TryRead's inline path
+    /// takes, copy and zeroing (longer ones are dominated by the bytes, not the call): with 512-bit
+    /// vectors 4 KiB, else 2 KiB (copies: <see cref="CopyLimit"/>). Single thread, a record ring out of L2, ns per
     /// record produced / read, the line-aligned loop against the old paths: 2 KiB messages 83 / 61
     /// against the 256-bit loop's 94 / 77; 4 KiB produced 163-168 against glibc's 172-178 (through
     /// the GC transition); 8 KiB 334-339 against glibc's 312-319 (its rep movsb wins from there on).
@@ -32,6 +33,17 @@ internal static class InlinedBytes
 
     /// <summary>The longest copy or clear done by the 512-bit line-aligned loop.</summary>
     private const int LineLoopLimit = 4096;
+
+    /// <summary>
+    /// Longest copy done inline by <see cref="Copy"/>: 4 KiB with 256-bit vectors too (the quad loop,
+    /// <see cref="CopyQuads"/>), 2 KiB with 128-bit ones only. Above 2 KiB Span.CopyTo hands the copy to
+    /// glibc through a GC transition (<c>rep movsb</c> from 2,112 bytes on the AMD EPYC host, AVX2, no
+    /// AVX-512), which the quad loop beat at 3 and 4 KiB in and out of a record ring, p10 ns per record
+    /// (docs/design-notes.md "recbig"): one thread 4 KiB produced 107 against 145, read 118 against 154;
+    /// each side alone after the other core's fill, 4 KiB, producer 355-376 against 409-441, consumer
+    /// 386-405 against 408-466; both at once, consumer-timed, 423-484 against 486-534.
+    /// </summary>
+    internal static int CopyLimit => Vector256.IsHardwareAccelerated ? LineLoopLimit : 2048;
 
     /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> (which must be at least as long).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -46,7 +58,7 @@ internal static class InlinedBytes
         ref byte src = ref MemoryMarshal.GetReference(source);
         ref byte dst = ref MemoryMarshal.GetReference(destination);
         // Overlapping spans (never the case between a caller's buffer and a ring record) keep memmove semantics.
-        if (length > (uint)InlineLimit || (nuint)Unsafe.ByteOffset(ref src, ref dst) < length || (nuint)Unsafe.ByteOffset(ref dst, ref src) < length)
+        if (length > (uint)CopyLimit || (nuint)Unsafe.ByteOffset(ref src, ref dst) < length || (nuint)Unsafe.ByteOffset(ref dst, ref src) < length)
         {
             source.CopyTo(destination);
             return;
@@ -57,7 +69,7 @@ internal static class InlinedBytes
 
     /// <summary>
     /// <see cref="Copy"/> without its checks and without any call: the two ranges disjoint (the caller
-    /// checked). Any length is copied; up to <see cref="InlineLimit"/> this is the faster copy, above it
+    /// checked). Any length is copied; up to <see cref="CopyLimit"/> this is the faster copy, above it
     /// the span copy's native code. A caller with no call of its own on its hot path then needs no
     /// callee-saved registers for it.
     /// </summary>
