@@ -16,7 +16,7 @@ namespace UintrIpc.Memory;
 /// cache lines (<see cref="CopyLines"/>, which the slot rings' <see cref="ElementCopy"/> uses
 /// too; without them it uses <see cref="CopyQuadLines"/>): a record's payload starts 8 bytes
 /// after its header, itself only 8-aligned, so a plain 256-bit loop split a line with every other
-/// store. Copies longer than <see cref="CopyLimit"/> and clears longer than <see cref="InlineLimit"/>
+/// store. Writes longer than <see cref="CopyLimit"/>, reads and clears longer than <see cref="InlineLimit"/>
 /// go to the span methods, whose large copies run in native code (a call through a GC transition).
 /// </summary>
 internal static class InlinedBytes
@@ -35,19 +35,37 @@ internal static class InlinedBytes
     private const int LineLoopLimit = 4096;
 
     /// <summary>
-    /// Longest copy done inline by <see cref="Copy"/>: 4 KiB with 256-bit vectors too (the quad loop,
-    /// <see cref="CopyQuads"/>), 2 KiB with 128-bit ones only. Above 2 KiB Span.CopyTo hands the copy to
-    /// glibc through a GC transition (<c>rep movsb</c> from 2,112 bytes on the AMD EPYC host, AVX2, no
-    /// AVX-512), which the quad loop beat at 3 and 4 KiB in and out of a record ring, p10 ns per record
-    /// (docs/design-notes.md "recbig"): one thread 4 KiB produced 107 against 145, read 118 against 154;
-    /// each side alone after the other core's fill, 4 KiB, producer 355-376 against 409-441, consumer
-    /// 386-405 against 408-466; both at once, consumer-timed, 423-484 against 486-534.
+    /// Longest write into a record done inline by <see cref="Copy"/>: 4 KiB with 256-bit vectors too
+    /// (the quad loop, <see cref="CopyQuads"/>), 2 KiB with 128-bit ones only. Above 2 KiB Span.CopyTo
+    /// hands the copy to glibc through a GC transition (<c>rep movsb</c> from 2,112 bytes on the AMD
+    /// EPYC host, AVX2, no AVX-512). In-process twin, 4 KiB records, p10 ns per record, the quad loop
+    /// against the span copy (docs/design-notes.md "recbig"): one thread 107 against 145; TryWrite
+    /// alone after the other core read the ring, adjacent builds, 178-232 against 266-403 (C's producer
+    /// 0.66-1.27x against 1.09-1.42x); TryWrite with the other core reading, consumer-timed, 157-200
+    /// against 164-209 (3 of 3). Reads keep the span copy above 2 KiB (<see cref="CopyOut"/>).
     /// </summary>
     internal static int CopyLimit => Vector256.IsHardwareAccelerated ? LineLoopLimit : 2048;
 
-    /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> (which must be at least as long).</summary>
+    /// <summary>
+    /// Copies <paramref name="source"/> to <paramref name="destination"/> (which must be at least as
+    /// long): a write into a ring's record, inline up to <see cref="CopyLimit"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Copy(ReadOnlySpan<byte> source, Span<byte> destination)
+    public static void Copy(ReadOnlySpan<byte> source, Span<byte> destination) => CopyUpTo(source, destination, CopyLimit);
+
+    /// <summary>
+    /// <see cref="Copy"/> for a read out of a ring's record: inline only up to <see cref="InlineLimit"/>
+    /// (2 KiB without 512-bit vectors), longer ones by the span copy (glibc). TryRead of 4 KiB records
+    /// the other core had just written, with the span copy against the quad loop (in-process twin,
+    /// consumer-timed p10 ns per record, adjacent builds, 3 of 3): 243-267 against 334-350, and alone
+    /// after the other core's fill 248-468 against 359-406 (docs/design-notes.md "recbig"; the slot
+    /// rings' reads keep glibc's above 2 KiB too, <see cref="ElementCopy.CopyOut{T}"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyOut(ReadOnlySpan<byte> source, Span<byte> destination) => CopyUpTo(source, destination, InlineLimit);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyUpTo(ReadOnlySpan<byte> source, Span<byte> destination, int inlineLimit)
     {
         nuint length = (uint)source.Length;
         if ((uint)destination.Length < length)
@@ -58,7 +76,7 @@ internal static class InlinedBytes
         ref byte src = ref MemoryMarshal.GetReference(source);
         ref byte dst = ref MemoryMarshal.GetReference(destination);
         // Overlapping spans (never the case between a caller's buffer and a ring record) keep memmove semantics.
-        if (length > (uint)CopyLimit || (nuint)Unsafe.ByteOffset(ref src, ref dst) < length || (nuint)Unsafe.ByteOffset(ref dst, ref src) < length)
+        if (length > (uint)inlineLimit || (nuint)Unsafe.ByteOffset(ref src, ref dst) < length || (nuint)Unsafe.ByteOffset(ref dst, ref src) < length)
         {
             source.CopyTo(destination);
             return;

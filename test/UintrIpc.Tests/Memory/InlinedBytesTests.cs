@@ -17,7 +17,7 @@ public sealed unsafe class InlinedBytesTests
 
     [Theory]
     [MemberData(nameof(Offsets))]
-    public void Copy_copies_exactly_the_source_bytes_for_every_length(int offset)
+    public void Copy_and_CopyOut_copy_exactly_the_source_bytes_for_every_length(int offset)
     {
         var random = new Random(offset);
         for (int length = 0; length <= InlinedBytes.CopyLimit + 70; length++)
@@ -33,6 +33,14 @@ public sealed unsafe class InlinedBytesTests
             Assert.True(target.SequenceEqual(source.AsSpan(offset, length)), $"length {length}, offset {offset}");
             Assert.True(destination.AsSpan(0, Guard + offset).IndexOfAnyExcept((byte)0xee) < 0, $"bytes before the range changed (length {length})");
             Assert.True(destination.AsSpan(Guard + offset + length).IndexOfAnyExcept((byte)0xee) < 0, $"bytes after the range changed (length {length})");
+
+            // The read's copy (inline only up to InlineLimit, then the span copy) at the same lengths.
+            destination.AsSpan().Fill(0xee);
+            InlinedBytes.CopyOut(source.AsSpan(offset, length), target);
+
+            Assert.True(target.SequenceEqual(source.AsSpan(offset, length)), $"CopyOut: length {length}, offset {offset}");
+            Assert.True(destination.AsSpan(0, Guard + offset).IndexOfAnyExcept((byte)0xee) < 0, $"CopyOut: bytes before the range changed (length {length})");
+            Assert.True(destination.AsSpan(Guard + offset + length).IndexOfAnyExcept((byte)0xee) < 0, $"CopyOut: bytes after the range changed (length {length})");
         }
     }
 

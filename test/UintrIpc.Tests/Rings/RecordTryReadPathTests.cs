@@ -6,8 +6,8 @@ namespace UintrIpc.Tests.Rings;
 /// <summary>
 /// TryRead's two paths: the inline one (a message at head that fits, at most
 /// <see cref="InlinedBytes.InlineLimit"/> bytes with its header, payloads of 1 KiB or more
-/// copied as a first word and the rest) and the general one (longer records; their copy inline up
-/// to <see cref="InlinedBytes.CopyLimit"/>, TryWrite's too, past it the span copy). Each length
+/// copied as a first word and the rest) and the general one (longer records: InlinedBytes.CopyOut,
+/// the span copy above 2 KiB, while TryWrite's copy is inline up to <see cref="InlinedBytes.CopyLimit"/>). Each length
 /// around a boundary comes out byte for byte, leaves the destination's rest alone, and its
 /// record is zeroed and given back.
 /// </summary>
