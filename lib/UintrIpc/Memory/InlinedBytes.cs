@@ -16,14 +16,15 @@ namespace UintrIpc.Memory;
 /// cache lines (<see cref="CopyLines"/>, which the slot rings' <see cref="ElementCopy"/> uses
 /// too; without them it uses <see cref="CopyQuadLines"/>): a record's payload starts 8 bytes
 /// after its header, itself only 8-aligned, so a plain 256-bit loop split a line with every other
-/// store. Lengths above <see cref="InlineLimit"/> go
-/// to the span methods, whose large copies run in native code (a call through a GC transition).
+/// store. Writes longer than <see cref="CopyLimit"/>, reads and clears longer than <see cref="InlineLimit"/>
+/// go to the span methods, whose large copies run in native code (a call through a GC transition).
 /// </summary>
 internal static class InlinedBytes
 {
     /// <summary>
-    /// Longest copy or clear done inline (longer ones are dominated by the bytes, not the call):
-    /// with 512-bit vectors 4 KiB, else 2 KiB. Single thread, a record ring out of L2, ns per
+    /// Longest clear done inline, and the longest record (with its header) TryRead's inline path
+    /// takes, copy and zeroing (longer ones are dominated by the bytes, not the call): with 512-bit
+    /// vectors 4 KiB, else 2 KiB (copies: <see cref="CopyLimit"/>). Single thread, a record ring out of L2, ns per
     /// record produced / read, the line-aligned loop against the old paths: 2 KiB messages 83 / 61
     /// against the 256-bit loop's 94 / 77; 4 KiB produced 163-168 against glibc's 172-178 (through
     /// the GC transition); 8 KiB 334-339 against glibc's 312-319 (its rep movsb wins from there on).
@@ -33,9 +34,38 @@ internal static class InlinedBytes
     /// <summary>The longest copy or clear done by the 512-bit line-aligned loop.</summary>
     private const int LineLoopLimit = 4096;
 
-    /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> (which must be at least as long).</summary>
+    /// <summary>
+    /// Longest write into a record done inline by <see cref="Copy"/>: 4 KiB with 256-bit vectors too
+    /// (the quad loop, <see cref="CopyQuads"/>), 2 KiB with 128-bit ones only. Above 2 KiB Span.CopyTo
+    /// hands the copy to glibc through a GC transition (<c>rep movsb</c> from 2,112 bytes on the AMD
+    /// EPYC host, AVX2, no AVX-512). In-process twin, 4 KiB records, p10 ns per record, the quad loop
+    /// against the span copy (docs/design-notes.md "recbig"): one thread 107 against 145; TryWrite
+    /// alone after the other core read the ring, adjacent builds, 178-232 against 266-403 (C's producer
+    /// 0.66-1.27x against 1.09-1.42x); TryWrite with the other core reading, consumer-timed, 157-200
+    /// against 164-209 (3 of 3). Reads keep the span copy above 2 KiB (<see cref="CopyOut"/>).
+    /// </summary>
+    internal static int CopyLimit => Vector256.IsHardwareAccelerated ? LineLoopLimit : 2048;
+
+    /// <summary>
+    /// Copies <paramref name="source"/> to <paramref name="destination"/> (which must be at least as
+    /// long): a write into a ring's record, inline up to <see cref="CopyLimit"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Copy(ReadOnlySpan<byte> source, Span<byte> destination)
+    public static void Copy(ReadOnlySpan<byte> source, Span<byte> destination) => CopyUpTo(source, destination, CopyLimit);
+
+    /// <summary>
+    /// <see cref="Copy"/> for a read out of a ring's record: inline only up to <see cref="InlineLimit"/>
+    /// (2 KiB without 512-bit vectors), longer ones by the span copy (glibc). TryRead of 4 KiB records
+    /// the other core had just written, with the span copy against the quad loop (in-process twin,
+    /// consumer-timed p10 ns per record, adjacent builds, 3 of 3): 243-267 against 334-350, and alone
+    /// after the other core's fill 248-468 against 359-406 (docs/design-notes.md "recbig"; the slot
+    /// rings' reads keep glibc's above 2 KiB too, <see cref="ElementCopy.CopyOut{T}"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyOut(ReadOnlySpan<byte> source, Span<byte> destination) => CopyUpTo(source, destination, InlineLimit);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyUpTo(ReadOnlySpan<byte> source, Span<byte> destination, int inlineLimit)
     {
         nuint length = (uint)source.Length;
         if ((uint)destination.Length < length)
@@ -46,7 +76,7 @@ internal static class InlinedBytes
         ref byte src = ref MemoryMarshal.GetReference(source);
         ref byte dst = ref MemoryMarshal.GetReference(destination);
         // Overlapping spans (never the case between a caller's buffer and a ring record) keep memmove semantics.
-        if (length > (uint)InlineLimit || (nuint)Unsafe.ByteOffset(ref src, ref dst) < length || (nuint)Unsafe.ByteOffset(ref dst, ref src) < length)
+        if (length > (uint)inlineLimit || (nuint)Unsafe.ByteOffset(ref src, ref dst) < length || (nuint)Unsafe.ByteOffset(ref dst, ref src) < length)
         {
             source.CopyTo(destination);
             return;
@@ -57,7 +87,7 @@ internal static class InlinedBytes
 
     /// <summary>
     /// <see cref="Copy"/> without its checks and without any call: the two ranges disjoint (the caller
-    /// checked). Any length is copied; up to <see cref="InlineLimit"/> this is the faster copy, above it
+    /// checked). Any length is copied; up to <see cref="CopyLimit"/> this is the faster copy, above it
     /// the span copy's native code. A caller with no call of its own on its hot path then needs no
     /// callee-saved registers for it.
     /// </summary>

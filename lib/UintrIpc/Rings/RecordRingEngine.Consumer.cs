@@ -239,7 +239,7 @@ internal sealed unsafe partial class RecordRingEngine
                     ThrowDestinationTooSmall(payloadLength, destination.Length, nameof(destination));
                 }
 
-                InlinedBytes.Copy(new ReadOnlySpan<byte>(record + HeaderSize, payloadLength), destination);
+                InlinedBytes.CopyOut(new ReadOnlySpan<byte>(record + HeaderSize, payloadLength), destination);
                 consumed += aligned;
                 type = recordType;
                 length = payloadLength;

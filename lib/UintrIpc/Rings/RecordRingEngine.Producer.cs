@@ -163,7 +163,7 @@ internal sealed unsafe partial class RecordRingEngine
     internal bool TryWriteSpscQuick(int type, ReadOnlySpan<byte> payload)
     {
         nuint length = (uint)payload.Length;
-        if (type < 0 || length > (uint)_maxMessageLength || length > (uint)InlinedBytes.InlineLimit
+        if (type < 0 || length > (uint)_maxMessageLength || length > (uint)InlinedBytes.CopyLimit
             || !TryReserveSpscQuick(HeaderSize + (int)length, out long tail, out int aligned))
         {
             return false;

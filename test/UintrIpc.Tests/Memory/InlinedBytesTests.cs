@@ -17,10 +17,10 @@ public sealed unsafe class InlinedBytesTests
 
     [Theory]
     [MemberData(nameof(Offsets))]
-    public void Copy_copies_exactly_the_source_bytes_for_every_length(int offset)
+    public void Copy_and_CopyOut_copy_exactly_the_source_bytes_for_every_length(int offset)
     {
         var random = new Random(offset);
-        for (int length = 0; length <= InlinedBytes.InlineLimit + 70; length++)
+        for (int length = 0; length <= InlinedBytes.CopyLimit + 70; length++)
         {
             byte[] source = new byte[length + offset];
             random.NextBytes(source);
@@ -33,6 +33,14 @@ public sealed unsafe class InlinedBytesTests
             Assert.True(target.SequenceEqual(source.AsSpan(offset, length)), $"length {length}, offset {offset}");
             Assert.True(destination.AsSpan(0, Guard + offset).IndexOfAnyExcept((byte)0xee) < 0, $"bytes before the range changed (length {length})");
             Assert.True(destination.AsSpan(Guard + offset + length).IndexOfAnyExcept((byte)0xee) < 0, $"bytes after the range changed (length {length})");
+
+            // The read's copy (inline only up to InlineLimit, then the span copy) at the same lengths.
+            destination.AsSpan().Fill(0xee);
+            InlinedBytes.CopyOut(source.AsSpan(offset, length), target);
+
+            Assert.True(target.SequenceEqual(source.AsSpan(offset, length)), $"CopyOut: length {length}, offset {offset}");
+            Assert.True(destination.AsSpan(0, Guard + offset).IndexOfAnyExcept((byte)0xee) < 0, $"CopyOut: bytes before the range changed (length {length})");
+            Assert.True(destination.AsSpan(Guard + offset + length).IndexOfAnyExcept((byte)0xee) < 0, $"CopyOut: bytes after the range changed (length {length})");
         }
     }
 
@@ -84,12 +92,17 @@ public sealed unsafe class InlinedBytesTests
     /// <summary>
     /// The 512-bit loop aligns its stores to the destination's cache lines: at every offset of the
     /// destination in its line (a record's payload starts at any multiple of 8 after one), around
-    /// every length where the number of stores changes, and up to the inline limit and past it.
+    /// every length where the number of stores changes, and up to the inline limits (the clear's and
+    /// the copy's: 2 and 4 KiB with 256-bit vectors) and past them.
     /// </summary>
     [Fact]
     public void Copy_and_Clear_write_exactly_the_range_at_every_offset_in_a_line()
     {
-        int[] lengths = [.. Enumerable.Range(0, 260), .. Enumerable.Range(1000, 90), .. Enumerable.Range(InlinedBytes.InlineLimit - 140, 210)];
+        int[] lengths =
+        [
+            .. Enumerable.Range(0, 260), .. Enumerable.Range(1000, 90), .. Enumerable.Range(InlinedBytes.InlineLimit - 140, 210),
+            .. Enumerable.Range(InlinedBytes.CopyLimit - 140, 210).Where(n => n >= InlinedBytes.InlineLimit + 70),
+        ];
         int longest = lengths.Max();
         var random = new Random(64);
         byte* source = (byte*)NativeMemory.AlignedAlloc((nuint)(longest + 64), 64);

@@ -6,13 +6,14 @@ namespace UintrIpc.Tests.Rings;
 /// <summary>
 /// TryRead's two paths: the inline one (a message at head that fits, at most
 /// <see cref="InlinedBytes.InlineLimit"/> bytes with its header, payloads of 1 KiB or more
-/// copied as a first word and the rest) and the general one (longer records). Each length
+/// copied as a first word and the rest) and the general one (longer records: InlinedBytes.CopyOut,
+/// the span copy above 2 KiB, while TryWrite's copy is inline up to <see cref="InlinedBytes.CopyLimit"/>). Each length
 /// around a boundary comes out byte for byte, leaves the destination's rest alone, and its
 /// record is zeroed and given back.
 /// </summary>
 public sealed unsafe class RecordTryReadPathTests
 {
-    public static TheoryData<int> Lengths => [0, 1, 7, 8, 9, 63, 64, 71, 72, 73, 135, 136, 1016, 1023, 1024, 1025, InlinedBytes.InlineLimit - 8, InlinedBytes.InlineLimit - 7, 6000];
+    public static TheoryData<int> Lengths => [0, 1, 7, 8, 9, 63, 64, 71, 72, 73, 135, 136, 1016, 1023, 1024, 1025, InlinedBytes.InlineLimit - 8, InlinedBytes.InlineLimit - 7, 2049, 3000, 4088, 4095, 4096, 4097, 6000];
 
     [Theory]
     [MemberData(nameof(Lengths))]
