@@ -107,7 +107,10 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
 
     // ---- consumer-local (not shared memory) --------------------------------------------
 
-    /// <summary>The next position to read; its shared copy is released to the producers.</summary>
+    /// <summary>
+    /// The next position to read; its shared copy is released to the producers. <see cref="QuickCallMark"/>
+    /// set while a raw ring's quick read runs (<see cref="InConsumerQuickCall"/>; MappingUse reads it).
+    /// </summary>
     [FieldOffset(ConsumerBlock)] internal ulong ConsumerHead;
     /// <summary>TryUnblock: the position whose stall is being timed, or <see cref="NoStall"/>.</summary>
     [FieldOffset(ConsumerBlock + 8)] private ulong _stallPosition;
