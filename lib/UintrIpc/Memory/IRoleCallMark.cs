@@ -4,8 +4,7 @@ namespace UintrIpc.Memory;
 /// Where a role marks its quick calls outside its <see cref="MappingUse"/> record, in a word it
 /// stores per call anyway: the SPSC slot producer's private tail carries an in-call bit, so that
 /// entering and leaving a publish costs one store beside the tail's, not a depth pair (design-notes
-/// "spsc2"); a raw slot ring's single read marks the consumer's private head the same way, so that
-/// it needs no try/finally (design-notes "slot64"). The caller stores the mark (plain) before its ring's disposed check and clears it with
+/// "spsc2"). The caller stores the mark (plain) before its ring's disposed check and clears it with
 /// a release store after its last access to the mapping, as <see cref="MappingUse.EnterRoleCall"/>
 /// and <see cref="MappingUse.LeaveRoleCall"/> do with the depth.
 /// </summary>

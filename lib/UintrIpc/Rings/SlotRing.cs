@@ -80,7 +80,7 @@ internal sealed class SlotRing<T> : IDisposable, IRoleCallMark where T : unmanag
         // The kind comes from the part table; the engine checks the descriptor names the same one (uintripc.h 2a).
         Engine = SlotRingEngine.Attach(region, part, part.Kind is PartKind.MpscSlots or PartKind.DuplexSlots ? part.Kind : PartKind.SpscSlots, sizeof(T), lease, trailerSize);
         _mapping = region.MappingAddress;
-        _consumer = MappingUse.ForRole(region, new ConsumerCallMark(this));
+        _consumer = MappingUse.ForRole(region);
         _producer = Engine.AllowSkips ? null : MappingUse.ForRole(region, this);
     }
 
@@ -95,13 +95,6 @@ internal sealed class SlotRing<T> : IDisposable, IRoleCallMark where T : unmanag
 
     /// <inheritdoc/>
     bool IRoleCallMark.InCall => Engine.InQuickCall;
-
-    /// <summary>The consumer role's mark: its quick reads marked in the engine's private head (<see cref="TryRead(out T)"/>).</summary>
-    private sealed class ConsumerCallMark(SlotRing<T> ring) : IRoleCallMark
-    {
-        /// <inheritdoc/>
-        public bool InCall => ring.Engine.InConsumerQuickCall;
-    }
 
     /// <summary>The region the ring lives in.</summary>
     public SharedRegion Region => Engine.Region;
@@ -359,17 +352,6 @@ internal sealed class SlotRing<T> : IDisposable, IRoleCallMark where T : unmanag
     /// <exception cref="RingCorruptedException">The next slot holds a value no producer writes.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryRead(out T item)
-    {
-        // The quick read marks its call in the engine's private head (IRoleCallMark, as the SPSC
-        // producer's write): no try/finally in the caller's loop (slot64). Anything else is the checked read.
-        int read = Engine.TryReadQuick(out item);
-        GC.KeepAlive(this); // the ring, its region and the role's record stay reachable to here
-        return read > 0 || (read < 0 && TryReadChecked(out item));
-    }
-
-    /// <summary><see cref="TryRead(out T)"/> when the quick read did not decide: throws when disposed, draining or corrupt; steps over skipped slots (MPSC).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TryReadChecked(out T item)
     {
         using MappingUse.Call call = _consumer.Begin(_mapping, this); // the mapping stays while this call runs (MappingUse)
         return Engine.TryRead(out item);

@@ -56,60 +56,6 @@ internal unsafe partial struct SlotRingEngine
         return true;
     }
 
-    /// <summary>
-    /// A raw ring's read (<see cref="SlotRing{T}.TryRead(out T)"/>): reads one element when nothing out
-    /// of the ordinary stands in the way (not draining, not disposed, the next slot published or not yet
-    /// written); 1: read, 0: empty (<paramref name="item"/> not written), -1: anything else, which the
-    /// caller hands to the checked <see cref="TryRead{T}(out T)"/> (it throws, or steps over skipped
-    /// slots). Throws nothing, so that the caller needs no try/finally: the call is marked in the private
-    /// head instead (<see cref="InConsumerQuickCall"/>, which the consumer role's MappingUse record reads
-    /// through IRoleCallMark), as the SPSC producer marks its private tail (<see cref="EnterQuickCall"/>).
-    /// A using around the read kept the loop's values written to the frame for its finally: about eight
-    /// stores per message more than the C consumer's, each queued behind the head release (slot64).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal int TryReadQuick<T>(out T item) where T : unmanaged
-    {
-        ulong head = ConsumerHead;
-        Unsafe.SkipInit(out item); // written only when read (see TryRead)
-        if (Draining != 0)
-        {
-            return -1; // from a Drain's handler: the checked read throws
-        }
-
-        ConsumerHead = head | QuickCallMark; // plain, before the disposed load (ordered by the releaser's barrier, as EnterQuickCall)
-        if (Disposed != 0)
-        {
-            Volatile.Write(ref ConsumerHead, head); // leave: nothing read
-            return -1;
-        }
-
-        byte* slot = SlotAt(head);
-        // Acquire: pairs with the producer's release of the sequence, so the element is complete.
-        ulong sequence = Volatile.Read(ref *(ulong*)slot);
-        if (sequence == head + 1)
-        {
-            ElementCopy.Copy(ref item, in *(T*)(slot + RingLayout.SlotHeaderSize)); // plain: published by the acquire above
-            // Release: our copy of the element happens before a producer may reuse the slot.
-            Volatile.Write(ref *SharedHead, head + 1);
-            Volatile.Write(ref ConsumerHead, head + 1); // leave (release: after the call's accesses to the mapping)
-            return 1;
-        }
-
-        int result = -1; // skipped or corrupt: the checked read
-        if (sequence == UnwrittenSequence(head))
-        {
-            RepublishHeadIfRewritten(head);
-            result = 0;
-        }
-
-        Volatile.Write(ref ConsumerHead, head); // leave (release, as above)
-        return result;
-    }
-
-    /// <summary>Whether the consumer is inside a read marked by <see cref="TryReadQuick{T}(out T)"/> (acquire; any thread, for MappingUse.IsInUse).</summary>
-    internal readonly bool InConsumerQuickCall => (Volatile.Read(in ConsumerHead) & QuickCallMark) != 0;
-
     /// <summary>Copies up to <paramref name="destination"/>.Length published elements: <see cref="Drain{T, THandler}"/> into a span.</summary>
     internal int TryRead<T>(Span<T> destination) where T : unmanaged
     {

@@ -27,8 +27,8 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
     private const int LineRange = RegionLayout.FalseSharingRange;
     private const int ProducerBlock = LineRange;
     private const int ConsumerBlock = 3 * LineRange;
-    /// <summary>How far ahead the SPSC producer prefetches: 32 lines, 28 slots of a 64-byte element (one shim call per 29 single claims; slotpair).</summary>
-    private const int PrefetchDistanceBytes = 32 * 64;
+    /// <summary>How far ahead the SPSC producer prefetches: 9 lines, 8 slots of a 64-byte element.</summary>
+    private const int PrefetchDistanceBytes = 9 * 64;
     /// <summary>The most bytes of slots one SPSC prefetch asks for (two calls of the shim, which takes 4 KiB a call).</summary>
     private const int MaxPrefetchBytes = 2 * PrefetchWriteMax;
     /// <summary>The most bytes one call of the shim's write prefetch covers (uintripc.h UIPC_PREFETCH_WRITE_MAX).</summary>
@@ -107,10 +107,7 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
 
     // ---- consumer-local (not shared memory) --------------------------------------------
 
-    /// <summary>
-    /// The next position to read; its shared copy is released to the producers. <see cref="QuickCallMark"/>
-    /// set while a raw ring's quick read runs (<see cref="InConsumerQuickCall"/>; MappingUse reads it).
-    /// </summary>
+    /// <summary>The next position to read; its shared copy is released to the producers.</summary>
     [FieldOffset(ConsumerBlock)] internal ulong ConsumerHead;
     /// <summary>TryUnblock: the position whose stall is being timed, or <see cref="NoStall"/>.</summary>
     [FieldOffset(ConsumerBlock + 8)] private ulong _stallPosition;

@@ -320,42 +320,6 @@ public sealed class RegionLeaseTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_raw_slot_ring_read_marked_in_the_consumer_s_private_head_keeps_the_memory_until_the_mark_is_cleared()
-    {
-        // SlotRing.TryRead marks its call in the engine's private head (bit 63), not in the consumer
-        // role's record: no try/finally per read (design-notes "slot64", "slotcall"). A read racing the
-        // last dispose is only seen through that mark, so the mark set by hand here, as a read between
-        // its mark and its release leaves it, must keep the memory mapped, and clearing it must let the
-        // pending release retire it. A read racing for real reads the placeholder's zeros at worst,
-        // which the checked read turns into ObjectDisposedException, so no crash would show a lost mark.
-        var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(16));
-        nint mapping = region.MappingAddress;
-        var ring = new SlotRing<long>(region);
-        Assert.True(ring.TryWrite(7));
-        Assert.True(ring.TryRead(out long item));
-        Assert.Equal(7, item);
-        Assert.False(MappingUse.IsInUse(mapping), "a read that returned left its mark");
-
-        ulong head = ring.Engine.ConsumerHead;
-        Volatile.Write(ref ring.Engine.ConsumerHead, head | (1UL << 63)); // inside a read: marked, not yet released
-        Assert.True(MappingUse.IsInUse(mapping), "the consumer's marked read is not seen as a call on the mapping");
-        region.Dispose();
-        ring.Dispose();
-        Assert.True(region.IsMapped, "the last dispose retired the memory under a marked read");
-
-        Volatile.Write(ref ring.Engine.ConsumerHead, head); // the read returns
-        Assert.False(MappingUse.IsInUse(mapping), "a cleared mark still counts as a call");
-        // The release retries from a timer (every 100 ms at most); bounded wait, not a threshold.
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (region.IsMapped && waited.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            Thread.Sleep(5);
-        }
-
-        Assert.False(region.IsMapped, $"the memory was still mapped {waited.ElapsedMilliseconds} ms after the marked read returned");
-    }
-
-    [Fact]
     public void An_spsc_record_producer_call_that_threw_is_over_so_the_last_dispose_unmaps_at_once()
     {
         // As the slot case above, for the record ring: TryWrite records its quick path without a
