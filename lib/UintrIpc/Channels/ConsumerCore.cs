@@ -282,6 +282,9 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         return true;
     }
 
+    /// <summary>Whether a writer process this channel was handed to is still running.</summary>
+    internal bool HasRunningProducer => _producers.AnyRunning;
+
     private bool ProducersGoneAndDrained => _producers.Gone is not null && _probe.IsDrained;
 
     /// <summary>

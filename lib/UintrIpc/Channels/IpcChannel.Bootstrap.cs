@@ -59,10 +59,12 @@ public static partial class IpcChannel
     /// <exception cref="TimeoutException">The peer did not make room in time.</exception>
     /// <exception cref="PeerGoneException">The peer's process has exited (nothing was sent).</exception>
     /// <exception cref="UintrIpcException">The peer closed the connection, or sendmsg failed.</exception>
+    /// <exception cref="InvalidOperationException">The channel has one writer (no <see cref="IpcChannelOptions.MultipleWriters"/>) and was handed to a writer process that is still running (nothing was sent).</exception>
     public static unsafe void SendChannel<T>(this BootstrapConnection connection, IpcChannel<T> channel)
         where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(channel);
+        RefuseSecondWriter(channel.MultipleWriters, channel.Reader.Core.HasRunningProducer);
         SendAndWatchWriter(connection, channel.Core, SlotChannel, channel.Reader.Core, sizeof(T));
     }
 
@@ -70,10 +72,29 @@ public static partial class IpcChannel
     /// <exception cref="TimeoutException">The peer did not make room in time.</exception>
     /// <exception cref="PeerGoneException">The peer's process has exited (nothing was sent).</exception>
     /// <exception cref="UintrIpcException">The peer closed the connection, or sendmsg failed.</exception>
+    /// <exception cref="InvalidOperationException">The channel has one writer (no <see cref="IpcChannelOptions.MultipleWriters"/>) and was handed to a writer process that is still running (nothing was sent).</exception>
     public static void SendChannel(this BootstrapConnection connection, IpcMessageChannel channel)
     {
         ArgumentNullException.ThrowIfNull(channel);
+        RefuseSecondWriter(channel.MultipleWriters, channel.Reader.Core.HasRunningProducer);
         SendAndWatchWriter(connection, channel.Core, MessageChannel, channel.Reader.Core, channel.MaxMessageLength);
+    }
+
+    /// <summary>
+    /// A single-writer ring written by two processes breaks (each keeps its own tail: the reader
+    /// and both writers then throw RingCorruptedException, design-notes user38), so a channel
+    /// without MultipleWriters goes to one running writer. Once that writer has exited it may go
+    /// to another (its reader still reports the first one's exit, PeerGoneException, at drain).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Single-writer, and a writer it was handed to is running.</exception>
+    private static void RefuseSecondWriter(bool multipleWriters, bool writerRunning)
+    {
+        if (!multipleWriters && writerRunning)
+        {
+            throw new InvalidOperationException(
+                "This channel has one writer (MultipleWriters = false) and was handed to a writer process that is still running: a second writer would corrupt its ring. "
+                + "Create it with IpcChannelOptions.MultipleWriters = true to hand it to several processes, or create one channel per writer.");
+        }
     }
 
     /// <summary>Sends a channel (or a duplex reply), then has <paramref name="reader"/> watch the peer, its writer's process.</summary>

@@ -58,6 +58,18 @@ internal sealed unsafe class PeerWatch : IDisposable
         process.Dispose();
     }
 
+    /// <summary>Whether a process added is still running: a writer that holds the channel now (a pidfd poll per process).</summary>
+    internal bool AnyRunning
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _processes.Exists(static p => !p.HasExited);
+            }
+        }
+    }
+
     /// <summary>
     /// Makes the next <see cref="Gone"/> look at the processes whatever the rate limit: one of
     /// them has just been seen to exit (under the lock, so a look in progress cannot store its

@@ -67,9 +67,19 @@ public sealed class ChannelBootstrapTests : IDisposable
         using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Doorbell = DoorbellKind.Futex });
         var consumer = channel.Reader;
 
-        pair.ServerSide.SendChannel(channel);
+        // One channel per send: a single-writer channel goes to one running writer process
+        // (this one), so a second SendChannel of the same channel is refused (SingleWriterHandoverTests).
+        using (var wrongKind = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Doorbell = DoorbellKind.Futex }))
+        {
+            pair.ServerSide.SendChannel(wrongKind);
+        }
+
         Assert.Throws<BootstrapProtocolException>(() => pair.ClientSide.ReceiveMessageChannel(Long));
-        pair.ServerSide.SendChannel(channel);
+        using (var wrongType = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Doorbell = DoorbellKind.Futex }))
+        {
+            pair.ServerSide.SendChannel(wrongType);
+        }
+
         Assert.Throws<BootstrapProtocolException>(() => pair.ClientSide.ReceiveChannel<int>(Long));
         pair.ServerSide.Send("not a channel"u8, channel.Region.FileHandle);
         Assert.Throws<BootstrapProtocolException>(() => pair.ClientSide.ReceiveChannel<long>(Long));
