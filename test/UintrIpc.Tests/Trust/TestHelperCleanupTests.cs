@@ -66,5 +66,5 @@ public sealed class TestHelperCleanupTests(ITestOutputHelper output)
     private static HashSet<string> MemfdMaps() => [.. File.ReadLines("/proc/self/maps").Where(l => l.Contains("/memfd:uintripc", StringComparison.Ordinal))];
 
     /// <summary>Mappings not in <paramref name="before"/>: what a failed helper left (other collections' regions come and go meanwhile, so asked again until settled).</summary>
-    private static string NewMaps(HashSet<string> before) => string.Join("; ", MemfdMaps().Where(m => !before.Contains(m)));
+    private static string NewMaps(HashSet<string> before) => string.Join(", ", MemfdMaps().Where(m => !before.Contains(m)));
 }
