@@ -134,7 +134,8 @@
  *   4. the server sends DATA: struct uipc_rpc_welcome; when status == 0, descriptors: the
  *      region's memfd, then the server's eventfd for the eventfd doorbell (the client rings
  *      it for requests). When status < 0 (-errno: -EPROTO bad hello, -EOPNOTSUPP doorbell
- *      not offered) there are no descriptors and the server closes the connection.
+ *      not offered) there are no descriptors and the server closes the connection. A status
+ *      > 0 is never sent: a client refuses such a welcome as malformed (section 8).
  *   5. the client maps the memfd MAP_SHARED (it is sealed against shrinking), validates the
  *      region header (uintripc.h 1) and checks: region kind UIPC_RPC_REGION_KIND, header
  *      epoch == welcome.region_epoch, the parts of section 1 with the sizes the control
@@ -174,8 +175,8 @@
  *
  * The client trusts nothing the server writes or sends. Connect fails (C#: a UintrIpcException,
  * or TimeoutException for a missing welcome) and keeps nothing open when: the welcome is not
- * 64 bytes of this magic and version; its status is < 0 (> 0 is taken as 0: the region
- * checks below still apply); its descriptors are not the count the doorbell needs; the region
+ * 64 bytes of this magic and version; its status is not 0 (< 0: the server's -errno; > 0:
+ * malformed, nothing else in the welcome is believed); its descriptors are not the count the doorbell needs; the region
  * is not a sealed memfd with a valid header of kind UIPC_RPC_REGION_KIND; a part of section 1
  * is missing or of the other ring mode; the control block's magic, version, doorbell_kind,
  * max_calls (a power of two in [MIN, MAX]_CALLS), arena_length (a multiple of 64 within the
@@ -335,7 +336,7 @@ struct uipc_rpc_welcome {
     uint32_t magic;            /*  0 UIPC_RPC_MAGIC */
     uint16_t version;          /*  4 UIPC_RPC_VERSION */
     uint16_t doorbell_kind;    /*  6 as granted */
-    int32_t  status;           /*  8 0, or -errno and the session does not exist */
+    int32_t  status;           /*  8 0, or -errno and the session does not exist; never > 0 */
     uint32_t max_calls;        /* 12 as granted */
     uint64_t arena_length;     /* 16 as granted */
     uint64_t region_epoch;     /* 24 the epoch in the region header */

@@ -247,6 +247,12 @@ public sealed class RpcClient : IDisposable
                     welcome.Status == -LibC.EOPNOTSUPP ? $"The server does not offer the {doorbell} doorbell; choose another in RpcClientOptions.Doorbell." : null);
             }
 
+            if (welcome.Status != 0)
+            {
+                // Not 0 and not -errno: a server of this version never sends it, so nothing else in the welcome is believed either.
+                throw new BootstrapProtocolException(connection.Endpoint, $"the welcome's status {welcome.Status} is neither 0 nor -errno");
+            }
+
             int expectedFds = doorbell == DoorbellKind.EventFd ? 2 : 1;
             if (message.FdCount != expectedFds || welcome.Doorbell != doorbell)
             {

@@ -42,16 +42,19 @@ internal static unsafe class GuardedAttach
                     throw new InvalidOperationException($"mmap of the guard reservation failed: errno {LibC.errno}");
                 }
 
-                guards.Add(new Guard(reserve, length));
                 if (LibC.munmap(reserve + Page, (size_t)(ulong)length) != 0) // the hole the region should land in
                 {
-                    throw new InvalidOperationException($"munmap failed: errno {LibC.errno}");
+                    int errno = LibC.errno;
+                    _ = LibC.munmap(reserve, (size_t)(ulong)(length + (2 * Page))); // all of it still ours: nothing can have landed in it
+                    throw new InvalidOperationException($"munmap failed: errno {errno}");
                 }
 
+                guards.Add(new Guard(reserve, length));
                 T attached;
-                List<nint> fillers = FillGapsAbove(reserve + Page, length);
+                var fillers = new List<nint>();
                 try
                 {
+                    FillGapsAbove(reserve + Page, length, fillers);
                     attached = attach();
                 }
                 finally
@@ -62,15 +65,16 @@ internal static unsafe class GuardedAttach
                     }
                 }
 
+                // Disposed by the finally below unless returned: also when regionOf throws.
+                misplaced.Add(attached);
                 byte* at = regionOf(attached).BasePointer;
                 Guard? mine = guards.Find(g => g.Hole == at);
                 if (mine is not null)
                 {
                     guards.Remove(mine);
+                    misplaced.RemoveAt(misplaced.Count - 1);
                     return (attached, mine);
                 }
-
-                misplaced.Add(attached);
             }
 
             throw new InvalidOperationException("the region never landed between its guard pages");
@@ -95,11 +99,11 @@ internal static unsafe class GuardedAttach
     /// <paramref name="hole"/>: that one is unmapped again, and every gap above the hole that
     /// the region could take instead is filled. Seen failing without it: a 4 KiB slot channel's
     /// region missed 64 holes in a row after 200-300 fuzz rounds (freed pages between other
-    /// mappings). The caller unmaps the fillers after its attach.
+    /// mappings). The caller unmaps the fillers (added to <paramref name="fillers"/> as they are
+    /// mapped, so that a throw on the way leaves none it cannot find) after its attach.
     /// </summary>
-    private static List<nint> FillGapsAbove(byte* hole, nuint length)
+    private static void FillGapsAbove(byte* hole, nuint length, List<nint> fillers)
     {
-        var fillers = new List<nint>();
         for (int probe = 0; probe < 100_000; probe++)
         {
             byte* at = (byte*)LibC.mmap(null, (size_t)(ulong)length, LibC.PROT_NONE, LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0);
@@ -117,8 +121,6 @@ internal static unsafe class GuardedAttach
 
             fillers.Add((nint)at);
         }
-
-        return fillers;
     }
 
     private sealed class Guard(byte* reserve, nuint length) : IDisposable

@@ -258,6 +258,13 @@ internal static class HostileRpcServerCommands
             return outcome;
         }
 
+        if (c.Kind == ServerHostility.Welcome && c.Pick % 9 == 0 && (int)(uint)c.Value != 0)
+        {
+            // uintripc_rpc.h section 8: a status other than 0 is refused (> 0 is malformed, < 0 the server's -errno).
+            client.Dispose();
+            throw new InvalidOperationException($"a welcome with status {(int)(uint)c.Value} was accepted");
+        }
+
         var pending = new List<(Task<RpcResult> Task, Buffer Out, long A0)>();
         var ends = new List<string>();
         try

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Tmds.Linux;
 using UintrIpc.Bootstrap;
+using UintrIpc.Memory;
 using UintrIpc.Rpc;
 using UintrIpc.Tests.Bootstrap;
 using UintrIpc.Tests.Infrastructure;
@@ -145,6 +146,42 @@ public sealed class RpcServerFailureTests : IDisposable
         Assert.Contains("RpcClientOptions.ConnectTimeout (300 ms)", timeout.Message);
         Assert.IsType<TimeoutException>(timeout.InnerException);
         Take(accepted).Dispose();
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(int.MaxValue)]
+    public void A_welcome_with_a_positive_status_is_refused_and_nothing_stays_open(int status)
+    {
+        // A real server's welcome (the region and its numbers right) with only the status forged:
+        // the header allows 0 or -errno, so anything else is malformed, not "taken as 0".
+        using var forging = BootstrapServer.Listen(_endpoint);
+        var server = new Thread(() =>
+        {
+            using BootstrapConnection connection = forging.Accept(s_timeout);
+            using (BootstrapMessage hello = connection.Receive(s_timeout))
+            {
+                RpcHandshake.Hello parsed = RpcHandshake.ReadHello(hello.Payload.Span, out _)!.Value;
+                RpcRegion region = RpcRegion.Create(4, 4096, parsed.Doorbell, 0x5E4E4, 1, connection.Peer.Pid);
+                using SharedRegion shared = region.Region;
+                byte[] welcome = new byte[RpcLayout.WelcomeSize];
+                RpcHandshake.Write(welcome, new RpcHandshake.Welcome(status, parsed.Doorbell, 4, 4096, region.Region.Epoch, region.ServerEpoch, region.SessionId));
+                connection.Send(welcome, region.Region.FileHandle);
+            }
+
+            // Until the client hangs up (bounded): its refusal closes the socket.
+            long start = Environment.TickCount64;
+            while (!RpcPeerLiveness.HasHungUp(connection) && Environment.TickCount64 - start < s_timeout.TotalMilliseconds)
+            {
+                Thread.Sleep(1);
+            }
+        }) { IsBackground = true };
+        var before = TestFds.Snapshot();
+        server.Start();
+        var refused = Assert.ThrowsAny<UintrIpcException>(() => RpcClient.Connect(_endpoint, new RpcClientOptions { Doorbell = DoorbellKind.Futex, MaxCalls = 4, ArenaLength = 4096 }));
+        Assert.Contains($"status {status}", refused.Message, StringComparison.Ordinal);
+        Assert.True(server.Join(s_timeout), "the forging server did not see the client hang up");
+        Assert.Equal("", TestFds.AddedWhenSettled(before));
     }
 
     private static T Take<T>(BlockingCollection<T> items)

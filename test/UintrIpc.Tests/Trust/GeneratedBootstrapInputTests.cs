@@ -183,6 +183,139 @@ public sealed unsafe class GeneratedBootstrapInputTests : IDisposable
         });
     }
 
+    /// <summary>What a hostile bootstrap client does before the server's ACCEPT frame reaches it.</summary>
+    internal enum EarlyHangUp
+    {
+        /// <summary>Closes its socket right after connect, while the connection waits in the listener's queue.</summary>
+        Close,
+
+        /// <summary>shutdown(SHUT_RDWR), the socket kept open until the case ends.</summary>
+        ShutdownBoth,
+
+        /// <summary>shutdown(SHUT_RD): the ACCEPT cannot be delivered (EPIPE), the socket kept open.</summary>
+        ShutdownRead,
+
+        /// <summary>Sends a frame first (as if the handshake were done), then closes.</summary>
+        SendThenClose,
+
+        /// <summary>Closes while the server is inside Accept (after its first look at the queue).</summary>
+        CloseDuringAccept,
+    }
+
+    /// <summary>Hostile clients queued ahead of a genuine one; Genuine false: none comes and the Accept must time out.</summary>
+    internal sealed record EarlyClients(EarlyHangUp[] Hostile, bool Genuine)
+    {
+        public override string ToString() => $"[{string.Join(", ", Hostile)}], genuine {Genuine}";
+    }
+
+    private static readonly Gen<EarlyClients> s_earlyClients = Gen.Select(
+        Gen.Int[0, (int)EarlyHangUp.CloseDuringAccept].Select(k => (EarlyHangUp)k).Array[1, 4],
+        Gen.Frequency((5, Gen.Const(true)), (1, Gen.Const(false))),
+        (hostile, genuine) => new EarlyClients(hostile, genuine));
+
+    [Fact]
+    public void Generated_clients_that_hang_up_before_ACCEPT_are_skipped_the_next_client_is_served_and_nothing_stays_open()
+    {
+        using var server = BootstrapServer.Listen(SocketNames.NewAbstract("early"));
+        Early(server, new EarlyClients([EarlyHangUp.Close], Genuine: true)); // warm-up: whatever the runtime opens lazily
+        var before = TestFds.Snapshot();
+        GeneratedCases.Check(s_earlyClients, seed: 0x5EED_EA21, count: 120, c =>
+        {
+            Early(server, c);
+            Assert.Equal("", TestFds.AddedWhenSettled(before));
+        });
+    }
+
+    /// <summary>Queues the case's hostile clients, then (if any) a genuine one; the server's Accept must return the genuine one, or time out when there is none.</summary>
+    private static void Early(BootstrapServer server, EarlyClients c)
+    {
+        var endpoint = BootstrapEndpoint.Parse(server.Endpoint);
+        var open = new List<SafeFdHandle>();
+        var closeLater = new List<SafeFdHandle>();
+        Task<BootstrapConnection>? genuine = null;
+        try
+        {
+            foreach (EarlyHangUp kind in c.Hostile)
+            {
+                var socket = UnixSocket.Create();
+                open.Add(socket);
+                Assert.Equal(0, UnixSocket.Connect(socket, endpoint));
+                switch (kind)
+                {
+                    case EarlyHangUp.Close:
+                        socket.Dispose();
+                        break;
+                    case EarlyHangUp.ShutdownBoth:
+                        Assert.Equal(0, LibC.shutdown(socket.Fd, LibC.SHUT_RDWR));
+                        break;
+                    case EarlyHangUp.ShutdownRead:
+                        Assert.Equal(0, LibC.shutdown(socket.Fd, LibC.SHUT_RD));
+                        break;
+                    case EarlyHangUp.SendThenClose:
+                        byte[] frame = new byte[BootstrapFrame.HeaderSize + 8];
+                        BootstrapFrame.WriteHeader(frame, BootstrapFrameType.Data, 8, 0);
+                        ForgedMessages.Send(socket, frame, []);
+                        socket.Dispose();
+                        break;
+                    default:
+                        closeLater.Add(socket);
+                        break;
+                }
+            }
+
+            if (c.Genuine)
+            {
+                // Queued behind the hostile ones: its connect completes once the server skipped them.
+                genuine = Task.Run(() => BootstrapConnection.Connect(server.Endpoint, s_timeout));
+            }
+
+            // Closed on another thread while the server works through the queue: before or during its handshake.
+            var closer = Task.Run(() => closeLater.ForEach(s => s.Dispose()));
+            if (!c.Genuine)
+            {
+                Assert.Throws<TimeoutException>((Action)(() =>
+                {
+                    for (int skipped = 0; ; skipped++)
+                    {
+                        // Only a client closed during the Accept after its ACCEPT may come out (see below).
+                        using BootstrapConnection early = server.Accept(TimeSpan.FromMilliseconds(200));
+                        Assert.True(closer.Wait(s_timeout));
+                        Assert.True(RpcPeerLiveness.HasHungUp(early) && skipped < c.Hostile.Length, "a connection that did not hang up was accepted, and no genuine client came");
+                    }
+                }));
+                Assert.True(closer.Wait(s_timeout));
+                return;
+            }
+
+            BootstrapConnection accepted = server.Accept(s_timeout);
+            Assert.True(closer.Wait(s_timeout));
+            for (int skipped = 0; RpcPeerLiveness.HasHungUp(accepted); skipped++)
+            {
+                // A client closed during the Accept after the server's ACCEPT reached it was a peer
+                // like any other when accepted (no server can tell); its hang-up shows now.
+                Assert.True(skipped < c.Hostile.Length, "more hung-up connections accepted than hostile clients");
+                accepted.Dispose();
+                accepted = server.Accept(s_timeout);
+            }
+
+            using var served = accepted;
+            Assert.True(genuine!.Wait(s_timeout), "the genuine client's connect did not end");
+            using BootstrapConnection client = genuine.Result;
+            served.Send("served"u8);
+            using BootstrapMessage message = client.Receive(s_timeout);
+            Assert.Equal("served", System.Text.Encoding.ASCII.GetString(message.Payload.Span));
+        }
+        finally
+        {
+            if (genuine is not null && genuine.Wait(s_timeout) && genuine.IsCompletedSuccessfully)
+            {
+                genuine.Result.Dispose();
+            }
+
+            open.ForEach(s => s.Dispose());
+        }
+    }
+
     /// <summary>What a hostile channel sender attaches: the kinds a descriptor can be.</summary>
     internal enum FdKind
     {

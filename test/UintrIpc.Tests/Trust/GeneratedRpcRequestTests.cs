@@ -162,7 +162,7 @@ public sealed class GeneratedRpcRequestTests(ITestOutputHelper output)
     /// request tests' check.
     /// </summary>
     internal static string AddedWhenSettled(int pid, Dictionary<string, int> before)
-        => DescriptorSettle.Added(() => Added(pid, before));
+        => DescriptorSettle.AddedInOtherProcess(() => Added(pid, before));
 
     /// <summary>The targets <paramref name="pid"/> holds more descriptors of than in <paramref name="before"/>, with the numbers; empty when none.</summary>
     internal static string Added(int pid, Dictionary<string, int> before)

@@ -18,13 +18,30 @@ internal sealed unsafe class RawRpcClient : IDisposable
     private readonly WaitBlock _serverWait;
     private readonly FutexDoorbellSender _serverBell;
 
-    public RawRpcClient(string endpoint, int arenaLength)
+    /// <summary>Opens the session; a constructor that fails halfway disposes what it made (the session, the ring's consumer) and rethrows.</summary>
+    /// <param name="endpoint">The server.</param>
+    /// <param name="arenaLength">The arena asked for.</param>
+    /// <param name="afterConnect">Tests of this helper: runs after each step (0: connected, 1: the response ring's consumer made), to fail there.</param>
+    public RawRpcClient(string endpoint, int arenaLength, Action<int>? afterConnect = null)
     {
         _client = RpcClient.Connect(endpoint, new RpcClientOptions { MaxCalls = 4, ArenaLength = arenaLength });
-        Region = _client.SessionRegion;
-        _responses = new SlotRing<RpcWireResponse>(Region.Region, Region.Region.FindPart(PartKind.SpscSlots, RpcLayout.ResponsesTag));
-        _serverWait = new WaitBlock(Region.Region, Region.ServerWaitPart);
-        _serverBell = new FutexDoorbellSender(new WaitBlock(Region.Region, Region.ServerWaitPart));
+        SlotRing<RpcWireResponse>? responses = null;
+        try
+        {
+            afterConnect?.Invoke(0);
+            Region = _client.SessionRegion;
+            responses = new SlotRing<RpcWireResponse>(Region.Region, Region.Region.FindPart(PartKind.SpscSlots, RpcLayout.ResponsesTag));
+            afterConnect?.Invoke(1);
+            _serverWait = new WaitBlock(Region.Region, Region.ServerWaitPart);
+            _serverBell = new FutexDoorbellSender(new WaitBlock(Region.Region, Region.ServerWaitPart));
+            _responses = responses;
+        }
+        catch
+        {
+            responses?.Dispose();
+            _client.Dispose();
+            throw;
+        }
     }
 
     public RpcRegion Region { get; }
