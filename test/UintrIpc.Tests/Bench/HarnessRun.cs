@@ -69,7 +69,11 @@ internal static class HarnessRun
         return report.RootElement.GetProperty("results").EnumerateArray().Select(r => r.Clone()).ToList();
     }
 
-    /// <summary>Runs the harness (dotnet runs the dll in its own process: the process id is the harness's) and reads its output folder.</summary>
+    /// <summary>
+    /// Runs the harness (dotnet runs the dll in its own process: the process id is the harness's) and
+    /// reads its output folder. <paramref name="timeout"/> bounds the time without a line of progress
+    /// (the harness prints one per test), not the whole run.
+    /// </summary>
     private static T Run<T>(TimeSpan timeout, string[] arguments, Func<string, int, T> read)
     {
         string harness = Path.Combine(RepositoryFiles.Path("bench", "UintrIpc.Bench", "bin", RepositoryFiles.Configuration), "net10.0", "UintrIpc.Bench.dll");
@@ -77,11 +81,11 @@ internal static class HarnessRun
         var output = Directory.CreateTempSubdirectory("uintripc-harness-");
         try
         {
-            using var process = ExternalProgram.Start(ExternalProgram.StartInfo("dotnet", [harness, .. arguments, "--out", output.FullName]));
-            int pid = process.Id;
-            var result = ExternalProgram.Finish(process, timeout);
-            Assert.True(result.ExitCode == 0, result.ToString());
-            return read(output.FullName, pid);
+            string[] all = [.. arguments, "--out", output.FullName];
+            using var harnessProcess = PeerProcess.StartProgram(null, harness, [], null, all[0], all[1..]);
+            int exitCode = harnessProcess.WaitForExitWhileProgressing(timeout);
+            Assert.True(exitCode == 0, $"exit {exitCode}\nstdout:\n{harnessProcess.StandardOutput}\nstderr:\n{harnessProcess.StandardError}");
+            return read(output.FullName, harnessProcess.Pid);
         }
         finally
         {
