@@ -108,6 +108,8 @@ public sealed class BootstrapServer : IDisposable
     /// handshake with it. Refused peers are told why (they get a <see cref="UintrIpcException"/>
     /// with errno EACCES and the reason in its message) and skipped; the wait goes on.
     /// </summary>
+    /// <param name="timeout">How long to wait for an acceptable peer, or <see cref="Timeout.InfiniteTimeSpan"/> to wait for the next one without a limit (a server's accept loop: <paramref name="cancellationToken"/> or <see cref="Dispose"/> ends the wait).</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
     /// <exception cref="TimeoutException">No acceptable peer connected in time (the message says how many the policy refused, and why the last one).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="ObjectDisposedException">The server was disposed (also while waiting).</exception>
