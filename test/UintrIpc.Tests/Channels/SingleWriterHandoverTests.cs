@@ -2,6 +2,7 @@ using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
 using UintrIpc.Signaling;
 using UintrIpc.Tests.Bootstrap;
+using UintrIpc.Tests.Infrastructure;
 using UintrIpc.Tests.Signaling;
 
 namespace UintrIpc.Tests.Channels;
@@ -14,7 +15,7 @@ namespace UintrIpc.Tests.Channels;
 /// a Writer created here once the channel went to a running writer process. Both ends are in
 /// this process (the writer process is this one, running): the refusal is decided before anything is sent.
 /// </summary>
-public sealed class SingleWriterHandoverTests : IDisposable
+public sealed class SingleWriterHandoverTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan Nothing = TimeSpan.FromMilliseconds(200);
@@ -202,6 +203,39 @@ public sealed class SingleWriterHandoverTests : IDisposable
         // The writer process's writer is untouched.
         Assert.True(received.Writer.TryWrite(7));
         Assert.Equal(7, channel.Reader.Read(Long));
+    }
+
+    /// <summary>
+    /// The writer a real process got is the channel's one writer while it runs; once it was killed
+    /// (it wrote three values and did not complete) the creating process may write itself, after
+    /// what the dead writer left (the ring's tail is read on attach).
+    /// </summary>
+    [Fact]
+    public void Once_its_writer_process_has_exited_a_single_writer_channel_may_get_a_writer_here()
+    {
+        const int Count = 3;
+        string endpoint = _sockets.NewPath("exited");
+        using var server = BootstrapServer.Listen(endpoint);
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 16, Doorbell = DoorbellKind.Futex });
+        using var producer = PeerProcess.Start(output, "channel-bootstrap-produce-and-hang", "slot", endpoint, Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using (var connection = server.Accept(Long))
+        {
+            connection.SendChannel(channel);
+        }
+
+        producer.WaitForOutput("written");
+        Assert.Contains("MultipleWriters", Assert.Throws<InvalidOperationException>(() => channel.Writer).Message, StringComparison.Ordinal);
+        producer.Kill();
+        producer.WaitForExit(Long);
+
+        var writer = channel.Writer;
+        Assert.True(writer.TryWrite(99));
+        for (long i = 0; i < Count; i++)
+        {
+            Assert.Equal(i, channel.Reader.Read(Long));
+        }
+
+        Assert.Equal(99, channel.Reader.Read(Long));
     }
 
     [Fact]
