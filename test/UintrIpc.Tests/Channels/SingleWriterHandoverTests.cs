@@ -259,6 +259,7 @@ public sealed class SingleWriterHandoverTests(ITestOutputHelper output) : IDispo
         using (received)
         {
             Assert.Contains("one duplex per peer", Assert.Throws<InvalidOperationException>(() => duplex.Requests.Writer).Message, StringComparison.Ordinal);
+            Assert.Contains("one duplex per peer", Assert.Throws<InvalidOperationException>(() => received!.Responses.Writer).Message, StringComparison.Ordinal); // the requesting side: the answering process writes the responses
             Assert.True(received!.Requests.Writer.TryWrite(5));
             Assert.Equal(5, duplex.Requests.Reader.Read(Long));
         }
