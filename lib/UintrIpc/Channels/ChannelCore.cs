@@ -78,6 +78,9 @@ internal sealed unsafe class ChannelCore
 
     internal RegionPart WaitBlockPart { get; }
 
+    /// <summary>Whether this is one direction of a duplex channel (one writer each, no MultipleWriters).</summary>
+    internal bool IsDuplex => _duplex;
+
     internal bool MultipleProducers => RingPart.Kind is PartKind.MpscSlots or PartKind.MpscRecords;
 
     internal DoorbellKind Doorbell { get; }

@@ -8,11 +8,19 @@ namespace UintrIpc.Channels;
 /// A writer finds the reader's doorbell itself: the descriptor a bootstrap handed over, or the
 /// reader of this object.
 /// </summary>
+/// <remarks>
+/// A single-writer ring written from two places breaks (each writer keeps its own tail: design-notes
+/// user38, handover), so without MultipleWriters the one writer is either this object's
+/// <see cref="Writer"/> or one writer process at a time, never both: <see cref="BeginWriterHandover"/>
+/// and <see cref="CreateWriter"/> decide under <c>_lock</c>, and a handover stays reserved from
+/// its check until its writer process is watched (<paramref name="writerProcessRunning"/> then says so).
+/// </remarks>
 internal sealed class ChannelEndpoints<TReader, TWriter>(
     ChannelCore core,
     Func<ChannelCore, TReader> newReader,
     Func<ChannelCore, SafeHandle?, TWriter> newWriter,
-    Func<TReader, SafeHandle?> doorbellOf)
+    Func<TReader, SafeHandle?> doorbellOf,
+    Func<TReader, bool> writerProcessRunning)
     where TReader : class, IDisposable
     where TWriter : class, IDisposable
 {
@@ -20,9 +28,15 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
     private TReader? _reader;
     private TWriter? _writer;
     private bool _disposed;
+    private bool _handingOver; // under _lock: a single-writer handover between its check and its watch
     private (string Reason, Exception Cause)? _writerRefused;
 
     internal ChannelCore Core => core;
+
+    /// <summary>What to do instead, for the refusals of a second writer.</summary>
+    private string OneWriterAdvice => core.IsDuplex
+        ? "Each direction of a duplex has one writer: create one duplex per peer."
+        : "Create it with IpcChannelOptions.MultipleWriters = true to write from several processes, or create one channel per writer.";
 
     /// <summary>The reader, created on first use (on the calling thread: signal and uintr doorbells bind to it).</summary>
     internal TReader Reader => !_disposed ? Volatile.Read(ref _reader) ?? CreateReader() : throw new ObjectDisposedException(typeof(TReader).Name);
@@ -46,8 +60,52 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
         }
     }
 
+    /// <summary>
+    /// Reserves the single writer of this channel for a writer process: call it before the send
+    /// (it creates the reader on this thread if needed) and <see cref="EndWriterHandover"/> once the
+    /// send failed or its writer process is watched by the reader. Several writers: nothing to reserve.
+    /// </summary>
+    /// <returns>The reader, which watches the writer process.</returns>
+    /// <exception cref="InvalidOperationException">Single-writer, and this object's writer exists, another thread is handing the channel over, or a writer process it went to is running.</exception>
+    internal TReader BeginWriterHandover()
+    {
+        TReader reader = Reader;
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (core.MultipleProducers)
+            {
+                return reader;
+            }
+
+            if (_writer is not null)
+            {
+                throw new InvalidOperationException(
+                    "This channel has one writer (MultipleWriters = false) and its Writer was created in this process: a writer process as well would corrupt its ring. " + OneWriterAdvice);
+            }
+
+            if (_handingOver || writerProcessRunning(reader))
+            {
+                throw new InvalidOperationException(
+                    "This channel has one writer (MultipleWriters = false) and was handed to a writer process that is still running (or another thread is handing it over): a second writer would corrupt its ring. " + OneWriterAdvice);
+            }
+
+            _handingOver = true;
+            return reader;
+        }
+    }
+
+    /// <summary>Ends the reservation of <see cref="BeginWriterHandover"/>: the writer process is watched now, or the send failed.</summary>
+    internal void EndWriterHandover()
+    {
+        lock (_lock)
+        {
+            _handingOver = false;
+        }
+    }
+
     /// <summary>Creates the writer with the reader's descriptor handed over by a bootstrap (or inherited); the writer keeps its own copy.</summary>
-    /// <exception cref="InvalidOperationException">The writer exists already, or writers are refused (<see cref="RefuseWriter"/>).</exception>
+    /// <exception cref="InvalidOperationException">The writer exists already, writers are refused (<see cref="RefuseWriter"/>), or a single-writer channel's writer process is being handed it or is running.</exception>
     internal TWriter CreateWriter(SafeHandle? doorbellFd)
     {
         lock (_lock)
@@ -61,6 +119,12 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
             if (_writerRefused is { } refused)
             {
                 throw new InvalidOperationException(refused.Reason, refused.Cause);
+            }
+
+            if (!core.MultipleProducers && (_handingOver || (_reader is { } watching && writerProcessRunning(watching))))
+            {
+                throw new InvalidOperationException(
+                    "This channel has one writer (MultipleWriters = false) and was handed to a writer process that is still running (SendChannel): a writer in this process as well would corrupt its ring. " + OneWriterAdvice);
             }
 
             SafeHandle? fd = doorbellFd ?? (_reader is { } reader ? doorbellOf(reader) : null);

@@ -31,7 +31,10 @@ public static partial class IpcChannel
     /// <see cref="ReceiveChannel{T}"/> and writes to it: sends the region and the reader's
     /// doorbell in one message, creating the <see cref="IpcChannel{T}.Reader"/> first if needed
     /// (on this thread). The reader then watches the peer: once it has exited and the ring is
-    /// drained, waits end with <see cref="PeerGoneException"/>.
+    /// drained, waits end with <see cref="PeerGoneException"/>. Without
+    /// <see cref="IpcChannelOptions.MultipleWriters"/> the channel has one writer: it goes to one
+    /// writer process at a time (to another once that one has exited), and not at all once its
+    /// <see cref="IpcChannel{T}.Writer"/> was created in this process.
     /// </summary>
     /// <example>
     /// The reader's process (the server, listening on <c>server</c>, created <c>channel</c>):
@@ -59,41 +62,40 @@ public static partial class IpcChannel
     /// <exception cref="TimeoutException">The peer did not make room in time.</exception>
     /// <exception cref="PeerGoneException">The peer's process has exited (nothing was sent).</exception>
     /// <exception cref="UintrIpcException">The peer closed the connection, or sendmsg failed.</exception>
-    /// <exception cref="InvalidOperationException">The channel has one writer (no <see cref="IpcChannelOptions.MultipleWriters"/>) and was handed to a writer process that is still running (nothing was sent).</exception>
+    /// <exception cref="InvalidOperationException">The channel has one writer (no <see cref="IpcChannelOptions.MultipleWriters"/>) and its <c>Writer</c> was created in this process, or it was handed to a writer process that is still running, or another thread is handing it over (nothing was sent). A single-writer ring written from two places breaks.</exception>
     public static unsafe void SendChannel<T>(this BootstrapConnection connection, IpcChannel<T> channel)
         where T : unmanaged
     {
+        ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(channel);
-        RefuseSecondWriter(channel.MultipleWriters, channel.Reader.Core.HasRunningProducer);
-        SendAndWatchWriter(connection, channel.Core, SlotChannel, channel.Reader.Core, sizeof(T));
+        var reader = channel.BeginWriterHandover().Core;
+        try
+        {
+            SendAndWatchWriter(connection, channel.Core, SlotChannel, reader, sizeof(T));
+        }
+        finally
+        {
+            channel.EndWriterHandover(); // the writer is watched now (or nothing was sent)
+        }
     }
 
     /// <summary>Hands the message channel <paramref name="channel"/> to the peer process (see <see cref="SendChannel{T}"/>).</summary>
     /// <exception cref="TimeoutException">The peer did not make room in time.</exception>
     /// <exception cref="PeerGoneException">The peer's process has exited (nothing was sent).</exception>
     /// <exception cref="UintrIpcException">The peer closed the connection, or sendmsg failed.</exception>
-    /// <exception cref="InvalidOperationException">The channel has one writer (no <see cref="IpcChannelOptions.MultipleWriters"/>) and was handed to a writer process that is still running (nothing was sent).</exception>
+    /// <exception cref="InvalidOperationException">The channel has one writer (no <see cref="IpcChannelOptions.MultipleWriters"/>) and its <c>Writer</c> was created in this process, or it was handed to a writer process that is still running, or another thread is handing it over (nothing was sent). A single-writer ring written from two places breaks.</exception>
     public static void SendChannel(this BootstrapConnection connection, IpcMessageChannel channel)
     {
+        ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(channel);
-        RefuseSecondWriter(channel.MultipleWriters, channel.Reader.Core.HasRunningProducer);
-        SendAndWatchWriter(connection, channel.Core, MessageChannel, channel.Reader.Core, channel.MaxMessageLength);
-    }
-
-    /// <summary>
-    /// A single-writer ring written by two processes breaks (each keeps its own tail: the reader
-    /// and both writers then throw RingCorruptedException, design-notes user38), so a channel
-    /// without MultipleWriters goes to one running writer. Once that writer has exited it may go
-    /// to another (its reader still reports the first one's exit, PeerGoneException, at drain).
-    /// </summary>
-    /// <exception cref="InvalidOperationException">Single-writer, and a writer it was handed to is running.</exception>
-    private static void RefuseSecondWriter(bool multipleWriters, bool writerRunning)
-    {
-        if (!multipleWriters && writerRunning)
+        var reader = channel.BeginWriterHandover().Core;
+        try
         {
-            throw new InvalidOperationException(
-                "This channel has one writer (MultipleWriters = false) and was handed to a writer process that is still running: a second writer would corrupt its ring. "
-                + "Create it with IpcChannelOptions.MultipleWriters = true to hand it to several processes, or create one channel per writer.");
+            SendAndWatchWriter(connection, channel.Core, MessageChannel, reader, channel.MaxMessageLength);
+        }
+        finally
+        {
+            channel.EndWriterHandover();
         }
     }
 

@@ -80,7 +80,7 @@ public static partial class IpcChannel
     /// <exception cref="PeerGoneException">The peer's process has exited.</exception>
     /// <exception cref="BootstrapProtocolException">The reply is not the reply to this duplex channel.</exception>
     /// <exception cref="UintrIpcException">The peer closed the connection, or sendmsg failed.</exception>
-    /// <exception cref="InvalidOperationException">The duplex was handed over before (successfully or not), or its response writer exists already (nothing is sent then).</exception>
+    /// <exception cref="InvalidOperationException">The duplex was handed over before (successfully or not), or its request or response writer exists already (nothing is sent then).</exception>
     public static unsafe void SendChannel<TRequest, TResponse>(this BootstrapConnection connection, IpcDuplexChannel<TRequest, TResponse> duplex, TimeSpan timeout,
         CancellationToken cancellationToken = default)
         where TRequest : unmanaged
@@ -93,6 +93,8 @@ public static partial class IpcChannel
         ProcessHandle? responseReader = null;
         try
         {
+            // The request ring's one writer goes to the peer: no Requests.Writer here from now on (ChannelEndpoints).
+            duplex.Requests.BeginWriterHandover();
             // The response reader's watch is opened before the send too (OpenPeerProcess says why).
             responseReader = OpenPeerProcess(connection);
             SendAndWatchWriter(connection, duplex.Requests.Core, DuplexChannel, reader, sizeof(TRequest), sizeof(TResponse));
@@ -105,9 +107,11 @@ public static partial class IpcChannel
             // The writer keeps its own copy of the fd.
             duplex.Responses.CreateWriter(doorbellFd).Core.WatchConsumer(responseReader);
             responseReader = null;
+            duplex.Requests.EndWriterHandover(); // the peer's request writer is watched
         }
         catch (Exception e)
         {
+            // The request ring's reservation stays: the peer may hold it, so no Requests.Writer here.
             responseReader?.Dispose();
             // The peer may hold the region already: the duplex cannot go to another peer, and without
             // the reply it has no doorbell to ring the peer's response reader with (see the remarks).

@@ -47,7 +47,7 @@ public sealed class IpcChannel<T> : IDisposable where T : unmanaged
             }
         }
 
-        _endpoints = new(core, static c => new IpcChannelReader<T>(c), static (c, fd) => new IpcChannelWriter<T>(c, fd), static r => r.Core.DoorbellFd);
+        _endpoints = new(core, static c => new IpcChannelReader<T>(c), static (c, fd) => new IpcChannelWriter<T>(c, fd), static r => r.Core.DoorbellFd, static r => r.Core.HasRunningProducer);
     }
 
     /// <summary>The reading end, created on first use (on this thread: signal and uintr doorbells belong to it).</summary>
@@ -60,9 +60,11 @@ public sealed class IpcChannel<T> : IDisposable where T : unmanaged
     /// The writing end, created on first use. It finds the reader's doorbell itself: futex and
     /// signal need only the region; eventfd and uintr belong to the reader, so in the reader's
     /// process create <see cref="Reader"/> first, and in another process receive the channel
-    /// with <see cref="IpcChannel.ReceiveChannel{T}"/>, which creates the writer.
+    /// with <see cref="IpcChannel.ReceiveChannel{T}"/>, which creates the writer. A channel without
+    /// <see cref="IpcChannelOptions.MultipleWriters"/> has one writer: this one, or the writer
+    /// process it was handed to (<see cref="IpcChannel.SendChannel{T}"/>) while that runs.
     /// </summary>
-    /// <exception cref="InvalidOperationException">An eventfd or uintr doorbell, and this object has no reader and received no descriptor.</exception>
+    /// <exception cref="InvalidOperationException">An eventfd or uintr doorbell, and this object has no reader and received no descriptor; or the channel has one writer (no <see cref="IpcChannelOptions.MultipleWriters"/>) and was handed to a writer process that is still running, or is being handed over.</exception>
     /// <exception cref="PlatformNotSupportedException">The channel's doorbell cannot work on this machine (a region made elsewhere: creation here refuses such a doorbell); the message says why.</exception>
     /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
     public IpcChannelWriter<T> Writer => _endpoints.Writer;
@@ -99,6 +101,13 @@ public sealed class IpcChannel<T> : IDisposable where T : unmanaged
 
     /// <summary>Creates the writer with the reader's doorbell descriptor, received from the reader's process (bootstrap, inheritance).</summary>
     internal IpcChannelWriter<T> CreateWriter(System.Runtime.InteropServices.SafeHandle? doorbellFd) => _endpoints.CreateWriter(doorbellFd);
+
+    /// <summary>Reserves a single-writer channel's one writer for a writer process (SendChannel), returning the reader that will watch it; <see cref="EndWriterHandover"/> after.</summary>
+    /// <exception cref="InvalidOperationException">Single-writer, and <see cref="Writer"/> exists, or a writer process has it or is being handed it.</exception>
+    internal IpcChannelReader<T> BeginWriterHandover() => _endpoints.BeginWriterHandover();
+
+    /// <summary>Ends the reservation of <see cref="BeginWriterHandover"/>.</summary>
+    internal void EndWriterHandover() => _endpoints.EndWriterHandover();
 
     /// <summary>Whether <see cref="Writer"/> was created.</summary>
     internal bool HasWriter => _endpoints.HasWriter;

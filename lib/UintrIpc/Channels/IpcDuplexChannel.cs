@@ -93,12 +93,17 @@ public sealed class IpcDuplexChannel<TRequest, TResponse> : IDisposable
     /// Starts the one handover of this duplex (SendChannel): the region goes to one peer only,
     /// and the response writer must be the one made with that peer's doorbell.
     /// </summary>
-    /// <exception cref="InvalidOperationException">It was handed over before, or <see cref="Responses"/> has a writer already.</exception>
+    /// <exception cref="InvalidOperationException">It was handed over before, or <see cref="Requests"/> or <see cref="Responses"/> has a writer already.</exception>
     internal void BeginHandover()
     {
         if (Responses.HasWriter)
         {
             throw new InvalidOperationException("This duplex channel has a response writer already: it was used in this process, so it cannot be handed to a peer.");
+        }
+
+        if (Requests.HasWriter)
+        {
+            throw new InvalidOperationException("This duplex channel has a request writer already: it was used in this process, so it cannot be handed to a peer (its request ring has one writer).");
         }
 
         if (Interlocked.Exchange(ref _handedOver, 1) != 0)

@@ -32,7 +32,7 @@ public sealed class IpcMessageChannel : IDisposable
     private readonly ChannelEndpoints<IpcMessageReader, IpcMessageWriter> _endpoints;
 
     internal IpcMessageChannel(ChannelCore core)
-        => _endpoints = new(core, static c => new IpcMessageReader(c), static (c, fd) => new IpcMessageWriter(c, fd), static r => r.Core.DoorbellFd);
+        => _endpoints = new(core, static c => new IpcMessageReader(c), static (c, fd) => new IpcMessageWriter(c, fd), static r => r.Core.DoorbellFd, static r => r.Core.HasRunningProducer);
 
     /// <summary>The reading end, created on first use (on this thread: signal and uintr doorbells belong to it).</summary>
     /// <exception cref="InvalidOperationException">(uintr) This thread cannot receive user interrupts.</exception>
@@ -41,7 +41,7 @@ public sealed class IpcMessageChannel : IDisposable
     public IpcMessageReader Reader => _endpoints.Reader;
 
     /// <summary>The writing end, created on first use; it finds the reader's doorbell itself (see <see cref="IpcChannel{T}.Writer"/>).</summary>
-    /// <exception cref="InvalidOperationException">An eventfd or uintr doorbell, and this object has no reader and received no descriptor.</exception>
+    /// <exception cref="InvalidOperationException">An eventfd or uintr doorbell, and this object has no reader and received no descriptor; or the channel has one writer (no <see cref="IpcChannelOptions.MultipleWriters"/>) and was handed to a writer process that is still running, or is being handed over.</exception>
     /// <exception cref="PlatformNotSupportedException">The channel's doorbell cannot work on this machine (a region made elsewhere: creation here refuses such a doorbell); the message says why.</exception>
     /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
     public IpcMessageWriter Writer => _endpoints.Writer;
@@ -78,4 +78,11 @@ public sealed class IpcMessageChannel : IDisposable
 
     /// <summary>Creates the writer with the reader's doorbell descriptor, received from the reader's process.</summary>
     internal IpcMessageWriter CreateWriter(System.Runtime.InteropServices.SafeHandle? doorbellFd) => _endpoints.CreateWriter(doorbellFd);
+
+    /// <summary>Reserves a single-writer channel's one writer for a writer process (SendChannel), returning the reader that will watch it; <see cref="EndWriterHandover"/> after.</summary>
+    /// <exception cref="InvalidOperationException">Single-writer, and <see cref="Writer"/> exists, or a writer process has it or is being handed it.</exception>
+    internal IpcMessageReader BeginWriterHandover() => _endpoints.BeginWriterHandover();
+
+    /// <summary>Ends the reservation of <see cref="BeginWriterHandover"/>.</summary>
+    internal void EndWriterHandover() => _endpoints.EndWriterHandover();
 }

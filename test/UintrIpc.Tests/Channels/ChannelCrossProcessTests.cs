@@ -416,7 +416,7 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
         new TestThread(() =>
         {
             using var server = BootstrapServer.Listen(endpoint);
-            using var c = ChannelUnderTest.Create(messages, doorbell, multipleProducers: false, capacity: 64, LongParks);
+            using var c = ChannelUnderTest.Create(messages, doorbell, multipleProducers: false, capacity: 64, LongParks, localWriter: false);
             using var peer = PeerProcess.Start(output, "channel-bootstrap-produce", messages ? "message" : "slot", endpoint, Count.ToString(CultureInfo.InvariantCulture));
             using (var connection = server.Accept(Long))
             {

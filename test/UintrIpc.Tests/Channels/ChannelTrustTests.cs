@@ -100,7 +100,7 @@ public sealed class ChannelTrustTests(ITestOutputHelper output) : IDisposable
         new TestThread(() =>
         {
             using var server = BootstrapServer.Listen(endpoint);
-            using var c = ChannelUnderTest.Create(messages, DoorbellKind.Futex, multipleProducers: false, capacity: 16);
+            using var c = ChannelUnderTest.Create(messages, DoorbellKind.Futex, multipleProducers: false, capacity: 16, localWriter: false);
             using var producer = PeerProcess.Start(output, "channel-bootstrap-produce-and-hang", messages ? "message" : "slot", endpoint, Count.ToString(CultureInfo.InvariantCulture));
             using (var connection = server.Accept(Long))
             {

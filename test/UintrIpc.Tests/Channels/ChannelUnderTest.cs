@@ -32,7 +32,8 @@ internal abstract class ChannelUnderTest : IDisposable
     /// <summary>The region's wait block, for watching the consumer's state.</summary>
     public abstract WaitBlock WaitBlock { get; }
 
-    public static ChannelUnderTest Create(bool messages, DoorbellKind doorbell, bool multipleProducers, int capacity, ChannelWaitOptions? wait = null, bool checksums = false)
+    /// <param name="localWriter">Creates the writer here at once (false: on first use; a single-writer channel handed to a writer process must have none here).</param>
+    public static ChannelUnderTest Create(bool messages, DoorbellKind doorbell, bool multipleProducers, int capacity, ChannelWaitOptions? wait = null, bool checksums = false, bool localWriter = true)
     {
         var options = new IpcChannelOptions
         {
@@ -46,7 +47,7 @@ internal abstract class ChannelUnderTest : IDisposable
             Wait = wait ?? ChannelWaitOptions.Default,
             Checksums = checksums,
         };
-        return messages ? new MessageChannelUnderTest(options) : new SlotChannelUnderTest(options);
+        return messages ? new MessageChannelUnderTest(options, localWriter) : new SlotChannelUnderTest(options, localWriter);
     }
 
     // ---- consumer
@@ -84,11 +85,15 @@ internal abstract class ChannelUnderTest : IDisposable
 
 internal sealed class SlotChannelUnderTest : ChannelUnderTest
 {
-    public SlotChannelUnderTest(IpcChannelOptions options)
+    public SlotChannelUnderTest(IpcChannelOptions options, bool localWriter)
     {
         Channel = IpcChannel.CreateBounded<long>(options);
         Consumer = Channel.Reader;
-        Producer = Channel.Writer;
+        if (localWriter)
+        {
+            _ = Channel.Writer;
+        }
+
         WaitBlock = new WaitBlock(Channel.Region);
     }
 
@@ -96,7 +101,8 @@ internal sealed class SlotChannelUnderTest : ChannelUnderTest
 
     public IpcChannelReader<long> Consumer { get; }
 
-    public IpcChannelWriter<long> Producer { get; }
+    /// <summary>The writer, created with the channel unless it goes to a writer process (SendChannel refuses a single-writer channel with a writer here).</summary>
+    public IpcChannelWriter<long> Producer => Channel.Writer;
 
     public override WaitBlock WaitBlock { get; }
 
@@ -140,12 +146,7 @@ internal sealed class SlotChannelUnderTest : ChannelUnderTest
 
     public override bool TryComplete() => Producer.TryComplete();
 
-    public override void Dispose()
-    {
-        Producer.Dispose();
-        Consumer.Dispose();
-        Channel.Dispose();
-    }
+    public override void Dispose() => Channel.Dispose(); // the writer (if created), the reader, the region
 }
 
 internal sealed class MessageChannelUnderTest : ChannelUnderTest
@@ -155,12 +156,16 @@ internal sealed class MessageChannelUnderTest : ChannelUnderTest
     private readonly byte[] _buffer = new byte[ChecksumPayload];
     private readonly int _payloadLength;
 
-    public MessageChannelUnderTest(IpcChannelOptions options)
+    public MessageChannelUnderTest(IpcChannelOptions options, bool localWriter)
     {
         _payloadLength = options.Checksums ? ChecksumPayload : 8;
         Channel = IpcChannel.CreateMessages(options);
         Consumer = Channel.Reader;
-        Producer = Channel.Writer;
+        if (localWriter)
+        {
+            _ = Channel.Writer;
+        }
+
         WaitBlock = new WaitBlock(Channel.Region);
     }
 
@@ -168,7 +173,8 @@ internal sealed class MessageChannelUnderTest : ChannelUnderTest
 
     public IpcMessageReader Consumer { get; }
 
-    public IpcMessageWriter Producer { get; }
+    /// <summary>The writer, created with the channel unless it goes to a writer process (SendChannel refuses a single-writer channel with a writer here).</summary>
+    public IpcMessageWriter Producer => Channel.Writer;
 
     public override WaitBlock WaitBlock { get; }
 
@@ -259,12 +265,7 @@ internal sealed class MessageChannelUnderTest : ChannelUnderTest
 
     public override bool TryComplete() => Producer.TryComplete();
 
-    public override void Dispose()
-    {
-        Producer.Dispose();
-        Consumer.Dispose();
-        Channel.Dispose();
-    }
+    public override void Dispose() => Channel.Dispose(); // the writer (if created), the reader, the region
 
     private bool Decode(bool read, int type, int length, out long value)
     {
