@@ -6,8 +6,9 @@
  * in its first 8 bytes and is otherwise a copy of a source buffer. The consumer copies
  * each element out, checks the stamp, and gives the slot back: per message (head stored
  * after every element) or batched (head stored every `batch` elements and whenever the
- * consumer finds the ring empty; the producer then stores its tail once per `batch`
- * elements too, as the library's TryWrite(span) and Drain do). The record-ring tests do the
+ * consumer finds the ring empty, as the library's Drain; the producer then claims up to `batch`
+ * slots, writes their elements in place and stores their sequences and the tail once the last
+ * is written, as the library's SlotBatch: TryClaim(count), the indexer, Publish). The record-ring tests do the
  * same over an SPSC record ring (§2b): per message, or the consumer reads up to `batch`
  * records before it zeroes them and stores head (the library's Read(handler, limit)), and the
  * producer claims a range for up to RECORD_BATCH_MAX records at once, appends them in place and
@@ -312,15 +313,24 @@ producer_claim(struct producer *p, enum producer_kind kind, uint64_t left, int *
         }
         return (uint8_t *)(ring_seq(&p->slot, p->next) + 1);
     }
-    uint8_t *e = ring_claim(&p->slot, corrupt);
-    if (!e && p->batch > 1)
-        ring_publish_tail(&p->slot); /* a full ring ends the batch */
-    return e;
+    if (p->batch > 1) {
+        /* Up to `batch` slots (the harness's TryClaim(64)), each element written in place, their
+         * sequences stored once the last is written (ring_publish_batch), as SlotBatch.Publish. */
+        if (p->claimed == 0) {
+            uint64_t want = p->batch < left ? p->batch : left;
+            p->claimed = ring_claim_batch(&p->slot, want, corrupt);
+            if (p->claimed == 0)
+                return NULL;
+            p->next = 0;
+        }
+        return (uint8_t *)(ring_seq(&p->slot, p->slot.pos + p->next) + 1);
+    }
+    return ring_claim(&p->slot, corrupt);
 }
 
 /* Returns 0, or -1 when an MPSC record claim was lost (its header is no longer ours). */
 static inline __attribute__((always_inline)) int
-producer_publish(struct producer *p, enum producer_kind kind, uint8_t *payload, uint64_t seq)
+producer_publish(struct producer *p, enum producer_kind kind, uint8_t *payload)
 {
     if (kind == PRODUCE_MPSC_RECORDS) {
         /* Per message: the record now. Batched: every record of the range once the last is appended
@@ -344,9 +354,10 @@ producer_publish(struct producer *p, enum producer_kind kind, uint8_t *payload, 
         mpsc_publish(&p->slot, p->next++);
         p->claimed--;
     } else if (p->batch > 1) {
-        ring_publish_sequence(&p->slot);
-        if ((seq + 1) % p->batch == 0)
-            ring_publish_tail(&p->slot);
+        if (++p->next == p->claimed) {
+            ring_publish_batch(&p->slot, p->claimed);
+            p->claimed = 0;
+        }
     } else {
         ring_publish(&p->slot);
     }
@@ -415,7 +426,7 @@ produce_loop(struct bench_region *r, enum producer_kind kind, uint32_t id, uint6
         memcpy(e, &stamp, sizeof stamp);
         if (es > 8)
             memcpy(e + 8, src + 8, es - 8);
-        if (producer_publish(&p, kind, e, seq) != 0) {
+        if (producer_publish(&p, kind, e) != 0) {
             *why = "a claimed record's header changed before its commit";
             rc = -1;
         }
@@ -718,7 +729,7 @@ harness_produce(struct bench_region *r, const struct harness_args *a, uint64_t d
         memcpy(e, &stamp, sizeof stamp);
         if (a->size > 8)
             memcpy(e + 8, src + 8, a->size - 8);
-        if (producer_publish(&p, kind, e, seq) != 0) {
+        if (producer_publish(&p, kind, e) != 0) {
             printf("ERROR a claimed record's header changed before its commit\n");
             return -1;
         }

@@ -29,6 +29,21 @@ public sealed class ThroughputHarnessTests
     }
 
     [Theory]
+    [InlineData(1024)]
+    [InlineData(64)] // one batch fills the ring: every claim reloads head, and some get fewer slots than asked for
+    public void C_batched_spsc_slot_producer_delivers_every_message_in_order(int capacity)
+    {
+        // A count that is no multiple of the batch: the last claim is short. The producer writes a
+        // batch's elements in place, then its sequences (ring_claim_batch, ring_publish_batch); an
+        // element written to another slot of the batch arrives with the wrong stamp.
+        const int count = Messages + 3;
+        var lines = HarnessRun.NativeCounts("throughput", TimeSpan.FromSeconds(120),
+            "--only", "tput-batch-s8,tput-batch-s64", "--tput-count", count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--capacity", capacity.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(new Dictionary<string, long> { ["c-slotring-tput-batch-s8"] = count, ["c-slotring-tput-batch-s64"] = count }, lines);
+    }
+
+    [Theory]
     [InlineData(1024, new[] { 8, 64, 256, 1024, 4096 })]
     [InlineData(64, new[] { 64 })] // a ring of 8 KiB: full rings, head reloads and padding every few claims
     public void C_mpsc_record_producers_deliver_every_message_in_order(int capacity, int[] sizes)

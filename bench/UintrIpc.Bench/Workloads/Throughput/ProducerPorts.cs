@@ -70,8 +70,9 @@ internal readonly struct MpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort w
 /// <summary>
 /// SlotRing&lt;T&gt;.TryClaim (SPSC or MPSC) of up to <see cref="Batch.Size"/> slots, each copied +
 /// stamped in place from one source element, one Publish: what the C batched producers do (SPSC:
-/// stamp and memcpy into each slot, its sequence, the tail once per batch; MPSC: one CAS for the
-/// batch, then the same per slot), now that such a batch stores no claimed markers. The SPSC
+/// ring_claim_batch, stamp and memcpy into each slot, then ring_publish_batch: the sequences and the
+/// tail once the last is written, as Publish; MPSC: one CAS for the batch, then each slot's element
+/// and its sequence, one slot after the other), now that such a batch stores no claimed markers. The SPSC
 /// producer used to stamp a buffer of 64 elements and hand it to TryWrite(span): at 4 KiB that
 /// source is 256 KiB, read from L2 where the C producer's one element stays in L1.
 /// </summary>
