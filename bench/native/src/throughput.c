@@ -269,6 +269,7 @@ struct producer {
     struct mpsc_producer mp; /* MPSC: its producer table entry, floor and head cache */
     uint32_t es, batch;
     uint64_t next, claimed; /* MPSC: the next claimed position and how many are left */
+    uint64_t first;         /* MPSC, batched: the claim's first position */
     uint8_t *range;         /* records, batched: the open batch, `claimed` records, `next` appended */
 };
 
@@ -310,6 +311,7 @@ producer_claim(struct producer *p, enum producer_kind kind, uint64_t left, int *
             p->claimed = mpsc_claim(&p->slot, &p->mp, want, &p->next, corrupt);
             if (p->claimed == 0)
                 return NULL;
+            p->first = p->next;
         }
         return (uint8_t *)(ring_seq(&p->slot, p->next) + 1);
     }
@@ -350,6 +352,13 @@ producer_publish(struct producer *p, enum producer_kind kind, uint8_t *payload)
         }
     } else if (kind == PRODUCE_RECORDS) {
         rring_commit(payload - UIPC_RECORD_HEADER_SIZE, p->es);
+    } else if (kind == PRODUCE_MPSC && p->batch > 1) {
+        /* Batched: every sequence of the claim once its last element is written, as the library's
+         * MPSC SlotBatch.Publish (SlotRingEngine.PublishBatch), not each after its element. */
+        p->next++;
+        if (--p->claimed == 0)
+            for (uint64_t position = p->first; position < p->next; position++)
+                mpsc_publish(&p->slot, position);
     } else if (kind == PRODUCE_MPSC) {
         mpsc_publish(&p->slot, p->next++);
         p->claimed--;
