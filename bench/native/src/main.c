@@ -98,9 +98,6 @@ static void usage(FILE *f)
         "  --tput-count N    messages per throughput test at most (default 10000000)\n"
         "  --tput-bytes N    element bytes per throughput test at most (default 2147483648)\n"
         "  --producers N     producer processes of the MPSC throughput tests (default 2, at most 8)\n"
-        "  --slot-layout N   the SPSC slot tests' requests ring (slotlay prototype): 0 sequence + element, pitch =\n"
-        "                    slot size (uintripc.h 2a); 1 pitch 128; 2 element from 128, sequence at +64;\n"
-        "                    3 elements back to back, the sequences in an array after them\n"
         "  --repeat N        run the whole selection N times (lines carry \"run\")\n"
         "  --pin             pin the parent to CPU 0 and the child to CPU 1\n"
         "  --exec            the child re-executes this program (--peer FD) instead of running\n"
@@ -200,7 +197,7 @@ int main(int argc, char **argv)
     int64_t iters = -1, tput_count = -1, tput_bytes = -1;
     const char *clock = "monotonic";
     enum { O_ONLY = 256, O_LIST, O_QUICK, O_ITERS, O_WARMUP, O_DURATION, O_TIMEOUT, O_CLOCK,
-           O_SPIN, O_CAP, O_BATCH, O_TCOUNT, O_TBYTES, O_PIN, O_EXEC, O_HELP, O_REPEAT, O_PRODUCERS, O_LAYOUT };
+           O_SPIN, O_CAP, O_BATCH, O_TCOUNT, O_TBYTES, O_PIN, O_EXEC, O_HELP, O_REPEAT, O_PRODUCERS };
     static const struct option longopts[] = {
         { "only", required_argument, 0, O_ONLY }, { "list", no_argument, 0, O_LIST },
         { "quick", no_argument, 0, O_QUICK }, { "iters", required_argument, 0, O_ITERS },
@@ -210,8 +207,7 @@ int main(int argc, char **argv)
         { "batch", required_argument, 0, O_BATCH }, { "tput-count", required_argument, 0, O_TCOUNT },
         { "tput-bytes", required_argument, 0, O_TBYTES }, { "pin", no_argument, 0, O_PIN },
         { "exec", no_argument, 0, O_EXEC }, { "repeat", required_argument, 0, O_REPEAT },
-        { "producers", required_argument, 0, O_PRODUCERS }, { "slot-layout", required_argument, 0, O_LAYOUT },
-        { "help", no_argument, 0, O_HELP }, { 0, 0, 0, 0 },
+        { "producers", required_argument, 0, O_PRODUCERS }, { "help", no_argument, 0, O_HELP }, { 0, 0, 0, 0 },
     };
     for (int ch; (ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1;) {
         switch (ch) {
@@ -232,7 +228,6 @@ int main(int argc, char **argv)
         case O_EXEC: o.exec_mode = 1; break;
         case O_REPEAT: o.repeat = (unsigned)parse_u64("--repeat", optarg); break;
         case O_PRODUCERS: o.producers = (uint32_t)parse_u64("--producers", optarg); break;
-        case O_LAYOUT: g_slot_layout = (uint32_t)parse_u64("--slot-layout", optarg); break;
         case 'h': case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -247,10 +242,6 @@ int main(int argc, char **argv)
     }
     if (o.capacity < 2 || o.capacity > (1u << 24) || (o.capacity & (o.capacity - 1))) {
         fprintf(stderr, "--capacity: a power of two between 2 and 2^24\n");
-        return 2;
-    }
-    if (g_slot_layout > SLOT_LAYOUT_SEQ_LANE) {
-        fprintf(stderr, "--slot-layout: 0 (sequence + element, pitch = slot size), 1 (pitch 128), 2 (element, sequence at +64), 3 (a sequence lane)\n");
         return 2;
     }
     if (o.batch < 1 || o.batch > o.capacity) {

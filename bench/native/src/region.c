@@ -37,9 +37,9 @@ static uint32_t slot_size_of(uint32_t element_size)
     return (uint32_t)align_up(UIPC_SLOT_HEADER_SIZE + (uint64_t)element_size, 8);
 }
 
-/* Slot layout prototype (slotlay; slotring.h SLOT_LAYOUT_*): the requests ring of an SPSC slot test
- * gets layout g_slot_layout (--slot-layout), recorded in its descriptor's reserved[0]. */
-uint32_t g_slot_layout;
+/* Slot layout prototype (slotlay; bench.h SLOT_LAYOUT_*): every SPSC slot ring gets this build's
+ * layout, recorded in its descriptor's reserved[0]; a duplex part keeps its own (2h). */
+static const uint32_t build_layout = BENCH_SLOT_LAYOUT;
 
 static uint64_t pitch_of(uint32_t layout, uint32_t element_size)
 {
@@ -140,10 +140,13 @@ int region_create(struct bench_region *r, uint32_t kind, uint32_t element_size, 
         return -1;
     }
     uint64_t ring_len = duplex ? UIPC_DUPLEX_CONTROL_SIZE + capacity * duplex_pitch_of(element_size) : ring_length_of(kind, element_size, capacity);
-    if (kind == UIPC_PART_SPSC_SLOTS && g_slot_layout != SLOT_LAYOUT_72)
-        ring_len = align_up(UIPC_RING_CONTROL_SIZE + layout_data_length(g_slot_layout, element_size, capacity), UIPC_PART_ALIGNMENT);
+    if (kind == UIPC_PART_SPSC_SLOTS && build_layout != SLOT_LAYOUT_72)
+        ring_len = align_up(UIPC_RING_CONTROL_SIZE + layout_data_length(build_layout, element_size, capacity), UIPC_PART_ALIGNMENT);
     /* The responses ring carries elements of the requests ring's size (init_ring below), 8 bytes beside a record ring. */
-    uint64_t ring1_len = ring_length_of(UIPC_PART_SPSC_SLOTS, part_is_records(kind) ? 8 : element_size, capacity1);
+    uint32_t es1 = part_is_records(kind) ? 8 : element_size;
+    uint64_t ring1_len = build_layout != SLOT_LAYOUT_72
+        ? align_up(UIPC_RING_CONTROL_SIZE + layout_data_length(build_layout, es1, capacity1), UIPC_PART_ALIGNMENT)
+        : ring_length_of(UIPC_PART_SPSC_SLOTS, es1, capacity1);
     struct { uint32_t kind, tag; uint64_t len; } parts[] = {
         { UIPC_PART_USER, PART_TAG_CTL, CTL_PART_SIZE },
         { UIPC_PART_USER, PART_TAG_LINE, LINE_PART_SIZE },
@@ -204,8 +207,8 @@ int region_create(struct bench_region *r, uint32_t kind, uint32_t element_size, 
     if (duplex) {
         init_duplex(r->base + offsets[4], element_size, capacity);
     } else {
-        init_ring(r->ring[0], kind, element_size, capacity, kind == UIPC_PART_SPSC_SLOTS ? g_slot_layout : SLOT_LAYOUT_72);
-        init_ring(r->ring[1], UIPC_PART_SPSC_SLOTS, part_is_records(kind) ? 8 : element_size, capacity1, SLOT_LAYOUT_72);
+        init_ring(r->ring[0], kind, element_size, capacity, kind == UIPC_PART_SPSC_SLOTS ? build_layout : SLOT_LAYOUT_72);
+        init_ring(r->ring[1], UIPC_PART_SPSC_SLOTS, es1, capacity1, build_layout);
     }
     /* Magic last, release: an attacher that sees it sees every field above. */
     __atomic_store_n(&h->magic, UIPC_REGION_MAGIC, __ATOMIC_RELEASE);
@@ -229,7 +232,7 @@ static int check_ring(const struct uipc_ring_control *rc, uint32_t kind, uint64_
         FAIL("slot size %u does not match element size %u", d->slot_size, d->element_size);
     }
     uint32_t layout = d->reserved[0];
-    if (layout > SLOT_LAYOUT_SEQ_LANE || (layout != SLOT_LAYOUT_72 && kind != UIPC_PART_SPSC_SLOTS))
+    if (layout != (kind == UIPC_PART_SPSC_SLOTS ? build_layout : SLOT_LAYOUT_72))
         FAIL("slot layout %u of a ring of kind %u", layout, kind);
     if (layout != SLOT_LAYOUT_72 ? d->slot_pitch != pitch_of(layout, d->element_size) : d->slot_pitch != 0 && d->slot_pitch != d->slot_size)
         FAIL("slot pitch %u of a ring with %u-byte slots", d->slot_pitch, d->slot_size);

@@ -17,22 +17,25 @@
 
 #include "mpsc.h"
 
+#include <stdlib.h>
+
 struct slot_ring {
     struct uipc_ring_control *ctl;
     uint8_t *data;
     uint64_t capacity, mask;
     uint32_t slot_size, element_size;
     uint64_t pitch;      /* bytes from one slot to the next (slot_pitch, or slot_size where it is 0) */
-    uint8_t *seq_base;   /* the sequence of position p is at seq_base + (p & mask) * seq_stride, */
-    uint8_t *elem_base;  /* its element at elem_base + (p & mask) * pitch (layout prototype, below) */
-    uint64_t seq_stride;
-    uint32_t layout;     /* SLOT_LAYOUT_* (bench prototype: descriptor reserved[0]) */
     uint64_t pos;        /* producer: tail; consumer: head (own copy, plain) */
     uint64_t published;  /* consumer: last head stored to ctl->head */
     uint64_t cache;      /* SPSC producer: last head read */
     uint64_t ahead;      /* SPSC producer: slots ahead it write-prefetches (0: none, a duplex part) */
     uint64_t prefetched_to; /* SPSC producer: the position up to which it asked for slots (the frontier) */
     uint64_t prefetch_max;  /* SPSC producer: the most slots one prefetch asks for (RING_PREFETCH_MAX bytes, at least 1) */
+#if BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_AFTER
+    uint64_t seq_off;    /* from an element to its sequence (the element's lines) */
+#elif BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_LANE
+    uint8_t *lane;       /* the sequences, 8 bytes apart, after the elements */
+#endif
 };
 
 /* Write prefetch distance of the SPSC producer, as the library's SlotRingEngine (9 lines). */
@@ -49,53 +52,46 @@ static inline void ring_open(struct slot_ring *r, struct uipc_ring_control *ctl)
     r->mask = r->capacity - 1;
     r->slot_size = ctl->descriptor.slot_size;
     r->pitch = ctl->descriptor.slot_pitch ? ctl->descriptor.slot_pitch : ctl->descriptor.slot_size;
-    r->layout = ctl->descriptor.reserved[0];
-    /* Slot layout prototype (slotlay, bench only; region.c slot_layout_*): where a slot's sequence and element lie. */
-    switch (r->layout) {
-    case SLOT_LAYOUT_SEQ_AFTER: /* element in its own line(s), sequence in the line after */
-        r->elem_base = r->data;
-        r->seq_base = r->data + (r->pitch - 64);
-        r->seq_stride = r->pitch;
-        break;
-    case SLOT_LAYOUT_SEQ_LANE: /* elements back to back, the sequences in an array after them */
-        r->elem_base = r->data;
-        r->seq_base = r->data + r->capacity * r->pitch;
-        r->seq_stride = UIPC_SLOT_HEADER_SIZE;
-        break;
-    default: /* today's (uintripc.h 2a) and SLOT_LAYOUT_PITCH128: sequence, then element */
-        r->elem_base = r->data + UIPC_SLOT_HEADER_SIZE;
-        r->seq_base = r->data;
-        r->seq_stride = r->pitch;
-        break;
-    }
     r->element_size = ctl->descriptor.element_size;
+#if BENCH_SLOT_LAYOUT != SLOT_LAYOUT_72
+    if (ctl->descriptor.reserved[0] != BENCH_SLOT_LAYOUT) /* region.c gives every SPSC slot ring this build's layout */
+        abort();
+#endif
+#if BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_AFTER
+    r->seq_off = r->pitch - 64;
+#elif BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_LANE
+    r->lane = r->data + r->capacity * r->pitch;
+#endif
     r->pos = r->published = r->cache = r->prefetched_to = 0;
     /* Not in a duplex part: its lines hold the other direction's slots too (uintripc.h 2h). */
-    r->ahead = r->pitch == r->slot_size || r->layout != SLOT_LAYOUT_72 /* not a duplex part */
-        ? (RING_PREFETCH_DISTANCE / r->slot_size ? RING_PREFETCH_DISTANCE / r->slot_size : 1) : 0;
+    r->ahead = r->pitch == r->slot_size || BENCH_SLOT_LAYOUT != SLOT_LAYOUT_72 ? (RING_PREFETCH_DISTANCE / r->slot_size ? RING_PREFETCH_DISTANCE / r->slot_size : 1) : 0;
     r->prefetch_max = RING_PREFETCH_MAX / r->slot_size ? RING_PREFETCH_MAX / r->slot_size : 1;
 }
 
 static inline uint64_t *ring_seq(const struct slot_ring *r, uint64_t pos)
 {
-    return (uint64_t *)(r->seq_base + (pos & r->mask) * r->seq_stride);
+#if BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_AFTER
+    return (uint64_t *)(r->data + (pos & r->mask) * r->pitch + r->seq_off);
+#elif BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_LANE
+    return (uint64_t *)(r->lane + (pos & r->mask) * UIPC_SLOT_HEADER_SIZE);
+#else
+    return (uint64_t *)(r->data + (pos & r->mask) * r->pitch);
+#endif
 }
 
-/* The element of `pos`. */
-static inline uint8_t *ring_elem(const struct slot_ring *r, uint64_t pos)
+/* The element of `pos`, given its sequence's address. */
+static inline uint8_t *ring_elem(const struct slot_ring *r, uint64_t pos, const uint64_t *seq)
 {
-    return r->elem_base + (pos & r->mask) * r->pitch;
-}
-
-/* Write prefetch of the lines of positions [from, from + n) of one lane (`stride` bytes apart from `base`). */
-static inline void ring_prefetch_lane(const struct slot_ring *r, const uint8_t *base, uint64_t stride, uint64_t from, uint64_t n)
-{
-    uint64_t bytes = n * stride;
-    if (bytes > RING_PREFETCH_MAX)
-        bytes = RING_PREFETCH_MAX;
-    uint64_t lane_bytes = r->capacity * stride, start = (from & r->mask) * stride;
-    for (uint64_t o = start & ~(uint64_t)63; o < start + bytes; o += 64) /* the range wraps to the first slot */
-        __builtin_prefetch((const void *)(base + (o < lane_bytes ? o : o - lane_bytes)), 1, 3);
+#if BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_AFTER
+    (void)pos;
+    return (uint8_t *)seq - r->seq_off;
+#elif BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_LANE
+    (void)seq;
+    return r->data + (pos & r->mask) * r->pitch;
+#else
+    (void)r, (void)pos;
+    return (uint8_t *)(seq + 1);
+#endif
 }
 
 /* SPSC producer: asks for ownership of the slots ahead a block at a time, as the library's
@@ -118,10 +114,27 @@ static inline void ring_prefetch_ahead(struct slot_ring *r)
     if (to > from + r->prefetch_max)
         to = from + r->prefetch_max;
     r->prefetched_to = to;
-    /* Not a duplex part: the slots (or, with a sequence lane, the elements) are back to back from data. */
-    ring_prefetch_lane(r, r->data, r->pitch, from, to - from);
-    if (r->layout == SLOT_LAYOUT_SEQ_LANE)
-        ring_prefetch_lane(r, r->seq_base, r->seq_stride, from, to - from);
+#if BENCH_SLOT_LAYOUT == SLOT_LAYOUT_72
+    uint64_t bytes = (to - from) * r->slot_size; /* pitch == slot size: not a duplex part */
+    if (bytes > RING_PREFETCH_MAX)
+        bytes = RING_PREFETCH_MAX;
+    uint64_t ring_bytes = r->capacity * r->slot_size, start = (from & r->mask) * r->slot_size;
+    for (uint64_t o = start & ~(uint64_t)63; o < start + bytes; o += 64) /* the range wraps to the first slot */
+        __builtin_prefetch((const void *)(r->data + (o < ring_bytes ? o : o - ring_bytes)), 1, 3);
+#else
+    /* The slots' lines (pitch apart from data), and with a sequence lane the lane's lines of the same positions. */
+    uint64_t bytes = (to - from) * r->pitch;
+    if (bytes > RING_PREFETCH_MAX)
+        bytes = RING_PREFETCH_MAX;
+    uint64_t ring_bytes = r->capacity * r->pitch, start = (from & r->mask) * r->pitch;
+    for (uint64_t o = start & ~(uint64_t)63; o < start + bytes; o += 64)
+        __builtin_prefetch((const void *)(r->data + (o < ring_bytes ? o : o - ring_bytes)), 1, 3);
+#if BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_LANE
+    uint64_t lane_bytes = r->capacity * UIPC_SLOT_HEADER_SIZE, lstart = (from & r->mask) * UIPC_SLOT_HEADER_SIZE;
+    for (uint64_t o = lstart & ~(uint64_t)63; o < lstart + (to - from) * UIPC_SLOT_HEADER_SIZE; o += 64)
+        __builtin_prefetch((const void *)(r->lane + (o < lane_bytes ? o : o - lane_bytes)), 1, 3);
+#endif
+#endif
 }
 
 /* Producer: the element area of the next slot; NULL when full (*corrupt = 1 when the
@@ -140,7 +153,7 @@ static inline uint8_t *ring_claim(struct slot_ring *r, int *corrupt)
             return NULL;
     }
     ring_prefetch_ahead(r);
-    return ring_elem(r, r->pos);
+    return ring_elem(r, r->pos, ring_seq(r, r->pos));
 }
 
 /* Producer: publish the claimed slot. */
@@ -221,7 +234,7 @@ static inline int ring_peek(const struct slot_ring *r, const uint8_t **elem)
     /* Acquire: pairs with the producer's release of the sequence. */
     uint64_t s = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
     if (__builtin_expect(s == r->pos + 1, 1)) {
-        *elem = ring_elem(r, r->pos);
+        *elem = ring_elem(r, r->pos, seq);
         return 1;
     }
     if (s == 0 || s == r->pos + 1 - r->capacity)

@@ -310,7 +310,7 @@ producer_claim(struct producer *p, enum producer_kind kind, uint64_t left, int *
             if (p->claimed == 0)
                 return NULL;
         }
-        return ring_elem(&p->slot, p->next);
+        return (uint8_t *)(ring_seq(&p->slot, p->next) + 1);
     }
     uint8_t *e = ring_claim(&p->slot, corrupt);
     if (!e && p->batch > 1)
