@@ -135,6 +135,20 @@ struct bench_ctl {
 
 /* ---- region (region.c) ---------------------------------------------------------------- */
 
+/* Slot layout prototype (slotlay, bench only): a build's layout of every SPSC slot ring (make SLOT_LAYOUT=N,
+ * BENCH_SLOT_LAYOUT), recorded in the descriptor's reserved[0] (region.c) and checked by ring_open:
+ * SLOT_LAYOUT_72       today's: slot = sequence + element, pitch = slot size (72 at 64 B)
+ * SLOT_LAYOUT_PITCH128 sequence + element from a 128-byte boundary, pitch 128 (lines 2i, 2i+1)
+ * SLOT_LAYOUT_SEQ_AFTER element from a 128-byte boundary (its own line at 64 B), sequence at +64, pitch 128
+ * SLOT_LAYOUT_SEQ_LANE  elements back to back (pitch 64 at 64 B), the sequences in an array after them */
+#define SLOT_LAYOUT_72        0 /* macros, not an enum: slotring.h selects its code with #if */
+#define SLOT_LAYOUT_PITCH128  1
+#define SLOT_LAYOUT_SEQ_AFTER 2
+#define SLOT_LAYOUT_SEQ_LANE  3
+#ifndef BENCH_SLOT_LAYOUT
+#define BENCH_SLOT_LAYOUT SLOT_LAYOUT_72
+#endif
+
 struct bench_region {
     uint8_t *base;
     size_t size;

@@ -37,6 +37,25 @@ static uint32_t slot_size_of(uint32_t element_size)
     return (uint32_t)align_up(UIPC_SLOT_HEADER_SIZE + (uint64_t)element_size, 8);
 }
 
+/* Slot layout prototype (slotlay; bench.h SLOT_LAYOUT_*): every SPSC slot ring gets this build's
+ * layout, recorded in its descriptor's reserved[0]; a duplex part keeps its own (2h). */
+static const uint32_t build_layout = BENCH_SLOT_LAYOUT;
+
+static uint64_t pitch_of(uint32_t layout, uint32_t element_size)
+{
+    switch (layout) {
+    case SLOT_LAYOUT_PITCH128: return align_up(slot_size_of(element_size), 128);
+    case SLOT_LAYOUT_SEQ_AFTER: return align_up(element_size, 64) + 64;
+    case SLOT_LAYOUT_SEQ_LANE: return align_up(element_size, 8);
+    default: return slot_size_of(element_size);
+    }
+}
+
+static uint64_t layout_data_length(uint32_t layout, uint32_t element_size, uint64_t capacity)
+{
+    return capacity * pitch_of(layout, element_size) + (layout == SLOT_LAYOUT_SEQ_LANE ? capacity * UIPC_SLOT_HEADER_SIZE : 0);
+}
+
 static uint64_t data_length_of(uint32_t kind, uint32_t element_size, uint64_t capacity)
 {
     return part_is_records(kind) ? capacity : capacity * slot_size_of(element_size); /* SPSC or MPSC slots */
@@ -82,7 +101,7 @@ static void init_duplex(uint8_t *part, uint32_t element_size, uint64_t capacity)
 
 /* Slot ring: capacity slots of element_size; record ring: capacity bytes, records of at
  * most element_size payload bytes. */
-static void init_ring(struct uipc_ring_control *rc, uint32_t kind, uint32_t element_size, uint64_t capacity)
+static void init_ring(struct uipc_ring_control *rc, uint32_t kind, uint32_t element_size, uint64_t capacity, uint32_t layout)
 {
     struct uipc_ring_descriptor *d = &rc->descriptor;
     d->ring_kind = kind;
@@ -94,6 +113,11 @@ static void init_ring(struct uipc_ring_control *rc, uint32_t kind, uint32_t elem
     d->data_length = data_length_of(kind, element_size, capacity);
     d->producer_slots = part_is_mpsc(kind) ? BENCH_MAX_PRODUCERS : 0;
     d->producer_table_offset = producer_table_offset_of(kind, element_size, capacity);
+    if (layout != SLOT_LAYOUT_72) {
+        d->reserved[0] = (uint8_t)layout;
+        d->slot_pitch = (uint32_t)pitch_of(layout, element_size);
+        d->data_length = layout_data_length(layout, element_size, capacity);
+    }
     /* tail, head and every slot sequence / record header start at 0: the region is zero-filled. */
 }
 
@@ -116,7 +140,13 @@ int region_create(struct bench_region *r, uint32_t kind, uint32_t element_size, 
         return -1;
     }
     uint64_t ring_len = duplex ? UIPC_DUPLEX_CONTROL_SIZE + capacity * duplex_pitch_of(element_size) : ring_length_of(kind, element_size, capacity);
-    uint64_t ring1_len = ring_length_of(UIPC_PART_SPSC_SLOTS, 8, capacity1);
+    if (kind == UIPC_PART_SPSC_SLOTS && build_layout != SLOT_LAYOUT_72)
+        ring_len = align_up(UIPC_RING_CONTROL_SIZE + layout_data_length(build_layout, element_size, capacity), UIPC_PART_ALIGNMENT);
+    /* The responses ring carries elements of the requests ring's size (init_ring below), 8 bytes beside a record ring. */
+    uint32_t es1 = part_is_records(kind) ? 8 : element_size;
+    uint64_t ring1_len = build_layout != SLOT_LAYOUT_72
+        ? align_up(UIPC_RING_CONTROL_SIZE + layout_data_length(build_layout, es1, capacity1), UIPC_PART_ALIGNMENT)
+        : ring_length_of(UIPC_PART_SPSC_SLOTS, es1, capacity1);
     struct { uint32_t kind, tag; uint64_t len; } parts[] = {
         { UIPC_PART_USER, PART_TAG_CTL, CTL_PART_SIZE },
         { UIPC_PART_USER, PART_TAG_LINE, LINE_PART_SIZE },
@@ -177,8 +207,8 @@ int region_create(struct bench_region *r, uint32_t kind, uint32_t element_size, 
     if (duplex) {
         init_duplex(r->base + offsets[4], element_size, capacity);
     } else {
-        init_ring(r->ring[0], kind, element_size, capacity);
-        init_ring(r->ring[1], UIPC_PART_SPSC_SLOTS, part_is_records(kind) ? 8 : element_size, capacity1);
+        init_ring(r->ring[0], kind, element_size, capacity, kind == UIPC_PART_SPSC_SLOTS ? build_layout : SLOT_LAYOUT_72);
+        init_ring(r->ring[1], UIPC_PART_SPSC_SLOTS, es1, capacity1, build_layout);
     }
     /* Magic last, release: an attacher that sees it sees every field above. */
     __atomic_store_n(&h->magic, UIPC_REGION_MAGIC, __ATOMIC_RELEASE);
@@ -201,11 +231,15 @@ static int check_ring(const struct uipc_ring_control *rc, uint32_t kind, uint64_
     } else if (d->element_size > (1u << 20) || d->slot_size != slot_size_of(d->element_size)) {
         FAIL("slot size %u does not match element size %u", d->slot_size, d->element_size);
     }
-    if (d->slot_pitch != 0 && d->slot_pitch != d->slot_size)
+    uint32_t layout = d->reserved[0];
+    if (layout != (kind == UIPC_PART_SPSC_SLOTS ? build_layout : SLOT_LAYOUT_72))
+        FAIL("slot layout %u of a ring of kind %u", layout, kind);
+    if (layout != SLOT_LAYOUT_72 ? d->slot_pitch != pitch_of(layout, d->element_size) : d->slot_pitch != 0 && d->slot_pitch != d->slot_size)
         FAIL("slot pitch %u of a ring with %u-byte slots", d->slot_pitch, d->slot_size);
-    if (d->data_offset != UIPC_RING_CONTROL_SIZE || d->data_length != data_length_of(kind, d->max_message_length, cap)
+    if (d->data_offset != UIPC_RING_CONTROL_SIZE
+        || d->data_length != (layout != SLOT_LAYOUT_72 ? layout_data_length(layout, d->element_size, cap) : data_length_of(kind, d->max_message_length, cap))
         || d->data_offset + d->data_length > part_len)
-        FAIL("ring data area does not fit its part");
+        FAIL("ring data area (%llu at %llu, layout %u) does not fit its part of %llu", (unsigned long long)d->data_length, (unsigned long long)d->data_offset, layout, (unsigned long long)part_len);
     if (part_is_mpsc(kind)
             ? d->producer_slots < 1 || d->producer_slots > UIPC_MAX_PRODUCER_SLOTS
               || d->producer_table_offset != align_up(d->data_offset + d->data_length, 128)

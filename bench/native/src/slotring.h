@@ -17,6 +17,8 @@
 
 #include "mpsc.h"
 
+#include <stdlib.h>
+
 struct slot_ring {
     struct uipc_ring_control *ctl;
     uint8_t *data;
@@ -29,6 +31,11 @@ struct slot_ring {
     uint64_t ahead;      /* SPSC producer: slots ahead it write-prefetches (0: none, a duplex part) */
     uint64_t prefetched_to; /* SPSC producer: the position up to which it asked for slots (the frontier) */
     uint64_t prefetch_max;  /* SPSC producer: the most slots one prefetch asks for (RING_PREFETCH_MAX bytes, at least 1) */
+#if BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_AFTER
+    uint64_t seq_off;    /* from an element to its sequence (the element's lines) */
+#elif BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_LANE
+    uint8_t *lane;       /* the sequences, 8 bytes apart, after the elements */
+#endif
 };
 
 /* Write prefetch distance of the SPSC producer, as the library's SlotRingEngine (9 lines). */
@@ -46,27 +53,72 @@ static inline void ring_open(struct slot_ring *r, struct uipc_ring_control *ctl)
     r->slot_size = ctl->descriptor.slot_size;
     r->pitch = ctl->descriptor.slot_pitch ? ctl->descriptor.slot_pitch : ctl->descriptor.slot_size;
     r->element_size = ctl->descriptor.element_size;
+#if BENCH_SLOT_LAYOUT != SLOT_LAYOUT_72
+    if (ctl->descriptor.reserved[0] != BENCH_SLOT_LAYOUT) /* region.c gives every SPSC slot ring this build's layout */
+        abort();
+#endif
+#if BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_AFTER
+    r->seq_off = r->pitch - 64;
+#elif BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_LANE
+    r->lane = r->data + r->capacity * r->pitch;
+#endif
     r->pos = r->published = r->cache = r->prefetched_to = 0;
     /* Not in a duplex part: its lines hold the other direction's slots too (uintripc.h 2h). */
-    r->ahead = r->pitch == r->slot_size ? (RING_PREFETCH_DISTANCE / r->slot_size ? RING_PREFETCH_DISTANCE / r->slot_size : 1) : 0;
+    r->ahead = r->pitch == r->slot_size || BENCH_SLOT_LAYOUT != SLOT_LAYOUT_72 ? (RING_PREFETCH_DISTANCE / r->slot_size ? RING_PREFETCH_DISTANCE / r->slot_size : 1) : 0;
     r->prefetch_max = RING_PREFETCH_MAX / r->slot_size ? RING_PREFETCH_MAX / r->slot_size : 1;
 }
 
 static inline uint64_t *ring_seq(const struct slot_ring *r, uint64_t pos)
 {
+#if BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_AFTER
+    return (uint64_t *)(r->data + (pos & r->mask) * r->pitch + r->seq_off);
+#elif BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_LANE
+    return (uint64_t *)(r->lane + (pos & r->mask) * UIPC_SLOT_HEADER_SIZE);
+#else
     return (uint64_t *)(r->data + (pos & r->mask) * r->pitch);
+#endif
+}
+
+/* The element of `pos`, given its sequence's address. */
+static inline uint8_t *ring_elem(const struct slot_ring *r, uint64_t pos, const uint64_t *seq)
+{
+#if BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_AFTER
+    (void)pos;
+    return (uint8_t *)seq - r->seq_off;
+#elif BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_LANE
+    (void)seq;
+    return r->data + (pos & r->mask) * r->pitch;
+#else
+    (void)r, (void)pos;
+    return (uint8_t *)(seq + 1);
+#endif
 }
 
 /* The lines of the slots [from, to) (at most RING_PREFETCH_MAX bytes), the frontier moved to `to`. */
 static inline void ring_prefetch_slots(struct slot_ring *r, uint64_t from, uint64_t to)
 {
     r->prefetched_to = to;
+#if BENCH_SLOT_LAYOUT == SLOT_LAYOUT_72
     uint64_t bytes = (to - from) * r->slot_size; /* pitch == slot size: not a duplex part */
     if (bytes > RING_PREFETCH_MAX)
         bytes = RING_PREFETCH_MAX;
     uint64_t ring_bytes = r->capacity * r->slot_size, start = (from & r->mask) * r->slot_size;
     for (uint64_t o = start & ~(uint64_t)63; o < start + bytes; o += 64) /* the range wraps to the first slot */
         __builtin_prefetch((const void *)(r->data + (o < ring_bytes ? o : o - ring_bytes)), 1, 3);
+#else
+    /* The slots' lines (pitch apart from data), and with a sequence lane the lane's lines of the same positions. */
+    uint64_t bytes = (to - from) * r->pitch;
+    if (bytes > RING_PREFETCH_MAX)
+        bytes = RING_PREFETCH_MAX;
+    uint64_t ring_bytes = r->capacity * r->pitch, start = (from & r->mask) * r->pitch;
+    for (uint64_t o = start & ~(uint64_t)63; o < start + bytes; o += 64)
+        __builtin_prefetch((const void *)(r->data + (o < ring_bytes ? o : o - ring_bytes)), 1, 3);
+#if BENCH_SLOT_LAYOUT == SLOT_LAYOUT_SEQ_LANE
+    uint64_t lane_bytes = r->capacity * UIPC_SLOT_HEADER_SIZE, lstart = (from & r->mask) * UIPC_SLOT_HEADER_SIZE;
+    for (uint64_t o = lstart & ~(uint64_t)63; o < lstart + (to - from) * UIPC_SLOT_HEADER_SIZE; o += 64)
+        __builtin_prefetch((const void *)(r->lane + (o < lane_bytes ? o : o - lane_bytes)), 1, 3);
+#endif
+#endif
 }
 
 /* SPSC producer: asks for ownership of the slots ahead a block at a time, as the library's
@@ -107,7 +159,7 @@ static inline uint8_t *ring_claim(struct slot_ring *r, int *corrupt)
             return NULL;
     }
     ring_prefetch_ahead(r);
-    return (uint8_t *)(ring_seq(r, r->pos) + 1);
+    return ring_elem(r, r->pos, ring_seq(r, r->pos));
 }
 
 /* Producer: publish the claimed slot. */
@@ -139,7 +191,7 @@ static inline void ring_publish_tail(struct slot_ring *r)
  * free slots from pos, 0 when full (*corrupt = 1 when the consumer's head is impossible); the head
  * reloaded only when the cache shows too few. Asks for the batch's slots after its first and the
  * `ahead` after them, from the frontier, released only, as SlotRingEngine.PrefetchSlots. The
- * caller writes the elements of pos .. pos + n - 1 (ring_seq(r, pos + i) + 1), then ring_publish_batch. */
+ * caller writes the elements of pos .. pos + n - 1 (ring_elem), then ring_publish_batch. */
 static inline uint64_t ring_claim_batch(struct slot_ring *r, uint64_t want, int *corrupt)
 {
     uint64_t room = r->capacity - (r->pos - r->cache);
@@ -233,7 +285,7 @@ static inline int ring_peek(const struct slot_ring *r, const uint8_t **elem)
     /* Acquire: pairs with the producer's release of the sequence. */
     uint64_t s = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
     if (__builtin_expect(s == r->pos + 1, 1)) {
-        *elem = (const uint8_t *)(seq + 1);
+        *elem = ring_elem(r, r->pos, seq);
         return 1;
     }
     if (s == 0 || s == r->pos + 1 - r->capacity)

@@ -325,7 +325,8 @@ producer_claim(struct producer *p, enum producer_kind kind, uint64_t left, int *
                 return NULL;
             p->next = 0;
         }
-        return (uint8_t *)(ring_seq(&p->slot, p->slot.pos + p->next) + 1);
+        uint64_t position = p->slot.pos + p->next;
+        return ring_elem(&p->slot, position, ring_seq(&p->slot, position));
     }
     return ring_claim(&p->slot, corrupt);
 }

@@ -28,6 +28,20 @@ public sealed class ThroughputHarnessTests
             lines);
     }
 
+    [Fact]
+    public void C_slot_throughput_runs_with_a_re_executed_consumer()
+    {
+        // --exec: the consumer is a fresh process image that attaches and validates every part and ring
+        // descriptor (region.c), so the region as created must pass its own checks: the responses ring
+        // is laid out for the test's element size and its part has to be sized for that too.
+        var lines = HarnessRun.NativeCounts("throughput", TimeSpan.FromSeconds(120),
+            "--only", "tput-s8,tput-s64,tput-batch-s64", "--tput-count", Messages.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--capacity", "1024", "--exec");
+        Assert.Equal(
+            new Dictionary<string, long> { ["c-slotring-tput-s8"] = Messages, ["c-slotring-tput-s64"] = Messages, ["c-slotring-tput-batch-s64"] = Messages },
+            lines);
+    }
+
     [Theory]
     [InlineData(1024)]
     [InlineData(64)] // one batch fills the ring: every claim reloads head, and some get fewer slots than asked for
