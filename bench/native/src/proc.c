@@ -147,6 +147,11 @@ int child_wait_ready(struct bench_region *r, pid_t pid, uint64_t deadline_ns)
         if ((n & 1023) == 0) {
             if (__atomic_load_n(&r->ctl->child_done, __ATOMIC_ACQUIRE) || kill(pid, 0) != 0)
                 return -1;
+            /* An exited child still answers kill(pid, 0) until it is reaped: ask without reaping
+             * (WNOWAIT), so that child_reap still gets its status. */
+            siginfo_t exited = {0};
+            if (waitid(P_PID, (id_t)pid, &exited, WEXITED | WNOHANG | WNOWAIT) == 0 && exited.si_pid == pid)
+                return -1;
             if (mono_ns() > deadline_ns)
                 return -1;
         }
