@@ -62,7 +62,7 @@ public sealed class SlowReaderProcessTests(ITestOutputHelper output) : IDisposab
         {
             if (stopped)
             {
-                LibC.kill(peer.Pid, LibC.SIGCONT); // let it run to its own end (or its Dispose's kill)
+                _ = LibC.kill(peer.Pid, LibC.SIGCONT); // let it run to its own end (or its Dispose's kill)
             }
         }
     }
