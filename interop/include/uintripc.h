@@ -568,7 +568,10 @@
  * with its OWN clock: gone when it reads DETACHED, or when the value has not changed for its
  * peer timeout since the producer last saw it change (so neither a peer's clock nor a forged
  * value can do more than make it wait that long). A peer known by a pidfd (SO_PEERPIDFD of the
- * bootstrap connection, as above) is gone when the pidfd turns readable. A consumer whose known producer
+ * bootstrap connection, as above) is gone when the pidfd turns readable, or (a consumer) when its
+ * heartbeat reads DETACHED; a heartbeat that stands still does not make it gone while its pidfd
+ * says it runs (a slow process is not a dead one: the producer's own wait timeout bounds that
+ * wait). The still heartbeat is for consumers no pidfd names (named regions). A consumer whose known producer
  * processes have all exited ends its waits with an error once the ring is drained; a wait parked
  * in the doorbell then is woken by the consumer's own process (its watch of the pidfds rings the
  * consumer's doorbell), not left to its park slice.

@@ -207,6 +207,41 @@ public sealed class BootstrapConnection : IDisposable
         _peerProcess.Dispose();
     }
 
+    /// <summary>
+    /// Why the peer closed the connection, as far as this side can tell: its process exited, or it
+    /// lives on and gave up on this side. The second is what a loaded machine produces (a server's
+    /// HelloTimeout or a SendChannel's timeout ran out while this process was not scheduled), and
+    /// "did it exit?" sent the reader after a crash that never happened (design-notes user39).
+    /// Waits up to <see cref="ClosedPeerExitGrace"/> for the exit: a killed peer's sockets close
+    /// before its pidfd reports it.
+    /// </summary>
+    private string PeerClosedReason()
+    {
+        bool exited;
+        try
+        {
+            using ProcessHandle process = _peerProcess.Open();
+            exited = process.HasExitedWithin(ClosedPeerExitGrace);
+        }
+        catch (UintrIpcException)
+        {
+            exited = true; // ESRCH: gone before it could be pinned, or (before Linux 6.5) no process has its pid
+        }
+        catch (ObjectDisposedException)
+        {
+            return "Did it exit, or stop waiting for this side?";
+        }
+
+        return exited
+            ? "Its process has exited; check its output, and connect to a running one."
+            : "Its process is still running: it stopped waiting for this side (a timeout of its own ran out, such as an RPC server's "
+              + "RpcServerOptions.HelloTimeout or the sender's SendChannel timeout; on a loaded machine this side may have been slow), "
+              + "refused what it received, or is shutting down. Check its log, and connect again; raise that timeout if it keeps happening.";
+    }
+
+    /// <summary>How long <see cref="PeerClosedReason"/> waits for a peer that closed the connection to be reported exited.</summary>
+    internal static readonly TimeSpan ClosedPeerExitGrace = TimeSpan.FromMilliseconds(200);
+
     /// <summary>Sends one frame of any type (the server's handshake uses it too).</summary>
     internal void SendFrame(BootstrapFrameType type, ReadOnlySpan<byte> payload, ReadOnlySpan<SafeHandle> fds, TimeSpan timeout)
     {
@@ -228,7 +263,7 @@ public sealed class BootstrapConnection : IDisposable
                 if (errno != LibC.EAGAIN)
                 {
                     throw new UintrIpcException($"sendmsg to {Endpoint}", errno, errno == LibC.EPIPE || errno == LibC.ECONNRESET
-                        ? $"The peer ({Peer}) closed the bootstrap connection; did it exit?"
+                        ? $"The peer ({Peer}) closed the bootstrap connection. {PeerClosedReason()}"
                         : null);
                 }
 
@@ -274,7 +309,7 @@ public sealed class BootstrapConnection : IDisposable
                 // 0 bytes is the peer's end, or an empty datagram (no frame: Validate refuses it below).
                 if (received == 0 && fds.Count == 0 && UnixSocket.PeerHasShutDown(_socket))
                 {
-                    throw new UintrIpcException($"The peer ({Peer}) closed the bootstrap connection on {Endpoint}. Did it exit or fail? Check its output.");
+                    throw new UintrIpcException($"The peer ({Peer}) closed the bootstrap connection on {Endpoint}. {PeerClosedReason()}");
                 }
 
                 if ((flags & Sys.MSG_CTRUNC) != 0)

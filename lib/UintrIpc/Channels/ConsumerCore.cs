@@ -14,8 +14,9 @@ namespace UintrIpc.Channels;
 // Blocking reads run ReadWithin on the caller's thread; async reads are served by one
 // background "waiter" thread completing a reusable IValueTaskSource<bool>. One wait at a time.
 //
-// Async operation state (_asyncState): Idle -> Armed (WaitAsync) -> Completing (by CAS, by
-// exactly one of: the waiter thread, the cancellation callback, Dispose) -> Idle (GetResult).
+// Async operation state (_asyncState): Idle -> Arming (WaitAsync, while it resets the completion
+// source) -> Armed -> Completing (by CAS, by exactly one of: the waiter thread, the cancellation
+// callback, Dispose) -> Idle (GetResult).
 // The waiter thread only watches the ring (the probe's Watch forms, no side effect): once an
 // operation ended, the reading thread reads again while the waiter may still look. The one thing
 // it changes, a dead producer's claim (2f), it skips in Armed -> Skipping -> Armed, during which
@@ -39,8 +40,16 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     private const int Armed = 1;
     private const int Completing = 2;
     private const int Skipping = 3;
+    /// <summary>Published to no one: a wait resetting its completion source before it becomes Armed.</summary>
+    private const int Arming = 4;
 
     private static readonly Action<object?, CancellationToken> s_onCancel = OnCancel;
+
+    /// <summary>
+    /// Tests only: runs between an async wait's publication and the reset of its completion
+    /// source, to widen that window (AsyncArmingTests). Null in production: one static load.
+    /// </summary>
+    internal static Action? ArmingWindowForTests;
 
     private readonly TProbe _probe;
     private readonly ChannelCore _channel;
@@ -377,12 +386,18 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         // late cancellation cannot complete the operation armed below.
         _registration.Dispose();
         Interlocked.Increment(ref _armGeneration); // full fence: before the waiter can see this operation Armed
-        if (Interlocked.CompareExchange(ref _asyncState, Armed, Idle) != Idle)
+        // Arming, not Armed, until the source is reset: a waiter still awake from a cancelled
+        // operation's release claims only Armed, and would otherwise complete the previous
+        // operation's source a second time (InvalidOperationException on the waiter thread, the
+        // process ends) or have its result wiped by the reset (design-notes user39).
+        if (Interlocked.CompareExchange(ref _asyncState, Arming, Idle) != Idle)
         {
             ThrowConcurrentWait();
         }
 
+        ArmingWindowForTests?.Invoke();
         _core.Reset();
+        Volatile.Write(ref _asyncState, Armed); // release: the reset source before whoever claims it
         EnsureWaiterThread();
         _registration = cancellationToken.UnsafeRegister(s_onCancel, this);
         _requests!.Release();

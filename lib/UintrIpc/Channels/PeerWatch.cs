@@ -6,8 +6,8 @@ namespace UintrIpc.Channels;
 /// <summary>
 /// Tells whether the other side of a channel has gone (uintripc.h section 4, liveness): the
 /// processes known from a trusted source (pidfds: bootstrap peer credentials) have all exited,
-/// or, for the consumer's side, its heartbeat word says it detached or has stood still for
-/// longer than the peer timeout. The heartbeat is judged by our own clock from the moment we
+/// or, for the consumer's side, its heartbeat word says it detached or, when no consumer process
+/// is known (a named channel), has stood still for longer than the peer timeout. The heartbeat is judged by our own clock from the moment we
 /// last saw it change, so a peer's clock or a forged value can at worst make us wait the
 /// timeout. Checks are rate-limited: a pidfd poll is a system call.
 /// </summary>
@@ -158,8 +158,12 @@ internal sealed unsafe class PeerWatch : IDisposable
             return null;
         }
 
-        // 0: no consumer has attached yet; nothing to judge.
-        return beat != 0 && now - _lastChange > _timeoutTicks
+        // 0: no consumer has attached yet; nothing to judge. A consumer process known by a pidfd
+        // (bootstrap) is judged by it alone: CheckProcesses found it running, and a heartbeat that
+        // stands still there means a slow process (its timer runs on the thread pool, which a busy
+        // service starves for seconds; a loaded machine; a stopped debuggee), not a dead one. The
+        // write's own timeout bounds that wait (design-notes "A production service's week (user39)").
+        return beat != 0 && _processes.Count == 0 && now - _lastChange > _timeoutTicks
             ? $"The {_peer}'s heartbeat has not moved for {Stopwatch.GetElapsedTime(_lastChange, now).TotalSeconds:F1} s: its process has died or hangs."
             : null;
     }

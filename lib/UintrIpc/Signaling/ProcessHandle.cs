@@ -32,29 +32,35 @@ internal sealed class ProcessHandle : IDisposable
     /// Whether the process has exited: its pidfd is readable (POLLIN) once it has; without a
     /// pidfd, kill(pid, 0) says ESRCH (a reused pid then looks alive: the pidfd is the exact way).
     /// </summary>
-    internal unsafe bool HasExited
-    {
-        get
-        {
-            if (FileHandle is null)
-            {
-                return LibC.kill(Pid, 0) != 0 && LibC.errno == LibC.ESRCH;
-            }
+    internal bool HasExited => HasExitedWithin(TimeSpan.Zero);
 
-            bool added = false;
-            try
+    /// <summary>
+    /// Whether the process exits within <paramref name="wait"/> (at most a second; without a pidfd
+    /// it is looked at once). A peer that is being killed closes its sockets before its pidfd
+    /// reports the exit, so a caller that saw the close waits a moment before it believes the peer
+    /// lives on.
+    /// </summary>
+    internal unsafe bool HasExitedWithin(TimeSpan wait)
+    {
+        if (FileHandle is null)
+        {
+            return LibC.kill(Pid, 0) != 0 && LibC.errno == LibC.ESRCH;
+        }
+
+        bool added = false;
+        try
+        {
+            FileHandle.DangerousAddRef(ref added);
+            var pfd = new pollfd { fd = FileHandle.Fd, events = LibC.POLLIN };
+            long ns = (long)Math.Clamp(wait.TotalNanoseconds, 0, 1e9);
+            timespec limit = new() { tv_sec = (time_t)(ns / 1_000_000_000), tv_nsec = (long_t)(ns % 1_000_000_000) };
+            return Sys.PPoll(&pfd, 1, &limit, null) > 0; // EINTR: not exited (the callers that wait only choose a message)
+        }
+        finally
+        {
+            if (added)
             {
-                FileHandle.DangerousAddRef(ref added);
-                var pfd = new pollfd { fd = FileHandle.Fd, events = LibC.POLLIN };
-                timespec zero = default;
-                return Sys.PPoll(&pfd, 1, &zero, null) > 0;
-            }
-            finally
-            {
-                if (added)
-                {
-                    FileHandle.DangerousRelease();
-                }
+                FileHandle.DangerousRelease();
             }
         }
     }

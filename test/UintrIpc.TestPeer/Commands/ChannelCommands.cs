@@ -225,6 +225,40 @@ internal static unsafe class ChannelCommands
     }
 
     /// <summary>
+    /// channel-bootstrap-send-and-read &lt;endpoint&gt;: the reader's side that lives on: listens,
+    /// creates a slot channel of 8 longs, hands it to the first peer, prints "sent", then reads
+    /// 0, 1, 2, ... until the channel completes and prints "read N" (exit 3 on a value out of order).
+    /// </summary>
+    [PeerCommand("channel-bootstrap-send-and-read")]
+    public static int BootstrapSendAndRead(string[] args)
+    {
+        using var server = BootstrapServer.Listen(args[0]);
+        Console.WriteLine("listening");
+        using var channel = IpcChannel.CreateBounded<long>(8);
+        var reader = channel.Reader;
+        using (var connection = server.Accept(s_timeout))
+        {
+            connection.SendChannel(channel);
+        }
+
+        Console.WriteLine("sent");
+        long next = 0;
+        while (reader.TryRead(out long value, s_timeout))
+        {
+            if (value != next)
+            {
+                Console.Error.WriteLine($"value {value}, expected {next}");
+                return 3;
+            }
+
+            next++;
+        }
+
+        Console.WriteLine($"read {next} completed {reader.IsCompleted}");
+        return reader.IsCompleted ? 0 : 4;
+    }
+
+    /// <summary>
     /// channel-produce-until-completed &lt;slot|message&gt; &lt;name&gt; &lt;producer id&gt;: opens the named
     /// multi-producer channel and writes (id &lt;&lt; 32 | seq) for seq = 0, 1, ... until a write
     /// returns false because the channel was completed (a full ring is retried). Prints

@@ -1,0 +1,69 @@
+using Tmds.Linux;
+using UintrIpc.Bootstrap;
+using UintrIpc.Channels;
+using UintrIpc.Tests.Bootstrap;
+using UintrIpc.Tests.Infrastructure;
+
+namespace UintrIpc.Tests.Channels;
+
+/// <summary>
+/// A reader process known by its pidfd that is alive but does not run (here SIGSTOP; in the field a
+/// starved thread pool stops its heartbeat's timer, design-notes "A production service's week
+/// (user39)") is waited for until the write's own timeout, not declared gone by its still heartbeat.
+/// </summary>
+[Collection(CrossProcessCollection.Name)]
+public sealed class SlowReaderProcessTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan Long = PeerProcess.DefaultTimeout;
+    private readonly SocketNames _sockets = new();
+
+    public void Dispose() => _sockets.Dispose();
+
+    [Fact]
+    public void A_stopped_reader_process_is_waited_for_until_the_write_timeout_and_then_reads_everything()
+    {
+        string endpoint = _sockets.NewPath("slow");
+        using var peer = PeerProcess.Start(output, "channel-bootstrap-send-and-read", endpoint);
+        peer.WaitForOutput("listening", Long);
+        using var connection = BootstrapConnection.Connect(endpoint, Long);
+        // The shortest peer timeout: a still heartbeat would be judged after 1 s of the 5 s wait below.
+        using var channel = connection.ReceiveChannel<long>(Long, new IpcChannelOptions { PeerTimeout = TimeSpan.FromSeconds(1) });
+        var writer = channel.Writer;
+        peer.WaitForOutput("sent", Long);
+
+        bool stopped = false;
+        try
+        {
+            Assert.Equal(0, LibC.kill(peer.Pid, LibC.SIGSTOP));
+            stopped = true;
+            long next = 0;
+            while (writer.TryWrite(next))
+            {
+                next++; // fills the ring, or what the reader left of it before it stopped
+            }
+
+            // Alive (its pidfd says so) but not running: the wait ends at its own timeout, false.
+            bool written = writer.TryWrite(next, TimeSpan.FromSeconds(5));
+            Assert.False(written);
+
+            Assert.Equal(0, LibC.kill(peer.Pid, LibC.SIGCONT));
+            stopped = false;
+            const long Total = 1000;
+            for (; next < Total; next++)
+            {
+                Assert.True(writer.TryWrite(next, Long), $"value {next}: no room within {Long}");
+            }
+
+            writer.Complete();
+            peer.AssertSuccess(Long);
+            Assert.Contains($"read {Total} completed True", peer.StandardOutput, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (stopped)
+            {
+                _ = LibC.kill(peer.Pid, LibC.SIGCONT); // let it run to its own end (or its Dispose's kill)
+            }
+        }
+    }
+}
