@@ -302,6 +302,36 @@ internal sealed unsafe class ChannelCore
         return false;
     }
 
+    /// <summary>
+    /// Takes the writer role lock of a named channel's ring (uintripc.h 1f) for this channel object:
+    /// exclusive with one writer, shared with several (so that the reader can tell when every writer
+    /// has gone). False when another holds it; true without a name (no lock).
+    /// </summary>
+    internal bool TryTakeWriterRole() => Region.TryLockRole(RegionLocks.WriterByte(0), shared: MultipleProducers);
+
+    /// <summary>Takes the reader role lock of a named channel's ring (uintripc.h 1f): false when another holds it; true without a name.</summary>
+    internal bool TryTakeReaderRole() => Region.TryLockRole(RegionLocks.ReaderByte(0), shared: false);
+
+    /// <summary>
+    /// Whether a writer of another channel object (another process, as a rule) holds the writer role
+    /// of this named channel now; false without a name, or once this object's region is disposed.
+    /// One fcntl: for the reader's liveness checks, never per message.
+    /// </summary>
+    internal bool WriterRoleHeldElsewhere()
+    {
+        try
+        {
+            return Region.IsRoleHeldElsewhere(RegionLocks.WriterByte(0));
+        }
+        catch (ObjectDisposedException)
+        {
+            return false; // the channel object was disposed: its reader ends its wait with that instead
+        }
+    }
+
+    /// <summary>Whether the channel lives in a named region, whose roles are locked (uintripc.h 1f).</summary>
+    internal bool IsNamed => Region.Name is not null;
+
     /// <summary>Takes a lease on the region's mapping for an endpoint or a wait (SharedRegion's count).</summary>
     /// <exception cref="ObjectDisposedException">The channel and all its endpoints were disposed.</exception>
     internal void AddLease() => Region.AddLease();

@@ -107,7 +107,8 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
             SignalDoorbellReceiver signal => signal.ProcessFd,
             _ => null,
         };
-        _producers = PeerWatch.OfProducers();
+        // A named channel's writers are known by their role lock only (uintripc.h 1f), checked at the wait's liveness points.
+        _producers = PeerWatch.OfProducers(channel.IsNamed ? channel.WriterRoleHeldElsewhere : null);
         _heartbeat = new ConsumerHeartbeat(channel);
     }
 

@@ -20,15 +20,20 @@ internal sealed unsafe class PeerWatch : IDisposable
     private readonly string _peer;
     private readonly Lock _lock = new();
     private readonly List<ProcessHandle> _processes = [];
+    /// <summary>Whether a writer role lock of a named channel is held elsewhere (uintripc.h 1f), or null.</summary>
+    private readonly Func<bool>? _roleHeld;
+    private bool _roleSeen; // under _lock: the role was seen held once, so its release means the writers left
+    private string? _roleGone; // the last role check's verdict: not sticky, a new writer may take the role
     private long _lastBeat;
     private long _lastChange;
     private long _lastCheck;
     private string? _gone;
     private bool _disposed; // under _lock
 
-    private PeerWatch(long* heartbeat, TimeSpan timeout, string peer)
+    private PeerWatch(long* heartbeat, TimeSpan timeout, string peer, Func<bool>? roleHeld = null)
     {
         _heartbeat = heartbeat;
+        _roleHeld = roleHeld;
         _timeoutTicks = WaitDeadline.ToTicks(timeout);
         _peer = peer;
         _lastChange = Stopwatch.GetTimestamp();
@@ -37,8 +42,12 @@ internal sealed unsafe class PeerWatch : IDisposable
     /// <summary>A producer's watch of its consumer: the channel's heartbeat word, and processes added later.</summary>
     internal static PeerWatch OfConsumer(ChannelCore channel) => new(channel.HeartbeatWord, channel.Wait.PeerTimeout, "consumer");
 
-    /// <summary>A consumer's watch of its producers: the processes added (no producer heartbeat exists).</summary>
-    internal static PeerWatch OfProducers() => new(null, TimeSpan.Zero, "producer");
+    /// <summary>
+    /// A consumer's watch of its producers: the processes added (no producer heartbeat exists), and
+    /// for a named channel its writer role lock (<paramref name="roleHeld"/>): once seen held, its
+    /// release means that every writer elsewhere has gone.
+    /// </summary>
+    internal static PeerWatch OfProducers(Func<bool>? roleHeld = null) => new(null, TimeSpan.Zero, "producer", roleHeld);
 
     /// <summary>
     /// Adds a peer process known from a trusted source; the watch owns the handle. After
@@ -96,13 +105,15 @@ internal sealed unsafe class PeerWatch : IDisposable
             long now = Stopwatch.GetTimestamp();
             if (now - Volatile.Read(ref _lastCheck) < s_checkInterval)
             {
-                return null;
+                return Volatile.Read(ref _roleGone);
             }
 
             lock (_lock)
             {
                 _lastCheck = now;
-                return _gone ??= CheckProcesses() ?? CheckHeartbeat(now);
+                _gone ??= CheckProcesses() ?? CheckHeartbeat(now);
+                Volatile.Write(ref _roleGone, _gone is null ? CheckRole() : null);
+                return _gone ?? _roleGone;
             }
         }
     }
@@ -136,6 +147,25 @@ internal sealed unsafe class PeerWatch : IDisposable
         return _processes.Count == 1
             ? $"The {_peer} process (pid {_processes[0].Pid}) has exited without completing the channel."
             : $"Every {_peer} process ({string.Join(", ", _processes.Select(p => p.Pid))}) has exited without completing the channel.";
+    }
+
+    /// <summary>The writer role lock's verdict (one fcntl): gone when it was held elsewhere once and is free now.</summary>
+    private string? CheckRole()
+    {
+        if (_roleHeld is null)
+        {
+            return null;
+        }
+
+        if (_roleHeld())
+        {
+            _roleSeen = true;
+            return null;
+        }
+
+        return _roleSeen
+            ? $"Every {_peer} of this named channel has gone without completing it: its writer role lock is free (their processes exited, or they disposed their channel objects)."
+            : null;
     }
 
     private string? CheckHeartbeat(long now)
