@@ -25,6 +25,8 @@ internal sealed unsafe class ChannelCore
     private readonly bool _unlinkName;
     /// <summary>One direction of a duplex region: the region object belongs to the duplex, this core holds a lease.</summary>
     private readonly bool _duplex;
+    /// <summary>This object's writer holds the named channel's writer role (the lock's own description does not see it with F_OFD_GETLK).</summary>
+    private bool _holdsWriterRole;
 
     private ChannelCore(SharedRegion region, RegionPart ring, uint waitBlockTag, DoorbellKind doorbell, ChannelWaitOptions wait, bool unlinkName)
     {
@@ -307,25 +309,31 @@ internal sealed unsafe class ChannelCore
     /// exclusive with one writer, shared with several (so that the reader can tell when every writer
     /// has gone). False when another holds it; true without a name (no lock).
     /// </summary>
-    internal bool TryTakeWriterRole() => Region.TryLockRole(RegionLocks.WriterByte(0), shared: MultipleProducers);
+    internal bool TryTakeWriterRole()
+    {
+        bool taken = Region.TryLockRole(RegionLocks.WriterByte(0), shared: MultipleProducers);
+        _holdsWriterRole |= taken && IsNamed;
+        return taken;
+    }
 
     /// <summary>Takes the reader role lock of a named channel's ring (uintripc.h 1f): false when another holds it; true without a name.</summary>
     internal bool TryTakeReaderRole() => Region.TryLockRole(RegionLocks.ReaderByte(0), shared: false);
 
     /// <summary>
-    /// Whether a writer of another channel object (another process, as a rule) holds the writer role
-    /// of this named channel now; false without a name, or once this object's region is disposed.
-    /// One fcntl: for the reader's liveness checks, never per message.
+    /// Whether this channel object's writer, or one of another channel object (another process, as
+    /// a rule), holds the writer role of this named channel now; false without a name (and true
+    /// once this object's region is disposed: its reader ends its wait with that instead). One
+    /// fcntl: for the reader's liveness checks, never per message.
     /// </summary>
-    internal bool WriterRoleHeldElsewhere()
+    internal bool WriterRoleHeld()
     {
         try
         {
-            return Region.IsRoleHeldElsewhere(RegionLocks.WriterByte(0));
+            return Volatile.Read(ref _holdsWriterRole) || Region.IsRoleHeldElsewhere(RegionLocks.WriterByte(0));
         }
         catch (ObjectDisposedException)
         {
-            return false; // the channel object was disposed: its reader ends its wait with that instead
+            return true;
         }
     }
 

@@ -108,7 +108,7 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
             _ => null,
         };
         // A named channel's writers are known by their role lock only (uintripc.h 1f), checked at the wait's liveness points.
-        _producers = PeerWatch.OfProducers(channel.IsNamed ? channel.WriterRoleHeldElsewhere : null);
+        _producers = PeerWatch.OfProducers(channel.IsNamed ? (channel.WriterRoleHeld, () => _probe.WasWritten) : null);
         _heartbeat = new ConsumerHeartbeat(channel);
     }
 

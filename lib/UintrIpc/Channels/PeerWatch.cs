@@ -20,8 +20,8 @@ internal sealed unsafe class PeerWatch : IDisposable
     private readonly string _peer;
     private readonly Lock _lock = new();
     private readonly List<ProcessHandle> _processes = [];
-    /// <summary>Whether a writer role lock of a named channel is held elsewhere (uintripc.h 1f), or null.</summary>
-    private readonly Func<bool>? _roleHeld;
+    /// <summary>Whether a named channel's writer role lock is held (uintripc.h 1f), and whether its ring was ever written; or null.</summary>
+    private readonly (Func<bool> Held, Func<bool> Written)? _role;
     private bool _roleSeen; // under _lock: the role was seen held once, so its release means the writers left
     private string? _roleGone; // the last role check's verdict: not sticky, a new writer may take the role
     private long _lastBeat;
@@ -30,10 +30,10 @@ internal sealed unsafe class PeerWatch : IDisposable
     private string? _gone;
     private bool _disposed; // under _lock
 
-    private PeerWatch(long* heartbeat, TimeSpan timeout, string peer, Func<bool>? roleHeld = null)
+    private PeerWatch(long* heartbeat, TimeSpan timeout, string peer, (Func<bool> Held, Func<bool> Written)? role = null)
     {
         _heartbeat = heartbeat;
-        _roleHeld = roleHeld;
+        _role = role;
         _timeoutTicks = WaitDeadline.ToTicks(timeout);
         _peer = peer;
         _lastChange = Stopwatch.GetTimestamp();
@@ -44,10 +44,10 @@ internal sealed unsafe class PeerWatch : IDisposable
 
     /// <summary>
     /// A consumer's watch of its producers: the processes added (no producer heartbeat exists), and
-    /// for a named channel its writer role lock (<paramref name="roleHeld"/>): once seen held, its
-    /// release means that every writer elsewhere has gone.
+    /// for a named channel its writer role lock (<paramref name="role"/>): free once it was seen
+    /// held or the ring was written, it means that every writer has gone.
     /// </summary>
-    internal static PeerWatch OfProducers(Func<bool>? roleHeld = null) => new(null, TimeSpan.Zero, "producer", roleHeld);
+    internal static PeerWatch OfProducers((Func<bool> Held, Func<bool> Written)? role = null) => new(null, TimeSpan.Zero, "producer", role);
 
     /// <summary>
     /// Adds a peer process known from a trusted source; the watch owns the handle. After
@@ -149,21 +149,25 @@ internal sealed unsafe class PeerWatch : IDisposable
             : $"Every {_peer} process ({string.Join(", ", _processes.Select(p => p.Pid))}) has exited without completing the channel.";
     }
 
-    /// <summary>The writer role lock's verdict (one fcntl): gone when it was held elsewhere once and is free now.</summary>
+    /// <summary>
+    /// The writer role lock's verdict (one fcntl): gone when it is free now and was held before or
+    /// the ring was written (a writer came and went between two looks). Not while a writer process
+    /// got the channel by a handover: that one takes no lock, its process is watched instead.
+    /// </summary>
     private string? CheckRole()
     {
-        if (_roleHeld is null)
+        if (_role is not { } role || _processes.Count != 0)
         {
             return null;
         }
 
-        if (_roleHeld())
+        if (role.Held())
         {
             _roleSeen = true;
             return null;
         }
 
-        return _roleSeen
+        return _roleSeen || role.Written()
             ? $"Every {_peer} of this named channel has gone without completing it: its writer role lock is free (their processes exited, or they disposed their channel objects)."
             : null;
     }
