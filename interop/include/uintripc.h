@@ -93,8 +93,10 @@
  *   Stale names: a creator whose O_EXCL create fails with EEXIST opens the file (O_NOFOLLOW) and
  *   replaces it only if it is this user's regular file, it takes the creator lock (F_OFD_SETLK:
  *   nobody else holds it, so its creator is gone and no other creator is replacing it), the file
- *   then holds a published header of this layout version (pread: magic and layout_version), and
- *   the name still leads to the same inode (stat vs fstat); then it unlinks the name, closes the
+ *   then holds a published header of this layout version (pread: magic and layout_version) or
+ *   was never published (empty, or its first 8 bytes zero: a creator killed while creating it,
+ *   or one that lost the lock to us right after its create; with the lock ours nobody publishes
+ *   it any more), and the name still leads to the same inode (stat vs fstat); then it unlinks the name, closes the
  *   file (dropping that lock) and creates again, twice at most. A creator whose new file's
  *   creator lock is taken by such a replacer in the instant after its create has lost the name:
  *   it closes the file, unlinks nothing, and fails with EEXIST. Anything else is left in place

@@ -217,7 +217,8 @@ internal sealed unsafe class SharedRegion : IDisposable
 
     /// <summary>
     /// Removes the file at <paramref name="path"/> if a dead creator left it: it is this user's, a
-    /// region of this layout version (magic published) and nobody holds its creator lock. We take
+    /// region of this layout version (magic published) or one never published (first 8 bytes zero),
+    /// and nobody holds its creator lock. We take
     /// that lock before looking, so two creators cannot both remove it, and we unlink only while the
     /// name still leads to the file we locked (a racing creator may have replaced it already). The
     /// lock goes with the descriptor, after the unlink. False (and why, in
@@ -255,9 +256,14 @@ internal sealed unsafe class SharedRegion : IDisposable
                 read = (nint)LibC.pread(fd.Fd, h, (size_t)header.Length, 0);
             }
 
-            if (read != header.Length || BitConverter.ToUInt32(header) != RegionLayout.Magic || BitConverter.ToUInt16(header[RegionLayout.VersionOffset..]) != RegionLayout.LayoutVersion)
+            // Published by a creator of this version; or never published (empty, or its first bytes
+            // still zero): a creator killed while creating it, or one that lost its lock to us just
+            // after its create, and gives up. Our lock proves that nobody will publish it any more.
+            bool unpublished = read == 0 || (read == header.Length && BitConverter.ToUInt64(header) == 0);
+            bool ours = read == header.Length && BitConverter.ToUInt32(header) == RegionLayout.Magic && BitConverter.ToUInt16(header[RegionLayout.VersionOffset..]) == RegionLayout.LayoutVersion;
+            if (!unpublished && !ours)
             {
-                reason = $"Its creator is gone, but it is not a published UintrIpc region of layout version {RegionLayout.LayoutVersion} (another program's file, another version's region, or a creator killed while creating it): "
+                reason = $"Its creator is gone, but it is not a UintrIpc region of layout version {RegionLayout.LayoutVersion} (another program's file, or another version's region): "
                     + $"delete {path} once no process uses it, or pick another name.";
                 return false;
             }
