@@ -89,7 +89,7 @@ internal static class NamedRoleCommands
     {
         try
         {
-            using IDisposable channel = args[0] == "slot" ? Reader(IpcChannel.OpenNamed<long>(args[1])) : Reader(IpcChannel.OpenNamedMessages(args[1]));
+            using IDisposable channel = args[0] == "slot" ? WithReader(IpcChannel.OpenNamed<long>(args[1]), c => c.Reader) : WithReader(IpcChannel.OpenNamedMessages(args[1]), c => c.Reader);
             Console.WriteLine("reading");
             _ = Console.ReadLine();
             return 0;
@@ -101,25 +101,13 @@ internal static class NamedRoleCommands
         }
     }
 
-    private static IpcChannel<long> Reader(IpcChannel<long> channel)
+    /// <summary>Creates <paramref name="channel"/>'s reader (<paramref name="reader"/>); disposes the channel if that throws.</summary>
+    private static TChannel WithReader<TChannel>(TChannel channel, Func<TChannel, object> reader)
+        where TChannel : IDisposable
     {
         try
         {
-            _ = channel.Reader;
-            return channel;
-        }
-        catch
-        {
-            channel.Dispose();
-            throw;
-        }
-    }
-
-    private static IpcMessageChannel Reader(IpcMessageChannel channel)
-    {
-        try
-        {
-            _ = channel.Reader;
+            _ = reader(channel);
             return channel;
         }
         catch
