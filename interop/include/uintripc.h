@@ -101,9 +101,9 @@
  *   creator lock is taken by such a replacer in the instant after its create has lost the name:
  *   it closes the file, unlinks nothing, and fails with EEXIST. Anything else is left in place
  *   and the EEXIST names it.
- *   A reader's liveness check (section 4) reads the writer byte with F_OFD_GETLK at its wait's
- *   rate-limited checks: once held by another open file description and then free, every
- *   writer has gone.
+ *   The reader of a single-writer ring reads the writer byte with F_OFD_GETLK at its wait's
+ *   rate-limited liveness checks (section 4): free, after it was held or the ring was written,
+ *   means the writer has gone. Not for MPSC rings, whose writers may come and go.
  *   Locks are advisory: a process of the same user can take or hold any of them, which denies
  *   roles or creation (a denial of service); it gains no write it could not make to the file
  *   anyway.
