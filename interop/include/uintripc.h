@@ -71,6 +71,43 @@
  *   the placeholder as a ring; were a load to race it, zero is "not yet" in every ring's head
  *   word (a slot's sequence 0 on the first lap, 2d; a record's length 0, 2e).
  *
+ * 1f. Role locks of a named region. A region under /dev/shm carries advisory byte-range locks
+ *   of open file descriptions (fcntl F_OFD_SETLK / F_OFD_GETLK, Linux 3.15+) on its file, one
+ *   byte each, l_whence SEEK_SET, l_len 1, l_pid 0; they lie beside the bytes (the mapping is not
+ *   affected) and may lie past the end of the file:
+ *     byte 0            UIPC_LOCK_CREATOR: the creator, exclusive (F_WRLCK), taken right after the
+ *                       O_EXCL create and before the file is sized, held until it disposes the
+ *                       region (after it unlinked the name) or its process ends;
+ *     byte 1 + 2*ring   UIPC_LOCK_WRITER: a channel's writer, per channel object: exclusive when the
+ *                       ring has one writer (SPSC), shared (F_RDLCK) by every writer of an MPSC ring;
+ *     byte 2 + 2*ring   UIPC_LOCK_READER: the ring's one reader, exclusive.
+ *   A channel's ring is ring 0. A lock is taken with F_OFD_SETLK, never waiting: a conflict means
+ *   that another open file description (another process, or another channel object of the same
+ *   name) holds the role, and the newcomer is refused before it touches the ring. The kernel drops
+ *   the locks when the holder's open file description goes (its last descriptor and mapping), so
+ *   also when the process dies; a holder releases them all (F_UNLCK, l_len 0) when it disposes the
+ *   region, since its mapping may outlive the descriptor. Locks name no process (F_OFD_GETLK
+ *   reports l_pid -1): nothing is ever signalled because of one.
+ *   Open: an opener that finds the header published (1c) checks the creator byte with
+ *   F_OFD_GETLK (F_WRLCK): unlocked means the creator is gone, and a channel is not opened.
+ *   Stale names: a creator whose O_EXCL create fails with EEXIST opens the file (O_NOFOLLOW) and
+ *   replaces it only if it is this user's regular file, it takes the creator lock (F_OFD_SETLK:
+ *   nobody else holds it, so its creator is gone and no other creator is replacing it), the file
+ *   then holds a published header of this layout version (pread: magic and layout_version) or
+ *   was never published (empty, or its first 8 bytes zero: a creator killed while creating it,
+ *   or one that lost the lock to us right after its create; with the lock ours nobody publishes
+ *   it any more), and the name still leads to the same inode (stat vs fstat); then it unlinks the name, closes the
+ *   file (dropping that lock) and creates again, twice at most. A creator whose new file's
+ *   creator lock is taken by such a replacer in the instant after its create has lost the name:
+ *   it closes the file, unlinks nothing, and fails with EEXIST. Anything else is left in place
+ *   and the EEXIST names it.
+ *   The reader of a single-writer ring reads the writer byte with F_OFD_GETLK at its wait's
+ *   rate-limited liveness checks (section 4): free, after it was held or the ring was written,
+ *   means the writer has gone. Not for MPSC rings, whose writers may come and go.
+ *   Locks are advisory: a process of the same user can take or hold any of them, which denies
+ *   roles or creation (a denial of service); it gains no write it could not make to the file
+ *   anyway.
+ *
  * ------------------------------------------------------------------------------------
  * 2. Rings (part kinds UIPC_PART_SPSC_SLOTS .. UIPC_PART_MPSC_RECORDS)
  * ------------------------------------------------------------------------------------
@@ -642,8 +679,15 @@ extern "C" {
  * first header at the claim and a lost CAS withdraws its intent (2e, 2f), ended registrations'
  * intents (2f b, c), and the SPSC record producer's claim_end (+144, 2g), which a version-3
  * producer never stores, so that its successor would clear nothing it left. A mismatch is
- * refused at attach. */
-#define UIPC_LAYOUT_VERSION      4u
+ * refused at attach.
+ * 5: the same bytes as 4, and a named region's role locks (1f): a version-4 peer takes none, so
+ * it could be a second writer or reader unnoticed, and a version-5 creator replaces only a
+ * version-5 file whose creator lock is free (a version-4 creator holds none). */
+#define UIPC_LAYOUT_VERSION      5u
+/* Named regions' role locks (1f): one-byte OFD locks at these file offsets. */
+#define UIPC_LOCK_CREATOR        0
+#define UIPC_LOCK_WRITER(ring)   (1 + 2 * (ring))
+#define UIPC_LOCK_READER(ring)   (2 + 2 * (ring))
 #define UIPC_REGION_HEADER_SIZE  1024u
 #define UIPC_MAX_PARTS           16u
 #define UIPC_PART_ALIGNMENT      128u
@@ -929,6 +973,7 @@ enum uipc_layout_id {
     UIPC_L_WAIT_OFF_CHANNEL_FLAGS, UIPC_L_CHANNEL_CHECKSUMS, UIPC_L_CHECKSUM_SIZE,
     UIPC_L_RING_OFF_SLOT_PITCH, UIPC_L_PART_DUPLEX_SLOTS, UIPC_L_DUPLEX_CONTROL_SIZE, UIPC_L_DUPLEX_PITCH_ALIGNMENT,
     UIPC_L_REGION_CHANNEL_DUPLEX, UIPC_L_WAIT_OFF_CHANNEL_STATE, UIPC_L_RING_OFF_CLAIM_END,
+    UIPC_L_LOCK_CREATOR, UIPC_L_LOCK_WRITER_0, UIPC_L_LOCK_READER_0, UIPC_L_LOCK_WRITER_1,
     UIPC_L_COUNT
 };
 UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id);

@@ -74,6 +74,10 @@ UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id)
     case UIPC_L_REGION_CHANNEL_DUPLEX: return UIPC_REGION_CHANNEL_DUPLEX;
     case UIPC_L_WAIT_OFF_CHANNEL_STATE: return OFF(uipc_wait_block, channel_state);
     case UIPC_L_RING_OFF_CLAIM_END: return OFF(uipc_ring_control, claim_end);
+    case UIPC_L_LOCK_CREATOR: return UIPC_LOCK_CREATOR;
+    case UIPC_L_LOCK_WRITER_0: return UIPC_LOCK_WRITER(0);
+    case UIPC_L_LOCK_READER_0: return UIPC_LOCK_READER(0);
+    case UIPC_L_LOCK_WRITER_1: return UIPC_LOCK_WRITER(1);
     default: return UIPC_LAYOUT_UNKNOWN;
     }
 }

@@ -88,6 +88,10 @@ int main(void)
     L(UIPC_L_REGION_CHANNEL_DUPLEX, UIPC_REGION_CHANNEL_DUPLEX);
     L(UIPC_L_WAIT_OFF_CHANNEL_STATE, OFF(uipc_wait_block, channel_state));
     L(UIPC_L_RING_OFF_CLAIM_END, OFF(uipc_ring_control, claim_end));
+    L(UIPC_L_LOCK_CREATOR, UIPC_LOCK_CREATOR);
+    L(UIPC_L_LOCK_WRITER_0, UIPC_LOCK_WRITER(0));
+    L(UIPC_L_LOCK_READER_0, UIPC_LOCK_READER(0));
+    L(UIPC_L_LOCK_WRITER_1, UIPC_LOCK_WRITER(1));
     printf("id UIPC_L_COUNT %d\n", (int)UIPC_L_COUNT);
 
     /* Constants of the header that have no layout id. */

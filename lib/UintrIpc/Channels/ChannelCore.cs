@@ -25,6 +25,8 @@ internal sealed unsafe class ChannelCore
     private readonly bool _unlinkName;
     /// <summary>One direction of a duplex region: the region object belongs to the duplex, this core holds a lease.</summary>
     private readonly bool _duplex;
+    /// <summary>This object's writer holds the named channel's writer role (the lock's own description does not see it with F_OFD_GETLK).</summary>
+    private bool _holdsWriterRole;
 
     private ChannelCore(SharedRegion region, RegionPart ring, uint waitBlockTag, DoorbellKind doorbell, ChannelWaitOptions wait, bool unlinkName)
     {
@@ -301,6 +303,42 @@ internal sealed unsafe class ChannelCore
 
         return false;
     }
+
+    /// <summary>
+    /// Takes the writer role lock of a named channel's ring (uintripc.h 1f) for this channel object:
+    /// exclusive with one writer, shared with several (so that the reader can tell when every writer
+    /// has gone). False when another holds it; true without a name (no lock).
+    /// </summary>
+    internal bool TryTakeWriterRole()
+    {
+        bool taken = Region.TryLockRole(RegionLocks.WriterByte(0), shared: MultipleProducers);
+        _holdsWriterRole |= taken && IsNamed;
+        return taken;
+    }
+
+    /// <summary>Takes the reader role lock of a named channel's ring (uintripc.h 1f): false when another holds it; true without a name.</summary>
+    internal bool TryTakeReaderRole() => Region.TryLockRole(RegionLocks.ReaderByte(0), shared: false);
+
+    /// <summary>
+    /// Whether this channel object's writer, or one of another channel object (another process, as
+    /// a rule), holds the writer role of this named channel now; false without a name (and true
+    /// once this object's region is disposed: its reader ends its wait with that instead). One
+    /// fcntl: for the reader's liveness checks, never per message.
+    /// </summary>
+    internal bool WriterRoleHeld()
+    {
+        try
+        {
+            return Volatile.Read(ref _holdsWriterRole) || Region.IsRoleHeldElsewhere(RegionLocks.WriterByte(0));
+        }
+        catch (ObjectDisposedException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>Whether the channel lives in a named region, whose roles are locked (uintripc.h 1f).</summary>
+    internal bool IsNamed => Region.Name is not null;
 
     /// <summary>Takes a lease on the region's mapping for an endpoint or a wait (SharedRegion's count).</summary>
     /// <exception cref="ObjectDisposedException">The channel and all its endpoints were disposed.</exception>

@@ -127,6 +127,15 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
                     "This channel has one writer (MultipleWriters = false) and was handed to a writer process that is still running (SendChannel): a writer in this process as well would corrupt its ring. " + OneWriterAdvice);
             }
 
+            // A named channel's other processes are known by its role locks only (uintripc.h 1f).
+            if (!core.TryTakeWriterRole())
+            {
+                throw new InvalidOperationException(core.MultipleProducers
+                    ? "Another process holds this named channel's writer role exclusively (a hostile or foreign process: UintrIpc writers of a MultipleWriters channel share it); no writer can join until it lets go."
+                    : "This named channel has one writer (MultipleWriters = false) and another process (or another channel object of this name) holds its writer role: a second writer would corrupt its ring. "
+                        + OneWriterAdvice + " The role is free once that writer's channel object is disposed or its process has exited.");
+            }
+
             SafeHandle? fd = doorbellFd ?? (_reader is { } reader ? doorbellOf(reader) : null);
             TWriter writer = newWriter(core, fd);
             Volatile.Write(ref _writer, writer);
@@ -169,6 +178,13 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
             if (_reader is null)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
+                if (!core.TryTakeReaderRole())
+                {
+                    throw new InvalidOperationException(
+                        "Another process (or another channel object of this name) holds this named channel's reader role: a ring has one reader, and a second would corrupt it. "
+                        + "Read it in one place; the role is free once that reader's channel object is disposed or its process has exited.");
+                }
+
                 Volatile.Write(ref _reader, newReader(core));
             }
 

@@ -116,7 +116,10 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
             SignalDoorbellReceiver signal => signal.ProcessFd,
             _ => null,
         };
-        _producers = PeerWatch.OfProducers();
+        // A named single-writer channel's writer is known by its role lock only (uintripc.h 1f),
+        // checked at the wait's liveness points. Not with several writers: they come and go (a
+        // moment without any, while one restarts, is no end: KillTests' consumer met it).
+        _producers = PeerWatch.OfProducers(channel.IsNamed && !channel.MultipleProducers ? (channel.WriterRoleHeld, () => _probe.WasWritten) : null);
         _heartbeat = new ConsumerHeartbeat(channel);
     }
 

@@ -28,6 +28,13 @@ internal interface IChannelProbe : IWaitProbe
     bool IsDrained { get; }
 
     /// <summary>
+    /// Whether anything was ever written to the ring: our own head moved, or the tail (acquire, a
+    /// peer's word: a lie makes a named reader take its writers for gone sooner, no worse than a
+    /// released role lock). For the named writers' liveness (uintripc.h 1f), never per message.
+    /// </summary>
+    bool WasWritten { get; }
+
+    /// <summary>
     /// <see cref="HasData"/> for a thread other than the reading one: no side effect. May be a
     /// spurious true (a look whose fix is the reading thread's), never a missed message.
     /// </summary>

@@ -13,6 +13,8 @@ internal readonly struct MessageChannelProbe(RecordRingEngine ring, ChannelCore 
     // which a peer could move up to the tail to end the channel before its messages are read.
     public bool IsDrained => ring.ProducerPosition == ring.PrivateConsumerHead;
 
+    public bool WasWritten => ring.PrivateConsumerHead != 0 || ring.ProducerPosition != 0;
+
     // After completion, padding at head (a claim aborted because it came after the completion)
     // is work too: the read consumes it on the way to head == tail.
     public bool HasWork => ring.CanRead || (channel.IsCompleted && (ring.CanConsume || IsDrained));

@@ -20,15 +20,20 @@ internal sealed unsafe class PeerWatch : IDisposable
     private readonly string _peer;
     private readonly Lock _lock = new();
     private readonly List<ProcessHandle> _processes = [];
+    /// <summary>Whether a named channel's writer role lock is held (uintripc.h 1f), and whether its ring was ever written; or null.</summary>
+    private readonly (Func<bool> Held, Func<bool> Written)? _role;
+    private bool _roleSeen; // under _lock: the role was seen held once, so its release means the writers left
+    private string? _roleGone; // the last role check's verdict: not sticky, a new writer may take the role
     private long _lastBeat;
     private long _lastChange;
     private long _lastCheck;
     private string? _gone;
     private bool _disposed; // under _lock
 
-    private PeerWatch(long* heartbeat, TimeSpan timeout, string peer)
+    private PeerWatch(long* heartbeat, TimeSpan timeout, string peer, (Func<bool> Held, Func<bool> Written)? role = null)
     {
         _heartbeat = heartbeat;
+        _role = role;
         _timeoutTicks = WaitDeadline.ToTicks(timeout);
         _peer = peer;
         _lastChange = Stopwatch.GetTimestamp();
@@ -37,8 +42,12 @@ internal sealed unsafe class PeerWatch : IDisposable
     /// <summary>A producer's watch of its consumer: the channel's heartbeat word, and processes added later.</summary>
     internal static PeerWatch OfConsumer(ChannelCore channel) => new(channel.HeartbeatWord, channel.Wait.PeerTimeout, "consumer");
 
-    /// <summary>A consumer's watch of its producers: the processes added (no producer heartbeat exists).</summary>
-    internal static PeerWatch OfProducers() => new(null, TimeSpan.Zero, "producer");
+    /// <summary>
+    /// A consumer's watch of its producers: the processes added (no producer heartbeat exists), and
+    /// for a named channel its writer role lock (<paramref name="role"/>): free once it was seen
+    /// held or the ring was written, it means that every writer has gone.
+    /// </summary>
+    internal static PeerWatch OfProducers((Func<bool> Held, Func<bool> Written)? role = null) => new(null, TimeSpan.Zero, "producer", role);
 
     /// <summary>
     /// Adds a peer process known from a trusted source; the watch owns the handle. After
@@ -96,13 +105,15 @@ internal sealed unsafe class PeerWatch : IDisposable
             long now = Stopwatch.GetTimestamp();
             if (now - Volatile.Read(ref _lastCheck) < s_checkInterval)
             {
-                return null;
+                return Volatile.Read(ref _roleGone);
             }
 
             lock (_lock)
             {
                 _lastCheck = now;
-                return _gone ??= CheckProcesses() ?? CheckHeartbeat(now);
+                _gone ??= CheckProcesses() ?? CheckHeartbeat(now);
+                Volatile.Write(ref _roleGone, _gone is null ? CheckRole() : null);
+                return _gone ?? _roleGone;
             }
         }
     }
@@ -136,6 +147,29 @@ internal sealed unsafe class PeerWatch : IDisposable
         return _processes.Count == 1
             ? $"The {_peer} process (pid {_processes[0].Pid}) has exited without completing the channel."
             : $"Every {_peer} process ({string.Join(", ", _processes.Select(p => p.Pid))}) has exited without completing the channel.";
+    }
+
+    /// <summary>
+    /// The writer role lock's verdict (one fcntl): gone when it is free now and was held before or
+    /// the ring was written (a writer came and went between two looks). Not while a writer process
+    /// got the channel by a handover: that one takes no lock, its process is watched instead.
+    /// </summary>
+    private string? CheckRole()
+    {
+        if (_role is not { } role || _processes.Count != 0)
+        {
+            return null;
+        }
+
+        if (role.Held())
+        {
+            _roleSeen = true;
+            return null;
+        }
+
+        return _roleSeen || role.Written()
+            ? $"Every {_peer} of this named channel has gone without completing it: its writer role lock is free (their processes exited, or they disposed their channel objects)."
+            : null;
     }
 
     private string? CheckHeartbeat(long now)

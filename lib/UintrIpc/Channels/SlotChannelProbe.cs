@@ -14,6 +14,8 @@ internal readonly struct SlotChannelProbe<T>(SlotRing<T> ring, ChannelCore chann
     // shared copy a peer could move. An SPSC tail may lag the published sequences (2b), hence <=.
     public bool IsDrained => (ulong)ring.Engine.ProducerPosition <= ring.Engine.ConsumerHead;
 
+    public bool WasWritten => ring.Engine.ConsumerHead != 0 || ring.Engine.ProducerPosition != 0;
+
     public bool HasWork => ring.Engine.CanRead || (channel.IsCompleted && IsDrained);
 
     // A slot ring's CanRead has no side effect (one acquire load): the same for the async waiter.

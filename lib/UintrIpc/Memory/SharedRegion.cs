@@ -15,7 +15,7 @@ namespace UintrIpc.Memory;
 /// <remarks>
 /// <para>Create one with <see cref="CreateAnonymous(uint, ReadOnlySpan{PartSpec})"/> (memfd, shared by passing
 /// <see cref="FileHandle"/>) or <see cref="CreateNamed(string, uint, ReadOnlySpan{PartSpec})"/> (a file under
-/// /dev/shm, shared by name); attach with <see cref="Attach(SafeHandle, TimeSpan?)"/> or <see cref="OpenNamed"/>.</para>
+/// /dev/shm, shared by name); attach with <see cref="Attach(SafeHandle, TimeSpan?)"/> or <see cref="OpenNamed(string, TimeSpan?, bool)"/>.</para>
 /// <para>Lifetime: the mapping is leased. The region object holds one lease and every ring
 /// (and every channel endpoint and blocking wait) holds its own; <see cref="Dispose"/> drops
 /// only the region's lease, and the memory is unmapped when the last lease is released,
@@ -141,11 +141,17 @@ internal sealed unsafe class SharedRegion : IDisposable
         => CreateNamed(name, UnixFileMode.UserRead | UnixFileMode.UserWrite, regionKind, parts);
 
     /// <summary>Creates a named region with an explicit file mode (applied as given, not reduced by the umask).</summary>
+    /// <remarks>
+    /// The creator holds the region's creator lock (uintripc.h 1f) from before it publishes the
+    /// header until it disposes the region or its process ends. A file of this name left by a creator
+    /// that is gone (a region of this layout version, this user's, whose creator lock nobody holds) is
+    /// replaced: see <see cref="TryRemoveStale"/>.
+    /// </remarks>
     public static SharedRegion CreateNamed(string name, UnixFileMode mode, uint regionKind, params ReadOnlySpan<PartSpec> parts)
     {
         string path = PathOf(name);
         var layout = Layout(parts);
-        SafeFdHandle fd = OpenPath(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_EXCL | LibC.O_CLOEXEC, (int)mode, "create");
+        SafeFdHandle fd = CreateExclusive(path, mode);
         try
         {
             // open(2) applies the umask; the caller asked for exactly this mode (e.g. 0660 to share with a group).
@@ -160,17 +166,120 @@ internal sealed unsafe class SharedRegion : IDisposable
         }
         catch
         {
-            fd.Dispose();
             try
             {
+                // Ours to remove: we hold its creator lock, so no one has replaced it (before the lock is released with fd).
                 Unlink(name);
             }
             catch (UintrIpcException)
             {
-                // The name stays behind (a later create gets EEXIST, whose hint says how to remove it); the creation's own error is the one to report.
+                // The name stays behind (a later create replaces it: no creator lock); the creation's own error is the one to report.
             }
 
+            fd.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates <paramref name="path"/> (O_EXCL) and takes its creator lock before anything else can
+    /// be done with it. An existing file whose creator is gone is removed and the create tried again
+    /// (twice at most: another creator racing us wins, and we report EEXIST).
+    /// </summary>
+    private static SafeFdHandle CreateExclusive(string path, UnixFileMode mode)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            SafeFdHandle? fd = TryOpenPath(path, LibC.O_RDWR | LibC.O_CREAT | LibC.O_EXCL | LibC.O_CLOEXEC, (int)mode, out int errno);
+            if (fd is null)
+            {
+                string? stale = null;
+                if (errno == LibC.EEXIST && attempt < 2 && TryRemoveStale(path, out stale))
+                {
+                    continue;
+                }
+
+                throw OpenError("create", path, errno, creating: true, stale);
+            }
+
+            // Before size and header: an opener that sees the header published also sees this lock.
+            if (RegionLocks.TryLock(fd, RegionLocks.CreatorByte))
+            {
+                return fd;
+            }
+
+            // Another creator took the lock of our new, empty file to replace it as stale (it will
+            // unlink it and create its own): it wins the name. Not ours to unlink any more.
+            fd.Dispose();
+            throw new UintrIpcException($"create {path}", LibC.EEXIST, "Another process is creating a region of this name at the same moment, and has it now.");
+        }
+    }
+
+    /// <summary>
+    /// Removes the file at <paramref name="path"/> if a dead creator left it: it is this user's, a
+    /// region of this layout version (magic published) or one never published (first 8 bytes zero),
+    /// and nobody holds its creator lock. We take
+    /// that lock before looking, so two creators cannot both remove it, and we unlink only while the
+    /// name still leads to the file we locked (a racing creator may have replaced it already). The
+    /// lock goes with the descriptor, after the unlink. False (and why, in
+    /// <paramref name="reason"/>) when the file is left as it is.
+    /// </summary>
+    private static bool TryRemoveStale(string path, out string? reason)
+    {
+        reason = null;
+        SafeFdHandle? fd = TryOpenPath(path, LibC.O_RDWR | LibC.O_CLOEXEC | LibC.O_NOFOLLOW, 0, out int errno);
+        if (fd is null)
+        {
+            return errno == LibC.ENOENT; // removed in between: create again
+        }
+
+        using (fd)
+        {
+            stat st;
+            if (LibC.fstat(fd.Fd, &st) != 0 || (st.st_mode & LibC.S_IFMT) != LibC.S_IFREG || st.st_uid != LibC.geteuid())
+            {
+                reason = "It is not a region file of this user: delete it (or pick another name) if no program uses it.";
+                return false;
+            }
+
+            if (!RegionLocks.TryLock(fd, RegionLocks.CreatorByte))
+            {
+                reason = "Its creator is still running (it holds the region's creator lock): dispose that channel first, or pick another name.";
+                return false;
+            }
+
+            // Our lock alone now: the header cannot be published by anyone else from here on.
+            Span<byte> header = stackalloc byte[8];
+            nint read;
+            fixed (byte* h = header)
+            {
+                read = (nint)LibC.pread(fd.Fd, h, (size_t)header.Length, 0);
+            }
+
+            // Published by a creator of this version; or never published (empty, or its first bytes
+            // still zero): a creator killed while creating it, or one that lost its lock to us just
+            // after its create, and gives up. Our lock proves that nobody will publish it any more.
+            bool unpublished = read == 0 || (read == header.Length && BitConverter.ToUInt64(header) == 0);
+            bool ours = read == header.Length && BitConverter.ToUInt32(header) == RegionLayout.Magic && BitConverter.ToUInt16(header[RegionLayout.VersionOffset..]) == RegionLayout.LayoutVersion;
+            if (!unpublished && !ours)
+            {
+                reason = $"Its creator is gone, but it is not a UintrIpc region of layout version {RegionLayout.LayoutVersion} (another program's file, or another version's region): "
+                    + $"delete {path} once no process uses it, or pick another name.";
+                return false;
+            }
+
+            stat now;
+            byte[] p = Encoding.UTF8.GetBytes(path + "\0");
+            fixed (byte* pp = p)
+            {
+                if (LibC.stat(pp, &now) != 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino)
+                {
+                    return true; // the name leads elsewhere already: create again
+                }
+
+                return LibC.unlink(pp) == 0 || LibC.errno == LibC.ENOENT ? true
+                    : throw UintrIpcException.FromLastError($"unlink {path} (left by a creator that is gone)");
+            }
         }
     }
 
@@ -186,9 +295,19 @@ internal sealed unsafe class SharedRegion : IDisposable
     /// <exception cref="UintrIpcException">The file cannot be opened, or belongs to another user.</exception>
     /// <exception cref="RegionFormatException">The region's header is invalid.</exception>
     public static SharedRegion OpenNamed(string name, TimeSpan? initTimeout = null, bool allowOtherOwner = false)
+        => OpenNamed(name, initTimeout, allowOtherOwner, requireCreator: false);
+
+    /// <summary>
+    /// Opens a named region as <see cref="OpenNamed(string, TimeSpan?, bool)"/>; with <paramref name="requireCreator"/>,
+    /// refuses one whose creator is gone (nobody holds its creator lock, uintripc.h 1f), checked once
+    /// the header is published (the creator locks before it publishes).
+    /// </summary>
+    /// <exception cref="UintrIpcException">The file cannot be opened, belongs to another user, or its creator is gone.</exception>
+    internal static SharedRegion OpenNamed(string name, TimeSpan? initTimeout, bool allowOtherOwner, bool requireCreator)
     {
         ValidateTimeout(initTimeout);
         SafeFdHandle fd = OpenPath(PathOf(name), LibC.O_RDWR | LibC.O_CLOEXEC, 0, "open");
+        SharedRegion region;
         try
         {
             if (!allowOtherOwner)
@@ -196,12 +315,49 @@ internal sealed unsafe class SharedRegion : IDisposable
                 CheckOwner(fd, PathOf(name));
             }
 
-            return AttachOwned(fd, name, initTimeout ?? DefaultInitTimeout);
+            region = AttachOwned(fd, name, initTimeout ?? DefaultInitTimeout);
         }
         catch
         {
             fd.Dispose();
             throw;
+        }
+
+        if (requireCreator && !region.HasLiveCreator())
+        {
+            region.Dispose();
+            throw new UintrIpcException(
+                $"Refusing to open {PathOf(name)}: its creator is gone (it holds the region's creator lock no more: killed, or it disposed the region without removing its name), "
+                + "so nobody will complete or serve it. Create it again: a new creator replaces the file a dead one left.");
+        }
+
+        return region;
+    }
+
+    /// <summary>Whether this named region's creator still holds its creator lock (one fcntl); true for a memfd region and in the creator.</summary>
+    internal bool HasLiveCreator() => Name is null || IsCreator || WithFd(fd => RegionLocks.IsHeldElsewhere(fd, RegionLocks.CreatorByte));
+
+    /// <summary>Takes a role lock of this named region (uintripc.h 1f), exclusive or <paramref name="shared"/>, for this object, until it is disposed; false if another holds it. True for a memfd region: no lock.</summary>
+    internal bool TryLockRole(long offset, bool shared) => Name is null || WithFd(fd => RegionLocks.TryLock(fd, offset, shared));
+
+    /// <summary>Whether another open file description holds the role lock at <paramref name="offset"/> (one fcntl); false for a memfd region.</summary>
+    internal bool IsRoleHeldElsewhere(long offset) => Name is not null && WithFd(fd => RegionLocks.IsHeldElsewhere(fd, offset));
+
+    // The descriptor, referenced for the call: a dispose on another thread cannot close it (and let its number be reused) meanwhile.
+    private bool WithFd(Func<SafeFdHandle, bool> use)
+    {
+        bool added = false;
+        try
+        {
+            _fd.DangerousAddRef(ref added);
+            return use(_fd);
+        }
+        finally
+        {
+            if (added)
+            {
+                _fd.DangerousRelease();
+            }
         }
     }
 
@@ -409,6 +565,15 @@ internal sealed unsafe class SharedRegion : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
+        }
+
+        if (Name is not null)
+        {
+            // Our creator and role locks (uintripc.h 1f) end with this object, not with the mapping,
+            // which keeps the open file description until its last lease. After the unlink of a
+            // channel's creator (ChannelCore.Close): a stale-name check never finds the name unlocked
+            // while it still leads here.
+            RegionLocks.UnlockAll(_fd);
         }
 
         _fd.Dispose();
@@ -717,6 +882,9 @@ internal sealed unsafe class SharedRegion : IDisposable
     }
 
     private static SafeFdHandle OpenPath(string path, int flags, int mode, string verb)
+        => TryOpenPath(path, flags, mode, out int errno) ?? throw OpenError(verb, path, errno, (flags & LibC.O_CREAT) != 0, staleReason: null);
+
+    private static SafeFdHandle? TryOpenPath(string path, int flags, int mode, out int errno)
     {
         byte[] p = Encoding.UTF8.GetBytes(path + "\0");
         fixed (byte* pp = p)
@@ -724,19 +892,24 @@ internal sealed unsafe class SharedRegion : IDisposable
             int fd = LibC.open(pp, flags, (mode_t)mode);
             if (fd >= 0)
             {
+                errno = 0;
                 return new SafeFdHandle(fd, ownsHandle: true);
             }
         }
 
-        int errno = LibC.errno;
-        bool creating = (flags & LibC.O_CREAT) != 0;
-        string? hint = errno == LibC.EEXIST ? "Another region has this name. A disposed channel removes its name, a killed creator leaves it behind: once no process uses it, delete the file (File.Delete) and create again, or pick another name."
+        errno = LibC.errno;
+        return null;
+    }
+
+    private static UintrIpcException OpenError(string verb, string path, int errno, bool creating, string? staleReason)
+    {
+        string? hint = errno == LibC.EEXIST ? "Another region has this name. " + (staleReason ?? "Pick another name, or dispose the channel that has it.")
             : creating && errno == LibC.ENOENT ? $"{SharedMemoryDirectory} does not exist here (a container or sandbox without it). {NoSharedMemoryDirectoryWayOut}"
             : creating && (errno == LibC.EROFS || errno == LibC.EACCES || errno == LibC.EPERM) ? $"{SharedMemoryDirectory} is not writable by this process (read-only in this container or sandbox, or not this user's). {NoSharedMemoryDirectoryWayOut}"
             : errno == LibC.ENOENT ? "No region has this name: has the creator started?"
             : errno == LibC.EACCES ? "The region belongs to another user (regions are created 0600)."
             : null;
-        throw new UintrIpcException($"{verb} {path}", errno, hint);
+        return new UintrIpcException($"{verb} {path}", errno, hint);
     }
 
     private const string NoSharedMemoryDirectoryWayOut = "Mount a writable tmpfs there (a container's /dev/shm: docker run --shm-size, or a tmpfs volume), "

@@ -181,6 +181,8 @@ public sealed class ConsumerWaiterProbeTests
 
         public bool IsDrained => !Volatile.Read(ref log.Data);
 
+        public bool WasWritten => false;
+
         // Unused members on a branch without them (then the waiter calls HasWork, a foreign call).
         public bool WatchHasData => log.Watching();
 

@@ -127,6 +127,10 @@ internal static class LayoutTable
         E(LayoutId.UIPC_L_REGION_CHANNEL_DUPLEX, UintrIpc.Channels.ChannelCore.DuplexRegionKind),
         E(LayoutId.UIPC_L_WAIT_OFF_CHANNEL_STATE, WaitBlockLayout.ChannelStateOffset),
         E(LayoutId.UIPC_L_RING_OFF_CLAIM_END, RingLayout.ClaimEndOffset),
+        E(LayoutId.UIPC_L_LOCK_CREATOR, RegionLocks.CreatorByte),
+        E(LayoutId.UIPC_L_LOCK_WRITER_0, RegionLocks.WriterByte(0)),
+        E(LayoutId.UIPC_L_LOCK_READER_0, RegionLocks.ReaderByte(0)),
+        E(LayoutId.UIPC_L_LOCK_WRITER_1, RegionLocks.WriterByte(1)),
     ];
 
     /// <summary>The entry of a layout id; fails the calling test when the id has none.</summary>

@@ -184,8 +184,8 @@ public sealed unsafe class SharedRegionTests : IDisposable
         var e = Assert.Throws<UintrIpcException>(() => SharedRegion.CreateNamed(name, 0, ThreeParts()));
         Assert.Equal(LibC.EEXIST, e.Errno);
         Assert.Contains(name, e.Message, StringComparison.Ordinal);
-        Assert.Contains("killed creator leaves it behind", e.Message, StringComparison.Ordinal); // and what to do then
-        Assert.Contains("File.Delete", e.Message, StringComparison.Ordinal);
+        Assert.Contains("creator is still running", e.Message, StringComparison.Ordinal); // and what to do then
+        Assert.Contains("dispose that channel first", e.Message, StringComparison.Ordinal);
 
         // The failed create must not have unlinked or re-initialised the existing region.
         using var opened = SharedRegion.OpenNamed(name);

@@ -1,0 +1,119 @@
+using UintrIpc.Channels;
+
+namespace UintrIpc.TestPeer.Commands;
+
+/// <summary>
+/// The other processes of a named channel, for its role locks (test/UintrIpc.Tests/Channels/
+/// NamedChannelRoleTests.cs, uintripc.h 1f). Each waits on stdin after its work ("done" or EOF
+/// ends it; the test kills it otherwise), so the test decides when its locks go.
+/// </summary>
+internal static class NamedRoleCommands
+{
+    private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// named-create &lt;slot|message&gt; &lt;name&gt;: creates the named single-writer channel (futex
+    /// doorbell), prints "created", and keeps it until stdin says so.
+    /// </summary>
+    [PeerCommand("named-create")]
+    public static int Create(string[] args)
+    {
+        var options = new IpcChannelOptions { Name = args[1], Capacity = 64, BufferSize = 4096, Doorbell = DoorbellKind.Futex };
+        using IDisposable channel = args[0] == "slot" ? IpcChannel.CreateBounded<long>(options) : IpcChannel.CreateMessages(options);
+        Console.WriteLine("created");
+        _ = Console.ReadLine();
+        return 0;
+    }
+
+    /// <summary>
+    /// named-write &lt;slot|message&gt; &lt;name&gt; &lt;first&gt; &lt;count&gt; &lt;stay|exit&gt;: opens the named
+    /// channel and its writer; prints "refused: &lt;message&gt;" and exits 5 if the writer is refused,
+    /// else writes first, first + 1, ... (count values; a message carries the value in 8 bytes), prints
+    /// "wrote N", then either waits for stdin and disposes (stay) or ends the process at once
+    /// without disposing anything and without completing the channel (exit).
+    /// </summary>
+    [PeerCommand("named-write")]
+    public static int Write(string[] args)
+    {
+        long first = long.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
+        int count = int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
+        IDisposable channel;
+        Func<long, bool> write;
+        try
+        {
+            if (args[0] == "slot")
+            {
+                var c = IpcChannel.OpenNamed<long>(args[1]);
+                channel = c;
+                var writer = c.Writer;
+                write = v => writer.TryWrite(v, s_wait);
+            }
+            else
+            {
+                var c = IpcChannel.OpenNamedMessages(args[1]);
+                channel = c;
+                var writer = c.Writer;
+                write = v => writer.TryWrite(1, BitConverter.GetBytes(v), s_wait);
+            }
+        }
+        catch (InvalidOperationException e)
+        {
+            Console.WriteLine("refused: " + e.Message);
+            return 5;
+        }
+
+        int written = 0;
+        for (long v = first; v < first + count && write(v); v++)
+        {
+            written++;
+        }
+
+        Console.WriteLine($"wrote {written}");
+        if (args[4] == "exit")
+        {
+            Environment.Exit(written == count ? 0 : 3); // no Dispose: the kernel drops the locks with the process
+        }
+
+        _ = Console.ReadLine();
+        channel.Dispose();
+        return written == count ? 0 : 3;
+    }
+
+    /// <summary>
+    /// named-read &lt;slot|message&gt; &lt;name&gt;: opens the named channel and its reader; prints
+    /// "refused: &lt;message&gt;" and exits 5 if the reader is refused, else "reading", and keeps it
+    /// until stdin says so.
+    /// </summary>
+    [PeerCommand("named-read")]
+    public static int Read(string[] args)
+    {
+        try
+        {
+            using IDisposable channel = args[0] == "slot" ? WithReader(IpcChannel.OpenNamed<long>(args[1]), c => c.Reader) : WithReader(IpcChannel.OpenNamedMessages(args[1]), c => c.Reader);
+            Console.WriteLine("reading");
+            _ = Console.ReadLine();
+            return 0;
+        }
+        catch (InvalidOperationException e)
+        {
+            Console.WriteLine("refused: " + e.Message);
+            return 5;
+        }
+    }
+
+    /// <summary>Creates <paramref name="channel"/>'s reader (<paramref name="reader"/>); disposes the channel if that throws.</summary>
+    private static TChannel WithReader<TChannel>(TChannel channel, Func<TChannel, object> reader)
+        where TChannel : IDisposable
+    {
+        try
+        {
+            _ = reader(channel);
+            return channel;
+        }
+        catch
+        {
+            channel.Dispose();
+            throw;
+        }
+    }
+}
