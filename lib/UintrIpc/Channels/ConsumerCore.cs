@@ -400,7 +400,17 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
 
         ArmingWindowForTests?.Invoke();
         _core.Reset();
-        Volatile.Write(ref _asyncState, Armed); // release: the reset source before whoever claims it
+        // Full fence (xchg): the reset source before whoever claims it, and Armed visible before we
+        // read _disposing; pairs with EndWaits' xchg of _disposing before its claim, so a Dispose
+        // that ran while we were Arming (its claim found nothing to end) is seen here and this wait
+        // ends with it, instead of waiting for a waiter thread that has left.
+        Interlocked.Exchange(ref _asyncState, Armed);
+        if (Disposing && TryClaimOperation())
+        {
+            _core.SetException(NewDisposedException());
+            return new ValueTask<bool>(this, _core.Version);
+        }
+
         EnsureWaiterThread();
         _registration = cancellationToken.UnsafeRegister(s_onCancel, this);
         _requests!.Release();

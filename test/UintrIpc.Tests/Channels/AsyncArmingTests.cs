@@ -14,7 +14,11 @@ namespace UintrIpc.Tests.Channels;
 /// </summary>
 public sealed class AsyncArmingTests
 {
-    private static readonly AsyncLocal<bool> s_widen = new();
+    // The one hook of this instantiation, for this class's tests only (a test class runs one test at a time):
+    // what the reading thread does in the window, or nothing on other tests' threads.
+    private static readonly AsyncLocal<Action?> s_window = new();
+
+    static AsyncArmingTests() => ConsumerCore<SlotChannelProbe<long>>.ArmingWindowForTests = static () => s_window.Value?.Invoke();
 
     [Theory]
     [InlineData(DoorbellKind.Futex)]
@@ -22,13 +26,6 @@ public sealed class AsyncArmingTests
     public async Task Reads_cancelled_by_another_thread_lose_nothing_and_end_no_thread(DoorbellKind doorbell)
     {
         const long Count = 5_000;
-        ConsumerCore<SlotChannelProbe<long>>.ArmingWindowForTests = static () =>
-        {
-            if (s_widen.Value)
-            {
-                Thread.Sleep(1);
-            }
-        };
         using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 64, Doorbell = doorbell });
         var reader = channel.Reader;
         var writer = channel.Writer;
@@ -66,7 +63,7 @@ public sealed class AsyncArmingTests
 
         long expected = 0;
         var lastProgress = Stopwatch.StartNew();
-        s_widen.Value = true;
+        s_window.Value = static () => Thread.Sleep(1);
         try
         {
             while (expected < Count)
@@ -89,7 +86,7 @@ public sealed class AsyncArmingTests
         }
         finally
         {
-            s_widen.Value = false;
+            s_window.Value = null;
             await done.CancelAsync();
             writing.Join(TimeSpan.FromSeconds(10));
             cancelling.Join(TimeSpan.FromSeconds(10));
@@ -97,5 +94,27 @@ public sealed class AsyncArmingTests
 
         Assert.Equal(Count, expected);
         Assert.True(cancels > 0, "the storm cancelled no read");
+    }
+
+    [Fact]
+    public async Task A_dispose_while_the_first_read_is_being_armed_ends_that_read()
+    {
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 64, Doorbell = DoorbellKind.Futex });
+        var reader = channel.Reader;
+        // Another thread disposes the reader inside the window: its claim finds no armed read to end,
+        // and no waiter thread has started yet. The read must end with the dispose, not wait for a
+        // waiter that sees the dispose and leaves without completing it.
+        s_window.Value = () => Assert.True(Task.Run(reader.Dispose).Wait(TimeSpan.FromSeconds(30)), "Dispose did not return");
+        ValueTask<long> read;
+        try
+        {
+            read = reader.ReadAsync(CancellationToken.None);
+        }
+        finally
+        {
+            s_window.Value = null;
+        }
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await read.AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
     }
 }
