@@ -63,6 +63,7 @@ internal sealed unsafe class RpcServerSession
     /// <summary>Session thread body: handshake, serve, end.</summary>
     internal void Run()
     {
+        bool welcomed = false;
         try
         {
             if (!Handshake())
@@ -70,6 +71,8 @@ internal sealed unsafe class RpcServerSession
                 _server.CountHandshakeFailed();
                 return;
             }
+
+            welcomed = true;
 
             _peerWatch = RpcPeerWatcher.Watch(_connection, OnClientGone);
             if (_server.OnSessionOpened(_session!) is { } failure)
@@ -85,6 +88,12 @@ internal sealed unsafe class RpcServerSession
             if (e is RingCorruptedException)
             {
                 _server.CountProtocolViolation();
+            }
+            else if (!welcomed && e is not OperationCanceledException)
+            {
+                // No valid hello within HelloTimeout, or the client hung up first: a failed handshake
+                // as much as a refused one (a server stopping meanwhile is not the client's failure).
+                _server.CountHandshakeFailed();
             }
 
             _endReason = e is RingCorruptedException ? $"the client corrupted its rings: {e.Message}"

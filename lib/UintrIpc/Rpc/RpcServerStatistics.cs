@@ -3,7 +3,7 @@ namespace UintrIpc.Rpc;
 /// <summary>Counters of an <see cref="RpcServer"/> since it started.</summary>
 /// <param name="SessionsOpened">Clients that completed the handshake.</param>
 /// <param name="SessionsClosed">Sessions that ended (and were reclaimed).</param>
-/// <param name="HandshakesFailed">Connections that sent no valid hello, or asked for what the server does not offer.</param>
+/// <param name="HandshakesFailed">Connections that sent no valid hello (also none within <see cref="RpcServerOptions.HelloTimeout"/>, or hung up first), or asked for what the server does not offer.</param>
 /// <param name="Requests">Requests answered.</param>
 /// <param name="UnknownOpcodes">Requests answered with ENOSYS.</param>
 /// <param name="BadBlocks">Requests whose data block was outside the arena (answered with EFAULT).</param>

@@ -31,6 +31,22 @@ public sealed class PeerClosedReasonTests(ITestOutputHelper output) : IDisposabl
     }
 
     [Fact]
+    public void A_client_that_sends_no_hello_within_HelloTimeout_counts_as_a_failed_handshake()
+    {
+        string endpoint = SocketNames.NewAbstract();
+        using var server = new RpcServer(new RpcServerOptions { HelloTimeout = TimeSpan.FromMilliseconds(50) });
+        server.Start(endpoint);
+        using (var late = BootstrapConnection.Connect(endpoint, s_timeout))
+        {
+            Assert.Throws<UintrIpcException>(() => late.Receive(s_timeout)); // the server closed it at its HelloTimeout
+        }
+
+        // Counted by the session thread as it ends, after the close the client saw.
+        Assert.True(SpinWait.SpinUntil(() => server.Statistics.HandshakesFailed == 1, s_timeout), $"HandshakesFailed = {server.Statistics.HandshakesFailed}");
+        Assert.Equal(0, server.Statistics.SessionsOpened);
+    }
+
+    [Fact]
     public void A_peer_whose_process_exited_is_reported_exited()
     {
         string endpoint = _names.NewPath("exited");
