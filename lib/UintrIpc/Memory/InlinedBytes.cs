@@ -16,9 +16,8 @@ namespace UintrIpc.Memory;
 /// cache lines (<see cref="CopyLines"/>, which the slot rings' <see cref="ElementCopy"/> uses
 /// too; without them it uses <see cref="CopyQuadLines"/>): a record's payload starts 8 bytes
 /// after its header, itself only 8-aligned, so a plain 256-bit loop split a line with every other
-/// store. Writes longer than <see cref="CopyLimit"/> and reads longer than <see cref="InlineLimit"/>
-/// go to the span methods, whose large copies run in native code (a call through a GC transition);
-/// clears longer than <see cref="InlineLimit"/> call memset directly (see <see cref="Clear"/>).
+/// store. Writes longer than <see cref="CopyLimit"/>, reads and clears longer than <see cref="InlineLimit"/>
+/// go to the span methods, whose large copies run in native code (a call through a GC transition).
 /// </summary>
 internal static class InlinedBytes
 {
@@ -34,12 +33,6 @@ internal static class InlinedBytes
 
     /// <summary>The longest copy or clear done by the 512-bit line-aligned loop.</summary>
     private const int LineLoopLimit = 4096;
-
-    /// <summary>
-    /// The longest clear <see cref="Clear"/> hands to memset without a GC transition (a GC waits
-    /// for the call: 1 MiB of zeroes takes tens of microseconds); longer ones go through Span.Clear.
-    /// </summary>
-    private const int DirectClearLimit = 1 << 20;
 
     /// <summary>
     /// Longest write into a record done inline by <see cref="Copy"/>: 4 KiB with 256-bit vectors too
@@ -144,18 +137,7 @@ internal static class InlinedBytes
         nuint n = (uint)length;
         if (n > (uint)InlineLimit)
         {
-            if (n <= DirectClearLimit)
-            {
-                // glibc's memset called directly, as the C ring's release zeroes: Span.Clear hands
-                // the same memset these lengths through a QCall (a frame and a GC transition per
-                // call, once per read batch). Cross-core twin, a C producer filling 1,024 records on
-                // the other core, then read and released in batches of 64, .NET/C ns per record in
-                // one process (docs/design-notes.md "mpscrec"): 256 B 1.033 -> 1.021, 1 KiB see there.
-                Interop.Sys.Memset(destination, 0, n);
-                return;
-            }
-
-            new Span<byte>(destination, length).Clear(); // longer: with the GC transition, so that a GC need not wait for it
+            new Span<byte>(destination, length).Clear();
             return;
         }
 
