@@ -99,7 +99,11 @@ internal sealed unsafe class UintrDoorbellReceiver : DoorbellReceiver
         if (rc < 0)
         {
             throw new UintrIpcException(simulated ? "uintr-sim receiver create" : "uintr_register_handler", -rc,
-                -rc == Tmds.Linux.LibC.EBUSY ? "This thread already has a user-interrupt receiver; dispose it first (one per thread)." : null);
+                -rc == Tmds.Linux.LibC.EBUSY
+                    ? "This thread already has a user-interrupt receiver: it reads another channel whose doorbell is Uintr (or UintrSimulated), and a thread " +
+                      "reads at most one such channel. Read this channel on another dedicated thread, dispose the other channel (or its reader) first, " +
+                      "or choose DoorbellKind.Futex for one of them."
+                    : null);
         }
 
         _handle = handle;
@@ -351,8 +355,13 @@ internal sealed unsafe class UintrDoorbellReceiver : DoorbellReceiver
     {
         if (Environment.CurrentManagedThreadId != _ownerManagedThreadId)
         {
-            throw new InvalidOperationException(
-                $"This user-interrupt receiver belongs to OS thread {OSThreadId}; wait, poll and dispose on that thread.");
+            // A user interrupt wakes only the thread that registered for it, so once that thread has
+            // ended nobody can sleep on this receiver again: "wait on that thread" would be no advice.
+            throw new InvalidOperationException(_owner.IsAlive
+                ? $"This user-interrupt receiver belongs to OS thread {OSThreadId}; wait, poll and dispose on that thread."
+                : $"This user-interrupt receiver belonged to OS thread {OSThreadId}, which has exited: a user interrupt wakes only the thread " +
+                  "that registered for it, so no thread can wait on this reader any more (reads that find a message still work). Create the " +
+                  "reader of a Uintr channel on a thread that outlives it, and dispose this channel.");
         }
     }
 }

@@ -170,6 +170,10 @@ internal sealed class UintrDoorbellSender : DoorbellSender
                 : "The fd is not a user-interrupt vector fd.";
         }
 
-        return errno == Tmds.Linux.LibC.ENOSPC ? "The process's table of 256 senders is full; dispose unused senders." : null;
+        return errno == Tmds.Linux.LibC.ENOSPC
+            ? "The process's table of 256 user-interrupt senders is full (the kernel's limit per process): every writer of a channel whose doorbell " +
+              "is Uintr (or UintrSimulated) in this process holds one until it (or its channel) is disposed. Dispose channels this process no longer " +
+              "writes, or choose DoorbellKind.Futex for the others."
+            : null;
     }
 }
