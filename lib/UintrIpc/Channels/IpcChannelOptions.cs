@@ -190,9 +190,11 @@ public sealed record IpcChannelOptions
     /// How long a reader's heartbeat may stand still before a writer waiting for room counts the
     /// reader as gone (<see cref="PeerGoneException"/>), measured on the writer's clock from the
     /// last change it saw. The heartbeat moves every 100 ms while the reader object lives. From
-    /// 1 s to 1 minute; default 5 s. Only for readers known by no pidfd (named channels): a reader
-    /// process known by its pidfd (bootstrap) is seen to exit at once, and while it lives a write
-    /// waits for it until the write's own timeout, whatever its heartbeat does.
+    /// 1 s to 1 minute; default 5 s. Only for readers known by neither a pidfd nor a role lock (a
+    /// channel attached from a descriptor outside a bootstrap): a reader process known by its pidfd
+    /// (bootstrap), or a named channel's reader by its reader role lock, is seen to exit at once,
+    /// and while it lives a write waits for it until the write's own timeout, whatever its
+    /// heartbeat does.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Below 1 s or above 1 minute.</exception>
     public TimeSpan PeerTimeout
