@@ -310,7 +310,8 @@ public sealed class NamedChannelRoleTests(ITestOutputHelper output) : IDisposabl
     /// A writer waiting for room learns that the reader process was killed from its reader role
     /// lock, whose release the kernel makes at the kill, not from its heartbeat (the peer timeout
     /// here is a minute, longer than the write's wait); before any reader came, the full ring's
-    /// wait is not the reader's end.
+    /// wait is not the reader's end. The writer must have seen the role held once (a wait while the
+    /// reader lived): a role free at its first look is not proof that a reader held it.
     /// </summary>
     [Theory]
     [InlineData(false)]
@@ -332,6 +333,7 @@ public sealed class NamedChannelRoleTests(ITestOutputHelper output) : IDisposabl
         using (var reader = PeerProcess.Start(output, "named-read", kind, name))
         {
             reader.WaitForOutput("reading", StartUp); // holds the role, reads nothing
+            Assert.False(channel.TryWrite(next, Nothing)); // alive: this wait sees its role held
             reader.Kill();
         }
 
