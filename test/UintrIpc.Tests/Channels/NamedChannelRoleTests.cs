@@ -380,9 +380,25 @@ public sealed class NamedChannelRoleTests(ITestOutputHelper output) : IDisposabl
         {
             using var holder = PeerProcess.Start(output, "named-write", kind, channel.Name, "0", "1", "stay");
             holder.WaitForOutput("wrote 1", StartUp);
-            using var client = BootstrapConnection.Connect(endpoint, StartUp);
+            BootstrapConnection? client = null;
+            Exception? failed = null;
+            var connecting = new Thread(() => // its handshake waits for the accept
+            {
+                try
+                {
+                    client = BootstrapConnection.Connect(endpoint, StartUp);
+                }
+                catch (Exception e)
+                {
+                    failed = e;
+                }
+            });
+            connecting.Start();
             using (var connection = server.Accept(StartUp))
             {
+                Assert.True(connecting.Join(StartUp));
+                Assert.Null(failed);
+                using var connected = client;
                 var refused = Assert.Throws<InvalidOperationException>(() => channel.Send(connection));
                 Assert.Contains("holds its writer role", refused.Message, StringComparison.Ordinal);
             }
