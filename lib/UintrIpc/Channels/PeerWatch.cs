@@ -6,9 +6,8 @@ namespace UintrIpc.Channels;
 /// <summary>
 /// Tells whether the other side of a channel has gone (uintripc.h section 4, liveness): the
 /// processes known from a trusted source (pidfds: bootstrap peer credentials) have all exited,
-/// or, for the consumer's side, its heartbeat word says it detached, or a named channel's reader
-/// role lock is free after it was held, or, when neither a consumer process nor a held reader role
-/// names the consumer (a channel attached from a descriptor outside a bootstrap), its heartbeat
+/// or, for the consumer's side, its heartbeat word says it detached or, when neither a consumer
+/// process nor a held reader role lock of a named channel names the consumer, its heartbeat
 /// has stood still for longer than the peer timeout. The heartbeat is judged by our own clock from the moment we
 /// last saw it change, so a peer's clock or a forged value can at worst make us wait the
 /// timeout. Checks are rate-limited: a pidfd poll is a system call.
@@ -45,7 +44,7 @@ internal sealed unsafe class PeerWatch : IDisposable
     /// <summary>
     /// A producer's watch of its consumer: the channel's heartbeat word, processes added later, and
     /// for a named channel its reader role lock: held, the reader lives whatever its heartbeat does
-    /// (a thread pool starved for seconds stops its timer); free once it was seen held, it has gone.
+    /// (a thread pool starved for seconds stops its timer); free, the heartbeat rule decides.
     /// </summary>
     internal static PeerWatch OfConsumer(ChannelCore channel)
         => new(channel.HeartbeatWord, channel.Wait.PeerTimeout, "consumer", channel.IsNamed ? (channel.ReaderRoleHeld, static () => false) : null);
@@ -177,15 +176,12 @@ internal sealed unsafe class PeerWatch : IDisposable
             return null;
         }
 
-        if (!_roleSeen && !role.Written())
-        {
-            return null;
-        }
-
-        // The consumer's watch is the one with a heartbeat word.
-        return _heartbeat != null
-            ? $"The {_peer} of this named channel has gone: its reader role lock is free (its process exited, or it disposed its channel object)."
-            : $"Every {_peer} of this named channel has gone without completing it: its writer role lock is free (their processes exited, or they disposed their channel objects).";
+        // The consumer's watch (the one with a heartbeat word) takes a free reader role for no
+        // verdict: a killed reader restarted within the peer timeout takes it again and reads on
+        // (KillTests), so the still heartbeat decides, as before.
+        return _heartbeat == null && (_roleSeen || role.Written())
+            ? $"Every {_peer} of this named channel has gone without completing it: its writer role lock is free (their processes exited, or they disposed their channel objects)."
+            : null;
     }
 
     private string? CheckHeartbeat(long now)

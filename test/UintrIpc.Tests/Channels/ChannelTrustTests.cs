@@ -46,15 +46,15 @@ public sealed class ChannelTrustTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>
-    /// Peer liveness of a named channel's reader: a producer facing a full ring learns that the
-    /// consumer's process was killed (SIGKILL) from its reader role lock, which the kernel frees,
-    /// and gets PeerGoneException instead of waiting out its 60 s timeout. While the consumer lives
-    /// but does not read, the write only times out.
+    /// Peer liveness by heartbeat: a producer facing a full ring learns that the consumer's
+    /// process was killed (SIGKILL) from the heartbeat standing still, and gets
+    /// PeerGoneException instead of waiting out its 60 s timeout. While the consumer lives but
+    /// does not read, the heartbeat moves and the write only times out.
     /// </summary>
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void A_waiting_writer_learns_from_the_reader_role_that_the_consumer_was_killed(bool messages)
+    public void A_waiting_writer_learns_from_the_heartbeat_that_the_consumer_was_killed(bool messages)
     {
         string name = _names.New("liveness");
         var options = new IpcChannelOptions
@@ -82,7 +82,7 @@ public sealed class ChannelTrustTests(ITestOutputHelper output) : IDisposable
         var error = Record.Exception(() => write(3, Long));
         output.WriteLine(error?.Message ?? "no error");
         Assert.IsType<PeerGoneException>(error);
-        Assert.Contains("reader role lock is free", error.Message, StringComparison.Ordinal); // a named channel's reader: its role lock, not its heartbeat (design-notes readerlock)
+        Assert.Contains("heartbeat", error.Message, StringComparison.Ordinal);
     }
 
     /// <summary>

@@ -307,41 +307,6 @@ public sealed class NamedChannelRoleTests(ITestOutputHelper output) : IDisposabl
     }
 
     /// <summary>
-    /// A writer waiting for room learns that the reader process was killed from its reader role
-    /// lock, whose release the kernel makes at the kill, not from its heartbeat (the peer timeout
-    /// here is a minute, longer than the write's wait); before any reader came, the full ring's
-    /// wait is not the reader's end. The writer must have seen the role held once (a wait while the
-    /// reader lived): a role free at its first look is not proof that a reader held it.
-    /// </summary>
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void A_waiting_writer_learns_from_the_reader_role_lock_that_the_reader_process_was_killed(bool messages)
-    {
-        string kind = messages ? "message" : "slot";
-        string name = _names.New("role");
-        using var channel = NamedChannel.Create(messages, name, multipleWriters: false, peerTimeout: TimeSpan.FromMinutes(1));
-        channel.CreateWriter();
-        long next = 0;
-        while (channel.TryWrite(next))
-        {
-            next++;
-        }
-
-        Assert.False(channel.TryWrite(next, Nothing)); // no reader yet: nobody has gone
-
-        using (var reader = PeerProcess.Start(output, "named-read", kind, name))
-        {
-            reader.WaitForOutput("reading", StartUp); // holds the role, reads nothing
-            Assert.False(channel.TryWrite(next, Nothing)); // alive: this wait sees its role held
-            reader.Kill();
-        }
-
-        var gone = Assert.Throws<PeerGoneException>(() => channel.TryWrite(next, Long));
-        Assert.Contains("reader role lock is free", gone.Message, StringComparison.Ordinal);
-    }
-
-    /// <summary>
     /// A named channel handed to a writer process over a bootstrap: the receiver shares this
     /// object's open file description and takes no lock of its own, so the handover takes the
     /// writer role for it: a process that opens the name is refused while it writes; and a
