@@ -104,6 +104,10 @@
  *   The reader of a single-writer ring reads the writer byte with F_OFD_GETLK at its wait's
  *   rate-limited liveness checks (section 4): free, after it was held or the ring was written,
  *   means the writer has gone. Not for MPSC rings, whose writers may come and go.
+ *   A writer waiting for room reads the reader byte the same way (section 4, liveness): held
+ *   means the reader lives, whatever its heartbeat does; free, its heartbeat decides (a killed
+ *   reader may be restarted and take the role again). A region handed over a socket shares the sender's open file description: its receiver
+ *   takes no lock, so the sender takes the writer role for the receiving writer before it sends.
  *   Locks are advisory: a process of the same user can take or hold any of them, which denies
  *   roles or creation (a denial of service); it gains no write it could not make to the file
  *   anyway.
@@ -608,7 +612,9 @@
  * bootstrap connection, as above) is gone when the pidfd turns readable, or (a consumer) when its
  * heartbeat reads DETACHED; a heartbeat that stands still does not make it gone while its pidfd
  * says it runs (a slow process is not a dead one: the producer's own wait timeout bounds that
- * wait). The still heartbeat is for consumers no pidfd names (named regions). A consumer whose known producer
+ * wait). Likewise a consumer of a named region whose reader role lock (1f) is held lives. The
+ * still heartbeat is for consumers that neither a pidfd nor a held role lock names (a region
+ * attached from a descriptor outside a bootstrap; a named region whose reader role is free). A consumer whose known producer
  * processes have all exited ends its waits with an error once the ring is drained; a wait parked
  * in the doorbell then is woken by the consumer's own process (its watch of the pidfds rings the
  * consumer's doorbell), not left to its park slice.

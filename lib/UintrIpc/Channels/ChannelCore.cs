@@ -27,6 +27,8 @@ internal sealed unsafe class ChannelCore
     private readonly bool _duplex;
     /// <summary>This object's writer holds the named channel's writer role (the lock's own description does not see it with F_OFD_GETLK).</summary>
     private bool _holdsWriterRole;
+    /// <summary>This object's reader holds the named channel's reader role (invisible to F_OFD_GETLK on its own description, as above).</summary>
+    private bool _holdsReaderRole;
 
     private ChannelCore(SharedRegion region, RegionPart ring, uint waitBlockTag, DoorbellKind doorbell, ChannelWaitOptions wait, bool unlinkName)
     {
@@ -317,7 +319,12 @@ internal sealed unsafe class ChannelCore
     }
 
     /// <summary>Takes the reader role lock of a named channel's ring (uintripc.h 1f): false when another holds it; true without a name.</summary>
-    internal bool TryTakeReaderRole() => Region.TryLockRole(RegionLocks.ReaderByte(0), shared: false);
+    internal bool TryTakeReaderRole()
+    {
+        bool taken = Region.TryLockRole(RegionLocks.ReaderByte(0), shared: false);
+        _holdsReaderRole |= taken && IsNamed;
+        return taken;
+    }
 
     /// <summary>
     /// Whether this channel object's writer, or one of another channel object (another process, as
@@ -325,11 +332,22 @@ internal sealed unsafe class ChannelCore
     /// once this object's region is disposed: its reader ends its wait with that instead). One
     /// fcntl: for the reader's liveness checks, never per message.
     /// </summary>
-    internal bool WriterRoleHeld()
+    internal bool WriterRoleHeld() => RoleHeld(ref _holdsWriterRole, RegionLocks.WriterByte(0));
+
+    /// <summary>
+    /// Whether this channel object's reader, or one of another channel object (another process, as
+    /// a rule), holds the reader role of this named channel now; false without a name (and true
+    /// once this object's region is disposed: its writer ends its wait with that instead). One
+    /// fcntl: for the writer's liveness checks while it waits for room, never per message.
+    /// </summary>
+    internal bool ReaderRoleHeld() => RoleHeld(ref _holdsReaderRole, RegionLocks.ReaderByte(0));
+
+    /// <summary>Whether this object (<paramref name="ours"/>) or another description holds the role lock at <paramref name="offset"/>; true once the region is disposed.</summary>
+    private bool RoleHeld(ref bool ours, long offset)
     {
         try
         {
-            return Volatile.Read(ref _holdsWriterRole) || Region.IsRoleHeldElsewhere(RegionLocks.WriterByte(0));
+            return Volatile.Read(ref ours) || Region.IsRoleHeldElsewhere(offset);
         }
         catch (ObjectDisposedException)
         {

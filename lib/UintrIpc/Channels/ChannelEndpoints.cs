@@ -38,6 +38,11 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
         ? "Each direction of a duplex has one writer: create one duplex per peer."
         : "Create it with IpcChannelOptions.MultipleWriters = true to write from several processes, or create one channel per writer.";
 
+    /// <summary>The refusal of a single-writer named channel's writer, or of its handover, while another description holds the writer role.</summary>
+    private string WriterRoleHeldElsewhere =>
+        "This named channel has one writer (MultipleWriters = false) and another process (or another channel object of this name) holds its writer role: a second writer would corrupt its ring. "
+        + OneWriterAdvice + " The role is free once that writer's channel object is disposed or its process has exited.";
+
     /// <summary>The reader, created on first use (on the calling thread: signal and uintr doorbells bind to it).</summary>
     internal TReader Reader => !_disposed ? Volatile.Read(ref _reader) ?? CreateReader() : throw new ObjectDisposedException(typeof(TReader).Name);
 
@@ -90,6 +95,15 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
                     "This channel has one writer (MultipleWriters = false) and was handed to a writer process that is still running (or another thread is handing it over): a second writer would corrupt its ring. " + OneWriterAdvice);
             }
 
+            // The receiver of a named channel shares this object's open file description and takes
+            // no lock of its own (uintripc.h 1f): this object takes the writer role for it, so that
+            // a process opening the name is refused, and the role a writer of such a process holds
+            // refuses the handover.
+            if (!core.TryTakeWriterRole())
+            {
+                throw new InvalidOperationException(WriterRoleHeldElsewhere);
+            }
+
             _handingOver = true;
             return reader;
         }
@@ -132,8 +146,7 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
             {
                 throw new InvalidOperationException(core.MultipleProducers
                     ? "Another process holds this named channel's writer role exclusively (a hostile or foreign process: UintrIpc writers of a MultipleWriters channel share it); no writer can join until it lets go."
-                    : "This named channel has one writer (MultipleWriters = false) and another process (or another channel object of this name) holds its writer role: a second writer would corrupt its ring. "
-                        + OneWriterAdvice + " The role is free once that writer's channel object is disposed or its process has exited.");
+                    : WriterRoleHeldElsewhere);
             }
 
             SafeHandle? fd = doorbellFd ?? (_reader is { } reader ? doorbellOf(reader) : null);

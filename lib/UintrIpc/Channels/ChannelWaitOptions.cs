@@ -69,8 +69,9 @@ internal sealed record ChannelWaitOptions
     /// How long a consumer's heartbeat may stand still before a producer waiting for room
     /// counts the consumer as gone (<see cref="PeerGoneException"/>), measured on the producer's
     /// clock from the last change it saw. The heartbeat moves every 100 ms while the consumer
-    /// object lives. At least 1 s; default 5 s. Peers known by a pidfd (bootstrap) are seen to
-    /// exit at once, without this.
+    /// object lives. At least 1 s; default 5 s. Peers known by a pidfd (bootstrap) are seen to exit
+    /// at once, without this; neither they nor a named channel's reader that holds its reader role
+    /// lock (uintripc.h 1f) are taken for gone by a still heartbeat.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Below 1 s or above <see cref="MaxParkTimeLimit"/>.</exception>
     public TimeSpan PeerTimeout

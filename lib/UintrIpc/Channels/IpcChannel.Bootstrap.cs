@@ -62,7 +62,7 @@ public static partial class IpcChannel
     /// <exception cref="TimeoutException">The peer did not make room in time.</exception>
     /// <exception cref="PeerGoneException">The peer's process has exited (nothing was sent).</exception>
     /// <exception cref="UintrIpcException">The peer closed the connection, or sendmsg failed.</exception>
-    /// <exception cref="InvalidOperationException">The channel has one writer (no <see cref="IpcChannelOptions.MultipleWriters"/>) and its <c>Writer</c> was created in this process, or it was handed to a writer process that is still running, or another thread is handing it over (nothing was sent). A single-writer ring written from two places breaks.</exception>
+    /// <exception cref="InvalidOperationException">The channel has one writer (no <see cref="IpcChannelOptions.MultipleWriters"/>) and its <c>Writer</c> was created in this process, or it was handed to a writer process that is still running, or another thread is handing it over, or (a named channel) another process holds its writer role (nothing was sent). A single-writer ring written from two places breaks.</exception>
     public static unsafe void SendChannel<T>(this BootstrapConnection connection, IpcChannel<T> channel)
         where T : unmanaged
     {
@@ -83,7 +83,7 @@ public static partial class IpcChannel
     /// <exception cref="TimeoutException">The peer did not make room in time.</exception>
     /// <exception cref="PeerGoneException">The peer's process has exited (nothing was sent).</exception>
     /// <exception cref="UintrIpcException">The peer closed the connection, or sendmsg failed.</exception>
-    /// <exception cref="InvalidOperationException">The channel has one writer (no <see cref="IpcChannelOptions.MultipleWriters"/>) and its <c>Writer</c> was created in this process, or it was handed to a writer process that is still running, or another thread is handing it over (nothing was sent). A single-writer ring written from two places breaks.</exception>
+    /// <exception cref="InvalidOperationException">The channel has one writer (no <see cref="IpcChannelOptions.MultipleWriters"/>) and its <c>Writer</c> was created in this process, or it was handed to a writer process that is still running, or another thread is handing it over, or (a named channel) another process holds its writer role (nothing was sent). A single-writer ring written from two places breaks.</exception>
     public static void SendChannel(this BootstrapConnection connection, IpcMessageChannel channel)
     {
         ArgumentNullException.ThrowIfNull(connection);

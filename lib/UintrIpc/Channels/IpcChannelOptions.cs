@@ -190,9 +190,10 @@ public sealed record IpcChannelOptions
     /// How long a reader's heartbeat may stand still before a writer waiting for room counts the
     /// reader as gone (<see cref="PeerGoneException"/>), measured on the writer's clock from the
     /// last change it saw. The heartbeat moves every 100 ms while the reader object lives. From
-    /// 1 s to 1 minute; default 5 s. Only for readers known by no pidfd (named channels): a reader
-    /// process known by its pidfd (bootstrap) is seen to exit at once, and while it lives a write
-    /// waits for it until the write's own timeout, whatever its heartbeat does.
+    /// 1 s to 1 minute; default 5 s. Not for a reader process known by its pidfd (bootstrap), which is
+    /// seen to exit at once, nor for a named channel's reader while it holds its reader role lock:
+    /// while those live a write waits for them until the write's own timeout, whatever their
+    /// heartbeat does.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Below 1 s or above 1 minute.</exception>
     public TimeSpan PeerTimeout

@@ -6,8 +6,9 @@ namespace UintrIpc.Channels;
 /// <summary>
 /// Tells whether the other side of a channel has gone (uintripc.h section 4, liveness): the
 /// processes known from a trusted source (pidfds: bootstrap peer credentials) have all exited,
-/// or, for the consumer's side, its heartbeat word says it detached or, when no consumer process
-/// is known (a named channel), has stood still for longer than the peer timeout. The heartbeat is judged by our own clock from the moment we
+/// or, for the consumer's side, its heartbeat word says it detached or, when neither a consumer
+/// process nor a held reader role lock of a named channel names the consumer, its heartbeat
+/// has stood still for longer than the peer timeout. The heartbeat is judged by our own clock from the moment we
 /// last saw it change, so a peer's clock or a forged value can at worst make us wait the
 /// timeout. Checks are rate-limited: a pidfd poll is a system call.
 /// </summary>
@@ -20,10 +21,11 @@ internal sealed unsafe class PeerWatch : IDisposable
     private readonly string _peer;
     private readonly Lock _lock = new();
     private readonly List<ProcessHandle> _processes = [];
-    /// <summary>Whether a named channel's writer role lock is held (uintripc.h 1f), and whether its ring was ever written; or null.</summary>
+    /// <summary>Whether a named channel's writer role lock (or, for the consumer's watch, its reader role lock) is held (uintripc.h 1f), and whether its ring was ever written; or null.</summary>
     private readonly (Func<bool> Held, Func<bool> Written)? _role;
     private bool _roleSeen; // under _lock: the role was seen held once, so its release means the writers left
     private string? _roleGone; // the last role check's verdict: not sticky, a new writer may take the role
+    private bool _roleHeld; // under _lock: the last role check found the role held, so a still heartbeat is no verdict
     private long _lastBeat;
     private long _lastChange;
     private long _lastCheck;
@@ -39,8 +41,13 @@ internal sealed unsafe class PeerWatch : IDisposable
         _lastChange = Stopwatch.GetTimestamp();
     }
 
-    /// <summary>A producer's watch of its consumer: the channel's heartbeat word, and processes added later.</summary>
-    internal static PeerWatch OfConsumer(ChannelCore channel) => new(channel.HeartbeatWord, channel.Wait.PeerTimeout, "consumer");
+    /// <summary>
+    /// A producer's watch of its consumer: the channel's heartbeat word, processes added later, and
+    /// for a named channel its reader role lock: held, the reader lives whatever its heartbeat does
+    /// (a thread pool starved for seconds stops its timer); free, the heartbeat rule decides.
+    /// </summary>
+    internal static PeerWatch OfConsumer(ChannelCore channel)
+        => new(channel.HeartbeatWord, channel.Wait.PeerTimeout, "consumer", channel.IsNamed ? (channel.ReaderRoleHeld, static () => false) : null);
 
     /// <summary>
     /// A consumer's watch of its producers: the processes added (no producer heartbeat exists), and
@@ -111,8 +118,9 @@ internal sealed unsafe class PeerWatch : IDisposable
             lock (_lock)
             {
                 _lastCheck = now;
+                string? roleGone = CheckRole(); // first: a reader role held makes a still heartbeat no verdict
                 _gone ??= CheckProcesses() ?? CheckHeartbeat(now);
-                Volatile.Write(ref _roleGone, _gone is null ? CheckRole() : null);
+                Volatile.Write(ref _roleGone, _gone is null ? roleGone : null);
                 return _gone ?? _roleGone;
             }
         }
@@ -150,12 +158,13 @@ internal sealed unsafe class PeerWatch : IDisposable
     }
 
     /// <summary>
-    /// The writer role lock's verdict (one fcntl): gone when it is free now and was held before or
-    /// the ring was written (a writer came and went between two looks). Not while a writer process
+    /// The role lock's verdict (one fcntl): gone when it is free now and was held before or (writers)
+    /// the ring was written (a writer came and went between two looks). Not while a peer process
     /// got the channel by a handover: that one takes no lock, its process is watched instead.
     /// </summary>
     private string? CheckRole()
     {
+        _roleHeld = false;
         if (_role is not { } role || _processes.Count != 0)
         {
             return null;
@@ -163,11 +172,14 @@ internal sealed unsafe class PeerWatch : IDisposable
 
         if (role.Held())
         {
-            _roleSeen = true;
+            _roleSeen = _roleHeld = true;
             return null;
         }
 
-        return _roleSeen || role.Written()
+        // The consumer's watch (the one with a heartbeat word) takes a free reader role for no
+        // verdict: a killed reader restarted within the peer timeout takes it again and reads on
+        // (KillTests), so the still heartbeat decides, as before.
+        return _heartbeat == null && (_roleSeen || role.Written())
             ? $"Every {_peer} of this named channel has gone without completing it: its writer role lock is free (their processes exited, or they disposed their channel objects)."
             : null;
     }
@@ -197,7 +209,9 @@ internal sealed unsafe class PeerWatch : IDisposable
         // stands still there means a slow process (its timer runs on the thread pool, which a busy
         // service starves for seconds; a loaded machine; a stopped debuggee), not a dead one. The
         // write's own timeout bounds that wait (design-notes "A production service's week (user39)").
-        return beat != 0 && _processes.Count == 0 && now - _lastChange > _timeoutTicks
+        // So is a named channel's reader whose role lock is held (CheckRole, just before): the
+        // kernel drops it with the process (design-notes readerlock).
+        return beat != 0 && _processes.Count == 0 && !_roleHeld && now - _lastChange > _timeoutTicks
             ? $"The {_peer}'s heartbeat has not moved for {Stopwatch.GetElapsedTime(_lastChange, now).TotalSeconds:F1} s: its process has died or hangs."
             : null;
     }

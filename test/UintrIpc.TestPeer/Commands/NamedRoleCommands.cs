@@ -101,6 +101,87 @@ internal static class NamedRoleCommands
         }
     }
 
+    /// <summary>
+    /// named-read-all &lt;slot|message&gt; &lt;name&gt;: opens the named channel and its reader, prints
+    /// "reading", then reads until the channel is completed (each read waits 30 s at most from the
+    /// last value) and prints "read N in order B completed C" (B: the values were 0, 1, 2, ...; C: it ended
+    /// by the completion, not a timeout).
+    /// </summary>
+    [PeerCommand("named-read-all")]
+    public static int ReadAll(string[] args)
+    {
+        long read = 0;
+        bool inOrder = true, completed;
+        if (args[0] == "slot")
+        {
+            using var channel = IpcChannel.OpenNamed<long>(args[1]);
+            var reader = channel.Reader;
+            Console.WriteLine("reading");
+            while (reader.TryRead(out long value, s_wait))
+            {
+                inOrder &= value == read++;
+            }
+
+            completed = reader.IsCompleted;
+        }
+        else
+        {
+            using var channel = IpcChannel.OpenNamedMessages(args[1]);
+            var reader = channel.Reader;
+            Console.WriteLine("reading");
+            byte[] buffer = new byte[8];
+            while (reader.TryRead(out _, buffer, out int length, s_wait))
+            {
+                inOrder &= length == 8 && BitConverter.ToInt64(buffer) == read++;
+            }
+
+            completed = reader.IsCompleted;
+        }
+
+        Console.WriteLine($"read {read} in order {inOrder} completed {completed}");
+        return 0;
+    }
+
+    /// <summary>
+    /// named-receive-write &lt;slot|message&gt; &lt;endpoint&gt; &lt;first&gt; &lt;count&gt;: connects to the
+    /// bootstrap server, receives the (named) channel over it (sharing its creator's open file
+    /// description), writes count values from first, prints "wrote N", and on stdin completes the channel.
+    /// </summary>
+    [PeerCommand("named-receive-write")]
+    public static int ReceiveWrite(string[] args)
+    {
+        long first = long.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
+        int count = int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
+        using var connection = Bootstrap.BootstrapConnection.Connect(args[1], s_wait);
+        int written = 0;
+        if (args[0] == "slot")
+        {
+            using var channel = connection.ReceiveChannel<long>(s_wait);
+            for (long v = first; v < first + count && channel.Writer.TryWrite(v, s_wait); v++)
+            {
+                written++;
+            }
+
+            Console.WriteLine($"wrote {written}");
+            _ = Console.ReadLine();
+            _ = channel.Writer.TryComplete();
+        }
+        else
+        {
+            using var channel = connection.ReceiveMessageChannel(s_wait);
+            for (long v = first; v < first + count && channel.Writer.TryWrite(1, BitConverter.GetBytes(v), s_wait); v++)
+            {
+                written++;
+            }
+
+            Console.WriteLine($"wrote {written}");
+            _ = Console.ReadLine();
+            _ = channel.Writer.TryComplete();
+        }
+
+        return written == count ? 0 : 3;
+    }
+
     /// <summary>Creates <paramref name="channel"/>'s reader (<paramref name="reader"/>); disposes the channel if that throws.</summary>
     private static TChannel WithReader<TChannel>(TChannel channel, Func<TChannel, object> reader)
         where TChannel : IDisposable

@@ -1,6 +1,8 @@
 using Tmds.Linux;
+using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
 using UintrIpc.Memory;
+using UintrIpc.Tests.Bootstrap;
 using UintrIpc.Tests.Infrastructure;
 
 namespace UintrIpc.Tests.Channels;
@@ -21,8 +23,13 @@ public sealed class NamedChannelRoleTests(ITestOutputHelper output) : IDisposabl
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan Nothing = TimeSpan.FromMilliseconds(200);
     private readonly ShmNames _names = new();
+    private readonly SocketNames _sockets = new();
 
-    public void Dispose() => _names.Dispose();
+    public void Dispose()
+    {
+        _sockets.Dispose();
+        _names.Dispose();
+    }
 
     [Theory]
     [InlineData(false)]
@@ -247,6 +254,154 @@ public sealed class NamedChannelRoleTests(ITestOutputHelper output) : IDisposabl
         Assert.Contains("writer role lock is free", gone.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A reader process that holds the reader role but does not run (SIGSTOP; in the field a
+    /// starved thread pool stops its heartbeat's timer, design-notes user39) is alive to the
+    /// writer: a write waiting for room ends at its own timeout, not with PeerGoneException after
+    /// the 1 s peer timeout, and once resumed the reader reads every value in order.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_stopped_reader_process_that_holds_the_reader_role_is_waited_for_and_then_reads_everything(bool messages)
+    {
+        const long Total = 1000;
+        string kind = messages ? "message" : "slot";
+        string name = _names.New("role");
+        using var channel = NamedChannel.Create(messages, name, multipleWriters: false, peerTimeout: TimeSpan.FromSeconds(1));
+        channel.CreateWriter();
+        using var reader = PeerProcess.Start(output, "named-read-all", kind, name);
+        reader.WaitForOutput("reading", StartUp);
+        bool stopped = false;
+        try
+        {
+            Assert.Equal(0, LibC.kill(reader.Pid, LibC.SIGSTOP));
+            stopped = true;
+            long next = 0;
+            while (channel.TryWrite(next))
+            {
+                next++; // fills the ring, or what the reader left of it before it stopped
+            }
+
+            // Its heartbeat stands still for 5 s, five peer timeouts; its role lock says it lives.
+            Assert.False(channel.TryWrite(next, TimeSpan.FromSeconds(5)));
+
+            Assert.Equal(0, LibC.kill(reader.Pid, LibC.SIGCONT));
+            stopped = false;
+            for (; next < Total; next++)
+            {
+                Assert.True(channel.TryWrite(next, Long), $"value {next}: no room within {Long}");
+            }
+
+            channel.Complete();
+            reader.AssertSuccess(StartUp);
+            Assert.Contains($"read {Total} in order True completed True", reader.StandardOutput, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (stopped)
+            {
+                _ = LibC.kill(reader.Pid, LibC.SIGCONT); // let it run to its end (or its Dispose's kill)
+            }
+        }
+    }
+
+    /// <summary>
+    /// A named channel handed to a writer process over a bootstrap: the receiver shares this
+    /// object's open file description and takes no lock of its own, so the handover takes the
+    /// writer role for it: a process that opens the name is refused while it writes; and a
+    /// handover is refused while another process holds the role.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_single_writer_named_channel_handed_over_a_bootstrap_has_one_writer(bool messages)
+    {
+        string kind = messages ? "message" : "slot";
+        string endpoint = _sockets.NewPath("role");
+        using var server = BootstrapServer.Listen(endpoint);
+        using (var channel = NamedChannel.Create(messages, _names.New("role"), multipleWriters: false))
+        {
+            using var receiver = PeerProcess.Start(output, "named-receive-write", kind, endpoint, "0", "3");
+            using (var connection = server.Accept(StartUp))
+            {
+                channel.Send(connection);
+            }
+
+            receiver.WaitForOutput("wrote 3", StartUp);
+            using (var second = PeerProcess.Start(output, "named-write", kind, channel.Name, "100", "3", "exit"))
+            {
+                Assert.Equal(5, second.WaitForExit(StartUp));
+                Assert.Contains("holds its writer role", second.StandardOutput, StringComparison.Ordinal);
+            }
+
+            receiver.WriteLine("done");
+            receiver.AssertSuccess(StartUp);
+            Assert.Equal(new long[] { 0, 1, 2 }, channel.ReadExactly(3));
+            Assert.Null(channel.TryRead(Nothing)); // completed: nothing more
+        }
+
+        using (var channel = NamedChannel.Create(messages, _names.New("role"), multipleWriters: false))
+        {
+            using var holder = PeerProcess.Start(output, "named-write", kind, channel.Name, "0", "1", "stay");
+            holder.WaitForOutput("wrote 1", StartUp);
+            BootstrapConnection? client = null;
+            Exception? failed = null;
+            var connecting = new Thread(() => // its handshake waits for the accept
+            {
+                try
+                {
+                    client = BootstrapConnection.Connect(endpoint, StartUp);
+                }
+                catch (Exception e)
+                {
+                    failed = e;
+                }
+            });
+            connecting.Start();
+            using (var connection = server.Accept(StartUp))
+            {
+                Assert.True(connecting.Join(StartUp));
+                Assert.Null(failed);
+                using var connected = client;
+                var refused = Assert.Throws<InvalidOperationException>(() => channel.Send(connection));
+                Assert.Contains("holds its writer role", refused.Message, StringComparison.Ordinal);
+            }
+
+            holder.WriteLine("done");
+            holder.AssertSuccess(StartUp);
+            Assert.Equal(new long[] { 0 }, channel.ReadExactly(1));
+        }
+    }
+
+    /// <summary>
+    /// Two channel objects of one single-writer name in one process each have their own open
+    /// file description, so their writers are refused as those of two processes are; the role
+    /// goes to the other object once the holder is disposed.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Two_channel_objects_of_a_single_writer_name_in_one_process_have_one_writer(bool messages)
+    {
+        string name = _names.New("role");
+        using var creator = NamedChannel.Create(messages, name, multipleWriters: false);
+        creator.CreateReader();
+        using (var first = NamedChannel.Open(messages, name))
+        {
+            using var second = NamedChannel.Open(messages, name);
+            first.CreateWriter();
+            Assert.Contains("holds its writer role", Assert.Throws<InvalidOperationException>(second.CreateWriter).Message, StringComparison.Ordinal);
+            Assert.Contains("holds its writer role", Assert.Throws<InvalidOperationException>(creator.CreateWriter).Message, StringComparison.Ordinal);
+            Assert.True(first.TryWrite(1));
+        }
+
+        using var next = NamedChannel.Open(messages, name);
+        next.CreateWriter();
+        Assert.True(next.TryWrite(2));
+        Assert.Equal(new long[] { 1, 2 }, creator.ReadExactly(2));
+    }
+
     /// <summary>A named slot or message channel of long values (a message carries one in 8 bytes), as this process sees it.</summary>
     private sealed class NamedChannel : IDisposable
     {
@@ -255,9 +410,24 @@ public sealed class NamedChannelRoleTests(ITestOutputHelper output) : IDisposabl
 
         private NamedChannel(IpcChannel<long>? slots, IpcMessageChannel? messages) => (_slots, _messages) = (slots, messages);
 
-        internal static NamedChannel Create(bool messages, string name, bool multipleWriters)
+        internal string Name => (_slots is not null ? _slots.Name : _messages!.Name)!;
+
+        /// <summary>Hands the channel to the peer of <paramref name="connection"/>, its writer.</summary>
+        internal void Send(BootstrapConnection connection)
         {
-            var options = new IpcChannelOptions { Name = name, Capacity = 64, BufferSize = 4096, MultipleWriters = multipleWriters, Doorbell = DoorbellKind.Futex };
+            if (_slots is not null)
+            {
+                connection.SendChannel(_slots);
+            }
+            else
+            {
+                connection.SendChannel(_messages!);
+            }
+        }
+
+        internal static NamedChannel Create(bool messages, string name, bool multipleWriters, TimeSpan? peerTimeout = null)
+        {
+            var options = new IpcChannelOptions { Name = name, Capacity = 64, BufferSize = 4096, MultipleWriters = multipleWriters, Doorbell = DoorbellKind.Futex, PeerTimeout = peerTimeout ?? TimeSpan.FromSeconds(5) };
             return messages ? new(null, IpcChannel.CreateMessages(options)) : new(IpcChannel.CreateBounded<long>(options), null);
         }
 
@@ -267,6 +437,15 @@ public sealed class NamedChannelRoleTests(ITestOutputHelper output) : IDisposabl
         internal void CreateReader() => _ = _slots is not null ? _slots.Reader : (object)_messages!.Reader;
 
         internal void CreateWriter() => _ = _slots is not null ? _slots.Writer : (object)_messages!.Writer;
+
+        /// <summary>Writes <paramref name="value"/> if there is room now.</summary>
+        internal bool TryWrite(long value) => _slots is not null ? _slots.Writer.TryWrite(value) : _messages!.Writer.TryWrite(1, BitConverter.GetBytes(value));
+
+        /// <summary>Writes <paramref name="value"/>, waiting up to <paramref name="timeout"/> for room.</summary>
+        internal bool TryWrite(long value, TimeSpan timeout)
+            => _slots is not null ? _slots.Writer.TryWrite(value, timeout) : _messages!.Writer.TryWrite(1, BitConverter.GetBytes(value), timeout);
+
+        internal void Complete() => Assert.True(_slots is not null ? _slots.Writer.TryComplete() : _messages!.Writer.TryComplete());
 
         /// <summary>The next value, or null when none came within <paramref name="timeout"/>.</summary>
         internal long? TryRead(TimeSpan timeout)
