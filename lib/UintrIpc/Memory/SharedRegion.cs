@@ -182,6 +182,12 @@ internal sealed unsafe class SharedRegion : IDisposable
     }
 
     /// <summary>
+    /// Tests only: runs between a named create's O_EXCL open and its creator lock, with the path,
+    /// to widen that window (NamedRegionCreateRaceTests). Null in production: one static load.
+    /// </summary>
+    internal static Action<string>? CreatedBeforeLockForTests;
+
+    /// <summary>
     /// Creates <paramref name="path"/> (O_EXCL) and takes its creator lock before anything else can
     /// be done with it. An existing file whose creator is gone is removed and the create tried again
     /// (twice at most: another creator racing us wins, and we report EEXIST).
@@ -202,6 +208,7 @@ internal sealed unsafe class SharedRegion : IDisposable
                 throw OpenError("create", path, errno, creating: true, stale);
             }
 
+            CreatedBeforeLockForTests?.Invoke(path);
             // Before size and header: an opener that sees the header published also sees this lock.
             if (RegionLocks.TryLock(fd, RegionLocks.CreatorByte))
             {
