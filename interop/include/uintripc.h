@@ -98,8 +98,11 @@
  *   or one that lost the lock to us right after its create; with the lock ours nobody publishes
  *   it any more), and the name still leads to the same inode (stat vs fstat); then it unlinks the name, closes the
  *   file (dropping that lock) and creates again, twice at most. A creator whose new file's
- *   creator lock is taken by such a replacer in the instant after its create has lost the name:
- *   it closes the file, unlinks nothing, and fails with EEXIST. Anything else is left in place
+ *   creator lock is taken by such a replacer in the instant after its create has lost the name,
+ *   and so has one that, holding the lock, finds that the name no longer leads to its file (stat vs
+ *   fstat: a replacer unlinked it and let go before our lock): it closes the file, unlinks nothing,
+ *   and fails with EEXIST. Once the creator holds the lock and the name leads to its file, no
+ *   replacer takes it; the creator removes the name at the end only while it still leads there. Anything else is left in place
  *   and the EEXIST names it.
  *   The reader of a single-writer ring reads the writer byte with F_OFD_GETLK at its wait's
  *   rate-limited liveness checks (section 4): free, after it was held or the ring was written,

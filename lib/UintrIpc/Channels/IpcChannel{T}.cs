@@ -51,7 +51,7 @@ public sealed class IpcChannel<T> : IDisposable where T : unmanaged
     }
 
     /// <summary>The reading end, created on first use (on this thread: signal and uintr doorbells belong to it).</summary>
-    /// <exception cref="InvalidOperationException">(uintr) This thread cannot receive user interrupts.</exception>
+    /// <exception cref="InvalidOperationException">(uintr) This thread cannot receive user interrupts; or a named channel's reader role is held by another process or channel object of the name (a ring has one reader).</exception>
     /// <exception cref="PlatformNotSupportedException">The uintr doorbell on a machine without user interrupts (a region made elsewhere: creation here refuses it).</exception>
     /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
     public IpcChannelReader<T> Reader => _endpoints.Reader;
@@ -64,7 +64,7 @@ public sealed class IpcChannel<T> : IDisposable where T : unmanaged
     /// <see cref="IpcChannelOptions.MultipleWriters"/> has one writer: this one, or the writer
     /// process it was handed to (<see cref="IpcChannel.SendChannel{T}"/>) while that runs.
     /// </summary>
-    /// <exception cref="InvalidOperationException">An eventfd or uintr doorbell, and this object has no reader and received no descriptor; or the channel has one writer (no <see cref="IpcChannelOptions.MultipleWriters"/>) and was handed to a writer process that is still running, or is being handed over.</exception>
+    /// <exception cref="InvalidOperationException">An eventfd or uintr doorbell, and this object has no reader and received no descriptor; or the channel has one writer (no <see cref="IpcChannelOptions.MultipleWriters"/>) and was handed to a writer process that is still running, or is being handed over; or a named channel's writer role is held by another process or channel object of the name (exclusively, with <see cref="IpcChannelOptions.MultipleWriters"/>).</exception>
     /// <exception cref="PlatformNotSupportedException">The channel's doorbell cannot work on this machine (a region made elsewhere: creation here refuses such a doorbell); the message says why.</exception>
     /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
     public IpcChannelWriter<T> Writer => _endpoints.Writer;

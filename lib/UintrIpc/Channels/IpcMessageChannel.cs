@@ -35,13 +35,13 @@ public sealed class IpcMessageChannel : IDisposable
         => _endpoints = new(core, static c => new IpcMessageReader(c), static (c, fd) => new IpcMessageWriter(c, fd), static r => r.Core.DoorbellFd, static r => r.Core.HasRunningProducer);
 
     /// <summary>The reading end, created on first use (on this thread: signal and uintr doorbells belong to it).</summary>
-    /// <exception cref="InvalidOperationException">(uintr) This thread cannot receive user interrupts.</exception>
+    /// <exception cref="InvalidOperationException">(uintr) This thread cannot receive user interrupts; or a named channel's reader role is held by another process or channel object of the name (a ring has one reader).</exception>
     /// <exception cref="PlatformNotSupportedException">The uintr doorbell on a machine without user interrupts (a region made elsewhere: creation here refuses it).</exception>
     /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
     public IpcMessageReader Reader => _endpoints.Reader;
 
     /// <summary>The writing end, created on first use; it finds the reader's doorbell itself (see <see cref="IpcChannel{T}.Writer"/>).</summary>
-    /// <exception cref="InvalidOperationException">An eventfd or uintr doorbell, and this object has no reader and received no descriptor; or the channel has one writer (no <see cref="IpcChannelOptions.MultipleWriters"/>) and was handed to a writer process that is still running, or is being handed over.</exception>
+    /// <exception cref="InvalidOperationException">An eventfd or uintr doorbell, and this object has no reader and received no descriptor; or the channel has one writer (no <see cref="IpcChannelOptions.MultipleWriters"/>) and was handed to a writer process that is still running, or is being handed over; or a named channel's writer role is held by another process or channel object of the name (exclusively, with <see cref="IpcChannelOptions.MultipleWriters"/>).</exception>
     /// <exception cref="PlatformNotSupportedException">The channel's doorbell cannot work on this machine (a region made elsewhere: creation here refuses such a doorbell); the message says why.</exception>
     /// <exception cref="ObjectDisposedException">The channel was disposed.</exception>
     public IpcMessageWriter Writer => _endpoints.Writer;

@@ -182,6 +182,12 @@ internal sealed unsafe class SharedRegion : IDisposable
     }
 
     /// <summary>
+    /// Tests only: runs between a named create's O_EXCL open and its creator lock, with the path,
+    /// to widen that window (NamedRegionCreateRaceTests). Null in production: one static load.
+    /// </summary>
+    internal static Action<string>? CreatedBeforeLockForTests;
+
+    /// <summary>
     /// Creates <paramref name="path"/> (O_EXCL) and takes its creator lock before anything else can
     /// be done with it. An existing file whose creator is gone is removed and the create tried again
     /// (twice at most: another creator racing us wins, and we report EEXIST).
@@ -202,14 +208,29 @@ internal sealed unsafe class SharedRegion : IDisposable
                 throw OpenError("create", path, errno, creating: true, stale);
             }
 
-            // Before size and header: an opener that sees the header published also sees this lock.
-            if (RegionLocks.TryLock(fd, RegionLocks.CreatorByte))
+            CreatedBeforeLockForTests?.Invoke(path);
+            bool ours;
+            try
+            {
+                // Before size and header: an opener that sees the header published also sees this lock.
+                // Then the name: a replacer unlinks only under this lock, so one that took it in the
+                // instant after our create may have unlinked our file and let go already; while we
+                // hold the lock and the name leads here, no replacer can take it from us.
+                ours = RegionLocks.TryLock(fd, RegionLocks.CreatorByte) && NameLeadsTo(path, fd);
+            }
+            catch
+            {
+                fd.Dispose(); // an empty file under no lock: the next create replaces it
+                throw;
+            }
+
+            if (ours)
             {
                 return fd;
             }
 
-            // Another creator took the lock of our new, empty file to replace it as stale (it will
-            // unlink it and create its own): it wins the name. Not ours to unlink any more.
+            // Another creator took the lock of our new, empty file to replace it as stale (it
+            // unlinks it and creates its own): it wins the name. Not ours to unlink any more.
             fd.Dispose();
             throw new UintrIpcException($"create {path}", LibC.EEXIST, "Another process is creating a region of this name at the same moment, and has it now.");
         }
@@ -226,11 +247,15 @@ internal sealed unsafe class SharedRegion : IDisposable
     /// </summary>
     private static bool TryRemoveStale(string path, out string? reason)
     {
+        const string NotARegionFile = "It is not a region file of this user: delete it (or pick another name) if no program uses it.";
         reason = null;
         SafeFdHandle? fd = TryOpenPath(path, LibC.O_RDWR | LibC.O_CLOEXEC | LibC.O_NOFOLLOW, 0, out int errno);
         if (fd is null)
         {
-            return errno == LibC.ENOENT; // removed in between: create again
+            // ENOENT: removed in between, create again. Otherwise a symbolic link (ELOOP), a
+            // directory (EISDIR), another user's file (EACCES): nothing of ours.
+            reason = errno == LibC.ENOENT ? null : NotARegionFile;
+            return errno == LibC.ENOENT;
         }
 
         using (fd)
@@ -238,7 +263,7 @@ internal sealed unsafe class SharedRegion : IDisposable
             stat st;
             if (LibC.fstat(fd.Fd, &st) != 0 || (st.st_mode & LibC.S_IFMT) != LibC.S_IFREG || st.st_uid != LibC.geteuid())
             {
-                reason = "It is not a region file of this user: delete it (or pick another name) if no program uses it.";
+                reason = NotARegionFile;
                 return false;
             }
 
@@ -268,18 +293,29 @@ internal sealed unsafe class SharedRegion : IDisposable
                 return false;
             }
 
-            stat now;
+            if (!NameLeadsTo(path, fd))
+            {
+                return true; // the name leads elsewhere already: create again
+            }
+
             byte[] p = Encoding.UTF8.GetBytes(path + "\0");
             fixed (byte* pp = p)
             {
-                if (LibC.stat(pp, &now) != 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino)
-                {
-                    return true; // the name leads elsewhere already: create again
-                }
-
                 return LibC.unlink(pp) == 0 || LibC.errno == LibC.ENOENT ? true
                     : throw UintrIpcException.FromLastError($"unlink {path} (left by a creator that is gone)");
             }
+        }
+    }
+
+    /// <summary>Whether <paramref name="path"/> leads to the file open as <paramref name="fd"/> now (stat against fstat: device and inode).</summary>
+    private static bool NameLeadsTo(string path, SafeFdHandle fd)
+    {
+        stat mine;
+        stat now;
+        byte[] p = Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* pp = p)
+        {
+            return LibC.fstat(fd.Fd, &mine) == 0 && LibC.stat(pp, &now) == 0 && now.st_dev == mine.st_dev && now.st_ino == mine.st_ino;
         }
     }
 
@@ -499,8 +535,12 @@ internal sealed unsafe class SharedRegion : IDisposable
         return errno == LibC.ENOENT ? false : throw new UintrIpcException($"unlink {PathOf(name)}", errno);
     }
 
-    /// <summary>Removes this region's name (creator's duty for named regions). Mappings stay valid.</summary>
-    public bool Unlink() => Name is not null && Unlink(Name);
+    /// <summary>
+    /// Removes this region's name (creator's duty for named regions) while it leads to this
+    /// region's file: one deleted meanwhile (rm, File.Delete) and created again by another creator
+    /// is that creator's, and stays. Mappings stay valid. False when nothing was removed.
+    /// </summary>
+    public bool Unlink() => Name is { } name && WithFd(fd => NameLeadsTo(PathOf(name), fd)) && Unlink(name);
 
     /// <summary>Finds the first part of <paramref name="kind"/> with <paramref name="tag"/>.</summary>
     /// <exception cref="KeyNotFoundException">The region has no such part.</exception>

@@ -192,6 +192,86 @@ public sealed unsafe class SharedRegionTests : IDisposable
         Assert.Equal(first.Epoch, opened.Epoch);
     }
 
+    /// <summary>
+    /// Two creators of one name: B finds A's file just created and not yet locked, judges it stale
+    /// (empty, creator lock free), unlinks it, drops the lock with its descriptor and creates its
+    /// own; only then does A take the lock of its file, which no name leads to any more. A must
+    /// fail: were it to go on, it would serve a region nobody can open, and its dispose (a
+    /// channel's Close unlinks the name) would remove B's name. The hook widens the instant
+    /// between A's create and its lock (review27).
+    /// </summary>
+    [Fact]
+    public void A_creator_whose_new_file_is_replaced_before_it_locks_it_fails_with_EEXIST_and_leaves_the_winner_alone()
+    {
+        string name = _names.New();
+        string path = Path.Combine(SharedRegion.SharedMemoryDirectory, name);
+        SharedRegion? winner = null;
+        SharedRegion? loser = null;
+        int entered = 0;
+        SharedRegion.CreatedBeforeLockForTests = p =>
+        {
+            if (p == path && Interlocked.Exchange(ref entered, 1) == 0)
+            {
+                winner = SharedRegion.CreateNamed(name, 5, ThreeParts()); // B, in A's window: replaces A's empty file
+            }
+        };
+        try
+        {
+            var e = Assert.Throws<UintrIpcException>(() => loser = SharedRegion.CreateNamed(name, 4, ThreeParts()));
+            Assert.Equal(LibC.EEXIST, e.Errno);
+            Assert.Contains("has it now", e.Message, StringComparison.Ordinal);
+            Assert.NotNull(winner);
+
+            // The name leads to B's region, and A's failure removed nothing.
+            using var opened = SharedRegion.OpenNamed(name, s_shortTimeout);
+            Assert.Equal(winner!.Epoch, opened.Epoch);
+            Assert.Equal(5u, opened.RegionKind);
+        }
+        finally
+        {
+            SharedRegion.CreatedBeforeLockForTests = null;
+            loser?.Dispose();
+            winner?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A symbolic link or a directory at the name is no region: the EEXIST says so and what to do,
+    /// rather than "dispose the channel that has it", and leaves it and what it leads to alone (review27).
+    /// </summary>
+    [Fact]
+    public void A_name_taken_by_a_symbolic_link_or_a_directory_fails_with_EEXIST_saying_it_is_not_a_region_file()
+    {
+        string target = _names.New();
+        string targetPath = Path.Combine(SharedRegion.SharedMemoryDirectory, target);
+        byte[] foreign = new byte[64]; // zeros: taken for an unpublished region were it opened through the link
+        File.WriteAllBytes(targetPath, foreign);
+        string link = _names.New();
+        string linkPath = Path.Combine(SharedRegion.SharedMemoryDirectory, link);
+        File.CreateSymbolicLink(linkPath, targetPath);
+        string dir = _names.New();
+        string dirPath = Path.Combine(SharedRegion.SharedMemoryDirectory, dir);
+        Directory.CreateDirectory(dirPath);
+        try
+        {
+            foreach (string name in new[] { link, dir })
+            {
+                var e = Assert.Throws<UintrIpcException>(() => SharedRegion.CreateNamed(name, 0, ThreeParts()));
+                Assert.Equal(LibC.EEXIST, e.Errno);
+                Assert.Contains("not a region file of this user", e.Message, StringComparison.Ordinal);
+            }
+
+            Assert.NotNull(new FileInfo(linkPath).LinkTarget);
+            Assert.Equal(foreign, File.ReadAllBytes(targetPath));
+            Assert.True(Directory.Exists(dirPath));
+        }
+        finally
+        {
+            File.Delete(linkPath);
+            Directory.Delete(dirPath);
+        }
+    }
+
     [Fact]
     public void Opening_a_missing_name_fails_with_ENOENT_and_a_hint()
     {
@@ -244,6 +324,29 @@ public sealed unsafe class SharedRegionTests : IDisposable
         // The name is free again.
         using var reborn = SharedRegion.CreateNamed(name, 0, ThreeParts());
         Assert.NotEqual(creator.Epoch, reborn.Epoch);
+    }
+
+    /// <summary>
+    /// A creator's name deleted by hand while it runs (File.Delete, rm) and created again by
+    /// another creator: the first one's Unlink (what its channel's dispose does) must not remove
+    /// the name the second one now holds (review27).
+    /// </summary>
+    [Fact]
+    public void Unlink_leaves_a_name_that_leads_to_another_region_alone()
+    {
+        string name = _names.New();
+        string path = Path.Combine(SharedRegion.SharedMemoryDirectory, name);
+        using var first = SharedRegion.CreateNamed(name, 0, ThreeParts());
+        File.Delete(path);
+        using var second = SharedRegion.CreateNamed(name, 0, ThreeParts());
+
+        Assert.False(first.Unlink());
+        Assert.True(File.Exists(path));
+        using var opened = SharedRegion.OpenNamed(name, s_shortTimeout);
+        Assert.Equal(second.Epoch, opened.Epoch);
+
+        Assert.True(second.Unlink());
+        Assert.False(File.Exists(path));
     }
 
     [Fact]
