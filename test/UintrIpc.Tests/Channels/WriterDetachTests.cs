@@ -146,6 +146,42 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
         peer.AssertSuccess(StartUp);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void In_one_process_a_reader_sees_its_channel_objects_writer_disposed_and_a_new_writer_clears_it(bool complete)
+    {
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 8, MultipleWriters = true, Doorbell = DoorbellKind.Futex });
+        using var other = IpcChannel.AttachWriter<long>(channel.Region.FileHandle, null); // a second channel object of the region: a second writer
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        Assert.True(writer.TryWrite(1));
+        writer.Dispose();
+        Assert.True(reader.TryRead(out long value, Long));
+        Assert.Equal(1, value);
+        Assert.False(reader.TryRead(out _, Nothing)); // the other writer object is attached: only a wait that times out
+
+        var last = other.Writer;
+        Assert.True(last.TryWrite(2));
+        if (complete)
+        {
+            last.Complete();
+        }
+
+        last.Dispose();
+        Assert.True(reader.TryRead(out value, Long));
+        Assert.Equal(2, value);
+        if (complete)
+        {
+            Assert.False(reader.TryRead(out _, Long)); // the normal end
+            Assert.True(reader.IsCompleted);
+        }
+        else
+        {
+            Assert.Throws<PeerGoneException>(() => reader.TryRead(out _, Long));
+        }
+    }
+
     /// <summary>Starts a writer process, hands it the channel and waits until it has received it (its writer is attached).</summary>
     private PeerProcess StartWriter(BootstrapServer server, string endpoint, ReaderEnd reader, bool messages, long first, string end, string start)
     {
