@@ -37,7 +37,9 @@ internal static class WriterDetachCommands
             {
                 var slots = connection.ReceiveChannel<long>(s_timeout);
                 var writer = slots.Writer;
-                (channel, write, end) = (slots, v => writer.TryWrite(v, s_timeout), () => End(writer, complete));
+                channel = slots;
+                write = v => writer.TryWrite(v, s_timeout);
+                end = () => End(writer, complete);
                 break;
             }
 
@@ -45,7 +47,9 @@ internal static class WriterDetachCommands
             {
                 var messages = connection.ReceiveMessageChannel(s_timeout);
                 var writer = messages.Writer;
-                (channel, write, end) = (messages, v => writer.TryWrite(1, BitConverter.GetBytes(v), s_timeout), () => End(writer, complete));
+                channel = messages;
+                write = v => writer.TryWrite(1, BitConverter.GetBytes(v), s_timeout);
+                end = () => End(writer, complete);
                 break;
             }
 
@@ -54,17 +58,17 @@ internal static class WriterDetachCommands
                 var duplex = connection.ReceiveDuplexChannel<long, long>(s_timeout);
                 var requests = duplex.Requests.Writer;
                 var responses = duplex.Responses.Reader;
-                (channel, write, end) = (duplex,
-                    v => requests.TryWrite(v, s_timeout) && responses.TryRead(out long response, s_timeout) && response == (2 * v) + 1,
-                    () =>
+                channel = duplex;
+                write = v => requests.TryWrite(v, s_timeout) && responses.TryRead(out long response, s_timeout) && response == (2 * v) + 1;
+                end = () =>
+                {
+                    if (complete)
                     {
-                        if (complete)
-                        {
-                            requests.Complete();
-                        }
+                        requests.Complete();
+                    }
 
-                        duplex.Dispose(); // on this thread: the response reader's doorbell may be thread-bound
-                    });
+                    duplex.Dispose(); // on this thread: the response reader's doorbell may be thread-bound
+                };
                 break;
             }
         }
