@@ -284,9 +284,9 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
                 case ReadWay.WaitToReadAsync:
                     while (await reader.WaitToReadAsync(bound.Token))
                     {
-                        while (reader.TryRead(out T item))
+                        while (reader.TryRead(out T? item))
                         {
-                            values.Add(valueOf(item));
+                            values.Add(valueOf(item!));
                             bound.CancelAfter(Long);
                         }
                     }
