@@ -125,6 +125,8 @@
  *   +128  tail   u64  producer position (bytes for record rings, slots for slot rings)
  *   +136  unregistered u32  MPSC: non-zero once a producer claimed without a table entry (2f)
  *   +144  claim_end u64  SPSC record rings: at least the end of the producer's open claim (2g)
+ *   +152  writers u32, writers_detached u32  channels: writer objects attached, and whether one
+ *         detached (section 4b)
  *   +256  head   u64  consumer position
  *   +264  releasing u64  record rings: the head a release is zeroing up to (2e, 2g)
  *   +384  consumer line: heartbeat
@@ -652,6 +654,44 @@
  *   mismatch consumes that message (it is not delivered, and not read again) and is reported
  *   as an error naming the position; the next message is read normally.
  *
+ * 4b. A writer that detaches (layout version 6). A writer disposed without completing the channel,
+ *   while its process lives on, is neither a completion nor an exit: without a mark its reader
+ *   would drain and then wait for data that never comes. Two words on the producer's line of
+ *   each channel ring (section 2, +152 and +156; both directions of a duplex, section 5) say it:
+ *     writers           u32  writer objects attached now. A single-writer ring's writer stores 1
+ *                            (release) when it attaches, before its first write, and 0 (release)
+ *                            when it detaches (one writer at a time, 1f and the handover rule: a
+ *                            predecessor killed with 1 stored is overwritten by its successor);
+ *                            an MPSC ring's writers add 1 (full, atomic) when they attach and
+ *                            subtract 1 (full) when they detach. A writer killed never subtracts:
+ *                            its end is seen by its pidfd or its role lock (section 4, 1f).
+ *     writers_detached  u32  stored 1 (release) by a writer that detaches, before its update of
+ *                            writers; never cleared: with writers != 0 it means nothing.
+ *   Detach order: the writer's last publish (MPSC: then its registrations end, 2f: its open claims
+ *   are marked for the skip), writers_detached = 1, the update of writers, then its wake check
+ *   (P2-P6, the update counting as the publish) so that a sleeping reader sees it. A writer that
+ *   completes the channel and then detaches is a completion (the state was CLOSED first).
+ *   The reader, only where a wait would otherwise block (at its rate-limited liveness checks,
+ *   never per message): writers (acquire) == 0, then writers_detached (acquire) != 0, then the
+ *   state (acquire): CLOSED is the normal end; else the tail (acquire): drained (head == tail)
+ *   after the writers' 0 means that every writer that attached has detached and everything it
+ *   published was read, and the wait ends with an error naming the detach. Not sticky: a writer
+ *   that attaches later (a new writer of a named channel, another handed-over writer of an MPSC
+ *   ring) makes writers non-zero again, and the next wait waits for it. A writer that attaches
+ *   between the reader's look and its error is not waited for by that one wait (as with a role
+ *   lock freed and taken again, 1f).
+ *   Trust: both words are the writers' and untrusted. A forged 0 with writers_detached set ends
+ *   the reader's wait early once the ring is drained, which a hostile writer could do anyway by
+ *   stopping (the reader's wait would end at its timeout or at the writer's exit); a forged
+ *   non-zero count makes the reader wait as before this mark existed (its timeout, the writers'
+ *   pidfds and role locks still apply). Nothing is signalled or unmapped because of them. An
+ *   MPSC writer killed leaves its 1 in writers: while it is counted, that ring's reader ends no
+ *   wait by detach, and waits for the exits of the handed-over writer processes as before
+ *   (section 4). A write racing its own writer's Dispose on another thread (a misuse) may
+ *   publish after the mark: the reader that ended its wait reads it with its next read.
+ *   Version-5 peers do not store the words (a version-5 writer after a detached one would leave
+ *   the mark standing): a mismatch is refused at attach.
+ *
  * ------------------------------------------------------------------------------------
  * 5. Duplex channel regions (request/response over one duplex part: IpcDuplexChannel)
  * ------------------------------------------------------------------------------------
@@ -692,7 +732,9 @@ extern "C" {
  * 5: the same bytes as 4, and a named region's role locks (1f): a version-4 peer takes none, so
  * it could be a second writer or reader unnoticed, and a version-5 creator replaces only a
  * version-5 file whose creator lock is free (a version-4 creator holds none). */
-#define UIPC_LAYOUT_VERSION      5u
+/* 6: the same offsets as 5, and the ring's writers / writers_detached words (+152, +156,
+ * section 4b), which a version-5 writer never stores: its reader would take it for detached. */
+#define UIPC_LAYOUT_VERSION      6u
 /* Named regions' role locks (1f): one-byte OFD locks at these file offsets. */
 #define UIPC_LOCK_CREATOR        0
 #define UIPC_LOCK_WRITER(ring)   (1 + 2 * (ring))
@@ -811,7 +853,9 @@ struct uipc_ring_control {
     uint32_t unregistered;                    /* 136 MPSC: non-zero once a producer claimed without an entry (2f) */
     uint32_t pad_unregistered;
     uint64_t claim_end;                       /* 144 SPSC record rings: at least the end of the open claim (2g) */
-    uint8_t  pad_tail[104];
+    uint32_t writers;                         /* 152 channels: writer objects attached (section 4b) */
+    uint32_t writers_detached;                /* 156 channels: 1 once a writer detached (section 4b) */
+    uint8_t  pad_tail[96];
     uint64_t head;                            /* 256 consumer-owned */
     uint64_t releasing;                       /* 264 record rings: the head a release zeroes up to (2e, 2g) */
     uint8_t  pad_head[112];
@@ -941,6 +985,8 @@ UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_descriptor, producer_slots) == 40, 
 UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_descriptor, producer_table_offset) == 48, "producer_table_offset");
 UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_control, unregistered) == 136, "unregistered");
 UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_control, claim_end) == 144, "claim_end");
+UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_control, writers) == 152, "writers");
+UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_control, writers_detached) == 156, "writers_detached");
 UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_control, releasing) == 264, "releasing");
 UIPC_STATIC_ASSERT(sizeof(struct uipc_producer_entry) == UIPC_PRODUCER_ENTRY_SIZE, "producer entry size");
 UIPC_STATIC_ASSERT(offsetof(struct uipc_wait_block, wakeups_sent) == 128, "producer line at 128");
@@ -983,6 +1029,7 @@ enum uipc_layout_id {
     UIPC_L_RING_OFF_SLOT_PITCH, UIPC_L_PART_DUPLEX_SLOTS, UIPC_L_DUPLEX_CONTROL_SIZE, UIPC_L_DUPLEX_PITCH_ALIGNMENT,
     UIPC_L_REGION_CHANNEL_DUPLEX, UIPC_L_WAIT_OFF_CHANNEL_STATE, UIPC_L_RING_OFF_CLAIM_END,
     UIPC_L_LOCK_CREATOR, UIPC_L_LOCK_WRITER_0, UIPC_L_LOCK_READER_0, UIPC_L_LOCK_WRITER_1,
+    UIPC_L_RING_OFF_WRITERS, UIPC_L_RING_OFF_WRITERS_DETACHED,
     UIPC_L_COUNT
 };
 UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id);

@@ -78,6 +78,8 @@ UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id)
     case UIPC_L_LOCK_WRITER_0: return UIPC_LOCK_WRITER(0);
     case UIPC_L_LOCK_READER_0: return UIPC_LOCK_READER(0);
     case UIPC_L_LOCK_WRITER_1: return UIPC_LOCK_WRITER(1);
+    case UIPC_L_RING_OFF_WRITERS: return OFF(uipc_ring_control, writers);
+    case UIPC_L_RING_OFF_WRITERS_DETACHED: return OFF(uipc_ring_control, writers_detached);
     default: return UIPC_LAYOUT_UNKNOWN;
     }
 }

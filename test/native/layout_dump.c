@@ -92,6 +92,8 @@ int main(void)
     L(UIPC_L_LOCK_WRITER_0, UIPC_LOCK_WRITER(0));
     L(UIPC_L_LOCK_READER_0, UIPC_LOCK_READER(0));
     L(UIPC_L_LOCK_WRITER_1, UIPC_LOCK_WRITER(1));
+    L(UIPC_L_RING_OFF_WRITERS, OFF(uipc_ring_control, writers));
+    L(UIPC_L_RING_OFF_WRITERS_DETACHED, OFF(uipc_ring_control, writers_detached));
     printf("id UIPC_L_COUNT %d\n", (int)UIPC_L_COUNT);
 
     /* Constants of the header that have no layout id. */

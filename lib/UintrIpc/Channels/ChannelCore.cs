@@ -73,6 +73,55 @@ internal sealed unsafe class ChannelCore
     /// <summary>The ring's consumer_heartbeat_ms word (uintripc.h section 4, liveness).</summary>
     internal long* HeartbeatWord => (long*)(Region.PartPointer(RingPart) + RingLayout.HeartbeatOffset);
 
+    /// <summary>The ring's writers word: writer objects attached (uintripc.h 4b).</summary>
+    private uint* WritersWord => (uint*)(Region.PartPointer(RingPart) + RingLayout.WritersOffset);
+
+    /// <summary>The ring's writers_detached word: 1 once a writer detached (uintripc.h 4b).</summary>
+    private uint* WritersDetachedWord => (uint*)(Region.PartPointer(RingPart) + RingLayout.WritersDetachedOffset);
+
+    /// <summary>
+    /// Counts a writer object in (uintripc.h 4b), before its first write. One writer: a store
+    /// (release) of 1, over whatever a killed predecessor left; several: an atomic add (full).
+    /// </summary>
+    internal void MarkWriterAttached()
+    {
+        if (MultipleProducers)
+        {
+            Interlocked.Increment(ref *WritersWord); // full
+        }
+        else
+        {
+            Volatile.Write(ref *WritersWord, 1u); // release
+        }
+    }
+
+    /// <summary>
+    /// Counts a writer object out (uintripc.h 4b), after its last publish (and, several writers,
+    /// the end of its registrations): the mark (release), then the count (one writer: a release
+    /// store of 0; several: an atomic subtract, full). The caller's wake check (P2-P6) follows.
+    /// </summary>
+    internal void MarkWriterDetached()
+    {
+        Volatile.Write(ref *WritersDetachedWord, 1u); // release: after the last publish
+        if (MultipleProducers)
+        {
+            Interlocked.Decrement(ref *WritersWord); // full; a forged 0 wraps to non-zero: the reader waits as before
+        }
+        else
+        {
+            Volatile.Write(ref *WritersWord, 0u); // release: the mark and every publish before it
+        }
+    }
+
+    /// <summary>
+    /// Whether every writer object that attached has detached (uintripc.h 4b): writers (acquire)
+    /// == 0, then writers_detached (acquire) != 0. The caller loads the state and then the tail
+    /// after this, so that drained then means nothing more comes. Writers' words, untrusted: a lie
+    /// ends a drained reader's wait early (as a writer that stops would), or makes it wait as before.
+    /// For the reader's rate-limited liveness checks, never per message.
+    /// </summary>
+    internal bool WritersDetached() => Volatile.Read(ref *WritersWord) == 0 && Volatile.Read(ref *WritersDetachedWord) != 0;
+
     /// <summary>The ring's validated descriptor: capacity, element size, max message length.</summary>
     internal RingDescriptor.Geometry Geometry { get; }
 

@@ -119,7 +119,7 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         // A named single-writer channel's writer is known by its role lock only (uintripc.h 1f),
         // checked at the wait's liveness points. Not with several writers: they come and go (a
         // moment without any, while one restarts, is no end: KillTests' consumer met it).
-        _producers = PeerWatch.OfProducers(channel.IsNamed && !channel.MultipleProducers ? (channel.WriterRoleHeld, () => _probe.WasWritten) : null);
+        _producers = PeerWatch.OfProducers(channel.IsNamed && !channel.MultipleProducers ? (channel.WriterRoleHeld, () => _probe.WasWritten) : null, channel.WritersDetached);
         _heartbeat = new ConsumerHeartbeat(channel);
     }
 
@@ -297,7 +297,13 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     /// <summary>Whether a writer process this channel was handed to is still running.</summary>
     internal bool HasRunningProducer => _producers.AnyRunning;
 
-    private bool ProducersGoneAndDrained => _producers.Gone is not null && _probe.IsDrained;
+    /// <summary>
+    /// Every known writer is gone (the verdict first: a detach mark's acquire, uintripc.h 4b),
+    /// the channel is not completed (acquire, after it: a writer that completed and then detached
+    /// or exited is the normal end, which the next look sees) and the ring is drained (the tail,
+    /// loaded last): the wait can only end in an error.
+    /// </summary>
+    private bool ProducersGoneAndDrained => _producers.Gone is not null && !_channel.IsCompleted && _probe.IsDrained;
 
     /// <summary>
     /// Retries <paramref name="attempt"/> (spin, yield, park between tries) until it succeeds

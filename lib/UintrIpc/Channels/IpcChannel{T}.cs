@@ -95,6 +95,9 @@ public sealed class IpcChannel<T> : IDisposable where T : unmanaged
     /// <summary>
     /// Disposes the reader and the writer (if created) and releases this object's reference to
     /// the region. With a signal or uintr doorbell, call it on the reader's thread. Idempotent.
+    /// Does not complete the channel: a reader elsewhere reads what the writer wrote and then gets
+    /// <see cref="PeerGoneException"/> (see <see cref="IpcChannelWriter{T}.Dispose"/>); complete
+    /// the writer first when the stream has ended.
     /// </summary>
     /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread than the reader's (the rest was released).</exception>
     public void Dispose() => _endpoints.Dispose();

@@ -233,7 +233,12 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     public override bool TryComplete(Exception? error = null) => _core.TryComplete();
 
     /// <summary>
-    /// Releases the doorbell sender and the region. Does not complete the channel. Idempotent.
+    /// Releases the doorbell sender and the region. Does not complete the channel, but marks this
+    /// writer detached: once every writer of the channel is disposed (or has exited), its reader
+    /// reads everything written and then gets <see cref="PeerGoneException"/> saying that the writer
+    /// disposed its end without completing, instead of waiting for more. When the stream has
+    /// ended, call <see cref="TryComplete"/> (or <c>Complete</c>) first: the reader then sees a
+    /// normal end. Idempotent.
     /// A write waiting for room on another thread then fails with <see cref="ObjectDisposedException"/>;
     /// complete open claims first, and do not run a non-blocking call concurrently with it.
     /// </summary>

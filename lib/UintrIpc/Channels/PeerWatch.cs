@@ -24,8 +24,10 @@ internal sealed unsafe class PeerWatch : IDisposable
     /// <summary>Whether a named channel's writer role lock (or, for the consumer's watch, its reader role lock) is held (uintripc.h 1f), and whether its ring was ever written; or null.</summary>
     private readonly (Func<bool> Held, Func<bool> Written)? _role;
     private bool _roleSeen; // under _lock: the role was seen held once, so its release means the writers left
-    private string? _roleGone; // the last role check's verdict: not sticky, a new writer may take the role
+    private string? _roleGone; // the last role (or detach) check's verdict: not sticky, a new writer may take the role
     private bool _roleHeld; // under _lock: the last role check found the role held, so a still heartbeat is no verdict
+    /// <summary>Whether every writer that attached has detached (uintripc.h 4b), or null (the consumer's watch).</summary>
+    private Func<bool>? WritersDetached { get; init; }
     private long _lastBeat;
     private long _lastChange;
     private long _lastCheck;
@@ -52,9 +54,12 @@ internal sealed unsafe class PeerWatch : IDisposable
     /// <summary>
     /// A consumer's watch of its producers: the processes added (no producer heartbeat exists), and
     /// for a named channel its writer role lock (<paramref name="role"/>): free once it was seen
-    /// held or the ring was written, it means that every writer has gone.
+    /// held or the ring was written, it means that every writer has gone; and the writers' detach
+    /// mark (<paramref name="writersDetached"/>, uintripc.h 4b): every writer object that attached
+    /// was disposed without completing (not sticky either).
     /// </summary>
-    internal static PeerWatch OfProducers((Func<bool> Held, Func<bool> Written)? role = null) => new(null, TimeSpan.Zero, "producer", role);
+    internal static PeerWatch OfProducers((Func<bool> Held, Func<bool> Written)? role = null, Func<bool>? writersDetached = null)
+        => new(null, TimeSpan.Zero, "producer", role) { WritersDetached = writersDetached };
 
     /// <summary>
     /// Adds a peer process known from a trusted source; the watch owns the handle. After
@@ -120,7 +125,7 @@ internal sealed unsafe class PeerWatch : IDisposable
                 _lastCheck = now;
                 string? roleGone = CheckRole(); // first: a reader role held makes a still heartbeat no verdict
                 _gone ??= CheckProcesses() ?? CheckHeartbeat(now);
-                Volatile.Write(ref _roleGone, _gone is null ? roleGone : null);
+                Volatile.Write(ref _roleGone, _gone is null ? roleGone ?? CheckDetached() : null);
                 return _gone ?? _roleGone;
             }
         }
@@ -183,6 +188,16 @@ internal sealed unsafe class PeerWatch : IDisposable
             ? $"Every {_peer} of this named channel has gone without completing it: its writer role lock is free (their processes exited, or they disposed their channel objects)."
             : null;
     }
+
+    /// <summary>
+    /// The writers' detach mark (uintripc.h 4b, acquire loads; the caller loads the state and the
+    /// tail after it): every writer object that attached was disposed without completing. Not
+    /// sticky: a writer that attaches later counts itself in again.
+    /// </summary>
+    private string? CheckDetached() => WritersDetached?.Invoke() == true
+        ? "Every writer of this channel disposed its end without completing the channel (its process may still run), and everything written has been read: nothing more will come. "
+            + "When a stream has ended, call Complete (or TryComplete) on the writer before disposing it; its reader then sees a normal end."
+        : null;
 
     private string? CheckHeartbeat(long now)
     {

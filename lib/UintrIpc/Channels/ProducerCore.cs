@@ -50,6 +50,7 @@ internal sealed class ProducerCore : IDisposable
         _ring = ring;
         _ownerName = ownerName;
         _consumer = PeerWatch.OfConsumer(channel);
+        channel.MarkWriterAttached(); // uintripc.h 4b: counted before its first write
     }
 
     internal ChannelCore Channel => _channel;
@@ -182,8 +183,11 @@ internal sealed class ProducerCore : IDisposable
     }
 
     /// <summary>
-    /// Releases the ring object (MPSC: its producer registrations), the doorbell sender and the
-    /// region. Does not complete the channel. Idempotent. A write waiting for room on another thread holds its own lease and then fails with
+    /// Releases the ring object (MPSC: its producer registrations), marks the writer detached
+    /// (uintripc.h 4b: a reader that has read everything then ends its wait with
+    /// <see cref="PeerGoneException"/> instead of waiting for data that never comes; after a
+    /// completion it sees the normal end), then releases the doorbell sender and the region. Does
+    /// not complete the channel. Idempotent. A write waiting for room on another thread holds its own lease and then fails with
     /// <see cref="ObjectDisposedException"/>.
     /// </summary>
     public void Dispose()
@@ -197,14 +201,13 @@ internal sealed class ProducerCore : IDisposable
         try
         {
             _ring.Dispose();
-            if (_channel.MultipleProducers)
-            {
-                // A claim left open now belongs to an ended registration, which the reader skips
-                // (uintripc.h 2f); a reader parked behind it would only see that after its park slice.
-                // The wake check of a publish, once, before the sender goes (the lease is still ours).
-                // SPSC: an open claim was never visible, nothing waits behind it.
-                Wake();
-            }
+            // After the last publish and the end of the registrations (MPSC: a claim left open now
+            // belongs to an ended registration, which the reader skips, 2f): the detach (4b), then
+            // the wake check of a publish, once, before the sender goes (the lease is still ours),
+            // so that a reader parked behind the claim or on the empty ring looks now, not after its
+            // park slice.
+            _channel.MarkWriterDetached();
+            Wake();
         }
         finally
         {

@@ -16,7 +16,7 @@ internal static class RegionLayout
     /// <summary>"UIPC" as the bytes 55 49 50 43.</summary>
     public const uint Magic = 0x43504955;
     /// <summary>Bumped whenever a byte of the shared layout moves or the protocol changes so that a peer of the previous version would break it.</summary>
-    public const ushort LayoutVersion = 5; // uintripc.h UIPC_LAYOUT_VERSION: what changed from 3 and 4 is noted there
+    public const ushort LayoutVersion = 6; // uintripc.h UIPC_LAYOUT_VERSION: what changed from 3, 4 and 5 is noted there
     /// <summary>Size of the header; the first part starts at or after it.</summary>
     public const int HeaderSize = 1024;
     /// <summary>Entries in the part table.</summary>

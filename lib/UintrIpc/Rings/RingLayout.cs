@@ -9,6 +9,7 @@ namespace UintrIpc.Rings;
 ///  +0    descriptor (immutable): kind u32 | slotSize u32 | capacity u64 | elementSize u32 | maxMessage u32 | dataOffset u64 | dataLength u64
 ///  +40   producerSlots u32 | +48 producerTableOffset u64 (MPSC; 0 for SPSC)
 ///  +128  tail  u64   producer-owned       +136 unregistered u32 (MPSC)   +144 claim_end u64 (SPSC records)
+///        +152 writers u32 | +156 writers_detached u32 (channels: uintripc.h 4b)
 ///  +256  head  u64   consumer-owned       +264 releasing u64 (record rings)
 ///  +384  consumer heartbeat i64 (ms)
 ///  +512  data, then (MPSC) the producer table: owner u64 | claim u64 | pidNamespace u64, 128 bytes each
@@ -50,6 +51,10 @@ internal static class RingLayout
     public const int UnregisteredOffset = 136;
     /// <summary>u64, SPSC record rings: at least the end of the producer's open claim; a new producer clears only up to it (uintripc.h 2g).</summary>
     public const int ClaimEndOffset = 144;
+    /// <summary>u32, channels: writer objects attached (uintripc.h 4b).</summary>
+    public const int WritersOffset = 152;
+    /// <summary>u32, channels: 1 once a writer detached (uintripc.h 4b).</summary>
+    public const int WritersDetachedOffset = 156;
     /// <summary>u64 consumer position.</summary>
     public const int HeadOffset = 256;
     /// <summary>u64, record rings: the head a release is zeroing up to (a restarted consumer resumes there).</summary>

@@ -38,7 +38,7 @@ public sealed unsafe class CPeerValidationTests : IDisposable
     public static TheoryData<string, string> HeaderCorruptions() => new()
     {
         { "magic", "magic should be 0x43504955 but is 0x0badf00d" },
-        { "version", "layout_version should be 5 but is 9" },
+        { "version", "layout_version should be 6 but is 9" },
         { "header size", "header_size should be 1024 but is 2048" },
         { "total size", "total_size should be" },
         { "part count", "part_count should be <= 16 but is 99" },

@@ -131,6 +131,8 @@ internal static class LayoutTable
         E(LayoutId.UIPC_L_LOCK_WRITER_0, RegionLocks.WriterByte(0)),
         E(LayoutId.UIPC_L_LOCK_READER_0, RegionLocks.ReaderByte(0)),
         E(LayoutId.UIPC_L_LOCK_WRITER_1, RegionLocks.WriterByte(1)),
+        E(LayoutId.UIPC_L_RING_OFF_WRITERS, RingLayout.WritersOffset),
+        E(LayoutId.UIPC_L_RING_OFF_WRITERS_DETACHED, RingLayout.WritersDetachedOffset),
     ];
 
     /// <summary>The entry of a layout id; fails the calling test when the id has none.</summary>

@@ -1,0 +1,324 @@
+using System.Threading.Channels;
+using UintrIpc.Bootstrap;
+using UintrIpc.Channels;
+using UintrIpc.Tests.Bootstrap;
+using UintrIpc.Tests.Infrastructure;
+
+namespace UintrIpc.Tests.Channels;
+
+/// <summary>
+/// A writer disposed without Complete while its process lives on (uintripc.h 4b): its reader,
+/// which knows the writer only by the process's pidfd, reads everything and then ends its wait
+/// with PeerGoneException naming the detach, instead of waiting for data that never comes. A
+/// writer that completes first ends the stream normally. The writers are real child processes
+/// (UintrIpc.TestPeer, Commands/WriterDetachCommands.cs) that stay alive until told to exit, so
+/// that nothing but the mark can end the reader's wait; each of the reader's waits is bounded by
+/// <see cref="Long"/> from its last value (a wait that ran out is a failure, never the answer).
+/// </summary>
+[Collection(CrossProcessCollection.Name)]
+public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan StartUp = TimeSpan.FromSeconds(180); // a child's start-up on a loaded machine
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Nothing = TimeSpan.FromMilliseconds(300);
+    private const int Count = 100;
+    private readonly SocketNames _sockets = new();
+
+    /// <summary>How the reader reads: every value and then the wait that must end.</summary>
+    public enum ReadWay
+    {
+        /// <summary>TryRead(out, timeout) in a loop.</summary>
+        Sync,
+        /// <summary>WaitToReadAsync, then TryRead while it finds values.</summary>
+        WaitToReadAsync,
+        /// <summary>ReadAsync without a deadline.</summary>
+        ReadAsync,
+        /// <summary>await foreach over ReadAllAsync.</summary>
+        ReadAllAsync,
+    }
+
+    public void Dispose() => _sockets.Dispose();
+
+    [Theory]
+    [InlineData(false, ReadWay.Sync)]
+    [InlineData(false, ReadWay.WaitToReadAsync)]
+    [InlineData(false, ReadWay.ReadAsync)]
+    [InlineData(false, ReadWay.ReadAllAsync)]
+    [InlineData(true, ReadWay.Sync)]
+    [InlineData(true, ReadWay.WaitToReadAsync)]
+    [InlineData(true, ReadWay.ReadAsync)]
+    [InlineData(true, ReadWay.ReadAllAsync)]
+    public async Task A_writer_disposed_without_Complete_is_seen_by_its_reader_after_everything_it_wrote(bool messages, ReadWay way)
+    {
+        string endpoint = _sockets.NewPath("detach");
+        using var server = BootstrapServer.Listen(endpoint);
+        using var reader = ReaderEnd.Create(messages, multipleWriters: false);
+        using var writer = StartWriter(server, endpoint, reader, messages, 0, "dispose", "now");
+
+        var values = new List<long>();
+        var error = await Assert.ThrowsAsync<PeerGoneException>(() => reader.ReadToEndAsync(way, values));
+
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => (long)i), values);
+        Assert.Contains("disposed its end without completing", error.Message, StringComparison.Ordinal);
+        Assert.Contains("call Complete", error.Message, StringComparison.Ordinal);
+        Assert.False(writer.HasExited); // the mark ended the wait, not the writer's exit
+        writer.WriteLine("exit");
+        writer.AssertSuccess(StartUp);
+    }
+
+    [Theory]
+    [InlineData(false, ReadWay.Sync)]
+    [InlineData(false, ReadWay.ReadAllAsync)]
+    [InlineData(true, ReadWay.Sync)]
+    [InlineData(true, ReadWay.ReadAllAsync)]
+    public async Task A_writer_that_completes_and_then_disposes_ends_the_stream_normally(bool messages, ReadWay way)
+    {
+        string endpoint = _sockets.NewPath("complete");
+        using var server = BootstrapServer.Listen(endpoint);
+        using var reader = ReaderEnd.Create(messages, multipleWriters: false);
+        using var writer = StartWriter(server, endpoint, reader, messages, 0, "complete", "now");
+
+        var values = new List<long>();
+        await reader.ReadToEndAsync(way, values); // no exception: the normal end
+
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => (long)i), values);
+        Assert.True(reader.IsCompleted);
+        writer.WaitForOutput($"detached {Count}", StartUp);
+        Assert.Null(reader.TryRead(Nothing)); // still the end, not an error, after the writer's Dispose
+        writer.WriteLine("exit");
+        writer.AssertSuccess(StartUp);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void With_several_writers_the_reader_reads_on_after_one_detached_and_ends_after_the_last(bool messages)
+    {
+        const long Second = 1L << 32;
+        string endpoint = _sockets.NewPath("mpsc");
+        using var server = BootstrapServer.Listen(endpoint);
+        using var reader = ReaderEnd.Create(messages, multipleWriters: true);
+        using var first = StartWriter(server, endpoint, reader, messages, 0, "dispose", "gated");
+        using var second = StartWriter(server, endpoint, reader, messages, Second, "dispose", "gated");
+
+        first.WriteLine("go");
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => (long)i), reader.ReadExactly(Count));
+        first.WaitForOutput($"detached {Count}", StartUp);
+        Assert.Null(reader.TryRead(Nothing)); // the second writer is attached: a wait that times out, no error
+
+        second.WriteLine("go");
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => Second + i), reader.ReadExactly(Count));
+        var error = Assert.Throws<PeerGoneException>(() => reader.TryRead(Long));
+        Assert.Contains("disposed its end without completing", error.Message, StringComparison.Ordinal);
+        Assert.False(first.HasExited);
+        Assert.False(second.HasExited);
+        first.WriteLine("exit");
+        second.WriteLine("exit");
+        first.AssertSuccess(StartUp);
+        second.AssertSuccess(StartUp);
+    }
+
+    [Fact]
+    public void A_duplex_peer_that_disposes_without_completing_its_requests_is_seen_by_the_answering_side()
+    {
+        string endpoint = _sockets.NewPath("duplex");
+        using var server = BootstrapServer.Listen(endpoint);
+        using var duplex = IpcChannel.CreateDuplex<long, long>(new IpcChannelOptions { Capacity = 8 });
+        using var peer = PeerProcess.Start(output, "channel-write-detach", "duplex", endpoint, "0", Count.ToString(System.Globalization.CultureInfo.InvariantCulture), "dispose", "now");
+        using (var connection = server.Accept(StartUp))
+        {
+            connection.SendChannel(duplex, StartUp);
+        }
+
+        var requests = duplex.Requests.Reader;
+        var responses = duplex.Responses.Writer;
+        for (long i = 0; i < Count; i++)
+        {
+            Assert.True(requests.TryRead(out long request, Long), $"request {i}: none within {Long}");
+            Assert.Equal(i, request);
+            Assert.True(responses.TryWrite((2 * request) + 1, Long));
+        }
+
+        var error = Assert.Throws<PeerGoneException>(() => requests.TryRead(out _, Long));
+        Assert.Contains("disposed its end without completing", error.Message, StringComparison.Ordinal);
+        Assert.False(peer.HasExited);
+        peer.WriteLine("exit");
+        peer.AssertSuccess(StartUp);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void In_one_process_a_reader_sees_its_channel_objects_writer_disposed_and_a_new_writer_clears_it(bool complete)
+    {
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Capacity = 8, MultipleWriters = true, Doorbell = DoorbellKind.Futex });
+        using var other = IpcChannel.AttachWriter<long>(channel.Region.FileHandle, null); // a second channel object of the region: a second writer
+        var reader = channel.Reader;
+        var writer = channel.Writer;
+        Assert.True(writer.TryWrite(1));
+        writer.Dispose();
+        Assert.True(reader.TryRead(out long value, Long));
+        Assert.Equal(1, value);
+        Assert.False(reader.TryRead(out _, Nothing)); // the other writer object is attached: only a wait that times out
+
+        var last = other.Writer;
+        Assert.True(last.TryWrite(2));
+        if (complete)
+        {
+            last.Complete();
+        }
+
+        last.Dispose();
+        Assert.True(reader.TryRead(out value, Long));
+        Assert.Equal(2, value);
+        if (complete)
+        {
+            Assert.False(reader.TryRead(out _, Long)); // the normal end
+            Assert.True(reader.IsCompleted);
+        }
+        else
+        {
+            Assert.Throws<PeerGoneException>(() => reader.TryRead(out _, Long));
+        }
+    }
+
+    /// <summary>Starts a writer process, hands it the channel and waits until it has received it (its writer is attached).</summary>
+    private PeerProcess StartWriter(BootstrapServer server, string endpoint, ReaderEnd reader, bool messages, long first, string end, string start)
+    {
+        var peer = PeerProcess.Start(output, "channel-write-detach", messages ? "message" : "slot", endpoint, first.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Count.ToString(System.Globalization.CultureInfo.InvariantCulture), end, start);
+        try
+        {
+            using (var connection = server.Accept(StartUp))
+            {
+                reader.SendTo(connection);
+            }
+
+            peer.WaitForOutput("received", StartUp);
+            return peer;
+        }
+        catch
+        {
+            peer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>This process's end: a slot channel of long or a message channel carrying a long in 8 bytes, and its reader.</summary>
+    private sealed class ReaderEnd : IDisposable
+    {
+        private readonly IpcChannel<long>? _slots;
+        private readonly IpcMessageChannel? _messages;
+
+        private ReaderEnd(IpcChannel<long>? slots, IpcMessageChannel? messages) => (_slots, _messages) = (slots, messages);
+
+        internal bool IsCompleted => _slots?.Reader.IsCompleted ?? _messages!.Reader.IsCompleted;
+
+        internal static ReaderEnd Create(bool messages, bool multipleWriters)
+        {
+            // A small ring, so that the writer waits for the reader several times over; futex: async reads work.
+            var options = new IpcChannelOptions { Capacity = 8, BufferSize = 1024, MultipleWriters = multipleWriters, Doorbell = DoorbellKind.Futex };
+            return messages ? new(null, IpcChannel.CreateMessages(options)) : new(IpcChannel.CreateBounded<long>(options), null);
+        }
+
+        internal void SendTo(BootstrapConnection connection)
+        {
+            if (_slots is not null)
+            {
+                connection.SendChannel(_slots);
+            }
+            else
+            {
+                connection.SendChannel(_messages!);
+            }
+        }
+
+        /// <summary>The next value, or null when none came within <paramref name="timeout"/>.</summary>
+        internal long? TryRead(TimeSpan timeout)
+        {
+            if (_slots is not null)
+            {
+                return _slots.Reader.TryRead(out long value, timeout) ? value : null;
+            }
+
+            byte[] buffer = new byte[8];
+            return _messages!.Reader.TryRead(out _, buffer, out int length, timeout) ? ValueOf(buffer.AsSpan(0, length)) : null;
+        }
+
+        internal long[] ReadExactly(int count)
+            => [.. Enumerable.Range(0, count).Select(_ => TryRead(Long) ?? throw new TimeoutException($"no value within {Long}"))];
+
+        /// <summary>
+        /// Reads every value into <paramref name="values"/> until the channel ends (returns) or a
+        /// wait fails (throws); each wait is bounded by <see cref="Long"/> from the last value
+        /// (then TimeoutException or OperationCanceledException: the wait did not end by itself).
+        /// </summary>
+        internal Task ReadToEndAsync(ReadWay way, List<long> values)
+            => _slots is not null ? ReadToEndAsync(_slots.Reader, way, values, static v => v, this) : ReadToEndAsync(_messages!.Reader, way, values, static m => ValueOf(m.Payload.Span), this);
+
+        public void Dispose()
+        {
+            _slots?.Dispose();
+            _messages?.Dispose();
+        }
+
+        private static long ValueOf(ReadOnlySpan<byte> payload) => payload.Length == 8 ? BitConverter.ToInt64(payload) : throw new InvalidDataException($"a message of {payload.Length} bytes");
+
+        private static async Task ReadToEndAsync<T>(ChannelReader<T> reader, ReadWay way, List<long> values, Func<T, long> valueOf, ReaderEnd end)
+        {
+            using var bound = new CancellationTokenSource(Long);
+            switch (way)
+            {
+                case ReadWay.Sync:
+                    while (end.TryRead(Long) is { } value)
+                    {
+                        values.Add(value);
+                    }
+
+                    if (!end.IsCompleted)
+                    {
+                        throw new TimeoutException($"no value within {Long}, and the channel did not end");
+                    }
+
+                    break;
+                case ReadWay.WaitToReadAsync:
+                    while (await reader.WaitToReadAsync(bound.Token))
+                    {
+                        while (reader.TryRead(out T? item))
+                        {
+                            values.Add(valueOf(item!));
+                            bound.CancelAfter(Long);
+                        }
+                    }
+
+                    break;
+                case ReadWay.ReadAsync:
+                    while (true)
+                    {
+                        T item;
+                        try
+                        {
+                            item = await reader.ReadAsync(bound.Token);
+                        }
+                        catch (ChannelClosedException)
+                        {
+                            break; // the normal end
+                        }
+
+                        values.Add(valueOf(item));
+                        bound.CancelAfter(Long);
+                    }
+
+                    break;
+                default:
+                    await foreach (T item in reader.ReadAllAsync(bound.Token))
+                    {
+                        values.Add(valueOf(item));
+                        bound.CancelAfter(Long);
+                    }
+
+                    break;
+            }
+        }
+    }
+}
