@@ -29,6 +29,8 @@ internal sealed unsafe class ChannelCore
     private bool _holdsWriterRole;
     /// <summary>This object's reader holds the named channel's reader role (invisible to F_OFD_GETLK on its own description, as above).</summary>
     private bool _holdsReaderRole;
+    private readonly uint* _writers;
+    private readonly uint* _writersDetached;
 
     private ChannelCore(SharedRegion region, RegionPart ring, uint waitBlockTag, DoorbellKind doorbell, ChannelWaitOptions wait, bool unlinkName)
     {
@@ -42,6 +44,10 @@ internal sealed unsafe class ChannelCore
         // A duplex region completes each direction on its own, in the word of its consumer's wait
         // block (uintripc.h section 5); other channels in the region header's state (section 4).
         _state = _duplex ? (uint*)(region.PartPointer(WaitBlockPart) + WaitBlockLayout.ChannelStateOffset) : (uint*)(region.BasePointer + RegionLayout.StateOffset);
+        // Kept like _state: a writer's Dispose marks them once its channel object may already be
+        // disposed (PartPointer then throws); the writer's lease keeps the mapping (4b).
+        _writers = (uint*)(region.PartPointer(ring) + RingLayout.WritersOffset);
+        _writersDetached = (uint*)(region.PartPointer(ring) + RingLayout.WritersDetachedOffset);
         Checksums = ReadChecksumsFlag(region.PartPointer(WaitBlockPart));
         // Validates the descriptor (immutable after publication); the ring objects check it again.
         // With checksums a slot holds 4 more bytes, so the flag must match the slot size (4a).
@@ -74,10 +80,10 @@ internal sealed unsafe class ChannelCore
     internal long* HeartbeatWord => (long*)(Region.PartPointer(RingPart) + RingLayout.HeartbeatOffset);
 
     /// <summary>The ring's writers word: writer objects attached (uintripc.h 4b).</summary>
-    private uint* WritersWord => (uint*)(Region.PartPointer(RingPart) + RingLayout.WritersOffset);
+    private uint* WritersWord => _writers;
 
     /// <summary>The ring's writers_detached word: 1 once a writer detached (uintripc.h 4b).</summary>
-    private uint* WritersDetachedWord => (uint*)(Region.PartPointer(RingPart) + RingLayout.WritersDetachedOffset);
+    private uint* WritersDetachedWord => _writersDetached;
 
     /// <summary>
     /// Counts a writer object in (uintripc.h 4b), before its first write. One writer: a store

@@ -206,8 +206,12 @@ internal sealed class ProducerCore : IDisposable
             // the wake check of a publish, once, before the sender goes (the lease is still ours),
             // so that a reader parked behind the claim or on the empty ring looks now, not after its
             // park slice.
+            // A completed single-writer channel needs no look: its reader ends normally whatever the mark.
             _channel.MarkWriterDetached();
-            Wake();
+            if (_channel.MultipleProducers || !_channel.IsCompleted)
+            {
+                Wake();
+            }
         }
         finally
         {
