@@ -118,6 +118,48 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
         second.AssertSuccess(StartUp);
     }
 
+    /// <summary>
+    /// review28: the mark a detached writer left stays in the ring (never cleared by the writers);
+    /// a writer process handed the channel after it had not attached yet when the reader next
+    /// waited, and that wait ended at once with PeerGoneException although the new writer ran.
+    /// The second child receives (and attaches) only when told, after the reader's wait.
+    /// </summary>
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void A_writer_process_handed_the_channel_after_one_that_detached_is_waited_for(bool messages, bool multipleWriters)
+    {
+        const long Second = 1L << 32;
+        string endpoint = _sockets.NewPath("again");
+        using var server = BootstrapServer.Listen(endpoint);
+        using var reader = ReaderEnd.Create(messages, multipleWriters);
+        using (var first = StartWriter(server, endpoint, reader, messages, 0, "dispose", "now"))
+        {
+            Assert.Equal(Enumerable.Range(0, Count).Select(i => (long)i), reader.ReadExactly(Count));
+            Assert.Throws<PeerGoneException>(() => reader.TryRead(Long)); // the first writer detached
+            first.WriteLine("exit");
+            first.AssertSuccess(StartUp); // exited: a single-writer channel may be handed over again
+        }
+
+        using var second = PeerProcess.Start(output, "channel-write-detach", messages ? "message" : "slot", endpoint, Second.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Count.ToString(System.Globalization.CultureInfo.InvariantCulture), "complete", "late");
+        using (var connection = server.Accept(StartUp))
+        {
+            reader.SendTo(connection);
+        }
+
+        second.WaitForOutput("connected", StartUp);
+        Assert.Null(reader.TryRead(Nothing)); // handed over, not attached yet: a wait that times out, no error
+        second.WriteLine("go");
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => Second + i), reader.ReadExactly(Count));
+        Assert.Null(reader.TryRead(Long)); // completed: the normal end
+        Assert.True(reader.IsCompleted);
+        second.WriteLine("exit");
+        second.AssertSuccess(StartUp);
+    }
+
     [Fact]
     public void A_duplex_peer_that_disposes_without_completing_its_requests_is_seen_by_the_answering_side()
     {
