@@ -128,6 +128,48 @@ internal sealed unsafe class ChannelCore
     /// </summary>
     internal bool WritersDetached() => Volatile.Read(ref *WritersWord) == 0 && Volatile.Read(ref *WritersDetachedWord) != 0;
 
+    /// <summary>
+    /// The reader's process, before it hands the channel to a writer process (uintripc.h 4b):
+    /// clears the mark a predecessor left (release; the send's system call follows), so that the
+    /// reader's next wait waits for the new writer instead of ending before that one attaches.
+    /// True when a mark was cleared (<see cref="RestoreWriterDetachMark"/> if the send fails).
+    /// Under a lease: a channel object disposed meanwhile leaves nothing to clear.
+    /// </summary>
+    internal bool ClearWriterDetachMark()
+    {
+        if (!TryAddLease())
+        {
+            return false;
+        }
+
+        try
+        {
+            return Interlocked.Exchange(ref *WritersDetachedWord, 0u) != 0; // full
+        }
+        finally
+        {
+            ReleaseLease();
+        }
+    }
+
+    /// <summary>A handover whose send failed: the mark it cleared is stored again (release); no new writer comes.</summary>
+    internal void RestoreWriterDetachMark()
+    {
+        if (!TryAddLease())
+        {
+            return;
+        }
+
+        try
+        {
+            Volatile.Write(ref *WritersDetachedWord, 1u);
+        }
+        finally
+        {
+            ReleaseLease();
+        }
+    }
+
     /// <summary>The ring's validated descriptor: capacity, element size, max message length.</summary>
     internal RingDescriptor.Geometry Geometry { get; }
 

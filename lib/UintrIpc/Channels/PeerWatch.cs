@@ -31,7 +31,7 @@ internal sealed unsafe class PeerWatch : IDisposable
     private long _lastBeat;
     private long _lastChange;
     private long _lastCheck;
-    private string? _gone;
+    private string? _gone; // sticky, but a writer process added later ends the producers' verdict (Add)
     private bool _disposed; // under _lock
 
     private PeerWatch(long* heartbeat, TimeSpan timeout, string peer, (Func<bool> Held, Func<bool> Written)? role = null)
@@ -64,6 +64,7 @@ internal sealed unsafe class PeerWatch : IDisposable
     /// <summary>
     /// Adds a peer process known from a trusted source; the watch owns the handle. After
     /// <see cref="Dispose"/> (a channel disposed while a handover added its watch) it is closed at once.
+    /// A writer process added to the producers' watch ends its verdict that every writer process has exited.
     /// </summary>
     internal void Add(ProcessHandle process)
     {
@@ -72,6 +73,15 @@ internal sealed unsafe class PeerWatch : IDisposable
             if (!_disposed)
             {
                 _processes.Add(process);
+                // A writer process handed the channel after the others exited (the producers'
+                // watch: no heartbeat) is a new writer: "every one has exited" no longer holds,
+                // and the next look runs now, not from a verdict of the last 10 ms.
+                if (_heartbeat == null)
+                {
+                    _gone = null;
+                }
+
+                _lastCheck = 0;
                 return;
             }
         }

@@ -119,28 +119,42 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>
-    /// review28: the mark a detached writer left stays in the ring (never cleared by the writers);
-    /// a writer process handed the channel after it had not attached yet when the reader next
-    /// waited, and that wait ended at once with PeerGoneException although the new writer ran.
+    /// review28: the first writer process ends, detached (its mark stays in the ring: the writers
+    /// never clear it) or killed (the reader's verdict "every writer process has exited" was
+    /// sticky); a writer process handed the channel after it has not attached yet when the reader
+    /// next waits, and that wait ended at once with PeerGoneException although the new writer ran.
     /// The second child receives (and attaches) only when told, after the reader's wait.
     /// </summary>
     [Theory]
-    [InlineData(false, false)]
-    [InlineData(true, false)]
-    [InlineData(false, true)]
-    [InlineData(true, true)]
-    public void A_writer_process_handed_the_channel_after_one_that_detached_is_waited_for(bool messages, bool multipleWriters)
+    [InlineData(false, false, false)]
+    [InlineData(true, false, false)]
+    [InlineData(false, true, false)]
+    [InlineData(true, true, false)]
+    [InlineData(false, false, true)]
+    [InlineData(true, false, true)]
+    [InlineData(false, true, true)]
+    [InlineData(true, true, true)]
+    public void A_writer_process_handed_the_channel_after_one_that_ended_is_waited_for(bool messages, bool multipleWriters, bool killFirst)
     {
         const long Second = 1L << 32;
         string endpoint = _sockets.NewPath("again");
         using var server = BootstrapServer.Listen(endpoint);
         using var reader = ReaderEnd.Create(messages, multipleWriters);
-        using (var first = StartWriter(server, endpoint, reader, messages, 0, "dispose", "now"))
+        using (var first = StartWriter(server, endpoint, reader, messages, 0, "dispose", killFirst ? "gated" : "now"))
         {
-            Assert.Equal(Enumerable.Range(0, Count).Select(i => (long)i), reader.ReadExactly(Count));
-            Assert.Throws<PeerGoneException>(() => reader.TryRead(Long)); // the first writer detached
-            first.WriteLine("exit");
-            first.AssertSuccess(StartUp); // exited: a single-writer channel may be handed over again
+            if (killFirst)
+            {
+                first.Kill(); // attached, nothing written: only its exit can end the reader's wait
+                first.WaitForExit(StartUp);
+                Assert.Contains("has exited", Assert.Throws<PeerGoneException>(() => reader.TryRead(Long)).Message, StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.Equal(Enumerable.Range(0, Count).Select(i => (long)i), reader.ReadExactly(Count));
+                Assert.Contains("disposed its end", Assert.Throws<PeerGoneException>(() => reader.TryRead(Long)).Message, StringComparison.Ordinal);
+                first.WriteLine("exit");
+                first.AssertSuccess(StartUp); // exited: a single-writer channel may be handed over again
+            }
         }
 
         using var second = PeerProcess.Start(output, "channel-write-detach", messages ? "message" : "slot", endpoint, Second.ToString(System.Globalization.CultureInfo.InvariantCulture),
