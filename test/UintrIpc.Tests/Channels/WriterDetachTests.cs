@@ -174,6 +174,34 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
         second.AssertSuccess(StartUp);
     }
 
+    /// <summary>
+    /// review28: a MultipleWriters channel object that writes itself and also hands the channel to
+    /// a writer process: once that process had exited, its reader's wait on the drained ring ended
+    /// with PeerGoneException ("has exited") although this object's own writer was attached.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_reader_whose_own_channel_object_writes_is_not_ended_by_the_exit_of_its_writer_processes(bool messages)
+    {
+        string endpoint = _sockets.NewPath("local");
+        using var server = BootstrapServer.Listen(endpoint);
+        using var reader = ReaderEnd.Create(messages, multipleWriters: true);
+        using (var peer = StartWriter(server, endpoint, reader, messages, 0, "dispose", "gated"))
+        {
+            reader.Write(-1); // this object's writer, attached before the child writes
+            peer.WriteLine("go");
+            Assert.Equal(new long[] { -1 }.Concat(Enumerable.Range(0, Count).Select(i => (long)i)), reader.ReadExactly(Count + 1));
+            peer.WaitForOutput($"detached {Count}", StartUp);
+            peer.WriteLine("exit");
+            peer.AssertSuccess(StartUp);
+        }
+
+        Assert.Null(reader.TryRead(Nothing)); // our own writer is attached: a wait that times out, no error
+        reader.Write(7);
+        Assert.Equal(7, reader.TryRead(Long));
+    }
+
     [Fact]
     public void A_duplex_peer_that_disposes_without_completing_its_requests_is_seen_by_the_answering_side()
     {
@@ -287,6 +315,13 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
             {
                 connection.SendChannel(_messages!);
             }
+        }
+
+        /// <summary>Writes <paramref name="value"/> with this object's own writer (created on first use).</summary>
+        internal void Write(long value)
+        {
+            bool written = _slots is not null ? _slots.Writer.TryWrite(value, Long) : _messages!.Writer.TryWrite(1, BitConverter.GetBytes(value), Long);
+            Assert.True(written, $"{value}: not written within {Long}");
         }
 
         /// <summary>The next value, or null when none came within <paramref name="timeout"/>.</summary>
