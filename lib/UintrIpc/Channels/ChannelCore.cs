@@ -31,6 +31,7 @@ internal sealed unsafe class ChannelCore
     private bool _holdsReaderRole;
     private readonly uint* _writers;
     private readonly uint* _writersDetached;
+    private int _ownWriters; // this object's writer objects attached and not yet disposed (review28)
 
     private ChannelCore(SharedRegion region, RegionPart ring, uint waitBlockTag, DoorbellKind doorbell, ChannelWaitOptions wait, bool unlinkName)
     {
@@ -91,6 +92,7 @@ internal sealed unsafe class ChannelCore
     /// </summary>
     internal void MarkWriterAttached()
     {
+        Interlocked.Increment(ref _ownWriters);
         if (MultipleProducers)
         {
             Interlocked.Increment(ref *WritersWord); // full
@@ -108,6 +110,7 @@ internal sealed unsafe class ChannelCore
     /// </summary>
     internal void MarkWriterDetached()
     {
+        Interlocked.Decrement(ref _ownWriters);
         Volatile.Write(ref *WritersDetachedWord, 1u); // release: after the last publish
         if (MultipleProducers)
         {
@@ -118,6 +121,13 @@ internal sealed unsafe class ChannelCore
             Volatile.Write(ref *WritersWord, 0u); // release: the mark and every publish before it
         }
     }
+
+    /// <summary>
+    /// Whether a writer of this channel object (this process) is attached now: its reader then
+    /// knows a live writer without asking anybody, whatever the writer processes it was handed
+    /// to have done (MultipleWriters: a channel object writes itself and hands the channel out).
+    /// </summary>
+    internal bool HasOwnWriter() => Volatile.Read(ref _ownWriters) != 0;
 
     /// <summary>
     /// Whether every writer object that attached has detached (uintripc.h 4b): writers (acquire)
