@@ -697,6 +697,13 @@
  *   wait by detach, and waits for the exits of the handed-over writer processes as before
  *   (section 4). A write racing its own writer's Dispose on another thread (a misuse) may
  *   publish after the mark: the reader that ended its wait reads it with its next read.
+ *   A handover (section 4, bootstrap): the reader's process, handing its channel to a writer
+ *   process, stores writers_detached = 0 (release) before it sends the region, so that a mark a
+ *   predecessor left does not end the reader's wait for the new writer before that one attaches
+ *   (a mark is the writers' word otherwise, but the reader only clears what it alone reads); a
+ *   send that fails stores 1 back if it was 1. An MPSC writer detaching at that moment loses its
+ *   mark: the reader then waits for the new writer as before the mark existed. The reader also
+ *   forgets the verdict "every writer process has exited" when it watches a new one.
  *   Version-5 peers do not store the words (a version-5 writer after a detached one would leave
  *   the mark standing): a mismatch is refused at attach.
  *

@@ -31,6 +31,7 @@ internal sealed unsafe class ChannelCore
     private bool _holdsReaderRole;
     private readonly uint* _writers;
     private readonly uint* _writersDetached;
+    private int _ownWriters; // this object's writer objects attached and not yet disposed (review28)
 
     private ChannelCore(SharedRegion region, RegionPart ring, uint waitBlockTag, DoorbellKind doorbell, ChannelWaitOptions wait, bool unlinkName)
     {
@@ -91,6 +92,7 @@ internal sealed unsafe class ChannelCore
     /// </summary>
     internal void MarkWriterAttached()
     {
+        Interlocked.Increment(ref _ownWriters);
         if (MultipleProducers)
         {
             Interlocked.Increment(ref *WritersWord); // full
@@ -108,6 +110,7 @@ internal sealed unsafe class ChannelCore
     /// </summary>
     internal void MarkWriterDetached()
     {
+        Interlocked.Decrement(ref _ownWriters);
         Volatile.Write(ref *WritersDetachedWord, 1u); // release: after the last publish
         if (MultipleProducers)
         {
@@ -120,6 +123,13 @@ internal sealed unsafe class ChannelCore
     }
 
     /// <summary>
+    /// Whether a writer of this channel object (this process) is attached now: its reader then
+    /// knows a live writer without asking anybody, whatever the writer processes it was handed
+    /// to have done (MultipleWriters: a channel object writes itself and hands the channel out).
+    /// </summary>
+    internal bool HasOwnWriter() => Volatile.Read(ref _ownWriters) != 0;
+
+    /// <summary>
     /// Whether every writer object that attached has detached (uintripc.h 4b): writers (acquire)
     /// == 0, then writers_detached (acquire) != 0. The caller loads the state and then the tail
     /// after this, so that drained then means nothing more comes. Writers' words, untrusted: a lie
@@ -127,6 +137,48 @@ internal sealed unsafe class ChannelCore
     /// For the reader's rate-limited liveness checks, never per message.
     /// </summary>
     internal bool WritersDetached() => Volatile.Read(ref *WritersWord) == 0 && Volatile.Read(ref *WritersDetachedWord) != 0;
+
+    /// <summary>
+    /// The reader's process, before it hands the channel to a writer process (uintripc.h 4b):
+    /// clears the mark a predecessor left (release; the send's system call follows), so that the
+    /// reader's next wait waits for the new writer instead of ending before that one attaches.
+    /// True when a mark was cleared (<see cref="RestoreWriterDetachMark"/> if the send fails).
+    /// Under a lease: a channel object disposed meanwhile leaves nothing to clear.
+    /// </summary>
+    internal bool ClearWriterDetachMark()
+    {
+        if (!TryAddLease())
+        {
+            return false;
+        }
+
+        try
+        {
+            return Interlocked.Exchange(ref *WritersDetachedWord, 0u) != 0; // full
+        }
+        finally
+        {
+            ReleaseLease();
+        }
+    }
+
+    /// <summary>A handover whose send failed: the mark it cleared is stored again (release); no new writer comes.</summary>
+    internal void RestoreWriterDetachMark()
+    {
+        if (!TryAddLease())
+        {
+            return;
+        }
+
+        try
+        {
+            Volatile.Write(ref *WritersDetachedWord, 1u);
+        }
+        finally
+        {
+            ReleaseLease();
+        }
+    }
 
     /// <summary>The ring's validated descriptor: capacity, element size, max message length.</summary>
     internal RingDescriptor.Geometry Geometry { get; }
