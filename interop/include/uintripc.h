@@ -688,6 +688,9 @@
  *   ring) makes writers non-zero again, and the next wait waits for it. A writer that attaches
  *   between the reader's look and its error is not waited for by that one wait (as with a role
  *   lock freed and taken again, 1f).
+ *   A named MPSC ring's reader takes no verdict from the words: its writers are clients that
+ *   open the name, write and detach (none may complete what the others share), and a moment
+ *   without any is no end (as with its free role lock, 1f).
  *   Trust: both words are the writers' and untrusted. A forged 0 with writers_detached set ends
  *   the reader's wait early once the ring is drained, which a hostile writer could do anyway by
  *   stopping (the reader's wait would end at its timeout or at the writer's exit); a forged

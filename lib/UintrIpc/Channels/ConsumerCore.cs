@@ -118,8 +118,14 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         };
         // A named single-writer channel's writer is known by its role lock only (uintripc.h 1f),
         // checked at the wait's liveness points. Not with several writers: they come and go (a
-        // moment without any, while one restarts, is no end: KillTests' consumer met it).
-        _producers = PeerWatch.OfProducers(channel.IsNamed && !channel.MultipleProducers ? (channel.WriterRoleHeld, () => _probe.WasWritten) : null, channel.WritersDetached, channel.HasOwnWriter);
+        // moment without any, while one restarts, is no end: KillTests' consumer met it). For the
+        // same reason a named MultipleWriters channel (an inbox clients open by name, write to and
+        // dispose: none may Complete what others share) takes no verdict from the detach mark (4b).
+        bool writersComeAndGo = channel.IsNamed && channel.MultipleProducers;
+        _producers = PeerWatch.OfProducers(
+            channel.IsNamed && !channel.MultipleProducers ? (channel.WriterRoleHeld, () => _probe.WasWritten) : null,
+            writersComeAndGo ? null : channel.WritersDetached,
+            channel.HasOwnWriter);
         _heartbeat = new ConsumerHeartbeat(channel);
     }
 

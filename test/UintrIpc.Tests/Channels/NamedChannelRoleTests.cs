@@ -160,6 +160,27 @@ public sealed class NamedChannelRoleTests(ITestOutputHelper output) : IDisposabl
     }
 
     [Fact]
+    public void A_named_multiple_writer_channel_waits_on_after_every_writer_was_disposed_without_completing()
+    {
+        // An inbox: clients open it by name, write and dispose; none may Complete a channel the
+        // others share, and a moment with no client is no end (review28). Each client leaves the
+        // detach mark (uintripc.h 4b) with no writer attached.
+        string name = _names.New("inbox");
+        using var inbox = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Name = name, Capacity = 8, MultipleWriters = true, Doorbell = DoorbellKind.Futex });
+        for (long client = 1; client <= 3; client++)
+        {
+            using (var opened = IpcChannel.OpenNamed<long>(name))
+            {
+                Assert.True(opened.Writer.TryWrite(client));
+            }
+
+            Assert.True(inbox.Reader.TryRead(out long value, Long));
+            Assert.Equal(client, value);
+            Assert.False(inbox.Reader.TryRead(out _, Nothing)); // its timeout, not PeerGoneException
+        }
+    }
+
+    [Fact]
     public void A_name_whose_creator_lives_or_that_is_no_region_of_ours_is_never_replaced()
     {
         string name = _names.New("role");
