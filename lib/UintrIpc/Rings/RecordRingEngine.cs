@@ -406,6 +406,14 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         /// </summary>
         [FieldOffset((2 * RegionLayout.FalseSharingRange) + 48)]
         public long ReadEnd;
+
+        /// <summary>
+        /// The managed thread id of the thread running the Read (valid while <see cref="ReadEnd"/> is
+        /// not <see cref="NotReading"/>): a channel reader's Dispose from that thread is a handler's
+        /// and refused, from another it waits for the Read to return (IpcMessageReader.Dispose).
+        /// </summary>
+        [FieldOffset((2 * RegionLayout.FalseSharingRange) + 56)]
+        public int ReadThread;
     }
 
     // ---- throw helpers: out of line, so the hot paths stay small; not NoInlining, so the JIT
