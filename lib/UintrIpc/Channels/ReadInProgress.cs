@@ -1,3 +1,4 @@
+using UintrIpc.Rings;
 using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
@@ -9,13 +10,13 @@ namespace UintrIpc.Channels;
 /// </summary>
 internal sealed class ReadInProgress(Func<int> thread, string call)
 {
-    /// <summary>The managed thread id inside the loop, or 0.</summary>
+    /// <summary>The managed thread id of the thread inside the loop, or 0.</summary>
     public Func<int> Thread { get; } = thread;
 
     /// <summary>A handler disposed its own reader: the loop would read on through memory this Dispose may retire.</summary>
     public void ThrowIfOnThisThread()
     {
-        if (Thread() == Environment.CurrentManagedThreadId)
+        if (Thread() == ProducerThreadCache.CurrentThread)
         {
             throw new InvalidOperationException($"A handler of {call} disposed its reader: dispose it after {call} returns (nothing was released).");
         }

@@ -408,7 +408,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         public long ReadEnd;
 
         /// <summary>
-        /// The managed thread id of the thread running the Read (valid while <see cref="ReadEnd"/> is
+        /// The managed thread id (<see cref="ProducerThreadCache.CurrentThread"/>: a thread static, where Environment.CurrentManagedThreadId is a call) of the thread running the Read (valid while <see cref="ReadEnd"/> is
         /// not <see cref="NotReading"/>): a channel reader's Dispose from that thread is a handler's
         /// and refused, from another it waits for the Read to return (IpcMessageReader.Dispose).
         /// </summary>

@@ -114,7 +114,7 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
     /// <summary>TryUnblock: when the stall at <see cref="_stallPosition"/> was first seen (Stopwatch ticks).</summary>
     [FieldOffset(ConsumerBlock + 16)] private long _stallSince;
     /// <summary>
-    /// While a Drain of this object runs, the managed thread id of its thread (never 0); 0 outside.
+    /// While a Drain of this object runs, the managed thread id (<see cref="ProducerThreadCache.CurrentThread"/>: a thread static, where Environment.CurrentManagedThreadId is a call) of its thread (never 0); 0 outside.
     /// Drain keeps its position in a register and reads the next slot and publishes its head after
     /// the handler returns, so from a handler a read of this ring (which would take the element
     /// Drain hands out next: twice) and a channel reader's Dispose (whose lease may be the last to
