@@ -423,7 +423,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     private static void ThrowDisposed() => throw DisposedException();
 
     private static ObjectDisposedException DisposedException()
-        => new("record ring", "The ring was disposed; attach a new ring object to go on using the region.");
+        => new("record ring", "The channel end (or ring) this claim, batch or call belongs to was disposed: nothing more is written or read through it. Create, open or receive the channel again to go on.");
 
     [DoesNotReturn]
     private static void ThrowBadPosition(string what, long position)
