@@ -88,8 +88,16 @@
  *   also when the process dies; a holder releases them all (F_UNLCK, l_len 0) when it disposes the
  *   region, since its mapping may outlive the descriptor. Locks name no process (F_OFD_GETLK
  *   reports l_pid -1): nothing is ever signalled because of one.
- *   Open: an opener that finds the header published (1c) checks the creator byte with
- *   F_OFD_GETLK (F_WRLCK): unlocked means the creator is gone, and a channel is not opened.
+ *   Open: a channel's opener opens the name with O_NOFOLLOW (as shm_open does: a symbolic link
+ *   fails with ELOOP). Once it finds the header published (1c) it checks the creator byte with
+ *   F_OFD_GETLK (F_WRLCK): unlocked means the creator is gone, and a channel is not opened. While
+ *   it waits for the header it reads, at each look, the file size (fstat) and then the creator
+ *   byte: held, it waits on; unlocked with a size above 0 (sized under the lock, which is free now),
+ *   it reads the magic once more (acquire) and, still 0, fails at once: nobody will publish it;
+ *   unlocked and empty (a creator between its create and its lock, or one killed there), it fails
+ *   once the file has stayed empty and unlocked for a grace (1 s in the C# side) since the byte
+ *   was last seen held. A foreign creator that takes no lock is waited for as before, by openers
+ *   that do not require a creator (the C# SharedRegion.OpenNamed).
  *   Stale names: a creator whose O_EXCL create fails with EEXIST opens the file (O_NOFOLLOW) and
  *   replaces it only if it is this user's regular file, it takes the creator lock (F_OFD_SETLK:
  *   nobody else holds it, so its creator is gone and no other creator is replacing it), the file

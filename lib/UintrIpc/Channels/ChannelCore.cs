@@ -381,6 +381,21 @@ internal sealed unsafe class ChannelCore
         return taken;
     }
 
+    /// <summary>Whether this channel object holds the writer role now (taken for its writer or a handover).</summary>
+    internal bool HoldsWriterRole => Volatile.Read(ref _holdsWriterRole);
+
+    /// <summary>Gives the writer role back: the writer it was taken for could not be made (its constructor threw).</summary>
+    internal void ReleaseWriterRole() => ReleaseRole(ref _holdsWriterRole, RegionLocks.WriterByte(0));
+
+    /// <summary>Gives the reader role back: the reader it was taken for could not be made (its constructor threw).</summary>
+    internal void ReleaseReaderRole() => ReleaseRole(ref _holdsReaderRole, RegionLocks.ReaderByte(0));
+
+    private void ReleaseRole(ref bool ours, long offset)
+    {
+        Volatile.Write(ref ours, false);
+        Region.UnlockRole(offset);
+    }
+
     /// <summary>
     /// Whether this channel object's writer, or one of another channel object (another process, as
     /// a rule), holds the writer role of this named channel now; false without a name (and true
