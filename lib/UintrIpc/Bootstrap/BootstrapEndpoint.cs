@@ -52,10 +52,19 @@ internal sealed record BootstrapEndpoint
 
     /// <summary>Parses <c>@name</c> as an abstract name and anything else as a path.</summary>
     /// <exception cref="ArgumentException">The name or path is empty, contains NUL or is longer than <see cref="MaxNameBytes"/> bytes.</exception>
-    public static BootstrapEndpoint Parse(string text)
+    /// <remarks>
+    /// The parameter is named as at every public caller (Listen, Connect, RpcServer.Start, RpcClient.Connect),
+    /// so that their ArgumentException names the argument the user passed.
+    /// </remarks>
+    public static BootstrapEndpoint Parse(string endpoint)
     {
-        ArgumentException.ThrowIfNullOrEmpty(text);
-        return text[0] == '@' ? FromAbstractName(text[1..]) : FromPath(text);
+        ArgumentException.ThrowIfNullOrEmpty(endpoint);
+        if (endpoint == "@")
+        {
+            throw new ArgumentException("The endpoint '@' has no name: write @name for an abstract socket, or a path for a socket file.", nameof(endpoint));
+        }
+
+        return endpoint[0] == '@' ? FromAbstractName(endpoint[1..]) : FromPath(endpoint);
     }
 
     /// <summary>The endpoint as <see cref="Parse"/> reads it: the path, or <c>@name</c>.</summary>

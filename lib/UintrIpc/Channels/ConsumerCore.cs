@@ -151,6 +151,9 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     /// <summary>Whether a non-blocking call may run: false once Dispose began.</summary>
     internal bool IsDisposed => _disposed;
 
+    /// <summary>How long a Dispose on another thread waits for a running Read or Drain to return (<see cref="Dispose(ReadInProgress?)"/>).</summary>
+    internal static readonly TimeSpan ReadReturnWait = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// Watches a writer process known from a trusted source (bootstrap peer credentials): once
     /// every watched writer has exited and the ring is drained, waits end with <see cref="PeerGoneException"/>.
@@ -435,7 +438,20 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
     /// thread), then releases the heartbeat, the doorbell and the region. Idempotent.
     /// </summary>
     /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread than the creator (nothing was released).</exception>
-    public void Dispose()
+    public void Dispose() => Dispose(null);
+
+    /// <summary>
+    /// <see cref="Dispose()"/> for a reader whose non-waiting read loop (a message reader's
+    /// <c>Read</c>, a slot reader's <c>Drain</c>) may run a handler right now: it holds no lease
+    /// of its own, and reads the next record and releases what it read after the handler
+    /// returns. <paramref name="reads"/> tells which thread runs one (0: none). From that thread
+    /// (a handler disposing its own reader) it throws, nothing released; from another thread new
+    /// calls are refused (<see cref="ObjectDisposedException"/>) and the running one is waited
+    /// for, up to <see cref="ReadReturnWait"/>, before anything is released (so its handler
+    /// never finds the memory retired under it); if it has not returned by then, this throws
+    /// and releases nothing.
+    /// </summary>
+    internal void Dispose(ReadInProgress? reads)
     {
         if (_disposed)
         {
@@ -446,6 +462,17 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         {
             // Throws on a foreign thread before anything changed, so the owner can still dispose.
             _receiver.Dispose();
+        }
+
+        if (reads is not null && reads.Thread() != 0)
+        {
+            reads.ThrowIfOnThisThread();
+            Volatile.Write(ref _disposed, true); // new calls throw; one already past its check is waited for
+            if (!reads.WaitForReturn(ReadReturnWait))
+            {
+                Volatile.Write(ref _disposed, false);
+                reads.ThrowStillRunning(ReadReturnWait);
+            }
         }
 
         _disposed = true;

@@ -246,17 +246,14 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     /// signal or uintr doorbell, call it on the thread that created the reader. Does not
     /// complete the channel. Idempotent.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread, or called by a handler of this reader's <see cref="Drain{THandler}"/> (nothing was released).</exception>
+    /// <remarks>A <see cref="Drain{THandler}"/> (or a read built on it) running on another thread is waited for (up to 5 s) first, and calls made meanwhile throw <see cref="ObjectDisposedException"/>.</remarks>
+    /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread; called by a handler of this reader's <see cref="Drain{THandler}"/>; or a Drain on another thread did not return within 5 s (nothing was released).</exception>
     public void Dispose()
     {
-        if (_ring.Engine.Draining != 0)
-        {
-            // Drain reads the next slot and publishes its head when the handler returns: this
-            // reader's lease may be what keeps the mapping until then.
-            throw new InvalidOperationException("A handler of Drain disposed its reader: dispose it after Drain returns (nothing was released).");
-        }
-
-        _core.Dispose(); // throws, releasing nothing, on the wrong thread (signal, uintr)
+        // Drain reads the next slot and publishes its head when the handler returns, and this
+        // reader's lease may be what keeps the mapping until then: refused from its handler, waited
+        // for (bounded) from another thread. Throws, releasing nothing, on the wrong thread (signal, uintr).
+        _core.Dispose(new ReadInProgress(() => _ring.Engine.Draining, "Drain"));
         _offPlainPath = 2; // plain: only this reader's thread reads it (see the remarks)
     }
 

@@ -245,18 +245,18 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     public override ValueTask<IpcMessage> ReadAsync(CancellationToken cancellationToken = default)
         => TryRead(out IpcMessage message) ? new ValueTask<IpcMessage>(message) : _core.ReadAsync<ReadCopyAttempt, IpcMessage>(new ReadCopyAttempt(this), cancellationToken);
 
-    /// <summary>Stops the async waiter, releases the doorbell and the region. With signal or uintr, call it on the creating thread. Idempotent.</summary>
-    /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread, or called by a handler of this reader's <see cref="Read{THandler}(ref THandler, int)"/> (nothing was released).</exception>
+    /// <summary>
+    /// Stops the async waiter, releases the doorbell and the region. With signal or uintr, call it on the creating thread. Idempotent.
+    /// A <see cref="Read{THandler}(ref THandler, int)"/> running its handler on another thread is waited for (up to 5 s) first,
+    /// and calls made meanwhile throw <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Signal or uintr doorbell, called on another thread; called by a handler of this reader's <see cref="Read{THandler}(ref THandler, int)"/>; or a Read on another thread did not return within 5 s (nothing was released).</exception>
     public void Dispose()
     {
-        if (_ring.IsReading)
-        {
-            // Read goes on to the next record and releases what it read when the handler returns:
-            // this reader's lease may be what keeps the mapping until then.
-            throw new InvalidOperationException("A handler of Read disposed its reader: dispose it after Read returns (nothing was released).");
-        }
-
-        _core.Dispose();
+        // Read goes on to the next record and releases what it read when the handler returns, and
+        // this reader's lease may be what keeps the mapping until then: refused from its handler,
+        // waited for (bounded) from another thread.
+        _core.Dispose(new ReadInProgress(() => _ring.ReadingThread, "Read"));
     }
 
     /// <summary>Messages to the handler, through <see cref="CheckedRecordHandler{THandler}"/> when the channel has checksums.</summary>

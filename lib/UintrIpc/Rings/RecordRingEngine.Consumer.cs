@@ -39,6 +39,7 @@ internal sealed unsafe partial class RecordRingEngine
         }
 
         _local.ReadEnd = head;
+        _local.ReadThread = ProducerThreadCache.CurrentThread; // per Read call, not per record: who may dispose meanwhile
         int count;
         try
         {
@@ -343,6 +344,9 @@ internal sealed unsafe partial class RecordRingEngine
 
     /// <summary>Whether a <see cref="Read{THandler}"/> of this object is running (its handler is on the stack when asked from its thread).</summary>
     internal bool IsReading => _local.ReadEnd != NotReading;
+
+    /// <summary>The managed thread id (<see cref="ProducerThreadCache.CurrentThread"/>: a thread static, where Environment.CurrentManagedThreadId is a call) of the thread inside a Read of this object (plain load: racy by design, polled), or 0 when none is.</summary>
+    internal int ReadingThread => _local.ReadEnd != NotReading ? _local.ReadThread : 0;
 
     /// <summary>This consumer's private head (uintripc.h 2c): after a read, the position just past the last record it consumed.</summary>
     internal long PrivateConsumerHead => _local.ConsumerHead;

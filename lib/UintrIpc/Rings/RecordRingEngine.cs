@@ -406,6 +406,14 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         /// </summary>
         [FieldOffset((2 * RegionLayout.FalseSharingRange) + 48)]
         public long ReadEnd;
+
+        /// <summary>
+        /// The managed thread id (<see cref="ProducerThreadCache.CurrentThread"/>: a thread static, where Environment.CurrentManagedThreadId is a call) of the thread running the Read (valid while <see cref="ReadEnd"/> is
+        /// not <see cref="NotReading"/>): a channel reader's Dispose from that thread is a handler's
+        /// and refused, from another it waits for the Read to return (IpcMessageReader.Dispose).
+        /// </summary>
+        [FieldOffset((2 * RegionLayout.FalseSharingRange) + 56)]
+        public int ReadThread;
     }
 
     // ---- throw helpers: out of line, so the hot paths stay small; not NoInlining, so the JIT
@@ -415,7 +423,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     private static void ThrowDisposed() => throw DisposedException();
 
     private static ObjectDisposedException DisposedException()
-        => new("record ring", "The ring was disposed; attach a new ring object to go on using the region.");
+        => new("record ring", "The channel end (or ring) this claim, batch or call belongs to was disposed: nothing more is written or read through it. Create, open or receive the channel again to go on.");
 
     [DoesNotReturn]
     private static void ThrowBadPosition(string what, long position)

@@ -101,7 +101,7 @@ internal unsafe partial struct SlotRingEngine
         // Elements handed over end at `end`; skipped slots move it on (they are not elements).
         ulong end = start + (uint)limit;
         ulong skipped = 0;
-        Draining = 1;
+        Draining = ProducerThreadCache.CurrentThread; // nonzero; per Drain call: who may dispose meanwhile (IpcChannelReader.Dispose)
         try
         {
             while (true)

@@ -114,10 +114,11 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
     /// <summary>TryUnblock: when the stall at <see cref="_stallPosition"/> was first seen (Stopwatch ticks).</summary>
     [FieldOffset(ConsumerBlock + 16)] private long _stallSince;
     /// <summary>
-    /// 1 while a Drain of this object runs. Drain keeps its position in a register and reads the
-    /// next slot and publishes its head after the handler returns, so from a handler a read of
-    /// this ring (which would take the element Drain hands out next: twice) and a channel
-    /// reader's Dispose (whose lease may be the last to keep the mapping) are refused.
+    /// While a Drain of this object runs, the managed thread id (<see cref="ProducerThreadCache.CurrentThread"/>: a thread static, where Environment.CurrentManagedThreadId is a call) of its thread (never 0); 0 outside.
+    /// Drain keeps its position in a register and reads the next slot and publishes its head after
+    /// the handler returns, so from a handler a read of this ring (which would take the element
+    /// Drain hands out next: twice) and a channel reader's Dispose (whose lease may be the last to
+    /// keep the mapping) are refused; a Dispose on another thread waits for the Drain to return.
     /// </summary>
     [FieldOffset(ConsumerBlock + 24)] internal int Draining;
 

@@ -47,7 +47,7 @@ internal static class SlotRingThrowHelper
 
     [DoesNotReturn]
     internal static void ThrowDisposed()
-        => throw new ObjectDisposedException("slot ring", "The ring was disposed; attach a new ring object to go on using the region.");
+        => throw new ObjectDisposedException("slot ring", "The channel end (or ring) this claim, batch or call belongs to was disposed: nothing more is written or read through it. Create, open or receive the channel again to go on.");
 
     [DoesNotReturn]
     internal static int ThrowNegativeLimit(int limit)

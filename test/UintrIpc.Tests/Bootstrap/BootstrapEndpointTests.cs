@@ -55,4 +55,26 @@ public sealed class BootstrapEndpointTests
         server.Start(good);
         Assert.Equal(good, server.Endpoint);
     }
+
+    [Fact]
+    public void An_empty_endpoint_is_named_endpoint_at_every_public_entry()
+    {
+        // user41: RpcClient.Connect("") said "(Parameter 'text')", the parser's own name, which no
+        // caller ever passed; "@" alone said "The value cannot be an empty string. (Parameter 'name')".
+        var entries = new (string What, Action<string> Call)[]
+        {
+            ("Listen", e => BootstrapServer.Listen(e).Dispose()),
+            ("Connect", e => BootstrapConnection.Connect(e, TimeSpan.Zero).Dispose()),
+            ("RpcClient.Connect", e => RpcClient.Connect(e).Dispose()),
+            ("RpcServer.Start", e => { using var server = new RpcServer(); server.Start(e); }),
+        };
+        foreach (var (what, call) in entries)
+        {
+            var empty = Assert.Throws<ArgumentException>(() => call(string.Empty));
+            Assert.True(empty.ParamName == "endpoint", $"{what}(\"\"): ParamName {empty.ParamName}");
+            var at = Assert.Throws<ArgumentException>(() => call("@"));
+            Assert.True(at.ParamName == "endpoint", $"{what}(\"@\"): ParamName {at.ParamName}");
+            Assert.Contains("@name", at.Message, StringComparison.Ordinal);
+        }
+    }
 }
