@@ -29,7 +29,9 @@ internal sealed unsafe class ChannelCore
     private bool _holdsWriterRole;
     /// <summary>This object's reader holds the named channel's reader role (invisible to F_OFD_GETLK on its own description, as above).</summary>
     private bool _holdsReaderRole;
+    /// <summary>The ring's writers word: writer objects attached (uintripc.h 4b).</summary>
     private readonly uint* _writers;
+    /// <summary>The ring's writers_detached word: 1 once a writer detached (uintripc.h 4b).</summary>
     private readonly uint* _writersDetached;
 
     private ChannelCore(SharedRegion region, RegionPart ring, uint waitBlockTag, DoorbellKind doorbell, ChannelWaitOptions wait, bool unlinkName)
@@ -79,12 +81,6 @@ internal sealed unsafe class ChannelCore
     /// <summary>The ring's consumer_heartbeat_ms word (uintripc.h section 4, liveness).</summary>
     internal long* HeartbeatWord => (long*)(Region.PartPointer(RingPart) + RingLayout.HeartbeatOffset);
 
-    /// <summary>The ring's writers word: writer objects attached (uintripc.h 4b).</summary>
-    private uint* WritersWord => _writers;
-
-    /// <summary>The ring's writers_detached word: 1 once a writer detached (uintripc.h 4b).</summary>
-    private uint* WritersDetachedWord => _writersDetached;
-
     /// <summary>
     /// Counts a writer object in (uintripc.h 4b), before its first write. One writer: a store
     /// (release) of 1, over whatever a killed predecessor left; several: an atomic add (full).
@@ -93,11 +89,11 @@ internal sealed unsafe class ChannelCore
     {
         if (MultipleProducers)
         {
-            Interlocked.Increment(ref *WritersWord); // full
+            Interlocked.Increment(ref *_writers); // full
         }
         else
         {
-            Volatile.Write(ref *WritersWord, 1u); // release
+            Volatile.Write(ref *_writers, 1u); // release
         }
     }
 
@@ -108,14 +104,14 @@ internal sealed unsafe class ChannelCore
     /// </summary>
     internal void MarkWriterDetached()
     {
-        Volatile.Write(ref *WritersDetachedWord, 1u); // release: after the last publish
+        Volatile.Write(ref *_writersDetached, 1u); // release: after the last publish
         if (MultipleProducers)
         {
-            Interlocked.Decrement(ref *WritersWord); // full; a forged 0 wraps to non-zero: the reader waits as before
+            Interlocked.Decrement(ref *_writers); // full; a forged 0 wraps to non-zero: the reader waits as before
         }
         else
         {
-            Volatile.Write(ref *WritersWord, 0u); // release: the mark and every publish before it
+            Volatile.Write(ref *_writers, 0u); // release: the mark and every publish before it
         }
     }
 
@@ -126,7 +122,7 @@ internal sealed unsafe class ChannelCore
     /// ends a drained reader's wait early (as a writer that stops would), or makes it wait as before.
     /// For the reader's rate-limited liveness checks, never per message.
     /// </summary>
-    internal bool WritersDetached() => Volatile.Read(ref *WritersWord) == 0 && Volatile.Read(ref *WritersDetachedWord) != 0;
+    internal bool WritersDetached() => Volatile.Read(ref *_writers) == 0 && Volatile.Read(ref *_writersDetached) != 0;
 
     /// <summary>The ring's validated descriptor: capacity, element size, max message length.</summary>
     internal RingDescriptor.Geometry Geometry { get; }
