@@ -29,27 +29,8 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 // and commit the range with one tail store (SPSC) or the one CAS that claimed it (MPSC); the C
 // batched record producer does the same (rring_claim_batch, RECORD_BATCH_MAX).
 
-/// <summary>SlotRing&lt;T&gt;.TryClaim (SPSC), copy + stamp in place, Publish.</summary>
-internal readonly struct SpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
-{
-    private readonly AlignedElements<T> _source = new(1);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int TryWrite(int producer, long firstSequence, int max, bool warm)
-    {
-        if (!ring.TryClaim(out SlotClaim<T> claim))
-        {
-            return 0;
-        }
-
-        SlotPayload.Fill(ref claim.Item, in _source.First, MessageHeader.Make(producer, firstSequence, warm));
-        claim.Publish();
-        return 1;
-    }
-}
-
-/// <summary>SlotRing&lt;T&gt;.TryClaim (MPSC) (a CAS on tail), copy + stamp in place, Publish.</summary>
-internal readonly struct MpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
+/// <summary>SlotRing&lt;T&gt;.TryClaim (SPSC; MPSC: a CAS on tail, the ring knows), copy + stamp in place, Publish.</summary>
+internal readonly struct SlotProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
 {
     private readonly AlignedElements<T> _source = new(1);
 
