@@ -135,7 +135,7 @@ internal readonly struct MpscRecordProducer(RecordRing ring, int size) : IProduc
 internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProducerPort
 {
     private readonly AlignedElements<byte> _payload = RecordPayload.Source(size);
-    private readonly int _recordBytes = (RingLayout.RecordHeaderSize + size + 7) & ~7;
+    private readonly int _recordBytes = RecordPayload.RecordBytes(size);
 
     // Not inlined into the loop that calls it (the C producer's loop is inlined): inside that
     // large method the JIT kept the loop counter, the payload span and the source on the stack,
@@ -196,7 +196,7 @@ internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProdu
 internal readonly struct RecordRunProducer(RecordRing ring, int size) : IProducerPort
 {
     private readonly AlignedElements<byte> _payload = RecordPayload.Source(size);
-    private readonly int _recordBytes = (RingLayout.RecordHeaderSize + size + 7) & ~7;
+    private readonly int _recordBytes = RecordPayload.RecordBytes(size);
 
     // Not inlined into the loop that calls it, as RecordBatchProducer.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
@@ -260,6 +260,9 @@ internal static class SlotPayload
 /// </summary>
 internal static class RecordPayload
 {
+    /// <summary>Ring bytes one record of <paramref name="size"/> payload bytes takes: its header and the payload, rounded up to 8.</summary>
+    public static int RecordBytes(int size) => (RingLayout.RecordHeaderSize + size + 7) & ~7;
+
     /// <summary>A record producer's source: 64-byte aligned, as the C producer's (aligned_alloc(64, ...)).</summary>
     public static AlignedElements<byte> Source(int size)
     {
