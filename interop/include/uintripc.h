@@ -88,8 +88,16 @@
  *   also when the process dies; a holder releases them all (F_UNLCK, l_len 0) when it disposes the
  *   region, since its mapping may outlive the descriptor. Locks name no process (F_OFD_GETLK
  *   reports l_pid -1): nothing is ever signalled because of one.
- *   Open: an opener that finds the header published (1c) checks the creator byte with
- *   F_OFD_GETLK (F_WRLCK): unlocked means the creator is gone, and a channel is not opened.
+ *   Open: a channel's opener opens the name with O_NOFOLLOW (as shm_open does: a symbolic link
+ *   fails with ELOOP). Once it finds the header published (1c) it checks the creator byte with
+ *   F_OFD_GETLK (F_WRLCK): unlocked means the creator is gone, and a channel is not opened. While
+ *   it waits for the header it reads, at each look, the file size (fstat) and then the creator
+ *   byte: held, it waits on; unlocked with a size above 0 (sized under the lock, which is free now),
+ *   it reads the magic once more (acquire) and, still 0, fails at once: nobody will publish it;
+ *   unlocked and empty (a creator between its create and its lock, or one killed there), it fails
+ *   once the file has stayed empty and unlocked for a grace (1 s in the C# side) since the byte
+ *   was last seen held. A foreign creator that takes no lock is waited for as before, by openers
+ *   that do not require a creator (the C# SharedRegion.OpenNamed).
  *   Stale names: a creator whose O_EXCL create fails with EEXIST opens the file (O_NOFOLLOW) and
  *   replaces it only if it is this user's regular file, it takes the creator lock (F_OFD_SETLK:
  *   nobody else holds it, so its creator is gone and no other creator is replacing it), the file
@@ -689,6 +697,13 @@
  *   wait by detach, and waits for the exits of the handed-over writer processes as before
  *   (section 4). A write racing its own writer's Dispose on another thread (a misuse) may
  *   publish after the mark: the reader that ended its wait reads it with its next read.
+ *   A handover (section 4, bootstrap): the reader's process, handing its channel to a writer
+ *   process, stores writers_detached = 0 (release) before it sends the region, so that a mark a
+ *   predecessor left does not end the reader's wait for the new writer before that one attaches
+ *   (a mark is the writers' word otherwise, but the reader only clears what it alone reads); a
+ *   send that fails stores 1 back if it was 1. An MPSC writer detaching at that moment loses its
+ *   mark: the reader then waits for the new writer as before the mark existed. The reader also
+ *   forgets the verdict "every writer process has exited" when it watches a new one.
  *   Version-5 peers do not store the words (a version-5 writer after a detached one would leave
  *   the mark standing): a mismatch is refused at attach.
  *

@@ -33,6 +33,7 @@ internal sealed unsafe class ChannelCore
     private readonly uint* _writers;
     /// <summary>The ring's writers_detached word: 1 once a writer detached (uintripc.h 4b).</summary>
     private readonly uint* _writersDetached;
+    private int _ownWriters; // this object's writer objects attached and not yet disposed (review28)
 
     private ChannelCore(SharedRegion region, RegionPart ring, uint waitBlockTag, DoorbellKind doorbell, ChannelWaitOptions wait, bool unlinkName)
     {
@@ -87,6 +88,7 @@ internal sealed unsafe class ChannelCore
     /// </summary>
     internal void MarkWriterAttached()
     {
+        Interlocked.Increment(ref _ownWriters);
         if (MultipleProducers)
         {
             Interlocked.Increment(ref *_writers); // full
@@ -104,6 +106,7 @@ internal sealed unsafe class ChannelCore
     /// </summary>
     internal void MarkWriterDetached()
     {
+        Interlocked.Decrement(ref _ownWriters);
         Volatile.Write(ref *_writersDetached, 1u); // release: after the last publish
         if (MultipleProducers)
         {
@@ -116,6 +119,13 @@ internal sealed unsafe class ChannelCore
     }
 
     /// <summary>
+    /// Whether a writer of this channel object (this process) is attached now: its reader then
+    /// knows a live writer without asking anybody, whatever the writer processes it was handed
+    /// to have done (MultipleWriters: a channel object writes itself and hands the channel out).
+    /// </summary>
+    internal bool HasOwnWriter() => Volatile.Read(ref _ownWriters) != 0;
+
+    /// <summary>
     /// Whether every writer object that attached has detached (uintripc.h 4b): writers (acquire)
     /// == 0, then writers_detached (acquire) != 0. The caller loads the state and then the tail
     /// after this, so that drained then means nothing more comes. Writers' words, untrusted: a lie
@@ -123,6 +133,48 @@ internal sealed unsafe class ChannelCore
     /// For the reader's rate-limited liveness checks, never per message.
     /// </summary>
     internal bool WritersDetached() => Volatile.Read(ref *_writers) == 0 && Volatile.Read(ref *_writersDetached) != 0;
+
+    /// <summary>
+    /// The reader's process, before it hands the channel to a writer process (uintripc.h 4b):
+    /// clears the mark a predecessor left (release; the send's system call follows), so that the
+    /// reader's next wait waits for the new writer instead of ending before that one attaches.
+    /// True when a mark was cleared (<see cref="RestoreWriterDetachMark"/> if the send fails).
+    /// Under a lease: a channel object disposed meanwhile leaves nothing to clear.
+    /// </summary>
+    internal bool ClearWriterDetachMark()
+    {
+        if (!TryAddLease())
+        {
+            return false;
+        }
+
+        try
+        {
+            return Interlocked.Exchange(ref *_writersDetached, 0u) != 0; // full
+        }
+        finally
+        {
+            ReleaseLease();
+        }
+    }
+
+    /// <summary>A handover whose send failed: the mark it cleared is stored again (release); no new writer comes.</summary>
+    internal void RestoreWriterDetachMark()
+    {
+        if (!TryAddLease())
+        {
+            return;
+        }
+
+        try
+        {
+            Volatile.Write(ref *_writersDetached, 1u);
+        }
+        finally
+        {
+            ReleaseLease();
+        }
+    }
 
     /// <summary>The ring's validated descriptor: capacity, element size, max message length.</summary>
     internal RingDescriptor.Geometry Geometry { get; }
@@ -375,6 +427,21 @@ internal sealed unsafe class ChannelCore
         bool taken = Region.TryLockRole(RegionLocks.ReaderByte(0), shared: false);
         _holdsReaderRole |= taken && IsNamed;
         return taken;
+    }
+
+    /// <summary>Whether this channel object holds the writer role now (taken for its writer or a handover).</summary>
+    internal bool HoldsWriterRole => Volatile.Read(ref _holdsWriterRole);
+
+    /// <summary>Gives the writer role back: the writer it was taken for could not be made (its constructor threw).</summary>
+    internal void ReleaseWriterRole() => ReleaseRole(ref _holdsWriterRole, RegionLocks.WriterByte(0));
+
+    /// <summary>Gives the reader role back: the reader it was taken for could not be made (its constructor threw).</summary>
+    internal void ReleaseReaderRole() => ReleaseRole(ref _holdsReaderRole, RegionLocks.ReaderByte(0));
+
+    private void ReleaseRole(ref bool ours, long offset)
+    {
+        Volatile.Write(ref ours, false);
+        Region.UnlockRole(offset);
     }
 
     /// <summary>

@@ -142,6 +142,7 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
             }
 
             // A named channel's other processes are known by its role locks only (uintripc.h 1f).
+            bool heldBefore = core.HoldsWriterRole; // a handover's, whose writer process has ended
             if (!core.TryTakeWriterRole())
             {
                 throw new InvalidOperationException(core.MultipleProducers
@@ -150,7 +151,22 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
             }
 
             SafeHandle? fd = doorbellFd ?? (_reader is { } reader ? doorbellOf(reader) : null);
-            TWriter writer = newWriter(core, fd);
+            TWriter writer;
+            try
+            {
+                writer = newWriter(core, fd);
+            }
+            catch
+            {
+                // No writer, so no role: another channel object (or this one, later) may take it.
+                if (!heldBefore)
+                {
+                    core.ReleaseWriterRole();
+                }
+
+                throw;
+            }
+
             Volatile.Write(ref _writer, writer);
             return writer;
         }
@@ -198,7 +214,18 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
                         + "Read it in one place; the role is free once that reader's channel object is disposed or its process has exited.");
                 }
 
-                Volatile.Write(ref _reader, newReader(core));
+                TReader reader;
+                try
+                {
+                    reader = newReader(core);
+                }
+                catch
+                {
+                    core.ReleaseReaderRole(); // no reader, so no role (a reader is created once: the role was not ours before)
+                    throw;
+                }
+
+                Volatile.Write(ref _reader, reader);
             }
 
             return _reader;

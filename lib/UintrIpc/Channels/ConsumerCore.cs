@@ -119,7 +119,7 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         // A named single-writer channel's writer is known by its role lock only (uintripc.h 1f),
         // checked at the wait's liveness points. Not with several writers: they come and go (a
         // moment without any, while one restarts, is no end: KillTests' consumer met it).
-        _producers = PeerWatch.OfProducers(channel.IsNamed && !channel.MultipleProducers ? (channel.WriterRoleHeld, () => _probe.WasWritten) : null, channel.WritersDetached);
+        _producers = PeerWatch.OfProducers(channel.IsNamed && !channel.MultipleProducers ? (channel.WriterRoleHeld, () => _probe.WasWritten) : null, channel.WritersDetached, channel.HasOwnWriter);
         _heartbeat = new ConsumerHeartbeat(channel);
     }
 

@@ -105,12 +105,20 @@ public static partial class IpcChannel
     {
         ArgumentNullException.ThrowIfNull(connection);
         ProcessHandle writer = OpenPeerProcess(connection);
+        // A mark a detached predecessor left would end the reader's next wait before the new
+        // writer attaches (uintripc.h 4b): cleared before the send, stored again if it fails.
+        bool cleared = channel.ClearWriterDetachMark();
         try
         {
             Send(connection, channel, kind, reader.DoorbellFd, size, responseSize);
         }
         catch
         {
+            if (cleared)
+            {
+                channel.RestoreWriterDetachMark();
+            }
+
             writer.Dispose();
             throw;
         }

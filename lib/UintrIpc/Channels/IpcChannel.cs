@@ -72,20 +72,22 @@ public static partial class IpcChannel
     /// <param name="initTimeout">How long to wait for the creator to publish the region; null for the default (5 s).</param>
     /// <remarks>
     /// Its creator must be running (it holds the region's creator lock): a region left by a killed
-    /// creator is refused. A single-writer channel takes its one writer role when this object's
+    /// creator is refused, also one it was still creating (at once, not at the end of
+    /// <paramref name="initTimeout"/>). <paramref name="name"/> is not followed if it is a symbolic
+    /// link (ELOOP), as shm_open does not. A single-writer channel takes its one writer role when this object's
     /// <see cref="IpcChannel{T}.Writer"/> is created, and its reader role with its
     /// <see cref="IpcChannel{T}.Reader"/>, each held until this object is disposed or its process ends:
     /// a role another process (or channel object) holds is refused with an <see cref="InvalidOperationException"/>.
     /// </remarks>
     /// <exception cref="RegionFormatException">Not a channel of elements, or its element size is not sizeof(<typeparamref name="T"/>).</exception>
-    /// <exception cref="UintrIpcException">No such region (ENOENT), it could not be mapped, or its creator is gone.</exception>
+    /// <exception cref="UintrIpcException">No such region (ENOENT), a symbolic link (ELOOP), it could not be mapped, or its creator is gone (also before it published the region).</exception>
     public static IpcChannel<T> OpenNamed<T>(string name, IpcChannelOptions? options = null, TimeSpan? initTimeout = null)
         where T : unmanaged
         => new(ChannelCore.Attach(SharedRegion.OpenNamed(name, initTimeout, allowOtherOwner: false, requireCreator: true), ChannelCore.SlotRegionKind, options?.Wait));
 
     /// <summary>Opens the message channel created as /dev/shm/<paramref name="name"/> (see <see cref="OpenNamed{T}"/>).</summary>
     /// <exception cref="RegionFormatException">Not a message channel region.</exception>
-    /// <exception cref="UintrIpcException">No such region (ENOENT), it could not be mapped, or its creator is gone.</exception>
+    /// <exception cref="UintrIpcException">No such region (ENOENT), a symbolic link (ELOOP), it could not be mapped, or its creator is gone (also before it published the region).</exception>
     public static IpcMessageChannel OpenNamedMessages(string name, IpcChannelOptions? options = null, TimeSpan? initTimeout = null)
         => new(ChannelCore.Attach(SharedRegion.OpenNamed(name, initTimeout, allowOtherOwner: false, requireCreator: true), ChannelCore.MessageRegionKind, options?.Wait));
 

@@ -28,10 +28,12 @@ internal sealed unsafe class PeerWatch : IDisposable
     private bool _roleHeld; // under _lock: the last role check found the role held, so a still heartbeat is no verdict
     /// <summary>Whether every writer that attached has detached (uintripc.h 4b), or null (the consumer's watch).</summary>
     private Func<bool>? WritersDetached { get; init; }
+    /// <summary>Whether a writer of the reader's own channel object is attached (no verdict then), or null (the consumer's watch).</summary>
+    private Func<bool>? OwnWriter { get; init; }
     private long _lastBeat;
     private long _lastChange;
     private long _lastCheck;
-    private string? _gone;
+    private string? _gone; // sticky, but a writer process added later ends the producers' verdict (Add)
     private bool _disposed; // under _lock
 
     private PeerWatch(long* heartbeat, TimeSpan timeout, string peer, (Func<bool> Held, Func<bool> Written)? role = null)
@@ -56,14 +58,16 @@ internal sealed unsafe class PeerWatch : IDisposable
     /// for a named channel its writer role lock (<paramref name="role"/>): free once it was seen
     /// held or the ring was written, it means that every writer has gone; and the writers' detach
     /// mark (<paramref name="writersDetached"/>, uintripc.h 4b): every writer object that attached
-    /// was disposed without completing (not sticky either).
+    /// was disposed without completing (not sticky either). None while a writer of the reader's own
+    /// channel object (<paramref name="ownWriter"/>) is attached.
     /// </summary>
-    internal static PeerWatch OfProducers((Func<bool> Held, Func<bool> Written)? role = null, Func<bool>? writersDetached = null)
-        => new(null, TimeSpan.Zero, "producer", role) { WritersDetached = writersDetached };
+    internal static PeerWatch OfProducers((Func<bool> Held, Func<bool> Written)? role = null, Func<bool>? writersDetached = null, Func<bool>? ownWriter = null)
+        => new(null, TimeSpan.Zero, "producer", role) { WritersDetached = writersDetached, OwnWriter = ownWriter };
 
     /// <summary>
     /// Adds a peer process known from a trusted source; the watch owns the handle. After
     /// <see cref="Dispose"/> (a channel disposed while a handover added its watch) it is closed at once.
+    /// A writer process added to the producers' watch ends its verdict that every writer process has exited.
     /// </summary>
     internal void Add(ProcessHandle process)
     {
@@ -72,6 +76,15 @@ internal sealed unsafe class PeerWatch : IDisposable
             if (!_disposed)
             {
                 _processes.Add(process);
+                // A writer process handed the channel after the others exited (the producers'
+                // watch: no heartbeat) is a new writer: "every one has exited" no longer holds,
+                // and the next look runs now, not from a verdict of the last 10 ms.
+                if (_heartbeat == null)
+                {
+                    _gone = null;
+                }
+
+                _lastCheck = 0;
                 return;
             }
         }
@@ -109,6 +122,13 @@ internal sealed unsafe class PeerWatch : IDisposable
     {
         get
         {
+            // A writer of the reader's own channel object lives: no verdict of processes, roles
+            // or marks applies (review28; one load of this process's own count).
+            if (OwnWriter?.Invoke() == true)
+            {
+                return null;
+            }
+
             if (_gone is not null)
             {
                 return _gone;

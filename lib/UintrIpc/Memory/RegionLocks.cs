@@ -40,6 +40,13 @@ internal static unsafe class RegionLocks
             : throw new UintrIpcException("fcntl(F_OFD_SETLK)", errno, "Open file description locks need Linux 3.15 or later.");
     }
 
+    /// <summary>Releases this open file description's lock on byte <paramref name="offset"/> (nothing if it holds none).</summary>
+    internal static void Unlock(SafeFdHandle fd, long offset)
+    {
+        var request = Range(LibC.F_UNLCK, offset);
+        _ = LibC.fcntl(fd.Fd, LibC.F_OFD_SETLK, &request); // cannot fail on a valid descriptor; nothing to do if it did
+    }
+
     /// <summary>
     /// Releases every lock of this open file description on the file: closing the descriptor is not
     /// enough while a mapping of the file lives (it keeps the description open). Nothing if it holds none.

@@ -162,6 +162,7 @@ internal sealed unsafe class SharedRegion : IDisposable
 
             SetSize(fd, layout.Total);
             Reserve(fd, layout.Total, path);
+            SizedBeforePublishForTests?.Invoke(path);
             return Initialize(fd, regionKind, parts, layout, name);
         }
         catch
@@ -186,6 +187,13 @@ internal sealed unsafe class SharedRegion : IDisposable
     /// to widen that window (NamedRegionCreateRaceTests). Null in production: one static load.
     /// </summary>
     internal static Action<string>? CreatedBeforeLockForTests;
+
+    /// <summary>
+    /// Tests only: runs once a named create has sized and reserved its file under its creator lock,
+    /// before it writes and publishes the header, with the path (DeadCreatorOpenTests kill the
+    /// creator there). Null in production: one static load.
+    /// </summary>
+    internal static Action<string>? SizedBeforePublishForTests;
 
     /// <summary>
     /// Creates <paramref name="path"/> (O_EXCL) and takes its creator lock before anything else can
@@ -335,14 +343,17 @@ internal sealed unsafe class SharedRegion : IDisposable
 
     /// <summary>
     /// Opens a named region as <see cref="OpenNamed(string, TimeSpan?, bool)"/>; with <paramref name="requireCreator"/>,
-    /// refuses one whose creator is gone (nobody holds its creator lock, uintripc.h 1f), checked once
-    /// the header is published (the creator locks before it publishes).
+    /// refuses one whose creator is gone (nobody holds its creator lock, uintripc.h 1f): at once when
+    /// the header is published (the creator locks before it publishes), and while waiting for it as
+    /// <see cref="DeadCreatorCheck"/> judges (a creator that follows 1f, not a foreign one that takes no lock).
     /// </summary>
-    /// <exception cref="UintrIpcException">The file cannot be opened, belongs to another user, or its creator is gone.</exception>
+    /// <exception cref="UintrIpcException">The file cannot be opened (a symbolic link: ELOOP), belongs to another user, or its creator is gone.</exception>
     internal static SharedRegion OpenNamed(string name, TimeSpan? initTimeout, bool allowOtherOwner, bool requireCreator)
     {
         ValidateTimeout(initTimeout);
-        SafeFdHandle fd = OpenPath(PathOf(name), LibC.O_RDWR | LibC.O_CLOEXEC, 0, "open");
+        // O_NOFOLLOW, as shm_open(3) opens (glibc, musl, LLVM libc): a name is a file of /dev/shm,
+        // and a link there could lead this process to another of its regions under a wrong name.
+        SafeFdHandle fd = OpenPath(PathOf(name), LibC.O_RDWR | LibC.O_CLOEXEC | LibC.O_NOFOLLOW, 0, "open");
         SharedRegion region;
         try
         {
@@ -351,7 +362,7 @@ internal sealed unsafe class SharedRegion : IDisposable
                 CheckOwner(fd, PathOf(name));
             }
 
-            region = AttachOwned(fd, name, initTimeout ?? DefaultInitTimeout);
+            region = AttachOwned(fd, name, initTimeout ?? DefaultInitTimeout, requireCreator ? new DeadCreatorCheck(fd, PathOf(name)) : null);
         }
         catch
         {
@@ -375,6 +386,19 @@ internal sealed unsafe class SharedRegion : IDisposable
 
     /// <summary>Takes a role lock of this named region (uintripc.h 1f), exclusive or <paramref name="shared"/>, for this object, until it is disposed; false if another holds it. True for a memfd region: no lock.</summary>
     internal bool TryLockRole(long offset, bool shared) => Name is null || WithFd(fd => RegionLocks.TryLock(fd, offset, shared));
+
+    /// <summary>Releases this object's role lock at <paramref name="offset"/> (taken with <see cref="TryLockRole"/>); nothing for a memfd region.</summary>
+    internal void UnlockRole(long offset)
+    {
+        if (Name is not null)
+        {
+            _ = WithFd(fd =>
+            {
+                RegionLocks.Unlock(fd, offset);
+                return true;
+            });
+        }
+    }
 
     /// <summary>Whether another open file description holds the role lock at <paramref name="offset"/> (one fcntl); false for a memfd region.</summary>
     internal bool IsRoleHeldElsewhere(long offset) => Name is not null && WithFd(fd => RegionLocks.IsHeldElsewhere(fd, offset));
@@ -439,7 +463,7 @@ internal sealed unsafe class SharedRegion : IDisposable
         {
             CheckRegularFile(own);
             CheckSeals(own);
-            return AttachOwned(own, name: null, initTimeout ?? DefaultInitTimeout);
+            return AttachOwned(own, name: null, initTimeout ?? DefaultInitTimeout, deadCreator: null);
         }
         catch
         {
@@ -743,7 +767,11 @@ internal sealed unsafe class SharedRegion : IDisposable
         }
     }
 
-    private static SharedRegion AttachOwned(SafeFdHandle fd, string? name, TimeSpan initTimeout)
+    /// <summary>
+    /// Maps the region once its creator published it, waiting for that up to <paramref name="initTimeout"/>;
+    /// with <paramref name="deadCreator"/>, no longer than it takes to see that the creator is gone.
+    /// </summary>
+    private static SharedRegion AttachOwned(SafeFdHandle fd, string? name, TimeSpan initTimeout, DeadCreatorCheck? deadCreator)
     {
         long deadline = WaitDeadline.EndAfter(initTimeout); // saturating, like every deadline
         // A creator of a named region may not have sized the file yet.
@@ -754,6 +782,12 @@ internal sealed unsafe class SharedRegion : IDisposable
             {
                 throw new RegionFormatException("file size", $">= {RegionLayout.HeaderSize} bytes", $"{size} bytes",
                     $"The creator did not initialise the region within {initTimeout.TotalMilliseconds} ms; is it a UintrIpc region?");
+            }
+
+            // A verdict reached after the size read above is final unless the file grew since.
+            if (deadCreator?.Verdict() is { } gone && FileSize(fd) < RegionLayout.HeaderSize)
+            {
+                throw gone;
             }
 
             Thread.Sleep(1);
@@ -771,6 +805,13 @@ internal sealed unsafe class SharedRegion : IDisposable
                 {
                     throw new RegionFormatException("magic", $"0x{RegionLayout.Magic:x8}", $"0x{magic:x8}",
                         magic == 0 ? $"The creator did not publish the region within {initTimeout.TotalMilliseconds} ms." : "This is not a UintrIpc region.");
+                }
+
+                // The magic is read again after the verdict (acquire): a creator that published
+                // before it let go of its lock is seen, and one that did not never will publish.
+                if (deadCreator?.Verdict() is { } gone && Volatile.Read(ref *(uint*)(b + RegionLayout.MagicOffset)) == 0)
+                {
+                    throw gone;
                 }
 
                 Thread.Sleep(1);
@@ -948,6 +989,8 @@ internal sealed unsafe class SharedRegion : IDisposable
             : creating && (errno == LibC.EROFS || errno == LibC.EACCES || errno == LibC.EPERM) ? $"{SharedMemoryDirectory} is not writable by this process (read-only in this container or sandbox, or not this user's). {NoSharedMemoryDirectoryWayOut}"
             : errno == LibC.ENOENT ? "No region has this name: has the creator started?"
             : errno == LibC.EACCES ? "The region belongs to another user (regions are created 0600)."
+            : errno == LibC.ELOOP ? $"It is a symbolic link: a region is opened by the name of its own file in {SharedMemoryDirectory}, and links are not followed "
+                + "(as shm_open does not follow them). Open the region by its own name, or delete the link."
             : null;
         return new UintrIpcException($"{verb} {path}", errno, hint);
     }
@@ -983,7 +1026,8 @@ internal sealed unsafe class SharedRegion : IDisposable
         }
     }
 
-    private static long FileSize(SafeFdHandle fd)
+    /// <summary>The file's size now (fstat).</summary>
+    internal static long FileSize(SafeFdHandle fd)
     {
         stat st;
         if (LibC.fstat(fd.Fd, &st) != 0)

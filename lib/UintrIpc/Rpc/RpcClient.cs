@@ -17,7 +17,8 @@ namespace UintrIpc.Rpc;
 // one thread at a time: whichever waiting caller wins the reader role (a CAS) drains the ring and
 // routes answers by id (RpcCallSlot), so a single-threaded caller reads its own answer with no
 // thread hop. Asynchronous calls get a receiver thread that takes the role like any caller, so
-// no user continuation runs on the reader. RpcPeerWatcher wakes the reader when the server
+// no user continuation runs on the reader; it also routes the late answers of timed-out
+// synchronous calls, which nobody else may read. RpcPeerWatcher wakes the reader when the server
 // goes; every outstanding call then fails. Lifetime: a lease per call in progress and one for
 // the client; the last unmaps the region.
 // Fast path (CallAsReader): a synchronous caller that wins the reader role before it submits
@@ -70,6 +71,7 @@ public sealed class RpcClient : IDisposable
     private int _reader;
     private int _syncWaiters;
     private int _asyncPending;
+    private int _abandonedSync; // synchronous calls given up (timed out) whose late answer nobody has routed yet: the receiver reads for them
     private int _leases = 1;
     private int _lostErrno;
     private string _lostReason = string.Empty;
@@ -136,7 +138,9 @@ public sealed class RpcClient : IDisposable
 
     /// <summary>
     /// Calls submitted and not answered yet, including timed-out and cancelled calls whose late
-    /// answer has not come (they keep their slot until it does, or until the session ends). A call
+    /// answer has not come (they keep their slot until it does, or until the session ends; the
+    /// client's receiver thread routes a late answer when it comes, whether or not other calls
+    /// follow). A call
     /// stops counting before its caller sees the answer: once <c>Call</c> has returned or an
     /// awaited <c>CallAsync</c> has resumed, it is not counted. A snapshot while other threads call.
     /// </summary>
@@ -342,12 +346,12 @@ public sealed class RpcClient : IDisposable
             RpcCallSlot slot = Acquire(block, ref deadline, timeout);
             Submit(slot, opcode, args, input, output.Length, isAsync: false, default);
             WaitForAnswer(slot, ref deadline);
-            if (Volatile.Read(ref slot.State) == RpcCallSlot.Pending
-                && Interlocked.CompareExchange(ref slot.State, RpcCallSlot.Abandoned, RpcCallSlot.Pending) == RpcCallSlot.Pending)
+            if (Volatile.Read(ref slot.State) == RpcCallSlot.Pending && TryAbandonSync(slot))
             {
                 // Timed out: the slot stays taken until the answer comes or the session ends.
                 Interlocked.Increment(ref _timedOut);
                 ReleaseCaller(slot);
+                ReadForAbandoned();
                 throw (Exception?)LostOrNull() ?? new TimeoutException($"No answer to opcode {opcode} within {timeout.TotalMilliseconds} ms; the server is busy or stalled ({Outstanding} calls outstanding).");
             }
 
@@ -380,6 +384,7 @@ public sealed class RpcClient : IDisposable
         RpcCallSlot slot = _slots[ReaderSlot];
         result = default;
         bool armed = false;
+        bool timedOut = false;
         try
         {
             // After the role's CAS (a full fence): Dispose sets _disposed before it takes the
@@ -411,8 +416,10 @@ public sealed class RpcClient : IDisposable
             int state = slot.State; // this thread routed it (Finish): plain
             if (state == RpcCallSlot.Pending)
             {
-                // Timed out: the slot stays taken until the late answer is routed or the session ends.
+                // Timed out: the slot stays taken until the late answer is routed or the session ends
+                // (the finally below gives it up; ReadForAbandoned after the role is left).
                 Interlocked.Increment(ref _timedOut);
+                timedOut = true;
                 throw (Exception?)LostOrNull() ?? new TimeoutException($"No answer to opcode {opcode} within {timeout.TotalMilliseconds} ms; the server is busy or stalled ({Outstanding} calls outstanding).");
             }
 
@@ -433,11 +440,45 @@ public sealed class RpcClient : IDisposable
             {
                 // Timed out or failed after submitting: whoever routes the late answer (or fails
                 // the lost session's calls) frees the slot; until then the fast path is closed.
+                // Counted first: only the role's holder (this thread) routes this slot's answer.
+                Interlocked.Increment(ref _abandonedSync);
                 Volatile.Write(ref slot.State, RpcCallSlot.Abandoned);
             }
 
             ExitReader();
+            if (timedOut)
+            {
+                ReadForAbandoned();
+            }
         }
+    }
+
+    /// <summary>
+    /// Gives up a synchronous call of the general path (Pending to Abandoned), counted before the
+    /// CAS so that the count never goes below zero: the late answer's <see cref="Finish"/> can
+    /// uncount it only after the CAS it follows.
+    /// </summary>
+    private bool TryAbandonSync(RpcCallSlot slot)
+    {
+        Interlocked.Increment(ref _abandonedSync);
+        if (Interlocked.CompareExchange(ref slot.State, RpcCallSlot.Abandoned, RpcCallSlot.Pending) == RpcCallSlot.Pending)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _abandonedSync); // answered meanwhile
+        return false;
+    }
+
+    /// <summary>
+    /// A synchronous call timed out: its late answer must be routed even if no other call comes,
+    /// or its slot and arena block stay taken and <see cref="Outstanding"/> counts it for ever.
+    /// The receiver thread reads for it as for an asynchronous call, then goes back to waiting.
+    /// </summary>
+    private void ReadForAbandoned()
+    {
+        EnsureReceiver();
+        _receiverWake.Set();
     }
 
     /// <summary>Calls <paramref name="opcode"/> without payload asynchronously.</summary>
@@ -810,7 +851,7 @@ public sealed class RpcClient : IDisposable
             }
 
             int routed = DrainResponses(slot);
-            if (slot is null ? Volatile.Read(ref _asyncPending) == 0 || Volatile.Read(ref _disposed) != 0 : Volatile.Read(ref slot.State) != RpcCallSlot.Pending)
+            if (slot is null ? !ReceiverHasWork || Volatile.Read(ref _disposed) != 0 : Volatile.Read(ref slot.State) != RpcCallSlot.Pending)
             {
                 return;
             }
@@ -921,7 +962,7 @@ public sealed class RpcClient : IDisposable
         {
             ReceiverTurnHook?.Invoke();
             _receiverWake.Reset();
-            if (Volatile.Read(ref _asyncPending) > 0 && TryEnterReader())
+            if (ReceiverHasWork && TryEnterReader())
             {
                 try
                 {
@@ -985,11 +1026,14 @@ public sealed class RpcClient : IDisposable
             }
         }
 
-        if (Volatile.Read(ref _asyncPending) > 0)
+        if (ReceiverHasWork)
         {
             _receiverWake.Set();
         }
     }
+
+    /// <summary>Answers the receiver thread routes: asynchronous calls outstanding, or late answers of synchronous calls given up.</summary>
+    private bool ReceiverHasWork => Volatile.Read(ref _asyncPending) > 0 || Volatile.Read(ref _abandonedSync) > 0;
 
     private int DrainResponses(RpcCallSlot? own = null)
     {
@@ -1073,6 +1117,7 @@ public sealed class RpcClient : IDisposable
             }
 
             FreeReaderSlot(slot);
+            Interlocked.Decrement(ref _abandonedSync); // given up in CallAsReader, counted there
             return;
         }
 
@@ -1105,9 +1150,17 @@ public sealed class RpcClient : IDisposable
                 slot.Core.SetException(Lost());
             }
         }
-        else if (outcome == RpcCallSlot.Completed)
+        else
         {
-            Interlocked.Increment(ref _late);
+            if (outcome == RpcCallSlot.Completed)
+            {
+                Interlocked.Increment(ref _late);
+            }
+
+            if (!isAsync)
+            {
+                Interlocked.Decrement(ref _abandonedSync); // given up by TryAbandonSync, counted there
+            }
         }
 
         if (isAsync)

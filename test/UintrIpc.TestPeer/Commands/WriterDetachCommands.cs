@@ -13,9 +13,10 @@ internal static class WriterDetachCommands
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// channel-write-detach &lt;slot|message|duplex&gt; &lt;endpoint&gt; &lt;first&gt; &lt;count&gt; &lt;dispose|complete&gt; &lt;now|gated&gt;:
-    /// connects, receives the channel (its writer is made there), prints "received", waits for a
-    /// stdin line when gated, writes first .. first + count - 1 (a message carries the value in 8
+    /// channel-write-detach &lt;slot|message|duplex&gt; &lt;endpoint&gt; &lt;first&gt; &lt;count&gt; &lt;dispose|complete&gt; &lt;now|gated|late&gt;:
+    /// connects (late: prints "connected" and waits for a stdin line before it receives, so that
+    /// its writer attaches only then), receives the channel (its writer is made there), prints
+    /// "received", waits for a stdin line when gated, writes first .. first + count - 1 (a message carries the value in 8
     /// bytes; a duplex sends them as requests and checks each response is 2 * request + 1), then
     /// either disposes only the writer (dispose: no Complete; a duplex: the whole duplex) or
     /// completes and then disposes it (complete), prints "detached N", and stays alive until stdin
@@ -28,6 +29,12 @@ internal static class WriterDetachCommands
         int count = int.Parse(args[3], CultureInfo.InvariantCulture);
         bool complete = args[4] == "complete";
         using var connection = BootstrapConnection.Connect(args[1], s_timeout);
+        if (args[5] == "late")
+        {
+            Console.WriteLine("connected");
+            _ = Console.ReadLine();
+        }
+
         IDisposable channel;
         Func<long, bool> write;
         Action end;

@@ -115,6 +115,77 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
         second.AssertSuccess(StartUp);
     }
 
+    /// <summary>
+    /// review28: the first writer process ends, detached (its mark stays in the ring: the writers
+    /// never clear it) or killed (the reader's verdict "every writer process has exited" was
+    /// sticky); a writer process handed the channel after it has not attached yet when the reader
+    /// next waits, and that wait ended at once with PeerGoneException although the new writer ran.
+    /// The second child receives (and attaches) only when told, after the reader's wait.
+    /// </summary>
+    [Theory]
+    [InlineData(false, false, false)]
+    [InlineData(true, false, false)]
+    [InlineData(false, true, false)]
+    [InlineData(true, true, false)]
+    [InlineData(false, false, true)]
+    [InlineData(true, false, true)]
+    [InlineData(false, true, true)]
+    [InlineData(true, true, true)]
+    public void A_writer_process_handed_the_channel_after_one_that_ended_is_waited_for(bool messages, bool multipleWriters, bool killFirst)
+    {
+        const long Second = 1L << 32;
+        using var run = new WriterRun(output, _sockets, "again", messages, multipleWriters);
+        var reader = run.Reader;
+        var first = run.StartWriter(0, "dispose", killFirst ? "gated" : "now");
+        if (killFirst)
+        {
+            first.Kill(); // attached, nothing written: only its exit can end the reader's wait
+            first.WaitForExit(StartUp);
+            Assert.Contains("has exited", Assert.Throws<PeerGoneException>(() => reader.TryRead(Long)).Message, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal(Enumerable.Range(0, Count).Select(i => (long)i), reader.ReadExactly(Count));
+            Assert.Contains("disposed its end", Assert.Throws<PeerGoneException>(() => reader.TryRead(Long)).Message, StringComparison.Ordinal);
+            first.WriteLine("exit");
+            first.AssertSuccess(StartUp); // exited: a single-writer channel may be handed over again
+        }
+
+        var second = run.StartWriter(Second, "complete", "late", waitFor: "connected");
+        Assert.Null(reader.TryRead(Nothing)); // handed over, not attached yet: a wait that times out, no error
+        second.WriteLine("go");
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => Second + i), reader.ReadExactly(Count));
+        Assert.Null(reader.TryRead(Long)); // completed: the normal end
+        Assert.True(reader.IsCompleted);
+        second.WriteLine("exit");
+        second.AssertSuccess(StartUp);
+    }
+
+    /// <summary>
+    /// review28: a MultipleWriters channel object that writes itself and also hands the channel to
+    /// a writer process: once that process had exited, its reader's wait on the drained ring ended
+    /// with PeerGoneException ("has exited") although this object's own writer was attached.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_reader_whose_own_channel_object_writes_is_not_ended_by_the_exit_of_its_writer_processes(bool messages)
+    {
+        using var run = new WriterRun(output, _sockets, "local", messages, multipleWriters: true);
+        var reader = run.Reader;
+        var peer = run.StartWriter(0, "dispose", "gated");
+        reader.Write(-1); // this object's writer, attached before the child writes
+        peer.WriteLine("go");
+        Assert.Equal(new long[] { -1 }.Concat(Enumerable.Range(0, Count).Select(i => (long)i)), reader.ReadExactly(Count + 1));
+        peer.WaitForOutput($"detached {Count}", StartUp);
+        peer.WriteLine("exit");
+        peer.AssertSuccess(StartUp);
+
+        Assert.Null(reader.TryRead(Nothing)); // our own writer is attached: a wait that times out, no error
+        reader.Write(7);
+        Assert.Equal(7, reader.TryRead(Long));
+    }
+
     [Fact]
     public void A_duplex_peer_that_disposes_without_completing_its_requests_is_seen_by_the_answering_side()
     {
@@ -201,8 +272,11 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
 
         internal ReaderEnd Reader { get; }
 
-        /// <summary>Starts a writer process, hands it the channel and waits until it has received it (its writer is attached).</summary>
-        internal PeerProcess StartWriter(long first, string end, string start)
+        /// <summary>
+        /// Starts a writer process, hands it the channel and waits for its <paramref name="waitFor"/>
+        /// line: "received" (its writer is attached), or "connected" for a child started "late".
+        /// </summary>
+        internal PeerProcess StartWriter(long first, string end, string start, string waitFor = "received")
         {
             var peer = PeerProcess.Start(_output, "channel-write-detach", _messages ? "message" : "slot", _endpoint, first.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 Count.ToString(System.Globalization.CultureInfo.InvariantCulture), end, start);
@@ -212,7 +286,7 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
                 Reader.SendTo(connection);
             }
 
-            peer.WaitForOutput("received", StartUp);
+            peer.WaitForOutput(waitFor, StartUp);
             return peer;
         }
 
@@ -255,6 +329,13 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
             {
                 connection.SendChannel(_messages!);
             }
+        }
+
+        /// <summary>Writes <paramref name="value"/> with this object's own writer (created on first use).</summary>
+        internal void Write(long value)
+        {
+            bool written = _slots is not null ? _slots.Writer.TryWrite(value, Long) : _messages!.Writer.TryWrite(1, BitConverter.GetBytes(value), Long);
+            Assert.True(written, $"{value}: not written within {Long}");
         }
 
         /// <summary>The next value, or null when none came within <paramref name="timeout"/>.</summary>

@@ -130,14 +130,53 @@ public sealed class RpcInProcessTests : IDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(30));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await client.CallAsync(RpcTestOps.Sleep, new RpcArgs(300, 1), cts.Token));
         Assert.Equal(1, client.Statistics.Cancelled);
+        WaitUntilIdle(client); // the receiver thread routes the late answer
+        Assert.Equal(1, client.Statistics.LateResponses);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void A_timed_out_call_frees_its_slot_and_block_when_the_late_answer_comes_though_no_call_follows(DoorbellKind doorbell)
+    {
+        // The call took the reader's fast path (nobody else called): once it gave up, only the
+        // client's receiver thread can route its late answer.
+        using var client = Connect(doorbell, arena: 4096);
+        byte[] whole = new byte[4096];
+        Assert.Throws<TimeoutException>(() => client.Call(RpcTestOps.Sleep, new RpcArgs(300, 1), default, whole, TimeSpan.FromMilliseconds(30)));
+        WaitUntilIdle(client);
+        Assert.Equal((1L, 1L), (client.Statistics.TimedOut, client.Statistics.LateResponses));
+        Assert.Equal(16, client.Call(RpcTestOps.Fill, new RpcArgs(7, 16), default, whole, s_timeout).Value); // the block is free again
+    }
+
+    [Fact]
+    public void A_call_that_timed_out_while_another_thread_read_is_freed_when_its_late_answer_comes()
+    {
+        // Thread A holds the reader role while it waits for its 1 s call; B's call (the general
+        // path, if it starts while A reads) gives up after 30 ms; A returns before B's late answer.
+        using var client = Connect(DoorbellKind.Futex, maxCalls: 4);
+        long first = 0;
+        var a = new Thread(() => first = client.Call(RpcTestOps.Sleep, new RpcArgs(1000, 1), s_timeout).Value);
+        a.Start();
+        WaitUntil(() => client.Outstanding == 1 || !a.IsAlive);
+        Assert.Throws<TimeoutException>(() => client.Call(RpcTestOps.Sleep, new RpcArgs(2000, 2), TimeSpan.FromMilliseconds(30)));
+        Assert.True(a.Join(s_timeout));
+        Assert.Equal(1, first);
+        WaitUntilIdle(client);
+        Assert.Equal((1L, 1L), (client.Statistics.TimedOut, client.Statistics.LateResponses));
+    }
+
+    /// <summary>Waits (bounded: 30 s, a hang guard) until no call is outstanding, without calling.</summary>
+    private static void WaitUntilIdle(RpcClient client) => WaitUntil(() => client.Outstanding == 0);
+
+    private static void WaitUntil(Func<bool> condition)
+    {
         var deadline = DateTime.UtcNow + s_timeout;
-        while (client.Outstanding != 0 && DateTime.UtcNow < deadline)
+        while (!condition() && DateTime.UtcNow < deadline)
         {
-            Thread.Sleep(10); // the receiver thread routes the late answer
+            Thread.Sleep(10);
         }
 
-        Assert.Equal(0, client.Outstanding);
-        Assert.Equal(1, client.Statistics.LateResponses);
+        Assert.True(condition(), $"still not so after {s_timeout.TotalSeconds} s");
     }
 
     [Fact]
