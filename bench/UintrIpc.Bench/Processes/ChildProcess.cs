@@ -21,6 +21,7 @@ internal sealed class ChildProcess : IDisposable
     private readonly ConcurrentQueue<string> _stderr = new();
     private readonly Thread _reader;
     private bool _disposed;
+    private long _stderrLines;
 
     private ChildProcess(Process process)
     {
@@ -31,6 +32,7 @@ internal sealed class ChildProcess : IDisposable
         {
             if (e.Data is { } line)
             {
+                Interlocked.Increment(ref _stderrLines);
                 _stderr.Enqueue(line);
                 while (_stderr.Count > 50 && _stderr.TryDequeue(out string? _))
                 {
@@ -106,18 +108,43 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>Waits for the line `<paramref name="tag"/> {json}` and returns the json.</summary>
     /// <exception cref="TimeoutException">Nothing came in time (the child is killed by Dispose).</exception>
     /// <exception cref="InvalidOperationException">The child reported an error or exited.</exception>
-    public JsonElement WaitFor(string tag, TimeSpan timeout)
+    public JsonElement WaitFor(string tag, TimeSpan timeout) => WaitFor(tag, timeout, untilQuiet: false);
+
+    /// <summary>
+    /// <see cref="WaitFor"/> for a child's start (READY): the bound <paramref name="quiet"/> runs from
+    /// the child's last progress, not from the start: a line on stdout or stderr, or CPU time it used
+    /// since the last look. On the emulated uintr machine (10-100x slower) a .NET child's start-up
+    /// took most of a fixed 30 s and once all of it beside a build; a child that hangs (no output,
+    /// no CPU) still fails after <paramref name="quiet"/>. A child that spins before READY is bounded
+    /// by its own deadline (ChildHost: --deadline-ms and 5 s), after which it exits and this wait ends.
+    /// </summary>
+    public JsonElement WaitForStart(string tag, TimeSpan quiet) => WaitFor(tag, quiet, untilQuiet: true);
+
+    private JsonElement WaitFor(string tag, TimeSpan timeout, bool untilQuiet)
     {
-        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        long start = Stopwatch.GetTimestamp();
+        long bound = (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        long lastProgress = start;
+        long mark = untilQuiet ? ProgressMark() : 0;
         while (true)
         {
-            long left = deadline - Stopwatch.GetTimestamp();
-            if (left <= 0)
+            long now = Stopwatch.GetTimestamp();
+            if (untilQuiet && ProgressMark() is var newMark && newMark != mark)
             {
-                throw new TimeoutException($"child {Role} ({Id}) sent no {tag} within {timeout.TotalSeconds:0.#} s{StderrTail()}");
+                (mark, lastProgress) = (newMark, now); // starting (loading, compiling): progress without stdout
             }
 
-            if (!_lines.TryTake(out var line, TimeSpan.FromTicks(Math.Max(1, left * TimeSpan.TicksPerSecond / Stopwatch.Frequency))))
+            long left = lastProgress + bound - now;
+            if (left <= 0)
+            {
+                throw new TimeoutException(untilQuiet
+                    ? $"child {Role} ({Id}) sent no {tag}: no output and no CPU time for {timeout.TotalSeconds:0.#} s (started {Stopwatch.GetElapsedTime(start).TotalSeconds:0.#} s ago){StderrTail()}"
+                    : $"child {Role} ({Id}) sent no {tag} within {timeout.TotalSeconds:0.#} s{StderrTail()}");
+            }
+
+            // At most a second at a time while watching for progress, so the CPU time is looked at again.
+            long wait = untilQuiet ? Math.Min(left, Stopwatch.Frequency) : left;
+            if (!_lines.TryTake(out var line, TimeSpan.FromTicks(Math.Max(1, wait * TimeSpan.TicksPerSecond / Stopwatch.Frequency))))
             {
                 if (_lines.IsCompleted)
                 {
@@ -128,6 +155,7 @@ internal sealed class ChildProcess : IDisposable
                 continue;
             }
 
+            lastProgress = untilQuiet ? Stopwatch.GetTimestamp() : lastProgress;
             if (line.StartsWith("ERROR", StringComparison.Ordinal))
             {
                 throw new InvalidOperationException($"child {Role}: {line[5..].Trim()}{StderrTail()}");
@@ -217,6 +245,21 @@ internal sealed class ChildProcess : IDisposable
             catch (ObjectDisposedException)
             {
             }
+        }
+    }
+
+    /// <summary>A mark that grows while the child makes progress: its CPU time (user and system) in ticks plus its stderr lines.</summary>
+    private long ProgressMark()
+    {
+        long lines = Interlocked.Read(ref _stderrLines);
+        try
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime.Ticks + lines;
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
+        {
+            return lines; // exited: the stdout reader's end says so next
         }
     }
 

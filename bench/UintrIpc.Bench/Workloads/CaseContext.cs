@@ -22,7 +22,7 @@ internal sealed class CaseContext
     /// <summary>The case's own time limit; children get the same budget plus a little.</summary>
     public Deadline Deadline { get; }
 
-    /// <summary>How long a child may take to start and report READY.</summary>
+    /// <summary>How long a starting child may go without progress (output or CPU time) before it reports READY (<see cref="ChildProcess.WaitForStart"/>).</summary>
     public TimeSpan SetupTimeout => TimeSpan.FromSeconds(Math.Min(30, Options.Timeout.TotalSeconds));
 
     /// <summary>A name (for abstract Unix sockets) no other case or run uses.</summary>

@@ -29,7 +29,9 @@ internal sealed unsafe class ChannelCore
     private bool _holdsWriterRole;
     /// <summary>This object's reader holds the named channel's reader role (invisible to F_OFD_GETLK on its own description, as above).</summary>
     private bool _holdsReaderRole;
+    /// <summary>The ring's writers word: writer objects attached (uintripc.h 4b).</summary>
     private readonly uint* _writers;
+    /// <summary>The ring's writers_detached word: 1 once a writer detached (uintripc.h 4b).</summary>
     private readonly uint* _writersDetached;
     private int _ownWriters; // this object's writer objects attached and not yet disposed (review28)
 
@@ -80,12 +82,6 @@ internal sealed unsafe class ChannelCore
     /// <summary>The ring's consumer_heartbeat_ms word (uintripc.h section 4, liveness).</summary>
     internal long* HeartbeatWord => (long*)(Region.PartPointer(RingPart) + RingLayout.HeartbeatOffset);
 
-    /// <summary>The ring's writers word: writer objects attached (uintripc.h 4b).</summary>
-    private uint* WritersWord => _writers;
-
-    /// <summary>The ring's writers_detached word: 1 once a writer detached (uintripc.h 4b).</summary>
-    private uint* WritersDetachedWord => _writersDetached;
-
     /// <summary>
     /// Counts a writer object in (uintripc.h 4b), before its first write. One writer: a store
     /// (release) of 1, over whatever a killed predecessor left; several: an atomic add (full).
@@ -95,11 +91,11 @@ internal sealed unsafe class ChannelCore
         Interlocked.Increment(ref _ownWriters);
         if (MultipleProducers)
         {
-            Interlocked.Increment(ref *WritersWord); // full
+            Interlocked.Increment(ref *_writers); // full
         }
         else
         {
-            Volatile.Write(ref *WritersWord, 1u); // release
+            Volatile.Write(ref *_writers, 1u); // release
         }
     }
 
@@ -111,14 +107,14 @@ internal sealed unsafe class ChannelCore
     internal void MarkWriterDetached()
     {
         Interlocked.Decrement(ref _ownWriters);
-        Volatile.Write(ref *WritersDetachedWord, 1u); // release: after the last publish
+        Volatile.Write(ref *_writersDetached, 1u); // release: after the last publish
         if (MultipleProducers)
         {
-            Interlocked.Decrement(ref *WritersWord); // full; a forged 0 wraps to non-zero: the reader waits as before
+            Interlocked.Decrement(ref *_writers); // full; a forged 0 wraps to non-zero: the reader waits as before
         }
         else
         {
-            Volatile.Write(ref *WritersWord, 0u); // release: the mark and every publish before it
+            Volatile.Write(ref *_writers, 0u); // release: the mark and every publish before it
         }
     }
 
@@ -136,7 +132,7 @@ internal sealed unsafe class ChannelCore
     /// ends a drained reader's wait early (as a writer that stops would), or makes it wait as before.
     /// For the reader's rate-limited liveness checks, never per message.
     /// </summary>
-    internal bool WritersDetached() => Volatile.Read(ref *WritersWord) == 0 && Volatile.Read(ref *WritersDetachedWord) != 0;
+    internal bool WritersDetached() => Volatile.Read(ref *_writers) == 0 && Volatile.Read(ref *_writersDetached) != 0;
 
     /// <summary>
     /// The reader's process, before it hands the channel to a writer process (uintripc.h 4b):
@@ -154,7 +150,7 @@ internal sealed unsafe class ChannelCore
 
         try
         {
-            return Interlocked.Exchange(ref *WritersDetachedWord, 0u) != 0; // full
+            return Interlocked.Exchange(ref *_writersDetached, 0u) != 0; // full
         }
         finally
         {
@@ -172,7 +168,7 @@ internal sealed unsafe class ChannelCore
 
         try
         {
-            Volatile.Write(ref *WritersDetachedWord, 1u);
+            Volatile.Write(ref *_writersDetached, 1u);
         }
         finally
         {

@@ -40,15 +40,9 @@ internal static class ElementCopy
     internal const int QuadLoopMinimum = 129;
 
     /// <summary>
-    /// The largest element <see cref="CopyOut"/> copies with the 256-bit loop: above it CoreLib's
-    /// Memmove hands the copy to glibc (<c>rep movsb</c> from 2,112 bytes here), which read a 4 KiB
-    /// element out of a slot the other core had just written faster than the loop did.
-    /// </summary>
-    internal const int ReadLoopLimit = 2048;
-
-    /// <summary>
     /// Copies an element out of a slot (a consumer's read): as <see cref="Copy"/>, but elements above
-    /// <see cref="ReadLoopLimit"/> keep the assignment without 512-bit vectors. 4 KiB, a producer and
+    /// <see cref="InlinedBytes.NarrowLoopLimit"/> keep the assignment without 512-bit vectors (glibc read a
+    /// 4 KiB element out of a slot the other core had just written faster than the 256-bit loop). 4 KiB, a producer and
     /// a consumer on two cores, in the host's slow mode (every cross-core line slow: 4 KiB at 470-870
     /// ns per element), consumer-timed p10: the loop writing the slot and the assignment reading it
     /// 441-525, the loop on both sides 583-765, the assignment on both sides 492-612, the C ring
@@ -58,7 +52,7 @@ internal static class ElementCopy
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void CopyOut<T>(ref T destination, in T source) where T : unmanaged
     {
-        if (!Vector512.IsHardwareAccelerated && sizeof(T) > ReadLoopLimit)
+        if (!Vector512.IsHardwareAccelerated && sizeof(T) > InlinedBytes.NarrowLoopLimit)
         {
             destination = source;
             return;

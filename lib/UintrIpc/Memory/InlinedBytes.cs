@@ -29,10 +29,17 @@ internal static class InlinedBytes
     /// against the 256-bit loop's 94 / 77; 4 KiB produced 163-168 against glibc's 172-178 (through
     /// the GC transition); 8 KiB 334-339 against glibc's 312-319 (its rep movsb wins from there on).
     /// </summary>
-    internal static int InlineLimit => Vector512.IsHardwareAccelerated ? LineLoopLimit : 2048;
+    internal static int InlineLimit => Vector512.IsHardwareAccelerated ? LineLoopLimit : NarrowLoopLimit;
 
     /// <summary>The longest copy or clear done by the 512-bit line-aligned loop.</summary>
     private const int LineLoopLimit = 4096;
+
+    /// <summary>
+    /// The longest copy done inline where the line loop is not used (reads without 512-bit vectors,
+    /// writes with 128-bit ones only; slot elements too, <see cref="ElementCopy.CopyOut{T}"/>): above it
+    /// CoreLib's Memmove hands the copy to glibc (<c>rep movsb</c> from 2,112 bytes on the EPYC host).
+    /// </summary>
+    internal const int NarrowLoopLimit = 2048;
 
     /// <summary>
     /// Longest write into a record done inline by <see cref="Copy"/>: 4 KiB with 256-bit vectors too
@@ -44,7 +51,7 @@ internal static class InlinedBytes
     /// 0.66-1.27x against 1.09-1.42x); TryWrite with the other core reading, consumer-timed, 157-200
     /// against 164-209 (3 of 3). Reads keep the span copy above 2 KiB (<see cref="CopyOut"/>).
     /// </summary>
-    internal static int CopyLimit => Vector256.IsHardwareAccelerated ? LineLoopLimit : 2048;
+    internal static int CopyLimit => Vector256.IsHardwareAccelerated ? LineLoopLimit : NarrowLoopLimit;
 
     /// <summary>
     /// Copies <paramref name="source"/> to <paramref name="destination"/> (which must be at least as

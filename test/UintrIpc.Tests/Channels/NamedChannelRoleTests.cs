@@ -293,38 +293,10 @@ public sealed class NamedChannelRoleTests(ITestOutputHelper output) : IDisposabl
         channel.CreateWriter();
         using var reader = PeerProcess.Start(output, "named-read-all", kind, name);
         reader.WaitForOutput("reading", StartUp);
-        bool stopped = false;
-        try
-        {
-            Assert.Equal(0, LibC.kill(reader.Pid, LibC.SIGSTOP));
-            stopped = true;
-            long next = 0;
-            while (channel.TryWrite(next))
-            {
-                next++; // fills the ring, or what the reader left of it before it stopped
-            }
-
-            // Its heartbeat stands still for 5 s, five peer timeouts; its role lock says it lives.
-            Assert.False(channel.TryWrite(next, TimeSpan.FromSeconds(5)));
-
-            Assert.Equal(0, LibC.kill(reader.Pid, LibC.SIGCONT));
-            stopped = false;
-            for (; next < Total; next++)
-            {
-                Assert.True(channel.TryWrite(next, Long), $"value {next}: no room within {Long}");
-            }
-
-            channel.Complete();
-            reader.AssertSuccess(StartUp);
-            Assert.Contains($"read {Total} in order True completed True", reader.StandardOutput, StringComparison.Ordinal);
-        }
-        finally
-        {
-            if (stopped)
-            {
-                _ = LibC.kill(reader.Pid, LibC.SIGCONT); // let it run to its end (or its Dispose's kill)
-            }
-        }
+        StoppedReader.WriteAcrossStop(reader, channel.TryWrite, channel.TryWrite, Total, Long);
+        channel.Complete();
+        reader.AssertSuccess(StartUp);
+        Assert.Contains($"read {Total} in order True completed True", reader.StandardOutput, StringComparison.Ordinal);
     }
 
     /// <summary>

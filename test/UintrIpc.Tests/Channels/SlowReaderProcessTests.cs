@@ -1,4 +1,3 @@
-using Tmds.Linux;
 using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
 using UintrIpc.Tests.Bootstrap;
@@ -31,39 +30,10 @@ public sealed class SlowReaderProcessTests(ITestOutputHelper output) : IDisposab
         var writer = channel.Writer;
         peer.WaitForOutput("sent", Long);
 
-        bool stopped = false;
-        try
-        {
-            Assert.Equal(0, LibC.kill(peer.Pid, LibC.SIGSTOP));
-            stopped = true;
-            long next = 0;
-            while (writer.TryWrite(next))
-            {
-                next++; // fills the ring, or what the reader left of it before it stopped
-            }
-
-            // Alive (its pidfd says so) but not running: the wait ends at its own timeout, false.
-            bool written = writer.TryWrite(next, TimeSpan.FromSeconds(5));
-            Assert.False(written);
-
-            Assert.Equal(0, LibC.kill(peer.Pid, LibC.SIGCONT));
-            stopped = false;
-            const long Total = 1000;
-            for (; next < Total; next++)
-            {
-                Assert.True(writer.TryWrite(next, Long), $"value {next}: no room within {Long}");
-            }
-
-            writer.Complete();
-            peer.AssertSuccess(Long);
-            Assert.Contains($"read {Total} completed True", peer.StandardOutput, StringComparison.Ordinal);
-        }
-        finally
-        {
-            if (stopped)
-            {
-                _ = LibC.kill(peer.Pid, LibC.SIGCONT); // let it run to its own end (or its Dispose's kill)
-            }
-        }
+        const long Total = 1000;
+        StoppedReader.WriteAcrossStop(peer, v => writer.TryWrite(v), (v, t) => writer.TryWrite(v, t), Total, Long);
+        writer.Complete();
+        peer.AssertSuccess(Long);
+        Assert.Contains($"read {Total} completed True", peer.StandardOutput, StringComparison.Ordinal);
     }
 }

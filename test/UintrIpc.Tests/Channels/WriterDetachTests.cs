@@ -50,10 +50,9 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
     [InlineData(true, ReadWay.ReadAllAsync)]
     public async Task A_writer_disposed_without_Complete_is_seen_by_its_reader_after_everything_it_wrote(bool messages, ReadWay way)
     {
-        string endpoint = _sockets.NewPath("detach");
-        using var server = BootstrapServer.Listen(endpoint);
-        using var reader = ReaderEnd.Create(messages, multipleWriters: false);
-        using var writer = StartWriter(server, endpoint, reader, messages, 0, "dispose", "now");
+        using var run = new WriterRun(output, _sockets, "detach", messages, multipleWriters: false);
+        var reader = run.Reader;
+        var writer = run.StartWriter(0, "dispose", "now");
 
         var values = new List<long>();
         var error = await Assert.ThrowsAsync<PeerGoneException>(() => reader.ReadToEndAsync(way, values));
@@ -73,10 +72,9 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
     [InlineData(true, ReadWay.ReadAllAsync)]
     public async Task A_writer_that_completes_and_then_disposes_ends_the_stream_normally(bool messages, ReadWay way)
     {
-        string endpoint = _sockets.NewPath("complete");
-        using var server = BootstrapServer.Listen(endpoint);
-        using var reader = ReaderEnd.Create(messages, multipleWriters: false);
-        using var writer = StartWriter(server, endpoint, reader, messages, 0, "complete", "now");
+        using var run = new WriterRun(output, _sockets, "complete", messages, multipleWriters: false);
+        var reader = run.Reader;
+        var writer = run.StartWriter(0, "complete", "now");
 
         var values = new List<long>();
         await reader.ReadToEndAsync(way, values); // no exception: the normal end
@@ -95,11 +93,10 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
     public void With_several_writers_the_reader_reads_on_after_one_detached_and_ends_after_the_last(bool messages)
     {
         const long Second = 1L << 32;
-        string endpoint = _sockets.NewPath("mpsc");
-        using var server = BootstrapServer.Listen(endpoint);
-        using var reader = ReaderEnd.Create(messages, multipleWriters: true);
-        using var first = StartWriter(server, endpoint, reader, messages, 0, "dispose", "gated");
-        using var second = StartWriter(server, endpoint, reader, messages, Second, "dispose", "gated");
+        using var run = new WriterRun(output, _sockets, "mpsc", messages, multipleWriters: true);
+        var reader = run.Reader;
+        var first = run.StartWriter(0, "dispose", "gated");
+        var second = run.StartWriter(Second, "dispose", "gated");
 
         first.WriteLine("go");
         Assert.Equal(Enumerable.Range(0, Count).Select(i => (long)i), reader.ReadExactly(Count));
@@ -137,34 +134,24 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
     public void A_writer_process_handed_the_channel_after_one_that_ended_is_waited_for(bool messages, bool multipleWriters, bool killFirst)
     {
         const long Second = 1L << 32;
-        string endpoint = _sockets.NewPath("again");
-        using var server = BootstrapServer.Listen(endpoint);
-        using var reader = ReaderEnd.Create(messages, multipleWriters);
-        using (var first = StartWriter(server, endpoint, reader, messages, 0, "dispose", killFirst ? "gated" : "now"))
+        using var run = new WriterRun(output, _sockets, "again", messages, multipleWriters);
+        var reader = run.Reader;
+        var first = run.StartWriter(0, "dispose", killFirst ? "gated" : "now");
+        if (killFirst)
         {
-            if (killFirst)
-            {
-                first.Kill(); // attached, nothing written: only its exit can end the reader's wait
-                first.WaitForExit(StartUp);
-                Assert.Contains("has exited", Assert.Throws<PeerGoneException>(() => reader.TryRead(Long)).Message, StringComparison.Ordinal);
-            }
-            else
-            {
-                Assert.Equal(Enumerable.Range(0, Count).Select(i => (long)i), reader.ReadExactly(Count));
-                Assert.Contains("disposed its end", Assert.Throws<PeerGoneException>(() => reader.TryRead(Long)).Message, StringComparison.Ordinal);
-                first.WriteLine("exit");
-                first.AssertSuccess(StartUp); // exited: a single-writer channel may be handed over again
-            }
+            first.Kill(); // attached, nothing written: only its exit can end the reader's wait
+            first.WaitForExit(StartUp);
+            Assert.Contains("has exited", Assert.Throws<PeerGoneException>(() => reader.TryRead(Long)).Message, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal(Enumerable.Range(0, Count).Select(i => (long)i), reader.ReadExactly(Count));
+            Assert.Contains("disposed its end", Assert.Throws<PeerGoneException>(() => reader.TryRead(Long)).Message, StringComparison.Ordinal);
+            first.WriteLine("exit");
+            first.AssertSuccess(StartUp); // exited: a single-writer channel may be handed over again
         }
 
-        using var second = PeerProcess.Start(output, "channel-write-detach", messages ? "message" : "slot", endpoint, Second.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            Count.ToString(System.Globalization.CultureInfo.InvariantCulture), "complete", "late");
-        using (var connection = server.Accept(StartUp))
-        {
-            reader.SendTo(connection);
-        }
-
-        second.WaitForOutput("connected", StartUp);
+        var second = run.StartWriter(Second, "complete", "late", waitFor: "connected");
         Assert.Null(reader.TryRead(Nothing)); // handed over, not attached yet: a wait that times out, no error
         second.WriteLine("go");
         Assert.Equal(Enumerable.Range(0, Count).Select(i => Second + i), reader.ReadExactly(Count));
@@ -184,18 +171,15 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
     [InlineData(true)]
     public void A_reader_whose_own_channel_object_writes_is_not_ended_by_the_exit_of_its_writer_processes(bool messages)
     {
-        string endpoint = _sockets.NewPath("local");
-        using var server = BootstrapServer.Listen(endpoint);
-        using var reader = ReaderEnd.Create(messages, multipleWriters: true);
-        using (var peer = StartWriter(server, endpoint, reader, messages, 0, "dispose", "gated"))
-        {
-            reader.Write(-1); // this object's writer, attached before the child writes
-            peer.WriteLine("go");
-            Assert.Equal(new long[] { -1 }.Concat(Enumerable.Range(0, Count).Select(i => (long)i)), reader.ReadExactly(Count + 1));
-            peer.WaitForOutput($"detached {Count}", StartUp);
-            peer.WriteLine("exit");
-            peer.AssertSuccess(StartUp);
-        }
+        using var run = new WriterRun(output, _sockets, "local", messages, multipleWriters: true);
+        var reader = run.Reader;
+        var peer = run.StartWriter(0, "dispose", "gated");
+        reader.Write(-1); // this object's writer, attached before the child writes
+        peer.WriteLine("go");
+        Assert.Equal(new long[] { -1 }.Concat(Enumerable.Range(0, Count).Select(i => (long)i)), reader.ReadExactly(Count + 1));
+        peer.WaitForOutput($"detached {Count}", StartUp);
+        peer.WriteLine("exit");
+        peer.AssertSuccess(StartUp);
 
         Assert.Null(reader.TryRead(Nothing)); // our own writer is attached: a wait that times out, no error
         reader.Write(7);
@@ -266,25 +250,55 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    /// <summary>Starts a writer process, hands it the channel and waits until it has received it (its writer is attached).</summary>
-    private PeerProcess StartWriter(BootstrapServer server, string endpoint, ReaderEnd reader, bool messages, long first, string end, string start)
+    /// <summary>
+    /// A case's frame: a bootstrap server of its own, this process's reader end and the writer
+    /// processes started on it; Dispose ends the writers first (killed if still running), then the
+    /// reader end and the server.
+    /// </summary>
+    private sealed class WriterRun : IDisposable
     {
-        var peer = PeerProcess.Start(output, "channel-write-detach", messages ? "message" : "slot", endpoint, first.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            Count.ToString(System.Globalization.CultureInfo.InvariantCulture), end, start);
-        try
+        private readonly ITestOutputHelper _output;
+        private readonly string _endpoint;
+        private readonly bool _messages;
+        private readonly BootstrapServer _server;
+        private readonly List<PeerProcess> _writers = [];
+
+        internal WriterRun(ITestOutputHelper output, SocketNames sockets, string name, bool messages, bool multipleWriters)
         {
-            using (var connection = server.Accept(StartUp))
+            (_output, _messages, _endpoint) = (output, messages, sockets.NewPath(name));
+            _server = BootstrapServer.Listen(_endpoint);
+            Reader = ReaderEnd.Create(messages, multipleWriters);
+        }
+
+        internal ReaderEnd Reader { get; }
+
+        /// <summary>
+        /// Starts a writer process, hands it the channel and waits for its <paramref name="waitFor"/>
+        /// line: "received" (its writer is attached), or "connected" for a child started "late".
+        /// </summary>
+        internal PeerProcess StartWriter(long first, string end, string start, string waitFor = "received")
+        {
+            var peer = PeerProcess.Start(_output, "channel-write-detach", _messages ? "message" : "slot", _endpoint, first.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Count.ToString(System.Globalization.CultureInfo.InvariantCulture), end, start);
+            _writers.Add(peer);
+            using (var connection = _server.Accept(StartUp))
             {
-                reader.SendTo(connection);
+                Reader.SendTo(connection);
             }
 
-            peer.WaitForOutput("received", StartUp);
+            peer.WaitForOutput(waitFor, StartUp);
             return peer;
         }
-        catch
+
+        public void Dispose()
         {
-            peer.Dispose();
-            throw;
+            for (int i = _writers.Count - 1; i >= 0; i--)
+            {
+                _writers[i].Dispose();
+            }
+
+            Reader.Dispose();
+            _server.Dispose();
         }
     }
 

@@ -51,15 +51,7 @@ public sealed unsafe class InlinedBytesTests
         byte[] buffer = new byte[offset + InlinedBytes.InlineLimit + 70 + (2 * Guard)];
         for (int length = 0; length <= InlinedBytes.InlineLimit + 70; length++)
         {
-            buffer.AsSpan().Fill(0xee);
-            fixed (byte* p = buffer)
-            {
-                InlinedBytes.Clear(p + Guard + offset, length);
-            }
-
-            Assert.True(buffer.AsSpan(Guard + offset, length).IndexOfAnyExcept((byte)0) < 0, $"length {length}: not all zero");
-            Assert.True(buffer.AsSpan(0, Guard + offset).IndexOfAnyExcept((byte)0xee) < 0, $"bytes before the range changed (length {length})");
-            Assert.True(buffer.AsSpan(Guard + offset + length).IndexOfAnyExcept((byte)0xee) < 0, $"bytes after the range changed (length {length})");
+            AssertClearsExactly(buffer, offset, length);
         }
     }
 
@@ -77,15 +69,7 @@ public sealed unsafe class InlinedBytesTests
         byte[] buffer = new byte[offset + lengths.Max() + (2 * Guard)];
         foreach (int length in lengths)
         {
-            buffer.AsSpan().Fill(0xee);
-            fixed (byte* p = buffer)
-            {
-                InlinedBytes.Clear(p + Guard + offset, length);
-            }
-
-            Assert.True(buffer.AsSpan(Guard + offset, length).IndexOfAnyExcept((byte)0) < 0, $"length {length}: not all zero");
-            Assert.True(buffer.AsSpan(0, Guard + offset).IndexOfAnyExcept((byte)0xee) < 0, $"bytes before the range changed (length {length})");
-            Assert.True(buffer.AsSpan(Guard + offset + length).IndexOfAnyExcept((byte)0xee) < 0, $"bytes after the range changed (length {length})");
+            AssertClearsExactly(buffer, offset, length);
         }
     }
 
@@ -190,4 +174,18 @@ public sealed unsafe class InlinedBytesTests
     [Fact]
     public void Copy_into_a_shorter_destination_throws()
         => Assert.Throws<ArgumentException>(() => InlinedBytes.Copy(new byte[10], new byte[9]));
+
+    /// <summary>Clears <paramref name="length"/> bytes at <see cref="Guard"/> + <paramref name="offset"/> of a buffer of 0xee: exactly those bytes become zero.</summary>
+    private static void AssertClearsExactly(byte[] buffer, int offset, int length)
+    {
+        buffer.AsSpan().Fill(0xee);
+        fixed (byte* p = buffer)
+        {
+            InlinedBytes.Clear(p + Guard + offset, length);
+        }
+
+        Assert.True(buffer.AsSpan(Guard + offset, length).IndexOfAnyExcept((byte)0) < 0, $"length {length}: not all zero");
+        Assert.True(buffer.AsSpan(0, Guard + offset).IndexOfAnyExcept((byte)0xee) < 0, $"bytes before the range changed (length {length})");
+        Assert.True(buffer.AsSpan(Guard + offset + length).IndexOfAnyExcept((byte)0xee) < 0, $"bytes after the range changed (length {length})");
+    }
 }

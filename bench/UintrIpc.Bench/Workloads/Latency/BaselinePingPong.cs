@@ -15,7 +15,7 @@ internal static unsafe class BaselinePingPong
     {
         using var region = BenchRegions.Create(BenchRegions.ControlPart());
         using var child = ChildProcess.Start(ctx.ChildArgs("pingpong-line"), region);
-        child.WaitFor("READY", ctx.SetupTimeout);
+        child.WaitForStart("READY", ctx.SetupTimeout);
         var transport = new CacheLineTransport(BenchRegions.Control(region) + BenchRegions.LineOffset, pinger: true, ctx.Deadline);
         return Measure(c, ctx, child, ref transport);
     }
@@ -39,7 +39,7 @@ internal static unsafe class BaselinePingPong
         // Our copies of the child's ends go, so that the child's exit gives us end of file.
         toChild.DisposeLocalCopyOfClientHandle();
         fromChild.DisposeLocalCopyOfClientHandle();
-        child.WaitFor("READY", ctx.SetupTimeout);
+        child.WaitForStart("READY", ctx.SetupTimeout);
         var transport = new StreamTransport(toChild, fromChild);
         return Measure(c, ctx, child, ref transport);
     }
@@ -62,7 +62,7 @@ internal static unsafe class BaselinePingPong
         using var child = ChildProcess.Start(ctx.ChildArgs("pingpong-socket").Set("endpoint", name));
         using var socket = Accept(listener, ctx.SetupTimeout);
         socket.ReceiveTimeout = (int)ctx.Options.Timeout.TotalMilliseconds;
-        child.WaitFor("READY", ctx.SetupTimeout);
+        child.WaitForStart("READY", ctx.SetupTimeout);
         var transport = new SocketTransport(socket);
         return Measure(c, ctx, child, ref transport);
     }

@@ -27,7 +27,7 @@ internal static class DuplexChannelPingPong
         using var connection = server.Accept(ctx.SetupTimeout);
         // This thread reads the responses: the reader is created (and used, and disposed) here.
         using var duplex = connection.ReceiveDuplexChannel<long, long>(ctx.SetupTimeout);
-        child.WaitFor("READY", ctx.SetupTimeout);
+        child.WaitForStart("READY", ctx.SetupTimeout);
         var transport = new ChannelSpinTransport(duplex.Requests.Writer, duplex.Responses.Reader, ctx.Deadline);
         return BaselinePingPong.Measure(c, ctx, child, ref transport);
     }

@@ -37,7 +37,7 @@ internal static class RingPingPong
         if (kind is null)
         {
             using var spinChild = ChildProcess.Start(args, region);
-            spinChild.WaitFor("READY", ctx.SetupTimeout);
+            spinChild.WaitForStart("READY", ctx.SetupTimeout);
             var spin = new RingSpinTransport(toChild, fromChild, ctx.Deadline);
             return BaselinePingPong.Measure(c, ctx, spinChild, ref spin);
         }
@@ -47,7 +47,7 @@ internal static class RingPingPong
         // The receiver binds to this thread (signal, uintr): create, use and dispose it here.
         using var myBell = Doorbells.CreateReceiver(kind.Value, myWait);
         using var child = ChildProcess.Start(args, region, ReceiverFd(myBell));
-        var ready = child.WaitFor("READY", ctx.SetupTimeout);
+        var ready = child.WaitForStart("READY", ctx.SetupTimeout);
         int childFd = ready.GetProperty("fd").GetInt32();
         using var childFdHandle = childFd >= 0 ? FdPassing.FromProcess(child.Id, childFd) : null;
         using var childBell = Doorbells.CreateSender(kind.Value, childWait, childFdHandle);

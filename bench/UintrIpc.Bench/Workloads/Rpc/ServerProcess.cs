@@ -35,7 +35,7 @@ internal sealed class ServerProcess : IDisposable
         var child = ChildProcess.Start(args.Set("endpoint", endpoint), program);
         try
         {
-            child.WaitFor("READY", ctx.SetupTimeout);
+            child.WaitForStart("READY", ctx.SetupTimeout);
             return new ServerProcess(child, endpoint);
         }
         catch

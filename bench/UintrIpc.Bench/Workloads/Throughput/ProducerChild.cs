@@ -75,7 +75,7 @@ internal static unsafe class ProducerChild
             }
 
             default:
-                outcome = ElementSize.With<SlotProduceAction, ProducerOutcome>(size, new SlotProduceAction(region, transport, batched, channel, id, count, gate, deadline, oversubscribed));
+                outcome = ElementSize.With<SlotProduceAction, ProducerOutcome>(size, new SlotProduceAction(region, batched, channel, id, count, gate, deadline, oversubscribed));
                 break;
         }
 
@@ -84,33 +84,22 @@ internal static unsafe class ProducerChild
     }
 
     private readonly struct SlotProduceAction(
-        SharedRegion region, ThroughputTransport transport, bool batched, ChildChannel channel, int id, long count, StartGate gate, Deadline deadline, bool oversubscribed)
+        SharedRegion region, bool batched, ChildChannel channel, int id, long count, StartGate gate, Deadline deadline, bool oversubscribed)
         : IElementAction<ProducerOutcome>
     {
         public ProducerOutcome Invoke<T>() where T : unmanaged
         {
-            switch ((transport, batched))
+            if (batched) // SPSC or MPSC: the ring knows
             {
-                case (ThroughputTransport.MpscSlot, false):
-                {
-                    var port = new MpscSlotProducer<T>(new SlotRing<T>(region, 0u));
-                    channel.Ready();
-                    return ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
-                }
-
-                case (_, true): // SPSC or MPSC: the ring knows
-                {
-                    var port = new SlotBatchProducer<T>(new SlotRing<T>(region, 0u));
-                    channel.Ready();
-                    return ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
-                }
-
-                default:
-                {
-                    var port = new SpscSlotProducer<T>(new SlotRing<T>(region, 0u));
-                    channel.Ready();
-                    return ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
-                }
+                var port = new SlotBatchProducer<T>(new SlotRing<T>(region, 0u));
+                channel.Ready();
+                return ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
+            }
+            else
+            {
+                var port = new SlotProducer<T>(new SlotRing<T>(region, 0u)); // SPSC or MPSC, as above
+                channel.Ready();
+                return ThroughputLoops.Produce(ref port, id, count, gate, deadline, oversubscribed);
             }
         }
     }

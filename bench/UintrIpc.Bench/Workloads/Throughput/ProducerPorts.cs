@@ -29,27 +29,8 @@ namespace UintrIpc.Bench.Workloads.Throughput;
 // and commit the range with one tail store (SPSC) or the one CAS that claimed it (MPSC); the C
 // batched record producer does the same (rring_claim_batch, RECORD_BATCH_MAX).
 
-/// <summary>SlotRing&lt;T&gt;.TryClaim (SPSC), copy + stamp in place, Publish.</summary>
-internal readonly struct SpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
-{
-    private readonly AlignedElements<T> _source = new(1);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int TryWrite(int producer, long firstSequence, int max, bool warm)
-    {
-        if (!ring.TryClaim(out SlotClaim<T> claim))
-        {
-            return 0;
-        }
-
-        SlotPayload.Fill(ref claim.Item, in _source.First, MessageHeader.Make(producer, firstSequence, warm));
-        claim.Publish();
-        return 1;
-    }
-}
-
-/// <summary>SlotRing&lt;T&gt;.TryClaim (MPSC) (a CAS on tail), copy + stamp in place, Publish.</summary>
-internal readonly struct MpscSlotProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
+/// <summary>SlotRing&lt;T&gt;.TryClaim (SPSC; MPSC: a CAS on tail, the ring knows), copy + stamp in place, Publish.</summary>
+internal readonly struct SlotProducer<T>(SlotRing<T> ring) : IProducerPort where T : unmanaged
 {
     private readonly AlignedElements<T> _source = new(1);
 
@@ -154,7 +135,7 @@ internal readonly struct MpscRecordProducer(RecordRing ring, int size) : IProduc
 internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProducerPort
 {
     private readonly AlignedElements<byte> _payload = RecordPayload.Source(size);
-    private readonly int _recordBytes = (RingLayout.RecordHeaderSize + size + 7) & ~7;
+    private readonly int _recordBytes = RecordPayload.RecordBytes(size);
 
     // Not inlined into the loop that calls it (the C producer's loop is inlined): inside that
     // large method the JIT kept the loop counter, the payload span and the source on the stack,
@@ -215,7 +196,7 @@ internal readonly struct RecordBatchProducer(RecordRing ring, int size) : IProdu
 internal readonly struct RecordRunProducer(RecordRing ring, int size) : IProducerPort
 {
     private readonly AlignedElements<byte> _payload = RecordPayload.Source(size);
-    private readonly int _recordBytes = (RingLayout.RecordHeaderSize + size + 7) & ~7;
+    private readonly int _recordBytes = RecordPayload.RecordBytes(size);
 
     // Not inlined into the loop that calls it, as RecordBatchProducer.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
@@ -279,6 +260,9 @@ internal static class SlotPayload
 /// </summary>
 internal static class RecordPayload
 {
+    /// <summary>Ring bytes one record of <paramref name="size"/> payload bytes takes: its header and the payload, rounded up to 8.</summary>
+    public static int RecordBytes(int size) => (RingLayout.RecordHeaderSize + size + 7) & ~7;
+
     /// <summary>A record producer's source: 64-byte aligned, as the C producer's (aligned_alloc(64, ...)).</summary>
     public static AlignedElements<byte> Source(int size)
     {

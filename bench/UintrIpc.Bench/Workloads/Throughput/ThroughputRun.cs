@@ -51,7 +51,7 @@ internal static unsafe class ThroughputRun
 
                 foreach (var child in producerChildren)
                 {
-                    child.WaitFor("READY", ctx.SetupTimeout);
+                    child.WaitForStart("READY", ctx.SetupTimeout);
                 }
             }
 
@@ -101,7 +101,7 @@ internal static unsafe class ThroughputRun
                         .Set("total", total).Set("warmup", warmup).Set("warmup-ms", o.WarmupTime.TotalMilliseconds)
                         .Set("oversubscribed", oversubscribed), region, native: MixedNative(o.CConsumer, transport));
                     children.Add(consumer);
-                    consumer.WaitFor("READY", ctx.SetupTimeout);
+                    consumer.WaitForStart("READY", ctx.SetupTimeout);
                     StartAll();
                     // Release: the consumer reads it with acquire; every producer is ready.
                     Volatile.Write(ref *(long*)(BenchRegions.Control(region) + BenchRegions.StartOffset), 1);
