@@ -41,12 +41,7 @@ public sealed class ReaderDisposeFromAnotherThreadTests
     [Fact]
     public void A_dispose_on_another_thread_waits_for_the_running_read_then_releases()
     {
-        using var channel = IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 64 * 1024, Doorbell = DoorbellKind.Futex });
-        for (int i = 0; i < Count; i++)
-        {
-            Assert.True(channel.Writer.TryWrite(i, Payload(i)));
-        }
-
+        using var channel = FilledMessageChannel();
         IpcMessageReader reader = channel.Reader;
         var disposer = new Disposer(reader.Dispose);
         var handler = new RecordHandler(disposer, []);
@@ -64,12 +59,7 @@ public sealed class ReaderDisposeFromAnotherThreadTests
     [Fact]
     public void A_read_whose_handler_does_not_return_makes_the_dispose_throw_and_release_nothing()
     {
-        using var channel = IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 64 * 1024, Doorbell = DoorbellKind.Futex });
-        for (int i = 0; i < Count; i++)
-        {
-            Assert.True(channel.Writer.TryWrite(i, Payload(i)));
-        }
-
+        using var channel = FilledMessageChannel();
         IpcMessageReader reader = channel.Reader;
         var disposer = new Disposer(reader.Dispose);
         var handler = new RecordHandler(disposer, [], holdUntilDisposerEnds: true);
@@ -89,6 +79,18 @@ public sealed class ReaderDisposeFromAnotherThreadTests
         Assert.Equal(Payload(77), buffer[..length]);
         reader.Dispose();
         Assert.Throws<ObjectDisposedException>(() => reader.TryRead(out int _, buffer, out int _));
+    }
+
+    /// <summary>A message channel holding <see cref="Count"/> messages, type i with <see cref="Payload"/>(i).</summary>
+    private static IpcMessageChannel FilledMessageChannel()
+    {
+        var channel = IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 64 * 1024, Doorbell = DoorbellKind.Futex });
+        for (int i = 0; i < Count; i++)
+        {
+            Assert.True(channel.Writer.TryWrite(i, Payload(i)));
+        }
+
+        return channel;
     }
 
     private static byte[] Payload(int i) => Enumerable.Range(0, 40).Select(k => (byte)(i + k + 1)).ToArray();
