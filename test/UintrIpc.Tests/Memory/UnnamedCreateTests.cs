@@ -74,11 +74,11 @@ public sealed class UnnamedCreateTests(ITestOutputHelper output) : IDisposable
             int opens = 0;
             while (Stopwatch.GetElapsedTime(stoppedAt) < DeadCreatorCheck.EmptyUnlockedGrace * 2)
             {
-                Assert.False(File.Exists(path), $"{path} is visible while its creator is stopped {point}");
                 // Bounded by OpenTimeout; the hang guard is only for a wait that ignores it.
                 var open = Task.Run(() => IpcChannel.OpenNamed<long>(name, initTimeout: OpenTimeout));
                 Exception? e = await Record.ExceptionAsync(() => open.WaitAsync(OpenTimeout * 10));
                 Assert.True(e is UintrIpcException u && u.Errno == LibC.ENOENT, $"open {opens} while the creator is stopped {point}: expected ENOENT (no such name yet), got {e}");
+                Assert.False(File.Exists(path), $"{path} is visible while its creator is stopped {point}");
                 opens++;
                 await Task.Delay(TimeSpan.FromMilliseconds(20));
             }
@@ -101,4 +101,48 @@ public sealed class UnnamedCreateTests(ITestOutputHelper output) : IDisposable
         creator.WriteLine("done");
         creator.AssertSuccess(StartUp);
     }
+
+    /// <summary>
+    /// Where O_TMPFILE fails (a kernel or file system without it: EOPNOTSUPP) or /proc/self/fd is
+    /// missing (/proc not mounted), the creator creates the name O_EXCL and the channel works as
+    /// before. The failures are real system calls failed by strace's fault injection in a child
+    /// creator (named-create): only its first open of /dev/shm (-P, when=1: the O_TMPFILE one), or its look at /proc/self/fd.
+    /// </summary>
+    [Theory]
+    [InlineData("no-tmpfile")]
+    [InlineData("no-proc")]
+    public void Without_O_TMPFILE_or_proc_the_creator_creates_the_name_first_and_the_channel_works(string missing)
+    {
+        string? strace = s_stracePaths.FirstOrDefault(File.Exists);
+        RequiredTools.SkipWhenMissing(strace is null, "strace is not installed (its fault injection fails the creator's O_TMPFILE open)");
+        string name = _names.New("fallbackcreate");
+        string path = Path.Combine(SharedRegion.SharedMemoryDirectory, name);
+        string trace = Path.Combine(Path.GetTempPath(), $"uintripc-test-strace-{Environment.ProcessId}-{Guid.NewGuid():N}.txt");
+        string[] wrapper = missing == "no-tmpfile"
+            ? [strace!, "-f", "-qq", "-o", trace, "-P", SharedRegion.SharedMemoryDirectory, "-P", path, "-e", "trace=openat", "-e", "inject=openat:error=EOPNOTSUPP:when=1"]
+            : [strace!, "-f", "-qq", "-o", trace, "-e", "trace=faccessat,faccessat2,openat,linkat", "-e", "inject=faccessat,faccessat2:error=ENOENT"];
+        try
+        {
+            using var creator = PeerProcess.StartWrapped(output, wrapper, null, "named-create", "slot", name);
+            creator.WaitForOutput("created", StartUp);
+            using (var channel = IpcChannel.OpenNamed<long>(name, initTimeout: OpenTimeout))
+            {
+                Assert.True(channel.Writer.TryWrite(5));
+            }
+
+            creator.WriteLine("done");
+            creator.AssertSuccess(StartUp);
+            string[] calls = File.ReadAllLines(trace);
+            output.WriteLine(string.Join('\n', calls.Where(l => l.Contains("INJECTED", StringComparison.Ordinal) || l.Contains(path, StringComparison.Ordinal))));
+            Assert.Contains(calls, l => l.Contains("INJECTED", StringComparison.Ordinal) && (l.Contains("O_TMPFILE", StringComparison.Ordinal) || l.Contains("/proc/self/fd/", StringComparison.Ordinal)));
+            Assert.Contains(calls, l => l.Contains($"\"{path}\"", StringComparison.Ordinal) && l.Contains("O_EXCL", StringComparison.Ordinal) && l.Contains(") = ", StringComparison.Ordinal) && !l.Contains("= -1", StringComparison.Ordinal));
+            Assert.False(File.Exists(path)); // removed by its creator's dispose, as before
+        }
+        finally
+        {
+            File.Delete(trace);
+        }
+    }
+
+    private static readonly string[] s_stracePaths = ["/usr/bin/strace", "/bin/strace", "/usr/local/bin/strace"];
 }
