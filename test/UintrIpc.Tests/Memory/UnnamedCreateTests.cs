@@ -113,14 +113,13 @@ public sealed class UnnamedCreateTests(ITestOutputHelper output) : IDisposable
     [InlineData("no-proc")]
     public void Without_O_TMPFILE_or_proc_the_creator_creates_the_name_first_and_the_channel_works(string missing)
     {
-        string? strace = s_stracePaths.FirstOrDefault(File.Exists);
-        RequiredTools.SkipWhenMissing(strace is null, "strace is not installed (its fault injection fails the creator's O_TMPFILE open)");
+        string strace = RequiredTools.Strace(); // its fault injection fails the creator's system calls
         string name = _names.New("fallbackcreate");
         string path = Path.Combine(SharedRegion.SharedMemoryDirectory, name);
         string trace = Path.Combine(Path.GetTempPath(), $"uintripc-test-strace-{Environment.ProcessId}-{Guid.NewGuid():N}.txt");
         string[] wrapper = missing == "no-tmpfile"
-            ? [strace!, "-f", "-qq", "-o", trace, "-P", SharedRegion.SharedMemoryDirectory, "-P", path, "-e", "trace=openat", "-e", "inject=openat:error=EOPNOTSUPP:when=1"]
-            : [strace!, "-f", "-qq", "-o", trace, "-e", "trace=faccessat,faccessat2,openat,linkat", "-e", "inject=faccessat,faccessat2:error=ENOENT"];
+            ? [strace, "-f", "-qq", "-o", trace, "-P", SharedRegion.SharedMemoryDirectory, "-P", path, "-e", "trace=openat", "-e", "inject=openat:error=EOPNOTSUPP:when=1"]
+            : [strace, "-f", "-qq", "-o", trace, "-e", "trace=faccessat,faccessat2,openat,linkat", "-e", "inject=faccessat,faccessat2:error=ENOENT"];
         try
         {
             using var creator = PeerProcess.StartWrapped(output, wrapper, null, "named-create", "slot", name);
@@ -143,6 +142,4 @@ public sealed class UnnamedCreateTests(ITestOutputHelper output) : IDisposable
             File.Delete(trace);
         }
     }
-
-    private static readonly string[] s_stracePaths = ["/usr/bin/strace", "/bin/strace", "/usr/local/bin/strace"];
 }
