@@ -63,7 +63,7 @@ internal sealed unsafe partial class SharedRegion
                     $"Another process of this user holds the creator lock of the unnamed file this creator made (it opened /proc/{Environment.ProcessId}/fd/{fd.Fd}); create the channel again.");
             }
 
-            region = Build(fd, name, mode, regionKind, parts, layout);
+            region = InitializeNamed(fd, name, mode, regionKind, parts, layout);
             LinkName(fd, path);
             return region;
         }

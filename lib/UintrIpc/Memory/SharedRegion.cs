@@ -162,7 +162,7 @@ internal sealed unsafe partial class SharedRegion : IDisposable
         SafeFdHandle fd = CreateExclusive(path, mode);
         try
         {
-            return Build(fd, name, mode, regionKind, parts, layout);
+            return InitializeNamed(fd, name, mode, regionKind, parts, layout);
         }
         catch
         {
@@ -185,7 +185,7 @@ internal sealed unsafe partial class SharedRegion : IDisposable
     /// Gives the file of a named create, held under its creator lock, its mode, size and pages, then
     /// writes and publishes the region: the same whether the file is unnamed yet or was created O_EXCL.
     /// </summary>
-    private static SharedRegion Build(SafeFdHandle fd, string name, UnixFileMode mode, uint regionKind, ReadOnlySpan<PartSpec> parts, (long Total, long[] Offsets) layout)
+    private static SharedRegion InitializeNamed(SafeFdHandle fd, string name, UnixFileMode mode, uint regionKind, ReadOnlySpan<PartSpec> parts, (long Total, long[] Offsets) layout)
     {
         string path = PathOf(name);
         // open(2) applies the umask; the caller asked for exactly this mode (e.g. 0660 to share with a group).

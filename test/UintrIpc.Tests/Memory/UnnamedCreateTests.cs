@@ -10,14 +10,14 @@ namespace UintrIpc.Tests.Memory;
 /// A named region's name appears only once the region is whole (uintripc.h 1b: made in an
 /// O_TMPFILE file, then linkat to the name): a creator killed inside its create leaves nothing in
 /// /dev/shm, and a creator stopped there is neither visible to its opener nor taken for dead. The
-/// creator is a real child (UintrIpc.TestPeer region-create-stall, as in DeadCreatorOpenTests),
+/// creator is a real child (<see cref="StalledCreator"/>, as in DeadCreatorOpenTests),
 /// stopped by a test-only hook after the open of its file (before its creator lock) or once the file
 /// is sized (before the header is published).
 /// </summary>
 [Collection(CrossProcessCollection.Name)]
 public sealed class UnnamedCreateTests(ITestOutputHelper output) : IDisposable
 {
-    private static readonly TimeSpan StartUp = TimeSpan.FromSeconds(180); // a child's start-up on a loaded machine
+    private static readonly TimeSpan StartUp = StalledCreator.StartUp;
     // Longer than the empty file's grace, so that an opener of a name made O_EXCL reaches its verdict within it.
     private static readonly TimeSpan OpenTimeout = TimeSpan.FromSeconds(3);
     private readonly ShmNames _names = new();
@@ -31,22 +31,12 @@ public sealed class UnnamedCreateTests(ITestOutputHelper output) : IDisposable
     {
         string name = _names.New("killedcreate");
         string path = Path.Combine(SharedRegion.SharedMemoryDirectory, name);
-        using (var creator = PeerProcess.Start(output, "region-create-stall", name, point))
-        {
-            creator.WaitForOutput("stalled", StartUp);
-            creator.Kill(); // SIGKILL, inside the create
-            Assert.NotEqual(0, creator.WaitForExit(StartUp));
-        }
-
+        StalledCreator.StartAndKill(output, name, point); // SIGKILL, inside the create
         Assert.False(File.Exists(path), $"the creator killed {point} left {path}");
         var e = Assert.Throws<UintrIpcException>(() => IpcChannel.OpenNamed<long>(name, initTimeout: OpenTimeout));
         Assert.Equal(LibC.ENOENT, e.Errno);
 
-        using var again = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Name = name, Capacity = 16 });
-        using var opened = IpcChannel.OpenNamed<long>(name, initTimeout: OpenTimeout);
-        Assert.True(opened.Writer.TryWrite(7));
-        Assert.True(again.Reader.TryRead(out long value));
-        Assert.Equal(7, value);
+        StalledCreator.AssertCreatesAgain(name, OpenTimeout);
     }
 
     /// <summary>
@@ -62,8 +52,7 @@ public sealed class UnnamedCreateTests(ITestOutputHelper output) : IDisposable
     {
         string name = _names.New("stoppedcreate");
         string path = Path.Combine(SharedRegion.SharedMemoryDirectory, name);
-        using var creator = PeerProcess.Start(output, "region-create-stall", name, point);
-        creator.WaitForOutput("stalled", StartUp);
+        using var creator = StalledCreator.Start(output, name, point);
         bool stopped = false;
         try
         {
