@@ -28,7 +28,7 @@ namespace UintrIpc.Memory;
 /// <para>Layout, attach rules and the protocol of each part: interop/include/uintripc.h, section 1.</para>
 /// </remarks>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
-internal sealed unsafe class SharedRegion : IDisposable
+internal sealed unsafe partial class SharedRegion : IDisposable
 {
     /// <summary>The directory named regions live in.</summary>
     public const string SharedMemoryDirectory = "/dev/shm";
@@ -142,6 +142,9 @@ internal sealed unsafe class SharedRegion : IDisposable
 
     /// <summary>Creates a named region with an explicit file mode (applied as given, not reduced by the umask).</summary>
     /// <remarks>
+    /// The name appears only once the region is whole: the region is made in an unnamed file and
+    /// then linked to the name (<see cref="CreateUnnamedThenLink"/>), or, where the kernel or a
+    /// missing /proc does not allow that, made under the name created O_EXCL (uintripc.h 1b).
     /// The creator holds the region's creator lock (uintripc.h 1f) from before it publishes the
     /// header until it disposes the region or its process ends. A file of this name left by a creator
     /// that is gone (a region of this layout version, this user's, whose creator lock nobody holds) is
@@ -151,19 +154,15 @@ internal sealed unsafe class SharedRegion : IDisposable
     {
         string path = PathOf(name);
         var layout = Layout(parts);
+        if (CreateInPlaceForTests?.Invoke(path) != true && TryOpenUnnamed(mode) is { } unnamed)
+        {
+            return CreateUnnamedThenLink(unnamed, name, mode, regionKind, parts, layout);
+        }
+
         SafeFdHandle fd = CreateExclusive(path, mode);
         try
         {
-            // open(2) applies the umask; the caller asked for exactly this mode (e.g. 0660 to share with a group).
-            if (LibC.fchmod(fd.Fd, (mode_t)(int)mode) != 0)
-            {
-                throw UintrIpcException.FromLastError($"fchmod {path}");
-            }
-
-            SetSize(fd, layout.Total);
-            Reserve(fd, layout.Total, path);
-            SizedBeforePublishForTests?.Invoke(path);
-            return Initialize(fd, regionKind, parts, layout, name);
+            return InitializeNamed(fd, name, mode, regionKind, parts, layout);
         }
         catch
         {
@@ -183,15 +182,36 @@ internal sealed unsafe class SharedRegion : IDisposable
     }
 
     /// <summary>
-    /// Tests only: runs between a named create's O_EXCL open and its creator lock, with the path,
-    /// to widen that window (NamedRegionCreateRaceTests). Null in production: one static load.
+    /// Gives the file of a named create, held under its creator lock, its mode, size and pages, then
+    /// writes and publishes the region: the same whether the file is unnamed yet or was created O_EXCL.
+    /// </summary>
+    private static SharedRegion InitializeNamed(SafeFdHandle fd, string name, UnixFileMode mode, uint regionKind, ReadOnlySpan<PartSpec> parts, (long Total, long[] Offsets) layout)
+    {
+        string path = PathOf(name);
+        // open(2) applies the umask; the caller asked for exactly this mode (e.g. 0660 to share with a group).
+        if (LibC.fchmod(fd.Fd, (mode_t)(int)mode) != 0)
+        {
+            throw UintrIpcException.FromLastError($"fchmod {path}");
+        }
+
+        SetSize(fd, layout.Total);
+        Reserve(fd, layout.Total, path);
+        SizedBeforePublishForTests?.Invoke(path);
+        return Initialize(fd, regionKind, parts, layout, name);
+    }
+
+    /// <summary>
+    /// Tests only: runs between a named create's open (of its unnamed file, or its O_EXCL create)
+    /// and its creator lock, with the path, to widen that window (SharedRegionTests,
+    /// DeadCreatorOpenTests, UnnamedCreateTests). Null in production: one static load.
     /// </summary>
     internal static Action<string>? CreatedBeforeLockForTests;
 
     /// <summary>
     /// Tests only: runs once a named create has sized and reserved its file under its creator lock,
-    /// before it writes and publishes the header, with the path (DeadCreatorOpenTests kill the
-    /// creator there). Null in production: one static load.
+    /// before it writes and publishes the header (and, unnamed, before it links the name), with the
+    /// path (DeadCreatorOpenTests and UnnamedCreateTests stop or kill the creator there). Null in
+    /// production: one static load.
     /// </summary>
     internal static Action<string>? SizedBeforePublishForTests;
 
