@@ -85,14 +85,6 @@ internal readonly record struct ProcessResources(int Descriptors, int IpcMapping
         return now;
     }
 
-    /// <summary>The descriptors of <paramref name="pid"/> per target, for a failure message.</summary>
-    public static Dictionary<string, int> DescriptorTargets(int pid)
-        => ProcessDescriptors.List(pid.ToString(CultureInfo.InvariantCulture)).CountBy(d => d.Target).ToDictionary();
-
-    /// <summary>The targets held more often in <paramref name="after"/> than in <paramref name="before"/>, with the numbers.</summary>
-    public static string Grown(Dictionary<string, int> before, Dictionary<string, int> after)
-        => string.Join(", ", after.Where(d => d.Value > before.GetValueOrDefault(d.Key)).Select(d => $"{d.Key} x{d.Value} (was {before.GetValueOrDefault(d.Key)})"));
-
     /// <summary>The size of the largest IPC region <paramref name="pid"/> maps now, in KiB (0 if none).</summary>
     public static long LargestIpcMappingKb(int pid)
         => File.ReadLines($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/maps")

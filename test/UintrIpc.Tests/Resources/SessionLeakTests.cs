@@ -1,5 +1,6 @@
 using UintrIpc.Tests.Bootstrap;
 using UintrIpc.Tests.Infrastructure;
+using UintrIpc.Tests.Trust;
 
 namespace UintrIpc.Tests.Resources;
 
@@ -44,9 +45,7 @@ public sealed class SessionLeakTests(ITestOutputHelper output)
             server.WaitForOutput($"closed {n}:");
         }
 
-        var (before, after, targetsBefore) = Measure(server, warmUp: 6, Session);
-        Assert.True(before.Counts == after.Counts,
-            $"after {More} more sessions: {after}; before them: {before}; descriptors grown: [{ProcessResources.Grown(targetsBefore, ProcessResources.DescriptorTargets(server.Pid))}]");
+        var (before, after) = Measure(server, warmUp: 6, Session);
 
         // A closed session's region must not keep its address space (a placeholder until a GC).
         Assert.True(regionKb > 0, "no session region was seen in the server's maps");
@@ -89,13 +88,14 @@ public sealed class SessionLeakTests(ITestOutputHelper output)
             Assert.Contains(killed ? ": peer gone after" : ": completed after 50 values", closed, StringComparison.Ordinal);
         }
 
-        var (before, after, targetsBefore) = Measure(server, warmUp: 8, Session);
-        Assert.True(before.Counts == after.Counts,
-            $"after {More} more sessions: {after}; before them: {before}; descriptors grown: [{ProcessResources.Grown(targetsBefore, ProcessResources.DescriptorTargets(server.Pid))}]");
+        Measure(server, warmUp: 8, Session);
     }
 
-    /// <summary>Runs the warm-up sessions, takes the baseline, runs <see cref="More"/> more, and returns what the server holds after each part.</summary>
-    private (ProcessResources Before, ProcessResources After, Dictionary<string, int> TargetsBefore) Measure(PeerProcess server, int warmUp, Action<int> session)
+    /// <summary>
+    /// Runs the warm-up sessions, takes the baseline, runs <see cref="More"/> more, asserts that
+    /// the server holds the same descriptors, IPC mappings and threads, and returns both looks.
+    /// </summary>
+    private (ProcessResources Before, ProcessResources After) Measure(PeerProcess server, int warmUp, Action<int> session)
     {
         for (int n = 1; n <= warmUp; n++)
         {
@@ -103,7 +103,7 @@ public sealed class SessionLeakTests(ITestOutputHelper output)
         }
 
         var before = ProcessResources.Baseline(server.Pid);
-        var targets = ProcessResources.DescriptorTargets(server.Pid);
+        var targets = GeneratedRpcRequestTests.Descriptors(server.Pid);
         for (int n = warmUp + 1; n <= warmUp + More; n++)
         {
             session(n);
@@ -111,6 +111,8 @@ public sealed class SessionLeakTests(ITestOutputHelper output)
 
         var after = ProcessResources.SettleTo(server.Pid, before);
         output.WriteLine($"after {warmUp} sessions: {before}; after {warmUp + More}: {after}");
-        return (before, after, targets);
+        Assert.True(before.Counts == after.Counts,
+            $"after {More} more sessions: {after}; before them: {before}; descriptors grown: [{GeneratedRpcRequestTests.Added(server.Pid, targets)}]");
+        return (before, after);
     }
 }
