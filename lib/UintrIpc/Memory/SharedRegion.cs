@@ -664,6 +664,15 @@ internal sealed unsafe partial class SharedRegion : IDisposable
         ReleaseLease();
     }
 
+    /// <summary>
+    /// Set by an owner through which nothing reaches the mapping after the last lease (no claim,
+    /// batch or span outlives its lease: an RPC server session): that release unmaps the range
+    /// instead of leaving a placeholder until this object is collected. A server's sessions
+    /// otherwise kept one region's address space each (1 MiB by default) until a GC collected
+    /// them, and for as long as the application kept a closed <c>RpcSession</c> (design-notes "fdleak").
+    /// </summary>
+    internal bool UnmapOnLastRelease { get; set; }
+
     /// <summary>Takes a lease on the mapping: it stays mapped until <see cref="ReleaseLease"/>.</summary>
     /// <exception cref="ObjectDisposedException">The last lease was released: the memory is gone.</exception>
     internal void AddLease()
@@ -725,7 +734,7 @@ internal sealed unsafe partial class SharedRegion : IDisposable
         Interlocked.MemoryBarrierProcessWide();
         if (!MappingUse.IsInUse((nint)_base))
         {
-            _mapping.Retire();
+            LetGo();
             return;
         }
 
@@ -741,11 +750,24 @@ internal sealed unsafe partial class SharedRegion : IDisposable
             else if (s_pendingUnmaps.TryRemove(this, out Timer? _))
             {
                 retry!.Dispose();
-                _mapping.Retire();
+                LetGo();
             }
         });
         s_pendingUnmaps[this] = retry; // before it can fire
         retry.Change(delayMs, Timeout.Infinite);
+    }
+
+    /// <summary>The last lease's end, once no call uses the mapping: unmapped (<see cref="UnmapOnLastRelease"/>), else retired to a placeholder.</summary>
+    private void LetGo()
+    {
+        if (UnmapOnLastRelease)
+        {
+            _mapping.Dispose(); // munmap now (SafeHandle: no AddRef is ever taken on the mapping)
+        }
+        else
+        {
+            _mapping.Retire();
+        }
     }
 
     /// <summary>Whether the region's memory is still mapped (some lease is held, or a call keeps it), not yet a placeholder. Diagnostics and tests.</summary>
