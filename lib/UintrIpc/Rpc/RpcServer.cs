@@ -161,7 +161,14 @@ public sealed class RpcServer : IDisposable
         _acceptThread.Start();
     }
 
-    /// <summary>Stops accepting, ends every session (their clients' calls fail at once) and waits for the session threads.</summary>
+    /// <summary>How long <see cref="Dispose"/> waits, in all, for the accept, session and worker threads (tests shorten it).</summary>
+    internal TimeSpan DisposeWaitTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Stops accepting, ends every session (their clients' calls fail at once) and waits for the
+    /// session and worker threads: at most 5 s in all, however many handlers still run (a handler
+    /// that ignores <see cref="RpcSession.Closing"/> keeps its background thread after that).
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -169,8 +176,11 @@ public sealed class RpcServer : IDisposable
             return;
         }
 
+        // One deadline for every join: a join per stuck thread, each with its own 5 s, made
+        // Dispose last 5 s per handler that ignores Closing (20 s with the default 4 workers).
+        long deadline = Environment.TickCount64 + (long)DisposeWaitTimeout.TotalMilliseconds;
         _stop.Cancel();
-        _acceptThread?.Join(TimeSpan.FromSeconds(5));
+        _acceptThread?.Join(Remaining(deadline));
         _listener?.Dispose();
         Thread[] threads;
         RpcServerSession[] sessions;
@@ -187,12 +197,15 @@ public sealed class RpcServer : IDisposable
 
         foreach (var thread in threads)
         {
-            thread.Join(TimeSpan.FromSeconds(5));
+            thread.Join(Remaining(deadline));
         }
 
-        Pool?.Dispose();
+        Pool?.Dispose(deadline);
         _stop.Dispose();
     }
+
+    /// <summary>What is left until <paramref name="deadline"/> (Environment.TickCount64), never negative.</summary>
+    internal static TimeSpan Remaining(long deadline) => TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64));
 
     internal bool TryGetHandler(uint opcode, [NotNullWhen(true)] out RpcHandler? handler, out bool blocking)
     {
