@@ -86,7 +86,9 @@ public sealed class RpcInProcessTests : IDisposable
         byte[] whole = new byte[4096]; // the whole arena
         Assert.Throws<TimeoutException>(() => client.Call(RpcTestOps.Sleep, new RpcArgs(500, 1), default, whole, TimeSpan.FromMilliseconds(30)));
         // The server may still write 4096 bytes into the block: no other call gets it meanwhile.
-        Assert.Throws<TimeoutException>(() => client.Call(RpcTestOps.Fill, new RpcArgs(7, 16), default, whole, TimeSpan.FromMilliseconds(50)));
+        var noRoom = Assert.Throws<TimeoutException>(() => client.Call(RpcTestOps.Fill, new RpcArgs(7, 16), default, whole, TimeSpan.FromMilliseconds(50)));
+        // The message names what is taken: one call holds the whole arena (it said "256 calls are outstanding").
+        Assert.Contains($"1 of {client.MaxCalls} calls are outstanding and 0 of the arena's 4096 bytes are free", noRoom.Message, StringComparison.Ordinal);
         Assert.Equal(1, client.Outstanding);
         Assert.Equal(16, client.Call(RpcTestOps.Fill, new RpcArgs(7, 16), default, whole, s_timeout).Value);
         Assert.All(whole[..16], b => Assert.Equal(7, b));
