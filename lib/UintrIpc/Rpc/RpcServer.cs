@@ -168,6 +168,8 @@ public sealed class RpcServer : IDisposable
     /// Stops accepting, ends every session (their clients' calls fail at once) and waits for the
     /// session and worker threads: at most 5 s in all, however many handlers still run (a handler
     /// that ignores <see cref="RpcSession.Closing"/> keeps its background thread after that).
+    /// A handler or event subscriber may call it (a "shutdown" opcode): it does not wait for the
+    /// thread it runs on, which ends once the handler returns.
     /// </summary>
     public void Dispose()
     {
@@ -180,7 +182,7 @@ public sealed class RpcServer : IDisposable
         // Dispose last 5 s per handler that ignores Closing (20 s with the default 4 workers).
         long deadline = Environment.TickCount64 + (long)DisposeWaitTimeout.TotalMilliseconds;
         _stop.Cancel();
-        _acceptThread?.Join(Remaining(deadline));
+        JoinUnlessCurrent(_acceptThread, deadline);
         _listener?.Dispose();
         Thread[] threads;
         RpcServerSession[] sessions;
@@ -197,15 +199,25 @@ public sealed class RpcServer : IDisposable
 
         foreach (var thread in threads)
         {
-            thread.Join(Remaining(deadline));
+            JoinUnlessCurrent(thread, deadline);
         }
 
         Pool?.Dispose(deadline);
         _stop.Dispose();
     }
 
-    /// <summary>What is left until <paramref name="deadline"/> (Environment.TickCount64), never negative.</summary>
-    internal static TimeSpan Remaining(long deadline) => TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64));
+    /// <summary>
+    /// Waits for <paramref name="thread"/> until <paramref name="deadline"/> (Environment.TickCount64),
+    /// unless it is the calling thread: Dispose called by a handler on its session thread or a worker
+    /// waited for itself until the deadline (5 s), and held that call's answer as long.
+    /// </summary>
+    internal static void JoinUnlessCurrent(Thread? thread, long deadline)
+    {
+        if (thread is not null && thread != Thread.CurrentThread)
+        {
+            thread.Join(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64)));
+        }
+    }
 
     internal bool TryGetHandler(uint opcode, [NotNullWhen(true)] out RpcHandler? handler, out bool blocking)
     {

@@ -43,7 +43,7 @@ internal sealed class RpcWorkerPool : IDisposable
         _available.Release(_threads.Length);
         foreach (var thread in _threads)
         {
-            thread.Join(RpcServer.Remaining(deadline));
+            RpcServer.JoinUnlessCurrent(thread, deadline);
         }
     }
 

@@ -7,7 +7,8 @@ namespace UintrIpc.Tests.Rpc;
 
 /// <summary>
 /// <see cref="RpcServer.Dispose"/> with handlers that ignore <see cref="RpcSession.Closing"/>:
-/// it waits for its threads once, in all, not once per stuck thread.
+/// it waits for its threads once, in all, not once per stuck thread; called by a handler, it
+/// does not wait for the handler's own thread.
 /// </summary>
 [Collection(CrossProcessCollection.Name)]
 public sealed class RpcServerDisposeTests
@@ -54,6 +55,52 @@ public sealed class RpcServerDisposeTests
             release.Set();
             server.Dispose();
             client?.Dispose();
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_handler_may_dispose_its_server_without_waiting_for_its_own_thread(bool blocking)
+    {
+        // Long enough that a wait for the handler's own thread cannot pass for the time Dispose needs.
+        var wait = TimeSpan.FromSeconds(20);
+        var disposeTook = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = new RpcServer(new RpcServerOptions { WorkerThreads = 1 }) { DisposeWaitTimeout = wait };
+        RpcHandler shutdown = (ref RpcRequest r) =>
+        {
+            var elapsed = Stopwatch.StartNew();
+            server.Dispose();
+            disposeTook.SetResult(elapsed.Elapsed);
+            return 0;
+        };
+        if (blocking)
+        {
+            server.MapBlocking(Stuck, shutdown);
+        }
+        else
+        {
+            server.Map(Stuck, shutdown);
+        }
+
+        try
+        {
+            server.Start(_endpoint);
+            using var client = RpcClient.Connect(_endpoint);
+            try
+            {
+                Assert.Equal(0, client.Call(Stuck, default, s_timeout).Value); // answered, or the session ended first
+            }
+            catch (RpcConnectionLostException)
+            {
+            }
+
+            TimeSpan took = await disposeTook.Task.WaitAsync(s_timeout);
+            Assert.True(took < wait / 2, $"Dispose called by a {(blocking ? "worker" : "session thread")} handler took {took.TotalSeconds:F1} s: it waited for its own thread");
+        }
+        finally
+        {
+            server.Dispose();
         }
     }
 }
