@@ -373,6 +373,18 @@ public sealed class RpcInProcessTests : IDisposable
     }
 
     [Fact]
+    public void An_infinite_ConnectTimeout_is_refused_with_the_reason()
+    {
+        // It was accepted, then left no time for the welcome: every Connect to this running server
+        // threw a TimeoutException telling the caller to raise ConnectTimeout.
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => RpcClient.Connect(_endpoint, new RpcClientOptions { ConnectTimeout = Timeout.InfiniteTimeSpan }));
+        Assert.Equal(nameof(RpcClientOptions.ConnectTimeout), e.ParamName);
+        Assert.Contains("bounded", e.Message, StringComparison.Ordinal);
+        using var client = RpcClient.Connect(_endpoint, new RpcClientOptions { ConnectTimeout = TimeSpan.FromMinutes(5) });
+        Assert.Equal(5, client.Call(RpcTestOps.Add, new RpcArgs(2, 3), s_timeout).Value);
+    }
+
+    [Fact]
     public void Oversized_payloads_are_refused_before_anything_is_sent()
     {
         using var client = Connect(DoorbellKind.Futex, arena: 4096);
