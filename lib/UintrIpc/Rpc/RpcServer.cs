@@ -203,7 +203,9 @@ public sealed class RpcServer : IDisposable
         }
 
         Pool?.Dispose(deadline);
-        _stop.Dispose();
+        // _stop is not disposed: a thread this Dispose did not wait for (its own, or one past the
+        // deadline, still in its handshake) may read StopToken after, and a disposed source throws
+        // there; with no timer and no wait handle taken, it holds nothing that needs releasing.
     }
 
     /// <summary>
