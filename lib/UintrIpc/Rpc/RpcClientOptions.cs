@@ -9,14 +9,26 @@ namespace UintrIpc.Rpc;
 public sealed record RpcClientOptions
 {
     /// <summary>Call slots to ask for (at most this many calls outstanding); 0 takes the server's default. The server may grant fewer.</summary>
-    public int MaxCalls { get; init; }
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public int MaxCalls
+    {
+        get => _maxCalls;
+        init => _maxCalls = value >= 0 ? value
+            : throw new ArgumentOutOfRangeException(nameof(MaxCalls), value, "Ask for a number of call slots (0 takes the server's default); a negative count used to be taken as 0.");
+    }
 
     /// <summary>
     /// Arena bytes to ask for (the largest input or output of one call, and of all outstanding calls together); 0 takes the server's default.
     /// The server rounds the ask up to a multiple of 64 and grants at most its <see cref="RpcServerOptions.MaxArenaLength"/>;
     /// <see cref="RpcClient.ArenaLength"/> says what was granted.
     /// </summary>
-    public long ArenaLength { get; init; }
+    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
+    public long ArenaLength
+    {
+        get => _arenaLength;
+        init => _arenaLength = value >= 0 ? value
+            : throw new ArgumentOutOfRangeException(nameof(ArenaLength), value, "Ask for a number of arena bytes (0 takes the server's default); a negative length used to be taken as 0.");
+    }
 
     /// <summary>The doorbell of both directions: futex, eventfd or none; null picks futex (or eventfd where futex does not work). An explicit kind this machine cannot ring makes <see cref="RpcClient.Connect"/> throw a <see cref="PlatformNotSupportedException"/> that says why.</summary>
     public DoorbellKind? Doorbell { get; init; }
@@ -40,6 +52,8 @@ public sealed record RpcClientOptions
     }
 
     private readonly TimeSpan _connectTimeout = TimeSpan.FromSeconds(10);
+    private readonly int _maxCalls;
+    private readonly long _arenaLength;
 
     /// <summary>Which servers to trust (same user by default; this matters for abstract socket names, which anyone can bind).</summary>
     public PeerPolicy? ServerPolicy { get; init; }

@@ -385,6 +385,19 @@ public sealed class RpcInProcessTests : IDisposable
     }
 
     [Fact]
+    public void A_negative_MaxCalls_or_ArenaLength_is_refused_with_the_reason()
+    {
+        // Both were taken as 0 (the server's default) without a word.
+        var calls = Assert.Throws<ArgumentOutOfRangeException>(() => new RpcClientOptions { MaxCalls = -1 });
+        Assert.Equal(nameof(RpcClientOptions.MaxCalls), calls.ParamName);
+        var arena = Assert.Throws<ArgumentOutOfRangeException>(() => new RpcClientOptions { ArenaLength = -4096 });
+        Assert.Equal(nameof(RpcClientOptions.ArenaLength), arena.ParamName);
+        Assert.Contains("server's default", arena.Message, StringComparison.Ordinal);
+        using var client = RpcClient.Connect(_endpoint, new RpcClientOptions { MaxCalls = 4, ArenaLength = 4096 });
+        Assert.Equal((4, 4096L), (client.MaxCalls, client.ArenaLength));
+    }
+
+    [Fact]
     public void Oversized_payloads_are_refused_before_anything_is_sent()
     {
         using var client = Connect(DoorbellKind.Futex, arena: 4096);
