@@ -17,7 +17,9 @@ namespace UintrIpc.Channels;
 public static partial class IpcChannel
 {
     private const uint Magic = 0x48434955; // "UICH"
-    private const ushort Version = 1;
+    /// <summary>2: the sender counted the new writer in (uintripc.h 4b) and the receiving writer takes that count over; 1 (older senders, still accepted): it counts itself.</summary>
+    private const ushort Version = 2;
+    private const ushort OldestVersion = 1;
     private const ushort SlotChannel = 1;
     private const ushort MessageChannel = 2;
     private const int PayloadLength = 16;
@@ -105,18 +107,18 @@ public static partial class IpcChannel
     {
         ArgumentNullException.ThrowIfNull(connection);
         ProcessHandle writer = OpenPeerProcess(connection);
-        // A mark a detached predecessor left would end the reader's next wait before the new
-        // writer attaches (uintripc.h 4b): cleared before the send, stored again if it fails.
-        bool cleared = channel.ClearWriterDetachMark();
+        // The new writer counts from the handover on (uintripc.h 4b): a drained moment before it
+        // attaches is no detach, whatever a predecessor's mark says; taken back if the send fails.
+        bool counted = channel.CountHandedWriter(out uint before);
         try
         {
             Send(connection, channel, kind, reader.DoorbellFd, size, responseSize);
         }
         catch
         {
-            if (cleared)
+            if (counted)
             {
-                channel.RestoreWriterDetachMark();
+                channel.UncountHandedWriter(before);
             }
 
             writer.Dispose();
@@ -181,6 +183,7 @@ public static partial class IpcChannel
         using SafeFdHandle regionFd = message.TakeFd(0);
         return Initialize(Attach<T>(regionFd, options), channel =>
         {
+            TakeOverCount(message, channel.Core); // first: any failure below gives it back (Close)
             CheckDoorbell(connection, channel.Doorbell, doorbell);
             using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
             channel.CreateWriter(doorbellFd).Core.WatchConsumer(OpenPeerProcess(connection)); // the writer keeps its own copy of the fd
@@ -199,6 +202,7 @@ public static partial class IpcChannel
         using SafeFdHandle regionFd = message.TakeFd(0);
         return Initialize(AttachMessages(regionFd, options), channel =>
         {
+            TakeOverCount(message, channel.Core); // first: any failure below gives it back (Close)
             CheckDoorbell(connection, channel.Doorbell, doorbell);
             if (channel.MaxMessageLength != maxMessageLength)
             {
@@ -208,6 +212,15 @@ public static partial class IpcChannel
             using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
             channel.CreateWriter(doorbellFd).Core.WatchConsumer(OpenPeerProcess(connection));
         });
+    }
+
+    /// <summary>A channel message of version 2 or later: its sender counted the writer made here in (uintripc.h 4b), which takes that count over.</summary>
+    private static void TakeOverCount(BootstrapMessage message, ChannelCore channel)
+    {
+        if (BinaryPrimitives.ReadUInt16LittleEndian(message.Payload.Span[4..]) >= 2)
+        {
+            channel.TakeOverHandoverCount();
+        }
     }
 
     /// <summary>
@@ -275,9 +288,9 @@ public static partial class IpcChannel
         ushort kind = BinaryPrimitives.ReadUInt16LittleEndian(p[6..]);
         var doorbell = (DoorbellKind)BinaryPrimitives.ReadUInt32LittleEndian(p[8..]);
         int size = BinaryPrimitives.ReadInt32LittleEndian(p[12..]);
-        if (version != Version)
+        if (version is < OldestVersion or > Version)
         {
-            throw new BootstrapProtocolException(connection.Endpoint, $"channel message version {version}, expected {Version}");
+            throw new BootstrapProtocolException(connection.Endpoint, $"channel message version {version}, expected {OldestVersion} to {Version}");
         }
 
         if (kind != expectedKind)
