@@ -7,7 +7,7 @@ using UintrIpc.Signaling;
 namespace UintrIpc.Channels;
 
 // One bootstrap message carries a whole channel to the producer's process: payload [magic
-// "UICH" u32 | version u16 | channel kind u16 (1 slots, 2 messages) | doorbell kind u32 |
+// "UICH" u32 | version u16 (2: the sender counted the writer in, uintripc.h 4b; 1 still read) | channel kind u16 (1 slots, 2 messages) | doorbell kind u32 |
 // element size (slots) or max message length (messages) u32], descriptors [region memfd, then
 // the consumer's doorbell fd for eventfd and uintr]. For the signal doorbell nothing more is
 // sent: the producer signals the connection's peer process, pinned by the kernel (uintripc.h section 3). The receiver
