@@ -28,8 +28,8 @@
  *   +----------------------------------+-------------+-------------+----
  *
  * 1a. Backing. A memfd (shared by passing its descriptor, SCM_RIGHTS or inheritance) or a
- *   file under /dev/shm (shared by name, created O_EXCL with mode 0600 unless the creator asks
- *   otherwise). The size is fixed at creation: the creator seals a memfd with F_SEAL_SHRINK |
+ *   file under /dev/shm (shared by name, mode 0600 unless the creator asks otherwise; created
+ *   unnamed and named only once whole, or else O_EXCL, 1b). The size is fixed at creation: the creator seals a memfd with F_SEAL_SHRINK |
  *   F_SEAL_GROW | F_SEAL_SEAL before publishing it, and an attacher refuses a memfd that lacks
  *   F_SEAL_SHRINK or F_SEAL_GROW (fcntl F_GET_SEALS), because whoever holds an unsealed one can
  *   truncate it under the mapping, and the next access to a lost page is a SIGBUS. A named file
@@ -44,6 +44,20 @@
  *   initialises each part (plain stores), and writes `magic` LAST with release semantics.
  *   `epoch` is a random non-zero 64-bit value chosen each time a region is initialised: a
  *   peer that remembers an epoch can tell a re-created region from the one it knew.
+ *   A named region is created unnamed where the kernel allows it: open("/dev/shm",
+ *   O_TMPFILE | O_RDWR, mode) (then fchmod to the mode: open applies the umask), the creator
+ *   lock (1f), size, initialisation and publication on that file, and only then its name:
+ *   linkat(AT_FDCWD, "/proc/self/fd/<fd>", AT_FDCWD, "/dev/shm/<name>", AT_SYMLINK_FOLLOW)
+ *   (no capability needed; EEXIST: the name is taken, handled as an O_EXCL create's EEXIST,
+ *   1f "Stale names", and the link tried again). The name so never leads to a region that is
+ *   not whole, and a creator that dies before the link leaves nothing (the kernel frees an
+ *   unnamed file with its last descriptor and mapping). The OFD locks belong to the file, not
+ *   to the name: those taken before the link hold after it. Where O_TMPFILE fails (EOPNOTSUPP,
+ *   EISDIR or EINVAL on old kernels and file systems; any error) or /proc/self/fd/<fd> does not
+ *   exist (/proc not mounted), the creator creates the name O_EXCL, takes the creator lock,
+ *   then sizes, initialises and publishes in place (1f); so do creators of earlier versions of
+ *   this library, with the same layout version: openers keep the checks of 1f "Open" for such
+ *   files, which look the same as before.
  *
  * 1c. Attach. An attacher maps the whole file (its fstat size), waits (bounded) until it
  *   reads `magic` == UIPC_REGION_MAGIC with acquire semantics (0 means "not yet"; any other
@@ -75,9 +89,10 @@
  *   of open file descriptions (fcntl F_OFD_SETLK / F_OFD_GETLK, Linux 3.15+) on its file, one
  *   byte each, l_whence SEEK_SET, l_len 1, l_pid 0; they lie beside the bytes (the mapping is not
  *   affected) and may lie past the end of the file:
- *     byte 0            UIPC_LOCK_CREATOR: the creator, exclusive (F_WRLCK), taken right after the
- *                       O_EXCL create and before the file is sized, held until it disposes the
- *                       region (after it unlinked the name) or its process ends;
+ *     byte 0            UIPC_LOCK_CREATOR: the creator, exclusive (F_WRLCK), taken right after it
+ *                       opened the file (unnamed, or the O_EXCL create, 1b) and before the file is
+ *                       sized, held until it disposes the region (after it unlinked the name) or
+ *                       its process ends;
  *     byte 1 + 2*ring   UIPC_LOCK_WRITER: a channel's writer, per channel object: exclusive when the
  *                       ring has one writer (SPSC), shared (F_RDLCK) by every writer of an MPSC ring;
  *     byte 2 + 2*ring   UIPC_LOCK_READER: the ring's one reader, exclusive.
@@ -89,28 +104,31 @@
  *   region, since its mapping may outlive the descriptor. Locks name no process (F_OFD_GETLK
  *   reports l_pid -1): nothing is ever signalled because of one.
  *   Open: a channel's opener opens the name with O_NOFOLLOW (as shm_open does: a symbolic link
- *   fails with ELOOP). Once it finds the header published (1c) it checks the creator byte with
+ *   fails with ELOOP). A region linked once whole (1b) is published and locked when its name
+ *   appears, and ENOENT means "not created yet" (or gone); the waits below are for files made
+ *   the O_EXCL way. Once it finds the header published (1c) it checks the creator byte with
  *   F_OFD_GETLK (F_WRLCK): unlocked means the creator is gone, and a channel is not opened. While
  *   it waits for the header it reads, at each look, the file size (fstat) and then the creator
  *   byte: held, it waits on; unlocked with a size above 0 (sized under the lock, which is free now),
  *   it reads the magic once more (acquire) and, still 0, fails at once: nobody will publish it;
- *   unlocked and empty (a creator between its create and its lock, or one killed there), it fails
- *   once the file has stayed empty and unlocked for a grace (1 s in the C# side) since the byte
- *   was last seen held. A foreign creator that takes no lock is waited for as before, by openers
+ *   unlocked and empty (an O_EXCL creator between its create and its lock, or one killed there),
+ *   it fails once the file has stayed empty and unlocked for a grace (1 s in the C# side) since
+ *   the byte was last seen held (a guess the unnamed creation of 1b never calls for: its name
+ *   never leads to an empty file). A foreign creator that takes no lock is waited for as before, by openers
  *   that do not require a creator (the C# SharedRegion.OpenNamed).
- *   Stale names: a creator whose O_EXCL create fails with EEXIST opens the file (O_NOFOLLOW) and
+ *   Stale names: a creator whose O_EXCL create or linkat (1b) fails with EEXIST opens the file (O_NOFOLLOW) and
  *   replaces it only if it is this user's regular file, it takes the creator lock (F_OFD_SETLK:
  *   nobody else holds it, so its creator is gone and no other creator is replacing it), the file
  *   then holds a published header of this layout version (pread: magic and layout_version) or
  *   was never published (empty, or its first 8 bytes zero: a creator killed while creating it,
  *   or one that lost the lock to us right after its create; with the lock ours nobody publishes
  *   it any more), and the name still leads to the same inode (stat vs fstat); then it unlinks the name, closes the
- *   file (dropping that lock) and creates again, twice at most. A creator whose new file's
+ *   file (dropping that lock) and creates (or links) again, twice at most. An O_EXCL creator whose new file's
  *   creator lock is taken by such a replacer in the instant after its create has lost the name,
  *   and so has one that, holding the lock, finds that the name no longer leads to its file (stat vs
  *   fstat: a replacer unlinked it and let go before our lock): it closes the file, unlinks nothing,
- *   and fails with EEXIST. Once the creator holds the lock and the name leads to its file, no
- *   replacer takes it; the creator removes the name at the end only while it still leads there. Anything else is left in place
+ *   and fails with EEXIST (an unnamed creator has no such instant: it links a file it has locked).
+ *   Once the creator holds the lock and the name leads to its file, no replacer takes it; the creator removes the name at the end only while it still leads there. Anything else is left in place
  *   and the EEXIST names it.
  *   The reader of a single-writer ring reads the writer byte with F_OFD_GETLK at its wait's
  *   rate-limited liveness checks (section 4): free, after it was held or the ring was written,

@@ -40,7 +40,9 @@ internal static class SweepReport
                 + "(the sweep's run does not count: it made the candidate for being high). "
                 + (confirmed
                     ? "The .NET best setting then ran again with the C ring of the same setting as adjacent pairs, alternating which goes first (the confirmation stage, `--confirm-pairs`; "
-                        + "where the ratios of those pairs lay on both sides of 1, one pair fewer again): x C is the median of all its pairs' ratios (range, pairs, how many of them above 1), "
+                        + "where the ratios of those pairs lay on both sides of 1, one pair fewer again): x C is the median of all its pairs' ratios (range, pairs, how many of them above 1, and the sign test's reading of those signs: "
+                        + "were neither side faster, each pair would be above 1 with probability one half, so the row reads behind or ahead when the count's one-sided binomial tail is below 0.05, "
+                        + "else neither side shown faster; approximate, as the number of pairs depends on their ratios where they lay on both sides of 1), "
                         + "and the rate, CPU and C columns are the figures of the pair nearest that median (CPU is each side's CPU time per message). Rows without a C ring show their sweep run. "
                     : "The rate, CPU and C columns are the figures of the picked setting's sweep row and its pair. ")
                 + (probed ? ModeProbeMethod : "")
@@ -92,7 +94,8 @@ internal static class SweepReport
         string modes = !HostMode.Probed(c) ? ""
             : mixed == c.Pairs.Count ? ", every pair in mixed modes: all counted"
             : $", {mixed} more in mixed modes not counted";
-        return Fmt.Spread(c.Ratio, note: $"{c.Counted.Count(p => p.Ratio > 1)} above 1{modes}");
+        int above = c.Counted.Count(p => p.Ratio > 1);
+        return Fmt.Spread(c.Ratio, note: $"{above} above 1{modes}; {SignTest.Verdict(above, c.Counted.Count)}");
     }
 
     /// <summary>What a confirmation pair is when its runs carry host-mode probes (--mode-probe).</summary>

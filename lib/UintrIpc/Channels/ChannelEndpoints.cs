@@ -29,6 +29,7 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
     private TWriter? _writer;
     private bool _disposed;
     private bool _handingOver; // under _lock: a single-writer handover between its check and its watch
+    private bool _handoverTookRole; // under _lock: that handover took the named channel's writer role (given back if its send fails)
     private (string Reason, Exception Cause)? _writerRefused;
 
     internal ChannelCore Core => core;
@@ -99,22 +100,35 @@ internal sealed class ChannelEndpoints<TReader, TWriter>(
             // no lock of its own (uintripc.h 1f): this object takes the writer role for it, so that
             // a process opening the name is refused, and the role a writer of such a process holds
             // refuses the handover.
+            bool heldBefore = core.HoldsWriterRole;
             if (!core.TryTakeWriterRole())
             {
                 throw new InvalidOperationException(WriterRoleHeldElsewhere);
             }
 
+            _handoverTookRole = !heldBefore && core.HoldsWriterRole;
             _handingOver = true;
             return reader;
         }
     }
 
-    /// <summary>Ends the reservation of <see cref="BeginWriterHandover"/>: the writer process is watched now, or the send failed.</summary>
-    internal void EndWriterHandover()
+    /// <summary>
+    /// Ends the reservation of <see cref="BeginWriterHandover"/>: the writer process is watched now
+    /// (<paramref name="sent"/>), or the send failed, and the writer role the handover took for a
+    /// receiver that never got the channel goes back (it was held until this object was disposed:
+    /// another channel object of the name was refused its writer, and the reader saw a writer).
+    /// </summary>
+    internal void EndWriterHandover(bool sent)
     {
         lock (_lock)
         {
             _handingOver = false;
+            if (!sent && _handoverTookRole)
+            {
+                core.ReleaseWriterRole();
+            }
+
+            _handoverTookRole = false;
         }
     }
 

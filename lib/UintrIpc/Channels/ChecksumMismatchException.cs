@@ -1,3 +1,6 @@
+using UintrIpc.Memory;
+using UintrIpc.Rings;
+
 namespace UintrIpc.Channels;
 
 /// <summary>
@@ -11,6 +14,10 @@ internal sealed class ChecksumMismatchException(string detail, int recordBytes) 
     /// <summary>Ring bytes the message occupied (message channels: to find its position from the head after it).</summary>
     public int RecordBytes { get; } = recordBytes;
 
-    /// <summary>The error a reader reports for the message at <paramref name="position"/>.</summary>
-    public RingCorruptedException AtPosition(long position) => new("message checksum", position, Message);
+    /// <summary>
+    /// The error <paramref name="reader"/> reports for the message at <paramref name="position"/>; ObjectDisposedException
+    /// when <paramref name="region"/>'s mapping was retired under the read (a Dispose on another thread: <see cref="RetiredMapping"/>).
+    /// </summary>
+    public Exception AtPosition(long position, SharedRegion region, object reader)
+        => RetiredMapping.OrDisposed(region, reader.GetType().FullName, new RingCorruptedException("message checksum", position, Message));
 }

@@ -71,13 +71,15 @@ public static partial class IpcChannel
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(channel);
         var reader = channel.BeginWriterHandover().Core;
+        bool sent = false;
         try
         {
             SendAndWatchWriter(connection, channel.Core, SlotChannel, reader, sizeof(T));
+            sent = true;
         }
         finally
         {
-            channel.EndWriterHandover(); // the writer is watched now (or nothing was sent)
+            channel.EndWriterHandover(sent); // the writer is watched now, or nothing was sent (the role taken for it goes back)
         }
     }
 
@@ -91,13 +93,15 @@ public static partial class IpcChannel
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(channel);
         var reader = channel.BeginWriterHandover().Core;
+        bool sent = false;
         try
         {
             SendAndWatchWriter(connection, channel.Core, MessageChannel, reader, channel.MaxMessageLength);
+            sent = true;
         }
         finally
         {
-            channel.EndWriterHandover();
+            channel.EndWriterHandover(sent);
         }
     }
 

@@ -107,7 +107,7 @@ public static partial class IpcChannel
             // The writer keeps its own copy of the fd.
             duplex.Responses.CreateWriter(doorbellFd).Core.WatchConsumer(responseReader);
             responseReader = null;
-            duplex.Requests.EndWriterHandover(); // the peer's request writer is watched
+            duplex.Requests.EndWriterHandover(sent: true); // the peer's request writer is watched
         }
         catch (Exception e)
         {

@@ -69,11 +69,11 @@ public static partial class IpcChannel
     /// <summary>Opens the channel of <typeparamref name="T"/> created as /dev/shm/<paramref name="name"/>.</summary>
     /// <param name="name">The <see cref="IpcChannelOptions.Name"/> it was created with.</param>
     /// <param name="options">How this process's reader and writer wait and report metrics; null for the defaults. The channel's shape comes from its creator: the shape settings of <paramref name="options"/> are ignored.</param>
-    /// <param name="initTimeout">How long to wait for the creator to publish the region; null for the default (5 s).</param>
+    /// <param name="initTimeout">How long to wait for the creator to publish the region (where it creates the name first, without O_TMPFILE); null for the default (5 s).</param>
     /// <remarks>
-    /// Its creator must be running (it holds the region's creator lock): a region left by a killed
-    /// creator is refused, also one it was still creating (at once, not at the end of
-    /// <paramref name="initTimeout"/>). <paramref name="name"/> is not followed if it is a symbolic
+    /// The name appears once the channel is whole (ENOENT before). Its creator must be running (it
+    /// holds the region's creator lock): a region left by a killed creator is refused, also one it
+    /// was still creating without O_TMPFILE (at once, not at the end of <paramref name="initTimeout"/>). <paramref name="name"/> is not followed if it is a symbolic
     /// link (ELOOP), as shm_open does not. A single-writer channel takes its one writer role when this object's
     /// <see cref="IpcChannel{T}.Writer"/> is created, and its reader role with its
     /// <see cref="IpcChannel{T}.Reader"/>, each held until this object is disposed or its process ends:

@@ -54,7 +54,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
     internal IpcChannelReader(ChannelCore channel)
     {
         // No lease: the core's reference on the region keeps the mapping.
-        _ring = new SlotRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer);
+        _ring = new SlotRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer, GetType().FullName);
         _checksums = channel.Checksums;
         _checksumOffset = (nuint)channel.Geometry.SlotSize - RingLayout.SlotHeaderSize - MessageChecksum.Size;
         _offPlainPath = _checksums ? 1 : 0;
@@ -300,7 +300,7 @@ public sealed class IpcChannelReader<T> : ChannelReader<T>, IDisposable where T 
         }
         catch (ChecksumMismatchException mismatch)
         {
-            throw mismatch.AtPosition((long)_ring.Engine.ConsumerHead - 1);
+            throw mismatch.AtPosition((long)_ring.Engine.ConsumerHead - 1, _ring.Region, this);
         }
         finally
         {

@@ -42,7 +42,7 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     internal IpcChannelWriter(ChannelCore channel, SafeHandle? doorbellFd)
     {
         _multiple = channel.MultipleProducers;
-        _ring = new SlotRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer);
+        _ring = new SlotRing<T>(channel.Region, channel.RingPart, lease: false, channel.SlotTrailer, GetType().FullName);
         _checksums = channel.Checksums;
         _sharedOrChecked = _multiple || _checksums;
         _checksumOffset = (nuint)channel.Geometry.SlotSize - RingLayout.SlotHeaderSize - MessageChecksum.Size;

@@ -110,7 +110,7 @@ public sealed class IpcChannel<T> : IDisposable where T : unmanaged
     internal IpcChannelReader<T> BeginWriterHandover() => _endpoints.BeginWriterHandover();
 
     /// <summary>Ends the reservation of <see cref="BeginWriterHandover"/>.</summary>
-    internal void EndWriterHandover() => _endpoints.EndWriterHandover();
+    internal void EndWriterHandover(bool sent) => _endpoints.EndWriterHandover(sent);
 
     /// <summary>Whether <see cref="Writer"/> was created.</summary>
     internal bool HasWriter => _endpoints.HasWriter;

@@ -84,5 +84,5 @@ public sealed class IpcMessageChannel : IDisposable
     internal IpcMessageReader BeginWriterHandover() => _endpoints.BeginWriterHandover();
 
     /// <summary>Ends the reservation of <see cref="BeginWriterHandover"/>.</summary>
-    internal void EndWriterHandover() => _endpoints.EndWriterHandover();
+    internal void EndWriterHandover(bool sent) => _endpoints.EndWriterHandover(sent);
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using UintrIpc.Memory;
 using UintrIpc.Rings;
 using UintrIpc.Signaling;
 
@@ -35,7 +36,7 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
     {
         _checksums = channel.Checksums;
         _maxMessageLength = channel.MaxMessageLength;
-        _ring = new RecordRingEngine(channel.Region, channel.RingPart, channel.RingPart.Kind); // no lease: the core's reference keeps the mapping
+        _ring = new RecordRingEngine(channel.Region, channel.RingPart, channel.RingPart.Kind, GetType().FullName!); // no lease: the core's reference keeps the mapping
         _core = new ConsumerCore<MessageChannelProbe>(channel, new MessageChannelProbe(_ring, channel), GetType().FullName!);
     }
 
@@ -137,6 +138,9 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
 
     /// <summary>Whether <see cref="Dispose"/> ran (a batch's Dispose then drops the batch).</summary>
     internal bool IsDisposed => _core.IsDisposed;
+
+    /// <summary>The region of this reader's ring (a batch's checksum mismatch looks at its mapping: <see cref="RetiredMapping"/>).</summary>
+    internal SharedRegion Region => _ring.Region;
 
     /// <summary>
     /// Multi-writer channels: recovers from a writer that died between claiming room and
@@ -280,7 +284,7 @@ public sealed class IpcMessageReader : ChannelReader<IpcMessage>, IDisposable
         }
         catch (ChecksumMismatchException mismatch)
         {
-            throw mismatch.AtPosition(_ring.PrivateConsumerHead - mismatch.RecordBytes);
+            throw mismatch.AtPosition(_ring.PrivateConsumerHead - mismatch.RecordBytes, _ring.Region, this);
         }
         finally
         {

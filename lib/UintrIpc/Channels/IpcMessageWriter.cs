@@ -39,7 +39,7 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
         _multiple = channel.MultipleProducers;
         _trailer = channel.Checksums ? MessageChecksum.Size : 0;
         _maxMessageLength = channel.MaxMessageLength;
-        _ring = new RecordRingEngine(channel.Region, channel.RingPart, channel.RingPart.Kind); // no lease: the core's reference keeps the mapping
+        _ring = new RecordRingEngine(channel.Region, channel.RingPart, channel.RingPart.Kind, GetType().FullName!); // no lease: the core's reference keeps the mapping
         _roomForAny = 2L * ((RingLayout.RecordHeaderSize + _ring.MaxMessageLength + 7) & ~7);
         _core = new ProducerCore(channel, _ring, doorbellFd, GetType().FullName!);
     }

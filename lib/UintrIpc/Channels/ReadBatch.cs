@@ -114,7 +114,7 @@ public ref struct ReadBatch
         }
         catch (ChecksumMismatchException mismatch)
         {
-            throw mismatch.AtPosition(_cursor.Position - mismatch.RecordBytes);
+            throw mismatch.AtPosition(_cursor.Position - mismatch.RecordBytes, _reader!.Region, _reader);
         }
     }
 

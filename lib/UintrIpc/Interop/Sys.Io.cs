@@ -20,4 +20,12 @@ internal static unsafe partial class Sys
     /// </summary>
     [LibraryImport(Libraries.LibC, EntryPoint = "posix_fallocate")]
     internal static partial int PosixFallocate(int fd, long offset, long length);
+
+    /// <summary>
+    /// linkat(2) (errno: <see cref="Marshal.GetLastPInvokeError"/>). With AT_SYMLINK_FOLLOW and
+    /// /proc/self/fd/N as the old path it names an unnamed (O_TMPFILE) file with no capability;
+    /// AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH.
+    /// </summary>
+    [LibraryImport(Libraries.LibC, EntryPoint = "linkat", SetLastError = true)]
+    internal static partial int LinkAt(int oldDirFd, byte* oldPath, int newDirFd, byte* newPath, int flags);
 }

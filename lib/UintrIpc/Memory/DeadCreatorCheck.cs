@@ -6,8 +6,10 @@ namespace UintrIpc.Memory;
 /// <summary>
 /// Tells an opener that waits for a named region's header whether its creator is gone for good
 /// (uintripc.h 1f, "Open"), so that it fails at once instead of at the end of its init timeout.
-/// A creator takes its creator lock right after its O_EXCL create and before it sizes the file,
-/// and publishes only while it holds it:
+/// Only files whose name was created O_EXCL before the region was made meet it (where O_TMPFILE
+/// or /proc is missing, and earlier versions of this library): a region made unnamed is whole and
+/// locked when its name appears (uintripc.h 1b). Such a creator takes its creator lock right after
+/// its O_EXCL create and before it sizes the file, and publishes only while it holds it:
 /// <list type="bullet">
 /// <item>a file with bytes (sized under the lock) whose lock nobody holds will never be published:
 /// the verdict is final once the caller reads the magic again after it and still finds none;</item>

@@ -28,7 +28,7 @@ namespace UintrIpc.Memory;
 /// <para>Layout, attach rules and the protocol of each part: interop/include/uintripc.h, section 1.</para>
 /// </remarks>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
-internal sealed unsafe class SharedRegion : IDisposable
+internal sealed unsafe partial class SharedRegion : IDisposable
 {
     /// <summary>The directory named regions live in.</summary>
     public const string SharedMemoryDirectory = "/dev/shm";
@@ -142,6 +142,9 @@ internal sealed unsafe class SharedRegion : IDisposable
 
     /// <summary>Creates a named region with an explicit file mode (applied as given, not reduced by the umask).</summary>
     /// <remarks>
+    /// The name appears only once the region is whole: the region is made in an unnamed file and
+    /// then linked to the name (<see cref="CreateUnnamedThenLink"/>), or, where the kernel or a
+    /// missing /proc does not allow that, made under the name created O_EXCL (uintripc.h 1b).
     /// The creator holds the region's creator lock (uintripc.h 1f) from before it publishes the
     /// header until it disposes the region or its process ends. A file of this name left by a creator
     /// that is gone (a region of this layout version, this user's, whose creator lock nobody holds) is
@@ -151,19 +154,15 @@ internal sealed unsafe class SharedRegion : IDisposable
     {
         string path = PathOf(name);
         var layout = Layout(parts);
+        if (CreateInPlaceForTests?.Invoke(path) != true && TryOpenUnnamed(mode) is { } unnamed)
+        {
+            return CreateUnnamedThenLink(unnamed, name, mode, regionKind, parts, layout);
+        }
+
         SafeFdHandle fd = CreateExclusive(path, mode);
         try
         {
-            // open(2) applies the umask; the caller asked for exactly this mode (e.g. 0660 to share with a group).
-            if (LibC.fchmod(fd.Fd, (mode_t)(int)mode) != 0)
-            {
-                throw UintrIpcException.FromLastError($"fchmod {path}");
-            }
-
-            SetSize(fd, layout.Total);
-            Reserve(fd, layout.Total, path);
-            SizedBeforePublishForTests?.Invoke(path);
-            return Initialize(fd, regionKind, parts, layout, name);
+            return InitializeNamed(fd, name, mode, regionKind, parts, layout);
         }
         catch
         {
@@ -183,15 +182,36 @@ internal sealed unsafe class SharedRegion : IDisposable
     }
 
     /// <summary>
-    /// Tests only: runs between a named create's O_EXCL open and its creator lock, with the path,
-    /// to widen that window (NamedRegionCreateRaceTests). Null in production: one static load.
+    /// Gives the file of a named create, held under its creator lock, its mode, size and pages, then
+    /// writes and publishes the region: the same whether the file is unnamed yet or was created O_EXCL.
+    /// </summary>
+    private static SharedRegion InitializeNamed(SafeFdHandle fd, string name, UnixFileMode mode, uint regionKind, ReadOnlySpan<PartSpec> parts, (long Total, long[] Offsets) layout)
+    {
+        string path = PathOf(name);
+        // open(2) applies the umask; the caller asked for exactly this mode (e.g. 0660 to share with a group).
+        if (LibC.fchmod(fd.Fd, (mode_t)(int)mode) != 0)
+        {
+            throw UintrIpcException.FromLastError($"fchmod {path}");
+        }
+
+        SetSize(fd, layout.Total);
+        Reserve(fd, layout.Total, path);
+        SizedBeforePublishForTests?.Invoke(path);
+        return Initialize(fd, regionKind, parts, layout, name);
+    }
+
+    /// <summary>
+    /// Tests only: runs between a named create's open (of its unnamed file, or its O_EXCL create)
+    /// and its creator lock, with the path, to widen that window (SharedRegionTests,
+    /// DeadCreatorOpenTests, UnnamedCreateTests). Null in production: one static load.
     /// </summary>
     internal static Action<string>? CreatedBeforeLockForTests;
 
     /// <summary>
     /// Tests only: runs once a named create has sized and reserved its file under its creator lock,
-    /// before it writes and publishes the header, with the path (DeadCreatorOpenTests kill the
-    /// creator there). Null in production: one static load.
+    /// before it writes and publishes the header (and, unnamed, before it links the name), with the
+    /// path (DeadCreatorOpenTests and UnnamedCreateTests stop or kill the creator there). Null in
+    /// production: one static load.
     /// </summary>
     internal static Action<string>? SizedBeforePublishForTests;
 
@@ -644,6 +664,15 @@ internal sealed unsafe class SharedRegion : IDisposable
         ReleaseLease();
     }
 
+    /// <summary>
+    /// Set by an owner through which nothing reaches the mapping after the last lease (no claim,
+    /// batch or span outlives its lease: an RPC server session): that release unmaps the range
+    /// instead of leaving a placeholder until this object is collected. A server's sessions
+    /// otherwise kept one region's address space each (1 MiB by default) until a GC collected
+    /// them, and for as long as the application kept a closed <c>RpcSession</c> (design-notes "fdleak").
+    /// </summary>
+    internal bool UnmapOnLastRelease { get; set; }
+
     /// <summary>Takes a lease on the mapping: it stays mapped until <see cref="ReleaseLease"/>.</summary>
     /// <exception cref="ObjectDisposedException">The last lease was released: the memory is gone.</exception>
     internal void AddLease()
@@ -705,7 +734,7 @@ internal sealed unsafe class SharedRegion : IDisposable
         Interlocked.MemoryBarrierProcessWide();
         if (!MappingUse.IsInUse((nint)_base))
         {
-            _mapping.Retire();
+            LetGo();
             return;
         }
 
@@ -721,11 +750,24 @@ internal sealed unsafe class SharedRegion : IDisposable
             else if (s_pendingUnmaps.TryRemove(this, out Timer? _))
             {
                 retry!.Dispose();
-                _mapping.Retire();
+                LetGo();
             }
         });
         s_pendingUnmaps[this] = retry; // before it can fire
         retry.Change(delayMs, Timeout.Infinite);
+    }
+
+    /// <summary>The last lease's end, once no call uses the mapping: unmapped (<see cref="UnmapOnLastRelease"/>), else retired to a placeholder.</summary>
+    private void LetGo()
+    {
+        if (UnmapOnLastRelease)
+        {
+            _mapping.Dispose(); // munmap now (SafeHandle: no AddRef is ever taken on the mapping)
+        }
+        else
+        {
+            _mapping.Retire();
+        }
     }
 
     /// <summary>Whether the region's memory is still mapped (some lease is held, or a call keeps it), not yet a placeholder. Diagnostics and tests.</summary>

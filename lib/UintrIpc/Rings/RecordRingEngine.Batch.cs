@@ -535,7 +535,7 @@ internal sealed unsafe partial class RecordRingEngine
     {
         long header = *(long*)record;
         FillWithPadding((int)(record - _data), (int)(end - record));
-        throw new RingCorruptedException("appended record header", startPosition + (record - start), $"0x{header:x16} is not the length negated and the type that the append wrote");
+        throw Corrupted(new RingCorruptedException("appended record header", startPosition + (record - start), $"0x{header:x16} is not the length negated and the type that the append wrote"));
     }
 
     /// <summary>

@@ -391,7 +391,7 @@ internal sealed unsafe partial class RecordRingEngine
         long tail = Volatile.Read(ref *_tail); // acquire, read after head (at attach)
         if ((releasing & (RingLayout.RecordAlignment - 1)) != 0 || releasing <= head || releasing > tail || releasing - head > _capacity)
         {
-            throw new RingCorruptedException("releasing", releasing, $"a release in progress must end after the head {head}, at most at the tail {tail} and one capacity ({_capacity}) ahead, on a multiple of 8");
+            throw Corrupted(new RingCorruptedException("releasing", releasing, $"a release in progress must end after the head {head}, at most at the tail {tail} and one capacity ({_capacity}) ahead, on a multiple of 8"));
         }
 
         _local.InterruptedRelease = -1;

@@ -698,7 +698,7 @@ internal sealed unsafe partial class RecordRingEngine
             return ClaimLost();
         }
 
-        return new RingCorruptedException("claimed record", position, $"its header length is {length}, the claim wrote {-recordLength}");
+        return Corrupted(new RingCorruptedException("claimed record", position, $"its header length is {length}, the claim wrote {-recordLength}"));
     }
 
     [DoesNotReturn]

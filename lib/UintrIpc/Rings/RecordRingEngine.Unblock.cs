@@ -247,5 +247,5 @@ internal sealed unsafe partial class RecordRingEngine
 
     [DoesNotReturn]
     private void ThrowBadClaim(long position, int length, int room)
-        => throw new RingCorruptedException("claimed record length", position, $"{length} does not mark a record of {HeaderSize} to {Math.Min(room, _maxRecordLength)} bytes");
+        => throw Corrupted(new RingCorruptedException("claimed record length", position, $"{length} does not mark a record of {HeaderSize} to {Math.Min(room, _maxRecordLength)} bytes"));
 }

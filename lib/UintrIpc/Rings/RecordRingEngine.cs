@@ -64,6 +64,8 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
 
     // Keeps the mapping alive as long as the ring is used.
     private readonly SharedRegion _region;
+    // The channel end's type name, which a call that raced its Dispose names (RetiredMapping); null: a bare ring.
+    private readonly string? _owner;
     private readonly byte* _data;
     private readonly long* _tail;
     private readonly long* _head;
@@ -92,11 +94,13 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
 
     /// <summary>
     /// Attaches without a lease: the caller keeps the mapping alive (channel endpoints, through
-    /// their own reference count).
+    /// their own reference count). <paramref name="owner"/>: the channel end's type name, which a
+    /// call that raced its Dispose names (<see cref="RetiredMapping"/>).
     /// </summary>
-    internal RecordRingEngine(SharedRegion region, RegionPart part, PartKind kind)
+    internal RecordRingEngine(SharedRegion region, RegionPart part, PartKind kind, string owner)
         : this(region, part, kind, lease: false)
     {
+        _owner = owner;
     }
 
     /// <summary>Attaches to a record ring part: validates its descriptor and its current positions.</summary>
@@ -429,17 +433,20 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     private static void ThrowBadPosition(string what, long position)
         => throw new RingCorruptedException(what, position, "not a multiple of the record alignment (8) between 0 and 2^62");
 
+    /// <summary>What a call that read shared memory breaking the ring's rules throws: <paramref name="corruption"/>, or ObjectDisposedException when the mapping was retired under it (<see cref="RetiredMapping"/>).</summary>
+    private Exception Corrupted(Exception corruption) => RetiredMapping.OrDisposed(_region, _owner, corruption);
+
     [DoesNotReturn]
-    private static void ThrowHeadAfterTail(long head, long tail)
-        => throw new RingCorruptedException("head", head, $"the consumer position is after the producer position {tail}");
+    private void ThrowHeadAfterTail(long head, long tail)
+        => throw Corrupted(new RingCorruptedException("head", head, $"the consumer position is after the producer position {tail}"));
 
     [DoesNotReturn]
     private void ThrowTailTooFarAhead(long head, long tail)
-        => throw new RingCorruptedException("tail", tail, $"the producer position is more than the capacity {_capacity} ahead of the consumer position {head}");
+        => throw Corrupted(new RingCorruptedException("tail", tail, $"the producer position is more than the capacity {_capacity} ahead of the consumer position {head}"));
 
     [DoesNotReturn]
-    private static void ThrowTailMovedBack(long tail, long floor)
-        => throw new RingCorruptedException("tail", tail, $"the producer position is behind {floor}, which this producer already claimed up to (moved back by a peer)");
+    private void ThrowTailMovedBack(long tail, long floor)
+        => throw Corrupted(new RingCorruptedException("tail", tail, $"the producer position is behind {floor}, which this producer already claimed up to (moved back by a peer)"));
 
     [DoesNotReturn]
     private static void ThrowNegativeType(int type)

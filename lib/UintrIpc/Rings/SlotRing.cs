@@ -74,11 +74,12 @@ internal sealed class SlotRing<T> : IDisposable, IRoleCallMark where T : unmanag
     /// <summary>
     /// Attaches; with <paramref name="lease"/> false the caller keeps the mapping alive (channels' own count).
     /// <paramref name="trailerSize"/> bytes after each element belong to its slot (a channel's checksum, uintripc.h 4a).
+    /// <paramref name="owner"/>: the channel end's type name, for a call that raced its Dispose (<see cref="RetiredMapping"/>).
     /// </summary>
-    internal unsafe SlotRing(SharedRegion region, RegionPart part, bool lease, int trailerSize = 0)
+    internal unsafe SlotRing(SharedRegion region, RegionPart part, bool lease, int trailerSize = 0, string? owner = null)
     {
         // The kind comes from the part table; the engine checks the descriptor names the same one (uintripc.h 2a).
-        Engine = SlotRingEngine.Attach(region, part, part.Kind is PartKind.MpscSlots or PartKind.DuplexSlots ? part.Kind : PartKind.SpscSlots, sizeof(T), lease, trailerSize);
+        Engine = SlotRingEngine.Attach(region, part, part.Kind is PartKind.MpscSlots or PartKind.DuplexSlots ? part.Kind : PartKind.SpscSlots, sizeof(T), lease, trailerSize, owner);
         _mapping = region.MappingAddress;
         _consumer = MappingUse.ForRole(region);
         _producer = Engine.AllowSkips ? null : MappingUse.ForRole(region, this);

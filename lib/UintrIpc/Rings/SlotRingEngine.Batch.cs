@@ -139,7 +139,7 @@ internal unsafe partial struct SlotRingEngine
         ulong sequence = Volatile.Read(ref *(ulong*)SlotAt(start));
         if ((sequence & ~RingLayout.SlotSkipped) != UnwrittenSequence(start) && !ClaimMarker.IsSlotMarker(sequence, start))
         {
-            SlotRingThrowHelper.ThrowBatchCompleted(start);
+            SlotRingThrowHelper.ThrowBatchCompleted(in this, start);
         }
     }
 

@@ -255,7 +255,7 @@ internal unsafe partial struct SlotRingEngine
         ulong tail = Volatile.Read(ref *SharedTail);
         if (tail < head || tail - head > Capacity)
         {
-            SlotRingThrowHelper.ThrowPositionsCorrupted(head, tail, Capacity, "consumer");
+            SlotRingThrowHelper.ThrowPositionsCorrupted(in this, head, tail, "consumer");
         }
 
         byte* slot = SlotAt(head);
@@ -269,7 +269,7 @@ internal unsafe partial struct SlotRingEngine
 
         if (!IsNotYet(sequence, head))
         {
-            SlotRingThrowHelper.ThrowSequenceCorrupted(head, sequence, Capacity);
+            SlotRingThrowHelper.ThrowSequenceCorrupted(in this, head, sequence);
         }
 
         long now = Stopwatch.GetTimestamp();
@@ -349,7 +349,7 @@ internal unsafe partial struct SlotRingEngine
                 ulong tail = Volatile.Read(ref *SharedTail); // acquire: a fresh value
                 if (tail <= head)
                 {
-                    SlotRingThrowHelper.ThrowSkippedBeyondTail(head, tail);
+                    SlotRingThrowHelper.ThrowSkippedBeyondTail(in this, head, tail);
                 }
 
                 head++;
@@ -373,10 +373,10 @@ internal unsafe partial struct SlotRingEngine
     {
         if (sequence == (RingLayout.SlotSkipped | (position + 1)))
         {
-            return AllowSkips ? true : SlotRingThrowHelper.ThrowSequenceCorrupted(position, sequence, Capacity);
+            return AllowSkips ? true : SlotRingThrowHelper.ThrowSequenceCorrupted(in this, position, sequence);
         }
 
-        return IsNotYet(sequence, position) ? false : SlotRingThrowHelper.ThrowSequenceCorrupted(position, sequence, Capacity);
+        return IsNotYet(sequence, position) ? false : SlotRingThrowHelper.ThrowSequenceCorrupted(in this, position, sequence);
     }
 
     /// <summary>
@@ -411,7 +411,7 @@ internal unsafe partial struct SlotRingEngine
         ulong tail = Volatile.Read(ref *SharedTail); // acquire, after our private head: head <= tail <= head + capacity
         if (tail < head || tail - head > Capacity)
         {
-            SlotRingThrowHelper.ThrowPositionsCorrupted(head, tail, Capacity, "consumer");
+            SlotRingThrowHelper.ThrowPositionsCorrupted(in this, head, tail, "consumer");
         }
 
         if (tail == head)

@@ -477,7 +477,7 @@ internal unsafe partial struct SlotRingEngine
         ulong head = Volatile.Read(ref *SharedHead);
         if (head > tail || tail - head > Capacity)
         {
-            SlotRingThrowHelper.ThrowPositionsCorrupted(head, tail, Capacity, "producer");
+            SlotRingThrowHelper.ThrowPositionsCorrupted(in this, head, tail, "producer");
         }
 
         ProducerHeadCache = head;
@@ -650,7 +650,7 @@ internal unsafe partial struct SlotRingEngine
             // `tail` was read before head: tail <= head + capacity held when it was read (2b).
             if (tail - head > Capacity)
             {
-                SlotRingThrowHelper.ThrowPositionsCorrupted(head, tail, Capacity, "producer");
+                SlotRingThrowHelper.ThrowPositionsCorrupted(in this, head, tail, "producer");
             }
 
             ProducerHeadCache = head;
@@ -675,7 +675,7 @@ internal unsafe partial struct SlotRingEngine
         ulong fresh = CheckedTail(Volatile.Read(ref *SharedTail), floor);
         if (fresh < head)
         {
-            SlotRingThrowHelper.ThrowPositionsCorrupted(head, fresh, Capacity, "producer");
+            SlotRingThrowHelper.ThrowPositionsCorrupted(in this, head, fresh, "producer");
         }
 
         ProducerHeadCache = head;
@@ -868,11 +868,11 @@ internal unsafe partial struct SlotRingEngine
 
     /// <summary>MPSC: a shared tail is never behind the floor read before it, and below 2^62 (2b, 2c).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong CheckedTail(ulong tail, ulong floor)
+    private readonly ulong CheckedTail(ulong tail, ulong floor)
     {
         if (tail < floor || tail >= RingLayout.MaxPosition)
         {
-            SlotRingThrowHelper.ThrowTailMovedBack(tail, floor);
+            SlotRingThrowHelper.ThrowTailMovedBack(in this, tail, floor);
         }
 
         return tail;

@@ -75,6 +75,8 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
     [FieldOffset(104)] private readonly nuint _slotSize;
     /// <summary>SPSC producer: the most slots one prefetch asks for (<see cref="MaxPrefetchBytes"/>, at least 1).</summary>
     [FieldOffset(112)] private readonly ulong _maxPrefetchSlots;
+    /// <summary>The channel end's type name, which a call that raced its Dispose names (<see cref="RetiredMapping"/>); null: a bare ring.</summary>
+    [FieldOffset(120)] internal readonly string? Owner;
 
     // ---- producer-local (not shared memory) --------------------------------------------
 
@@ -127,7 +129,7 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
     /// validates the descriptor (uintripc.h 2a), the element size and the positions (2b).
     /// <paramref name="trailerSize"/> bytes after the element belong to the slot (a channel's checksum, 4a).
     /// </summary>
-    internal static SlotRingEngine Attach(SharedRegion region, RegionPart part, PartKind kind, int elementSize, bool lease, int trailerSize = 0)
+    internal static SlotRingEngine Attach(SharedRegion region, RegionPart part, PartKind kind, int elementSize, bool lease, int trailerSize = 0, string? owner = null)
     {
         ArgumentNullException.ThrowIfNull(region);
         if (lease)
@@ -137,7 +139,7 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
 
         try
         {
-            return new SlotRingEngine(region, part, kind, elementSize, lease, trailerSize);
+            return new SlotRingEngine(region, part, kind, elementSize, lease, trailerSize, owner);
         }
         catch
         {
@@ -192,9 +194,10 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
         }
     }
 
-    private SlotRingEngine(SharedRegion region, RegionPart part, PartKind kind, int elementSize, bool lease, int trailerSize)
+    private SlotRingEngine(SharedRegion region, RegionPart part, PartKind kind, int elementSize, bool lease, int trailerSize, string? owner)
     {
         Region = region;
+        Owner = owner;
         Leased = lease;
         if (part.Kind != kind)
         {
@@ -337,7 +340,7 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
 
             if (attempt == 3)
             {
-                SlotRingThrowHelper.ThrowPositionsCorrupted(head, t2, Capacity, "attach");
+                SlotRingThrowHelper.ThrowPositionsCorrupted(in this, head, t2, "attach");
             }
 
             Thread.Yield();

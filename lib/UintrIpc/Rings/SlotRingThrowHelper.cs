@@ -14,17 +14,17 @@ namespace UintrIpc.Rings;
 internal static class SlotRingThrowHelper
 {
     [DoesNotReturn]
-    internal static bool ThrowSequenceCorrupted(ulong position, ulong sequence, ulong capacity)
+    internal static bool ThrowSequenceCorrupted(in SlotRingEngine ring, ulong position, ulong sequence)
     {
-        string notYet = position < capacity ? "0" : $"{position + 1 - capacity} (previous lap, possibly | SlotSkipped)";
-        throw new RingCorruptedException("slot sequence", (long)position,
-            $"expected {position + 1} (published) or {notYet} (not yet), found {sequence} (0x{sequence:x16})");
+        string notYet = position < ring.Capacity ? "0" : $"{position + 1 - ring.Capacity} (previous lap, possibly | SlotSkipped)";
+        throw Corrupted(ring, new RingCorruptedException("slot sequence", (long)position,
+            $"expected {position + 1} (published) or {notYet} (not yet), found {sequence} (0x{sequence:x16})"));
     }
 
     [DoesNotReturn]
-    internal static void ThrowPositionsCorrupted(ulong head, ulong tail, ulong capacity, string reader)
-        => throw new RingCorruptedException("head/tail", (long)head,
-            $"head {head} and tail {tail} (read by the {reader}) break head <= tail <= head + capacity ({capacity})");
+    internal static void ThrowPositionsCorrupted(in SlotRingEngine ring, ulong head, ulong tail, string reader)
+        => throw Corrupted(ring, new RingCorruptedException("head/tail", (long)head,
+            $"head {head} and tail {tail} (read by the {reader}) break head <= tail <= head + capacity ({ring.Capacity})"));
 
     [DoesNotReturn]
     internal static void ThrowPositionTooLarge(ulong position)
@@ -32,14 +32,17 @@ internal static class SlotRingThrowHelper
             $"position {position} is not below 2^62, where a slot sequence could alias the skip bit");
 
     [DoesNotReturn]
-    internal static void ThrowTailMovedBack(ulong tail, ulong floor)
-        => throw new RingCorruptedException("tail", (long)(tail & long.MaxValue),
-            $"the shared tail {tail} is behind {floor}, which this producer already claimed up to (moved back by a peer), or not below 2^62");
+    internal static void ThrowTailMovedBack(in SlotRingEngine ring, ulong tail, ulong floor)
+        => throw Corrupted(ring, new RingCorruptedException("tail", (long)(tail & long.MaxValue),
+            $"the shared tail {tail} is behind {floor}, which this producer already claimed up to (moved back by a peer), or not below 2^62"));
 
     [DoesNotReturn]
-    internal static void ThrowSkippedBeyondTail(ulong head, ulong tail)
-        => throw new RingCorruptedException("slot sequence", (long)head,
-            $"a skip marker at position {head}, which no producer claimed (tail {tail})");
+    internal static void ThrowSkippedBeyondTail(in SlotRingEngine ring, ulong head, ulong tail)
+        => throw Corrupted(ring, new RingCorruptedException("slot sequence", (long)head,
+            $"a skip marker at position {head}, which no producer claimed (tail {tail})"));
+
+    /// <summary>What a call that read shared memory breaking the ring's rules throws: <paramref name="corruption"/>, or ObjectDisposedException when the ring's mapping was retired under it (<see cref="RetiredMapping"/>).</summary>
+    private static Exception Corrupted(in SlotRingEngine ring, Exception corruption) => RetiredMapping.OrDisposed(ring.Region, ring.Owner, corruption);
 
     [DoesNotReturn]
     internal static void ThrowReadWhileDraining()
@@ -64,9 +67,9 @@ internal static class SlotRingThrowHelper
             "An SPSC ring has one claim at a time; publish it before writing again.");
 
     [DoesNotReturn]
-    internal static void ThrowBatchCompleted(ulong start)
-        => throw new InvalidOperationException(
-            $"The batch from position {start} was already published or aborted (through a copy), or its first slot no longer holds the batch's claimed marker (skipped by the consumer's TryUnblock, or overwritten).");
+    internal static void ThrowBatchCompleted(in SlotRingEngine ring, ulong start)
+        => throw Corrupted(ring, new InvalidOperationException(
+            $"The batch from position {start} was already published or aborted (through a copy), or its first slot no longer holds the batch's claimed marker (skipped by the consumer's TryUnblock, or overwritten)."));
 
     [DoesNotReturn]
     internal static void ThrowBatchCount(int count)

@@ -636,9 +636,24 @@ public sealed class RpcClient : IDisposable
             HelpRead();
             if (!backoff.Idle())
             {
-                throw new TimeoutException($"No call slot and {block} bytes of arena became free within {timeout.TotalMilliseconds} ms: {MaxCalls} calls are outstanding or the arena ({ArenaLength} bytes) is taken; the server is slow or stalled.");
+                throw new TimeoutException(NoRoomMessage(block, timeout));
             }
         }
+    }
+
+    /// <summary>Why a call found no room: the slots or the arena, with the numbers (it said "all slots outstanding" when one call held the arena).</summary>
+    private string NoRoomMessage(int block, TimeSpan timeout)
+    {
+        long free;
+        lock (_lock)
+        {
+            free = _arena.FreeBytes;
+        }
+
+        int outstanding = Outstanding;
+        string arena = block == 0 ? "" : $" and {free} of the arena's {ArenaLength} bytes are free{(free >= block ? " (not in one piece)" : "")}";
+        return $"No call slot and {block} bytes of arena became free within {timeout.TotalMilliseconds} ms: {outstanding} of {MaxCalls} calls are outstanding{arena}. "
+            + "The server is slow or stalled, or the calls in flight hold the arena: wait longer, call with less data, or ask for a larger arena (RpcClientOptions.ArenaLength).";
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

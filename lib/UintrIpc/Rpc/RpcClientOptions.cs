@@ -21,8 +21,25 @@ public sealed record RpcClientOptions
     /// <summary>The doorbell of both directions: futex, eventfd or none; null picks futex (or eventfd where futex does not work). An explicit kind this machine cannot ring makes <see cref="RpcClient.Connect"/> throw a <see cref="PlatformNotSupportedException"/> that says why.</summary>
     public DoorbellKind? Doorbell { get; init; }
 
-    /// <summary>Bound on connecting and the handshake.</summary>
-    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Bound on connecting and the handshake (default 10 s; while no server listens yet, <see cref="RpcClient.Connect"/> retries until then).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative, or <see cref="Timeout.InfiniteTimeSpan"/>: every wait is bounded.</exception>
+    public TimeSpan ConnectTimeout
+    {
+        get => _connectTimeout;
+        init
+        {
+            // Infinite used to pass here and then leave no time for the welcome: every Connect failed with a TimeoutException.
+            if (value < TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException(nameof(ConnectTimeout), value,
+                    "Connecting is bounded like every wait in UintrIpc: pass a non-negative ConnectTimeout (Timeout.InfiniteTimeSpan is not one). To wait for a server that is still starting, pass a long timeout (Connect retries until then) and a CancellationToken to Connect.");
+            }
+
+            _connectTimeout = value;
+        }
+    }
+
+    private readonly TimeSpan _connectTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>Which servers to trust (same user by default; this matters for abstract socket names, which anyone can bind).</summary>
     public PeerPolicy? ServerPolicy { get; init; }

@@ -161,7 +161,16 @@ public sealed class RpcServer : IDisposable
         _acceptThread.Start();
     }
 
-    /// <summary>Stops accepting, ends every session (their clients' calls fail at once) and waits for the session threads.</summary>
+    /// <summary>How long <see cref="Dispose"/> waits, in all, for the accept, session and worker threads (tests shorten it).</summary>
+    internal TimeSpan DisposeWaitTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Stops accepting, ends every session (their clients' calls fail at once) and waits for the
+    /// session and worker threads: at most 5 s in all, however many handlers still run (a handler
+    /// that ignores <see cref="RpcSession.Closing"/> keeps its background thread after that).
+    /// A handler or event subscriber may call it (a "shutdown" opcode): it does not wait for the
+    /// thread it runs on, which ends once the handler returns.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -169,8 +178,11 @@ public sealed class RpcServer : IDisposable
             return;
         }
 
+        // One deadline for every join: a join per stuck thread, each with its own 5 s, made
+        // Dispose last 5 s per handler that ignores Closing (20 s with the default 4 workers).
+        long deadline = Environment.TickCount64 + (long)DisposeWaitTimeout.TotalMilliseconds;
         _stop.Cancel();
-        _acceptThread?.Join(TimeSpan.FromSeconds(5));
+        JoinUnlessCurrent(_acceptThread, deadline);
         _listener?.Dispose();
         Thread[] threads;
         RpcServerSession[] sessions;
@@ -187,11 +199,26 @@ public sealed class RpcServer : IDisposable
 
         foreach (var thread in threads)
         {
-            thread.Join(TimeSpan.FromSeconds(5));
+            JoinUnlessCurrent(thread, deadline);
         }
 
-        Pool?.Dispose();
-        _stop.Dispose();
+        Pool?.Dispose(deadline);
+        // _stop is not disposed: a thread this Dispose did not wait for (its own, or one past the
+        // deadline, still in its handshake) may read StopToken after, and a disposed source throws
+        // there; with no timer and no wait handle taken, it holds nothing that needs releasing.
+    }
+
+    /// <summary>
+    /// Waits for <paramref name="thread"/> until <paramref name="deadline"/> (Environment.TickCount64),
+    /// unless it is the calling thread: Dispose called by a handler on its session thread or a worker
+    /// waited for itself until the deadline (5 s), and held that call's answer as long.
+    /// </summary>
+    internal static void JoinUnlessCurrent(Thread? thread, long deadline)
+    {
+        if (thread is not null && thread != Thread.CurrentThread)
+        {
+            thread.Join(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64)));
+        }
     }
 
     internal bool TryGetHandler(uint opcode, [NotNullWhen(true)] out RpcHandler? handler, out bool blocking)

@@ -252,6 +252,10 @@ internal sealed unsafe class RpcServerSession
 
         ulong id = _server.NextSessionId();
         _region = RpcRegion.Create(maxCalls, arena, hello.Doorbell, _server.Epoch, id, _connection.Peer.Pid);
+        // Every use of the mapping here holds a session lease (handlers' spans live only in their
+        // call), so the last release can unmap it: a placeholder kept each closed session's 1 MiB
+        // of address space until a GC (design-notes "fdleak").
+        _region.Region.UnmapOnLastRelease = true;
         _serverWait = new WaitBlock(_region.Region, _region.ServerWaitPart);
         _serverWaitRing = new WaitBlock(_region.Region, _region.ServerWaitPart);
         _clientWait = new WaitBlock(_region.Region, _region.ClientWaitPart, singleProducer: true);

@@ -34,13 +34,16 @@ internal sealed class RpcWorkerPool : IDisposable
     }
 
     /// <summary>Stops the workers once the queue is empty; a handler blocked forever keeps its (background) thread.</summary>
-    public void Dispose()
+    public void Dispose() => Dispose(Environment.TickCount64 + 5_000);
+
+    /// <summary>As <see cref="Dispose()"/>, waiting for the workers until <paramref name="deadline"/> (Environment.TickCount64) in all.</summary>
+    internal void Dispose(long deadline)
     {
         _stopping = true;
         _available.Release(_threads.Length);
         foreach (var thread in _threads)
         {
-            thread.Join(TimeSpan.FromSeconds(5));
+            RpcServer.JoinUnlessCurrent(thread, deadline);
         }
     }
 

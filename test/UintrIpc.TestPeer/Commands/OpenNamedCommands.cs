@@ -14,10 +14,12 @@ namespace UintrIpc.TestPeer.Commands;
 internal static class OpenNamedCommands
 {
     /// <summary>
-    /// region-create-stall &lt;name&gt; &lt;before-lock|before-publish&gt;: creates the named region
-    /// /dev/shm/name and stops inside the create (between its O_EXCL open and its creator lock, or
-    /// once the file is sized under the lock, before the header is published), prints "stalled"
-    /// and waits for stdin; then finishes the create, prints "created" and waits for stdin again.
+    /// region-create-stall &lt;name&gt; &lt;before-lock|before-publish&gt; [in-place]: creates the named
+    /// region /dev/shm/name and stops inside the create (between the open of its file and its creator
+    /// lock, or once the file is sized under the lock, before the header is published), prints
+    /// "stalled" and waits for stdin; then finishes the create, prints "created" and waits for stdin
+    /// again. The file is unnamed until the create ends, or with in-place the name is created O_EXCL
+    /// first (the way kept where there is no O_TMPFILE, and earlier versions' way).
     /// </summary>
     [PeerCommand("region-create-stall")]
     public static int CreateStalled(string[] args)
@@ -31,6 +33,11 @@ internal static class OpenNamedCommands
                 _ = Console.ReadLine();
             }
         };
+        if (args is [_, _, "in-place"])
+        {
+            SharedRegion.CreateInPlaceForTests = p => p == path;
+        }
+
         if (args[1] == "before-lock")
         {
             SharedRegion.CreatedBeforeLockForTests = stall;

@@ -55,7 +55,7 @@ public sealed class SweepConfirmationTests
         string report = ReportFrom(PickSweepRuns().Concat(PickRounds()));
         Assert.Equal(
         [
-            "| 64 B | spsc-slot | 4k slots, batched | 71.00 | 4544 | 10.0 / 12.0 | 28.80 | 2.47x (1 pair, 1 above 1) | 29.00 (1k, batched) |",
+            "| 64 B | spsc-slot | 4k slots, batched | 71.00 | 4544 | 10.0 / 12.0 | 28.80 | 2.47x (1 pair, 1 above 1; neither side shown faster by the sign test, p = 0.5) | 29.00 (1k, batched) |",
         ],
         BestSettingRows(report));
         Assert.Contains("each side's best setting is its candidate with the highest median rate over the rounds", report, StringComparison.Ordinal);
@@ -66,9 +66,10 @@ public sealed class SweepConfirmationTests
     {
         string report = ReportFrom(PickSweepRuns().Concat(PickRounds()).Concat(PickConfirmation()));
         // Nine pairs 2.40, 2.20, 0.90, 2.50, 2.30, 2.60, 2.10, 1.10, 2.45: median 2.30 (pair 5: .NET 69, C 30), 8 of them above 1.
+        // The sign test: were neither side faster, 8 or more of 9 above 1 has probability (1 + 9) / 512 = 0.0195 < 0.05: ahead.
         Assert.Equal(
         [
-            "| 64 B | spsc-slot | 4k slots, batched | 69.00 | 4416 | 10.0 / 12.0 | 30.00 | 2.30x (0.90-2.60, 9 pairs, 8 above 1) | 29.00 (1k, batched) |",
+            "| 64 B | spsc-slot | 4k slots, batched | 69.00 | 4416 | 10.0 / 12.0 | 30.00 | 2.30x (0.90-2.60, 9 pairs, 8 above 1; ahead by the sign test, p = 0.02) | 29.00 (1k, batched) |",
         ],
         BestSettingRows(report));
         // A failed round does not count; two completed rounds have the mean of the two as their median.
@@ -79,7 +80,7 @@ public sealed class SweepConfirmationTests
                 + "| 2.40, 2.20, 0.90, 2.50, 2.30, 2.60, 2.10, 1.10, 2.45 |",
         ],
         TableRows(report, "## How each best setting was picked"));
-        Assert.Contains("each ring kind's median (the lowest is shown): spsc-slot at 4k slots, batched: 2.30x (0.90-2.60, 9 pairs, 8 above 1) |", report, StringComparison.Ordinal);
+        Assert.Contains("each ring kind's median (the lowest is shown): spsc-slot at 4k slots, batched: 2.30x (0.90-2.60, 9 pairs, 8 above 1; ahead by the sign test, p = 0.02) |", report, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -105,13 +106,13 @@ public sealed class SweepConfirmationTests
         // Counted (one mode): 1.00, 1.10, 0.95, 1.05, 1.0667: median 1.05 (pair 6: .NET 31.5, C 30), 3 above 1. With the two
         // mixed pairs (0.34, 0.30: the .NET run in the slow mode, C in the fast one) it would read 1.00 (0.30-1.10, 7 pairs).
         Assert.Equal(
-            "| 64 B | spsc-record | 1k slots, batched | 31.50 | 2016 | 10.0 / 12.0 | 30.00 | 1.05x (0.95-1.10, 5 pairs, 3 above 1, 2 more in mixed modes not counted) | 30.00 (1k, batched) |",
+            "| 64 B | spsc-record | 1k slots, batched | 31.50 | 2016 | 10.0 / 12.0 | 30.00 | 1.05x (0.95-1.10, 5 pairs, 3 above 1, 2 more in mixed modes not counted; neither side shown faster by the sign test, p = 0.5) | 30.00 (1k, batched) |",
             Assert.Single(BestSettingRows(report), l => l.Contains("| spsc-record |", StringComparison.Ordinal)));
         Assert.EndsWith(
             "| 1.00, 0.34 (mixed: .NET 121/360, C 360/362 ns), 1.10, 0.95, 0.30 (mixed: .NET 119/400, C 118/119 ns), 1.05, 1.07 |",
             Assert.Single(TableRows(report, "## How each best setting was picked"), l => l.Contains("| spsc-record |", StringComparison.Ordinal)),
             StringComparison.Ordinal);
-        Assert.Contains("spsc-record at 1k slots, batched: 1.05x (0.95-1.10, 5 pairs, 3 above 1, 2 more in mixed modes not counted)", report, StringComparison.Ordinal);
+        Assert.Contains("spsc-record at 1k slots, batched: 1.05x (0.95-1.10, 5 pairs, 3 above 1, 2 more in mixed modes not counted; neither side shown faster by the sign test, p = 0.5)", report, StringComparison.Ordinal);
         Assert.Contains("A pair whose probes differ by more than 1.25x (highest p50 / lowest) is mixed", report, StringComparison.Ordinal);
     }
 
@@ -121,7 +122,7 @@ public sealed class SweepConfirmationTests
         string report = ReportFrom(SweepRuns().Concat(ProbedConfirmation(allMixed: true)));
         // All seven: 0.30, 0.34, 0.95, 1.00, 1.05, 1.0667, 1.10: median 1.00 (pair 1).
         Assert.Equal(
-            "| 64 B | spsc-record | 1k slots, batched | 30.00 | 1920 | 10.0 / 12.0 | 30.00 | 1.00x (0.30-1.10, 7 pairs, 3 above 1, every pair in mixed modes: all counted) | 30.00 (1k, batched) |",
+            "| 64 B | spsc-record | 1k slots, batched | 30.00 | 1920 | 10.0 / 12.0 | 30.00 | 1.00x (0.30-1.10, 7 pairs, 3 above 1, every pair in mixed modes: all counted; neither side shown faster by the sign test, p = 0.5) | 30.00 (1k, batched) |",
             Assert.Single(BestSettingRows(report), l => l.Contains("| spsc-record |", StringComparison.Ordinal)));
     }
 

@@ -22,7 +22,6 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
     private static readonly TimeSpan StartUp = TimeSpan.FromSeconds(180); // a child's start-up before its first value, same machine
     /// <summary>Parks far longer than any pause of the child: a lost wake-up would show as a timeout.</summary>
     private static readonly ChannelWaitOptions LongParks = new() { MaxParkTime = TimeSpan.FromSeconds(20) };
-    private static readonly string[] s_stracePaths = ["/usr/bin/strace", "/bin/strace", "/usr/local/bin/strace"];
     private readonly SocketNames _sockets = new();
 
     public static TheoryData<bool, DoorbellKind> Kinds => new()
@@ -341,7 +340,7 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
     {
         const int Count = 5000, Control = 5;
         SkipUnlessAvailable(doorbell);
-        SkipUnlessStraceWorks();
+        _ = RequiredTools.Strace();
         string trace = Path.Combine(Path.GetTempPath(), $"uintripc-test-strace-{Environment.ProcessId}-{Guid.NewGuid():N}.txt");
         string stdout = "";
         try
@@ -522,21 +521,6 @@ public sealed class ChannelCrossProcessTests(ITestOutputHelper output) : IDispos
            || (line.Contains(" write(", StringComparison.Ordinal) && !line.Contains(" write(-1,", StringComparison.Ordinal));
 
     private static void SkipUnlessAvailable(DoorbellKind doorbell) => RealUintr.SkipUnlessDoorbellAvailable(doorbell);
-
-    private static void SkipUnlessStraceWorks()
-    {
-        string? strace = s_stracePaths.FirstOrDefault(File.Exists);
-        RequiredTools.SkipWhenMissing(strace is null, "strace is not installed");
-        using var probe = Process.Start(new ProcessStartInfo(strace!, "-qq -e trace=none /bin/true") { RedirectStandardError = true, UseShellExecute = false })!;
-        string error = probe.StandardError.ReadToEnd();
-        if (!probe.WaitForExit(10_000))
-        {
-            probe.Kill();
-            RequiredTools.SkipWhenMissing(true, "strace did not finish a trivial trace within 10 s");
-        }
-
-        RequiredTools.SkipWhenMissing(probe.ExitCode != 0, $"strace cannot trace here (ptrace not permitted?): {error.Trim()}");
-    }
 
     private PeerProcess StartProducer(ChannelUnderTest c, string command, bool messages, params string[] args)
         => StartProducer(c, command, [], null, [messages ? "message" : "slot", .. args], prependFds: 1);

@@ -22,4 +22,26 @@ public static class RequiredTools
 
         Assert.SkipWhen(missing, reason);
     }
+
+    /// <summary>
+    /// The path of a strace that can trace here (a trivial trace succeeds); skips the test (or fails
+    /// it, see <see cref="Required"/>) when there is none or ptrace is not permitted.
+    /// </summary>
+    public static string Strace()
+    {
+        string? strace = s_stracePaths.FirstOrDefault(File.Exists);
+        SkipWhenMissing(strace is null, "strace is not installed");
+        using var probe = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(strace!, "-qq -e trace=none /bin/true") { RedirectStandardError = true, UseShellExecute = false })!;
+        string error = probe.StandardError.ReadToEnd();
+        if (!probe.WaitForExit(10_000))
+        {
+            probe.Kill();
+            SkipWhenMissing(true, "strace did not finish a trivial trace within 10 s");
+        }
+
+        SkipWhenMissing(probe.ExitCode != 0, $"strace cannot trace here (ptrace not permitted?): {error.Trim()}");
+        return strace!;
+    }
+
+    private static readonly string[] s_stracePaths = ["/usr/bin/strace", "/bin/strace", "/usr/local/bin/strace"];
 }

@@ -198,16 +198,22 @@ public sealed unsafe class SharedRegionTests : IDisposable
     /// own; only then does A take the lock of its file, which no name leads to any more. A must
     /// fail: were it to go on, it would serve a region nobody can open, and its dispose (a
     /// channel's Close unlinks the name) would remove B's name. The hook widens the instant
-    /// between A's create and its lock (review27).
+    /// between A's create and its lock (review27). A creates the name O_EXCL (the way kept where
+    /// there is no O_TMPFILE, and earlier versions' way: the unnamed way has no such instant); B
+    /// either way: unnamed, its linkat meets A's file (EEXIST) and replaces it as stale.
     /// </summary>
-    [Fact]
-    public void A_creator_whose_new_file_is_replaced_before_it_locks_it_fails_with_EEXIST_and_leaves_the_winner_alone()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_creator_whose_new_file_is_replaced_before_it_locks_it_fails_with_EEXIST_and_leaves_the_winner_alone(bool winnerUnnamed)
     {
         string name = _names.New();
         string path = Path.Combine(SharedRegion.SharedMemoryDirectory, name);
         SharedRegion? winner = null;
         SharedRegion? loser = null;
         int entered = 0;
+        int creates = 0;
+        SharedRegion.CreateInPlaceForTests = p => p == path && (Interlocked.Increment(ref creates) == 1 || !winnerUnnamed);
         SharedRegion.CreatedBeforeLockForTests = p =>
         {
             if (p == path && Interlocked.Exchange(ref entered, 1) == 0)
@@ -230,6 +236,7 @@ public sealed unsafe class SharedRegionTests : IDisposable
         finally
         {
             SharedRegion.CreatedBeforeLockForTests = null;
+            SharedRegion.CreateInPlaceForTests = null;
             loser?.Dispose();
             winner?.Dispose();
         }

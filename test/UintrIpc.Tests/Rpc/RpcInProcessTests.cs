@@ -86,7 +86,9 @@ public sealed class RpcInProcessTests : IDisposable
         byte[] whole = new byte[4096]; // the whole arena
         Assert.Throws<TimeoutException>(() => client.Call(RpcTestOps.Sleep, new RpcArgs(500, 1), default, whole, TimeSpan.FromMilliseconds(30)));
         // The server may still write 4096 bytes into the block: no other call gets it meanwhile.
-        Assert.Throws<TimeoutException>(() => client.Call(RpcTestOps.Fill, new RpcArgs(7, 16), default, whole, TimeSpan.FromMilliseconds(50)));
+        var noRoom = Assert.Throws<TimeoutException>(() => client.Call(RpcTestOps.Fill, new RpcArgs(7, 16), default, whole, TimeSpan.FromMilliseconds(50)));
+        // The message names what is taken: one call holds the whole arena (it said "256 calls are outstanding").
+        Assert.Contains($"1 of {client.MaxCalls} calls are outstanding and 0 of the arena's 4096 bytes are free", noRoom.Message, StringComparison.Ordinal);
         Assert.Equal(1, client.Outstanding);
         Assert.Equal(16, client.Call(RpcTestOps.Fill, new RpcArgs(7, 16), default, whole, s_timeout).Value);
         Assert.All(whole[..16], b => Assert.Equal(7, b));
@@ -391,6 +393,18 @@ public sealed class RpcInProcessTests : IDisposable
         Assert.Contains("units of 64 bytes", e.Message, StringComparison.Ordinal);
         new RpcServer(new RpcServerOptions { DefaultArenaLength = 0, MaxArenaLength = 0 }).Dispose();
         new RpcServer(new RpcServerOptions { DefaultArenaLength = 0, MaxArenaLength = 64 }).Dispose();
+    }
+
+    [Fact]
+    public void An_infinite_ConnectTimeout_is_refused_with_the_reason()
+    {
+        // It was accepted, then left no time for the welcome: every Connect to this running server
+        // threw a TimeoutException telling the caller to raise ConnectTimeout.
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => RpcClient.Connect(_endpoint, new RpcClientOptions { ConnectTimeout = Timeout.InfiniteTimeSpan }));
+        Assert.Equal(nameof(RpcClientOptions.ConnectTimeout), e.ParamName);
+        Assert.Contains("bounded", e.Message, StringComparison.Ordinal);
+        using var client = RpcClient.Connect(_endpoint, new RpcClientOptions { ConnectTimeout = TimeSpan.FromMinutes(5) });
+        Assert.Equal(5, client.Call(RpcTestOps.Add, new RpcArgs(2, 3), s_timeout).Value);
     }
 
     [Fact]
