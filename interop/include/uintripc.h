@@ -690,7 +690,9 @@
  *                            predecessor killed with 1 stored is overwritten by its successor);
  *                            an MPSC ring's writers add 1 (full, atomic) when they attach and
  *                            subtract 1 (full) when they detach. A writer killed never subtracts:
- *                            its end is seen by its pidfd or its role lock (section 4, 1f).
+ *                            its end is seen by its pidfd or its role lock (section 4, 1f). A
+ *                            writer handed the ring over a bootstrap is counted from the handover
+ *                            on (below), before it attaches.
  *     writers_detached  u32  stored 1 (release) by a writer that detaches, before its update of
  *                            writers; never cleared: with writers != 0 it means nothing.
  *   Detach order: the writer's last publish (MPSC: then its registrations end, 2f: its open claims
@@ -719,12 +721,16 @@
  *   (section 4). A write racing its own writer's Dispose on another thread (a misuse) may
  *   publish after the mark: the reader that ended its wait reads it with its next read.
  *   A handover (section 4, bootstrap): the reader's process, handing its channel to a writer
- *   process, stores writers_detached = 0 (release) before it sends the region, so that a mark a
- *   predecessor left does not end the reader's wait for the new writer before that one attaches
- *   (a mark is the writers' word otherwise, but the reader only clears what it alone reads); a
- *   send that fails stores 1 back if it was 1. An MPSC writer detaching at that moment loses its
- *   mark: the reader then waits for the new writer as before the mark existed. The reader also
- *   forgets the verdict "every writer process has exited" when it watches a new one.
+ *   process, counts that writer in before it sends the region (MPSC: writers += 1, full, atomic;
+ *   one writer: writers = 1, a full exchange), so that no drained moment before the new writer
+ *   attaches ends the reader's wait by detach: neither a mark a predecessor left nor one a writer
+ *   attached before (MPSC) stores meanwhile. A send that fails takes the count back (MPSC: -= 1;
+ *   one writer: the value before). The writer that receives the ring takes the count over: an
+ *   MPSC writer made from a channel message of version 2 or later (the C# IpcChannel bootstrap)
+ *   does not add 1 when it attaches, and gives the count back (-= 1) if it is never made; a
+ *   single writer's store of 1 is the same either way. A writer process killed before it
+ *   attached leaves the count, as a killed MPSC writer does (above). The reader also forgets the
+ *   verdict "every writer process has exited" when it watches a new one.
  *   Version-5 peers do not store the words (a version-5 writer after a detached one would leave
  *   the mark standing): a mismatch is refused at attach.
  *

@@ -34,6 +34,7 @@ internal sealed unsafe class ChannelCore
     /// <summary>The ring's writers_detached word: 1 once a writer detached (uintripc.h 4b).</summary>
     private readonly uint* _writersDetached;
     private int _ownWriters; // this object's writer objects attached and not yet disposed (review28)
+    private int _countedByHandover; // 1: the handover that brought this channel counted its writer in, not yet taken over (review29)
 
     private ChannelCore(SharedRegion region, RegionPart ring, uint waitBlockTag, DoorbellKind doorbell, ChannelWaitOptions wait, bool unlinkName)
     {
@@ -84,14 +85,18 @@ internal sealed unsafe class ChannelCore
 
     /// <summary>
     /// Counts a writer object in (uintripc.h 4b), before its first write. One writer: a store
-    /// (release) of 1, over whatever a killed predecessor left; several: an atomic add (full).
+    /// (release) of 1, over whatever a killed predecessor left; several: an atomic add (full),
+    /// unless the handover that brought the channel counted this writer in already.
     /// </summary>
     internal void MarkWriterAttached()
     {
         Interlocked.Increment(ref _ownWriters);
         if (MultipleProducers)
         {
-            Interlocked.Increment(ref *_writers); // full
+            if (Interlocked.Exchange(ref _countedByHandover, 0) == 0)
+            {
+                Interlocked.Increment(ref *_writers); // full
+            }
         }
         else
         {
@@ -136,13 +141,15 @@ internal sealed unsafe class ChannelCore
 
     /// <summary>
     /// The reader's process, before it hands the channel to a writer process (uintripc.h 4b):
-    /// clears the mark a predecessor left (release; the send's system call follows), so that the
-    /// reader's next wait waits for the new writer instead of ending before that one attaches.
-    /// True when a mark was cleared (<see cref="RestoreWriterDetachMark"/> if the send fails).
-    /// Under a lease: a channel object disposed meanwhile leaves nothing to clear.
+    /// counts that writer in now (several writers: an atomic add, full; one: an exchange to 1,
+    /// full), so that no drained moment before it attaches ends the reader's wait by detach, also
+    /// when a writer attached before detaches meanwhile. The writer that receives it takes the
+    /// count over (<see cref="TakeOverHandoverCount"/>). False when this channel object was
+    /// disposed meanwhile (nothing counted); <paramref name="before"/> is for <see cref="UncountHandedWriter"/>.
     /// </summary>
-    internal bool ClearWriterDetachMark()
+    internal bool CountHandedWriter(out uint before)
     {
+        before = 0;
         if (!TryAddLease())
         {
             return false;
@@ -150,7 +157,8 @@ internal sealed unsafe class ChannelCore
 
         try
         {
-            return Interlocked.Exchange(ref *_writersDetached, 0u) != 0; // full
+            before = MultipleProducers ? Interlocked.Increment(ref *_writers) - 1 : Interlocked.Exchange(ref *_writers, 1u);
+            return true;
         }
         finally
         {
@@ -158,8 +166,8 @@ internal sealed unsafe class ChannelCore
         }
     }
 
-    /// <summary>A handover whose send failed: the mark it cleared is stored again (release); no new writer comes.</summary>
-    internal void RestoreWriterDetachMark()
+    /// <summary>A handover whose send failed: its count goes (several writers: subtract 1, full; one: the value before, release).</summary>
+    internal void UncountHandedWriter(uint before)
     {
         if (!TryAddLease())
         {
@@ -168,11 +176,31 @@ internal sealed unsafe class ChannelCore
 
         try
         {
-            Volatile.Write(ref *_writersDetached, 1u);
+            if (MultipleProducers)
+            {
+                Interlocked.Decrement(ref *_writers);
+            }
+            else
+            {
+                Volatile.Write(ref *_writers, before);
+            }
         }
         finally
         {
             ReleaseLease();
+        }
+    }
+
+    /// <summary>
+    /// The receiving side of a handover whose sender counted the writer in (several writers,
+    /// uintripc.h 4b): this object's writer takes that count over instead of adding its own; if
+    /// no writer is made, <see cref="Close"/> gives it back.
+    /// </summary>
+    internal void TakeOverHandoverCount()
+    {
+        if (MultipleProducers)
+        {
+            Volatile.Write(ref _countedByHandover, 1);
         }
     }
 
@@ -525,6 +553,11 @@ internal sealed unsafe class ChannelCore
         {
             Region.ReleaseLease(); // the duplex object disposes the region itself
             return;
+        }
+
+        if (Interlocked.Exchange(ref _countedByHandover, 0) != 0)
+        {
+            Interlocked.Decrement(ref *_writers); // full: a handover counted a writer that was never made (4b)
         }
 
         if (_unlinkName)

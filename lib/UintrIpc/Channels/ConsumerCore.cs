@@ -461,7 +461,9 @@ internal sealed class ConsumerCore<TProbe> : IValueTaskSource<bool>, IDisposable
         if (IsThreadBound)
         {
             // Throws on a foreign thread before anything changed, so the owner can still dispose.
-            _receiver.Dispose();
+            // A check, not the receiver's Dispose: a Read that does not return below makes this
+            // throw with nothing released, the doorbell included (review29).
+            _receiver.ThrowIfForeignThread();
         }
 
         if (reads is not null && reads.Thread() != 0)

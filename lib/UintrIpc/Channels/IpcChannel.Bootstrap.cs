@@ -7,7 +7,7 @@ using UintrIpc.Signaling;
 namespace UintrIpc.Channels;
 
 // One bootstrap message carries a whole channel to the producer's process: payload [magic
-// "UICH" u32 | version u16 | channel kind u16 (1 slots, 2 messages) | doorbell kind u32 |
+// "UICH" u32 | version u16 (2: the sender counted the writer in, uintripc.h 4b; 1 still read) | channel kind u16 (1 slots, 2 messages) | doorbell kind u32 |
 // element size (slots) or max message length (messages) u32], descriptors [region memfd, then
 // the consumer's doorbell fd for eventfd and uintr]. For the signal doorbell nothing more is
 // sent: the producer signals the connection's peer process, pinned by the kernel (uintripc.h section 3). The receiver
@@ -17,7 +17,9 @@ namespace UintrIpc.Channels;
 public static partial class IpcChannel
 {
     private const uint Magic = 0x48434955; // "UICH"
-    private const ushort Version = 1;
+    /// <summary>2: the sender counted the new writer in (uintripc.h 4b) and the receiving writer takes that count over; 1 (older senders, still accepted): it counts itself.</summary>
+    private const ushort Version = 2;
+    private const ushort OldestVersion = 1;
     private const ushort SlotChannel = 1;
     private const ushort MessageChannel = 2;
     private const int PayloadLength = 16;
@@ -109,18 +111,18 @@ public static partial class IpcChannel
     {
         ArgumentNullException.ThrowIfNull(connection);
         ProcessHandle writer = OpenPeerProcess(connection);
-        // A mark a detached predecessor left would end the reader's next wait before the new
-        // writer attaches (uintripc.h 4b): cleared before the send, stored again if it fails.
-        bool cleared = channel.ClearWriterDetachMark();
+        // The new writer counts from the handover on (uintripc.h 4b): a drained moment before it
+        // attaches is no detach, whatever a predecessor's mark says; taken back if the send fails.
+        bool counted = channel.CountHandedWriter(out uint before);
         try
         {
             Send(connection, channel, kind, reader.DoorbellFd, size, responseSize);
         }
         catch
         {
-            if (cleared)
+            if (counted)
             {
-                channel.RestoreWriterDetachMark();
+                channel.UncountHandedWriter(before);
             }
 
             writer.Dispose();
@@ -185,6 +187,7 @@ public static partial class IpcChannel
         using SafeFdHandle regionFd = message.TakeFd(0);
         return Initialize(Attach<T>(regionFd, options), channel =>
         {
+            TakeOverCount(message, channel.Core); // first: any failure below gives it back (Close)
             CheckDoorbell(connection, channel.Doorbell, doorbell);
             using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
             channel.CreateWriter(doorbellFd).Core.WatchConsumer(OpenPeerProcess(connection)); // the writer keeps its own copy of the fd
@@ -203,6 +206,7 @@ public static partial class IpcChannel
         using SafeFdHandle regionFd = message.TakeFd(0);
         return Initialize(AttachMessages(regionFd, options), channel =>
         {
+            TakeOverCount(message, channel.Core); // first: any failure below gives it back (Close)
             CheckDoorbell(connection, channel.Doorbell, doorbell);
             if (channel.MaxMessageLength != maxMessageLength)
             {
@@ -212,6 +216,15 @@ public static partial class IpcChannel
             using SafeFdHandle? doorbellFd = DoorbellFdOf(connection, message, doorbell);
             channel.CreateWriter(doorbellFd).Core.WatchConsumer(OpenPeerProcess(connection));
         });
+    }
+
+    /// <summary>A channel message of version 2 or later: its sender counted the writer made here in (uintripc.h 4b), which takes that count over.</summary>
+    private static void TakeOverCount(BootstrapMessage message, ChannelCore channel)
+    {
+        if (BinaryPrimitives.ReadUInt16LittleEndian(message.Payload.Span[4..]) >= 2)
+        {
+            channel.TakeOverHandoverCount();
+        }
     }
 
     /// <summary>
@@ -279,9 +292,9 @@ public static partial class IpcChannel
         ushort kind = BinaryPrimitives.ReadUInt16LittleEndian(p[6..]);
         var doorbell = (DoorbellKind)BinaryPrimitives.ReadUInt32LittleEndian(p[8..]);
         int size = BinaryPrimitives.ReadInt32LittleEndian(p[12..]);
-        if (version != Version)
+        if (version is < OldestVersion or > Version)
         {
-            throw new BootstrapProtocolException(connection.Endpoint, $"channel message version {version}, expected {Version}");
+            throw new BootstrapProtocolException(connection.Endpoint, $"channel message version {version}, expected {OldestVersion} to {Version}");
         }
 
         if (kind != expectedKind)

@@ -17,8 +17,8 @@ namespace UintrIpc.Rpc;
 // one thread at a time: whichever waiting caller wins the reader role (a CAS) drains the ring and
 // routes answers by id (RpcCallSlot), so a single-threaded caller reads its own answer with no
 // thread hop. Asynchronous calls get a receiver thread that takes the role like any caller, so
-// no user continuation runs on the reader; it also routes the late answers of timed-out
-// synchronous calls, which nobody else may read. RpcPeerWatcher wakes the reader when the server
+// no user continuation runs on the reader; it also looks for the late answers of timed-out
+// synchronous calls once per park time (the role held for the look alone), for when no call follows. RpcPeerWatcher wakes the reader when the server
 // goes; every outstanding call then fails. Lifetime: a lease per call in progress and one for
 // the client; the last unmaps the region.
 // Fast path (CallAsReader): a synchronous caller that wins the reader role before it submits
@@ -206,6 +206,9 @@ public sealed class RpcClient : IDisposable
     /// be (RpcLateReceiverTests holds it there). One field read per turn, not per message.
     /// </summary>
     internal Action? ReceiverTurnHook { get; set; }
+
+    /// <summary>Whether a thread holds the reader role now (tests: a late answer awaited alone leaves it free).</summary>
+    internal bool ReaderRoleHeld => Volatile.Read(ref _reader) != 0;
 
     /// <summary>The receiver thread of asynchronous calls, once started (tests join it).</summary>
     internal Thread? ReceiverThread => Volatile.Read(ref _receiver);
@@ -473,7 +476,8 @@ public sealed class RpcClient : IDisposable
     /// <summary>
     /// A synchronous call timed out: its late answer must be routed even if no other call comes,
     /// or its slot and arena block stay taken and <see cref="Outstanding"/> counts it for ever.
-    /// The receiver thread reads for it as for an asynchronous call, then goes back to waiting.
+    /// The receiver thread looks for it now and then once per park time, holding the reader role
+    /// for each look alone (a caller that takes the role meanwhile routes it as well).
     /// </summary>
     private void ReadForAbandoned()
     {
@@ -866,7 +870,7 @@ public sealed class RpcClient : IDisposable
             }
 
             int routed = DrainResponses(slot);
-            if (slot is null ? !ReceiverHasWork || Volatile.Read(ref _disposed) != 0 : Volatile.Read(ref slot.State) != RpcCallSlot.Pending)
+            if (slot is null ? Volatile.Read(ref _asyncPending) == 0 || Volatile.Read(ref _disposed) != 0 : Volatile.Read(ref slot.State) != RpcCallSlot.Pending)
             {
                 return;
             }
@@ -977,7 +981,7 @@ public sealed class RpcClient : IDisposable
         {
             ReceiverTurnHook?.Invoke();
             _receiverWake.Reset();
-            if (ReceiverHasWork && TryEnterReader())
+            if (Volatile.Read(ref _asyncPending) > 0 && TryEnterReader())
             {
                 try
                 {
@@ -991,6 +995,15 @@ public sealed class RpcClient : IDisposable
                 }
 
                 continue;
+            }
+
+            if (Volatile.Read(ref _abandonedSync) > 0)
+            {
+                // Only late answers of synchronous calls given up: looked for once per park time,
+                // the role held for the look alone, so that the next synchronous caller still
+                // reads its own answer (holding it until they came took every call's answer
+                // through this thread, review29).
+                HelpRead();
             }
 
             _receiverWake.Wait(_wait.MaxParkTime);
@@ -1041,14 +1054,13 @@ public sealed class RpcClient : IDisposable
             }
         }
 
-        if (ReceiverHasWork)
+        // Asynchronous calls only: late answers of synchronous calls given up wait for the
+        // receiver's next look (one per park time), not for every role's end.
+        if (Volatile.Read(ref _asyncPending) > 0)
         {
             _receiverWake.Set();
         }
     }
-
-    /// <summary>Answers the receiver thread routes: asynchronous calls outstanding, or late answers of synchronous calls given up.</summary>
-    private bool ReceiverHasWork => Volatile.Read(ref _asyncPending) > 0 || Volatile.Read(ref _abandonedSync) > 0;
 
     private int DrainResponses(RpcCallSlot? own = null)
     {

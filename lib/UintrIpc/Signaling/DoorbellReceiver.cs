@@ -40,6 +40,11 @@ internal abstract class DoorbellReceiver : IDisposable
     /// </summary>
     internal virtual WaitBlock? BoundWaitBlock => null;
 
+    /// <summary>Throws <see cref="InvalidOperationException"/> on a thread that may not wait on or dispose this receiver (thread-bound kinds); nothing otherwise.</summary>
+    internal virtual void ThrowIfForeignThread()
+    {
+    }
+
     /// <summary>Releases the doorbell's resources.</summary>
     public void Dispose()
     {

@@ -320,6 +320,9 @@ internal sealed unsafe class SignalDoorbellReceiver : DoorbellReceiver
         }
     }
 
+    /// <inheritdoc />
+    internal override void ThrowIfForeignThread() => EnsureOwnerThread();
+
     private void EnsureOwnerThread()
     {
         if (Environment.CurrentManagedThreadId != _ownerManagedThreadId)

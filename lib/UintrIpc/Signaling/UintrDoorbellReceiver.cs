@@ -351,6 +351,16 @@ internal sealed unsafe class UintrDoorbellReceiver : DoorbellReceiver
         return handle;
     }
 
+    /// <inheritdoc />
+    /// <remarks>As <see cref="Dispose(bool)"/> decides: any thread once the owner has exited (the release then succeeds).</remarks>
+    internal override void ThrowIfForeignThread()
+    {
+        if (_owner.IsAlive)
+        {
+            ThrowIfNotOwnerThread();
+        }
+    }
+
     private void ThrowIfNotOwnerThread()
     {
         if (Environment.CurrentManagedThreadId != _ownerManagedThreadId)

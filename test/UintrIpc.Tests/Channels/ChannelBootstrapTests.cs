@@ -1,5 +1,6 @@
 using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
+using UintrIpc.Rings;
 using UintrIpc.Tests.Bootstrap;
 
 namespace UintrIpc.Tests.Channels;
@@ -106,5 +107,91 @@ public sealed class ChannelBootstrapTests : IDisposable
         pair.ServerSide.Send(forged, channel.Region.FileHandle);
         var e = Assert.Throws<BootstrapProtocolException>(() => pair.ClientSide.ReceiveChannel<long>(Long));
         Assert.Contains("descriptors", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// review29 (uintripc.h 4b): a MultipleWriters handover counts its writer in from the send on
+    /// (so that a drained moment before it attaches is no detach), and the writer received takes
+    /// that count over instead of adding its own: exactly 1 while it is handed over, attached, and
+    /// 0 once it is disposed.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public unsafe void A_multiple_writer_handover_counts_its_writer_once_from_the_send_on(bool messages)
+    {
+        using var pair = BootstrapPair.Open(_sockets.NewPath());
+        var options = new IpcChannelOptions { Doorbell = DoorbellKind.Futex, Capacity = 8, BufferSize = 4096, MultipleWriters = true };
+        using var slots = messages ? null : IpcChannel.CreateBounded<long>(options);
+        using var records = messages ? IpcChannel.CreateMessages(options) : null;
+        ChannelCore core = slots?.Core ?? records!.Core;
+        uint* writers = (uint*)(core.Region.PartPointer(core.RingPart) + RingLayout.WritersOffset);
+        Assert.Equal(0u, Volatile.Read(ref *writers));
+
+        IDisposable received;
+        if (slots is not null)
+        {
+            _ = slots.Reader;
+            pair.ServerSide.SendChannel(slots);
+            Assert.Equal(1u, Volatile.Read(ref *writers)); // counted from the send on, before the writer attaches
+            var channel = pair.ClientSide.ReceiveChannel<long>(Long);
+            _ = channel.Writer;
+            received = channel;
+        }
+        else
+        {
+            _ = records!.Reader;
+            pair.ServerSide.SendChannel(records);
+            Assert.Equal(1u, Volatile.Read(ref *writers));
+            var channel = pair.ClientSide.ReceiveMessageChannel(Long);
+            _ = channel.Writer;
+            received = channel;
+        }
+
+        Assert.Equal(1u, Volatile.Read(ref *writers)); // attached: the handover's count taken over, not a second one
+        received.Dispose();
+        Assert.Equal(0u, Volatile.Read(ref *writers));
+    }
+
+    /// <summary>
+    /// review29: a receiving side that refuses a counted handover after attaching the region (here
+    /// a message whose doorbell is not the region's) gives the count back, so that it does not
+    /// stand for a writer that never comes; a message of version 1 (an older sender, which
+    /// counted nothing) has its writer count itself.
+    /// </summary>
+    [Fact]
+    public unsafe void A_refused_counted_handover_gives_its_count_back_and_a_version_1_writer_counts_itself()
+    {
+        using var pair = BootstrapPair.Open(_sockets.NewPath());
+        using var channel = IpcChannel.CreateBounded<long>(new IpcChannelOptions { Doorbell = DoorbellKind.Futex, Capacity = 8, MultipleWriters = true });
+        _ = channel.Reader;
+        uint* writers = (uint*)(channel.Region.PartPointer(channel.Core.RingPart) + RingLayout.WritersOffset);
+
+        Assert.True(channel.Core.CountHandedWriter(out _)); // as SendChannel does before its send
+        Assert.Equal(1u, Volatile.Read(ref *writers));
+        pair.ServerSide.Send(Payload(version: 2, DoorbellKind.None), channel.Region.FileHandle);
+        var e = Assert.Throws<BootstrapProtocolException>(() => pair.ClientSide.ReceiveChannel<long>(Long));
+        Assert.Contains("doorbell", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0u, Volatile.Read(ref *writers)); // given back by the refusing side
+
+        pair.ServerSide.Send(Payload(version: 1, DoorbellKind.Futex), channel.Region.FileHandle);
+        using (var old = pair.ClientSide.ReceiveChannel<long>(Long))
+        {
+            _ = old.Writer;
+            Assert.Equal(1u, Volatile.Read(ref *writers)); // counted by itself
+        }
+
+        Assert.Equal(0u, Volatile.Read(ref *writers));
+    }
+
+    private static byte[] Payload(ushort version, DoorbellKind doorbell)
+    {
+        byte[] payload = new byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(payload, 0x48434955);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(payload.AsSpan(4), version);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(payload.AsSpan(6), 1); // slots
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(payload.AsSpan(8), (uint)doorbell);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(12), sizeof(long));
+        return payload;
     }
 }

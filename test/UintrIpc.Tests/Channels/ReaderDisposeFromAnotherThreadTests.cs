@@ -81,6 +81,72 @@ public sealed class ReaderDisposeFromAnotherThreadTests
         Assert.Throws<ObjectDisposedException>(() => reader.TryRead(out int _, buffer, out int _));
     }
 
+    /// <summary>
+    /// review29: a thread-bound doorbell (signal) is disposed by the reader's own thread while a
+    /// Read runs on another one whose handler does not return: the Dispose throws "Nothing was
+    /// released", and it must be so. It used to dispose the doorbell receiver first (its check of
+    /// the thread), so the reader's next wait threw ObjectDisposedException from the receiver.
+    /// </summary>
+    [Fact]
+    public void A_refused_dispose_of_a_signal_reader_leaves_its_doorbell_working()
+    {
+        Assert.SkipUnless(IpcChannel.IsDoorbellAvailable(DoorbellKind.Signal, out string why), $"the signal doorbell is not available here: {why}");
+        using var channel = IpcChannel.CreateMessages(new IpcChannelOptions { BufferSize = 64 * 1024, Doorbell = DoorbellKind.Signal });
+        IpcMessageReader reader = channel.Reader; // this thread's: the doorbell belongs to it
+        Assert.True(channel.Writer.TryWrite(1, Payload(1)));
+        using var inHandler = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var handler = new BlockingHandler(inHandler, release);
+        Exception? readFailure = null;
+        var readThread = new Thread(() =>
+        {
+            try
+            {
+                reader.Read(ref handler);
+            }
+            catch (Exception e)
+            {
+                readFailure = e;
+            }
+        });
+        readThread.Start();
+        try
+        {
+            Assert.True(inHandler.Wait(Bound), "the Read never reached its handler");
+            var refused = Assert.Throws<InvalidOperationException>(reader.Dispose);
+            Assert.Contains("Nothing was released", refused.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            release.Set();
+            Assert.True(readThread.Join(Bound), "the Read did not return");
+        }
+
+        Assert.Null(readFailure);
+        var buffer = new byte[64];
+        Assert.False(reader.TryRead(out _, buffer, out _, TimeSpan.FromMilliseconds(200))); // a wait in the doorbell, ended by its timeout
+        var writer = new Thread(() =>
+        {
+            Thread.Sleep(50);
+            channel.Writer.TryWrite(2, Payload(2));
+        });
+        writer.Start();
+        Assert.True(reader.TryRead(out int type, buffer, out int length, Bound));
+        Assert.Equal(2, type);
+        Assert.Equal(Payload(2), buffer[..length]);
+        Assert.True(writer.Join(Bound));
+        reader.Dispose();
+    }
+
+    private readonly struct BlockingHandler(ManualResetEventSlim inHandler, ManualResetEventSlim release) : IRecordHandler
+    {
+        public void Handle(int type, ReadOnlySpan<byte> payload)
+        {
+            inHandler.Set();
+            Assert.True(release.Wait(Bound), "never released");
+        }
+    }
+
     /// <summary>A message channel holding <see cref="Count"/> messages, type i with <see cref="Payload"/>(i).</summary>
     private static IpcMessageChannel FilledMessageChannel()
     {

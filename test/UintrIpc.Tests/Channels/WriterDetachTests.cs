@@ -162,6 +162,39 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>
+    /// review29: a MultipleWriters writer process handed the channel is waited for from the
+    /// handover on (channels.md), also when the writer attached before it detaches in the
+    /// meantime: the count of attached writers fell to 0 with the detach mark set, and the
+    /// drained reader's wait ended with PeerGoneException although the second writer, handed the
+    /// channel before, had not attached yet. The second child receives (and attaches) only when told.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_writer_process_handed_the_channel_is_waited_for_when_the_attached_one_detaches_first(bool messages)
+    {
+        const long Second = 1L << 32;
+        using var run = new WriterRun(output, _sockets, "pending", messages, multipleWriters: true);
+        var reader = run.Reader;
+        var first = run.StartWriter(0, "dispose", "gated");
+        var second = run.StartWriter(Second, "complete", "late", waitFor: "connected"); // handed over, not attached yet
+
+        first.WriteLine("go");
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => (long)i), reader.ReadExactly(Count));
+        first.WaitForOutput($"detached {Count}", StartUp);
+        Assert.Null(reader.TryRead(Nothing)); // the second writer has the channel: a wait that times out, no error
+
+        second.WriteLine("go");
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => Second + i), reader.ReadExactly(Count));
+        Assert.Null(reader.TryRead(Long)); // completed: the normal end
+        Assert.True(reader.IsCompleted);
+        first.WriteLine("exit");
+        second.WriteLine("exit");
+        first.AssertSuccess(StartUp);
+        second.AssertSuccess(StartUp);
+    }
+
+    /// <summary>
     /// review28: a MultipleWriters channel object that writes itself and also hands the channel to
     /// a writer process: once that process had exited, its reader's wait on the drained ring ended
     /// with PeerGoneException ("has exited") although this object's own writer was attached.
