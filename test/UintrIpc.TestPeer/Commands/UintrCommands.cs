@@ -96,7 +96,9 @@ internal static class UintrCommands
     /// `channel-produce-tagged &lt;region fd&gt; &lt;doorbell fd|-&gt; &lt;id&gt; &lt;count&gt; &lt;pause every&gt;`: one of
     /// several producers of an MPSC slot channel: writes (id &lt;&lt; 32) | i for i in 0..count-1,
     /// sleeping 1 ms after every <c>pause every</c> values (so the consumer goes to sleep in
-    /// between), never completes, prints "produced N; counters".
+    /// between), never completes, prints "produced N; counters", then keeps its writer until a line
+    /// (or the end) of its input: a producer that detached while another had not attached yet
+    /// would leave the reader no writer, which ends its drained wait (uintripc.h 4b).
     /// </summary>
     [PeerCommand("channel-produce-tagged")]
     public static int ProduceTagged(string[] args)
@@ -128,6 +130,8 @@ internal static class UintrCommands
             }
 
             Console.WriteLine($"produced {count}; {producer.Counters}");
+            Console.Out.Flush();
+            Console.In.ReadLine();
         }
 
         return 0;

@@ -198,6 +198,10 @@ public sealed class UintrRealCrossProcessTests(ITestOutputHelper output) : IDisp
                     Assert.Equal(next[p]++, (int)(value & 0xFFFF_FFFF));
                 }
 
+                // Each producer keeps its writer until now: one that detached before another attached
+                // (process starts are seconds apart in the emulated machine) left the reader no
+                // writer, and its drained wait ended with PeerGoneException (uintripc.h 4b).
+                peers.ForEach(peer => peer.WriteLine("exit"));
                 peers.ForEach(peer => peer.AssertSuccess());
                 Assert.All(next, n => Assert.Equal(PerProducer, n));
                 Assert.False(consumer.TryRead(out _));
