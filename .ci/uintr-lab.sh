@@ -45,14 +45,15 @@ fi
 echo "uintr-lab: $lab"
 start=$(date +%s)
 # Inside: the test assembly (with the test peer and the demo beside it) runs by itself, xunit v3
-# needs no SDK. The TRX comes back base64-encoded between markers on the console.
+# needs no SDK; -longRunning names every test still running after 90 s, so that a guest killed
+# at its timeout says which test it was in (the whole job takes about 100 s). The TRX comes back base64-encoded between markers on the console.
 guest_script=$(mktemp)
 guest_log=$(mktemp)
 bench_stage=$(mktemp -d)
 trap 'rm -rf "$guest_script" "$guest_log" "$bench_stage"' EXIT
 cat > "$guest_script" <<EOF
 cd /opt/tests
-UINTRIPC_REQUIRE_UINTR=1 UINTRIPC_TEST_RUN=uintr-lab dotnet UintrIpc.Tests.dll ${filter[*]} -trx /tmp/uintr-lab.trx
+UINTRIPC_REQUIRE_UINTR=1 UINTRIPC_TEST_RUN=uintr-lab dotnet UintrIpc.Tests.dll ${filter[*]} -longRunning 90 -trx /tmp/uintr-lab.trx
 echo "UINTR-TESTS-RC=\$?"
 echo UINTR-TRX-BEGIN
 base64 /tmp/uintr-lab.trx
