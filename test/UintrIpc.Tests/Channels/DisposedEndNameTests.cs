@@ -20,17 +20,7 @@ public sealed class DisposedEndNameTests
         var writer = channel.Writer;
         Assert.True(writer.TryClaim(1, 8, out MessageClaim claim));
         writer.Dispose();
-        ObjectDisposedException? disposed = null;
-        try
-        {
-            claim.Commit(); // a ref struct: no lambda for Assert.Throws
-        }
-        catch (ObjectDisposedException e)
-        {
-            disposed = e;
-        }
-
-        AssertNames<IpcMessageWriter>(disposed);
+        AssertNames<IpcMessageWriter>(Catch(ref claim, static (ref MessageClaim c) => c.Commit()));
     }
 
     [Theory]
@@ -42,17 +32,7 @@ public sealed class DisposedEndNameTests
         Assert.True(writer.TryClaimBatch(256, out RecordBatch batch));
         Assert.True(batch.TryAppend(1, 8, out _));
         writer.Dispose();
-        ObjectDisposedException? disposed = null;
-        try
-        {
-            batch.Commit();
-        }
-        catch (ObjectDisposedException e)
-        {
-            disposed = e;
-        }
-
-        AssertNames<IpcMessageWriter>(disposed);
+        AssertNames<IpcMessageWriter>(Catch(ref batch, static (ref RecordBatch c) => c.Commit()));
     }
 
     [Theory]
@@ -63,17 +43,7 @@ public sealed class DisposedEndNameTests
         var writer = channel.Writer;
         Assert.True(writer.TryClaim(2, out SlotBatch<long> batch));
         writer.Dispose();
-        ObjectDisposedException? disposed = null;
-        try
-        {
-            batch.Publish();
-        }
-        catch (ObjectDisposedException e)
-        {
-            disposed = e;
-        }
-
-        AssertNames<IpcChannelWriter<long>>(disposed);
+        AssertNames<IpcChannelWriter<long>>(Catch(ref batch, static (ref SlotBatch<long> c) => c.Publish()));
     }
 
     [Theory]
@@ -102,8 +72,26 @@ public sealed class DisposedEndNameTests
 
     private static IpcChannelOptions Options(bool multipleWriters) => new() { Capacity = 16, BufferSize = 1024, MultipleWriters = multipleWriters };
 
+    /// <summary>What <paramref name="call"/> on a claim or batch (a ref struct: no closure for Assert.Throws) threw, or null.</summary>
+    private static ObjectDisposedException? Catch<T>(ref T value, OnRefStruct<T> call)
+        where T : allows ref struct
+    {
+        try
+        {
+            call(ref value);
+            return null;
+        }
+        catch (ObjectDisposedException e)
+        {
+            return e;
+        }
+    }
+
     private static void AssertNames<TEnd>(ObjectDisposedException? disposed)
         => Assert.Equal(typeof(TEnd).FullName, Assert.IsType<ObjectDisposedException>(disposed).ObjectName);
+
+    private delegate void OnRefStruct<T>(ref T value)
+        where T : allows ref struct;
 
     private struct CountRecords : IRecordHandler
     {
