@@ -27,6 +27,8 @@ public sealed partial class LabOutputDocsTests
             $"| waits longer than 10 ms (wall clock) | {before.Over10} | {after.Over10} |",
             $"| p99 of the wait (wall clock) | {before.P99} ms | {after.P99} ms |",
             $"| longest wait (wall clock) | {before.Max} ms | {after.Max} ms |",
+            $"({after.Rounds} rounds, a", // the text above the table
+            $"({before.Late} vs {after.Late} in two", // and below it
         ];
         var missing = rows.Where(r => !page.Contains(r, StringComparison.Ordinal)).ToList();
         Assert.True(missing.Count == 0, "docs/user-interrupts.md does not show what lab-lost-wakeup.txt holds; expected rows:\n" + string.Join('\n', missing));
