@@ -234,7 +234,7 @@ internal static class RecordReads
         return batch.Count;
     }
 
-    /// <summary>RecordRing.Read with the stamp handler at 8 B, the copying one above: the SPSC 8 B port's (see <see cref="Poll{TCount}"/>), and the twins' comparison for the others.</summary>
+    /// <summary>RecordRing.Read with the stamp handler at 8 B, the copying one above: no port's since perf43 (the SPSC 8 B port's before, see <see cref="Poll{TCount}"/>), kept for the twins' comparison of Read with the batch loop.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int PollWithHandler<TCount>(RecordRing ring, AlignedElements<byte> sink, ref MessageChecker checker)
         where TCount : struct, IRecordCount
