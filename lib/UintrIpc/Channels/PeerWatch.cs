@@ -24,16 +24,19 @@ internal sealed unsafe class PeerWatch : IDisposable
     /// <summary>Whether a named channel's writer role lock (or, for the consumer's watch, its reader role lock) is held (uintripc.h 1f), and whether its ring was ever written; or null.</summary>
     private readonly (Func<bool> Held, Func<bool> Written)? _role;
     private bool _roleSeen; // under _lock: the role was seen held once, so its release means the writers left
-    private string? _roleGone; // the last role (or detach) check's verdict: not sticky, a new writer may take the role
+    private string? _roleGone; // the last role (or detach) check's verdict, not sticky (a new writer may take the role): written under _lock (Volatile.Write), read without it (Volatile.Read)
     private bool _roleHeld; // under _lock: the last role check found the role held, so a still heartbeat is no verdict
     /// <summary>Whether every writer that attached has detached (uintripc.h 4b), or null (the consumer's watch).</summary>
     private Func<bool>? WritersDetached { get; init; }
     /// <summary>Whether a writer of the reader's own channel object is attached (no verdict then), or null (the consumer's watch).</summary>
     private Func<bool>? OwnWriter { get; init; }
-    private long _lastBeat;
-    private long _lastChange;
-    private long _lastCheck;
-    private string? _gone; // sticky, but a writer process added later ends the producers' verdict (Add)
+    private long _lastBeat; // under _lock
+    private long _lastChange; // under _lock
+    private long _lastCheck; // written under _lock (Volatile.Write), read without it (Volatile.Read): the rate limit
+    // Sticky, but a writer process added later ends the producers' verdict (Add). Written under
+    // _lock (Volatile.Write), read once without it by Gone's fast path (Volatile.Read): a string
+    // is immutable, so the acquire only keeps the JIT from reusing an earlier load in a wait loop.
+    private string? _gone;
     private bool _disposed; // under _lock
 
     private PeerWatch(long* heartbeat, TimeSpan timeout, string peer, (Func<bool> Held, Func<bool> Written)? role = null)
@@ -81,10 +84,10 @@ internal sealed unsafe class PeerWatch : IDisposable
                 // and the next look runs now, not from a verdict of the last 10 ms.
                 if (_heartbeat == null)
                 {
-                    _gone = null;
+                    Volatile.Write(ref _gone, null);
                 }
 
-                _lastCheck = 0;
+                Volatile.Write(ref _lastCheck, 0);
                 return;
             }
         }
@@ -113,7 +116,7 @@ internal sealed unsafe class PeerWatch : IDisposable
     {
         lock (_lock)
         {
-            _lastCheck = 0;
+            Volatile.Write(ref _lastCheck, 0);
         }
     }
 
@@ -129,11 +132,15 @@ internal sealed unsafe class PeerWatch : IDisposable
                 return null;
             }
 
-            if (_gone is not null)
+            // One load: Add (another thread) may clear it between a check and a second load.
+            string? gone = Volatile.Read(ref _gone);
+            if (gone is not null)
             {
-                return _gone;
+                return gone;
             }
 
+            // Within the rate limit, the last verdict (acquire loads, no lock): while another
+            // thread's look runs under the lock it may be the one before, at most a check interval late.
             long now = Stopwatch.GetTimestamp();
             if (now - Volatile.Read(ref _lastCheck) < s_checkInterval)
             {
@@ -142,11 +149,13 @@ internal sealed unsafe class PeerWatch : IDisposable
 
             lock (_lock)
             {
-                _lastCheck = now;
+                Volatile.Write(ref _lastCheck, now);
                 string? roleGone = CheckRole(); // first: a reader role held makes a still heartbeat no verdict
-                _gone ??= CheckProcesses() ?? CheckHeartbeat(now);
-                Volatile.Write(ref _roleGone, _gone is null ? roleGone ?? CheckDetached() : null);
-                return _gone ?? _roleGone;
+                gone = _gone ?? CheckProcesses() ?? CheckHeartbeat(now); // plain load: written only under _lock
+                Volatile.Write(ref _gone, gone);
+                string? verdict = gone ?? roleGone ?? CheckDetached();
+                Volatile.Write(ref _roleGone, gone is null ? verdict : null);
+                return verdict;
             }
         }
     }

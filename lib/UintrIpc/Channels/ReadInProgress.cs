@@ -6,7 +6,9 @@ namespace UintrIpc.Channels;
 /// <summary>
 /// A reader's handler loop (message <c>Read</c>, slot <c>Drain</c>) as its Dispose sees it: which
 /// thread runs one, and what to say when Dispose comes from its handler or cannot wait for it.
-/// The ring's word is polled with plain loads (a store of another thread shows within the poll).
+/// <see cref="Thread"/> is polled: a store of another thread shows within the poll. A slot ring's
+/// is one word (SlotRingEngine.Draining, a plain load: nothing to pair it with); a record ring's is
+/// two (RecordRingEngine.ReadingThread: ReadEnd acquire, then the thread Read stored before it).
 /// </summary>
 internal sealed class ReadInProgress(Func<int> thread, string call)
 {

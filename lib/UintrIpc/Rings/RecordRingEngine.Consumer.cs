@@ -38,8 +38,10 @@ internal sealed unsafe partial class RecordRingEngine
             throw ReadFromHandler(); // a handler of this ring's Read reads it again (see NotReading)
         }
 
-        _local.ReadEnd = head;
-        _local.ReadThread = ProducerThreadCache.CurrentThread; // per Read call, not per record: who may dispose meanwhile
+        // Per Read call, not per record: who may dispose meanwhile (ReadingThread). The thread
+        // first, then ReadEnd with release: a Dispose that sees this ReadEnd sees this thread.
+        _local.ReadThread = ProducerThreadCache.CurrentThread;
+        Volatile.Write(ref _local.ReadEnd, head);
         int count;
         try
         {
@@ -345,8 +347,20 @@ internal sealed unsafe partial class RecordRingEngine
     /// <summary>Whether a <see cref="Read{THandler}"/> of this object is running (its handler is on the stack when asked from its thread).</summary>
     internal bool IsReading => _local.ReadEnd != NotReading;
 
-    /// <summary>The managed thread id (<see cref="ProducerThreadCache.CurrentThread"/>: a thread static, where Environment.CurrentManagedThreadId is a call) of the thread inside a Read of this object (plain load: racy by design, polled), or 0 when none is.</summary>
-    internal int ReadingThread => _local.ReadEnd != NotReading ? _local.ReadThread : 0;
+    /// <summary>
+    /// The managed thread id (<see cref="ProducerThreadCache.CurrentThread"/>: a thread static, where
+    /// Environment.CurrentManagedThreadId is a call) of the thread inside a Read of this object, or 0
+    /// when none is; polled by a Dispose on another thread (<see cref="Channels.ReadInProgress"/>).
+    /// </summary>
+    /// <remarks>
+    /// ReadEnd (acquire) before ReadThread: Read stores its thread before its ReadEnd (release), so
+    /// a ReadEnd seen set comes with that Read's thread or a later one's, never an earlier Read's
+    /// thread or the initial 0. Two plain loads of a Read's stores in the other order could pair
+    /// a new ReadEnd with the previous Read's thread: Dispose on that thread (outside any Read) was
+    /// refused as a handler's, and before the first Read's thread was stored a 0 let Dispose go on
+    /// while the Read ran.
+    /// </remarks>
+    internal int ReadingThread => Volatile.Read(ref _local.ReadEnd) != NotReading ? Volatile.Read(ref _local.ReadThread) : 0;
 
     /// <summary>This consumer's private head (uintripc.h 2c): after a read, the position just past the last record it consumed.</summary>
     internal long PrivateConsumerHead => _local.ConsumerHead;

@@ -432,10 +432,11 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     // sees that they never return and callers keep their values in registers (SlotRingThrowHelper) ----
 
     [DoesNotReturn]
-    private static void ThrowDisposed() => throw DisposedException();
+    private void ThrowDisposed() => throw DisposedException();
 
-    private static ObjectDisposedException DisposedException()
-        => new("record ring", "The channel end (or ring) this claim, batch or call belongs to was disposed: nothing more is written or read through it. Create, open or receive the channel again to go on.");
+    /// <summary>Named after the channel end the user holds (its type, as the ends' own checks name it), or "record ring" for a bare ring.</summary>
+    private ObjectDisposedException DisposedException()
+        => new(_local.Owner ?? "record ring", "The channel end (or ring) this claim, batch or call belongs to was disposed: nothing more is written or read through it. Create, open or receive the channel again to go on.");
 
     [DoesNotReturn]
     private static void ThrowBadPosition(string what, long position)

@@ -89,7 +89,7 @@ internal unsafe ref struct SlotClaim<T> where T : unmanaged
             call.Dispose();
             if (!published)
             {
-                SlotRingThrowHelper.ThrowDisposed();
+                SlotRingThrowHelper.ThrowDisposed(_engine.Owner);
             }
 
             _completed = true;

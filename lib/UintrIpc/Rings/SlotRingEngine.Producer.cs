@@ -859,7 +859,7 @@ internal unsafe partial struct SlotRingEngine
 
             // Thrown here, not in the call above: the JIT knows this call does not return, so the
             // caller's claim values are not live across a call that does, and not spilled (spscst).
-            SlotRingThrowHelper.ThrowDisposed();
+            SlotRingThrowHelper.ThrowDisposed(Owner);
         }
     }
 

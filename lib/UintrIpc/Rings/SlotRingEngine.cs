@@ -266,7 +266,7 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
     {
         if (Disposed != 0)
         {
-            SlotRingThrowHelper.ThrowDisposed();
+            SlotRingThrowHelper.ThrowDisposed(Owner); // the field loaded on the throw path only
         }
     }
 

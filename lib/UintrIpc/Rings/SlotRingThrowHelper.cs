@@ -48,9 +48,10 @@ internal static class SlotRingThrowHelper
     internal static void ThrowReadWhileDraining()
         => throw new InvalidOperationException("A handler of Drain read from the same ring: Drain hands out the elements in order and releases them after it returns. Read after Drain returns.");
 
+    /// <summary>Named after the channel end the user holds (<paramref name="owner"/>: <see cref="SlotRingEngine.Owner"/>), or "slot ring" for a bare ring.</summary>
     [DoesNotReturn]
-    internal static void ThrowDisposed()
-        => throw new ObjectDisposedException("slot ring", "The channel end (or ring) this claim, batch or call belongs to was disposed: nothing more is written or read through it. Create, open or receive the channel again to go on.");
+    internal static void ThrowDisposed(string? owner)
+        => throw new ObjectDisposedException(owner ?? "slot ring", "The channel end (or ring) this claim, batch or call belongs to was disposed: nothing more is written or read through it. Create, open or receive the channel again to go on.");
 
     [DoesNotReturn]
     internal static int ThrowNegativeLimit(int limit)

@@ -33,7 +33,8 @@ public sealed class RpcServer : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
     private readonly HashSet<RpcServerSession> _sessions = [];
-    private readonly List<Thread> _sessionThreads = [];
+    // Under _lock: the threads of sessions not yet ended, for Dispose to join; each removes itself as it ends.
+    private readonly HashSet<Thread> _sessionThreads = [];
     private FrozenDictionary<uint, (RpcHandler Handler, bool Blocking)>? _handlers;
     private (RpcHandler? Handler, bool Blocking)[] _smallOpcodes = [];
     private BootstrapServer? _listener;
@@ -118,6 +119,18 @@ public sealed class RpcServer : IDisposable
     }
 
     internal CancellationToken StopToken => _stop.Token;
+
+    /// <summary>How many session threads the server holds (for Dispose to join): those of sessions not yet ended.</summary>
+    internal int SessionThreadCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _sessionThreads.Count;
+            }
+        }
+    }
 
     internal bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
@@ -352,7 +365,7 @@ public sealed class RpcServer : IDisposable
             }
 
             var session = new RpcServerSession(this, connection);
-            var thread = new Thread(session.Run) { IsBackground = true, Name = $"rpc session (pid {connection.Peer.Pid})" };
+            var thread = new Thread(() => RunSession(session)) { IsBackground = true, Name = $"rpc session (pid {connection.Peer.Pid})" };
             lock (_lock)
             {
                 if (stop.IsCancellationRequested)
@@ -362,11 +375,30 @@ public sealed class RpcServer : IDisposable
                 }
 
                 _sessions.Add(session);
-                _sessionThreads.RemoveAll(t => !t.IsAlive);
-                _sessionThreads.Add(thread);
+                _sessionThreads.Add(thread); // before Start: RunSession's removal always finds it
             }
 
             thread.Start();
+        }
+    }
+
+    /// <summary>
+    /// A session thread's body: when the session has ended (SessionClosed raised), the thread leaves
+    /// the set Dispose joins, so a server that accepted many sessions and then none holds no ended
+    /// thread. Only _lock is taken, after Run returned: no lock is held then, so no inversion.
+    /// </summary>
+    private void RunSession(RpcServerSession session)
+    {
+        try
+        {
+            session.Run();
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _sessionThreads.Remove(Thread.CurrentThread);
+            }
         }
     }
 

@@ -195,6 +195,39 @@ public sealed class WriterDetachTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>
+    /// leads43: a MultipleWriters writer process SIGKILLed never takes its 1 off the ring's count of
+    /// attached writers (uintripc.h 4b). Its reader must not be told that every writer has gone while
+    /// another handed-over writer process lives (it reads that one's values), and, the stale count
+    /// standing, takes no detach verdict from the other's Dispose (4b: it waits for the exits of
+    /// the handed-over processes); once the last writer process is killed too, it learns it from
+    /// their pidfds within one wait, not at its own timeout.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_killed_writer_process_ends_the_readers_wait_only_when_no_other_writer_process_lives(bool messages)
+    {
+        const long Second = 1L << 32;
+        using var run = new WriterRun(output, _sockets, "killed", messages, multipleWriters: true);
+        var reader = run.Reader;
+        var first = run.StartWriter(0, "dispose", "gated"); // attached (counted), nothing written
+        var second = run.StartWriter(Second, "dispose", "gated");
+
+        first.Kill();
+        first.WaitForExit(StartUp);
+        Assert.Null(reader.TryRead(Nothing)); // the second writer lives: a wait that times out, no error
+
+        second.WriteLine("go");
+        Assert.Equal(Enumerable.Range(0, Count).Select(i => Second + i), reader.ReadExactly(Count));
+        second.WaitForOutput($"detached {Count}", StartUp);
+        Assert.Null(reader.TryRead(Nothing)); // the killed writer's 1 still counts: no detach verdict (4b)
+
+        second.Kill();
+        second.WaitForExit(StartUp);
+        Assert.Contains("has exited", Assert.Throws<PeerGoneException>(() => reader.TryRead(Long)).Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// review28: a MultipleWriters channel object that writes itself and also hands the channel to
     /// a writer process: once that process had exited, its reader's wait on the drained ring ended
     /// with PeerGoneException ("has exited") although this object's own writer was attached.
