@@ -344,9 +344,6 @@ internal sealed unsafe partial class RecordRingEngine
         }
     }
 
-    /// <summary>Whether a <see cref="Read{THandler}"/> of this object is running (its handler is on the stack when asked from its thread).</summary>
-    internal bool IsReading => _local.ReadEnd != NotReading;
-
     /// <summary>
     /// The managed thread id (<see cref="ProducerThreadCache.CurrentThread"/>: a thread static, where
     /// Environment.CurrentManagedThreadId is a call) of the thread inside a Read of this object, or 0
