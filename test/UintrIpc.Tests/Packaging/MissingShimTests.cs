@@ -18,11 +18,16 @@ public sealed class MissingShimTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Without_libuintripc_the_default_doorbell_refuses_with_what_to_deploy_instead_of_falling_back_to_eventfd()
     {
-        // The test peer's managed files, without the shim: its own folder is the test output folder.
-        foreach (string file in Directory.EnumerateFiles(AppContext.BaseDirectory, "*.dll")
-            .Concat(Directory.EnumerateFiles(AppContext.BaseDirectory, "UintrIpc.TestPeer.*.json")))
+        // The test peer's managed files (with Tmds.LibC under runtimes/), without the shim: its own
+        // folder is the test output folder.
+        string from = AppContext.BaseDirectory;
+        foreach (string file in Directory.EnumerateFiles(from, "*.dll")
+            .Concat(Directory.EnumerateFiles(from, "UintrIpc.TestPeer.*.json"))
+            .Concat(Directory.EnumerateFiles(Path.Combine(from, "runtimes"), "*.dll", SearchOption.AllDirectories)))
         {
-            File.Copy(file, Path.Combine(_copy.FullName, Path.GetFileName(file)));
+            string to = Path.Combine(_copy.FullName, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            File.Copy(file, to);
         }
 
         Assert.Empty(Directory.EnumerateFiles(_copy.FullName, "libuintripc*", SearchOption.AllDirectories));
