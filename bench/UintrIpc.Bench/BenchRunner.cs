@@ -36,6 +36,13 @@ internal sealed class BenchRunner
             return CheckDocs(check);
         }
 
+        if (_options.NativeDocs is { } nativeDocs)
+        {
+            NativeBaselineReport.WriteDocs(nativeDocs);
+            AnsiConsole.MarkupLine($"Docs: section [bold]{NativeBaselineReport.Section}[/] of {Markup.Escape(nativeDocs)}");
+            return 0;
+        }
+
         if (_options.ReportFrom is { } from)
         {
             var loaded = JsonReport.Read(from);
@@ -247,16 +254,13 @@ internal sealed class BenchRunner
         foreach (string json in Directory.EnumerateFiles(Path.Combine(docsDir, "results"), "*.json").Order(StringComparer.Ordinal))
         {
             string section = Path.GetFileNameWithoutExtension(json);
-            string begin = DocsWriter.Begin(section), end = DocsWriter.End(section);
-            int b = text.IndexOf(begin, StringComparison.Ordinal), e = text.IndexOf(end, StringComparison.Ordinal);
-            if (b < 0 || e < b)
+            if (Generated(text, section) is not { } actual)
             {
                 continue; // a results file without a section is not shown
             }
 
             string expected = (section == "ab" ? AbRunner.DocsSection(AbRunner.ReadReport(json))
                 : DocsSection(JsonReport.Read(json), DocPlots(docsDir, section))).TrimEnd();
-            string actual = text[(b + begin.Length)..e].Trim('\n');
             checkedSections++;
             if (!string.Equals(expected, actual, StringComparison.Ordinal))
             {
@@ -265,8 +269,26 @@ internal sealed class BenchRunner
             }
         }
 
+        if (Generated(text, NativeBaselineReport.Section) is { } native)
+        {
+            checkedSections++;
+            if (!string.Equals(NativeBaselineReport.Body(docsDir).TrimEnd(), native, StringComparison.Ordinal))
+            {
+                stale++;
+                Console.Error.WriteLine($"{docsFile}: section '{NativeBaselineReport.Section}' is not what {NativeBaselineReport.DataFolder}/ generates; regenerate it with --native-docs {docsFile}");
+            }
+        }
+
         Console.WriteLine($"{checkedSections} generated section(s) of {docsFile} checked against their results files, {stale} differ");
         return stale == 0 ? 0 : 1;
+    }
+
+    /// <summary>The text between the markers of <paramref name="section"/> in <paramref name="text"/>, or null when it has no such section.</summary>
+    private static string? Generated(string text, string section)
+    {
+        string begin = DocsWriter.Begin(section), end = DocsWriter.End(section);
+        int b = text.IndexOf(begin, StringComparison.Ordinal), e = text.IndexOf(end, StringComparison.Ordinal);
+        return b < 0 || e < b ? null : text[(b + begin.Length)..e].Trim('\n');
     }
 
     /// <summary>The runs the tables show (for the plots): each .NET row, its paired C run, and the C runs made for the tables.</summary>

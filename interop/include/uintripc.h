@@ -54,7 +54,8 @@
  *   unnamed file with its last descriptor and mapping). The OFD locks belong to the file, not
  *   to the name: those taken before the link hold after it. Where O_TMPFILE fails (EOPNOTSUPP,
  *   EISDIR or EINVAL on old kernels and file systems; any error) or /proc/self/fd/<fd> does not
- *   exist (/proc not mounted), the creator creates the name O_EXCL, takes the creator lock,
+ *   exist (/proc not mounted), or linkat fails other than with EEXIST (a seccomp filter, a
+ *   file system without hard links: the unnamed region is dropped), the creator creates the name O_EXCL, takes the creator lock,
  *   then sizes, initialises and publishes in place (1f); so do creators of earlier versions of
  *   this library, with the same layout version: openers keep the checks of 1f "Open" for such
  *   files, which look the same as before.

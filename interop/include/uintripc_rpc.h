@@ -52,6 +52,8 @@
  *   -ENOSYS  no handler for the opcode
  *   -EFAULT  the data block (section 4) does not lie inside the arena
  *   -EIO     the handler failed without an errno
+ *   -ESHUTDOWN  a call for a worker thread read while the server is being disposed (its
+ *               workers may be gone; the session ends after this pass)
  * and whatever -errno the handler returns. `out_length` is the number of bytes the server
  * wrote at data_offset (0 when result < 0); a client rejects a response whose out_length
  * exceeds the out_capacity of its call.

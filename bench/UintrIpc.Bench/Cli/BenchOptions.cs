@@ -76,7 +76,11 @@ internal sealed class BenchOptions
           --report-from JSON no run: rebuild the report (and with --docs, the docs section) from a
                              results.json written by an earlier run
           --check-docs FILE  no run: check that every generated section of FILE is exactly what
-                             its results file (docs/results/<section>.json) generates
+                             its results file (docs/results/<section>.json, or for the native
+                             baselines docs/benchmarks-native-data/) generates
+          --native-docs FILE no run: write the native baselines section of FILE
+                             (docs/benchmarks-native.md) from the JSON lines committed in
+                             benchmarks-native-data/ beside it
           --baseline-ref REF A/B: build REF of this repository (git worktree in a temporary folder)
                              and run the selected tests alternately with that build and this one
           --baseline-dir DIR A/B against the checkout in DIR (built there) instead
@@ -99,6 +103,9 @@ internal sealed class BenchOptions
     public string? ReportFrom { get; private set; }
 
     public string? CheckDocs { get; private set; }
+
+    /// <summary>--native-docs: the docs file whose native baselines section is rendered from its committed JSON lines.</summary>
+    public string? NativeDocs { get; private set; }
 
     public string? BaselineRef { get; private set; }
 
@@ -246,6 +253,7 @@ internal sealed class BenchOptions
                 case "--docs": o.DocsFile = Next(); break;
                 case "--report-from": o.ReportFrom = Next(); break;
                 case "--check-docs": o.CheckDocs = Next(); break;
+                case "--native-docs": o.NativeDocs = Next(); break;
                 case "--baseline-ref": o.BaselineRef = Next(); break;
                 case "--baseline-dir": o.BaselineDir = Next(); break;
                 case "--confirm-pairs": o.ConfirmPairs = (int)Math.Min(NonNegative(a, Next()), 99); break;

@@ -12,7 +12,8 @@ internal static class Fmt
 
     public static string Ns(double? ns) => ns is { } v && !double.IsNaN(v) ? v.ToString(v >= 100 ? "0" : "0.0", s_inv) : "";
 
-    public static string Ratio(double? r) => r is { } v && !double.IsNaN(v) ? v.ToString("0.00", s_inv) + "x" : "";
+    /// <summary>A ratio with two decimals; below 0.1 with three, so that a spinning row against a kernel path does not read as 0.00x.</summary>
+    public static string Ratio(double? r) => r is { } v && !double.IsNaN(v) ? v.ToString(v < 0.1 ? "0.000" : "0.00", s_inv) + "x" : "";
 
     public static string Util(double? u) => u is { } v && !double.IsNaN(v) ? v.ToString("0.00", s_inv) : "";
 

@@ -96,8 +96,8 @@ internal static class MarkdownReport
         int segments = segmented.Max(r => r.Segments!.Count);
         return method + Fmt.Invariant($"""
 
-            - **Interleaved pairs** ({names}): the host switches between modes of the one-line floor
-              (about 0.12 and 0.35-0.4 us, sometimes 0.06-0.08) within seconds, so a whole .NET run
+            - **Interleaved pairs** ({names}): the host switches between a fast and a slow mode of the
+              one-line floor within seconds (the sweep's mode probes show both), so a whole .NET run
               and a whole C run side by side can each land in a different mode. For these rows a pair
               is one .NET run whose samples are taken in {segments} segments (`--floor-segments`), each
               right next to a run of every C test paired with it of that segment's share of the
@@ -131,7 +131,7 @@ internal static class MarkdownReport
             + Fmt.Invariant($"""
 
             - **Clock step**: the clock (CLOCK_MONOTONIC, from the TSC) moved in steps of {step:0.#} ns in
-              this run (`clock_tick_ns`), so one round trip of about 120 ns reads as 110, 120 or 130 ns.
+              this run (`clock_tick_ns`), so a round trip reads as a whole number of steps.
               Both harnesses interpolate each percentile within its step: the samples of one step
               stand for lengths within +- half a step (a sample reads the step just above its length
               with the probability of the length's fraction of a step), and the nearest-rank sample

@@ -101,7 +101,7 @@ internal static class SweepReport
     /// <summary>What a confirmation pair is when its runs carry host-mode probes (--mode-probe).</summary>
     private static readonly string ModeProbeMethod =
         "Each confirmation pair ran with a probe of the host's mode (c-spin-cacheline, a few thousand round trips: the host switches between a fast and a slow mode "
-        + "for seconds to minutes, and a pair whose .NET run and C run fall in different modes reads about 0.3x or 3x whatever the code) right before, between and after its two runs. "
+        + "for seconds to minutes, and a pair whose .NET run and C run fall in different modes reads far from 1 whatever the code) right before, between and after its two runs. "
         + $"A pair whose probes differ by more than {HostMode.Tolerance.ToString("0.00", CultureInfo.InvariantCulture)}x (highest p50 / lowest) is mixed: it is shown with its probes in the next table "
         + $"but not counted in x C or in its range, and another pair ran in its place, again while the replacements were mixed, up to {SweepBest.MaxPairsFactor}x the pairs asked for in all (the rule looks at the probes only, not at which side was faster; where every pair was mixed, all count). ";
 

@@ -177,7 +177,7 @@ internal static class Catalog
             (ThroughputTransport.MpscSlot, true) => $"TryClaim({Batch.Size}) + copy and stamp in place + Publish / Drain(limit {Batch.Size}) (one CAS on tail and one head store per batch)",
             (_, false) => "TryClaim + Commit / TryRead (head stored per record)",
             (ThroughputTransport.MpscRecord, true) => $"TryClaimBatch of {RecordBatch.MaxRecords} records, appended as one run (TryAppend(type, length, count)) + Commit / Read(limit {Batch.Size}) (one CAS on tail per claimed range, head per batch)",
-            _ => $"TryClaimBatch of {RecordBatch.MaxRecords} records + Commit / Read(limit {Batch.Size}) (tail stored per claimed range, head per batch)",
+            _ => $"TryClaimBatch of {RecordBatch.MaxRecords} records{(size == sizeof(long) ? ", appended as one run (TryAppend(type, length, count))" : "")} + Commit / Read(limit {Batch.Size}) (tail stored per claimed range, head per batch)",
         };
         if (spec.IsMultiProducer)
         {

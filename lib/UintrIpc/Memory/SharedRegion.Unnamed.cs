@@ -19,6 +19,12 @@ internal sealed unsafe partial class SharedRegion
     internal static Func<string, bool>? CreateInPlaceForTests;
 
     /// <summary>
+    /// Set once linkat refused to name an unnamed file in a way that will not change (a seccomp
+    /// filter, a file system without hard links): later creates take the O_EXCL way at once.
+    /// </summary>
+    private static volatile bool s_linkRefused;
+
+    /// <summary>
     /// An unnamed file in /dev/shm (O_TMPFILE) that linkat can name through /proc/self/fd; null
     /// where either is missing (any error: the O_EXCL create that follows reports its own).
     /// </summary>
@@ -45,9 +51,11 @@ internal sealed unsafe partial class SharedRegion
     /// <summary>
     /// Locks, builds and publishes the region in the unnamed <paramref name="fd"/>, then links it
     /// to its name. Before the link, every failure (and the creator's death) leaves nothing: the
-    /// kernel frees an unnamed file with its last descriptor and mapping.
+    /// kernel frees an unnamed file with its last descriptor and mapping. Null when linkat failed
+    /// other than with EEXIST: the region is dropped unnamed and the caller creates it O_EXCL,
+    /// which works where linking does not or reports the failure in its own words.
     /// </summary>
-    private static SharedRegion CreateUnnamedThenLink(SafeFdHandle fd, string name, UnixFileMode mode, uint regionKind, ReadOnlySpan<PartSpec> parts, (long Total, long[] Offsets) layout)
+    private static SharedRegion? CreateUnnamedThenLink(SafeFdHandle fd, string name, UnixFileMode mode, uint regionKind, ReadOnlySpan<PartSpec> parts, (long Total, long[] Offsets) layout)
     {
         string path = PathOf(name);
         SharedRegion? region = null;
@@ -64,8 +72,13 @@ internal sealed unsafe partial class SharedRegion
             }
 
             region = InitializeNamed(fd, name, mode, regionKind, parts, layout);
-            LinkName(fd, path);
-            return region;
+            if (LinkName(fd, path))
+            {
+                return region;
+            }
+
+            region.Dispose(); // never named: nothing to unlink
+            return null;
         }
         catch
         {
@@ -86,9 +99,9 @@ internal sealed unsafe partial class SharedRegion
     /// <summary>
     /// Names the unnamed <paramref name="fd"/> <paramref name="path"/>. A name that exists is
     /// handled as an O_EXCL create's EEXIST: one a dead creator left is removed and the link tried
-    /// again (twice at most); otherwise the same EEXIST and hint.
+    /// again (twice at most); otherwise the same EEXIST and hint. False for any other failure.
     /// </summary>
-    private static void LinkName(SafeFdHandle fd, string path)
+    private static bool LinkName(SafeFdHandle fd, string path)
     {
         byte[] link = ProcLink(fd);
         byte[] name = Encoding.UTF8.GetBytes(path + "\0");
@@ -99,14 +112,20 @@ internal sealed unsafe partial class SharedRegion
             {
                 if (Sys.LinkAt(LibC.AT_FDCWD, from, LibC.AT_FDCWD, to, LibC.AT_SYMLINK_FOLLOW) == 0)
                 {
-                    return;
+                    return true;
                 }
 
                 errno = Marshal.GetLastPInvokeError();
             }
 
+            if (errno != LibC.EEXIST)
+            {
+                s_linkRefused |= errno == LibC.EPERM || errno == LibC.ENOSYS || errno == LibC.EXDEV || errno == LibC.EOPNOTSUPP;
+                return false;
+            }
+
             string? stale = null;
-            if (errno == LibC.EEXIST && attempt < 2 && TryRemoveStale(path, out stale))
+            if (attempt < 2 && TryRemoveStale(path, out stale))
             {
                 continue;
             }

@@ -147,7 +147,8 @@ internal sealed unsafe partial class SharedRegion : IDisposable
     /// <remarks>
     /// The name appears only once the region is whole: the region is made in an unnamed file and
     /// then linked to the name (<see cref="CreateUnnamedThenLink"/>), or, where the kernel or a
-    /// missing /proc does not allow that, made under the name created O_EXCL (uintripc.h 1b).
+    /// missing /proc does not allow that, or linkat fails other than with EEXIST, made under the
+    /// name created O_EXCL (uintripc.h 1b).
     /// The creator holds the region's creator lock (uintripc.h 1f) from before it publishes the
     /// header until it disposes the region or its process ends. A file of this name left by a creator
     /// that is gone (a region of this layout version, this user's, whose creator lock nobody holds) is
@@ -157,9 +158,10 @@ internal sealed unsafe partial class SharedRegion : IDisposable
     {
         string path = PathOf(name);
         var layout = Layout(parts);
-        if (CreateInPlaceForTests?.Invoke(path) != true && TryOpenUnnamed(mode) is { } unnamed)
+        if (!s_linkRefused && CreateInPlaceForTests?.Invoke(path) != true && TryOpenUnnamed(mode) is { } unnamed
+            && CreateUnnamedThenLink(unnamed, name, mode, regionKind, parts, layout) is { } linked)
         {
-            return CreateUnnamedThenLink(unnamed, name, mode, regionKind, parts, layout);
+            return linked;
         }
 
         SafeFdHandle fd = CreateExclusive(path, mode);

@@ -64,8 +64,6 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
 
     // Keeps the mapping alive as long as the ring is used.
     private readonly SharedRegion _region;
-    // The channel end's type name, which a call that raced its Dispose names (RetiredMapping); null: a bare ring.
-    private readonly string? _owner;
     private readonly byte* _data;
     private readonly long* _tail;
     private readonly long* _head;
@@ -100,7 +98,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     internal RecordRingEngine(SharedRegion region, RegionPart part, PartKind kind, string owner)
         : this(region, part, kind, lease: false)
     {
-        _owner = owner;
+        _local.Owner = owner;
     }
 
     /// <summary>Attaches to a record ring part: validates its descriptor and its current positions.</summary>
@@ -311,6 +309,16 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
     [StructLayout(LayoutKind.Explicit, Size = 3 * RegionLayout.FalseSharingRange)]
     private struct LocalState
     {
+        // ---- cold, set once by the constructor: in the block that keeps the read-only fields apart ----
+
+        /// <summary>
+        /// The channel end's type name, which a call that raced its Dispose names (RetiredMapping); null: a bare ring.
+        /// Here, not an engine field: a sealed class puts its references first, and a field of its own moved every
+        /// hot field 8 bytes (design-notes: the record engine's field shift).
+        /// </summary>
+        [FieldOffset(0)]
+        public string? Owner;
+
         // ---- producer side (one producer thread for SPSC; racy but monotone-safe for MPSC) ----
 
         /// <summary>A head seen by a producer; never ahead of the real head, so a capacity check against it is conservative.</summary>
@@ -434,7 +442,7 @@ internal sealed unsafe partial class RecordRingEngine : IDisposable
         => throw new RingCorruptedException(what, position, "not a multiple of the record alignment (8) between 0 and 2^62");
 
     /// <summary>What a call that read shared memory breaking the ring's rules throws: <paramref name="corruption"/>, or ObjectDisposedException when the mapping was retired under it (<see cref="RetiredMapping"/>).</summary>
-    private Exception Corrupted(Exception corruption) => RetiredMapping.OrDisposed(_region, _owner, corruption);
+    private Exception Corrupted(Exception corruption) => RetiredMapping.OrDisposed(_region, _local.Owner, corruption);
 
     [DoesNotReturn]
     private void ThrowHeadAfterTail(long head, long tail)

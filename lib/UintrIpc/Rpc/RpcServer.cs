@@ -58,7 +58,11 @@ public sealed class RpcServer : IDisposable
 
     /// <summary>
     /// Raised once a session has ended and no handler of it runs any more: release what the
-    /// application holds for the client (its files, say). Raised on a session or worker thread;
+    /// application holds for the client (its files, say). Raised on whichever thread let go of the
+    /// session last: its session thread or a worker, mostly; the thread of <see cref="Dispose"/> or
+    /// of a wake-statistics read;
+    /// or the watcher that notices a client's exit, shared by every session of the process, so a
+    /// slow subscriber there delays noticing other clients' exits: hand long work to another thread.
     /// <see cref="RpcSession.CloseReason"/> says why the session ended.
     /// </summary>
     public event EventHandler<RpcSession>? SessionClosed;

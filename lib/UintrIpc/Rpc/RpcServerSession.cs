@@ -381,8 +381,16 @@ internal sealed unsafe class RpcServerSession
         if (blocking && _server.Pool is { } pool)
         {
             Interlocked.Increment(ref _leases); // released by RunBlocking
-            _atWorkers++;
-            pool.Enqueue(this, request, handler);
+            if (pool.TryEnqueue(this, request, handler))
+            {
+                _atWorkers++;
+                return;
+            }
+
+            // The server is being disposed (by a handler of this batch, or past its wait): its
+            // workers may be gone, and a queued call would hold this lease, and the session, for good.
+            Release(); // never the last: this thread holds its own
+            Answer(request.Id, -LibC.ESHUTDOWN);
             return;
         }
 

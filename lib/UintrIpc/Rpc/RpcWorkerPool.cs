@@ -23,14 +23,21 @@ internal sealed class RpcWorkerPool : IDisposable
         }
     }
 
-    internal void Enqueue(RpcServerSession session, in RpcWireRequest request, RpcHandler handler)
+    /// <summary>Hands a blocking call to the workers; false once <see cref="Dispose(long)"/> began (nobody may run it: answer it at once).</summary>
+    internal bool TryEnqueue(RpcServerSession session, in RpcWireRequest request, RpcHandler handler)
     {
         lock (_lock)
         {
+            if (_stopping)
+            {
+                return false; // the workers may be gone: the item would keep its session lease for good
+            }
+
             _queue.Enqueue(new WorkItem(session, request, handler));
         }
 
         _available.Release();
+        return true;
     }
 
     /// <summary>Stops the workers once the queue is empty; a handler blocked forever keeps its (background) thread.</summary>
@@ -39,7 +46,11 @@ internal sealed class RpcWorkerPool : IDisposable
     /// <summary>As <see cref="Dispose()"/>, waiting for the workers until <paramref name="deadline"/> (Environment.TickCount64) in all.</summary>
     internal void Dispose(long deadline)
     {
-        _stopping = true;
+        lock (_lock)
+        {
+            _stopping = true; // under the lock: an item TryEnqueue queued before is in the queue the workers drain first
+        }
+
         _available.Release(_threads.Length);
         foreach (var thread in _threads)
         {

@@ -69,6 +69,22 @@ internal static class HarnessRun
         return report.RootElement.GetProperty("results").EnumerateArray().Select(r => r.Clone()).ToList();
     }
 
+    /// <summary>Runs the harness with <paramref name="arguments"/> alone (a mode that measures nothing, e.g. --check-docs); asserts exit 0 and returns its standard output.</summary>
+    public static string Output(TimeSpan timeout, params string[] arguments)
+    {
+        using var harnessProcess = PeerProcess.StartProgram(null, Harness(), [], null, arguments[0], arguments[1..]);
+        int exitCode = harnessProcess.WaitForExitWhileProgressing(timeout);
+        Assert.True(exitCode == 0, $"exit {exitCode}\nstdout:\n{harnessProcess.StandardOutput}\nstderr:\n{harnessProcess.StandardError}");
+        return harnessProcess.StandardOutput;
+    }
+
+    private static string Harness()
+    {
+        string harness = Path.Combine(RepositoryFiles.Path("bench", "UintrIpc.Bench", "bin", RepositoryFiles.Configuration), "net10.0", "UintrIpc.Bench.dll");
+        Assert.True(File.Exists(harness), $"{harness} is not built (the test project builds bench/UintrIpc.Bench).");
+        return harness;
+    }
+
     /// <summary>
     /// Runs the harness (dotnet runs the dll in its own process: the process id is the harness's) and
     /// reads its output folder. <paramref name="timeout"/> bounds the time without a line of progress
@@ -76,8 +92,7 @@ internal static class HarnessRun
     /// </summary>
     private static T Run<T>(TimeSpan timeout, string[] arguments, Func<string, int, T> read)
     {
-        string harness = Path.Combine(RepositoryFiles.Path("bench", "UintrIpc.Bench", "bin", RepositoryFiles.Configuration), "net10.0", "UintrIpc.Bench.dll");
-        Assert.True(File.Exists(harness), $"{harness} is not built (the test project builds bench/UintrIpc.Bench).");
+        string harness = Harness();
         var output = Directory.CreateTempSubdirectory("uintripc-harness-");
         try
         {

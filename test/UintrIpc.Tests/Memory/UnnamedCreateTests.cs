@@ -92,15 +92,18 @@ public sealed class UnnamedCreateTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>
-    /// Where O_TMPFILE fails (a kernel or file system without it: EOPNOTSUPP) or /proc/self/fd is
-    /// missing (/proc not mounted), the creator creates the name O_EXCL and the channel works as
-    /// before. The failures are real system calls failed by strace's fault injection in a child
-    /// creator (named-create): only its first open of /dev/shm (-P, when=1: the O_TMPFILE one), or its look at /proc/self/fd.
+    /// Where O_TMPFILE fails (a kernel or file system without it: EOPNOTSUPP), /proc/self/fd is
+    /// missing (/proc not mounted) or linkat is refused (EPERM: a seccomp filter, a file system
+    /// without hard links), the creator creates the name O_EXCL and the channel works as before.
+    /// The failures are real system calls failed by strace's fault injection in a child creator
+    /// (named-create): only its first open of /dev/shm (-P, when=1: the O_TMPFILE one), its look at
+    /// /proc/self/fd, or its linkat.
     /// </summary>
     [Theory]
     [InlineData("no-tmpfile")]
     [InlineData("no-proc")]
-    public void Without_O_TMPFILE_or_proc_the_creator_creates_the_name_first_and_the_channel_works(string missing)
+    [InlineData("no-link")]
+    public void Without_O_TMPFILE_proc_or_linkat_the_creator_creates_the_name_first_and_the_channel_works(string missing)
     {
         string strace = RequiredTools.Strace(); // its fault injection fails the creator's system calls
         string name = _names.New("fallbackcreate");
@@ -108,7 +111,9 @@ public sealed class UnnamedCreateTests(ITestOutputHelper output) : IDisposable
         string trace = Path.Combine(Path.GetTempPath(), $"uintripc-test-strace-{Environment.ProcessId}-{Guid.NewGuid():N}.txt");
         string[] wrapper = missing == "no-tmpfile"
             ? [strace, "-f", "-qq", "-o", trace, "-P", SharedRegion.SharedMemoryDirectory, "-P", path, "-e", "trace=openat", "-e", "inject=openat:error=EOPNOTSUPP:when=1"]
-            : [strace, "-f", "-qq", "-o", trace, "-e", "trace=faccessat,faccessat2,openat,linkat", "-e", "inject=faccessat,faccessat2:error=ENOENT"];
+            : missing == "no-proc"
+            ? [strace, "-f", "-qq", "-o", trace, "-e", "trace=faccessat,faccessat2,openat,linkat", "-e", "inject=faccessat,faccessat2:error=ENOENT"]
+            : [strace, "-f", "-qq", "-o", trace, "-e", "trace=openat,linkat", "-e", "inject=linkat:error=EPERM"];
         try
         {
             using var creator = PeerProcess.StartWrapped(output, wrapper, null, "named-create", "slot", name);

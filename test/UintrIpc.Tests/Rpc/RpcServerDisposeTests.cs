@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using Tmds.Linux;
 using UintrIpc.Rpc;
 using UintrIpc.Tests.Bootstrap;
 using UintrIpc.Tests.Infrastructure;
+using UintrIpc.Tests.Trust;
 
 namespace UintrIpc.Tests.Rpc;
 
@@ -100,6 +102,63 @@ public sealed class RpcServerDisposeTests
         }
         finally
         {
+            server.Dispose();
+        }
+    }
+
+    [Fact]
+    public void A_blocking_call_read_with_the_call_that_disposes_the_server_is_answered_and_its_session_closes()
+    {
+        // The session thread reads Shutdown and Work in one batch (both wait in the ring while Gate
+        // runs); Shutdown's Dispose stops the worker pool before Work is handed to it. Before the
+        // fix Work sat in the stopped pool's queue with a session lease: no answer, the session
+        // never closed (SessionClosed never raised, its region and doorbells never released).
+        const uint Gate = 1, Shutdown = 2, Work = 3;
+        var bound = TimeSpan.FromSeconds(30);
+        using var entered = new ManualResetEventSlim();
+        using var open = new ManualResetEventSlim();
+        using var closed = new ManualResetEventSlim();
+        int workRan = 0;
+        var server = new RpcServer(new RpcServerOptions { WorkerThreads = 1 });
+        server.Map(Gate, (ref RpcRequest r) =>
+        {
+            entered.Set();
+            return open.Wait(s_timeout) ? 1 : 0;
+        });
+        server.Map(Shutdown, (ref RpcRequest r) =>
+        {
+            server.Dispose();
+            return 2;
+        });
+        server.MapBlocking(Work, (ref RpcRequest r) =>
+        {
+            Interlocked.Increment(ref workRan);
+            return 3;
+        });
+        server.SessionClosed += (_, _) => closed.Set();
+        try
+        {
+            server.Start(_endpoint);
+            using var raw = new RawRpcClient(_endpoint, arenaLength: 64);
+            Assert.True(raw.Send(new RpcWireRequest { Id = 1, Opcode = Gate }, bound), "Gate was not written");
+            Assert.True(entered.Wait(bound), "Gate's handler never ran");
+            Assert.True(raw.Send(new RpcWireRequest { Id = 2, Opcode = Shutdown }, bound), "Shutdown was not written");
+            Assert.True(raw.Send(new RpcWireRequest { Id = 3, Opcode = Work }, bound), "Work was not written");
+            open.Set();
+
+            Assert.True(closed.Wait(bound), $"the session did not close within {bound.TotalSeconds} s of its server's Dispose by a handler (a blocking call read with it holds its lease)");
+            var answers = new Dictionary<ulong, long>();
+            for (int i = 0; i < 3 && raw.Receive(bound) is { } answer; i++)
+            {
+                answers.Add(answer.Id, answer.Result);
+            }
+
+            Assert.Equal(new Dictionary<ulong, long> { [1] = 1, [2] = 2, [3] = -LibC.ESHUTDOWN }, answers);
+            Assert.Equal(0, Volatile.Read(ref workRan));
+        }
+        finally
+        {
+            open.Set();
             server.Dispose();
         }
     }

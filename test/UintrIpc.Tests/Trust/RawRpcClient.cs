@@ -50,13 +50,17 @@ internal sealed unsafe class RawRpcClient : IDisposable
 
     /// <summary>Writes one request and waits for its answer; null when none comes within <paramref name="timeout"/>.</summary>
     public RpcWireResponse? Call(in RpcWireRequest request, TimeSpan timeout)
+        => Send(request, timeout) ? Receive(timeout) : null; // false: the server read nothing, no progress since the request was due
+
+    /// <summary>Writes one request and rings the server; false when the ring had no room within <paramref name="timeout"/>.</summary>
+    public bool Send(in RpcWireRequest request, TimeSpan timeout)
     {
         long start = Environment.TickCount64;
         while (!Region.Requests.TryWrite(request))
         {
             if (Environment.TickCount64 - start > timeout.TotalMilliseconds)
             {
-                return null; // the server read nothing: no progress since the request was due
+                return false;
             }
 
             Thread.Yield();
@@ -64,7 +68,13 @@ internal sealed unsafe class RawRpcClient : IDisposable
 
         // Producer side of the wake-up protocol (section 5): the server may be parked.
         _serverWait.WakeIfSleeping(_serverBell);
-        start = Environment.TickCount64;
+        return true;
+    }
+
+    /// <summary>The next answer in the response ring; null when none comes within <paramref name="timeout"/>.</summary>
+    public RpcWireResponse? Receive(TimeSpan timeout)
+    {
+        long start = Environment.TickCount64;
         RpcWireResponse response;
         while (!_responses.TryRead(out response))
         {

@@ -116,7 +116,7 @@ internal readonly ref struct SlotCopyHandler<T>(SlotCopyHandler<T>.Sink sink, re
     }
 }
 
-/// <summary>RecordRing.TryReadBatch of up to <see cref="Batch.Size"/> records in place (zeroed and head released per batch, as C batched), Read with a handler at 8 B (see <see cref="RecordReads.Poll{TCount}"/>); measured messages counted once per batch.</summary>
+/// <summary>RecordRing.TryReadBatch of up to <see cref="Batch.Size"/> records in place (zeroed and head released per batch, as C batched), every size (see <see cref="RecordReads.Poll{TCount}"/>); measured messages counted once per batch.</summary>
 internal readonly struct SpscRecordReadConsumer(RecordRing ring, int size) : IConsumerPort
 {
     private readonly AlignedElements<byte> _sink = new(size);
@@ -142,7 +142,7 @@ internal readonly struct MpscRecordReadConsumer(RecordRing ring, int size) : ICo
 /// the checker's counters are stored once per batch. Read with a handler
 /// (<see cref="PollWithHandler{TCount}"/>) stores the record's end, the handler's sequence through
 /// its reference and a spill per record; the batch's loop, JitDisasm (SPSC 8 B), none since spsc8,
-/// yet SPSC 8 B stays on Read (see <see cref="Poll{TCount}"/>; design-notes "rstore", "pull", "spsc8").
+/// and SPSC 8 B runs it too since its producer appends runs (see <see cref="Poll{TCount}"/>; design-notes "rstore", "pull", "spsc8", "perf43").
 /// </summary>
 internal static class RecordReads
 {
@@ -155,14 +155,11 @@ internal static class RecordReads
             return PollBatch<TCount, StampAndRest>(ring, new StampAndRest(sink), ref checker);
         }
 
-        // SPSC 8 B stays on Read with the stamp handler. The batch's loop is the faster consumer
-        // since spsc8 (no store per record; single-thread twin 3.93-4.05 -> 2.80-2.87 ns per
-        // record), but paired with this harness's producer (RecordBatchProducer: TryAppend per
-        // record) the pair ran slower: cross-core twin 8.09-10.51 -> 9.50-22.12, 4 of 4 pairs
-        // slower, and two cross-process A/Bs 0.62x and 0.65x (8 of 10 pairs below 1); the cause
-        // is not found (no PMU: perhaps the consumer reaching the producer's commits sooner;
-        // design-notes "spsc8").
-        return TCount.PerRecord ? PollBatch<TCount, StampOnly>(ring, default, ref checker) : PollWithHandler<TCount>(ring, sink, ref checker);
+        // The batch's loop at 8 B too, now that the SPSC 8 B producer appends runs: spsc8 found it the
+        // faster consumer (no store per record; single-thread twin 3.93-4.05 -> 2.80-2.87 ns per
+        // record; cross-core with a run producer 6.15-7.50 against Read's 8.50-12.50) but kept Read
+        // because with a producer that appended per record the pair ran slower (design-notes "spsc8", "perf43").
+        return PollBatch<TCount, StampOnly>(ring, default, ref checker);
     }
 
     /// <remarks>
@@ -237,7 +234,7 @@ internal static class RecordReads
         return batch.Count;
     }
 
-    /// <summary>RecordRing.Read with the stamp handler at 8 B, the copying one above: the SPSC 8 B port's (see <see cref="Poll{TCount}"/>), and the twins' comparison for the others.</summary>
+    /// <summary>RecordRing.Read with the stamp handler at 8 B, the copying one above: no port's since perf43 (the SPSC 8 B port's before, see <see cref="Poll{TCount}"/>), kept for the twins' comparison of Read with the batch loop.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int PollWithHandler<TCount>(RecordRing ring, AlignedElements<byte> sink, ref MessageChecker checker)
         where TCount : struct, IRecordCount
