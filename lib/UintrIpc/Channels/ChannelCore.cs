@@ -501,6 +501,23 @@ internal sealed unsafe class ChannelCore
         }
     }
 
+    /// <summary>
+    /// Whether this named channel's creator lock is free (uintripc.h 1f): its creator exited, was
+    /// killed or disposed it; false without a name, in the creator, and once this object's region
+    /// is disposed. One fcntl: for the writer's liveness checks while it waits for room.
+    /// </summary>
+    internal bool CreatorGone()
+    {
+        try
+        {
+            return !Region.HasLiveCreator();
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Whether the channel lives in a named region, whose roles are locked (uintripc.h 1f).</summary>
     internal bool IsNamed => Region.Name is not null;
 

@@ -8,7 +8,9 @@ public static partial class IpcChannel
     /// The doorbell a channel gets when <see cref="IpcChannelOptions.Doorbell"/> is null: futex
     /// (then eventfd, then none, should a sandbox block futex). Never a thread-bound doorbell, so
     /// the default channel supports every API: async reads, readers on any thread, and no effect
-    /// on the reader thread's other system calls.
+    /// on the reader thread's other system calls. A process deployed without the native shim
+    /// (libuintripc.so, beside the application) has no futex doorbell and gets no fallback either:
+    /// creating a channel with the default throws <see cref="PlatformNotSupportedException"/> saying what to deploy.
     /// </summary>
     /// <remarks>
     /// <para>User interrupts (<see cref="DoorbellKind.Uintr"/>) are never chosen by default, even

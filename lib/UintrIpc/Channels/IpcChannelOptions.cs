@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Numerics;
+using UintrIpc.Memory;
 using UintrIpc.Signaling;
 
 namespace UintrIpc.Channels;
@@ -125,15 +126,15 @@ public sealed record IpcChannelOptions
     /// allocated in /dev/shm when it is created (its whole size at once, so that a full /dev/shm is
     /// an ENOSPC there and not a SIGBUS later); a memfd region's as they are first used.
     /// </summary>
-    /// <exception cref="ArgumentException">Empty, or contains '/'.</exception>
+    /// <exception cref="ArgumentException">Not a file name under /dev/shm: empty, more than 255 bytes of UTF-8, '.', '..', or holding '/' or NUL.</exception>
     public string? Name
     {
         get => _name;
         init
         {
-            if (value is not null && (value.Length == 0 || value.Contains('/', StringComparison.Ordinal)))
+            if (value is not null)
             {
-                throw new ArgumentException("A channel name is a non-empty file name under /dev/shm, without '/'.", nameof(Name));
+                SharedRegion.ThrowIfInvalidName(value, nameof(Name));
             }
 
             _name = value;

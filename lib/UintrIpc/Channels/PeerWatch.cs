@@ -30,6 +30,8 @@ internal sealed unsafe class PeerWatch : IDisposable
     private Func<bool>? WritersDetached { get; init; }
     /// <summary>Whether a writer of the reader's own channel object is attached (no verdict then), or null (the consumer's watch).</summary>
     private Func<bool>? OwnWriter { get; init; }
+    /// <summary>Whether a named channel's creator lock is free (the consumer's watch), or null.</summary>
+    private Func<bool>? CreatorGone { get; init; }
     private long _lastBeat; // under _lock
     private long _lastChange; // under _lock
     private long _lastCheck; // written under _lock (Volatile.Write), read without it (Volatile.Read): the rate limit
@@ -54,7 +56,10 @@ internal sealed unsafe class PeerWatch : IDisposable
     /// (a thread pool starved for seconds stops its timer); free, the heartbeat rule decides.
     /// </summary>
     internal static PeerWatch OfConsumer(ChannelCore channel)
-        => new(channel.HeartbeatWord, channel.Wait.PeerTimeout, "consumer", channel.IsNamed ? (channel.ReaderRoleHeld, static () => false) : null);
+        => new(channel.HeartbeatWord, channel.Wait.PeerTimeout, "consumer", channel.IsNamed ? (channel.ReaderRoleHeld, static () => false) : null)
+        {
+            CreatorGone = channel.IsNamed ? channel.CreatorGone : null,
+        };
 
     /// <summary>
     /// A consumer's watch of its producers: the processes added (no producer heartbeat exists), and
@@ -211,9 +216,21 @@ internal sealed unsafe class PeerWatch : IDisposable
         }
 
         // The consumer's watch (the one with a heartbeat word) takes a free reader role for no
-        // verdict: a killed reader restarted within the peer timeout takes it again and reads on
-        // (KillTests), so the still heartbeat decides, as before.
-        return _heartbeat == null && (_roleSeen || role.Written())
+        // verdict while the creator lives: a killed reader restarted within the peer timeout takes
+        // it again and reads on (KillTests), so the still heartbeat decides, as before. With the
+        // creator gone too no reader can come back (OpenNamed refuses such a region; a restarted
+        // creator makes a new one under the name): waiting the peer timeout would only stall the
+        // writer (design-notes user43).
+        if (_heartbeat != null)
+        {
+            return CreatorGone?.Invoke() == true
+                ? "The consumer of this named channel has gone, and so has the channel's creator: its reader role lock and its creator lock are both free (their processes exited, "
+                    + "or they disposed their channel objects), so no reader can read this region again (OpenNamed refuses a region whose creator is gone; a restarted creator "
+                    + "makes a new region under the name). Dispose this channel and open the name again once its creator runs."
+                : null;
+        }
+
+        return _roleSeen || role.Written()
             ? $"Every {_peer} of this named channel has gone without completing it: its writer role lock is free (their processes exited, or they disposed their channel objects)."
             : null;
     }

@@ -258,7 +258,8 @@ internal sealed class ProducerCore : IDisposable
             throw new InvalidOperationException(
                 $"The reader of this channel sleeps in its {kind} doorbell, which the reader creates and the writer needs: in the reader's process, " +
                 "create this channel object's Reader before its Writer (on the thread that will read); in another process, receive the channel " +
-                "with BootstrapConnection.ReceiveChannel, which brings the doorbell along.");
+                "with BootstrapConnection.ReceiveChannel, which brings the doorbell along. A channel opened by name (OpenNamed) cannot get it: create a channel that writers open by name " +
+                "with the futex doorbell (IpcChannelOptions.Doorbell null, the default).");
         }
 
         return Doorbells.CreateSender(kind, waitBlock, doorbellFd);

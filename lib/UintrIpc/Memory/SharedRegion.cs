@@ -33,6 +33,9 @@ internal sealed unsafe partial class SharedRegion : IDisposable
     /// <summary>The directory named regions live in.</summary>
     public const string SharedMemoryDirectory = "/dev/shm";
 
+    /// <summary>The longest name a file under <see cref="SharedMemoryDirectory"/> may have, in bytes (NAME_MAX).</summary>
+    private const int MaxNameBytes = 255;
+
     /// <summary>How long an attacher waits for a creator to publish the header, by default.</summary>
     public static readonly TimeSpan DefaultInitTimeout = TimeSpan.FromSeconds(5);
 
@@ -986,13 +989,33 @@ internal sealed unsafe partial class SharedRegion : IDisposable
 
     private static string PathOf(string name)
     {
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        if (name.Contains('/') || name.Contains('\0') || name is "." or ".." || Encoding.UTF8.GetByteCount(name) > 255)
-        {
-            throw new ArgumentException($"'{name}' is not a valid region name: use 1-255 bytes without '/' or NUL.", nameof(name));
-        }
-
+        ThrowIfInvalidName(name, nameof(name));
         return SharedMemoryDirectory + "/" + name;
+    }
+
+    /// <summary>
+    /// Refuses a name that is no file name under /dev/shm, saying which rule it breaks (the name
+    /// shortened, since a too-long one would fill the message) and what a name may be.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
+    /// <exception cref="ArgumentException">Empty, more than 255 bytes of UTF-8, '.', '..', or holding '/' or NUL.</exception>
+    internal static void ThrowIfInvalidName(string name, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(name, paramName);
+        int bytes = Encoding.UTF8.GetByteCount(name);
+        string? broken = name.Length == 0 ? "it is empty"
+            : bytes > MaxNameBytes ? $"it is {bytes} bytes long in UTF-8"
+            : name.Contains('/') ? "it contains '/'"
+            : name.Contains('\0') ? "it contains a NUL character"
+            : name is "." or ".." ? "it names a directory"
+            : null;
+        if (broken is not null)
+        {
+            string shown = (name.Length > 40 ? name[..40] + "..." : name).Replace("\0", "\\0", StringComparison.Ordinal);
+            throw new ArgumentException(
+                $"'{shown}' is not a valid channel name: {broken}. A name is a file name under {SharedMemoryDirectory}: 1 to {MaxNameBytes} bytes of UTF-8, without '/' or NUL, not '.' or '..'.",
+                paramName);
+        }
     }
 
     private static SafeFdHandle CreateMemfd(string debugName)

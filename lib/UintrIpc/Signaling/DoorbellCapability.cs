@@ -9,6 +9,12 @@ internal readonly record struct DoorbellCapability(DoorbellKind Kind, bool IsAva
     /// <summary>The check ran out of time: it says nothing about the machine, and is not kept (<see cref="Doorbells.Check"/>).</summary>
     public bool IsInconclusive { get; init; }
 
+    /// <summary>
+    /// The check failed because the native shim (libuintripc.so) could not be loaded: the
+    /// application was deployed without it, which says nothing about what this machine can do.
+    /// </summary>
+    public bool IsShimMissing { get; init; }
+
     /// <inheritdoc />
     public override string ToString() => $"{Kind}: {(IsAvailable ? "available" : "unavailable")} ({Reason})";
 }

@@ -41,7 +41,11 @@ internal static unsafe class Doorbells
         {
             foreach (var kind in (ReadOnlySpan<DoorbellKind>)[DoorbellKind.Futex, DoorbellKind.EventFd])
             {
-                if (IsAvailable(kind))
+                // A futex check that failed for want of the shim stays the default: Choose refuses
+                // it with what to deploy, rather than a named channel silently getting an eventfd
+                // its writers cannot open by name (design-notes user43).
+                DoorbellCapability capability = Check(kind);
+                if (capability.IsAvailable || capability.IsShimMissing)
                 {
                     return kind;
                 }
@@ -103,7 +107,8 @@ internal static unsafe class Doorbells
     {
         if (requested is not { } kind)
         {
-            return Best;
+            DoorbellKind best = Best;
+            return Check(best).IsShimMissing ? throw Refusal(Check(best), ShimMissingAdvice(option)) : best;
         }
 
         return Require(kind, $"Leave {option} null for the default (IpcChannel.DefaultDoorbell, {Best} here) or choose a kind IpcChannel.IsDoorbellAvailable accepts");
@@ -129,6 +134,12 @@ internal static unsafe class Doorbells
     /// <param name="capability">The failed check.</param>
     internal static PlatformNotSupportedException Refusal(DoorbellCapability capability)
         => Refusal(capability, "Create the channel with a doorbell this machine can ring");
+
+    /// <summary>What to do when the default doorbell needs the native shim and it is not beside the application.</summary>
+    private static string ShimMissingAdvice(string option)
+        => "The native shim libuintripc.so ships in the UintrIpc package (runtimes/linux-x64/native/) and must be deployed with the application: "
+            + "dotnet build and dotnet publish (NativeAOT and self-contained too) put it in the output folder, beside the program; copy it along with the program. "
+            + $"To run without it, set {option} to DoorbellKind.EventFd explicitly (its channels are handed over a bootstrap connection: a writer cannot open them by name)";
 
     private static bool MayUse(DoorbellCapability capability) => capability.IsAvailable || capability.IsInconclusive;
 
@@ -256,7 +267,11 @@ internal static unsafe class Doorbells
             string? failure = test();
             return new(kind, failure is null, failure ?? "self-test passed");
         }
-        catch (Exception e) when (e is UintrIpcException or DllNotFoundException or EntryPointNotFoundException or InvalidOperationException or PlatformNotSupportedException)
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return new(kind, false, $"the native shim could not be loaded: {e.Message}") { IsShimMissing = true };
+        }
+        catch (Exception e) when (e is UintrIpcException or InvalidOperationException or PlatformNotSupportedException)
         {
             return new(kind, false, e.Message);
         }

@@ -12,14 +12,19 @@ internal static class NamedRoleCommands
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// named-create &lt;slot|message&gt; &lt;name&gt;: creates the named single-writer channel (futex
-    /// doorbell), prints "created", and keeps it until stdin says so.
+    /// named-create &lt;slot|message&gt; &lt;name&gt; [read]: creates the named single-writer channel (futex
+    /// doorbell) and, with "read", its reader (which reads nothing), prints "created", and keeps it until stdin says so.
     /// </summary>
     [PeerCommand("named-create")]
     public static int Create(string[] args)
     {
         var options = new IpcChannelOptions { Name = args[1], Capacity = 64, BufferSize = 4096, Doorbell = DoorbellKind.Futex };
         using IDisposable channel = args[0] == "slot" ? IpcChannel.CreateBounded<long>(options) : IpcChannel.CreateMessages(options);
+        if (args is [_, _, "read"])
+        {
+            _ = channel is IpcChannel<long> slots ? slots.Reader : (object)((IpcMessageChannel)channel).Reader;
+        }
+
         Console.WriteLine("created");
         _ = Console.ReadLine();
         return 0;
