@@ -139,6 +139,44 @@ public sealed unsafe class WritePrefetchTests
     }
 
     [Fact]
+    public void SpscBatch_Of1KiBElements_KeepsThreeToSevenSlotsAhead_WithACallPerFour_WithinTheBatch()
+    {
+        // 1 KiB elements (1,032-byte slots, 7 per 8 KiB): the claim asks for slots 1-7; then once
+        // fewer than 3 past the next slot are asked for, up to 7 past it in one call, never past the
+        // batch. Each next slot alone (a call per slot, 1 ahead) was too late and too many calls (slot1k).
+        Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
+        using var region = SharedRegion.CreateAnonymous(SlotRing<Wide1K>.Part(128));
+        var producer = new SlotRing<Wide1K>(region);
+        ref SlotRingEngine engine = ref producer.Engine;
+        Assert.True(producer.TryClaim(64, out SlotBatch<Wide1K> batch));
+        Assert.Equal(8ul, engine.PrefetchedTo); // the claim: slots 1-7
+        int moves = 0;
+        ulong last = engine.PrefetchedTo;
+        for (int i = 0; i < 64; i++)
+        {
+            batch[i][0] = i;
+            ulong next = (ulong)i + 1;
+            Assert.True(engine.PrefetchedTo >= Math.Min(next + 3, 64), $"after slot {i}: asked for up to {engine.PrefetchedTo}, fewer than 3 past {next}");
+            Assert.True(engine.PrefetchedTo <= Math.Min(next + 7, 64), $"after slot {i}: asked for up to {engine.PrefetchedTo}, more than 7 past {next} or past the batch");
+            if (engine.PrefetchedTo != last)
+            {
+                moves++;
+                last = engine.PrefetchedTo;
+            }
+        }
+
+        Assert.Equal(64ul, engine.PrefetchedTo);
+        Assert.Equal(14, moves); // 8 -> 12 -> ... -> 64: 4 slots a call
+        batch.Publish();
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(128)]
+    private struct Wide1K
+    {
+        private long _first;
+    }
+
+    [Fact]
     public void SpscBatch_OfSmallElements_AsksOnlyAtTheClaim()
     {
         Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
