@@ -117,8 +117,7 @@ public sealed unsafe class WritePrefetchTests
     {
         // 4 KiB elements: the claim's 8 KiB covers one slot after the first; the indexer asks for
         // the others, each once, never beyond the batch (not claimed: maybe not released).
-        Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
-        using var region = SharedRegion.CreateAnonymous(SlotRing<Wide4K>.Part(64));
+        using SharedRegion region = PrefetchingSpscRegion<Wide4K>(64);
         var producer = new SlotRing<Wide4K>(region);
         ref SlotRingEngine engine = ref producer.Engine;
         Assert.True(producer.TryClaim(16, out SlotBatch<Wide4K> batch));
@@ -144,8 +143,7 @@ public sealed unsafe class WritePrefetchTests
         // 1 KiB elements (1,032-byte slots, 7 per 8 KiB): the claim asks for slots 1-7; then once
         // fewer than 3 past the next slot are asked for, up to 7 past it in one call, never past the
         // batch. Each next slot alone (a call per slot, 1 ahead) was too late and too many calls (slot1k).
-        Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
-        using var region = SharedRegion.CreateAnonymous(SlotRing<Wide1K>.Part(128));
+        using SharedRegion region = PrefetchingSpscRegion<Wide1K>(128);
         var producer = new SlotRing<Wide1K>(region);
         ref SlotRingEngine engine = ref producer.Engine;
         Assert.True(producer.TryClaim(64, out SlotBatch<Wide1K> batch));
@@ -168,6 +166,13 @@ public sealed unsafe class WritePrefetchTests
         Assert.Equal(64ul, engine.PrefetchedTo);
         Assert.Equal(14, moves); // 8 -> 12 -> ... -> 64: 4 slots a call
         batch.Publish();
+    }
+
+    /// <summary>An SPSC slot ring's region of <paramref name="slots"/> elements; the test is skipped where the CPU has no write prefetch.</summary>
+    private static SharedRegion PrefetchingSpscRegion<T>(int slots) where T : unmanaged
+    {
+        Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
+        return SharedRegion.CreateAnonymous(SlotRing<T>.Part(slots));
     }
 
     [System.Runtime.CompilerServices.InlineArray(128)]
