@@ -89,7 +89,7 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
 
             if (SlotRingEngine.PrefetchesPerSlot<T>() && !_multiProducer && (uint)index + 1 < (uint)_count)
             {
-                _engine.PrefetchBatchSlot(_start + (uint)index + 1); // large elements only (a JIT-time constant): the next slot's lines
+                _engine.PrefetchBatchSlot(_start + (uint)index + 1, _start + (uint)_count); // large elements only (a JIT-time constant): the slots ahead
             }
 
             return ref Unsafe.AsRef<T>(_slots.SlotAt(_start + (uint)index) + RingLayout.SlotHeaderSize);

@@ -117,8 +117,7 @@ public sealed unsafe class WritePrefetchTests
     {
         // 4 KiB elements: the claim's 8 KiB covers one slot after the first; the indexer asks for
         // the others, each once, never beyond the batch (not claimed: maybe not released).
-        Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
-        using var region = SharedRegion.CreateAnonymous(SlotRing<Wide4K>.Part(64));
+        using SharedRegion region = PrefetchingSpscRegion<Wide4K>(64);
         var producer = new SlotRing<Wide4K>(region);
         ref SlotRingEngine engine = ref producer.Engine;
         Assert.True(producer.TryClaim(16, out SlotBatch<Wide4K> batch));
@@ -136,6 +135,50 @@ public sealed unsafe class WritePrefetchTests
         // TryWrite(span) the same: the claim's slot 17, then each next one up to the last written (23).
         Assert.Equal(8, producer.TryWrite(new Wide4K[8]));
         Assert.Equal(24ul, engine.PrefetchedTo);
+    }
+
+    [Fact]
+    public void SpscBatch_Of1KiBElements_KeepsThreeToSevenSlotsAhead_WithACallPerFour_WithinTheBatch()
+    {
+        // 1 KiB elements (1,032-byte slots, 7 per 8 KiB): the claim asks for slots 1-7; then once
+        // fewer than 3 past the next slot are asked for, up to 7 past it in one call, never past the
+        // batch. Each next slot alone (a call per slot, 1 ahead) was too late and too many calls (slot1k).
+        using SharedRegion region = PrefetchingSpscRegion<Wide1K>(128);
+        var producer = new SlotRing<Wide1K>(region);
+        ref SlotRingEngine engine = ref producer.Engine;
+        Assert.True(producer.TryClaim(64, out SlotBatch<Wide1K> batch));
+        Assert.Equal(8ul, engine.PrefetchedTo); // the claim: slots 1-7
+        int moves = 0;
+        ulong last = engine.PrefetchedTo;
+        for (int i = 0; i < 64; i++)
+        {
+            batch[i][0] = i;
+            ulong next = (ulong)i + 1;
+            Assert.True(engine.PrefetchedTo >= Math.Min(next + 3, 64), $"after slot {i}: asked for up to {engine.PrefetchedTo}, fewer than 3 past {next}");
+            Assert.True(engine.PrefetchedTo <= Math.Min(next + 7, 64), $"after slot {i}: asked for up to {engine.PrefetchedTo}, more than 7 past {next} or past the batch");
+            if (engine.PrefetchedTo != last)
+            {
+                moves++;
+                last = engine.PrefetchedTo;
+            }
+        }
+
+        Assert.Equal(64ul, engine.PrefetchedTo);
+        Assert.Equal(14, moves); // 8 -> 12 -> ... -> 64: 4 slots a call
+        batch.Publish();
+    }
+
+    /// <summary>An SPSC slot ring's region of <paramref name="slots"/> elements; the test is skipped where the CPU has no write prefetch.</summary>
+    private static SharedRegion PrefetchingSpscRegion<T>(int slots) where T : unmanaged
+    {
+        Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
+        return SharedRegion.CreateAnonymous(SlotRing<T>.Part(slots));
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(128)]
+    private struct Wide1K
+    {
+        private long _first;
     }
 
     [Fact]
