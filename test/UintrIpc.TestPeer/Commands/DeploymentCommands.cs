@@ -28,4 +28,43 @@ internal static class DeploymentCommands
 
         return 0;
     }
+
+    /// <summary>
+    /// Opens the named channel args[0] (of long, created by another process with the default
+    /// doorbell) and makes its args[1] end ("writer" or "reader"), then writes 9 elements or reads
+    /// one, each waiting at most 200 ms: prints "opened", then "created" and "done", or "refused"
+    /// with the exception. Exits 0 either way.
+    /// </summary>
+    [PeerCommand("open-named-end")]
+    public static int OpenNamedEnd(string[] args)
+    {
+        try
+        {
+            using var channel = IpcChannel.OpenNamed<long>(args[0]);
+            Console.WriteLine("opened");
+            if (args[1] == "writer")
+            {
+                var writer = channel.Writer;
+                Console.WriteLine("created");
+                for (int i = 0; i < 9; i++)
+                {
+                    _ = writer.TryWrite(i, TimeSpan.FromMilliseconds(200));
+                }
+            }
+            else
+            {
+                var reader = channel.Reader;
+                Console.WriteLine("created");
+                _ = reader.TryRead(out _, TimeSpan.FromMilliseconds(200));
+            }
+
+            Console.WriteLine("done");
+        }
+        catch (Exception e)
+        {
+            Console.WriteLine($"refused {e.GetType().Name}: {e.Message}");
+        }
+
+        return 0;
+    }
 }
