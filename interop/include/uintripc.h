@@ -647,8 +647,10 @@
  * wait). Likewise a consumer of a named region whose reader role lock (1f) is held lives. The
  * still heartbeat is for consumers that neither a pidfd nor a held role lock names (a region
  * attached from a descriptor outside a bootstrap; a named region whose reader role is free), except
- * that a named region whose reader role lock and creator lock (1f) are both free has no consumer
- * and never will (an opener refuses it, a new creator makes a new region): gone at once. A consumer whose known producer
+ * that a named region whose reader role lock, seen held since the producer attached, and whose
+ * creator lock (1f) are both free has no consumer and will get none (an opener refuses it, a new
+ * creator makes a new region): gone at once. A reader role never seen held is no such verdict: a
+ * process that opened the name while the creator lived may take it after the creator left. A consumer whose known producer
  * processes have all exited ends its waits with an error once the ring is drained; a wait parked
  * in the doorbell then is woken by the consumer's own process (its watch of the pidfds rings the
  * consumer's doorbell), not left to its park slice.

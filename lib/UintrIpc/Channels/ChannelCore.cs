@@ -543,7 +543,7 @@ internal sealed unsafe class ChannelCore
     /// </summary>
     internal void WakeReaderWithoutItsDoorbell()
     {
-        if (Doorbell != DoorbellKind.Futex || !TryAddLease())
+        if (Doorbell != DoorbellKind.Futex || Doorbells.IsShimMissing || !TryAddLease())
         {
             return; // no way to ring it, or the memory is gone: nothing to throw over the caller's error
         }

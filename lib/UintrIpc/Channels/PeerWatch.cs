@@ -59,6 +59,7 @@ internal sealed unsafe class PeerWatch : IDisposable
         => new(channel.HeartbeatWord, channel.Wait.PeerTimeout, "consumer", channel.IsNamed ? (channel.ReaderRoleHeld, static () => false) : null)
         {
             CreatorGone = channel.IsNamed ? channel.CreatorGone : null,
+            _roleSeen = channel.IsNamed && channel.ReaderRoleHeld(), // a reader when the writer came: see CheckRole
         };
 
     /// <summary>
@@ -218,12 +219,14 @@ internal sealed unsafe class PeerWatch : IDisposable
         // The consumer's watch (the one with a heartbeat word) takes a free reader role for no
         // verdict while the creator lives: a killed reader restarted within the peer timeout takes
         // it again and reads on (KillTests), so the still heartbeat decides, as before. With the
-        // creator gone too no reader can come back (OpenNamed refuses such a region; a restarted
+        // creator gone too no new opener can come (OpenNamed refuses such a region; a restarted
         // creator makes a new one under the name): waiting the peer timeout would only stall the
-        // writer (design-notes user43).
+        // writer (design-notes user43). But a process that opened the name before the creator left
+        // may still make its Reader: only a reader seen (at the writer's start or a look since)
+        // and gone makes the verdict (design-notes review31).
         if (_heartbeat != null)
         {
-            return CreatorGone?.Invoke() == true
+            return _roleSeen && CreatorGone?.Invoke() == true
                 ? "The consumer of this named channel has gone, and so has the channel's creator: its reader role lock and its creator lock are both free (their processes exited, "
                     + "or they disposed their channel objects), so no reader can read this region again (OpenNamed refuses a region whose creator is gone; a restarted creator "
                     + "makes a new region under the name). Dispose this channel and open the name again once its creator runs."

@@ -102,16 +102,39 @@ internal static unsafe class Doorbells
     /// </summary>
     /// <param name="requested">The explicit choice, or null for the default.</param>
     /// <param name="option">Where the choice was made, for the message (e.g. "IpcChannelOptions.Doorbell").</param>
-    /// <exception cref="PlatformNotSupportedException"><paramref name="requested"/> failed its check here (<see cref="Require"/>).</exception>
+    /// <exception cref="PlatformNotSupportedException"><paramref name="requested"/> failed its check here (<see cref="Require"/>), or it (or the default) needs the native shim and this process was deployed without it.</exception>
     internal static DoorbellKind Choose(DoorbellKind? requested, string option)
     {
-        if (requested is not { } kind)
+        // Without the shim, the default and an explicit futex or uintr alike: what to deploy, and
+        // the one kind that runs without it (not "leave it null", which is futex again).
+        DoorbellKind kind = requested ?? Best;
+        DoorbellCapability capability = Check(kind);
+        if (capability.IsShimMissing)
         {
-            DoorbellKind best = Best;
-            return Check(best).IsShimMissing ? throw Refusal(Check(best), ShimMissingAdvice(option)) : best;
+            throw Refusal(capability, WithoutShimAdvice(option));
         }
 
-        return Require(kind, $"Leave {option} null for the default (IpcChannel.DefaultDoorbell, {Best} here) or choose a kind IpcChannel.IsDoorbellAvailable accepts");
+        return requested is null ? kind
+            : Require(kind, $"Leave {option} null for the default (IpcChannel.DefaultDoorbell, {Best} here) or choose a kind IpcChannel.IsDoorbellAvailable accepts");
+    }
+
+    /// <summary>
+    /// Whether this process was deployed without the native shim (libuintripc.so): the futex
+    /// self-test, whose verdict is kept for the process, is the probe of its load.
+    /// </summary>
+    internal static bool IsShimMissing => Check(DoorbellKind.Futex).IsShimMissing;
+
+    /// <summary>
+    /// Refuses an end of an existing channel whose doorbell (futex, uintr) calls the shim, in a
+    /// process deployed without it: at once, saying what to deploy, rather than a bare
+    /// DllNotFoundException at the first wake or wait, after a message was published (review31).
+    /// </summary>
+    private static void ThrowIfShimMissing(DoorbellKind kind)
+    {
+        if (kind is DoorbellKind.Futex or DoorbellKind.Uintr or DoorbellKind.UintrSimulated && Check(DoorbellKind.Futex) is { IsShimMissing: true } shim)
+        {
+            throw Refusal(shim with { Kind = kind }, "Its creator chose this doorbell: every process that reads or writes the channel needs the shim, this one too");
+        }
     }
 
     /// <summary>
@@ -135,27 +158,31 @@ internal static unsafe class Doorbells
     internal static PlatformNotSupportedException Refusal(DoorbellCapability capability)
         => Refusal(capability, "Create the channel with a doorbell this machine can ring");
 
-    /// <summary>What to do when the default doorbell needs the native shim and it is not beside the application.</summary>
-    private static string ShimMissingAdvice(string option)
-        => "The native shim libuintripc.so ships in the UintrIpc package (runtimes/linux-x64/native/) and must be deployed with the application: "
-            + "dotnet build and dotnet publish (NativeAOT and self-contained too) put it in the output folder, beside the program; copy it along with the program. "
-            + $"To run without it, set {option} to DoorbellKind.EventFd explicitly (its channels are handed over a bootstrap connection: a writer cannot open them by name)";
+    /// <summary>What to deploy when a doorbell needs the native shim and it is not beside the application.</summary>
+    private const string ShimDeployAdvice =
+        "The native shim libuintripc.so ships in the UintrIpc package (runtimes/linux-x64/native/) and must be deployed with the application: "
+        + "dotnet build and dotnet publish (NativeAOT and self-contained too) put it in the output folder, beside the program; copy it along with the program.";
+
+    /// <summary>How a creator runs without the shim.</summary>
+    private static string WithoutShimAdvice(string option)
+        => $"To run without it, set {option} to DoorbellKind.EventFd explicitly (its channels are handed over a bootstrap connection: a writer cannot open them by name)";
 
     private static bool MayUse(DoorbellCapability capability) => capability.IsAvailable || capability.IsInconclusive;
 
     /// <summary>Why a doorbell that failed its check cannot be used, and <paramref name="instead"/>, what to do.</summary>
     private static PlatformNotSupportedException Refusal(DoorbellCapability capability, string instead)
-        => new($"The {capability.Kind} doorbell cannot work on this machine: {capability.Reason}. {instead}.");
+        => new($"The {capability.Kind} doorbell cannot work on this machine: {capability.Reason}. {(capability.IsShimMissing ? ShimDeployAdvice + " " : string.Empty)}{instead}.");
 
     /// <summary>
     /// Creates the consumer's receiver of <paramref name="kind"/> for <paramref name="waitBlock"/>.
     /// Create signal and uintr receivers on the consumer thread that will wait (they bind to it).
     /// </summary>
     /// <exception cref="NotSupportedException">An unknown kind.</exception>
-    /// <exception cref="PlatformNotSupportedException">Real user interrupts on a machine without them (see <see cref="UintrSupport.Reason"/>).</exception>
+    /// <exception cref="PlatformNotSupportedException">Real user interrupts on a machine without them (see <see cref="UintrSupport.Reason"/>), or a futex or uintr doorbell in a process deployed without the native shim.</exception>
     internal static DoorbellReceiver CreateReceiver(DoorbellKind kind, WaitBlock waitBlock)
     {
         ArgumentNullException.ThrowIfNull(waitBlock);
+        ThrowIfShimMissing(kind);
         return kind switch
         {
             DoorbellKind.None => new NoDoorbellReceiver(),
@@ -175,9 +202,11 @@ internal static unsafe class Doorbells
     /// for <see cref="DoorbellKind.Signal"/>: a pidfd of the consumer's process when it is another process (see <see cref="SignalDoorbellSender"/>), null when it is this one.</param>
     /// <exception cref="ArgumentException">An eventfd or uintr sender without <paramref name="fd"/>.</exception>
     /// <exception cref="NotSupportedException">An unknown kind.</exception>
+    /// <exception cref="PlatformNotSupportedException">A futex or uintr doorbell in a process deployed without the native shim.</exception>
     internal static DoorbellSender CreateSender(DoorbellKind kind, WaitBlock waitBlock, SafeHandle? fd = null)
     {
         ArgumentNullException.ThrowIfNull(waitBlock);
+        ThrowIfShimMissing(kind);
         return kind switch
         {
             DoorbellKind.None => new NoDoorbellSender(),
@@ -202,7 +231,7 @@ internal static unsafe class Doorbells
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
-            return new(DoorbellKind.Uintr, false, $"the native shim could not be loaded: {e.Message}");
+            return new(DoorbellKind.Uintr, false, $"the native shim could not be loaded: {e.Message}") { IsShimMissing = true };
         }
     }
 

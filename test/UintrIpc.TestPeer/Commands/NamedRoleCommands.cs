@@ -107,8 +107,8 @@ internal static class NamedRoleCommands
     }
 
     /// <summary>
-    /// named-read-all &lt;slot|message&gt; &lt;name&gt;: opens the named channel and its reader, prints
-    /// "reading", then reads until the channel is completed (each read waits 30 s at most from the
+    /// named-read-all &lt;slot|message&gt; &lt;name&gt; [wait]: opens the named channel (with "wait": prints
+    /// "opened" and waits for a line on stdin) and its reader, prints "reading", then reads until the channel is completed (each read waits 30 s at most from the
     /// last value) and prints "read N in order B completed C" (B: the values were 0, 1, 2, ...; C: it ended
     /// by the completion, not a timeout).
     /// </summary>
@@ -120,6 +120,7 @@ internal static class NamedRoleCommands
         if (args[0] == "slot")
         {
             using var channel = IpcChannel.OpenNamed<long>(args[1]);
+            WaitIfAsked(args);
             var reader = channel.Reader;
             Console.WriteLine("reading");
             while (reader.TryRead(out long value, s_wait))
@@ -132,6 +133,7 @@ internal static class NamedRoleCommands
         else
         {
             using var channel = IpcChannel.OpenNamedMessages(args[1]);
+            WaitIfAsked(args);
             var reader = channel.Reader;
             Console.WriteLine("reading");
             byte[] buffer = new byte[8];
@@ -145,6 +147,16 @@ internal static class NamedRoleCommands
 
         Console.WriteLine($"read {read} in order {inOrder} completed {completed}");
         return 0;
+    }
+
+    /// <summary>With a last argument "wait": prints "opened" and waits for a line on stdin (the test's go).</summary>
+    private static void WaitIfAsked(string[] args)
+    {
+        if (args is [.., "wait"])
+        {
+            Console.WriteLine("opened");
+            _ = Console.ReadLine();
+        }
     }
 
     /// <summary>

@@ -63,6 +63,36 @@ public sealed class CreatorGoneWriterTests(ITestOutputHelper output) : IDisposab
         creator.AssertSuccess(StartUp);
     }
 
+    /// <summary>
+    /// A process that opened the name while the creator lived may take the reader role after the
+    /// creator has gone (it opened the channel object first and makes its Reader later): both locks
+    /// free is no verdict while no reader was ever seen. It used to be PeerGoneException at once
+    /// (review31), and the reader then read what the writer had been told nobody would.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_reader_made_after_the_creator_left_by_a_process_that_opened_the_name_before_is_waited_for(bool messages)
+    {
+        string name = _names.New("latereader");
+        using var creator = PeerProcess.Start(output, "named-create", Kind(messages), name);
+        creator.WaitForOutput("created", StartUp);
+        using var late = PeerProcess.Start(output, "named-read-all", Kind(messages), name, "wait");
+        late.WaitForOutput("opened", StartUp);
+        using var writer = new Writer(messages, name);
+        long next = writer.Fill();
+
+        creator.WriteLine("done"); // its channel object disposed: the creator lock is free, the name removed
+        creator.AssertSuccess(StartUp);
+
+        Assert.False(writer.TryWrite(next, TimeSpan.FromSeconds(1))); // no verdict: the write times out
+        late.WriteLine("go");
+        Assert.True(writer.TryWrite(next, Long), "the late reader did not make room");
+        Assert.True(writer.TryComplete());
+        late.WaitForOutput($"read {next + 1} in order True completed True", Long);
+        late.AssertSuccess(StartUp);
+    }
+
     private static string Kind(bool messages) => messages ? "message" : "slot";
 
     /// <summary>This process's writer of the named channel, opened with a peer timeout no test waits for.</summary>
@@ -83,6 +113,8 @@ public sealed class CreatorGoneWriterTests(ITestOutputHelper output) : IDisposab
             Assert.True(next > 0, "nothing could be written");
             return next;
         }
+
+        internal bool TryComplete() => _slots is not null ? _slots.Writer.TryComplete() : _messages!.Writer.TryComplete();
 
         internal bool TryWrite(long value, TimeSpan timeout)
             => _slots is not null ? _slots.Writer.TryWrite(value, timeout) : _messages!.Writer.TryWrite(1, BitConverter.GetBytes(value), timeout);
