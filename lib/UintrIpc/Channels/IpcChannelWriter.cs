@@ -223,6 +223,26 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
         return _core.WriteWithin(ref attempt, timeout);
     }
 
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> until the ring has room for at least one element
+    /// (true), or returns false when the time passed or the channel is completed (see
+    /// <see cref="IsCompleted"/>). Writes nothing: the blocking form of the batch writer's loop,
+    /// <c>while (writer.WaitToWrite(timeout)) { if (writer.TryClaim(n, out var batch)) { ... batch.Publish(); } }</c>
+    /// (a claim takes what is free, 1 to n slots). Polls as <see cref="TryWrite(T, TimeSpan)"/>
+    /// does (spin, yield, then 1 ms sleeps per <see cref="IpcChannelOptions.Wait"/>: the reader
+    /// does not signal room), so a full ring costs a waiting writer almost no CPU. With several
+    /// writers, another writer may take the room first: then the claim fails, and you wait again.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative timeout (including <see cref="Timeout.InfiniteTimeSpan"/>: waits are always bounded).</exception>
+    /// <exception cref="ObjectDisposedException">The writer was disposed (before or, from another thread, during the wait).</exception>
+    /// <exception cref="PeerGoneException">The reader has gone and the ring has no room.</exception>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible (a broken or hostile peer).</exception>
+    public bool WaitToWrite(TimeSpan timeout)
+    {
+        var room = new WriteOne(this, default);
+        return _core.WaitForRoomWithin(ref room, timeout);
+    }
+
     /// <summary>Writes <paramref name="item"/>, waiting asynchronously for room when the ring is full.</summary>
     /// <exception cref="ChannelClosedException">The channel is completed.</exception>
     /// <exception cref="PeerGoneException">The reader has gone.</exception>

@@ -155,6 +155,36 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
         => _core.WaitToWriteAsync(new WriteMemory(this, 0, default), cancellationToken);
 
     /// <summary>
+    /// Waits up to <paramref name="timeout"/> until the ring has room for a claim of
+    /// <paramref name="bytes"/> (true), or returns false when the time passed or the channel is
+    /// completed (see <see cref="IsCompleted"/>). Writes nothing: the blocking form of the batch
+    /// writer's loop, <c>while (writer.WaitToWrite(bytes, timeout)) { if (writer.TryClaimBatch(bytes, out var batch)) { ... batch.Commit(); } }</c>.
+    /// Polls as <see cref="TryWrite(int, ReadOnlySpan{byte}, TimeSpan)"/> does (spin, yield, then
+    /// 1 ms sleeps per <see cref="IpcChannelOptions.Wait"/>: the reader does not signal room), so a
+    /// full ring costs a waiting writer almost no CPU. With several writers, another writer may take
+    /// the room first: then the claim fails, and you wait again.
+    /// </summary>
+    /// <param name="bytes">
+    /// The room needed, counted as <see cref="TryClaimBatch"/> counts it: 8 to the ring's capacity
+    /// (<see cref="IpcChannelOptions.BufferSize"/>); a message of n bytes takes align8(8 + n), with
+    /// checksums align8(12 + n). Room for one record is not room for a batch, so the wait asks how much.
+    /// A range of more than half the ring that can only fit from its start: true once the claim can
+    /// move there, which it does, returning false; wait again.
+    /// </param>
+    /// <param name="timeout">The longest wait; zero looks once.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bytes"/> is out of range, or a negative timeout (including <see cref="Timeout.InfiniteTimeSpan"/>: waits are always bounded).</exception>
+    /// <exception cref="ObjectDisposedException">The writer was disposed (before or, from another thread, during the wait).</exception>
+    /// <exception cref="PeerGoneException">The reader has gone and the ring has no room.</exception>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible (a broken or hostile peer).</exception>
+    public bool WaitToWrite(int bytes, TimeSpan timeout)
+    {
+        _core.ThrowIfDisposed();
+        _ring.CheckBatchBytes(bytes);
+        var room = new RoomFor(_ring, bytes);
+        return _core.WaitForRoomWithin(ref room, timeout);
+    }
+
+    /// <summary>
     /// Claims room for a message of <paramref name="length"/> bytes to write in place (zero copy);
     /// publish it with <see cref="MessageClaim.Commit"/>, which wakes the reader if it sleeps.
     /// </summary>
@@ -347,5 +377,13 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
         public bool HasRoom => writer.HasRoom;
 
         public bool TryWrite() => writer.TryWrite(type, payload.Span);
+    }
+
+    /// <summary>WaitToWrite's attempt: room for a claim of some bytes, without claiming it.</summary>
+    private readonly struct RoomFor(RecordRingEngine ring, int bytes) : IWriteAttempt
+    {
+        public bool HasRoom => ring.HasRoomFor(bytes);
+
+        public bool TryWrite() => throw new UnreachableException("WaitToWrite only looks for room.");
     }
 }

@@ -123,23 +123,62 @@ internal sealed class ProducerCore : IDisposable
     /// </summary>
     /// <exception cref="ChannelClosedException">The channel is completed.</exception>
     /// <exception cref="PeerGoneException">The reader has gone.</exception>
+    /// <exception cref="ObjectDisposedException">The writer was disposed (before or during the wait).</exception>
     internal bool WriteWithin<TAttempt>(ref TAttempt attempt, TimeSpan timeout)
         where TAttempt : IWriteAttempt, allows ref struct
+        => RetryWithin(ref attempt, timeout, roomOnly: false) switch
+        {
+            RoomWait.Done => true,
+            RoomWait.TimedOut => false,
+            _ => throw new ChannelClosedException(),
+        };
+
+    /// <summary>
+    /// The writers' WaitToWrite: waits until the ring has room for <paramref name="attempt"/>
+    /// (true; a hint with several writers), or returns false when <paramref name="timeout"/>
+    /// passes or the channel is completed. Polls as <see cref="WriteWithin"/> does, writing nothing.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative (e.g. infinite) timeout.</exception>
+    /// <exception cref="PeerGoneException">The reader has gone and the ring has no room.</exception>
+    /// <exception cref="ObjectDisposedException">The writer was disposed (before or during the wait).</exception>
+    internal bool WaitForRoomWithin<TAttempt>(ref TAttempt attempt, TimeSpan timeout)
+        where TAttempt : IWriteAttempt, allows ref struct
     {
-        using ChannelLease lease = _channel.Lease();
+        ThrowIfDisposed();
+        WaitDeadline.Validate(timeout);
+        return RetryWithin(ref attempt, timeout, roomOnly: true) == RoomWait.Done;
+    }
+
+    /// <summary>
+    /// The waits for room of both writers and of WaitToWrite: tries <paramref name="attempt"/>
+    /// (its write, or with <paramref name="roomOnly"/> its room check) until it succeeds, the
+    /// channel is completed or the deadline passes; between tries checks the reader's liveness and
+    /// idles per the channel's wait options (the reader does not signal room: ProducerBackoff).
+    /// The last try follows the last idle step, so a reader that freed room meanwhile is seen.
+    /// </summary>
+    private RoomWait RetryWithin<TAttempt>(ref TAttempt attempt, TimeSpan timeout, bool roomOnly)
+        where TAttempt : IWriteAttempt, allows ref struct
+    {
+        using ChannelLease lease = _channel.Lease(); // the mapping stays while we read it, whoever disposes meanwhile
         var backoff = new ProducerBackoff(_channel.Wait, timeout);
         while (true)
         {
-            ThrowIfCompleted();
+            ThrowIfDisposed();
+            // Acquire (the completion line, uintripc.h section 3): a completed channel refuses every write.
+            if (_channel.IsCompleted)
+            {
+                return RoomWait.Completed;
+            }
+
+            if (roomOnly ? attempt.HasRoom : attempt.TryWrite())
+            {
+                return RoomWait.Done;
+            }
+
             _consumer.ThrowIfGone();
             if (!backoff.Idle())
             {
-                return attempt.TryWrite();
-            }
-
-            if (attempt.TryWrite())
-            {
-                return true;
+                return RoomWait.TimedOut;
             }
         }
     }
@@ -263,6 +302,14 @@ internal sealed class ProducerCore : IDisposable
         }
 
         return Doorbells.CreateSender(kind, waitBlock, doorbellFd);
+    }
+
+    /// <summary>How a wait for room ended.</summary>
+    private enum RoomWait
+    {
+        Done,
+        TimedOut,
+        Completed,
     }
 
     private void ThrowIfCompleted()

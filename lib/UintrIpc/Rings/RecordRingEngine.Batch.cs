@@ -109,7 +109,7 @@ internal sealed unsafe partial class RecordRingEngine
 
     /// <summary>Checks the bytes a batch claims (and that the ring is open); returns them aligned to 8.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int CheckBatchBytes(int bytes)
+    internal int CheckBatchBytes(int bytes)
     {
         ThrowIfDisposed();
         if (bytes < HeaderSize || bytes > _capacity)

@@ -15,9 +15,9 @@ internal static unsafe class ChannelTrustCommands
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// channel-dispose-while-waiting &lt;read|wait|handler|async|write&gt;: for slot and message
+    /// channel-dispose-while-waiting &lt;read|wait|handler|async|write|waitwrite&gt;: for slot and message
     /// channels and the futex, eventfd and none doorbells, a thread blocks in a read (or a write
-    /// on a full ring) while this thread disposes the endpoint and the channel. Prints one line
+    /// on a full ring, or a WaitToWrite there) while this thread disposes the endpoint and the channel. Prints one line
     /// per case, "&lt;case&gt;: &lt;how the waiter ended&gt;", and exits 0 if every waiter ended with
     /// ObjectDisposedException; a fault would end the process instead.
     /// </summary>
@@ -66,6 +66,7 @@ internal static unsafe class ChannelTrustCommands
                 "wait" => () => r.WaitToRead(s_wait),
                 "handler" => () => { var h = new Discard(); return r.Read(ref h, 1, s_wait); },
                 "async" => () => r.ReadAsync(buffer).AsTask().GetAwaiter().GetResult(),
+                "waitwrite" => () => { while (w.TryWrite(1, [1])) { } return w.WaitToWrite(16, s_wait); },
                 _ => () => { while (w.TryWrite(1, [1])) { } return w.TryWrite(1, [1], s_wait); },
             };
         }
@@ -80,6 +81,7 @@ internal static unsafe class ChannelTrustCommands
                 "read" or "handler" => () => r.TryRead(out _, s_wait),
                 "wait" => () => r.WaitToRead(s_wait),
                 "async" => () => r.ReadAsync().AsTask().GetAwaiter().GetResult(),
+                "waitwrite" => () => { while (w.TryWrite(1)) { } return w.WaitToWrite(s_wait); },
                 _ => () => { while (w.TryWrite(1)) { } return w.TryWrite(1, s_wait); },
             };
         }
@@ -101,13 +103,13 @@ internal static unsafe class ChannelTrustCommands
 
         // Until the waiter sleeps (a reader announces it; a writer backs off in 1 ms sleeps).
         var start = Stopwatch.StartNew();
-        while (operation != "write" && kind != DoorbellKind.None && !waitBlock.IsConsumerSleeping && start.Elapsed < s_wait)
+        while (operation is not ("write" or "waitwrite") && kind != DoorbellKind.None && !waitBlock.IsConsumerSleeping && start.Elapsed < s_wait)
         {
             Thread.Sleep(1);
         }
 
         Thread.Sleep(50);
-        if (operation == "write")
+        if (operation is "write" or "waitwrite")
         {
             producer.Dispose();
             channel.Dispose();

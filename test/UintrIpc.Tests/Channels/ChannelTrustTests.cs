@@ -38,6 +38,7 @@ public sealed class ChannelTrustTests(ITestOutputHelper output) : IDisposable
     [InlineData("handler")]
     [InlineData("async")]
     [InlineData("write")]
+    [InlineData("waitwrite")]
     public void Disposing_from_another_thread_ends_a_waiter_with_ObjectDisposedException(string operation)
     {
         using var peer = PeerProcess.Start(output, "channel-dispose-while-waiting", operation);
@@ -49,12 +50,15 @@ public sealed class ChannelTrustTests(ITestOutputHelper output) : IDisposable
     /// Peer liveness by heartbeat: a producer facing a full ring learns that the consumer's
     /// process was killed (SIGKILL) from the heartbeat standing still, and gets
     /// PeerGoneException instead of waiting out its 60 s timeout. While the consumer lives but
-    /// does not read, the heartbeat moves and the write only times out.
+    /// does not read, the heartbeat moves and the write only times out. The same for a writer
+    /// that only waits for room (<paramref name="waitOnly"/>: WaitToWrite, user43).
     /// </summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void A_waiting_writer_learns_from_the_heartbeat_that_the_consumer_was_killed(bool messages)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void A_waiting_writer_learns_from_the_heartbeat_that_the_consumer_was_killed(bool messages, bool waitOnly)
     {
         string name = _names.New("liveness");
         var options = new IpcChannelOptions
@@ -68,6 +72,11 @@ public sealed class ChannelTrustTests(ITestOutputHelper output) : IDisposable
             IpcChannel<long> slots => Writer(slots.Writer),
             _ => Writer(((IpcMessageChannel)channel).Writer),
         };
+        Func<long, TimeSpan, bool> wait = !waitOnly ? write : channel switch
+        {
+            IpcChannel<long> slots => (_, t) => slots.Writer.WaitToWrite(t),
+            _ => (_, t) => ((IpcMessageChannel)channel).Writer.WaitToWrite(16, t), // one record of 8 bytes
+        };
         using var consumer = PeerProcess.Start(output, "channel-consume-and-hang", messages ? "message" : "slot", name);
         Assert.True(write(0, Long));
         consumer.WaitForOutput("consuming");
@@ -76,10 +85,10 @@ public sealed class ChannelTrustTests(ITestOutputHelper output) : IDisposable
         }
 
         // Alive but not reading: three peer timeouts pass with the heartbeat moving, no error.
-        Assert.False(write(2, TimeSpan.FromSeconds(3)));
+        Assert.False(wait(2, TimeSpan.FromSeconds(3)));
 
         consumer.Kill(); // SIGKILL
-        var error = Record.Exception(() => write(3, Long));
+        var error = Record.Exception(() => wait(3, Long));
         output.WriteLine(error?.Message ?? "no error");
         Assert.IsType<PeerGoneException>(error);
         Assert.Contains("heartbeat", error.Message, StringComparison.Ordinal);

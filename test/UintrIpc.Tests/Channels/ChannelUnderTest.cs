@@ -74,6 +74,9 @@ internal abstract class ChannelUnderTest : IDisposable
 
     public abstract bool TryWrite(long value, TimeSpan timeout);
 
+    /// <summary>The writer's WaitToWrite for room for one value (a message channel: one record's bytes).</summary>
+    public abstract bool WaitToWrite(TimeSpan timeout);
+
     public abstract ValueTask WriteAsync(long value, CancellationToken cancellationToken = default);
 
     public abstract bool TryComplete();
@@ -142,6 +145,8 @@ internal sealed class SlotChannelUnderTest : ChannelUnderTest
 
     public override bool TryWrite(long value, TimeSpan timeout) => Producer.TryWrite(value, timeout);
 
+    public override bool WaitToWrite(TimeSpan timeout) => Producer.WaitToWrite(timeout);
+
     public override ValueTask WriteAsync(long value, CancellationToken cancellationToken = default) => Producer.WriteAsync(value, cancellationToken);
 
     public override bool TryComplete() => Producer.TryComplete();
@@ -159,6 +164,7 @@ internal sealed class MessageChannelUnderTest : ChannelUnderTest
     public MessageChannelUnderTest(IpcChannelOptions options, bool localWriter)
     {
         _payloadLength = options.Checksums ? ChecksumPayload : 8;
+        RecordBytes = options.Checksums ? 32 : 16;
         Channel = IpcChannel.CreateMessages(options);
         Consumer = Channel.Reader;
         if (localWriter)
@@ -259,6 +265,11 @@ internal sealed class MessageChannelUnderTest : ChannelUnderTest
     }
 
     public override bool TryWrite(long value, TimeSpan timeout) => Producer.TryWrite(TypeOf(value), Encode(value), timeout);
+
+    /// <summary>The bytes one value's record takes (8 header + payload, with checksums 4 more, aligned to 8).</summary>
+    public int RecordBytes { get; }
+
+    public override bool WaitToWrite(TimeSpan timeout) => Producer.WaitToWrite(RecordBytes, timeout);
 
     public override ValueTask WriteAsync(long value, CancellationToken cancellationToken = default)
         => Producer.WriteAsync(TypeOf(value), Encode(value), cancellationToken);
