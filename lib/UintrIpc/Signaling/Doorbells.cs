@@ -231,7 +231,7 @@ internal static unsafe class Doorbells
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
-            return new(DoorbellKind.Uintr, false, $"the native shim could not be loaded: {e.Message}") { IsShimMissing = true };
+            return ShimMissing(DoorbellKind.Uintr, e);
         }
     }
 
@@ -287,6 +287,10 @@ internal static unsafe class Doorbells
         return result; // Join: the thread's write is visible
     }
 
+    /// <summary>The verdict on <paramref name="kind"/> when the shim it calls could not be loaded (<paramref name="e"/>: DllNotFound or EntryPointNotFound).</summary>
+    private static DoorbellCapability ShimMissing(DoorbellKind kind, Exception e)
+        => new(kind, false, $"the native shim could not be loaded: {e.Message}") { IsShimMissing = true };
+
     private static Lazy<DoorbellCapability> Once(Func<DoorbellCapability> detect) => new(detect, LazyThreadSafetyMode.ExecutionAndPublication);
 
     private static DoorbellCapability Guard(DoorbellKind kind, Func<string?> test)
@@ -298,7 +302,7 @@ internal static unsafe class Doorbells
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
-            return new(kind, false, $"the native shim could not be loaded: {e.Message}") { IsShimMissing = true };
+            return ShimMissing(kind, e);
         }
         catch (Exception e) when (e is UintrIpcException or InvalidOperationException or PlatformNotSupportedException)
         {
