@@ -81,12 +81,16 @@ public sealed class RpcSessionPeerProcessTests(ITestOutputHelper output)
     public void A_live_clients_pidfd_names_it_and_a_closed_session_gives_none()
     {
         using var server = RpcTestOps.CreateServer();
+        var opened = new BlockingCollection<RpcSession>();
         var closed = new BlockingCollection<RpcSession>();
+        server.SessionOpened += (_, session) => opened.Add(session);
         server.SessionClosed += (_, session) => closed.Add(session);
         server.Start(_endpoint);
         RpcSession session;
         using (var client = RpcClient.Connect(_endpoint))
         {
+            // The server records the session just after its welcome: Connect may return first.
+            Assert.True(opened.TryTake(out _, s_timeout), "SessionOpened did not report");
             session = Assert.Single(server.Sessions);
             using SafeFileHandle? pidfd = session.OpenPeerProcess();
             Assert.NotNull(pidfd);
