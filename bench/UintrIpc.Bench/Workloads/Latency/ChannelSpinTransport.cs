@@ -34,13 +34,17 @@ internal readonly struct ChannelSpinTransport : IPingTransport
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public long Receive()
+    public long Receive() => Poll(_rx, _deadline);
+
+    /// <summary>The receive spin out of line, for the reason <see cref="RingSpinTransport"/> gives.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static long Poll(IpcChannelReader<long> rx, in Deadline deadline)
     {
         int polls = 0;
         long value;
-        while (!_rx.TryRead(out value))
+        while (!rx.TryRead(out value))
         {
-            Spin.Step(ref polls, _deadline, "an element in the channel");
+            Spin.Step(ref polls, deadline, "an element in the channel");
         }
 
         return value;
