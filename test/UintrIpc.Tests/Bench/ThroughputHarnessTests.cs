@@ -76,8 +76,10 @@ public sealed class ThroughputHarnessTests
     [Fact]
     public void Harness_batched_record_producers_deliver_every_message_in_order()
     {
-        // 8 B: the stamp-only loops (SPSC: a run appended, read through the batch loop), one producer and two; 64 B: the copying one.
-        string[] tests = ["net-spsc-record-batch-s8-c1k", "net-spsc-record-batch-s64-c1k", "net-mpsc-record-batch-s8-c1k-p2", "net-mpsc-record-batch-s64-c1k-p2"];
+        // 8 B: the stamp-only loops (SPSC: a run appended, read through the batch loop), one producer and two; 64 B: the copying one;
+        // 256 B: the copy of 129-256 bytes without a loop where there are 512-bit vectors (StampAndRestUpTo256), the copying one elsewhere.
+        string[] tests = ["net-spsc-record-batch-s8-c1k", "net-spsc-record-batch-s64-c1k", "net-spsc-record-batch-s256-c1k",
+            "net-mpsc-record-batch-s8-c1k-p2", "net-mpsc-record-batch-s64-c1k-p2", "net-mpsc-record-batch-s256-c1k-p2"];
         var results = HarnessRun.Results(TimeSpan.FromSeconds(240), "--sweep", "--only", string.Join(',', tests.Select(t => "=" + t)), "--no-native", "--no-plots", "--no-pin",
             "--tput-count", Messages.ToString(System.Globalization.CultureInfo.InvariantCulture), "--warmup-ms", "50");
         var counts = results.ToDictionary(r => r.Key, r => (r.Value.GetProperty("ok").GetBoolean(), r.Value.GetProperty("count").GetInt64()));
