@@ -13,7 +13,16 @@ internal sealed class BootstrapProtocolException : UintrIpcException
     /// <param name="endpoint">The connection's endpoint.</param>
     /// <param name="problem">What was wrong with the message.</param>
     public BootstrapProtocolException(string endpoint, string problem)
-        : base($"Invalid bootstrap message on {endpoint}: {problem}. Is the peer a UintrIpc process of the same version?")
+        : this(endpoint, problem, "Is the peer a UintrIpc process of the same version?")
+    {
+    }
+
+    /// <summary>Creates the exception for a well-formed message that this side's call does not match.</summary>
+    /// <param name="endpoint">The connection's endpoint.</param>
+    /// <param name="problem">What was wrong with the message.</param>
+    /// <param name="whatToDo">What to do about it (a mismatch of the two programs' types or calls is not a version problem).</param>
+    public BootstrapProtocolException(string endpoint, string problem, string whatToDo)
+        : base($"Invalid bootstrap message on {endpoint}: {problem}. {whatToDo}")
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         Problem = problem;

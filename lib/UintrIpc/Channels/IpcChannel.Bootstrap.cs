@@ -28,6 +28,13 @@ public static partial class IpcChannel
     private const ushort DuplexReply = 4;
     private const int DuplexPayloadLength = 20;
 
+    // A well-formed message of another shape: the two programs disagree, which no version check would fix.
+    private const string TypeMismatchAdvice =
+        "The sender created it with other element types: receive it with types of those sizes (the sender's own structs)";
+
+    private static BootstrapProtocolException KindMismatch(BootstrapConnection connection, string problem)
+        => new(connection.Endpoint, problem, "Both programs must hand over and receive the same kind of channel");
+
     /// <summary>
     /// Hands <paramref name="channel"/> to the peer process, which receives it with
     /// <see cref="ReceiveChannel{T}"/> and writes to it: sends the region and the reader's
@@ -181,7 +188,7 @@ public static partial class IpcChannel
         var (doorbell, size) = Parse(connection, message, SlotChannel);
         if (size != sizeof(T))
         {
-            throw new BootstrapProtocolException(connection.Endpoint, $"the channel's elements are {size} bytes, sizeof({typeof(T).Name}) is {sizeof(T)}");
+            throw new BootstrapProtocolException(connection.Endpoint, $"the channel's elements are {size} bytes, sizeof({typeof(T).Name}) is {sizeof(T)}", TypeMismatchAdvice);
         }
 
         using SafeFdHandle regionFd = message.TakeFd(0);
@@ -299,14 +306,14 @@ public static partial class IpcChannel
 
         if (kind != expectedKind)
         {
-            throw new BootstrapProtocolException(connection.Endpoint, kind switch
+            throw kind switch
             {
-                SlotChannel => "the peer sent a channel of elements (IpcChannel<T>); receive it with ReceiveChannel<T>",
-                MessageChannel => "the peer sent a message channel; receive it with ReceiveMessageChannel",
-                DuplexChannel => "the peer sent a duplex channel; receive it with ReceiveDuplexChannel<TRequest, TResponse>",
-                DuplexReply => "the peer sent a duplex reply where a channel was expected",
-                _ => $"unknown channel kind {kind}",
-            });
+                SlotChannel => KindMismatch(connection, "the peer sent a channel of elements (IpcChannel<T>); receive it with ReceiveChannel<T>"),
+                MessageChannel => KindMismatch(connection, "the peer sent a message channel; receive it with ReceiveMessageChannel"),
+                DuplexChannel => KindMismatch(connection, "the peer sent a duplex channel; receive it with ReceiveDuplexChannel<TRequest, TResponse>"),
+                DuplexReply => new BootstrapProtocolException(connection.Endpoint, "the peer sent a duplex reply where a channel was expected"),
+                _ => new BootstrapProtocolException(connection.Endpoint, $"unknown channel kind {kind}"),
+            };
         }
 
         if (p.Length != (duplex ? DuplexPayloadLength : PayloadLength))

@@ -163,7 +163,8 @@ public static partial class IpcChannel
         if (requestSize != expectedRequest || responseSize != expectedResponse)
         {
             throw new BootstrapProtocolException(connection.Endpoint,
-                $"the duplex channel carries {requestSize}-byte requests and {responseSize}-byte responses, this side expects {expectedRequest} and {expectedResponse}");
+                $"the duplex channel carries {requestSize}-byte requests and {responseSize}-byte responses, this side expects {expectedRequest} and {expectedResponse}",
+                TypeMismatchAdvice);
         }
     }
 }

@@ -23,7 +23,8 @@ namespace UintrIpc.Signaling;
 /// <see cref="RefusedRings"/>. The residual risk: a peer that can write the wait block can
 /// direct the signal at another thread of the consumer's process (see uintripc.h section 3).
 /// </para>
-/// <para>Permission rules of kill(2) apply: the consumer must run as the same user (or we need CAP_KILL).</para>
+/// <para>Permission rules of kill(2) apply: the consumer must run as the same user (or we need CAP_KILL);
+/// a sender for another process checks that when it is made (signal 0), so a handover refuses it.</para>
 /// </remarks>
 internal sealed class SignalDoorbellSender : DoorbellSender
 {
@@ -44,6 +45,7 @@ internal sealed class SignalDoorbellSender : DoorbellSender
     /// <param name="consumerProcess">A pidfd of the consumer's process, from a source the caller trusts; the sender keeps its own duplicate.</param>
     /// <param name="signalNumber">The consumer's signal, or 0 for the default.</param>
     /// <exception cref="ArgumentException"><paramref name="consumerProcess"/> is not a pidfd of a live process.</exception>
+    /// <exception cref="UintrIpcException">EPERM: this process may not signal the consumer's (another user's).</exception>
     public SignalDoorbellSender(WaitBlock waitBlock, SafeHandle consumerProcess, int signalNumber = 0)
         : this(waitBlock, ProcessHandle.FromPidFd(consumerProcess), signalNumber)
     {
@@ -61,10 +63,20 @@ internal sealed class SignalDoorbellSender : DoorbellSender
             throw new ArgumentOutOfRangeException(nameof(signalNumber), signalNumber, $"Use a real-time signal between {min} and {max}, the one the consumer blocks.");
         }
 
+        if (consumer is { IsThisProcess: false } && Sys.TgKill(consumer.Pid, consumer.Pid, 0) != 0 && LibC.errno == LibC.EPERM)
+        {
+            // Signal 0 checks kill(2)'s permission and sends nothing: refuse at the handover rather
+            // than at the first ring, which would come after that write had published its message.
+            consumer.Dispose();
+            throw new UintrIpcException($"tgkill({consumer.Pid}, {consumer.Pid}, 0)", LibC.EPERM, EPermAdvice);
+        }
+
         _waitBlock = waitBlock;
         _consumer = consumer;
         SignalNumber = signal;
     }
+
+    private const string EPermAdvice = "The consumer runs as another user; signals need the same user (or CAP_KILL). Use the futex or eventfd doorbell.";
 
     /// <inheritdoc />
     public override DoorbellKind Kind => DoorbellKind.Signal;
@@ -131,7 +143,7 @@ internal sealed class SignalDoorbellSender : DoorbellSender
         }
 
         throw new UintrIpcException($"tgkill({pid}, {tid}, {SignalNumber})", errno,
-            errno == LibC.EPERM ? "The consumer runs as another user; signals need the same user (or CAP_KILL). Use the futex or eventfd doorbell." : null);
+            errno == LibC.EPERM ? EPermAdvice : null);
     }
 
     /// <inheritdoc />

@@ -54,6 +54,36 @@ internal static class DuplexCommands
     }
 
     /// <summary>
+    /// duplex-receive-from &lt;endpoint&gt; &lt;server uid&gt;: connects trusting a server of that uid (the
+    /// test runs this peer as another user), receives a duplex channel of longs and makes one round
+    /// trip; prints "round trip N" or "refused: MESSAGE" (the receive failed) and exits 0 either way.
+    /// </summary>
+    [PeerCommand("duplex-receive-from")]
+    public static int ReceiveFrom(string[] args)
+    {
+        using var connection = BootstrapConnection.Connect(args[0], s_timeout, PeerPolicy.AllowUsers(uint.Parse(args[1], CultureInfo.InvariantCulture)));
+        IpcDuplexChannel<long, long> duplex;
+        try
+        {
+            duplex = connection.ReceiveDuplexChannel<long, long>(s_timeout);
+        }
+        catch (UintrIpcException e)
+        {
+            Console.WriteLine($"refused: {e.Message}");
+            return 0;
+        }
+
+        using (duplex)
+        {
+            duplex.Requests.Writer.TryWrite(41, s_timeout);
+            Console.WriteLine($"round trip {duplex.Responses.Reader.Read(s_timeout)}");
+            duplex.Requests.Writer.Complete();
+        }
+
+        return 0;
+    }
+
+    /// <summary>
     /// duplex-hold &lt;endpoint&gt;: connects, receives a duplex channel of long requests and long
     /// responses, prints "holding", and then neither writes nor reads until stdin says "quit"
     /// (or closes): the other side's waits find nothing, until this process is killed.

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Tmds.Linux;
 using UintrIpc.Bootstrap;
 using UintrIpc.Channels;
 using UintrIpc.Tests.Bootstrap;
@@ -67,6 +68,53 @@ public sealed class DuplexChannelCrossProcessTests(ITestOutputHelper output) : I
             Assert.True(match.Success, peer.StandardOutput);
             Assert.True(long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) >= (Count / PauseEvery) - 1, peer.StandardOutput); // the requester's reader parked and was woken
             Assert.Equal("0", match.Groups[2].Value);
+        }, "answering").Join(TimeSpan.FromSeconds(90));
+    }
+
+    [Theory]
+    [InlineData(DoorbellKind.Signal, false)]
+    [InlineData(DoorbellKind.Futex, true)]
+    public void A_requester_of_another_user_is_refused_the_signal_doorbell_at_the_handover(DoorbellKind doorbell, bool works)
+    {
+        const uint Nobody = 65534;
+        Assert.SkipUnless(LibC.geteuid() == 0, "only root can start the requester as another user (uid 65534)");
+        string setpriv = ExternalProgram.FindOnPath("setpriv")
+            ?? throw new InvalidOperationException("setpriv (util-linux) is needed to run the requester as uid 65534; install util-linux");
+        string endpoint = SocketNames.NewAbstract("duplexuser"); // a path's socket file would need write permission for uid 65534
+        new TestThread(() =>
+        {
+            using var server = BootstrapServer.Listen(endpoint, PeerPolicy.AllowUsers(Nobody));
+            using var duplex = IpcChannel.CreateDuplex<long, long>(new IpcChannelOptions { Doorbell = doorbell, SpinBudget = TimeSpan.Zero, YieldBudget = TimeSpan.Zero, MaxParkTime = Long });
+            var requests = duplex.Requests.Reader; // on this thread (the signal doorbell's reader)
+            using var peer = PeerProcess.StartWrapped(output, [setpriv, $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups"], null,
+                "duplex-receive-from", endpoint, "0");
+            using (var connection = server.Accept(Long))
+            {
+                Assert.Equal(Nobody, connection.Peer.Uid);
+                if (works)
+                {
+                    connection.SendChannel(duplex, Long);
+                    Assert.Equal(41, requests.Read(Long)); // parked first (no spin): the requester rang it
+                    Assert.True(duplex.Responses.Writer.TryWrite(42, Long));
+                }
+                else
+                {
+                    // The requester refuses the duplex and hangs up: no reply for this side.
+                    Assert.ThrowsAny<Exception>(() => connection.SendChannel(duplex, Long));
+                }
+            }
+
+            peer.AssertSuccess(Long);
+            if (works)
+            {
+                Assert.Contains("round trip 42", peer.StandardOutput, StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.Contains("refused: ", peer.StandardOutput, StringComparison.Ordinal);
+                Assert.Contains("Operation not permitted", peer.StandardOutput, StringComparison.Ordinal);
+                Assert.Contains("Use the futex or eventfd doorbell", peer.StandardOutput, StringComparison.Ordinal);
+            }
         }, "answering").Join(TimeSpan.FromSeconds(90));
     }
 }

@@ -249,6 +249,32 @@ public sealed class DuplexChannelTests : IDisposable
         sender2.Join(Long);
     }
 
+    [Fact]
+    public void Other_element_types_or_another_kind_are_refused_saying_what_to_do_not_blaming_the_version()
+    {
+        using var pair = BootstrapPair.Open(_sockets.NewPath());
+        using var duplex = IpcChannel.CreateDuplex<long, long>(new IpcChannelOptions { Doorbell = DoorbellKind.Futex });
+        var sender = new TestThread(() => Assert.ThrowsAny<Exception>(() => pair.ServerSide.SendChannel(duplex, TimeSpan.FromSeconds(2))), "sender");
+        var types = Assert.Throws<BootstrapProtocolException>(() => pair.ClientSide.ReceiveDuplexChannel<int, long>(Long));
+        sender.Join(Long);
+        Assert.Contains("8-byte requests and 8-byte responses, this side expects 4 and 8", types.Message);
+        Assert.Contains("receive it with types of those sizes", types.Message);
+        Assert.DoesNotContain("version", types.Message);
+
+        using var channel = IpcChannel.CreateBounded<long>(8);
+        pair.ServerSide.SendChannel(channel);
+        var size = Assert.Throws<BootstrapProtocolException>(() => pair.ClientSide.ReceiveChannel<int>(Long));
+        Assert.Contains("the channel's elements are 8 bytes, sizeof(Int32) is 4", size.Message);
+        Assert.Contains("receive it with types of those sizes", size.Message);
+        Assert.DoesNotContain("version", size.Message);
+
+        using var channel2 = IpcChannel.CreateBounded<long>(8);
+        pair.ServerSide.SendChannel(channel2);
+        var kind = Assert.Throws<BootstrapProtocolException>(() => pair.ClientSide.ReceiveDuplexChannel<long, long>(Long));
+        Assert.Contains("receive it with ReceiveChannel<T>", kind.Message);
+        Assert.DoesNotContain("version", kind.Message);
+    }
+
     /// <summary>Waits (bounded) until the reader of ring <paramref name="ring"/> has announced that it sleeps (its wait block has the ring's index as tag).</summary>
     private static void WaitUntilSleeping<TRequest, TResponse>(IpcDuplexChannel<TRequest, TResponse> duplex, int ring)
         where TRequest : unmanaged
