@@ -87,9 +87,9 @@ public unsafe ref struct SlotBatch<T> where T : unmanaged
                 SlotRingThrowHelper.ThrowClaimNotActive();
             }
 
-            if (SlotRingEngine.PrefetchesPerSlot<T>() && !_multiProducer && (uint)index + 1 < (uint)_count)
+            if (SlotRingEngine.PrefetchesPerSlot<T>() && (uint)index + 1 < (uint)_count)
             {
-                _engine.PrefetchBatchSlot(_start + (uint)index + 1, _start + (uint)_count); // large elements only (a JIT-time constant): the slots ahead
+                _engine.PrefetchBatchSlot(_start + (uint)index + 1, _start + (uint)_count); // large elements only (a JIT-time constant): the batch's slots ahead (MPSC too: claimed, ours)
             }
 
             return ref Unsafe.AsRef<T>(_slots.SlotAt(_start + (uint)index) + RingLayout.SlotHeaderSize);

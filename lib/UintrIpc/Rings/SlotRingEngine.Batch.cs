@@ -58,6 +58,11 @@ internal unsafe partial struct SlotRingEngine
                     Volatile.Write(ref *(ulong*)SlotAt(start + i), ClaimMarker.ForSlot(tag, start + i));
                 }
             }
+
+            if (PrefetchesPerSlot<T>() && claimed > 1 && _prefetchWrite != null)
+            {
+                PrefetchSlots(start, claimed); // large elements (a JIT-time constant): the batch's own slots after the first, none past it (_prefetchAhead 0)
+            }
         }
         else
         {

@@ -422,7 +422,8 @@ internal unsafe partial struct SlotRingEngine
     }
 
     /// <summary>
-    /// SPSC batch of large elements (<see cref="PrefetchesPerSlot{T}"/>): keeps the slots ahead of
+    /// A batch of large elements (<see cref="PrefetchesPerSlot{T}"/>; MPSC too, whose batch's slots are
+    /// its own from the claim's CAS on, and C's MPSC batch asks for none, mpsc44): keeps the slots ahead of
     /// <paramref name="next"/>, the batch's slot after the one being written, asked for: once fewer
     /// than <see cref="BatchPrefetchLead"/> slots past it are (the claim's <see cref="PrefetchSlots"/>
     /// asked for the first ones), up to <see cref="_maxPrefetchSlots"/> past it in one call
@@ -470,7 +471,7 @@ internal unsafe partial struct SlotRingEngine
         }
     }
 
-    /// <summary>SPSC: the position up to which slots were asked for (tests).</summary>
+    /// <summary>The position up to which slots were asked for (tests).</summary>
     internal readonly ulong PrefetchedTo => _prefetchedTo;
 
     /// <summary>

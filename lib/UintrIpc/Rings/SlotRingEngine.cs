@@ -65,15 +65,15 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
     /// <summary>MPSC: the ring's producer table (registrations of this object's threads, the consumer's judgements); SPSC: null.</summary>
     [FieldOffset(80)] internal readonly ProducerTable? Producers;
     /// <summary>
-    /// SPSC producer: the shim's write prefetch (<see cref="Shim.PrefetchWrite"/>), or null: none
-    /// (MPSC, a duplex part, no shim or no instruction). See <see cref="PrefetchSlots"/>.
+    /// The producer's write prefetch (<see cref="Shim.PrefetchWrite"/>), or null: none (a duplex
+    /// part, no shim or no instruction). See <see cref="PrefetchSlots"/>; MPSC: within a batch only.
     /// </summary>
     [FieldOffset(88)] private readonly delegate* unmanaged[SuppressGCTransition]<void*, nuint, void> _prefetchWrite;
-    /// <summary>SPSC producer: how many slots ahead of the one it claims it prefetches (about 9 lines).</summary>
+    /// <summary>SPSC producer: how many slots ahead of the one it claims it prefetches (about 9 lines); MPSC: 0 (other producers' slots).</summary>
     [FieldOffset(96)] private readonly ulong _prefetchAhead;
-    /// <summary>SPSC producer: bytes of a slot (the sequence, the element and its trailer).</summary>
+    /// <summary>Producer: bytes of a slot (the sequence, the element and its trailer).</summary>
     [FieldOffset(104)] private readonly nuint _slotSize;
-    /// <summary>SPSC producer: the most slots one prefetch asks for (<see cref="MaxPrefetchBytes"/>, at least 1).</summary>
+    /// <summary>Producer: the most slots one prefetch asks for (<see cref="MaxPrefetchBytes"/>, at least 1).</summary>
     [FieldOffset(112)] private readonly ulong _maxPrefetchSlots;
     /// <summary>The channel end's type name, which a call that raced its Dispose names (<see cref="RetiredMapping"/>); null: a bare ring.</summary>
     [FieldOffset(120)] internal readonly string? Owner;
@@ -104,7 +104,7 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
     [FieldOffset(ProducerBlock + 32)] private ulong _unmarkedClaim;
     /// <summary>MPSC: the slots of the claim at <see cref="_unmarkedClaim"/> (written with it).</summary>
     [FieldOffset(ProducerBlock + 40)] private ulong _unmarkedCount;
-    /// <summary>SPSC: the position up to which claims have prefetched slots, the frontier (<see cref="PrefetchSlots"/>).</summary>
+    /// <summary>The position up to which claims have prefetched slots, the frontier (<see cref="PrefetchSlots"/>; MPSC: a hint shared by the object's threads).</summary>
     [FieldOffset(ProducerBlock + 48)] private ulong _prefetchedTo;
 
     // ---- consumer-local (not shared memory) --------------------------------------------
@@ -231,12 +231,13 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
         ReleaseMask = Math.Max(1, Capacity / 4) - 1;
         AllowSkips = kind == PartKind.MpscSlots;
         _slotSize = (nuint)geometry.SlotSize;
-        // Not for MPSC (other producers write the slots ahead) nor a duplex part, whose lines hold
-        // the other direction's slots too (2h): the prefetch would take them from their writer.
-        if (!AllowSkips && geometry.SlotPitch == geometry.SlotSize)
+        // Not for a duplex part, whose lines hold the other direction's slots too (2h): the prefetch
+        // would take them from their writer. MPSC: nothing ahead of a claim (other producers write
+        // those slots), only the slots of its own batch of large elements (PrefetchBatchSlot).
+        if (geometry.SlotPitch == geometry.SlotSize)
         {
             _prefetchWrite = Shim.PrefetchWrite;
-            _prefetchAhead = (ulong)Math.Max(1, PrefetchDistanceBytes / geometry.SlotSize);
+            _prefetchAhead = AllowSkips ? 0 : (ulong)Math.Max(1, PrefetchDistanceBytes / geometry.SlotSize);
             _maxPrefetchSlots = (ulong)Math.Max(1, MaxPrefetchBytes / geometry.SlotSize);
         }
 

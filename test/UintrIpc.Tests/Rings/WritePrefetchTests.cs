@@ -6,7 +6,7 @@ using UintrIpc.Rings;
 
 namespace UintrIpc.Tests.Rings;
 
-/// <summary>The SPSC slot producer's write prefetch: available where the CPU has it, and only ever aimed at released slots.</summary>
+/// <summary>The slot producers' write prefetch: available where the CPU has it, and only ever aimed at released slots (MPSC: its own batch's).</summary>
 public sealed unsafe class WritePrefetchTests
 {
     [Fact]
@@ -168,6 +168,43 @@ public sealed unsafe class WritePrefetchTests
         batch.Publish();
     }
 
+    [Fact]
+    public void MpscBatch_Of1KiBElements_KeepsThreeToSevenOfItsOwnSlotsAhead_NeverPastTheBatch()
+    {
+        // As the SPSC batch (above), on an MPSC ring: after the claim's CAS the batch's slots are
+        // this producer's alone, so its indexer asks for them ahead as the SPSC one does; past
+        // the batch nothing (other producers' claims). Two batches, the second from slot 40.
+        Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
+        using var region = SharedRegion.CreateAnonymous(SlotRing<Wide1K>.Part(128, multipleProducers: true));
+        var producer = new SlotRing<Wide1K>(region);
+        ref SlotRingEngine engine = ref producer.Engine;
+        foreach ((ulong start, int count) in new[] { (0ul, 40), (40ul, 64) })
+        {
+            ulong end = start + (ulong)count;
+            Assert.True(producer.TryClaim(count, out SlotBatch<Wide1K> batch));
+            Assert.Equal((long)start, batch.Position);
+            Assert.Equal(start + 8, engine.PrefetchedTo); // the claim: slots 1-7 of the batch
+            int moves = 0;
+            ulong last = engine.PrefetchedTo;
+            for (int i = 0; i < count; i++)
+            {
+                batch[i][0] = i;
+                ulong next = start + (ulong)i + 1;
+                Assert.True(engine.PrefetchedTo >= Math.Min(next + 3, end), $"after slot {start + (ulong)i}: asked for up to {engine.PrefetchedTo}, fewer than 3 past {next}");
+                Assert.True(engine.PrefetchedTo <= Math.Min(next + 7, end), $"after slot {start + (ulong)i}: asked for up to {engine.PrefetchedTo}, more than 7 past {next} or past the batch (end {end})");
+                if (engine.PrefetchedTo != last)
+                {
+                    moves++;
+                    last = engine.PrefetchedTo;
+                }
+            }
+
+            Assert.Equal(end, engine.PrefetchedTo);
+            Assert.Equal((count - 8) / 4, moves); // 4 slots a call
+            batch.Publish();
+        }
+    }
+
     /// <summary>An SPSC slot ring's region of <paramref name="slots"/> elements; the test is skipped where the CPU has no write prefetch.</summary>
     private static SharedRegion PrefetchingSpscRegion<T>(int slots) where T : unmanaged
     {
@@ -212,25 +249,20 @@ public sealed unsafe class WritePrefetchTests
     }
 
     [Fact]
-    public void Mpsc_IsNotPrefetched_AndSmallSlots_AreAskedForABlockAtATime()
+    public void Mpsc_AsksForNothingPastItsClaims_AndSmallSlots_AreAskedForABlockAtATime()
     {
+        // MPSC single writes and batches of small elements: no prefetch (the slots ahead are other producers' claims).
         using var mpscRegion = SharedRegion.CreateAnonymous(SlotRing<Wide64>.Part(16, multipleProducers: true));
         var mpsc = new SlotRing<Wide64>(mpscRegion);
         Assert.True(mpsc.TryWrite(new Wide64 { A = 1 }));
-        Assert.Equal((0ul, 0ul), mpsc.Engine.PrefetchRange(1, 9));
-        Assert.Equal(0ul, mpsc.Engine.PrefetchedTo);
-        using (var largeRegion = SharedRegion.CreateAnonymous(SlotRing<Wide4K>.Part(16, multipleProducers: true)))
+        Assert.True(mpsc.TryClaim(4, out SlotBatch<Wide64> small));
+        for (int i = 0; i < 4; i++)
         {
-            var large = new SlotRing<Wide4K>(largeRegion);
-            Assert.True(large.TryClaim(4, out SlotBatch<Wide4K> batch));
-            for (int i = 0; i < 4; i++)
-            {
-                batch[i][0] = i;
-            }
-
-            Assert.Equal(0ul, large.Engine.PrefetchedTo); // MPSC: the slots ahead are other producers' claims
-            batch.Publish();
+            small[i].A = i;
         }
+
+        small.Publish();
+        Assert.Equal(0ul, mpsc.Engine.PrefetchedTo);
 
         Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
         using var region = SharedRegion.CreateAnonymous(SlotRing<long>.Part(256));
