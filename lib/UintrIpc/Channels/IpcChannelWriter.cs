@@ -261,8 +261,11 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     /// <summary>
     /// Waits asynchronously until the ring has room (true) or the channel is completed (false).
     /// Another writer may take the room first: write with <see cref="TryWrite(T)"/> and wait again if it fails.
+    /// Polls (the reader does not signal room): spins and yields per <see cref="IpcChannelOptions.Wait"/>,
+    /// then 1 ms <see cref="Task.Delay(TimeSpan, CancellationToken)"/> steps, which a loaded machine stretches.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible (a broken or hostile peer).</exception>
     /// <exception cref="PeerGoneException">The reader has gone.</exception>
     public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default)
         => _core.WaitToWriteAsync(new WriteOne(this, default), cancellationToken);
@@ -288,7 +291,8 @@ public sealed class IpcChannelWriter<T> : ChannelWriter<T>, IDisposable, ISlotBa
     /// </summary>
     public void Dispose() => _core.Dispose();
 
-    private bool HasRoom => _ring.Engine.Count < _ring.Capacity;
+    // The waits' look for room (not the writes'): the head checked, so a corrupt one throws as TryWrite would.
+    private bool HasRoom => _ring.Engine.HasRoomChecked();
 
     private bool TryWriteShared(in T item)
     {

@@ -28,8 +28,9 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     private readonly RecordRingEngine _ring;
     private readonly ProducerCore _core;
     private readonly bool _multiple;
-    // Room that lets any message be written: the longest record, and the padding a wrap may need.
-    private readonly long _roomForAny;
+    // The bytes of the longest record: room for it at the tail (with the padding a wrap there
+    // needs, RecordRingEngine.HasRoomFor) is room for any message.
+    private readonly int _longestRecord;
     /// <summary>Bytes each record holds after the message: its checksum (uintripc.h 4a), or none. Decided once, at attach.</summary>
     private readonly int _trailer;
     private readonly int _maxMessageLength;
@@ -40,7 +41,7 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
         _trailer = channel.Checksums ? MessageChecksum.Size : 0;
         _maxMessageLength = channel.MaxMessageLength;
         _ring = new RecordRingEngine(channel.Region, channel.RingPart, channel.RingPart.Kind, GetType().FullName!); // no lease: the core's reference keeps the mapping
-        _roomForAny = 2L * ((RingLayout.RecordHeaderSize + _ring.MaxMessageLength + 7) & ~7);
+        _longestRecord = (RingLayout.RecordHeaderSize + _ring.MaxMessageLength + 7) & ~7;
         _core = new ProducerCore(channel, _ring, doorbellFd, GetType().FullName!);
     }
 
@@ -147,9 +148,13 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
 
     /// <summary>
     /// Waits asynchronously until the ring has room for a message of any length (true) or the
-    /// channel is completed (false). Another writer may take the room first.
+    /// channel is completed (false): room for the longest message at the ring's tail, as
+    /// <see cref="WaitToWrite(int, TimeSpan)"/> counts it. Another writer may take the room first.
+    /// Polls (the reader does not signal room): spins and yields per <see cref="IpcChannelOptions.Wait"/>,
+    /// then 1 ms <see cref="Task.Delay(TimeSpan, CancellationToken)"/> steps, which a loaded machine stretches.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible (a broken or hostile peer).</exception>
     /// <exception cref="PeerGoneException">The reader has gone.</exception>
     public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default)
         => _core.WaitToWriteAsync(new WriteMemory(this, 0, default), cancellationToken);
@@ -332,7 +337,9 @@ public sealed class IpcMessageWriter : ChannelWriter<IpcMessage>, IDisposable, I
     /// <inheritdoc/>
     void IRecordBatchSink.Completed() => _core.Wake(); // once per batch
 
-    private bool HasRoom => _ring.Capacity - (_ring.ProducerPosition - _ring.ConsumerPosition) >= _roomForAny;
+    // The waits' look for room (not the writes'): exact for the longest message where the tail is
+    // (not twice its length wherever it is), and the positions checked, so a corrupt head throws.
+    private bool HasRoom => _ring.HasRoomFor(_longestRecord);
 
     /// <summary>
     /// Several writers: claims room (a CAS on the tail, a full fence), THEN checks the completion,

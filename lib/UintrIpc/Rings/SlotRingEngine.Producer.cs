@@ -505,6 +505,28 @@ internal unsafe partial struct SlotRingEngine
     internal readonly nuint PrefetchBytesOf(ulong from, ulong to)
         => Math.Min((nuint)(to - from) * _slotSize, MaxPrefetchBytes); // pitch == slot size: not a duplex part
 
+    /// <summary>
+    /// A writer's wait for room (IpcChannelWriter.WaitToWrite, WaitToWriteAsync): whether a claim of
+    /// one slot can go ahead now, the shared head checked as a claim checks it (2c), so that a
+    /// corrupt head is reported when seen rather than waited out as a full ring. Cold: the writes
+    /// never call it. Stores nothing but what a claim's refresh stores (the head cache; MPSC: the floor).
+    /// </summary>
+    /// <exception cref="RingCorruptedException">The shared positions are impossible.</exception>
+    /// <exception cref="ObjectDisposedException">The ring is disposed.</exception>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal bool HasRoomChecked()
+    {
+        ThrowIfDisposed();
+        if (!AllowSkips)
+        {
+            return RefreshHeadSingle(ProducerTail) != 0; // our private tail is the truth (2c)
+        }
+
+        ulong floor = Volatile.Read(ref ProducerTail); // acquire: a floor another thread of this object stored (2c)
+        ulong tail = CheckedTail(Volatile.Read(ref *SharedTail), floor); // acquire: the producers' shared tail, read before head (2b)
+        return RefreshHeadMulti(tail, floor) != RingFull;
+    }
+
     /// <summary>SPSC: reloads head into the cache; returns the free slots for our <paramref name="tail"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private ulong RefreshHeadSingle(ulong tail)

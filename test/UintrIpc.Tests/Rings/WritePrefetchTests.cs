@@ -97,18 +97,36 @@ public sealed unsafe class WritePrefetchTests
         Assert.Equal((258ul, 260ul), engine.PrefetchRange(257, 16)); // only up to head + capacity
     }
 
-    [Fact]
-    public void SpscBatch_OfSlotsLargerThanItsLimit_PrefetchesAtMostTheLimit()
+    [Theory]
+    [InlineData(64, 1024, 200, 114ul, 8136)] // 72-byte slots: 113 after the claim's first (8 KiB), none asked for as they are taken
+    [InlineData(16384, 4, 2, 2ul, 8192)]     // 16 KiB elements: one slot per claim, but only its first 8 KiB (two calls of the shim), not all of it before the first slot is written
+    public void SpscBatch_AsksForAtMostTheLimitAtTheClaim_AndNothingMoreAsSmallOrHugeSlotsAreTaken(int elementSize, int slots, int count, ulong prefetchedTo, int bytes)
     {
-        // 16 KiB elements: one slot per claim, but only its first 8 KiB (two calls of the shim),
-        // not all of it before the claim's first slot is written.
-        Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
-        using var region = SharedRegion.CreateAnonymous(SlotRing<Wide16K>.Part(4));
-        var producer = new SlotRing<Wide16K>(region);
+        if (elementSize == 64)
+        {
+            AssertClaimAsksAtMostTheLimit<Wide64>(slots, count, prefetchedTo, bytes);
+        }
+        else
+        {
+            AssertClaimAsksAtMostTheLimit<Wide16K>(slots, count, prefetchedTo, bytes);
+        }
+    }
+
+    /// <summary>A claim of <paramref name="count"/> asks for the slots after its first up to <paramref name="prefetchedTo"/>, <paramref name="bytes"/> of them; taking its elements asks for no more.</summary>
+    private static void AssertClaimAsksAtMostTheLimit<T>(int slots, int count, ulong prefetchedTo, int bytes) where T : unmanaged
+    {
+        using SharedRegion region = PrefetchingSpscRegion<T>(slots);
+        var producer = new SlotRing<T>(region);
         ref SlotRingEngine engine = ref producer.Engine;
-        Assert.Equal((1ul, 2ul), engine.PrefetchRange(0, 2));
-        Assert.Equal((nuint)8192, engine.PrefetchBytesOf(1, 2));
-        Assert.True(producer.TryClaim(2, out SlotBatch<Wide16K> batch));
+        Assert.True(producer.TryClaim(count, out SlotBatch<T> batch));
+        Assert.Equal(prefetchedTo, engine.PrefetchedTo); // capped per claim
+        Assert.Equal((nuint)bytes, engine.PrefetchBytesOf(1, prefetchedTo));
+        for (int i = 0; i < count; i++)
+        {
+            batch[i] = default;
+        }
+
+        Assert.Equal(prefetchedTo, engine.PrefetchedTo);
         batch.Publish();
     }
 
@@ -216,24 +234,6 @@ public sealed unsafe class WritePrefetchTests
     private struct Wide1K
     {
         private long _first;
-    }
-
-    [Fact]
-    public void SpscBatch_OfSmallElements_AsksOnlyAtTheClaim()
-    {
-        Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
-        using var region = SharedRegion.CreateAnonymous(SlotRing<Wide64>.Part(1024));
-        var producer = new SlotRing<Wide64>(region);
-        ref SlotRingEngine engine = ref producer.Engine;
-        Assert.True(producer.TryClaim(200, out SlotBatch<Wide64> batch));
-        Assert.Equal(114ul, engine.PrefetchedTo); // capped per claim (see above)
-        for (int i = 0; i < 200; i++)
-        {
-            batch[i].A = i;
-        }
-
-        Assert.Equal(114ul, engine.PrefetchedTo);
-        batch.Publish();
     }
 
     [System.Runtime.CompilerServices.InlineArray(512)]

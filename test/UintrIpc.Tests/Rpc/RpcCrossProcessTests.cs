@@ -78,7 +78,7 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
         using (var peer = PeerProcess.Start(output, "rpc-client-hold", _endpoint, "1500"))
         {
             peer.WaitForOutput("calling");
-            Assert.Single(server.Sessions);
+            server.WaitForSingleSession(s_timeout); // the client can be ahead of the server's record
             var shared = ProcessDescriptors.MemfdInodes("self");
             shared.IntersectWith(ProcessDescriptors.MemfdInodes(peer.Pid.ToString(CultureInfo.InvariantCulture)));
             region = Assert.Single(shared); // the region
@@ -208,7 +208,7 @@ public sealed class RpcCrossProcessTests(ITestOutputHelper output)
         server.Start(_endpoint);
         using var flood = PeerProcess.Start(output, "rpc-flood", _endpoint);
         flood.WaitForOutput("stalled calls 4");
-        RpcSession session = Assert.Single(server.Sessions);
+        RpcSession session = server.WaitForSingleSession(s_timeout);
 
         // With requests queued and no room for their answers, the session thread must park (its
         // sleeps end at MaxParkTime) rather than find "work" it cannot do and never block.
