@@ -63,10 +63,13 @@ internal sealed class SignalDoorbellSender : DoorbellSender
             throw new ArgumentOutOfRangeException(nameof(signalNumber), signalNumber, $"Use a real-time signal between {min} and {max}, the one the consumer blocks.");
         }
 
-        if (consumer is { IsThisProcess: false } && Sys.TgKill(consumer.Pid, consumer.Pid, 0) != 0 && LibC.errno == LibC.EPERM)
+        if (consumer is { IsThisProcess: false } && Sys.TgKill(consumer.Pid, consumer.Pid, 0) != 0 && LibC.errno == LibC.EPERM && !consumer.HasExited)
         {
             // Signal 0 checks kill(2)'s permission and sends nothing: refuse at the handover rather
             // than at the first ring, which would come after that write had published its message.
+            // Only while the pidfd's process lives (looked at after the EPERM, so it lived at the
+            // tgkill and held its pid): a handover's pidfd may be of a peer gone since, whose pid
+            // may name another user's process by now; its rings are skipped (Ring) instead.
             consumer.Dispose();
             throw new UintrIpcException($"tgkill({consumer.Pid}, {consumer.Pid}, 0)", LibC.EPERM, EPermAdvice);
         }

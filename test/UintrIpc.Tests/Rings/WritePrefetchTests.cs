@@ -223,6 +223,39 @@ public sealed unsafe class WritePrefetchTests
         }
     }
 
+    [Fact]
+    public void MpscBatches_OpenAtOnce_AskOnlyForTheirOwnSlots_WhateverTheSharedFrontierSays()
+    {
+        // The frontier (_prefetchedTo) is one hint for all of an MPSC object's threads: a later
+        // claim moves it past an earlier batch's end, an earlier one's fill must then ask for
+        // nothing (not from the frontier on: the later batch's or beyond), and the later batch
+        // keeps its own slots ahead, never past its end (review32).
+        Assert.SkipWhen(Shim.PrefetchWrite == null, "no write prefetch on this machine");
+        using var region = SharedRegion.CreateAnonymous(SlotRing<Wide1K>.Part(128, multipleProducers: true));
+        var producer = new SlotRing<Wide1K>(region);
+        ref SlotRingEngine engine = ref producer.Engine;
+        Assert.True(producer.TryClaim(16, out SlotBatch<Wide1K> first)); // [0, 16)
+        Assert.Equal(8ul, engine.PrefetchedTo);
+        Assert.True(producer.TryClaim(32, out SlotBatch<Wide1K> second)); // [16, 48)
+        Assert.Equal(24ul, engine.PrefetchedTo); // slots 17-23, its own
+        for (int i = 0; i < 16; i++)
+        {
+            first[i][0] = i;
+            Assert.Equal(24ul, engine.PrefetchedTo); // nothing asked for: the frontier is past the first batch's end
+        }
+
+        first.Publish();
+        for (int i = 0; i < 32; i++)
+        {
+            second[i][0] = i;
+            ulong next = 16 + (ulong)i + 1;
+            Assert.True(engine.PrefetchedTo <= Math.Min(next + 7, 48ul), $"after slot {next - 1}: asked for up to {engine.PrefetchedTo}, past the second batch's end (48) or 7 past {next}");
+        }
+
+        Assert.Equal(48ul, engine.PrefetchedTo);
+        second.Publish();
+    }
+
     /// <summary>An SPSC slot ring's region of <paramref name="slots"/> elements; the test is skipped where the CPU has no write prefetch.</summary>
     private static SharedRegion PrefetchingSpscRegion<T>(int slots) where T : unmanaged
     {
