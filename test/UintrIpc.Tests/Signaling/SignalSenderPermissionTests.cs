@@ -36,15 +36,17 @@ public sealed partial class SignalSenderPermissionTests
             ProcessHandle reused = ProcessHandle.FromOwnedPidFd(live.Id, goneHandle);
             TestWait.Until(() => reused.HasExited, "the pidfd to report the exit", s_wait);
 
-            Exception? control = null, wrong = null;
-            var thread = new Thread(() => AsUser(Nobody, () =>
+            Exception? control = null, wrong = null, asUser = null;
+            // Every exception caught on the thread (an unhandled one would end the test host), asserted after the join.
+            var thread = new Thread(() => asUser = Record.Exception(() => AsUser(Nobody, () =>
             {
                 // The control: a live consumer of another user is refused (the check works on this thread).
                 control = Record.Exception(() => new SignalDoorbellSender(block.Block, ProcessHandle.Open(live.Id)).Dispose());
                 wrong = Record.Exception(() => new SignalDoorbellSender(block.Block, reused).Dispose());
-            }));
+            })));
             thread.Start();
             Assert.True(thread.Join(s_wait), "the unprivileged thread did not finish");
+            Assert.Null(asUser);
 
             var refused = Assert.IsType<UintrIpcException>(control);
             Assert.Contains("Use the futex or eventfd doorbell", refused.Message, StringComparison.Ordinal);
