@@ -27,7 +27,7 @@ public static partial class IpcChannel
     public static unsafe IpcDuplexChannel<TRequest, TResponse> CreateDuplex<TRequest, TResponse>(IpcChannelOptions? options = null)
         where TRequest : unmanaged
         where TResponse : unmanaged
-        => new(ChannelCore.CreateDuplex(sizeof(TRequest), sizeof(TResponse), options ?? new IpcChannelOptions()));
+        => new(ChannelCore.CreateDuplex(sizeof(TRequest), sizeof(TResponse), options ?? new IpcChannelOptions(), ElementFingerprint<TRequest>.Value, ElementFingerprint<TResponse>.Value));
 
     /// <summary>
     /// Hands <paramref name="duplex"/> to the peer process, which receives it with

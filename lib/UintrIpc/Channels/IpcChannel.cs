@@ -35,7 +35,7 @@ public static partial class IpcChannel
         options ??= new IpcChannelOptions();
         // With checksums each slot also holds the element's CRC-32C, in its last 4 bytes (uintripc.h 4a).
         PartSpec ring = SlotRingEngine.CreatePart(options.MultipleWriters ? PartKind.MpscSlots : PartKind.SpscSlots, options.Capacity, sizeof(T), tag: 0,
-            options.Checksums ? MessageChecksum.Size : 0);
+            options.Checksums ? MessageChecksum.Size : 0, ElementFingerprint<T>.Value);
         return new IpcChannel<T>(ChannelCore.Create(ChannelCore.SlotRegionKind, ring, options));
     }
 
