@@ -171,7 +171,8 @@
  *     capacity a power of two, 2 .. 2^30 (slot rings) or 64 .. 2^30 (record rings);
  *     data_offset == UIPC_RING_CONTROL_SIZE;   data_length <= part length - UIPC_RING_CONTROL_SIZE
  *     (duplex slot rings: data_offset, data_length and the part length as in 2h instead);
- *     slot rings:   element_size > 0 and == the element both sides agreed on,
+ *     slot rings:   element_size > 0 and == the element both sides agreed on, element_type
+ *                   0 or the attacher's own fingerprint (2i, when it has one),
  *                   slot_size == align8(8 + element_size) (+ 4 inside: a channel with
  *                   checksums, section 4a), max_message_length == element_size,
  *                   slot_pitch == 0 or slot_size (duplex: 2h), data_length == capacity * slot_size;
@@ -510,6 +511,24 @@
  *     producer_slots == producer_table_offset == 0 (single producer each way).
  *   An attacher checks both descriptors whichever ring it uses (ring 1's slots lie where ring 0's
  *   slot size puts them). Ring 0 carries requests, ring 1 responses (section 5).
+ *
+ * 2i. Element type fingerprint (element_type, descriptor offset 56). A slot ring's creator may
+ *   record which element type it declared, so that an attacher with another type of the same
+ *   size is refused instead of reinterpreting the bytes. 0 = not recorded: C creators, rings
+ *   made before the field existed, and every record ring; an attacher accepts 0 always, and
+ *   compares only when both its own fingerprint and the descriptor's are non-zero (a ring's
+ *   element_size check, 2a, applies either way). The fingerprint of a type:
+ *     name = the type's full name without assembly qualification, its namespace, nesting
+ *            ('+' between nested types) and arity as .NET spells it ("System.Int64",
+ *            "My.Outer+Point"); a constructed generic type is its definition's name followed by
+ *            '[', its arguments' names (by this same rule) separated by ',', and ']'
+ *            ("My.Pair`2[System.Int32,System.Double]");
+ *     h = FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3) over the UTF-8
+ *         bytes of name, then over the 4 bytes of the element size (u32, little-endian);
+ *     a result of 0 is recorded as 1 (0 means "not recorded").
+ *   A guard against mistakes, not a security check: the peer is untrusted anyway and every
+ *   shared value stays validated as elsewhere; a forged fingerprint can only refuse a type or
+ *   admit one of the right size, which element_size already bounds. Immutable: plain load.
  *
  * ------------------------------------------------------------------------------------
  * 3. Wait block (part kind UIPC_PART_WAIT_BLOCK): the wake-up protocol of one consumer
@@ -891,7 +910,8 @@ struct uipc_ring_descriptor {
     uint32_t producer_slots;     /* 40 MPSC: entries of the producer table (2f); SPSC: 0 */
     uint32_t slot_pitch;         /* 44 slot rings: bytes from one slot to the next, 0 = slot_size (2d, 2h); record rings: 0 */
     uint64_t producer_table_offset; /* 48 MPSC: from the ring part start, align128(data_offset + data_length); SPSC: 0 */
-    uint8_t  reserved[72];       /* 56 .. 128 */
+    uint64_t element_type;       /* 56 slot rings: fingerprint of the creator's element type (2i), 0 = not recorded; record rings: 0 */
+    uint8_t  reserved[64];       /* 64 .. 128 */
 };
 
 struct uipc_ring_control {
@@ -1041,6 +1061,7 @@ UIPC_STATIC_ASSERT(sizeof(struct uipc_wait_block) == UIPC_WAIT_BLOCK_SIZE, "wait
 UIPC_STATIC_ASSERT(offsetof(struct uipc_wait_block, channel_flags) == 20, "channel_flags at 20");
 UIPC_STATIC_ASSERT(offsetof(struct uipc_wait_block, channel_state) == 256, "channel_state at 256");
 UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_descriptor, slot_pitch) == 44, "slot_pitch at 44");
+UIPC_STATIC_ASSERT(offsetof(struct uipc_ring_descriptor, element_type) == 56, "element_type at 56");
 UIPC_STATIC_ASSERT(UIPC_DUPLEX_CONTROL_SIZE == 2 * UIPC_RING_CONTROL_SIZE, "duplex: two control blocks");
 
 /* ---- shim exports (libuintripc.so) ------------------------------------------------- */
@@ -1076,7 +1097,7 @@ enum uipc_layout_id {
     UIPC_L_RING_OFF_SLOT_PITCH, UIPC_L_PART_DUPLEX_SLOTS, UIPC_L_DUPLEX_CONTROL_SIZE, UIPC_L_DUPLEX_PITCH_ALIGNMENT,
     UIPC_L_REGION_CHANNEL_DUPLEX, UIPC_L_WAIT_OFF_CHANNEL_STATE, UIPC_L_RING_OFF_CLAIM_END,
     UIPC_L_LOCK_CREATOR, UIPC_L_LOCK_WRITER_0, UIPC_L_LOCK_READER_0, UIPC_L_LOCK_WRITER_1,
-    UIPC_L_RING_OFF_WRITERS, UIPC_L_RING_OFF_WRITERS_DETACHED,
+    UIPC_L_RING_OFF_WRITERS, UIPC_L_RING_OFF_WRITERS_DETACHED, UIPC_L_RING_OFF_ELEMENT_TYPE,
     UIPC_L_COUNT
 };
 UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id);

@@ -80,6 +80,7 @@ UIPC_EXPORT int64_t UintrIpc_LayoutValue(int32_t id)
     case UIPC_L_LOCK_WRITER_1: return UIPC_LOCK_WRITER(1);
     case UIPC_L_RING_OFF_WRITERS: return OFF(uipc_ring_control, writers);
     case UIPC_L_RING_OFF_WRITERS_DETACHED: return OFF(uipc_ring_control, writers_detached);
+    case UIPC_L_RING_OFF_ELEMENT_TYPE: return OFF(uipc_ring_descriptor, element_type);
     default: return UIPC_LAYOUT_UNKNOWN;
     }
 }

@@ -94,6 +94,7 @@ int main(void)
     L(UIPC_L_LOCK_WRITER_1, UIPC_LOCK_WRITER(1));
     L(UIPC_L_RING_OFF_WRITERS, OFF(uipc_ring_control, writers));
     L(UIPC_L_RING_OFF_WRITERS_DETACHED, OFF(uipc_ring_control, writers_detached));
+    L(UIPC_L_RING_OFF_ELEMENT_TYPE, OFF(uipc_ring_descriptor, element_type));
     printf("id UIPC_L_COUNT %d\n", (int)UIPC_L_COUNT);
 
     /* Constants of the header that have no layout id. */

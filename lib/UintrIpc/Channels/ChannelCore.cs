@@ -56,6 +56,7 @@ internal sealed unsafe class ChannelCore
         // Validates the descriptor (immutable after publication); the ring objects check it again.
         // With checksums a slot holds 4 more bytes, so the flag must match the slot size (4a).
         Geometry = RingDescriptor.Read(region, ring, SlotTrailer);
+        ElementType = IsSlotChannel ? RingDescriptor.ReadElementType(region.PartPointer(ring)) : 0; // read once, compared by IpcChannel<T> (2i)
         if (Checksums && !IsSlotChannel && Geometry.MaxMessageLength < MessageChecksum.Size)
         {
             throw new RegionFormatException("ring max message length", $">= {MessageChecksum.Size} (the wait block's channel flags ask for checksums, which the records hold)", Geometry.MaxMessageLength.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -68,6 +69,9 @@ internal sealed unsafe class ChannelCore
 
         UintrIpcMeter.For(wait.MeterFactory).Add(this); // observed only when a listener collects
     }
+
+    /// <summary>The element type fingerprint the ring's creator recorded, 0 = none (uintripc.h 2i).</summary>
+    internal ulong ElementType { get; }
 
     /// <summary>Whether every message carries a CRC-32C (the wait block's channel_flags, uintripc.h 4a).</summary>
     internal bool Checksums { get; }
@@ -304,7 +308,8 @@ internal sealed unsafe class ChannelCore
     /// requests and ring 1 the responses, and a wait block for each ring's consumer. Returns the
     /// region (its own reference is the caller's) and one core per direction.
     /// </summary>
-    internal static (SharedRegion Region, ChannelCore Requests, ChannelCore Responses) CreateDuplex(int requestSize, int responseSize, IpcChannelOptions options)
+    internal static (SharedRegion Region, ChannelCore Requests, ChannelCore Responses) CreateDuplex(int requestSize, int responseSize, IpcChannelOptions options,
+        ulong requestType = 0, ulong responseType = 0)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Name is not null || options.MultipleWriters)
@@ -316,7 +321,7 @@ internal sealed unsafe class ChannelCore
         int trailer = options.Checksums ? MessageChecksum.Size : 0;
         PartSpec WaitBlockFor(uint tag) => WaitBlockSpec(tag, doorbell, options.Checksums, perDirectionState: true);
         SharedRegion region = SharedRegion.CreateAnonymous(DuplexRegionKind,
-            DuplexPart.Create(options.Capacity, requestSize, trailer, responseSize, trailer), WaitBlockFor(DuplexPart.Requests), WaitBlockFor(DuplexPart.Responses));
+            DuplexPart.Create(options.Capacity, requestSize, trailer, responseSize, trailer, requestType: requestType, responseType: responseType), WaitBlockFor(DuplexPart.Requests), WaitBlockFor(DuplexPart.Responses));
         return AttachDuplexCores(region, doorbell, options.Wait);
     }
 

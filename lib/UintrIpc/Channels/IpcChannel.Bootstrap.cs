@@ -180,6 +180,7 @@ public static partial class IpcChannel
     /// <exception cref="TimeoutException">No message arrived in time.</exception>
     /// <exception cref="PeerGoneException">The reader's process sent the channel and has exited since.</exception>
     /// <exception cref="UintrIpcException">The message does not describe a channel of <typeparamref name="T"/>.</exception>
+    /// <exception cref="RegionFormatException">The region is not a valid channel of <typeparamref name="T"/>, or its creator recorded another element type of the same size (uintripc.h 2i).</exception>
     public static unsafe IpcChannel<T> ReceiveChannel<T>(this BootstrapConnection connection, TimeSpan timeout, IpcChannelOptions? options = null, CancellationToken cancellationToken = default)
         where T : unmanaged
     {

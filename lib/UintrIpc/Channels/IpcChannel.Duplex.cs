@@ -27,7 +27,7 @@ public static partial class IpcChannel
     public static unsafe IpcDuplexChannel<TRequest, TResponse> CreateDuplex<TRequest, TResponse>(IpcChannelOptions? options = null)
         where TRequest : unmanaged
         where TResponse : unmanaged
-        => new(ChannelCore.CreateDuplex(sizeof(TRequest), sizeof(TResponse), options ?? new IpcChannelOptions()));
+        => new(ChannelCore.CreateDuplex(sizeof(TRequest), sizeof(TResponse), options ?? new IpcChannelOptions(), ElementFingerprint<TRequest>.Value, ElementFingerprint<TResponse>.Value));
 
     /// <summary>
     /// Hands <paramref name="duplex"/> to the peer process, which receives it with
@@ -134,7 +134,7 @@ public static partial class IpcChannel
     /// <exception cref="TimeoutException">No message arrived in time.</exception>
     /// <exception cref="PeerGoneException">The answering process sent the duplex and has exited since.</exception>
     /// <exception cref="UintrIpcException">The message does not describe a duplex channel of these types (<see cref="BootstrapProtocolException"/>), or the connection failed.</exception>
-    /// <exception cref="RegionFormatException">The region is not a valid duplex channel of these types.</exception>
+    /// <exception cref="RegionFormatException">The region is not a valid duplex channel of these types, or its creator recorded another request or response type of the same size (uintripc.h 2i).</exception>
     public static unsafe IpcDuplexChannel<TRequest, TResponse> ReceiveDuplexChannel<TRequest, TResponse>(this BootstrapConnection connection, TimeSpan timeout,
         IpcChannelOptions? options = null, CancellationToken cancellationToken = default)
         where TRequest : unmanaged

@@ -35,7 +35,7 @@ public static partial class IpcChannel
         options ??= new IpcChannelOptions();
         // With checksums each slot also holds the element's CRC-32C, in its last 4 bytes (uintripc.h 4a).
         PartSpec ring = SlotRingEngine.CreatePart(options.MultipleWriters ? PartKind.MpscSlots : PartKind.SpscSlots, options.Capacity, sizeof(T), tag: 0,
-            options.Checksums ? MessageChecksum.Size : 0);
+            options.Checksums ? MessageChecksum.Size : 0, ElementFingerprint<T>.Value);
         return new IpcChannel<T>(ChannelCore.Create(ChannelCore.SlotRegionKind, ring, options));
     }
 
@@ -79,7 +79,7 @@ public static partial class IpcChannel
     /// <see cref="IpcChannel{T}.Reader"/>, each held until this object is disposed or its process ends:
     /// a role another process (or channel object) holds is refused with an <see cref="InvalidOperationException"/>.
     /// </remarks>
-    /// <exception cref="RegionFormatException">Not a channel of elements, or its element size is not sizeof(<typeparamref name="T"/>).</exception>
+    /// <exception cref="RegionFormatException">Not a channel of elements, its element size is not sizeof(<typeparamref name="T"/>), or its creator recorded another element type of that size (uintripc.h 2i).</exception>
     /// <exception cref="UintrIpcException">No such region (ENOENT), a symbolic link (ELOOP), it could not be mapped, or its creator is gone (also before it published the region).</exception>
     public static IpcChannel<T> OpenNamed<T>(string name, IpcChannelOptions? options = null, TimeSpan? initTimeout = null)
         where T : unmanaged
@@ -97,7 +97,7 @@ public static partial class IpcChannel
     /// <paramref name="regionFd"/>. To hand over a whole channel, prefer <see cref="SendChannel{T}"/>
     /// and <see cref="ReceiveChannel{T}"/>, which also carry the reader's doorbell.
     /// </summary>
-    /// <exception cref="RegionFormatException">Not a channel of elements, or its element size is not sizeof(<typeparamref name="T"/>).</exception>
+    /// <exception cref="RegionFormatException">Not a channel of elements, its element size is not sizeof(<typeparamref name="T"/>), or its creator recorded another element type of that size (uintripc.h 2i).</exception>
     public static IpcChannel<T> Attach<T>(SafeHandle regionFd, IpcChannelOptions? options = null, TimeSpan? initTimeout = null)
         where T : unmanaged
         => new(ChannelCore.Attach(SharedRegion.Attach(regionFd, initTimeout), ChannelCore.SlotRegionKind, options?.Wait));

@@ -45,6 +45,15 @@ public sealed class IpcChannel<T> : IDisposable where T : unmanaged
                 throw new RegionFormatException("channel element size", $"{sizeof(T)} (sizeof({typeof(T).Name}))", core.Geometry.ElementSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     "Both sides must use the same unmanaged element type.");
             }
+
+            ulong own = ElementFingerprint<T>.Value;
+            if (core.ElementType != 0 && core.ElementType != own)
+            {
+                core.Close();
+                throw new RegionFormatException("channel element type", $"{typeof(T).FullName} (fingerprint 0x{own:x16})",
+                    $"another element type of the same size (fingerprint 0x{core.ElementType:x16})",
+                    $"The channel was created with another element type of the same size (fingerprint 0x{core.ElementType:x16}), this side uses {typeof(T).FullName}: open it with the creator's element type (the same struct, by its full name), or have the creator use {typeof(T).FullName}.");
+            }
         }
 
         _endpoints = new(core, static c => new IpcChannelReader<T>(c), static (c, fd) => new IpcChannelWriter<T>(c, fd), static r => r.Core.DoorbellFd, static r => r.Core.HasRunningProducer);

@@ -47,7 +47,10 @@ internal static unsafe class DuplexPart
     /// <param name="responseElement">Bytes of a response element.</param>
     /// <param name="responseTrailer">Bytes after it in its slot.</param>
     /// <param name="tag">The part's tag.</param>
-    internal static PartSpec Create(int capacity, int requestElement, int requestTrailer, int responseElement, int responseTrailer, uint tag = 0)
+    /// <param name="requestType">The request type's fingerprint (uintripc.h 2i), 0 = not recorded.</param>
+    /// <param name="responseType">The response type's fingerprint, 0 = not recorded.</param>
+    internal static PartSpec Create(int capacity, int requestElement, int requestTrailer, int responseElement, int responseTrailer, uint tag = 0,
+        ulong requestType = 0, ulong responseType = 0)
     {
         if (capacity < 2 || !BitOperations.IsPow2(capacity))
         {
@@ -62,9 +65,9 @@ internal static unsafe class DuplexPart
         {
             byte* part = (byte*)address;
             long span = ((long)(capacity - 1) * pitch);
-            RingDescriptor.Write(part, PartKind.DuplexSlots, slot0, capacity, requestElement, requestElement, span + slot0, pitch, RingLayout.DuplexControlSize);
+            RingDescriptor.Write(part, PartKind.DuplexSlots, slot0, capacity, requestElement, requestElement, span + slot0, pitch, RingLayout.DuplexControlSize, requestType);
             RingDescriptor.Write(part + RingLayout.ControlSize, PartKind.DuplexSlots, slot1, capacity, responseElement, responseElement, span + slot1, pitch,
-                RingLayout.ControlSize + slot0);
+                RingLayout.ControlSize + slot0, responseType);
         });
     }
 

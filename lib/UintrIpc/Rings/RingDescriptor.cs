@@ -26,9 +26,9 @@ internal static unsafe class RingDescriptor
     /// <summary>Whether rings of <paramref name="kind"/> have several producers (and a producer table).</summary>
     internal static bool IsMultiProducer(PartKind kind) => kind is PartKind.MpscSlots or PartKind.MpscRecords;
 
-    /// <summary>Writes a descriptor into zero-filled memory (before the region is published: plain stores).</summary>
+    /// <summary>Writes a descriptor into zero-filled memory (before the region is published: plain stores); <paramref name="elementType"/>: a slot ring's element type fingerprint (uintripc.h 2i), 0 = not recorded.</summary>
     internal static void Write(byte* ring, PartKind kind, int slotSize, long capacity, int elementSize, int maxMessageLength, long dataLength,
-        int slotPitch = 0, long dataOffset = RingLayout.ControlSize)
+        int slotPitch = 0, long dataOffset = RingLayout.ControlSize, ulong elementType = 0)
     {
         if (IsMultiProducer(kind))
         {
@@ -44,7 +44,15 @@ internal static unsafe class RingDescriptor
         *(ulong*)(ring + RingLayout.DataOffsetOffset) = (ulong)dataOffset;
         *(ulong*)(ring + RingLayout.DataLengthOffset) = (ulong)dataLength;
         *(uint*)(ring + RingLayout.SlotPitchOffset) = (uint)slotPitch;
+        *(ulong*)(ring + RingLayout.ElementTypeOffset) = elementType;
     }
+
+    /// <summary>
+    /// The element type fingerprint a slot ring's creator recorded, 0 = none (uintripc.h 2i).
+    /// Immutable after publication: a plain load. Untrusted like every field: it only decides
+    /// whether a type of the already checked size is refused.
+    /// </summary>
+    internal static ulong ReadElementType(byte* ring) => *(ulong*)(ring + RingLayout.ElementTypeOffset);
 
     /// <summary>Reads the descriptor of the ring <paramref name="part"/> names: a ring part, or one ring of a duplex part (<see cref="DuplexPart.Ring"/>).</summary>
     internal static Geometry Read(SharedRegion region, RegionPart part, int slotTrailer = 0)

@@ -7,7 +7,7 @@ namespace UintrIpc.Rings;
 /// <remarks>
 /// <code>
 ///  +0    descriptor (immutable): kind u32 | slotSize u32 | capacity u64 | elementSize u32 | maxMessage u32 | dataOffset u64 | dataLength u64
-///  +40   producerSlots u32 | +48 producerTableOffset u64 (MPSC; 0 for SPSC)
+///  +40   producerSlots u32 | +44 slotPitch u32 | +48 producerTableOffset u64 (MPSC; 0 for SPSC) | +56 elementType u64 (slot rings; 0 = not recorded)
 ///  +128  tail  u64   producer-owned       +136 unregistered u32 (MPSC)   +144 claim_end u64 (SPSC records)
 ///        +152 writers u32 | +156 writers_detached u32 (channels: uintripc.h 4b)
 ///  +256  head  u64   consumer-owned       +264 releasing u64 (record rings)
@@ -41,6 +41,8 @@ internal static class RingLayout
     public const int SlotPitchOffset = 44;
     /// <summary>u64: MPSC producer table offset from the ring start (0 for SPSC rings).</summary>
     public const int ProducerTableOffsetOffset = 48;
+    /// <summary>u64: fingerprint of the element type a slot ring's creator declared, 0 = not recorded (uintripc.h 2i).</summary>
+    public const int ElementTypeOffset = 56;
     /// <summary>Bytes before the data of a duplex part: the control blocks of its two rings (uintripc.h 2h).</summary>
     public const int DuplexControlSize = 2 * ControlSize;
     /// <summary>A duplex part's pitch is a multiple of this: one line holds slot k of both rings where they fit.</summary>

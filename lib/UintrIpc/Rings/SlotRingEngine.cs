@@ -246,8 +246,8 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
         LoadPositions();
     }
 
-    /// <summary>Builds the part spec of a slot ring (descriptor written by the region's creator); slots hold <paramref name="trailerSize"/> more bytes after the element (4a).</summary>
-    internal static PartSpec CreatePart(PartKind kind, int capacity, int elementSize, uint tag, int trailerSize = 0)
+    /// <summary>Builds the part spec of a slot ring (descriptor written by the region's creator); slots hold <paramref name="trailerSize"/> more bytes after the element (4a); <paramref name="elementType"/>: the element type fingerprint for the descriptor (2i), 0 = not recorded.</summary>
+    internal static PartSpec CreatePart(PartKind kind, int capacity, int elementSize, uint tag, int trailerSize = 0, ulong elementType = 0)
     {
         if (capacity < 2 || !BitOperations.IsPow2(capacity))
         {
@@ -258,7 +258,7 @@ internal unsafe partial struct SlotRingEngine : IDeferredClaims
         long dataLength = (long)capacity * slotSize;
         // Runs on the zero-filled part before the region is published: plain stores (see PartSpec).
         return new PartSpec(kind, tag, RingLayout.SlotRingSize(capacity, elementSize + trailerSize, RingDescriptor.IsMultiProducer(kind) ? RingLayout.DefaultProducerSlots : 0),
-            (address, _) => RingDescriptor.Write((byte*)address, kind, slotSize, capacity, elementSize, elementSize, dataLength));
+            (address, _) => RingDescriptor.Write((byte*)address, kind, slotSize, capacity, elementSize, elementSize, dataLength, elementType: elementType));
     }
 
     /// <summary>Every call checks this: after Dispose the ring's lease is gone, and so may be the memory.</summary>

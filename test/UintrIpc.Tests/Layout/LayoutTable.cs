@@ -133,6 +133,7 @@ internal static class LayoutTable
         E(LayoutId.UIPC_L_LOCK_WRITER_1, RegionLocks.WriterByte(1)),
         E(LayoutId.UIPC_L_RING_OFF_WRITERS, RingLayout.WritersOffset),
         E(LayoutId.UIPC_L_RING_OFF_WRITERS_DETACHED, RingLayout.WritersDetachedOffset),
+        E(LayoutId.UIPC_L_RING_OFF_ELEMENT_TYPE, RingLayout.ElementTypeOffset),
     ];
 
     /// <summary>The entry of a layout id; fails the calling test when the id has none.</summary>
